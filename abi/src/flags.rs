@@ -1,0 +1,294 @@
+//! Flag sets and constants of the syscalls uml implements.
+
+use bitflags::bitflags;
+use serde::{Deserialize, Serialize};
+
+bitflags! {
+    /// `open(2)` flags (`O_*`), x86-64 values. The access mode is the low two bits.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    pub struct OFlags: u32 {
+        const WRONLY = 0o1;
+        const RDWR = 0o2;
+        const CREAT = 0o100;
+        const EXCL = 0o200;
+        const NOCTTY = 0o400;
+        const TRUNC = 0o1000;
+        const APPEND = 0o2000;
+        const NONBLOCK = 0o4000;
+        const DSYNC = 0o10000;
+        const ASYNC = 0o20000;
+        const DIRECT = 0o40000;
+        const LARGEFILE = 0o100000;
+        const DIRECTORY = 0o200000;
+        const NOFOLLOW = 0o400000;
+        const NOATIME = 0o1000000;
+        const CLOEXEC = 0o2000000;
+        const SYNC = 0o4010000;
+        const PATH = 0o10000000;
+        const TMPFILE = 0o20200000;
+        const _ = !0;
+    }
+}
+
+impl OFlags {
+    /// Mask of the access mode bits.
+    pub const ACCMODE: u32 = 0o3;
+    /// Whether the file is opened for reading.
+    pub fn readable(self) -> bool {
+        self.bits() & Self::ACCMODE != 1
+    }
+    /// Whether the file is opened for writing.
+    pub fn writable(self) -> bool {
+        matches!(self.bits() & Self::ACCMODE, 1 | 2)
+    }
+    /// Flags `F_SETFL` may change.
+    pub const SETFL_MASK: OFlags = OFlags::APPEND
+        .union(OFlags::NONBLOCK)
+        .union(OFlags::ASYNC)
+        .union(OFlags::DIRECT)
+        .union(OFlags::NOATIME);
+}
+
+bitflags! {
+    /// `mmap(2)`/`mprotect(2)` protection bits (`PROT_*`).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    pub struct Prot: u32 {
+        const READ = 1;
+        const WRITE = 2;
+        const EXEC = 4;
+        const GROWSDOWN = 0x0100_0000;
+        const GROWSUP = 0x0200_0000;
+    }
+}
+
+bitflags! {
+    /// `mmap(2)` flags (`MAP_*`).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    pub struct MapFlags: u32 {
+        const SHARED = 0x01;
+        const PRIVATE = 0x02;
+        const SHARED_VALIDATE = 0x03;
+        const FIXED = 0x10;
+        const ANONYMOUS = 0x20;
+        const GROWSDOWN = 0x100;
+        const DENYWRITE = 0x800;
+        const EXECUTABLE = 0x1000;
+        const LOCKED = 0x2000;
+        const NORESERVE = 0x4000;
+        const POPULATE = 0x8000;
+        const NONBLOCK = 0x10000;
+        const STACK = 0x20000;
+        const HUGETLB = 0x40000;
+        const SYNC = 0x80000;
+        const FIXED_NOREPLACE = 0x100000;
+        const _ = !0;
+    }
+}
+
+/// `madvise(2)` advice values.
+pub mod madv {
+    #![allow(missing_docs)]
+    pub const NORMAL: i32 = 0;
+    pub const RANDOM: i32 = 1;
+    pub const SEQUENTIAL: i32 = 2;
+    pub const WILLNEED: i32 = 3;
+    pub const DONTNEED: i32 = 4;
+    pub const FREE: i32 = 8;
+    pub const REMOVE: i32 = 9;
+    pub const DONTFORK: i32 = 10;
+    pub const DOFORK: i32 = 11;
+    pub const MERGEABLE: i32 = 12;
+    pub const UNMERGEABLE: i32 = 13;
+    pub const HUGEPAGE: i32 = 14;
+    pub const NOHUGEPAGE: i32 = 15;
+    pub const DONTDUMP: i32 = 16;
+    pub const DODUMP: i32 = 17;
+}
+
+/// `*at(2)` constants.
+pub mod at {
+    #![allow(missing_docs)]
+    pub const FDCWD: i32 = -100;
+    pub const SYMLINK_NOFOLLOW: u32 = 0x100;
+    pub const EACCESS: u32 = 0x200;
+    pub const REMOVEDIR: u32 = 0x200;
+    pub const SYMLINK_FOLLOW: u32 = 0x400;
+    pub const NO_AUTOMOUNT: u32 = 0x800;
+    pub const EMPTY_PATH: u32 = 0x1000;
+    pub const STATX_SYNC_TYPE: u32 = 0x6000;
+}
+
+/// `renameat2(2)` flags.
+pub mod rename {
+    #![allow(missing_docs)]
+    pub const NOREPLACE: u32 = 1;
+    pub const EXCHANGE: u32 = 2;
+    pub const WHITEOUT: u32 = 4;
+}
+
+/// File type and permission bits of `st_mode`.
+pub mod mode {
+    #![allow(missing_docs)]
+    pub const S_IFMT: u32 = 0o170000;
+    pub const S_IFSOCK: u32 = 0o140000;
+    pub const S_IFLNK: u32 = 0o120000;
+    pub const S_IFREG: u32 = 0o100000;
+    pub const S_IFBLK: u32 = 0o060000;
+    pub const S_IFDIR: u32 = 0o040000;
+    pub const S_IFCHR: u32 = 0o020000;
+    pub const S_IFIFO: u32 = 0o010000;
+    pub const S_ISUID: u32 = 0o4000;
+    pub const S_ISGID: u32 = 0o2000;
+    pub const S_ISVTX: u32 = 0o1000;
+    pub const PERM_MASK: u32 = 0o7777;
+}
+
+/// `d_type` values of `getdents64`.
+pub mod dtype {
+    #![allow(missing_docs)]
+    pub const UNKNOWN: u8 = 0;
+    pub const FIFO: u8 = 1;
+    pub const CHR: u8 = 2;
+    pub const DIR: u8 = 4;
+    pub const BLK: u8 = 6;
+    pub const REG: u8 = 8;
+    pub const LNK: u8 = 10;
+    pub const SOCK: u8 = 12;
+
+    /// The `d_type` for an `st_mode`.
+    pub fn from_mode(mode: u32) -> u8 {
+        ((mode >> 12) & 0xf) as u8
+    }
+}
+
+/// `fcntl(2)` commands and fd flags.
+pub mod fcntl {
+    #![allow(missing_docs)]
+    pub const F_DUPFD: i32 = 0;
+    pub const F_GETFD: i32 = 1;
+    pub const F_SETFD: i32 = 2;
+    pub const F_GETFL: i32 = 3;
+    pub const F_SETFL: i32 = 4;
+    pub const F_GETLK: i32 = 5;
+    pub const F_SETLK: i32 = 6;
+    pub const F_SETLKW: i32 = 7;
+    pub const F_DUPFD_CLOEXEC: i32 = 1030;
+    pub const FD_CLOEXEC: u64 = 1;
+}
+
+/// `lseek(2)` whence values.
+pub mod seek {
+    #![allow(missing_docs)]
+    pub const SET: i32 = 0;
+    pub const CUR: i32 = 1;
+    pub const END: i32 = 2;
+    pub const DATA: i32 = 3;
+    pub const HOLE: i32 = 4;
+}
+
+/// `access(2)` modes.
+pub mod access {
+    #![allow(missing_docs)]
+    pub const F_OK: u32 = 0;
+    pub const X_OK: u32 = 1;
+    pub const W_OK: u32 = 2;
+    pub const R_OK: u32 = 4;
+}
+
+/// `ioctl(2)` requests uml knows.
+pub mod ioctl {
+    #![allow(missing_docs)]
+    pub const TCGETS: u32 = 0x5401;
+    pub const TCSETS: u32 = 0x5402;
+    pub const TCSETSW: u32 = 0x5403;
+    pub const TCSETSF: u32 = 0x5404;
+    pub const TIOCGPGRP: u32 = 0x540f;
+    pub const TIOCSPGRP: u32 = 0x5410;
+    pub const TIOCGWINSZ: u32 = 0x5413;
+    pub const TIOCSWINSZ: u32 = 0x5414;
+    pub const FIONREAD: u32 = 0x541b;
+    pub const FIONBIO: u32 = 0x5421;
+    pub const FIOCLEX: u32 = 0x5451;
+    pub const FIONCLEX: u32 = 0x5450;
+}
+
+/// Clock ids.
+pub mod clock {
+    #![allow(missing_docs)]
+    pub const REALTIME: i32 = 0;
+    pub const MONOTONIC: i32 = 1;
+    pub const PROCESS_CPUTIME_ID: i32 = 2;
+    pub const THREAD_CPUTIME_ID: i32 = 3;
+    pub const MONOTONIC_RAW: i32 = 4;
+    pub const REALTIME_COARSE: i32 = 5;
+    pub const MONOTONIC_COARSE: i32 = 6;
+    pub const BOOTTIME: i32 = 7;
+    pub const TIMER_ABSTIME: i32 = 1;
+}
+
+/// `arch_prctl(2)` codes.
+pub mod arch_prctl {
+    #![allow(missing_docs)]
+    pub const SET_GS: i32 = 0x1001;
+    pub const SET_FS: i32 = 0x1002;
+    pub const GET_FS: i32 = 0x1003;
+    pub const GET_GS: i32 = 0x1004;
+    pub const GET_CPUID: i32 = 0x1011;
+    pub const SET_CPUID: i32 = 0x1012;
+}
+
+/// Resource numbers of `getrlimit(2)`.
+pub mod rlimit {
+    #![allow(missing_docs)]
+    pub const CPU: u32 = 0;
+    pub const FSIZE: u32 = 1;
+    pub const DATA: u32 = 2;
+    pub const STACK: u32 = 3;
+    pub const CORE: u32 = 4;
+    pub const RSS: u32 = 5;
+    pub const NPROC: u32 = 6;
+    pub const NOFILE: u32 = 7;
+    pub const MEMLOCK: u32 = 8;
+    pub const AS: u32 = 9;
+    pub const LOCKS: u32 = 10;
+    pub const SIGPENDING: u32 = 11;
+    pub const MSGQUEUE: u32 = 12;
+    pub const NICE: u32 = 13;
+    pub const RTPRIO: u32 = 14;
+    pub const RTTIME: u32 = 15;
+    pub const NLIMITS: u32 = 16;
+    pub const INFINITY: u64 = u64::MAX;
+}
+
+/// Auxiliary vector keys.
+pub mod auxv {
+    #![allow(missing_docs)]
+    pub const AT_NULL: u64 = 0;
+    pub const AT_PHDR: u64 = 3;
+    pub const AT_PHENT: u64 = 4;
+    pub const AT_PHNUM: u64 = 5;
+    pub const AT_PAGESZ: u64 = 6;
+    pub const AT_BASE: u64 = 7;
+    pub const AT_FLAGS: u64 = 8;
+    pub const AT_ENTRY: u64 = 9;
+    pub const AT_UID: u64 = 11;
+    pub const AT_EUID: u64 = 12;
+    pub const AT_GID: u64 = 13;
+    pub const AT_EGID: u64 = 14;
+    pub const AT_PLATFORM: u64 = 15;
+    pub const AT_HWCAP: u64 = 16;
+    pub const AT_CLKTCK: u64 = 17;
+    pub const AT_SECURE: u64 = 23;
+    pub const AT_RANDOM: u64 = 25;
+    pub const AT_HWCAP2: u64 = 26;
+    pub const AT_EXECFN: u64 = 31;
+    pub const AT_SYSINFO_EHDR: u64 = 33;
+    pub const AT_MINSIGSTKSZ: u64 = 51;
+}
+
+/// Limits.
+pub const PATH_MAX: usize = 4096;
+/// Longest file name component.
+pub const NAME_MAX: usize = 255;
+/// Most symlinks followed in one path walk.
+pub const MAXSYMLINKS: u32 = 40;

@@ -1,0 +1,1 @@
+//! mm (to be written).

@@ -1,0 +1,1 @@
+//! sched (to be written).

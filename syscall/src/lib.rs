@@ -1,0 +1,1 @@
+//! syscall (to be written).

@@ -1,0 +1,1 @@
+//! vfs (to be written).
