@@ -1,4 +1,5 @@
 //! Flag sets and constants of the syscalls uml implements.
+#![allow(missing_docs)] // The constants carry Linux's own names; their meaning is the man pages'.
 
 use bitflags::bitflags;
 use serde::{Deserialize, Serialize};

@@ -1,1 +1,129 @@
-fn main() {}
+//! `uml`: run a Linux program under uml's kernel.
+//!
+//! `uml run [OPTIONS] -- CMD ARGS` boots a kernel for one program and exits with its status
+//! (128+N when a signal N killed it); `uml syscalls` prints the syscall table.
+#![forbid(unsafe_code)]
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "uml", version, about = "A user-mode Linux kernel: run Linux programs in a sandbox")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run CMD ARGS under a fresh kernel.
+    Run(RunArgs),
+    /// Print the syscall table with each entry's support level.
+    Syscalls,
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// Host directory to use as the guest's root (read-only under an in-memory overlay).
+    #[arg(long, default_value = "/")]
+    root: PathBuf,
+    /// Write through to the root instead of the in-memory overlay.
+    #[arg(long)]
+    rw: bool,
+    /// Physical memory of the guest (e.g. 512M, 1G).
+    #[arg(long, default_value = "1G", value_parser = parse_size)]
+    mem: u64,
+    /// Set an environment variable in the guest (K=V); repeatable.
+    #[arg(short = 'e', long = "env", value_parser = parse_env)]
+    env: Vec<(OsString, OsString)>,
+    /// The guest's working directory.
+    #[arg(short = 'w', long = "workdir")]
+    workdir: Option<PathBuf>,
+    /// Print each syscall on stderr.
+    #[arg(long)]
+    trace: bool,
+    /// The program and its arguments.
+    #[arg(last = true, required = true, num_args = 1..)]
+    argv: Vec<OsString>,
+}
+
+/// Parses a size with an optional K/M/G/T suffix (powers of 1024; "iB"/"B" allowed).
+fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim().trim_end_matches("iB").trim_end_matches('B');
+    let (digits, shift) = match t.chars().last().map(|c| c.to_ascii_uppercase()) {
+        Some('K') => (&t[..t.len() - 1], 10),
+        Some('M') => (&t[..t.len() - 1], 20),
+        Some('G') => (&t[..t.len() - 1], 30),
+        Some('T') => (&t[..t.len() - 1], 40),
+        _ => (t, 0),
+    };
+    let n: u64 = digits.parse().map_err(|_| format!("invalid size {s:?}"))?;
+    let bytes = n.checked_shl(shift).filter(|b| b >> shift == n).ok_or(format!("size {s:?} too large"))?;
+    if bytes < (16 << 20) {
+        return Err(format!("size {s:?} is below the 16M minimum"));
+    }
+    Ok(bytes)
+}
+
+fn parse_env(s: &str) -> Result<(OsString, OsString), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.into(), v.into())),
+        _ => Err(format!("expected K=V, got {s:?}")),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Syscalls => {
+            print_syscalls();
+            ExitCode::SUCCESS
+        }
+        Command::Run(args) => run(args),
+    }
+}
+
+fn run(args: RunArgs) -> ExitCode {
+    if std::env::var_os("RUST_LOG").is_some() {
+        tracing_subscriber::fmt().with_writer(std::io::stderr).with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).init();
+    }
+    let cfg = kernel::Config {
+        root: args.root,
+        rw: args.rw,
+        mem_bytes: args.mem,
+        env: args.env,
+        workdir: args.workdir,
+        trace: args.trace,
+        argv: args.argv,
+    };
+    match kernel::Kernel::run(&cfg) {
+        Ok(status) => ExitCode::from(status.shell_code().clamp(0, 255) as u8),
+        Err(kernel::KernelError::Start(e)) => {
+            eprintln!("uml: {}", e.message);
+            ExitCode::from(e.code.clamp(0, 255) as u8)
+        }
+        Err(e) => {
+            eprintln!("uml: {e}");
+            ExitCode::from(125)
+        }
+    }
+}
+
+fn print_syscalls() {
+    use syscall::table::{Support, TABLE};
+    let mut rows: Vec<_> = TABLE.iter().collect();
+    rows.sort_by_key(|e| e.sysno.raw());
+    println!("{:>4}  {:<18} {:<8} note", "nr", "name", "support");
+    for e in rows {
+        let (level, note) = match e.support {
+            Support::Full => ("full", ""),
+            Support::Partial(n) => ("partial", n),
+            Support::Error(n) => ("error", n),
+        };
+        println!("{:>4}  {:<18} {:<8} {}", e.sysno.raw(), e.sysno.name(), level, note);
+    }
+    println!("All other syscalls return ENOSYS (reported once under --trace).");
+}

@@ -1,1 +1,74 @@
-//! syscall (to be written).
+//! The syscall layer of uml: the syscall table and its handlers, processes and their file
+//! descriptor tables, and loading programs (ELF) into a fresh address space.
+//!
+//! What it owns: [`Process`] state (pid, credentials, fd table, cwd, umask, limits, signal
+//! dispositions), the declarative [`table`] (every implemented syscall with a support level;
+//! `uml syscalls` prints it) and the handlers behind it, and [`exec`] (the ELF loader and the
+//! initial stack).
+//!
+//! Messages: the kernel hands a stopped task's registers to [`dispatch`], which returns an
+//! [`Outcome`]: a value for `rax`, or a change of control flow (exit). Handlers never touch
+//! the host directly: guest memory goes through [`mm`] (the [`Ctx`] copy helpers), files
+//! through [`vfs`].
+//!
+//! Invariants: every guest pointer, length and flag is validated here and a bad one becomes
+//! the errno Linux returns, never a panic; `-errno` is produced in exactly one place,
+//! [`dispatch`]; a host failure is not disguised as a guest errno.
+#![forbid(unsafe_code)]
+
+mod args;
+mod ctx;
+pub mod exec;
+pub mod fdtable;
+mod fs;
+mod info;
+mod mem;
+pub mod process;
+mod signal;
+pub mod table;
+mod task;
+mod time;
+
+pub use args::Args;
+pub use ctx::Ctx;
+pub use process::{Cred, Process};
+
+use abi::{Errno, Sysno};
+
+/// What the kernel does with the calling task after a syscall.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Return this value in `rax` and resume the task.
+    Return(u64),
+    /// The thread exits with this status (`exit`).
+    ExitThread(i32),
+    /// The whole process exits with this status (`exit_group`).
+    ExitGroup(i32),
+}
+
+/// Handles one syscall of the task whose registers are `ctx.regs`. Unknown numbers return
+/// `ENOSYS` and are reported once through `report_unknown`.
+pub fn dispatch(ctx: &mut Ctx<'_>, report_unknown: &mut dyn FnMut(u64)) -> Outcome {
+    let nr = ctx.regs.orig_rax;
+    let args = Args(ctx.regs.syscall_args());
+    let result = match table::lookup(nr) {
+        Some(entry) => match entry.handler {
+            table::Handler::Plain(f) => f(ctx, &args).map(Outcome::Return),
+            table::Handler::Ctl(f) => f(ctx, &args),
+            table::Handler::Fail(e) => Err(e),
+        },
+        None => {
+            report_unknown(nr);
+            Err(Errno::ENOSYS)
+        }
+    };
+    match result {
+        Ok(outcome) => outcome,
+        Err(e) => Outcome::Return(e.as_return()),
+    }
+}
+
+/// The name of syscall `nr` as strace prints it, or `syscall_NNN`.
+pub fn name(nr: u64) -> String {
+    Sysno::from_raw(nr).map_or_else(|| format!("syscall_{nr}"), |s| s.name().to_string())
+}

@@ -1,1 +1,88 @@
-//! trap (to be written).
+//! Trap mechanisms: how uml learns that guest code stopped, and why.
+//!
+//! What it owns: turning host stops of a guest thread into one event type, [`Trap`]; access
+//! to the stopped thread's general registers ([`abi::structs::UserRegs`]) and FP/XSTATE
+//! ([`XState`]); the ptrace mechanism ([`ptrace`]). The seccomp mechanism will live here too.
+//!
+//! Invariants:
+//! - Registers and FP state are only read or written while the thread is in a ptrace stop
+//!   (the [`ptrace::Tracee`] methods are only called after [`ptrace::Tracee::wait`] returned a
+//!   stop; the runner keeps that discipline).
+//! - The FP state is always transferred with the host's exact XSAVE size, probed once with
+//!   `PTRACE_GETREGSET NT_X86_XSTATE` ([`ptrace::Tracee::probe_xstate_size`]); a set with any
+//!   other size fails with `EFAULT` on hosts with AMX.
+//! - A host failure (ptrace error, the stub died) is a [`TrapError`], never a guest errno.
+//!
+//! Messages: [`Trap`] (what happened), produced by [`ptrace::Tracee::wait`]-based loops in
+//! the runner.
+#![deny(unsafe_code)]
+
+pub mod ptrace;
+mod xstate;
+
+use serde::{Deserialize, Serialize};
+
+pub use xstate::XState;
+
+/// Why guest code stopped running.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Trap {
+    /// The guest made a syscall (number in `orig_rax`); it has not been executed.
+    Syscall,
+    /// A memory access fault the kernel may resolve.
+    Fault {
+        /// Faulting address (`si_addr`).
+        addr: u64,
+        /// True if the page was mapped but the access was not allowed (`SEGV_ACCERR`).
+        present: bool,
+    },
+    /// A synchronous or host-sent signal that is not a resolvable fault.
+    Signal(SignalInfo),
+    /// The guest ran out its time slice (preemption).
+    Interrupted,
+    /// The host process running the guest is gone.
+    Exited(HostExit),
+}
+
+/// A signal as the host reported it for the guest thread.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignalInfo {
+    /// Signal number.
+    pub signo: i32,
+    /// `si_code`.
+    pub code: i32,
+    /// `si_addr` for fault signals, else 0.
+    pub addr: u64,
+}
+
+/// How a host process ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum HostExit {
+    /// It called exit with this status.
+    Code(i32),
+    /// It was killed by this signal.
+    Signal(i32),
+}
+
+/// A host-side failure of the trap mechanism (not a guest error).
+#[derive(Debug, thiserror::Error)]
+pub enum TrapError {
+    /// A ptrace request failed.
+    #[error("ptrace {request} on host pid {pid}: {errno}")]
+    Ptrace {
+        /// The request's name.
+        request: &'static str,
+        /// Host pid of the tracee.
+        pid: i32,
+        /// Host errno.
+        errno: nix::errno::Errno,
+    },
+    /// `waitpid` failed.
+    #[error("waitpid on host pid {pid}: {errno}")]
+    Wait {
+        /// Host pid waited for.
+        pid: i32,
+        /// Host errno.
+        errno: nix::errno::Errno,
+    },
+}

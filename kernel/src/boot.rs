@@ -1,0 +1,145 @@
+//! Booting: physical memory, the file system, the runner, and the first process.
+
+use std::ffi::OsString;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+
+use abi::Errno;
+use mm::Mm;
+use runner::PerProcess;
+use sched::{PolicyKind, SchedMsg, Scheduler, TaskId};
+use syscall::exec::{self, ElfError, ExecError};
+use syscall::fdtable::FdTable;
+use syscall::{Cred, Process};
+use vfs::{Vfs, VfsConfig};
+
+use crate::{trace::Tracer, Config, Kernel, Task};
+
+/// The first guest thread.
+pub const INIT_TASK: TaskId = TaskId(1);
+
+/// `PATH` when the environment has none (Linux's login default).
+const DEFAULT_PATH: &[u8] = b"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// Why the first program could not be started: a one-line message and the exit code.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct StartError {
+    /// What the user reads after `uml: `.
+    pub message: String,
+    /// The exit code (127: not found, 126: cannot execute, 1: host failure).
+    pub code: i32,
+}
+
+impl StartError {
+    fn host(what: &str, e: impl std::fmt::Display) -> StartError {
+        StartError { message: format!("{what}: {e}"), code: 1 }
+    }
+}
+
+fn describe(e: Errno) -> String {
+    e.description().to_lowercase()
+}
+
+/// The guest's environment: the host's, with `-e` overrides applied.
+fn environment(cfg: &Config) -> Vec<(OsString, OsString)> {
+    let mut env: Vec<(OsString, OsString)> = std::env::vars_os().collect();
+    for (k, v) in &cfg.env {
+        match env.iter_mut().find(|(ek, _)| ek == k) {
+            Some(slot) => slot.1 = v.clone(),
+            None => env.push((k.clone(), v.clone())),
+        }
+    }
+    env
+}
+
+pub(crate) fn boot(cfg: &Config) -> Result<Kernel, StartError> {
+    let mut mm = Mm::new(cfg.mem_bytes).map_err(|e| StartError::host("physical memory", e))?;
+    let uid = nix::unistd::getuid().as_raw();
+    let gid = nix::unistd::getgid().as_raw();
+    let vfs = Vfs::new(VfsConfig { root: cfg.root.clone(), rw: cfg.rw, uid, gid })
+        .map_err(|e| StartError::host(&format!("root {}", cfg.root.display()), e))?;
+    let runner = PerProcess::new(mm.phys_fd()).map_err(|e| StartError::host("runner", e))?;
+
+    let root = vfs.root();
+    let cwd = match &cfg.workdir {
+        Some(dir) => vfs.lookup(&root, dir.as_os_str().as_bytes(), true).map_err(|e| StartError {
+            message: format!("working directory {}: {}", dir.display(), describe(e)),
+            code: 1,
+        })?,
+        // By default the guest starts where the user is, when that exists in its root.
+        None => std::env::current_dir()
+            .ok()
+            .filter(|_| cfg.root == std::path::Path::new("/"))
+            .and_then(|d| vfs.lookup(&root, d.as_os_str().as_bytes(), true).ok())
+            .filter(|d| d.is_dir())
+            .unwrap_or_else(|| root.clone()),
+    };
+
+    let env = environment(cfg);
+    let path_var = env
+        .iter()
+        .find(|(k, _)| k == "PATH")
+        .map_or(DEFAULT_PATH.to_vec(), |(_, v)| v.as_bytes().to_vec());
+    let Some(cmd) = cfg.argv.first() else {
+        return Err(StartError { message: "no command given".into(), code: 2 });
+    };
+    let cmd = cmd.as_bytes();
+    let shown = String::from_utf8_lossy(cmd).into_owned();
+    let path = exec::find_command(&vfs, &cwd, cmd, &path_var).map_err(|e| StartError {
+        message: if cmd.contains(&b'/') { format!("{shown}: {}", describe(e)) } else { format!("{shown}: command not found") },
+        code: if e == Errno::EACCES { 126 } else { 127 },
+    })?;
+    let argv: Vec<Vec<u8>> = cfg.argv.iter().map(|a| a.as_bytes().to_vec()).collect();
+    let envp: Vec<Vec<u8>> = env
+        .into_iter()
+        .map(|(k, v)| {
+            let mut kv = k.into_vec();
+            kv.push(b'=');
+            kv.extend(v.into_vec());
+            kv
+        })
+        .collect();
+    let cred = Cred { uid, euid: nix::unistd::geteuid().as_raw(), gid, egid: nix::unistd::getegid().as_raw() };
+    let loaded = exec::load(&mut mm, &vfs, &cwd, &path, &argv, &envp, cred).map_err(|e| {
+        let code = match &e {
+            ExecError::Open(Errno::ENOENT) | ExecError::Open(Errno::ENOTDIR) => 127,
+            ExecError::Load(_) => 1,
+            _ => 126,
+        };
+        let why = match &e {
+            ExecError::Open(e) => describe(*e),
+            ExecError::Elf(ElfError::NotElf) => "cannot execute: not an ELF executable".into(),
+            other => other.to_string(),
+        };
+        StartError { message: format!("{shown}: {why}"), code }
+    })?;
+
+    let mut fds = FdTable::new();
+    for fd in 0..3 {
+        if let Ok(file) = vfs.stdio(fd) {
+            fds.install_at(fd, file, false, syscall::fdtable::NR_OPEN_DEFAULT)
+                .map_err(|e| StartError::host("stdio", e))?;
+        }
+    }
+    let proc = Process {
+        pid: 1,
+        ppid: 0,
+        mm: loaded.mm,
+        fds,
+        cwd,
+        umask: 0o022,
+        cred,
+        rlimits: Process::default_rlimits(),
+        sigactions: Default::default(),
+        sigmask: 0,
+        altstack: Default::default(),
+        clear_child_tid: 0,
+        robust_list: (0, 0),
+        exe: path,
+    };
+    let mut sched = Scheduler::new(PolicyKind::RoundRobin);
+    sched.handle(SchedMsg::Wake(INIT_TASK));
+    let mut tasks = std::collections::HashMap::new();
+    tasks.insert(INIT_TASK, Task { proc, regs: loaded.regs });
+    Ok(Kernel { mm, vfs, runner, sched, tasks, trace: Tracer::new(cfg.trace) })
+}

@@ -1,0 +1,58 @@
+//! `--trace`: syscalls printed on stderr the way strace shows them, and unknown syscalls
+//! reported once.
+
+use std::collections::HashSet;
+
+use syscall::Outcome;
+
+use crate::ExitStatus;
+
+/// Trace output state.
+pub(crate) struct Tracer {
+    enabled: bool,
+    reported: HashSet<u64>,
+}
+
+impl Tracer {
+    pub(crate) fn new(enabled: bool) -> Tracer {
+        Tracer { enabled, reported: HashSet::new() }
+    }
+
+    /// A syscall and its outcome.
+    pub(crate) fn syscall(&mut self, pid: i32, nr: u64, args: [u64; 6], outcome: Outcome) {
+        if !self.enabled {
+            return;
+        }
+        let name = syscall::name(nr);
+        let args = args.iter().map(|a| format!("{a:#x}")).collect::<Vec<_>>().join(", ");
+        let result = match outcome {
+            Outcome::Return(v) if (v as i64) < 0 && (v as i64) > -4096 => {
+                let e = abi::Errno::from_raw(-(v as i64) as i32);
+                e.map_or(format!("{}", v as i64), |e| format!("-1 {e:?} ({})", e.description()))
+            }
+            Outcome::Return(v) => format!("{v:#x}"),
+            Outcome::ExitThread(c) | Outcome::ExitGroup(c) => format!("? (exit {c})"),
+        };
+        eprintln!("[{pid}] {name}({args}) = {result}");
+    }
+
+    /// A syscall number uml does not implement, reported once per number.
+    pub(crate) fn unknown(&mut self, nr: u64) {
+        if self.enabled && self.reported.insert(nr) {
+            eprintln!("uml: unsupported syscall {nr} ({}) returns ENOSYS", syscall::name(nr));
+        }
+    }
+
+    /// The guest was killed by a signal (default action).
+    pub(crate) fn killed(&mut self, pid: i32, signo: i32) -> ExitStatus {
+        if self.enabled {
+            eprintln!("[{pid}] +++ killed by signal {signo} +++");
+        }
+        ExitStatus::Signal(signo)
+    }
+
+    /// The guest was killed because physical memory ran out.
+    pub(crate) fn oom(&mut self, pid: i32) {
+        eprintln!("uml: out of memory (--mem): killed pid {pid}");
+    }
+}

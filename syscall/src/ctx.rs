@@ -1,0 +1,95 @@
+//! What a syscall handler works on: the calling process, its memory and the file system.
+
+use std::io::{IoSlice, IoSliceMut};
+
+use abi::{Errno, UserAddr};
+use bytemuck::Pod;
+use mm::Mm;
+use vfs::{Dentry, FileRef, Vfs};
+
+use crate::process::Process;
+
+/// The world as one syscall handler sees it. Handlers get `&mut Ctx` and the raw
+/// [`Args`](crate::Args); every guest pointer goes through the copy helpers here, which
+/// fault pages in and return `EFAULT` for bad addresses.
+pub struct Ctx<'a> {
+    /// Physical memory and address spaces.
+    pub mm: &'a mut Mm,
+    /// The file system.
+    pub vfs: &'a Vfs,
+    /// The calling process.
+    pub proc: &'a mut Process,
+    /// The calling thread's registers (rax is replaced by the return value afterwards).
+    pub regs: &'a mut abi::structs::UserRegs,
+}
+
+impl Ctx<'_> {
+    /// Copies `buf.len()` bytes of guest memory at `addr` into `buf`.
+    pub fn copy_in(&mut self, addr: UserAddr, buf: &mut [u8]) -> Result<(), Errno> {
+        self.mm.copy_in(self.proc.mm, addr, buf)
+    }
+
+    /// Copies `buf` to guest memory at `addr`.
+    pub fn copy_out(&mut self, addr: UserAddr, buf: &[u8]) -> Result<(), Errno> {
+        self.mm.copy_out(self.proc.mm, addr, buf)
+    }
+
+    /// Reads a plain-old-data value (an `abi` struct) from guest memory.
+    pub fn read_val<T: Pod>(&mut self, addr: UserAddr) -> Result<T, Errno> {
+        let mut v = T::zeroed();
+        self.copy_in(addr, bytemuck::bytes_of_mut(&mut v))?;
+        Ok(v)
+    }
+
+    /// Writes a plain-old-data value (an `abi` struct) to guest memory.
+    pub fn write_val<T: Pod>(&mut self, addr: UserAddr, v: &T) -> Result<(), Errno> {
+        self.copy_out(addr, bytemuck::bytes_of(v))
+    }
+
+    /// Reads a NUL-terminated path: `EFAULT` for a bad pointer, `ENAMETOOLONG` past
+    /// `PATH_MAX`. An empty path is returned as such (callers decide `ENOENT`).
+    pub fn read_path(&mut self, addr: UserAddr) -> Result<Vec<u8>, Errno> {
+        self.mm.read_cstr(self.proc.mm, addr, abi::flags::PATH_MAX)
+    }
+
+    /// Runs `f` over the guest buffer `[addr, addr+len)` as slices of physical memory
+    /// the kernel may write (for `read`-like calls). See [`Mm::with_user_slices_mut`].
+    pub fn with_user_slices_mut<R>(
+        &mut self,
+        addr: UserAddr,
+        len: u64,
+        f: impl FnOnce(&mut [IoSliceMut<'_>]) -> R,
+    ) -> Result<R, Errno> {
+        self.mm.with_user_slices_mut(self.proc.mm, addr, len, f)
+    }
+
+    /// Runs `f` over the guest buffer `[addr, addr+len)` as slices the kernel reads
+    /// (for `write`-like calls). See [`Mm::with_user_slices`].
+    pub fn with_user_slices<R>(
+        &mut self,
+        addr: UserAddr,
+        len: u64,
+        f: impl FnOnce(&[IoSlice<'_>]) -> R,
+    ) -> Result<R, Errno> {
+        self.mm.with_user_slices(self.proc.mm, addr, len, f)
+    }
+
+    /// The open file behind `fd`, or `EBADF`.
+    pub fn file(&self, fd: i32) -> Result<FileRef, Errno> {
+        self.proc.fds.get(fd)
+    }
+
+    /// The directory a `*at` call resolves relative paths from: the cwd for `AT_FDCWD`,
+    /// else the directory open at `dirfd` (`EBADF`, or `ENOTDIR` if it is not one).
+    pub fn dir_base(&self, dirfd: i32) -> Result<Dentry, Errno> {
+        if dirfd == abi::flags::at::FDCWD {
+            return Ok(self.proc.cwd.clone());
+        }
+        let file = self.file(dirfd)?;
+        let dentry = file.dentry().ok_or(Errno::ENOTDIR)?;
+        if !dentry.is_dir() {
+            return Err(Errno::ENOTDIR);
+        }
+        Ok(dentry)
+    }
+}

@@ -1,0 +1,167 @@
+//! The syscall table: one declarative list mapping each implemented number to its handler
+//! and support level. Numbers not listed return `ENOSYS`.
+
+use abi::{Errno, Sysno};
+
+use crate::{fs, info, mem, signal, task, time, Args, Ctx, Outcome};
+
+/// A handler that returns a value (the common case).
+pub type PlainFn = fn(&mut Ctx<'_>, &Args) -> abi::SysResult;
+/// A handler that may change control flow (exit, exec, block).
+pub type CtlFn = fn(&mut Ctx<'_>, &Args) -> Result<Outcome, Errno>;
+
+/// How a syscall is handled.
+#[derive(Clone, Copy)]
+pub enum Handler {
+    /// Returns a value or an errno.
+    Plain(PlainFn),
+    /// Returns an [`Outcome`].
+    Ctl(CtlFn),
+    /// Always fails with this errno.
+    Fail(Errno),
+}
+
+/// How completely uml implements a syscall.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Support {
+    /// As Linux does.
+    Full,
+    /// Implemented with the noted gaps.
+    Partial(&'static str),
+    /// Deliberately returns an error; the note says why that is acceptable.
+    Error(&'static str),
+}
+
+/// One row of the table.
+#[derive(Clone, Copy)]
+pub struct Entry {
+    /// The syscall.
+    pub sysno: Sysno,
+    /// Its handler.
+    pub handler: Handler,
+    /// Its support level.
+    pub support: Support,
+}
+
+macro_rules! table {
+    ($($name:ident => $kind:ident($($arg:tt)*);)*) => {
+        /// Every syscall uml handles, in the order listed.
+        pub static TABLE: &[Entry] = &[$(table!(@entry $name $kind($($arg)*)),)*];
+    };
+    (@entry $name:ident full($f:path)) => {
+        Entry { sysno: Sysno::$name, handler: Handler::Plain($f), support: Support::Full }
+    };
+    (@entry $name:ident partial($f:path, $note:literal)) => {
+        Entry { sysno: Sysno::$name, handler: Handler::Plain($f), support: Support::Partial($note) }
+    };
+    (@entry $name:ident ctl($f:path)) => {
+        Entry { sysno: Sysno::$name, handler: Handler::Ctl($f), support: Support::Full }
+    };
+    (@entry $name:ident error($e:ident, $note:literal)) => {
+        Entry { sysno: Sysno::$name, handler: Handler::Fail(Errno::$e), support: Support::Error($note) }
+    };
+}
+
+table! {
+    // Files and descriptors.
+    read => full(fs::sys_read);
+    write => full(fs::sys_write);
+    readv => full(fs::sys_readv);
+    writev => full(fs::sys_writev);
+    pread64 => full(fs::sys_pread64);
+    pwrite64 => full(fs::sys_pwrite64);
+    open => full(fs::sys_open);
+    openat => full(fs::sys_openat);
+    close => full(fs::sys_close);
+    lseek => full(fs::sys_lseek);
+    fstat => full(fs::sys_fstat);
+    stat => full(fs::sys_stat);
+    lstat => full(fs::sys_lstat);
+    newfstatat => full(fs::sys_newfstatat);
+    statx => full(fs::sys_statx);
+    getdents64 => full(fs::sys_getdents64);
+    getcwd => full(fs::sys_getcwd);
+    chdir => full(fs::sys_chdir);
+    fchdir => full(fs::sys_fchdir);
+    mkdir => full(fs::sys_mkdir);
+    mkdirat => full(fs::sys_mkdirat);
+    rmdir => full(fs::sys_rmdir);
+    unlink => full(fs::sys_unlink);
+    unlinkat => full(fs::sys_unlinkat);
+    rename => full(fs::sys_rename);
+    renameat => full(fs::sys_renameat);
+    renameat2 => full(fs::sys_renameat2);
+    link => full(fs::sys_link);
+    linkat => full(fs::sys_linkat);
+    symlink => full(fs::sys_symlink);
+    symlinkat => full(fs::sys_symlinkat);
+    readlink => full(fs::sys_readlink);
+    readlinkat => full(fs::sys_readlinkat);
+    access => full(fs::sys_access);
+    faccessat => full(fs::sys_faccessat);
+    faccessat2 => full(fs::sys_faccessat2);
+    chmod => full(fs::sys_chmod);
+    fchmod => full(fs::sys_fchmod);
+    fchmodat => full(fs::sys_fchmodat);
+    umask => full(fs::sys_umask);
+    truncate => full(fs::sys_truncate);
+    ftruncate => full(fs::sys_ftruncate);
+    fcntl => partial(fs::sys_fcntl, "F_GETFD/SETFD/GETFL/SETFL/DUPFD/DUPFD_CLOEXEC; locks later");
+    dup => full(fs::sys_dup);
+    dup2 => full(fs::sys_dup2);
+    dup3 => full(fs::sys_dup3);
+    ioctl => partial(fs::sys_ioctl, "TCGETS, TIOCGWINSZ, FIONREAD, FIOCLEX/FIONCLEX, FIONBIO; ENOTTY otherwise");
+    // Memory.
+    brk => full(mem::sys_brk);
+    mmap => partial(mem::sys_mmap, "MAP_SHARED file mappings only read-only");
+    munmap => full(mem::sys_munmap);
+    mprotect => full(mem::sys_mprotect);
+    madvise => full(mem::sys_madvise);
+    // Threads and processes.
+    arch_prctl => partial(task::sys_arch_prctl, "ARCH_SET/GET_FS, ARCH_SET/GET_GS");
+    set_tid_address => full(task::sys_set_tid_address);
+    set_robust_list => full(task::sys_set_robust_list);
+    rseq => error(ENOSYS, "restartable sequences are optional; glibc falls back");
+    exit => ctl(task::sys_exit);
+    exit_group => ctl(task::sys_exit_group);
+    getpid => full(info::sys_getpid);
+    getppid => full(info::sys_getppid);
+    gettid => full(info::sys_gettid);
+    getuid => full(info::sys_getuid);
+    geteuid => full(info::sys_geteuid);
+    getgid => full(info::sys_getgid);
+    getegid => full(info::sys_getegid);
+    getgroups => full(info::sys_getgroups);
+    // System information and limits.
+    uname => full(info::sys_uname);
+    sysinfo => full(info::sys_sysinfo);
+    prlimit64 => partial(info::sys_prlimit64, "own process only; limits are recorded, NOFILE and STACK enforced");
+    getrlimit => full(info::sys_getrlimit);
+    setrlimit => full(info::sys_setrlimit);
+    getrandom => full(info::sys_getrandom);
+    // Time.
+    clock_gettime => full(time::sys_clock_gettime);
+    clock_getres => full(time::sys_clock_getres);
+    gettimeofday => full(time::sys_gettimeofday);
+    time => full(time::sys_time);
+    nanosleep => partial(time::sys_nanosleep, "sleeps the whole kernel until processes land");
+    clock_nanosleep => partial(time::sys_clock_nanosleep, "sleeps the whole kernel until processes land");
+    // Signals.
+    rt_sigaction => partial(signal::sys_rt_sigaction, "recorded; delivery comes with processes");
+    rt_sigprocmask => partial(signal::sys_rt_sigprocmask, "recorded");
+    sigaltstack => full(signal::sys_sigaltstack);
+}
+
+/// The table entry for a raw syscall number, if uml handles it.
+pub fn lookup(nr: u64) -> Option<&'static Entry> {
+    // The table is small and static; build the index once.
+    static INDEX: std::sync::OnceLock<Vec<Option<&'static Entry>>> = std::sync::OnceLock::new();
+    let index = INDEX.get_or_init(|| {
+        let mut v = vec![None; 512];
+        for e in TABLE {
+            v[e.sysno.raw() as usize] = Some(e);
+        }
+        v
+    });
+    index.get(usize::try_from(nr).ok()?).copied().flatten()
+}

@@ -1,0 +1,58 @@
+//! Thread and process lifetime syscalls of a single-threaded process.
+
+use abi::flags::arch_prctl as ap;
+use abi::{Errno, SysResult};
+
+use crate::{Args, Ctx, Outcome};
+
+pub(crate) fn sys_exit(_ctx: &mut Ctx<'_>, a: &Args) -> Result<Outcome, Errno> {
+    Ok(Outcome::ExitThread(a.i32(0) & 0xff))
+}
+
+pub(crate) fn sys_exit_group(_ctx: &mut Ctx<'_>, a: &Args) -> Result<Outcome, Errno> {
+    Ok(Outcome::ExitGroup(a.i32(0) & 0xff))
+}
+
+pub(crate) fn sys_set_tid_address(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    ctx.proc.clear_child_tid = a.raw(0);
+    Ok(ctx.proc.pid as u64)
+}
+
+pub(crate) fn sys_set_robust_list(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    // struct robust_list_head is three words.
+    if a.len(1) != 24 {
+        return Err(Errno::EINVAL);
+    }
+    ctx.proc.robust_list = (a.raw(0), a.len(1));
+    Ok(0)
+}
+
+/// Whether `v` is below x86-64's user address limit, as Linux requires of an FS/GS base.
+fn canonical_user(v: u64) -> bool {
+    v < 0x7fff_ffff_f000
+}
+
+pub(crate) fn sys_arch_prctl(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    let (code, arg) = (a.i32(0), a.raw(1));
+    match code {
+        ap::SET_FS | ap::SET_GS => {
+            if !canonical_user(arg) {
+                return Err(Errno::EPERM);
+            }
+            if code == ap::SET_FS {
+                ctx.regs.fs_base = arg;
+            } else {
+                ctx.regs.gs_base = arg;
+            }
+            Ok(0)
+        }
+        ap::GET_FS | ap::GET_GS => {
+            let v = if code == ap::GET_FS { ctx.regs.fs_base } else { ctx.regs.gs_base };
+            ctx.write_val(a.addr(1), &v)?;
+            Ok(0)
+        }
+        ap::GET_CPUID => Ok(1),
+        ap::SET_CPUID => Err(Errno::ENODEV),
+        _ => Err(Errno::EINVAL),
+    }
+}

@@ -1,0 +1,113 @@
+//! Clocks and sleeping.
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use abi::flags::clock;
+use abi::structs::{Timespec, Timeval};
+use abi::{Errno, SysResult};
+
+use crate::{Args, Ctx};
+
+/// When the kernel booted; the guest's monotonic and boot-time clocks count from the host's.
+fn boot() -> Instant {
+    static BOOT: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    *BOOT.get_or_init(Instant::now)
+}
+
+/// Time since the kernel booted.
+pub(crate) fn uptime() -> Timespec {
+    to_timespec(boot().elapsed())
+}
+
+fn to_timespec(d: Duration) -> Timespec {
+    Timespec { tv_sec: d.as_secs() as i64, tv_nsec: i64::from(d.subsec_nanos()) }
+}
+
+/// Reads a clock of the host with the given id (the guest shares the host's clocks).
+fn host_clock(id: i32) -> Result<Timespec, Errno> {
+    let cid = match id {
+        clock::REALTIME | clock::REALTIME_COARSE => nix::time::ClockId::CLOCK_REALTIME,
+        clock::MONOTONIC | clock::MONOTONIC_COARSE | clock::MONOTONIC_RAW => nix::time::ClockId::CLOCK_MONOTONIC,
+        clock::BOOTTIME => nix::time::ClockId::CLOCK_BOOTTIME,
+        // CPU time of the guest is not tracked yet: report time since boot, which bounds it.
+        clock::PROCESS_CPUTIME_ID | clock::THREAD_CPUTIME_ID => return Ok(uptime()),
+        _ => return Err(Errno::EINVAL),
+    };
+    let ts = nix::time::clock_gettime(cid).map_err(|e| Errno::from_host(e as i32))?;
+    Ok(Timespec { tv_sec: ts.tv_sec(), tv_nsec: ts.tv_nsec() })
+}
+
+pub(crate) fn sys_clock_gettime(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    let ts = host_clock(a.i32(0))?;
+    ctx.write_val(a.addr(1), &ts)?;
+    Ok(0)
+}
+
+pub(crate) fn sys_clock_getres(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    host_clock(a.i32(0))?;
+    let res = match a.i32(0) {
+        clock::REALTIME_COARSE | clock::MONOTONIC_COARSE => Timespec { tv_sec: 0, tv_nsec: 4_000_000 },
+        _ => Timespec { tv_sec: 0, tv_nsec: 1 },
+    };
+    if !a.addr(1).is_null() {
+        ctx.write_val(a.addr(1), &res)?;
+    }
+    Ok(0)
+}
+
+pub(crate) fn sys_gettimeofday(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    if !a.addr(0).is_null() {
+        let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        let tv = Timeval { tv_sec: d.as_secs() as i64, tv_usec: i64::from(d.subsec_micros()) };
+        ctx.write_val(a.addr(0), &tv)?;
+    }
+    if !a.addr(1).is_null() {
+        // struct timezone: minutes west and DST type, both zero (UTC).
+        ctx.write_val(a.addr(1), &[0i32; 2])?;
+    }
+    Ok(0)
+}
+
+pub(crate) fn sys_time(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    let t = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs() as i64;
+    if !a.addr(0).is_null() {
+        ctx.write_val(a.addr(0), &t)?;
+    }
+    Ok(t as u64)
+}
+
+fn valid(ts: &Timespec) -> Result<Duration, Errno> {
+    if ts.tv_sec < 0 || !(0..1_000_000_000).contains(&ts.tv_nsec) {
+        return Err(Errno::EINVAL);
+    }
+    Ok(Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32))
+}
+
+/// Sleeps the calling task. With a single task the kernel simply sleeps; with processes
+/// this becomes a timer on a wait queue.
+fn sleep(d: Duration) {
+    std::thread::sleep(d);
+}
+
+pub(crate) fn sys_nanosleep(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    let ts: Timespec = ctx.read_val(a.addr(0))?;
+    sleep(valid(&ts)?);
+    Ok(0)
+}
+
+pub(crate) fn sys_clock_nanosleep(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    let (id, flags) = (a.i32(0), a.i32(1));
+    if matches!(id, clock::THREAD_CPUTIME_ID) {
+        return Err(Errno::EINVAL);
+    }
+    let now = host_clock(id)?;
+    let ts: Timespec = ctx.read_val(a.addr(2))?;
+    let d = valid(&ts)?;
+    if flags & clock::TIMER_ABSTIME != 0 {
+        let now = Duration::new(now.tv_sec.max(0) as u64, now.tv_nsec as u32);
+        sleep(d.saturating_sub(now));
+    } else {
+        sleep(d);
+    }
+    Ok(0)
+}
