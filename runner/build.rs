@@ -15,7 +15,13 @@ fn main() {
     println!("cargo:rerun-if-changed=stub/stub.S");
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
     let status = Command::new(&cc)
-        .args(["-nostdlib", "-static", "-no-pie", "-Wl,--build-id=none", "-Wl,-z,noexecstack"])
+        .args([
+            "-nostdlib",
+            "-static",
+            "-no-pie",
+            "-Wl,--build-id=none",
+            "-Wl,-z,noexecstack",
+        ])
         .arg(format!("-DSTUB_DATA={STUB_DATA:#x}"))
         .arg(format!("-Wl,-Ttext-segment={STUB_CODE:#x}"))
         .arg("-o")
@@ -33,7 +39,12 @@ fn main() {
             .map(|s| s.st_value)
             .unwrap_or_else(|| panic!("stub symbol {name} missing"))
     };
-    let end = elf.program_headers.iter().map(|p| p.p_vaddr + p.p_memsz).max().unwrap_or(0);
+    let end = elf
+        .program_headers
+        .iter()
+        .map(|p| p.p_vaddr + p.p_memsz)
+        .max()
+        .unwrap_or(0);
     assert!(end <= STUB_DATA, "stub code overlaps its data page");
     let gen = format!(
         "/// Start of the stub's code.\npub const STUB_CODE: u64 = {STUB_CODE:#x};\n\

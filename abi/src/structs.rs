@@ -291,7 +291,9 @@ mod tests {
 /// The general registers of a stopped thread: `struct user_regs_struct` (what
 /// `PTRACE_GETREGS` returns), also the kernel's view of a task's user registers.
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable, serde::Serialize, serde::Deserialize,
+)]
 #[allow(missing_docs)]
 pub struct UserRegs {
     pub r15: u64,

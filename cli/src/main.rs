@@ -11,7 +11,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "uml", version, about = "A user-mode Linux kernel: run Linux programs in a sandbox")]
+#[command(
+    name = "uml",
+    version,
+    about = "A user-mode Linux kernel: run Linux programs in a sandbox"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -61,7 +65,10 @@ fn parse_size(s: &str) -> Result<u64, String> {
         _ => (t, 0),
     };
     let n: u64 = digits.parse().map_err(|_| format!("invalid size {s:?}"))?;
-    let bytes = n.checked_shl(shift).filter(|b| b >> shift == n).ok_or(format!("size {s:?} too large"))?;
+    let bytes = n
+        .checked_shl(shift)
+        .filter(|b| b >> shift == n)
+        .ok_or(format!("size {s:?} too large"))?;
     if bytes < (16 << 20) {
         return Err(format!("size {s:?} is below the 16M minimum"));
     }
@@ -88,7 +95,10 @@ fn main() -> ExitCode {
 
 fn run(args: RunArgs) -> ExitCode {
     if std::env::var_os("RUST_LOG").is_some() {
-        tracing_subscriber::fmt().with_writer(std::io::stderr).with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).init();
+        tracing_subscriber::fmt()
+            .with_writer(std::io::stderr)
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .init();
     }
     let cfg = kernel::Config {
         root: args.root,
@@ -113,17 +123,30 @@ fn run(args: RunArgs) -> ExitCode {
 }
 
 fn print_syscalls() {
+    use std::io::Write;
     use syscall::table::{Support, TABLE};
     let mut rows: Vec<_> = TABLE.iter().collect();
     rows.sort_by_key(|e| e.sysno.raw());
-    println!("{:>4}  {:<18} {:<8} note", "nr", "name", "support");
+    let mut out = String::new();
+    out.push_str(&format!(
+        "{:>4}  {:<18} {:<8} note\n",
+        "nr", "name", "support"
+    ));
     for e in rows {
         let (level, note) = match e.support {
             Support::Full => ("full", ""),
             Support::Partial(n) => ("partial", n),
             Support::Error(n) => ("error", n),
         };
-        println!("{:>4}  {:<18} {:<8} {}", e.sysno.raw(), e.sysno.name(), level, note);
+        out.push_str(&format!(
+            "{:>4}  {:<18} {:<8} {}\n",
+            e.sysno.raw(),
+            e.sysno.name(),
+            level,
+            note
+        ));
     }
-    println!("All other syscalls return ENOSYS (reported once under --trace).");
+    out.push_str("All other syscalls return ENOSYS (reported once under --trace).\n");
+    // A closed pipe (`uml syscalls | head`) is not an error worth reporting.
+    let _ = std::io::stdout().lock().write_all(out.as_bytes());
 }

@@ -32,7 +32,10 @@ pub struct StartError {
 
 impl StartError {
     fn host(what: &str, e: impl std::fmt::Display) -> StartError {
-        StartError { message: format!("{what}: {e}"), code: 1 }
+        StartError {
+            message: format!("{what}: {e}"),
+            code: 1,
+        }
     }
 }
 
@@ -56,16 +59,23 @@ pub(crate) fn boot(cfg: &Config) -> Result<Kernel, StartError> {
     let mut mm = Mm::new(cfg.mem_bytes).map_err(|e| StartError::host("physical memory", e))?;
     let uid = nix::unistd::getuid().as_raw();
     let gid = nix::unistd::getgid().as_raw();
-    let vfs = Vfs::new(VfsConfig { root: cfg.root.clone(), rw: cfg.rw, uid, gid })
-        .map_err(|e| StartError::host(&format!("root {}", cfg.root.display()), e))?;
+    let vfs = Vfs::new(VfsConfig {
+        root: cfg.root.clone(),
+        rw: cfg.rw,
+        uid,
+        gid,
+    })
+    .map_err(|e| StartError::host(&format!("root {}", cfg.root.display()), e))?;
     let runner = PerProcess::new(mm.phys_fd()).map_err(|e| StartError::host("runner", e))?;
 
     let root = vfs.root();
     let cwd = match &cfg.workdir {
-        Some(dir) => vfs.lookup(&root, dir.as_os_str().as_bytes(), true).map_err(|e| StartError {
-            message: format!("working directory {}: {}", dir.display(), describe(e)),
-            code: 1,
-        })?,
+        Some(dir) => vfs
+            .lookup(&root, dir.as_os_str().as_bytes(), true)
+            .map_err(|e| StartError {
+                message: format!("working directory {}: {}", dir.display(), describe(e)),
+                code: 1,
+            })?,
         // By default the guest starts where the user is, when that exists in its root.
         None => std::env::current_dir()
             .ok()
@@ -81,12 +91,19 @@ pub(crate) fn boot(cfg: &Config) -> Result<Kernel, StartError> {
         .find(|(k, _)| k == "PATH")
         .map_or(DEFAULT_PATH.to_vec(), |(_, v)| v.as_bytes().to_vec());
     let Some(cmd) = cfg.argv.first() else {
-        return Err(StartError { message: "no command given".into(), code: 2 });
+        return Err(StartError {
+            message: "no command given".into(),
+            code: 2,
+        });
     };
     let cmd = cmd.as_bytes();
     let shown = String::from_utf8_lossy(cmd).into_owned();
     let path = exec::find_command(&vfs, &cwd, cmd, &path_var).map_err(|e| StartError {
-        message: if cmd.contains(&b'/') { format!("{shown}: {}", describe(e)) } else { format!("{shown}: command not found") },
+        message: if cmd.contains(&b'/') {
+            format!("{shown}: {}", describe(e))
+        } else {
+            format!("{shown}: command not found")
+        },
         code: if e == Errno::EACCES { 126 } else { 127 },
     })?;
     let argv: Vec<Vec<u8>> = cfg.argv.iter().map(|a| a.as_bytes().to_vec()).collect();
@@ -99,7 +116,12 @@ pub(crate) fn boot(cfg: &Config) -> Result<Kernel, StartError> {
             kv
         })
         .collect();
-    let cred = Cred { uid, euid: nix::unistd::geteuid().as_raw(), gid, egid: nix::unistd::getegid().as_raw() };
+    let cred = Cred {
+        uid,
+        euid: nix::unistd::geteuid().as_raw(),
+        gid,
+        egid: nix::unistd::getegid().as_raw(),
+    };
     let loaded = exec::load(&mut mm, &vfs, &cwd, &path, &argv, &envp, cred).map_err(|e| {
         let code = match &e {
             ExecError::Open(Errno::ENOENT) | ExecError::Open(Errno::ENOTDIR) => 127,
@@ -111,7 +133,10 @@ pub(crate) fn boot(cfg: &Config) -> Result<Kernel, StartError> {
             ExecError::Elf(ElfError::NotElf) => "cannot execute: not an ELF executable".into(),
             other => other.to_string(),
         };
-        StartError { message: format!("{shown}: {why}"), code }
+        StartError {
+            message: format!("{shown}: {why}"),
+            code,
+        }
     })?;
 
     let mut fds = FdTable::new();
@@ -130,7 +155,7 @@ pub(crate) fn boot(cfg: &Config) -> Result<Kernel, StartError> {
         umask: 0o022,
         cred,
         rlimits: Process::default_rlimits(),
-        sigactions: Default::default(),
+        sigactions: [Default::default(); abi::signal::sig::NSIG as usize],
         sigmask: 0,
         altstack: Default::default(),
         clear_child_tid: 0,
@@ -140,6 +165,19 @@ pub(crate) fn boot(cfg: &Config) -> Result<Kernel, StartError> {
     let mut sched = Scheduler::new(PolicyKind::RoundRobin);
     sched.handle(SchedMsg::Wake(INIT_TASK));
     let mut tasks = std::collections::HashMap::new();
-    tasks.insert(INIT_TASK, Task { proc, regs: loaded.regs });
-    Ok(Kernel { mm, vfs, runner, sched, tasks, trace: Tracer::new(cfg.trace) })
+    tasks.insert(
+        INIT_TASK,
+        Task {
+            proc,
+            regs: loaded.regs,
+        },
+    );
+    Ok(Kernel {
+        mm,
+        vfs,
+        runner,
+        sched,
+        tasks,
+        trace: Tracer::new(cfg.trace),
+    })
 }

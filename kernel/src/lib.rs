@@ -136,13 +136,22 @@ impl Kernel {
 
     /// Runs `tid` until it traps and handles the trap; `Some` when the task has ended.
     fn run_task(&mut self, tid: TaskId) -> Result<Option<ExitStatus>, KernelError> {
-        let Some(task) = self.tasks.get_mut(&tid) else { return Ok(None) };
+        let Some(task) = self.tasks.get_mut(&tid) else {
+            return Ok(None);
+        };
         let mmid = task.proc.mm;
-        let Some(mmfd) = self.mm.mmfd(mmid) else { return Ok(Some(ExitStatus::Signal(sig::SIGKILL))) };
+        let Some(mmfd) = self.mm.mmfd(mmid) else {
+            return Ok(Some(ExitStatus::Signal(sig::SIGKILL)));
+        };
         let trap = self.runner.resume(mmfd, &mut task.regs)?;
         match trap {
             Trap::Syscall => {
-                let mut ctx = syscall::Ctx { mm: &mut self.mm, vfs: &self.vfs, proc: &mut task.proc, regs: &mut task.regs };
+                let mut ctx = syscall::Ctx {
+                    mm: &mut self.mm,
+                    vfs: &self.vfs,
+                    proc: &mut task.proc,
+                    regs: &mut task.regs,
+                };
                 let nr = ctx.regs.orig_rax;
                 let args = ctx.regs.syscall_args();
                 let trace = &mut self.trace;
@@ -153,18 +162,27 @@ impl Kernel {
                         task.regs.rax = v;
                         Ok(None)
                     }
-                    Outcome::ExitThread(code) | Outcome::ExitGroup(code) => Ok(Some(ExitStatus::Code(code))),
+                    Outcome::ExitThread(code) | Outcome::ExitGroup(code) => {
+                        Ok(Some(ExitStatus::Code(code)))
+                    }
                 }
             }
             Trap::Fault { addr, present } => {
-                match self.mm.handle_fault(mmid, abi::UserAddr(addr), mm::Access::Unknown, present) {
+                match self
+                    .mm
+                    .handle_fault(mmid, abi::UserAddr(addr), mm::Access::Unknown, present)
+                {
                     Ok(()) => Ok(None),
-                    Err(mm::FaultError::Bus) => Ok(Some(self.trace.killed(task.proc.pid, sig::SIGBUS))),
+                    Err(mm::FaultError::Bus) => {
+                        Ok(Some(self.trace.killed(task.proc.pid, sig::SIGBUS)))
+                    }
                     Err(mm::FaultError::OutOfMemory) => {
                         self.trace.oom(task.proc.pid);
                         Ok(Some(ExitStatus::Signal(sig::SIGKILL)))
                     }
-                    Err(mm::FaultError::Segv { .. }) => Ok(Some(self.trace.killed(task.proc.pid, sig::SIGSEGV))),
+                    Err(mm::FaultError::Segv { .. }) => {
+                        Ok(Some(self.trace.killed(task.proc.pid, sig::SIGSEGV)))
+                    }
                 }
             }
             // Signal delivery to guest handlers comes with processes; until then a

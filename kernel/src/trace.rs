@@ -15,7 +15,10 @@ pub(crate) struct Tracer {
 
 impl Tracer {
     pub(crate) fn new(enabled: bool) -> Tracer {
-        Tracer { enabled, reported: HashSet::new() }
+        Tracer {
+            enabled,
+            reported: HashSet::new(),
+        }
     }
 
     /// A syscall and its outcome.
@@ -24,11 +27,17 @@ impl Tracer {
             return;
         }
         let name = syscall::name(nr);
-        let args = args.iter().map(|a| format!("{a:#x}")).collect::<Vec<_>>().join(", ");
+        let args = args
+            .iter()
+            .map(|a| format!("{a:#x}"))
+            .collect::<Vec<_>>()
+            .join(", ");
         let result = match outcome {
             Outcome::Return(v) if (v as i64) < 0 && (v as i64) > -4096 => {
                 let e = abi::Errno::from_raw(-(v as i64) as i32);
-                e.map_or(format!("{}", v as i64), |e| format!("-1 {e:?} ({})", e.description()))
+                e.map_or(format!("{}", v as i64), |e| {
+                    format!("-1 {e:?} ({})", e.description())
+                })
             }
             Outcome::Return(v) => format!("{v:#x}"),
             Outcome::ExitThread(c) | Outcome::ExitGroup(c) => format!("? (exit {c})"),
@@ -39,7 +48,10 @@ impl Tracer {
     /// A syscall number uml does not implement, reported once per number.
     pub(crate) fn unknown(&mut self, nr: u64) {
         if self.enabled && self.reported.insert(nr) {
-            eprintln!("uml: unsupported syscall {nr} ({}) returns ENOSYS", syscall::name(nr));
+            eprintln!(
+                "uml: unsupported syscall {nr} ({}) returns ENOSYS",
+                syscall::name(nr)
+            );
         }
     }
 

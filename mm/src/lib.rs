@@ -1,1 +1,465 @@
-//! mm (to be written).
+//! uml memory management.
+//!
+//! # What this crate owns
+//!
+//! - **Physical memory** ([`physmem`]): one sealed, sparse memfd (`uml-phys`, size `--mem`)
+//!   mapped once `MAP_SHARED` into the kernel. Guest pages are [`frames::Frame`]s in it.
+//! - **Frames** ([`frames`]): O(1) run allocator (free runs + bump), refcounts for sharing
+//!   and copy-on-write, and commit accounting (`--mem` is a hard limit).
+//! - **Address spaces** ([`space`]): VMAs ([`vma`]) and a page table ([`pagetable`]) per
+//!   space, with Linux's `mmap`/`munmap`/`mprotect`/`madvise`/`brk` semantics and errnos.
+//! - **Faults** ([`fault`]): demand paging with fault-around, copy-on-write breaks.
+//! - **User access** ([`uaccess`]): the kernel reads and writes guest memory through its own
+//!   mapping of physical memory, never through the guest process (no `process_vm_readv`).
+//! - **The `/proc/mm` protocol** ([`procmm`]): each space has an [`MmFd`] into which `mm`
+//!   queues [`MmOp`]s (the SKAS3 ops as messages); the runner applies them to the space's
+//!   host stub before resuming it. The stub's memory is `mmap(addr, len, prot,
+//!   MAP_SHARED|MAP_FIXED, phys_fd, offset)` of physical memory.
+//!
+//! # Invariants
+//!
+//! - Every guest address is below [`layout::TASK_SIZE`]; the runner's stub lives above.
+//! - After the queued ops are applied, a page is host-mapped iff its page-table entry says so,
+//!   with exactly the recorded protection, and that protection never exceeds the VMA's
+//!   (minus write for copy-on-write frames). The host therefore never lets the guest touch a
+//!   page it may not.
+//! - Free frames read as zero (they are punched out of the memfd when freed).
+//! - Committed pages (private writable VMAs, brk) plus frames held by uncharged VMAs never
+//!   exceed physical memory, so a fault in a committed VMA always finds a frame; the kernel
+//!   itself never runs out of memory or takes SIGBUS because of a guest.
+//! - Guest input never panics: bad addresses, lengths or flags come back as [`Errno`] or
+//!   [`FaultError`].
+//!
+//! # Messages
+//!
+//! [`MmOp`] (host ops, to the runner), [`MmId`], [`Access`] and [`FaultError`] (fault
+//! reports and their outcome) derive `Serialize`/`Deserialize`.
+#![deny(unsafe_code)]
+
+pub mod fault;
+pub mod frames;
+pub mod layout;
+pub mod pagetable;
+#[allow(unsafe_code)]
+pub mod physmem;
+pub mod procmm;
+pub mod space;
+pub mod uaccess;
+pub mod vma;
+
+use std::collections::HashMap;
+use std::io::{IoSlice, IoSliceMut};
+use std::os::fd::BorrowedFd;
+use std::sync::Arc;
+
+use abi::flags::{MapFlags, Prot};
+pub use abi::Errno;
+pub use abi::{UserAddr, PAGE_SIZE};
+use serde::{Deserialize, Serialize};
+
+use frames::Frames;
+pub use procmm::{MmFd, MmId, MmOp};
+use space::AddressSpace;
+use vma::Backing;
+
+/// Host failures while setting up physical memory.
+#[derive(Debug, thiserror::Error)]
+pub enum MmError {
+    /// A host call failed.
+    #[error("{what}: {source}")]
+    Host {
+        /// The failing call.
+        what: &'static str,
+        /// The host error.
+        source: std::io::Error,
+    },
+    /// The requested memory size is zero or too large.
+    #[error("invalid physical memory size {0:#x}")]
+    InvalidSize(u64),
+}
+
+/// A file whose pages a private file mapping reads (implemented by the syscall crate over
+/// vfs files).
+pub trait PageSource: Send + Sync {
+    /// Fill `dst` from the file at byte `offset`; returns bytes read (short at EOF; the rest
+    /// of the page is zeroed by mm).
+    fn read_at(&self, offset: u64, dst: &mut [u8]) -> std::io::Result<usize>;
+}
+
+/// The file side of a file mapping.
+pub struct FileMapping {
+    /// The file.
+    pub source: Arc<dyn PageSource>,
+    /// Byte offset in the file of the mapping's start (page aligned).
+    pub offset: u64,
+}
+
+/// The access that faulted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Access {
+    /// A load.
+    Read,
+    /// A store.
+    Write,
+    /// An instruction fetch.
+    Exec,
+    /// Not reported by the trap mechanism.
+    Unknown,
+}
+
+/// Why a fault could not be resolved: the guest gets SIGSEGV with this si_code
+/// (1 = SEGV_MAPERR, 2 = SEGV_ACCERR), or SIGBUS (beyond the end of a mapped file), or is
+/// killed (out of memory).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FaultError {
+    /// SIGSEGV with `si_code`.
+    Segv {
+        /// `SEGV_MAPERR` (1) or `SEGV_ACCERR` (2).
+        si_code: i32,
+    },
+    /// SIGBUS (`BUS_ADRERR`).
+    Bus,
+    /// Physical memory is exhausted.
+    OutOfMemory,
+}
+
+/// Physical memory usage.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MemStats {
+    /// Size of physical memory.
+    pub total_bytes: u64,
+    /// Bytes in free frames.
+    pub free_bytes: u64,
+    /// Bytes committed to private writable mappings and brk.
+    pub committed_bytes: u64,
+}
+
+/// One VMA as `/proc/PID/maps` shows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MapInfo {
+    /// Start address.
+    pub start: u64,
+    /// End address (exclusive).
+    pub end: u64,
+    /// `PROT_*` bits.
+    pub prot: u32,
+    /// `MAP_SHARED`.
+    pub shared: bool,
+    /// File offset for file mappings, `None` for anonymous memory.
+    pub file_offset: Option<u64>,
+}
+
+/// The memory manager: physical memory and every guest address space.
+pub struct Mm {
+    phys: Frames,
+    spaces: HashMap<MmId, AddressSpace>,
+}
+
+impl Mm {
+    /// Physical memory of `mem_bytes` (rounded up to pages): one memfd (`uml-phys`,
+    /// `MFD_CLOEXEC|MFD_ALLOW_SEALING`, plus `MFD_EXEC` where the host knows it), sparse,
+    /// sealed against grow/shrink/further sealing, mapped once `MAP_SHARED` into the kernel.
+    pub fn new(mem_bytes: u64) -> Result<Mm, MmError> {
+        let bytes = mem_bytes
+            .checked_add(PAGE_SIZE - 1)
+            .ok_or(MmError::InvalidSize(mem_bytes))?;
+        Ok(Mm {
+            phys: Frames::new(bytes / PAGE_SIZE)?,
+            spaces: HashMap::new(),
+        })
+    }
+
+    /// The physical-memory memfd, for the runner to map into stubs.
+    pub fn phys_fd(&self) -> BorrowedFd<'_> {
+        self.phys.mem.fd()
+    }
+
+    /// Creates an empty address space with its own [`MmFd`].
+    pub fn create_space(&mut self) -> MmId {
+        let s = AddressSpace::new();
+        let id = s.mmfd.id();
+        self.spaces.insert(id, s);
+        id
+    }
+
+    /// Creates a copy of `parent` for `fork(2)`: same VMAs and brk; private frames are shared
+    /// copy-on-write (the parent's writable host mappings are downgraded to read-only via
+    /// queued `Mprotect`s), shared frames are shared. The child has nothing host-mapped yet.
+    /// `ENOMEM` if the child's commit charge does not fit.
+    pub fn fork_space(&mut self, parent: MmId) -> Result<MmId, Errno> {
+        let phys = &mut self.phys;
+        let p = self.spaces.get_mut(&parent).ok_or(Errno::EINVAL)?;
+        let charge: u64 = p
+            .vmas
+            .iter()
+            .filter(|v| v.charged())
+            .map(|v| v.pages())
+            .sum();
+        let ptes = p.pt.all();
+        let extra = ptes.iter().filter(|(_, pte)| pte.extra()).count() as u64;
+        if !phys.fits((charge + extra) as i64) || !phys.try_charge(charge) {
+            return Err(Errno::ENOMEM);
+        }
+        let mut child = AddressSpace::new();
+        child.vmas = p.vmas.clone();
+        child.brk_start = p.brk_start;
+        child.brk = p.brk;
+        let mut vma: Option<vma::Vma> = None;
+        for (vpn, mut pte) in ptes {
+            let addr = vpn * PAGE_SIZE;
+            if !vma
+                .as_ref()
+                .is_some_and(|v| v.start <= addr && addr < v.end)
+            {
+                vma = p.vmas.find(addr).cloned();
+            }
+            phys.get(pte.frame);
+            let mut cpte = pagetable::Pte::new(pte.frame, pte.extra());
+            if pte.extra() {
+                phys.add_extra(1);
+            }
+            cpte.set_host(None);
+            child.pt.set(vpn, cpte);
+            if let (Some(v), Some(h)) = (vma.as_ref(), pte.host()) {
+                let want = AddressSpace::effective_prot(v, phys, pte);
+                if h != want {
+                    p.mmfd.write(MmOp::Mprotect {
+                        addr,
+                        len: PAGE_SIZE,
+                        prot: want,
+                    });
+                    pte.set_host(Some(want));
+                    p.pt.set(vpn, pte);
+                }
+            }
+        }
+        let id = child.mmfd.id();
+        self.spaces.insert(id, child);
+        Ok(id)
+    }
+
+    /// Destroys a space: frees its frames and returns its [`MmFd`] (with no pending ops) for
+    /// the runner to release.
+    pub fn destroy_space(&mut self, id: MmId) -> Option<MmFd> {
+        let mut s = self.spaces.remove(&id)?;
+        s.teardown(&mut self.phys);
+        s.mmfd.take_pending();
+        Some(s.mmfd)
+    }
+
+    /// The space's [`MmFd`].
+    pub fn mmfd(&mut self, id: MmId) -> Option<&mut MmFd> {
+        self.spaces.get_mut(&id).map(|s| &mut s.mmfd)
+    }
+
+    /// `mmap(2)`. `file` is ignored with `MAP_ANONYMOUS`; without it and without a file the
+    /// mapping is anonymous. `MAP_POPULATE`, `MAP_GROWSDOWN`, `MAP_LOCKED` are accepted and
+    /// ignored (pages are faulted in on demand).
+    pub fn mmap(
+        &mut self,
+        id: MmId,
+        addr: UserAddr,
+        len: u64,
+        prot: Prot,
+        flags: MapFlags,
+        file: Option<FileMapping>,
+    ) -> Result<UserAddr, Errno> {
+        let s = self.spaces.get_mut(&id).ok_or(Errno::EINVAL)?;
+        s.mmap(&mut self.phys, addr.0, len, prot, flags, file)
+            .map(UserAddr)
+    }
+
+    /// `munmap(2)`.
+    pub fn munmap(&mut self, id: MmId, addr: UserAddr, len: u64) -> Result<(), Errno> {
+        let s = self.spaces.get_mut(&id).ok_or(Errno::EINVAL)?;
+        s.munmap(&mut self.phys, addr.0, len)
+    }
+
+    /// `mprotect(2)`.
+    pub fn mprotect(
+        &mut self,
+        id: MmId,
+        addr: UserAddr,
+        len: u64,
+        prot: Prot,
+    ) -> Result<(), Errno> {
+        let s = self.spaces.get_mut(&id).ok_or(Errno::EINVAL)?;
+        s.mprotect(&mut self.phys, addr.0, len, prot)
+    }
+
+    /// `madvise(2)`.
+    pub fn madvise(
+        &mut self,
+        id: MmId,
+        addr: UserAddr,
+        len: u64,
+        advice: i32,
+    ) -> Result<(), Errno> {
+        let s = self.spaces.get_mut(&id).ok_or(Errno::EINVAL)?;
+        s.madvise(&mut self.phys, addr.0, len, advice)
+    }
+
+    /// Sets the start of the heap (by the ELF loader: the end of bss; rounded up to a page).
+    pub fn set_brk_start(&mut self, id: MmId, start: UserAddr) {
+        if let Some(s) = self.spaces.get_mut(&id) {
+            let st = start.page_up().map_or(0, |a| a.0);
+            s.brk_start = st;
+            s.brk = st;
+        }
+    }
+
+    /// `brk(2)`: returns the new break, or the current one if the request is invalid or
+    /// fails.
+    pub fn brk(&mut self, id: MmId, addr: UserAddr) -> UserAddr {
+        match self.spaces.get_mut(&id) {
+            Some(s) => UserAddr(s.brk(&mut self.phys, addr.0)),
+            None => UserAddr::NULL,
+        }
+    }
+
+    /// Resolves a guest page fault at `addr`; `present` is false when the host had no
+    /// mapping (SEGV_MAPERR), true when it had one that forbade the access (SEGV_ACCERR).
+    /// Queues the resulting host ops into the space's [`MmFd`].
+    pub fn handle_fault(
+        &mut self,
+        id: MmId,
+        addr: UserAddr,
+        access: Access,
+        present: bool,
+    ) -> Result<(), FaultError> {
+        let s = self
+            .spaces
+            .get_mut(&id)
+            .ok_or(FaultError::Segv { si_code: 1 })?;
+        s.fault(&mut self.phys, addr.0, access, present)
+    }
+
+    /// Copies guest memory at `addr` into `buf`; `EFAULT` if any byte is not readable.
+    pub fn copy_in(&mut self, id: MmId, addr: UserAddr, buf: &mut [u8]) -> Result<(), Errno> {
+        let s = self.spaces.get_mut(&id).ok_or(Errno::EFAULT)?;
+        let pieces = s.pieces(&mut self.phys, addr.0, buf.len() as u64, false, true)?;
+        let mut at = 0usize;
+        for (off, len) in pieces {
+            let n = len as usize;
+            buf[at..at + n].copy_from_slice(self.phys.mem.bytes(off, len));
+            at += n;
+        }
+        Ok(())
+    }
+
+    /// Copies `buf` to guest memory at `addr`; `EFAULT` if any byte is not writable.
+    pub fn copy_out(&mut self, id: MmId, addr: UserAddr, buf: &[u8]) -> Result<(), Errno> {
+        let s = self.spaces.get_mut(&id).ok_or(Errno::EFAULT)?;
+        let pieces = s.pieces(&mut self.phys, addr.0, buf.len() as u64, true, true)?;
+        let mut at = 0usize;
+        for (off, len) in pieces {
+            let n = len as usize;
+            self.phys
+                .mem
+                .bytes_mut(off, len)
+                .copy_from_slice(&buf[at..at + n]);
+            at += n;
+        }
+        Ok(())
+    }
+
+    /// Reads a NUL-terminated string (without the NUL) of at most `max` bytes before the
+    /// NUL: `ENAMETOOLONG` if there is no NUL within `max` bytes, `EFAULT` if unreadable.
+    pub fn read_cstr(&mut self, id: MmId, addr: UserAddr, max: usize) -> Result<Vec<u8>, Errno> {
+        let s = self.spaces.get_mut(&id).ok_or(Errno::EFAULT)?;
+        let mut out = Vec::new();
+        let mut at = addr.0;
+        let mut vma = None;
+        while out.len() < max {
+            let in_page = at % PAGE_SIZE;
+            let n = ((PAGE_SIZE - in_page) as usize).min(max - out.len());
+            let f = s.user_frame(&mut self.phys, at / PAGE_SIZE, false, &mut vma)?;
+            let bytes = self.phys.mem.bytes(f.offset() + in_page, n as u64);
+            if let Some(i) = bytes.iter().position(|&b| b == 0) {
+                out.extend_from_slice(&bytes[..i]);
+                return Ok(out);
+            }
+            out.extend_from_slice(bytes);
+            at = at.checked_add(n as u64).ok_or(Errno::EFAULT)?;
+        }
+        Err(Errno::ENAMETOOLONG)
+    }
+
+    /// Runs `f` over slices of guest memory covering `[addr, addr+len)` directly in physical
+    /// memory, for buffers the kernel writes (`read(2)`): needs a writable VMA. Covers the
+    /// longest accessible prefix; `EFAULT` if that is empty (`len == 0`: no slices).
+    /// Every page of the prefix is faulted in (given a frame), so pass the length the
+    /// kernel will actually fill, not a larger guest-supplied maximum.
+    pub fn with_user_slices_mut<R>(
+        &mut self,
+        id: MmId,
+        addr: UserAddr,
+        len: u64,
+        f: impl FnOnce(&mut [IoSliceMut<'_>]) -> R,
+    ) -> Result<R, Errno> {
+        let s = self.spaces.get_mut(&id).ok_or(Errno::EFAULT)?;
+        let pieces = s.pieces(&mut self.phys, addr.0, len, true, false)?;
+        let mut slices = self.phys.mem.slices_mut(&pieces).ok_or(Errno::EFAULT)?;
+        Ok(f(&mut slices))
+    }
+
+    /// Runs `f` over slices of guest memory covering `[addr, addr+len)`, for buffers the
+    /// kernel reads (`write(2)`). Covers the longest accessible prefix; `EFAULT` if that is
+    /// empty (`len == 0`: no slices).
+    pub fn with_user_slices<R>(
+        &mut self,
+        id: MmId,
+        addr: UserAddr,
+        len: u64,
+        f: impl FnOnce(&[IoSlice<'_>]) -> R,
+    ) -> Result<R, Errno> {
+        let s = self.spaces.get_mut(&id).ok_or(Errno::EFAULT)?;
+        let pieces = s.pieces(&mut self.phys, addr.0, len, false, false)?;
+        let slices = self.phys.mem.slices(&pieces);
+        Ok(f(&slices))
+    }
+
+    /// Physical memory usage.
+    pub fn stats(&self) -> MemStats {
+        MemStats {
+            total_bytes: self.phys.total() * PAGE_SIZE,
+            free_bytes: self.phys.free() * PAGE_SIZE,
+            committed_bytes: self.phys.committed() * PAGE_SIZE,
+        }
+    }
+
+    /// The VMAs of a space, in address order (for `/proc/PID/maps`).
+    pub fn maps(&self, id: MmId) -> Vec<MapInfo> {
+        let Some(s) = self.spaces.get(&id) else {
+            return Vec::new();
+        };
+        s.vmas
+            .iter()
+            .map(|v| MapInfo {
+                start: v.start,
+                end: v.end,
+                prot: v.prot.bits(),
+                shared: v.shared,
+                file_offset: match &v.backing {
+                    Backing::Anon => None,
+                    Backing::File { offset, .. } => Some(*offset),
+                },
+            })
+            .collect()
+    }
+
+    /// The current break of a space.
+    pub fn current_brk(&self, id: MmId) -> UserAddr {
+        self.spaces
+            .get(&id)
+            .map_or(UserAddr::NULL, |s| UserAddr(s.brk))
+    }
+
+    /// Number of pages of a space present in its page table (its resident set).
+    pub fn resident_pages(&self, id: MmId) -> u64 {
+        self.spaces.get(&id).map_or(0, |s| s.pt.len() as u64)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -87,13 +87,25 @@ pub struct PerProcess {
 impl PerProcess {
     /// A runner whose stubs map guest memory from `phys` (physical memory).
     pub fn new(phys: BorrowedFd<'_>) -> Result<PerProcess, RunnerError> {
-        let phys = phys
-            .try_clone_to_owned()
-            .map_err(|e| RunnerError::Host { what: "dup physical memory fd", errno: nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(0)) })?;
+        let phys = phys.try_clone_to_owned().map_err(|e| RunnerError::Host {
+            what: "dup physical memory fd",
+            errno: nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(0)),
+        })?;
         // A debugging aid the isolation tests use: log each stub's host pid.
-        let pid_log = std::env::var_os("UML_DEBUG_STUB_PIDS_FILE")
-            .and_then(|p| std::fs::OpenOptions::new().create(true).append(true).open(p).ok());
-        Ok(PerProcess { image: StubImage::new()?, phys, stubs: HashMap::new(), xstate_size: None, pid_log })
+        let pid_log = std::env::var_os("UML_DEBUG_STUB_PIDS_FILE").and_then(|p| {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(p)
+                .ok()
+        });
+        Ok(PerProcess {
+            image: StubImage::new()?,
+            phys,
+            stubs: HashMap::new(),
+            xstate_size: None,
+            pid_log,
+        })
     }
 
     fn stub(&mut self, mm: &mut MmFd) -> Result<&mut Stub, RunnerError> {
@@ -105,7 +117,10 @@ impl PerProcess {
             }
             self.stubs.insert(id, stub);
         }
-        let stub = self.stubs.get_mut(&id).ok_or(RunnerError::StubStart("stub vanished".into()))?;
+        let stub = self
+            .stubs
+            .get_mut(&id)
+            .ok_or(RunnerError::StubStart("stub vanished".into()))?;
         let ops = mm.take_pending();
         stub.apply(&ops)?;
         Ok(stub)
@@ -120,7 +135,10 @@ impl PerProcess {
         if let Some(n) = self.xstate_size {
             return Ok(n);
         }
-        let stub = self.stubs.get(&mm).ok_or(RunnerError::StubStart("no stub".into()))?;
+        let stub = self
+            .stubs
+            .get(&mm)
+            .ok_or(RunnerError::StubStart("no stub".into()))?;
         let n = stub.tracee().probe_xstate_size()?;
         self.xstate_size = Some(n);
         Ok(n)
@@ -146,13 +164,19 @@ impl Runner for PerProcess {
 
     fn get_fpregs(&mut self, mm: MmId) -> Result<XState, RunnerError> {
         let mut xs = XState::zeroed(self.xstate_size(mm)?);
-        let stub = self.stubs.get(&mm).ok_or(RunnerError::StubStart("no stub".into()))?;
+        let stub = self
+            .stubs
+            .get(&mm)
+            .ok_or(RunnerError::StubStart("no stub".into()))?;
         stub.tracee().get_xstate(&mut xs)?;
         Ok(xs)
     }
 
     fn set_fpregs(&mut self, mm: MmId, xs: &XState) -> Result<(), RunnerError> {
-        let stub = self.stubs.get(&mm).ok_or(RunnerError::StubStart("no stub".into()))?;
+        let stub = self
+            .stubs
+            .get(&mm)
+            .ok_or(RunnerError::StubStart("no stub".into()))?;
         stub.tracee().set_xstate(xs)?;
         Ok(())
     }

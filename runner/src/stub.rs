@@ -37,7 +37,10 @@ pub struct StubImage {
 
 fn check(r: libc::c_long, what: &'static str) -> Result<libc::c_long, RunnerError> {
     if r < 0 {
-        Err(RunnerError::Host { what, errno: nix::errno::Errno::last() })
+        Err(RunnerError::Host {
+            what,
+            errno: nix::errno::Errno::last(),
+        })
     } else {
         Ok(r)
     }
@@ -46,17 +49,27 @@ fn check(r: libc::c_long, what: &'static str) -> Result<libc::c_long, RunnerErro
 /// Creates a memfd named `name` of `size` bytes (`MFD_CLOEXEC`, sealable).
 fn memfd(name: &std::ffi::CStr, size: usize, extra: libc::c_uint) -> Result<OwnedFd, RunnerError> {
     // SAFETY: `name` is a valid C string; the call returns a new fd or -1.
-    let mut fd = unsafe { libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING | extra) };
+    let mut fd = unsafe {
+        libc::memfd_create(
+            name.as_ptr(),
+            libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING | extra,
+        )
+    };
     if fd < 0 && extra != 0 {
         // Hosts before 6.3 do not know MFD_EXEC; their memfds are executable anyway.
         // SAFETY: as above.
-        fd = unsafe { libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING) };
+        fd = unsafe {
+            libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING)
+        };
     }
     check(fd.into(), "memfd_create")?;
     // SAFETY: `fd` is a fresh descriptor that nothing else owns.
     let fd = unsafe { OwnedFd::from_raw_fd(fd) };
     // SAFETY: plain syscall on our fd.
-    check(unsafe { libc::ftruncate(fd.as_raw_fd(), size as libc::off_t) }.into(), "ftruncate")?;
+    check(
+        unsafe { libc::ftruncate(fd.as_raw_fd(), size as libc::off_t) }.into(),
+        "ftruncate",
+    )?;
     Ok(fd)
 }
 
@@ -70,12 +83,20 @@ impl StubImage {
         while off < STUB_IMAGE.len() {
             let rest = &STUB_IMAGE[off..];
             // SAFETY: writes from a live slice of the given length.
-            let n = check(unsafe { libc::write(fd.as_raw_fd(), rest.as_ptr().cast(), rest.len()) } as libc::c_long, "write")?;
+            let n = check(
+                unsafe { libc::write(fd.as_raw_fd(), rest.as_ptr().cast(), rest.len()) }
+                    as libc::c_long,
+                "write",
+            )?;
             off += n as usize;
         }
-        let seals = libc::F_SEAL_SEAL | libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE;
+        let seals =
+            libc::F_SEAL_SEAL | libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE;
         // SAFETY: plain fcntl on our fd.
-        check(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_ADD_SEALS, seals) }.into(), "F_ADD_SEALS")?;
+        check(
+            unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_ADD_SEALS, seals) }.into(),
+            "F_ADD_SEALS",
+        )?;
         Ok(StubImage { fd })
     }
 }
@@ -97,10 +118,20 @@ impl Stub {
         let data_fd = memfd(c"uml-stub", DATA_SIZE, 0)?;
         // SAFETY: maps DATA_SIZE bytes of our memfd; checked for MAP_FAILED below.
         let data = unsafe {
-            libc::mmap(std::ptr::null_mut(), DATA_SIZE, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_SHARED, data_fd.as_raw_fd(), 0)
+            libc::mmap(
+                std::ptr::null_mut(),
+                DATA_SIZE,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED,
+                data_fd.as_raw_fd(),
+                0,
+            )
         };
         if data == libc::MAP_FAILED {
-            return Err(RunnerError::Host { what: "mmap data page", errno: nix::errno::Errno::last() });
+            return Err(RunnerError::Host {
+                what: "mmap data page",
+                errno: nix::errno::Errno::last(),
+            });
         }
         let kernel_pid = std::process::id() as libc::pid_t;
         let (img, phys, dfd) = (image.fd.as_raw_fd(), phys.as_raw_fd(), data_fd.as_raw_fd());
@@ -110,27 +141,52 @@ impl Stub {
         if pid < 0 {
             // SAFETY: unmapping the page mapped above.
             unsafe { libc::munmap(data, DATA_SIZE) };
-            return Err(RunnerError::Host { what: "fork", errno: nix::errno::Errno::last() });
+            return Err(RunnerError::Host {
+                what: "fork",
+                errno: nix::errno::Errno::last(),
+            });
         }
         if pid == 0 {
             // SAFETY: see above; none of these calls returns into Rust code on failure.
             unsafe { child(kernel_pid, img, phys, dfd) }
         }
         let tracee = Tracee::new(pid);
-        let mut stub = Stub { tracee, data: data.cast(), _data_fd: data_fd, stub_regs: UserRegs::default() };
+        let mut stub = Stub {
+            tracee,
+            data: data.cast(),
+            _data_fd: data_fd,
+            stub_regs: UserRegs::default(),
+        };
         match tracee.wait()? {
             Stop::Signal(libc::SIGTRAP) => {}
             other => return Err(RunnerError::StubStart(format!("first stop {other:?}"))),
         }
         tracee.set_options()?;
         stub.stub_regs = tracee.get_regs()?;
-        stub.syscall(libc::SYS_mmap, [STUB_DATA, DATA_SIZE as u64, (libc::PROT_READ | libc::PROT_WRITE) as u64,
-            (libc::MAP_SHARED | libc::MAP_FIXED) as u64, STUB_DATA_FD as u64, 0])?;
+        stub.syscall(
+            libc::SYS_mmap,
+            [
+                STUB_DATA,
+                DATA_SIZE as u64,
+                (libc::PROT_READ | libc::PROT_WRITE) as u64,
+                (libc::MAP_SHARED | libc::MAP_FIXED) as u64,
+                STUB_DATA_FD as u64,
+                0,
+            ],
+        )?;
         let data_end = STUB_DATA + DATA_SIZE as u64;
         stub.run_batch(&[
             [libc::SYS_close as u64, STUB_DATA_FD as u64, 0, 0, 0, 0, 0],
             [libc::SYS_munmap as u64, 0, STUB_CODE, 0, 0, 0, 0],
-            [libc::SYS_munmap as u64, data_end, HOST_TASK_SIZE - data_end, 0, 0, 0, 0],
+            [
+                libc::SYS_munmap as u64,
+                data_end,
+                HOST_TASK_SIZE - data_end,
+                0,
+                0,
+                0,
+                0,
+            ],
         ])?;
         Ok(stub)
     }
@@ -143,7 +199,8 @@ impl Stub {
     /// Gives `regs` the host's segment selectors: a guest cannot choose its own.
     pub fn fix_segments(&self, regs: &mut UserRegs) {
         let h = &self.stub_regs;
-        (regs.cs, regs.ss, regs.ds, regs.es, regs.fs, regs.gs) = (h.cs, h.ss, h.ds, h.es, h.fs, h.gs);
+        (regs.cs, regs.ss, regs.ds, regs.es, regs.fs, regs.gs) =
+            (h.cs, h.ss, h.ds, h.es, h.fs, h.gs);
     }
 
     /// The tracee, for running guest code.
@@ -161,7 +218,10 @@ impl Stub {
         self.run_stub_code(&regs)?;
         let r = self.tracee.get_regs()?.rax as i64;
         if r < 0 && r > -4096 {
-            return Err(RunnerError::StubSyscall { nr: nr as u64, errno: -r as i32 });
+            return Err(RunnerError::StubSyscall {
+                nr: nr as u64,
+                errno: -r as i32,
+            });
         }
         Ok(r)
     }
@@ -171,7 +231,9 @@ impl Stub {
         self.tracee.cont()?;
         match self.tracee.wait()? {
             Stop::Signal(libc::SIGTRAP) => Ok(()),
-            other => Err(RunnerError::StubStart(format!("stub code stopped with {other:?}"))),
+            other => Err(RunnerError::StubStart(format!(
+                "stub code stopped with {other:?}"
+            ))),
         }
     }
 
@@ -187,16 +249,30 @@ impl Stub {
             }
             // SAFETY: `data` maps DATA_SIZE bytes; the stub is stopped, so nothing else
             // touches the page while we write it.
-            unsafe { std::ptr::copy_nonoverlapping(words.as_ptr(), self.data, HEADER_WORDS + chunk.len() * ENTRY_WORDS) };
+            unsafe {
+                std::ptr::copy_nonoverlapping(
+                    words.as_ptr(),
+                    self.data,
+                    HEADER_WORDS + chunk.len() * ENTRY_WORDS,
+                )
+            };
             let mut regs = self.stub_regs;
             regs.rip = STUB_BATCH;
             regs.orig_rax = u64::MAX;
             self.run_stub_code(&regs)?;
             // SAFETY: reading the header words of the mapped page; the stub is stopped.
-            let (done, result) = unsafe { (self.data.add(1).read_volatile(), self.data.add(2).read_volatile() as i64) };
+            let (done, result) = unsafe {
+                (
+                    self.data.add(1).read_volatile(),
+                    self.data.add(2).read_volatile() as i64,
+                )
+            };
             if done != chunk.len() as u64 {
                 let nr = chunk.get(done as usize).map_or(0, |e| e[0]);
-                return Err(RunnerError::StubSyscall { nr, errno: -result as i32 });
+                return Err(RunnerError::StubSyscall {
+                    nr,
+                    errno: -result as i32,
+                });
             }
         }
         Ok(())
@@ -207,7 +283,12 @@ impl Stub {
         let entries: Vec<[u64; ENTRY_WORDS]> = ops
             .iter()
             .filter_map(|op| match *op {
-                MmOp::Mmap { addr, len, prot, offset } => Some([
+                MmOp::Mmap {
+                    addr,
+                    len,
+                    prot,
+                    offset,
+                } => Some([
                     libc::SYS_mmap as u64,
                     addr,
                     len,
@@ -216,10 +297,18 @@ impl Stub {
                     STUB_PHYS_FD as u64,
                     offset,
                 ]),
-                MmOp::Munmap { addr, len } => Some([libc::SYS_munmap as u64, addr, len, 0, 0, 0, 0]),
-                MmOp::Mprotect { addr, len, prot } => {
-                    Some([libc::SYS_mprotect as u64, addr, len, u64::from(prot), 0, 0, 0])
+                MmOp::Munmap { addr, len } => {
+                    Some([libc::SYS_munmap as u64, addr, len, 0, 0, 0, 0])
                 }
+                MmOp::Mprotect { addr, len, prot } => Some([
+                    libc::SYS_mprotect as u64,
+                    addr,
+                    len,
+                    u64::from(prot),
+                    0,
+                    0,
+                    0,
+                ]),
                 MmOp::CopySegments { .. } => None,
             })
             .collect();
@@ -263,16 +352,33 @@ unsafe fn child(kernel_pid: libc::pid_t, img: i32, phys: i32, data: i32) -> ! {
         let i = libc::fcntl(img, libc::F_DUPFD_CLOEXEC, 16);
         let p = libc::fcntl(phys, libc::F_DUPFD, 16);
         let d = libc::fcntl(data, libc::F_DUPFD, 16);
-        if i < 0 || p < 0 || d < 0 || libc::dup2(p, STUB_PHYS_FD) < 0 || libc::dup2(d, STUB_DATA_FD) < 0 {
+        if i < 0
+            || p < 0
+            || d < 0
+            || libc::dup2(p, STUB_PHYS_FD) < 0
+            || libc::dup2(d, STUB_DATA_FD) < 0
+        {
             libc::_exit(3);
         }
         for fd in 0..3 {
             libc::close(fd);
         }
-        libc::syscall(libc::SYS_close_range, 5u32, u32::MAX, libc::CLOSE_RANGE_CLOEXEC);
+        libc::syscall(
+            libc::SYS_close_range,
+            5u32,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        );
         let argv: [*const libc::c_char; 2] = [c"uml-stub".as_ptr(), std::ptr::null()];
         let envp: [*const libc::c_char; 1] = [std::ptr::null()];
-        libc::syscall(libc::SYS_execveat, i, c"".as_ptr(), argv.as_ptr(), envp.as_ptr(), libc::AT_EMPTY_PATH);
+        libc::syscall(
+            libc::SYS_execveat,
+            i,
+            c"".as_ptr(),
+            argv.as_ptr(),
+            envp.as_ptr(),
+            libc::AT_EMPTY_PATH,
+        );
         libc::_exit(4)
     }
 }

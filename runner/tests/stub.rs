@@ -23,10 +23,30 @@ fn setup() -> (Mm, PerProcess, mm::MmId, UserRegs) {
     let runner = PerProcess::new(mm.phys_fd()).unwrap();
     let id = mm.create_space();
     let fixed = MapFlags::PRIVATE | MapFlags::ANONYMOUS | MapFlags::FIXED;
-    mm.mmap(id, UserAddr(CODE_AT), 4096, Prot::READ | Prot::WRITE | Prot::EXEC, fixed, None).unwrap();
+    mm.mmap(
+        id,
+        UserAddr(CODE_AT),
+        4096,
+        Prot::READ | Prot::WRITE | Prot::EXEC,
+        fixed,
+        None,
+    )
+    .unwrap();
     mm.copy_out(id, UserAddr(CODE_AT), CODE).unwrap();
-    mm.mmap(id, UserAddr(DATA_AT), 1 << 20, Prot::READ | Prot::WRITE, fixed, None).unwrap();
-    let regs = UserRegs { rip: CODE_AT, eflags: 0x202, ..UserRegs::default() };
+    mm.mmap(
+        id,
+        UserAddr(DATA_AT),
+        1 << 20,
+        Prot::READ | Prot::WRITE,
+        fixed,
+        None,
+    )
+    .unwrap();
+    let regs = UserRegs {
+        rip: CODE_AT,
+        eflags: 0x202,
+        ..UserRegs::default()
+    };
     (mm, runner, id, regs)
 }
 
@@ -34,7 +54,9 @@ fn setup() -> (Mm, PerProcess, mm::MmId, UserRegs) {
 fn run(mm: &mut Mm, runner: &mut PerProcess, id: mm::MmId, regs: &mut UserRegs) -> Trap {
     loop {
         match runner.resume(mm.mmfd(id).unwrap(), regs).unwrap() {
-            Trap::Fault { addr, present } => mm.handle_fault(id, UserAddr(addr), Access::Unknown, present).unwrap(),
+            Trap::Fault { addr, present } => mm
+                .handle_fault(id, UserAddr(addr), Access::Unknown, present)
+                .unwrap(),
             trap => return trap,
         }
     }
@@ -49,23 +71,38 @@ fn stub_pid(runner: &mut PerProcess, mm: &mut Mm, id: mm::MmId) -> i32 {
 fn traps_syscalls_and_faults() {
     let (mut mm, mut runner, id, mut regs) = setup();
     let trap = runner.resume(mm.mmfd(id).unwrap(), &mut regs).unwrap();
-    assert_eq!(trap, Trap::Fault { addr: CODE_AT, present: false }, "code is mapped on first touch");
-    mm.handle_fault(id, UserAddr(CODE_AT), Access::Unknown, false).unwrap();
+    assert_eq!(
+        trap,
+        Trap::Fault {
+            addr: CODE_AT,
+            present: false
+        },
+        "code is mapped on first touch"
+    );
+    mm.handle_fault(id, UserAddr(CODE_AT), Access::Unknown, false)
+        .unwrap();
     let trap = runner.resume(mm.mmfd(id).unwrap(), &mut regs).unwrap();
     assert_eq!(trap, Trap::Syscall);
     assert_eq!(regs.orig_rax, 39);
     regs.rax = 1234;
     // The store to DATA_AT is not mapped in the host yet: a fault the mm resolves.
     let trap = runner.resume(mm.mmfd(id).unwrap(), &mut regs).unwrap();
-    let Trap::Fault { addr, present } = trap else { panic!("expected a fault, got {trap:?}") };
+    let Trap::Fault { addr, present } = trap else {
+        panic!("expected a fault, got {trap:?}")
+    };
     assert_eq!(addr, DATA_AT);
-    mm.handle_fault(id, UserAddr(addr), Access::Unknown, present).unwrap();
+    mm.handle_fault(id, UserAddr(addr), Access::Unknown, present)
+        .unwrap();
     let trap = runner.resume(mm.mmfd(id).unwrap(), &mut regs).unwrap();
     assert_eq!(trap, Trap::Syscall);
     assert_eq!(regs.orig_rax, 60);
     let mut v = [0u8; 4];
     mm.copy_in(id, UserAddr(DATA_AT), &mut v).unwrap();
-    assert_eq!(u32::from_ne_bytes(v), 7, "the guest's store reached physical memory");
+    assert_eq!(
+        u32::from_ne_bytes(v),
+        7,
+        "the guest's store reached physical memory"
+    );
     runner.release(id);
 }
 
@@ -79,12 +116,19 @@ fn stub_address_space_holds_nothing_of_the_kernel() {
     for line in maps.lines() {
         let path = line.split_whitespace().nth(5).unwrap_or("");
         assert!(
-            path.contains("memfd:uml-stub") || path.contains("memfd:uml-phys") || path == "[vsyscall]",
+            path.contains("memfd:uml-stub")
+                || path.contains("memfd:uml-phys")
+                || path == "[vsyscall]",
             "unexpected mapping in the stub: {line}\n{maps}"
         );
     }
-    assert!(maps.contains("memfd:uml-phys"), "guest memory is mapped: {maps}");
-    let fds: Vec<_> = std::fs::read_dir(format!("/proc/{pid}/fd")).unwrap().collect();
+    assert!(
+        maps.contains("memfd:uml-phys"),
+        "guest memory is mapped: {maps}"
+    );
+    let fds: Vec<_> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .collect();
     assert_eq!(fds.len(), 1, "the stub holds only physical memory");
     runner.release(id);
 }

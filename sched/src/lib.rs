@@ -59,7 +59,10 @@ pub struct Scheduler {
 impl Scheduler {
     /// A scheduler with the given policy and no tasks.
     pub fn new(policy: PolicyKind) -> Scheduler {
-        Scheduler { policy, queue: VecDeque::new() }
+        Scheduler {
+            policy,
+            queue: VecDeque::new(),
+        }
     }
 
     /// Handles one message.
@@ -80,7 +83,9 @@ impl Scheduler {
                 self.queue.push_back(t);
                 SchedReply::Ok
             }
-            (PolicyKind::RoundRobin, SchedMsg::PickNext) => SchedReply::Next(self.queue.front().copied()),
+            (PolicyKind::RoundRobin, SchedMsg::PickNext) => {
+                SchedReply::Next(self.queue.front().copied())
+            }
         }
     }
 }
@@ -95,9 +100,15 @@ mod tests {
         s.handle(SchedMsg::Wake(TaskId(1)));
         s.handle(SchedMsg::Wake(TaskId(2)));
         s.handle(SchedMsg::Wake(TaskId(1)));
-        assert_eq!(s.handle(SchedMsg::PickNext), SchedReply::Next(Some(TaskId(1))));
+        assert_eq!(
+            s.handle(SchedMsg::PickNext),
+            SchedReply::Next(Some(TaskId(1)))
+        );
         s.handle(SchedMsg::Yield(TaskId(1)));
-        assert_eq!(s.handle(SchedMsg::PickNext), SchedReply::Next(Some(TaskId(2))));
+        assert_eq!(
+            s.handle(SchedMsg::PickNext),
+            SchedReply::Next(Some(TaskId(2)))
+        );
         s.handle(SchedMsg::Remove(TaskId(2)));
         s.handle(SchedMsg::Remove(TaskId(1)));
         assert_eq!(s.handle(SchedMsg::PickNext), SchedReply::Next(None));

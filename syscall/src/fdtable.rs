@@ -33,7 +33,10 @@ impl FdTable {
 
     /// The open file behind `fd`, or `EBADF`.
     pub fn get(&self, fd: i32) -> Result<FileRef, Errno> {
-        self.entries.get(&fd).map(|e| e.file.clone()).ok_or(Errno::EBADF)
+        self.entries
+            .get(&fd)
+            .map(|e| e.file.clone())
+            .ok_or(Errno::EBADF)
     }
 
     /// The slot behind `fd`, or `EBADF`.
@@ -49,7 +52,13 @@ impl FdTable {
 
     /// Installs `file` at the lowest free descriptor `>= min_fd` below `limit`
     /// (`EMFILE` if none; `EINVAL` if `min_fd` is out of range, as `F_DUPFD` wants).
-    pub fn install(&mut self, file: FileRef, cloexec: bool, min_fd: i32, limit: u64) -> Result<i32, Errno> {
+    pub fn install(
+        &mut self,
+        file: FileRef,
+        cloexec: bool,
+        min_fd: i32,
+        limit: u64,
+    ) -> Result<i32, Errno> {
         if min_fd < 0 || min_fd as u64 >= limit {
             return Err(Errno::EINVAL);
         }
@@ -69,7 +78,13 @@ impl FdTable {
 
     /// Installs `file` at exactly `fd`, closing what was there (`dup2`). `EBADF` if `fd`
     /// is out of range.
-    pub fn install_at(&mut self, fd: i32, file: FileRef, cloexec: bool, limit: u64) -> Result<Option<FdEntry>, Errno> {
+    pub fn install_at(
+        &mut self,
+        fd: i32,
+        file: FileRef,
+        cloexec: bool,
+        limit: u64,
+    ) -> Result<Option<FdEntry>, Errno> {
         if fd < 0 || fd as u64 >= limit {
             return Err(Errno::EBADF);
         }

@@ -45,7 +45,8 @@ pub(crate) fn sys_getgroups(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     if size == 0 {
         return Ok(1);
     }
-    ctx.write_val(a.addr(1), &ctx.proc.cred.gid)?;
+    let gid = ctx.proc.cred.gid;
+    ctx.write_val(a.addr(1), &gid)?;
     Ok(1)
 }
 
@@ -101,7 +102,11 @@ pub(crate) fn sys_sysinfo(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
 
 /// Gets and/or sets one limit of the calling process.
 fn prlimit(ctx: &mut Ctx<'_>, resource: u32, new: Option<Rlimit>) -> Result<Rlimit, Errno> {
-    let slot = ctx.proc.rlimits.get_mut(resource as usize).ok_or(Errno::EINVAL)?;
+    let slot = ctx
+        .proc
+        .rlimits
+        .get_mut(resource as usize)
+        .ok_or(Errno::EINVAL)?;
     let old = *slot;
     if let Some(new) = new {
         if new.cur > new.max {
@@ -124,7 +129,11 @@ pub(crate) fn sys_prlimit64(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     if pid != 0 && pid != ctx.proc.pid {
         return Err(Errno::ESRCH);
     }
-    let new = if a.addr(2).is_null() { None } else { Some(ctx.read_val::<Rlimit>(a.addr(2))?) };
+    let new = if a.addr(2).is_null() {
+        None
+    } else {
+        Some(ctx.read_val::<Rlimit>(a.addr(2))?)
+    };
     let old = prlimit(ctx, a.u32(1), new)?;
     if !a.addr(3).is_null() {
         ctx.write_val(a.addr(3), &old)?;
@@ -152,9 +161,12 @@ pub(crate) fn sys_getrandom(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
         return Err(Errno::EINVAL);
     }
     let len = a.len(1).min(32 << 20);
-    ctx.with_user_slices_mut(a.addr(0), len, |bufs| { let mut f = host_random(); f.read_vectored(bufs) })?
-        .map(|n| n as u64)
-        .map_err(Errno::from)
+    ctx.with_user_slices_mut(a.addr(0), len, |bufs| {
+        let mut f = host_random();
+        f.read_vectored(bufs)
+    })?
+    .map(|n| n as u64)
+    .map_err(Errno::from)
 }
 
 /// The host's entropy source, opened once.

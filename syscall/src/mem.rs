@@ -11,13 +11,18 @@ struct FilePages(vfs::FileRef);
 
 impl mm::PageSource for FilePages {
     fn read_at(&self, offset: u64, dst: &mut [u8]) -> std::io::Result<usize> {
-        self.0.read_at(offset, dst).map_err(|e| std::io::Error::from_raw_os_error(e.raw()))
+        self.0
+            .read_at(offset, dst)
+            .map_err(|e| std::io::Error::from_raw_os_error(e.raw()))
     }
 }
 
 /// A page source over `file`.
 pub(crate) fn file_pages(file: vfs::FileRef, offset: u64) -> FileMapping {
-    FileMapping { source: std::sync::Arc::new(FilePages(file)), offset }
+    FileMapping {
+        source: std::sync::Arc::new(FilePages(file)),
+        offset,
+    }
 }
 
 pub(crate) fn sys_brk(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
@@ -59,9 +64,13 @@ pub(crate) fn sys_munmap(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
 
 pub(crate) fn sys_mprotect(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     let prot = Prot::from_bits(a.u32(2)).ok_or(Errno::EINVAL)?;
-    ctx.mm.mprotect(ctx.proc.mm, a.addr(0), a.len(1), prot).map(|()| 0)
+    ctx.mm
+        .mprotect(ctx.proc.mm, a.addr(0), a.len(1), prot)
+        .map(|()| 0)
 }
 
 pub(crate) fn sys_madvise(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
-    ctx.mm.madvise(ctx.proc.mm, a.addr(0), a.len(1), a.i32(2)).map(|()| 0)
+    ctx.mm
+        .madvise(ctx.proc.mm, a.addr(0), a.len(1), a.i32(2))
+        .map(|()| 0)
 }

@@ -56,15 +56,39 @@ impl Process {
     /// Linux's default limits for a new process on this host kind.
     pub fn default_rlimits() -> [Rlimit; abi::flags::rlimit::NLIMITS as usize] {
         use abi::flags::rlimit::*;
-        let inf = Rlimit { cur: INFINITY, max: INFINITY };
+        let inf = Rlimit {
+            cur: INFINITY,
+            max: INFINITY,
+        };
         let mut r = [inf; NLIMITS as usize];
-        r[STACK as usize] = Rlimit { cur: 8 << 20, max: INFINITY };
-        r[CORE as usize] = Rlimit { cur: 0, max: INFINITY };
-        r[NOFILE as usize] = Rlimit { cur: crate::fdtable::NR_OPEN_DEFAULT, max: crate::fdtable::NR_OPEN_MAX };
-        r[NPROC as usize] = Rlimit { cur: 4096, max: 4096 };
-        r[MEMLOCK as usize] = Rlimit { cur: 8 << 20, max: 8 << 20 };
-        r[SIGPENDING as usize] = Rlimit { cur: 4096, max: 4096 };
-        r[MSGQUEUE as usize] = Rlimit { cur: 819_200, max: 819_200 };
+        r[STACK as usize] = Rlimit {
+            cur: 8 << 20,
+            max: INFINITY,
+        };
+        r[CORE as usize] = Rlimit {
+            cur: 0,
+            max: INFINITY,
+        };
+        r[NOFILE as usize] = Rlimit {
+            cur: crate::fdtable::NR_OPEN_DEFAULT,
+            max: crate::fdtable::NR_OPEN_MAX,
+        };
+        r[NPROC as usize] = Rlimit {
+            cur: 4096,
+            max: 4096,
+        };
+        r[MEMLOCK as usize] = Rlimit {
+            cur: 8 << 20,
+            max: 8 << 20,
+        };
+        r[SIGPENDING as usize] = Rlimit {
+            cur: 4096,
+            max: 4096,
+        };
+        r[MSGQUEUE as usize] = Rlimit {
+            cur: 819_200,
+            max: 819_200,
+        };
         r[NICE as usize] = Rlimit { cur: 0, max: 0 };
         r[RTPRIO as usize] = Rlimit { cur: 0, max: 0 };
         r

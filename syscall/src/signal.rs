@@ -15,7 +15,11 @@ pub(crate) fn sys_rt_sigaction(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
         return Err(Errno::EINVAL);
     }
     let idx = (signo - 1) as usize;
-    let new = if act.is_null() { None } else { Some(ctx.read_val::<KSigAction>(act)?) };
+    let new = if act.is_null() {
+        None
+    } else {
+        Some(ctx.read_val::<KSigAction>(act)?)
+    };
     if new.is_some() && (signo == sig::SIGKILL || signo == sig::SIGSTOP) {
         return Err(Errno::EINVAL);
     }
@@ -58,7 +62,11 @@ pub(crate) fn sys_rt_sigprocmask(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
 
 pub(crate) fn sys_sigaltstack(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     let (ss, old_ss) = (a.addr(0), a.addr(1));
-    let new = if ss.is_null() { None } else { Some(ctx.read_val::<StackT>(ss)?) };
+    let new = if ss.is_null() {
+        None
+    } else {
+        Some(ctx.read_val::<StackT>(ss)?)
+    };
     if !old_ss.is_null() {
         let mut old = ctx.proc.altstack;
         if old.size == 0 {
@@ -73,7 +81,10 @@ pub(crate) fn sys_sigaltstack(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
             return Err(Errno::EINVAL);
         }
         if mode == SS_DISABLE {
-            new = StackT { flags: SS_DISABLE, ..StackT::default() };
+            new = StackT {
+                flags: SS_DISABLE,
+                ..StackT::default()
+            };
         } else if new.size < MINSIGSTKSZ {
             return Err(Errno::ENOMEM);
         } else {

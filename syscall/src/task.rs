@@ -47,7 +47,11 @@ pub(crate) fn sys_arch_prctl(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
             Ok(0)
         }
         ap::GET_FS | ap::GET_GS => {
-            let v = if code == ap::GET_FS { ctx.regs.fs_base } else { ctx.regs.gs_base };
+            let v = if code == ap::GET_FS {
+                ctx.regs.fs_base
+            } else {
+                ctx.regs.gs_base
+            };
             ctx.write_val(a.addr(1), &v)?;
             Ok(0)
         }

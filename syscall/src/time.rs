@@ -20,21 +20,29 @@ pub(crate) fn uptime() -> Timespec {
 }
 
 fn to_timespec(d: Duration) -> Timespec {
-    Timespec { tv_sec: d.as_secs() as i64, tv_nsec: i64::from(d.subsec_nanos()) }
+    Timespec {
+        tv_sec: d.as_secs() as i64,
+        tv_nsec: i64::from(d.subsec_nanos()),
+    }
 }
 
 /// Reads a clock of the host with the given id (the guest shares the host's clocks).
 fn host_clock(id: i32) -> Result<Timespec, Errno> {
     let cid = match id {
         clock::REALTIME | clock::REALTIME_COARSE => nix::time::ClockId::CLOCK_REALTIME,
-        clock::MONOTONIC | clock::MONOTONIC_COARSE | clock::MONOTONIC_RAW => nix::time::ClockId::CLOCK_MONOTONIC,
+        clock::MONOTONIC | clock::MONOTONIC_COARSE | clock::MONOTONIC_RAW => {
+            nix::time::ClockId::CLOCK_MONOTONIC
+        }
         clock::BOOTTIME => nix::time::ClockId::CLOCK_BOOTTIME,
         // CPU time of the guest is not tracked yet: report time since boot, which bounds it.
         clock::PROCESS_CPUTIME_ID | clock::THREAD_CPUTIME_ID => return Ok(uptime()),
         _ => return Err(Errno::EINVAL),
     };
     let ts = nix::time::clock_gettime(cid).map_err(|e| Errno::from_host(e as i32))?;
-    Ok(Timespec { tv_sec: ts.tv_sec(), tv_nsec: ts.tv_nsec() })
+    Ok(Timespec {
+        tv_sec: ts.tv_sec(),
+        tv_nsec: ts.tv_nsec(),
+    })
 }
 
 pub(crate) fn sys_clock_gettime(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
@@ -46,8 +54,14 @@ pub(crate) fn sys_clock_gettime(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
 pub(crate) fn sys_clock_getres(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     host_clock(a.i32(0))?;
     let res = match a.i32(0) {
-        clock::REALTIME_COARSE | clock::MONOTONIC_COARSE => Timespec { tv_sec: 0, tv_nsec: 4_000_000 },
-        _ => Timespec { tv_sec: 0, tv_nsec: 1 },
+        clock::REALTIME_COARSE | clock::MONOTONIC_COARSE => Timespec {
+            tv_sec: 0,
+            tv_nsec: 4_000_000,
+        },
+        _ => Timespec {
+            tv_sec: 0,
+            tv_nsec: 1,
+        },
     };
     if !a.addr(1).is_null() {
         ctx.write_val(a.addr(1), &res)?;
@@ -57,8 +71,13 @@ pub(crate) fn sys_clock_getres(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
 
 pub(crate) fn sys_gettimeofday(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     if !a.addr(0).is_null() {
-        let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-        let tv = Timeval { tv_sec: d.as_secs() as i64, tv_usec: i64::from(d.subsec_micros()) };
+        let d = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        let tv = Timeval {
+            tv_sec: d.as_secs() as i64,
+            tv_usec: i64::from(d.subsec_micros()),
+        };
         ctx.write_val(a.addr(0), &tv)?;
     }
     if !a.addr(1).is_null() {
@@ -69,7 +88,10 @@ pub(crate) fn sys_gettimeofday(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
 }
 
 pub(crate) fn sys_time(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
-    let t = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs() as i64;
+    let t = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs() as i64;
     if !a.addr(0).is_null() {
         ctx.write_val(a.addr(0), &t)?;
     }

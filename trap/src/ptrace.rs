@@ -47,13 +47,30 @@ impl Tracee {
     }
 
     fn err(self, request: &'static str) -> TrapError {
-        TrapError::Ptrace { request, pid: self.pid, errno: HostErrno::last() }
+        TrapError::Ptrace {
+            request,
+            pid: self.pid,
+            errno: HostErrno::last(),
+        }
     }
 
-    fn request(self, name: &'static str, req: libc::c_uint, addr: usize, data: usize) -> Result<(), TrapError> {
+    fn request(
+        self,
+        name: &'static str,
+        req: libc::c_uint,
+        addr: usize,
+        data: usize,
+    ) -> Result<(), TrapError> {
         // SAFETY: `addr`/`data` are either plain integers or pointers to live values of the
         // size the request expects (checked at each caller); ptrace touches nothing else.
-        let r = unsafe { libc::ptrace(req, self.pid, addr as *mut libc::c_void, data as *mut libc::c_void) };
+        let r = unsafe {
+            libc::ptrace(
+                req,
+                self.pid,
+                addr as *mut libc::c_void,
+                data as *mut libc::c_void,
+            )
+        };
         if r < 0 {
             Err(self.err(name))
         } else {
@@ -72,48 +89,93 @@ impl Tracee {
     pub fn get_regs(self) -> Result<UserRegs, TrapError> {
         let mut regs = UserRegs::default();
         // `UserRegs` has exactly the layout of `struct user_regs_struct` (216 bytes).
-        self.request("GETREGS", libc::PTRACE_GETREGS, 0, &mut regs as *mut UserRegs as usize)?;
+        self.request(
+            "GETREGS",
+            libc::PTRACE_GETREGS,
+            0,
+            &mut regs as *mut UserRegs as usize,
+        )?;
         Ok(regs)
     }
 
     /// Writes the general registers.
     pub fn set_regs(self, regs: &UserRegs) -> Result<(), TrapError> {
-        self.request("SETREGS", libc::PTRACE_SETREGS, 0, regs as *const UserRegs as usize)
+        self.request(
+            "SETREGS",
+            libc::PTRACE_SETREGS,
+            0,
+            regs as *const UserRegs as usize,
+        )
     }
 
     /// The host's full XSAVE size: `GETREGSET` on a large buffer reports how much it filled.
     pub fn probe_xstate_size(self) -> Result<usize, TrapError> {
         let mut buf = vec![0u8; 1 << 16];
-        let mut iov = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() };
-        self.request("GETREGSET", libc::PTRACE_GETREGSET, NT_X86_XSTATE as usize, &mut iov as *mut libc::iovec as usize)?;
+        let mut iov = libc::iovec {
+            iov_base: buf.as_mut_ptr().cast(),
+            iov_len: buf.len(),
+        };
+        self.request(
+            "GETREGSET",
+            libc::PTRACE_GETREGSET,
+            NT_X86_XSTATE as usize,
+            &mut iov as *mut libc::iovec as usize,
+        )?;
         Ok(iov.iov_len)
     }
 
     /// Reads the FP/XSTATE into `xs` (whose size must be the probed host size).
     pub fn get_xstate(self, xs: &mut XState) -> Result<(), TrapError> {
         let bytes = xs.as_bytes_mut();
-        let mut iov = libc::iovec { iov_base: bytes.as_mut_ptr().cast(), iov_len: bytes.len() };
-        self.request("GETREGSET", libc::PTRACE_GETREGSET, NT_X86_XSTATE as usize, &mut iov as *mut libc::iovec as usize)
+        let mut iov = libc::iovec {
+            iov_base: bytes.as_mut_ptr().cast(),
+            iov_len: bytes.len(),
+        };
+        self.request(
+            "GETREGSET",
+            libc::PTRACE_GETREGSET,
+            NT_X86_XSTATE as usize,
+            &mut iov as *mut libc::iovec as usize,
+        )
     }
 
     /// Writes the FP/XSTATE from `xs` (whose size must be the probed host size).
     pub fn set_xstate(self, xs: &XState) -> Result<(), TrapError> {
         let bytes = xs.as_bytes();
-        let mut iov = libc::iovec { iov_base: bytes.as_ptr() as *mut libc::c_void, iov_len: bytes.len() };
-        self.request("SETREGSET", libc::PTRACE_SETREGSET, NT_X86_XSTATE as usize, &mut iov as *mut libc::iovec as usize)
+        let mut iov = libc::iovec {
+            iov_base: bytes.as_ptr() as *mut libc::c_void,
+            iov_len: bytes.len(),
+        };
+        self.request(
+            "SETREGSET",
+            libc::PTRACE_SETREGSET,
+            NT_X86_XSTATE as usize,
+            &mut iov as *mut libc::iovec as usize,
+        )
     }
 
     /// The siginfo of the current signal-delivery stop.
     pub fn get_siginfo(self) -> Result<SignalInfo, TrapError> {
         // SAFETY: siginfo_t is plain data; all-zero is a valid value.
         let mut si: libc::siginfo_t = unsafe { std::mem::zeroed() };
-        self.request("GETSIGINFO", libc::PTRACE_GETSIGINFO, 0, &mut si as *mut libc::siginfo_t as usize)?;
+        self.request(
+            "GETSIGINFO",
+            libc::PTRACE_GETSIGINFO,
+            0,
+            &mut si as *mut libc::siginfo_t as usize,
+        )?;
         let addr = match si.si_signo {
             // SAFETY: for these signals the kernel filled the fault-address union member.
-            libc::SIGSEGV | libc::SIGBUS | libc::SIGILL | libc::SIGFPE => unsafe { si.si_addr() as u64 },
+            libc::SIGSEGV | libc::SIGBUS | libc::SIGILL | libc::SIGFPE => unsafe {
+                si.si_addr() as u64
+            },
             _ => 0,
         };
-        Ok(SignalInfo { signo: si.si_signo, code: si.si_code, addr })
+        Ok(SignalInfo {
+            signo: si.si_signo,
+            code: si.si_code,
+            addr,
+        })
     }
 
     /// Resumes until the next syscall entry (which will not be executed) or signal.
@@ -137,7 +199,10 @@ impl Tracee {
             }
             let errno = HostErrno::last();
             if errno != HostErrno::EINTR {
-                return Err(TrapError::Wait { pid: self.pid, errno });
+                return Err(TrapError::Wait {
+                    pid: self.pid,
+                    errno,
+                });
             }
         }
         Ok(decode_status(status))
@@ -155,9 +220,13 @@ impl Tracee {
                 Stop::Signal(sig) => {
                     let info = self.get_siginfo()?;
                     let resolvable = sig == libc::SIGSEGV
-                        && (info.code == abi::signal::si_code::SEGV_MAPERR || info.code == abi::signal::si_code::SEGV_ACCERR);
+                        && (info.code == abi::signal::si_code::SEGV_MAPERR
+                            || info.code == abi::signal::si_code::SEGV_ACCERR);
                     if resolvable {
-                        return Ok(Trap::Fault { addr: info.addr, present: info.code == abi::signal::si_code::SEGV_ACCERR });
+                        return Ok(Trap::Fault {
+                            addr: info.addr,
+                            present: info.code == abi::signal::si_code::SEGV_ACCERR,
+                        });
                     }
                     return Ok(Trap::Signal(info));
                 }

@@ -10,7 +10,9 @@ pub struct XState {
 impl XState {
     /// A zeroed area of `size` bytes.
     pub fn zeroed(size: usize) -> XState {
-        XState { bytes: vec![0; size] }
+        XState {
+            bytes: vec![0; size],
+        }
     }
     /// The raw XSAVE bytes.
     pub fn as_bytes(&self) -> &[u8] {
@@ -30,7 +32,9 @@ impl XState {
     }
     /// The legacy `MXCSR` value (offset 24 of the FXSAVE header).
     pub fn mxcsr(&self) -> u32 {
-        self.bytes.get(24..28).map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        self.bytes
+            .get(24..28)
+            .map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
     }
     /// The 16 bytes of `xmm{n}` (offset 160 + 16n of the legacy area).
     pub fn xmm(&self, n: usize) -> Option<&[u8]> {

@@ -1,1 +1,679 @@
-//! vfs (to be written).
+//! The virtual file system of uml: mounts, path walk, inodes and open files.
+//!
+//! What it owns: the guest's whole file namespace. The root is a host directory tree
+//! (default the host's `/`) seen through an **overlay**: an in-memory upper layer over the
+//! read-only host tree, so the guest can create, write, rename, chmod and delete anywhere
+//! while the host is never modified. With `rw` the host tree is mounted directly and writes
+//! go through. **devfs** is mounted at `/dev` (null, zero, full, random, urandom, tty, an
+//! empty `shm`); it is an in-memory file system too, so the guest can add to it.
+//! `/proc` and `/sys` are, for now, the host's directories seen through the overlay
+//! (read-only lower layer): they describe the host, not the guest.
+//!
+//! Invariants:
+//! - No guest path leaves the root: the kernel resolves every component itself
+//!   ([`path`](crate::path)), `..` at the root stays there, absolute symlinks restart at the
+//!   guest root, and host objects are opened one component at a time relative to their
+//!   parent's descriptor with `O_NOFOLLOW`, never by joining strings.
+//! - In overlay mode nothing on the host is ever written: the only host calls are `openat`
+//!   (`O_PATH` or `O_RDONLY`), `fstat`, `readlinkat`, `getdents` and `preadv`.
+//! - Guest input never panics; every failure is the errno Linux gives.
+//! - Host file data moves straight between the host file and the caller's slices
+//!   (`preadv`/`pwritev`), with no bounce buffer.
+//!
+//! API: [`Vfs`] (built from a [`VfsConfig`]) resolves paths to [`Dentry`]s and does the
+//! path-based calls (`open`, `mkdir`, `rename`, …); [`OpenFile`] (shared as [`FileRef`]) is
+//! an open file description with its position and status flags. Metadata: host objects keep
+//! the host's `st_ino`/`st_dev`; in-memory inodes get synthetic numbers on a synthetic
+//! device, except copied-up ones, which keep the host's. New files belong to the configured
+//! uid/gid. Known gaps: an open file that was only read keeps reading the host file after
+//! another descriptor copies it up; getcwd of a dentry renamed since shows its old path.
+#![forbid(unsafe_code)]
+
+mod dentry;
+mod file;
+mod hostfs;
+mod overlay;
+mod path;
+mod stdio;
+mod tmpfs;
+
+use std::path::PathBuf;
+pub use std::sync::Arc;
+
+use abi::flags::mode::{S_IFDIR, S_IFMT, S_IFREG};
+use abi::flags::OFlags;
+use abi::structs::Stat;
+use abi::Errno;
+use parking_lot::Mutex;
+
+pub use dentry::Dentry;
+use dentry::{FsShared, Inode, OvlFs, OvlNode};
+pub use file::{FileRef, OpenFile};
+use hostfs::HostNode;
+use path::{Last, Parent};
+use tmpfs::{DevKind, MemData, MemEntry, MemInode};
+
+/// How the file system is set up.
+#[derive(Clone, Debug)]
+pub struct VfsConfig {
+    /// Host directory that is the guest's `/`.
+    pub root: PathBuf,
+    /// Write straight to the host tree (no overlay).
+    pub rw: bool,
+    /// Owner of new files, and the user permission checks are done for.
+    pub uid: u32,
+    /// Group of new files.
+    pub gid: u32,
+}
+
+/// A host failure while setting up.
+#[derive(Debug, thiserror::Error)]
+pub enum VfsError {
+    /// The root directory could not be opened.
+    #[error("cannot open root directory {path}: {source}")]
+    Root {
+        /// The root asked for.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The root is not a directory.
+    #[error("root {0} is not a directory")]
+    NotDir(PathBuf),
+}
+
+/// The guest's file system.
+pub struct Vfs {
+    root: Dentry,
+    /// File systems mounted on top-level directories of the root (name, mount root).
+    mounts: Vec<(Vec<u8>, Dentry)>,
+    uid: u32,
+    gid: u32,
+    /// Serialises namespace changes (create, remove, rename, link).
+    ns: Mutex<()>,
+}
+
+/// Synthetic `st_dev` of the overlay's new inodes, and of devfs.
+const OVL_DEV: (u32, u32) = (0, 0x30);
+const DEVFS_DEV: (u32, u32) = (0, 0x31);
+
+fn mkdev(d: (u32, u32)) -> u64 {
+    abi::structs::makedev(d.0, d.1)
+}
+
+impl Vfs {
+    /// Sets up the root (overlay over `cfg.root`, or the tree itself with `rw`) and devfs.
+    pub fn new(cfg: VfsConfig) -> Result<Vfs, VfsError> {
+        let host = HostNode::open_root(&cfg.root).map_err(|source| VfsError::Root {
+            path: cfg.root.clone(),
+            source,
+        })?;
+        if !host.is_dir() {
+            return Err(VfsError::NotDir(cfg.root.clone()));
+        }
+        let shared = FsShared::new(cfg.uid, cfg.gid);
+        let root = if cfg.rw {
+            Dentry::new(None, b"", Inode::Host(host), S_IFDIR)
+        } else {
+            let st = host.stat().map_err(|e| VfsError::Root {
+                path: cfg.root.clone(),
+                source: e.raw_os_error_io(),
+            })?;
+            let fs = Arc::new(OvlFs {
+                dev: mkdev(OVL_DEV),
+                shared: shared.clone(),
+            });
+            let up = MemInode::new_dir(st.st_ino, st.st_dev, st.st_mode, st.st_uid, st.st_gid);
+            up.inner.lock().nlink = st.st_nlink;
+            let has_dev = host.lookup(b"dev").ok().flatten().is_some();
+            if !has_dev {
+                let d = MemInode::new_dir(shared.ino(), fs.dev, 0o755, 0, 0);
+                let _ = up.with_dir(false, |e, _| e.insert(b"dev".to_vec(), MemEntry::Node(d)));
+            }
+            let node = OvlNode {
+                upper: Mutex::new(Some(up)),
+                lower: Some(host),
+                fs,
+            };
+            Dentry::new(None, b"", Inode::Ovl(node), S_IFDIR)
+        };
+        let devfs = Arc::new(OvlFs {
+            dev: mkdev(DEVFS_DEV),
+            shared: shared.clone(),
+        });
+        let droot = MemInode::new_dir(1, devfs.dev, 0o755, 0, 0);
+        let devs = [
+            (&b"null"[..], DevKind::Null),
+            (b"zero", DevKind::Zero),
+            (b"full", DevKind::Full),
+            (b"random", DevKind::Random),
+            (b"urandom", DevKind::Urandom),
+            (b"tty", DevKind::Tty),
+        ];
+        let shm = MemInode::new_dir(shared.ino(), devfs.dev, 0o1777, 0, 0);
+        let _ = droot.with_dir(false, |e, _| {
+            for (name, k) in devs {
+                e.insert(
+                    name.to_vec(),
+                    MemEntry::Node(MemInode::new_dev(shared.ino(), devfs.dev, k)),
+                );
+            }
+            e.insert(b"shm".to_vec(), MemEntry::Node(shm));
+        });
+        droot.add_links(1);
+        let dnode = OvlNode {
+            upper: Mutex::new(Some(droot)),
+            lower: None,
+            fs: devfs,
+        };
+        let dev = Dentry::new_mount(root.clone(), b"dev", Inode::Ovl(dnode));
+        Ok(Vfs {
+            root,
+            mounts: vec![(b"dev".to_vec(), dev)],
+            uid: cfg.uid,
+            gid: cfg.gid,
+            ns: Mutex::new(()),
+        })
+    }
+
+    /// The guest's `/`.
+    pub fn root(&self) -> Dentry {
+        self.root.clone()
+    }
+
+    /// Resolves `path` (absolute, or relative to `base`); `follow`: follow a final symlink.
+    pub fn lookup(&self, base: &Dentry, path: &[u8], follow: bool) -> Result<Dentry, Errno> {
+        self.walk(base, path, follow, &mut 0)
+    }
+
+    // Permissions.
+
+    /// Whether the configured user may access an object with `st` for `mask` (`R_OK` …).
+    fn permitted(&self, st: &Stat, mask: u32) -> bool {
+        let mode = st.st_mode;
+        if self.uid == 0 {
+            return mask & 1 == 0 || mode & S_IFMT == S_IFDIR || mode & 0o111 != 0;
+        }
+        let bits = if st.st_uid == self.uid {
+            mode >> 6
+        } else if st.st_gid == self.gid {
+            mode >> 3
+        } else {
+            mode
+        } & 7;
+        bits & mask == mask
+    }
+
+    fn check(&self, d: &Dentry, mask: u32) -> Result<(), Errno> {
+        if mask == 0 || (self.uid == 0 && mask & 1 == 0) {
+            return Ok(());
+        }
+        if self.permitted(&d.stat()?, mask) {
+            Ok(())
+        } else {
+            Err(Errno::EACCES)
+        }
+    }
+
+    /// Search permission on a directory being walked through.
+    pub(crate) fn may_search(&self, dir: &Dentry) -> Result<(), Errno> {
+        if self.uid == 0 {
+            return Ok(());
+        }
+        self.check(dir, 1)
+    }
+
+    /// Write and search permission on a directory whose entries change.
+    fn may_modify(&self, dir: &Dentry) -> Result<(), Errno> {
+        self.check(dir, 3)
+    }
+
+    fn owner_or_root(&self, d: &Dentry) -> Result<(), Errno> {
+        if self.uid == 0 || d.stat()?.st_uid == self.uid {
+            Ok(())
+        } else {
+            Err(Errno::EPERM)
+        }
+    }
+
+    // Path calls.
+
+    /// `open(2)`/`openat(2)`; `mode` is already masked by the umask.
+    pub fn open(
+        &self,
+        base: &Dentry,
+        path: &[u8],
+        flags: OFlags,
+        mode: u32,
+    ) -> Result<FileRef, Errno> {
+        if flags.bits() & (OFlags::TMPFILE.bits() & !OFlags::DIRECTORY.bits()) != 0 {
+            return Err(Errno::EOPNOTSUPP);
+        }
+        let path_only = flags.contains(OFlags::PATH);
+        let nofollow = flags.contains(OFlags::NOFOLLOW);
+        let creat = flags.contains(OFlags::CREAT) && !path_only;
+        let d = if creat {
+            let _ns = self.ns.lock();
+            let Parent {
+                dir,
+                last,
+                trailing_slash,
+            } = self.walk_parent(base, path)?;
+            let Last::Norm(name) = last else {
+                return Err(Errno::EISDIR);
+            };
+            if trailing_slash {
+                return Err(Errno::EISDIR);
+            }
+            match self.child_opt(&dir, &name)? {
+                Some(_) if flags.contains(OFlags::EXCL) => return Err(Errno::EEXIST),
+                Some(c) if c.is_symlink() => {
+                    if nofollow {
+                        return Err(Errno::ELOOP);
+                    }
+                    self.walk(&dir, &name, true, &mut 0)?
+                }
+                Some(c) => c,
+                None => {
+                    self.may_modify(&dir)?;
+                    return self.create_file(&dir, &name, flags, mode);
+                }
+            }
+        } else {
+            self.walk(base, path, !nofollow, &mut 0)?
+        };
+        if d.is_symlink() && !path_only {
+            return Err(Errno::ELOOP);
+        }
+        if flags.contains(OFlags::DIRECTORY) && !d.is_dir() {
+            return Err(Errno::ENOTDIR);
+        }
+        if d.is_dir() && creat {
+            return Err(Errno::EISDIR);
+        }
+        if !path_only {
+            let mut mask = 0;
+            if flags.readable() {
+                mask |= 4;
+            }
+            if flags.writable() || flags.contains(OFlags::TRUNC) {
+                mask |= 2;
+            }
+            if d.is_dir() && flags.writable() {
+                return Err(Errno::EISDIR);
+            }
+            self.check(&d, mask)?;
+        }
+        let f = file::open_dentry(&d, flags)?;
+        if flags.contains(OFlags::TRUNC) && flags.writable() && d.ftype() == S_IFREG {
+            f.truncate(0)?;
+        }
+        Ok(f)
+    }
+
+    fn create_file(
+        &self,
+        dir: &Dentry,
+        name: &[u8],
+        flags: OFlags,
+        mode: u32,
+    ) -> Result<FileRef, Errno> {
+        match &dir.0.inode {
+            Inode::Host(h) => {
+                let acc = match flags.bits() & OFlags::ACCMODE {
+                    0 => rustix::fs::OFlags::RDONLY,
+                    1 => rustix::fs::OFlags::WRONLY,
+                    _ => rustix::fs::OFlags::RDWR,
+                };
+                let _fd = h.create_file(name, acc, mode)?;
+                let d = self.child(dir, name)?;
+                file::open_dentry(&d, flags.difference(OFlags::TRUNC))
+            }
+            Inode::Ovl(_) => {
+                overlay::create(
+                    dir,
+                    name,
+                    S_IFREG | (mode & 0o7777),
+                    MemData::File(Vec::new()),
+                )?;
+                let d = self.child(dir, name)?;
+                file::open_dentry(&d, flags.difference(OFlags::TRUNC))
+            }
+        }
+    }
+
+    /// `mkdir(2)`.
+    pub fn mkdir(&self, base: &Dentry, path: &[u8], mode: u32) -> Result<(), Errno> {
+        let _ns = self.ns.lock();
+        let Parent { dir, last, .. } = self.walk_parent(base, path)?;
+        let Last::Norm(name) = last else {
+            return Err(Errno::EEXIST);
+        };
+        if self.child_opt(&dir, &name)?.is_some() {
+            return Err(Errno::EEXIST);
+        }
+        self.may_modify(&dir)?;
+        let mode = mode & 0o1777;
+        match &dir.0.inode {
+            Inode::Host(h) => h.mkdir(&name, mode),
+            Inode::Ovl(_) => {
+                let data = MemData::Dir {
+                    entries: Default::default(),
+                    opaque: true,
+                };
+                overlay::create(&dir, &name, S_IFDIR | mode, data).map(|_| ())
+            }
+        }
+    }
+
+    /// `rmdir(2)`.
+    pub fn rmdir(&self, base: &Dentry, path: &[u8]) -> Result<(), Errno> {
+        let _ns = self.ns.lock();
+        let Parent { dir, last, .. } = self.walk_parent(base, path)?;
+        let name = match last {
+            Last::Norm(n) => n,
+            Last::Root => return Err(Errno::EBUSY),
+            Last::Dot => return Err(Errno::EINVAL),
+            Last::DotDot => return Err(Errno::ENOTEMPTY),
+        };
+        let child = self.child(&dir, &name)?;
+        if !child.is_dir() {
+            return Err(Errno::ENOTDIR);
+        }
+        if child.is_root() {
+            return Err(Errno::EBUSY);
+        }
+        self.may_modify(&dir)?;
+        match &dir.0.inode {
+            Inode::Host(h) => h.unlink(&name, true),
+            Inode::Ovl(_) => {
+                if !child.readdir()?.is_empty() {
+                    return Err(Errno::ENOTEMPTY);
+                }
+                overlay::remove(&dir, &name)
+            }
+        }
+    }
+
+    /// `unlink(2)`.
+    pub fn unlink(&self, base: &Dentry, path: &[u8]) -> Result<(), Errno> {
+        let _ns = self.ns.lock();
+        let Parent {
+            dir,
+            last,
+            trailing_slash,
+        } = self.walk_parent(base, path)?;
+        let Last::Norm(name) = last else {
+            return Err(Errno::EISDIR);
+        };
+        let child = self.child(&dir, &name)?;
+        if child.is_dir() {
+            return Err(Errno::EISDIR);
+        }
+        if trailing_slash {
+            return Err(Errno::ENOTDIR);
+        }
+        self.may_modify(&dir)?;
+        match &dir.0.inode {
+            Inode::Host(h) => h.unlink(&name, false),
+            Inode::Ovl(_) => overlay::remove(&dir, &name),
+        }
+    }
+
+    /// `renameat2(2)`; `flags`: `RENAME_NOREPLACE`, `RENAME_EXCHANGE`.
+    pub fn rename(
+        &self,
+        old_base: &Dentry,
+        old: &[u8],
+        new_base: &Dentry,
+        new: &[u8],
+        flags: u32,
+    ) -> Result<(), Errno> {
+        use abi::flags::rename::{EXCHANGE, NOREPLACE};
+        if flags & !(NOREPLACE | EXCHANGE) != 0 || flags == NOREPLACE | EXCHANGE {
+            return Err(Errno::EINVAL);
+        }
+        let exchange = flags & EXCHANGE != 0;
+        let _ns = self.ns.lock();
+        let op = self.walk_parent(old_base, old)?;
+        let np = self.walk_parent(new_base, new)?;
+        let Last::Norm(oname) = &op.last else {
+            return Err(Errno::EBUSY);
+        };
+        let Last::Norm(nname) = &np.last else {
+            return Err(if flags & NOREPLACE != 0 {
+                Errno::EEXIST
+            } else {
+                Errno::EBUSY
+            });
+        };
+        let src = self.child(&op.dir, oname)?;
+        if src.is_root() {
+            return Err(Errno::EBUSY);
+        }
+        let tgt = self.child_opt(&np.dir, nname)?;
+        if (op.trailing_slash || np.trailing_slash) && !src.is_dir() {
+            return Err(Errno::ENOTDIR);
+        }
+        if op.dir.fs_id() != np.dir.fs_id() {
+            return Err(Errno::EXDEV);
+        }
+        match &tgt {
+            None if exchange => return Err(Errno::ENOENT),
+            Some(_) if flags & NOREPLACE != 0 => return Err(Errno::EEXIST),
+            Some(t) => {
+                if t.is_root() {
+                    return Err(Errno::EBUSY);
+                }
+                if src.same_inode(t) {
+                    return Ok(());
+                }
+                if exchange {
+                    if t.is_dir() && op.dir.is_within(t) {
+                        return Err(Errno::EINVAL);
+                    }
+                } else if src.is_dir() && !t.is_dir() {
+                    return Err(Errno::ENOTDIR);
+                } else if !src.is_dir() && t.is_dir() {
+                    return Err(Errno::EISDIR);
+                }
+            }
+            None => {}
+        }
+        if src.is_dir() && np.dir.is_within(&src) {
+            return Err(Errno::EINVAL);
+        }
+        if let Some(t) = &tgt {
+            if !exchange
+                && t.is_dir()
+                && matches!(t.0.inode, Inode::Ovl(_))
+                && !t.readdir()?.is_empty()
+            {
+                return Err(Errno::ENOTEMPTY);
+            }
+        }
+        self.may_modify(&op.dir)?;
+        self.may_modify(&np.dir)?;
+        match (&op.dir.0.inode, &np.dir.0.inode) {
+            (Inode::Host(a), Inode::Host(b)) => a.rename(oname, b, nname, flags),
+            _ => overlay::rename(&src, &op.dir, oname, &np.dir, nname, tgt.as_ref(), exchange),
+        }
+    }
+
+    /// `linkat(2)`: `follow` = `AT_SYMLINK_FOLLOW` on `old`.
+    pub fn link(
+        &self,
+        old_base: &Dentry,
+        old: &[u8],
+        new_base: &Dentry,
+        new: &[u8],
+        follow: bool,
+    ) -> Result<(), Errno> {
+        let _ns = self.ns.lock();
+        let src = self.walk(old_base, old, follow, &mut 0)?;
+        if src.is_dir() {
+            return Err(Errno::EPERM);
+        }
+        let Parent {
+            dir,
+            last,
+            trailing_slash,
+        } = self.walk_parent(new_base, new)?;
+        let Last::Norm(name) = last else {
+            return Err(Errno::EEXIST);
+        };
+        if self.child_opt(&dir, &name)?.is_some() {
+            return Err(Errno::EEXIST);
+        }
+        if trailing_slash {
+            return Err(Errno::ENOENT);
+        }
+        if src.fs_id() != dir.fs_id() {
+            return Err(Errno::EXDEV);
+        }
+        self.may_modify(&dir)?;
+        match (&src.0.inode, &dir.0.inode) {
+            (Inode::Host(s), Inode::Host(d)) => s.link_into(d, &name),
+            _ => overlay::link(&src, &dir, &name),
+        }
+    }
+
+    /// `symlinkat(2)`: creates `path` pointing at `target`.
+    pub fn symlink(&self, target: &[u8], base: &Dentry, path: &[u8]) -> Result<(), Errno> {
+        if target.is_empty() {
+            return Err(Errno::ENOENT);
+        }
+        if target.len() >= abi::flags::PATH_MAX {
+            return Err(Errno::ENAMETOOLONG);
+        }
+        let _ns = self.ns.lock();
+        let Parent {
+            dir,
+            last,
+            trailing_slash,
+        } = self.walk_parent(base, path)?;
+        let Last::Norm(name) = last else {
+            return Err(Errno::EEXIST);
+        };
+        if self.child_opt(&dir, &name)?.is_some() {
+            return Err(Errno::EEXIST);
+        }
+        if trailing_slash {
+            return Err(Errno::ENOENT);
+        }
+        self.may_modify(&dir)?;
+        match &dir.0.inode {
+            Inode::Host(h) => h.symlink(target, &name),
+            Inode::Ovl(_) => overlay::create(
+                &dir,
+                &name,
+                tmpfs::SYMLINK_MODE,
+                MemData::Symlink(target.to_vec()),
+            )
+            .map(|_| ()),
+        }
+    }
+
+    /// `readlinkat(2)`: the target (`EINVAL` if not a symlink).
+    pub fn readlink(&self, base: &Dentry, path: &[u8]) -> Result<Vec<u8>, Errno> {
+        self.walk(base, path, false, &mut 0)?.readlink()
+    }
+
+    /// `stat`/`lstat`.
+    pub fn stat(&self, base: &Dentry, path: &[u8], follow: bool) -> Result<Stat, Errno> {
+        self.walk(base, path, follow, &mut 0)?.stat()
+    }
+
+    /// `faccessat(2)`: `mode` bits (`R_OK` …) against the configured uid/gid.
+    pub fn access(&self, base: &Dentry, path: &[u8], mode: u32, follow: bool) -> Result<(), Errno> {
+        if mode & !7 != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let d = self.walk(base, path, follow, &mut 0)?;
+        self.access_dentry(&d, mode)
+    }
+
+    /// `access` on a dentry already resolved (`faccessat2` with `AT_EMPTY_PATH`).
+    pub fn access_dentry(&self, d: &Dentry, mode: u32) -> Result<(), Errno> {
+        if mode & !7 != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let st = d.stat()?;
+        if mode == 0 || self.permitted(&st, mode) {
+            Ok(())
+        } else {
+            Err(Errno::EACCES)
+        }
+    }
+
+    /// `fchmodat(2)`.
+    pub fn chmod(&self, base: &Dentry, path: &[u8], mode: u32, follow: bool) -> Result<(), Errno> {
+        let _ns = self.ns.lock();
+        let d = self.walk(base, path, follow, &mut 0)?;
+        self.owner_or_root(&d)?;
+        d.chmod(mode & 0o7777)
+    }
+
+    /// `truncate(2)`.
+    pub fn truncate(&self, base: &Dentry, path: &[u8], len: u64) -> Result<(), Errno> {
+        let _ns = self.ns.lock();
+        let d = self.walk(base, path, true, &mut 0)?;
+        if d.is_dir() {
+            return Err(Errno::EISDIR);
+        }
+        self.check(&d, 2)?;
+        d.truncate(len)
+    }
+
+    /// Absolute guest path of a dentry; `/` for the root.
+    pub fn path_of(&self, d: &Dentry) -> Vec<u8> {
+        let mut names = Vec::new();
+        let mut cur = d.clone();
+        while let Some(p) = cur.0.parent.clone() {
+            names.push(cur.0.name.clone());
+            cur = p;
+        }
+        if names.is_empty() {
+            return b"/".to_vec();
+        }
+        let mut out = Vec::new();
+        for n in names.iter().rev() {
+            out.push(b'/');
+            out.extend_from_slice(n);
+        }
+        out
+    }
+
+    /// An open file bound to (a duplicate of) the host's descriptor `host_fd` (0, 1 or 2),
+    /// for the guest's stdin/stdout/stderr.
+    pub fn stdio(&self, host_fd: i32) -> Result<FileRef, Errno> {
+        file::open_stream(stdio::dup(host_fd)?)
+    }
+
+    /// Opens a regular file to execute: `EACCES` for directories, other non-regular files
+    /// and files with no execute permission for us.
+    pub fn open_exec(&self, base: &Dentry, path: &[u8]) -> Result<FileRef, Errno> {
+        let d = self.walk(base, path, true, &mut 0)?;
+        if d.ftype() != S_IFREG {
+            return Err(Errno::EACCES);
+        }
+        let st = d.stat()?;
+        if st.st_mode & 0o111 == 0 || !self.permitted(&st, 1) {
+            return Err(Errno::EACCES);
+        }
+        file::open_dentry(&d, OFlags::empty())
+    }
+}
+
+trait IoErr {
+    fn raw_os_error_io(self) -> std::io::Error;
+}
+
+impl IoErr for Errno {
+    fn raw_os_error_io(self) -> std::io::Error {
+        std::io::Error::from_raw_os_error(self.raw())
+    }
+}
+
+#[cfg(test)]
+mod tests;

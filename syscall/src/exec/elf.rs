@@ -63,7 +63,8 @@ impl Image {
         if n < ehdr.len() {
             return Err(ElfError::Malformed("truncated header"));
         }
-        let header = Header::parse(&ehdr).map_err(|_| ElfError::Malformed("header"))?;
+        let header =
+            goblin::elf::Elf::parse_header(&ehdr).map_err(|_| ElfError::Malformed("header"))?;
         if header.e_ident[goblin::elf::header::EI_CLASS] != goblin::elf::header::ELFCLASS64 {
             return Err(ElfError::Unsupported("not a 64-bit program"));
         }
@@ -79,8 +80,12 @@ impl Image {
         }
         let mut table = vec![0u8; phnum * phentsize];
         read_exact(file, header.e_phoff, &mut table)?;
-        let ctx = goblin::container::Ctx::new(goblin::container::Container::Big, goblin::container::Endian::Little);
-        let phdrs = ProgramHeader::parse(&table, 0, phnum, ctx).map_err(|_| ElfError::Malformed("program headers"))?;
+        let ctx = goblin::container::Ctx::new(
+            goblin::container::Container::Big,
+            goblin::container::Endian::Little,
+        );
+        let phdrs = ProgramHeader::parse(&table, 0, phnum, ctx)
+            .map_err(|_| ElfError::Malformed("program headers"))?;
         if phdrs.iter().any(|p| p.p_type == PT_INTERP) {
             return Err(ElfError::Dynamic);
         }
@@ -93,7 +98,11 @@ impl Image {
     /// Maps the loadable segments into `id` (file-backed private mappings, zeroed bss),
     /// sets the start of the heap, and returns where things landed.
     pub fn map(&self, mm: &mut Mm, id: MmId, file: &FileRef) -> Result<Layout, Errno> {
-        let bias = if self.header.e_type == ET_DYN { mm::layout::ELF_ET_DYN_BASE } else { 0 };
+        let bias = if self.header.e_type == ET_DYN {
+            mm::layout::ELF_ET_DYN_BASE
+        } else {
+            0
+        };
         let mut end_max = 0u64;
         for p in self.phdrs.iter().filter(|p| p.p_type == PT_LOAD) {
             if p.p_filesz > p.p_memsz || p.p_vaddr % PAGE_SIZE != p.p_offset % PAGE_SIZE {
@@ -108,7 +117,14 @@ impl Image {
             let file_map_end = page_up(file_end)?;
             if p.p_filesz > 0 {
                 let source = crate::mem::file_pages(file.clone(), p.p_offset & !(PAGE_SIZE - 1));
-                mm.mmap(id, UserAddr(start), file_map_end - start, prot, fixed, Some(source))?;
+                mm.mmap(
+                    id,
+                    UserAddr(start),
+                    file_map_end - start,
+                    prot,
+                    fixed,
+                    Some(source),
+                )?;
                 // The rest of the last file page belongs to the bss: zero it, as Linux does.
                 if mem_end > file_end && file_map_end > file_end && prot.contains(Prot::WRITE) {
                     let zeros = vec![0u8; (file_map_end - file_end) as usize];
@@ -118,7 +134,14 @@ impl Image {
             let anon_start = if p.p_filesz > 0 { file_map_end } else { start };
             let anon_end = page_up(mem_end)?;
             if anon_end > anon_start {
-                mm.mmap(id, UserAddr(anon_start), anon_end - anon_start, prot, fixed | MapFlags::ANONYMOUS, None)?;
+                mm.mmap(
+                    id,
+                    UserAddr(anon_start),
+                    anon_end - anon_start,
+                    prot,
+                    fixed | MapFlags::ANONYMOUS,
+                    None,
+                )?;
             }
             end_max = end_max.max(anon_end.max(file_map_end));
         }

@@ -30,7 +30,9 @@ impl ExecError {
     pub fn errno(&self) -> Errno {
         match self {
             ExecError::Open(e) | ExecError::Load(e) => *e,
-            ExecError::Elf(ElfError::NotElf) | ExecError::Elf(ElfError::Malformed(_)) => Errno::ENOEXEC,
+            ExecError::Elf(ElfError::NotElf) | ExecError::Elf(ElfError::Malformed(_)) => {
+                Errno::ENOEXEC
+            }
             ExecError::Elf(ElfError::Unsupported(_)) => Errno::ENOEXEC,
             ExecError::Elf(ElfError::Dynamic) => Errno::ENOEXEC,
         }
@@ -75,7 +77,12 @@ pub fn load(
 
 /// Finds `cmd` the way `execvp` does: a name with a `/` is used as it is; otherwise each
 /// directory of `path_var` (`PATH`) is tried in order for an executable regular file.
-pub fn find_command(vfs: &Vfs, cwd: &Dentry, cmd: &[u8], path_var: &[u8]) -> Result<Vec<u8>, Errno> {
+pub fn find_command(
+    vfs: &Vfs,
+    cwd: &Dentry,
+    cmd: &[u8],
+    path_var: &[u8],
+) -> Result<Vec<u8>, Errno> {
     if cmd.is_empty() {
         return Err(Errno::ENOENT);
     }

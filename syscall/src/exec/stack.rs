@@ -25,7 +25,11 @@ fn host_auxv() -> &'static HostAuxv {
     static AUXV: std::sync::OnceLock<HostAuxv> = std::sync::OnceLock::new();
     AUXV.get_or_init(|| {
         let raw = std::fs::read("/proc/self/auxv").unwrap_or_default();
-        let mut aux = HostAuxv { hwcap: 0, hwcap2: 0, minsigstksz: 0 };
+        let mut aux = HostAuxv {
+            hwcap: 0,
+            hwcap2: 0,
+            minsigstksz: 0,
+        };
         for pair in raw.chunks_exact(16) {
             let key = u64::from_ne_bytes(pair[..8].try_into().unwrap_or_default());
             let val = u64::from_ne_bytes(pair[8..].try_into().unwrap_or_default());
@@ -70,7 +74,7 @@ pub fn build(
     // Strings, from the top down: an end marker, the file name, envp, argv.
     let mut area: Vec<u8> = Vec::new();
     let mut p = STACK_TOP - 8;
-    let mut push = |bytes: &[u8], area: &mut Vec<u8>, p: &mut u64| -> u64 {
+    let push = |bytes: &[u8], area: &mut Vec<u8>, p: &mut u64| -> u64 {
         *p -= bytes.len() as u64 + 1;
         let mut s = bytes.to_vec();
         s.push(0);
@@ -79,9 +83,17 @@ pub fn build(
         *p
     };
     let execfn_at = push(execfn, &mut area, &mut p);
-    let mut env_at: Vec<u64> = envp.iter().rev().map(|s| push(s, &mut area, &mut p)).collect();
+    let mut env_at: Vec<u64> = envp
+        .iter()
+        .rev()
+        .map(|s| push(s, &mut area, &mut p))
+        .collect();
     env_at.reverse();
-    let mut arg_at: Vec<u64> = argv.iter().rev().map(|s| push(s, &mut area, &mut p)).collect();
+    let mut arg_at: Vec<u64> = argv
+        .iter()
+        .rev()
+        .map(|s| push(s, &mut area, &mut p))
+        .collect();
     arg_at.reverse();
     let platform_at = push(b"x86_64", &mut area, &mut p);
     let mut random = [0u8; 16];
@@ -137,7 +149,12 @@ pub fn build(
     image.extend_from_slice(&area);
     mm.copy_out(id, UserAddr(sp), &image)?;
 
-    Ok(UserRegs { rip: layout.entry, rsp: sp, eflags: 0x202, ..UserRegs::default() })
+    Ok(UserRegs {
+        rip: layout.entry,
+        rsp: sp,
+        eflags: 0x202,
+        ..UserRegs::default()
+    })
 }
 
 /// Fills `buf` from the host's entropy source.

@@ -1,0 +1,2 @@
+/* start-up: does nothing, exits 0. */
+int main(void) { return 0; }

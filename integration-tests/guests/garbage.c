@@ -1,0 +1,123 @@
+/* Calls many syscalls with garbage pointers; prints the result of each (ok or errno name).
+ * Natively and under uml the output must be identical. */
+#include "common.h"
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <time.h>
+
+#ifndef ARCH_GET_FS
+#define ARCH_GET_FS 0x1003
+#define ARCH_GET_GS 0x1004
+#endif
+
+static const struct { const char *name; unsigned long v; } bad[] = {
+    {"null", 0},
+    {"one", 1},
+    {"low", 0x1000},
+    {"deadbeef", 0xdeadbeef000UL},
+    {"minus1", ~0UL},
+    {"kernel", 0xffff800000000000UL},
+    {"noncanon", 0x0000800000000000UL},
+};
+
+static char line[128];
+#define R(label, ...)                                                    \
+    do {                                                                 \
+        errno = 0;                                                       \
+        long r_ = syscall(__VA_ARGS__);                                  \
+        snprintf(line, sizeof line, "%s(%s)", label, bad[i].name);       \
+        report(line, r_);                                                \
+    } while (0)
+
+int main(void) {
+    char tmpl[] = "/tmp/uml-garbage-XXXXXX";
+    int fd = mkstemp(tmpl);
+    if (fd < 0) { printf("mkstemp %s\n", ename(errno)); return 1; }
+    write(fd, "some file content\n", 18);
+    int dfd = open("/", O_RDONLY | O_DIRECTORY);
+    char dirname[] = "/tmp/uml-garbage-dir-XXXXXX";
+    if (!mkdtemp(dirname)) { printf("mkdtemp %s\n", ename(errno)); return 1; }
+    char good[64];
+    struct stat st;
+    struct timespec zero = {0, 0};
+
+    for (unsigned i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        void *p = (void *)bad[i].v;
+        struct iovec iov = {p, 10};
+        lseek(fd, 0, SEEK_SET);
+        R("read", SYS_read, fd, p, 10);
+        R("pread64", SYS_pread64, fd, p, 10, 0);
+        R("write", SYS_write, 1, p, 10);
+        R("pwrite64", SYS_pwrite64, fd, p, 10, 0);
+        R("readv_iov", SYS_readv, fd, p, 1);
+        R("readv_base", SYS_preadv, fd, &iov, 1, 0, 0);
+        R("writev_iov", SYS_writev, 1, p, 1);
+        R("writev_base", SYS_writev, 1, &iov, 1);
+        R("open", SYS_open, p, O_RDONLY);
+        R("openat", SYS_openat, AT_FDCWD, p, O_RDONLY);
+        R("stat_path", SYS_stat, p, &st);
+        R("stat_buf", SYS_stat, "/", p);
+        R("lstat_path", SYS_lstat, p, &st);
+        R("lstat_buf", SYS_lstat, "/", p);
+        R("fstat_buf", SYS_fstat, fd, p);
+        R("newfstatat_path", SYS_newfstatat, AT_FDCWD, p, &st, 0);
+        R("newfstatat_buf", SYS_newfstatat, AT_FDCWD, "/", p, 0);
+        R("statx_path", SYS_statx, AT_FDCWD, p, 0, 0x7ff, good);
+        R("statx_buf", SYS_statx, AT_FDCWD, "/", 0, 0x7ff, p);
+        R("getdents64", SYS_getdents64, dfd, p, 4096);
+        R("getcwd", SYS_getcwd, p, 4096);
+        R("chdir", SYS_chdir, p);
+        R("mkdir", SYS_mkdir, p, 0755);
+        R("rmdir", SYS_rmdir, p);
+        R("unlink", SYS_unlink, p);
+        R("rename_old", SYS_rename, p, "/tmp/uml-garbage-never");
+        R("rename_new", SYS_rename, "/tmp/uml-garbage-never", p);
+        R("link_old", SYS_link, p, "/tmp/uml-garbage-never");
+        R("symlink_target", SYS_symlink, p, "/tmp/uml-garbage-never");
+        R("symlink_path", SYS_symlink, "target", p);
+        R("readlink_path", SYS_readlink, p, good, sizeof good);
+        R("access", SYS_access, p, F_OK);
+        R("chmod", SYS_chmod, p, 0644);
+        R("truncate", SYS_truncate, p, 0);
+        R("uname", SYS_uname, p);
+        R("sysinfo", SYS_sysinfo, p);
+        R("clock_gettime", SYS_clock_gettime, CLOCK_MONOTONIC, p);
+        R("clock_getres", SYS_clock_getres, CLOCK_MONOTONIC, p);
+        R("gettimeofday_tv", SYS_gettimeofday, p, NULL);
+        R("nanosleep_req", SYS_nanosleep, p, NULL);
+        R("nanosleep_rem", SYS_nanosleep, &zero, p);
+        R("getrandom", SYS_getrandom, p, 16, 0);
+        R("rt_sigaction_act", SYS_rt_sigaction, SIGUSR1, p, NULL, 8);
+        R("rt_sigaction_old", SYS_rt_sigaction, SIGUSR1, NULL, p, 8);
+        R("rt_sigprocmask_set", SYS_rt_sigprocmask, SIG_BLOCK, p, NULL, 8);
+        R("rt_sigprocmask_old", SYS_rt_sigprocmask, SIG_BLOCK, NULL, p, 8);
+        R("sigaltstack_new", SYS_sigaltstack, p, NULL);
+        R("sigaltstack_old", SYS_sigaltstack, NULL, p);
+        R("prlimit64_new", SYS_prlimit64, 0, RLIMIT_NOFILE, p, NULL);
+        R("prlimit64_old", SYS_prlimit64, 0, RLIMIT_NOFILE, NULL, p);
+        R("getrlimit", SYS_getrlimit, RLIMIT_NOFILE, p);
+        R("setrlimit", SYS_setrlimit, RLIMIT_NOFILE, p);
+        R("arch_prctl_get_fs", SYS_arch_prctl, ARCH_GET_FS, p);
+        R("arch_prctl_get_gs", SYS_arch_prctl, ARCH_GET_GS, p);
+        R("pipe", SYS_pipe, p);
+        R("pipe2", SYS_pipe2, p, 0);
+        R("time", SYS_time, p);
+        R("times", SYS_times, p);
+        R("getresuid", SYS_getresuid, p, p, p);
+        R("utimensat", SYS_utimensat, AT_FDCWD, dirname, p, 0);
+        R("execve_path", SYS_execve, p, NULL, NULL);
+        R("wait4_status", SYS_wait4, -1, p, 0, NULL);
+    }
+    /* set_tid_address accepts any pointer and returns the tid. */
+    for (unsigned i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        R("set_tid_address", SYS_set_tid_address, (void *)bad[i].v);
+    }
+    close(fd);
+    close(dfd);
+    unlink(tmpl);
+    rmdir(dirname);
+    puts("done");
+    return 0;
+}

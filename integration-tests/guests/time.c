@@ -1,0 +1,55 @@
+/* Clocks and sleeping. Prints ok/bad lines only. */
+#include "common.h"
+#include <sys/time.h>
+#include <time.h>
+
+static long long ns(const struct timespec *t) { return t->tv_sec * 1000000000LL + t->tv_nsec; }
+
+int main(void) {
+    struct timespec a, b;
+    int mono = 1;
+    CHECK("clock_gettime MONOTONIC", clock_gettime(CLOCK_MONOTONIC, &a) == 0);
+    for (int i = 0; i < 1000; i++) {
+        clock_gettime(CLOCK_MONOTONIC, &b);
+        if (ns(&b) < ns(&a) || b.tv_nsec < 0 || b.tv_nsec >= 1000000000L) mono = 0;
+        a = b;
+    }
+    CHECK("monotonic non-decreasing over 1000 reads", mono);
+    CHECK("raw syscall clock_gettime", syscall(SYS_clock_gettime, CLOCK_MONOTONIC, &b) == 0 && ns(&b) >= ns(&a));
+
+    struct timespec req = {0, 10 * 1000 * 1000}, t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    CHECK("nanosleep 10ms", nanosleep(&req, NULL) == 0);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    long long d = ns(&t1) - ns(&t0);
+    CHECK("nanosleep slept >= 10ms", d >= 10 * 1000 * 1000LL);
+    CHECK("nanosleep slept < 2s", d < 2000 * 1000 * 1000LL);
+    req.tv_nsec = 1000000000L;
+    EXPECT_ERR("nanosleep tv_nsec 1e9", nanosleep(&req, NULL), EINVAL);
+    req.tv_sec = -1; req.tv_nsec = 0;
+    EXPECT_ERR("nanosleep negative", nanosleep(&req, NULL), EINVAL);
+
+    struct timespec rt;
+    CHECK("clock_gettime REALTIME", clock_gettime(CLOCK_REALTIME, &rt) == 0);
+    CHECK("realtime after 2020", rt.tv_sec > 1577836800);
+    struct timeval tv;
+    CHECK("gettimeofday", gettimeofday(&tv, NULL) == 0);
+    CHECK("gettimeofday usec in range", tv.tv_usec >= 0 && tv.tv_usec < 1000000);
+    CHECK("gettimeofday close to REALTIME", tv.tv_sec - rt.tv_sec >= 0 && tv.tv_sec - rt.tv_sec < 5);
+    time_t t = time(NULL);
+    CHECK("time() close to gettimeofday", t - tv.tv_sec >= 0 && t - tv.tv_sec < 5);
+    time_t t2 = 0;
+    CHECK("raw time(&t) stores", syscall(SYS_time, &t2) == t2 && t2 >= t);
+    struct timespec res;
+    CHECK("clock_getres MONOTONIC", clock_getres(CLOCK_MONOTONIC, &res) == 0 && res.tv_sec == 0 && res.tv_nsec > 0 && res.tv_nsec <= 1000000);
+    CHECK("clock_gettime PROCESS_CPUTIME", clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &a) == 0);
+    CHECK("clock_gettime BOOTTIME", clock_gettime(CLOCK_BOOTTIME, &a) == 0);
+    CHECK("clock_nanosleep relative 1ms", clock_nanosleep(CLOCK_MONOTONIC, 0, &(struct timespec){0, 1000000}, NULL) == 0);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    t0.tv_nsec += 5000000;
+    if (t0.tv_nsec >= 1000000000L) { t0.tv_sec++; t0.tv_nsec -= 1000000000L; }
+    CHECK("clock_nanosleep TIMER_ABSTIME", clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &t0, NULL) == 0);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    CHECK("absolute sleep reached deadline", ns(&t1) >= ns(&t0));
+    return 0;
+}

@@ -1,0 +1,113 @@
+//! Errors reported by `uml run` itself: exit status and a single `uml: ` line on stderr.
+#![allow(clippy::unwrap_used)]
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::Command;
+
+use integration_tests::{
+    guests, is_dynamic_elf, run_command, run_uml, uml_bin, Outcome, RunOpts, TempDir,
+    DEFAULT_TIMEOUT,
+};
+
+fn assert_uml_error(o: &Outcome, status: i32) {
+    assert_eq!(o.status, status, "{}", o.describe("uml"));
+    let err = o.stderr_str();
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(
+        lines.len(),
+        1,
+        "expected exactly one stderr line:\n{}",
+        o.describe("uml")
+    );
+    assert!(
+        lines[0].starts_with("uml: "),
+        "stderr must start with `uml: `:\n{}",
+        o.describe("uml")
+    );
+    assert!(
+        o.stdout.is_empty(),
+        "nothing on stdout expected:\n{}",
+        o.describe("uml")
+    );
+}
+
+#[test]
+fn missing_program_is_127() {
+    let o = run_uml(&["/nonexistent"], &RunOpts::default());
+    assert_uml_error(&o, 127);
+}
+
+#[test]
+fn missing_program_in_path_is_127() {
+    let o = run_uml(&["uml-test-no-such-command-xyz"], &RunOpts::default());
+    assert_uml_error(&o, 127);
+}
+
+#[test]
+fn text_file_with_exec_bit_is_126() {
+    let tmp = TempDir::new("textexec");
+    let p = tmp.join("script");
+    fs::write(&p, "just some text, not a program\n").unwrap();
+    fs::set_permissions(&p, fs::Permissions::from_mode(0o755)).unwrap();
+    let o = run_uml(&[&p], &RunOpts::default());
+    assert_uml_error(&o, 126);
+}
+
+#[test]
+fn non_executable_file_is_126() {
+    let tmp = TempDir::new("noexec");
+    let p = tmp.join("hello-noexec");
+    fs::copy(guests::HELLO, &p).unwrap();
+    fs::set_permissions(&p, fs::Permissions::from_mode(0o644)).unwrap();
+    let o = run_uml(&[&p], &RunOpts::default());
+    assert_uml_error(&o, 126);
+}
+
+#[test]
+fn directory_is_126() {
+    let tmp = TempDir::new("direxec");
+    let o = run_uml(&[tmp.path()], &RunOpts::default());
+    assert_uml_error(&o, 126);
+}
+
+#[test]
+fn dynamic_elf_is_126() {
+    let candidates = ["/bin/true", "/usr/bin/true", "/bin/ls", "/usr/bin/env"];
+    let Some(dynamic) = candidates.iter().map(Path::new).find(|p| is_dynamic_elf(p)) else {
+        eprintln!("no dynamically linked ELF found; skipping");
+        return;
+    };
+    let o = run_uml(&[dynamic], &RunOpts::default());
+    assert_uml_error(&o, 126);
+}
+
+#[test]
+fn bad_flag_is_2() {
+    let mut cmd = Command::new(uml_bin());
+    cmd.args(["run", "--bogus", "--", "x"]);
+    let o = run_command(cmd, DEFAULT_TIMEOUT);
+    assert_eq!(o.status, 2, "{}", o.describe("uml"));
+}
+
+#[test]
+fn null_deref_guest_is_139() {
+    let tmp = TempDir::new("segv139");
+    let o = run_uml(
+        &[guests::SEGV],
+        &RunOpts {
+            cwd: Some(tmp.path().to_path_buf()),
+            ..RunOpts::default()
+        },
+    );
+    assert_eq!(o.status, 139, "{}", o.describe("uml"));
+    assert_eq!(o.stdout_str(), "about to dereference NULL\n");
+}
+
+#[test]
+fn garbage_guest_runs_to_completion() {
+    let o = run_uml(&[guests::GARBAGE], &RunOpts::default());
+    assert_eq!(o.status, 0, "{}", o.describe("uml"));
+    assert!(o.stdout_str().ends_with("done\n"), "{}", o.describe("uml"));
+}

@@ -1,0 +1,203 @@
+//! Each static C guest in `guests/`, run natively and under `uml run --`; stdout and exit status
+//! must be identical.
+#![allow(clippy::unwrap_used)]
+
+use std::ffi::OsStr;
+
+use integration_tests::{
+    assert_no_bad_lines, compare, guests, run_command, run_native, uml_command, RunOpts, TempDir,
+    DEFAULT_TIMEOUT,
+};
+
+fn plain() -> RunOpts {
+    RunOpts::default()
+}
+
+#[test]
+fn hello() {
+    let o = compare(&[guests::HELLO], &plain());
+    assert_eq!(o.stdout_str(), "hello, world\n");
+    assert_eq!(o.status, 0);
+}
+
+#[test]
+fn exit_code() {
+    let o = compare(&[guests::EXIT_CODE], &plain());
+    assert_eq!(o.status, 42);
+}
+
+#[test]
+fn argv_and_env_via_e_flag() {
+    let opts = RunOpts {
+        env: vec![
+            ("UML_TEST_A".into(), "alpha".into()),
+            ("UML_TEST_B".into(), "with space=and equals".into()),
+            ("UML_TEST_EMPTY".into(), String::new()),
+        ],
+        ..plain()
+    };
+    let o = compare(
+        &[
+            guests::ARGV_ENVP,
+            "one",
+            "",
+            "two words",
+            "ünïcødé",
+            "--",
+            "-e",
+            "last",
+        ],
+        &opts,
+    );
+    let out = o.stdout_str();
+    assert!(out.contains("argc=8\n"), "{out}");
+    assert!(
+        out.contains("env UML_TEST_B=with space=and equals\n"),
+        "{out}"
+    );
+}
+
+#[test]
+fn env_inherited_from_host_and_overridden_by_e() {
+    // Inherited: set in uml's own environment.
+    let mut native = std::process::Command::new(guests::ARGV_ENVP);
+    native
+        .env("UML_TEST_A", "from-host")
+        .env_remove("UML_TEST_B");
+    let n = run_command(native, DEFAULT_TIMEOUT);
+    let mut uml = uml_command(&[guests::ARGV_ENVP], &plain());
+    uml.env("UML_TEST_A", "from-host").env_remove("UML_TEST_B");
+    let u = run_command(uml, DEFAULT_TIMEOUT);
+    integration_tests::assert_same("inherited env", &n, &u);
+    assert!(n.stdout_str().contains("env UML_TEST_A=from-host\n"));
+
+    // Overridden: host has one value, -e gives another.
+    let mut native = std::process::Command::new(guests::ARGV_ENVP);
+    native.env("UML_TEST_A", "override");
+    let n = run_command(native, DEFAULT_TIMEOUT);
+    let opts = RunOpts {
+        env: vec![("UML_TEST_A".into(), "override".into())],
+        ..plain()
+    };
+    let mut uml = uml_command(&[guests::ARGV_ENVP], &opts);
+    uml.env("UML_TEST_A", "from-host");
+    let u = run_command(uml, DEFAULT_TIMEOUT);
+    integration_tests::assert_same("-e overrides host env", &n, &u);
+}
+
+#[test]
+fn working_directory_flag() {
+    let tmp = TempDir::new("cwd");
+    let opts = RunOpts {
+        cwd: Some(tmp.path().to_path_buf()),
+        ..plain()
+    };
+    let o = compare(&[guests::ARGV_ENVP], &opts);
+    assert!(o
+        .stdout_str()
+        .contains(&format!("cwd={}\n", tmp.path().display())));
+}
+
+#[test]
+fn default_working_directory_is_hosts() {
+    let o = compare(&[guests::ARGV_ENVP], &plain());
+    let cwd = std::env::current_dir().unwrap();
+    assert!(o.stdout_str().contains(&format!("cwd={}\n", cwd.display())));
+}
+
+#[test]
+fn auxv() {
+    let o = compare(&[guests::AUXV], &plain());
+    assert_no_bad_lines("auxv", &o);
+    assert_eq!(o.status, 0);
+}
+
+#[test]
+fn memory() {
+    let tmp = TempDir::new("memory");
+    let scratch = tmp.join("scratch");
+    let o = compare(&[OsStr::new(guests::MEMORY), scratch.as_os_str()], &plain());
+    assert_no_bad_lines("memory", &o);
+    assert_eq!(o.status, 0);
+    assert!(!scratch.exists(), "guest left its scratch dir on the host");
+}
+
+#[test]
+fn files() {
+    let tmp = TempDir::new("files");
+    let scratch = tmp.join("scratch");
+    let o = compare(&[OsStr::new(guests::FILES), scratch.as_os_str()], &plain());
+    assert_no_bad_lines("files", &o);
+    assert_eq!(o.status, 0);
+    assert!(!scratch.exists(), "scratch dir left on the host");
+}
+
+#[test]
+fn files_overlay_does_not_touch_host() {
+    // Under the default overlay root the guest's writes must not reach the host: run only the
+    // uml side and check the host directory stays empty.
+    let tmp = TempDir::new("files-overlay");
+    let scratch = tmp.join("scratch");
+    let u = integration_tests::run_uml(&[OsStr::new(guests::FILES), scratch.as_os_str()], &plain());
+    assert_eq!(u.status, 0, "{}", u.describe("uml"));
+    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn errnos() {
+    let tmp = TempDir::new("errnos");
+    let scratch = tmp.join("scratch");
+    let o = compare(&[OsStr::new(guests::ERRNOS), scratch.as_os_str()], &plain());
+    assert_no_bad_lines("errnos", &o);
+    assert_eq!(o.status, 0);
+}
+
+#[test]
+fn garbage_pointers() {
+    let o = compare(&[guests::GARBAGE], &plain());
+    assert_eq!(o.status, 0);
+    assert!(o.stdout_str().ends_with("done\n"));
+}
+
+#[test]
+fn segv_kills_with_139() {
+    let tmp = TempDir::new("segv"); // cwd: a core file, if any, lands here
+    let opts = RunOpts {
+        cwd: Some(tmp.path().to_path_buf()),
+        ..plain()
+    };
+    let o = compare(&[guests::SEGV], &opts);
+    assert_eq!(o.status, 139);
+}
+
+#[test]
+fn fpu_state_preserved() {
+    let o = compare(&[guests::FPU], &plain());
+    assert_no_bad_lines("fpu", &o);
+    assert_eq!(o.status, 0);
+}
+
+#[test]
+fn time() {
+    let o = compare(&[guests::TIME], &plain());
+    assert_no_bad_lines("time", &o);
+    assert_eq!(o.status, 0);
+}
+
+#[test]
+fn sleeper_short() {
+    let o = compare(&[guests::SLEEPER, "0"], &plain());
+    assert_eq!(o.stdout_str(), "sleeping\nwoke\n");
+}
+
+#[test]
+fn native_guests_are_static() {
+    for g in [guests::HELLO, guests::AUXV, guests::FILES, guests::FPU] {
+        assert!(
+            !integration_tests::is_dynamic_elf(g.as_ref()),
+            "{g} must be static"
+        );
+    }
+    let o = run_native(&[guests::HELLO], &plain());
+    assert_eq!(o.status, 0);
+}

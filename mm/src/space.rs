@@ -1,0 +1,433 @@
+//! One guest address space: VMAs, page table, brk, and its [`MmFd`]; the Linux semantics of
+//! `mmap`, `munmap`, `mprotect`, `madvise` and `brk`.
+
+use abi::flags::{madv, MapFlags, Prot};
+use abi::Errno;
+
+use crate::frames::Frames;
+use crate::layout::{MMAP_BASE, MMAP_MIN_ADDR, TASK_SIZE};
+use crate::pagetable::{PageTable, Pte};
+use crate::procmm::{MmFd, MmOp};
+use crate::vma::{charged_with, Backing, Vma, VmaTree};
+use crate::{FileMapping, PAGE_SIZE};
+
+const RWX: u32 = 7;
+
+/// One address space.
+pub struct AddressSpace {
+    /// Its host realisation.
+    pub mmfd: MmFd,
+    /// Mappings.
+    pub vmas: VmaTree,
+    /// Guest page → frame.
+    pub pt: PageTable,
+    /// Start of the heap.
+    pub brk_start: u64,
+    /// Current break (unaligned, as the guest set it).
+    pub brk: u64,
+}
+
+fn page_up(v: u64) -> Option<u64> {
+    v.checked_add(PAGE_SIZE - 1).map(|x| x & !(PAGE_SIZE - 1))
+}
+
+fn aligned(v: u64) -> bool {
+    v % PAGE_SIZE == 0
+}
+
+impl AddressSpace {
+    /// An empty address space.
+    pub fn new() -> AddressSpace {
+        AddressSpace {
+            mmfd: MmFd::open(),
+            vmas: VmaTree::default(),
+            pt: PageTable::default(),
+            brk_start: 0,
+            brk: 0,
+        }
+    }
+
+    /// The protection page `pte` of `vma` must have in the host: the VMA's, minus write for
+    /// a private frame shared copy-on-write.
+    pub fn effective_prot(vma: &Vma, phys: &Frames, pte: Pte) -> u32 {
+        let mut p = vma.prot.bits() & RWX;
+        if !vma.shared && phys.refcount(pte.frame) > 1 {
+            p &= !Prot::WRITE.bits();
+        }
+        p
+    }
+
+    /// Queues a host mapping of page `vpn` to its frame with `prot`, and records it.
+    pub fn host_map(&mut self, vpn: u64, pte: &mut Pte, prot: u32) {
+        self.mmfd.write(MmOp::Mmap {
+            addr: vpn * PAGE_SIZE,
+            len: PAGE_SIZE,
+            prot,
+            offset: pte.frame.offset(),
+        });
+        pte.set_host(Some(prot));
+        self.pt.set(vpn, *pte);
+    }
+
+    /// Drops the pages `[lo, hi)` (page numbers): frames are released and the host mapping
+    /// is removed.
+    pub fn drop_pages(&mut self, phys: &mut Frames, lo: u64, hi: u64) {
+        let mut host: Option<(u64, u64)> = None;
+        for (vpn, _) in self.pt.range(lo, hi) {
+            let Some(pte) = self.pt.remove(vpn) else {
+                continue;
+            };
+            if pte.extra() {
+                phys.add_extra(-1);
+            }
+            phys.put(pte.frame);
+            if pte.host().is_some() {
+                host = Some(host.map_or((vpn, vpn + 1), |(a, _)| (a, vpn + 1)));
+            }
+        }
+        if let Some((a, b)) = host {
+            self.mmfd.write(MmOp::Munmap {
+                addr: a * PAGE_SIZE,
+                len: (b - a) * PAGE_SIZE,
+            });
+        }
+    }
+
+    /// Removes every mapping in `[start, end)` (both page aligned).
+    pub fn unmap_range(&mut self, phys: &mut Frames, start: u64, end: u64) {
+        for v in self.vmas.remove_range(start, end) {
+            if v.charged() {
+                phys.uncharge(v.pages());
+            }
+        }
+        self.drop_pages(phys, start / PAGE_SIZE, end / PAGE_SIZE);
+        phys.flush();
+    }
+
+    fn charged_pages_in(&self, start: u64, end: u64) -> u64 {
+        self.vmas
+            .iter_range(start, end)
+            .filter(|v| v.charged())
+            .map(|v| (v.end.min(end) - v.start.max(start)) / PAGE_SIZE)
+            .sum()
+    }
+
+    /// `mmap(2)`.
+    pub fn mmap(
+        &mut self,
+        phys: &mut Frames,
+        addr: u64,
+        len: u64,
+        prot: Prot,
+        flags: MapFlags,
+        file: Option<FileMapping>,
+    ) -> Result<u64, Errno> {
+        if len == 0 {
+            return Err(Errno::EINVAL);
+        }
+        let maptype = flags.bits() & MapFlags::SHARED_VALIDATE.bits();
+        if maptype == 0 {
+            return Err(Errno::EINVAL);
+        }
+        let mut shared = maptype != MapFlags::PRIVATE.bits();
+        let len = page_up(len).ok_or(Errno::ENOMEM)?;
+        if len > TASK_SIZE - MMAP_MIN_ADDR {
+            return Err(Errno::ENOMEM);
+        }
+        let file = if flags.contains(MapFlags::ANONYMOUS) {
+            None
+        } else {
+            file
+        };
+        let backing = match file {
+            None => Backing::Anon,
+            Some(f) => {
+                if !aligned(f.offset) {
+                    return Err(Errno::EINVAL);
+                }
+                if f.offset.checked_add(len).is_none() {
+                    return Err(Errno::EOVERFLOW);
+                }
+                if shared {
+                    if prot.contains(Prot::WRITE) {
+                        return Err(Errno::ENODEV);
+                    }
+                    // A read-only shared file mapping behaves as a private one until files
+                    // can be shared writable.
+                    shared = false;
+                }
+                Backing::File {
+                    source: f.source,
+                    offset: f.offset,
+                }
+            }
+        };
+        let fixed = flags.intersects(MapFlags::FIXED | MapFlags::FIXED_NOREPLACE);
+        let start = if fixed {
+            if !aligned(addr) {
+                return Err(Errno::EINVAL);
+            }
+            let end = addr.checked_add(len).ok_or(Errno::ENOMEM)?;
+            if end > TASK_SIZE {
+                return Err(Errno::ENOMEM);
+            }
+            if addr < MMAP_MIN_ADDR {
+                return Err(Errno::EPERM);
+            }
+            if flags.contains(MapFlags::FIXED_NOREPLACE) && self.vmas.overlaps(addr, end) {
+                return Err(Errno::EEXIST);
+            }
+            addr
+        } else {
+            let hint = addr & !(PAGE_SIZE - 1);
+            let hint_ok = hint >= MMAP_MIN_ADDR
+                && hint.checked_add(len).is_some_and(|e| e <= TASK_SIZE)
+                && !self.vmas.overlaps(hint, hint + len);
+            if hint_ok {
+                hint
+            } else {
+                self.vmas
+                    .find_gap_topdown(MMAP_MIN_ADDR, MMAP_BASE, len)
+                    .or_else(|| self.vmas.find_gap_topdown(MMAP_BASE, TASK_SIZE, len))
+                    .ok_or(Errno::ENOMEM)?
+            }
+        };
+        let end = start + len;
+        let vma = Vma {
+            start,
+            end,
+            prot: prot & (Prot::READ | Prot::WRITE | Prot::EXEC),
+            shared,
+            noreserve: flags.contains(MapFlags::NORESERVE),
+            backing,
+        };
+        if vma.charged() {
+            let freed = self.charged_pages_in(start, end);
+            let need = vma.pages() as i64 - freed as i64;
+            if !phys.fits(need) {
+                return Err(Errno::ENOMEM);
+            }
+        }
+        self.unmap_range(phys, start, end);
+        if vma.charged() && !phys.try_charge(vma.pages()) {
+            return Err(Errno::ENOMEM);
+        }
+        self.vmas.insert(vma);
+        self.vmas.merge_range(start, end);
+        Ok(start)
+    }
+
+    /// `munmap(2)`.
+    pub fn munmap(&mut self, phys: &mut Frames, addr: u64, len: u64) -> Result<(), Errno> {
+        if !aligned(addr) || len == 0 {
+            return Err(Errno::EINVAL);
+        }
+        let len = page_up(len).ok_or(Errno::EINVAL)?;
+        if addr > TASK_SIZE || len > TASK_SIZE - addr {
+            return Err(Errno::EINVAL);
+        }
+        self.unmap_range(phys, addr, addr + len);
+        Ok(())
+    }
+
+    /// `mprotect(2)`.
+    pub fn mprotect(
+        &mut self,
+        phys: &mut Frames,
+        addr: u64,
+        len: u64,
+        prot: Prot,
+    ) -> Result<(), Errno> {
+        if !aligned(addr) {
+            return Err(Errno::EINVAL);
+        }
+        const PROT_SEM: u32 = 0x8;
+        let known = Prot::READ | Prot::WRITE | Prot::EXEC | Prot::GROWSDOWN | Prot::GROWSUP;
+        if prot.bits() & !(known.bits() | PROT_SEM) != 0
+            || prot.contains(Prot::GROWSDOWN | Prot::GROWSUP)
+        {
+            return Err(Errno::EINVAL);
+        }
+        let len = page_up(len).ok_or(Errno::ENOMEM)?;
+        let end = addr.checked_add(len).ok_or(Errno::ENOMEM)?;
+        if len == 0 {
+            return Ok(());
+        }
+        if end > TASK_SIZE || !self.vmas.covered(addr, end) {
+            return Err(Errno::ENOMEM);
+        }
+        let newprot = prot & (Prot::READ | Prot::WRITE | Prot::EXEC);
+        // Net change of committed + extra pages.
+        let mut delta: i64 = 0;
+        for v in self.vmas.iter_range(addr, end) {
+            let (s, e) = (v.start.max(addr), v.end.min(end));
+            let pages = ((e - s) / PAGE_SIZE) as i64;
+            let frames = self.pt.range(s / PAGE_SIZE, e / PAGE_SIZE).len() as i64;
+            match (v.charged(), charged_with(v, newprot)) {
+                (false, true) => delta += pages - frames,
+                (true, false) => delta += frames - pages,
+                _ => {}
+            }
+        }
+        if delta > 0 && !phys.fits(delta) {
+            return Err(Errno::ENOMEM);
+        }
+        let mut changes: Vec<(u64, u64, bool, bool)> = Vec::new();
+        self.vmas.for_each_in_mut(addr, end, |v| {
+            let was = v.charged();
+            v.prot = newprot;
+            changes.push((v.start, v.end, was, v.charged()));
+        });
+        for (s, e, was, now) in changes {
+            let pages = (e - s) / PAGE_SIZE;
+            if was && !now {
+                phys.uncharge(pages);
+            } else if !was && now && !phys.try_charge(pages) {
+                // Cannot happen: `fits` was checked with a larger-or-equal delta.
+                tracing::warn!("mprotect charge failed after check");
+            }
+            let Some(vma) = self.vmas.find(s).cloned() else {
+                continue;
+            };
+            for (vpn, mut pte) in self.pt.range(s / PAGE_SIZE, e / PAGE_SIZE) {
+                if was != now {
+                    if pte.extra() == now {
+                        phys.add_extra(if now { -1 } else { 1 });
+                    }
+                    pte.set_extra(!now);
+                }
+                if let Some(h) = pte.host() {
+                    let want = Self::effective_prot(&vma, phys, pte);
+                    if h != want {
+                        self.mmfd.write(MmOp::Mprotect {
+                            addr: vpn * PAGE_SIZE,
+                            len: PAGE_SIZE,
+                            prot: want,
+                        });
+                        pte.set_host(Some(want));
+                    }
+                }
+                self.pt.set(vpn, pte);
+            }
+        }
+        self.vmas.merge_range(addr, end);
+        Ok(())
+    }
+
+    /// `madvise(2)`.
+    pub fn madvise(
+        &mut self,
+        phys: &mut Frames,
+        addr: u64,
+        len: u64,
+        advice: i32,
+    ) -> Result<(), Errno> {
+        let drop = match advice {
+            madv::DONTNEED | madv::FREE | madv::REMOVE => true,
+            madv::NORMAL
+            | madv::RANDOM
+            | madv::SEQUENTIAL
+            | madv::WILLNEED
+            | madv::DONTFORK
+            | madv::DOFORK
+            | madv::MERGEABLE
+            | madv::UNMERGEABLE
+            | madv::HUGEPAGE
+            | madv::NOHUGEPAGE
+            | madv::DONTDUMP
+            | madv::DODUMP => false,
+            _ => return Err(Errno::EINVAL),
+        };
+        if !aligned(addr) {
+            return Err(Errno::EINVAL);
+        }
+        let len = page_up(len).ok_or(Errno::EINVAL)?;
+        let end = addr.checked_add(len).ok_or(Errno::EINVAL)?;
+        if len == 0 {
+            return Ok(());
+        }
+        let covered = end <= TASK_SIZE && self.vmas.covered(addr, end);
+        if drop {
+            let pieces: Vec<(u64, u64, bool, bool)> = self
+                .vmas
+                .iter_range(addr, end)
+                .map(|v| {
+                    let anon = matches!(v.backing, Backing::Anon);
+                    (v.start.max(addr), v.end.min(end), v.shared, anon)
+                })
+                .collect();
+            match advice {
+                madv::FREE if pieces.iter().any(|&(_, _, sh, anon)| sh || !anon) => {
+                    return Err(Errno::EINVAL)
+                }
+                madv::REMOVE if pieces.iter().any(|&(_, _, sh, _)| !sh) => {
+                    return Err(Errno::EINVAL)
+                }
+                _ => {}
+            }
+            for (s, e, shared, _) in pieces {
+                // A shared mapping's frames are its only copy of the data (no shmem object
+                // yet): DONTNEED keeps them, as Linux keeps shmem pages; REMOVE frees them.
+                if shared && advice != madv::REMOVE {
+                    continue;
+                }
+                self.drop_pages(phys, s / PAGE_SIZE, e / PAGE_SIZE);
+            }
+            phys.flush();
+        }
+        if covered {
+            Ok(())
+        } else {
+            Err(Errno::ENOMEM)
+        }
+    }
+
+    /// `brk(2)`: returns the new break, or the old one if the request fails.
+    pub fn brk(&mut self, phys: &mut Frames, addr: u64) -> u64 {
+        if self.brk_start == 0 || addr < self.brk_start {
+            return self.brk;
+        }
+        let (Some(old_top), Some(new_top)) = (page_up(self.brk), page_up(addr)) else {
+            return self.brk;
+        };
+        if new_top > TASK_SIZE {
+            return self.brk;
+        }
+        if new_top > old_top {
+            if self.vmas.overlaps(old_top, new_top) {
+                return self.brk;
+            }
+            let vma = Vma {
+                start: old_top,
+                end: new_top,
+                prot: Prot::READ | Prot::WRITE,
+                shared: false,
+                noreserve: false,
+                backing: Backing::Anon,
+            };
+            if !phys.try_charge(vma.pages()) {
+                return self.brk;
+            }
+            self.vmas.insert(vma);
+            self.vmas.merge_range(old_top, new_top);
+        } else if new_top < old_top {
+            self.unmap_range(phys, new_top, old_top);
+        }
+        self.brk = addr;
+        self.brk
+    }
+
+    /// Releases everything (the space is being destroyed).
+    pub fn teardown(&mut self, phys: &mut Frames) {
+        self.unmap_range(phys, 0, TASK_SIZE);
+        // Pages outside any VMA cannot exist, but be thorough.
+        self.drop_pages(phys, 0, u64::MAX / PAGE_SIZE);
+        phys.flush();
+    }
+}
+
+impl Default for AddressSpace {
+    fn default() -> Self {
+        Self::new()
+    }
+}

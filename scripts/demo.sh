@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Builds uml and runs two unmodified static programs (busybox applets) under it.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+if ! dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q "install ok installed"; then
+    if [ "$(id -u)" -eq 0 ]; then SUDO=(); else SUDO=(sudo); fi
+    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq busybox-static
+fi
+
+cargo build --release
+
+set -x
+"${CARGO_TARGET_DIR:-target}"/release/uml run -- busybox uname -a
+"${CARGO_TARGET_DIR:-target}"/release/uml run -- busybox ls -la /

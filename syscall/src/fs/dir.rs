@@ -1,0 +1,187 @@
+//! Directories and names: `getdents64`, `getcwd`, `chdir`, `mkdir`, `rmdir`, `unlink`,
+//! `rename`, `link`, `symlink`.
+
+use abi::flags::{at, rename};
+use abi::{Errno, UserAddr};
+
+use super::{at_path, path_arg};
+use crate::{Args, Ctx};
+
+/// `getdents64(2)`.
+pub fn sys_getdents64(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
+    let f = ctx.file(a.i32(0))?;
+    let count = a.u32(2) as usize;
+    let buf = f.getdents64(count)?;
+    ctx.copy_out(a.addr(1), &buf)?;
+    Ok(buf.len() as u64)
+}
+
+/// `getcwd(2)`: the length including the NUL; `ERANGE` if it does not fit.
+pub fn sys_getcwd(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
+    let mut path = ctx.vfs.path_of(&ctx.proc.cwd);
+    path.push(0);
+    if (path.len() as u64) > a.len(1) {
+        return Err(Errno::ERANGE);
+    }
+    ctx.copy_out(a.addr(0), &path)?;
+    Ok(path.len() as u64)
+}
+
+/// `chdir(2)`.
+pub fn sys_chdir(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
+    let p = path_arg(ctx, a.addr(0))?;
+    let d = ctx.vfs.lookup(&ctx.proc.cwd, &p, true)?;
+    if !d.is_dir() {
+        return Err(Errno::ENOTDIR);
+    }
+    ctx.vfs.access_dentry(&d, abi::flags::access::X_OK)?;
+    ctx.proc.cwd = d;
+    Ok(0)
+}
+
+/// `fchdir(2)`.
+pub fn sys_fchdir(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
+    let f = ctx.file(a.i32(0))?;
+    let d = f.dentry().ok_or(Errno::ENOTDIR)?;
+    if !d.is_dir() {
+        return Err(Errno::ENOTDIR);
+    }
+    ctx.vfs.access_dentry(&d, abi::flags::access::X_OK)?;
+    ctx.proc.cwd = d;
+    Ok(0)
+}
+
+fn mkdir_at(ctx: &mut Ctx<'_>, dirfd: i32, path: UserAddr, mode: u32) -> abi::SysResult {
+    let (base, p) = at_path(ctx, dirfd, path)?;
+    let mode = mode & 0o1777 & !ctx.proc.umask;
+    ctx.vfs.mkdir(&base, &p, mode)?;
+    Ok(0)
+}
+
+/// `mkdir(2)`.
+pub fn sys_mkdir(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
+    mkdir_at(ctx, at::FDCWD, a.addr(0), a.u32(1))
+}
+
+/// `mkdirat(2)`.
+pub fn sys_mkdirat(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
+    mkdir_at(ctx, a.i32(0), a.addr(1), a.u32(2))
+}
+
+/// `rmdir(2)`.
+pub fn sys_rmdir(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
+    let (base, p) = at_path(ctx, at::FDCWD, a.addr(0))?;
+    ctx.vfs.rmdir(&base, &p)?;
+    Ok(0)
+}
+
+/// `unlink(2)`.
+pub fn sys_unlink(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
+    let (base, p) = at_path(ctx, at::FDCWD, a.addr(0))?;
+    ctx.vfs.unlink(&base, &p)?;
+    Ok(0)
+}
+
+/// `unlinkat(2)`: `AT_REMOVEDIR` is the only flag.
+pub fn sys_unlinkat(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
+    let flags = a.u32(2);
+    if flags & !at::REMOVEDIR != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let (base, p) = at_path(ctx, a.i32(0), a.addr(1))?;
+    if flags & at::REMOVEDIR != 0 {
+        ctx.vfs.rmdir(&base, &p)?;
+    } else {
+        ctx.vfs.unlink(&base, &p)?;
+    }
+    Ok(0)
+}
+
+fn rename_at(
+    ctx: &mut Ctx<'_>,
+    olddirfd: i32,
+    old: UserAddr,
+    newdirfd: i32,
+    new: UserAddr,
+    flags: u32,
+) -> abi::SysResult {
+    if flags & !(rename::NOREPLACE | rename::EXCHANGE | rename::WHITEOUT) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if flags & rename::EXCHANGE != 0 && flags & (rename::NOREPLACE | rename::WHITEOUT) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if flags & rename::WHITEOUT != 0 {
+        // Needs CAP_MKNOD on Linux and a whiteout device node; uml has neither.
+        return Err(Errno::EPERM);
+    }
+    let (obase, op) = at_path(ctx, olddirfd, old)?;
+    let (nbase, np) = at_path(ctx, newdirfd, new)?;
+    ctx.vfs.rename(&obase, &op, &nbase, &np, flags)?;
+    Ok(0)
+}
+
+/// `rename(2)`.
+pub fn sys_rename(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
+    rename_at(ctx, at::FDCWD, a.addr(0), at::FDCWD, a.addr(1), 0)
+}
+
+/// `renameat(2)`.
+pub fn sys_renameat(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
+    rename_at(ctx, a.i32(0), a.addr(1), a.i32(2), a.addr(3), 0)
+}
+
+/// `renameat2(2)`.
+pub fn sys_renameat2(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
+    rename_at(ctx, a.i32(0), a.addr(1), a.i32(2), a.addr(3), a.u32(4))
+}
+
+fn link_at(
+    ctx: &mut Ctx<'_>,
+    olddirfd: i32,
+    old: UserAddr,
+    newdirfd: i32,
+    new: UserAddr,
+    flags: u32,
+) -> abi::SysResult {
+    if flags & !(at::SYMLINK_FOLLOW | at::EMPTY_PATH) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let (obase, op) = at_path(ctx, olddirfd, old)?;
+    let (nbase, np) = at_path(ctx, newdirfd, new)?;
+    ctx.vfs
+        .link(&obase, &op, &nbase, &np, flags & at::SYMLINK_FOLLOW != 0)?;
+    Ok(0)
+}
+
+/// `link(2)`.
+pub fn sys_link(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
+    link_at(ctx, at::FDCWD, a.addr(0), at::FDCWD, a.addr(1), 0)
+}
+
+/// `linkat(2)`.
+pub fn sys_linkat(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
+    link_at(ctx, a.i32(0), a.addr(1), a.i32(2), a.addr(3), a.u32(4))
+}
+
+fn symlink_at(
+    ctx: &mut Ctx<'_>,
+    target: UserAddr,
+    newdirfd: i32,
+    path: UserAddr,
+) -> abi::SysResult {
+    let t = path_arg(ctx, target)?;
+    let (base, p) = at_path(ctx, newdirfd, path)?;
+    ctx.vfs.symlink(&t, &base, &p)?;
+    Ok(0)
+}
+
+/// `symlink(2)`.
+pub fn sys_symlink(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
+    symlink_at(ctx, a.addr(0), at::FDCWD, a.addr(1))
+}
+
+/// `symlinkat(2)`.
+pub fn sys_symlinkat(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
+    symlink_at(ctx, a.addr(0), a.i32(1), a.addr(2))
+}

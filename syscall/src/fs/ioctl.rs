@@ -1,0 +1,44 @@
+//! `ioctl(2)`: the terminal and descriptor requests uml knows; `ENOTTY` otherwise.
+
+use abi::flags::{ioctl, OFlags};
+use abi::Errno;
+
+use crate::{Args, Ctx};
+
+/// `ioctl(2)`.
+pub fn sys_ioctl(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
+    let fd = a.i32(0);
+    let f = ctx.file(fd)?;
+    if f.flags().contains(OFlags::PATH) {
+        return Err(Errno::EBADF);
+    }
+    let arg = a.addr(2);
+    match a.u32(1) {
+        ioctl::TCGETS => {
+            let t = f.tcgets()?;
+            ctx.write_val(arg, &t)?;
+        }
+        ioctl::TIOCGWINSZ => {
+            let w = f.winsize()?;
+            ctx.write_val(arg, &w)?;
+        }
+        ioctl::FIONREAD => {
+            let n = f.fionread()?;
+            ctx.write_val(arg, &n)?;
+        }
+        ioctl::FIOCLEX => ctx.proc.fds.set_cloexec(fd, true)?,
+        ioctl::FIONCLEX => ctx.proc.fds.set_cloexec(fd, false)?,
+        ioctl::FIONBIO => {
+            let on: i32 = ctx.read_val(arg)?;
+            let fl = f.flags();
+            let fl = if on != 0 {
+                fl | OFlags::NONBLOCK
+            } else {
+                fl.difference(OFlags::NONBLOCK)
+            };
+            f.set_status_flags(fl);
+        }
+        _ => return Err(Errno::ENOTTY),
+    }
+    Ok(0)
+}

@@ -1,0 +1,77 @@
+//! File-system syscalls: descriptors, reads and writes, paths, metadata and directories.
+//! Every handler validates its guest arguments and hands the work to [`vfs`].
+
+mod attr;
+mod dir;
+mod ioctl;
+mod open;
+mod rw;
+mod stat;
+
+pub(crate) use attr::{sys_chmod, sys_fchmod, sys_fchmodat, sys_ftruncate, sys_truncate};
+pub(crate) use dir::{
+    sys_chdir, sys_fchdir, sys_getcwd, sys_getdents64, sys_link, sys_linkat, sys_mkdir,
+    sys_mkdirat, sys_rename, sys_renameat, sys_renameat2, sys_rmdir, sys_symlink, sys_symlinkat,
+    sys_unlink, sys_unlinkat,
+};
+pub(crate) use ioctl::sys_ioctl;
+pub(crate) use open::{
+    sys_close, sys_dup, sys_dup2, sys_dup3, sys_fcntl, sys_open, sys_openat, sys_umask,
+};
+pub(crate) use rw::{
+    sys_lseek, sys_pread64, sys_pwrite64, sys_read, sys_readv, sys_write, sys_writev,
+};
+pub(crate) use stat::{
+    sys_access, sys_faccessat, sys_faccessat2, sys_fstat, sys_lstat, sys_newfstatat, sys_readlink,
+    sys_readlinkat, sys_stat, sys_statx,
+};
+
+use abi::{Errno, UserAddr};
+use vfs::Dentry;
+
+use crate::Ctx;
+
+/// Reads a path argument: `EFAULT`, `ENAMETOOLONG`; an empty path is `ENOENT`.
+pub(crate) fn path_arg(ctx: &mut Ctx<'_>, addr: UserAddr) -> Result<Vec<u8>, Errno> {
+    let p = ctx.read_path(addr)?;
+    if p.is_empty() {
+        return Err(Errno::ENOENT);
+    }
+    Ok(p)
+}
+
+/// The directory a `*at` call resolves `path` from: `dirfd` is not looked at for an
+/// absolute path, as on Linux.
+pub(crate) fn base_for(ctx: &Ctx<'_>, dirfd: i32, path: &[u8]) -> Result<Dentry, Errno> {
+    if path.first() == Some(&b'/') {
+        return Ok(ctx.proc.cwd.clone());
+    }
+    ctx.dir_base(dirfd)
+}
+
+/// Reads a path argument of a `*at` call and the directory it is relative to.
+pub(crate) fn at_path(
+    ctx: &mut Ctx<'_>,
+    dirfd: i32,
+    addr: UserAddr,
+) -> Result<(Dentry, Vec<u8>), Errno> {
+    let p = path_arg(ctx, addr)?;
+    let base = base_for(ctx, dirfd, &p)?;
+    Ok((base, p))
+}
+
+/// The lowest free descriptor, if it is below the limit (`EMFILE` otherwise): checked
+/// before an open so that a failing open creates nothing, as Linux.
+pub(crate) fn check_free_fd(ctx: &Ctx<'_>) -> Result<(), Errno> {
+    let mut want = 0i32;
+    for fd in ctx.proc.fds.fds() {
+        if fd != want {
+            break;
+        }
+        want += 1;
+    }
+    if want as u64 >= ctx.proc.nofile() {
+        return Err(Errno::EMFILE);
+    }
+    Ok(())
+}

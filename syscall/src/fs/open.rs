@@ -1,0 +1,114 @@
+//! `open`, `openat`, `close`, the `dup` family, `fcntl` and `umask`.
+
+use abi::flags::{at, fcntl, OFlags};
+use abi::{Errno, UserAddr};
+
+use super::{at_path, check_free_fd};
+use crate::{Args, Ctx};
+
+fn do_open(ctx: &mut Ctx<'_>, dirfd: i32, path: UserAddr, flags: u32, mode: u32) -> abi::SysResult {
+    let (base, path) = at_path(ctx, dirfd, path)?;
+    let flags = OFlags::from_bits_retain(flags);
+    let creates = flags.contains(OFlags::CREAT)
+        || flags.bits() & OFlags::TMPFILE.bits() == OFlags::TMPFILE.bits();
+    let mode = if creates {
+        mode & 0o7777 & !ctx.proc.umask
+    } else {
+        0
+    };
+    check_free_fd(ctx)?;
+    let file = ctx.vfs.open(&base, &path, flags, mode)?;
+    let fd = ctx
+        .proc
+        .fds
+        .install(file, flags.contains(OFlags::CLOEXEC), 0, ctx.proc.nofile())?;
+    Ok(fd as u64)
+}
+
+/// `open(2)`.
+pub fn sys_open(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
+    do_open(ctx, at::FDCWD, a.addr(0), a.u32(1), a.u32(2))
+}
+
+/// `openat(2)`.
+pub fn sys_openat(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
+    do_open(ctx, a.i32(0), a.addr(1), a.u32(2), a.u32(3))
+}
+
+/// `close(2)`.
+pub fn sys_close(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
+    ctx.proc.fds.remove(a.i32(0))?;
+    Ok(0)
+}
+
+/// `dup(2)`.
+pub fn sys_dup(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
+    let f = ctx.file(a.i32(0))?;
+    let limit = ctx.proc.nofile();
+    Ok(ctx.proc.fds.install(f, false, 0, limit)? as u64)
+}
+
+/// `dup2(2)`.
+pub fn sys_dup2(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
+    let (old, new) = (a.i32(0), a.i32(1));
+    let f = ctx.file(old)?;
+    if old == new {
+        return Ok(new as u64);
+    }
+    let limit = ctx.proc.nofile();
+    ctx.proc.fds.install_at(new, f, false, limit)?;
+    Ok(new as u64)
+}
+
+/// `dup3(2)`.
+pub fn sys_dup3(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
+    let (old, new, flags) = (a.i32(0), a.i32(1), a.u32(2));
+    if flags & !OFlags::CLOEXEC.bits() != 0 || old == new {
+        return Err(Errno::EINVAL);
+    }
+    let limit = ctx.proc.nofile();
+    if new < 0 || new as u64 >= limit {
+        return Err(Errno::EBADF);
+    }
+    let f = ctx.file(old)?;
+    ctx.proc.fds.install_at(new, f, flags != 0, limit)?;
+    Ok(new as u64)
+}
+
+/// `fcntl(2)`: descriptor flags, status flags and duplication.
+pub fn sys_fcntl(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
+    let fd = a.i32(0);
+    let f = ctx.file(fd)?;
+    let arg = a.raw(2);
+    match a.i32(1) {
+        cmd @ (fcntl::F_DUPFD | fcntl::F_DUPFD_CLOEXEC) => {
+            let limit = ctx.proc.nofile();
+            if arg >= limit {
+                return Err(Errno::EINVAL);
+            }
+            let cloexec = cmd == fcntl::F_DUPFD_CLOEXEC;
+            Ok(ctx.proc.fds.install(f, cloexec, arg as i32, limit)? as u64)
+        }
+        fcntl::F_GETFD => {
+            let e = ctx.proc.fds.entry(fd)?;
+            Ok(if e.cloexec { fcntl::FD_CLOEXEC } else { 0 })
+        }
+        fcntl::F_SETFD => {
+            ctx.proc.fds.set_cloexec(fd, arg & fcntl::FD_CLOEXEC != 0)?;
+            Ok(0)
+        }
+        fcntl::F_GETFL => Ok(u64::from(f.flags().bits())),
+        fcntl::F_SETFL => {
+            f.set_status_flags(OFlags::from_bits_retain(arg as u32));
+            Ok(0)
+        }
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// `umask(2)`: sets the mask, returns the old one.
+pub fn sys_umask(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
+    let old = ctx.proc.umask;
+    ctx.proc.umask = a.u32(0) & 0o777;
+    Ok(u64::from(old))
+}

@@ -1,0 +1,143 @@
+//! `stat` and friends, `statx`, `access` and `readlink`.
+
+use abi::flags::at;
+use abi::structs::Stat;
+use abi::{Errno, UserAddr};
+
+use super::{base_for, path_arg};
+use crate::{Args, Ctx};
+
+/// `stat` of what `dirfd` + `path` names; an empty path with `AT_EMPTY_PATH` is `dirfd`.
+fn stat_at(ctx: &mut Ctx<'_>, dirfd: i32, path: UserAddr, flags: u32) -> Result<Stat, Errno> {
+    let p = ctx.read_path(path)?;
+    if p.is_empty() {
+        if flags & at::EMPTY_PATH == 0 {
+            return Err(Errno::ENOENT);
+        }
+        if dirfd == at::FDCWD {
+            return ctx.proc.cwd.stat();
+        }
+        return ctx.file(dirfd)?.stat();
+    }
+    let base = base_for(ctx, dirfd, &p)?;
+    ctx.vfs.stat(&base, &p, flags & at::SYMLINK_NOFOLLOW == 0)
+}
+
+/// `fstat(2)`.
+pub fn sys_fstat(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
+    let st = ctx.file(a.i32(0))?.stat()?;
+    ctx.write_val(a.addr(1), &st)?;
+    Ok(0)
+}
+
+/// `stat(2)`.
+pub fn sys_stat(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
+    let st = stat_at(ctx, at::FDCWD, a.addr(0), 0)?;
+    ctx.write_val(a.addr(1), &st)?;
+    Ok(0)
+}
+
+/// `lstat(2)`.
+pub fn sys_lstat(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
+    let st = stat_at(ctx, at::FDCWD, a.addr(0), at::SYMLINK_NOFOLLOW)?;
+    ctx.write_val(a.addr(1), &st)?;
+    Ok(0)
+}
+
+/// `newfstatat(2)`.
+pub fn sys_newfstatat(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
+    let flags = a.u32(3);
+    if flags & !(at::SYMLINK_NOFOLLOW | at::NO_AUTOMOUNT | at::EMPTY_PATH) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let st = stat_at(ctx, a.i32(0), a.addr(1), flags)?;
+    ctx.write_val(a.addr(2), &st)?;
+    Ok(0)
+}
+
+/// `statx(2)`: every basic field, whatever the mask asks.
+pub fn sys_statx(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
+    let flags = a.u32(2);
+    let known = at::SYMLINK_NOFOLLOW | at::NO_AUTOMOUNT | at::EMPTY_PATH | at::STATX_SYNC_TYPE;
+    if flags & !known != 0 || flags & at::STATX_SYNC_TYPE == at::STATX_SYNC_TYPE {
+        return Err(Errno::EINVAL);
+    }
+    if a.u32(3) & 0x8000_0000 != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let st = stat_at(ctx, a.i32(0), a.addr(1), flags)?;
+    ctx.write_val(a.addr(4), &st.to_statx())?;
+    Ok(0)
+}
+
+fn access_at(
+    ctx: &mut Ctx<'_>,
+    dirfd: i32,
+    path: UserAddr,
+    mode: u32,
+    flags: u32,
+) -> abi::SysResult {
+    if flags & !(at::EACCESS | at::SYMLINK_NOFOLLOW | at::EMPTY_PATH) != 0 || mode & !7 != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let p = ctx.read_path(path)?;
+    let follow = flags & at::SYMLINK_NOFOLLOW == 0;
+    if p.is_empty() {
+        if flags & at::EMPTY_PATH == 0 {
+            return Err(Errno::ENOENT);
+        }
+        let d = if dirfd == at::FDCWD {
+            ctx.proc.cwd.clone()
+        } else {
+            ctx.file(dirfd)?.dentry().ok_or(Errno::EBADF)?
+        };
+        ctx.vfs.access_dentry(&d, mode)?;
+        return Ok(0);
+    }
+    let base = base_for(ctx, dirfd, &p)?;
+    ctx.vfs.access(&base, &p, mode, follow)?;
+    Ok(0)
+}
+
+/// `access(2)`.
+pub fn sys_access(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
+    access_at(ctx, at::FDCWD, a.addr(0), a.u32(1), 0)
+}
+
+/// `faccessat(2)`.
+pub fn sys_faccessat(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
+    access_at(ctx, a.i32(0), a.addr(1), a.u32(2), 0)
+}
+
+/// `faccessat2(2)`.
+pub fn sys_faccessat2(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
+    access_at(ctx, a.i32(0), a.addr(1), a.u32(2), a.u32(3))
+}
+
+fn readlink_at(
+    ctx: &mut Ctx<'_>,
+    dirfd: i32,
+    path: UserAddr,
+    buf: UserAddr,
+    size: i32,
+) -> abi::SysResult {
+    if size <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    let p = path_arg(ctx, path)?;
+    let base = base_for(ctx, dirfd, &p)?;
+    let target = ctx.vfs.readlink(&base, &p)?;
+    let n = target.len().min(size as usize);
+    ctx.copy_out(buf, &target[..n])?;
+    Ok(n as u64)
+}
+
+/// `readlink(2)`.
+pub fn sys_readlink(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
+    readlink_at(ctx, at::FDCWD, a.addr(0), a.addr(1), a.i32(2))
+}
+
+/// `readlinkat(2)`.
+pub fn sys_readlinkat(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
+    readlink_at(ctx, a.i32(0), a.addr(1), a.addr(2), a.i32(3))
+}

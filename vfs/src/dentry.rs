@@ -1,0 +1,227 @@
+//! Dentries: a name in a parent directory bound to an inode of one of the file systems.
+//!
+//! Dentries are not cached: a walk builds them, and they live as long as someone holds them
+//! (a cwd, an open file). The parent chain gives `..`, `getcwd` and overlay copy-up.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use abi::flags::mode::{S_IFDIR, S_IFLNK, S_IFMT};
+use abi::structs::Stat;
+use abi::Errno;
+use parking_lot::Mutex;
+
+use crate::hostfs::HostNode;
+use crate::overlay;
+use crate::tmpfs::MemInode;
+use crate::Arc;
+
+/// What every in-memory file system of one `Vfs` shares: the owner of new files and the
+/// inode number allocator.
+pub(crate) struct FsShared {
+    pub uid: u32,
+    pub gid: u32,
+    next_ino: AtomicU64,
+}
+
+impl FsShared {
+    pub fn new(uid: u32, gid: u32) -> Arc<FsShared> {
+        Arc::new(FsShared {
+            uid,
+            gid,
+            next_ino: AtomicU64::new(2),
+        })
+    }
+    /// A fresh synthetic inode number.
+    pub fn ino(&self) -> u64 {
+        self.next_ino.fetch_add(1, Ordering::Relaxed)
+    }
+}
+
+/// One overlay (or, with no lower layer anywhere, tmpfs) instance.
+pub(crate) struct OvlFs {
+    /// `st_dev` of inodes created in it.
+    pub dev: u64,
+    pub shared: Arc<FsShared>,
+}
+
+/// An overlay inode: an upper (in-memory) inode once copied up or created, the lower host
+/// object while one shows through.
+pub(crate) struct OvlNode {
+    pub upper: Mutex<Option<Arc<MemInode>>>,
+    pub lower: Option<Arc<HostNode>>,
+    pub fs: Arc<OvlFs>,
+}
+
+/// The inode behind a dentry.
+pub(crate) enum Inode {
+    /// A host object of a read-write host tree.
+    Host(Arc<HostNode>),
+    /// An overlay, tmpfs or devfs object.
+    Ovl(OvlNode),
+}
+
+/// A resolved name: cheap to clone.
+#[derive(Clone)]
+pub struct Dentry(pub(crate) Arc<DentryInner>);
+
+pub(crate) struct DentryInner {
+    /// `None` for the guest root.
+    pub parent: Option<Dentry>,
+    pub name: Vec<u8>,
+    pub inode: Inode,
+    /// `S_IFMT` bits (fixed for a dentry's life).
+    pub ftype: u32,
+    /// The root of a mounted file system (not the guest root).
+    pub mount_root: bool,
+}
+
+impl std::fmt::Debug for Dentry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Dentry({:?})", String::from_utf8_lossy(&self.0.name))
+    }
+}
+
+impl Dentry {
+    pub(crate) fn new(parent: Option<Dentry>, name: &[u8], inode: Inode, ftype: u32) -> Dentry {
+        Dentry(Arc::new(DentryInner {
+            parent,
+            name: name.to_vec(),
+            inode,
+            ftype,
+            mount_root: false,
+        }))
+    }
+
+    pub(crate) fn new_mount(parent: Dentry, name: &[u8], inode: Inode) -> Dentry {
+        Dentry(Arc::new(DentryInner {
+            parent: Some(parent),
+            name: name.to_vec(),
+            inode,
+            ftype: S_IFDIR,
+            mount_root: true,
+        }))
+    }
+
+    /// `stat` of the inode.
+    pub fn stat(&self) -> Result<Stat, Errno> {
+        match &self.0.inode {
+            Inode::Host(h) => h.stat(),
+            Inode::Ovl(o) => match overlay::upper(self) {
+                Some(u) => Ok(u.stat()),
+                None => o.lower.as_ref().ok_or(Errno::ENOENT)?.stat(),
+            },
+        }
+    }
+
+    /// Whether it is a directory.
+    pub fn is_dir(&self) -> bool {
+        self.0.ftype == S_IFDIR
+    }
+
+    /// Whether it is a symlink.
+    pub(crate) fn is_symlink(&self) -> bool {
+        self.0.ftype == S_IFLNK
+    }
+
+    /// `S_IFMT` bits.
+    pub(crate) fn ftype(&self) -> u32 {
+        self.0.ftype & S_IFMT
+    }
+
+    /// The guest root or a mount root.
+    pub(crate) fn is_root(&self) -> bool {
+        self.0.parent.is_none() || self.0.mount_root
+    }
+
+    /// The parent (itself at the guest root).
+    pub(crate) fn parent_or_self(&self) -> Dentry {
+        self.0.parent.clone().unwrap_or_else(|| self.clone())
+    }
+
+    /// Whether both name the same inode of the same file system.
+    pub(crate) fn same_inode(&self, other: &Dentry) -> bool {
+        if Arc::ptr_eq(&self.0, &other.0) {
+            return true;
+        }
+        match (self.stat(), other.stat()) {
+            (Ok(a), Ok(b)) => a.st_dev == b.st_dev && a.st_ino == b.st_ino,
+            _ => false,
+        }
+    }
+
+    /// Whether `self` is `other` or lies below it.
+    pub(crate) fn is_within(&self, other: &Dentry) -> bool {
+        let mut cur = Some(self.clone());
+        while let Some(d) = cur {
+            if d.same_inode(other) {
+                return true;
+            }
+            cur = d.0.parent.clone();
+        }
+        false
+    }
+
+    /// Target of a symlink (`EINVAL` otherwise).
+    pub(crate) fn readlink(&self) -> Result<Vec<u8>, Errno> {
+        if !self.is_symlink() {
+            return Err(Errno::EINVAL);
+        }
+        match &self.0.inode {
+            Inode::Host(h) => h.readlink(),
+            Inode::Ovl(o) => match overlay::upper(self) {
+                Some(u) => u.readlink(),
+                None => o.lower.as_ref().ok_or(Errno::ENOENT)?.readlink(),
+            },
+        }
+    }
+
+    /// Changes the permission bits (copying up an overlay object).
+    pub(crate) fn chmod(&self, mode: u32) -> Result<(), Errno> {
+        match &self.0.inode {
+            Inode::Host(h) => h.chmod(mode),
+            Inode::Ovl(_) => {
+                if self.is_symlink() {
+                    return Err(Errno::EOPNOTSUPP);
+                }
+                overlay::copy_up(self)?.chmod(mode);
+                Ok(())
+            }
+        }
+    }
+
+    /// Truncates a regular file (copying it up).
+    pub(crate) fn truncate(&self, len: u64) -> Result<(), Errno> {
+        if self.is_dir() {
+            return Err(Errno::EISDIR);
+        }
+        if self.ftype() != abi::flags::mode::S_IFREG {
+            return Err(Errno::EINVAL);
+        }
+        if len > i64::MAX as u64 {
+            return Err(Errno::EINVAL);
+        }
+        match &self.0.inode {
+            Inode::Host(h) => h.truncate(len),
+            Inode::Ovl(_) => overlay::copy_up(self)?.truncate(len),
+        }
+    }
+
+    /// The entries of a directory, without `.` and `..`.
+    pub(crate) fn readdir(&self) -> Result<Vec<(Vec<u8>, u64, u8)>, Errno> {
+        if !self.is_dir() {
+            return Err(Errno::ENOTDIR);
+        }
+        match &self.0.inode {
+            Inode::Host(h) => h.readdir(),
+            Inode::Ovl(_) => overlay::readdir(self),
+        }
+    }
+
+    /// Which file system it is on (for `EXDEV`): host tree, or the address of an overlay.
+    pub(crate) fn fs_id(&self) -> usize {
+        match &self.0.inode {
+            Inode::Host(_) => 0,
+            Inode::Ovl(o) => Arc::as_ptr(&o.fs) as usize,
+        }
+    }
+}

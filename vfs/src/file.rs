@@ -1,0 +1,626 @@
+//! Open file descriptions ([`OpenFile`]): shared by dup'ed descriptors, holding the file
+//! position, the status flags and, for directories, the listing being read.
+
+use std::io::{IoSlice, IoSliceMut};
+use std::os::fd::{AsFd, OwnedFd};
+
+use abi::flags::mode::{S_IFDIR, S_IFLNK, S_IFREG};
+use abi::flags::OFlags;
+use abi::structs::{Stat, Termios, Winsize};
+use abi::Errno;
+use parking_lot::Mutex;
+use rustix::fs::OFlags as HOFlags;
+
+use crate::dentry::{Dentry, Inode};
+use crate::hostfs::{fstat_fd, herr, nerr};
+use crate::tmpfs::{DevKind, MemData, MemInode};
+use crate::{overlay, stdio, Arc};
+
+/// Most slices one host `preadv`/`pwritev` takes.
+const IOV_MAX: usize = 1024;
+
+/// An open file shared by descriptors.
+pub type FileRef = Arc<OpenFile>;
+
+/// What an open file reads and writes.
+pub(crate) enum FileKind {
+    /// A regular host file: positional vectored I/O at our own position.
+    Host(OwnedFd),
+    /// A regular in-memory file.
+    Mem(Arc<MemInode>),
+    /// A directory: listed through its dentry.
+    Dir,
+    /// A host descriptor passed through (stdio, tty, pipes and other special host files).
+    Stream(OwnedFd),
+    /// A devfs device.
+    Dev(DevKind),
+    /// `O_PATH`: no I/O.
+    Path,
+}
+
+/// One entry of a directory listing snapshot.
+struct DirEnt {
+    name: Vec<u8>,
+    ino: u64,
+    dtype: u8,
+}
+
+struct State {
+    pos: u64,
+    /// The listing being read (directories); taken at the first read after open or rewind.
+    snapshot: Option<Vec<DirEnt>>,
+}
+
+/// An open file description.
+pub struct OpenFile {
+    dentry: Option<Dentry>,
+    kind: FileKind,
+    flags: Mutex<OFlags>,
+    state: Mutex<State>,
+}
+
+impl std::fmt::Debug for OpenFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "OpenFile({:?}, {:?})", self.dentry, self.flags())
+    }
+}
+
+fn total_len(bufs: &[IoSlice<'_>]) -> usize {
+    bufs.iter().fold(0usize, |a, b| a.saturating_add(b.len()))
+}
+
+fn fill(
+    bufs: &mut [IoSliceMut<'_>],
+    mut f: impl FnMut(&mut [u8]) -> Result<(), Errno>,
+) -> Result<usize, Errno> {
+    let mut n = 0;
+    for b in bufs.iter_mut() {
+        f(b)?;
+        n += b.len();
+    }
+    Ok(n)
+}
+
+fn random(buf: &mut [u8]) -> Result<(), Errno> {
+    let mut done = 0;
+    while done < buf.len() {
+        done += rustix::rand::getrandom(&mut buf[done..], rustix::rand::GetRandomFlags::empty())
+            .map_err(herr)?;
+    }
+    Ok(())
+}
+
+/// `preadv` over any number of slices, in chunks the host takes; short at end of file.
+fn preadv_all(fd: &OwnedFd, bufs: &mut [IoSliceMut<'_>], off: u64) -> Result<usize, Errno> {
+    let mut done = 0usize;
+    for chunk in bufs.chunks_mut(IOV_MAX) {
+        let want: usize = chunk.iter().map(|b| b.len()).sum();
+        let off = i64::try_from(off.saturating_add(done as u64)).map_err(|_| Errno::EINVAL)?;
+        match nix::sys::uio::preadv(fd.as_fd(), chunk, off) {
+            Ok(n) => {
+                done += n;
+                if n < want {
+                    break;
+                }
+            }
+            Err(_) if done > 0 => break,
+            Err(e) => return Err(nerr(e)),
+        }
+    }
+    Ok(done)
+}
+
+/// `pwritev` over any number of slices.
+fn pwritev_all(fd: &OwnedFd, bufs: &[IoSlice<'_>], off: u64) -> Result<usize, Errno> {
+    let mut done = 0usize;
+    for chunk in bufs.chunks(IOV_MAX) {
+        let want = total_len(chunk);
+        let off = i64::try_from(off.saturating_add(done as u64)).map_err(|_| Errno::EFBIG)?;
+        match nix::sys::uio::pwritev(fd.as_fd(), chunk, off) {
+            Ok(n) => {
+                done += n;
+                if n < want {
+                    break;
+                }
+            }
+            Err(_) if done > 0 => break,
+            Err(e) => return Err(nerr(e)),
+        }
+    }
+    Ok(done)
+}
+
+impl OpenFile {
+    pub(crate) fn new(dentry: Option<Dentry>, kind: FileKind, flags: OFlags) -> FileRef {
+        let flags = flags.difference(
+            OFlags::CREAT | OFlags::EXCL | OFlags::NOCTTY | OFlags::TRUNC | OFlags::CLOEXEC,
+        );
+        Arc::new(OpenFile {
+            dentry,
+            kind,
+            flags: Mutex::new(flags),
+            state: Mutex::new(State {
+                pos: 0,
+                snapshot: None,
+            }),
+        })
+    }
+
+    fn check_read(&self) -> Result<(), Errno> {
+        let f = self.flags();
+        if matches!(self.kind, FileKind::Path) || !f.readable() {
+            return Err(Errno::EBADF);
+        }
+        Ok(())
+    }
+
+    fn check_write(&self) -> Result<(), Errno> {
+        let f = self.flags();
+        if matches!(self.kind, FileKind::Path) || !f.writable() {
+            return Err(Errno::EBADF);
+        }
+        Ok(())
+    }
+
+    /// Reads at the file position and advances it.
+    pub fn read(&self, bufs: &mut [IoSliceMut<'_>]) -> Result<usize, Errno> {
+        self.check_read()?;
+        match &self.kind {
+            FileKind::Host(fd) => {
+                let mut st = self.state.lock();
+                let n = preadv_all(fd, bufs, st.pos)?;
+                st.pos += n as u64;
+                Ok(n)
+            }
+            FileKind::Mem(m) => {
+                let mut st = self.state.lock();
+                let n = m.read_vectored(bufs, st.pos)?;
+                st.pos += n as u64;
+                Ok(n)
+            }
+            FileKind::Stream(fd) => {
+                let n = bufs.len().min(IOV_MAX);
+                stdio::read(fd, &mut bufs[..n])
+            }
+            FileKind::Dev(k) => dev_read(*k, bufs),
+            FileKind::Dir => Err(Errno::EISDIR),
+            FileKind::Path => Err(Errno::EBADF),
+        }
+    }
+
+    /// Writes at the file position (at the end with `O_APPEND`) and advances it.
+    pub fn write(&self, bufs: &[IoSlice<'_>]) -> Result<usize, Errno> {
+        self.check_write()?;
+        let append = self.flags().contains(OFlags::APPEND);
+        match &self.kind {
+            FileKind::Host(fd) => {
+                let mut st = self.state.lock();
+                let off = if append {
+                    fstat_fd(fd)?.st_size as u64
+                } else {
+                    st.pos
+                };
+                let n = pwritev_all(fd, bufs, off)?;
+                st.pos = off + n as u64;
+                Ok(n)
+            }
+            FileKind::Mem(m) => {
+                let mut st = self.state.lock();
+                let (n, end) = m.write_vectored(bufs, st.pos, append)?;
+                st.pos = end;
+                Ok(n)
+            }
+            FileKind::Stream(fd) => stdio::write(fd, &bufs[..bufs.len().min(IOV_MAX)]),
+            FileKind::Dev(k) => dev_write(*k, bufs),
+            FileKind::Dir => Err(Errno::EISDIR),
+            FileKind::Path => Err(Errno::EBADF),
+        }
+    }
+
+    /// Reads at `off` without moving the position.
+    pub fn pread(&self, bufs: &mut [IoSliceMut<'_>], off: u64) -> Result<usize, Errno> {
+        self.check_read()?;
+        if off > i64::MAX as u64 {
+            return Err(Errno::EINVAL);
+        }
+        match &self.kind {
+            FileKind::Host(fd) => preadv_all(fd, bufs, off),
+            FileKind::Mem(m) => m.read_vectored(bufs, off),
+            FileKind::Stream(fd) => {
+                let n = bufs.len().min(IOV_MAX);
+                nix::sys::uio::preadv(fd.as_fd(), &mut bufs[..n], off as i64).map_err(nerr)
+            }
+            FileKind::Dev(k) => dev_read(*k, bufs),
+            FileKind::Dir => Err(Errno::EISDIR),
+            FileKind::Path => Err(Errno::EBADF),
+        }
+    }
+
+    /// Writes at `off` without moving the position (at the end with `O_APPEND`, as Linux).
+    pub fn pwrite(&self, bufs: &[IoSlice<'_>], off: u64) -> Result<usize, Errno> {
+        self.check_write()?;
+        if off > i64::MAX as u64 {
+            return Err(Errno::EINVAL);
+        }
+        let append = self.flags().contains(OFlags::APPEND);
+        match &self.kind {
+            FileKind::Host(fd) => {
+                let _g = self.state.lock();
+                let off = if append {
+                    fstat_fd(fd)?.st_size as u64
+                } else {
+                    off
+                };
+                pwritev_all(fd, bufs, off)
+            }
+            FileKind::Mem(m) => m.write_vectored(bufs, off, append).map(|(n, _)| n),
+            FileKind::Stream(fd) => {
+                let n = bufs.len().min(IOV_MAX);
+                nix::sys::uio::pwritev(fd.as_fd(), &bufs[..n], off as i64).map_err(nerr)
+            }
+            FileKind::Dev(k) => dev_write(*k, bufs),
+            FileKind::Dir => Err(Errno::EISDIR),
+            FileKind::Path => Err(Errno::EBADF),
+        }
+    }
+
+    /// `lseek`.
+    pub fn lseek(&self, off: i64, whence: i32) -> Result<u64, Errno> {
+        use abi::flags::seek;
+        let size = match &self.kind {
+            FileKind::Path => return Err(Errno::EBADF),
+            FileKind::Stream(fd) => return stdio::lseek(fd, off, whence),
+            FileKind::Dev(_) => {
+                if !(0..=4).contains(&whence) {
+                    return Err(Errno::EINVAL);
+                }
+                self.state.lock().pos = 0;
+                return Ok(0);
+            }
+            FileKind::Dir => {
+                let mut st = self.state.lock();
+                let new = match whence {
+                    seek::SET => off,
+                    seek::CUR => (st.pos as i64).checked_add(off).ok_or(Errno::EINVAL)?,
+                    _ => return Err(Errno::EINVAL),
+                };
+                if new < 0 {
+                    return Err(Errno::EINVAL);
+                }
+                st.pos = new as u64;
+                if new == 0 {
+                    st.snapshot = None;
+                }
+                return Ok(new as u64);
+            }
+            FileKind::Host(fd) => fstat_fd(fd)?.st_size,
+            FileKind::Mem(m) => m.size() as i64,
+        };
+        let mut st = self.state.lock();
+        let new = match whence {
+            seek::SET => off,
+            seek::CUR => (st.pos as i64).checked_add(off).ok_or(Errno::EINVAL)?,
+            seek::END => size.checked_add(off).ok_or(Errno::EINVAL)?,
+            seek::DATA | seek::HOLE => {
+                if off < 0 {
+                    return Err(Errno::EINVAL);
+                }
+                if off >= size {
+                    return Err(Errno::ENXIO);
+                }
+                if whence == seek::DATA {
+                    off
+                } else {
+                    size
+                }
+            }
+            _ => return Err(Errno::EINVAL),
+        };
+        if new < 0 {
+            return Err(Errno::EINVAL);
+        }
+        st.pos = new as u64;
+        Ok(new as u64)
+    }
+
+    /// `fstat`.
+    pub fn stat(&self) -> Result<Stat, Errno> {
+        match (&self.dentry, &self.kind) {
+            (Some(d), _) => d.stat(),
+            (None, FileKind::Stream(fd) | FileKind::Host(fd)) => fstat_fd(fd),
+            (None, FileKind::Mem(m)) => Ok(m.stat()),
+            _ => Err(Errno::EBADF),
+        }
+    }
+
+    /// `getdents64`: as many records of the listing as fit in `limit` bytes.
+    pub fn getdents64(&self, limit: usize) -> Result<Vec<u8>, Errno> {
+        match &self.kind {
+            FileKind::Path => return Err(Errno::EBADF),
+            FileKind::Dir => {}
+            _ => return Err(Errno::ENOTDIR),
+        }
+        let d = self.dentry.as_ref().ok_or(Errno::ENOTDIR)?;
+        let mut st = self.state.lock();
+        if st.snapshot.is_none() {
+            let me = d.stat()?.st_ino;
+            let parent = if d.0.parent.is_some() {
+                d.parent_or_self().stat()?.st_ino
+            } else {
+                me
+            };
+            let dt = abi::flags::dtype::DIR;
+            let mut v = vec![
+                DirEnt {
+                    name: b".".to_vec(),
+                    ino: me,
+                    dtype: dt,
+                },
+                DirEnt {
+                    name: b"..".to_vec(),
+                    ino: parent,
+                    dtype: dt,
+                },
+            ];
+            v.extend(d.readdir()?.into_iter().map(|(name, ino, dtype)| DirEnt {
+                name,
+                ino,
+                dtype,
+            }));
+            st.snapshot = Some(v);
+        }
+        let State { pos, snapshot } = &mut *st;
+        let snap = snapshot.as_deref().unwrap_or_default();
+        let mut out = Vec::new();
+        let mut i = usize::try_from(*pos).unwrap_or(usize::MAX);
+        while let Some(e) = snap.get(i) {
+            if !abi::structs::push_dirent64(
+                &mut out,
+                limit,
+                e.ino,
+                (i + 1) as i64,
+                e.dtype,
+                &e.name,
+            ) {
+                if out.is_empty() {
+                    return Err(Errno::EINVAL);
+                }
+                break;
+            }
+            i += 1;
+        }
+        *pos = i as u64;
+        Ok(out)
+    }
+
+    /// `ftruncate`.
+    pub fn truncate(&self, len: u64) -> Result<(), Errno> {
+        if matches!(self.kind, FileKind::Path) {
+            return Err(Errno::EBADF);
+        }
+        if !self.flags().writable() || len > i64::MAX as u64 {
+            return Err(Errno::EINVAL);
+        }
+        match &self.kind {
+            FileKind::Host(fd) | FileKind::Stream(fd) => {
+                rustix::fs::ftruncate(fd, len).map_err(herr)
+            }
+            FileKind::Mem(m) => m.truncate(len),
+            _ => Err(Errno::EINVAL),
+        }
+    }
+
+    /// `fchmod`.
+    pub fn chmod(&self, mode: u32) -> Result<(), Errno> {
+        if matches!(self.kind, FileKind::Path) {
+            return Err(Errno::EBADF);
+        }
+        match &self.dentry {
+            Some(d) => d.chmod(mode),
+            None => Err(Errno::EPERM),
+        }
+    }
+
+    /// Status flags and access mode (`F_GETFL`).
+    pub fn flags(&self) -> OFlags {
+        *self.flags.lock()
+    }
+
+    /// `F_SETFL`: only [`OFlags::SETFL_MASK`] bits change.
+    pub fn set_status_flags(&self, f: OFlags) {
+        let mut fl = self.flags.lock();
+        *fl = fl.difference(OFlags::SETFL_MASK) | f.intersection(OFlags::SETFL_MASK);
+    }
+
+    /// The dentry it was opened by (`None` for stdio).
+    pub fn dentry(&self) -> Option<Dentry> {
+        self.dentry.clone()
+    }
+
+    fn stream(&self) -> Result<&OwnedFd, Errno> {
+        match &self.kind {
+            FileKind::Stream(fd) => Ok(fd),
+            FileKind::Path => Err(Errno::EBADF),
+            _ => Err(Errno::ENOTTY),
+        }
+    }
+
+    /// `TCGETS`.
+    pub fn tcgets(&self) -> Result<Termios, Errno> {
+        stdio::tcgets(self.stream()?)
+    }
+
+    /// `TIOCGWINSZ`.
+    pub fn winsize(&self) -> Result<Winsize, Errno> {
+        stdio::winsize(self.stream()?)
+    }
+
+    /// `FIONREAD`: bytes readable without blocking.
+    pub fn fionread(&self) -> Result<i32, Errno> {
+        let rest = |size: u64| {
+            let pos = self.state.lock().pos;
+            Ok(size.saturating_sub(pos).min(i32::MAX as u64) as i32)
+        };
+        match &self.kind {
+            FileKind::Stream(fd) => stdio::fionread(fd),
+            FileKind::Host(fd) => rest(fstat_fd(fd)?.st_size as u64),
+            FileKind::Mem(m) => rest(m.size()),
+            FileKind::Path => Err(Errno::EBADF),
+            _ => Err(Errno::ENOTTY),
+        }
+    }
+
+    /// Reads bytes at `off` into `dst` (file-backed mmap, the ELF loader); short at EOF.
+    pub fn read_at(&self, off: u64, dst: &mut [u8]) -> Result<usize, Errno> {
+        let mut bufs = [IoSliceMut::new(dst)];
+        match &self.kind {
+            FileKind::Host(fd) => preadv_all(fd, &mut bufs, off),
+            FileKind::Mem(m) => m.read_vectored(&mut bufs, off),
+            FileKind::Stream(fd) => {
+                let off = i64::try_from(off).map_err(|_| Errno::EINVAL)?;
+                nix::sys::uio::preadv(fd.as_fd(), &mut bufs, off).map_err(nerr)
+            }
+            FileKind::Dev(k) => dev_read(*k, &mut bufs),
+            FileKind::Dir => Err(Errno::EISDIR),
+            FileKind::Path => Err(Errno::EBADF),
+        }
+    }
+
+    /// How many of `want` bytes a `read` at the current position can return at most (the
+    /// rest of a regular file; `want` for anything else), so callers fault in no more guest
+    /// pages than the read fills.
+    pub fn read_len_hint(&self, want: u64) -> u64 {
+        let size = match &self.kind {
+            FileKind::Host(fd) => match fstat_fd(fd) {
+                Ok(st) => st.st_size as u64,
+                Err(_) => return want,
+            },
+            FileKind::Mem(m) => m.size(),
+            _ => return want,
+        };
+        let pos = self.state.lock().pos;
+        want.min(size.saturating_sub(pos))
+    }
+
+    /// Whether the file position can be moved (not a pipe, tty or socket).
+    pub fn is_seekable(&self) -> bool {
+        match &self.kind {
+            FileKind::Stream(fd) => stdio::lseek(fd, 0, 1).is_ok(),
+            FileKind::Path => false,
+            _ => true,
+        }
+    }
+}
+
+fn dev_read(k: DevKind, bufs: &mut [IoSliceMut<'_>]) -> Result<usize, Errno> {
+    match k {
+        DevKind::Null => Ok(0),
+        DevKind::Zero | DevKind::Full => fill(bufs, |b| {
+            b.fill(0);
+            Ok(())
+        }),
+        DevKind::Random | DevKind::Urandom => fill(bufs, random),
+        DevKind::Tty => Err(Errno::EIO),
+    }
+}
+
+fn dev_write(k: DevKind, bufs: &[IoSlice<'_>]) -> Result<usize, Errno> {
+    match k {
+        DevKind::Full => Err(Errno::ENOSPC),
+        DevKind::Tty => Err(Errno::EIO),
+        _ => Ok(total_len(bufs)),
+    }
+}
+
+/// Host open flags for an access mode.
+fn host_access(flags: OFlags) -> HOFlags {
+    match flags.bits() & OFlags::ACCMODE {
+        0 => HOFlags::RDONLY,
+        1 => HOFlags::WRONLY,
+        _ => HOFlags::RDWR,
+    }
+}
+
+/// Opens the object `d` names (permission and type checks done by the caller).
+pub(crate) fn open_dentry(d: &Dentry, flags: OFlags) -> Result<FileRef, Errno> {
+    let flags = flags | OFlags::LARGEFILE;
+    if flags.contains(OFlags::PATH) {
+        let keep = OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::LARGEFILE;
+        return Ok(OpenFile::new(
+            Some(d.clone()),
+            FileKind::Path,
+            flags.intersection(keep),
+        ));
+    }
+    let ft = d.ftype();
+    if ft == S_IFDIR {
+        if flags.writable() {
+            return Err(Errno::EISDIR);
+        }
+        return Ok(OpenFile::new(Some(d.clone()), FileKind::Dir, flags));
+    }
+    if ft == S_IFLNK {
+        return Err(Errno::ELOOP);
+    }
+    let kind = match &d.0.inode {
+        Inode::Host(h) => {
+            let fd = h.open(host_access(flags))?;
+            if ft == S_IFREG {
+                FileKind::Host(fd)
+            } else {
+                FileKind::Stream(fd)
+            }
+        }
+        Inode::Ovl(o) => {
+            let up = if flags.writable() {
+                Some(overlay::copy_up(d)?)
+            } else {
+                overlay::upper(d)
+            };
+            match up {
+                Some(u) => mem_kind(u)?,
+                None => {
+                    let l = o.lower.as_ref().ok_or(Errno::ENOENT)?;
+                    let fd = l.open(HOFlags::RDONLY)?;
+                    if ft == S_IFREG {
+                        FileKind::Host(fd)
+                    } else {
+                        FileKind::Stream(fd)
+                    }
+                }
+            }
+        }
+    };
+    Ok(OpenFile::new(Some(d.clone()), kind, flags))
+}
+
+fn mem_kind(u: Arc<MemInode>) -> Result<FileKind, Errno> {
+    let dev = match &u.inner.lock().data {
+        MemData::Dev(k) => Some(*k),
+        MemData::Dir { .. } => return Err(Errno::EISDIR),
+        MemData::Symlink(_) => return Err(Errno::ELOOP),
+        MemData::File(_) => None,
+    };
+    Ok(match dev {
+        Some(DevKind::Tty) => {
+            let fd = rustix::fs::open(
+                "/dev/tty",
+                HOFlags::RDWR | HOFlags::NOCTTY | HOFlags::CLOEXEC,
+                rustix::fs::Mode::empty(),
+            )
+            .map_err(herr)?;
+            FileKind::Stream(fd)
+        }
+        Some(k) => FileKind::Dev(k),
+        None => FileKind::Mem(u),
+    })
+}
+
+/// An open file over host descriptor `fd` (stdio).
+pub(crate) fn open_stream(fd: OwnedFd) -> Result<FileRef, Errno> {
+    use std::os::fd::AsRawFd;
+    let fl = nix::fcntl::fcntl(fd.as_raw_fd(), nix::fcntl::FcntlArg::F_GETFL).map_err(nerr)?;
+    let keep = OFlags::ACCMODE | OFlags::APPEND.bits() | OFlags::NONBLOCK.bits();
+    let flags = OFlags::from_bits_retain(fl as u32 & keep) | OFlags::LARGEFILE;
+    Ok(OpenFile::new(None, FileKind::Stream(fd), flags))
+}

@@ -1,0 +1,174 @@
+//! Path walk: the kernel's own resolution, component by component.
+//!
+//! `..` at the guest root stays there, absolute symlink targets start again at the guest
+//! root, at most [`MAXSYMLINKS`] links are followed in one walk (`ELOOP`), a component longer
+//! than [`NAME_MAX`] is `ENAMETOOLONG`, as is a path of [`PATH_MAX`] bytes or more. Host
+//! objects are only ever reached through `HostNode::lookup` (one component, `O_NOFOLLOW`),
+//! so nothing a guest names can resolve outside the root.
+
+use abi::flags::{MAXSYMLINKS, NAME_MAX, PATH_MAX};
+use abi::Errno;
+
+use crate::dentry::{Dentry, Inode};
+use crate::{overlay, Vfs};
+
+/// The last component of a path whose parent was walked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Last {
+    /// A plain name.
+    Norm(Vec<u8>),
+    /// `.`
+    Dot,
+    /// `..`
+    DotDot,
+    /// The path was `/` (or only slashes).
+    Root,
+}
+
+/// A walked parent: the directory, what is left to create or remove in it, and whether
+/// the path ended with a slash.
+pub(crate) struct Parent {
+    pub dir: Dentry,
+    pub last: Last,
+    pub trailing_slash: bool,
+}
+
+fn check_len(path: &[u8]) -> Result<(), Errno> {
+    if path.is_empty() {
+        return Err(Errno::ENOENT);
+    }
+    if path.len() >= PATH_MAX {
+        return Err(Errno::ENAMETOOLONG);
+    }
+    Ok(())
+}
+
+impl Vfs {
+    /// The child `name` of directory `dir` (a mount root if one is mounted there).
+    pub(crate) fn child(&self, dir: &Dentry, name: &[u8]) -> Result<Dentry, Errno> {
+        if name.len() > NAME_MAX {
+            return Err(Errno::ENAMETOOLONG);
+        }
+        if !dir.is_dir() {
+            return Err(Errno::ENOTDIR);
+        }
+        if dir.0.parent.is_none() {
+            if let Some((_, m)) = self.mounts.iter().find(|(n, _)| n == name) {
+                return Ok(m.clone());
+            }
+        }
+        match &dir.0.inode {
+            Inode::Host(h) => {
+                let c = h.lookup(name)?.ok_or(Errno::ENOENT)?;
+                let ft = c.ftype;
+                Ok(Dentry::new(Some(dir.clone()), name, Inode::Host(c), ft))
+            }
+            Inode::Ovl(_) => overlay::lookup(dir, name),
+        }
+    }
+
+    /// Like [`Vfs::child`], `None` for `ENOENT`.
+    pub(crate) fn child_opt(&self, dir: &Dentry, name: &[u8]) -> Result<Option<Dentry>, Errno> {
+        match self.child(dir, name) {
+            Ok(d) => Ok(Some(d)),
+            Err(Errno::ENOENT) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Resolves `path` from `base` (or the root if absolute), following a final symlink if
+    /// `follow`. `links` counts the symlinks followed so far.
+    pub(crate) fn walk(
+        &self,
+        base: &Dentry,
+        path: &[u8],
+        follow: bool,
+        links: &mut u32,
+    ) -> Result<Dentry, Errno> {
+        check_len(path)?;
+        let mut cur = if path[0] == b'/' {
+            self.root.clone()
+        } else {
+            base.clone()
+        };
+        let trailing = path.ends_with(b"/");
+        let comps: Vec<&[u8]> = path
+            .split(|&c| c == b'/')
+            .filter(|c| !c.is_empty())
+            .collect();
+        for (i, &comp) in comps.iter().enumerate() {
+            let last = i + 1 == comps.len();
+            if !cur.is_dir() {
+                return Err(Errno::ENOTDIR);
+            }
+            self.may_search(&cur)?;
+            match comp {
+                b"." => continue,
+                b".." => {
+                    cur = cur.parent_or_self();
+                    continue;
+                }
+                _ => {}
+            }
+            let child = self.child(&cur, comp)?;
+            if child.is_symlink() && (!last || follow || trailing) {
+                *links += 1;
+                if *links > MAXSYMLINKS {
+                    return Err(Errno::ELOOP);
+                }
+                let target = child.readlink()?;
+                if target.is_empty() {
+                    return Err(Errno::ENOENT);
+                }
+                cur = self.walk(&cur, &target, true, links)?;
+                continue;
+            }
+            cur = child;
+        }
+        if trailing && !cur.is_dir() {
+            return Err(Errno::ENOTDIR);
+        }
+        Ok(cur)
+    }
+
+    /// Walks every component of `path` but the last.
+    pub(crate) fn walk_parent(&self, base: &Dentry, path: &[u8]) -> Result<Parent, Errno> {
+        check_len(path)?;
+        let trailing_slash = path.ends_with(b"/");
+        let end = path.iter().rposition(|&c| c != b'/').map_or(0, |i| i + 1);
+        let trimmed = &path[..end];
+        if trimmed.is_empty() {
+            return Ok(Parent {
+                dir: self.root.clone(),
+                last: Last::Root,
+                trailing_slash: true,
+            });
+        }
+        let (dirpart, name) = match trimmed.iter().rposition(|&c| c == b'/') {
+            Some(i) => (&trimmed[..=i], &trimmed[i + 1..]),
+            None => (&b""[..], trimmed),
+        };
+        let dir = if dirpart.is_empty() {
+            base.clone()
+        } else {
+            self.walk(base, dirpart, true, &mut 0)?
+        };
+        if !dir.is_dir() {
+            return Err(Errno::ENOTDIR);
+        }
+        let last = match name {
+            b"." => Last::Dot,
+            b".." => Last::DotDot,
+            n if n.len() > NAME_MAX => return Err(Errno::ENAMETOOLONG),
+            n => Last::Norm(n.to_vec()),
+        };
+        if last != Last::Dot && last != Last::DotDot {
+            self.may_search(&dir)?;
+        }
+        Ok(Parent {
+            dir,
+            last,
+            trailing_slash,
+        })
+    }
+}

@@ -1,0 +1,85 @@
+//! Host descriptors passed through as guest files: the guest's stdin/stdout/stderr and the
+//! host's `/dev/tty`. Reads and writes go to the host descriptor as they are (a tty stays a
+//! tty, a pipe a pipe, a redirected file keeps sharing its offset with the host).
+
+use std::io::{IoSlice, IoSliceMut};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+
+use abi::structs::{Termios, Winsize};
+use abi::Errno;
+
+use crate::hostfs::{herr, nerr};
+
+/// `readv` on a host stream.
+pub(crate) fn read(fd: &OwnedFd, bufs: &mut [IoSliceMut<'_>]) -> Result<usize, Errno> {
+    nix::sys::uio::readv(fd.as_fd(), bufs).map_err(nerr)
+}
+
+/// `writev` on a host stream.
+pub(crate) fn write(fd: &OwnedFd, bufs: &[IoSlice<'_>]) -> Result<usize, Errno> {
+    nix::sys::uio::writev(fd.as_fd(), bufs).map_err(nerr)
+}
+
+/// `lseek` on a host stream (`ESPIPE` for pipes and ttys, from the host).
+pub(crate) fn lseek(fd: &OwnedFd, off: i64, whence: i32) -> Result<u64, Errno> {
+    use nix::unistd::Whence;
+    let w = match whence {
+        0 => Whence::SeekSet,
+        1 => Whence::SeekCur,
+        2 => Whence::SeekEnd,
+        3 => Whence::SeekData,
+        4 => Whence::SeekHole,
+        _ => return Err(Errno::EINVAL),
+    };
+    nix::unistd::lseek(fd.as_raw_fd(), off, w)
+        .map(|o| o as u64)
+        .map_err(nerr)
+}
+
+/// `TCGETS` on a host descriptor.
+pub(crate) fn tcgets(fd: &OwnedFd) -> Result<Termios, Errno> {
+    let t = nix::sys::termios::tcgetattr(fd.as_fd()).map_err(nerr)?;
+    let raw: libc::termios = t.into();
+    let mut cc = [0u8; 19];
+    for (d, s) in cc.iter_mut().zip(raw.c_cc.iter()) {
+        *d = *s;
+    }
+    Ok(Termios {
+        c_iflag: raw.c_iflag,
+        c_oflag: raw.c_oflag,
+        c_cflag: raw.c_cflag,
+        c_lflag: raw.c_lflag,
+        c_line: raw.c_line,
+        c_cc: cc,
+    })
+}
+
+/// `TIOCGWINSZ` on a host descriptor.
+pub(crate) fn winsize(fd: &OwnedFd) -> Result<Winsize, Errno> {
+    let w = rustix::termios::tcgetwinsize(fd).map_err(herr)?;
+    Ok(Winsize {
+        ws_row: w.ws_row,
+        ws_col: w.ws_col,
+        ws_xpixel: w.ws_xpixel,
+        ws_ypixel: w.ws_ypixel,
+    })
+}
+
+/// `FIONREAD` on a host descriptor.
+pub(crate) fn fionread(fd: &OwnedFd) -> Result<i32, Errno> {
+    rustix::io::ioctl_fionread(fd)
+        .map(|n| n.min(i32::MAX as u64) as i32)
+        .map_err(herr)
+}
+
+/// A duplicate (close-on-exec) of the host's standard descriptor `fd` (0, 1 or 2; others
+/// are `EBADF`: there is no safe way to borrow an arbitrary raw descriptor).
+pub(crate) fn dup(fd: i32) -> Result<OwnedFd, Errno> {
+    let r = match fd {
+        0 => std::io::stdin().as_fd().try_clone_to_owned(),
+        1 => std::io::stdout().as_fd().try_clone_to_owned(),
+        2 => std::io::stderr().as_fd().try_clone_to_owned(),
+        _ => return Err(Errno::EBADF),
+    };
+    r.map_err(Errno::from)
+}

@@ -1,0 +1,441 @@
+//! Unit tests: overlay isolation, copy-up, whiteouts, path-walk confinement, rw mode, devfs.
+#![allow(clippy::unwrap_used)]
+
+use std::io::{IoSlice, IoSliceMut};
+use std::path::{Path, PathBuf};
+
+use abi::flags::OFlags;
+use abi::Errno;
+
+use crate::{FileRef, Vfs, VfsConfig};
+
+/// A temporary host directory, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> TempDir {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static N: AtomicU32 = AtomicU32::new(0);
+        let p = std::env::temp_dir().join(format!(
+            "uml-vfs-{}-{}-{}",
+            tag,
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A host tree: a/x.txt ("hello"), a/b/, a/b/y, top.txt.
+fn tree(tag: &str) -> TempDir {
+    let t = TempDir::new(tag);
+    let p = t.path();
+    std::fs::create_dir_all(p.join("a/b")).unwrap();
+    std::fs::write(p.join("a/x.txt"), b"hello").unwrap();
+    std::fs::write(p.join("a/b/y"), b"yy").unwrap();
+    std::fs::write(p.join("top.txt"), b"top").unwrap();
+    t
+}
+
+fn vfs(root: &Path, rw: bool) -> Vfs {
+    Vfs::new(VfsConfig {
+        root: root.to_path_buf(),
+        rw,
+        uid: 0,
+        gid: 0,
+    })
+    .unwrap()
+}
+
+fn read_all(f: &FileRef) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let mut buf = [0u8; 3];
+        let n = f.read(&mut [IoSliceMut::new(&mut buf)]).unwrap();
+        if n == 0 {
+            return out;
+        }
+        out.extend_from_slice(&buf[..n]);
+    }
+}
+
+fn cat(v: &Vfs, path: &str) -> Result<Vec<u8>, Errno> {
+    let f = v.open(&v.root(), path.as_bytes(), OFlags::empty(), 0)?;
+    Ok(read_all(&f))
+}
+
+fn write_file(v: &Vfs, path: &str, data: &[u8], flags: OFlags) -> Result<(), Errno> {
+    let f = v.open(
+        &v.root(),
+        path.as_bytes(),
+        OFlags::WRONLY | OFlags::CREAT | flags,
+        0o644,
+    )?;
+    assert_eq!(f.write(&[IoSlice::new(data)])?, data.len());
+    Ok(())
+}
+
+/// Every entry name of a directory, through getdents64 with a small buffer.
+fn list(v: &Vfs, path: &str) -> Vec<String> {
+    let f = v
+        .open(&v.root(), path.as_bytes(), OFlags::DIRECTORY, 0)
+        .unwrap();
+    let mut names = Vec::new();
+    loop {
+        let buf = f.getdents64(64).unwrap();
+        if buf.is_empty() {
+            break;
+        }
+        let mut i = 0;
+        while i < buf.len() {
+            let reclen = u16::from_ne_bytes([buf[i + 16], buf[i + 17]]) as usize;
+            let name = &buf[i + 19..i + reclen];
+            let end = name.iter().position(|&c| c == 0).unwrap();
+            names.push(String::from_utf8_lossy(&name[..end]).into_owned());
+            i += reclen;
+        }
+    }
+    names.sort();
+    names
+}
+
+/// Snapshot of every file and its content under a host dir.
+fn host_snapshot(p: &Path) -> Vec<(PathBuf, Vec<u8>, u32)> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut out = Vec::new();
+    let mut stack = vec![p.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let e = e.unwrap();
+            let m = std::fs::symlink_metadata(e.path()).unwrap();
+            let content = if m.is_file() {
+                std::fs::read(e.path()).unwrap()
+            } else {
+                Vec::new()
+            };
+            if m.is_dir() {
+                stack.push(e.path());
+            }
+            out.push((e.path(), content, m.permissions().mode()));
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn overlay_never_touches_host() {
+    let t = tree("iso");
+    let before = host_snapshot(t.path());
+    let v = vfs(t.path(), false);
+    let r = v.root();
+    write_file(&v, "/a/x.txt", b"changed", OFlags::TRUNC).unwrap();
+    write_file(&v, "/new.txt", b"new", OFlags::empty()).unwrap();
+    v.mkdir(&r, b"/a/newdir", 0o755).unwrap();
+    v.rename(&r, b"/top.txt", &r, b"/a/newdir/moved", 0)
+        .unwrap();
+    v.rename(&r, b"/a/b", &r, b"/bb", 0).unwrap();
+    v.unlink(&r, b"/bb/y").unwrap();
+    v.rmdir(&r, b"/bb").unwrap();
+    v.chmod(&r, b"/a/x.txt", 0o600, true).unwrap();
+    v.symlink(b"x.txt", &r, b"/a/link").unwrap();
+    v.link(&r, b"/a/x.txt", &r, b"/a/hard", false).unwrap();
+    v.truncate(&r, b"/a/hard", 2).unwrap();
+    // The guest sees its changes.
+    assert_eq!(cat(&v, "/a/x.txt").unwrap(), b"ch");
+    assert_eq!(cat(&v, "/a/link").unwrap(), b"ch");
+    assert_eq!(cat(&v, "/a/newdir/moved").unwrap(), b"top");
+    assert_eq!(v.stat(&r, b"/top.txt", false), Err(Errno::ENOENT));
+    assert_eq!(v.stat(&r, b"/a/b", false), Err(Errno::ENOENT));
+    assert_eq!(
+        v.stat(&r, b"/a/x.txt", false).unwrap().st_mode & 0o777,
+        0o600
+    );
+    assert_eq!(v.stat(&r, b"/a/x.txt", false).unwrap().st_nlink, 2);
+    // The host does not.
+    assert_eq!(host_snapshot(t.path()), before);
+}
+
+#[test]
+fn copy_up_preserves_content_mode_and_times() {
+    let t = tree("copyup");
+    let v = vfs(t.path(), false);
+    let r = v.root();
+    let before = v.stat(&r, b"/a/x.txt", true).unwrap();
+    let f = v.open(&r, b"/a/x.txt", OFlags::RDWR, 0).unwrap();
+    let after = v.stat(&r, b"/a/x.txt", true).unwrap();
+    assert_eq!(before.st_ino, after.st_ino);
+    assert_eq!(before.st_mode, after.st_mode);
+    assert_eq!(before.st_size, after.st_size);
+    assert_eq!(before.st_mtime, after.st_mtime);
+    assert_eq!(before.st_mtime_nsec, after.st_mtime_nsec);
+    assert_eq!(read_all(&f), b"hello");
+    f.write(&[IoSlice::new(b"!")]).unwrap();
+    assert_eq!(cat(&v, "/a/x.txt").unwrap(), b"hello!");
+    assert_eq!(std::fs::read(t.path().join("a/x.txt")).unwrap(), b"hello");
+}
+
+#[test]
+fn whiteouts_hide_lower_files_in_listings() {
+    let t = tree("wh");
+    let v = vfs(t.path(), false);
+    let r = v.root();
+    assert_eq!(list(&v, "/a"), [".", "..", "b", "x.txt"]);
+    v.unlink(&r, b"/a/x.txt").unwrap();
+    write_file(&v, "/a/z", b"z", OFlags::empty()).unwrap();
+    assert_eq!(list(&v, "/a"), [".", "..", "b", "z"]);
+    assert_eq!(cat(&v, "/a/x.txt"), Err(Errno::ENOENT));
+    // Re-creating over the whiteout shows the new file.
+    write_file(&v, "/a/x.txt", b"again", OFlags::empty()).unwrap();
+    assert_eq!(cat(&v, "/a/x.txt").unwrap(), b"again");
+    // A directory removed and re-created is empty (opaque).
+    v.unlink(&r, b"/a/b/y").unwrap();
+    v.rmdir(&r, b"/a/b").unwrap();
+    v.mkdir(&r, b"/a/b", 0o755).unwrap();
+    assert_eq!(list(&v, "/a/b"), [".", ".."]);
+}
+
+#[test]
+fn getdents_merges_and_is_stable() {
+    let t = tree("dents");
+    let v = vfs(t.path(), false);
+    let r = v.root();
+    v.mkdir(&r, b"/a/up", 0o755).unwrap();
+    let f = v.open(&r, b"/a", OFlags::DIRECTORY, 0).unwrap();
+    let first = f.getdents64(24).unwrap();
+    assert_eq!(first.len(), 24); // "." only
+    write_file(&v, "/a/late", b"", OFlags::empty()).unwrap();
+    let rest = f.getdents64(4096).unwrap();
+    assert!(!rest.windows(4).any(|w| w == b"late"));
+    assert!(f.getdents64(4096).unwrap().is_empty());
+    f.lseek(0, 0).unwrap();
+    let again = f.getdents64(4096).unwrap();
+    assert!(again.windows(4).any(|w| w == b"late"));
+    f.lseek(0, 0).unwrap();
+    assert_eq!(f.getdents64(8), Err(Errno::EINVAL));
+    assert_eq!(list(&v, "/a"), [".", "..", "b", "late", "up", "x.txt"]);
+    let file = v.open(&r, b"/a/x.txt", OFlags::empty(), 0).unwrap();
+    assert_eq!(file.getdents64(4096), Err(Errno::ENOTDIR));
+}
+
+#[test]
+fn mkdir_rmdir_errors() {
+    let t = tree("mk");
+    let v = vfs(t.path(), false);
+    let r = v.root();
+    assert_eq!(v.mkdir(&r, b"/a", 0o755), Err(Errno::EEXIST));
+    assert_eq!(v.mkdir(&r, b"/", 0o755), Err(Errno::EEXIST));
+    assert_eq!(v.mkdir(&r, b"/nope/x", 0o755), Err(Errno::ENOENT));
+    assert_eq!(v.mkdir(&r, b"/top.txt/x", 0o755), Err(Errno::ENOTDIR));
+    assert_eq!(v.rmdir(&r, b"/a"), Err(Errno::ENOTEMPTY));
+    assert_eq!(v.rmdir(&r, b"/"), Err(Errno::EBUSY));
+    assert_eq!(v.rmdir(&r, b"/a/."), Err(Errno::EINVAL));
+    assert_eq!(v.rmdir(&r, b"/top.txt"), Err(Errno::ENOTDIR));
+    assert_eq!(v.rmdir(&r, b"/dev"), Err(Errno::EBUSY));
+    assert_eq!(v.unlink(&r, b"/a"), Err(Errno::EISDIR));
+    v.mkdir(&r, b"/a/c/", 0o700).unwrap();
+    assert!(v.stat(&r, b"/a/c", true).unwrap().st_mode & 0o170000 == 0o040000);
+    v.rmdir(&r, b"/a/c").unwrap();
+    assert_eq!(
+        v.rename(&r, b"/a", &r, b"/a/b/inside", 0),
+        Err(Errno::EINVAL)
+    );
+    assert_eq!(v.rename(&r, b"/", &r, b"/x", 0), Err(Errno::EBUSY));
+    assert_eq!(v.rename(&r, b"/top.txt", &r, b"/a", 0), Err(Errno::EISDIR));
+    assert_eq!(v.rename(&r, b"/a", &r, b"/top.txt", 0), Err(Errno::ENOTDIR));
+    assert_eq!(
+        v.rename(&r, b"/dev/null", &r, b"/null", 0),
+        Err(Errno::EXDEV)
+    );
+    let long = vec![b'x'; 256];
+    assert_eq!(v.mkdir(&r, &long, 0o755), Err(Errno::ENAMETOOLONG));
+    assert_eq!(
+        v.stat(&r, &vec![b'a'; 5000], true),
+        Err(Errno::ENAMETOOLONG)
+    );
+    assert_eq!(v.stat(&r, b"", true), Err(Errno::ENOENT));
+}
+
+#[test]
+fn renamed_lower_directory_keeps_content() {
+    let t = tree("rendir");
+    let v = vfs(t.path(), false);
+    let r = v.root();
+    v.rename(&r, b"/a", &r, b"/z", 0).unwrap();
+    assert_eq!(cat(&v, "/z/b/y").unwrap(), b"yy");
+    assert_eq!(list(&v, "/z"), [".", "..", "b", "x.txt"]);
+    assert_eq!(v.stat(&r, b"/a", true), Err(Errno::ENOENT));
+    // Recreating /a does not resurrect lower content.
+    v.mkdir(&r, b"/a", 0o755).unwrap();
+    assert_eq!(list(&v, "/a"), [".", ".."]);
+    assert!(t.path().join("a/x.txt").exists());
+}
+
+#[test]
+fn symlink_loops_are_eloop() {
+    let t = tree("loop");
+    std::os::unix::fs::symlink("l2", t.path().join("l1")).unwrap();
+    std::os::unix::fs::symlink("l1", t.path().join("l2")).unwrap();
+    std::os::unix::fs::symlink("self", t.path().join("self")).unwrap();
+    let v = vfs(t.path(), false);
+    let r = v.root();
+    assert_eq!(v.stat(&r, b"/l1", true), Err(Errno::ELOOP));
+    assert_eq!(v.stat(&r, b"/self/x", true), Err(Errno::ELOOP));
+    assert!(v.stat(&r, b"/l1", false).is_ok());
+    assert_eq!(
+        v.open(&r, b"/l1", OFlags::NOFOLLOW, 0).map(|_| ()),
+        Err(Errno::ELOOP)
+    );
+    assert_eq!(v.readlink(&r, b"/l1").unwrap(), b"l2");
+    assert_eq!(v.readlink(&r, b"/top.txt"), Err(Errno::EINVAL));
+}
+
+#[test]
+fn nothing_escapes_the_root() {
+    let t = tree("escape");
+    let p = t.path();
+    std::fs::create_dir_all(p.join("etc")).unwrap();
+    std::fs::write(p.join("etc/passwd"), b"guest passwd").unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", p.join("abs")).unwrap();
+    std::os::unix::fs::symlink("../../../../etc", p.join("a/b/rel")).unwrap();
+    let v = vfs(p, false);
+    let r = v.root();
+    assert_eq!(cat(&v, "/abs").unwrap(), b"guest passwd");
+    assert_eq!(cat(&v, "/a/b/rel/passwd").unwrap(), b"guest passwd");
+    assert_eq!(cat(&v, "/../../../../etc/passwd").unwrap(), b"guest passwd");
+    let parent = v.lookup(&r, b"/a/../../..", true).unwrap();
+    assert_eq!(v.path_of(&parent), b"/");
+    let d = v.lookup(&r, b"/a/b/rel", true).unwrap();
+    assert_eq!(v.path_of(&d), b"/etc");
+    assert_eq!(
+        v.stat(&r, b"/a/b/rel", true).unwrap().st_ino,
+        std::fs::metadata(p.join("etc"))
+            .map(|m| std::os::unix::fs::MetadataExt::ino(&m))
+            .unwrap()
+    );
+}
+
+#[test]
+fn rw_writes_go_to_host() {
+    let t = tree("rw");
+    let v = vfs(t.path(), true);
+    let r = v.root();
+    write_file(&v, "/a/x.txt", b"HELLO", OFlags::TRUNC).unwrap();
+    write_file(&v, "/created", b"c", OFlags::EXCL).unwrap();
+    v.mkdir(&r, b"/d", 0o755).unwrap();
+    v.rename(&r, b"/top.txt", &r, b"/d/t", 0).unwrap();
+    v.unlink(&r, b"/a/b/y").unwrap();
+    v.symlink(b"t", &r, b"/d/s").unwrap();
+    let p = t.path();
+    assert_eq!(std::fs::read(p.join("a/x.txt")).unwrap(), b"HELLO");
+    assert_eq!(std::fs::read(p.join("created")).unwrap(), b"c");
+    assert_eq!(std::fs::read(p.join("d/t")).unwrap(), b"top");
+    assert_eq!(std::fs::read(p.join("d/s")).unwrap(), b"top");
+    assert!(!p.join("a/b/y").exists());
+    assert_eq!(
+        write_file(&v, "/created", b"c", OFlags::EXCL),
+        Err(Errno::EEXIST)
+    );
+    assert_eq!(v.rmdir(&r, b"/d"), Err(Errno::ENOTEMPTY));
+    assert_eq!(list(&v, "/d"), [".", "..", "s", "t"]);
+}
+
+#[test]
+fn devfs_null_zero_full() {
+    let t = tree("dev");
+    let v = vfs(t.path(), false);
+    let r = v.root();
+    let null = v.open(&r, b"/dev/null", OFlags::RDWR, 0).unwrap();
+    assert_eq!(null.write(&[IoSlice::new(b"abc")]).unwrap(), 3);
+    assert_eq!(read_all(&null), b"");
+    let zero = v.open(&r, b"/dev/zero", OFlags::empty(), 0).unwrap();
+    let mut buf = [1u8; 8];
+    assert_eq!(zero.read(&mut [IoSliceMut::new(&mut buf)]).unwrap(), 8);
+    assert_eq!(buf, [0; 8]);
+    let full = v.open(&r, b"/dev/full", OFlags::RDWR, 0).unwrap();
+    assert_eq!(full.write(&[IoSlice::new(b"x")]), Err(Errno::ENOSPC));
+    assert_eq!(full.read(&mut [IoSliceMut::new(&mut buf)]).unwrap(), 8);
+    let st = v.stat(&r, b"/dev/null", true).unwrap();
+    assert_eq!(st.st_rdev, abi::structs::makedev(1, 3));
+    assert_eq!(st.st_mode, 0o020666);
+    let rnd = v.open(&r, b"/dev/urandom", OFlags::empty(), 0).unwrap();
+    let mut b = [0u8; 32];
+    assert_eq!(rnd.read(&mut [IoSliceMut::new(&mut b)]).unwrap(), 32);
+    assert!(list(&v, "/dev").contains(&"null".to_string()));
+    assert_eq!(
+        v.path_of(&v.lookup(&r, b"/dev/../dev/null", true).unwrap()),
+        b"/dev/null"
+    );
+    // The host's /dev is not visible.
+    assert_eq!(v.stat(&r, b"/dev/sda", true), Err(Errno::ENOENT));
+}
+
+#[test]
+fn open_flags_semantics() {
+    let t = tree("flags");
+    let v = vfs(t.path(), false);
+    let r = v.root();
+    assert_eq!(
+        v.open(&r, b"/a", OFlags::WRONLY, 0).map(|_| ()),
+        Err(Errno::EISDIR)
+    );
+    assert_eq!(
+        v.open(&r, b"/top.txt", OFlags::DIRECTORY, 0).map(|_| ()),
+        Err(Errno::ENOTDIR)
+    );
+    assert_eq!(
+        v.open(&r, b"/top.txt/", OFlags::empty(), 0).map(|_| ()),
+        Err(Errno::ENOTDIR)
+    );
+    let ro = v.open(&r, b"/top.txt", OFlags::empty(), 0).unwrap();
+    assert_eq!(ro.write(&[IoSlice::new(b"x")]), Err(Errno::EBADF));
+    assert_eq!(ro.truncate(0), Err(Errno::EINVAL));
+    assert_eq!(ro.lseek(0, 2).unwrap(), 3);
+    assert_eq!(ro.lseek(-4, 1), Err(Errno::EINVAL));
+    assert_eq!(ro.lseek(0, 9), Err(Errno::EINVAL));
+    let mut b = [0u8; 2];
+    assert_eq!(ro.pread(&mut [IoSliceMut::new(&mut b)], 1).unwrap(), 2);
+    assert_eq!(&b, b"op");
+    let ap = v
+        .open(&r, b"/top.txt", OFlags::WRONLY | OFlags::APPEND, 0)
+        .unwrap();
+    ap.write(&[IoSlice::new(b"++")]).unwrap();
+    assert_eq!(cat(&v, "/top.txt").unwrap(), b"top++");
+    let p = v.open(&r, b"/top.txt", OFlags::PATH, 0).unwrap();
+    assert_eq!(p.read(&mut [IoSliceMut::new(&mut b)]), Err(Errno::EBADF));
+    assert!(p.stat().is_ok());
+    let mut rd = [0u8; 16];
+    let n = v.open_exec(&r, b"/top.txt").map(|_| ());
+    assert_eq!(n, Err(Errno::EACCES));
+    assert_eq!(v.open_exec(&r, b"/a").map(|_| ()), Err(Errno::EACCES));
+    assert_eq!(ro.read_at(0, &mut rd).unwrap(), 3);
+    assert_eq!(ro.tcgets().map(|_| ()), Err(Errno::ENOTTY));
+}
+
+#[test]
+fn host_root_overlay_and_stdio() {
+    let v = vfs(Path::new("/"), false);
+    let r = v.root();
+    assert!(v.stat(&r, b"/etc", true).unwrap().st_mode & 0o040000 != 0);
+    let name = format!("/uml-vfs-test-{}", std::process::id());
+    write_file(&v, &name, b"guest only", OFlags::empty()).unwrap();
+    assert_eq!(cat(&v, &name).unwrap(), b"guest only");
+    assert!(!Path::new(&name).exists());
+    assert!(list(&v, "/").contains(&"dev".to_string()));
+    let out = v.stdio(1).unwrap();
+    assert!(out.flags().writable() || out.flags().readable());
+    assert!(out.dentry().is_none());
+    assert!(out.stat().is_ok());
+    assert_eq!(v.stdio(7).map(|_| ()), Err(Errno::EBADF));
+}

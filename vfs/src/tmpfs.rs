@@ -1,0 +1,343 @@
+//! In-memory inodes: the tmpfs, the overlay's upper layer and devfs are trees of [`MemInode`].
+
+use std::collections::BTreeMap;
+use std::io::{IoSlice, IoSliceMut};
+
+use abi::flags::mode::{S_IFCHR, S_IFDIR, S_IFLNK, S_IFMT};
+use abi::structs::Stat;
+use abi::Errno;
+use parking_lot::Mutex;
+
+use crate::Arc;
+
+/// Largest file a tmpfs holds (bytes); larger writes get `EFBIG`.
+pub(crate) const MAX_FILE: u64 = 1 << 40;
+
+/// A wall-clock timestamp (seconds, nanoseconds).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Time {
+    pub sec: i64,
+    pub nsec: i64,
+}
+
+impl Time {
+    /// Now.
+    pub fn now() -> Time {
+        match std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+            Ok(d) => Time {
+                sec: d.as_secs() as i64,
+                nsec: i64::from(d.subsec_nanos()),
+            },
+            Err(_) => Time::default(),
+        }
+    }
+}
+
+/// The character devices devfs offers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum DevKind {
+    Null,
+    Zero,
+    Full,
+    Random,
+    Urandom,
+    Tty,
+}
+
+impl DevKind {
+    /// `(major, minor)` as on Linux.
+    pub fn rdev(self) -> (u32, u32) {
+        match self {
+            DevKind::Null => (1, 3),
+            DevKind::Zero => (1, 5),
+            DevKind::Full => (1, 7),
+            DevKind::Random => (1, 8),
+            DevKind::Urandom => (1, 9),
+            DevKind::Tty => (5, 0),
+        }
+    }
+}
+
+/// One entry of an in-memory directory.
+#[derive(Clone)]
+pub(crate) enum MemEntry {
+    /// A live inode.
+    Node(Arc<MemInode>),
+    /// An overlay whiteout: the name is deleted, whatever the lower layer holds.
+    Whiteout,
+}
+
+/// What an in-memory inode holds.
+pub(crate) enum MemData {
+    File(Vec<u8>),
+    /// `opaque`: the lower layer's directory of the same path does not show through.
+    Dir {
+        entries: BTreeMap<Vec<u8>, MemEntry>,
+        opaque: bool,
+    },
+    Symlink(Vec<u8>),
+    Dev(DevKind),
+}
+
+/// Mutable state of a [`MemInode`].
+pub(crate) struct MemInner {
+    /// Full `st_mode` (type and permission bits).
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub nlink: u64,
+    pub atime: Time,
+    pub mtime: Time,
+    pub ctime: Time,
+    pub data: MemData,
+}
+
+/// An in-memory inode. `ino`/`dev` are synthetic for new inodes and the lower file's for
+/// copied-up ones (so `st_ino` does not change on copy-up).
+pub(crate) struct MemInode {
+    pub ino: u64,
+    pub dev: u64,
+    pub inner: Mutex<MemInner>,
+}
+
+impl MemInode {
+    /// A new inode with the given metadata and contents; times are now.
+    pub fn new(ino: u64, dev: u64, mode: u32, uid: u32, gid: u32, data: MemData) -> Arc<MemInode> {
+        let now = Time::now();
+        let nlink = if matches!(data, MemData::Dir { .. }) {
+            2
+        } else {
+            1
+        };
+        Arc::new(MemInode {
+            ino,
+            dev,
+            inner: Mutex::new(MemInner {
+                mode,
+                uid,
+                gid,
+                nlink,
+                atime: now,
+                mtime: now,
+                ctime: now,
+                data,
+            }),
+        })
+    }
+
+    /// An empty directory.
+    pub fn new_dir(ino: u64, dev: u64, perm: u32, uid: u32, gid: u32) -> Arc<MemInode> {
+        let data = MemData::Dir {
+            entries: BTreeMap::new(),
+            opaque: false,
+        };
+        MemInode::new(ino, dev, S_IFDIR | (perm & 0o7777), uid, gid, data)
+    }
+
+    /// A device node.
+    pub fn new_dev(ino: u64, dev: u64, kind: DevKind) -> Arc<MemInode> {
+        MemInode::new(ino, dev, S_IFCHR | 0o666, 0, 0, MemData::Dev(kind))
+    }
+
+    /// `stat` of this inode.
+    pub fn stat(&self) -> Stat {
+        let i = self.inner.lock();
+        let size = match &i.data {
+            MemData::File(v) => v.len() as u64,
+            MemData::Symlink(t) => t.len() as u64,
+            MemData::Dir { .. } => 4096,
+            MemData::Dev(_) => 0,
+        };
+        let rdev = match &i.data {
+            MemData::Dev(k) => {
+                let (ma, mi) = k.rdev();
+                abi::structs::makedev(ma, mi)
+            }
+            _ => 0,
+        };
+        let blocks = match &i.data {
+            MemData::File(_) => size.div_ceil(512),
+            MemData::Dir { .. } => 8,
+            _ => 0,
+        };
+        Stat {
+            st_dev: self.dev,
+            st_ino: self.ino,
+            st_nlink: i.nlink,
+            st_mode: i.mode,
+            st_uid: i.uid,
+            st_gid: i.gid,
+            st_rdev: rdev,
+            st_size: size as i64,
+            st_blksize: 4096,
+            st_blocks: blocks as i64,
+            st_atime: i.atime.sec,
+            st_atime_nsec: i.atime.nsec,
+            st_mtime: i.mtime.sec,
+            st_mtime_nsec: i.mtime.nsec,
+            st_ctime: i.ctime.sec,
+            st_ctime_nsec: i.ctime.nsec,
+            ..Stat::default()
+        }
+    }
+
+    /// The `S_IFMT` bits.
+    pub fn ftype(&self) -> u32 {
+        self.inner.lock().mode & S_IFMT
+    }
+
+    /// Whether this is a directory.
+    pub fn is_dir(&self) -> bool {
+        self.ftype() == S_IFDIR
+    }
+
+    /// Whether this is an opaque directory.
+    pub fn is_opaque(&self) -> bool {
+        matches!(self.inner.lock().data, MemData::Dir { opaque: true, .. })
+    }
+
+    /// The entry `name` of this directory (`None` if absent or not a directory).
+    pub fn entry(&self, name: &[u8]) -> Option<MemEntry> {
+        match &self.inner.lock().data {
+            MemData::Dir { entries, .. } => entries.get(name).cloned(),
+            _ => None,
+        }
+    }
+
+    /// Runs `f` on the entries of this directory and marks it modified if `modify`.
+    pub fn with_dir<R>(
+        &self,
+        modify: bool,
+        f: impl FnOnce(&mut BTreeMap<Vec<u8>, MemEntry>, &mut bool) -> R,
+    ) -> Result<R, Errno> {
+        let mut i = self.inner.lock();
+        let r = match &mut i.data {
+            MemData::Dir { entries, opaque } => f(entries, opaque),
+            _ => return Err(Errno::ENOTDIR),
+        };
+        if modify {
+            let now = Time::now();
+            i.mtime = now;
+            i.ctime = now;
+        }
+        Ok(r)
+    }
+
+    /// Adds `delta` to the link count and updates ctime.
+    pub fn add_links(&self, delta: i64) {
+        let mut i = self.inner.lock();
+        i.nlink = i.nlink.saturating_add_signed(delta);
+        i.ctime = Time::now();
+    }
+
+    /// The target of a symlink.
+    pub fn readlink(&self) -> Result<Vec<u8>, Errno> {
+        match &self.inner.lock().data {
+            MemData::Symlink(t) => Ok(t.clone()),
+            _ => Err(Errno::EINVAL),
+        }
+    }
+
+    /// Sets the permission bits.
+    pub fn chmod(&self, mode: u32) {
+        let mut i = self.inner.lock();
+        i.mode = (i.mode & S_IFMT) | (mode & 0o7777);
+        i.ctime = Time::now();
+    }
+
+    /// Truncates or extends a regular file.
+    pub fn truncate(&self, len: u64) -> Result<(), Errno> {
+        if len > MAX_FILE {
+            return Err(Errno::EFBIG);
+        }
+        let mut i = self.inner.lock();
+        match &mut i.data {
+            MemData::File(v) => grow(v, len as usize, Errno::EFBIG)?,
+            MemData::Dir { .. } => return Err(Errno::EISDIR),
+            _ => return Err(Errno::EINVAL),
+        }
+        let now = Time::now();
+        i.mtime = now;
+        i.ctime = now;
+        Ok(())
+    }
+
+    /// File size (regular files).
+    pub fn size(&self) -> u64 {
+        match &self.inner.lock().data {
+            MemData::File(v) => v.len() as u64,
+            _ => 0,
+        }
+    }
+
+    /// Reads at `off` into `bufs`; short at end of file.
+    pub fn read_vectored(&self, bufs: &mut [IoSliceMut<'_>], off: u64) -> Result<usize, Errno> {
+        let i = self.inner.lock();
+        let MemData::File(v) = &i.data else {
+            return Err(Errno::EINVAL);
+        };
+        let mut pos = usize::try_from(off).unwrap_or(usize::MAX).min(v.len());
+        let mut done = 0;
+        for b in bufs.iter_mut() {
+            if pos >= v.len() {
+                break;
+            }
+            let n = b.len().min(v.len() - pos);
+            b[..n].copy_from_slice(&v[pos..pos + n]);
+            pos += n;
+            done += n;
+        }
+        Ok(done)
+    }
+
+    /// Writes `bufs` at `off` (or at the end if `append`); returns (bytes, end offset).
+    pub fn write_vectored(
+        &self,
+        bufs: &[IoSlice<'_>],
+        off: u64,
+        append: bool,
+    ) -> Result<(usize, u64), Errno> {
+        let mut i = self.inner.lock();
+        let MemData::File(v) = &mut i.data else {
+            return Err(Errno::EINVAL);
+        };
+        let start = if append { v.len() as u64 } else { off };
+        let total: u64 = bufs.iter().map(|b| b.len() as u64).sum();
+        if total == 0 {
+            return Ok((0, start));
+        }
+        if start >= MAX_FILE {
+            return Err(Errno::EFBIG);
+        }
+        let total = total.min(MAX_FILE - start);
+        let end = (start + total) as usize;
+        if v.len() < end {
+            grow(v, end, Errno::ENOSPC)?;
+        }
+        let mut pos = start as usize;
+        for b in bufs {
+            if pos >= end {
+                break;
+            }
+            let n = b.len().min(end - pos);
+            v[pos..pos + n].copy_from_slice(&b[..n]);
+            pos += n;
+        }
+        let now = Time::now();
+        i.mtime = now;
+        i.ctime = now;
+        Ok((total as usize, end as u64))
+    }
+}
+
+/// Resizes `v` to `len`, failing with `err` rather than aborting when memory runs out.
+fn grow(v: &mut Vec<u8>, len: usize, err: Errno) -> Result<(), Errno> {
+    if len > v.len() {
+        v.try_reserve(len - v.len()).map_err(|_| err)?;
+    }
+    v.resize(len, 0);
+    Ok(())
+}
+
+/// Mode bits of a new symlink.
+pub(crate) const SYMLINK_MODE: u32 = S_IFLNK | 0o777;
