@@ -170,6 +170,7 @@ pub(crate) fn boot(cfg: &Config) -> Result<Kernel, StartError> {
         Task {
             proc,
             regs: loaded.regs,
+            restart: false,
         },
     );
     Ok(Kernel {
@@ -178,6 +179,7 @@ pub(crate) fn boot(cfg: &Config) -> Result<Kernel, StartError> {
         runner,
         sched,
         tasks,
+        blocked: Default::default(),
         trace: Tracer::new(cfg.trace),
     })
 }

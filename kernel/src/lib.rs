@@ -33,7 +33,7 @@ use abi::structs::UserRegs;
 use mm::Mm;
 use runner::{PerProcess, Runner, RunnerError};
 use sched::{SchedMsg, SchedReply, Scheduler, TaskId};
-use syscall::{Outcome, Process};
+use syscall::{Outcome, Process, WaitKey};
 use trap::Trap;
 use vfs::Vfs;
 
@@ -76,6 +76,9 @@ pub enum KernelError {
 struct Task {
     proc: Process,
     regs: UserRegs,
+    /// The task blocked in a syscall; when woken, the syscall runs again before the task
+    /// returns to user mode.
+    restart: bool,
 }
 
 /// The booted kernel.
@@ -85,6 +88,8 @@ pub struct Kernel {
     runner: PerProcess,
     sched: Scheduler,
     tasks: std::collections::HashMap<TaskId, Task>,
+    /// Tasks parked in a syscall, by what they wait for.
+    blocked: std::collections::HashMap<WaitKey, Vec<TaskId>>,
     trace: trace::Tracer,
 }
 
@@ -117,8 +122,14 @@ impl Kernel {
     fn main_loop(&mut self) -> Result<ExitStatus, KernelError> {
         loop {
             let SchedReply::Next(Some(tid)) = self.sched.handle(SchedMsg::PickNext) else {
-                // No runnable task and none blocked: nothing can ever run again.
-                return Ok(ExitStatus::Code(0));
+                if self.blocked.is_empty() {
+                    return Ok(ExitStatus::Code(0));
+                }
+                // Every task waits for something only another task could do: as on Linux,
+                // they wait forever (until uml itself is interrupted).
+                loop {
+                    std::thread::park();
+                }
             };
             if let Some(status) = self.run_task(tid)? {
                 let task = self.tasks.remove(&tid);
@@ -136,36 +147,47 @@ impl Kernel {
 
     /// Runs `tid` until it traps and handles the trap; `Some` when the task has ended.
     fn run_task(&mut self, tid: TaskId) -> Result<Option<ExitStatus>, KernelError> {
-        let Some(task) = self.tasks.get_mut(&tid) else {
-            return Ok(None);
-        };
+        let Some(task) = self.tasks.get_mut(&tid) else { return Ok(None) };
         let mmid = task.proc.mm;
-        let Some(mmfd) = self.mm.mmfd(mmid) else {
-            return Ok(Some(ExitStatus::Signal(sig::SIGKILL)));
+        let trap = if std::mem::take(&mut task.restart) {
+            Trap::Syscall
+        } else {
+            let Some(mmfd) = self.mm.mmfd(mmid) else { return Ok(Some(ExitStatus::Signal(sig::SIGKILL))) };
+            self.runner.resume(mmfd, &mut task.regs)?
         };
-        let trap = self.runner.resume(mmfd, &mut task.regs)?;
         match trap {
             Trap::Syscall => {
-                let mut ctx = syscall::Ctx {
-                    mm: &mut self.mm,
-                    vfs: &self.vfs,
-                    proc: &mut task.proc,
-                    regs: &mut task.regs,
-                };
+                let mut ctx = syscall::Ctx::new(&mut self.mm, &self.vfs, &mut task.proc, &mut task.regs);
                 let nr = ctx.regs.orig_rax;
                 let args = ctx.regs.syscall_args();
                 let trace = &mut self.trace;
                 let outcome = syscall::dispatch(&mut ctx, &mut |nr| trace.unknown(nr));
+                let wakeups = std::mem::take(&mut ctx.wakeups);
                 self.trace.syscall(task.proc.pid, nr, args, outcome);
-                match outcome {
+                let result = match outcome {
                     Outcome::Return(v) => {
                         task.regs.rax = v;
-                        Ok(None)
+                        None
                     }
-                    Outcome::ExitThread(code) | Outcome::ExitGroup(code) => {
-                        Ok(Some(ExitStatus::Code(code)))
+                    Outcome::Block(key) => {
+                        task.restart = true;
+                        self.sched.handle(SchedMsg::Remove(tid));
+                        self.blocked.entry(key).or_default().push(tid);
+                        None
+                    }
+                    Outcome::Exec { old_mm } => {
+                        self.runner.release(old_mm);
+                        self.mm.destroy_space(old_mm);
+                        None
+                    }
+                    Outcome::ExitThread(code) | Outcome::ExitGroup(code) => Some(ExitStatus::Code(code)),
+                };
+                for key in wakeups {
+                    for woken in self.blocked.remove(&key).unwrap_or_default() {
+                        self.sched.handle(SchedMsg::Wake(woken));
                     }
                 }
+                Ok(result)
             }
             Trap::Fault { addr, present } => {
                 match self

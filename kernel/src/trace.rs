@@ -40,6 +40,8 @@ impl Tracer {
                 })
             }
             Outcome::Return(v) => format!("{v:#x}"),
+            Outcome::Block(key) => format!("? (blocked on {key:?})"),
+            Outcome::Exec { .. } => "0".into(),
             Outcome::ExitThread(c) | Outcome::ExitGroup(c) => format!("? (exit {c})"),
         };
         eprintln!("[{pid}] {name}({args}) = {result}");

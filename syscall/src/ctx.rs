@@ -8,6 +8,10 @@ use mm::Mm;
 use vfs::{Dentry, FileRef, Vfs};
 
 use crate::process::Process;
+use crate::WaitKey;
+
+/// End of x86-64 user space as Linux's `access_ok` sees it (`TASK_SIZE_MAX`).
+const USER_SPACE_END: u64 = 0x7fff_ffff_f000;
 
 /// The world as one syscall handler sees it. Handlers get `&mut Ctx` and the raw
 /// [`Args`](crate::Args); every guest pointer goes through the copy helpers here, which
@@ -21,16 +25,50 @@ pub struct Ctx<'a> {
     pub proc: &'a mut Process,
     /// The calling thread's registers (rax is replaced by the return value afterwards).
     pub regs: &'a mut abi::structs::UserRegs,
+    /// Set by [`Ctx::block_on`]: the syscall is to be restarted once this is woken.
+    pub block: Option<WaitKey>,
+    /// Wait keys this syscall made ready (data written to a pipe, a child exited...).
+    pub wakeups: Vec<WaitKey>,
+}
+
+impl<'a> Ctx<'a> {
+    /// A context for one syscall of `proc`.
+    pub fn new(mm: &'a mut Mm, vfs: &'a Vfs, proc: &'a mut Process, regs: &'a mut abi::structs::UserRegs) -> Ctx<'a> {
+        Ctx { mm, vfs, proc, regs, block: None, wakeups: Vec::new() }
+    }
 }
 
 impl Ctx<'_> {
+    /// Parks the calling task until `key` is woken, then restarts the syscall. Returns the
+    /// error the handler returns meanwhile (it is never seen by the guest).
+    pub fn block_on(&mut self, key: WaitKey) -> Errno {
+        self.block = Some(key);
+        Errno::EAGAIN
+    }
+
+    /// Wakes every task blocked on `key` (they retry their syscall).
+    pub fn wake(&mut self, key: WaitKey) {
+        self.wakeups.push(key);
+    }
+
+    /// Linux's `access_ok`: the range lies in user space (a kernel or non-canonical range
+    /// is `EFAULT` before anything is read or written, even for an empty length).
+    pub fn access_ok(addr: UserAddr, len: u64) -> Result<(), Errno> {
+        match addr.0.checked_add(len) {
+            Some(end) if end <= USER_SPACE_END => Ok(()),
+            _ => Err(Errno::EFAULT),
+        }
+    }
+
     /// Copies `buf.len()` bytes of guest memory at `addr` into `buf`.
     pub fn copy_in(&mut self, addr: UserAddr, buf: &mut [u8]) -> Result<(), Errno> {
+        Self::access_ok(addr, buf.len() as u64)?;
         self.mm.copy_in(self.proc.mm, addr, buf)
     }
 
     /// Copies `buf` to guest memory at `addr`.
     pub fn copy_out(&mut self, addr: UserAddr, buf: &[u8]) -> Result<(), Errno> {
+        Self::access_ok(addr, buf.len() as u64)?;
         self.mm.copy_out(self.proc.mm, addr, buf)
     }
 
@@ -60,6 +98,7 @@ impl Ctx<'_> {
         len: u64,
         f: impl FnOnce(&mut [IoSliceMut<'_>]) -> R,
     ) -> Result<R, Errno> {
+        Self::access_ok(addr, len)?;
         self.mm.with_user_slices_mut(self.proc.mm, addr, len, f)
     }
 
@@ -71,6 +110,7 @@ impl Ctx<'_> {
         len: u64,
         f: impl FnOnce(&[IoSlice<'_>]) -> R,
     ) -> Result<R, Errno> {
+        Self::access_ok(addr, len)?;
         self.mm.with_user_slices(self.proc.mm, addr, len, f)
     }
 

@@ -174,3 +174,20 @@ fn host_random() -> &'static std::fs::File {
     static RANDOM: std::sync::OnceLock<std::fs::File> = std::sync::OnceLock::new();
     RANDOM.get_or_init(|| std::fs::File::open("/dev/urandom").expect("the host has /dev/urandom"))
 }
+
+fn write_ids(ctx: &mut Ctx<'_>, a: &Args, ids: [u32; 3]) -> SysResult {
+    for (i, id) in ids.iter().enumerate() {
+        ctx.write_val(a.addr(i), id)?;
+    }
+    Ok(0)
+}
+
+pub(crate) fn sys_getresuid(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    let c = ctx.proc.cred;
+    write_ids(ctx, a, [c.uid, c.euid, c.euid])
+}
+
+pub(crate) fn sys_getresgid(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    let c = ctx.proc.cred;
+    write_ids(ctx, a, [c.gid, c.egid, c.egid])
+}

@@ -19,6 +19,7 @@
 mod args;
 mod ctx;
 pub mod exec;
+mod exec_call;
 pub mod fdtable;
 mod fs;
 mod info;
@@ -33,13 +34,34 @@ pub use args::Args;
 pub use ctx::Ctx;
 pub use process::{Cred, Process};
 
+
 use abi::{Errno, Sysno};
+
+/// Something a blocked task waits for; a handler that cannot complete names one with
+/// [`Ctx::block_on`], and whoever changes that thing wakes it with [`Ctx::wake`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum WaitKey {
+    /// An open file (pipe, terminal) may have become readable, writable or hung up; the id
+    /// is the file's `vfs::OpenFile::wait_id`.
+    File(u64),
+    /// A child of this guest pid changed state.
+    Child(i32),
+}
 
 /// What the kernel does with the calling task after a syscall.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
+    /// The syscall cannot complete now: park the task until `WaitKey` is woken, then run
+    /// the same syscall again (handlers do nothing irreversible before they block).
+    Block(WaitKey),
     /// Return this value in `rax` and resume the task.
     Return(u64),
+    /// The process now runs a new program in a new address space (`execve`); the old space
+    /// is to be released. Registers are already those of the new program.
+    Exec {
+        /// The address space the process had before.
+        old_mm: mm::MmId,
+    },
     /// The thread exits with this status (`exit`).
     ExitThread(i32),
     /// The whole process exits with this status (`exit_group`).
@@ -62,6 +84,9 @@ pub fn dispatch(ctx: &mut Ctx<'_>, report_unknown: &mut dyn FnMut(u64)) -> Outco
             Err(Errno::ENOSYS)
         }
     };
+    if let Some(key) = ctx.block.take() {
+        return Outcome::Block(key);
+    }
     match result {
         Ok(outcome) => outcome,
         Err(e) => Outcome::Return(e.as_return()),

@@ -3,7 +3,7 @@
 
 use abi::{Errno, Sysno};
 
-use crate::{fs, info, mem, signal, task, time, Args, Ctx, Outcome};
+use crate::{exec_call, fs, info, mem, signal, task, time, Args, Ctx, Outcome};
 
 /// A handler that returns a value (the common case).
 pub type PlainFn = fn(&mut Ctx<'_>, &Args) -> abi::SysResult;
@@ -122,6 +122,9 @@ table! {
     set_tid_address => full(task::sys_set_tid_address);
     set_robust_list => full(task::sys_set_robust_list);
     rseq => error(ENOSYS, "restartable sequences are optional; glibc falls back");
+    execve => ctl(exec_call::sys_execve);
+    execveat => ctl(exec_call::sys_execveat);
+    wait4 => partial(task::sys_wait4, "no child processes yet: ECHILD");
     exit => ctl(task::sys_exit);
     exit_group => ctl(task::sys_exit_group);
     getpid => full(info::sys_getpid);
@@ -132,6 +135,8 @@ table! {
     getgid => full(info::sys_getgid);
     getegid => full(info::sys_getegid);
     getgroups => full(info::sys_getgroups);
+    getresuid => full(info::sys_getresuid);
+    getresgid => full(info::sys_getresgid);
     // System information and limits.
     uname => full(info::sys_uname);
     sysinfo => full(info::sys_sysinfo);
@@ -144,6 +149,7 @@ table! {
     clock_getres => full(time::sys_clock_getres);
     gettimeofday => full(time::sys_gettimeofday);
     time => full(time::sys_time);
+    times => partial(time::sys_times, "CPU times are not accounted yet (zero)");
     nanosleep => partial(time::sys_nanosleep, "sleeps the whole kernel until processes land");
     clock_nanosleep => partial(time::sys_clock_nanosleep, "sleeps the whole kernel until processes land");
     // Signals.

@@ -133,3 +133,17 @@ pub(crate) fn sys_clock_nanosleep(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     }
     Ok(0)
 }
+
+/// Clock ticks per second (`AT_CLKTCK`, `USER_HZ`).
+const USER_HZ: u64 = 100;
+
+pub(crate) fn sys_times(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    let up = uptime();
+    let ticks = up.tv_sec as u64 * USER_HZ + up.tv_nsec as u64 / (1_000_000_000 / USER_HZ);
+    if !a.addr(0).is_null() {
+        // struct tms: user, system, children's user, children's system; guest CPU time is
+        // not accounted yet, so all are zero.
+        ctx.write_val(a.addr(0), &[0u64; 4])?;
+    }
+    Ok(ticks)
+}

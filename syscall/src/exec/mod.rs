@@ -47,9 +47,18 @@ pub struct Loaded {
     pub regs: UserRegs,
 }
 
+/// Most bytes of argv and envp strings together (a quarter of the 8 MiB stack, as Linux).
+pub const ARG_MAX: usize = (mm::layout::STACK_SIZE / 4) as usize;
+
+/// How many `#!` interpreters may be chained (Linux's `BINPRM_MAX_RECURSION`).
+const MAX_INTERP_DEPTH: usize = 4;
+
+/// Longest `#!` line Linux reads (`BINPRM_BUF_SIZE`).
+const BINPRM_BUF_SIZE: usize = 256;
+
 /// Loads the program at `path` (resolved from `cwd`) into a new address space of `mm`, with
-/// `argv` and `envp` on its stack. On failure the new space is destroyed and nothing else
-/// changed.
+/// `argv` and `envp` on its stack. `#!` scripts run their interpreter with the script's path
+/// inserted, as Linux does. On failure the new space is destroyed and nothing else changed.
 pub fn load(
     mm: &mut Mm,
     vfs: &Vfs,
@@ -59,12 +68,57 @@ pub fn load(
     envp: &[Vec<u8>],
     cred: crate::Cred,
 ) -> Result<Loaded, ExecError> {
-    let file = vfs.open_exec(cwd, path).map_err(ExecError::Open)?;
-    let image = elf::Image::parse(&file)?;
+    let mut argv = argv.to_vec();
+    let mut target = path.to_vec();
+    for _ in 0..=MAX_INTERP_DEPTH {
+        let file = vfs.open_exec(cwd, &target).map_err(ExecError::Open)?;
+        let mut head = [0u8; BINPRM_BUF_SIZE];
+        let n = file.read_at(0, &mut head).map_err(ExecError::Open)?;
+        let Some((interp, arg)) = shebang(&head[..n]) else {
+            return load_elf(mm, &file, path, &argv, envp, cred);
+        };
+        // argv becomes: interpreter [arg] script original-argv[1..]
+        let mut new_argv = vec![interp.clone()];
+        new_argv.extend(arg);
+        new_argv.push(target.clone());
+        new_argv.extend(argv.iter().skip(1).cloned());
+        argv = new_argv;
+        target = interp;
+    }
+    Err(ExecError::Open(Errno::ELOOP))
+}
+
+/// Parses a `#!` line: the interpreter and at most one argument (the rest of the line).
+fn shebang(head: &[u8]) -> Option<(Vec<u8>, Option<Vec<u8>>)> {
+    let line = head.strip_prefix(b"#!")?;
+    let line = &line[..line.iter().position(|&b| b == b'\n').unwrap_or(line.len())];
+    let is_space = |b: &u8| *b == b' ' || *b == b'\t';
+    let start = line.iter().position(|b| !is_space(b))?;
+    let line = &line[start..];
+    let end = line.iter().position(is_space).unwrap_or(line.len());
+    let interp = line[..end].to_vec();
+    let rest = &line[end..];
+    let arg = rest.iter().position(|b| !is_space(b)).map(|s| {
+        let a = &rest[s..];
+        let e = a.iter().rposition(|b| !is_space(b)).map_or(0, |e| e + 1);
+        a[..e].to_vec()
+    });
+    Some((interp, arg))
+}
+
+fn load_elf(
+    mm: &mut Mm,
+    file: &vfs::FileRef,
+    execfn: &[u8],
+    argv: &[Vec<u8>],
+    envp: &[Vec<u8>],
+    cred: crate::Cred,
+) -> Result<Loaded, ExecError> {
+    let image = elf::Image::parse(file)?;
     let id = mm.create_space();
     let result = image
-        .map(mm, id, &file)
-        .and_then(|layout| stack::build(mm, id, &layout, path, argv, envp, cred))
+        .map(mm, id, file)
+        .and_then(|layout| stack::build(mm, id, &layout, execfn, argv, envp, cred))
         .map_err(ExecError::Load);
     match result {
         Ok(regs) => Ok(Loaded { mm: id, regs }),
@@ -108,4 +162,17 @@ pub fn find_command(
         }
     }
     Err(first_err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shebang;
+
+    #[test]
+    fn shebang_lines() {
+        assert_eq!(shebang(b"#!/bin/sh\necho"), Some((b"/bin/sh".to_vec(), None)));
+        assert_eq!(shebang(b"#! /usr/bin/env  python3 -u \n"), Some((b"/usr/bin/env".to_vec(), Some(b"python3 -u".to_vec()))));
+        assert_eq!(shebang(b"#!\n"), None);
+        assert_eq!(shebang(b"\x7fELF"), None);
+    }
 }

@@ -11,8 +11,6 @@ use mm::{Mm, MmId};
 use super::elf::Layout;
 use crate::Cred;
 
-/// Most bytes of argv and envp strings together (Linux allows a quarter of the stack limit).
-const ARG_MAX: usize = STACK_SIZE as usize / 4;
 
 /// Values of the host's own auxiliary vector that describe the CPU, which the guest shares.
 struct HostAuxv {
@@ -58,7 +56,7 @@ pub fn build(
     cred: Cred,
 ) -> Result<UserRegs, Errno> {
     let strings: usize = argv.iter().chain(envp).map(|s| s.len() + 1).sum();
-    if strings > ARG_MAX {
+    if strings > super::ARG_MAX {
         return Err(Errno::E2BIG);
     }
     let stack_base = STACK_TOP - STACK_SIZE;

@@ -1,0 +1,75 @@
+//! `execve` and `execveat` from a guest: load the new program, then hand the old address
+//! space back to the kernel.
+
+use abi::flags::at;
+use abi::{Errno, UserAddr};
+
+use crate::exec;
+use crate::{Args, Ctx, Outcome};
+
+/// Most argv or envp entries accepted (Linux's limit is the ARG_MAX byte budget; this bounds
+/// the pointer array walk).
+const MAX_ARG_STRINGS: usize = 0x7fff_ffff;
+
+/// Reads a NULL-terminated array of string pointers (argv or envp).
+fn read_strings(ctx: &mut Ctx<'_>, mut at: UserAddr) -> Result<Vec<Vec<u8>>, Errno> {
+    let mut out = Vec::new();
+    if at.is_null() {
+        return Ok(out);
+    }
+    let mut total = 0usize;
+    loop {
+        let p: u64 = ctx.read_val(at)?;
+        if p == 0 {
+            return Ok(out);
+        }
+        let s = ctx.mm.read_cstr(ctx.proc.mm, UserAddr(p), exec::ARG_MAX)?;
+        total += s.len() + 1;
+        if total > exec::ARG_MAX || out.len() >= MAX_ARG_STRINGS {
+            return Err(Errno::E2BIG);
+        }
+        out.push(s);
+        at = at.checked_add(8).ok_or(Errno::EFAULT)?;
+    }
+}
+
+fn execve_common(ctx: &mut Ctx<'_>, dirfd: i32, path: UserAddr, argv: UserAddr, envp: UserAddr, flags: u32) -> Result<Outcome, Errno> {
+    if flags & !(at::EMPTY_PATH | at::SYMLINK_NOFOLLOW) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let path = ctx.read_path(path)?;
+    let argv = read_strings(ctx, argv)?;
+    let envp = read_strings(ctx, envp)?;
+    let (base, path) = if path.is_empty() {
+        if flags & at::EMPTY_PATH == 0 {
+            return Err(Errno::ENOENT);
+        }
+        // The program is the file open at `dirfd` itself.
+        let dentry = ctx.file(dirfd)?.dentry().ok_or(Errno::EACCES)?;
+        (ctx.vfs.root(), ctx.vfs.path_of(&dentry))
+    } else {
+        (ctx.dir_base(dirfd)?, path)
+    };
+    let loaded = exec::load(ctx.mm, ctx.vfs, &base, &path, &argv, &envp, ctx.proc.cred).map_err(|e| e.errno())?;
+    let old_mm = ctx.proc.mm;
+    ctx.proc.mm = loaded.mm;
+    *ctx.regs = loaded.regs;
+    ctx.proc.fds.close_on_exec();
+    // Handled signals go back to their default action; ignored ones stay ignored.
+    for act in ctx.proc.sigactions.iter_mut() {
+        if act.handler != abi::signal::SIG_IGN {
+            *act = abi::signal::KSigAction::default();
+        }
+    }
+    ctx.proc.altstack = abi::signal::StackT::default();
+    ctx.proc.exe = path;
+    Ok(Outcome::Exec { old_mm })
+}
+
+pub(crate) fn sys_execve(ctx: &mut Ctx<'_>, a: &Args) -> Result<Outcome, Errno> {
+    execve_common(ctx, at::FDCWD, a.addr(0), a.addr(1), a.addr(2), 0)
+}
+
+pub(crate) fn sys_execveat(ctx: &mut Ctx<'_>, a: &Args) -> Result<Outcome, Errno> {
+    execve_common(ctx, a.i32(0), a.addr(1), a.addr(2), a.addr(3), a.u32(4))
+}
