@@ -211,3 +211,16 @@ fn native_guests_are_static() {
     let o = run_native(&[guests::HELLO], &plain());
     assert_eq!(o.status, 0);
 }
+
+#[test]
+fn memory_beyond_mem_is_enomem() {
+    let opts = RunOpts { uml_flags: vec!["--mem".into(), "64M".into()], ..RunOpts::default() };
+    let o = integration_tests::run_uml(&[guests::OOM, "128"], &opts);
+    assert_eq!(o.status, 0, "{}", o.describe("uml --mem 64M"));
+    assert_eq!(
+        o.stdout_str(),
+        "mmap big: Cannot allocate memory\nsbrk big: failed\nbreak unchanged: yes\nmalloc big: NULL\nsmall touched: ok\n",
+        "{}",
+        o.describe("uml --mem 64M")
+    );
+}
