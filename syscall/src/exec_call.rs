@@ -55,13 +55,7 @@ fn execve_common(ctx: &mut Ctx<'_>, dirfd: i32, path: UserAddr, argv: UserAddr, 
     ctx.proc.mm = loaded.mm;
     *ctx.regs = loaded.regs;
     ctx.proc.fds.close_on_exec();
-    // Handled signals go back to their default action; ignored ones stay ignored.
-    for act in ctx.proc.sigactions.iter_mut() {
-        if act.handler != abi::signal::SIG_IGN {
-            *act = abi::signal::KSigAction::default();
-        }
-    }
-    ctx.proc.altstack = abi::signal::StackT::default();
+    ctx.proc.sig.reset_on_exec();
     ctx.proc.exe = path;
     Ok(Outcome::Exec { old_mm })
 }

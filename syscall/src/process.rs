@@ -1,6 +1,5 @@
 //! The state of a guest process (a thread group of one thread, for now).
 
-use abi::signal::{KSigAction, SigSet, StackT};
 use abi::structs::Rlimit;
 use mm::MmId;
 use vfs::Dentry;
@@ -38,12 +37,8 @@ pub struct Process {
     pub cred: Cred,
     /// Resource limits, indexed by `RLIMIT_*`.
     pub rlimits: [Rlimit; abi::flags::rlimit::NLIMITS as usize],
-    /// Signal dispositions, index `signo - 1`.
-    pub sigactions: [KSigAction; abi::signal::sig::NSIG as usize],
-    /// Blocked signals.
-    pub sigmask: SigSet,
-    /// Alternate signal stack.
-    pub altstack: StackT,
+    /// Signal dispositions, mask, pending signals and alternate stack.
+    pub sig: crate::signal::SigState,
     /// `set_tid_address` pointer.
     pub clear_child_tid: u64,
     /// `set_robust_list` head and length.

@@ -1,5 +1,4 @@
-//! Signal dispositions and masks. They are recorded exactly as Linux keeps them; delivery
-//! comes with processes.
+//! The signal syscalls.
 
 use abi::signal::{how, sig, KSigAction, SigSet, StackT, MINSIGSTKSZ, SS_DISABLE, SS_ONSTACK};
 use abi::{Errno, SysResult};
@@ -23,13 +22,13 @@ pub(crate) fn sys_rt_sigaction(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     if new.is_some() && (signo == sig::SIGKILL || signo == sig::SIGSTOP) {
         return Err(Errno::EINVAL);
     }
-    let old = ctx.proc.sigactions[idx];
+    let old = ctx.proc.sig.actions[idx];
     if !oldact.is_null() {
         ctx.write_val(oldact, &old)?;
     }
     if let Some(mut new) = new {
         new.mask &= !UNBLOCKABLE;
-        ctx.proc.sigactions[idx] = new;
+        ctx.proc.sig.actions[idx] = new;
     }
     Ok(0)
 }
@@ -39,7 +38,7 @@ pub(crate) fn sys_rt_sigprocmask(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     if a.len(3) != 8 {
         return Err(Errno::EINVAL);
     }
-    let old = ctx.proc.sigmask;
+    let old = ctx.proc.sig.blocked;
     let new = if set.is_null() {
         None
     } else {
@@ -55,7 +54,7 @@ pub(crate) fn sys_rt_sigprocmask(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
         ctx.write_val(oldset, &old)?;
     }
     if let Some(new) = new {
-        ctx.proc.sigmask = new & !UNBLOCKABLE;
+        ctx.proc.sig.blocked = new & !UNBLOCKABLE;
     }
     Ok(0)
 }
@@ -68,7 +67,7 @@ pub(crate) fn sys_sigaltstack(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
         Some(ctx.read_val::<StackT>(ss)?)
     };
     if !old_ss.is_null() {
-        let mut old = ctx.proc.altstack;
+        let mut old = ctx.proc.sig.altstack;
         if old.size == 0 {
             old.flags = SS_DISABLE;
         }
@@ -90,7 +89,7 @@ pub(crate) fn sys_sigaltstack(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
         } else {
             new.flags = 0;
         }
-        ctx.proc.altstack = new;
+        ctx.proc.sig.altstack = new;
     }
     Ok(0)
 }
