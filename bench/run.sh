@@ -80,6 +80,10 @@ ROWS=(
 	"64 KiB write, 64 MiB (MB/s)|rw $RW_FILE_BASE.@RUNNER@.dat 64|write"
 	"64 KiB read, 64 MiB (MB/s)|rw $RW_FILE_BASE.@RUNNER@.dat 64|read"
 	"start-up (ms)|@startup true|startup"
+	"fork+exit+wait (µs/iter)|forkwait 2000|forkwait"
+	"fork+exec+wait of bench/out/true (µs/iter)|forkexec 500 $OUT/true|forkexec"
+	"pipe ping-pong (µs/round trip)|pipepong 10000|pipepong"
+	"busybox sh, 100 pipelines (ms)|@startup pipelines100|pipelines100"
 )
 
 # ---------------------------------------------------------------- setup

@@ -49,6 +49,12 @@ struct RunArgs {
     /// Print each syscall on stderr.
     #[arg(long)]
     trace: bool,
+    /// Scheduling policy: rr (round robin) or fair (least virtual runtime first).
+    #[arg(long, default_value = "rr")]
+    sched: kernel::PolicyKind,
+    /// Most guest processes; fork fails with EAGAIN beyond it (0: no limit).
+    #[arg(long, default_value_t = 4096)]
+    pids: usize,
     /// The program and its arguments.
     #[arg(last = true, required = true, num_args = 1..)]
     argv: Vec<OsString>,
@@ -107,6 +113,8 @@ fn run(args: RunArgs) -> ExitCode {
         env: args.env,
         workdir: args.workdir,
         trace: args.trace,
+        sched: args.sched,
+        max_pids: args.pids,
         argv: args.argv,
     };
     match kernel::Kernel::run(&cfg) {

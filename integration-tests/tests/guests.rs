@@ -127,7 +127,10 @@ fn memory() {
 fn shared_file_mapping() {
     let tmp = TempDir::new("shared_map");
     let scratch = tmp.join("scratch");
-    let o = compare(&[OsStr::new(guests::SHARED_MAP), scratch.as_os_str()], &plain());
+    let o = compare(
+        &[OsStr::new(guests::SHARED_MAP), scratch.as_os_str()],
+        &plain(),
+    );
     assert_no_bad_lines("shared_map", &o);
     assert_eq!(o.status, 0);
 }
@@ -214,7 +217,10 @@ fn native_guests_are_static() {
 
 #[test]
 fn memory_beyond_mem_is_enomem() {
-    let opts = RunOpts { uml_flags: vec!["--mem".into(), "64M".into()], ..RunOpts::default() };
+    let opts = RunOpts {
+        uml_flags: vec!["--mem".into(), "64M".into()],
+        ..RunOpts::default()
+    };
     let o = integration_tests::run_uml(&[guests::OOM, "128"], &opts);
     assert_eq!(o.status, 0, "{}", o.describe("uml --mem 64M"));
     assert_eq!(

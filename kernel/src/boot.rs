@@ -6,10 +6,10 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use abi::Errno;
 use mm::Mm;
 use runner::PerProcess;
-use sched::{PolicyKind, SchedMsg, Scheduler, TaskId};
+use sched::{SchedMsg, Scheduler, TaskId};
 use syscall::exec::{self, ElfError, ExecError};
 use syscall::fdtable::FdTable;
-use syscall::{Cred, Process};
+use syscall::{Cred, ProcState, Process, ProcessTable};
 use vfs::{Vfs, VfsConfig};
 
 use crate::{trace::Tracer, Config, Kernel, Task};
@@ -149,6 +149,12 @@ pub(crate) fn boot(cfg: &Config) -> Result<Kernel, StartError> {
     let proc = Process {
         pid: 1,
         ppid: 0,
+        pgid: 1,
+        sid: 1,
+        state: ProcState::Running,
+        exit_signal: 0,
+        children: Default::default(),
+        itimer_real: None,
         mm: loaded.mm,
         fds,
         cwd,
@@ -160,24 +166,24 @@ pub(crate) fn boot(cfg: &Config) -> Result<Kernel, StartError> {
         robust_list: (0, 0),
         exe: path,
     };
-    let mut sched = Scheduler::new(PolicyKind::RoundRobin);
+    let mut sched = Scheduler::new(cfg.sched);
     sched.handle(SchedMsg::Wake(INIT_TASK));
+    let mut procs = ProcessTable::new(cfg.max_pids);
+    procs.insert(proc);
     let mut tasks = std::collections::HashMap::new();
-    tasks.insert(
-        INIT_TASK,
-        Task {
-            proc,
-            regs: loaded.regs,
-            restart: false,
-        },
-    );
+    tasks.insert(INIT_TASK, Task::new(loaded.regs));
+    let mut mm_users = std::collections::HashMap::new();
+    mm_users.insert(loaded.mm, 1);
     Ok(Kernel {
         mm,
         vfs,
         runner,
         sched,
+        timers: Default::default(),
+        procs,
         tasks,
         blocked: Default::default(),
+        mm_users,
         trace: Tracer::new(cfg.trace),
     })
 }

@@ -5,39 +5,48 @@
 //!
 //! ```text
 //! loop {
+//!     fire expired timers                 // sleeps end, ITIMER_REAL
 //!     task = sched.next()                 // who runs, and so which address space
-//!     trap = runner.resume(task)          // apply queued host mapping ops, run until a trap
+//!     deliver pending signals             // frames, default actions, EINTR/restart
+//!     trap = restart ? Syscall            // a woken blocked syscall runs again
+//!          : runner.resume(task)          // apply queued host mapping ops, run until a trap
 //!     match trap {
-//!         Syscall => syscall::dispatch    // value | exit
+//!         Syscall => syscall::dispatch    // value | block | fork | exec | exit
 //!         Fault   => mm.handle_fault      // resolved | guest SIGSEGV
+//!         Interrupted => preempt          // the time slice ran out
 //!         Signal / Exited => default actions, host errors
 //!     }
 //! }
 //! ```
 //!
 //! Messages: it drives `sched` with `SchedMsg`, the runner with `MmFd`s (the /proc/mm
-//! protocol) and registers, and receives `Trap`s.
+//! protocol) and registers, and receives `Trap`s; syscall handlers answer with `Outcome`s
+//! and name the `WaitKey`s they block on or wake.
 //!
 //! Invariants: guest behaviour never panics the kernel; a host failure (a stub died, ptrace
-//! failed) ends the run with a [`KernelError`] naming it, not with a guest errno.
+//! failed) ends the run with a [`KernelError`] naming it, not with a guest errno. A task is
+//! either runnable (in the scheduler), blocked on exactly one wait key, or stopped.
 #![forbid(unsafe_code)]
 
 mod boot;
+mod run;
 mod trace;
 
+use std::collections::HashMap;
 use std::ffi::OsString;
 use std::path::PathBuf;
+use std::time::Instant;
 
-use abi::signal::sig;
 use abi::structs::UserRegs;
-use mm::Mm;
-use runner::{PerProcess, Runner, RunnerError};
-use sched::{SchedMsg, SchedReply, Scheduler, TaskId};
-use syscall::{Outcome, Process, WaitKey};
-use trap::Trap;
+use mm::{Mm, MmId};
+use runner::{PerProcess, RunnerError};
+use sched::timers::Timers;
+use sched::{Scheduler, TaskId};
+use syscall::{ProcessTable, WaitKey};
 use vfs::Vfs;
 
 pub use boot::StartError;
+pub use sched::PolicyKind;
 
 /// What `uml run` asks for.
 #[derive(Clone, Debug, Default)]
@@ -54,6 +63,10 @@ pub struct Config {
     pub workdir: Option<PathBuf>,
     /// Print each syscall (strace-like) on stderr.
     pub trace: bool,
+    /// Scheduling policy.
+    pub sched: PolicyKind,
+    /// Most guest processes (0: no limit).
+    pub max_pids: usize,
     /// The command and its arguments.
     pub argv: Vec<OsString>,
 }
@@ -67,18 +80,37 @@ pub enum KernelError {
     /// A host-side failure of the runner or trap mechanism.
     #[error("host failure: {0}")]
     Runner(#[from] RunnerError),
-    /// The stub running the guest disappeared.
+    /// The stub running a guest disappeared.
     #[error("the stub process of pid {0} died unexpectedly ({1:?})")]
     StubDied(i32, trap::HostExit),
 }
 
-/// One guest thread: its process and its registers.
+/// One guest thread: the kernel's side of it (its process is in the process table).
 struct Task {
-    proc: Process,
+    /// Its registers while it is not running.
     regs: UserRegs,
     /// The task blocked in a syscall; when woken, the syscall runs again before the task
     /// returns to user mode.
     restart: bool,
+    /// The blocked syscall's deadline, kept across restarts.
+    deadline: Option<Instant>,
+    /// What the task waits for, if it is blocked.
+    blocked_on: Option<WaitKey>,
+    /// FP state to put back before the task runs again (a vfork parent whose child borrowed
+    /// its address space).
+    saved_fp: Option<trap::XState>,
+}
+
+impl Task {
+    fn new(regs: UserRegs) -> Task {
+        Task {
+            regs,
+            restart: false,
+            deadline: None,
+            blocked_on: None,
+            saved_fp: None,
+        }
+    }
 }
 
 /// The booted kernel.
@@ -87,9 +119,13 @@ pub struct Kernel {
     vfs: Vfs,
     runner: PerProcess,
     sched: Scheduler,
-    tasks: std::collections::HashMap<TaskId, Task>,
+    timers: Timers,
+    procs: ProcessTable,
+    tasks: HashMap<TaskId, Task>,
     /// Tasks parked in a syscall, by what they wait for.
-    blocked: std::collections::HashMap<WaitKey, Vec<TaskId>>,
+    blocked: HashMap<WaitKey, Vec<TaskId>>,
+    /// How many processes use each address space (a vfork child borrows its parent's).
+    mm_users: HashMap<MmId, usize>,
     trace: trace::Tracer,
 }
 
@@ -117,101 +153,5 @@ impl Kernel {
     pub fn run(cfg: &Config) -> Result<ExitStatus, KernelError> {
         let mut k = boot::boot(cfg)?;
         k.main_loop()
-    }
-
-    fn main_loop(&mut self) -> Result<ExitStatus, KernelError> {
-        loop {
-            let SchedReply::Next(Some(tid)) = self.sched.handle(SchedMsg::PickNext) else {
-                if self.blocked.is_empty() {
-                    return Ok(ExitStatus::Code(0));
-                }
-                // Every task waits for something only another task could do: as on Linux,
-                // they wait forever (until uml itself is interrupted).
-                loop {
-                    std::thread::park();
-                }
-            };
-            if let Some(status) = self.run_task(tid)? {
-                let task = self.tasks.remove(&tid);
-                self.sched.handle(SchedMsg::Remove(tid));
-                if let Some(task) = task {
-                    self.runner.release(task.proc.mm);
-                    self.mm.destroy_space(task.proc.mm);
-                }
-                if tid == boot::INIT_TASK {
-                    return Ok(status);
-                }
-            }
-        }
-    }
-
-    /// Runs `tid` until it traps and handles the trap; `Some` when the task has ended.
-    fn run_task(&mut self, tid: TaskId) -> Result<Option<ExitStatus>, KernelError> {
-        let Some(task) = self.tasks.get_mut(&tid) else { return Ok(None) };
-        let mmid = task.proc.mm;
-        let trap = if std::mem::take(&mut task.restart) {
-            Trap::Syscall
-        } else {
-            let Some(mmfd) = self.mm.mmfd(mmid) else { return Ok(Some(ExitStatus::Signal(sig::SIGKILL))) };
-            self.runner.resume(mmfd, &mut task.regs)?
-        };
-        match trap {
-            Trap::Syscall => {
-                let mut ctx = syscall::Ctx::new(&mut self.mm, &self.vfs, &mut task.proc, &mut task.regs);
-                let nr = ctx.regs.orig_rax;
-                let args = ctx.regs.syscall_args();
-                let trace = &mut self.trace;
-                let outcome = syscall::dispatch(&mut ctx, &mut |nr| trace.unknown(nr));
-                let wakeups = std::mem::take(&mut ctx.wakeups);
-                self.trace.syscall(task.proc.pid, nr, args, outcome);
-                let result = match outcome {
-                    Outcome::Return(v) => {
-                        task.regs.rax = v;
-                        None
-                    }
-                    Outcome::Block(key) => {
-                        task.restart = true;
-                        self.sched.handle(SchedMsg::Remove(tid));
-                        self.blocked.entry(key).or_default().push(tid);
-                        None
-                    }
-                    Outcome::Exec { old_mm } => {
-                        self.runner.release(old_mm);
-                        self.mm.destroy_space(old_mm);
-                        None
-                    }
-                    Outcome::ExitThread(code) | Outcome::ExitGroup(code) => Some(ExitStatus::Code(code)),
-                };
-                for key in wakeups {
-                    for woken in self.blocked.remove(&key).unwrap_or_default() {
-                        self.sched.handle(SchedMsg::Wake(woken));
-                    }
-                }
-                Ok(result)
-            }
-            Trap::Fault { addr, present } => {
-                match self
-                    .mm
-                    .handle_fault(mmid, abi::UserAddr(addr), mm::Access::Unknown, present)
-                {
-                    Ok(()) => Ok(None),
-                    Err(mm::FaultError::Bus) => {
-                        Ok(Some(self.trace.killed(task.proc.pid, sig::SIGBUS)))
-                    }
-                    Err(mm::FaultError::OutOfMemory) => {
-                        self.trace.oom(task.proc.pid);
-                        Ok(Some(ExitStatus::Signal(sig::SIGKILL)))
-                    }
-                    Err(mm::FaultError::Segv { .. }) => {
-                        Ok(Some(self.trace.killed(task.proc.pid, sig::SIGSEGV)))
-                    }
-                }
-            }
-            // Signal delivery to guest handlers comes with processes; until then a
-            // synchronous signal takes its default action, which for these is to terminate.
-            Trap::Signal(info) => Ok(Some(self.trace.killed(task.proc.pid, info.signo))),
-            Trap::Interrupted => Ok(None),
-            Trap::Exited(how) => Err(KernelError::StubDied(task.proc.pid, how)),
-        }
     }
 }

@@ -5,8 +5,6 @@ use std::collections::HashSet;
 
 use syscall::Outcome;
 
-use crate::ExitStatus;
-
 /// Trace output state.
 pub(crate) struct Tracer {
     enabled: bool,
@@ -42,6 +40,7 @@ impl Tracer {
             Outcome::Return(v) => format!("{v:#x}"),
             Outcome::Block(key) => format!("? (blocked on {key:?})"),
             Outcome::Exec { .. } => "0".into(),
+            Outcome::Fork { child, .. } => format!("{child}"),
             Outcome::ExitThread(c) | Outcome::ExitGroup(c) => format!("? (exit {c})"),
         };
         eprintln!("[{pid}] {name}({args}) = {result}");
@@ -58,11 +57,11 @@ impl Tracer {
     }
 
     /// The guest was killed by a signal (default action).
-    pub(crate) fn killed(&mut self, pid: i32, signo: i32) -> ExitStatus {
+    pub(crate) fn killed(&mut self, pid: i32, signo: i32) -> syscall::ExitStatus {
         if self.enabled {
             eprintln!("[{pid}] +++ killed by signal {signo} +++");
         }
-        ExitStatus::Signal(signo)
+        syscall::ExitStatus::Signaled(signo, false)
     }
 
     /// The guest was killed because physical memory ran out.

@@ -7,7 +7,9 @@ use bytemuck::Pod;
 use mm::Mm;
 use vfs::{Dentry, FileRef, Vfs};
 
-use crate::process::Process;
+use std::time::Instant;
+
+use crate::process::{Process, ProcessTable};
 use crate::WaitKey;
 
 /// End of x86-64 user space as Linux's `access_ok` sees it (`TASK_SIZE_MAX`).
@@ -23,18 +25,42 @@ pub struct Ctx<'a> {
     pub vfs: &'a Vfs,
     /// The calling process.
     pub proc: &'a mut Process,
+    /// Every other process.
+    pub procs: &'a mut ProcessTable,
     /// The calling thread's registers (rax is replaced by the return value afterwards).
     pub regs: &'a mut abi::structs::UserRegs,
     /// Set by [`Ctx::block_on`]: the syscall is to be restarted once this is woken.
     pub block: Option<WaitKey>,
     /// Wait keys this syscall made ready (data written to a pipe, a child exited...).
     pub wakeups: Vec<WaitKey>,
+    /// The syscall's deadline, kept across restarts of a blocked call (Linux's restart
+    /// block): set on first entry by calls with a timeout, cleared when the call completes.
+    pub deadline: &'a mut Option<Instant>,
+    /// Set by [`Ctx::block_until`]: wake the blocked task at this time even if its key is not.
+    pub timeout: Option<Instant>,
 }
 
 impl<'a> Ctx<'a> {
     /// A context for one syscall of `proc`.
-    pub fn new(mm: &'a mut Mm, vfs: &'a Vfs, proc: &'a mut Process, regs: &'a mut abi::structs::UserRegs) -> Ctx<'a> {
-        Ctx { mm, vfs, proc, regs, block: None, wakeups: Vec::new() }
+    pub fn new(
+        mm: &'a mut Mm,
+        vfs: &'a Vfs,
+        proc: &'a mut Process,
+        procs: &'a mut ProcessTable,
+        regs: &'a mut abi::structs::UserRegs,
+        deadline: &'a mut Option<Instant>,
+    ) -> Ctx<'a> {
+        Ctx {
+            mm,
+            vfs,
+            proc,
+            procs,
+            regs,
+            block: None,
+            wakeups: Vec::new(),
+            deadline,
+            timeout: None,
+        }
     }
 }
 
@@ -44,6 +70,20 @@ impl Ctx<'_> {
     pub fn block_on(&mut self, key: WaitKey) -> Errno {
         self.block = Some(key);
         Errno::EAGAIN
+    }
+
+    /// Like [`Ctx::block_on`], and also wakes the task at `deadline`.
+    pub fn block_until(&mut self, key: WaitKey, deadline: Instant) -> Errno {
+        self.timeout = Some(deadline);
+        self.block_on(key)
+    }
+
+    /// The deadline of a call with a relative timeout: computed on first entry, kept while
+    /// the call blocks and restarts.
+    pub fn deadline_after(&mut self, timeout: std::time::Duration) -> Instant {
+        *self
+            .deadline
+            .get_or_insert_with(|| Instant::now() + timeout)
     }
 
     /// Wakes every task blocked on `key` (they retry their syscall).

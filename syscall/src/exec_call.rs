@@ -33,7 +33,14 @@ fn read_strings(ctx: &mut Ctx<'_>, mut at: UserAddr) -> Result<Vec<Vec<u8>>, Err
     }
 }
 
-fn execve_common(ctx: &mut Ctx<'_>, dirfd: i32, path: UserAddr, argv: UserAddr, envp: UserAddr, flags: u32) -> Result<Outcome, Errno> {
+fn execve_common(
+    ctx: &mut Ctx<'_>,
+    dirfd: i32,
+    path: UserAddr,
+    argv: UserAddr,
+    envp: UserAddr,
+    flags: u32,
+) -> Result<Outcome, Errno> {
     if flags & !(at::EMPTY_PATH | at::SYMLINK_NOFOLLOW) != 0 {
         return Err(Errno::EINVAL);
     }
@@ -50,7 +57,8 @@ fn execve_common(ctx: &mut Ctx<'_>, dirfd: i32, path: UserAddr, argv: UserAddr, 
     } else {
         (ctx.dir_base(dirfd)?, path)
     };
-    let loaded = exec::load(ctx.mm, ctx.vfs, &base, &path, &argv, &envp, ctx.proc.cred).map_err(|e| e.errno())?;
+    let loaded = exec::load(ctx.mm, ctx.vfs, &base, &path, &argv, &envp, ctx.proc.cred)
+        .map_err(|e| e.errno())?;
     let old_mm = ctx.proc.mm;
     ctx.proc.mm = loaded.mm;
     *ctx.regs = loaded.regs;

@@ -16,10 +16,6 @@ pub(crate) fn sys_gettid(ctx: &mut Ctx<'_>, _a: &Args) -> SysResult {
     Ok(ctx.proc.pid as u64)
 }
 
-pub(crate) fn sys_getppid(ctx: &mut Ctx<'_>, _a: &Args) -> SysResult {
-    Ok(ctx.proc.ppid as u64)
-}
-
 pub(crate) fn sys_getuid(ctx: &mut Ctx<'_>, _a: &Args) -> SysResult {
     Ok(ctx.proc.cred.uid.into())
 }

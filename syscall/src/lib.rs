@@ -24,6 +24,7 @@ pub mod fdtable;
 mod fs;
 mod info;
 mod mem;
+pub mod proc_calls;
 pub mod process;
 mod signal;
 pub mod table;
@@ -32,8 +33,7 @@ mod time;
 
 pub use args::Args;
 pub use ctx::Ctx;
-pub use process::{Cred, Process};
-
+pub use process::{Cred, ExitStatus, ProcState, Process, ProcessTable};
 
 use abi::{Errno, Sysno};
 
@@ -46,6 +46,12 @@ pub enum WaitKey {
     File(u64),
     /// A child of this guest pid changed state.
     Child(i32),
+    /// The vfork child with this pid exec'd or exited.
+    Vfork(i32),
+    /// A signal was sent to this guest pid: it wakes from any wait (interrupting it).
+    Signal(i32),
+    /// Nothing but the syscall's own deadline (`nanosleep`) for this guest pid.
+    Timeout(i32),
 }
 
 /// What the kernel does with the calling task after a syscall.
@@ -61,6 +67,16 @@ pub enum Outcome {
     Exec {
         /// The address space the process had before.
         old_mm: mm::MmId,
+    },
+    /// A new process was created (`fork`, `vfork`, `clone`); it starts with `regs`. With
+    /// `vfork`, the caller waits until the child execs or exits.
+    Fork {
+        /// The child's pid.
+        child: i32,
+        /// The child's registers.
+        regs: abi::structs::UserRegs,
+        /// Whether the parent waits for the child (`CLONE_VFORK`).
+        vfork: bool,
     },
     /// The thread exits with this status (`exit`).
     ExitThread(i32),

@@ -1,4 +1,4 @@
-//! The state of a guest process (a thread group of one thread, for now).
+//! Guest processes (each a thread group of one thread, for now) and the table of them.
 
 use abi::structs::Rlimit;
 use mm::MmId;
@@ -25,6 +25,18 @@ pub struct Process {
     pub pid: i32,
     /// Parent's guest pid (0 for the first program).
     pub ppid: i32,
+    /// Process group.
+    pub pgid: i32,
+    /// Session.
+    pub sid: i32,
+    /// Running, stopped, or a zombie waiting to be reaped.
+    pub state: ProcState,
+    /// Signal sent to the parent when this process ends (`SIGCHLD`, or the clone flags').
+    pub exit_signal: i32,
+    /// Live and zombie children.
+    pub children: std::collections::BTreeSet<i32>,
+    /// `ITIMER_REAL`: next expiry and reload interval.
+    pub itimer_real: Option<(std::time::Instant, std::time::Duration)>,
     /// Its address space.
     pub mm: MmId,
     /// Open files.
@@ -92,5 +104,116 @@ impl Process {
     /// The soft limit on open descriptors.
     pub fn nofile(&self) -> u64 {
         self.rlimits[abi::flags::rlimit::NOFILE as usize].cur
+    }
+}
+
+/// How a process ended, as `wait` reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// `exit(code)`.
+    Exited(i32),
+    /// Killed by a signal; `true` if it dumped core.
+    Signaled(i32, bool),
+}
+
+impl ExitStatus {
+    /// The `wait` status word.
+    pub fn wait_status(self) -> i32 {
+        match self {
+            ExitStatus::Exited(code) => (code & 0xff) << 8,
+            ExitStatus::Signaled(sig, core) => sig | if core { 0x80 } else { 0 },
+        }
+    }
+}
+
+/// A process's run state as its parent's `wait` sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProcState {
+    /// Runnable or blocked in a syscall.
+    Running,
+    /// Stopped by this signal; `reported` once a `wait` has seen it.
+    Stopped {
+        /// The stop signal.
+        sig: i32,
+        /// Whether a `WSTOPPED` wait has consumed the event.
+        reported: bool,
+    },
+    /// Continued by `SIGCONT` and not yet reported to a `WCONTINUED` wait.
+    Continued,
+    /// Ended, waiting for its parent to reap it.
+    Zombie(ExitStatus),
+}
+
+/// Every guest process, by pid. The process running a syscall is taken out of the table for
+/// the duration of the call (it is `Ctx::proc`), so the table holds the *other* processes.
+#[derive(Default)]
+pub struct ProcessTable {
+    procs: std::collections::BTreeMap<i32, Process>,
+    last_pid: i32,
+    /// Most processes (`--pids`); 0 for no limit.
+    pub max_pids: usize,
+}
+
+/// Highest pid before allocation wraps (Linux's default `pid_max`).
+const PID_MAX: i32 = 32768;
+
+impl ProcessTable {
+    /// An empty table admitting at most `max_pids` processes (0: unlimited).
+    pub fn new(max_pids: usize) -> ProcessTable {
+        ProcessTable {
+            procs: Default::default(),
+            last_pid: 0,
+            max_pids,
+        }
+    }
+
+    /// Number of processes, including zombies and one taken out for a syscall (`extra`).
+    pub fn count(&self, extra: usize) -> usize {
+        self.procs.len() + extra
+    }
+
+    /// A free pid: the next after the last one given, wrapping at `pid_max`.
+    pub fn alloc_pid(&mut self, in_use: impl Fn(i32) -> bool) -> Option<i32> {
+        for _ in 0..PID_MAX {
+            self.last_pid = if self.last_pid >= PID_MAX - 1 {
+                2
+            } else {
+                self.last_pid + 1
+            };
+            if !self.procs.contains_key(&self.last_pid) && !in_use(self.last_pid) {
+                return Some(self.last_pid);
+            }
+        }
+        None
+    }
+
+    /// Adds a process.
+    pub fn insert(&mut self, p: Process) {
+        self.procs.insert(p.pid, p);
+    }
+
+    /// Takes a process out (to run a syscall of it, or to reap it).
+    pub fn take(&mut self, pid: i32) -> Option<Process> {
+        self.procs.remove(&pid)
+    }
+
+    /// The process with this pid.
+    pub fn get(&self, pid: i32) -> Option<&Process> {
+        self.procs.get(&pid)
+    }
+
+    /// The process with this pid, writable.
+    pub fn get_mut(&mut self, pid: i32) -> Option<&mut Process> {
+        self.procs.get_mut(&pid)
+    }
+
+    /// All processes in the table.
+    pub fn iter(&self) -> impl Iterator<Item = &Process> {
+        self.procs.values()
+    }
+
+    /// All processes in the table, writable.
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut Process> {
+        self.procs.values_mut()
     }
 }

@@ -3,7 +3,7 @@
 
 use abi::{Errno, Sysno};
 
-use crate::{exec_call, fs, info, mem, signal, task, time, Args, Ctx, Outcome};
+use crate::{exec_call, fs, info, mem, proc_calls, signal, task, time, Args, Ctx, Outcome};
 
 /// A handler that returns a value (the common case).
 pub type PlainFn = fn(&mut Ctx<'_>, &Args) -> abi::SysResult;
@@ -53,6 +53,9 @@ macro_rules! table {
     };
     (@entry $name:ident partial($f:path, $note:literal)) => {
         Entry { sysno: Sysno::$name, handler: Handler::Plain($f), support: Support::Partial($note) }
+    };
+    (@entry $name:ident partial_ctl($f:path, $note:literal)) => {
+        Entry { sysno: Sysno::$name, handler: Handler::Ctl($f), support: Support::Partial($note) }
     };
     (@entry $name:ident ctl($f:path)) => {
         Entry { sysno: Sysno::$name, handler: Handler::Ctl($f), support: Support::Full }
@@ -111,6 +114,16 @@ table! {
     dup2 => full(fs::sys_dup2);
     dup3 => full(fs::sys_dup3);
     ioctl => partial(fs::sys_ioctl, "TCGETS, TIOCGWINSZ, FIONREAD, FIOCLEX/FIONCLEX, FIONBIO; ENOTTY otherwise");
+    pipe => partial(fs::sys_pipe, "64 KiB buffer; a blocking write over PIPE_BUF returns a short count instead of waiting for room; no SIGPIPE yet");
+    pipe2 => partial(fs::sys_pipe2, "as pipe; O_DIRECT accepted without packet mode");
+    preadv => full(fs::sys_preadv);
+    pwritev => full(fs::sys_pwritev);
+    preadv2 => partial(fs::sys_preadv2, "RWF_HIPRI/DSYNC/SYNC accepted as no-ops; RWF_NOWAIT only affects pipes");
+    pwritev2 => partial(fs::sys_pwritev2, "RWF_HIPRI/DSYNC/SYNC accepted as no-ops; RWF_NOWAIT only affects pipes");
+    utimensat => full(fs::sys_utimensat);
+    futimesat => full(fs::sys_futimesat);
+    utimes => full(fs::sys_utimes);
+    utime => full(fs::sys_utime);
     // Memory.
     brk => full(mem::sys_brk);
     mmap => partial(mem::sys_mmap, "MAP_SHARED file mappings only read-only");
@@ -124,11 +137,20 @@ table! {
     rseq => error(ENOSYS, "restartable sequences are optional; glibc falls back");
     execve => ctl(exec_call::sys_execve);
     execveat => ctl(exec_call::sys_execveat);
-    wait4 => partial(task::sys_wait4, "no child processes yet: ECHILD");
+    fork => ctl(proc_calls::sys_fork);
+    vfork => ctl(proc_calls::sys_vfork);
+    clone => partial_ctl(proc_calls::sys_clone, "processes only: CLONE_VM without CLONE_VFORK (threads) is ENOSYS");
+    wait4 => partial(proc_calls::sys_wait4, "rusage is zero");
+    waitid => full(proc_calls::sys_waitid);
+    getpgid => full(proc_calls::sys_getpgid);
+    setpgid => full(proc_calls::sys_setpgid);
+    getpgrp => full(proc_calls::sys_getpgrp);
+    getsid => full(proc_calls::sys_getsid);
+    setsid => full(proc_calls::sys_setsid);
     exit => ctl(task::sys_exit);
     exit_group => ctl(task::sys_exit_group);
     getpid => full(info::sys_getpid);
-    getppid => full(info::sys_getppid);
+    getppid => full(proc_calls::sys_getppid);
     gettid => full(info::sys_gettid);
     getuid => full(info::sys_getuid);
     geteuid => full(info::sys_geteuid);

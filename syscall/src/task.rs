@@ -60,18 +60,3 @@ pub(crate) fn sys_arch_prctl(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
         _ => Err(Errno::EINVAL),
     }
 }
-
-pub(crate) fn sys_wait4(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
-    const WNOHANG: u32 = 1;
-    const WUNTRACED: u32 = 2;
-    const WCONTINUED: u32 = 8;
-    const WNOTHREAD: u32 = 0x2000_0000;
-    const WALL: u32 = 0x4000_0000;
-    const WCLONE: u32 = 0x8000_0000;
-    if a.u32(2) & !(WNOHANG | WUNTRACED | WCONTINUED | WNOTHREAD | WALL | WCLONE) != 0 {
-        return Err(Errno::EINVAL);
-    }
-    // A process without children: nothing to wait for.
-    let _ = ctx;
-    Err(Errno::ECHILD)
-}

@@ -12,7 +12,7 @@ use parking_lot::Mutex;
 
 use crate::hostfs::HostNode;
 use crate::overlay;
-use crate::tmpfs::MemInode;
+use crate::tmpfs::{MemInode, Time};
 use crate::Arc;
 
 /// What every in-memory file system of one `Vfs` shares: the owner of new files and the
@@ -184,6 +184,18 @@ impl Dentry {
                     return Err(Errno::EOPNOTSUPP);
                 }
                 overlay::copy_up(self)?.chmod(mode);
+                Ok(())
+            }
+        }
+    }
+
+    /// Sets (`Some`) or keeps (`None`) the access and modification times; ctime becomes
+    /// now (copying an overlay object up).
+    pub(crate) fn set_times(&self, atime: Option<Time>, mtime: Option<Time>) -> Result<(), Errno> {
+        match &self.0.inode {
+            Inode::Host(h) => h.set_times(atime, mtime),
+            Inode::Ovl(_) => {
+                overlay::copy_up(self)?.set_times(atime, mtime);
                 Ok(())
             }
         }

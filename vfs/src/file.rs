@@ -6,14 +6,15 @@ use std::os::fd::{AsFd, OwnedFd};
 
 use abi::flags::mode::{S_IFDIR, S_IFLNK, S_IFREG};
 use abi::flags::OFlags;
-use abi::structs::{Stat, Termios, Winsize};
+use abi::structs::{Stat, Termios, Timespec, Winsize};
 use abi::Errno;
 use parking_lot::Mutex;
 use rustix::fs::OFlags as HOFlags;
 
 use crate::dentry::{Dentry, Inode};
 use crate::hostfs::{fstat_fd, herr, nerr};
-use crate::tmpfs::{DevKind, MemData, MemInode};
+use crate::pipe::{PipeEnd, PollEvents};
+use crate::tmpfs::{DevKind, MemData, MemInode, Time};
 use crate::{overlay, stdio, Arc};
 
 /// Most slices one host `preadv`/`pwritev` takes.
@@ -36,6 +37,8 @@ pub(crate) enum FileKind {
     Dev(DevKind),
     /// `O_PATH`: no I/O.
     Path,
+    /// One end of a pipe.
+    Pipe(PipeEnd),
 }
 
 /// One entry of a directory listing snapshot.
@@ -183,6 +186,7 @@ impl OpenFile {
                 stdio::read(fd, &mut bufs[..n])
             }
             FileKind::Dev(k) => dev_read(*k, bufs),
+            FileKind::Pipe(p) => p.pipe.read(bufs),
             FileKind::Dir => Err(Errno::EISDIR),
             FileKind::Path => Err(Errno::EBADF),
         }
@@ -190,8 +194,18 @@ impl OpenFile {
 
     /// Writes at the file position (at the end with `O_APPEND`) and advances it.
     pub fn write(&self, bufs: &[IoSlice<'_>]) -> Result<usize, Errno> {
+        self.write_mode(bufs, false)
+    }
+
+    /// `pwritev2(fd, …, -1, RWF_APPEND)`: writes at the end of the file, whatever
+    /// `O_APPEND` says, and moves the position past the data.
+    pub fn write_append(&self, bufs: &[IoSlice<'_>]) -> Result<usize, Errno> {
+        self.write_mode(bufs, true)
+    }
+
+    fn write_mode(&self, bufs: &[IoSlice<'_>], append: bool) -> Result<usize, Errno> {
         self.check_write()?;
-        let append = self.flags().contains(OFlags::APPEND);
+        let append = append || self.flags().contains(OFlags::APPEND);
         match &self.kind {
             FileKind::Host(fd) => {
                 let mut st = self.state.lock();
@@ -212,6 +226,7 @@ impl OpenFile {
             }
             FileKind::Stream(fd) => stdio::write(fd, &bufs[..bufs.len().min(IOV_MAX)]),
             FileKind::Dev(k) => dev_write(*k, bufs),
+            FileKind::Pipe(p) => p.pipe.write(bufs),
             FileKind::Dir => Err(Errno::EISDIR),
             FileKind::Path => Err(Errno::EBADF),
         }
@@ -219,6 +234,9 @@ impl OpenFile {
 
     /// Reads at `off` without moving the position.
     pub fn pread(&self, bufs: &mut [IoSliceMut<'_>], off: u64) -> Result<usize, Errno> {
+        if matches!(self.kind, FileKind::Pipe(_)) {
+            return Err(Errno::ESPIPE);
+        }
         self.check_read()?;
         if off > i64::MAX as u64 {
             return Err(Errno::EINVAL);
@@ -231,6 +249,7 @@ impl OpenFile {
                 nix::sys::uio::preadv(fd.as_fd(), &mut bufs[..n], off as i64).map_err(nerr)
             }
             FileKind::Dev(k) => dev_read(*k, bufs),
+            FileKind::Pipe(_) => Err(Errno::ESPIPE),
             FileKind::Dir => Err(Errno::EISDIR),
             FileKind::Path => Err(Errno::EBADF),
         }
@@ -238,11 +257,24 @@ impl OpenFile {
 
     /// Writes at `off` without moving the position (at the end with `O_APPEND`, as Linux).
     pub fn pwrite(&self, bufs: &[IoSlice<'_>], off: u64) -> Result<usize, Errno> {
+        self.pwrite_mode(bufs, off, false)
+    }
+
+    /// `pwritev2` with `RWF_APPEND`: writes at the end of the file, whatever `O_APPEND` says,
+    /// without moving the position.
+    pub fn pwrite_append(&self, bufs: &[IoSlice<'_>]) -> Result<usize, Errno> {
+        self.pwrite_mode(bufs, 0, true)
+    }
+
+    fn pwrite_mode(&self, bufs: &[IoSlice<'_>], off: u64, append: bool) -> Result<usize, Errno> {
+        if matches!(self.kind, FileKind::Pipe(_)) {
+            return Err(Errno::ESPIPE);
+        }
         self.check_write()?;
         if off > i64::MAX as u64 {
             return Err(Errno::EINVAL);
         }
-        let append = self.flags().contains(OFlags::APPEND);
+        let append = append || self.flags().contains(OFlags::APPEND);
         match &self.kind {
             FileKind::Host(fd) => {
                 let _g = self.state.lock();
@@ -259,6 +291,7 @@ impl OpenFile {
                 nix::sys::uio::pwritev(fd.as_fd(), &bufs[..n], off as i64).map_err(nerr)
             }
             FileKind::Dev(k) => dev_write(*k, bufs),
+            FileKind::Pipe(_) => Err(Errno::ESPIPE),
             FileKind::Dir => Err(Errno::EISDIR),
             FileKind::Path => Err(Errno::EBADF),
         }
@@ -269,6 +302,7 @@ impl OpenFile {
         use abi::flags::seek;
         let size = match &self.kind {
             FileKind::Path => return Err(Errno::EBADF),
+            FileKind::Pipe(_) => return Err(Errno::ESPIPE),
             FileKind::Stream(fd) => return stdio::lseek(fd, off, whence),
             FileKind::Dev(_) => {
                 if !(0..=4).contains(&whence) {
@@ -329,12 +363,29 @@ impl OpenFile {
             (Some(d), _) => d.stat(),
             (None, FileKind::Stream(fd) | FileKind::Host(fd)) => fstat_fd(fd),
             (None, FileKind::Mem(m)) => Ok(m.stat()),
+            (None, FileKind::Pipe(p)) => Ok(p.pipe.stat()),
             _ => Err(Errno::EBADF),
         }
     }
 
     /// `getdents64`: as many records of the listing as fit in `limit` bytes.
     pub fn getdents64(&self, limit: usize) -> Result<Vec<u8>, Errno> {
+        let mut out = Vec::new();
+        self.getdents64_with(limit, |b| {
+            out = b.to_vec();
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// `getdents64` handing the records to `deliver` (the copy to the caller); the
+    /// directory position only moves past them if `deliver` succeeds, so entries a failed
+    /// copy lost are returned again by the next call. Returns the number of bytes.
+    pub fn getdents64_with(
+        &self,
+        limit: usize,
+        deliver: impl FnOnce(&[u8]) -> Result<(), Errno>,
+    ) -> Result<usize, Errno> {
         match &self.kind {
             FileKind::Path => return Err(Errno::EBADF),
             FileKind::Dir => {}
@@ -389,8 +440,9 @@ impl OpenFile {
             }
             i += 1;
         }
+        deliver(&out)?;
         *pos = i as u64;
-        Ok(out)
+        Ok(out.len())
     }
 
     /// `ftruncate`.
@@ -415,9 +467,13 @@ impl OpenFile {
         if matches!(self.kind, FileKind::Path) {
             return Err(Errno::EBADF);
         }
-        match &self.dentry {
-            Some(d) => d.chmod(mode),
-            None => Err(Errno::EPERM),
+        match (&self.dentry, &self.kind) {
+            (Some(d), _) => d.chmod(mode),
+            (None, FileKind::Pipe(p)) => {
+                p.pipe.chmod(mode);
+                Ok(())
+            }
+            (None, _) => Err(Errno::EPERM),
         }
     }
 
@@ -465,6 +521,7 @@ impl OpenFile {
             FileKind::Stream(fd) => stdio::fionread(fd),
             FileKind::Host(fd) => rest(fstat_fd(fd)?.st_size as u64),
             FileKind::Mem(m) => rest(m.size()),
+            FileKind::Pipe(p) => Ok(p.pipe.len() as i32),
             FileKind::Path => Err(Errno::EBADF),
             _ => Err(Errno::ENOTTY),
         }
@@ -481,6 +538,7 @@ impl OpenFile {
                 nix::sys::uio::preadv(fd.as_fd(), &mut bufs, off).map_err(nerr)
             }
             FileKind::Dev(k) => dev_read(*k, &mut bufs),
+            FileKind::Pipe(_) => Err(Errno::ESPIPE),
             FileKind::Dir => Err(Errno::EISDIR),
             FileKind::Path => Err(Errno::EBADF),
         }
@@ -502,11 +560,55 @@ impl OpenFile {
         want.min(size.saturating_sub(pos))
     }
 
+    /// What tasks blocked on this file wait for (`Some(pipe id)` for both ends of a pipe;
+    /// `None` for files that never block).
+    pub fn wait_id(&self) -> Option<u64> {
+        match &self.kind {
+            FileKind::Pipe(p) => Some(p.pipe.id()),
+            _ => None,
+        }
+    }
+
+    /// Readiness for `poll`: pipes by their state, everything else always ready.
+    pub fn poll_ready(&self) -> PollEvents {
+        match &self.kind {
+            FileKind::Pipe(p) => p.pipe.poll(p.write),
+            _ => PollEvents::READY,
+        }
+    }
+
+    /// `futimens(2)` / `utimensat(fd, NULL, …)`: times as [`Vfs::utimens`](crate::Vfs::utimens) takes them, with
+    /// its permission checks (`vfs` knows the user). `EBADF` for `O_PATH` files.
+    pub fn utimens(&self, vfs: &crate::Vfs, atime: Timespec, mtime: Timespec) -> Result<(), Errno> {
+        if matches!(self.kind, FileKind::Path) {
+            return Err(Errno::EBADF);
+        }
+        let Some((a, m)) = vfs.times_for(|| self.stat(), atime, mtime)? else {
+            return Ok(());
+        };
+        self.set_times(a, m)
+    }
+
+    /// `futimens`: sets (`Some`) or leaves (`None`) the access and modification times, and
+    /// ctime to now. Permission checks are the caller's. Host streams (stdio) are left
+    /// alone: their times belong to the host.
+    fn set_times(&self, atime: Option<Time>, mtime: Option<Time>) -> Result<(), Errno> {
+        match (&self.dentry, &self.kind) {
+            (_, FileKind::Path) => Err(Errno::EBADF),
+            (Some(d), _) => d.set_times(atime, mtime),
+            (None, FileKind::Pipe(p)) => {
+                p.pipe.set_times(atime, mtime);
+                Ok(())
+            }
+            (None, _) => Ok(()),
+        }
+    }
+
     /// Whether the file position can be moved (not a pipe, tty or socket).
     pub fn is_seekable(&self) -> bool {
         match &self.kind {
             FileKind::Stream(fd) => stdio::lseek(fd, 0, 1).is_ok(),
-            FileKind::Path => false,
+            FileKind::Path | FileKind::Pipe(_) => false,
             _ => true,
         }
     }
@@ -623,4 +725,15 @@ pub(crate) fn open_stream(fd: OwnedFd) -> Result<FileRef, Errno> {
     let keep = OFlags::ACCMODE | OFlags::APPEND.bits() | OFlags::NONBLOCK.bits();
     let flags = OFlags::from_bits_retain(fl as u32 & keep) | OFlags::LARGEFILE;
     Ok(OpenFile::new(None, FileKind::Stream(fd), flags))
+}
+
+/// A new pipe's read and write ends; `flags`: `O_NONBLOCK`, `O_DIRECT` (kept as a status
+/// flag; packet mode is not implemented).
+pub(crate) fn open_pipe(flags: OFlags, uid: u32, gid: u32) -> (FileRef, FileRef) {
+    let (r, w) = crate::pipe::new_pipe(uid, gid);
+    let keep = flags.intersection(OFlags::NONBLOCK | OFlags::DIRECT);
+    (
+        OpenFile::new(None, FileKind::Pipe(r), keep),
+        OpenFile::new(None, FileKind::Pipe(w), keep | OFlags::WRONLY),
+    )
 }

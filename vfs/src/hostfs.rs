@@ -8,6 +8,7 @@ use abi::structs::Stat;
 use abi::Errno;
 use rustix::fs::{AtFlags, Mode, OFlags as HOFlags};
 
+use crate::tmpfs::Time;
 use crate::Arc;
 
 /// A host error as the guest's errno.
@@ -241,6 +242,26 @@ impl HostNode {
             AtFlags::empty(),
         )
         .map_err(herr)
+    }
+
+    /// `utimensat` (`None`: `UTIME_OMIT`), never following a final symlink.
+    pub fn set_times(&self, atime: Option<Time>, mtime: Option<Time>) -> Result<(), Errno> {
+        let ts = |t: Option<Time>| match t {
+            Some(t) => rustix::fs::Timespec {
+                tv_sec: t.sec,
+                tv_nsec: t.nsec as _,
+            },
+            None => rustix::fs::Timespec {
+                tv_sec: 0,
+                tv_nsec: rustix::fs::UTIME_OMIT,
+            },
+        };
+        let times = rustix::fs::Timestamps {
+            last_access: ts(atime),
+            last_modification: ts(mtime),
+        };
+        let (dir, name) = self.at();
+        rustix::fs::utimensat(dir, name, &times, AtFlags::SYMLINK_NOFOLLOW).map_err(herr)
     }
 
     /// Truncates a regular file.

@@ -25,7 +25,8 @@
 //! an open file description with its position and status flags. Metadata: host objects keep
 //! the host's `st_ino`/`st_dev`; in-memory inodes get synthetic numbers on a synthetic
 //! device, except copied-up ones, which keep the host's. New files belong to the configured
-//! uid/gid. Known gaps: an open file that was only read keeps reading the host file after
+//! uid/gid. Pipes ([`Vfs::pipe`]) live outside the namespace; files that can block report a
+//! [`OpenFile::wait_id`] and their readiness ([`OpenFile::poll_ready`]). Known gaps: an open file that was only read keeps reading the host file after
 //! another descriptor copies it up; getcwd of a dentry renamed since shows its old path.
 #![forbid(unsafe_code)]
 
@@ -34,6 +35,7 @@ mod file;
 mod hostfs;
 mod overlay;
 mod path;
+mod pipe;
 mod stdio;
 mod tmpfs;
 
@@ -42,7 +44,7 @@ pub use std::sync::Arc;
 
 use abi::flags::mode::{S_IFDIR, S_IFMT, S_IFREG};
 use abi::flags::OFlags;
-use abi::structs::Stat;
+use abi::structs::{Stat, Timespec};
 use abi::Errno;
 use parking_lot::Mutex;
 
@@ -51,7 +53,16 @@ use dentry::{FsShared, Inode, OvlFs, OvlNode};
 pub use file::{FileRef, OpenFile};
 use hostfs::HostNode;
 use path::{Last, Parent};
-use tmpfs::{DevKind, MemData, MemEntry, MemInode};
+pub use pipe::{PollEvents, PIPE_BUF, PIPE_CAPACITY};
+use tmpfs::{DevKind, MemData, MemEntry, MemInode, Time};
+
+/// Access and modification times to set (`None`: leave that one alone).
+pub(crate) type NewTimes = (Option<Time>, Option<Time>);
+
+/// `tv_nsec` of a `utimensat` time: set this time to now.
+pub const UTIME_NOW: i64 = (1 << 30) - 1;
+/// `tv_nsec` of a `utimensat` time: leave this time alone.
+pub const UTIME_OMIT: i64 = (1 << 30) - 2;
 
 /// How the file system is set up.
 #[derive(Clone, Debug)]
@@ -246,6 +257,10 @@ impl Vfs {
         flags: OFlags,
         mode: u32,
     ) -> Result<FileRef, Errno> {
+        // Linux 6.4+: O_CREAT | O_DIRECTORY (and so O_CREAT | O_TMPFILE) is invalid.
+        if flags.contains(OFlags::CREAT | OFlags::DIRECTORY) {
+            return Err(Errno::EINVAL);
+        }
         if flags.bits() & (OFlags::TMPFILE.bits() & !OFlags::DIRECTORY.bits()) != 0 {
             return Err(Errno::EOPNOTSUPP);
         }
@@ -299,7 +314,7 @@ impl Vfs {
             if flags.writable() || flags.contains(OFlags::TRUNC) {
                 mask |= 2;
             }
-            if d.is_dir() && flags.writable() {
+            if d.is_dir() && (flags.writable() || flags.contains(OFlags::TRUNC)) {
                 return Err(Errno::EISDIR);
             }
             self.check(&d, mask)?;
@@ -625,6 +640,85 @@ impl Vfs {
         d.truncate(len)
     }
 
+    /// `pipe2(2)`: a new pipe's (read end, write end). `flags`: `O_NONBLOCK` (both ends),
+    /// `O_DIRECT` (accepted, packet mode not implemented), `O_CLOEXEC` (the caller's);
+    /// others are `EINVAL`.
+    pub fn pipe(&self, flags: OFlags) -> Result<(FileRef, FileRef), Errno> {
+        if flags.difference(OFlags::NONBLOCK | OFlags::DIRECT | OFlags::CLOEXEC) != OFlags::empty()
+        {
+            return Err(Errno::EINVAL);
+        }
+        Ok(file::open_pipe(flags, self.uid, self.gid))
+    }
+
+    /// `utimensat(2)` on a path: `atime`/`mtime` as Linux takes them (`tv_nsec` may be
+    /// [`UTIME_NOW`] or [`UTIME_OMIT`]; pass both `UTIME_NOW` for a null `times`). `follow`:
+    /// follow a final symlink. ctime becomes now. Overlay objects are copied up first.
+    pub fn utimens(
+        &self,
+        base: &Dentry,
+        path: &[u8],
+        atime: Timespec,
+        mtime: Timespec,
+        follow: bool,
+    ) -> Result<(), Errno> {
+        let _ns = self.ns.lock();
+        let d = self.walk(base, path, follow, &mut 0)?;
+        self.utimens_dentry(&d, atime, mtime)
+    }
+
+    /// `utimensat` on an object already resolved (`AT_EMPTY_PATH`, a directory fd).
+    pub fn utimens_dentry(
+        &self,
+        d: &Dentry,
+        atime: Timespec,
+        mtime: Timespec,
+    ) -> Result<(), Errno> {
+        let Some((a, m)) = self.times_for(|| d.stat(), atime, mtime)? else {
+            return Ok(());
+        };
+        d.set_times(a, m)
+    }
+
+    /// Checks `utimensat` times and permissions against the object's `stat`: `EINVAL` for
+    /// a bad `tv_nsec`; explicit times need the owner (`EPERM`), "now" for both needs the
+    /// owner or write permission (`EACCES`). `None` if there is nothing to do (both omitted).
+    pub(crate) fn times_for(
+        &self,
+        stat: impl FnOnce() -> Result<Stat, Errno>,
+        atime: Timespec,
+        mtime: Timespec,
+    ) -> Result<Option<NewTimes>, Errno> {
+        let valid = |n: i64| (0..1_000_000_000).contains(&n) || n == UTIME_NOW || n == UTIME_OMIT;
+        if !valid(atime.tv_nsec) || !valid(mtime.tv_nsec) {
+            return Err(Errno::EINVAL);
+        }
+        if atime.tv_nsec == UTIME_OMIT && mtime.tv_nsec == UTIME_OMIT {
+            return Ok(None);
+        }
+        if self.uid != 0 {
+            let st = stat()?;
+            if st.st_uid != self.uid {
+                if atime.tv_nsec != UTIME_NOW || mtime.tv_nsec != UTIME_NOW {
+                    return Err(Errno::EPERM);
+                }
+                if !self.permitted(&st, 2) {
+                    return Err(Errno::EACCES);
+                }
+            }
+        }
+        let now = Time::now();
+        let t = |ts: Timespec| match ts.tv_nsec {
+            UTIME_OMIT => None,
+            UTIME_NOW => Some(now),
+            n => Some(Time {
+                sec: ts.tv_sec,
+                nsec: n,
+            }),
+        };
+        Ok(Some((t(atime), t(mtime))))
+    }
+
     /// Absolute guest path of a dentry; `/` for the root.
     pub fn path_of(&self, d: &Dentry) -> Vec<u8> {
         let mut names = Vec::new();
@@ -677,3 +771,5 @@ impl IoErr for Errno {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_pipe;

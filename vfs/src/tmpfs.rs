@@ -245,6 +245,18 @@ impl MemInode {
         i.ctime = Time::now();
     }
 
+    /// Sets (`Some`) or keeps (`None`) the access and modification times; ctime is now.
+    pub fn set_times(&self, atime: Option<Time>, mtime: Option<Time>) {
+        let mut i = self.inner.lock();
+        if let Some(t) = atime {
+            i.atime = t;
+        }
+        if let Some(t) = mtime {
+            i.mtime = t;
+        }
+        i.ctime = Time::now();
+    }
+
     /// Truncates or extends a regular file.
     pub fn truncate(&self, len: u64) -> Result<(), Errno> {
         if len > MAX_FILE {

@@ -11,7 +11,6 @@ use mm::{Mm, MmId};
 use super::elf::Layout;
 use crate::Cred;
 
-
 /// Values of the host's own auxiliary vector that describe the CPU, which the guest shares.
 struct HostAuxv {
     hwcap: u64,

@@ -11,9 +11,11 @@ use crate::{Args, Ctx};
 pub fn sys_getdents64(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
     let f = ctx.file(a.i32(0))?;
     let count = a.u32(2) as usize;
-    let buf = f.getdents64(count)?;
-    ctx.copy_out(a.addr(1), &buf)?;
-    Ok(buf.len() as u64)
+    let addr = a.addr(1);
+    // The position only moves once the records reached the guest: after an `EFAULT` the
+    // next call returns them again, as on Linux.
+    let n = f.getdents64_with(count, |buf| ctx.copy_out(addr, buf))?;
+    Ok(n as u64)
 }
 
 /// `getcwd(2)`: the length including the NUL; `ERANGE` if it does not fit.

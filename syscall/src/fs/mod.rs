@@ -5,8 +5,10 @@ mod attr;
 mod dir;
 mod ioctl;
 mod open;
+mod pipe;
 mod rw;
 mod stat;
+mod times;
 
 pub(crate) use attr::{sys_chmod, sys_fchmod, sys_fchmodat, sys_ftruncate, sys_truncate};
 pub(crate) use dir::{
@@ -18,13 +20,16 @@ pub(crate) use ioctl::sys_ioctl;
 pub(crate) use open::{
     sys_close, sys_dup, sys_dup2, sys_dup3, sys_fcntl, sys_open, sys_openat, sys_umask,
 };
+pub(crate) use pipe::{sys_pipe, sys_pipe2};
 pub(crate) use rw::{
-    sys_lseek, sys_pread64, sys_pwrite64, sys_read, sys_readv, sys_write, sys_writev,
+    sys_lseek, sys_pread64, sys_preadv, sys_preadv2, sys_pwrite64, sys_pwritev, sys_pwritev2,
+    sys_read, sys_readv, sys_write, sys_writev,
 };
 pub(crate) use stat::{
     sys_access, sys_faccessat, sys_faccessat2, sys_fstat, sys_lstat, sys_newfstatat, sys_readlink,
     sys_readlinkat, sys_stat, sys_statx,
 };
+pub(crate) use times::{sys_futimesat, sys_utime, sys_utimensat, sys_utimes};
 
 use abi::{Errno, UserAddr};
 use vfs::Dentry;

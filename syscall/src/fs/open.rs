@@ -4,7 +4,22 @@ use abi::flags::{at, fcntl, OFlags};
 use abi::{Errno, UserAddr};
 
 use super::{at_path, check_free_fd};
-use crate::{Args, Ctx};
+use crate::fdtable::FdEntry;
+use crate::{Args, Ctx, WaitKey};
+
+/// After a descriptor left the table: tasks blocked on its file retry (the last write end
+/// of a pipe closing means end of file for its readers, the last read end `EPIPE` for its
+/// writers). Spurious when other descriptors still share the file; blocked tasks then
+/// simply block again.
+fn dropped(ctx: &mut Ctx<'_>, old: Option<FdEntry>) {
+    if let Some(id) = old.and_then(|e| {
+        let id = e.file.wait_id();
+        drop(e);
+        id
+    }) {
+        ctx.wake(WaitKey::File(id));
+    }
+}
 
 fn do_open(ctx: &mut Ctx<'_>, dirfd: i32, path: UserAddr, flags: u32, mode: u32) -> abi::SysResult {
     let (base, path) = at_path(ctx, dirfd, path)?;
@@ -37,7 +52,8 @@ pub fn sys_openat(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
 
 /// `close(2)`.
 pub fn sys_close(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
-    ctx.proc.fds.remove(a.i32(0))?;
+    let old = ctx.proc.fds.remove(a.i32(0))?;
+    dropped(ctx, Some(old));
     Ok(0)
 }
 
@@ -56,7 +72,8 @@ pub fn sys_dup2(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
         return Ok(new as u64);
     }
     let limit = ctx.proc.nofile();
-    ctx.proc.fds.install_at(new, f, false, limit)?;
+    let old = ctx.proc.fds.install_at(new, f, false, limit)?;
+    dropped(ctx, old);
     Ok(new as u64)
 }
 
@@ -71,7 +88,8 @@ pub fn sys_dup3(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
         return Err(Errno::EBADF);
     }
     let f = ctx.file(old)?;
-    ctx.proc.fds.install_at(new, f, flags != 0, limit)?;
+    let old = ctx.proc.fds.install_at(new, f, flags != 0, limit)?;
+    dropped(ctx, old);
     Ok(new as u64)
 }
 

@@ -1,60 +1,226 @@
-//! `read`, `write`, their vectored and positional forms, and `lseek`.
+//! `read`, `write`, their vectored and positional forms (`readv` … `pwritev2`), and `lseek`.
+//!
+//! Every form goes through [`transfer`]: a list of guest ranges, a direction and where in
+//! the file. Files that can block (pipes: those with a `wait_id`) turn `EAGAIN` into
+//! blocking unless non-blocking, and wake their waiters after moving data.
 
+use std::io::{IoSlice, IoSliceMut};
+
+use abi::flags::OFlags;
 use abi::structs::{IoVec, UIO_MAXIOV};
 use abi::{Errno, UserAddr};
+use vfs::FileRef;
 
-use crate::{Args, Ctx};
+use crate::{Args, Ctx, WaitKey};
 
 /// Most bytes one read or write moves (`MAX_RW_COUNT`).
 const MAX_RW_COUNT: u64 = 0x7fff_f000;
 
-/// Where a transfer reads or writes: the file position, or an explicit offset.
+/// `preadv2`/`pwritev2` flags (`RWF_*`).
+const RWF_HIPRI: u32 = 0x1;
+const RWF_DSYNC: u32 = 0x2;
+const RWF_SYNC: u32 = 0x4;
+const RWF_NOWAIT: u32 = 0x8;
+const RWF_APPEND: u32 = 0x10;
+const RWF_SUPPORTED: u32 = RWF_HIPRI | RWF_DSYNC | RWF_SYNC | RWF_NOWAIT | RWF_APPEND;
+
+/// Where a transfer reads or writes.
 #[derive(Clone, Copy)]
 enum At {
-    Pos,
+    /// At the file position, which moves; `append`: writes go to the end (`RWF_APPEND`).
+    Pos { append: bool },
+    /// At an offset; the position does not move.
     Off(u64),
+    /// At the end of the file (`pwritev2` with an offset and `RWF_APPEND`); the position
+    /// does not move.
+    End,
 }
 
-fn read_into(ctx: &mut Ctx<'_>, fd: i32, buf: UserAddr, count: u64, at: At) -> abi::SysResult {
+const POS: At = At::Pos { append: false };
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Dir {
+    Read,
+    Write,
+}
+
+/// The open file `fd` checked for a transfer: `EBADF` for `O_PATH` or the wrong access
+/// mode, `ESPIPE` for a positional transfer on a pipe or terminal.
+fn file_for(ctx: &Ctx<'_>, fd: i32, dir: Dir, at: At) -> Result<FileRef, Errno> {
     let f = ctx.file(fd)?;
-    if !f.flags().readable() || f.flags().contains(abi::flags::OFlags::PATH) {
+    let fl = f.flags();
+    if fl.contains(OFlags::PATH) {
         return Err(Errno::EBADF);
     }
-    let count = count.min(MAX_RW_COUNT);
-    let len = match at {
-        At::Pos => f.read_len_hint(count),
-        At::Off(_) => count,
+    if !matches!(at, At::Pos { .. }) && !f.is_seekable() {
+        return Err(Errno::ESPIPE);
+    }
+    let ok = match dir {
+        Dir::Read => fl.readable(),
+        Dir::Write => fl.writable(),
     };
-    let n = ctx.with_user_slices_mut(buf, len, |s| match at {
-        At::Pos => f.read(s),
-        At::Off(off) => f.pread(s, off),
-    })??;
+    if !ok {
+        return Err(Errno::EBADF);
+    }
+    Ok(f)
+}
+
+/// Moves data between `f` and the guest ranges `iovs` (already checked with `access_ok`).
+/// `vectored`: empty ranges are skipped (a `read(fd, buf, 0)` still reaches the file).
+/// `nowait`: `RWF_NOWAIT`, never block.
+fn transfer(
+    ctx: &mut Ctx<'_>,
+    f: &FileRef,
+    iovs: &[IoVec],
+    dir: Dir,
+    at: At,
+    vectored: bool,
+    nowait: bool,
+) -> abi::SysResult {
+    let wait = f.wait_id();
+    let nonempty = iovs.iter().filter(|v| v.len > 0).count();
+    let r = if wait.is_some() && nonempty > 1 {
+        bounced(ctx, f, iovs, dir)
+    } else {
+        direct(ctx, f, iovs, dir, at, vectored)
+    };
+    match (r, wait) {
+        (Err(Errno::EAGAIN), Some(id)) if !nowait && !f.flags().contains(OFlags::NONBLOCK) => {
+            Err(ctx.block_on(WaitKey::File(id)))
+        }
+        (Ok(n), Some(id)) => {
+            if n > 0 {
+                ctx.wake(WaitKey::File(id));
+            }
+            Ok(n)
+        }
+        (r, _) => r,
+    }
+}
+
+/// One file call per guest range, straight between the file and guest memory; stops at the
+/// first short transfer, and returns what was done before an error.
+fn direct(
+    ctx: &mut Ctx<'_>,
+    f: &FileRef,
+    iovs: &[IoVec],
+    dir: Dir,
+    at: At,
+    vectored: bool,
+) -> abi::SysResult {
+    let mut done = 0u64;
+    for iov in iovs.iter().filter(|i| i.len > 0 || !vectored) {
+        let at = match at {
+            At::Off(off) => At::Off(off + done),
+            other => other,
+        };
+        match one(ctx, f, iov, dir, at) {
+            Ok(n) => {
+                done += n;
+                if n < iov.len {
+                    break;
+                }
+            }
+            Err(_) if done > 0 => break,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(done)
+}
+
+fn one(ctx: &mut Ctx<'_>, f: &FileRef, iov: &IoVec, dir: Dir, at: At) -> abi::SysResult {
+    let addr = UserAddr(iov.base);
+    let n = match dir {
+        Dir::Read => {
+            let len = match at {
+                At::Pos { .. } => f.read_len_hint(iov.len),
+                _ => iov.len,
+            };
+            ctx.with_user_slices_mut(addr, len, |s| match at {
+                At::Off(off) => f.pread(s, off),
+                At::Pos { .. } | At::End => f.read(s),
+            })??
+        }
+        Dir::Write => ctx.with_user_slices(addr, iov.len, |s| match at {
+            At::Pos { append: false } => f.write(s),
+            At::Pos { append: true } => f.write_append(s),
+            At::Off(off) => f.pwrite(s, off),
+            At::End => f.pwrite_append(s),
+        })??,
+    };
     Ok(n as u64)
 }
 
-fn write_from(ctx: &mut Ctx<'_>, fd: i32, buf: UserAddr, count: u64, at: At) -> abi::SysResult {
-    let f = ctx.file(fd)?;
-    if !f.flags().writable() || f.flags().contains(abi::flags::OFlags::PATH) {
-        return Err(Errno::EBADF);
+/// Vectored I/O on a pipe in one file call through a kernel buffer, so that a write of at
+/// most `PIPE_BUF` bytes stays atomic and a read does not block between ranges. At most
+/// the pipe's capacity moves (a larger write may be partial anyway).
+fn bounced(ctx: &mut Ctx<'_>, f: &FileRef, iovs: &[IoVec], dir: Dir) -> abi::SysResult {
+    let total: u64 = iovs.iter().map(|v| v.len).sum();
+    let total = total.min(vfs::PIPE_CAPACITY as u64) as usize;
+    match dir {
+        Dir::Write => {
+            let mut buf = Vec::with_capacity(total);
+            for iov in iovs {
+                let start = buf.len();
+                let k = (iov.len as usize).min(total - start);
+                if k == 0 {
+                    continue;
+                }
+                buf.resize(start + k, 0);
+                if let Err(e) = ctx.copy_in(UserAddr(iov.base), &mut buf[start..]) {
+                    buf.truncate(start);
+                    if start == 0 {
+                        return Err(e);
+                    }
+                    break;
+                }
+            }
+            Ok(f.write(&[IoSlice::new(&buf)])? as u64)
+        }
+        Dir::Read => {
+            let mut buf = vec![0u8; total];
+            let n = f.read(&mut [IoSliceMut::new(&mut buf)])?;
+            // The data has left the pipe: a failed copy loses it (only possible for
+            // unmapped memory; every range passed `access_ok`).
+            let mut off = 0usize;
+            for iov in iovs {
+                let k = (iov.len as usize).min(n - off);
+                if k == 0 {
+                    continue;
+                }
+                if let Err(e) = ctx.copy_out(UserAddr(iov.base), &buf[off..off + k]) {
+                    return if off == 0 { Err(e) } else { Ok(off as u64) };
+                }
+                off += k;
+            }
+            Ok(off as u64)
+        }
     }
-    let count = count.min(MAX_RW_COUNT);
-    let n = ctx.with_user_slices(buf, count, |s| match at {
-        At::Pos => f.write(s),
-        At::Off(off) => f.pwrite(s, off),
-    })??;
-    Ok(n as u64)
+}
+
+/// `read`/`write`/`pread64`/`pwrite64`: one guest buffer.
+fn plain(ctx: &mut Ctx<'_>, a: &Args, dir: Dir, at: At) -> abi::SysResult {
+    let f = file_for(ctx, a.i32(0), dir, at)?;
+    let count = a.len(2);
+    Ctx::access_ok(a.addr(1), count)?;
+    let iov = IoVec {
+        base: a.addr(1).0,
+        len: count.min(MAX_RW_COUNT),
+    };
+    transfer(ctx, &f, &[iov], dir, at, false, false)
 }
 
 /// `read(2)`.
 pub fn sys_read(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
-    read_into(ctx, a.i32(0), a.addr(1), a.len(2), At::Pos)
+    plain(ctx, a, Dir::Read, POS)
 }
 
 /// `write(2)`.
 pub fn sys_write(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
-    write_from(ctx, a.i32(0), a.addr(1), a.len(2), At::Pos)
+    plain(ctx, a, Dir::Write, POS)
 }
 
+/// A file offset argument: negative is `EINVAL`.
 fn offset(a: &Args, i: usize) -> Result<u64, Errno> {
     u64::try_from(a.i64(i)).map_err(|_| Errno::EINVAL)
 }
@@ -62,106 +228,95 @@ fn offset(a: &Args, i: usize) -> Result<u64, Errno> {
 /// `pread64(2)`.
 pub fn sys_pread64(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
     let off = offset(a, 3)?;
-    read_into(ctx, a.i32(0), a.addr(1), a.len(2), At::Off(off))
+    plain(ctx, a, Dir::Read, At::Off(off))
 }
 
 /// `pwrite64(2)`.
 pub fn sys_pwrite64(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
     let off = offset(a, 3)?;
-    write_from(ctx, a.i32(0), a.addr(1), a.len(2), At::Off(off))
+    plain(ctx, a, Dir::Write, At::Off(off))
 }
 
-/// Reads and checks an iovec array: `EINVAL` for a bad count or a negative length,
-/// `EFAULT` for a bad array. Lengths are clipped so the total stays within `MAX_RW_COUNT`.
+/// Reads and checks an iovec array as Linux's `import_iovec`: `EINVAL` for a bad count or
+/// a negative length, `EFAULT` for a bad array or any range outside user space (before any
+/// I/O). Lengths are clipped so the total stays within `MAX_RW_COUNT`.
 fn iovecs(ctx: &mut Ctx<'_>, addr: UserAddr, cnt: i32) -> Result<Vec<IoVec>, Errno> {
     if cnt < 0 || cnt as usize > UIO_MAXIOV {
         return Err(Errno::EINVAL);
     }
     let mut v = vec![IoVec::default(); cnt as usize];
     ctx.copy_in(addr, bytemuck::cast_slice_mut(&mut v))?;
+    if v.iter().any(|iov| iov.len > i64::MAX as u64) {
+        return Err(Errno::EINVAL);
+    }
     let mut total = 0u64;
     for iov in &mut v {
-        if iov.len > i64::MAX as u64 {
-            return Err(Errno::EINVAL);
-        }
+        Ctx::access_ok(UserAddr(iov.base), iov.len)?;
         iov.len = iov.len.min(MAX_RW_COUNT - total);
         total += iov.len;
     }
     Ok(v)
 }
 
-fn readv_at(ctx: &mut Ctx<'_>, a: &Args, at: At) -> abi::SysResult {
-    let f = ctx.file(a.i32(0))?;
-    if !f.flags().readable() || f.flags().contains(abi::flags::OFlags::PATH) {
-        return Err(Errno::EBADF);
-    }
+/// The vectored forms: `rwf` are `RWF_*` flags (`EOPNOTSUPP` for unknown ones).
+fn vectored(ctx: &mut Ctx<'_>, a: &Args, dir: Dir, at: At, rwf: u32) -> abi::SysResult {
+    let f = file_for(ctx, a.i32(0), dir, at)?;
     let v = iovecs(ctx, a.addr(1), a.i32(2))?;
-    let mut done = 0u64;
-    for iov in v.iter().filter(|i| i.len > 0) {
-        let r = match at {
-            At::Pos => read_into(ctx, a.i32(0), UserAddr(iov.base), iov.len, At::Pos),
-            At::Off(off) => read_into(
-                ctx,
-                a.i32(0),
-                UserAddr(iov.base),
-                iov.len,
-                At::Off(off + done),
-            ),
-        };
-        match r {
-            Ok(n) => {
-                done += n;
-                if n < iov.len {
-                    break;
-                }
-            }
-            Err(_) if done > 0 => break,
-            Err(e) => return Err(e),
-        }
+    if v.iter().all(|i| i.len == 0) {
+        return Ok(0);
     }
-    Ok(done)
-}
-
-fn writev_at(ctx: &mut Ctx<'_>, a: &Args, at: At) -> abi::SysResult {
-    let f = ctx.file(a.i32(0))?;
-    if !f.flags().writable() || f.flags().contains(abi::flags::OFlags::PATH) {
-        return Err(Errno::EBADF);
+    if rwf & !RWF_SUPPORTED != 0 {
+        return Err(Errno::EOPNOTSUPP);
     }
-    let v = iovecs(ctx, a.addr(1), a.i32(2))?;
-    let mut done = 0u64;
-    for iov in v.iter().filter(|i| i.len > 0) {
-        let r = match at {
-            At::Pos => write_from(ctx, a.i32(0), UserAddr(iov.base), iov.len, At::Pos),
-            At::Off(off) => write_from(
-                ctx,
-                a.i32(0),
-                UserAddr(iov.base),
-                iov.len,
-                At::Off(off + done),
-            ),
-        };
-        match r {
-            Ok(n) => {
-                done += n;
-                if n < iov.len {
-                    break;
-                }
-            }
-            Err(_) if done > 0 => break,
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(done)
+    let at = match (at, dir, rwf & RWF_APPEND != 0) {
+        (At::Pos { .. }, Dir::Write, true) => At::Pos { append: true },
+        (At::Off(_), Dir::Write, true) => At::End,
+        (at, _, _) => at,
+    };
+    transfer(ctx, &f, &v, dir, at, true, rwf & RWF_NOWAIT != 0)
 }
 
 /// `readv(2)`.
 pub fn sys_readv(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
-    readv_at(ctx, a, At::Pos)
+    vectored(ctx, a, Dir::Read, POS, 0)
 }
 
 /// `writev(2)`.
 pub fn sys_writev(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
-    writev_at(ctx, a, At::Pos)
+    vectored(ctx, a, Dir::Write, POS, 0)
+}
+
+/// `preadv(2)`: on x86-64 `pos_l` is the whole offset (`pos_h` is ignored).
+pub fn sys_preadv(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
+    let off = offset(a, 3)?;
+    vectored(ctx, a, Dir::Read, At::Off(off), 0)
+}
+
+/// `pwritev(2)`.
+pub fn sys_pwritev(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
+    let off = offset(a, 3)?;
+    vectored(ctx, a, Dir::Write, At::Off(off), 0)
+}
+
+/// Where `preadv2`/`pwritev2` work: offset -1 is the file position.
+fn at2(a: &Args) -> Result<At, Errno> {
+    if a.i64(3) == -1 {
+        Ok(POS)
+    } else {
+        offset(a, 3).map(At::Off)
+    }
+}
+
+/// `preadv2(2)`.
+pub fn sys_preadv2(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
+    let at = at2(a)?;
+    vectored(ctx, a, Dir::Read, at, a.u32(5))
+}
+
+/// `pwritev2(2)`.
+pub fn sys_pwritev2(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
+    let at = at2(a)?;
+    vectored(ctx, a, Dir::Write, at, a.u32(5))
 }
 
 /// `lseek(2)`.

@@ -1,60 +1,59 @@
-//! The signal syscalls.
+//! The signal syscalls, with Linux's argument checks and their order.
 
-use abi::signal::{how, sig, KSigAction, SigSet, StackT, MINSIGSTKSZ, SS_DISABLE, SS_ONSTACK};
+use abi::signal::{how, sig, KSigAction, SigSet, StackT};
+use abi::structs::Timespec;
 use abi::{Errno, SysResult};
 
-use crate::{Args, Ctx};
+use super::{restore_rt_frame, SigInfo, UNBLOCKABLE};
+use crate::{Args, Ctx, Outcome, WaitKey};
 
-/// Signals whose disposition and mask cannot be changed.
-const UNBLOCKABLE: SigSet = (1 << (sig::SIGKILL - 1)) | (1 << (sig::SIGSTOP - 1));
+/// `sizeof(sigset_t)` for the kernel.
+const SIGSET_SIZE: u64 = 8;
 
 pub(crate) fn sys_rt_sigaction(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     let (signo, act, oldact) = (a.i32(0), a.addr(1), a.addr(2));
-    if a.len(3) != 8 || !(1..=sig::NSIG).contains(&signo) {
+    if a.len(3) != SIGSET_SIZE {
         return Err(Errno::EINVAL);
     }
-    let idx = (signo - 1) as usize;
     let new = if act.is_null() {
         None
     } else {
         Some(ctx.read_val::<KSigAction>(act)?)
     };
-    if new.is_some() && (signo == sig::SIGKILL || signo == sig::SIGSTOP) {
+    if !(1..=sig::NSIG).contains(&signo)
+        || (new.is_some() && (signo == sig::SIGKILL || signo == sig::SIGSTOP))
+    {
         return Err(Errno::EINVAL);
     }
-    let old = ctx.proc.sig.actions[idx];
-    if !oldact.is_null() {
-        ctx.write_val(oldact, &old)?;
+    let mut old = ctx.proc.sig.action(signo);
+    if let Some(new) = new {
+        ctx.proc.sig.set_action(signo, new);
     }
-    if let Some(mut new) = new {
-        new.mask &= !UNBLOCKABLE;
-        ctx.proc.sig.actions[idx] = new;
+    if !oldact.is_null() {
+        old.flags &= abi::signal::sa::UAPI_FLAGS;
+        ctx.write_val(oldact, &old)?;
     }
     Ok(0)
 }
 
 pub(crate) fn sys_rt_sigprocmask(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     let (how_, set, oldset) = (a.i32(0), a.addr(1), a.addr(2));
-    if a.len(3) != 8 {
+    if a.len(3) != SIGSET_SIZE {
         return Err(Errno::EINVAL);
     }
     let old = ctx.proc.sig.blocked;
-    let new = if set.is_null() {
-        None
-    } else {
+    if !set.is_null() {
         let s: SigSet = ctx.read_val(set)?;
-        Some(match how_ {
+        let new = match how_ {
             how::SIG_BLOCK => old | s,
             how::SIG_UNBLOCK => old & !s,
             how::SIG_SETMASK => s,
             _ => return Err(Errno::EINVAL),
-        })
-    };
+        };
+        ctx.proc.sig.set_blocked(new);
+    }
     if !oldset.is_null() {
         ctx.write_val(oldset, &old)?;
-    }
-    if let Some(new) = new {
-        ctx.proc.sig.blocked = new & !UNBLOCKABLE;
     }
     Ok(0)
 }
@@ -66,30 +65,106 @@ pub(crate) fn sys_sigaltstack(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     } else {
         Some(ctx.read_val::<StackT>(ss)?)
     };
+    let sp = ctx.regs.rsp;
+    let old = ctx.proc.sig.altstack_report(sp);
+    if let Some(new) = new {
+        ctx.proc.sig.set_altstack(new, sp)?;
+    }
     if !old_ss.is_null() {
-        let mut old = ctx.proc.sig.altstack;
-        if old.size == 0 {
-            old.flags = SS_DISABLE;
-        }
         ctx.write_val(old_ss, &old)?;
     }
-    if let Some(mut new) = new {
-        // SS_AUTODISARM (1 << 31) is accepted and ignored, as its effect needs delivery.
-        let mode = new.flags & !(1 << 31);
-        if mode != 0 && mode != SS_DISABLE && mode != SS_ONSTACK {
+    Ok(0)
+}
+
+/// `rt_sigpending`: the pending signals that are blocked (unblocked ones are about to be
+/// delivered). `sigsetsize` may be smaller than 8: only that many bytes are written.
+pub(crate) fn sys_rt_sigpending(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    let (set, size) = (a.addr(0), a.len(1));
+    if size > SIGSET_SIZE {
+        return Err(Errno::EINVAL);
+    }
+    let s = &ctx.proc.sig;
+    let pending = s.pending_set() & s.blocked;
+    ctx.copy_out(set, &pending.to_le_bytes()[..size as usize])?;
+    Ok(0)
+}
+
+/// `rt_sigsuspend`: sleeps with the given mask until a signal is to be delivered; returns
+/// `EINTR` once one is (the handler runs first; its frame saves the original mask, kept in
+/// `saved_mask` until then). Re-run after a wake-up, it keeps the first saved mask, and
+/// goes back to sleep if only ignored signals came.
+pub(crate) fn sys_rt_sigsuspend(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    if a.len(1) != SIGSET_SIZE {
+        return Err(Errno::EINVAL);
+    }
+    let mask: SigSet = ctx.read_val(a.addr(0))?;
+    let s = &mut ctx.proc.sig;
+    if s.saved_mask.is_none() {
+        s.saved_mask = Some(s.blocked);
+    }
+    s.set_blocked(mask);
+    if s.discard_ignored() {
+        return Err(Errno::EINTR);
+    }
+    Err(ctx.block_on(WaitKey::Signal(ctx.proc.pid)))
+}
+
+/// `rt_sigtimedwait(set, info, timeout, sigsetsize)`: takes a pending signal of `set`
+/// (blocked or not; `SIGKILL`/`SIGSTOP` never), writes its siginfo and returns its number.
+/// With none pending: `EAGAIN` for a zero timeout, else sleeps until one of `set` arrives
+/// (`EINTR` if another signal is to be delivered first).
+pub(crate) fn sys_rt_sigtimedwait(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    let (uset, uinfo, uts) = (a.addr(0), a.addr(1), a.addr(2));
+    if a.len(3) != SIGSET_SIZE {
+        return Err(Errno::EINVAL);
+    }
+    let set: SigSet = ctx.read_val(uset)?;
+    let timeout = if uts.is_null() {
+        None
+    } else {
+        Some(ctx.read_val::<Timespec>(uts)?)
+    };
+    if let Some(ts) = timeout {
+        if ts.tv_sec < 0 || !(0..1_000_000_000).contains(&ts.tv_nsec) {
             return Err(Errno::EINVAL);
         }
-        if mode == SS_DISABLE {
-            new = StackT {
-                flags: SS_DISABLE,
-                ..StackT::default()
-            };
-        } else if new.size < MINSIGSTKSZ {
-            return Err(Errno::ENOMEM);
-        } else {
-            new.flags = 0;
-        }
-        ctx.proc.sig.altstack = new;
     }
-    Ok(0)
+    let set = set & !UNBLOCKABLE;
+    let s = &mut ctx.proc.sig;
+    s.wait_set = 0;
+    if let Some(info) = s.dequeue_from(set) {
+        // As on Linux, the signal is consumed even if the siginfo cannot be written.
+        if !uinfo.is_null() {
+            ctx.copy_out(uinfo, &info.to_bytes())?;
+        }
+        return Ok(info.signo as u64);
+    }
+    if timeout.is_some_and(|ts| ts.tv_sec == 0 && ts.tv_nsec == 0) {
+        return Err(Errno::EAGAIN);
+    }
+    if s.discard_ignored() {
+        return Err(Errno::EINTR);
+    }
+    // TODO(lead): a finite timeout needs a deadline: when it passes, this syscall must
+    // return EAGAIN (with wait_set cleared). Until timers land it sleeps like NULL.
+    s.wait_set = set;
+    Err(ctx.block_on(WaitKey::Signal(ctx.proc.pid)))
+}
+
+/// `rt_sigreturn`: restores the registers, mask and alternate stack saved by the signal
+/// frame at `rsp - 8`, and leaves the FP image to load in `sig.fpu_load`; returns the
+/// restored `rax` so the task resumes with every register as saved. A bad frame forces
+/// `SIGSEGV` and returns 0, as Linux's `signal_fault`.
+pub(crate) fn sys_rt_sigreturn(ctx: &mut Ctx<'_>, _a: &Args) -> Result<Outcome, Errno> {
+    let id = ctx.proc.mm;
+    match restore_rt_frame(ctx.mm, id, ctx.regs, &mut ctx.proc.sig) {
+        Ok(fpstate) => {
+            ctx.proc.sig.fpu_load = Some(fpstate);
+            Ok(Outcome::Return(ctx.regs.rax))
+        }
+        Err(_) => {
+            ctx.proc.sig.force(SigInfo::kernel(sig::SIGSEGV));
+            Ok(Outcome::Return(0))
+        }
+    }
 }

@@ -1,0 +1,275 @@
+//! The main loop and what it does with each trap.
+
+use std::time::Instant;
+
+use abi::signal::sig;
+use runner::Runner;
+use sched::timers::TimerEvent;
+use sched::{SchedMsg, SchedReply, TaskId};
+use syscall::proc_calls::{exit_process, reaps_automatically};
+use syscall::{Outcome, ProcState, WaitKey};
+use trap::Trap;
+
+use crate::boot::INIT_TASK;
+use crate::{ExitStatus, Kernel, KernelError, Task};
+
+fn pid_of(t: TaskId) -> i32 {
+    t.0 as i32
+}
+
+fn task_of(pid: i32) -> TaskId {
+    TaskId(pid as u32)
+}
+
+impl Kernel {
+    pub(crate) fn main_loop(&mut self) -> Result<ExitStatus, KernelError> {
+        loop {
+            self.fire_timers();
+            let SchedReply::Next(Some(tid)) = self.sched.handle(SchedMsg::PickNext) else {
+                self.idle();
+                continue;
+            };
+            let started = Instant::now();
+            let ended = self.run_task(tid)?;
+            self.sched
+                .handle(SchedMsg::Ran(tid, started.elapsed().as_nanos() as u64));
+            if let Some(status) = ended {
+                if let Some(init_status) = self.exit_task(tid, status) {
+                    return Ok(init_status);
+                }
+            }
+        }
+    }
+
+    /// Nothing is runnable: wait for the next timer. With no timer pending, every task waits
+    /// for something only another task could do; as on Linux, they wait forever (until uml
+    /// itself is interrupted).
+    fn idle(&mut self) {
+        match self.timers.next_deadline() {
+            Some(at) => std::thread::sleep(at.saturating_duration_since(Instant::now())),
+            None => loop {
+                std::thread::park();
+            },
+        }
+    }
+
+    fn fire_timers(&mut self) {
+        if self
+            .timers
+            .next_deadline()
+            .is_none_or(|at| at > Instant::now())
+        {
+            return;
+        }
+        for event in self.timers.expired(Instant::now()) {
+            match event {
+                TimerEvent::Wake(tid) => self.wake_task(tid),
+                TimerEvent::Alarm(_pid) => {}
+            }
+        }
+    }
+
+    /// Makes a blocked task runnable again (its syscall restarts).
+    fn wake_task(&mut self, tid: TaskId) {
+        let Some(task) = self.tasks.get_mut(&tid) else {
+            return;
+        };
+        if let Some(key) = task.blocked_on.take() {
+            if let Some(list) = self.blocked.get_mut(&key) {
+                list.retain(|&t| t != tid);
+            }
+            self.sched.handle(SchedMsg::Wake(tid));
+        }
+    }
+
+    /// Wakes every task blocked on `key`.
+    fn wake(&mut self, key: WaitKey) {
+        if let WaitKey::Signal(pid) = key {
+            return self.wake_task(task_of(pid));
+        }
+        for tid in self.blocked.remove(&key).unwrap_or_default() {
+            if let Some(task) = self.tasks.get_mut(&tid) {
+                if task.blocked_on == Some(key) {
+                    task.blocked_on = None;
+                    self.sched.handle(SchedMsg::Wake(tid));
+                }
+            }
+        }
+    }
+
+    fn block(&mut self, tid: TaskId, key: WaitKey) {
+        if let Some(task) = self.tasks.get_mut(&tid) {
+            task.blocked_on = Some(key);
+            self.sched.handle(SchedMsg::Remove(tid));
+            self.blocked.entry(key).or_default().push(tid);
+        }
+    }
+
+    /// Runs `tid` until it traps and handles the trap; `Some` when its process has ended.
+    fn run_task(&mut self, tid: TaskId) -> Result<Option<syscall::ExitStatus>, KernelError> {
+        let pid = pid_of(tid);
+        let Some(mmid) = self.procs.get(pid).map(|p| p.mm) else {
+            return Ok(None);
+        };
+        let Some(task) = self.tasks.get_mut(&tid) else {
+            return Ok(None);
+        };
+        let trap = if std::mem::take(&mut task.restart) {
+            Trap::Syscall
+        } else {
+            if let Some(xs) = task.saved_fp.take() {
+                self.runner.set_fpregs(mmid, &xs)?;
+            }
+            let Some(mmfd) = self.mm.mmfd(mmid) else {
+                return Ok(Some(syscall::ExitStatus::Signaled(sig::SIGKILL, false)));
+            };
+            self.runner.resume(mmfd, &mut task.regs)?
+        };
+        match trap {
+            Trap::Syscall => self.syscall(tid),
+            Trap::Fault { addr, present } => {
+                match self
+                    .mm
+                    .handle_fault(mmid, abi::UserAddr(addr), mm::Access::Unknown, present)
+                {
+                    Ok(()) => Ok(None),
+                    Err(mm::FaultError::Bus) => Ok(Some(self.trace.killed(pid, sig::SIGBUS))),
+                    Err(mm::FaultError::OutOfMemory) => {
+                        self.trace.oom(pid);
+                        Ok(Some(syscall::ExitStatus::Signaled(sig::SIGKILL, false)))
+                    }
+                    Err(mm::FaultError::Segv { .. }) => {
+                        Ok(Some(self.trace.killed(pid, sig::SIGSEGV)))
+                    }
+                }
+            }
+            // Signal delivery to guest handlers comes with the signal module; until then a
+            // synchronous signal takes its default action, which for these is to terminate.
+            Trap::Signal(info) => Ok(Some(self.trace.killed(pid, info.signo))),
+            Trap::Interrupted => {
+                self.sched.handle(SchedMsg::Yield(tid));
+                Ok(None)
+            }
+            Trap::Exited(how) => Err(KernelError::StubDied(pid, how)),
+        }
+    }
+
+    /// Dispatches the syscall `tid` stopped at.
+    fn syscall(&mut self, tid: TaskId) -> Result<Option<syscall::ExitStatus>, KernelError> {
+        let pid = pid_of(tid);
+        let Some(task) = self.tasks.get_mut(&tid) else {
+            return Ok(None);
+        };
+        let Some(mut proc) = self.procs.take(pid) else {
+            return Ok(None);
+        };
+        let mut ctx = syscall::Ctx::new(
+            &mut self.mm,
+            &self.vfs,
+            &mut proc,
+            &mut self.procs,
+            &mut task.regs,
+            &mut task.deadline,
+        );
+        let nr = ctx.regs.orig_rax;
+        let args = ctx.regs.syscall_args();
+        let trace = &mut self.trace;
+        let outcome = syscall::dispatch(&mut ctx, &mut |nr| trace.unknown(nr));
+        let wakeups = std::mem::take(&mut ctx.wakeups);
+        let timeout = ctx.timeout;
+        self.trace.syscall(pid, nr, args, outcome);
+        let mmid = proc.mm;
+        self.procs.insert(proc);
+        if !matches!(outcome, Outcome::Block(_)) {
+            task.deadline = None;
+        }
+        let mut ended = None;
+        match outcome {
+            Outcome::Return(v) => task.regs.rax = v,
+            Outcome::Block(key) => {
+                task.restart = true;
+                if let Some(at) = timeout {
+                    self.timers.arm(at, TimerEvent::Wake(tid));
+                }
+                self.block(tid, key);
+            }
+            Outcome::Exec { old_mm } => {
+                self.put_mm(old_mm);
+                *self.mm_users.entry(mmid).or_insert(0) += 1;
+                self.wake(WaitKey::Vfork(pid));
+            }
+            Outcome::Fork { child, regs, vfork } => {
+                task.regs.rax = child as u64;
+                let child_mm = self.procs.get(child).map(|p| p.mm);
+                if let Some(m) = child_mm {
+                    *self.mm_users.entry(m).or_insert(0) += 1;
+                }
+                let ctid = task_of(child);
+                self.tasks.insert(ctid, Task::new(regs));
+                self.sched.handle(SchedMsg::Wake(ctid));
+                if vfork {
+                    // The child borrows this address space (and the stub's FP registers)
+                    // until it execs or exits; the parent sleeps meanwhile.
+                    let fp = self.runner.get_fpregs(mmid)?;
+                    if let Some(t) = self.tasks.get_mut(&tid) {
+                        t.saved_fp = Some(fp);
+                    }
+                    self.block(tid, WaitKey::Vfork(child));
+                }
+            }
+            Outcome::ExitThread(code) | Outcome::ExitGroup(code) => {
+                ended = Some(syscall::ExitStatus::Exited(code))
+            }
+        }
+        for key in wakeups {
+            self.wake(key);
+        }
+        Ok(ended)
+    }
+
+    /// One process fewer uses address space `id`; the last one releases it.
+    fn put_mm(&mut self, id: mm::MmId) {
+        let users = self.mm_users.entry(id).or_insert(1);
+        *users -= 1;
+        if *users == 0 {
+            self.mm_users.remove(&id);
+            self.runner.release(id);
+            self.mm.destroy_space(id);
+        }
+    }
+
+    /// Ends the process of `tid`. Returns the status of the whole run when it was init.
+    fn exit_task(&mut self, tid: TaskId, status: syscall::ExitStatus) -> Option<ExitStatus> {
+        let pid = pid_of(tid);
+        self.tasks.remove(&tid);
+        self.sched.forget(tid);
+        for list in self.blocked.values_mut() {
+            list.retain(|&t| t != tid);
+        }
+        let mut proc = self.procs.take(pid)?;
+        let effects = exit_process(&mut self.procs, &mut proc, status);
+        self.put_mm(proc.mm);
+        if tid == INIT_TASK {
+            return Some(match status {
+                syscall::ExitStatus::Exited(c) => ExitStatus::Code(c),
+                syscall::ExitStatus::Signaled(s, _) => ExitStatus::Signal(s),
+            });
+        }
+        let auto_reap = self.procs.get(proc.ppid).is_none_or(reaps_automatically);
+        if auto_reap {
+            if let Some(parent) = self.procs.get_mut(proc.ppid) {
+                parent.children.remove(&pid);
+            }
+        } else {
+            debug_assert!(matches!(proc.state, ProcState::Zombie(_)));
+            self.procs.insert(proc);
+        }
+        // SIGCHLD itself is sent once signal delivery lands; its default action is to
+        // ignore, so only waiting parents need waking today.
+        let _ = effects.notify;
+        for key in effects.wake {
+            self.wake(key);
+        }
+        None
+    }
+}

@@ -1,0 +1,70 @@
+//! Timers: events due at a monotonic deadline, in deadline order.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::time::Instant;
+
+use crate::TaskId;
+
+/// What happens when a timer expires.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum TimerEvent {
+    /// Wake a task blocked with a deadline (it re-checks its syscall's deadline).
+    Wake(TaskId),
+    /// A process's `ITIMER_REAL` fired (the kernel sends `SIGALRM` and re-arms it).
+    Alarm(i32),
+}
+
+/// Pending timers. Cancelling is lazy: whoever handles an event checks it still applies.
+#[derive(Debug, Default)]
+pub struct Timers {
+    heap: BinaryHeap<Reverse<(Instant, u64, TimerEvent)>>,
+    seq: u64,
+}
+
+impl Timers {
+    /// Arms `event` at `at`.
+    pub fn arm(&mut self, at: Instant, event: TimerEvent) {
+        self.seq += 1;
+        self.heap.push(Reverse((at, self.seq, event)));
+    }
+
+    /// The earliest deadline, if any.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.heap.peek().map(|Reverse((at, _, _))| *at)
+    }
+
+    /// Removes and returns every event due at `now`.
+    pub fn expired(&mut self, now: Instant) -> Vec<TimerEvent> {
+        let mut out = Vec::new();
+        while let Some(Reverse((at, _, ev))) = self.heap.peek() {
+            if *at > now {
+                break;
+            }
+            out.push(*ev);
+            self.heap.pop();
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn expire_in_deadline_order() {
+        let now = Instant::now();
+        let mut t = Timers::default();
+        t.arm(now + Duration::from_millis(20), TimerEvent::Alarm(2));
+        t.arm(now + Duration::from_millis(10), TimerEvent::Wake(TaskId(1)));
+        assert_eq!(t.next_deadline(), Some(now + Duration::from_millis(10)));
+        assert!(t.expired(now).is_empty());
+        assert_eq!(
+            t.expired(now + Duration::from_millis(30)),
+            vec![TimerEvent::Wake(TaskId(1)), TimerEvent::Alarm(2)]
+        );
+        assert_eq!(t.next_deadline(), None);
+    }
+}

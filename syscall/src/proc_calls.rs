@@ -1,0 +1,465 @@
+//! Process lifetime: `fork`/`vfork`/`clone`, `wait4`/`waitid`, process groups and
+//! sessions, and what happens when a process ends ([`exit_process`]).
+
+use abi::signal::sig;
+use abi::{Errno, SysResult, UserAddr};
+use mm::Mm;
+
+use crate::process::{ExitStatus, ProcState, Process, ProcessTable};
+use crate::{Args, Ctx, Outcome, WaitKey};
+
+/// `clone` flags uml knows.
+mod clone_flags {
+    pub const CSIGNAL: u64 = 0xff;
+    pub const VM: u64 = 0x100;
+    pub const FILES: u64 = 0x400;
+    pub const SIGHAND: u64 = 0x800;
+    pub const PIDFD: u64 = 0x1000;
+    pub const VFORK: u64 = 0x4000;
+    pub const PARENT: u64 = 0x8000;
+    pub const THREAD: u64 = 0x10000;
+    pub const NEWNS: u64 = 0x20000;
+    pub const SETTLS: u64 = 0x80000;
+    pub const PARENT_SETTID: u64 = 0x100000;
+    pub const CHILD_CLEARTID: u64 = 0x200000;
+    pub const CHILD_SETTID: u64 = 0x1000000;
+}
+
+/// Creates a child of the calling process. `flags` are `clone`'s.
+fn do_fork(
+    ctx: &mut Ctx<'_>,
+    flags: u64,
+    stack: u64,
+    ptid: UserAddr,
+    ctid: UserAddr,
+    tls: u64,
+) -> Result<Outcome, Errno> {
+    use clone_flags::*;
+    if flags & THREAD != 0 && flags & SIGHAND == 0 || flags & SIGHAND != 0 && flags & VM == 0 {
+        return Err(Errno::EINVAL);
+    }
+    // Threads (a shared address space without vfork) come with thread groups.
+    if flags & VM != 0 && flags & VFORK == 0 || flags & (THREAD | FILES | PIDFD | NEWNS) != 0 {
+        return Err(Errno::ENOSYS);
+    }
+    let max = ctx.procs.max_pids;
+    if max != 0 && ctx.procs.count(1) >= max {
+        return Err(Errno::EAGAIN);
+    }
+    let parent_pid = ctx.proc.pid;
+    let pid = ctx
+        .procs
+        .alloc_pid(|p| p == parent_pid)
+        .ok_or(Errno::EAGAIN)?;
+    let mm = if flags & VM != 0 {
+        ctx.proc.mm
+    } else {
+        ctx.mm.fork_space(ctx.proc.mm)?
+    };
+    let p = &*ctx.proc;
+    let child = Process {
+        pid,
+        ppid: if flags & PARENT != 0 { p.ppid } else { p.pid },
+        pgid: p.pgid,
+        sid: p.sid,
+        state: ProcState::Running,
+        exit_signal: (flags & CSIGNAL) as i32,
+        children: Default::default(),
+        itimer_real: None,
+        mm,
+        fds: p.fds.clone(),
+        cwd: p.cwd.clone(),
+        umask: p.umask,
+        cred: p.cred,
+        rlimits: p.rlimits,
+        sig: p.sig.clone(),
+        clear_child_tid: if flags & CHILD_CLEARTID != 0 {
+            ctid.0
+        } else {
+            0
+        },
+        robust_list: (0, 0),
+        exe: p.exe.clone(),
+    };
+    let mut regs = *ctx.regs;
+    regs.rax = 0;
+    if stack != 0 {
+        regs.rsp = stack;
+    }
+    if flags & SETTLS != 0 {
+        regs.fs_base = tls;
+    }
+    if flags & PARENT_SETTID != 0 {
+        ctx.copy_out(ptid, &pid.to_ne_bytes())?;
+    }
+    if flags & CHILD_SETTID != 0 {
+        // Written in the child's memory (a copy-on-write break in the child's space).
+        Ctx::access_ok(ctid, 4)?;
+        ctx.mm.copy_out(mm, ctid, &pid.to_ne_bytes())?;
+    }
+    let real_parent = child.ppid;
+    ctx.procs.insert(child);
+    if real_parent == ctx.proc.pid {
+        ctx.proc.children.insert(pid);
+    } else if let Some(pp) = ctx.procs.get_mut(real_parent) {
+        pp.children.insert(pid);
+    }
+    Ok(Outcome::Fork {
+        child: pid,
+        regs,
+        vfork: flags & VFORK != 0,
+    })
+}
+
+pub(crate) fn sys_fork(ctx: &mut Ctx<'_>, _a: &Args) -> Result<Outcome, Errno> {
+    do_fork(
+        ctx,
+        sig::SIGCHLD as u64,
+        0,
+        UserAddr::NULL,
+        UserAddr::NULL,
+        0,
+    )
+}
+
+pub(crate) fn sys_vfork(ctx: &mut Ctx<'_>, _a: &Args) -> Result<Outcome, Errno> {
+    do_fork(
+        ctx,
+        clone_flags::VM | clone_flags::VFORK | sig::SIGCHLD as u64,
+        0,
+        UserAddr::NULL,
+        UserAddr::NULL,
+        0,
+    )
+}
+
+pub(crate) fn sys_clone(ctx: &mut Ctx<'_>, a: &Args) -> Result<Outcome, Errno> {
+    // x86-64 order: flags, stack, parent_tid, child_tid, tls.
+    do_fork(ctx, a.raw(0), a.raw(1), a.addr(2), a.addr(3), a.raw(4))
+}
+
+/// `wait` option bits.
+mod wopt {
+    pub const WNOHANG: u32 = 1;
+    pub const WSTOPPED: u32 = 2;
+    pub const WEXITED: u32 = 4;
+    pub const WCONTINUED: u32 = 8;
+    pub const WNOWAIT: u32 = 0x0100_0000;
+    pub const WNOTHREAD: u32 = 0x2000_0000;
+    pub const WALL: u32 = 0x4000_0000;
+    pub const WCLONE: u32 = 0x8000_0000;
+}
+
+/// Which children a wait is for.
+#[derive(Clone, Copy)]
+enum Which {
+    Any,
+    Pid(i32),
+    Pgid(i32),
+}
+
+/// What a wait found.
+struct Found {
+    pid: i32,
+    uid: u32,
+    /// The `wait` status word.
+    status: i32,
+    /// `si_code` for `waitid`.
+    code: i32,
+    /// Exit code or signal number for `waitid`'s `si_status`.
+    si_status: i32,
+}
+
+/// The core of `wait4`/`waitid`: finds a child in a reportable state, reaping it unless
+/// `WNOWAIT`. `Ok(None)` when children exist but none is ready.
+fn do_wait(ctx: &mut Ctx<'_>, which: Which, options: u32) -> Result<Option<Found>, Errno> {
+    use wopt::*;
+    let me = ctx.proc.pid;
+    let mut any = false;
+    let kids: Vec<i32> = ctx.proc.children.iter().copied().collect();
+    for pid in kids {
+        let Some(child) = ctx.procs.get_mut(pid) else {
+            continue;
+        };
+        let matches = match which {
+            Which::Any => true,
+            Which::Pid(p) => p == pid,
+            Which::Pgid(g) => child.pgid == g,
+        };
+        // __WCLONE selects children whose exit signal is not SIGCHLD; __WALL takes both.
+        let clone_child = child.exit_signal != sig::SIGCHLD;
+        if !matches || (options & WALL == 0 && clone_child != (options & WCLONE != 0)) {
+            continue;
+        }
+        any = true;
+        let uid = child.cred.uid;
+        match child.state {
+            ProcState::Zombie(st) if options & WEXITED != 0 => {
+                let (code, si_status) = match st {
+                    ExitStatus::Exited(c) => (1, c),
+                    ExitStatus::Signaled(s, core) => (if core { 3 } else { 2 }, s),
+                };
+                if options & WNOWAIT == 0 {
+                    ctx.procs.take(pid);
+                    ctx.proc.children.remove(&pid);
+                }
+                return Ok(Some(Found {
+                    pid,
+                    uid,
+                    status: st.wait_status(),
+                    code,
+                    si_status,
+                }));
+            }
+            ProcState::Stopped {
+                sig: s,
+                reported: false,
+            } if options & WSTOPPED != 0 => {
+                if options & WNOWAIT == 0 {
+                    child.state = ProcState::Stopped {
+                        sig: s,
+                        reported: true,
+                    };
+                }
+                return Ok(Some(Found {
+                    pid,
+                    uid,
+                    status: 0x7f | (s << 8),
+                    code: 5,
+                    si_status: s,
+                }));
+            }
+            ProcState::Continued if options & WCONTINUED != 0 => {
+                if options & WNOWAIT == 0 {
+                    child.state = ProcState::Running;
+                }
+                return Ok(Some(Found {
+                    pid,
+                    uid,
+                    status: 0xffff,
+                    code: 6,
+                    si_status: sig::SIGCONT,
+                }));
+            }
+            _ => {}
+        }
+    }
+    let _ = me;
+    if any {
+        Ok(None)
+    } else {
+        Err(Errno::ECHILD)
+    }
+}
+
+pub(crate) fn sys_wait4(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    use wopt::*;
+    let (pid, status, options, rusage) = (a.i32(0), a.addr(1), a.u32(2), a.addr(3));
+    if options & !(WNOHANG | WSTOPPED | WCONTINUED | WNOTHREAD | WALL | WCLONE) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let which = match pid {
+        -1 => Which::Any,
+        0 => Which::Pgid(ctx.proc.pgid),
+        p if p < 0 => Which::Pgid(p.checked_neg().ok_or(Errno::ESRCH)?),
+        p => Which::Pid(p),
+    };
+    match do_wait(ctx, which, options | WEXITED)? {
+        Some(found) => {
+            if !status.is_null() {
+                ctx.write_val(status, &found.status)?;
+            }
+            if !rusage.is_null() {
+                // struct rusage: CPU time and counters are not accounted yet.
+                ctx.write_val(rusage, &[0u64; 18])?;
+            }
+            Ok(found.pid as u64)
+        }
+        None if options & WNOHANG != 0 => Ok(0),
+        None => {
+            let me = ctx.proc.pid;
+            Err(ctx.block_on(WaitKey::Child(me)))
+        }
+    }
+}
+
+pub(crate) fn sys_waitid(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    use wopt::*;
+    const P_ALL: u32 = 0;
+    const P_PID: u32 = 1;
+    const P_PGID: u32 = 2;
+    let (idtype, id, infop, options) = (a.u32(0), a.i32(1), a.addr(2), a.u32(3));
+    if options & !(WNOHANG | WSTOPPED | WEXITED | WCONTINUED | WNOWAIT | WNOTHREAD | WALL | WCLONE)
+        != 0
+        || options & (WSTOPPED | WEXITED | WCONTINUED) == 0
+    {
+        return Err(Errno::EINVAL);
+    }
+    let which = match idtype {
+        P_ALL => Which::Any,
+        P_PID if id > 0 => Which::Pid(id),
+        P_PGID if id >= 0 => Which::Pgid(if id == 0 { ctx.proc.pgid } else { id }),
+        _ => return Err(Errno::EINVAL),
+    };
+    match do_wait(ctx, which, options)? {
+        Some(f) => {
+            if !infop.is_null() {
+                let mut info = [0u8; 128];
+                info[0..4].copy_from_slice(&sig::SIGCHLD.to_ne_bytes());
+                info[8..12].copy_from_slice(&f.code.to_ne_bytes());
+                info[16..20].copy_from_slice(&f.pid.to_ne_bytes());
+                info[20..24].copy_from_slice(&f.uid.to_ne_bytes());
+                info[24..28].copy_from_slice(&f.si_status.to_ne_bytes());
+                ctx.copy_out(infop, &info)?;
+            }
+            Ok(0)
+        }
+        None if options & WNOHANG != 0 => {
+            if !infop.is_null() {
+                ctx.copy_out(infop, &[0u8; 128])?;
+            }
+            Ok(0)
+        }
+        None => {
+            let me = ctx.proc.pid;
+            Err(ctx.block_on(WaitKey::Child(me)))
+        }
+    }
+}
+
+pub(crate) fn sys_getppid(ctx: &mut Ctx<'_>, _a: &Args) -> SysResult {
+    Ok(ctx.proc.ppid as u64)
+}
+
+pub(crate) fn sys_getpgid(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    match a.i32(0) {
+        0 => Ok(ctx.proc.pgid as u64),
+        p if p == ctx.proc.pid => Ok(ctx.proc.pgid as u64),
+        p => ctx
+            .procs
+            .get(p)
+            .filter(|q| !matches!(q.state, ProcState::Zombie(_)))
+            .map(|q| q.pgid as u64)
+            .ok_or(Errno::ESRCH),
+    }
+}
+
+pub(crate) fn sys_getpgrp(ctx: &mut Ctx<'_>, _a: &Args) -> SysResult {
+    Ok(ctx.proc.pgid as u64)
+}
+
+pub(crate) fn sys_getsid(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    match a.i32(0) {
+        0 => Ok(ctx.proc.sid as u64),
+        p if p == ctx.proc.pid => Ok(ctx.proc.sid as u64),
+        p => ctx.procs.get(p).map(|q| q.sid as u64).ok_or(Errno::ESRCH),
+    }
+}
+
+pub(crate) fn sys_setsid(ctx: &mut Ctx<'_>, _a: &Args) -> SysResult {
+    let me = ctx.proc.pid;
+    // A process group leader cannot start a session (nor can anyone whose pid is a group).
+    if ctx.proc.pgid == me || ctx.procs.iter().any(|p| p.pgid == me) {
+        return Err(Errno::EPERM);
+    }
+    ctx.proc.sid = me;
+    ctx.proc.pgid = me;
+    Ok(me as u64)
+}
+
+pub(crate) fn sys_setpgid(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    let me = ctx.proc.pid;
+    let (pid, pgid) = (a.i32(0), a.i32(1));
+    if pgid < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let target = if pid == 0 { me } else { pid };
+    let pgid = if pgid == 0 { target } else { pgid };
+    let my_sid = ctx.proc.sid;
+    // The target is the caller or one of its children (that has not exec'd: not tracked).
+    let (t_sid, t_pid) = if target == me {
+        (ctx.proc.sid, me)
+    } else {
+        let t = ctx.procs.get(target).ok_or(Errno::ESRCH)?;
+        if t.ppid != me {
+            return Err(Errno::ESRCH);
+        }
+        (t.sid, t.pid)
+    };
+    if t_sid != my_sid {
+        return Err(Errno::EPERM);
+    }
+    // A session leader cannot change group.
+    if t_sid == t_pid {
+        return Err(Errno::EPERM);
+    }
+    // The group must exist in the same session, unless it is the target's own new group.
+    if pgid != t_pid {
+        let exists = (ctx.proc.pgid == pgid && ctx.proc.sid == my_sid)
+            || ctx.procs.iter().any(|p| {
+                p.pgid == pgid && p.sid == my_sid && !matches!(p.state, ProcState::Zombie(_))
+            });
+        if !exists {
+            return Err(Errno::EPERM);
+        }
+    }
+    if target == me {
+        ctx.proc.pgid = pgid;
+    } else if let Some(t) = ctx.procs.get_mut(target) {
+        t.pgid = pgid;
+    }
+    Ok(0)
+}
+
+/// What the kernel must do after [`exit_process`].
+pub struct ExitEffects {
+    /// Wait keys to wake (the parent's child wait, a vfork parent, pipe readers).
+    pub wake: Vec<WaitKey>,
+    /// Processes to send `SIGCHLD`-style notifications to: (pid, exit signal, status).
+    pub notify: Option<(i32, i32, ExitStatus)>,
+}
+
+/// Ends process `proc` with `status`: closes its files, makes it a zombie (or reaps it at
+/// once if its parent ignores `SIGCHLD`), gives its children to init (pid 1), and says whom
+/// to wake. The caller releases the address space and puts `proc` back in the table.
+pub fn exit_process(
+    procs: &mut ProcessTable,
+    proc: &mut Process,
+    status: ExitStatus,
+) -> ExitEffects {
+    let mut wake = Vec::new();
+    for fd in proc.fds.fds().collect::<Vec<_>>() {
+        if let Ok(entry) = proc.fds.remove(fd) {
+            if let Some(id) = entry.file.wait_id() {
+                wake.push(WaitKey::File(id));
+            }
+        }
+    }
+    // Orphans go to init; zombies among them are init's to reap.
+    for child in std::mem::take(&mut proc.children) {
+        if let Some(c) = procs.get_mut(child) {
+            c.ppid = 1;
+        }
+        if let Some(init) = procs.get_mut(1) {
+            init.children.insert(child);
+        }
+        wake.push(WaitKey::Child(1));
+    }
+    wake.push(WaitKey::Vfork(proc.pid));
+    wake.push(WaitKey::Child(proc.ppid));
+    proc.state = ProcState::Zombie(status);
+    proc.itimer_real = None;
+    let notify = (proc.exit_signal != 0).then_some((proc.ppid, proc.exit_signal, status));
+    ExitEffects { wake, notify }
+}
+
+/// Whether a parent has asked not to keep zombies (`SIGCHLD` ignored or `SA_NOCLDWAIT`).
+pub fn reaps_automatically(parent: &Process) -> bool {
+    let act = parent.sig.actions[(sig::SIGCHLD - 1) as usize];
+    act.handler == abi::signal::SIG_IGN || act.flags & abi::signal::sa::NOCLDWAIT != 0
+}
+
+/// Releases the address space `id` when `users` says nobody else uses it.
+pub fn release_mm(mm: &mut Mm, id: mm::MmId) -> Option<mm::MmFd> {
+    mm.destroy_space(id)
+}

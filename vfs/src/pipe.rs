@@ -1,0 +1,277 @@
+//! Pipes: a 64 KiB ring buffer shared by a read end and a write end.
+//!
+//! The buffer is Linux's: 16 page-sized slots. A write first tops up the last slot with its
+//! `len % 4096` odd bytes if they fit there, then fills fresh slots a page at a time, so a
+//! write of at most [`PIPE_BUF`] bytes is atomic (all of it, or nothing and `EAGAIN` when no
+//! slot is free); a larger write puts in what fits and returns that count (Linux would block
+//! for the rest; uml returns the partial count instead, which callers see as a short write).
+//! A slot is freed once it has been read empty. Reading an empty pipe gives 0 once no
+//! write end is left, `EAGAIN` otherwise; writing with no read end left is `EPIPE`. The
+//! `EAGAIN`s are turned into blocking by the syscall layer unless `O_NONBLOCK` is set, using
+//! the pipe's [`wait id`](crate::OpenFile::wait_id) (one per pipe, shared by both ends).
+//!
+//! Ends are counted per open file description: a [`PipeEnd`] lives in one `OpenFile` and
+//! drops its count when that is dropped (after its last descriptor is closed).
+
+use std::collections::VecDeque;
+use std::io::{IoSlice, IoSliceMut};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use abi::flags::mode::S_IFIFO;
+use abi::structs::Stat;
+use abi::Errno;
+use parking_lot::Mutex;
+
+use crate::tmpfs::Time;
+use crate::Arc;
+
+/// Bytes a pipe holds (Linux's default capacity, 16 pages).
+pub const PIPE_CAPACITY: usize = SLOTS * PAGE;
+/// Writes of at most this many bytes are atomic.
+pub const PIPE_BUF: usize = 4096;
+
+/// Page-sized buffers of a pipe (Linux's `pipe_max_size` default / `PAGE_SIZE`).
+const SLOTS: usize = 16;
+const PAGE: usize = 4096;
+
+/// Synthetic `st_dev` of pipes ("pipefs").
+const PIPEFS_DEV: (u32, u32) = (0, 0x0c);
+
+/// Pipe ids (also their inode numbers); unique for the life of the process.
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// One slot: a page of which `data[off..]` is still unread.
+struct Slot {
+    data: Vec<u8>,
+    off: usize,
+}
+
+struct Inner {
+    slots: VecDeque<Slot>,
+    readers: usize,
+    writers: usize,
+    mode: u32,
+    atime: Time,
+    mtime: Time,
+    ctime: Time,
+}
+
+/// One pipe.
+pub(crate) struct Pipe {
+    id: u64,
+    uid: u32,
+    gid: u32,
+    inner: Mutex<Inner>,
+}
+
+/// One end of a pipe, owned by an open file description.
+pub(crate) struct PipeEnd {
+    pub pipe: Arc<Pipe>,
+    pub write: bool,
+}
+
+impl Drop for PipeEnd {
+    fn drop(&mut self) {
+        let mut i = self.pipe.inner.lock();
+        if self.write {
+            i.writers = i.writers.saturating_sub(1);
+        } else {
+            i.readers = i.readers.saturating_sub(1);
+        }
+    }
+}
+
+/// Readiness of an open file, as `poll` reports it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PollEvents {
+    /// `POLLIN`: a read would not block.
+    pub readable: bool,
+    /// `POLLOUT`: a write would not block.
+    pub writable: bool,
+    /// `POLLHUP`: the other end of a pipe is gone.
+    pub hangup: bool,
+    /// `POLLERR`: a write end whose readers are all gone.
+    pub error: bool,
+}
+
+impl PollEvents {
+    /// Always readable and writable (regular files, devices, terminals).
+    pub const READY: PollEvents = PollEvents {
+        readable: true,
+        writable: true,
+        hangup: false,
+        error: false,
+    };
+}
+
+/// A new pipe owned by `uid`/`gid`: its (read end, write end).
+pub(crate) fn new_pipe(uid: u32, gid: u32) -> (PipeEnd, PipeEnd) {
+    let now = Time::now();
+    let pipe = Arc::new(Pipe {
+        id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+        uid,
+        gid,
+        inner: Mutex::new(Inner {
+            slots: VecDeque::new(),
+            readers: 1,
+            writers: 1,
+            mode: S_IFIFO | 0o600,
+            atime: now,
+            mtime: now,
+            ctime: now,
+        }),
+    });
+    (
+        PipeEnd {
+            pipe: pipe.clone(),
+            write: false,
+        },
+        PipeEnd { pipe, write: true },
+    )
+}
+
+impl Pipe {
+    /// The id blocked tasks wait on (shared by both ends).
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Moves buffered bytes into `bufs`: 0 at end of file, `EAGAIN` if empty with writers.
+    pub fn read(&self, bufs: &mut [IoSliceMut<'_>]) -> Result<usize, Errno> {
+        let want = bufs.iter().fold(0usize, |a, b| a.saturating_add(b.len()));
+        if want == 0 {
+            return Ok(0);
+        }
+        let mut i = self.inner.lock();
+        if i.slots.is_empty() {
+            return if i.writers == 0 {
+                Ok(0)
+            } else {
+                Err(Errno::EAGAIN)
+            };
+        }
+        let mut done = 0;
+        'out: for b in bufs.iter_mut() {
+            let mut at = 0;
+            while at < b.len() {
+                let Some(slot) = i.slots.front_mut() else {
+                    break 'out;
+                };
+                let n = (b.len() - at).min(slot.data.len() - slot.off);
+                b[at..at + n].copy_from_slice(&slot.data[slot.off..slot.off + n]);
+                slot.off += n;
+                at += n;
+                done += n;
+                if slot.off == slot.data.len() {
+                    i.slots.pop_front();
+                }
+            }
+        }
+        i.atime = Time::now();
+        Ok(done)
+    }
+
+    /// Appends `bufs` as Linux's `pipe_write`: `EPIPE` with no readers; at most
+    /// [`PIPE_BUF`] bytes go in whole or not at all (`EAGAIN`); more go in as far as they
+    /// fit (`EAGAIN` if nothing does).
+    pub fn write(&self, bufs: &[IoSlice<'_>]) -> Result<usize, Errno> {
+        let total = bufs.iter().fold(0usize, |a, b| a.saturating_add(b.len()));
+        if total == 0 {
+            return Ok(0);
+        }
+        let mut i = self.inner.lock();
+        if i.readers == 0 {
+            return Err(Errno::EPIPE);
+        }
+        let mut src = bufs.iter().flat_map(|b| b.iter().copied());
+        let mut done = 0;
+        // The odd bytes top up the last slot if they fit in its page.
+        let chars = total % PAGE;
+        if let Some(last) = i.slots.back_mut() {
+            if chars != 0 && last.data.len() + chars <= PAGE {
+                last.data.extend(src.by_ref().take(chars));
+                done = chars;
+            }
+        }
+        while done < total && i.slots.len() < SLOTS {
+            let k = (total - done).min(PAGE);
+            let mut data = Vec::with_capacity(PAGE);
+            data.extend(src.by_ref().take(k));
+            i.slots.push_back(Slot { data, off: 0 });
+            done += k;
+        }
+        if done == 0 {
+            return Err(Errno::EAGAIN);
+        }
+        let now = Time::now();
+        i.mtime = now;
+        i.ctime = now;
+        Ok(done)
+    }
+
+    /// Bytes buffered (`FIONREAD`).
+    pub fn len(&self) -> usize {
+        let i = self.inner.lock();
+        i.slots.iter().map(|s| s.data.len() - s.off).sum()
+    }
+
+    /// Readiness of one end.
+    pub fn poll(&self, write_end: bool) -> PollEvents {
+        let i = self.inner.lock();
+        if write_end {
+            PollEvents {
+                readable: false,
+                writable: i.readers > 0 && i.slots.len() < SLOTS,
+                hangup: false,
+                error: i.readers == 0,
+            }
+        } else {
+            PollEvents {
+                readable: !i.slots.is_empty() || i.writers == 0,
+                writable: false,
+                hangup: i.writers == 0,
+                error: false,
+            }
+        }
+    }
+
+    /// `fstat`: a FIFO on pipefs.
+    pub fn stat(&self) -> Stat {
+        let i = self.inner.lock();
+        Stat {
+            st_dev: abi::structs::makedev(PIPEFS_DEV.0, PIPEFS_DEV.1),
+            st_ino: self.id,
+            st_nlink: 1,
+            st_mode: i.mode,
+            st_uid: self.uid,
+            st_gid: self.gid,
+            st_blksize: PIPE_BUF as i64,
+            st_atime: i.atime.sec,
+            st_atime_nsec: i.atime.nsec,
+            st_mtime: i.mtime.sec,
+            st_mtime_nsec: i.mtime.nsec,
+            st_ctime: i.ctime.sec,
+            st_ctime_nsec: i.ctime.nsec,
+            ..Stat::default()
+        }
+    }
+
+    /// `fchmod`.
+    pub fn chmod(&self, mode: u32) {
+        let mut i = self.inner.lock();
+        i.mode = S_IFIFO | (mode & 0o7777);
+        i.ctime = Time::now();
+    }
+
+    /// `futimens` (`None`: leave that time alone).
+    pub fn set_times(&self, atime: Option<Time>, mtime: Option<Time>) {
+        let mut i = self.inner.lock();
+        if let Some(t) = atime {
+            i.atime = t;
+        }
+        if let Some(t) = mtime {
+            i.mtime = t;
+        }
+        i.ctime = Time::now();
+    }
+}
