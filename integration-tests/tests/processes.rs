@@ -71,13 +71,11 @@ fn check_fork(o: &Outcome) {
 }
 
 #[test]
-#[ignore = "processes milestone (issue 3): fork/COW, vfork, wait statuses"]
 fn fork_cow_vfork_and_statuses() {
     check_fork(&run_guest(guests::PROC_FORK, &[], None, 60));
 }
 
 #[test]
-#[ignore = "processes milestone (issue 3): --sched=rr|fair"]
 fn fork_cow_vfork_and_statuses_scheds() {
     for o in run_guest_scheds(guests::PROC_FORK, &[], 60) {
         check_fork(&o);
@@ -98,13 +96,11 @@ fn check_exec(o: &Outcome) {
 }
 
 #[test]
-#[ignore = "processes milestone (issue 3): execve chain, FD_CLOEXEC, shebang, execveat, errors"]
 fn exec_chain_cloexec_dispositions_errors() {
     check_exec(&run_guest(guests::PROC_EXEC, &[], None, 60));
 }
 
 #[test]
-#[ignore = "processes milestone (issue 3): --sched=rr|fair"]
 fn exec_chain_cloexec_dispositions_errors_scheds() {
     for o in run_guest_scheds(guests::PROC_EXEC, &[], 60) {
         check_exec(&o);

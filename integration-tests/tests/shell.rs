@@ -208,7 +208,6 @@ fn background_jobs_wait_kill_scheds() {
 }
 
 #[test]
-#[ignore = "processes milestone (issue 3): set -e failures"]
 fn set_e_failures() {
     let o = run_script("set_e.sh", None, 0);
     has(&o, "status: 1");
@@ -217,13 +216,11 @@ fn set_e_failures() {
 }
 
 #[test]
-#[ignore = "processes milestone (issue 3): --sched=rr|fair"]
 fn set_e_failures_scheds() {
     run_script_scheds("set_e.sh", 0);
 }
 
 #[test]
-#[ignore = "processes milestone (issue 3): find | sort | uniq -c, xargs"]
 fn find_sort_uniq_and_xargs() {
     let o = run_script("find_xargs.sh", None, 0);
     has(&o, "      3 txt");
@@ -232,13 +229,11 @@ fn find_sort_uniq_and_xargs() {
 }
 
 #[test]
-#[ignore = "processes milestone (issue 3): --sched=rr|fair"]
 fn find_sort_uniq_and_xargs_scheds() {
     run_script_scheds("find_xargs.sh", 0);
 }
 
 #[test]
-#[ignore = "processes milestone (issue 3): functions, loops, many small pipelines"]
 fn functions_loops_and_exit_status() {
     let o = run_script("misc.sh", None, 3);
     has(&o, "fact 10 = 3628800");
@@ -246,14 +241,12 @@ fn functions_loops_and_exit_status() {
 }
 
 #[test]
-#[ignore = "processes milestone (issue 3): --sched=rr|fair"]
 fn functions_loops_and_exit_status_scheds() {
     run_script_scheds("misc.sh", 3);
 }
 
 /// The benchmark's loop, checked for output: 100 small pipelines.
 #[test]
-#[ignore = "processes milestone (issue 3): 100 small pipelines"]
 fn hundred_pipelines() {
     let env = setup("hundred");
     let cmd = "for i in $(seq 100); do echo $i | md5sum; done | md5sum; echo done";
@@ -269,7 +262,6 @@ fn hundred_pipelines() {
 }
 
 #[test]
-#[ignore = "processes milestone (issue 3): --sched=rr|fair"]
 fn hundred_pipelines_scheds() {
     let env = setup("hundred-s");
     let cmd = "for i in $(seq 100); do echo $i | md5sum; done | md5sum; echo done";
@@ -287,7 +279,6 @@ fn hundred_pipelines_scheds() {
 
 /// A script with a `#!` line naming busybox, executed directly (execve of a shebang script).
 #[test]
-#[ignore = "processes milestone (issue 3): shebang scripts"]
 fn shebang_script_executed_directly() {
     let env = setup("shebang");
     let s = env.scratch.join("hello.sh");

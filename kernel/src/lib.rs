@@ -30,6 +30,7 @@
 
 mod boot;
 mod run;
+mod signals;
 mod trace;
 
 use std::collections::HashMap;
@@ -99,6 +100,8 @@ struct Task {
     /// FP state to put back before the task runs again (a vfork parent whose child borrowed
     /// its address space).
     saved_fp: Option<trap::XState>,
+    /// Stopped by a job-control signal (out of the run queue until continued).
+    stopped: bool,
 }
 
 impl Task {
@@ -109,6 +112,7 @@ impl Task {
             deadline: None,
             blocked_on: None,
             saved_fp: None,
+            stopped: false,
         }
     }
 }

@@ -2,11 +2,13 @@
 
 use std::time::Instant;
 
+use abi::signal::si_code;
 use abi::signal::sig;
 use runner::Runner;
 use sched::timers::TimerEvent;
 use sched::{SchedMsg, SchedReply, TaskId};
 use syscall::proc_calls::{exit_process, reaps_automatically};
+use syscall::signal::{SigInfo, TrapInfo};
 use syscall::{Outcome, ProcState, WaitKey};
 use trap::Trap;
 
@@ -34,6 +36,7 @@ impl Kernel {
             self.sched
                 .handle(SchedMsg::Ran(tid, started.elapsed().as_nanos() as u64));
             if let Some(status) = ended {
+                self.trace.exited(pid_of(tid), status);
                 if let Some(init_status) = self.exit_task(tid, status) {
                     return Ok(init_status);
                 }
@@ -64,9 +67,31 @@ impl Kernel {
         for event in self.timers.expired(Instant::now()) {
             match event {
                 TimerEvent::Wake(tid) => self.wake_task(tid),
-                TimerEvent::Alarm(_pid) => {}
+                TimerEvent::Alarm(pid) => self.itimer_real_fired(pid),
             }
         }
+    }
+
+    /// `ITIMER_REAL` of `pid` may have expired: send `SIGALRM`, re-arm a periodic timer.
+    fn itimer_real_fired(&mut self, pid: i32) {
+        let now = Instant::now();
+        let Some(p) = self.procs.get_mut(pid) else {
+            return;
+        };
+        let Some((at, interval)) = p.itimer_real else {
+            return;
+        };
+        if at > now {
+            return; // re-armed later; that expiry has its own timer event
+        }
+        p.itimer_real = if interval.is_zero() {
+            None
+        } else {
+            let next = at + interval;
+            self.timers.arm(next, TimerEvent::Alarm(pid));
+            Some((next, interval))
+        };
+        self.send_signal(pid, syscall::signal::SigInfo::kernel(sig::SIGALRM));
     }
 
     /// Makes a blocked task runnable again (its syscall restarts).
@@ -78,20 +103,33 @@ impl Kernel {
             if let Some(list) = self.blocked.get_mut(&key) {
                 list.retain(|&t| t != tid);
             }
-            self.sched.handle(SchedMsg::Wake(tid));
+            if !task.stopped {
+                self.sched.handle(SchedMsg::Wake(tid));
+            }
         }
     }
 
-    /// Wakes every task blocked on `key`.
-    fn wake(&mut self, key: WaitKey) {
+    /// Wakes every task blocked on `key`. A signal wakes its target from any wait but a
+    /// vfork (which only the child's exec or exit ends).
+    pub(crate) fn wake(&mut self, key: WaitKey) {
         if let WaitKey::Signal(pid) = key {
-            return self.wake_task(task_of(pid));
+            let tid = task_of(pid);
+            let vforking = self
+                .tasks
+                .get(&tid)
+                .is_some_and(|t| matches!(t.blocked_on, Some(WaitKey::Vfork(_))));
+            if !vforking {
+                self.wake_task(tid);
+            }
+            return self.maybe_continue(tid);
         }
         for tid in self.blocked.remove(&key).unwrap_or_default() {
             if let Some(task) = self.tasks.get_mut(&tid) {
                 if task.blocked_on == Some(key) {
                     task.blocked_on = None;
-                    self.sched.handle(SchedMsg::Wake(tid));
+                    if !task.stopped {
+                        self.sched.handle(SchedMsg::Wake(tid));
+                    }
                 }
             }
         }
@@ -108,12 +146,20 @@ impl Kernel {
     /// Runs `tid` until it traps and handles the trap; `Some` when its process has ended.
     fn run_task(&mut self, tid: TaskId) -> Result<Option<syscall::ExitStatus>, KernelError> {
         let pid = pid_of(tid);
+        if self.procs.get(pid).is_some_and(|p| p.sig.has_deliverable()) {
+            if let Some(status) = self.deliver_signals(tid)? {
+                return Ok(Some(status));
+            }
+        }
         let Some(mmid) = self.procs.get(pid).map(|p| p.mm) else {
             return Ok(None);
         };
         let Some(task) = self.tasks.get_mut(&tid) else {
             return Ok(None);
         };
+        if task.stopped {
+            return Ok(None);
+        }
         let trap = if std::mem::take(&mut task.restart) {
             Trap::Syscall
         } else {
@@ -132,20 +178,37 @@ impl Kernel {
                     .mm
                     .handle_fault(mmid, abi::UserAddr(addr), mm::Access::Unknown, present)
                 {
-                    Ok(()) => Ok(None),
-                    Err(mm::FaultError::Bus) => Ok(Some(self.trace.killed(pid, sig::SIGBUS))),
+                    Ok(()) => {}
                     Err(mm::FaultError::OutOfMemory) => {
                         self.trace.oom(pid);
-                        Ok(Some(syscall::ExitStatus::Signaled(sig::SIGKILL, false)))
+                        return Ok(Some(syscall::ExitStatus::Signaled(sig::SIGKILL, false)));
                     }
-                    Err(mm::FaultError::Segv { .. }) => {
-                        Ok(Some(self.trace.killed(pid, sig::SIGSEGV)))
+                    Err(mm::FaultError::Bus) => {
+                        let info = SigInfo::fault(sig::SIGBUS, si_code::BUS_ADRERR, addr);
+                        self.force_fault(pid, info, TrapInfo::page_fault(addr, present, false));
+                    }
+                    Err(mm::FaultError::Segv { si_code }) => {
+                        let info = SigInfo::fault(sig::SIGSEGV, si_code, addr);
+                        self.force_fault(pid, info, TrapInfo::page_fault(addr, present, false));
                     }
                 }
+                Ok(None)
             }
-            // Signal delivery to guest handlers comes with the signal module; until then a
-            // synchronous signal takes its default action, which for these is to terminate.
-            Trap::Signal(info) => Ok(Some(self.trace.killed(pid, info.signo))),
+            Trap::Signal(info) => {
+                // A synchronous exception of the guest's own (SIGILL, SIGFPE, SIGTRAP, a
+                // general-protection SIGSEGV): forced on it as the CPU would.
+                let trapinfo = TrapInfo {
+                    trapno: 0,
+                    err: 0,
+                    cr2: info.addr,
+                };
+                self.force_fault(
+                    pid,
+                    SigInfo::fault(info.signo, info.code, info.addr),
+                    trapinfo,
+                );
+                Ok(None)
+            }
             Trap::Interrupted => {
                 self.sched.handle(SchedMsg::Yield(tid));
                 Ok(None)
@@ -176,6 +239,7 @@ impl Kernel {
         let trace = &mut self.trace;
         let outcome = syscall::dispatch(&mut ctx, &mut |nr| trace.unknown(nr));
         let wakeups = std::mem::take(&mut ctx.wakeups);
+        let alarms = std::mem::take(&mut ctx.alarms);
         let timeout = ctx.timeout;
         self.trace.syscall(pid, nr, args, outcome);
         let mmid = proc.mm;
@@ -186,6 +250,10 @@ impl Kernel {
         let mut ended = None;
         match outcome {
             Outcome::Return(v) => task.regs.rax = v,
+            Outcome::Yield => {
+                task.regs.rax = 0;
+                self.sched.handle(SchedMsg::Yield(tid));
+            }
             Outcome::Block(key) => {
                 task.restart = true;
                 if let Some(at) = timeout {
@@ -221,6 +289,15 @@ impl Kernel {
                 ended = Some(syscall::ExitStatus::Exited(code))
             }
         }
+        for (p, at) in alarms {
+            self.timers.arm(at, TimerEvent::Alarm(p));
+        }
+        // Writing to a pipe nobody reads also raises SIGPIPE.
+        let writes = [abi::Sysno::write, abi::Sysno::writev].map(abi::Sysno::raw);
+        if outcome == Outcome::Return(abi::Errno::EPIPE.as_return()) && writes.contains(&nr) {
+            let uid = self.procs.get(pid).map_or(0, |p| p.cred.uid);
+            self.send_signal(pid, SigInfo::user(sig::SIGPIPE, pid, uid));
+        }
         for key in wakeups {
             self.wake(key);
         }
@@ -247,6 +324,7 @@ impl Kernel {
             list.retain(|&t| t != tid);
         }
         let mut proc = self.procs.take(pid)?;
+        let uid = proc.cred.uid;
         let effects = exit_process(&mut self.procs, &mut proc, status);
         self.put_mm(proc.mm);
         if tid == INIT_TASK {
@@ -264,9 +342,9 @@ impl Kernel {
             debug_assert!(matches!(proc.state, ProcState::Zombie(_)));
             self.procs.insert(proc);
         }
-        // SIGCHLD itself is sent once signal delivery lands; its default action is to
-        // ignore, so only waiting parents need waking today.
-        let _ = effects.notify;
+        if let Some((ppid, signo, st)) = effects.notify {
+            self.notify_parent(ppid, pid, uid, signo, st);
+        }
         for key in effects.wake {
             self.wake(key);
         }

@@ -38,6 +38,7 @@ impl Tracer {
                 })
             }
             Outcome::Return(v) => format!("{v:#x}"),
+            Outcome::Yield => "0".into(),
             Outcome::Block(key) => format!("? (blocked on {key:?})"),
             Outcome::Exec { .. } => "0".into(),
             Outcome::Fork { child, .. } => format!("{child}"),
@@ -56,12 +57,18 @@ impl Tracer {
         }
     }
 
-    /// The guest was killed by a signal (default action).
-    pub(crate) fn killed(&mut self, pid: i32, signo: i32) -> syscall::ExitStatus {
+    /// A process ended.
+    pub(crate) fn exited(&mut self, pid: i32, status: syscall::ExitStatus) {
         if self.enabled {
-            eprintln!("[{pid}] +++ killed by signal {signo} +++");
+            match status {
+                syscall::ExitStatus::Exited(code) => {
+                    eprintln!("[{pid}] +++ exited with {code} +++")
+                }
+                syscall::ExitStatus::Signaled(signo, _) => {
+                    eprintln!("[{pid}] +++ killed by signal {signo} +++")
+                }
+            }
         }
-        syscall::ExitStatus::Signaled(signo, false)
     }
 
     /// The guest was killed because physical memory ran out.

@@ -26,7 +26,9 @@ const HEADER_WORDS: usize = 3;
 /// Words per batch entry: nr and six arguments.
 const ENTRY_WORDS: usize = 7;
 /// Entries one batch holds.
-const BATCH_MAX: usize = (DATA_SIZE / 8 - HEADER_WORDS) / ENTRY_WORDS;
+const BATCH_MAX: usize = (DATA_SIZE / 8 - HEADER_WORDS - 4) / ENTRY_WORDS;
+/// How much user CPU time a guest gets before the host interrupts it for preemption.
+pub const TIME_SLICE: std::time::Duration = std::time::Duration::from_millis(10);
 /// Highest user address of the host (end of the canonical lower half, page aligned).
 const HOST_TASK_SIZE: u64 = 0x7fff_ffff_f000;
 
@@ -175,7 +177,24 @@ impl Stub {
             ],
         )?;
         let data_end = STUB_DATA + DATA_SIZE as u64;
+        // Preemption: the host sends SIGVTALRM after each slice of *user* CPU time the
+        // guest burns without trapping; a guest that sleeps or makes syscalls never sees it.
+        let slice_us = TIME_SLICE.as_micros() as u64;
+        let itimerval = [0, slice_us, 0, slice_us];
+        // SAFETY: the last 32 bytes of the data page, mapped in `spawn`; the stub is stopped.
+        unsafe {
+            std::ptr::copy_nonoverlapping(itimerval.as_ptr(), stub.data.add(DATA_SIZE / 8 - 4), 4)
+        };
         stub.run_batch(&[
+            [
+                libc::SYS_setitimer as u64,
+                libc::ITIMER_VIRTUAL as u64,
+                data_end - 32,
+                0,
+                0,
+                0,
+                0,
+            ],
             [libc::SYS_close as u64, STUB_DATA_FD as u64, 0, 0, 0, 0, 0],
             [libc::SYS_munmap as u64, 0, STUB_CODE, 0, 0, 0, 0],
             [

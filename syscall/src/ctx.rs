@@ -38,6 +38,9 @@ pub struct Ctx<'a> {
     pub deadline: &'a mut Option<Instant>,
     /// Set by [`Ctx::block_until`]: wake the blocked task at this time even if its key is not.
     pub timeout: Option<Instant>,
+    /// `ITIMER_REAL` expiries to arm: (pid, when). The kernel checks on expiry that the
+    /// process's timer still says so.
+    pub alarms: Vec<(i32, Instant)>,
 }
 
 impl<'a> Ctx<'a> {
@@ -60,6 +63,7 @@ impl<'a> Ctx<'a> {
             wakeups: Vec::new(),
             deadline,
             timeout: None,
+            alarms: Vec::new(),
         }
     }
 }

@@ -23,10 +23,11 @@ mod exec_call;
 pub mod fdtable;
 mod fs;
 mod info;
+pub mod kill;
 mod mem;
 pub mod proc_calls;
 pub mod process;
-mod signal;
+pub mod signal;
 pub mod table;
 mod task;
 mod time;
@@ -78,6 +79,8 @@ pub enum Outcome {
         /// Whether the parent waits for the child (`CLONE_VFORK`).
         vfork: bool,
     },
+    /// Return 0 and let other runnable tasks run first (`sched_yield`).
+    Yield,
     /// The thread exits with this status (`exit`).
     ExitThread(i32),
     /// The whole process exits with this status (`exit_group`).

@@ -72,7 +72,7 @@ fn do_fork(
         umask: p.umask,
         cred: p.cred,
         rlimits: p.rlimits,
-        sig: p.sig.clone(),
+        sig: p.sig.fork(),
         clear_child_tid: if flags & CHILD_CLEARTID != 0 {
             ctid.0
         } else {

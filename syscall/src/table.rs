@@ -3,7 +3,7 @@
 
 use abi::{Errno, Sysno};
 
-use crate::{exec_call, fs, info, mem, proc_calls, signal, task, time, Args, Ctx, Outcome};
+use crate::{exec_call, fs, info, kill, mem, proc_calls, signal, task, time, Args, Ctx, Outcome};
 
 /// A handler that returns a value (the common case).
 pub type PlainFn = fn(&mut Ctx<'_>, &Args) -> abi::SysResult;
@@ -172,12 +172,25 @@ table! {
     gettimeofday => full(time::sys_gettimeofday);
     time => full(time::sys_time);
     times => partial(time::sys_times, "CPU times are not accounted yet (zero)");
-    nanosleep => partial(time::sys_nanosleep, "sleeps the whole kernel until processes land");
-    clock_nanosleep => partial(time::sys_clock_nanosleep, "sleeps the whole kernel until processes land");
+    nanosleep => partial(time::sys_nanosleep, "the remaining time is not written on EINTR");
+    clock_nanosleep => partial(time::sys_clock_nanosleep, "the remaining time is not written on EINTR");
+    sched_yield => ctl(time::sys_sched_yield);
+    pause => full(time::sys_pause);
     // Signals.
-    rt_sigaction => partial(signal::sys_rt_sigaction, "recorded; delivery comes with processes");
-    rt_sigprocmask => partial(signal::sys_rt_sigprocmask, "recorded");
+    rt_sigaction => full(signal::sys_rt_sigaction);
+    rt_sigprocmask => full(signal::sys_rt_sigprocmask);
     sigaltstack => full(signal::sys_sigaltstack);
+    rt_sigpending => full(signal::sys_rt_sigpending);
+    rt_sigsuspend => full(signal::sys_rt_sigsuspend);
+    rt_sigtimedwait => full(signal::sys_rt_sigtimedwait);
+    rt_sigreturn => ctl(signal::sys_rt_sigreturn);
+    kill => full(kill::sys_kill);
+    tkill => full(kill::sys_tkill);
+    tgkill => full(kill::sys_tgkill);
+    rt_sigqueueinfo => full(kill::sys_rt_sigqueueinfo);
+    alarm => full(kill::sys_alarm);
+    setitimer => partial(kill::sys_setitimer, "ITIMER_REAL fires; ITIMER_VIRTUAL/PROF are accepted but never fire");
+    getitimer => full(kill::sys_getitimer);
 }
 
 /// The table entry for a raw syscall number, if uml handles it.

@@ -6,7 +6,7 @@ use abi::flags::clock;
 use abi::structs::{Timespec, Timeval};
 use abi::{Errno, SysResult};
 
-use crate::{Args, Ctx};
+use crate::{Args, Ctx, WaitKey};
 
 /// When the kernel booted; the guest's monotonic and boot-time clocks count from the host's.
 fn boot() -> Instant {
@@ -105,16 +105,21 @@ fn valid(ts: &Timespec) -> Result<Duration, Errno> {
     Ok(Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32))
 }
 
-/// Sleeps the calling task. With a single task the kernel simply sleeps; with processes
-/// this becomes a timer on a wait queue.
-fn sleep(d: Duration) {
-    std::thread::sleep(d);
+/// Sleeps the calling task until `deadline` (a monotonic instant): blocks on its own
+/// timeout key, restarted until the deadline has passed.
+fn sleep_until(ctx: &mut Ctx<'_>, deadline: Instant) -> SysResult {
+    if Instant::now() >= deadline {
+        return Ok(0);
+    }
+    let me = ctx.proc.pid;
+    Err(ctx.block_until(WaitKey::Timeout(me), deadline))
 }
 
 pub(crate) fn sys_nanosleep(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     let ts: Timespec = ctx.read_val(a.addr(0))?;
-    sleep(valid(&ts)?);
-    Ok(0)
+    let d = valid(&ts)?;
+    let deadline = ctx.deadline_after(d);
+    sleep_until(ctx, deadline)
 }
 
 pub(crate) fn sys_clock_nanosleep(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
@@ -125,13 +130,23 @@ pub(crate) fn sys_clock_nanosleep(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     let now = host_clock(id)?;
     let ts: Timespec = ctx.read_val(a.addr(2))?;
     let d = valid(&ts)?;
-    if flags & clock::TIMER_ABSTIME != 0 {
+    let rel = if flags & clock::TIMER_ABSTIME != 0 {
         let now = Duration::new(now.tv_sec.max(0) as u64, now.tv_nsec as u32);
-        sleep(d.saturating_sub(now));
+        d.saturating_sub(now)
     } else {
-        sleep(d);
-    }
-    Ok(0)
+        d
+    };
+    let deadline = ctx.deadline_after(rel);
+    sleep_until(ctx, deadline)
+}
+
+pub(crate) fn sys_sched_yield(_ctx: &mut Ctx<'_>, _a: &Args) -> Result<crate::Outcome, Errno> {
+    Ok(crate::Outcome::Yield)
+}
+
+pub(crate) fn sys_pause(ctx: &mut Ctx<'_>, _a: &Args) -> SysResult {
+    let me = ctx.proc.pid;
+    Err(ctx.block_on(WaitKey::Signal(me)))
 }
 
 /// Clock ticks per second (`AT_CLKTCK`, `USER_HZ`).

@@ -217,6 +217,8 @@ impl Tracee {
                 Stop::Syscall => return Ok(Trap::Syscall),
                 Stop::Exited(e) => return Ok(Trap::Exited(e)),
                 Stop::Other(_) => continue,
+                // The preemption timer (ITIMER_VIRTUAL in the stub): the slice is over.
+                Stop::Signal(libc::SIGVTALRM) => return Ok(Trap::Interrupted),
                 Stop::Signal(sig) => {
                     let info = self.get_siginfo()?;
                     let resolvable = sig == libc::SIGSEGV

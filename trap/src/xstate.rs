@@ -14,6 +14,14 @@ impl XState {
             bytes: vec![0; size],
         }
     }
+    /// An area holding `bytes` (which must be the host's full XSAVE size to be set).
+    pub fn from_bytes(bytes: Vec<u8>) -> XState {
+        XState { bytes }
+    }
+    /// The raw XSAVE bytes, owned.
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.bytes
+    }
     /// The raw XSAVE bytes.
     pub fn as_bytes(&self) -> &[u8] {
         &self.bytes

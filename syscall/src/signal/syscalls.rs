@@ -139,16 +139,27 @@ pub(crate) fn sys_rt_sigtimedwait(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
         }
         return Ok(info.signo as u64);
     }
-    if timeout.is_some_and(|ts| ts.tv_sec == 0 && ts.tv_nsec == 0) {
-        return Err(Errno::EAGAIN);
-    }
     if s.discard_ignored() {
         return Err(Errno::EINTR);
     }
-    // TODO(lead): a finite timeout needs a deadline: when it passes, this syscall must
-    // return EAGAIN (with wait_set cleared). Until timers land it sleeps like NULL.
-    s.wait_set = set;
-    Err(ctx.block_on(WaitKey::Signal(ctx.proc.pid)))
+    let me = ctx.proc.pid;
+    match timeout {
+        None => {
+            ctx.proc.sig.wait_set = set;
+            Err(ctx.block_on(WaitKey::Signal(me)))
+        }
+        Some(ts) => {
+            let deadline = ctx.deadline_after(std::time::Duration::new(
+                ts.tv_sec as u64,
+                ts.tv_nsec as u32,
+            ));
+            if std::time::Instant::now() >= deadline {
+                return Err(Errno::EAGAIN);
+            }
+            ctx.proc.sig.wait_set = set;
+            Err(ctx.block_until(WaitKey::Signal(me), deadline))
+        }
+    }
 }
 
 /// `rt_sigreturn`: restores the registers, mask and alternate stack saved by the signal

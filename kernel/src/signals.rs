@@ -1,0 +1,204 @@
+//! Signals at the kernel's level: delivery before a task returns to user mode (frames,
+//! default actions, interrupted syscalls), guest faults turned into signals, job-control
+//! stops, and the notifications a parent gets.
+
+use abi::signal::{sa, si_code, sig};
+use abi::Errno;
+use runner::Runner;
+use sched::{SchedMsg, TaskId};
+use syscall::kill::send_to;
+use syscall::signal::{setup_rt_frame, DefaultAction, Disposition, SigInfo, TrapInfo, XstateInfo};
+use syscall::{ExitStatus, ProcState, WaitKey};
+use trap::XState;
+
+use crate::{Kernel, KernelError};
+
+/// Syscalls that `SA_RESTART` restarts after a handler (Linux's `-ERESTARTSYS` paths). The
+/// others (sleeps, waits for signals, poll/select) return `EINTR` when a handler runs.
+fn restartable(nr: u64) -> bool {
+    use abi::Sysno::*;
+    !matches!(
+        abi::Sysno::from_raw(nr),
+        Some(
+            rt_sigsuspend
+                | pause
+                | nanosleep
+                | clock_nanosleep
+                | poll
+                | ppoll
+                | select
+                | pselect6
+                | rt_sigtimedwait
+                | epoll_wait
+                | epoll_pwait
+        ) | None
+    )
+}
+
+impl Kernel {
+    /// Queues `info` for process `pid` and wakes it if it is to act on it.
+    pub(crate) fn send_signal(&mut self, pid: i32, info: SigInfo) {
+        let mut wake = Vec::new();
+        let Some(p) = self.procs.get_mut(pid) else {
+            return;
+        };
+        send_to(p, info, &mut wake);
+        for key in wake {
+            self.wake(key);
+        }
+    }
+
+    /// A guest fault the kernel cannot resolve: `SIGSEGV` (or another fault signal) is
+    /// forced on the process, as the CPU's exception would be.
+    pub(crate) fn force_fault(&mut self, pid: i32, info: SigInfo, trap: TrapInfo) {
+        if let Some(p) = self.procs.get_mut(pid) {
+            p.sig.trap = trap;
+            p.sig.force(info);
+        }
+    }
+
+    /// Delivers pending signals before `tid` returns to user mode. Returns how the process
+    /// ended if a signal killed it.
+    pub(crate) fn deliver_signals(
+        &mut self,
+        tid: TaskId,
+    ) -> Result<Option<ExitStatus>, KernelError> {
+        let pid = tid.0 as i32;
+        let mut handled = false;
+        loop {
+            let Some(p) = self.procs.get_mut(pid) else {
+                return Ok(None);
+            };
+            if !p.sig.has_deliverable() {
+                break;
+            }
+            let Some((info, disp)) = p.sig.dequeue() else {
+                break;
+            };
+            let mmid = p.mm;
+            let Some(task) = self.tasks.get_mut(&tid) else {
+                return Ok(None);
+            };
+            match disp {
+                Disposition::Default(DefaultAction::Terminate) => {
+                    return Ok(Some(ExitStatus::Signaled(info.signo, false)))
+                }
+                Disposition::Default(DefaultAction::CoreDump) => {
+                    // No core is written (RLIMIT_CORE is 0 by default), so no core bit.
+                    return Ok(Some(ExitStatus::Signaled(info.signo, false)));
+                }
+                Disposition::Default(DefaultAction::Stop) => {
+                    self.stop_process(pid, info.signo);
+                    return Ok(None);
+                }
+                Disposition::Default(DefaultAction::Continue | DefaultAction::Ignore) => {}
+                Disposition::Handler(act) => {
+                    handled = true;
+                    if std::mem::take(&mut task.restart) {
+                        task.deadline = None;
+                        if act.flags & sa::RESTART != 0 && restartable(task.regs.orig_rax) {
+                            task.regs.rax = task.regs.orig_rax;
+                            task.regs.rip -= 2;
+                        } else {
+                            task.regs.rax = Errno::EINTR.as_return();
+                        }
+                    }
+                    let fp = match p.sig.fpu_load.take() {
+                        Some(fp) => fp,
+                        None => self.runner.get_fpregs(mmid)?.into_bytes(),
+                    };
+                    if p.sig.xstate.size == 0 {
+                        if let Some(x) = XstateInfo::from_image(&fp) {
+                            p.sig.xstate = x;
+                        }
+                    }
+                    let regs = &mut task.regs;
+                    if setup_rt_frame(&mut self.mm, mmid, regs, &fp, &info, &act, &mut p.sig)
+                        .is_err()
+                    {
+                        // The frame could not be written: Linux kills with SIGSEGV.
+                        p.sig.force_sigsegv(info.signo);
+                    }
+                }
+            }
+        }
+        let Some(p) = self.procs.get_mut(pid) else {
+            return Ok(None);
+        };
+        if !handled {
+            p.sig.restore_saved_mask();
+        }
+        if let Some(img) = p.sig.fpu_load.take() {
+            let mmid = p.mm;
+            self.runner.set_fpregs(mmid, &XState::from_bytes(img))?;
+        }
+        Ok(None)
+    }
+
+    /// A job-control stop: the process leaves the run queue until `SIGCONT` (or a fatal
+    /// signal); its parent is told.
+    fn stop_process(&mut self, pid: i32, signo: i32) {
+        let tid = TaskId(pid as u32);
+        let Some(p) = self.procs.get_mut(pid) else {
+            return;
+        };
+        p.state = ProcState::Stopped {
+            sig: signo,
+            reported: false,
+        };
+        let (ppid, uid) = (p.ppid, p.cred.uid);
+        self.sched.handle(SchedMsg::Remove(tid));
+        if let Some(t) = self.tasks.get_mut(&tid) {
+            t.stopped = true;
+        }
+        let nocldstop = self
+            .procs
+            .get(ppid)
+            .is_some_and(|pp| pp.sig.action(sig::SIGCHLD).flags & sa::NOCLDSTOP != 0);
+        if !nocldstop {
+            self.send_signal(
+                ppid,
+                SigInfo::chld(si_code::CLD_STOPPED, pid, uid, signo, 0, 0),
+            );
+        }
+        self.wake(WaitKey::Child(ppid));
+    }
+
+    /// A stopped task continues if its process was continued or must die.
+    pub(crate) fn maybe_continue(&mut self, tid: TaskId) {
+        let Some(t) = self.tasks.get_mut(&tid) else {
+            return;
+        };
+        if !t.stopped {
+            return;
+        }
+        let Some(p) = self.procs.get(tid.0 as i32) else {
+            return;
+        };
+        if !matches!(p.state, ProcState::Stopped { .. }) || p.sig.fatal_pending() {
+            t.stopped = false;
+            if t.blocked_on.is_none() {
+                self.sched.handle(SchedMsg::Wake(tid));
+            }
+        }
+    }
+
+    /// Tells the parent of a process that ended (`SIGCHLD` or the clone exit signal).
+    pub(crate) fn notify_parent(
+        &mut self,
+        ppid: i32,
+        pid: i32,
+        uid: u32,
+        exit_signal: i32,
+        status: ExitStatus,
+    ) {
+        let (code, st) = match status {
+            ExitStatus::Exited(c) => (si_code::CLD_EXITED, c),
+            ExitStatus::Signaled(s, true) => (si_code::CLD_DUMPED, s),
+            ExitStatus::Signaled(s, false) => (si_code::CLD_KILLED, s),
+        };
+        let mut info = SigInfo::chld(code, pid, uid, st, 0, 0);
+        info.signo = exit_signal;
+        self.send_signal(ppid, info);
+    }
+}

@@ -1,0 +1,261 @@
+//! Sending signals: `kill`, `tkill`, `tgkill`, `rt_sigqueueinfo`, and the timers that send
+//! `SIGALRM` (`alarm`, `setitimer`, `getitimer`).
+
+use std::time::{Duration, Instant};
+
+use abi::signal::sig;
+use abi::structs::Timeval;
+use abi::{Errno, SysResult};
+
+use crate::process::{ProcState, Process};
+use crate::signal::SigInfo;
+use crate::{Args, Ctx, WaitKey};
+
+/// What sending a signal changed beyond the target's pending set.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Sent {
+    /// The target was stopped and `SIGCONT` continued it (its parent is to be told).
+    pub continued: bool,
+}
+
+/// Queues `info` for `target` and records whom to wake: the target, if the signal is to be
+/// acted on, leaves whatever wait it is in (to run a handler, be interrupted or die).
+pub fn send_to(target: &mut Process, info: SigInfo, wake: &mut Vec<WaitKey>) -> Sent {
+    if matches!(target.state, ProcState::Zombie(_)) {
+        return Sent::default();
+    }
+    let woke = target.sig.send(info);
+    let mut sent = Sent::default();
+    if info.signo == sig::SIGCONT {
+        if let ProcState::Stopped { .. } = target.state {
+            target.state = ProcState::Continued;
+            sent.continued = true;
+        }
+    }
+    if woke || sent.continued {
+        wake.push(WaitKey::Signal(target.pid));
+    }
+    sent
+}
+
+/// Tells `child`'s parent that it continued (`SIGCHLD` with `CLD_CONTINUED`).
+fn notify_continued(ctx: &mut Ctx<'_>, child: i32, ppid: i32, uid: u32) {
+    let info = SigInfo::chld(
+        abi::signal::si_code::CLD_CONTINUED,
+        child,
+        uid,
+        sig::SIGCONT,
+        0,
+        0,
+    );
+    let mut wake = Vec::new();
+    if ppid == ctx.proc.pid {
+        if ctx.proc.sig.action(sig::SIGCHLD).flags & abi::signal::sa::NOCLDSTOP == 0 {
+            send_to(ctx.proc, info, &mut wake);
+        }
+    } else if let Some(parent) = ctx.procs.get_mut(ppid) {
+        if parent.sig.action(sig::SIGCHLD).flags & abi::signal::sa::NOCLDSTOP == 0 {
+            send_to(parent, info, &mut wake);
+        }
+    }
+    wake.push(WaitKey::Child(ppid));
+    ctx.wakeups.extend(wake);
+}
+
+/// Sends `info` to every process `select` picks (the caller included); `ESRCH` if none.
+fn send_where(
+    ctx: &mut Ctx<'_>,
+    info: Option<SigInfo>,
+    select: impl Fn(&Process) -> bool,
+) -> SysResult {
+    let mut found = false;
+    let mut wake = Vec::new();
+    let mut continued = Vec::new();
+    let me = ctx.proc.pid;
+    for p in std::iter::once(&mut *ctx.proc).chain(ctx.procs.iter_mut()) {
+        if matches!(p.state, ProcState::Zombie(_)) || !select(p) {
+            continue;
+        }
+        found = true;
+        if let Some(info) = info {
+            if send_to(p, info, &mut wake).continued {
+                continued.push((p.pid, p.ppid, p.cred.uid));
+            }
+        }
+    }
+    ctx.wakeups.extend(wake);
+    for (pid, ppid, uid) in continued {
+        notify_continued(ctx, pid, ppid, uid);
+    }
+    let _ = me;
+    if found {
+        Ok(0)
+    } else {
+        Err(Errno::ESRCH)
+    }
+}
+
+fn check_signo(signo: i32) -> Result<(), Errno> {
+    if (0..=sig::NSIG).contains(&signo) {
+        Ok(())
+    } else {
+        Err(Errno::EINVAL)
+    }
+}
+
+pub(crate) fn sys_kill(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    let (pid, signo) = (a.i32(0), a.i32(1));
+    check_signo(signo)?;
+    let info = (signo != 0).then(|| SigInfo::user(signo, ctx.proc.pid, ctx.proc.cred.uid));
+    let (me, my_pgid) = (ctx.proc.pid, ctx.proc.pgid);
+    match pid {
+        p if p > 0 => send_where(ctx, info, |q| q.pid == p),
+        0 => send_where(ctx, info, |q| q.pgid == my_pgid),
+        -1 => send_where(ctx, info, |q| q.pid != 1 && q.pid != me).or_else(|e| {
+            if e == Errno::ESRCH && me != 1 {
+                Ok(0)
+            } else {
+                Err(e)
+            }
+        }),
+        p => {
+            let g = p.checked_neg().ok_or(Errno::ESRCH)?;
+            send_where(ctx, info, |q| q.pgid == g)
+        }
+    }
+}
+
+pub(crate) fn sys_tkill(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    let (tid, signo) = (a.i32(0), a.i32(1));
+    check_signo(signo)?;
+    if tid <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    let info = (signo != 0).then(|| SigInfo::tkill(signo, ctx.proc.pid, ctx.proc.cred.uid));
+    send_where(ctx, info, |q| q.pid == tid)
+}
+
+pub(crate) fn sys_tgkill(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    let (tgid, tid, signo) = (a.i32(0), a.i32(1), a.i32(2));
+    check_signo(signo)?;
+    if tgid <= 0 || tid <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    let info = (signo != 0).then(|| SigInfo::tkill(signo, ctx.proc.pid, ctx.proc.cred.uid));
+    // One thread per process: the thread id is the process id.
+    send_where(ctx, info, |q| q.pid == tid && q.pid == tgid)
+}
+
+pub(crate) fn sys_rt_sigqueueinfo(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    let (pid, signo) = (a.i32(0), a.i32(1));
+    check_signo(signo)?;
+    let mut raw = [0u8; 128];
+    ctx.copy_in(a.addr(2), &mut raw)?;
+    let mut info = SigInfo::from_bytes(&raw);
+    // Only the kernel may claim to be the kernel (or the caller of kill) as the sender.
+    if (info.code >= 0 || info.code == abi::signal::si_code::SI_TKILL) && pid != ctx.proc.pid {
+        return Err(Errno::EPERM);
+    }
+    info.signo = signo;
+    let info = (signo != 0).then_some(info);
+    send_where(ctx, info, |q| q.pid == pid)
+}
+
+/// `ITIMER_REAL`, the only interval timer that fires today.
+const ITIMER_REAL: i32 = 0;
+const ITIMER_VIRTUAL: i32 = 1;
+const ITIMER_PROF: i32 = 2;
+
+/// `struct itimerval`: reload interval, then time to the next expiry.
+type Itimerval = [Timeval; 2];
+
+fn to_duration(tv: &Timeval) -> Result<Duration, Errno> {
+    if tv.tv_sec < 0 || !(0..1_000_000).contains(&tv.tv_usec) {
+        return Err(Errno::EINVAL);
+    }
+    Ok(Duration::new(tv.tv_sec as u64, tv.tv_usec as u32 * 1000))
+}
+
+fn to_timeval(d: Duration) -> Timeval {
+    // A running timer never reads as zero (Linux rounds the remainder up).
+    let mut tv = Timeval {
+        tv_sec: d.as_secs() as i64,
+        tv_usec: i64::from(d.subsec_micros()),
+    };
+    if d > Duration::ZERO && tv.tv_sec == 0 && tv.tv_usec == 0 {
+        tv.tv_usec = 1;
+    }
+    tv
+}
+
+/// The current `ITIMER_REAL` as an itimerval.
+fn itimer_real(p: &Process) -> Itimerval {
+    match p.itimer_real {
+        Some((at, interval)) => [
+            to_timeval(interval),
+            to_timeval(at.saturating_duration_since(Instant::now())),
+        ],
+        None => [Timeval::default(); 2],
+    }
+}
+
+/// Sets `ITIMER_REAL` (value zero disarms) and asks the kernel to fire it.
+fn set_itimer_real(ctx: &mut Ctx<'_>, value: Duration, interval: Duration) {
+    if value.is_zero() {
+        ctx.proc.itimer_real = None;
+    } else {
+        let at = Instant::now() + value;
+        ctx.proc.itimer_real = Some((at, interval));
+        ctx.alarms.push((ctx.proc.pid, at));
+    }
+}
+
+pub(crate) fn sys_getitimer(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    let v = match a.i32(0) {
+        ITIMER_REAL => itimer_real(ctx.proc),
+        ITIMER_VIRTUAL | ITIMER_PROF => [Timeval::default(); 2],
+        _ => return Err(Errno::EINVAL),
+    };
+    ctx.write_val(a.addr(1), &v)?;
+    Ok(0)
+}
+
+pub(crate) fn sys_setitimer(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    let which = a.i32(0);
+    let new: Option<Itimerval> = if a.addr(1).is_null() {
+        None
+    } else {
+        Some(ctx.read_val(a.addr(1))?)
+    };
+    let old = match which {
+        ITIMER_REAL => itimer_real(ctx.proc),
+        ITIMER_VIRTUAL | ITIMER_PROF => [Timeval::default(); 2],
+        _ => return Err(Errno::EINVAL),
+    };
+    if let Some([interval, value]) = new {
+        let (interval, value) = (to_duration(&interval)?, to_duration(&value)?);
+        if which == ITIMER_REAL {
+            set_itimer_real(ctx, value, interval);
+        }
+    }
+    if !a.addr(2).is_null() {
+        ctx.write_val(a.addr(2), &old)?;
+    }
+    Ok(0)
+}
+
+pub(crate) fn sys_alarm(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    let [_, left] = itimer_real(ctx.proc);
+    // alarm() reports whole seconds left, rounding to nearest (at least 1 if pending).
+    let old = if left.tv_sec == 0 && left.tv_usec == 0 {
+        0
+    } else {
+        (left.tv_sec + i64::from(left.tv_usec >= 500_000)).max(1)
+    };
+    set_itimer_real(
+        ctx,
+        Duration::from_secs(u64::from(a.u32(0))),
+        Duration::ZERO,
+    );
+    Ok(old as u64)
+}
