@@ -174,6 +174,8 @@ pub mod fcntl {
     pub const F_SETLK: i32 = 6;
     pub const F_SETLKW: i32 = 7;
     pub const F_DUPFD_CLOEXEC: i32 = 1030;
+    pub const F_SETPIPE_SZ: i32 = 1031;
+    pub const F_GETPIPE_SZ: i32 = 1032;
     pub const FD_CLOEXEC: u64 = 1;
 }
 

@@ -275,7 +275,7 @@ static void echild(void) {
     printf("no children WNOHANG: waitpid=%d %s\n", r, ename(errno));
     errno = 0;
     r = waitpid(-1, &st, 0x1000);
-    printf("bad options: waitpid=%d %s\n", r, ename(errno));
+    printf("invalid options: waitpid=%d %s\n", r, ename(errno));
 }
 
 int main(void) {

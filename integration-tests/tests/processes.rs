@@ -124,13 +124,11 @@ fn check_wait(o: &Outcome) {
 }
 
 #[test]
-#[ignore = "processes milestone (issue 3): wait4/waitid variants, SIGCHLD, stop/continue"]
 fn wait_variants_and_statuses() {
     check_wait(&run_guest(guests::PROC_WAIT, &[], None, 60));
 }
 
 #[test]
-#[ignore = "processes milestone (issue 3): --sched=rr|fair"]
 fn wait_variants_and_statuses_scheds() {
     for o in run_guest_scheds(guests::PROC_WAIT, &[], 60) {
         check_wait(&o);
@@ -150,13 +148,11 @@ fn check_orphan(o: &Outcome) {
 }
 
 #[test]
-#[ignore = "processes milestone (issue 3): orphan reparenting to init / PR_SET_CHILD_SUBREAPER"]
 fn orphans_reparented() {
     check_orphan(&run_guest(guests::PROC_ORPHAN, &[], None, 60));
 }
 
 #[test]
-#[ignore = "processes milestone (issue 3): --sched=rr|fair"]
 fn orphans_reparented_scheds() {
     for o in run_guest_scheds(guests::PROC_ORPHAN, &[], 60) {
         check_orphan(&o);
@@ -176,13 +172,11 @@ fn check_pipe(o: &Outcome) {
 }
 
 #[test]
-#[ignore = "processes milestone (issue 3): pipes, PIPE_BUF, SIGPIPE, poll/select"]
 fn pipes_capacity_atomicity_sigpipe_poll() {
     check_pipe(&run_guest(guests::PROC_PIPE, &[], None, 60));
 }
 
 #[test]
-#[ignore = "processes milestone (issue 3): --sched=rr|fair"]
 fn pipes_capacity_atomicity_sigpipe_poll_scheds() {
     for o in run_guest_scheds(guests::PROC_PIPE, &[], 60) {
         check_pipe(&o);
@@ -208,13 +202,11 @@ fn check_signal(o: &Outcome) {
 }
 
 #[test]
-#[ignore = "processes milestone (issue 3): signal delivery, frames, faults, altstack"]
 fn signals_siginfo_faults_nesting_altstack() {
     check_signal(&run_guest(guests::PROC_SIGNAL, &[], None, 60));
 }
 
 #[test]
-#[ignore = "processes milestone (issue 3): --sched=rr|fair"]
 fn signals_siginfo_faults_nesting_altstack_scheds() {
     for o in run_guest_scheds(guests::PROC_SIGNAL, &[], 60) {
         check_signal(&o);
@@ -234,13 +226,11 @@ fn check_eintr(o: &Outcome) {
 }
 
 #[test]
-#[ignore = "processes milestone (issue 3): EINTR vs SA_RESTART"]
 fn eintr_and_sa_restart() {
     check_eintr(&run_guest(guests::PROC_EINTR, &[], None, 60));
 }
 
 #[test]
-#[ignore = "processes milestone (issue 3): --sched=rr|fair"]
 fn eintr_and_sa_restart_scheds() {
     for o in run_guest_scheds(guests::PROC_EINTR, &[], 60) {
         check_eintr(&o);
@@ -257,13 +247,11 @@ fn check_alarm(o: &Outcome) {
 }
 
 #[test]
-#[ignore = "processes milestone (issue 3): alarm, setitimer/getitimer ITIMER_REAL"]
 fn alarm_and_itimer_real() {
     check_alarm(&run_guest(guests::PROC_ALARM, &[], None, 60));
 }
 
 #[test]
-#[ignore = "processes milestone (issue 3): --sched=rr|fair"]
 fn alarm_and_itimer_real_scheds() {
     for o in run_guest_scheds(guests::PROC_ALARM, &[], 60) {
         check_alarm(&o);
@@ -279,13 +267,11 @@ fn check_preempt(o: &Outcome) {
 }
 
 #[test]
-#[ignore = "processes milestone (issue 3): preemption of a busy loop"]
 fn busy_loop_does_not_starve_printer() {
     check_preempt(&run_guest(guests::PROC_PREEMPT, &[], None, 30));
 }
 
 #[test]
-#[ignore = "processes milestone (issue 3): --sched=rr|fair"]
 fn busy_loop_does_not_starve_printer_scheds() {
     for o in run_guest_scheds(guests::PROC_PREEMPT, &[], 30) {
         check_preempt(&o);
@@ -304,13 +290,11 @@ fn check_session(o: &Outcome) {
 }
 
 #[test]
-#[ignore = "processes milestone (issue 3): sessions and process groups"]
 fn sessions_and_process_groups() {
     check_session(&run_guest(guests::PROC_SESSION, &[], None, 60));
 }
 
 #[test]
-#[ignore = "processes milestone (issue 3): --sched=rr|fair"]
 fn sessions_and_process_groups_scheds() {
     for o in run_guest_scheds(guests::PROC_SESSION, &[], 60) {
         check_session(&o);
@@ -375,13 +359,11 @@ fn forkbomb(extra: &[&str]) {
 }
 
 #[test]
-#[ignore = "processes milestone (issue 3): --pids limit, fork bomb containment"]
 fn pids_limit_fork_eagain_and_bomb_contained() {
     forkbomb(&[]);
 }
 
 #[test]
-#[ignore = "processes milestone (issue 3): --sched=rr|fair"]
 fn pids_limit_fork_eagain_and_bomb_contained_scheds() {
     for s in SCHEDS {
         forkbomb(&[s]);

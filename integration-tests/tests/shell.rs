@@ -148,7 +148,6 @@ fn has(o: &Outcome, line: &str) {
 }
 
 #[test]
-#[ignore = "processes milestone (issue 3): busybox sh pipelines, $(...), subshells, here-docs"]
 fn pipelines_substitution_subshells_heredocs() {
     let o = run_script("pipelines.sh", None, 0);
     has(&o, "      3 banana");
@@ -157,13 +156,11 @@ fn pipelines_substitution_subshells_heredocs() {
 }
 
 #[test]
-#[ignore = "processes milestone (issue 3): --sched=rr|fair"]
 fn pipelines_substitution_subshells_heredocs_scheds() {
     run_script_scheds("pipelines.sh", 0);
 }
 
 #[test]
-#[ignore = "processes milestone (issue 3): busybox sh redirections"]
 fn redirections() {
     let o = run_script("redirections.sh", None, 0);
     has(&o, "fd4 lines: b a");
@@ -171,13 +168,11 @@ fn redirections() {
 }
 
 #[test]
-#[ignore = "processes milestone (issue 3): --sched=rr|fair"]
 fn redirections_scheds() {
     run_script_scheds("redirections.sh", 0);
 }
 
 #[test]
-#[ignore = "processes milestone (issue 3): trap EXIT/INT, signals to the shell"]
 fn traps() {
     let o = run_script("traps.sh", None, 4);
     has(&o, "INT trap");
@@ -187,13 +182,11 @@ fn traps() {
 }
 
 #[test]
-#[ignore = "processes milestone (issue 3): --sched=rr|fair"]
 fn traps_scheds() {
     run_script_scheds("traps.sh", 4);
 }
 
 #[test]
-#[ignore = "processes milestone (issue 3): background jobs, wait, kill %1"]
 fn background_jobs_wait_kill() {
     let o = run_script("jobs.sh", None, 0);
     has(&o, "killed job status: 143");
@@ -202,7 +195,6 @@ fn background_jobs_wait_kill() {
 }
 
 #[test]
-#[ignore = "processes milestone (issue 3): --sched=rr|fair"]
 fn background_jobs_wait_kill_scheds() {
     run_script_scheds("jobs.sh", 0);
 }

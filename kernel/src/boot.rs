@@ -164,7 +164,12 @@ pub(crate) fn boot(cfg: &Config) -> Result<Kernel, StartError> {
         sig: Default::default(),
         clear_child_tid: 0,
         robust_list: (0, 0),
+        comm: Process::comm_of(&path),
         exe: path,
+        did_exec: true,
+        child_subreaper: false,
+        pdeath_signal: 0,
+        no_new_privs: false,
     };
     let mut sched = Scheduler::new(cfg.sched);
     sched.handle(SchedMsg::Wake(INIT_TASK));

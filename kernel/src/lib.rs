@@ -25,7 +25,7 @@
 //!
 //! Invariants: guest behaviour never panics the kernel; a host failure (a stub died, ptrace
 //! failed) ends the run with a [`KernelError`] naming it, not with a guest errno. A task is
-//! either runnable (in the scheduler), blocked on exactly one wait key, or stopped.
+//! either runnable (in the scheduler), blocked on one or more wait keys, or stopped.
 #![forbid(unsafe_code)]
 
 mod boot;
@@ -36,7 +36,6 @@ mod trace;
 use std::collections::HashMap;
 use std::ffi::OsString;
 use std::path::PathBuf;
-use std::time::Instant;
 
 use abi::structs::UserRegs;
 use mm::{Mm, MmId};
@@ -93,10 +92,10 @@ struct Task {
     /// The task blocked in a syscall; when woken, the syscall runs again before the task
     /// returns to user mode.
     restart: bool,
-    /// The blocked syscall's deadline, kept across restarts.
-    deadline: Option<Instant>,
-    /// What the task waits for, if it is blocked.
-    blocked_on: Option<WaitKey>,
+    /// What the blocked syscall keeps across restarts (deadline, progress).
+    restart_block: syscall::RestartBlock,
+    /// What the task waits for (any one wakes it); empty when it is not blocked.
+    blocked_on: Vec<WaitKey>,
     /// FP state to put back before the task runs again (a vfork parent whose child borrowed
     /// its address space).
     saved_fp: Option<trap::XState>,
@@ -109,8 +108,8 @@ impl Task {
         Task {
             regs,
             restart: false,
-            deadline: None,
-            blocked_on: None,
+            restart_block: Default::default(),
+            blocked_on: Vec::new(),
             saved_fp: None,
             stopped: false,
         }

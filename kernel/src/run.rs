@@ -99,13 +99,19 @@ impl Kernel {
         let Some(task) = self.tasks.get_mut(&tid) else {
             return;
         };
-        if let Some(key) = task.blocked_on.take() {
+        if task.blocked_on.is_empty() {
+            return;
+        }
+        for key in std::mem::take(&mut task.blocked_on) {
             if let Some(list) = self.blocked.get_mut(&key) {
                 list.retain(|&t| t != tid);
+                if list.is_empty() {
+                    self.blocked.remove(&key);
+                }
             }
-            if !task.stopped {
-                self.sched.handle(SchedMsg::Wake(tid));
-            }
+        }
+        if !task.stopped {
+            self.sched.handle(SchedMsg::Wake(tid));
         }
     }
 
@@ -117,29 +123,24 @@ impl Kernel {
             let vforking = self
                 .tasks
                 .get(&tid)
-                .is_some_and(|t| matches!(t.blocked_on, Some(WaitKey::Vfork(_))));
+                .is_some_and(|t| matches!(t.blocked_on.first(), Some(WaitKey::Vfork(_))));
             if !vforking {
                 self.wake_task(tid);
             }
             return self.maybe_continue(tid);
         }
         for tid in self.blocked.remove(&key).unwrap_or_default() {
-            if let Some(task) = self.tasks.get_mut(&tid) {
-                if task.blocked_on == Some(key) {
-                    task.blocked_on = None;
-                    if !task.stopped {
-                        self.sched.handle(SchedMsg::Wake(tid));
-                    }
-                }
-            }
+            self.wake_task(tid);
         }
     }
 
-    fn block(&mut self, tid: TaskId, key: WaitKey) {
+    fn block(&mut self, tid: TaskId, keys: Vec<WaitKey>) {
         if let Some(task) = self.tasks.get_mut(&tid) {
-            task.blocked_on = Some(key);
             self.sched.handle(SchedMsg::Remove(tid));
-            self.blocked.entry(key).or_default().push(tid);
+            for &key in &keys {
+                self.blocked.entry(key).or_default().push(tid);
+            }
+            task.blocked_on = keys;
         }
     }
 
@@ -232,7 +233,7 @@ impl Kernel {
             &mut proc,
             &mut self.procs,
             &mut task.regs,
-            &mut task.deadline,
+            &mut task.restart_block,
         );
         let nr = ctx.regs.orig_rax;
         let args = ctx.regs.syscall_args();
@@ -240,12 +241,13 @@ impl Kernel {
         let outcome = syscall::dispatch(&mut ctx, &mut |nr| trace.unknown(nr));
         let wakeups = std::mem::take(&mut ctx.wakeups);
         let alarms = std::mem::take(&mut ctx.alarms);
+        let block_also = std::mem::take(&mut ctx.block_also);
         let timeout = ctx.timeout;
         self.trace.syscall(pid, nr, args, outcome);
         let mmid = proc.mm;
         self.procs.insert(proc);
         if !matches!(outcome, Outcome::Block(_)) {
-            task.deadline = None;
+            task.restart_block = Default::default();
         }
         let mut ended = None;
         match outcome {
@@ -259,7 +261,8 @@ impl Kernel {
                 if let Some(at) = timeout {
                     self.timers.arm(at, TimerEvent::Wake(tid));
                 }
-                self.block(tid, key);
+                let keys = std::iter::once(key).chain(block_also).collect();
+                self.block(tid, keys);
             }
             Outcome::Exec { old_mm } => {
                 self.put_mm(old_mm);
@@ -282,7 +285,7 @@ impl Kernel {
                     if let Some(t) = self.tasks.get_mut(&tid) {
                         t.saved_fp = Some(fp);
                     }
-                    self.block(tid, WaitKey::Vfork(child));
+                    self.block(tid, vec![WaitKey::Vfork(child)]);
                 }
             }
             Outcome::ExitThread(code) | Outcome::ExitGroup(code) => {
@@ -344,6 +347,9 @@ impl Kernel {
         }
         if let Some((ppid, signo, st)) = effects.notify {
             self.notify_parent(ppid, pid, uid, signo, st);
+        }
+        for (child, signo) in effects.pdeath {
+            self.send_signal(child, syscall::signal::SigInfo::kernel(signo));
         }
         for key in effects.wake {
             self.wake(key);

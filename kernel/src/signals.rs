@@ -95,11 +95,21 @@ impl Kernel {
                 Disposition::Handler(act) => {
                     handled = true;
                     if std::mem::take(&mut task.restart) {
-                        task.deadline = None;
-                        if act.flags & sa::RESTART != 0 && restartable(task.regs.orig_rax) {
+                        let rb = std::mem::take(&mut task.restart_block);
+                        if rb.progress > 0 {
+                            // A write that moved some data returns how much (Linux's
+                            // pipe_write), whatever the handler's flags.
+                            task.regs.rax = rb.progress;
+                        } else if act.flags & sa::RESTART != 0 && restartable(task.regs.orig_rax) {
                             task.regs.rax = task.regs.orig_rax;
                             task.regs.rip -= 2;
                         } else {
+                            syscall::time::interrupted_sleep(
+                                &mut self.mm,
+                                mmid,
+                                &task.regs,
+                                rb.deadline,
+                            );
                             task.regs.rax = Errno::EINTR.as_return();
                         }
                     }
@@ -177,7 +187,7 @@ impl Kernel {
         };
         if !matches!(p.state, ProcState::Stopped { .. }) || p.sig.fatal_pending() {
             t.stopped = false;
-            if t.blocked_on.is_none() {
+            if t.blocked_on.is_empty() {
                 self.sched.handle(SchedMsg::Wake(tid));
             }
         }

@@ -10,7 +10,7 @@ use vfs::{Dentry, FileRef, Vfs};
 use std::time::Instant;
 
 use crate::process::{Process, ProcessTable};
-use crate::WaitKey;
+use crate::{RestartBlock, WaitKey};
 
 /// End of x86-64 user space as Linux's `access_ok` sees it (`TASK_SIZE_MAX`).
 const USER_SPACE_END: u64 = 0x7fff_ffff_f000;
@@ -31,11 +31,12 @@ pub struct Ctx<'a> {
     pub regs: &'a mut abi::structs::UserRegs,
     /// Set by [`Ctx::block_on`]: the syscall is to be restarted once this is woken.
     pub block: Option<WaitKey>,
+    /// More keys that also wake the blocked task ([`Ctx::also_block_on`]).
+    pub block_also: Vec<WaitKey>,
     /// Wait keys this syscall made ready (data written to a pipe, a child exited...).
     pub wakeups: Vec<WaitKey>,
-    /// The syscall's deadline, kept across restarts of a blocked call (Linux's restart
-    /// block): set on first entry by calls with a timeout, cleared when the call completes.
-    pub deadline: &'a mut Option<Instant>,
+    /// State kept across restarts of a blocked call.
+    pub restart: &'a mut RestartBlock,
     /// Set by [`Ctx::block_until`]: wake the blocked task at this time even if its key is not.
     pub timeout: Option<Instant>,
     /// `ITIMER_REAL` expiries to arm: (pid, when). The kernel checks on expiry that the
@@ -51,7 +52,7 @@ impl<'a> Ctx<'a> {
         proc: &'a mut Process,
         procs: &'a mut ProcessTable,
         regs: &'a mut abi::structs::UserRegs,
-        deadline: &'a mut Option<Instant>,
+        restart: &'a mut RestartBlock,
     ) -> Ctx<'a> {
         Ctx {
             mm,
@@ -60,8 +61,9 @@ impl<'a> Ctx<'a> {
             procs,
             regs,
             block: None,
+            block_also: Vec::new(),
             wakeups: Vec::new(),
-            deadline,
+            restart,
             timeout: None,
             alarms: Vec::new(),
         }
@@ -76,6 +78,11 @@ impl Ctx<'_> {
         Errno::EAGAIN
     }
 
+    /// Adds keys that also wake the task when it blocks (poll on several files).
+    pub fn also_block_on(&mut self, keys: &[WaitKey]) {
+        self.block_also.extend_from_slice(keys);
+    }
+
     /// Like [`Ctx::block_on`], and also wakes the task at `deadline`.
     pub fn block_until(&mut self, key: WaitKey, deadline: Instant) -> Errno {
         self.timeout = Some(deadline);
@@ -86,6 +93,7 @@ impl Ctx<'_> {
     /// the call blocks and restarts.
     pub fn deadline_after(&mut self, timeout: std::time::Duration) -> Instant {
         *self
+            .restart
             .deadline
             .get_or_insert_with(|| Instant::now() + timeout)
     }

@@ -64,7 +64,9 @@ fn execve_common(
     *ctx.regs = loaded.regs;
     ctx.proc.fds.close_on_exec();
     ctx.proc.sig.reset_on_exec();
+    ctx.proc.comm = crate::Process::comm_of(&path);
     ctx.proc.exe = path;
+    ctx.proc.did_exec = true;
     Ok(Outcome::Exec { old_mm })
 }
 

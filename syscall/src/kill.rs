@@ -73,9 +73,10 @@ fn send_where(
     let mut continued = Vec::new();
     let me = ctx.proc.pid;
     for p in std::iter::once(&mut *ctx.proc).chain(ctx.procs.iter_mut()) {
-        if matches!(p.state, ProcState::Zombie(_)) || !select(p) {
+        if !select(p) {
             continue;
         }
+        // A zombie still exists for kill (the signal has no effect on it).
         found = true;
         if let Some(info) = info {
             if send_to(p, info, &mut wake).continued {

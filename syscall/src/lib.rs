@@ -25,12 +25,13 @@ mod fs;
 mod info;
 pub mod kill;
 mod mem;
+mod poll;
 pub mod proc_calls;
 pub mod process;
 pub mod signal;
 pub mod table;
 mod task;
-mod time;
+pub mod time;
 
 pub use args::Args;
 pub use ctx::Ctx;
@@ -53,6 +54,16 @@ pub enum WaitKey {
     Signal(i32),
     /// Nothing but the syscall's own deadline (`nanosleep`) for this guest pid.
     Timeout(i32),
+}
+
+/// What a blocked syscall keeps across its restarts (Linux's restart block): cleared by the
+/// kernel when the call completes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RestartBlock {
+    /// The call's deadline, fixed on first entry by calls with a relative timeout.
+    pub deadline: Option<std::time::Instant>,
+    /// Bytes already transferred by a blocking write that continues after blocking.
+    pub progress: u64,
 }
 
 /// What the kernel does with the calling task after a syscall.

@@ -80,6 +80,11 @@ fn do_fork(
         },
         robust_list: (0, 0),
         exe: p.exe.clone(),
+        did_exec: false,
+        child_subreaper: false,
+        pdeath_signal: 0,
+        no_new_privs: p.no_new_privs,
+        comm: p.comm.clone(),
     };
     let mut regs = *ctx.regs;
     regs.rax = 0;
@@ -389,6 +394,9 @@ pub(crate) fn sys_setpgid(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     if t_sid != my_sid {
         return Err(Errno::EPERM);
     }
+    if target != me && ctx.procs.get(target).is_some_and(|t| t.did_exec) {
+        return Err(Errno::EACCES);
+    }
     // A session leader cannot change group.
     if t_sid == t_pid {
         return Err(Errno::EPERM);
@@ -417,6 +425,79 @@ pub struct ExitEffects {
     pub wake: Vec<WaitKey>,
     /// Processes to send `SIGCHLD`-style notifications to: (pid, exit signal, status).
     pub notify: Option<(i32, i32, ExitStatus)>,
+    /// Children that asked for a signal when this parent dies: (pid, signal).
+    pub pdeath: Vec<(i32, i32)>,
+}
+
+/// `prctl` options uml implements.
+mod pr {
+    pub const SET_PDEATHSIG: i32 = 1;
+    pub const GET_PDEATHSIG: i32 = 2;
+    pub const GET_DUMPABLE: i32 = 3;
+    pub const SET_DUMPABLE: i32 = 4;
+    pub const SET_NAME: i32 = 15;
+    pub const GET_NAME: i32 = 16;
+    pub const CAPBSET_READ: i32 = 23;
+    pub const SET_CHILD_SUBREAPER: i32 = 36;
+    pub const GET_CHILD_SUBREAPER: i32 = 37;
+    pub const SET_NO_NEW_PRIVS: i32 = 38;
+    pub const GET_NO_NEW_PRIVS: i32 = 39;
+}
+
+pub(crate) fn sys_prctl(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    let arg = a.raw(1);
+    match a.i32(0) {
+        pr::SET_PDEATHSIG => {
+            if arg > abi::signal::sig::NSIG as u64 {
+                return Err(Errno::EINVAL);
+            }
+            ctx.proc.pdeath_signal = arg as i32;
+            Ok(0)
+        }
+        pr::GET_PDEATHSIG => {
+            let v = ctx.proc.pdeath_signal;
+            ctx.write_val(a.addr(1), &v)?;
+            Ok(0)
+        }
+        pr::GET_DUMPABLE => Ok(1),
+        pr::SET_DUMPABLE if arg <= 1 => Ok(0),
+        pr::SET_NAME => {
+            let mut name = [0u8; 16];
+            // Linux copies 16 bytes and terminates; a short mapping is EFAULT.
+            let raw = ctx.mm.read_cstr(ctx.proc.mm, a.addr(1), 16);
+            let n = match raw {
+                Ok(v) => v.len().min(15),
+                Err(Errno::ENAMETOOLONG) => 15,
+                Err(e) => return Err(e),
+            };
+            ctx.copy_in(a.addr(1), &mut name[..n])?;
+            ctx.proc.comm = name[..n].to_vec();
+            Ok(0)
+        }
+        pr::GET_NAME => {
+            let mut name = [0u8; 16];
+            name[..ctx.proc.comm.len()].copy_from_slice(&ctx.proc.comm);
+            ctx.copy_out(a.addr(1), &name)?;
+            Ok(0)
+        }
+        pr::CAPBSET_READ if arg <= 40 => Ok(1),
+        pr::CAPBSET_READ => Err(Errno::EINVAL),
+        pr::SET_CHILD_SUBREAPER => {
+            ctx.proc.child_subreaper = arg != 0;
+            Ok(0)
+        }
+        pr::GET_CHILD_SUBREAPER => {
+            let v = i32::from(ctx.proc.child_subreaper);
+            ctx.write_val(a.addr(1), &v)?;
+            Ok(0)
+        }
+        pr::SET_NO_NEW_PRIVS if arg == 1 && a.raw(2) == 0 && a.raw(3) == 0 && a.raw(4) == 0 => {
+            ctx.proc.no_new_privs = true;
+            Ok(0)
+        }
+        pr::GET_NO_NEW_PRIVS => Ok(u64::from(ctx.proc.no_new_privs)),
+        _ => Err(Errno::EINVAL),
+    }
 }
 
 /// Ends process `proc` with `status`: closes its files, makes it a zombie (or reaps it at
@@ -428,6 +509,7 @@ pub fn exit_process(
     status: ExitStatus,
 ) -> ExitEffects {
     let mut wake = Vec::new();
+    let mut pdeath = Vec::new();
     for fd in proc.fds.fds().collect::<Vec<_>>() {
         if let Ok(entry) = proc.fds.remove(fd) {
             if let Some(id) = entry.file.wait_id() {
@@ -435,22 +517,40 @@ pub fn exit_process(
             }
         }
     }
-    // Orphans go to init; zombies among them are init's to reap.
+    // Orphans go to the nearest living subreaper among the ancestors, else init; zombies
+    // among them are the new parent's to reap.
+    let mut reaper = proc.ppid;
+    while let Some(a) = procs.get(reaper) {
+        if a.child_subreaper && !matches!(a.state, ProcState::Zombie(_)) || a.ppid == 0 {
+            break;
+        }
+        reaper = a.ppid;
+    }
+    if procs.get(reaper).is_none_or(|a| !a.child_subreaper) {
+        reaper = 1;
+    }
     for child in std::mem::take(&mut proc.children) {
         if let Some(c) = procs.get_mut(child) {
-            c.ppid = 1;
+            c.ppid = reaper;
+            if c.pdeath_signal != 0 {
+                pdeath.push((child, c.pdeath_signal));
+            }
         }
-        if let Some(init) = procs.get_mut(1) {
-            init.children.insert(child);
+        if let Some(r) = procs.get_mut(reaper) {
+            r.children.insert(child);
         }
-        wake.push(WaitKey::Child(1));
+        wake.push(WaitKey::Child(reaper));
     }
     wake.push(WaitKey::Vfork(proc.pid));
     wake.push(WaitKey::Child(proc.ppid));
     proc.state = ProcState::Zombie(status);
     proc.itimer_real = None;
     let notify = (proc.exit_signal != 0).then_some((proc.ppid, proc.exit_signal, status));
-    ExitEffects { wake, notify }
+    ExitEffects {
+        wake,
+        notify,
+        pdeath,
+    }
 }
 
 /// Whether a parent has asked not to keep zombies (`SIGCHLD` ignored or `SA_NOCLDWAIT`).

@@ -55,6 +55,17 @@ pub struct Process {
     pub clear_child_tid: u64,
     /// `set_robust_list` head and length.
     pub robust_list: (u64, u64),
+    /// Whether it has called `execve` since it was forked (`setpgid` by the parent then
+    /// fails with `EACCES`).
+    pub did_exec: bool,
+    /// `PR_SET_CHILD_SUBREAPER`: orphaned descendants are reparented here, not to init.
+    pub child_subreaper: bool,
+    /// `PR_SET_PDEATHSIG`: signal sent when the parent exits (0: none).
+    pub pdeath_signal: i32,
+    /// `PR_SET_NO_NEW_PRIVS`.
+    pub no_new_privs: bool,
+    /// The thread's name (`PR_SET_NAME`, `/proc/PID/comm`): at most 15 bytes.
+    pub comm: Vec<u8>,
     /// Path the program was started as (`AT_EXECFN`, `/proc/self/exe` later).
     pub exe: Vec<u8>,
 }
@@ -99,6 +110,12 @@ impl Process {
         r[NICE as usize] = Rlimit { cur: 0, max: 0 };
         r[RTPRIO as usize] = Rlimit { cur: 0, max: 0 };
         r
+    }
+
+    /// The name a new program gets: the last component of its path, cut to 15 bytes.
+    pub fn comm_of(path: &[u8]) -> Vec<u8> {
+        let base = path.rsplit(|&b| b == b'/').next().unwrap_or(path);
+        base[..base.len().min(15)].to_vec()
     }
 
     /// The soft limit on open descriptors.

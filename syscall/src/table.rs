@@ -3,7 +3,9 @@
 
 use abi::{Errno, Sysno};
 
-use crate::{exec_call, fs, info, kill, mem, proc_calls, signal, task, time, Args, Ctx, Outcome};
+use crate::{
+    exec_call, fs, info, kill, mem, poll, proc_calls, signal, task, time, Args, Ctx, Outcome,
+};
 
 /// A handler that returns a value (the common case).
 pub type PlainFn = fn(&mut Ctx<'_>, &Args) -> abi::SysResult;
@@ -124,6 +126,10 @@ table! {
     futimesat => full(fs::sys_futimesat);
     utimes => full(fs::sys_utimes);
     utime => full(fs::sys_utime);
+    poll => full(poll::sys_poll);
+    ppoll => full(poll::sys_ppoll);
+    select => full(poll::sys_select);
+    pselect6 => full(poll::sys_pselect6);
     // Memory.
     brk => full(mem::sys_brk);
     mmap => partial(mem::sys_mmap, "MAP_SHARED file mappings only read-only");
@@ -147,6 +153,7 @@ table! {
     getpgrp => full(proc_calls::sys_getpgrp);
     getsid => full(proc_calls::sys_getsid);
     setsid => full(proc_calls::sys_setsid);
+    prctl => partial(proc_calls::sys_prctl, "PDEATHSIG, DUMPABLE, NAME, CAPBSET_READ, CHILD_SUBREAPER, NO_NEW_PRIVS");
     exit => ctl(task::sys_exit);
     exit_group => ctl(task::sys_exit_group);
     getpid => full(info::sys_getpid);

@@ -162,3 +162,31 @@ pub(crate) fn sys_times(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     }
     Ok(ticks)
 }
+
+/// A sleep interrupted by a signal handler reports the time it had left (`nanosleep`'s
+/// `rem`, `clock_nanosleep`'s for relative sleeps). Called by the kernel when it turns the
+/// blocked call into `EINTR`.
+pub fn interrupted_sleep(
+    mm: &mut mm::Mm,
+    id: mm::MmId,
+    regs: &abi::structs::UserRegs,
+    deadline: Option<Instant>,
+) {
+    let rem = match abi::Sysno::from_raw(regs.orig_rax) {
+        Some(abi::Sysno::nanosleep) => regs.rsi,
+        Some(abi::Sysno::clock_nanosleep) if regs.rsi as i32 & clock::TIMER_ABSTIME == 0 => {
+            regs.r10
+        }
+        _ => return,
+    };
+    let (Some(deadline), false) = (deadline, rem == 0) else {
+        return;
+    };
+    let left = deadline.saturating_duration_since(Instant::now());
+    let ts = Timespec {
+        tv_sec: left.as_secs() as i64,
+        tv_nsec: i64::from(left.subsec_nanos()),
+    };
+    // A bad pointer is the guest's problem; the call still returns EINTR.
+    let _ = mm.copy_out(id, abi::UserAddr(rem), bytemuck::bytes_of(&ts));
+}

@@ -569,6 +569,22 @@ impl OpenFile {
         }
     }
 
+    /// `F_GETPIPE_SZ`: the capacity of a pipe; `EBADF` if this is not a pipe.
+    pub fn pipe_capacity(&self) -> Result<usize, Errno> {
+        match &self.kind {
+            FileKind::Pipe(p) => Ok(p.pipe.capacity()),
+            _ => Err(Errno::EBADF),
+        }
+    }
+
+    /// `F_SETPIPE_SZ`: see the pipe's rules; `EBADF` if this is not a pipe.
+    pub fn set_pipe_capacity(&self, bytes: u64) -> Result<usize, Errno> {
+        match &self.kind {
+            FileKind::Pipe(p) => p.pipe.set_capacity(bytes),
+            _ => Err(Errno::EBADF),
+        }
+    }
+
     /// Readiness for `poll`: pipes by their state, everything else always ready.
     pub fn poll_ready(&self) -> PollEvents {
         match &self.kind {

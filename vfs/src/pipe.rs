@@ -30,6 +30,9 @@ pub const PIPE_CAPACITY: usize = SLOTS * PAGE;
 /// Writes of at most this many bytes are atomic.
 pub const PIPE_BUF: usize = 4096;
 
+/// Largest capacity `F_SETPIPE_SZ` grants (Linux's `/proc/sys/fs/pipe-max-size`).
+const PIPE_MAX_SIZE: usize = 1 << 20;
+
 /// Page-sized buffers of a pipe (Linux's `pipe_max_size` default / `PAGE_SIZE`).
 const SLOTS: usize = 16;
 const PAGE: usize = 4096;
@@ -48,6 +51,8 @@ struct Slot {
 
 struct Inner {
     slots: VecDeque<Slot>,
+    /// Capacity in slots (`F_SETPIPE_SZ`), a power of two.
+    max_slots: usize,
     readers: usize,
     writers: usize,
     mode: u32,
@@ -113,6 +118,7 @@ pub(crate) fn new_pipe(uid: u32, gid: u32) -> (PipeEnd, PipeEnd) {
         gid,
         inner: Mutex::new(Inner {
             slots: VecDeque::new(),
+            max_slots: SLOTS,
             readers: 1,
             writers: 1,
             mode: S_IFIFO | 0o600,
@@ -193,7 +199,7 @@ impl Pipe {
                 done = chars;
             }
         }
-        while done < total && i.slots.len() < SLOTS {
+        while done < total && i.slots.len() < i.max_slots {
             let k = (total - done).min(PAGE);
             let mut data = Vec::with_capacity(PAGE);
             data.extend(src.by_ref().take(k));
@@ -209,6 +215,26 @@ impl Pipe {
         Ok(done)
     }
 
+    /// The capacity in bytes (`F_GETPIPE_SZ`).
+    pub fn capacity(&self) -> usize {
+        self.inner.lock().max_slots * PAGE
+    }
+
+    /// `F_SETPIPE_SZ`: the capacity becomes `bytes` rounded up to a power-of-two number of
+    /// pages; `EBUSY` if what is buffered would not fit, `EPERM` past `pipe-max-size`.
+    pub fn set_capacity(&self, bytes: u64) -> Result<usize, Errno> {
+        if bytes > PIPE_MAX_SIZE as u64 {
+            return Err(Errno::EPERM);
+        }
+        let slots = (bytes as usize).div_ceil(PAGE).max(1).next_power_of_two();
+        let mut i = self.inner.lock();
+        if i.slots.len() > slots {
+            return Err(Errno::EBUSY);
+        }
+        i.max_slots = slots;
+        Ok(slots * PAGE)
+    }
+
     /// Bytes buffered (`FIONREAD`).
     pub fn len(&self) -> usize {
         let i = self.inner.lock();
@@ -221,13 +247,13 @@ impl Pipe {
         if write_end {
             PollEvents {
                 readable: false,
-                writable: i.readers > 0 && i.slots.len() < SLOTS,
+                writable: i.slots.len() < i.max_slots,
                 hangup: false,
                 error: i.readers == 0,
             }
         } else {
             PollEvents {
-                readable: !i.slots.is_empty() || i.writers == 0,
+                readable: !i.slots.is_empty(),
                 writable: false,
                 hangup: i.writers == 0,
                 error: false,

@@ -120,6 +120,8 @@ pub fn sys_fcntl(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
             f.set_status_flags(OFlags::from_bits_retain(arg as u32));
             Ok(0)
         }
+        fcntl::F_GETPIPE_SZ => Ok(f.pipe_capacity()? as u64),
+        fcntl::F_SETPIPE_SZ => Ok(f.set_pipe_capacity(arg)? as u64),
         _ => Err(Errno::EINVAL),
     }
 }

@@ -78,24 +78,55 @@ fn transfer(
     nowait: bool,
 ) -> abi::SysResult {
     let wait = f.wait_id();
-    let nonempty = iovs.iter().filter(|v| v.len > 0).count();
-    let r = if wait.is_some() && nonempty > 1 {
-        bounced(ctx, f, iovs, dir)
+    let blocking = wait.is_some() && !nowait && !f.flags().contains(OFlags::NONBLOCK);
+    // A blocking write to a pipe goes on until all is written: what it already moved
+    // before blocking is skipped on restart.
+    let done = if blocking && dir == Dir::Write {
+        ctx.restart.progress
     } else {
-        direct(ctx, f, iovs, dir, at, vectored)
+        0
     };
+    let rest = skip(iovs, done);
+    let total: u64 = rest.iter().map(|v| v.len).sum();
+    let nonempty = rest.iter().filter(|v| v.len > 0).count();
+    let r = if wait.is_some() && nonempty > 1 {
+        bounced(ctx, f, &rest, dir)
+    } else {
+        direct(ctx, f, &rest, dir, at, vectored)
+    };
+    if let (Ok(n), Some(id)) = (&r, wait) {
+        if *n > 0 {
+            ctx.wake(WaitKey::File(id));
+        }
+    }
     match (r, wait) {
-        (Err(Errno::EAGAIN), Some(id)) if !nowait && !f.flags().contains(OFlags::NONBLOCK) => {
+        (Ok(n), Some(id)) if blocking && dir == Dir::Write && n < total => {
+            ctx.restart.progress = done + n;
             Err(ctx.block_on(WaitKey::File(id)))
         }
-        (Ok(n), Some(id)) => {
-            if n > 0 {
-                ctx.wake(WaitKey::File(id));
-            }
-            Ok(n)
-        }
+        (Err(Errno::EAGAIN), Some(id)) if blocking => Err(ctx.block_on(WaitKey::File(id))),
+        (Ok(n), _) => Ok(done + n),
+        // A write that moved data before failing (EPIPE) returns the count.
+        (Err(_), _) if done > 0 => Ok(done),
         (r, _) => r,
     }
+}
+
+/// `iovs` without their first `n` bytes.
+fn skip(iovs: &[IoVec], mut n: u64) -> Vec<IoVec> {
+    let mut out = Vec::with_capacity(iovs.len());
+    for v in iovs {
+        if n >= v.len {
+            n -= v.len;
+            continue;
+        }
+        out.push(IoVec {
+            base: v.base + n,
+            len: v.len - n,
+        });
+        n = 0;
+    }
+    out
 }
 
 /// One file call per guest range, straight between the file and guest memory; stops at the
