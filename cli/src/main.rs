@@ -52,6 +52,9 @@ struct RunArgs {
     /// Scheduling policy: rr (round robin) or fair (least virtual runtime first).
     #[arg(long, default_value = "rr")]
     sched: kernel::PolicyKind,
+    /// Trap mechanism: ptrace (PTRACE_SYSEMU) or seccomp.
+    #[arg(long, default_value = "ptrace")]
+    trap: kernel::TrapKind,
     /// Most guest processes; fork fails with EAGAIN beyond it (0: no limit).
     #[arg(long, default_value_t = 4096)]
     pids: usize,
@@ -115,6 +118,7 @@ fn run(args: RunArgs) -> ExitCode {
         trace: args.trace,
         sched: args.sched,
         max_pids: args.pids,
+        trap: args.trap,
         argv: args.argv,
     };
     match kernel::Kernel::run(&cfg) {

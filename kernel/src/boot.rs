@@ -5,7 +5,6 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
 use abi::Errno;
 use mm::Mm;
-use runner::PerProcess;
 use sched::{SchedMsg, Scheduler, TaskId};
 use syscall::exec::{self, ElfError, ExecError};
 use syscall::fdtable::FdTable;
@@ -66,7 +65,8 @@ pub(crate) fn boot(cfg: &Config) -> Result<Kernel, StartError> {
         gid,
     })
     .map_err(|e| StartError::host(&format!("root {}", cfg.root.display()), e))?;
-    let runner = PerProcess::new(mm.phys_fd()).map_err(|e| StartError::host("runner", e))?;
+    let runner =
+        runner::new_runner(cfg.trap, mm.phys_fd()).map_err(|e| StartError::host("runner", e))?;
 
     let root = vfs.root();
     let cwd = match &cfg.workdir {

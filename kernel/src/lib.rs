@@ -39,13 +39,14 @@ use std::path::PathBuf;
 
 use abi::structs::UserRegs;
 use mm::{Mm, MmId};
-use runner::{PerProcess, RunnerError};
+use runner::{Runner, RunnerError};
 use sched::timers::Timers;
 use sched::{Scheduler, TaskId};
 use syscall::{ProcessTable, WaitKey};
 use vfs::Vfs;
 
 pub use boot::StartError;
+pub use runner::TrapKind;
 pub use sched::PolicyKind;
 
 /// What `uml run` asks for.
@@ -67,6 +68,8 @@ pub struct Config {
     pub sched: PolicyKind,
     /// Most guest processes (0: no limit).
     pub max_pids: usize,
+    /// Trap mechanism.
+    pub trap: runner::TrapKind,
     /// The command and its arguments.
     pub argv: Vec<OsString>,
 }
@@ -120,7 +123,7 @@ impl Task {
 pub struct Kernel {
     mm: Mm,
     vfs: Vfs,
-    runner: PerProcess,
+    runner: Box<dyn Runner>,
     sched: Scheduler,
     timers: Timers,
     procs: ProcessTable,

@@ -4,7 +4,6 @@ use std::time::Instant;
 
 use abi::signal::si_code;
 use abi::signal::sig;
-use runner::Runner;
 use sched::timers::TimerEvent;
 use sched::{SchedMsg, SchedReply, TaskId};
 use syscall::proc_calls::{exit_process, reaps_automatically};

@@ -4,7 +4,6 @@
 
 use abi::signal::{sa, si_code, sig};
 use abi::Errno;
-use runner::Runner;
 use sched::{SchedMsg, TaskId};
 use syscall::kill::send_to;
 use syscall::signal::{setup_rt_frame, DefaultAction, Disposition, SigInfo, TrapInfo, XstateInfo};

@@ -59,6 +59,37 @@ pub enum RunnerError {
     },
 }
 
+/// Which trap mechanism runs guest code (`uml run --trap=...`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum TrapKind {
+    /// `PTRACE_SYSEMU`: one host stop per guest syscall.
+    #[default]
+    Ptrace,
+    /// A seccomp filter and signal handlers in the stub; no ptrace stop on the hot path.
+    Seccomp,
+}
+
+impl std::str::FromStr for TrapKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<TrapKind, String> {
+        match s {
+            "ptrace" => Ok(TrapKind::Ptrace),
+            "seccomp" => Ok(TrapKind::Seccomp),
+            _ => Err(format!("unknown trap mechanism {s:?} (ptrace or seccomp)")),
+        }
+    }
+}
+
+/// A runner for `kind` whose stubs map guest memory from `phys`.
+pub fn new_runner(kind: TrapKind, phys: BorrowedFd<'_>) -> Result<Box<dyn Runner>, RunnerError> {
+    match kind {
+        TrapKind::Ptrace => Ok(Box::new(PerProcess::new(phys)?)),
+        TrapKind::Seccomp => Err(RunnerError::StubStart(
+            "the seccomp trap mechanism is not available yet".into(),
+        )),
+    }
+}
+
 /// The runner interface: run guest code of a given address space until it traps.
 pub trait Runner {
     /// Makes `mm` the address space the next [`Runner::resume`] runs in, applying its
