@@ -55,6 +55,9 @@ fn environment(cfg: &Config) -> Vec<(OsString, OsString)> {
 }
 
 pub(crate) fn boot(cfg: &Config) -> Result<Kernel, StartError> {
+    // First, before any other thread exists: host signals are taken by one thread.
+    let host =
+        crate::host::HostSignals::start().map_err(|e| StartError::host("host signals", e))?;
     let mut mm = Mm::new(cfg.mem_bytes).map_err(|e| StartError::host("physical memory", e))?;
     let uid = nix::unistd::getuid().as_raw();
     let gid = nix::unistd::getgid().as_raw();
@@ -189,6 +192,8 @@ pub(crate) fn boot(cfg: &Config) -> Result<Kernel, StartError> {
         tasks,
         blocked: Default::default(),
         mm_users,
+        host,
+        host_watch: Default::default(),
         trace: Tracer::new(cfg.trace),
     })
 }

@@ -29,6 +29,7 @@
 #![forbid(unsafe_code)]
 
 mod boot;
+mod host;
 mod run;
 mod signals;
 mod trace;
@@ -132,6 +133,10 @@ pub struct Kernel {
     blocked: HashMap<WaitKey, Vec<TaskId>>,
     /// How many processes use each address space (a vfork child borrows its parent's).
     mm_users: HashMap<MmId, usize>,
+    /// Signals the user sends to uml, and the pipe that wakes an idle kernel.
+    host: host::HostSignals,
+    /// Host streams blocked tasks wait for, by wait id.
+    host_watch: HashMap<u64, vfs::FileRef>,
     trace: trace::Tracer,
 }
 

@@ -12,7 +12,9 @@ use syscall::{Outcome, ProcState, WaitKey};
 use trap::Trap;
 
 use crate::boot::INIT_TASK;
+use crate::host::STREAM_CHECK;
 use crate::{ExitStatus, Kernel, KernelError, Task};
+use abi::signal::sig as libc_sig;
 
 fn pid_of(t: TaskId) -> i32 {
     t.0 as i32
@@ -25,6 +27,11 @@ fn task_of(pid: i32) -> TaskId {
 impl Kernel {
     pub(crate) fn main_loop(&mut self) -> Result<ExitStatus, KernelError> {
         loop {
+            self.host_signals();
+            if !self.host_watch.is_empty() && self.host.last_stream_check.elapsed() >= STREAM_CHECK
+            {
+                self.check_streams(Some(std::time::Duration::ZERO));
+            }
             self.fire_timers();
             let SchedReply::Next(Some(tid)) = self.sched.handle(SchedMsg::PickNext) else {
                 self.idle();
@@ -43,15 +50,61 @@ impl Kernel {
         }
     }
 
-    /// Nothing is runnable: wait for the next timer. With no timer pending, every task waits
-    /// for something only another task could do; as on Linux, they wait forever (until uml
-    /// itself is interrupted).
+    /// Nothing is runnable: wait for the next timer, a watched host stream or a host
+    /// signal. With none of these coming, every task waits for something only another task
+    /// could do; as on Linux, they wait forever (until uml itself is signalled).
     fn idle(&mut self) {
-        match self.timers.next_deadline() {
-            Some(at) => std::thread::sleep(at.saturating_duration_since(Instant::now())),
-            None => loop {
-                std::thread::park();
-            },
+        let timeout = self
+            .timers
+            .next_deadline()
+            .map(|at| at.saturating_duration_since(Instant::now()));
+        self.check_streams(timeout);
+    }
+
+    /// Waits up to `timeout` (`None`: forever) for watched host streams or a host signal,
+    /// and wakes the tasks of the streams that are ready.
+    fn check_streams(&mut self, timeout: Option<std::time::Duration>) {
+        self.host.last_stream_check = Instant::now();
+        // Streams nobody waits for any more are dropped.
+        let blocked = &self.blocked;
+        self.host_watch
+            .retain(|id, _| blocked.contains_key(&WaitKey::File(*id)));
+        let watched: Vec<(u64, vfs::FileRef)> = self
+            .host_watch
+            .iter()
+            .map(|(id, f)| (*id, f.clone()))
+            .collect();
+        let files: Vec<&vfs::FileRef> = watched.iter().map(|(_, f)| f).collect();
+        let ready = vfs::wait_streams(&files, self.host.wake_fd(), timeout);
+        for ((id, _), r) in watched.iter().zip(ready) {
+            if r {
+                self.host_watch.remove(id);
+                self.wake(WaitKey::File(*id));
+            }
+        }
+    }
+
+    /// Signals the user sent to uml go to the guest: terminal signals to the console's
+    /// foreground process group, `SIGTERM`/`SIGHUP` to init.
+    fn host_signals(&mut self) {
+        for signo in self.host.take() {
+            let group = match signo {
+                libc_sig::SIGTERM | libc_sig::SIGHUP => None,
+                _ => Some(self.procs.console_pgrp),
+            };
+            let targets: Vec<i32> = match group {
+                Some(g) => self
+                    .procs
+                    .iter()
+                    .filter(|p| p.pgid == g)
+                    .map(|p| p.pid)
+                    .collect(),
+                None => vec![1],
+            };
+            let targets = if targets.is_empty() { vec![1] } else { targets };
+            for pid in targets {
+                self.send_signal(pid, SigInfo::kernel(signo));
+            }
         }
     }
 
@@ -241,6 +294,7 @@ impl Kernel {
         let wakeups = std::mem::take(&mut ctx.wakeups);
         let alarms = std::mem::take(&mut ctx.alarms);
         let block_also = std::mem::take(&mut ctx.block_also);
+        let host_waits = std::mem::take(&mut ctx.host_waits);
         let timeout = ctx.timeout;
         self.trace.syscall(pid, nr, args, outcome);
         let mmid = proc.mm;
@@ -289,6 +343,11 @@ impl Kernel {
             }
             Outcome::ExitThread(code) | Outcome::ExitGroup(code) => {
                 ended = Some(syscall::ExitStatus::Exited(code))
+            }
+        }
+        for f in host_waits {
+            if let Some(id) = f.wait_id() {
+                self.host_watch.insert(id, f);
             }
         }
         for (p, at) in alarms {

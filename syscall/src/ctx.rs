@@ -33,6 +33,9 @@ pub struct Ctx<'a> {
     pub block: Option<WaitKey>,
     /// More keys that also wake the blocked task ([`Ctx::also_block_on`]).
     pub block_also: Vec<WaitKey>,
+    /// Host streams (stdin, a tty) the blocked task waits for: the kernel polls them and
+    /// wakes `WaitKey::File(wait_id)` when one is ready.
+    pub host_waits: Vec<FileRef>,
     /// Wait keys this syscall made ready (data written to a pipe, a child exited...).
     pub wakeups: Vec<WaitKey>,
     /// State kept across restarts of a blocked call.
@@ -62,6 +65,7 @@ impl<'a> Ctx<'a> {
             regs,
             block: None,
             block_also: Vec::new(),
+            host_waits: Vec::new(),
             wakeups: Vec::new(),
             restart,
             timeout: None,
@@ -81,6 +85,13 @@ impl Ctx<'_> {
     /// Adds keys that also wake the task when it blocks (poll on several files).
     pub fn also_block_on(&mut self, keys: &[WaitKey]) {
         self.block_also.extend_from_slice(keys);
+    }
+
+    /// Notes that a blocking wait on `file` needs the kernel to watch its host descriptor.
+    pub fn watch_host(&mut self, file: &FileRef) {
+        if file.host_stream_fd().is_some() {
+            self.host_waits.push(file.clone());
+        }
     }
 
     /// Like [`Ctx::block_on`], and also wakes the task at `deadline`.

@@ -20,10 +20,11 @@ const POLLWRBAND: i16 = 0x200;
 
 /// The events of `fd` that are ready among `events` (plus the always-reported ones), and
 /// the wait id to sleep on if none is.
-fn ready(ctx: &Ctx<'_>, fd: i32, events: i16) -> (i16, Option<u64>) {
+fn ready(ctx: &mut Ctx<'_>, fd: i32, events: i16) -> (i16, Option<u64>) {
     let Ok(file) = ctx.file(fd) else {
         return (POLLNVAL, None);
     };
+    ctx.watch_host(&file);
     let st = file.poll_ready();
     let mut r = 0;
     if st.readable {
@@ -112,6 +113,7 @@ fn do_poll(
     if count == 0 && deadline.is_none_or(|at| Instant::now() < at) {
         return Err(block(ctx, &ids, deadline));
     }
+    ctx.host_waits.clear();
     restore_temp_mask(ctx, mask.is_some());
     ctx.copy_out(ufds, &raw)?;
     Ok(count)
@@ -222,6 +224,7 @@ fn do_select(
     if count == 0 && deadline.is_none_or(|at| Instant::now() < at) {
         return Err(block(ctx, &ids, deadline));
     }
+    ctx.host_waits.clear();
     restore_temp_mask(ctx, mask.is_some());
     for (k, out) in outs.iter().enumerate() {
         if let Some(o) = out {

@@ -169,6 +169,8 @@ pub struct ProcessTable {
     last_pid: i32,
     /// Most processes (`--pids`); 0 for no limit.
     pub max_pids: usize,
+    /// The console's foreground process group (`TIOCGPGRP`/`TIOCSPGRP`; Ctrl-C goes here).
+    pub console_pgrp: i32,
 }
 
 /// Highest pid before allocation wraps (Linux's default `pid_max`).
@@ -181,6 +183,7 @@ impl ProcessTable {
             procs: Default::default(),
             last_pid: 0,
             max_pids,
+            console_pgrp: 1,
         }
     }
 

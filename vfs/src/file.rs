@@ -2,7 +2,7 @@
 //! position, the status flags and, for directories, the listing being read.
 
 use std::io::{IoSlice, IoSliceMut};
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
 use abi::flags::mode::{S_IFDIR, S_IFLNK, S_IFREG};
 use abi::flags::OFlags;
@@ -40,6 +40,9 @@ pub(crate) enum FileKind {
     /// One end of a pipe.
     Pipe(PipeEnd),
 }
+
+/// Wait ids of host streams have this bit set (pipe ids never reach it).
+const HOST_STREAM_ID: u64 = 1 << 63;
 
 /// One entry of a directory listing snapshot.
 struct DirEnt {
@@ -565,6 +568,16 @@ impl OpenFile {
     pub fn wait_id(&self) -> Option<u64> {
         match &self.kind {
             FileKind::Pipe(p) => Some(p.pipe.id()),
+            // Host streams are told apart from pipe ids by the top bit.
+            FileKind::Stream(fd) => Some(HOST_STREAM_ID | fd.as_raw_fd() as u64),
+            _ => None,
+        }
+    }
+
+    /// The host descriptor of a host stream (stdio, `/dev/tty`), for the kernel to wait on.
+    pub fn host_stream_fd(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
+        match &self.kind {
+            FileKind::Stream(fd) => Some(std::os::fd::AsFd::as_fd(fd)),
             _ => None,
         }
     }
@@ -589,6 +602,7 @@ impl OpenFile {
     pub fn poll_ready(&self) -> PollEvents {
         match &self.kind {
             FileKind::Pipe(p) => p.pipe.poll(p.write),
+            FileKind::Stream(fd) => stdio::poll(fd),
             _ => PollEvents::READY,
         }
     }

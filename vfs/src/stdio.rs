@@ -3,16 +3,84 @@
 //! tty, a pipe a pipe, a redirected file keeps sharing its offset with the host).
 
 use std::io::{IoSlice, IoSliceMut};
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+
+use nix::poll::{PollFd, PollFlags, PollTimeout};
 
 use abi::structs::{Termios, Winsize};
 use abi::Errno;
 
 use crate::hostfs::{herr, nerr};
+use crate::PollEvents;
 
-/// `readv` on a host stream.
+/// `readv` on a host stream. A stream with nothing to read gives `EAGAIN` instead of
+/// blocking the kernel: the caller parks the task and the kernel waits for the host fd.
 pub(crate) fn read(fd: &OwnedFd, bufs: &mut [IoSliceMut<'_>]) -> Result<usize, Errno> {
+    if !ready(fd.as_fd(), PollFlags::POLLIN) {
+        return Err(Errno::EAGAIN);
+    }
     nix::sys::uio::readv(fd.as_fd(), bufs).map_err(nerr)
+}
+
+/// Whether `fd` has any of `events` (or a hang-up/error) right now.
+fn ready(fd: BorrowedFd<'_>, events: PollFlags) -> bool {
+    let mut fds = [PollFd::new(fd, events)];
+    match nix::poll::poll(&mut fds, PollTimeout::ZERO) {
+        Ok(n) => n > 0,
+        // A descriptor poll cannot judge is treated as ready: the I/O call reports.
+        Err(_) => true,
+    }
+}
+
+/// Readiness of a host stream for `poll`.
+pub(crate) fn poll(fd: &OwnedFd) -> PollEvents {
+    let mut fds = [PollFd::new(
+        fd.as_fd(),
+        PollFlags::POLLIN | PollFlags::POLLOUT,
+    )];
+    match nix::poll::poll(&mut fds, PollTimeout::ZERO) {
+        Ok(_) => {
+            let r = fds[0].revents().unwrap_or(PollFlags::empty());
+            PollEvents {
+                readable: r.contains(PollFlags::POLLIN),
+                writable: r.contains(PollFlags::POLLOUT),
+                hangup: r.contains(PollFlags::POLLHUP),
+                error: r.contains(PollFlags::POLLERR),
+            }
+        }
+        Err(_) => PollEvents::READY,
+    }
+}
+
+/// Waits until one of the host streams `files` is readable (or hung up), `wake` is
+/// readable (the kernel's own wake-up pipe), or `timeout` passes (`None`: forever).
+/// Returns which of `files` are ready.
+pub fn wait_streams(
+    files: &[&crate::FileRef],
+    wake: BorrowedFd<'_>,
+    timeout: Option<std::time::Duration>,
+) -> Vec<bool> {
+    let mut fds: Vec<PollFd<'_>> = files
+        .iter()
+        .filter_map(|f| f.host_stream_fd())
+        .map(|fd| PollFd::new(fd, PollFlags::POLLIN))
+        .collect();
+    fds.push(PollFd::new(wake, PollFlags::POLLIN));
+    let t = match timeout {
+        None => PollTimeout::NONE,
+        Some(d) => PollTimeout::try_from(d.as_millis().min(i32::MAX as u128) as i32 + 1)
+            .unwrap_or(PollTimeout::MAX),
+    };
+    let _ = nix::poll::poll(&mut fds, t);
+    let ready: Vec<bool> = fds
+        .iter()
+        .map(|p| p.revents().is_some_and(|r| !r.is_empty()))
+        .collect();
+    let mut it = ready.into_iter();
+    files
+        .iter()
+        .map(|f| f.host_stream_fd().is_some() && it.next().unwrap_or(false))
+        .collect()
 }
 
 /// `writev` on a host stream.

@@ -26,6 +26,27 @@ pub fn sys_ioctl(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
             let n = f.fionread()?;
             ctx.write_val(arg, &n)?;
         }
+        // The console's foreground process group: the guest's terminal is the host's, and
+        // job control runs on uml's own record of it.
+        ioctl::TIOCGPGRP => {
+            f.tcgets()?;
+            let g = ctx.procs.console_pgrp;
+            ctx.write_val(arg, &g)?;
+        }
+        ioctl::TIOCSPGRP => {
+            f.tcgets()?;
+            let g: i32 = ctx.read_val(arg)?;
+            if g < 0 {
+                return Err(Errno::EINVAL);
+            }
+            let sid = ctx.proc.sid;
+            let exists =
+                ctx.proc.pgid == g || ctx.procs.iter().any(|p| p.pgid == g && p.sid == sid);
+            if !exists {
+                return Err(Errno::EPERM);
+            }
+            ctx.procs.console_pgrp = g;
+        }
         ioctl::FIOCLEX => ctx.proc.fds.set_cloexec(fd, true)?,
         ioctl::FIONCLEX => ctx.proc.fds.set_cloexec(fd, false)?,
         ioctl::FIONBIO => {

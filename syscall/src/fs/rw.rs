@@ -104,7 +104,10 @@ fn transfer(
             ctx.restart.progress = done + n;
             Err(ctx.block_on(WaitKey::File(id)))
         }
-        (Err(Errno::EAGAIN), Some(id)) if blocking => Err(ctx.block_on(WaitKey::File(id))),
+        (Err(Errno::EAGAIN), Some(id)) if blocking => {
+            ctx.watch_host(f);
+            Err(ctx.block_on(WaitKey::File(id)))
+        }
         (Ok(n), _) => Ok(done + n),
         // A write that moved data before failing (EPIPE) returns the count.
         (Err(_), _) if done > 0 => Ok(done),
