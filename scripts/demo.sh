@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds uml and runs two unmodified static programs (busybox applets) under it.
+# Builds uml and runs unmodified static programs (busybox applets and a busybox sh pipeline)
+# under it, on the default root: the host's / read-only under an in-memory overlay.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -14,3 +15,5 @@ cargo build --release
 set -x
 "${CARGO_TARGET_DIR:-target}"/release/uml run -- busybox uname -a
 "${CARGO_TARGET_DIR:-target}"/release/uml run -- busybox ls -la /
+"${CARGO_TARGET_DIR:-target}"/release/uml run -- busybox sh -c 'for f in /etc/*.conf; do echo "$f"; done | busybox wc -l; busybox echo "written in the sandbox" > /etc/uml-demo && busybox cat /etc/uml-demo'
+test ! -e /etc/uml-demo && echo "the host's /etc is unchanged"
