@@ -60,6 +60,7 @@ log() { echo "[bench] $*" >&2; }
 RUNNERS=(
 	"native|native||"
 	"uml|uml (ptrace)|$UML_BIN run --mem $UML_MEM $UML_ARGS --|uml"
+	"umlsec|uml (seccomp)|$UML_BIN run --mem $UML_MEM --trap=seccomp $UML_ARGS --|uml"
 	"systrap|gVisor systrap|runsc --platform=systrap --network=none --ignore-cgroups $RUNSC_ARGS do|runsc"
 	"gptrace|gVisor ptrace|runsc --platform=ptrace --network=none --ignore-cgroups $RUNSC_ARGS do|runsc"
 )

@@ -8,6 +8,8 @@ use std::process::Command;
 const STUB_CODE: u64 = 0x7f00_0000_0000;
 /// Where the kernel maps the stub's data page.
 const STUB_DATA: u64 = STUB_CODE + 0x1_0000;
+/// Where a seccomp stub maps its read-only request pages.
+const STUB_REQ: u64 = STUB_DATA + 0x1000;
 
 fn main() {
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR"));
@@ -23,6 +25,7 @@ fn main() {
             "-Wl,-z,noexecstack",
         ])
         .arg(format!("-DSTUB_DATA={STUB_DATA:#x}"))
+        .arg(format!("-DSTUB_REQ={STUB_REQ:#x}"))
         .arg(format!("-Wl,-Ttext-segment={STUB_CODE:#x}"))
         .arg("-o")
         .arg(&exe)
@@ -51,9 +54,22 @@ fn main() {
          /// The stub's data page.\npub const STUB_DATA: u64 = {STUB_DATA:#x};\n\
          /// `stub_syscall`: one syscall, then int3.\npub const STUB_SYSCALL: u64 = {:#x};\n\
          /// `stub_batch`: the data page's batch, then int3.\npub const STUB_BATCH: u64 = {:#x};\n\
+         /// Seccomp mode: the read-only request pages.\npub const STUB_REQ: u64 = {STUB_REQ:#x};\n\
+         /// `stub_ready`: the first trap of a seccomp stub.\npub const STUB_READY: u64 = {:#x};\n\
+         /// `stub_restorer`: `rt_sigreturn`.\npub const STUB_RESTORER: u64 = {:#x};\n\
+         /// `stub_clone`: clone, the child becomes the mapper thread.\npub const STUB_CLONE: u64 = {:#x};\n\
+         /// `stub_handler`: the seccomp-mode signal handler.\npub const STUB_HANDLER: u64 = {:#x};\n\
+         /// `stub_wait`: the handler's sleep loop.\npub const STUB_WAIT: u64 = {:#x};\n\
+         /// End of the stub's code.\npub const STUB_CODE_END: u64 = {:#x};\n\
          /// The stub ELF image.\npub static STUB_IMAGE: &[u8] = include_bytes!({:?});\n",
         sym("stub_syscall"),
         sym("stub_batch"),
+        sym("stub_ready"),
+        sym("stub_restorer"),
+        sym("stub_clone"),
+        sym("stub_handler"),
+        sym("stub_wait"),
+        sym("stub_code_end"),
         exe.display().to_string()
     );
     std::fs::write(out.join("stub_layout.rs"), gen).expect("writing stub_layout.rs");

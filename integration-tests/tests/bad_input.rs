@@ -72,15 +72,43 @@ fn directory_is_126() {
     assert_uml_error(&o, 126);
 }
 
+/// Dynamically linked programs (the host's own, through its `ld-linux`) run as natively.
 #[test]
-fn dynamic_elf_is_126() {
-    let candidates = ["/bin/true", "/usr/bin/true", "/bin/ls", "/usr/bin/env"];
+fn dynamic_elf_runs_like_native() {
+    let candidates = ["/bin/echo", "/usr/bin/echo"];
     let Some(dynamic) = candidates.iter().map(Path::new).find(|p| is_dynamic_elf(p)) else {
         eprintln!("no dynamically linked ELF found; skipping");
         return;
     };
-    let o = run_uml(&[dynamic], &RunOpts::default());
-    assert_uml_error(&o, 126);
+    let o = integration_tests::compare(
+        &[dynamic.as_os_str(), "hello from a dynamic ELF".as_ref()],
+        &RunOpts::default(),
+    );
+    assert_eq!(o.status, 0);
+}
+
+/// An ELF whose interpreter is missing fails as Linux's execve does (ENOENT: 127).
+#[test]
+fn missing_interpreter_is_127() {
+    let tmp = TempDir::new("badinterp");
+    let Some(src) = ["/bin/true", "/usr/bin/true"]
+        .iter()
+        .map(Path::new)
+        .find(|p| is_dynamic_elf(p))
+    else {
+        return;
+    };
+    let mut bytes = fs::read(src).unwrap();
+    let at = bytes
+        .windows(11)
+        .position(|w| w == b"/lib64/ld-l")
+        .expect("interpreter path");
+    bytes[at + 1..at + 6].copy_from_slice(b"nope/");
+    let prog = tmp.join("badinterp");
+    fs::write(&prog, &bytes).unwrap();
+    fs::set_permissions(&prog, fs::Permissions::from_mode(0o755)).unwrap();
+    let o = run_uml(&[prog.as_os_str()], &RunOpts::default());
+    assert_uml_error(&o, 127);
 }
 
 #[test]

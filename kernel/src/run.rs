@@ -279,6 +279,8 @@ impl Kernel {
         let Some(mut proc) = self.procs.take(pid) else {
             return Ok(None);
         };
+        let blocked = &self.blocked;
+        let waiters = |k| blocked.get(&k).map_or(0, Vec::len);
         let mut ctx = syscall::Ctx::new(
             &mut self.mm,
             &self.vfs,
@@ -286,6 +288,7 @@ impl Kernel {
             &mut self.procs,
             &mut task.regs,
             &mut task.restart_block,
+            &waiters,
         );
         let nr = ctx.regs.orig_rax;
         let args = ctx.regs.syscall_args();
@@ -295,6 +298,7 @@ impl Kernel {
         let alarms = std::mem::take(&mut ctx.alarms);
         let block_also = std::mem::take(&mut ctx.block_also);
         let host_waits = std::mem::take(&mut ctx.host_waits);
+        let wake_n = std::mem::take(&mut ctx.wake_n);
         let timeout = ctx.timeout;
         self.trace.syscall(pid, nr, args, outcome);
         let mmid = proc.mm;
@@ -361,6 +365,16 @@ impl Kernel {
         }
         for key in wakeups {
             self.wake(key);
+        }
+        for (key, n) in wake_n {
+            let tids: Vec<TaskId> = self
+                .blocked
+                .get(&key)
+                .map(|l| l.iter().take(n).copied().collect())
+                .unwrap_or_default();
+            for t in tids {
+                self.wake_task(t);
+            }
         }
         Ok(ended)
     }

@@ -6,18 +6,23 @@
 //! the ops queued on the `MmFd` are applied to the host process in batches.
 //!
 //! Realisations (chosen at run time): [`PerProcess`] — one stub host process per guest
-//! address space (SKAS0-style; a switch is free). A `single` runner whose one host process
+//! address space (SKAS0-style; a switch is free), trapping with ptrace; [`seccomp::Seccomp`]
+//! — the same processes, trapping with a seccomp filter and a signal handler in the stub
+//! (no ptrace stop on the hot path; a switch parks the stub left behind). A `single` runner whose one host process
 //! is rewritten on each switch is planned behind the same trait.
 //!
 //! Invariants:
 //! - A stub's host address space holds only the stub image, its data page, and guest memory
 //!   mapped from physical memory; it is started by `execveat` of a sealed memfd, so nothing
 //!   of the kernel process is inherited. Its only fd is physical memory (fd 3).
-//! - Stubs die with the kernel: `PR_SET_PDEATHSIG(SIGKILL)` and `PTRACE_O_EXITKILL`.
+//! - Stubs die with the kernel: `PR_SET_PDEATHSIG(SIGKILL)` and (ptrace) `PTRACE_O_EXITKILL`.
+//!   Seccomp stubs have no fd at all in their guest thread; physical memory is held by
+//!   their mapper thread's own fd table.
 //! - All ptrace requests are made from the thread that created the stubs (the kernel loop).
 //! - A failure here is a host error ([`RunnerError`]), never a guest errno.
 #![deny(unsafe_code)]
 
+pub mod seccomp;
 pub mod stub;
 
 use std::collections::HashMap;
@@ -84,9 +89,7 @@ impl std::str::FromStr for TrapKind {
 pub fn new_runner(kind: TrapKind, phys: BorrowedFd<'_>) -> Result<Box<dyn Runner>, RunnerError> {
     match kind {
         TrapKind::Ptrace => Ok(Box::new(PerProcess::new(phys)?)),
-        TrapKind::Seccomp => Err(RunnerError::StubStart(
-            "the seccomp trap mechanism is not available yet".into(),
-        )),
+        TrapKind::Seccomp => Ok(Box::new(seccomp::Seccomp::new(phys)?)),
     }
 }
 

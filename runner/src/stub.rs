@@ -16,21 +16,21 @@ use crate::RunnerError;
 include!(concat!(env!("OUT_DIR"), "/stub_layout.rs"));
 
 /// Fd number of physical memory inside a stub.
-const STUB_PHYS_FD: i32 = 3;
+pub(crate) const STUB_PHYS_FD: i32 = 3;
 /// Fd number of the data page's memfd inside a stub, until it is mapped.
-const STUB_DATA_FD: i32 = 4;
+pub(crate) const STUB_DATA_FD: i32 = 4;
 /// Size of the data page.
-const DATA_SIZE: usize = 4096;
+pub(crate) const DATA_SIZE: usize = 4096;
 /// Batch header: count, done, result.
 const HEADER_WORDS: usize = 3;
 /// Words per batch entry: nr and six arguments.
-const ENTRY_WORDS: usize = 7;
+pub(crate) const ENTRY_WORDS: usize = 7;
 /// Entries one batch holds.
 const BATCH_MAX: usize = (DATA_SIZE / 8 - HEADER_WORDS - 4) / ENTRY_WORDS;
 /// How much user CPU time a guest gets before the host interrupts it for preemption.
 pub const TIME_SLICE: std::time::Duration = std::time::Duration::from_millis(10);
 /// Highest user address of the host (end of the canonical lower half, page aligned).
-const HOST_TASK_SIZE: u64 = 0x7fff_ffff_f000;
+pub(crate) const HOST_TASK_SIZE: u64 = 0x7fff_ffff_f000;
 
 /// A sealed memfd holding the stub image, created once per kernel.
 pub struct StubImage {
@@ -67,8 +67,8 @@ fn memfd(name: &std::ffi::CStr, size: usize, extra: libc::c_uint) -> Result<Owne
     check(fd.into(), "memfd_create")?;
     // SAFETY: `fd` is a fresh descriptor that nothing else owns.
     let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-    // SAFETY: plain syscall on our fd.
     check(
+        // SAFETY: plain syscall on our fd.
         unsafe { libc::ftruncate(fd.as_raw_fd(), size as libc::off_t) }.into(),
         "ftruncate",
     )?;
@@ -94,8 +94,8 @@ impl StubImage {
         }
         let seals =
             libc::F_SEAL_SEAL | libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE;
-        // SAFETY: plain fcntl on our fd.
         check(
+            // SAFETY: plain fcntl on our fd.
             unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_ADD_SEALS, seals) }.into(),
             "F_ADD_SEALS",
         )?;
@@ -106,8 +106,9 @@ impl StubImage {
 /// A running stub process, stopped under ptrace whenever the kernel holds it.
 pub struct Stub {
     tracee: Tracee,
-    /// The kernel's mapping of the stub's data page.
-    data: *mut u64,
+    /// The kernel's mapping of the stub's data memfd.
+    pub(crate) data: *mut u64,
+    data_len: usize,
     _data_fd: OwnedFd,
     /// Registers for running stub code: the host's initial ones (segment selectors).
     stub_regs: UserRegs,
@@ -117,71 +118,14 @@ impl Stub {
     /// Starts a stub: fork, trace, exec the sealed image, map the data page, unmap every
     /// host mapping but the stub's own.
     pub fn spawn(image: &StubImage, phys: BorrowedFd<'_>) -> Result<Stub, RunnerError> {
-        let data_fd = memfd(c"uml-stub", DATA_SIZE, 0)?;
-        // SAFETY: maps DATA_SIZE bytes of our memfd; checked for MAP_FAILED below.
-        let data = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                DATA_SIZE,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED,
-                data_fd.as_raw_fd(),
-                0,
-            )
-        };
-        if data == libc::MAP_FAILED {
-            return Err(RunnerError::Host {
-                what: "mmap data page",
-                errno: nix::errno::Errno::last(),
-            });
-        }
-        let kernel_pid = std::process::id() as libc::pid_t;
-        let (img, phys, dfd) = (image.fd.as_raw_fd(), phys.as_raw_fd(), data_fd.as_raw_fd());
-        // SAFETY: the child only makes raw syscalls (no allocation, no locks) and then
-        // execs or exits; the parent continues normally.
-        let pid = unsafe { libc::fork() };
-        if pid < 0 {
-            // SAFETY: unmapping the page mapped above.
-            unsafe { libc::munmap(data, DATA_SIZE) };
-            return Err(RunnerError::Host {
-                what: "fork",
-                errno: nix::errno::Errno::last(),
-            });
-        }
-        if pid == 0 {
-            // SAFETY: see above; none of these calls returns into Rust code on failure.
-            unsafe { child(kernel_pid, img, phys, dfd) }
-        }
-        let tracee = Tracee::new(pid);
-        let mut stub = Stub {
-            tracee,
-            data: data.cast(),
-            _data_fd: data_fd,
-            stub_regs: UserRegs::default(),
-        };
-        match tracee.wait()? {
-            Stop::Signal(libc::SIGTRAP) => {}
-            other => return Err(RunnerError::StubStart(format!("first stop {other:?}"))),
-        }
-        tracee.set_options()?;
-        stub.stub_regs = tracee.get_regs()?;
-        stub.syscall(
-            libc::SYS_mmap,
-            [
-                STUB_DATA,
-                DATA_SIZE as u64,
-                (libc::PROT_READ | libc::PROT_WRITE) as u64,
-                (libc::MAP_SHARED | libc::MAP_FIXED) as u64,
-                STUB_DATA_FD as u64,
-                0,
-            ],
-        )?;
+        let mut stub = Stub::spawn_raw(image, phys, DATA_SIZE)?;
         let data_end = STUB_DATA + DATA_SIZE as u64;
         // Preemption: the host sends SIGVTALRM after each slice of *user* CPU time the
         // guest burns without trapping; a guest that sleeps or makes syscalls never sees it.
         let slice_us = TIME_SLICE.as_micros() as u64;
         let itimerval = [0, slice_us, 0, slice_us];
-        // SAFETY: the last 32 bytes of the data page, mapped in `spawn`; the stub is stopped.
+        // SAFETY: the last 32 bytes of the data page, mapped in `spawn_raw`; the stub is
+        // stopped.
         unsafe {
             std::ptr::copy_nonoverlapping(itimerval.as_ptr(), stub.data.add(DATA_SIZE / 8 - 4), 4)
         };
@@ -210,6 +154,77 @@ impl Stub {
         Ok(stub)
     }
 
+    /// Starts a stub stopped under ptrace after its exec, with a memfd of `data_len` bytes
+    /// mapped in the kernel (`Stub::data`) and open in the stub as fd 4, and its first page
+    /// mapped read-write at `STUB_DATA`. Nothing else of the host address space is cleaned.
+    pub(crate) fn spawn_raw(
+        image: &StubImage,
+        phys: BorrowedFd<'_>,
+        data_len: usize,
+    ) -> Result<Stub, RunnerError> {
+        let data_fd = memfd(c"uml-stub", data_len, 0)?;
+        // SAFETY: maps DATA_SIZE bytes of our memfd; checked for MAP_FAILED below.
+        let data = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                data_len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED,
+                data_fd.as_raw_fd(),
+                0,
+            )
+        };
+        if data == libc::MAP_FAILED {
+            return Err(RunnerError::Host {
+                what: "mmap data page",
+                errno: nix::errno::Errno::last(),
+            });
+        }
+        let kernel_pid = std::process::id() as libc::pid_t;
+        let (img, phys, dfd) = (image.fd.as_raw_fd(), phys.as_raw_fd(), data_fd.as_raw_fd());
+        // SAFETY: the child only makes raw syscalls (no allocation, no locks) and then
+        // execs or exits; the parent continues normally.
+        let pid = unsafe { libc::fork() };
+        if pid < 0 {
+            // SAFETY: unmapping the memory mapped above.
+            unsafe { libc::munmap(data, data_len) };
+            return Err(RunnerError::Host {
+                what: "fork",
+                errno: nix::errno::Errno::last(),
+            });
+        }
+        if pid == 0 {
+            // SAFETY: see above; none of these calls returns into Rust code on failure.
+            unsafe { child(kernel_pid, img, phys, dfd) }
+        }
+        let tracee = Tracee::new(pid);
+        let mut stub = Stub {
+            tracee,
+            data: data.cast(),
+            data_len,
+            _data_fd: data_fd,
+            stub_regs: UserRegs::default(),
+        };
+        match tracee.wait()? {
+            Stop::Signal(libc::SIGTRAP) => {}
+            other => return Err(RunnerError::StubStart(format!("first stop {other:?}"))),
+        }
+        tracee.set_options()?;
+        stub.stub_regs = tracee.get_regs()?;
+        stub.syscall(
+            libc::SYS_mmap,
+            [
+                STUB_DATA,
+                DATA_SIZE as u64,
+                (libc::PROT_READ | libc::PROT_WRITE) as u64,
+                (libc::MAP_SHARED | libc::MAP_FIXED) as u64,
+                STUB_DATA_FD as u64,
+                0,
+            ],
+        )?;
+        Ok(stub)
+    }
+
     /// The stub's host pid.
     pub fn pid(&self) -> i32 {
         self.tracee.pid()
@@ -222,15 +237,31 @@ impl Stub {
             (h.cs, h.ss, h.ds, h.es, h.fs, h.gs);
     }
 
+    /// The registers the stub started with (for running stub code).
+    pub(crate) fn stub_regs(&self) -> UserRegs {
+        self.stub_regs
+    }
+
     /// The tracee, for running guest code.
     pub fn tracee(&self) -> Tracee {
         self.tracee
     }
 
     /// Runs one host syscall inside the stub and returns its raw result.
-    fn syscall(&mut self, nr: libc::c_long, args: [u64; 6]) -> Result<i64, RunnerError> {
+    pub(crate) fn syscall(&mut self, nr: libc::c_long, args: [u64; 6]) -> Result<i64, RunnerError> {
+        self.syscall_at(STUB_SYSCALL, nr, args)
+    }
+
+    /// Runs one host syscall at the stub's `rip` (a `syscall` instruction followed, in the
+    /// calling thread, by `int3`).
+    pub(crate) fn syscall_at(
+        &mut self,
+        rip: u64,
+        nr: libc::c_long,
+        args: [u64; 6],
+    ) -> Result<i64, RunnerError> {
         let mut regs = self.stub_regs;
-        regs.rip = STUB_SYSCALL;
+        regs.rip = rip;
         regs.rax = nr as u64;
         regs.orig_rax = u64::MAX;
         [regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9] = args;
@@ -247,18 +278,25 @@ impl Stub {
 
     fn run_stub_code(&mut self, regs: &UserRegs) -> Result<(), RunnerError> {
         self.tracee.set_regs(regs)?;
-        self.tracee.cont()?;
-        match self.tracee.wait()? {
-            Stop::Signal(libc::SIGTRAP) => Ok(()),
-            other => Err(RunnerError::StubStart(format!(
-                "stub code stopped with {other:?}"
-            ))),
+        loop {
+            self.tracee.cont()?;
+            match self.tracee.wait()? {
+                Stop::Signal(libc::SIGTRAP) => return Ok(()),
+                // The preemption tick can expire while stub code runs (the guest's user
+                // time is counted per process): drop it, the next one comes a slice later.
+                Stop::Signal(libc::SIGVTALRM) => continue,
+                other => {
+                    return Err(RunnerError::StubStart(format!(
+                        "stub code stopped with {other:?}"
+                    )))
+                }
+            }
         }
     }
 
     /// Runs `entries` (syscall number and six arguments each) in the stub, in order,
     /// stopping at the first failure.
-    fn run_batch(&mut self, entries: &[[u64; ENTRY_WORDS]]) -> Result<(), RunnerError> {
+    pub(crate) fn run_batch(&mut self, entries: &[[u64; ENTRY_WORDS]]) -> Result<(), RunnerError> {
         for chunk in entries.chunks(BATCH_MAX) {
             let mut words = [0u64; DATA_SIZE / 8];
             words[0] = chunk.len() as u64;
@@ -299,38 +337,7 @@ impl Stub {
 
     /// Applies queued host mapping changes in batches.
     pub fn apply(&mut self, ops: &[MmOp]) -> Result<(), RunnerError> {
-        let entries: Vec<[u64; ENTRY_WORDS]> = ops
-            .iter()
-            .filter_map(|op| match *op {
-                MmOp::Mmap {
-                    addr,
-                    len,
-                    prot,
-                    offset,
-                } => Some([
-                    libc::SYS_mmap as u64,
-                    addr,
-                    len,
-                    u64::from(prot),
-                    (libc::MAP_SHARED | libc::MAP_FIXED) as u64,
-                    STUB_PHYS_FD as u64,
-                    offset,
-                ]),
-                MmOp::Munmap { addr, len } => {
-                    Some([libc::SYS_munmap as u64, addr, len, 0, 0, 0, 0])
-                }
-                MmOp::Mprotect { addr, len, prot } => Some([
-                    libc::SYS_mprotect as u64,
-                    addr,
-                    len,
-                    u64::from(prot),
-                    0,
-                    0,
-                    0,
-                ]),
-                MmOp::CopySegments { .. } => None,
-            })
-            .collect();
+        let entries = batch_entries(ops);
         if entries.is_empty() {
             return Ok(());
         }
@@ -343,10 +350,43 @@ impl Stub {
     }
 }
 
+/// Host syscalls (number and six arguments) realising `ops` in a stub.
+pub(crate) fn batch_entries(ops: &[MmOp]) -> Vec<[u64; ENTRY_WORDS]> {
+    ops.iter()
+        .filter_map(|op| match *op {
+            MmOp::Mmap {
+                addr,
+                len,
+                prot,
+                offset,
+            } => Some([
+                libc::SYS_mmap as u64,
+                addr,
+                len,
+                u64::from(prot),
+                (libc::MAP_SHARED | libc::MAP_FIXED) as u64,
+                STUB_PHYS_FD as u64,
+                offset,
+            ]),
+            MmOp::Munmap { addr, len } => Some([libc::SYS_munmap as u64, addr, len, 0, 0, 0, 0]),
+            MmOp::Mprotect { addr, len, prot } => Some([
+                libc::SYS_mprotect as u64,
+                addr,
+                len,
+                u64::from(prot),
+                0,
+                0,
+                0,
+            ]),
+            MmOp::CopySegments { .. } => None,
+        })
+        .collect()
+}
+
 impl Drop for Stub {
     fn drop(&mut self) {
         // SAFETY: unmapping the data page mapped in `spawn`; no reference to it outlives self.
-        unsafe { libc::munmap(self.data.cast(), DATA_SIZE) };
+        unsafe { libc::munmap(self.data.cast(), self.data_len) };
     }
 }
 
@@ -356,7 +396,7 @@ impl Drop for Stub {
 /// # Safety
 /// Must only be called in the child of `fork`; it never returns.
 unsafe fn child(kernel_pid: libc::pid_t, img: i32, phys: i32, data: i32) -> ! {
-    // SAFETY (whole body): raw syscalls with integer arguments and static C strings.
+    // SAFETY: (whole body) raw syscalls with integer arguments and static C strings.
     unsafe {
         libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
         if libc::getppid() != kernel_pid {

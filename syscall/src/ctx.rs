@@ -33,6 +33,10 @@ pub struct Ctx<'a> {
     pub block: Option<WaitKey>,
     /// More keys that also wake the blocked task ([`Ctx::also_block_on`]).
     pub block_also: Vec<WaitKey>,
+    /// Partial wake-ups ([`Ctx::wake_some`]): (key, how many).
+    pub wake_n: Vec<(WaitKey, usize)>,
+    /// How many tasks are blocked on a key.
+    pub waiters: &'a dyn Fn(WaitKey) -> usize,
     /// Host streams (stdin, a tty) the blocked task waits for: the kernel polls them and
     /// wakes `WaitKey::File(wait_id)` when one is ready.
     pub host_waits: Vec<FileRef>,
@@ -56,6 +60,7 @@ impl<'a> Ctx<'a> {
         procs: &'a mut ProcessTable,
         regs: &'a mut abi::structs::UserRegs,
         restart: &'a mut RestartBlock,
+        waiters: &'a dyn Fn(WaitKey) -> usize,
     ) -> Ctx<'a> {
         Ctx {
             mm,
@@ -66,6 +71,8 @@ impl<'a> Ctx<'a> {
             block: None,
             block_also: Vec::new(),
             host_waits: Vec::new(),
+            wake_n: Vec::new(),
+            waiters,
             wakeups: Vec::new(),
             restart,
             timeout: None,
@@ -107,6 +114,16 @@ impl Ctx<'_> {
             .restart
             .deadline
             .get_or_insert_with(|| Instant::now() + timeout)
+    }
+
+    /// Wakes at most `n` of the tasks blocked on `key`, first blocked first; returns how
+    /// many that is.
+    pub fn wake_some(&mut self, key: WaitKey, n: usize) -> usize {
+        let woken = (self.waiters)(key).min(n);
+        if woken > 0 {
+            self.wake_n.push((key, woken));
+        }
+        woken
     }
 
     /// Wakes every task blocked on `key` (they retry their syscall).

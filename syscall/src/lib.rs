@@ -22,6 +22,7 @@ pub mod exec;
 mod exec_call;
 pub mod fdtable;
 mod fs;
+mod futex;
 mod info;
 pub mod kill;
 mod mem;
@@ -54,6 +55,8 @@ pub enum WaitKey {
     Signal(i32),
     /// Nothing but the syscall's own deadline (`nanosleep`) for this guest pid.
     Timeout(i32),
+    /// A futex word: (address space id, address).
+    Futex(u64, u64),
 }
 
 /// What a blocked syscall keeps across its restarts (Linux's restart block): cleared by the

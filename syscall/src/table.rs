@@ -4,7 +4,7 @@
 use abi::{Errno, Sysno};
 
 use crate::{
-    exec_call, fs, info, kill, mem, poll, proc_calls, signal, task, time, Args, Ctx, Outcome,
+    exec_call, fs, futex, info, kill, mem, poll, proc_calls, signal, task, time, Args, Ctx, Outcome,
 };
 
 /// A handler that returns a value (the common case).
@@ -130,6 +130,22 @@ table! {
     ppoll => full(poll::sys_ppoll);
     select => full(poll::sys_select);
     pselect6 => full(poll::sys_pselect6);
+    getxattr => partial(fs::sys_getxattr, "no file has extended attributes (ENODATA)");
+    lgetxattr => partial(fs::sys_lgetxattr, "no file has extended attributes (ENODATA)");
+    fgetxattr => partial(fs::sys_fgetxattr, "no file has extended attributes (ENODATA)");
+    listxattr => partial(fs::sys_listxattr, "always an empty list");
+    llistxattr => partial(fs::sys_llistxattr, "always an empty list");
+    flistxattr => partial(fs::sys_flistxattr, "always an empty list");
+    setxattr => partial(fs::sys_setxattr, "EOPNOTSUPP: no file system stores xattrs yet");
+    lsetxattr => partial(fs::sys_lsetxattr, "EOPNOTSUPP: no file system stores xattrs yet");
+    fsetxattr => partial(fs::sys_fsetxattr, "EOPNOTSUPP: no file system stores xattrs yet");
+    removexattr => partial(fs::sys_removexattr, "no file has extended attributes (ENODATA)");
+    lremovexattr => partial(fs::sys_lremovexattr, "no file has extended attributes (ENODATA)");
+    fremovexattr => partial(fs::sys_fremovexattr, "no file has extended attributes (ENODATA)");
+    statfs => partial(fs::sys_statfs, "one overlay-like file system sized by --mem");
+    fstatfs => partial(fs::sys_fstatfs, "one overlay-like file system sized by --mem");
+    fadvise64 => full(fs::sys_fadvise64);
+    socket => error(EAFNOSUPPORT, "no sockets yet");
     // Memory.
     brk => full(mem::sys_brk);
     mmap => partial(mem::sys_mmap, "MAP_SHARED file mappings only read-only");
@@ -139,6 +155,7 @@ table! {
     // Threads and processes.
     arch_prctl => partial(task::sys_arch_prctl, "ARCH_SET/GET_FS, ARCH_SET/GET_GS");
     set_tid_address => full(task::sys_set_tid_address);
+    futex => partial(futex::sys_futex, "WAIT, WAKE, (CMP_)REQUEUE as wake-all, *_BITSET; keyed per address space");
     set_robust_list => full(task::sys_set_robust_list);
     rseq => error(ENOSYS, "restartable sequences are optional; glibc falls back");
     execve => ctl(exec_call::sys_execve);

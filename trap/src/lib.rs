@@ -2,7 +2,9 @@
 //!
 //! What it owns: turning host stops of a guest thread into one event type, [`Trap`]; access
 //! to the stopped thread's general registers ([`abi::structs::UserRegs`]) and FP/XSTATE
-//! ([`XState`]); the ptrace mechanism ([`ptrace`]). The seccomp mechanism will live here too.
+//! ([`XState`]); the ptrace mechanism ([`ptrace`]) and the host-independent half of the
+//! seccomp mechanism ([`seccomp`], whose docs hold the argument that it is as secure as
+//! ptrace).
 //!
 //! Invariants:
 //! - Registers and FP state are only read or written while the thread is in a ptrace stop
@@ -18,6 +20,7 @@
 #![deny(unsafe_code)]
 
 pub mod ptrace;
+pub mod seccomp;
 mod xstate;
 
 use serde::{Deserialize, Serialize};

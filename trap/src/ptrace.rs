@@ -188,6 +188,11 @@ impl Tracee {
         self.request("CONT", libc::PTRACE_CONT, 0, 0)
     }
 
+    /// Detaches, letting the tracee run on from its current registers without a signal.
+    pub fn detach(self) -> Result<(), TrapError> {
+        self.request("DETACH", libc::PTRACE_DETACH, 0, 0)
+    }
+
     /// Waits for the tracee's next stop or its end.
     pub fn wait(self) -> Result<Stop, TrapError> {
         let mut status: libc::c_int = 0;

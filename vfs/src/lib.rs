@@ -105,6 +105,10 @@ pub struct Vfs {
     ns: Mutex<()>,
 }
 
+/// Synthetic `st_dev` of the placeholder /proc and /sys.
+const PROCFS_DEV: (u32, u32) = (0, 0x16);
+const SYSFS_DEV: (u32, u32) = (0, 0x17);
+
 /// Synthetic `st_dev` of the overlay's new inodes, and of devfs.
 const OVL_DEV: (u32, u32) = (0, 0x30);
 const DEVFS_DEV: (u32, u32) = (0, 0x31);
@@ -179,9 +183,30 @@ impl Vfs {
             fs: devfs,
         };
         let dev = Dentry::new_mount(root.clone(), b"dev", Inode::Ovl(dnode));
+        // The host's /proc and /sys describe the host — and /proc/self is the uml kernel
+        // itself (its memory, its fds): they must never show through. Until uml has its own
+        // procfs and sysfs, both are empty in-memory directories.
+        let mut mounts = vec![(b"dev".to_vec(), dev)];
+        for (name, d) in [(&b"proc"[..], PROCFS_DEV), (b"sys", SYSFS_DEV)] {
+            let fs = Arc::new(OvlFs {
+                dev: mkdev(d),
+                shared: shared.clone(),
+            });
+            let top = MemInode::new_dir(1, fs.dev, 0o555, 0, 0);
+            top.add_links(1);
+            let node = OvlNode {
+                upper: Mutex::new(Some(top)),
+                lower: None,
+                fs,
+            };
+            mounts.push((
+                name.to_vec(),
+                Dentry::new_mount(root.clone(), name, Inode::Ovl(node)),
+            ));
+        }
         Ok(Vfs {
             root,
-            mounts: vec![(b"dev".to_vec(), dev)],
+            mounts,
             uid: cfg.uid,
             gid: cfg.gid,
             ns: Mutex::new(()),

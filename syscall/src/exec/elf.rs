@@ -19,9 +19,9 @@ pub enum ElfError {
     /// Inconsistent headers.
     #[error("malformed ELF file: {0}")]
     Malformed(&'static str),
-    /// A dynamically linked program (`PT_INTERP`).
-    #[error("dynamically linked programs are not supported yet (static and static-pie only)")]
-    Dynamic,
+    /// An interpreter that itself asks for an interpreter, or is not a shared object.
+    #[error("bad ELF interpreter")]
+    BadInterp,
 }
 
 /// Most program headers accepted (Linux caps the table at 64 KiB).
@@ -31,10 +31,18 @@ const MAX_PHDRS: usize = 65536 / 56;
 pub struct Image {
     header: Header,
     phdrs: Vec<ProgramHeader>,
+    /// The `PT_INTERP` path (the dynamic loader), without its NUL.
+    pub interp: Option<Vec<u8>>,
 }
 
 /// Where the program landed, for the auxiliary vector.
 pub struct Layout {
+    /// `AT_BASE`: where the interpreter was loaded (0 without one).
+    pub base: u64,
+    /// Where execution starts: the interpreter's entry point, or the program's.
+    pub start: u64,
+    /// End of the highest segment (the heap starts here).
+    pub end: u64,
     /// `AT_PHDR`: the program headers in guest memory.
     pub phdr: u64,
     /// `AT_PHENT`.
@@ -86,29 +94,73 @@ impl Image {
         );
         let phdrs = ProgramHeader::parse(&table, 0, phnum, ctx)
             .map_err(|_| ElfError::Malformed("program headers"))?;
-        if phdrs.iter().any(|p| p.p_type == PT_INTERP) {
-            return Err(ElfError::Dynamic);
-        }
         if !phdrs.iter().any(|p| p.p_type == PT_LOAD) {
             return Err(ElfError::Malformed("no loadable segment"));
         }
-        Ok(Image { header, phdrs })
+        let interp = match phdrs.iter().find(|p| p.p_type == PT_INTERP) {
+            Some(p) if p.p_filesz < 2 || p.p_filesz > abi::flags::PATH_MAX as u64 => {
+                return Err(ElfError::Malformed("interpreter path"))
+            }
+            Some(p) => {
+                let mut path = vec![0u8; p.p_filesz as usize];
+                read_exact(file, p.p_offset, &mut path)?;
+                if path.pop() != Some(0) || path.contains(&0) {
+                    return Err(ElfError::Malformed("interpreter path"));
+                }
+                Some(path)
+            }
+            None => None,
+        };
+        Ok(Image {
+            header,
+            phdrs,
+            interp,
+        })
     }
 
-    /// Maps the loadable segments into `id` (file-backed private mappings, zeroed bss),
-    /// sets the start of the heap, and returns where things landed.
-    pub fn map(&self, mm: &mut Mm, id: MmId, file: &FileRef) -> Result<Layout, Errno> {
-        let bias = if self.header.e_type == ET_DYN {
-            mm::layout::ELF_ET_DYN_BASE
-        } else {
-            0
-        };
+    /// Whether the file is position independent (loaded at a chosen base).
+    pub fn is_dyn(&self) -> bool {
+        self.header.e_type == ET_DYN
+    }
+
+    /// The page-aligned extent of the loadable segments, relative to their link addresses.
+    fn span(&self) -> Result<(u64, u64), Errno> {
+        let loads = self.phdrs.iter().filter(|p| p.p_type == PT_LOAD);
+        let lo = loads.clone().map(|p| p.p_vaddr).min().unwrap_or(0) & !(PAGE_SIZE - 1);
+        let hi = loads
+            .map(|p| p.p_vaddr.saturating_add(p.p_memsz))
+            .max()
+            .unwrap_or(0);
+        Ok((lo, page_up(hi)?))
+    }
+
+    /// Maps a position-independent interpreter wherever the address space has room (as
+    /// `mmap` would place it) and returns its load bias.
+    pub fn map_anywhere(
+        &self,
+        mm: &mut Mm,
+        id: MmId,
+        file: &FileRef,
+    ) -> Result<(u64, Layout), Errno> {
+        let (lo, hi) = self.span()?;
+        let reserve = MapFlags::PRIVATE | MapFlags::ANONYMOUS;
+        let at = mm.mmap(id, UserAddr(0), hi - lo, Prot::empty(), reserve, None)?;
+        let bias = at.0.wrapping_sub(lo);
+        Ok((bias, self.map(mm, id, file, bias)?))
+    }
+
+    /// Maps the loadable segments into `id` at `bias` (file-backed private mappings,
+    /// zeroed bss) and returns where things landed.
+    pub fn map(&self, mm: &mut Mm, id: MmId, file: &FileRef, bias: u64) -> Result<Layout, Errno> {
         let mut end_max = 0u64;
         for p in self.phdrs.iter().filter(|p| p.p_type == PT_LOAD) {
             if p.p_filesz > p.p_memsz || p.p_vaddr % PAGE_SIZE != p.p_offset % PAGE_SIZE {
                 return Err(Errno::EINVAL);
             }
-            let vaddr = bias.checked_add(p.p_vaddr).ok_or(Errno::EINVAL)?;
+            let vaddr = bias.wrapping_add(p.p_vaddr);
+            if vaddr >= mm::layout::TASK_SIZE {
+                return Err(Errno::EINVAL);
+            }
             let start = vaddr & !(PAGE_SIZE - 1);
             let file_end = vaddr.checked_add(p.p_filesz).ok_or(Errno::EINVAL)?;
             let mem_end = vaddr.checked_add(p.p_memsz).ok_or(Errno::EINVAL)?;
@@ -145,7 +197,6 @@ impl Image {
             }
             end_max = end_max.max(anon_end.max(file_map_end));
         }
-        mm.set_brk_start(id, UserAddr(end_max));
         let phdr = self
             .phdrs
             .iter()
@@ -159,6 +210,9 @@ impl Image {
             })
             .unwrap_or(0);
         Ok(Layout {
+            base: 0,
+            start: bias + self.header.e_entry,
+            end: end_max,
             phdr: bias + phdr,
             phent: u64::from(self.header.e_phentsize),
             phnum: u64::from(self.header.e_phnum),

@@ -30,11 +30,8 @@ impl ExecError {
     pub fn errno(&self) -> Errno {
         match self {
             ExecError::Open(e) | ExecError::Load(e) => *e,
-            ExecError::Elf(ElfError::NotElf) | ExecError::Elf(ElfError::Malformed(_)) => {
-                Errno::ENOEXEC
-            }
-            ExecError::Elf(ElfError::Unsupported(_)) => Errno::ENOEXEC,
-            ExecError::Elf(ElfError::Dynamic) => Errno::ENOEXEC,
+            ExecError::Elf(ElfError::BadInterp) => Errno::ELIBBAD,
+            ExecError::Elf(_) => Errno::ENOEXEC,
         }
     }
 }
@@ -75,7 +72,7 @@ pub fn load(
         let mut head = [0u8; BINPRM_BUF_SIZE];
         let n = file.read_at(0, &mut head).map_err(ExecError::Open)?;
         let Some((interp, arg)) = shebang(&head[..n]) else {
-            return load_elf(mm, &file, path, &argv, envp, cred);
+            return load_elf(mm, vfs, &file, path, &argv, envp, cred);
         };
         // argv becomes: interpreter [arg] script original-argv[1..]
         let mut new_argv = vec![interp.clone()];
@@ -108,6 +105,7 @@ fn shebang(head: &[u8]) -> Option<(Vec<u8>, Option<Vec<u8>>)> {
 
 fn load_elf(
     mm: &mut Mm,
+    vfs: &Vfs,
     file: &vfs::FileRef,
     execfn: &[u8],
     argv: &[Vec<u8>],
@@ -115,11 +113,35 @@ fn load_elf(
     cred: crate::Cred,
 ) -> Result<Loaded, ExecError> {
     let image = elf::Image::parse(file)?;
+    // The dynamic loader, if the program names one: an ELF shared object without one.
+    let interp = match &image.interp {
+        Some(path) => {
+            let f = vfs.open_exec(&vfs.root(), path).map_err(ExecError::Open)?;
+            let i = elf::Image::parse(&f)?;
+            if i.interp.is_some() || !i.is_dyn() {
+                return Err(ElfError::BadInterp.into());
+            }
+            Some((i, f))
+        }
+        None => None,
+    };
     let id = mm.create_space();
-    let result = image
-        .map(mm, id, file)
-        .and_then(|layout| stack::build(mm, id, &layout, execfn, argv, envp, cred))
-        .map_err(ExecError::Load);
+    let result = (|| {
+        let bias = if image.is_dyn() {
+            mm::layout::ELF_ET_DYN_BASE
+        } else {
+            0
+        };
+        let mut layout = image.map(mm, id, file, bias)?;
+        mm.set_brk_start(id, abi::UserAddr(layout.end));
+        if let Some((i, f)) = &interp {
+            let (base, il) = i.map_anywhere(mm, id, f)?;
+            layout.base = base;
+            layout.start = il.start;
+        }
+        stack::build(mm, id, &layout, execfn, argv, envp, cred)
+    })()
+    .map_err(ExecError::Load);
     match result {
         Ok(regs) => Ok(Loaded { mm: id, regs }),
         Err(e) => {

@@ -113,7 +113,7 @@ pub fn build(
         (AT_PHENT, layout.phent),
         (AT_PHNUM, layout.phnum),
         (AT_PAGESZ, abi::PAGE_SIZE),
-        (AT_BASE, 0),
+        (AT_BASE, layout.base),
         (AT_FLAGS, 0),
         (AT_ENTRY, layout.entry),
         (AT_UID, cred.uid.into()),
@@ -147,7 +147,7 @@ pub fn build(
     mm.copy_out(id, UserAddr(sp), &image)?;
 
     Ok(UserRegs {
-        rip: layout.entry,
+        rip: layout.start,
         rsp: sp,
         eflags: 0x202,
         ..UserRegs::default()

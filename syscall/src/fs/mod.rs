@@ -9,6 +9,7 @@ mod pipe;
 mod rw;
 mod stat;
 mod times;
+mod xattr;
 
 pub(crate) use attr::{sys_chmod, sys_fchmod, sys_fchmodat, sys_ftruncate, sys_truncate};
 pub(crate) use dir::{
@@ -30,6 +31,11 @@ pub(crate) use stat::{
     sys_readlinkat, sys_stat, sys_statx,
 };
 pub(crate) use times::{sys_futimesat, sys_utime, sys_utimensat, sys_utimes};
+pub(crate) use xattr::{
+    sys_fadvise64, sys_fgetxattr, sys_flistxattr, sys_fremovexattr, sys_fsetxattr, sys_fstatfs,
+    sys_getxattr, sys_lgetxattr, sys_listxattr, sys_llistxattr, sys_lremovexattr, sys_lsetxattr,
+    sys_removexattr, sys_setxattr, sys_statfs,
+};
 
 use abi::{Errno, UserAddr};
 use vfs::Dentry;

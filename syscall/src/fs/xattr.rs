@@ -1,0 +1,165 @@
+//! Extended attributes and file-system statistics.
+//!
+//! No file system of uml stores extended attributes yet: every file has none (`ENODATA` on
+//! get, an empty list), and setting one is `EOPNOTSUPP`, as on a file system without xattr
+//! support. The names are still read and the paths resolved, so errors come out as Linux's.
+
+use abi::{Errno, SysResult, UserAddr};
+
+use super::path_arg;
+use crate::{Args, Ctx};
+
+/// Longest attribute name (`XATTR_NAME_MAX`).
+const XATTR_NAME_MAX: usize = 255;
+
+/// Resolves the file an xattr call is about: a path (following symlinks or not) or a fd.
+fn target(ctx: &mut Ctx<'_>, a: &Args, by: By) -> Result<(), Errno> {
+    match by {
+        By::Path(follow) => {
+            let p = path_arg(ctx, a.addr(0))?;
+            ctx.vfs.lookup(&ctx.proc.cwd, &p, follow).map(|_| ())
+        }
+        By::Fd => ctx.file(a.i32(0)).map(|_| ()),
+    }
+}
+
+#[derive(Clone, Copy)]
+enum By {
+    Path(bool),
+    Fd,
+}
+
+fn name_arg(ctx: &mut Ctx<'_>, at: UserAddr) -> Result<Vec<u8>, Errno> {
+    let name = ctx
+        .mm
+        .read_cstr(ctx.proc.mm, at, XATTR_NAME_MAX + 1)
+        .map_err(|e| {
+            if e == Errno::ENAMETOOLONG {
+                Errno::ERANGE
+            } else {
+                e
+            }
+        })?;
+    if name.is_empty() || name.len() > XATTR_NAME_MAX {
+        return Err(Errno::ERANGE);
+    }
+    Ok(name)
+}
+
+fn get(ctx: &mut Ctx<'_>, a: &Args, by: By) -> SysResult {
+    target(ctx, a, by)?;
+    name_arg(ctx, a.addr(1))?;
+    Err(Errno::ENODATA)
+}
+
+fn list(ctx: &mut Ctx<'_>, a: &Args, by: By) -> SysResult {
+    target(ctx, a, by)?;
+    Ok(0)
+}
+
+fn set(ctx: &mut Ctx<'_>, a: &Args, by: By) -> SysResult {
+    target(ctx, a, by)?;
+    name_arg(ctx, a.addr(1))?;
+    if a.i32(4) & !3 != 0 {
+        return Err(Errno::EINVAL);
+    }
+    Err(Errno::EOPNOTSUPP)
+}
+
+fn remove(ctx: &mut Ctx<'_>, a: &Args, by: By) -> SysResult {
+    target(ctx, a, by)?;
+    name_arg(ctx, a.addr(1))?;
+    Err(Errno::ENODATA)
+}
+
+pub(crate) fn sys_getxattr(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    get(ctx, a, By::Path(true))
+}
+pub(crate) fn sys_lgetxattr(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    get(ctx, a, By::Path(false))
+}
+pub(crate) fn sys_fgetxattr(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    get(ctx, a, By::Fd)
+}
+pub(crate) fn sys_listxattr(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    list(ctx, a, By::Path(true))
+}
+pub(crate) fn sys_llistxattr(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    list(ctx, a, By::Path(false))
+}
+pub(crate) fn sys_flistxattr(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    list(ctx, a, By::Fd)
+}
+pub(crate) fn sys_setxattr(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    set(ctx, a, By::Path(true))
+}
+pub(crate) fn sys_lsetxattr(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    set(ctx, a, By::Path(false))
+}
+pub(crate) fn sys_fsetxattr(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    set(ctx, a, By::Fd)
+}
+pub(crate) fn sys_removexattr(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    remove(ctx, a, By::Path(true))
+}
+pub(crate) fn sys_lremovexattr(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    remove(ctx, a, By::Path(false))
+}
+pub(crate) fn sys_fremovexattr(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    remove(ctx, a, By::Fd)
+}
+
+/// `struct statfs` of x86-64 (120 bytes).
+fn statfs_bytes(ctx: &Ctx<'_>) -> [u8; 120] {
+    /// `OVERLAYFS_SUPER_MAGIC`.
+    const OVERLAYFS_MAGIC: i64 = 0x794c_7630;
+    let stats = ctx.mm.stats();
+    let words: [i64; 15] = [
+        OVERLAYFS_MAGIC,
+        4096,
+        (stats.total_bytes / 4096) as i64,
+        (stats.free_bytes / 4096) as i64,
+        (stats.free_bytes / 4096) as i64,
+        1 << 20,
+        1 << 19,
+        0, // f_fsid
+        255,
+        4096,
+        0x20, // ST_RELATIME
+        0,
+        0,
+        0,
+        0,
+    ];
+    let mut out = [0u8; 120];
+    for (i, w) in words.iter().enumerate() {
+        out[i * 8..i * 8 + 8].copy_from_slice(&w.to_ne_bytes());
+    }
+    out
+}
+
+pub(crate) fn sys_statfs(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    let p = path_arg(ctx, a.addr(0))?;
+    ctx.vfs.lookup(&ctx.proc.cwd, &p, true)?;
+    let st = statfs_bytes(ctx);
+    ctx.copy_out(a.addr(1), &st)?;
+    Ok(0)
+}
+
+pub(crate) fn sys_fstatfs(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    ctx.file(a.i32(0))?;
+    let st = statfs_bytes(ctx);
+    ctx.copy_out(a.addr(1), &st)?;
+    Ok(0)
+}
+
+pub(crate) fn sys_fadvise64(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    let f = ctx.file(a.i32(0))?;
+    if f.wait_id().is_some() {
+        return Err(Errno::ESPIPE);
+    }
+    if !(0..=5).contains(&a.i32(3)) || a.i64(2) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    Ok(0)
+}
