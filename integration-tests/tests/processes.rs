@@ -369,3 +369,47 @@ fn pids_limit_fork_eagain_and_bomb_contained_scheds() {
         forkbomb(&[s]);
     }
 }
+
+/// A terminal's Ctrl-C (here: SIGINT sent to uml, as the terminal sends it to its foreground
+/// process group) reaches the guest's foreground process group: the shell runs its trap and
+/// its busy child dies of SIGINT, as natively.
+#[test]
+fn host_sigint_reaches_the_foreground_group() {
+    use std::io::{BufRead, BufReader};
+    let bb = integration_tests::busybox();
+    let script =
+        "trap 'echo caught INT; exit 3' INT; echo ready; while :; do busybox sleep 1; done";
+    let mut cmd = integration_tests::uml_command(
+        &[
+            bb.as_os_str(),
+            "sh".as_ref(),
+            "-c".as_ref(),
+            script.as_ref(),
+        ],
+        &RunOpts::default(),
+    );
+    cmd.stdout(Stdio::piped()).stdin(Stdio::null());
+    let mut child = cmd.spawn().expect("start uml");
+    let mut out = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    out.read_line(&mut line).expect("read");
+    assert_eq!(line, "ready\n");
+    sleep(Duration::from_millis(300));
+    let st = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(st.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "uml did not end after SIGINT");
+        sleep(Duration::from_millis(20));
+    };
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut out, &mut rest).expect("read");
+    assert_eq!(rest, "caught INT\n");
+    assert_eq!(status.code(), Some(3));
+}

@@ -170,6 +170,8 @@ pub(crate) fn boot(cfg: &Config) -> Result<Kernel, StartError> {
         comm: Process::comm_of(&path),
         exe: path,
         did_exec: true,
+        cpu_ns: 0,
+        children_cpu_ns: 0,
         child_subreaper: false,
         pdeath_signal: 0,
         no_new_privs: false,

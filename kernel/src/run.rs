@@ -39,8 +39,11 @@ impl Kernel {
             };
             let started = Instant::now();
             let ended = self.run_task(tid)?;
-            self.sched
-                .handle(SchedMsg::Ran(tid, started.elapsed().as_nanos() as u64));
+            let ran = started.elapsed().as_nanos() as u64;
+            self.sched.handle(SchedMsg::Ran(tid, ran));
+            if let Some(p) = self.procs.get_mut(pid_of(tid)) {
+                p.cpu_ns += ran;
+            }
             if let Some(status) = ended {
                 self.trace.exited(pid_of(tid), status);
                 if let Some(init_status) = self.exit_task(tid, status) {

@@ -83,8 +83,10 @@ impl Kernel {
                     return Ok(Some(ExitStatus::Signaled(info.signo, false)))
                 }
                 Disposition::Default(DefaultAction::CoreDump) => {
-                    // No core is written (RLIMIT_CORE is 0 by default), so no core bit.
-                    return Ok(Some(ExitStatus::Signaled(info.signo, false)));
+                    // The wait status says "core dumped" when RLIMIT_CORE allows a dump, as on
+                    // Linux; uml does not write the core file itself.
+                    let core = p.rlimits[abi::flags::rlimit::CORE as usize].cur > 0;
+                    return Ok(Some(ExitStatus::Signaled(info.signo, core)));
                 }
                 Disposition::Default(DefaultAction::Stop) => {
                     self.stop_process(pid, info.signo);

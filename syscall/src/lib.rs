@@ -29,6 +29,7 @@ mod mem;
 mod poll;
 pub mod proc_calls;
 pub mod process;
+mod sched_calls;
 pub mod signal;
 pub mod table;
 mod task;

@@ -81,6 +81,8 @@ fn do_fork(
         robust_list: (0, 0),
         exe: p.exe.clone(),
         did_exec: false,
+        cpu_ns: 0,
+        children_cpu_ns: 0,
         child_subreaper: false,
         pdeath_signal: 0,
         no_new_privs: p.no_new_privs,
@@ -205,7 +207,9 @@ fn do_wait(ctx: &mut Ctx<'_>, which: Which, options: u32) -> Result<Option<Found
                     ExitStatus::Signaled(s, core) => (if core { 3 } else { 2 }, s),
                 };
                 if options & WNOWAIT == 0 {
-                    ctx.procs.take(pid);
+                    if let Some(c) = ctx.procs.take(pid) {
+                        ctx.proc.children_cpu_ns += c.cpu_ns + c.children_cpu_ns;
+                    }
                     ctx.proc.children.remove(&pid);
                 }
                 return Ok(Some(Found {

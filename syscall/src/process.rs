@@ -62,6 +62,10 @@ pub struct Process {
     pub child_subreaper: bool,
     /// `PR_SET_PDEATHSIG`: signal sent when the parent exits (0: none).
     pub pdeath_signal: i32,
+    /// CPU time its guest code has run, in ns (user time: uml counts no system time).
+    pub cpu_ns: u64,
+    /// CPU time of its reaped children (and theirs), in ns.
+    pub children_cpu_ns: u64,
     /// `PR_SET_NO_NEW_PRIVS`.
     pub no_new_privs: bool,
     /// The thread's name (`PR_SET_NAME`, `/proc/PID/comm`): at most 15 bytes.

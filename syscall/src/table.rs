@@ -4,7 +4,8 @@
 use abi::{Errno, Sysno};
 
 use crate::{
-    exec_call, fs, futex, info, kill, mem, poll, proc_calls, signal, task, time, Args, Ctx, Outcome,
+    exec_call, fs, futex, info, kill, mem, poll, proc_calls, sched_calls, signal, task, time, Args,
+    Ctx, Outcome,
 };
 
 /// A handler that returns a value (the common case).
@@ -195,7 +196,19 @@ table! {
     clock_getres => full(time::sys_clock_getres);
     gettimeofday => full(time::sys_gettimeofday);
     time => full(time::sys_time);
-    times => partial(time::sys_times, "CPU times are not accounted yet (zero)");
+    times => partial(time::sys_times, "all guest CPU time counts as user time");
+    getrusage => partial(sched_calls::sys_getrusage, "CPU times only (user); other counters zero");
+    sched_getaffinity => full(sched_calls::sys_sched_getaffinity);
+    sched_setaffinity => full(sched_calls::sys_sched_setaffinity);
+    getcpu => full(sched_calls::sys_getcpu);
+    getpriority => partial(sched_calls::sys_getpriority, "every process has nice 0");
+    setpriority => partial(sched_calls::sys_setpriority, "accepted, not modelled");
+    sched_getscheduler => full(sched_calls::sys_sched_getscheduler);
+    sched_getparam => full(sched_calls::sys_sched_getparam);
+    sched_get_priority_max => full(sched_calls::sys_sched_get_priority_max);
+    sched_get_priority_min => full(sched_calls::sys_sched_get_priority_min);
+    clone3 => error(ENOSYS, "glibc falls back to clone");
+    get_mempolicy => error(ENOSYS, "no NUMA");
     nanosleep => partial(time::sys_nanosleep, "the remaining time is not written on EINTR");
     clock_nanosleep => partial(time::sys_clock_nanosleep, "the remaining time is not written on EINTR");
     sched_yield => ctl(time::sys_sched_yield);

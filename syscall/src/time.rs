@@ -34,7 +34,7 @@ fn host_clock(id: i32) -> Result<Timespec, Errno> {
             nix::time::ClockId::CLOCK_MONOTONIC
         }
         clock::BOOTTIME => nix::time::ClockId::CLOCK_BOOTTIME,
-        // CPU time of the guest is not tracked yet: report time since boot, which bounds it.
+        // Valid ids; the guest's CPU time itself comes from its process (clock_gettime).
         clock::PROCESS_CPUTIME_ID | clock::THREAD_CPUTIME_ID => return Ok(uptime()),
         _ => return Err(Errno::EINVAL),
     };
@@ -46,7 +46,12 @@ fn host_clock(id: i32) -> Result<Timespec, Errno> {
 }
 
 pub(crate) fn sys_clock_gettime(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
-    let ts = host_clock(a.i32(0))?;
+    let ts = match a.i32(0) {
+        clock::PROCESS_CPUTIME_ID | clock::THREAD_CPUTIME_ID => {
+            to_timespec(Duration::from_nanos(ctx.proc.cpu_ns))
+        }
+        id => host_clock(id)?,
+    };
     ctx.write_val(a.addr(1), &ts)?;
     Ok(0)
 }
@@ -156,9 +161,15 @@ pub(crate) fn sys_times(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     let up = uptime();
     let ticks = up.tv_sec as u64 * USER_HZ + up.tv_nsec as u64 / (1_000_000_000 / USER_HZ);
     if !a.addr(0).is_null() {
-        // struct tms: user, system, children's user, children's system; guest CPU time is
-        // not accounted yet, so all are zero.
-        ctx.write_val(a.addr(0), &[0u64; 4])?;
+        // struct tms: user, system, children's user, children's system, in clock ticks.
+        let tick = 1_000_000_000 / USER_HZ;
+        let tms = [
+            ctx.proc.cpu_ns / tick,
+            0,
+            ctx.proc.children_cpu_ns / tick,
+            0,
+        ];
+        ctx.write_val(a.addr(0), &tms)?;
     }
     Ok(ticks)
 }
