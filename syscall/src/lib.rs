@@ -17,6 +17,7 @@
 #![forbid(unsafe_code)]
 
 mod args;
+mod copy;
 mod ctx;
 pub mod exec;
 mod exec_call;

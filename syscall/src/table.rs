@@ -4,8 +4,8 @@
 use abi::{Errno, Sysno};
 
 use crate::{
-    exec_call, fs, futex, info, kill, mem, poll, proc_calls, sched_calls, signal, task, time, Args,
-    Ctx, Outcome,
+    copy, exec_call, fs, futex, info, kill, mem, poll, proc_calls, sched_calls, signal, task, time,
+    Args, Ctx, Outcome,
 };
 
 /// A handler that returns a value (the common case).
@@ -146,6 +146,13 @@ table! {
     statfs => partial(fs::sys_statfs, "one overlay-like file system sized by --mem");
     fstatfs => partial(fs::sys_fstatfs, "one overlay-like file system sized by --mem");
     fadvise64 => full(fs::sys_fadvise64);
+    sendfile => full(copy::sys_sendfile);
+    copy_file_range => full(copy::sys_copy_file_range);
+    fsync => full(copy::sys_fsync);
+    fdatasync => full(copy::sys_fsync);
+    syncfs => full(copy::sys_fsync);
+    sync => full(copy::sys_sync);
+    flock => partial(copy::sys_flock, "granted at once: not enforced between processes yet");
     socket => error(EAFNOSUPPORT, "no sockets yet");
     // Memory.
     brk => full(mem::sys_brk);

@@ -1,0 +1,161 @@
+//! Copies between files done by the kernel (`sendfile`, `copy_file_range`) and the calls
+//! that flush or lock files (`fsync`, `fdatasync`, `sync`, `syncfs`, `flock`).
+//!
+//! The data passes through one kernel buffer per call: the guest's memory is not involved.
+
+use std::io::{IoSlice, IoSliceMut};
+
+use abi::flags::OFlags;
+use abi::{Errno, SysResult, UserAddr};
+use vfs::FileRef;
+
+use crate::{Args, Ctx, WaitKey};
+
+/// Most bytes one call moves (Linux caps a transfer at `MAX_RW_COUNT` too; callers loop).
+const CHUNK: usize = 1 << 20;
+
+fn readable(ctx: &Ctx<'_>, fd: i32) -> Result<FileRef, Errno> {
+    let f = ctx.file(fd)?;
+    if !f.flags().readable() || f.flags().contains(OFlags::PATH) {
+        return Err(Errno::EBADF);
+    }
+    Ok(f)
+}
+
+fn writable(ctx: &Ctx<'_>, fd: i32) -> Result<FileRef, Errno> {
+    let f = ctx.file(fd)?;
+    if !f.flags().writable() || f.flags().contains(OFlags::PATH) {
+        return Err(Errno::EBADF);
+    }
+    Ok(f)
+}
+
+/// Moves up to `count` bytes from `src` (at `src_off`, or its position) to `dst` (at
+/// `dst_off`, or its position). A pipe end with nothing to give or no room blocks the task
+/// unless it is non-blocking.
+fn transfer(
+    ctx: &mut Ctx<'_>,
+    src: &FileRef,
+    src_off: Option<u64>,
+    dst: &FileRef,
+    dst_off: Option<u64>,
+    count: u64,
+) -> Result<usize, Errno> {
+    let mut buf = vec![0u8; (count as usize).min(CHUNK)];
+    let got = match src_off {
+        Some(off) => src.pread(&mut [IoSliceMut::new(&mut buf)], off),
+        None => src.read(&mut [IoSliceMut::new(&mut buf)]),
+    };
+    let n = match got {
+        Ok(n) => n,
+        Err(Errno::EAGAIN) => return Err(block_or(ctx, src)),
+        Err(e) => return Err(e),
+    };
+    if n == 0 {
+        return Ok(0);
+    }
+    let put = match dst_off {
+        Some(off) => dst.pwrite(&[IoSlice::new(&buf[..n])], off),
+        None => dst.write(&[IoSlice::new(&buf[..n])]),
+    };
+    for f in [src, dst] {
+        if let Some(id) = f.wait_id() {
+            ctx.wake(WaitKey::File(id));
+        }
+    }
+    // What was read but could not be written is lost to a stream source, as on Linux when
+    // a splice is interrupted; a positional source simply reports the shorter count.
+    put
+}
+
+/// `EAGAIN` for a non-blocking file, else blocks the task on it.
+fn block_or(ctx: &mut Ctx<'_>, f: &FileRef) -> Errno {
+    match f.wait_id() {
+        Some(id) if !f.flags().contains(OFlags::NONBLOCK) => {
+            ctx.watch_host(f);
+            ctx.block_on(WaitKey::File(id))
+        }
+        _ => Errno::EAGAIN,
+    }
+}
+
+fn read_off(ctx: &mut Ctx<'_>, at: UserAddr) -> Result<Option<u64>, Errno> {
+    if at.is_null() {
+        return Ok(None);
+    }
+    let off: i64 = ctx.read_val(at)?;
+    if off < 0 {
+        return Err(Errno::EINVAL);
+    }
+    Ok(Some(off as u64))
+}
+
+pub(crate) fn sys_sendfile(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    let (dst, src) = (writable(ctx, a.i32(0))?, readable(ctx, a.i32(1))?);
+    if dst.flags().contains(OFlags::APPEND) {
+        return Err(Errno::EINVAL);
+    }
+    let off = read_off(ctx, a.addr(2))?;
+    let n = transfer(ctx, &src, off, &dst, None, a.len(3))?;
+    if let Some(off) = off {
+        ctx.write_val(a.addr(2), &(off + n as u64))?;
+    }
+    Ok(n as u64)
+}
+
+pub(crate) fn sys_copy_file_range(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    if a.u32(5) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let (src, dst) = (readable(ctx, a.i32(0))?, writable(ctx, a.i32(2))?);
+    if dst.flags().contains(OFlags::APPEND) {
+        return Err(Errno::EBADF);
+    }
+    let is_reg = |f: &FileRef| {
+        f.stat()
+            .is_ok_and(|s| s.st_mode & abi::flags::mode::S_IFMT == abi::flags::mode::S_IFREG)
+    };
+    if !is_reg(&src) || !is_reg(&dst) {
+        return Err(Errno::EINVAL);
+    }
+    let (in_off, out_off) = (read_off(ctx, a.addr(1))?, read_off(ctx, a.addr(3))?);
+    let n = transfer(ctx, &src, in_off, &dst, out_off, a.len(4))?;
+    if let Some(off) = in_off {
+        ctx.write_val(a.addr(1), &(off + n as u64))?;
+    }
+    if let Some(off) = out_off {
+        ctx.write_val(a.addr(3), &(off + n as u64))?;
+    }
+    Ok(n as u64)
+}
+
+/// `fsync`, `fdatasync`, `syncfs`: the file must be open; in-memory files have nothing to
+/// flush, and host files are flushed by the host as it sees fit.
+pub(crate) fn sys_fsync(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    let f = ctx.file(a.i32(0))?;
+    if f.flags().contains(OFlags::PATH) {
+        return Err(Errno::EBADF);
+    }
+    Ok(0)
+}
+
+pub(crate) fn sys_sync(_ctx: &mut Ctx<'_>, _a: &Args) -> SysResult {
+    Ok(0)
+}
+
+/// `flock`: the operation is checked; locks are granted at once (advisory locks between
+/// guest processes are not enforced yet).
+pub(crate) fn sys_flock(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    const LOCK_SH: i32 = 1;
+    const LOCK_EX: i32 = 2;
+    const LOCK_NB: i32 = 4;
+    const LOCK_UN: i32 = 8;
+    let f = ctx.file(a.i32(0))?;
+    if f.flags().contains(OFlags::PATH) {
+        return Err(Errno::EBADF);
+    }
+    match a.i32(1) & !LOCK_NB {
+        LOCK_SH | LOCK_EX | LOCK_UN => Ok(0),
+        _ => Err(Errno::EINVAL),
+    }
+}
