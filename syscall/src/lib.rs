@@ -27,6 +27,7 @@ mod futex;
 mod info;
 pub mod kill;
 mod mem;
+mod net;
 mod poll;
 pub mod proc_calls;
 pub mod process;

@@ -4,8 +4,8 @@
 use abi::{Errno, Sysno};
 
 use crate::{
-    copy, exec_call, fs, futex, info, kill, mem, poll, proc_calls, sched_calls, signal, task, time,
-    Args, Ctx, Outcome,
+    copy, exec_call, fs, futex, info, kill, mem, net, poll, proc_calls, sched_calls, signal, task,
+    time, Args, Ctx, Outcome,
 };
 
 /// A handler that returns a value (the common case).
@@ -154,6 +154,21 @@ table! {
     sync => full(copy::sys_sync);
     flock => partial(copy::sys_flock, "granted at once: not enforced between processes yet");
     socket => error(EAFNOSUPPORT, "no sockets yet");
+    socketpair => error(EAFNOSUPPORT, "no sockets yet");
+    recvmsg => partial(net::sys_not_a_socket, "no descriptor is a socket yet: EBADF or ENOTSOCK");
+    sendmsg => partial(net::sys_not_a_socket, "no descriptor is a socket yet: EBADF or ENOTSOCK");
+    recvfrom => partial(net::sys_not_a_socket, "no descriptor is a socket yet: EBADF or ENOTSOCK");
+    sendto => partial(net::sys_not_a_socket, "no descriptor is a socket yet: EBADF or ENOTSOCK");
+    shutdown => partial(net::sys_not_a_socket, "no descriptor is a socket yet: EBADF or ENOTSOCK");
+    accept4 => partial(net::sys_not_a_socket, "no descriptor is a socket yet: EBADF or ENOTSOCK");
+    accept => partial(net::sys_not_a_socket, "no descriptor is a socket yet: EBADF or ENOTSOCK");
+    listen => partial(net::sys_not_a_socket, "no descriptor is a socket yet: EBADF or ENOTSOCK");
+    bind => partial(net::sys_not_a_socket, "no descriptor is a socket yet: EBADF or ENOTSOCK");
+    connect => partial(net::sys_not_a_socket, "no descriptor is a socket yet: EBADF or ENOTSOCK");
+    setsockopt => partial(net::sys_not_a_socket, "no descriptor is a socket yet: EBADF or ENOTSOCK");
+    getsockopt => partial(net::sys_not_a_socket, "no descriptor is a socket yet: EBADF or ENOTSOCK");
+    getsockname => partial(net::sys_not_a_socket, "no descriptor is a socket yet: EBADF or ENOTSOCK");
+    getpeername => partial(net::sys_not_a_socket, "no descriptor is a socket yet: EBADF or ENOTSOCK");
     // Memory.
     brk => full(mem::sys_brk);
     mmap => partial(mem::sys_mmap, "MAP_SHARED file mappings only read-only");
