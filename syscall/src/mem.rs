@@ -74,3 +74,83 @@ pub(crate) fn sys_madvise(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
         .madvise(ctx.proc.mm, a.addr(0), a.len(1), a.i32(2))
         .map(|()| 0)
 }
+
+/// Whether `[addr, addr+len)` is entirely covered by mappings of the caller
+/// (`ENOMEM` otherwise, as `msync`/`mincore`/`mlock` report unmapped ranges).
+fn mapped(ctx: &Ctx<'_>, addr: u64, len: u64) -> Result<(), Errno> {
+    let end = addr.checked_add(len).ok_or(Errno::ENOMEM)?;
+    let mut at = addr;
+    let mut maps = ctx.mm.maps(ctx.proc.mm);
+    maps.sort_by_key(|m| m.start);
+    for m in maps {
+        if at >= end {
+            break;
+        }
+        if m.end <= at {
+            continue;
+        }
+        if m.start > at {
+            return Err(Errno::ENOMEM);
+        }
+        at = m.end;
+    }
+    if at < end {
+        return Err(Errno::ENOMEM);
+    }
+    Ok(())
+}
+
+/// Checks an (addr, len) pair the way the memory-range calls do: page-aligned start.
+fn range(a: &Args) -> Result<(u64, u64), Errno> {
+    let (addr, len) = (a.raw(0), a.len(1));
+    if addr % abi::PAGE_SIZE != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let len = abi::UserAddr(len).page_up().ok_or(Errno::ENOMEM)?.0;
+    Ok((addr, len))
+}
+
+pub(crate) fn sys_msync(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    const MS_ASYNC: i32 = 1;
+    const MS_INVALIDATE: i32 = 2;
+    const MS_SYNC: i32 = 4;
+    let flags = a.i32(2);
+    if flags & !(MS_ASYNC | MS_INVALIDATE | MS_SYNC) != 0
+        || flags & MS_ASYNC != 0 && flags & MS_SYNC != 0
+    {
+        return Err(Errno::EINVAL);
+    }
+    let (addr, len) = range(a)?;
+    // Private mappings have nothing to write back (shared file mappings are not supported).
+    mapped(ctx, addr, len).map(|()| 0)
+}
+
+pub(crate) fn sys_mincore(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    let (addr, len) = range(a)?;
+    mapped(ctx, addr, len)?;
+    // Every page of a mapping counts as resident: guest memory is never swapped out.
+    let vec = vec![1u8; (len / abi::PAGE_SIZE) as usize];
+    ctx.copy_out(a.addr(2), &vec)?;
+    Ok(0)
+}
+
+/// `mlock`, `munlock`: guest memory is never swapped, so locking only checks the range.
+pub(crate) fn sys_mlock(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    let addr = a.raw(0) & !(abi::PAGE_SIZE - 1);
+    let end = a.raw(0).checked_add(a.len(1)).ok_or(Errno::ENOMEM)?;
+    mapped(ctx, addr, end - addr).map(|()| 0)
+}
+
+/// `mlockall`, `munlockall`: flags checked, nothing else to do.
+pub(crate) fn sys_mlockall(_ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    // MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT (the last only with one of the others).
+    let f = a.i32(0);
+    if f == 0 || f & !7 != 0 || f == 4 {
+        return Err(Errno::EINVAL);
+    }
+    Ok(0)
+}
+
+pub(crate) fn sys_munlockall(_ctx: &mut Ctx<'_>, _a: &Args) -> SysResult {
+    Ok(0)
+}

@@ -175,6 +175,13 @@ table! {
     munmap => full(mem::sys_munmap);
     mprotect => full(mem::sys_mprotect);
     madvise => full(mem::sys_madvise);
+    msync => partial(mem::sys_msync, "checks the range; no shared file mappings to write back yet");
+    mincore => partial(mem::sys_mincore, "every mapped page is resident");
+    mlock => full(mem::sys_mlock);
+    mlock2 => full(mem::sys_mlock);
+    munlock => full(mem::sys_mlock);
+    mlockall => full(mem::sys_mlockall);
+    munlockall => full(mem::sys_munlockall);
     // Threads and processes.
     arch_prctl => partial(task::sys_arch_prctl, "ARCH_SET/GET_FS, ARCH_SET/GET_GS");
     set_tid_address => full(task::sys_set_tid_address);
