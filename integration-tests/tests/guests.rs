@@ -123,6 +123,13 @@ fn memory() {
 }
 
 #[test]
+fn mremap() {
+    let o = compare(&[guests::MREMAP], &plain());
+    assert_no_bad_lines("mremap", &o);
+    assert_eq!(o.status, 0);
+}
+
+#[test]
 #[ignore = "known gap: MAP_SHARED file mappings need the shared page cache (issue 4)"]
 fn shared_file_mapping() {
     let tmp = TempDir::new("shared_map");

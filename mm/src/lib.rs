@@ -39,6 +39,7 @@
 pub mod fault;
 pub mod frames;
 pub mod layout;
+mod mremap;
 pub mod pagetable;
 #[allow(unsafe_code)]
 pub mod physmem;
@@ -273,6 +274,21 @@ impl Mm {
     pub fn munmap(&mut self, id: MmId, addr: UserAddr, len: u64) -> Result<(), Errno> {
         let s = self.spaces.get_mut(&id).ok_or(Errno::EINVAL)?;
         s.munmap(&mut self.phys, addr.0, len)
+    }
+
+    /// `mremap(2)`: the (possibly new) address of the mapping.
+    pub fn mremap(
+        &mut self,
+        id: MmId,
+        old: UserAddr,
+        old_len: u64,
+        new_len: u64,
+        flags: u32,
+        new_addr: UserAddr,
+    ) -> Result<UserAddr, Errno> {
+        let s = self.spaces.get_mut(&id).ok_or(Errno::EINVAL)?;
+        s.mremap(&mut self.phys, old.0, old_len, new_len, flags, new_addr.0)
+            .map(UserAddr)
     }
 
     /// `mprotect(2)`.

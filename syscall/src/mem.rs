@@ -154,3 +154,17 @@ pub(crate) fn sys_mlockall(_ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
 pub(crate) fn sys_munlockall(_ctx: &mut Ctx<'_>, _a: &Args) -> SysResult {
     Ok(0)
 }
+
+pub(crate) fn sys_mremap(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    Ok(ctx
+        .mm
+        .mremap(
+            ctx.proc.mm,
+            a.addr(0),
+            a.len(1),
+            a.len(2),
+            a.u32(3),
+            a.addr(4),
+        )?
+        .0)
+}

@@ -175,6 +175,7 @@ table! {
     munmap => full(mem::sys_munmap);
     mprotect => full(mem::sys_mprotect);
     madvise => full(mem::sys_madvise);
+    mremap => partial(mem::sys_mremap, "MREMAP_DONTUNMAP is EINVAL");
     msync => partial(mem::sys_msync, "checks the range; no shared file mappings to write back yet");
     mincore => partial(mem::sys_mincore, "every mapped page is resident");
     mlock => full(mem::sys_mlock);
