@@ -7,7 +7,6 @@
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use abi::structs::Timespec;
 use abi::{Errno, SysResult, UserAddr};
 
 use crate::{Args, Ctx, WaitKey};
@@ -56,23 +55,12 @@ fn wait(ctx: &mut Ctx<'_>, addr: UserAddr, val: u32, timeout: Option<Instant>) -
     }
 }
 
-fn timespec(ctx: &mut Ctx<'_>, at: UserAddr) -> Result<Option<Duration>, Errno> {
-    if at.is_null() {
-        return Ok(None);
-    }
-    let ts: Timespec = ctx.read_val(at)?;
-    if ts.tv_sec < 0 || !(0..1_000_000_000).contains(&ts.tv_nsec) {
-        return Err(Errno::EINVAL);
-    }
-    Ok(Some(Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)))
-}
-
 pub(crate) fn sys_futex(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     let (addr, op, val) = (a.addr(0), a.i32(1), a.u32(2));
     let cmd = op & !(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME);
     match cmd {
         FUTEX_WAIT => {
-            let timeout = timespec(ctx, a.addr(3))?;
+            let timeout = crate::time::read_timeout(ctx, a.addr(3))?;
             let deadline = timeout.map(|t| ctx.deadline_after(t));
             wait(ctx, addr, val, deadline)
         }
@@ -81,7 +69,7 @@ pub(crate) fn sys_futex(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
                 return Err(Errno::EINVAL);
             }
             // An absolute timeout on CLOCK_MONOTONIC, or CLOCK_REALTIME with the flag.
-            let deadline = match timespec(ctx, a.addr(3))? {
+            let deadline = match crate::time::read_timeout(ctx, a.addr(3))? {
                 None => None,
                 Some(abs) => {
                     let now = if op & FUTEX_CLOCK_REALTIME != 0 {

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use abi::structs::{Timespec, Timeval};
+use abi::structs::Timeval;
 use abi::{Errno, SysResult, UserAddr};
 
 use crate::{Args, Ctx, WaitKey};
@@ -125,17 +125,6 @@ pub(crate) fn sys_poll(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     do_poll(ctx, a.addr(0), u64::from(a.u32(1)), timeout, None)
 }
 
-fn read_timespec(ctx: &mut Ctx<'_>, at: UserAddr) -> Result<Option<Duration>, Errno> {
-    if at.is_null() {
-        return Ok(None);
-    }
-    let ts: Timespec = ctx.read_val(at)?;
-    if ts.tv_sec < 0 || !(0..1_000_000_000).contains(&ts.tv_nsec) {
-        return Err(Errno::EINVAL);
-    }
-    Ok(Some(Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)))
-}
-
 fn read_sigmask(ctx: &mut Ctx<'_>, at: UserAddr, size: u64) -> Result<Option<u64>, Errno> {
     if at.is_null() {
         return Ok(None);
@@ -147,7 +136,7 @@ fn read_sigmask(ctx: &mut Ctx<'_>, at: UserAddr, size: u64) -> Result<Option<u64
 }
 
 pub(crate) fn sys_ppoll(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
-    let timeout = read_timespec(ctx, a.addr(2))?;
+    let timeout = crate::time::read_timeout(ctx, a.addr(2))?;
     let mask = read_sigmask(ctx, a.addr(3), a.len(4))?;
     do_poll(ctx, a.addr(0), u64::from(a.u32(1)), timeout, mask)
 }
@@ -265,7 +254,7 @@ pub(crate) fn sys_select(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
 }
 
 pub(crate) fn sys_pselect6(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
-    let timeout = read_timespec(ctx, a.addr(4))?;
+    let timeout = crate::time::read_timeout(ctx, a.addr(4))?;
     // The sixth argument points to { const sigset_t *ss; size_t ss_len; }.
     let mask = if a.addr(5).is_null() {
         None

@@ -103,11 +103,24 @@ pub(crate) fn sys_time(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     Ok(t as u64)
 }
 
-fn valid(ts: &Timespec) -> Result<Duration, Errno> {
+/// A `timespec` as a duration: `EINVAL` if negative or its nanoseconds are out of range.
+pub(crate) fn valid(ts: &Timespec) -> Result<Duration, Errno> {
     if ts.tv_sec < 0 || !(0..1_000_000_000).contains(&ts.tv_nsec) {
         return Err(Errno::EINVAL);
     }
     Ok(Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32))
+}
+
+/// A timeout argument: a guest `timespec` pointer, NULL meaning none.
+pub(crate) fn read_timeout(
+    ctx: &mut Ctx<'_>,
+    at: abi::UserAddr,
+) -> Result<Option<Duration>, Errno> {
+    if at.is_null() {
+        return Ok(None);
+    }
+    let ts: Timespec = ctx.read_val(at)?;
+    valid(&ts).map(Some)
 }
 
 /// Sleeps the calling task until `deadline` (a monotonic instant): blocks on its own

@@ -1,7 +1,7 @@
 //! The signal syscalls, with Linux's argument checks and their order.
 
 use abi::signal::{how, sig, KSigAction, SigSet, StackT};
-use abi::structs::Timespec;
+
 use abi::{Errno, SysResult};
 
 use super::{restore_rt_frame, SigInfo, UNBLOCKABLE};
@@ -119,16 +119,7 @@ pub(crate) fn sys_rt_sigtimedwait(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
         return Err(Errno::EINVAL);
     }
     let set: SigSet = ctx.read_val(uset)?;
-    let timeout = if uts.is_null() {
-        None
-    } else {
-        Some(ctx.read_val::<Timespec>(uts)?)
-    };
-    if let Some(ts) = timeout {
-        if ts.tv_sec < 0 || !(0..1_000_000_000).contains(&ts.tv_nsec) {
-            return Err(Errno::EINVAL);
-        }
-    }
+    let timeout = crate::time::read_timeout(ctx, uts)?;
     let set = set & !UNBLOCKABLE;
     let s = &mut ctx.proc.sig;
     s.wait_set = 0;
@@ -148,11 +139,8 @@ pub(crate) fn sys_rt_sigtimedwait(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
             ctx.proc.sig.wait_set = set;
             Err(ctx.block_on(WaitKey::Signal(me)))
         }
-        Some(ts) => {
-            let deadline = ctx.deadline_after(std::time::Duration::new(
-                ts.tv_sec as u64,
-                ts.tv_nsec as u32,
-            ));
+        Some(t) => {
+            let deadline = ctx.deadline_after(t);
             if std::time::Instant::now() >= deadline {
                 return Err(Errno::EAGAIN);
             }
