@@ -198,6 +198,16 @@ impl AddressSpace {
                     }
                     break;
                 };
+                // A file-backed run is read with one call; the pages it did not reach
+                // lie past the end of the file.
+                let good = match &vma.backing {
+                    Backing::File { source, offset } => {
+                        let off = offset + (v * PAGE_SIZE - vma.start);
+                        phys.fill_run_from(f, n, source.as_ref(), off)
+                            .map_or(0, |b| b.div_ceil(PAGE_SIZE as usize) as u64)
+                    }
+                    Backing::Anon => u64::from(n),
+                };
                 let mut stop = false;
                 for i in 0..u64::from(n) {
                     let page = v + i;
@@ -206,7 +216,12 @@ impl AddressSpace {
                         phys.put(frame);
                         continue;
                     }
-                    if let Err(e) = Self::fill(phys, vma, page, frame) {
+                    let filled = if i < good {
+                        Ok(())
+                    } else {
+                        Err(FillError::BeyondEof)
+                    };
+                    if let Err(e) = filled {
                         phys.put(frame);
                         stop = true;
                         if page == vpn {

@@ -207,7 +207,20 @@ impl Frames {
         src: &dyn PageSource,
         offset: u64,
     ) -> std::io::Result<usize> {
-        let buf = self.mem.bytes_mut(f.offset(), PAGE_SIZE);
+        self.fill_run_from(f, 1, src, offset)
+    }
+
+    /// Fills the `pages` contiguous frames starting at `f` from `src` at `offset` with as
+    /// few reads as the source allows, zeroing what lies past its end; returns the bytes
+    /// read.
+    pub fn fill_run_from(
+        &mut self,
+        f: Frame,
+        pages: u32,
+        src: &dyn PageSource,
+        offset: u64,
+    ) -> std::io::Result<usize> {
+        let buf = self.mem.bytes_mut(f.offset(), u64::from(pages) * PAGE_SIZE);
         let mut filled = 0;
         while filled < buf.len() {
             let n = src.read_at(offset + filled as u64, &mut buf[filled..])?;
