@@ -85,6 +85,12 @@ ROWS=(
 	"fork+exec+wait of bench/out/true (µs/iter)|forkexec 500 $OUT/true|forkexec"
 	"pipe ping-pong (µs/round trip)|pipepong 10000|pipepong"
 	"busybox sh, 100 pipelines (ms)|@startup pipelines100|pipelines100"
+	# Dynamically linked host programs (issue 4). Labels cannot contain a pipe
+	# character (it separates the fields); bench/README.md has the exact commands.
+	"python3 -c 'import json,os,subprocess' (ms)|@startup pystartup|pystartup"
+	"gcc -O2 -c hello.c (ms)|@startup gcchello|gcchello"
+	"tar cf - /usr/include, gzip -1, wc -c (s)|targzip|targzip"
+	"find /usr -name '*.h', wc -l (s)|findh|findh"
 )
 
 # ---------------------------------------------------------------- setup
