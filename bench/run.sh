@@ -70,7 +70,8 @@ RATIO_RUNNER="${RATIO_RUNNER:-uml}"
 # ---------------------------------------------------------------- rows
 OPEN_FILE="$OUT/openclose.dat"
 RW_FILE_BASE="/tmp/uml-bench-rw"
-# One line per row: label | guest command (binary in bench/out + args) | result key.
+# One line per row: label | guest command (binary in bench/out + args) | result key
+# [| most reps: long workloads cap --reps].
 # A guest prints `result <key> <value> <unit>` lines; several rows may share
 # one guest command (it is run once per rep).  The special guest command
 # "@startup <guest>" is timed from outside (wall clock, ms).
@@ -89,8 +90,8 @@ ROWS=(
 	# character (it separates the fields); bench/README.md has the exact commands.
 	"python3 -c 'import json,os,subprocess' (ms)|@startup pystartup|pystartup"
 	"gcc -O2 -c hello.c (ms)|@startup gcchello|gcchello"
-	"tar cf - /usr/include, gzip -1, wc -c (s)|targzip|targzip"
-	"find /usr -name '*.h', wc -l (s)|findh|findh"
+	"tar cf - /usr/include, gzip -1, wc -c (s)|targzip|targzip|2"
+	"find /usr -name '*.h', wc -l (s)|findh|findh|2"
 )
 
 # ---------------------------------------------------------------- setup
@@ -220,8 +221,10 @@ for r in "${RKEYS[@]}"; do
 	[[ ${RSTATE[$r]} == ok ]] || continue
 	declare -A DONE=()
 	for row in "${ROWS[@]}"; do
-		IFS='|' read -r label gcmd rkey <<<"$row"
+		IFS='|' read -r label gcmd rkey maxreps <<<"$row"
 		gcmd="${gcmd//@RUNNER@/$r}"
+		reps=$REPS
+		[[ -n "$maxreps" && "$maxreps" -lt "$reps" ]] && reps=$maxreps
 		[[ -n "${DONE[$gcmd]:-}" ]] && continue
 		DONE[$gcmd]=1
 		read -r -a words <<<"$gcmd"
@@ -232,7 +235,7 @@ for r in "${RKEYS[@]}"; do
 		# keys produced by this guest command
 		keys=()
 		for row2 in "${ROWS[@]}"; do
-			IFS='|' read -r _ g2 k2 <<<"$row2"
+			IFS='|' read -r _ g2 k2 _ <<<"$row2"
 			[[ "${g2//@RUNNER@/$r}" == "$gcmd" ]] && keys+=("$k2")
 		done
 		if [[ "${words[0]}" == @startup ]]; then
@@ -245,8 +248,8 @@ for r in "${RKEYS[@]}"; do
 			fi
 			continue
 		fi
-		log "$r: ${words[0]} x$REPS"
-		for ((i = 1; i <= REPS; i++)); do
+		log "$r: ${words[0]} x$reps"
+		for ((i = 1; i <= reps; i++)); do
 			RUN_OUT="$LOGS/$tag.$i.out"
 			if ! run_guest "$r" "$OUT/${words[0]}" "${words[@]:1}"; then
 				log "$r: ${words[0]} rep $i failed (see $RUN_ERR)"
@@ -299,7 +302,7 @@ REPORT="$OUT/results.md"
 	echo "Guest commands:"
 	echo
 	for row in "${ROWS[@]}"; do
-		IFS='|' read -r label gcmd rkey <<<"$row"
+		IFS='|' read -r label gcmd rkey _ <<<"$row"
 		if [[ $gcmd == @startup* ]]; then
 			if have_hyperfine; then
 				echo "- $label: \`hyperfine -N --warmup $STARTUP_WARMUP --runs $STARTUP_RUNS '<prefix> $OUT/${gcmd#@startup }'\` (median)"
@@ -317,7 +320,7 @@ REPORT="$OUT/results.md"
 	echo "$hdr"
 	echo "$sep"
 	for row in "${ROWS[@]}"; do
-		IFS='|' read -r label gcmd rkey <<<"$row"
+		IFS='|' read -r label gcmd rkey _ <<<"$row"
 		line="| $label |"
 		for r in "${RKEYS[@]}"; do line+=" $(cell "$r" "$rkey") |"; done
 		if u=$(raw_median "$RATIO_RUNNER" "$rkey") && n=$(raw_median native "$rkey"); then
