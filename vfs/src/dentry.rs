@@ -1,7 +1,9 @@
 //! Dentries: a name in a parent directory bound to an inode of one of the file systems.
 //!
 //! Dentries are not cached: a walk builds them, and they live as long as someone holds them
-//! (a cwd, an open file). The parent chain gives `..`, `getcwd` and overlay copy-up.
+//! (a cwd, an open file). The parent chain gives `..`, `getcwd` and overlay copy-up. What
+//! makes walks cheap is below them: the overlay's lower host nodes are cached (see
+//! [`hostfs`](crate::hostfs)), and the upper layer is in memory.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -50,6 +52,21 @@ pub(crate) struct OvlNode {
     pub upper: Mutex<Option<Arc<MemInode>>>,
     pub lower: Option<Arc<HostNode>>,
     pub fs: Arc<OvlFs>,
+    /// The [`dir_generation`](crate::tmpfs::dir_generation) at which `upper` was last
+    /// found to be `None` (`u64::MAX`: never); while it is still current there is no
+    /// upper to look for.
+    pub no_upper: AtomicU64,
+}
+
+impl OvlNode {
+    pub fn new(upper: Option<Arc<MemInode>>, lower: Option<Arc<HostNode>>, fs: Arc<OvlFs>) -> Self {
+        OvlNode {
+            upper: Mutex::new(upper),
+            lower,
+            fs,
+            no_upper: AtomicU64::new(u64::MAX),
+        }
+    }
 }
 
 /// The inode behind a dentry.
@@ -224,7 +241,7 @@ impl Dentry {
             return Err(Errno::ENOTDIR);
         }
         match &self.0.inode {
-            Inode::Host(h) => h.readdir(),
+            Inode::Host(h) => Ok(h.readdir()?.to_vec()),
             Inode::Ovl(_) => overlay::readdir(self),
         }
     }

@@ -15,7 +15,17 @@
 //!   guest root, and host objects are opened one component at a time relative to their
 //!   parent's descriptor with `O_NOFOLLOW`, never by joining strings.
 //! - In overlay mode nothing on the host is ever written: the only host calls are `openat`
-//!   (`O_PATH` or `O_RDONLY`), `fstat`, `readlinkat`, `getdents` and `preadv`.
+//!   (`O_PATH` or `O_RDONLY`), `fstat`, `fstatat`, `readlinkat`, `getdents` and `preadv`.
+//!
+//! Caching: in overlay mode the host tree (the lower layer) is **taken as immutable for the
+//! run**: [`hostfs`](crate::hostfs) remembers what each lookup found (or that the name does
+//! not exist), each object's `stat`, directory listings and symlink targets, so a path walk
+//! through the lower layer costs no host call once it has been done (at most 200,000 items
+//! are kept; past that the cache starts again empty). Changes made on the host by someone
+//! else during the run may therefore go unseen (a new file, a new size or mtime), though
+//! file *data* is always read from the host file. The guest's own changes never touch the
+//! lower layer (they go to the upper one), so they need no invalidation. With `rw` nothing
+//! is cached: every walk asks the host.
 //! - Guest input never panics; every failure is the errno Linux gives.
 //! - Host file data moves straight between the host file and the caller's slices
 //!   (`preadv`/`pwritev`), with no bounce buffer.
@@ -103,6 +113,16 @@ pub struct Vfs {
     gid: u32,
     /// Serialises namespace changes (create, remove, rename, link).
     ns: Mutex<()>,
+    /// The overlay's lower (cached) host tree, whose cache is dropped with the `Vfs`.
+    lower: Option<Arc<HostNode>>,
+}
+
+impl Drop for Vfs {
+    fn drop(&mut self) {
+        if let Some(l) = &self.lower {
+            l.clear_cache();
+        }
+    }
 }
 
 /// Synthetic `st_dev` of the placeholder /proc and /sys.
@@ -120,7 +140,7 @@ fn mkdev(d: (u32, u32)) -> u64 {
 impl Vfs {
     /// Sets up the root (overlay over `cfg.root`, or the tree itself with `rw`) and devfs.
     pub fn new(cfg: VfsConfig) -> Result<Vfs, VfsError> {
-        let host = HostNode::open_root(&cfg.root).map_err(|source| VfsError::Root {
+        let host = HostNode::open_root(&cfg.root, !cfg.rw).map_err(|source| VfsError::Root {
             path: cfg.root.clone(),
             source,
         })?;
@@ -129,7 +149,7 @@ impl Vfs {
         }
         let shared = FsShared::new(cfg.uid, cfg.gid);
         let root = if cfg.rw {
-            Dentry::new(None, b"", Inode::Host(host), S_IFDIR)
+            Dentry::new(None, b"", Inode::Host(host.clone()), S_IFDIR)
         } else {
             let st = host.stat().map_err(|e| VfsError::Root {
                 path: cfg.root.clone(),
@@ -146,11 +166,7 @@ impl Vfs {
                 let d = MemInode::new_dir(shared.ino(), fs.dev, 0o755, 0, 0);
                 let _ = up.with_dir(false, |e, _| e.insert(b"dev".to_vec(), MemEntry::Node(d)));
             }
-            let node = OvlNode {
-                upper: Mutex::new(Some(up)),
-                lower: Some(host),
-                fs,
-            };
+            let node = OvlNode::new(Some(up), Some(host.clone()), fs);
             Dentry::new(None, b"", Inode::Ovl(node), S_IFDIR)
         };
         let devfs = Arc::new(OvlFs {
@@ -177,11 +193,7 @@ impl Vfs {
             e.insert(b"shm".to_vec(), MemEntry::Node(shm));
         });
         droot.add_links(1);
-        let dnode = OvlNode {
-            upper: Mutex::new(Some(droot)),
-            lower: None,
-            fs: devfs,
-        };
+        let dnode = OvlNode::new(Some(droot), None, devfs);
         let dev = Dentry::new_mount(root.clone(), b"dev", Inode::Ovl(dnode));
         // The host's /proc and /sys describe the host — and /proc/self is the uml kernel
         // itself (its memory, its fds): they must never show through. Until uml has its own
@@ -194,17 +206,14 @@ impl Vfs {
             });
             let top = MemInode::new_dir(1, fs.dev, 0o555, 0, 0);
             top.add_links(1);
-            let node = OvlNode {
-                upper: Mutex::new(Some(top)),
-                lower: None,
-                fs,
-            };
+            let node = OvlNode::new(Some(top), None, fs);
             mounts.push((
                 name.to_vec(),
                 Dentry::new_mount(root.clone(), name, Inode::Ovl(node)),
             ));
         }
         Ok(Vfs {
+            lower: (!cfg.rw).then_some(host),
             root,
             mounts,
             uid: cfg.uid,

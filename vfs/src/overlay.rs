@@ -9,6 +9,7 @@
 
 use std::collections::BTreeSet;
 use std::io::Read;
+use std::sync::atomic::Ordering;
 
 use abi::flags::mode::{S_IFDIR, S_IFLNK, S_IFMT, S_IFREG};
 use abi::Errno;
@@ -16,7 +17,7 @@ use parking_lot::Mutex;
 use rustix::fs::OFlags as HOFlags;
 
 use crate::dentry::{Dentry, Inode, OvlNode};
-use crate::tmpfs::{MemData, MemEntry, MemInner, MemInode, Time};
+use crate::tmpfs::{self, MemData, MemEntry, MemInner, MemInode, Time};
 use crate::Arc;
 
 fn node(d: &Dentry) -> Result<&OvlNode, Errno> {
@@ -39,15 +40,22 @@ pub(crate) fn upper(d: &Dentry) -> Option<Arc<MemInode>> {
     if d.0.mount_root {
         return None;
     }
-    let parent = d.0.parent.as_ref()?;
-    let pu = upper(parent)?;
-    match pu.entry(&d.0.name) {
-        Some(MemEntry::Node(n)) if n.ftype() == d.ftype() => {
-            *o.upper.lock() = Some(n.clone());
-            Some(n)
-        }
-        _ => None,
+    let gen = tmpfs::dir_generation();
+    if o.no_upper.load(Ordering::Relaxed) == gen {
+        return None;
     }
+    let found = (|| {
+        let pu = upper(d.0.parent.as_ref()?)?;
+        match pu.entry(&d.0.name) {
+            Some(MemEntry::Node(n)) if n.ftype() == d.ftype() => Some(n),
+            _ => None,
+        }
+    })();
+    match &found {
+        Some(n) => *o.upper.lock() = Some(n.clone()),
+        None => o.no_upper.store(gen, Ordering::Relaxed),
+    }
+    found
 }
 
 /// The child `name` of directory `p`.
@@ -80,11 +88,7 @@ pub(crate) fn lookup(p: &Dentry, name: &[u8]) -> Result<Dentry, Errno> {
             (None, Some(l), ft)
         }
     };
-    let inode = Inode::Ovl(OvlNode {
-        upper: Mutex::new(upper),
-        lower,
-        fs: po.fs.clone(),
-    });
+    let inode = Inode::Ovl(OvlNode::new(upper, lower, po.fs.clone()));
     Ok(Dentry::new(Some(p.clone()), name, inode, ftype))
 }
 
@@ -177,9 +181,9 @@ pub(crate) fn readdir(d: &Dentry) -> Result<Vec<(Vec<u8>, u64, u8)>, Errno> {
     }
     if !opaque {
         if let Some(l) = &o.lower {
-            for (name, ino, dt) in l.readdir()? {
-                if !seen.contains(&name) {
-                    out.push((name, ino, dt));
+            for (name, ino, dt) in l.readdir()?.iter() {
+                if !seen.contains(name) {
+                    out.push((name.clone(), *ino, *dt));
                 }
             }
         }

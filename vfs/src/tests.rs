@@ -439,3 +439,69 @@ fn host_root_overlay_and_stdio() {
     assert!(out.stat().is_ok());
     assert_eq!(v.stdio(7).map(|_| ()), Err(Errno::EBADF));
 }
+
+/// The lower-layer cache: more directories than it keeps descriptors for and more nodes
+/// than it remembers, walked twice and in a different order; every file still reads back,
+/// symlinks resolve, missing names stay `ENOENT`, and stat results match the host's.
+#[test]
+fn lower_cache_survives_eviction_and_reset() {
+    use std::os::unix::fs::MetadataExt;
+    let t = TempDir::new("cache");
+    let p = t.path();
+    let mut deep = p.to_path_buf();
+    for i in 0..12 {
+        deep = deep.join(format!("d{i}"));
+        std::fs::create_dir(&deep).unwrap();
+        std::fs::write(deep.join("f"), format!("file {i}")).unwrap();
+        std::os::unix::fs::symlink("f", deep.join("l")).unwrap();
+    }
+    let v = vfs(p, false);
+    let path = |i: usize, leaf: &str| {
+        let mut s = String::new();
+        for j in 0..=i {
+            s.push_str(&format!("/d{j}"));
+        }
+        s.push('/');
+        s.push_str(leaf);
+        s
+    };
+    for round in 0..3 {
+        let order: Vec<usize> = if round == 1 {
+            (0..12).rev().collect()
+        } else {
+            (0..12).collect()
+        };
+        for &i in &order {
+            let want = format!("file {i}").into_bytes();
+            assert_eq!(cat(&v, &path(i, "f")).unwrap(), want);
+            assert_eq!(cat(&v, &path(i, "l")).unwrap(), want);
+            assert_eq!(cat(&v, &path(i, "nope")), Err(Errno::ENOENT));
+            let st = v.stat(&v.root(), path(i, "f").as_bytes(), true).unwrap();
+            let host = std::fs::metadata(deep_path(p, i).join("f")).unwrap();
+            assert_eq!((st.st_ino, st.st_size as u64), (host.ino(), host.len()));
+            assert_eq!(list(&v, &path(i, ".")).len(), if i == 11 { 4 } else { 5 });
+        }
+    }
+    // A cwd deep in the tree keeps working across cache resets.
+    let cwd = v.lookup(&v.root(), path(10, ".").as_bytes(), true).unwrap();
+    for _ in 0..3 {
+        for i in 0..12 {
+            let _ = v.stat(&v.root(), path(i, "l").as_bytes(), false).unwrap();
+        }
+        assert_eq!(cat_at(&v, &cwd, "d11/f"), b"file 11");
+        assert_eq!(cat_at(&v, &cwd, "../f"), b"file 9");
+    }
+}
+
+fn deep_path(root: &Path, i: usize) -> PathBuf {
+    let mut p = root.to_path_buf();
+    for j in 0..=i {
+        p = p.join(format!("d{j}"));
+    }
+    p
+}
+
+fn cat_at(v: &Vfs, base: &crate::Dentry, path: &str) -> Vec<u8> {
+    let f = v.open(base, path.as_bytes(), OFlags::empty(), 0).unwrap();
+    read_all(&f)
+}

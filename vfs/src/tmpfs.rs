@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{IoSlice, IoSliceMut};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use abi::flags::mode::{S_IFCHR, S_IFDIR, S_IFLNK, S_IFMT};
 use abi::structs::Stat;
@@ -9,6 +10,16 @@ use abi::Errno;
 use parking_lot::Mutex;
 
 use crate::Arc;
+
+/// Bumped after every change to the entries of any in-memory directory (through
+/// [`MemInode::with_dir`], the only way they change once a directory is linked in).
+static DIR_GENERATION: AtomicU64 = AtomicU64::new(0);
+
+/// The current [`DIR_GENERATION`]: when two reads give the same value, no in-memory
+/// directory changed in between (read it *before* looking at the directories).
+pub(crate) fn dir_generation() -> u64 {
+    DIR_GENERATION.load(Ordering::Acquire)
+}
 
 /// Largest file a tmpfs holds (bytes); larger writes get `EFBIG`.
 pub(crate) const MAX_FILE: u64 = 1 << 40;
@@ -205,6 +216,7 @@ impl MemInode {
     }
 
     /// Runs `f` on the entries of this directory and marks it modified if `modify`.
+    /// Every call counts as a change of the directory for [`dir_generation`].
     pub fn with_dir<R>(
         &self,
         modify: bool,
@@ -215,6 +227,8 @@ impl MemInode {
             MemData::Dir { entries, opaque } => f(entries, opaque),
             _ => return Err(Errno::ENOTDIR),
         };
+        // After the change: whoever reads the new value sees the change.
+        DIR_GENERATION.fetch_add(1, Ordering::AcqRel);
         if modify {
             let now = Time::now();
             i.mtime = now;
