@@ -179,7 +179,7 @@ pub(crate) fn boot(cfg: &Config) -> Result<Kernel, StartError> {
     let mut sched = Scheduler::new(cfg.sched);
     sched.handle(SchedMsg::Wake(INIT_TASK));
     let mut procs = ProcessTable::new(cfg.max_pids);
-    procs.insert(proc);
+    procs.insert(Box::new(proc));
     let mut tasks = std::collections::HashMap::new();
     tasks.insert(INIT_TASK, Task::new(loaded.regs));
     let mut mm_users = std::collections::HashMap::new();

@@ -105,7 +105,7 @@ fn do_fork(
         ctx.mm.copy_out(mm, ctid, &pid.to_ne_bytes())?;
     }
     let real_parent = child.ppid;
-    ctx.procs.insert(child);
+    ctx.procs.insert(Box::new(child));
     if real_parent == ctx.proc.pid {
         ctx.proc.children.insert(pid);
     } else if let Some(pp) = ctx.procs.get_mut(real_parent) {

@@ -169,7 +169,9 @@ pub enum ProcState {
 /// the duration of the call (it is `Ctx::proc`), so the table holds the *other* processes.
 #[derive(Default)]
 pub struct ProcessTable {
-    procs: std::collections::BTreeMap<i32, Process>,
+    /// Boxed, so that taking a process out for a syscall and putting it back moves a
+    /// pointer, not the whole structure.
+    procs: std::collections::BTreeMap<i32, Box<Process>>,
     last_pid: i32,
     /// Most processes (`--pids`); 0 for no limit.
     pub max_pids: usize,
@@ -212,32 +214,32 @@ impl ProcessTable {
     }
 
     /// Adds a process.
-    pub fn insert(&mut self, p: Process) {
+    pub fn insert(&mut self, p: Box<Process>) {
         self.procs.insert(p.pid, p);
     }
 
     /// Takes a process out (to run a syscall of it, or to reap it).
-    pub fn take(&mut self, pid: i32) -> Option<Process> {
+    pub fn take(&mut self, pid: i32) -> Option<Box<Process>> {
         self.procs.remove(&pid)
     }
 
     /// The process with this pid.
     pub fn get(&self, pid: i32) -> Option<&Process> {
-        self.procs.get(&pid)
+        self.procs.get(&pid).map(|p| &**p)
     }
 
     /// The process with this pid, writable.
     pub fn get_mut(&mut self, pid: i32) -> Option<&mut Process> {
-        self.procs.get_mut(&pid)
+        self.procs.get_mut(&pid).map(|p| &mut **p)
     }
 
     /// All processes in the table.
     pub fn iter(&self) -> impl Iterator<Item = &Process> {
-        self.procs.values()
+        self.procs.values().map(|p| &**p)
     }
 
     /// All processes in the table, writable.
     pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut Process> {
-        self.procs.values_mut()
+        self.procs.values_mut().map(|p| &mut **p)
     }
 }
