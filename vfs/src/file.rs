@@ -694,6 +694,22 @@ pub(crate) fn open_dentry(d: &Dentry, flags: OFlags) -> Result<FileRef, Errno> {
     if ft == S_IFLNK {
         return Err(Errno::ELOOP);
     }
+    // Host special files are never opened: a host device, FIFO or socket would connect the
+    // guest to the host outside its root (and a FIFO open could block the kernel). Sockets
+    // are ENXIO as on Linux; devices and FIFOs EACCES, as on a `nodev` mount.
+    if ft != S_IFREG {
+        let host_backed = match &d.0.inode {
+            Inode::Host(_) => true,
+            Inode::Ovl(_) => overlay::upper(d).is_none(),
+        };
+        if host_backed {
+            return Err(if ft == abi::flags::mode::S_IFSOCK {
+                Errno::ENXIO
+            } else {
+                Errno::EACCES
+            });
+        }
+    }
     let kind = match &d.0.inode {
         Inode::Host(h) => {
             let fd = h.open(host_access(flags))?;

@@ -505,3 +505,36 @@ fn cat_at(v: &Vfs, base: &crate::Dentry, path: &str) -> Vec<u8> {
     let f = v.open(base, path.as_bytes(), OFlags::empty(), 0).unwrap();
     read_all(&f)
 }
+
+#[test]
+fn host_special_files_are_never_opened() {
+    let t = tree("special");
+    nix::unistd::mkfifo(
+        &t.path().join("fifo"),
+        nix::sys::stat::Mode::from_bits_truncate(0o644),
+    )
+    .unwrap();
+    let sock = std::os::unix::net::UnixListener::bind(t.path().join("sock")).unwrap();
+    for rw in [false, true] {
+        let v = vfs(t.path(), rw);
+        for flags in [
+            OFlags::empty(),
+            OFlags::WRONLY,
+            OFlags::RDWR | OFlags::NONBLOCK,
+        ] {
+            assert_eq!(
+                v.open(&v.root(), b"/fifo", flags, 0).err(),
+                Some(Errno::EACCES),
+                "fifo rw={rw}"
+            );
+            assert_eq!(
+                v.open(&v.root(), b"/sock", flags, 0).err(),
+                Some(Errno::ENXIO),
+                "socket rw={rw}"
+            );
+        }
+        // They are still visible, as they are on the host.
+        assert!(v.stat(&v.root(), b"/fifo", false).is_ok());
+    }
+    drop(sock);
+}
