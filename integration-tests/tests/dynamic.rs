@@ -203,7 +203,6 @@ fn coreutils_cp_mv_rm_in_scratch_dir() {
 
 /// `cp -a` preserves ownership (fchownat), modes and times.
 #[test]
-#[ignore = "dynamic milestone (issue 4): fchownat (syscall 260) is ENOSYS, so cp -a fails and leaves dirs 0700"]
 fn coreutils_cp_a_preserves_owner_mode_times() {
     let o = bash_c(
         "cp-a",
@@ -229,7 +228,7 @@ fn grep_sed_awk() {
 
 /// `tar czf`, then `tar xzf` and `diff -r` (one uml run: each run has its own overlay).
 #[test]
-#[ignore = "dynamic milestone (issue 4): creat (syscall 85) is ENOSYS, so `tar czf FILE` cannot create the archive; tar xf as root then needs fchown (93)"]
+
 fn tar_czf_then_xzf_and_compare() {
     let o = run_script("dyn_tar.sh", 0);
     has(&o, "gzip -t ok");

@@ -79,6 +79,8 @@ table! {
     open => full(fs::sys_open);
     openat => full(fs::sys_openat);
     close => full(fs::sys_close);
+    creat => full(fs::sys_creat);
+    close_range => full(fs::sys_close_range);
     lseek => full(fs::sys_lseek);
     fstat => full(fs::sys_fstat);
     stat => full(fs::sys_stat);
@@ -110,6 +112,10 @@ table! {
     fchmod => full(fs::sys_fchmod);
     fchmodat => full(fs::sys_fchmodat);
     umask => full(fs::sys_umask);
+    chown => full(fs::sys_chown);
+    fchown => full(fs::sys_fchown);
+    lchown => full(fs::sys_lchown);
+    fchownat => full(fs::sys_fchownat);
     truncate => full(fs::sys_truncate);
     ftruncate => full(fs::sys_ftruncate);
     fcntl => partial(fs::sys_fcntl, "F_GETFD/SETFD/GETFL/SETFL/DUPFD/DUPFD_CLOEXEC; locks later");

@@ -192,6 +192,17 @@ impl Dentry {
         }
     }
 
+    /// Changes the owner and/or group (copying up an overlay object).
+    pub(crate) fn chown(&self, uid: Option<u32>, gid: Option<u32>) -> Result<(), Errno> {
+        match &self.0.inode {
+            Inode::Host(h) => h.chown(uid, gid),
+            Inode::Ovl(_) => {
+                overlay::copy_up(self)?.chown(uid, gid);
+                Ok(())
+            }
+        }
+    }
+
     /// Changes the permission bits (copying up an overlay object).
     pub(crate) fn chmod(&self, mode: u32) -> Result<(), Errno> {
         match &self.0.inode {

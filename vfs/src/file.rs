@@ -465,7 +465,17 @@ impl OpenFile {
         }
     }
 
-    /// `fchmod`.
+    /// `fchown(2)`: see [`Vfs::chown`](crate::Vfs::chown).
+    pub fn chown(&self, vfs: &crate::Vfs, uid: Option<u32>, gid: Option<u32>) -> Result<(), Errno> {
+        match (&self.dentry, &self.kind) {
+            (_, FileKind::Path) => Err(Errno::EBADF),
+            (Some(d), _) => vfs.chown_dentry(d, uid, gid),
+            // Pipes and host streams keep their owner.
+            (None, _) => Ok(()),
+        }
+    }
+
+    /// `fchmod(2)`.
     pub fn chmod(&self, mode: u32) -> Result<(), Errno> {
         if matches!(self.kind, FileKind::Path) {
             return Err(Errno::EBADF);

@@ -5,6 +5,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::mem::MaybeUninit;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{OnceLock, Weak};
 
@@ -512,6 +513,20 @@ impl HostNode {
             AtFlags::empty(),
         )
         .map_err(herr)
+    }
+
+    /// Changes the owner and/or group, never following a final symlink.
+    pub fn chown(self: &Arc<Self>, uid: Option<u32>, gid: Option<u32>) -> Result<(), Errno> {
+        self.writable()?;
+        let (dir, name) = self.at()?;
+        nix::unistd::fchownat(
+            Some(std::os::fd::AsRawFd::as_raw_fd(&*dir)),
+            std::ffi::OsStr::from_bytes(name),
+            uid.map(nix::unistd::Uid::from_raw),
+            gid.map(nix::unistd::Gid::from_raw),
+            nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
+        )
+        .map_err(nerr)
     }
 
     /// Changes the permission bits.

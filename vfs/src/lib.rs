@@ -664,6 +664,39 @@ impl Vfs {
         d.chmod(mode & 0o7777)
     }
 
+    /// `chown(2)`/`lchown(2)`/`fchownat(2)`: `None` keeps the owner or group. Only root may
+    /// give a file away; an owner may change the group to its own.
+    pub fn chown(
+        &self,
+        base: &Dentry,
+        path: &[u8],
+        uid: Option<u32>,
+        gid: Option<u32>,
+        follow: bool,
+    ) -> Result<(), Errno> {
+        let _ns = self.ns.lock();
+        let d = self.walk(base, path, follow, &mut 0)?;
+        self.chown_dentry(&d, uid, gid)
+    }
+
+    /// `fchown(2)` and the permission rules of [`Vfs::chown`] for an already resolved file.
+    pub fn chown_dentry(
+        &self,
+        d: &Dentry,
+        uid: Option<u32>,
+        gid: Option<u32>,
+    ) -> Result<(), Errno> {
+        if self.uid != 0 {
+            let st = d.stat()?;
+            let gives_away = uid.is_some_and(|u| u != st.st_uid);
+            let foreign_group = gid.is_some_and(|g| g != st.st_gid && g != self.gid);
+            if st.st_uid != self.uid || gives_away || foreign_group {
+                return Err(Errno::EPERM);
+            }
+        }
+        d.chown(uid, gid)
+    }
+
     /// `truncate(2)`.
     pub fn truncate(&self, base: &Dentry, path: &[u8], len: u64) -> Result<(), Errno> {
         let _ns = self.ns.lock();

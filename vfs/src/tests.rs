@@ -538,3 +538,28 @@ fn host_special_files_are_never_opened() {
     }
     drop(sock);
 }
+
+#[test]
+fn chown_in_the_overlay_leaves_the_host_alone() {
+    let t = tree("chown");
+    let host_before = std::fs::metadata(t.path().join("top.txt")).unwrap();
+    let v = vfs(t.path(), false);
+    v.chown(&v.root(), b"/top.txt", Some(1234), Some(5678), true)
+        .unwrap();
+    let st = v.stat(&v.root(), b"/top.txt", true).unwrap();
+    assert_eq!((st.st_uid, st.st_gid), (1234, 5678));
+    v.chown(&v.root(), b"/top.txt", None, Some(42), true)
+        .unwrap();
+    let st = v.stat(&v.root(), b"/top.txt", true).unwrap();
+    assert_eq!((st.st_uid, st.st_gid), (1234, 42));
+    let host_after = std::fs::metadata(t.path().join("top.txt")).unwrap();
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(
+        (host_before.uid(), host_before.gid()),
+        (host_after.uid(), host_after.gid())
+    );
+    assert_eq!(
+        v.chown(&v.root(), b"/nope", Some(1), None, true),
+        Err(Errno::ENOENT)
+    );
+}

@@ -252,6 +252,26 @@ impl MemInode {
         }
     }
 
+    /// Sets the owner and/or group (`None`: unchanged). Like Linux, a changed owner or group
+    /// clears set-user-ID, and set-group-ID on group-executable files, of non-directories.
+    pub fn chown(&self, uid: Option<u32>, gid: Option<u32>) {
+        let mut i = self.inner.lock();
+        if let Some(u) = uid {
+            i.uid = u;
+        }
+        if let Some(g) = gid {
+            i.gid = g;
+        }
+        if (uid.is_some() || gid.is_some()) && i.mode & S_IFMT != S_IFDIR {
+            let sgid_exec = 0o2000 | 0o0010;
+            i.mode &= !0o4000;
+            if i.mode & sgid_exec == sgid_exec {
+                i.mode &= !0o2000;
+            }
+        }
+        i.ctime = Time::now();
+    }
+
     /// Sets the permission bits.
     pub fn chmod(&self, mode: u32) {
         let mut i = self.inner.lock();

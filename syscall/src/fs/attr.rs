@@ -41,3 +41,52 @@ pub fn sys_ftruncate(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
     f.truncate(len)?;
     Ok(0)
 }
+
+/// A `chown` id argument: -1 keeps the current one.
+fn id(v: u32) -> Option<u32> {
+    (v != u32::MAX).then_some(v)
+}
+
+/// `chown(2)`.
+pub fn sys_chown(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
+    let (base, p) = at_path(ctx, at::FDCWD, a.addr(0))?;
+    ctx.vfs.chown(&base, &p, id(a.u32(1)), id(a.u32(2)), true)?;
+    Ok(0)
+}
+
+/// `lchown(2)`.
+pub fn sys_lchown(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
+    let (base, p) = at_path(ctx, at::FDCWD, a.addr(0))?;
+    ctx.vfs
+        .chown(&base, &p, id(a.u32(1)), id(a.u32(2)), false)?;
+    Ok(0)
+}
+
+/// `fchown(2)`.
+pub fn sys_fchown(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
+    let f = ctx.file(a.i32(0))?;
+    f.chown(ctx.vfs, id(a.u32(1)), id(a.u32(2)))?;
+    Ok(0)
+}
+
+/// `fchownat(2)`: `AT_SYMLINK_NOFOLLOW`, and `AT_EMPTY_PATH` for `dirfd` itself.
+pub fn sys_fchownat(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
+    let flags = a.u32(4);
+    if flags & !(at::SYMLINK_NOFOLLOW | at::EMPTY_PATH) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let (uid, gid) = (id(a.u32(2)), id(a.u32(3)));
+    let p = ctx.read_path(a.addr(1))?;
+    if p.is_empty() {
+        if flags & at::EMPTY_PATH == 0 {
+            return Err(Errno::ENOENT);
+        }
+        let f = ctx.file(a.i32(0))?;
+        f.chown(ctx.vfs, uid, gid)?;
+        return Ok(0);
+    }
+    let (base, p) = at_path(ctx, a.i32(0), a.addr(1))?;
+    ctx.vfs
+        .chown(&base, &p, uid, gid, flags & at::SYMLINK_NOFOLLOW == 0)?;
+    Ok(0)
+}

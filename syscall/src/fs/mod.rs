@@ -11,7 +11,10 @@ mod stat;
 mod times;
 mod xattr;
 
-pub(crate) use attr::{sys_chmod, sys_fchmod, sys_fchmodat, sys_ftruncate, sys_truncate};
+pub(crate) use attr::{
+    sys_chmod, sys_chown, sys_fchmod, sys_fchmodat, sys_fchown, sys_fchownat, sys_ftruncate,
+    sys_lchown, sys_truncate,
+};
 pub(crate) use dir::{
     sys_chdir, sys_fchdir, sys_getcwd, sys_getdents64, sys_link, sys_linkat, sys_mkdir,
     sys_mkdirat, sys_rename, sys_renameat, sys_renameat2, sys_rmdir, sys_symlink, sys_symlinkat,
@@ -19,7 +22,8 @@ pub(crate) use dir::{
 };
 pub(crate) use ioctl::sys_ioctl;
 pub(crate) use open::{
-    sys_close, sys_dup, sys_dup2, sys_dup3, sys_fcntl, sys_open, sys_openat, sys_umask,
+    sys_close, sys_close_range, sys_creat, sys_dup, sys_dup2, sys_dup3, sys_fcntl, sys_open,
+    sys_openat, sys_umask,
 };
 pub(crate) use pipe::{sys_pipe, sys_pipe2};
 pub(crate) use rw::{

@@ -50,6 +50,39 @@ pub fn sys_openat(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
     do_open(ctx, a.i32(0), a.addr(1), a.u32(2), a.u32(3))
 }
 
+/// `creat(2)`: `open(path, O_CREAT|O_WRONLY|O_TRUNC, mode)`.
+pub fn sys_creat(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
+    let flags = OFlags::CREAT | OFlags::WRONLY | OFlags::TRUNC;
+    do_open(ctx, at::FDCWD, a.addr(0), flags.bits(), a.u32(1))
+}
+
+/// `close_range(2)`: closes (or, with `CLOSE_RANGE_CLOEXEC`, marks close-on-exec) every
+/// descriptor in `[first, last]`. `CLOSE_RANGE_UNSHARE` changes nothing: fd tables are never
+/// shared between processes here.
+pub fn sys_close_range(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
+    const UNSHARE: u32 = 2;
+    const CLOEXEC: u32 = 4;
+    let (first, last, flags) = (a.u32(0), a.u32(1), a.u32(2));
+    if flags & !(UNSHARE | CLOEXEC) != 0 || first > last {
+        return Err(Errno::EINVAL);
+    }
+    let fds: Vec<i32> = ctx
+        .proc
+        .fds
+        .fds()
+        .filter(|&fd| (first..=last).contains(&(fd as u32)))
+        .collect();
+    for fd in fds {
+        if flags & CLOEXEC != 0 {
+            ctx.proc.fds.set_cloexec(fd, true)?;
+        } else {
+            let old = ctx.proc.fds.remove(fd).ok();
+            dropped(ctx, old);
+        }
+    }
+    Ok(0)
+}
+
 /// `close(2)`.
 pub fn sys_close(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
     let old = ctx.proc.fds.remove(a.i32(0))?;
