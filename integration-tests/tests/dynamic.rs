@@ -519,7 +519,7 @@ print("exit status", os.waitstatus_to_exitcode(status))
 "#;
 
 #[test]
-#[ignore = "dynamic milestone (issue 4): console termios: TCSETSW/TIOCSWINSZ are ENOTTY (readline cannot turn ECHO off, so typed lines echo twice); `tty` says \"not a tty\" (no /proc/self/fd, no /dev/pts)"]
+#[ignore = "dynamic milestone (issue 4): `tty` says \"not a tty\" (no /proc/self/fd, no /dev/pts)"]
 fn interactive_bash_through_a_pty() {
     require(BASH);
     require(PYTHON);

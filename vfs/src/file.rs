@@ -524,6 +524,20 @@ impl OpenFile {
         stdio::winsize(self.stream()?)
     }
 
+    /// `TCSETS`, `TCSETSW`, `TCSETSF`: `ENOTTY` if not a terminal.
+    pub fn tcsets(&self, when: crate::TcsetWhen, t: &Termios) -> Result<(), Errno> {
+        let fd = self.stream()?;
+        stdio::tcgets(fd)?;
+        stdio::tcsets(fd, when, t)
+    }
+
+    /// `TIOCSWINSZ`: `ENOTTY` if not a terminal.
+    pub fn set_winsize(&self, w: &Winsize) -> Result<(), Errno> {
+        let fd = self.stream()?;
+        stdio::tcgets(fd)?;
+        stdio::set_winsize(fd, w)
+    }
+
     /// `FIONREAD`: bytes readable without blocking.
     pub fn fionread(&self) -> Result<i32, Errno> {
         let rest = |size: u64| {

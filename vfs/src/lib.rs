@@ -64,7 +64,7 @@ pub use file::{FileRef, OpenFile};
 use hostfs::HostNode;
 use path::{Last, Parent};
 pub use pipe::{PollEvents, PIPE_BUF, PIPE_CAPACITY};
-pub use stdio::wait_streams;
+pub use stdio::{wait_streams, TcsetWhen};
 use tmpfs::{DevKind, MemData, MemEntry, MemInode, Time};
 
 /// Access and modification times to set (`None`: leave that one alone).

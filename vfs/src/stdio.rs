@@ -122,6 +122,49 @@ pub(crate) fn tcgets(fd: &OwnedFd) -> Result<Termios, Errno> {
     })
 }
 
+/// When a `TCSETS*` takes effect.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TcsetWhen {
+    /// `TCSETS`: now.
+    Now,
+    /// `TCSETSW`: after pending output is written.
+    Drain,
+    /// `TCSETSF`: after that, also discarding pending input.
+    Flush,
+}
+
+/// `TCSETS`/`TCSETSW`/`TCSETSF` on a host descriptor: the guest's terminal is the host's,
+/// so its settings are the host terminal's (as for a program run natively).
+pub(crate) fn tcsets(fd: &OwnedFd, when: TcsetWhen, t: &Termios) -> Result<(), Errno> {
+    let cur = nix::sys::termios::tcgetattr(fd.as_fd()).map_err(nerr)?;
+    let mut raw: libc::termios = cur.into();
+    raw.c_iflag = t.c_iflag;
+    raw.c_oflag = t.c_oflag;
+    raw.c_cflag = t.c_cflag;
+    raw.c_lflag = t.c_lflag;
+    raw.c_line = t.c_line;
+    for (d, s) in raw.c_cc.iter_mut().zip(t.c_cc.iter()) {
+        *d = *s;
+    }
+    let arg = match when {
+        TcsetWhen::Now => nix::sys::termios::SetArg::TCSANOW,
+        TcsetWhen::Drain => nix::sys::termios::SetArg::TCSADRAIN,
+        TcsetWhen::Flush => nix::sys::termios::SetArg::TCSAFLUSH,
+    };
+    nix::sys::termios::tcsetattr(fd.as_fd(), arg, &raw.into()).map_err(nerr)
+}
+
+/// `TIOCSWINSZ` on a host descriptor.
+pub(crate) fn set_winsize(fd: &OwnedFd, w: &Winsize) -> Result<(), Errno> {
+    let ws = rustix::termios::Winsize {
+        ws_row: w.ws_row,
+        ws_col: w.ws_col,
+        ws_xpixel: w.ws_xpixel,
+        ws_ypixel: w.ws_ypixel,
+    };
+    rustix::termios::tcsetwinsize(fd, ws).map_err(herr)
+}
+
 /// `TIOCGWINSZ` on a host descriptor.
 pub(crate) fn winsize(fd: &OwnedFd) -> Result<Winsize, Errno> {
     let w = rustix::termios::tcgetwinsize(fd).map_err(herr)?;

@@ -18,6 +18,19 @@ pub fn sys_ioctl(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
             let t = f.tcgets()?;
             ctx.write_val(arg, &t)?;
         }
+        ioctl::TCSETS | ioctl::TCSETSW | ioctl::TCSETSF => {
+            let t: abi::structs::Termios = ctx.read_val(arg)?;
+            let when = match a.u32(1) {
+                ioctl::TCSETS => vfs::TcsetWhen::Now,
+                ioctl::TCSETSW => vfs::TcsetWhen::Drain,
+                _ => vfs::TcsetWhen::Flush,
+            };
+            f.tcsets(when, &t)?;
+        }
+        ioctl::TIOCSWINSZ => {
+            let w: abi::structs::Winsize = ctx.read_val(arg)?;
+            f.set_winsize(&w)?;
+        }
         ioctl::TIOCGWINSZ => {
             let w = f.winsize()?;
             ctx.write_val(arg, &w)?;
