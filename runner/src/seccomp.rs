@@ -17,8 +17,13 @@
 //! - the signal stack (read-write): the host's signal frame, which the kernel reads and
 //!   rewrites in place (registers and FP state).
 //!
-//! The protocol and why it keeps guests apart is in `trap::seccomp`; the waiting policy is
-//! [`SPIN_KERNEL`] / [`SPIN_STUB`] of spinning, then futex sleeps with a watchdog.
+//! The protocol and why it keeps guests apart is in `trap::seccomp`. Waiting: each side
+//! spins on the shared word ([`SPIN_KERNEL`], [`SPIN_STUB`]), giving up the CPU every
+//! [`YIELD_EVERY`] pauses, then futex-sleeps (the kernel in slices, with a watchdog); a side
+//! only wakes the other when that one announced it sleeps, so a round trip with both sides
+//! spinning makes no host syscall at all. A yield that lets another host task run puts both
+//! sides in *contended* mode for a while: they sleep after a short spin, since spinning on a
+//! busy host only feeds other tasks. `UML_SECCOMP_STATS=1` prints counters at exit.
 #![allow(unsafe_code)]
 
 use std::collections::HashMap;
@@ -63,6 +68,8 @@ const D_MAP_DONE: usize = 0x80;
 const D_MAP_KSLEEP: usize = 0x84;
 const D_MAP_ERR: usize = 0x88;
 const D_MAP_IDX: usize = 0x90;
+/// Statistics only (written by the stub, untrusted): how often the handler slept.
+const D_STAT_SSLEEPS: usize = 0xa0;
 /// Scratch for the set-up structs (only while the stub is traced).
 const D_SCRATCH: usize = 0xc00;
 // The request pages, as offsets into the memfd.
@@ -83,9 +90,13 @@ const MAP_MAX: usize = 72;
 /// How long the kernel spins for a report before it sleeps (overridable with
 /// `UML_SECCOMP_KSPIN_US`).
 pub const SPIN_KERNEL: Duration = Duration::from_micros(50);
-/// `pause` iterations the stub's handler spins for the reply before it sleeps (overridable
-/// with `UML_SECCOMP_SPIN`).
-pub const SPIN_STUB: u64 = 3000;
+/// `pause` iterations (~40–60 ns each here) the stub's handler spins for the reply before it
+/// sleeps, yielding every [`YIELD_EVERY`] (overridable with `UML_SECCOMP_SPIN`).
+pub const SPIN_STUB: u64 = 1024;
+/// Spinning loops (both sides) give up the CPU every this many `pause`s (1–2 µs here): when
+/// the host is busy and the kernel thread and the stub share a CPU, the other side then runs
+/// at once instead of after a time slice; when it runs elsewhere the yield returns at once.
+pub const YIELD_EVERY: u32 = 32;
 /// One futex sleep of the kernel; the watchdog looks at the stub after each.
 const SLEEP_SLICE: Duration = Duration::from_millis(10);
 /// How long a stub may take to park (or its mapper to go idle) before it is killed.
@@ -98,6 +109,64 @@ const SA_RESTORER: u64 = 0x0400_0000;
 const FUTEX_WAIT: i32 = 0;
 const FUTEX_WAKE: i32 = 1;
 const FUTEX_CMP_REQUEUE: i32 = 4;
+
+/// Counters for tuning, printed when the runner is dropped if `UML_SECCOMP_STATS` is set.
+/// Off, they cost one relaxed load per event.
+mod stats {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+
+    pub static ON: AtomicBool = AtomicBool::new(false);
+    macro_rules! counters {
+        ($($name:ident),*) => {
+            $(pub static $name: AtomicU64 = AtomicU64::new(0);)*
+            pub fn dump() {
+                let mut out = String::from("uml seccomp stats:");
+                $(out += &format!(" {}={}", stringify!($name).to_lowercase(), $name.load(Relaxed));)*
+                eprintln!("{out}");
+            }
+        };
+    }
+    counters!(
+        RESUMES,
+        SPIN_HITS,
+        SPIN_NS,
+        SLEEPS,
+        SLEEP_NS,
+        STUB_WAKES,
+        STUB_SLEEPS,
+        HANDLE_NS,
+        APPLIES,
+        APPLY_ENTRIES,
+        APPLY_NS,
+        PARKS,
+        PARK_NS,
+        SPAWNS,
+        SPAWN_NS,
+        SPAWN_RAW_NS,
+        SPAWN_READY_NS,
+        RELEASE_NS,
+        CONTENDED_ENTER,
+        FP_GET,
+        FP_SET
+    );
+
+    pub fn on() -> bool {
+        ON.load(Relaxed)
+    }
+    pub fn add(c: &AtomicU64, v: u64) {
+        if on() {
+            c.fetch_add(v, Relaxed);
+        }
+    }
+    pub fn now() -> Option<std::time::Instant> {
+        on().then(std::time::Instant::now)
+    }
+    pub fn since(c: &AtomicU64, t: Option<std::time::Instant>) {
+        if let Some(t) = t {
+            c.fetch_add(t.elapsed().as_nanos() as u64, Relaxed);
+        }
+    }
+}
 
 /// Host facts probed once: the regset XSAVE size and its software-reserved bytes.
 #[derive(Clone, Copy)]
@@ -127,6 +196,10 @@ struct SecStub {
     parked: bool,
     dead: bool,
     reaped: bool,
+    /// When the last report was picked up (statistics only).
+    picked: Option<Instant>,
+    /// The handler's spin budget when the host is not busy.
+    spin: u64,
 }
 
 fn futex(word: &AtomicU32, op: i32, val: u32, timeout: usize, word2: usize, val3: u32) -> i64 {
@@ -142,6 +215,39 @@ fn futex(word: &AtomicU32, op: i32, val: u32, timeout: usize, word2: usize, val3
             word2,
             val3,
         )
+    }
+}
+
+/// Round trips left in contended mode (see [`yield_cpu`]).
+static CONTENDED: AtomicU32 = AtomicU32::new(0);
+/// A yield that takes longer than this ran some other host task: the host is busy.
+const YIELD_SLOW: Duration = Duration::from_micros(50);
+/// How many round trips a busy host keeps both sides from spinning before they try again.
+const CONTENDED_FOR: u32 = 256;
+
+/// Whether the host was found busy recently. Then spinning only feeds other host tasks (a
+/// yield hands them a whole time slice, and a spinner loses the scheduler's credit for
+/// sleeping), so both sides sleep after a short spin instead.
+fn contended() -> bool {
+    CONTENDED.load(Ordering::Relaxed) > 0
+}
+
+/// Counts one round trip against contended mode.
+fn contended_tick() {
+    let c = CONTENDED.load(Ordering::Relaxed);
+    if c > 0 {
+        CONTENDED.store(c - 1, Ordering::Relaxed);
+    }
+}
+
+/// Gives up the CPU while spinning; enters contended mode if another host task took it.
+fn yield_cpu() {
+    let t = Instant::now();
+    // SAFETY: no arguments, no memory.
+    unsafe { libc::sched_yield() };
+    if t.elapsed() > YIELD_SLOW {
+        stats::add(&stats::CONTENDED_ENTER, 1);
+        CONTENDED.store(CONTENDED_FOR, Ordering::Relaxed);
     }
 }
 
@@ -215,6 +321,15 @@ fn has_fsgsbase() -> bool {
     hwcap2 & 2 != 0 // HWCAP2_FSGSBASE
 }
 
+/// Runs a closure when dropped.
+struct Defer<F: FnMut()>(F);
+
+impl<F: FnMut()> Drop for Defer<F> {
+    fn drop(&mut self) {
+        (self.0)();
+    }
+}
+
 enum Wait {
     Report,
     Dead,
@@ -268,7 +383,9 @@ impl SecStub {
         phys: BorrowedFd<'_>,
         xinfo: &mut Option<Xinfo>,
     ) -> Result<SecStub, RunnerError> {
+        let t = stats::now();
         let stub = Stub::spawn_raw(image, phys, REGION)?;
+        stats::since(&stats::SPAWN_RAW_NS, t);
         let tracee = stub.tracee();
         if xinfo.is_none() {
             let size = tracee.probe_xstate_size()?;
@@ -298,31 +415,11 @@ impl SecStub {
             parked: false,
             dead: false,
             reaped: false,
+            picked: None,
+            spin: spin_budget_stub().max(u64::from(YIELD_EVERY) + 1),
         };
         let rw = (libc::PROT_READ | libc::PROT_WRITE) as u64;
         let shared_fixed = (libc::MAP_SHARED | libc::MAP_FIXED) as u64;
-        s.stub.syscall(
-            libc::SYS_mmap,
-            [
-                STUB_REQ,
-                REQ_LEN as u64,
-                libc::PROT_READ as u64,
-                shared_fixed,
-                STUB_DATA_FD as u64,
-                REQ_OFF as u64,
-            ],
-        )?;
-        s.stub.syscall(
-            libc::SYS_mmap,
-            [
-                STUB_DATA + ALT_OFF as u64,
-                ALT_LEN as u64,
-                rw,
-                shared_fixed,
-                STUB_DATA_FD as u64,
-                ALT_OFF as u64,
-            ],
-        )?;
         // The BPF programs, in the read-only pages.
         let code = STUB_CODE..STUB_CODE_END;
         let progs = [
@@ -344,7 +441,7 @@ impl SecStub {
             s.write64(*fprog, insns.len() as u64);
             s.write64(fprog + 8, STUB_DATA + *at as u64);
         }
-        s.write64(R_SPIN, spin_budget_stub().max(1));
+        s.write64(R_SPIN, s.spin);
         s.write64(R_FSGSBASE, u64::from(has_fsgsbase()));
         // Set-up structs in the scratch area of the data page.
         let scratch = STUB_DATA + D_SCRATCH as u64;
@@ -372,8 +469,30 @@ impl SecStub {
         }
         s.write64(D_SCRATCH + 8 * 12, slice_us);
         let at = |i: u64| scratch + 8 * i;
-        let mut batch: Vec<[u64; ENTRY_WORDS]> =
-            vec![[libc::SYS_sigaltstack as u64, at(0), 0, 0, 0, 0, 0]];
+        // The set-up before the mapper exists, in one batch (each is a ptrace round trip):
+        // the request pages, the signal stack, the mask, no new privileges, the host's
+        // mappings gone.
+        let mut batch: Vec<[u64; ENTRY_WORDS]> = vec![
+            [
+                libc::SYS_mmap as u64,
+                STUB_REQ,
+                REQ_LEN as u64,
+                libc::PROT_READ as u64,
+                shared_fixed,
+                STUB_DATA_FD as u64,
+                REQ_OFF as u64,
+            ],
+            [
+                libc::SYS_mmap as u64,
+                STUB_DATA + ALT_OFF as u64,
+                ALT_LEN as u64,
+                rw,
+                shared_fixed,
+                STUB_DATA_FD as u64,
+                ALT_OFF as u64,
+            ],
+            [libc::SYS_sigaltstack as u64, at(0), 0, 0, 0, 0, 0],
+        ];
         let region_end = STUB_DATA + REGION as u64;
         batch.extend([
             [
@@ -464,11 +583,13 @@ impl SecStub {
         regs.orig_rax = u64::MAX;
         tracee.set_regs(&regs)?;
         tracee.detach()?;
+        let t = stats::now();
         // The ready report: its frame is the canonical one (no guest code has run yet).
         match s.wait_report(Duration::from_secs(5)) {
             Wait::Report => {}
             Wait::Dead => return Err(RunnerError::StubStart("no ready report".into())),
         }
+        stats::since(&stats::SPAWN_READY_NS, t);
         let uc = s.read64(D_UC);
         let uc_off = SecStub::alt_off(uc, frame::UCONTEXT_SIZE + 128)
             .ok_or_else(|| RunnerError::StubStart(format!("frame at {uc:#x}")))?;
@@ -499,12 +620,17 @@ impl SecStub {
         let got = loop {
             let v = self.word(D_TRAP_SEQ).load(Ordering::Acquire);
             if v != last {
+                stats::add(&stats::SPIN_HITS, 1);
+                stats::since(&stats::SPIN_NS, stats::on().then_some(start));
                 break v;
             }
             std::hint::spin_loop();
             i = i.wrapping_add(1);
-            if i.is_multiple_of(64) && start.elapsed() > spin {
-                break last;
+            if i.is_multiple_of(YIELD_EVERY) {
+                if contended() || start.elapsed() > spin {
+                    break last;
+                }
+                yield_cpu();
             }
         };
         let got = if got != last {
@@ -521,6 +647,8 @@ impl SecStub {
                 self.word(D_KSLEEP).store(0, Ordering::SeqCst);
                 let v = self.word(D_TRAP_SEQ).load(Ordering::SeqCst);
                 if v != last {
+                    stats::add(&stats::SLEEPS, 1);
+                    stats::since(&stats::SLEEP_NS, stats::on().then_some(start));
                     break v;
                 }
                 // The watchdog.
@@ -548,6 +676,7 @@ impl SecStub {
             }
         };
         self.trap_seq = got;
+        self.picked = stats::now();
         // The report is picked up: the stub's guest thread stays in stub code until STATE is
         // odd again.
         self.word(R_STATE)
@@ -614,6 +743,9 @@ impl SecStub {
         if self.dead || self.parked {
             return;
         }
+        stats::add(&stats::PARKS, 1);
+        let t = stats::now();
+        let _t = Defer(|| stats::since(&stats::PARK_NS, t));
         self.word(D_PARK).store(1, Ordering::SeqCst);
         if !self.wait_asleep(R_STATE) || !self.wait_asleep(R_REQ_SEQ) {
             tracing::warn!(
@@ -628,6 +760,10 @@ impl SecStub {
 
     /// Applies queued mapping changes through the mapper thread.
     fn apply(&mut self, entries: &[[u64; ENTRY_WORDS]]) -> Result<(), RunnerError> {
+        stats::add(&stats::APPLIES, 1);
+        stats::add(&stats::APPLY_ENTRIES, entries.len() as u64);
+        let t = stats::now();
+        let _t = Defer(|| stats::since(&stats::APPLY_NS, t));
         for chunk in entries.chunks(MAP_MAX) {
             // The previous batch is really done (the mapper sleeps again) before its
             // entries are overwritten.
@@ -648,8 +784,12 @@ impl SecStub {
             let mut i = 0u32;
             while self.word(D_MAP_DONE).load(Ordering::Acquire) != want {
                 i = i.wrapping_add(1);
-                if !i.is_multiple_of(64) || start.elapsed() < SPIN_KERNEL {
+                if !i.is_multiple_of(YIELD_EVERY) {
                     std::hint::spin_loop();
+                    continue;
+                }
+                if !contended() && start.elapsed() < SPIN_KERNEL {
+                    yield_cpu();
                     continue;
                 }
                 let ks = self.word(D_MAP_KSLEEP);
@@ -678,6 +818,19 @@ impl SecStub {
 
     /// Writes `regs` into the canonical frame and lets the guest thread run.
     fn reply(&mut self, regs: &UserRegs, fsgsbase: bool) {
+        stats::add(&stats::RESUMES, 1);
+        contended_tick();
+        // The handler spins for the answer only while the host is not busy (then it
+        // sleeps after YIELD_EVERY pauses, without yielding).
+        let spin = if contended() {
+            u64::from(YIELD_EVERY)
+        } else {
+            self.spin
+        };
+        if self.read64(R_SPIN) != spin {
+            self.write64(R_SPIN, spin);
+        }
+        stats::since(&stats::HANDLE_NS, self.picked.take());
         let uc_off = (self.uc - STUB_DATA) as usize;
         for (i, w) in self.uc_head.iter().enumerate() {
             self.write64(uc_off + 8 * i, *w);
@@ -712,6 +865,7 @@ impl SecStub {
             Ordering::SeqCst,
         );
         if self.parked || self.word(D_SSLEEP).load(Ordering::SeqCst) != 0 {
+            stats::add(&stats::STUB_WAKES, 1);
             futex_wake(state, i32::MAX as u32);
         }
         self.parked = false;
@@ -757,18 +911,26 @@ impl SecStub {
     }
 
     fn get_fp(&self, x: Xinfo) -> XState {
+        stats::add(&stats::FP_GET, 1);
         let off = (self.fpstate - STUB_DATA) as usize;
         sc::frame_to_regset(self.bytes(off, self.fp.xstate_size), x.size, &x.sw)
     }
 
     fn set_fp(&mut self, xs: &XState) {
+        stats::add(&stats::FP_SET, 1);
         let off = (self.fpstate - STUB_DATA) as usize;
         let fp = self.fp;
         sc::regset_to_frame(xs, self.bytes_mut(off, fp.xstate_size), fp);
     }
 
     fn release(mut self) {
+        stats::add(
+            &stats::STUB_SLEEPS,
+            u64::from(self.word(D_STAT_SSLEEPS).load(Ordering::Relaxed)),
+        );
+        let t = stats::now();
         self.kill();
+        stats::since(&stats::RELEASE_NS, t);
     }
 }
 
@@ -798,6 +960,9 @@ impl Seccomp {
                 .open(p)
                 .ok()
         });
+        if std::env::var_os("UML_SECCOMP_STATS").is_some() {
+            stats::ON.store(true, Ordering::Relaxed);
+        }
         Ok(Seccomp {
             image: StubImage::new()?,
             phys,
@@ -819,7 +984,10 @@ impl Seccomp {
     fn enter(&mut self, mm: &mut MmFd) -> Result<bool, RunnerError> {
         let id = mm.id();
         if !self.stubs.contains_key(&id) {
+            let t = stats::now();
             let stub = SecStub::spawn(&self.image, self.phys.as_fd(), &mut self.xinfo)?;
+            stats::add(&stats::SPAWNS, 1);
+            stats::since(&stats::SPAWN_NS, t);
             if let Some(log) = self.pid_log.as_mut() {
                 let _ = writeln!(log, "{}", stub.pid);
             }
@@ -856,6 +1024,9 @@ impl Drop for Seccomp {
     fn drop(&mut self) {
         for (_, s) in self.stubs.drain() {
             s.release();
+        }
+        if stats::on() {
+            stats::dump();
         }
     }
 }

@@ -80,6 +80,7 @@ stub_batch:
 #define D_MAP_KSLEEP	0x84
 #define D_MAP_ERR	0x88
 #define D_MAP_IDX	0x90
+#define D_STAT_SSLEEPS	0xa0
 #define R_STATE		0x00
 #define R_REQ_SEQ	0x04
 #define R_REQ_COUNT	0x08
@@ -139,7 +140,12 @@ stub_handler:
 	mov	$1, %esi
 	mov	$1, %edx
 	syscall
-2:	mov	R_SPIN(%rbp), %rcx
+	/*
+	 * Spin for the reply, R_SPIN pause loops at most, yielding the CPU every 32 of them:
+	 * if the kernel thread shares this CPU (the host is busy), it runs at once instead of
+	 * after this thread's time slice; otherwise the yield returns at once.
+	 */
+2:	mov	R_SPIN(%rbp), %r12
 3:	mov	D_TRAP_SEQ(%rbx), %eax
 	lea	1(%rax,%rax), %eax
 	cmp	R_STATE(%rbp), %eax
@@ -147,8 +153,13 @@ stub_handler:
 	cmpl	$0, D_PARK(%rbx)
 	jne	stub_wait
 	pause
-	dec	%rcx
+	dec	%r12
+	jz	stub_wait
+	test	$31, %r12d
 	jnz	3b
+	mov	$24, %eax		/* sched_yield() */
+	syscall
+	jmp	3b
 
 	/* Sleep until the kernel lets this thread run; register-independent. */
 	.globl	stub_wait
@@ -163,6 +174,7 @@ stub_wait:
 	cmp	%eax, %edx
 	je	4f
 	/* Not ours (even: the kernel holds this thread; odd: an older answer): wait for a change. */
+	lock incl D_STAT_SSLEEPS(%rbx)
 	mov	$202, %eax		/* futex(STATE, FUTEX_WAIT, edx, NULL) */
 	lea	R_STATE(%rbp), %rdi
 	xor	%esi, %esi

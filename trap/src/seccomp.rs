@@ -16,7 +16,8 @@
 //! 1. **Syscalls.** The guest thread's filter ([`guest_filter`]) traps every syscall whose
 //!    instruction pointer lies outside the stub's code pages, whatever its ABI. From the
 //!    stub's code it allows exactly: `rt_sigreturn` (equivalent to the guest setting its own
-//!    registers, which it can anyway), `futex` `FUTEX_WAIT` on the `STATE` word with no
+//!    registers, which it can anyway), `sched_yield` (it takes no argument and only gives
+//!    up the CPU, as trapping does), `futex` `FUTEX_WAIT` on the `STATE` word with no
 //!    timeout and `FUTEX_WAKE` on the `TRAP_SEQ` word (both in stub memory; a wait only parks
 //!    the thread, a wake only wakes the kernel thread, which re-checks), and `arch_prctl`
 //!    `ARCH_SET_FS`/`ARCH_SET_GS` (what the guest may ask the kernel for anyway). Anything
@@ -229,6 +230,7 @@ pub fn guest_filter(code: std::ops::Range<u64>, state: u64, trap_seq: u64) -> Ve
         Some("allow"),
         None,
     );
+    a.jmp(BPF_JEQ_K, libc::SYS_sched_yield as u32, Some("allow"), None);
     a.jmp(BPF_JEQ_K, libc::SYS_futex as u32, Some("futex"), None);
     a.jmp(
         BPF_JEQ_K,
@@ -537,6 +539,8 @@ mod tests {
         assert_eq!(run(&f, &data(39, 0x40_1000, [0; 6])), RET_TRAP);
         assert_eq!(run(&f, &data(15, 0x40_1000, [0; 6])), RET_TRAP);
         assert_eq!(run(&f, &data(15, ip, [0; 6])), RET_ALLOW);
+        assert_eq!(run(&f, &data(24, ip, [7; 6])), RET_ALLOW, "sched_yield");
+        assert_eq!(run(&f, &data(24, 0x40_1000, [0; 6])), RET_TRAP);
         assert_eq!(run(&f, &data(15, CODE.end, [0; 6])), RET_TRAP);
         assert_eq!(
             run(&f, &data(9, ip, [0; 6])),
