@@ -107,6 +107,8 @@ pub trait Runner {
     fn set_fpregs(&mut self, mm: MmId, xs: &XState) -> Result<(), RunnerError>;
     /// Destroys the host side of an address space.
     fn release(&mut self, mm: MmId);
+    /// The host pid of the stub running `mm`, if it has one (for tests and diagnostics).
+    fn host_pid(&self, mm: MmId) -> Option<i32>;
 }
 
 /// One stub host process per guest address space.
@@ -158,11 +160,6 @@ impl PerProcess {
         let ops = mm.take_pending();
         stub.apply(&ops)?;
         Ok(stub)
-    }
-
-    /// The host pid of the stub running `mm`, if it has one.
-    pub fn host_pid(&self, mm: MmId) -> Option<i32> {
-        self.stubs.get(&mm).map(Stub::pid)
     }
 
     fn xstate_size(&mut self, mm: MmId) -> Result<usize, RunnerError> {
@@ -219,5 +216,9 @@ impl Runner for PerProcess {
         if let Some(stub) = self.stubs.remove(&mm) {
             stub.kill();
         }
+    }
+
+    fn host_pid(&self, mm: MmId) -> Option<i32> {
+        self.stubs.get(&mm).map(Stub::pid)
     }
 }

@@ -974,11 +974,6 @@ impl Seccomp {
         })
     }
 
-    /// The host pid of the stub running `mm`, if it has one.
-    pub fn host_pid(&self, mm: MmId) -> Option<i32> {
-        self.stubs.get(&mm).map(|s| s.pid)
-    }
-
     /// Makes sure `mm` has a stub, parks the one that ran before, applies queued ops.
     /// `Ok(false)`: the stub is dead (the guest must be killed).
     fn enter(&mut self, mm: &mut MmFd) -> Result<bool, RunnerError> {
@@ -1080,5 +1075,9 @@ impl Runner for Seccomp {
         if let Some(s) = self.stubs.remove(&mm) {
             s.release();
         }
+    }
+
+    fn host_pid(&self, mm: MmId) -> Option<i32> {
+        self.stubs.get(&mm).map(|s| s.pid)
     }
 }

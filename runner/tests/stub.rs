@@ -1,12 +1,13 @@
-//! The runner against real stubs: isolation of the stub's address space, syscall and fault
-//! traps, and FP state transfer with the host's exact XSAVE size.
+//! The runners against real stubs, each check run with both trap mechanisms: isolation of
+//! the stub's address space, syscall and fault traps, and FP state transfer with the host's
+//! exact XSAVE size; plus what is particular to each mechanism.
 #![allow(clippy::unwrap_used)]
 
 use abi::flags::{MapFlags, Prot};
 use abi::structs::UserRegs;
 use abi::UserAddr;
 use mm::{Access, Mm};
-use runner::{PerProcess, Runner};
+use runner::{new_runner, Runner, TrapKind};
 use trap::Trap;
 
 /// mov eax, 39 (getpid); syscall; mov dword [0x20000000], 7; mov eax, 60 (exit); syscall
@@ -17,21 +18,16 @@ const CODE: &[u8] = &[
 ];
 const CODE_AT: u64 = 0x1000_0000;
 const DATA_AT: u64 = 0x2000_0000;
+const KINDS: [TrapKind; 2] = [TrapKind::Ptrace, TrapKind::Seccomp];
 
-fn setup() -> (Mm, PerProcess, mm::MmId, UserRegs) {
+fn setup(kind: TrapKind) -> (Mm, Box<dyn Runner>, mm::MmId, UserRegs) {
     let mut mm = Mm::new(64 << 20).unwrap();
-    let runner = PerProcess::new(mm.phys_fd()).unwrap();
+    let runner = new_runner(kind, mm.phys_fd()).unwrap();
     let id = mm.create_space();
     let fixed = MapFlags::PRIVATE | MapFlags::ANONYMOUS | MapFlags::FIXED;
-    mm.mmap(
-        id,
-        UserAddr(CODE_AT),
-        4096,
-        Prot::READ | Prot::WRITE | Prot::EXEC,
-        fixed,
-        None,
-    )
-    .unwrap();
+    let rwx = Prot::READ | Prot::WRITE | Prot::EXEC;
+    mm.mmap(id, UserAddr(CODE_AT), 4096, rwx, fixed, None)
+        .unwrap();
     mm.copy_out(id, UserAddr(CODE_AT), CODE).unwrap();
     mm.mmap(
         id,
@@ -51,7 +47,7 @@ fn setup() -> (Mm, PerProcess, mm::MmId, UserRegs) {
 }
 
 /// Resumes, resolving page faults, until a trap that is not a fault.
-fn run(mm: &mut Mm, runner: &mut PerProcess, id: mm::MmId, regs: &mut UserRegs) -> Trap {
+fn run(mm: &mut Mm, runner: &mut dyn Runner, id: mm::MmId, regs: &mut UserRegs) -> Trap {
     loop {
         match runner.resume(mm.mmfd(id).unwrap(), regs).unwrap() {
             Trap::Fault { addr, present } => mm
@@ -62,88 +58,109 @@ fn run(mm: &mut Mm, runner: &mut PerProcess, id: mm::MmId, regs: &mut UserRegs) 
     }
 }
 
-fn stub_pid(runner: &mut PerProcess, mm: &mut Mm, id: mm::MmId) -> i32 {
-    runner.switch_mm(mm.mmfd(id).unwrap()).unwrap();
-    runner.host_pid(id).unwrap()
-}
-
 #[test]
 fn traps_syscalls_and_faults() {
-    let (mut mm, mut runner, id, mut regs) = setup();
-    let trap = runner.resume(mm.mmfd(id).unwrap(), &mut regs).unwrap();
-    assert_eq!(
-        trap,
-        Trap::Fault {
-            addr: CODE_AT,
-            present: false
-        },
-        "code is mapped on first touch"
-    );
-    mm.handle_fault(id, UserAddr(CODE_AT), Access::Unknown, false)
-        .unwrap();
-    let trap = runner.resume(mm.mmfd(id).unwrap(), &mut regs).unwrap();
-    assert_eq!(trap, Trap::Syscall);
-    assert_eq!(regs.orig_rax, 39);
-    regs.rax = 1234;
-    // The store to DATA_AT is not mapped in the host yet: a fault the mm resolves.
-    let trap = runner.resume(mm.mmfd(id).unwrap(), &mut regs).unwrap();
-    let Trap::Fault { addr, present } = trap else {
-        panic!("expected a fault, got {trap:?}")
-    };
-    assert_eq!(addr, DATA_AT);
-    mm.handle_fault(id, UserAddr(addr), Access::Unknown, present)
-        .unwrap();
-    let trap = runner.resume(mm.mmfd(id).unwrap(), &mut regs).unwrap();
-    assert_eq!(trap, Trap::Syscall);
-    assert_eq!(regs.orig_rax, 60);
-    let mut v = [0u8; 4];
-    mm.copy_in(id, UserAddr(DATA_AT), &mut v).unwrap();
-    assert_eq!(
-        u32::from_ne_bytes(v),
-        7,
-        "the guest's store reached physical memory"
-    );
-    runner.release(id);
+    for kind in KINDS {
+        let (mut mm, mut runner, id, mut regs) = setup(kind);
+        let trap = runner.resume(mm.mmfd(id).unwrap(), &mut regs).unwrap();
+        assert_eq!(
+            trap,
+            Trap::Fault {
+                addr: CODE_AT,
+                present: false
+            },
+            "{kind:?}: code is mapped on first touch"
+        );
+        mm.handle_fault(id, UserAddr(CODE_AT), Access::Unknown, false)
+            .unwrap();
+        let trap = runner.resume(mm.mmfd(id).unwrap(), &mut regs).unwrap();
+        assert_eq!(trap, Trap::Syscall, "{kind:?}");
+        assert_eq!(regs.orig_rax, 39);
+        regs.rax = 1234;
+        // The store to DATA_AT is not mapped in the host yet: a fault the mm resolves.
+        let trap = runner.resume(mm.mmfd(id).unwrap(), &mut regs).unwrap();
+        let Trap::Fault { addr, present } = trap else {
+            panic!("{kind:?}: expected a fault, got {trap:?}")
+        };
+        assert_eq!(addr, DATA_AT);
+        mm.handle_fault(id, UserAddr(addr), Access::Unknown, present)
+            .unwrap();
+        let trap = runner.resume(mm.mmfd(id).unwrap(), &mut regs).unwrap();
+        assert_eq!(trap, Trap::Syscall, "{kind:?}");
+        assert_eq!(regs.orig_rax, 60);
+        let mut v = [0u8; 4];
+        mm.copy_in(id, UserAddr(DATA_AT), &mut v).unwrap();
+        assert_eq!(
+            u32::from_ne_bytes(v),
+            7,
+            "{kind:?}: the guest's store reached physical memory"
+        );
+        runner.release(id);
+    }
 }
 
 #[test]
 fn stub_address_space_holds_nothing_of_the_kernel() {
-    let (mut mm, mut runner, id, mut regs) = setup();
-    let pid = stub_pid(&mut runner, &mut mm, id);
-    // Run up to the first syscall so that guest memory is mapped.
-    assert_eq!(run(&mut mm, &mut runner, id, &mut regs), Trap::Syscall);
-    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap();
-    for line in maps.lines() {
-        let path = line.split_whitespace().nth(5).unwrap_or("");
+    for kind in KINDS {
+        let (mut mm, mut runner, id, mut regs) = setup(kind);
+        // Run up to the first syscall so that guest memory is mapped.
+        assert_eq!(run(&mut mm, runner.as_mut(), id, &mut regs), Trap::Syscall);
+        let pid = runner.host_pid(id).unwrap();
+        let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap();
+        for line in maps.lines() {
+            let path = line.split_whitespace().nth(5).unwrap_or("");
+            assert!(
+                path.contains("memfd:uml-stub")
+                    || path.contains("memfd:uml-phys")
+                    || path == "[vsyscall]",
+                "{kind:?}: unexpected mapping in the stub: {line}\n{maps}"
+            );
+        }
         assert!(
-            path.contains("memfd:uml-stub")
-                || path.contains("memfd:uml-phys")
-                || path == "[vsyscall]",
-            "unexpected mapping in the stub: {line}\n{maps}"
+            maps.contains("memfd:uml-phys"),
+            "{kind:?}: guest memory is mapped: {maps}"
         );
+        let fds = std::fs::read_dir(format!("/proc/{pid}/fd"))
+            .unwrap()
+            .count();
+        let threads = std::fs::read_dir(format!("/proc/{pid}/task"))
+            .unwrap()
+            .count();
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        match kind {
+            TrapKind::Ptrace => {
+                assert_eq!(fds, 1, "the stub holds only physical memory");
+                assert_eq!(threads, 1);
+            }
+            TrapKind::Seccomp => {
+                // Physical memory is held only by the mapper thread's own fd table.
+                assert_eq!(fds, 0, "the guest thread's fd table is empty");
+                assert_eq!(threads, 2, "the guest thread and the mapper");
+                assert!(status.contains("Seccomp:\t2"), "filter mode: {status}");
+                assert!(status.contains("TracerPid:\t0"), "not traced: {status}");
+            }
+        }
+        runner.release(id);
     }
-    assert!(
-        maps.contains("memfd:uml-phys"),
-        "guest memory is mapped: {maps}"
-    );
-    let fds: Vec<_> = std::fs::read_dir(format!("/proc/{pid}/fd"))
-        .unwrap()
-        .collect();
-    assert_eq!(fds.len(), 1, "the stub holds only physical memory");
-    runner.release(id);
 }
 
 #[test]
 fn fp_state_round_trips_with_the_host_size() {
-    let (mut mm, mut runner, id, mut regs) = setup();
-    assert_eq!(run(&mut mm, &mut runner, id, &mut regs), Trap::Syscall);
-    let mut xs = runner.get_fpregs(id).unwrap();
-    assert!(xs.len() >= 512 + 64, "an XSAVE area: {}", xs.len());
-    xs.as_bytes_mut()[160..176].copy_from_slice(&[0xab; 16]);
-    // XSTATE_BV: the SSE component is in use (else the host treats it as initial).
-    xs.as_bytes_mut()[512] |= 2;
-    runner.set_fpregs(id, &xs).unwrap();
-    let back = runner.get_fpregs(id).unwrap();
-    assert_eq!(back.xmm(0), Some(&[0xab; 16][..]));
-    runner.release(id);
+    for kind in KINDS {
+        let (mut mm, mut runner, id, mut regs) = setup(kind);
+        assert_eq!(run(&mut mm, runner.as_mut(), id, &mut regs), Trap::Syscall);
+        let mut xs = runner.get_fpregs(id).unwrap();
+        assert!(
+            xs.len() >= 512 + 64,
+            "{kind:?}: an XSAVE area: {}",
+            xs.len()
+        );
+        xs.as_bytes_mut()[160..176].copy_from_slice(&[0xab; 16]);
+        // XSTATE_BV: the SSE component is in use (else the host treats it as initial).
+        xs.as_bytes_mut()[512] |= 2;
+        runner.set_fpregs(id, &xs).unwrap();
+        let back = runner.get_fpregs(id).unwrap();
+        assert_eq!(back.xmm(0), Some(&[0xab; 16][..]), "{kind:?}");
+        runner.release(id);
+    }
 }
