@@ -85,6 +85,25 @@ impl std::str::FromStr for TrapKind {
     }
 }
 
+/// What every runner keeps: its own descriptor of physical memory, and the stub-pid log the
+/// isolation tests read (`UML_DEBUG_STUB_PIDS_FILE`, a debugging aid).
+pub(crate) fn runner_resources(
+    phys: BorrowedFd<'_>,
+) -> Result<(OwnedFd, Option<std::fs::File>), RunnerError> {
+    let phys = phys.try_clone_to_owned().map_err(|e| RunnerError::Host {
+        what: "dup physical memory fd",
+        errno: nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(0)),
+    })?;
+    let pid_log = std::env::var_os("UML_DEBUG_STUB_PIDS_FILE").and_then(|p| {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(p)
+            .ok()
+    });
+    Ok((phys, pid_log))
+}
+
 /// A runner for `kind` whose stubs map guest memory from `phys`.
 pub fn new_runner(kind: TrapKind, phys: BorrowedFd<'_>) -> Result<Box<dyn Runner>, RunnerError> {
     match kind {
@@ -123,18 +142,7 @@ pub struct PerProcess {
 impl PerProcess {
     /// A runner whose stubs map guest memory from `phys` (physical memory).
     pub fn new(phys: BorrowedFd<'_>) -> Result<PerProcess, RunnerError> {
-        let phys = phys.try_clone_to_owned().map_err(|e| RunnerError::Host {
-            what: "dup physical memory fd",
-            errno: nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(0)),
-        })?;
-        // A debugging aid the isolation tests use: log each stub's host pid.
-        let pid_log = std::env::var_os("UML_DEBUG_STUB_PIDS_FILE").and_then(|p| {
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(p)
-                .ok()
-        });
+        let (phys, pid_log) = runner_resources(phys)?;
         Ok(PerProcess {
             image: StubImage::new()?,
             phys,

@@ -949,17 +949,7 @@ pub struct Seccomp {
 impl Seccomp {
     /// A runner whose stubs map guest memory from `phys` (physical memory).
     pub fn new(phys: BorrowedFd<'_>) -> Result<Seccomp, RunnerError> {
-        let phys = phys.try_clone_to_owned().map_err(|e| RunnerError::Host {
-            what: "dup physical memory fd",
-            errno: nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(0)),
-        })?;
-        let pid_log = std::env::var_os("UML_DEBUG_STUB_PIDS_FILE").and_then(|p| {
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(p)
-                .ok()
-        });
+        let (phys, pid_log) = crate::runner_resources(phys)?;
         if std::env::var_os("UML_SECCOMP_STATS").is_some() {
             stats::ON.store(true, Ordering::Relaxed);
         }

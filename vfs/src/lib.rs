@@ -392,16 +392,36 @@ impl Vfs {
         }
     }
 
-    /// `mkdir(2)`.
-    pub fn mkdir(&self, base: &Dentry, path: &[u8], mode: u32) -> Result<(), Errno> {
-        let _ns = self.ns.lock();
-        let Parent { dir, last, .. } = self.walk_parent(base, path)?;
+    /// The directory and name of an entry a call is about to create at `path`: `EEXIST` if
+    /// it exists (or is `.`, `..`, `/`), `ENOENT` for a trailing slash unless `dir_ok` (a
+    /// new directory may be named with one).
+    fn new_entry(
+        &self,
+        base: &Dentry,
+        path: &[u8],
+        dir_ok: bool,
+    ) -> Result<(Dentry, Vec<u8>), Errno> {
+        let Parent {
+            dir,
+            last,
+            trailing_slash,
+        } = self.walk_parent(base, path)?;
         let Last::Norm(name) = last else {
             return Err(Errno::EEXIST);
         };
         if self.child_opt(&dir, &name)?.is_some() {
             return Err(Errno::EEXIST);
         }
+        if trailing_slash && !dir_ok {
+            return Err(Errno::ENOENT);
+        }
+        Ok((dir, name))
+    }
+
+    /// `mkdir(2)`.
+    pub fn mkdir(&self, base: &Dentry, path: &[u8], mode: u32) -> Result<(), Errno> {
+        let _ns = self.ns.lock();
+        let (dir, name) = self.new_entry(base, path, true)?;
         self.may_modify(&dir)?;
         let mode = mode & 0o1777;
         match &dir.0.inode {
@@ -564,20 +584,7 @@ impl Vfs {
         if src.is_dir() {
             return Err(Errno::EPERM);
         }
-        let Parent {
-            dir,
-            last,
-            trailing_slash,
-        } = self.walk_parent(new_base, new)?;
-        let Last::Norm(name) = last else {
-            return Err(Errno::EEXIST);
-        };
-        if self.child_opt(&dir, &name)?.is_some() {
-            return Err(Errno::EEXIST);
-        }
-        if trailing_slash {
-            return Err(Errno::ENOENT);
-        }
+        let (dir, name) = self.new_entry(new_base, new, false)?;
         if src.fs_id() != dir.fs_id() {
             return Err(Errno::EXDEV);
         }
@@ -597,20 +604,7 @@ impl Vfs {
             return Err(Errno::ENAMETOOLONG);
         }
         let _ns = self.ns.lock();
-        let Parent {
-            dir,
-            last,
-            trailing_slash,
-        } = self.walk_parent(base, path)?;
-        let Last::Norm(name) = last else {
-            return Err(Errno::EEXIST);
-        };
-        if self.child_opt(&dir, &name)?.is_some() {
-            return Err(Errno::EEXIST);
-        }
-        if trailing_slash {
-            return Err(Errno::ENOENT);
-        }
+        let (dir, name) = self.new_entry(base, path, false)?;
         self.may_modify(&dir)?;
         match &dir.0.inode {
             Inode::Host(h) => h.symlink(target, &name),
