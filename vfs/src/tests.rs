@@ -9,11 +9,11 @@ use abi::Errno;
 
 use crate::{FileRef, Vfs, VfsConfig};
 
-/// A temporary host directory, removed on drop.
-struct TempDir(PathBuf);
+/// A temporary host directory, removed on drop (shared with the other vfs test modules).
+pub(super) struct TempDir(PathBuf);
 
 impl TempDir {
-    fn new(tag: &str) -> TempDir {
+    pub(super) fn new(tag: &str) -> TempDir {
         use std::sync::atomic::{AtomicU32, Ordering};
         static N: AtomicU32 = AtomicU32::new(0);
         let p = std::env::temp_dir().join(format!(
@@ -26,7 +26,7 @@ impl TempDir {
         std::fs::create_dir_all(&p).unwrap();
         TempDir(p)
     }
-    fn path(&self) -> &Path {
+    pub(super) fn path(&self) -> &Path {
         &self.0
     }
 }
@@ -48,7 +48,7 @@ fn tree(tag: &str) -> TempDir {
     t
 }
 
-fn vfs(root: &Path, rw: bool) -> Vfs {
+pub(super) fn vfs(root: &Path, rw: bool) -> Vfs {
     Vfs::new(VfsConfig {
         root: root.to_path_buf(),
         rw,

@@ -2,50 +2,13 @@
 #![allow(clippy::unwrap_used)]
 
 use std::io::{IoSlice, IoSliceMut};
-use std::path::{Path, PathBuf};
 
 use abi::flags::OFlags;
 use abi::structs::Timespec;
 use abi::Errno;
 
-use crate::{Vfs, VfsConfig, PIPE_BUF, PIPE_CAPACITY, UTIME_NOW, UTIME_OMIT};
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        use std::sync::atomic::{AtomicU32, Ordering};
-        static N: AtomicU32 = AtomicU32::new(0);
-        let p = std::env::temp_dir().join(format!(
-            "uml-vfs2-{}-{}-{}",
-            tag,
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn vfs(root: &Path, rw: bool) -> Vfs {
-    Vfs::new(VfsConfig {
-        root: root.to_path_buf(),
-        rw,
-        uid: 0,
-        gid: 0,
-    })
-    .unwrap()
-}
+use crate::tests::{vfs, TempDir};
+use crate::{Vfs, PIPE_BUF, PIPE_CAPACITY, UTIME_NOW, UTIME_OMIT};
 
 fn scratch(tag: &str) -> (TempDir, Vfs) {
     let t = TempDir::new(tag);
