@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The project's test command: installs the Debian packages the tests need (when missing),
 # builds uml in release mode, then runs every test of the workspace (unit tests of all crates
-# and the end-to-end tests in integration-tests/, which run programs natively and under uml).
+# and the end-to-end tests in integration-tests/, which run programs natively and under uml),
+# and the end-to-end tests once more with the trap mechanism that is not the default.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -41,4 +42,7 @@ fi
 command -v cargo >/dev/null 2>&1 || { echo "test.sh: cargo not found (install Rust)" >&2; exit 1; }
 
 cargo build --release
+# Every test with the default trap mechanism, then the end-to-end tests again with the other
+# one (UML_TRAP sets `uml run`'s default --trap; tests that name a mechanism keep theirs).
 cargo test --release --workspace
+UML_TRAP=ptrace cargo test --release -p integration-tests
