@@ -59,13 +59,13 @@ log() { echo "[bench] $*" >&2; }
 # root and runsc).  Adding a column = adding a line here.
 RUNNERS=(
 	"native|native||"
-	"uml|uml (ptrace)|$UML_BIN run --mem $UML_MEM $UML_ARGS --|uml"
+	"uml|uml (ptrace)|$UML_BIN run --mem $UML_MEM --trap=ptrace $UML_ARGS --|uml"
 	"umlsec|uml (seccomp)|$UML_BIN run --mem $UML_MEM --trap=seccomp $UML_ARGS --|uml"
 	"systrap|gVisor systrap|runsc --platform=systrap --network=none --ignore-cgroups $RUNSC_ARGS do|runsc"
 	"gptrace|gVisor ptrace|runsc --platform=ptrace --network=none --ignore-cgroups $RUNSC_ARGS do|runsc"
 )
-# The runner whose numbers go into the uml/native ratio column.
-RATIO_RUNNER="${RATIO_RUNNER:-uml}"
+# The runner whose numbers go into the uml/native ratio column (the default mechanism).
+RATIO_RUNNER="${RATIO_RUNNER:-umlsec}"
 
 # ---------------------------------------------------------------- rows
 OPEN_FILE="$OUT/openclose.dat"
