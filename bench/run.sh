@@ -286,6 +286,10 @@ raw_median() {
 	tr ' ' '\n' <<<"$v" | grep . | median
 }
 
+# Host floors (native only, see bench/guests/hostfloor.c): what the host charges for the
+# mechanisms uml is built on, before any work of uml's own.
+FLOORS="$("$OUT/hostfloor" 200000 256 2>/dev/null | awk '$1 == "result" { printf "%s %s %s; ", $2, $3, $4 }')"
+
 CPU="$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
 REPORT="$OUT/results.md"
 {
@@ -336,6 +340,7 @@ REPORT="$OUT/results.md"
 	echo "- Lower is better except for the MB/s rows; uml/native is the plain ratio of the two medians (for MB/s rows < 1 means uml is slower)."
 	echo "- The write/read rows use a file under /tmp. Natively that is the host's /tmp; under uml's default overlay root and under gVisor (\`runsc do\` overlay) the writes go to memory, so the rows are not a disk benchmark."
 	echo "- getppid, page-touch, open+close and read/write are timed inside the guest with clock_gettime(CLOCK_MONOTONIC) (a real syscall under uml); start-up is wall time measured from outside and includes the runner's own set-up and tear-down."
+	echo "- Host floors, measured natively in this run by \`bench/out/hostfloor\` (a seccomp-trapped syscall through SIGSYS and rt_sigreturn with no kernel behind it; first touch of MAP_SHARED memfd pages, which back guest memory, next to private anonymous pages): ${FLOORS:-not measured}"
 	echo "- n/a = runner not available (binary missing, not root for runsc, or runsc cannot run here); fail = the workload failed or printed no result (logs in bench/out/logs/)."
 	echo "- Measurement wall time: $((T_END - T_START)) s."
 } | tee "$REPORT"

@@ -97,6 +97,11 @@ pub const SPIN_STUB: u64 = 1024;
 /// the host is busy and the kernel thread and the stub share a CPU, the other side then runs
 /// at once instead of after a time slice; when it runs elsewhere the yield returns at once.
 pub const YIELD_EVERY: u32 = 32;
+/// The kernel spins without yielding for this long first: a guest syscall's round trip
+/// through the host's signal delivery and `rt_sigreturn` alone takes about 2.3 µs here (see
+/// `bench/guests/sigsys_floor.c`), and a yield is a host syscall that costs a round trip's
+/// worth of spinning when the other CPU is idle.
+const YIELD_AFTER: Duration = Duration::from_micros(6);
 /// One futex sleep of the kernel; the watchdog looks at the stub after each.
 const SLEEP_SLICE: Duration = Duration::from_millis(10);
 /// How long a stub may take to park (or its mapper to go idle) before it is killed.
@@ -309,10 +314,13 @@ fn spin_budget_stub() -> u64 {
 }
 
 fn spin_budget_kernel() -> Duration {
-    std::env::var("UML_SECCOMP_KSPIN_US")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .map_or(SPIN_KERNEL, Duration::from_micros)
+    static BUDGET: std::sync::OnceLock<Duration> = std::sync::OnceLock::new();
+    *BUDGET.get_or_init(|| {
+        std::env::var("UML_SECCOMP_KSPIN_US")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .map_or(SPIN_KERNEL, Duration::from_micros)
+    })
 }
 
 fn has_fsgsbase() -> bool {
@@ -627,10 +635,13 @@ impl SecStub {
             std::hint::spin_loop();
             i = i.wrapping_add(1);
             if i.is_multiple_of(YIELD_EVERY) {
-                if contended() || start.elapsed() > spin {
+                let waited = start.elapsed();
+                if contended() || waited > spin {
                     break last;
                 }
-                yield_cpu();
+                if waited > YIELD_AFTER {
+                    yield_cpu();
+                }
             }
         };
         let got = if got != last {
