@@ -36,7 +36,14 @@ pub struct Frames {
     refs: Vec<u32>,
     committed: u64,
     extra: u64,
+    /// Frames below this were handed to [`PhysMem::prepare`] (bump allocation only).
+    prepared: u32,
 }
+
+/// Frames the bump allocator keeps prepared ahead of itself (1 MiB), in runs of this size.
+/// Host memory held beyond what the guest uses is at most twice this, above the highest
+/// point the bump pointer reached.
+const PREPARE_AHEAD: u32 = 256;
 
 impl Frames {
     /// Physical memory of `pages` frames.
@@ -53,6 +60,7 @@ impl Frames {
             refs: vec![0; total as usize],
             committed: 0,
             extra: 0,
+            prepared: 0,
         })
     }
 
@@ -115,7 +123,7 @@ impl Frames {
                 _ => self.free_runs.push((start, n)),
             }
         }
-        // Give the bump region back what sits right below it.
+        // Give the bump region back what sits right below it (punched: to prepare again).
         while let Some(&(s, l)) = self.free_runs.last() {
             if s + l == self.bump {
                 self.bump = s;
@@ -124,6 +132,7 @@ impl Frames {
                 break;
             }
         }
+        self.prepared = self.prepared.min(self.bump);
         self.pending_free = v;
         self.pending_free.clear();
     }
@@ -149,6 +158,7 @@ impl Frames {
             let n = (self.total - self.bump).min(max);
             let start = self.bump;
             self.bump += n;
+            self.prepare_ahead();
             (start, n)
         } else {
             return None;
@@ -158,6 +168,17 @@ impl Frames {
         }
         self.free_count -= u64::from(n);
         Some((Frame(start), n))
+    }
+
+    /// Keeps the next [`PREPARE_AHEAD`] to 2 × [`PREPARE_AHEAD`] frames past the bump
+    /// pointer prepared by the host in the background.
+    fn prepare_ahead(&mut self) {
+        while self.prepared < self.total && self.prepared < self.bump + PREPARE_AHEAD {
+            let n = PREPARE_AHEAD.min(self.total - self.prepared);
+            self.mem
+                .prepare(Frame(self.prepared).offset(), u64::from(n) * PAGE_SIZE);
+            self.prepared += n;
+        }
     }
 
     /// Whether `n` more frames can be allocated now; `charged` says whether they are

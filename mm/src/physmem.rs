@@ -19,6 +19,8 @@ pub struct PhysMem {
     fd: OwnedFd,
     base: *mut u8,
     size: u64,
+    /// Ranges for the preparing thread (started at the first [`PhysMem::prepare`]).
+    preparer: Option<std::sync::mpsc::Sender<(u64, u64)>>,
 }
 
 // SAFETY: `base` points to a `MAP_SHARED` mapping owned exclusively by this value (unmapped
@@ -86,7 +88,43 @@ impl PhysMem {
             fd,
             base: p.cast(),
             size,
+            preparer: None,
         })
+    }
+
+    /// Has the host allocate (zeroed) pages for `[off, off+len)` in the background, so that
+    /// the first guest touch of a frame there is a cheap minor fault instead of a page
+    /// allocation and clearing on the guest's time. Only ever called for frames that are
+    /// free or about to be handed out: `fallocate` without flags never changes the data of
+    /// a page that exists, so a range that got used (or freed and punched) in the meantime
+    /// reads the same afterwards. A best-effort hint: failures are ignored.
+    pub fn prepare(&mut self, off: u64, len: u64) {
+        self.check(off, len);
+        if self.preparer.is_none() {
+            let Ok(fd) = self.fd.try_clone() else {
+                return;
+            };
+            let (tx, rx) = std::sync::mpsc::channel::<(u64, u64)>();
+            let spawned = std::thread::Builder::new()
+                .name("uml-phys-prep".into())
+                .spawn(move || {
+                    for (off, len) in rx {
+                        if let (Ok(o), Ok(l)) =
+                            (libc::off_t::try_from(off), libc::off_t::try_from(len))
+                        {
+                            // SAFETY: plain syscall on our own fd; the range is in bounds.
+                            unsafe { libc::fallocate(fd.as_raw_fd(), 0, o, l) };
+                        }
+                    }
+                });
+            if spawned.is_err() {
+                return;
+            }
+            self.preparer = Some(tx);
+        }
+        if let Some(tx) = &self.preparer {
+            let _ = tx.send((off, len));
+        }
     }
 
     /// The memfd, for the runner to map into stubs.
