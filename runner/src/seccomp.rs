@@ -7,7 +7,8 @@
 //! thread with its own fd table, `ITIMER_VIRTUAL`, the guest thread's seccomp filter — and
 //! then detached: from there on no ptrace request is made. It dies with the kernel through
 //! `PR_SET_PDEATHSIG(SIGKILL)` (set before its exec; a detached tracee has no
-//! `PTRACE_O_EXITKILL`).
+//! `PTRACE_O_EXITKILL`). Stubs are started ahead of need by a spawner thread ([`Spawner`]),
+//! which keeps one ready so that a new address space does not wait for fork, exec and set-up.
 //!
 //! Memory of a stub (one memfd, mapped read-write in the kernel):
 //! - `STUB_DATA` (read-write in the stub): the report words (`TRAP_SEQ`, sleep hints, the
@@ -147,6 +148,7 @@ mod stats {
         PARK_NS,
         SPAWNS,
         SPAWN_NS,
+        SPAWN_WAIT_NS,
         SPAWN_RAW_NS,
         SPAWN_READY_NS,
         RELEASE_NS,
@@ -945,10 +947,81 @@ impl SecStub {
     }
 }
 
+// SAFETY: a `SecStub` owns its stub's shared mapping (`base`, and the `Stub`'s data page)
+// exclusively: nothing else holds those pointers, so handing the whole value to another
+// thread (the spawner gives each new stub to the kernel thread) moves sole access with it.
+unsafe impl Send for SecStub {}
+
+/// What the spawner hands over: a ready stub and the host's XSAVE facts, or why it failed.
+type Spawned = Result<(SecStub, Xinfo), RunnerError>;
+
+/// Stubs started ahead of need. Starting a stub (fork, exec, set-up under ptrace, detach)
+/// takes most of a millisecond, and none of it depends on the address space the stub will
+/// serve, so a spawner thread keeps one ready stub in hand: a new address space (the first
+/// program, each fork) takes it at once while the spawner starts the next one on the
+/// other CPU.
+///
+/// The spawner is the stubs' parent thread: `PR_SET_PDEATHSIG` fires when it ends, so it
+/// lives as long as the runner. The kernel thread reaps stubs with `waitpid`, which Linux
+/// allows for children of any thread of the process.
+struct Spawner {
+    ready: Option<std::sync::mpsc::Receiver<Spawned>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Spawner {
+    fn start(image: StubImage, phys: OwnedFd) -> Result<Spawner, RunnerError> {
+        // A rendezvous channel: exactly one finished stub waits for a taker.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Spawned>(0);
+        let thread = std::thread::Builder::new()
+            .name("uml-stub-spawner".into())
+            .spawn(move || {
+                let mut xinfo = None;
+                loop {
+                    let t = stats::now();
+                    let spawned = SecStub::spawn(&image, phys.as_fd(), &mut xinfo).and_then(|s| {
+                        let x = xinfo.ok_or(RunnerError::StubStart("no XSAVE facts".into()))?;
+                        Ok((s, x))
+                    });
+                    stats::since(&stats::SPAWN_NS, t);
+                    if let Err(std::sync::mpsc::SendError(unwanted)) = tx.send(spawned) {
+                        // The runner is gone.
+                        if let Ok((s, _)) = unwanted {
+                            s.release();
+                        }
+                        return;
+                    }
+                }
+            })
+            .map_err(|e| RunnerError::StubStart(format!("spawner thread: {e}")))?;
+        Ok(Spawner {
+            ready: Some(rx),
+            thread: Some(thread),
+        })
+    }
+
+    /// The next ready stub (waiting for it if the spawner is still at work).
+    fn take(&mut self) -> Spawned {
+        self.ready
+            .as_ref()
+            .and_then(|rx| rx.recv().ok())
+            .unwrap_or_else(|| Err(RunnerError::StubStart("spawner thread ended".into())))
+    }
+}
+
+impl Drop for Spawner {
+    fn drop(&mut self) {
+        // The spawner's next (or pending) hand-over fails: it releases that stub and ends.
+        self.ready.take();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
 /// The seccomp runner (`--trap=seccomp`): one stub host process per guest address space.
 pub struct Seccomp {
-    image: StubImage,
-    phys: OwnedFd,
+    spawner: Spawner,
     stubs: HashMap<MmId, SecStub>,
     /// The address space whose guest thread may be running (not parked).
     current: Option<MmId>,
@@ -965,8 +1038,7 @@ impl Seccomp {
             stats::ON.store(true, Ordering::Relaxed);
         }
         Ok(Seccomp {
-            image: StubImage::new()?,
-            phys,
+            spawner: Spawner::start(StubImage::new()?, phys)?,
             stubs: HashMap::new(),
             current: None,
             xinfo: None,
@@ -981,9 +1053,10 @@ impl Seccomp {
         let id = mm.id();
         if !self.stubs.contains_key(&id) {
             let t = stats::now();
-            let stub = SecStub::spawn(&self.image, self.phys.as_fd(), &mut self.xinfo)?;
+            let (stub, xinfo) = self.spawner.take()?;
+            self.xinfo = Some(xinfo);
             stats::add(&stats::SPAWNS, 1);
-            stats::since(&stats::SPAWN_NS, t);
+            stats::since(&stats::SPAWN_WAIT_NS, t);
             if let Some(log) = self.pid_log.as_mut() {
                 let _ = writeln!(log, "{}", stub.pid);
             }
@@ -1021,6 +1094,12 @@ impl Drop for Seccomp {
         for (_, s) in self.stubs.drain() {
             s.release();
         }
+        // Ends the spawner and releases the stub it holds ready (the field's own drop comes
+        // too late for the statistics).
+        self.spawner = Spawner {
+            ready: None,
+            thread: None,
+        };
         if stats::on() {
             stats::dump();
         }
