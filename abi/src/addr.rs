@@ -35,7 +35,7 @@ impl UserAddr {
     }
     /// Whether the address is page aligned.
     pub fn is_page_aligned(self) -> bool {
-        self.0 % PAGE_SIZE == 0
+        self.0.is_multiple_of(PAGE_SIZE)
     }
 }
 

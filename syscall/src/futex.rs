@@ -26,7 +26,7 @@ pub fn key(ctx: &Ctx<'_>, addr: UserAddr) -> WaitKey {
 }
 
 fn read_word(ctx: &mut Ctx<'_>, addr: UserAddr) -> Result<u32, Errno> {
-    if addr.0 % 4 != 0 {
+    if !addr.0.is_multiple_of(4) {
         return Err(Errno::EINVAL);
     }
     ctx.read_val(addr)

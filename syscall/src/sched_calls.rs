@@ -23,7 +23,7 @@ pub(crate) fn sys_sched_getaffinity(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     check_pid(ctx, a.i32(0))?;
     let len = a.len(1);
     // The kernel's cpumask is 8 bytes here; a shorter buffer cannot hold it.
-    if len < 8 || len % 8 != 0 {
+    if len < 8 || !len.is_multiple_of(8) {
         return Err(Errno::EINVAL);
     }
     ctx.write_val(a.addr(2), &CPU_MASK)?;
