@@ -17,6 +17,7 @@
 #![forbid(unsafe_code)]
 
 mod args;
+pub mod clock;
 mod copy;
 mod ctx;
 pub mod exec;
