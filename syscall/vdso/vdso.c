@@ -85,8 +85,13 @@ static int read_clock(u32 clk, struct timespec64 *ts)
 		if (vvar_page[VVAR_SEQ] == seq)
 			break;
 	}
-	ts->tv_sec = (s64)(sec + ns / NSEC_PER_SEC);
-	ts->tv_nsec = (s64)(ns % NSEC_PER_SEC);
+	/* Rarely more than a second past the base: a loop beats a division. */
+	while (ns >= NSEC_PER_SEC) {
+		ns -= NSEC_PER_SEC;
+		sec++;
+	}
+	ts->tv_sec = (s64)sec;
+	ts->tv_nsec = (s64)ns;
 	return 0;
 }
 
