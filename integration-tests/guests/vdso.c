@@ -7,6 +7,7 @@
 #include "common.h"
 #include <elf.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/auxv.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -260,5 +261,15 @@ int main(int argc, char **argv) {
     int status = -1;
     waitpid(pid, &status, 0);
     CHECK("a forked child reads the clock through the vdso", WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+    /* The vDSO's code is not writable. */
+    pid = fork();
+    if (pid == 0) {
+        no_core();
+        *(volatile char *)eh = 0;
+        _exit(0);
+    }
+    waitpid(pid, &status, 0);
+    CHECK("writing the vdso is SIGSEGV", WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV);
     return 0;
 }

@@ -19,9 +19,9 @@
 //!   of the host is slowed down ("slewed"), never stepped back.
 //! - Right after a refresh every clock is at or after the host's, so a sleeper woken at the
 //!   host's deadline (the kernel refreshes then) sees the deadline passed.
-//! - `REALTIME` steps backwards only when the host's did (by more than [`STEP_BACK_NS`]).
+//! - `REALTIME` steps backwards only when the host's did (by more than 1 ms).
 //! - The counter's rate is measured against each host clock over the time since the first
-//!   sample; until that is [`CALIBRATION_NS`] long, or if the host's counter is not
+//!   sample; until that is 200 µs long, or if the host's counter is not
 //!   invariant or ever goes backwards, `MODE` says so and the vDSO makes the syscall for
 //!   all but the coarse clocks.
 
