@@ -77,6 +77,7 @@ RW_FILE_BASE="/tmp/uml-bench-rw"
 # "@startup <guest>" is timed from outside (wall clock, ms).
 ROWS=(
 	"getppid loop (ns/call)|getppid 200000|getppid"
+	"clock_gettime loop (ns/call)|clockgettime 2000000|clockgettime"
 	"page-touch 256 MiB (ns/page)|pagetouch 256|pagetouch"
 	"open+close (ns/pair)|openclose $OPEN_FILE 20000|openclose"
 	"64 KiB write, 64 MiB (MB/s)|rw $RW_FILE_BASE.@RUNNER@.dat 64|write"
@@ -339,7 +340,7 @@ REPORT="$OUT/results.md"
 	echo
 	echo "- Lower is better except for the MB/s rows; uml/native is the plain ratio of the two medians (for MB/s rows < 1 means uml is slower)."
 	echo "- The write/read rows use a file under /tmp. Natively that is the host's /tmp; under uml's default overlay root and under gVisor (\`runsc do\` overlay) the writes go to memory, so the rows are not a disk benchmark."
-	echo "- getppid, page-touch, open+close and read/write are timed inside the guest with clock_gettime(CLOCK_MONOTONIC) (a real syscall under uml); start-up is wall time measured from outside and includes the runner's own set-up and tear-down."
+	echo "- getppid, page-touch, open+close and read/write are timed inside the guest with clock_gettime(CLOCK_MONOTONIC) (through the vDSO, natively and under uml: no trap); start-up is wall time measured from outside and includes the runner's own set-up and tear-down."
 	echo "- Host floors, measured natively in this run by \`bench/out/hostfloor\` (a seccomp-trapped syscall through SIGSYS and rt_sigreturn with no kernel behind it; first touch of MAP_SHARED memfd pages, which back guest memory, next to private anonymous pages): ${FLOORS:-not measured}"
 	echo "- n/a = runner not available (binary missing, not root for runsc, or runsc cannot run here); fail = the workload failed or printed no result (logs in bench/out/logs/)."
 	echo "- Measurement wall time: $((T_END - T_START)) s."

@@ -226,6 +226,7 @@ pub mod clock {
     pub const REALTIME_COARSE: i32 = 5;
     pub const MONOTONIC_COARSE: i32 = 6;
     pub const BOOTTIME: i32 = 7;
+    pub const TAI: i32 = 11;
     pub const TIMER_ABSTIME: i32 = 1;
 }
 

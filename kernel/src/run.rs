@@ -222,6 +222,8 @@ impl Kernel {
             if let Some(xs) = task.saved_fp.take() {
                 self.runner.set_fpregs(mmid, &xs)?;
             }
+            // The guest may read the time through the vDSO from here on.
+            syscall::clock::tick(&mut self.mm);
             let Some(mmfd) = self.mm.mmfd(mmid) else {
                 return Ok(Some(syscall::ExitStatus::Signaled(sig::SIGKILL, false)));
             };

@@ -61,6 +61,16 @@ impl AddressSpace {
         vma: &Vma,
         vpn: u64,
     ) -> Result<Pte, FillError> {
+        if let Backing::Special { pages, index } = &vma.backing {
+            // The kernel's own frame, shared: nothing to allocate or fill.
+            let f = pages
+                .frame(index + (vpn - vma.start / PAGE_SIZE))
+                .ok_or(FillError::BeyondEof)?;
+            phys.get(f);
+            let pte = Pte::new(f, false);
+            self.pt.set(vpn, pte);
+            return Ok(pte);
+        }
         let charged = vma.charged();
         if !phys.can_alloc(1, charged) {
             return Err(FillError::NoMemory);
@@ -167,6 +177,17 @@ impl AddressSpace {
         let vhi = vma.end / PAGE_SIZE;
         let mut lo = (vpn & !(FAULT_AROUND - 1)).max(vlo);
         let mut hi = ((vpn | (FAULT_AROUND - 1)) + 1).min(vhi);
+        if matches!(vma.backing, Backing::Special { .. }) {
+            // Enter the kernel's frames; the loop below maps them.
+            for v in lo..hi {
+                if self.pt.get(v).is_none() {
+                    match self.populate_one(phys, vma, v) {
+                        Err(e) if v == vpn => return Err(e.into()),
+                        _ => {}
+                    }
+                }
+            }
+        }
         let missing = (lo..hi).filter(|&v| self.pt.get(v).is_none()).count() as u64;
         if !phys.can_alloc(missing, vma.charged()) {
             lo = vpn;
@@ -207,6 +228,8 @@ impl AddressSpace {
                             .map_or(0, |b| b.div_ceil(PAGE_SIZE as usize) as u64)
                     }
                     Backing::Anon => u64::from(n),
+                    // Pages past the kernel's frames (a grown mapping): none are good.
+                    Backing::Special { .. } => 0,
                 };
                 let mut stop = false;
                 for i in 0..u64::from(n) {

@@ -9,6 +9,8 @@
 //! - **Address spaces** ([`space`]): VMAs ([`vma`]) and a page table ([`pagetable`]) per
 //!   space, with Linux's `mmap`/`munmap`/`mprotect`/`madvise`/`brk` semantics and errnos.
 //! - **Faults** ([`fault`]): demand paging with fault-around, copy-on-write breaks.
+//! - **Special mappings** ([`special`]): frames the kernel provides to every space (the
+//!   vDSO and its data page), shared and never writable by guests.
 //! - **User access** ([`uaccess`]): the kernel reads and writes guest memory through its own
 //!   mapping of physical memory, never through the guest process (no `process_vm_readv`).
 //! - **The `/proc/mm` protocol** ([`procmm`]): each space has an [`MmFd`] into which `mm`
@@ -45,6 +47,7 @@ pub mod pagetable;
 pub mod physmem;
 pub mod procmm;
 pub mod space;
+pub mod special;
 pub mod uaccess;
 pub mod vma;
 
@@ -148,12 +151,16 @@ pub struct MapInfo {
     pub shared: bool,
     /// File offset for file mappings, `None` for anonymous memory.
     pub file_offset: Option<u64>,
+    /// The name of a special mapping (`[vdso]`).
+    #[serde(skip)]
+    pub name: Option<&'static str>,
 }
 
 /// The memory manager: physical memory and every guest address space.
 pub struct Mm {
     phys: Frames,
     spaces: HashMap<MmId, AddressSpace>,
+    specials: Vec<Arc<special::SpecialPages>>,
 }
 
 impl Mm {
@@ -167,6 +174,7 @@ impl Mm {
         Ok(Mm {
             phys: Frames::new(bytes / PAGE_SIZE)?,
             spaces: HashMap::new(),
+            specials: Vec::new(),
         })
     }
 
@@ -457,8 +465,12 @@ impl Mm {
                 prot: v.prot.bits(),
                 shared: v.shared,
                 file_offset: match &v.backing {
-                    Backing::Anon => None,
+                    Backing::Anon | Backing::Special { .. } => None,
                     Backing::File { offset, .. } => Some(*offset),
+                },
+                name: match &v.backing {
+                    Backing::Special { pages, .. } => Some(pages.name()),
+                    _ => None,
                 },
             })
             .collect()

@@ -27,6 +27,10 @@ fn moved(vma: &Vma, at: u64, start: u64, end: u64) -> Vma {
             source: source.clone(),
             offset: offset + (at - vma.start),
         },
+        Backing::Special { pages, index } => Backing::Special {
+            pages: pages.clone(),
+            index: index + (at - vma.start) / PAGE_SIZE,
+        },
     };
     Vma {
         start,

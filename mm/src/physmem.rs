@@ -11,6 +11,7 @@
 
 use std::io::{IoSlice, IoSliceMut};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::sync::atomic::AtomicU64;
 
 use crate::MmError;
 
@@ -160,6 +161,24 @@ impl PhysMem {
         // SAFETY: in bounds (checked); the exclusive borrow of `self` makes this the only
         // kernel-side view for its lifetime.
         unsafe { std::slice::from_raw_parts_mut(self.base.add(off as usize), len as usize) }
+    }
+
+    /// Bytes `[off, off+len)` (8-byte aligned) as 64-bit atomics, for data the kernel
+    /// updates while guest threads may be reading it (a sequence-counted page). The kernel
+    /// never holds a byte slice of such a range at the same time.
+    pub fn words(&self, off: u64, len: u64) -> &[AtomicU64] {
+        self.check(off, len);
+        assert!(off % 8 == 0 && len % 8 == 0, "unaligned physmem words");
+        // SAFETY: in bounds of our live mapping (checked) and 8-byte aligned (checked; the
+        // mapping itself is page aligned); `AtomicU64` has the size and alignment of `u64`
+        // and every bit pattern is valid; atomics may be shared with other threads and
+        // processes, which is what they are for.
+        unsafe {
+            std::slice::from_raw_parts(
+                self.base.add(off as usize).cast::<AtomicU64>(),
+                (len / 8) as usize,
+            )
+        }
     }
 
     /// Copies `len` bytes from `src` to `dst` (non-overlapping ranges, e.g. two frames).

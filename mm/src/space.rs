@@ -257,6 +257,14 @@ impl AddressSpace {
             return Err(Errno::ENOMEM);
         }
         let newprot = prot & (Prot::READ | Prot::WRITE | Prot::EXEC);
+        if newprot.contains(Prot::WRITE)
+            && self
+                .vmas
+                .iter_range(addr, end)
+                .any(|v| matches!(v.backing, Backing::Special { .. }))
+        {
+            return Err(Errno::EACCES);
+        }
         // Net change of committed + extra pages.
         let mut delta: i64 = 0;
         for v in self.vmas.iter_range(addr, end) {

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use abi::flags::Prot;
 
+use crate::special::SpecialPages;
 use crate::{PageSource, PAGE_SIZE};
 
 /// What backs a VMA's pages.
@@ -20,6 +21,14 @@ pub enum Backing {
         /// File offset of `Vma::start`.
         offset: u64,
     },
+    /// Frames the kernel provides ([`crate::special`]); `index` is the page of `pages` at
+    /// `Vma::start`.
+    Special {
+        /// The frames.
+        pages: Arc<SpecialPages>,
+        /// Page of `pages` at `Vma::start`.
+        index: u64,
+    },
 }
 
 impl std::fmt::Debug for Backing {
@@ -27,6 +36,7 @@ impl std::fmt::Debug for Backing {
         match self {
             Backing::Anon => write!(f, "Anon"),
             Backing::File { offset, .. } => write!(f, "File@{offset:#x}"),
+            Backing::Special { pages, index } => write!(f, "{}@{index}", pages.name()),
         }
     }
 }
@@ -75,8 +85,10 @@ impl Vma {
         debug_assert!(self.start < at && at < self.end);
         let mut hi = self.clone();
         hi.start = at;
-        if let Backing::File { offset, .. } = &mut hi.backing {
-            *offset += at - self.start;
+        match &mut hi.backing {
+            Backing::File { offset, .. } => *offset += at - self.start,
+            Backing::Special { index, .. } => *index += (at - self.start) / PAGE_SIZE,
+            Backing::Anon => {}
         }
         self.end = at;
         hi

@@ -3,8 +3,9 @@
 //!
 //! What it owns: [`Process`] state (pid, credentials, fd table, cwd, umask, limits, signal
 //! dispositions), the declarative [`table`] (every implemented syscall with a support level;
-//! `uml syscalls` prints it) and the handlers behind it, and [`exec`] (the ELF loader and the
-//! initial stack).
+//! `uml syscalls` prints it) and the handlers behind it, [`exec`] (the ELF loader, the
+//! initial stack and the vDSO), and [`clock`] (the guest's clocks, which the time syscalls
+//! and the vDSO's data page share; the kernel refreshes them with [`clock::tick`]).
 //!
 //! Messages: the kernel hands a stopped task's registers to [`dispatch`], which returns an
 //! [`Outcome`]: a value for `rax`, or a change of control flow (exit). Handlers never touch
@@ -17,6 +18,7 @@
 #![forbid(unsafe_code)]
 
 mod args;
+pub mod clock;
 mod copy;
 mod ctx;
 pub mod exec;

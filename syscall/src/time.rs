@@ -1,6 +1,6 @@
 //! Clocks and sleeping.
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use abi::flags::clock;
 use abi::structs::{Timespec, Timeval};
@@ -26,7 +26,9 @@ fn to_timespec(d: Duration) -> Timespec {
     }
 }
 
-/// Reads a clock of the host with the given id (the guest shares the host's clocks).
+/// Reads a clock of the host with the given id, for converting an absolute sleep deadline
+/// into the host's time (the guest's clocks are never behind the host's, see
+/// [`crate::clock`], so a sleeper that wakes at the host's deadline sees it passed).
 fn host_clock(id: i32) -> Result<Timespec, Errno> {
     let cid = match id {
         clock::REALTIME | clock::REALTIME_COARSE => nix::time::ClockId::CLOCK_REALTIME,
@@ -34,6 +36,7 @@ fn host_clock(id: i32) -> Result<Timespec, Errno> {
             nix::time::ClockId::CLOCK_MONOTONIC
         }
         clock::BOOTTIME => nix::time::ClockId::CLOCK_BOOTTIME,
+        clock::TAI => nix::time::ClockId::CLOCK_TAI,
         // Valid ids; the guest's CPU time itself comes from its process (clock_gettime).
         clock::PROCESS_CPUTIME_ID | clock::THREAD_CPUTIME_ID => return Ok(uptime()),
         _ => return Err(Errno::EINVAL),
@@ -45,13 +48,18 @@ fn host_clock(id: i32) -> Result<Timespec, Errno> {
     })
 }
 
-pub(crate) fn sys_clock_gettime(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
-    let ts = match a.i32(0) {
+/// The guest's clock `id` (the CPU-time clocks are the calling process's).
+fn guest_clock(ctx: &mut Ctx<'_>, id: i32) -> Result<Timespec, Errno> {
+    match id {
         clock::PROCESS_CPUTIME_ID | clock::THREAD_CPUTIME_ID => {
-            to_timespec(Duration::from_nanos(ctx.proc.cpu_ns))
+            Ok(to_timespec(Duration::from_nanos(ctx.proc.cpu_ns)))
         }
-        id => host_clock(id)?,
-    };
+        id => crate::clock::now(ctx.mm, id),
+    }
+}
+
+pub(crate) fn sys_clock_gettime(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    let ts = guest_clock(ctx, a.i32(0))?;
     ctx.write_val(a.addr(1), &ts)?;
     Ok(0)
 }
@@ -61,7 +69,7 @@ pub(crate) fn sys_clock_getres(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     let res = match a.i32(0) {
         clock::REALTIME_COARSE | clock::MONOTONIC_COARSE => Timespec {
             tv_sec: 0,
-            tv_nsec: 4_000_000,
+            tv_nsec: crate::clock::COARSE_RES_NS as i64,
         },
         _ => Timespec {
             tv_sec: 0,
@@ -76,12 +84,10 @@ pub(crate) fn sys_clock_getres(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
 
 pub(crate) fn sys_gettimeofday(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     if !a.addr(0).is_null() {
-        let d = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default();
+        let ts = guest_clock(ctx, clock::REALTIME)?;
         let tv = Timeval {
-            tv_sec: d.as_secs() as i64,
-            tv_usec: i64::from(d.subsec_micros()),
+            tv_sec: ts.tv_sec,
+            tv_usec: ts.tv_nsec / 1000,
         };
         ctx.write_val(a.addr(0), &tv)?;
     }
@@ -93,10 +99,7 @@ pub(crate) fn sys_gettimeofday(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
 }
 
 pub(crate) fn sys_time(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
-    let t = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs() as i64;
+    let t = guest_clock(ctx, clock::REALTIME)?.tv_sec;
     if !a.addr(0).is_null() {
         ctx.write_val(a.addr(0), &t)?;
     }
@@ -127,6 +130,8 @@ pub(crate) fn read_timeout(
 /// timeout key, restarted until the deadline has passed.
 fn sleep_until(ctx: &mut Ctx<'_>, deadline: Instant) -> SysResult {
     if Instant::now() >= deadline {
+        // The sleeper's next look at the clock (the vDSO's) must be past the deadline.
+        crate::clock::refresh(ctx.mm);
         return Ok(0);
     }
     let me = ctx.proc.pid;

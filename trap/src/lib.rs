@@ -4,7 +4,7 @@
 //! to the stopped thread's general registers ([`abi::structs::UserRegs`]) and FP/XSTATE
 //! ([`XState`]); the ptrace mechanism ([`ptrace`]) and the host-independent half of the
 //! seccomp mechanism ([`seccomp`], whose docs hold the argument that it is as secure as
-//! ptrace).
+//! ptrace); reading the host CPU's time-stamp counter ([`tsc`]), the clock guests read directly.
 //!
 //! Invariants:
 //! - Registers and FP state are only read or written while the thread is in a ptrace stop
@@ -21,6 +21,7 @@
 
 pub mod ptrace;
 pub mod seccomp;
+pub mod tsc;
 mod xstate;
 
 use serde::{Deserialize, Serialize};

@@ -51,6 +51,8 @@ pub struct Layout {
     pub phnum: u64,
     /// `AT_ENTRY`: the entry point.
     pub entry: u64,
+    /// `AT_SYSINFO_EHDR`: the vDSO (set by the loader after mapping it).
+    pub vdso: u64,
 }
 
 fn read_exact(file: &FileRef, off: u64, buf: &mut [u8]) -> Result<(), ElfError> {
@@ -217,6 +219,7 @@ impl Image {
             phent: u64::from(self.header.e_phentsize),
             phnum: u64::from(self.header.e_phnum),
             entry: bias + self.header.e_entry,
+            vdso: 0,
         })
     }
 }

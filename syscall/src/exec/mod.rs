@@ -1,8 +1,10 @@
 //! Loading a program into a fresh address space: ELF parsing ([`elf`]), the initial stack
-//! with argv, envp and the auxiliary vector ([`stack`]), and finding a command on `PATH`.
+//! with argv, envp and the auxiliary vector ([`stack`]), the vDSO ([`vdso`]), and finding a
+//! command on `PATH`.
 
 mod elf;
 mod stack;
+pub mod vdso;
 
 use abi::structs::UserRegs;
 use abi::Errno;
@@ -139,6 +141,7 @@ fn load_elf(
             layout.base = base;
             layout.start = il.start;
         }
+        layout.vdso = vdso::map(mm, id)?;
         stack::build(mm, id, &layout, execfn, argv, envp, cred)
     })()
     .map_err(ExecError::Load);

@@ -108,7 +108,8 @@ pub fn build(
     p = aligned;
 
     let host = host_auxv();
-    let auxv: [(u64, u64); 19] = [
+    let auxv: [(u64, u64); 20] = [
+        (AT_SYSINFO_EHDR, layout.vdso),
         (AT_PHDR, layout.phdr),
         (AT_PHENT, layout.phent),
         (AT_PHNUM, layout.phnum),
