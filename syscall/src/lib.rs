@@ -60,6 +60,8 @@ pub enum WaitKey {
     Timeout(i32),
     /// A futex word: (address space id, address).
     Futex(u64, u64),
+    /// A lock on this file, (`st_dev`, `st_ino`), was released or changed.
+    Lock(u64, u64),
 }
 
 /// What a blocked syscall keeps across its restarts (Linux's restart block): cleared by the

@@ -118,7 +118,7 @@ table! {
     fchownat => full(fs::sys_fchownat);
     truncate => full(fs::sys_truncate);
     ftruncate => full(fs::sys_ftruncate);
-    fcntl => partial(fs::sys_fcntl, "F_GETFD/SETFD/GETFL/SETFL/DUPFD/DUPFD_CLOEXEC; locks later");
+    fcntl => partial(fs::sys_fcntl, "flags, DUPFD, pipe sizes, POSIX and OFD record locks; no F_SETOWN, leases, seals");
     dup => full(fs::sys_dup);
     dup2 => full(fs::sys_dup2);
     dup3 => full(fs::sys_dup3);
@@ -158,7 +158,7 @@ table! {
     fdatasync => full(copy::sys_fsync);
     syncfs => full(copy::sys_fsync);
     sync => full(copy::sys_sync);
-    flock => partial(copy::sys_flock, "granted at once: not enforced between processes yet");
+    flock => full(fs::sys_flock);
     socket => error(EAFNOSUPPORT, "no sockets yet");
     socketpair => error(EAFNOSUPPORT, "no sockets yet");
     recvmsg => partial(net::sys_not_a_socket, "no descriptor is a socket yet: EBADF or ENOTSOCK");

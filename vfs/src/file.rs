@@ -501,6 +501,13 @@ impl OpenFile {
         *fl = fl.difference(OFlags::SETFL_MASK) | f.intersection(OFlags::SETFL_MASK);
     }
 
+    /// The identity of the file it opens, (`st_dev`, `st_ino`): what record locks and
+    /// `flock` locks are kept by, whichever name or descriptor reaches the file.
+    pub fn inode_id(&self) -> Result<(u64, u64), Errno> {
+        let st = self.stat()?;
+        Ok((st.st_dev, st.st_ino))
+    }
+
     /// The dentry it was opened by (`None` for stdio).
     pub fn dentry(&self) -> Option<Dentry> {
         self.dentry.clone()
