@@ -297,6 +297,7 @@ pub(crate) fn sys_waitid(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     const P_ALL: u32 = 0;
     const P_PID: u32 = 1;
     const P_PGID: u32 = 2;
+    const P_PIDFD: u32 = 3;
     let (idtype, id, infop, options) = (a.u32(0), a.i32(1), a.addr(2), a.u32(3));
     if options & !(WNOHANG | WSTOPPED | WEXITED | WCONTINUED | WNOWAIT | WNOTHREAD | WALL | WCLONE)
         != 0
@@ -304,9 +305,15 @@ pub(crate) fn sys_waitid(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     {
         return Err(Errno::EINVAL);
     }
+    let mut nonblock = false;
     let which = match idtype {
         P_ALL => Which::Any,
         P_PID if id > 0 => Which::Pid(id),
+        P_PIDFD if id >= 0 => {
+            let (pid, nb) = crate::pidfd::target(ctx, id)?;
+            nonblock = nb;
+            Which::Pid(pid)
+        }
         P_PGID if id >= 0 => Which::Pgid(if id == 0 { ctx.proc.pgid } else { id }),
         _ => return Err(Errno::EINVAL),
     };
@@ -329,6 +336,8 @@ pub(crate) fn sys_waitid(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
             }
             Ok(0)
         }
+        // A non-blocking pidfd makes the wait non-blocking, with EAGAIN.
+        None if nonblock => Err(Errno::EAGAIN),
         None => {
             let me = ctx.proc.pid;
             Err(ctx.block_on(WaitKey::Child(me)))
@@ -549,6 +558,7 @@ pub fn exit_process(
         wake.push(WaitKey::Child(reaper));
     }
     wake.push(WaitKey::Vfork(proc.pid));
+    wake.push(WaitKey::File(vfs::pidfd_wait_id(proc.pid)));
     wake.push(WaitKey::Child(proc.ppid));
     proc.state = ProcState::Zombie(status);
     proc.itimer_real = None;

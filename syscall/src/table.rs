@@ -4,8 +4,8 @@
 use abi::{Errno, Sysno};
 
 use crate::{
-    copy, exec_call, fs, futex, info, kill, mem, net, poll, proc_calls, sched_calls, signal, task,
-    time, Args, Ctx, Outcome,
+    copy, exec_call, fs, futex, info, kill, mem, net, pidfd, poll, proc_calls, sched_calls, signal,
+    splice, task, time, Args, Ctx, Outcome,
 };
 
 /// A handler that returns a value (the common case).
@@ -154,6 +154,8 @@ table! {
     fadvise64 => full(fs::sys_fadvise64);
     sendfile => full(copy::sys_sendfile);
     copy_file_range => full(copy::sys_copy_file_range);
+    splice => partial(splice::sys_splice, "pipes made by pipe(2); a host pipe (stdio) is EINVAL");
+    tee => partial(splice::sys_tee, "pipes made by pipe(2)");
     fsync => full(copy::sys_fsync);
     fdatasync => full(copy::sys_fsync);
     syncfs => full(copy::sys_fsync);
@@ -202,6 +204,8 @@ table! {
     clone => partial_ctl(proc_calls::sys_clone, "processes only: CLONE_VM without CLONE_VFORK (threads) is ENOSYS");
     wait4 => partial(proc_calls::sys_wait4, "rusage is zero");
     waitid => full(proc_calls::sys_waitid);
+    pidfd_open => partial(pidfd::sys_pidfd_open, "PIDFD_NONBLOCK; no PIDFD_THREAD");
+    pidfd_send_signal => full(pidfd::sys_pidfd_send_signal);
     getpgid => full(proc_calls::sys_getpgid);
     setpgid => full(proc_calls::sys_setpgid);
     getpgrp => full(proc_calls::sys_getpgrp);

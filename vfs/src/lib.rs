@@ -60,7 +60,7 @@ use parking_lot::Mutex;
 
 pub use dentry::Dentry;
 use dentry::{FsShared, Inode, OvlFs, OvlNode};
-pub use file::{FileRef, OpenFile};
+pub use file::{open_pidfd, pidfd_wait_id, FileRef, OpenFile};
 use hostfs::HostNode;
 use path::{Last, Parent};
 pub use pipe::{PollEvents, PIPE_BUF, PIPE_CAPACITY};
