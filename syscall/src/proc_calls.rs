@@ -293,12 +293,45 @@ pub(crate) fn sys_wait4(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
 }
 
 pub(crate) fn sys_waitid(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    let infop = a.addr(2);
+    match waitid_found(ctx, a) {
+        Ok(Some(f)) => {
+            if !infop.is_null() {
+                let mut info = [0u8; 128];
+                info[0..4].copy_from_slice(&sig::SIGCHLD.to_ne_bytes());
+                info[8..12].copy_from_slice(&f.code.to_ne_bytes());
+                info[16..20].copy_from_slice(&f.pid.to_ne_bytes());
+                info[20..24].copy_from_slice(&f.uid.to_ne_bytes());
+                info[24..28].copy_from_slice(&f.si_status.to_ne_bytes());
+                ctx.copy_out(infop, &info)?;
+            }
+            Ok(0)
+        }
+        Ok(None) => {
+            if !infop.is_null() {
+                ctx.copy_out(infop, &[0u8; 128])?;
+            }
+            Ok(0)
+        }
+        Err(e) if ctx.block.is_some() => Err(e),
+        // Linux clears the reported fields whatever the error (a bad pointer then wins).
+        Err(e) => {
+            if !infop.is_null() {
+                ctx.copy_out(infop, &[0u8; 28])?;
+            }
+            Err(e)
+        }
+    }
+}
+
+/// `waitid`'s wait: the child found, `None` for `WNOHANG` with nothing to report.
+fn waitid_found(ctx: &mut Ctx<'_>, a: &Args) -> Result<Option<Found>, Errno> {
     use wopt::*;
     const P_ALL: u32 = 0;
     const P_PID: u32 = 1;
     const P_PGID: u32 = 2;
     const P_PIDFD: u32 = 3;
-    let (idtype, id, infop, options) = (a.u32(0), a.i32(1), a.addr(2), a.u32(3));
+    let (idtype, id, options) = (a.u32(0), a.i32(1), a.u32(3));
     if options & !(WNOHANG | WSTOPPED | WEXITED | WCONTINUED | WNOWAIT | WNOTHREAD | WALL | WCLONE)
         != 0
         || options & (WSTOPPED | WEXITED | WCONTINUED) == 0
@@ -318,24 +351,8 @@ pub(crate) fn sys_waitid(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
         _ => return Err(Errno::EINVAL),
     };
     match do_wait(ctx, which, options)? {
-        Some(f) => {
-            if !infop.is_null() {
-                let mut info = [0u8; 128];
-                info[0..4].copy_from_slice(&sig::SIGCHLD.to_ne_bytes());
-                info[8..12].copy_from_slice(&f.code.to_ne_bytes());
-                info[16..20].copy_from_slice(&f.pid.to_ne_bytes());
-                info[20..24].copy_from_slice(&f.uid.to_ne_bytes());
-                info[24..28].copy_from_slice(&f.si_status.to_ne_bytes());
-                ctx.copy_out(infop, &info)?;
-            }
-            Ok(0)
-        }
-        None if options & WNOHANG != 0 => {
-            if !infop.is_null() {
-                ctx.copy_out(infop, &[0u8; 128])?;
-            }
-            Ok(0)
-        }
+        Some(f) => Ok(Some(f)),
+        None if options & WNOHANG != 0 => Ok(None),
         // A non-blocking pidfd makes the wait non-blocking, with EAGAIN.
         None if nonblock => Err(Errno::EAGAIN),
         None => {
