@@ -43,6 +43,7 @@
 mod dentry;
 mod file;
 mod hostfs;
+mod mount;
 mod overlay;
 mod path;
 mod pipe;
@@ -62,6 +63,7 @@ pub use dentry::Dentry;
 use dentry::{FsShared, Inode, OvlFs, OvlNode};
 pub use file::{open_pidfd, pidfd_wait_id, FileRef, OpenFile};
 use hostfs::HostNode;
+pub use mount::BindMount;
 use path::{Last, Parent};
 pub use pipe::{PollEvents, PIPE_BUF, PIPE_CAPACITY};
 pub use stdio::{wait_streams, TcsetWhen};
@@ -86,6 +88,8 @@ pub struct VfsConfig {
     pub uid: u32,
     /// Group of new files.
     pub gid: u32,
+    /// Host directories mounted at guest paths, in order.
+    pub binds: Vec<BindMount>,
 }
 
 /// A host failure while setting up.
@@ -102,6 +106,14 @@ pub enum VfsError {
     /// The root is not a directory.
     #[error("root {0} is not a directory")]
     NotDir(PathBuf),
+    /// A bind mount could not be made.
+    #[error("cannot mount at {guest}: {reason}")]
+    Bind {
+        /// The guest path asked for.
+        guest: PathBuf,
+        /// Why.
+        reason: String,
+    },
 }
 
 /// The guest's file system.
@@ -109,6 +121,8 @@ pub struct Vfs {
     root: Dentry,
     /// File systems mounted on top-level directories of the root (name, mount root).
     mounts: Vec<(Vec<u8>, Dentry)>,
+    /// Host directories mounted anywhere (`-v`).
+    binds: Vec<mount::Bind>,
     uid: u32,
     gid: u32,
     /// Serialises namespace changes (create, remove, rename, link).
@@ -212,14 +226,19 @@ impl Vfs {
                 Dentry::new_mount(root.clone(), name, Inode::Ovl(node)),
             ));
         }
-        Ok(Vfs {
+        let mut vfs = Vfs {
             lower: (!cfg.rw).then_some(host),
             root,
             mounts,
+            binds: Vec::new(),
             uid: cfg.uid,
             gid: cfg.gid,
             ns: Mutex::new(()),
-        })
+        };
+        for b in &cfg.binds {
+            vfs.bind(b)?;
+        }
+        Ok(vfs)
     }
 
     /// The guest's `/`.
@@ -271,6 +290,9 @@ impl Vfs {
 
     /// Write and search permission on a directory whose entries change.
     fn may_modify(&self, dir: &Dentry) -> Result<(), Errno> {
+        if mount::read_only(dir) {
+            return Err(Errno::EROFS);
+        }
         self.check(dir, 3)
     }
 
@@ -643,6 +665,11 @@ impl Vfs {
             return Err(Errno::EINVAL);
         }
         let st = d.stat()?;
+        let ft = st.st_mode & S_IFMT;
+        let plain = ft == S_IFREG || ft == S_IFDIR || ft == abi::flags::mode::S_IFLNK;
+        if mode & 2 != 0 && plain && mount::read_only(d) {
+            return Err(Errno::EROFS);
+        }
         if mode == 0 || self.permitted(&st, mode) {
             Ok(())
         } else {
