@@ -5,7 +5,8 @@
 //! read-only host tree, so the guest can create, write, rename, chmod and delete anywhere
 //! while the host is never modified. With `rw` the host tree is mounted directly and writes
 //! go through. **devfs** is mounted at `/dev` (null, zero, full, random, urandom, tty, an
-//! empty `shm`); it is an in-memory file system too, so the guest can add to it.
+//! empty `shm`); it is an in-memory file system too, so the guest can add to it. Host
+//! directories can be **bind-mounted** at any guest path ([`BindMount`], see `mount`).
 //! `/proc` and `/sys` are, for now, the host's directories seen through the overlay
 //! (read-only lower layer): they describe the host, not the guest.
 //!
@@ -14,8 +15,9 @@
 //!   ([`path`](crate::path)), `..` at the root stays there, absolute symlinks restart at the
 //!   guest root, and host objects are opened one component at a time relative to their
 //!   parent's descriptor with `O_NOFOLLOW`, never by joining strings.
-//! - In overlay mode nothing on the host is ever written: the only host calls are `openat`
-//!   (`O_PATH` or `O_RDONLY`), `fstat`, `fstatat`, `readlinkat`, `getdents` and `preadv`.
+//! - In overlay mode nothing on the host is ever written but below the host directory of a
+//!   read-write bind mount: the only other host calls are `openat` (`O_PATH` or
+//!   `O_RDONLY`), `fstat`, `fstatat`, `readlinkat`, `getdents` and `preadv`.
 //!
 //! Caching: in overlay mode the host tree (the lower layer) is **taken as immutable for the
 //! run**: [`hostfs`](crate::hostfs) remembers what each lookup found (or that the name does
