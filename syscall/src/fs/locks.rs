@@ -434,3 +434,88 @@ pub(crate) fn sys_flock(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     }
     Ok(0)
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    const ID: InodeId = (1, 2);
+
+    fn ranges(t: &LockTable, pid: i32) -> Vec<(u64, u64, bool)> {
+        let mut v: Vec<_> = t.files[&ID]
+            .records
+            .iter()
+            .filter(|l| matches!(l.owner, Owner::Process(p) if p == pid))
+            .map(|l| (l.start, l.end, l.write))
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn unlocking_the_middle_splits_and_same_types_merge() {
+        let mut t = LockTable::default();
+        t.apply(ID, Owner::Process(1), 0, 99, Some(true));
+        t.apply(ID, Owner::Process(1), 40, 59, None);
+        assert_eq!(ranges(&t, 1), [(0, 39, true), (60, 99, true)]);
+        t.apply(ID, Owner::Process(1), 40, 59, Some(true));
+        assert_eq!(ranges(&t, 1), [(0, 99, true)]);
+        t.apply(ID, Owner::Process(1), 10, 19, Some(false));
+        assert_eq!(
+            ranges(&t, 1),
+            [(0, 9, true), (10, 19, false), (20, 99, true)]
+        );
+        t.apply(ID, Owner::Process(1), 0, OFFSET_MAX as u64, None);
+        assert!(t.is_empty());
+    }
+
+    #[test]
+    fn readers_share_and_writers_conflict_across_owners() {
+        let mut t = LockTable::default();
+        t.apply(ID, Owner::Process(1), 0, 9, Some(false));
+        assert!(t.conflict(ID, &Owner::Process(2), 5, 5, false).is_none());
+        assert!(t.conflict(ID, &Owner::Process(2), 5, 5, true).is_some());
+        assert!(t.conflict(ID, &Owner::Process(1), 5, 5, true).is_none());
+        assert!(t.conflict(ID, &Owner::Process(2), 10, 20, true).is_none());
+    }
+
+    #[test]
+    fn a_cycle_of_waiters_is_a_deadlock() {
+        let mut t = LockTable::default();
+        t.waiting.insert(2, (ID, 3));
+        t.waiting.insert(3, (ID, 1));
+        assert!(t.deadlock(1, 2, |_| true));
+        assert!(!t.deadlock(4, 2, |_| true));
+        // Notes on files nobody waits on any more are stale.
+        assert!(!t.deadlock(1, 2, |_| false));
+    }
+
+    #[test]
+    fn open_file_locks_go_with_their_file() {
+        let mut t = LockTable::default();
+        let (r, w) = vfs::Vfs::new(vfs::VfsConfig {
+            root: "/".into(),
+            rw: false,
+            uid: 0,
+            gid: 0,
+            binds: Vec::new(),
+        })
+        .unwrap()
+        .pipe(OFlags::empty())
+        .unwrap();
+        t.apply(
+            ID,
+            Owner::File(std::sync::Arc::downgrade(&r)),
+            0,
+            9,
+            Some(true),
+        );
+        assert!(t
+            .conflict(ID, &Owner::File(std::sync::Arc::downgrade(&w)), 0, 0, false)
+            .is_some());
+        drop(r);
+        assert!(t.conflict(ID, &Owner::Process(1), 0, 0, true).is_none());
+        assert!(t.is_empty());
+    }
+}
