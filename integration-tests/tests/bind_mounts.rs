@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used)]
 
 use std::fs;
-use std::os::unix::fs::symlink;
+use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::Path;
 
 use integration_tests::{run_uml, Outcome, RunOpts, TempDir};
@@ -228,4 +228,55 @@ fn bad_volumes_are_cli_errors() {
         );
         assert_eq!(o.status, 2, "-v {vol}: {}", o.describe("uml"));
     }
+}
+
+#[test]
+fn read_only_mount_errors_come_before_permissions() {
+    // As root every permission check passes; as nobody, EROFS must still win where Linux
+    // checks the mount first (creating, removing, chmod, chown) and lose where it checks
+    // permissions first (opening for writing, access).
+    let root = std::process::Command::new("id").arg("-u").output().unwrap();
+    if String::from_utf8_lossy(&root.stdout).trim() != "0" {
+        eprintln!("not root: cannot switch to nobody");
+        return;
+    }
+    let setpriv = "/usr/bin/setpriv";
+    assert!(
+        Path::new(setpriv).exists(),
+        "{setpriv} is needed (util-linux)"
+    );
+    let tmp = tree("bind-nobody");
+    for p in [tmp.path().to_path_buf(), tmp.join("host")] {
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let uml = tmp.join("uml");
+    fs::copy(integration_tests::uml_bin(), &uml).unwrap();
+    fs::set_permissions(&uml, fs::Permissions::from_mode(0o755)).unwrap();
+    let script = probe(&[
+        "open('/ro/file', 'w')",
+        "os.access('/ro/file', os.W_OK)",
+        "os.mkdir('/ro/d')",
+        "os.unlink('/ro/file')",
+        "os.chmod('/ro/file', 0o600)",
+        "os.chown('/ro/file', 65534, 65534)",
+    ]);
+    let mut cmd = std::process::Command::new(setpriv);
+    cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .arg(&uml)
+        .arg("run")
+        .arg("-v")
+        .arg(format!("{}:/ro:ro", tmp.join("host").display()))
+        .args(["--", PYTHON, "-c", &script])
+        .current_dir(tmp.path());
+    let o = integration_tests::run_command(cmd, integration_tests::DEFAULT_TIMEOUT);
+    assert_eq!(o.status, 0, "{}", o.describe("uml as nobody"));
+    assert_eq!(
+        o.stdout_str(),
+        "open('/ro/file', 'w') EACCES\n\
+         os.access('/ro/file', os.W_OK) False\n\
+         os.mkdir('/ro/d') EROFS\n\
+         os.unlink('/ro/file') EROFS\n\
+         os.chmod('/ro/file', 0o600) EROFS\n\
+         os.chown('/ro/file', 65534, 65534) EROFS\n"
+    );
 }

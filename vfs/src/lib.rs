@@ -298,7 +298,12 @@ impl Vfs {
         self.check(dir, 3)
     }
 
+    /// Whether the caller may change `d`'s metadata: `EROFS` on a read-only mount (before
+    /// ownership, as Linux), else its owner or root.
     fn owner_or_root(&self, d: &Dentry) -> Result<(), Errno> {
+        if mount::read_only(d) {
+            return Err(Errno::EROFS);
+        }
         if self.uid == 0 || d.stat()?.st_uid == self.uid {
             Ok(())
         } else {
@@ -667,16 +672,16 @@ impl Vfs {
             return Err(Errno::EINVAL);
         }
         let st = d.stat()?;
+        if mode != 0 && !self.permitted(&st, mode) {
+            return Err(Errno::EACCES);
+        }
+        // Then, as Linux (and SuS) want, a read-only mount for W_OK on all but special files.
         let ft = st.st_mode & S_IFMT;
         let plain = ft == S_IFREG || ft == S_IFDIR || ft == abi::flags::mode::S_IFLNK;
         if mode & 2 != 0 && plain && mount::read_only(d) {
             return Err(Errno::EROFS);
         }
-        if mode == 0 || self.permitted(&st, mode) {
-            Ok(())
-        } else {
-            Err(Errno::EACCES)
-        }
+        Ok(())
     }
 
     /// `fchmodat(2)`.
@@ -709,6 +714,9 @@ impl Vfs {
         uid: Option<u32>,
         gid: Option<u32>,
     ) -> Result<(), Errno> {
+        if mount::read_only(d) {
+            return Err(Errno::EROFS);
+        }
         if self.uid != 0 {
             let st = d.stat()?;
             let gives_away = uid.is_some_and(|u| u != st.st_uid);
