@@ -59,6 +59,17 @@ int main(int argc, char **argv) {
         if (buf[i] == 0) buf[i] = '.';
     printf("out: \"%.*s\"\n", (int)n, buf);
 
+    /* to and from our stdout, a host pipe when the tests run us */
+    struct stat so;
+    if (fstat(1, &so) == 0 && S_ISFIFO(so.st_mode)) {
+        off = 0;
+        printf("to stdout: [");
+        ssize_t r = splice(in, &off, 1, NULL, 6, 0);
+        printf("] %zd\n", r);
+        write(p[1], "via pipe\n", 9);
+        result("pipe to stdout", splice(p[0], NULL, 1, NULL, 100, 0));
+    }
+
     /* pipe -> pipe moves, tee copies */
     write(p[1], "abcdef", 6);
     result("pipe->pipe 4", splice(p[0], NULL, q[1], NULL, 4, 0));

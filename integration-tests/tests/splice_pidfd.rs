@@ -29,6 +29,7 @@ fn splice_and_tee() {
         let out = o.stdout_str();
         for want in [
             "pipe holds: \"splice\"\n",
+            "to stdout: [hello ] 6\nvia pipe\npipe to stdout: 9\n",
             "out: \"XY.hello\"\n",
             "q after tee: \"efxyz\"\np after tee: \"efxyz\"\n",
             "blocking pipe->pipe: 4\nq: \"late\"\n",

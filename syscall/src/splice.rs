@@ -1,15 +1,17 @@
 //! `splice` (pipe to file, file to pipe, pipe to pipe) and `tee` (pipe to pipe, without
-//! consuming), on pipes made by `pipe(2)`.
+//! consuming).
 //!
 //! The kernel moves the bytes through one buffer per call, sized to what the output pipe
 //! takes whole, so nothing read from a source is lost to a full pipe. A pipe with nothing
 //! to give or no room blocks the task unless the call is non-blocking (`SPLICE_F_NONBLOCK`,
-//! or `O_NONBLOCK` on the pipe as Linux looks at it). Host pipes (a stdio descriptor) are
-//! not pipes here: `EINVAL`, and callers fall back to `read`/`write`.
+//! or `O_NONBLOCK` on the pipe as Linux looks at it). A host pipe passed in as stdio is a
+//! pipe for `splice` too (writes to it block in the host); `tee` takes only pipes made by
+//! `pipe(2)`, whose contents the kernel can read without consuming them.
 
 use std::io::{IoSlice, IoSliceMut};
 
-use abi::flags::{seek, OFlags};
+use abi::flags::mode::{S_IFIFO, S_IFMT};
+use abi::flags::OFlags;
 use abi::{Errno, SysResult, UserAddr};
 use vfs::FileRef;
 
@@ -22,10 +24,19 @@ const SPLICE_F_ALL: u32 = 0xf;
 /// Most bytes one call moves from a pipe to a file.
 const CHUNK: usize = 1 << 20;
 
+/// Whether `f` is a pipe: one made by `pipe(2)`, or a host pipe passed in as stdio.
+fn is_pipe(f: &FileRef) -> bool {
+    f.is_pipe()
+        || f.host_stream_fd().is_some() && f.stat().is_ok_and(|s| s.st_mode & S_IFMT == S_IFIFO)
+}
+
 /// `EAGAIN` for a non-blocking call, else blocks the task until `pipe` changes.
 fn wait_or_again(ctx: &mut Ctx<'_>, pipe: &FileRef, nonblock: bool) -> Errno {
     match pipe.wait_id() {
-        Some(id) if !nonblock => ctx.block_on(WaitKey::File(id)),
+        Some(id) if !nonblock => {
+            ctx.watch_host(pipe);
+            ctx.block_on(WaitKey::File(id))
+        }
         _ => Errno::EAGAIN,
     }
 }
@@ -42,12 +53,13 @@ fn input_ready(ctx: &mut Ctx<'_>, pipe: &FileRef, nonblock: bool) -> Result<bool
     }
 }
 
-/// Waits for room in `pipe`: how many bytes a write takes whole; `EPIPE` without readers.
+/// Waits for room in `pipe`: how many bytes a write takes whole (a host pipe takes any
+/// amount, blocking in the host); `EPIPE` without readers.
 fn output_room(ctx: &mut Ctx<'_>, pipe: &FileRef, nonblock: bool) -> Result<usize, Errno> {
     if pipe.poll_ready().error {
         return Err(Errno::EPIPE);
     }
-    match pipe.pipe_room()? {
+    match pipe.pipe_room().unwrap_or(CHUNK) {
         0 => Err(wait_or_again(ctx, pipe, nonblock)),
         n => Ok(n),
     }
@@ -72,20 +84,11 @@ fn offset_arg(ctx: &mut Ctx<'_>, at: UserAddr) -> Result<Option<i64>, Errno> {
     ctx.read_val(at).map(Some)
 }
 
-/// A file side's offset: the one given (`EINVAL` if negative or the file cannot seek), or
-/// its position.
-fn file_offset(file: &FileRef, given: Option<i64>) -> Result<(u64, bool), Errno> {
+/// A file side's offset, if one is given: `EINVAL` if negative or the file cannot seek.
+fn file_offset(file: &FileRef, given: Option<i64>) -> Result<Option<u64>, Errno> {
     match given {
         Some(off) if off < 0 || !file.is_seekable() => Err(Errno::EINVAL),
-        Some(off) => Ok((off as u64, true)),
-        None => Ok((file.lseek(0, seek::CUR).unwrap_or(0), false)),
-    }
-}
-
-/// Moves `file`'s position to `to` (nothing for a positional transfer).
-fn set_position(file: &FileRef, positional: bool, to: u64) {
-    if !positional {
-        let _ = file.lseek(to as i64, seek::SET);
+        given => Ok(given.map(|o| o as u64)),
     }
 }
 
@@ -107,7 +110,7 @@ pub(crate) fn sys_splice(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
         return Err(Errno::EINVAL);
     }
     let (src, dst) = (ctx.file(a.i32(0))?, ctx.file(a.i32(2))?);
-    let (in_pipe, out_pipe) = (src.is_pipe(), dst.is_pipe());
+    let (in_pipe, out_pipe) = (is_pipe(&src), is_pipe(&dst));
     if in_pipe && !off_in_at.is_null() || out_pipe && !off_out_at.is_null() {
         return Err(Errno::ESPIPE);
     }
@@ -137,32 +140,43 @@ pub(crate) fn sys_splice(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
             if dst.flags().contains(OFlags::APPEND) {
                 return Err(Errno::EINVAL);
             }
-            let (at, positional) = file_offset(&dst, off_out)?;
+            let at = file_offset(&dst, off_out)?;
             if !input_ready(ctx, &src, nonblock(&src))? {
                 return Ok(0);
             }
             let mut buf = vec![0u8; len.min(CHUNK)];
             let n = src.read(&mut [IoSliceMut::new(&mut buf)])?;
             wake_both(ctx, &src, &dst);
-            let put = dst.pwrite(&[IoSlice::new(&buf[..n])], at)?;
-            set_position(&dst, positional, at + put as u64);
-            if positional {
+            let data = [IoSlice::new(&buf[..n])];
+            let put = match at {
+                Some(at) => dst.pwrite(&data, at)?,
+                None => dst.write(&data)?,
+            };
+            if let Some(at) = at {
                 ctx.write_val(off_out_at, &((at + put as u64) as i64))?;
             }
             Ok(put as u64)
         }
         (false, true) => {
-            let (at, positional) = file_offset(&src, off_in)?;
+            let at = file_offset(&src, off_in)?;
             let room = output_room(ctx, &dst, nonblock(&dst))?;
+            // At most what the pipe takes whole: nothing read is lost.
             let mut buf = vec![0u8; len.min(room)];
-            let n = src.pread(&mut [IoSliceMut::new(&mut buf)], at)?;
+            let mut into = [IoSliceMut::new(&mut buf)];
+            let n = match at {
+                Some(at) => src.pread(&mut into, at)?,
+                // A terminal with nothing typed yet.
+                None => match src.read(&mut into) {
+                    Err(Errno::EAGAIN) => return Err(wait_or_again(ctx, &src, nonblock(&src))),
+                    r => r?,
+                },
+            };
             if n == 0 {
                 return Ok(0);
             }
             let put = dst.write(&[IoSlice::new(&buf[..n])])?;
             wake_both(ctx, &src, &dst);
-            set_position(&src, positional, at + put as u64);
-            if positional {
+            if let Some(at) = at {
                 ctx.write_val(off_in_at, &((at + put as u64) as i64))?;
             }
             Ok(put as u64)

@@ -154,8 +154,8 @@ table! {
     fadvise64 => full(fs::sys_fadvise64);
     sendfile => full(copy::sys_sendfile);
     copy_file_range => full(copy::sys_copy_file_range);
-    splice => partial(splice::sys_splice, "pipes made by pipe(2); a host pipe (stdio) is EINVAL");
-    tee => partial(splice::sys_tee, "pipes made by pipe(2)");
+    splice => full(splice::sys_splice);
+    tee => partial(splice::sys_tee, "pipes made by pipe(2); a host pipe (stdio) is EINVAL");
     fsync => full(copy::sys_fsync);
     fdatasync => full(copy::sys_fsync);
     syncfs => full(copy::sys_fsync);
