@@ -666,7 +666,7 @@ impl OpenFile {
     }
 
     /// Reads a pipe's buffered bytes without consuming them (`tee`); `EINVAL` if this is
-    /// not a pipe. See [`Pipe::peek`](crate::pipe::Pipe::peek).
+    /// not a pipe: 0 at end of file, `EAGAIN` if empty with writers.
     pub fn pipe_peek(&self, buf: &mut [u8]) -> Result<usize, Errno> {
         match &self.kind {
             FileKind::Pipe(p) => p.pipe.peek(buf),
