@@ -173,10 +173,25 @@ pub mod fcntl {
     pub const F_GETLK: i32 = 5;
     pub const F_SETLK: i32 = 6;
     pub const F_SETLKW: i32 = 7;
+    pub const F_OFD_GETLK: i32 = 36;
+    pub const F_OFD_SETLK: i32 = 37;
+    pub const F_OFD_SETLKW: i32 = 38;
+    pub const F_RDLCK: i16 = 0;
+    pub const F_WRLCK: i16 = 1;
+    pub const F_UNLCK: i16 = 2;
     pub const F_DUPFD_CLOEXEC: i32 = 1030;
     pub const F_SETPIPE_SZ: i32 = 1031;
     pub const F_GETPIPE_SZ: i32 = 1032;
     pub const FD_CLOEXEC: u64 = 1;
+}
+
+/// `flock(2)` operations.
+pub mod flock {
+    #![allow(missing_docs)]
+    pub const LOCK_SH: i32 = 1;
+    pub const LOCK_EX: i32 = 2;
+    pub const LOCK_NB: i32 = 4;
+    pub const LOCK_UN: i32 = 8;
 }
 
 /// `lseek(2)` whence values.

@@ -244,6 +244,21 @@ pub struct Termios {
 }
 assert_size!(Termios, 36);
 
+/// `struct flock` of `fcntl` record locks (32 bytes; the padding is explicit).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
+#[allow(missing_docs)]
+pub struct Flock {
+    pub l_type: i16,
+    pub l_whence: i16,
+    pub _pad0: u32,
+    pub l_start: i64,
+    pub l_len: i64,
+    pub l_pid: i32,
+    pub _pad1: u32,
+}
+assert_size!(Flock, 32);
+
 /// Appends one `struct linux_dirent64` record to `out`, 8-byte aligned. Returns `false`
 /// (and appends nothing) if it would not fit in `limit` bytes.
 pub fn push_dirent64(

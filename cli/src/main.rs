@@ -37,6 +37,10 @@ struct RunArgs {
     /// Write through to the root instead of the in-memory overlay.
     #[arg(long)]
     rw: bool,
+    /// Mount host directory HOST at guest path GUEST (writes go to HOST; `:ro` makes them
+    /// EROFS); repeatable.
+    #[arg(short = 'v', long = "volume", value_name = "HOST:GUEST[:ro]", value_parser = parse_bind)]
+    volumes: Vec<kernel::BindMount>,
     /// Physical memory of the guest (e.g. 512M, 1G).
     #[arg(long, default_value = "1G", value_parser = parse_size)]
     mem: u64,
@@ -85,6 +89,36 @@ fn parse_size(s: &str) -> Result<u64, String> {
     Ok(bytes)
 }
 
+/// Parses `HOST:GUEST[:ro|:rw]`: HOST an existing directory, GUEST an absolute path.
+fn parse_bind(s: &str) -> Result<kernel::BindMount, String> {
+    let (rest, read_only) = match s.rsplit_once(':') {
+        Some((rest, "ro")) => (rest, true),
+        Some((rest, "rw")) => (rest, false),
+        _ => (s, false),
+    };
+    let (host, guest) = rest
+        .split_once(':')
+        .ok_or(format!("expected HOST:GUEST[:ro], got {s:?}"))?;
+    if !guest.starts_with('/') {
+        return Err(format!("guest path {guest:?} is not absolute"));
+    }
+    if guest.split('/').any(|c| c == "." || c == "..") {
+        return Err(format!("guest path {guest:?} has a `.` or `..` component"));
+    }
+    if guest.trim_matches('/').is_empty() {
+        return Err("cannot mount over the guest's /".into());
+    }
+    let host = std::fs::canonicalize(host).map_err(|e| format!("host directory {host:?}: {e}"))?;
+    if !host.is_dir() {
+        return Err(format!("host path {} is not a directory", host.display()));
+    }
+    Ok(kernel::BindMount {
+        host,
+        guest: guest.into(),
+        read_only,
+    })
+}
+
 fn parse_env(s: &str) -> Result<(OsString, OsString), String> {
     match s.split_once('=') {
         Some((k, v)) if !k.is_empty() => Ok((k.into(), v.into())),
@@ -113,6 +147,7 @@ fn run(args: RunArgs) -> ExitCode {
     let cfg = kernel::Config {
         root: args.root,
         rw: args.rw,
+        binds: args.volumes,
         mem_bytes: args.mem,
         env: args.env,
         workdir: args.workdir,

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #ifndef ARCH_GET_FS
@@ -37,6 +38,9 @@ int main(void) {
     if (fd < 0) { printf("mkstemp %s\n", ename(errno)); return 1; }
     write(fd, "some file content\n", 18);
     int dfd = open("/", O_RDONLY | O_DIRECTORY);
+    int gp[2];
+    if (pipe(gp)) return 1;
+    int pidfd = syscall(SYS_pidfd_open, getpid(), 0);
     char dirname[] = "/tmp/uml-garbage-dir-XXXXXX";
     if (!mkdtemp(dirname)) { printf("mkdtemp %s\n", ename(errno)); return 1; }
     char good[64];
@@ -109,6 +113,13 @@ int main(void) {
         R("utimensat", SYS_utimensat, AT_FDCWD, dirname, p, 0);
         R("execve_path", SYS_execve, p, NULL, NULL);
         R("wait4_status", SYS_wait4, -1, p, 0, NULL);
+        R("fcntl_getlk", SYS_fcntl, fd, F_GETLK, p);
+        R("fcntl_setlk", SYS_fcntl, fd, F_SETLK, p);
+        R("fcntl_ofd_getlk", SYS_fcntl, fd, F_OFD_GETLK, p);
+        R("splice_off_in", SYS_splice, fd, p, gp[1], NULL, 10, 0);
+        R("splice_off_out", SYS_splice, gp[0], NULL, fd, p, 1, SPLICE_F_NONBLOCK);
+        R("pidfd_send_signal_info", SYS_pidfd_send_signal, pidfd, 0, p, 0);
+        R("waitid_pidfd_info", SYS_waitid, 3, pidfd, p, WEXITED | WNOHANG, NULL);
     }
     /* set_tid_address accepts any pointer and returns the tid. */
     for (unsigned i = 0; i < sizeof bad / sizeof bad[0]; i++) {

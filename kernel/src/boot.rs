@@ -66,8 +66,16 @@ pub(crate) fn boot(cfg: &Config) -> Result<Kernel, StartError> {
         rw: cfg.rw,
         uid,
         gid,
+        binds: cfg.binds.clone(),
     })
-    .map_err(|e| StartError::host(&format!("root {}", cfg.root.display()), e))?;
+    .map_err(|e| match e {
+        // A bad -v is the user's mistake, reported as the CLI's own errors are.
+        vfs::VfsError::Bind { .. } => StartError {
+            message: e.to_string(),
+            code: 2,
+        },
+        e => StartError::host(&format!("root {}", cfg.root.display()), e),
+    })?;
     let runner =
         runner::new_runner(cfg.trap, mm.phys_fd()).map_err(|e| StartError::host("runner", e))?;
 

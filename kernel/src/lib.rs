@@ -49,6 +49,7 @@ use vfs::Vfs;
 pub use boot::StartError;
 pub use runner::TrapKind;
 pub use sched::PolicyKind;
+pub use vfs::BindMount;
 
 /// What `uml run` asks for.
 #[derive(Clone, Debug, Default)]
@@ -57,6 +58,8 @@ pub struct Config {
     pub root: PathBuf,
     /// Write through to the root instead of an in-memory overlay.
     pub rw: bool,
+    /// Host directories mounted at guest paths (`-v HOST:GUEST[:ro]`).
+    pub binds: Vec<vfs::BindMount>,
     /// Physical memory size in bytes.
     pub mem_bytes: u64,
     /// Environment overrides (`-e K=V`), applied over the host's environment.

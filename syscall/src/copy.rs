@@ -1,5 +1,5 @@
 //! Copies between files done by the kernel (`sendfile`, `copy_file_range`) and the calls
-//! that flush or lock files (`fsync`, `fdatasync`, `sync`, `syncfs`, `flock`).
+//! that flush files (`fsync`, `fdatasync`, `sync`, `syncfs`).
 //!
 //! The data passes through one kernel buffer per call: the guest's memory is not involved.
 
@@ -141,21 +141,4 @@ pub(crate) fn sys_fsync(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
 
 pub(crate) fn sys_sync(_ctx: &mut Ctx<'_>, _a: &Args) -> SysResult {
     Ok(0)
-}
-
-/// `flock`: the operation is checked; locks are granted at once (advisory locks between
-/// guest processes are not enforced yet).
-pub(crate) fn sys_flock(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
-    const LOCK_SH: i32 = 1;
-    const LOCK_EX: i32 = 2;
-    const LOCK_NB: i32 = 4;
-    const LOCK_UN: i32 = 8;
-    let f = ctx.file(a.i32(0))?;
-    if f.flags().contains(OFlags::PATH) {
-        return Err(Errno::EBADF);
-    }
-    match a.i32(1) & !LOCK_NB {
-        LOCK_SH | LOCK_EX | LOCK_UN => Ok(0),
-        _ => Err(Errno::EINVAL),
-    }
 }

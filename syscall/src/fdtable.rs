@@ -96,9 +96,17 @@ impl FdTable {
         self.entries.remove(&fd).ok_or(Errno::EBADF)
     }
 
-    /// Closes every close-on-exec descriptor (at `execve`).
-    pub fn close_on_exec(&mut self) {
-        self.entries.retain(|_, e| !e.cloexec);
+    /// Closes every close-on-exec descriptor (at `execve`); returns what they held.
+    pub fn close_on_exec(&mut self) -> Vec<FdEntry> {
+        let fds: Vec<i32> = self
+            .entries
+            .iter()
+            .filter(|(_, e)| e.cloexec)
+            .map(|(&fd, _)| fd)
+            .collect();
+        fds.into_iter()
+            .filter_map(|fd| self.entries.remove(&fd))
+            .collect()
     }
 
     /// The descriptors in use, ascending.

@@ -30,11 +30,13 @@ mod info;
 pub mod kill;
 mod mem;
 mod net;
+mod pidfd;
 mod poll;
 pub mod proc_calls;
 pub mod process;
 mod sched_calls;
 pub mod signal;
+mod splice;
 pub mod table;
 mod task;
 pub mod time;
@@ -62,6 +64,8 @@ pub enum WaitKey {
     Timeout(i32),
     /// A futex word: (address space id, address).
     Futex(u64, u64),
+    /// A lock on this file, (`st_dev`, `st_ino`), was released or changed.
+    Lock(u64, u64),
 }
 
 /// What a blocked syscall keeps across its restarts (Linux's restart block): cleared by the

@@ -25,7 +25,10 @@ fn ready(ctx: &mut Ctx<'_>, fd: i32, events: i16) -> (i16, Option<u64>) {
         return (POLLNVAL, None);
     };
     ctx.watch_host(&file);
-    let st = file.poll_ready();
+    let st = match file.pidfd() {
+        Some(pid) => crate::pidfd::poll_events(ctx, pid),
+        None => file.poll_ready(),
+    };
     let mut r = 0;
     if st.readable {
         r |= POLLIN | POLLRDNORM | POLLRDBAND | POLLPRI;

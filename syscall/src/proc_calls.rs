@@ -293,25 +293,9 @@ pub(crate) fn sys_wait4(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
 }
 
 pub(crate) fn sys_waitid(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
-    use wopt::*;
-    const P_ALL: u32 = 0;
-    const P_PID: u32 = 1;
-    const P_PGID: u32 = 2;
-    let (idtype, id, infop, options) = (a.u32(0), a.i32(1), a.addr(2), a.u32(3));
-    if options & !(WNOHANG | WSTOPPED | WEXITED | WCONTINUED | WNOWAIT | WNOTHREAD | WALL | WCLONE)
-        != 0
-        || options & (WSTOPPED | WEXITED | WCONTINUED) == 0
-    {
-        return Err(Errno::EINVAL);
-    }
-    let which = match idtype {
-        P_ALL => Which::Any,
-        P_PID if id > 0 => Which::Pid(id),
-        P_PGID if id >= 0 => Which::Pgid(if id == 0 { ctx.proc.pgid } else { id }),
-        _ => return Err(Errno::EINVAL),
-    };
-    match do_wait(ctx, which, options)? {
-        Some(f) => {
+    let infop = a.addr(2);
+    match waitid_found(ctx, a) {
+        Ok(Some(f)) => {
             if !infop.is_null() {
                 let mut info = [0u8; 128];
                 info[0..4].copy_from_slice(&sig::SIGCHLD.to_ne_bytes());
@@ -323,12 +307,54 @@ pub(crate) fn sys_waitid(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
             }
             Ok(0)
         }
-        None if options & WNOHANG != 0 => {
+        Ok(None) => {
             if !infop.is_null() {
                 ctx.copy_out(infop, &[0u8; 128])?;
             }
             Ok(0)
         }
+        Err(e) if ctx.block.is_some() => Err(e),
+        // Linux clears the reported fields whatever the error (a bad pointer then wins).
+        Err(e) => {
+            if !infop.is_null() {
+                ctx.copy_out(infop, &[0u8; 28])?;
+            }
+            Err(e)
+        }
+    }
+}
+
+/// `waitid`'s wait: the child found, `None` for `WNOHANG` with nothing to report.
+fn waitid_found(ctx: &mut Ctx<'_>, a: &Args) -> Result<Option<Found>, Errno> {
+    use wopt::*;
+    const P_ALL: u32 = 0;
+    const P_PID: u32 = 1;
+    const P_PGID: u32 = 2;
+    const P_PIDFD: u32 = 3;
+    let (idtype, id, options) = (a.u32(0), a.i32(1), a.u32(3));
+    if options & !(WNOHANG | WSTOPPED | WEXITED | WCONTINUED | WNOWAIT | WNOTHREAD | WALL | WCLONE)
+        != 0
+        || options & (WSTOPPED | WEXITED | WCONTINUED) == 0
+    {
+        return Err(Errno::EINVAL);
+    }
+    let mut nonblock = false;
+    let which = match idtype {
+        P_ALL => Which::Any,
+        P_PID if id > 0 => Which::Pid(id),
+        P_PIDFD if id >= 0 => {
+            let (pid, nb) = crate::pidfd::target(ctx, id)?;
+            nonblock = nb;
+            Which::Pid(pid)
+        }
+        P_PGID if id >= 0 => Which::Pgid(if id == 0 { ctx.proc.pgid } else { id }),
+        _ => return Err(Errno::EINVAL),
+    };
+    match do_wait(ctx, which, options)? {
+        Some(f) => Ok(Some(f)),
+        None if options & WNOHANG != 0 => Ok(None),
+        // A non-blocking pidfd makes the wait non-blocking, with EAGAIN.
+        None if nonblock => Err(Errno::EAGAIN),
         None => {
             let me = ctx.proc.pid;
             Err(ctx.block_on(WaitKey::Child(me)))
@@ -521,6 +547,9 @@ pub fn exit_process(
             }
         }
     }
+    for (dev, ino) in procs.locks.exited(proc.pid) {
+        wake.push(WaitKey::Lock(dev, ino));
+    }
     // Orphans go to the nearest living subreaper among the ancestors, else init; zombies
     // among them are the new parent's to reap.
     let mut reaper = proc.ppid;
@@ -546,6 +575,7 @@ pub fn exit_process(
         wake.push(WaitKey::Child(reaper));
     }
     wake.push(WaitKey::Vfork(proc.pid));
+    wake.push(WaitKey::File(vfs::pidfd_wait_id(proc.pid)));
     wake.push(WaitKey::Child(proc.ppid));
     proc.state = ProcState::Zombie(status);
     proc.itimer_real = None;

@@ -177,6 +177,8 @@ pub struct ProcessTable {
     pub max_pids: usize,
     /// The console's foreground process group (`TIOCGPGRP`/`TIOCSPGRP`; Ctrl-C goes here).
     pub console_pgrp: i32,
+    /// Every advisory file lock (`fcntl` record locks, `flock`).
+    pub locks: crate::fs::locks::LockTable,
 }
 
 /// Highest pid before allocation wraps (Linux's default `pid_max`).
@@ -190,6 +192,7 @@ impl ProcessTable {
             last_pid: 0,
             max_pids,
             console_pgrp: 1,
+            locks: Default::default(),
         }
     }
 

@@ -4,8 +4,8 @@
 use abi::{Errno, Sysno};
 
 use crate::{
-    copy, exec_call, fs, futex, info, kill, mem, net, poll, proc_calls, sched_calls, signal, task,
-    time, Args, Ctx, Outcome,
+    copy, exec_call, fs, futex, info, kill, mem, net, pidfd, poll, proc_calls, sched_calls, signal,
+    splice, task, time, Args, Ctx, Outcome,
 };
 
 /// A handler that returns a value (the common case).
@@ -118,7 +118,7 @@ table! {
     fchownat => full(fs::sys_fchownat);
     truncate => full(fs::sys_truncate);
     ftruncate => full(fs::sys_ftruncate);
-    fcntl => partial(fs::sys_fcntl, "F_GETFD/SETFD/GETFL/SETFL/DUPFD/DUPFD_CLOEXEC; locks later");
+    fcntl => partial(fs::sys_fcntl, "flags, DUPFD, pipe sizes, POSIX and OFD record locks; no F_SETOWN, leases, seals");
     dup => full(fs::sys_dup);
     dup2 => full(fs::sys_dup2);
     dup3 => full(fs::sys_dup3);
@@ -154,11 +154,13 @@ table! {
     fadvise64 => full(fs::sys_fadvise64);
     sendfile => full(copy::sys_sendfile);
     copy_file_range => full(copy::sys_copy_file_range);
+    splice => full(splice::sys_splice);
+    tee => partial(splice::sys_tee, "pipes made by pipe(2); a host pipe (stdio) is EINVAL");
     fsync => full(copy::sys_fsync);
     fdatasync => full(copy::sys_fsync);
     syncfs => full(copy::sys_fsync);
     sync => full(copy::sys_sync);
-    flock => partial(copy::sys_flock, "granted at once: not enforced between processes yet");
+    flock => full(fs::sys_flock);
     socket => error(EAFNOSUPPORT, "no sockets yet");
     socketpair => error(EAFNOSUPPORT, "no sockets yet");
     recvmsg => partial(net::sys_not_a_socket, "no descriptor is a socket yet: EBADF or ENOTSOCK");
@@ -202,6 +204,8 @@ table! {
     clone => partial_ctl(proc_calls::sys_clone, "processes only: CLONE_VM without CLONE_VFORK (threads) is ENOSYS");
     wait4 => partial(proc_calls::sys_wait4, "rusage is zero");
     waitid => full(proc_calls::sys_waitid);
+    pidfd_open => partial(pidfd::sys_pidfd_open, "PIDFD_NONBLOCK; no PIDFD_THREAD");
+    pidfd_send_signal => full(pidfd::sys_pidfd_send_signal);
     getpgid => full(proc_calls::sys_getpgid);
     setpgid => full(proc_calls::sys_setpgid);
     getpgrp => full(proc_calls::sys_getpgrp);

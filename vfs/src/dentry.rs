@@ -257,10 +257,17 @@ impl Dentry {
         }
     }
 
-    /// Which file system it is on (for `EXDEV`): host tree, or the address of an overlay.
+    /// Which file system it is on (for `EXDEV`): the address of the root of its host tree
+    /// (the `--rw` root or a bind mount), or of its overlay.
     pub(crate) fn fs_id(&self) -> usize {
         match &self.0.inode {
-            Inode::Host(_) => 0,
+            Inode::Host(_) => {
+                let mut cur = self;
+                while let (Some(p), false) = (&cur.0.parent, cur.0.mount_root) {
+                    cur = p;
+                }
+                Arc::as_ptr(&cur.0) as usize
+            }
             Inode::Ovl(o) => Arc::as_ptr(&o.fs) as usize,
         }
     }

@@ -39,10 +39,26 @@ pub(crate) enum FileKind {
     Path,
     /// One end of a pipe.
     Pipe(PipeEnd),
+    /// A pidfd (`pidfd_open`): refers to the guest process with this pid; no I/O.
+    PidFd(i32),
 }
 
 /// Wait ids of host streams have this bit set (pipe ids never reach it).
 const HOST_STREAM_ID: u64 = 1 << 63;
+
+/// Wait ids of pidfds have this bit set, and the pid below it.
+const PIDFD_ID: u64 = 1 << 62;
+
+/// The wait id of every pidfd of guest process `pid`: woken when the process exits.
+pub fn pidfd_wait_id(pid: i32) -> u64 {
+    PIDFD_ID | u64::from(pid as u32)
+}
+
+/// A new pidfd for guest process `pid`; `flags`: `O_NONBLOCK` (read-write, close-on-exec
+/// being the caller's).
+pub fn open_pidfd(pid: i32, flags: OFlags) -> FileRef {
+    OpenFile::new(None, FileKind::PidFd(pid), OFlags::RDWR | flags)
+}
 
 /// One entry of a directory listing snapshot.
 struct DirEnt {
@@ -190,6 +206,7 @@ impl OpenFile {
             }
             FileKind::Dev(k) => dev_read(*k, bufs),
             FileKind::Pipe(p) => p.pipe.read(bufs),
+            FileKind::PidFd(_) => Err(Errno::EINVAL),
             FileKind::Dir => Err(Errno::EISDIR),
             FileKind::Path => Err(Errno::EBADF),
         }
@@ -230,6 +247,7 @@ impl OpenFile {
             FileKind::Stream(fd) => stdio::write(fd, &bufs[..bufs.len().min(IOV_MAX)]),
             FileKind::Dev(k) => dev_write(*k, bufs),
             FileKind::Pipe(p) => p.pipe.write(bufs),
+            FileKind::PidFd(_) => Err(Errno::EINVAL),
             FileKind::Dir => Err(Errno::EISDIR),
             FileKind::Path => Err(Errno::EBADF),
         }
@@ -253,6 +271,7 @@ impl OpenFile {
             }
             FileKind::Dev(k) => dev_read(*k, bufs),
             FileKind::Pipe(_) => Err(Errno::ESPIPE),
+            FileKind::PidFd(_) => Err(Errno::ESPIPE),
             FileKind::Dir => Err(Errno::EISDIR),
             FileKind::Path => Err(Errno::EBADF),
         }
@@ -295,6 +314,7 @@ impl OpenFile {
             }
             FileKind::Dev(k) => dev_write(*k, bufs),
             FileKind::Pipe(_) => Err(Errno::ESPIPE),
+            FileKind::PidFd(_) => Err(Errno::ESPIPE),
             FileKind::Dir => Err(Errno::EISDIR),
             FileKind::Path => Err(Errno::EBADF),
         }
@@ -306,6 +326,7 @@ impl OpenFile {
         let size = match &self.kind {
             FileKind::Path => return Err(Errno::EBADF),
             FileKind::Pipe(_) => return Err(Errno::ESPIPE),
+            FileKind::PidFd(_) => return Err(Errno::ESPIPE),
             FileKind::Stream(fd) => return stdio::lseek(fd, off, whence),
             FileKind::Dev(_) => {
                 if !(0..=4).contains(&whence) {
@@ -367,6 +388,14 @@ impl OpenFile {
             (None, FileKind::Stream(fd) | FileKind::Host(fd)) => fstat_fd(fd),
             (None, FileKind::Mem(m)) => Ok(m.stat()),
             (None, FileKind::Pipe(p)) => Ok(p.pipe.stat()),
+            // An anonymous inode, as Linux's pidfds before pidfs.
+            (None, FileKind::PidFd(pid)) => Ok(Stat {
+                st_mode: 0o600,
+                st_nlink: 1,
+                st_ino: u64::from(*pid as u32),
+                st_blksize: 4096,
+                ..Stat::default()
+            }),
             _ => Err(Errno::EBADF),
         }
     }
@@ -501,6 +530,13 @@ impl OpenFile {
         *fl = fl.difference(OFlags::SETFL_MASK) | f.intersection(OFlags::SETFL_MASK);
     }
 
+    /// The identity of the file it opens, (`st_dev`, `st_ino`): what record locks and
+    /// `flock` locks are kept by, whichever name or descriptor reaches the file.
+    pub fn inode_id(&self) -> Result<(u64, u64), Errno> {
+        let st = self.stat()?;
+        Ok((st.st_dev, st.st_ino))
+    }
+
     /// The dentry it was opened by (`None` for stdio).
     pub fn dentry(&self) -> Option<Dentry> {
         self.dentry.clone()
@@ -566,6 +602,7 @@ impl OpenFile {
             }
             FileKind::Dev(k) => dev_read(*k, &mut bufs),
             FileKind::Pipe(_) => Err(Errno::ESPIPE),
+            FileKind::PidFd(_) => Err(Errno::EINVAL),
             FileKind::Dir => Err(Errno::EISDIR),
             FileKind::Path => Err(Errno::EBADF),
         }
@@ -594,6 +631,7 @@ impl OpenFile {
             FileKind::Pipe(p) => Some(p.pipe.id()),
             // Host streams are told apart from pipe ids by the top bit.
             FileKind::Stream(fd) => Some(HOST_STREAM_ID | fd.as_raw_fd() as u64),
+            FileKind::PidFd(pid) => Some(pidfd_wait_id(*pid)),
             _ => None,
         }
     }
@@ -611,6 +649,36 @@ impl OpenFile {
         match &self.kind {
             FileKind::Pipe(p) => Ok(p.pipe.capacity()),
             _ => Err(Errno::EBADF),
+        }
+    }
+
+    /// The guest pid a pidfd refers to (`None` for any other file).
+    pub fn pidfd(&self) -> Option<i32> {
+        match self.kind {
+            FileKind::PidFd(pid) => Some(pid),
+            _ => None,
+        }
+    }
+
+    /// Whether it is one end of a pipe made by `pipe(2)`.
+    pub fn is_pipe(&self) -> bool {
+        matches!(self.kind, FileKind::Pipe(_))
+    }
+
+    /// Reads a pipe's buffered bytes without consuming them (`tee`); `EINVAL` if this is
+    /// not a pipe: 0 at end of file, `EAGAIN` if empty with writers.
+    pub fn pipe_peek(&self, buf: &mut [u8]) -> Result<usize, Errno> {
+        match &self.kind {
+            FileKind::Pipe(p) => p.pipe.peek(buf),
+            _ => Err(Errno::EINVAL),
+        }
+    }
+
+    /// Bytes a write to this pipe takes whole now; `EINVAL` if this is not a pipe.
+    pub fn pipe_room(&self) -> Result<usize, Errno> {
+        match &self.kind {
+            FileKind::Pipe(p) => Ok(p.pipe.room()),
+            _ => Err(Errno::EINVAL),
         }
     }
 
@@ -662,7 +730,7 @@ impl OpenFile {
     pub fn is_seekable(&self) -> bool {
         match &self.kind {
             FileKind::Stream(fd) => stdio::lseek(fd, 0, 1).is_ok(),
-            FileKind::Path | FileKind::Pipe(_) => false,
+            FileKind::Path | FileKind::Pipe(_) | FileKind::PidFd(_) => false,
             _ => true,
         }
     }

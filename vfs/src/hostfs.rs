@@ -380,6 +380,9 @@ impl HostNode {
     /// Opens the object for I/O with host flags `flags` (access mode, `O_TRUNC` …), checking
     /// it is still the same object.
     pub fn open(self: &Arc<Self>, flags: HOFlags) -> Result<OwnedFd, Errno> {
+        if self.is_cached() && flags.intersects(HOFlags::WRONLY | HOFlags::RDWR | HOFlags::TRUNC) {
+            return Err(Errno::EROFS);
+        }
         let (dir, name) = self.at()?;
         let extra = if self.ftype == S_IFREG || self.ftype == S_IFDIR {
             HOFlags::empty()
@@ -451,6 +454,11 @@ impl HostNode {
         while let Some(n) = stack.pop() {
             take(&n, &mut stack);
         }
+    }
+
+    /// Whether it belongs to a cached (read-only) tree.
+    pub fn is_cached(&self) -> bool {
+        matches!(self.kind, NodeKind::Cached(_))
     }
 
     /// A node of a cached tree is never written: the overlay copies it up instead.

@@ -5,7 +5,8 @@
 //! read-only host tree, so the guest can create, write, rename, chmod and delete anywhere
 //! while the host is never modified. With `rw` the host tree is mounted directly and writes
 //! go through. **devfs** is mounted at `/dev` (null, zero, full, random, urandom, tty, an
-//! empty `shm`); it is an in-memory file system too, so the guest can add to it.
+//! empty `shm`); it is an in-memory file system too, so the guest can add to it. Host
+//! directories can be **bind-mounted** at any guest path ([`BindMount`], see `mount`).
 //! `/proc` and `/sys` are, for now, the host's directories seen through the overlay
 //! (read-only lower layer): they describe the host, not the guest.
 //!
@@ -14,8 +15,9 @@
 //!   ([`path`](crate::path)), `..` at the root stays there, absolute symlinks restart at the
 //!   guest root, and host objects are opened one component at a time relative to their
 //!   parent's descriptor with `O_NOFOLLOW`, never by joining strings.
-//! - In overlay mode nothing on the host is ever written: the only host calls are `openat`
-//!   (`O_PATH` or `O_RDONLY`), `fstat`, `fstatat`, `readlinkat`, `getdents` and `preadv`.
+//! - In overlay mode nothing on the host is ever written but below the host directory of a
+//!   read-write bind mount: the only other host calls are `openat` (`O_PATH` or
+//!   `O_RDONLY`), `fstat`, `fstatat`, `readlinkat`, `getdents` and `preadv`.
 //!
 //! Caching: in overlay mode the host tree (the lower layer) is **taken as immutable for the
 //! run**: [`hostfs`](crate::hostfs) remembers what each lookup found (or that the name does
@@ -43,6 +45,7 @@
 mod dentry;
 mod file;
 mod hostfs;
+mod mount;
 mod overlay;
 mod path;
 mod pipe;
@@ -60,8 +63,9 @@ use parking_lot::Mutex;
 
 pub use dentry::Dentry;
 use dentry::{FsShared, Inode, OvlFs, OvlNode};
-pub use file::{FileRef, OpenFile};
+pub use file::{open_pidfd, pidfd_wait_id, FileRef, OpenFile};
 use hostfs::HostNode;
+pub use mount::BindMount;
 use path::{Last, Parent};
 pub use pipe::{PollEvents, PIPE_BUF, PIPE_CAPACITY};
 pub use stdio::{wait_streams, TcsetWhen};
@@ -86,6 +90,8 @@ pub struct VfsConfig {
     pub uid: u32,
     /// Group of new files.
     pub gid: u32,
+    /// Host directories mounted at guest paths, in order.
+    pub binds: Vec<BindMount>,
 }
 
 /// A host failure while setting up.
@@ -102,6 +108,14 @@ pub enum VfsError {
     /// The root is not a directory.
     #[error("root {0} is not a directory")]
     NotDir(PathBuf),
+    /// A bind mount could not be made.
+    #[error("cannot mount at {guest}: {reason}")]
+    Bind {
+        /// The guest path asked for.
+        guest: PathBuf,
+        /// Why.
+        reason: String,
+    },
 }
 
 /// The guest's file system.
@@ -109,6 +123,8 @@ pub struct Vfs {
     root: Dentry,
     /// File systems mounted on top-level directories of the root (name, mount root).
     mounts: Vec<(Vec<u8>, Dentry)>,
+    /// Host directories mounted anywhere (`-v`).
+    binds: Vec<mount::Bind>,
     uid: u32,
     gid: u32,
     /// Serialises namespace changes (create, remove, rename, link).
@@ -212,14 +228,19 @@ impl Vfs {
                 Dentry::new_mount(root.clone(), name, Inode::Ovl(node)),
             ));
         }
-        Ok(Vfs {
+        let mut vfs = Vfs {
             lower: (!cfg.rw).then_some(host),
             root,
             mounts,
+            binds: Vec::new(),
             uid: cfg.uid,
             gid: cfg.gid,
             ns: Mutex::new(()),
-        })
+        };
+        for b in &cfg.binds {
+            vfs.bind(b)?;
+        }
+        Ok(vfs)
     }
 
     /// The guest's `/`.
@@ -271,10 +292,18 @@ impl Vfs {
 
     /// Write and search permission on a directory whose entries change.
     fn may_modify(&self, dir: &Dentry) -> Result<(), Errno> {
+        if mount::read_only(dir) {
+            return Err(Errno::EROFS);
+        }
         self.check(dir, 3)
     }
 
+    /// Whether the caller may change `d`'s metadata: `EROFS` on a read-only mount (before
+    /// ownership, as Linux), else its owner or root.
     fn owner_or_root(&self, d: &Dentry) -> Result<(), Errno> {
+        if mount::read_only(d) {
+            return Err(Errno::EROFS);
+        }
         if self.uid == 0 || d.stat()?.st_uid == self.uid {
             Ok(())
         } else {
@@ -643,11 +672,16 @@ impl Vfs {
             return Err(Errno::EINVAL);
         }
         let st = d.stat()?;
-        if mode == 0 || self.permitted(&st, mode) {
-            Ok(())
-        } else {
-            Err(Errno::EACCES)
+        if mode != 0 && !self.permitted(&st, mode) {
+            return Err(Errno::EACCES);
         }
+        // Then, as Linux (and SuS) want, a read-only mount for W_OK on all but special files.
+        let ft = st.st_mode & S_IFMT;
+        let plain = ft == S_IFREG || ft == S_IFDIR || ft == abi::flags::mode::S_IFLNK;
+        if mode & 2 != 0 && plain && mount::read_only(d) {
+            return Err(Errno::EROFS);
+        }
+        Ok(())
     }
 
     /// `fchmodat(2)`.
@@ -680,6 +714,9 @@ impl Vfs {
         uid: Option<u32>,
         gid: Option<u32>,
     ) -> Result<(), Errno> {
+        if mount::read_only(d) {
+            return Err(Errno::EROFS);
+        }
         if self.uid != 0 {
             let st = d.stat()?;
             let gives_away = uid.is_some_and(|u| u != st.st_uid);

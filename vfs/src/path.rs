@@ -52,6 +52,9 @@ impl Vfs {
         if !dir.is_dir() {
             return Err(Errno::ENOTDIR);
         }
+        if let Some(m) = self.bound(dir, name) {
+            return Ok(m);
+        }
         if dir.0.parent.is_none() {
             if let Some((_, m)) = self.mounts.iter().find(|(n, _)| n == name) {
                 return Ok(m.clone());

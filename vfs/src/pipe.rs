@@ -215,6 +215,35 @@ impl Pipe {
         Ok(done)
     }
 
+    /// Copies buffered bytes into `buf` without consuming them (`tee`): 0 at end of file,
+    /// `EAGAIN` if empty with writers.
+    pub fn peek(&self, buf: &mut [u8]) -> Result<usize, Errno> {
+        let i = self.inner.lock();
+        if i.slots.is_empty() {
+            return if i.writers == 0 {
+                Ok(0)
+            } else {
+                Err(Errno::EAGAIN)
+            };
+        }
+        let mut done = 0;
+        for slot in &i.slots {
+            let n = (buf.len() - done).min(slot.data.len() - slot.off);
+            buf[done..done + n].copy_from_slice(&slot.data[slot.off..slot.off + n]);
+            done += n;
+            if done == buf.len() {
+                break;
+            }
+        }
+        Ok(done)
+    }
+
+    /// Bytes a write is sure to take whole now (its free slots; 0 when full).
+    pub fn room(&self) -> usize {
+        let i = self.inner.lock();
+        i.max_slots.saturating_sub(i.slots.len()) * PAGE
+    }
+
     /// The capacity in bytes (`F_GETPIPE_SZ`).
     pub fn capacity(&self) -> usize {
         self.inner.lock().max_slots * PAGE

@@ -54,6 +54,7 @@ pub(super) fn vfs(root: &Path, rw: bool) -> Vfs {
         rw,
         uid: 0,
         gid: 0,
+        binds: Vec::new(),
     })
     .unwrap()
 }

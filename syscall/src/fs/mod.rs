@@ -4,6 +4,7 @@
 mod attr;
 mod dir;
 mod ioctl;
+pub mod locks;
 mod open;
 mod pipe;
 mod rw;
@@ -21,9 +22,10 @@ pub(crate) use dir::{
     sys_unlink, sys_unlinkat,
 };
 pub(crate) use ioctl::sys_ioctl;
+pub(crate) use locks::sys_flock;
 pub(crate) use open::{
-    sys_close, sys_close_range, sys_creat, sys_dup, sys_dup2, sys_dup3, sys_fcntl, sys_open,
-    sys_openat, sys_umask,
+    dropped, sys_close, sys_close_range, sys_creat, sys_dup, sys_dup2, sys_dup3, sys_fcntl,
+    sys_open, sys_openat, sys_umask,
 };
 pub(crate) use pipe::{sys_pipe, sys_pipe2};
 pub(crate) use rw::{

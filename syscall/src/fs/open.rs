@@ -11,12 +11,14 @@ use crate::{Args, Ctx, WaitKey};
 /// of a pipe closing means end of file for its readers, the last read end `EPIPE` for its
 /// writers). Spurious when other descriptors still share the file; blocked tasks then
 /// simply block again.
-fn dropped(ctx: &mut Ctx<'_>, old: Option<FdEntry>) {
-    if let Some(id) = old.and_then(|e| {
-        let id = e.file.wait_id();
-        drop(e);
-        id
-    }) {
+/// The process's record locks on the file go too, as on Linux.
+pub(crate) fn dropped(ctx: &mut Ctx<'_>, old: Option<FdEntry>) {
+    let Some(e) = old else {
+        return;
+    };
+    let id = e.file.wait_id();
+    super::locks::release_on_close(ctx, e.file);
+    if let Some(id) = id {
         ctx.wake(WaitKey::File(id));
     }
 }
@@ -126,7 +128,7 @@ pub fn sys_dup3(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
     Ok(new as u64)
 }
 
-/// `fcntl(2)`: descriptor flags, status flags and duplication.
+/// `fcntl(2)`: descriptor flags, status flags, duplication, pipe sizes and record locks.
 pub fn sys_fcntl(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
     let fd = a.i32(0);
     let f = ctx.file(fd)?;
@@ -155,6 +157,12 @@ pub fn sys_fcntl(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
         }
         fcntl::F_GETPIPE_SZ => Ok(f.pipe_capacity()? as u64),
         fcntl::F_SETPIPE_SZ => Ok(f.set_pipe_capacity(arg)? as u64),
+        cmd @ (fcntl::F_GETLK
+        | fcntl::F_SETLK
+        | fcntl::F_SETLKW
+        | fcntl::F_OFD_GETLK
+        | fcntl::F_OFD_SETLK
+        | fcntl::F_OFD_SETLKW) => super::locks::fcntl_lock(ctx, f, cmd, a.addr(2)),
         _ => Err(Errno::EINVAL),
     }
 }
