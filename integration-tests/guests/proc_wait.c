@@ -100,8 +100,13 @@ static void wnowait(void) {
 static void stop_continue(void) {
     pid_t pid = fork();
     if (pid == 0) {
+        /* Its own process group, whose parent (us) is in another group of the session: not
+         * orphaned, so SIGTSTP stops it even when the test runs in an orphaned group (a
+         * background job), where Linux discards SIGTSTP's stop. */
+        setpgid(0, 0);
         for (;;) pause();
     }
+    setpgid(pid, pid);
     int st;
     kill(pid, SIGSTOP);
     pid_t r = waitpid(pid, &st, WUNTRACED);
