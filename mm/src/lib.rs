@@ -40,6 +40,7 @@ pub mod fault;
 pub mod frames;
 pub mod layout;
 mod mremap;
+pub mod pagecache;
 pub mod pagetable;
 #[allow(unsafe_code)]
 pub mod physmem;
@@ -59,6 +60,7 @@ pub use abi::{UserAddr, PAGE_SIZE};
 use serde::{Deserialize, Serialize};
 
 use frames::Frames;
+pub use pagecache::FileKey;
 pub use procmm::{MmFd, MmId, MmOp};
 use space::AddressSpace;
 use vma::Backing;
@@ -79,12 +81,33 @@ pub enum MmError {
     InvalidSize(u64),
 }
 
-/// A file whose pages a private file mapping reads (implemented by the syscall crate over
-/// vfs files).
+/// A file whose pages a file mapping reads and writes back (implemented by the syscall
+/// crate over vfs files).
 pub trait PageSource: Send + Sync {
     /// Fill `dst` from the file at byte `offset`; returns bytes read (short at EOF; the rest
     /// of the page is zeroed by mm).
     fn read_at(&self, offset: u64, dst: &mut [u8]) -> std::io::Result<usize>;
+
+    /// The file's identity for the page cache; `None`: its pages are not cached (devices),
+    /// and it cannot be mapped shared and writable.
+    fn key(&self) -> Option<FileKey> {
+        None
+    }
+
+    /// Writes `src` at byte `offset` (write-back of a dirty page); returns bytes written.
+    fn write_at(&self, _offset: u64, _src: &[u8]) -> std::io::Result<usize> {
+        Err(std::io::Error::from_raw_os_error(Errno::EBADF.raw()))
+    }
+
+    /// Current size of the file in bytes.
+    fn size(&self) -> u64 {
+        0
+    }
+
+    /// Whether it was opened for writing (a shared mapping of it may become writable).
+    fn writable(&self) -> bool {
+        false
+    }
 }
 
 /// The file side of a file mapping.
