@@ -57,9 +57,11 @@ struct CachedPage {
     dirty: bool,
 }
 
-#[derive(Default)]
 struct CachedFile {
     pages: BTreeMap<u64, CachedPage>,
+    /// Where pages are read again after the file changed (the source of the first
+    /// mapping that cached a page).
+    reader: Arc<dyn PageSource>,
     /// Where dirty pages are written back (set by the first store through a shared mapping).
     writer: Option<Arc<dyn PageSource>>,
 }
@@ -117,8 +119,12 @@ impl PageCache {
         })
     }
 
-    fn insert(&mut self, key: FileKey, pgoff: u64, frame: Frame) {
-        let file = self.files.entry(key).or_default();
+    fn insert(&mut self, key: FileKey, pgoff: u64, frame: Frame, src: &Arc<dyn PageSource>) {
+        let file = self.files.entry(key).or_insert_with(|| CachedFile {
+            pages: BTreeMap::new(),
+            reader: src.clone(),
+            writer: None,
+        });
         file.pages.insert(
             pgoff,
             CachedPage {
@@ -202,9 +208,9 @@ fn write_page(mem: &crate::physmem::PhysMem, writer: &dyn PageSource, pgoff: u64
 
 impl Frames {
     /// Enters the freshly allocated frame `f` (refcount 1: that reference becomes the
-    /// cache's) as page `pgoff` of `key`, counting it as `extra`.
-    pub fn cache_insert(&mut self, key: FileKey, pgoff: u64, f: Frame) {
-        self.cache.insert(key, pgoff, f);
+    /// cache's), filled from `src`, as page `pgoff` of `key`, counting it as `extra`.
+    pub fn cache_insert(&mut self, key: FileKey, pgoff: u64, f: Frame, src: &Arc<dyn PageSource>) {
+        self.cache.insert(key, pgoff, f, src);
         self.add_extra(1);
     }
 
@@ -240,13 +246,16 @@ impl Frames {
         pages.into_iter().map(|(_, f)| f).collect()
     }
 
-    /// Re-reads the cached pages of `key` from `src` (after the file changed underneath
+    /// Re-reads the cached pages of `key` from the file (after it changed underneath
     /// them); returns the frames of pages now wholly past the end of the file, which the
     /// caller unmaps everywhere and then [`cache_evict`](Frames::cache_evict)s.
-    pub fn cache_refresh(&mut self, key: FileKey, src: &dyn PageSource) -> Vec<Frame> {
+    pub fn cache_refresh(&mut self, key: FileKey) -> Vec<Frame> {
+        let Some(src) = self.cache.files.get(&key).map(|f| f.reader.clone()) else {
+            return Vec::new();
+        };
         let mut gone = Vec::new();
         for (pgoff, f) in self.cache.pages(key, 0, u64::MAX) {
-            match self.fill_from(f, src, pgoff * PAGE_SIZE) {
+            match self.fill_from(f, src.as_ref(), pgoff * PAGE_SIZE) {
                 Ok(n) if n > 0 => {}
                 _ => gone.push(f),
             }
@@ -328,18 +337,15 @@ impl crate::Mm {
         }
     }
 
-    /// After the file `src` names was written or truncated through a descriptor: its cached
-    /// pages are read again (every mapping sees the new data), and pages now wholly past
-    /// the end of the file leave every mapping and the cache (touching them is `SIGBUS`).
-    /// Call [`sync_file`](Self::sync_file) before the change.
-    pub fn file_changed(&mut self, src: &dyn PageSource) {
-        let Some(key) = src.key() else {
-            return;
-        };
+    /// After the file `key` was written or truncated through a descriptor or path: its
+    /// cached pages are read again (every mapping sees the new data), and pages now wholly
+    /// past the end of the file leave every mapping and the cache (touching them is
+    /// `SIGBUS`). Call [`sync_file`](Self::sync_file) before the change.
+    pub fn file_changed(&mut self, key: FileKey) {
         if !self.phys.cache.has_file(key) {
             return;
         }
-        let gone = self.phys.cache_refresh(key, src);
+        let gone = self.phys.cache_refresh(key);
         if gone.is_empty() {
             return;
         }

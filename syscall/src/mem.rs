@@ -2,19 +2,87 @@
 
 use abi::flags::{MapFlags, Prot};
 use abi::{Errno, SysResult};
-use mm::FileMapping;
+use mm::{FileKey, FileMapping};
 
 use crate::{Args, Ctx};
 
-/// Adapts an open file to the page source a private file mapping reads from.
+/// Adapts an open file to the page source a file mapping reads from and writes back to.
 struct FilePages(vfs::FileRef);
+
+fn io_err(e: Errno) -> std::io::Error {
+    std::io::Error::from_raw_os_error(e.raw())
+}
 
 impl mm::PageSource for FilePages {
     fn read_at(&self, offset: u64, dst: &mut [u8]) -> std::io::Result<usize> {
-        self.0
-            .read_at(offset, dst)
-            .map_err(|e| std::io::Error::from_raw_os_error(e.raw()))
+        self.0.read_at(offset, dst).map_err(io_err)
     }
+
+    fn key(&self) -> Option<FileKey> {
+        file_key(&self.0)
+    }
+
+    fn write_at(&self, offset: u64, src: &[u8]) -> std::io::Result<usize> {
+        self.0.write_at(offset, src).map_err(io_err)
+    }
+
+    fn size(&self) -> u64 {
+        self.0.size()
+    }
+
+    fn writable(&self) -> bool {
+        self.0.flags().writable()
+    }
+}
+
+/// The page-cache identity of a regular file.
+fn file_key(f: &vfs::FileRef) -> Option<FileKey> {
+    f.inode_key().map(|(dev, ino)| FileKey { dev, ino })
+}
+
+/// Page-cache coherence, before a file is read, written or truncated through a descriptor
+/// (and on `fsync`): the dirty pages that shared mappings hold are written to it.
+pub(crate) fn sync_file(ctx: &mut Ctx<'_>, f: &vfs::FileRef) {
+    if ctx.mm.cache_is_empty() {
+        return;
+    }
+    if let Some(k) = file_key(f) {
+        ctx.mm.sync_file(k);
+    }
+}
+
+/// Page-cache coherence, after a file was written or truncated: mappings see the new
+/// contents, and lose pages past the new end.
+pub(crate) fn file_changed(ctx: &mut Ctx<'_>, f: &vfs::FileRef) {
+    if ctx.mm.cache_is_empty() {
+        return;
+    }
+    if let Some(k) = file_key(f) {
+        ctx.mm.file_changed(k);
+    }
+}
+
+/// [`sync_file`] and [`file_changed`] for a file named by a `stat` result (`truncate(2)`
+/// by path): run `change` between them.
+pub(crate) fn change_by_stat<R>(
+    ctx: &mut Ctx<'_>,
+    st: Option<abi::structs::Stat>,
+    change: impl FnOnce(&mut Ctx<'_>) -> R,
+) -> R {
+    let key = st
+        .filter(|st| st.st_mode & abi::flags::mode::S_IFMT == abi::flags::mode::S_IFREG)
+        .map(|st| FileKey {
+            dev: st.st_dev,
+            ino: st.st_ino,
+        });
+    if let Some(k) = key {
+        ctx.mm.sync_file(k);
+    }
+    let r = change(ctx);
+    if let Some(k) = key {
+        ctx.mm.file_changed(k);
+    }
+    r
 }
 
 /// A page source over `file`.
@@ -121,15 +189,16 @@ pub(crate) fn sys_msync(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
         return Err(Errno::EINVAL);
     }
     let (addr, len) = range(a)?;
-    // Private mappings have nothing to write back (shared file mappings are not supported).
-    mapped(ctx, addr, len).map(|()| 0)
+    mapped(ctx, addr, len)?;
+    // MS_ASYNC writes back at once too (the kernel has no flusher to defer to);
+    // MS_INVALIDATE has nothing to do: mappings share the page cache's frames.
+    ctx.mm.msync(ctx.proc.mm, abi::UserAddr(addr), len)?;
+    Ok(0)
 }
 
 pub(crate) fn sys_mincore(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     let (addr, len) = range(a)?;
-    mapped(ctx, addr, len)?;
-    // Every page of a mapping counts as resident: guest memory is never swapped out.
-    let vec = vec![1u8; (len / abi::PAGE_SIZE) as usize];
+    let vec = ctx.mm.mincore(ctx.proc.mm, abi::UserAddr(addr), len)?;
     ctx.copy_out(a.addr(2), &vec)?;
     Ok(0)
 }

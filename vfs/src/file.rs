@@ -53,6 +53,8 @@ struct DirEnt {
 
 struct State {
     pos: u64,
+    /// `(st_dev, st_ino)` of a regular host file, looked up once.
+    host_key: Option<(u64, u64)>,
     /// The listing being read (directories); taken at the first read after open or rewind.
     snapshot: Option<Vec<DirEnt>>,
 }
@@ -147,6 +149,7 @@ impl OpenFile {
             flags: Mutex::new(flags),
             state: Mutex::new(State {
                 pos: 0,
+                host_key: None,
                 snapshot: None,
             }),
         })
@@ -423,7 +426,7 @@ impl OpenFile {
             }));
             st.snapshot = Some(v);
         }
-        let State { pos, snapshot } = &mut *st;
+        let State { pos, snapshot, .. } = &mut *st;
         let snap = snapshot.as_deref().unwrap_or_default();
         let mut out = Vec::new();
         let mut i = usize::try_from(*pos).unwrap_or(usize::MAX);
@@ -568,6 +571,44 @@ impl OpenFile {
             FileKind::Pipe(_) => Err(Errno::ESPIPE),
             FileKind::Dir => Err(Errno::EISDIR),
             FileKind::Path => Err(Errno::EBADF),
+        }
+    }
+
+    /// Writes `src` at `off` whatever `O_APPEND` says (page-cache write-back of a regular
+    /// file opened for writing); returns bytes written.
+    pub fn write_at(&self, off: u64, src: &[u8]) -> Result<usize, Errno> {
+        self.check_write()?;
+        let bufs = [IoSlice::new(src)];
+        match &self.kind {
+            FileKind::Host(fd) => pwritev_all(fd, &bufs, off),
+            FileKind::Mem(m) => m.write_vectored(&bufs, off, false).map(|(n, _)| n),
+            _ => Err(Errno::EINVAL),
+        }
+    }
+
+    /// The identity of a regular file, `(st_dev, st_ino)`, for the page cache (`None` for
+    /// anything else). Stable for the open file's life.
+    pub fn inode_key(&self) -> Option<(u64, u64)> {
+        match &self.kind {
+            FileKind::Mem(m) => Some((m.dev, m.ino)),
+            FileKind::Host(fd) => {
+                let mut st = self.state.lock();
+                if st.host_key.is_none() {
+                    let s = fstat_fd(fd).ok()?;
+                    st.host_key = Some((s.st_dev, s.st_ino));
+                }
+                st.host_key
+            }
+            _ => None,
+        }
+    }
+
+    /// The size of a regular file (0 for anything else).
+    pub fn size(&self) -> u64 {
+        match &self.kind {
+            FileKind::Host(fd) => fstat_fd(fd).map_or(0, |s| s.st_size as u64),
+            FileKind::Mem(m) => m.size(),
+            _ => 0,
         }
     }
 

@@ -30,7 +30,8 @@ pub fn sys_fchmodat(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
 pub fn sys_truncate(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
     let len = u64::try_from(a.i64(1)).map_err(|_| Errno::EINVAL)?;
     let (base, p) = at_path(ctx, at::FDCWD, a.addr(0))?;
-    ctx.vfs.truncate(&base, &p, len)?;
+    let st = ctx.vfs.stat(&base, &p, true).ok();
+    crate::mem::change_by_stat(ctx, st, |ctx| ctx.vfs.truncate(&base, &p, len))?;
     Ok(0)
 }
 
@@ -38,7 +39,9 @@ pub fn sys_truncate(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
 pub fn sys_ftruncate(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
     let f = ctx.file(a.i32(0))?;
     let len = u64::try_from(a.i64(1)).map_err(|_| Errno::EINVAL)?;
+    crate::mem::sync_file(ctx, &f);
     f.truncate(len)?;
+    crate::mem::file_changed(ctx, &f);
     Ok(0)
 }
 

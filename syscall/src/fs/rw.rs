@@ -89,11 +89,15 @@ fn transfer(
     let rest = skip(iovs, done);
     let total: u64 = rest.iter().map(|v| v.len).sum();
     let nonempty = rest.iter().filter(|v| v.len > 0).count();
+    crate::mem::sync_file(ctx, f);
     let r = if wait.is_some() && nonempty > 1 {
         bounced(ctx, f, &rest, dir)
     } else {
         direct(ctx, f, &rest, dir, at, vectored)
     };
+    if dir == Dir::Write && matches!(r, Ok(n) if n > 0) {
+        crate::mem::file_changed(ctx, f);
+    }
     if let (Ok(n), Some(id)) = (&r, wait) {
         if *n > 0 {
             ctx.wake(WaitKey::File(id));
