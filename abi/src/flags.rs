@@ -106,6 +106,36 @@ pub mod madv {
     pub const DODUMP: i32 = 17;
 }
 
+/// `msync(2)` flags.
+pub mod ms {
+    #![allow(missing_docs)]
+    pub const ASYNC: i32 = 1;
+    pub const INVALIDATE: i32 = 2;
+    pub const SYNC: i32 = 4;
+}
+
+/// `fallocate(2)` modes (`FALLOC_FL_*`).
+pub mod falloc {
+    #![allow(missing_docs)]
+    pub const KEEP_SIZE: u32 = 0x01;
+    pub const PUNCH_HOLE: u32 = 0x02;
+    pub const NO_HIDE_STALE: u32 = 0x04;
+    pub const COLLAPSE_RANGE: u32 = 0x08;
+    pub const ZERO_RANGE: u32 = 0x10;
+    pub const INSERT_RANGE: u32 = 0x20;
+    pub const UNSHARE_RANGE: u32 = 0x40;
+}
+
+/// `memfd_create(2)` flags (`MFD_*`; bits 26-31 carry a huge page size).
+pub mod mfd {
+    #![allow(missing_docs)]
+    pub const CLOEXEC: u32 = 0x01;
+    pub const ALLOW_SEALING: u32 = 0x02;
+    pub const HUGETLB: u32 = 0x04;
+    pub const NOEXEC_SEAL: u32 = 0x08;
+    pub const EXEC: u32 = 0x10;
+}
+
 /// `*at(2)` constants.
 pub mod at {
     #![allow(missing_docs)]

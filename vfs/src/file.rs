@@ -468,6 +468,71 @@ impl OpenFile {
         }
     }
 
+    /// `fallocate(2)`, with Linux's checks in its order. In-memory files take mode 0,
+    /// `FALLOC_FL_KEEP_SIZE` and `FALLOC_FL_PUNCH_HOLE|FALLOC_FL_KEEP_SIZE` (as tmpfs);
+    /// host files (`--rw`) take what the host file system takes.
+    pub fn fallocate(&self, mode: u32, off: i64, len: i64) -> Result<(), Errno> {
+        use abi::flags::falloc::*;
+        if matches!(self.kind, FileKind::Path) {
+            return Err(Errno::EBADF);
+        }
+        if off < 0 || len <= 0 {
+            return Err(Errno::EINVAL);
+        }
+        let known = KEEP_SIZE
+            | PUNCH_HOLE
+            | NO_HIDE_STALE
+            | COLLAPSE_RANGE
+            | ZERO_RANGE
+            | INSERT_RANGE
+            | UNSHARE_RANGE;
+        let op = mode & !KEEP_SIZE;
+        if mode & !known != 0
+            || mode & (PUNCH_HOLE | ZERO_RANGE) == PUNCH_HOLE | ZERO_RANGE
+            || mode & PUNCH_HOLE != 0 && mode & KEEP_SIZE == 0
+        {
+            return Err(Errno::EOPNOTSUPP);
+        }
+        let exclusive = |flag: u32| mode & flag != 0 && mode & !flag != 0;
+        if exclusive(COLLAPSE_RANGE)
+            || exclusive(INSERT_RANGE)
+            || mode & UNSHARE_RANGE != 0 && op & !UNSHARE_RANGE != 0
+        {
+            return Err(Errno::EINVAL);
+        }
+        if !self.flags().writable() {
+            return Err(Errno::EBADF);
+        }
+        match &self.kind {
+            FileKind::Pipe(_) => return Err(Errno::ESPIPE),
+            FileKind::Dir => return Err(Errno::EISDIR),
+            FileKind::Host(_) | FileKind::Mem(_) => {}
+            _ => return Err(Errno::ENODEV),
+        }
+        let end = off.checked_add(len).ok_or(Errno::EFBIG)? as u64;
+        match &self.kind {
+            FileKind::Host(fd) => {
+                let m = rustix::fs::FallocateFlags::from_bits_retain(mode);
+                rustix::fs::fallocate(fd, m, off as u64, len as u64).map_err(herr)
+            }
+            FileKind::Mem(m) => {
+                if end > crate::tmpfs::MAX_FILE {
+                    return Err(Errno::EFBIG);
+                }
+                match mode {
+                    0 if end > m.size() => m.truncate(end),
+                    0 | KEEP_SIZE => Ok(()),
+                    _ if mode == PUNCH_HOLE | KEEP_SIZE => {
+                        m.zero_range(off as u64, end);
+                        Ok(())
+                    }
+                    _ => Err(Errno::EOPNOTSUPP),
+                }
+            }
+            _ => Err(Errno::ENODEV),
+        }
+    }
+
     /// `fchown(2)`: see [`Vfs::chown`](crate::Vfs::chown).
     pub fn chown(&self, vfs: &crate::Vfs, uid: Option<u32>, gid: Option<u32>) -> Result<(), Errno> {
         match (&self.dentry, &self.kind) {

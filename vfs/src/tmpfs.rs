@@ -308,6 +308,20 @@ impl MemInode {
         Ok(())
     }
 
+    /// Zeroes the bytes of `[off, end)` that lie inside the file (a punched hole).
+    pub fn zero_range(&self, off: u64, end: u64) {
+        let mut i = self.inner.lock();
+        if let MemData::File(v) = &mut i.data {
+            let len = v.len() as u64;
+            if off < len {
+                v[off as usize..end.min(len) as usize].fill(0);
+            }
+        }
+        let now = Time::now();
+        i.mtime = now;
+        i.ctime = now;
+    }
+
     /// File size (regular files).
     pub fn size(&self) -> u64 {
         match &self.inner.lock().data {

@@ -4,6 +4,7 @@
 mod attr;
 mod dir;
 mod ioctl;
+mod memfd;
 mod open;
 mod pipe;
 mod rw;
@@ -21,6 +22,7 @@ pub(crate) use dir::{
     sys_unlink, sys_unlinkat,
 };
 pub(crate) use ioctl::sys_ioctl;
+pub(crate) use memfd::{sys_fallocate, sys_memfd_create};
 pub(crate) use open::{
     sys_close, sys_close_range, sys_creat, sys_dup, sys_dup2, sys_dup3, sys_fcntl, sys_open,
     sys_openat, sys_umask,
