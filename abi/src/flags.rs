@@ -124,6 +124,7 @@ pub mod falloc {
     pub const ZERO_RANGE: u32 = 0x10;
     pub const INSERT_RANGE: u32 = 0x20;
     pub const UNSHARE_RANGE: u32 = 0x40;
+    pub const WRITE_ZEROES: u32 = 0x80;
 }
 
 /// `memfd_create(2)` flags (`MFD_*`; bits 26-31 carry a huge page size).

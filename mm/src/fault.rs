@@ -64,7 +64,9 @@ impl AddressSpace {
     /// that can be cached enters the page cache (which keeps that reference) and the entry
     /// takes another; otherwise the entry owns the frame.
     fn adopt(phys: &mut Frames, vma: &Vma, vpn: u64, f: Frame) -> Pte {
-        if let (Some((k, o)), Backing::File { source, .. }) = (Self::cache_slot(vma, vpn), &vma.backing) {
+        if let (Some((k, o)), Backing::File { source, .. }) =
+            (Self::cache_slot(vma, vpn), &vma.backing)
+        {
             phys.cache_insert(k, o, f, source);
             phys.get(f);
             return Pte::new(f, false);

@@ -208,11 +208,27 @@ impl Mm {
 
     /// Creates a copy of `parent` for `fork(2)`: same VMAs and brk; private frames are shared
     /// copy-on-write (the parent's writable host mappings are downgraded to read-only via
-    /// queued `Mprotect`s), shared frames are shared. The child has nothing host-mapped yet.
+    /// queued `Mprotect`s), shared frames are shared (shared anonymous mappings are fully
+    /// populated first; shared file pages are the page cache's). The child has nothing host-mapped yet.
     /// `ENOMEM` if the child's commit charge does not fit.
     pub fn fork_space(&mut self, parent: MmId) -> Result<MmId, Errno> {
         let phys = &mut self.phys;
         let p = self.spaces.get_mut(&parent).ok_or(Errno::EINVAL)?;
+        // A shared anonymous mapping's frames are its only copy of the data: every page gets
+        // one before the fork, so that parent and child share all of them.
+        let shared_anon: Vec<vma::Vma> = p
+            .vmas
+            .iter()
+            .filter(|v| v.shared && matches!(v.backing, Backing::Anon))
+            .cloned()
+            .collect();
+        for v in shared_anon {
+            for vpn in v.start / PAGE_SIZE..v.end / PAGE_SIZE {
+                if p.pt.get(vpn).is_none() {
+                    p.populate_one(phys, &v, vpn).map_err(|_| Errno::ENOMEM)?;
+                }
+            }
+        }
         let charge: u64 = p
             .vmas
             .iter()

@@ -479,26 +479,17 @@ impl OpenFile {
         if off < 0 || len <= 0 {
             return Err(Errno::EINVAL);
         }
-        let known = KEEP_SIZE
-            | PUNCH_HOLE
-            | NO_HIDE_STALE
-            | COLLAPSE_RANGE
-            | ZERO_RANGE
-            | INSERT_RANGE
-            | UNSHARE_RANGE;
-        let op = mode & !KEEP_SIZE;
-        if mode & !known != 0
-            || mode & (PUNCH_HOLE | ZERO_RANGE) == PUNCH_HOLE | ZERO_RANGE
-            || mode & PUNCH_HOLE != 0 && mode & KEEP_SIZE == 0
-        {
+        let op_mask =
+            PUNCH_HOLE | COLLAPSE_RANGE | ZERO_RANGE | INSERT_RANGE | UNSHARE_RANGE | WRITE_ZEROES;
+        if mode & !(op_mask | KEEP_SIZE) != 0 {
             return Err(Errno::EOPNOTSUPP);
         }
-        let exclusive = |flag: u32| mode & flag != 0 && mode & !flag != 0;
-        if exclusive(COLLAPSE_RANGE)
-            || exclusive(INSERT_RANGE)
-            || mode & UNSHARE_RANGE != 0 && op & !UNSHARE_RANGE != 0
-        {
-            return Err(Errno::EINVAL);
+        let keep = mode & KEEP_SIZE != 0;
+        match mode & op_mask {
+            0 | UNSHARE_RANGE | ZERO_RANGE => {}
+            PUNCH_HOLE if keep => {}
+            COLLAPSE_RANGE | INSERT_RANGE | WRITE_ZEROES if !keep => {}
+            _ => return Err(Errno::EOPNOTSUPP),
         }
         if !self.flags().writable() {
             return Err(Errno::EBADF);

@@ -13,13 +13,13 @@ const MFD_NAME_MAX: usize = 249;
 pub fn sys_memfd_create(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
     let flags = a.u32(1);
     let all = mfd::CLOEXEC | mfd::ALLOW_SEALING | mfd::NOEXEC_SEAL | mfd::EXEC;
-    if flags & !all != 0 || flags & (mfd::EXEC | mfd::NOEXEC_SEAL) == mfd::EXEC | mfd::NOEXEC_SEAL
-    {
+    if flags & !all != 0 || flags & (mfd::EXEC | mfd::NOEXEC_SEAL) == mfd::EXEC | mfd::NOEXEC_SEAL {
         return Err(Errno::EINVAL);
     }
-    let name = match ctx.mm.read_cstr(ctx.proc.mm, a.addr(0), MFD_NAME_MAX) {
-        Err(Errno::ENAMETOOLONG) => return Err(Errno::EINVAL),
-        r => r?,
+    let name = match ctx.mm.read_cstr(ctx.proc.mm, a.addr(0), MFD_NAME_MAX + 1) {
+        Ok(n) if n.len() <= MFD_NAME_MAX => n,
+        Ok(_) | Err(Errno::ENAMETOOLONG) => return Err(Errno::EINVAL),
+        Err(e) => return Err(e),
     };
     let file = ctx.vfs.memfd_create(&name);
     let fd = ctx
