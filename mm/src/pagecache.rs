@@ -59,6 +59,8 @@ struct CachedPage {
 
 struct CachedFile {
     pages: BTreeMap<u64, CachedPage>,
+    /// How many of `pages` are dirty.
+    dirty: usize,
     /// Where pages are read again after the file changed (the source of the first
     /// mapping that cached a page).
     reader: Arc<dyn PageSource>,
@@ -107,9 +109,7 @@ impl PageCache {
 
     /// Whether `key` has dirty pages.
     pub fn has_dirty(&self, key: FileKey) -> bool {
-        self.files
-            .get(&key)
-            .is_some_and(|f| f.pages.values().any(|p| p.dirty))
+        self.files.get(&key).is_some_and(|f| f.dirty > 0)
     }
 
     /// Cached `(page offset, frame)` of `key` in `[lo, hi)`.
@@ -122,6 +122,7 @@ impl PageCache {
     fn insert(&mut self, key: FileKey, pgoff: u64, frame: Frame, src: &Arc<dyn PageSource>) {
         let file = self.files.entry(key).or_insert_with(|| CachedFile {
             pages: BTreeMap::new(),
+            dirty: 0,
             reader: src.clone(),
             writer: None,
         });
@@ -141,6 +142,7 @@ impl PageCache {
         let (key, pgoff) = self.owner.remove(&f)?;
         let file = self.files.get_mut(&key)?;
         let page = file.pages.remove(&pgoff)?;
+        file.dirty -= usize::from(page.dirty);
         let writer = file.writer.clone();
         if file.pages.is_empty() {
             self.files.remove(&key);
@@ -154,8 +156,9 @@ impl PageCache {
             return;
         };
         if let Some(file) = self.files.get_mut(k) {
-            if let Some(p) = file.pages.get_mut(off) {
+            if let Some(p) = file.pages.get_mut(off).filter(|p| !p.dirty) {
                 p.dirty = true;
+                file.dirty += 1;
             }
             file.writer.get_or_insert_with(|| writer.clone());
         }
@@ -178,6 +181,7 @@ impl PageCache {
                 out.push((o, p.frame));
             }
         }
+        file.dirty -= out.len();
         (out, file.writer.clone())
     }
 }
@@ -246,15 +250,15 @@ impl Frames {
         pages.into_iter().map(|(_, f)| f).collect()
     }
 
-    /// Re-reads the cached pages of `key` from the file (after it changed underneath
-    /// them); returns the frames of pages now wholly past the end of the file, which the
-    /// caller unmaps everywhere and then [`cache_evict`](Frames::cache_evict)s.
-    pub fn cache_refresh(&mut self, key: FileKey) -> Vec<Frame> {
+    /// Re-reads the cached pages `[lo, hi)` of `key` from the file (after it changed
+    /// underneath them); returns the frames of pages now wholly past the end of the file,
+    /// which the caller unmaps everywhere and then [`cache_evict`](Frames::cache_evict)s.
+    pub fn cache_refresh(&mut self, key: FileKey, lo: u64, hi: u64) -> Vec<Frame> {
         let Some(src) = self.cache.files.get(&key).map(|f| f.reader.clone()) else {
             return Vec::new();
         };
         let mut gone = Vec::new();
-        for (pgoff, f) in self.cache.pages(key, 0, u64::MAX) {
+        for (pgoff, f) in self.cache.pages(key, lo, hi) {
             match self.fill_from(f, src.as_ref(), pgoff * PAGE_SIZE) {
                 Ok(n) if n > 0 => {}
                 _ => gone.push(f),
@@ -337,15 +341,17 @@ impl crate::Mm {
         }
     }
 
-    /// After the file `key` was written or truncated through a descriptor or path: its
-    /// cached pages are read again (every mapping sees the new data), and pages now wholly
-    /// past the end of the file leave every mapping and the cache (touching them is
-    /// `SIGBUS`). Call [`sync_file`](Self::sync_file) before the change.
-    pub fn file_changed(&mut self, key: FileKey) {
-        if !self.phys.cache.has_file(key) {
+    /// After bytes `bytes` of the file `key` were written, or it was truncated (all of
+    /// it), through a descriptor or path: its cached pages there are read again (every
+    /// mapping sees the new data), and pages now wholly past the end of the file leave
+    /// every mapping and the cache (touching them is `SIGBUS`). Call
+    /// [`sync_file`](Self::sync_file) before the change.
+    pub fn file_changed(&mut self, key: FileKey, bytes: std::ops::Range<u64>) {
+        if !self.phys.cache.has_file(key) || bytes.is_empty() {
             return;
         }
-        let gone = self.phys.cache_refresh(key);
+        let hi = bytes.end.div_ceil(PAGE_SIZE);
+        let gone = self.phys.cache_refresh(key, bytes.start / PAGE_SIZE, hi);
         if gone.is_empty() {
             return;
         }

@@ -65,8 +65,8 @@ fn transfer(
             ctx.wake(WaitKey::File(id));
         }
     }
-    if matches!(put, Ok(n) if n > 0) {
-        crate::mem::file_changed(ctx, dst);
+    if let Ok(n @ 1..) = put {
+        crate::mem::file_written(ctx, dst, dst_off, n as u64);
     }
     // What was read but could not be written is lost to a stream source, as on Linux when
     // a splice is interrupted; a positional source simply reports the shorter count.

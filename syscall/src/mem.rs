@@ -40,26 +40,42 @@ fn file_key(f: &vfs::FileRef) -> Option<FileKey> {
     f.inode_key().map(|(dev, ino)| FileKey { dev, ino })
 }
 
+/// The page-cache identity of `f` if the cache may hold pages of it (a cheap test first:
+/// most calls find nothing to do).
+fn cached_key(ctx: &Ctx<'_>, f: &vfs::FileRef) -> Option<FileKey> {
+    if ctx.mm.cache_is_empty() {
+        return None;
+    }
+    file_key(f)
+}
+
 /// Page-cache coherence, before a file is read, written or truncated through a descriptor
 /// (and on `fsync`): the dirty pages that shared mappings hold are written to it.
 pub(crate) fn sync_file(ctx: &mut Ctx<'_>, f: &vfs::FileRef) {
-    if ctx.mm.cache_is_empty() {
-        return;
-    }
-    if let Some(k) = file_key(f) {
+    if let Some(k) = cached_key(ctx, f) {
         ctx.mm.sync_file(k);
     }
 }
 
-/// Page-cache coherence, after a file was written or truncated: mappings see the new
-/// contents, and lose pages past the new end.
-pub(crate) fn file_changed(ctx: &mut Ctx<'_>, f: &vfs::FileRef) {
-    if ctx.mm.cache_is_empty() {
+/// Page-cache coherence, after bytes `bytes` of a file were written or it was truncated
+/// (`0..u64::MAX`): mappings see the new contents, and lose pages past the new end.
+pub(crate) fn file_changed(ctx: &mut Ctx<'_>, f: &vfs::FileRef, bytes: std::ops::Range<u64>) {
+    if let Some(k) = cached_key(ctx, f) {
+        ctx.mm.file_changed(k, bytes);
+    }
+}
+
+/// [`file_changed`] after a write of `n` bytes to `f`: at `off`, or (`None`) just before
+/// the file position, where a write at the position (or appending) leaves it.
+pub(crate) fn file_written(ctx: &mut Ctx<'_>, f: &vfs::FileRef, off: Option<u64>, n: u64) {
+    let Some(k) = cached_key(ctx, f) else {
         return;
-    }
-    if let Some(k) = file_key(f) {
-        ctx.mm.file_changed(k);
-    }
+    };
+    let end = match off {
+        Some(o) => o.saturating_add(n),
+        None => f.lseek(0, abi::flags::seek::CUR).unwrap_or(u64::MAX),
+    };
+    ctx.mm.file_changed(k, end.saturating_sub(n)..end);
 }
 
 /// [`sync_file`] and [`file_changed`] for a file named by a `stat` result (`truncate(2)`
@@ -80,7 +96,7 @@ pub(crate) fn change_by_stat<R>(
     }
     let r = change(ctx);
     if let Some(k) = key {
-        ctx.mm.file_changed(k);
+        ctx.mm.file_changed(k, 0..u64::MAX);
     }
     r
 }

@@ -41,7 +41,7 @@ pub fn sys_ftruncate(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
     let len = u64::try_from(a.i64(1)).map_err(|_| Errno::EINVAL)?;
     crate::mem::sync_file(ctx, &f);
     f.truncate(len)?;
-    crate::mem::file_changed(ctx, &f);
+    crate::mem::file_changed(ctx, &f, 0..u64::MAX);
     Ok(0)
 }
 

@@ -33,11 +33,12 @@ pub fn sys_memfd_create(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
 /// hole at once.
 pub fn sys_fallocate(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
     let f = ctx.file(a.i32(0))?;
-    let mode = a.u32(1);
+    let (mode, off, len) = (a.u32(1), a.i64(2), a.i64(3));
     crate::mem::sync_file(ctx, &f);
-    f.fallocate(mode, a.i64(2), a.i64(3))?;
+    f.fallocate(mode, off, len)?;
     if mode & falloc::PUNCH_HOLE != 0 {
-        crate::mem::file_changed(ctx, &f);
+        let start = off as u64;
+        crate::mem::file_changed(ctx, &f, start..start.saturating_add(len as u64));
     }
     Ok(0)
 }

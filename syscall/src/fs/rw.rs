@@ -95,8 +95,13 @@ fn transfer(
     } else {
         direct(ctx, f, &rest, dir, at, vectored)
     };
-    if dir == Dir::Write && matches!(r, Ok(n) if n > 0) {
-        crate::mem::file_changed(ctx, f);
+    if let (Dir::Write, Ok(n @ 1..)) = (dir, &r) {
+        let off = match at {
+            At::Off(o) => Some(o),
+            At::End => Some(f.size().saturating_sub(*n)),
+            At::Pos { .. } => None,
+        };
+        crate::mem::file_written(ctx, f, off, *n);
     }
     if let (Ok(n), Some(id)) = (&r, wait) {
         if *n > 0 {
