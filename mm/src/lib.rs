@@ -518,3 +518,5 @@ impl Mm {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_pagecache;

@@ -51,6 +51,9 @@ pub struct FileKey {
     pub ino: u64,
 }
 
+/// A file's reader or writer.
+type Source = Arc<dyn PageSource>;
+
 #[derive(Clone, Copy)]
 struct CachedPage {
     frame: Frame,
@@ -63,9 +66,9 @@ struct CachedFile {
     dirty: usize,
     /// Where pages are read again after the file changed (the source of the first
     /// mapping that cached a page).
-    reader: Arc<dyn PageSource>,
+    reader: Source,
     /// Where dirty pages are written back (set by the first store through a shared mapping).
-    writer: Option<Arc<dyn PageSource>>,
+    writer: Option<Source>,
 }
 
 /// File pages held in frames (see the module docs).
@@ -119,7 +122,7 @@ impl PageCache {
         })
     }
 
-    fn insert(&mut self, key: FileKey, pgoff: u64, frame: Frame, src: &Arc<dyn PageSource>) {
+    fn insert(&mut self, key: FileKey, pgoff: u64, frame: Frame, src: &Source) {
         let file = self.files.entry(key).or_insert_with(|| CachedFile {
             pages: BTreeMap::new(),
             dirty: 0,
@@ -137,8 +140,7 @@ impl PageCache {
     }
 
     /// Removes frame `f`: its page offset, state and the file's writer.
-    #[allow(clippy::type_complexity)]
-    fn remove(&mut self, f: Frame) -> Option<(u64, CachedPage, Option<Arc<dyn PageSource>>)> {
+    fn remove(&mut self, f: Frame) -> Option<(u64, CachedPage, Option<Source>)> {
         let (key, pgoff) = self.owner.remove(&f)?;
         let file = self.files.get_mut(&key)?;
         let page = file.pages.remove(&pgoff)?;
@@ -151,7 +153,7 @@ impl PageCache {
     }
 
     /// Marks cached frame `f` dirty; `writer` is where it will be written back.
-    fn mark_dirty(&mut self, f: Frame, writer: &Arc<dyn PageSource>) {
+    fn mark_dirty(&mut self, f: Frame, writer: &Source) {
         let Some((k, off)) = self.owner.get(&f) else {
             return;
         };
@@ -170,7 +172,7 @@ impl PageCache {
         key: FileKey,
         lo: u64,
         hi: u64,
-    ) -> (Vec<(u64, Frame)>, Option<Arc<dyn PageSource>>) {
+    ) -> (Vec<(u64, Frame)>, Option<Source>) {
         let Some(file) = self.files.get_mut(&key) else {
             return (Vec::new(), None);
         };
@@ -213,7 +215,7 @@ fn write_page(mem: &crate::physmem::PhysMem, writer: &dyn PageSource, pgoff: u64
 impl Frames {
     /// Enters the freshly allocated frame `f` (refcount 1: that reference becomes the
     /// cache's), filled from `src`, as page `pgoff` of `key`, counting it as `extra`.
-    pub fn cache_insert(&mut self, key: FileKey, pgoff: u64, f: Frame, src: &Arc<dyn PageSource>) {
+    pub fn cache_insert(&mut self, key: FileKey, pgoff: u64, f: Frame, src: &Source) {
         self.cache.insert(key, pgoff, f, src);
         self.add_extra(1);
     }
@@ -233,7 +235,7 @@ impl Frames {
 
     /// Marks the cached frame `f` dirty (a store through a shared mapping of `writer`'s
     /// file).
-    pub fn cache_mark_dirty(&mut self, f: Frame, writer: &Arc<dyn PageSource>) {
+    pub fn cache_mark_dirty(&mut self, f: Frame, writer: &Source) {
         self.cache.mark_dirty(f, writer);
     }
 
