@@ -131,7 +131,10 @@ impl AddressSpace {
         if phys.refcount(pte.frame) <= 1 {
             return Ok(pte);
         }
-        if !phys.can_alloc(1, true) {
+        // A copy of a cached page is the entry's own frame from now on: `extra` if the
+        // VMA is uncharged (the cached frame was accounted by the cache).
+        let newly_extra = !vma.charged() && phys.cache.contains(pte.frame);
+        if !phys.can_alloc(1, !newly_extra) {
             return Err(FillError::NoMemory);
         }
         let (f, _) = phys.alloc_run(1).ok_or(FillError::NoMemory)?;
@@ -139,6 +142,10 @@ impl AddressSpace {
         phys.put(pte.frame);
         let mut new = pte;
         new.frame = f;
+        if newly_extra {
+            phys.add_extra(1);
+            new.set_extra(true);
+        }
         self.pt.set(vpn, new);
         Ok(new)
     }

@@ -9,6 +9,10 @@
 //! - **Address spaces** ([`space`]): VMAs ([`vma`]) and a page table ([`pagetable`]) per
 //!   space, with Linux's `mmap`/`munmap`/`mprotect`/`madvise`/`brk` semantics and errnos.
 //! - **Faults** ([`fault`]): demand paging with fault-around, copy-on-write breaks.
+//! - **The page cache** ([`pagecache`]): frames holding file pages, shared by every mapping
+//!   of the same file page (`MAP_SHARED` maps them, `MAP_PRIVATE` copies them on write),
+//!   dirty tracking and write-back, coherence with `read(2)`/`write(2)` at syscall
+//!   boundaries ([`Mm::sync_file`], [`Mm::file_changed`]).
 //! - **User access** ([`uaccess`]): the kernel reads and writes guest memory through its own
 //!   mapping of physical memory, never through the guest process (no `process_vm_readv`).
 //! - **The `/proc/mm` protocol** ([`procmm`]): each space has an [`MmFd`] into which `mm`
@@ -24,8 +28,8 @@
 //!   (minus write for copy-on-write frames). The host therefore never lets the guest touch a
 //!   page it may not.
 //! - Free frames read as zero (they are punched out of the memfd when freed).
-//! - Committed pages (private writable VMAs, brk) plus frames held by uncharged VMAs never
-//!   exceed physical memory, so a fault in a committed VMA always finds a frame; the kernel
+//! - Committed pages (private writable VMAs, brk) plus frames held by uncharged VMAs and by
+//!   the page cache never exceed physical memory, so a fault in a committed VMA always finds a frame; the kernel
 //!   itself never runs out of memory or takes SIGBUS because of a guest.
 //! - Guest input never panics: bad addresses, lengths or flags come back as [`Errno`] or
 //!   [`FaultError`].

@@ -23,8 +23,18 @@
 //!   after it is written or truncated its cached pages are re-read and pages past the new end
 //!   are removed from every mapping and from the cache
 //!   ([`Mm::file_changed`](crate::Mm::file_changed)), so touching them again is `SIGBUS`.
+//! - **Write-back** happens on `msync` (`MS_SYNC` and `MS_ASYNC` alike), `fsync`, before
+//!   the file is read, written or truncated through a descriptor, and when the last mapping
+//!   of a dirty page goes (`munmap`, `MADV_DONTNEED`, exit, exec). A file's writer is a
+//!   descriptor opened for writing: in overlay mode that is the copied-up in-memory file
+//!   (`open(O_RDWR)` copies up), so host files are never written; with `--rw` it is the host
+//!   file.
 //! - **Accounting.** Each cached frame counts once as `extra` against `--mem` (it is held
-//!   by uncharged memory); entries that map a cached frame never carry the `extra` bit.
+//!   by uncharged memory); entries that map a cached frame never carry the `extra` bit (a
+//!   private copy of one does, in an uncharged VMA).
+//! - **Known limit.** The key is `(st_dev, st_ino)` of the open file; an overlay copy-up
+//!   gives the file a new inode, so a mapping made of the lower file before the copy-up
+//!   keeps showing the lower file's pages (as Linux's overlayfs did before 4.19).
 //!
 //! # Invariants
 //!
