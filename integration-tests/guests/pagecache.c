@@ -151,6 +151,8 @@ static void truncate_sigbus(void) {
     CHECK("trunc: mmap", m != MAP_FAILED);
     volatile char *v = m;
     CHECK("trunc: touch all", v[0] == 'A' && v[PAGE] == 'B' && v[2 * PAGE] == 'C');
+    volatile char *pv = mmap(NULL, 3 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+    pv[2 * PAGE] = 'c'; /* a private copy of a page that truncation will cut off */
     v[PAGE + 5] = 'z';
     CHECK("trunc: ftruncate", ftruncate(fd, PAGE + 10) == 0);
     CHECK("trunc: page within EOF kept", v[PAGE + 5] == 'z' && v[PAGE + 9] == 'B');
@@ -174,6 +176,15 @@ static void truncate_sigbus(void) {
         got = 1;
     }
     CHECK("trunc: SIGBUS on store past EOF", got);
+    got = 0;
+    if (sigsetjmp(env, 1) == 0) {
+        (void)pv[2 * PAGE];
+    } else {
+        got = 1;
+    }
+    CHECK("trunc: SIGBUS on a private copy past EOF", got);
+    CHECK("trunc: private page within EOF", pv[PAGE + 5] == 'z');
+    munmap((void *)pv, 3 * PAGE);
     CHECK("trunc: regrow", ftruncate(fd, 3 * PAGE) == 0);
     CHECK("trunc: regrown page reads zero", v[2 * PAGE] == 0);
     signal(SIGBUS, SIG_DFL);

@@ -49,7 +49,7 @@ use serde::{Deserialize, Serialize};
 use crate::frames::{Frame, Frames};
 use crate::pagetable::Pte;
 use crate::space::AddressSpace;
-use crate::vma::Vma;
+use crate::vma::{Backing, Vma};
 use crate::{Errno, MmId, MmOp, PageSource, UserAddr, PAGE_SIZE};
 
 /// The identity of a file whose pages can be cached: `(st_dev, st_ino)`.
@@ -353,11 +353,10 @@ impl crate::Mm {
         }
     }
 
-    /// After bytes `bytes` of the file `key` were written, or it was truncated (all of
-    /// it), through a descriptor or path: its cached pages there are read again (every
-    /// mapping sees the new data), and pages now wholly past the end of the file leave
-    /// every mapping and the cache (touching them is `SIGBUS`). Call
-    /// [`sync_file`](Self::sync_file) before the change.
+    /// After bytes `bytes` of the file `key` were written (or a hole punched) through a
+    /// descriptor: its cached pages there are read again (every mapping sees the new data),
+    /// and pages now wholly past the end of the file leave every mapping and the cache
+    /// (touching them is `SIGBUS`). Call [`sync_file`](Self::sync_file) before the change.
     pub fn file_changed(&mut self, key: FileKey, bytes: std::ops::Range<u64>) {
         if !self.phys.cache.has_file(key) || bytes.is_empty() {
             return;
@@ -378,6 +377,34 @@ impl crate::Mm {
             self.phys.cache_evict(f);
         }
         self.phys.flush();
+    }
+
+    /// After the file `key` was truncated: as [`file_changed`](Self::file_changed) for the
+    /// whole file, and private copies of pages now past the end leave their mappings too (as
+    /// Linux's truncation zaps even copy-on-write copies), so touching them is `SIGBUS`.
+    pub fn file_truncated(&mut self, key: FileKey) {
+        self.file_changed(key, 0..u64::MAX);
+        let phys = &mut self.phys;
+        for s in self.spaces.values_mut() {
+            let private: Vec<Vma> = s
+                .vmas
+                .iter()
+                .filter(|v| !v.shared && v.file_key() == Some(key))
+                .cloned()
+                .collect();
+            for v in private {
+                let Backing::File { source, .. } = &v.backing else {
+                    continue;
+                };
+                let (lo, hi) = (v.start / PAGE_SIZE, v.end / PAGE_SIZE);
+                let eof = source.size().div_ceil(PAGE_SIZE);
+                let first = lo.saturating_add(eof.saturating_sub(v.pgoff(lo)));
+                if first < hi {
+                    s.drop_pages(phys, first, hi);
+                }
+            }
+        }
+        phys.flush();
     }
 
     /// `msync(2)` of a range the caller checked is mapped: writes back the dirty pages of

@@ -57,11 +57,19 @@ pub(crate) fn sync_file(ctx: &mut Ctx<'_>, f: &vfs::FileRef) {
     }
 }
 
-/// Page-cache coherence, after bytes `bytes` of a file were written or it was truncated
-/// (`0..u64::MAX`): mappings see the new contents, and lose pages past the new end.
+/// Page-cache coherence, after bytes `bytes` of a file were written or a hole punched:
+/// mappings see the new contents.
 pub(crate) fn file_changed(ctx: &mut Ctx<'_>, f: &vfs::FileRef, bytes: std::ops::Range<u64>) {
     if let Some(k) = cached_key(ctx, f) {
         ctx.mm.file_changed(k, bytes);
+    }
+}
+
+/// Page-cache coherence, after a file was truncated: mappings lose pages (and private
+/// copies of pages) past the new end, and see the zeroed tail of the last page.
+pub(crate) fn file_truncated(ctx: &mut Ctx<'_>, f: &vfs::FileRef) {
+    if let Some(k) = cached_key(ctx, f) {
+        ctx.mm.file_truncated(k);
     }
 }
 
@@ -78,9 +86,9 @@ pub(crate) fn file_written(ctx: &mut Ctx<'_>, f: &vfs::FileRef, off: Option<u64>
     ctx.mm.file_changed(k, end.saturating_sub(n)..end);
 }
 
-/// [`sync_file`] and [`file_changed`] for a file named by a `stat` result (`truncate(2)`
+/// [`sync_file`] and [`file_truncated`] for a file named by a `stat` result (`truncate(2)`
 /// by path): run `change` between them.
-pub(crate) fn change_by_stat<R>(
+pub(crate) fn truncate_by_stat<R>(
     ctx: &mut Ctx<'_>,
     st: Option<abi::structs::Stat>,
     change: impl FnOnce(&mut Ctx<'_>) -> R,
@@ -96,7 +104,7 @@ pub(crate) fn change_by_stat<R>(
     }
     let r = change(ctx);
     if let Some(k) = key {
-        ctx.mm.file_changed(k, 0..u64::MAX);
+        ctx.mm.file_truncated(k);
     }
     r
 }

@@ -31,7 +31,7 @@ pub fn sys_truncate(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
     let len = u64::try_from(a.i64(1)).map_err(|_| Errno::EINVAL)?;
     let (base, p) = at_path(ctx, at::FDCWD, a.addr(0))?;
     let st = ctx.vfs.stat(&base, &p, true).ok();
-    crate::mem::change_by_stat(ctx, st, |ctx| ctx.vfs.truncate(&base, &p, len))?;
+    crate::mem::truncate_by_stat(ctx, st, |ctx| ctx.vfs.truncate(&base, &p, len))?;
     Ok(0)
 }
 
@@ -41,7 +41,7 @@ pub fn sys_ftruncate(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
     let len = u64::try_from(a.i64(1)).map_err(|_| Errno::EINVAL)?;
     crate::mem::sync_file(ctx, &f);
     f.truncate(len)?;
-    crate::mem::file_changed(ctx, &f, 0..u64::MAX);
+    crate::mem::file_truncated(ctx, &f);
     Ok(0)
 }
 

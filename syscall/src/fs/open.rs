@@ -35,7 +35,7 @@ fn do_open(ctx: &mut Ctx<'_>, dirfd: i32, path: UserAddr, flags: u32, mode: u32)
     let file = ctx.vfs.open(&base, &path, flags, mode)?;
     if flags.contains(OFlags::TRUNC) && flags.writable() {
         // Emptied: mappings of the file lose their pages.
-        crate::mem::file_changed(ctx, &file, 0..u64::MAX);
+        crate::mem::file_truncated(ctx, &file);
     }
     let fd = ctx
         .proc
