@@ -207,6 +207,14 @@ pub mod fcntl {
     pub const F_DUPFD_CLOEXEC: i32 = 1030;
     pub const F_SETPIPE_SZ: i32 = 1031;
     pub const F_GETPIPE_SZ: i32 = 1032;
+    pub const F_ADD_SEALS: i32 = 1033;
+    pub const F_GET_SEALS: i32 = 1034;
+    pub const F_SEAL_SEAL: u32 = 0x01;
+    pub const F_SEAL_SHRINK: u32 = 0x02;
+    pub const F_SEAL_GROW: u32 = 0x04;
+    pub const F_SEAL_WRITE: u32 = 0x08;
+    pub const F_SEAL_FUTURE_WRITE: u32 = 0x10;
+    pub const F_SEAL_EXEC: u32 = 0x20;
     pub const FD_CLOEXEC: u64 = 1;
 }
 

@@ -112,8 +112,45 @@ static void fallocate_calls(void) {
     close(fd);
 }
 
+static void seals(void) {
+    int fd = memfd("sealed", MFD_ALLOW_SEALING);
+    CHECK("seals: none yet", fcntl(fd, F_GET_SEALS) == 0);
+    CHECK("seals: size", ftruncate(fd, 2 * PAGE) == 0);
+    CHECK("seals: add shrink|grow", fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) == 0);
+    CHECK("seals: get", fcntl(fd, F_GET_SEALS) == (F_SEAL_SHRINK | F_SEAL_GROW));
+    EXPECT_ERR("seals: shrink", ftruncate(fd, PAGE), EPERM);
+    EXPECT_ERR("seals: grow", ftruncate(fd, 3 * PAGE), EPERM);
+    EXPECT_ERR("seals: write past end", pwrite(fd, "x", 1, 2 * PAGE), EPERM);
+    CHECK("seals: write inside", pwrite(fd, "x", 1, 10) == 1);
+    EXPECT_ERR("seals: fallocate past end", falloc(fd, 0, 0, 3 * PAGE), EPERM);
+    char *m = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    EXPECT_ERR("seals: write seal while mapped", fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE), EBUSY);
+    munmap(m, PAGE);
+    CHECK("seals: write seal", fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE) == 0);
+    EXPECT_ERR("seals: write", pwrite(fd, "x", 1, 0), EPERM);
+    EXPECT_ERR("seals: mmap shared writable", mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), EPERM);
+    m = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, fd, 0);
+    CHECK("seals: mmap shared read-only", m != MAP_FAILED && m[10] == 'x');
+    EXPECT_ERR("seals: mprotect writable", mprotect(m, PAGE, PROT_READ | PROT_WRITE), EACCES);
+    munmap(m, PAGE);
+    m = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+    CHECK("seals: private writable mapping", m != MAP_FAILED);
+    munmap(m, PAGE);
+    EXPECT_ERR("seals: punch hole", falloc(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, 10), EPERM);
+    CHECK("seals: seal", fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL) == 0);
+    EXPECT_ERR("seals: sealed", fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK), EPERM);
+    EXPECT_ERR("seals: bad seal", fcntl(fd, F_ADD_SEALS, 0x1000), EINVAL);
+    close(fd);
+    fd = memfd("unsealable", 0);
+    CHECK("seals: default F_SEAL_SEAL", fcntl(fd, F_GET_SEALS) == F_SEAL_SEAL);
+    EXPECT_ERR("seals: add without ALLOW_SEALING", fcntl(fd, F_ADD_SEALS, F_SEAL_GROW), EPERM);
+    close(fd);
+    EXPECT_ERR("seals: on a pipe", fcntl(0, F_GET_SEALS), EINVAL);
+}
+
 int main(void) {
     create();
+    seals();
     shared_across_fork();
     fallocate_calls();
     return 0;

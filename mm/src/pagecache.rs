@@ -32,9 +32,9 @@
 //! - **Accounting.** Each cached frame counts once as `extra` against `--mem` (it is held
 //!   by uncharged memory); entries that map a cached frame never carry the `extra` bit (a
 //!   private copy of one does, in an uncharged VMA).
-//! - **Known limit.** The key is `(st_dev, st_ino)` of the open file; an overlay copy-up
-//!   gives the file a new inode, so a mapping made of the lower file before the copy-up
-//!   keeps showing the lower file's pages (as Linux's overlayfs did before 4.19).
+//! - **Known limit.** The key tells a copied-up overlay file from its lower host file, so
+//!   a mapping made of the lower file before the copy-up keeps showing the lower file's
+//!   pages (as Linux's overlayfs did before 4.19).
 //!
 //! # Invariants
 //!
@@ -454,6 +454,15 @@ impl crate::Mm {
             }
         }
         Ok(out)
+    }
+
+    /// Whether some shared mapping of `key` may write to it (`VM_SHARED|VM_MAYWRITE`).
+    pub fn shared_writable(&self, key: FileKey) -> bool {
+        self.spaces.values().any(|s| {
+            s.vmas
+                .iter()
+                .any(|v| v.shared && v.may_write() && v.file_key() == Some(key))
+        })
     }
 
     /// Number of pages in the page cache.

@@ -31,7 +31,7 @@ impl mm::PageSource for FilePages {
     }
 
     fn writable(&self) -> bool {
-        self.0.flags().writable()
+        self.0.flags().writable() && !self.0.write_sealed()
     }
 }
 
@@ -73,6 +73,11 @@ pub(crate) fn file_truncated(ctx: &mut Ctx<'_>, f: &vfs::FileRef) {
     }
 }
 
+/// Whether a shared mapping may write to `f` (`F_SEAL_WRITE` is then `EBUSY`).
+pub(crate) fn writably_mapped(ctx: &Ctx<'_>, f: &vfs::FileRef) -> bool {
+    file_key(f).is_some_and(|k| ctx.mm.shared_writable(k))
+}
+
 /// [`file_changed`] after a write of `n` bytes to `f`: at `off`, or (`None`) just before
 /// the file position, where a write at the position (or appending) leaves it.
 pub(crate) fn file_written(ctx: &mut Ctx<'_>, f: &vfs::FileRef, off: Option<u64>, n: u64) {
@@ -84,29 +89,6 @@ pub(crate) fn file_written(ctx: &mut Ctx<'_>, f: &vfs::FileRef, off: Option<u64>
         None => f.lseek(0, abi::flags::seek::CUR).unwrap_or(u64::MAX),
     };
     ctx.mm.file_changed(k, end.saturating_sub(n)..end);
-}
-
-/// [`sync_file`] and [`file_truncated`] for a file named by a `stat` result (`truncate(2)`
-/// by path): run `change` between them.
-pub(crate) fn truncate_by_stat<R>(
-    ctx: &mut Ctx<'_>,
-    st: Option<abi::structs::Stat>,
-    change: impl FnOnce(&mut Ctx<'_>) -> R,
-) -> R {
-    let key = st
-        .filter(|st| st.st_mode & abi::flags::mode::S_IFMT == abi::flags::mode::S_IFREG)
-        .map(|st| FileKey {
-            dev: st.st_dev,
-            ino: st.st_ino,
-        });
-    if let Some(k) = key {
-        ctx.mm.sync_file(k);
-    }
-    let r = change(ctx);
-    if let Some(k) = key {
-        ctx.mm.file_truncated(k);
-    }
-    r
 }
 
 /// A page source over `file`.
@@ -140,6 +122,9 @@ pub(crate) fn sys_mmap(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
         let shared = flags.bits() & MapFlags::SHARED_VALIDATE.bits() != MapFlags::PRIVATE.bits();
         if shared && prot.contains(Prot::WRITE) && !fl.writable() {
             return Err(Errno::EACCES);
+        }
+        if shared && prot.contains(Prot::WRITE) && file.write_sealed() {
+            return Err(Errno::EPERM);
         }
         let st = file.stat()?;
         if st.st_mode & abi::flags::mode::S_IFMT == abi::flags::mode::S_IFDIR {

@@ -185,7 +185,7 @@ table! {
     mremap => partial(mem::sys_mremap, "MREMAP_DONTUNMAP is EINVAL");
     msync => full(mem::sys_msync);
     mincore => full(mem::sys_mincore);
-    memfd_create => partial(fs::sys_memfd_create, "MFD_ALLOW_SEALING accepted, seals not kept; no MFD_HUGETLB");
+    memfd_create => partial(fs::sys_memfd_create, "no MFD_HUGETLB; seals with F_ADD_SEALS/F_GET_SEALS");
     mlock => full(mem::sys_mlock);
     mlock2 => full(mem::sys_mlock);
     munlock => full(mem::sys_mlock);

@@ -62,7 +62,7 @@ struct State {
 /// An open file description.
 pub struct OpenFile {
     dentry: Option<Dentry>,
-    kind: FileKind,
+    pub(crate) kind: FileKind,
     flags: Mutex<OFlags>,
     state: Mutex<State>,
 }
@@ -226,6 +226,8 @@ impl OpenFile {
             }
             FileKind::Mem(m) => {
                 let mut st = self.state.lock();
+                let at = if append { m.size() } else { st.pos };
+                m.check_write_seals(at.saturating_add(total_len(bufs) as u64))?;
                 let (n, end) = m.write_vectored(bufs, st.pos, append)?;
                 st.pos = end;
                 Ok(n)
@@ -291,7 +293,11 @@ impl OpenFile {
                 };
                 pwritev_all(fd, bufs, off)
             }
-            FileKind::Mem(m) => m.write_vectored(bufs, off, append).map(|(n, _)| n),
+            FileKind::Mem(m) => {
+                let at = if append { m.size() } else { off };
+                m.check_write_seals(at.saturating_add(total_len(bufs) as u64))?;
+                m.write_vectored(bufs, off, append).map(|(n, _)| n)
+            }
             FileKind::Stream(fd) => {
                 let n = bufs.len().min(IOV_MAX);
                 nix::sys::uio::pwritev(fd.as_fd(), &bufs[..n], off as i64).map_err(nerr)
@@ -463,7 +469,10 @@ impl OpenFile {
             FileKind::Host(fd) | FileKind::Stream(fd) => {
                 rustix::fs::ftruncate(fd, len).map_err(herr)
             }
-            FileKind::Mem(m) => m.truncate(len),
+            FileKind::Mem(m) => {
+                m.check_resize_seals(len)?;
+                m.truncate(len)
+            }
             _ => Err(Errno::EINVAL),
         }
     }
@@ -509,6 +518,11 @@ impl OpenFile {
             FileKind::Mem(m) => {
                 if end > crate::tmpfs::MAX_FILE {
                     return Err(Errno::EFBIG);
+                }
+                if mode & PUNCH_HOLE != 0 {
+                    m.check_write_seals(0)?;
+                } else {
+                    m.check_resize_seals(end.max(m.size()))?;
                 }
                 match mode {
                     0 if end > m.size() => m.truncate(end),
@@ -642,11 +656,13 @@ impl OpenFile {
         }
     }
 
-    /// The identity of a regular file, `(st_dev, st_ino)`, for the page cache (`None` for
-    /// anything else). Stable for the open file's life.
+    /// The identity of a regular file for the page cache, `(st_dev, st_ino)` with the top
+    /// bit of the device set for in-memory files (a copied-up file keeps its lower file's
+    /// numbers but is another file); `None` for anything else. Stable for the open file's
+    /// life.
     pub fn inode_key(&self) -> Option<(u64, u64)> {
         match &self.kind {
-            FileKind::Mem(m) => Some((m.dev, m.ino)),
+            FileKind::Mem(m) => Some((m.dev | 1 << 63, m.ino)),
             FileKind::Host(fd) => {
                 let mut st = self.state.lock();
                 if st.host_key.is_none() {

@@ -570,7 +570,7 @@ fn memfd_is_a_nameless_regular_file() {
     for rw in [false, true] {
         let t = tree("memfd");
         let v = vfs(t.path(), rw);
-        let f = v.memfd_create(b"buf");
+        let f = v.memfd_create(b"buf", true);
         let d = f.dentry().unwrap();
         assert_eq!(v.path_of(&d), b"/memfd:buf (deleted)".to_vec());
         assert!(v.lookup(&v.root(), b"memfd:buf (deleted)", true).is_err());

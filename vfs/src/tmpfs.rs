@@ -101,6 +101,8 @@ pub(crate) struct MemInner {
     pub mtime: Time,
     pub ctime: Time,
     pub data: MemData,
+    /// `F_SEAL_*` bits of a memfd (`None`: a file that cannot be sealed).
+    pub seals: Option<u32>,
 }
 
 /// An in-memory inode. `ino`/`dev` are synthetic for new inodes and the lower file's for
@@ -132,6 +134,7 @@ impl MemInode {
                 mtime: now,
                 ctime: now,
                 data,
+                seals: None,
             }),
         })
     }

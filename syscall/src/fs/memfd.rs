@@ -8,8 +8,8 @@ use crate::{Args, Ctx};
 /// Longest memfd name (`NAME_MAX` less the `memfd:` prefix).
 const MFD_NAME_MAX: usize = 249;
 
-/// `memfd_create(2)`: an in-memory file with no name in the tree. `MFD_ALLOW_SEALING` is
-/// accepted (seals themselves are not kept); `MFD_HUGETLB` is `EINVAL` (no huge pages).
+/// `memfd_create(2)`: an in-memory file with no name in the tree, sealable with
+/// `MFD_ALLOW_SEALING`; `MFD_HUGETLB` is `EINVAL` (no huge pages).
 pub fn sys_memfd_create(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
     let flags = a.u32(1);
     let all = mfd::CLOEXEC | mfd::ALLOW_SEALING | mfd::NOEXEC_SEAL | mfd::EXEC;
@@ -21,7 +21,7 @@ pub fn sys_memfd_create(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
         Ok(_) | Err(Errno::ENAMETOOLONG) => return Err(Errno::EINVAL),
         Err(e) => return Err(e),
     };
-    let file = ctx.vfs.memfd_create(&name);
+    let file = ctx.vfs.memfd_create(&name, flags & mfd::ALLOW_SEALING != 0);
     let fd = ctx
         .proc
         .fds

@@ -159,6 +159,11 @@ pub fn sys_fcntl(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
         }
         fcntl::F_GETPIPE_SZ => Ok(f.pipe_capacity()? as u64),
         fcntl::F_SETPIPE_SZ => Ok(f.set_pipe_capacity(arg)? as u64),
+        fcntl::F_GET_SEALS => Ok(u64::from(f.seals()?)),
+        fcntl::F_ADD_SEALS => {
+            let mapped = crate::mem::writably_mapped(ctx, &f);
+            f.add_seals(arg as u32, mapped).map(|()| 0)
+        }
         _ => Err(Errno::EINVAL),
     }
 }
