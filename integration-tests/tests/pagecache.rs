@@ -182,3 +182,46 @@ fn rw_shared_mapping_writes_back_to_host_file() {
         assert_eq!(std::fs::read(&p).unwrap(), data, "host file ({trap})");
     }
 }
+
+/// A lower host file mapped before the guest writes it (which copies it up): a mapping
+/// made after the write, and `read`, see the new contents; the host file does not change.
+const PY_COPY_UP: &str = r#"
+import mmap, os, sys
+p = sys.argv[1]
+with open(p, "rb") as f:
+    a = mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ)
+    print("before:", a[0:4])
+with open(p, "r+b") as f:
+    f.write(b"NEW!")
+with open(p, "rb") as f:
+    b = mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ)
+    print("after:", b[0:4], os.pread(f.fileno(), 4, 0))
+"#;
+
+#[test]
+fn mapping_after_copy_up_sees_the_upper_file() {
+    for trap in TRAPS {
+        let tmp = TempDir::new("copy-up-map");
+        let (p, data) = host_file(&tmp);
+        let o = run_uml(
+            &[
+                OsStr::new(PYTHON),
+                OsStr::new("-c"),
+                OsStr::new(PY_COPY_UP),
+                p.as_os_str(),
+            ],
+            &opts(&[trap]),
+        );
+        assert_eq!(o.status, 0, "{}", o.describe(trap));
+        assert!(
+            o.stdout_str().contains("after: b'NEW!' b'NEW!'"),
+            "{}",
+            o.stdout_str()
+        );
+        assert_eq!(
+            std::fs::read(&p).unwrap(),
+            data,
+            "host file changed ({trap})"
+        );
+    }
+}
