@@ -181,7 +181,7 @@ table! {
     mmap => full(mem::sys_mmap);
     munmap => full(mem::sys_munmap);
     mprotect => full(mem::sys_mprotect);
-    madvise => full(mem::sys_madvise);
+    madvise => partial(mem::sys_madvise, "MADV_REMOVE on a shared file mapping drops its pages (written back) without punching a hole");
     mremap => partial(mem::sys_mremap, "MREMAP_DONTUNMAP is EINVAL");
     msync => full(mem::sys_msync);
     mincore => full(mem::sys_mincore);

@@ -581,7 +581,7 @@ fn memfd_is_a_nameless_regular_file() {
         f.fallocate(PUNCH_HOLE | KEEP_SIZE, 2, 3).unwrap();
         let mut buf = [0u8; 10];
         assert_eq!(f.read_at(0, &mut buf).unwrap(), 10);
-        assert_eq!(&buf, b"01\0\0\056789");
+        assert_eq!(&buf, b"01\x00\x00\x0056789");
         f.fallocate(0, 0, 20).unwrap();
         assert_eq!(f.size(), 20);
         f.fallocate(KEEP_SIZE, 0, 40).unwrap();
