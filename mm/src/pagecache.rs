@@ -321,6 +321,11 @@ impl crate::Mm {
         self.phys.cache.is_empty()
     }
 
+    /// Whether the page cache holds pages of `key`.
+    pub fn is_cached(&self, key: FileKey) -> bool {
+        self.phys.cache.has_file(key)
+    }
+
     /// Writes back the dirty cached pages of `key` in file pages `[lo, hi)` and
     /// write-protects them in every mapping, so the next store marks them dirty again.
     fn writeback(&mut self, key: FileKey, lo: u64, hi: u64) {

@@ -81,7 +81,7 @@ pub(crate) fn writably_mapped(ctx: &Ctx<'_>, f: &vfs::FileRef) -> bool {
 /// [`file_changed`] after a write of `n` bytes to `f`: at `off`, or (`None`) just before
 /// the file position, where a write at the position (or appending) leaves it.
 pub(crate) fn file_written(ctx: &mut Ctx<'_>, f: &vfs::FileRef, off: Option<u64>, n: u64) {
-    let Some(k) = cached_key(ctx, f) else {
+    let Some(k) = cached_key(ctx, f).filter(|&k| ctx.mm.is_cached(k)) else {
         return;
     };
     let end = match off {
