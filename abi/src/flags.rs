@@ -106,6 +106,37 @@ pub mod madv {
     pub const DODUMP: i32 = 17;
 }
 
+/// `msync(2)` flags.
+pub mod ms {
+    #![allow(missing_docs)]
+    pub const ASYNC: i32 = 1;
+    pub const INVALIDATE: i32 = 2;
+    pub const SYNC: i32 = 4;
+}
+
+/// `fallocate(2)` modes (`FALLOC_FL_*`).
+pub mod falloc {
+    #![allow(missing_docs)]
+    pub const KEEP_SIZE: u32 = 0x01;
+    pub const PUNCH_HOLE: u32 = 0x02;
+    pub const NO_HIDE_STALE: u32 = 0x04;
+    pub const COLLAPSE_RANGE: u32 = 0x08;
+    pub const ZERO_RANGE: u32 = 0x10;
+    pub const INSERT_RANGE: u32 = 0x20;
+    pub const UNSHARE_RANGE: u32 = 0x40;
+    pub const WRITE_ZEROES: u32 = 0x80;
+}
+
+/// `memfd_create(2)` flags (`MFD_*`; bits 26-31 carry a huge page size).
+pub mod mfd {
+    #![allow(missing_docs)]
+    pub const CLOEXEC: u32 = 0x01;
+    pub const ALLOW_SEALING: u32 = 0x02;
+    pub const HUGETLB: u32 = 0x04;
+    pub const NOEXEC_SEAL: u32 = 0x08;
+    pub const EXEC: u32 = 0x10;
+}
+
 /// `*at(2)` constants.
 pub mod at {
     #![allow(missing_docs)]
@@ -182,6 +213,14 @@ pub mod fcntl {
     pub const F_DUPFD_CLOEXEC: i32 = 1030;
     pub const F_SETPIPE_SZ: i32 = 1031;
     pub const F_GETPIPE_SZ: i32 = 1032;
+    pub const F_ADD_SEALS: i32 = 1033;
+    pub const F_GET_SEALS: i32 = 1034;
+    pub const F_SEAL_SEAL: u32 = 0x01;
+    pub const F_SEAL_SHRINK: u32 = 0x02;
+    pub const F_SEAL_GROW: u32 = 0x04;
+    pub const F_SEAL_WRITE: u32 = 0x08;
+    pub const F_SEAL_FUTURE_WRITE: u32 = 0x10;
+    pub const F_SEAL_EXEC: u32 = 0x20;
     pub const FD_CLOEXEC: u64 = 1;
 }
 

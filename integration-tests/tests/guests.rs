@@ -130,7 +130,6 @@ fn mremap() {
 }
 
 #[test]
-#[ignore = "known gap: MAP_SHARED file mappings need the shared page cache (issue 4)"]
 fn shared_file_mapping() {
     let tmp = TempDir::new("shared_map");
     let scratch = tmp.join("scratch");

@@ -8,7 +8,7 @@ use crate::layout::{FAULT_AROUND, TASK_SIZE};
 use crate::pagetable::Pte;
 use crate::space::AddressSpace;
 use crate::vma::{Backing, Vma};
-use crate::{Access, FaultError, PAGE_SIZE};
+use crate::{Access, FaultError, FileKey, PAGE_SIZE};
 
 const SEGV_MAPERR: FaultError = FaultError::Segv { si_code: 1 };
 const SEGV_ACCERR: FaultError = FaultError::Segv { si_code: 2 };
@@ -41,56 +41,88 @@ pub fn permits(vma: &Vma, access: Access) -> bool {
 }
 
 impl AddressSpace {
-    /// Fills the fresh (zeroed) frame `f` for page `vpn` of `vma`.
-    fn fill(phys: &mut Frames, vma: &Vma, vpn: u64, f: Frame) -> Result<(), FillError> {
-        if let Backing::File { source, offset } = &vma.backing {
-            let off = offset + (vpn * PAGE_SIZE - vma.start);
-            match phys.fill_from(f, source.as_ref(), off) {
-                Ok(n) if n > 0 => {}
-                _ => return Err(FillError::BeyondEof),
-            }
-        }
-        Ok(())
+    /// The page-cache key and file page offset of page `vpn` of `vma`, for a file whose
+    /// pages are cached.
+    fn cache_slot(vma: &Vma, vpn: u64) -> Option<(FileKey, u64)> {
+        vma.file_key().map(|k| (k, vma.pgoff(vpn)))
     }
 
-    /// Allocates and fills a frame for the absent page `vpn` of `vma` and enters it in the
-    /// page table (not host-mapped).
+    /// Whether page `vpn` of `vma` is absent from both the page table and the page cache
+    /// (it needs a new frame).
+    fn needs_frame(&self, phys: &Frames, vma: &Vma, vpn: u64) -> bool {
+        self.pt.get(vpn).is_none()
+            && Self::cache_slot(vma, vpn).map_or(true, |(k, o)| phys.cache.lookup(k, o).is_none())
+    }
+
+    /// Whether new frames for `vma` are covered by its commit charge (cached file pages
+    /// never are: they count as `extra`).
+    fn alloc_charged(vma: &Vma) -> bool {
+        vma.charged() && Self::cache_slot(vma, vma.start / PAGE_SIZE).is_none()
+    }
+
+    /// The entry for page `vpn` of `vma` over the fresh frame `f` (refcount 1): a file page
+    /// that can be cached enters the page cache (which keeps that reference) and the entry
+    /// takes another; otherwise the entry owns the frame.
+    fn adopt(phys: &mut Frames, vma: &Vma, vpn: u64, f: Frame) -> Pte {
+        if let (Some((k, o)), Backing::File { source, .. }) =
+            (Self::cache_slot(vma, vpn), &vma.backing)
+        {
+            phys.cache_insert(k, o, f, source);
+            phys.get(f);
+            return Pte::new(f, false);
+        }
+        let charged = vma.charged();
+        if !charged {
+            phys.add_extra(1);
+        }
+        Pte::new(f, !charged)
+    }
+
+    /// Allocates and fills a frame for the absent page `vpn` of `vma` (or takes the page
+    /// cache's) and enters it in the page table (not host-mapped).
     pub fn populate_one(
         &mut self,
         phys: &mut Frames,
         vma: &Vma,
         vpn: u64,
     ) -> Result<Pte, FillError> {
-        if let Backing::Special { pages, index } = &vma.backing {
+        let special = match &vma.backing {
             // The kernel's own frame, shared: nothing to allocate or fill.
-            let f = pages
-                .frame(index + (vpn - vma.start / PAGE_SIZE))
-                .ok_or(FillError::BeyondEof)?;
+            Backing::Special { pages, index } => Some(
+                pages
+                    .frame(index + (vpn - vma.start / PAGE_SIZE))
+                    .ok_or(FillError::BeyondEof)?,
+            ),
+            _ => None,
+        };
+        if let Some(f) = special
+            .or_else(|| Self::cache_slot(vma, vpn).and_then(|(k, o)| phys.cache.lookup(k, o)))
+        {
             phys.get(f);
             let pte = Pte::new(f, false);
             self.pt.set(vpn, pte);
             return Ok(pte);
         }
-        let charged = vma.charged();
-        if !phys.can_alloc(1, charged) {
+        if !phys.can_alloc(1, Self::alloc_charged(vma)) {
             return Err(FillError::NoMemory);
         }
         let (f, _) = phys.alloc_run(1).ok_or(FillError::NoMemory)?;
-        if let Err(e) = Self::fill(phys, vma, vpn, f) {
-            phys.put(f);
-            phys.flush();
-            return Err(e);
+        if let Backing::File { source, offset } = &vma.backing {
+            let off = offset + (vpn * PAGE_SIZE - vma.start);
+            if !matches!(phys.fill_from(f, source.as_ref(), off), Ok(n) if n > 0) {
+                phys.put(f);
+                phys.flush();
+                return Err(FillError::BeyondEof);
+            }
         }
-        if !charged {
-            phys.add_extra(1);
-        }
-        let pte = Pte::new(f, !charged);
+        let pte = Self::adopt(phys, vma, vpn, f);
         self.pt.set(vpn, pte);
         Ok(pte)
     }
 
-    /// Gives page `vpn` (present in the page table) a private copy of its frame if it is
-    /// shared copy-on-write in a private writable VMA. Returns the (possibly new) entry.
+    /// Makes page `vpn` (present in the page table) writable for a store: a private copy
+    /// of its frame if it is shared copy-on-write in a private writable VMA, or the cached
+    /// page marked dirty in a shared file mapping. Returns the (possibly new) entry.
     pub fn break_cow(
         &mut self,
         phys: &mut Frames,
@@ -98,10 +130,22 @@ impl AddressSpace {
         vpn: u64,
         pte: Pte,
     ) -> Result<Pte, FillError> {
-        if vma.shared || !vma.writable() || phys.refcount(pte.frame) <= 1 {
+        if !vma.writable() {
             return Ok(pte);
         }
-        if !phys.can_alloc(1, true) {
+        if vma.shared {
+            if let Backing::File { source, .. } = &vma.backing {
+                phys.cache_mark_dirty(pte.frame, source);
+            }
+            return Ok(pte);
+        }
+        if phys.refcount(pte.frame) <= 1 {
+            return Ok(pte);
+        }
+        // A copy of a cached page is the entry's own frame from now on: `extra` if the
+        // VMA is uncharged (the cached frame was accounted by the cache).
+        let newly_extra = !vma.charged() && phys.cache.contains(pte.frame);
+        if !phys.can_alloc(1, !newly_extra) {
             return Err(FillError::NoMemory);
         }
         let (f, _) = phys.alloc_run(1).ok_or(FillError::NoMemory)?;
@@ -109,6 +153,10 @@ impl AddressSpace {
         phys.put(pte.frame);
         let mut new = pte;
         new.frame = f;
+        if newly_extra {
+            phys.add_extra(1);
+            new.set_extra(true);
+        }
         self.pt.set(vpn, new);
         Ok(new)
     }
@@ -164,8 +212,28 @@ impl AddressSpace {
         Ok(())
     }
 
+    /// Enters `pte` for page `vpn` of `vma` and maps it in the host (made writable first
+    /// for a store).
+    fn enter(
+        &mut self,
+        phys: &mut Frames,
+        vma: &Vma,
+        vpn: u64,
+        mut pte: Pte,
+        store: bool,
+    ) -> Result<(), FillError> {
+        self.pt.set(vpn, pte);
+        if store {
+            pte = self.break_cow(phys, vma, vpn, pte)?;
+        }
+        let want = Self::effective_prot(vma, phys, pte);
+        self.host_map(vpn, &mut pte, want);
+        Ok(())
+    }
+
     /// A not-present fault: populate the aligned window of `FAULT_AROUND` pages around
-    /// `vpn` within the VMA. Only the faulting page must succeed.
+    /// `vpn` within the VMA (file pages from the page cache where it has them). Only the
+    /// faulting page must succeed.
     fn fault_around(
         &mut self,
         phys: &mut Frames,
@@ -188,15 +256,30 @@ impl AddressSpace {
                 }
             }
         }
-        let missing = (lo..hi).filter(|&v| self.pt.get(v).is_none()).count() as u64;
-        if !phys.can_alloc(missing, vma.charged()) {
+        let missing = (lo..hi).filter(|&v| self.needs_frame(phys, vma, v)).count() as u64;
+        if !phys.can_alloc(missing, Self::alloc_charged(vma)) {
             lo = vpn;
             hi = vpn + 1;
         }
+        let result = self.populate_window(phys, vma, vpn, access == Access::Write, lo, hi);
+        phys.flush();
+        result
+    }
+
+    /// The body of [`fault_around`](Self::fault_around) for the window `[lo, hi)`.
+    fn populate_window(
+        &mut self,
+        phys: &mut Frames,
+        vma: &Vma,
+        vpn: u64,
+        store: bool,
+        lo: u64,
+        hi: u64,
+    ) -> Result<(), FaultError> {
         let mut v = lo;
         while v < hi {
             if let Some(mut pte) = self.pt.get(v) {
-                if v == vpn && access == Access::Write {
+                if v == vpn && store {
                     pte = self.break_cow(phys, vma, v, pte)?;
                 }
                 let want = Self::effective_prot(vma, phys, pte);
@@ -206,12 +289,17 @@ impl AddressSpace {
                 v += 1;
                 continue;
             }
+            if let Some(f) = Self::cache_slot(vma, v).and_then(|(k, o)| phys.cache.lookup(k, o)) {
+                phys.get(f);
+                self.enter(phys, vma, v, Pte::new(f, false), v == vpn && store)?;
+                v += 1;
+                continue;
+            }
             let mut run_end = v + 1;
-            while run_end < hi && self.pt.get(run_end).is_none() {
+            while run_end < hi && self.needs_frame(phys, vma, run_end) {
                 run_end += 1;
             }
             // Allocate the run of absent pages in contiguous chunks.
-            let charged = vma.charged();
             while v < run_end {
                 let Some((f, n)) = phys.alloc_run((run_end - v) as u32) else {
                     if (v..run_end).contains(&vpn) {
@@ -231,43 +319,23 @@ impl AddressSpace {
                     // Pages past the kernel's frames (a grown mapping): none are good.
                     Backing::Special { .. } => 0,
                 };
-                let mut stop = false;
                 for i in 0..u64::from(n) {
                     let page = v + i;
                     let frame = Frame(f.0 + i as u32);
-                    if stop {
+                    if i >= good {
                         phys.put(frame);
                         continue;
                     }
-                    let filled = if i < good {
-                        Ok(())
-                    } else {
-                        Err(FillError::BeyondEof)
-                    };
-                    if let Err(e) = filled {
-                        phys.put(frame);
-                        stop = true;
-                        if page == vpn {
-                            phys.flush();
-                            return Err(e.into());
-                        }
-                        if page < vpn {
-                            // Past EOF before the faulting page: the faulting page is too.
-                            phys.flush();
-                            return Err(FaultError::Bus);
-                        }
-                        continue;
-                    }
-                    if !charged {
-                        phys.add_extra(1);
-                    }
-                    let mut pte = Pte::new(frame, !charged);
-                    let want = Self::effective_prot(vma, phys, pte);
-                    self.host_map(page, &mut pte, want);
+                    let pte = Self::adopt(phys, vma, page, frame);
+                    self.enter(phys, vma, page, pte, page == vpn && store)?;
                 }
-                if stop {
-                    phys.flush();
-                    return Ok(());
+                if good < u64::from(n) {
+                    // Past the end of the file: so is every later page of the window.
+                    return if v + good <= vpn {
+                        Err(FaultError::Bus)
+                    } else {
+                        Ok(())
+                    };
                 }
                 v += u64::from(n);
             }

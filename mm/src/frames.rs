@@ -10,6 +10,7 @@
 //! counts pages of charged (private writable) VMAs and `extra` counts frames held by pages of
 //! uncharged VMAs; so a fault in a charged VMA always finds a frame.
 
+use crate::pagecache::PageCache;
 use crate::physmem::PhysMem;
 use crate::{MmError, PageSource, PAGE_SIZE};
 
@@ -38,6 +39,8 @@ pub struct Frames {
     extra: u64,
     /// Frames below this were handed to [`PhysMem::prepare`] (bump allocation only).
     prepared: u32,
+    /// File pages shared by mappings (each holds one reference to its frame).
+    pub cache: PageCache,
 }
 
 /// Frames the bump allocator keeps prepared ahead of itself (1 MiB), in runs of this size.
@@ -61,6 +64,7 @@ impl Frames {
             committed: 0,
             extra: 0,
             prepared: 0,
+            cache: PageCache::default(),
         })
     }
 
@@ -85,13 +89,16 @@ impl Frames {
     }
 
     /// Drops a reference; the frame is freed (returned to the host at the next
-    /// [`Frames::flush`]) when the last one goes.
+    /// [`Frames::flush`]) when the last one goes. A cached frame whose last mapping goes
+    /// leaves the page cache (written back if dirty) and is freed.
     pub fn put(&mut self, f: Frame) {
         let r = &mut self.refs[f.0 as usize];
         debug_assert!(*r > 0, "put of free frame {f:?}");
         *r = r.saturating_sub(1);
         if *r == 0 {
             self.pending_free.push(f.0);
+        } else if *r == 1 && self.cache.contains(f) {
+            self.uncache(f);
         }
     }
 

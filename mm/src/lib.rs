@@ -11,6 +11,10 @@
 //! - **Faults** ([`fault`]): demand paging with fault-around, copy-on-write breaks.
 //! - **Special mappings** ([`special`]): frames the kernel provides to every space (the
 //!   vDSO and its data page), shared and never writable by guests.
+//! - **The page cache** ([`pagecache`]): frames holding file pages, shared by every mapping
+//!   of the same file page (`MAP_SHARED` maps them, `MAP_PRIVATE` copies them on write),
+//!   dirty tracking and write-back, coherence with `read(2)`/`write(2)` at syscall
+//!   boundaries ([`Mm::sync_file`], [`Mm::file_changed`]).
 //! - **User access** ([`uaccess`]): the kernel reads and writes guest memory through its own
 //!   mapping of physical memory, never through the guest process (no `process_vm_readv`).
 //! - **The `/proc/mm` protocol** ([`procmm`]): each space has an [`MmFd`] into which `mm`
@@ -26,8 +30,8 @@
 //!   (minus write for copy-on-write frames). The host therefore never lets the guest touch a
 //!   page it may not.
 //! - Free frames read as zero (they are punched out of the memfd when freed).
-//! - Committed pages (private writable VMAs, brk) plus frames held by uncharged VMAs never
-//!   exceed physical memory, so a fault in a committed VMA always finds a frame; the kernel
+//! - Committed pages (private writable VMAs, brk) plus frames held by uncharged VMAs and by
+//!   the page cache never exceed physical memory, so a fault in a committed VMA always finds a frame; the kernel
 //!   itself never runs out of memory or takes SIGBUS because of a guest.
 //! - Guest input never panics: bad addresses, lengths or flags come back as [`Errno`] or
 //!   [`FaultError`].
@@ -42,6 +46,7 @@ pub mod fault;
 pub mod frames;
 pub mod layout;
 mod mremap;
+pub mod pagecache;
 pub mod pagetable;
 #[allow(unsafe_code)]
 pub mod physmem;
@@ -62,6 +67,7 @@ pub use abi::{UserAddr, PAGE_SIZE};
 use serde::{Deserialize, Serialize};
 
 use frames::Frames;
+pub use pagecache::FileKey;
 pub use procmm::{MmFd, MmId, MmOp};
 use space::AddressSpace;
 use vma::Backing;
@@ -82,12 +88,33 @@ pub enum MmError {
     InvalidSize(u64),
 }
 
-/// A file whose pages a private file mapping reads (implemented by the syscall crate over
-/// vfs files).
+/// A file whose pages a file mapping reads and writes back (implemented by the syscall
+/// crate over vfs files).
 pub trait PageSource: Send + Sync {
     /// Fill `dst` from the file at byte `offset`; returns bytes read (short at EOF; the rest
     /// of the page is zeroed by mm).
     fn read_at(&self, offset: u64, dst: &mut [u8]) -> std::io::Result<usize>;
+
+    /// The file's identity for the page cache; `None`: its pages are not cached (devices),
+    /// and it cannot be mapped shared and writable.
+    fn key(&self) -> Option<FileKey> {
+        None
+    }
+
+    /// Writes `src` at byte `offset` (write-back of a dirty page); returns bytes written.
+    fn write_at(&self, _offset: u64, _src: &[u8]) -> std::io::Result<usize> {
+        Err(std::io::Error::from_raw_os_error(Errno::EBADF.raw()))
+    }
+
+    /// Current size of the file in bytes.
+    fn size(&self) -> u64 {
+        0
+    }
+
+    /// Whether it was opened for writing (a shared mapping of it may become writable).
+    fn writable(&self) -> bool {
+        false
+    }
 }
 
 /// The file side of a file mapping.
@@ -193,11 +220,27 @@ impl Mm {
 
     /// Creates a copy of `parent` for `fork(2)`: same VMAs and brk; private frames are shared
     /// copy-on-write (the parent's writable host mappings are downgraded to read-only via
-    /// queued `Mprotect`s), shared frames are shared. The child has nothing host-mapped yet.
+    /// queued `Mprotect`s), shared frames are shared (shared anonymous mappings are fully
+    /// populated first; shared file pages are the page cache's). The child has nothing host-mapped yet.
     /// `ENOMEM` if the child's commit charge does not fit.
     pub fn fork_space(&mut self, parent: MmId) -> Result<MmId, Errno> {
         let phys = &mut self.phys;
         let p = self.spaces.get_mut(&parent).ok_or(Errno::EINVAL)?;
+        // A shared anonymous mapping's frames are its only copy of the data: every page gets
+        // one before the fork, so that parent and child share all of them.
+        let shared_anon: Vec<vma::Vma> = p
+            .vmas
+            .iter()
+            .filter(|v| v.shared && matches!(v.backing, Backing::Anon))
+            .cloned()
+            .collect();
+        for v in shared_anon {
+            for vpn in v.start / PAGE_SIZE..v.end / PAGE_SIZE {
+                if p.pt.get(vpn).is_none() {
+                    p.populate_one(phys, &v, vpn).map_err(|_| Errno::ENOMEM)?;
+                }
+            }
+        }
         let charge: u64 = p
             .vmas
             .iter()
@@ -491,3 +534,5 @@ impl Mm {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_pagecache;

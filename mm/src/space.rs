@@ -48,10 +48,16 @@ impl AddressSpace {
     }
 
     /// The protection page `pte` of `vma` must have in the host: the VMA's, minus write for
-    /// a private frame shared copy-on-write.
+    /// a private frame shared copy-on-write and for a clean page-cache page of a shared
+    /// mapping (so that the first store marks it dirty).
     pub fn effective_prot(vma: &Vma, phys: &Frames, pte: Pte) -> u32 {
         let mut p = vma.prot.bits() & RWX;
-        if !vma.shared && phys.refcount(pte.frame) > 1 {
+        let write_protect = if vma.shared {
+            phys.cache.dirty(pte.frame) == Some(false)
+        } else {
+            phys.refcount(pte.frame) > 1
+        };
+        if write_protect {
             p &= !Prot::WRITE.bits();
         }
         p
@@ -148,12 +154,12 @@ impl AddressSpace {
                 if f.offset.checked_add(len).is_none() {
                     return Err(Errno::EOVERFLOW);
                 }
-                if shared {
+                if shared && f.source.key().is_none() {
                     if prot.contains(Prot::WRITE) {
                         return Err(Errno::ENODEV);
                     }
-                    // A read-only shared file mapping behaves as a private one until files
-                    // can be shared writable.
+                    // A file without a page-cache identity (a device) is only shared
+                    // read-only, which behaves as a private mapping.
                     shared = false;
                 }
                 Backing::File {
@@ -258,11 +264,12 @@ impl AddressSpace {
         }
         let newprot = prot & (Prot::READ | Prot::WRITE | Prot::EXEC);
         if newprot.contains(Prot::WRITE)
-            && self
-                .vmas
-                .iter_range(addr, end)
-                .any(|v| matches!(v.backing, Backing::Special { .. }))
+            && self.vmas.iter_range(addr, end).any(|v| {
+                matches!(v.backing, Backing::Special { .. }) || (v.shared && !v.may_write())
+            })
         {
+            // The kernel's own frames (the vDSO) and a shared mapping of a file opened
+            // read-only never become writable.
             return Err(Errno::EACCES);
         }
         // Net change of committed + extra pages.
@@ -298,7 +305,8 @@ impl AddressSpace {
                 continue;
             };
             for (vpn, mut pte) in self.pt.range(s / PAGE_SIZE, e / PAGE_SIZE) {
-                if was != now {
+                // Cached frames are accounted by the page cache, never by entries.
+                if was != now && !phys.cache.contains(pte.frame) {
                     if pte.extra() == now {
                         phys.add_extra(if now { -1 } else { 1 });
                     }
@@ -373,10 +381,12 @@ impl AddressSpace {
                 }
                 _ => {}
             }
-            for (s, e, shared, _) in pieces {
-                // A shared mapping's frames are its only copy of the data (no shmem object
-                // yet): DONTNEED keeps them, as Linux keeps shmem pages; REMOVE frees them.
-                if shared && advice != madv::REMOVE {
+            for (s, e, shared, anon) in pieces {
+                // A shared anonymous mapping's frames are its only copy of the data (no
+                // shmem object yet): DONTNEED keeps them, as Linux keeps shmem pages; REMOVE
+                // frees them. A shared file page is written back as it leaves its last
+                // mapping and read again from the file on the next touch.
+                if shared && anon && advice != madv::REMOVE {
                     continue;
                 }
                 self.drop_pages(phys, s / PAGE_SIZE, e / PAGE_SIZE);

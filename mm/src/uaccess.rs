@@ -53,9 +53,17 @@ impl AddressSpace {
             Some(pte) => Ok(pte.frame),
             None => {
                 let v = v.clone();
-                self.populate_one(phys, &v, vpn)
-                    .map(|p| p.frame)
-                    .map_err(|_| Errno::EFAULT)
+                let mut pte = self
+                    .populate_one(phys, &v, vpn)
+                    .map_err(|_| Errno::EFAULT)?;
+                if write {
+                    // A file page comes from the page cache: copy it (private) or mark it
+                    // dirty (shared) before the kernel stores into it.
+                    pte = self
+                        .break_cow(phys, &v, vpn, pte)
+                        .map_err(|_| Errno::EFAULT)?;
+                }
+                Ok(pte.frame)
             }
         }
     }

@@ -50,7 +50,8 @@ pub struct Vma {
     pub end: u64,
     /// Protection (`READ|WRITE|EXEC` only).
     pub prot: Prot,
-    /// `MAP_SHARED` (anonymous only today): frames are never copied on write.
+    /// `MAP_SHARED`: frames are never copied on write (file pages come from the page
+    /// cache).
     pub shared: bool,
     /// `MAP_NORESERVE`: not charged against the commit limit.
     pub noreserve: bool,
@@ -78,6 +79,31 @@ impl Vma {
     /// Whether the guest may write it.
     pub fn writable(&self) -> bool {
         self.prot.contains(Prot::WRITE)
+    }
+
+    /// The page-cache identity of the mapped file, if its pages are cached.
+    pub fn file_key(&self) -> Option<crate::FileKey> {
+        match &self.backing {
+            Backing::File { source, .. } => source.key(),
+            Backing::Anon | Backing::Special { .. } => None,
+        }
+    }
+
+    /// The file page offset of guest page `vpn` (inside a file mapping).
+    pub fn pgoff(&self, vpn: u64) -> u64 {
+        match &self.backing {
+            Backing::File { offset, .. } => (offset + (vpn * PAGE_SIZE - self.start)) / PAGE_SIZE,
+            Backing::Anon | Backing::Special { .. } => 0,
+        }
+    }
+
+    /// Whether it may be made writable (`VM_MAYWRITE`): not for a shared mapping of a file
+    /// opened read-only.
+    pub fn may_write(&self) -> bool {
+        match &self.backing {
+            Backing::File { source, .. } if self.shared => source.writable(),
+            _ => true,
+        }
     }
 
     /// Splits at `at` (strictly inside): `self` keeps `[start, at)`, returns `[at, end)`.

@@ -41,6 +41,8 @@ fn transfer(
     dst_off: Option<u64>,
     count: u64,
 ) -> Result<usize, Errno> {
+    crate::mem::sync_file(ctx, src);
+    crate::mem::sync_file(ctx, dst);
     let mut buf = vec![0u8; (count as usize).min(CHUNK)];
     let got = match src_off {
         Some(off) => src.pread(&mut [IoSliceMut::new(&mut buf)], off),
@@ -62,6 +64,9 @@ fn transfer(
         if let Some(id) = f.wait_id() {
             ctx.wake(WaitKey::File(id));
         }
+    }
+    if let Ok(n @ 1..) = put {
+        crate::mem::file_written(ctx, dst, dst_off, n as u64);
     }
     // What was read but could not be written is lost to a stream source, as on Linux when
     // a splice is interrupted; a positional source simply reports the shorter count.
@@ -129,13 +134,15 @@ pub(crate) fn sys_copy_file_range(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     Ok(n as u64)
 }
 
-/// `fsync`, `fdatasync`, `syncfs`: the file must be open; in-memory files have nothing to
+/// `fsync`, `fdatasync`, `syncfs`: the file must be open; the dirty page-cache pages of
+/// shared mappings of it are written back; beyond that in-memory files have nothing to
 /// flush, and host files are flushed by the host as it sees fit.
 pub(crate) fn sys_fsync(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     let f = ctx.file(a.i32(0))?;
     if f.flags().contains(OFlags::PATH) {
         return Err(Errno::EBADF);
     }
+    crate::mem::sync_file(ctx, &f);
     Ok(0)
 }
 

@@ -2,19 +2,93 @@
 
 use abi::flags::{MapFlags, Prot};
 use abi::{Errno, SysResult};
-use mm::FileMapping;
+use mm::{FileKey, FileMapping};
 
 use crate::{Args, Ctx};
 
-/// Adapts an open file to the page source a private file mapping reads from.
+/// Adapts an open file to the page source a file mapping reads from and writes back to.
 struct FilePages(vfs::FileRef);
+
+fn io_err(e: Errno) -> std::io::Error {
+    std::io::Error::from_raw_os_error(e.raw())
+}
 
 impl mm::PageSource for FilePages {
     fn read_at(&self, offset: u64, dst: &mut [u8]) -> std::io::Result<usize> {
-        self.0
-            .read_at(offset, dst)
-            .map_err(|e| std::io::Error::from_raw_os_error(e.raw()))
+        self.0.read_at(offset, dst).map_err(io_err)
     }
+
+    fn key(&self) -> Option<FileKey> {
+        file_key(&self.0)
+    }
+
+    fn write_at(&self, offset: u64, src: &[u8]) -> std::io::Result<usize> {
+        self.0.write_at(offset, src).map_err(io_err)
+    }
+
+    fn size(&self) -> u64 {
+        self.0.size()
+    }
+
+    fn writable(&self) -> bool {
+        self.0.flags().writable() && !self.0.write_sealed()
+    }
+}
+
+/// The page-cache identity of a regular file.
+fn file_key(f: &vfs::FileRef) -> Option<FileKey> {
+    f.inode_key().map(|(dev, ino)| FileKey { dev, ino })
+}
+
+/// The page-cache identity of `f` if the cache may hold pages of it (a cheap test first:
+/// most calls find nothing to do).
+fn cached_key(ctx: &Ctx<'_>, f: &vfs::FileRef) -> Option<FileKey> {
+    if ctx.mm.cache_is_empty() {
+        return None;
+    }
+    file_key(f)
+}
+
+/// Page-cache coherence, before a file is read, written or truncated through a descriptor
+/// (and on `fsync`): the dirty pages that shared mappings hold are written to it.
+pub(crate) fn sync_file(ctx: &mut Ctx<'_>, f: &vfs::FileRef) {
+    if let Some(k) = cached_key(ctx, f) {
+        ctx.mm.sync_file(k);
+    }
+}
+
+/// Page-cache coherence, after bytes `bytes` of a file were written or a hole punched:
+/// mappings see the new contents.
+pub(crate) fn file_changed(ctx: &mut Ctx<'_>, f: &vfs::FileRef, bytes: std::ops::Range<u64>) {
+    if let Some(k) = cached_key(ctx, f) {
+        ctx.mm.file_changed(k, bytes);
+    }
+}
+
+/// Page-cache coherence, after a file was truncated: mappings lose pages (and private
+/// copies of pages) past the new end, and see the zeroed tail of the last page.
+pub(crate) fn file_truncated(ctx: &mut Ctx<'_>, f: &vfs::FileRef) {
+    if let Some(k) = cached_key(ctx, f) {
+        ctx.mm.file_truncated(k);
+    }
+}
+
+/// Whether a shared mapping may write to `f` (`F_SEAL_WRITE` is then `EBUSY`).
+pub(crate) fn writably_mapped(ctx: &Ctx<'_>, f: &vfs::FileRef) -> bool {
+    file_key(f).is_some_and(|k| ctx.mm.shared_writable(k))
+}
+
+/// [`file_changed`] after a write of `n` bytes to `f`: at `off`, or (`None`) just before
+/// the file position, where a write at the position (or appending) leaves it.
+pub(crate) fn file_written(ctx: &mut Ctx<'_>, f: &vfs::FileRef, off: Option<u64>, n: u64) {
+    let Some(k) = cached_key(ctx, f).filter(|&k| ctx.mm.is_cached(k)) else {
+        return;
+    };
+    let end = match off {
+        Some(o) => o.saturating_add(n),
+        None => f.lseek(0, abi::flags::seek::CUR).unwrap_or(u64::MAX),
+    };
+    ctx.mm.file_changed(k, end.saturating_sub(n)..end);
 }
 
 /// A page source over `file`.
@@ -48,6 +122,9 @@ pub(crate) fn sys_mmap(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
         let shared = flags.bits() & MapFlags::SHARED_VALIDATE.bits() != MapFlags::PRIVATE.bits();
         if shared && prot.contains(Prot::WRITE) && !fl.writable() {
             return Err(Errno::EACCES);
+        }
+        if shared && prot.contains(Prot::WRITE) && file.write_sealed() {
+            return Err(Errno::EPERM);
         }
         let st = file.stat()?;
         if st.st_mode & abi::flags::mode::S_IFMT == abi::flags::mode::S_IFDIR {
@@ -121,15 +198,16 @@ pub(crate) fn sys_msync(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
         return Err(Errno::EINVAL);
     }
     let (addr, len) = range(a)?;
-    // Private mappings have nothing to write back (shared file mappings are not supported).
-    mapped(ctx, addr, len).map(|()| 0)
+    mapped(ctx, addr, len)?;
+    // MS_ASYNC writes back at once too (the kernel has no flusher to defer to);
+    // MS_INVALIDATE has nothing to do: mappings share the page cache's frames.
+    ctx.mm.msync(ctx.proc.mm, abi::UserAddr(addr), len)?;
+    Ok(0)
 }
 
 pub(crate) fn sys_mincore(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     let (addr, len) = range(a)?;
-    mapped(ctx, addr, len)?;
-    // Every page of a mapping counts as resident: guest memory is never swapped out.
-    let vec = vec![1u8; (len / abi::PAGE_SIZE) as usize];
+    let vec = ctx.mm.mincore(ctx.proc.mm, abi::UserAddr(addr), len)?;
     ctx.copy_out(a.addr(2), &vec)?;
     Ok(0)
 }

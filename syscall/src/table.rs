@@ -160,6 +160,7 @@ table! {
     fdatasync => full(copy::sys_fsync);
     syncfs => full(copy::sys_fsync);
     sync => full(copy::sys_sync);
+    fallocate => partial(fs::sys_fallocate, "in-memory files: mode 0, KEEP_SIZE, PUNCH_HOLE|KEEP_SIZE (as tmpfs)");
     flock => full(fs::sys_flock);
     socket => error(EAFNOSUPPORT, "no sockets yet");
     socketpair => error(EAFNOSUPPORT, "no sockets yet");
@@ -179,13 +180,14 @@ table! {
     getpeername => partial(net::sys_not_a_socket, "no descriptor is a socket yet: EBADF or ENOTSOCK");
     // Memory.
     brk => full(mem::sys_brk);
-    mmap => partial(mem::sys_mmap, "MAP_SHARED file mappings only read-only");
+    mmap => full(mem::sys_mmap);
     munmap => full(mem::sys_munmap);
     mprotect => full(mem::sys_mprotect);
-    madvise => full(mem::sys_madvise);
+    madvise => partial(mem::sys_madvise, "MADV_REMOVE on a shared file mapping drops its pages (written back) without punching a hole");
     mremap => partial(mem::sys_mremap, "MREMAP_DONTUNMAP is EINVAL");
-    msync => partial(mem::sys_msync, "checks the range; no shared file mappings to write back yet");
-    mincore => partial(mem::sys_mincore, "every mapped page is resident");
+    msync => full(mem::sys_msync);
+    mincore => full(mem::sys_mincore);
+    memfd_create => partial(fs::sys_memfd_create, "no MFD_HUGETLB; seals with F_ADD_SEALS/F_GET_SEALS");
     mlock => full(mem::sys_mlock);
     mlock2 => full(mem::sys_mlock);
     munlock => full(mem::sys_mlock);

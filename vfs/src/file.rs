@@ -69,6 +69,8 @@ struct DirEnt {
 
 struct State {
     pos: u64,
+    /// `(st_dev, st_ino)` of a regular host file, looked up once.
+    host_key: Option<(u64, u64)>,
     /// The listing being read (directories); taken at the first read after open or rewind.
     snapshot: Option<Vec<DirEnt>>,
 }
@@ -76,7 +78,7 @@ struct State {
 /// An open file description.
 pub struct OpenFile {
     dentry: Option<Dentry>,
-    kind: FileKind,
+    pub(crate) kind: FileKind,
     flags: Mutex<OFlags>,
     state: Mutex<State>,
 }
@@ -163,6 +165,7 @@ impl OpenFile {
             flags: Mutex::new(flags),
             state: Mutex::new(State {
                 pos: 0,
+                host_key: None,
                 snapshot: None,
             }),
         })
@@ -240,6 +243,8 @@ impl OpenFile {
             }
             FileKind::Mem(m) => {
                 let mut st = self.state.lock();
+                let at = if append { m.size() } else { st.pos };
+                m.check_write_seals(at.saturating_add(total_len(bufs) as u64))?;
                 let (n, end) = m.write_vectored(bufs, st.pos, append)?;
                 st.pos = end;
                 Ok(n)
@@ -307,7 +312,11 @@ impl OpenFile {
                 };
                 pwritev_all(fd, bufs, off)
             }
-            FileKind::Mem(m) => m.write_vectored(bufs, off, append).map(|(n, _)| n),
+            FileKind::Mem(m) => {
+                let at = if append { m.size() } else { off };
+                m.check_write_seals(at.saturating_add(total_len(bufs) as u64))?;
+                m.write_vectored(bufs, off, append).map(|(n, _)| n)
+            }
             FileKind::Stream(fd) => {
                 let n = bufs.len().min(IOV_MAX);
                 nix::sys::uio::pwritev(fd.as_fd(), &bufs[..n], off as i64).map_err(nerr)
@@ -452,7 +461,7 @@ impl OpenFile {
             }));
             st.snapshot = Some(v);
         }
-        let State { pos, snapshot } = &mut *st;
+        let State { pos, snapshot, .. } = &mut *st;
         let snap = snapshot.as_deref().unwrap_or_default();
         let mut out = Vec::new();
         let mut i = usize::try_from(*pos).unwrap_or(usize::MAX);
@@ -489,8 +498,72 @@ impl OpenFile {
             FileKind::Host(fd) | FileKind::Stream(fd) => {
                 rustix::fs::ftruncate(fd, len).map_err(herr)
             }
-            FileKind::Mem(m) => m.truncate(len),
+            FileKind::Mem(m) => {
+                m.check_resize_seals(len)?;
+                m.truncate(len)
+            }
             _ => Err(Errno::EINVAL),
+        }
+    }
+
+    /// `fallocate(2)`, with Linux's checks in its order. In-memory files take mode 0,
+    /// `FALLOC_FL_KEEP_SIZE` and `FALLOC_FL_PUNCH_HOLE|FALLOC_FL_KEEP_SIZE` (as tmpfs);
+    /// host files (`--rw`) take what the host file system takes.
+    pub fn fallocate(&self, mode: u32, off: i64, len: i64) -> Result<(), Errno> {
+        use abi::flags::falloc::*;
+        if matches!(self.kind, FileKind::Path) {
+            return Err(Errno::EBADF);
+        }
+        if off < 0 || len <= 0 {
+            return Err(Errno::EINVAL);
+        }
+        let op_mask =
+            PUNCH_HOLE | COLLAPSE_RANGE | ZERO_RANGE | INSERT_RANGE | UNSHARE_RANGE | WRITE_ZEROES;
+        if mode & !(op_mask | KEEP_SIZE) != 0 {
+            return Err(Errno::EOPNOTSUPP);
+        }
+        let keep = mode & KEEP_SIZE != 0;
+        match mode & op_mask {
+            0 | UNSHARE_RANGE | ZERO_RANGE => {}
+            PUNCH_HOLE if keep => {}
+            COLLAPSE_RANGE | INSERT_RANGE | WRITE_ZEROES if !keep => {}
+            _ => return Err(Errno::EOPNOTSUPP),
+        }
+        if !self.flags().writable() {
+            return Err(Errno::EBADF);
+        }
+        match &self.kind {
+            FileKind::Pipe(_) => return Err(Errno::ESPIPE),
+            FileKind::Dir => return Err(Errno::EISDIR),
+            FileKind::Host(_) | FileKind::Mem(_) => {}
+            _ => return Err(Errno::ENODEV),
+        }
+        let end = off.checked_add(len).ok_or(Errno::EFBIG)? as u64;
+        match &self.kind {
+            FileKind::Host(fd) => {
+                let m = rustix::fs::FallocateFlags::from_bits_retain(mode);
+                rustix::fs::fallocate(fd, m, off as u64, len as u64).map_err(herr)
+            }
+            FileKind::Mem(m) => {
+                if end > crate::tmpfs::MAX_FILE {
+                    return Err(Errno::EFBIG);
+                }
+                if mode & PUNCH_HOLE != 0 {
+                    m.check_write_seals(0)?;
+                } else {
+                    m.check_resize_seals(end.max(m.size()))?;
+                }
+                match mode {
+                    0 if end > m.size() => m.truncate(end),
+                    0 | KEEP_SIZE => Ok(()),
+                    _ if mode == PUNCH_HOLE | KEEP_SIZE => {
+                        m.zero_range(off as u64, end);
+                        Ok(())
+                    }
+                    _ => Err(Errno::EOPNOTSUPP),
+                }
+            }
+            _ => Err(Errno::ENODEV),
         }
     }
 
@@ -605,6 +678,46 @@ impl OpenFile {
             FileKind::PidFd(_) => Err(Errno::EINVAL),
             FileKind::Dir => Err(Errno::EISDIR),
             FileKind::Path => Err(Errno::EBADF),
+        }
+    }
+
+    /// Writes `src` at `off` whatever `O_APPEND` says (page-cache write-back of a regular
+    /// file opened for writing); returns bytes written.
+    pub fn write_at(&self, off: u64, src: &[u8]) -> Result<usize, Errno> {
+        self.check_write()?;
+        let bufs = [IoSlice::new(src)];
+        match &self.kind {
+            FileKind::Host(fd) => pwritev_all(fd, &bufs, off),
+            FileKind::Mem(m) => m.write_vectored(&bufs, off, false).map(|(n, _)| n),
+            _ => Err(Errno::EINVAL),
+        }
+    }
+
+    /// The identity of a regular file for the page cache, `(st_dev, st_ino)` with the top
+    /// bit of the device set for in-memory files (a copied-up file keeps its lower file's
+    /// numbers but is another file); `None` for anything else. Stable for the open file's
+    /// life.
+    pub fn inode_key(&self) -> Option<(u64, u64)> {
+        match &self.kind {
+            FileKind::Mem(m) => Some((m.dev | 1 << 63, m.ino)),
+            FileKind::Host(fd) => {
+                let mut st = self.state.lock();
+                if st.host_key.is_none() {
+                    let s = fstat_fd(fd).ok()?;
+                    st.host_key = Some((s.st_dev, s.st_ino));
+                }
+                st.host_key
+            }
+            _ => None,
+        }
+    }
+
+    /// The size of a regular file (0 for anything else).
+    pub fn size(&self) -> u64 {
+        match &self.kind {
+            FileKind::Host(fd) => fstat_fd(fd).map_or(0, |s| s.st_size as u64),
+            FileKind::Mem(m) => m.size(),
+            _ => 0,
         }
     }
 

@@ -45,6 +45,7 @@
 mod dentry;
 mod file;
 mod hostfs;
+mod memfd;
 mod mount;
 mod overlay;
 mod path;
@@ -131,6 +132,8 @@ pub struct Vfs {
     ns: Mutex<()>,
     /// The overlay's lower (cached) host tree, whose cache is dropped with the `Vfs`.
     lower: Option<Arc<HostNode>>,
+    /// The file system of `memfd_create` files (never linked into the tree).
+    memfd: Arc<OvlFs>,
 }
 
 impl Drop for Vfs {
@@ -148,6 +151,7 @@ const SYSFS_DEV: (u32, u32) = (0, 0x17);
 /// Synthetic `st_dev` of the overlay's new inodes, and of devfs.
 const OVL_DEV: (u32, u32) = (0, 0x30);
 const DEVFS_DEV: (u32, u32) = (0, 0x31);
+const MEMFD_DEV: (u32, u32) = (0, 0x32);
 
 fn mkdev(d: (u32, u32)) -> u64 {
     abi::structs::makedev(d.0, d.1)
@@ -228,7 +232,12 @@ impl Vfs {
                 Dentry::new_mount(root.clone(), name, Inode::Ovl(node)),
             ));
         }
+        let memfd = Arc::new(OvlFs {
+            dev: mkdev(MEMFD_DEV),
+            shared,
+        });
         let mut vfs = Vfs {
+            memfd,
             lower: (!cfg.rw).then_some(host),
             root,
             mounts,

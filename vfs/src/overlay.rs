@@ -130,6 +130,7 @@ pub(crate) fn copy_up(d: &Dentry) -> Result<Arc<MemInode>, Errno> {
             mtime: t(st.st_mtime, st.st_mtime_nsec),
             ctime: t(st.st_ctime, st.st_ctime_nsec),
             data,
+            seals: None,
         }),
     });
     let name = d.0.name.clone();

@@ -564,3 +564,33 @@ fn chown_in_the_overlay_leaves_the_host_alone() {
         Err(Errno::ENOENT)
     );
 }
+
+#[test]
+fn memfd_is_a_nameless_regular_file() {
+    use abi::flags::falloc::{KEEP_SIZE, PUNCH_HOLE};
+    for rw in [false, true] {
+        let t = tree("memfd");
+        let v = vfs(t.path(), rw);
+        let f = v.memfd_create(b"buf", true);
+        let d = f.dentry().unwrap();
+        assert_eq!(v.path_of(&d), b"/memfd:buf (deleted)".to_vec());
+        assert!(v.lookup(&v.root(), b"memfd:buf (deleted)", true).is_err());
+        assert_eq!(f.stat().unwrap().st_size, 0);
+        f.truncate(10).unwrap();
+        f.write_at(0, b"0123456789").unwrap();
+        assert_eq!(f.inode_key().unwrap().1, f.stat().unwrap().st_ino);
+        f.fallocate(PUNCH_HOLE | KEEP_SIZE, 2, 3).unwrap();
+        let mut buf = [0u8; 10];
+        assert_eq!(f.read_at(0, &mut buf).unwrap(), 10);
+        assert_eq!(&buf, b"01\x00\x00\x0056789");
+        f.fallocate(0, 0, 20).unwrap();
+        assert_eq!(f.size(), 20);
+        f.fallocate(KEEP_SIZE, 0, 40).unwrap();
+        assert_eq!(f.size(), 20);
+        assert_eq!(f.fallocate(PUNCH_HOLE, 0, 1), Err(Errno::EOPNOTSUPP));
+        assert_eq!(f.fallocate(0, 0, 0), Err(Errno::EINVAL));
+        assert!(std::fs::read_dir(t.path())
+            .unwrap()
+            .all(|e| { !e.unwrap().file_name().to_string_lossy().contains("memfd") }));
+    }
+}

@@ -101,6 +101,8 @@ pub(crate) struct MemInner {
     pub mtime: Time,
     pub ctime: Time,
     pub data: MemData,
+    /// `F_SEAL_*` bits of a memfd (`None`: a file that cannot be sealed).
+    pub seals: Option<u32>,
 }
 
 /// An in-memory inode. `ino`/`dev` are synthetic for new inodes and the lower file's for
@@ -132,6 +134,7 @@ impl MemInode {
                 mtime: now,
                 ctime: now,
                 data,
+                seals: None,
             }),
         })
     }
@@ -306,6 +309,20 @@ impl MemInode {
         i.mtime = now;
         i.ctime = now;
         Ok(())
+    }
+
+    /// Zeroes the bytes of `[off, end)` that lie inside the file (a punched hole).
+    pub fn zero_range(&self, off: u64, end: u64) {
+        let mut i = self.inner.lock();
+        if let MemData::File(v) = &mut i.data {
+            let len = v.len() as u64;
+            if off < len {
+                v[off as usize..end.min(len) as usize].fill(0);
+            }
+        }
+        let now = Time::now();
+        i.mtime = now;
+        i.ctime = now;
     }
 
     /// File size (regular files).

@@ -30,7 +30,16 @@ pub fn sys_fchmodat(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
 pub fn sys_truncate(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
     let len = u64::try_from(a.i64(1)).map_err(|_| Errno::EINVAL)?;
     let (base, p) = at_path(ctx, at::FDCWD, a.addr(0))?;
+    // The page cache is told through the file (opened for reading, as a mapping would
+    // be): before, as it is now, and after, as the truncation left it (copied up).
+    let named = |ctx: &Ctx<'_>| ctx.vfs.open(&base, &p, abi::flags::OFlags::empty(), 0).ok();
+    if let Some(f) = named(ctx) {
+        crate::mem::sync_file(ctx, &f);
+    }
     ctx.vfs.truncate(&base, &p, len)?;
+    if let Some(f) = named(ctx) {
+        crate::mem::file_truncated(ctx, &f);
+    }
     Ok(0)
 }
 
@@ -38,7 +47,9 @@ pub fn sys_truncate(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
 pub fn sys_ftruncate(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
     let f = ctx.file(a.i32(0))?;
     let len = u64::try_from(a.i64(1)).map_err(|_| Errno::EINVAL)?;
+    crate::mem::sync_file(ctx, &f);
     f.truncate(len)?;
+    crate::mem::file_truncated(ctx, &f);
     Ok(0)
 }
 

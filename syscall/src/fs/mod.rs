@@ -5,6 +5,7 @@ mod attr;
 mod dir;
 mod ioctl;
 pub mod locks;
+mod memfd;
 mod open;
 mod pipe;
 mod rw;
@@ -23,6 +24,7 @@ pub(crate) use dir::{
 };
 pub(crate) use ioctl::sys_ioctl;
 pub(crate) use locks::sys_flock;
+pub(crate) use memfd::{sys_fallocate, sys_memfd_create};
 pub(crate) use open::{
     dropped, sys_close, sys_close_range, sys_creat, sys_dup, sys_dup2, sys_dup3, sys_fcntl,
     sys_open, sys_openat, sys_umask,

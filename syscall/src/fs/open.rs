@@ -35,6 +35,10 @@ fn do_open(ctx: &mut Ctx<'_>, dirfd: i32, path: UserAddr, flags: u32, mode: u32)
     };
     check_free_fd(ctx)?;
     let file = ctx.vfs.open(&base, &path, flags, mode)?;
+    if flags.contains(OFlags::TRUNC) && flags.writable() {
+        // Emptied: mappings of the file lose their pages.
+        crate::mem::file_truncated(ctx, &file);
+    }
     let fd = ctx
         .proc
         .fds
@@ -163,6 +167,11 @@ pub fn sys_fcntl(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
         | fcntl::F_OFD_GETLK
         | fcntl::F_OFD_SETLK
         | fcntl::F_OFD_SETLKW) => super::locks::fcntl_lock(ctx, f, cmd, a.addr(2)),
+        fcntl::F_GET_SEALS => Ok(u64::from(f.seals()?)),
+        fcntl::F_ADD_SEALS => {
+            let mapped = crate::mem::writably_mapped(ctx, &f);
+            f.add_seals(arg as u32, mapped).map(|()| 0)
+        }
         _ => Err(Errno::EINVAL),
     }
 }

@@ -89,11 +89,20 @@ fn transfer(
     let rest = skip(iovs, done);
     let total: u64 = rest.iter().map(|v| v.len).sum();
     let nonempty = rest.iter().filter(|v| v.len > 0).count();
+    crate::mem::sync_file(ctx, f);
     let r = if wait.is_some() && nonempty > 1 {
         bounced(ctx, f, &rest, dir)
     } else {
         direct(ctx, f, &rest, dir, at, vectored)
     };
+    if let (Dir::Write, Ok(n @ 1..)) = (dir, &r) {
+        let off = match at {
+            At::Off(o) => Some(o),
+            At::End => Some(f.size().saturating_sub(*n)),
+            At::Pos { .. } => None,
+        };
+        crate::mem::file_written(ctx, f, off, *n);
+    }
     if let (Ok(n), Some(id)) = (&r, wait) {
         if *n > 0 {
             ctx.wake(WaitKey::File(id));
