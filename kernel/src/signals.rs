@@ -62,7 +62,7 @@ impl Kernel {
         &mut self,
         tid: TaskId,
     ) -> Result<Option<ExitStatus>, KernelError> {
-        let pid = tid.0 as i32;
+        let pid = self.tgid(tid);
         let mut handled = false;
         loop {
             let Some(p) = self.procs.get_mut(pid) else {
@@ -116,7 +116,10 @@ impl Kernel {
                     }
                     let fp = match p.sig.fpu_load.take() {
                         Some(fp) => fp,
-                        None => self.runner.get_fpregs(mmid)?.into_bytes(),
+                        None => self
+                            .runner
+                            .get_fpregs(mmid, crate::run::tid_of(tid))?
+                            .into_bytes(),
                     };
                     if p.sig.xstate.size == 0 {
                         if let Some(x) = XstateInfo::from_image(&fp) {
@@ -141,15 +144,15 @@ impl Kernel {
         }
         if let Some(img) = p.sig.fpu_load.take() {
             let mmid = p.mm;
-            self.runner.set_fpregs(mmid, &XState::from_bytes(img))?;
+            self.runner
+                .set_fpregs(mmid, crate::run::tid_of(tid), &XState::from_bytes(img))?;
         }
         Ok(None)
     }
 
-    /// A job-control stop: the process leaves the run queue until `SIGCONT` (or a fatal
-    /// signal); its parent is told.
+    /// A job-control stop: the process's threads leave the run queue until `SIGCONT` (or a
+    /// fatal signal); its parent is told.
     fn stop_process(&mut self, pid: i32, signo: i32) {
-        let tid = TaskId(pid as u32);
         let Some(p) = self.procs.get_mut(pid) else {
             return;
         };
@@ -158,9 +161,11 @@ impl Kernel {
             reported: false,
         };
         let (ppid, uid) = (p.ppid, p.cred.uid);
-        self.sched.handle(SchedMsg::Remove(tid));
-        if let Some(t) = self.tasks.get_mut(&tid) {
-            t.stopped = true;
+        for tid in self.thread_tasks(pid) {
+            self.sched.handle(SchedMsg::Remove(tid));
+            if let Some(t) = self.tasks.get_mut(&tid) {
+                t.stopped = true;
+            }
         }
         let nocldstop = self
             .procs
@@ -183,7 +188,8 @@ impl Kernel {
         if !t.stopped {
             return;
         }
-        let Some(p) = self.procs.get(tid.0 as i32) else {
+        let pid = t.tgid;
+        let Some(p) = self.procs.get(pid) else {
             return;
         };
         if !matches!(p.state, ProcState::Stopped { .. }) || p.sig.fatal_pending() {

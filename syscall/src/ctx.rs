@@ -25,6 +25,8 @@ pub struct Ctx<'a> {
     pub vfs: &'a Vfs,
     /// The calling process.
     pub proc: &'a mut Process,
+    /// The calling thread's id (a key of `proc.threads`).
+    pub tid: i32,
     /// Every other process.
     pub procs: &'a mut ProcessTable,
     /// The calling thread's registers (rax is replaced by the return value afterwards).
@@ -57,6 +59,7 @@ impl<'a> Ctx<'a> {
         mm: &'a mut Mm,
         vfs: &'a Vfs,
         proc: &'a mut Process,
+        tid: i32,
         procs: &'a mut ProcessTable,
         regs: &'a mut abi::structs::UserRegs,
         restart: &'a mut RestartBlock,
@@ -66,6 +69,7 @@ impl<'a> Ctx<'a> {
             mm,
             vfs,
             proc,
+            tid,
             procs,
             regs,
             block: None,
@@ -82,6 +86,11 @@ impl<'a> Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// The calling thread's own state.
+    pub fn thread(&mut self) -> &mut crate::process::Thread {
+        self.proc.threads.entry(self.tid).or_default()
+    }
+
     /// Parks the calling task until `key` is woken, then restarts the syscall. Returns the
     /// error the handler returns meanwhile (it is never seen by the guest).
     pub fn block_on(&mut self, key: WaitKey) -> Errno {

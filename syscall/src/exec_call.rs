@@ -67,6 +67,9 @@ fn execve_common(
     ctx.proc.comm = crate::Process::comm_of(&path);
     ctx.proc.exe = path;
     ctx.proc.did_exec = true;
+    // The other threads are gone (the kernel ends their tasks); the caller becomes the
+    // leader, with neither a tid address nor a robust list.
+    ctx.proc.threads = crate::Thread::only(ctx.proc.pid, Default::default());
     Ok(Outcome::Exec { old_mm })
 }
 

@@ -110,7 +110,8 @@ pub(crate) fn sys_kill(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     let info = (signo != 0).then(|| SigInfo::user(signo, ctx.proc.pid, ctx.proc.cred.uid));
     let (me, my_pgid) = (ctx.proc.pid, ctx.proc.pgid);
     match pid {
-        p if p > 0 => send_where(ctx, info, |q| q.pid == p),
+        // Any thread's id names its process.
+        p if p > 0 => send_where(ctx, info, |q| q.pid == p || q.threads.contains_key(&p)),
         0 => send_where(ctx, info, |q| q.pgid == my_pgid),
         -1 => send_where(ctx, info, |q| q.pid != 1 && q.pid != me).or_else(|e| {
             if e == Errno::ESRCH && me != 1 {
@@ -133,7 +134,8 @@ pub(crate) fn sys_tkill(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
         return Err(Errno::EINVAL);
     }
     let info = (signo != 0).then(|| SigInfo::tkill(signo, ctx.proc.pid, ctx.proc.cred.uid));
-    send_where(ctx, info, |q| q.pid == tid)
+    // Signal state is per process: a thread-directed signal is queued to its process.
+    send_where(ctx, info, |q| q.threads.contains_key(&tid))
 }
 
 pub(crate) fn sys_tgkill(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
@@ -143,8 +145,7 @@ pub(crate) fn sys_tgkill(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
         return Err(Errno::EINVAL);
     }
     let info = (signo != 0).then(|| SigInfo::tkill(signo, ctx.proc.pid, ctx.proc.cred.uid));
-    // One thread per process: the thread id is the process id.
-    send_where(ctx, info, |q| q.pid == tid && q.pid == tgid)
+    send_where(ctx, info, |q| q.pid == tgid && q.threads.contains_key(&tid))
 }
 
 pub(crate) fn sys_rt_sigqueueinfo(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {

@@ -12,6 +12,7 @@ use crate::{Args, Ctx, Outcome, WaitKey};
 mod clone_flags {
     pub const CSIGNAL: u64 = 0xff;
     pub const VM: u64 = 0x100;
+    pub const FS: u64 = 0x200;
     pub const FILES: u64 = 0x400;
     pub const SIGHAND: u64 = 0x800;
     pub const PIDFD: u64 = 0x1000;
@@ -23,9 +24,36 @@ mod clone_flags {
     pub const PARENT_SETTID: u64 = 0x100000;
     pub const CHILD_CLEARTID: u64 = 0x200000;
     pub const CHILD_SETTID: u64 = 0x1000000;
+    pub const NEWUSER: u64 = 0x1000_0000;
 }
 
-/// Creates a child of the calling process. `flags` are `clone`'s.
+/// Linux's checks of `clone` flags (`copy_process`): `EINVAL` for combinations that make no
+/// sense, `ENOSYS` for what uml does not share between processes yet (files or signal
+/// handlers without `CLONE_THREAD`, namespaces, pidfds) or when the runner cannot run two
+/// guest threads in one address space.
+fn check_clone_flags(flags: u64, threads: bool) -> Result<(), Errno> {
+    use clone_flags::*;
+    let both = |a: u64, b: u64| flags & a != 0 && flags & b != 0;
+    if both(NEWNS, FS) || both(NEWUSER, FS) {
+        return Err(Errno::EINVAL);
+    }
+    if flags & THREAD != 0 && flags & SIGHAND == 0 || flags & SIGHAND != 0 && flags & VM == 0 {
+        return Err(Errno::EINVAL);
+    }
+    let thread = flags & THREAD != 0;
+    let shares_vm = flags & VM != 0 && flags & VFORK == 0;
+    if (shares_vm || thread) && !threads
+        || !thread && flags & (FILES | SIGHAND) != 0
+        || thread && flags & VFORK != 0
+        || flags & (PIDFD | NEWNS | NEWUSER) != 0
+    {
+        return Err(Errno::ENOSYS);
+    }
+    Ok(())
+}
+
+/// Creates a child of the calling process, or a thread of it (`CLONE_THREAD`). `flags` are
+/// `clone`'s.
 fn do_fork(
     ctx: &mut Ctx<'_>,
     flags: u64,
@@ -35,27 +63,52 @@ fn do_fork(
     tls: u64,
 ) -> Result<Outcome, Errno> {
     use clone_flags::*;
-    if flags & THREAD != 0 && flags & SIGHAND == 0 || flags & SIGHAND != 0 && flags & VM == 0 {
-        return Err(Errno::EINVAL);
-    }
-    // Threads (a shared address space without vfork) come with thread groups.
-    if flags & VM != 0 && flags & VFORK == 0 || flags & (THREAD | FILES | PIDFD | NEWNS) != 0 {
-        return Err(Errno::ENOSYS);
-    }
+    check_clone_flags(flags, ctx.procs.threads)?;
     let max = ctx.procs.max_pids;
     if max != 0 && ctx.procs.count(1) >= max {
         return Err(Errno::EAGAIN);
     }
     let parent_pid = ctx.proc.pid;
-    let pid = ctx
-        .procs
-        .alloc_pid(|p| p == parent_pid)
-        .ok_or(Errno::EAGAIN)?;
+    let mine = |id: i32| id == parent_pid || ctx.proc.threads.contains_key(&id);
+    let pid = ctx.procs.alloc_pid(mine).ok_or(Errno::EAGAIN)?;
+    let thread = crate::process::Thread {
+        clear_child_tid: if flags & CHILD_CLEARTID != 0 {
+            ctid.0
+        } else {
+            0
+        },
+        robust_list: (0, 0),
+    };
+    let mut regs = *ctx.regs;
+    regs.rax = 0;
+    if stack != 0 {
+        regs.rsp = stack;
+    }
+    if flags & SETTLS != 0 {
+        regs.fs_base = tls;
+    }
+    if flags & PARENT_SETTID != 0 {
+        ctx.copy_out(ptid, &pid.to_ne_bytes())?;
+    }
     let mm = if flags & VM != 0 {
         ctx.proc.mm
     } else {
         ctx.mm.fork_space(ctx.proc.mm)?
     };
+    if flags & CHILD_SETTID != 0 {
+        // Written in the child's memory (a copy-on-write break in the child's space).
+        Ctx::access_ok(ctid, 4)?;
+        ctx.mm.copy_out(mm, ctid, &pid.to_ne_bytes())?;
+    }
+    if flags & THREAD != 0 {
+        ctx.proc.threads.insert(pid, thread);
+        return Ok(Outcome::Fork {
+            child: pid,
+            thread: true,
+            regs,
+            vfork: false,
+        });
+    }
     let p = &*ctx.proc;
     let child = Process {
         pid,
@@ -73,12 +126,7 @@ fn do_fork(
         cred: p.cred,
         rlimits: p.rlimits,
         sig: p.sig.fork(),
-        clear_child_tid: if flags & CHILD_CLEARTID != 0 {
-            ctid.0
-        } else {
-            0
-        },
-        robust_list: (0, 0),
+        threads: crate::process::Thread::only(pid, thread),
         exe: p.exe.clone(),
         did_exec: false,
         cpu_ns: 0,
@@ -88,22 +136,6 @@ fn do_fork(
         no_new_privs: p.no_new_privs,
         comm: p.comm.clone(),
     };
-    let mut regs = *ctx.regs;
-    regs.rax = 0;
-    if stack != 0 {
-        regs.rsp = stack;
-    }
-    if flags & SETTLS != 0 {
-        regs.fs_base = tls;
-    }
-    if flags & PARENT_SETTID != 0 {
-        ctx.copy_out(ptid, &pid.to_ne_bytes())?;
-    }
-    if flags & CHILD_SETTID != 0 {
-        // Written in the child's memory (a copy-on-write break in the child's space).
-        Ctx::access_ok(ctid, 4)?;
-        ctx.mm.copy_out(mm, ctid, &pid.to_ne_bytes())?;
-    }
     let real_parent = child.ppid;
     ctx.procs.insert(Box::new(child));
     if real_parent == ctx.proc.pid {
@@ -113,6 +145,7 @@ fn do_fork(
     }
     Ok(Outcome::Fork {
         child: pid,
+        thread: false,
         regs,
         vfork: flags & VFORK != 0,
     })

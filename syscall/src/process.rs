@@ -1,4 +1,10 @@
-//! Guest processes (each a thread group of one thread, for now) and the table of them.
+//! Guest processes (thread groups) and the table of them.
+//!
+//! A [`Process`] is what its threads share (Linux's `signal_struct`, files, fs, mm): its pid is
+//! the thread group id, and its leader thread's tid. Its [`Thread`]s, by tid, hold what each
+//! thread has of its own at this level (`set_tid_address`, `set_robust_list`); the kernel keeps
+//! each thread's registers and scheduling state as a task. Signal state is still per process:
+//! masks and pending signals are shared by the threads of a process (a known gap).
 
 use abi::structs::Rlimit;
 use mm::MmId;
@@ -51,10 +57,9 @@ pub struct Process {
     pub rlimits: [Rlimit; abi::flags::rlimit::NLIMITS as usize],
     /// Signal dispositions, mask, pending signals and alternate stack.
     pub sig: crate::signal::SigState,
-    /// `set_tid_address` pointer.
-    pub clear_child_tid: u64,
-    /// `set_robust_list` head and length.
-    pub robust_list: (u64, u64),
+    /// Its live threads, by tid (the leader's tid is `pid`). Never empty while the process
+    /// runs; a leader that exited first leaves, the process stays until the last one exits.
+    pub threads: std::collections::BTreeMap<i32, Thread>,
     /// Whether it has called `execve` since it was forked (`setpgid` by the parent then
     /// fails with `EACCES`).
     pub did_exec: bool,
@@ -72,6 +77,22 @@ pub struct Process {
     pub comm: Vec<u8>,
     /// Path the program was started as (`AT_EXECFN`, `/proc/self/exe` later).
     pub exe: Vec<u8>,
+}
+
+/// What one thread of a process has of its own at the syscall level.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Thread {
+    /// `set_tid_address` / `CLONE_CHILD_CLEARTID` pointer: zeroed and futex-woken at exit.
+    pub clear_child_tid: u64,
+    /// `set_robust_list` head and length: walked at exit.
+    pub robust_list: (u64, u64),
+}
+
+impl Thread {
+    /// The threads of a new single-threaded process whose leader is `tid`.
+    pub fn only(tid: i32, t: Thread) -> std::collections::BTreeMap<i32, Thread> {
+        std::iter::once((tid, t)).collect()
+    }
 }
 
 impl Process {
@@ -177,6 +198,9 @@ pub struct ProcessTable {
     pub max_pids: usize,
     /// The console's foreground process group (`TIOCGPGRP`/`TIOCSPGRP`; Ctrl-C goes here).
     pub console_pgrp: i32,
+    /// Whether the runner can run several guest threads in one address space (threads and
+    /// `CLONE_VM` processes); without it such clones are `ENOSYS`.
+    pub threads: bool,
 }
 
 /// Highest pid before allocation wraps (Linux's default `pid_max`).
@@ -190,6 +214,7 @@ impl ProcessTable {
             last_pid: 0,
             max_pids,
             console_pgrp: 1,
+            threads: false,
         }
     }
 
@@ -198,7 +223,8 @@ impl ProcessTable {
         self.procs.len() + extra
     }
 
-    /// A free pid: the next after the last one given, wrapping at `pid_max`.
+    /// A free pid or tid: the next after the last one given, wrapping at `pid_max`, that
+    /// is neither a process nor a thread in the table nor `in_use` (the caller's).
     pub fn alloc_pid(&mut self, in_use: impl Fn(i32) -> bool) -> Option<i32> {
         for _ in 0..PID_MAX {
             self.last_pid = if self.last_pid >= PID_MAX - 1 {
@@ -206,11 +232,30 @@ impl ProcessTable {
             } else {
                 self.last_pid + 1
             };
-            if !self.procs.contains_key(&self.last_pid) && !in_use(self.last_pid) {
-                return Some(self.last_pid);
+            let id = self.last_pid;
+            if !self.procs.contains_key(&id)
+                && !in_use(id)
+                && !self.procs.values().any(|p| p.threads.contains_key(&id))
+            {
+                return Some(id);
             }
         }
         None
+    }
+
+    /// The process (thread group) that thread `tid` belongs to.
+    pub fn tgid_of(&self, tid: i32) -> Option<i32> {
+        if self
+            .procs
+            .get(&tid)
+            .is_some_and(|p| p.threads.contains_key(&tid))
+        {
+            return Some(tid);
+        }
+        self.procs
+            .values()
+            .find(|p| p.threads.contains_key(&tid))
+            .map(|p| p.pid)
     }
 
     /// Adds a process.
