@@ -3,6 +3,7 @@
 #include "common.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <sys/wait.h>
@@ -244,6 +245,25 @@ static void *receiver(void *arg) {
     while (!atomic_load(&got_usr1_tid)) pause();
     return NULL;
 }
+/* A thread blocks SIGUSR2; pthread_kill makes it pending for that thread alone until it
+ * unblocks it, and its handler then runs in that thread. */
+static atomic_int blocker_tid, blocker_ready, blocker_go, pending_in_blocker;
+static void *blocker(void *arg) {
+    (void)arg;
+    sigset_t m;
+    sigemptyset(&m);
+    sigaddset(&m, SIGUSR2);
+    pthread_sigmask(SIG_BLOCK, &m, NULL);
+    atomic_store(&blocker_tid, gettid_());
+    atomic_store(&blocker_ready, 1);
+    while (!atomic_load(&blocker_go)) sched_yield();
+    sigset_t p;
+    sigpending(&p);
+    atomic_store(&pending_in_blocker, sigismember(&p, SIGUSR2));
+    pthread_sigmask(SIG_UNBLOCK, &m, NULL);
+    return NULL;
+}
+
 static void signals(void) {
     signal(SIGUSR1, on_usr1);
     signal(SIGUSR2, on_usr2);
@@ -259,6 +279,50 @@ static void signals(void) {
     CHECK("process-signal-to-unblocking-thread", got_usr1_tid == receiver_tid);
     pthread_kill(pthread_self(), SIGUSR2);
     CHECK("pthread_kill-self", got_usr2_tid == gettid_());
+
+    atomic_store(&got_usr2_tid, 0);
+    pthread_t b;
+    pthread_create(&b, NULL, blocker, NULL);
+    while (!atomic_load(&blocker_ready)) sched_yield();
+    pthread_kill(b, SIGUSR2);
+    sigset_t p;
+    sigpending(&p);
+    CHECK("not-pending-in-main", !sigismember(&p, SIGUSR2));
+    CHECK("not-run-while-blocked", atomic_load(&got_usr2_tid) == 0);
+    atomic_store(&blocker_go, 1);
+    pthread_join(b, NULL);
+    CHECK("pending-in-blocker", pending_in_blocker == 1);
+    CHECK("handler-ran-in-target", got_usr2_tid == blocker_tid);
+}
+
+/* --- clone flags: Linux's EINVAL checks; CLONE_VM without CLONE_THREAD is a process that
+ * shares memory; clone3 argument checks; tgkill of a thread that does not exist. --- */
+static volatile int shared_word;
+static int vm_child(void *arg) {
+    (void)arg;
+    shared_word = 42;
+    return 5;
+}
+static void clone_flags(void) {
+    errno = 0;
+    EXPECT_ERR("thread-without-sighand", syscall(SYS_clone, CLONE_THREAD, 0, 0, 0, 0), EINVAL);
+    EXPECT_ERR("sighand-without-vm", syscall(SYS_clone, CLONE_SIGHAND, 0, 0, 0, 0), EINVAL);
+    EXPECT_ERR("fs-with-newns", syscall(SYS_clone, CLONE_FS | CLONE_NEWNS, 0, 0, 0, 0), EINVAL);
+    unsigned long args[11] = {0};
+    EXPECT_ERR("clone3-small", syscall(SYS_clone3, args, 32), EINVAL);
+    args[0] = SIGCHLD; /* the exit signal belongs in its own field */
+    EXPECT_ERR("clone3-csignal", syscall(SYS_clone3, args, sizeof args), EINVAL);
+    args[0] = 0;
+    args[6] = 4096; /* a stack size without a stack */
+    EXPECT_ERR("clone3-stack", syscall(SYS_clone3, args, sizeof args), EINVAL);
+    EXPECT_ERR("tgkill-no-thread", syscall(SYS_tgkill, getpid(), 999999, 0), ESRCH);
+    EXPECT_ERR("tgkill-bad-tid", syscall(SYS_tgkill, getpid(), 0, 0), EINVAL);
+
+    static char stack[64 * 1024] __attribute__((aligned(16)));
+    pid_t c = clone(vm_child, stack + sizeof stack, CLONE_VM | SIGCHLD, NULL);
+    int st = 0;
+    CHECK("vm-child-waited", c > 0 && waitpid(c, &st, 0) == c && WEXITSTATUS(st) == 5);
+    CHECK("vm-child-wrote-parent-memory", shared_word == 42);
 }
 
 int main(int argc, char **argv) {
@@ -275,6 +339,7 @@ int main(int argc, char **argv) {
     } else if (!strcmp(m, "robust")) robust();
     else if (!strcmp(m, "spin")) spin();
     else if (!strcmp(m, "signals")) signals();
+    else if (!strcmp(m, "clone")) clone_flags();
     else {
         printf("bad mode\n");
         return 1;

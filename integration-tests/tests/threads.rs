@@ -79,7 +79,11 @@ fn spinning_thread_is_preempted() {
 }
 
 #[test]
-#[ignore = "signal masks and pending signals are per process, not per thread, yet"]
+fn clone_flag_checks_and_clone_vm_process() {
+    scenario("clone", 0);
+}
+
+#[test]
 fn thread_directed_and_process_directed_signals() {
     scenario("signals", 0);
 }

@@ -166,6 +166,7 @@ pub(crate) fn boot(cfg: &Config) -> Result<Kernel, StartError> {
         rlimits: Process::default_rlimits(),
         sig: Default::default(),
         threads: syscall::Thread::only(1, Default::default()),
+        sig_thread: 1,
         comm: Process::comm_of(&path),
         exe: path,
         did_exec: true,

@@ -230,7 +230,11 @@ impl Kernel {
     /// Runs `tid` until it traps and handles the trap; `Some` when its process has ended.
     fn run_task(&mut self, tid: TaskId) -> Result<Option<syscall::ExitStatus>, KernelError> {
         let pid = self.tgid(tid);
-        if self.procs.get(pid).is_some_and(|p| p.sig.has_deliverable()) {
+        let deliverable = self
+            .procs
+            .get_mut(pid)
+            .is_some_and(|p| p.sig_of(tid_of(tid)).has_deliverable());
+        if deliverable {
             if let Some(status) = self.deliver_signals(tid)? {
                 return Ok(Some(status));
             }
@@ -269,11 +273,11 @@ impl Kernel {
                     }
                     Err(mm::FaultError::Bus) => {
                         let info = SigInfo::fault(sig::SIGBUS, si_code::BUS_ADRERR, addr);
-                        self.force_fault(pid, info, TrapInfo::page_fault(addr, present, false));
+                        self.force_fault(tid, info, TrapInfo::page_fault(addr, present, false));
                     }
                     Err(mm::FaultError::Segv { si_code }) => {
                         let info = SigInfo::fault(sig::SIGSEGV, si_code, addr);
-                        self.force_fault(pid, info, TrapInfo::page_fault(addr, present, false));
+                        self.force_fault(tid, info, TrapInfo::page_fault(addr, present, false));
                     }
                 }
                 Ok(None)
@@ -287,7 +291,7 @@ impl Kernel {
                     cr2: info.addr,
                 };
                 self.force_fault(
-                    pid,
+                    tid,
                     SigInfo::fault(info.signo, info.code, info.addr),
                     trapinfo,
                 );
@@ -310,13 +314,13 @@ impl Kernel {
         let Some(mut proc) = self.procs.take(pid) else {
             return Ok(None);
         };
+        proc.sig_of(tid_of(tid));
         let blocked = &self.blocked;
         let waiters = |k| blocked.get(&k).map_or(0, Vec::len);
         let mut ctx = syscall::Ctx::new(
             &mut self.mm,
             &self.vfs,
             &mut proc,
-            tid_of(tid),
             &mut self.procs,
             &mut task.regs,
             &mut task.restart_block,

@@ -41,18 +41,20 @@ impl Kernel {
         let Some(p) = self.procs.get_mut(pid) else {
             return;
         };
-        send_to(p, info, &mut wake);
+        send_to(p, None, info, &mut wake);
         for key in wake {
             self.wake(key);
         }
     }
 
     /// A guest fault the kernel cannot resolve: `SIGSEGV` (or another fault signal) is
-    /// forced on the process, as the CPU's exception would be.
-    pub(crate) fn force_fault(&mut self, pid: i32, info: SigInfo, trap: TrapInfo) {
+    /// forced on the faulting thread, as the CPU's exception would be.
+    pub(crate) fn force_fault(&mut self, tid: TaskId, info: SigInfo, trap: TrapInfo) {
+        let pid = self.tgid(tid);
         if let Some(p) = self.procs.get_mut(pid) {
-            p.sig.trap = trap;
-            p.sig.force(info);
+            let sig = p.sig_of(crate::run::tid_of(tid));
+            sig.trap = trap;
+            sig.force(info);
         }
     }
 
@@ -68,6 +70,7 @@ impl Kernel {
             let Some(p) = self.procs.get_mut(pid) else {
                 return Ok(None);
             };
+            p.sig_of(crate::run::tid_of(tid));
             if !p.sig.has_deliverable() {
                 break;
             }
@@ -139,6 +142,7 @@ impl Kernel {
         let Some(p) = self.procs.get_mut(pid) else {
             return Ok(None);
         };
+        p.sig_of(crate::run::tid_of(tid));
         if !handled {
             p.sig.restore_saved_mask();
         }

@@ -25,7 +25,7 @@ pub struct Ctx<'a> {
     pub vfs: &'a Vfs,
     /// The calling process.
     pub proc: &'a mut Process,
-    /// The calling thread's id (a key of `proc.threads`).
+    /// The calling thread's id (a key of `proc.threads`; `proc.sig` holds its signal state).
     pub tid: i32,
     /// Every other process.
     pub procs: &'a mut ProcessTable,
@@ -54,12 +54,12 @@ pub struct Ctx<'a> {
 }
 
 impl<'a> Ctx<'a> {
-    /// A context for one syscall of `proc`.
+    /// A context for one syscall of `proc`'s thread `proc.sig_thread` (made the caller with
+    /// [`Process::sig_of`], so that `proc.sig` is its signal state).
     pub fn new(
         mm: &'a mut Mm,
         vfs: &'a Vfs,
         proc: &'a mut Process,
-        tid: i32,
         procs: &'a mut ProcessTable,
         regs: &'a mut abi::structs::UserRegs,
         restart: &'a mut RestartBlock,
@@ -68,8 +68,8 @@ impl<'a> Ctx<'a> {
         Ctx {
             mm,
             vfs,
+            tid: proc.sig_thread,
             proc,
-            tid,
             procs,
             regs,
             block: None,

@@ -70,6 +70,7 @@ fn execve_common(
     // The other threads are gone (the kernel ends their tasks); the caller becomes the
     // leader, with neither a tid address nor a robust list.
     ctx.proc.threads = crate::Thread::only(ctx.proc.pid, Default::default());
+    ctx.proc.sig_thread = ctx.proc.pid;
     Ok(Outcome::Exec { old_mm })
 }
 

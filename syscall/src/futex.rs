@@ -129,7 +129,7 @@ fn read_u64(mm: &mut mm::Mm, space: mm::MmId, addr: u64) -> Option<u64> {
 fn futex_death(mm: &mut mm::Mm, space: mm::MmId, uaddr: u64, tid: i32, wake: &mut Vec<WaitKey>) {
     let addr = UserAddr(uaddr);
     let mut b = [0u8; 4];
-    if uaddr % 4 != 0
+    if !uaddr.is_multiple_of(4)
         || Ctx::access_ok(addr, 4).is_err()
         || mm.copy_in(space, addr, &mut b).is_err()
     {

@@ -2,7 +2,8 @@
 //! descriptor tables, and loading programs (ELF) into a fresh address space.
 //!
 //! What it owns: [`Process`] state (pid, credentials, fd table, cwd, umask, limits, signal
-//! dispositions), the declarative [`table`] (every implemented syscall with a support level;
+//! dispositions) and its [`Thread`]s' (tid, signal mask and pending signals, tid address,
+//! robust list), the declarative [`table`] (every implemented syscall with a support level;
 //! `uml syscalls` prints it) and the handlers behind it, and [`exec`] (the ELF loader and the
 //! initial stack).
 //!

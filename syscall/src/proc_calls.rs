@@ -78,6 +78,7 @@ fn do_fork(
             0
         },
         robust_list: (0, 0),
+        sig: ctx.proc.sig.new_thread(),
     };
     let mut regs = *ctx.regs;
     regs.rax = 0;
@@ -126,6 +127,7 @@ fn do_fork(
         cred: p.cred,
         rlimits: p.rlimits,
         sig: p.sig.fork(),
+        sig_thread: pid,
         threads: crate::process::Thread::only(pid, thread),
         exe: p.exe.clone(),
         did_exec: false,
@@ -176,6 +178,46 @@ pub(crate) fn sys_vfork(ctx: &mut Ctx<'_>, _a: &Args) -> Result<Outcome, Errno> 
 pub(crate) fn sys_clone(ctx: &mut Ctx<'_>, a: &Args) -> Result<Outcome, Errno> {
     // x86-64 order: flags, stack, parent_tid, child_tid, tls.
     do_fork(ctx, a.raw(0), a.raw(1), a.addr(2), a.addr(3), a.raw(4))
+}
+
+/// `clone3(args, size)`: the same as `clone` from a `struct clone_args` (flags, pidfd,
+/// child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size,
+/// cgroup), checked as Linux does. `set_tid` is `ENOSYS` (no pid namespaces).
+pub(crate) fn sys_clone3(ctx: &mut Ctx<'_>, a: &Args) -> Result<Outcome, Errno> {
+    /// `CLONE_ARGS_SIZE_VER0`, and the size of the version uml knows.
+    const VER0: u64 = 64;
+    const KNOWN: usize = 88;
+    let size = a.len(1);
+    if !(VER0..=4096).contains(&size) {
+        return Err(Errno::EINVAL);
+    }
+    let mut raw = vec![0u8; size as usize];
+    ctx.copy_in(a.addr(0), &mut raw)?;
+    if raw.len() > KNOWN && raw[KNOWN..].iter().any(|&b| b != 0) {
+        return Err(Errno::E2BIG);
+    }
+    raw.resize(KNOWN.max(raw.len()), 0);
+    let w = |i: usize| u64::from_ne_bytes(raw[i * 8..i * 8 + 8].try_into().unwrap_or_default());
+    let (flags, exit_signal, stack, stack_size, tls) = (w(0), w(4), w(5), w(6), w(7));
+    if flags & clone_flags::CSIGNAL != 0 || exit_signal > abi::signal::sig::NSIG as u64 {
+        return Err(Errno::EINVAL);
+    }
+    if (stack == 0) != (stack_size == 0) {
+        return Err(Errno::EINVAL);
+    }
+    if w(8) != 0 || w(9) != 0 {
+        return Err(Errno::ENOSYS);
+    }
+    // The stack grows down from the end of the area given.
+    let sp = stack.checked_add(stack_size).ok_or(Errno::EINVAL)?;
+    do_fork(
+        ctx,
+        flags | exit_signal,
+        sp,
+        UserAddr(w(3)),
+        UserAddr(w(2)),
+        tls,
+    )
 }
 
 /// `wait` option bits.

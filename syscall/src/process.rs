@@ -2,9 +2,10 @@
 //!
 //! A [`Process`] is what its threads share (Linux's `signal_struct`, files, fs, mm): its pid is
 //! the thread group id, and its leader thread's tid. Its [`Thread`]s, by tid, hold what each
-//! thread has of its own at this level (`set_tid_address`, `set_robust_list`); the kernel keeps
-//! each thread's registers and scheduling state as a task. Signal state is still per process:
-//! masks and pending signals are shared by the threads of a process (a known gap).
+//! thread has of its own at this level (`set_tid_address`, `set_robust_list`, its signal mask
+//! and pending signals); the kernel keeps each thread's registers and scheduling state as a
+//! task. [`Process::sig`] holds the process's signal state with the per-thread part of one
+//! thread, `sig_thread`; [`Process::sig_of`] makes another thread's current.
 
 use abi::structs::Rlimit;
 use mm::MmId;
@@ -55,8 +56,11 @@ pub struct Process {
     pub cred: Cred,
     /// Resource limits, indexed by `RLIMIT_*`.
     pub rlimits: [Rlimit; abi::flags::rlimit::NLIMITS as usize],
-    /// Signal dispositions, mask, pending signals and alternate stack.
+    /// Signal dispositions and shared pending signals, with the mask, own pending signals
+    /// and alternate stack of thread `sig_thread` (use [`Process::sig_of`]).
     pub sig: crate::signal::SigState,
+    /// The thread whose per-thread signal state is in `sig`.
+    pub sig_thread: i32,
     /// Its live threads, by tid (the leader's tid is `pid`). Never empty while the process
     /// runs; a leader that exited first leaves, the process stays until the last one exits.
     pub threads: std::collections::BTreeMap<i32, Thread>,
@@ -80,12 +84,14 @@ pub struct Process {
 }
 
 /// What one thread of a process has of its own at the syscall level.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default)]
 pub struct Thread {
     /// `set_tid_address` / `CLONE_CHILD_CLEARTID` pointer: zeroed and futex-woken at exit.
     pub clear_child_tid: u64,
     /// `set_robust_list` head and length: walked at exit.
     pub robust_list: (u64, u64),
+    /// Its signal mask and own pending signals while another thread is `sig_thread`.
+    pub sig: crate::signal::ThreadSig,
 }
 
 impl Thread {
@@ -96,6 +102,31 @@ impl Thread {
 }
 
 impl Process {
+    /// The signal state as thread `tid` sees it (its mask, its own pending signals): the
+    /// thread's part is swapped in if another thread's was there.
+    pub fn sig_of(&mut self, tid: i32) -> &mut crate::signal::SigState {
+        if tid != self.sig_thread {
+            if let Some(t) = self.threads.get_mut(&tid) {
+                let mut parked = std::mem::take(&mut t.sig);
+                self.sig.swap_thread(&mut parked);
+                if let Some(prev) = self.threads.get_mut(&self.sig_thread) {
+                    prev.sig = parked;
+                }
+                self.sig_thread = tid;
+            }
+        }
+        &mut self.sig
+    }
+
+    /// Whether some thread would take a process-directed `signo` now.
+    pub fn accepts_signal(&self, signo: i32) -> bool {
+        self.sig.accepts(signo)
+            || self
+                .threads
+                .iter()
+                .any(|(&tid, t)| tid != self.sig_thread && t.sig.accepts(signo))
+    }
+
     /// Linux's default limits for a new process on this host kind.
     pub fn default_rlimits() -> [Rlimit; abi::flags::rlimit::NLIMITS as usize] {
         use abi::flags::rlimit::*;

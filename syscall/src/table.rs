@@ -243,7 +243,7 @@ table! {
     sched_getparam => full(sched_calls::sys_sched_getparam);
     sched_get_priority_max => full(sched_calls::sys_sched_get_priority_max);
     sched_get_priority_min => full(sched_calls::sys_sched_get_priority_min);
-    clone3 => error(ENOSYS, "glibc falls back to clone");
+    clone3 => partial_ctl(proc_calls::sys_clone3, "as clone; set_tid is ENOSYS");
     get_mempolicy => error(ENOSYS, "no NUMA");
     nanosleep => partial(time::sys_nanosleep, "the remaining time is not written on EINTR");
     clock_nanosleep => partial(time::sys_clock_nanosleep, "the remaining time is not written on EINTR");
