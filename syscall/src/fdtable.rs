@@ -96,9 +96,17 @@ impl FdTable {
         self.entries.remove(&fd).ok_or(Errno::EBADF)
     }
 
-    /// Closes every close-on-exec descriptor (at `execve`).
-    pub fn close_on_exec(&mut self) {
-        self.entries.retain(|_, e| !e.cloexec);
+    /// Closes every close-on-exec descriptor (at `execve`); returns the wait ids of the
+    /// files closed (a pipe's other end may be waiting for this close).
+    pub fn close_on_exec(&mut self) -> Vec<u64> {
+        let mut closed = Vec::new();
+        self.entries.retain(|_, e| {
+            if e.cloexec {
+                closed.extend(e.file.wait_id());
+            }
+            !e.cloexec
+        });
+        closed
     }
 
     /// The descriptors in use, ascending.
