@@ -3,6 +3,7 @@
 #include "common.h"
 
 #include <pthread.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -303,6 +304,12 @@ static int vm_child(void *arg) {
     shared_word = 42;
     return 5;
 }
+static int files_child(void *arg) {
+    close((int)(long)arg);
+    dup2(1, 100);
+    return 0;
+}
+
 static void clone_flags(void) {
     errno = 0;
     EXPECT_ERR("thread-without-sighand", syscall(SYS_clone, CLONE_THREAD, 0, 0, 0, 0), EINVAL);
@@ -323,6 +330,15 @@ static void clone_flags(void) {
     int st = 0;
     CHECK("vm-child-waited", c > 0 && waitpid(c, &st, 0) == c && WEXITSTATUS(st) == 5);
     CHECK("vm-child-wrote-parent-memory", shared_word == 42);
+
+    /* CLONE_FILES: the child's close and dup2 are the parent's; its exit closes nothing. */
+    int fd = dup(1);
+    c = clone(files_child, stack + sizeof stack, CLONE_FILES | SIGCHLD, (void *)(long)fd);
+    CHECK("files-child-waited", c > 0 && waitpid(c, &st, 0) == c && WEXITSTATUS(st) == 0);
+    errno = 0;
+    CHECK("files-child-closed-parent-fd", fcntl(fd, F_GETFD) == -1 && errno == EBADF);
+    CHECK("files-child-dup2-seen", fcntl(100, F_GETFD) == 0);
+    close(100);
 }
 
 int main(int argc, char **argv) {

@@ -62,6 +62,7 @@ fn execve_common(
     let old_mm = ctx.proc.mm;
     ctx.proc.mm = loaded.mm;
     *ctx.regs = loaded.regs;
+    ctx.proc.fds.unshare();
     for id in ctx.proc.fds.close_on_exec() {
         ctx.wake(crate::WaitKey::File(id));
     }

@@ -28,9 +28,10 @@ mod clone_flags {
 }
 
 /// Linux's checks of `clone` flags (`copy_process`): `EINVAL` for combinations that make no
-/// sense, `ENOSYS` for what uml does not share between processes yet (files or signal
-/// handlers without `CLONE_THREAD`, namespaces, pidfds) or when the runner cannot run two
-/// guest threads in one address space.
+/// sense, `ENOSYS` for what uml does not share between processes yet (signal handlers
+/// without `CLONE_THREAD`, namespaces, pidfds) or when the runner cannot run two guest
+/// threads in one address space. (`CLONE_FS` without `CLONE_THREAD` copies the cwd and
+/// umask instead of sharing them.)
 fn check_clone_flags(flags: u64, threads: bool) -> Result<(), Errno> {
     use clone_flags::*;
     let both = |a: u64, b: u64| flags & a != 0 && flags & b != 0;
@@ -43,7 +44,7 @@ fn check_clone_flags(flags: u64, threads: bool) -> Result<(), Errno> {
     let thread = flags & THREAD != 0;
     let shares_vm = flags & VM != 0 && flags & VFORK == 0;
     if (shares_vm || thread) && !threads
-        || !thread && flags & (FILES | SIGHAND) != 0
+        || !thread && flags & SIGHAND != 0
         || thread && flags & VFORK != 0
         || flags & (PIDFD | NEWNS | NEWUSER) != 0
     {
@@ -121,7 +122,11 @@ fn do_fork(
         children: Default::default(),
         itimer_real: None,
         mm,
-        fds: p.fds.clone(),
+        fds: if flags & FILES != 0 {
+            p.fds.share()
+        } else {
+            p.fds.copy()
+        },
         cwd: p.cwd.clone(),
         umask: p.umask,
         cred: p.cred,
@@ -589,11 +594,9 @@ pub fn exit_process(
 ) -> ExitEffects {
     let mut wake = Vec::new();
     let mut pdeath = Vec::new();
-    for fd in proc.fds.fds().collect::<Vec<_>>() {
-        if let Ok(entry) = proc.fds.remove(fd) {
-            if let Some(id) = entry.file.wait_id() {
-                wake.push(WaitKey::File(id));
-            }
+    for entry in proc.fds.release() {
+        if let Some(id) = entry.file.wait_id() {
+            wake.push(WaitKey::File(id));
         }
     }
     // Orphans go to the nearest living subreaper among the ancestors, else init; zombies

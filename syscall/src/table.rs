@@ -199,7 +199,7 @@ table! {
     execveat => ctl(exec_call::sys_execveat);
     fork => ctl(proc_calls::sys_fork);
     vfork => ctl(proc_calls::sys_vfork);
-    clone => partial_ctl(proc_calls::sys_clone, "processes, vfork, threads (CLONE_THREAD) and CLONE_VM processes with --trap=ptrace (ENOSYS with seccomp); CLONE_FILES/CLONE_SIGHAND without CLONE_THREAD, pidfds, namespaces ENOSYS");
+    clone => partial_ctl(proc_calls::sys_clone, "processes, vfork, CLONE_FILES; threads (CLONE_THREAD) and CLONE_VM processes with --trap=ptrace (ENOSYS with seccomp); CLONE_FS alone copies; CLONE_SIGHAND without CLONE_THREAD, pidfds, namespaces ENOSYS");
     wait4 => partial(proc_calls::sys_wait4, "rusage is zero");
     waitid => full(proc_calls::sys_waitid);
     getpgid => full(proc_calls::sys_getpgid);
