@@ -219,8 +219,14 @@ static void *spinner(void *arg) {
     }
     return NULL;
 }
+static double cpu_s(clockid_t c) {
+    struct timespec ts;
+    clock_gettime(c, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
 static void spin(void) {
     pthread_t t;
+    double main0 = cpu_s(CLOCK_THREAD_CPUTIME_ID);
     pthread_create(&t, NULL, spinner, NULL);
     /* The main thread only gets the CPU back if the spinner is preempted. */
     struct timespec ts = {0, 30 * 1000 * 1000};
@@ -228,6 +234,10 @@ static void spin(void) {
     atomic_store(&stop_spin, 1);
     pthread_join(t, NULL);
     printf("ok spinner-preempted\n");
+    /* The spinner's CPU time is the process's, not the sleeping main thread's. */
+    double main_cpu = cpu_s(CLOCK_THREAD_CPUTIME_ID) - main0;
+    double proc_cpu = cpu_s(CLOCK_PROCESS_CPUTIME_ID);
+    CHECK("thread-cpu-below-process-cpu", main_cpu < proc_cpu / 2);
 }
 
 /* --- signals: a process-directed signal reaches the one thread that does not block it;
@@ -341,6 +351,23 @@ static void clone_flags(void) {
     close(100);
 }
 
+/* --- raw exit of the leader, then of the last thread: the process ends with the last one,
+ * with its status (glibc's pthread_exit would call exit_group for the last thread). --- */
+static void *raw_exit_late(void *arg) {
+    (void)arg;
+    struct timespec ts = {0, 20 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    printf("done\n");
+    fflush(stdout);
+    syscall(SYS_exit, 9);
+    return NULL;
+}
+static void raw_exit(void) {
+    pthread_t t;
+    pthread_create(&t, NULL, raw_exit_late, NULL);
+    syscall(SYS_exit, 5);
+}
+
 int main(int argc, char **argv) {
     self = argv[0];
     const char *m = argc > 1 ? argv[1] : "";
@@ -356,6 +383,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(m, "spin")) spin();
     else if (!strcmp(m, "signals")) signals();
     else if (!strcmp(m, "clone")) clone_flags();
+    else if (!strcmp(m, "rawexit")) raw_exit();
     else {
         printf("bad mode\n");
         return 1;

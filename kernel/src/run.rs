@@ -61,6 +61,9 @@ impl Kernel {
             }
             if let Some(p) = self.procs.get_mut(pid) {
                 p.cpu_ns += ran;
+                if let Some(t) = p.threads.get_mut(&tid_of(tid)) {
+                    t.cpu_ns += ran;
+                }
             }
             if let Some(status) = ended {
                 self.trace.exited(pid, status);

@@ -80,6 +80,7 @@ fn do_fork(
         },
         robust_list: (0, 0),
         sig: ctx.proc.sig.new_thread(),
+        cpu_ns: 0,
     };
     let mut regs = *ctx.regs;
     regs.rax = 0;

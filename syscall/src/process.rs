@@ -92,6 +92,8 @@ pub struct Thread {
     pub robust_list: (u64, u64),
     /// Its signal mask and own pending signals while another thread is `sig_thread`.
     pub sig: crate::signal::ThreadSig,
+    /// CPU time its guest code has run, in ns (the process's `cpu_ns` counts every thread).
+    pub cpu_ns: u64,
 }
 
 impl Thread {

@@ -109,7 +109,8 @@ pub(crate) fn sys_getrusage(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     const RUSAGE_CHILDREN: i32 = -1;
     const RUSAGE_THREAD: i32 = 1;
     let ns = match a.i32(0) {
-        RUSAGE_SELF | RUSAGE_THREAD => ctx.proc.cpu_ns,
+        RUSAGE_SELF => ctx.proc.cpu_ns,
+        RUSAGE_THREAD => ctx.thread().cpu_ns,
         RUSAGE_CHILDREN => ctx.proc.children_cpu_ns,
         _ => return Err(Errno::EINVAL),
     };

@@ -47,9 +47,8 @@ fn host_clock(id: i32) -> Result<Timespec, Errno> {
 
 pub(crate) fn sys_clock_gettime(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     let ts = match a.i32(0) {
-        clock::PROCESS_CPUTIME_ID | clock::THREAD_CPUTIME_ID => {
-            to_timespec(Duration::from_nanos(ctx.proc.cpu_ns))
-        }
+        clock::PROCESS_CPUTIME_ID => to_timespec(Duration::from_nanos(ctx.proc.cpu_ns)),
+        clock::THREAD_CPUTIME_ID => to_timespec(Duration::from_nanos(ctx.thread().cpu_ns)),
         id => host_clock(id)?,
     };
     ctx.write_val(a.addr(1), &ts)?;
