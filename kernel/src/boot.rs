@@ -173,8 +173,8 @@ pub(crate) fn boot(cfg: &Config) -> Result<Kernel, StartError> {
         cred,
         rlimits: Process::default_rlimits(),
         sig: Default::default(),
-        clear_child_tid: 0,
-        robust_list: (0, 0),
+        threads: syscall::Thread::only(1, Default::default()),
+        sig_thread: 1,
         comm: Process::comm_of(&path),
         exe: path,
         did_exec: true,
@@ -187,9 +187,10 @@ pub(crate) fn boot(cfg: &Config) -> Result<Kernel, StartError> {
     let mut sched = Scheduler::new(cfg.sched);
     sched.handle(SchedMsg::Wake(INIT_TASK));
     let mut procs = ProcessTable::new(cfg.max_pids);
+    procs.threads = runner.threads();
     procs.insert(Box::new(proc));
     let mut tasks = std::collections::HashMap::new();
-    tasks.insert(INIT_TASK, Task::new(loaded.regs));
+    tasks.insert(INIT_TASK, Task::new(loaded.regs, 1));
     let mut mm_users = std::collections::HashMap::new();
     mm_users.insert(loaded.mm, 1);
     Ok(Kernel {

@@ -92,8 +92,11 @@ pub enum KernelError {
     StubDied(i32, trap::HostExit),
 }
 
-/// One guest thread: the kernel's side of it (its process is in the process table).
+/// One guest thread: the kernel's side of it (its process is in the process table). Tasks
+/// are keyed by tid; a process's leader has tid = pid.
 struct Task {
+    /// Its process (thread group).
+    tgid: i32,
     /// Its registers while it is not running.
     regs: UserRegs,
     /// The task blocked in a syscall; when woken, the syscall runs again before the task
@@ -111,8 +114,9 @@ struct Task {
 }
 
 impl Task {
-    fn new(regs: UserRegs) -> Task {
+    fn new(regs: UserRegs, tgid: i32) -> Task {
         Task {
+            tgid,
             regs,
             restart: false,
             restart_block: Default::default(),
@@ -134,7 +138,8 @@ pub struct Kernel {
     tasks: HashMap<TaskId, Task>,
     /// Tasks parked in a syscall, by what they wait for.
     blocked: HashMap<WaitKey, Vec<TaskId>>,
-    /// How many processes use each address space (a vfork child borrows its parent's).
+    /// How many processes use each address space (a vfork child borrows its parent's,
+    /// a `CLONE_VM` child shares it).
     mm_users: HashMap<MmId, usize>,
     /// Signals the user sends to uml, and the pipe that wakes an idle kernel.
     host: host::HostSignals,

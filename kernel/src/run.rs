@@ -16,15 +16,30 @@ use crate::host::STREAM_CHECK;
 use crate::{ExitStatus, Kernel, KernelError, Task};
 use abi::signal::sig as libc_sig;
 
-fn pid_of(t: TaskId) -> i32 {
+/// The task of thread `tid`.
+fn task_of(tid: i32) -> TaskId {
+    TaskId(tid as u32)
+}
+
+/// The thread id of task `t`.
+pub(crate) fn tid_of(t: TaskId) -> i32 {
     t.0 as i32
 }
 
-fn task_of(pid: i32) -> TaskId {
-    TaskId(pid as u32)
-}
-
 impl Kernel {
+    /// The process (thread group) of task `tid`.
+    pub(crate) fn tgid(&self, tid: TaskId) -> i32 {
+        self.tasks.get(&tid).map_or(tid_of(tid), |t| t.tgid)
+    }
+
+    /// The tasks of process `pid`'s live threads.
+    pub(crate) fn thread_tasks(&self, pid: i32) -> Vec<TaskId> {
+        self.procs
+            .get(pid)
+            .map(|p| p.threads.keys().map(|&t| task_of(t)).collect())
+            .unwrap_or_default()
+    }
+
     pub(crate) fn main_loop(&mut self) -> Result<ExitStatus, KernelError> {
         loop {
             self.host_signals();
@@ -37,15 +52,21 @@ impl Kernel {
                 self.idle();
                 continue;
             };
+            let pid = self.tgid(tid);
             let started = Instant::now();
             let ended = self.run_task(tid)?;
             let ran = started.elapsed().as_nanos() as u64;
-            self.sched.handle(SchedMsg::Ran(tid, ran));
-            if let Some(p) = self.procs.get_mut(pid_of(tid)) {
+            if self.tasks.contains_key(&tid) {
+                self.sched.handle(SchedMsg::Ran(tid, ran));
+            }
+            if let Some(p) = self.procs.get_mut(pid) {
                 p.cpu_ns += ran;
+                if let Some(t) = p.threads.get_mut(&tid_of(tid)) {
+                    t.cpu_ns += ran;
+                }
             }
             if let Some(status) = ended {
-                self.trace.exited(pid_of(tid), status);
+                self.trace.exited(pid, status);
                 if let Some(init_status) = self.exit_task(tid, status) {
                     return Ok(init_status);
                 }
@@ -170,21 +191,31 @@ impl Kernel {
         }
     }
 
-    /// Wakes every task blocked on `key`. A signal wakes its target from any wait but a
-    /// vfork (which only the child's exec or exit ends).
+    /// Wakes every task blocked on `key`. A signal wakes every thread of its target
+    /// process from any wait but a vfork (which only the child's exec or exit ends); the
+    /// first to run takes it, the others restart their calls.
     pub(crate) fn wake(&mut self, key: WaitKey) {
         if let WaitKey::Signal(pid) = key {
-            let tid = task_of(pid);
-            let vforking = self
-                .tasks
-                .get(&tid)
-                .is_some_and(|t| matches!(t.blocked_on.first(), Some(WaitKey::Vfork(_))));
-            if !vforking {
-                self.wake_task(tid);
+            for tid in self.thread_tasks(pid) {
+                let vforking = self
+                    .tasks
+                    .get(&tid)
+                    .is_some_and(|t| matches!(t.blocked_on.first(), Some(WaitKey::Vfork(_))));
+                if !vforking {
+                    self.wake_task(tid);
+                }
+                self.maybe_continue(tid);
             }
-            return self.maybe_continue(tid);
+            return;
         }
         for tid in self.blocked.remove(&key).unwrap_or_default() {
+            self.wake_task(tid);
+        }
+    }
+
+    /// Wakes the first task blocked on `key` (a futex wake of one).
+    fn wake_one(&mut self, key: WaitKey) {
+        if let Some(&tid) = self.blocked.get(&key).and_then(|l| l.first()) {
             self.wake_task(tid);
         }
     }
@@ -201,8 +232,12 @@ impl Kernel {
 
     /// Runs `tid` until it traps and handles the trap; `Some` when its process has ended.
     fn run_task(&mut self, tid: TaskId) -> Result<Option<syscall::ExitStatus>, KernelError> {
-        let pid = pid_of(tid);
-        if self.procs.get(pid).is_some_and(|p| p.sig.has_deliverable()) {
+        let pid = self.tgid(tid);
+        let deliverable = self
+            .procs
+            .get_mut(pid)
+            .is_some_and(|p| p.sig_of(tid_of(tid)).has_deliverable());
+        if deliverable {
             if let Some(status) = self.deliver_signals(tid)? {
                 return Ok(Some(status));
             }
@@ -220,14 +255,14 @@ impl Kernel {
             Trap::Syscall
         } else {
             if let Some(xs) = task.saved_fp.take() {
-                self.runner.set_fpregs(mmid, &xs)?;
+                self.runner.set_fpregs(mmid, tid_of(tid), &xs)?;
             }
             // The guest may read the time through the vDSO from here on.
             syscall::clock::tick(&mut self.mm);
             let Some(mmfd) = self.mm.mmfd(mmid) else {
                 return Ok(Some(syscall::ExitStatus::Signaled(sig::SIGKILL, false)));
             };
-            self.runner.resume(mmfd, &mut task.regs)?
+            self.runner.resume(mmfd, tid_of(tid), &mut task.regs)?
         };
         match trap {
             Trap::Syscall => self.syscall(tid),
@@ -243,11 +278,11 @@ impl Kernel {
                     }
                     Err(mm::FaultError::Bus) => {
                         let info = SigInfo::fault(sig::SIGBUS, si_code::BUS_ADRERR, addr);
-                        self.force_fault(pid, info, TrapInfo::page_fault(addr, present, false));
+                        self.force_fault(tid, info, TrapInfo::page_fault(addr, present, false));
                     }
                     Err(mm::FaultError::Segv { si_code }) => {
                         let info = SigInfo::fault(sig::SIGSEGV, si_code, addr);
-                        self.force_fault(pid, info, TrapInfo::page_fault(addr, present, false));
+                        self.force_fault(tid, info, TrapInfo::page_fault(addr, present, false));
                     }
                 }
                 Ok(None)
@@ -261,7 +296,7 @@ impl Kernel {
                     cr2: info.addr,
                 };
                 self.force_fault(
-                    pid,
+                    tid,
                     SigInfo::fault(info.signo, info.code, info.addr),
                     trapinfo,
                 );
@@ -277,13 +312,14 @@ impl Kernel {
 
     /// Dispatches the syscall `tid` stopped at.
     fn syscall(&mut self, tid: TaskId) -> Result<Option<syscall::ExitStatus>, KernelError> {
-        let pid = pid_of(tid);
+        let pid = self.tgid(tid);
         let Some(task) = self.tasks.get_mut(&tid) else {
             return Ok(None);
         };
         let Some(mut proc) = self.procs.take(pid) else {
             return Ok(None);
         };
+        proc.sig_of(tid_of(tid));
         let blocked = &self.blocked;
         let waiters = |k| blocked.get(&k).map_or(0, Vec::len);
         let mut ctx = syscall::Ctx::new(
@@ -312,6 +348,8 @@ impl Kernel {
             task.restart_block = Default::default();
         }
         let mut ended = None;
+        let mut exec_from = None;
+        let mut exit_thread = None;
         match outcome {
             Outcome::Return(v) => task.regs.rax = v,
             Outcome::Yield => {
@@ -326,33 +364,37 @@ impl Kernel {
                 let keys = std::iter::once(key).chain(block_also).collect();
                 self.block(tid, keys);
             }
-            Outcome::Exec { old_mm } => {
-                self.put_mm(old_mm);
-                *self.mm_users.entry(mmid).or_insert(0) += 1;
-                self.wake(WaitKey::Vfork(pid));
-            }
-            Outcome::Fork { child, regs, vfork } => {
+            Outcome::Exec { old_mm } => exec_from = Some(old_mm),
+            Outcome::Fork {
+                child,
+                thread,
+                regs,
+                vfork,
+            } => {
                 task.regs.rax = child as u64;
-                let child_mm = self.procs.get(child).map(|p| p.mm);
-                if let Some(m) = child_mm {
+                let ctid = task_of(child);
+                let mut new = Task::new(regs, if thread { pid } else { child });
+                if thread {
+                    // A thread starts with its creator's FP state.
+                    new.saved_fp = Some(self.runner.get_fpregs(mmid, tid_of(tid))?);
+                } else if let Some(m) = self.procs.get(child).map(|p| p.mm) {
                     *self.mm_users.entry(m).or_insert(0) += 1;
                 }
-                let ctid = task_of(child);
-                self.tasks.insert(ctid, Task::new(regs));
+                self.tasks.insert(ctid, new);
                 self.sched.handle(SchedMsg::Wake(ctid));
                 if vfork {
-                    // The child borrows this address space (and the stub's FP registers)
-                    // until it execs or exits; the parent sleeps meanwhile.
-                    let fp = self.runner.get_fpregs(mmid)?;
+                    // The child borrows this address space (and, in a runner with one host
+                    // thread per space, the FP registers) until it execs or exits; the
+                    // parent sleeps meanwhile.
+                    let fp = self.runner.get_fpregs(mmid, tid_of(tid))?;
                     if let Some(t) = self.tasks.get_mut(&tid) {
                         t.saved_fp = Some(fp);
                     }
                     self.block(tid, vec![WaitKey::Vfork(child)]);
                 }
             }
-            Outcome::ExitThread(code) | Outcome::ExitGroup(code) => {
-                ended = Some(syscall::ExitStatus::Exited(code))
-            }
+            Outcome::ExitThread(code) => exit_thread = Some(code),
+            Outcome::ExitGroup(code) => ended = Some(syscall::ExitStatus::Exited(code)),
         }
         for f in host_waits {
             if let Some(id) = f.wait_id() {
@@ -387,7 +429,81 @@ impl Kernel {
                 self.wake_task(t);
             }
         }
+        if let Some(old_mm) = exec_from {
+            self.exec_done(tid, pid, old_mm);
+            *self.mm_users.entry(mmid).or_insert(0) += 1;
+            self.wake(WaitKey::Vfork(pid));
+        }
+        if let Some(code) = exit_thread {
+            if self.exit_thread(tid) {
+                ended = Some(syscall::ExitStatus::Exited(code));
+            }
+        }
         Ok(ended)
+    }
+
+    /// After `execve` by thread `tid` of `pid`: the other threads are gone, the caller
+    /// takes the leader's tid (Linux's `de_thread`), and the old address space loses a user.
+    fn exec_done(&mut self, tid: TaskId, pid: i32, old_mm: mm::MmId) {
+        let others: Vec<TaskId> = self
+            .tasks
+            .iter()
+            .filter(|(&t, task)| task.tgid == pid && t != tid)
+            .map(|(&t, _)| t)
+            .collect();
+        for t in others {
+            self.forget_task(t);
+            self.runner.release_thread(old_mm, tid_of(t));
+        }
+        self.runner.release_thread(old_mm, tid_of(tid));
+        let leader = task_of(pid);
+        if tid != leader {
+            if let Some(task) = self.tasks.remove(&tid) {
+                self.sched.forget(tid);
+                self.tasks.insert(leader, task);
+                self.sched.handle(SchedMsg::Wake(leader));
+            }
+        }
+        self.put_mm(old_mm);
+    }
+
+    /// Removes task `tid` from the scheduler, the wait lists and the task table.
+    fn forget_task(&mut self, tid: TaskId) {
+        self.tasks.remove(&tid);
+        self.sched.forget(tid);
+        self.blocked.retain(|_, list| {
+            list.retain(|&t| t != tid);
+            !list.is_empty()
+        });
+    }
+
+    /// Thread `tid` ends, with its process's address space `mm`: its robust futexes and
+    /// `clear_child_tid` word are released (waking one waiter each), its task and host
+    /// thread go.
+    fn release_thread(&mut self, tid: TaskId, mm: mm::MmId, thread: &syscall::Thread) {
+        let wake = syscall::futex::exit_thread_mm(&mut self.mm, mm, tid_of(tid), thread);
+        self.forget_task(tid);
+        self.runner.release_thread(mm, tid_of(tid));
+        for key in wake {
+            self.wake_one(key);
+        }
+    }
+
+    /// Thread `tid` calls `exit`. Returns whether it was the last thread of its process
+    /// (which then exits); otherwise only the thread is gone (a leader that leaves first
+    /// keeps the process, and its pid, until the last thread exits).
+    fn exit_thread(&mut self, tid: TaskId) -> bool {
+        let pid = self.tgid(tid);
+        let Some(p) = self.procs.get_mut(pid) else {
+            return true;
+        };
+        if p.threads.len() <= 1 {
+            return true;
+        }
+        let thread = p.threads.remove(&tid_of(tid)).unwrap_or_default();
+        let mm = p.mm;
+        self.release_thread(tid, mm, &thread);
+        false
     }
 
     /// One process fewer uses address space `id`; the last one releases it.
@@ -401,19 +517,20 @@ impl Kernel {
         }
     }
 
-    /// Ends the process of `tid`. Returns the status of the whole run when it was init.
+    /// Ends the process of `tid`, every thread of it. Returns the status of the whole run
+    /// when it was init.
     fn exit_task(&mut self, tid: TaskId, status: syscall::ExitStatus) -> Option<ExitStatus> {
-        let pid = pid_of(tid);
-        self.tasks.remove(&tid);
-        self.sched.forget(tid);
-        for list in self.blocked.values_mut() {
-            list.retain(|&t| t != tid);
-        }
+        let pid = self.tgid(tid);
+        self.forget_task(tid);
         let mut proc = self.procs.take(pid)?;
+        for (t, thread) in std::mem::take(&mut proc.threads) {
+            self.release_thread(task_of(t), proc.mm, &thread);
+        }
+        self.runner.release_thread(proc.mm, tid_of(tid));
         let uid = proc.cred.uid;
         let effects = exit_process(&mut self.procs, &mut proc, status);
         self.put_mm(proc.mm);
-        if tid == INIT_TASK {
+        if task_of(pid) == INIT_TASK {
             return Some(match status {
                 syscall::ExitStatus::Exited(c) => ExitStatus::Code(c),
                 syscall::ExitStatus::Signaled(s, _) => ExitStatus::Signal(s),

@@ -41,18 +41,20 @@ impl Kernel {
         let Some(p) = self.procs.get_mut(pid) else {
             return;
         };
-        send_to(p, info, &mut wake);
+        send_to(p, None, info, &mut wake);
         for key in wake {
             self.wake(key);
         }
     }
 
     /// A guest fault the kernel cannot resolve: `SIGSEGV` (or another fault signal) is
-    /// forced on the process, as the CPU's exception would be.
-    pub(crate) fn force_fault(&mut self, pid: i32, info: SigInfo, trap: TrapInfo) {
+    /// forced on the faulting thread, as the CPU's exception would be.
+    pub(crate) fn force_fault(&mut self, tid: TaskId, info: SigInfo, trap: TrapInfo) {
+        let pid = self.tgid(tid);
         if let Some(p) = self.procs.get_mut(pid) {
-            p.sig.trap = trap;
-            p.sig.force(info);
+            let sig = p.sig_of(crate::run::tid_of(tid));
+            sig.trap = trap;
+            sig.force(info);
         }
     }
 
@@ -62,12 +64,13 @@ impl Kernel {
         &mut self,
         tid: TaskId,
     ) -> Result<Option<ExitStatus>, KernelError> {
-        let pid = tid.0 as i32;
+        let pid = self.tgid(tid);
         let mut handled = false;
         loop {
             let Some(p) = self.procs.get_mut(pid) else {
                 return Ok(None);
             };
+            p.sig_of(crate::run::tid_of(tid));
             if !p.sig.has_deliverable() {
                 break;
             }
@@ -116,7 +119,10 @@ impl Kernel {
                     }
                     let fp = match p.sig.fpu_load.take() {
                         Some(fp) => fp,
-                        None => self.runner.get_fpregs(mmid)?.into_bytes(),
+                        None => self
+                            .runner
+                            .get_fpregs(mmid, crate::run::tid_of(tid))?
+                            .into_bytes(),
                     };
                     if p.sig.xstate.size == 0 {
                         if let Some(x) = XstateInfo::from_image(&fp) {
@@ -136,20 +142,21 @@ impl Kernel {
         let Some(p) = self.procs.get_mut(pid) else {
             return Ok(None);
         };
+        p.sig_of(crate::run::tid_of(tid));
         if !handled {
             p.sig.restore_saved_mask();
         }
         if let Some(img) = p.sig.fpu_load.take() {
             let mmid = p.mm;
-            self.runner.set_fpregs(mmid, &XState::from_bytes(img))?;
+            self.runner
+                .set_fpregs(mmid, crate::run::tid_of(tid), &XState::from_bytes(img))?;
         }
         Ok(None)
     }
 
-    /// A job-control stop: the process leaves the run queue until `SIGCONT` (or a fatal
-    /// signal); its parent is told.
+    /// A job-control stop: the process's threads leave the run queue until `SIGCONT` (or a
+    /// fatal signal); its parent is told.
     fn stop_process(&mut self, pid: i32, signo: i32) {
-        let tid = TaskId(pid as u32);
         let Some(p) = self.procs.get_mut(pid) else {
             return;
         };
@@ -158,9 +165,11 @@ impl Kernel {
             reported: false,
         };
         let (ppid, uid) = (p.ppid, p.cred.uid);
-        self.sched.handle(SchedMsg::Remove(tid));
-        if let Some(t) = self.tasks.get_mut(&tid) {
-            t.stopped = true;
+        for tid in self.thread_tasks(pid) {
+            self.sched.handle(SchedMsg::Remove(tid));
+            if let Some(t) = self.tasks.get_mut(&tid) {
+                t.stopped = true;
+            }
         }
         let nocldstop = self
             .procs
@@ -183,7 +192,8 @@ impl Kernel {
         if !t.stopped {
             return;
         }
-        let Some(p) = self.procs.get(tid.0 as i32) else {
+        let pid = t.tgid;
+        let Some(p) = self.procs.get(pid) else {
             return;
         };
         if !matches!(p.state, ProcState::Stopped { .. }) || p.sig.fatal_pending() {

@@ -5,6 +5,12 @@
 //! over address spaces described by [`mm::MmFd`] (the /proc/mm protocol): before resuming,
 //! the ops queued on the `MmFd` are applied to the host process in batches.
 //!
+//! Guest threads: each guest thread of an address space (named by its tid) runs in a host
+//! thread of that space's stub, so the threads share the host address space as they share
+//! the guest's. [`PerProcess`] creates them with `clone(CLONE_VM|CLONE_THREAD|CLONE_PTRACE)`
+//! run in the stub on the kernel's behalf; a thread whose guest thread exited is kept,
+//! stopped, for the next one. A runner that cannot do this says so ([`Runner::threads`]).
+//!
 //! Realisations (chosen at run time): [`PerProcess`] — one stub host process per guest
 //! address space (SKAS0-style; a switch is free), trapping with ptrace; [`seccomp::Seccomp`]
 //! — the same processes, trapping with a seccomp filter and a signal handler in the stub
@@ -31,6 +37,7 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use abi::structs::UserRegs;
 use mm::{MmFd, MmId};
+use trap::ptrace::Tracee;
 use trap::{Trap, TrapError, XState};
 
 use stub::{Stub, StubImage};
@@ -117,24 +124,100 @@ pub trait Runner {
     /// Makes `mm` the address space the next [`Runner::resume`] runs in, applying its
     /// queued host ops.
     fn switch_mm(&mut self, mm: &mut MmFd) -> Result<(), RunnerError>;
-    /// Runs the guest thread with registers `regs` in `mm` until it traps; `regs` then holds
-    /// the registers at the trap.
-    fn resume(&mut self, mm: &mut MmFd, regs: &mut UserRegs) -> Result<Trap, RunnerError>;
-    /// Reads the FP/XSTATE of the guest thread last stopped in `mm`.
-    fn get_fpregs(&mut self, mm: MmId) -> Result<XState, RunnerError>;
-    /// Writes the FP/XSTATE of the guest thread of `mm`.
-    fn set_fpregs(&mut self, mm: MmId, xs: &XState) -> Result<(), RunnerError>;
+    /// Runs guest thread `tid` with registers `regs` in `mm` until it traps; `regs` then
+    /// holds the registers at the trap. A thread new to `mm` gets a host thread.
+    fn resume(&mut self, mm: &mut MmFd, tid: i32, regs: &mut UserRegs)
+        -> Result<Trap, RunnerError>;
+    /// Reads the FP/XSTATE of guest thread `tid` of `mm`.
+    fn get_fpregs(&mut self, mm: MmId, tid: i32) -> Result<XState, RunnerError>;
+    /// Writes the FP/XSTATE of guest thread `tid` of `mm`.
+    fn set_fpregs(&mut self, mm: MmId, tid: i32, xs: &XState) -> Result<(), RunnerError>;
+    /// Guest thread `tid` no longer runs in `mm` (it exited or exec'd).
+    fn release_thread(&mut self, mm: MmId, tid: i32);
     /// Destroys the host side of an address space.
     fn release(&mut self, mm: MmId);
+    /// Whether several guest threads can run in one address space (each in its own host
+    /// thread). Without it, the one host thread of a space runs whichever guest thread
+    /// resumes (a vfork child borrowing its parent's space).
+    fn threads(&self) -> bool;
     /// The host pid of the stub running `mm`, if it has one (for tests and diagnostics).
     fn host_pid(&self, mm: MmId) -> Option<i32>;
+}
+
+/// A ptrace stub and its host threads.
+struct Threaded {
+    stub: Stub,
+    /// The host thread of each guest thread that ran here.
+    threads: HashMap<i32, Tracee>,
+    /// Host threads no guest thread uses (the stub's first thread, until one does).
+    idle: Vec<Tracee>,
+}
+
+impl Threaded {
+    fn new(stub: Stub) -> Threaded {
+        let idle = vec![stub.tracee()];
+        Threaded {
+            stub,
+            threads: HashMap::new(),
+            idle,
+        }
+    }
+
+    /// The host thread of guest thread `tid`: its own, an idle one, or a new one cloned in
+    /// the stub. A new host thread is traced from birth (`CLONE_PTRACE`, which also stops
+    /// it with `SIGSTOP` before it runs a user instruction, so it needs no stack).
+    fn thread(&mut self, tid: i32) -> Result<Tracee, RunnerError> {
+        if let Some(&t) = self.threads.get(&tid) {
+            return Ok(t);
+        }
+        let t = match self.idle.pop() {
+            Some(t) => t,
+            None => {
+                let flags = libc::CLONE_VM
+                    | libc::CLONE_FS
+                    | libc::CLONE_FILES
+                    | libc::CLONE_SIGHAND
+                    | libc::CLONE_THREAD
+                    | libc::CLONE_SYSVSEM
+                    | libc::CLONE_PTRACE;
+                let host_tid = self
+                    .stub
+                    .syscall(libc::SYS_clone, [flags as u64, 0, 0, 0, 0, 0])?;
+                let t = Tracee::new(host_tid as i32);
+                match t.wait()? {
+                    trap::ptrace::Stop::Signal(libc::SIGSTOP) => {}
+                    other => {
+                        return Err(RunnerError::StubStart(format!(
+                            "new stub thread stopped with {other:?}"
+                        )))
+                    }
+                }
+                t.set_options()?;
+                t
+            }
+        };
+        self.threads.insert(tid, t);
+        Ok(t)
+    }
+
+    /// Kills the stub and reaps every host thread (the leader last: it is reported only
+    /// once the others are gone).
+    fn kill(self) {
+        let leader = self.stub.tracee();
+        for t in self.threads.into_values().chain(self.idle) {
+            if t != leader {
+                t.kill();
+            }
+        }
+        self.stub.kill();
+    }
 }
 
 /// One stub host process per guest address space.
 pub struct PerProcess {
     image: StubImage,
     phys: OwnedFd,
-    stubs: HashMap<MmId, Stub>,
+    stubs: HashMap<MmId, Threaded>,
     xstate_size: Option<usize>,
     pid_log: Option<std::fs::File>,
 }
@@ -152,33 +235,37 @@ impl PerProcess {
         })
     }
 
-    fn stub(&mut self, mm: &mut MmFd) -> Result<&mut Stub, RunnerError> {
+    fn stub(&mut self, mm: &mut MmFd) -> Result<&mut Threaded, RunnerError> {
         let id = mm.id();
         if !self.stubs.contains_key(&id) {
             let stub = Stub::spawn(&self.image, self.phys.as_fd())?;
             if let Some(log) = self.pid_log.as_mut() {
                 let _ = writeln!(log, "{}", stub.pid());
             }
-            self.stubs.insert(id, stub);
+            self.stubs.insert(id, Threaded::new(stub));
         }
-        let stub = self
+        let t = self
             .stubs
             .get_mut(&id)
             .ok_or(RunnerError::StubStart("stub vanished".into()))?;
         let ops = mm.take_pending();
-        stub.apply(&ops)?;
-        Ok(stub)
+        t.stub.apply(&ops)?;
+        Ok(t)
     }
 
-    fn xstate_size(&mut self, mm: MmId) -> Result<usize, RunnerError> {
+    /// The host thread of guest thread `tid` of `mm` (whose stub exists).
+    fn tracee(&mut self, mm: MmId, tid: i32) -> Result<Tracee, RunnerError> {
+        self.stubs
+            .get_mut(&mm)
+            .ok_or(RunnerError::StubStart("no stub".into()))?
+            .thread(tid)
+    }
+
+    fn xstate_size(&mut self, t: Tracee) -> Result<usize, RunnerError> {
         if let Some(n) = self.xstate_size {
             return Ok(n);
         }
-        let stub = self
-            .stubs
-            .get(&mm)
-            .ok_or(RunnerError::StubStart("no stub".into()))?;
-        let n = stub.tracee().probe_xstate_size()?;
+        let n = t.probe_xstate_size()?;
         self.xstate_size = Some(n);
         Ok(n)
     }
@@ -189,10 +276,15 @@ impl Runner for PerProcess {
         self.stub(mm).map(|_| ())
     }
 
-    fn resume(&mut self, mm: &mut MmFd, regs: &mut UserRegs) -> Result<Trap, RunnerError> {
-        let stub = self.stub(mm)?;
-        stub.fix_segments(regs);
-        let tracee = stub.tracee();
+    fn resume(
+        &mut self,
+        mm: &mut MmFd,
+        tid: i32,
+        regs: &mut UserRegs,
+    ) -> Result<Trap, RunnerError> {
+        let t = self.stub(mm)?;
+        t.stub.fix_segments(regs);
+        let tracee = t.thread(tid)?;
         tracee.set_regs(regs)?;
         let trap = tracee.run_until_trap()?;
         if !matches!(trap, Trap::Exited(_)) {
@@ -201,32 +293,37 @@ impl Runner for PerProcess {
         Ok(trap)
     }
 
-    fn get_fpregs(&mut self, mm: MmId) -> Result<XState, RunnerError> {
-        let mut xs = XState::zeroed(self.xstate_size(mm)?);
-        let stub = self
-            .stubs
-            .get(&mm)
-            .ok_or(RunnerError::StubStart("no stub".into()))?;
-        stub.tracee().get_xstate(&mut xs)?;
+    fn get_fpregs(&mut self, mm: MmId, tid: i32) -> Result<XState, RunnerError> {
+        let t = self.tracee(mm, tid)?;
+        let mut xs = XState::zeroed(self.xstate_size(t)?);
+        t.get_xstate(&mut xs)?;
         Ok(xs)
     }
 
-    fn set_fpregs(&mut self, mm: MmId, xs: &XState) -> Result<(), RunnerError> {
-        let stub = self
-            .stubs
-            .get(&mm)
-            .ok_or(RunnerError::StubStart("no stub".into()))?;
-        stub.tracee().set_xstate(xs)?;
+    fn set_fpregs(&mut self, mm: MmId, tid: i32, xs: &XState) -> Result<(), RunnerError> {
+        self.tracee(mm, tid)?.set_xstate(xs)?;
         Ok(())
     }
 
+    fn release_thread(&mut self, mm: MmId, tid: i32) {
+        if let Some(t) = self.stubs.get_mut(&mm) {
+            if let Some(host) = t.threads.remove(&tid) {
+                t.idle.push(host);
+            }
+        }
+    }
+
     fn release(&mut self, mm: MmId) {
-        if let Some(stub) = self.stubs.remove(&mm) {
-            stub.kill();
+        if let Some(t) = self.stubs.remove(&mm) {
+            t.kill();
         }
     }
 
     fn host_pid(&self, mm: MmId) -> Option<i32> {
-        self.stubs.get(&mm).map(Stub::pid)
+        self.stubs.get(&mm).map(|t| t.stub.pid())
+    }
+
+    fn threads(&self) -> bool {
+        true
     }
 }

@@ -1111,7 +1111,12 @@ impl Runner for Seccomp {
         self.enter(mm).map(|_| ())
     }
 
-    fn resume(&mut self, mm: &mut MmFd, regs: &mut UserRegs) -> Result<Trap, RunnerError> {
+    fn resume(
+        &mut self,
+        mm: &mut MmFd,
+        _tid: i32,
+        regs: &mut UserRegs,
+    ) -> Result<Trap, RunnerError> {
         if !self.enter(mm)? {
             return Ok(sc::killed());
         }
@@ -1129,7 +1134,7 @@ impl Runner for Seccomp {
         }
     }
 
-    fn get_fpregs(&mut self, mm: MmId) -> Result<XState, RunnerError> {
+    fn get_fpregs(&mut self, mm: MmId, _tid: i32) -> Result<XState, RunnerError> {
         let x = self
             .xinfo
             .ok_or(RunnerError::StubStart("no stub yet".into()))?;
@@ -1139,7 +1144,7 @@ impl Runner for Seccomp {
         })
     }
 
-    fn set_fpregs(&mut self, mm: MmId, xs: &XState) -> Result<(), RunnerError> {
+    fn set_fpregs(&mut self, mm: MmId, _tid: i32, xs: &XState) -> Result<(), RunnerError> {
         if let Some(s) = self.stubs.get_mut(&mm) {
             if !s.dead {
                 s.set_fp(xs);
@@ -1160,4 +1165,11 @@ impl Runner for Seccomp {
     fn host_pid(&self, mm: MmId) -> Option<i32> {
         self.stubs.get(&mm).map(|s| s.pid)
     }
+
+    /// One guest thread per stub: the handler's shared pages and signal stack are per stub.
+    fn threads(&self) -> bool {
+        false
+    }
+
+    fn release_thread(&mut self, _mm: MmId, _tid: i32) {}
 }

@@ -49,7 +49,7 @@ fn setup(kind: TrapKind) -> (Mm, Box<dyn Runner>, mm::MmId, UserRegs) {
 /// Resumes, resolving page faults, until a trap that is not a fault.
 fn run(mm: &mut Mm, runner: &mut dyn Runner, id: mm::MmId, regs: &mut UserRegs) -> Trap {
     loop {
-        match runner.resume(mm.mmfd(id).unwrap(), regs).unwrap() {
+        match runner.resume(mm.mmfd(id).unwrap(), 1, regs).unwrap() {
             Trap::Fault { addr, present } => mm
                 .handle_fault(id, UserAddr(addr), Access::Unknown, present)
                 .unwrap(),
@@ -62,7 +62,7 @@ fn run(mm: &mut Mm, runner: &mut dyn Runner, id: mm::MmId, regs: &mut UserRegs) 
 fn traps_syscalls_and_faults() {
     for kind in KINDS {
         let (mut mm, mut runner, id, mut regs) = setup(kind);
-        let trap = runner.resume(mm.mmfd(id).unwrap(), &mut regs).unwrap();
+        let trap = runner.resume(mm.mmfd(id).unwrap(), 1, &mut regs).unwrap();
         assert_eq!(
             trap,
             Trap::Fault {
@@ -73,19 +73,19 @@ fn traps_syscalls_and_faults() {
         );
         mm.handle_fault(id, UserAddr(CODE_AT), Access::Unknown, false)
             .unwrap();
-        let trap = runner.resume(mm.mmfd(id).unwrap(), &mut regs).unwrap();
+        let trap = runner.resume(mm.mmfd(id).unwrap(), 1, &mut regs).unwrap();
         assert_eq!(trap, Trap::Syscall, "{kind:?}");
         assert_eq!(regs.orig_rax, 39);
         regs.rax = 1234;
         // The store to DATA_AT is not mapped in the host yet: a fault the mm resolves.
-        let trap = runner.resume(mm.mmfd(id).unwrap(), &mut regs).unwrap();
+        let trap = runner.resume(mm.mmfd(id).unwrap(), 1, &mut regs).unwrap();
         let Trap::Fault { addr, present } = trap else {
             panic!("{kind:?}: expected a fault, got {trap:?}")
         };
         assert_eq!(addr, DATA_AT);
         mm.handle_fault(id, UserAddr(addr), Access::Unknown, present)
             .unwrap();
-        let trap = runner.resume(mm.mmfd(id).unwrap(), &mut regs).unwrap();
+        let trap = runner.resume(mm.mmfd(id).unwrap(), 1, &mut regs).unwrap();
         assert_eq!(trap, Trap::Syscall, "{kind:?}");
         assert_eq!(regs.orig_rax, 60);
         let mut v = [0u8; 4];
@@ -149,7 +149,7 @@ fn fp_state_round_trips_with_the_host_size() {
     for kind in KINDS {
         let (mut mm, mut runner, id, mut regs) = setup(kind);
         assert_eq!(run(&mut mm, runner.as_mut(), id, &mut regs), Trap::Syscall);
-        let mut xs = runner.get_fpregs(id).unwrap();
+        let mut xs = runner.get_fpregs(id, 1).unwrap();
         assert!(
             xs.len() >= 512 + 64,
             "{kind:?}: an XSAVE area: {}",
@@ -158,8 +158,8 @@ fn fp_state_round_trips_with_the_host_size() {
         xs.as_bytes_mut()[160..176].copy_from_slice(&[0xab; 16]);
         // XSTATE_BV: the SSE component is in use (else the host treats it as initial).
         xs.as_bytes_mut()[512] |= 2;
-        runner.set_fpregs(id, &xs).unwrap();
-        let back = runner.get_fpregs(id).unwrap();
+        runner.set_fpregs(id, 1, &xs).unwrap();
+        let back = runner.get_fpregs(id, 1).unwrap();
         assert_eq!(back.xmm(0), Some(&[0xab; 16][..]), "{kind:?}");
         runner.release(id);
     }

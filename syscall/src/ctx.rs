@@ -25,6 +25,8 @@ pub struct Ctx<'a> {
     pub vfs: &'a Vfs,
     /// The calling process.
     pub proc: &'a mut Process,
+    /// The calling thread's id (a key of `proc.threads`; `proc.sig` holds its signal state).
+    pub tid: i32,
     /// Every other process.
     pub procs: &'a mut ProcessTable,
     /// The calling thread's registers (rax is replaced by the return value afterwards).
@@ -52,7 +54,8 @@ pub struct Ctx<'a> {
 }
 
 impl<'a> Ctx<'a> {
-    /// A context for one syscall of `proc`.
+    /// A context for one syscall of `proc`'s thread `proc.sig_thread` (made the caller with
+    /// [`Process::sig_of`], so that `proc.sig` is its signal state).
     pub fn new(
         mm: &'a mut Mm,
         vfs: &'a Vfs,
@@ -65,6 +68,7 @@ impl<'a> Ctx<'a> {
         Ctx {
             mm,
             vfs,
+            tid: proc.sig_thread,
             proc,
             procs,
             regs,
@@ -82,6 +86,11 @@ impl<'a> Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// The calling thread's own state.
+    pub fn thread(&mut self) -> &mut crate::process::Thread {
+        self.proc.threads.entry(self.tid).or_default()
+    }
+
     /// Parks the calling task until `key` is woken, then restarts the syscall. Returns the
     /// error the handler returns meanwhile (it is never seen by the guest).
     pub fn block_on(&mut self, key: WaitKey) -> Errno {

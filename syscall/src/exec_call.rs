@@ -62,6 +62,7 @@ fn execve_common(
     let old_mm = ctx.proc.mm;
     ctx.proc.mm = loaded.mm;
     *ctx.regs = loaded.regs;
+    ctx.proc.fds.unshare();
     for closed in ctx.proc.fds.close_on_exec() {
         crate::fs::dropped(ctx, Some(closed));
     }
@@ -69,6 +70,10 @@ fn execve_common(
     ctx.proc.comm = crate::Process::comm_of(&path);
     ctx.proc.exe = path;
     ctx.proc.did_exec = true;
+    // The other threads are gone (the kernel ends their tasks); the caller becomes the
+    // leader, with neither a tid address nor a robust list.
+    ctx.proc.threads = crate::Thread::only(ctx.proc.pid, Default::default());
+    ctx.proc.sig_thread = ctx.proc.pid;
     Ok(Outcome::Exec { old_mm })
 }
 

@@ -1,6 +1,10 @@
-//! A process's file descriptor table.
+//! A process's file descriptor table, which processes made with `CLONE_FILES` (and the
+//! threads of a process) share: an [`FdTable`] is a handle, [`FdTable::share`] makes another
+//! handle on the same table, [`FdTable::copy`] a new table with the same entries (`fork`).
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
 use abi::Errno;
 use vfs::FileRef;
@@ -19,10 +23,11 @@ pub struct FdEntry {
     pub cloexec: bool,
 }
 
-/// Descriptor number → open file. Invariant: every key is in `0..limit`.
-#[derive(Clone, Default)]
+/// Descriptor number → open file. Invariant: every key is in `0..limit`. Borrows of the
+/// shared map never outlive a method.
+#[derive(Default)]
 pub struct FdTable {
-    entries: BTreeMap<i32, FdEntry>,
+    entries: Rc<RefCell<BTreeMap<i32, FdEntry>>>,
 }
 
 impl FdTable {
@@ -31,22 +36,58 @@ impl FdTable {
         FdTable::default()
     }
 
+    /// Another handle on this table (`CLONE_FILES`).
+    pub fn share(&self) -> FdTable {
+        FdTable {
+            entries: Rc::clone(&self.entries),
+        }
+    }
+
+    /// A new table with the same descriptors (`fork`).
+    pub fn copy(&self) -> FdTable {
+        FdTable {
+            entries: Rc::new(RefCell::new(self.entries.borrow().clone())),
+        }
+    }
+
+    /// Makes this handle's table its own (`execve`, Linux's `unshare_files`).
+    pub fn unshare(&mut self) {
+        if Rc::strong_count(&self.entries) > 1 {
+            *self = self.copy();
+        }
+    }
+
+    /// Lets go of the table at exit: its entries if this was the last handle (the files are
+    /// then closed), else nothing (the other sharers keep it).
+    pub fn release(&mut self) -> Vec<FdEntry> {
+        let table = std::mem::take(&mut self.entries);
+        match Rc::try_unwrap(table) {
+            Ok(t) => t.into_inner().into_values().collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+
     /// The open file behind `fd`, or `EBADF`.
     pub fn get(&self, fd: i32) -> Result<FileRef, Errno> {
         self.entries
+            .borrow()
             .get(&fd)
             .map(|e| e.file.clone())
             .ok_or(Errno::EBADF)
     }
 
     /// The slot behind `fd`, or `EBADF`.
-    pub fn entry(&self, fd: i32) -> Result<&FdEntry, Errno> {
-        self.entries.get(&fd).ok_or(Errno::EBADF)
+    pub fn entry(&self, fd: i32) -> Result<FdEntry, Errno> {
+        self.entries.borrow().get(&fd).cloned().ok_or(Errno::EBADF)
     }
 
     /// Sets or clears `FD_CLOEXEC` on `fd`.
     pub fn set_cloexec(&mut self, fd: i32, cloexec: bool) -> Result<(), Errno> {
-        self.entries.get_mut(&fd).ok_or(Errno::EBADF)?.cloexec = cloexec;
+        self.entries
+            .borrow_mut()
+            .get_mut(&fd)
+            .ok_or(Errno::EBADF)?
+            .cloexec = cloexec;
         Ok(())
     }
 
@@ -62,8 +103,9 @@ impl FdTable {
         if min_fd < 0 || min_fd as u64 >= limit {
             return Err(Errno::EINVAL);
         }
+        let mut entries = self.entries.borrow_mut();
         let mut fd = min_fd;
-        for (&k, _) in self.entries.range(min_fd..) {
+        for (&k, _) in entries.range(min_fd..) {
             if k != fd {
                 break;
             }
@@ -72,7 +114,7 @@ impl FdTable {
         if fd as u64 >= limit {
             return Err(Errno::EMFILE);
         }
-        self.entries.insert(fd, FdEntry { file, cloexec });
+        entries.insert(fd, FdEntry { file, cloexec });
         Ok(fd)
     }
 
@@ -88,29 +130,37 @@ impl FdTable {
         if fd < 0 || fd as u64 >= limit {
             return Err(Errno::EBADF);
         }
-        Ok(self.entries.insert(fd, FdEntry { file, cloexec }))
+        Ok(self
+            .entries
+            .borrow_mut()
+            .insert(fd, FdEntry { file, cloexec }))
     }
 
     /// Removes `fd` from the table (`close`).
     pub fn remove(&mut self, fd: i32) -> Result<FdEntry, Errno> {
-        self.entries.remove(&fd).ok_or(Errno::EBADF)
+        self.entries.borrow_mut().remove(&fd).ok_or(Errno::EBADF)
     }
 
-    /// Closes every close-on-exec descriptor (at `execve`); returns what they held.
+    /// Closes every close-on-exec descriptor (at `execve`); returns what they held (a
+    /// pipe's other end may be waiting for this close, and record locks go with it).
     pub fn close_on_exec(&mut self) -> Vec<FdEntry> {
-        let fds: Vec<i32> = self
-            .entries
-            .iter()
-            .filter(|(_, e)| e.cloexec)
-            .map(|(&fd, _)| fd)
-            .collect();
-        fds.into_iter()
-            .filter_map(|fd| self.entries.remove(&fd))
-            .collect()
+        let mut closed = Vec::new();
+        self.entries.borrow_mut().retain(|_, e| {
+            if e.cloexec {
+                closed.push(e.clone());
+            }
+            !e.cloexec
+        });
+        closed
     }
 
     /// The descriptors in use, ascending.
-    pub fn fds(&self) -> impl Iterator<Item = i32> + '_ {
-        self.entries.keys().copied()
+    pub fn fds(&self) -> impl Iterator<Item = i32> {
+        self.entries
+            .borrow()
+            .keys()
+            .copied()
+            .collect::<Vec<_>>()
+            .into_iter()
     }
 }

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use abi::{Errno, SysResult, UserAddr};
 
+use crate::process::Thread;
 use crate::{Args, Ctx, WaitKey};
 
 const FUTEX_WAIT: i32 = 0;
@@ -105,4 +106,83 @@ pub(crate) fn sys_futex(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
         }
         _ => Err(Errno::ENOSYS),
     }
+}
+
+/// The owner's tid in a robust futex word.
+const FUTEX_TID_MASK: u32 = 0x3fff_ffff;
+/// A robust futex word: someone waits.
+const FUTEX_WAITERS: u32 = 0x8000_0000;
+/// A robust futex word: its owner died holding it.
+const FUTEX_OWNER_DIED: u32 = 0x4000_0000;
+/// Most robust-list entries walked at exit (Linux's `ROBUST_LIST_LIMIT`).
+const ROBUST_LIST_LIMIT: usize = 2048;
+
+fn read_u64(mm: &mut mm::Mm, space: mm::MmId, addr: u64) -> Option<u64> {
+    let mut b = [0u8; 8];
+    Ctx::access_ok(UserAddr(addr), 8).ok()?;
+    mm.copy_in(space, UserAddr(addr), &mut b).ok()?;
+    Some(u64::from_ne_bytes(b))
+}
+
+/// Linux's `handle_futex_death`: a robust futex at `uaddr` held by `tid` gets
+/// `FUTEX_OWNER_DIED` (keeping `FUTEX_WAITERS`); a waiter is to be woken.
+fn futex_death(mm: &mut mm::Mm, space: mm::MmId, uaddr: u64, tid: i32, wake: &mut Vec<WaitKey>) {
+    let addr = UserAddr(uaddr);
+    let mut b = [0u8; 4];
+    if !uaddr.is_multiple_of(4)
+        || Ctx::access_ok(addr, 4).is_err()
+        || mm.copy_in(space, addr, &mut b).is_err()
+    {
+        return;
+    }
+    let val = u32::from_ne_bytes(b);
+    if val & FUTEX_TID_MASK != tid as u32 {
+        return;
+    }
+    let new = (val & FUTEX_WAITERS) | FUTEX_OWNER_DIED;
+    if mm.copy_out(space, addr, &new.to_ne_bytes()).is_ok() && new & FUTEX_WAITERS != 0 {
+        wake.push(WaitKey::Futex(space.0, uaddr));
+    }
+}
+
+/// What a thread's exit does to its address space (Linux's `exit_robust_list` and
+/// `mm_release`): every robust futex it still holds is marked `FUTEX_OWNER_DIED`, and its
+/// `clear_child_tid` word is zeroed. Returns the futexes on which one waiter is to be woken.
+/// Bad guest pointers end the walk silently, as on Linux.
+pub fn exit_thread_mm(mm: &mut mm::Mm, space: mm::MmId, tid: i32, t: &Thread) -> Vec<WaitKey> {
+    let mut wake = Vec::new();
+    let (head, len) = t.robust_list;
+    if head != 0 && len == 24 {
+        let offset = read_u64(mm, space, head + 8).map(|o| o as i64);
+        let pending = read_u64(mm, space, head + 16).map(|p| p & !1);
+        if let (Some(offset), Some(pending)) = (offset, pending) {
+            let mut entry = read_u64(mm, space, head).map(|e| e & !1);
+            let mut n = 0;
+            while let Some(e) = entry.filter(|&e| e != head && n < ROBUST_LIST_LIMIT) {
+                let next = read_u64(mm, space, e).map(|x| x & !1);
+                if e != pending {
+                    futex_death(mm, space, e.wrapping_add_signed(offset), tid, &mut wake);
+                }
+                entry = next;
+                n += 1;
+            }
+            if pending != 0 {
+                futex_death(
+                    mm,
+                    space,
+                    pending.wrapping_add_signed(offset),
+                    tid,
+                    &mut wake,
+                );
+            }
+        }
+    }
+    let ctid = UserAddr(t.clear_child_tid);
+    if !ctid.is_null()
+        && Ctx::access_ok(ctid, 4).is_ok()
+        && mm.copy_out(space, ctid, &0u32.to_ne_bytes()).is_ok()
+    {
+        wake.push(WaitKey::Futex(space.0, ctid.0));
+    }
+    wake
 }

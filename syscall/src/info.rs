@@ -13,7 +13,7 @@ pub(crate) fn sys_getpid(ctx: &mut Ctx<'_>, _a: &Args) -> SysResult {
 }
 
 pub(crate) fn sys_gettid(ctx: &mut Ctx<'_>, _a: &Args) -> SysResult {
-    Ok(ctx.proc.pid as u64)
+    Ok(ctx.tid as u64)
 }
 
 pub(crate) fn sys_getuid(ctx: &mut Ctx<'_>, _a: &Args) -> SysResult {

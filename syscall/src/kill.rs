@@ -18,13 +18,26 @@ pub struct Sent {
     pub continued: bool,
 }
 
-/// Queues `info` for `target` and records whom to wake: the target, if the signal is to be
-/// acted on, leaves whatever wait it is in (to run a handler, be interrupted or die).
-pub fn send_to(target: &mut Process, info: SigInfo, wake: &mut Vec<WaitKey>) -> Sent {
+/// Queues `info` for `target` (for its thread `tid` alone, else for the process) and
+/// records whom to wake: the target's threads, if the signal is to be acted on, leave
+/// whatever wait they are in (to run a handler, be interrupted or die).
+pub fn send_to(
+    target: &mut Process,
+    tid: Option<i32>,
+    info: SigInfo,
+    wake: &mut Vec<WaitKey>,
+) -> Sent {
     if matches!(target.state, ProcState::Zombie(_)) {
         return Sent::default();
     }
-    let woke = target.sig.send(info);
+    let woke = match tid {
+        Some(tid) => target.sig_of(tid).send_thread(info),
+        None => {
+            let sent = target.sig.send(info);
+            let pending = target.sig.pending_set() & crate::signal::sigmask(info.signo) != 0;
+            sent || pending && target.accepts_signal(info.signo)
+        }
+    };
     let mut sent = Sent::default();
     if info.signo == sig::SIGCONT {
         if let ProcState::Stopped { .. } = target.state {
@@ -51,21 +64,23 @@ fn notify_continued(ctx: &mut Ctx<'_>, child: i32, ppid: i32, uid: u32) {
     let mut wake = Vec::new();
     if ppid == ctx.proc.pid {
         if ctx.proc.sig.action(sig::SIGCHLD).flags & abi::signal::sa::NOCLDSTOP == 0 {
-            send_to(ctx.proc, info, &mut wake);
+            send_to(ctx.proc, None, info, &mut wake);
         }
     } else if let Some(parent) = ctx.procs.get_mut(ppid) {
         if parent.sig.action(sig::SIGCHLD).flags & abi::signal::sa::NOCLDSTOP == 0 {
-            send_to(parent, info, &mut wake);
+            send_to(parent, None, info, &mut wake);
         }
     }
     wake.push(WaitKey::Child(ppid));
     ctx.wakeups.extend(wake);
 }
 
-/// Sends `info` to every process `select` picks (the caller included); `ESRCH` if none.
+/// Sends `info` to every process `select` picks (the caller included), or to thread
+/// `thread` of it; `ESRCH` if none.
 pub(crate) fn send_where(
     ctx: &mut Ctx<'_>,
     info: Option<SigInfo>,
+    thread: Option<i32>,
     select: impl Fn(&Process) -> bool,
 ) -> SysResult {
     let mut found = false;
@@ -79,7 +94,7 @@ pub(crate) fn send_where(
         // A zombie still exists for kill (the signal has no effect on it).
         found = true;
         if let Some(info) = info {
-            if send_to(p, info, &mut wake).continued {
+            if send_to(p, thread, info, &mut wake).continued {
                 continued.push((p.pid, p.ppid, p.cred.uid));
             }
         }
@@ -110,9 +125,12 @@ pub(crate) fn sys_kill(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     let info = (signo != 0).then(|| SigInfo::user(signo, ctx.proc.pid, ctx.proc.cred.uid));
     let (me, my_pgid) = (ctx.proc.pid, ctx.proc.pgid);
     match pid {
-        p if p > 0 => send_where(ctx, info, |q| q.pid == p),
-        0 => send_where(ctx, info, |q| q.pgid == my_pgid),
-        -1 => send_where(ctx, info, |q| q.pid != 1 && q.pid != me).or_else(|e| {
+        // Any thread's id names its process.
+        p if p > 0 => send_where(ctx, info, None, |q| {
+            q.pid == p || q.threads.contains_key(&p)
+        }),
+        0 => send_where(ctx, info, None, |q| q.pgid == my_pgid),
+        -1 => send_where(ctx, info, None, |q| q.pid != 1 && q.pid != me).or_else(|e| {
             if e == Errno::ESRCH && me != 1 {
                 Ok(0)
             } else {
@@ -121,7 +139,7 @@ pub(crate) fn sys_kill(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
         }),
         p => {
             let g = p.checked_neg().ok_or(Errno::ESRCH)?;
-            send_where(ctx, info, |q| q.pgid == g)
+            send_where(ctx, info, None, |q| q.pgid == g)
         }
     }
 }
@@ -133,7 +151,7 @@ pub(crate) fn sys_tkill(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
         return Err(Errno::EINVAL);
     }
     let info = (signo != 0).then(|| SigInfo::tkill(signo, ctx.proc.pid, ctx.proc.cred.uid));
-    send_where(ctx, info, |q| q.pid == tid)
+    send_where(ctx, info, Some(tid), |q| q.threads.contains_key(&tid))
 }
 
 pub(crate) fn sys_tgkill(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
@@ -143,8 +161,9 @@ pub(crate) fn sys_tgkill(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
         return Err(Errno::EINVAL);
     }
     let info = (signo != 0).then(|| SigInfo::tkill(signo, ctx.proc.pid, ctx.proc.cred.uid));
-    // One thread per process: the thread id is the process id.
-    send_where(ctx, info, |q| q.pid == tid && q.pid == tgid)
+    send_where(ctx, info, Some(tid), |q| {
+        q.pid == tgid && q.threads.contains_key(&tid)
+    })
 }
 
 pub(crate) fn sys_rt_sigqueueinfo(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
@@ -159,7 +178,7 @@ pub(crate) fn sys_rt_sigqueueinfo(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     }
     info.signo = signo;
     let info = (signo != 0).then_some(info);
-    send_where(ctx, info, |q| q.pid == pid)
+    send_where(ctx, info, None, |q| q.pid == pid)
 }
 
 /// `ITIMER_REAL`, the only interval timer that fires today.

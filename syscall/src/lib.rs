@@ -2,7 +2,8 @@
 //! descriptor tables, and loading programs (ELF) into a fresh address space.
 //!
 //! What it owns: [`Process`] state (pid, credentials, fd table, cwd, umask, limits, signal
-//! dispositions), the declarative [`table`] (every implemented syscall with a support level;
+//! dispositions) and its [`Thread`]s' (tid, signal mask and pending signals, tid address,
+//! robust list), the declarative [`table`] (every implemented syscall with a support level;
 //! `uml syscalls` prints it) and the handlers behind it, [`exec`] (the ELF loader, the
 //! initial stack and the vDSO), and [`clock`] (the guest's clocks, which the time syscalls
 //! and the vDSO's data page share; the kernel refreshes them with [`clock::tick`]).
@@ -25,7 +26,7 @@ pub mod exec;
 mod exec_call;
 pub mod fdtable;
 mod fs;
-mod futex;
+pub mod futex;
 mod info;
 pub mod kill;
 mod mem;
@@ -43,7 +44,7 @@ pub mod time;
 
 pub use args::Args;
 pub use ctx::Ctx;
-pub use process::{Cred, ExitStatus, ProcState, Process, ProcessTable};
+pub use process::{Cred, ExitStatus, ProcState, Process, ProcessTable, Thread};
 
 use abi::{Errno, Sysno};
 
@@ -92,11 +93,14 @@ pub enum Outcome {
         /// The address space the process had before.
         old_mm: mm::MmId,
     },
-    /// A new process was created (`fork`, `vfork`, `clone`); it starts with `regs`. With
+    /// A new task was created (`fork`, `vfork`, `clone`); it starts with `regs`. With
     /// `vfork`, the caller waits until the child execs or exits.
     Fork {
-        /// The child's pid.
+        /// The new task's tid (a new process's pid, or a new thread of the caller's).
         child: i32,
+        /// Whether it is a thread of the calling process (`CLONE_THREAD`); it starts with
+        /// the caller's FP state.
+        thread: bool,
         /// The child's registers.
         regs: abi::structs::UserRegs,
         /// Whether the parent waits for the child (`CLONE_VFORK`).

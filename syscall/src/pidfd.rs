@@ -82,7 +82,7 @@ pub(crate) fn sys_pidfd_send_signal(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     let info = (signo != 0).then_some(info);
     // The group Linux signals is the one whose id is the pid (ESRCH unless it leads one).
     if flags == PROCESS_GROUP {
-        return crate::kill::send_where(ctx, info, |q| q.pgid == pid);
+        return crate::kill::send_where(ctx, info, None, |q| q.pgid == pid);
     }
-    crate::kill::send_where(ctx, info, |q| q.pid == pid)
+    crate::kill::send_where(ctx, info, None, |q| q.pid == pid)
 }

@@ -12,6 +12,7 @@ use crate::{Args, Ctx, Outcome, WaitKey};
 mod clone_flags {
     pub const CSIGNAL: u64 = 0xff;
     pub const VM: u64 = 0x100;
+    pub const FS: u64 = 0x200;
     pub const FILES: u64 = 0x400;
     pub const SIGHAND: u64 = 0x800;
     pub const PIDFD: u64 = 0x1000;
@@ -23,9 +24,37 @@ mod clone_flags {
     pub const PARENT_SETTID: u64 = 0x100000;
     pub const CHILD_CLEARTID: u64 = 0x200000;
     pub const CHILD_SETTID: u64 = 0x1000000;
+    pub const NEWUSER: u64 = 0x1000_0000;
 }
 
-/// Creates a child of the calling process. `flags` are `clone`'s.
+/// Linux's checks of `clone` flags (`copy_process`): `EINVAL` for combinations that make no
+/// sense, `ENOSYS` for what uml does not share between processes yet (signal handlers
+/// without `CLONE_THREAD`, namespaces, pidfds) or when the runner cannot run two guest
+/// threads in one address space. (`CLONE_FS` without `CLONE_THREAD` copies the cwd and
+/// umask instead of sharing them.)
+fn check_clone_flags(flags: u64, threads: bool) -> Result<(), Errno> {
+    use clone_flags::*;
+    let both = |a: u64, b: u64| flags & a != 0 && flags & b != 0;
+    if both(NEWNS, FS) || both(NEWUSER, FS) {
+        return Err(Errno::EINVAL);
+    }
+    if flags & THREAD != 0 && flags & SIGHAND == 0 || flags & SIGHAND != 0 && flags & VM == 0 {
+        return Err(Errno::EINVAL);
+    }
+    let thread = flags & THREAD != 0;
+    let shares_vm = flags & VM != 0 && flags & VFORK == 0;
+    if (shares_vm || thread) && !threads
+        || !thread && flags & SIGHAND != 0
+        || thread && flags & VFORK != 0
+        || flags & (PIDFD | NEWNS | NEWUSER) != 0
+    {
+        return Err(Errno::ENOSYS);
+    }
+    Ok(())
+}
+
+/// Creates a child of the calling process, or a thread of it (`CLONE_THREAD`). `flags` are
+/// `clone`'s.
 fn do_fork(
     ctx: &mut Ctx<'_>,
     flags: u64,
@@ -35,58 +64,23 @@ fn do_fork(
     tls: u64,
 ) -> Result<Outcome, Errno> {
     use clone_flags::*;
-    if flags & THREAD != 0 && flags & SIGHAND == 0 || flags & SIGHAND != 0 && flags & VM == 0 {
-        return Err(Errno::EINVAL);
-    }
-    // Threads (a shared address space without vfork) come with thread groups.
-    if flags & VM != 0 && flags & VFORK == 0 || flags & (THREAD | FILES | PIDFD | NEWNS) != 0 {
-        return Err(Errno::ENOSYS);
-    }
+    check_clone_flags(flags, ctx.procs.threads)?;
     let max = ctx.procs.max_pids;
     if max != 0 && ctx.procs.count(1) >= max {
         return Err(Errno::EAGAIN);
     }
     let parent_pid = ctx.proc.pid;
-    let pid = ctx
-        .procs
-        .alloc_pid(|p| p == parent_pid)
-        .ok_or(Errno::EAGAIN)?;
-    let mm = if flags & VM != 0 {
-        ctx.proc.mm
-    } else {
-        ctx.mm.fork_space(ctx.proc.mm)?
-    };
-    let p = &*ctx.proc;
-    let child = Process {
-        pid,
-        ppid: if flags & PARENT != 0 { p.ppid } else { p.pid },
-        pgid: p.pgid,
-        sid: p.sid,
-        state: ProcState::Running,
-        exit_signal: (flags & CSIGNAL) as i32,
-        children: Default::default(),
-        itimer_real: None,
-        mm,
-        fds: p.fds.clone(),
-        cwd: p.cwd.clone(),
-        umask: p.umask,
-        cred: p.cred,
-        rlimits: p.rlimits,
-        sig: p.sig.fork(),
+    let mine = |id: i32| id == parent_pid || ctx.proc.threads.contains_key(&id);
+    let pid = ctx.procs.alloc_pid(mine).ok_or(Errno::EAGAIN)?;
+    let thread = crate::process::Thread {
         clear_child_tid: if flags & CHILD_CLEARTID != 0 {
             ctid.0
         } else {
             0
         },
         robust_list: (0, 0),
-        exe: p.exe.clone(),
-        did_exec: false,
+        sig: ctx.proc.sig.new_thread(),
         cpu_ns: 0,
-        children_cpu_ns: 0,
-        child_subreaper: false,
-        pdeath_signal: 0,
-        no_new_privs: p.no_new_privs,
-        comm: p.comm.clone(),
     };
     let mut regs = *ctx.regs;
     regs.rax = 0;
@@ -99,11 +93,57 @@ fn do_fork(
     if flags & PARENT_SETTID != 0 {
         ctx.copy_out(ptid, &pid.to_ne_bytes())?;
     }
+    let mm = if flags & VM != 0 {
+        ctx.proc.mm
+    } else {
+        ctx.mm.fork_space(ctx.proc.mm)?
+    };
     if flags & CHILD_SETTID != 0 {
         // Written in the child's memory (a copy-on-write break in the child's space).
         Ctx::access_ok(ctid, 4)?;
         ctx.mm.copy_out(mm, ctid, &pid.to_ne_bytes())?;
     }
+    if flags & THREAD != 0 {
+        ctx.proc.threads.insert(pid, thread);
+        return Ok(Outcome::Fork {
+            child: pid,
+            thread: true,
+            regs,
+            vfork: false,
+        });
+    }
+    let p = &*ctx.proc;
+    let child = Process {
+        pid,
+        ppid: if flags & PARENT != 0 { p.ppid } else { p.pid },
+        pgid: p.pgid,
+        sid: p.sid,
+        state: ProcState::Running,
+        exit_signal: (flags & CSIGNAL) as i32,
+        children: Default::default(),
+        itimer_real: None,
+        mm,
+        fds: if flags & FILES != 0 {
+            p.fds.share()
+        } else {
+            p.fds.copy()
+        },
+        cwd: p.cwd.clone(),
+        umask: p.umask,
+        cred: p.cred,
+        rlimits: p.rlimits,
+        sig: p.sig.fork(),
+        sig_thread: pid,
+        threads: crate::process::Thread::only(pid, thread),
+        exe: p.exe.clone(),
+        did_exec: false,
+        cpu_ns: 0,
+        children_cpu_ns: 0,
+        child_subreaper: false,
+        pdeath_signal: 0,
+        no_new_privs: p.no_new_privs,
+        comm: p.comm.clone(),
+    };
     let real_parent = child.ppid;
     ctx.procs.insert(Box::new(child));
     if real_parent == ctx.proc.pid {
@@ -113,6 +153,7 @@ fn do_fork(
     }
     Ok(Outcome::Fork {
         child: pid,
+        thread: false,
         regs,
         vfork: flags & VFORK != 0,
     })
@@ -143,6 +184,46 @@ pub(crate) fn sys_vfork(ctx: &mut Ctx<'_>, _a: &Args) -> Result<Outcome, Errno> 
 pub(crate) fn sys_clone(ctx: &mut Ctx<'_>, a: &Args) -> Result<Outcome, Errno> {
     // x86-64 order: flags, stack, parent_tid, child_tid, tls.
     do_fork(ctx, a.raw(0), a.raw(1), a.addr(2), a.addr(3), a.raw(4))
+}
+
+/// `clone3(args, size)`: the same as `clone` from a `struct clone_args` (flags, pidfd,
+/// child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size,
+/// cgroup), checked as Linux does. `set_tid` is `ENOSYS` (no pid namespaces).
+pub(crate) fn sys_clone3(ctx: &mut Ctx<'_>, a: &Args) -> Result<Outcome, Errno> {
+    /// `CLONE_ARGS_SIZE_VER0`, and the size of the version uml knows.
+    const VER0: u64 = 64;
+    const KNOWN: usize = 88;
+    let size = a.len(1);
+    if !(VER0..=4096).contains(&size) {
+        return Err(Errno::EINVAL);
+    }
+    let mut raw = vec![0u8; size as usize];
+    ctx.copy_in(a.addr(0), &mut raw)?;
+    if raw.len() > KNOWN && raw[KNOWN..].iter().any(|&b| b != 0) {
+        return Err(Errno::E2BIG);
+    }
+    raw.resize(KNOWN.max(raw.len()), 0);
+    let w = |i: usize| u64::from_ne_bytes(raw[i * 8..i * 8 + 8].try_into().unwrap_or_default());
+    let (flags, exit_signal, stack, stack_size, tls) = (w(0), w(4), w(5), w(6), w(7));
+    if flags & clone_flags::CSIGNAL != 0 || exit_signal > abi::signal::sig::NSIG as u64 {
+        return Err(Errno::EINVAL);
+    }
+    if (stack == 0) != (stack_size == 0) {
+        return Err(Errno::EINVAL);
+    }
+    if w(8) != 0 || w(9) != 0 {
+        return Err(Errno::ENOSYS);
+    }
+    // The stack grows down from the end of the area given.
+    let sp = stack.checked_add(stack_size).ok_or(Errno::EINVAL)?;
+    do_fork(
+        ctx,
+        flags | exit_signal,
+        sp,
+        UserAddr(w(3)),
+        UserAddr(w(2)),
+        tls,
+    )
 }
 
 /// `wait` option bits.
@@ -540,11 +621,9 @@ pub fn exit_process(
 ) -> ExitEffects {
     let mut wake = Vec::new();
     let mut pdeath = Vec::new();
-    for fd in proc.fds.fds().collect::<Vec<_>>() {
-        if let Ok(entry) = proc.fds.remove(fd) {
-            if let Some(id) = entry.file.wait_id() {
-                wake.push(WaitKey::File(id));
-            }
+    for entry in proc.fds.release() {
+        if let Some(id) = entry.file.wait_id() {
+            wake.push(WaitKey::File(id));
         }
     }
     for (dev, ino) in procs.locks.exited(proc.pid) {

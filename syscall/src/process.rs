@@ -1,4 +1,11 @@
-//! Guest processes (each a thread group of one thread, for now) and the table of them.
+//! Guest processes (thread groups) and the table of them.
+//!
+//! A [`Process`] is what its threads share (Linux's `signal_struct`, files, fs, mm): its pid is
+//! the thread group id, and its leader thread's tid. Its [`Thread`]s, by tid, hold what each
+//! thread has of its own at this level (`set_tid_address`, `set_robust_list`, its signal mask
+//! and pending signals); the kernel keeps each thread's registers and scheduling state as a
+//! task. [`Process::sig`] holds the process's signal state with the per-thread part of one
+//! thread, `sig_thread`; [`Process::sig_of`] makes another thread's current.
 
 use abi::structs::Rlimit;
 use mm::MmId;
@@ -49,12 +56,14 @@ pub struct Process {
     pub cred: Cred,
     /// Resource limits, indexed by `RLIMIT_*`.
     pub rlimits: [Rlimit; abi::flags::rlimit::NLIMITS as usize],
-    /// Signal dispositions, mask, pending signals and alternate stack.
+    /// Signal dispositions and shared pending signals, with the mask, own pending signals
+    /// and alternate stack of thread `sig_thread` (use [`Process::sig_of`]).
     pub sig: crate::signal::SigState,
-    /// `set_tid_address` pointer.
-    pub clear_child_tid: u64,
-    /// `set_robust_list` head and length.
-    pub robust_list: (u64, u64),
+    /// The thread whose per-thread signal state is in `sig`.
+    pub sig_thread: i32,
+    /// Its live threads, by tid (the leader's tid is `pid`). Never empty while the process
+    /// runs; a leader that exited first leaves, the process stays until the last one exits.
+    pub threads: std::collections::BTreeMap<i32, Thread>,
     /// Whether it has called `execve` since it was forked (`setpgid` by the parent then
     /// fails with `EACCES`).
     pub did_exec: bool,
@@ -74,7 +83,52 @@ pub struct Process {
     pub exe: Vec<u8>,
 }
 
+/// What one thread of a process has of its own at the syscall level.
+#[derive(Clone, Debug, Default)]
+pub struct Thread {
+    /// `set_tid_address` / `CLONE_CHILD_CLEARTID` pointer: zeroed and futex-woken at exit.
+    pub clear_child_tid: u64,
+    /// `set_robust_list` head and length: walked at exit.
+    pub robust_list: (u64, u64),
+    /// Its signal mask and own pending signals while another thread is `sig_thread`.
+    pub sig: crate::signal::ThreadSig,
+    /// CPU time its guest code has run, in ns (the process's `cpu_ns` counts every thread).
+    pub cpu_ns: u64,
+}
+
+impl Thread {
+    /// The threads of a new single-threaded process whose leader is `tid`.
+    pub fn only(tid: i32, t: Thread) -> std::collections::BTreeMap<i32, Thread> {
+        std::iter::once((tid, t)).collect()
+    }
+}
+
 impl Process {
+    /// The signal state as thread `tid` sees it (its mask, its own pending signals): the
+    /// thread's part is swapped in if another thread's was there.
+    pub fn sig_of(&mut self, tid: i32) -> &mut crate::signal::SigState {
+        if tid != self.sig_thread {
+            if let Some(t) = self.threads.get_mut(&tid) {
+                let mut parked = std::mem::take(&mut t.sig);
+                self.sig.swap_thread(&mut parked);
+                if let Some(prev) = self.threads.get_mut(&self.sig_thread) {
+                    prev.sig = parked;
+                }
+                self.sig_thread = tid;
+            }
+        }
+        &mut self.sig
+    }
+
+    /// Whether some thread would take a process-directed `signo` now.
+    pub fn accepts_signal(&self, signo: i32) -> bool {
+        self.sig.accepts(signo)
+            || self
+                .threads
+                .iter()
+                .any(|(&tid, t)| tid != self.sig_thread && t.sig.accepts(signo))
+    }
+
     /// Linux's default limits for a new process on this host kind.
     pub fn default_rlimits() -> [Rlimit; abi::flags::rlimit::NLIMITS as usize] {
         use abi::flags::rlimit::*;
@@ -179,6 +233,9 @@ pub struct ProcessTable {
     pub console_pgrp: i32,
     /// Every advisory file lock (`fcntl` record locks, `flock`).
     pub locks: crate::fs::locks::LockTable,
+    /// Whether the runner can run several guest threads in one address space (threads and
+    /// `CLONE_VM` processes); without it such clones are `ENOSYS`.
+    pub threads: bool,
 }
 
 /// Highest pid before allocation wraps (Linux's default `pid_max`).
@@ -193,6 +250,7 @@ impl ProcessTable {
             max_pids,
             console_pgrp: 1,
             locks: Default::default(),
+            threads: false,
         }
     }
 
@@ -201,7 +259,8 @@ impl ProcessTable {
         self.procs.len() + extra
     }
 
-    /// A free pid: the next after the last one given, wrapping at `pid_max`.
+    /// A free pid or tid: the next after the last one given, wrapping at `pid_max`, that
+    /// is neither a process nor a thread in the table nor `in_use` (the caller's).
     pub fn alloc_pid(&mut self, in_use: impl Fn(i32) -> bool) -> Option<i32> {
         for _ in 0..PID_MAX {
             self.last_pid = if self.last_pid >= PID_MAX - 1 {
@@ -209,11 +268,30 @@ impl ProcessTable {
             } else {
                 self.last_pid + 1
             };
-            if !self.procs.contains_key(&self.last_pid) && !in_use(self.last_pid) {
-                return Some(self.last_pid);
+            let id = self.last_pid;
+            if !self.procs.contains_key(&id)
+                && !in_use(id)
+                && !self.procs.values().any(|p| p.threads.contains_key(&id))
+            {
+                return Some(id);
             }
         }
         None
+    }
+
+    /// The process (thread group) that thread `tid` belongs to.
+    pub fn tgid_of(&self, tid: i32) -> Option<i32> {
+        if self
+            .procs
+            .get(&tid)
+            .is_some_and(|p| p.threads.contains_key(&tid))
+        {
+            return Some(tid);
+        }
+        self.procs
+            .values()
+            .find(|p| p.threads.contains_key(&tid))
+            .map(|p| p.pid)
     }
 
     /// Adds a process.

@@ -8,11 +8,13 @@ use crate::{Args, Ctx};
 /// The guest's CPU set: CPU 0.
 const CPU_MASK: u64 = 1;
 
+/// The `sched_*` calls name a thread (0: the caller): any live thread, or a process.
 fn check_pid(ctx: &Ctx<'_>, pid: i32) -> Result<(), Errno> {
     if pid < 0 {
         return Err(Errno::EINVAL);
     }
-    if pid == 0 || pid == ctx.proc.pid || ctx.procs.get(pid).is_some() {
+    let live_thread = ctx.proc.threads.contains_key(&pid) || ctx.procs.tgid_of(pid).is_some();
+    if pid == 0 || pid == ctx.proc.pid || live_thread || ctx.procs.get(pid).is_some() {
         Ok(())
     } else {
         Err(Errno::ESRCH)
@@ -107,7 +109,8 @@ pub(crate) fn sys_getrusage(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     const RUSAGE_CHILDREN: i32 = -1;
     const RUSAGE_THREAD: i32 = 1;
     let ns = match a.i32(0) {
-        RUSAGE_SELF | RUSAGE_THREAD => ctx.proc.cpu_ns,
+        RUSAGE_SELF => ctx.proc.cpu_ns,
+        RUSAGE_THREAD => ctx.thread().cpu_ns,
         RUSAGE_CHILDREN => ctx.proc.children_cpu_ns,
         _ => return Err(Errno::EINVAL),
     };

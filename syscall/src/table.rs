@@ -203,7 +203,7 @@ table! {
     execveat => ctl(exec_call::sys_execveat);
     fork => ctl(proc_calls::sys_fork);
     vfork => ctl(proc_calls::sys_vfork);
-    clone => partial_ctl(proc_calls::sys_clone, "processes only: CLONE_VM without CLONE_VFORK (threads) is ENOSYS");
+    clone => partial_ctl(proc_calls::sys_clone, "processes, vfork, CLONE_FILES; threads (CLONE_THREAD) and CLONE_VM processes with --trap=ptrace (ENOSYS with seccomp); CLONE_FS alone copies; CLONE_SIGHAND without CLONE_THREAD, pidfds, namespaces ENOSYS");
     wait4 => partial(proc_calls::sys_wait4, "rusage is zero");
     waitid => full(proc_calls::sys_waitid);
     pidfd_open => partial(pidfd::sys_pidfd_open, "PIDFD_NONBLOCK; no PIDFD_THREAD");
@@ -249,7 +249,7 @@ table! {
     sched_getparam => full(sched_calls::sys_sched_getparam);
     sched_get_priority_max => full(sched_calls::sys_sched_get_priority_max);
     sched_get_priority_min => full(sched_calls::sys_sched_get_priority_min);
-    clone3 => error(ENOSYS, "glibc falls back to clone");
+    clone3 => partial_ctl(proc_calls::sys_clone3, "as clone; set_tid is ENOSYS");
     get_mempolicy => error(ENOSYS, "no NUMA");
     nanosleep => partial(time::sys_nanosleep, "the remaining time is not written on EINTR");
     clock_nanosleep => partial(time::sys_clock_nanosleep, "the remaining time is not written on EINTR");

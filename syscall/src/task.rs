@@ -1,4 +1,4 @@
-//! Thread and process lifetime syscalls of a single-threaded process.
+//! Thread lifetime syscalls: exit, the tid address, the robust list, the TLS base.
 
 use abi::flags::arch_prctl as ap;
 use abi::{Errno, SysResult};
@@ -14,8 +14,8 @@ pub(crate) fn sys_exit_group(_ctx: &mut Ctx<'_>, a: &Args) -> Result<Outcome, Er
 }
 
 pub(crate) fn sys_set_tid_address(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
-    ctx.proc.clear_child_tid = a.raw(0);
-    Ok(ctx.proc.pid as u64)
+    ctx.thread().clear_child_tid = a.raw(0);
+    Ok(ctx.tid as u64)
 }
 
 pub(crate) fn sys_set_robust_list(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
@@ -23,7 +23,7 @@ pub(crate) fn sys_set_robust_list(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     if a.len(1) != 24 {
         return Err(Errno::EINVAL);
     }
-    ctx.proc.robust_list = (a.raw(0), a.len(1));
+    ctx.thread().robust_list = (a.raw(0), a.len(1));
     Ok(0)
 }
 

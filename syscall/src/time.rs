@@ -48,12 +48,11 @@ fn host_clock(id: i32) -> Result<Timespec, Errno> {
     })
 }
 
-/// The guest's clock `id` (the CPU-time clocks are the calling process's).
+/// The guest's clock `id` (the CPU-time clocks are the calling process's and thread's).
 fn guest_clock(ctx: &mut Ctx<'_>, id: i32) -> Result<Timespec, Errno> {
     match id {
-        clock::PROCESS_CPUTIME_ID | clock::THREAD_CPUTIME_ID => {
-            Ok(to_timespec(Duration::from_nanos(ctx.proc.cpu_ns)))
-        }
+        clock::PROCESS_CPUTIME_ID => Ok(to_timespec(Duration::from_nanos(ctx.proc.cpu_ns))),
+        clock::THREAD_CPUTIME_ID => Ok(to_timespec(Duration::from_nanos(ctx.thread().cpu_ns))),
         id => crate::clock::now(ctx.mm, id),
     }
 }

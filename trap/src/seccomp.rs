@@ -67,6 +67,13 @@
 //! 7. **Other guests.** Each address space is its own host process with its own stub; nothing
 //!    is shared between stubs but the read-only stub image. Physical memory is only reachable
 //!    through mappings the kernel asked for.
+//! 8. **One guest thread per stub.** Everything above assumes one guest thread per host
+//!    process: one `STATE`/`TRAP_SEQ` pair, one signal stack, one canonical frame. The
+//!    seccomp runner therefore runs no guest threads (`Runner::threads` is false: `clone`
+//!    with `CLONE_THREAD`, or `CLONE_VM` without `CLONE_VFORK`, is `ENOSYS` for the guest);
+//!    a vfork child borrows its parent's stub only while the parent sleeps. Threads would
+//!    need a slot (data words, request word, signal stack, filter with its addresses) per
+//!    host thread, the handler finding its slot without trusting guest-writable memory.
 //!
 //! What stays weaker than ptrace: the guest can burn host CPU outside its time slice between
 //! a faked report and the next park or watchdog check (bounded by the timeouts), and it can

@@ -1,5 +1,6 @@
-//! Signals: each process's dispositions, blocked mask, pending signals and alternate stack
-//! ([`SigState`]), the typed `siginfo_t` ([`SigInfo`]), the x86-64 signal frame
+//! Signals: each process's dispositions and shared pending signals, and each thread's blocked
+//! mask, own pending signals and alternate stack ([`SigState`], with [`ThreadSig`] for the
+//! threads that are not current), the typed `siginfo_t` ([`SigInfo`]), the x86-64 signal frame
 //! ([`setup_rt_frame`], [`restore_rt_frame`]) and the signal syscalls.
 //!
 //! The rules are Linux's (`kernel/signal.c`):
@@ -9,8 +10,14 @@
 //!   signal discards a pending `SIGCONT`. A standard signal (1..31) is pending at most once
 //!   (a second one is lost); real-time signals (32..64) queue in order with their siginfo.
 //! - Delivery ([`SigState::dequeue`]): the lowest-numbered unblocked pending signal, the
-//!   synchronous ones (`SIGSEGV`, `SIGBUS`, `SIGILL`, `SIGTRAP`, `SIGFPE`, `SIGSYS`) first;
-//!   ignored ones are consumed silently.
+//!   synchronous ones (`SIGSEGV`, `SIGBUS`, `SIGILL`, `SIGTRAP`, `SIGFPE`, `SIGSYS`) first,
+//!   the thread's own before the process's; ignored ones are consumed silently.
+//! - Threads: [`SigState::send`] queues a process-directed signal (`kill`) in the shared
+//!   set, which any thread that does not block it takes; [`SigState::send_thread`] and
+//!   [`SigState::force`] queue in the current thread's own set (`tgkill`, faults). A
+//!   [`SigState`] holds the per-thread part of one thread, its process's *current* thread;
+//!   the others' are parked in [`ThreadSig`]s and exchanged with [`SigState::swap_thread`]
+//!   (see `Process::sig_of`).
 //! - Faults ([`SigState::force`]): a fault signal that is blocked or ignored is reset to
 //!   `SIG_DFL` and unblocked, so it kills.
 //!
@@ -155,7 +162,86 @@ impl TrapInfo {
     }
 }
 
-/// The signal state of a process.
+/// A set of pending signals with their siginfo.
+#[derive(Clone, Debug, Default)]
+pub struct Pending {
+    /// Pending signals, bit `n-1` for signal `n`.
+    set: SigSet,
+    /// Siginfo of the pending signals, oldest first (at most one per standard signal).
+    queue: VecDeque<SigInfo>,
+}
+
+impl Pending {
+    /// Drops every pending instance of the signals in `mask`.
+    fn flush(&mut self, mask: SigSet) {
+        if self.set & mask == 0 {
+            return;
+        }
+        self.set &= !mask;
+        self.queue.retain(|i| sigmask(i.signo) & mask == 0);
+    }
+
+    /// Removes one pending `signo` and returns its siginfo (`collect_signal`).
+    fn collect(&mut self, signo: i32) -> SigInfo {
+        let m = sigmask(signo);
+        let mut found = None;
+        let mut more = false;
+        for (i, q) in self.queue.iter().enumerate() {
+            if q.signo == signo {
+                if found.is_some() {
+                    more = true;
+                    break;
+                }
+                found = Some(i);
+            }
+        }
+        if !more {
+            self.set &= !m;
+        }
+        match found.and_then(|i| self.queue.remove(i)) {
+            Some(info) => info,
+            None => SigInfo::user(signo, 0, 0),
+        }
+    }
+}
+
+/// The per-thread part of [`SigState`] of a thread that is not its process's current one.
+#[derive(Clone, Debug)]
+pub struct ThreadSig {
+    blocked: SigSet,
+    altstack: StackT,
+    pending: Pending,
+    saved_mask: Option<SigSet>,
+    wait_set: SigSet,
+    trap: TrapInfo,
+    fpu_load: Option<Vec<u8>>,
+}
+
+impl Default for ThreadSig {
+    fn default() -> ThreadSig {
+        ThreadSig {
+            blocked: 0,
+            altstack: DISABLED_STACK,
+            pending: Pending::default(),
+            saved_mask: None,
+            wait_set: 0,
+            trap: TrapInfo::default(),
+            fpu_load: None,
+        }
+    }
+}
+
+impl ThreadSig {
+    /// Whether this thread would take `signo` now (it does not block it, or waits for it).
+    pub fn accepts(&self, signo: i32) -> bool {
+        let m = sigmask(signo);
+        self.blocked & m == 0 || self.wait_set & m != 0
+    }
+}
+
+/// The signal state of a process (dispositions, shared pending signals) and of its current
+/// thread (mask, own pending signals, alternate stack, `rt_sigsuspend`/`rt_sigtimedwait`
+/// state, last trap, FP image to load).
 #[derive(Clone, Debug)]
 pub struct SigState {
     /// Dispositions, index `signo - 1`.
@@ -165,10 +251,10 @@ pub struct SigState {
     /// Alternate signal stack as last set: `sp`, `size` and the raw `ss_flags` given
     /// (`SS_DISABLE` with size 0 when there is none), as Linux's `sas_ss_*`.
     pub altstack: StackT,
-    /// Pending signals, bit `n-1` for signal `n`.
-    pending: SigSet,
-    /// Siginfo of the pending signals, oldest first (at most one per standard signal).
-    queue: VecDeque<SigInfo>,
+    /// Signals pending for the current thread alone.
+    pending: Pending,
+    /// Signals pending for the process (any thread that does not block one takes it).
+    shared: Pending,
     /// The mask to restore after the next delivery (set by `rt_sigsuspend`).
     pub saved_mask: Option<SigSet>,
     /// Signals a `rt_sigtimedwait` sleeps for: their arrival wakes the task even while
@@ -195,8 +281,8 @@ impl Default for SigState {
             actions: [KSigAction::default(); abi::signal::sig::NSIG as usize],
             blocked: 0,
             altstack: DISABLED_STACK,
-            pending: 0,
-            queue: VecDeque::new(),
+            pending: Pending::default(),
+            shared: Pending::default(),
             saved_mask: None,
             wait_set: 0,
             trap: TrapInfo::default(),
@@ -253,6 +339,33 @@ impl SigState {
         self.wait_set = 0;
     }
 
+    /// Exchanges the current thread's part with a parked thread's: `t` then holds the
+    /// thread that was current.
+    pub fn swap_thread(&mut self, t: &mut ThreadSig) {
+        std::mem::swap(&mut self.blocked, &mut t.blocked);
+        std::mem::swap(&mut self.altstack, &mut t.altstack);
+        std::mem::swap(&mut self.pending, &mut t.pending);
+        std::mem::swap(&mut self.saved_mask, &mut t.saved_mask);
+        std::mem::swap(&mut self.wait_set, &mut t.wait_set);
+        std::mem::swap(&mut self.trap, &mut t.trap);
+        std::mem::swap(&mut self.fpu_load, &mut t.fpu_load);
+    }
+
+    /// The per-thread state of a new thread of the current one: its mask, no alternate
+    /// stack (a `CLONE_VM` child's is reset), nothing pending.
+    pub fn new_thread(&self) -> ThreadSig {
+        ThreadSig {
+            blocked: self.blocked,
+            ..ThreadSig::default()
+        }
+    }
+
+    /// Whether the current thread would take `signo` now.
+    pub fn accepts(&self, signo: i32) -> bool {
+        let m = sigmask(signo);
+        self.blocked & m == 0 || self.wait_set & m != 0
+    }
+
     /// The state of a `fork` child: actions, mask, alternate stack, trap and XSAVE info
     /// inherited; nothing pending.
     pub fn fork(&self) -> SigState {
@@ -260,8 +373,8 @@ impl SigState {
             actions: self.actions,
             blocked: self.blocked,
             altstack: self.altstack,
-            pending: 0,
-            queue: VecDeque::new(),
+            pending: Pending::default(),
+            shared: Pending::default(),
             saved_mask: None,
             wait_set: 0,
             trap: self.trap,
@@ -310,22 +423,22 @@ impl SigState {
         }
     }
 
-    /// Pending signals (blocked or not).
+    /// Pending signals of the current thread and the process (blocked or not).
     pub fn pending_set(&self) -> SigSet {
-        self.pending
+        self.pending.set | self.shared.set
     }
 
     /// Whether a pending signal is not blocked: a handler, stop or death is due, and an
     /// interruptible wait must end (Linux's `signal_pending`).
     pub fn has_deliverable(&self) -> bool {
-        self.pending & !self.blocked != 0
+        self.pending_set() & !self.blocked != 0
     }
 
     /// Whether an unblocked pending signal will kill the process (`SIGKILL`, or `SIG_DFL`
     /// with a terminate or core action): even a stopped process must run to die
     /// (Linux's `complete_signal` group-exit path).
     pub fn fatal_pending(&self) -> bool {
-        let mut set = self.pending & !self.blocked;
+        let mut set = self.pending_set() & !self.blocked;
         while set != 0 {
             let signo = set.trailing_zeros() as i32 + 1;
             set &= set - 1;
@@ -427,16 +540,14 @@ impl SigState {
         self.handler_ignored(signo)
     }
 
-    /// Drops every pending instance of the signals in `mask`.
+    /// Drops every pending instance of the signals in `mask` (the process's and the
+    /// current thread's).
     fn flush(&mut self, mask: SigSet) {
-        if self.pending & mask == 0 {
-            return;
-        }
-        self.pending &= !mask;
-        self.queue.retain(|i| sigmask(i.signo) & mask == 0);
+        self.pending.flush(mask);
+        self.shared.flush(mask);
     }
 
-    /// Generates a signal for this process. Returns whether the kernel should wake the
+    /// Generates a process-directed signal (in the shared set). Returns whether the kernel should wake the
     /// task: a signal became pending that is unblocked (or awaited by `rt_sigtimedwait`),
     /// or it is `SIGKILL`, or it is `SIGCONT` — which the caller must also apply to a
     /// stopped process (resume it, tell the parent `CLD_CONTINUED`), whatever its
@@ -452,10 +563,16 @@ impl SigState {
     /// `EINVAL` for a signal number outside 1..=64.
     pub fn try_send(&mut self, info: SigInfo) -> Result<bool, Errno> {
         let force = info.code == SI_KERNEL;
-        self.send_inner(info, force)
+        self.send_inner(info, force, false)
     }
 
-    fn send_inner(&mut self, info: SigInfo, force: bool) -> Result<bool, Errno> {
+    /// As [`send`](Self::send), for the current thread alone (`tkill`, `tgkill`).
+    pub fn send_thread(&mut self, info: SigInfo) -> bool {
+        let force = info.code == SI_KERNEL;
+        self.send_inner(info, force, true).unwrap_or(false)
+    }
+
+    fn send_inner(&mut self, info: SigInfo, force: bool, private: bool) -> Result<bool, Errno> {
         let signo = info.signo;
         if !valid(signo) {
             return Err(Errno::EINVAL);
@@ -471,18 +588,24 @@ impl SigState {
         if self.ignored_at_generation(signo, force) {
             return Ok(cont);
         }
+        let queued = self.queued();
+        let target = if private {
+            &mut self.pending
+        } else {
+            &mut self.shared
+        };
         // legacy_queue: a standard signal is pending at most once.
-        if signo < sig::SIGRTMIN && self.pending & m != 0 {
+        if signo < sig::SIGRTMIN && target.set & m != 0 {
             return Ok(cont);
         }
         let override_limit = signo < sig::SIGRTMIN && info.code >= 0;
-        if self.queue.len() < QUEUE_MAX || override_limit {
-            self.queue.push_back(info);
+        if queued < QUEUE_MAX || override_limit {
+            target.queue.push_back(info);
         } else if signo >= sig::SIGRTMIN && info.code != SI_USER {
             return Err(Errno::EAGAIN);
         }
         // Otherwise the signal is pending without its siginfo (delivered as SI_USER).
-        self.pending |= m;
+        target.set |= m;
         let wake = self.blocked & m == 0 || self.wait_set & m != 0 || signo == sig::SIGKILL;
         Ok(wake || cont)
     }
@@ -508,7 +631,7 @@ impl SigState {
             self.unkillable = false;
         }
         let force = info.code == SI_KERNEL;
-        self.send_inner(info, force).unwrap_or(false)
+        self.send_inner(info, force, true).unwrap_or(false)
     }
 
     /// After [`setup_rt_frame`] failed for signal `signo` (Linux's `force_sigsegv`): a
@@ -524,27 +647,14 @@ impl SigState {
         self.force(SigInfo::kernel(sig::SIGSEGV))
     }
 
-    /// Removes one pending `signo` and returns its siginfo (`collect_signal`).
-    fn collect(&mut self, signo: i32) -> SigInfo {
-        let m = sigmask(signo);
-        let mut found = None;
-        let mut more = false;
-        for (i, q) in self.queue.iter().enumerate() {
-            if q.signo == signo {
-                if found.is_some() {
-                    more = true;
-                    break;
-                }
-                found = Some(i);
-            }
+    /// The next pending signal of `set`, the current thread's own first (`dequeue_signal`),
+    /// removed with its siginfo.
+    fn take_next(&mut self, set: SigSet) -> Option<SigInfo> {
+        if let Some(signo) = next_signal(self.pending.set & set) {
+            return Some(self.pending.collect(signo));
         }
-        if !more {
-            self.pending &= !m;
-        }
-        match found.and_then(|i| self.queue.remove(i)) {
-            Some(info) => info,
-            None => SigInfo::user(signo, 0, 0),
-        }
+        let signo = next_signal(self.shared.set & set)?;
+        Some(self.shared.collect(signo))
     }
 
     /// The next signal to act on (`get_signal`): the lowest unblocked pending one,
@@ -556,8 +666,8 @@ impl SigState {
     /// the process group is orphaned, as Linux does.
     pub fn dequeue(&mut self) -> Option<(SigInfo, Disposition)> {
         loop {
-            let signo = next_signal(self.pending & !self.blocked)?;
-            let info = self.collect(signo);
+            let info = self.take_next(!self.blocked)?;
+            let signo = info.signo;
             let idx = (signo - 1) as usize;
             let act = self.actions[idx];
             if act.handler == SIG_IGN {
@@ -584,15 +694,14 @@ impl SigState {
     /// (`rt_sigtimedwait`): synchronous ones first, then the lowest number, real-time
     /// signals in arrival order.
     pub fn dequeue_from(&mut self, set: SigSet) -> Option<SigInfo> {
-        let signo = next_signal(self.pending & set)?;
-        Some(self.collect(signo))
+        self.take_next(set)
     }
 
     /// Discards the unblocked pending signals whose delivery would do nothing (ignored by
     /// handler or default), so a sleep that only such signals ended can go on sleeping as
     /// Linux's restart of it would. Returns whether something deliverable remains.
     pub fn discard_ignored(&mut self) -> bool {
-        let mut set = self.pending & !self.blocked;
+        let mut set = self.pending_set() & !self.blocked;
         while set != 0 {
             let signo = set.trailing_zeros() as i32 + 1;
             set &= set - 1;
@@ -609,6 +718,6 @@ impl SigState {
 
     /// Number of queued siginfo entries (for `RLIMIT_SIGPENDING` accounting).
     pub fn queued(&self) -> usize {
-        self.queue.len()
+        self.pending.queue.len() + self.shared.queue.len()
     }
 }
