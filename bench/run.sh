@@ -64,8 +64,8 @@ RUNNERS=(
 	"systrap|gVisor systrap|runsc --platform=systrap --network=none --ignore-cgroups $RUNSC_ARGS do|runsc"
 	"gptrace|gVisor ptrace|runsc --platform=ptrace --network=none --ignore-cgroups $RUNSC_ARGS do|runsc"
 )
-# The runner whose numbers go into the uml/native ratio column (the default mechanism).
-RATIO_RUNNER="${RATIO_RUNNER:-umlsec}"
+# The runner whose numbers go into the uml/native ratio column (the default mechanism, ptrace).
+RATIO_RUNNER="${RATIO_RUNNER:-uml}"
 
 # ---------------------------------------------------------------- rows
 OPEN_FILE="$OUT/openclose.dat"

@@ -58,7 +58,7 @@ struct RunArgs {
     sched: kernel::PolicyKind,
     /// Trap mechanism: ptrace (PTRACE_SYSEMU) or seccomp; the environment variable
     /// UML_TRAP sets the default.
-    #[arg(long, env = "UML_TRAP", default_value = "seccomp")]
+    #[arg(long, env = "UML_TRAP", default_value = "ptrace")]
     trap: kernel::TrapKind,
     /// Most guest processes; fork fails with EAGAIN beyond it (0: no limit).
     #[arg(long, default_value_t = 4096)]
