@@ -28,6 +28,7 @@ impl Kernel {
     pub(crate) fn main_loop(&mut self) -> Result<ExitStatus, KernelError> {
         loop {
             self.host_signals();
+            self.tty_signals();
             if !self.host_watch.is_empty() && self.host.last_stream_check.elapsed() >= STREAM_CHECK
             {
                 self.check_streams(Some(std::time::Duration::ZERO));
@@ -107,6 +108,24 @@ impl Kernel {
             let targets = if targets.is_empty() { vec![1] } else { targets };
             for pid in targets {
                 self.send_signal(pid, SigInfo::kernel(signo));
+            }
+        }
+    }
+
+    /// Signals the guest's terminals raised (typed `^C`, `SIGWINCH`, hangups).
+    fn tty_signals(&mut self) {
+        for s in self.vfs.take_tty_signals() {
+            let targets: Vec<i32> = match s.to {
+                vfs::SignalTarget::Process(pid) => vec![pid],
+                vfs::SignalTarget::Group(g) => self
+                    .procs
+                    .iter()
+                    .filter(|p| p.pgid == g)
+                    .map(|p| p.pid)
+                    .collect(),
+            };
+            for pid in targets {
+                self.send_signal(pid, SigInfo::kernel(s.signo));
             }
         }
     }

@@ -36,6 +36,7 @@ pub mod signal;
 pub mod table;
 mod task;
 pub mod time;
+pub mod tty;
 
 pub use args::Args;
 pub use ctx::Ctx;

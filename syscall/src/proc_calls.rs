@@ -87,6 +87,7 @@ fn do_fork(
         pdeath_signal: 0,
         no_new_privs: p.no_new_privs,
         comm: p.comm.clone(),
+        ctty: p.ctty.clone(),
     };
     let mut regs = *ctx.regs;
     regs.rax = 0;
@@ -373,6 +374,7 @@ pub(crate) fn sys_setsid(ctx: &mut Ctx<'_>, _a: &Args) -> SysResult {
     }
     ctx.proc.sid = me;
     ctx.proc.pgid = me;
+    ctx.proc.ctty = None;
     Ok(me as u64)
 }
 
@@ -545,6 +547,7 @@ pub fn exit_process(
         }
         wake.push(WaitKey::Child(reaper));
     }
+    crate::tty::leader_exits(proc);
     wake.push(WaitKey::Vfork(proc.pid));
     wake.push(WaitKey::Child(proc.ppid));
     proc.state = ProcState::Zombie(status);

@@ -72,6 +72,8 @@ pub struct Process {
     pub comm: Vec<u8>,
     /// Path the program was started as (`AT_EXECFN`, `/proc/self/exe` later).
     pub exe: Vec<u8>,
+    /// Its session's controlling terminal.
+    pub ctty: Option<crate::tty::Ctty>,
 }
 
 impl Process {

@@ -14,6 +14,7 @@ use rustix::fs::OFlags as HOFlags;
 use crate::dentry::{Dentry, Inode};
 use crate::hostfs::{fstat_fd, herr, nerr};
 use crate::pipe::{PipeEnd, PollEvents};
+use crate::pty::{PtyEnd, PtyRef};
 use crate::tmpfs::{DevKind, MemData, MemInode, Time};
 use crate::{overlay, stdio, Arc};
 
@@ -39,6 +40,8 @@ pub(crate) enum FileKind {
     Path,
     /// One end of a pipe.
     Pipe(PipeEnd),
+    /// One end of a pty.
+    Pty(PtyEnd),
 }
 
 /// Wait ids of host streams have this bit set (pipe ids never reach it).
@@ -190,6 +193,7 @@ impl OpenFile {
             }
             FileKind::Dev(k) => dev_read(*k, bufs),
             FileKind::Pipe(p) => p.pipe.read(bufs),
+            FileKind::Pty(p) => pty_read(p, bufs),
             FileKind::Dir => Err(Errno::EISDIR),
             FileKind::Path => Err(Errno::EBADF),
         }
@@ -230,6 +234,10 @@ impl OpenFile {
             FileKind::Stream(fd) => stdio::write(fd, &bufs[..bufs.len().min(IOV_MAX)]),
             FileKind::Dev(k) => dev_write(*k, bufs),
             FileKind::Pipe(p) => p.pipe.write(bufs),
+            FileKind::Pty(p) => {
+                let data: Vec<u8> = bufs.iter().flat_map(|b| b.iter().copied()).collect();
+                p.pty.write(p.master, &data)
+            }
             FileKind::Dir => Err(Errno::EISDIR),
             FileKind::Path => Err(Errno::EBADF),
         }
@@ -237,7 +245,7 @@ impl OpenFile {
 
     /// Reads at `off` without moving the position.
     pub fn pread(&self, bufs: &mut [IoSliceMut<'_>], off: u64) -> Result<usize, Errno> {
-        if matches!(self.kind, FileKind::Pipe(_)) {
+        if matches!(self.kind, FileKind::Pipe(_) | FileKind::Pty(_)) {
             return Err(Errno::ESPIPE);
         }
         self.check_read()?;
@@ -252,7 +260,7 @@ impl OpenFile {
                 nix::sys::uio::preadv(fd.as_fd(), &mut bufs[..n], off as i64).map_err(nerr)
             }
             FileKind::Dev(k) => dev_read(*k, bufs),
-            FileKind::Pipe(_) => Err(Errno::ESPIPE),
+            FileKind::Pipe(_) | FileKind::Pty(_) => Err(Errno::ESPIPE),
             FileKind::Dir => Err(Errno::EISDIR),
             FileKind::Path => Err(Errno::EBADF),
         }
@@ -270,7 +278,7 @@ impl OpenFile {
     }
 
     fn pwrite_mode(&self, bufs: &[IoSlice<'_>], off: u64, append: bool) -> Result<usize, Errno> {
-        if matches!(self.kind, FileKind::Pipe(_)) {
+        if matches!(self.kind, FileKind::Pipe(_) | FileKind::Pty(_)) {
             return Err(Errno::ESPIPE);
         }
         self.check_write()?;
@@ -294,7 +302,7 @@ impl OpenFile {
                 nix::sys::uio::pwritev(fd.as_fd(), &bufs[..n], off as i64).map_err(nerr)
             }
             FileKind::Dev(k) => dev_write(*k, bufs),
-            FileKind::Pipe(_) => Err(Errno::ESPIPE),
+            FileKind::Pipe(_) | FileKind::Pty(_) => Err(Errno::ESPIPE),
             FileKind::Dir => Err(Errno::EISDIR),
             FileKind::Path => Err(Errno::EBADF),
         }
@@ -305,7 +313,7 @@ impl OpenFile {
         use abi::flags::seek;
         let size = match &self.kind {
             FileKind::Path => return Err(Errno::EBADF),
-            FileKind::Pipe(_) => return Err(Errno::ESPIPE),
+            FileKind::Pipe(_) | FileKind::Pty(_) => return Err(Errno::ESPIPE),
             FileKind::Stream(fd) => return stdio::lseek(fd, off, whence),
             FileKind::Dev(_) => {
                 if !(0..=4).contains(&whence) {
@@ -516,26 +524,77 @@ impl OpenFile {
 
     /// `TCGETS`.
     pub fn tcgets(&self) -> Result<Termios, Errno> {
+        if let FileKind::Pty(p) = &self.kind {
+            return p.pty.tcgets(p.master);
+        }
         stdio::tcgets(self.stream()?)
     }
 
     /// `TIOCGWINSZ`.
     pub fn winsize(&self) -> Result<Winsize, Errno> {
+        if let FileKind::Pty(p) = &self.kind {
+            return p.pty.winsize(p.master);
+        }
         stdio::winsize(self.stream()?)
     }
 
     /// `TCSETS`, `TCSETSW`, `TCSETSF`: `ENOTTY` if not a terminal.
     pub fn tcsets(&self, when: crate::TcsetWhen, t: &Termios) -> Result<(), Errno> {
+        if let FileKind::Pty(p) = &self.kind {
+            return p.pty.tcsets(p.master, when, t);
+        }
         let fd = self.stream()?;
         stdio::tcgets(fd)?;
         stdio::tcsets(fd, when, t)
     }
 
-    /// `TIOCSWINSZ`: `ENOTTY` if not a terminal.
+    /// `TIOCSWINSZ`: `ENOTTY` if not a terminal. On a pty, a change sends `SIGWINCH` to
+    /// its foreground group.
     pub fn set_winsize(&self, w: &Winsize) -> Result<(), Errno> {
+        if let FileKind::Pty(p) = &self.kind {
+            return p.pty.set_winsize(p.master, w);
+        }
         let fd = self.stream()?;
         stdio::tcgets(fd)?;
         stdio::set_winsize(fd, w)
+    }
+
+    /// The pty this is an end of, and whether it is the master.
+    pub fn pty(&self) -> Option<(&PtyRef, bool)> {
+        match &self.kind {
+            FileKind::Pty(p) => Some((&p.pty, p.master)),
+            _ => None,
+        }
+    }
+
+    /// Whether this is `/dev/tty` as opened, before the syscall layer resolves it to the
+    /// opener's controlling terminal.
+    pub fn is_tty_alias(&self) -> bool {
+        matches!(self.kind, FileKind::Dev(DevKind::Tty))
+    }
+
+    /// `/dev/tty` for a process whose controlling terminal is the host's: the host's
+    /// `/dev/tty` (`ENXIO` when uml has none).
+    pub fn open_host_tty(&self) -> Result<FileRef, Errno> {
+        let fd = rustix::fs::open(
+            "/dev/tty",
+            host_access(self.flags()) | HOFlags::NOCTTY | HOFlags::CLOEXEC,
+            rustix::fs::Mode::empty(),
+        )
+        .map_err(herr)?;
+        Ok(OpenFile::new(
+            self.dentry.clone(),
+            FileKind::Stream(fd),
+            self.flags(),
+        ))
+    }
+
+    /// When a blocked read of a non-canonical pty gives up waiting (`VTIME`).
+    pub fn read_deadline(&self) -> Option<std::time::Instant> {
+        match &self.kind {
+            FileKind::Pty(p) if !p.master => p.pty.read_deadline(),
+            _ => None,
+        }
     }
 
     /// `FIONREAD`: bytes readable without blocking.
@@ -549,6 +608,7 @@ impl OpenFile {
             FileKind::Host(fd) => rest(fstat_fd(fd)?.st_size as u64),
             FileKind::Mem(m) => rest(m.size()),
             FileKind::Pipe(p) => Ok(p.pipe.len() as i32),
+            FileKind::Pty(p) => Ok(p.pty.readable_len(p.master) as i32),
             FileKind::Path => Err(Errno::EBADF),
             _ => Err(Errno::ENOTTY),
         }
@@ -565,7 +625,7 @@ impl OpenFile {
                 nix::sys::uio::preadv(fd.as_fd(), &mut bufs, off).map_err(nerr)
             }
             FileKind::Dev(k) => dev_read(*k, &mut bufs),
-            FileKind::Pipe(_) => Err(Errno::ESPIPE),
+            FileKind::Pipe(_) | FileKind::Pty(_) => Err(Errno::ESPIPE),
             FileKind::Dir => Err(Errno::EISDIR),
             FileKind::Path => Err(Errno::EBADF),
         }
@@ -592,6 +652,7 @@ impl OpenFile {
     pub fn wait_id(&self) -> Option<u64> {
         match &self.kind {
             FileKind::Pipe(p) => Some(p.pipe.id()),
+            FileKind::Pty(p) => Some(p.pty.id()),
             // Host streams are told apart from pipe ids by the top bit.
             FileKind::Stream(fd) => Some(HOST_STREAM_ID | fd.as_raw_fd() as u64),
             _ => None,
@@ -626,6 +687,7 @@ impl OpenFile {
     pub fn poll_ready(&self) -> PollEvents {
         match &self.kind {
             FileKind::Pipe(p) => p.pipe.poll(p.write),
+            FileKind::Pty(p) => p.pty.poll(p.master),
             FileKind::Stream(fd) => stdio::poll(fd),
             _ => PollEvents::READY,
         }
@@ -662,7 +724,7 @@ impl OpenFile {
     pub fn is_seekable(&self) -> bool {
         match &self.kind {
             FileKind::Stream(fd) => stdio::lseek(fd, 0, 1).is_ok(),
-            FileKind::Path | FileKind::Pipe(_) => false,
+            FileKind::Path | FileKind::Pipe(_) | FileKind::Pty(_) => false,
             _ => true,
         }
     }
@@ -676,15 +738,15 @@ fn dev_read(k: DevKind, bufs: &mut [IoSliceMut<'_>]) -> Result<usize, Errno> {
             Ok(())
         }),
         DevKind::Random | DevKind::Urandom => fill(bufs, random),
-        DevKind::Tty => Err(Errno::EIO),
+        _ => Err(Errno::EIO),
     }
 }
 
 fn dev_write(k: DevKind, bufs: &[IoSlice<'_>]) -> Result<usize, Errno> {
     match k {
         DevKind::Full => Err(Errno::ENOSPC),
-        DevKind::Tty => Err(Errno::EIO),
-        _ => Ok(total_len(bufs)),
+        DevKind::Null | DevKind::Zero | DevKind::Random | DevKind::Urandom => Ok(total_len(bufs)),
+        _ => Err(Errno::EIO),
     }
 }
 
@@ -750,7 +812,13 @@ pub(crate) fn open_dentry(d: &Dentry, flags: OFlags) -> Result<FileRef, Errno> {
                 overlay::upper(d)
             };
             match up {
-                Some(u) => mem_kind(u)?,
+                Some(u) => match dev_kind(&u) {
+                    Some(DevKind::Ptmx) => {
+                        return devpts(o)?.open_master(d, flags, o.fs.shared.uid)
+                    }
+                    Some(DevKind::PtySlave(n)) => return devpts(o)?.open_slave(n, d, flags),
+                    _ => mem_kind(u)?,
+                },
                 None => {
                     let l = o.lower.as_ref().ok_or(Errno::ENOENT)?;
                     let fd = l.open(HOFlags::RDONLY)?;
@@ -766,6 +834,17 @@ pub(crate) fn open_dentry(d: &Dentry, flags: OFlags) -> Result<FileRef, Errno> {
     Ok(OpenFile::new(Some(d.clone()), kind, flags))
 }
 
+fn dev_kind(u: &MemInode) -> Option<DevKind> {
+    match &u.inner.lock().data {
+        MemData::Dev(k) => Some(*k),
+        _ => None,
+    }
+}
+
+fn devpts(o: &crate::dentry::OvlNode) -> Result<Arc<crate::pty::Devpts>, Errno> {
+    o.fs.shared.devpts().ok_or(Errno::ENODEV)
+}
+
 fn mem_kind(u: Arc<MemInode>) -> Result<FileKind, Errno> {
     let dev = match &u.inner.lock().data {
         MemData::Dev(k) => Some(*k),
@@ -774,27 +853,35 @@ fn mem_kind(u: Arc<MemInode>) -> Result<FileKind, Errno> {
         MemData::File(_) => None,
     };
     Ok(match dev {
-        Some(DevKind::Tty) => {
-            let fd = rustix::fs::open(
-                "/dev/tty",
-                HOFlags::RDWR | HOFlags::NOCTTY | HOFlags::CLOEXEC,
-                rustix::fs::Mode::empty(),
-            )
-            .map_err(herr)?;
-            FileKind::Stream(fd)
-        }
+        Some(DevKind::Console { host_fd, .. }) => FileKind::Stream(stdio::dup(host_fd)?),
         Some(k) => FileKind::Dev(k),
         None => FileKind::Mem(u),
     })
 }
 
-/// An open file over host descriptor `fd` (stdio).
-pub(crate) fn open_stream(fd: OwnedFd) -> Result<FileRef, Errno> {
+/// `read` of a pty end: one call to the pty (a canonical read takes at most one line), its
+/// bytes spread over `bufs`.
+fn pty_read(p: &PtyEnd, bufs: &mut [IoSliceMut<'_>]) -> Result<usize, Errno> {
+    let want = bufs.iter().fold(0usize, |a, b| a.saturating_add(b.len()));
+    let mut tmp = vec![0u8; want.min(crate::ldisc::OUTPUT_MAX)];
+    let n = p.pty.read(p.master, &mut tmp)?;
+    let mut at = 0;
+    for b in bufs.iter_mut() {
+        let k = b.len().min(n - at);
+        b[..k].copy_from_slice(&tmp[at..at + k]);
+        at += k;
+    }
+    Ok(n)
+}
+
+/// An open file over host descriptor `fd` (stdio), named by `dentry` when the host
+/// descriptor is the console's alias in `/dev/pts`.
+pub(crate) fn open_stream(fd: OwnedFd, dentry: Option<Dentry>) -> Result<FileRef, Errno> {
     use std::os::fd::AsRawFd;
     let fl = nix::fcntl::fcntl(fd.as_raw_fd(), nix::fcntl::FcntlArg::F_GETFL).map_err(nerr)?;
     let keep = OFlags::ACCMODE | OFlags::APPEND.bits() | OFlags::NONBLOCK.bits();
     let flags = OFlags::from_bits_retain(fl as u32 & keep) | OFlags::LARGEFILE;
-    Ok(OpenFile::new(None, FileKind::Stream(fd), flags))
+    Ok(OpenFile::new(dentry, FileKind::Stream(fd), flags))
 }
 
 /// A new pipe's read and write ends; `flags`: `O_NONBLOCK`, `O_DIRECT` (kept as a status

@@ -43,9 +43,11 @@
 mod dentry;
 mod file;
 mod hostfs;
+mod ldisc;
 mod overlay;
 mod path;
 mod pipe;
+mod pty;
 mod stdio;
 mod tmpfs;
 
@@ -64,6 +66,7 @@ pub use file::{FileRef, OpenFile};
 use hostfs::HostNode;
 use path::{Last, Parent};
 pub use pipe::{PollEvents, PIPE_BUF, PIPE_CAPACITY};
+pub use pty::{Pty, PtyRef, SignalTarget, TtySignal};
 pub use stdio::{wait_streams, TcsetWhen};
 use tmpfs::{DevKind, MemData, MemEntry, MemInode, Time};
 
@@ -115,6 +118,10 @@ pub struct Vfs {
     ns: Mutex<()>,
     /// The overlay's lower (cached) host tree, whose cache is dropped with the `Vfs`.
     lower: Option<Arc<HostNode>>,
+    /// `/dev/pts` and its ptys.
+    devpts: Arc<pty::Devpts>,
+    /// The host console: (host descriptor, its `st_rdev`, its number if a host pty).
+    console: Option<(i32, u64, Option<u32>)>,
 }
 
 impl Drop for Vfs {
@@ -174,25 +181,43 @@ impl Vfs {
             shared: shared.clone(),
         });
         let droot = MemInode::new_dir(1, devfs.dev, 0o755, 0, 0);
-        let devs = [
+        let console = stdio::host_console();
+        let mut devs = vec![
             (&b"null"[..], DevKind::Null),
             (b"zero", DevKind::Zero),
             (b"full", DevKind::Full),
             (b"random", DevKind::Random),
             (b"urandom", DevKind::Urandom),
             (b"tty", DevKind::Tty),
+            (b"ptmx", DevKind::Ptmx),
         ];
+        if let Some((host_fd, _, _)) = console {
+            devs.push((b"console", DevKind::Console { host_fd, pts: None }));
+        }
+        let dev_node = |k| MemEntry::Node(MemInode::new_dev(shared.ino(), devfs.dev, k));
         let shm = MemInode::new_dir(shared.ino(), devfs.dev, 0o1777, 0, 0);
+        let pts = MemInode::new_dir(shared.ino(), devfs.dev, 0o755, 0, 0);
+        let _ = pts.with_dir(false, |e, _| {
+            e.insert(b"ptmx".to_vec(), dev_node(DevKind::Ptmx));
+            // The host console shows as the host pty it is, so `ttyname` finds it.
+            if let Some((host_fd, _, Some(n))) = console {
+                let k = DevKind::Console {
+                    host_fd,
+                    pts: Some(n),
+                };
+                e.insert(n.to_string().into_bytes(), dev_node(k));
+            }
+        });
+        let devpts = pty::Devpts::new(pts.clone(), shared.clone(), console.and_then(|c| c.2));
+        shared.set_devpts(&devpts);
         let _ = droot.with_dir(false, |e, _| {
             for (name, k) in devs {
-                e.insert(
-                    name.to_vec(),
-                    MemEntry::Node(MemInode::new_dev(shared.ino(), devfs.dev, k)),
-                );
+                e.insert(name.to_vec(), dev_node(k));
             }
             e.insert(b"shm".to_vec(), MemEntry::Node(shm));
+            e.insert(b"pts".to_vec(), MemEntry::Node(pts));
         });
-        droot.add_links(1);
+        droot.add_links(2);
         let dnode = OvlNode::new(Some(droot), None, devfs);
         let dev = Dentry::new_mount(root.clone(), b"dev", Inode::Ovl(dnode));
         // The host's /proc and /sys describe the host — and /proc/self is the uml kernel
@@ -219,6 +244,8 @@ impl Vfs {
             uid: cfg.uid,
             gid: cfg.gid,
             ns: Mutex::new(()),
+            devpts,
+            console,
         })
     }
 
@@ -803,7 +830,21 @@ impl Vfs {
     /// An open file bound to (a duplicate of) the host's descriptor `host_fd` (0, 1 or 2),
     /// for the guest's stdin/stdout/stderr.
     pub fn stdio(&self, host_fd: i32) -> Result<FileRef, Errno> {
-        file::open_stream(stdio::dup(host_fd)?)
+        let fd = stdio::dup(host_fd)?;
+        let alias = match self.console {
+            Some((_, rdev, Some(n))) if stdio::rdev(&fd) == Some(rdev) => {
+                let path = format!("/dev/pts/{n}");
+                self.lookup(&self.root, path.as_bytes(), false).ok()
+            }
+            _ => None,
+        };
+        file::open_stream(fd, alias)
+    }
+
+    /// Signals terminals raised (typed `^C`, a new window size, a hangup), for the kernel
+    /// to send; cheap when there are none.
+    pub fn take_tty_signals(&self) -> Vec<TtySignal> {
+        self.devpts.take_signals()
     }
 
     /// Opens a regular file to execute: `EACCES` for directories, other non-regular files

@@ -33,6 +33,7 @@ fn do_open(ctx: &mut Ctx<'_>, dirfd: i32, path: UserAddr, flags: u32, mode: u32)
     };
     check_free_fd(ctx)?;
     let file = ctx.vfs.open(&base, &path, flags, mode)?;
+    let file = crate::tty::opened(ctx, file, flags)?;
     let fd = ctx
         .proc
         .fds

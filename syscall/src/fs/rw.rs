@@ -106,7 +106,10 @@ fn transfer(
         }
         (Err(Errno::EAGAIN), Some(id)) if blocking => {
             ctx.watch_host(f);
-            Err(ctx.block_on(WaitKey::File(id)))
+            Err(match f.read_deadline() {
+                Some(at) if dir == Dir::Read => ctx.block_until(WaitKey::File(id), at),
+                _ => ctx.block_on(WaitKey::File(id)),
+            })
         }
         (Ok(n), _) => Ok(done + n),
         // A write that moved data before failing (EPIPE) returns the count.
