@@ -3,8 +3,8 @@
 //! become on the screen, and which typed characters are signals.
 //!
 //! Input: `ISTRIP`, `IGNCR`/`ICRNL`/`INLCR`; with `ISIG`, the `INTR`/`QUIT`/`SUSP`
-//! characters raise `SIGINT`/`SIGQUIT`/`SIGTSTP` (and flush pending input unless
-//! `NOFLSH`); with `ICANON`, lines are edited (`ERASE`, `WERASE` with `IEXTEN`, `KILL`)
+//! characters raise `SIGINT`/`SIGQUIT`/`SIGTSTP` (and flush pending input and unread
+//! output unless `NOFLSH`); with `ICANON`, lines are edited (`ERASE`, `WERASE` with `IEXTEN`, `KILL`)
 //! and handed to readers whole, ended by `NL`, `EOL`, `EOL2` or `EOF` (an `EOF` at the
 //! start of a line reads as end of file); without it bytes are readable at once, subject
 //! to `VMIN`/`VTIME` (the caller's timing). Echo: `ECHO` (control characters as `^X` with
@@ -251,8 +251,10 @@ impl Ldisc {
             .find(|&(k, _)| self.cc(k) == Some(c))
             .map(|(_, s)| s);
             if let Some(s) = signo {
+                // Linux also drops output the master has not read yet.
                 if !self.lflag(NOFLSH) {
                     self.flush_input();
+                    self.output.clear();
                 }
                 if echo {
                     self.echo_char(c);
@@ -290,7 +292,7 @@ impl Ldisc {
             return;
         }
         if Some(c) == self.cc(VKILL) {
-            if echo && self.lflag(ECHOKE) && self.lflag(ECHOE) {
+            if echo && self.lflag(ECHOK) && self.lflag(ECHOKE) && self.lflag(ECHOE) {
                 while self.erase_one() {}
             } else {
                 self.edit.clear();
@@ -357,7 +359,7 @@ mod tests {
     #[test]
     fn signals_flush_and_echo() {
         let mut l = Ldisc::new();
-        assert_eq!(typed(&mut l, b"junk\x03"), b"junk^C");
+        assert_eq!(typed(&mut l, b"junk\x03"), b"^C");
         assert_eq!(l.signals, vec![sig::SIGINT]);
         assert!(!l.has_input());
         typed(&mut l, b"\n");
