@@ -198,15 +198,7 @@ pub(crate) fn pty_ioctl(
             if !is_ctty(ctx.proc, pty) || pty.session_pgrp().0 != ctx.proc.sid {
                 return Some(Err(Errno::ENOTTY));
             }
-            let r = ctx.read_val::<i32>(arg).and_then(|g| {
-                if g < 0 {
-                    return Err(Errno::EINVAL);
-                }
-                group_in_session(ctx, g)?;
-                pty.set_pgrp(g);
-                Ok(0)
-            });
-            r
+            set_pgrp(ctx, pty, arg)
         }
         ioctl::TCFLSH => pty.flush(master, arg.0 as i32).map(|_| 0),
         ioctl::TIOCOUTQ => {
@@ -217,6 +209,17 @@ pub(crate) fn pty_ioctl(
         ioctl::TCSBRK | ioctl::TCXONC => Ok(0),
         _ => return None,
     })
+}
+
+/// `TIOCSPGRP` by a process of the terminal's session: the group must be in it.
+fn set_pgrp(ctx: &mut Ctx<'_>, pty: &PtyRef, arg: UserAddr) -> SysResult {
+    let g: i32 = ctx.read_val(arg)?;
+    if g < 0 {
+        return Err(Errno::EINVAL);
+    }
+    group_in_session(ctx, g)?;
+    pty.set_pgrp(g);
+    Ok(0)
 }
 
 /// `TIOCGPTPEER`: opens the slave (`flags`: access mode, `O_NOCTTY`, `O_NONBLOCK`,
