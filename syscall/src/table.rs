@@ -122,7 +122,7 @@ table! {
     dup => full(fs::sys_dup);
     dup2 => full(fs::sys_dup2);
     dup3 => full(fs::sys_dup3);
-    ioctl => partial(fs::sys_ioctl, "TCGETS, TIOCGWINSZ, FIONREAD, FIOCLEX/FIONCLEX, FIONBIO; ENOTTY otherwise");
+    ioctl => partial(fs::sys_ioctl, "terminals: TCGETS/TCSETS*, TIOCG/SWINSZ, TIOCG/SPGRP, TIOCSCTTY, TIOCNOTTY, TIOCGSID, TCFLSH, TCSBRK, TIOCOUTQ; ptys: TIOCGPTN, TIOCS/GPTLCK, TIOCGPTPEER; FIONREAD, FIOCLEX/FIONCLEX, FIONBIO; ENOTTY otherwise (no TIOCPKT, TIOCSTI)");
     pipe => partial(fs::sys_pipe, "64 KiB buffer; a blocking write over PIPE_BUF returns a short count instead of waiting for room; no SIGPIPE yet");
     pipe2 => partial(fs::sys_pipe2, "as pipe; O_DIRECT accepted without packet mode");
     preadv => full(fs::sys_preadv);

@@ -4,8 +4,10 @@
 //! (default the host's `/`) seen through an **overlay**: an in-memory upper layer over the
 //! read-only host tree, so the guest can create, write, rename, chmod and delete anywhere
 //! while the host is never modified. With `rw` the host tree is mounted directly and writes
-//! go through. **devfs** is mounted at `/dev` (null, zero, full, random, urandom, tty, an
-//! empty `shm`); it is an in-memory file system too, so the guest can add to it.
+//! go through. **devfs** is mounted at `/dev` (null, zero, full, random, urandom, tty,
+//! console, ptmx, an empty `shm`, and `pts`, where [`pty`](crate::pty) adds `/dev/pts/N`
+//! while pty N exists, and where the host console shows as `/dev/pts/K` when it is the host's
+//! pty K); it is an in-memory file system too, so the guest can add to it.
 //! `/proc` and `/sys` are, for now, the host's directories seen through the overlay
 //! (read-only lower layer): they describe the host, not the guest.
 //!
