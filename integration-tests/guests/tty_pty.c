@@ -392,8 +392,32 @@ static void master_side(void) {
     waitpid(pid, NULL, 0);
 }
 
-int main(void) {
+/* The last master descriptor is close-on-exec: the exec hangs the pty up, and a reader
+ * blocked on the slave wakes with end of file. */
+static void hangup_by_exec(const char *self) {
+    int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    grantpt(m);
+    unlockpt(m);
+    int s = open(ptsname(m), O_RDWR | O_NOCTTY);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(s);
+        usleep(300000);
+        execl(self, self, "--exit", (char *)NULL);
+        _exit(1);
+    }
+    close(m);
+    char buf[8];
+    ssize_t n = read(s, buf, sizeof buf);
+    printf("slave read after the master closed by exec: %zd %s\n", n, ename(n < 0 ? errno : 0));
+    waitpid(pid, NULL, 0);
+    close(s);
+}
+
+int main(int argc, char **argv) {
+    if (argc > 1 && strcmp(argv[1], "--exit") == 0) return 0;
     setvbuf(stdout, NULL, _IONBF, 0);
+    hangup_by_exec(argv[0]);
     allocation();
     canonical();
     raw();

@@ -62,7 +62,9 @@ fn execve_common(
     let old_mm = ctx.proc.mm;
     ctx.proc.mm = loaded.mm;
     *ctx.regs = loaded.regs;
-    ctx.proc.fds.close_on_exec();
+    for id in ctx.proc.fds.close_on_exec() {
+        ctx.wake(crate::WaitKey::File(id));
+    }
     ctx.proc.sig.reset_on_exec();
     ctx.proc.comm = crate::Process::comm_of(&path);
     ctx.proc.exe = path;

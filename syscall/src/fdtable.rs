@@ -96,9 +96,17 @@ impl FdTable {
         self.entries.remove(&fd).ok_or(Errno::EBADF)
     }
 
-    /// Closes every close-on-exec descriptor (at `execve`).
-    pub fn close_on_exec(&mut self) {
-        self.entries.retain(|_, e| !e.cloexec);
+    /// Closes every close-on-exec descriptor (at `execve`); returns the wait ids of the
+    /// files closed, whose waiters are to retry (a pipe or pty end may be gone).
+    pub fn close_on_exec(&mut self) -> Vec<u64> {
+        let mut ids = Vec::new();
+        self.entries.retain(|_, e| {
+            if e.cloexec {
+                ids.extend(e.file.wait_id());
+            }
+            !e.cloexec
+        });
+        ids
     }
 
     /// The descriptors in use, ascending.

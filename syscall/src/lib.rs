@@ -71,6 +71,8 @@ pub struct RestartBlock {
     pub deadline: Option<std::time::Instant>,
     /// Bytes already transferred by a blocking write that continues after blocking.
     pub progress: u64,
+    /// The call has blocked at least once (a read a terminal hangup interrupts fails).
+    pub waited: bool,
 }
 
 /// What the kernel does with the calling task after a syscall.

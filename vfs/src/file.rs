@@ -589,6 +589,11 @@ impl OpenFile {
         ))
     }
 
+    /// Whether this is the slave side of a pty whose master has closed.
+    pub fn is_hung_up_tty(&self) -> bool {
+        matches!(&self.kind, FileKind::Pty(p) if !p.master && p.pty.hung_up())
+    }
+
     /// When a blocked read of a non-canonical pty gives up waiting (`VTIME`).
     pub fn read_deadline(&self) -> Option<std::time::Instant> {
         match &self.kind {

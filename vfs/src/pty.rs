@@ -13,7 +13,8 @@
 //! [`Devpts`] for the kernel to send ([`crate::Vfs::take_tty_signals`]).
 //!
 //! Ends are counted per open file description. When the master's closes the pty hangs up:
-//! the slave's readers get end of file, its writers `EIO`, and `/dev/pts/N` disappears.
+//! the slave's reads give end of file (`EIO` for a read that was waiting, which the syscall
+//! layer knows), its writes `EIO`, and `/dev/pts/N` disappears.
 //! When the last slave description closes, the master reads `EIO` once drained (and
 //! writes `EIO`, as before any slave was opened).
 //!

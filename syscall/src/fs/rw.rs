@@ -87,6 +87,10 @@ fn transfer(
         0
     };
     let rest = skip(iovs, done);
+    // A read that was waiting when its terminal hung up fails (later reads see end of file).
+    if dir == Dir::Read && ctx.restart.waited && f.is_hung_up_tty() {
+        return Err(Errno::EIO);
+    }
     let total: u64 = rest.iter().map(|v| v.len).sum();
     let nonempty = rest.iter().filter(|v| v.len > 0).count();
     let r = if wait.is_some() && nonempty > 1 {
@@ -106,6 +110,7 @@ fn transfer(
         }
         (Err(Errno::EAGAIN), Some(id)) if blocking => {
             ctx.watch_host(f);
+            ctx.restart.waited = true;
             Err(match f.read_deadline() {
                 Some(at) if dir == Dir::Read => ctx.block_until(WaitKey::File(id), at),
                 _ => ctx.block_on(WaitKey::File(id)),
