@@ -339,7 +339,7 @@ static void job_control(void) {
     usleep(200000);
     write(m, "jun\x03", 4);
     relay(p[0]);
-    n = collect(m, buf, 5);
+    n = collect(m, buf, 2);
     show("echo of ^C", buf, n);
     usleep(200000);
     write(m, "\x1c", 1);

@@ -1,6 +1,7 @@
 # Drives `argv` (an interactive bash, natively or under uml) in a host pseudo-terminal, the
 # way a user at a terminal would: prompt, a command, the window size and its change, `tty`,
-# Ctrl-C and Ctrl-Z of a foreground `sleep 100`, and `exit`. One line per check, so the output
+# Ctrl-C and Ctrl-Z of a foreground `sleep 100`, a background read stopped by SIGTTIN, and
+# `exit`. One line per check, so the output
 # is the same natively and under uml when everything works.
 import fcntl, os, pty, select, struct, sys, termios, time
 
@@ -76,7 +77,11 @@ step("ctrl-z of sleep 100", b"\x1a", b"Stopped", timeout=10)
 step("prompt after ctrl-z", b"", PROMPT)
 step("jobs", b"jobs\n", b"Stopped")
 step("prompt after jobs", b"", PROMPT)
-step("kill the stopped job", b"kill -9 %1; wait; echo killed\n", b"killed\r\n")
+step("kill the stopped job", b"kill -9 %sleep; sleep 0.3; jobs; echo killed\n", b"killed\r\n")
+step("prompt after kill", b"", PROMPT)
+step("background read stops (SIGTTIN)", b"cat & sleep 0.5; jobs\n", b"Stopped")
+step("prompt after jobs", b"", PROMPT)
+step("kill the background job", b"kill -9 %cat; sleep 0.3; jobs; echo killed-bg\n", b"killed-bg\r\n")
 step("prompt after kill", b"", PROMPT)
 os.write(fd, b"exit\n")
 end = time.monotonic() + 20
@@ -84,15 +89,17 @@ while time.monotonic() < end:
     r, _, _ = select.select([fd], [], [], 0.2)
     if r:
         try:
-            if not os.read(fd, 4096):
-                break
+            data = os.read(fd, 4096)
         except OSError:
             break
+        if not data:
+            break
+        buf += data
     done, status = os.waitpid(pid, os.WNOHANG)
     if done:
         break
 else:
-    print("exit FAILED: shell still running")
+    print("exit FAILED: shell still running", repr(buf[-200:]))
     os.kill(pid, 9)
     sys.exit(1)
 if not done:

@@ -94,6 +94,60 @@ pub fn leader_exits(proc: &mut Process) {
     }
 }
 
+/// Linux's `__tty_check_change` for a read (`SIGTTIN`) or, with `TOSTOP`, a write
+/// (`SIGTTOU`) of the caller's controlling terminal: a process outside the foreground group
+/// stops its group with the signal and retries once continued. `EIO` instead when it
+/// ignores or blocks `SIGTTIN`, or its group is orphaned; an ignored `SIGTTOU` lets the
+/// write through.
+pub(crate) fn check_background(ctx: &mut Ctx<'_>, f: &FileRef, write: bool) -> Result<(), Errno> {
+    let fg = match (f.pty(), ctty(ctx.proc)) {
+        (Some((p, false)), Some(Ctty::Pty(c))) if std::sync::Arc::ptr_eq(p, c) => {
+            p.session_pgrp().1
+        }
+        (None, Some(Ctty::Console)) if f.host_stream_fd().is_some() => ctx.procs.console_pgrp,
+        _ => return Ok(()),
+    };
+    let pgrp = ctx.proc.pgid;
+    if fg == 0 || fg == pgrp {
+        return Ok(());
+    }
+    let Ok(t) = f.tcgets() else {
+        return Ok(());
+    };
+    if write && t.c_lflag & abi::flags::termios::TOSTOP == 0 {
+        return Ok(());
+    }
+    let signo = if write { sig::SIGTTOU } else { sig::SIGTTIN };
+    let s = &ctx.proc.sig;
+    if s.blocked & (1 << (signo - 1)) != 0 || s.action(signo).handler == abi::signal::SIG_IGN {
+        return if write { Ok(()) } else { Err(Errno::EIO) };
+    }
+    if orphaned(ctx, pgrp) {
+        return Err(Errno::EIO);
+    }
+    let info = crate::signal::SigInfo::kernel(signo);
+    let mut wake = Vec::new();
+    for p in std::iter::once(&mut *ctx.proc).chain(ctx.procs.iter_mut()) {
+        if p.pgid == pgrp {
+            crate::kill::send_to(p, info, &mut wake);
+        }
+    }
+    ctx.wakeups.extend(wake);
+    let me = ctx.proc.pid;
+    Err(ctx.block_on(crate::WaitKey::Signal(me)))
+}
+
+/// Whether process group `pgrp` is orphaned: no member has a parent in another group of the
+/// same session (nobody is left to continue it after a stop).
+fn orphaned(ctx: &Ctx<'_>, pgrp: i32) -> bool {
+    let all = || std::iter::once(&*ctx.proc).chain(ctx.procs.iter());
+    !all().any(|q| {
+        q.pgid == pgrp
+            && !matches!(q.state, crate::ProcState::Zombie(_))
+            && all().any(|p| p.pid == q.ppid && p.pgid != pgrp && p.sid == q.sid)
+    })
+}
+
 /// A pid exists in the caller's session as a process group.
 fn group_in_session(ctx: &Ctx<'_>, pgrp: i32) -> Result<(), Errno> {
     let sid = ctx.proc.sid;

@@ -86,6 +86,7 @@ fn transfer(
     } else {
         0
     };
+    crate::tty::check_background(ctx, f, dir == Dir::Write)?;
     let rest = skip(iovs, done);
     // A read that was waiting when its terminal hung up fails (later reads see end of file).
     if dir == Dir::Read && ctx.restart.waited && f.is_hung_up_tty() {
