@@ -76,6 +76,40 @@ fn pty_python_guest() {
     }
 }
 
+/// util-linux `script` (a pty, `signalfd` and `poll`) runs a command on a pty of its own.
+#[test]
+fn script_runs_a_command_on_a_pty() {
+    let script_bin = "/usr/bin/script";
+    if !Path::new(script_bin).exists() {
+        eprintln!("skipped: {script_bin} is not installed");
+        return;
+    }
+    for trap in TRAPS {
+        let argv = [
+            script_bin,
+            "-qc",
+            "echo hi; tty | sed 's/[0-9]*$/N/'",
+            "/dev/null",
+        ];
+        let o = compare(&argv, &opts(trap));
+        assert_eq!(
+            o.stdout_str(),
+            "hi\r\n/dev/pts/N\r\n",
+            "{}",
+            o.describe("native")
+        );
+    }
+}
+
+/// `signalfd`, which `script` waits on: records, readiness, blocking, mask updates, errors.
+#[test]
+fn signalfd_guest() {
+    for trap in TRAPS {
+        let o = compare(&[guests::SIG_FD], &opts(trap));
+        finished(&format!("sig_fd {trap}"), &o);
+    }
+}
+
 /// The interactive session the console driver runs: every check passes and the shell
 /// exits 0.
 fn session_ok(what: &str, o: &Outcome) {

@@ -4,8 +4,8 @@
 use abi::{Errno, Sysno};
 
 use crate::{
-    copy, exec_call, fs, futex, info, kill, mem, net, poll, proc_calls, sched_calls, signal, task,
-    time, Args, Ctx, Outcome,
+    copy, exec_call, fs, futex, info, kill, mem, net, poll, proc_calls, sched_calls, signal,
+    signalfd, task, time, Args, Ctx, Outcome,
 };
 
 /// A handler that returns a value (the common case).
@@ -256,6 +256,8 @@ table! {
     rt_sigpending => full(signal::sys_rt_sigpending);
     rt_sigsuspend => full(signal::sys_rt_sigsuspend);
     rt_sigtimedwait => full(signal::sys_rt_sigtimedwait);
+    signalfd => full(signalfd::sys_signalfd);
+    signalfd4 => full(signalfd::sys_signalfd4);
     rt_sigreturn => ctl(signal::sys_rt_sigreturn);
     kill => full(kill::sys_kill);
     tkill => full(kill::sys_tkill);

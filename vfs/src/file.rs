@@ -42,6 +42,9 @@ pub(crate) enum FileKind {
     Pipe(PipeEnd),
     /// One end of a pty.
     Pty(PtyEnd),
+    /// A signalfd: the signals of this mask the reader has pending (the syscall layer reads
+    /// them; the file only keeps the mask).
+    SignalFd(Mutex<u64>),
 }
 
 /// Wait ids of host streams have this bit set (pipe ids never reach it).
@@ -194,6 +197,7 @@ impl OpenFile {
             FileKind::Dev(k) => dev_read(*k, bufs),
             FileKind::Pipe(p) => p.pipe.read(bufs),
             FileKind::Pty(p) => pty_read(p, bufs),
+            FileKind::SignalFd(_) => Err(Errno::EINVAL),
             FileKind::Dir => Err(Errno::EISDIR),
             FileKind::Path => Err(Errno::EBADF),
         }
@@ -238,6 +242,7 @@ impl OpenFile {
                 let data: Vec<u8> = bufs.iter().flat_map(|b| b.iter().copied()).collect();
                 p.pty.write(p.master, &data)
             }
+            FileKind::SignalFd(_) => Err(Errno::EINVAL),
             FileKind::Dir => Err(Errno::EISDIR),
             FileKind::Path => Err(Errno::EBADF),
         }
@@ -245,7 +250,10 @@ impl OpenFile {
 
     /// Reads at `off` without moving the position.
     pub fn pread(&self, bufs: &mut [IoSliceMut<'_>], off: u64) -> Result<usize, Errno> {
-        if matches!(self.kind, FileKind::Pipe(_) | FileKind::Pty(_)) {
+        if matches!(
+            self.kind,
+            FileKind::Pipe(_) | FileKind::Pty(_) | FileKind::SignalFd(_)
+        ) {
             return Err(Errno::ESPIPE);
         }
         self.check_read()?;
@@ -260,7 +268,7 @@ impl OpenFile {
                 nix::sys::uio::preadv(fd.as_fd(), &mut bufs[..n], off as i64).map_err(nerr)
             }
             FileKind::Dev(k) => dev_read(*k, bufs),
-            FileKind::Pipe(_) | FileKind::Pty(_) => Err(Errno::ESPIPE),
+            FileKind::Pipe(_) | FileKind::Pty(_) | FileKind::SignalFd(_) => Err(Errno::ESPIPE),
             FileKind::Dir => Err(Errno::EISDIR),
             FileKind::Path => Err(Errno::EBADF),
         }
@@ -278,7 +286,10 @@ impl OpenFile {
     }
 
     fn pwrite_mode(&self, bufs: &[IoSlice<'_>], off: u64, append: bool) -> Result<usize, Errno> {
-        if matches!(self.kind, FileKind::Pipe(_) | FileKind::Pty(_)) {
+        if matches!(
+            self.kind,
+            FileKind::Pipe(_) | FileKind::Pty(_) | FileKind::SignalFd(_)
+        ) {
             return Err(Errno::ESPIPE);
         }
         self.check_write()?;
@@ -302,7 +313,7 @@ impl OpenFile {
                 nix::sys::uio::pwritev(fd.as_fd(), &bufs[..n], off as i64).map_err(nerr)
             }
             FileKind::Dev(k) => dev_write(*k, bufs),
-            FileKind::Pipe(_) | FileKind::Pty(_) => Err(Errno::ESPIPE),
+            FileKind::Pipe(_) | FileKind::Pty(_) | FileKind::SignalFd(_) => Err(Errno::ESPIPE),
             FileKind::Dir => Err(Errno::EISDIR),
             FileKind::Path => Err(Errno::EBADF),
         }
@@ -313,7 +324,9 @@ impl OpenFile {
         use abi::flags::seek;
         let size = match &self.kind {
             FileKind::Path => return Err(Errno::EBADF),
-            FileKind::Pipe(_) | FileKind::Pty(_) => return Err(Errno::ESPIPE),
+            FileKind::Pipe(_) | FileKind::Pty(_) | FileKind::SignalFd(_) => {
+                return Err(Errno::ESPIPE)
+            }
             FileKind::Stream(fd) => return stdio::lseek(fd, off, whence),
             FileKind::Dev(_) => {
                 if !(0..=4).contains(&whence) {
@@ -375,6 +388,14 @@ impl OpenFile {
             (None, FileKind::Stream(fd) | FileKind::Host(fd)) => fstat_fd(fd),
             (None, FileKind::Mem(m)) => Ok(m.stat()),
             (None, FileKind::Pipe(p)) => Ok(p.pipe.stat()),
+            // An anonymous inode ("anon_inode:[signalfd]"): no file type, mode 0600.
+            (None, FileKind::SignalFd(_)) => Ok(Stat {
+                st_dev: abi::structs::makedev(0, 0x0e),
+                st_nlink: 1,
+                st_mode: 0o600,
+                st_blksize: 4096,
+                ..Stat::default()
+            }),
             _ => Err(Errno::EBADF),
         }
     }
@@ -630,7 +651,7 @@ impl OpenFile {
                 nix::sys::uio::preadv(fd.as_fd(), &mut bufs, off).map_err(nerr)
             }
             FileKind::Dev(k) => dev_read(*k, &mut bufs),
-            FileKind::Pipe(_) | FileKind::Pty(_) => Err(Errno::ESPIPE),
+            FileKind::Pipe(_) | FileKind::Pty(_) | FileKind::SignalFd(_) => Err(Errno::ESPIPE),
             FileKind::Dir => Err(Errno::EISDIR),
             FileKind::Path => Err(Errno::EBADF),
         }
@@ -669,6 +690,25 @@ impl OpenFile {
         match &self.kind {
             FileKind::Stream(fd) => Some(std::os::fd::AsFd::as_fd(fd)),
             _ => None,
+        }
+    }
+
+    /// The signal mask of a signalfd (`None` for other files).
+    pub fn signalfd_mask(&self) -> Option<u64> {
+        match &self.kind {
+            FileKind::SignalFd(m) => Some(*m.lock()),
+            _ => None,
+        }
+    }
+
+    /// `signalfd4` on an existing signalfd: its new mask; `EINVAL` for other files.
+    pub fn set_signalfd_mask(&self, mask: u64) -> Result<(), Errno> {
+        match &self.kind {
+            FileKind::SignalFd(m) => {
+                *m.lock() = mask;
+                Ok(())
+            }
+            _ => Err(Errno::EINVAL),
         }
     }
 
@@ -729,7 +769,7 @@ impl OpenFile {
     pub fn is_seekable(&self) -> bool {
         match &self.kind {
             FileKind::Stream(fd) => stdio::lseek(fd, 0, 1).is_ok(),
-            FileKind::Path | FileKind::Pipe(_) | FileKind::Pty(_) => false,
+            FileKind::Path | FileKind::Pipe(_) | FileKind::Pty(_) | FileKind::SignalFd(_) => false,
             _ => true,
         }
     }
@@ -887,6 +927,12 @@ pub(crate) fn open_stream(fd: OwnedFd, dentry: Option<Dentry>) -> Result<FileRef
     let keep = OFlags::ACCMODE | OFlags::APPEND.bits() | OFlags::NONBLOCK.bits();
     let flags = OFlags::from_bits_retain(fl as u32 & keep) | OFlags::LARGEFILE;
     Ok(OpenFile::new(dentry, FileKind::Stream(fd), flags))
+}
+
+/// A new signalfd with `mask`; `flags`: `O_NONBLOCK`.
+pub(crate) fn open_signalfd(mask: u64, flags: OFlags) -> FileRef {
+    let keep = flags.intersection(OFlags::NONBLOCK) | OFlags::RDWR;
+    OpenFile::new(None, FileKind::SignalFd(Mutex::new(mask)), keep)
 }
 
 /// A new pipe's read and write ends; `flags`: `O_NONBLOCK`, `O_DIRECT` (kept as a status

@@ -742,6 +742,12 @@ impl Vfs {
         Ok(file::open_pipe(flags, self.uid, self.gid))
     }
 
+    /// `signalfd4(-1, …)`: a new signalfd for `mask` (`O_NONBLOCK` is the only status flag
+    /// kept). Reads and readiness are the syscall layer's: they concern the reader's signals.
+    pub fn signalfd(&self, mask: u64, flags: OFlags) -> FileRef {
+        file::open_signalfd(mask, flags)
+    }
+
     /// `utimensat(2)` on a path: `atime`/`mtime` as Linux takes them (`tv_nsec` may be
     /// [`UTIME_NOW`] or [`UTIME_OMIT`]; pass both `UTIME_NOW` for a null `times`). `follow`:
     /// follow a final symlink. ctime becomes now. Overlay objects are copied up first.

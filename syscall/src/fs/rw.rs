@@ -86,6 +86,9 @@ fn transfer(
     } else {
         0
     };
+    if let (Some(mask), Dir::Read) = (f.signalfd_mask(), dir) {
+        return crate::signalfd::read(ctx, f, mask, iovs);
+    }
     crate::tty::check_background(ctx, f, dir == Dir::Write)?;
     let rest = skip(iovs, done);
     // A read that was waiting when its terminal hung up fails (later reads see end of file).
