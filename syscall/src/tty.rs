@@ -28,10 +28,11 @@ pub enum Ctty {
     Pty(PtyRef),
 }
 
-/// The caller's controlling terminal, if it still has one (a hung-up pty is none).
+/// The caller's controlling terminal, if it still has one (a pty that hung up or no longer
+/// controls the caller's session is none).
 fn ctty(p: &Process) -> Option<&Ctty> {
     match &p.ctty {
-        Some(Ctty::Pty(t)) if t.hung_up() => None,
+        Some(Ctty::Pty(t)) if t.hung_up() || t.session_pgrp().0 != p.sid => None,
         c => c.as_ref(),
     }
 }

@@ -211,12 +211,12 @@ impl Ldisc {
     }
 
     /// Typed bytes (a write to the master): processes as many as there is room for and
-    /// returns that count. Canonical input always goes in (what overflows a line is
-    /// dropped, as Linux does).
+    /// returns that count. A line being edited never fills the room (what overflows it is
+    /// dropped, as Linux does), so a line end always goes in.
     pub fn receive(&mut self, data: &[u8]) -> usize {
         let mut n = 0;
         for &b in data {
-            if !self.canonical() && self.input_room() == 0 {
+            if self.input_room() == 0 {
                 break;
             }
             self.receive_one(b);
@@ -364,6 +364,19 @@ mod tests {
         assert!(!l.has_input());
         typed(&mut l, b"\n");
         assert_eq!(read_all(&mut l), b"\n");
+    }
+
+    #[test]
+    fn input_is_bounded() {
+        let mut l = Ldisc::new();
+        let lines = b"0123456789abcde\n".repeat(1000);
+        assert_eq!(l.receive(&lines), INPUT_MAX);
+        assert_eq!(l.receive(b"x"), 0);
+        let mut l = Ldisc::new();
+        assert_eq!(l.receive(&[b'y'; 2 * INPUT_MAX]), 2 * INPUT_MAX);
+        assert_eq!(l.receive(b"\n"), 1);
+        let mut buf = vec![0u8; 2 * INPUT_MAX];
+        assert_eq!(l.read(&mut buf), INPUT_MAX);
     }
 
     #[test]

@@ -386,7 +386,7 @@ impl Pty {
         if master {
             PollEvents {
                 readable: !i.ld.output.is_empty(),
-                writable: i.ld.input_room() > 0 || i.ld.canonical(),
+                writable: i.ld.input_room() > 0,
                 hangup: i.other_closed,
                 error: false,
             }
