@@ -2,7 +2,8 @@
  * TIOCGPTPEER), the line discipline (canonical editing, EOF, echo, CR/NL mapping, output
  * processing, raw mode with VMIN/VTIME), poll readiness, controlling terminals (TIOCSCTTY,
  * /dev/tty, TIOCGSID, TIOCNOTTY, O_NOCTTY), signals typed to the foreground group, window
- * size with SIGWINCH, and hangup when the master closes. Prints verdicts, never pts numbers
+ * size with SIGWINCH, hangup when the master closes (also by an exec closing it), and SIGHUP
+ * to the foreground group when the session leader gives its terminal up or exits. Prints verdicts, never pts numbers
  * or pids, so the output is the same natively and under uml. */
 #include "common.h"
 #include <fcntl.h>
@@ -414,6 +415,66 @@ static void hangup_by_exec(const char *self) {
     close(s);
 }
 
+/* TIOCNOTTY by a session leader, and a session leader's exit: either way its terminal's
+ * foreground group gets SIGHUP. A grandchild in the foreground group reports. */
+static void leader_gives_up(int notty) {
+    char name[64];
+    int m, s = open_pair(&m, name);
+    close(s);
+    int p[2];
+    pipe(p);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(p[0]);
+        setsid();
+        int t = open(name, O_RDWR);
+        int g[2], h[2];
+        pipe(g);
+        pipe(h); /* the leader's report goes first: it closes h when done */
+        pid_t gc = fork();
+        if (gc == 0) {
+            close(h[1]);
+            setpgid(0, 0);
+            struct sigaction sa = {0};
+            sa.sa_handler = on_sig;
+            sigaction(SIGHUP, &sa, NULL);
+            write(g[1], "r", 1);
+            while (!got[SIGHUP]) pause();
+            char x;
+            while (read(h[0], &x, 1) > 0) { }
+            pid_t sid;
+            int r = ioctl(t, TIOCGSID, &sid);
+            char line[128];
+            int k = sprintf(line, "foreground group got SIGHUP=%d, TIOCGSID after: %s\n",
+                            got[SIGHUP], r == 0 ? "ok" : ename(errno));
+            write(p[1], line, k);
+            _exit(0);
+        }
+        char c;
+        read(g[0], &c, 1);
+        setpgid(gc, gc);
+        signal(SIGTTOU, SIG_IGN);
+        tcsetpgrp(t, gc);
+        if (notty) {
+            int r = ioctl(t, TIOCNOTTY);
+            pid_t sid;
+            int r2 = ioctl(t, TIOCGSID, &sid);
+            char line[128];
+            int k = sprintf(line, "TIOCNOTTY=%d then TIOCGSID=%s\n", r, r2 == 0 ? "ok" : ename(errno));
+            write(p[1], line, k);
+            close(h[1]);
+            waitpid(gc, NULL, 0);
+        }
+        _exit(0);
+    }
+    close(p[1]);
+    relay(p[0]);
+    if (notty) relay(p[0]);
+    waitpid(pid, NULL, 0);
+    close(p[0]);
+    close(m);
+}
+
 int main(int argc, char **argv) {
     if (argc > 1 && strcmp(argv[1], "--exit") == 0) return 0;
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -423,6 +484,8 @@ int main(int argc, char **argv) {
     raw();
     master_side();
     job_control();
+    leader_gives_up(1);
+    leader_gives_up(0);
     printf("done\n");
     return 0;
 }
