@@ -120,9 +120,9 @@ static void canonical(void) {
     char name[64];
     int m, s = open_pair(&m, name);
     CHECK("pair", s >= 0);
-    typed(m, s, "erase", "abc\x7f" "d\n", 13);
+    typed(m, s, "erase", "abc\x7f" "d\n", 9);
     typed(m, s, "kill", "xy\x15z\n", 11);
-    typed(m, s, "werase", "one two\x17three\n", 26);
+    typed(m, s, "werase", "one two\x17three\n", 23);
     typed(m, s, "cr", "cr\r", 4);
     typed(m, s, "eof partial", "part\x04", 4);
     typed(m, s, "eof empty", "\x04", 0);
