@@ -149,6 +149,28 @@ fn interactive_bash_on_the_console() {
     }
 }
 
+/// `/dev/console` is the host terminal uml runs on (uml only: natively it is the machine's
+/// console).
+#[test]
+fn dev_console_is_the_host_terminal() {
+    require(PYTHON);
+    for trap in TRAPS {
+        let mut cmd = Command::new(PYTHON);
+        cmd.args(["-c", "import pty, sys; pty.spawn(sys.argv[1:])"]);
+        cmd.arg(uml_bin())
+            .args(["run", trap, "--", "/bin/sh", "-c"]);
+        cmd.arg("echo to-console > /dev/console; tty < /dev/console");
+        let o = run_command(cmd, Duration::from_secs(60));
+        assert_eq!(o.status, 0, "{}", o.describe(trap));
+        assert_eq!(
+            o.stdout_str(),
+            "to-console\r\n/dev/console\r\n",
+            "{}",
+            o.describe(trap)
+        );
+    }
+}
+
 /// The same interactive session entirely inside the guest: the driver runs under uml and
 /// drives bash through a guest pty.
 #[test]
