@@ -96,13 +96,8 @@ impl Kernel {
                 libc_sig::SIGTERM | libc_sig::SIGHUP => None,
                 _ => Some(self.procs.console_pgrp),
             };
-            let targets: Vec<i32> = match group {
-                Some(g) => self
-                    .procs
-                    .iter()
-                    .filter(|p| p.pgid == g)
-                    .map(|p| p.pid)
-                    .collect(),
+            let targets = match group {
+                Some(g) => self.pgrp_members(g),
                 None => vec![1],
             };
             let targets = if targets.is_empty() { vec![1] } else { targets };
@@ -112,17 +107,21 @@ impl Kernel {
         }
     }
 
+    /// The pids of process group `g`.
+    fn pgrp_members(&self, g: i32) -> Vec<i32> {
+        self.procs
+            .iter()
+            .filter(|p| p.pgid == g)
+            .map(|p| p.pid)
+            .collect()
+    }
+
     /// Signals the guest's terminals raised (typed `^C`, `SIGWINCH`, hangups).
     fn tty_signals(&mut self) {
         for s in self.vfs.take_tty_signals() {
-            let targets: Vec<i32> = match s.to {
+            let targets = match s.to {
                 vfs::SignalTarget::Process(pid) => vec![pid],
-                vfs::SignalTarget::Group(g) => self
-                    .procs
-                    .iter()
-                    .filter(|p| p.pgid == g)
-                    .map(|p| p.pid)
-                    .collect(),
+                vfs::SignalTarget::Group(g) => self.pgrp_members(g),
             };
             for pid in targets {
                 self.send_signal(pid, SigInfo::kernel(s.signo));

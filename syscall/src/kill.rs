@@ -63,7 +63,7 @@ fn notify_continued(ctx: &mut Ctx<'_>, child: i32, ppid: i32, uid: u32) {
 }
 
 /// Sends `info` to every process `select` picks (the caller included); `ESRCH` if none.
-fn send_where(
+pub(crate) fn send_where(
     ctx: &mut Ctx<'_>,
     info: Option<SigInfo>,
     select: impl Fn(&Process) -> bool,

@@ -127,13 +127,7 @@ pub(crate) fn check_background(ctx: &mut Ctx<'_>, f: &FileRef, write: bool) -> R
         return Err(Errno::EIO);
     }
     let info = crate::signal::SigInfo::kernel(signo);
-    let mut wake = Vec::new();
-    for p in std::iter::once(&mut *ctx.proc).chain(ctx.procs.iter_mut()) {
-        if p.pgid == pgrp {
-            crate::kill::send_to(p, info, &mut wake);
-        }
-    }
-    ctx.wakeups.extend(wake);
+    crate::kill::send_where(ctx, Some(info), |q| q.pgid == pgrp)?;
     let me = ctx.proc.pid;
     Err(ctx.block_on(crate::WaitKey::Signal(me)))
 }
