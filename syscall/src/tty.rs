@@ -5,7 +5,9 @@
 //! `O_NOCTTY` (if that pty controls no session yet) or asks with `TIOCSCTTY`. `/dev/tty`
 //! opens the caller's controlling terminal (`ENXIO` without one). The first process starts
 //! with the host console (the guest's console, whose foreground group is
-//! `ProcessTable::console_pgrp`).
+//! `ProcessTable::console_pgrp`). Reads of the controlling terminal from outside its
+//! foreground group (and writes, with `TOSTOP`) stop the group with `SIGTTIN`/`SIGTTOU`;
+//! terminal-changing `ioctl`s from the background are not checked (no `SIGTTOU` for them).
 //!
 //! Invariant: a pty's recorded session (`vfs::Pty::session_pgrp`) is the session whose
 //! processes have it as their `Ctty`; both change together here (and at hangup, when the

@@ -18,8 +18,9 @@
 //! When the last slave description closes, the master reads `EIO` once drained (and
 //! writes `EIO`, as before any slave was opened).
 //!
-//! Known gaps: no packet mode (`TIOCPKT`), no `TIOCSTI`, no background-group checks
-//! (`SIGTTIN`/`SIGTTOU`); a `VTIME` deadline is per terminal, not per reader.
+//! Known gaps: no packet mode (`TIOCPKT`), no `TIOCSTI`; a `VTIME` deadline is per
+//! terminal, not per reader (a reader interrupted by a signal may leave one that ends the
+//! next read early).
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
