@@ -267,6 +267,70 @@ pub mod ioctl {
     pub const FIONBIO: u32 = 0x5421;
     pub const FIOCLEX: u32 = 0x5451;
     pub const FIONCLEX: u32 = 0x5450;
+    pub const TCSBRK: u32 = 0x5409;
+    pub const TCXONC: u32 = 0x540a;
+    pub const TCFLSH: u32 = 0x540b;
+    pub const TIOCSCTTY: u32 = 0x540e;
+    pub const TIOCOUTQ: u32 = 0x5411;
+    pub const TIOCNOTTY: u32 = 0x5422;
+    pub const TIOCGSID: u32 = 0x5429;
+    pub const TIOCGPTN: u32 = 0x8004_5430;
+    pub const TIOCSPTLCK: u32 = 0x4004_5431;
+    pub const TIOCGPTLCK: u32 = 0x8004_5439;
+    pub const TIOCGPTPEER: u32 = 0x5441;
+}
+
+/// `struct termios` flags and control-character indices (`<asm-generic/termbits.h>`).
+pub mod termios {
+    #![allow(missing_docs)]
+    // c_iflag
+    pub const ISTRIP: u32 = 0o40;
+    pub const INLCR: u32 = 0o100;
+    pub const IGNCR: u32 = 0o200;
+    pub const ICRNL: u32 = 0o400;
+    pub const IXON: u32 = 0o2000;
+    // c_oflag
+    pub const OPOST: u32 = 0o1;
+    pub const ONLCR: u32 = 0o4;
+    pub const OCRNL: u32 = 0o10;
+    // c_cflag
+    pub const B38400: u32 = 0o17;
+    pub const CS8: u32 = 0o60;
+    pub const CREAD: u32 = 0o200;
+    // c_lflag
+    pub const ISIG: u32 = 0o1;
+    pub const ICANON: u32 = 0o2;
+    pub const ECHO: u32 = 0o10;
+    pub const ECHOE: u32 = 0o20;
+    pub const ECHOK: u32 = 0o40;
+    pub const ECHONL: u32 = 0o100;
+    pub const NOFLSH: u32 = 0o200;
+    pub const TOSTOP: u32 = 0o400;
+    pub const ECHOCTL: u32 = 0o1000;
+    pub const ECHOKE: u32 = 0o4000;
+    pub const IEXTEN: u32 = 0o100000;
+    // c_cc indices
+    pub const VINTR: usize = 0;
+    pub const VQUIT: usize = 1;
+    pub const VERASE: usize = 2;
+    pub const VKILL: usize = 3;
+    pub const VEOF: usize = 4;
+    pub const VTIME: usize = 5;
+    pub const VMIN: usize = 6;
+    pub const VSTART: usize = 8;
+    pub const VSTOP: usize = 9;
+    pub const VSUSP: usize = 10;
+    pub const VEOL: usize = 11;
+    pub const VREPRINT: usize = 12;
+    pub const VDISCARD: usize = 13;
+    pub const VWERASE: usize = 14;
+    pub const VLNEXT: usize = 15;
+    pub const VEOL2: usize = 16;
+    /// Linux's `INIT_C_CC`: ^C ^\\ DEL ^U ^D, TIME 0, MIN 1, START ^Q, STOP ^S, SUSP ^Z,
+    /// REPRINT ^R, DISCARD ^O, WERASE ^W, LNEXT ^V.
+    pub const INIT_C_CC: [u8; 19] = [
+        3, 0o34, 0o177, 0o25, 4, 0, 1, 0, 0o21, 0o23, 0o32, 0, 0o22, 0o17, 0o27, 0o26, 0, 0, 0,
+    ];
 }
 
 /// Clock ids.

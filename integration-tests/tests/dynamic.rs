@@ -519,7 +519,6 @@ print("exit status", os.waitstatus_to_exitcode(status))
 "#;
 
 #[test]
-#[ignore = "dynamic milestone (issue 4): `tty` says \"not a tty\" (no /proc/self/fd, no /dev/pts)"]
 fn interactive_bash_through_a_pty() {
     require(BASH);
     require(PYTHON);

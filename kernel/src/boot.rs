@@ -183,6 +183,7 @@ pub(crate) fn boot(cfg: &Config) -> Result<Kernel, StartError> {
         child_subreaper: false,
         pdeath_signal: 0,
         no_new_privs: false,
+        ctty: Some(syscall::tty::Ctty::Console),
     };
     let mut sched = Scheduler::new(cfg.sched);
     sched.handle(SchedMsg::Wake(INIT_TASK));

@@ -43,6 +43,7 @@ impl Kernel {
     pub(crate) fn main_loop(&mut self) -> Result<ExitStatus, KernelError> {
         loop {
             self.host_signals();
+            self.tty_signals();
             if !self.host_watch.is_empty() && self.host.last_stream_check.elapsed() >= STREAM_CHECK
             {
                 self.check_streams(Some(std::time::Duration::ZERO));
@@ -116,18 +117,35 @@ impl Kernel {
                 libc_sig::SIGTERM | libc_sig::SIGHUP => None,
                 _ => Some(self.procs.console_pgrp),
             };
-            let targets: Vec<i32> = match group {
-                Some(g) => self
-                    .procs
-                    .iter()
-                    .filter(|p| p.pgid == g)
-                    .map(|p| p.pid)
-                    .collect(),
+            let targets = match group {
+                Some(g) => self.pgrp_members(g),
                 None => vec![1],
             };
             let targets = if targets.is_empty() { vec![1] } else { targets };
             for pid in targets {
                 self.send_signal(pid, SigInfo::kernel(signo));
+            }
+        }
+    }
+
+    /// The pids of process group `g`.
+    fn pgrp_members(&self, g: i32) -> Vec<i32> {
+        self.procs
+            .iter()
+            .filter(|p| p.pgid == g)
+            .map(|p| p.pid)
+            .collect()
+    }
+
+    /// Signals the guest's terminals raised (typed `^C`, `SIGWINCH`, hangups).
+    fn tty_signals(&mut self) {
+        for s in self.vfs.take_tty_signals() {
+            let targets = match s.to {
+                vfs::SignalTarget::Process(pid) => vec![pid],
+                vfs::SignalTarget::Group(g) => self.pgrp_members(g),
+            };
+            for pid in targets {
+                self.send_signal(pid, SigInfo::kernel(s.signo));
             }
         }
     }

@@ -37,10 +37,12 @@ pub mod proc_calls;
 pub mod process;
 mod sched_calls;
 pub mod signal;
+mod signalfd;
 mod splice;
 pub mod table;
 mod task;
 pub mod time;
+pub mod tty;
 
 pub use args::Args;
 pub use ctx::Ctx;
@@ -77,6 +79,8 @@ pub struct RestartBlock {
     pub deadline: Option<std::time::Instant>,
     /// Bytes already transferred by a blocking write that continues after blocking.
     pub progress: u64,
+    /// The call has blocked at least once (a read a terminal hangup interrupts fails).
+    pub waited: bool,
 }
 
 /// What the kernel does with the calling task after a syscall.

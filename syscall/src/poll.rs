@@ -19,11 +19,17 @@ const POLLWRNORM: i16 = 0x100;
 const POLLWRBAND: i16 = 0x200;
 
 /// The events of `fd` that are ready among `events` (plus the always-reported ones), and
-/// the wait id to sleep on if none is.
-fn ready(ctx: &mut Ctx<'_>, fd: i32, events: i16) -> (i16, Option<u64>) {
+/// the key to sleep on if none is.
+fn ready(ctx: &mut Ctx<'_>, fd: i32, events: i16) -> (i16, Option<WaitKey>) {
     let Ok(file) = ctx.file(fd) else {
         return (POLLNVAL, None);
     };
+    if let Some(mask) = file.signalfd_mask() {
+        if crate::signalfd::readable(ctx, mask) {
+            return (events & (POLLIN | POLLRDNORM), None);
+        }
+        return (0, Some(crate::signalfd::wait_for(ctx, mask)));
+    }
     ctx.watch_host(&file);
     let st = match file.pidfd() {
         Some(pid) => crate::pidfd::poll_events(ctx, pid),
@@ -43,7 +49,7 @@ fn ready(ctx: &mut Ctx<'_>, fd: i32, events: i16) -> (i16, Option<u64>) {
     if st.error {
         r |= POLLERR;
     }
-    (r, file.wait_id())
+    (r, file.wait_id().map(WaitKey::File))
 }
 
 /// A timeout argument: `None` waits forever.
@@ -51,10 +57,10 @@ fn deadline(ctx: &mut Ctx<'_>, timeout: Option<Duration>) -> Option<Instant> {
     timeout.map(|t| ctx.deadline_after(t))
 }
 
-/// Sleeps until one of `ids` changes or `deadline` passes.
-fn block(ctx: &mut Ctx<'_>, ids: &[u64], deadline: Option<Instant>) -> Errno {
+/// Sleeps until one of `keys` is woken or `deadline` passes.
+fn block(ctx: &mut Ctx<'_>, keys: &[WaitKey], deadline: Option<Instant>) -> Errno {
     let me = ctx.proc.pid;
-    let mut keys: Vec<WaitKey> = ids.iter().map(|&id| WaitKey::File(id)).collect();
+    let mut keys = keys.to_vec();
     if keys.is_empty() {
         keys.push(WaitKey::Timeout(me));
     }
@@ -99,7 +105,7 @@ fn do_poll(
     let deadline = deadline(ctx, timeout);
     set_temp_mask(ctx, mask);
     let mut count = 0;
-    let mut ids = Vec::new();
+    let mut keys = Vec::new();
     for entry in raw.chunks_exact_mut(8) {
         let fd = i32::from_ne_bytes([entry[0], entry[1], entry[2], entry[3]]);
         let events = i16::from_ne_bytes([entry[4], entry[5]]);
@@ -107,14 +113,14 @@ fn do_poll(
             0
         } else {
             let (r, id) = ready(ctx, fd, events);
-            ids.extend(id);
+            keys.extend(id);
             r
         };
         count += u64::from(revents != 0);
         entry[6..8].copy_from_slice(&revents.to_ne_bytes());
     }
     if count == 0 && deadline.is_none_or(|at| Instant::now() < at) {
-        return Err(block(ctx, &ids, deadline));
+        return Err(block(ctx, &keys, deadline));
     }
     ctx.host_waits.clear();
     restore_temp_mask(ctx, mask.is_some());
@@ -185,7 +191,7 @@ fn do_select(
         .map(|s| s.as_ref().map(|v| vec![0u8; v.len()]))
         .collect();
     let mut count = 0u64;
-    let mut ids = Vec::new();
+    let mut keys = Vec::new();
     for fd in 0..nfds as usize {
         let wanted: Vec<bool> = ins
             .iter()
@@ -198,7 +204,7 @@ fn do_select(
         if r & POLLNVAL != 0 {
             return Err(Errno::EBADF);
         }
-        ids.extend(id);
+        keys.extend(id);
         let hits = [
             r & (POLLIN | POLLHUP | POLLERR) != 0,
             r & (POLLOUT | POLLERR) != 0,
@@ -214,7 +220,7 @@ fn do_select(
         }
     }
     if count == 0 && deadline.is_none_or(|at| Instant::now() < at) {
-        return Err(block(ctx, &ids, deadline));
+        return Err(block(ctx, &keys, deadline));
     }
     ctx.host_waits.clear();
     restore_temp_mask(ctx, mask.is_some());

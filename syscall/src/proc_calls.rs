@@ -143,6 +143,7 @@ fn do_fork(
         pdeath_signal: 0,
         no_new_privs: p.no_new_privs,
         comm: p.comm.clone(),
+        ctty: p.ctty.clone(),
     };
     let real_parent = child.ppid;
     ctx.procs.insert(Box::new(child));
@@ -480,6 +481,7 @@ pub(crate) fn sys_setsid(ctx: &mut Ctx<'_>, _a: &Args) -> SysResult {
     }
     ctx.proc.sid = me;
     ctx.proc.pgid = me;
+    ctx.proc.ctty = None;
     Ok(me as u64)
 }
 
@@ -653,6 +655,7 @@ pub fn exit_process(
         }
         wake.push(WaitKey::Child(reaper));
     }
+    crate::tty::leader_exits(proc);
     wake.push(WaitKey::Vfork(proc.pid));
     wake.push(WaitKey::File(vfs::pidfd_wait_id(proc.pid)));
     wake.push(WaitKey::Child(proc.ppid));

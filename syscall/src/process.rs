@@ -81,6 +81,8 @@ pub struct Process {
     pub comm: Vec<u8>,
     /// Path the program was started as (`AT_EXECFN`, `/proc/self/exe` later).
     pub exe: Vec<u8>,
+    /// Its session's controlling terminal.
+    pub ctty: Option<crate::tty::Ctty>,
 }
 
 /// What one thread of a process has of its own at the syscall level.

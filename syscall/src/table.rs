@@ -5,7 +5,7 @@ use abi::{Errno, Sysno};
 
 use crate::{
     copy, exec_call, fs, futex, info, kill, mem, net, pidfd, poll, proc_calls, sched_calls, signal,
-    splice, task, time, Args, Ctx, Outcome,
+    signalfd, splice, task, time, Args, Ctx, Outcome,
 };
 
 /// A handler that returns a value (the common case).
@@ -122,7 +122,7 @@ table! {
     dup => full(fs::sys_dup);
     dup2 => full(fs::sys_dup2);
     dup3 => full(fs::sys_dup3);
-    ioctl => partial(fs::sys_ioctl, "TCGETS, TIOCGWINSZ, FIONREAD, FIOCLEX/FIONCLEX, FIONBIO; ENOTTY otherwise");
+    ioctl => partial(fs::sys_ioctl, "terminals: TCGETS/TCSETS*, TIOCG/SWINSZ, TIOCG/SPGRP, TIOCSCTTY, TIOCNOTTY, TIOCGSID, TCFLSH, TCSBRK, TIOCOUTQ; ptys: TIOCGPTN, TIOCS/GPTLCK, TIOCGPTPEER; FIONREAD, FIOCLEX/FIONCLEX, FIONBIO; ENOTTY otherwise (no TIOCPKT, TIOCSTI)");
     pipe => partial(fs::sys_pipe, "64 KiB buffer; a blocking write over PIPE_BUF returns a short count instead of waiting for room; no SIGPIPE yet");
     pipe2 => partial(fs::sys_pipe2, "as pipe; O_DIRECT accepted without packet mode");
     preadv => full(fs::sys_preadv);
@@ -262,6 +262,8 @@ table! {
     rt_sigpending => full(signal::sys_rt_sigpending);
     rt_sigsuspend => full(signal::sys_rt_sigsuspend);
     rt_sigtimedwait => full(signal::sys_rt_sigtimedwait);
+    signalfd => full(signalfd::sys_signalfd);
+    signalfd4 => full(signalfd::sys_signalfd4);
     rt_sigreturn => ctl(signal::sys_rt_sigreturn);
     kill => full(kill::sys_kill);
     tkill => full(kill::sys_tkill);

@@ -23,6 +23,8 @@ pub(crate) struct FsShared {
     pub uid: u32,
     pub gid: u32,
     next_ino: AtomicU64,
+    /// The devpts instance `/dev/ptmx` and `/dev/pts/N` open through (it owns this).
+    devpts: std::sync::OnceLock<std::sync::Weak<crate::pty::Devpts>>,
 }
 
 impl FsShared {
@@ -31,7 +33,18 @@ impl FsShared {
             uid,
             gid,
             next_ino: AtomicU64::new(2),
+            devpts: std::sync::OnceLock::new(),
         })
+    }
+
+    /// The devpts instance, once set up.
+    pub fn devpts(&self) -> Option<Arc<crate::pty::Devpts>> {
+        self.devpts.get().and_then(std::sync::Weak::upgrade)
+    }
+
+    /// Records the devpts instance (once).
+    pub fn set_devpts(&self, d: &Arc<crate::pty::Devpts>) {
+        let _ = self.devpts.set(Arc::downgrade(d));
     }
     /// A fresh synthetic inode number.
     pub fn ino(&self) -> u64 {

@@ -14,6 +14,7 @@ use rustix::fs::OFlags as HOFlags;
 use crate::dentry::{Dentry, Inode};
 use crate::hostfs::{fstat_fd, herr, nerr};
 use crate::pipe::{PipeEnd, PollEvents};
+use crate::pty::{PtyEnd, PtyRef};
 use crate::tmpfs::{DevKind, MemData, MemInode, Time};
 use crate::{overlay, stdio, Arc};
 
@@ -41,6 +42,11 @@ pub(crate) enum FileKind {
     Pipe(PipeEnd),
     /// A pidfd (`pidfd_open`): refers to the guest process with this pid; no I/O.
     PidFd(i32),
+    /// One end of a pty.
+    Pty(PtyEnd),
+    /// A signalfd: the signals of this mask the reader has pending (the syscall layer reads
+    /// them; the file only keeps the mask).
+    SignalFd(Mutex<u64>),
 }
 
 /// Wait ids of host streams have this bit set (pipe ids never reach it).
@@ -210,6 +216,8 @@ impl OpenFile {
             FileKind::Dev(k) => dev_read(*k, bufs),
             FileKind::Pipe(p) => p.pipe.read(bufs),
             FileKind::PidFd(_) => Err(Errno::EINVAL),
+            FileKind::Pty(p) => pty_read(p, bufs),
+            FileKind::SignalFd(_) => Err(Errno::EINVAL),
             FileKind::Dir => Err(Errno::EISDIR),
             FileKind::Path => Err(Errno::EBADF),
         }
@@ -253,6 +261,11 @@ impl OpenFile {
             FileKind::Dev(k) => dev_write(*k, bufs),
             FileKind::Pipe(p) => p.pipe.write(bufs),
             FileKind::PidFd(_) => Err(Errno::EINVAL),
+            FileKind::Pty(p) => {
+                let data: Vec<u8> = bufs.iter().flat_map(|b| b.iter().copied()).collect();
+                p.pty.write(p.master, &data)
+            }
+            FileKind::SignalFd(_) => Err(Errno::EINVAL),
             FileKind::Dir => Err(Errno::EISDIR),
             FileKind::Path => Err(Errno::EBADF),
         }
@@ -260,7 +273,10 @@ impl OpenFile {
 
     /// Reads at `off` without moving the position.
     pub fn pread(&self, bufs: &mut [IoSliceMut<'_>], off: u64) -> Result<usize, Errno> {
-        if matches!(self.kind, FileKind::Pipe(_)) {
+        if matches!(
+            self.kind,
+            FileKind::Pipe(_) | FileKind::Pty(_) | FileKind::SignalFd(_)
+        ) {
             return Err(Errno::ESPIPE);
         }
         self.check_read()?;
@@ -275,8 +291,9 @@ impl OpenFile {
                 nix::sys::uio::preadv(fd.as_fd(), &mut bufs[..n], off as i64).map_err(nerr)
             }
             FileKind::Dev(k) => dev_read(*k, bufs),
-            FileKind::Pipe(_) => Err(Errno::ESPIPE),
-            FileKind::PidFd(_) => Err(Errno::ESPIPE),
+            FileKind::Pipe(_) | FileKind::Pty(_) | FileKind::SignalFd(_) | FileKind::PidFd(_) => {
+                Err(Errno::ESPIPE)
+            }
             FileKind::Dir => Err(Errno::EISDIR),
             FileKind::Path => Err(Errno::EBADF),
         }
@@ -294,7 +311,10 @@ impl OpenFile {
     }
 
     fn pwrite_mode(&self, bufs: &[IoSlice<'_>], off: u64, append: bool) -> Result<usize, Errno> {
-        if matches!(self.kind, FileKind::Pipe(_)) {
+        if matches!(
+            self.kind,
+            FileKind::Pipe(_) | FileKind::Pty(_) | FileKind::SignalFd(_)
+        ) {
             return Err(Errno::ESPIPE);
         }
         self.check_write()?;
@@ -322,8 +342,9 @@ impl OpenFile {
                 nix::sys::uio::pwritev(fd.as_fd(), &bufs[..n], off as i64).map_err(nerr)
             }
             FileKind::Dev(k) => dev_write(*k, bufs),
-            FileKind::Pipe(_) => Err(Errno::ESPIPE),
-            FileKind::PidFd(_) => Err(Errno::ESPIPE),
+            FileKind::Pipe(_) | FileKind::Pty(_) | FileKind::SignalFd(_) | FileKind::PidFd(_) => {
+                Err(Errno::ESPIPE)
+            }
             FileKind::Dir => Err(Errno::EISDIR),
             FileKind::Path => Err(Errno::EBADF),
         }
@@ -334,8 +355,9 @@ impl OpenFile {
         use abi::flags::seek;
         let size = match &self.kind {
             FileKind::Path => return Err(Errno::EBADF),
-            FileKind::Pipe(_) => return Err(Errno::ESPIPE),
-            FileKind::PidFd(_) => return Err(Errno::ESPIPE),
+            FileKind::Pipe(_) | FileKind::Pty(_) | FileKind::SignalFd(_) | FileKind::PidFd(_) => {
+                return Err(Errno::ESPIPE)
+            }
             FileKind::Stream(fd) => return stdio::lseek(fd, off, whence),
             FileKind::Dev(_) => {
                 if !(0..=4).contains(&whence) {
@@ -402,6 +424,14 @@ impl OpenFile {
                 st_mode: 0o600,
                 st_nlink: 1,
                 st_ino: u64::from(*pid as u32),
+                st_blksize: 4096,
+                ..Stat::default()
+            }),
+            // An anonymous inode ("anon_inode:[signalfd]"): no file type, mode 0600.
+            (None, FileKind::SignalFd(_)) => Ok(Stat {
+                st_dev: abi::structs::makedev(0, 0x0e),
+                st_nlink: 1,
+                st_mode: 0o600,
                 st_blksize: 4096,
                 ..Stat::default()
             }),
@@ -625,26 +655,82 @@ impl OpenFile {
 
     /// `TCGETS`.
     pub fn tcgets(&self) -> Result<Termios, Errno> {
+        if let FileKind::Pty(p) = &self.kind {
+            return p.pty.tcgets(p.master);
+        }
         stdio::tcgets(self.stream()?)
     }
 
     /// `TIOCGWINSZ`.
     pub fn winsize(&self) -> Result<Winsize, Errno> {
+        if let FileKind::Pty(p) = &self.kind {
+            return p.pty.winsize(p.master);
+        }
         stdio::winsize(self.stream()?)
     }
 
     /// `TCSETS`, `TCSETSW`, `TCSETSF`: `ENOTTY` if not a terminal.
     pub fn tcsets(&self, when: crate::TcsetWhen, t: &Termios) -> Result<(), Errno> {
+        if let FileKind::Pty(p) = &self.kind {
+            return p.pty.tcsets(p.master, when, t);
+        }
         let fd = self.stream()?;
         stdio::tcgets(fd)?;
         stdio::tcsets(fd, when, t)
     }
 
-    /// `TIOCSWINSZ`: `ENOTTY` if not a terminal.
+    /// `TIOCSWINSZ`: `ENOTTY` if not a terminal. On a pty, a change sends `SIGWINCH` to
+    /// its foreground group.
     pub fn set_winsize(&self, w: &Winsize) -> Result<(), Errno> {
+        if let FileKind::Pty(p) = &self.kind {
+            return p.pty.set_winsize(p.master, w);
+        }
         let fd = self.stream()?;
         stdio::tcgets(fd)?;
         stdio::set_winsize(fd, w)
+    }
+
+    /// The pty this is an end of, and whether it is the master.
+    pub fn pty(&self) -> Option<(&PtyRef, bool)> {
+        match &self.kind {
+            FileKind::Pty(p) => Some((&p.pty, p.master)),
+            _ => None,
+        }
+    }
+
+    /// Whether this is `/dev/tty` as opened, before the syscall layer resolves it to the
+    /// opener's controlling terminal.
+    pub fn is_tty_alias(&self) -> bool {
+        matches!(self.kind, FileKind::Dev(DevKind::Tty))
+    }
+
+    /// `/dev/tty` for a process whose controlling terminal is the host's: the host's
+    /// `/dev/tty` (`ENXIO` when uml has none).
+    pub fn open_host_tty(&self) -> Result<FileRef, Errno> {
+        let fd = rustix::fs::open(
+            "/dev/tty",
+            host_access(self.flags()) | HOFlags::NOCTTY | HOFlags::CLOEXEC,
+            rustix::fs::Mode::empty(),
+        )
+        .map_err(herr)?;
+        Ok(OpenFile::new(
+            self.dentry.clone(),
+            FileKind::Stream(fd),
+            self.flags(),
+        ))
+    }
+
+    /// Whether this is the slave side of a pty whose master has closed.
+    pub fn is_hung_up_tty(&self) -> bool {
+        matches!(&self.kind, FileKind::Pty(p) if !p.master && p.pty.hung_up())
+    }
+
+    /// When a blocked read of a non-canonical pty gives up waiting (`VTIME`).
+    pub fn read_deadline(&self) -> Option<std::time::Instant> {
+        match &self.kind {
+            FileKind::Pty(p) if !p.master => p.pty.read_deadline(),
+            _ => None,
+        }
     }
 
     /// `FIONREAD`: bytes readable without blocking.
@@ -658,6 +744,7 @@ impl OpenFile {
             FileKind::Host(fd) => rest(fstat_fd(fd)?.st_size as u64),
             FileKind::Mem(m) => rest(m.size()),
             FileKind::Pipe(p) => Ok(p.pipe.len() as i32),
+            FileKind::Pty(p) => Ok(p.pty.readable_len(p.master) as i32),
             FileKind::Path => Err(Errno::EBADF),
             _ => Err(Errno::ENOTTY),
         }
@@ -674,7 +761,7 @@ impl OpenFile {
                 nix::sys::uio::preadv(fd.as_fd(), &mut bufs, off).map_err(nerr)
             }
             FileKind::Dev(k) => dev_read(*k, &mut bufs),
-            FileKind::Pipe(_) => Err(Errno::ESPIPE),
+            FileKind::Pipe(_) | FileKind::Pty(_) | FileKind::SignalFd(_) => Err(Errno::ESPIPE),
             FileKind::PidFd(_) => Err(Errno::EINVAL),
             FileKind::Dir => Err(Errno::EISDIR),
             FileKind::Path => Err(Errno::EBADF),
@@ -742,6 +829,7 @@ impl OpenFile {
     pub fn wait_id(&self) -> Option<u64> {
         match &self.kind {
             FileKind::Pipe(p) => Some(p.pipe.id()),
+            FileKind::Pty(p) => Some(p.pty.id()),
             // Host streams are told apart from pipe ids by the top bit.
             FileKind::Stream(fd) => Some(HOST_STREAM_ID | fd.as_raw_fd() as u64),
             FileKind::PidFd(pid) => Some(pidfd_wait_id(*pid)),
@@ -754,6 +842,25 @@ impl OpenFile {
         match &self.kind {
             FileKind::Stream(fd) => Some(std::os::fd::AsFd::as_fd(fd)),
             _ => None,
+        }
+    }
+
+    /// The signal mask of a signalfd (`None` for other files).
+    pub fn signalfd_mask(&self) -> Option<u64> {
+        match &self.kind {
+            FileKind::SignalFd(m) => Some(*m.lock()),
+            _ => None,
+        }
+    }
+
+    /// `signalfd4` on an existing signalfd: its new mask; `EINVAL` for other files.
+    pub fn set_signalfd_mask(&self, mask: u64) -> Result<(), Errno> {
+        match &self.kind {
+            FileKind::SignalFd(m) => {
+                *m.lock() = mask;
+                Ok(())
+            }
+            _ => Err(Errno::EINVAL),
         }
     }
 
@@ -807,6 +914,7 @@ impl OpenFile {
     pub fn poll_ready(&self) -> PollEvents {
         match &self.kind {
             FileKind::Pipe(p) => p.pipe.poll(p.write),
+            FileKind::Pty(p) => p.pty.poll(p.master),
             FileKind::Stream(fd) => stdio::poll(fd),
             _ => PollEvents::READY,
         }
@@ -843,7 +951,11 @@ impl OpenFile {
     pub fn is_seekable(&self) -> bool {
         match &self.kind {
             FileKind::Stream(fd) => stdio::lseek(fd, 0, 1).is_ok(),
-            FileKind::Path | FileKind::Pipe(_) | FileKind::PidFd(_) => false,
+            FileKind::Path
+            | FileKind::Pipe(_)
+            | FileKind::PidFd(_)
+            | FileKind::Pty(_)
+            | FileKind::SignalFd(_) => false,
             _ => true,
         }
     }
@@ -857,15 +969,15 @@ fn dev_read(k: DevKind, bufs: &mut [IoSliceMut<'_>]) -> Result<usize, Errno> {
             Ok(())
         }),
         DevKind::Random | DevKind::Urandom => fill(bufs, random),
-        DevKind::Tty => Err(Errno::EIO),
+        _ => Err(Errno::EIO),
     }
 }
 
 fn dev_write(k: DevKind, bufs: &[IoSlice<'_>]) -> Result<usize, Errno> {
     match k {
         DevKind::Full => Err(Errno::ENOSPC),
-        DevKind::Tty => Err(Errno::EIO),
-        _ => Ok(total_len(bufs)),
+        DevKind::Null | DevKind::Zero | DevKind::Random | DevKind::Urandom => Ok(total_len(bufs)),
+        _ => Err(Errno::EIO),
     }
 }
 
@@ -931,7 +1043,13 @@ pub(crate) fn open_dentry(d: &Dentry, flags: OFlags) -> Result<FileRef, Errno> {
                 overlay::upper(d)
             };
             match up {
-                Some(u) => mem_kind(u)?,
+                Some(u) => match dev_kind(&u) {
+                    Some(DevKind::Ptmx) => {
+                        return devpts(o)?.open_master(d, flags, o.fs.shared.uid)
+                    }
+                    Some(DevKind::PtySlave(n)) => return devpts(o)?.open_slave(n, d, flags),
+                    _ => mem_kind(u)?,
+                },
                 None => {
                     let l = o.lower.as_ref().ok_or(Errno::ENOENT)?;
                     let fd = l.open(HOFlags::RDONLY)?;
@@ -947,6 +1065,17 @@ pub(crate) fn open_dentry(d: &Dentry, flags: OFlags) -> Result<FileRef, Errno> {
     Ok(OpenFile::new(Some(d.clone()), kind, flags))
 }
 
+fn dev_kind(u: &MemInode) -> Option<DevKind> {
+    match &u.inner.lock().data {
+        MemData::Dev(k) => Some(*k),
+        _ => None,
+    }
+}
+
+fn devpts(o: &crate::dentry::OvlNode) -> Result<Arc<crate::pty::Devpts>, Errno> {
+    o.fs.shared.devpts().ok_or(Errno::ENODEV)
+}
+
 fn mem_kind(u: Arc<MemInode>) -> Result<FileKind, Errno> {
     let dev = match &u.inner.lock().data {
         MemData::Dev(k) => Some(*k),
@@ -955,27 +1084,41 @@ fn mem_kind(u: Arc<MemInode>) -> Result<FileKind, Errno> {
         MemData::File(_) => None,
     };
     Ok(match dev {
-        Some(DevKind::Tty) => {
-            let fd = rustix::fs::open(
-                "/dev/tty",
-                HOFlags::RDWR | HOFlags::NOCTTY | HOFlags::CLOEXEC,
-                rustix::fs::Mode::empty(),
-            )
-            .map_err(herr)?;
-            FileKind::Stream(fd)
-        }
+        Some(DevKind::Console { host_fd, .. }) => FileKind::Stream(stdio::dup(host_fd)?),
         Some(k) => FileKind::Dev(k),
         None => FileKind::Mem(u),
     })
 }
 
-/// An open file over host descriptor `fd` (stdio).
-pub(crate) fn open_stream(fd: OwnedFd) -> Result<FileRef, Errno> {
+/// `read` of a pty end: one call to the pty (a canonical read takes at most one line), its
+/// bytes spread over `bufs`.
+fn pty_read(p: &PtyEnd, bufs: &mut [IoSliceMut<'_>]) -> Result<usize, Errno> {
+    let want = bufs.iter().fold(0usize, |a, b| a.saturating_add(b.len()));
+    let mut tmp = vec![0u8; want.min(crate::ldisc::OUTPUT_MAX)];
+    let n = p.pty.read(p.master, &mut tmp)?;
+    let mut at = 0;
+    for b in bufs.iter_mut() {
+        let k = b.len().min(n - at);
+        b[..k].copy_from_slice(&tmp[at..at + k]);
+        at += k;
+    }
+    Ok(n)
+}
+
+/// An open file over host descriptor `fd` (stdio), named by `dentry` when the host
+/// descriptor is the console's alias in `/dev/pts`.
+pub(crate) fn open_stream(fd: OwnedFd, dentry: Option<Dentry>) -> Result<FileRef, Errno> {
     use std::os::fd::AsRawFd;
     let fl = nix::fcntl::fcntl(fd.as_raw_fd(), nix::fcntl::FcntlArg::F_GETFL).map_err(nerr)?;
     let keep = OFlags::ACCMODE | OFlags::APPEND.bits() | OFlags::NONBLOCK.bits();
     let flags = OFlags::from_bits_retain(fl as u32 & keep) | OFlags::LARGEFILE;
-    Ok(OpenFile::new(None, FileKind::Stream(fd), flags))
+    Ok(OpenFile::new(dentry, FileKind::Stream(fd), flags))
+}
+
+/// A new signalfd with `mask`; `flags`: `O_NONBLOCK`.
+pub(crate) fn open_signalfd(mask: u64, flags: OFlags) -> FileRef {
+    let keep = flags.intersection(OFlags::NONBLOCK) | OFlags::RDWR;
+    OpenFile::new(None, FileKind::SignalFd(Mutex::new(mask)), keep)
 }
 
 /// A new pipe's read and write ends; `flags`: `O_NONBLOCK`, `O_DIRECT` (kept as a status

@@ -4,8 +4,10 @@
 //! (default the host's `/`) seen through an **overlay**: an in-memory upper layer over the
 //! read-only host tree, so the guest can create, write, rename, chmod and delete anywhere
 //! while the host is never modified. With `rw` the host tree is mounted directly and writes
-//! go through. **devfs** is mounted at `/dev` (null, zero, full, random, urandom, tty, an
-//! empty `shm`); it is an in-memory file system too, so the guest can add to it. Host
+//! go through. **devfs** is mounted at `/dev` (null, zero, full, random, urandom, tty,
+//! console, ptmx, an empty `shm`, and `pts`, where [`pty`](crate::pty) adds `/dev/pts/N`
+//! while pty N exists, and where the host console shows as `/dev/pts/K` when it is the host's
+//! pty K); it is an in-memory file system too, so the guest can add to it. Host
 //! directories can be **bind-mounted** at any guest path ([`BindMount`], see `mount`).
 //! `/proc` and `/sys` are, for now, the host's directories seen through the overlay
 //! (read-only lower layer): they describe the host, not the guest.
@@ -45,11 +47,13 @@
 mod dentry;
 mod file;
 mod hostfs;
+mod ldisc;
 mod memfd;
 mod mount;
 mod overlay;
 mod path;
 mod pipe;
+mod pty;
 mod stdio;
 mod tmpfs;
 
@@ -69,6 +73,7 @@ use hostfs::HostNode;
 pub use mount::BindMount;
 use path::{Last, Parent};
 pub use pipe::{PollEvents, PIPE_BUF, PIPE_CAPACITY};
+pub use pty::{Pty, PtyRef, SignalTarget, TtySignal};
 pub use stdio::{wait_streams, TcsetWhen};
 use tmpfs::{DevKind, MemData, MemEntry, MemInode, Time};
 
@@ -134,6 +139,10 @@ pub struct Vfs {
     lower: Option<Arc<HostNode>>,
     /// The file system of `memfd_create` files (never linked into the tree).
     memfd: Arc<OvlFs>,
+    /// `/dev/pts` and its ptys.
+    devpts: Arc<pty::Devpts>,
+    /// The host console: (host descriptor, its `st_rdev`, its number if a host pty).
+    console: Option<(i32, u64, Option<u32>)>,
 }
 
 impl Drop for Vfs {
@@ -194,25 +203,43 @@ impl Vfs {
             shared: shared.clone(),
         });
         let droot = MemInode::new_dir(1, devfs.dev, 0o755, 0, 0);
-        let devs = [
+        let console = stdio::host_console();
+        let mut devs = vec![
             (&b"null"[..], DevKind::Null),
             (b"zero", DevKind::Zero),
             (b"full", DevKind::Full),
             (b"random", DevKind::Random),
             (b"urandom", DevKind::Urandom),
             (b"tty", DevKind::Tty),
+            (b"ptmx", DevKind::Ptmx),
         ];
+        if let Some((host_fd, _, _)) = console {
+            devs.push((b"console", DevKind::Console { host_fd, pts: None }));
+        }
+        let dev_node = |k| MemEntry::Node(MemInode::new_dev(shared.ino(), devfs.dev, k));
         let shm = MemInode::new_dir(shared.ino(), devfs.dev, 0o1777, 0, 0);
+        let pts = MemInode::new_dir(shared.ino(), devfs.dev, 0o755, 0, 0);
+        let _ = pts.with_dir(false, |e, _| {
+            e.insert(b"ptmx".to_vec(), dev_node(DevKind::Ptmx));
+            // The host console shows as the host pty it is, so `ttyname` finds it.
+            if let Some((host_fd, _, Some(n))) = console {
+                let k = DevKind::Console {
+                    host_fd,
+                    pts: Some(n),
+                };
+                e.insert(n.to_string().into_bytes(), dev_node(k));
+            }
+        });
+        let devpts = pty::Devpts::new(pts.clone(), shared.clone(), console.and_then(|c| c.2));
+        shared.set_devpts(&devpts);
         let _ = droot.with_dir(false, |e, _| {
             for (name, k) in devs {
-                e.insert(
-                    name.to_vec(),
-                    MemEntry::Node(MemInode::new_dev(shared.ino(), devfs.dev, k)),
-                );
+                e.insert(name.to_vec(), dev_node(k));
             }
             e.insert(b"shm".to_vec(), MemEntry::Node(shm));
+            e.insert(b"pts".to_vec(), MemEntry::Node(pts));
         });
-        droot.add_links(1);
+        droot.add_links(2);
         let dnode = OvlNode::new(Some(droot), None, devfs);
         let dev = Dentry::new_mount(root.clone(), b"dev", Inode::Ovl(dnode));
         // The host's /proc and /sys describe the host — and /proc/self is the uml kernel
@@ -245,6 +272,8 @@ impl Vfs {
             uid: cfg.uid,
             gid: cfg.gid,
             ns: Mutex::new(()),
+            devpts,
+            console,
         };
         for b in &cfg.binds {
             vfs.bind(b)?;
@@ -759,6 +788,12 @@ impl Vfs {
         Ok(file::open_pipe(flags, self.uid, self.gid))
     }
 
+    /// `signalfd4(-1, …)`: a new signalfd for `mask` (`O_NONBLOCK` is the only status flag
+    /// kept). Reads and readiness are the syscall layer's: they concern the reader's signals.
+    pub fn signalfd(&self, mask: u64, flags: OFlags) -> FileRef {
+        file::open_signalfd(mask, flags)
+    }
+
     /// `utimensat(2)` on a path: `atime`/`mtime` as Linux takes them (`tv_nsec` may be
     /// [`UTIME_NOW`] or [`UTIME_OMIT`]; pass both `UTIME_NOW` for a null `times`). `follow`:
     /// follow a final symlink. ctime becomes now. Overlay objects are copied up first.
@@ -849,7 +884,21 @@ impl Vfs {
     /// An open file bound to (a duplicate of) the host's descriptor `host_fd` (0, 1 or 2),
     /// for the guest's stdin/stdout/stderr.
     pub fn stdio(&self, host_fd: i32) -> Result<FileRef, Errno> {
-        file::open_stream(stdio::dup(host_fd)?)
+        let fd = stdio::dup(host_fd)?;
+        let alias = match self.console {
+            Some((_, rdev, Some(n))) if stdio::rdev(&fd) == Some(rdev) => {
+                let path = format!("/dev/pts/{n}");
+                self.lookup(&self.root, path.as_bytes(), false).ok()
+            }
+            _ => None,
+        };
+        file::open_stream(fd, alias)
+    }
+
+    /// Signals terminals raised (typed `^C`, a new window size, a hangup), for the kernel
+    /// to send; cheap when there are none.
+    pub fn take_tty_signals(&self) -> Vec<TtySignal> {
+        self.devpts.take_signals()
     }
 
     /// Opens a regular file to execute: `EACCES` for directories, other non-regular files
@@ -881,3 +930,5 @@ impl IoErr for Errno {
 mod tests;
 #[cfg(test)]
 mod tests_pipe;
+#[cfg(test)]
+mod tests_pty;

@@ -40,8 +40,13 @@ const PAGE: usize = 4096;
 /// Synthetic `st_dev` of pipes ("pipefs").
 const PIPEFS_DEV: (u32, u32) = (0, 0x0c);
 
-/// Pipe ids (also their inode numbers); unique for the life of the process.
+/// Wait ids of pipes (also their inode numbers) and ptys; unique for the life of the process.
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// A fresh wait id for a file that can block (a pipe, a pty).
+pub(crate) fn next_wait_id() -> u64 {
+    NEXT_ID.fetch_add(1, Ordering::Relaxed)
+}
 
 /// One slot: a page of which `data[off..]` is still unread.
 struct Slot {
@@ -113,7 +118,7 @@ impl PollEvents {
 pub(crate) fn new_pipe(uid: u32, gid: u32) -> (PipeEnd, PipeEnd) {
     let now = Time::now();
     let pipe = Arc::new(Pipe {
-        id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+        id: next_wait_id(),
         uid,
         gid,
         inner: Mutex::new(Inner {

@@ -194,3 +194,26 @@ pub(crate) fn dup(fd: i32) -> Result<OwnedFd, Errno> {
     };
     r.map_err(Errno::from)
 }
+
+/// The host's terminal: the first of uml's descriptors 0, 1, 2 that is a terminal, as
+/// (descriptor, `st_rdev`, its number if it is a host pty `/dev/pts/N`).
+pub(crate) fn host_console() -> Option<(i32, u64, Option<u32>)> {
+    (0..3).find_map(|fd| {
+        let owned = dup(fd).ok()?;
+        if !rustix::termios::isatty(&owned) {
+            return None;
+        }
+        let rdev = rdev(&owned)?;
+        let (major, minor) = (rustix::fs::major(rdev), rustix::fs::minor(rdev));
+        // Unix98 pty slaves have majors 136 to 143.
+        let pts = (136..=143)
+            .contains(&major)
+            .then(|| (major - 136) * 256 + minor);
+        Some((fd, rdev, pts))
+    })
+}
+
+/// `st_rdev` of a host descriptor.
+pub(crate) fn rdev(fd: &OwnedFd) -> Option<u64> {
+    rustix::fs::fstat(fd).ok().map(|st| st.st_rdev)
+}

@@ -52,7 +52,18 @@ pub(crate) enum DevKind {
     Full,
     Random,
     Urandom,
+    /// `/dev/tty`: the opener's controlling terminal (the syscall layer resolves it).
     Tty,
+    /// `/dev/ptmx`: a new pty's master.
+    Ptmx,
+    /// `/dev/pts/N`.
+    PtySlave(u32),
+    /// The host's terminal (host descriptor `host_fd`): `/dev/console`, and `/dev/pts/N`
+    /// (`pts`) when it is the host's pty N.
+    Console {
+        host_fd: i32,
+        pts: Option<u32>,
+    },
 }
 
 impl DevKind {
@@ -65,6 +76,9 @@ impl DevKind {
             DevKind::Random => (1, 8),
             DevKind::Urandom => (1, 9),
             DevKind::Tty => (5, 0),
+            DevKind::Ptmx => (5, 2),
+            DevKind::PtySlave(n) | DevKind::Console { pts: Some(n), .. } => (136, n),
+            DevKind::Console { pts: None, .. } => (5, 1),
         }
     }
 }

@@ -13,6 +13,11 @@ pub fn sys_ioctl(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
         return Err(Errno::EBADF);
     }
     let arg = a.addr(2);
+    if let Some((pty, master)) = f.pty() {
+        if let Some(r) = crate::tty::pty_ioctl(ctx, pty, master, a.u32(1), arg) {
+            return r;
+        }
+    }
     match a.u32(1) {
         ioctl::TCGETS => {
             let t = f.tcgets()?;
@@ -59,6 +64,13 @@ pub fn sys_ioctl(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
                 return Err(Errno::EPERM);
             }
             ctx.procs.console_pgrp = g;
+        }
+        ioctl::TIOCSCTTY => {
+            f.tcgets()?;
+            return crate::tty::console_sctty(ctx);
+        }
+        ioctl::TCSBRK | ioctl::TCXONC => {
+            f.tcgets()?;
         }
         ioctl::FIOCLEX => ctx.proc.fds.set_cloexec(fd, true)?,
         ioctl::FIONCLEX => ctx.proc.fds.set_cloexec(fd, false)?,

@@ -39,6 +39,7 @@ fn do_open(ctx: &mut Ctx<'_>, dirfd: i32, path: UserAddr, flags: u32, mode: u32)
         // Emptied: mappings of the file lose their pages.
         crate::mem::file_truncated(ctx, &file);
     }
+    let file = crate::tty::opened(ctx, file, flags)?;
     let fd = ctx
         .proc
         .fds

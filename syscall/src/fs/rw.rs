@@ -86,7 +86,15 @@ fn transfer(
     } else {
         0
     };
+    if let (Some(mask), Dir::Read) = (f.signalfd_mask(), dir) {
+        return crate::signalfd::read(ctx, f, mask, iovs);
+    }
+    crate::tty::check_background(ctx, f, dir == Dir::Write)?;
     let rest = skip(iovs, done);
+    // A read that was waiting when its terminal hung up fails (later reads see end of file).
+    if dir == Dir::Read && ctx.restart.waited && f.is_hung_up_tty() {
+        return Err(Errno::EIO);
+    }
     let total: u64 = rest.iter().map(|v| v.len).sum();
     let nonempty = rest.iter().filter(|v| v.len > 0).count();
     crate::mem::sync_file(ctx, f);
@@ -115,7 +123,11 @@ fn transfer(
         }
         (Err(Errno::EAGAIN), Some(id)) if blocking => {
             ctx.watch_host(f);
-            Err(ctx.block_on(WaitKey::File(id)))
+            ctx.restart.waited = true;
+            Err(match f.read_deadline() {
+                Some(at) if dir == Dir::Read => ctx.block_until(WaitKey::File(id), at),
+                _ => ctx.block_on(WaitKey::File(id)),
+            })
         }
         (Ok(n), _) => Ok(done + n),
         // A write that moved data before failing (EPIPE) returns the count.
