@@ -13,6 +13,7 @@ use rustix::fs::OFlags as HOFlags;
 
 use crate::dentry::{Dentry, Inode};
 use crate::hostfs::{fstat_fd, herr, nerr};
+use crate::object::FileObject;
 use crate::pipe::{PipeEnd, PollEvents};
 use crate::tmpfs::{DevKind, MemData, MemInode, Time};
 use crate::{overlay, stdio, Arc};
@@ -39,6 +40,8 @@ pub(crate) enum FileKind {
     Path,
     /// One end of a pipe.
     Pipe(PipeEnd),
+    /// A kernel object (a socket).
+    Object(Arc<dyn FileObject>),
 }
 
 /// Wait ids of host streams have this bit set (pipe ids never reach it).
@@ -190,6 +193,7 @@ impl OpenFile {
             }
             FileKind::Dev(k) => dev_read(*k, bufs),
             FileKind::Pipe(p) => p.pipe.read(bufs),
+            FileKind::Object(o) => o.read(bufs),
             FileKind::Dir => Err(Errno::EISDIR),
             FileKind::Path => Err(Errno::EBADF),
         }
@@ -230,6 +234,7 @@ impl OpenFile {
             FileKind::Stream(fd) => stdio::write(fd, &bufs[..bufs.len().min(IOV_MAX)]),
             FileKind::Dev(k) => dev_write(*k, bufs),
             FileKind::Pipe(p) => p.pipe.write(bufs),
+            FileKind::Object(o) => o.write(bufs),
             FileKind::Dir => Err(Errno::EISDIR),
             FileKind::Path => Err(Errno::EBADF),
         }
@@ -237,7 +242,7 @@ impl OpenFile {
 
     /// Reads at `off` without moving the position.
     pub fn pread(&self, bufs: &mut [IoSliceMut<'_>], off: u64) -> Result<usize, Errno> {
-        if matches!(self.kind, FileKind::Pipe(_)) {
+        if matches!(self.kind, FileKind::Pipe(_) | FileKind::Object(_)) {
             return Err(Errno::ESPIPE);
         }
         self.check_read()?;
@@ -252,7 +257,7 @@ impl OpenFile {
                 nix::sys::uio::preadv(fd.as_fd(), &mut bufs[..n], off as i64).map_err(nerr)
             }
             FileKind::Dev(k) => dev_read(*k, bufs),
-            FileKind::Pipe(_) => Err(Errno::ESPIPE),
+            FileKind::Pipe(_) | FileKind::Object(_) => Err(Errno::ESPIPE),
             FileKind::Dir => Err(Errno::EISDIR),
             FileKind::Path => Err(Errno::EBADF),
         }
@@ -270,7 +275,7 @@ impl OpenFile {
     }
 
     fn pwrite_mode(&self, bufs: &[IoSlice<'_>], off: u64, append: bool) -> Result<usize, Errno> {
-        if matches!(self.kind, FileKind::Pipe(_)) {
+        if matches!(self.kind, FileKind::Pipe(_) | FileKind::Object(_)) {
             return Err(Errno::ESPIPE);
         }
         self.check_write()?;
@@ -294,7 +299,7 @@ impl OpenFile {
                 nix::sys::uio::pwritev(fd.as_fd(), &bufs[..n], off as i64).map_err(nerr)
             }
             FileKind::Dev(k) => dev_write(*k, bufs),
-            FileKind::Pipe(_) => Err(Errno::ESPIPE),
+            FileKind::Pipe(_) | FileKind::Object(_) => Err(Errno::ESPIPE),
             FileKind::Dir => Err(Errno::EISDIR),
             FileKind::Path => Err(Errno::EBADF),
         }
@@ -305,7 +310,7 @@ impl OpenFile {
         use abi::flags::seek;
         let size = match &self.kind {
             FileKind::Path => return Err(Errno::EBADF),
-            FileKind::Pipe(_) => return Err(Errno::ESPIPE),
+            FileKind::Pipe(_) | FileKind::Object(_) => return Err(Errno::ESPIPE),
             FileKind::Stream(fd) => return stdio::lseek(fd, off, whence),
             FileKind::Dev(_) => {
                 if !(0..=4).contains(&whence) {
@@ -367,6 +372,7 @@ impl OpenFile {
             (None, FileKind::Stream(fd) | FileKind::Host(fd)) => fstat_fd(fd),
             (None, FileKind::Mem(m)) => Ok(m.stat()),
             (None, FileKind::Pipe(p)) => Ok(p.pipe.stat()),
+            (None, FileKind::Object(o)) => Ok(o.stat()),
             _ => Err(Errno::EBADF),
         }
     }
@@ -565,7 +571,7 @@ impl OpenFile {
                 nix::sys::uio::preadv(fd.as_fd(), &mut bufs, off).map_err(nerr)
             }
             FileKind::Dev(k) => dev_read(*k, &mut bufs),
-            FileKind::Pipe(_) => Err(Errno::ESPIPE),
+            FileKind::Pipe(_) | FileKind::Object(_) => Err(Errno::ESPIPE),
             FileKind::Dir => Err(Errno::EISDIR),
             FileKind::Path => Err(Errno::EBADF),
         }
@@ -592,8 +598,17 @@ impl OpenFile {
     pub fn wait_id(&self) -> Option<u64> {
         match &self.kind {
             FileKind::Pipe(p) => Some(p.pipe.id()),
+            FileKind::Object(o) => Some(o.wait_id()),
             // Host streams are told apart from pipe ids by the top bit.
             FileKind::Stream(fd) => Some(HOST_STREAM_ID | fd.as_raw_fd() as u64),
+            _ => None,
+        }
+    }
+
+    /// The kernel object behind this file, if it is one.
+    pub fn object(&self) -> Option<&Arc<dyn FileObject>> {
+        match &self.kind {
+            FileKind::Object(o) => Some(o),
             _ => None,
         }
     }
@@ -626,6 +641,7 @@ impl OpenFile {
     pub fn poll_ready(&self) -> PollEvents {
         match &self.kind {
             FileKind::Pipe(p) => p.pipe.poll(p.write),
+            FileKind::Object(o) => o.poll(),
             FileKind::Stream(fd) => stdio::poll(fd),
             _ => PollEvents::READY,
         }
@@ -662,7 +678,7 @@ impl OpenFile {
     pub fn is_seekable(&self) -> bool {
         match &self.kind {
             FileKind::Stream(fd) => stdio::lseek(fd, 0, 1).is_ok(),
-            FileKind::Path | FileKind::Pipe(_) => false,
+            FileKind::Path | FileKind::Pipe(_) | FileKind::Object(_) => false,
             _ => true,
         }
     }
@@ -718,6 +734,10 @@ pub(crate) fn open_dentry(d: &Dentry, flags: OFlags) -> Result<FileRef, Errno> {
     if ft == S_IFLNK {
         return Err(Errno::ELOOP);
     }
+    // A socket file is never opened, wherever it lives (`connect` reaches its socket).
+    if ft == abi::flags::mode::S_IFSOCK {
+        return Err(Errno::ENXIO);
+    }
     // Host special files are never opened: a host device, FIFO or socket would connect the
     // guest to the host outside its root (and a FIFO open could block the kernel). Sockets
     // are ENXIO as on Linux; devices and FIFOs EACCES, as on a `nodev` mount.
@@ -771,6 +791,7 @@ fn mem_kind(u: Arc<MemInode>) -> Result<FileKind, Errno> {
         MemData::Dev(k) => Some(*k),
         MemData::Dir { .. } => return Err(Errno::EISDIR),
         MemData::Symlink(_) => return Err(Errno::ELOOP),
+        MemData::Socket(_) => return Err(Errno::ENXIO),
         MemData::File(_) => None,
     };
     Ok(match dev {
@@ -806,4 +827,9 @@ pub(crate) fn open_pipe(flags: OFlags, uid: u32, gid: u32) -> (FileRef, FileRef)
         OpenFile::new(None, FileKind::Pipe(r), keep),
         OpenFile::new(None, FileKind::Pipe(w), keep | OFlags::WRONLY),
     )
+}
+
+/// An open file over kernel object `obj`; `flags`: access mode and status flags.
+pub(crate) fn open_object(obj: Arc<dyn FileObject>, flags: OFlags) -> FileRef {
+    OpenFile::new(None, FileKind::Object(obj), flags)
 }

@@ -43,9 +43,11 @@
 mod dentry;
 mod file;
 mod hostfs;
+mod object;
 mod overlay;
 mod path;
 mod pipe;
+mod socket;
 mod stdio;
 mod tmpfs;
 
@@ -62,6 +64,7 @@ pub use dentry::Dentry;
 use dentry::{FsShared, Inode, OvlFs, OvlNode};
 pub use file::{FileRef, OpenFile};
 use hostfs::HostNode;
+pub use object::{new_wait_id, FileObject};
 use path::{Last, Parent};
 pub use pipe::{PollEvents, PIPE_BUF, PIPE_CAPACITY};
 pub use stdio::{wait_streams, TcsetWhen};
@@ -115,6 +118,8 @@ pub struct Vfs {
     ns: Mutex<()>,
     /// The overlay's lower (cached) host tree, whose cache is dropped with the `Vfs`.
     lower: Option<Arc<HostNode>>,
+    /// Abstract socket names.
+    abstract_names: socket::AbstractNames,
 }
 
 impl Drop for Vfs {
@@ -219,6 +224,7 @@ impl Vfs {
             uid: cfg.uid,
             gid: cfg.gid,
             ns: Mutex::new(()),
+            abstract_names: Default::default(),
         })
     }
 
