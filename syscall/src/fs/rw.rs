@@ -114,6 +114,10 @@ fn transfer(
         (Ok(n), _) => Ok(done + n),
         // A write that moved data before failing (EPIPE) returns the count.
         (Err(_), _) if done > 0 => Ok(done),
+        (Err(Errno::EPIPE), _) if dir == Dir::Write => {
+            crate::kill::raise_sigpipe(ctx);
+            Err(Errno::EPIPE)
+        }
         (r, _) => r,
     }
 }

@@ -6,7 +6,6 @@
 //! with `MSG_WAITALL`, keep what they already moved in the restart block.
 
 use abi::flags::OFlags;
-use abi::signal::sig;
 use abi::structs::IoVec;
 use abi::{Errno, SysResult, UserAddr};
 use vfs::{Arc, FileRef};
@@ -15,7 +14,6 @@ use super::addr::{self, SockAddr};
 use super::unix::{Dest, Received, RecvOpts, SockType, Ucred, UnixSocket, SCM_MAX_FD};
 use super::{cred, lookup, sock};
 use crate::fs::{iovecs, skip};
-use crate::signal::SigInfo;
 use crate::{Args, Ctx, WaitKey};
 
 const MSG_OOB: u32 = 0x1;
@@ -61,18 +59,12 @@ struct Extra {
     cred: Ucred,
 }
 
-/// Raises `SIGPIPE` at the caller (a send to a closed connection without `MSG_NOSIGNAL`).
-fn sigpipe(ctx: &mut Ctx<'_>) {
-    let info = SigInfo::user(sig::SIGPIPE, ctx.proc.pid, ctx.proc.cred.uid);
-    crate::kill::send_to(ctx.proc, info, &mut ctx.wakeups);
-}
-
 fn nonblocking(f: &FileRef, flags: u32) -> bool {
     flags & MSG_DONTWAIT != 0 || f.flags().contains(OFlags::NONBLOCK)
 }
 
-/// Sends the guest ranges `iovs`. `signal`: raise `SIGPIPE` on `EPIPE` (the kernel does it
-/// itself for `write`/`writev`).
+/// Sends the guest ranges `iovs`. `EPIPE` on a stream raises `SIGPIPE` unless
+/// `MSG_NOSIGNAL` (datagram and seqpacket sockets never raise it, as Linux).
 fn send(
     ctx: &mut Ctx<'_>,
     f: &FileRef,
@@ -80,7 +72,6 @@ fn send(
     iovs: &[IoVec],
     mut extra: Extra,
     flags: u32,
-    signal: bool,
 ) -> SysResult {
     if flags & MSG_OOB != 0 {
         return Err(Errno::EOPNOTSUPP);
@@ -136,8 +127,8 @@ fn send(
         Err(Errno::EAGAIN) if !nonblock => Err(ctx.block_on(WaitKey::File(wait))),
         Err(_) if done > 0 => Ok(done),
         Err(Errno::EPIPE) => {
-            if signal && flags & MSG_NOSIGNAL == 0 {
-                sigpipe(ctx);
+            if s.ty == SockType::Stream && flags & MSG_NOSIGNAL == 0 {
+                crate::kill::raise_sigpipe(ctx);
             }
             Err(Errno::EPIPE)
         }
@@ -235,7 +226,7 @@ pub(crate) fn socket_rw(
             rights: Vec::new(),
             cred: cred(ctx),
         };
-        send(ctx, f, s, iovs, extra, flags, false)
+        send(ctx, f, s, iovs, extra, flags)
     }
 }
 
@@ -258,7 +249,7 @@ pub(crate) fn sys_sendto(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
         rights: Vec::new(),
         cred: cred(ctx),
     };
-    send(ctx, &f, &s, &iov, extra, a.u32(3), true)
+    send(ctx, &f, &s, &iov, extra, a.u32(3))
 }
 
 /// `recvfrom(2)`.
@@ -378,7 +369,7 @@ pub(crate) fn sys_sendmsg(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
         rights,
         cred: who,
     };
-    send(ctx, &f, &s, &iovs, extra, a.u32(2), true)
+    send(ctx, &f, &s, &iovs, extra, a.u32(2))
 }
 
 /// Writes control messages into the guest's buffer as Linux's `put_cmsg`: what does not
