@@ -130,16 +130,23 @@ pub(crate) fn sys_socketpair(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     Ok(0)
 }
 
-/// The socket a name refers to (for `connect` and `sendto`).
-fn lookup(ctx: &Ctx<'_>, name: &SockAddr) -> Result<Arc<UnixSocket>, Errno> {
-    let obj = match name {
-        SockAddr::Path(p) => ctx.vfs.socket_at(&ctx.proc.cwd, p)?,
-        SockAddr::Abstract(n) => ctx.vfs.abstract_socket(n)?,
+/// The socket of type `ty` a name refers to (for `connect` and `sendto`). A socket of
+/// another type is `EPROTOTYPE` by path and, as Linux keys abstract names by type too, not
+/// found (`ECONNREFUSED`) by abstract name.
+fn lookup(ctx: &Ctx<'_>, name: &SockAddr, ty: SockType) -> Result<Arc<UnixSocket>, Errno> {
+    let (obj, wrong_type) = match name {
+        SockAddr::Path(p) => (ctx.vfs.socket_at(&ctx.proc.cwd, p)?, Errno::EPROTOTYPE),
+        SockAddr::Abstract(n) => (ctx.vfs.abstract_socket(n)?, Errno::ECONNREFUSED),
         SockAddr::Unspec | SockAddr::Auto => return Err(Errno::EINVAL),
     };
-    obj.as_any()
+    let s = obj
+        .as_any()
         .downcast::<UnixSocket>()
-        .map_err(|_| Errno::ECONNREFUSED)
+        .map_err(|_| Errno::ECONNREFUSED)?;
+    if s.ty != ty {
+        return Err(wrong_type);
+    }
+    Ok(s)
 }
 
 /// `bind(2)`.
@@ -147,7 +154,14 @@ pub(crate) fn sys_bind(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     let (_, s) = sock(ctx, a.i32(0))?;
     let name = addr::read(ctx, a.addr(1), a.i32(2))?;
     if s.is_bound() {
-        return Err(Errno::EINVAL);
+        // Linux makes the file before it looks at the socket: a taken path wins.
+        let taken =
+            matches!(&name, SockAddr::Path(p) if ctx.vfs.stat(&ctx.proc.cwd, p, false).is_ok());
+        return Err(if taken {
+            Errno::EADDRINUSE
+        } else {
+            Errno::EINVAL
+        });
     }
     let obj: Arc<dyn FileObject> = s.clone();
     let weak = Arc::downgrade(&obj);
@@ -194,7 +208,7 @@ pub(crate) fn sys_connect(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     if s.ty == SockType::Dgram {
         let to = match name {
             SockAddr::Unspec => None,
-            ref n => Some(lookup(ctx, n)?),
+            ref n => Some(lookup(ctx, n, s.ty)?),
         };
         s.connect_dgram(to.as_ref())?;
         return Ok(0);
@@ -202,10 +216,7 @@ pub(crate) fn sys_connect(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     if matches!(name, SockAddr::Unspec | SockAddr::Auto) {
         return Err(Errno::EINVAL);
     }
-    if s.is_connected() {
-        return Err(Errno::EISCONN);
-    }
-    let server = lookup(ctx, &name)?;
+    let server = lookup(ctx, &name, s.ty)?;
     match s.connect_stream(&server, cred(ctx)) {
         Ok(()) => {
             ctx.wake(WaitKey::File(server.wait_id()));

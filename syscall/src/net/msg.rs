@@ -111,7 +111,7 @@ fn send(
     }
     let dest = match &extra.to {
         None => Dest::Peer,
-        Some(name) => Dest::To(lookup(ctx, name)?),
+        Some(name) => Dest::To(lookup(ctx, name, s.ty)?),
     };
     let (r, wait) = s.send(dest, &data, &mut extra.rights, extra.cred);
     match r {
