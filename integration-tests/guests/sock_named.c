@@ -34,7 +34,10 @@ static void stream_server(void) {
     int l = socket(AF_UNIX, SOCK_STREAM, 0);
     EXPECT_ERR("listen unbound", listen(l, 5), EINVAL);
     report("bind", bind(l, (struct sockaddr *)&sa, len));
-    EXPECT_ERR("bind twice", bind(l, (struct sockaddr *)&sa, len), EINVAL);
+    EXPECT_ERR("bind twice, taken path", bind(l, (struct sockaddr *)&sa, len), EADDRINUSE);
+    struct sockaddr_un other;
+    socklen_t olen = path_addr(&other, "other.sock");
+    EXPECT_ERR("bind twice", bind(l, (struct sockaddr *)&other, olen), EINVAL);
     int l2 = socket(AF_UNIX, SOCK_STREAM, 0);
     EXPECT_ERR("bind in use", bind(l2, (struct sockaddr *)&sa, len), EADDRINUSE);
     EXPECT_ERR("connect not listening", connect(l2, (struct sockaddr *)&sa, len), ECONNREFUSED);
@@ -150,7 +153,8 @@ static void abstract(void) {
     printf("abstract seqpacket: %zd %zd then %zd\n", a, b, e);
     int s;
     waitpid(p, &s, 0);
-    EXPECT_ERR("stream to seqpacket", connect(socket(AF_UNIX, SOCK_STREAM, 0), (struct sockaddr *)&sa, len), EPROTOTYPE);
+    /* Abstract names are keyed by type too: another type finds nothing. */
+    EXPECT_ERR("stream to seqpacket", connect(socket(AF_UNIX, SOCK_STREAM, 0), (struct sockaddr *)&sa, len), ECONNREFUSED);
     close(c);
     close(l);
     report("abstract name free after close", bind(l2, (struct sockaddr *)&sa, len));
@@ -172,6 +176,7 @@ static void datagrams(void) {
     socklen_t slen = path_addr(&srv, "dg.sock"), clen = path_addr(&cli, "dgc.sock");
     int s = socket(AF_UNIX, SOCK_DGRAM, 0);
     bind(s, (struct sockaddr *)&srv, slen);
+    EXPECT_ERR("stream to dgram path", connect(socket(AF_UNIX, SOCK_STREAM, 0), (struct sockaddr *)&srv, slen), EPROTOTYPE);
     int c = socket(AF_UNIX, SOCK_DGRAM, 0);
     EXPECT_ERR("dgram send unconnected", send(c, "x", 1, 0), ENOTCONN);
     sendto(c, "anon", 4, 0, (struct sockaddr *)&srv, slen);
@@ -208,10 +213,18 @@ static void datagrams(void) {
     EXPECT_ERR("dgram to missing", sendto(socket(AF_UNIX, SOCK_DGRAM, 0), "x", 1, 0, (struct sockaddr *)&srv, slen), ENOENT);
     EXPECT_ERR("listen dgram", listen(socket(AF_UNIX, SOCK_DGRAM, 0), 1), EOPNOTSUPP);
     int sv[2];
+    socklen_t len;
     socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
     EXPECT_ERR("sendto on connected stream", sendto(sv[0], "x", 1, 0, (struct sockaddr *)&srv, slen), EISCONN);
-    EXPECT_ERR("connect connected stream", connect(sv[0], (struct sockaddr *)&srv, slen), EISCONN);
-    EXPECT_ERR("bad family", bind(socket(AF_UNIX, SOCK_STREAM, 0), (struct sockaddr *)&(struct sockaddr){.sa_family = 2}, 16), EINVAL);
+    EXPECT_ERR("connect connected stream to missing path", connect(sv[0], (struct sockaddr *)&srv, slen), ENOENT);
+    len = path_addr(&srv, "dg.sock");
+    int s2 = socket(AF_UNIX, SOCK_STREAM, 0);
+    bind(s2, (struct sockaddr *)&srv, len);
+    listen(s2, 1);
+    EXPECT_ERR("connect connected stream", connect(sv[0], (struct sockaddr *)&srv, len), EISCONN);
+    close(s2);
+    unlink(srv.sun_path);
+    EXPECT_ERR("invalid family", bind(socket(AF_UNIX, SOCK_STREAM, 0), (struct sockaddr *)&(struct sockaddr){.sa_family = 2}, 16), EINVAL);
 }
 
 int main(int argc, char **argv) {

@@ -210,11 +210,11 @@ static void options(void) {
     EXPECT_ERR("lseek", lseek(sv[0], 0, SEEK_SET), ESPIPE);
     int fl = 0;
     EXPECT_ERR("getsockopt on pipe", getsockopt(0, SOL_SOCKET, SO_TYPE, &fl, &len), ENOTSOCK);
-    EXPECT_ERR("bad shutdown how", shutdown(sv[0], 7), EINVAL);
-    EXPECT_ERR("bad type flags", socketpair(AF_UNIX, SOCK_STREAM | 0x100, 0, sv), EINVAL);
-    EXPECT_ERR("bad type", socket(AF_UNIX, 4, 0), ESOCKTNOSUPPORT);
-    EXPECT_ERR("bad protocol", socket(AF_UNIX, SOCK_STREAM, 7), EPROTONOSUPPORT);
-    EXPECT_ERR("bad family", socket(1000, SOCK_STREAM, 0), EAFNOSUPPORT);
+    EXPECT_ERR("invalid shutdown how", shutdown(sv[0], 7), EINVAL);
+    EXPECT_ERR("invalid type flags", socketpair(AF_UNIX, SOCK_STREAM | 0x100, 0, sv), EINVAL);
+    EXPECT_ERR("invalid type", socket(AF_UNIX, 4, 0), ESOCKTNOSUPPORT);
+    EXPECT_ERR("invalid protocol", socket(AF_UNIX, SOCK_STREAM, 7), EPROTONOSUPPORT);
+    EXPECT_ERR("invalid family", socket(1000, SOCK_STREAM, 0), EAFNOSUPPORT);
     EXPECT_ERR("socketpair efault", socketpair(AF_UNIX, SOCK_STREAM, 0, (int *)8), EFAULT);
     close(sv[0]);
     close(sv[1]);

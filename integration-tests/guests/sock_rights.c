@@ -105,7 +105,7 @@ static void ctrunc_and_flags(void) {
     fstat(fds[0], &s2);
     printf("same pipe: %d\n", s1.st_ino == s2.st_ino);
     int bad = 999;
-    EXPECT_ERR("bad fd", send_fds(sv[0], &bad, 1, "x"), EBADF);
+    EXPECT_ERR("invalid fd", send_fds(sv[0], &bad, 1, "x"), EBADF);
     close(sv[0]);
     close(sv[1]);
     close(pfd[0]);
