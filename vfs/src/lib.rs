@@ -36,7 +36,10 @@
 //! the host's `st_ino`/`st_dev`; in-memory inodes get synthetic numbers on a synthetic
 //! device, except copied-up ones, which keep the host's. New files belong to the configured
 //! uid/gid. Pipes ([`Vfs::pipe`]) live outside the namespace; files that can block report a
-//! [`OpenFile::wait_id`] and their readiness ([`OpenFile::poll_ready`]). Known gaps: an open file that was only read keeps reading the host file after
+//! [`OpenFile::wait_id`] and their readiness ([`OpenFile::poll_ready`]). Kernel objects
+//! implemented elsewhere (sockets) sit behind open files as a [`FileObject`]
+//! ([`Vfs::open_object`]); socket names are socket inodes of the in-memory layer or
+//! abstract names per `Vfs` ([`Vfs::bind_socket`], [`Vfs::bind_abstract`]). Known gaps: an open file that was only read keeps reading the host file after
 //! another descriptor copies it up; getcwd of a dentry renamed since shows its old path.
 #![forbid(unsafe_code)]
 

@@ -71,24 +71,20 @@ pub(crate) fn read(ctx: &mut Ctx<'_>, at: UserAddr, len: i32) -> Result<SockAddr
     })
 }
 
-/// Writes a socket address for `accept`, `getsockname`, `recvfrom`: `name` (`None`: an
-/// unbound socket, just the family) truncated to `*len_at`, whose new value is the full
-/// length. A null `at` writes nothing.
-pub(crate) fn write(
+/// Writes a socket address (`accept`, `getsockname`, `getpeername`): `name`, or just the
+/// family for an unbound socket (`None`).
+pub(crate) fn write_name(
     ctx: &mut Ctx<'_>,
     at: UserAddr,
     len_at: UserAddr,
     name: Option<&[u8]>,
 ) -> Result<(), Errno> {
-    if at.is_null() {
-        return Ok(());
-    }
     let family = AF_UNIX.to_ne_bytes();
-    let name = name.unwrap_or(&family);
-    write_raw(ctx, at, len_at, name)
+    write_raw(ctx, at, len_at, name.unwrap_or(&family))
 }
 
-/// Writes `name` (any bytes, possibly none) truncated to `*len_at` and stores its length.
+/// Writes `name` (any bytes, possibly none) truncated to `*len_at` and stores its full
+/// length there, as Linux's `move_addr_to_user`.
 pub(crate) fn write_raw(
     ctx: &mut Ctx<'_>,
     at: UserAddr,

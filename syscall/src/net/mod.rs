@@ -244,8 +244,10 @@ fn do_accept(ctx: &mut Ctx<'_>, a: &Args, flags: u32) -> SysResult {
     };
     // Connectors waiting for room in the backlog try again.
     ctx.wake(WaitKey::File(s.wait_id()));
-    let peer = end.peer_addr().ok().flatten();
-    addr::write(ctx, a.addr(1), a.addr(2), peer.as_deref())?;
+    if !a.addr(1).is_null() {
+        let peer = end.peer_addr().ok().flatten();
+        addr::write_name(ctx, a.addr(1), a.addr(2), peer.as_deref())?;
+    }
     let nf = open(ctx, end, flags & SOCK_NONBLOCK != 0);
     Ok(install(ctx, nf, flags & SOCK_CLOEXEC != 0)? as u64)
 }

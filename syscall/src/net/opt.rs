@@ -111,9 +111,7 @@ pub(crate) fn sys_setsockopt(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
             let mut b = vec![0u8; need];
             ctx.copy_in(at, &mut b)?;
         }
-        SO_TYPE | SO_ERROR | SO_PEERCRED | SO_ACCEPTCONN | SO_DOMAIN | SO_PROTOCOL => {
-            return Err(Errno::ENOPROTOOPT)
-        }
+        // Read-only ones (SO_TYPE, SO_PEERCRED …) included.
         _ => return Err(Errno::ENOPROTOOPT),
     }
     Ok(0)
@@ -123,12 +121,7 @@ pub(crate) fn sys_setsockopt(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
 pub(crate) fn sys_getsockname(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     let (_, s) = sock(ctx, a.i32(0))?;
     let name = s.addr();
-    addr::write_raw(
-        ctx,
-        a.addr(1),
-        a.addr(2),
-        name.as_deref().unwrap_or(&(AF_UNIX as u16).to_ne_bytes()),
-    )?;
+    addr::write_name(ctx, a.addr(1), a.addr(2), name.as_deref())?;
     Ok(0)
 }
 
@@ -139,11 +132,6 @@ pub(crate) fn sys_getpeername(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
         return Err(Errno::ENOTCONN);
     }
     let name = s.peer_addr()?;
-    addr::write_raw(
-        ctx,
-        a.addr(1),
-        a.addr(2),
-        name.as_deref().unwrap_or(&(AF_UNIX as u16).to_ne_bytes()),
-    )?;
+    addr::write_name(ctx, a.addr(1), a.addr(2), name.as_deref())?;
     Ok(0)
 }

@@ -20,9 +20,12 @@
 //! are not its peer (`net.unix.max_dgram_qlen`).
 //!
 //! Known gaps: descriptors passed in a message that is never received and that refer to
-//! the socket itself keep it alive (Linux's garbage collector is not modelled); a
-//! connected datagram sender waiting for room in its peer's queue is woken by the peer's
-//! reads, but `poll` for `POLLOUT` on it waits on its own id.
+//! the socket itself keep it alive (Linux's garbage collector is not modelled), and when
+//! undelivered passed files are dropped with their socket nobody waiting on them is woken;
+//! a connected datagram sender waiting for room in its peer's queue is woken by the peer's
+//! reads, but `poll` for `POLLOUT` on it waits on its own id; a client whose connection
+//! was still pending when the listener closed sees end of file, not `ECONNRESET`;
+//! `MSG_OOB` is not supported.
 
 use std::any::Any;
 use std::collections::VecDeque;
