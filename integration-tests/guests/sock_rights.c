@@ -132,8 +132,8 @@ static void creds(void) {
         c->cmsg_len = CMSG_LEN(sizeof(struct ucred));
         struct ucred uc = {getpid(), getuid(), getgid()};
         memcpy(CMSG_DATA(c), &uc, sizeof uc);
-        report("child sendmsg own creds", sendmsg(sv[0], &m, 0));
-        _exit(0);
+        /* The child prints nothing: its exit status says how sendmsg went. */
+        _exit(sendmsg(sv[0], &m, 0) == 2 ? 0 : 1);
     }
     for (int i = 0; i < 2; i++) {
         char buf[8], ctl[64];
@@ -150,13 +150,33 @@ static void creds(void) {
     }
     int st;
     waitpid(p, &st, 0);
-    fflush(stdout);
+    printf("child sendmsg own creds: exit=%d\n", WEXITSTATUS(st));
     close(sv[0]);
     close(sv[1]);
 }
 
+/* A stream read takes the bytes before a message with files and that message, then stops. */
+static void stream_boundary(void) {
+    int sv[2], pfd[2];
+    socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+    pipe(pfd);
+    send(sv[0], "bc", 2, 0);
+    send_fds(sv[0], &pfd[0], 1, "d");
+    send(sv[0], "ef", 2, 0);
+    int fds[8], fl;
+    char buf[32];
+    int n = recv_fds(sv[1], fds, 64, 0, buf, sizeof buf, &fl);
+    for (int i = 0; i < n; i++) close(fds[i]);
+    n = recv_fds(sv[1], fds, 64, 0, buf, sizeof buf, &fl);
+    close(sv[0]);
+    close(sv[1]);
+    close(pfd[0]);
+    close(pfd[1]);
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
+    stream_boundary();
     pass_pipe();
     ctrunc_and_flags();
     creds();

@@ -90,6 +90,7 @@ fn scm_rights_and_credentials() {
     let o = run_both(&[arg(guests::SOCK_RIGHTS)]);
     has(&o, "parent read 16 'through the pipe'");
     has(&o, "got 5 bytes 'three', 2 fds, controllen=24, ctrunc=1");
+    has(&o, "got 3 bytes 'bcd', 1 fds, controllen=24, ctrunc=0");
 }
 
 #[test]

@@ -350,11 +350,11 @@ impl UnixSocket {
             }
         }
         let mut s = self.state.lock();
+        // Linux records no peer credentials for a datagram association.
         s.conn = match to {
             Some(t) => Conn::Connected(Arc::downgrade(t)),
             None => Conn::Unconnected,
         };
-        s.peer_cred = to.map(|t| t.owner);
         Ok(())
     }
 
@@ -554,20 +554,22 @@ impl UnixSocket {
                 from: m.from,
             });
         }
-        // A stream: across messages, but not past one that passed files, and not across
-        // senders' credentials when they are asked for.
+        // A stream: across messages, up to and including one that passed files, and not
+        // across senders' credentials when they are asked for.
         let passcred = s.passcred;
         let mut out = Received {
             cred: s.rx.front().map(|m| m.cred),
             from: s.rx.front().and_then(|m| m.from.clone()),
             ..eof
         };
-        let mut i = 0;
+        // `i`: the message looked at (peeking walks the queue; reading takes its front).
+        let (mut i, mut first) = (0, true);
         while out.data.len() < max {
             let Some(m) = s.rx.get(i) else { break };
-            if i > 0 && (passcred && Some(m.cred) != out.cred || !m.rights.is_empty()) {
+            if !first && passcred && Some(m.cred) != out.cred {
                 break;
             }
+            first = false;
             let k = (max - out.data.len()).min(m.data.len() - m.off);
             out.data.extend_from_slice(&m.data[m.off..m.off + k]);
             let done = m.off + k == m.data.len();
