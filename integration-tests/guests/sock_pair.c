@@ -171,6 +171,31 @@ static void blocking_and_poll(void) {
     close(sv[1]);
 }
 
+/* A blocking write larger than the socket buffer waits for the reader and moves it all. */
+static void big_write(void) {
+    int sv[2];
+    socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+    pid_t p = fork();
+    if (p == 0) {
+        close(sv[0]);
+        static char buf[10000];
+        long total = 0, sum = 0;
+        ssize_t n;
+        while ((n = read(sv[1], buf, sizeof buf)) > 0) {
+            for (ssize_t i = 0; i < n; i++) sum += (unsigned char)buf[i];
+            total += n;
+        }
+        _exit(total == (1 << 20) && sum == 255L * (1 << 19) ? 0 : 1);
+    }
+    close(sv[1]);
+    static char big[1 << 20];
+    for (int i = 0; i < (1 << 20); i++) big[i] = (i & 1) ? 0xff : 0;
+    ssize_t n = write(sv[0], big, sizeof big);
+    printf("big write: %zd\n", n);
+    close(sv[0]);
+    child_done(p);
+}
+
 static void options(void) {
     int sv[2];
     socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv);
@@ -232,6 +257,7 @@ int main(void) {
     epipe(SOCK_SEQPACKET, "seqpacket");
     nonblocking();
     blocking_and_poll();
+    big_write();
     options();
     printf("done\n");
     return 0;
