@@ -3,6 +3,7 @@
 #include "common.h"
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -46,6 +47,9 @@ int main(void) {
     char good[64];
     struct stat st;
     struct timespec zero = {0, 0};
+    int sp[2];
+    socketpair(AF_UNIX, SOCK_DGRAM, 0, sp);
+    socklen_t slen = sizeof good;
 
     for (unsigned i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         void *p = (void *)bad[i].v;
@@ -107,6 +111,19 @@ int main(void) {
         R("arch_prctl_get_gs", SYS_arch_prctl, ARCH_GET_GS, p);
         R("pipe", SYS_pipe, p);
         R("pipe2", SYS_pipe2, p, 0);
+        R("socketpair", SYS_socketpair, AF_UNIX, SOCK_STREAM, 0, p);
+        R("bind", SYS_bind, sp[0], p, 110);
+        R("connect", SYS_connect, sp[0], p, 110);
+        R("sendto_buf", SYS_sendto, sp[0], p, 10, 0, NULL, 0);
+        R("sendto_addr", SYS_sendto, sp[0], good, 1, 0, p, 110);
+        R("recvfrom_buf", SYS_recvfrom, sp[1], p, 10, MSG_DONTWAIT, NULL, NULL);
+        R("sendmsg", SYS_sendmsg, sp[0], p, 0);
+        R("recvmsg", SYS_recvmsg, sp[1], p, MSG_DONTWAIT);
+        R("getsockopt_val", SYS_getsockopt, sp[0], SOL_SOCKET, SO_TYPE, p, &slen);
+        R("getsockopt_len", SYS_getsockopt, sp[0], SOL_SOCKET, SO_TYPE, good, p);
+        R("setsockopt", SYS_setsockopt, sp[0], SOL_SOCKET, SO_PASSCRED, p, 4);
+        R("getsockname", SYS_getsockname, sp[0], p, &slen);
+        R("getpeername_len", SYS_getpeername, sp[0], good, p);
         R("time", SYS_time, p);
         R("times", SYS_times, p);
         R("getresuid", SYS_getresuid, p, p, p);

@@ -422,18 +422,6 @@ impl Kernel {
         for (p, at) in alarms {
             self.timers.arm(at, TimerEvent::Alarm(p));
         }
-        // Writing (or splicing) to a pipe nobody reads also raises SIGPIPE.
-        let writes = [
-            abi::Sysno::write,
-            abi::Sysno::writev,
-            abi::Sysno::splice,
-            abi::Sysno::tee,
-        ]
-        .map(abi::Sysno::raw);
-        if outcome == Outcome::Return(abi::Errno::EPIPE.as_return()) && writes.contains(&nr) {
-            let uid = self.procs.get(pid).map_or(0, |p| p.cred.uid);
-            self.send_signal(pid, SigInfo::user(sig::SIGPIPE, pid, uid));
-        }
         for key in wakeups {
             self.wake(key);
         }

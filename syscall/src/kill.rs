@@ -51,6 +51,13 @@ pub fn send_to(
     sent
 }
 
+/// Raises `SIGPIPE` at the caller: a write to a pipe nobody reads, or a send on a stream
+/// socket whose peer is gone or shut down.
+pub(crate) fn raise_sigpipe(ctx: &mut Ctx<'_>) {
+    let info = SigInfo::user(sig::SIGPIPE, ctx.proc.pid, ctx.proc.cred.uid);
+    send_to(ctx.proc, Some(ctx.tid), info, &mut ctx.wakeups);
+}
+
 /// Tells `child`'s parent that it continued (`SIGCHLD` with `CLD_CONTINUED`).
 fn notify_continued(ctx: &mut Ctx<'_>, child: i32, ppid: i32, uid: u32) {
     let info = SigInfo::chld(

@@ -101,7 +101,20 @@ fn wake_both(ctx: &mut Ctx<'_>, a: &FileRef, b: &FileRef) {
     }
 }
 
+/// `EPIPE` from writing to a pipe nobody reads also raises `SIGPIPE`, as for `write(2)`.
+fn raising_sigpipe(ctx: &mut Ctx<'_>, r: SysResult) -> SysResult {
+    if r == Err(Errno::EPIPE) {
+        crate::kill::raise_sigpipe(ctx);
+    }
+    r
+}
+
 pub(crate) fn sys_splice(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    let r = splice(ctx, a);
+    raising_sigpipe(ctx, r)
+}
+
+fn splice(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     let (off_in_at, off_out_at, len, flags) = (a.addr(1), a.addr(3), a.len(4), a.u32(5));
     if len == 0 {
         return Ok(0);
@@ -186,6 +199,11 @@ pub(crate) fn sys_splice(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
 }
 
 pub(crate) fn sys_tee(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    let r = tee(ctx, a);
+    raising_sigpipe(ctx, r)
+}
+
+fn tee(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     let (len, flags) = (a.len(2), a.u32(3));
     if flags & !SPLICE_F_ALL != 0 {
         return Err(Errno::EINVAL);

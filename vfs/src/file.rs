@@ -13,6 +13,7 @@ use rustix::fs::OFlags as HOFlags;
 
 use crate::dentry::{Dentry, Inode};
 use crate::hostfs::{fstat_fd, herr, nerr};
+use crate::object::FileObject;
 use crate::pipe::{PipeEnd, PollEvents};
 use crate::pty::{PtyEnd, PtyRef};
 use crate::tmpfs::{DevKind, MemData, MemInode, Time};
@@ -47,6 +48,8 @@ pub(crate) enum FileKind {
     /// A signalfd: the signals of this mask the reader has pending (the syscall layer reads
     /// them; the file only keeps the mask).
     SignalFd(Mutex<u64>),
+    /// A kernel object (a socket).
+    Object(Arc<dyn FileObject>),
 }
 
 /// Wait ids of host streams have this bit set (pipe ids never reach it).
@@ -218,6 +221,7 @@ impl OpenFile {
             FileKind::PidFd(_) => Err(Errno::EINVAL),
             FileKind::Pty(p) => pty_read(p, bufs),
             FileKind::SignalFd(_) => Err(Errno::EINVAL),
+            FileKind::Object(o) => o.read(bufs),
             FileKind::Dir => Err(Errno::EISDIR),
             FileKind::Path => Err(Errno::EBADF),
         }
@@ -266,6 +270,7 @@ impl OpenFile {
                 p.pty.write(p.master, &data)
             }
             FileKind::SignalFd(_) => Err(Errno::EINVAL),
+            FileKind::Object(o) => o.write(bufs),
             FileKind::Dir => Err(Errno::EISDIR),
             FileKind::Path => Err(Errno::EBADF),
         }
@@ -275,7 +280,7 @@ impl OpenFile {
     pub fn pread(&self, bufs: &mut [IoSliceMut<'_>], off: u64) -> Result<usize, Errno> {
         if matches!(
             self.kind,
-            FileKind::Pipe(_) | FileKind::Pty(_) | FileKind::SignalFd(_)
+            FileKind::Pipe(_) | FileKind::Pty(_) | FileKind::SignalFd(_) | FileKind::Object(_)
         ) {
             return Err(Errno::ESPIPE);
         }
@@ -291,9 +296,11 @@ impl OpenFile {
                 nix::sys::uio::preadv(fd.as_fd(), &mut bufs[..n], off as i64).map_err(nerr)
             }
             FileKind::Dev(k) => dev_read(*k, bufs),
-            FileKind::Pipe(_) | FileKind::Pty(_) | FileKind::SignalFd(_) | FileKind::PidFd(_) => {
-                Err(Errno::ESPIPE)
-            }
+            FileKind::Pipe(_)
+            | FileKind::Pty(_)
+            | FileKind::SignalFd(_)
+            | FileKind::PidFd(_)
+            | FileKind::Object(_) => Err(Errno::ESPIPE),
             FileKind::Dir => Err(Errno::EISDIR),
             FileKind::Path => Err(Errno::EBADF),
         }
@@ -313,7 +320,7 @@ impl OpenFile {
     fn pwrite_mode(&self, bufs: &[IoSlice<'_>], off: u64, append: bool) -> Result<usize, Errno> {
         if matches!(
             self.kind,
-            FileKind::Pipe(_) | FileKind::Pty(_) | FileKind::SignalFd(_)
+            FileKind::Pipe(_) | FileKind::Pty(_) | FileKind::SignalFd(_) | FileKind::Object(_)
         ) {
             return Err(Errno::ESPIPE);
         }
@@ -342,9 +349,11 @@ impl OpenFile {
                 nix::sys::uio::pwritev(fd.as_fd(), &bufs[..n], off as i64).map_err(nerr)
             }
             FileKind::Dev(k) => dev_write(*k, bufs),
-            FileKind::Pipe(_) | FileKind::Pty(_) | FileKind::SignalFd(_) | FileKind::PidFd(_) => {
-                Err(Errno::ESPIPE)
-            }
+            FileKind::Pipe(_)
+            | FileKind::Pty(_)
+            | FileKind::SignalFd(_)
+            | FileKind::PidFd(_)
+            | FileKind::Object(_) => Err(Errno::ESPIPE),
             FileKind::Dir => Err(Errno::EISDIR),
             FileKind::Path => Err(Errno::EBADF),
         }
@@ -355,9 +364,11 @@ impl OpenFile {
         use abi::flags::seek;
         let size = match &self.kind {
             FileKind::Path => return Err(Errno::EBADF),
-            FileKind::Pipe(_) | FileKind::Pty(_) | FileKind::SignalFd(_) | FileKind::PidFd(_) => {
-                return Err(Errno::ESPIPE)
-            }
+            FileKind::Pipe(_)
+            | FileKind::Pty(_)
+            | FileKind::SignalFd(_)
+            | FileKind::PidFd(_)
+            | FileKind::Object(_) => return Err(Errno::ESPIPE),
             FileKind::Stream(fd) => return stdio::lseek(fd, off, whence),
             FileKind::Dev(_) => {
                 if !(0..=4).contains(&whence) {
@@ -435,6 +446,7 @@ impl OpenFile {
                 st_blksize: 4096,
                 ..Stat::default()
             }),
+            (None, FileKind::Object(o)) => Ok(o.stat()),
             _ => Err(Errno::EBADF),
         }
     }
@@ -761,7 +773,9 @@ impl OpenFile {
                 nix::sys::uio::preadv(fd.as_fd(), &mut bufs, off).map_err(nerr)
             }
             FileKind::Dev(k) => dev_read(*k, &mut bufs),
-            FileKind::Pipe(_) | FileKind::Pty(_) | FileKind::SignalFd(_) => Err(Errno::ESPIPE),
+            FileKind::Pipe(_) | FileKind::Pty(_) | FileKind::SignalFd(_) | FileKind::Object(_) => {
+                Err(Errno::ESPIPE)
+            }
             FileKind::PidFd(_) => Err(Errno::EINVAL),
             FileKind::Dir => Err(Errno::EISDIR),
             FileKind::Path => Err(Errno::EBADF),
@@ -830,9 +844,18 @@ impl OpenFile {
         match &self.kind {
             FileKind::Pipe(p) => Some(p.pipe.id()),
             FileKind::Pty(p) => Some(p.pty.id()),
+            FileKind::Object(o) => Some(o.wait_id()),
             // Host streams are told apart from pipe ids by the top bit.
             FileKind::Stream(fd) => Some(HOST_STREAM_ID | fd.as_raw_fd() as u64),
             FileKind::PidFd(pid) => Some(pidfd_wait_id(*pid)),
+            _ => None,
+        }
+    }
+
+    /// The kernel object behind this file, if it is one.
+    pub fn object(&self) -> Option<&Arc<dyn FileObject>> {
+        match &self.kind {
+            FileKind::Object(o) => Some(o),
             _ => None,
         }
     }
@@ -915,6 +938,7 @@ impl OpenFile {
         match &self.kind {
             FileKind::Pipe(p) => p.pipe.poll(p.write),
             FileKind::Pty(p) => p.pty.poll(p.master),
+            FileKind::Object(o) => o.poll(),
             FileKind::Stream(fd) => stdio::poll(fd),
             _ => PollEvents::READY,
         }
@@ -955,7 +979,8 @@ impl OpenFile {
             | FileKind::Pipe(_)
             | FileKind::PidFd(_)
             | FileKind::Pty(_)
-            | FileKind::SignalFd(_) => false,
+            | FileKind::SignalFd(_)
+            | FileKind::Object(_) => false,
             _ => true,
         }
     }
@@ -1010,6 +1035,10 @@ pub(crate) fn open_dentry(d: &Dentry, flags: OFlags) -> Result<FileRef, Errno> {
     }
     if ft == S_IFLNK {
         return Err(Errno::ELOOP);
+    }
+    // A socket file is never opened, wherever it lives (`connect` reaches its socket).
+    if ft == abi::flags::mode::S_IFSOCK {
+        return Err(Errno::ENXIO);
     }
     // Host special files are never opened: a host device, FIFO or socket would connect the
     // guest to the host outside its root (and a FIFO open could block the kernel). Sockets
@@ -1081,6 +1110,7 @@ fn mem_kind(u: Arc<MemInode>) -> Result<FileKind, Errno> {
         MemData::Dev(k) => Some(*k),
         MemData::Dir { .. } => return Err(Errno::EISDIR),
         MemData::Symlink(_) => return Err(Errno::ELOOP),
+        MemData::Socket(_) => return Err(Errno::ENXIO),
         MemData::File(_) => None,
     };
     Ok(match dev {
@@ -1130,4 +1160,9 @@ pub(crate) fn open_pipe(flags: OFlags, uid: u32, gid: u32) -> (FileRef, FileRef)
         OpenFile::new(None, FileKind::Pipe(r), keep),
         OpenFile::new(None, FileKind::Pipe(w), keep | OFlags::WRONLY),
     )
+}
+
+/// An open file over kernel object `obj`; `flags`: access mode and status flags.
+pub(crate) fn open_object(obj: Arc<dyn FileObject>, flags: OFlags) -> FileRef {
+    OpenFile::new(None, FileKind::Object(obj), flags)
 }

@@ -40,7 +40,10 @@
 //! the host's `st_ino`/`st_dev`; in-memory inodes get synthetic numbers on a synthetic
 //! device, except copied-up ones, which keep the host's. New files belong to the configured
 //! uid/gid. Pipes ([`Vfs::pipe`]) live outside the namespace; files that can block report a
-//! [`OpenFile::wait_id`] and their readiness ([`OpenFile::poll_ready`]). Known gaps: an open file that was only read keeps reading the host file after
+//! [`OpenFile::wait_id`] and their readiness ([`OpenFile::poll_ready`]). Kernel objects
+//! implemented elsewhere (sockets) sit behind open files as a [`FileObject`]
+//! ([`Vfs::open_object`]); socket names are socket inodes of the in-memory layer or
+//! abstract names per `Vfs` ([`Vfs::bind_socket`], [`Vfs::bind_abstract`]). Known gaps: an open file that was only read keeps reading the host file after
 //! another descriptor copies it up; getcwd of a dentry renamed since shows its old path.
 #![forbid(unsafe_code)]
 
@@ -50,10 +53,12 @@ mod hostfs;
 mod ldisc;
 mod memfd;
 mod mount;
+mod object;
 mod overlay;
 mod path;
 mod pipe;
 mod pty;
+mod socket;
 mod stdio;
 mod tmpfs;
 
@@ -71,6 +76,7 @@ use dentry::{FsShared, Inode, OvlFs, OvlNode};
 pub use file::{open_pidfd, pidfd_wait_id, FileRef, OpenFile};
 use hostfs::HostNode;
 pub use mount::BindMount;
+pub use object::{new_wait_id, FileObject};
 use path::{Last, Parent};
 pub use pipe::{PollEvents, PIPE_BUF, PIPE_CAPACITY};
 pub use pty::{Pty, PtyRef, SignalTarget, TtySignal};
@@ -143,6 +149,8 @@ pub struct Vfs {
     devpts: Arc<pty::Devpts>,
     /// The host console: (host descriptor, its `st_rdev`, its number if a host pty).
     console: Option<(i32, u64, Option<u32>)>,
+    /// Abstract socket names.
+    abstract_names: socket::AbstractNames,
 }
 
 impl Drop for Vfs {
@@ -274,6 +282,7 @@ impl Vfs {
             ns: Mutex::new(()),
             devpts,
             console,
+            abstract_names: Default::default(),
         };
         for b in &cfg.binds {
             vfs.bind(b)?;

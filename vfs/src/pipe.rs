@@ -15,7 +15,6 @@
 
 use std::collections::VecDeque;
 use std::io::{IoSlice, IoSliceMut};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use abi::flags::mode::S_IFIFO;
 use abi::structs::Stat;
@@ -39,14 +38,6 @@ const PAGE: usize = 4096;
 
 /// Synthetic `st_dev` of pipes ("pipefs").
 const PIPEFS_DEV: (u32, u32) = (0, 0x0c);
-
-/// Wait ids of pipes (also their inode numbers) and ptys; unique for the life of the process.
-static NEXT_ID: AtomicU64 = AtomicU64::new(1);
-
-/// A fresh wait id for a file that can block (a pipe, a pty).
-pub(crate) fn next_wait_id() -> u64 {
-    NEXT_ID.fetch_add(1, Ordering::Relaxed)
-}
 
 /// One slot: a page of which `data[off..]` is still unread.
 struct Slot {
@@ -118,7 +109,7 @@ impl PollEvents {
 pub(crate) fn new_pipe(uid: u32, gid: u32) -> (PipeEnd, PipeEnd) {
     let now = Time::now();
     let pipe = Arc::new(Pipe {
-        id: next_wait_id(),
+        id: crate::object::new_wait_id(),
         uid,
         gid,
         inner: Mutex::new(Inner {

@@ -114,7 +114,7 @@ impl Devpts {
             .ok_or(Errno::ENOSPC)?;
         let pty = Arc::new(Pty {
             index,
-            id: crate::pipe::next_wait_id(),
+            id: crate::object::new_wait_id(),
             devpts: self.clone(),
             inner: Mutex::new(PtyInner {
                 ld: Ldisc::new(),

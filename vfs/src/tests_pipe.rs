@@ -1,4 +1,5 @@
-//! Unit tests: pipes, times, directory positions after a failed copy, open flag checks.
+//! Unit tests: pipes, times, directory positions after a failed copy, open flag checks,
+//! socket names and kernel objects behind open files.
 #![allow(clippy::unwrap_used)]
 
 use std::io::{IoSlice, IoSliceMut};
@@ -286,4 +287,79 @@ fn open_flag_checks_match_linux() {
         Some(Errno::EISDIR)
     );
     assert!(v.open(&r, b"/d", OFlags::PATH | OFlags::TRUNC, 0).is_ok());
+}
+
+/// A stand-in kernel object for the socket-name tests.
+struct Dummy;
+
+impl crate::FileObject for Dummy {
+    fn read(&self, _: &mut [IoSliceMut<'_>]) -> Result<usize, Errno> {
+        Err(Errno::EAGAIN)
+    }
+    fn write(&self, b: &[IoSlice<'_>]) -> Result<usize, Errno> {
+        Ok(b.iter().map(|s| s.len()).sum())
+    }
+    fn poll(&self) -> crate::PollEvents {
+        crate::PollEvents::READY
+    }
+    fn wait_id(&self) -> u64 {
+        7
+    }
+    fn stat(&self) -> abi::structs::Stat {
+        abi::structs::Stat::default()
+    }
+    fn as_any(self: crate::Arc<Self>) -> crate::Arc<dyn std::any::Any + Send + Sync> {
+        self
+    }
+}
+
+#[test]
+fn socket_names_stay_in_the_overlay() {
+    let (t, v) = scratch("sock");
+    let obj: crate::Arc<dyn crate::FileObject> = crate::Arc::new(Dummy);
+    let root = v.root();
+    let at = "/d/s.sock".to_string();
+    v.bind_socket(&root, at.as_bytes(), 0o755, crate::Arc::downgrade(&obj))
+        .unwrap();
+    assert_eq!(
+        v.bind_socket(&root, at.as_bytes(), 0o755, crate::Arc::downgrade(&obj)),
+        Err(Errno::EADDRINUSE)
+    );
+    let st = v.stat(&root, at.as_bytes(), false).unwrap();
+    assert_eq!(st.st_mode, abi::flags::mode::S_IFSOCK | 0o755);
+    assert!(
+        !t.path().join("d/s.sock").exists(),
+        "a socket reached the host"
+    );
+    assert!(v.socket_at(&root, at.as_bytes()).is_ok());
+    assert_eq!(
+        v.open(&root, at.as_bytes(), OFlags::RDWR, 0).err(),
+        Some(Errno::ENXIO)
+    );
+    let f = "/f";
+    assert_eq!(
+        v.socket_at(&root, f.as_bytes()).err(),
+        Some(Errno::ECONNREFUSED)
+    );
+    // Abstract names are free again once their socket is gone.
+    v.bind_abstract(b"\0n", crate::Arc::downgrade(&obj))
+        .unwrap();
+    assert_eq!(
+        v.bind_abstract(b"\0n", crate::Arc::downgrade(&obj)),
+        Err(Errno::EADDRINUSE)
+    );
+    let file = v.open_object(obj.clone(), OFlags::RDWR);
+    assert_eq!(file.wait_id(), Some(7));
+    assert_eq!(write(&file, b"abc"), Ok(3));
+    assert_eq!(file.lseek(0, 0), Err(Errno::ESPIPE));
+    drop(file);
+    drop(obj);
+    assert_eq!(
+        v.socket_at(&root, at.as_bytes()).err(),
+        Some(Errno::ECONNREFUSED)
+    );
+    assert_eq!(v.abstract_socket(b"\0n").err(), Some(Errno::ECONNREFUSED));
+    let other: crate::Arc<dyn crate::FileObject> = crate::Arc::new(Dummy);
+    v.bind_abstract(b"\0n", crate::Arc::downgrade(&other))
+        .unwrap();
 }

@@ -102,6 +102,8 @@ pub(crate) enum MemData {
     },
     Symlink(Vec<u8>),
     Dev(DevKind),
+    /// A socket inode: the socket bound to it, while that lives.
+    Socket(std::sync::Weak<dyn crate::object::FileObject>),
 }
 
 /// Mutable state of a [`MemInode`].
@@ -174,7 +176,7 @@ impl MemInode {
             MemData::File(v) => v.len() as u64,
             MemData::Symlink(t) => t.len() as u64,
             MemData::Dir { .. } => 4096,
-            MemData::Dev(_) => 0,
+            MemData::Dev(_) | MemData::Socket(_) => 0,
         };
         let rdev = match &i.data {
             MemData::Dev(k) => {

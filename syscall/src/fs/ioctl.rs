@@ -41,7 +41,10 @@ pub fn sys_ioctl(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
             ctx.write_val(arg, &w)?;
         }
         ioctl::FIONREAD => {
-            let n = f.fionread()?;
+            let n = match crate::net::socket_of(&f) {
+                Some(s) => s.pending().min(i32::MAX as usize) as i32,
+                None => f.fionread()?,
+            };
             ctx.write_val(arg, &n)?;
         }
         // The console's foreground process group: the guest's terminal is the host's, and

@@ -77,6 +77,9 @@ fn transfer(
     vectored: bool,
     nowait: bool,
 ) -> abi::SysResult {
+    if let Some(s) = crate::net::socket_of(f) {
+        return crate::net::socket_rw(ctx, f, &s, iovs, dir == Dir::Read, nowait);
+    }
     let wait = f.wait_id();
     let blocking = wait.is_some() && !nowait && !f.flags().contains(OFlags::NONBLOCK);
     // A blocking write to a pipe goes on until all is written: what it already moved
@@ -132,12 +135,16 @@ fn transfer(
         (Ok(n), _) => Ok(done + n),
         // A write that moved data before failing (EPIPE) returns the count.
         (Err(_), _) if done > 0 => Ok(done),
+        (Err(Errno::EPIPE), _) if dir == Dir::Write => {
+            crate::kill::raise_sigpipe(ctx);
+            Err(Errno::EPIPE)
+        }
         (r, _) => r,
     }
 }
 
 /// `iovs` without their first `n` bytes.
-fn skip(iovs: &[IoVec], mut n: u64) -> Vec<IoVec> {
+pub(crate) fn skip(iovs: &[IoVec], mut n: u64) -> Vec<IoVec> {
     let mut out = Vec::with_capacity(iovs.len());
     for v in iovs {
         if n >= v.len {
@@ -295,7 +302,7 @@ pub fn sys_pwrite64(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
 /// Reads and checks an iovec array as Linux's `import_iovec`: `EINVAL` for a bad count or
 /// a negative length, `EFAULT` for a bad array or any range outside user space (before any
 /// I/O). Lengths are clipped so the total stays within `MAX_RW_COUNT`.
-fn iovecs(ctx: &mut Ctx<'_>, addr: UserAddr, cnt: i32) -> Result<Vec<IoVec>, Errno> {
+pub(crate) fn iovecs(ctx: &mut Ctx<'_>, addr: UserAddr, cnt: i32) -> Result<Vec<IoVec>, Errno> {
     if cnt < 0 || cnt as usize > UIO_MAXIOV {
         return Err(Errno::EINVAL);
     }
