@@ -4,8 +4,8 @@
 use abi::{Errno, Sysno};
 
 use crate::{
-    copy, exec_call, fs, futex, info, kill, mem, net, poll, proc_calls, sched_calls, signal, task,
-    time, Args, Ctx, Outcome,
+    copy, eventfd, exec_call, fs, futex, info, kill, mem, net, poll, proc_calls, sched_calls,
+    signal, task, time, Args, Ctx, Outcome,
 };
 
 /// A handler that returns a value (the common case).
@@ -137,6 +137,8 @@ table! {
     ppoll => full(poll::sys_ppoll);
     select => full(poll::sys_select);
     pselect6 => full(poll::sys_pselect6);
+    eventfd => full(eventfd::sys_eventfd);
+    eventfd2 => full(eventfd::sys_eventfd2);
     getxattr => partial(fs::sys_getxattr, "no file has extended attributes (ENODATA)");
     lgetxattr => partial(fs::sys_lgetxattr, "no file has extended attributes (ENODATA)");
     fgetxattr => partial(fs::sys_fgetxattr, "no file has extended attributes (ENODATA)");

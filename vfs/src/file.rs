@@ -13,6 +13,7 @@ use rustix::fs::OFlags as HOFlags;
 
 use crate::dentry::{Dentry, Inode};
 use crate::hostfs::{fstat_fd, herr, nerr};
+use crate::object::{FileObject, WaitSet};
 use crate::pipe::{PipeEnd, PollEvents};
 use crate::tmpfs::{DevKind, MemData, MemInode, Time};
 use crate::{overlay, stdio, Arc};
@@ -39,6 +40,8 @@ pub(crate) enum FileKind {
     Path,
     /// One end of a pipe.
     Pipe(PipeEnd),
+    /// A kernel object (eventfd, epoll, timerfd, socket).
+    Object(Arc<dyn FileObject>),
 }
 
 /// Wait ids of host streams have this bit set (pipe ids never reach it).
@@ -190,6 +193,7 @@ impl OpenFile {
             }
             FileKind::Dev(k) => dev_read(*k, bufs),
             FileKind::Pipe(p) => p.pipe.read(bufs),
+            FileKind::Object(o) => o.read(bufs),
             FileKind::Dir => Err(Errno::EISDIR),
             FileKind::Path => Err(Errno::EBADF),
         }
@@ -230,6 +234,7 @@ impl OpenFile {
             FileKind::Stream(fd) => stdio::write(fd, &bufs[..bufs.len().min(IOV_MAX)]),
             FileKind::Dev(k) => dev_write(*k, bufs),
             FileKind::Pipe(p) => p.pipe.write(bufs),
+            FileKind::Object(o) => o.write(bufs),
             FileKind::Dir => Err(Errno::EISDIR),
             FileKind::Path => Err(Errno::EBADF),
         }
@@ -237,7 +242,7 @@ impl OpenFile {
 
     /// Reads at `off` without moving the position.
     pub fn pread(&self, bufs: &mut [IoSliceMut<'_>], off: u64) -> Result<usize, Errno> {
-        if matches!(self.kind, FileKind::Pipe(_)) {
+        if matches!(self.kind, FileKind::Pipe(_) | FileKind::Object(_)) {
             return Err(Errno::ESPIPE);
         }
         self.check_read()?;
@@ -252,7 +257,7 @@ impl OpenFile {
                 nix::sys::uio::preadv(fd.as_fd(), &mut bufs[..n], off as i64).map_err(nerr)
             }
             FileKind::Dev(k) => dev_read(*k, bufs),
-            FileKind::Pipe(_) => Err(Errno::ESPIPE),
+            FileKind::Pipe(_) | FileKind::Object(_) => Err(Errno::ESPIPE),
             FileKind::Dir => Err(Errno::EISDIR),
             FileKind::Path => Err(Errno::EBADF),
         }
@@ -270,7 +275,7 @@ impl OpenFile {
     }
 
     fn pwrite_mode(&self, bufs: &[IoSlice<'_>], off: u64, append: bool) -> Result<usize, Errno> {
-        if matches!(self.kind, FileKind::Pipe(_)) {
+        if matches!(self.kind, FileKind::Pipe(_) | FileKind::Object(_)) {
             return Err(Errno::ESPIPE);
         }
         self.check_write()?;
@@ -294,7 +299,7 @@ impl OpenFile {
                 nix::sys::uio::pwritev(fd.as_fd(), &bufs[..n], off as i64).map_err(nerr)
             }
             FileKind::Dev(k) => dev_write(*k, bufs),
-            FileKind::Pipe(_) => Err(Errno::ESPIPE),
+            FileKind::Pipe(_) | FileKind::Object(_) => Err(Errno::ESPIPE),
             FileKind::Dir => Err(Errno::EISDIR),
             FileKind::Path => Err(Errno::EBADF),
         }
@@ -306,6 +311,7 @@ impl OpenFile {
         let size = match &self.kind {
             FileKind::Path => return Err(Errno::EBADF),
             FileKind::Pipe(_) => return Err(Errno::ESPIPE),
+            FileKind::Object(o) => return o.lseek(),
             FileKind::Stream(fd) => return stdio::lseek(fd, off, whence),
             FileKind::Dev(_) => {
                 if !(0..=4).contains(&whence) {
@@ -367,6 +373,7 @@ impl OpenFile {
             (None, FileKind::Stream(fd) | FileKind::Host(fd)) => fstat_fd(fd),
             (None, FileKind::Mem(m)) => Ok(m.stat()),
             (None, FileKind::Pipe(p)) => Ok(p.pipe.stat()),
+            (None, FileKind::Object(o)) => Ok(o.stat()),
             _ => Err(Errno::EBADF),
         }
     }
@@ -565,7 +572,7 @@ impl OpenFile {
                 nix::sys::uio::preadv(fd.as_fd(), &mut bufs, off).map_err(nerr)
             }
             FileKind::Dev(k) => dev_read(*k, &mut bufs),
-            FileKind::Pipe(_) => Err(Errno::ESPIPE),
+            FileKind::Pipe(_) | FileKind::Object(_) => Err(Errno::ESPIPE),
             FileKind::Dir => Err(Errno::EISDIR),
             FileKind::Path => Err(Errno::EBADF),
         }
@@ -594,6 +601,47 @@ impl OpenFile {
             FileKind::Pipe(p) => Some(p.pipe.id()),
             // Host streams are told apart from pipe ids by the top bit.
             FileKind::Stream(fd) => Some(HOST_STREAM_ID | fd.as_raw_fd() as u64),
+            FileKind::Object(o) => Some(o.wait_id()),
+            _ => None,
+        }
+    }
+
+    /// Adds what a task waiting for this file's readiness sleeps on: its wait id, the host
+    /// stream to watch, an object's own (an epoll's files, a timer's expiry).
+    pub fn waits(self: &Arc<Self>, ws: &mut WaitSet) {
+        match &self.kind {
+            FileKind::Object(o) => o.waits(ws),
+            FileKind::Stream(_) => {
+                ws.ids.extend(self.wait_id());
+                ws.host.push(self.clone());
+            }
+            _ => ws.ids.extend(self.wait_id()),
+        }
+    }
+
+    /// Whether a blocking write goes on until all is written (pipes, host streams) rather
+    /// than returning after one transfer.
+    pub fn write_waits_for_all(&self) -> bool {
+        match &self.kind {
+            FileKind::Object(o) => o.write_waits_for_all(),
+            _ => true,
+        }
+    }
+
+    /// Whether the file has readiness of its own that `epoll` can watch (Linux's
+    /// `file_can_poll`): not regular files, directories or the memory devices.
+    pub fn can_poll(&self) -> bool {
+        match &self.kind {
+            FileKind::Pipe(_) | FileKind::Stream(_) | FileKind::Object(_) => true,
+            FileKind::Dev(k) => matches!(k, DevKind::Random | DevKind::Urandom | DevKind::Tty),
+            _ => false,
+        }
+    }
+
+    /// The kernel object behind this file, if it is one.
+    pub fn object(&self) -> Option<&Arc<dyn FileObject>> {
+        match &self.kind {
+            FileKind::Object(o) => Some(o),
             _ => None,
         }
     }
@@ -627,6 +675,7 @@ impl OpenFile {
         match &self.kind {
             FileKind::Pipe(p) => p.pipe.poll(p.write),
             FileKind::Stream(fd) => stdio::poll(fd),
+            FileKind::Object(o) => o.poll(),
             _ => PollEvents::READY,
         }
     }
@@ -662,7 +711,7 @@ impl OpenFile {
     pub fn is_seekable(&self) -> bool {
         match &self.kind {
             FileKind::Stream(fd) => stdio::lseek(fd, 0, 1).is_ok(),
-            FileKind::Path | FileKind::Pipe(_) => false,
+            FileKind::Path | FileKind::Pipe(_) | FileKind::Object(_) => false,
             _ => true,
         }
     }
@@ -795,6 +844,12 @@ pub(crate) fn open_stream(fd: OwnedFd) -> Result<FileRef, Errno> {
     let keep = OFlags::ACCMODE | OFlags::APPEND.bits() | OFlags::NONBLOCK.bits();
     let flags = OFlags::from_bits_retain(fl as u32 & keep) | OFlags::LARGEFILE;
     Ok(OpenFile::new(None, FileKind::Stream(fd), flags))
+}
+
+/// An open file (read-write, `O_NONBLOCK` kept from `flags`) over kernel object `obj`.
+pub fn open_object(obj: Arc<dyn FileObject>, flags: OFlags) -> FileRef {
+    let keep = flags.intersection(OFlags::NONBLOCK) | OFlags::RDWR;
+    OpenFile::new(None, FileKind::Object(obj), keep)
 }
 
 /// A new pipe's read and write ends; `flags`: `O_NONBLOCK`, `O_DIRECT` (kept as a status

@@ -43,6 +43,7 @@
 mod dentry;
 mod file;
 mod hostfs;
+pub mod object;
 mod overlay;
 mod path;
 mod pipe;
@@ -60,8 +61,9 @@ use parking_lot::Mutex;
 
 pub use dentry::Dentry;
 use dentry::{FsShared, Inode, OvlFs, OvlNode};
-pub use file::{FileRef, OpenFile};
+pub use file::{open_object, FileRef, OpenFile};
 use hostfs::HostNode;
+pub use object::{FileObject, WaitSet};
 use path::{Last, Parent};
 pub use pipe::{PollEvents, PIPE_BUF, PIPE_CAPACITY};
 pub use stdio::{wait_streams, TcsetWhen};

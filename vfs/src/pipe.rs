@@ -15,7 +15,6 @@
 
 use std::collections::VecDeque;
 use std::io::{IoSlice, IoSliceMut};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use abi::flags::mode::S_IFIFO;
 use abi::structs::Stat;
@@ -39,9 +38,6 @@ const PAGE: usize = 4096;
 
 /// Synthetic `st_dev` of pipes ("pipefs").
 const PIPEFS_DEV: (u32, u32) = (0, 0x0c);
-
-/// Pipe ids (also their inode numbers); unique for the life of the process.
-static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 /// One slot: a page of which `data[off..]` is still unread.
 struct Slot {
@@ -113,7 +109,7 @@ impl PollEvents {
 pub(crate) fn new_pipe(uid: u32, gid: u32) -> (PipeEnd, PipeEnd) {
     let now = Time::now();
     let pipe = Arc::new(Pipe {
-        id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+        id: crate::object::new_wait_id(),
         uid,
         gid,
         inner: Mutex::new(Inner {

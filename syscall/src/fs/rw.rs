@@ -81,11 +81,8 @@ fn transfer(
     let blocking = wait.is_some() && !nowait && !f.flags().contains(OFlags::NONBLOCK);
     // A blocking write to a pipe goes on until all is written: what it already moved
     // before blocking is skipped on restart.
-    let done = if blocking && dir == Dir::Write {
-        ctx.restart.progress
-    } else {
-        0
-    };
+    let write_all = blocking && dir == Dir::Write && f.write_waits_for_all();
+    let done = if write_all { ctx.restart.progress } else { 0 };
     let rest = skip(iovs, done);
     let total: u64 = rest.iter().map(|v| v.len).sum();
     let nonempty = rest.iter().filter(|v| v.len > 0).count();
@@ -100,14 +97,11 @@ fn transfer(
         }
     }
     match (r, wait) {
-        (Ok(n), Some(id)) if blocking && dir == Dir::Write && n < total => {
+        (Ok(n), Some(_)) if write_all && n < total => {
             ctx.restart.progress = done + n;
-            Err(ctx.block_on(WaitKey::File(id)))
+            Err(ctx.block_on_file(f))
         }
-        (Err(Errno::EAGAIN), Some(id)) if blocking => {
-            ctx.watch_host(f);
-            Err(ctx.block_on(WaitKey::File(id)))
-        }
+        (Err(Errno::EAGAIN), Some(_)) if blocking => Err(ctx.block_on_file(f)),
         (Ok(n), _) => Ok(done + n),
         // A write that moved data before failing (EPIPE) returns the count.
         (Err(_), _) if done > 0 => Ok(done),
