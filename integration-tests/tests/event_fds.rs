@@ -33,3 +33,8 @@ fn run_guest(argv: &[&str]) {
 fn eventfd() {
     run_guest(&[guests::EVT_EVENTFD]);
 }
+
+#[test]
+fn epoll() {
+    run_guest(&[guests::EVT_EPOLL]);
+}

@@ -24,7 +24,8 @@ const MAX: u64 = u64::MAX - 1;
 struct EventFd {
     id: u64,
     semaphore: bool,
-    count: Mutex<u64>,
+    /// The counter and how many reads and writes changed it ([`PollEvents::seq`]).
+    count: Mutex<(u64, u64)>,
 }
 
 impl FileObject for EventFd {
@@ -32,12 +33,14 @@ impl FileObject for EventFd {
         if iov_len_mut(bufs) < 8 {
             return Err(Errno::EINVAL);
         }
-        let mut count = self.count.lock();
+        let mut st = self.count.lock();
+        let (count, events) = &mut *st;
         if *count == 0 {
             return Err(Errno::EAGAIN);
         }
         let v = if self.semaphore { 1 } else { *count };
         *count -= v;
+        *events += 1;
         Ok(scatter(bufs, &v.to_ne_bytes()))
     }
 
@@ -51,21 +54,24 @@ impl FileObject for EventFd {
         if v == u64::MAX {
             return Err(Errno::EINVAL);
         }
-        let mut count = self.count.lock();
+        let mut st = self.count.lock();
+        let (count, events) = &mut *st;
         if v > MAX - *count {
             return Err(Errno::EAGAIN);
         }
         *count += v;
+        *events += 1;
         Ok(8)
     }
 
     fn poll(&self) -> PollEvents {
-        let count = *self.count.lock();
+        let (count, events) = *self.count.lock();
         PollEvents {
             readable: count > 0,
             writable: count < MAX,
             hangup: false,
             error: false,
+            seq: Some(events),
         }
     }
 
@@ -83,7 +89,7 @@ fn do_eventfd(ctx: &mut Ctx<'_>, initval: u32, flags: u32) -> SysResult {
     let obj = Arc::new(EventFd {
         id: new_wait_id(),
         semaphore: flags & EFD_SEMAPHORE != 0,
-        count: Mutex::new(u64::from(initval)),
+        count: Mutex::new((u64::from(initval), 0)),
     });
     ctx.install_object(obj, fl.intersection(known))
 }

@@ -19,6 +19,7 @@
 mod args;
 mod copy;
 mod ctx;
+mod epoll;
 mod eventfd;
 pub mod exec;
 mod exec_call;

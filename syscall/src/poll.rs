@@ -99,7 +99,6 @@ fn do_poll(
     if count == 0 && deadline.is_none_or(|at| Instant::now() < at) {
         return Err(ctx.block_on_waits(ws, deadline));
     }
-    ctx.host_waits.clear();
     restore_temp_mask(ctx, mask.is_some());
     ctx.copy_out(ufds, &raw)?;
     Ok(count)
@@ -202,7 +201,6 @@ fn do_select(
     if count == 0 && deadline.is_none_or(|at| Instant::now() < at) {
         return Err(ctx.block_on_waits(ws, deadline));
     }
-    ctx.host_waits.clear();
     restore_temp_mask(ctx, mask.is_some());
     for (k, out) in outs.iter().enumerate() {
         if let Some(o) = out {

@@ -4,8 +4,8 @@
 use abi::{Errno, Sysno};
 
 use crate::{
-    copy, eventfd, exec_call, fs, futex, info, kill, mem, net, poll, proc_calls, sched_calls,
-    signal, task, time, Args, Ctx, Outcome,
+    copy, epoll, eventfd, exec_call, fs, futex, info, kill, mem, net, poll, proc_calls,
+    sched_calls, signal, task, time, Args, Ctx, Outcome,
 };
 
 /// A handler that returns a value (the common case).
@@ -139,6 +139,12 @@ table! {
     pselect6 => full(poll::sys_pselect6);
     eventfd => full(eventfd::sys_eventfd);
     eventfd2 => full(eventfd::sys_eventfd2);
+    epoll_create => full(epoll::sys_epoll_create);
+    epoll_create1 => full(epoll::sys_epoll_create1);
+    epoll_ctl => partial(epoll::sys_epoll_ctl, "EPOLLEXCLUSIVE accepted (every waiter wakes); EPOLLWAKEUP ignored; ET on host streams and nested epolls acts as LT");
+    epoll_wait => partial(epoll::sys_epoll_wait, "several ready files are reported in interest-list order");
+    epoll_pwait => partial(epoll::sys_epoll_pwait, "as epoll_wait");
+    epoll_pwait2 => partial(epoll::sys_epoll_pwait2, "as epoll_wait");
     getxattr => partial(fs::sys_getxattr, "no file has extended attributes (ENODATA)");
     lgetxattr => partial(fs::sys_lgetxattr, "no file has extended attributes (ENODATA)");
     fgetxattr => partial(fs::sys_fgetxattr, "no file has extended attributes (ENODATA)");
