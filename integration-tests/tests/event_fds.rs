@@ -38,3 +38,8 @@ fn eventfd() {
 fn epoll() {
     run_guest(&[guests::EVT_EPOLL]);
 }
+
+#[test]
+fn timerfd() {
+    run_guest(&[guests::EVT_TIMERFD]);
+}

@@ -38,6 +38,7 @@ pub mod signal;
 pub mod table;
 mod task;
 pub mod time;
+mod timerfd;
 
 pub use args::Args;
 pub use ctx::Ctx;

@@ -27,7 +27,7 @@ fn to_timespec(d: Duration) -> Timespec {
 }
 
 /// Reads a clock of the host with the given id (the guest shares the host's clocks).
-fn host_clock(id: i32) -> Result<Timespec, Errno> {
+pub(crate) fn host_clock(id: i32) -> Result<Timespec, Errno> {
     let cid = match id {
         clock::REALTIME | clock::REALTIME_COARSE => nix::time::ClockId::CLOCK_REALTIME,
         clock::MONOTONIC | clock::MONOTONIC_COARSE | clock::MONOTONIC_RAW => {
