@@ -103,10 +103,12 @@ impl Ctx<'_> {
     }
 
     /// Parks the calling task until one of the files of `ws` may have changed, one of its
-    /// objects becomes ready by itself, or `deadline` passes (`poll`, `epoll_wait`).
+    /// objects becomes ready by itself, a signal of its mask arrives, or `deadline` passes
+    /// (`poll`, `epoll_wait`).
     pub fn block_on_waits(&mut self, ws: WaitSet, deadline: Option<Instant>) -> Errno {
         let me = self.proc.pid;
         self.host_waits.extend(ws.host);
+        self.proc.sig.wait_set = ws.signals;
         let mut keys = ws.ids.into_iter().map(WaitKey::File);
         let first = keys.next().unwrap_or(WaitKey::Timeout(me));
         self.block_also.extend(keys);
@@ -224,6 +226,13 @@ impl Ctx<'_> {
         let cloexec = flags.contains(abi::flags::OFlags::CLOEXEC);
         let limit = self.proc.nofile();
         Ok(self.proc.fds.install(file, cloexec, 0, limit)? as u64)
+    }
+
+    /// What file readiness depends on about the calling task.
+    pub fn poller(&self) -> vfs::Poller {
+        vfs::Poller {
+            signals: self.proc.sig.pending_set(),
+        }
     }
 
     /// The open file behind `fd`, or `EBADF`.

@@ -1,7 +1,7 @@
 //! `epoll`: an interest list of (open file description, descriptor) pairs whose readiness
 //! one call waits for.
 //!
-//! Readiness is the files' own ([`vfs::OpenFile::poll_ready`]), checked when a task asks;
+//! Readiness is the files' own ([`vfs::OpenFile::poll_for`]), checked when a task asks;
 //! a task with nothing to report sleeps on what the files of the list wake
 //! ([`vfs::OpenFile::waits`], as `poll` does) plus the epoll's own wait id (woken by
 //! `epoll_ctl`). An entry holds its file weakly: it goes away when the file description is
@@ -21,7 +21,7 @@ use abi::flags::OFlags;
 use abi::{Errno, SysResult};
 use parking_lot::Mutex;
 use vfs::object::new_wait_id;
-use vfs::{Arc, FileObject, FileRef, OpenFile, PollEvents, WaitSet};
+use vfs::{Arc, FileObject, FileRef, OpenFile, PollEvents, Poller, WaitSet};
 
 use crate::poll::{deadline, read_sigmask, restore_temp_mask, set_temp_mask};
 use crate::{Args, Ctx, WaitKey};
@@ -66,11 +66,11 @@ impl Interest {
     }
 
     /// The events to report now (0 if none, or the file is gone), and the file's count.
-    fn pending(&self) -> (u32, Option<u64>) {
+    fn pending(&self, who: &Poller) -> (u32, Option<u64>) {
         let Some(f) = self.file.upgrade() else {
             return (0, None);
         };
-        let st = f.poll_ready();
+        let st = f.poll_for(who);
         let ev = mask(st) & self.events;
         let edge = self.events & EPOLLET == 0 || st.seq.is_none() || st.seq != self.reported;
         (if edge { ev } else { 0 }, st.seq)
@@ -103,7 +103,7 @@ pub(crate) struct Epoll {
 
 impl Epoll {
     /// Takes up to `max` events to report: (events, data) in list order.
-    fn harvest(&self, max: usize) -> Vec<(u32, u64)> {
+    fn harvest(&self, max: usize, who: &Poller) -> Vec<(u32, u64)> {
         let mut list = self.list.lock();
         list.retain(|i| i.file.strong_count() > 0);
         let mut out = Vec::new();
@@ -111,7 +111,7 @@ impl Epoll {
         let mut k = 0;
         while k < list.len() && out.len() < max {
             let i = &mut list[k];
-            let (ev, seq) = i.pending();
+            let (ev, seq) = i.pending(who);
             if ev == 0 {
                 k += 1;
                 continue;
@@ -142,8 +142,8 @@ impl Epoll {
 }
 
 impl FileObject for Epoll {
-    fn poll(&self) -> PollEvents {
-        let ready = self.list.lock().iter().any(|i| i.pending().0 != 0);
+    fn poll(&self, who: &Poller) -> PollEvents {
+        let ready = self.list.lock().iter().any(|i| i.pending(who).0 != 0);
         PollEvents {
             readable: ready,
             ..PollEvents::default()
@@ -282,7 +282,7 @@ fn do_wait(ctx: &mut Ctx<'_>, a: &Args, timeout: Option<Duration>, mask: Option<
     let ep = epoll_of(&f).ok_or(Errno::EINVAL)?;
     let deadline = deadline(ctx, timeout);
     set_temp_mask(ctx, mask);
-    let got = ep.harvest(maxevents as usize);
+    let got = ep.harvest(maxevents as usize, &ctx.poller());
     if got.is_empty() && deadline.is_none_or(|at| Instant::now() < at) {
         let mut ws = WaitSet::default();
         ep.waits(&mut ws);

@@ -11,7 +11,7 @@ use abi::flags::OFlags;
 use abi::{Errno, SysResult};
 use parking_lot::Mutex;
 use vfs::object::{gather, iov_len, iov_len_mut, new_wait_id, scatter};
-use vfs::{Arc, FileObject, PollEvents};
+use vfs::{Arc, FileObject, PollEvents, Poller};
 
 use crate::{Args, Ctx};
 
@@ -64,7 +64,7 @@ impl FileObject for EventFd {
         Ok(8)
     }
 
-    fn poll(&self) -> PollEvents {
+    fn poll(&self, _who: &Poller) -> PollEvents {
         let (count, events) = *self.count.lock();
         PollEvents {
             readable: count > 0,

@@ -27,7 +27,7 @@ fn ready(ctx: &mut Ctx<'_>, fd: i32, events: i16, ws: &mut WaitSet) -> i16 {
         return POLLNVAL;
     };
     file.waits(ws);
-    let st = file.poll_ready();
+    let st = file.poll_for(&ctx.poller());
     let mut r = 0;
     if st.readable {
         r |= POLLIN | POLLRDNORM | POLLRDBAND | POLLPRI;

@@ -18,7 +18,7 @@ use abi::structs::Timespec;
 use abi::{Errno, SysResult};
 use parking_lot::Mutex;
 use vfs::object::{iov_len_mut, new_wait_id, scatter};
-use vfs::{Arc, FileObject, PollEvents, WaitSet};
+use vfs::{Arc, FileObject, PollEvents, Poller, WaitSet};
 
 use crate::time::{host_clock, valid};
 use crate::{Args, Ctx, WaitKey};
@@ -96,7 +96,7 @@ impl FileObject for TimerFd {
         Ok(scatter(bufs, &n.to_ne_bytes()))
     }
 
-    fn poll(&self) -> PollEvents {
+    fn poll(&self, _who: &Poller) -> PollEvents {
         let mut st = self.st.lock();
         st.expire(Instant::now());
         PollEvents {

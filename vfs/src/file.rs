@@ -13,7 +13,7 @@ use rustix::fs::OFlags as HOFlags;
 
 use crate::dentry::{Dentry, Inode};
 use crate::hostfs::{fstat_fd, herr, nerr};
-use crate::object::{FileObject, WaitSet};
+use crate::object::{FileObject, Poller, WaitSet};
 use crate::pipe::{PipeEnd, PollEvents};
 use crate::tmpfs::{DevKind, MemData, MemInode, Time};
 use crate::{overlay, stdio, Arc};
@@ -672,10 +672,15 @@ impl OpenFile {
 
     /// Readiness for `poll`: pipes by their state, everything else always ready.
     pub fn poll_ready(&self) -> PollEvents {
+        self.poll_for(&Poller::default())
+    }
+
+    /// Readiness for task `who` (what a signalfd reports depends on who asks).
+    pub fn poll_for(&self, who: &Poller) -> PollEvents {
         match &self.kind {
             FileKind::Pipe(p) => p.pipe.poll(p.write),
             FileKind::Stream(fd) => stdio::poll(fd),
-            FileKind::Object(o) => o.poll(),
+            FileKind::Object(o) => o.poll(who),
             _ => PollEvents::READY,
         }
     }

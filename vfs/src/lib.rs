@@ -63,7 +63,7 @@ pub use dentry::Dentry;
 use dentry::{FsShared, Inode, OvlFs, OvlNode};
 pub use file::{open_object, FileRef, OpenFile};
 use hostfs::HostNode;
-pub use object::{FileObject, WaitSet};
+pub use object::{FileObject, Poller, WaitSet};
 use path::{Last, Parent};
 pub use pipe::{PollEvents, PIPE_BUF, PIPE_CAPACITY};
 pub use stdio::{wait_streams, TcsetWhen};

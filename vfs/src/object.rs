@@ -38,6 +38,16 @@ pub struct WaitSet {
     pub host: Vec<FileRef>,
     /// When a file becomes ready by itself (a timer's expiry).
     pub deadline: Option<Instant>,
+    /// Signals (a mask) whose arrival also wakes the waiter, even while blocked
+    /// (signalfd).
+    pub signals: u64,
+}
+
+/// What readiness may depend on about the task that asks.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Poller {
+    /// Its pending signals (a signalfd is readable when one of its mask is).
+    pub signals: u64,
 }
 
 impl WaitSet {
@@ -59,8 +69,8 @@ pub trait FileObject: Any + Send + Sync {
         Err(Errno::EINVAL)
     }
 
-    /// Readiness now.
-    fn poll(&self) -> PollEvents;
+    /// Readiness now, for task `who`.
+    fn poll(&self, who: &Poller) -> PollEvents;
 
     /// The id tasks blocked on this object sleep on.
     fn wait_id(&self) -> u64;
