@@ -105,3 +105,8 @@ print("done")
 fn python3_asyncio() {
     run_guest(&[PYTHON, "-c", PY_ASYNCIO]);
 }
+
+#[test]
+fn signalfd() {
+    run_guest(&[guests::EVT_SIGNALFD]);
+}

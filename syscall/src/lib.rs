@@ -35,6 +35,7 @@ pub mod proc_calls;
 pub mod process;
 mod sched_calls;
 pub mod signal;
+mod signalfd;
 pub mod table;
 mod task;
 pub mod time;

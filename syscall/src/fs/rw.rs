@@ -77,6 +77,9 @@ fn transfer(
     vectored: bool,
     nowait: bool,
 ) -> abi::SysResult {
+    if let (Dir::Read, Some(sfd)) = (dir, crate::signalfd::signalfd_of(f)) {
+        return crate::signalfd::read(ctx, f, sfd, iovs, nowait);
+    }
     let wait = f.wait_id();
     let blocking = wait.is_some() && !nowait && !f.flags().contains(OFlags::NONBLOCK);
     // A blocking write to a pipe goes on until all is written: what it already moved
