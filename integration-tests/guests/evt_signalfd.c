@@ -36,7 +36,8 @@ int main(void) {
     printf("poll idle: %d\n", poll(&p, 1, 0));
 
     kill(me, SIGUSR1);
-    printf("poll pending: %d %#x\n", poll(&p, 1, 0), p.revents);
+    int k = poll(&p, 1, 0);
+    printf("poll pending: %d %#x\n", k, p.revents);
     int ep = epoll_create1(0);
     struct epoll_event e = {.events = EPOLLIN, .data.u64 = 5};
     epoll_ctl(ep, EPOLL_CTL_ADD, fd, &e);
