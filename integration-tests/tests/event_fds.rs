@@ -110,3 +110,8 @@ fn python3_asyncio() {
 fn signalfd() {
     run_guest(&[guests::EVT_SIGNALFD]);
 }
+
+#[test]
+fn garbage_pointers() {
+    run_guest(&[guests::EVT_GARBAGE]);
+}

@@ -35,8 +35,10 @@
 //! an open file description with its position and status flags. Metadata: host objects keep
 //! the host's `st_ino`/`st_dev`; in-memory inodes get synthetic numbers on a synthetic
 //! device, except copied-up ones, which keep the host's. New files belong to the configured
-//! uid/gid. Pipes ([`Vfs::pipe`]) live outside the namespace; files that can block report a
-//! [`OpenFile::wait_id`] and their readiness ([`OpenFile::poll_ready`]). Known gaps: an open file that was only read keeps reading the host file after
+//! uid/gid. Pipes ([`Vfs::pipe`]) and kernel objects ([`object`]: eventfd, epoll, timerfd,
+//! signalfd, made by the syscall layer through [`open_object`]) live outside the namespace;
+//! files that can block report a [`OpenFile::wait_id`], their readiness
+//! ([`OpenFile::poll_for`]) and what a waiter sleeps on ([`OpenFile::waits`]). Known gaps: an open file that was only read keeps reading the host file after
 //! another descriptor copies it up; getcwd of a dentry renamed since shows its old path.
 #![forbid(unsafe_code)]
 
