@@ -838,4 +838,6 @@ impl IoErr for Errno {
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_object;
+#[cfg(test)]
 mod tests_pipe;
