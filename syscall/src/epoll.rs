@@ -11,7 +11,9 @@
 //! host streams and epolls, are reported as level-triggered); `EPOLLONESHOT` disables an
 //! entry once reported. Reported level-triggered entries move to the end of the list, so a
 //! small `maxevents` goes round all ready files. Differences: the order of several ready
-//! files is that of the interest list, not of when they became ready; `EPOLLEXCLUSIVE`
+//! files is that of the interest list, not of when they became ready; an eventfd's count
+//! moves on reads as on writes, so a read that leaves it non-zero (semaphore mode) is an
+//! edge for an `EPOLLIN|EPOLLET` entry (Linux only wakes writers then); `EPOLLEXCLUSIVE`
 //! is accepted and wakes every waiter; `EPOLLWAKEUP` is ignored.
 
 use std::sync::Weak;
@@ -166,8 +168,7 @@ impl FileObject for Epoll {
 
 /// The epoll behind an open file, if it is one.
 fn epoll_of(f: &FileRef) -> Option<&Epoll> {
-    let obj: &dyn std::any::Any = &**f.object()?;
-    obj.downcast_ref::<Epoll>()
+    f.object_as::<Epoll>()
 }
 
 fn create(ctx: &mut Ctx<'_>, flags: OFlags) -> SysResult {

@@ -49,8 +49,7 @@ impl FileObject for SignalFd {
 
 /// The signalfd behind an open file, if it is one.
 pub(crate) fn signalfd_of(f: &FileRef) -> Option<&SignalFd> {
-    let obj: &dyn std::any::Any = &**f.object()?;
-    obj.downcast_ref::<SignalFd>()
+    f.object_as::<SignalFd>()
 }
 
 fn put(b: &mut [u8], at: usize, v: &[u8]) {

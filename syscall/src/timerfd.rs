@@ -144,8 +144,7 @@ pub(crate) fn sys_timerfd_create(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
 
 /// The timer behind an open file, if it is one.
 fn timer_of(f: &vfs::FileRef) -> Option<&TimerFd> {
-    let obj: &dyn std::any::Any = &**f.object()?;
-    obj.downcast_ref::<TimerFd>()
+    f.object_as::<TimerFd>()
 }
 
 /// `timerfd_settime(fd, flags, new, old)`: `TFD_TIMER_ABSTIME` takes `new`'s value as a

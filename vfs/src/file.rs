@@ -638,10 +638,13 @@ impl OpenFile {
         }
     }
 
-    /// The kernel object behind this file, if it is one.
-    pub fn object(&self) -> Option<&Arc<dyn FileObject>> {
+    /// The kernel object of type `T` behind this file, if it is one.
+    pub fn object_as<T: FileObject>(&self) -> Option<&T> {
         match &self.kind {
-            FileKind::Object(o) => Some(o),
+            FileKind::Object(o) => {
+                let any: &dyn std::any::Any = &**o;
+                any.downcast_ref::<T>()
+            }
             _ => None,
         }
     }
