@@ -100,9 +100,28 @@ int main(void) {
         kill(getppid(), SIGUSR2);
         _exit(0);
     }
-    printf("epoll woken: %d data=%llu\n", epoll_wait(ep, &ev, 1, 5000), (unsigned long long)ev.data.u64);
+    k = epoll_wait(ep, &ev, 1, 5000);
+    printf("epoll woken: %d data=%llu\n", k, (unsigned long long)ev.data.u64);
     waitpid(c, NULL, 0);
     read(fd, si, sizeof si);
+
+    /* through a nested epoll */
+    int outer = epoll_create1(0);
+    struct epoll_event oe = {.events = EPOLLIN, .data.u64 = 9};
+    epoll_ctl(outer, EPOLL_CTL_ADD, ep, &oe);
+    printf("nested idle: %d\n", epoll_wait(outer, &ev, 1, 0));
+    c = fork();
+    if (c == 0) {
+        struct timespec d = {0, 150 * 1000000L};
+        nanosleep(&d, NULL);
+        kill(getppid(), SIGUSR1);
+        _exit(0);
+    }
+    k = epoll_wait(outer, &ev, 1, 5000);
+    printf("nested woken: %d data=%llu\n", k, (unsigned long long)ev.data.u64);
+    waitpid(c, NULL, 0);
+    read(fd, si, sizeof si);
+    close(outer);
 
     /* errnos */
     EXPECT_ERR("sizemask", syscall(SYS_signalfd4, -1, &mask, 4, 0), EINVAL);

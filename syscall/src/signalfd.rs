@@ -5,8 +5,8 @@
 //! until read). A read takes as many as fit (`EINVAL` below one record; `EAGAIN`, or
 //! blocking until one arrives, with none). Readable for `poll`/`epoll` while one of the mask
 //! is pending for the asking task ([`vfs::Poller`]); a task waiting on one is woken by the
-//! arrival of such a signal even though it is blocked ([`vfs::WaitSet::signals`]). Gap: a
-//! signalfd inside an epoll that is itself inside an epoll is never reported ready.
+//! arrival of such a signal even though it is blocked ([`vfs::WaitSet::signals`]); both
+//! pass through nested epolls.
 
 use abi::flags::OFlags;
 use abi::structs::IoVec;

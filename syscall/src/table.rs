@@ -148,8 +148,8 @@ table! {
     timerfd_create => partial(timerfd::sys_timerfd_create, "CLOCK_BOOTTIME as MONOTONIC; alarm clocks (root) as their base clocks");
     timerfd_settime => partial(timerfd::sys_timerfd_settime, "TFD_TIMER_CANCEL_ON_SET accepted, never cancels; a later wall-clock change does not move an ABSTIME REALTIME expiry");
     timerfd_gettime => full(timerfd::sys_timerfd_gettime);
-    signalfd => partial(signalfd::sys_signalfd, "never ready inside an epoll nested in another epoll");
-    signalfd4 => partial(signalfd::sys_signalfd4, "as signalfd");
+    signalfd => full(signalfd::sys_signalfd);
+    signalfd4 => full(signalfd::sys_signalfd4);
     getxattr => partial(fs::sys_getxattr, "no file has extended attributes (ENODATA)");
     lgetxattr => partial(fs::sys_lgetxattr, "no file has extended attributes (ENODATA)");
     fgetxattr => partial(fs::sys_fgetxattr, "no file has extended attributes (ENODATA)");
