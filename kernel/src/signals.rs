@@ -30,6 +30,7 @@ fn restartable(nr: u64) -> bool {
                 | rt_sigtimedwait
                 | epoll_wait
                 | epoll_pwait
+                | epoll_pwait2
         ) | None
     )
 }

@@ -76,10 +76,7 @@ fn transfer(
 /// `EAGAIN` for a non-blocking file, else blocks the task on it.
 fn block_or(ctx: &mut Ctx<'_>, f: &FileRef) -> Errno {
     match f.wait_id() {
-        Some(id) if !f.flags().contains(OFlags::NONBLOCK) => {
-            ctx.watch_host(f);
-            ctx.block_on(WaitKey::File(id))
-        }
+        Some(_) if !f.flags().contains(OFlags::NONBLOCK) => ctx.block_on_file(f),
         _ => Errno::EAGAIN,
     }
 }

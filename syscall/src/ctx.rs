@@ -5,7 +5,7 @@ use std::io::{IoSlice, IoSliceMut};
 use abi::{Errno, UserAddr};
 use bytemuck::Pod;
 use mm::Mm;
-use vfs::{Dentry, FileRef, Vfs};
+use vfs::{Dentry, FileRef, Vfs, WaitSet};
 
 use std::time::Instant;
 
@@ -103,10 +103,31 @@ impl Ctx<'_> {
         self.block_also.extend_from_slice(keys);
     }
 
-    /// Notes that a blocking wait on `file` needs the kernel to watch its host descriptor.
-    pub fn watch_host(&mut self, file: &FileRef) {
-        if file.host_stream_fd().is_some() {
-            self.host_waits.push(file.clone());
+    /// Parks the calling task until `file` may have changed (the pipe, stream or object
+    /// it reads or writes), then restarts the syscall.
+    pub fn block_on_file(&mut self, file: &FileRef) -> Errno {
+        let mut ws = WaitSet::default();
+        file.waits(&mut ws);
+        self.block_on_waits(ws, None)
+    }
+
+    /// Parks the calling task until one of the files of `ws` may have changed, one of its
+    /// objects becomes ready by itself, a signal of its mask arrives, or `deadline` passes
+    /// (`poll`, `epoll_wait`).
+    pub fn block_on_waits(&mut self, ws: WaitSet, deadline: Option<Instant>) -> Errno {
+        let me = self.proc.pid;
+        self.host_waits.extend(ws.host);
+        self.proc.sig.wait_set = ws.signals;
+        let mut keys = ws.ids.into_iter().map(WaitKey::File);
+        let first = keys.next().unwrap_or(WaitKey::Timeout(me));
+        self.block_also.extend(keys);
+        let at = match (deadline, ws.deadline) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        match at {
+            Some(at) => self.block_until(first, at),
+            None => self.block_on(first),
         }
     }
 
@@ -201,6 +222,26 @@ impl Ctx<'_> {
     ) -> Result<R, Errno> {
         Self::access_ok(addr, len)?;
         self.mm.with_user_slices(self.proc.mm, addr, len, f)
+    }
+
+    /// Installs a new kernel object (eventfd, epoll, timerfd) at the lowest free descriptor.
+    /// `flags`: `O_NONBLOCK` for the open file, `O_CLOEXEC` for the descriptor.
+    pub fn install_object(
+        &mut self,
+        obj: std::sync::Arc<dyn vfs::FileObject>,
+        flags: abi::flags::OFlags,
+    ) -> abi::SysResult {
+        let file = vfs::open_object(obj, flags);
+        let cloexec = flags.contains(abi::flags::OFlags::CLOEXEC);
+        let limit = self.proc.nofile();
+        Ok(self.proc.fds.install(file, cloexec, 0, limit)? as u64)
+    }
+
+    /// What file readiness depends on about the calling task.
+    pub fn poller(&self) -> vfs::Poller {
+        vfs::Poller {
+            signals: self.proc.sig.pending_set(),
+        }
     }
 
     /// The open file behind `fd`, or `EBADF`.

@@ -22,6 +22,8 @@ mod args;
 pub mod clock;
 mod copy;
 mod ctx;
+mod epoll;
+mod eventfd;
 pub mod exec;
 mod exec_call;
 pub mod fdtable;
@@ -42,6 +44,7 @@ mod splice;
 pub mod table;
 mod task;
 pub mod time;
+mod timerfd;
 pub mod tty;
 
 pub use args::Args;

@@ -5,7 +5,9 @@ use std::time::{Duration, Instant};
 use abi::structs::Timeval;
 use abi::{Errno, SysResult, UserAddr};
 
-use crate::{Args, Ctx, WaitKey};
+use vfs::WaitSet;
+
+use crate::{Args, Ctx};
 
 const POLLIN: i16 = 0x1;
 const POLLPRI: i16 = 0x2;
@@ -18,22 +20,16 @@ const POLLRDBAND: i16 = 0x80;
 const POLLWRNORM: i16 = 0x100;
 const POLLWRBAND: i16 = 0x200;
 
-/// The events of `fd` that are ready among `events` (plus the always-reported ones), and
-/// the key to sleep on if none is.
-fn ready(ctx: &mut Ctx<'_>, fd: i32, events: i16) -> (i16, Option<WaitKey>) {
+/// The events of `fd` that are ready among `events` (plus the always-reported ones); what
+/// to sleep on if none is goes into `ws`.
+fn ready(ctx: &mut Ctx<'_>, fd: i32, events: i16, ws: &mut WaitSet) -> i16 {
     let Ok(file) = ctx.file(fd) else {
-        return (POLLNVAL, None);
+        return POLLNVAL;
     };
-    if let Some(mask) = file.signalfd_mask() {
-        if crate::signalfd::readable(ctx, mask) {
-            return (events & (POLLIN | POLLRDNORM), None);
-        }
-        return (0, Some(crate::signalfd::wait_for(ctx, mask)));
-    }
-    ctx.watch_host(&file);
+    file.waits(ws);
     let st = match file.pidfd() {
         Some(pid) => crate::pidfd::poll_events(ctx, pid),
-        None => file.poll_ready(),
+        None => file.poll_for(&ctx.poller()),
     };
     let mut r = 0;
     if st.readable {
@@ -49,30 +45,16 @@ fn ready(ctx: &mut Ctx<'_>, fd: i32, events: i16) -> (i16, Option<WaitKey>) {
     if st.error {
         r |= POLLERR;
     }
-    (r, file.wait_id().map(WaitKey::File))
+    r
 }
 
 /// A timeout argument: `None` waits forever.
-fn deadline(ctx: &mut Ctx<'_>, timeout: Option<Duration>) -> Option<Instant> {
+pub(crate) fn deadline(ctx: &mut Ctx<'_>, timeout: Option<Duration>) -> Option<Instant> {
     timeout.map(|t| ctx.deadline_after(t))
 }
 
-/// Sleeps until one of `keys` is woken or `deadline` passes.
-fn block(ctx: &mut Ctx<'_>, keys: &[WaitKey], deadline: Option<Instant>) -> Errno {
-    let me = ctx.proc.pid;
-    let mut keys = keys.to_vec();
-    if keys.is_empty() {
-        keys.push(WaitKey::Timeout(me));
-    }
-    ctx.also_block_on(&keys[1..]);
-    match deadline {
-        Some(at) => ctx.block_until(keys[0], at),
-        None => ctx.block_on(keys[0]),
-    }
-}
-
 /// Applies a `ppoll`/`pselect6` signal mask for the duration of the call.
-fn set_temp_mask(ctx: &mut Ctx<'_>, mask: Option<u64>) {
+pub(crate) fn set_temp_mask(ctx: &mut Ctx<'_>, mask: Option<u64>) {
     if let Some(mask) = mask {
         let s = &mut ctx.proc.sig;
         if s.saved_mask.is_none() {
@@ -84,7 +66,7 @@ fn set_temp_mask(ctx: &mut Ctx<'_>, mask: Option<u64>) {
 
 /// The call completes: a temporary mask goes back (unless a handler is about to run, which
 /// restores it from its frame).
-fn restore_temp_mask(ctx: &mut Ctx<'_>, had_mask: bool) {
+pub(crate) fn restore_temp_mask(ctx: &mut Ctx<'_>, had_mask: bool) {
     if had_mask {
         ctx.proc.sig.restore_saved_mask();
     }
@@ -105,24 +87,21 @@ fn do_poll(
     let deadline = deadline(ctx, timeout);
     set_temp_mask(ctx, mask);
     let mut count = 0;
-    let mut keys = Vec::new();
+    let mut ws = WaitSet::default();
     for entry in raw.chunks_exact_mut(8) {
         let fd = i32::from_ne_bytes([entry[0], entry[1], entry[2], entry[3]]);
         let events = i16::from_ne_bytes([entry[4], entry[5]]);
         let revents = if fd < 0 {
             0
         } else {
-            let (r, id) = ready(ctx, fd, events);
-            keys.extend(id);
-            r
+            ready(ctx, fd, events, &mut ws)
         };
         count += u64::from(revents != 0);
         entry[6..8].copy_from_slice(&revents.to_ne_bytes());
     }
     if count == 0 && deadline.is_none_or(|at| Instant::now() < at) {
-        return Err(block(ctx, &keys, deadline));
+        return Err(ctx.block_on_waits(ws, deadline));
     }
-    ctx.host_waits.clear();
     restore_temp_mask(ctx, mask.is_some());
     ctx.copy_out(ufds, &raw)?;
     Ok(count)
@@ -134,7 +113,11 @@ pub(crate) fn sys_poll(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     do_poll(ctx, a.addr(0), u64::from(a.u32(1)), timeout, None)
 }
 
-fn read_sigmask(ctx: &mut Ctx<'_>, at: UserAddr, size: u64) -> Result<Option<u64>, Errno> {
+pub(crate) fn read_sigmask(
+    ctx: &mut Ctx<'_>,
+    at: UserAddr,
+    size: u64,
+) -> Result<Option<u64>, Errno> {
     if at.is_null() {
         return Ok(None);
     }
@@ -191,7 +174,7 @@ fn do_select(
         .map(|s| s.as_ref().map(|v| vec![0u8; v.len()]))
         .collect();
     let mut count = 0u64;
-    let mut keys = Vec::new();
+    let mut ws = WaitSet::default();
     for fd in 0..nfds as usize {
         let wanted: Vec<bool> = ins
             .iter()
@@ -200,11 +183,10 @@ fn do_select(
         if !wanted.iter().any(|&w| w) {
             continue;
         }
-        let (r, id) = ready(ctx, fd as i32, POLLIN | POLLOUT | POLLPRI);
+        let r = ready(ctx, fd as i32, POLLIN | POLLOUT | POLLPRI, &mut ws);
         if r & POLLNVAL != 0 {
             return Err(Errno::EBADF);
         }
-        keys.extend(id);
         let hits = [
             r & (POLLIN | POLLHUP | POLLERR) != 0,
             r & (POLLOUT | POLLERR) != 0,
@@ -220,9 +202,8 @@ fn do_select(
         }
     }
     if count == 0 && deadline.is_none_or(|at| Instant::now() < at) {
-        return Err(block(ctx, &keys, deadline));
+        return Err(ctx.block_on_waits(ws, deadline));
     }
-    ctx.host_waits.clear();
     restore_temp_mask(ctx, mask.is_some());
     for (k, out) in outs.iter().enumerate() {
         if let Some(o) = out {

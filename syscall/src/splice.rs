@@ -33,10 +33,7 @@ fn is_pipe(f: &FileRef) -> bool {
 /// `EAGAIN` for a non-blocking call, else blocks the task until `pipe` changes.
 fn wait_or_again(ctx: &mut Ctx<'_>, pipe: &FileRef, nonblock: bool) -> Errno {
     match pipe.wait_id() {
-        Some(id) if !nonblock => {
-            ctx.watch_host(pipe);
-            ctx.block_on(WaitKey::File(id))
-        }
+        Some(_) if !nonblock => ctx.block_on_file(pipe),
         _ => Errno::EAGAIN,
     }
 }

@@ -4,8 +4,8 @@
 use abi::{Errno, Sysno};
 
 use crate::{
-    copy, exec_call, fs, futex, info, kill, mem, net, pidfd, poll, proc_calls, sched_calls, signal,
-    signalfd, splice, task, time, Args, Ctx, Outcome,
+    copy, epoll, eventfd, exec_call, fs, futex, info, kill, mem, net, pidfd, poll, proc_calls,
+    sched_calls, signal, signalfd, splice, task, time, timerfd, Args, Ctx, Outcome,
 };
 
 /// A handler that returns a value (the common case).
@@ -137,6 +137,19 @@ table! {
     ppoll => full(poll::sys_ppoll);
     select => full(poll::sys_select);
     pselect6 => full(poll::sys_pselect6);
+    eventfd => full(eventfd::sys_eventfd);
+    eventfd2 => full(eventfd::sys_eventfd2);
+    epoll_create => full(epoll::sys_epoll_create);
+    epoll_create1 => full(epoll::sys_epoll_create1);
+    epoll_ctl => partial(epoll::sys_epoll_ctl, "EPOLLEXCLUSIVE accepted (every waiter wakes); EPOLLWAKEUP ignored; ET on host streams and nested epolls acts as LT");
+    epoll_wait => partial(epoll::sys_epoll_wait, "several ready files are reported in interest-list order");
+    epoll_pwait => partial(epoll::sys_epoll_pwait, "as epoll_wait");
+    epoll_pwait2 => partial(epoll::sys_epoll_pwait2, "as epoll_wait");
+    timerfd_create => partial(timerfd::sys_timerfd_create, "CLOCK_BOOTTIME as MONOTONIC; alarm clocks (root) as their base clocks");
+    timerfd_settime => partial(timerfd::sys_timerfd_settime, "TFD_TIMER_CANCEL_ON_SET accepted, never cancels; a later wall-clock change does not move an ABSTIME REALTIME expiry");
+    timerfd_gettime => full(timerfd::sys_timerfd_gettime);
+    signalfd => full(signalfd::sys_signalfd);
+    signalfd4 => full(signalfd::sys_signalfd4);
     getxattr => partial(fs::sys_getxattr, "no file has extended attributes (ENODATA)");
     lgetxattr => partial(fs::sys_lgetxattr, "no file has extended attributes (ENODATA)");
     fgetxattr => partial(fs::sys_fgetxattr, "no file has extended attributes (ENODATA)");

@@ -29,7 +29,7 @@ fn to_timespec(d: Duration) -> Timespec {
 /// Reads a clock of the host with the given id, for converting an absolute sleep deadline
 /// into the host's time (the guest's clocks are never behind the host's, see
 /// [`crate::clock`], so a sleeper that wakes at the host's deadline sees it passed).
-fn host_clock(id: i32) -> Result<Timespec, Errno> {
+pub(crate) fn host_clock(id: i32) -> Result<Timespec, Errno> {
     let cid = match id {
         clock::REALTIME | clock::REALTIME_COARSE => nix::time::ClockId::CLOCK_REALTIME,
         clock::MONOTONIC | clock::MONOTONIC_COARSE | clock::MONOTONIC_RAW => {

@@ -13,7 +13,7 @@ use rustix::fs::OFlags as HOFlags;
 
 use crate::dentry::{Dentry, Inode};
 use crate::hostfs::{fstat_fd, herr, nerr};
-use crate::object::FileObject;
+use crate::object::{FileObject, Poller, WaitSet};
 use crate::pipe::{PipeEnd, PollEvents};
 use crate::pty::{PtyEnd, PtyRef};
 use crate::tmpfs::{DevKind, MemData, MemInode, Time};
@@ -45,10 +45,7 @@ pub(crate) enum FileKind {
     PidFd(i32),
     /// One end of a pty.
     Pty(PtyEnd),
-    /// A signalfd: the signals of this mask the reader has pending (the syscall layer reads
-    /// them; the file only keeps the mask).
-    SignalFd(Mutex<u64>),
-    /// A kernel object (a socket).
+    /// A kernel object (eventfd, epoll, timerfd, signalfd, socket).
     Object(Arc<dyn FileObject>),
 }
 
@@ -220,7 +217,6 @@ impl OpenFile {
             FileKind::Pipe(p) => p.pipe.read(bufs),
             FileKind::PidFd(_) => Err(Errno::EINVAL),
             FileKind::Pty(p) => pty_read(p, bufs),
-            FileKind::SignalFd(_) => Err(Errno::EINVAL),
             FileKind::Object(o) => o.read(bufs),
             FileKind::Dir => Err(Errno::EISDIR),
             FileKind::Path => Err(Errno::EBADF),
@@ -269,7 +265,6 @@ impl OpenFile {
                 let data: Vec<u8> = bufs.iter().flat_map(|b| b.iter().copied()).collect();
                 p.pty.write(p.master, &data)
             }
-            FileKind::SignalFd(_) => Err(Errno::EINVAL),
             FileKind::Object(o) => o.write(bufs),
             FileKind::Dir => Err(Errno::EISDIR),
             FileKind::Path => Err(Errno::EBADF),
@@ -280,7 +275,7 @@ impl OpenFile {
     pub fn pread(&self, bufs: &mut [IoSliceMut<'_>], off: u64) -> Result<usize, Errno> {
         if matches!(
             self.kind,
-            FileKind::Pipe(_) | FileKind::Pty(_) | FileKind::SignalFd(_) | FileKind::Object(_)
+            FileKind::Pipe(_) | FileKind::Pty(_) | FileKind::Object(_)
         ) {
             return Err(Errno::ESPIPE);
         }
@@ -296,11 +291,9 @@ impl OpenFile {
                 nix::sys::uio::preadv(fd.as_fd(), &mut bufs[..n], off as i64).map_err(nerr)
             }
             FileKind::Dev(k) => dev_read(*k, bufs),
-            FileKind::Pipe(_)
-            | FileKind::Pty(_)
-            | FileKind::SignalFd(_)
-            | FileKind::PidFd(_)
-            | FileKind::Object(_) => Err(Errno::ESPIPE),
+            FileKind::Pipe(_) | FileKind::Pty(_) | FileKind::PidFd(_) | FileKind::Object(_) => {
+                Err(Errno::ESPIPE)
+            }
             FileKind::Dir => Err(Errno::EISDIR),
             FileKind::Path => Err(Errno::EBADF),
         }
@@ -320,7 +313,7 @@ impl OpenFile {
     fn pwrite_mode(&self, bufs: &[IoSlice<'_>], off: u64, append: bool) -> Result<usize, Errno> {
         if matches!(
             self.kind,
-            FileKind::Pipe(_) | FileKind::Pty(_) | FileKind::SignalFd(_) | FileKind::Object(_)
+            FileKind::Pipe(_) | FileKind::Pty(_) | FileKind::Object(_)
         ) {
             return Err(Errno::ESPIPE);
         }
@@ -349,11 +342,9 @@ impl OpenFile {
                 nix::sys::uio::pwritev(fd.as_fd(), &bufs[..n], off as i64).map_err(nerr)
             }
             FileKind::Dev(k) => dev_write(*k, bufs),
-            FileKind::Pipe(_)
-            | FileKind::Pty(_)
-            | FileKind::SignalFd(_)
-            | FileKind::PidFd(_)
-            | FileKind::Object(_) => Err(Errno::ESPIPE),
+            FileKind::Pipe(_) | FileKind::Pty(_) | FileKind::PidFd(_) | FileKind::Object(_) => {
+                Err(Errno::ESPIPE)
+            }
             FileKind::Dir => Err(Errno::EISDIR),
             FileKind::Path => Err(Errno::EBADF),
         }
@@ -364,11 +355,8 @@ impl OpenFile {
         use abi::flags::seek;
         let size = match &self.kind {
             FileKind::Path => return Err(Errno::EBADF),
-            FileKind::Pipe(_)
-            | FileKind::Pty(_)
-            | FileKind::SignalFd(_)
-            | FileKind::PidFd(_)
-            | FileKind::Object(_) => return Err(Errno::ESPIPE),
+            FileKind::Pipe(_) | FileKind::Pty(_) | FileKind::PidFd(_) => return Err(Errno::ESPIPE),
+            FileKind::Object(o) => return o.lseek(),
             FileKind::Stream(fd) => return stdio::lseek(fd, off, whence),
             FileKind::Dev(_) => {
                 if !(0..=4).contains(&whence) {
@@ -435,14 +423,6 @@ impl OpenFile {
                 st_mode: 0o600,
                 st_nlink: 1,
                 st_ino: u64::from(*pid as u32),
-                st_blksize: 4096,
-                ..Stat::default()
-            }),
-            // An anonymous inode ("anon_inode:[signalfd]"): no file type, mode 0600.
-            (None, FileKind::SignalFd(_)) => Ok(Stat {
-                st_dev: abi::structs::makedev(0, 0x0e),
-                st_nlink: 1,
-                st_mode: 0o600,
                 st_blksize: 4096,
                 ..Stat::default()
             }),
@@ -773,9 +753,7 @@ impl OpenFile {
                 nix::sys::uio::preadv(fd.as_fd(), &mut bufs, off).map_err(nerr)
             }
             FileKind::Dev(k) => dev_read(*k, &mut bufs),
-            FileKind::Pipe(_) | FileKind::Pty(_) | FileKind::SignalFd(_) | FileKind::Object(_) => {
-                Err(Errno::ESPIPE)
-            }
+            FileKind::Pipe(_) | FileKind::Pty(_) | FileKind::Object(_) => Err(Errno::ESPIPE),
             FileKind::PidFd(_) => Err(Errno::EINVAL),
             FileKind::Dir => Err(Errno::EISDIR),
             FileKind::Path => Err(Errno::EBADF),
@@ -860,30 +838,58 @@ impl OpenFile {
         }
     }
 
+    /// Adds what a task waiting for this file's readiness sleeps on: its wait id, the host
+    /// stream to watch, an object's own (an epoll's files, a timer's expiry).
+    pub fn waits(self: &Arc<Self>, ws: &mut WaitSet) {
+        match &self.kind {
+            FileKind::Object(o) => o.waits(ws),
+            FileKind::Stream(_) => {
+                ws.ids.extend(self.wait_id());
+                ws.host.push(self.clone());
+            }
+            _ => ws.ids.extend(self.wait_id()),
+        }
+    }
+
+    /// Whether a blocking write goes on until all is written (pipes, host streams) rather
+    /// than returning after one transfer.
+    pub fn write_waits_for_all(&self) -> bool {
+        match &self.kind {
+            FileKind::Object(o) => o.write_waits_for_all(),
+            _ => true,
+        }
+    }
+
+    /// Whether the file has readiness of its own that `epoll` can watch (Linux's
+    /// `file_can_poll`): not regular files, directories or the memory devices.
+    pub fn can_poll(&self) -> bool {
+        match &self.kind {
+            FileKind::Pipe(_)
+            | FileKind::Stream(_)
+            | FileKind::Pty(_)
+            | FileKind::PidFd(_)
+            | FileKind::Object(_) => true,
+            FileKind::Dev(k) => matches!(k, DevKind::Random | DevKind::Urandom | DevKind::Tty),
+            _ => false,
+        }
+    }
+
+    /// The kernel object of type `T` behind this file, if it is one.
+    pub fn object_as<T: FileObject>(&self) -> Option<&T> {
+        match &self.kind {
+            FileKind::Object(o) => {
+                let any: &dyn std::any::Any = &**o;
+                any.downcast_ref::<T>()
+            }
+            _ => None,
+        }
+    }
+
     /// The host descriptor of a host stream (stdio, `/dev/tty`), for the kernel to wait on.
     pub fn host_stream_fd(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
         match &self.kind {
             FileKind::Stream(fd) => Some(std::os::fd::AsFd::as_fd(fd)),
             _ => None,
-        }
-    }
-
-    /// The signal mask of a signalfd (`None` for other files).
-    pub fn signalfd_mask(&self) -> Option<u64> {
-        match &self.kind {
-            FileKind::SignalFd(m) => Some(*m.lock()),
-            _ => None,
-        }
-    }
-
-    /// `signalfd4` on an existing signalfd: its new mask; `EINVAL` for other files.
-    pub fn set_signalfd_mask(&self, mask: u64) -> Result<(), Errno> {
-        match &self.kind {
-            FileKind::SignalFd(m) => {
-                *m.lock() = mask;
-                Ok(())
-            }
-            _ => Err(Errno::EINVAL),
         }
     }
 
@@ -935,11 +941,16 @@ impl OpenFile {
 
     /// Readiness for `poll`: pipes by their state, everything else always ready.
     pub fn poll_ready(&self) -> PollEvents {
+        self.poll_for(&Poller::default())
+    }
+
+    /// Readiness for task `who` (what a signalfd reports depends on who asks).
+    pub fn poll_for(&self, who: &Poller) -> PollEvents {
         match &self.kind {
             FileKind::Pipe(p) => p.pipe.poll(p.write),
             FileKind::Pty(p) => p.pty.poll(p.master),
-            FileKind::Object(o) => o.poll(),
             FileKind::Stream(fd) => stdio::poll(fd),
+            FileKind::Object(o) => o.poll(who),
             _ => PollEvents::READY,
         }
     }
@@ -979,7 +990,6 @@ impl OpenFile {
             | FileKind::Pipe(_)
             | FileKind::PidFd(_)
             | FileKind::Pty(_)
-            | FileKind::SignalFd(_)
             | FileKind::Object(_) => false,
             _ => true,
         }
@@ -1145,10 +1155,10 @@ pub(crate) fn open_stream(fd: OwnedFd, dentry: Option<Dentry>) -> Result<FileRef
     Ok(OpenFile::new(dentry, FileKind::Stream(fd), flags))
 }
 
-/// A new signalfd with `mask`; `flags`: `O_NONBLOCK`.
-pub(crate) fn open_signalfd(mask: u64, flags: OFlags) -> FileRef {
+/// An open file (read-write, `O_NONBLOCK` kept from `flags`) over kernel object `obj`.
+pub fn open_object(obj: Arc<dyn FileObject>, flags: OFlags) -> FileRef {
     let keep = flags.intersection(OFlags::NONBLOCK) | OFlags::RDWR;
-    OpenFile::new(None, FileKind::SignalFd(Mutex::new(mask)), keep)
+    OpenFile::new(None, FileKind::Object(obj), keep)
 }
 
 /// A new pipe's read and write ends; `flags`: `O_NONBLOCK`, `O_DIRECT` (kept as a status
@@ -1160,9 +1170,4 @@ pub(crate) fn open_pipe(flags: OFlags, uid: u32, gid: u32) -> (FileRef, FileRef)
         OpenFile::new(None, FileKind::Pipe(r), keep),
         OpenFile::new(None, FileKind::Pipe(w), keep | OFlags::WRONLY),
     )
-}
-
-/// An open file over kernel object `obj`; `flags`: access mode and status flags.
-pub(crate) fn open_object(obj: Arc<dyn FileObject>, flags: OFlags) -> FileRef {
-    OpenFile::new(None, FileKind::Object(obj), flags)
 }

@@ -39,11 +39,12 @@
 //! an open file description with its position and status flags. Metadata: host objects keep
 //! the host's `st_ino`/`st_dev`; in-memory inodes get synthetic numbers on a synthetic
 //! device, except copied-up ones, which keep the host's. New files belong to the configured
-//! uid/gid. Pipes ([`Vfs::pipe`]) live outside the namespace; files that can block report a
-//! [`OpenFile::wait_id`] and their readiness ([`OpenFile::poll_ready`]). Kernel objects
-//! implemented elsewhere (sockets) sit behind open files as a [`FileObject`]
-//! ([`Vfs::open_object`]); socket names are socket inodes of the in-memory layer or
-//! abstract names per `Vfs` ([`Vfs::bind_socket`], [`Vfs::bind_abstract`]). Known gaps: an open file that was only read keeps reading the host file after
+//! uid/gid. Pipes ([`Vfs::pipe`]) and kernel objects ([`object`]: eventfd, epoll, timerfd,
+//! signalfd, sockets, made by the syscall layer through [`open_object`]) live outside the
+//! namespace; files that can block report a [`OpenFile::wait_id`], their readiness
+//! ([`OpenFile::poll_for`]) and what a waiter sleeps on ([`OpenFile::waits`]); socket names
+//! are socket inodes of the in-memory layer or abstract names per `Vfs`
+//! ([`Vfs::bind_socket`], [`Vfs::bind_abstract`]). Known gaps: an open file that was only read keeps reading the host file after
 //! another descriptor copies it up; getcwd of a dentry renamed since shows its old path.
 #![forbid(unsafe_code)]
 
@@ -53,7 +54,7 @@ mod hostfs;
 mod ldisc;
 mod memfd;
 mod mount;
-mod object;
+pub mod object;
 mod overlay;
 mod path;
 mod pipe;
@@ -73,10 +74,10 @@ use parking_lot::Mutex;
 
 pub use dentry::Dentry;
 use dentry::{FsShared, Inode, OvlFs, OvlNode};
-pub use file::{open_pidfd, pidfd_wait_id, FileRef, OpenFile};
+pub use file::{open_object, open_pidfd, pidfd_wait_id, FileRef, OpenFile};
 use hostfs::HostNode;
 pub use mount::BindMount;
-pub use object::{new_wait_id, FileObject};
+pub use object::{new_wait_id, FileObject, Poller, WaitSet};
 use path::{Last, Parent};
 pub use pipe::{PollEvents, PIPE_BUF, PIPE_CAPACITY};
 pub use pty::{Pty, PtyRef, SignalTarget, TtySignal};
@@ -797,12 +798,6 @@ impl Vfs {
         Ok(file::open_pipe(flags, self.uid, self.gid))
     }
 
-    /// `signalfd4(-1, …)`: a new signalfd for `mask` (`O_NONBLOCK` is the only status flag
-    /// kept). Reads and readiness are the syscall layer's: they concern the reader's signals.
-    pub fn signalfd(&self, mask: u64, flags: OFlags) -> FileRef {
-        file::open_signalfd(mask, flags)
-    }
-
     /// `utimensat(2)` on a path: `atime`/`mtime` as Linux takes them (`tv_nsec` may be
     /// [`UTIME_NOW`] or [`UTIME_OMIT`]; pass both `UTIME_NOW` for a null `times`). `follow`:
     /// follow a final symlink. ctime becomes now. Overlay objects are copied up first.
@@ -937,6 +932,8 @@ impl IoErr for Errno {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_object;
 #[cfg(test)]
 mod tests_pipe;
 #[cfg(test)]

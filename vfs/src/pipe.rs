@@ -51,6 +51,10 @@ struct Inner {
     max_slots: usize,
     readers: usize,
     writers: usize,
+    /// Events for the read end (writes, write ends closed) and for the write end (reads,
+    /// read ends closed): [`PollEvents::seq`].
+    read_events: u64,
+    write_events: u64,
     mode: u32,
     atime: Time,
     mtime: Time,
@@ -76,8 +80,10 @@ impl Drop for PipeEnd {
         let mut i = self.pipe.inner.lock();
         if self.write {
             i.writers = i.writers.saturating_sub(1);
+            i.read_events += 1;
         } else {
             i.readers = i.readers.saturating_sub(1);
+            i.write_events += 1;
         }
     }
 }
@@ -93,6 +99,10 @@ pub struct PollEvents {
     pub hangup: bool,
     /// `POLLERR`: a write end whose readers are all gone.
     pub error: bool,
+    /// A count that moves whenever something happens that would wake this file's waiters
+    /// (data written for a reader, room made for a writer, the other end closed), for
+    /// edge-triggered `epoll`; `None` for files that keep none.
+    pub seq: Option<u64>,
 }
 
 impl PollEvents {
@@ -102,6 +112,7 @@ impl PollEvents {
         writable: true,
         hangup: false,
         error: false,
+        seq: None,
     };
 }
 
@@ -117,6 +128,8 @@ pub(crate) fn new_pipe(uid: u32, gid: u32) -> (PipeEnd, PipeEnd) {
             max_slots: SLOTS,
             readers: 1,
             writers: 1,
+            read_events: 0,
+            write_events: 0,
             mode: S_IFIFO | 0o600,
             atime: now,
             mtime: now,
@@ -170,6 +183,7 @@ impl Pipe {
             }
         }
         i.atime = Time::now();
+        i.write_events += 1;
         Ok(done)
     }
 
@@ -208,6 +222,7 @@ impl Pipe {
         let now = Time::now();
         i.mtime = now;
         i.ctime = now;
+        i.read_events += 1;
         Ok(done)
     }
 
@@ -275,6 +290,7 @@ impl Pipe {
                 writable: i.slots.len() < i.max_slots,
                 hangup: false,
                 error: i.readers == 0,
+                seq: Some(i.write_events),
             }
         } else {
             PollEvents {
@@ -282,6 +298,7 @@ impl Pipe {
                 writable: false,
                 hangup: i.writers == 0,
                 error: false,
+                seq: Some(i.read_events),
             }
         }
     }

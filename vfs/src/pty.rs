@@ -390,6 +390,7 @@ impl Pty {
                 writable: i.ld.input_room() > 0,
                 hangup: i.other_closed,
                 error: false,
+                seq: None,
             }
         } else if i.hung_up {
             PollEvents {
@@ -397,6 +398,7 @@ impl Pty {
                 writable: true,
                 hangup: true,
                 error: true,
+                seq: None,
             }
         } else {
             PollEvents {
@@ -404,6 +406,7 @@ impl Pty {
                 writable: i.ld.output.len() < OUTPUT_MAX / 2,
                 hangup: false,
                 error: false,
+                seq: None,
             }
         }
     }

@@ -299,17 +299,17 @@ impl crate::FileObject for Dummy {
     fn write(&self, b: &[IoSlice<'_>]) -> Result<usize, Errno> {
         Ok(b.iter().map(|s| s.len()).sum())
     }
-    fn poll(&self) -> crate::PollEvents {
+    fn poll(&self, _: &crate::Poller) -> crate::PollEvents {
         crate::PollEvents::READY
     }
     fn wait_id(&self) -> u64 {
         7
     }
+    fn lseek(&self) -> Result<u64, Errno> {
+        Err(Errno::ESPIPE)
+    }
     fn stat(&self) -> abi::structs::Stat {
         abi::structs::Stat::default()
-    }
-    fn as_any(self: crate::Arc<Self>) -> crate::Arc<dyn std::any::Any + Send + Sync> {
-        self
     }
 }
 

@@ -80,18 +80,15 @@ fn transfer(
     if let Some(s) = crate::net::socket_of(f) {
         return crate::net::socket_rw(ctx, f, &s, iovs, dir == Dir::Read, nowait);
     }
+    if let (Dir::Read, Some(sfd)) = (dir, crate::signalfd::signalfd_of(f)) {
+        return crate::signalfd::read(ctx, f, sfd, iovs, nowait);
+    }
     let wait = f.wait_id();
     let blocking = wait.is_some() && !nowait && !f.flags().contains(OFlags::NONBLOCK);
     // A blocking write to a pipe goes on until all is written: what it already moved
     // before blocking is skipped on restart.
-    let done = if blocking && dir == Dir::Write {
-        ctx.restart.progress
-    } else {
-        0
-    };
-    if let (Some(mask), Dir::Read) = (f.signalfd_mask(), dir) {
-        return crate::signalfd::read(ctx, f, mask, iovs);
-    }
+    let write_all = blocking && dir == Dir::Write && f.write_waits_for_all();
+    let done = if write_all { ctx.restart.progress } else { 0 };
     crate::tty::check_background(ctx, f, dir == Dir::Write)?;
     let rest = skip(iovs, done);
     // A read that was waiting when its terminal hung up fails (later reads see end of file).
@@ -120,17 +117,21 @@ fn transfer(
         }
     }
     match (r, wait) {
-        (Ok(n), Some(id)) if blocking && dir == Dir::Write && n < total => {
+        (Ok(n), Some(_)) if write_all && n < total => {
             ctx.restart.progress = done + n;
-            Err(ctx.block_on(WaitKey::File(id)))
+            Err(ctx.block_on_file(f))
         }
-        (Err(Errno::EAGAIN), Some(id)) if blocking => {
-            ctx.watch_host(f);
+        (Err(Errno::EAGAIN), Some(_)) if blocking => {
+            // A terminal read may also end at its VTIME deadline.
             ctx.restart.waited = true;
-            Err(match f.read_deadline() {
-                Some(at) if dir == Dir::Read => ctx.block_until(WaitKey::File(id), at),
-                _ => ctx.block_on(WaitKey::File(id)),
-            })
+            let mut ws = vfs::WaitSet::default();
+            f.waits(&mut ws);
+            let deadline = if dir == Dir::Read {
+                f.read_deadline()
+            } else {
+                None
+            };
+            Err(ctx.block_on_waits(ws, deadline))
         }
         (Ok(n), _) => Ok(done + n),
         // A write that moved data before failing (EPIPE) returns the count.

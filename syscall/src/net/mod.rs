@@ -38,7 +38,8 @@ const SOCK_CLOEXEC: u32 = OFlags::CLOEXEC.bits();
 
 /// The `AF_UNIX` socket behind `f`, if it is one.
 pub(crate) fn socket_of(f: &FileRef) -> Option<Arc<UnixSocket>> {
-    f.object()?.clone().as_any().downcast::<UnixSocket>().ok()
+    let any: Arc<dyn std::any::Any + Send + Sync> = f.object()?.clone();
+    any.downcast::<UnixSocket>().ok()
 }
 
 /// The socket open at `fd`: `EBADF`, or `ENOTSOCK` if it is not a socket.
@@ -139,8 +140,8 @@ fn lookup(ctx: &Ctx<'_>, name: &SockAddr, ty: SockType) -> Result<Arc<UnixSocket
         SockAddr::Abstract(n) => (ctx.vfs.abstract_socket(n)?, Errno::ECONNREFUSED),
         SockAddr::Unspec | SockAddr::Auto => return Err(Errno::EINVAL),
     };
-    let s = obj
-        .as_any()
+    let any: Arc<dyn std::any::Any + Send + Sync> = obj;
+    let s = any
         .downcast::<UnixSocket>()
         .map_err(|_| Errno::ECONNREFUSED)?;
     if s.ty != ty {

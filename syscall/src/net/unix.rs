@@ -27,7 +27,6 @@
 //! was still pending when the listener closed sees end of file, not `ECONNRESET`;
 //! `MSG_OOB` is not supported.
 
-use std::any::Any;
 use std::collections::VecDeque;
 use std::io::{IoSlice, IoSliceMut};
 use std::sync::Weak;
@@ -649,12 +648,14 @@ impl UnixSocket {
                 writable: false,
                 hangup: false,
                 error: false,
+                seq: None,
             },
             Conn::Unconnected if self.ty != SockType::Dgram => PollEvents {
                 readable: readable_rx || s.was_connected,
                 writable: true,
                 hangup: true,
                 error: s.error.is_some(),
+                seq: None,
             },
             conn => {
                 let peer = match conn {
@@ -676,6 +677,7 @@ impl UnixSocket {
                     writable,
                     hangup: shut == SHUTDOWN_MASK,
                     error: s.error.is_some(),
+                    seq: None,
                 }
             }
         }
@@ -716,8 +718,12 @@ impl FileObject for UnixSocket {
         self.send(Dest::Peer, &data, &mut Vec::new(), self.owner).0
     }
 
-    fn poll(&self) -> PollEvents {
+    fn poll(&self, _who: &vfs::Poller) -> PollEvents {
         self.poll_events()
+    }
+
+    fn lseek(&self) -> Result<u64, Errno> {
+        Err(Errno::ESPIPE)
     }
 
     fn wait_id(&self) -> u64 {
@@ -735,9 +741,5 @@ impl FileObject for UnixSocket {
             st_blksize: 4096,
             ..Stat::default()
         }
-    }
-
-    fn as_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync> {
-        self
     }
 }
