@@ -14,6 +14,7 @@ use parking_lot::Mutex;
 
 use crate::hostfs::HostNode;
 use crate::overlay;
+use crate::procfs::{ProcInode, Target};
 use crate::tmpfs::{MemInode, Time};
 use crate::Arc;
 
@@ -75,6 +76,8 @@ pub(crate) enum Inode {
     Host(Arc<HostNode>),
     /// An overlay, tmpfs or devfs object.
     Ovl(OvlNode),
+    /// A procfs object.
+    Proc(ProcInode),
 }
 
 /// A resolved name: cheap to clone.
@@ -127,6 +130,7 @@ impl Dentry {
                 Some(u) => Ok(u.stat()),
                 None => o.lower.as_ref().ok_or(Errno::ENOENT)?.stat(),
             },
+            Inode::Proc(p) => Ok(p.stat()),
         }
     }
 
@@ -189,6 +193,15 @@ impl Dentry {
                 Some(u) => u.readlink(),
                 None => o.lower.as_ref().ok_or(Errno::ENOENT)?.readlink(),
             },
+            Inode::Proc(p) => p.readlink(),
+        }
+    }
+
+    /// Where a procfs magic link leads (`None` for anything else).
+    pub(crate) fn magic(&self) -> Option<&Target> {
+        match &self.0.inode {
+            Inode::Proc(p) => p.magic(),
+            _ => None,
         }
     }
 
@@ -200,6 +213,8 @@ impl Dentry {
                 overlay::copy_up(self)?.chown(uid, gid);
                 Ok(())
             }
+            // Linux accepts it; procfs keeps its owners.
+            Inode::Proc(_) => Ok(()),
         }
     }
 
@@ -214,6 +229,7 @@ impl Dentry {
                 overlay::copy_up(self)?.chmod(mode);
                 Ok(())
             }
+            Inode::Proc(p) => p.chmod(),
         }
     }
 
@@ -226,6 +242,7 @@ impl Dentry {
                 overlay::copy_up(self)?.set_times(atime, mtime);
                 Ok(())
             }
+            Inode::Proc(_) => Ok(()),
         }
     }
 
@@ -243,6 +260,8 @@ impl Dentry {
         match &self.0.inode {
             Inode::Host(h) => h.truncate(len),
             Inode::Ovl(_) => overlay::copy_up(self)?.truncate(len),
+            // Contents are generated per open file: there is nothing to cut.
+            Inode::Proc(_) => Ok(()),
         }
     }
 
@@ -254,6 +273,7 @@ impl Dentry {
         match &self.0.inode {
             Inode::Host(h) => Ok(h.readdir()?.to_vec()),
             Inode::Ovl(_) => overlay::readdir(self),
+            Inode::Proc(p) => p.readdir(),
         }
     }
 
@@ -261,6 +281,7 @@ impl Dentry {
     pub(crate) fn fs_id(&self) -> usize {
         match &self.0.inode {
             Inode::Host(_) => 0,
+            Inode::Proc(_) => 1,
             Inode::Ovl(o) => Arc::as_ptr(&o.fs) as usize,
         }
     }

@@ -165,6 +165,9 @@ impl OpenFile {
         if matches!(self.kind, FileKind::Path) || !f.writable() {
             return Err(Errno::EBADF);
         }
+        if let Some(Inode::Proc(p)) = self.dentry.as_ref().map(|d| &d.0.inode) {
+            return Err(p.write_error());
+        }
         Ok(())
     }
 
@@ -506,6 +509,28 @@ impl OpenFile {
         self.dentry.clone()
     }
 
+    /// The file position.
+    pub fn pos(&self) -> u64 {
+        self.state.lock().pos
+    }
+
+    /// A new open file description of the same pipe or host stream (opening
+    /// `/proc/PID/fd/N` of a file with no name): a pipe end of the access mode asked for
+    /// (a read end for `O_RDWR`), or a duplicate of the host stream.
+    pub(crate) fn reopen(&self, flags: OFlags) -> Result<FileRef, Errno> {
+        let keep = OFlags::from_bits_retain(flags.bits() & OFlags::ACCMODE)
+            | flags.intersection(OFlags::NONBLOCK | OFlags::LARGEFILE);
+        let kind = match &self.kind {
+            FileKind::Pipe(p) => FileKind::Pipe(crate::pipe::open_end(
+                &p.pipe,
+                flags.bits() & OFlags::ACCMODE == 1,
+            )),
+            FileKind::Stream(fd) => FileKind::Stream(fd.try_clone().map_err(Errno::from)?),
+            _ => return Err(Errno::ENXIO),
+        };
+        Ok(OpenFile::new(None, kind, keep))
+    }
+
     fn stream(&self) -> Result<&OwnedFd, Errno> {
         match &self.kind {
             FileKind::Stream(fd) => Ok(fd),
@@ -725,6 +750,7 @@ pub(crate) fn open_dentry(d: &Dentry, flags: OFlags) -> Result<FileRef, Errno> {
         let host_backed = match &d.0.inode {
             Inode::Host(_) => true,
             Inode::Ovl(_) => overlay::upper(d).is_none(),
+            Inode::Proc(_) => false,
         };
         if host_backed {
             return Err(if ft == abi::flags::mode::S_IFSOCK {
@@ -762,6 +788,8 @@ pub(crate) fn open_dentry(d: &Dentry, flags: OFlags) -> Result<FileRef, Errno> {
                 }
             }
         }
+        // Opened through `Vfs::proc_open`, which knows the processes.
+        Inode::Proc(_) => return Err(Errno::EACCES),
     };
     Ok(OpenFile::new(Some(d.clone()), kind, flags))
 }
