@@ -58,6 +58,8 @@ pub(crate) fn boot(cfg: &Config) -> Result<Kernel, StartError> {
     // First, before any other thread exists: host signals are taken by one thread.
     let host =
         crate::host::HostSignals::start().map_err(|e| StartError::host("host signals", e))?;
+    // The clock the guest's uptime counts from starts now.
+    syscall::time::since_boot();
     let mut mm = Mm::new(cfg.mem_bytes).map_err(|e| StartError::host("physical memory", e))?;
     let uid = nix::unistd::getuid().as_raw();
     let gid = nix::unistd::getgid().as_raw();
@@ -125,22 +127,23 @@ pub(crate) fn boot(cfg: &Config) -> Result<Kernel, StartError> {
         gid,
         egid: nix::unistd::getegid().as_raw(),
     };
-    let loaded = exec::load(&mut mm, &vfs, &cwd, &path, &argv, &envp, cred).map_err(|e| {
-        let code = match &e {
-            ExecError::Open(Errno::ENOENT) | ExecError::Open(Errno::ENOTDIR) => 127,
-            ExecError::Load(_) => 1,
-            _ => 126,
-        };
-        let why = match &e {
-            ExecError::Open(e) => describe(*e),
-            ExecError::Elf(ElfError::NotElf) => "cannot execute: not an ELF executable".into(),
-            other => other.to_string(),
-        };
-        StartError {
-            message: format!("{shown}: {why}"),
-            code,
-        }
-    })?;
+    let loaded =
+        exec::load(&mut mm, &vfs, (&cwd).into(), &path, &argv, &envp, cred).map_err(|e| {
+            let code = match &e {
+                ExecError::Open(Errno::ENOENT) | ExecError::Open(Errno::ENOTDIR) => 127,
+                ExecError::Load(_) => 1,
+                _ => 126,
+            };
+            let why = match &e {
+                ExecError::Open(e) => describe(*e),
+                ExecError::Elf(ElfError::NotElf) => "cannot execute: not an ELF executable".into(),
+                other => other.to_string(),
+            };
+            StartError {
+                message: format!("{shown}: {why}"),
+                code,
+            }
+        })?;
 
     let mut fds = FdTable::new();
     for fd in 0..3 {
@@ -168,7 +171,8 @@ pub(crate) fn boot(cfg: &Config) -> Result<Kernel, StartError> {
         clear_child_tid: 0,
         robust_list: (0, 0),
         comm: Process::comm_of(&path),
-        exe: path,
+        exe: loaded.program.clone(),
+        start_time: syscall::time::since_boot(),
         did_exec: true,
         cpu_ns: 0,
         children_cpu_ns: 0,

@@ -44,6 +44,7 @@ pub mod pagetable;
 #[allow(unsafe_code)]
 pub mod physmem;
 pub mod procmm;
+mod report;
 pub mod space;
 pub mod uaccess;
 pub mod vma;
@@ -60,6 +61,7 @@ use serde::{Deserialize, Serialize};
 
 use frames::Frames;
 pub use procmm::{MmFd, MmId, MmOp};
+pub use report::VmaReport;
 use space::AddressSpace;
 use vma::Backing;
 
@@ -85,6 +87,12 @@ pub trait PageSource: Send + Sync {
     /// Fill `dst` from the file at byte `offset`; returns bytes read (short at EOF; the rest
     /// of the page is zeroed by mm).
     fn read_at(&self, offset: u64, dst: &mut [u8]) -> std::io::Result<usize>;
+
+    /// The implementation behind the trait, for its owner to recognise (`/proc/PID/maps`
+    /// names the file of a mapping).
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        None
+    }
 }
 
 /// The file side of a file mapping.

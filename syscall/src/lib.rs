@@ -31,6 +31,7 @@ mod net;
 mod poll;
 pub mod proc_calls;
 pub mod process;
+mod procfs;
 mod sched_calls;
 pub mod signal;
 pub mod table;

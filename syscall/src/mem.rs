@@ -15,6 +15,15 @@ impl mm::PageSource for FilePages {
             .read_at(offset, dst)
             .map_err(|e| std::io::Error::from_raw_os_error(e.raw()))
     }
+
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
+    }
+}
+
+/// The open file a file mapping reads from (for `/proc/PID/maps`).
+pub(crate) fn mapped_file(src: &dyn mm::PageSource) -> Option<&vfs::FileRef> {
+    src.as_any()?.downcast_ref::<FilePages>().map(|f| &f.0)
 }
 
 /// A page source over `file`.

@@ -80,6 +80,7 @@ fn do_fork(
         },
         robust_list: (0, 0),
         exe: p.exe.clone(),
+        start_time: crate::time::since_boot(),
         did_exec: false,
         cpu_ns: 0,
         children_cpu_ns: 0,

@@ -7,9 +7,10 @@ mod stack;
 use abi::structs::UserRegs;
 use abi::Errno;
 use mm::{Mm, MmId};
-use vfs::{Dentry, Vfs};
+use vfs::{At, Dentry, Vfs};
 
 pub use elf::ElfError;
+pub use stack::ArgAreas;
 
 /// Why a program could not be started.
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +43,18 @@ pub struct Loaded {
     pub mm: MmId,
     /// Registers at the entry point.
     pub regs: UserRegs,
+    /// What `/proc/PID` shows of it.
+    pub program: Program,
+}
+
+/// What `/proc/PID` shows of the program a process runs: its file (`exe`; the interpreter
+/// of a `#!` script, as on Linux) and where its argv and envp strings are in its memory.
+#[derive(Clone, Debug)]
+pub struct Program {
+    /// The ELF file executed.
+    pub file: Dentry,
+    /// Where the strings are.
+    pub areas: ArgAreas,
 }
 
 /// Most bytes of argv and envp strings together (a quarter of the 8 MiB stack, as Linux).
@@ -59,7 +72,7 @@ const BINPRM_BUF_SIZE: usize = 256;
 pub fn load(
     mm: &mut Mm,
     vfs: &Vfs,
-    cwd: &Dentry,
+    cwd: At<'_>,
     path: &[u8],
     argv: &[Vec<u8>],
     envp: &[Vec<u8>],
@@ -143,7 +156,14 @@ fn load_elf(
     })()
     .map_err(ExecError::Load);
     match result {
-        Ok(regs) => Ok(Loaded { mm: id, regs }),
+        Ok((regs, areas)) => Ok(Loaded {
+            mm: id,
+            regs,
+            program: Program {
+                file: file.dentry().ok_or(ExecError::Open(Errno::EACCES))?,
+                areas,
+            },
+        }),
         Err(e) => {
             mm.destroy_space(id);
             Err(e)

@@ -32,7 +32,7 @@ pub fn sys_getcwd(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
 /// `chdir(2)`.
 pub fn sys_chdir(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
     let p = path_arg(ctx, a.addr(0))?;
-    let d = ctx.vfs.lookup(&ctx.proc.cwd, &p, true)?;
+    let d = ctx.vfs.lookup(ctx.at(&ctx.proc.cwd), &p, true)?;
     if !d.is_dir() {
         return Err(Errno::ENOTDIR);
     }
@@ -56,7 +56,7 @@ pub fn sys_fchdir(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
 fn mkdir_at(ctx: &mut Ctx<'_>, dirfd: i32, path: UserAddr, mode: u32) -> abi::SysResult {
     let (base, p) = at_path(ctx, dirfd, path)?;
     let mode = mode & 0o1777 & !ctx.proc.umask;
-    ctx.vfs.mkdir(&base, &p, mode)?;
+    ctx.vfs.mkdir(ctx.at(&base), &p, mode)?;
     Ok(0)
 }
 
@@ -73,14 +73,14 @@ pub fn sys_mkdirat(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
 /// `rmdir(2)`.
 pub fn sys_rmdir(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
     let (base, p) = at_path(ctx, at::FDCWD, a.addr(0))?;
-    ctx.vfs.rmdir(&base, &p)?;
+    ctx.vfs.rmdir(ctx.at(&base), &p)?;
     Ok(0)
 }
 
 /// `unlink(2)`.
 pub fn sys_unlink(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
     let (base, p) = at_path(ctx, at::FDCWD, a.addr(0))?;
-    ctx.vfs.unlink(&base, &p)?;
+    ctx.vfs.unlink(ctx.at(&base), &p)?;
     Ok(0)
 }
 
@@ -92,9 +92,9 @@ pub fn sys_unlinkat(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
     }
     let (base, p) = at_path(ctx, a.i32(0), a.addr(1))?;
     if flags & at::REMOVEDIR != 0 {
-        ctx.vfs.rmdir(&base, &p)?;
+        ctx.vfs.rmdir(ctx.at(&base), &p)?;
     } else {
-        ctx.vfs.unlink(&base, &p)?;
+        ctx.vfs.unlink(ctx.at(&base), &p)?;
     }
     Ok(0)
 }
@@ -119,7 +119,8 @@ fn rename_at(
     }
     let (obase, op) = at_path(ctx, olddirfd, old)?;
     let (nbase, np) = at_path(ctx, newdirfd, new)?;
-    ctx.vfs.rename(&obase, &op, &nbase, &np, flags)?;
+    ctx.vfs
+        .rename(ctx.at(&obase), &op, ctx.at(&nbase), &np, flags)?;
     Ok(0)
 }
 
@@ -151,8 +152,13 @@ fn link_at(
     }
     let (obase, op) = at_path(ctx, olddirfd, old)?;
     let (nbase, np) = at_path(ctx, newdirfd, new)?;
-    ctx.vfs
-        .link(&obase, &op, &nbase, &np, flags & at::SYMLINK_FOLLOW != 0)?;
+    ctx.vfs.link(
+        ctx.at(&obase),
+        &op,
+        ctx.at(&nbase),
+        &np,
+        flags & at::SYMLINK_FOLLOW != 0,
+    )?;
     Ok(0)
 }
 
@@ -174,7 +180,7 @@ fn symlink_at(
 ) -> abi::SysResult {
     let t = path_arg(ctx, target)?;
     let (base, p) = at_path(ctx, newdirfd, path)?;
-    ctx.vfs.symlink(&t, &base, &p)?;
+    ctx.vfs.symlink(&t, ctx.at(&base), &p)?;
     Ok(0)
 }
 

@@ -32,7 +32,7 @@ fn do_open(ctx: &mut Ctx<'_>, dirfd: i32, path: UserAddr, flags: u32, mode: u32)
         0
     };
     check_free_fd(ctx)?;
-    let file = ctx.vfs.open(&base, &path, flags, mode)?;
+    let file = ctx.vfs.open(ctx.at(&base), &path, flags, mode)?;
     let fd = ctx
         .proc
         .fds
