@@ -909,3 +909,5 @@ impl IoErr for Errno {
 mod tests;
 #[cfg(test)]
 mod tests_pipe;
+#[cfg(test)]
+mod tests_procfs;
