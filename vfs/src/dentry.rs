@@ -273,7 +273,8 @@ impl Dentry {
         match &self.0.inode {
             Inode::Host(h) => Ok(h.readdir()?.to_vec()),
             Inode::Ovl(_) => overlay::readdir(self),
-            Inode::Proc(p) => p.readdir(),
+            // Listed for a process by `OpenFile::getdents64_for`.
+            Inode::Proc(_) => Ok(Vec::new()),
         }
     }
 

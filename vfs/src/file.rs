@@ -392,6 +392,17 @@ impl OpenFile {
         limit: usize,
         deliver: impl FnOnce(&[u8]) -> Result<(), Errno>,
     ) -> Result<usize, Errno> {
+        self.getdents64_for(&crate::NoProcs, limit, deliver)
+    }
+
+    /// [`OpenFile::getdents64_with`] for process `procs`: a procfs directory lists what it
+    /// sees.
+    pub fn getdents64_for(
+        &self,
+        procs: &dyn crate::ProcSource,
+        limit: usize,
+        deliver: impl FnOnce(&[u8]) -> Result<(), Errno>,
+    ) -> Result<usize, Errno> {
         match &self.kind {
             FileKind::Path => return Err(Errno::EBADF),
             FileKind::Dir => {}
@@ -419,11 +430,15 @@ impl OpenFile {
                     dtype: dt,
                 },
             ];
-            v.extend(d.readdir()?.into_iter().map(|(name, ino, dtype)| DirEnt {
-                name,
-                ino,
-                dtype,
-            }));
+            let entries = match crate::procfs::listing(procs, d) {
+                Some(l) => l,
+                None => d.readdir()?,
+            };
+            v.extend(
+                entries
+                    .into_iter()
+                    .map(|(name, ino, dtype)| DirEnt { name, ino, dtype }),
+            );
             st.snapshot = Some(v);
         }
         let State { pos, snapshot } = &mut *st;

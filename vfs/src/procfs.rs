@@ -16,7 +16,8 @@
 //!   that the process (and descriptor) still exists (`ENOENT` otherwise) and captures what a
 //!   magic link points to at that moment.
 //! - A file's contents are generated when it is opened (one snapshot per open file, as a
-//!   small seq file gives on Linux); a directory's listing when it is opened.
+//!   small seq file gives on Linux); a directory's listing at the first `getdents` after
+//!   opening or rewinding it (as for every directory), from the process reading it.
 //! - `/proc` is read-only: names are never created or removed (`ENOENT` for new names,
 //!   `EPERM` to remove), and a write to a file opened for writing fails (`EINVAL` for
 //!   per-process files, `EIO` for the others, as Linux files without a write method).
@@ -217,8 +218,6 @@ pub(crate) struct ProcInode {
     uid: u32,
     gid: u32,
     ino: u64,
-    /// A directory's entries, taken when it was opened (`(name, ino, d_type)`).
-    listing: Option<Vec<(Vec<u8>, u64, u8)>>,
 }
 
 /// One fixed entry of a procfs directory.
@@ -309,7 +308,6 @@ impl ProcInode {
             uid: owner.0,
             gid: owner.1,
             ino,
-            listing: None,
         }
     }
 
@@ -347,11 +345,6 @@ impl ProcInode {
             Node::Symlink(t) => Ok(t.clone()),
             _ => Err(Errno::EINVAL),
         }
-    }
-
-    /// The entries of an opened directory.
-    pub fn readdir(&self) -> Result<Vec<(Vec<u8>, u64, u8)>, Errno> {
-        Ok(self.listing.clone().unwrap_or_default())
     }
 
     /// The errno of a write to this file (Linux's for files without a write method).
@@ -528,7 +521,6 @@ pub(crate) fn follow(link: &Dentry, target: &Target) -> Dentry {
                     uid,
                     gid,
                     ino,
-                    listing: None,
                 };
                 let parent = link.0.parent.clone();
                 Dentry::new(parent, &link.0.name, Inode::Proc(inode), ft)
@@ -558,8 +550,8 @@ impl Vfs {
         }
     }
 
-    /// Opens procfs object `d` for `at.procs`: a directory with its listing, a file with
-    /// its contents, or the file a magic link led to. `None` if `d` is not in procfs.
+    /// Opens procfs object `d` for `procs`: a directory, a file with its contents, or the
+    /// file a magic link led to. `None` if `d` is not in procfs.
     pub(crate) fn proc_open(
         &self,
         procs: &dyn ProcSource,
@@ -574,14 +566,11 @@ impl Vfs {
             return Ok(None);
         }
         let data = match &p.node {
-            Node::Dir(kind) => {
+            Node::Dir(_) => {
                 if flags.writable() {
                     return Err(Errno::EISDIR);
                 }
-                let mut p = p.clone();
-                p.listing = Some(listing(procs, p.pid, *kind));
-                let d = Dentry::new(d.0.parent.clone(), &d.0.name, Inode::Proc(p), S_IFDIR);
-                return Ok(Some(OpenFile::new(Some(d), FileKind::Dir, flags)));
+                return Ok(Some(OpenFile::new(Some(d.clone()), FileKind::Dir, flags)));
             }
             Node::Open(f) => return f.reopen(flags).map(Some),
             Node::Symlink(_) | Node::Magic(_) => return Err(Errno::ELOOP),
@@ -724,8 +713,16 @@ fn device_name(rdev: u64) -> Vec<u8> {
     }
 }
 
-/// The entries of a procfs directory, as `procs` sees them now.
-fn listing(procs: &dyn ProcSource, pid: i32, kind: DirKind) -> Vec<(Vec<u8>, u64, u8)> {
+/// The entries of procfs directory `d` as `procs` sees them now (`None` if `d` is not one).
+pub(crate) fn listing(procs: &dyn ProcSource, d: &Dentry) -> Option<Vec<(Vec<u8>, u64, u8)>> {
+    let p = proc_of(d)?;
+    let Node::Dir(kind) = p.node else {
+        return None;
+    };
+    Some(entries(procs, p.pid, kind))
+}
+
+fn entries(procs: &dyn ProcSource, pid: i32, kind: DirKind) -> Vec<(Vec<u8>, u64, u8)> {
     if procs.caller().is_none() {
         return Vec::new();
     }

@@ -111,7 +111,12 @@ impl Setup {
     }
     fn list(&self, path: &str) -> Vec<String> {
         let f = self.open(path, OFlags::DIRECTORY).unwrap();
-        let buf = f.getdents64(1 << 16).unwrap();
+        let mut buf = Vec::new();
+        f.getdents64_for(&self.fake, 1 << 16, |b| {
+            buf = b.to_vec();
+            Ok(())
+        })
+        .unwrap();
         let mut names = Vec::new();
         let mut i = 0;
         while i < buf.len() {

@@ -5,6 +5,7 @@ use abi::flags::{at, rename};
 use abi::{Errno, UserAddr};
 
 use super::{at_path, path_arg};
+use crate::procfs::ProcView;
 use crate::{Args, Ctx};
 
 /// `getdents64(2)`.
@@ -14,7 +15,13 @@ pub fn sys_getdents64(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
     let addr = a.addr(1);
     // The position only moves once the records reached the guest: after an `EFAULT` the
     // next call returns them again, as on Linux.
-    let n = f.getdents64_with(count, |buf| ctx.copy_out(addr, buf))?;
+    // procfs directories list what the caller sees.
+    let procs = ProcView::new(ctx.proc, ctx.procs, None);
+    let (mm, space) = (&mut *ctx.mm, ctx.proc.mm);
+    let n = f.getdents64_for(&procs, count, |buf| {
+        Ctx::access_ok(addr, buf.len() as u64)?;
+        mm.copy_out(space, addr, buf)
+    })?;
     Ok(n as u64)
 }
 
