@@ -32,7 +32,8 @@ fn name(vfs: &Vfs, mm: &Mm, p: &Process, r: &VmaReport) -> (String, u64, u64) {
     }
     let (brk_start, brk) = mm.brk_range(p.mm);
     let (s, e) = (r.info.start, r.info.end);
-    let name = if s <= brk && e >= brk_start && brk > brk_start && s >= brk_start {
+    // Linux's tests: the VMA meets [start_brk, brk], or holds the initial stack pointer.
+    let name = if brk_start != 0 && s <= brk && e >= brk_start {
         "[heap]"
     } else if s <= p.exe.areas.stack && p.exe.areas.stack < e {
         "[stack]"
