@@ -3,8 +3,9 @@
 //!
 //! What it owns: [`Process`] state (pid, credentials, fd table, cwd, umask, limits, signal
 //! dispositions), the declarative [`table`] (every implemented syscall with a support level;
-//! `uml syscalls` prints it) and the handlers behind it, and [`exec`] (the ELF loader and the
-//! initial stack).
+//! `uml syscalls` prints it) and the handlers behind it, [`exec`] (the ELF loader and the
+//! initial stack), and the process side of `/proc` (`procfs`: what vfs's procfs asks about
+//! processes, and the files about processes, memory and the system).
 //!
 //! Messages: the kernel hands a stopped task's registers to [`dispatch`], which returns an
 //! [`Outcome`]: a value for `rax`, or a change of control flow (exit). Handlers never touch

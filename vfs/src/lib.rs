@@ -6,13 +6,17 @@
 //! while the host is never modified. With `rw` the host tree is mounted directly and writes
 //! go through. **devfs** is mounted at `/dev` (null, zero, full, random, urandom, tty, an
 //! empty `shm`); it is an in-memory file system too, so the guest can add to it.
-//! `/proc` and `/sys` are, for now, the host's directories seen through the overlay
-//! (read-only lower layer): they describe the host, not the guest.
+//! **procfs** is mounted at `/proc` ([`procfs`](crate::procfs)): the guest's own processes,
+//! answered by the walker's [`ProcSource`]; path calls take an [`At`] (the start directory
+//! and the process walking), and a bare `&Dentry` walks as no process, whose `/proc` is
+//! empty. `/sys` is an empty in-memory directory. The host's `/proc` and `/sys` never show
+//! through (they describe the host, and the host's `/proc/self` is the uml kernel).
 //!
 //! Invariants:
 //! - No guest path leaves the root: the kernel resolves every component itself
 //!   ([`path`](crate::path)), `..` at the root stays there, absolute symlinks restart at the
-//!   guest root, and host objects are opened one component at a time relative to their
+//!   guest root, procfs's magic links lead only to objects the process already holds, and
+//!   host objects are opened one component at a time relative to their
 //!   parent's descriptor with `O_NOFOLLOW`, never by joining strings.
 //! - In overlay mode nothing on the host is ever written: the only host calls are `openat`
 //!   (`O_PATH` or `O_RDONLY`), `fstat`, `fstatat`, `readlinkat`, `getdents` and `preadv`.
@@ -201,20 +205,19 @@ impl Vfs {
         // itself (its memory, its fds): they must never show through. /proc is uml's own
         // procfs; until uml has a sysfs, /sys is an empty in-memory directory.
         let proc = Dentry::new_mount(root.clone(), b"proc", procfs::root_inode());
-        let mut mounts = vec![(b"dev".to_vec(), dev), (b"proc".to_vec(), proc)];
-        for (name, d) in [(&b"sys"[..], SYSFS_DEV)] {
-            let fs = Arc::new(OvlFs {
-                dev: mkdev(d),
-                shared: shared.clone(),
-            });
-            let top = MemInode::new_dir(1, fs.dev, 0o555, 0, 0);
-            top.add_links(1);
-            let node = OvlNode::new(Some(top), None, fs);
-            mounts.push((
-                name.to_vec(),
-                Dentry::new_mount(root.clone(), name, Inode::Ovl(node)),
-            ));
-        }
+        let sysfs = Arc::new(OvlFs {
+            dev: mkdev(SYSFS_DEV),
+            shared: shared.clone(),
+        });
+        let top = MemInode::new_dir(1, sysfs.dev, 0o555, 0, 0);
+        top.add_links(1);
+        let sys = OvlNode::new(Some(top), None, sysfs);
+        let sys = Dentry::new_mount(root.clone(), b"sys", Inode::Ovl(sys));
+        let mounts = vec![
+            (b"dev".to_vec(), dev),
+            (b"proc".to_vec(), proc),
+            (b"sys".to_vec(), sys),
+        ];
         Ok(Vfs {
             lower: (!cfg.rw).then_some(host),
             root,

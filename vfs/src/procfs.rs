@@ -616,40 +616,38 @@ impl Vfs {
         .into_bytes()
     }
 
-    /// The mounts: (id, mount point, root dentry, fs type, source, options).
-    fn mount_list(
-        &self,
-    ) -> Vec<(
-        u32,
-        Vec<u8>,
-        Dentry,
-        &'static str,
-        &'static str,
-        &'static str,
-    )> {
+    /// The mounts, root first.
+    fn mount_list(&self) -> Vec<Mount> {
         let root_type = if self.lower.is_some() {
             "overlay"
         } else {
             "hostfs"
         };
-        let mut v = vec![(
-            1,
-            b"/".to_vec(),
-            self.root.clone(),
-            root_type,
-            root_type,
-            "rw",
-        )];
+        let mut v = vec![Mount {
+            id: 1,
+            point: b"/".to_vec(),
+            root: self.root.clone(),
+            fstype: root_type,
+            source: root_type,
+            options: "rw",
+        }];
         for (i, (name, d)) in self.mounts.iter().enumerate() {
-            let (ty, src, opts) = match &d.0.inode {
+            let (fstype, source, options) = match &d.0.inode {
                 Inode::Proc(_) => ("proc", "proc", "rw,nosuid,nodev,noexec,relatime"),
                 _ if name == b"dev" => ("devtmpfs", "udev", "rw,nosuid,relatime"),
                 _ if name == b"sys" => ("sysfs", "sysfs", "ro,nosuid,nodev,noexec,relatime"),
                 _ => ("tmpfs", "tmpfs", "rw"),
             };
-            let mut mp = b"/".to_vec();
-            mp.extend_from_slice(name);
-            v.push((i as u32 + 2, mp, d.clone(), ty, src, opts));
+            let mut point = b"/".to_vec();
+            point.extend_from_slice(name);
+            v.push(Mount {
+                id: i as u32 + 2,
+                point,
+                root: d.clone(),
+                fstype,
+                source,
+                options,
+            });
         }
         v
     }
@@ -659,12 +657,12 @@ impl Vfs {
         let mut cur = d.clone();
         loop {
             if cur.0.mount_root {
-                if let Some((id, ..)) = self
+                if let Some(m) = self
                     .mount_list()
                     .into_iter()
-                    .find(|(_, _, m, ..)| Arc::ptr_eq(&m.0, &cur.0))
+                    .find(|m| Arc::ptr_eq(&m.root.0, &cur.0))
                 {
-                    return id;
+                    return m.id;
                 }
             }
             match cur.0.parent.clone() {
@@ -677,10 +675,17 @@ impl Vfs {
     /// `/proc/PID/mounts` (`info`: `/proc/PID/mountinfo`).
     fn mounts_text(&self, info: bool) -> Vec<u8> {
         let mut out = String::new();
-        for (id, mp, d, ty, src, opts) in self.mount_list() {
-            let mp = String::from_utf8_lossy(&mp);
+        for m in self.mount_list() {
+            let Mount {
+                id,
+                fstype: ty,
+                source: src,
+                options: opts,
+                ..
+            } = m;
+            let mp = String::from_utf8_lossy(&m.point);
             if info {
-                let st = d.stat().unwrap_or_default();
+                let st = m.root.stat().unwrap_or_default();
                 let (ma, mi) = abi::structs::dev_split(st.st_dev);
                 let parent = 1;
                 out += &format!("{id} {parent} {ma}:{mi} / {mp} {opts} - {ty} {src} rw\n");
@@ -690,6 +695,16 @@ impl Vfs {
         }
         out.into_bytes()
     }
+}
+
+/// One mount, as `mounts` and `mountinfo` show it.
+struct Mount {
+    id: u32,
+    point: Vec<u8>,
+    root: Dentry,
+    fstype: &'static str,
+    source: &'static str,
+    options: &'static str,
 }
 
 /// `/proc/filesystems`: the file system types uml has.
