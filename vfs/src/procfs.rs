@@ -387,8 +387,10 @@ fn proc_of(d: &Dentry) -> Option<&ProcInode> {
     }
 }
 
+/// A pid or descriptor number as procfs names it: decimal digits, no sign, no leading zero.
 fn parse_num(name: &[u8]) -> Option<i32> {
-    if name.is_empty() || (name.len() > 1 && name[0] == b'0') {
+    let digits = name.iter().all(u8::is_ascii_digit);
+    if name.is_empty() || !digits || (name.len() > 1 && name[0] == b'0') {
         return None;
     }
     std::str::from_utf8(name).ok()?.parse().ok()

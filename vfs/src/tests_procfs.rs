@@ -215,6 +215,10 @@ fn bad_inputs_get_linux_errnos() {
     assert_eq!(e(s.cat("/proc/self/fd/999")), Errno::ENOENT);
     assert_eq!(e(s.cat("/proc/3/status")), Errno::ENOENT);
     assert_eq!(e(s.cat("/proc/01/status")), Errno::ENOENT);
+    assert_eq!(e(s.cat("/proc/+1/status")), Errno::ENOENT);
+    assert_eq!(e(s.cat("/proc/-1/status")), Errno::ENOENT);
+    assert_eq!(e(s.cat("/proc/self/fd/+1")), Errno::ENOENT);
+    assert_eq!(e(s.cat("/proc/99999999999/status")), Errno::ENOENT);
     assert_eq!(e(s.cat("/proc/self/nonexistent")), Errno::ENOENT);
     assert_eq!(e(s.cat("/proc/self/status/x")), Errno::ENOTDIR);
     let at = s.at();
