@@ -127,23 +127,22 @@ pub(crate) fn boot(cfg: &Config) -> Result<Kernel, StartError> {
         gid,
         egid: nix::unistd::getegid().as_raw(),
     };
-    let loaded =
-        exec::load(&mut mm, &vfs, (&cwd).into(), &path, &argv, &envp, cred).map_err(|e| {
-            let code = match &e {
-                ExecError::Open(Errno::ENOENT) | ExecError::Open(Errno::ENOTDIR) => 127,
-                ExecError::Load(_) => 1,
-                _ => 126,
-            };
-            let why = match &e {
-                ExecError::Open(e) => describe(*e),
-                ExecError::Elf(ElfError::NotElf) => "cannot execute: not an ELF executable".into(),
-                other => other.to_string(),
-            };
-            StartError {
-                message: format!("{shown}: {why}"),
-                code,
-            }
-        })?;
+    let loaded = exec::load(&mut mm, &vfs, &cwd, &path, &argv, &envp, cred).map_err(|e| {
+        let code = match &e {
+            ExecError::Open(Errno::ENOENT) | ExecError::Open(Errno::ENOTDIR) => 127,
+            ExecError::Load(_) => 1,
+            _ => 126,
+        };
+        let why = match &e {
+            ExecError::Open(e) => describe(*e),
+            ExecError::Elf(ElfError::NotElf) => "cannot execute: not an ELF executable".into(),
+            other => other.to_string(),
+        };
+        StartError {
+            message: format!("{shown}: {why}"),
+            code,
+        }
+    })?;
 
     let mut fds = FdTable::new();
     for fd in 0..3 {

@@ -16,8 +16,8 @@
 //! - No guest path leaves the root: the kernel resolves every component itself
 //!   ([`path`](crate::path)), `..` at the root stays there, absolute symlinks restart at the
 //!   guest root, procfs's magic links lead only to objects the process already holds, and
-//!   host objects are opened one component at a time relative to their
-//!   parent's descriptor with `O_NOFOLLOW`, never by joining strings.
+//!   host objects are opened one component at a time relative to their parent's
+//!   descriptor with `O_NOFOLLOW`, never by joining strings.
 //! - In overlay mode nothing on the host is ever written: the only host calls are `openat`
 //!   (`O_PATH` or `O_RDONLY`), `fstat`, `fstatat`, `readlinkat`, `getdents` and `preadv`.
 //!

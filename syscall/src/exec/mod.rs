@@ -69,15 +69,16 @@ const BINPRM_BUF_SIZE: usize = 256;
 /// Loads the program at `path` (resolved from `cwd`) into a new address space of `mm`, with
 /// `argv` and `envp` on its stack. `#!` scripts run their interpreter with the script's path
 /// inserted, as Linux does. On failure the new space is destroyed and nothing else changed.
-pub fn load(
+pub fn load<'b>(
     mm: &mut Mm,
     vfs: &Vfs,
-    cwd: At<'_>,
+    cwd: impl Into<At<'b>>,
     path: &[u8],
     argv: &[Vec<u8>],
     envp: &[Vec<u8>],
     cred: crate::Cred,
 ) -> Result<Loaded, ExecError> {
+    let cwd: At<'_> = cwd.into();
     let mut argv = argv.to_vec();
     let mut target = path.to_vec();
     for _ in 0..=MAX_INTERP_DEPTH {
