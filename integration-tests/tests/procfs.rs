@@ -200,6 +200,20 @@ def write(path):
     os.write(fd, b"x")
 print("write status", err(lambda: write("/proc/self/status")))
 print("write uptime", err(lambda: write("/proc/uptime")))
+kid = os.fork()
+if kid == 0:
+    time.sleep(10)
+    os._exit(0)
+print("write another's comm", err(lambda: write(f"/proc/{kid}/comm")))
+os.kill(kid, 9)
+os.waitpid(kid, 0)
+with open("/proc/self/comm", "w") as f:
+    f.write("renamed-by-a-very-long-name\n")
+print("comm", repr(open("/proc/self/comm").read()))
+with open(f"/proc/{os.getpid()}/comm", "w") as f:
+    f.write("t\\wo\n")
+print("comm", repr(open("/proc/self/comm").read()), open("/proc/self/status").readline())
+print("comm fd", err(lambda: os.write(os.open("/proc/self/comm", os.O_RDONLY), b"x")))
 fd = os.open("/proc/self/status", os.O_RDONLY)
 print("seek", os.lseek(fd, 5, 0), "size", os.fstat(fd).st_size)
 for p in ["status", "maps", "environ", "comm", "fd", "fdinfo", "cwd", "exe", "task"]:

@@ -21,7 +21,8 @@
 //! - `/proc` is read-only: names are never created or removed (`ENOENT` for new names,
 //!   `EPERM` to remove), and a write to a file opened for writing fails (`EINVAL` for
 //!   per-process files, `EIO` for the others, as Linux files without a write method).
-//!   `comm` is not writable yet (Linux lets a process rename itself through it).
+//!   The exception is `comm`, through which a process renames itself: the syscall layer
+//!   recognises it ([`OpenFile::proc_comm`]) and does that write itself.
 
 use abi::flags::mode::{S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK};
 use abi::flags::{dtype, OFlags};
@@ -707,6 +708,22 @@ struct Mount {
     fstype: &'static str,
     source: &'static str,
     options: &'static str,
+}
+
+impl OpenFile {
+    /// The process whose name this file is, if it is a `/proc/PID/comm` (whose writes the
+    /// syscall layer handles: they rename the process).
+    pub fn proc_comm(&self) -> Option<i32> {
+        let d = self.dentry()?;
+        match proc_of(&d)? {
+            ProcInode {
+                node: Node::File(ProcFile::Comm),
+                pid,
+                ..
+            } => Some(*pid),
+            _ => None,
+        }
+    }
 }
 
 /// `/proc/filesystems`: the file system types uml has.

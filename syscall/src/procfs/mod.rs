@@ -141,6 +141,27 @@ impl<'c> Ctx<'c> {
     }
 }
 
+/// A write to `/proc/PID/comm` (`file`) of `len` bytes at `addr`: as Linux, the first 15
+/// bytes become the process's name (up to a NUL; a newline stays part of it); only the
+/// process itself may rename itself (`EINVAL` for another).
+pub(crate) fn write_comm(
+    ctx: &mut Ctx<'_>,
+    file: &FileRef,
+    addr: abi::UserAddr,
+    len: u64,
+) -> abi::SysResult {
+    if file.proc_comm() != Some(ctx.proc.pid) {
+        return Err(Errno::EINVAL);
+    }
+    let mut name = vec![0u8; len.min(15) as usize];
+    ctx.copy_in(addr, &mut name)?;
+    if let Some(nul) = name.iter().position(|&b| b == 0) {
+        name.truncate(nul);
+    }
+    ctx.proc.comm = name;
+    Ok(len)
+}
+
 /// Formats `kb` kilobytes right-aligned as `/proc` does (`%8lu kB`).
 fn kb(bytes: u64) -> String {
     format!("{:8} kB", bytes / 1024)

@@ -145,7 +145,11 @@ fn status(v: &ProcView<'_>, mm: &Mm, p: &Process) -> String {
     let caps = if c.euid == 0 { 0x1ff_ffff_ffffu64 } else { 0 };
     let sigpending = p.rlimits[rlimit::SIGPENDING as usize].cur;
     let mut s = String::new();
-    s += &format!("Name:\t{}\n", String::from_utf8_lossy(&p.comm));
+    // Linux escapes a newline and a backslash in the name here (only here).
+    let name = String::from_utf8_lossy(&p.comm)
+        .replace('\\', "\\\\")
+        .replace('\n', "\\n");
+    s += &format!("Name:\t{name}\n");
     s += &format!("Umask:\t{:04o}\n", p.umask);
     s += &format!("State:\t{st} ({st_name})\n");
     s += &format!("Tgid:\t{}\nNgid:\t0\nPid:\t{}\n", p.pid, p.pid);
