@@ -59,7 +59,7 @@ struct State {
 
 /// An open file description.
 pub struct OpenFile {
-    dentry: Option<Dentry>,
+    pub(crate) dentry: Option<Dentry>,
     kind: FileKind,
     flags: Mutex<OFlags>,
     state: Mutex<State>,

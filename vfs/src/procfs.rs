@@ -714,8 +714,7 @@ impl OpenFile {
     /// The process whose name this file is, if it is a `/proc/PID/comm` (whose writes the
     /// syscall layer handles: they rename the process).
     pub fn proc_comm(&self) -> Option<i32> {
-        let d = self.dentry()?;
-        match proc_of(&d)? {
+        match proc_of(self.dentry.as_ref()?)? {
             ProcInode {
                 node: Node::File(ProcFile::Comm),
                 pid,
