@@ -58,6 +58,8 @@ pub(crate) fn boot(cfg: &Config) -> Result<Kernel, StartError> {
     // First, before any other thread exists: host signals are taken by one thread.
     let host =
         crate::host::HostSignals::start().map_err(|e| StartError::host("host signals", e))?;
+    // The clock the guest's uptime counts from starts now.
+    syscall::time::since_boot();
     let mut mm = Mm::new(cfg.mem_bytes).map_err(|e| StartError::host("physical memory", e))?;
     let uid = nix::unistd::getuid().as_raw();
     let gid = nix::unistd::getgid().as_raw();
@@ -176,7 +178,8 @@ pub(crate) fn boot(cfg: &Config) -> Result<Kernel, StartError> {
         threads: syscall::Thread::only(1, Default::default()),
         sig_thread: 1,
         comm: Process::comm_of(&path),
-        exe: path,
+        exe: loaded.program.clone(),
+        start_time: syscall::time::since_boot(),
         did_exec: true,
         cpu_ns: 0,
         children_cpu_ns: 0,

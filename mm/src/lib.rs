@@ -51,6 +51,7 @@ pub mod pagetable;
 #[allow(unsafe_code)]
 pub mod physmem;
 pub mod procmm;
+mod report;
 pub mod space;
 pub mod special;
 pub mod uaccess;
@@ -69,6 +70,7 @@ use serde::{Deserialize, Serialize};
 use frames::Frames;
 pub use pagecache::FileKey;
 pub use procmm::{MmFd, MmId, MmOp};
+pub use report::VmaReport;
 use space::AddressSpace;
 use vma::Backing;
 
@@ -114,6 +116,12 @@ pub trait PageSource: Send + Sync {
     /// Whether it was opened for writing (a shared mapping of it may become writable).
     fn writable(&self) -> bool {
         false
+    }
+
+    /// The implementation behind the trait, for its owner to recognise (`/proc/PID/maps`
+    /// names the file of a mapping).
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        None
     }
 }
 
@@ -188,6 +196,24 @@ pub struct Mm {
     phys: Frames,
     spaces: HashMap<MmId, AddressSpace>,
     specials: Vec<Arc<special::SpecialPages>>,
+}
+
+/// What `/proc/PID/maps` shows of a VMA.
+pub(crate) fn map_info(v: &vma::Vma) -> MapInfo {
+    MapInfo {
+        start: v.start,
+        end: v.end,
+        prot: v.prot.bits(),
+        shared: v.shared,
+        file_offset: match &v.backing {
+            Backing::Anon | Backing::Special { .. } => None,
+            Backing::File { offset, .. } => Some(*offset),
+        },
+        name: match &v.backing {
+            Backing::Special { pages, .. } => Some(pages.name()),
+            _ => None,
+        },
+    }
 }
 
 impl Mm {
@@ -500,23 +526,7 @@ impl Mm {
         let Some(s) = self.spaces.get(&id) else {
             return Vec::new();
         };
-        s.vmas
-            .iter()
-            .map(|v| MapInfo {
-                start: v.start,
-                end: v.end,
-                prot: v.prot.bits(),
-                shared: v.shared,
-                file_offset: match &v.backing {
-                    Backing::Anon | Backing::Special { .. } => None,
-                    Backing::File { offset, .. } => Some(*offset),
-                },
-                name: match &v.backing {
-                    Backing::Special { pages, .. } => Some(pages.name()),
-                    _ => None,
-                },
-            })
-            .collect()
+        s.vmas.iter().map(map_info).collect()
     }
 
     /// The current break of a space.

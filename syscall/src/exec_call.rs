@@ -5,6 +5,7 @@ use abi::flags::at;
 use abi::{Errno, UserAddr};
 
 use crate::exec;
+use crate::procfs::ProcView;
 use crate::{Args, Ctx, Outcome};
 
 /// Most argv or envp entries accepted (Linux's limit is the ARG_MAX byte budget; this bounds
@@ -57,7 +58,9 @@ fn execve_common(
     } else {
         (ctx.dir_base(dirfd)?, path)
     };
-    let loaded = exec::load(ctx.mm, ctx.vfs, &base, &path, &argv, &envp, ctx.proc.cred)
+    let procs = ProcView::new(ctx.proc, ctx.procs, None);
+    let at = vfs::At::new(&base, &procs);
+    let loaded = exec::load(ctx.mm, ctx.vfs, at, &path, &argv, &envp, ctx.proc.cred)
         .map_err(|e| e.errno())?;
     let old_mm = ctx.proc.mm;
     ctx.proc.mm = loaded.mm;
@@ -68,7 +71,7 @@ fn execve_common(
     }
     ctx.proc.sig.reset_on_exec();
     ctx.proc.comm = crate::Process::comm_of(&path);
-    ctx.proc.exe = path;
+    ctx.proc.exe = loaded.program;
     ctx.proc.did_exec = true;
     // The other threads are gone (the kernel ends their tasks); the caller becomes the
     // leader, with neither a tid address nor a robust list.

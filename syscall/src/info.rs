@@ -48,7 +48,7 @@ pub(crate) fn sys_getgroups(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
 
 /// The `utsname` the guest sees: the host's own, so programs that check the kernel
 /// version see a real one (uml implements a subset of that version's ABI).
-fn utsname() -> Utsname {
+pub(crate) fn utsname() -> Utsname {
     fn field(s: &std::ffi::OsStr) -> [u8; 65] {
         let b = std::os::unix::ffi::OsStrExt::as_bytes(s);
         let mut f = [0u8; 65];

@@ -5,8 +5,10 @@
 //! dispositions) and its [`Thread`]s' (tid, signal mask and pending signals, tid address,
 //! robust list), the declarative [`table`] (every implemented syscall with a support level;
 //! `uml syscalls` prints it) and the handlers behind it, [`exec`] (the ELF loader, the
-//! initial stack and the vDSO), and [`clock`] (the guest's clocks, which the time syscalls
-//! and the vDSO's data page share; the kernel refreshes them with [`clock::tick`]).
+//! initial stack and the vDSO), [`clock`] (the guest's clocks, which the time syscalls
+//! and the vDSO's data page share; the kernel refreshes them with [`clock::tick`]), and the
+//! process side of `/proc` (`procfs`: what vfs's procfs asks about processes, and the files
+//! about processes, memory and the system).
 //!
 //! Messages: the kernel hands a stopped task's registers to [`dispatch`], which returns an
 //! [`Outcome`]: a value for `rax`, or a change of control flow (exit). Handlers never touch
@@ -37,6 +39,7 @@ mod pidfd;
 mod poll;
 pub mod proc_calls;
 pub mod process;
+mod procfs;
 mod sched_calls;
 pub mod signal;
 mod signalfd;

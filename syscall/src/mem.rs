@@ -33,6 +33,10 @@ impl mm::PageSource for FilePages {
     fn writable(&self) -> bool {
         self.0.flags().writable() && !self.0.write_sealed()
     }
+
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
+    }
 }
 
 /// The page-cache identity of a regular file.
@@ -89,6 +93,11 @@ pub(crate) fn file_written(ctx: &mut Ctx<'_>, f: &vfs::FileRef, off: Option<u64>
         None => f.lseek(0, abi::flags::seek::CUR).unwrap_or(u64::MAX),
     };
     ctx.mm.file_changed(k, end.saturating_sub(n)..end);
+}
+
+/// The open file a file mapping reads from (for `/proc/PID/maps`).
+pub(crate) fn mapped_file(src: &dyn mm::PageSource) -> Option<&vfs::FileRef> {
+    src.as_any()?.downcast_ref::<FilePages>().map(|f| &f.0)
 }
 
 /// A page source over `file`.

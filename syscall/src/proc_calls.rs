@@ -136,6 +136,7 @@ fn do_fork(
         sig_thread: pid,
         threads: crate::process::Thread::only(pid, thread),
         exe: p.exe.clone(),
+        start_time: crate::time::since_boot(),
         did_exec: false,
         cpu_ns: 0,
         children_cpu_ns: 0,

@@ -79,8 +79,10 @@ pub struct Process {
     pub no_new_privs: bool,
     /// The thread's name (`PR_SET_NAME`, `/proc/PID/comm`): at most 15 bytes.
     pub comm: Vec<u8>,
-    /// Path the program was started as (`AT_EXECFN`, `/proc/self/exe` later).
-    pub exe: Vec<u8>,
+    /// The program it runs (`/proc/PID/exe`, `cmdline`, `environ`).
+    pub exe: crate::exec::Program,
+    /// When it was created, as time since boot (`/proc/PID/stat`'s `starttime`).
+    pub start_time: std::time::Duration,
     /// Its session's controlling terminal.
     pub ctty: Option<crate::tty::Ctty>,
 }

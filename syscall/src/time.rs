@@ -16,7 +16,12 @@ fn boot() -> Instant {
 
 /// Time since the kernel booted.
 pub(crate) fn uptime() -> Timespec {
-    to_timespec(boot().elapsed())
+    to_timespec(since_boot())
+}
+
+/// Time since the kernel booted (the first call is the boot).
+pub fn since_boot() -> Duration {
+    boot().elapsed()
 }
 
 fn to_timespec(d: Duration) -> Timespec {

@@ -14,6 +14,7 @@ use parking_lot::Mutex;
 
 use crate::hostfs::HostNode;
 use crate::overlay;
+use crate::procfs::{ProcInode, Target};
 use crate::tmpfs::{MemInode, Time};
 use crate::Arc;
 
@@ -88,6 +89,8 @@ pub(crate) enum Inode {
     Host(Arc<HostNode>),
     /// An overlay, tmpfs or devfs object.
     Ovl(OvlNode),
+    /// A procfs object.
+    Proc(ProcInode),
 }
 
 /// A resolved name: cheap to clone.
@@ -140,6 +143,7 @@ impl Dentry {
                 Some(u) => Ok(u.stat()),
                 None => o.lower.as_ref().ok_or(Errno::ENOENT)?.stat(),
             },
+            Inode::Proc(p) => Ok(p.stat()),
         }
     }
 
@@ -202,6 +206,15 @@ impl Dentry {
                 Some(u) => u.readlink(),
                 None => o.lower.as_ref().ok_or(Errno::ENOENT)?.readlink(),
             },
+            Inode::Proc(p) => p.readlink(),
+        }
+    }
+
+    /// Where a procfs magic link leads (`None` for anything else).
+    pub(crate) fn magic(&self) -> Option<&Target> {
+        match &self.0.inode {
+            Inode::Proc(p) => p.magic(),
+            _ => None,
         }
     }
 
@@ -213,6 +226,8 @@ impl Dentry {
                 overlay::copy_up(self)?.chown(uid, gid);
                 Ok(())
             }
+            // Linux accepts it; procfs keeps its owners.
+            Inode::Proc(_) => Ok(()),
         }
     }
 
@@ -227,6 +242,7 @@ impl Dentry {
                 overlay::copy_up(self)?.chmod(mode);
                 Ok(())
             }
+            Inode::Proc(p) => p.chmod(),
         }
     }
 
@@ -239,6 +255,7 @@ impl Dentry {
                 overlay::copy_up(self)?.set_times(atime, mtime);
                 Ok(())
             }
+            Inode::Proc(_) => Ok(()),
         }
     }
 
@@ -256,6 +273,8 @@ impl Dentry {
         match &self.0.inode {
             Inode::Host(h) => h.truncate(len),
             Inode::Ovl(_) => overlay::copy_up(self)?.truncate(len),
+            // Contents are generated per open file: there is nothing to cut.
+            Inode::Proc(_) => Ok(()),
         }
     }
 
@@ -267,6 +286,8 @@ impl Dentry {
         match &self.0.inode {
             Inode::Host(h) => Ok(h.readdir()?.to_vec()),
             Inode::Ovl(_) => overlay::readdir(self),
+            // Listed for a process by `OpenFile::getdents64_for`.
+            Inode::Proc(_) => Ok(Vec::new()),
         }
     }
 
@@ -281,6 +302,7 @@ impl Dentry {
                 }
                 Arc::as_ptr(&cur.0) as usize
             }
+            Inode::Proc(_) => 1,
             Inode::Ovl(o) => Arc::as_ptr(&o.fs) as usize,
         }
     }

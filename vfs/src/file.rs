@@ -83,7 +83,7 @@ struct State {
 
 /// An open file description.
 pub struct OpenFile {
-    dentry: Option<Dentry>,
+    pub(crate) dentry: Option<Dentry>,
     pub(crate) kind: FileKind,
     flags: Mutex<OFlags>,
     state: Mutex<State>,
@@ -189,6 +189,9 @@ impl OpenFile {
         let f = self.flags();
         if matches!(self.kind, FileKind::Path) || !f.writable() {
             return Err(Errno::EBADF);
+        }
+        if let Some(Inode::Proc(p)) = self.dentry.as_ref().map(|d| &d.0.inode) {
+            return Err(p.write_error());
         }
         Ok(())
     }
@@ -449,6 +452,17 @@ impl OpenFile {
         limit: usize,
         deliver: impl FnOnce(&[u8]) -> Result<(), Errno>,
     ) -> Result<usize, Errno> {
+        self.getdents64_for(&crate::NoProcs, limit, deliver)
+    }
+
+    /// [`OpenFile::getdents64_with`] for process `procs`: a procfs directory lists what it
+    /// sees.
+    pub fn getdents64_for(
+        &self,
+        procs: &dyn crate::ProcSource,
+        limit: usize,
+        deliver: impl FnOnce(&[u8]) -> Result<(), Errno>,
+    ) -> Result<usize, Errno> {
         match &self.kind {
             FileKind::Path => return Err(Errno::EBADF),
             FileKind::Dir => {}
@@ -476,11 +490,15 @@ impl OpenFile {
                     dtype: dt,
                 },
             ];
-            v.extend(d.readdir()?.into_iter().map(|(name, ino, dtype)| DirEnt {
-                name,
-                ino,
-                dtype,
-            }));
+            let entries = match crate::procfs::listing(procs, d) {
+                Some(l) => l,
+                None => d.readdir()?,
+            };
+            v.extend(
+                entries
+                    .into_iter()
+                    .map(|(name, ino, dtype)| DirEnt { name, ino, dtype }),
+            );
             st.snapshot = Some(v);
         }
         let State { pos, snapshot, .. } = &mut *st;
@@ -635,6 +653,28 @@ impl OpenFile {
     /// The dentry it was opened by (`None` for stdio).
     pub fn dentry(&self) -> Option<Dentry> {
         self.dentry.clone()
+    }
+
+    /// The file position.
+    pub fn pos(&self) -> u64 {
+        self.state.lock().pos
+    }
+
+    /// A new open file description of the same pipe or host stream (opening
+    /// `/proc/PID/fd/N` of a file with no name): a pipe end of the access mode asked for
+    /// (a read end for `O_RDWR`), or a duplicate of the host stream.
+    pub(crate) fn reopen(&self, flags: OFlags) -> Result<FileRef, Errno> {
+        let keep = OFlags::from_bits_retain(flags.bits() & OFlags::ACCMODE)
+            | flags.intersection(OFlags::NONBLOCK | OFlags::LARGEFILE);
+        let kind = match &self.kind {
+            FileKind::Pipe(p) => FileKind::Pipe(crate::pipe::open_end(
+                &p.pipe,
+                flags.bits() & OFlags::ACCMODE == 1,
+            )),
+            FileKind::Stream(fd) => FileKind::Stream(fd.try_clone().map_err(Errno::from)?),
+            _ => return Err(Errno::ENXIO),
+        };
+        Ok(OpenFile::new(None, kind, keep))
     }
 
     fn stream(&self) -> Result<&OwnedFd, Errno> {
@@ -1057,6 +1097,7 @@ pub(crate) fn open_dentry(d: &Dentry, flags: OFlags) -> Result<FileRef, Errno> {
         let host_backed = match &d.0.inode {
             Inode::Host(_) => true,
             Inode::Ovl(_) => overlay::upper(d).is_none(),
+            Inode::Proc(_) => false,
         };
         if host_backed {
             return Err(if ft == abi::flags::mode::S_IFSOCK {
@@ -1100,6 +1141,8 @@ pub(crate) fn open_dentry(d: &Dentry, flags: OFlags) -> Result<FileRef, Errno> {
                 }
             }
         }
+        // Opened through `Vfs::proc_open`, which knows the processes.
+        Inode::Proc(_) => return Err(Errno::EACCES),
     };
     Ok(OpenFile::new(Some(d.clone()), kind, flags))
 }

@@ -9,14 +9,18 @@
 //! while pty N exists, and where the host console shows as `/dev/pts/K` when it is the host's
 //! pty K); it is an in-memory file system too, so the guest can add to it. Host
 //! directories can be **bind-mounted** at any guest path ([`BindMount`], see `mount`).
-//! `/proc` and `/sys` are, for now, the host's directories seen through the overlay
-//! (read-only lower layer): they describe the host, not the guest.
+//! **procfs** is mounted at `/proc` ([`procfs`](crate::procfs)): the guest's own processes,
+//! answered by the walker's [`ProcSource`]; path calls take an [`At`] (the start directory
+//! and the process walking), and a bare `&Dentry` walks as no process, whose `/proc` is
+//! empty. `/sys` is an empty in-memory directory. The host's `/proc` and `/sys` never show
+//! through (they describe the host, and the host's `/proc/self` is the uml kernel).
 //!
 //! Invariants:
 //! - No guest path leaves the root: the kernel resolves every component itself
 //!   ([`path`](crate::path)), `..` at the root stays there, absolute symlinks restart at the
-//!   guest root, and host objects are opened one component at a time relative to their
-//!   parent's descriptor with `O_NOFOLLOW`, never by joining strings.
+//!   guest root, procfs's magic links lead only to objects the process already holds, and
+//!   host objects are opened one component at a time relative to their parent's
+//!   descriptor with `O_NOFOLLOW`, never by joining strings.
 //! - In overlay mode nothing on the host is ever written but below the host directory of a
 //!   read-write bind mount: the only other host calls are `openat` (`O_PATH` or
 //!   `O_RDONLY`), `fstat`, `fstatat`, `readlinkat`, `getdents` and `preadv`.
@@ -58,6 +62,7 @@ pub mod object;
 mod overlay;
 mod path;
 mod pipe;
+mod procfs;
 mod pty;
 mod socket;
 mod stdio;
@@ -80,6 +85,7 @@ pub use mount::BindMount;
 pub use object::{new_wait_id, FileObject, Poller, WaitSet};
 use path::{Last, Parent};
 pub use pipe::{PollEvents, PIPE_BUF, PIPE_CAPACITY};
+pub use procfs::{At, NoProcs, ProcFile, ProcSource};
 pub use pty::{Pty, PtyRef, SignalTarget, TtySignal};
 pub use stdio::{wait_streams, TcsetWhen};
 use tmpfs::{DevKind, MemData, MemEntry, MemInode, Time};
@@ -162,7 +168,7 @@ impl Drop for Vfs {
     }
 }
 
-/// Synthetic `st_dev` of the placeholder /proc and /sys.
+/// Synthetic `st_dev` of procfs and of the placeholder /sys.
 const PROCFS_DEV: (u32, u32) = (0, 0x16);
 const SYSFS_DEV: (u32, u32) = (0, 0x17);
 
@@ -252,22 +258,22 @@ impl Vfs {
         let dnode = OvlNode::new(Some(droot), None, devfs);
         let dev = Dentry::new_mount(root.clone(), b"dev", Inode::Ovl(dnode));
         // The host's /proc and /sys describe the host — and /proc/self is the uml kernel
-        // itself (its memory, its fds): they must never show through. Until uml has its own
-        // procfs and sysfs, both are empty in-memory directories.
-        let mut mounts = vec![(b"dev".to_vec(), dev)];
-        for (name, d) in [(&b"proc"[..], PROCFS_DEV), (b"sys", SYSFS_DEV)] {
-            let fs = Arc::new(OvlFs {
-                dev: mkdev(d),
-                shared: shared.clone(),
-            });
-            let top = MemInode::new_dir(1, fs.dev, 0o555, 0, 0);
-            top.add_links(1);
-            let node = OvlNode::new(Some(top), None, fs);
-            mounts.push((
-                name.to_vec(),
-                Dentry::new_mount(root.clone(), name, Inode::Ovl(node)),
-            ));
-        }
+        // itself (its memory, its fds): they must never show through. /proc is uml's own
+        // procfs; until uml has a sysfs, /sys is an empty in-memory directory.
+        let proc = Dentry::new_mount(root.clone(), b"proc", procfs::root_inode());
+        let sysfs = Arc::new(OvlFs {
+            dev: mkdev(SYSFS_DEV),
+            shared: shared.clone(),
+        });
+        let top = MemInode::new_dir(1, sysfs.dev, 0o555, 0, 0);
+        top.add_links(1);
+        let sys = OvlNode::new(Some(top), None, sysfs);
+        let sys = Dentry::new_mount(root.clone(), b"sys", Inode::Ovl(sys));
+        let mounts = vec![
+            (b"dev".to_vec(), dev),
+            (b"proc".to_vec(), proc),
+            (b"sys".to_vec(), sys),
+        ];
         let memfd = Arc::new(OvlFs {
             dev: mkdev(MEMFD_DEV),
             shared,
@@ -297,7 +303,13 @@ impl Vfs {
     }
 
     /// Resolves `path` (absolute, or relative to `base`); `follow`: follow a final symlink.
-    pub fn lookup(&self, base: &Dentry, path: &[u8], follow: bool) -> Result<Dentry, Errno> {
+    pub fn lookup<'b>(
+        &self,
+        base: impl Into<At<'b>>,
+        path: &[u8],
+        follow: bool,
+    ) -> Result<Dentry, Errno> {
+        let base: At<'_> = base.into();
         self.walk(base, path, follow, &mut 0)
     }
 
@@ -362,13 +374,14 @@ impl Vfs {
     // Path calls.
 
     /// `open(2)`/`openat(2)`; `mode` is already masked by the umask.
-    pub fn open(
+    pub fn open<'b>(
         &self,
-        base: &Dentry,
+        base: impl Into<At<'b>>,
         path: &[u8],
         flags: OFlags,
         mode: u32,
     ) -> Result<FileRef, Errno> {
+        let base: At<'_> = base.into();
         // Linux 6.4+: O_CREAT | O_DIRECTORY (and so O_CREAT | O_TMPFILE) is invalid.
         if flags.contains(OFlags::CREAT | OFlags::DIRECTORY) {
             return Err(Errno::EINVAL);
@@ -392,18 +405,18 @@ impl Vfs {
             if trailing_slash {
                 return Err(Errno::EISDIR);
             }
-            match self.child_opt(&dir, &name)? {
+            match self.child_opt(base.procs, &dir, &name)? {
                 Some(_) if flags.contains(OFlags::EXCL) => return Err(Errno::EEXIST),
                 Some(c) if c.is_symlink() => {
                     if nofollow {
                         return Err(Errno::ELOOP);
                     }
-                    self.walk(&dir, &name, true, &mut 0)?
+                    self.walk(base.with(&dir), &name, true, &mut 0)?
                 }
                 Some(c) => c,
                 None => {
                     self.may_modify(&dir)?;
-                    return self.create_file(&dir, &name, flags, mode);
+                    return self.create_file(base.procs, &dir, &name, flags, mode);
                 }
             }
         } else {
@@ -431,7 +444,10 @@ impl Vfs {
             }
             self.check(&d, mask)?;
         }
-        let f = file::open_dentry(&d, flags)?;
+        let f = match self.proc_open(base.procs, &d, flags)? {
+            Some(f) => f,
+            None => file::open_dentry(&d, flags)?,
+        };
         if flags.contains(OFlags::TRUNC) && flags.writable() && d.ftype() == S_IFREG {
             f.truncate(0)?;
         }
@@ -440,6 +456,7 @@ impl Vfs {
 
     fn create_file(
         &self,
+        procs: &dyn ProcSource,
         dir: &Dentry,
         name: &[u8],
         flags: OFlags,
@@ -453,7 +470,7 @@ impl Vfs {
                     _ => rustix::fs::OFlags::RDWR,
                 };
                 let _fd = h.create_file(name, acc, mode)?;
-                let d = self.child(dir, name)?;
+                let d = self.child(procs, dir, name)?;
                 file::open_dentry(&d, flags.difference(OFlags::TRUNC))
             }
             Inode::Ovl(_) => {
@@ -463,9 +480,11 @@ impl Vfs {
                     S_IFREG | (mode & 0o7777),
                     MemData::File(Vec::new()),
                 )?;
-                let d = self.child(dir, name)?;
+                let d = self.child(procs, dir, name)?;
                 file::open_dentry(&d, flags.difference(OFlags::TRUNC))
             }
+            // procfs never gains a name.
+            Inode::Proc(_) => Err(Errno::ENOENT),
         }
     }
 
@@ -474,7 +493,7 @@ impl Vfs {
     /// new directory may be named with one).
     fn new_entry(
         &self,
-        base: &Dentry,
+        base: At<'_>,
         path: &[u8],
         dir_ok: bool,
     ) -> Result<(Dentry, Vec<u8>), Errno> {
@@ -486,7 +505,11 @@ impl Vfs {
         let Last::Norm(name) = last else {
             return Err(Errno::EEXIST);
         };
-        if self.child_opt(&dir, &name)?.is_some() {
+        if let Inode::Proc(_) = dir.0.inode {
+            // A procfs lookup of a missing name fails (Linux's `proc_root_lookup`).
+            self.child(base.procs, &dir, &name)?;
+        }
+        if self.child_opt(base.procs, &dir, &name)?.is_some() {
             return Err(Errno::EEXIST);
         }
         if trailing_slash && !dir_ok {
@@ -496,7 +519,8 @@ impl Vfs {
     }
 
     /// `mkdir(2)`.
-    pub fn mkdir(&self, base: &Dentry, path: &[u8], mode: u32) -> Result<(), Errno> {
+    pub fn mkdir<'b>(&self, base: impl Into<At<'b>>, path: &[u8], mode: u32) -> Result<(), Errno> {
+        let base: At<'_> = base.into();
         let _ns = self.ns.lock();
         let (dir, name) = self.new_entry(base, path, true)?;
         self.may_modify(&dir)?;
@@ -510,11 +534,13 @@ impl Vfs {
                 };
                 overlay::create(&dir, &name, S_IFDIR | mode, data).map(|_| ())
             }
+            Inode::Proc(_) => Err(Errno::ENOENT),
         }
     }
 
     /// `rmdir(2)`.
-    pub fn rmdir(&self, base: &Dentry, path: &[u8]) -> Result<(), Errno> {
+    pub fn rmdir<'b>(&self, base: impl Into<At<'b>>, path: &[u8]) -> Result<(), Errno> {
+        let base: At<'_> = base.into();
         let _ns = self.ns.lock();
         let Parent { dir, last, .. } = self.walk_parent(base, path)?;
         let name = match last {
@@ -523,7 +549,7 @@ impl Vfs {
             Last::Dot => return Err(Errno::EINVAL),
             Last::DotDot => return Err(Errno::ENOTEMPTY),
         };
-        let child = self.child(&dir, &name)?;
+        let child = self.child(base.procs, &dir, &name)?;
         if !child.is_dir() {
             return Err(Errno::ENOTDIR);
         }
@@ -539,11 +565,13 @@ impl Vfs {
                 }
                 overlay::remove(&dir, &name)
             }
+            Inode::Proc(_) => Err(Errno::EPERM),
         }
     }
 
     /// `unlink(2)`.
-    pub fn unlink(&self, base: &Dentry, path: &[u8]) -> Result<(), Errno> {
+    pub fn unlink<'b>(&self, base: impl Into<At<'b>>, path: &[u8]) -> Result<(), Errno> {
+        let base: At<'_> = base.into();
         let _ns = self.ns.lock();
         let Parent {
             dir,
@@ -553,7 +581,7 @@ impl Vfs {
         let Last::Norm(name) = last else {
             return Err(Errno::EISDIR);
         };
-        let child = self.child(&dir, &name)?;
+        let child = self.child(base.procs, &dir, &name)?;
         if child.is_dir() {
             return Err(Errno::EISDIR);
         }
@@ -564,18 +592,21 @@ impl Vfs {
         match &dir.0.inode {
             Inode::Host(h) => h.unlink(&name, false),
             Inode::Ovl(_) => overlay::remove(&dir, &name),
+            Inode::Proc(_) => Err(Errno::EPERM),
         }
     }
 
     /// `renameat2(2)`; `flags`: `RENAME_NOREPLACE`, `RENAME_EXCHANGE`.
-    pub fn rename(
+    pub fn rename<'b>(
         &self,
-        old_base: &Dentry,
+        old_base: impl Into<At<'b>>,
         old: &[u8],
-        new_base: &Dentry,
+        new_base: impl Into<At<'b>>,
         new: &[u8],
         flags: u32,
     ) -> Result<(), Errno> {
+        let old_base: At<'_> = old_base.into();
+        let new_base: At<'_> = new_base.into();
         use abi::flags::rename::{EXCHANGE, NOREPLACE};
         if flags & !(NOREPLACE | EXCHANGE) != 0 || flags == NOREPLACE | EXCHANGE {
             return Err(Errno::EINVAL);
@@ -594,11 +625,11 @@ impl Vfs {
                 Errno::EBUSY
             });
         };
-        let src = self.child(&op.dir, oname)?;
+        let src = self.child(old_base.procs, &op.dir, oname)?;
         if src.is_root() {
             return Err(Errno::EBUSY);
         }
-        let tgt = self.child_opt(&np.dir, nname)?;
+        let tgt = self.child_opt(new_base.procs, &np.dir, nname)?;
         if (op.trailing_slash || np.trailing_slash) && !src.is_dir() {
             return Err(Errno::ENOTDIR);
         }
@@ -643,19 +674,23 @@ impl Vfs {
         self.may_modify(&np.dir)?;
         match (&op.dir.0.inode, &np.dir.0.inode) {
             (Inode::Host(a), Inode::Host(b)) => a.rename(oname, b, nname, flags),
+            (Inode::Proc(_), _) if tgt.is_none() => Err(Errno::ENOENT),
+            (Inode::Proc(_), _) => Err(Errno::EPERM),
             _ => overlay::rename(&src, &op.dir, oname, &np.dir, nname, tgt.as_ref(), exchange),
         }
     }
 
     /// `linkat(2)`: `follow` = `AT_SYMLINK_FOLLOW` on `old`.
-    pub fn link(
+    pub fn link<'b>(
         &self,
-        old_base: &Dentry,
+        old_base: impl Into<At<'b>>,
         old: &[u8],
-        new_base: &Dentry,
+        new_base: impl Into<At<'b>>,
         new: &[u8],
         follow: bool,
     ) -> Result<(), Errno> {
+        let old_base: At<'_> = old_base.into();
+        let new_base: At<'_> = new_base.into();
         let _ns = self.ns.lock();
         let src = self.walk(old_base, old, follow, &mut 0)?;
         if src.is_dir() {
@@ -668,12 +703,19 @@ impl Vfs {
         self.may_modify(&dir)?;
         match (&src.0.inode, &dir.0.inode) {
             (Inode::Host(s), Inode::Host(d)) => s.link_into(d, &name),
+            (_, Inode::Proc(_)) => Err(Errno::ENOENT),
             _ => overlay::link(&src, &dir, &name),
         }
     }
 
     /// `symlinkat(2)`: creates `path` pointing at `target`.
-    pub fn symlink(&self, target: &[u8], base: &Dentry, path: &[u8]) -> Result<(), Errno> {
+    pub fn symlink<'b>(
+        &self,
+        target: &[u8],
+        base: impl Into<At<'b>>,
+        path: &[u8],
+    ) -> Result<(), Errno> {
+        let base: At<'_> = base.into();
         if target.is_empty() {
             return Err(Errno::ENOENT);
         }
@@ -692,21 +734,40 @@ impl Vfs {
                 MemData::Symlink(target.to_vec()),
             )
             .map(|_| ()),
+            Inode::Proc(_) => Err(Errno::ENOENT),
         }
     }
 
     /// `readlinkat(2)`: the target (`EINVAL` if not a symlink).
-    pub fn readlink(&self, base: &Dentry, path: &[u8]) -> Result<Vec<u8>, Errno> {
-        self.walk(base, path, false, &mut 0)?.readlink()
+    pub fn readlink<'b>(&self, base: impl Into<At<'b>>, path: &[u8]) -> Result<Vec<u8>, Errno> {
+        let base: At<'_> = base.into();
+        let d = self.walk(base, path, false, &mut 0)?;
+        match d.magic() {
+            Some(t) => Ok(self.magic_text(t)),
+            None => d.readlink(),
+        }
     }
 
     /// `stat`/`lstat`.
-    pub fn stat(&self, base: &Dentry, path: &[u8], follow: bool) -> Result<Stat, Errno> {
+    pub fn stat<'b>(
+        &self,
+        base: impl Into<At<'b>>,
+        path: &[u8],
+        follow: bool,
+    ) -> Result<Stat, Errno> {
+        let base: At<'_> = base.into();
         self.walk(base, path, follow, &mut 0)?.stat()
     }
 
     /// `faccessat(2)`: `mode` bits (`R_OK` …) against the configured uid/gid.
-    pub fn access(&self, base: &Dentry, path: &[u8], mode: u32, follow: bool) -> Result<(), Errno> {
+    pub fn access<'b>(
+        &self,
+        base: impl Into<At<'b>>,
+        path: &[u8],
+        mode: u32,
+        follow: bool,
+    ) -> Result<(), Errno> {
+        let base: At<'_> = base.into();
         if mode & !7 != 0 {
             return Err(Errno::EINVAL);
         }
@@ -733,7 +794,14 @@ impl Vfs {
     }
 
     /// `fchmodat(2)`.
-    pub fn chmod(&self, base: &Dentry, path: &[u8], mode: u32, follow: bool) -> Result<(), Errno> {
+    pub fn chmod<'b>(
+        &self,
+        base: impl Into<At<'b>>,
+        path: &[u8],
+        mode: u32,
+        follow: bool,
+    ) -> Result<(), Errno> {
+        let base: At<'_> = base.into();
         let _ns = self.ns.lock();
         let d = self.walk(base, path, follow, &mut 0)?;
         self.owner_or_root(&d)?;
@@ -742,14 +810,15 @@ impl Vfs {
 
     /// `chown(2)`/`lchown(2)`/`fchownat(2)`: `None` keeps the owner or group. Only root may
     /// give a file away; an owner may change the group to its own.
-    pub fn chown(
+    pub fn chown<'b>(
         &self,
-        base: &Dentry,
+        base: impl Into<At<'b>>,
         path: &[u8],
         uid: Option<u32>,
         gid: Option<u32>,
         follow: bool,
     ) -> Result<(), Errno> {
+        let base: At<'_> = base.into();
         let _ns = self.ns.lock();
         let d = self.walk(base, path, follow, &mut 0)?;
         self.chown_dentry(&d, uid, gid)
@@ -777,7 +846,13 @@ impl Vfs {
     }
 
     /// `truncate(2)`.
-    pub fn truncate(&self, base: &Dentry, path: &[u8], len: u64) -> Result<(), Errno> {
+    pub fn truncate<'b>(
+        &self,
+        base: impl Into<At<'b>>,
+        path: &[u8],
+        len: u64,
+    ) -> Result<(), Errno> {
+        let base: At<'_> = base.into();
         let _ns = self.ns.lock();
         let d = self.walk(base, path, true, &mut 0)?;
         if d.is_dir() {
@@ -801,14 +876,15 @@ impl Vfs {
     /// `utimensat(2)` on a path: `atime`/`mtime` as Linux takes them (`tv_nsec` may be
     /// [`UTIME_NOW`] or [`UTIME_OMIT`]; pass both `UTIME_NOW` for a null `times`). `follow`:
     /// follow a final symlink. ctime becomes now. Overlay objects are copied up first.
-    pub fn utimens(
+    pub fn utimens<'b>(
         &self,
-        base: &Dentry,
+        base: impl Into<At<'b>>,
         path: &[u8],
         atime: Timespec,
         mtime: Timespec,
         follow: bool,
     ) -> Result<(), Errno> {
+        let base: At<'_> = base.into();
         let _ns = self.ns.lock();
         let d = self.walk(base, path, follow, &mut 0)?;
         self.utimens_dentry(&d, atime, mtime)
@@ -907,7 +983,8 @@ impl Vfs {
 
     /// Opens a regular file to execute: `EACCES` for directories, other non-regular files
     /// and files with no execute permission for us.
-    pub fn open_exec(&self, base: &Dentry, path: &[u8]) -> Result<FileRef, Errno> {
+    pub fn open_exec<'b>(&self, base: impl Into<At<'b>>, path: &[u8]) -> Result<FileRef, Errno> {
+        let base: At<'_> = base.into();
         let d = self.walk(base, path, true, &mut 0)?;
         if d.ftype() != S_IFREG {
             return Err(Errno::EACCES);
@@ -936,5 +1013,7 @@ mod tests;
 mod tests_object;
 #[cfg(test)]
 mod tests_pipe;
+#[cfg(test)]
+mod tests_procfs;
 #[cfg(test)]
 mod tests_pty;

@@ -101,14 +101,15 @@ impl Vfs {
             if comp == b"." || comp == b".." {
                 return Err(fail("`.` and `..` are not allowed".into()));
             }
-            let next = match self.walk(&cur, comp, true, &mut 0) {
+            let next = match self.walk((&cur).into(), comp, true, &mut 0) {
                 Err(Errno::ENOENT) if matches!(cur.0.inode, Inode::Ovl(_)) => {
                     let data = MemData::Dir {
                         entries: Default::default(),
                         opaque: true,
                     };
                     overlay::create(&cur, comp, S_IFDIR | 0o755, data).map_err(errno)?;
-                    self.child(&cur, comp).map_err(errno)?
+                    self.child(&crate::procfs::NoProcs, &cur, comp)
+                        .map_err(errno)?
                 }
                 r => r.map_err(errno)?,
             };

@@ -23,7 +23,7 @@ use crate::Arc;
 fn node(d: &Dentry) -> Result<&OvlNode, Errno> {
     match &d.0.inode {
         Inode::Ovl(o) => Ok(o),
-        Inode::Host(_) => Err(Errno::EXDEV),
+        Inode::Host(_) | Inode::Proc(_) => Err(Errno::EXDEV),
     }
 }
 

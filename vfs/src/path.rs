@@ -10,6 +10,7 @@ use abi::flags::{MAXSYMLINKS, NAME_MAX, PATH_MAX};
 use abi::Errno;
 
 use crate::dentry::{Dentry, Inode};
+use crate::procfs::{self, At, ProcSource};
 use crate::{overlay, Vfs};
 
 /// The last component of a path whose parent was walked.
@@ -44,8 +45,14 @@ fn check_len(path: &[u8]) -> Result<(), Errno> {
 }
 
 impl Vfs {
-    /// The child `name` of directory `dir` (a mount root if one is mounted there).
-    pub(crate) fn child(&self, dir: &Dentry, name: &[u8]) -> Result<Dentry, Errno> {
+    /// The child `name` of directory `dir` (a mount root if one is mounted there), as
+    /// `procs` sees it.
+    pub(crate) fn child(
+        &self,
+        procs: &dyn ProcSource,
+        dir: &Dentry,
+        name: &[u8],
+    ) -> Result<Dentry, Errno> {
         if name.len() > NAME_MAX {
             return Err(Errno::ENAMETOOLONG);
         }
@@ -67,12 +74,18 @@ impl Vfs {
                 Ok(Dentry::new(Some(dir.clone()), name, Inode::Host(c), ft))
             }
             Inode::Ovl(_) => overlay::lookup(dir, name),
+            Inode::Proc(p) => procfs::lookup(procs, dir, p, name),
         }
     }
 
     /// Like [`Vfs::child`], `None` for `ENOENT`.
-    pub(crate) fn child_opt(&self, dir: &Dentry, name: &[u8]) -> Result<Option<Dentry>, Errno> {
-        match self.child(dir, name) {
+    pub(crate) fn child_opt(
+        &self,
+        procs: &dyn ProcSource,
+        dir: &Dentry,
+        name: &[u8],
+    ) -> Result<Option<Dentry>, Errno> {
+        match self.child(procs, dir, name) {
             Ok(d) => Ok(Some(d)),
             Err(Errno::ENOENT) => Ok(None),
             Err(e) => Err(e),
@@ -80,10 +93,11 @@ impl Vfs {
     }
 
     /// Resolves `path` from `base` (or the root if absolute), following a final symlink if
-    /// `follow`. `links` counts the symlinks followed so far.
+    /// `follow`. `links` counts the symlinks followed so far. A magic link of procfs leads
+    /// straight to its object.
     pub(crate) fn walk(
         &self,
-        base: &Dentry,
+        base: At<'_>,
         path: &[u8],
         follow: bool,
         links: &mut u32,
@@ -92,7 +106,7 @@ impl Vfs {
         let mut cur = if path[0] == b'/' {
             self.root.clone()
         } else {
-            base.clone()
+            base.dir.clone()
         };
         let trailing = path.ends_with(b"/");
         let comps: Vec<&[u8]> = path
@@ -113,17 +127,21 @@ impl Vfs {
                 }
                 _ => {}
             }
-            let child = self.child(&cur, comp)?;
+            let child = self.child(base.procs, &cur, comp)?;
             if child.is_symlink() && (!last || follow || trailing) {
                 *links += 1;
                 if *links > MAXSYMLINKS {
                     return Err(Errno::ELOOP);
                 }
+                if let Some(t) = child.magic() {
+                    cur = procfs::follow(&child, t);
+                    continue;
+                }
                 let target = child.readlink()?;
                 if target.is_empty() {
                     return Err(Errno::ENOENT);
                 }
-                cur = self.walk(&cur, &target, true, links)?;
+                cur = self.walk(base.with(&cur), &target, true, links)?;
                 continue;
             }
             cur = child;
@@ -135,7 +153,7 @@ impl Vfs {
     }
 
     /// Walks every component of `path` but the last.
-    pub(crate) fn walk_parent(&self, base: &Dentry, path: &[u8]) -> Result<Parent, Errno> {
+    pub(crate) fn walk_parent(&self, base: At<'_>, path: &[u8]) -> Result<Parent, Errno> {
         check_len(path)?;
         let trailing_slash = path.ends_with(b"/");
         let end = path.iter().rposition(|&c| c != b'/').map_or(0, |i| i + 1);
@@ -152,7 +170,7 @@ impl Vfs {
             None => (&b""[..], trimmed),
         };
         let dir = if dirpart.is_empty() {
-            base.clone()
+            base.dir.clone()
         } else {
             self.walk(base, dirpart, true, &mut 0)?
         };

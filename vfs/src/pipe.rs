@@ -116,6 +116,20 @@ impl PollEvents {
     };
 }
 
+/// Another end of an existing pipe (a reopened `/proc/PID/fd/N`).
+pub(crate) fn open_end(pipe: &Arc<Pipe>, write: bool) -> PipeEnd {
+    let mut i = pipe.inner.lock();
+    if write {
+        i.writers += 1;
+    } else {
+        i.readers += 1;
+    }
+    PipeEnd {
+        pipe: pipe.clone(),
+        write,
+    }
+}
+
 /// A new pipe owned by `uid`/`gid`: its (read end, write end).
 pub(crate) fn new_pipe(uid: u32, gid: u32) -> (PipeEnd, PipeEnd) {
     let now = Time::now();

@@ -36,13 +36,15 @@ impl Vfs {
         sock: Weak<dyn FileObject>,
     ) -> Result<(), Errno> {
         let _ns = self.ns.lock();
-        let (dir, name) = self.new_entry(base, path, false).map_err(|e| match e {
-            Errno::EEXIST => Errno::EADDRINUSE,
-            e => e,
-        })?;
+        let (dir, name) = self
+            .new_entry(base.into(), path, false)
+            .map_err(|e| match e {
+                Errno::EEXIST => Errno::EADDRINUSE,
+                e => e,
+            })?;
         self.may_modify(&dir)?;
         match &dir.0.inode {
-            Inode::Host(_) => Err(Errno::EPERM),
+            Inode::Host(_) | Inode::Proc(_) => Err(Errno::EPERM),
             Inode::Ovl(_) => overlay::create(
                 &dir,
                 &name,
@@ -57,7 +59,7 @@ impl Vfs {
     /// lookup errors as `stat`; `EACCES` without write permission; `ECONNREFUSED` if the
     /// file is not a socket or its socket is gone.
     pub fn socket_at(&self, base: &Dentry, path: &[u8]) -> Result<Arc<dyn FileObject>, Errno> {
-        let d = self.walk(base, path, true, &mut 0)?;
+        let d = self.walk(base.into(), path, true, &mut 0)?;
         self.check(&d, 2)?;
         if d.ftype() != S_IFSOCK {
             return Err(Errno::ECONNREFUSED);

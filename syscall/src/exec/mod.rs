@@ -9,9 +9,10 @@ pub mod vdso;
 use abi::structs::UserRegs;
 use abi::Errno;
 use mm::{Mm, MmId};
-use vfs::{Dentry, Vfs};
+use vfs::{At, Dentry, Vfs};
 
 pub use elf::ElfError;
+pub use stack::ArgAreas;
 
 /// Why a program could not be started.
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +45,18 @@ pub struct Loaded {
     pub mm: MmId,
     /// Registers at the entry point.
     pub regs: UserRegs,
+    /// What `/proc/PID` shows of it.
+    pub program: Program,
+}
+
+/// What `/proc/PID` shows of the program a process runs: its file (`exe`; the interpreter
+/// of a `#!` script, as on Linux) and where its argv and envp strings are in its memory.
+#[derive(Clone, Debug)]
+pub struct Program {
+    /// The ELF file executed.
+    pub file: Dentry,
+    /// Where the strings are.
+    pub areas: ArgAreas,
 }
 
 /// Most bytes of argv and envp strings together (a quarter of the 8 MiB stack, as Linux).
@@ -58,15 +71,16 @@ const BINPRM_BUF_SIZE: usize = 256;
 /// Loads the program at `path` (resolved from `cwd`) into a new address space of `mm`, with
 /// `argv` and `envp` on its stack. `#!` scripts run their interpreter with the script's path
 /// inserted, as Linux does. On failure the new space is destroyed and nothing else changed.
-pub fn load(
+pub fn load<'b>(
     mm: &mut Mm,
     vfs: &Vfs,
-    cwd: &Dentry,
+    cwd: impl Into<At<'b>>,
     path: &[u8],
     argv: &[Vec<u8>],
     envp: &[Vec<u8>],
     cred: crate::Cred,
 ) -> Result<Loaded, ExecError> {
+    let cwd: At<'_> = cwd.into();
     let mut argv = argv.to_vec();
     let mut target = path.to_vec();
     for _ in 0..=MAX_INTERP_DEPTH {
@@ -146,7 +160,14 @@ fn load_elf(
     })()
     .map_err(ExecError::Load);
     match result {
-        Ok(regs) => Ok(Loaded { mm: id, regs }),
+        Ok((regs, areas)) => Ok(Loaded {
+            mm: id,
+            regs,
+            program: Program {
+                file: file.dentry().ok_or(ExecError::Open(Errno::EACCES))?,
+                areas,
+            },
+        }),
         Err(e) => {
             mm.destroy_space(id);
             Err(e)

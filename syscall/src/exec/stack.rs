@@ -44,7 +44,20 @@ fn host_auxv() -> &'static HostAuxv {
     })
 }
 
-/// Maps the stack of `id`, writes the initial stack, and returns the registers at entry.
+/// Where the argument and environment strings of a new program lie (`[start, end)` each),
+/// for `/proc/PID/cmdline` and `environ`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ArgAreas {
+    /// The argv strings.
+    pub args: (u64, u64),
+    /// The envp strings.
+    pub env: (u64, u64),
+    /// The initial stack pointer (Linux's `start_stack`).
+    pub stack: u64,
+}
+
+/// Maps the stack of `id`, writes the initial stack, and returns the registers at entry and
+/// where the strings are.
 pub fn build(
     mm: &mut Mm,
     id: MmId,
@@ -53,7 +66,7 @@ pub fn build(
     argv: &[Vec<u8>],
     envp: &[Vec<u8>],
     cred: Cred,
-) -> Result<UserRegs, Errno> {
+) -> Result<(UserRegs, ArgAreas), Errno> {
     let strings: usize = argv.iter().chain(envp).map(|s| s.len() + 1).sum();
     if strings > super::ARG_MAX {
         return Err(Errno::E2BIG);
@@ -92,6 +105,12 @@ pub fn build(
         .map(|s| push(s, &mut area, &mut p))
         .collect();
     arg_at.reverse();
+    let env_start = env_at.first().copied().unwrap_or(execfn_at);
+    let areas = ArgAreas {
+        args: (arg_at.first().copied().unwrap_or(env_start), env_start),
+        env: (env_start, execfn_at),
+        stack: 0,
+    };
     let platform_at = push(b"x86_64", &mut area, &mut p);
     let mut random = [0u8; 16];
     getrandom(&mut random);
@@ -147,12 +166,13 @@ pub fn build(
     image.extend_from_slice(&area);
     mm.copy_out(id, UserAddr(sp), &image)?;
 
-    Ok(UserRegs {
+    let regs = UserRegs {
         rip: layout.start,
         rsp: sp,
         eflags: 0x202,
         ..UserRegs::default()
-    })
+    };
+    Ok((regs, ArgAreas { stack: sp, ..areas }))
 }
 
 /// Fills `buf` from the host's entropy source.

@@ -9,7 +9,7 @@ use crate::{Args, Ctx};
 /// `chmod(2)`.
 pub fn sys_chmod(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
     let (base, p) = at_path(ctx, at::FDCWD, a.addr(0))?;
-    ctx.vfs.chmod(&base, &p, a.u32(1) & 0o7777, true)?;
+    ctx.vfs.chmod(ctx.at(&base), &p, a.u32(1) & 0o7777, true)?;
     Ok(0)
 }
 
@@ -22,7 +22,7 @@ pub fn sys_fchmod(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
 /// `fchmodat(2)` (the syscall has no flags argument).
 pub fn sys_fchmodat(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
     let (base, p) = at_path(ctx, a.i32(0), a.addr(1))?;
-    ctx.vfs.chmod(&base, &p, a.u32(2) & 0o7777, true)?;
+    ctx.vfs.chmod(ctx.at(&base), &p, a.u32(2) & 0o7777, true)?;
     Ok(0)
 }
 
@@ -36,7 +36,7 @@ pub fn sys_truncate(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
     if let Some(f) = named(ctx) {
         crate::mem::sync_file(ctx, &f);
     }
-    ctx.vfs.truncate(&base, &p, len)?;
+    ctx.vfs.truncate(ctx.at(&base), &p, len)?;
     if let Some(f) = named(ctx) {
         crate::mem::file_truncated(ctx, &f);
     }
@@ -61,7 +61,8 @@ fn id(v: u32) -> Option<u32> {
 /// `chown(2)`.
 pub fn sys_chown(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
     let (base, p) = at_path(ctx, at::FDCWD, a.addr(0))?;
-    ctx.vfs.chown(&base, &p, id(a.u32(1)), id(a.u32(2)), true)?;
+    ctx.vfs
+        .chown(ctx.at(&base), &p, id(a.u32(1)), id(a.u32(2)), true)?;
     Ok(0)
 }
 
@@ -69,7 +70,7 @@ pub fn sys_chown(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
 pub fn sys_lchown(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
     let (base, p) = at_path(ctx, at::FDCWD, a.addr(0))?;
     ctx.vfs
-        .chown(&base, &p, id(a.u32(1)), id(a.u32(2)), false)?;
+        .chown(ctx.at(&base), &p, id(a.u32(1)), id(a.u32(2)), false)?;
     Ok(0)
 }
 
@@ -97,7 +98,12 @@ pub fn sys_fchownat(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
         return Ok(0);
     }
     let (base, p) = at_path(ctx, a.i32(0), a.addr(1))?;
-    ctx.vfs
-        .chown(&base, &p, uid, gid, flags & at::SYMLINK_NOFOLLOW == 0)?;
+    ctx.vfs.chown(
+        ctx.at(&base),
+        &p,
+        uid,
+        gid,
+        flags & at::SYMLINK_NOFOLLOW == 0,
+    )?;
     Ok(0)
 }

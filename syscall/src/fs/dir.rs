@@ -5,6 +5,7 @@ use abi::flags::{at, rename};
 use abi::{Errno, UserAddr};
 
 use super::{at_path, path_arg};
+use crate::procfs::ProcView;
 use crate::{Args, Ctx};
 
 /// `getdents64(2)`.
@@ -14,7 +15,13 @@ pub fn sys_getdents64(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
     let addr = a.addr(1);
     // The position only moves once the records reached the guest: after an `EFAULT` the
     // next call returns them again, as on Linux.
-    let n = f.getdents64_with(count, |buf| ctx.copy_out(addr, buf))?;
+    // procfs directories list what the caller sees.
+    let procs = ProcView::new(ctx.proc, ctx.procs, None);
+    let (mm, space) = (&mut *ctx.mm, ctx.proc.mm);
+    let n = f.getdents64_for(&procs, count, |buf| {
+        Ctx::access_ok(addr, buf.len() as u64)?;
+        mm.copy_out(space, addr, buf)
+    })?;
     Ok(n as u64)
 }
 
@@ -32,7 +39,7 @@ pub fn sys_getcwd(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
 /// `chdir(2)`.
 pub fn sys_chdir(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
     let p = path_arg(ctx, a.addr(0))?;
-    let d = ctx.vfs.lookup(&ctx.proc.cwd, &p, true)?;
+    let d = ctx.vfs.lookup(ctx.at(&ctx.proc.cwd), &p, true)?;
     if !d.is_dir() {
         return Err(Errno::ENOTDIR);
     }
@@ -56,7 +63,7 @@ pub fn sys_fchdir(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
 fn mkdir_at(ctx: &mut Ctx<'_>, dirfd: i32, path: UserAddr, mode: u32) -> abi::SysResult {
     let (base, p) = at_path(ctx, dirfd, path)?;
     let mode = mode & 0o1777 & !ctx.proc.umask;
-    ctx.vfs.mkdir(&base, &p, mode)?;
+    ctx.vfs.mkdir(ctx.at(&base), &p, mode)?;
     Ok(0)
 }
 
@@ -73,14 +80,14 @@ pub fn sys_mkdirat(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
 /// `rmdir(2)`.
 pub fn sys_rmdir(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
     let (base, p) = at_path(ctx, at::FDCWD, a.addr(0))?;
-    ctx.vfs.rmdir(&base, &p)?;
+    ctx.vfs.rmdir(ctx.at(&base), &p)?;
     Ok(0)
 }
 
 /// `unlink(2)`.
 pub fn sys_unlink(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
     let (base, p) = at_path(ctx, at::FDCWD, a.addr(0))?;
-    ctx.vfs.unlink(&base, &p)?;
+    ctx.vfs.unlink(ctx.at(&base), &p)?;
     Ok(0)
 }
 
@@ -92,9 +99,9 @@ pub fn sys_unlinkat(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
     }
     let (base, p) = at_path(ctx, a.i32(0), a.addr(1))?;
     if flags & at::REMOVEDIR != 0 {
-        ctx.vfs.rmdir(&base, &p)?;
+        ctx.vfs.rmdir(ctx.at(&base), &p)?;
     } else {
-        ctx.vfs.unlink(&base, &p)?;
+        ctx.vfs.unlink(ctx.at(&base), &p)?;
     }
     Ok(0)
 }
@@ -119,7 +126,8 @@ fn rename_at(
     }
     let (obase, op) = at_path(ctx, olddirfd, old)?;
     let (nbase, np) = at_path(ctx, newdirfd, new)?;
-    ctx.vfs.rename(&obase, &op, &nbase, &np, flags)?;
+    ctx.vfs
+        .rename(ctx.at(&obase), &op, ctx.at(&nbase), &np, flags)?;
     Ok(0)
 }
 
@@ -151,8 +159,13 @@ fn link_at(
     }
     let (obase, op) = at_path(ctx, olddirfd, old)?;
     let (nbase, np) = at_path(ctx, newdirfd, new)?;
-    ctx.vfs
-        .link(&obase, &op, &nbase, &np, flags & at::SYMLINK_FOLLOW != 0)?;
+    ctx.vfs.link(
+        ctx.at(&obase),
+        &op,
+        ctx.at(&nbase),
+        &np,
+        flags & at::SYMLINK_FOLLOW != 0,
+    )?;
     Ok(0)
 }
 
@@ -174,7 +187,7 @@ fn symlink_at(
 ) -> abi::SysResult {
     let t = path_arg(ctx, target)?;
     let (base, p) = at_path(ctx, newdirfd, path)?;
-    ctx.vfs.symlink(&t, &base, &p)?;
+    ctx.vfs.symlink(&t, ctx.at(&base), &p)?;
     Ok(0)
 }
 

@@ -34,7 +34,7 @@ fn do_open(ctx: &mut Ctx<'_>, dirfd: i32, path: UserAddr, flags: u32, mode: u32)
         0
     };
     check_free_fd(ctx)?;
-    let file = ctx.vfs.open(&base, &path, flags, mode)?;
+    let file = ctx.vfs.open(ctx.at(&base), &path, flags, mode)?;
     if flags.contains(OFlags::TRUNC) && flags.writable() {
         // Emptied: mappings of the file lose their pages.
         crate::mem::file_truncated(ctx, &file);

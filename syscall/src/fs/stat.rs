@@ -20,7 +20,8 @@ fn stat_at(ctx: &mut Ctx<'_>, dirfd: i32, path: UserAddr, flags: u32) -> Result<
         return ctx.file(dirfd)?.stat();
     }
     let base = base_for(ctx, dirfd, &p)?;
-    ctx.vfs.stat(&base, &p, flags & at::SYMLINK_NOFOLLOW == 0)
+    ctx.vfs
+        .stat(ctx.at(&base), &p, flags & at::SYMLINK_NOFOLLOW == 0)
 }
 
 /// `fstat(2)`.
@@ -95,7 +96,7 @@ fn access_at(
         return Ok(0);
     }
     let base = base_for(ctx, dirfd, &p)?;
-    ctx.vfs.access(&base, &p, mode, follow)?;
+    ctx.vfs.access(ctx.at(&base), &p, mode, follow)?;
     Ok(0)
 }
 
@@ -126,7 +127,7 @@ fn readlink_at(
     }
     let p = path_arg(ctx, path)?;
     let base = base_for(ctx, dirfd, &p)?;
-    let target = ctx.vfs.readlink(&base, &p)?;
+    let target = ctx.vfs.readlink(ctx.at(&base), &p)?;
     let n = target.len().min(size as usize);
     ctx.copy_out(buf, &target[..n])?;
     Ok(n as u64)

@@ -56,7 +56,8 @@ fn do_utimes(
     }
     let base = base_for(ctx, dirfd, &p)?;
     let follow = flags & at::SYMLINK_NOFOLLOW == 0;
-    ctx.vfs.utimens(&base, &p, times[0], times[1], follow)?;
+    ctx.vfs
+        .utimens(ctx.at(&base), &p, times[0], times[1], follow)?;
     Ok(0)
 }
 
@@ -126,6 +127,7 @@ pub fn sys_utime(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
     };
     let p = path_arg(ctx, a.addr(0))?;
     let base = base_for(ctx, at::FDCWD, &p)?;
-    ctx.vfs.utimens(&base, &p, times[0], times[1], true)?;
+    ctx.vfs
+        .utimens(ctx.at(&base), &p, times[0], times[1], true)?;
     Ok(0)
 }

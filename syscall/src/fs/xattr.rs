@@ -17,7 +17,9 @@ fn target(ctx: &mut Ctx<'_>, a: &Args, by: By) -> Result<(), Errno> {
     match by {
         By::Path(follow) => {
             let p = path_arg(ctx, a.addr(0))?;
-            ctx.vfs.lookup(&ctx.proc.cwd, &p, follow).map(|_| ())
+            ctx.vfs
+                .lookup(ctx.at(&ctx.proc.cwd), &p, follow)
+                .map(|_| ())
         }
         By::Fd => ctx.file(a.i32(0)).map(|_| ()),
     }
@@ -140,7 +142,7 @@ fn statfs_bytes(ctx: &Ctx<'_>) -> [u8; 120] {
 
 pub(crate) fn sys_statfs(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     let p = path_arg(ctx, a.addr(0))?;
-    ctx.vfs.lookup(&ctx.proc.cwd, &p, true)?;
+    ctx.vfs.lookup(ctx.at(&ctx.proc.cwd), &p, true)?;
     let st = statfs_bytes(ctx);
     ctx.copy_out(a.addr(1), &st)?;
     Ok(0)

@@ -1,0 +1,97 @@
+//! What `/proc/PID/{maps,smaps,statm,status}` and `/proc/PID/cmdline` read of an address
+//! space: its VMAs with their memory use, and resident guest memory read without faulting.
+
+use std::sync::Arc;
+
+use crate::vma::Backing;
+use crate::{MapInfo, Mm, MmId, PageSource, PAGE_SIZE};
+
+/// One VMA and the memory its pages use, for `/proc/PID/smaps`.
+#[derive(Clone)]
+pub struct VmaReport {
+    /// Range, protection, offset.
+    pub info: MapInfo,
+    /// The mapped file (`None` for anonymous memory).
+    pub file: Option<Arc<dyn PageSource>>,
+    /// Pages with a frame.
+    pub rss_pages: u64,
+    /// The proportional share of those frames, in bytes (a frame shared by `n` spaces
+    /// counts `PAGE_SIZE / n`).
+    pub pss_bytes: u64,
+    /// Resident pages whose frame is shared with another space.
+    pub shared_pages: u64,
+    /// Resident pages of anonymous memory, or private copies in a file mapping.
+    pub anon_pages: u64,
+}
+
+impl Mm {
+    /// The VMAs of a space with their memory use, in address order.
+    pub fn vma_report(&self, id: MmId) -> Vec<VmaReport> {
+        let Some(s) = self.spaces.get(&id) else {
+            return Vec::new();
+        };
+        s.vmas
+            .iter()
+            .map(|v| {
+                let mut r = VmaReport {
+                    info: crate::map_info(v),
+                    file: match &v.backing {
+                        Backing::File { source, .. } => Some(source.clone()),
+                        Backing::Anon | Backing::Special { .. } => None,
+                    },
+                    rss_pages: 0,
+                    pss_bytes: 0,
+                    shared_pages: 0,
+                    anon_pages: 0,
+                };
+                for (_, pte) in s.pt.range(v.start / PAGE_SIZE, v.end / PAGE_SIZE) {
+                    let refs = u64::from(self.phys.refcount(pte.frame).max(1));
+                    r.rss_pages += 1;
+                    r.pss_bytes += PAGE_SIZE / refs;
+                    if refs > 1 {
+                        r.shared_pages += 1;
+                    }
+                    // Private file pages hold the file's data until written; uml does not
+                    // tell them from copies, so it counts every page of a file mapping as
+                    // file memory and every other page as anonymous.
+                    if matches!(v.backing, Backing::Anon) {
+                        r.anon_pages += 1;
+                    }
+                }
+                r
+            })
+            .collect()
+    }
+
+    /// The start of the heap and the current break of a space.
+    pub fn brk_range(&self, id: MmId) -> (u64, u64) {
+        self.spaces
+            .get(&id)
+            .map_or((0, 0), |s| (s.brk_start, s.brk))
+    }
+
+    /// Copies resident guest memory at `addr` into `buf` without faulting anything in (the
+    /// way `/proc/PID/cmdline` reads another process's memory); stops at the first page
+    /// with no frame or outside a VMA. Returns the bytes copied.
+    pub fn read_resident(&self, id: MmId, addr: u64, buf: &mut [u8]) -> usize {
+        let Some(s) = self.spaces.get(&id) else {
+            return 0;
+        };
+        let mut done = 0usize;
+        while done < buf.len() {
+            let at = addr.saturating_add(done as u64);
+            if s.vmas.find(at).map_or(true, |v| !v.readable()) {
+                break;
+            }
+            let Some(pte) = s.pt.get(at / PAGE_SIZE) else {
+                break;
+            };
+            let in_page = at % PAGE_SIZE;
+            let n = ((PAGE_SIZE - in_page) as usize).min(buf.len() - done);
+            buf[done..done + n]
+                .copy_from_slice(self.phys.mem.bytes(pte.frame.offset() + in_page, n as u64));
+            done += n;
+        }
+        done
+    }
+}

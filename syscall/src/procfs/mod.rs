@@ -1,0 +1,168 @@
+//! The process side of `/proc`: [`ProcView`] answers procfs's questions
+//! ([`vfs::ProcSource`]) from the process table as the calling process sees it, and
+//! generates the files about processes ([`pid`], [`maps`]) and about the system
+//! ([`system`]). Values are the guest's own: guest pids, guest memory, guest paths; nothing
+//! of the host's processes or of the uml kernel.
+
+mod maps;
+mod pid;
+mod system;
+
+use abi::Errno;
+use mm::Mm;
+use vfs::{Dentry, FileRef, ProcFile, ProcSource, Vfs};
+
+use crate::process::{ProcState, Process, ProcessTable};
+use crate::Ctx;
+
+/// The processes as one caller sees them: itself (taken out of the table for its call)
+/// and the table. Without `mm`, files about memory cannot be generated (`ENOENT`): that
+/// view only walks paths (`execve`, whose loader holds the memory manager).
+pub(crate) struct ProcView<'a> {
+    caller: &'a Process,
+    table: &'a ProcessTable,
+    mm: Option<&'a Mm>,
+}
+
+impl<'a> ProcView<'a> {
+    /// The view of `caller`.
+    pub fn new(caller: &'a Process, table: &'a ProcessTable, mm: Option<&'a Mm>) -> Self {
+        ProcView { caller, table, mm }
+    }
+
+    /// The process with `pid`, the caller included.
+    fn get(&self, pid: i32) -> Option<&'a Process> {
+        if pid == self.caller.pid {
+            Some(self.caller)
+        } else {
+            self.table.get(pid)
+        }
+    }
+
+    /// A live process (not a zombie) with `pid`.
+    fn live(&self, pid: i32) -> Option<&'a Process> {
+        self.get(pid)
+            .filter(|p| !matches!(p.state, ProcState::Zombie(_)))
+    }
+}
+
+impl ProcSource for ProcView<'_> {
+    fn caller(&self) -> Option<(i32, i32)> {
+        Some((self.caller.pid, self.caller.pid))
+    }
+
+    fn pids(&self) -> Vec<i32> {
+        let mut v: Vec<i32> = self.table.iter().map(|p| p.pid).collect();
+        v.push(self.caller.pid);
+        v.sort_unstable();
+        v
+    }
+
+    fn owner(&self, pid: i32) -> Option<(u32, u32)> {
+        self.get(pid).map(|p| (p.cred.euid, p.cred.egid))
+    }
+
+    fn tasks(&self, pid: i32) -> Vec<i32> {
+        self.get(pid).map(|p| vec![p.pid]).unwrap_or_default()
+    }
+
+    fn cwd(&self, pid: i32) -> Option<Dentry> {
+        self.live(pid).map(|p| p.cwd.clone())
+    }
+
+    fn exe(&self, pid: i32) -> Option<Dentry> {
+        self.live(pid).map(|p| p.exe.file.clone())
+    }
+
+    fn fds(&self, pid: i32) -> Vec<i32> {
+        self.live(pid)
+            .map(|p| p.fds.fds().collect())
+            .unwrap_or_default()
+    }
+
+    fn fd(&self, pid: i32, fd: i32) -> Option<(FileRef, bool)> {
+        let e = self.live(pid)?.fds.entry(fd).ok()?;
+        Some((e.file.clone(), e.cloexec))
+    }
+
+    fn contents(&self, vfs: &Vfs, pid: i32, file: ProcFile) -> Result<Vec<u8>, Errno> {
+        let mm = self.mm.ok_or(Errno::ENOENT)?;
+        if pid == 0 {
+            return Ok(system::contents(self, mm, file));
+        }
+        let p = self.get(pid).ok_or(Errno::ESRCH)?;
+        Ok(match file {
+            ProcFile::Maps => maps::maps(vfs, mm, p),
+            ProcFile::Smaps => maps::smaps(vfs, mm, p),
+            _ => pid::contents(self, mm, p, file),
+        })
+    }
+}
+
+impl ProcSource for Ctx<'_> {
+    fn caller(&self) -> Option<(i32, i32)> {
+        self.procs_view().caller()
+    }
+    fn pids(&self) -> Vec<i32> {
+        self.procs_view().pids()
+    }
+    fn owner(&self, pid: i32) -> Option<(u32, u32)> {
+        self.procs_view().owner(pid)
+    }
+    fn tasks(&self, pid: i32) -> Vec<i32> {
+        self.procs_view().tasks(pid)
+    }
+    fn cwd(&self, pid: i32) -> Option<Dentry> {
+        self.procs_view().cwd(pid)
+    }
+    fn exe(&self, pid: i32) -> Option<Dentry> {
+        self.procs_view().exe(pid)
+    }
+    fn fds(&self, pid: i32) -> Vec<i32> {
+        self.procs_view().fds(pid)
+    }
+    fn fd(&self, pid: i32, fd: i32) -> Option<(FileRef, bool)> {
+        self.procs_view().fd(pid, fd)
+    }
+    fn contents(&self, vfs: &Vfs, pid: i32, file: ProcFile) -> Result<Vec<u8>, Errno> {
+        self.procs_view().contents(vfs, pid, file)
+    }
+}
+
+impl<'c> Ctx<'c> {
+    /// The processes as the caller sees them.
+    pub(crate) fn procs_view(&self) -> ProcView<'_> {
+        ProcView::new(self.proc, self.procs, Some(self.mm))
+    }
+
+    /// A path call's start `dir`, walked by the caller (its `/proc`).
+    pub(crate) fn at<'b>(&'b self, dir: &'b Dentry) -> vfs::At<'b> {
+        vfs::At::new(dir, self)
+    }
+}
+
+/// A write to `/proc/PID/comm` (`file`) of `len` bytes at `addr`: as Linux, the first 15
+/// bytes become the process's name (up to a NUL; a newline stays part of it); only the
+/// process itself may rename itself (`EINVAL` for another).
+pub(crate) fn write_comm(
+    ctx: &mut Ctx<'_>,
+    file: &FileRef,
+    addr: abi::UserAddr,
+    len: u64,
+) -> abi::SysResult {
+    if file.proc_comm() != Some(ctx.proc.pid) {
+        return Err(Errno::EINVAL);
+    }
+    let mut name = vec![0u8; len.min(15) as usize];
+    ctx.copy_in(addr, &mut name)?;
+    if let Some(nul) = name.iter().position(|&b| b == 0) {
+        name.truncate(nul);
+    }
+    ctx.proc.comm = name;
+    Ok(len)
+}
+
+/// Formats `kb` kilobytes right-aligned as `/proc` does (`%8lu kB`).
+fn kb(bytes: u64) -> String {
+    format!("{:8} kB", bytes / 1024)
+}

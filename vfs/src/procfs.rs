@@ -1,0 +1,808 @@
+//! procfs: the guest's own `/proc`, built from the guest's processes, never the host's.
+//!
+//! What it owns: the *shape* of `/proc` — which names exist, their types, modes, owners and
+//! inode numbers, where the magic links (`/proc/PID/{cwd,exe,root}`, `/proc/PID/fd/N`) lead,
+//! and the files about files and mounts (`mounts`, `mountinfo`, `filesystems`,
+//! `fdinfo/N`). What processes exist and what the files about them say comes from the
+//! walker's [`ProcSource`] (the syscall layer implements it over its process table): a path
+//! call names the process walking the path with [`At`]; a bare [`Dentry`] walks as no
+//! process, and then `/proc` is empty.
+//!
+//! Invariants:
+//! - Every answer is the guest's view: guest pids, guest paths, guest mounts. Nothing is
+//!   read from the host's `/proc` (which would describe the host, and `/proc/self` the uml
+//!   kernel).
+//! - Dentries are not cached, so a name is looked up afresh by every walk: a lookup checks
+//!   that the process (and descriptor) still exists (`ENOENT` otherwise) and captures what a
+//!   magic link points to at that moment.
+//! - A file's contents are generated when it is opened (one snapshot per open file, as a
+//!   small seq file gives on Linux); a directory's listing at the first `getdents` after
+//!   opening or rewinding it (as for every directory), from the process reading it.
+//! - `/proc` is read-only: names are never created or removed (`ENOENT` for new names,
+//!   `EPERM` to remove), and a write to a file opened for writing fails (`EINVAL` for
+//!   per-process files, `EIO` for the others, as Linux files without a write method).
+//!   The exception is `comm`, through which a process renames itself: the syscall layer
+//!   recognises it ([`OpenFile::proc_comm`]) and does that write itself.
+
+use abi::flags::mode::{S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK};
+use abi::flags::{dtype, OFlags};
+use abi::structs::Stat;
+use abi::Errno;
+
+use crate::dentry::{Dentry, Inode};
+use crate::file::{FileKind, FileRef, OpenFile};
+use crate::tmpfs::{MemData, MemInode, Time};
+use crate::{mkdev, Arc, Vfs, PROCFS_DEV};
+
+/// A file of `/proc` whose contents the [`ProcSource`] generates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProcFile {
+    /// `/proc/cpuinfo`.
+    Cpuinfo,
+    /// `/proc/meminfo`.
+    Meminfo,
+    /// `/proc/stat`.
+    SysStat,
+    /// `/proc/uptime`.
+    Uptime,
+    /// `/proc/loadavg`.
+    Loadavg,
+    /// `/proc/version`.
+    Version,
+    /// `/proc/sys/kernel/ostype`.
+    Ostype,
+    /// `/proc/sys/kernel/osrelease`.
+    Osrelease,
+    /// `/proc/sys/kernel/hostname`.
+    Hostname,
+    /// `/proc/PID/status`.
+    Status,
+    /// `/proc/PID/stat`.
+    Stat,
+    /// `/proc/PID/statm`.
+    Statm,
+    /// `/proc/PID/maps`.
+    Maps,
+    /// `/proc/PID/smaps`.
+    Smaps,
+    /// `/proc/PID/cmdline`.
+    Cmdline,
+    /// `/proc/PID/environ`.
+    Environ,
+    /// `/proc/PID/comm`.
+    Comm,
+    /// `/proc/PID/limits`.
+    Limits,
+}
+
+/// What procfs asks about the guest's processes. Implemented by the syscall layer over
+/// its process table for the process making a call.
+pub trait ProcSource {
+    /// The calling process and thread (`(tgid, tid)`); `None` when no process is walking.
+    fn caller(&self) -> Option<(i32, i32)>;
+    /// Every process's pid (zombies included, as Linux lists them), ascending.
+    fn pids(&self) -> Vec<i32>;
+    /// The effective uid and gid of process `pid` (owner of its entries); `None` if there
+    /// is no such process.
+    fn owner(&self, pid: i32) -> Option<(u32, u32)>;
+    /// The thread ids of process `pid`, ascending.
+    fn tasks(&self, pid: i32) -> Vec<i32>;
+    /// Its current directory (`None` once it has exited).
+    fn cwd(&self, pid: i32) -> Option<Dentry>;
+    /// The program it runs (`None` once it has exited).
+    fn exe(&self, pid: i32) -> Option<Dentry>;
+    /// Its open descriptors, ascending.
+    fn fds(&self, pid: i32) -> Vec<i32>;
+    /// The file open at `fd` and its close-on-exec flag.
+    fn fd(&self, pid: i32, fd: i32) -> Option<(FileRef, bool)>;
+    /// The contents of `file` about process `pid` (0 for the system-wide files).
+    fn contents(&self, vfs: &Vfs, pid: i32, file: ProcFile) -> Result<Vec<u8>, Errno>;
+}
+
+/// The walker that is no process: its `/proc` is empty.
+pub struct NoProcs;
+
+impl ProcSource for NoProcs {
+    fn caller(&self) -> Option<(i32, i32)> {
+        None
+    }
+    fn pids(&self) -> Vec<i32> {
+        Vec::new()
+    }
+    fn owner(&self, _pid: i32) -> Option<(u32, u32)> {
+        None
+    }
+    fn tasks(&self, _pid: i32) -> Vec<i32> {
+        Vec::new()
+    }
+    fn cwd(&self, _pid: i32) -> Option<Dentry> {
+        None
+    }
+    fn exe(&self, _pid: i32) -> Option<Dentry> {
+        None
+    }
+    fn fds(&self, _pid: i32) -> Vec<i32> {
+        Vec::new()
+    }
+    fn fd(&self, _pid: i32, _fd: i32) -> Option<(FileRef, bool)> {
+        None
+    }
+    fn contents(&self, _vfs: &Vfs, _pid: i32, _file: ProcFile) -> Result<Vec<u8>, Errno> {
+        Err(Errno::ENOENT)
+    }
+}
+
+/// Where a path call starts and who makes it: relative paths start at `dir`, and `/proc`
+/// shows what `procs` answers. A `&Dentry` converts to an `At` of no process.
+#[derive(Clone, Copy)]
+pub struct At<'a> {
+    /// The directory relative paths start from.
+    pub dir: &'a Dentry,
+    /// The processes, as the caller sees them.
+    pub procs: &'a dyn ProcSource,
+}
+
+impl<'a> At<'a> {
+    /// `dir` as seen by `procs`.
+    pub fn new(dir: &'a Dentry, procs: &'a dyn ProcSource) -> At<'a> {
+        At { dir, procs }
+    }
+
+    /// Another directory, seen by the same process.
+    pub(crate) fn with<'b>(&self, dir: &'b Dentry) -> At<'b>
+    where
+        'a: 'b,
+    {
+        At {
+            dir,
+            procs: self.procs,
+        }
+    }
+}
+
+impl<'a> From<&'a Dentry> for At<'a> {
+    fn from(dir: &'a Dentry) -> At<'a> {
+        At {
+            dir,
+            procs: &NoProcs,
+        }
+    }
+}
+
+/// Directories of procfs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum DirKind {
+    Root,
+    Sys,
+    SysKernel,
+    Pid,
+    Task,
+    Fd,
+    FdInfo,
+}
+
+/// A magic link: followed, it leads straight to an object rather than to a path.
+#[derive(Clone)]
+pub(crate) enum Target {
+    /// A named object (a directory, a file with a path).
+    Dentry(Dentry),
+    /// An open file with no name in the tree (a pipe, a host stream).
+    File(FileRef),
+}
+
+/// What a procfs node is.
+#[derive(Clone)]
+enum Node {
+    Dir(DirKind),
+    /// A file the [`ProcSource`] generates.
+    File(ProcFile),
+    Mounts,
+    Mountinfo,
+    Filesystems,
+    FdInfo(i32),
+    /// An ordinary symlink (`self`, `thread-self`, `mounts`).
+    Symlink(Vec<u8>),
+    /// A magic link and where it led when it was looked up.
+    Magic(Target),
+    /// The nameless object a magic link led to: opening it reopens the file.
+    Open(FileRef),
+}
+
+/// A procfs inode.
+#[derive(Clone)]
+pub(crate) struct ProcInode {
+    node: Node,
+    /// The process it is about (0 for system-wide entries).
+    pid: i32,
+    /// `S_IFMT` and permission bits.
+    mode: u32,
+    uid: u32,
+    gid: u32,
+    ino: u64,
+}
+
+/// One fixed entry of a procfs directory.
+struct Entry {
+    name: &'static [u8],
+    node: fn() -> Node,
+    mode: u32,
+}
+
+macro_rules! entries {
+    ($($name:literal => $node:expr, $mode:expr;)*) => {
+        &[$(Entry { name: $name, node: || $node, mode: $mode },)*]
+    };
+}
+
+const R: u32 = S_IFREG | 0o444;
+const DIR: u32 = S_IFDIR | 0o555;
+const LNK: u32 = S_IFLNK | 0o777;
+
+static ROOT: &[Entry] = entries! {
+    b"cpuinfo" => Node::File(ProcFile::Cpuinfo), R;
+    b"filesystems" => Node::Filesystems, R;
+    b"loadavg" => Node::File(ProcFile::Loadavg), R;
+    b"meminfo" => Node::File(ProcFile::Meminfo), R;
+    b"mounts" => Node::Symlink(b"self/mounts".to_vec()), LNK;
+    b"stat" => Node::File(ProcFile::SysStat), R;
+    b"sys" => Node::Dir(DirKind::Sys), DIR;
+    b"uptime" => Node::File(ProcFile::Uptime), R;
+    b"version" => Node::File(ProcFile::Version), R;
+};
+
+static SYS: &[Entry] = entries! {
+    b"kernel" => Node::Dir(DirKind::SysKernel), DIR;
+};
+
+static SYS_KERNEL: &[Entry] = entries! {
+    b"hostname" => Node::File(ProcFile::Hostname), S_IFREG | 0o644;
+    b"osrelease" => Node::File(ProcFile::Osrelease), R;
+    b"ostype" => Node::File(ProcFile::Ostype), R;
+};
+
+/// The entries of `/proc/PID` (and `/proc/PID/task/TID`) other than the magic links.
+static PID: &[Entry] = entries! {
+    b"cmdline" => Node::File(ProcFile::Cmdline), R;
+    b"comm" => Node::File(ProcFile::Comm), S_IFREG | 0o644;
+    b"environ" => Node::File(ProcFile::Environ), S_IFREG | 0o400;
+    b"fd" => Node::Dir(DirKind::Fd), S_IFDIR | 0o500;
+    b"fdinfo" => Node::Dir(DirKind::FdInfo), DIR;
+    b"limits" => Node::File(ProcFile::Limits), R;
+    b"maps" => Node::File(ProcFile::Maps), R;
+    b"mountinfo" => Node::Mountinfo, R;
+    b"mounts" => Node::Mounts, R;
+    b"smaps" => Node::File(ProcFile::Smaps), R;
+    b"stat" => Node::File(ProcFile::Stat), R;
+    b"statm" => Node::File(ProcFile::Statm), R;
+    b"status" => Node::File(ProcFile::Status), R;
+    b"task" => Node::Dir(DirKind::Task), DIR;
+};
+
+/// The magic links of `/proc/PID`.
+const PID_LINKS: [&[u8]; 3] = [b"cwd", b"exe", b"root"];
+
+/// A synthetic inode number: unique per (process, kind of entry, index).
+fn ino(pid: i32, kind: u64, n: u64) -> u64 {
+    ((pid as u32 as u64) << 32) | (kind << 24) | (n & 0xff_ffff) | 0x100
+}
+
+fn fixed(dir: DirKind) -> &'static [Entry] {
+    match dir {
+        DirKind::Root => ROOT,
+        DirKind::Sys => SYS,
+        DirKind::SysKernel => SYS_KERNEL,
+        DirKind::Pid => PID,
+        _ => &[],
+    }
+}
+
+fn dir_code(d: DirKind) -> u64 {
+    d as u64 + 1
+}
+
+impl ProcInode {
+    fn new(node: Node, pid: i32, mode: u32, owner: (u32, u32), ino: u64) -> ProcInode {
+        ProcInode {
+            node,
+            pid,
+            mode,
+            uid: owner.0,
+            gid: owner.1,
+            ino,
+        }
+    }
+
+    /// `stat` of the node.
+    pub fn stat(&self) -> Stat {
+        let now = Time::now();
+        let (nlink, size) = match &self.node {
+            Node::Dir(_) => (2, 0),
+            Node::Magic(Target::File(_)) => (1, 64),
+            _ => (1, 0),
+        };
+        Stat {
+            st_dev: mkdev(PROCFS_DEV),
+            st_ino: self.ino,
+            st_nlink: nlink,
+            st_mode: self.mode,
+            st_uid: self.uid,
+            st_gid: self.gid,
+            st_size: size,
+            st_blksize: 1024,
+            st_atime: now.sec,
+            st_atime_nsec: now.nsec,
+            st_mtime: now.sec,
+            st_mtime_nsec: now.nsec,
+            st_ctime: now.sec,
+            st_ctime_nsec: now.nsec,
+            ..Stat::default()
+        }
+    }
+
+    /// The target of an ordinary symlink (`EINVAL` for anything else; magic links are
+    /// read through [`Vfs::readlink`]).
+    pub fn readlink(&self) -> Result<Vec<u8>, Errno> {
+        match &self.node {
+            Node::Symlink(t) => Ok(t.clone()),
+            _ => Err(Errno::EINVAL),
+        }
+    }
+
+    /// The errno of a write to this file (Linux's for files without a write method).
+    pub fn write_error(&self) -> Errno {
+        if self.pid == 0 {
+            Errno::EIO
+        } else {
+            Errno::EINVAL
+        }
+    }
+
+    /// `chmod`: per-process entries refuse it; Linux lets root change the others' mode,
+    /// which uml accepts without effect.
+    pub fn chmod(&self) -> Result<(), Errno> {
+        if self.pid != 0 {
+            Err(Errno::EPERM)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// The object a magic link leads to, if this is one.
+    pub(crate) fn magic(&self) -> Option<&Target> {
+        match &self.node {
+            Node::Magic(t) => Some(t),
+            _ => None,
+        }
+    }
+}
+
+/// The root of a procfs mount.
+pub(crate) fn root_inode() -> Inode {
+    Inode::Proc(ProcInode::new(Node::Dir(DirKind::Root), 0, DIR, (0, 0), 1))
+}
+
+fn proc_of(d: &Dentry) -> Option<&ProcInode> {
+    match &d.0.inode {
+        Inode::Proc(p) => Some(p),
+        _ => None,
+    }
+}
+
+/// A pid or descriptor number as procfs names it: decimal digits, no sign, no leading zero.
+fn parse_num(name: &[u8]) -> Option<i32> {
+    let digits = name.iter().all(u8::is_ascii_digit);
+    if name.is_empty() || !digits || (name.len() > 1 && name[0] == b'0') {
+        return None;
+    }
+    std::str::from_utf8(name).ok()?.parse().ok()
+}
+
+/// The type bits of an open file, for the nameless object a magic link leads to.
+fn file_type(f: &FileRef) -> u32 {
+    f.stat().map_or(S_IFREG, |st| st.st_mode & S_IFMT)
+}
+
+/// Looks `name` up in procfs directory `dir` (whose inode is `p`).
+pub(crate) fn lookup(
+    procs: &dyn ProcSource,
+    dir: &Dentry,
+    p: &ProcInode,
+    name: &[u8],
+) -> Result<Dentry, Errno> {
+    let Node::Dir(kind) = p.node else {
+        return Err(Errno::ENOTDIR);
+    };
+    let Some((tgid, tid)) = procs.caller() else {
+        return Err(Errno::ENOENT);
+    };
+    let pid = p.pid;
+    let owner = if pid == 0 {
+        (0, 0)
+    } else {
+        procs.owner(pid).ok_or(Errno::ENOENT)?
+    };
+    let mk = |inode: ProcInode| {
+        let ft = inode.mode & S_IFMT;
+        Dentry::new(Some(dir.clone()), name, Inode::Proc(inode), ft)
+    };
+    if let Some((i, e)) = fixed(kind).iter().enumerate().find(|(_, e)| e.name == name) {
+        let n = ino(pid, dir_code(kind), i as u64);
+        return Ok(mk(ProcInode::new((e.node)(), pid, e.mode, owner, n)));
+    }
+    let code = dir_code(kind);
+    let node = match kind {
+        DirKind::Root => match name {
+            b"self" => Node::Symlink(tgid.to_string().into_bytes()),
+            b"thread-self" => Node::Symlink(format!("{tgid}/task/{tid}").into_bytes()),
+            _ => {
+                let n = parse_num(name).ok_or(Errno::ENOENT)?;
+                let owner = procs.owner(n).ok_or(Errno::ENOENT)?;
+                let inode = ProcInode::new(Node::Dir(DirKind::Pid), n, DIR, owner, ino(n, 0, 0));
+                return Ok(mk(inode));
+            }
+        },
+        DirKind::Pid => {
+            let target = match name {
+                b"cwd" => procs.cwd(pid),
+                b"exe" => procs.exe(pid),
+                b"root" => procs.cwd(pid).map(|_| root_of(dir)),
+                _ => return Err(Errno::ENOENT),
+            }
+            .ok_or(Errno::ENOENT)?;
+            let i = PID_LINKS.iter().position(|l| *l == name).unwrap_or(0);
+            let n = ino(pid, code, 0x80 + i as u64);
+            return Ok(mk(ProcInode::new(
+                Node::Magic(Target::Dentry(target)),
+                pid,
+                LNK,
+                owner,
+                n,
+            )));
+        }
+        DirKind::Task => {
+            let t = parse_num(name).ok_or(Errno::ENOENT)?;
+            if !procs.tasks(pid).contains(&t) {
+                return Err(Errno::ENOENT);
+            }
+            let inode = ProcInode::new(Node::Dir(DirKind::Pid), t, DIR, owner, ino(t, 0, 1));
+            return Ok(mk(inode));
+        }
+        DirKind::Fd | DirKind::FdInfo => {
+            let fd = parse_num(name).ok_or(Errno::ENOENT)?;
+            let (file, _) = procs.fd(pid, fd).ok_or(Errno::ENOENT)?;
+            let n = ino(pid, code, fd as u64);
+            let inode = if kind == DirKind::Fd {
+                let mut perm = 0;
+                if file.flags().readable() {
+                    perm |= 0o500;
+                }
+                if file.flags().writable() {
+                    perm |= 0o300;
+                }
+                ProcInode::new(
+                    Node::Magic(Target::File(file)),
+                    pid,
+                    S_IFLNK | perm,
+                    owner,
+                    n,
+                )
+            } else {
+                ProcInode::new(Node::FdInfo(fd), pid, R, owner, n)
+            };
+            return Ok(mk(inode));
+        }
+        DirKind::Sys | DirKind::SysKernel => return Err(Errno::ENOENT),
+    };
+    let n = ino(0, code, if name == b"self" { 0x80 } else { 0x81 });
+    Ok(mk(ProcInode::new(node, 0, LNK, (0, 0), n)))
+}
+
+/// The guest root, reached from any dentry by its parents.
+fn root_of(d: &Dentry) -> Dentry {
+    let mut cur = d.clone();
+    while let Some(p) = cur.0.parent.clone() {
+        cur = p;
+    }
+    cur
+}
+
+/// Where following magic link `link` leads: the object itself, or for a nameless open
+/// file a dentry that reopens it.
+pub(crate) fn follow(link: &Dentry, target: &Target) -> Dentry {
+    match target {
+        Target::Dentry(d) => d.clone(),
+        Target::File(f) => match f.dentry() {
+            Some(d) => d,
+            None => {
+                let p = proc_of(link);
+                let (pid, uid, gid, ino) = p.map_or((0, 0, 0, 0), |p| (p.pid, p.uid, p.gid, p.ino));
+                let ft = file_type(f);
+                let inode = ProcInode {
+                    node: Node::Open(f.clone()),
+                    pid,
+                    mode: ft | 0o600,
+                    uid,
+                    gid,
+                    ino,
+                };
+                let parent = link.0.parent.clone();
+                Dentry::new(parent, &link.0.name, Inode::Proc(inode), ft)
+            }
+        },
+    }
+}
+
+impl Vfs {
+    /// What `readlink` of magic link target `t` shows: the guest path, or Linux's name for
+    /// a nameless file (`pipe:[N]`, `socket:[N]`, a device's `/dev` path).
+    pub(crate) fn magic_text(&self, t: &Target) -> Vec<u8> {
+        let f = match t {
+            Target::Dentry(d) => return self.path_of(d),
+            Target::File(f) => f,
+        };
+        if let Some(d) = f.dentry() {
+            return self.path_of(&d);
+        }
+        let st = f.stat().unwrap_or_default();
+        match st.st_mode & S_IFMT {
+            S_IFIFO => format!("pipe:[{}]", st.st_ino).into_bytes(),
+            S_IFSOCK => format!("socket:[{}]", st.st_ino).into_bytes(),
+            S_IFCHR => device_name(st.st_rdev),
+            // A host file given as stdio: its host path is not the guest's business.
+            _ => format!("anon_inode:[stdio:{}]", st.st_ino).into_bytes(),
+        }
+    }
+
+    /// Opens procfs object `d` for `procs`: a directory, a file with its contents, or the
+    /// file a magic link led to. `None` if `d` is not in procfs.
+    pub(crate) fn proc_open(
+        &self,
+        procs: &dyn ProcSource,
+        d: &Dentry,
+        flags: OFlags,
+    ) -> Result<Option<FileRef>, Errno> {
+        let Some(p) = proc_of(d) else {
+            return Ok(None);
+        };
+        let flags = flags | OFlags::LARGEFILE;
+        if flags.contains(OFlags::PATH) {
+            return Ok(None);
+        }
+        let data = match &p.node {
+            Node::Dir(_) => {
+                if flags.writable() {
+                    return Err(Errno::EISDIR);
+                }
+                return Ok(Some(OpenFile::new(Some(d.clone()), FileKind::Dir, flags)));
+            }
+            Node::Open(f) => return f.reopen(flags).map(Some),
+            Node::Symlink(_) | Node::Magic(_) => return Err(Errno::ELOOP),
+            Node::File(file) => procs.contents(self, p.pid, *file)?,
+            Node::Mounts => self.mounts_text(false),
+            Node::Mountinfo => self.mounts_text(true),
+            Node::Filesystems => FILESYSTEMS.to_vec(),
+            Node::FdInfo(fd) => {
+                let (file, cloexec) = procs.fd(p.pid, *fd).ok_or(Errno::ENOENT)?;
+                self.fdinfo(&file, cloexec)
+            }
+        };
+        let m = MemInode::new(
+            p.ino,
+            mkdev(PROCFS_DEV),
+            R,
+            p.uid,
+            p.gid,
+            MemData::File(data),
+        );
+        Ok(Some(OpenFile::new(
+            Some(d.clone()),
+            FileKind::Mem(m),
+            flags,
+        )))
+    }
+
+    /// `/proc/PID/fdinfo/N`.
+    fn fdinfo(&self, f: &FileRef, cloexec: bool) -> Vec<u8> {
+        let mut flags = f.flags().bits();
+        if cloexec {
+            flags |= OFlags::CLOEXEC.bits();
+        }
+        let ino = f.stat().map_or(0, |s| s.st_ino);
+        let mnt = f.dentry().map_or(0, |d| self.mount_id(&d));
+        format!(
+            "pos:\t{}\nflags:\t0{:o}\nmnt_id:\t{}\nino:\t{}\n",
+            f.pos(),
+            flags,
+            mnt,
+            ino
+        )
+        .into_bytes()
+    }
+
+    /// The mounts, root first.
+    fn mount_list(&self) -> Vec<Mount> {
+        let root_type = if self.lower.is_some() {
+            "overlay"
+        } else {
+            "hostfs"
+        };
+        let mut v = vec![Mount {
+            id: 1,
+            point: b"/".to_vec(),
+            root: self.root.clone(),
+            fstype: root_type,
+            source: root_type,
+            options: "rw",
+        }];
+        for (i, (name, d)) in self.mounts.iter().enumerate() {
+            let (fstype, source, options) = match &d.0.inode {
+                Inode::Proc(_) => ("proc", "proc", "rw,nosuid,nodev,noexec,relatime"),
+                _ if name == b"dev" => ("devtmpfs", "udev", "rw,nosuid,relatime"),
+                _ if name == b"sys" => ("sysfs", "sysfs", "ro,nosuid,nodev,noexec,relatime"),
+                _ => ("tmpfs", "tmpfs", "rw"),
+            };
+            let mut point = b"/".to_vec();
+            point.extend_from_slice(name);
+            v.push(Mount {
+                id: i as u32 + 2,
+                point,
+                root: d.clone(),
+                fstype,
+                source,
+                options,
+            });
+        }
+        v
+    }
+
+    /// The id of the mount `d` lies on (`mnt_id` of fdinfo and mountinfo).
+    fn mount_id(&self, d: &Dentry) -> u32 {
+        let mut cur = d.clone();
+        loop {
+            if cur.0.mount_root {
+                if let Some(m) = self
+                    .mount_list()
+                    .into_iter()
+                    .find(|m| Arc::ptr_eq(&m.root.0, &cur.0))
+                {
+                    return m.id;
+                }
+            }
+            match cur.0.parent.clone() {
+                Some(p) => cur = p,
+                None => return 1,
+            }
+        }
+    }
+
+    /// `/proc/PID/mounts` (`info`: `/proc/PID/mountinfo`).
+    fn mounts_text(&self, info: bool) -> Vec<u8> {
+        let mut out = String::new();
+        for m in self.mount_list() {
+            let Mount {
+                id,
+                fstype: ty,
+                source: src,
+                options: opts,
+                ..
+            } = m;
+            let mp = String::from_utf8_lossy(&m.point);
+            if info {
+                let st = m.root.stat().unwrap_or_default();
+                let (ma, mi) = abi::structs::dev_split(st.st_dev);
+                let parent = 1;
+                out += &format!("{id} {parent} {ma}:{mi} / {mp} {opts} - {ty} {src} rw\n");
+            } else {
+                out += &format!("{src} {mp} {ty} {opts} 0 0\n");
+            }
+        }
+        out.into_bytes()
+    }
+}
+
+/// One mount, as `mounts` and `mountinfo` show it.
+struct Mount {
+    id: u32,
+    point: Vec<u8>,
+    root: Dentry,
+    fstype: &'static str,
+    source: &'static str,
+    options: &'static str,
+}
+
+impl OpenFile {
+    /// The process whose name this file is, if it is a `/proc/PID/comm` (whose writes the
+    /// syscall layer handles: they rename the process).
+    pub fn proc_comm(&self) -> Option<i32> {
+        match proc_of(self.dentry.as_ref()?)? {
+            ProcInode {
+                node: Node::File(ProcFile::Comm),
+                pid,
+                ..
+            } => Some(*pid),
+            _ => None,
+        }
+    }
+}
+
+/// `/proc/filesystems`: the file system types uml has.
+const FILESYSTEMS: &[u8] = b"nodev\tsysfs\nnodev\ttmpfs\nnodev\tproc\nnodev\tdevtmpfs\n\
+nodev\tpipefs\nnodev\toverlay\n";
+
+/// The `/dev` path of a character device, by its number.
+fn device_name(rdev: u64) -> Vec<u8> {
+    let (ma, mi) = abi::structs::dev_split(rdev);
+    match (ma, mi) {
+        (1, 3) => b"/dev/null".to_vec(),
+        (1, 5) => b"/dev/zero".to_vec(),
+        (1, 7) => b"/dev/full".to_vec(),
+        (1, 8) => b"/dev/random".to_vec(),
+        (1, 9) => b"/dev/urandom".to_vec(),
+        (5, 0) => b"/dev/tty".to_vec(),
+        (5, 1) => b"/dev/console".to_vec(),
+        (136..=143, n) => format!("/dev/pts/{}", (ma - 136) * 256 + n).into_bytes(),
+        (4, n) => format!("/dev/tty{n}").into_bytes(),
+        _ => format!("/dev/char/{ma}:{mi}").into_bytes(),
+    }
+}
+
+/// The entries of procfs directory `d` as `procs` sees them now (`None` if `d` is not one).
+pub(crate) fn listing(procs: &dyn ProcSource, d: &Dentry) -> Option<Vec<(Vec<u8>, u64, u8)>> {
+    let p = proc_of(d)?;
+    let Node::Dir(kind) = p.node else {
+        return None;
+    };
+    Some(entries(procs, p.pid, kind))
+}
+
+fn entries(procs: &dyn ProcSource, pid: i32, kind: DirKind) -> Vec<(Vec<u8>, u64, u8)> {
+    if procs.caller().is_none() {
+        return Vec::new();
+    }
+    let code = dir_code(kind);
+    let dt = |mode: u32| dtype::from_mode(mode);
+    let mut v: Vec<(Vec<u8>, u64, u8)> = fixed(kind)
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (e.name.to_vec(), ino(pid, code, i as u64), dt(e.mode)))
+        .collect();
+    match kind {
+        DirKind::Root => {
+            v.push((b"self".to_vec(), ino(0, code, 0x80), dtype::LNK));
+            v.push((b"thread-self".to_vec(), ino(0, code, 0x81), dtype::LNK));
+            v.extend(
+                procs
+                    .pids()
+                    .into_iter()
+                    .map(|p| (p.to_string().into_bytes(), ino(p, 0, 0), dtype::DIR)),
+            );
+        }
+        DirKind::Pid => {
+            for (i, l) in PID_LINKS.iter().enumerate() {
+                v.push((l.to_vec(), ino(pid, code, 0x80 + i as u64), dtype::LNK));
+            }
+            v.sort();
+        }
+        DirKind::Task => v.extend(
+            procs
+                .tasks(pid)
+                .into_iter()
+                .map(|t| (t.to_string().into_bytes(), ino(t, 0, 1), dtype::DIR)),
+        ),
+        DirKind::Fd | DirKind::FdInfo => {
+            let t = if kind == DirKind::Fd {
+                dtype::LNK
+            } else {
+                dtype::REG
+            };
+            v.extend(
+                procs
+                    .fds(pid)
+                    .into_iter()
+                    .map(|fd| (fd.to_string().into_bytes(), ino(pid, code, fd as u64), t)),
+            );
+        }
+        DirKind::Sys | DirKind::SysKernel => {}
+    }
+    v
+}
