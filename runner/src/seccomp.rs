@@ -7,8 +7,9 @@
 //! thread with its own fd table, `ITIMER_VIRTUAL`, the guest thread's seccomp filter — and
 //! then detached: from there on no ptrace request is made. It dies with the kernel through
 //! `PR_SET_PDEATHSIG(SIGKILL)` (set before its exec; a detached tracee has no
-//! `PTRACE_O_EXITKILL`). Stubs are started ahead of need by a spawner thread ([`Spawner`]),
-//! which keeps one ready so that a new address space does not wait for fork, exec and set-up.
+//! `PTRACE_O_EXITKILL`). Stubs are started by a spawner thread ([`Spawner`]), ahead of need
+//! once a process has forked, so that a new address space does not wait for a stub's fork,
+//! exec and set-up.
 //!
 //! Memory of a stub (one memfd, mapped read-write in the kernel):
 //! - `STUB_DATA` (read-write in the stub): the report words (`TRAP_SEQ`, sleep hints, the
@@ -957,27 +958,34 @@ type Spawned = Result<(SecStub, Xinfo), RunnerError>;
 
 /// Stubs started ahead of need. Starting a stub (fork, exec, set-up under ptrace, detach)
 /// takes most of a millisecond, and none of it depends on the address space the stub will
-/// serve, so a spawner thread keeps one ready stub in hand: a new address space (the first
-/// program, each fork) takes it at once while the spawner starts the next one on the
-/// other CPU.
+/// serve, so a spawner thread starts them: on request, and, once a second address space
+/// was asked for (the first fork: a program that forks once tends to fork again), always one
+/// spare for the next, on the other CPU while the guest runs. A program that never forks
+/// costs no extra stub.
 ///
 /// The spawner is the stubs' parent thread: `PR_SET_PDEATHSIG` fires when it ends, so it
-/// lives as long as the runner. The kernel thread reaps stubs with `waitpid`, which Linux
-/// allows for children of any thread of the process.
+/// lives as long as the runner (and ends on its own once the runner is gone, releasing any
+/// stub it still holds; nothing waits for it). The kernel thread reaps stubs with `waitpid`,
+/// which Linux allows for children of any thread of the process.
 struct Spawner {
-    ready: Option<std::sync::mpsc::Receiver<Spawned>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    ready: std::sync::mpsc::Receiver<Spawned>,
+    /// Asks the spawner for one more stub.
+    want: std::sync::mpsc::Sender<()>,
+    /// Stubs handed over so far.
+    taken: u64,
+    /// A stub was asked for and not yet taken.
+    asked: bool,
 }
 
 impl Spawner {
     fn start(image: StubImage, phys: OwnedFd) -> Result<Spawner, RunnerError> {
-        // A rendezvous channel: exactly one finished stub waits for a taker.
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Spawned>(0);
-        let thread = std::thread::Builder::new()
+        let (tx, ready) = std::sync::mpsc::channel::<Spawned>();
+        let (want, wanted) = std::sync::mpsc::channel::<()>();
+        std::thread::Builder::new()
             .name("uml-stub-spawner".into())
             .spawn(move || {
                 let mut xinfo = None;
-                loop {
+                for () in wanted {
                     let t = stats::now();
                     let spawned = SecStub::spawn(&image, phys.as_fd(), &mut xinfo).and_then(|s| {
                         let x = xinfo.ok_or(RunnerError::StubStart("no XSAVE facts".into()))?;
@@ -995,27 +1003,24 @@ impl Spawner {
             })
             .map_err(|e| RunnerError::StubStart(format!("spawner thread: {e}")))?;
         Ok(Spawner {
-            ready: Some(rx),
-            thread: Some(thread),
+            ready,
+            want,
+            taken: 0,
+            asked: false,
         })
     }
 
-    /// The next ready stub (waiting for it if the spawner is still at work).
+    /// The next stub (waiting for it if the spawner is still at work); from the second on,
+    /// asks for a spare for the one after.
     fn take(&mut self) -> Spawned {
-        self.ready
-            .as_ref()
-            .and_then(|rx| rx.recv().ok())
-            .unwrap_or_else(|| Err(RunnerError::StubStart("spawner thread ended".into())))
-    }
-}
-
-impl Drop for Spawner {
-    fn drop(&mut self) {
-        // The spawner's next (or pending) hand-over fails: it releases that stub and ends.
-        self.ready.take();
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
+        let gone = || RunnerError::StubStart("spawner thread ended".into());
+        if !self.asked {
+            self.want.send(()).map_err(|_| gone())?;
         }
+        let got = self.ready.recv().map_err(|_| gone())?;
+        self.taken += 1;
+        self.asked = self.taken >= 2 && self.want.send(()).is_ok();
+        got
     }
 }
 
@@ -1094,12 +1099,6 @@ impl Drop for Seccomp {
         for (_, s) in self.stubs.drain() {
             s.release();
         }
-        // Ends the spawner and releases the stub it holds ready (the field's own drop comes
-        // too late for the statistics).
-        self.spawner = Spawner {
-            ready: None,
-            thread: None,
-        };
         if stats::on() {
             stats::dump();
         }
