@@ -47,6 +47,8 @@ pub struct Frames {
 /// Host memory held beyond what the guest uses is at most twice this, above the highest
 /// point the bump pointer reached.
 const PREPARE_AHEAD: u32 = 256;
+/// The bump allocator starts preparing once this many frames were handed out (16 MiB).
+const PREPARE_AFTER: u32 = 4096;
 
 impl Frames {
     /// Physical memory of `pages` frames.
@@ -179,7 +181,13 @@ impl Frames {
 
     /// Keeps the next [`PREPARE_AHEAD`] to 2 × [`PREPARE_AHEAD`] frames past the bump
     /// pointer prepared by the host in the background.
+    /// Not before [`PREPARE_AFTER`] frames are in use: a small program would only pay for
+    /// pages it never touches.
     fn prepare_ahead(&mut self) {
+        if self.bump < PREPARE_AFTER {
+            return;
+        }
+        self.prepared = self.prepared.max(self.bump);
         while self.prepared < self.total && self.prepared < self.bump + PREPARE_AHEAD {
             let n = PREPARE_AHEAD.min(self.total - self.prepared);
             self.mem
