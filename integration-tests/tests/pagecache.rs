@@ -128,6 +128,19 @@ with open(sys.argv[1], "rb") as f:
     print("guest sees:", f.read(7))
 "#;
 
+/// Runs python3 `script` on `file` under uml with `flags`.
+fn run_py(script: &str, file: &std::path::Path, flags: &[&str]) -> integration_tests::Outcome {
+    run_uml(
+        &[
+            OsStr::new(PYTHON),
+            OsStr::new("-c"),
+            OsStr::new(script),
+            file.as_os_str(),
+        ],
+        &opts(flags),
+    )
+}
+
 fn host_file(tmp: &TempDir) -> (std::path::PathBuf, Vec<u8>) {
     let p = tmp.join("host.bin");
     let data: Vec<u8> = (0..3 * 4096u32).map(|i| (i % 251) as u8).collect();
@@ -140,15 +153,7 @@ fn overlay_shared_mapping_leaves_host_file_unchanged() {
     for trap in TRAPS {
         let tmp = TempDir::new("ovl-map");
         let (p, data) = host_file(&tmp);
-        let o = run_uml(
-            &[
-                OsStr::new(PYTHON),
-                OsStr::new("-c"),
-                OsStr::new(PY_WRITE_HOST),
-                p.as_os_str(),
-            ],
-            &opts(&[trap]),
-        );
+        let o = run_py(PY_WRITE_HOST, &p, &[trap]);
         assert_eq!(o.status, 0, "{}", o.describe(trap));
         assert!(
             o.stdout_str().contains("guest sees: b'changed'"),
@@ -168,15 +173,7 @@ fn rw_shared_mapping_writes_back_to_host_file() {
     for trap in TRAPS {
         let tmp = TempDir::new("rw-map");
         let (p, mut data) = host_file(&tmp);
-        let o = run_uml(
-            &[
-                OsStr::new(PYTHON),
-                OsStr::new("-c"),
-                OsStr::new(PY_WRITE_HOST),
-                p.as_os_str(),
-            ],
-            &opts(&[trap, "--rw"]),
-        );
+        let o = run_py(PY_WRITE_HOST, &p, &[trap, "--rw"]);
         assert_eq!(o.status, 0, "{}", o.describe(trap));
         data[..7].copy_from_slice(b"changed");
         assert_eq!(std::fs::read(&p).unwrap(), data, "host file ({trap})");
@@ -203,15 +200,7 @@ fn mapping_after_copy_up_sees_the_upper_file() {
     for trap in TRAPS {
         let tmp = TempDir::new("copy-up-map");
         let (p, data) = host_file(&tmp);
-        let o = run_uml(
-            &[
-                OsStr::new(PYTHON),
-                OsStr::new("-c"),
-                OsStr::new(PY_COPY_UP),
-                p.as_os_str(),
-            ],
-            &opts(&[trap]),
-        );
+        let o = run_py(PY_COPY_UP, &p, &[trap]);
         assert_eq!(o.status, 0, "{}", o.describe(trap));
         assert!(
             o.stdout_str().contains("after: b'NEW!' b'NEW!'"),
