@@ -59,12 +59,12 @@ log() { echo "[bench] $*" >&2; }
 # root and runsc).  Adding a column = adding a line here.
 RUNNERS=(
 	"native|native||"
-	"uml|uml (ptrace)|$UML_BIN run --mem $UML_MEM --trap=ptrace $UML_ARGS --|uml"
-	"umlsec|uml (seccomp)|$UML_BIN run --mem $UML_MEM --trap=seccomp $UML_ARGS --|uml"
+	"uml|uml (seccomp)|$UML_BIN run --mem $UML_MEM --trap=seccomp $UML_ARGS --|uml"
+	"umlpt|uml (ptrace)|$UML_BIN run --mem $UML_MEM --trap=ptrace $UML_ARGS --|uml"
 	"systrap|gVisor systrap|runsc --platform=systrap --network=none --ignore-cgroups $RUNSC_ARGS do|runsc"
 	"gptrace|gVisor ptrace|runsc --platform=ptrace --network=none --ignore-cgroups $RUNSC_ARGS do|runsc"
 )
-# The runner whose numbers go into the uml/native ratio column (the default mechanism, ptrace).
+# The runner whose numbers go into the uml/native ratio column (the default mechanism, seccomp).
 RATIO_RUNNER="${RATIO_RUNNER:-uml}"
 
 # ---------------------------------------------------------------- rows

@@ -45,4 +45,4 @@ cargo build --release
 # Every test with the default trap mechanism, then the end-to-end tests again with the other
 # one (UML_TRAP sets `uml run`'s default --trap; tests that name a mechanism keep theirs).
 cargo test --release --workspace
-UML_TRAP=seccomp cargo test --release -p integration-tests
+UML_TRAP=ptrace cargo test --release -p integration-tests

@@ -56,9 +56,9 @@ struct RunArgs {
     /// Scheduling policy: rr (round robin) or fair (least virtual runtime first).
     #[arg(long, default_value = "rr")]
     sched: kernel::PolicyKind,
-    /// Trap mechanism: ptrace (PTRACE_SYSEMU) or seccomp; the environment variable
-    /// UML_TRAP sets the default.
-    #[arg(long, env = "UML_TRAP", default_value = "ptrace")]
+    /// Trap mechanism: seccomp (a filter and signal handlers in the stub) or ptrace
+    /// (PTRACE_SYSEMU); the environment variable UML_TRAP sets the default.
+    #[arg(long, env = "UML_TRAP", default_value = "seccomp")]
     trap: kernel::TrapKind,
     /// Most guest processes; fork fails with EAGAIN beyond it (0: no limit).
     #[arg(long, default_value_t = 4096)]

@@ -368,6 +368,38 @@ static void raw_exit(void) {
     syscall(SYS_exit, 5);
 }
 
+/* --- FP state is per thread: each thread holds its own value in xmm0 (and its own MXCSR
+ * rounding mode) across syscalls that let the other threads run. --- */
+#define NFP 4
+static atomic_int fp_bad;
+static void *fp_worker(void *arg) {
+    long k = (long)arg;
+    unsigned mxcsr = 0x1f80 | ((unsigned)(k & 3) << 13), got_mxcsr;
+    __asm__ volatile("ldmxcsr %0" : : "m"(mxcsr));
+    for (int i = 0; i < 300; i++) {
+        double want = (double)(k * 1000 + i), got;
+        long nr = SYS_sched_yield;
+        /* xmm0 holds `want` across the raw syscall, which keeps xmm registers. */
+        __asm__ volatile("movsd %2, %%xmm0\n\t"
+                         "syscall\n\t"
+                         "movsd %%xmm0, %1"
+                         : "+a"(nr), "=m"(got)
+                         : "m"(want)
+                         : "rcx", "r11", "xmm0", "memory");
+        if (got != want) atomic_fetch_add(&fp_bad, 1);
+        if (i % 50 == 0) usleep(100);
+    }
+    __asm__ volatile("stmxcsr %0" : "=m"(got_mxcsr));
+    if (got_mxcsr != mxcsr) atomic_fetch_add(&fp_bad, 1);
+    return NULL;
+}
+static void fp_threads(void) {
+    pthread_t th[NFP];
+    for (long i = 0; i < NFP; i++) pthread_create(&th[i], NULL, fp_worker, (void *)i);
+    for (int i = 0; i < NFP; i++) pthread_join(th[i], NULL);
+    CHECK("fp-per-thread", atomic_load(&fp_bad) == 0);
+}
+
 int main(int argc, char **argv) {
     self = argv[0];
     const char *m = argc > 1 ? argv[1] : "";
@@ -384,6 +416,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(m, "signals")) signals();
     else if (!strcmp(m, "clone")) clone_flags();
     else if (!strcmp(m, "rawexit")) raw_exit();
+    else if (!strcmp(m, "fp")) fp_threads();
     else {
         printf("bad mode\n");
         return 1;

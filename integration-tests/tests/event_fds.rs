@@ -105,11 +105,12 @@ asyncio.run(main())
 print("done")
 "#;
 
-/// Under ptrace only: asyncio's child watcher runs in a thread, and the seccomp backend
-/// runs no guest threads yet.
+/// asyncio's child watcher runs in a thread.
 #[test]
 fn python3_asyncio() {
-    run_guest_with(&[PYTHON, "-c", PY_ASYNCIO], &["--trap=ptrace"]);
+    for trap in TRAPS {
+        run_guest_with(&[PYTHON, "-c", PY_ASYNCIO], &[trap]);
+    }
 }
 
 #[test]

@@ -8,7 +8,7 @@ use std::time::Duration;
 use integration_tests::{assert_no_bad_lines, compare, guests, which, Outcome, RunOpts, TempDir};
 
 /// The trap mechanisms threads are tested with.
-const TRAPS: [&str; 1] = ["--trap=ptrace"];
+const TRAPS: [&str; 2] = ["--trap=ptrace", "--trap=seccomp"];
 
 fn opts(trap: &str) -> RunOpts {
     RunOpts {
@@ -46,6 +46,12 @@ fn create_and_join_many() {
 #[test]
 fn mutex_condvar_producer_consumer() {
     scenario("pc", 0);
+}
+
+/// Each thread keeps its own SSE registers and MXCSR while the others run.
+#[test]
+fn fp_state_is_per_thread() {
+    scenario("fp", 0);
 }
 
 #[test]
@@ -145,8 +151,7 @@ fn parallel_sort() {
         .collect();
     std::fs::write(&input, text).unwrap();
     let input = input.to_str().unwrap();
-    // With seccomp (no threads yet) sort falls back to sorting in one thread: same output.
-    for trap in ["--trap=ptrace", "--trap=seccomp"] {
+    for trap in TRAPS {
         for size in ["-S1M", "-S64M"] {
             let o = compare(
                 &[sort.to_str().unwrap(), "--parallel=2", size, input],

@@ -191,7 +191,6 @@ pub(crate) fn boot(cfg: &Config) -> Result<Kernel, StartError> {
     let mut sched = Scheduler::new(cfg.sched);
     sched.handle(SchedMsg::Wake(INIT_TASK));
     let mut procs = ProcessTable::new(cfg.max_pids);
-    procs.threads = runner.threads();
     procs.insert(Box::new(proc));
     let mut tasks = std::collections::HashMap::new();
     tasks.insert(INIT_TASK, Task::new(loaded.regs, 1));

@@ -5,11 +5,14 @@
 //! over address spaces described by [`mm::MmFd`] (the /proc/mm protocol): before resuming,
 //! the ops queued on the `MmFd` are applied to the host process in batches.
 //!
-//! Guest threads: each guest thread of an address space (named by its tid) runs in a host
-//! thread of that space's stub, so the threads share the host address space as they share
-//! the guest's. [`PerProcess`] creates them with `clone(CLONE_VM|CLONE_THREAD|CLONE_PTRACE)`
-//! run in the stub on the kernel's behalf; a thread whose guest thread exited is kept,
-//! stopped, for the next one. A runner that cannot do this says so ([`Runner::threads`]).
+//! Guest threads (named by their tid) of one address space run in that space's stub. The
+//! kernel runs one guest thread at a time, so a runner may give each its own host thread or
+//! run them all in one, switching registers as UML does between the threads of a process.
+//! [`PerProcess`] does the former: it creates host threads with
+//! `clone(CLONE_VM|CLONE_THREAD|CLONE_PTRACE)` run in the stub on the kernel's behalf, and
+//! keeps a thread whose guest thread exited, stopped, for the next one.
+//! [`seccomp::Seccomp`] does the latter: its stub has one guest host thread, whose FP state
+//! the runner swaps when another guest thread resumes there.
 //!
 //! Realisations (chosen at run time): [`PerProcess`] — one stub host process per guest
 //! address space (SKAS0-style; a switch is free), trapping with ptrace; [`seccomp::Seccomp`]
@@ -75,9 +78,9 @@ pub enum RunnerError {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum TrapKind {
     /// `PTRACE_SYSEMU`: one host stop per guest syscall.
-    #[default]
     Ptrace,
     /// A seccomp filter and signal handlers in the stub; no ptrace stop on the hot path.
+    #[default]
     Seccomp,
 }
 
@@ -136,10 +139,6 @@ pub trait Runner {
     fn release_thread(&mut self, mm: MmId, tid: i32);
     /// Destroys the host side of an address space.
     fn release(&mut self, mm: MmId);
-    /// Whether several guest threads can run in one address space (each in its own host
-    /// thread). Without it, the one host thread of a space runs whichever guest thread
-    /// resumes (a vfork child borrowing its parent's space).
-    fn threads(&self) -> bool;
     /// The host pid of the stub running `mm`, if it has one (for tests and diagnostics).
     fn host_pid(&self, mm: MmId) -> Option<i32>;
 }
@@ -321,9 +320,5 @@ impl Runner for PerProcess {
 
     fn host_pid(&self, mm: MmId) -> Option<i32> {
         self.stubs.get(&mm).map(|t| t.stub.pid())
-    }
-
-    fn threads(&self) -> bool {
-        true
     }
 }

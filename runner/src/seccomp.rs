@@ -208,6 +208,10 @@ struct SecStub {
     picked: Option<Instant>,
     /// The handler's spin budget when the host is not busy.
     spin: u64,
+    /// The guest thread whose FP state the frame holds (the last one to run here).
+    tid: Option<i32>,
+    /// The frame FP areas of the other guest threads of this address space.
+    fp_saved: HashMap<i32, Vec<u8>>,
 }
 
 fn futex(word: &AtomicU32, op: i32, val: u32, timeout: usize, word2: usize, val3: u32) -> i64 {
@@ -428,6 +432,8 @@ impl SecStub {
             reaped: false,
             picked: None,
             spin: spin_budget_stub().max(u64::from(YIELD_EVERY) + 1),
+            tid: None,
+            fp_saved: HashMap::new(),
         };
         let rw = (libc::PROT_READ | libc::PROT_WRITE) as u64;
         let shared_fixed = (libc::MAP_SHARED | libc::MAP_FIXED) as u64;
@@ -924,6 +930,33 @@ impl SecStub {
         trap
     }
 
+    /// Makes the frame hold guest thread `tid`'s FP state: the one that ran last keeps its
+    /// own aside. A thread new here starts with the frame as it is (its creator's state,
+    /// which the kernel overwrites if it keeps another).
+    fn switch_thread(&mut self, tid: i32) {
+        if self.tid == Some(tid) {
+            return;
+        }
+        let off = (self.fpstate - STUB_DATA) as usize;
+        let len = self.fp.xstate_size;
+        if let Some(prev) = self.tid {
+            let area = self.bytes(off, len).to_vec();
+            self.fp_saved.insert(prev, area);
+        }
+        if let Some(area) = self.fp_saved.remove(&tid) {
+            self.bytes_mut(off, len).copy_from_slice(&area);
+        }
+        self.tid = Some(tid);
+    }
+
+    /// Guest thread `tid` is gone from this address space.
+    fn forget_thread(&mut self, tid: i32) {
+        self.fp_saved.remove(&tid);
+        if self.tid == Some(tid) {
+            self.tid = None;
+        }
+    }
+
     fn get_fp(&self, x: Xinfo) -> XState {
         stats::add(&stats::FP_GET, 1);
         let off = (self.fpstate - STUB_DATA) as usize;
@@ -1113,7 +1146,7 @@ impl Runner for Seccomp {
     fn resume(
         &mut self,
         mm: &mut MmFd,
-        _tid: i32,
+        tid: i32,
         regs: &mut UserRegs,
     ) -> Result<Trap, RunnerError> {
         if !self.enter(mm)? {
@@ -1123,6 +1156,7 @@ impl Runner for Seccomp {
         let Some(stub) = self.stubs.get_mut(&mm.id()) else {
             return Ok(sc::killed());
         };
+        stub.switch_thread(tid);
         stub.reply(regs, fsgsbase);
         match stub.wait_report(Duration::MAX) {
             Wait::Report => Ok(stub.report(regs, fsgsbase)),
@@ -1133,19 +1167,23 @@ impl Runner for Seccomp {
         }
     }
 
-    fn get_fpregs(&mut self, mm: MmId, _tid: i32) -> Result<XState, RunnerError> {
+    fn get_fpregs(&mut self, mm: MmId, tid: i32) -> Result<XState, RunnerError> {
         let x = self
             .xinfo
             .ok_or(RunnerError::StubStart("no stub yet".into()))?;
-        Ok(match self.stubs.get(&mm) {
-            Some(s) if !s.dead => s.get_fp(x),
+        Ok(match self.stubs.get_mut(&mm) {
+            Some(s) if !s.dead => {
+                s.switch_thread(tid);
+                s.get_fp(x)
+            }
             _ => XState::zeroed(x.size),
         })
     }
 
-    fn set_fpregs(&mut self, mm: MmId, _tid: i32, xs: &XState) -> Result<(), RunnerError> {
+    fn set_fpregs(&mut self, mm: MmId, tid: i32, xs: &XState) -> Result<(), RunnerError> {
         if let Some(s) = self.stubs.get_mut(&mm) {
             if !s.dead {
+                s.switch_thread(tid);
                 s.set_fp(xs);
             }
         }
@@ -1165,10 +1203,9 @@ impl Runner for Seccomp {
         self.stubs.get(&mm).map(|s| s.pid)
     }
 
-    /// One guest thread per stub: the handler's shared pages and signal stack are per stub.
-    fn threads(&self) -> bool {
-        false
+    fn release_thread(&mut self, mm: MmId, tid: i32) {
+        if let Some(s) = self.stubs.get_mut(&mm) {
+            s.forget_thread(tid);
+        }
     }
-
-    fn release_thread(&mut self, _mm: MmId, _tid: i32) {}
 }

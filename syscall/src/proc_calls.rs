@@ -29,10 +29,9 @@ mod clone_flags {
 
 /// Linux's checks of `clone` flags (`copy_process`): `EINVAL` for combinations that make no
 /// sense, `ENOSYS` for what uml does not share between processes yet (signal handlers
-/// without `CLONE_THREAD`, namespaces, pidfds) or when the runner cannot run two guest
-/// threads in one address space. (`CLONE_FS` without `CLONE_THREAD` copies the cwd and
-/// umask instead of sharing them.)
-fn check_clone_flags(flags: u64, threads: bool) -> Result<(), Errno> {
+/// without `CLONE_THREAD`, namespaces, pidfds). (`CLONE_FS` without `CLONE_THREAD` copies
+/// the cwd and umask instead of sharing them.)
+fn check_clone_flags(flags: u64) -> Result<(), Errno> {
     use clone_flags::*;
     let both = |a: u64, b: u64| flags & a != 0 && flags & b != 0;
     if both(NEWNS, FS) || both(NEWUSER, FS) {
@@ -42,9 +41,7 @@ fn check_clone_flags(flags: u64, threads: bool) -> Result<(), Errno> {
         return Err(Errno::EINVAL);
     }
     let thread = flags & THREAD != 0;
-    let shares_vm = flags & VM != 0 && flags & VFORK == 0;
-    if (shares_vm || thread) && !threads
-        || !thread && flags & SIGHAND != 0
+    if !thread && flags & SIGHAND != 0
         || thread && flags & VFORK != 0
         || flags & (PIDFD | NEWNS | NEWUSER) != 0
     {
@@ -64,7 +61,7 @@ fn do_fork(
     tls: u64,
 ) -> Result<Outcome, Errno> {
     use clone_flags::*;
-    check_clone_flags(flags, ctx.procs.threads)?;
+    check_clone_flags(flags)?;
     let max = ctx.procs.max_pids;
     if max != 0 && ctx.procs.count(1) >= max {
         return Err(Errno::EAGAIN);

@@ -237,9 +237,6 @@ pub struct ProcessTable {
     pub console_pgrp: i32,
     /// Every advisory file lock (`fcntl` record locks, `flock`).
     pub locks: crate::fs::locks::LockTable,
-    /// Whether the runner can run several guest threads in one address space (threads and
-    /// `CLONE_VM` processes); without it such clones are `ENOSYS`.
-    pub threads: bool,
 }
 
 /// Highest pid before allocation wraps (Linux's default `pid_max`).
@@ -254,7 +251,6 @@ impl ProcessTable {
             max_pids,
             console_pgrp: 1,
             locks: Default::default(),
-            threads: false,
         }
     }
 

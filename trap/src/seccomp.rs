@@ -67,13 +67,13 @@
 //! 7. **Other guests.** Each address space is its own host process with its own stub; nothing
 //!    is shared between stubs but the read-only stub image. Physical memory is only reachable
 //!    through mappings the kernel asked for.
-//! 8. **One guest thread per stub.** Everything above assumes one guest thread per host
-//!    process: one `STATE`/`TRAP_SEQ` pair, one signal stack, one canonical frame. The
-//!    seccomp runner therefore runs no guest threads (`Runner::threads` is false: `clone`
-//!    with `CLONE_THREAD`, or `CLONE_VM` without `CLONE_VFORK`, is `ENOSYS` for the guest);
-//!    a vfork child borrows its parent's stub only while the parent sleeps. Threads would
-//!    need a slot (data words, request word, signal stack, filter with its addresses) per
-//!    host thread, the handler finding its slot without trusting guest-writable memory.
+//! 8. **One guest thread per stub.** Everything above assumes one guest host thread per
+//!    stub: one `STATE`/`TRAP_SEQ` pair, one signal stack, one canonical frame. Guest
+//!    threads of one address space therefore all run in that host thread, one at a time
+//!    (the kernel runs one guest thread at a time anyway): the runner writes the resuming
+//!    thread's registers into the frame as for any resume and swaps the frame's FP area
+//!    when another thread resumes there, as UML switches between the threads of a process.
+//!    Host threads, host futexes and host signal masks never see guest threads.
 //!
 //! What stays weaker than ptrace: the guest can burn host CPU outside its time slice between
 //! a faked report and the next park or watchdog check (bounded by the timeouts), and it can
