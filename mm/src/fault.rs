@@ -4,7 +4,7 @@
 use abi::flags::Prot;
 
 use crate::frames::{Frame, Frames};
-use crate::layout::{FAULT_AROUND, TASK_SIZE};
+use crate::layout::{FAULT_AROUND, FAULT_AROUND_MAX, TASK_SIZE};
 use crate::pagetable::Pte;
 use crate::space::AddressSpace;
 use crate::vma::{Backing, Vma};
@@ -232,8 +232,9 @@ impl AddressSpace {
     }
 
     /// A not-present fault: populate the aligned window of `FAULT_AROUND` pages around
-    /// `vpn` within the VMA (file pages from the page cache where it has them). Only the
-    /// faulting page must succeed.
+    /// `vpn` within the VMA (file pages from the page cache where it has them), or, for a
+    /// private anonymous VMA touched in sequence, a window from `vpn` twice as large as the
+    /// last (see [`FAULT_AROUND_MAX`]). Only the faulting page must succeed.
     fn fault_around(
         &mut self,
         phys: &mut Frames,
@@ -245,6 +246,14 @@ impl AddressSpace {
         let vhi = vma.end / PAGE_SIZE;
         let mut lo = (vpn & !(FAULT_AROUND - 1)).max(vlo);
         let mut hi = ((vpn | (FAULT_AROUND - 1)) + 1).min(vhi);
+        if !vma.shared && matches!(vma.backing, Backing::Anon) {
+            let (next, window) = self.fault_seq;
+            if vpn == next && window >= FAULT_AROUND {
+                let window = (window * 2).min(FAULT_AROUND_MAX);
+                (lo, hi) = (vpn, vpn.saturating_add(window).min(vhi));
+            }
+            self.fault_seq = (hi, hi - lo);
+        }
         if matches!(vma.backing, Backing::Special { .. }) {
             // Enter the kernel's frames; the loop below maps them.
             for v in lo..hi {

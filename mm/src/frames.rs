@@ -43,10 +43,10 @@ pub struct Frames {
     pub cache: PageCache,
 }
 
-/// Frames the bump allocator keeps prepared ahead of itself (1 MiB), in runs of this size.
-/// Host memory held beyond what the guest uses is at most twice this, above the highest
-/// point the bump pointer reached.
-const PREPARE_AHEAD: u32 = 256;
+/// Frames the bump allocator keeps prepared ahead of itself (4 MiB, two of the largest
+/// fault-around windows), in runs of this size. Host memory held beyond what the guest uses
+/// is at most twice this, above the highest point the bump pointer reached.
+const PREPARE_AHEAD: u32 = 2 * crate::layout::FAULT_AROUND_MAX as u32;
 /// The bump allocator starts preparing once this many frames were handed out (16 MiB).
 const PREPARE_AFTER: u32 = 4096;
 

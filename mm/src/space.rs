@@ -25,6 +25,9 @@ pub struct AddressSpace {
     pub brk_start: u64,
     /// Current break (unaligned, as the guest set it).
     pub brk: u64,
+    /// Sequential first touch of private anonymous memory: the page just past the last
+    /// window populated, and that window's size in pages.
+    pub(crate) fault_seq: (u64, u64),
 }
 
 fn page_up(v: u64) -> Option<u64> {
@@ -44,6 +47,7 @@ impl AddressSpace {
             pt: PageTable::default(),
             brk_start: 0,
             brk: 0,
+            fault_seq: (0, 0),
         }
     }
 

@@ -6,7 +6,7 @@ use abi::flags::{madv, MapFlags, Prot};
 use abi::Errno;
 
 use super::*;
-use crate::layout::{FAULT_AROUND, MMAP_BASE, MMAP_MIN_ADDR, TASK_SIZE};
+use crate::layout::{FAULT_AROUND, FAULT_AROUND_MAX, MMAP_BASE, MMAP_MIN_ADDR, TASK_SIZE};
 
 const MIB: u64 = 1 << 20;
 const RW: Prot = Prot::READ.union(Prot::WRITE);
@@ -723,4 +723,40 @@ fn bench_touch_256m() {
     mm.munmap(id, a, len).expect("munmap");
     eprintln!("{traps} traps, {dt:?} faulting, {:?} total", t.elapsed());
     assert_eq!(mm.stats().free_bytes, mm.stats().total_bytes);
+}
+
+/// A sequential first touch of private anonymous memory doubles the fault-around window at
+/// each fault just past the last one, up to `FAULT_AROUND_MAX`; a fault elsewhere starts
+/// over.
+#[test]
+fn sequential_faults_grow_the_window() {
+    let (mut mm, id) = setup();
+    let a = UserAddr(0x1000_0000);
+    let pages = 4 * FAULT_AROUND_MAX;
+    mm.mmap(id, a, pages * 4096, RW, fixed(), None)
+        .expect("mmap");
+    let mut next = 0;
+    let mut windows = Vec::new();
+    while next < 15 * FAULT_AROUND {
+        mm.handle_fault(id, UserAddr(a.0 + next * 4096), Access::Write, false)
+            .expect("fault");
+        let ops = mm.mmfd(id).expect("fd").take_pending();
+        let [MmOp::Mmap { addr, len, .. }] = ops[..] else {
+            panic!("{ops:?}");
+        };
+        assert_eq!(addr, a.0 + next * 4096);
+        windows.push(len / 4096);
+        next += len / 4096;
+    }
+    assert_eq!(windows, [64, 128, 256, 512]);
+    // A fault that does not continue the sequence gets the plain aligned window.
+    let far = 3 * FAULT_AROUND_MAX + 5;
+    mm.handle_fault(id, UserAddr(a.0 + far * 4096), Access::Read, false)
+        .expect("fault");
+    let ops = mm.mmfd(id).expect("fd").take_pending();
+    assert!(
+        matches!(ops[..], [MmOp::Mmap { len, .. }] if len == FAULT_AROUND * 4096),
+        "{ops:?}"
+    );
+    assert_eq!(mm.resident_pages(id), 16 * FAULT_AROUND);
 }

@@ -372,6 +372,21 @@ impl SecStub {
         unsafe { std::ptr::write_volatile(self.base.add(off) as *mut u64, v) }
     }
 
+    /// Writes `v` at `off` unless it is there already.
+    fn set64(&self, off: usize, v: u64) {
+        if self.read64(off) != v {
+            self.write64(off, v);
+        }
+    }
+
+    /// Stores `v` in the word at `off` unless it is there already.
+    fn set32(&self, off: usize, v: u32) {
+        let w = self.word(off);
+        if w.load(Ordering::Relaxed) != v {
+            w.store(v, Ordering::Relaxed);
+        }
+    }
+
     /// The memfd offset of stub address `addr..addr+len` if it lies in the signal stack.
     fn alt_off(addr: u64, len: usize) -> Option<usize> {
         let start = STUB_DATA + ALT_OFF as u64;
@@ -837,7 +852,7 @@ impl SecStub {
     }
 
     /// Writes `regs` into the canonical frame and lets the guest thread run.
-    fn reply(&mut self, regs: &UserRegs, fsgsbase: bool) {
+    fn reply(&mut self, regs: &UserRegs) {
         stats::add(&stats::RESUMES, 1);
         contended_tick();
         // The handler spins for the answer only while the host is not busy (then it
@@ -851,9 +866,11 @@ impl SecStub {
             self.write64(R_SPIN, spin);
         }
         stats::since(&stats::HANDLE_NS, self.picked.take());
+        // Only words that differ are written: a line the kernel does not write stays in the
+        // stub's CPU cache for the host's sigreturn (and for the handler's spin).
         let uc_off = (self.uc - STUB_DATA) as usize;
-        for (i, w) in self.uc_head.iter().enumerate() {
-            self.write64(uc_off + 8 * i, *w);
+        for i in 0..self.uc_head.len() {
+            self.set64(uc_off + 8 * i, self.uc_head[i]);
         }
         let mut g = [0u64; frame::NGREG];
         for (i, w) in g.iter_mut().enumerate() {
@@ -862,23 +879,25 @@ impl SecStub {
         sc::gregs_from_regs(regs, &mut g);
         g[frame::CSGSFS] = self.csgsfs;
         for (i, w) in g.iter().enumerate() {
-            self.write64(uc_off + frame::GREGS + 8 * i, *w);
+            self.set64(uc_off + frame::GREGS + 8 * i, *w);
         }
-        self.write64(uc_off + frame::FPSTATE, self.fpstate);
-        self.write64(uc_off + frame::SIGMASK, 0);
+        self.set64(uc_off + frame::FPSTATE, self.fpstate);
+        self.set64(uc_off + frame::SIGMASK, 0);
+        // `cur_fs`/`cur_gs` are the bases the guest thread trapped with (read back at each
+        // report where the guest can change them itself, with FSGSBASE).
         let mut flags = 0;
-        if fsgsbase || regs.fs_base != self.cur_fs {
+        if regs.fs_base != self.cur_fs {
             self.write64(D_FS, regs.fs_base);
             self.cur_fs = regs.fs_base;
             flags |= 1;
         }
-        if fsgsbase || regs.gs_base != self.cur_gs {
+        if regs.gs_base != self.cur_gs {
             self.write64(D_GS, regs.gs_base);
             self.cur_gs = regs.gs_base;
             flags |= 2;
         }
-        self.word(D_SETFSGS).store(flags, Ordering::Relaxed);
-        self.word(D_PARK).store(0, Ordering::Relaxed);
+        self.set32(D_SETFSGS, flags);
+        self.set32(D_PARK, 0);
         let state = self.word(R_STATE);
         state.store(
             self.trap_seq.wrapping_mul(2).wrapping_add(1),
@@ -1157,7 +1176,7 @@ impl Runner for Seccomp {
             return Ok(sc::killed());
         };
         stub.switch_thread(tid);
-        stub.reply(regs, fsgsbase);
+        stub.reply(regs);
         match stub.wait_report(Duration::MAX) {
             Wait::Report => Ok(stub.report(regs, fsgsbase)),
             Wait::Dead => {
