@@ -90,8 +90,11 @@ const R_FILTER_G: usize = REQ_OFF + 0x1400;
 const MAP_MAX: usize = 72;
 
 /// How long the kernel spins for a report before it sleeps (overridable with
-/// `UML_SECCOMP_KSPIN_US`).
-pub const SPIN_KERNEL: Duration = Duration::from_micros(50);
+/// `UML_SECCOMP_KSPIN_US`). Long enough to cover a guest that computes briefly between
+/// syscalls (gzip between two pipe reads): a kernel thread that slept costs a host wake-up
+/// and its CPU going idle, which made `tar | gzip` 3.7 s instead of 2.7 s at 50 µs here. A
+/// guest that computes for longer costs at most this much kernel CPU per trap.
+pub const SPIN_KERNEL: Duration = Duration::from_micros(200);
 /// `pause` iterations (~40–60 ns each here) the stub's handler spins for the reply before it
 /// sleeps, yielding every [`YIELD_EVERY`] (overridable with `UML_SECCOMP_SPIN`).
 pub const SPIN_STUB: u64 = 1024;

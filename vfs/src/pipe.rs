@@ -61,6 +61,36 @@ struct Inner {
     ctime: Time,
 }
 
+/// The bytes of a vectored write, taken in order a run at a time.
+struct Gather<'a> {
+    bufs: &'a [IoSlice<'a>],
+    /// Offset into `bufs[0]`.
+    off: usize,
+}
+
+impl<'a> Gather<'a> {
+    fn new(bufs: &'a [IoSlice<'a>]) -> Gather<'a> {
+        Gather { bufs, off: 0 }
+    }
+
+    /// Appends the next `n` bytes (or as many as are left) to `out`.
+    fn take_into(&mut self, out: &mut Vec<u8>, mut n: usize) {
+        while n > 0 {
+            let Some((first, rest)) = self.bufs.split_first() else {
+                return;
+            };
+            let k = (first.len() - self.off).min(n);
+            out.extend_from_slice(&first[self.off..self.off + k]);
+            n -= k;
+            self.off += k;
+            if self.off == first.len() {
+                self.bufs = rest;
+                self.off = 0;
+            }
+        }
+    }
+}
+
 /// One pipe.
 pub(crate) struct Pipe {
     id: u64,
@@ -213,20 +243,20 @@ impl Pipe {
         if i.readers == 0 {
             return Err(Errno::EPIPE);
         }
-        let mut src = bufs.iter().flat_map(|b| b.iter().copied());
+        let mut src = Gather::new(bufs);
         let mut done = 0;
         // The odd bytes top up the last slot if they fit in its page.
         let chars = total % PAGE;
         if let Some(last) = i.slots.back_mut() {
             if chars != 0 && last.data.len() + chars <= PAGE {
-                last.data.extend(src.by_ref().take(chars));
+                src.take_into(&mut last.data, chars);
                 done = chars;
             }
         }
         while done < total && i.slots.len() < i.max_slots {
             let k = (total - done).min(PAGE);
             let mut data = Vec::with_capacity(PAGE);
-            data.extend(src.by_ref().take(k));
+            src.take_into(&mut data, k);
             i.slots.push_back(Slot { data, off: 0 });
             done += k;
         }
