@@ -153,6 +153,19 @@ fn other_processes_memory_stays_out_of_reach() {
     }
 }
 
+/// Processes that die with garbage in their FP state and segment bases leave nothing to
+/// the ones after them (which may run in their recycled stubs), and a forked child
+/// inherits its parent's MXCSR: the same output as natively.
+#[test]
+fn dead_processes_leave_nothing_to_the_next() {
+    for trap in TRAPS {
+        let o = compare(&[guests::ADV_RECYCLE], &opts(trap));
+        assert_no_bad_lines(trap, &o);
+        assert_eq!(o.status, 0, "{trap}: {}", o.describe(trap));
+        assert!(o.stdout_str().ends_with("done\n"), "{}", o.describe(trap));
+    }
+}
+
 /// Host processes under uml, fds of uml, and allocated bytes of physical memory.
 fn census(uml: u32) -> (usize, usize, u64) {
     use std::os::unix::fs::MetadataExt;

@@ -272,14 +272,16 @@ impl Kernel {
         let trap = if std::mem::take(&mut task.restart) {
             Trap::Syscall
         } else {
-            if let Some(xs) = task.saved_fp.take() {
-                self.runner.set_fpregs(mmid, tid_of(tid), &xs)?;
-            }
             // The guest may read the time through the vDSO from here on.
             syscall::clock::tick(&mut self.mm);
             let Some(mmfd) = self.mm.mmfd(mmid) else {
                 return Ok(Some(syscall::ExitStatus::Signaled(sig::SIGKILL, false)));
             };
+            if let Some(xs) = task.saved_fp.take() {
+                // A new process's space gets its host side first.
+                self.runner.switch_mm(mmfd)?;
+                self.runner.set_fpregs(mmid, tid_of(tid), &xs)?;
+            }
             self.runner.resume(mmfd, tid_of(tid), &mut task.regs)?
         };
         match trap {
@@ -392,11 +394,13 @@ impl Kernel {
                 task.regs.rax = child as u64;
                 let ctid = task_of(child);
                 let mut new = Task::new(regs, if thread { pid } else { child });
-                if thread {
-                    // A thread starts with its creator's FP state.
-                    new.saved_fp = Some(self.runner.get_fpregs(mmid, tid_of(tid))?);
-                } else if let Some(m) = self.procs.get(child).map(|p| p.mm) {
-                    *self.mm_users.entry(m).or_insert(0) += 1;
+                // A thread or child starts with its creator's FP state (MXCSR and the x87
+                // control word included).
+                new.saved_fp = Some(self.runner.get_fpregs(mmid, tid_of(tid))?);
+                if !thread {
+                    if let Some(m) = self.procs.get(child).map(|p| p.mm) {
+                        *self.mm_users.entry(m).or_insert(0) += 1;
+                    }
                 }
                 self.tasks.insert(ctid, new);
                 self.sched.handle(SchedMsg::Wake(ctid));

@@ -9,7 +9,9 @@
 //! `PR_SET_PDEATHSIG(SIGKILL)` (set before its exec; a detached tracee has no
 //! `PTRACE_O_EXITKILL`). Stubs are started by a spawner thread ([`Spawner`]), ahead of need
 //! once a process has forked, so that a new address space does not wait for a stub's fork,
-//! exec and set-up.
+//! exec and set-up. A stub whose address space is gone (exit, exec) is *recycled* for the
+//! next one instead ([`SecStub::recycle`]): parked, emptied of guest memory, its FP state
+//! and segment bases reset; so a fork+exec+exit loop starts no stub at all.
 //!
 //! Memory of a stub (one memfd, mapped read-write in the kernel):
 //! - `STUB_DATA` (read-write in the stub): the report words (`TRAP_SEQ`, sleep hints, the
@@ -109,6 +111,9 @@ pub const YIELD_EVERY: u32 = 32;
 const YIELD_AFTER: Duration = Duration::from_micros(6);
 /// One futex sleep of the kernel; the watchdog looks at the stub after each.
 const SLEEP_SLICE: Duration = Duration::from_millis(10);
+/// Recycled stubs kept for new address spaces (one covers a fork+exec+exit loop; a second
+/// a pipeline's worth of short-lived processes).
+const POOL_MAX: usize = 2;
 /// How long a stub may take to park (or its mapper to go idle) before it is killed.
 const PARK_TIMEOUT: Duration = Duration::from_millis(200);
 /// CPU time a guest may burn without any report before it counts as unpreemptible.
@@ -156,6 +161,7 @@ mod stats {
         SPAWN_RAW_NS,
         SPAWN_READY_NS,
         RELEASE_NS,
+        RECYCLES,
         CONTENDED_ENTER,
         FP_GET,
         FP_SET
@@ -215,6 +221,8 @@ struct SecStub {
     tid: Option<i32>,
     /// The frame FP areas of the other guest threads of this address space.
     fp_saved: HashMap<i32, Vec<u8>>,
+    /// The FP area of the ready report (the host's initial FP state), for a recycled stub.
+    fp_init: Vec<u8>,
 }
 
 fn futex(word: &AtomicU32, op: i32, val: u32, timeout: usize, word2: usize, val3: u32) -> i64 {
@@ -452,6 +460,7 @@ impl SecStub {
             spin: spin_budget_stub().max(u64::from(YIELD_EVERY) + 1),
             tid: None,
             fp_saved: HashMap::new(),
+            fp_init: Vec::new(),
         };
         let rw = (libc::PROT_READ | libc::PROT_WRITE) as u64;
         let shared_fixed = (libc::MAP_SHARED | libc::MAP_FIXED) as u64;
@@ -637,6 +646,7 @@ impl SecStub {
         s.uc = uc;
         s.fpstate = fpstate;
         s.fp = fp;
+        s.fp_init = s.bytes(fp_off, fp.xstate_size).to_vec();
         for i in 0..5 {
             s.uc_head[i] = s.read64(uc_off + 8 * i);
         }
@@ -992,6 +1002,35 @@ impl SecStub {
         sc::regset_to_frame(xs, self.bytes_mut(off, fp.xstate_size), fp);
     }
 
+    /// Makes a stub whose address space is gone ready for another: parked, with no guest
+    /// memory mapped (one `munmap` of the whole guest range by the mapper) and the host's
+    /// initial FP state in its frame, as a fresh stub after its ready report. Registers,
+    /// segment bases and the signal mask are rewritten at every resume anyway. `None` if it
+    /// failed (the stub is then killed).
+    fn recycle(mut self) -> Option<SecStub> {
+        self.park();
+        if self.dead {
+            return None;
+        }
+        let unmap_all = [libc::SYS_munmap as u64, 0, STUB_CODE, 0, 0, 0, 0];
+        if self.apply(&[unmap_all]).is_err() {
+            self.release();
+            return None;
+        }
+        let off = (self.fpstate - STUB_DATA) as usize;
+        let init = std::mem::take(&mut self.fp_init);
+        self.bytes_mut(off, init.len()).copy_from_slice(&init);
+        self.fp_init = init;
+        self.tid = None;
+        self.fp_saved.clear();
+        // The previous guest may have moved its segment bases behind the kernel's back
+        // (`wrfsbase`): the first resume sets both.
+        self.cur_fs = u64::MAX;
+        self.cur_gs = u64::MAX;
+        stats::add(&stats::RECYCLES, 1);
+        Some(self)
+    }
+
     fn release(mut self) {
         stats::add(
             &stats::STUB_SLEEPS,
@@ -1083,6 +1122,9 @@ impl Spawner {
 pub struct Seccomp {
     spawner: Spawner,
     stubs: HashMap<MmId, SecStub>,
+    /// Stubs whose address space is gone, recycled for the next ones (at most
+    /// [`POOL_MAX`]): a fork+exec+exit takes no new stub at all.
+    pool: Vec<SecStub>,
     /// The address space whose guest thread may be running (not parked).
     current: Option<MmId>,
     xinfo: Option<Xinfo>,
@@ -1100,6 +1142,7 @@ impl Seccomp {
         Ok(Seccomp {
             spawner: Spawner::start(StubImage::new()?, phys)?,
             stubs: HashMap::new(),
+            pool: Vec::new(),
             current: None,
             xinfo: None,
             fsgsbase: has_fsgsbase(),
@@ -1112,11 +1155,17 @@ impl Seccomp {
     fn enter(&mut self, mm: &mut MmFd) -> Result<bool, RunnerError> {
         let id = mm.id();
         if !self.stubs.contains_key(&id) {
-            let t = stats::now();
-            let (stub, xinfo) = self.spawner.take()?;
-            self.xinfo = Some(xinfo);
-            stats::add(&stats::SPAWNS, 1);
-            stats::since(&stats::SPAWN_WAIT_NS, t);
+            let stub = match self.pool.pop() {
+                Some(stub) => stub,
+                None => {
+                    let t = stats::now();
+                    let (stub, xinfo) = self.spawner.take()?;
+                    self.xinfo = Some(xinfo);
+                    stats::add(&stats::SPAWNS, 1);
+                    stats::since(&stats::SPAWN_WAIT_NS, t);
+                    stub
+                }
+            };
             if let Some(log) = self.pid_log.as_mut() {
                 let _ = writeln!(log, "{}", stub.pid);
             }
@@ -1152,6 +1201,9 @@ impl Seccomp {
 impl Drop for Seccomp {
     fn drop(&mut self) {
         for (_, s) in self.stubs.drain() {
+            s.release();
+        }
+        for s in self.pool.drain(..) {
             s.release();
         }
         if stats::on() {
@@ -1217,7 +1269,11 @@ impl Runner for Seccomp {
             self.current = None;
         }
         if let Some(s) = self.stubs.remove(&mm) {
-            s.release();
+            if self.pool.len() >= POOL_MAX {
+                s.release();
+            } else if let Some(s) = s.recycle() {
+                self.pool.push(s);
+            }
         }
     }
 
