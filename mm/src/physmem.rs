@@ -109,6 +109,12 @@ impl PhysMem {
             let spawned = std::thread::Builder::new()
                 .name("uml-phys-prep".into())
                 .spawn(move || {
+                    // Only CPU time nobody else wants: the kernel thread, guests and stubs
+                    // go first (a fault that finds its frame unprepared just costs the
+                    // host's zeroing on the guest's time, as without the preparer).
+                    let idle = libc::sched_param { sched_priority: 0 };
+                    // SAFETY: changes the calling thread's own policy; `idle` outlives the call.
+                    unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &idle) };
                     for (off, len) in rx {
                         if let (Ok(o), Ok(l)) =
                             (libc::off_t::try_from(off), libc::off_t::try_from(len))
