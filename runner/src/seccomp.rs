@@ -223,6 +223,9 @@ struct SecStub {
     fp_saved: HashMap<i32, Vec<u8>>,
     /// The FP area of the ready report (the host's initial FP state), for a recycled stub.
     fp_init: Vec<u8>,
+    /// Recycled: the previous address space's mappings are still there, to be removed by
+    /// the first batch before the stub runs again.
+    stale: bool,
 }
 
 fn futex(word: &AtomicU32, op: i32, val: u32, timeout: usize, word2: usize, val3: u32) -> i64 {
@@ -461,6 +464,7 @@ impl SecStub {
             tid: None,
             fp_saved: HashMap::new(),
             fp_init: Vec::new(),
+            stale: false,
         };
         let rw = (libc::PROT_READ | libc::PROT_WRITE) as u64;
         let shared_fixed = (libc::MAP_SHARED | libc::MAP_FIXED) as u64;
@@ -1002,21 +1006,18 @@ impl SecStub {
         sc::regset_to_frame(xs, self.bytes_mut(off, fp.xstate_size), fp);
     }
 
-    /// Makes a stub whose address space is gone ready for another: parked, with no guest
-    /// memory mapped (one `munmap` of the whole guest range by the mapper) and the host's
-    /// initial FP state in its frame, as a fresh stub after its ready report. Registers,
-    /// segment bases and the signal mask are rewritten at every resume anyway. `None` if it
-    /// failed (the stub is then killed).
+    /// Makes a stub whose address space is gone ready for another: parked (so nothing runs
+    /// in it until it is resumed), with the host's initial FP state in its frame, as a fresh
+    /// stub after its ready report; the old guest memory is unmapped (one `munmap` of the
+    /// whole guest range) by the first batch of its next address space, before it runs.
+    /// Registers, segment bases and the signal mask are rewritten at every resume anyway.
+    /// `None` if it could not be parked (it is then killed).
     fn recycle(mut self) -> Option<SecStub> {
         self.park();
         if self.dead {
             return None;
         }
-        let unmap_all = [libc::SYS_munmap as u64, 0, STUB_CODE, 0, 0, 0, 0];
-        if self.apply(&[unmap_all]).is_err() {
-            self.release();
-            return None;
-        }
+        self.stale = true;
         let off = (self.fpstate - STUB_DATA) as usize;
         let init = std::mem::take(&mut self.fp_init);
         self.bytes_mut(off, init.len()).copy_from_slice(&init);
@@ -1186,7 +1187,10 @@ impl Seccomp {
         if stub.dead {
             return Ok(false);
         }
-        let entries = batch_entries(&ops);
+        let mut entries = batch_entries(&ops);
+        if std::mem::take(&mut stub.stale) {
+            entries.insert(0, [libc::SYS_munmap as u64, 0, STUB_CODE, 0, 0, 0, 0]);
+        }
         if !entries.is_empty() {
             if let Err(e) = stub.apply(&entries) {
                 tracing::warn!(pid = stub.pid, "seccomp stub mapping failed ({e}): killing");

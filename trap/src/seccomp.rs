@@ -68,9 +68,9 @@
 //!    is shared between stubs but the read-only stub image. Physical memory is only reachable
 //!    through mappings the kernel asked for. A stub serves another address space only after
 //!    its own is gone, and only once it is parked (so its previous guest runs no instruction
-//!    any more), its mapper has removed every guest mapping, its frame's FP area holds the
-//!    host's initial state again and its FS/GS bases are marked unknown (set at the first
-//!    resume); registers, `uc_*` words and the signal mask are rewritten at every resume. What
+//!    any more); before it runs again its mapper removes every guest mapping (the first
+//!    entry of the new space's first batch), its frame's FP area holds the host's initial
+//!    state again and its FS/GS bases are marked unknown (set at the first resume); registers, `uc_*` words and the signal mask are rewritten at every resume. What
 //!    the previous guest left in the data page or on the signal stack is read only as
 //!    untrusted hints, as always.
 //! 8. **One guest thread per stub.** Everything above assumes one guest host thread per
