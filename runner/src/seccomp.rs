@@ -1053,7 +1053,8 @@ type Spawned = Result<(SecStub, Xinfo), RunnerError>;
 
 /// Stubs started ahead of need. Starting a stub (fork, exec, set-up under ptrace, detach)
 /// takes most of a millisecond, and none of it depends on the address space the stub will
-/// serve, so a spawner thread starts them: on request, and, once a second address space
+/// serve, so a spawner thread starts them: the first as soon as the runner exists (while the
+/// kernel boots and loads the program), then on request, and, once a second address space
 /// was asked for (the first fork: a program that forks once tends to fork again), always one
 /// spare for the next, on the other CPU while the guest runs. A program that never forks
 /// costs no extra stub.
@@ -1097,11 +1098,13 @@ impl Spawner {
                 }
             })
             .map_err(|e| RunnerError::StubStart(format!("spawner thread: {e}")))?;
+        // The first stub is needed anyway: it starts while the kernel boots.
+        let asked = want.send(()).is_ok();
         Ok(Spawner {
             ready,
             want,
             taken: 0,
-            asked: false,
+            asked,
         })
     }
 
