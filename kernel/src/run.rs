@@ -286,11 +286,17 @@ impl Kernel {
         };
         match trap {
             Trap::Syscall => self.syscall(tid),
-            Trap::Fault { addr, present } => {
-                match self
-                    .mm
-                    .handle_fault(mmid, abi::UserAddr(addr), mm::Access::Unknown, present)
-                {
+            Trap::Fault {
+                addr,
+                present,
+                error_code,
+            } => {
+                match self.mm.handle_fault(
+                    mmid,
+                    abi::UserAddr(addr),
+                    access_of(error_code),
+                    present,
+                ) {
                     Ok(()) => {}
                     Err(mm::FaultError::OutOfMemory) => {
                         self.trace.oom(pid);
@@ -565,5 +571,15 @@ impl Kernel {
             self.wake(key);
         }
         None
+    }
+}
+
+/// The access a page fault's x86 error code says was made (`X86_PF_WRITE`, `X86_PF_INSTR`).
+fn access_of(error_code: Option<u32>) -> mm::Access {
+    match error_code {
+        None => mm::Access::Unknown,
+        Some(e) if e & 2 != 0 => mm::Access::Write,
+        Some(e) if e & 16 != 0 => mm::Access::Exec,
+        Some(_) => mm::Access::Read,
     }
 }

@@ -945,7 +945,8 @@ impl SecStub {
         let addr = self.read64(info_off + 16);
         let rip = g[frame::RIP];
         let in_stub = (STUB_CODE..=STUB_CODE_END).contains(&rip);
-        let Some(trap) = sc::classify(signo, code, addr, in_stub) else {
+        let err = g[frame::ERR];
+        let Some(trap) = sc::classify(signo, code, addr, err, in_stub) else {
             tracing::warn!(pid = self.pid, signo, code, rip, "guest misused its stub");
             self.kill();
             return sc::killed();

@@ -50,7 +50,7 @@ fn setup(kind: TrapKind) -> (Mm, Box<dyn Runner>, mm::MmId, UserRegs) {
 fn run(mm: &mut Mm, runner: &mut dyn Runner, id: mm::MmId, regs: &mut UserRegs) -> Trap {
     loop {
         match runner.resume(mm.mmfd(id).unwrap(), 1, regs).unwrap() {
-            Trap::Fault { addr, present } => mm
+            Trap::Fault { addr, present, .. } => mm
                 .handle_fault(id, UserAddr(addr), Access::Unknown, present)
                 .unwrap(),
             trap => return trap,
@@ -63,13 +63,16 @@ fn traps_syscalls_and_faults() {
     for kind in KINDS {
         let (mut mm, mut runner, id, mut regs) = setup(kind);
         let trap = runner.resume(mm.mmfd(id).unwrap(), 1, &mut regs).unwrap();
-        assert_eq!(
-            trap,
-            Trap::Fault {
-                addr: CODE_AT,
-                present: false
-            },
-            "{kind:?}: code is mapped on first touch"
+        assert!(
+            matches!(
+                trap,
+                Trap::Fault {
+                    addr: CODE_AT,
+                    present: false,
+                    ..
+                }
+            ),
+            "{kind:?}: code is mapped on first touch: {trap:?}"
         );
         mm.handle_fault(id, UserAddr(CODE_AT), Access::Unknown, false)
             .unwrap();
@@ -79,10 +82,20 @@ fn traps_syscalls_and_faults() {
         regs.rax = 1234;
         // The store to DATA_AT is not mapped in the host yet: a fault the mm resolves.
         let trap = runner.resume(mm.mmfd(id).unwrap(), 1, &mut regs).unwrap();
-        let Trap::Fault { addr, present } = trap else {
+        let Trap::Fault {
+            addr,
+            present,
+            error_code,
+        } = trap
+        else {
             panic!("{kind:?}: expected a fault, got {trap:?}")
         };
         assert_eq!(addr, DATA_AT);
+        // Seccomp reports the access (a store: X86_PF_WRITE); ptrace cannot.
+        match kind {
+            TrapKind::Seccomp => assert_eq!(error_code.map(|e| e & 2), Some(2), "{trap:?}"),
+            TrapKind::Ptrace => assert_eq!(error_code, None),
+        }
         mm.handle_fault(id, UserAddr(addr), Access::Unknown, present)
             .unwrap();
         let trap = runner.resume(mm.mmfd(id).unwrap(), 1, &mut regs).unwrap();

@@ -39,6 +39,10 @@ pub enum Trap {
         addr: u64,
         /// True if the page was mapped but the access was not allowed (`SEGV_ACCERR`).
         present: bool,
+        /// The x86 page-fault error code (`X86_PF_WRITE` = 2, `X86_PF_INSTR` = 16, ...)
+        /// where the mechanism reports it (seccomp: the signal frame's `err`; ptrace
+        /// cannot), so that a store to an absent page is resolved writable at once.
+        error_code: Option<u32>,
     },
     /// A synchronous or host-sent signal that is not a resolvable fault.
     Signal(SignalInfo),

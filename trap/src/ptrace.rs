@@ -233,6 +233,7 @@ impl Tracee {
                         return Ok(Trap::Fault {
                             addr: info.addr,
                             present: info.code == abi::signal::si_code::SEGV_ACCERR,
+                            error_code: None,
                         });
                     }
                     return Ok(Trap::Signal(info));

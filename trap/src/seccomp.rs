@@ -328,6 +328,8 @@ pub mod frame {
     pub const RIP: usize = 16;
     /// `REG_CSGSFS`.
     pub const CSGSFS: usize = 18;
+    /// `REG_ERR`: the hardware error code of the fault.
+    pub const ERR: usize = 19;
     /// Number of `gregs`.
     pub const NGREG: usize = 23;
     /// Offset of the software-reserved bytes in the FXSAVE area.
@@ -392,10 +394,10 @@ pub fn gregs_from_regs(regs: &UserRegs, g: &mut [u64; frame::NGREG]) {
 }
 
 /// What one report of the stub's handler means. `signo`, `code` and `addr` come from the
-/// frame's siginfo; `in_stub` is whether the reported instruction pointer lies in the stub's
-/// code. `None` means the guest misused the stub (or someone else signalled it) and must be
-/// killed.
-pub fn classify(signo: i32, code: i32, addr: u64, in_stub: bool) -> Option<Trap> {
+/// frame's siginfo, `err` from its `gregs` (the page-fault error code for a fault); `in_stub`
+/// is whether the reported instruction pointer lies in the stub's code. `None` means the
+/// guest misused the stub (or someone else signalled it) and must be killed.
+pub fn classify(signo: i32, code: i32, addr: u64, err: u64, in_stub: bool) -> Option<Trap> {
     use abi::signal::si_code;
     const SYS_SECCOMP: i32 = 1;
     Some(match signo {
@@ -410,6 +412,7 @@ pub fn classify(signo: i32, code: i32, addr: u64, in_stub: bool) -> Option<Trap>
             Trap::Fault {
                 addr,
                 present: code == si_code::SEGV_ACCERR,
+                error_code: Some(err as u32),
             }
         }
         libc::SIGSEGV | libc::SIGBUS | libc::SIGILL | libc::SIGFPE => {
