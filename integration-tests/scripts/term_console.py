@@ -3,51 +3,19 @@
 # Ctrl-C and Ctrl-Z of a foreground `sleep 100`, a background read stopped by SIGTTIN, and
 # `exit`. One line per check, so the output
 # is the same natively and under uml when everything works.
-import fcntl, os, pty, select, struct, sys, termios, time
+import fcntl, os, struct, sys, termios, time
 
-argv = sys.argv[1:]
-env = dict(os.environ, PS1="term$ ", TERM="dumb", PATH="/usr/bin:/bin", LC_ALL="C")
-env.pop("PROMPT_COMMAND", None)
-pid, fd = pty.fork()
-if pid == 0:
-    os.execve(argv[0], argv, env)
+from ptydrive import Terminal
+
+t = Terminal(sys.argv[1:], "term$ ")
+step = t.step
+
 
 def set_size(rows, cols):
-    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+    fcntl.ioctl(t.fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+
 
 set_size(30, 100)
-buf = b""
-seen = b""
-
-def read_until(marker, timeout):
-    global buf, seen
-    end = time.monotonic() + timeout
-    while marker not in buf:
-        left = end - time.monotonic()
-        if left <= 0:
-            return False
-        r, _, _ = select.select([fd], [], [], left)
-        if r:
-            try:
-                data = os.read(fd, 4096)
-            except OSError:
-                return False
-            if not data:
-                return False
-            buf += data
-    i = buf.index(marker)
-    seen, buf = buf[:i], buf[i + len(marker):]
-    return True
-
-def step(name, send, marker, timeout=20, fatal=True):
-    if send:
-        os.write(fd, send)
-    ok = read_until(marker, timeout)
-    print(name, "ok" if ok else "FAILED (output so far: %r)" % buf[-300:], flush=True)
-    if not ok and fatal:
-        os.kill(pid, 9)
-        os.waitpid(pid, 0)
-        sys.exit(1)
 
 PROMPT = b"term$ "
 step("prompt", b"", PROMPT)
@@ -62,16 +30,16 @@ step("prompt after trap", b"", PROMPT)
 set_size(50, 120)
 time.sleep(0.5)
 step("new window size", b"stty size\n", b"50 120\r\n")
-print("SIGWINCH trap ran:", b"got-winch" in seen, flush=True)
+print("SIGWINCH trap ran:", b"got-winch" in t.seen, flush=True)
 step("prompt after resize", b"", PROMPT)
-os.write(fd, b"sleep 100\n")
+os.write(t.fd, b"sleep 100\n")
 time.sleep(1.0)
 t0 = time.monotonic()
 step("ctrl-c of sleep 100", b"\x03", PROMPT, timeout=10)
 print("prompt back quickly:", time.monotonic() - t0 < 5, flush=True)
 step("status after ctrl-c", b"echo status=$?\n", b"status=130")
 step("prompt after status", b"", PROMPT)
-os.write(fd, b"sleep 100\n")
+os.write(t.fd, b"sleep 100\n")
 time.sleep(1.0)
 step("ctrl-z of sleep 100", b"\x1a", b"Stopped", timeout=10)
 step("prompt after ctrl-z", b"", PROMPT)
@@ -83,25 +51,4 @@ step("background read stops (SIGTTIN)", b"cat & sleep 0.5; jobs\n", b"Stopped")
 step("prompt after jobs", b"", PROMPT)
 step("kill the background job", b"kill -9 %cat; sleep 0.3; jobs; echo killed-bg\n", b"killed-bg\r\n")
 step("prompt after kill", b"", PROMPT)
-os.write(fd, b"exit\n")
-end = time.monotonic() + 20
-while time.monotonic() < end:
-    r, _, _ = select.select([fd], [], [], 0.2)
-    if r:
-        try:
-            data = os.read(fd, 4096)
-        except OSError:
-            break
-        if not data:
-            break
-        buf += data
-    done, status = os.waitpid(pid, os.WNOHANG)
-    if done:
-        break
-else:
-    print("exit FAILED: shell still running", repr(buf[-200:]))
-    os.kill(pid, 9)
-    sys.exit(1)
-if not done:
-    _, status = os.waitpid(pid, 0)
-print("exit status", os.waitstatus_to_exitcode(status))
+t.exit(b"exit\n")

@@ -71,6 +71,13 @@ pub fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
+/// The test script `name` in `integration-tests/scripts/`.
+pub fn script(name: &str) -> PathBuf {
+    workspace_root()
+        .join("integration-tests/scripts")
+        .join(name)
+}
+
 /// Locates the `uml` binary: `$UML_BIN`, else `uml` next to the test executable's profile
 /// directory (same target dir and profile as the tests), else `<workspace>/target/release/uml`.
 pub fn uml_bin() -> PathBuf {

@@ -20,7 +20,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use integration_tests::{
-    compare, run_command, uml_bin, uml_command, workspace_root, Outcome, RunOpts, TempDir,
+    compare, run_command, script, uml_bin, uml_command, workspace_root, Outcome, RunOpts, TempDir,
 };
 
 const BASH: &str = "/bin/bash";
@@ -116,12 +116,6 @@ fn opts(env: &Env) -> RunOpts {
         timeout: Some(Duration::from_secs(120)),
         ..RunOpts::default()
     }
-}
-
-fn script(name: &str) -> PathBuf {
-    workspace_root()
-        .join("integration-tests/scripts")
-        .join(name)
 }
 
 /// Runs `bash scripts/NAME` natively and under uml; asserts identical stdout and status, and
@@ -440,91 +434,13 @@ fn guest_writes_never_change_the_host() {
 
 // ------------------------------------------------------------------------------ terminal
 
-/// Drives `argv` in a pseudo-terminal with python's pty module: waits for bash's prompt, runs
-/// a command, interrupts a `sleep 30` with Ctrl-C, and `exit 5`s. Prints one line per check,
-/// so the output is the same natively and under uml when everything works.
-const PTY_DRIVER: &str = r#"
-import os, pty, select, sys, time
-argv = sys.argv[1:]
-env = dict(os.environ, PS1="dyn-test$ ", TERM="dumb", PATH="/usr/bin:/bin", LC_ALL="C")
-env.pop("PROMPT_COMMAND", None)
-pid, fd = pty.fork()
-if pid == 0:
-    os.execve(argv[0], argv, env)
-buf = b""
-seen = b""
-def read_until(marker, timeout):
-    global buf
-    end = time.monotonic() + timeout
-    while marker not in buf:
-        left = end - time.monotonic()
-        if left <= 0:
-            return False
-        r, _, _ = select.select([fd], [], [], left)
-        if r:
-            try:
-                data = os.read(fd, 4096)
-            except OSError:
-                return False
-            if not data:
-                return False
-            buf += data
-    global seen
-    seen = buf[:buf.index(marker)]
-    buf = buf[buf.index(marker) + len(marker):]
-    return True
-def step(name, send, marker, timeout=20, fatal=True):
-    if send:
-        os.write(fd, send)
-    ok = read_until(marker, timeout)
-    print(name, "ok" if ok else "FAILED (output so far: %r)" % buf[-300:], flush=True)
-    if not ok and fatal:
-        os.kill(pid, 9)
-        os.waitpid(pid, 0)
-        sys.exit(1)
-step("prompt", b"", b"dyn-test$ ")
-step("command", b"echo $((6 * 7))-answer\n", b"42-answer")
-step("prompt after command", b"", b"dyn-test$ ")
-# The terminal echoes what is typed exactly once (readline turns the tty's ECHO off).
-step("echo", b"echo one-$((1 + 1))\n", b"one-2", 10, False)
-print("typed line echoed", seen.count(b"echo one-$((1 + 1))"), "time(s)")
-step("prompt after echo", b"", b"dyn-test$ ")
-step("tty", b"tty | sed 's/[0-9]*$/N/'; echo tty-done\n", b"/dev/pts/N\r\ntty-done", 10, False)
-step("prompt after tty", b"", b"dyn-test$ ")
-os.write(fd, b"sleep 30\n")
-time.sleep(1.0)
-step("ctrl-c of sleep", b"\x03", b"dyn-test$ ", timeout=10)
-step("status after ctrl-c", b"echo status=$?\n", b"status=130")
-step("prompt after status", b"", b"dyn-test$ ")
-os.write(fd, b"exit 5\n")
-end = time.monotonic() + 20
-while time.monotonic() < end:
-    r, _, _ = select.select([fd], [], [], 0.2)
-    if r:
-        try:
-            if not os.read(fd, 4096):
-                break
-        except OSError:
-            break
-    done, status = os.waitpid(pid, os.WNOHANG)
-    if done:
-        break
-else:
-    print("exit FAILED: shell still running")
-    os.kill(pid, 9)
-    sys.exit(1)
-if not done:
-    _, status = os.waitpid(pid, 0)
-print("exit status", os.waitstatus_to_exitcode(status))
-"#;
-
 #[test]
 fn interactive_bash_through_a_pty() {
     require(BASH);
     require(PYTHON);
     let run = |argv: Vec<std::ffi::OsString>| {
         let mut cmd = Command::new(PYTHON);
-        cmd.arg("-c").arg(PTY_DRIVER).args(argv);
+        cmd.arg(script("dyn_pty.py")).args(argv);
         run_command(cmd, Duration::from_secs(90))
     };
     let bash = ["/bin/bash", "--norc", "--noprofile"];

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use integration_tests::{busybox, compare, workspace_root, Outcome, RunOpts, TempDir};
+use integration_tests::{busybox, compare, script, Outcome, RunOpts, TempDir};
 
 /// The scheduling policies every comparison is repeated with.
 const SCHEDS: [&str; 2] = ["--sched=rr", "--sched=fair"];
@@ -93,12 +93,6 @@ fn setup(tag: &str) -> Env {
         scratch,
         bb,
     }
-}
-
-fn script(name: &str) -> PathBuf {
-    workspace_root()
-        .join("integration-tests/scripts")
-        .join(name)
 }
 
 fn opts(env: &Env, sched: Option<&str>) -> RunOpts {

@@ -8,13 +8,13 @@
 #![allow(clippy::unwrap_used)]
 
 use std::ffi::OsString;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
 use integration_tests::{
-    assert_no_bad_lines, assert_same, compare, guests, run_command, uml_bin, workspace_root,
-    Outcome, RunOpts,
+    assert_no_bad_lines, assert_same, compare, guests, run_command, script, uml_bin, Outcome,
+    RunOpts,
 };
 
 const BASH: &str = "/bin/bash";
@@ -28,12 +28,6 @@ fn require(path: &str) {
         Path::new(path).exists(),
         "{path} is missing on this host (the terminal tests run the host's own programs)"
     );
-}
-
-fn script(name: &str) -> PathBuf {
-    workspace_root()
-        .join("integration-tests/scripts")
-        .join(name)
 }
 
 fn opts(trap: &str) -> RunOpts {

@@ -43,7 +43,7 @@ use trap::{Trap, XState};
 
 use crate::stub::{
     batch_entries, Stub, StubImage, ENTRY_WORDS, HOST_TASK_SIZE, STUB_DATA_FD, STUB_PHYS_FD,
-    TIME_SLICE,
+    TIME_SLICE, UNMAP_GUEST,
 };
 use crate::stub::{STUB_CLONE, STUB_CODE_END, STUB_HANDLER, STUB_READY, STUB_REQ, STUB_RESTORER};
 use crate::{Runner, RunnerError, STUB_CODE, STUB_DATA};
@@ -562,7 +562,7 @@ impl SecStub {
                 0,
             ],
             [libc::SYS_close as u64, STUB_DATA_FD as u64, 0, 0, 0, 0, 0],
-            [libc::SYS_munmap as u64, 0, STUB_CODE, 0, 0, 0, 0],
+            UNMAP_GUEST,
             [
                 libc::SYS_munmap as u64,
                 region_end,
@@ -889,14 +889,17 @@ impl SecStub {
         for i in 0..self.uc_head.len() {
             self.set64(uc_off + 8 * i, self.uc_head[i]);
         }
-        let mut g = [0u64; frame::NGREG];
-        for (i, w) in g.iter_mut().enumerate() {
+        let mut old = [0u64; frame::NGREG];
+        for (i, w) in old.iter_mut().enumerate() {
             *w = self.read64(uc_off + frame::GREGS + 8 * i);
         }
+        let mut g = old;
         sc::gregs_from_regs(regs, &mut g);
         g[frame::CSGSFS] = self.csgsfs;
-        for (i, w) in g.iter().enumerate() {
-            self.set64(uc_off + frame::GREGS + 8 * i, *w);
+        for (i, (w, was)) in g.iter().zip(old).enumerate() {
+            if *w != was {
+                self.write64(uc_off + frame::GREGS + 8 * i, *w);
+            }
         }
         self.set64(uc_off + frame::FPSTATE, self.fpstate);
         self.set64(uc_off + frame::SIGMASK, 0);
@@ -1193,7 +1196,7 @@ impl Seccomp {
         }
         let mut entries = batch_entries(&ops);
         if std::mem::take(&mut stub.stale) {
-            entries.insert(0, [libc::SYS_munmap as u64, 0, STUB_CODE, 0, 0, 0, 0]);
+            entries.insert(0, UNMAP_GUEST);
         }
         if !entries.is_empty() {
             if let Err(e) = stub.apply(&entries) {

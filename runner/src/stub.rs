@@ -25,6 +25,9 @@ pub(crate) const DATA_SIZE: usize = 4096;
 const HEADER_WORDS: usize = 3;
 /// Words per batch entry: nr and six arguments.
 pub(crate) const ENTRY_WORDS: usize = 7;
+/// The batch entry that unmaps the whole guest range (everything below the stub).
+pub(crate) const UNMAP_GUEST: [u64; ENTRY_WORDS] =
+    [libc::SYS_munmap as u64, 0, STUB_CODE, 0, 0, 0, 0];
 /// Entries one batch holds.
 const BATCH_MAX: usize = (DATA_SIZE / 8 - HEADER_WORDS - 4) / ENTRY_WORDS;
 /// How much user CPU time a guest gets before the host interrupts it for preemption.
@@ -140,7 +143,7 @@ impl Stub {
                 0,
             ],
             [libc::SYS_close as u64, STUB_DATA_FD as u64, 0, 0, 0, 0, 0],
-            [libc::SYS_munmap as u64, 0, STUB_CODE, 0, 0, 0, 0],
+            UNMAP_GUEST,
             [
                 libc::SYS_munmap as u64,
                 data_end,

@@ -61,6 +61,17 @@ struct Inner {
     ctime: Time,
 }
 
+impl Inner {
+    /// What a read of an empty pipe gets: end of file without writers, else `EAGAIN`.
+    fn empty_read(&self) -> Result<usize, Errno> {
+        if self.writers == 0 {
+            Ok(0)
+        } else {
+            Err(Errno::EAGAIN)
+        }
+    }
+}
+
 /// The bytes of a vectored write, taken in order a run at a time.
 struct Gather<'a> {
     bufs: &'a [IoSlice<'a>],
@@ -203,11 +214,7 @@ impl Pipe {
         }
         let mut i = self.inner.lock();
         if i.slots.is_empty() {
-            return if i.writers == 0 {
-                Ok(0)
-            } else {
-                Err(Errno::EAGAIN)
-            };
+            return i.empty_read();
         }
         let mut done = 0;
         'out: for b in bufs.iter_mut() {
@@ -275,11 +282,7 @@ impl Pipe {
     pub fn peek(&self, buf: &mut [u8]) -> Result<usize, Errno> {
         let i = self.inner.lock();
         if i.slots.is_empty() {
-            return if i.writers == 0 {
-                Ok(0)
-            } else {
-                Err(Errno::EAGAIN)
-            };
+            return i.empty_read();
         }
         let mut done = 0;
         for slot in &i.slots {
