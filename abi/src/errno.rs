@@ -39,12 +39,12 @@ impl Errno {
     pub const EDEADLOCK: Errno = Errno::EDEADLK;
 
     /// The positive errno number.
-    pub fn raw(self) -> i32 {
+    pub const fn raw(self) -> i32 {
         self as i32
     }
 
     /// The value a syscall returns in `rax` for this error.
-    pub fn as_return(self) -> u64 {
+    pub const fn as_return(self) -> u64 {
         (-(self as i64)) as u64
     }
 

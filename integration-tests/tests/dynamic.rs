@@ -309,6 +309,37 @@ fn python3_import_only() {
     assert_eq!(o.stdout_str(), "ok\n");
 }
 
+/// A signal handler runs while python waits on a lock, an event and a sleep (a futex wait
+/// and a nanosleep a handler interrupts; python retries after `EINTR`, PEP 475). Before the
+/// fix glibc aborted: "The futex facility returned an unexpected error code".
+const PYTHON_INTERRUPTED_WAITS: &str = r#"
+import _thread, signal, threading, time
+signal.signal(signal.SIGALRM, lambda *a: None)
+lock = _thread.allocate_lock(); lock.acquire()
+signal.setitimer(signal.ITIMER_REAL, 0.2)
+def took(t, want):
+    return want - 0.05 <= time.monotonic() - t < want + 1.0
+t = time.monotonic(); r = lock.acquire(timeout=1.0)
+print("acquired", r, took(t, 1.0))
+signal.setitimer(signal.ITIMER_REAL, 0.2)
+t = time.monotonic(); r = threading.Event().wait(0.6)
+print("event", r, took(t, 0.6))
+signal.setitimer(signal.ITIMER_REAL, 0.1)
+t = time.monotonic(); time.sleep(0.5)
+print("slept", took(t, 0.5))
+"#;
+
+#[test]
+fn python3_waits_interrupted_by_a_handler() {
+    require(PYTHON);
+    let env = setup("python-interrupted");
+    let o = compare(&[PYTHON, "-c", PYTHON_INTERRUPTED_WAITS], &opts(&env));
+    assert_eq!(
+        o.stdout_str(),
+        "acquired False True\nevent False True\nslept True\n"
+    );
+}
+
 const PERL_PROGRAM: &str = r#"
 use strict; use warnings;
 use List::Util qw(sum max first);

@@ -237,6 +237,37 @@ fn eintr_and_sa_restart_scheds() {
     }
 }
 
+/// Linux's answers that uml got wrong before (issue 14): a futex wait a handler interrupts,
+/// a write that moved data before a stop, and the calls a stop and continue interrupts.
+fn check_sig_interrupt(o: &Outcome) {
+    for line in [
+        "futex             handler    -1 EINTR handled=1",
+        "futex             sa_restart 0 handled=1",
+        "futex_timed       sa_restart -1 EINTR handled=1",
+        "futex_timed       stop_cont  0 handled=0",
+        "pipe_write_part   stop_cont  65536 handled=0",
+        "epoll_wait        stop_cont  -1 EINTR handled=0",
+        "sigwaitinfo       stop_cont  -1 EINTR handled=0",
+        "nanosleep         stop_cont  0 handled=0",
+    ] {
+        has(o, line);
+    }
+}
+
+/// Every family of blocking call × (handler, handler with `SA_RESTART`, ignored signal,
+/// stop and continue), compared with native.
+#[test]
+fn blocking_calls_interrupted_by_signals() {
+    check_sig_interrupt(&run_guest(guests::SIG_INTERRUPT, &[], None, 60));
+}
+
+#[test]
+fn blocking_calls_interrupted_by_signals_scheds() {
+    for o in run_guest_scheds(guests::SIG_INTERRUPT, &[], 60) {
+        check_sig_interrupt(&o);
+    }
+}
+
 // ------------------------------------------------------------------------------- timers
 
 fn check_alarm(o: &Outcome) {

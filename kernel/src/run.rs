@@ -160,7 +160,7 @@ impl Kernel {
         }
         for event in self.timers.expired(Instant::now()) {
             match event {
-                TimerEvent::Wake(tid) => self.wake_task(tid),
+                TimerEvent::Wake(tid) => self.wake_task(tid, false),
                 TimerEvent::Alarm(pid) => self.itimer_real_fired(pid),
             }
         }
@@ -188,14 +188,16 @@ impl Kernel {
         self.send_signal(pid, syscall::signal::SigInfo::kernel(sig::SIGALRM));
     }
 
-    /// Makes a blocked task runnable again (its syscall restarts).
-    fn wake_task(&mut self, tid: TaskId) {
+    /// Makes a blocked task runnable again (its syscall restarts); `by_key` when one of the
+    /// keys it blocked on was woken (not a signal or its deadline).
+    fn wake_task(&mut self, tid: TaskId, by_key: bool) {
         let Some(task) = self.tasks.get_mut(&tid) else {
             return;
         };
         if task.blocked_on.is_empty() {
             return;
         }
+        task.restart_block.woken |= by_key;
         for key in std::mem::take(&mut task.blocked_on) {
             if let Some(list) = self.blocked.get_mut(&key) {
                 list.retain(|&t| t != tid);
@@ -220,21 +222,21 @@ impl Kernel {
                     .get(&tid)
                     .is_some_and(|t| matches!(t.blocked_on.first(), Some(WaitKey::Vfork(_))));
                 if !vforking {
-                    self.wake_task(tid);
+                    self.wake_task(tid, false);
                 }
                 self.maybe_continue(tid);
             }
             return;
         }
         for tid in self.blocked.remove(&key).unwrap_or_default() {
-            self.wake_task(tid);
+            self.wake_task(tid, true);
         }
     }
 
     /// Wakes the first task blocked on `key` (a futex wake of one).
     fn wake_one(&mut self, key: WaitKey) {
         if let Some(&tid) = self.blocked.get(&key).and_then(|l| l.first()) {
-            self.wake_task(tid);
+            self.wake_task(tid, true);
         }
     }
 
@@ -248,14 +250,24 @@ impl Kernel {
         }
     }
 
+    /// Whether thread `tid` has a signal to act on before it returns to user mode.
+    fn deliverable(&mut self, tid: TaskId) -> bool {
+        let pid = self.tgid(tid);
+        self.procs
+            .get_mut(pid)
+            .is_some_and(|p| p.sig_of(tid_of(tid)).has_deliverable())
+    }
+
     /// Runs `tid` until it traps and handles the trap; `Some` when its process has ended.
     fn run_task(&mut self, tid: TaskId) -> Result<Option<syscall::ExitStatus>, KernelError> {
         let pid = self.tgid(tid);
-        let deliverable = self
-            .procs
-            .get_mut(pid)
-            .is_some_and(|p| p.sig_of(tid_of(tid)).has_deliverable());
-        if deliverable {
+        // A call woken by what it waited for completes first (a futex wake is not lost to
+        // a signal that came meanwhile); signals are delivered when it returns.
+        let completing = self
+            .tasks
+            .get(&tid)
+            .is_some_and(|t| t.restart && t.restart_block.woken);
+        if !completing && self.deliverable(tid) {
             if let Some(status) = self.deliver_signals(tid)? {
                 return Ok(Some(status));
             }
@@ -384,11 +396,16 @@ impl Kernel {
             }
             Outcome::Block(key) => {
                 task.restart = true;
+                task.restart_block.woken = false;
                 if let Some(at) = timeout {
                     self.timers.arm(at, TimerEvent::Wake(tid));
                 }
                 let keys = std::iter::once(key).chain(block_also).collect();
-                self.block(tid, keys);
+                // A signal to act on is already there (it came while the call completed a
+                // wake-up): the task is not parked, and the signal interrupts the call.
+                if !self.deliverable(tid) {
+                    self.block(tid, keys);
+                }
             }
             Outcome::Exec { old_mm } => exec_from = Some(old_mm),
             Outcome::Fork {
@@ -442,7 +459,7 @@ impl Kernel {
                 .map(|l| l.iter().take(n).copied().collect())
                 .unwrap_or_default();
             for t in tids {
-                self.wake_task(t);
+                self.wake_task(t, true);
             }
         }
         if let Some(old_mm) = exec_from {

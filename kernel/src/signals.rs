@@ -7,33 +7,10 @@ use abi::Errno;
 use sched::{SchedMsg, TaskId};
 use syscall::kill::send_to;
 use syscall::signal::{setup_rt_frame, DefaultAction, Disposition, SigInfo, TrapInfo, XstateInfo};
-use syscall::{ExitStatus, ProcState, WaitKey};
+use syscall::{ExitStatus, Interrupted, ProcState, WaitKey};
 use trap::XState;
 
 use crate::{Kernel, KernelError};
-
-/// Syscalls that `SA_RESTART` restarts after a handler (Linux's `-ERESTARTSYS` paths). The
-/// others (sleeps, waits for signals, poll/select) return `EINTR` when a handler runs.
-fn restartable(nr: u64) -> bool {
-    use abi::Sysno::*;
-    !matches!(
-        abi::Sysno::from_raw(nr),
-        Some(
-            rt_sigsuspend
-                | pause
-                | nanosleep
-                | clock_nanosleep
-                | poll
-                | ppoll
-                | select
-                | pselect6
-                | rt_sigtimedwait
-                | epoll_wait
-                | epoll_pwait
-                | epoll_pwait2
-        ) | None
-    )
-}
 
 impl Kernel {
     /// Queues `info` for process `pid` and wakes it if it is to act on it.
@@ -101,21 +78,22 @@ impl Kernel {
                     handled = true;
                     if std::mem::take(&mut task.restart) {
                         let rb = std::mem::take(&mut task.restart_block);
-                        if rb.progress > 0 {
-                            // A write that moved some data returns how much (Linux's
-                            // pipe_write), whatever the handler's flags.
-                            task.regs.rax = rb.progress;
-                        } else if act.flags & sa::RESTART != 0 && restartable(task.regs.orig_rax) {
-                            task.regs.rax = task.regs.orig_rax;
-                            task.regs.rip -= 2;
-                        } else {
-                            syscall::time::interrupted_sleep(
-                                &mut self.mm,
-                                mmid,
-                                &task.regs,
-                                rb.deadline,
-                            );
-                            task.regs.rax = Errno::EINTR.as_return();
+                        match rb.interrupted(Some(act.flags & sa::RESTART != 0)) {
+                            Interrupted::RestartAfterHandler | Interrupted::Continue => {
+                                task.regs.rax = task.regs.orig_rax;
+                                task.regs.rip -= 2;
+                            }
+                            Interrupted::Return(v) => {
+                                if v == Errno::EINTR.as_return() {
+                                    syscall::time::interrupted_sleep(
+                                        &mut self.mm,
+                                        mmid,
+                                        &task.regs,
+                                        rb.deadline,
+                                    );
+                                }
+                                task.regs.rax = v;
+                            }
                         }
                     }
                     let fp = match p.sig.fpu_load.take() {
@@ -156,7 +134,9 @@ impl Kernel {
     }
 
     /// A job-control stop: the process's threads leave the run queue until `SIGCONT` (or a
-    /// fatal signal); its parent is told.
+    /// fatal signal); its parent is told. Each thread's blocked call is interrupted as the
+    /// stop's wake-up interrupts it on Linux: most carry on after the continue, some fail
+    /// with `EINTR`, and a write that moved data returns how much.
     fn stop_process(&mut self, pid: i32, signo: i32) {
         let Some(p) = self.procs.get_mut(pid) else {
             return;
@@ -170,6 +150,13 @@ impl Kernel {
             self.sched.handle(SchedMsg::Remove(tid));
             if let Some(t) = self.tasks.get_mut(&tid) {
                 t.stopped = true;
+                if let (true, Interrupted::Return(v)) =
+                    (t.restart, t.restart_block.interrupted(None))
+                {
+                    t.restart = false;
+                    t.restart_block = Default::default();
+                    t.regs.rax = v;
+                }
             }
         }
         let nocldstop = self

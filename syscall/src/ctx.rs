@@ -10,7 +10,7 @@ use vfs::{Dentry, FileRef, Vfs, WaitSet};
 use std::time::Instant;
 
 use crate::process::{Process, ProcessTable};
-use crate::{RestartBlock, WaitKey};
+use crate::{OnSignal, RestartBlock, WaitKey};
 
 /// End of x86-64 user space as Linux's `access_ok` sees it (`TASK_SIZE_MAX`).
 const USER_SPACE_END: u64 = 0x7fff_ffff_f000;
@@ -95,7 +95,14 @@ impl Ctx<'_> {
     /// error the handler returns meanwhile (it is never seen by the guest).
     pub fn block_on(&mut self, key: WaitKey) -> Errno {
         self.block = Some(key);
+        self.restart.waited = true;
         Errno::EAGAIN
+    }
+
+    /// Says what a signal does to the call if it blocks ([`OnSignal::RestartSys`] unless
+    /// told otherwise).
+    pub fn on_signal(&mut self, how: OnSignal) {
+        self.restart.on_signal = how;
     }
 
     /// Adds keys that also wake the task when it blocks (poll on several files).

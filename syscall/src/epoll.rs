@@ -287,6 +287,7 @@ fn do_wait(ctx: &mut Ctx<'_>, a: &Args, timeout: Option<Duration>, mask: Option<
     if got.is_empty() && deadline.is_none_or(|at| Instant::now() < at) {
         let mut ws = WaitSet::default();
         ep.waits(&mut ws);
+        ctx.on_signal(crate::OnSignal::Intr);
         return Err(ctx.block_on_waits(ws, deadline));
     }
     restore_temp_mask(ctx, mask.is_some());

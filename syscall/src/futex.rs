@@ -2,15 +2,16 @@
 //!
 //! Futexes are keyed by address space and address (process-private and shared futexes
 //! alike, since shared memory between processes is not mapped yet). A waiter blocks on
-//! `WaitKey::Futex`; when it runs again after blocking, it was woken (or a signal or its
-//! timeout came): it returns 0 (or `ETIMEDOUT`) without comparing the word again.
+//! `WaitKey::Futex`; when it runs again after blocking, the kernel says whether a wake of
+//! the futex woke it (it returns 0 without comparing the word again), else its deadline
+//! passed (`ETIMEDOUT`) or a signal came that interrupted nothing (the wait starts over).
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use abi::{Errno, SysResult, UserAddr};
 
 use crate::process::Thread;
-use crate::{Args, Ctx, WaitKey};
+use crate::{Args, Ctx, OnSignal, WaitKey};
 
 const FUTEX_WAIT: i32 = 0;
 const FUTEX_WAKE: i32 = 1;
@@ -34,24 +35,29 @@ fn read_word(ctx: &mut Ctx<'_>, addr: UserAddr) -> Result<u32, Errno> {
 }
 
 fn wait(ctx: &mut Ctx<'_>, addr: UserAddr, val: u32, timeout: Option<Instant>) -> SysResult {
-    // Running again after blocking: woken, interrupted by an ignored signal (a spurious
-    // wake-up, which futex allows), or timed out.
-    if ctx.restart.progress == 1 {
-        if timeout.is_some_and(|at| Instant::now() >= at) {
-            return Err(Errno::ETIMEDOUT);
-        }
+    // Running again after blocking: woken by a wake of this futex (0), at the deadline
+    // (`ETIMEDOUT`), or by a signal that interrupted nothing (a stop and continue, or a
+    // signal another thread took): then the wait starts over, as Linux's restart does.
+    let expired = || timeout.is_some_and(|at| Instant::now() >= at);
+    if ctx.restart.woken {
         return Ok(0);
+    }
+    if ctx.restart.waited && expired() {
+        return Err(Errno::ETIMEDOUT);
     }
     if read_word(ctx, addr)? != val {
         return Err(Errno::EAGAIN);
     }
-    if timeout.is_some_and(|at| Instant::now() >= at) {
+    if expired() {
         return Err(Errno::ETIMEDOUT);
     }
-    ctx.restart.progress = 1;
     let k = key(ctx, addr);
     match timeout {
-        Some(at) => Err(ctx.block_until(k, at)),
+        Some(at) => {
+            // A timed wait is restarted through its restart block: never after a handler.
+            ctx.on_signal(OnSignal::RestartNoHand);
+            Err(ctx.block_until(k, at))
+        }
         None => Err(ctx.block_on(k)),
     }
 }

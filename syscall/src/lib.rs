@@ -85,8 +85,61 @@ pub struct RestartBlock {
     pub deadline: Option<std::time::Instant>,
     /// Bytes already transferred by a blocking write that continues after blocking.
     pub progress: u64,
-    /// The call has blocked at least once (a read a terminal hangup interrupts fails).
+    /// The call has blocked at least once (set by [`Ctx::block_on`]): it runs again now
+    /// because something woke it.
     pub waited: bool,
+    /// The last wake-up came through a key the call blocked on (a futex wake, data in a
+    /// pipe), not a signal or the deadline. Set by the kernel; cleared when the call runs.
+    pub woken: bool,
+    /// What a signal does to the call while it is blocked ([`Ctx::on_signal`]).
+    pub on_signal: OnSignal,
+}
+
+/// How a blocked call ends when a signal comes for its task: Linux's `-ERESTART*` codes,
+/// which the signal code turns into a restart or `EINTR` (`arch/x86/kernel/signal.c`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum OnSignal {
+    /// `-ERESTARTSYS` (reads, writes, waits for children, locks, futexes without a
+    /// timeout): restarted after a handler with `SA_RESTART`, `EINTR` after one without,
+    /// and restarted when no handler runs (a stop and continue).
+    #[default]
+    RestartSys,
+    /// `-ERESTARTNOHAND` and `-ERESTART_RESTARTBLOCK` (sleeps, `poll`/`select`, `pause`,
+    /// `sigsuspend`, futexes with a timeout): `EINTR` after any handler (a relative sleep
+    /// reports the time it had left), restarted towards the same deadline otherwise.
+    RestartNoHand,
+    /// `-EINTR` (`epoll_wait`, `rt_sigtimedwait`): fails once any signal woke it, even one
+    /// that only stopped and continued the process (signal(7), "Interruption of system
+    /// calls and library functions by stop signals").
+    Intr,
+}
+
+/// What becomes of a blocked call that a signal interrupted ([`RestartBlock::interrupted`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Interrupted {
+    /// The call stays blocked in the kernel and runs again when woken (no handler ran).
+    Continue,
+    /// The call is restarted from user mode after the handler: `rax` gets the syscall
+    /// number back and `rip` moves back over the `syscall` instruction.
+    RestartAfterHandler,
+    /// The call returns this value (`-EINTR`, or what a write moved before blocking).
+    Return(u64),
+}
+
+impl RestartBlock {
+    /// What a signal does to this blocked call: `handler` is `Some(sa_restart)` when a
+    /// handler is about to run, `None` when the signal stops the process. A call that
+    /// already moved data returns how much (Linux's `pipe_write`), whatever the signal.
+    pub fn interrupted(&self, handler: Option<bool>) -> Interrupted {
+        if self.progress > 0 {
+            return Interrupted::Return(self.progress);
+        }
+        match (handler, self.on_signal) {
+            (Some(true), OnSignal::RestartSys) => Interrupted::RestartAfterHandler,
+            (Some(_), _) | (None, OnSignal::Intr) => Interrupted::Return(Errno::EINTR.as_return()),
+            (None, _) => Interrupted::Continue,
+        }
+    }
 }
 
 /// What the kernel does with the calling task after a syscall.
@@ -152,4 +205,64 @@ pub fn dispatch(ctx: &mut Ctx<'_>, report_unknown: &mut dyn FnMut(u64)) -> Outco
 /// The name of syscall `nr` as strace prints it, or `syscall_NNN`.
 pub fn name(nr: u64) -> String {
     Sysno::from_raw(nr).map_or_else(|| format!("syscall_{nr}"), |s| s.name().to_string())
+}
+
+#[cfg(test)]
+mod restart_tests {
+    use super::{Interrupted, OnSignal, RestartBlock};
+    use abi::Errno;
+
+    fn block(on_signal: OnSignal, progress: u64) -> RestartBlock {
+        RestartBlock {
+            on_signal,
+            progress,
+            ..RestartBlock::default()
+        }
+    }
+
+    const EINTR: Interrupted = Interrupted::Return(Errno::EINTR.as_return());
+
+    /// Linux's table (signal(7)): rows are the call's kind, columns a handler without
+    /// `SA_RESTART`, one with it, and a stop and continue.
+    #[test]
+    fn linux_restart_rules() {
+        let cases = [
+            (
+                OnSignal::RestartSys,
+                [
+                    EINTR,
+                    Interrupted::RestartAfterHandler,
+                    Interrupted::Continue,
+                ],
+            ),
+            (
+                OnSignal::RestartNoHand,
+                [EINTR, EINTR, Interrupted::Continue],
+            ),
+            (OnSignal::Intr, [EINTR, EINTR, EINTR]),
+        ];
+        for (kind, want) in cases {
+            let rb = block(kind, 0);
+            let got = [
+                rb.interrupted(Some(false)),
+                rb.interrupted(Some(true)),
+                rb.interrupted(None),
+            ];
+            assert_eq!(got, want, "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn a_write_that_moved_data_returns_its_count() {
+        for kind in [
+            OnSignal::RestartSys,
+            OnSignal::RestartNoHand,
+            OnSignal::Intr,
+        ] {
+            let rb = block(kind, 65536);
+            for handler in [Some(false), Some(true), None] {
+                assert_eq!(rb.interrupted(handler), Interrupted::Return(65536));
+            }
+        }
+    }
 }

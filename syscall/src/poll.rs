@@ -100,6 +100,7 @@ fn do_poll(
         entry[6..8].copy_from_slice(&revents.to_ne_bytes());
     }
     if count == 0 && deadline.is_none_or(|at| Instant::now() < at) {
+        ctx.on_signal(crate::OnSignal::RestartNoHand);
         return Err(ctx.block_on_waits(ws, deadline));
     }
     restore_temp_mask(ctx, mask.is_some());
@@ -202,6 +203,7 @@ fn do_select(
         }
     }
     if count == 0 && deadline.is_none_or(|at| Instant::now() < at) {
+        ctx.on_signal(crate::OnSignal::RestartNoHand);
         return Err(ctx.block_on_waits(ws, deadline));
     }
     restore_temp_mask(ctx, mask.is_some());

@@ -139,6 +139,7 @@ fn sleep_until(ctx: &mut Ctx<'_>, deadline: Instant) -> SysResult {
         return Ok(0);
     }
     let me = ctx.proc.pid;
+    ctx.on_signal(crate::OnSignal::RestartNoHand);
     Err(ctx.block_until(WaitKey::Timeout(me), deadline))
 }
 
@@ -173,6 +174,7 @@ pub(crate) fn sys_sched_yield(_ctx: &mut Ctx<'_>, _a: &Args) -> Result<crate::Ou
 
 pub(crate) fn sys_pause(ctx: &mut Ctx<'_>, _a: &Args) -> SysResult {
     let me = ctx.proc.pid;
+    ctx.on_signal(crate::OnSignal::RestartNoHand);
     Err(ctx.block_on(WaitKey::Signal(me)))
 }
 

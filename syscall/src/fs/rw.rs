@@ -123,7 +123,6 @@ fn transfer(
         }
         (Err(Errno::EAGAIN), Some(_)) if blocking => {
             // A terminal read may also end at its VTIME deadline.
-            ctx.restart.waited = true;
             let mut ws = vfs::WaitSet::default();
             f.waits(&mut ws);
             let deadline = if dir == Dir::Read {

@@ -106,6 +106,7 @@ pub(crate) fn sys_rt_sigsuspend(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     if s.discard_ignored() {
         return Err(Errno::EINTR);
     }
+    ctx.on_signal(crate::OnSignal::RestartNoHand);
     Err(ctx.block_on(WaitKey::Signal(ctx.proc.pid)))
 }
 
@@ -134,6 +135,7 @@ pub(crate) fn sys_rt_sigtimedwait(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
         return Err(Errno::EINTR);
     }
     let me = ctx.proc.pid;
+    ctx.on_signal(crate::OnSignal::Intr);
     match timeout {
         None => {
             ctx.proc.sig.wait_set = set;
