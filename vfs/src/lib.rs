@@ -53,10 +53,12 @@
 #![forbid(unsafe_code)]
 
 mod dentry;
+mod fifo;
 mod file;
 mod hostfs;
 mod ldisc;
 mod memfd;
+mod mknod;
 mod mount;
 pub mod object;
 mod overlay;
@@ -81,6 +83,7 @@ pub use dentry::Dentry;
 use dentry::{FsShared, Inode, OvlFs, OvlNode};
 pub use file::{open_object, open_pidfd, pidfd_wait_id, FileRef, OpenFile};
 use hostfs::HostNode;
+pub use mknod::NodeType;
 pub use mount::BindMount;
 pub use object::{new_wait_id, FileObject, Poller, WaitSet};
 use path::{Last, Parent};
