@@ -108,9 +108,9 @@ fn fifos_on_host_trees_are_neither_made_nor_opened() {
     let opts = RunOpts {
         uml_flags: vec![
             "-v".into(),
-            format!("{}:/mnt/ro:ro", ro.path().display()).into(),
+            format!("{}:/mnt/ro:ro", ro.path().display()),
             "-v".into(),
-            format!("{}:/mnt/rw", rw.path().display()).into(),
+            format!("{}:/mnt/rw", rw.path().display()),
         ],
         ..RunOpts::default()
     };

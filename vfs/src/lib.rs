@@ -1013,6 +1013,8 @@ impl IoErr for Errno {
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_fifo;
+#[cfg(test)]
 mod tests_object;
 #[cfg(test)]
 mod tests_pipe;
