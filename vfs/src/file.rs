@@ -949,7 +949,7 @@ impl OpenFile {
         }
     }
 
-    /// Whether it is one end of a pipe made by `pipe(2)`.
+    /// Whether it is one end of a pipe (made by `pipe(2)`, or a FIFO opened).
     pub fn is_pipe(&self) -> bool {
         matches!(self.kind, FileKind::Pipe(_))
     }
