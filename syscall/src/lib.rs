@@ -79,8 +79,11 @@ pub enum WaitKey {
 
 /// What a blocked syscall keeps across its restarts (Linux's restart block): cleared by the
 /// kernel when the call completes.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default)]
 pub struct RestartBlock {
+    /// The FIFO end a blocking `open` holds while it waits for a partner; dropped, and so
+    /// closed, when the call ends another way (a signal, the task's death).
+    pub fifo_end: Option<vfs::FileRef>,
     /// The call's deadline, fixed on first entry by calls with a relative timeout.
     pub deadline: Option<std::time::Instant>,
     /// Bytes already transferred by a blocking write that continues after blocking.

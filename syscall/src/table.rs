@@ -93,6 +93,8 @@ table! {
     fchdir => full(fs::sys_fchdir);
     mkdir => full(fs::sys_mkdir);
     mkdirat => full(fs::sys_mkdirat);
+    mknod => partial(fs::sys_mknod, "regular files, FIFOs, socket inodes; device nodes (root) open uml's own devices by number, others ENXIO; only regular files in host directories (else EPERM)");
+    mknodat => partial(fs::sys_mknodat, "as mknod");
     rmdir => full(fs::sys_rmdir);
     unlink => full(fs::sys_unlink);
     unlinkat => full(fs::sys_unlinkat);

@@ -4,7 +4,7 @@
 use std::io::{IoSlice, IoSliceMut};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
-use abi::flags::mode::{S_IFDIR, S_IFLNK, S_IFREG};
+use abi::flags::mode::{S_IFDIR, S_IFIFO, S_IFLNK, S_IFREG};
 use abi::flags::OFlags;
 use abi::structs::{Stat, Termios, Timespec, Winsize};
 use abi::Errno;
@@ -667,10 +667,10 @@ impl OpenFile {
         let keep = OFlags::from_bits_retain(flags.bits() & OFlags::ACCMODE)
             | flags.intersection(OFlags::NONBLOCK | OFlags::LARGEFILE);
         let kind = match &self.kind {
-            FileKind::Pipe(p) => FileKind::Pipe(crate::pipe::open_end(
-                &p.pipe,
-                flags.bits() & OFlags::ACCMODE == 1,
-            )),
+            FileKind::Pipe(p) => {
+                let write = flags.bits() & OFlags::ACCMODE == 1;
+                FileKind::Pipe(crate::pipe::open_end(&p.pipe, !write, write))
+            }
             FileKind::Stream(fd) => FileKind::Stream(fd.try_clone().map_err(Errno::from)?),
             _ => return Err(Errno::ENXIO),
         };
@@ -949,7 +949,7 @@ impl OpenFile {
         }
     }
 
-    /// Whether it is one end of a pipe made by `pipe(2)`.
+    /// Whether it is one end of a pipe (made by `pipe(2)`, or a FIFO opened).
     pub fn is_pipe(&self) -> bool {
         matches!(self.kind, FileKind::Pipe(_))
     }
@@ -987,7 +987,7 @@ impl OpenFile {
     /// Readiness for task `who` (what a signalfd reports depends on who asks).
     pub fn poll_for(&self, who: &Poller) -> PollEvents {
         match &self.kind {
-            FileKind::Pipe(p) => p.pipe.poll(p.write),
+            FileKind::Pipe(p) => p.poll(),
             FileKind::Pty(p) => p.pty.poll(p.master),
             FileKind::Stream(fd) => stdio::poll(fd),
             FileKind::Object(o) => o.poll(who),
@@ -1124,6 +1124,7 @@ pub(crate) fn open_dentry(d: &Dentry, flags: OFlags) -> Result<FileRef, Errno> {
             };
             match up {
                 Some(u) => match dev_kind(&u) {
+                    _ if ft == S_IFIFO => return open_fifo(d, &u, flags),
                     Some(DevKind::Ptmx) => {
                         return devpts(o)?.open_master(d, flags, o.fs.shared.uid)
                     }
@@ -1147,6 +1148,13 @@ pub(crate) fn open_dentry(d: &Dentry, flags: OFlags) -> Result<FileRef, Errno> {
     Ok(OpenFile::new(Some(d.clone()), kind, flags))
 }
 
+fn open_fifo(d: &Dentry, u: &MemInode, flags: OFlags) -> Result<FileRef, Errno> {
+    match &u.inner.lock().data {
+        MemData::Fifo(p) => crate::fifo::open(d, p, flags),
+        _ => Err(Errno::ENXIO),
+    }
+}
+
 fn dev_kind(u: &MemInode) -> Option<DevKind> {
     match &u.inner.lock().data {
         MemData::Dev(k) => Some(*k),
@@ -1163,11 +1171,12 @@ fn mem_kind(u: Arc<MemInode>) -> Result<FileKind, Errno> {
         MemData::Dev(k) => Some(*k),
         MemData::Dir { .. } => return Err(Errno::EISDIR),
         MemData::Symlink(_) => return Err(Errno::ELOOP),
-        MemData::Socket(_) => return Err(Errno::ENXIO),
+        MemData::Socket(_) | MemData::Fifo(_) => return Err(Errno::ENXIO),
         MemData::File(_) => None,
     };
     Ok(match dev {
         Some(DevKind::Console { host_fd, .. }) => FileKind::Stream(stdio::dup(host_fd)?),
+        Some(DevKind::NoDevice(..)) => return Err(Errno::ENXIO),
         Some(k) => FileKind::Dev(k),
         None => FileKind::Mem(u),
     })

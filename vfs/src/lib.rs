@@ -43,7 +43,11 @@
 //! an open file description with its position and status flags. Metadata: host objects keep
 //! the host's `st_ino`/`st_dev`; in-memory inodes get synthetic numbers on a synthetic
 //! device, except copied-up ones, which keep the host's. New files belong to the configured
-//! uid/gid. Pipes ([`Vfs::pipe`]) and kernel objects ([`object`]: eventfd, epoll, timerfd,
+//! uid/gid. File kinds: regular files, directories, symlinks, FIFOs, socket inodes and
+//! device nodes; [`Vfs::mknod`] makes the last four kinds (and regular files) in the
+//! in-memory layers, device nodes opening uml's own devices by number ([`mknod`]). A FIFO
+//! is an inode holding one pipe that every open attaches an end to, with Linux's open rules
+//! ([`fifo`]); FIFOs and devices of the host are never opened. Pipes ([`Vfs::pipe`]) and kernel objects ([`object`]: eventfd, epoll, timerfd,
 //! signalfd, sockets, made by the syscall layer through [`open_object`]) live outside the
 //! namespace; files that can block report a [`OpenFile::wait_id`], their readiness
 //! ([`OpenFile::poll_for`]) and what a waiter sleeps on ([`OpenFile::waits`]); socket names
@@ -53,10 +57,12 @@
 #![forbid(unsafe_code)]
 
 mod dentry;
+mod fifo;
 mod file;
 mod hostfs;
 mod ldisc;
 mod memfd;
+mod mknod;
 mod mount;
 pub mod object;
 mod overlay;
@@ -81,6 +87,7 @@ pub use dentry::Dentry;
 use dentry::{FsShared, Inode, OvlFs, OvlNode};
 pub use file::{open_object, open_pidfd, pidfd_wait_id, FileRef, OpenFile};
 use hostfs::HostNode;
+pub use mknod::NodeType;
 pub use mount::BindMount;
 pub use object::{new_wait_id, FileObject, Poller, WaitSet};
 use path::{Last, Parent};
@@ -1009,6 +1016,8 @@ impl IoErr for Errno {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_fifo;
 #[cfg(test)]
 mod tests_object;
 #[cfg(test)]

@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use std::io::Read;
 use std::sync::atomic::Ordering;
 
-use abi::flags::mode::{S_IFDIR, S_IFLNK, S_IFMT, S_IFREG};
+use abi::flags::mode::{S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG};
 use abi::Errno;
 use parking_lot::Mutex;
 use rustix::fs::OFlags as HOFlags;
@@ -115,6 +115,8 @@ pub(crate) fn copy_up(d: &Dentry) -> Result<Arc<MemInode>, Errno> {
             std::fs::File::from(fd).read_to_end(&mut v)?;
             MemData::File(v)
         }
+        // The guest's own FIFO from now on: the host's is never opened.
+        S_IFIFO => MemData::Fifo(crate::pipe::Pipe::new(st.st_uid, st.st_gid)),
         _ => MemData::File(Vec::new()),
     };
     let t = |s: i64, ns: i64| Time { sec: s, nsec: ns };

@@ -11,7 +11,13 @@
 //! the pipe's [`wait id`](crate::OpenFile::wait_id) (one per pipe, shared by both ends).
 //!
 //! Ends are counted per open file description: a [`PipeEnd`] lives in one `OpenFile` and
-//! drops its count when that is dropped (after its last descriptor is closed).
+//! drops its count when that is dropped (after its last descriptor is closed). A FIFO
+//! ([`fifo`](crate::fifo)) is a pipe whose ends are opened by name, and an end opened
+//! read-write is both a reader and a writer. As Linux's `r_counter`/`w_counter`, a pipe
+//! counts every reader and writer that ever opened it: an end remembers the count of its
+//! partners when it was opened, so a FIFO open knows whether a partner came since, and a
+//! reader reports a hangup only once some writer has come and gone. When an end opens
+//! while no other is open, what a former set of ends left buffered is dropped.
 
 use std::collections::VecDeque;
 use std::io::{IoSlice, IoSliceMut};
@@ -51,6 +57,9 @@ struct Inner {
     max_slots: usize,
     readers: usize,
     writers: usize,
+    /// Readers and writers that ever opened it (Linux's `r_counter`, `w_counter`).
+    read_opens: u64,
+    write_opens: u64,
     /// Events for the read end (writes, write ends closed) and for the write end (reads,
     /// read ends closed): [`PollEvents::seq`].
     read_events: u64,
@@ -110,10 +119,15 @@ pub(crate) struct Pipe {
     inner: Mutex<Inner>,
 }
 
-/// One end of a pipe, owned by an open file description.
+/// One end of a pipe, owned by an open file description: a read end, a write end, or both
+/// (a FIFO opened `O_RDWR`).
 pub(crate) struct PipeEnd {
     pub pipe: Arc<Pipe>,
-    pub write: bool,
+    read: bool,
+    write: bool,
+    /// When no partner (writer of a read end, reader of a write end) had the pipe open as
+    /// this end opened: how many partners had ever opened it then.
+    partner_opens: Option<u64>,
 }
 
 impl Drop for PipeEnd {
@@ -122,10 +136,46 @@ impl Drop for PipeEnd {
         if self.write {
             i.writers = i.writers.saturating_sub(1);
             i.read_events += 1;
-        } else {
+        }
+        if self.read {
             i.readers = i.readers.saturating_sub(1);
             i.write_events += 1;
         }
+    }
+}
+
+impl PipeEnd {
+    /// Readiness of this end. A reader sees a hangup once no writer is left, but not
+    /// before a first writer came if there was none when it opened (Linux's `pipe_poll`).
+    pub fn poll(&self) -> PollEvents {
+        let i = self.pipe.inner.lock();
+        let mut ev = PollEvents::default();
+        if self.read {
+            ev.readable = !i.slots.is_empty();
+            ev.hangup = i.writers == 0 && self.partner_came(&i);
+            ev.seq = Some(i.read_events);
+        }
+        if self.write {
+            ev.writable = i.slots.len() < i.max_slots;
+            ev.error = i.readers == 0;
+            ev.seq = Some(ev.seq.unwrap_or(0).wrapping_add(i.write_events));
+        }
+        ev
+    }
+
+    /// Whether a partner had the pipe open when this end opened or has opened it since
+    /// (always true for an end that is both): what a blocking FIFO open waits for.
+    pub fn has_partner(&self) -> bool {
+        self.partner_came(&self.pipe.inner.lock())
+    }
+
+    fn partner_came(&self, i: &Inner) -> bool {
+        let opens = match (self.read, self.write) {
+            (true, false) => i.write_opens,
+            (false, true) => i.read_opens,
+            _ => return true,
+        };
+        self.partner_opens.is_none_or(|n| n != opens)
     }
 }
 
@@ -157,50 +207,74 @@ impl PollEvents {
     };
 }
 
-/// Another end of an existing pipe (a reopened `/proc/PID/fd/N`).
-pub(crate) fn open_end(pipe: &Arc<Pipe>, write: bool) -> PipeEnd {
+/// Another end of an existing pipe (a reopened `/proc/PID/fd/N`, a FIFO opened): it reads,
+/// writes, or both.
+pub(crate) fn open_end(pipe: &Arc<Pipe>, read: bool, write: bool) -> PipeEnd {
     let mut i = pipe.inner.lock();
+    if i.readers == 0 && i.writers == 0 {
+        // Nobody can read what is left; a new pipe starts empty at the default size.
+        i.slots.clear();
+        i.max_slots = SLOTS;
+    }
+    let partner_opens = match (read, write) {
+        (true, false) => (i.writers == 0).then_some(i.write_opens),
+        (false, true) => (i.readers == 0).then_some(i.read_opens),
+        _ => None,
+    };
+    if read {
+        i.readers += 1;
+        i.read_opens += 1;
+        i.write_events += 1;
+    }
     if write {
         i.writers += 1;
-    } else {
-        i.readers += 1;
+        i.write_opens += 1;
+        i.read_events += 1;
     }
     PipeEnd {
         pipe: pipe.clone(),
+        read,
         write,
+        partner_opens,
     }
 }
 
 /// A new pipe owned by `uid`/`gid`: its (read end, write end).
 pub(crate) fn new_pipe(uid: u32, gid: u32) -> (PipeEnd, PipeEnd) {
-    let now = Time::now();
-    let pipe = Arc::new(Pipe {
-        id: crate::object::new_wait_id(),
-        uid,
-        gid,
-        inner: Mutex::new(Inner {
-            slots: VecDeque::new(),
-            max_slots: SLOTS,
-            readers: 1,
-            writers: 1,
-            read_events: 0,
-            write_events: 0,
-            mode: S_IFIFO | 0o600,
-            atime: now,
-            mtime: now,
-            ctime: now,
-        }),
-    });
-    (
-        PipeEnd {
-            pipe: pipe.clone(),
-            write: false,
-        },
-        PipeEnd { pipe, write: true },
-    )
+    let pipe = Pipe::new(uid, gid);
+    (open_end(&pipe, true, false), open_end(&pipe, false, true))
 }
 
 impl Pipe {
+    /// A pipe with no end open yet (a FIFO's, until it is opened), owned by `uid`/`gid`.
+    pub fn new(uid: u32, gid: u32) -> Arc<Pipe> {
+        let now = Time::now();
+        Arc::new(Pipe {
+            id: crate::object::new_wait_id(),
+            uid,
+            gid,
+            inner: Mutex::new(Inner {
+                slots: VecDeque::new(),
+                max_slots: SLOTS,
+                readers: 0,
+                writers: 0,
+                read_opens: 0,
+                write_opens: 0,
+                read_events: 0,
+                write_events: 0,
+                mode: S_IFIFO | 0o600,
+                atime: now,
+                mtime: now,
+                ctime: now,
+            }),
+        })
+    }
+
+    /// Whether some end reads it (an `O_WRONLY|O_NONBLOCK` FIFO open fails without one).
+    pub fn has_readers(&self) -> bool {
+        self.inner.lock().readers > 0
+    }
+
     /// The id blocked tasks wait on (shared by both ends).
     pub fn id(&self) -> u64 {
         self.id
@@ -326,28 +400,6 @@ impl Pipe {
     pub fn len(&self) -> usize {
         let i = self.inner.lock();
         i.slots.iter().map(|s| s.data.len() - s.off).sum()
-    }
-
-    /// Readiness of one end.
-    pub fn poll(&self, write_end: bool) -> PollEvents {
-        let i = self.inner.lock();
-        if write_end {
-            PollEvents {
-                readable: false,
-                writable: i.slots.len() < i.max_slots,
-                hangup: false,
-                error: i.readers == 0,
-                seq: Some(i.write_events),
-            }
-        } else {
-            PollEvents {
-                readable: !i.slots.is_empty(),
-                writable: false,
-                hangup: i.writers == 0,
-                error: false,
-                seq: Some(i.read_events),
-            }
-        }
     }
 
     /// `fstat`: a FIFO on pipefs.

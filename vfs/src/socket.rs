@@ -49,7 +49,7 @@ impl Vfs {
                 &dir,
                 &name,
                 S_IFSOCK | (mode & 0o7777),
-                MemData::Socket(sock),
+                MemData::Socket(Some(sock)),
             )
             .map(|_| ()),
         }
@@ -65,7 +65,7 @@ impl Vfs {
             return Err(Errno::ECONNREFUSED);
         }
         let bound = overlay::upper(&d).and_then(|u| match &u.inner.lock().data {
-            MemData::Socket(w) => w.upgrade(),
+            MemData::Socket(w) => w.as_ref().and_then(std::sync::Weak::upgrade),
             _ => None,
         });
         bound.ok_or(Errno::ECONNREFUSED)

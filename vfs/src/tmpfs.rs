@@ -64,6 +64,9 @@ pub(crate) enum DevKind {
         host_fd: i32,
         pts: Option<u32>,
     },
+    /// A node (`mknod`) of a number uml has no device for, and every block device node:
+    /// opening it is `ENXIO`, as a device without a driver on Linux.
+    NoDevice(u32, u32),
 }
 
 impl DevKind {
@@ -79,6 +82,23 @@ impl DevKind {
             DevKind::Ptmx => (5, 2),
             DevKind::PtySlave(n) | DevKind::Console { pts: Some(n), .. } => (136, n),
             DevKind::Console { pts: None, .. } => (5, 1),
+            DevKind::NoDevice(major, minor) => (major, minor),
+        }
+    }
+
+    /// The device a `mknod` character node of `(major, minor)` opens: one of devfs's
+    /// memory devices, `/dev/tty`, `/dev/ptmx` or a pty's slave; never a host device.
+    pub fn of_char(major: u32, minor: u32) -> DevKind {
+        match (major, minor) {
+            (1, 3) => DevKind::Null,
+            (1, 5) => DevKind::Zero,
+            (1, 7) => DevKind::Full,
+            (1, 8) => DevKind::Random,
+            (1, 9) => DevKind::Urandom,
+            (5, 0) => DevKind::Tty,
+            (5, 2) => DevKind::Ptmx,
+            (136, n) => DevKind::PtySlave(n),
+            _ => DevKind::NoDevice(major, minor),
         }
     }
 }
@@ -102,8 +122,11 @@ pub(crate) enum MemData {
     },
     Symlink(Vec<u8>),
     Dev(DevKind),
-    /// A socket inode: the socket bound to it, while that lives.
-    Socket(std::sync::Weak<dyn crate::object::FileObject>),
+    /// A socket inode: the socket bound to it, while that lives (`None` for one made by
+    /// `mknod`, which no socket is bound to).
+    Socket(Option<std::sync::Weak<dyn crate::object::FileObject>>),
+    /// A FIFO: the pipe its openers share.
+    Fifo(Arc<crate::pipe::Pipe>),
 }
 
 /// Mutable state of a [`MemInode`].
@@ -176,7 +199,7 @@ impl MemInode {
             MemData::File(v) => v.len() as u64,
             MemData::Symlink(t) => t.len() as u64,
             MemData::Dir { .. } => 4096,
-            MemData::Dev(_) | MemData::Socket(_) => 0,
+            MemData::Dev(_) | MemData::Socket(_) | MemData::Fifo(_) => 0,
         };
         let rdev = match &i.data {
             MemData::Dev(k) => {

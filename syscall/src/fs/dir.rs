@@ -1,5 +1,5 @@
-//! Directories and names: `getdents64`, `getcwd`, `chdir`, `mkdir`, `rmdir`, `unlink`,
-//! `rename`, `link`, `symlink`.
+//! Directories and names: `getdents64`, `getcwd`, `chdir`, `mkdir`, `mknod`, `rmdir`,
+//! `unlink`, `rename`, `link`, `symlink`.
 
 use abi::flags::{at, rename};
 use abi::{Errno, UserAddr};
@@ -75,6 +75,28 @@ pub fn sys_mkdir(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
 /// `mkdirat(2)`.
 pub fn sys_mkdirat(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
     mkdir_at(ctx, a.i32(0), a.addr(1), a.u32(2))
+}
+
+/// `mode` is a `umode_t` (16 bits) and `dev` a 32-bit device number, as Linux takes them;
+/// the type is checked before the path is read.
+fn mknod_at(ctx: &mut Ctx<'_>, dirfd: i32, path: UserAddr, mode: u32, dev: u32) -> abi::SysResult {
+    let mode = mode & 0xffff;
+    let ty = vfs::NodeType::of(mode, dev)?;
+    let (base, p) = at_path(ctx, dirfd, path)?;
+    let perm = mode & 0o7777 & !ctx.proc.umask;
+    let cap_mknod = ctx.proc.cred.euid == 0;
+    ctx.vfs.mknod(ctx.at(&base), &p, ty, perm, cap_mknod)?;
+    Ok(0)
+}
+
+/// `mknod(2)`.
+pub fn sys_mknod(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
+    mknod_at(ctx, at::FDCWD, a.addr(0), a.u32(1), a.u32(2))
+}
+
+/// `mknodat(2)`.
+pub fn sys_mknodat(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
+    mknod_at(ctx, a.i32(0), a.addr(1), a.u32(2), a.u32(3))
 }
 
 /// `rmdir(2)`.

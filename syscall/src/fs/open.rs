@@ -2,6 +2,7 @@
 
 use abi::flags::{at, fcntl, OFlags};
 use abi::{Errno, UserAddr};
+use vfs::FileRef;
 
 use super::{at_path, check_free_fd};
 use crate::fdtable::FdEntry;
@@ -24,8 +25,11 @@ pub(crate) fn dropped(ctx: &mut Ctx<'_>, old: Option<FdEntry>) {
 }
 
 fn do_open(ctx: &mut Ctx<'_>, dirfd: i32, path: UserAddr, flags: u32, mode: u32) -> abi::SysResult {
-    let (base, path) = at_path(ctx, dirfd, path)?;
     let flags = OFlags::from_bits_retain(flags);
+    if let Some(end) = ctx.restart.fifo_end.take() {
+        return fifo_opened(ctx, end, flags);
+    }
+    let (base, path) = at_path(ctx, dirfd, path)?;
     let creates = flags.contains(OFlags::CREAT)
         || flags.bits() & OFlags::TMPFILE.bits() == OFlags::TMPFILE.bits();
     let mode = if creates {
@@ -40,10 +44,30 @@ fn do_open(ctx: &mut Ctx<'_>, dirfd: i32, path: UserAddr, flags: u32, mode: u32)
         crate::mem::file_truncated(ctx, &file);
     }
     let file = crate::tty::opened(ctx, file, flags)?;
-    let fd = ctx
-        .proc
-        .fds
-        .install(file, flags.contains(OFlags::CLOEXEC), 0, ctx.proc.nofile())?;
+    if file.is_fifo() {
+        // Openers waiting for a partner look again.
+        if let Some(id) = file.wait_id() {
+            ctx.wake(WaitKey::File(id));
+        }
+        return fifo_opened(ctx, file, flags);
+    }
+    install(ctx, file, flags)
+}
+
+/// A FIFO end opened: installed once a partner came (see `vfs::OpenFile::
+/// fifo_partner_missing`); until then the call waits, holding the end.
+fn fifo_opened(ctx: &mut Ctx<'_>, end: FileRef, flags: OFlags) -> abi::SysResult {
+    if end.fifo_partner_missing() {
+        let e = ctx.block_on_file(&end);
+        ctx.restart.fifo_end = Some(end);
+        return Err(e);
+    }
+    install(ctx, end, flags)
+}
+
+fn install(ctx: &mut Ctx<'_>, file: FileRef, flags: OFlags) -> abi::SysResult {
+    let cloexec = flags.contains(OFlags::CLOEXEC);
+    let fd = ctx.proc.fds.install(file, cloexec, 0, ctx.proc.nofile())?;
     Ok(fd as u64)
 }
 

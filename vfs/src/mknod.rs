@@ -1,0 +1,102 @@
+//! `mknod(2)`: regular files, FIFOs, socket inodes and device nodes made by name.
+//!
+//! Everything is made in an in-memory file system (the overlay's upper layer, devfs), as
+//! the other new entries there. A device node opens one of uml's own devices by its number
+//! (`1:3` null, `1:5` zero, `1:7` full, `1:8` random, `1:9` urandom, `5:0` tty, `5:2` ptmx,
+//! `136:N` a pty's slave); any other number, and every block device, is `ENXIO` on open. A
+//! host device is never reached. In a host directory (`--rw`, a read-write bind mount)
+//! only regular files are made; the other types are `EPERM`, as binding a socket there.
+
+use abi::flags::mode::{S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFMT, S_IFREG, S_IFSOCK};
+use abi::Errno;
+
+use crate::dentry::Inode;
+use crate::tmpfs::{DevKind, MemData};
+use crate::{overlay, At, Vfs};
+
+/// What `mknod` makes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NodeType {
+    /// An empty regular file (`S_IFREG`, or no type).
+    Regular,
+    /// A FIFO.
+    Fifo,
+    /// A socket inode no socket is bound to.
+    Socket,
+    /// A character device node: (major, minor).
+    Char(u32, u32),
+    /// A block device node: (major, minor).
+    Block(u32, u32),
+}
+
+impl NodeType {
+    /// The node `mknod`'s `mode` and `dev` (Linux's 32-bit encoding) ask for: Linux's
+    /// `may_mknod`, checked before the path: `EPERM` for a directory, `EINVAL` for a type
+    /// that is none of the above.
+    pub fn of(mode: u32, dev: u32) -> Result<NodeType, Errno> {
+        let major = (dev & 0xfff00) >> 8;
+        let minor = (dev & 0xff) | ((dev >> 12) & 0xfff00);
+        Ok(match mode & S_IFMT {
+            0 | S_IFREG => NodeType::Regular,
+            S_IFIFO => NodeType::Fifo,
+            S_IFSOCK => NodeType::Socket,
+            S_IFCHR => NodeType::Char(major, minor),
+            S_IFBLK => NodeType::Block(major, minor),
+            S_IFDIR => return Err(Errno::EPERM),
+            _ => return Err(Errno::EINVAL),
+        })
+    }
+
+    /// Whether making it needs `CAP_MKNOD`: device nodes but the whiteout (`0:0`).
+    fn privileged(self) -> bool {
+        matches!(self, NodeType::Block(..))
+            || matches!(self, NodeType::Char(major, minor) if (major, minor) != (0, 0))
+    }
+}
+
+impl Vfs {
+    /// `mknodat(2)`: makes a `ty` at `path` with permission bits `perm` (already masked
+    /// by the umask). `cap_mknod`: the caller may make device nodes (`EPERM` otherwise,
+    /// checked after `EEXIST`, `EROFS` and `EACCES`, as Linux).
+    pub fn mknod<'b>(
+        &self,
+        base: impl Into<At<'b>>,
+        path: &[u8],
+        ty: NodeType,
+        perm: u32,
+        cap_mknod: bool,
+    ) -> Result<(), Errno> {
+        let base: At<'_> = base.into();
+        let _ns = self.ns.lock();
+        let (dir, name) = self.new_entry(base, path, false)?;
+        self.may_modify(&dir)?;
+        if ty.privileged() && !cap_mknod {
+            return Err(Errno::EPERM);
+        }
+        let perm = perm & 0o7777;
+        match &dir.0.inode {
+            Inode::Host(h) if ty == NodeType::Regular => h
+                .create_file(&name, rustix::fs::OFlags::RDONLY, perm)
+                .map(drop),
+            Inode::Host(_) => Err(Errno::EPERM),
+            Inode::Ovl(_) => {
+                let (ftype, data) = match ty {
+                    NodeType::Regular => (S_IFREG, MemData::File(Vec::new())),
+                    NodeType::Fifo => (
+                        S_IFIFO,
+                        MemData::Fifo(crate::pipe::Pipe::new(self.uid, self.gid)),
+                    ),
+                    NodeType::Socket => (S_IFSOCK, MemData::Socket(None)),
+                    NodeType::Char(major, minor) => {
+                        (S_IFCHR, MemData::Dev(DevKind::of_char(major, minor)))
+                    }
+                    NodeType::Block(major, minor) => {
+                        (S_IFBLK, MemData::Dev(DevKind::NoDevice(major, minor)))
+                    }
+                };
+                overlay::create(&dir, &name, ftype | perm, data).map(drop)
+            }
+            Inode::Proc(_) => Err(Errno::ENOENT),
+        }
+    }
+}
