@@ -11,6 +11,9 @@ cd "$1" || exit 9
 mkfifo p
 (echo hi >p &)
 cat p
+# The writer's exit (SIGCHLD) may come while the reader's open is completing its wake-up.
+echo data >p & cat <p
+wait
 ls -l p | cut -c1-10
 stat -c '%F %a' p
 cp -a p q && stat -c '%F %a' q

@@ -125,8 +125,8 @@ table! {
     dup2 => full(fs::sys_dup2);
     dup3 => full(fs::sys_dup3);
     ioctl => partial(fs::sys_ioctl, "terminals: TCGETS/TCSETS*, TIOCG/SWINSZ, TIOCG/SPGRP, TIOCSCTTY, TIOCNOTTY, TIOCGSID, TCFLSH, TCSBRK, TIOCOUTQ; ptys: TIOCGPTN, TIOCS/GPTLCK, TIOCGPTPEER; FIONREAD, FIOCLEX/FIONCLEX, FIONBIO; ENOTTY otherwise (no TIOCPKT, TIOCSTI)");
-    pipe => partial(fs::sys_pipe, "64 KiB buffer; a blocking write over PIPE_BUF returns a short count instead of waiting for room; no SIGPIPE yet");
-    pipe2 => partial(fs::sys_pipe2, "as pipe; O_DIRECT accepted without packet mode");
+    pipe => full(fs::sys_pipe);
+    pipe2 => partial(fs::sys_pipe2, "O_DIRECT accepted without packet mode");
     preadv => full(fs::sys_preadv);
     pwritev => full(fs::sys_pwritev);
     preadv2 => partial(fs::sys_preadv2, "RWF_HIPRI/DSYNC/SYNC accepted as no-ops; RWF_NOWAIT only affects pipes");
@@ -170,7 +170,7 @@ table! {
     sendfile => full(copy::sys_sendfile);
     copy_file_range => full(copy::sys_copy_file_range);
     splice => full(splice::sys_splice);
-    tee => partial(splice::sys_tee, "pipes made by pipe(2); a host pipe (stdio) is EINVAL");
+    tee => partial(splice::sys_tee, "pipes and FIFOs of the guest's own; a host pipe (stdio) is EINVAL");
     fsync => full(copy::sys_fsync);
     fdatasync => full(copy::sys_fsync);
     syncfs => full(copy::sys_fsync);
