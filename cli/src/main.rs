@@ -53,7 +53,8 @@ struct RunArgs {
     /// Print each syscall on stderr.
     #[arg(long)]
     trace: bool,
-    /// Scheduling policy: rr (round robin) or fair (least virtual runtime first).
+    /// Scheduling policy: rr (round robin), fair (least weighted virtual runtime first, as
+    /// Linux's CFS) or prio (strict priority by nice value).
     #[arg(long, default_value = "rr")]
     sched: kernel::PolicyKind,
     /// Trap mechanism: seccomp (a filter and signal handlers in the stub) or ptrace

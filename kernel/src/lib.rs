@@ -24,8 +24,9 @@
 //! and name the `WaitKey`s they block on or wake.
 //!
 //! Invariants: guest behaviour never panics the kernel; a host failure (a stub died, ptrace
-//! failed) ends the run with a [`KernelError`] naming it, not with a guest errno. A task is
-//! either runnable (in the scheduler), blocked on one or more wait keys, or stopped.
+//! failed) ends the run with a [`KernelError`] naming it, not with a guest errno. Whether a
+//! task is runnable, blocked (on what, until when) or stopped is the scheduler's to know;
+//! the kernel keeps a task's registers and its syscall's restart state.
 #![forbid(unsafe_code)]
 
 mod boot;
@@ -41,9 +42,8 @@ use std::path::PathBuf;
 use abi::structs::UserRegs;
 use mm::{Mm, MmId};
 use runner::{Runner, RunnerError};
-use sched::timers::Timers;
 use sched::{Scheduler, TaskId};
-use syscall::{ProcessTable, WaitKey};
+use syscall::ProcessTable;
 use vfs::Vfs;
 
 pub use boot::StartError;
@@ -104,13 +104,9 @@ struct Task {
     restart: bool,
     /// What the blocked syscall keeps across restarts (deadline, progress).
     restart_block: syscall::RestartBlock,
-    /// What the task waits for (any one wakes it); empty when it is not blocked.
-    blocked_on: Vec<WaitKey>,
     /// FP state to put back before the task runs again (a vfork parent whose child borrowed
     /// its address space).
     saved_fp: Option<trap::XState>,
-    /// Stopped by a job-control signal (out of the run queue until continued).
-    stopped: bool,
 }
 
 impl Task {
@@ -120,9 +116,7 @@ impl Task {
             regs,
             restart: false,
             restart_block: Default::default(),
-            blocked_on: Vec::new(),
             saved_fp: None,
-            stopped: false,
         }
     }
 }
@@ -132,12 +126,12 @@ pub struct Kernel {
     mm: Mm,
     vfs: Vfs,
     runner: Box<dyn Runner>,
+    /// The scheduler service: run queue, wait queues, timers.
     sched: Scheduler,
-    timers: Timers,
+    /// The monotonic clock the scheduler's messages count in.
+    clock: sched::Clock,
     procs: ProcessTable,
     tasks: HashMap<TaskId, Task>,
-    /// Tasks parked in a syscall, by what they wait for.
-    blocked: HashMap<WaitKey, Vec<TaskId>>,
     /// How many processes use each address space (a vfork child borrows its parent's,
     /// a `CLONE_VM` child shares it).
     mm_users: HashMap<MmId, usize>,

@@ -4,7 +4,6 @@ use std::time::Instant;
 
 use abi::signal::si_code;
 use abi::signal::sig;
-use sched::timers::TimerEvent;
 use sched::{SchedMsg, SchedReply, TaskId};
 use syscall::proc_calls::{exit_process, reaps_automatically};
 use syscall::signal::{SigInfo, TrapInfo};
@@ -80,10 +79,17 @@ impl Kernel {
     /// could do; as on Linux, they wait forever (until uml itself is signalled).
     fn idle(&mut self) {
         let timeout = self
-            .timers
             .next_deadline()
             .map(|at| at.saturating_duration_since(Instant::now()));
         self.check_streams(timeout);
+    }
+
+    /// When the scheduler's next timer is due.
+    fn next_deadline(&mut self) -> Option<Instant> {
+        match self.sched.handle(SchedMsg::NextDeadline) {
+            SchedReply::Deadline(at) => at.map(|k| self.clock.instant(k)),
+            _ => None,
+        }
     }
 
     /// Waits up to `timeout` (`None`: forever) for watched host streams or a host signal,
@@ -91,9 +97,9 @@ impl Kernel {
     fn check_streams(&mut self, timeout: Option<std::time::Duration>) {
         self.host.last_stream_check = Instant::now();
         // Streams nobody waits for any more are dropped.
-        let blocked = &self.blocked;
+        let sched = &self.sched;
         self.host_watch
-            .retain(|id, _| blocked.contains_key(&WaitKey::File(*id)));
+            .retain(|id, _| sched.waiters(WaitKey::File(*id)) > 0);
         let watched: Vec<(u64, vfs::FileRef)> = self
             .host_watch
             .iter()
@@ -151,17 +157,13 @@ impl Kernel {
     }
 
     fn fire_timers(&mut self) {
-        if self
-            .timers
-            .next_deadline()
-            .is_none_or(|at| at > Instant::now())
-        {
+        if self.next_deadline().is_none_or(|at| at > Instant::now()) {
             return;
         }
-        for event in self.timers.expired(Instant::now()) {
-            match event {
-                TimerEvent::Wake(tid) => self.wake_task(tid, false),
-                TimerEvent::Alarm(pid) => self.itimer_real_fired(pid),
+        let now = self.clock.now();
+        if let SchedReply::Fired { alarms, .. } = self.sched.handle(SchedMsg::Tick(now)) {
+            for pid in alarms {
+                self.itimer_real_fired(pid);
             }
         }
     }
@@ -182,72 +184,37 @@ impl Kernel {
             None
         } else {
             let next = at + interval;
-            self.timers.arm(next, TimerEvent::Alarm(pid));
+            let at = self.clock.at(next);
+            self.sched.handle(SchedMsg::ArmAlarm { pid, at });
             Some((next, interval))
         };
         self.send_signal(pid, syscall::signal::SigInfo::kernel(sig::SIGALRM));
     }
 
-    /// Makes a blocked task runnable again (its syscall restarts); `by_key` when one of the
-    /// keys it blocked on was woken (not a signal or its deadline).
-    fn wake_task(&mut self, tid: TaskId, by_key: bool) {
-        let Some(task) = self.tasks.get_mut(&tid) else {
-            return;
-        };
-        if task.blocked_on.is_empty() {
-            return;
-        }
-        task.restart_block.woken |= by_key;
-        for key in std::mem::take(&mut task.blocked_on) {
-            if let Some(list) = self.blocked.get_mut(&key) {
-                list.retain(|&t| t != tid);
-                if list.is_empty() {
-                    self.blocked.remove(&key);
+    /// Wakes the tasks blocked on `key`, at most `max` of them (first blocked first): their
+    /// syscalls run again, knowing that what they waited for woke them.
+    fn wake_key(&mut self, key: WaitKey, max: usize) {
+        if let SchedReply::Woken(tids) = self.sched.handle(SchedMsg::WakeKey { key, max }) {
+            for tid in tids {
+                if let Some(task) = self.tasks.get_mut(&tid) {
+                    task.restart_block.woken = true;
                 }
             }
         }
-        if !task.stopped {
-            self.sched.handle(SchedMsg::Wake(tid));
-        }
     }
 
-    /// Wakes every task blocked on `key`. A signal wakes every thread of its target
-    /// process from any wait but a vfork (which only the child's exec or exit ends); the
-    /// first to run takes it, the others restart their calls.
+    /// Wakes every task blocked on `key`. A signal interrupts the waits of every thread of
+    /// its target process but a vfork parent's (which only the child's exec or exit ends);
+    /// the first to run takes it, the others restart their calls.
     pub(crate) fn wake(&mut self, key: WaitKey) {
         if let WaitKey::Signal(pid) = key {
             for tid in self.thread_tasks(pid) {
-                let vforking = self
-                    .tasks
-                    .get(&tid)
-                    .is_some_and(|t| matches!(t.blocked_on.first(), Some(WaitKey::Vfork(_))));
-                if !vforking {
-                    self.wake_task(tid, false);
-                }
+                self.sched.handle(SchedMsg::Interrupt(tid));
                 self.maybe_continue(tid);
             }
             return;
         }
-        for tid in self.blocked.remove(&key).unwrap_or_default() {
-            self.wake_task(tid, true);
-        }
-    }
-
-    /// Wakes the first task blocked on `key` (a futex wake of one).
-    fn wake_one(&mut self, key: WaitKey) {
-        if let Some(&tid) = self.blocked.get(&key).and_then(|l| l.first()) {
-            self.wake_task(tid, true);
-        }
-    }
-
-    fn block(&mut self, tid: TaskId, keys: Vec<WaitKey>) {
-        if let Some(task) = self.tasks.get_mut(&tid) {
-            self.sched.handle(SchedMsg::Remove(tid));
-            for &key in &keys {
-                self.blocked.entry(key).or_default().push(tid);
-            }
-            task.blocked_on = keys;
-        }
+        self.wake_key(key, usize::MAX);
     }
 
     /// Whether thread `tid` has a signal to act on before it returns to user mode.
@@ -275,12 +242,12 @@ impl Kernel {
         let Some(mmid) = self.procs.get(pid).map(|p| p.mm) else {
             return Ok(None);
         };
+        if self.sched.is_stopped(tid) {
+            return Ok(None);
+        }
         let Some(task) = self.tasks.get_mut(&tid) else {
             return Ok(None);
         };
-        if task.stopped {
-            return Ok(None);
-        }
         let trap = if std::mem::take(&mut task.restart) {
             Trap::Syscall
         } else {
@@ -358,8 +325,8 @@ impl Kernel {
             return Ok(None);
         };
         proc.sig_of(tid_of(tid));
-        let blocked = &self.blocked;
-        let waiters = |k| blocked.get(&k).map_or(0, Vec::len);
+        let sched = &self.sched;
+        let waiters = |k| sched.waiters(k);
         let mut ctx = syscall::Ctx::new(
             &mut self.mm,
             &self.vfs,
@@ -397,14 +364,16 @@ impl Kernel {
             Outcome::Block(key) => {
                 task.restart = true;
                 task.restart_block.woken = false;
-                if let Some(at) = timeout {
-                    self.timers.arm(at, TimerEvent::Wake(tid));
-                }
                 let keys = std::iter::once(key).chain(block_also).collect();
                 // A signal to act on is already there (it came while the call completed a
                 // wake-up): the task is not parked, and the signal interrupts the call.
                 if !self.deliverable(tid) {
-                    self.block(tid, keys);
+                    self.sched.handle(SchedMsg::Block {
+                        task: tid,
+                        keys,
+                        deadline: timeout.map(|at| self.clock.at(at)),
+                        interruptible: true,
+                    });
                 }
             }
             Outcome::Exec { old_mm } => exec_from = Some(old_mm),
@@ -435,7 +404,12 @@ impl Kernel {
                     if let Some(t) = self.tasks.get_mut(&tid) {
                         t.saved_fp = Some(fp);
                     }
-                    self.block(tid, vec![WaitKey::Vfork(child)]);
+                    self.sched.handle(SchedMsg::Block {
+                        task: tid,
+                        keys: vec![WaitKey::Vfork(child)],
+                        deadline: None,
+                        interruptible: false,
+                    });
                 }
             }
             Outcome::ExitThread(code) => exit_thread = Some(code),
@@ -446,21 +420,15 @@ impl Kernel {
                 self.host_watch.insert(id, f);
             }
         }
-        for (p, at) in alarms {
-            self.timers.arm(at, TimerEvent::Alarm(p));
+        for (pid, at) in alarms {
+            let at = self.clock.at(at);
+            self.sched.handle(SchedMsg::ArmAlarm { pid, at });
         }
         for key in wakeups {
             self.wake(key);
         }
         for (key, n) in wake_n {
-            let tids: Vec<TaskId> = self
-                .blocked
-                .get(&key)
-                .map(|l| l.iter().take(n).copied().collect())
-                .unwrap_or_default();
-            for t in tids {
-                self.wake_task(t, true);
-            }
+            self.wake_key(key, n);
         }
         if let Some(old_mm) = exec_from {
             self.exec_done(tid, pid, old_mm);
@@ -492,7 +460,7 @@ impl Kernel {
         let leader = task_of(pid);
         if tid != leader {
             if let Some(task) = self.tasks.remove(&tid) {
-                self.sched.forget(tid);
+                self.sched.handle(SchedMsg::Exit(tid));
                 self.tasks.insert(leader, task);
                 self.sched.handle(SchedMsg::Wake(leader));
             }
@@ -500,14 +468,10 @@ impl Kernel {
         self.put_mm(old_mm);
     }
 
-    /// Removes task `tid` from the scheduler, the wait lists and the task table.
+    /// Removes task `tid` from the scheduler (run and wait queues) and the task table.
     fn forget_task(&mut self, tid: TaskId) {
         self.tasks.remove(&tid);
-        self.sched.forget(tid);
-        self.blocked.retain(|_, list| {
-            list.retain(|&t| t != tid);
-            !list.is_empty()
-        });
+        self.sched.handle(SchedMsg::Exit(tid));
     }
 
     /// Thread `tid` ends, with its process's address space `mm`: its robust futexes and
@@ -518,7 +482,7 @@ impl Kernel {
         self.forget_task(tid);
         self.runner.release_thread(mm, tid_of(tid));
         for key in wake {
-            self.wake_one(key);
+            self.wake_key(key, 1);
         }
     }
 

@@ -147,9 +147,8 @@ impl Kernel {
         };
         let (ppid, uid) = (p.ppid, p.cred.uid);
         for tid in self.thread_tasks(pid) {
-            self.sched.handle(SchedMsg::Remove(tid));
+            self.sched.handle(SchedMsg::Stop(tid));
             if let Some(t) = self.tasks.get_mut(&tid) {
-                t.stopped = true;
                 if let (true, Interrupted::Return(v)) =
                     (t.restart, t.restart_block.interrupted(None))
                 {
@@ -174,21 +173,14 @@ impl Kernel {
 
     /// A stopped task continues if its process was continued or must die.
     pub(crate) fn maybe_continue(&mut self, tid: TaskId) {
-        let Some(t) = self.tasks.get_mut(&tid) else {
-            return;
-        };
-        if !t.stopped {
+        if !self.sched.is_stopped(tid) {
             return;
         }
-        let pid = t.tgid;
-        let Some(p) = self.procs.get(pid) else {
+        let Some(p) = self.tasks.get(&tid).and_then(|t| self.procs.get(t.tgid)) else {
             return;
         };
         if !matches!(p.state, ProcState::Stopped { .. }) || p.sig.fatal_pending() {
-            t.stopped = false;
-            if t.blocked_on.is_empty() {
-                self.sched.handle(SchedMsg::Wake(tid));
-            }
+            self.sched.handle(SchedMsg::Continue(tid));
         }
     }
 

@@ -1,197 +1,336 @@
-//! The scheduler: which task runs next, and timers.
+//! The scheduler service: who runs next, who waits for what, and timers.
 //!
-//! What it owns: the run queue and its policy, each task's scheduling state (runnable or
-//! not; virtual runtime for the fair policy), and [`timers::Timers`]. The kernel loop talks
-//! to it with [`SchedMsg`] and gets a [`SchedReply`]; the next task also decides which
-//! address space the runner switches to.
+//! What it owns: every task's scheduling state — runnable, blocked on wait keys (and whether
+//! a signal may interrupt the wait), stopped by job control — the wait queues ([`WaitKey`] →
+//! the tasks blocked on it, first blocked first), the [`timers::Timers`] (blocked tasks'
+//! deadlines and processes' `ITIMER_REAL`), and the run-queue [`Policy`] chosen at run time.
 //!
-//! Policies, chosen at run time with `uml run --sched=rr|fair` ([`PolicyKind`]):
+//! Messages: the kernel sends [`SchedMsg`]s to [`Scheduler::handle`] and gets a
+//! [`SchedReply`]; both serialise (serde), so the traffic can be recorded and replayed
+//! against another policy. Time enters only through messages ([`SchedMsg::Tick`] with the
+//! current [`Ktime`]), so a unit test drives the service with a fake clock. The read-only
+//! views [`Scheduler::waiters`] and [`Scheduler::is_stopped`] answer what a syscall handler
+//! asks while it runs (how many tasks a futex wake would wake).
+//!
+//! How a blocking syscall travels: the handler answers "block on these keys until this
+//! deadline"; the kernel sends [`SchedMsg::Block`]. Whoever makes a key ready sends
+//! [`SchedMsg::WakeKey`] and gets the woken tasks back ([`SchedReply::Woken`]); a signal
+//! sends [`SchedMsg::Interrupt`]; the deadline comes with a [`SchedMsg::Tick`]. A woken task
+//! is runnable again (unless stopped) and its syscall runs again.
+//!
+//! Policies ([`PolicyKind`], `uml run --sched=rr|fair|prio`), one small file each behind
+//! [`Policy`] (see [`policy`] for how to add one):
 //! - `rr`: round robin — runnable tasks in arrival order; a preempted or yielding task goes
 //!   to the back.
-//! - `fair`: like Linux's CFS — the runnable task with the least virtual runtime runs; a
-//!   woken task starts no further behind than one slice, so sleepers cannot starve others.
+//! - `fair`: like Linux's CFS — the runnable task with the least weighted virtual runtime
+//!   runs; nice values weigh as Linux's (`fair.rs`).
+//! - `prio`: strict priority by nice value, round robin among equals.
 //!
-//! Invariant: a task is in the run queue at most once, and only while runnable.
+//! Invariants: a task is handed to the policy at most once, and only while runnable (not
+//! blocked, not stopped); a blocked task is in the wait queue of each of its keys and in no
+//! other.
 #![forbid(unsafe_code)]
 
+mod clock;
+mod fair;
+pub mod policy;
+mod prio;
+mod rr;
 pub mod timers;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
+
+pub use clock::{Clock, Ktime};
+pub use fair::weight as nice_weight;
+pub use policy::{new_policy, Policy, PolicyKind};
+use timers::{TimerEvent, Timers};
 
 /// A schedulable guest thread.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct TaskId(pub u32);
 
+/// Something a blocked task waits for. A syscall handler that cannot complete names one or
+/// more; whoever changes that thing wakes them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum WaitKey {
+    /// An open file (pipe, terminal) may have become readable, writable or hung up; the id
+    /// is the file's `vfs::OpenFile::wait_id`.
+    File(u64),
+    /// A child of this guest pid changed state.
+    Child(i32),
+    /// The vfork child with this pid exec'd or exited.
+    Vfork(i32),
+    /// A signal was sent to this guest pid: it wakes from any wait (interrupting it).
+    Signal(i32),
+    /// Nothing but the syscall's own deadline (`nanosleep`) for this guest pid.
+    Timeout(i32),
+    /// A futex word: (address space id, address).
+    Futex(u64, u64),
+    /// A lock on this file, (`st_dev`, `st_ino`), was released or changed.
+    Lock(u64, u64),
+}
+
 /// Requests to the scheduler.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SchedMsg {
-    /// A new or woken task is runnable.
+    /// The task is runnable unless stopped: a new task, or one whose wait ends for a reason
+    /// of the kernel's (it leaves every wait queue, interruptible or not).
     Wake(TaskId),
-    /// The task stopped being runnable (blocked, stopped or exited).
-    Remove(TaskId),
+    /// A signal for the task: it leaves an interruptible wait (not a vfork parent's).
+    Interrupt(TaskId),
+    /// The task waits until one of `keys` is woken, a signal interrupts it (when
+    /// `interruptible`) or `deadline` passes.
+    Block {
+        /// The waiting task.
+        task: TaskId,
+        /// What it waits for (any one wakes it).
+        keys: Vec<WaitKey>,
+        /// When it wakes anyway.
+        deadline: Option<Ktime>,
+        /// Whether a signal ends the wait ([`SchedMsg::Interrupt`]).
+        interruptible: bool,
+    },
+    /// Wakes at most `max` of the tasks blocked on `key`, first blocked first.
+    WakeKey {
+        /// The key made ready.
+        key: WaitKey,
+        /// How many at most (`usize::MAX`: all).
+        max: usize,
+    },
+    /// A job-control stop: the task leaves the run queue until [`SchedMsg::Continue`].
+    Stop(TaskId),
+    /// The stop ends; the task is runnable again unless it is blocked.
+    Continue(TaskId),
     /// The running task gives up the CPU but stays runnable (`sched_yield`, preemption).
     Yield(TaskId),
     /// The task ran for this many nanoseconds.
     Ran(TaskId, u64),
+    /// The task's nice value is now this (-20..=19).
+    SetNice(TaskId, i32),
+    /// The task is gone (exited, or replaced by an exec): forget it.
+    Exit(TaskId),
+    /// Process `pid`'s `ITIMER_REAL` expires at `at`.
+    ArmAlarm {
+        /// The process.
+        pid: i32,
+        /// When.
+        at: Ktime,
+    },
+    /// The time is now this: wake blocked tasks whose deadline passed, report alarms due.
+    Tick(Ktime),
+    /// When is the next timer due?
+    NextDeadline,
     /// Which task runs next?
     PickNext,
 }
 
 /// Replies of the scheduler.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SchedReply {
     /// Done.
     Ok,
     /// The task to run next, or `None` if no task is runnable.
     Next(Option<TaskId>),
+    /// These blocked tasks were woken (in the order they had blocked).
+    Woken(Vec<TaskId>),
+    /// What a [`SchedMsg::Tick`] did: tasks whose deadline woke them, processes whose
+    /// `ITIMER_REAL` is due.
+    Fired {
+        /// Tasks woken by their deadline.
+        woken: Vec<TaskId>,
+        /// Processes whose alarm is due (the kernel checks it still applies).
+        alarms: Vec<i32>,
+    },
+    /// The next timer's deadline.
+    Deadline(Option<Ktime>),
 }
 
-/// Which policy orders the run queue.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub enum PolicyKind {
-    /// Round robin.
-    #[default]
-    RoundRobin,
-    /// Least virtual runtime first.
-    Fair,
+/// What the scheduler keeps about one task.
+#[derive(Debug, Default)]
+struct TaskState {
+    /// The keys it waits for; empty when it is not blocked.
+    blocked_on: Vec<WaitKey>,
+    /// Whether a signal ends its wait.
+    interruptible: bool,
+    /// When its wait ends anyway (a timer event for an earlier wait is stale).
+    deadline: Option<Ktime>,
+    /// Stopped by job control.
+    stopped: bool,
+    /// Handed to the policy (neither blocked nor stopped).
+    runnable: bool,
 }
-
-impl std::str::FromStr for PolicyKind {
-    type Err = String;
-    fn from_str(s: &str) -> Result<PolicyKind, String> {
-        match s {
-            "rr" => Ok(PolicyKind::RoundRobin),
-            "fair" => Ok(PolicyKind::Fair),
-            _ => Err(format!("unknown scheduling policy {s:?} (rr or fair)")),
-        }
-    }
-}
-
-/// The slice a woken task may lag behind the least-run task (fair policy), in ns.
-const WAKE_BONUS_NS: u64 = 3_000_000;
 
 /// The scheduler service.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Scheduler {
-    policy: PolicyKind,
-    queue: VecDeque<TaskId>,
-    vruntime: HashMap<TaskId, u64>,
+    policy: Box<dyn Policy>,
+    tasks: HashMap<TaskId, TaskState>,
+    waits: HashMap<WaitKey, Vec<TaskId>>,
+    timers: Timers,
 }
 
 impl Scheduler {
     /// A scheduler with the given policy and no tasks.
-    pub fn new(policy: PolicyKind) -> Scheduler {
-        Scheduler {
-            policy,
-            queue: VecDeque::new(),
-            vruntime: HashMap::new(),
-        }
+    pub fn new(kind: PolicyKind) -> Scheduler {
+        Scheduler::with_policy(new_policy(kind))
     }
 
-    fn min_vruntime(&self) -> u64 {
-        self.queue
-            .iter()
-            .filter_map(|t| self.vruntime.get(t))
-            .copied()
-            .min()
-            .unwrap_or(0)
+    /// A scheduler with a policy of the caller's (a swapped-in implementation).
+    pub fn with_policy(policy: Box<dyn Policy>) -> Scheduler {
+        Scheduler {
+            policy,
+            tasks: HashMap::new(),
+            waits: HashMap::new(),
+            timers: Timers::default(),
+        }
     }
 
     /// Handles one message.
     pub fn handle(&mut self, msg: SchedMsg) -> SchedReply {
         match msg {
             SchedMsg::Wake(t) => {
-                if !self.queue.contains(&t) {
-                    if self.policy == PolicyKind::Fair {
-                        let floor = self.min_vruntime().saturating_sub(WAKE_BONUS_NS);
-                        let v = self.vruntime.entry(t).or_insert(floor);
-                        *v = (*v).max(floor);
-                    }
-                    self.queue.push_back(t);
+                self.unblock(t);
+                self.make_runnable(t);
+            }
+            SchedMsg::Interrupt(t) => {
+                if self.tasks.get(&t).is_some_and(|s| s.interruptible) {
+                    self.unblock(t);
+                    self.make_runnable(t);
                 }
             }
-            SchedMsg::Remove(t) => self.queue.retain(|&q| q != t),
+            SchedMsg::Block {
+                task,
+                keys,
+                deadline,
+                interruptible,
+            } => self.block(task, keys, deadline, interruptible),
+            SchedMsg::WakeKey { key, max } => return SchedReply::Woken(self.wake_key(key, max)),
+            SchedMsg::Stop(t) => {
+                let s = self.tasks.entry(t).or_default();
+                s.stopped = true;
+                self.make_unrunnable(t);
+            }
+            SchedMsg::Continue(t) => {
+                if let Some(s) = self.tasks.get_mut(&t) {
+                    s.stopped = false;
+                }
+                self.make_runnable(t);
+            }
             SchedMsg::Yield(t) => {
-                if self.queue.contains(&t) {
-                    self.queue.retain(|&q| q != t);
-                    self.queue.push_back(t);
+                if self.tasks.get(&t).is_some_and(|s| s.runnable) {
+                    self.policy.requeue(t);
                 }
             }
-            SchedMsg::Ran(t, ns) => {
-                if self.policy == PolicyKind::Fair {
-                    *self.vruntime.entry(t).or_insert(0) += ns;
-                }
+            SchedMsg::Ran(t, ns) => self.policy.ran(t, ns),
+            SchedMsg::SetNice(t, nice) => self.policy.set_nice(t, nice),
+            SchedMsg::Exit(t) => {
+                self.unblock(t);
+                self.tasks.remove(&t);
+                self.policy.forget(t);
             }
-            SchedMsg::PickNext => {
-                let next = match self.policy {
-                    PolicyKind::RoundRobin => self.queue.front().copied(),
-                    PolicyKind::Fair => self
-                        .queue
-                        .iter()
-                        .copied()
-                        .min_by_key(|t| self.vruntime.get(t).copied().unwrap_or(0)),
-                };
-                return SchedReply::Next(next);
-            }
+            SchedMsg::ArmAlarm { pid, at } => self.timers.arm(at, TimerEvent::Alarm(pid)),
+            SchedMsg::Tick(now) => return self.tick(now),
+            SchedMsg::NextDeadline => return SchedReply::Deadline(self.timers.next_deadline()),
+            SchedMsg::PickNext => return SchedReply::Next(self.policy.pick()),
         }
         SchedReply::Ok
     }
 
-    /// Forgets a task that has exited.
-    pub fn forget(&mut self, t: TaskId) {
-        self.queue.retain(|&q| q != t);
-        self.vruntime.remove(&t);
+    /// How many tasks are blocked on `key` (a view for syscall handlers).
+    pub fn waiters(&self, key: WaitKey) -> usize {
+        self.waits.get(&key).map_or(0, Vec::len)
+    }
+
+    /// Whether `t` is stopped by job control.
+    pub fn is_stopped(&self, t: TaskId) -> bool {
+        self.tasks.get(&t).is_some_and(|s| s.stopped)
+    }
+
+    fn make_runnable(&mut self, t: TaskId) {
+        let s = self.tasks.entry(t).or_default();
+        if !s.runnable && !s.stopped && s.blocked_on.is_empty() {
+            s.runnable = true;
+            self.policy.enqueue(t);
+        }
+    }
+
+    fn make_unrunnable(&mut self, t: TaskId) {
+        if let Some(s) = self.tasks.get_mut(&t) {
+            if std::mem::take(&mut s.runnable) {
+                self.policy.dequeue(t);
+            }
+        }
+    }
+
+    fn block(&mut self, t: TaskId, keys: Vec<WaitKey>, deadline: Option<Ktime>, intr: bool) {
+        self.unblock(t);
+        self.make_unrunnable(t);
+        for &key in &keys {
+            self.waits.entry(key).or_default().push(t);
+        }
+        if let Some(at) = deadline {
+            self.timers.arm(at, TimerEvent::Wake(t));
+        }
+        let s = self.tasks.entry(t).or_default();
+        s.blocked_on = keys;
+        s.interruptible = intr;
+        s.deadline = deadline;
+    }
+
+    /// Takes `t` out of every wait queue; whether it was blocked.
+    fn unblock(&mut self, t: TaskId) -> bool {
+        let Some(s) = self.tasks.get_mut(&t) else {
+            return false;
+        };
+        let keys = std::mem::take(&mut s.blocked_on);
+        s.deadline = None;
+        for key in &keys {
+            if let Some(list) = self.waits.get_mut(key) {
+                list.retain(|&w| w != t);
+                if list.is_empty() {
+                    self.waits.remove(key);
+                }
+            }
+        }
+        !keys.is_empty()
+    }
+
+    fn wake_key(&mut self, key: WaitKey, max: usize) -> Vec<TaskId> {
+        let woken: Vec<TaskId> = self
+            .waits
+            .get(&key)
+            .map(|l| l.iter().take(max).copied().collect())
+            .unwrap_or_default();
+        for &t in &woken {
+            self.unblock(t);
+            self.make_runnable(t);
+        }
+        woken
+    }
+
+    fn tick(&mut self, now: Ktime) -> SchedReply {
+        let mut woken = Vec::new();
+        let mut alarms = Vec::new();
+        for event in self.timers.expired(now) {
+            match event {
+                TimerEvent::Wake(t) => {
+                    let due = self
+                        .tasks
+                        .get(&t)
+                        .is_some_and(|s| s.deadline.is_some_and(|d| d <= now));
+                    if due && self.unblock(t) {
+                        self.make_runnable(t);
+                        woken.push(t);
+                    }
+                }
+                TimerEvent::Alarm(pid) => alarms.push(pid),
+            }
+        }
+        SchedReply::Fired { woken, alarms }
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn round_robin_order() {
-        let mut s = Scheduler::new(PolicyKind::RoundRobin);
-        s.handle(SchedMsg::Wake(TaskId(1)));
-        s.handle(SchedMsg::Wake(TaskId(2)));
-        s.handle(SchedMsg::Wake(TaskId(1)));
-        assert_eq!(
-            s.handle(SchedMsg::PickNext),
-            SchedReply::Next(Some(TaskId(1)))
-        );
-        s.handle(SchedMsg::Yield(TaskId(1)));
-        assert_eq!(
-            s.handle(SchedMsg::PickNext),
-            SchedReply::Next(Some(TaskId(2)))
-        );
-        s.handle(SchedMsg::Remove(TaskId(2)));
-        s.handle(SchedMsg::Remove(TaskId(1)));
-        assert_eq!(s.handle(SchedMsg::PickNext), SchedReply::Next(None));
-    }
-
-    #[test]
-    fn fair_runs_the_least_run_task() {
-        let mut s = Scheduler::new(PolicyKind::Fair);
-        s.handle(SchedMsg::Wake(TaskId(1)));
-        s.handle(SchedMsg::Wake(TaskId(2)));
-        s.handle(SchedMsg::Ran(TaskId(1), 10_000_000));
-        assert_eq!(
-            s.handle(SchedMsg::PickNext),
-            SchedReply::Next(Some(TaskId(2)))
-        );
-        s.handle(SchedMsg::Ran(TaskId(2), 20_000_000));
-        assert_eq!(
-            s.handle(SchedMsg::PickNext),
-            SchedReply::Next(Some(TaskId(1)))
-        );
-        // A long sleeper comes back only one bonus behind the others.
-        s.handle(SchedMsg::Wake(TaskId(3)));
-        s.handle(SchedMsg::Ran(TaskId(1), 100_000_000));
-        s.handle(SchedMsg::Ran(TaskId(2), 100_000_000));
-        assert_eq!(
-            s.handle(SchedMsg::PickNext),
-            SchedReply::Next(Some(TaskId(3)))
-        );
-    }
-}
+mod tests;

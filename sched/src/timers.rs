@@ -1,13 +1,14 @@
-//! Timers: events due at a monotonic deadline, in deadline order.
+//! Timers: events due at a point of the kernel's monotonic clock, in deadline order.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-use std::time::Instant;
 
-use crate::TaskId;
+use serde::{Deserialize, Serialize};
+
+use crate::{Ktime, TaskId};
 
 /// What happens when a timer expires.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum TimerEvent {
     /// Wake a task blocked with a deadline (it re-checks its syscall's deadline).
     Wake(TaskId),
@@ -18,24 +19,24 @@ pub enum TimerEvent {
 /// Pending timers. Cancelling is lazy: whoever handles an event checks it still applies.
 #[derive(Debug, Default)]
 pub struct Timers {
-    heap: BinaryHeap<Reverse<(Instant, u64, TimerEvent)>>,
+    heap: BinaryHeap<Reverse<(Ktime, u64, TimerEvent)>>,
     seq: u64,
 }
 
 impl Timers {
     /// Arms `event` at `at`.
-    pub fn arm(&mut self, at: Instant, event: TimerEvent) {
+    pub fn arm(&mut self, at: Ktime, event: TimerEvent) {
         self.seq += 1;
         self.heap.push(Reverse((at, self.seq, event)));
     }
 
     /// The earliest deadline, if any.
-    pub fn next_deadline(&self) -> Option<Instant> {
+    pub fn next_deadline(&self) -> Option<Ktime> {
         self.heap.peek().map(|Reverse((at, _, _))| *at)
     }
 
-    /// Removes and returns every event due at `now`.
-    pub fn expired(&mut self, now: Instant) -> Vec<TimerEvent> {
+    /// Removes and returns every event due at `now`, earliest first.
+    pub fn expired(&mut self, now: Ktime) -> Vec<TimerEvent> {
         let mut out = Vec::new();
         while let Some(Reverse((at, _, ev))) = self.heap.peek() {
             if *at > now {
@@ -51,18 +52,17 @@ impl Timers {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     #[test]
     fn expire_in_deadline_order() {
-        let now = Instant::now();
+        let ms = |n: u64| Ktime(n * 1_000_000);
         let mut t = Timers::default();
-        t.arm(now + Duration::from_millis(20), TimerEvent::Alarm(2));
-        t.arm(now + Duration::from_millis(10), TimerEvent::Wake(TaskId(1)));
-        assert_eq!(t.next_deadline(), Some(now + Duration::from_millis(10)));
-        assert!(t.expired(now).is_empty());
+        t.arm(ms(20), TimerEvent::Alarm(2));
+        t.arm(ms(10), TimerEvent::Wake(TaskId(1)));
+        assert_eq!(t.next_deadline(), Some(ms(10)));
+        assert!(t.expired(ms(0)).is_empty());
         assert_eq!(
-            t.expired(now + Duration::from_millis(30)),
+            t.expired(ms(30)),
             vec![TimerEvent::Wake(TaskId(1)), TimerEvent::Alarm(2)]
         );
         assert_eq!(t.next_deadline(), None);

@@ -56,26 +56,9 @@ pub use process::{Cred, ExitStatus, ProcState, Process, ProcessTable, Thread};
 
 use abi::{Errno, Sysno};
 
-/// Something a blocked task waits for; a handler that cannot complete names one with
-/// [`Ctx::block_on`], and whoever changes that thing wakes it with [`Ctx::wake`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-pub enum WaitKey {
-    /// An open file (pipe, terminal) may have become readable, writable or hung up; the id
-    /// is the file's `vfs::OpenFile::wait_id`.
-    File(u64),
-    /// A child of this guest pid changed state.
-    Child(i32),
-    /// The vfork child with this pid exec'd or exited.
-    Vfork(i32),
-    /// A signal was sent to this guest pid: it wakes from any wait (interrupting it).
-    Signal(i32),
-    /// Nothing but the syscall's own deadline (`nanosleep`) for this guest pid.
-    Timeout(i32),
-    /// A futex word: (address space id, address).
-    Futex(u64, u64),
-    /// A lock on this file, (`st_dev`, `st_ino`), was released or changed.
-    Lock(u64, u64),
-}
+/// Something a blocked task waits for ([`Ctx::block_on`]); whoever changes that thing
+/// wakes it ([`Ctx::wake`]). The scheduler owns the wait queues.
+pub use sched::WaitKey;
 
 /// What a blocked syscall keeps across its restarts (Linux's restart block): cleared by the
 /// kernel when the call completes.
