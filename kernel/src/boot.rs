@@ -60,7 +60,6 @@ pub(crate) fn boot(cfg: &Config) -> Result<Kernel, StartError> {
         crate::host::HostSignals::start().map_err(|e| StartError::host("host signals", e))?;
     // The clock the guest's uptime counts from starts now.
     syscall::time::since_boot();
-    let boot_time = std::time::Instant::now();
     let mut mm = Mm::new(cfg.mem_bytes).map_err(|e| StartError::host("physical memory", e))?;
     let uid = nix::unistd::getuid().as_raw();
     let gid = nix::unistd::getgid().as_raw();
@@ -202,7 +201,7 @@ pub(crate) fn boot(cfg: &Config) -> Result<Kernel, StartError> {
         vfs,
         runner,
         sched,
-        clock: sched::Clock::new(boot_time),
+        clock: syscall::time::clock(),
         procs,
         tasks,
         mm_users,

@@ -339,14 +339,9 @@ impl Kernel {
         let nr = ctx.regs.orig_rax;
         let args = ctx.regs.syscall_args();
         let trace = &mut self.trace;
-        let outcome = syscall::dispatch(&mut ctx, &mut |nr| trace.unknown(nr));
-        let wakeups = std::mem::take(&mut ctx.wakeups);
-        let alarms = std::mem::take(&mut ctx.alarms);
-        let block_also = std::mem::take(&mut ctx.block_also);
-        let host_waits = std::mem::take(&mut ctx.host_waits);
-        let wake_n = std::mem::take(&mut ctx.wake_n);
-        let timeout = ctx.timeout;
-        self.trace.syscall(pid, nr, args, outcome);
+        let syscall::Reply { outcome, effects } =
+            syscall::dispatch(&mut ctx, &mut |nr| trace.unknown(nr));
+        self.trace.syscall(pid, nr, args, &outcome);
         let mmid = proc.mm;
         self.procs.insert(proc);
         if !matches!(outcome, Outcome::Block(_)) {
@@ -361,17 +356,16 @@ impl Kernel {
                 task.regs.rax = 0;
                 self.sched.handle(SchedMsg::Yield(tid));
             }
-            Outcome::Block(key) => {
+            Outcome::Block(block) => {
                 task.restart = true;
                 task.restart_block.woken = false;
-                let keys = std::iter::once(key).chain(block_also).collect();
                 // A signal to act on is already there (it came while the call completed a
                 // wake-up): the task is not parked, and the signal interrupts the call.
                 if !self.deliverable(tid) {
                     self.sched.handle(SchedMsg::Block {
                         task: tid,
-                        keys,
-                        deadline: timeout.map(|at| self.clock.at(at)),
+                        keys: block.keys,
+                        deadline: block.deadline,
                         interruptible: true,
                     });
                 }
@@ -415,21 +409,7 @@ impl Kernel {
             Outcome::ExitThread(code) => exit_thread = Some(code),
             Outcome::ExitGroup(code) => ended = Some(syscall::ExitStatus::Exited(code)),
         }
-        for f in host_waits {
-            if let Some(id) = f.wait_id() {
-                self.host_watch.insert(id, f);
-            }
-        }
-        for (pid, at) in alarms {
-            let at = self.clock.at(at);
-            self.sched.handle(SchedMsg::ArmAlarm { pid, at });
-        }
-        for key in wakeups {
-            self.wake(key);
-        }
-        for (key, n) in wake_n {
-            self.wake_key(key, n);
-        }
+        self.apply(effects);
         if let Some(old_mm) = exec_from {
             self.exec_done(tid, pid, old_mm);
             *self.mm_users.entry(mmid).or_insert(0) += 1;
@@ -441,6 +421,24 @@ impl Kernel {
             }
         }
         Ok(ended)
+    }
+
+    /// Carries out what a syscall did besides its value.
+    fn apply(&mut self, effects: syscall::Effects) {
+        for w in effects.host_waits {
+            if let Some(f) = w.file {
+                self.host_watch.insert(w.id, f);
+            }
+        }
+        for (pid, at) in effects.alarms {
+            self.sched.handle(SchedMsg::ArmAlarm { pid, at });
+        }
+        for key in effects.wake {
+            self.wake(key);
+        }
+        for (key, n) in effects.wake_n {
+            self.wake_key(key, n);
+        }
     }
 
     /// After `execve` by thread `tid` of `pid`: the other threads are gone, the caller

@@ -20,7 +20,7 @@ impl Tracer {
     }
 
     /// A syscall and its outcome.
-    pub(crate) fn syscall(&mut self, pid: i32, nr: u64, args: [u64; 6], outcome: Outcome) {
+    pub(crate) fn syscall(&mut self, pid: i32, nr: u64, args: [u64; 6], outcome: &Outcome) {
         if !self.enabled {
             return;
         }
@@ -30,7 +30,7 @@ impl Tracer {
             .map(|a| format!("{a:#x}"))
             .collect::<Vec<_>>()
             .join(", ");
-        let result = match outcome {
+        let result = match outcome.clone() {
             Outcome::Return(v) if (v as i64) < 0 && (v as i64) > -4096 => {
                 let e = abi::Errno::from_raw(-(v as i64) as i32);
                 e.map_or(format!("{}", v as i64), |e| {
@@ -39,7 +39,7 @@ impl Tracer {
             }
             Outcome::Return(v) => format!("{v:#x}"),
             Outcome::Yield => "0".into(),
-            Outcome::Block(key) => format!("? (blocked on {key:?})"),
+            Outcome::Block(b) => format!("? (blocked on {:?})", b.keys.first()),
             Outcome::Exec { .. } => "0".into(),
             Outcome::Fork { child, .. } => format!("{child}"),
             Outcome::ExitThread(c) | Outcome::ExitGroup(c) => format!("? (exit {c})"),

@@ -10,7 +10,7 @@ use vfs::{Dentry, FileRef, Vfs, WaitSet};
 use std::time::Instant;
 
 use crate::process::{Process, ProcessTable};
-use crate::{OnSignal, RestartBlock, WaitKey};
+use crate::{Block, Effects, HostWait, OnSignal, RestartBlock, WaitKey};
 
 /// End of x86-64 user space as Linux's `access_ok` sees it (`TASK_SIZE_MAX`).
 const USER_SPACE_END: u64 = 0x7fff_ffff_f000;
@@ -31,26 +31,17 @@ pub struct Ctx<'a> {
     pub procs: &'a mut ProcessTable,
     /// The calling thread's registers (rax is replaced by the return value afterwards).
     pub regs: &'a mut abi::structs::UserRegs,
-    /// Set by [`Ctx::block_on`]: the syscall is to be restarted once this is woken.
-    pub block: Option<WaitKey>,
-    /// More keys that also wake the blocked task ([`Ctx::also_block_on`]).
-    pub block_also: Vec<WaitKey>,
-    /// Partial wake-ups ([`Ctx::wake_some`]): (key, how many).
-    pub wake_n: Vec<(WaitKey, usize)>,
-    /// How many tasks are blocked on a key.
+    /// How many tasks are blocked on a key (a view of the scheduler's wait queues).
     pub waiters: &'a dyn Fn(WaitKey) -> usize,
-    /// Host streams (stdin, a tty) the blocked task waits for: the kernel polls them and
-    /// wakes `WaitKey::File(wait_id)` when one is ready.
-    pub host_waits: Vec<FileRef>,
-    /// Wait keys this syscall made ready (data written to a pipe, a child exited...).
-    pub wakeups: Vec<WaitKey>,
     /// State kept across restarts of a blocked call.
     pub restart: &'a mut RestartBlock,
-    /// Set by [`Ctx::block_until`]: wake the blocked task at this time even if its key is not.
-    pub timeout: Option<Instant>,
-    /// `ITIMER_REAL` expiries to arm: (pid, when). The kernel checks on expiry that the
-    /// process's timer still says so.
-    pub alarms: Vec<(i32, Instant)>,
+    /// What the call is to wait for, if it blocks ([`Ctx::block_on`]); handed back by
+    /// [`dispatch`](crate::dispatch) as [`Outcome::Block`](crate::Outcome::Block).
+    block: Option<Block>,
+    /// More keys that also wake the task if it blocks ([`Ctx::also_block_on`]).
+    block_also: Vec<WaitKey>,
+    /// What the call did besides its value; handed back by [`dispatch`](crate::dispatch).
+    pub(crate) effects: Effects,
 }
 
 impl<'a> Ctx<'a> {
@@ -72,15 +63,11 @@ impl<'a> Ctx<'a> {
             proc,
             procs,
             regs,
+            waiters,
+            restart,
             block: None,
             block_also: Vec::new(),
-            host_waits: Vec::new(),
-            wake_n: Vec::new(),
-            waiters,
-            wakeups: Vec::new(),
-            restart,
-            timeout: None,
-            alarms: Vec::new(),
+            effects: Effects::default(),
         }
     }
 }
@@ -94,9 +81,35 @@ impl Ctx<'_> {
     /// Parks the calling task until `key` is woken, then restarts the syscall. Returns the
     /// error the handler returns meanwhile (it is never seen by the guest).
     pub fn block_on(&mut self, key: WaitKey) -> Errno {
-        self.block = Some(key);
+        self.block = Some(Block {
+            keys: vec![key],
+            deadline: None,
+        });
         self.restart.waited = true;
         Errno::EAGAIN
+    }
+
+    /// Whether the call is to block ([`Ctx::block_on`] was called).
+    pub fn blocks(&self) -> bool {
+        self.block.is_some()
+    }
+
+    /// The wait the call asked for, if any, with the keys that also end it (taken by
+    /// [`dispatch`](crate::dispatch)). The first key is the main one (traces show it).
+    pub(crate) fn take_block(&mut self) -> Option<Block> {
+        let mut block = self.block.take()?;
+        block.keys.append(&mut self.block_also);
+        Some(block)
+    }
+
+    /// What the call did besides its value (taken by [`dispatch`](crate::dispatch)).
+    pub(crate) fn take_effects(&mut self) -> Effects {
+        std::mem::take(&mut self.effects)
+    }
+
+    /// Arms process `pid`'s `ITIMER_REAL` expiry at `at`.
+    pub fn arm_alarm(&mut self, pid: i32, at: Instant) {
+        self.effects.alarms.push((pid, crate::time::ktime(at)));
     }
 
     /// Says what a signal does to the call if it blocks ([`OnSignal::RestartSys`] unless
@@ -123,11 +136,17 @@ impl Ctx<'_> {
     /// (`poll`, `epoll_wait`).
     pub fn block_on_waits(&mut self, ws: WaitSet, deadline: Option<Instant>) -> Errno {
         let me = self.proc.pid;
-        self.host_waits.extend(ws.host);
+        for f in ws.host {
+            if let Some(id) = f.wait_id() {
+                let file = Some(f);
+                self.effects.host_waits.push(HostWait { id, file });
+            }
+        }
         self.proc.sig.wait_set = ws.signals;
         let mut keys = ws.ids.into_iter().map(WaitKey::File);
         let first = keys.next().unwrap_or(WaitKey::Timeout(me));
-        self.block_also.extend(keys);
+        let rest: Vec<WaitKey> = keys.collect();
+        self.also_block_on(&rest);
         let at = match (deadline, ws.deadline) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -140,8 +159,11 @@ impl Ctx<'_> {
 
     /// Like [`Ctx::block_on`], and also wakes the task at `deadline`.
     pub fn block_until(&mut self, key: WaitKey, deadline: Instant) -> Errno {
-        self.timeout = Some(deadline);
-        self.block_on(key)
+        let e = self.block_on(key);
+        if let Some(b) = self.block.as_mut() {
+            b.deadline = Some(crate::time::ktime(deadline));
+        }
+        e
     }
 
     /// The deadline of a call with a relative timeout: computed on first entry, kept while
@@ -158,14 +180,19 @@ impl Ctx<'_> {
     pub fn wake_some(&mut self, key: WaitKey, n: usize) -> usize {
         let woken = (self.waiters)(key).min(n);
         if woken > 0 {
-            self.wake_n.push((key, woken));
+            self.effects.wake_n.push((key, woken));
         }
         woken
     }
 
     /// Wakes every task blocked on `key` (they retry their syscall).
     pub fn wake(&mut self, key: WaitKey) {
-        self.wakeups.push(key);
+        self.effects.wake.push(key);
+    }
+
+    /// Wakes every task blocked on one of `keys`.
+    pub fn wake_all(&mut self, keys: impl IntoIterator<Item = WaitKey>) {
+        self.effects.wake.extend(keys);
     }
 
     /// Linux's `access_ok`: the range lies in user space (a kernel or non-canonical range

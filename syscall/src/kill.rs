@@ -55,7 +55,7 @@ pub fn send_to(
 /// socket whose peer is gone or shut down.
 pub(crate) fn raise_sigpipe(ctx: &mut Ctx<'_>) {
     let info = SigInfo::user(sig::SIGPIPE, ctx.proc.pid, ctx.proc.cred.uid);
-    send_to(ctx.proc, Some(ctx.tid), info, &mut ctx.wakeups);
+    send_to(ctx.proc, Some(ctx.tid), info, &mut ctx.effects.wake);
 }
 
 /// Tells `child`'s parent that it continued (`SIGCHLD` with `CLD_CONTINUED`).
@@ -79,7 +79,7 @@ fn notify_continued(ctx: &mut Ctx<'_>, child: i32, ppid: i32, uid: u32) {
         }
     }
     wake.push(WaitKey::Child(ppid));
-    ctx.wakeups.extend(wake);
+    ctx.wake_all(wake);
 }
 
 /// Sends `info` to every process `select` picks (the caller included), or to thread
@@ -106,7 +106,7 @@ pub(crate) fn send_where(
             }
         }
     }
-    ctx.wakeups.extend(wake);
+    ctx.wake_all(wake);
     for (pid, ppid, uid) in continued {
         notify_continued(ctx, pid, ppid, uid);
     }
@@ -233,7 +233,8 @@ fn set_itimer_real(ctx: &mut Ctx<'_>, value: Duration, interval: Duration) {
     } else {
         let at = Instant::now() + value;
         ctx.proc.itimer_real = Some((at, interval));
-        ctx.alarms.push((ctx.proc.pid, at));
+        let pid = ctx.proc.pid;
+        ctx.arm_alarm(pid, at);
     }
 }
 

@@ -128,12 +128,69 @@ impl RestartBlock {
     }
 }
 
+/// A syscall's answer: what becomes of the calling task, and what else the call did. The
+/// kernel carries out both; a unit test or a replay compares them.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Reply {
+    /// What becomes of the caller.
+    pub outcome: Outcome,
+    /// Wake-ups, timers and host streams to watch.
+    pub effects: Effects,
+}
+
+/// What a syscall did besides its value, as a value (handlers add to it through the
+/// [`Ctx`] helpers; [`dispatch`] hands it back in the [`Reply`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Effects {
+    /// Wait keys made ready (data written to a pipe, a child exited, a signal sent): every
+    /// task blocked on one is woken.
+    pub wake: Vec<WaitKey>,
+    /// Partial wake-ups (a futex wake of n): at most this many of the tasks blocked on the
+    /// key, first blocked first.
+    pub wake_n: Vec<(WaitKey, usize)>,
+    /// `ITIMER_REAL` expiries to arm: (pid, when). The kernel checks on expiry that the
+    /// process's timer still says so.
+    pub alarms: Vec<(i32, sched::Ktime)>,
+    /// Host streams (stdin, a tty) the blocked task waits for: the kernel polls them and
+    /// wakes `WaitKey::File(id)` when one is ready.
+    pub host_waits: Vec<HostWait>,
+}
+
+/// A host stream a blocked task waits for. A record keeps its wait id; the open file
+/// itself, which the kernel polls, is not part of the record.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct HostWait {
+    /// The file's wait id.
+    pub id: u64,
+    /// The file (absent in a replayed reply).
+    #[serde(skip)]
+    pub file: Option<vfs::FileRef>,
+}
+
+impl PartialEq for HostWait {
+    fn eq(&self, other: &HostWait) -> bool {
+        self.id == other.id
+    }
+}
+
+impl Eq for HostWait {}
+
+/// Where a task that cannot complete its syscall waits ([`Outcome::Block`]).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Block {
+    /// What it waits for: any one wakes it.
+    pub keys: Vec<WaitKey>,
+    /// When it wakes anyway (a timeout).
+    pub deadline: Option<sched::Ktime>,
+}
+
 /// What the kernel does with the calling task after a syscall.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Outcome {
-    /// The syscall cannot complete now: park the task until `WaitKey` is woken, then run
-    /// the same syscall again (handlers do nothing irreversible before they block).
-    Block(WaitKey),
+    /// The syscall cannot complete now: park the task until one of the keys is woken (or
+    /// the deadline passes, or a signal comes), then run the same syscall again (handlers
+    /// do nothing irreversible before they block).
+    Block(Block),
     /// Return this value in `rax` and resume the task.
     Return(u64),
     /// The process now runs a new program in a new address space (`execve`); the old space
@@ -165,7 +222,15 @@ pub enum Outcome {
 
 /// Handles one syscall of the task whose registers are `ctx.regs`. Unknown numbers return
 /// `ENOSYS` and are reported once through `report_unknown`.
-pub fn dispatch(ctx: &mut Ctx<'_>, report_unknown: &mut dyn FnMut(u64)) -> Outcome {
+pub fn dispatch(ctx: &mut Ctx<'_>, report_unknown: &mut dyn FnMut(u64)) -> Reply {
+    let outcome = outcome_of(ctx, report_unknown);
+    Reply {
+        outcome,
+        effects: ctx.take_effects(),
+    }
+}
+
+fn outcome_of(ctx: &mut Ctx<'_>, report_unknown: &mut dyn FnMut(u64)) -> Outcome {
     let nr = ctx.regs.orig_rax;
     let args = Args(ctx.regs.syscall_args());
     let result = match table::lookup(nr) {
@@ -179,8 +244,8 @@ pub fn dispatch(ctx: &mut Ctx<'_>, report_unknown: &mut dyn FnMut(u64)) -> Outco
             Err(Errno::ENOSYS)
         }
     };
-    if let Some(key) = ctx.block.take() {
-        return Outcome::Block(key);
+    if let Some(block) = ctx.take_block() {
+        return Outcome::Block(block);
     }
     match result {
         Ok(outcome) => outcome,

@@ -393,7 +393,7 @@ pub(crate) fn sys_waitid(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
             }
             Ok(0)
         }
-        Err(e) if ctx.block.is_some() => Err(e),
+        Err(e) if ctx.blocks() => Err(e),
         // Linux clears the reported fields whatever the error (a bad pointer then wins).
         Err(e) => {
             if !infop.is_null() {

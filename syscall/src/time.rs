@@ -14,6 +14,17 @@ fn boot() -> Instant {
     *BOOT.get_or_init(Instant::now)
 }
 
+/// `at` on the kernel's monotonic clock (the scheduler's [`sched::Ktime`]), which counts
+/// from the same boot.
+pub fn ktime(at: Instant) -> sched::Ktime {
+    sched::Clock::new(boot()).at(at)
+}
+
+/// The clock the scheduler's messages count in: zero is the kernel's boot.
+pub fn clock() -> sched::Clock {
+    sched::Clock::new(boot())
+}
+
 /// Time since the kernel booted.
 pub(crate) fn uptime() -> Timespec {
     to_timespec(since_boot())
