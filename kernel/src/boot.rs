@@ -8,7 +8,7 @@ use mm::Mm;
 use sched::{SchedMsg, Scheduler, TaskId};
 use syscall::exec::{self, ElfError, ExecError};
 use syscall::fdtable::FdTable;
-use syscall::{Cred, ProcState, Process, ProcessTable};
+use syscall::{Cred, Process, ProcessTable};
 use vfs::{Vfs, VfsConfig};
 
 use crate::{trace::Tracer, Config, Kernel, Task};
@@ -159,43 +159,16 @@ pub(crate) fn boot(cfg: &Config) -> Result<Kernel, StartError> {
                 .map_err(|e| StartError::host("stdio", e))?;
         }
     }
-    let proc = Process {
-        pid: 1,
-        ppid: 0,
-        pgid: 1,
-        sid: 1,
-        state: ProcState::Running,
-        exit_signal: 0,
-        children: Default::default(),
-        itimer_real: None,
-        mm: loaded.mm,
-        fds,
-        cwd,
-        umask: 0o022,
-        cred,
-        rlimits: Process::default_rlimits(),
-        sig: Default::default(),
-        threads: syscall::Thread::only(1, Default::default()),
-        sig_thread: 1,
-        comm: Process::comm_of(&path),
-        exe: loaded.program.clone(),
-        start_time: syscall::time::since_boot(),
-        did_exec: true,
-        cpu_ns: 0,
-        children_cpu_ns: 0,
-        child_subreaper: false,
-        pdeath_signal: 0,
-        no_new_privs: false,
-        ctty: Some(syscall::tty::Ctty::Console),
-    };
+    let (regs, proc_mm) = (loaded.regs, loaded.mm);
+    let proc = Process::first(loaded, &path, fds, cwd, cred);
     let mut sched = Scheduler::new(cfg.sched);
     sched.handle(SchedMsg::Wake(INIT_TASK));
     let mut procs = ProcessTable::new(cfg.max_pids);
     procs.insert(Box::new(proc));
     let mut tasks = std::collections::HashMap::new();
-    tasks.insert(INIT_TASK, Task::new(loaded.regs, 1));
+    tasks.insert(INIT_TASK, Task::new(regs, 1));
     let mut mm_users = std::collections::HashMap::new();
-    mm_users.insert(loaded.mm, 1);
+    mm_users.insert(proc_mm, 1);
     Ok(Kernel {
         mm,
         vfs,

@@ -46,6 +46,8 @@ mod signalfd;
 mod splice;
 pub mod table;
 mod task;
+#[cfg(test)]
+mod tests_reply;
 pub mod time;
 mod timerfd;
 pub mod tty;

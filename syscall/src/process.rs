@@ -108,6 +108,48 @@ impl Thread {
 }
 
 impl Process {
+    /// The first process (pid 1, its own session and group, one thread), running `loaded`
+    /// (executed as `path`) with the open files `fds` in `cwd`, with the console as its
+    /// controlling terminal.
+    pub fn first(
+        loaded: crate::exec::Loaded,
+        path: &[u8],
+        fds: FdTable,
+        cwd: Dentry,
+        cred: Cred,
+    ) -> Process {
+        let comm = Process::comm_of(path);
+        Process {
+            pid: 1,
+            ppid: 0,
+            pgid: 1,
+            sid: 1,
+            state: ProcState::Running,
+            exit_signal: 0,
+            children: Default::default(),
+            itimer_real: None,
+            mm: loaded.mm,
+            fds,
+            cwd,
+            umask: 0o022,
+            cred,
+            rlimits: Process::default_rlimits(),
+            sig: Default::default(),
+            threads: Thread::only(1, Default::default()),
+            sig_thread: 1,
+            comm,
+            exe: loaded.program,
+            start_time: crate::time::since_boot(),
+            did_exec: true,
+            cpu_ns: 0,
+            children_cpu_ns: 0,
+            child_subreaper: false,
+            pdeath_signal: 0,
+            no_new_privs: false,
+            ctty: Some(crate::tty::Ctty::Console),
+        }
+    }
+
     /// The signal state as thread `tid` sees it (its mask, its own pending signals): the
     /// thread's part is swapped in if another thread's was there.
     pub fn sig_of(&mut self, tid: i32) -> &mut crate::signal::SigState {
