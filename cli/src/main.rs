@@ -1,7 +1,8 @@
 //! `uml`: run a Linux program under uml's kernel.
 //!
 //! `uml run [OPTIONS] -- CMD ARGS` boots a kernel for one program and exits with its status
-//! (128+N when a signal N killed it); `uml syscalls` prints the syscall table.
+//! (128+N when a signal N killed it); `uml syscalls` prints the syscall table; `uml replay`
+//! feeds a recorded log to one service.
 #![forbid(unsafe_code)]
 
 use std::ffi::OsString;
@@ -27,6 +28,23 @@ enum Command {
     Run(RunArgs),
     /// Print the syscall table with each entry's support level.
     Syscalls,
+    /// Feed a log recorded with `uml run --record` to a fresh instance of one service and
+    /// compare its replies (exit 0: all match; 1: the first divergence is printed).
+    Replay(ReplayArgs),
+}
+
+#[derive(clap::Args)]
+struct ReplayArgs {
+    /// The log.
+    log: PathBuf,
+    /// The service whose inbox is replayed: sched (syscall, mm and vfs are not replayable
+    /// yet).
+    #[arg(long)]
+    service: kernel::replay::Service,
+    /// Replay against this implementation instead of the recorded one (for sched: rr, fair
+    /// or prio) and print what differs.
+    #[arg(long = "with", value_name = "IMPL")]
+    with: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -61,6 +79,9 @@ struct RunArgs {
     /// (PTRACE_SYSEMU); the environment variable UML_TRAP sets the default.
     #[arg(long, env = "UML_TRAP", default_value = "seccomp")]
     trap: kernel::TrapKind,
+    /// Record every message that crosses a service boundary to FILE (see `uml replay`).
+    #[arg(long, value_name = "FILE")]
+    record: Option<PathBuf>,
     /// Most guest processes; fork fails with EAGAIN beyond it (0: no limit).
     #[arg(long, default_value_t = 4096)]
     pids: usize,
@@ -135,6 +156,39 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Run(args) => run(args),
+        Command::Replay(args) => replay(args),
+    }
+}
+
+fn replay(args: ReplayArgs) -> ExitCode {
+    use kernel::replay::{read_log, replay, Verdict};
+    let shown = args.log.display();
+    let verdict =
+        read_log(&args.log).and_then(|log| replay(&log, args.service, args.with.as_deref()));
+    match verdict {
+        Ok(Verdict::Matches { messages }) => {
+            println!("{shown}: {messages} messages replayed, every reply matches");
+            ExitCode::SUCCESS
+        }
+        Ok(Verdict::Compared(report)) => {
+            print!("{report}");
+            ExitCode::SUCCESS
+        }
+        Ok(Verdict::Diverged {
+            index,
+            message,
+            recorded,
+            produced,
+        }) => {
+            println!("{shown}: message {index} diverges: {message}");
+            println!("  recorded: {recorded}");
+            println!("  produced: {produced}");
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            eprintln!("uml: {shown}: {e}");
+            ExitCode::from(2)
+        }
     }
 }
 
@@ -156,6 +210,7 @@ fn run(args: RunArgs) -> ExitCode {
         sched: args.sched,
         max_pids: args.pids,
         trap: args.trap,
+        record: args.record,
         argv: args.argv,
     };
     match kernel::Kernel::run(&cfg) {

@@ -161,15 +161,24 @@ pub(crate) fn boot(cfg: &Config) -> Result<Kernel, StartError> {
     }
     let (regs, proc_mm) = (loaded.regs, loaded.mm);
     let proc = Process::first(loaded, &path, fds, cwd, cred);
-    let mut sched = Scheduler::new(cfg.sched);
-    sched.handle(SchedMsg::Wake(INIT_TASK));
+    let sched = Scheduler::new(cfg.sched);
     let mut procs = ProcessTable::new(cfg.max_pids);
     procs.insert(Box::new(proc));
     let mut tasks = std::collections::HashMap::new();
     tasks.insert(INIT_TASK, Task::new(regs, 1));
     let mut mm_users = std::collections::HashMap::new();
     mm_users.insert(proc_mm, 1);
-    Ok(Kernel {
+    let recorder = match &cfg.record {
+        Some(path) => {
+            let flags = std::env::args().collect();
+            let header = crate::record::Header::new(flags, cfg.sched);
+            let r = crate::record::Recorder::create(path, &header)
+                .map_err(|e| StartError::host(&format!("record log {}", path.display()), e))?;
+            Some(r)
+        }
+        None => None,
+    };
+    let mut k = Kernel {
         mm,
         vfs,
         runner,
@@ -181,5 +190,8 @@ pub(crate) fn boot(cfg: &Config) -> Result<Kernel, StartError> {
         host,
         host_watch: Default::default(),
         trace: Tracer::new(cfg.trace),
-    })
+        recorder,
+    };
+    k.sched_call(SchedMsg::Wake(INIT_TASK));
+    Ok(k)
 }

@@ -19,9 +19,13 @@
 //! }
 //! ```
 //!
-//! Messages: it drives `sched` with `SchedMsg`, the runner with `MmFd`s (the /proc/mm
-//! protocol) and registers, and receives `Trap`s; syscall handlers answer with `Outcome`s
-//! and name the `WaitKey`s they block on or wake.
+//! Messages: it drives `sched` with `SchedMsg`s (every one through one place, so that it can
+//! be recorded), the runner with `MmFd`s (the /proc/mm protocol) and registers, and receives
+//! `Trap`s; syscall handlers answer with a `syscall::Reply` — the outcome (a value, block on
+//! these keys until then, fork, exec, exit) and its effects (wake these keys, arm that alarm)
+//! — which the kernel carries out. `uml run --record FILE` writes the scheduler's messages
+//! and replies and the syscalls' replies to a log ([`record`]); `uml replay` feeds a log's
+//! scheduler inbox to a fresh scheduler, or another policy ([`replay`]).
 //!
 //! Invariants: guest behaviour never panics the kernel; a host failure (a stub died, ptrace
 //! failed) ends the run with a [`KernelError`] naming it, not with a guest errno. Whether a
@@ -31,6 +35,8 @@
 
 mod boot;
 mod host;
+pub mod record;
+pub mod replay;
 mod run;
 mod signals;
 mod trace;
@@ -74,6 +80,8 @@ pub struct Config {
     pub max_pids: usize,
     /// Trap mechanism.
     pub trap: runner::TrapKind,
+    /// Record the messages that cross service boundaries to this file (`--record`).
+    pub record: Option<PathBuf>,
     /// The command and its arguments.
     pub argv: Vec<OsString>,
 }
@@ -87,6 +95,9 @@ pub enum KernelError {
     /// A host-side failure of the runner or trap mechanism.
     #[error("host failure: {0}")]
     Runner(#[from] RunnerError),
+    /// The record log could not be written.
+    #[error("record log: {0}")]
+    Record(std::io::Error),
     /// The stub running a guest disappeared.
     #[error("the stub process of pid {0} died unexpectedly ({1:?})")]
     StubDied(i32, trap::HostExit),
@@ -140,6 +151,8 @@ pub struct Kernel {
     /// Host streams blocked tasks wait for, by wait id.
     host_watch: HashMap<u64, vfs::FileRef>,
     trace: trace::Tracer,
+    /// Where messages are recorded (`--record`).
+    recorder: Option<record::Recorder>,
 }
 
 /// How the first process ended.
@@ -165,6 +178,24 @@ impl Kernel {
     /// Boots and runs `cfg.argv` until the first process ends.
     pub fn run(cfg: &Config) -> Result<ExitStatus, KernelError> {
         let mut k = boot::boot(cfg)?;
-        k.main_loop()
+        let status = k.main_loop();
+        if let Some(r) = k.recorder.take() {
+            r.finish().map_err(KernelError::Record)?;
+        }
+        status
+    }
+
+    /// Sends `msg` to the scheduler (and records both when recording).
+    fn sched_call(&mut self, msg: sched::SchedMsg) -> sched::SchedReply {
+        let Some(rec) = self.recorder.as_mut() else {
+            return self.sched.handle(msg);
+        };
+        let reply = self.sched.handle(msg.clone());
+        rec.write(&record::Entry::Sched {
+            at: self.clock.now(),
+            msg,
+            reply: reply.clone(),
+        });
+        reply
     }
 }

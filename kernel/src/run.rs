@@ -48,7 +48,7 @@ impl Kernel {
                 self.check_streams(Some(std::time::Duration::ZERO));
             }
             self.fire_timers();
-            let SchedReply::Next(Some(tid)) = self.sched.handle(SchedMsg::PickNext) else {
+            let SchedReply::Next(Some(tid)) = self.sched_call(SchedMsg::PickNext) else {
                 self.idle();
                 continue;
             };
@@ -57,7 +57,7 @@ impl Kernel {
             let ended = self.run_task(tid)?;
             let ran = started.elapsed().as_nanos() as u64;
             if self.tasks.contains_key(&tid) {
-                self.sched.handle(SchedMsg::Ran(tid, ran));
+                self.sched_call(SchedMsg::Ran(tid, ran));
             }
             if let Some(p) = self.procs.get_mut(pid) {
                 p.cpu_ns += ran;
@@ -86,7 +86,7 @@ impl Kernel {
 
     /// When the scheduler's next timer is due.
     fn next_deadline(&mut self) -> Option<Instant> {
-        match self.sched.handle(SchedMsg::NextDeadline) {
+        match self.sched_call(SchedMsg::NextDeadline) {
             SchedReply::Deadline(at) => at.map(|k| self.clock.instant(k)),
             _ => None,
         }
@@ -161,7 +161,7 @@ impl Kernel {
             return;
         }
         let now = self.clock.now();
-        if let SchedReply::Fired { alarms, .. } = self.sched.handle(SchedMsg::Tick(now)) {
+        if let SchedReply::Fired { alarms, .. } = self.sched_call(SchedMsg::Tick(now)) {
             for pid in alarms {
                 self.itimer_real_fired(pid);
             }
@@ -180,21 +180,19 @@ impl Kernel {
         if at > now {
             return; // re-armed later; that expiry has its own timer event
         }
-        p.itimer_real = if interval.is_zero() {
-            None
-        } else {
-            let next = at + interval;
+        let next = (!interval.is_zero()).then(|| at + interval);
+        p.itimer_real = next.map(|n| (n, interval));
+        if let Some(next) = next {
             let at = self.clock.at(next);
-            self.sched.handle(SchedMsg::ArmAlarm { pid, at });
-            Some((next, interval))
-        };
+            self.sched_call(SchedMsg::ArmAlarm { pid, at });
+        }
         self.send_signal(pid, syscall::signal::SigInfo::kernel(sig::SIGALRM));
     }
 
     /// Wakes the tasks blocked on `key`, at most `max` of them (first blocked first): their
     /// syscalls run again, knowing that what they waited for woke them.
     fn wake_key(&mut self, key: WaitKey, max: usize) {
-        if let SchedReply::Woken(tids) = self.sched.handle(SchedMsg::WakeKey { key, max }) {
+        if let SchedReply::Woken(tids) = self.sched_call(SchedMsg::WakeKey { key, max }) {
             for tid in tids {
                 if let Some(task) = self.tasks.get_mut(&tid) {
                     task.restart_block.woken = true;
@@ -209,7 +207,7 @@ impl Kernel {
     pub(crate) fn wake(&mut self, key: WaitKey) {
         if let WaitKey::Signal(pid) = key {
             for tid in self.thread_tasks(pid) {
-                self.sched.handle(SchedMsg::Interrupt(tid));
+                self.sched_call(SchedMsg::Interrupt(tid));
                 self.maybe_continue(tid);
             }
             return;
@@ -308,7 +306,7 @@ impl Kernel {
                 Ok(None)
             }
             Trap::Interrupted => {
-                self.sched.handle(SchedMsg::Yield(tid));
+                self.sched_call(SchedMsg::Yield(tid));
                 Ok(None)
             }
             Trap::Exited(how) => Err(KernelError::StubDied(pid, how)),
@@ -338,9 +336,19 @@ impl Kernel {
         );
         let nr = ctx.regs.orig_rax;
         let args = ctx.regs.syscall_args();
+        let entry_regs = self.recorder.is_some().then_some(*ctx.regs);
         let trace = &mut self.trace;
-        let syscall::Reply { outcome, effects } =
-            syscall::dispatch(&mut ctx, &mut |nr| trace.unknown(nr));
+        let reply = syscall::dispatch(&mut ctx, &mut |nr| trace.unknown(nr));
+        if let (Some(rec), Some(regs)) = (self.recorder.as_mut(), entry_regs) {
+            rec.write(&crate::record::Entry::Syscall {
+                at: self.clock.now(),
+                pid,
+                tid: tid_of(tid),
+                regs: Box::new(regs),
+                reply: Box::new(reply.clone()),
+            });
+        }
+        let syscall::Reply { outcome, effects } = reply;
         self.trace.syscall(pid, nr, args, &outcome);
         let mmid = proc.mm;
         self.procs.insert(proc);
@@ -354,7 +362,7 @@ impl Kernel {
             Outcome::Return(v) => task.regs.rax = v,
             Outcome::Yield => {
                 task.regs.rax = 0;
-                self.sched.handle(SchedMsg::Yield(tid));
+                self.sched_call(SchedMsg::Yield(tid));
             }
             Outcome::Block(block) => {
                 task.restart = true;
@@ -362,7 +370,7 @@ impl Kernel {
                 // A signal to act on is already there (it came while the call completed a
                 // wake-up): the task is not parked, and the signal interrupts the call.
                 if !self.deliverable(tid) {
-                    self.sched.handle(SchedMsg::Block {
+                    self.sched_call(SchedMsg::Block {
                         task: tid,
                         keys: block.keys,
                         deadline: block.deadline,
@@ -389,7 +397,7 @@ impl Kernel {
                     }
                 }
                 self.tasks.insert(ctid, new);
-                self.sched.handle(SchedMsg::Wake(ctid));
+                self.sched_call(SchedMsg::Wake(ctid));
                 if vfork {
                     // The child borrows this address space (and, in a runner with one host
                     // thread per space, the FP registers) until it execs or exits; the
@@ -398,7 +406,7 @@ impl Kernel {
                     if let Some(t) = self.tasks.get_mut(&tid) {
                         t.saved_fp = Some(fp);
                     }
-                    self.sched.handle(SchedMsg::Block {
+                    self.sched_call(SchedMsg::Block {
                         task: tid,
                         keys: vec![WaitKey::Vfork(child)],
                         deadline: None,
@@ -431,7 +439,7 @@ impl Kernel {
             }
         }
         for (pid, at) in effects.alarms {
-            self.sched.handle(SchedMsg::ArmAlarm { pid, at });
+            self.sched_call(SchedMsg::ArmAlarm { pid, at });
         }
         for key in effects.wake {
             self.wake(key);
@@ -458,9 +466,9 @@ impl Kernel {
         let leader = task_of(pid);
         if tid != leader {
             if let Some(task) = self.tasks.remove(&tid) {
-                self.sched.handle(SchedMsg::Exit(tid));
+                self.sched_call(SchedMsg::Exit(tid));
                 self.tasks.insert(leader, task);
-                self.sched.handle(SchedMsg::Wake(leader));
+                self.sched_call(SchedMsg::Wake(leader));
             }
         }
         self.put_mm(old_mm);
@@ -469,7 +477,7 @@ impl Kernel {
     /// Removes task `tid` from the scheduler (run and wait queues) and the task table.
     fn forget_task(&mut self, tid: TaskId) {
         self.tasks.remove(&tid);
-        self.sched.handle(SchedMsg::Exit(tid));
+        self.sched_call(SchedMsg::Exit(tid));
     }
 
     /// Thread `tid` ends, with its process's address space `mm`: its robust futexes and

@@ -147,7 +147,7 @@ impl Kernel {
         };
         let (ppid, uid) = (p.ppid, p.cred.uid);
         for tid in self.thread_tasks(pid) {
-            self.sched.handle(SchedMsg::Stop(tid));
+            self.sched_call(SchedMsg::Stop(tid));
             if let Some(t) = self.tasks.get_mut(&tid) {
                 if let (true, Interrupted::Return(v)) =
                     (t.restart, t.restart_block.interrupted(None))
@@ -180,7 +180,7 @@ impl Kernel {
             return;
         };
         if !matches!(p.state, ProcState::Stopped { .. }) || p.sig.fatal_pending() {
-            self.sched.handle(SchedMsg::Continue(tid));
+            self.sched_call(SchedMsg::Continue(tid));
         }
     }
 

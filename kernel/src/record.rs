@@ -1,0 +1,133 @@
+//! Recording what crosses the service boundaries (`uml run --record FILE`).
+//!
+//! A log is one bincode [`Header`] (magic, log format, uml version, the run's flags and
+//! scheduling policy, a seed), then frames until the end of the file: each a little-endian
+//! `u32` length, a `u64` checksum of the bytes ([`checksum`]: FNV-1a), and a bincode
+//! [`Entry`] stamped with the kernel clock ([`sched::Ktime`]) when the message was sent. Recorded
+//! today: every message to the scheduler with its reply, and every syscall (the caller's
+//! registers on entry and the handler's [`syscall::Reply`]). [`crate::replay`] reads it back.
+//!
+//! With recording off the kernel pays one branch per message.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+
+use abi::structs::UserRegs;
+use sched::{Ktime, PolicyKind, SchedMsg, SchedReply};
+use serde::{Deserialize, Serialize};
+
+/// The first bytes of every log.
+pub const MAGIC: [u8; 8] = *b"umlrec\0\0";
+
+/// The log layout this uml writes and reads; a change of [`Header`] or [`Entry`] bumps it.
+pub const FORMAT: u32 = 1;
+
+/// The largest frame a reader accepts (a longer length is corruption).
+pub const MAX_FRAME: u32 = 64 << 20;
+
+/// The checksum of a frame's bytes (64-bit FNV-1a).
+pub fn checksum(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// The start of a log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Header {
+    /// [`MAGIC`].
+    pub magic: [u8; 8],
+    /// [`FORMAT`].
+    pub format: u32,
+    /// The uml version that wrote it.
+    pub version: String,
+    /// The command line of the recorded run (for the reader).
+    pub flags: Vec<String>,
+    /// The recorded run's scheduling policy.
+    pub sched: PolicyKind,
+    /// The seed of the run's randomness (none is drawn yet: 0).
+    pub seed: u64,
+}
+
+impl Header {
+    /// The header of a log this uml writes.
+    pub fn new(flags: Vec<String>, sched: PolicyKind) -> Header {
+        Header {
+            magic: MAGIC,
+            format: FORMAT,
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            flags,
+            sched,
+            seed: 0,
+        }
+    }
+}
+
+/// One recorded message and its reply.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Entry {
+    /// A message to the scheduler.
+    Sched {
+        /// When it was sent.
+        at: Ktime,
+        /// The message.
+        msg: SchedMsg,
+        /// The scheduler's reply.
+        reply: SchedReply,
+    },
+    /// A syscall and the syscall service's reply.
+    Syscall {
+        /// When it was dispatched.
+        at: Ktime,
+        /// The calling process.
+        pid: i32,
+        /// The calling thread.
+        tid: i32,
+        /// Its registers on entry (number in `orig_rax`, arguments).
+        regs: Box<UserRegs>,
+        /// The handler's reply.
+        reply: Box<syscall::Reply>,
+    },
+}
+
+/// A log being written.
+pub struct Recorder {
+    out: BufWriter<File>,
+    /// The first write error, reported when the run ends.
+    error: Option<std::io::Error>,
+}
+
+impl Recorder {
+    /// Creates the log at `path` and writes its header.
+    pub fn create(path: &Path, header: &Header) -> std::io::Result<Recorder> {
+        let mut out = BufWriter::new(File::create(path)?);
+        bincode::serialize_into(&mut out, header).map_err(std::io::Error::other)?;
+        Ok(Recorder { out, error: None })
+    }
+
+    /// Appends one entry as a frame (a failure is kept for [`Recorder::finish`]).
+    pub fn write(&mut self, entry: &Entry) {
+        if self.error.is_some() {
+            return;
+        }
+        let framed = bincode::serialize(entry)
+            .map_err(std::io::Error::other)
+            .and_then(|bytes| {
+                self.out.write_all(&(bytes.len() as u32).to_le_bytes())?;
+                self.out.write_all(&checksum(&bytes).to_le_bytes())?;
+                self.out.write_all(&bytes)
+            });
+        if let Err(e) = framed {
+            self.error = Some(e);
+        }
+    }
+
+    /// Flushes the log; the first error of the whole recording, if any.
+    pub fn finish(mut self) -> std::io::Result<()> {
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        self.out.flush()
+    }
+}
