@@ -447,6 +447,9 @@ impl Kernel {
         for (key, n) in effects.wake_n {
             self.wake_key(key, n);
         }
+        for (tid, nice) in effects.nice {
+            self.sched_call(SchedMsg::SetNice(task_of(tid), nice));
+        }
     }
 
     /// After `execve` by thread `tid` of `pid`: the other threads are gone, the caller

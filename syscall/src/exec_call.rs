@@ -75,7 +75,14 @@ fn execve_common(
     ctx.proc.did_exec = true;
     // The other threads are gone (the kernel ends their tasks); the caller becomes the
     // leader, with neither a tid address nor a robust list.
-    ctx.proc.threads = crate::Thread::only(ctx.proc.pid, Default::default());
+    let sched = ctx.thread().sched;
+    ctx.proc.threads = crate::Thread::only(
+        ctx.proc.pid,
+        crate::Thread {
+            sched,
+            ..Default::default()
+        },
+    );
     ctx.proc.sig_thread = ctx.proc.pid;
     Ok(Outcome::Exec { old_mm })
 }

@@ -37,6 +37,7 @@ mod mem;
 mod net;
 mod pidfd;
 mod poll;
+mod priority;
 pub mod proc_calls;
 pub mod process;
 mod procfs;
@@ -156,6 +157,8 @@ pub struct Effects {
     /// Host streams (stdin, a tty) the blocked task waits for: the kernel polls them and
     /// wakes `WaitKey::File(id)` when one is ready.
     pub host_waits: Vec<HostWait>,
+    /// Threads whose nice value is now this: (tid, nice), for the scheduler.
+    pub nice: Vec<(i32, i32)>,
 }
 
 /// A host stream a blocked task waits for. A record keeps its wait id; the open file

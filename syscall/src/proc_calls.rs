@@ -78,7 +78,11 @@ fn do_fork(
         robust_list: (0, 0),
         sig: ctx.proc.sig.new_thread(),
         cpu_ns: 0,
+        sched: ctx.thread().sched.for_child(),
     };
+    if thread.sched.nice != 0 {
+        ctx.effects.nice.push((pid, thread.sched.nice));
+    }
     let mut regs = *ctx.regs;
     regs.rax = 0;
     if stack != 0 {

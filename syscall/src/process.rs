@@ -98,6 +98,8 @@ pub struct Thread {
     pub sig: crate::signal::ThreadSig,
     /// CPU time its guest code has run, in ns (the process's `cpu_ns` counts every thread).
     pub cpu_ns: u64,
+    /// Nice value, policy, real-time and I/O priorities.
+    pub sched: crate::priority::TaskSched,
 }
 
 impl Thread {

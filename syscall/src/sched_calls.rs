@@ -1,8 +1,10 @@
-//! Scheduling and resource-usage queries: affinity, CPU number, priorities, policies and
-//! `getrusage`. uml is one CPU (UML's model), so the guest sees CPU 0 only.
+//! Scheduling and resource-usage queries: affinity, CPU number, policies and their
+//! parameters (`sched_setscheduler`, `sched_setattr`, ...; nice values are in
+//! [`crate::priority`]) and `getrusage`. uml is one CPU (UML's model), so the guest sees CPU 0 only.
 
 use abi::{Errno, SysResult};
 
+use crate::priority::{policy, sched_of, set_nice, MAX_NICE, MIN_NICE};
 use crate::{Args, Ctx};
 
 /// The guest's CPU set: CPU 0.
@@ -52,39 +54,211 @@ pub(crate) fn sys_getcpu(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     Ok(0)
 }
 
-pub(crate) fn sys_getpriority(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
-    // PRIO_PROCESS, PRIO_PGRP, PRIO_USER; every process has nice 0 (returned as 20 - nice).
-    if a.u32(0) > 2 {
-        return Err(Errno::EINVAL);
-    }
-    if a.u32(0) == 0 {
-        check_pid(ctx, a.i32(1))?;
-    }
-    Ok(20)
+/// `SCHED_RESET_ON_FORK`, or'd into a policy.
+const RESET_ON_FORK: u32 = 0x4000_0000;
+/// `SCHED_FLAG_RESET_ON_FORK` of `sched_attr`.
+const FLAG_RESET_ON_FORK: u64 = 0x01;
+/// `SCHED_FLAG_KEEP_POLICY` and `SCHED_FLAG_KEEP_PARAMS`.
+const FLAG_KEEP_POLICY: u64 = 0x08;
+const FLAG_KEEP_PARAMS: u64 = 0x10;
+/// Every `sched_attr` flag Linux knows (`SCHED_FLAG_ALL`).
+const FLAG_ALL: u64 = 0x7f;
+/// `sizeof(struct sched_attr)`: version 0 (48 bytes) and version 1 (56, with util clamps).
+const ATTR_SIZE_VER0: u32 = 48;
+const ATTR_SIZE_VER1: u32 = 56;
+/// Largest `sched_attr` size accepted (a page).
+const ATTR_SIZE_MAX: u32 = 4096;
+
+/// A thread's `sched_attr` as Linux lays it out (version 1).
+#[derive(Clone, Copy, Debug, Default, bytemuck::Pod, bytemuck::Zeroable)]
+#[repr(C)]
+struct SchedAttr {
+    size: u32,
+    policy: u32,
+    flags: u64,
+    nice: i32,
+    priority: u32,
+    runtime: u64,
+    deadline: u64,
+    period: u64,
+    util_min: u32,
+    util_max: u32,
 }
 
-pub(crate) fn sys_setpriority(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
-    if a.u32(0) > 2 {
+fn is_realtime(policy: u32) -> bool {
+    matches!(policy, policy::FIFO | policy::RR)
+}
+
+/// Changes thread `tid`'s policy and parameters (Linux's `__sched_setscheduler`): `nice`
+/// for the normal policies, `priority` for the real-time ones.
+fn set_scheduler(
+    ctx: &mut Ctx<'_>,
+    tid: i32,
+    pol: u32,
+    priority: u32,
+    nice: Option<i32>,
+    reset_on_fork: bool,
+) -> SysResult {
+    if !matches!(
+        pol,
+        policy::OTHER | policy::FIFO | policy::RR | policy::BATCH | policy::IDLE
+    ) {
         return Err(Errno::EINVAL);
     }
-    if a.u32(0) == 0 {
-        check_pid(ctx, a.i32(1))?;
+    if is_realtime(pol) != (priority != 0) || priority > 99 {
+        return Err(Errno::EINVAL);
     }
-    // Lowering the nice value needs CAP_SYS_NICE; raising it is accepted (and not modelled).
-    if a.i32(2) < 0 && ctx.proc.cred.euid != 0 {
-        return Err(Errno::EACCES);
+    let cur = sched_of(ctx, tid)?;
+    let pid = ctx
+        .procs
+        .tgid_of(tid)
+        .filter(|_| tid != 0)
+        .unwrap_or(ctx.proc.pid);
+    let tid = if tid == 0 { ctx.tid } else { tid };
+    if ctx.proc.cred.euid != 0 {
+        let target = if pid == ctx.proc.pid {
+            &*ctx.proc
+        } else {
+            ctx.procs.get(pid).ok_or(Errno::ESRCH)?
+        };
+        let rtprio = ctx.proc.rlimits[abi::flags::rlimit::RTPRIO as usize].cur;
+        let same_owner = [target.cred.uid, target.cred.euid].contains(&ctx.proc.cred.euid);
+        let raises_rt =
+            is_realtime(pol) && u64::from(priority) > rtprio.max(u64::from(cur.rt_priority));
+        if !same_owner || raises_rt || (cur.reset_on_fork && !reset_on_fork) {
+            return Err(Errno::EPERM);
+        }
     }
+    if let Some(n) = nice {
+        let n = n.clamp(MIN_NICE, MAX_NICE);
+        if n != cur.nice {
+            set_nice(ctx, pid, tid, n).map_err(|_| Errno::EPERM)?;
+        }
+    }
+    let p = if pid == ctx.proc.pid {
+        &mut *ctx.proc
+    } else {
+        ctx.procs.get_mut(pid).ok_or(Errno::ESRCH)?
+    };
+    let t = p.threads.get_mut(&tid).ok_or(Errno::ESRCH)?;
+    t.sched.policy = pol;
+    t.sched.rt_priority = priority;
+    t.sched.reset_on_fork = reset_on_fork;
     Ok(0)
 }
 
+/// A `sched_param` (its one field, the real-time priority); `EINVAL` for a null pointer.
+fn read_param(ctx: &mut Ctx<'_>, a: &Args, i: usize) -> Result<u32, Errno> {
+    if a.addr(i).is_null() || a.i32(0) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    ctx.read_val(a.addr(i))
+}
+
+pub(crate) fn sys_sched_setscheduler(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    let priority = read_param(ctx, a, 2)?;
+    let pol = a.u32(1);
+    let reset = pol & RESET_ON_FORK != 0;
+    set_scheduler(ctx, a.i32(0), pol & !RESET_ON_FORK, priority, None, reset)
+}
+
+pub(crate) fn sys_sched_setparam(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    let priority = read_param(ctx, a, 1)?;
+    let cur = sched_of(ctx, a.i32(0))?;
+    set_scheduler(ctx, a.i32(0), cur.policy, priority, None, cur.reset_on_fork)
+}
+
 pub(crate) fn sys_sched_getscheduler(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
-    check_pid(ctx, a.i32(0))?;
-    Ok(0) // SCHED_OTHER
+    if a.i32(0) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let s = sched_of(ctx, a.i32(0))?;
+    Ok(u64::from(
+        s.policy | if s.reset_on_fork { RESET_ON_FORK } else { 0 },
+    ))
 }
 
 pub(crate) fn sys_sched_getparam(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
-    check_pid(ctx, a.i32(0))?;
-    ctx.write_val(a.addr(1), &0i32)?;
+    if a.addr(1).is_null() || a.i32(0) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let s = sched_of(ctx, a.i32(0))?;
+    ctx.write_val(a.addr(1), &s.rt_priority)?;
+    Ok(0)
+}
+
+/// `sched_setattr(pid, attr, flags)`: the size protocol of Linux's `sched_copy_attr` (a
+/// wrong size is `E2BIG`, and the size uml knows is written back), then as
+/// `sched_setscheduler` with the nice value for the normal policies.
+pub(crate) fn sys_sched_setattr(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    let (pid, uattr) = (a.i32(0), a.addr(1));
+    if uattr.is_null() || pid < 0 || a.u32(2) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let size = match ctx.read_val::<u32>(uattr)? {
+        0 => ATTR_SIZE_VER0,
+        s => s,
+    };
+    if !(ATTR_SIZE_VER0..=ATTR_SIZE_MAX).contains(&size) {
+        ctx.write_val(uattr, &ATTR_SIZE_VER1)?;
+        return Err(Errno::E2BIG);
+    }
+    let mut raw = vec![0u8; size as usize];
+    ctx.copy_in(uattr, &mut raw)?;
+    if raw.iter().skip(ATTR_SIZE_VER1 as usize).any(|&b| b != 0) {
+        ctx.write_val(uattr, &ATTR_SIZE_VER1)?;
+        return Err(Errno::E2BIG);
+    }
+    let mut attr = SchedAttr::default();
+    let known = (size as usize).min(std::mem::size_of::<SchedAttr>());
+    bytemuck::bytes_of_mut(&mut attr)[..known].copy_from_slice(&raw[..known]);
+    if attr.flags & !FLAG_ALL != 0 || attr.policy > i32::MAX as u32 {
+        return Err(Errno::EINVAL);
+    }
+    let cur = sched_of(ctx, pid)?;
+    let pol = if attr.flags & FLAG_KEEP_POLICY != 0 {
+        cur.policy
+    } else {
+        attr.policy
+    };
+    // The nice value applies to SCHED_OTHER and SCHED_BATCH; SCHED_IDLE keeps the one it
+    // has (as Linux 6.x does).
+    let (priority, nice) = if attr.flags & FLAG_KEEP_PARAMS != 0 {
+        (cur.rt_priority, None)
+    } else {
+        let normal = matches!(pol, policy::OTHER | policy::BATCH);
+        (attr.priority, normal.then_some(attr.nice))
+    };
+    let reset = attr.flags & FLAG_RESET_ON_FORK != 0;
+    set_scheduler(ctx, pid, pol, priority, nice, reset)
+}
+
+/// `sched_getattr(pid, attr, size, flags)`: at most `size` bytes of the thread's
+/// `sched_attr`, whose `size` field says how many were written.
+pub(crate) fn sys_sched_getattr(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    let (pid, uattr, usize_) = (a.i32(0), a.addr(1), a.u32(2));
+    if uattr.is_null() || pid < 0 || a.u32(3) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if !(ATTR_SIZE_VER0..=ATTR_SIZE_MAX).contains(&usize_) {
+        return Err(Errno::EINVAL);
+    }
+    let s = sched_of(ctx, pid)?;
+    let size = usize_.min(ATTR_SIZE_VER1);
+    let attr = SchedAttr {
+        size,
+        policy: s.policy,
+        flags: if s.reset_on_fork {
+            FLAG_RESET_ON_FORK
+        } else {
+            0
+        },
+        nice: if is_realtime(s.policy) { 0 } else { s.nice },
+        priority: s.rt_priority,
+        util_max: 1024,
+        ..SchedAttr::default()
+    };
+    ctx.copy_out(uattr, &bytemuck::bytes_of(&attr)[..size as usize])?;
     Ok(0)
 }
 

@@ -4,8 +4,8 @@
 use abi::{Errno, Sysno};
 
 use crate::{
-    copy, epoll, eventfd, exec_call, fs, futex, info, kill, mem, net, pidfd, poll, proc_calls,
-    sched_calls, signal, signalfd, splice, task, time, timerfd, Args, Ctx, Outcome,
+    copy, epoll, eventfd, exec_call, fs, futex, info, kill, mem, net, pidfd, poll, priority,
+    proc_calls, sched_calls, signal, signalfd, splice, task, time, timerfd, Args, Ctx, Outcome,
 };
 
 /// A handler that returns a value (the common case).
@@ -259,10 +259,16 @@ table! {
     sched_getaffinity => full(sched_calls::sys_sched_getaffinity);
     sched_setaffinity => full(sched_calls::sys_sched_setaffinity);
     getcpu => full(sched_calls::sys_getcpu);
-    getpriority => partial(sched_calls::sys_getpriority, "every process has nice 0");
-    setpriority => partial(sched_calls::sys_setpriority, "accepted, not modelled");
+    getpriority => full(priority::sys_getpriority);
+    setpriority => full(priority::sys_setpriority);
+    ioprio_get => full(priority::sys_ioprio_get);
+    ioprio_set => partial(priority::sys_ioprio_set, "kept and reported; uml has no I/O scheduler to apply it");
     sched_getscheduler => full(sched_calls::sys_sched_getscheduler);
     sched_getparam => full(sched_calls::sys_sched_getparam);
+    sched_setscheduler => partial(sched_calls::sys_sched_setscheduler, "SCHED_FIFO/RR are kept and reported but scheduled by the --sched policy, with nice values");
+    sched_setparam => partial(sched_calls::sys_sched_setparam, "as sched_setscheduler");
+    sched_setattr => partial(sched_calls::sys_sched_setattr, "as sched_setscheduler; SCHED_DEADLINE and utilisation clamps are EINVAL/ignored");
+    sched_getattr => full(sched_calls::sys_sched_getattr);
     sched_get_priority_max => full(sched_calls::sys_sched_get_priority_max);
     sched_get_priority_min => full(sched_calls::sys_sched_get_priority_min);
     clone3 => partial_ctl(proc_calls::sys_clone3, "as clone; set_tid is ENOSYS");

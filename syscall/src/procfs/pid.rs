@@ -209,6 +209,20 @@ fn stat(v: &ProcView<'_>, mm: &Mm, p: &Process) -> String {
     let (ign, cgt) = dispositions(p);
     let (brk_start, _) = mm.brk_range(p.mm);
     let a = p.exe.areas;
+    // The leader's scheduling (or the first live thread's, once the leader has gone).
+    let sched = p
+        .threads
+        .get(&p.pid)
+        .or_else(|| p.threads.values().next())
+        .map(|t| t.sched)
+        .unwrap_or_default();
+    // Linux's `prio - MAX_RT_PRIO`: 20 + nice, or -1 - the real-time priority.
+    let priority = match sched.policy {
+        crate::priority::policy::FIFO | crate::priority::policy::RR => {
+            -1 - sched.rt_priority as i64
+        }
+        _ => 20 + i64::from(sched.nice),
+    };
     let exit_code = match p.state {
         ProcState::Zombie(e) => e.wait_status(),
         _ => 0,
@@ -230,9 +244,9 @@ fn stat(v: &ProcView<'_>, mm: &Mm, p: &Process) -> String {
         "0".into(),
         ticks(p.children_cpu_ns).to_string(),
         "0".into(),
-        "20".into(), // priority
-        "0".into(),  // nice
-        "1".into(),  // threads
+        priority.to_string(),
+        sched.nice.to_string(),
+        p.threads.len().to_string(),
         "0".into(),
         start.to_string(),
         u.size.to_string(),
@@ -252,8 +266,8 @@ fn stat(v: &ProcView<'_>, mm: &Mm, p: &Process) -> String {
         "0".into(),
         p.exit_signal.to_string(),
         "0".into(), // processor
-        "0".into(), // rt_priority
-        "0".into(), // policy
+        sched.rt_priority.to_string(),
+        sched.policy.to_string(),
         "0".into(),
         "0".into(),
         "0".into(),
