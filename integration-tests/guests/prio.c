@@ -207,9 +207,33 @@ static void io_priorities(void) {
     CHECK("ioprio none", ioprio_set(1, 0, 0) == 0);
 }
 
+/* An unprivileged caller: it may raise its nice value but not lower it (RLIMIT_NICE is 0),
+ * nor touch another user's process, nor take real-time policies or I/O classes. */
+static void unprivileged(void) {
+    pid_t parent = getpid();
+    pid_t c = fork();
+    if (c == 0) {
+        if (setresgid(1000, 1000, 1000) || setresuid(1000, 1000, 1000)) _exit(3);
+        CHECK("raise to 5", setpriority(PRIO_PROCESS, 0, 5) == 0);
+        EXPECT_ERR("lower to 1", setpriority(PRIO_PROCESS, 0, 1), EACCES);
+        EXPECT_ERR("another user's", setpriority(PRIO_PROCESS, parent, 3), EPERM);
+        errno = 0;
+        int r = nice(-1);
+        printf("nice(-1) = %d %s\n", r, ename(errno));
+        struct sched_param sp = {1};
+        EXPECT_ERR("fifo unprivileged", sched_setscheduler(0, SCHED_FIFO, &sp), EPERM);
+        EXPECT_ERR("ioprio rt unprivileged", ioprio_set(1, 0, IOPRIO(1, 0)), EPERM);
+        CHECK("ioprio idle", ioprio_set(1, 0, IOPRIO(3, 0)) == 0);
+        printf("unprivileged nice %d\n", nice_now());
+        _exit(0);
+    }
+    waitpid(c, NULL, 0);
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
     nice_values();
+    unprivileged();
     policies();
     io_priorities();
     stat_fields("end");

@@ -129,13 +129,17 @@ pub(crate) fn boot(cfg: &Config) -> Result<Kernel, StartError> {
             kv
         })
         .collect();
+    // The guest starts as the user who started uml (ids of uml's own from here on).
     let cred = Cred {
-        uid,
         euid: nix::unistd::geteuid().as_raw(),
-        gid,
         egid: nix::unistd::getegid().as_raw(),
+        ..Cred::of(uid, gid)
     };
-    let loaded = exec::load(&mut mm, &vfs, &cwd, &path, &argv, &envp, cred).map_err(|e| {
+    let mut groups: Vec<u32> = nix::unistd::getgroups()
+        .map(|g| g.into_iter().map(|g| g.as_raw()).collect())
+        .unwrap_or_else(|_| vec![gid]);
+    groups.sort_unstable();
+    let loaded = exec::load(&mut mm, &vfs, &cwd, &path, &argv, &envp, cred, true).map_err(|e| {
         let code = match &e {
             ExecError::Open(Errno::ENOENT) | ExecError::Open(Errno::ENOTDIR) => 127,
             ExecError::Load(_) => 1,
@@ -160,7 +164,7 @@ pub(crate) fn boot(cfg: &Config) -> Result<Kernel, StartError> {
         }
     }
     let (regs, proc_mm) = (loaded.regs, loaded.mm);
-    let proc = Process::first(loaded, &path, fds, cwd, cred);
+    let proc = Process::first(loaded, &path, fds, cwd, groups);
     let sched = Scheduler::new(cfg.sched);
     let mut procs = ProcessTable::new(cfg.max_pids);
     procs.insert(Box::new(proc));

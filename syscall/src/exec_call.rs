@@ -60,10 +60,21 @@ fn execve_common(
     };
     let procs = ProcView::new(ctx.proc, ctx.procs, None);
     let at = vfs::At::new(&base, &procs);
-    let loaded = exec::load(ctx.mm, ctx.vfs, at, &path, &argv, &envp, ctx.proc.cred)
-        .map_err(|e| e.errno())?;
+    let setid = !ctx.proc.no_new_privs;
+    let loaded = exec::load(
+        ctx.mm,
+        ctx.vfs,
+        at,
+        &path,
+        &argv,
+        &envp,
+        ctx.proc.cred,
+        setid,
+    )
+    .map_err(|e| e.errno())?;
     let old_mm = ctx.proc.mm;
     ctx.proc.mm = loaded.mm;
+    ctx.proc.cred = loaded.cred;
     *ctx.regs = loaded.regs;
     ctx.proc.fds.unshare();
     for closed in ctx.proc.fds.close_on_exec() {

@@ -32,20 +32,6 @@ pub(crate) fn sys_getegid(ctx: &mut Ctx<'_>, _a: &Args) -> SysResult {
     Ok(ctx.proc.cred.egid.into())
 }
 
-pub(crate) fn sys_getgroups(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
-    // The process is in its primary group only.
-    let size = a.i32(0);
-    if size < 0 {
-        return Err(Errno::EINVAL);
-    }
-    if size == 0 {
-        return Ok(1);
-    }
-    let gid = ctx.proc.cred.gid;
-    ctx.write_val(a.addr(1), &gid)?;
-    Ok(1)
-}
-
 /// The `utsname` the guest sees: the host's own, so programs that check the kernel
 /// version see a real one (uml implements a subset of that version's ABI).
 pub(crate) fn utsname() -> Utsname {
@@ -169,21 +155,4 @@ pub(crate) fn sys_getrandom(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
 fn host_random() -> &'static std::fs::File {
     static RANDOM: std::sync::OnceLock<std::fs::File> = std::sync::OnceLock::new();
     RANDOM.get_or_init(|| std::fs::File::open("/dev/urandom").expect("the host has /dev/urandom"))
-}
-
-fn write_ids(ctx: &mut Ctx<'_>, a: &Args, ids: [u32; 3]) -> SysResult {
-    for (i, id) in ids.iter().enumerate() {
-        ctx.write_val(a.addr(i), id)?;
-    }
-    Ok(0)
-}
-
-pub(crate) fn sys_getresuid(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
-    let c = ctx.proc.cred;
-    write_ids(ctx, a, [c.uid, c.euid, c.euid])
-}
-
-pub(crate) fn sys_getresgid(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
-    let c = ctx.proc.cred;
-    write_ids(ctx, a, [c.gid, c.egid, c.egid])
 }

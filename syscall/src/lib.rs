@@ -23,6 +23,7 @@
 mod args;
 pub mod clock;
 mod copy;
+pub mod cred;
 mod ctx;
 mod epoll;
 mod eventfd;

@@ -132,6 +132,7 @@ fn do_fork(
         cwd: p.cwd.clone(),
         umask: p.umask,
         cred: p.cred,
+        groups: p.groups.clone(),
         rlimits: p.rlimits,
         sig: p.sig.fork(),
         sig_thread: pid,

@@ -13,18 +13,7 @@ use vfs::Dentry;
 
 use crate::fdtable::FdTable;
 
-/// User and group ids of a process.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Cred {
-    /// Real user id.
-    pub uid: u32,
-    /// Effective user id.
-    pub euid: u32,
-    /// Real group id.
-    pub gid: u32,
-    /// Effective group id.
-    pub egid: u32,
-}
+pub use crate::cred::Cred;
 
 /// A guest process: its address space, files, credentials, limits and signal state.
 pub struct Process {
@@ -54,6 +43,8 @@ pub struct Process {
     pub umask: u32,
     /// Ids.
     pub cred: Cred,
+    /// Supplementary groups, sorted.
+    pub groups: Vec<u32>,
     /// Resource limits, indexed by `RLIMIT_*`.
     pub rlimits: [Rlimit; abi::flags::rlimit::NLIMITS as usize],
     /// Signal dispositions and shared pending signals, with the mask, own pending signals
@@ -118,7 +109,7 @@ impl Process {
         path: &[u8],
         fds: FdTable,
         cwd: Dentry,
-        cred: Cred,
+        groups: Vec<u32>,
     ) -> Process {
         let comm = Process::comm_of(path);
         Process {
@@ -134,7 +125,8 @@ impl Process {
             fds,
             cwd,
             umask: 0o022,
-            cred,
+            cred: loaded.cred,
+            groups,
             rlimits: Process::default_rlimits(),
             sig: Default::default(),
             threads: Thread::only(1, Default::default()),

@@ -4,7 +4,7 @@
 use abi::{Errno, Sysno};
 
 use crate::{
-    copy, epoll, eventfd, exec_call, fs, futex, info, kill, mem, net, pidfd, poll, priority,
+    copy, cred, epoll, eventfd, exec_call, fs, futex, info, kill, mem, net, pidfd, poll, priority,
     proc_calls, sched_calls, signal, signalfd, splice, task, time, timerfd, Args, Ctx, Outcome,
 };
 
@@ -239,9 +239,18 @@ table! {
     geteuid => full(info::sys_geteuid);
     getgid => full(info::sys_getgid);
     getegid => full(info::sys_getegid);
-    getgroups => full(info::sys_getgroups);
-    getresuid => full(info::sys_getresuid);
-    getresgid => full(info::sys_getresgid);
+    getgroups => full(cred::sys_getgroups);
+    getresuid => full(cred::sys_getresuid);
+    getresgid => full(cred::sys_getresgid);
+    setuid => full(cred::sys_setuid);
+    setgid => full(cred::sys_setgid);
+    setreuid => full(cred::sys_setreuid);
+    setregid => full(cred::sys_setregid);
+    setresuid => full(cred::sys_setresuid);
+    setresgid => full(cred::sys_setresgid);
+    setfsuid => full(cred::sys_setfsuid);
+    setfsgid => full(cred::sys_setfsgid);
+    setgroups => full(cred::sys_setgroups);
     // System information and limits.
     uname => full(info::sys_uname);
     sysinfo => full(info::sys_sysinfo);

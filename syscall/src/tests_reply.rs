@@ -38,18 +38,11 @@ impl World {
         let path = exe.as_os_str().as_bytes().to_vec();
         let cwd = vfs.root();
         let cred = Cred::default();
-        let loaded = crate::exec::load(
-            &mut mm,
-            &vfs,
-            &cwd,
-            &path,
-            std::slice::from_ref(&path),
-            &[],
-            cred,
-        )
-        .expect("load the test binary");
+        let argv = std::slice::from_ref(&path);
+        let loaded = crate::exec::load(&mut mm, &vfs, &cwd, &path, argv, &[], cred, true)
+            .expect("load the test binary");
         let regs = loaded.regs;
-        let proc = Process::first(loaded, &path, FdTable::new(), cwd, cred);
+        let proc = Process::first(loaded, &path, FdTable::new(), cwd, vec![0]);
         World {
             mm,
             vfs,

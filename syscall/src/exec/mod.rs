@@ -43,6 +43,8 @@ impl ExecError {
 pub struct Loaded {
     /// The new address space.
     pub mm: MmId,
+    /// The ids the program runs with (a set-user-ID file's owner, ...).
+    pub cred: crate::Cred,
     /// Registers at the entry point.
     pub regs: UserRegs,
     /// What `/proc/PID` shows of it.
@@ -70,7 +72,10 @@ const BINPRM_BUF_SIZE: usize = 256;
 
 /// Loads the program at `path` (resolved from `cwd`) into a new address space of `mm`, with
 /// `argv` and `envp` on its stack. `#!` scripts run their interpreter with the script's path
-/// inserted, as Linux does. On failure the new space is destroyed and nothing else changed.
+/// inserted, as Linux does. The program runs with `cred` as a set-user-ID or set-group-ID
+/// ELF file changes them ([`crate::Cred::after_exec`]; only when `setid`, i.e. without
+/// `PR_SET_NO_NEW_PRIVS`). On failure the new space is destroyed and nothing else changed.
+#[allow(clippy::too_many_arguments)]
 pub fn load<'b>(
     mm: &mut Mm,
     vfs: &Vfs,
@@ -79,6 +84,7 @@ pub fn load<'b>(
     argv: &[Vec<u8>],
     envp: &[Vec<u8>],
     cred: crate::Cred,
+    setid: bool,
 ) -> Result<Loaded, ExecError> {
     let cwd: At<'_> = cwd.into();
     let mut argv = argv.to_vec();
@@ -88,6 +94,8 @@ pub fn load<'b>(
         let mut head = [0u8; BINPRM_BUF_SIZE];
         let n = file.read_at(0, &mut head).map_err(ExecError::Open)?;
         let Some((interp, arg)) = shebang(&head[..n]) else {
+            let st = file.stat().map_err(ExecError::Open)?;
+            let cred = cred.after_exec(st.st_mode, st.st_uid, st.st_gid, setid);
             return load_elf(mm, vfs, &file, path, &argv, envp, cred);
         };
         // argv becomes: interpreter [arg] script original-argv[1..]
@@ -162,6 +170,7 @@ fn load_elf(
     match result {
         Ok((regs, areas)) => Ok(Loaded {
             mm: id,
+            cred,
             regs,
             program: Program {
                 file: file.dentry().ok_or(ExecError::Open(Errno::EACCES))?,

@@ -140,7 +140,7 @@ pub fn build(
         (AT_EUID, cred.euid.into()),
         (AT_GID, cred.gid.into()),
         (AT_EGID, cred.egid.into()),
-        (AT_SECURE, 0),
+        (AT_SECURE, u64::from(cred.secure())),
         (AT_HWCAP, host.hwcap),
         (AT_HWCAP2, host.hwcap2),
         (AT_CLKTCK, 100),

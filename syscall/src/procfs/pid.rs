@@ -154,9 +154,12 @@ fn status(v: &ProcView<'_>, mm: &Mm, p: &Process) -> String {
     s += &format!("State:\t{st} ({st_name})\n");
     s += &format!("Tgid:\t{}\nNgid:\t0\nPid:\t{}\n", p.pid, p.pid);
     s += &format!("PPid:\t{}\nTracerPid:\t0\n", p.ppid);
-    s += &format!("Uid:\t{}\t{}\t{}\t{}\n", c.uid, c.euid, c.euid, c.euid);
-    s += &format!("Gid:\t{}\t{}\t{}\t{}\n", c.gid, c.egid, c.egid, c.egid);
-    s += &format!("FDSize:\t{fdsize}\nGroups:\t{} \n", c.gid);
+    s += &format!("Uid:\t{}\t{}\t{}\t{}\n", c.uid, c.euid, c.suid, c.fsuid);
+    s += &format!("Gid:\t{}\t{}\t{}\t{}\n", c.gid, c.egid, c.sgid, c.fsgid);
+    // Space-separated, and a trailing space even when there are none (as Linux).
+    let groups: Vec<String> = p.groups.iter().map(u32::to_string).collect();
+    let groups = groups.join(" ") + " ";
+    s += &format!("FDSize:\t{fdsize}\nGroups:\t{groups}\n");
     s += &format!("NStgid:\t{}\nNSpid:\t{}\n", p.pid, p.pid);
     s += &format!("NSpgid:\t{}\nNSsid:\t{}\n", p.pgid, p.sid);
     if !matches!(p.state, ProcState::Zombie(_)) {
@@ -180,7 +183,7 @@ fn status(v: &ProcView<'_>, mm: &Mm, p: &Process) -> String {
             s += &format!("{k}:\t{}\n", kb(b));
         }
     }
-    s += "CoreDumping:\t0\nThreads:\t1\n";
+    s += &format!("CoreDumping:\t0\nThreads:\t{}\n", p.threads.len());
     s += &format!("SigQ:\t{}/{sigpending}\n", pending.count_ones());
     s += &format!("SigPnd:\t{:016x}\nShdPnd:\t{:016x}\n", 0, pending);
     s += &format!("SigBlk:\t{:016x}\n", p.sig.blocked);
