@@ -61,6 +61,9 @@ RUNNERS=(
 	"native|native||"
 	"uml|uml (seccomp)|$UML_BIN run --mem $UML_MEM --trap=seccomp $UML_ARGS --|uml"
 	"umlpt|uml (ptrace)|$UML_BIN run --mem $UML_MEM --trap=ptrace $UML_ARGS --|uml"
+	"umlthr|uml (threads)|$UML_BIN run --mem $UML_MEM --deploy=threads $UML_ARGS --|uml"
+	"umlrec|uml (record)|$UML_BIN run --mem $UML_MEM --record=$OUT/record.log $UML_ARGS --|uml"
+	"umlbase|uml (base)|$UML_BASE_BIN run --mem $UML_MEM $UML_ARGS --|umlbase"
 	"systrap|gVisor systrap|runsc --platform=systrap --network=none --ignore-cgroups $RUNSC_ARGS do|runsc"
 	"gptrace|gVisor ptrace|runsc --platform=ptrace --network=none --ignore-cgroups $RUNSC_ARGS do|runsc"
 )
@@ -201,6 +204,8 @@ for line in "${RUNNERS[@]}"; do
 	uml)
 		if [[ "$UML_BUILD_STATUS" == FAILED ]]; then RSTATE[$key]=fail
 		elif [[ ! -x "$UML_BIN" ]]; then RSTATE[$key]="n/a"; fi ;;
+	umlbase)
+		if [[ -z "${UML_BASE_BIN:-}" || ! -x "${UML_BASE_BIN:-}" ]]; then RSTATE[$key]="n/a"; fi ;;
 	runsc)
 		if [[ $EUID -ne 0 ]] || ! command -v runsc >/dev/null; then RSTATE[$key]="n/a"; fi ;;
 	esac

@@ -2,7 +2,8 @@
 # The project's test command: installs the Debian packages the tests need (when missing),
 # builds uml in release mode, then runs every test of the workspace (unit tests of all crates
 # and the end-to-end tests in integration-tests/, which run programs natively and under uml),
-# and the end-to-end tests once more with the trap mechanism that is not the default.
+# and the end-to-end tests once more with the trap mechanism that is not the default, and
+# once with the threaded deployment of the services.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -47,3 +48,5 @@ cargo build --release
 # one (UML_TRAP sets `uml run`'s default --trap; tests that name a mechanism keep theirs).
 cargo test --release --workspace
 UML_TRAP=ptrace cargo test --release -p integration-tests
+# And with the services on threads of their own (`uml run --deploy threads`).
+UML_DEPLOY=threads cargo test --release -p integration-tests

@@ -79,6 +79,10 @@ struct RunArgs {
     /// (PTRACE_SYSEMU); the environment variable UML_TRAP sets the default.
     #[arg(long, env = "UML_TRAP", default_value = "seccomp")]
     trap: kernel::TrapKind,
+    /// Where the kernel's services run: loop (on the kernel's own loop) or threads (each on
+    /// a thread of its own, reached through channels); UML_DEPLOY sets the default.
+    #[arg(long, env = "UML_DEPLOY", default_value = "loop")]
+    deploy: kernel::Deploy,
     /// Record every message that crosses a service boundary to FILE (see `uml replay`).
     #[arg(long, value_name = "FILE")]
     record: Option<PathBuf>,
@@ -211,6 +215,7 @@ fn run(args: RunArgs) -> ExitCode {
         max_pids: args.pids,
         trap: args.trap,
         record: args.record,
+        deploy: args.deploy,
         argv: args.argv,
     };
     match kernel::Kernel::run(&cfg) {

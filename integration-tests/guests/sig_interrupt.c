@@ -1,7 +1,8 @@
 /* Every family of blocking call, interrupted by a signal in each of four ways: a handler
  * without SA_RESTART, a handler with SA_RESTART, an ignored signal, and a stop followed by a
- * continue. A helper process sends the signal(s) while the call blocks; a helper thread (all
- * signals blocked) completes the call's wait later. Each line prints what the call returned,
+ * continue. A helper process sends the signal(s) while the call blocks (a continue only once
+ * the process is seen stopped); a helper thread (all signals blocked) completes the call's
+ * wait once the helper says the signals are sent (and a handler, if any, has run). Each line prints what the call returned,
  * so the same program natively and under uml must print the same lines (Linux's -ERESTART*
  * rules: restarted, EINTR, or the partial count of a write). */
 #include "common.h"
@@ -18,9 +19,8 @@
 #include <sys/wait.h>
 #include <time.h>
 
-#define SIGNAL_MS 100   /* the helper process signals the caller */
-#define CONT_MS 150     /* ... and continues it, in the stop mode */
-#define COMPLETE_MS 250 /* the helper thread completes the wait */
+#define SIGNAL_MS 100   /* the helper process signals the caller, which blocks by then */
+#define SETTLE_MS 50    /* after the signals, before the wait is completed */
 #define LONG_MS 5000    /* timeouts of the timed calls: never reached */
 #define SLEEP_MS 400    /* the nanosleep family's own sleep */
 
@@ -30,6 +30,7 @@ static const char *mode_names[] = {"handler", "sa_restart", "ignored", "stop_con
 struct fx {
     int fd[2];          /* a pipe, a pty (master, slave), a listener, an epoll fd */
     int ep;
+    int go[2];          /* tells the wait4 family's child to exit */
     pid_t child;
     int word;           /* the futex word */
     char name[64];      /* the listener's abstract name */
@@ -39,7 +40,7 @@ struct family {
     const char *name;
     void (*setup)(struct fx *);
     long (*block)(struct fx *);
-    void (*complete)(struct fx *); /* run by the helper thread at COMPLETE_MS (or NULL) */
+    void (*complete)(struct fx *); /* run by the helper thread (or NULL) */
 };
 
 static volatile sig_atomic_t handled;
@@ -125,12 +126,18 @@ static long tty_read_block(struct fx *f) {
 static void tty_type(struct fx *f) { if (write(f->fd[0], "x\n", 2) != 2) exit(95); }
 
 static void child_setup(struct fx *f) {
+    if (pipe(f->go)) exit(99);
     f->child = fork();
     if (f->child == 0) {
-        msleep(COMPLETE_MS);
+        char x;
+        close(f->go[1]);
+        while (read(f->go[0], &x, 1) < 0 && errno == EINTR) { }
         _exit(7);
     }
+    close(f->go[0]);
+    f->go[0] = -1;
 }
+static void child_go(struct fx *f) { if (write(f->go[1], "g", 1) != 1) exit(98); }
 static long wait4_block(struct fx *f) {
     int st;
     long r = wait4(f->child, &st, 0, NULL);
@@ -233,7 +240,7 @@ static const struct family families[] = {
     {"pipe_write", full_pipe_setup, write_block, drain},
     {"pipe_write_part", pipe_setup, write_partial_block, drain},
     {"tty_read", pty_setup, tty_read_block, tty_type},
-    {"wait4", child_setup, wait4_block, NULL},
+    {"wait4", child_setup, wait4_block, child_go},
     {"poll", pipe_setup, poll_block, pipe_feed},
     {"poll_timed", pipe_setup, poll_timed_block, pipe_feed},
     {"select_timed", pipe_setup, select_block, pipe_feed},
@@ -246,13 +253,33 @@ static const struct family families[] = {
 /* ---- one case ---- */
 
 static const struct family *cur;
+static enum mode cur_mode;
 static struct fx fx;
+/* The sender tells the completer its signals are sent. */
+static int note[2];
 
 static void *completer(void *arg) {
     (void)arg;
-    msleep(COMPLETE_MS);
+    char x;
+    while (read(note[0], &x, 1) < 0 && errno == EINTR) { }
+    if (cur_mode == M_HANDLER || cur_mode == M_RESTART)
+        for (int i = 0; i < 5000 && !handled; i++) msleep(1);
+    msleep(SETTLE_MS);
     if (cur->complete) cur->complete(&fx);
     return NULL;
+}
+
+/* Waits (up to 5 s) until process `pid` is in state `want` (/proc/PID/stat). */
+static void wait_state(pid_t pid, char want) {
+    char path[64], buf[256];
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    for (int i = 0; i < 5000; i++) {
+        FILE *f = fopen(path, "r");
+        char *p = f && fgets(buf, sizeof buf, f) ? strrchr(buf, ')') : NULL;
+        if (f) fclose(f);
+        if (p && p[1] == ' ' && p[2] == want) return;
+        msleep(1);
+    }
 }
 
 static void dispose(enum mode m) {
@@ -266,8 +293,10 @@ static void dispose(enum mode m) {
 
 static void run_case(const struct family *fam, enum mode m) {
     memset(&fx, 0, sizeof fx);
-    fx.fd[0] = fx.fd[1] = fx.ep = -1;
+    fx.fd[0] = fx.fd[1] = fx.ep = fx.go[0] = fx.go[1] = -1;
     cur = fam;
+    cur_mode = m;
+    if (pipe(note)) exit(97);
     handled = 0;
     dispose(m);
     if (fam->setup) fam->setup(&fx);
@@ -286,11 +315,12 @@ static void run_case(const struct family *fam, enum mode m) {
         msleep(SIGNAL_MS);
         if (m == M_STOP) {
             kill(me, SIGSTOP);
-            msleep(CONT_MS - SIGNAL_MS);
+            wait_state(me, 'T');
             kill(me, SIGCONT);
         } else {
             kill(me, SIGUSR1);
         }
+        if (write(note[1], "n", 1) != 1) _exit(1);
         _exit(0);
     }
 
@@ -306,8 +336,11 @@ static void run_case(const struct family *fam, enum mode m) {
     pthread_join(th, NULL);
     waitpid(sender, NULL, 0);
     if (fx.child > 0) waitpid(fx.child, NULL, 0);
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < 2; i++) {
         if (fx.fd[i] >= 0) close(fx.fd[i]);
+        if (fx.go[i] >= 0) close(fx.go[i]);
+        close(note[i]);
+    }
     if (fx.ep >= 0) close(fx.ep);
     /* A SIGUSR2 the completion sent after an interrupted sigwaitinfo is not the next
      * case's. */

@@ -165,7 +165,8 @@ pub(crate) fn boot(cfg: &Config) -> Result<Kernel, StartError> {
     }
     let (regs, proc_mm) = (loaded.regs, loaded.mm);
     let proc = Process::first(loaded, &path, fds, cwd, groups);
-    let sched = Scheduler::new(cfg.sched);
+    let sched = sched::SchedService::new(Scheduler::new(cfg.sched), cfg.deploy)
+        .map_err(|e| StartError::host("scheduler thread", e))?;
     let mut procs = ProcessTable::new(cfg.max_pids);
     procs.insert(Box::new(proc));
     let mut tasks = std::collections::HashMap::new();

@@ -48,13 +48,13 @@ use std::path::PathBuf;
 use abi::structs::UserRegs;
 use mm::{Mm, MmId};
 use runner::{Runner, RunnerError};
-use sched::{Scheduler, TaskId};
+use sched::TaskId;
 use syscall::ProcessTable;
 use vfs::Vfs;
 
 pub use boot::StartError;
 pub use runner::TrapKind;
-pub use sched::PolicyKind;
+pub use sched::{Deploy, PolicyKind};
 pub use vfs::BindMount;
 
 /// What `uml run` asks for.
@@ -82,6 +82,8 @@ pub struct Config {
     pub trap: runner::TrapKind,
     /// Record the messages that cross service boundaries to this file (`--record`).
     pub record: Option<PathBuf>,
+    /// Where the services run: the kernel's loop, or threads of their own (`--deploy`).
+    pub deploy: sched::Deploy,
     /// The command and its arguments.
     pub argv: Vec<OsString>,
 }
@@ -138,7 +140,7 @@ pub struct Kernel {
     vfs: Vfs,
     runner: Box<dyn Runner>,
     /// The scheduler service: run queue, wait queues, timers.
-    sched: Scheduler,
+    sched: sched::SchedService,
     /// The monotonic clock the scheduler's messages count in.
     clock: sched::Clock,
     procs: ProcessTable,
@@ -188,9 +190,9 @@ impl Kernel {
     /// Sends `msg` to the scheduler (and records both when recording).
     fn sched_call(&mut self, msg: sched::SchedMsg) -> sched::SchedReply {
         let Some(rec) = self.recorder.as_mut() else {
-            return self.sched.handle(msg);
+            return self.sched.call(msg);
         };
-        let reply = self.sched.handle(msg.clone());
+        let reply = self.sched.call(msg.clone());
         rec.write(&record::Entry::Sched {
             at: self.clock.now(),
             msg,

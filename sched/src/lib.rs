@@ -36,6 +36,7 @@ mod fair;
 pub mod policy;
 mod prio;
 mod rr;
+pub mod service;
 pub mod timers;
 
 use std::collections::HashMap;
@@ -45,6 +46,7 @@ use serde::{Deserialize, Serialize};
 pub use clock::{Clock, Ktime};
 pub use fair::weight as nice_weight;
 pub use policy::{new_policy, Policy, PolicyKind};
+pub use service::{Deploy, SchedService};
 use timers::{TimerEvent, Timers};
 
 /// A schedulable guest thread.
