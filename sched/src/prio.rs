@@ -3,44 +3,38 @@
 //! `SCHED_FIFO` does on Linux: a policy for experiments, and the proof that a policy is one
 //! small file behind [`Policy`].
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 
 use crate::policy::Policy;
+use crate::rr::RoundRobin;
 use crate::TaskId;
 
-/// The strict-priority policy.
+/// The strict-priority policy: a round-robin queue, picked from by nice value.
 #[derive(Debug, Default)]
 pub struct StrictPriority {
-    /// Runnable tasks in arrival order.
-    queue: VecDeque<TaskId>,
+    rr: RoundRobin,
     nice: HashMap<TaskId, i32>,
-}
-
-impl StrictPriority {
-    fn nice_of(&self, t: TaskId) -> i32 {
-        self.nice.get(&t).copied().unwrap_or(0)
-    }
 }
 
 impl Policy for StrictPriority {
     fn enqueue(&mut self, t: TaskId) {
-        self.queue.push_back(t);
+        self.rr.enqueue(t);
     }
 
     fn dequeue(&mut self, t: TaskId) {
-        self.queue.retain(|&q| q != t);
+        self.rr.dequeue(t);
     }
 
     fn requeue(&mut self, t: TaskId) {
-        self.dequeue(t);
-        self.queue.push_back(t);
+        self.rr.requeue(t);
     }
 
     fn ran(&mut self, _t: TaskId, _ns: u64) {}
 
     fn pick(&self) -> Option<TaskId> {
         // The first of the lowest nice: min_by_key keeps the first of equal keys.
-        self.queue.iter().copied().min_by_key(|&t| self.nice_of(t))
+        let nice = |t: &TaskId| self.nice.get(t).copied().unwrap_or(0);
+        self.rr.queue.iter().copied().min_by_key(nice)
     }
 
     fn set_nice(&mut self, t: TaskId, nice: i32) {
@@ -48,7 +42,7 @@ impl Policy for StrictPriority {
     }
 
     fn forget(&mut self, t: TaskId) {
-        self.dequeue(t);
+        self.rr.dequeue(t);
         self.nice.remove(&t);
     }
 }

@@ -8,7 +8,8 @@ use crate::TaskId;
 /// The round-robin policy.
 #[derive(Debug, Default)]
 pub struct RoundRobin {
-    queue: VecDeque<TaskId>,
+    /// Runnable tasks in arrival order (the front runs next).
+    pub(crate) queue: VecDeque<TaskId>,
 }
 
 impl Policy for RoundRobin {
