@@ -1,7 +1,8 @@
 /* Credentials: real/effective/saved/filesystem ids and supplementary groups, every set*id
  * call with Linux's rules and errnos for a privileged and an unprivileged caller (each
- * scenario in a child, so the parent stays root), /proc/self/status, and execve of a
- * set-user-ID copy of this program (with and without PR_SET_NO_NEW_PRIVS). Runs as root. */
+ * scenario in a child, so the parent stays root), /proc/self/status, execve of a
+ * set-user-ID copy of this program (with and without PR_SET_NO_NEW_PRIVS), and file
+ * permissions by the filesystem ids and groups (access(2) by the real ones). Runs as root. */
 #include "common.h"
 #include <fcntl.h>
 #include <grp.h>
@@ -115,6 +116,94 @@ static void groups(void) {
     show_status("no groups");
 }
 
+static void bad_pointers(void) {
+    uid_t id;
+    EXPECT_ERR("getresuid bad pointer", syscall(SYS_getresuid, &id, 8, &id), EFAULT);
+    EXPECT_ERR("getresgid bad pointer", syscall(SYS_getresgid, 8, &id, &id), EFAULT);
+    gid_t g = 42;
+    CHECK("setgroups 42", setgroups(1, &g) == 0);
+    EXPECT_ERR("getgroups bad pointer", syscall(SYS_getgroups, 4, 8), EFAULT);
+    printf("getgroups 0 with a bad pointer: %ld\n", syscall(SYS_getgroups, 0, 8));
+}
+
+/* A root-owned directory with a 0600 file and a 0640 file of group 42, made as root. */
+static char perm_dir[128];
+
+static void open_as(const char *name, int flags) {
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", perm_dir, name);
+    int fd = open(path, flags);
+    printf("open %s %s: %s\n", name, flags == O_RDONLY ? "ro" : "rw", ename(fd < 0 ? errno : 0));
+    if (fd >= 0) close(fd);
+}
+
+static void access_as(const char *when, const char *name, int flags) {
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", perm_dir, name);
+    int r = faccessat(AT_FDCWD, path, R_OK, flags);
+    printf("%s %s: %s\n", when, name, ename(r ? errno : 0));
+}
+
+static void file_permissions(void) {
+    char path[256];
+    gid_t g = 42;
+    CHECK("setgroups 42", setgroups(1, &g) == 0);
+    printf("setfsuid 1000 returns %d\n", setfsuid(1000));
+    open_as("secret", O_RDONLY);
+    printf("setfsuid 0 returns %d\n", setfsuid(0));
+    open_as("secret", O_RDONLY);
+    /* Real uid 1000, effective 0: access(2) checks for the real one, AT_EACCESS not. */
+    CHECK("setresuid 1000 0 0", setresuid(1000, 0, 0) == 0);
+    access_as("access", "secret", 0);
+    access_as("eaccess", "secret", AT_EACCESS);
+    CHECK("setresuid 1000 1000 1000", setresuid(1000, 1000, 1000) == 0);
+    open_as("secret", O_RDONLY);
+    open_as("group", O_RDONLY);
+    open_as("group", O_RDWR);
+    access_as("access", "group", 0);
+    snprintf(path, sizeof path, "%s/new", perm_dir);
+    EXPECT_ERR("create in a root directory", open(path, O_WRONLY | O_CREAT, 0644), EACCES);
+    EXPECT_ERR("mkdir in a root directory", mkdir(path, 0755), EACCES);
+    snprintf(path, sizeof path, "%s/group", perm_dir);
+    EXPECT_ERR("chmod of root's file", chmod(path, 0666), EPERM);
+    EXPECT_ERR("chown of root's file", chown(path, -1, 42), EPERM);
+    snprintf(path, sizeof path, "%s/mine", perm_dir);
+    EXPECT_ERR("chown to a foreign group", chown(path, -1, 7), EPERM);
+    CHECK("chown to a supplementary group", chown(path, -1, 42) == 0);
+    CHECK("chmod of my file", chmod(path, 0600) == 0);
+    struct stat st;
+    CHECK("stat mine", stat(path, &st) == 0);
+    printf("mine: uid %u gid %u mode %o\n", st.st_uid, st.st_gid, st.st_mode & 07777);
+    snprintf(path, sizeof path, "%s/secret", perm_dir);
+    EXPECT_ERR("utimes of root's file", utimensat(AT_FDCWD, path, NULL, 0), EACCES);
+}
+
+static void make_perm_dir(void) {
+    char path[256];
+    snprintf(perm_dir, sizeof perm_dir, "/tmp/uml-creds-perm-%d", getpid());
+    CHECK("mkdir perm dir", mkdir(perm_dir, 0755) == 0);
+    const char *names[] = {"secret", "group", "mine"};
+    const int modes[] = {0600, 0640, 0644};
+    const int owners[][2] = {{0, 0}, {0, 42}, {1000, 1000}};
+    for (int i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s/%s", perm_dir, names[i]);
+        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, modes[i]);
+        if (fd < 0 || fchown(fd, owners[i][0], owners[i][1]) || fchmod(fd, modes[i]))
+            printf("make %s: %s\n", names[i], ename(errno));
+        close(fd);
+    }
+}
+
+static void remove_perm_dir(void) {
+    char path[256];
+    const char *names[] = {"secret", "group", "mine"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s/%s", perm_dir, names[i]);
+        unlink(path);
+    }
+    rmdir(perm_dir);
+}
+
 static const char *self_copy;
 
 /* Runs the set-user-ID copy as uid 1000 and prints what it reports. */
@@ -154,6 +243,10 @@ int main(int argc, char **argv) {
     in_child("re uid", re_uid);
     in_child("gids", gids);
     in_child("groups", groups);
+    in_child("bad pointers", bad_pointers);
+    make_perm_dir();
+    in_child("file permissions", file_permissions);
+    remove_perm_dir();
     char path[128];
     make_copy(path, sizeof path);
     self_copy = path;

@@ -9,8 +9,9 @@
 //! privileges (uml runs as the user who started it; its host file access is that user's).
 
 use abi::{Errno, SysResult};
+use vfs::FsCred;
 
-use crate::{Args, Ctx};
+use crate::{Args, Ctx, Process};
 
 /// Most supplementary groups (`NGROUPS_MAX`).
 pub const NGROUPS_MAX: usize = 65536;
@@ -84,6 +85,27 @@ impl Cred {
     /// Whether the program runs with ids it was not started with (`AT_SECURE`).
     pub fn secure(&self) -> bool {
         self.euid != self.uid || self.egid != self.gid
+    }
+}
+
+impl Process {
+    /// Who its file calls are made by: its filesystem ids and supplementary groups.
+    pub fn fs_cred(&self) -> FsCred<'_> {
+        FsCred {
+            fsuid: self.cred.fsuid,
+            fsgid: self.cred.fsgid,
+            groups: &self.groups,
+        }
+    }
+
+    /// Who `access(2)` checks for (`faccessat` without `AT_EACCESS`): the real ids in
+    /// place of the filesystem ones.
+    pub fn access_cred(&self) -> FsCred<'_> {
+        FsCred {
+            fsuid: self.cred.uid,
+            fsgid: self.cred.gid,
+            groups: &self.groups,
+        }
     }
 }
 

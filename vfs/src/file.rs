@@ -607,11 +607,17 @@ impl OpenFile {
         }
     }
 
-    /// `fchown(2)`: see [`Vfs::chown`](crate::Vfs::chown).
-    pub fn chown(&self, vfs: &crate::Vfs, uid: Option<u32>, gid: Option<u32>) -> Result<(), Errno> {
+    /// `fchown(2)` by `who`: see [`Vfs::chown`](crate::Vfs::chown).
+    pub fn chown(
+        &self,
+        vfs: &crate::Vfs,
+        uid: Option<u32>,
+        gid: Option<u32>,
+        who: &crate::FsCred<'_>,
+    ) -> Result<(), Errno> {
         match (&self.dentry, &self.kind) {
             (_, FileKind::Path) => Err(Errno::EBADF),
-            (Some(d), _) => vfs.chown_dentry(d, uid, gid),
+            (Some(d), _) => vfs.chown_dentry(d, uid, gid, who),
             // Pipes and host streams keep their owner.
             (None, _) => Ok(()),
         }
@@ -995,13 +1001,19 @@ impl OpenFile {
         }
     }
 
-    /// `futimens(2)` / `utimensat(fd, NULL, …)`: times as [`Vfs::utimens`](crate::Vfs::utimens) takes them, with
-    /// its permission checks (`vfs` knows the user). `EBADF` for `O_PATH` files.
-    pub fn utimens(&self, vfs: &crate::Vfs, atime: Timespec, mtime: Timespec) -> Result<(), Errno> {
+    /// `futimens(2)` / `utimensat(fd, NULL, …)` by `who`: times as
+    /// [`Vfs::utimens`](crate::Vfs::utimens) takes them, with its permission checks.
+    /// `EBADF` for `O_PATH` files.
+    pub fn utimens(
+        &self,
+        atime: Timespec,
+        mtime: Timespec,
+        who: &crate::FsCred<'_>,
+    ) -> Result<(), Errno> {
         if matches!(self.kind, FileKind::Path) {
             return Err(Errno::EBADF);
         }
-        let Some((a, m)) = vfs.times_for(|| self.stat(), atime, mtime)? else {
+        let Some((a, m)) = crate::times_for(|| self.stat(), atime, mtime, who)? else {
             return Ok(());
         };
         self.set_times(a, m)

@@ -10,9 +10,11 @@
 //! pty K); it is an in-memory file system too, so the guest can add to it. Host
 //! directories can be **bind-mounted** at any guest path ([`BindMount`], see `mount`).
 //! **procfs** is mounted at `/proc` ([`procfs`](crate::procfs)): the guest's own processes,
-//! answered by the walker's [`ProcSource`]; path calls take an [`At`] (the start directory
-//! and the process walking), and a bare `&Dentry` walks as no process, whose `/proc` is
-//! empty. `/sys` is an empty in-memory directory. The host's `/proc` and `/sys` never show
+//! answered by the walker's [`ProcSource`]; path calls take an [`At`] (the start directory,
+//! the process walking and its filesystem ids, [`FsCred`]), and a bare `&Dentry` walks as no
+//! process, whose `/proc` is empty and whose permissions are those of the user uml runs as.
+//! Permission checks (search, open, create and remove, `chmod`/`chown`/`utimensat`, exec)
+//! go by the caller's filesystem uid, gid and supplementary groups ([`perm`]). `/sys` is an empty in-memory directory. The host's `/proc` and `/sys` never show
 //! through (they describe the host, and the host's `/proc/self` is the uml kernel).
 //!
 //! Invariants:
@@ -67,6 +69,7 @@ mod mount;
 pub mod object;
 mod overlay;
 mod path;
+mod perm;
 mod pipe;
 mod procfs;
 mod pty;
@@ -91,6 +94,7 @@ pub use mknod::NodeType;
 pub use mount::BindMount;
 pub use object::{new_wait_id, FileObject, Poller, WaitSet};
 use path::{Last, Parent};
+pub use perm::FsCred;
 pub use pipe::{PollEvents, PIPE_BUF, PIPE_CAPACITY};
 pub use procfs::{At, NoProcs, ProcFile, ProcSource};
 pub use pty::{Pty, PtyRef, SignalTarget, TtySignal};
@@ -320,64 +324,6 @@ impl Vfs {
         self.walk(base, path, follow, &mut 0)
     }
 
-    // Permissions.
-
-    /// Whether the configured user may access an object with `st` for `mask` (`R_OK` …).
-    fn permitted(&self, st: &Stat, mask: u32) -> bool {
-        let mode = st.st_mode;
-        if self.uid == 0 {
-            return mask & 1 == 0 || mode & S_IFMT == S_IFDIR || mode & 0o111 != 0;
-        }
-        let bits = if st.st_uid == self.uid {
-            mode >> 6
-        } else if st.st_gid == self.gid {
-            mode >> 3
-        } else {
-            mode
-        } & 7;
-        bits & mask == mask
-    }
-
-    fn check(&self, d: &Dentry, mask: u32) -> Result<(), Errno> {
-        if mask == 0 || (self.uid == 0 && mask & 1 == 0) {
-            return Ok(());
-        }
-        if self.permitted(&d.stat()?, mask) {
-            Ok(())
-        } else {
-            Err(Errno::EACCES)
-        }
-    }
-
-    /// Search permission on a directory being walked through.
-    pub(crate) fn may_search(&self, dir: &Dentry) -> Result<(), Errno> {
-        if self.uid == 0 {
-            return Ok(());
-        }
-        self.check(dir, 1)
-    }
-
-    /// Write and search permission on a directory whose entries change.
-    fn may_modify(&self, dir: &Dentry) -> Result<(), Errno> {
-        if mount::read_only(dir) {
-            return Err(Errno::EROFS);
-        }
-        self.check(dir, 3)
-    }
-
-    /// Whether the caller may change `d`'s metadata: `EROFS` on a read-only mount (before
-    /// ownership, as Linux), else its owner or root.
-    fn owner_or_root(&self, d: &Dentry) -> Result<(), Errno> {
-        if mount::read_only(d) {
-            return Err(Errno::EROFS);
-        }
-        if self.uid == 0 || d.stat()?.st_uid == self.uid {
-            Ok(())
-        } else {
-            Err(Errno::EPERM)
-        }
-    }
-
     // Path calls.
 
     /// `open(2)`/`openat(2)`; `mode` is already masked by the umask.
@@ -422,7 +368,7 @@ impl Vfs {
                 }
                 Some(c) => c,
                 None => {
-                    self.may_modify(&dir)?;
+                    self.may_modify(&self.who(&base), &dir)?;
                     return self.create_file(base.procs, &dir, &name, flags, mode);
                 }
             }
@@ -449,7 +395,7 @@ impl Vfs {
             if d.is_dir() && (flags.writable() || flags.contains(OFlags::TRUNC)) {
                 return Err(Errno::EISDIR);
             }
-            self.check(&d, mask)?;
+            self.check(&self.who(&base), &d, mask)?;
         }
         let f = match self.proc_open(base.procs, &d, flags)? {
             Some(f) => f,
@@ -530,7 +476,7 @@ impl Vfs {
         let base: At<'_> = base.into();
         let _ns = self.ns.lock();
         let (dir, name) = self.new_entry(base, path, true)?;
-        self.may_modify(&dir)?;
+        self.may_modify(&self.who(&base), &dir)?;
         let mode = mode & 0o1777;
         match &dir.0.inode {
             Inode::Host(h) => h.mkdir(&name, mode),
@@ -563,7 +509,7 @@ impl Vfs {
         if child.is_root() {
             return Err(Errno::EBUSY);
         }
-        self.may_modify(&dir)?;
+        self.may_modify(&self.who(&base), &dir)?;
         match &dir.0.inode {
             Inode::Host(h) => h.unlink(&name, true),
             Inode::Ovl(_) => {
@@ -595,7 +541,7 @@ impl Vfs {
         if trailing_slash {
             return Err(Errno::ENOTDIR);
         }
-        self.may_modify(&dir)?;
+        self.may_modify(&self.who(&base), &dir)?;
         match &dir.0.inode {
             Inode::Host(h) => h.unlink(&name, false),
             Inode::Ovl(_) => overlay::remove(&dir, &name),
@@ -677,8 +623,8 @@ impl Vfs {
                 return Err(Errno::ENOTEMPTY);
             }
         }
-        self.may_modify(&op.dir)?;
-        self.may_modify(&np.dir)?;
+        self.may_modify(&self.who(&old_base), &op.dir)?;
+        self.may_modify(&self.who(&new_base), &np.dir)?;
         match (&op.dir.0.inode, &np.dir.0.inode) {
             (Inode::Host(a), Inode::Host(b)) => a.rename(oname, b, nname, flags),
             (Inode::Proc(_), _) if tgt.is_none() => Err(Errno::ENOENT),
@@ -707,7 +653,7 @@ impl Vfs {
         if src.fs_id() != dir.fs_id() {
             return Err(Errno::EXDEV);
         }
-        self.may_modify(&dir)?;
+        self.may_modify(&self.who(&new_base), &dir)?;
         match (&src.0.inode, &dir.0.inode) {
             (Inode::Host(s), Inode::Host(d)) => s.link_into(d, &name),
             (_, Inode::Proc(_)) => Err(Errno::ENOENT),
@@ -731,7 +677,7 @@ impl Vfs {
         }
         let _ns = self.ns.lock();
         let (dir, name) = self.new_entry(base, path, false)?;
-        self.may_modify(&dir)?;
+        self.may_modify(&self.who(&base), &dir)?;
         match &dir.0.inode {
             Inode::Host(h) => h.symlink(target, &name),
             Inode::Ovl(_) => overlay::create(
@@ -766,7 +712,8 @@ impl Vfs {
         self.walk(base, path, follow, &mut 0)?.stat()
     }
 
-    /// `faccessat(2)`: `mode` bits (`R_OK` …) against the configured uid/gid.
+    /// `faccessat(2)`: `mode` bits (`R_OK` …) for the caller of `base` (whose ids the
+    /// syscall layer picks: the real ones unless `AT_EACCESS`).
     pub fn access<'b>(
         &self,
         base: impl Into<At<'b>>,
@@ -779,16 +726,16 @@ impl Vfs {
             return Err(Errno::EINVAL);
         }
         let d = self.walk(base, path, follow, &mut 0)?;
-        self.access_dentry(&d, mode)
+        self.access_dentry(&d, mode, &self.who(&base))
     }
 
-    /// `access` on a dentry already resolved (`faccessat2` with `AT_EMPTY_PATH`).
-    pub fn access_dentry(&self, d: &Dentry, mode: u32) -> Result<(), Errno> {
+    /// `access` by `who` on a dentry already resolved (`faccessat2` with `AT_EMPTY_PATH`).
+    pub fn access_dentry(&self, d: &Dentry, mode: u32, who: &FsCred<'_>) -> Result<(), Errno> {
         if mode & !7 != 0 {
             return Err(Errno::EINVAL);
         }
         let st = d.stat()?;
-        if mode != 0 && !self.permitted(&st, mode) {
+        if mode != 0 && !who.permitted(&st, mode) {
             return Err(Errno::EACCES);
         }
         // Then, as Linux (and SuS) want, a read-only mount for W_OK on all but special files.
@@ -811,12 +758,12 @@ impl Vfs {
         let base: At<'_> = base.into();
         let _ns = self.ns.lock();
         let d = self.walk(base, path, follow, &mut 0)?;
-        self.owner_or_root(&d)?;
+        self.owner_or_root(&self.who(&base), &d)?;
         d.chmod(mode & 0o7777)
     }
 
     /// `chown(2)`/`lchown(2)`/`fchownat(2)`: `None` keeps the owner or group. Only root may
-    /// give a file away; an owner may change the group to its own.
+    /// give a file away; an owner may change the group to one it is in.
     pub fn chown<'b>(
         &self,
         base: impl Into<At<'b>>,
@@ -828,24 +775,26 @@ impl Vfs {
         let base: At<'_> = base.into();
         let _ns = self.ns.lock();
         let d = self.walk(base, path, follow, &mut 0)?;
-        self.chown_dentry(&d, uid, gid)
+        self.chown_dentry(&d, uid, gid, &self.who(&base))
     }
 
-    /// `fchown(2)` and the permission rules of [`Vfs::chown`] for an already resolved file.
+    /// `fchown(2)` by `who` and the permission rules of [`Vfs::chown`] for an already
+    /// resolved file.
     pub fn chown_dentry(
         &self,
         d: &Dentry,
         uid: Option<u32>,
         gid: Option<u32>,
+        who: &FsCred<'_>,
     ) -> Result<(), Errno> {
         if mount::read_only(d) {
             return Err(Errno::EROFS);
         }
-        if self.uid != 0 {
+        if who.fsuid != 0 {
             let st = d.stat()?;
             let gives_away = uid.is_some_and(|u| u != st.st_uid);
-            let foreign_group = gid.is_some_and(|g| g != st.st_gid && g != self.gid);
-            if st.st_uid != self.uid || gives_away || foreign_group {
+            let foreign_group = gid.is_some_and(|g| g != st.st_gid && !who.in_group(g));
+            if st.st_uid != who.fsuid || gives_away || foreign_group {
                 return Err(Errno::EPERM);
             }
         }
@@ -865,7 +814,7 @@ impl Vfs {
         if d.is_dir() {
             return Err(Errno::EISDIR);
         }
-        self.check(&d, 2)?;
+        self.check(&self.who(&base), &d, 2)?;
         d.truncate(len)
     }
 
@@ -894,59 +843,22 @@ impl Vfs {
         let base: At<'_> = base.into();
         let _ns = self.ns.lock();
         let d = self.walk(base, path, follow, &mut 0)?;
-        self.utimens_dentry(&d, atime, mtime)
+        self.utimens_dentry(&d, atime, mtime, &self.who(&base))
     }
 
-    /// `utimensat` on an object already resolved (`AT_EMPTY_PATH`, a directory fd).
+    /// `utimensat` by `who` on an object already resolved (`AT_EMPTY_PATH`, a directory
+    /// fd).
     pub fn utimens_dentry(
         &self,
         d: &Dentry,
         atime: Timespec,
         mtime: Timespec,
+        who: &FsCred<'_>,
     ) -> Result<(), Errno> {
-        let Some((a, m)) = self.times_for(|| d.stat(), atime, mtime)? else {
+        let Some((a, m)) = times_for(|| d.stat(), atime, mtime, who)? else {
             return Ok(());
         };
         d.set_times(a, m)
-    }
-
-    /// Checks `utimensat` times and permissions against the object's `stat`: `EINVAL` for
-    /// a bad `tv_nsec`; explicit times need the owner (`EPERM`), "now" for both needs the
-    /// owner or write permission (`EACCES`). `None` if there is nothing to do (both omitted).
-    pub(crate) fn times_for(
-        &self,
-        stat: impl FnOnce() -> Result<Stat, Errno>,
-        atime: Timespec,
-        mtime: Timespec,
-    ) -> Result<Option<NewTimes>, Errno> {
-        let valid = |n: i64| (0..1_000_000_000).contains(&n) || n == UTIME_NOW || n == UTIME_OMIT;
-        if !valid(atime.tv_nsec) || !valid(mtime.tv_nsec) {
-            return Err(Errno::EINVAL);
-        }
-        if atime.tv_nsec == UTIME_OMIT && mtime.tv_nsec == UTIME_OMIT {
-            return Ok(None);
-        }
-        if self.uid != 0 {
-            let st = stat()?;
-            if st.st_uid != self.uid {
-                if atime.tv_nsec != UTIME_NOW || mtime.tv_nsec != UTIME_NOW {
-                    return Err(Errno::EPERM);
-                }
-                if !self.permitted(&st, 2) {
-                    return Err(Errno::EACCES);
-                }
-            }
-        }
-        let now = Time::now();
-        let t = |ts: Timespec| match ts.tv_nsec {
-            UTIME_OMIT => None,
-            UTIME_NOW => Some(now),
-            n => Some(Time {
-                sec: ts.tv_sec,
-                nsec: n,
-            }),
-        };
-        Ok(Some((t(atime), t(mtime))))
     }
 
     /// Absolute guest path of a dentry; `/` for the root.
@@ -997,11 +909,50 @@ impl Vfs {
             return Err(Errno::EACCES);
         }
         let st = d.stat()?;
-        if st.st_mode & 0o111 == 0 || !self.permitted(&st, 1) {
+        if st.st_mode & 0o111 == 0 || !self.who(&base).permitted(&st, 1) {
             return Err(Errno::EACCES);
         }
         file::open_dentry(&d, OFlags::empty())
     }
+}
+
+/// Checks `utimensat` times and `who`'s permissions against the object's `stat`: `EINVAL`
+/// for a bad `tv_nsec`; explicit times need the owner (`EPERM`), "now" for both needs the
+/// owner or write permission (`EACCES`). `None` if there is nothing to do (both omitted).
+pub(crate) fn times_for(
+    stat: impl FnOnce() -> Result<Stat, Errno>,
+    atime: Timespec,
+    mtime: Timespec,
+    who: &FsCred<'_>,
+) -> Result<Option<NewTimes>, Errno> {
+    let valid = |n: i64| (0..1_000_000_000).contains(&n) || n == UTIME_NOW || n == UTIME_OMIT;
+    if !valid(atime.tv_nsec) || !valid(mtime.tv_nsec) {
+        return Err(Errno::EINVAL);
+    }
+    if atime.tv_nsec == UTIME_OMIT && mtime.tv_nsec == UTIME_OMIT {
+        return Ok(None);
+    }
+    if who.fsuid != 0 {
+        let st = stat()?;
+        if !who.owns(&st) {
+            if atime.tv_nsec != UTIME_NOW || mtime.tv_nsec != UTIME_NOW {
+                return Err(Errno::EPERM);
+            }
+            if !who.permitted(&st, 2) {
+                return Err(Errno::EACCES);
+            }
+        }
+    }
+    let now = Time::now();
+    let t = |ts: Timespec| match ts.tv_nsec {
+        UTIME_OMIT => None,
+        UTIME_NOW => Some(now),
+        n => Some(Time {
+            sec: ts.tv_sec,
+            nsec: n,
+        }),
+    };
+    Ok(Some((t(atime), t(mtime))))
 }
 
 trait IoErr {

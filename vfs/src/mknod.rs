@@ -69,7 +69,7 @@ impl Vfs {
         let base: At<'_> = base.into();
         let _ns = self.ns.lock();
         let (dir, name) = self.new_entry(base, path, false)?;
-        self.may_modify(&dir)?;
+        self.may_modify(&self.who(&base), &dir)?;
         if ty.privileged() && !cap_mknod {
             return Err(Errno::EPERM);
         }

@@ -118,7 +118,7 @@ impl Vfs {
             if !cur.is_dir() {
                 return Err(Errno::ENOTDIR);
             }
-            self.may_search(&cur)?;
+            self.may_search(&self.who(&base), &cur)?;
             match comp {
                 b"." => continue,
                 b".." => {
@@ -184,7 +184,7 @@ impl Vfs {
             n => Last::Norm(n.to_vec()),
         };
         if last != Last::Dot && last != Last::DotDot {
-            self.may_search(&dir)?;
+            self.may_search(&self.who(&base), &dir)?;
         }
         Ok(Parent {
             dir,

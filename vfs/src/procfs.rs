@@ -32,7 +32,7 @@ use abi::Errno;
 use crate::dentry::{Dentry, Inode};
 use crate::file::{FileKind, FileRef, OpenFile};
 use crate::tmpfs::{MemData, MemInode, Time};
-use crate::{mkdev, Arc, Vfs, PROCFS_DEV};
+use crate::{mkdev, Arc, FsCred, Vfs, PROCFS_DEV};
 
 /// A file of `/proc` whose contents the [`ProcSource`] generates.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -132,31 +132,35 @@ impl ProcSource for NoProcs {
     }
 }
 
-/// Where a path call starts and who makes it: relative paths start at `dir`, and `/proc`
-/// shows what `procs` answers. A `&Dentry` converts to an `At` of no process.
+/// Where a path call starts and who makes it: relative paths start at `dir`, `/proc` shows
+/// what `procs` answers, and permissions are checked for `cred`. A `&Dentry` converts to an
+/// `At` of no process (made by the user uml runs as).
 #[derive(Clone, Copy)]
 pub struct At<'a> {
     /// The directory relative paths start from.
     pub dir: &'a Dentry,
     /// The processes, as the caller sees them.
     pub procs: &'a dyn ProcSource,
+    /// The caller's filesystem ids; `None`: no process.
+    pub cred: Option<FsCred<'a>>,
 }
 
 impl<'a> At<'a> {
-    /// `dir` as seen by `procs`.
-    pub fn new(dir: &'a Dentry, procs: &'a dyn ProcSource) -> At<'a> {
-        At { dir, procs }
+    /// `dir` as seen by `procs`, for a caller with `cred`.
+    pub fn new(dir: &'a Dentry, procs: &'a dyn ProcSource, cred: FsCred<'a>) -> At<'a> {
+        At {
+            dir,
+            procs,
+            cred: Some(cred),
+        }
     }
 
     /// Another directory, seen by the same process.
-    pub(crate) fn with<'b>(&self, dir: &'b Dentry) -> At<'b>
+    pub fn with<'b>(&self, dir: &'b Dentry) -> At<'b>
     where
         'a: 'b,
     {
-        At {
-            dir,
-            procs: self.procs,
-        }
+        At { dir, ..*self }
     }
 }
 
@@ -165,6 +169,7 @@ impl<'a> From<&'a Dentry> for At<'a> {
         At {
             dir,
             procs: &NoProcs,
+            cred: None,
         }
     }
 }

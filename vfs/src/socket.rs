@@ -19,7 +19,7 @@ use abi::Errno;
 use crate::dentry::Inode;
 use crate::object::FileObject;
 use crate::tmpfs::MemData;
-use crate::{overlay, Arc, Dentry, Vfs};
+use crate::{overlay, Arc, At, Vfs};
 
 /// The abstract socket namespace: name → bound socket.
 #[derive(Default)]
@@ -28,21 +28,20 @@ pub(crate) struct AbstractNames(parking_lot::Mutex<HashMap<Vec<u8>, Weak<dyn Fil
 impl Vfs {
     /// `bind(2)` to a path: creates a socket inode with permission bits `mode` (already
     /// masked by the umask) naming `sock`. `EADDRINUSE` if the name exists.
-    pub fn bind_socket(
+    pub fn bind_socket<'b>(
         &self,
-        base: &Dentry,
+        base: impl Into<At<'b>>,
         path: &[u8],
         mode: u32,
         sock: Weak<dyn FileObject>,
     ) -> Result<(), Errno> {
+        let base: At<'_> = base.into();
         let _ns = self.ns.lock();
-        let (dir, name) = self
-            .new_entry(base.into(), path, false)
-            .map_err(|e| match e {
-                Errno::EEXIST => Errno::EADDRINUSE,
-                e => e,
-            })?;
-        self.may_modify(&dir)?;
+        let (dir, name) = self.new_entry(base, path, false).map_err(|e| match e {
+            Errno::EEXIST => Errno::EADDRINUSE,
+            e => e,
+        })?;
+        self.may_modify(&self.who(&base), &dir)?;
         match &dir.0.inode {
             Inode::Host(_) | Inode::Proc(_) => Err(Errno::EPERM),
             Inode::Ovl(_) => overlay::create(
@@ -58,9 +57,14 @@ impl Vfs {
     /// `connect(2)`/`sendto(2)` to a path: the socket bound there. `ENOENT` and the other
     /// lookup errors as `stat`; `EACCES` without write permission; `ECONNREFUSED` if the
     /// file is not a socket or its socket is gone.
-    pub fn socket_at(&self, base: &Dentry, path: &[u8]) -> Result<Arc<dyn FileObject>, Errno> {
-        let d = self.walk(base.into(), path, true, &mut 0)?;
-        self.check(&d, 2)?;
+    pub fn socket_at<'b>(
+        &self,
+        base: impl Into<At<'b>>,
+        path: &[u8],
+    ) -> Result<Arc<dyn FileObject>, Errno> {
+        let base: At<'_> = base.into();
+        let d = self.walk(base, path, true, &mut 0)?;
+        self.check(&self.who(&base), &d, 2)?;
         if d.ftype() != S_IFSOCK {
             return Err(Errno::ECONNREFUSED);
         }

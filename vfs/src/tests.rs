@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use abi::flags::OFlags;
 use abi::Errno;
 
-use crate::{FileRef, Vfs, VfsConfig};
+use crate::{At, FileRef, FsCred, NoProcs, Vfs, VfsConfig};
 
 /// A temporary host directory, removed on drop (shared with the other vfs test modules).
 pub(super) struct TempDir(PathBuf);
@@ -47,6 +47,13 @@ fn tree(tag: &str) -> TempDir {
     std::fs::write(p.join("top.txt"), b"top").unwrap();
     t
 }
+
+/// A caller with every file capability (fsuid 0).
+pub(super) const ROOT: FsCred<'static> = FsCred {
+    fsuid: 0,
+    fsgid: 0,
+    groups: &[],
+};
 
 pub(super) fn vfs(root: &Path, rw: bool) -> Vfs {
     Vfs::new(VfsConfig {
@@ -593,4 +600,43 @@ fn memfd_is_a_nameless_regular_file() {
             .unwrap()
             .all(|e| { !e.unwrap().file_name().to_string_lossy().contains("memfd") }));
     }
+}
+
+#[test]
+fn permissions_go_by_the_callers_filesystem_ids_and_groups() {
+    let t = tree("perm");
+    let v = vfs(t.path(), false);
+    let r = v.root();
+    let open = |who: FsCred<'_>, path: &str, flags: OFlags| {
+        let at = At::new(&r, &NoProcs, who);
+        v.open(at, path.as_bytes(), flags, 0).map(|_| ())
+    };
+    v.chmod(&r, b"/a/x.txt", 0o640, true).unwrap();
+    v.chown(&r, b"/a/x.txt", Some(0), Some(42), true).unwrap();
+    v.chmod(&r, b"/a/b", 0o700, true).unwrap();
+    let user = FsCred {
+        fsuid: 1000,
+        fsgid: 1000,
+        groups: &[],
+    };
+    let in_42 = FsCred {
+        groups: &[7, 42],
+        ..user
+    };
+    assert_eq!(open(user, "/a/x.txt", OFlags::empty()), Err(Errno::EACCES));
+    assert_eq!(open(in_42, "/a/x.txt", OFlags::empty()), Ok(()));
+    assert_eq!(open(in_42, "/a/x.txt", OFlags::WRONLY), Err(Errno::EACCES));
+    assert_eq!(open(ROOT, "/a/x.txt", OFlags::RDWR), Ok(()));
+    // Search permission on the way.
+    assert_eq!(open(user, "/a/b/y", OFlags::empty()), Err(Errno::EACCES));
+    let at = At::new(&r, &NoProcs, user);
+    assert_eq!(v.mkdir(at, b"/a/new", 0o755), Err(Errno::EACCES));
+    assert_eq!(v.chmod(at, b"/a/x.txt", 0o777, true), Err(Errno::EPERM));
+    assert_eq!(v.access(at, b"/a/x.txt", 4, true), Err(Errno::EACCES));
+    let x = v.lookup(&r, b"/a/x.txt", true).unwrap();
+    // An owner may give the file to a group it is in, and no other.
+    v.chown(&r, b"/a/x.txt", Some(1000), None, true).unwrap();
+    assert_eq!(v.chown_dentry(&x, None, Some(42), &in_42), Ok(()));
+    assert_eq!(v.chown_dentry(&x, None, Some(5), &in_42), Err(Errno::EPERM));
+    assert_eq!(v.chown_dentry(&x, Some(0), None, &in_42), Err(Errno::EPERM));
 }

@@ -88,7 +88,7 @@ fn setup(tag: &str) -> Setup {
 
 impl Setup {
     fn at(&self) -> At<'_> {
-        At::new(&self.fake.root, &self.fake)
+        At::new(&self.fake.root, &self.fake, crate::tests::ROOT)
     }
     fn open(&self, path: &str, flags: OFlags) -> Result<FileRef, Errno> {
         self.v.open(self.at(), path.as_bytes(), flags, 0)

@@ -77,7 +77,7 @@ pub fn sys_lchown(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
 /// `fchown(2)`.
 pub fn sys_fchown(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
     let f = ctx.file(a.i32(0))?;
-    f.chown(ctx.vfs, id(a.u32(1)), id(a.u32(2)))?;
+    f.chown(ctx.vfs, id(a.u32(1)), id(a.u32(2)), &ctx.proc.fs_cred())?;
     Ok(0)
 }
 
@@ -94,7 +94,7 @@ pub fn sys_fchownat(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
             return Err(Errno::ENOENT);
         }
         let f = ctx.file(a.i32(0))?;
-        f.chown(ctx.vfs, uid, gid)?;
+        f.chown(ctx.vfs, uid, gid, &ctx.proc.fs_cred())?;
         return Ok(0);
     }
     let (base, p) = at_path(ctx, a.i32(0), a.addr(1))?;

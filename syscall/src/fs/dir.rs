@@ -43,7 +43,8 @@ pub fn sys_chdir(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
     if !d.is_dir() {
         return Err(Errno::ENOTDIR);
     }
-    ctx.vfs.access_dentry(&d, abi::flags::access::X_OK)?;
+    ctx.vfs
+        .access_dentry(&d, abi::flags::access::X_OK, &ctx.proc.fs_cred())?;
     ctx.proc.cwd = d;
     Ok(0)
 }
@@ -55,7 +56,8 @@ pub fn sys_fchdir(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
     if !d.is_dir() {
         return Err(Errno::ENOTDIR);
     }
-    ctx.vfs.access_dentry(&d, abi::flags::access::X_OK)?;
+    ctx.vfs
+        .access_dentry(&d, abi::flags::access::X_OK, &ctx.proc.fs_cred())?;
     ctx.proc.cwd = d;
     Ok(0)
 }

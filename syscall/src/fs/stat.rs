@@ -83,6 +83,12 @@ fn access_at(
     }
     let p = ctx.read_path(path)?;
     let follow = flags & at::SYMLINK_NOFOLLOW == 0;
+    // Linux checks for the real ids, unless `AT_EACCESS` asks for the effective ones.
+    let who = if flags & at::EACCESS == 0 {
+        ctx.proc.access_cred()
+    } else {
+        ctx.proc.fs_cred()
+    };
     if p.is_empty() {
         if flags & at::EMPTY_PATH == 0 {
             return Err(Errno::ENOENT);
@@ -92,11 +98,15 @@ fn access_at(
         } else {
             ctx.file(dirfd)?.dentry().ok_or(Errno::EBADF)?
         };
-        ctx.vfs.access_dentry(&d, mode)?;
+        ctx.vfs.access_dentry(&d, mode, &who)?;
         return Ok(0);
     }
     let base = base_for(ctx, dirfd, &p)?;
-    ctx.vfs.access(ctx.at(&base), &p, mode, follow)?;
+    let base = vfs::At {
+        cred: Some(who),
+        ..ctx.at(&base)
+    };
+    ctx.vfs.access(base, &p, mode, follow)?;
     Ok(0)
 }
 

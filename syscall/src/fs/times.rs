@@ -27,7 +27,7 @@ fn do_utimes(
             return Err(Errno::EINVAL);
         }
         let f = ctx.file(dirfd)?;
-        f.utimens(ctx.vfs, times[0], times[1])?;
+        f.utimens(times[0], times[1], &ctx.proc.fs_cred())?;
         return Ok(0);
     }
     if flags & !(at::SYMLINK_NOFOLLOW | at::EMPTY_PATH) != 0 {
@@ -46,12 +46,13 @@ fn do_utimes(
                 Some(d) => d,
                 // A pipe or stdio: no name, set the open file's own times.
                 None => {
-                    f.utimens(ctx.vfs, times[0], times[1])?;
+                    f.utimens(times[0], times[1], &ctx.proc.fs_cred())?;
                     return Ok(0);
                 }
             }
         };
-        ctx.vfs.utimens_dentry(&d, times[0], times[1])?;
+        ctx.vfs
+            .utimens_dentry(&d, times[0], times[1], &ctx.proc.fs_cred())?;
         return Ok(0);
     }
     let base = base_for(ctx, dirfd, &p)?;

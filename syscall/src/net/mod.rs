@@ -136,7 +136,10 @@ pub(crate) fn sys_socketpair(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
 /// found (`ECONNREFUSED`) by abstract name.
 fn lookup(ctx: &Ctx<'_>, name: &SockAddr, ty: SockType) -> Result<Arc<UnixSocket>, Errno> {
     let (obj, wrong_type) = match name {
-        SockAddr::Path(p) => (ctx.vfs.socket_at(&ctx.proc.cwd, p)?, Errno::EPROTOTYPE),
+        SockAddr::Path(p) => (
+            ctx.vfs.socket_at(ctx.at(&ctx.proc.cwd), p)?,
+            Errno::EPROTOTYPE,
+        ),
         SockAddr::Abstract(n) => (ctx.vfs.abstract_socket(n)?, Errno::ECONNREFUSED),
         SockAddr::Unspec | SockAddr::Auto => return Err(Errno::EINVAL),
     };
@@ -170,7 +173,7 @@ pub(crate) fn sys_bind(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
         SockAddr::Unspec => return Err(Errno::EINVAL),
         SockAddr::Path(p) => {
             let mode = 0o777 & !ctx.proc.umask;
-            ctx.vfs.bind_socket(&ctx.proc.cwd, p, mode, weak)?;
+            ctx.vfs.bind_socket(ctx.at(&ctx.proc.cwd), p, mode, weak)?;
         }
         SockAddr::Abstract(n) => ctx.vfs.bind_abstract(n, weak)?,
         SockAddr::Auto => return autobind(ctx, &s).map(|()| 0),

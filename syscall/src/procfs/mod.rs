@@ -135,9 +135,9 @@ impl<'c> Ctx<'c> {
         ProcView::new(self.proc, self.procs, Some(self.mm))
     }
 
-    /// A path call's start `dir`, walked by the caller (its `/proc`).
+    /// A path call's start `dir`, walked by the caller (its `/proc`, its filesystem ids).
     pub(crate) fn at<'b>(&'b self, dir: &'b Dentry) -> vfs::At<'b> {
-        vfs::At::new(dir, self)
+        vfs::At::new(dir, self, self.proc.fs_cred())
     }
 }
 
