@@ -129,11 +129,20 @@ pub(crate) fn boot(cfg: &Config) -> Result<Kernel, StartError> {
             kv
         })
         .collect();
-    // The guest starts as the user who started uml (ids of uml's own from here on).
-    let cred = Cred {
-        euid: nix::unistd::geteuid().as_raw(),
-        egid: nix::unistd::getegid().as_raw(),
-        ..Cred::of(uid, gid)
+    // The guest starts as the user who started uml (ids of uml's own from here on): its
+    // real, effective and saved ids, the filesystem ones following the effective ones.
+    let cred = match (nix::unistd::getresuid(), nix::unistd::getresgid()) {
+        (Ok(u), Ok(g)) => Cred {
+            uid: u.real.as_raw(),
+            euid: u.effective.as_raw(),
+            suid: u.saved.as_raw(),
+            fsuid: u.effective.as_raw(),
+            gid: g.real.as_raw(),
+            egid: g.effective.as_raw(),
+            sgid: g.saved.as_raw(),
+            fsgid: g.effective.as_raw(),
+        },
+        _ => Cred::of(uid, gid),
     };
     let mut groups: Vec<u32> = nix::unistd::getgroups()
         .map(|g| g.into_iter().map(|g| g.as_raw()).collect())

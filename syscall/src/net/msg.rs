@@ -321,8 +321,8 @@ fn parse_control(
                     let root = p.euid == 0;
                     let ok = root
                         || (c.pid == ctx.proc.pid
-                            && (c.uid == p.uid || c.uid == p.euid)
-                            && (c.gid == p.gid || c.gid == p.egid));
+                            && [p.uid, p.euid, p.suid].contains(&c.uid)
+                            && [p.gid, p.egid, p.sgid].contains(&c.gid));
                     if !ok {
                         return Err(Errno::EPERM);
                     }
