@@ -73,6 +73,22 @@ impl<'a> Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// Process `pid`: the caller (which is not in `procs` while it runs) or another.
+    pub fn process(&self, pid: i32) -> Result<&Process, Errno> {
+        if pid == self.proc.pid {
+            return Ok(self.proc);
+        }
+        self.procs.get(pid).ok_or(Errno::ESRCH)
+    }
+
+    /// [`Ctx::process`], to change it.
+    pub fn process_mut(&mut self, pid: i32) -> Result<&mut Process, Errno> {
+        if pid == self.proc.pid {
+            return Ok(self.proc);
+        }
+        self.procs.get_mut(pid).ok_or(Errno::ESRCH)
+    }
+
     /// The calling thread's own state.
     pub fn thread(&mut self) -> &mut crate::process::Thread {
         self.proc.threads.entry(self.tid).or_default()

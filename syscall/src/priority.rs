@@ -111,11 +111,7 @@ fn with_sched<R>(
     tid: i32,
     f: impl FnOnce(&mut TaskSched) -> R,
 ) -> Option<R> {
-    let p = if pid == ctx.proc.pid {
-        &mut *ctx.proc
-    } else {
-        ctx.procs.get_mut(pid)?
-    };
+    let p = ctx.process_mut(pid).ok()?;
     let mut s = p.threads.get(&tid)?.sched;
     let r = f(&mut s);
     p.threads.get_mut(&tid)?.sched = s;
@@ -127,11 +123,7 @@ pub(crate) fn sched_of(ctx: &Ctx<'_>, tid: i32) -> Result<TaskSched, Errno> {
     let [(pid, tid)] = targets(ctx, PRIO_PROCESS, tid)?[..] else {
         return Err(Errno::ESRCH);
     };
-    let p = if pid == ctx.proc.pid {
-        &*ctx.proc
-    } else {
-        ctx.procs.get(pid).ok_or(Errno::ESRCH)?
-    };
+    let p = ctx.process(pid)?;
     p.threads.get(&tid).map(|t| t.sched).ok_or(Errno::ESRCH)
 }
 
@@ -152,13 +144,8 @@ fn may_lower_to(ctx: &Ctx<'_>, nice: i32) -> bool {
 /// Sets thread (`pid`, `tid`)'s nice value with Linux's checks (`set_one_prio`), telling
 /// the scheduler.
 pub(crate) fn set_nice(ctx: &mut Ctx<'_>, pid: i32, tid: i32, nice: i32) -> Result<(), Errno> {
-    let me = ctx.proc.pid;
     let (allowed, current) = {
-        let p = if pid == me {
-            &*ctx.proc
-        } else {
-            ctx.procs.get(pid).ok_or(Errno::ESRCH)?
-        };
+        let p = ctx.process(pid)?;
         let t = p.threads.get(&tid).ok_or(Errno::ESRCH)?;
         (may_change(ctx, p), t.sched.nice)
     };
@@ -242,14 +229,7 @@ pub(crate) fn sys_ioprio_set(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     }
     let mut result = Err(Errno::ESRCH);
     for (pid, tid) in targets(ctx, a.i32(0) - 1, a.i32(1))? {
-        let allowed = {
-            let p = if pid == ctx.proc.pid {
-                &*ctx.proc
-            } else {
-                ctx.procs.get(pid).ok_or(Errno::ESRCH)?
-            };
-            may_change(ctx, p)
-        };
+        let allowed = { may_change(ctx, ctx.process(pid)?) };
         let r = if allowed {
             with_sched(ctx, pid, tid, |s| s.ioprio = value as u16).ok_or(Errno::ESRCH)
         } else {

@@ -116,11 +116,7 @@ fn set_scheduler(
         .unwrap_or(ctx.proc.pid);
     let tid = if tid == 0 { ctx.tid } else { tid };
     if ctx.proc.cred.euid != 0 {
-        let target = if pid == ctx.proc.pid {
-            &*ctx.proc
-        } else {
-            ctx.procs.get(pid).ok_or(Errno::ESRCH)?
-        };
+        let target = ctx.process(pid)?;
         let rtprio = ctx.proc.rlimits[abi::flags::rlimit::RTPRIO as usize].cur;
         let same_owner = [target.cred.uid, target.cred.euid].contains(&ctx.proc.cred.euid);
         let raises_rt =
@@ -135,12 +131,11 @@ fn set_scheduler(
             set_nice(ctx, pid, tid, n).map_err(|_| Errno::EPERM)?;
         }
     }
-    let p = if pid == ctx.proc.pid {
-        &mut *ctx.proc
-    } else {
-        ctx.procs.get_mut(pid).ok_or(Errno::ESRCH)?
-    };
-    let t = p.threads.get_mut(&tid).ok_or(Errno::ESRCH)?;
+    let t = ctx
+        .process_mut(pid)?
+        .threads
+        .get_mut(&tid)
+        .ok_or(Errno::ESRCH)?;
     t.sched.policy = pol;
     t.sched.rt_priority = priority;
     t.sched.reset_on_fork = reset_on_fork;
