@@ -31,6 +31,7 @@
 //! - A failure here is a host error ([`RunnerError`]), never a guest errno.
 #![deny(unsafe_code)]
 
+pub mod fake;
 pub mod seccomp;
 pub mod stub;
 
@@ -39,7 +40,7 @@ use std::io::Write;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use abi::structs::UserRegs;
-use mm::{MmFd, MmId};
+use mm::{MmId, MmOp};
 use trap::ptrace::Tracee;
 use trap::{Trap, TrapError, XState};
 
@@ -64,6 +65,12 @@ pub enum RunnerError {
     /// A stub did not start as expected.
     #[error("stub start: {0}")]
     StubStart(String),
+    /// A runner answered a message with a reply of another kind.
+    #[error("unexpected runner reply {0:?}")]
+    Reply(Box<RunnerReply>),
+    /// A scripted runner ([`fake::ScriptedRunner`]) was asked what its script does not say.
+    #[error("script: {0}")]
+    Script(String),
     /// A syscall run by a stub on the kernel's behalf failed.
     #[error("stub syscall {nr} failed with host errno {errno}")]
     StubSyscall {
@@ -122,15 +129,120 @@ pub fn new_runner(kind: TrapKind, phys: BorrowedFd<'_>) -> Result<Box<dyn Runner
     }
 }
 
-/// The runner interface: run guest code of a given address space until it traps.
+/// What the kernel asks of a runner: one message per operation. Address spaces are named
+/// by [`MmId`]; the host ops `mm` queued for a space since it last reached the runner travel
+/// in the message that names it ([`mm::MmFd::take_pending`]), so that a recorded message
+/// holds everything the runner was told.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub enum RunnerMsg {
+    /// Makes `mm` the address space the next resume runs in (giving it a host process if it
+    /// has none), after applying `ops` to it. Reply: [`RunnerReply::Done`].
+    SwitchMm {
+        /// The address space.
+        mm: MmId,
+        /// Its queued host ops, oldest first.
+        ops: Vec<MmOp>,
+    },
+    /// Applies `ops` to `mm`, then runs guest thread `tid` with `regs` in it until it traps
+    /// (a thread new to `mm` gets a host thread). Reply: [`RunnerReply::Trapped`].
+    Resume {
+        /// The address space.
+        mm: MmId,
+        /// Its queued host ops, oldest first (usually none).
+        ops: Vec<MmOp>,
+        /// The guest thread.
+        tid: i32,
+        /// Its registers.
+        regs: UserRegs,
+    },
+    /// Reads the FP/XSTATE of guest thread `tid` of `mm`. Reply: [`RunnerReply::Fpregs`].
+    GetFpregs {
+        /// The address space.
+        mm: MmId,
+        /// The guest thread.
+        tid: i32,
+    },
+    /// Writes the FP/XSTATE of guest thread `tid` of `mm`. Reply: [`RunnerReply::Done`].
+    SetFpregs {
+        /// The address space.
+        mm: MmId,
+        /// The guest thread.
+        tid: i32,
+        /// The state, of the host's full XSAVE size.
+        xstate: XState,
+    },
+    /// Guest thread `tid` no longer runs in `mm` (it exited or exec'd). Reply:
+    /// [`RunnerReply::Done`].
+    ReleaseThread {
+        /// The address space.
+        mm: MmId,
+        /// The guest thread.
+        tid: i32,
+    },
+    /// Destroys the host side of address space `mm`. Reply: [`RunnerReply::Done`].
+    Release {
+        /// The address space.
+        mm: MmId,
+    },
+}
+
+/// A runner's answer to a [`RunnerMsg`].
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub enum RunnerReply {
+    /// Done; nothing to report.
+    Done,
+    /// The guest thread trapped, with these registers (its registers as sent, when the
+    /// trap is [`Trap::Exited`]).
+    Trapped {
+        /// Why it stopped.
+        trap: Trap,
+        /// Its registers at the trap.
+        regs: UserRegs,
+    },
+    /// The FP/XSTATE asked for.
+    Fpregs(XState),
+}
+
+impl RunnerReply {
+    /// The trap and registers of a [`RunnerReply::Trapped`].
+    pub fn trapped(self) -> Result<(Trap, UserRegs), RunnerError> {
+        match self {
+            RunnerReply::Trapped { trap, regs } => Ok((trap, regs)),
+            other => Err(RunnerError::Reply(Box::new(other))),
+        }
+    }
+
+    /// The state of a [`RunnerReply::Fpregs`].
+    pub fn fpregs(self) -> Result<XState, RunnerError> {
+        match self {
+            RunnerReply::Fpregs(xs) => Ok(xs),
+            other => Err(RunnerError::Reply(Box::new(other))),
+        }
+    }
+}
+
+/// The runner interface: run guest code of a given address space until it traps. Each
+/// mechanism implements the operations; callers send messages through [`Runner::handle`].
 pub trait Runner {
-    /// Makes `mm` the address space the next [`Runner::resume`] runs in, applying its
-    /// queued host ops.
-    fn switch_mm(&mut self, mm: &mut MmFd) -> Result<(), RunnerError>;
-    /// Runs guest thread `tid` with registers `regs` in `mm` until it traps; `regs` then
-    /// holds the registers at the trap. A thread new to `mm` gets a host thread.
-    fn resume(&mut self, mm: &mut MmFd, tid: i32, regs: &mut UserRegs)
-        -> Result<Trap, RunnerError>;
+    /// Carries out `msg`: the one entry point the kernel uses, so that its runner traffic
+    /// is a stream of [`RunnerMsg`]s and [`RunnerReply`]s. A runner may override it to
+    /// observe its inbox (the [`fake`] runner records it), and then answers with
+    /// [`dispatch`].
+    fn handle(&mut self, msg: RunnerMsg) -> Result<RunnerReply, RunnerError> {
+        dispatch(self, msg)
+    }
+    /// Makes `mm` the address space the next [`Runner::resume`] runs in, applying `ops`.
+    fn switch_mm(&mut self, mm: MmId, ops: &[MmOp]) -> Result<(), RunnerError>;
+    /// Applies `ops` to `mm`, then runs guest thread `tid` with registers `regs` in it until
+    /// it traps; `regs` then holds the registers at the trap. A thread new to `mm` gets a
+    /// host thread.
+    fn resume(
+        &mut self,
+        mm: MmId,
+        ops: &[MmOp],
+        tid: i32,
+        regs: &mut UserRegs,
+    ) -> Result<Trap, RunnerError>;
     /// Reads the FP/XSTATE of guest thread `tid` of `mm`.
     fn get_fpregs(&mut self, mm: MmId, tid: i32) -> Result<XState, RunnerError>;
     /// Writes the FP/XSTATE of guest thread `tid` of `mm`.
@@ -141,6 +253,41 @@ pub trait Runner {
     fn release(&mut self, mm: MmId);
     /// The host pid of the stub running `mm`, if it has one (for tests and diagnostics).
     fn host_pid(&self, mm: MmId) -> Option<i32>;
+}
+
+/// Carries out `msg` with `runner`'s operations: what [`Runner::handle`] does.
+pub fn dispatch<R: Runner + ?Sized>(
+    runner: &mut R,
+    msg: RunnerMsg,
+) -> Result<RunnerReply, RunnerError> {
+    Ok(match msg {
+        RunnerMsg::SwitchMm { mm, ops } => {
+            runner.switch_mm(mm, &ops)?;
+            RunnerReply::Done
+        }
+        RunnerMsg::Resume {
+            mm,
+            ops,
+            tid,
+            mut regs,
+        } => {
+            let trap = runner.resume(mm, &ops, tid, &mut regs)?;
+            RunnerReply::Trapped { trap, regs }
+        }
+        RunnerMsg::GetFpregs { mm, tid } => RunnerReply::Fpregs(runner.get_fpregs(mm, tid)?),
+        RunnerMsg::SetFpregs { mm, tid, xstate } => {
+            runner.set_fpregs(mm, tid, &xstate)?;
+            RunnerReply::Done
+        }
+        RunnerMsg::ReleaseThread { mm, tid } => {
+            runner.release_thread(mm, tid);
+            RunnerReply::Done
+        }
+        RunnerMsg::Release { mm } => {
+            runner.release(mm);
+            RunnerReply::Done
+        }
+    })
 }
 
 /// A ptrace stub and its host threads.
@@ -234,8 +381,7 @@ impl PerProcess {
         })
     }
 
-    fn stub(&mut self, mm: &mut MmFd) -> Result<&mut Threaded, RunnerError> {
-        let id = mm.id();
+    fn stub(&mut self, id: MmId, ops: &[MmOp]) -> Result<&mut Threaded, RunnerError> {
         if !self.stubs.contains_key(&id) {
             let stub = Stub::spawn(&self.image, self.phys.as_fd())?;
             if let Some(log) = self.pid_log.as_mut() {
@@ -247,8 +393,7 @@ impl PerProcess {
             .stubs
             .get_mut(&id)
             .ok_or(RunnerError::StubStart("stub vanished".into()))?;
-        let ops = mm.take_pending();
-        t.stub.apply(&ops)?;
+        t.stub.apply(ops)?;
         Ok(t)
     }
 
@@ -271,17 +416,18 @@ impl PerProcess {
 }
 
 impl Runner for PerProcess {
-    fn switch_mm(&mut self, mm: &mut MmFd) -> Result<(), RunnerError> {
-        self.stub(mm).map(|_| ())
+    fn switch_mm(&mut self, mm: MmId, ops: &[MmOp]) -> Result<(), RunnerError> {
+        self.stub(mm, ops).map(|_| ())
     }
 
     fn resume(
         &mut self,
-        mm: &mut MmFd,
+        mm: MmId,
+        ops: &[MmOp],
         tid: i32,
         regs: &mut UserRegs,
     ) -> Result<Trap, RunnerError> {
-        let t = self.stub(mm)?;
+        let t = self.stub(mm, ops)?;
         t.stub.fix_segments(regs);
         let tracee = t.thread(tid)?;
         tracee.set_regs(regs)?;
