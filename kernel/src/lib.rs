@@ -39,10 +39,13 @@ pub mod record;
 pub mod replay;
 mod run;
 mod signals;
+#[cfg(test)]
+mod tests;
 mod trace;
 
 use std::collections::HashMap;
 use std::ffi::OsString;
+use std::os::fd::BorrowedFd;
 use std::path::PathBuf;
 
 use abi::structs::UserRegs;
@@ -179,7 +182,17 @@ impl ExitStatus {
 impl Kernel {
     /// Boots and runs `cfg.argv` until the first process ends.
     pub fn run(cfg: &Config) -> Result<ExitStatus, KernelError> {
-        let mut k = boot::boot(cfg)?;
+        Kernel::run_with(cfg, |phys| runner::new_runner(cfg.trap, phys))
+    }
+
+    /// Boots and runs `cfg.argv` until the first process ends, with the runner `new_runner`
+    /// makes over physical memory instead of `cfg.trap`'s (e.g. a
+    /// [`runner::fake::ScriptedRunner`], which plays scripted traps: the kernel's tests).
+    pub fn run_with(
+        cfg: &Config,
+        new_runner: impl FnOnce(BorrowedFd<'_>) -> Result<Box<dyn Runner>, RunnerError>,
+    ) -> Result<ExitStatus, KernelError> {
+        let mut k = boot::boot(cfg, new_runner)?;
         let status = k.main_loop();
         if let Some(r) = k.recorder.take() {
             r.finish().map_err(KernelError::Record)?;

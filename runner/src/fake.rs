@@ -24,10 +24,9 @@
 //! assert_eq!(log.resumes(1).len(), 1);
 //! ```
 
-use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
-use std::rc::Rc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use abi::structs::UserRegs;
 use mm::{MmId, MmOp};
@@ -37,7 +36,7 @@ use crate::{dispatch, Runner, RunnerError, RunnerMsg, RunnerReply};
 
 /// One scripted trap of a guest thread: changes the registers it resumed with, and says
 /// why it stopped.
-pub struct Step(Box<dyn FnMut(&mut UserRegs) -> Trap>);
+pub struct Step(Box<dyn FnMut(&mut UserRegs) -> Trap + Send>);
 
 impl fmt::Debug for Step {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -47,7 +46,7 @@ impl fmt::Debug for Step {
 
 impl Step {
     /// A step that edits the registers with `f`, which returns the trap.
-    pub fn new(f: impl FnMut(&mut UserRegs) -> Trap + 'static) -> Step {
+    pub fn new(f: impl FnMut(&mut UserRegs) -> Trap + Send + 'static) -> Step {
         Step(Box::new(f))
     }
 
@@ -60,7 +59,7 @@ impl Step {
 
     /// Syscall `nr` with arguments computed from the registers the thread resumed with
     /// (`rax`: the previous syscall's result; `rsp`: its stack).
-    pub fn syscall_with(nr: u64, args: impl Fn(&UserRegs) -> [u64; 6] + 'static) -> Step {
+    pub fn syscall_with(nr: u64, args: impl Fn(&UserRegs) -> [u64; 6] + Send + 'static) -> Step {
         Step::new(move |regs| {
             let [a0, a1, a2, a3, a4, a5] = args(regs);
             regs.orig_rax = nr;
@@ -79,7 +78,7 @@ impl Step {
     }
 
     /// A page fault at an address computed from the registers the thread resumed with.
-    pub fn fault_with(addr: impl Fn(&UserRegs) -> u64 + 'static, write: bool) -> Step {
+    pub fn fault_with(addr: impl Fn(&UserRegs) -> u64 + Send + 'static, write: bool) -> Step {
         const X86_PF_WRITE: u32 = 2;
         const X86_PF_USER: u32 = 4;
         Step::new(move |regs| Trap::Fault {
@@ -105,20 +104,24 @@ impl Step {
     }
 }
 
-/// The messages a [`ScriptedRunner`] received, shared with the test that made it.
+/// The messages a [`ScriptedRunner`] received, shared with the test that made it (which
+/// may hand the runner to a kernel on another thread).
 #[derive(Clone, Debug, Default)]
-pub struct Log(Rc<RefCell<Vec<RunnerMsg>>>);
+pub struct Log(Arc<Mutex<Vec<RunnerMsg>>>);
 
 impl Log {
+    fn inbox(&self) -> MutexGuard<'_, Vec<RunnerMsg>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// Every message so far, oldest first.
     pub fn messages(&self) -> Vec<RunnerMsg> {
-        self.0.borrow().clone()
+        self.inbox().clone()
     }
 
     /// The registers of each resume of guest thread `tid`, oldest first.
     pub fn resumes(&self, tid: i32) -> Vec<UserRegs> {
-        self.0
-            .borrow()
+        self.inbox()
             .iter()
             .filter_map(|m| match m {
                 RunnerMsg::Resume { tid: t, regs, .. } if *t == tid => Some(*regs),
@@ -169,7 +172,7 @@ fn initial_xstate() -> XState {
 
 impl Runner for ScriptedRunner {
     fn handle(&mut self, msg: RunnerMsg) -> Result<RunnerReply, RunnerError> {
-        self.log.0.borrow_mut().push(msg.clone());
+        self.log.inbox().push(msg.clone());
         dispatch(self, msg)
     }
 

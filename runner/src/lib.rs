@@ -133,7 +133,11 @@ pub fn new_runner(kind: TrapKind, phys: BorrowedFd<'_>) -> Result<Box<dyn Runner
 /// by [`MmId`]; the host ops `mm` queued for a space since it last reached the runner travel
 /// in the message that names it ([`mm::MmFd::take_pending`]), so that a recorded message
 /// holds everything the runner was told.
+///
+/// `Resume`, sent per trap, carries the registers inline: boxing them would allocate on the
+/// hot path.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[allow(clippy::large_enum_variant)]
 pub enum RunnerMsg {
     /// Makes `mm` the address space the next resume runs in (giving it a host process if it
     /// has none), after applying `ops` to it. Reply: [`RunnerReply::Done`].
@@ -186,8 +190,9 @@ pub enum RunnerMsg {
     },
 }
 
-/// A runner's answer to a [`RunnerMsg`].
+/// A runner's answer to a [`RunnerMsg`] (the registers inline, as in `Resume`).
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[allow(clippy::large_enum_variant)]
 pub enum RunnerReply {
     /// Done; nothing to report.
     Done,
