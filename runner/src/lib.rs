@@ -2,8 +2,26 @@
 //!
 //! What it owns: stub processes (see [`stub`]) and the choice of which one runs. It offers
 //! the two operations of the 2002 UML runner, [`Runner::switch_mm`] and [`Runner::resume`],
-//! over address spaces described by [`mm::MmFd`] (the /proc/mm protocol): before resuming,
-//! the ops queued on the `MmFd` are applied to the host process in batches.
+//! over address spaces named by [`mm::MmId`]; the host ops `mm` queued on a space's
+//! [`mm::MmFd`] (the /proc/mm protocol) come with the operation that names the space, and
+//! are applied to its host process in batches before it runs.
+//!
+//! Messages: the kernel asks a runner for everything with a [`RunnerMsg`] sent to
+//! [`Runner::handle`] and gets a [`RunnerReply`]; both derive serde, so the traffic can be
+//! recorded and replayed against a runner alone. A request travels so:
+//!
+//! ```text
+//! kernel: Resume { mm, ops: mmfd.take_pending(), tid, regs }  --handle-->  runner
+//! runner: applies ops to mm's stub, runs tid with regs until the host reports a stop
+//! runner: Trapped { trap: Syscall | Fault | Signal | Interrupted | Exited, regs }  --> kernel
+//! kernel: handles the trap (syscall reply, fault, signal), writes the result into the
+//!         task's registers (rax), and sends them with the next Resume
+//! ```
+//!
+//! `GetFpregs`/`SetFpregs` move FP state (signal frames, a new thread's inherited state),
+//! `ReleaseThread`/`Release` end a guest thread's or an address space's host side.
+//! [`dispatch`] turns a message into the [`Runner`] operation (what `handle` does by
+//! default); a recording runner would wrap another and log both directions.
 //!
 //! Guest threads (named by their tid) of one address space run in that space's stub. The
 //! kernel runs one guest thread at a time, so a runner may give each its own host thread or
@@ -14,11 +32,26 @@
 //! [`seccomp::Seccomp`] does the latter: its stub has one guest host thread, whose FP state
 //! the runner swaps when another guest thread resumes there.
 //!
-//! Realisations (chosen at run time): [`PerProcess`] — one stub host process per guest
-//! address space (SKAS0-style; a switch is free), trapping with ptrace; [`seccomp::Seccomp`]
-//! — the same processes, trapping with a seccomp filter and a signal handler in the stub
-//! (no ptrace stop on the hot path; a switch parks the stub left behind). A `single` runner whose one host process
-//! is rewritten on each switch is planned behind the same trait.
+//! Realisations (chosen at run time, [`new_runner`] from a [`TrapKind`]): [`PerProcess`] —
+//! one stub host process per guest address space (SKAS0-style; a switch is free), trapping
+//! with ptrace; [`seccomp::Seccomp`] — the same processes, trapping with a seccomp filter and
+//! a signal handler in the stub (no ptrace stop on the hot path; a switch parks the stub left
+//! behind); [`fake::ScriptedRunner`] — no host process, scripted traps, for tests. A
+//! `single` runner whose one host process is rewritten on each switch is planned behind the
+//! same trait.
+//!
+//! Where the trap mechanism is swapped: at this trait, not below it. The [`Runner`] trait is
+//! the seam, and each mechanism has a runner of its own, because what differs between ptrace
+//! and seccomp is mostly the stub's life, not the trap: ptrace gives each guest thread a
+//! traced host thread and reads registers with ptrace requests; seccomp runs every guest
+//! thread of a space in one untraced host thread, exchanges registers and FP state through
+//! a region shared with the stub (mapped in the kernel: `unsafe`, so it lives here), applies
+//! host ops through a mapper thread, and parks, pre-spawns and recycles stubs. The part
+//! they share — "run this thread with these registers until it stops, then read why; get
+//! and set its FP state" — is [`trap::ptrace::Tracee`] for one and `SecStub` (in
+//! [`seccomp`]) for the other; a trait over that part in `trap` would have one caller per
+//! mechanism and nothing generic over it, until a runner that works with either mechanism
+//! (the `single` runner) exists: that is when it should be introduced.
 //!
 //! Invariants:
 //! - A stub's host address space holds only the stub image, its data page, and guest memory
