@@ -176,6 +176,15 @@ fn a_guest_exception_is_its_signal() {
 }
 
 #[test]
+fn a_preempted_guest_resumes_as_it_was() {
+    let script = [Step::trap(trap::Trap::Interrupted), exit_group(0)];
+    let (status, log) = run(ScriptedRunner::new().thread(1, script));
+    assert_eq!(status.unwrap(), ExitStatus::Code(0));
+    let resumes = log.resumes(1);
+    assert_eq!(resumes[1], resumes[0]);
+}
+
+#[test]
 fn a_dead_stub_is_a_host_failure() {
     let script = [Step::exited(HostExit::Signal(9))];
     let (status, _) = run(ScriptedRunner::new().thread(1, script));

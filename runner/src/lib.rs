@@ -243,6 +243,7 @@ pub enum RunnerReply {
 
 impl RunnerReply {
     /// The trap and registers of a [`RunnerReply::Trapped`].
+    #[inline]
     pub fn trapped(self) -> Result<(Trap, UserRegs), RunnerError> {
         match self {
             RunnerReply::Trapped { trap, regs } => Ok((trap, regs)),
@@ -294,6 +295,7 @@ pub trait Runner {
 }
 
 /// Carries out `msg` with `runner`'s operations: what [`Runner::handle`] does.
+#[inline]
 pub fn dispatch<R: Runner + ?Sized>(
     runner: &mut R,
     msg: RunnerMsg,
