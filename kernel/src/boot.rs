@@ -1,10 +1,12 @@
 //! Booting: physical memory, the file system, the runner, and the first process.
 
 use std::ffi::OsString;
+use std::os::fd::BorrowedFd;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
 use abi::Errno;
 use mm::Mm;
+use runner::{Runner, RunnerError};
 use sched::{SchedMsg, Scheduler, TaskId};
 use syscall::exec::{self, ElfError, ExecError};
 use syscall::fdtable::FdTable;
@@ -54,7 +56,11 @@ fn environment(cfg: &Config) -> Vec<(OsString, OsString)> {
     env
 }
 
-pub(crate) fn boot(cfg: &Config) -> Result<Kernel, StartError> {
+/// Boots `cfg` with the runner `new_runner` makes over physical memory.
+pub(crate) fn boot(
+    cfg: &Config,
+    new_runner: impl FnOnce(BorrowedFd<'_>) -> Result<Box<dyn Runner>, RunnerError>,
+) -> Result<Kernel, StartError> {
     // First, before any other thread exists: host signals are taken by one thread.
     let host =
         crate::host::HostSignals::start().map_err(|e| StartError::host("host signals", e))?;
@@ -78,8 +84,7 @@ pub(crate) fn boot(cfg: &Config) -> Result<Kernel, StartError> {
         },
         e => StartError::host(&format!("root {}", cfg.root.display()), e),
     })?;
-    let runner =
-        runner::new_runner(cfg.trap, mm.phys_fd()).map_err(|e| StartError::host("runner", e))?;
+    let runner = new_runner(mm.phys_fd()).map_err(|e| StartError::host("runner", e))?;
 
     let root = vfs.root();
     let cwd = match &cfg.workdir {

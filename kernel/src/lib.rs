@@ -9,7 +9,7 @@
 //!     task = sched.next()                 // who runs, and so which address space
 //!     deliver pending signals             // frames, default actions, EINTR/restart
 //!     trap = restart ? Syscall            // a woken blocked syscall runs again
-//!          : runner.resume(task)          // apply queued host mapping ops, run until a trap
+//!          : runner.handle(Resume)        // apply queued host mapping ops, run until a trap
 //!     match trap {
 //!         Syscall => syscall::dispatch    // value | block | fork | exec | exit
 //!         Fault   => mm.handle_fault      // resolved | guest SIGSEGV
@@ -20,12 +20,22 @@
 //! ```
 //!
 //! Messages: it drives `sched` with `SchedMsg`s (every one through one place, so that it can
-//! be recorded), the runner with `MmFd`s (the /proc/mm protocol) and registers, and receives
-//! `Trap`s; syscall handlers answer with a `syscall::Reply` — the outcome (a value, block on
+//! be recorded) and the runner with `runner::RunnerMsg`s through `Runner::handle`: a
+//! `Resume` carries the task's registers and the host ops `mm` queued for its address space
+//! (`MmFd::take_pending`, the /proc/mm protocol), and the reply is the `Trap` with the
+//! registers at the trap, which the kernel keeps as the task's; a syscall's result goes into
+//! them (`rax`) and so back to the runner with the next `Resume`. FP state travels in
+//! `GetFpregs`/`SetFpregs`, ends of threads and spaces in `ReleaseThread`/`Release`.
+//! Syscall handlers answer with a `syscall::Reply` — the outcome (a value, block on
 //! these keys until then, fork, exec, exit) and its effects (wake these keys, arm that alarm)
 //! — which the kernel carries out. `uml run --record FILE` writes the scheduler's messages
 //! and replies and the syscalls' replies to a log ([`record`]); `uml replay` feeds a log's
 //! scheduler inbox to a fresh scheduler, or another policy ([`replay`]).
+//!
+//! Tests: [`Kernel::run_with`] boots with any runner; the unit tests drive the main loop
+//! with `runner::fake::ScriptedRunner`, which plays scripted traps per guest thread and
+//! records the messages it receives, and check what a guest would see (registers of the
+//! next resume, exit statuses).
 //!
 //! Invariants: guest behaviour never panics the kernel; a host failure (a stub died, ptrace
 //! failed) ends the run with a [`KernelError`] naming it, not with a guest errno. Whether a
@@ -39,10 +49,13 @@ pub mod record;
 pub mod replay;
 mod run;
 mod signals;
+#[cfg(test)]
+mod tests;
 mod trace;
 
 use std::collections::HashMap;
 use std::ffi::OsString;
+use std::os::fd::BorrowedFd;
 use std::path::PathBuf;
 
 use abi::structs::UserRegs;
@@ -179,7 +192,17 @@ impl ExitStatus {
 impl Kernel {
     /// Boots and runs `cfg.argv` until the first process ends.
     pub fn run(cfg: &Config) -> Result<ExitStatus, KernelError> {
-        let mut k = boot::boot(cfg)?;
+        Kernel::run_with(cfg, |phys| runner::new_runner(cfg.trap, phys))
+    }
+
+    /// Boots and runs `cfg.argv` until the first process ends, with the runner `new_runner`
+    /// makes over physical memory instead of `cfg.trap`'s (e.g. a
+    /// [`runner::fake::ScriptedRunner`], which plays scripted traps: the kernel's tests).
+    pub fn run_with(
+        cfg: &Config,
+        new_runner: impl FnOnce(BorrowedFd<'_>) -> Result<Box<dyn Runner>, RunnerError>,
+    ) -> Result<ExitStatus, KernelError> {
+        let mut k = boot::boot(cfg, new_runner)?;
         let status = k.main_loop();
         if let Some(r) = k.recorder.take() {
             r.finish().map_err(KernelError::Record)?;

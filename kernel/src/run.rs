@@ -4,11 +4,12 @@ use std::time::Instant;
 
 use abi::signal::si_code;
 use abi::signal::sig;
+use runner::{Runner, RunnerMsg};
 use sched::{SchedMsg, SchedReply, TaskId};
 use syscall::proc_calls::{exit_process, reaps_automatically};
 use syscall::signal::{SigInfo, TrapInfo};
 use syscall::{Outcome, ProcState, WaitKey};
-use trap::Trap;
+use trap::{Trap, XState};
 
 use crate::boot::INIT_TASK;
 use crate::host::STREAM_CHECK;
@@ -254,12 +255,27 @@ impl Kernel {
             let Some(mmfd) = self.mm.mmfd(mmid) else {
                 return Ok(Some(syscall::ExitStatus::Signaled(sig::SIGKILL, false)));
             };
-            if let Some(xs) = task.saved_fp.take() {
+            if let Some(xstate) = task.saved_fp.take() {
                 // A new process's space gets its host side first.
-                self.runner.switch_mm(mmfd)?;
-                self.runner.set_fpregs(mmid, tid_of(tid), &xs)?;
+                let ops = mmfd.take_pending();
+                self.runner.handle(RunnerMsg::SwitchMm { mm: mmid, ops })?;
+                let tid = tid_of(tid);
+                let set = RunnerMsg::SetFpregs {
+                    mm: mmid,
+                    tid,
+                    xstate,
+                };
+                self.runner.handle(set)?;
             }
-            self.runner.resume(mmfd, tid_of(tid), &mut task.regs)?
+            let resume = RunnerMsg::Resume {
+                mm: mmid,
+                ops: mmfd.take_pending(),
+                tid: tid_of(tid),
+                regs: task.regs,
+            };
+            let (trap, regs) = self.runner.handle(resume)?.trapped()?;
+            task.regs = regs;
+            trap
         };
         match trap {
             Trap::Syscall => self.syscall(tid),
@@ -310,6 +326,14 @@ impl Kernel {
                 Ok(None)
             }
             Trap::Exited(how) => Err(KernelError::StubDied(pid, how)),
+        }
+    }
+
+    /// Tells the runner a thread or an address space is gone; the runner has nothing to
+    /// report back, and a host failure to clean up is only logged.
+    fn runner_release(&mut self, msg: RunnerMsg) {
+        if let Err(e) = self.runner.handle(msg) {
+            tracing::warn!("runner release: {e}");
         }
     }
 
@@ -390,7 +414,7 @@ impl Kernel {
                 let mut new = Task::new(regs, if thread { pid } else { child });
                 // A thread or child starts with its creator's FP state (MXCSR and the x87
                 // control word included).
-                new.saved_fp = Some(self.runner.get_fpregs(mmid, tid_of(tid))?);
+                new.saved_fp = Some(fpregs(self.runner.as_mut(), mmid, tid)?);
                 if !thread {
                     if let Some(m) = self.procs.get(child).map(|p| p.mm) {
                         *self.mm_users.entry(m).or_insert(0) += 1;
@@ -402,7 +426,7 @@ impl Kernel {
                     // The child borrows this address space (and, in a runner with one host
                     // thread per space, the FP registers) until it execs or exits; the
                     // parent sleeps meanwhile.
-                    let fp = self.runner.get_fpregs(mmid, tid_of(tid))?;
+                    let fp = fpregs(self.runner.as_mut(), mmid, tid)?;
                     if let Some(t) = self.tasks.get_mut(&tid) {
                         t.saved_fp = Some(fp);
                     }
@@ -463,9 +487,15 @@ impl Kernel {
             .collect();
         for t in others {
             self.forget_task(t);
-            self.runner.release_thread(old_mm, tid_of(t));
+            self.runner_release(RunnerMsg::ReleaseThread {
+                mm: old_mm,
+                tid: tid_of(t),
+            });
         }
-        self.runner.release_thread(old_mm, tid_of(tid));
+        self.runner_release(RunnerMsg::ReleaseThread {
+            mm: old_mm,
+            tid: tid_of(tid),
+        });
         let leader = task_of(pid);
         if tid != leader {
             if let Some(task) = self.tasks.remove(&tid) {
@@ -489,7 +519,10 @@ impl Kernel {
     fn release_thread(&mut self, tid: TaskId, mm: mm::MmId, thread: &syscall::Thread) {
         let wake = syscall::futex::exit_thread_mm(&mut self.mm, mm, tid_of(tid), thread);
         self.forget_task(tid);
-        self.runner.release_thread(mm, tid_of(tid));
+        self.runner_release(RunnerMsg::ReleaseThread {
+            mm,
+            tid: tid_of(tid),
+        });
         for key in wake {
             self.wake_key(key, 1);
         }
@@ -518,7 +551,7 @@ impl Kernel {
         *users -= 1;
         if *users == 0 {
             self.mm_users.remove(&id);
-            self.runner.release(id);
+            self.runner_release(RunnerMsg::Release { mm: id });
             self.mm.destroy_space(id);
         }
     }
@@ -532,7 +565,10 @@ impl Kernel {
         for (t, thread) in std::mem::take(&mut proc.threads) {
             self.release_thread(task_of(t), proc.mm, &thread);
         }
-        self.runner.release_thread(proc.mm, tid_of(tid));
+        self.runner_release(RunnerMsg::ReleaseThread {
+            mm: proc.mm,
+            tid: tid_of(tid),
+        });
         let uid = proc.cred.uid;
         let effects = exit_process(&mut self.procs, &mut proc, status);
         self.put_mm(proc.mm);
@@ -562,6 +598,19 @@ impl Kernel {
         }
         None
     }
+}
+
+/// The FP state of thread `tid` of address space `mm`, from `runner`.
+pub(crate) fn fpregs(
+    runner: &mut dyn Runner,
+    mm: mm::MmId,
+    tid: TaskId,
+) -> Result<XState, KernelError> {
+    let msg = RunnerMsg::GetFpregs {
+        mm,
+        tid: tid_of(tid),
+    };
+    Ok(runner.handle(msg)?.fpregs()?)
 }
 
 /// The access a page fault's x86 error code says was made (`X86_PF_WRITE`, `X86_PF_INSTR`).

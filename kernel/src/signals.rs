@@ -4,6 +4,7 @@
 
 use abi::signal::{sa, si_code, sig};
 use abi::Errno;
+use runner::RunnerMsg;
 use sched::{SchedMsg, TaskId};
 use syscall::kill::send_to;
 use syscall::signal::{setup_rt_frame, DefaultAction, Disposition, SigInfo, TrapInfo, XstateInfo};
@@ -98,10 +99,7 @@ impl Kernel {
                     }
                     let fp = match p.sig.fpu_load.take() {
                         Some(fp) => fp,
-                        None => self
-                            .runner
-                            .get_fpregs(mmid, crate::run::tid_of(tid))?
-                            .into_bytes(),
+                        None => crate::run::fpregs(self.runner.as_mut(), mmid, tid)?.into_bytes(),
                     };
                     if p.sig.xstate.size == 0 {
                         if let Some(x) = XstateInfo::from_image(&fp) {
@@ -127,8 +125,12 @@ impl Kernel {
         }
         if let Some(img) = p.sig.fpu_load.take() {
             let mmid = p.mm;
-            self.runner
-                .set_fpregs(mmid, crate::run::tid_of(tid), &XState::from_bytes(img))?;
+            let set = RunnerMsg::SetFpregs {
+                mm: mmid,
+                tid: crate::run::tid_of(tid),
+                xstate: XState::from_bytes(img),
+            };
+            self.runner.handle(set)?;
         }
         Ok(None)
     }

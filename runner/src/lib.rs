@@ -2,8 +2,26 @@
 //!
 //! What it owns: stub processes (see [`stub`]) and the choice of which one runs. It offers
 //! the two operations of the 2002 UML runner, [`Runner::switch_mm`] and [`Runner::resume`],
-//! over address spaces described by [`mm::MmFd`] (the /proc/mm protocol): before resuming,
-//! the ops queued on the `MmFd` are applied to the host process in batches.
+//! over address spaces named by [`mm::MmId`]; the host ops `mm` queued on a space's
+//! [`mm::MmFd`] (the /proc/mm protocol) come with the operation that names the space, and
+//! are applied to its host process in batches before it runs.
+//!
+//! Messages: the kernel asks a runner for everything with a [`RunnerMsg`] sent to
+//! [`Runner::handle`] and gets a [`RunnerReply`]; both derive serde, so the traffic can be
+//! recorded and replayed against a runner alone. A request travels so:
+//!
+//! ```text
+//! kernel: Resume { mm, ops: mmfd.take_pending(), tid, regs }  --handle-->  runner
+//! runner: applies ops to mm's stub, runs tid with regs until the host reports a stop
+//! runner: Trapped { trap: Syscall | Fault | Signal | Interrupted | Exited, regs }  --> kernel
+//! kernel: handles the trap (syscall reply, fault, signal), writes the result into the
+//!         task's registers (rax), and sends them with the next Resume
+//! ```
+//!
+//! `GetFpregs`/`SetFpregs` move FP state (signal frames, a new thread's inherited state),
+//! `ReleaseThread`/`Release` end a guest thread's or an address space's host side.
+//! [`dispatch`] turns a message into the [`Runner`] operation (what `handle` does by
+//! default); a recording runner would wrap another and log both directions.
 //!
 //! Guest threads (named by their tid) of one address space run in that space's stub. The
 //! kernel runs one guest thread at a time, so a runner may give each its own host thread or
@@ -14,11 +32,26 @@
 //! [`seccomp::Seccomp`] does the latter: its stub has one guest host thread, whose FP state
 //! the runner swaps when another guest thread resumes there.
 //!
-//! Realisations (chosen at run time): [`PerProcess`] — one stub host process per guest
-//! address space (SKAS0-style; a switch is free), trapping with ptrace; [`seccomp::Seccomp`]
-//! — the same processes, trapping with a seccomp filter and a signal handler in the stub
-//! (no ptrace stop on the hot path; a switch parks the stub left behind). A `single` runner whose one host process
-//! is rewritten on each switch is planned behind the same trait.
+//! Realisations (chosen at run time, [`new_runner`] from a [`TrapKind`]): [`PerProcess`] —
+//! one stub host process per guest address space (SKAS0-style; a switch is free), trapping
+//! with ptrace; [`seccomp::Seccomp`] — the same processes, trapping with a seccomp filter and
+//! a signal handler in the stub (no ptrace stop on the hot path; a switch parks the stub left
+//! behind); [`fake::ScriptedRunner`] — no host process, scripted traps, for tests. A
+//! `single` runner whose one host process is rewritten on each switch is planned behind the
+//! same trait.
+//!
+//! Where the trap mechanism is swapped: at this trait, not below it. The [`Runner`] trait is
+//! the seam, and each mechanism has a runner of its own, because what differs between ptrace
+//! and seccomp is mostly the stub's life, not the trap: ptrace gives each guest thread a
+//! traced host thread and reads registers with ptrace requests; seccomp runs every guest
+//! thread of a space in one untraced host thread, exchanges registers and FP state through
+//! a region shared with the stub (mapped in the kernel: `unsafe`, so it lives here), applies
+//! host ops through a mapper thread, and parks, pre-spawns and recycles stubs. The part
+//! they share — "run this thread with these registers until it stops, then read why; get
+//! and set its FP state" — is [`trap::ptrace::Tracee`] for one and `SecStub` (in
+//! [`seccomp`]) for the other; a trait over that part in `trap` would have one caller per
+//! mechanism and nothing generic over it, until a runner that works with either mechanism
+//! (the `single` runner) exists: that is when it should be introduced.
 //!
 //! Invariants:
 //! - A stub's host address space holds only the stub image, its data page, and guest memory
@@ -31,6 +64,7 @@
 //! - A failure here is a host error ([`RunnerError`]), never a guest errno.
 #![deny(unsafe_code)]
 
+pub mod fake;
 pub mod seccomp;
 pub mod stub;
 
@@ -39,7 +73,7 @@ use std::io::Write;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use abi::structs::UserRegs;
-use mm::{MmFd, MmId};
+use mm::{MmId, MmOp};
 use trap::ptrace::Tracee;
 use trap::{Trap, TrapError, XState};
 
@@ -64,6 +98,12 @@ pub enum RunnerError {
     /// A stub did not start as expected.
     #[error("stub start: {0}")]
     StubStart(String),
+    /// A runner answered a message with a reply of another kind.
+    #[error("unexpected runner reply {0:?}")]
+    Reply(Box<RunnerReply>),
+    /// A scripted runner ([`fake::ScriptedRunner`]) was asked what its script does not say.
+    #[error("script: {0}")]
+    Script(String),
     /// A syscall run by a stub on the kernel's behalf failed.
     #[error("stub syscall {nr} failed with host errno {errno}")]
     StubSyscall {
@@ -122,15 +162,126 @@ pub fn new_runner(kind: TrapKind, phys: BorrowedFd<'_>) -> Result<Box<dyn Runner
     }
 }
 
-/// The runner interface: run guest code of a given address space until it traps.
+/// What the kernel asks of a runner: one message per operation. Address spaces are named
+/// by [`MmId`]; the host ops `mm` queued for a space since it last reached the runner travel
+/// in the message that names it ([`mm::MmFd::take_pending`]), so that a recorded message
+/// holds everything the runner was told.
+///
+/// `Resume`, sent per trap, carries the registers inline: boxing them would allocate on the
+/// hot path.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[allow(clippy::large_enum_variant)]
+pub enum RunnerMsg {
+    /// Makes `mm` the address space the next resume runs in (giving it a host process if it
+    /// has none), after applying `ops` to it. Reply: [`RunnerReply::Done`].
+    SwitchMm {
+        /// The address space.
+        mm: MmId,
+        /// Its queued host ops, oldest first.
+        ops: Vec<MmOp>,
+    },
+    /// Applies `ops` to `mm`, then runs guest thread `tid` with `regs` in it until it traps
+    /// (a thread new to `mm` gets a host thread). Reply: [`RunnerReply::Trapped`].
+    Resume {
+        /// The address space.
+        mm: MmId,
+        /// Its queued host ops, oldest first (usually none).
+        ops: Vec<MmOp>,
+        /// The guest thread.
+        tid: i32,
+        /// Its registers.
+        regs: UserRegs,
+    },
+    /// Reads the FP/XSTATE of guest thread `tid` of `mm`. Reply: [`RunnerReply::Fpregs`].
+    GetFpregs {
+        /// The address space.
+        mm: MmId,
+        /// The guest thread.
+        tid: i32,
+    },
+    /// Writes the FP/XSTATE of guest thread `tid` of `mm`. Reply: [`RunnerReply::Done`].
+    SetFpregs {
+        /// The address space.
+        mm: MmId,
+        /// The guest thread.
+        tid: i32,
+        /// The state, of the host's full XSAVE size.
+        xstate: XState,
+    },
+    /// Guest thread `tid` no longer runs in `mm` (it exited or exec'd). Reply:
+    /// [`RunnerReply::Done`].
+    ReleaseThread {
+        /// The address space.
+        mm: MmId,
+        /// The guest thread.
+        tid: i32,
+    },
+    /// Destroys the host side of address space `mm`. Reply: [`RunnerReply::Done`].
+    Release {
+        /// The address space.
+        mm: MmId,
+    },
+}
+
+/// A runner's answer to a [`RunnerMsg`] (the registers inline, as in `Resume`).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[allow(clippy::large_enum_variant)]
+pub enum RunnerReply {
+    /// Done; nothing to report.
+    Done,
+    /// The guest thread trapped, with these registers (its registers as sent, when the
+    /// trap is [`Trap::Exited`]).
+    Trapped {
+        /// Why it stopped.
+        trap: Trap,
+        /// Its registers at the trap.
+        regs: UserRegs,
+    },
+    /// The FP/XSTATE asked for.
+    Fpregs(XState),
+}
+
+impl RunnerReply {
+    /// The trap and registers of a [`RunnerReply::Trapped`].
+    #[inline]
+    pub fn trapped(self) -> Result<(Trap, UserRegs), RunnerError> {
+        match self {
+            RunnerReply::Trapped { trap, regs } => Ok((trap, regs)),
+            other => Err(RunnerError::Reply(Box::new(other))),
+        }
+    }
+
+    /// The state of a [`RunnerReply::Fpregs`].
+    pub fn fpregs(self) -> Result<XState, RunnerError> {
+        match self {
+            RunnerReply::Fpregs(xs) => Ok(xs),
+            other => Err(RunnerError::Reply(Box::new(other))),
+        }
+    }
+}
+
+/// The runner interface: run guest code of a given address space until it traps. Each
+/// mechanism implements the operations; callers send messages through [`Runner::handle`].
 pub trait Runner {
-    /// Makes `mm` the address space the next [`Runner::resume`] runs in, applying its
-    /// queued host ops.
-    fn switch_mm(&mut self, mm: &mut MmFd) -> Result<(), RunnerError>;
-    /// Runs guest thread `tid` with registers `regs` in `mm` until it traps; `regs` then
-    /// holds the registers at the trap. A thread new to `mm` gets a host thread.
-    fn resume(&mut self, mm: &mut MmFd, tid: i32, regs: &mut UserRegs)
-        -> Result<Trap, RunnerError>;
+    /// Carries out `msg`: the one entry point the kernel uses, so that its runner traffic
+    /// is a stream of [`RunnerMsg`]s and [`RunnerReply`]s. A runner may override it to
+    /// observe its inbox (the [`fake`] runner records it), and then answers with
+    /// [`dispatch`].
+    fn handle(&mut self, msg: RunnerMsg) -> Result<RunnerReply, RunnerError> {
+        dispatch(self, msg)
+    }
+    /// Makes `mm` the address space the next [`Runner::resume`] runs in, applying `ops`.
+    fn switch_mm(&mut self, mm: MmId, ops: &[MmOp]) -> Result<(), RunnerError>;
+    /// Applies `ops` to `mm`, then runs guest thread `tid` with registers `regs` in it until
+    /// it traps; `regs` then holds the registers at the trap. A thread new to `mm` gets a
+    /// host thread.
+    fn resume(
+        &mut self,
+        mm: MmId,
+        ops: &[MmOp],
+        tid: i32,
+        regs: &mut UserRegs,
+    ) -> Result<Trap, RunnerError>;
     /// Reads the FP/XSTATE of guest thread `tid` of `mm`.
     fn get_fpregs(&mut self, mm: MmId, tid: i32) -> Result<XState, RunnerError>;
     /// Writes the FP/XSTATE of guest thread `tid` of `mm`.
@@ -141,6 +292,42 @@ pub trait Runner {
     fn release(&mut self, mm: MmId);
     /// The host pid of the stub running `mm`, if it has one (for tests and diagnostics).
     fn host_pid(&self, mm: MmId) -> Option<i32>;
+}
+
+/// Carries out `msg` with `runner`'s operations: what [`Runner::handle`] does.
+#[inline]
+pub fn dispatch<R: Runner + ?Sized>(
+    runner: &mut R,
+    msg: RunnerMsg,
+) -> Result<RunnerReply, RunnerError> {
+    Ok(match msg {
+        RunnerMsg::SwitchMm { mm, ops } => {
+            runner.switch_mm(mm, &ops)?;
+            RunnerReply::Done
+        }
+        RunnerMsg::Resume {
+            mm,
+            ops,
+            tid,
+            mut regs,
+        } => {
+            let trap = runner.resume(mm, &ops, tid, &mut regs)?;
+            RunnerReply::Trapped { trap, regs }
+        }
+        RunnerMsg::GetFpregs { mm, tid } => RunnerReply::Fpregs(runner.get_fpregs(mm, tid)?),
+        RunnerMsg::SetFpregs { mm, tid, xstate } => {
+            runner.set_fpregs(mm, tid, &xstate)?;
+            RunnerReply::Done
+        }
+        RunnerMsg::ReleaseThread { mm, tid } => {
+            runner.release_thread(mm, tid);
+            RunnerReply::Done
+        }
+        RunnerMsg::Release { mm } => {
+            runner.release(mm);
+            RunnerReply::Done
+        }
+    })
 }
 
 /// A ptrace stub and its host threads.
@@ -234,8 +421,7 @@ impl PerProcess {
         })
     }
 
-    fn stub(&mut self, mm: &mut MmFd) -> Result<&mut Threaded, RunnerError> {
-        let id = mm.id();
+    fn stub(&mut self, id: MmId, ops: &[MmOp]) -> Result<&mut Threaded, RunnerError> {
         if !self.stubs.contains_key(&id) {
             let stub = Stub::spawn(&self.image, self.phys.as_fd())?;
             if let Some(log) = self.pid_log.as_mut() {
@@ -247,8 +433,7 @@ impl PerProcess {
             .stubs
             .get_mut(&id)
             .ok_or(RunnerError::StubStart("stub vanished".into()))?;
-        let ops = mm.take_pending();
-        t.stub.apply(&ops)?;
+        t.stub.apply(ops)?;
         Ok(t)
     }
 
@@ -271,17 +456,18 @@ impl PerProcess {
 }
 
 impl Runner for PerProcess {
-    fn switch_mm(&mut self, mm: &mut MmFd) -> Result<(), RunnerError> {
-        self.stub(mm).map(|_| ())
+    fn switch_mm(&mut self, mm: MmId, ops: &[MmOp]) -> Result<(), RunnerError> {
+        self.stub(mm, ops).map(|_| ())
     }
 
     fn resume(
         &mut self,
-        mm: &mut MmFd,
+        mm: MmId,
+        ops: &[MmOp],
         tid: i32,
         regs: &mut UserRegs,
     ) -> Result<Trap, RunnerError> {
-        let t = self.stub(mm)?;
+        let t = self.stub(mm, ops)?;
         t.stub.fix_segments(regs);
         let tracee = t.thread(tid)?;
         tracee.set_regs(regs)?;

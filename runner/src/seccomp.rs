@@ -37,7 +37,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use abi::structs::UserRegs;
-use mm::{MmFd, MmId};
+use mm::{MmId, MmOp};
 use trap::seccomp::{self as sc, frame, FrameFp};
 use trap::{Trap, XState};
 
@@ -1160,8 +1160,7 @@ impl Seccomp {
 
     /// Makes sure `mm` has a stub, parks the one that ran before, applies queued ops.
     /// `Ok(false)`: the stub is dead (the guest must be killed).
-    fn enter(&mut self, mm: &mut MmFd) -> Result<bool, RunnerError> {
-        let id = mm.id();
+    fn enter(&mut self, id: MmId, ops: &[MmOp]) -> Result<bool, RunnerError> {
         if !self.stubs.contains_key(&id) {
             let stub = match self.pool.pop() {
                 Some(stub) => stub,
@@ -1187,14 +1186,13 @@ impl Seccomp {
             }
             self.current = Some(id);
         }
-        let ops = mm.take_pending();
         let Some(stub) = self.stubs.get_mut(&id) else {
             return Ok(false);
         };
         if stub.dead {
             return Ok(false);
         }
-        let mut entries = batch_entries(&ops);
+        let mut entries = batch_entries(ops);
         if std::mem::take(&mut stub.stale) {
             entries.insert(0, UNMAP_GUEST);
         }
@@ -1224,21 +1222,22 @@ impl Drop for Seccomp {
 }
 
 impl Runner for Seccomp {
-    fn switch_mm(&mut self, mm: &mut MmFd) -> Result<(), RunnerError> {
-        self.enter(mm).map(|_| ())
+    fn switch_mm(&mut self, mm: MmId, ops: &[MmOp]) -> Result<(), RunnerError> {
+        self.enter(mm, ops).map(|_| ())
     }
 
     fn resume(
         &mut self,
-        mm: &mut MmFd,
+        mm: MmId,
+        ops: &[MmOp],
         tid: i32,
         regs: &mut UserRegs,
     ) -> Result<Trap, RunnerError> {
-        if !self.enter(mm)? {
+        if !self.enter(mm, ops)? {
             return Ok(sc::killed());
         }
         let fsgsbase = self.fsgsbase;
-        let Some(stub) = self.stubs.get_mut(&mm.id()) else {
+        let Some(stub) = self.stubs.get_mut(&mm) else {
             return Ok(sc::killed());
         };
         stub.switch_thread(tid);

@@ -7,7 +7,7 @@ use abi::flags::{MapFlags, Prot};
 use abi::structs::UserRegs;
 use abi::UserAddr;
 use mm::{Access, Mm};
-use runner::{new_runner, Runner, TrapKind};
+use runner::{new_runner, Runner, RunnerMsg, RunnerReply, TrapKind};
 use trap::Trap;
 
 /// mov eax, 39 (getpid); syscall; mov dword [0x20000000], 7; mov eax, 60 (exit); syscall
@@ -46,10 +46,25 @@ fn setup(kind: TrapKind) -> (Mm, Box<dyn Runner>, mm::MmId, UserRegs) {
     (mm, runner, id, regs)
 }
 
+/// Resumes guest thread 1 of `id` with `regs` (a `Resume` message carrying the space's
+/// queued host ops); `regs` then holds the registers at the trap.
+fn resume(mm: &mut Mm, runner: &mut dyn Runner, id: mm::MmId, regs: &mut UserRegs) -> Trap {
+    let ops = mm.mmfd(id).unwrap().take_pending();
+    let msg = RunnerMsg::Resume {
+        mm: id,
+        ops,
+        tid: 1,
+        regs: *regs,
+    };
+    let (trap, at_trap) = runner.handle(msg).unwrap().trapped().unwrap();
+    *regs = at_trap;
+    trap
+}
+
 /// Resumes, resolving page faults, until a trap that is not a fault.
 fn run(mm: &mut Mm, runner: &mut dyn Runner, id: mm::MmId, regs: &mut UserRegs) -> Trap {
     loop {
-        match runner.resume(mm.mmfd(id).unwrap(), 1, regs).unwrap() {
+        match resume(mm, runner, id, regs) {
             Trap::Fault { addr, present, .. } => mm
                 .handle_fault(id, UserAddr(addr), Access::Unknown, present)
                 .unwrap(),
@@ -58,11 +73,23 @@ fn run(mm: &mut Mm, runner: &mut dyn Runner, id: mm::MmId, regs: &mut UserRegs) 
     }
 }
 
+fn get_fpregs(runner: &mut dyn Runner, id: mm::MmId) -> trap::XState {
+    let msg = RunnerMsg::GetFpregs { mm: id, tid: 1 };
+    runner.handle(msg).unwrap().fpregs().unwrap()
+}
+
+fn release(runner: &mut dyn Runner, id: mm::MmId) {
+    assert_eq!(
+        runner.handle(RunnerMsg::Release { mm: id }).unwrap(),
+        RunnerReply::Done
+    );
+}
+
 #[test]
 fn traps_syscalls_and_faults() {
     for kind in KINDS {
         let (mut mm, mut runner, id, mut regs) = setup(kind);
-        let trap = runner.resume(mm.mmfd(id).unwrap(), 1, &mut regs).unwrap();
+        let trap = resume(&mut mm, runner.as_mut(), id, &mut regs);
         assert!(
             matches!(
                 trap,
@@ -76,12 +103,12 @@ fn traps_syscalls_and_faults() {
         );
         mm.handle_fault(id, UserAddr(CODE_AT), Access::Unknown, false)
             .unwrap();
-        let trap = runner.resume(mm.mmfd(id).unwrap(), 1, &mut regs).unwrap();
+        let trap = resume(&mut mm, runner.as_mut(), id, &mut regs);
         assert_eq!(trap, Trap::Syscall, "{kind:?}");
         assert_eq!(regs.orig_rax, 39);
         regs.rax = 1234;
         // The store to DATA_AT is not mapped in the host yet: a fault the mm resolves.
-        let trap = runner.resume(mm.mmfd(id).unwrap(), 1, &mut regs).unwrap();
+        let trap = resume(&mut mm, runner.as_mut(), id, &mut regs);
         let Trap::Fault {
             addr,
             present,
@@ -98,7 +125,7 @@ fn traps_syscalls_and_faults() {
         }
         mm.handle_fault(id, UserAddr(addr), Access::Unknown, present)
             .unwrap();
-        let trap = runner.resume(mm.mmfd(id).unwrap(), 1, &mut regs).unwrap();
+        let trap = resume(&mut mm, runner.as_mut(), id, &mut regs);
         assert_eq!(trap, Trap::Syscall, "{kind:?}");
         assert_eq!(regs.orig_rax, 60);
         let mut v = [0u8; 4];
@@ -108,7 +135,7 @@ fn traps_syscalls_and_faults() {
             7,
             "{kind:?}: the guest's store reached physical memory"
         );
-        runner.release(id);
+        release(runner.as_mut(), id);
     }
 }
 
@@ -153,7 +180,7 @@ fn stub_address_space_holds_nothing_of_the_kernel() {
                 assert!(status.contains("TracerPid:\t0"), "not traced: {status}");
             }
         }
-        runner.release(id);
+        release(runner.as_mut(), id);
     }
 }
 
@@ -162,18 +189,29 @@ fn fp_state_round_trips_with_the_host_size() {
     for kind in KINDS {
         let (mut mm, mut runner, id, mut regs) = setup(kind);
         assert_eq!(run(&mut mm, runner.as_mut(), id, &mut regs), Trap::Syscall);
-        let mut xs = runner.get_fpregs(id, 1).unwrap();
+        let mut xs = get_fpregs(runner.as_mut(), id);
         assert!(
             xs.len() >= 512 + 64,
             "{kind:?}: an XSAVE area: {}",
             xs.len()
         );
+        let mut fake = runner::fake::ScriptedRunner::new();
+        assert_eq!(
+            get_fpregs(&mut fake, id).len(),
+            xs.len(),
+            "the scripted runner's FP area has the host's size"
+        );
         xs.as_bytes_mut()[160..176].copy_from_slice(&[0xab; 16]);
         // XSTATE_BV: the SSE component is in use (else the host treats it as initial).
         xs.as_bytes_mut()[512] |= 2;
-        runner.set_fpregs(id, 1, &xs).unwrap();
-        let back = runner.get_fpregs(id, 1).unwrap();
+        let set = RunnerMsg::SetFpregs {
+            mm: id,
+            tid: 1,
+            xstate: xs,
+        };
+        assert_eq!(runner.handle(set).unwrap(), RunnerReply::Done);
+        let back = get_fpregs(runner.as_mut(), id);
         assert_eq!(back.xmm(0), Some(&[0xab; 16][..]), "{kind:?}");
-        runner.release(id);
+        release(runner.as_mut(), id);
     }
 }

@@ -15,8 +15,18 @@
 //!   other size fails with `EFAULT` on hosts with AMX.
 //! - A host failure (ptrace error, the stub died) is a [`TrapError`], never a guest errno.
 //!
-//! Messages: [`Trap`] (what happened), produced by [`ptrace::Tracee::wait`]-based loops in
-//! the runner.
+//! Messages: [`Trap`] (what happened), produced by [`ptrace::Tracee::run_until_trap`] for
+//! the ptrace mechanism and by the seccomp stub's report (read by the runner, decoded with
+//! [`seccomp`]'s frame layout); it reaches the kernel in the runner's reply
+//! (`runner::RunnerReply::Trapped`, with the registers at the trap). [`XState`] travels in
+//! the runner's FP messages.
+//!
+//! Where the mechanism is chosen: at run time (`--trap`, `runner::TrapKind`), by picking the
+//! runner that uses it; the swap-in seam is the `runner::Runner` trait, not a trait here.
+//! Each mechanism's runner differs from the other mostly in how its stubs live (traced host
+//! threads per guest thread vs one untraced guest thread, a shared region and a mapper
+//! thread), and the runner crate docs say why a mechanism trait at this level waits for a
+//! runner that can use either mechanism.
 #![deny(unsafe_code)]
 
 pub mod ptrace;

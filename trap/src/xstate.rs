@@ -1,8 +1,9 @@
 //! The FP/SSE/AVX (XSAVE) state of a guest thread.
 
 /// An XSAVE area of exactly the host's full size (the size `PTRACE_GETREGSET NT_X86_XSTATE`
-/// reports), which is the only size `PTRACE_SETREGSET` accepts.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// reports), which is the only size `PTRACE_SETREGSET` accepts. Serialisable, as it travels
+/// in the runner's messages.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct XState {
     bytes: Vec<u8>,
 }
