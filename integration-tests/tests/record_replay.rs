@@ -1,6 +1,7 @@
 //! `uml run --record FILE` and `uml replay FILE --service S [--with IMPL]`: a recorded run
-//! gives the same output as an unrecorded one, its scheduler inbox replays with every reply
-//! matching, another policy's comparison is printed, and a damaged log is one clear line.
+//! gives the same output as an unrecorded one, its scheduler and mm inboxes replay with every
+//! reply matching, another policy's comparison is printed, and a damaged log is one clear
+//! line.
 #![allow(clippy::unwrap_used)]
 
 use std::ffi::OsString;
@@ -18,7 +19,8 @@ fn replay(log: &std::path::Path, extra: &[&str]) -> Outcome {
 }
 
 /// Runs `argv` natively and recorded under uml (same output), then replays the log's
-/// scheduler inbox against the recorded policy (exit 0) and against `fair` (a comparison).
+/// scheduler inbox against the recorded policy (exit 0) and against `fair` (a comparison),
+/// and mm's inbox against a fresh mm (exit 0).
 fn record_and_replay(tag: &str, argv: &[OsString]) {
     let dir = TempDir::new(tag);
     let log = dir.join("run.log");
@@ -33,6 +35,13 @@ fn record_and_replay(tag: &str, argv: &[OsString]) {
         o.stdout_str().contains("every reply matches"),
         "{}",
         o.describe("replay")
+    );
+    let o = replay(&log, &["--service", "mm"]);
+    assert_eq!(o.status, 0, "{}", o.describe("replay mm"));
+    assert!(
+        o.stdout_str().contains("every reply matches"),
+        "{}",
+        o.describe("replay mm")
     );
     let o = replay(&log, &["--service", "sched", "--with", "fair"]);
     assert_eq!(o.status, 0, "{}", o.describe("replay --with fair"));

@@ -5,7 +5,7 @@ use std::os::fd::BorrowedFd;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
 use abi::Errno;
-use mm::Mm;
+use mm::{Mm, MmService};
 use runner::{Runner, RunnerError};
 use sched::{SchedMsg, Scheduler, TaskId};
 use syscall::exec::{self, ElfError, ExecError};
@@ -66,7 +66,12 @@ pub(crate) fn boot(
         crate::host::HostSignals::start().map_err(|e| StartError::host("host signals", e))?;
     // The clock the guest's uptime counts from starts now.
     syscall::time::since_boot();
-    let mut mm = Mm::new(cfg.mem_bytes).map_err(|e| StartError::host("physical memory", e))?;
+    let mm = Mm::new(cfg.mem_bytes).map_err(|e| StartError::host("physical memory", e))?;
+    let mut mm = MmService::new(mm);
+    if cfg.record.is_some() {
+        // From the first space on: a replay of mm starts from an empty one.
+        mm.record();
+    }
     let uid = nix::unistd::getuid().as_raw();
     let gid = nix::unistd::getgid().as_raw();
     let vfs = Vfs::new(VfsConfig {
@@ -84,7 +89,7 @@ pub(crate) fn boot(
         },
         e => StartError::host(&format!("root {}", cfg.root.display()), e),
     })?;
-    let runner = new_runner(mm.phys_fd()).map_err(|e| StartError::host("runner", e))?;
+    let runner = new_runner(mm.view().phys_fd()).map_err(|e| StartError::host("runner", e))?;
 
     let root = vfs.root();
     let cwd = match &cfg.workdir {
@@ -190,7 +195,7 @@ pub(crate) fn boot(
     let recorder = match &cfg.record {
         Some(path) => {
             let flags = std::env::args().collect();
-            let header = crate::record::Header::new(flags, cfg.sched);
+            let header = crate::record::Header::new(flags, cfg.sched, cfg.mem_bytes);
             let r = crate::record::Recorder::create(path, &header)
                 .map_err(|e| StartError::host(&format!("record log {}", path.display()), e))?;
             Some(r)

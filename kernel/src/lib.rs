@@ -59,7 +59,7 @@ use std::os::fd::BorrowedFd;
 use std::path::PathBuf;
 
 use abi::structs::UserRegs;
-use mm::{Mm, MmId};
+use mm::{MmId, MmService};
 use runner::{Runner, RunnerError};
 use sched::TaskId;
 use syscall::ProcessTable;
@@ -149,7 +149,7 @@ impl Task {
 
 /// The booted kernel.
 pub struct Kernel {
-    mm: Mm,
+    mm: MmService,
     vfs: Vfs,
     runner: Box<dyn Runner>,
     /// The scheduler service: run queue, wait queues, timers.
@@ -204,14 +204,26 @@ impl Kernel {
     ) -> Result<ExitStatus, KernelError> {
         let mut k = boot::boot(cfg, new_runner)?;
         let status = k.main_loop();
+        k.flush_mm_log();
         if let Some(r) = k.recorder.take() {
             r.finish().map_err(KernelError::Record)?;
         }
         status
     }
 
+    /// Writes the messages mm logged since the last flush to the record log.
+    fn flush_mm_log(&mut self) {
+        if let Some(rec) = self.recorder.as_mut() {
+            rec.write_mm(&mut self.mm, self.clock.now());
+        }
+    }
+
     /// Sends `msg` to the scheduler (and records both when recording).
     fn sched_call(&mut self, msg: sched::SchedMsg) -> sched::SchedReply {
+        if self.recorder.is_none() {
+            return self.sched.call(msg);
+        }
+        self.flush_mm_log();
         let Some(rec) = self.recorder.as_mut() else {
             return self.sched.call(msg);
         };

@@ -4,8 +4,9 @@
 //! scheduling policy, a seed), then frames until the end of the file: each a little-endian
 //! `u32` length, a `u64` checksum of the bytes ([`checksum`]: FNV-1a), and a bincode
 //! [`Entry`] stamped with the kernel clock ([`sched::Ktime`]) when the message was sent. Recorded
-//! today: every message to the scheduler with its reply, and every syscall (the caller's
-//! registers on entry and the handler's [`syscall::Reply`]). [`crate::replay`] reads it back.
+//! today: every message to the scheduler with its reply; every message to mm with its reply,
+//! what mapped files answered and the bytes each guest-memory read returned; and every
+//! syscall (the caller's registers on entry and the handler's [`syscall::Reply`]). [`crate::replay`] reads it back.
 //!
 //! With recording off the kernel pays one branch per message.
 
@@ -21,7 +22,7 @@ use serde::{Deserialize, Serialize};
 pub const MAGIC: [u8; 8] = *b"umlrec\0\0";
 
 /// The log layout this uml writes and reads; a change of [`Header`] or [`Entry`] bumps it.
-pub const FORMAT: u32 = 1;
+pub const FORMAT: u32 = 2;
 
 /// The largest frame a reader accepts (a longer length is corruption).
 pub const MAX_FRAME: u32 = 64 << 20;
@@ -46,19 +47,22 @@ pub struct Header {
     pub flags: Vec<String>,
     /// The recorded run's scheduling policy.
     pub sched: PolicyKind,
+    /// Bytes of guest physical memory (`--mem`).
+    pub mem_bytes: u64,
     /// The seed of the run's randomness (none is drawn yet: 0).
     pub seed: u64,
 }
 
 impl Header {
     /// The header of a log this uml writes.
-    pub fn new(flags: Vec<String>, sched: PolicyKind) -> Header {
+    pub fn new(flags: Vec<String>, sched: PolicyKind, mem_bytes: u64) -> Header {
         Header {
             magic: MAGIC,
             format: FORMAT,
             version: env!("CARGO_PKG_VERSION").to_string(),
             flags,
             sched,
+            mem_bytes,
             seed: 0,
         }
     }
@@ -88,6 +92,14 @@ pub enum Entry {
         regs: Box<UserRegs>,
         /// The handler's reply.
         reply: Box<syscall::Reply>,
+    },
+    /// A message to mm with its reply, the answers mapped files gave, and the bytes a
+    /// guest-memory read returned ([`mm::MmEntry`]).
+    Mm {
+        /// When (the kernel clock).
+        at: Ktime,
+        /// The message and what came of it.
+        entry: Box<mm::MmEntry>,
     },
 }
 
@@ -120,6 +132,16 @@ impl Recorder {
             });
         if let Err(e) = framed {
             self.error = Some(e);
+        }
+    }
+
+    /// Writes the messages `mm` logged since the last call, stamped `at`.
+    pub fn write_mm(&mut self, mm: &mut mm::MmService, at: Ktime) {
+        for entry in mm.take_log() {
+            self.write(&Entry::Mm {
+                at,
+                entry: Box::new(entry),
+            });
         }
     }
 

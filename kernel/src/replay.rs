@@ -7,8 +7,10 @@
 //! between becoming runnable and being picked). A log of another format or uml version, or
 //! a truncated or corrupt one, is a [`ReplayError`], never a panic.
 //!
-//! Replayable today: `sched`. The syscall service's replies are recorded, but replaying
-//! them needs the bytes its guest-memory views returned, which are not recorded yet.
+//! Replayable today: `sched` and `mm` (mapped files answer as they did in the recorded run;
+//! see [`mm::replay`]). The syscall service's replies and the bytes its guest-memory reads
+//! returned are recorded, but a fresh syscall instance also needs the process table and the
+//! files as they were, which are not.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
@@ -180,7 +182,7 @@ fn sched_inbox(log: &Log) -> SchedInbox {
         .iter()
         .filter_map(|e| match e {
             Entry::Sched { at, msg, reply } => Some((*at, msg.clone(), reply.clone())),
-            Entry::Syscall { .. } => None,
+            Entry::Syscall { .. } | Entry::Mm { .. } => None,
         })
         .collect()
 }
@@ -190,13 +192,20 @@ fn sched_inbox(log: &Log) -> SchedInbox {
 pub fn replay(log: &Log, service: Service, with: Option<&str>) -> Result<Verdict, ReplayError> {
     match service {
         Service::Sched => {}
+        Service::Mm => {
+            if let Some(with) = with {
+                return Err(ReplayError::BadWith(with.to_string(), service));
+            }
+            return replay_mm(log);
+        }
         Service::Syscall => {
             return Err(ReplayError::NotReplayable(
                 service,
-                "its replies are recorded, but not yet the guest memory its handlers read",
+                "its replies and the guest memory its handlers read are recorded, but a \
+                 fresh instance also needs the process table and files as they were",
             ))
         }
-        Service::Mm | Service::Vfs => {
+        Service::Vfs => {
             return Err(ReplayError::NotReplayable(
                 service,
                 "it does not speak messages yet",
@@ -215,6 +224,48 @@ pub fn replay(log: &Log, service: Service, with: Option<&str>) -> Result<Verdict
         log.header.sched,
         kind,
     )))
+}
+
+/// At most this much of a message or reply is printed in a divergence report.
+const SHOWN: usize = 400;
+
+fn shown(v: &impl std::fmt::Debug) -> String {
+    let mut s = format!("{v:?}");
+    if s.len() > SHOWN {
+        let mut end = SHOWN;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        s.truncate(end);
+        s.push_str("...");
+    }
+    s
+}
+
+/// Feeds mm's logged inbox to a fresh mm of the recorded size.
+fn replay_mm(log: &Log) -> Result<Verdict, ReplayError> {
+    let mut mm = mm::replay::Replayer::new(log.header.mem_bytes)
+        .map_err(|e| ReplayError::Io(std::io::Error::other(format!("physical memory: {e}"))))?;
+    let inbox = log.entries.iter().filter_map(|e| match e {
+        Entry::Mm { entry, .. } => Some(entry),
+        _ => None,
+    });
+    let mut messages = 0;
+    for (index, e) in inbox.enumerate() {
+        messages += 1;
+        let produced = match mm.step(e) {
+            Ok(r) if r == e.reply => continue,
+            Ok(r) => shown(&r),
+            Err(why) => why,
+        };
+        return Ok(Verdict::Diverged {
+            index,
+            message: shown(&e.msg),
+            recorded: shown(&e.reply),
+            produced,
+        });
+    }
+    Ok(Verdict::Matches { messages })
 }
 
 fn replay_sched(inbox: &SchedInbox, kind: PolicyKind) -> Verdict {
@@ -385,7 +436,7 @@ mod tests {
     fn garbage_is_an_error() {
         let dir = std::env::temp_dir().join(format!("uml-replay-garbage-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir");
-        let header = bincode::serialize(&Header::new(vec![], PolicyKind::Fair)).expect("header");
+        let header = bincode::serialize(&Header::new(vec![], PolicyKind::Fair, 1 << 20)).expect("header");
         let mut x = 0x2545_f491_4f6c_dd1du64;
         for round in 0..200 {
             let mut bytes = if round % 2 == 0 {

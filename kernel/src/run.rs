@@ -252,12 +252,11 @@ impl Kernel {
         } else {
             // The guest may read the time through the vDSO from here on.
             syscall::clock::tick(&mut self.mm);
-            let Some(mmfd) = self.mm.mmfd(mmid) else {
+            let Some(ops) = self.mm.take_ops(mmid) else {
                 return Ok(Some(syscall::ExitStatus::Signaled(sig::SIGKILL, false)));
             };
-            if let Some(xstate) = task.saved_fp.take() {
+            let ops = if let Some(xstate) = task.saved_fp.take() {
                 // A new process's space gets its host side first.
-                let ops = mmfd.take_pending();
                 self.runner.handle(RunnerMsg::SwitchMm { mm: mmid, ops })?;
                 let tid = tid_of(tid);
                 let set = RunnerMsg::SetFpregs {
@@ -266,10 +265,13 @@ impl Kernel {
                     xstate,
                 };
                 self.runner.handle(set)?;
-            }
+                Vec::new()
+            } else {
+                ops
+            };
             let resume = RunnerMsg::Resume {
                 mm: mmid,
-                ops: mmfd.take_pending(),
+                ops,
                 tid: tid_of(tid),
                 regs: task.regs,
             };
@@ -364,6 +366,7 @@ impl Kernel {
         let trace = &mut self.trace;
         let reply = syscall::dispatch(&mut ctx, &mut |nr| trace.unknown(nr));
         if let (Some(rec), Some(regs)) = (self.recorder.as_mut(), entry_regs) {
+            rec.write_mm(&mut self.mm, self.clock.now());
             rec.write(&crate::record::Entry::Syscall {
                 at: self.clock.now(),
                 pid,

@@ -38,8 +38,17 @@
 //!
 //! # Messages
 //!
+//! mm is a service ([`service`]): every request that changes a space, the frames or the page
+//! cache is a [`MmMsg`] (space lifecycle, `mmap`/`munmap`/`mremap`/`mprotect`/`madvise`/
+//! `brk`, faults, the page cache's file events, special mappings, taking a space's host ops)
+//! answered by a [`MmReply`] from [`Mm::handle`]. The kernel and the syscall handlers hold a
+//! [`MmService`], whose typed calls travel as those messages and which logs them with their
+//! replies when recording. Guest-memory copies are direct (a view through the page table,
+//! as Linux's `copy_from_user`) and logged as [`MmMsg::UserAccess`] with the bytes read.
+//! [`replay`] feeds a log to a fresh mm, with stand-ins for the mapped files.
+//!
 //! [`MmOp`] (host ops, to the runner), [`MmId`], [`Access`] and [`FaultError`] (fault
-//! reports and their outcome) derive `Serialize`/`Deserialize`.
+//! reports and their outcome) derive `Serialize`/`Deserialize` too.
 #![deny(unsafe_code)]
 
 pub mod fault;
@@ -51,7 +60,9 @@ pub mod pagetable;
 #[allow(unsafe_code)]
 pub mod physmem;
 pub mod procmm;
+pub mod replay;
 mod report;
+pub mod service;
 pub mod space;
 pub mod special;
 pub mod uaccess;
@@ -71,6 +82,7 @@ use frames::Frames;
 pub use pagecache::FileKey;
 pub use procmm::{MmFd, MmId, MmOp};
 pub use report::VmaReport;
+pub use service::{FileIo, MappedFile, MmEntry, MmMsg, MmReply, MmService};
 use space::AddressSpace;
 use vma::Backing;
 
@@ -196,6 +208,9 @@ pub struct Mm {
     phys: Frames,
     spaces: HashMap<MmId, AddressSpace>,
     specials: Vec<Arc<special::SpecialPages>>,
+    /// The id the next space gets (ids are never reused, and depend on nothing but the
+    /// order of requests: a replay gives the same ones).
+    next_id: u64,
 }
 
 /// What `/proc/PID/maps` shows of a VMA.
@@ -228,6 +243,7 @@ impl Mm {
             phys: Frames::new(bytes / PAGE_SIZE)?,
             spaces: HashMap::new(),
             specials: Vec::new(),
+            next_id: 1,
         })
     }
 
@@ -236,11 +252,16 @@ impl Mm {
         self.phys.mem.fd()
     }
 
+    fn new_id(&mut self) -> MmId {
+        let id = MmId(self.next_id);
+        self.next_id += 1;
+        id
+    }
+
     /// Creates an empty address space with its own [`MmFd`].
     pub fn create_space(&mut self) -> MmId {
-        let s = AddressSpace::new();
-        let id = s.mmfd.id();
-        self.spaces.insert(id, s);
+        let id = self.new_id();
+        self.spaces.insert(id, AddressSpace::new(id));
         id
     }
 
@@ -250,6 +271,7 @@ impl Mm {
     /// populated first; shared file pages are the page cache's). The child has nothing host-mapped yet.
     /// `ENOMEM` if the child's commit charge does not fit.
     pub fn fork_space(&mut self, parent: MmId) -> Result<MmId, Errno> {
+        let child_id = self.new_id();
         let phys = &mut self.phys;
         let p = self.spaces.get_mut(&parent).ok_or(Errno::EINVAL)?;
         // A shared anonymous mapping's frames are its only copy of the data: every page gets
@@ -278,7 +300,7 @@ impl Mm {
         if !phys.fits((charge + extra) as i64) || !phys.try_charge(charge) {
             return Err(Errno::ENOMEM);
         }
-        let mut child = AddressSpace::new();
+        let mut child = AddressSpace::new(child_id);
         child.vmas = p.vmas.clone();
         child.brk_start = p.brk_start;
         child.brk = p.brk;
@@ -459,23 +481,52 @@ impl Mm {
     /// Reads a NUL-terminated string (without the NUL) of at most `max` bytes before the
     /// NUL: `ENAMETOOLONG` if there is no NUL within `max` bytes, `EFAULT` if unreadable.
     pub fn read_cstr(&mut self, id: MmId, addr: UserAddr, max: usize) -> Result<Vec<u8>, Errno> {
-        let s = self.spaces.get_mut(&id).ok_or(Errno::EFAULT)?;
+        self.read_cstr_scan(id, addr, max).0
+    }
+
+    /// [`read_cstr`](Self::read_cstr), and how many bytes from `addr` it touched (through
+    /// the NUL, or through the first byte it could not read).
+    pub fn read_cstr_scan(
+        &mut self,
+        id: MmId,
+        addr: UserAddr,
+        max: usize,
+    ) -> (Result<Vec<u8>, Errno>, u64) {
+        let Some(s) = self.spaces.get_mut(&id) else {
+            return (Err(Errno::EFAULT), 1);
+        };
         let mut out = Vec::new();
         let mut at = addr.0;
         let mut vma = None;
         while out.len() < max {
             let in_page = at % PAGE_SIZE;
             let n = ((PAGE_SIZE - in_page) as usize).min(max - out.len());
-            let f = s.user_frame(&mut self.phys, at / PAGE_SIZE, false, &mut vma)?;
+            let f = match s.user_frame(&mut self.phys, at / PAGE_SIZE, false, &mut vma) {
+                Ok(f) => f,
+                Err(e) => return (Err(e), out.len() as u64 + 1),
+            };
             let bytes = self.phys.mem.bytes(f.offset() + in_page, n as u64);
             if let Some(i) = bytes.iter().position(|&b| b == 0) {
                 out.extend_from_slice(&bytes[..i]);
-                return Ok(out);
+                let scanned = out.len() as u64 + 1;
+                return (Ok(out), scanned);
             }
             out.extend_from_slice(bytes);
-            at = at.checked_add(n as u64).ok_or(Errno::EFAULT)?;
+            at = match at.checked_add(n as u64) {
+                Some(a) => a,
+                None => return (Err(Errno::EFAULT), out.len() as u64),
+            };
         }
-        Err(Errno::ENAMETOOLONG)
+        (Err(Errno::ENAMETOOLONG), max as u64)
+    }
+
+    /// Touches guest memory `[addr, addr+len)` as a kernel copy would (a replayed
+    /// [`MmMsg::UserAccess`](service::MmMsg::UserAccess)): the bytes accessible from `addr`
+    /// (all of them with `whole`, else the longest accessible prefix).
+    pub fn touch(&mut self, id: MmId, addr: u64, len: u64, write: bool, whole: bool) -> Result<u64, Errno> {
+        let s = self.spaces.get_mut(&id).ok_or(Errno::EFAULT)?;
+        let pieces = s.pieces(&mut self.phys, addr, len, write, whole)?;
+        Ok(pieces.iter().map(|p| p.1).sum())
     }
 
     /// Runs `f` over slices of guest memory covering `[addr, addr+len)` directly in physical
@@ -546,3 +597,5 @@ impl Mm {
 mod tests;
 #[cfg(test)]
 mod tests_pagecache;
+#[cfg(test)]
+mod tests_service;

@@ -6,8 +6,6 @@
 //! Coalescing never changes the meaning of the queue: applying the coalesced queue leaves the
 //! host address space exactly as applying the uncoalesced one would have.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use serde::{Deserialize, Serialize};
 
 /// Address-space identifier.
@@ -53,8 +51,6 @@ pub enum MmOp {
     },
 }
 
-static NEXT_ID: AtomicU64 = AtomicU64::new(1);
-
 /// One host address space as the runner sees it: a queue of ops to apply before the next
 /// resume.
 #[derive(Debug)]
@@ -68,10 +64,10 @@ fn end(a: u64, l: u64) -> u64 {
 }
 
 impl MmFd {
-    /// A fresh, empty address space with a unique id.
-    pub fn open() -> MmFd {
+    /// A fresh, empty address space called `id` (unique among its mm's spaces).
+    pub fn open(id: MmId) -> MmFd {
         MmFd {
-            id: MmId(NEXT_ID.fetch_add(1, Ordering::Relaxed)),
+            id,
             pending: Vec::new(),
         }
     }
@@ -199,12 +195,12 @@ mod tests {
 
     #[test]
     fn ids_are_unique() {
-        assert_ne!(MmFd::open().id(), MmFd::open().id());
+        assert_eq!(MmFd::open(MmId(7)).id(), MmId(7));
     }
 
     #[test]
     fn coalesces_adjacent_mmaps() {
-        let mut fd = MmFd::open();
+        let mut fd = MmFd::open(MmId(1));
         fd.write(mmap(0x1000, 0x1000, 3, 0x5000));
         fd.write(mmap(0x2000, 0x1000, 3, 0x6000));
         fd.write(mmap(0x0000, 0x1000, 3, 0x4000));
@@ -219,7 +215,7 @@ mod tests {
 
     #[test]
     fn coalesces_unmaps_and_protects() {
-        let mut fd = MmFd::open();
+        let mut fd = MmFd::open(MmId(1));
         fd.write(MmOp::Munmap {
             addr: 0x1000,
             len: 0x1000,
@@ -266,7 +262,7 @@ mod tests {
 
     #[test]
     fn unmap_cancels_covered_map() {
-        let mut fd = MmFd::open();
+        let mut fd = MmFd::open(MmId(1));
         fd.write(MmOp::Munmap {
             addr: 0x1000,
             len: 0x1000,
@@ -296,7 +292,7 @@ mod tests {
 
     #[test]
     fn protect_folds_into_map() {
-        let mut fd = MmFd::open();
+        let mut fd = MmFd::open(MmId(1));
         fd.write(mmap(0x2000, 0x2000, 3, 0));
         fd.write(MmOp::Mprotect {
             addr: 0x2000,

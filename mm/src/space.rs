@@ -39,10 +39,10 @@ fn aligned(v: u64) -> bool {
 }
 
 impl AddressSpace {
-    /// An empty address space.
-    pub fn new() -> AddressSpace {
+    /// An empty address space called `id`.
+    pub fn new(id: crate::MmId) -> AddressSpace {
         AddressSpace {
-            mmfd: MmFd::open(),
+            mmfd: MmFd::open(id),
             vmas: VmaTree::default(),
             pt: PageTable::default(),
             brk_start: 0,
@@ -445,11 +445,5 @@ impl AddressSpace {
         // Pages outside any VMA cannot exist, but be thorough.
         self.drop_pages(phys, 0, u64::MAX / PAGE_SIZE);
         phys.flush();
-    }
-}
-
-impl Default for AddressSpace {
-    fn default() -> Self {
-        Self::new()
     }
 }

@@ -49,6 +49,11 @@ impl SpecialPages {
 }
 
 impl Mm {
+    /// The special mapping called `name`, if it was made.
+    pub fn special_named(&self, name: &str) -> Option<Arc<SpecialPages>> {
+        self.specials.iter().find(|s| s.name == name).cloned()
+    }
+
     /// The special mapping called `name`, made on first use from `content` (rounded up to
     /// whole pages, the rest zero). `ENOMEM` if physical memory cannot hold it.
     pub fn special(
@@ -56,8 +61,8 @@ impl Mm {
         name: &'static str,
         content: &[u8],
     ) -> Result<Arc<SpecialPages>, Errno> {
-        if let Some(s) = self.specials.iter().find(|s| s.name == name) {
-            return Ok(s.clone());
+        if let Some(s) = self.special_named(name) {
+            return Ok(s);
         }
         let pages = (content.len() as u64).div_ceil(PAGE_SIZE).max(1);
         if !self.phys.can_alloc(pages, false) {

@@ -31,7 +31,7 @@ use std::sync::Mutex;
 use abi::flags::clock;
 use abi::structs::Timespec;
 use abi::{Errno, PAGE_SIZE};
-use mm::Mm;
+use mm::MmService;
 use nix::time::ClockId;
 
 use crate::exec::vdso::vvar;
@@ -277,17 +277,17 @@ fn timekeeper() -> std::sync::MutexGuard<'static, Timekeeper> {
     TIMEKEEPER.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn refresh_into(tk: &mut Timekeeper, mm: &mut Mm) {
+fn refresh_into(tk: &mut Timekeeper, mm: &mut MmService) {
     let s = sample();
     let page = mm
         .special(crate::exec::vdso::VVAR_NAME, &[0; PAGE_SIZE as usize])
         .ok();
-    tk.refresh(&s, page.and_then(|p| mm.special_words(&p, 0)));
+    tk.refresh(&s, page.and_then(|p| mm.view().special_words(&p, 0)));
 }
 
 /// Refreshes the published clocks if the last refresh is [`REFRESH_NS`] old (or the
 /// counter is still being calibrated): called by the kernel before it resumes a guest.
-pub fn tick(mm: &mut Mm) {
+pub fn tick(mm: &mut MmService) {
     let mut tk = timekeeper();
     let due = tk.first.is_none()
         || trap::tsc::rdtsc().wrapping_sub(tk.tsc_base) >= tk.refresh_ticks
@@ -299,13 +299,13 @@ pub fn tick(mm: &mut Mm) {
 
 /// Refreshes the published clocks now (a new address space is about to see them; a sleep
 /// ended, and the sleeper must see a time past its deadline).
-pub fn refresh(mm: &mut Mm) {
+pub fn refresh(mm: &mut MmService) {
     refresh_into(&mut timekeeper(), mm);
 }
 
 /// The time of clock `id` now, as the vDSO computes it at this moment (the clocks are
 /// refreshed first); `EINVAL` for a clock id that is not one of the published ones.
-pub fn now(mm: &mut Mm, id: i32) -> Result<Timespec, Errno> {
+pub fn now(mm: &mut MmService, id: i32) -> Result<Timespec, Errno> {
     let mut tk = timekeeper();
     tk.clock(id).ok_or(Errno::EINVAL)?;
     refresh_into(&mut tk, mm);

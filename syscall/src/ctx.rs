@@ -4,7 +4,7 @@ use std::io::{IoSlice, IoSliceMut};
 
 use abi::{Errno, UserAddr};
 use bytemuck::Pod;
-use mm::Mm;
+use mm::MmService;
 use vfs::{Dentry, FileRef, Vfs, WaitSet};
 
 use std::time::Instant;
@@ -20,7 +20,7 @@ const USER_SPACE_END: u64 = 0x7fff_ffff_f000;
 /// fault pages in and return `EFAULT` for bad addresses.
 pub struct Ctx<'a> {
     /// Physical memory and address spaces.
-    pub mm: &'a mut Mm,
+    pub mm: &'a mut MmService,
     /// The file system.
     pub vfs: &'a Vfs,
     /// The calling process.
@@ -48,7 +48,7 @@ impl<'a> Ctx<'a> {
     /// A context for one syscall of `proc`'s thread `proc.sig_thread` (made the caller with
     /// [`Process::sig_of`], so that `proc.sig` is its signal state).
     pub fn new(
-        mm: &'a mut Mm,
+        mm: &'a mut MmService,
         vfs: &'a Vfs,
         proc: &'a mut Process,
         procs: &'a mut ProcessTable,

@@ -69,7 +69,7 @@ pub(crate) fn sys_uname(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
 }
 
 pub(crate) fn sys_sysinfo(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
-    let stats = ctx.mm.stats();
+    let stats = ctx.mm.view().stats();
     let info = Sysinfo {
         uptime: crate::time::uptime().tv_sec,
         totalram: stats.total_bytes,

@@ -47,7 +47,7 @@ fn file_key(f: &vfs::FileRef) -> Option<FileKey> {
 /// The page-cache identity of `f` if the cache may hold pages of it (a cheap test first:
 /// most calls find nothing to do).
 fn cached_key(ctx: &Ctx<'_>, f: &vfs::FileRef) -> Option<FileKey> {
-    if ctx.mm.cache_is_empty() {
+    if ctx.mm.view().cache_is_empty() {
         return None;
     }
     file_key(f)
@@ -79,13 +79,13 @@ pub(crate) fn file_truncated(ctx: &mut Ctx<'_>, f: &vfs::FileRef) {
 
 /// Whether a shared mapping may write to `f` (`F_SEAL_WRITE` is then `EBUSY`).
 pub(crate) fn writably_mapped(ctx: &Ctx<'_>, f: &vfs::FileRef) -> bool {
-    file_key(f).is_some_and(|k| ctx.mm.shared_writable(k))
+    file_key(f).is_some_and(|k| ctx.mm.view().shared_writable(k))
 }
 
 /// [`file_changed`] after a write of `n` bytes to `f`: at `off`, or (`None`) just before
 /// the file position, where a write at the position (or appending) leaves it.
 pub(crate) fn file_written(ctx: &mut Ctx<'_>, f: &vfs::FileRef, off: Option<u64>, n: u64) {
-    let Some(k) = cached_key(ctx, f).filter(|&k| ctx.mm.is_cached(k)) else {
+    let Some(k) = cached_key(ctx, f).filter(|&k| ctx.mm.view().is_cached(k)) else {
         return;
     };
     let end = match off {
@@ -166,7 +166,7 @@ pub(crate) fn sys_madvise(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
 fn mapped(ctx: &Ctx<'_>, addr: u64, len: u64) -> Result<(), Errno> {
     let end = addr.checked_add(len).ok_or(Errno::ENOMEM)?;
     let mut at = addr;
-    let mut maps = ctx.mm.maps(ctx.proc.mm);
+    let mut maps = ctx.mm.view().maps(ctx.proc.mm);
     maps.sort_by_key(|m| m.start);
     for m in maps {
         if at >= end {
@@ -216,7 +216,7 @@ pub(crate) fn sys_msync(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
 
 pub(crate) fn sys_mincore(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     let (addr, len) = range(a)?;
-    let vec = ctx.mm.mincore(ctx.proc.mm, abi::UserAddr(addr), len)?;
+    let vec = ctx.mm.view().mincore(ctx.proc.mm, abi::UserAddr(addr), len)?;
     ctx.copy_out(a.addr(2), &vec)?;
     Ok(0)
 }

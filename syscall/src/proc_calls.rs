@@ -3,7 +3,6 @@
 
 use abi::signal::sig;
 use abi::{Errno, SysResult, UserAddr};
-use mm::Mm;
 
 use crate::process::{ExitStatus, ProcState, Process, ProcessTable};
 use crate::{Args, Ctx, Outcome, WaitKey};
@@ -676,9 +675,4 @@ pub fn exit_process(
 pub fn reaps_automatically(parent: &Process) -> bool {
     let act = parent.sig.actions[(sig::SIGCHLD - 1) as usize];
     act.handler == abi::signal::SIG_IGN || act.flags & abi::signal::sa::NOCLDWAIT != 0
-}
-
-/// Releases the address space `id` when `users` says nobody else uses it.
-pub fn release_mm(mm: &mut Mm, id: mm::MmId) -> Option<mm::MmFd> {
-    mm.destroy_space(id)
 }

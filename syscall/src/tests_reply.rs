@@ -7,7 +7,7 @@ use std::os::unix::ffi::OsStrExt;
 
 use abi::structs::UserRegs;
 use abi::Sysno;
-use mm::Mm;
+use mm::MmService;
 use vfs::{Vfs, VfsConfig};
 
 use crate::fdtable::FdTable;
@@ -15,7 +15,7 @@ use crate::{Block, Cred, Effects, Outcome, Process, ProcessTable, Reply, Restart
 
 /// A one-process world: the test program itself loaded as pid 1 (its code never runs).
 struct World {
-    mm: Mm,
+    mm: MmService,
     vfs: Vfs,
     proc: Process,
     procs: ProcessTable,
@@ -25,7 +25,7 @@ struct World {
 
 impl World {
     fn new() -> World {
-        let mut mm = Mm::new(64 << 20).expect("physical memory");
+        let mut mm = MmService::new(mm::Mm::new(64 << 20).expect("physical memory"));
         let vfs = Vfs::new(VfsConfig {
             root: "/".into(),
             rw: false,

@@ -213,7 +213,7 @@ pub(crate) fn sys_times(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
 /// `rem`, `clock_nanosleep`'s for relative sleeps). Called by the kernel when it turns the
 /// blocked call into `EINTR`.
 pub fn interrupted_sleep(
-    mm: &mut mm::Mm,
+    mm: &mut mm::MmService,
     id: mm::MmId,
     regs: &abi::structs::UserRegs,
     deadline: Option<Instant>,

@@ -4,7 +4,7 @@ use abi::flags::{MapFlags, Prot};
 use abi::{Errno, UserAddr, PAGE_SIZE};
 use goblin::elf::header::{Header, EM_X86_64, ET_DYN, ET_EXEC};
 use goblin::elf::program_header::{ProgramHeader, PF_R, PF_W, PF_X, PT_INTERP, PT_LOAD, PT_PHDR};
-use mm::{Mm, MmId};
+use mm::{MmId, MmService};
 use vfs::FileRef;
 
 /// Why a file is not a program uml can load.
@@ -140,7 +140,7 @@ impl Image {
     /// `mmap` would place it) and returns its load bias.
     pub fn map_anywhere(
         &self,
-        mm: &mut Mm,
+        mm: &mut MmService,
         id: MmId,
         file: &FileRef,
     ) -> Result<(u64, Layout), Errno> {
@@ -153,7 +153,7 @@ impl Image {
 
     /// Maps the loadable segments into `id` at `bias` (file-backed private mappings,
     /// zeroed bss) and returns where things landed.
-    pub fn map(&self, mm: &mut Mm, id: MmId, file: &FileRef, bias: u64) -> Result<Layout, Errno> {
+    pub fn map(&self, mm: &mut MmService, id: MmId, file: &FileRef, bias: u64) -> Result<Layout, Errno> {
         let mut end_max = 0u64;
         for p in self.phdrs.iter().filter(|p| p.p_type == PT_LOAD) {
             if p.p_filesz > p.p_memsz || p.p_vaddr % PAGE_SIZE != p.p_offset % PAGE_SIZE {

@@ -8,7 +8,7 @@ pub mod vdso;
 
 use abi::structs::UserRegs;
 use abi::Errno;
-use mm::{Mm, MmId};
+use mm::{MmId, MmService};
 use vfs::{At, Dentry, Vfs};
 
 pub use elf::ElfError;
@@ -77,7 +77,7 @@ const BINPRM_BUF_SIZE: usize = 256;
 /// `PR_SET_NO_NEW_PRIVS`). On failure the new space is destroyed and nothing else changed.
 #[allow(clippy::too_many_arguments)]
 pub fn load<'b>(
-    mm: &mut Mm,
+    mm: &mut MmService,
     vfs: &Vfs,
     cwd: impl Into<At<'b>>,
     path: &[u8],
@@ -128,7 +128,7 @@ fn shebang(head: &[u8]) -> Option<(Vec<u8>, Option<Vec<u8>>)> {
 }
 
 fn load_elf(
-    mm: &mut Mm,
+    mm: &mut MmService,
     vfs: &Vfs,
     file: &vfs::FileRef,
     execfn: &[u8],

@@ -6,7 +6,7 @@ use abi::flags::{MapFlags, Prot};
 use abi::structs::UserRegs;
 use abi::{Errno, UserAddr};
 use mm::layout::{STACK_SIZE, STACK_TOP};
-use mm::{Mm, MmId};
+use mm::{MmId, MmService};
 
 use super::elf::Layout;
 use crate::Cred;
@@ -59,7 +59,7 @@ pub struct ArgAreas {
 /// Maps the stack of `id`, writes the initial stack, and returns the registers at entry and
 /// where the strings are.
 pub fn build(
-    mm: &mut Mm,
+    mm: &mut MmService,
     id: MmId,
     layout: &Layout,
     execfn: &[u8],

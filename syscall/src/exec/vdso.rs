@@ -8,7 +8,7 @@
 
 use abi::flags::Prot;
 use abi::{Errno, UserAddr, PAGE_SIZE};
-use mm::{Mm, MmId};
+use mm::{MmId, MmService};
 
 include!(concat!(env!("OUT_DIR"), "/vdso_layout.rs"));
 
@@ -21,7 +21,7 @@ pub const VVAR_ADDR: u64 = mm::layout::MMAP_BASE;
 
 /// Maps `[vvar]` and `[vdso]` into the new address space `id` (with the clocks published)
 /// and returns the vDSO's address, for `AT_SYSINFO_EHDR`.
-pub fn map(mm: &mut Mm, id: MmId) -> Result<u64, Errno> {
+pub fn map(mm: &mut MmService, id: MmId) -> Result<u64, Errno> {
     let vvar = mm.special(VVAR_NAME, &[0; PAGE_SIZE as usize])?;
     let vdso = mm.special(VDSO_NAME, VDSO_IMAGE)?;
     let vdso_addr = VVAR_ADDR + vvar.len();

@@ -115,7 +115,7 @@ pub(crate) fn sys_fremovexattr(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
 fn statfs_bytes(ctx: &Ctx<'_>) -> [u8; 120] {
     /// `OVERLAYFS_SUPER_MAGIC`.
     const OVERLAYFS_MAGIC: i64 = 0x794c_7630;
-    let stats = ctx.mm.stats();
+    let stats = ctx.mm.view().stats();
     let words: [i64; 15] = [
         OVERLAYFS_MAGIC,
         4096,

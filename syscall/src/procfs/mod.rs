@@ -132,7 +132,7 @@ impl ProcSource for Ctx<'_> {
 impl<'c> Ctx<'c> {
     /// The processes as the caller sees them.
     pub(crate) fn procs_view(&self) -> ProcView<'_> {
-        ProcView::new(self.proc, self.procs, Some(self.mm))
+        ProcView::new(self.proc, self.procs, Some(self.mm.view()))
     }
 
     /// A path call's start `dir`, walked by the caller (its `/proc`, its filesystem ids).

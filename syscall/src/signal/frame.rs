@@ -22,7 +22,7 @@
 use abi::signal::{sa, KSigAction, SigSet, StackT};
 use abi::structs::UserRegs;
 use abi::{Errno, UserAddr};
-use mm::{Mm, MmId};
+use mm::{MmId, MmService};
 
 #[cfg(test)]
 use super::SIGINFO_SIZE;
@@ -208,7 +208,7 @@ fn check_range(addr: u64, len: u64) -> Result<(), Errno> {
 /// the frame overflows the alternate stack, or the stack is not writable: the caller then
 /// calls [`SigState::force_sigsegv`] with the signal, as Linux does.
 pub fn setup_rt_frame(
-    mm: &mut Mm,
+    mm: &mut MmService,
     id: MmId,
     regs: &mut UserRegs,
     fpstate: &[u8],
@@ -336,7 +336,7 @@ pub fn setup_rt_frame(
 /// MXCSR `XRSTOR` would fault on. The mask (and, if only the FP state was bad, the
 /// registers) may already be restored; the caller forces `SIGSEGV` as Linux does.
 pub fn restore_rt_frame(
-    mm: &mut Mm,
+    mm: &mut MmService,
     id: MmId,
     regs: &mut UserRegs,
     state: &mut SigState,
@@ -383,7 +383,7 @@ pub fn restore_rt_frame(
 }
 
 /// `fpu__restore_sig` as a ptrace image.
-fn restore_fpstate(mm: &mut Mm, id: MmId, fp: u64, known: &XstateInfo) -> Result<Vec<u8>, Errno> {
+fn restore_fpstate(mm: &mut MmService, id: MmId, fp: u64, known: &XstateInfo) -> Result<Vec<u8>, Errno> {
     if fp == 0 {
         return Ok(init_fpstate(known));
     }

@@ -6,7 +6,7 @@ use abi::signal::{
 };
 use abi::structs::UserRegs;
 use abi::{Errno, UserAddr};
-use mm::{Mm, MmId};
+use mm::{MmId, MmService};
 
 use super::*;
 
@@ -484,8 +484,8 @@ const STACK_BASE: u64 = 0x7000_0000;
 const STACK_LEN: u64 = 1 << 20;
 const XSTATE_LEN: usize = 11008;
 
-fn space() -> (Mm, MmId) {
-    let mut mm = Mm::new(16 << 20).expect("mm");
+fn space() -> (MmService, MmId) {
+    let mut mm = MmService::new(mm::Mm::new(16 << 20).expect("mm"));
     let id = mm.create_space();
     mm.mmap(
         id,
@@ -543,7 +543,7 @@ fn xstate() -> Vec<u8> {
     img
 }
 
-fn read(mm: &mut Mm, id: MmId, addr: u64, len: usize) -> Vec<u8> {
+fn read(mm: &mut MmService, id: MmId, addr: u64, len: usize) -> Vec<u8> {
     let mut b = vec![0u8; len];
     mm.copy_in(id, UserAddr(addr), &mut b).expect("read");
     b
