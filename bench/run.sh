@@ -61,6 +61,7 @@ RUNNERS=(
 	"native|native||"
 	"uml|uml (seccomp)|$UML_BIN run --mem $UML_MEM --trap=seccomp $UML_ARGS --|uml"
 	"umlpt|uml (ptrace)|$UML_BIN run --mem $UML_MEM --trap=ptrace $UML_ARGS --|uml"
+	"umlsgl|uml (--mm=single)|$UML_BIN run --mem $UML_MEM --mm=single $UML_ARGS --|uml"
 	"umlthr|uml (threads)|$UML_BIN run --mem $UML_MEM --deploy=threads $UML_ARGS --|uml"
 	"umlrec|uml (record)|$UML_BIN run --mem $UML_MEM --record=$OUT/record.log $UML_ARGS --|uml"
 	"umlbase|uml (base)|$UML_BASE_BIN run --mem $UML_MEM $UML_ARGS --|umlbase"

@@ -2,8 +2,9 @@
 # The project's test command: installs the Debian packages the tests need (when missing),
 # builds uml in release mode, then runs every test of the workspace (unit tests of all crates
 # and the end-to-end tests in integration-tests/, which run programs natively and under uml),
-# and the end-to-end tests once more with the trap mechanism that is not the default, and
-# once with the threaded deployment of the services.
+# and the end-to-end tests once more with the trap mechanism that is not the default, once
+# with the threaded deployment of the services, and once with one host process running every
+# guest process (`--mm single`).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -50,3 +51,5 @@ cargo test --release --workspace
 UML_TRAP=ptrace cargo test --release -p integration-tests
 # And with the services on threads of their own (`uml run --deploy threads`).
 UML_DEPLOY=threads cargo test --release -p integration-tests
+# And with every guest process in one host process (`uml run --mm single`).
+UML_MM=single cargo test --release -p integration-tests

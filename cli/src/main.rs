@@ -79,6 +79,11 @@ struct RunArgs {
     /// (PTRACE_SYSEMU); the environment variable UML_TRAP sets the default.
     #[arg(long, env = "UML_TRAP", default_value = "seccomp")]
     trap: kernel::TrapKind,
+    /// How the host realises guest address spaces: per-process (a host process each) or
+    /// single (one host process runs them all, rewritten on each switch; single-lazy leaves
+    /// the pages to faults); UML_MM sets the default.
+    #[arg(long, env = "UML_MM", default_value = "per-process")]
+    mm: kernel::MmKind,
     /// Where the kernel's services run: loop (on the kernel's own loop) or threads (each on
     /// a thread of its own, reached through channels); UML_DEPLOY sets the default.
     #[arg(long, env = "UML_DEPLOY", default_value = "loop")]
@@ -216,6 +221,7 @@ fn run(args: RunArgs) -> ExitCode {
         trap: args.trap,
         record: args.record,
         deploy: args.deploy,
+        mm: args.mm,
         argv: args.argv,
     };
     match kernel::Kernel::run(&cfg) {

@@ -20,7 +20,8 @@ fn replay(log: &std::path::Path, extra: &[&str]) -> Outcome {
 
 /// Runs `argv` natively and recorded under uml (same output), then replays the log's
 /// scheduler inbox against the recorded policy (exit 0) and against `fair` (a comparison),
-/// and mm's inbox against a fresh mm (exit 0).
+/// and mm's inbox against a fresh mm (exit 0) and against the single-process backend (a
+/// comparison).
 fn record_and_replay(tag: &str, argv: &[OsString]) {
     let dir = TempDir::new(tag);
     let log = dir.join("run.log");
@@ -42,6 +43,13 @@ fn record_and_replay(tag: &str, argv: &[OsString]) {
         o.stdout_str().contains("every reply matches"),
         "{}",
         o.describe("replay mm")
+    );
+    let o = replay(&log, &["--service", "mm", "--with", "single"]);
+    assert_eq!(o.status, 0, "{}", o.describe("replay mm --with single"));
+    assert!(
+        o.stdout_str().contains("address-space switches"),
+        "{}",
+        o.describe("replay mm --with single")
     );
     let o = replay(&log, &["--service", "sched", "--with", "fair"]);
     assert_eq!(o.status, 0, "{}", o.describe("replay --with fair"));

@@ -66,7 +66,8 @@ pub(crate) fn boot(
         crate::host::HostSignals::start().map_err(|e| StartError::host("host signals", e))?;
     // The clock the guest's uptime counts from starts now.
     syscall::time::since_boot();
-    let mm = Mm::new(cfg.mem_bytes).map_err(|e| StartError::host("physical memory", e))?;
+    let mut mm = Mm::new(cfg.mem_bytes).map_err(|e| StartError::host("physical memory", e))?;
+    mm.set_backend(cfg.mm.backend());
     let mut mm = MmService::new(mm);
     if cfg.record.is_some() {
         // From the first space on: a replay of mm starts from an empty one.
@@ -195,7 +196,7 @@ pub(crate) fn boot(
     let recorder = match &cfg.record {
         Some(path) => {
             let flags = std::env::args().collect();
-            let header = crate::record::Header::new(flags, cfg.sched, cfg.mem_bytes);
+            let header = crate::record::Header::new(flags, cfg.sched, cfg.mem_bytes, cfg.mm);
             let r = crate::record::Recorder::create(path, &header)
                 .map_err(|e| StartError::host(&format!("record log {}", path.display()), e))?;
             Some(r)

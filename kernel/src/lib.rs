@@ -67,6 +67,7 @@ use vfs::Vfs;
 
 pub use boot::StartError;
 pub use runner::TrapKind;
+pub use mm::backend::MmKind;
 pub use sched::{Deploy, PolicyKind};
 pub use vfs::BindMount;
 
@@ -93,6 +94,8 @@ pub struct Config {
     pub max_pids: usize,
     /// Trap mechanism.
     pub trap: runner::TrapKind,
+    /// How the host realises the address spaces (`--mm`).
+    pub mm: mm::backend::MmKind,
     /// Record the messages that cross service boundaries to this file (`--record`).
     pub record: Option<PathBuf>,
     /// Where the services run: the kernel's loop, or threads of their own (`--deploy`).
@@ -192,7 +195,9 @@ impl ExitStatus {
 impl Kernel {
     /// Boots and runs `cfg.argv` until the first process ends.
     pub fn run(cfg: &Config) -> Result<ExitStatus, KernelError> {
-        Kernel::run_with(cfg, |phys| runner::new_runner(cfg.trap, phys))
+        Kernel::run_with(cfg, |phys| {
+            runner::new_runner(cfg.trap, phys, cfg.mm.is_single())
+        })
     }
 
     /// Boots and runs `cfg.argv` until the first process ends, with the runner `new_runner`

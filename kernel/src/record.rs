@@ -49,13 +49,20 @@ pub struct Header {
     pub sched: PolicyKind,
     /// Bytes of guest physical memory (`--mem`).
     pub mem_bytes: u64,
+    /// How the host realised the address spaces (`--mm`).
+    pub mm: mm::backend::MmKind,
     /// The seed of the run's randomness (none is drawn yet: 0).
     pub seed: u64,
 }
 
 impl Header {
     /// The header of a log this uml writes.
-    pub fn new(flags: Vec<String>, sched: PolicyKind, mem_bytes: u64) -> Header {
+    pub fn new(
+        flags: Vec<String>,
+        sched: PolicyKind,
+        mem_bytes: u64,
+        mm: mm::backend::MmKind,
+    ) -> Header {
         Header {
             magic: MAGIC,
             format: FORMAT,
@@ -63,6 +70,7 @@ impl Header {
             flags,
             sched,
             mem_bytes,
+            mm,
             seed: 0,
         }
     }

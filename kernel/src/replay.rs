@@ -19,6 +19,9 @@ use std::path::Path;
 
 use bincode::Options as _;
 
+use mm::backend::MmKind;
+use mm::replay::Replayer;
+use mm::{MmMsg, MmReply};
 use sched::{Ktime, PolicyKind, SchedMsg, SchedReply, Scheduler, TaskId};
 
 use crate::record::{checksum, Entry, Header, FORMAT, MAGIC, MAX_FRAME};
@@ -193,10 +196,13 @@ pub fn replay(log: &Log, service: Service, with: Option<&str>) -> Result<Verdict
     match service {
         Service::Sched => {}
         Service::Mm => {
-            if let Some(with) = with {
-                return Err(ReplayError::BadWith(with.to_string(), service));
-            }
-            return replay_mm(log);
+            let Some(with) = with else {
+                return replay_mm(log);
+            };
+            let kind: MmKind = with
+                .parse()
+                .map_err(|_| ReplayError::BadWith(with.to_string(), service))?;
+            return compare_mm(log, kind).map(Verdict::Compared);
         }
         Service::Syscall => {
             return Err(ReplayError::NotReplayable(
@@ -242,14 +248,24 @@ fn shown(v: &impl std::fmt::Debug) -> String {
     s
 }
 
-/// Feeds mm's logged inbox to a fresh mm of the recorded size.
-fn replay_mm(log: &Log) -> Result<Verdict, ReplayError> {
-    let mut mm = mm::replay::Replayer::new(log.header.mem_bytes)
-        .map_err(|e| ReplayError::Io(std::io::Error::other(format!("physical memory: {e}"))))?;
-    let inbox = log.entries.iter().filter_map(|e| match e {
-        Entry::Mm { entry, .. } => Some(entry),
+/// mm's logged inbox.
+fn mm_inbox(log: &Log) -> impl Iterator<Item = &mm::MmEntry> {
+    log.entries.iter().filter_map(|e| match e {
+        Entry::Mm { entry, .. } => Some(&**entry),
         _ => None,
-    });
+    })
+}
+
+/// A fresh mm of the recorded size, realised by `kind`.
+fn fresh_mm(log: &Log, kind: MmKind) -> Result<Replayer, ReplayError> {
+    Replayer::new(log.header.mem_bytes, kind)
+        .map_err(|e| ReplayError::Io(std::io::Error::other(format!("physical memory: {e}"))))
+}
+
+/// Feeds mm's logged inbox to a fresh mm of the recorded size and backend.
+fn replay_mm(log: &Log) -> Result<Verdict, ReplayError> {
+    let mut mm = fresh_mm(log, log.header.mm)?;
+    let inbox = mm_inbox(log);
     let mut messages = 0;
     for (index, e) in inbox.enumerate() {
         messages += 1;
@@ -266,6 +282,76 @@ fn replay_mm(log: &Log) -> Result<Verdict, ReplayError> {
         });
     }
     Ok(Verdict::Matches { messages })
+}
+
+/// What one mm did with the inbox: host ops handed to the runner, faults, frames.
+#[derive(Default)]
+struct MmTally {
+    host_ops: u64,
+    mapped_pages: u64,
+    faults: u64,
+    unresolved: u64,
+    peak_frames: u64,
+    diverged: Option<usize>,
+}
+
+fn tally(log: &Log, kind: MmKind) -> Result<(MmTally, Option<mm::backend::SwitchStats>), ReplayError> {
+    let mut mm = fresh_mm(log, kind)?;
+    let total = mm.mm().stats().total_bytes;
+    let mut t = MmTally::default();
+    for (i, e) in mm_inbox(log).enumerate() {
+        let reply = mm.step(e).unwrap_or(MmReply::NoSpace);
+        if let MmMsg::Fault { .. } = e.msg {
+            t.faults += 1;
+            t.unresolved += u64::from(reply != MmReply::Done);
+        }
+        if let MmReply::Ops(ops) = &reply {
+            t.host_ops += ops.len() as u64;
+            t.mapped_pages += ops
+                .iter()
+                .map(|op| match op {
+                    mm::MmOp::Mmap { len, .. } => len / mm::PAGE_SIZE,
+                    _ => 0,
+                })
+                .sum::<u64>();
+        } else if reply != e.reply && t.diverged.is_none() {
+            t.diverged = Some(i);
+        }
+        let used = (total - mm.mm().stats().free_bytes) / mm::PAGE_SIZE;
+        t.peak_frames = t.peak_frames.max(used);
+    }
+    Ok((t, mm.mm().backend().switch_stats()))
+}
+
+/// The recorded backend next to `kind` fed the same inbox: the host ops each hands the
+/// runner, the pages those map, switches, faults and frames.
+fn compare_mm(log: &Log, kind: MmKind) -> Result<String, ReplayError> {
+    let recorded = log.header.mm;
+    let (a, sa) = tally(log, recorded)?;
+    let (b, sb) = tally(log, kind)?;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "mm: {} messages, {} faults ({} not resolved), peak {} frames in use; recorded with {recorded:?}, replayed with {kind:?}",
+        mm_inbox(log).count(),
+        a.faults,
+        a.unresolved,
+        a.peak_frames
+    );
+    let _ = writeln!(out, "{:>26}  {:>12}  {:>12}", "", "recorded", "replayed");
+    let row = |out: &mut String, what: &str, x: u64, y: u64| {
+        let _ = writeln!(out, "{what:>26}  {x:>12}  {y:>12}");
+    };
+    row(&mut out, "host ops to the runner", a.host_ops, b.host_ops);
+    row(&mut out, "pages mapped by them", a.mapped_pages, b.mapped_pages);
+    let (sa, sb) = (sa.unwrap_or_default(), sb.unwrap_or_default());
+    row(&mut out, "address-space switches", sa.switches, sb.switches);
+    row(&mut out, "pages mapped by switches", sa.pages, sb.pages);
+    row(&mut out, "peak frames in use", a.peak_frames, b.peak_frames);
+    if let Some(i) = b.diverged {
+        let _ = writeln!(out, "other replies first differ at message {i}");
+    }
+    Ok(out)
 }
 
 fn replay_sched(inbox: &SchedInbox, kind: PolicyKind) -> Verdict {
@@ -436,7 +522,7 @@ mod tests {
     fn garbage_is_an_error() {
         let dir = std::env::temp_dir().join(format!("uml-replay-garbage-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir");
-        let header = bincode::serialize(&Header::new(vec![], PolicyKind::Fair, 1 << 20)).expect("header");
+        let header = bincode::serialize(&Header::new(vec![], PolicyKind::Fair, 1 << 20, mm::backend::MmKind::PerProcess)).expect("header");
         let mut x = 0x2545_f491_4f6c_dd1du64;
         for round in 0..200 {
             let mut bytes = if round % 2 == 0 {

@@ -252,7 +252,7 @@ impl Kernel {
         } else {
             // The guest may read the time through the vDSO from here on.
             syscall::clock::tick(&mut self.mm);
-            let Some(ops) = self.mm.take_ops(mmid) else {
+            let Some(ops) = self.mm.host_ops(mmid) else {
                 return Ok(Some(syscall::ExitStatus::Signaled(sig::SIGKILL, false)));
             };
             let ops = if let Some(xstate) = task.saved_fp.take() {

@@ -51,6 +51,7 @@
 //! reports and their outcome) derive `Serialize`/`Deserialize` too.
 #![deny(unsafe_code)]
 
+pub mod backend;
 pub mod fault;
 pub mod frames;
 pub mod layout;
@@ -208,6 +209,8 @@ pub struct Mm {
     phys: Frames,
     spaces: HashMap<MmId, AddressSpace>,
     specials: Vec<Arc<special::SpecialPages>>,
+    /// How the host realises the spaces.
+    backend: Box<dyn backend::Backend>,
     /// The id the next space gets (ids are never reused, and depend on nothing but the
     /// order of requests: a replay gives the same ones).
     next_id: u64,
@@ -243,8 +246,25 @@ impl Mm {
             phys: Frames::new(bytes / PAGE_SIZE)?,
             spaces: HashMap::new(),
             specials: Vec::new(),
+            backend: Box::new(backend::PerProcess),
             next_id: 1,
         })
+    }
+
+    /// Realises the spaces in the host with `backend` from now on (before the first space).
+    pub fn set_backend(&mut self, backend: Box<dyn backend::Backend>) {
+        self.backend = backend;
+    }
+
+    /// How the host realises the spaces.
+    pub fn backend(&self) -> &dyn backend::Backend {
+        &*self.backend
+    }
+
+    /// The host ops the runner applies before a thread of `id` runs (see [`backend`]);
+    /// `None` if there is no such space.
+    pub fn host_ops(&mut self, id: MmId) -> Option<Vec<MmOp>> {
+        self.backend.host_ops(&mut self.spaces, id)
     }
 
     /// The physical-memory memfd, for the runner to map into stubs.
@@ -597,5 +617,7 @@ impl Mm {
 mod tests;
 #[cfg(test)]
 mod tests_pagecache;
+#[cfg(test)]
+mod tests_backend;
 #[cfg(test)]
 mod tests_service;

@@ -6,6 +6,7 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
+use crate::backend::MmKind;
 use crate::service::{lock, FileIo, MappedFile, MmEntry, MmMsg, MmReply};
 use crate::{FileKey, Mm, MmError, PageSource};
 
@@ -94,10 +95,13 @@ pub struct Replayer {
 }
 
 impl Replayer {
-    /// A fresh mm over `mem_bytes` of physical memory (as the recorded run's).
-    pub fn new(mem_bytes: u64) -> Result<Replayer, MmError> {
+    /// A fresh mm over `mem_bytes` of physical memory (as the recorded run's) realised by
+    /// `backend` in the host.
+    pub fn new(mem_bytes: u64, backend: MmKind) -> Result<Replayer, MmError> {
+        let mut mm = Mm::new(mem_bytes)?;
+        mm.set_backend(backend.backend());
         Ok(Replayer {
-            mm: Mm::new(mem_bytes)?,
+            mm,
             answers: Arc::default(),
         })
     }

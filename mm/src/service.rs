@@ -188,8 +188,9 @@ pub enum MmMsg {
         /// Length in bytes.
         len: u64,
     },
-    /// The host ops queued for a space, for the runner to apply before its next resume.
-    TakeOps {
+    /// The host ops the runner applies before a thread of a space runs (see
+    /// [`backend`](crate::backend)).
+    HostOps {
         /// The space.
         id: MmId,
     },
@@ -427,8 +428,8 @@ impl Mm {
                 MmReply::Done
             }
             MmMsg::Msync { id, addr, len } => done(self.msync(id, UserAddr(addr), len)),
-            MmMsg::TakeOps { id } => match self.mmfd(id) {
-                Some(fd) => MmReply::Ops(fd.take_pending()),
+            MmMsg::HostOps { id } => match self.host_ops(id) {
+                Some(ops) => MmReply::Ops(ops),
                 None => MmReply::NoSpace,
             },
         }
@@ -752,16 +753,13 @@ impl MmService {
         }))
     }
 
-    /// The host ops queued for `id`; `None` if the space is gone.
-    pub fn take_ops(&mut self, id: MmId) -> Option<Vec<MmOp>> {
+    /// The host ops the runner applies before a thread of `id` runs; `None` if the space is
+    /// gone.
+    pub fn host_ops(&mut self, id: MmId) -> Option<Vec<MmOp>> {
         if !self.recording() {
-            return self.mm.mmfd(id).map(|fd| fd.take_pending());
+            return self.mm.host_ops(id);
         }
-        // Empty takes change nothing and are not logged.
-        if self.mm.mmfd(id)?.pending().is_empty() {
-            return Some(Vec::new());
-        }
-        match self.call(MmMsg::TakeOps { id }) {
+        match self.call(MmMsg::HostOps { id }) {
             MmReply::Ops(ops) => Some(ops),
             _ => None,
         }

@@ -93,7 +93,7 @@ fn workload(svc: &mut MmService) {
         .expect("map special");
     assert_eq!(svc.read_cstr(id, a, 64).expect("cstr"), b"hello");
     assert_eq!(svc.munmap(id, UserAddr(a.0 + 1), P), Err(Errno::EINVAL));
-    assert!(svc.take_ops(id).is_some_and(|ops| !ops.is_empty()));
+    assert!(svc.host_ops(id).is_some_and(|ops| !ops.is_empty()));
     assert!(svc.destroy_space(child));
     assert!(svc.destroy_space(id));
     assert!(!svc.destroy_space(id));
@@ -113,7 +113,7 @@ fn a_recorded_run_replays_with_every_reply_matching() {
     // The file's answers and the bytes read from guest memory are in the log.
     assert!(log.iter().any(|e| e.io.contains(&FileIo::Size(3 * P))));
     assert!(log.iter().any(|e| e.data.as_deref() == Some(b"hello".as_slice())));
-    let mut r = Replayer::new(MEM).expect("mm");
+    let mut r = Replayer::new(MEM, crate::backend::MmKind::PerProcess).expect("mm");
     for (i, e) in log.iter().enumerate() {
         assert_eq!(r.step(e).as_ref(), Ok(&e.reply), "message {i}: {:?}", e.msg);
     }
@@ -142,7 +142,7 @@ fn a_changed_log_diverges() {
             *got = Ok(P);
         }
     }
-    let mut r = Replayer::new(MEM).expect("mm");
+    let mut r = Replayer::new(MEM, crate::backend::MmKind::PerProcess).expect("mm");
     for e in &bad[..i] {
         r.step(e).expect("same as recorded");
     }
@@ -150,7 +150,7 @@ fn a_changed_log_diverges() {
     // A recorded answer that is never asked for is a divergence too.
     let mut extra = log[0].clone();
     extra.io.push(FileIo::Size(1));
-    assert!(Replayer::new(MEM).expect("mm").step(&extra).is_err());
+    assert!(Replayer::new(MEM, crate::backend::MmKind::PerProcess).expect("mm").step(&extra).is_err());
 }
 
 #[test]
@@ -166,7 +166,7 @@ fn messages_from_a_bad_log_are_errors_not_panics() {
     let nobody = MmId(99);
     for msg in [
         MmMsg::DestroySpace { id: nobody },
-        MmMsg::TakeOps { id: nobody },
+        MmMsg::HostOps { id: nobody },
         MmMsg::Munmap {
             id: nobody,
             addr: 0,

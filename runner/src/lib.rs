@@ -66,6 +66,7 @@
 
 pub mod fake;
 pub mod seccomp;
+pub mod single;
 pub mod stub;
 
 use std::collections::HashMap;
@@ -154,12 +155,22 @@ pub(crate) fn runner_resources(
     Ok((phys, pid_log))
 }
 
-/// A runner for `kind` whose stubs map guest memory from `phys`.
-pub fn new_runner(kind: TrapKind, phys: BorrowedFd<'_>) -> Result<Box<dyn Runner>, RunnerError> {
-    match kind {
-        TrapKind::Ptrace => Ok(Box::new(PerProcess::new(phys)?)),
-        TrapKind::Seccomp => Ok(Box::new(seccomp::Seccomp::new(phys)?)),
-    }
+/// A runner for `kind` whose stubs map guest memory from `phys`; with `single`, every guest
+/// space runs in one stub ([`single::Single`]).
+pub fn new_runner(
+    kind: TrapKind,
+    phys: BorrowedFd<'_>,
+    single: bool,
+) -> Result<Box<dyn Runner>, RunnerError> {
+    let inner: Box<dyn Runner> = match kind {
+        TrapKind::Ptrace => Box::new(PerProcess::new(phys)?),
+        TrapKind::Seccomp => Box::new(seccomp::Seccomp::new(phys)?),
+    };
+    Ok(if single {
+        Box::new(single::Single::new(inner))
+    } else {
+        inner
+    })
 }
 
 /// What the kernel asks of a runner: one message per operation. Address spaces are named

@@ -22,7 +22,7 @@ const KINDS: [TrapKind; 2] = [TrapKind::Ptrace, TrapKind::Seccomp];
 
 fn setup(kind: TrapKind) -> (Mm, Box<dyn Runner>, mm::MmId, UserRegs) {
     let mut mm = Mm::new(64 << 20).unwrap();
-    let runner = new_runner(kind, mm.phys_fd()).unwrap();
+    let runner = new_runner(kind, mm.phys_fd(), false).unwrap();
     let id = mm.create_space();
     let fixed = MapFlags::PRIVATE | MapFlags::ANONYMOUS | MapFlags::FIXED;
     let rwx = Prot::READ | Prot::WRITE | Prot::EXEC;

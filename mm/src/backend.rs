@@ -1,0 +1,186 @@
+//! How the host realises the address spaces (`uml run --mm per-process|single`): what the
+//! runner must apply before a thread of a space runs.
+//!
+//! - [`PerProcess`] (the default): each space has a host process of its own, kept up to date
+//!   by the ops queued on the space's [`MmFd`](crate::MmFd) since its last run.
+//! - [`Single`]: one host process runs every space in turn, as the 2002 UML's one runner
+//!   did with `/proc/mm` and `PTRACE_SWITCH_MM`. A stock host has no switch, so a switch
+//!   rewrites the runner's guest range: everything below `TASK_SIZE` is unmapped, then the
+//!   target space's image is mapped again from its page table (eagerly: every page it had
+//!   host-mapped, in runs of contiguous physical memory) or left to faults (lazily: the page
+//!   table forgets its host mappings and each touched page faults in again). A resume in the
+//!   space that is already there only applies its queued ops.
+//!
+//! In both, the page table's host state is the truth about what the host maps; a queue of
+//! a space that is not in the host is dropped when the space is rebuilt.
+
+use std::collections::HashMap;
+
+use crate::layout::TASK_SIZE;
+use crate::procmm::MmFd;
+use crate::space::AddressSpace;
+use crate::{MmId, MmOp, PAGE_SIZE};
+
+/// A realisation of address spaces in the host.
+pub trait Backend: Send + Sync {
+    /// Its name for `--mm`.
+    fn name(&self) -> &'static str;
+
+    /// The ops the runner applies before a thread of space `id` runs; `None` if there is no
+    /// such space.
+    fn host_ops(&mut self, spaces: &mut HashMap<MmId, AddressSpace>, id: MmId)
+        -> Option<Vec<MmOp>>;
+
+    /// What switching between spaces has cost, for a backend that switches.
+    fn switch_stats(&self) -> Option<SwitchStats> {
+        None
+    }
+}
+
+/// One host process per space.
+#[derive(Debug, Default)]
+pub struct PerProcess;
+
+impl Backend for PerProcess {
+    fn name(&self) -> &'static str {
+        "per-process"
+    }
+
+    fn host_ops(
+        &mut self,
+        spaces: &mut HashMap<MmId, AddressSpace>,
+        id: MmId,
+    ) -> Option<Vec<MmOp>> {
+        Some(spaces.get_mut(&id)?.mmfd.take_pending())
+    }
+}
+
+/// One host process for every space, rewritten on each switch.
+#[derive(Debug, Default)]
+pub struct Single {
+    /// The space the host process holds now.
+    current: Option<MmId>,
+    /// Map the target's pages on a switch (else leave them to faults).
+    lazy: bool,
+    /// Switches made, and pages mapped by them.
+    stats: SwitchStats,
+}
+
+/// What switching has cost.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SwitchStats {
+    /// Switches to another space.
+    pub switches: u64,
+    /// Pages mapped again by switches.
+    pub pages: u64,
+    /// Host ops the switches issued.
+    pub ops: u64,
+}
+
+impl Single {
+    /// Eager switching: a switch maps every page the target had host-mapped.
+    pub fn eager() -> Single {
+        Single::default()
+    }
+
+    /// Lazy switching: a switch maps nothing; pages fault in again.
+    pub fn lazy() -> Single {
+        Single {
+            lazy: true,
+            ..Single::default()
+        }
+    }
+}
+
+impl Backend for Single {
+    fn name(&self) -> &'static str {
+        if self.lazy {
+            "single-lazy"
+        } else {
+            "single"
+        }
+    }
+
+    fn host_ops(
+        &mut self,
+        spaces: &mut HashMap<MmId, AddressSpace>,
+        id: MmId,
+    ) -> Option<Vec<MmOp>> {
+        let s = spaces.get_mut(&id)?;
+        if self.current == Some(id) {
+            return Some(s.mmfd.take_pending());
+        }
+        self.current = Some(id);
+        s.mmfd.take_pending();
+        let mut image = MmFd::open(id);
+        image.write(MmOp::Munmap {
+            addr: 0,
+            len: TASK_SIZE,
+        });
+        for (vpn, mut pte) in s.pt.all() {
+            let Some(prot) = pte.host() else { continue };
+            if self.lazy {
+                pte.set_host(None);
+                s.pt.set(vpn, pte);
+                continue;
+            }
+            self.stats.pages += 1;
+            image.write(MmOp::Mmap {
+                addr: vpn * PAGE_SIZE,
+                len: PAGE_SIZE,
+                prot,
+                offset: pte.frame.offset(),
+            });
+        }
+        let ops = image.take_pending();
+        self.stats.switches += 1;
+        self.stats.ops += ops.len() as u64;
+        Some(ops)
+    }
+
+    fn switch_stats(&self) -> Option<SwitchStats> {
+        Some(self.stats)
+    }
+}
+
+/// The realisations `uml run --mm` names.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum MmKind {
+    /// One host process per space.
+    #[default]
+    PerProcess,
+    /// One host process; a switch maps the target's pages eagerly.
+    Single,
+    /// One host process; a switch leaves the target's pages to faults.
+    SingleLazy,
+}
+
+impl MmKind {
+    /// A fresh backend of this kind.
+    pub fn backend(self) -> Box<dyn Backend> {
+        match self {
+            MmKind::PerProcess => Box::new(PerProcess),
+            MmKind::Single => Box::new(Single::eager()),
+            MmKind::SingleLazy => Box::new(Single::lazy()),
+        }
+    }
+
+    /// Whether one host process runs every space.
+    pub fn is_single(self) -> bool {
+        self != MmKind::PerProcess
+    }
+}
+
+impl std::str::FromStr for MmKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<MmKind, String> {
+        match s {
+            "per-process" => Ok(MmKind::PerProcess),
+            "single" => Ok(MmKind::Single),
+            "single-lazy" => Ok(MmKind::SingleLazy),
+            _ => Err(format!(
+                "unknown mm backend {s:?} (per-process, single or single-lazy)"
+            )),
+        }
+    }
+}
