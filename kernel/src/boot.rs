@@ -184,7 +184,12 @@ pub(crate) fn boot(
         }
     }
     let (regs, proc_mm) = (loaded.regs, loaded.mm);
-    let proc = Process::first(loaded, &path, fds, cwd, groups);
+    let mut proc = Process::first(loaded, &path, fds, cwd, groups);
+    // The first process has uml's own nice value, as a child has its parent's.
+    let nice = host_nice();
+    if let Some(t) = proc.threads.get_mut(&1) {
+        t.sched.nice = nice;
+    }
     let sched = sched::SchedService::new(Scheduler::new(cfg.sched), cfg.deploy)
         .map_err(|e| StartError::host("scheduler thread", e))?;
     let mut procs = ProcessTable::new(cfg.max_pids);
@@ -217,6 +222,19 @@ pub(crate) fn boot(
         trace: Tracer::new(cfg.trace),
         recorder,
     };
+    if nice != 0 {
+        k.sched_call(SchedMsg::SetNice(INIT_TASK, nice));
+    }
     k.sched_call(SchedMsg::Wake(INIT_TASK));
     Ok(k)
+}
+
+/// uml's own nice value (field 19 of `/proc/self/stat`; 0 if unreadable).
+fn host_nice() -> i32 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which may hold spaces) start at field 3.
+    stat.rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().nth(19 - 3))
+        .and_then(|n| n.parse().ok())
+        .map_or(0, |n: i32| n.clamp(-20, 19))
 }
