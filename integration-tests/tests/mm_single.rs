@@ -7,7 +7,7 @@
 use std::io::{BufRead, BufReader, Write};
 use std::process::Stdio;
 
-use integration_tests::{compare, descendants, guests, uml_command, RunOpts};
+use integration_tests::{busybox, compare, descendants, guests, uml_command, RunOpts};
 
 fn opts(mm: &str, trap: &str) -> RunOpts {
     RunOpts {
@@ -25,7 +25,8 @@ fn a_blocked_process_secret_is_unreachable_after_a_switch() {
         for trap in ["seccomp", "ptrace"] {
             let o = compare(&[guests::MM_SWITCH, "secret"], &opts(mm, trap));
             assert!(
-                o.stdout_str().contains("secret pages within 8 MiB of it: 0"),
+                o.stdout_str()
+                    .contains("secret pages within 8 MiB of it: 0"),
                 "--mm={mm} --trap={trap}: {}",
                 o.stdout_str()
             );
@@ -69,4 +70,36 @@ fn the_instance_is_two_host_processes() {
     // Per process: a runner each (the parent's and the 20 children's at least).
     let n = host_processes_with_20_guest_processes(&opts("per-process", "seccomp"));
     assert!(n >= 21, "{n} host processes");
+}
+
+/// The one runner process killed from outside while the guest's processes wait: the process
+/// that runs next is killed with a clear reason, the others go on in a new runner.
+#[test]
+fn a_dead_runner_ends_one_process_and_the_instance_goes_on() {
+    for trap in ["seccomp", "ptrace"] {
+        let script = "(sleep 2); echo \"status $?\"; echo still here | cat";
+        let child = uml_command(
+            &[busybox().to_str().unwrap(), "sh", "-c", script],
+            &opts("single", trap),
+        )
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn uml");
+        std::thread::sleep(std::time::Duration::from_millis(800));
+        let runners = descendants(child.id());
+        assert_eq!(runners.len(), 1, "--trap={trap}: {runners:?}");
+        // SAFETY: kill(2) of the runner process we found under uml; no memory is involved.
+        unsafe { libc::kill(runners[0].0 as i32, libc::SIGKILL) };
+        let out = child.wait_with_output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "--trap={trap}: {stdout}{stderr}");
+        assert_eq!(
+            stdout, "status 137\nstill here\n",
+            "--trap={trap}: {stderr}"
+        );
+        assert!(stderr.contains("uml: the runner process died"), "{stderr}");
+    }
 }

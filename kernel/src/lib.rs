@@ -66,8 +66,8 @@ use syscall::ProcessTable;
 use vfs::Vfs;
 
 pub use boot::StartError;
-pub use runner::TrapKind;
 pub use mm::backend::MmKind;
+pub use runner::TrapKind;
 pub use sched::{Deploy, PolicyKind};
 pub use vfs::BindMount;
 

@@ -295,7 +295,10 @@ struct MmTally {
     diverged: Option<usize>,
 }
 
-fn tally(log: &Log, kind: MmKind) -> Result<(MmTally, Option<mm::backend::SwitchStats>), ReplayError> {
+fn tally(
+    log: &Log,
+    kind: MmKind,
+) -> Result<(MmTally, Option<mm::backend::SwitchStats>), ReplayError> {
     let mut mm = fresh_mm(log, kind)?;
     let total = mm.mm().stats().total_bytes;
     let mut t = MmTally::default();
@@ -343,7 +346,12 @@ fn compare_mm(log: &Log, kind: MmKind) -> Result<String, ReplayError> {
         let _ = writeln!(out, "{what:>26}  {x:>12}  {y:>12}");
     };
     row(&mut out, "host ops to the runner", a.host_ops, b.host_ops);
-    row(&mut out, "pages mapped by them", a.mapped_pages, b.mapped_pages);
+    row(
+        &mut out,
+        "pages mapped by them",
+        a.mapped_pages,
+        b.mapped_pages,
+    );
     let (sa, sb) = (sa.unwrap_or_default(), sb.unwrap_or_default());
     row(&mut out, "address-space switches", sa.switches, sb.switches);
     row(&mut out, "pages mapped by switches", sa.pages, sb.pages);
@@ -522,7 +530,13 @@ mod tests {
     fn garbage_is_an_error() {
         let dir = std::env::temp_dir().join(format!("uml-replay-garbage-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir");
-        let header = bincode::serialize(&Header::new(vec![], PolicyKind::Fair, 1 << 20, mm::backend::MmKind::PerProcess)).expect("header");
+        let header = bincode::serialize(&Header::new(
+            vec![],
+            PolicyKind::Fair,
+            1 << 20,
+            mm::backend::MmKind::PerProcess,
+        ))
+        .expect("header");
         let mut x = 0x2545_f491_4f6c_dd1du64;
         for round in 0..200 {
             let mut bytes = if round % 2 == 0 {

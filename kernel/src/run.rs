@@ -327,6 +327,12 @@ impl Kernel {
                 self.sched_call(SchedMsg::Yield(tid));
                 Ok(None)
             }
+            // With one runner for every process, the others go on in a new one.
+            Trap::Exited(how) if self.mm.view().backend().one_host() => {
+                self.trace.runner_died(pid, &how);
+                self.mm.host_lost();
+                Ok(Some(syscall::ExitStatus::Signaled(sig::SIGKILL, false)))
+            }
             Trap::Exited(how) => Err(KernelError::StubDied(pid, how)),
         }
     }

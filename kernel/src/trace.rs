@@ -75,4 +75,12 @@ impl Tracer {
     pub(crate) fn oom(&mut self, pid: i32) {
         eprintln!("uml: out of memory (--mem): killed pid {pid}");
     }
+
+    /// The one runner process (`--mm single`) died while `pid` was to run.
+    pub(crate) fn runner_died(&mut self, pid: i32, how: &trap::HostExit) {
+        eprintln!(
+            "uml: the runner process died ({how:?}) as pid {pid} was to run: killed pid \
+             {pid}; the other processes go on in a new runner"
+        );
+    }
 }

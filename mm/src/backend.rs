@@ -31,6 +31,20 @@ pub trait Backend: Send + Sync {
     fn host_ops(&mut self, spaces: &mut HashMap<MmId, AddressSpace>, id: MmId)
         -> Option<Vec<MmOp>>;
 
+    /// Whether one host process runs every space.
+    fn one_host(&self) -> bool {
+        false
+    }
+
+    /// The host side of every space was lost (the runner's host process died): nothing is
+    /// host-mapped any more.
+    fn host_lost(&mut self, spaces: &mut HashMap<MmId, AddressSpace>) {
+        for s in spaces.values_mut() {
+            s.mmfd.take_pending();
+            s.forget_host();
+        }
+    }
+
     /// What switching between spaces has cost, for a backend that switches.
     fn switch_stats(&self) -> Option<SwitchStats> {
         None
@@ -112,16 +126,17 @@ impl Backend for Single {
         }
         self.current = Some(id);
         s.mmfd.take_pending();
+        if self.lazy {
+            s.forget_host();
+        }
         let mut image = MmFd::open(id);
         image.write(MmOp::Munmap {
             addr: 0,
             len: TASK_SIZE,
         });
-        for (vpn, mut pte) in s.pt.all() {
+        for (vpn, pte) in s.pt.all() {
             let Some(prot) = pte.host() else { continue };
             if self.lazy {
-                pte.set_host(None);
-                s.pt.set(vpn, pte);
                 continue;
             }
             self.stats.pages += 1;
@@ -136,6 +151,21 @@ impl Backend for Single {
         self.stats.switches += 1;
         self.stats.ops += ops.len() as u64;
         Some(ops)
+    }
+
+    fn one_host(&self) -> bool {
+        true
+    }
+
+    fn host_lost(&mut self, spaces: &mut HashMap<MmId, AddressSpace>) {
+        // The next switch rebuilds from the page table; what it says is host-mapped is
+        // mapped again then (eagerly) or forgotten (lazily), as on any switch.
+        self.current = None;
+        if self.lazy {
+            for s in spaces.values_mut() {
+                s.forget_host();
+            }
+        }
     }
 
     fn switch_stats(&self) -> Option<SwitchStats> {

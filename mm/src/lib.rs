@@ -267,6 +267,11 @@ impl Mm {
         self.backend.host_ops(&mut self.spaces, id)
     }
 
+    /// The runner's host processes died: nothing is host-mapped any more.
+    pub fn host_lost(&mut self) {
+        self.backend.host_lost(&mut self.spaces);
+    }
+
     /// The physical-memory memfd, for the runner to map into stubs.
     pub fn phys_fd(&self) -> BorrowedFd<'_> {
         self.phys.mem.fd()
@@ -543,7 +548,14 @@ impl Mm {
     /// Touches guest memory `[addr, addr+len)` as a kernel copy would (a replayed
     /// [`MmMsg::UserAccess`](service::MmMsg::UserAccess)): the bytes accessible from `addr`
     /// (all of them with `whole`, else the longest accessible prefix).
-    pub fn touch(&mut self, id: MmId, addr: u64, len: u64, write: bool, whole: bool) -> Result<u64, Errno> {
+    pub fn touch(
+        &mut self,
+        id: MmId,
+        addr: u64,
+        len: u64,
+        write: bool,
+        whole: bool,
+    ) -> Result<u64, Errno> {
         let s = self.spaces.get_mut(&id).ok_or(Errno::EFAULT)?;
         let pieces = s.pieces(&mut self.phys, addr, len, write, whole)?;
         Ok(pieces.iter().map(|p| p.1).sum())
@@ -616,8 +628,8 @@ impl Mm {
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
-mod tests_pagecache;
-#[cfg(test)]
 mod tests_backend;
+#[cfg(test)]
+mod tests_pagecache;
 #[cfg(test)]
 mod tests_service;

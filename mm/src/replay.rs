@@ -30,7 +30,9 @@ impl StandIn {
         let mut a = lock(&self.answers);
         let got = a.queue.pop_front();
         if got.is_none() && a.diverged.is_none() {
-            a.diverged = Some(format!("a file was asked {asked} beyond the recorded answers"));
+            a.diverged = Some(format!(
+                "a file was asked {asked} beyond the recorded answers"
+            ));
         }
         got
     }
@@ -115,12 +117,13 @@ impl Replayer {
         };
         let mut msg = e.msg.clone();
         if let MmMsg::Mmap {
-            file: Some(MappedFile {
-                key,
-                writable,
-                source,
-                ..
-            }),
+            file:
+                Some(MappedFile {
+                    key,
+                    writable,
+                    source,
+                    ..
+                }),
             ..
         } = &mut msg
         {
@@ -136,7 +139,10 @@ impl Replayer {
             return Err(why.clone());
         }
         if !a.queue.is_empty() {
-            return Err(format!("{} recorded file answers were not asked for", a.queue.len()));
+            return Err(format!(
+                "{} recorded file answers were not asked for",
+                a.queue.len()
+            ));
         }
         Ok(reply)
     }

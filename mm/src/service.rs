@@ -188,6 +188,8 @@ pub enum MmMsg {
         /// Length in bytes.
         len: u64,
     },
+    /// The runner's host processes died: nothing is host-mapped any more.
+    HostLost,
     /// The host ops the runner applies before a thread of a space runs (see
     /// [`backend`](crate::backend)).
     HostOps {
@@ -407,12 +409,9 @@ impl Mm {
                 name,
                 prot,
             } => match self.special_named(&name) {
-                Some(pages) => done(self.map_special(
-                    id,
-                    UserAddr(addr),
-                    &pages,
-                    Prot::from_bits_retain(prot),
-                )),
+                Some(pages) => {
+                    done(self.map_special(id, UserAddr(addr), &pages, Prot::from_bits_retain(prot)))
+                }
                 None => MmReply::Err(Errno::EINVAL),
             },
             MmMsg::SyncFile { key } => {
@@ -428,6 +427,10 @@ impl Mm {
                 MmReply::Done
             }
             MmMsg::Msync { id, addr, len } => done(self.msync(id, UserAddr(addr), len)),
+            MmMsg::HostLost => {
+                self.host_lost();
+                MmReply::Done
+            }
             MmMsg::HostOps { id } => match self.host_ops(id) {
                 Some(ops) => MmReply::Ops(ops),
                 None => MmReply::NoSpace,
@@ -642,7 +645,13 @@ impl MmService {
     }
 
     /// `mprotect(2)`.
-    pub fn mprotect(&mut self, id: MmId, addr: UserAddr, len: u64, prot: Prot) -> Result<(), Errno> {
+    pub fn mprotect(
+        &mut self,
+        id: MmId,
+        addr: UserAddr,
+        len: u64,
+        prot: Prot,
+    ) -> Result<(), Errno> {
         done_of(self.call(MmMsg::Mprotect {
             id,
             addr: addr.0,
@@ -652,7 +661,13 @@ impl MmService {
     }
 
     /// `madvise(2)`.
-    pub fn madvise(&mut self, id: MmId, addr: UserAddr, len: u64, advice: i32) -> Result<(), Errno> {
+    pub fn madvise(
+        &mut self,
+        id: MmId,
+        addr: UserAddr,
+        len: u64,
+        advice: i32,
+    ) -> Result<(), Errno> {
         done_of(self.call(MmMsg::Madvise {
             id,
             addr: addr.0,
@@ -692,7 +707,11 @@ impl MmService {
     }
 
     /// The special mapping `name`, made from `content` on first use.
-    pub fn special(&mut self, name: &'static str, content: &[u8]) -> Result<Arc<SpecialPages>, Errno> {
+    pub fn special(
+        &mut self,
+        name: &'static str,
+        content: &[u8],
+    ) -> Result<Arc<SpecialPages>, Errno> {
         if let Some(s) = self.mm.special_named(name) {
             return Ok(s);
         }
@@ -702,7 +721,9 @@ impl MmService {
                 content: content.to_vec(),
             };
             let r = self.mm.special(name, content);
-            let reply = r.as_ref().map_or_else(|e| MmReply::Err(*e), |_| MmReply::Done);
+            let reply = r
+                .as_ref()
+                .map_or_else(|e| MmReply::Err(*e), |_| MmReply::Done);
             self.log_access(msg, reply, None);
             return r;
         }
@@ -751,6 +772,11 @@ impl MmService {
             addr: addr.0,
             len,
         }))
+    }
+
+    /// The runner's host processes died: nothing is host-mapped any more.
+    pub fn host_lost(&mut self) {
+        self.call(MmMsg::HostLost);
     }
 
     /// The host ops the runner applies before a thread of `id` runs; `None` if the space is

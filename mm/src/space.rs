@@ -51,6 +51,17 @@ impl AddressSpace {
         }
     }
 
+    /// Nothing of the space is host-mapped any more (its host process was rewritten or
+    /// lost): every page faults in again.
+    pub fn forget_host(&mut self) {
+        for (vpn, mut pte) in self.pt.all() {
+            if pte.host().is_some() {
+                pte.set_host(None);
+                self.pt.set(vpn, pte);
+            }
+        }
+    }
+
     /// The protection page `pte` of `vma` must have in the host: the VMA's, minus write for
     /// a private frame shared copy-on-write and for a clean page-cache page of a shared
     /// mapping (so that the first store marks it dirty).

@@ -15,7 +15,9 @@ fn two_spaces(kind: MmKind) -> (Mm, MmId, MmId, UserAddr) {
     mm.set_backend(kind.backend());
     let a = mm.create_space();
     let flags = MapFlags::PRIVATE | MapFlags::ANONYMOUS;
-    let at = mm.mmap(a, UserAddr(0x100_0000), 8 * P, RW, flags, None).expect("mmap");
+    let at = mm
+        .mmap(a, UserAddr(0x100_0000), 8 * P, RW, flags, None)
+        .expect("mmap");
     mm.copy_out(a, at, &[1; 2 * P as usize]).expect("touch");
     mm.handle_fault(a, at, Access::Write, false).expect("fault");
     let b = mm.fork_space(a).expect("fork");
@@ -37,7 +39,10 @@ fn per_process_hands_over_each_space_queue() {
     let ops = mm.host_ops(a).expect("a");
     assert!(!ops.is_empty());
     assert!(mm.host_ops(a).expect("a").is_empty(), "taken");
-    assert!(mm.host_ops(b).expect("b").is_empty(), "a fork starts unmapped");
+    assert!(
+        mm.host_ops(b).expect("b").is_empty(),
+        "a fork starts unmapped"
+    );
     assert_eq!(mm.host_ops(MmId(99)), None);
 }
 
@@ -45,7 +50,13 @@ fn per_process_hands_over_each_space_queue() {
 fn single_rewrites_the_range_on_a_switch_only() {
     let (mut mm, a, b, at) = two_spaces(MmKind::Single);
     let first = mm.host_ops(a).expect("a");
-    assert_eq!(first[0], MmOp::Munmap { addr: 0, len: TASK_SIZE });
+    assert_eq!(
+        first[0],
+        MmOp::Munmap {
+            addr: 0,
+            len: TASK_SIZE
+        }
+    );
     let pages = mapped(&first);
     assert!(pages >= 2, "{first:?}");
     // Already there: only what was queued since.
@@ -53,16 +64,34 @@ fn single_rewrites_the_range_on_a_switch_only() {
     // To the fork: everything of a goes, nothing of b was host-mapped yet.
     assert_eq!(
         mm.host_ops(b).expect("b"),
-        vec![MmOp::Munmap { addr: 0, len: TASK_SIZE }]
+        vec![MmOp::Munmap {
+            addr: 0,
+            len: TASK_SIZE
+        }]
     );
-    mm.handle_fault(b, at, Access::Read, false).expect("fault in b");
+    mm.handle_fault(b, at, Access::Read, false)
+        .expect("fault in b");
     let queued = mm.host_ops(b).expect("b");
-    assert!(!queued.is_empty() && !queued.contains(&MmOp::Munmap { addr: 0, len: TASK_SIZE }));
+    assert!(
+        !queued.is_empty()
+            && !queued.contains(&MmOp::Munmap {
+                addr: 0,
+                len: TASK_SIZE
+            })
+    );
     // Back to a: its image again, with the protection it has now (read-only: shared COW).
     let back = mm.host_ops(a).expect("a");
-    assert_eq!(back[0], MmOp::Munmap { addr: 0, len: TASK_SIZE });
+    assert_eq!(
+        back[0],
+        MmOp::Munmap {
+            addr: 0,
+            len: TASK_SIZE
+        }
+    );
     assert_eq!(mapped(&back), pages);
-    assert!(back[1..].iter().all(|op| matches!(op, MmOp::Mmap { prot, .. } if prot & 2 == 0)));
+    assert!(back[1..]
+        .iter()
+        .all(|op| matches!(op, MmOp::Mmap { prot, .. } if prot & 2 == 0)));
     let s = mm.backend().switch_stats().expect("stats");
     assert_eq!((s.switches, s.pages), (3, 2 * pages));
 }
@@ -73,7 +102,13 @@ fn single_lazy_leaves_pages_to_faults() {
     mm.host_ops(a).expect("a");
     mm.host_ops(b).expect("b");
     let back = mm.host_ops(a).expect("a");
-    assert_eq!(back, vec![MmOp::Munmap { addr: 0, len: TASK_SIZE }]);
+    assert_eq!(
+        back,
+        vec![MmOp::Munmap {
+            addr: 0,
+            len: TASK_SIZE
+        }]
+    );
     // The page is no longer host-mapped: touching it faults and maps it again.
     mm.handle_fault(a, at, Access::Read, false).expect("fault");
     assert!(mapped(&mm.host_ops(a).expect("a")) >= 1);

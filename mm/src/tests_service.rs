@@ -55,8 +55,14 @@ fn workload(svc: &mut MmService) {
     let mut buf = [0u8; 5];
     svc.copy_in(id, a, &mut buf).expect("copy_in");
     assert_eq!(&buf, b"hello");
-    assert_eq!(svc.handle_fault(id, UserAddr(a.0 + P), Access::Write, false), Ok(()));
-    assert_eq!(svc.copy_in(id, UserAddr(0x10), &mut buf), Err(Errno::EFAULT));
+    assert_eq!(
+        svc.handle_fault(id, UserAddr(a.0 + P), Access::Write, false),
+        Ok(())
+    );
+    assert_eq!(
+        svc.copy_in(id, UserAddr(0x10), &mut buf),
+        Err(Errno::EFAULT)
+    );
     let file = Arc::new(Growing(Mutex::new(vec![7u8; 3 * P as usize])));
     let fm = svc
         .mmap(
@@ -78,7 +84,8 @@ fn workload(svc: &mut MmService) {
         Err(FaultError::Bus)
     );
     let child = svc.fork_space(id).expect("fork");
-    svc.copy_out(child, a, b"child").expect("child write breaks COW");
+    svc.copy_out(child, a, b"child")
+        .expect("child write breaks COW");
     svc.sync_file(FileKey { dev: 1, ino: 2 });
     file.0.lock().expect("lock").truncate(P as usize);
     svc.file_truncated(FileKey { dev: 1, ino: 2 });
@@ -87,7 +94,10 @@ fn workload(svc: &mut MmService) {
         Err(FaultError::Bus)
     );
     svc.set_brk_start(id, UserAddr(0x80_0000));
-    assert_eq!(svc.brk(id, UserAddr(0x80_0000 + 3 * P)).0, 0x80_0000 + 3 * P);
+    assert_eq!(
+        svc.brk(id, UserAddr(0x80_0000 + 3 * P)).0,
+        0x80_0000 + 3 * P
+    );
     let vdso = svc.special("[test-special]", b"\x7fELF").expect("special");
     svc.map_special(id, UserAddr(0x200_0000), &vdso, Prot::READ)
         .expect("map special");
@@ -112,12 +122,18 @@ fn a_recorded_run_replays_with_every_reply_matching() {
     assert!(log.len() > 20, "{} messages", log.len());
     // The file's answers and the bytes read from guest memory are in the log.
     assert!(log.iter().any(|e| e.io.contains(&FileIo::Size(3 * P))));
-    assert!(log.iter().any(|e| e.data.as_deref() == Some(b"hello".as_slice())));
+    assert!(log
+        .iter()
+        .any(|e| e.data.as_deref() == Some(b"hello".as_slice())));
     let mut r = Replayer::new(MEM, crate::backend::MmKind::PerProcess).expect("mm");
     for (i, e) in log.iter().enumerate() {
         assert_eq!(r.step(e).as_ref(), Ok(&e.reply), "message {i}: {:?}", e.msg);
     }
-    assert_eq!(r.mm().stats().free_bytes, MEM - P, "only the special page stays");
+    assert_eq!(
+        r.mm().stats().free_bytes,
+        MEM - P,
+        "only the special page stays"
+    );
 }
 
 #[test]
@@ -150,7 +166,10 @@ fn a_changed_log_diverges() {
     // A recorded answer that is never asked for is a divergence too.
     let mut extra = log[0].clone();
     extra.io.push(FileIo::Size(1));
-    assert!(Replayer::new(MEM, crate::backend::MmKind::PerProcess).expect("mm").step(&extra).is_err());
+    assert!(Replayer::new(MEM, crate::backend::MmKind::PerProcess)
+        .expect("mm")
+        .step(&extra)
+        .is_err());
 }
 
 #[test]

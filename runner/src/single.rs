@@ -7,10 +7,13 @@
 //! message: on a switch, mm's [`Single`](mm::backend::Single) backend sends "unmap all of the
 //! guest range, then map the target's image", so after it no page of the previous space is
 //! reachable. Releasing a guest space releases nothing in the host; the stub lives until the
-//! kernel ends, and with it the instance is exactly two host processes.
+//! kernel ends, and with it the instance is exactly two host processes. If the stub dies
+//! (killed from outside, or a mapping it could not make), the trap says so for the guest
+//! thread that was to run, and the next message starts a new stub: mm rebuilds whichever
+//! space comes next in it.
 
 use mm::{MmId, MmOp};
-use trap::{Trap, XState};
+use trap::{HostExit, Trap, XState};
 
 use abi::structs::UserRegs;
 
@@ -31,6 +34,17 @@ impl Single {
     }
 }
 
+impl Single {
+    /// Starts the host process if there is none (the first, or after one died): its guest
+    /// range is filled by the ops of the next resume.
+    fn host(&mut self) -> Result<(), RunnerError> {
+        if self.inner.host_pid(HOST).is_none() {
+            self.inner.switch_mm(HOST, &[])?;
+        }
+        Ok(())
+    }
+}
+
 impl Runner for Single {
     fn switch_mm(&mut self, _mm: MmId, ops: &[MmOp]) -> Result<(), RunnerError> {
         self.inner.switch_mm(HOST, ops)
@@ -43,14 +57,30 @@ impl Runner for Single {
         tid: i32,
         regs: &mut UserRegs,
     ) -> Result<Trap, RunnerError> {
-        self.inner.resume(HOST, ops, tid, regs)
+        let pid = self.inner.host_pid(HOST);
+        let result = self.inner.resume(HOST, ops, tid, regs);
+        // A dead host process shows as a failed request (ptrace), a killed guest (seccomp)
+        // or an exit: look at the process only then, not on every trap.
+        let suspect = match &result {
+            Ok(Trap::Exited(_)) | Err(_) => true,
+            Ok(Trap::Signal(info)) => info.signo == libc::SIGKILL,
+            Ok(_) => false,
+        };
+        if suspect && pid.is_some_and(gone) {
+            // The next message starts another host process.
+            self.inner.release(HOST);
+            return Ok(Trap::Exited(HostExit::Signal(libc::SIGKILL)));
+        }
+        result
     }
 
     fn get_fpregs(&mut self, _mm: MmId, tid: i32) -> Result<XState, RunnerError> {
+        self.host()?;
         self.inner.get_fpregs(HOST, tid)
     }
 
     fn set_fpregs(&mut self, _mm: MmId, tid: i32, xs: &XState) -> Result<(), RunnerError> {
+        self.host()?;
         self.inner.set_fpregs(HOST, tid, xs)
     }
 
@@ -64,5 +94,14 @@ impl Runner for Single {
 
     fn host_pid(&self, _mm: MmId) -> Option<i32> {
         self.inner.host_pid(HOST)
+    }
+}
+
+/// Whether host process `pid` has died (it is gone or a zombie).
+fn gone(pid: i32) -> bool {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    match stat.rsplit_once(')') {
+        Some((_, rest)) => matches!(rest.trim_start().chars().next(), Some('Z' | 'X') | None),
+        None => true,
     }
 }

@@ -132,7 +132,13 @@ fn read_u64(mm: &mut mm::MmService, space: mm::MmId, addr: u64) -> Option<u64> {
 
 /// Linux's `handle_futex_death`: a robust futex at `uaddr` held by `tid` gets
 /// `FUTEX_OWNER_DIED` (keeping `FUTEX_WAITERS`); a waiter is to be woken.
-fn futex_death(mm: &mut mm::MmService, space: mm::MmId, uaddr: u64, tid: i32, wake: &mut Vec<WaitKey>) {
+fn futex_death(
+    mm: &mut mm::MmService,
+    space: mm::MmId,
+    uaddr: u64,
+    tid: i32,
+    wake: &mut Vec<WaitKey>,
+) {
     let addr = UserAddr(uaddr);
     let mut b = [0u8; 4];
     if !uaddr.is_multiple_of(4)
@@ -155,7 +161,12 @@ fn futex_death(mm: &mut mm::MmService, space: mm::MmId, uaddr: u64, tid: i32, wa
 /// `mm_release`): every robust futex it still holds is marked `FUTEX_OWNER_DIED`, and its
 /// `clear_child_tid` word is zeroed. Returns the futexes on which one waiter is to be woken.
 /// Bad guest pointers end the walk silently, as on Linux.
-pub fn exit_thread_mm(mm: &mut mm::MmService, space: mm::MmId, tid: i32, t: &Thread) -> Vec<WaitKey> {
+pub fn exit_thread_mm(
+    mm: &mut mm::MmService,
+    space: mm::MmId,
+    tid: i32,
+    t: &Thread,
+) -> Vec<WaitKey> {
     let mut wake = Vec::new();
     let (head, len) = t.robust_list;
     if head != 0 && len == 24 {

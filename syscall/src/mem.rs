@@ -216,7 +216,10 @@ pub(crate) fn sys_msync(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
 
 pub(crate) fn sys_mincore(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     let (addr, len) = range(a)?;
-    let vec = ctx.mm.view().mincore(ctx.proc.mm, abi::UserAddr(addr), len)?;
+    let vec = ctx
+        .mm
+        .view()
+        .mincore(ctx.proc.mm, abi::UserAddr(addr), len)?;
     ctx.copy_out(a.addr(2), &vec)?;
     Ok(0)
 }

@@ -153,7 +153,13 @@ impl Image {
 
     /// Maps the loadable segments into `id` at `bias` (file-backed private mappings,
     /// zeroed bss) and returns where things landed.
-    pub fn map(&self, mm: &mut MmService, id: MmId, file: &FileRef, bias: u64) -> Result<Layout, Errno> {
+    pub fn map(
+        &self,
+        mm: &mut MmService,
+        id: MmId,
+        file: &FileRef,
+        bias: u64,
+    ) -> Result<Layout, Errno> {
         let mut end_max = 0u64;
         for p in self.phdrs.iter().filter(|p| p.p_type == PT_LOAD) {
             if p.p_filesz > p.p_memsz || p.p_vaddr % PAGE_SIZE != p.p_offset % PAGE_SIZE {

@@ -383,7 +383,12 @@ pub fn restore_rt_frame(
 }
 
 /// `fpu__restore_sig` as a ptrace image.
-fn restore_fpstate(mm: &mut MmService, id: MmId, fp: u64, known: &XstateInfo) -> Result<Vec<u8>, Errno> {
+fn restore_fpstate(
+    mm: &mut MmService,
+    id: MmId,
+    fp: u64,
+    known: &XstateInfo,
+) -> Result<Vec<u8>, Errno> {
     if fp == 0 {
         return Ok(init_fpstate(known));
     }
