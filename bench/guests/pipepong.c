@@ -1,5 +1,8 @@
 /* pipe ping-pong: two processes bounce one byte over two pipes; µs per round trip.
- * argv[1] = round trips (default 10000). */
+ * argv[1] = round trips (default 10000); argv[2] = MiB each process touches first and keeps
+ * resident (default 0): what an address-space switch must map again under --mm single. */
+#include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "bench.h"
@@ -7,6 +10,7 @@
 int main(int argc, char **argv)
 {
 	long n = arg_long(argc, argv, 1, 10000);
+	long mib = arg_long(argc, argv, 2, 0);
 	int ping[2], pong[2];
 	if (pipe(ping) || pipe(pong)) {
 		perror("pipe");
@@ -16,6 +20,16 @@ int main(int argc, char **argv)
 	if (p < 0) {
 		perror("fork");
 		return 1;
+	}
+	if (mib > 0) {
+		/* After the fork: each process has pages of its own. */
+		size_t len = (size_t)mib << 20;
+		char *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (m == MAP_FAILED) {
+			perror("mmap");
+			return 1;
+		}
+		memset(m, 1, len);
 	}
 	if (p == 0) {
 		char c;

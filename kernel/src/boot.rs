@@ -90,7 +90,10 @@ pub(crate) fn boot(
         },
         e => StartError::host(&format!("root {}", cfg.root.display()), e),
     })?;
-    let runner = new_runner(mm.view().phys_fd()).map_err(|e| StartError::host("runner", e))?;
+    let mut runner = new_runner(mm.view().phys_fd()).map_err(|e| StartError::host("runner", e))?;
+    if cfg.record.is_some() {
+        runner = Box::new(runner::recording::Recording::new(runner));
+    }
 
     let root = vfs.root();
     let cwd = match &cfg.workdir {

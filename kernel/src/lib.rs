@@ -209,17 +209,17 @@ impl Kernel {
     ) -> Result<ExitStatus, KernelError> {
         let mut k = boot::boot(cfg, new_runner)?;
         let status = k.main_loop();
-        k.flush_mm_log();
+        k.flush_logs();
         if let Some(r) = k.recorder.take() {
             r.finish().map_err(KernelError::Record)?;
         }
         status
     }
 
-    /// Writes the messages mm logged since the last flush to the record log.
-    fn flush_mm_log(&mut self) {
+    /// Writes the messages mm and the runner logged since the last flush to the record log.
+    fn flush_logs(&mut self) {
         if let Some(rec) = self.recorder.as_mut() {
-            rec.write_mm(&mut self.mm, self.clock.now());
+            rec.write_logs(&mut self.mm, self.runner.as_mut(), self.clock.now());
         }
     }
 
@@ -228,7 +228,7 @@ impl Kernel {
         if self.recorder.is_none() {
             return self.sched.call(msg);
         }
-        self.flush_mm_log();
+        self.flush_logs();
         let Some(rec) = self.recorder.as_mut() else {
             return self.sched.call(msg);
         };

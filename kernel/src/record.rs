@@ -4,7 +4,7 @@
 //! scheduling policy, a seed), then frames until the end of the file: each a little-endian
 //! `u32` length, a `u64` checksum of the bytes ([`checksum`]: FNV-1a), and a bincode
 //! [`Entry`] stamped with the kernel clock ([`sched::Ktime`]) when the message was sent. Recorded
-//! today: every message to the scheduler with its reply; every message to mm with its reply,
+//! today: every message to the scheduler and to the runner with its reply; every message to mm with its reply,
 //! what mapped files answered and the bytes each guest-memory read returned; and every
 //! syscall (the caller's registers on entry and the handler's [`syscall::Reply`]). [`crate::replay`] reads it back.
 //!
@@ -77,7 +77,7 @@ impl Header {
 }
 
 /// One recorded message and its reply.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Entry {
     /// A message to the scheduler.
     Sched {
@@ -100,6 +100,15 @@ pub enum Entry {
         regs: Box<UserRegs>,
         /// The handler's reply.
         reply: Box<syscall::Reply>,
+    },
+    /// A message to the runner with its reply.
+    Runner {
+        /// When (the kernel clock).
+        at: Ktime,
+        /// The message.
+        msg: Box<runner::RunnerMsg>,
+        /// The runner's reply.
+        reply: Box<runner::RunnerReply>,
     },
     /// A message to mm with its reply, the answers mapped files gave, and the bytes a
     /// guest-memory read returned ([`mm::MmEntry`]).
@@ -143,12 +152,24 @@ impl Recorder {
         }
     }
 
-    /// Writes the messages `mm` logged since the last call, stamped `at`.
-    pub fn write_mm(&mut self, mm: &mut mm::MmService, at: Ktime) {
+    /// Writes the messages `mm` and the runner logged since the last call, stamped `at`.
+    pub fn write_logs(
+        &mut self,
+        mm: &mut mm::MmService,
+        runner: &mut dyn runner::Runner,
+        at: Ktime,
+    ) {
         for entry in mm.take_log() {
             self.write(&Entry::Mm {
                 at,
                 entry: Box::new(entry),
+            });
+        }
+        for (msg, reply) in runner.take_log() {
+            self.write(&Entry::Runner {
+                at,
+                msg: Box::new(msg),
+                reply: Box::new(reply),
             });
         }
     }

@@ -185,7 +185,7 @@ fn sched_inbox(log: &Log) -> SchedInbox {
         .iter()
         .filter_map(|e| match e {
             Entry::Sched { at, msg, reply } => Some((*at, msg.clone(), reply.clone())),
-            Entry::Syscall { .. } | Entry::Mm { .. } => None,
+            Entry::Syscall { .. } | Entry::Mm { .. } | Entry::Runner { .. } => None,
         })
         .collect()
 }

@@ -21,7 +21,8 @@
 //! `GetFpregs`/`SetFpregs` move FP state (signal frames, a new thread's inherited state),
 //! `ReleaseThread`/`Release` end a guest thread's or an address space's host side.
 //! [`dispatch`] turns a message into the [`Runner`] operation (what `handle` does by
-//! default); a recording runner would wrap another and log both directions.
+//! default); [`recording::Recording`] wraps another runner and logs both directions for
+//! `uml run --record`.
 //!
 //! Guest threads (named by their tid) of one address space run in that space's stub. The
 //! kernel runs one guest thread at a time, so a runner may give each its own host thread or
@@ -65,6 +66,7 @@
 #![deny(unsafe_code)]
 
 pub mod fake;
+pub mod recording;
 pub mod seccomp;
 pub mod single;
 pub mod stub;
@@ -280,6 +282,11 @@ pub trait Runner {
     /// [`dispatch`].
     fn handle(&mut self, msg: RunnerMsg) -> Result<RunnerReply, RunnerError> {
         dispatch(self, msg)
+    }
+    /// The messages handled since the last call, with their replies, for a runner that
+    /// logs them ([`recording::Recording`]); others log nothing.
+    fn take_log(&mut self) -> Vec<(RunnerMsg, RunnerReply)> {
+        Vec::new()
     }
     /// Makes `mm` the address space the next [`Runner::resume`] runs in, applying `ops`.
     fn switch_mm(&mut self, mm: MmId, ops: &[MmOp]) -> Result<(), RunnerError>;
