@@ -22,7 +22,7 @@
 #define SIGNAL_MS 100   /* the helper process signals the caller, which blocks by then */
 #define SETTLE_MS 50    /* after the signals, before the wait is completed */
 #define LONG_MS 5000    /* timeouts of the timed calls: never reached */
-#define SLEEP_MS 400    /* the nanosleep family's own sleep */
+#define SLEEP_MS 1500   /* the nanosleep family's own sleep: long past the signal, even on a loaded host */
 
 enum mode { M_HANDLER, M_RESTART, M_IGNORE, M_STOP };
 static const char *mode_names[] = {"handler", "sa_restart", "ignored", "stop_cont"};

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# What an address-space switch costs under `uml run --mm single`, and the host memory of a
+# 50-process guest in each mm backend.
+#
+# 1. Pipe ping-pong between two processes that each keep M MiB resident (bench/guests/
+#    pipepong.c): every round trip is two switches, each rewriting the runner's guest range
+#    (single: unmap all, map the target's resident pages again; single-lazy: unmap all, the
+#    pages fault in again). Printed: µs per round trip per backend and M, medians of REPS.
+# 2. Host memory (sum of Pss over uml and its descendants, /proc/PID/smaps_rollup) while a
+#    busybox shell runs 50 sleeping processes.
+# Run on an idle machine; quote ratios from one run.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+UML="${UML_BIN:-$ROOT/target/release/uml}"
+OUT="$ROOT/bench/out"
+REPS="${REPS:-5}"
+ROUNDS="${ROUNDS:-2000}"
+mkdir -p "$OUT"
+cc -static -O2 -Wall -o "$OUT/pipepong" "$ROOT/bench/guests/pipepong.c"
+
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+echo "| resident MiB per process | native | per-process | single | single-lazy | single / per-process |"
+echo "|---|---|---|---|---|---|"
+for mib in 0 1 4 16 64; do
+	row="| $mib |"
+	declare -A r=()
+	for mode in native per-process single single-lazy; do
+		for _ in $(seq "$REPS"); do
+			if [[ $mode == native ]]; then
+				"$OUT/pipepong" "$ROUNDS" "$mib"
+			else
+				"$UML" run --mm "$mode" -- "$OUT/pipepong" "$ROUNDS" "$mib"
+			fi | awk '/^result/ {print $3}'
+		done | median > "$OUT/switch.$mode"
+		r[$mode]="$(cat "$OUT/switch.$mode")"
+		row+=" ${r[$mode]} |"
+	done
+	row+=" $(awk -v a="${r[single]}" -v b="${r[per-process]}" 'BEGIN {printf "%.2fx", a / b}') |"
+	echo "$row"
+done
+echo
+echo "µs per round trip (two switches), medians of $REPS."
+echo
+
+# Sum of Pss (KiB) of pid and its descendants.
+pss_tree() {
+	local pids total=0 p kb
+	pids="$1 $(pstree -p "$1" | grep -o '([0-9]*)' | tr -d '()' | tr '\n' ' ')"
+	for p in $pids; do
+		kb=$(awk '/^Pss:/ {print $2}' "/proc/$p/smaps_rollup" 2>/dev/null || echo 0)
+		total=$((total + ${kb:-0}))
+	done
+	echo "$total"
+}
+
+echo "| backend | host processes | host Pss (MiB), 50 guest processes |"
+echo "|---|---|---|"
+for mode in per-process single; do
+	"$UML" run --mm "$mode" -- /bin/busybox sh -c 'for i in $(seq 50); do sleep 4 & done; wait' &
+	pid=$!
+	sleep 2
+	n=$(pstree -p "$pid" | grep -o '([0-9]*)' | sort -u | wc -l)
+	kb=$(pss_tree "$pid")
+	wait "$pid"
+	echo "| $mode | $n (with uml's threads) | $((kb / 1024)) |"
+done
