@@ -9,7 +9,8 @@
 //!     task = sched.next()                 // who runs, and so which address space
 //!     deliver pending signals             // frames, default actions, EINTR/restart
 //!     trap = restart ? Syscall            // a woken blocked syscall runs again
-//!          : runner.handle(Resume)        // apply queued host mapping ops, run until a trap
+//!          : runner.handle(Resume {       // apply the space's host ops, run until a trap
+//!                ops: mm.host_ops(space), ..})
 //!     match trap {
 //!         Syscall => syscall::dispatch    // value | block | fork | exec | exit
 //!         Fault   => mm.handle_fault      // resolved | guest SIGSEGV
@@ -20,17 +21,21 @@
 //! ```
 //!
 //! Messages: it drives `sched` with `SchedMsg`s (every one through one place, so that it can
-//! be recorded) and the runner with `runner::RunnerMsg`s through `Runner::handle`: a
-//! `Resume` carries the task's registers and the host ops `mm` queued for its address space
-//! (`MmFd::take_pending`, the /proc/mm protocol), and the reply is the `Trap` with the
+//! be recorded), mm with `mm::MmMsg`s through `mm::MmService` (faults, the host ops of a
+//! resume; the syscall handlers send theirs through the same service), and the runner with
+//! `runner::RunnerMsg`s through `Runner::handle`: a `Resume` carries the task's registers and
+//! the host ops mm's backend gives for its address space (the /proc/mm protocol: what was
+//! queued since it last ran, or with `--mm single` a rewrite of the runner's guest range
+//! when another space was there), and the reply is the `Trap` with the
 //! registers at the trap, which the kernel keeps as the task's; a syscall's result goes into
 //! them (`rax`) and so back to the runner with the next `Resume`. FP state travels in
 //! `GetFpregs`/`SetFpregs`, ends of threads and spaces in `ReleaseThread`/`Release`.
 //! Syscall handlers answer with a `syscall::Reply` — the outcome (a value, block on
 //! these keys until then, fork, exec, exit) and its effects (wake these keys, arm that alarm)
-//! — which the kernel carries out. `uml run --record FILE` writes the scheduler's messages
-//! and replies and the syscalls' replies to a log ([`record`]); `uml replay` feeds a log's
-//! scheduler inbox to a fresh scheduler, or another policy ([`replay`]).
+//! — which the kernel carries out. `uml run --record FILE` writes the messages to the
+//! scheduler, mm and the runner with their replies, and the syscalls' replies, to a log
+//! ([`record`]); `uml replay` feeds a log's scheduler or mm inbox to a fresh instance, or
+//! compares another policy or backend ([`replay`]).
 //!
 //! Tests: [`Kernel::run_with`] boots with any runner; the unit tests drive the main loop
 //! with `runner::fake::ScriptedRunner`, which plays scripted traps per guest thread and
@@ -38,7 +43,8 @@
 //! next resume, exit statuses).
 //!
 //! Invariants: guest behaviour never panics the kernel; a host failure (a stub died, ptrace
-//! failed) ends the run with a [`KernelError`] naming it, not with a guest errno. Whether a
+//! failed) ends the run with a [`KernelError`] naming it, not with a guest errno — except
+//! that with `--mm single` a dead runner ends only the process that was to run. Whether a
 //! task is runnable, blocked (on what, until when) or stopped is the scheduler's to know;
 //! the kernel keeps a task's registers and its syscall's restart state.
 #![forbid(unsafe_code)]

@@ -37,9 +37,9 @@
 //! one stub host process per guest address space (SKAS0-style; a switch is free), trapping
 //! with ptrace; [`seccomp::Seccomp`] — the same processes, trapping with a seccomp filter and
 //! a signal handler in the stub (no ptrace stop on the hot path; a switch parks the stub left
-//! behind); [`fake::ScriptedRunner`] — no host process, scripted traps, for tests. A
-//! `single` runner whose one host process is rewritten on each switch is planned behind the
-//! same trait.
+//! behind); [`single::Single`] — over either of those, one host process for every guest
+//! space (`--mm single`), rewritten on each switch by the ops mm's `single` backend sends;
+//! [`fake::ScriptedRunner`] — no host process, scripted traps, for tests.
 //!
 //! Where the trap mechanism is swapped: at this trait, not below it. The [`Runner`] trait is
 //! the seam, and each mechanism has a runner of its own, because what differs between ptrace
