@@ -68,7 +68,12 @@ pub(crate) fn boot(
     syscall::time::since_boot();
     let mut mm = Mm::new(cfg.mem_bytes).map_err(|e| StartError::host("physical memory", e))?;
     mm.set_backend(cfg.mm.backend());
-    let mut mm = MmService::new(mm);
+    let mut mm = match cfg.deploy {
+        sched::Deploy::Loop => MmService::new(mm),
+        sched::Deploy::Threads => {
+            MmService::on_thread(mm).map_err(|e| StartError::host("mm thread", e))?
+        }
+    };
     if cfg.record.is_some() {
         // From the first space on: a replay of mm starts from an empty one.
         mm.record();

@@ -16,7 +16,12 @@
 //! [`MmService::view`]; they change nothing and are not messages.
 
 use std::io::{IoSlice, IoSliceMut};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::Mutex as StdMutex;
+use std::thread::JoinHandle;
+
+use crossbeam_channel::{Receiver, Sender};
+use parking_lot::{Mutex, MutexGuard};
 
 use abi::flags::{MapFlags, Prot};
 use serde::{Deserialize, Serialize};
@@ -442,7 +447,7 @@ impl Mm {
 /// A mapped file as mm sees it while recording: answers pass through and are logged.
 struct Recorded {
     inner: Arc<dyn PageSource>,
-    io: Arc<Mutex<Vec<FileIo>>>,
+    io: Arc<StdMutex<Vec<FileIo>>>,
 }
 
 fn io_result(r: &std::io::Result<usize>) -> Result<u64, i32> {
@@ -452,7 +457,7 @@ fn io_result(r: &std::io::Result<usize>) -> Result<u64, i32> {
     }
 }
 
-pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &StdMutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -493,20 +498,91 @@ impl PageSource for Recorded {
 #[derive(Default)]
 struct Log {
     entries: Vec<MmEntry>,
-    io: Arc<Mutex<Vec<FileIo>>>,
+    io: Arc<StdMutex<Vec<FileIo>>>,
 }
 
 /// mm as the rest of the kernel holds it: typed requests that travel as [`MmMsg`]s, direct
 /// guest-memory copies, read-only views, and the record log.
+///
+/// Deployed on the caller's loop ([`MmService::new`]), a message is a call of
+/// [`Mm::handle`]; on a thread of its own ([`MmService::on_thread`]), the thread consumes a
+/// `crossbeam-channel` inbox and answers on another. Either way copies and views run in
+/// the caller's thread under the lock of the address spaces, as Linux's `copy_from_user`
+/// runs in the calling task under the mm's lock; the kernel waits for each reply, so the
+/// lock is never contended.
 pub struct MmService {
-    mm: Mm,
+    mm: Arc<Mutex<Mm>>,
+    thread: Option<MmThread>,
     log: Option<Log>,
 }
 
+/// The inbox, outbox and thread of a threaded mm.
+struct MmThread {
+    inbox: Option<Sender<MmMsg>>,
+    outbox: Receiver<MmReply>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Drop for MmThread {
+    fn drop(&mut self) {
+        // Closing the inbox ends the thread's loop.
+        self.inbox.take();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
 impl MmService {
-    /// The service over `mm`, not recording.
+    /// The service over `mm` on the caller's loop, not recording.
     pub fn new(mm: Mm) -> MmService {
-        MmService { mm, log: None }
+        MmService {
+            mm: Arc::new(Mutex::new(mm)),
+            thread: None,
+            log: None,
+        }
+    }
+
+    /// The service over `mm` on a thread of its own (a thread that cannot be started is a
+    /// host failure).
+    pub fn on_thread(mm: Mm) -> std::io::Result<MmService> {
+        let mm = Arc::new(Mutex::new(mm));
+        let (inbox, requests) = crossbeam_channel::unbounded::<MmMsg>();
+        let (answers, outbox) = crossbeam_channel::unbounded();
+        let served = mm.clone();
+        let thread = std::thread::Builder::new()
+            .name("uml-mm".into())
+            .spawn(move || {
+                for msg in requests {
+                    let reply = served.lock().handle(msg);
+                    if answers.send(reply).is_err() {
+                        break;
+                    }
+                }
+            })?;
+        Ok(MmService {
+            mm,
+            thread: Some(MmThread {
+                inbox: Some(inbox),
+                outbox,
+                thread: Some(thread),
+            }),
+            log: None,
+        })
+    }
+
+    /// Hands `msg` to mm where it runs.
+    fn send(&mut self, msg: MmMsg) -> MmReply {
+        let Some(t) = &self.thread else {
+            return self.mm.lock().handle(msg);
+        };
+        // The thread lives as long as the inbox and answers every message: a failure here
+        // is a bug of uml's, not a guest's doing.
+        let sent = t.inbox.as_ref().map(|i| i.send(msg));
+        match (sent, t.outbox.recv()) {
+            (Some(Ok(())), Ok(r)) => r,
+            _ => panic!("the mm thread is gone"),
+        }
     }
 
     /// From now on every message is logged (see [`take_log`](Self::take_log)).
@@ -522,16 +598,17 @@ impl MmService {
             .unwrap_or_default()
     }
 
-    /// Read-only views of mm.
-    pub fn view(&self) -> &Mm {
-        &self.mm
+    /// Read-only views of mm (under its lock: do not hold across another request).
+    pub fn view(&self) -> MutexGuard<'_, Mm> {
+        self.mm.lock()
     }
 
     /// Sends `msg` and returns mm's reply, logging both when recording.
     pub fn call(&mut self, msg: MmMsg) -> MmReply {
-        let Some(log) = self.log.as_mut() else {
-            return self.mm.handle(msg);
-        };
+        if self.log.is_none() {
+            return self.send(msg);
+        }
+        let io = self.log.as_ref().map(|l| l.io.clone()).unwrap_or_default();
         let mut msg = msg;
         if let MmMsg::Mmap {
             file: Some(MappedFile { source, .. }),
@@ -541,18 +618,21 @@ impl MmService {
             if let Some(inner) = source.take() {
                 *source = Some(Arc::new(Recorded {
                     inner,
-                    io: log.io.clone(),
+                    io: io.clone(),
                 }));
             }
         }
-        let reply = self.mm.handle(msg.clone());
-        let io = std::mem::take(&mut *lock(&log.io));
-        log.entries.push(MmEntry {
-            msg,
-            reply: reply.clone(),
-            io,
-            data: None,
-        });
+        let reply = self.send(msg.clone());
+        let io = std::mem::take(&mut *lock(&io));
+        self.log
+            .get_or_insert_with(Log::default)
+            .entries
+            .push(MmEntry {
+                msg,
+                reply: reply.clone(),
+                io,
+                data: None,
+            });
         reply
     }
 
@@ -712,7 +792,8 @@ impl MmService {
         name: &'static str,
         content: &[u8],
     ) -> Result<Arc<SpecialPages>, Errno> {
-        if let Some(s) = self.mm.special_named(name) {
+        let mut mm = self.mm.lock();
+        if let Some(s) = mm.special_named(name) {
             return Ok(s);
         }
         if self.recording() {
@@ -720,14 +801,15 @@ impl MmService {
                 name: name.to_string(),
                 content: content.to_vec(),
             };
-            let r = self.mm.special(name, content);
+            let r = mm.special(name, content);
+            drop(mm);
             let reply = r
                 .as_ref()
                 .map_or_else(|e| MmReply::Err(*e), |_| MmReply::Done);
             self.log_access(msg, reply, None);
             return r;
         }
-        self.mm.special(name, content)
+        mm.special(name, content)
     }
 
     /// Maps all of `pages` at `addr`.
@@ -783,17 +865,14 @@ impl MmService {
     /// gone.
     pub fn host_ops(&mut self, id: MmId) -> Option<Vec<MmOp>> {
         if !self.recording() {
-            return self.mm.host_ops(id);
+            return self.send(MmMsg::HostOps { id }).into_ops();
         }
-        match self.call(MmMsg::HostOps { id }) {
-            MmReply::Ops(ops) => Some(ops),
-            _ => None,
-        }
+        self.call(MmMsg::HostOps { id }).into_ops()
     }
 
     /// Copies guest memory at `addr` into `buf`; `EFAULT` if any byte is not readable.
     pub fn copy_in(&mut self, id: MmId, addr: UserAddr, buf: &mut [u8]) -> Result<(), Errno> {
-        let r = self.mm.copy_in(id, addr, buf);
+        let r = self.mm.lock().copy_in(id, addr, buf);
         if self.recording() {
             let msg = access(id, addr.0, buf.len() as u64, false, true);
             let data = r.is_ok().then_some(&*buf);
@@ -804,7 +883,7 @@ impl MmService {
 
     /// Copies `buf` to guest memory at `addr`; `EFAULT` if any byte is not writable.
     pub fn copy_out(&mut self, id: MmId, addr: UserAddr, buf: &[u8]) -> Result<(), Errno> {
-        let r = self.mm.copy_out(id, addr, buf);
+        let r = self.mm.lock().copy_out(id, addr, buf);
         if self.recording() {
             let msg = access(id, addr.0, buf.len() as u64, true, true);
             self.log_access(msg, accessed(&r, buf.len() as u64), None);
@@ -814,7 +893,7 @@ impl MmService {
 
     /// Reads a NUL-terminated string of at most `max` bytes before the NUL.
     pub fn read_cstr(&mut self, id: MmId, addr: UserAddr, max: usize) -> Result<Vec<u8>, Errno> {
-        let (r, scanned) = self.mm.read_cstr_scan(id, addr, max);
+        let (r, scanned) = self.mm.lock().read_cstr_scan(id, addr, max);
         if self.recording() {
             let msg = access(id, addr.0, scanned, false, true);
             let reply = match &r {
@@ -835,7 +914,7 @@ impl MmService {
         f: impl FnOnce(&mut [IoSliceMut<'_>]) -> R,
     ) -> Result<R, Errno> {
         let mut got = 0;
-        let r = self.mm.with_user_slices_mut(id, addr, len, |s| {
+        let r = self.mm.lock().with_user_slices_mut(id, addr, len, |s| {
             got = s.iter().map(|s| s.len() as u64).sum();
             f(s)
         });
@@ -856,7 +935,7 @@ impl MmService {
     ) -> Result<R, Errno> {
         let mut data: Option<Vec<u8>> = None;
         let recording = self.recording();
-        let r = self.mm.with_user_slices(id, addr, len, |s| {
+        let r = self.mm.lock().with_user_slices(id, addr, len, |s| {
             if recording {
                 data = Some(s.iter().flat_map(|s| s.iter().copied()).collect());
             }
@@ -885,6 +964,16 @@ fn accessed<T>(r: &Result<T, Errno>, n: u64) -> MmReply {
     match r {
         Ok(_) => MmReply::Accessed(n),
         Err(e) => MmReply::Err(*e),
+    }
+}
+
+impl MmReply {
+    /// The ops of an [`MmReply::Ops`]; `None` for any other reply (no such space).
+    fn into_ops(self) -> Option<Vec<MmOp>> {
+        match self {
+            MmReply::Ops(ops) => Some(ops),
+            _ => None,
+        }
     }
 }
 

@@ -232,3 +232,13 @@ fn messages_from_a_bad_log_are_errors_not_panics() {
     };
     assert_eq!(mm.handle(msg), MmReply::Err(Errno::EBADF));
 }
+
+#[test]
+fn on_its_own_thread_mm_answers_as_on_the_loop() {
+    let mut svc = MmService::on_thread(Mm::new(MEM).expect("mm")).expect("thread");
+    svc.record();
+    workload(&mut svc);
+    let threaded = svc.take_log();
+    drop(svc);
+    assert_eq!(threaded, recorded());
+}

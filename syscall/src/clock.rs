@@ -282,7 +282,8 @@ fn refresh_into(tk: &mut Timekeeper, mm: &mut MmService) {
     let page = mm
         .special(crate::exec::vdso::VVAR_NAME, &[0; PAGE_SIZE as usize])
         .ok();
-    tk.refresh(&s, page.and_then(|p| mm.view().special_words(&p, 0)));
+    let view = mm.view();
+    tk.refresh(&s, page.and_then(|p| view.special_words(&p, 0)));
 }
 
 /// Refreshes the published clocks if the last refresh is [`REFRESH_NS`] old (or the

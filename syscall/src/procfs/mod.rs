@@ -9,7 +9,7 @@ mod pid;
 mod system;
 
 use abi::Errno;
-use mm::Mm;
+use mm::MmService;
 use vfs::{Dentry, FileRef, ProcFile, ProcSource, Vfs};
 
 use crate::process::{ProcState, Process, ProcessTable};
@@ -21,12 +21,12 @@ use crate::Ctx;
 pub(crate) struct ProcView<'a> {
     caller: &'a Process,
     table: &'a ProcessTable,
-    mm: Option<&'a Mm>,
+    mm: Option<&'a MmService>,
 }
 
 impl<'a> ProcView<'a> {
     /// The view of `caller`.
-    pub fn new(caller: &'a Process, table: &'a ProcessTable, mm: Option<&'a Mm>) -> Self {
+    pub fn new(caller: &'a Process, table: &'a ProcessTable, mm: Option<&'a MmService>) -> Self {
         ProcView { caller, table, mm }
     }
 
@@ -86,7 +86,8 @@ impl ProcSource for ProcView<'_> {
     }
 
     fn contents(&self, vfs: &Vfs, pid: i32, file: ProcFile) -> Result<Vec<u8>, Errno> {
-        let mm = self.mm.ok_or(Errno::ENOENT)?;
+        let view = self.mm.ok_or(Errno::ENOENT)?.view();
+        let mm = &*view;
         if pid == 0 {
             return Ok(system::contents(self, mm, file));
         }
@@ -132,7 +133,7 @@ impl ProcSource for Ctx<'_> {
 impl<'c> Ctx<'c> {
     /// The processes as the caller sees them.
     pub(crate) fn procs_view(&self) -> ProcView<'_> {
-        ProcView::new(self.proc, self.procs, Some(self.mm.view()))
+        ProcView::new(self.proc, self.procs, Some(&*self.mm))
     }
 
     /// A path call's start `dir`, walked by the caller (its `/proc`, its filesystem ids).
