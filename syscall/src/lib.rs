@@ -33,11 +33,13 @@ pub mod fdtable;
 mod fs;
 pub mod futex;
 mod info;
+pub mod itimer;
 pub mod kill;
 mod mem;
 mod net;
 mod pidfd;
 mod poll;
+pub mod posix_timer;
 mod priority;
 pub mod proc_calls;
 pub mod process;
@@ -52,6 +54,7 @@ mod task;
 mod tests_reply;
 pub mod time;
 mod timerfd;
+pub mod timers;
 pub mod tty;
 
 pub use args::Args;
@@ -152,9 +155,9 @@ pub struct Effects {
     /// Partial wake-ups (a futex wake of n): at most this many of the tasks blocked on the
     /// key, first blocked first.
     pub wake_n: Vec<(WaitKey, usize)>,
-    /// `ITIMER_REAL` expiries to arm: (pid, when). The kernel checks on expiry that the
-    /// process's timer still says so.
-    pub alarms: Vec<(i32, sched::Ktime)>,
+    /// Wall-clock timer expiries to arm: (pid, which of its timers, when). The kernel
+    /// checks on expiry that the process's timer still says so.
+    pub alarms: Vec<(i32, sched::AlarmTimer, sched::Ktime)>,
     /// Host streams (stdin, a tty) the blocked task waits for: the kernel polls them and
     /// wakes `WaitKey::File(id)` when one is ready.
     pub host_waits: Vec<HostWait>,

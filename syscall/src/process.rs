@@ -31,8 +31,10 @@ pub struct Process {
     pub exit_signal: i32,
     /// Live and zombie children.
     pub children: std::collections::BTreeSet<i32>,
-    /// `ITIMER_REAL`: next expiry and reload interval.
-    pub itimer_real: Option<(std::time::Instant, std::time::Duration)>,
+    /// Interval timers (`setitimer`, `alarm`).
+    pub itimers: crate::itimer::Itimers,
+    /// POSIX timers (`timer_create`).
+    pub posix_timers: crate::posix_timer::PosixTimers,
     /// Its address space.
     pub mm: MmId,
     /// Open files.
@@ -120,7 +122,8 @@ impl Process {
             state: ProcState::Running,
             exit_signal: 0,
             children: Default::default(),
-            itimer_real: None,
+            itimers: Default::default(),
+            posix_timers: Default::default(),
             mm: loaded.mm,
             fds,
             cwd,
