@@ -8,7 +8,10 @@
 //! initial stack and the vDSO), [`clock`] (the guest's clocks, which the time syscalls
 //! and the vDSO's data page share; the kernel refreshes them with [`clock::tick`]), and the
 //! process side of `/proc` (`procfs`: what vfs's procfs asks about processes, and the files
-//! about processes, memory and the system).
+//! about processes, memory and the system, and the instance's `/proc/sys` values), and the
+//! timers that send signals ([`itimer`]: `setitimer`/`alarm`; [`posix_timer`]:
+//! `timer_create`): the kernel reports time passing through [`timers`] (a scheduler alarm
+//! is due, a process ran, a signal was taken) and gets back what to wake and arm.
 //!
 //! Messages: the kernel hands a stopped task's registers to [`dispatch`], which returns an
 //! [`Outcome`]: a value for `rax`, or a change of control flow (exit). Handlers never touch

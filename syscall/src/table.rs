@@ -5,8 +5,8 @@ use abi::{Errno, Sysno};
 
 use crate::{
     copy, cred, epoll, eventfd, exec_call, fs, futex, info, itimer, kill, mem, net, pidfd, poll,
-    posix_timer, priority, proc_calls, sched_calls, signal, signalfd, splice, task, time, timerfd,
-    Args, Ctx, Outcome,
+    posix_timer, priority, proc_calls, procfs, sched_calls, signal, signalfd, splice, task, time,
+    timerfd, Args, Ctx, Outcome,
 };
 
 /// A handler that returns a value (the common case).
@@ -254,6 +254,8 @@ table! {
     setgroups => full(cred::sys_setgroups);
     // System information and limits.
     uname => full(info::sys_uname);
+    sethostname => full(procfs::sys::sys_sethostname);
+    setdomainname => full(procfs::sys::sys_setdomainname);
     sysinfo => full(info::sys_sysinfo);
     prlimit64 => partial(info::sys_prlimit64, "own process only; limits are recorded, NOFILE and STACK enforced");
     getrlimit => full(info::sys_getrlimit);
