@@ -61,10 +61,8 @@ impl Kernel {
                 self.sched_call(SchedMsg::Ran(tid, ran));
             }
             if let Some(p) = self.procs.get_mut(pid) {
-                p.cpu_ns += ran;
-                if let Some(t) = p.threads.get_mut(&tid_of(tid)) {
-                    t.cpu_ns += ran;
-                }
+                let expired = syscall::timers::account_cpu(p, tid_of(tid), ran);
+                self.timers_expired(pid, expired);
             }
             if let Some(status) = ended {
                 self.trace.exited(pid, status);
@@ -163,31 +161,24 @@ impl Kernel {
         }
         let now = self.clock.now();
         if let SchedReply::Fired { alarms, .. } = self.sched_call(SchedMsg::Tick(now)) {
-            for pid in alarms {
-                self.itimer_real_fired(pid);
+            for (pid, timer) in alarms {
+                if let Some(p) = self.procs.get_mut(pid) {
+                    let expired = syscall::timers::alarm_due(p, timer, now);
+                    self.timers_expired(pid, expired);
+                }
             }
         }
     }
 
-    /// `ITIMER_REAL` of `pid` may have expired: send `SIGALRM`, re-arm a periodic timer.
-    fn itimer_real_fired(&mut self, pid: i32) {
-        let now = Instant::now();
-        let Some(p) = self.procs.get_mut(pid) else {
-            return;
-        };
-        let Some((at, interval)) = p.itimer_real else {
-            return;
-        };
-        if at > now {
-            return; // re-armed later; that expiry has its own timer event
+    /// Carries out what timers of `pid` that expired ask: wake the tasks their signals
+    /// are for, arm their next expiries.
+    pub(crate) fn timers_expired(&mut self, pid: i32, expired: syscall::timers::Expired) {
+        for (timer, at) in expired.arm {
+            self.sched_call(SchedMsg::ArmAlarm { pid, timer, at });
         }
-        let next = (!interval.is_zero()).then(|| at + interval);
-        p.itimer_real = next.map(|n| (n, interval));
-        if let Some(next) = next {
-            let at = self.clock.at(next);
-            self.sched_call(SchedMsg::ArmAlarm { pid, at });
+        for key in expired.wake {
+            self.wake(key);
         }
-        self.send_signal(pid, syscall::signal::SigInfo::kernel(sig::SIGALRM));
     }
 
     /// Wakes the tasks blocked on `key`, at most `max` of them (first blocked first): their
@@ -471,8 +462,8 @@ impl Kernel {
                 self.host_watch.insert(w.id, f);
             }
         }
-        for (pid, at) in effects.alarms {
-            self.sched_call(SchedMsg::ArmAlarm { pid, at });
+        for (pid, timer, at) in effects.alarms {
+            self.sched_call(SchedMsg::ArmAlarm { pid, timer, at });
         }
         for key in effects.wake {
             self.wake(key);

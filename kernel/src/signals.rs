@@ -53,8 +53,18 @@ impl Kernel {
             if !p.sig.has_deliverable() {
                 break;
             }
-            let Some((info, disp)) = p.sig.dequeue() else {
+            let Some((mut info, disp)) = p.sig.dequeue() else {
                 break;
+            };
+            let now = self.clock.now();
+            let Some(arm) = syscall::timers::dequeued(p, &mut info, now) else {
+                continue; // a stale timer signal
+            };
+            for (timer, at) in arm {
+                self.sched_call(SchedMsg::ArmAlarm { pid, timer, at });
+            }
+            let Some(p) = self.procs.get_mut(pid) else {
+                return Ok(None);
             };
             let mmid = p.mm;
             let Some(task) = self.tasks.get_mut(&tid) else {

@@ -3,7 +3,8 @@
 //! What it owns: every task's scheduling state — runnable, blocked on wait keys (and whether
 //! a signal may interrupt the wait), stopped by job control — the wait queues ([`WaitKey`] →
 //! the tasks blocked on it, first blocked first), the [`timers::Timers`] (blocked tasks'
-//! deadlines and processes' `ITIMER_REAL`), and the run-queue [`Policy`] chosen at run time.
+//! deadlines and processes' wall-clock timers: `ITIMER_REAL` and POSIX timers, told apart by
+//! [`AlarmTimer`]), and the run-queue [`Policy`] chosen at run time.
 //!
 //! Messages: the kernel sends [`SchedMsg`]s to [`Scheduler::handle`] and gets a
 //! [`SchedReply`]; both serialise (serde), so the traffic can be recorded and replayed
@@ -47,6 +48,7 @@ pub use clock::{Clock, Ktime};
 pub use fair::weight as nice_weight;
 pub use policy::{new_policy, Policy, PolicyKind};
 pub use service::{Deploy, SchedService};
+pub use timers::AlarmTimer;
 use timers::{TimerEvent, Timers};
 
 /// A schedulable guest thread.
@@ -113,10 +115,12 @@ pub enum SchedMsg {
     SetNice(TaskId, i32),
     /// The task is gone (exited, or replaced by an exec): forget it.
     Exit(TaskId),
-    /// Process `pid`'s `ITIMER_REAL` expires at `at`.
+    /// Timer `timer` of process `pid` expires at `at`.
     ArmAlarm {
         /// The process.
         pid: i32,
+        /// Which of its timers.
+        timer: AlarmTimer,
         /// When.
         at: Ktime,
     },
@@ -137,13 +141,13 @@ pub enum SchedReply {
     Next(Option<TaskId>),
     /// These blocked tasks were woken (in the order they had blocked).
     Woken(Vec<TaskId>),
-    /// What a [`SchedMsg::Tick`] did: tasks whose deadline woke them, processes whose
-    /// `ITIMER_REAL` is due.
+    /// What a [`SchedMsg::Tick`] did: tasks whose deadline woke them, processes' timers
+    /// that are due.
     Fired {
         /// Tasks woken by their deadline.
         woken: Vec<TaskId>,
-        /// Processes whose alarm is due (the kernel checks it still applies).
-        alarms: Vec<i32>,
+        /// Processes' timers that are due (the kernel checks each still applies).
+        alarms: Vec<(i32, AlarmTimer)>,
     },
     /// The next timer's deadline.
     Deadline(Option<Ktime>),
@@ -232,7 +236,9 @@ impl Scheduler {
                 self.tasks.remove(&t);
                 self.policy.forget(t);
             }
-            SchedMsg::ArmAlarm { pid, at } => self.timers.arm(at, TimerEvent::Alarm(pid)),
+            SchedMsg::ArmAlarm { pid, timer, at } => {
+                self.timers.arm(at, TimerEvent::Alarm(pid, timer))
+            }
             SchedMsg::Tick(now) => return self.tick(now),
             SchedMsg::NextDeadline => return SchedReply::Deadline(self.timers.next_deadline()),
             SchedMsg::PickNext => return SchedReply::Next(self.policy.pick()),
@@ -327,7 +333,7 @@ impl Scheduler {
                         woken.push(t);
                     }
                 }
-                TimerEvent::Alarm(pid) => alarms.push(pid),
+                TimerEvent::Alarm(pid, timer) => alarms.push((pid, timer)),
             }
         }
         SchedReply::Fired { woken, alarms }

@@ -64,7 +64,11 @@ fn deadlines_wake_with_the_fake_clock() {
     let mut s = Scheduler::new(PolicyKind::RoundRobin);
     s.handle(SchedMsg::Wake(A));
     block(&mut s, A, &[WaitKey::Timeout(1)], Some(ms(50)));
-    s.handle(SchedMsg::ArmAlarm { pid: 9, at: ms(20) });
+    s.handle(SchedMsg::ArmAlarm {
+        pid: 9,
+        timer: AlarmTimer::ItimerReal,
+        at: ms(20),
+    });
     assert_eq!(
         s.handle(SchedMsg::NextDeadline),
         SchedReply::Deadline(Some(ms(20)))
@@ -74,7 +78,7 @@ fn deadlines_wake_with_the_fake_clock() {
         fired,
         SchedReply::Fired {
             woken: vec![],
-            alarms: vec![9]
+            alarms: vec![(9, AlarmTimer::ItimerReal)]
         }
     );
     assert_eq!(next(&mut s), None);

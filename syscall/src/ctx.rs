@@ -123,9 +123,30 @@ impl Ctx<'_> {
         std::mem::take(&mut self.effects)
     }
 
-    /// Arms process `pid`'s `ITIMER_REAL` expiry at `at`.
-    pub fn arm_alarm(&mut self, pid: i32, at: Instant) {
-        self.effects.alarms.push((pid, crate::time::ktime(at)));
+    /// Arms timer `timer` of process `pid` (`ITIMER_REAL`, a POSIX timer) to expire at `at`
+    /// (the kernel's scheduler fires it; [`crate::timers::alarm_due`]).
+    pub fn arm_timer(&mut self, pid: i32, timer: sched::AlarmTimer, at: sched::Ktime) {
+        self.effects.alarms.push((pid, timer, at));
+    }
+
+    /// Takes a pending signal of `set` of the calling thread, blocked or not
+    /// (`rt_sigtimedwait`, a signalfd read), as Linux's `dequeue_signal`: a stale timer
+    /// signal is dropped, a periodic timer's is re-armed.
+    pub fn dequeue_signal_from(
+        &mut self,
+        set: abi::signal::SigSet,
+    ) -> Option<crate::signal::SigInfo> {
+        loop {
+            let mut info = self.proc.sig.dequeue_from(set)?;
+            let now = crate::time::ktime(Instant::now());
+            if let Some(arm) = crate::timers::dequeued(self.proc, &mut info, now) {
+                let pid = self.proc.pid;
+                for (timer, at) in arm {
+                    self.arm_timer(pid, timer, at);
+                }
+                return Some(info);
+            }
+        }
     }
 
     /// Says what a signal does to the call if it blocks ([`OnSignal::RestartSys`] unless

@@ -81,6 +81,8 @@ fn execve_common(
         crate::fs::dropped(ctx, Some(closed));
     }
     ctx.proc.sig.reset_on_exec();
+    // POSIX timers are deleted (interval timers stay).
+    ctx.proc.posix_timers.clear();
     ctx.proc.comm = crate::Process::comm_of(&path);
     ctx.proc.exe = loaded.program;
     ctx.proc.did_exec = true;

@@ -64,7 +64,15 @@ pub(crate) fn utsname() -> Utsname {
 }
 
 pub(crate) fn sys_uname(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
-    ctx.write_val(a.addr(0), &utsname())?;
+    let mut u = utsname();
+    // The names are the instance's (`sethostname`, `/proc/sys/kernel/hostname`).
+    let set = |f: &mut [u8; 65], v: &[u8]| {
+        *f = [0; 65];
+        f[..v.len().min(64)].copy_from_slice(&v[..v.len().min(64)]);
+    };
+    set(&mut u.nodename, &ctx.procs.sysctl.hostname);
+    set(&mut u.domainname, &ctx.procs.sysctl.domainname);
+    ctx.write_val(a.addr(0), &u)?;
     Ok(0)
 }
 

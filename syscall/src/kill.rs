@@ -1,10 +1,7 @@
-//! Sending signals: `kill`, `tkill`, `tgkill`, `rt_sigqueueinfo`, and the timers that send
-//! `SIGALRM` (`alarm`, `setitimer`, `getitimer`).
-
-use std::time::{Duration, Instant};
+//! Sending signals: `kill`, `tkill`, `tgkill`, `rt_sigqueueinfo`. (The timers that send
+//! signals are in [`crate::itimer`] and [`crate::posix_timer`].)
 
 use abi::signal::sig;
-use abi::structs::Timeval;
 use abi::{Errno, SysResult};
 
 use crate::process::{ProcState, Process};
@@ -186,104 +183,4 @@ pub(crate) fn sys_rt_sigqueueinfo(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     info.signo = signo;
     let info = (signo != 0).then_some(info);
     send_where(ctx, info, None, |q| q.pid == pid)
-}
-
-/// `ITIMER_REAL`, the only interval timer that fires today.
-const ITIMER_REAL: i32 = 0;
-const ITIMER_VIRTUAL: i32 = 1;
-const ITIMER_PROF: i32 = 2;
-
-/// `struct itimerval`: reload interval, then time to the next expiry.
-type Itimerval = [Timeval; 2];
-
-fn to_duration(tv: &Timeval) -> Result<Duration, Errno> {
-    if tv.tv_sec < 0 || !(0..1_000_000).contains(&tv.tv_usec) {
-        return Err(Errno::EINVAL);
-    }
-    Ok(Duration::new(tv.tv_sec as u64, tv.tv_usec as u32 * 1000))
-}
-
-fn to_timeval(d: Duration) -> Timeval {
-    // A running timer never reads as zero (Linux rounds the remainder up).
-    let mut tv = Timeval {
-        tv_sec: d.as_secs() as i64,
-        tv_usec: i64::from(d.subsec_micros()),
-    };
-    if d > Duration::ZERO && tv.tv_sec == 0 && tv.tv_usec == 0 {
-        tv.tv_usec = 1;
-    }
-    tv
-}
-
-/// The current `ITIMER_REAL` as an itimerval.
-fn itimer_real(p: &Process) -> Itimerval {
-    match p.itimer_real {
-        Some((at, interval)) => [
-            to_timeval(interval),
-            to_timeval(at.saturating_duration_since(Instant::now())),
-        ],
-        None => [Timeval::default(); 2],
-    }
-}
-
-/// Sets `ITIMER_REAL` (value zero disarms) and asks the kernel to fire it.
-fn set_itimer_real(ctx: &mut Ctx<'_>, value: Duration, interval: Duration) {
-    if value.is_zero() {
-        ctx.proc.itimer_real = None;
-    } else {
-        let at = Instant::now() + value;
-        ctx.proc.itimer_real = Some((at, interval));
-        let pid = ctx.proc.pid;
-        ctx.arm_alarm(pid, at);
-    }
-}
-
-pub(crate) fn sys_getitimer(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
-    let v = match a.i32(0) {
-        ITIMER_REAL => itimer_real(ctx.proc),
-        ITIMER_VIRTUAL | ITIMER_PROF => [Timeval::default(); 2],
-        _ => return Err(Errno::EINVAL),
-    };
-    ctx.write_val(a.addr(1), &v)?;
-    Ok(0)
-}
-
-pub(crate) fn sys_setitimer(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
-    let which = a.i32(0);
-    let new: Option<Itimerval> = if a.addr(1).is_null() {
-        None
-    } else {
-        Some(ctx.read_val(a.addr(1))?)
-    };
-    let old = match which {
-        ITIMER_REAL => itimer_real(ctx.proc),
-        ITIMER_VIRTUAL | ITIMER_PROF => [Timeval::default(); 2],
-        _ => return Err(Errno::EINVAL),
-    };
-    if let Some([interval, value]) = new {
-        let (interval, value) = (to_duration(&interval)?, to_duration(&value)?);
-        if which == ITIMER_REAL {
-            set_itimer_real(ctx, value, interval);
-        }
-    }
-    if !a.addr(2).is_null() {
-        ctx.write_val(a.addr(2), &old)?;
-    }
-    Ok(0)
-}
-
-pub(crate) fn sys_alarm(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
-    let [_, left] = itimer_real(ctx.proc);
-    // alarm() reports whole seconds left, rounding to nearest (at least 1 if pending).
-    let old = if left.tv_sec == 0 && left.tv_usec == 0 {
-        0
-    } else {
-        (left.tv_sec + i64::from(left.tv_usec >= 500_000)).max(1)
-    };
-    set_itimer_real(
-        ctx,
-        Duration::from_secs(u64::from(a.u32(0))),
-        Duration::ZERO,
-    );
-    Ok(old as u64)
 }

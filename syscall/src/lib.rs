@@ -8,7 +8,10 @@
 //! initial stack and the vDSO), [`clock`] (the guest's clocks, which the time syscalls
 //! and the vDSO's data page share; the kernel refreshes them with [`clock::tick`]), and the
 //! process side of `/proc` (`procfs`: what vfs's procfs asks about processes, and the files
-//! about processes, memory and the system).
+//! about processes, memory and the system, and the instance's `/proc/sys` values), and the
+//! timers that send signals ([`itimer`]: `setitimer`/`alarm`; [`posix_timer`]:
+//! `timer_create`): the kernel reports time passing through [`timers`] (a scheduler alarm
+//! is due, a process ran, a signal was taken) and gets back what to wake and arm.
 //!
 //! Messages: the kernel hands a stopped task's registers to [`dispatch`], which returns an
 //! [`Outcome`]: a value for `rax`, or a change of control flow (exit). Handlers never touch
@@ -33,11 +36,13 @@ pub mod fdtable;
 mod fs;
 pub mod futex;
 mod info;
+pub mod itimer;
 pub mod kill;
 mod mem;
 mod net;
 mod pidfd;
 mod poll;
+pub mod posix_timer;
 mod priority;
 pub mod proc_calls;
 pub mod process;
@@ -52,6 +57,7 @@ mod task;
 mod tests_reply;
 pub mod time;
 mod timerfd;
+pub mod timers;
 pub mod tty;
 
 pub use args::Args;
@@ -152,9 +158,9 @@ pub struct Effects {
     /// Partial wake-ups (a futex wake of n): at most this many of the tasks blocked on the
     /// key, first blocked first.
     pub wake_n: Vec<(WaitKey, usize)>,
-    /// `ITIMER_REAL` expiries to arm: (pid, when). The kernel checks on expiry that the
-    /// process's timer still says so.
-    pub alarms: Vec<(i32, sched::Ktime)>,
+    /// Wall-clock timer expiries to arm: (pid, which of its timers, when). The kernel
+    /// checks on expiry that the process's timer still says so.
+    pub alarms: Vec<(i32, sched::AlarmTimer, sched::Ktime)>,
     /// Host streams (stdin, a tty) the blocked task waits for: the kernel polls them and
     /// wakes `WaitKey::File(id)` when one is ready.
     pub host_waits: Vec<HostWait>,

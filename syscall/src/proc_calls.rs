@@ -121,7 +121,8 @@ fn do_fork(
         state: ProcState::Running,
         exit_signal: (flags & CSIGNAL) as i32,
         children: Default::default(),
-        itimer_real: None,
+        itimers: Default::default(),
+        posix_timers: Default::default(),
         mm,
         fds: if flags & FILES != 0 {
             p.fds.share()
@@ -662,7 +663,8 @@ pub fn exit_process(
     wake.push(WaitKey::File(vfs::pidfd_wait_id(proc.pid)));
     wake.push(WaitKey::Child(proc.ppid));
     proc.state = ProcState::Zombie(status);
-    proc.itimer_real = None;
+    proc.itimers = Default::default();
+    proc.posix_timers.clear();
     let notify = (proc.exit_signal != 0).then_some((proc.ppid, proc.exit_signal, status));
     ExitEffects {
         wake,

@@ -31,8 +31,10 @@ pub struct Process {
     pub exit_signal: i32,
     /// Live and zombie children.
     pub children: std::collections::BTreeSet<i32>,
-    /// `ITIMER_REAL`: next expiry and reload interval.
-    pub itimer_real: Option<(std::time::Instant, std::time::Duration)>,
+    /// Interval timers (`setitimer`, `alarm`).
+    pub itimers: crate::itimer::Itimers,
+    /// POSIX timers (`timer_create`).
+    pub posix_timers: crate::posix_timer::PosixTimers,
     /// Its address space.
     pub mm: MmId,
     /// Open files.
@@ -120,7 +122,8 @@ impl Process {
             state: ProcState::Running,
             exit_signal: 0,
             children: Default::default(),
-            itimer_real: None,
+            itimers: Default::default(),
+            posix_timers: Default::default(),
             mm: loaded.mm,
             fds,
             cwd,
@@ -273,10 +276,9 @@ pub struct ProcessTable {
     pub console_pgrp: i32,
     /// Every advisory file lock (`fcntl` record locks, `flock`).
     pub locks: crate::fs::locks::LockTable,
+    /// The instance's `/proc/sys` values (host name, `pid_max`, ...).
+    pub sysctl: crate::procfs::Sysctl,
 }
-
-/// Highest pid before allocation wraps (Linux's default `pid_max`).
-const PID_MAX: i32 = 32768;
 
 impl ProcessTable {
     /// An empty table admitting at most `max_pids` processes (0: unlimited).
@@ -287,6 +289,7 @@ impl ProcessTable {
             max_pids,
             console_pgrp: 1,
             locks: Default::default(),
+            sysctl: Default::default(),
         }
     }
 
@@ -295,11 +298,13 @@ impl ProcessTable {
         self.procs.len() + extra
     }
 
-    /// A free pid or tid: the next after the last one given, wrapping at `pid_max`, that
-    /// is neither a process nor a thread in the table nor `in_use` (the caller's).
+    /// A free pid or tid: the next after the last one given, wrapping at `pid_max`
+    /// (`/proc/sys/kernel/pid_max`), that is neither a process nor a thread in the table
+    /// nor `in_use` (the caller's).
     pub fn alloc_pid(&mut self, in_use: impl Fn(i32) -> bool) -> Option<i32> {
-        for _ in 0..PID_MAX {
-            self.last_pid = if self.last_pid >= PID_MAX - 1 {
+        let pid_max = self.sysctl.pid_max;
+        for _ in 0..pid_max {
+            self.last_pid = if self.last_pid >= pid_max - 1 {
                 2
             } else {
                 self.last_pid + 1

@@ -96,6 +96,7 @@ fn record(info: &SigInfo) -> [u8; RECORD] {
             tid,
             overrun,
             value,
+            ..
         } => {
             put(&mut b, 24, &tid.to_ne_bytes());
             put(&mut b, 32, &overrun.to_ne_bytes());
@@ -136,7 +137,7 @@ pub(crate) fn read(
     let mask = *sfd.mask.lock();
     let mut buf = Vec::new();
     while buf.len() / RECORD < want {
-        let Some(info) = ctx.proc.sig.dequeue_from(mask) else {
+        let Some(info) = ctx.dequeue_signal_from(mask) else {
             break;
         };
         buf.extend_from_slice(&record(&info));

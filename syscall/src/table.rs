@@ -4,8 +4,9 @@
 use abi::{Errno, Sysno};
 
 use crate::{
-    copy, cred, epoll, eventfd, exec_call, fs, futex, info, kill, mem, net, pidfd, poll, priority,
-    proc_calls, sched_calls, signal, signalfd, splice, task, time, timerfd, Args, Ctx, Outcome,
+    copy, cred, epoll, eventfd, exec_call, fs, futex, info, itimer, kill, mem, net, pidfd, poll,
+    posix_timer, priority, proc_calls, procfs, sched_calls, signal, signalfd, splice, task, time,
+    timerfd, Args, Ctx, Outcome,
 };
 
 /// A handler that returns a value (the common case).
@@ -253,6 +254,8 @@ table! {
     setgroups => full(cred::sys_setgroups);
     // System information and limits.
     uname => full(info::sys_uname);
+    sethostname => full(procfs::sys::sys_sethostname);
+    setdomainname => full(procfs::sys::sys_setdomainname);
     sysinfo => full(info::sys_sysinfo);
     prlimit64 => partial(info::sys_prlimit64, "own process only; limits are recorded, NOFILE and STACK enforced");
     getrlimit => full(info::sys_getrlimit);
@@ -300,9 +303,14 @@ table! {
     tkill => full(kill::sys_tkill);
     tgkill => full(kill::sys_tgkill);
     rt_sigqueueinfo => full(kill::sys_rt_sigqueueinfo);
-    alarm => full(kill::sys_alarm);
-    setitimer => partial(kill::sys_setitimer, "ITIMER_REAL fires; ITIMER_VIRTUAL/PROF are accepted but never fire");
-    getitimer => full(kill::sys_getitimer);
+    alarm => full(itimer::sys_alarm);
+    setitimer => partial(itimer::sys_setitimer, "ITIMER_VIRTUAL and ITIMER_PROF both count uml's measure of CPU time (guest code and its syscalls, no user/system split), checked every preemption slice (10 ms)");
+    getitimer => full(itimer::sys_getitimer);
+    timer_create => partial(posix_timer::sys_timer_create, "CPU-time clocks are uml's measure (guest code and its syscalls), checked every preemption slice; CPU clocks of other processes are EINVAL; alarm clocks EOPNOTSUPP (no RTC)");
+    timer_settime => partial(posix_timer::sys_timer_settime, "a periodic timer whose signal is ignored is re-armed at once (Linux parks it until the signal is unignored)");
+    timer_gettime => full(posix_timer::sys_timer_gettime);
+    timer_getoverrun => full(posix_timer::sys_timer_getoverrun);
+    timer_delete => full(posix_timer::sys_timer_delete);
 }
 
 /// The table entry for a raw syscall number, if uml handles it.

@@ -196,7 +196,7 @@ fn replies_round_trip_through_bincode() {
         effects: Effects {
             wake: vec![WaitKey::Child(1)],
             wake_n: vec![(WaitKey::Futex(1, 8), 1)],
-            alarms: vec![(1, sched::Ktime(9))],
+            alarms: vec![(1, sched::AlarmTimer::ItimerReal, sched::Ktime(9))],
             host_waits: vec![crate::HostWait { id: 5, file: None }],
             nice: vec![(2, 5)],
         },

@@ -96,7 +96,7 @@ pub use object::{new_wait_id, FileObject, Poller, WaitSet};
 use path::{Last, Parent};
 pub use perm::FsCred;
 pub use pipe::{PollEvents, PIPE_BUF, PIPE_CAPACITY};
-pub use procfs::{At, NoProcs, ProcFile, ProcSource};
+pub use procfs::{At, NoProcs, ProcFile, ProcSource, SYSCTLS};
 pub use pty::{Pty, PtyRef, SignalTarget, TtySignal};
 pub use stdio::{wait_streams, TcsetWhen};
 use tmpfs::{DevKind, MemData, MemEntry, MemInode, Time};

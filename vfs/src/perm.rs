@@ -71,6 +71,13 @@ impl Vfs {
 
     /// `EACCES` unless `who` may access `d` for `mask`.
     pub(crate) fn check(&self, who: &FsCred<'_>, d: &Dentry, mask: u32) -> Result<(), Errno> {
+        if let crate::dentry::Inode::Proc(p) = &d.0.inode {
+            match p.sysctl_perm(who.fsuid, mask) {
+                Some(true) => return Ok(()),
+                Some(false) => return Err(Errno::EACCES),
+                None => {}
+            }
+        }
         if mask == 0 || (who.privileged() && mask & 1 == 0) {
             return Ok(());
         }

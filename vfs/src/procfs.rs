@@ -21,8 +21,10 @@
 //! - `/proc` is read-only: names are never created or removed (`ENOENT` for new names,
 //!   `EPERM` to remove), and a write to a file opened for writing fails (`EINVAL` for
 //!   per-process files, `EIO` for the others, as Linux files without a write method).
-//!   The exception is `comm`, through which a process renames itself: the syscall layer
-//!   recognises it ([`OpenFile::proc_comm`]) and does that write itself.
+//!   The exceptions are `comm`, through which a process renames itself, and the writable
+//!   files of `/proc/sys` ([`SYSCTLS`]): the syscall layer recognises them
+//!   ([`OpenFile::proc_comm`], [`OpenFile::proc_sysctl`]) and does those writes itself.
+//!   Who may open a `/proc/sys` file goes by its mode bits alone, as Linux's `sysctl_perm`.
 
 use abi::flags::mode::{S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK};
 use abi::flags::{dtype, OFlags};
@@ -49,12 +51,8 @@ pub enum ProcFile {
     Loadavg,
     /// `/proc/version`.
     Version,
-    /// `/proc/sys/kernel/ostype`.
-    Ostype,
-    /// `/proc/sys/kernel/osrelease`.
-    Osrelease,
-    /// `/proc/sys/kernel/hostname`.
-    Hostname,
+    /// A file of `/proc/sys`, by its path under it (`kernel/pid_max`; one of [`SYSCTLS`]).
+    Sysctl(&'static str),
     /// `/proc/PID/status`.
     Status,
     /// `/proc/PID/stat`.
@@ -178,8 +176,8 @@ impl<'a> From<&'a Dentry> for At<'a> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum DirKind {
     Root,
-    Sys,
-    SysKernel,
+    /// A directory of `/proc/sys`: index into [`SYSCTL_DIRS`].
+    Sys(u8),
     Pid,
     Task,
     Fd,
@@ -250,20 +248,109 @@ static ROOT: &[Entry] = entries! {
     b"meminfo" => Node::File(ProcFile::Meminfo), R;
     b"mounts" => Node::Symlink(b"self/mounts".to_vec()), LNK;
     b"stat" => Node::File(ProcFile::SysStat), R;
-    b"sys" => Node::Dir(DirKind::Sys), DIR;
+    b"sys" => Node::Dir(DirKind::Sys(0)), DIR;
     b"uptime" => Node::File(ProcFile::Uptime), R;
     b"version" => Node::File(ProcFile::Version), R;
 };
 
-static SYS: &[Entry] = entries! {
-    b"kernel" => Node::Dir(DirKind::SysKernel), DIR;
-};
+/// The directories of `/proc/sys`, by path under it (the first is `/proc/sys` itself).
+const SYSCTL_DIRS: &[&str] = &[
+    "",
+    "fs",
+    "fs/inotify",
+    "fs/mqueue",
+    "kernel",
+    "kernel/random",
+    "net",
+    "net/core",
+    "vm",
+];
 
-static SYS_KERNEL: &[Entry] = entries! {
-    b"hostname" => Node::File(ProcFile::Hostname), S_IFREG | 0o644;
-    b"osrelease" => Node::File(ProcFile::Osrelease), R;
-    b"ostype" => Node::File(ProcFile::Ostype), R;
-};
+/// The files of `/proc/sys` (Linux's sysctl tables, as far as uml has them): path under
+/// `/proc/sys` and permission bits. Their contents come from the [`ProcSource`]
+/// ([`ProcFile::Sysctl`]); writes go to the syscall layer ([`OpenFile::proc_sysctl`]).
+/// Access goes by these bits alone, as Linux's `sysctl_perm`: root (fsuid 0) gets the
+/// owner's, so even root cannot write a `0444` one.
+pub const SYSCTLS: &[(&str, u32)] = &[
+    ("fs/file-max", 0o644),
+    ("fs/inotify/max_queued_events", 0o644),
+    ("fs/inotify/max_user_instances", 0o644),
+    ("fs/inotify/max_user_watches", 0o644),
+    ("fs/mqueue/msg_default", 0o644),
+    ("fs/mqueue/msg_max", 0o644),
+    ("fs/mqueue/msgsize_default", 0o644),
+    ("fs/mqueue/msgsize_max", 0o644),
+    ("fs/mqueue/queues_max", 0o644),
+    ("fs/nr_open", 0o644),
+    ("fs/pipe-max-size", 0o644),
+    ("kernel/cap_last_cap", 0o444),
+    ("kernel/domainname", 0o644),
+    ("kernel/hostname", 0o644),
+    ("kernel/msgmax", 0o644),
+    ("kernel/msgmnb", 0o644),
+    ("kernel/msgmni", 0o644),
+    ("kernel/ngroups_max", 0o444),
+    ("kernel/osrelease", 0o444),
+    ("kernel/ostype", 0o444),
+    ("kernel/overflowgid", 0o644),
+    ("kernel/overflowuid", 0o644),
+    ("kernel/perf_event_paranoid", 0o644),
+    ("kernel/pid_max", 0o644),
+    ("kernel/random/boot_id", 0o444),
+    ("kernel/random/uuid", 0o444),
+    ("kernel/sem", 0o644),
+    ("kernel/shmall", 0o644),
+    ("kernel/shmmax", 0o644),
+    ("kernel/shmmni", 0o644),
+    ("kernel/tainted", 0o644),
+    ("kernel/threads-max", 0o644),
+    ("kernel/version", 0o444),
+    ("net/core/somaxconn", 0o644),
+    ("vm/max_map_count", 0o644),
+    ("vm/mmap_min_addr", 0o644),
+    ("vm/overcommit_memory", 0o644),
+];
+
+/// The parent directory of a `/proc/sys` path and its last name.
+fn split_sys(path: &'static str) -> (&'static str, &'static str) {
+    match path.rfind('/') {
+        Some(i) => (&path[..i], &path[i + 1..]),
+        None => ("", path),
+    }
+}
+
+/// The entries of `/proc/sys` directory `dir` (an index into [`SYSCTL_DIRS`]), by name:
+/// (name, node, mode, index for the inode number).
+fn sys_entries(dir: u8) -> Vec<(&'static str, Node, u32, u64)> {
+    let Some(&here) = SYSCTL_DIRS.get(dir as usize) else {
+        return Vec::new();
+    };
+    let mut v = Vec::new();
+    for (i, d) in SYSCTL_DIRS.iter().enumerate().skip(1) {
+        let (parent, name) = split_sys(d);
+        if parent == here {
+            v.push((
+                name,
+                Node::Dir(DirKind::Sys(i as u8)),
+                DIR,
+                0x100 + i as u64,
+            ));
+        }
+    }
+    for (i, (path, mode)) in SYSCTLS.iter().enumerate() {
+        let (parent, name) = split_sys(path);
+        if parent == here {
+            v.push((
+                name,
+                Node::File(ProcFile::Sysctl(path)),
+                S_IFREG | mode,
+                i as u64,
+            ));
+        }
+    }
+    v.sort_by(|a, b| a.0.cmp(b.0));
+    v
+}
 
 /// The entries of `/proc/PID` (and `/proc/PID/task/TID`) other than the magic links.
 static PID: &[Entry] = entries! {
@@ -294,15 +381,20 @@ fn ino(pid: i32, kind: u64, n: u64) -> u64 {
 fn fixed(dir: DirKind) -> &'static [Entry] {
     match dir {
         DirKind::Root => ROOT,
-        DirKind::Sys => SYS,
-        DirKind::SysKernel => SYS_KERNEL,
         DirKind::Pid => PID,
         _ => &[],
     }
 }
 
 fn dir_code(d: DirKind) -> u64 {
-    d as u64 + 1
+    match d {
+        DirKind::Root => 1,
+        DirKind::Pid => 2,
+        DirKind::Task => 3,
+        DirKind::Fd => 4,
+        DirKind::FdInfo => 5,
+        DirKind::Sys(i) => 0x10 + u64::from(i),
+    }
 }
 
 impl ProcInode {
@@ -370,6 +462,21 @@ impl ProcInode {
         } else {
             Ok(())
         }
+    }
+
+    /// Linux's `sysctl_perm` for a `/proc/sys` file: `Some(allowed)` by its mode bits
+    /// alone (root gets the owner's, so not even root writes a `0444` one); `None` for
+    /// other procfs nodes.
+    pub(crate) fn sysctl_perm(&self, fsuid: u32, mask: u32) -> Option<bool> {
+        if !matches!(self.node, Node::File(ProcFile::Sysctl(_))) {
+            return None;
+        }
+        let bits = if fsuid == 0 {
+            self.mode >> 6
+        } else {
+            self.mode
+        };
+        Some(mask & !bits & 7 == 0)
     }
 
     /// The object a magic link leads to, if this is one.
@@ -496,7 +603,13 @@ pub(crate) fn lookup(
             };
             return Ok(mk(inode));
         }
-        DirKind::Sys | DirKind::SysKernel => return Err(Errno::ENOENT),
+        DirKind::Sys(d) => {
+            let (_, node, mode, i) = sys_entries(d)
+                .into_iter()
+                .find(|e| e.0.as_bytes() == name)
+                .ok_or(Errno::ENOENT)?;
+            return Ok(mk(ProcInode::new(node, 0, mode, (0, 0), ino(0, code, i))));
+        }
     };
     let n = ino(0, code, if name == b"self" { 0x80 } else { 0x81 });
     Ok(mk(ProcInode::new(node, 0, LNK, (0, 0), n)))
@@ -716,6 +829,18 @@ struct Mount {
 }
 
 impl OpenFile {
+    /// The `/proc/sys` file (its path under `/proc/sys`) this is, if it is one (whose
+    /// writes the syscall layer handles).
+    pub fn proc_sysctl(&self) -> Option<&'static str> {
+        match proc_of(self.dentry.as_ref()?)? {
+            ProcInode {
+                node: Node::File(ProcFile::Sysctl(path)),
+                ..
+            } => Some(path),
+            _ => None,
+        }
+    }
+
     /// The process whose name this file is, if it is a `/proc/PID/comm` (whose writes the
     /// syscall layer handles: they rename the process).
     pub fn proc_comm(&self) -> Option<i32> {
@@ -807,7 +932,11 @@ fn entries(procs: &dyn ProcSource, pid: i32, kind: DirKind) -> Vec<(Vec<u8>, u64
                     .map(|fd| (fd.to_string().into_bytes(), ino(pid, code, fd as u64), t)),
             );
         }
-        DirKind::Sys | DirKind::SysKernel => {}
+        DirKind::Sys(d) => v.extend(
+            sys_entries(d)
+                .into_iter()
+                .map(|(name, _, mode, i)| (name.as_bytes().to_vec(), ino(0, code, i), dt(mode))),
+        ),
     }
     v
 }

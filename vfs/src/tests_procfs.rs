@@ -199,7 +199,14 @@ fn contents_come_from_the_source() {
     assert_eq!(s.cat("/proc/self/status").unwrap(), "1 Status\n");
     assert_eq!(s.cat("/proc/2/maps").unwrap(), "2 Maps\n");
     assert_eq!(s.cat("/proc/uptime").unwrap(), "0 Uptime\n");
-    assert_eq!(s.cat("/proc/sys/kernel/ostype").unwrap(), "0 Ostype\n");
+    assert_eq!(
+        s.cat("/proc/sys/kernel/ostype").unwrap(),
+        "0 Sysctl(\"kernel/ostype\")\n"
+    );
+    assert_eq!(
+        s.cat("/proc/sys/net/core/somaxconn").unwrap(),
+        "0 Sysctl(\"net/core/somaxconn\")\n"
+    );
     assert!(s.cat("/proc/self/mounts").unwrap().contains(" /proc proc "));
     let info = s.cat("/proc/self/fdinfo/1").unwrap();
     assert!(info.starts_with("pos:\t0\nflags:\t0100000\n"), "{info}");

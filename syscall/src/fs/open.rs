@@ -185,7 +185,18 @@ pub fn sys_fcntl(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
             Ok(0)
         }
         fcntl::F_GETPIPE_SZ => Ok(f.pipe_capacity()? as u64),
-        fcntl::F_SETPIPE_SZ => Ok(f.set_pipe_capacity(arg)? as u64),
+        fcntl::F_SETPIPE_SZ => {
+            // Growing past `fs/pipe-max-size` takes privilege (CAP_SYS_RESOURCE).
+            let size = arg
+                .max(4096)
+                .checked_next_power_of_two()
+                .unwrap_or(u64::MAX);
+            let grows = size > f.pipe_capacity()? as u64;
+            if grows && size > ctx.procs.sysctl.pipe_max_size && ctx.proc.cred.euid != 0 {
+                return Err(Errno::EPERM);
+            }
+            Ok(f.set_pipe_capacity(arg)? as u64)
+        }
         cmd @ (fcntl::F_GETLK
         | fcntl::F_SETLK
         | fcntl::F_SETLKW

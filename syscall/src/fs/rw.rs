@@ -206,6 +206,9 @@ fn one(ctx: &mut Ctx<'_>, f: &FileRef, iov: &IoVec, dir: Dir, at: At) -> abi::Sy
         Dir::Write if f.proc_comm().is_some() => {
             return crate::procfs::write_comm(ctx, f, addr, iov.len);
         }
+        Dir::Write if f.proc_sysctl().is_some() => {
+            return crate::procfs::sys::write(ctx, f, addr, iov.len);
+        }
         Dir::Write => ctx.with_user_slices(addr, iov.len, |s| match at {
             At::Pos { append: false } => f.write(s),
             At::Pos { append: true } => f.write_append(s),

@@ -6,7 +6,10 @@
 
 mod maps;
 mod pid;
+pub(crate) mod sys;
 mod system;
+
+pub use sys::Sysctl;
 
 use abi::Errno;
 use mm::MmService;
@@ -88,6 +91,9 @@ impl ProcSource for ProcView<'_> {
     fn contents(&self, vfs: &Vfs, pid: i32, file: ProcFile) -> Result<Vec<u8>, Errno> {
         let view = self.mm.ok_or(Errno::ENOENT)?.view();
         let mm = &*view;
+        if let ProcFile::Sysctl(path) = file {
+            return Ok(self.table.sysctl.read(path, mm.stats().total_bytes));
+        }
         if pid == 0 {
             return Ok(system::contents(self, mm, file));
         }

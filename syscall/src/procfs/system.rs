@@ -1,5 +1,5 @@
 //! The system-wide files of `/proc`: `cpuinfo`, `meminfo`, `stat`, `uptime`, `loadavg`,
-//! `version` and `sys/kernel/{ostype,osrelease,hostname}`. uml is one CPU; memory is the
+//! `version` (`/proc/sys` is [`super::sys`]). uml is one CPU; memory is the
 //! `--mem` physical memory.
 
 use mm::Mm;
@@ -62,9 +62,6 @@ pub(super) fn contents(v: &ProcView<'_>, mm: &Mm, file: ProcFile) -> Vec<u8> {
             field(&uts.release),
             field(&uts.version)
         ),
-        ProcFile::Ostype => format!("{}\n", field(&uts.sysname)),
-        ProcFile::Osrelease => format!("{}\n", field(&uts.release)),
-        ProcFile::Hostname => format!("{}\n", field(&uts.nodename)),
         _ => String::new(),
     };
     text.into_bytes()

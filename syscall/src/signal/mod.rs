@@ -572,6 +572,27 @@ impl SigState {
         self.send_inner(info, force, true).unwrap_or(false)
     }
 
+    /// Queues a timer's signal (Linux's `posixtimer_send_sigqueue`), for the process or
+    /// (`private`) the current thread. A timer's siginfo is its own, allocated with the
+    /// timer, so it is queued even where the same standard signal is already pending or
+    /// the queue is full. `None` if the signal is ignored (nothing queued), else whether
+    /// to wake the task (as [`send`](Self::send)).
+    pub fn send_timer(&mut self, info: SigInfo, private: bool) -> Option<bool> {
+        let signo = info.signo;
+        if !valid(signo) || self.ignored_at_generation(signo, false) {
+            return None;
+        }
+        let m = sigmask(signo);
+        let target = if private {
+            &mut self.pending
+        } else {
+            &mut self.shared
+        };
+        target.queue.push_back(info);
+        target.set |= m;
+        Some(self.blocked & m == 0 || self.wait_set & m != 0)
+    }
+
     fn send_inner(&mut self, info: SigInfo, force: bool, private: bool) -> Result<bool, Errno> {
         let signo = info.signo;
         if !valid(signo) {

@@ -70,6 +70,9 @@ pub enum SigFields {
         overrun: i32,
         /// `si_value`.
         value: u64,
+        /// Queued by one of the process's timers (Linux's timer `sigqueue`); false for a
+        /// siginfo a program made up (`rt_sigqueueinfo`). Never shown to the guest.
+        from_timer: bool,
     },
     /// `SIGPOLL`/`SIGIO` (`POLL_*`, `SI_SIGIO`).
     Poll {
@@ -235,7 +238,7 @@ impl SigInfo {
         }
     }
 
-    /// A POSIX timer expiry (`SI_TIMER`).
+    /// A POSIX timer expiry (`SI_TIMER`) as a program may make one up.
     pub fn timer(signo: i32, tid: i32, overrun: i32, value: u64) -> SigInfo {
         SigInfo {
             signo,
@@ -245,7 +248,22 @@ impl SigInfo {
                 tid,
                 overrun,
                 value,
+                from_timer: false,
             },
+        }
+    }
+
+    /// The signal POSIX timer `tid` queues when it expires (its overrun is filled in
+    /// when it is taken, see [`crate::posix_timer`]).
+    pub fn posix_timer(signo: i32, tid: i32, value: u64) -> SigInfo {
+        SigInfo {
+            fields: SigFields::Timer {
+                tid,
+                overrun: 0,
+                value,
+                from_timer: true,
+            },
+            ..SigInfo::timer(signo, tid, 0, value)
         }
     }
 
@@ -300,6 +318,7 @@ impl SigInfo {
                 tid,
                 overrun,
                 value,
+                ..
             } => {
                 put_i32(&mut b, 16, tid);
                 put_i32(&mut b, 20, overrun);
@@ -340,6 +359,7 @@ impl SigInfo {
                 tid: get_i32(b, 16),
                 overrun: get_i32(b, 20),
                 value: get_u64(b, 24),
+                from_timer: false,
             },
             Layout::Chld => SigFields::Chld {
                 pid: get_i32(b, 16),

@@ -122,16 +122,15 @@ pub(crate) fn sys_rt_sigtimedwait(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     let set: SigSet = ctx.read_val(uset)?;
     let timeout = crate::time::read_timeout(ctx, uts)?;
     let set = set & !UNBLOCKABLE;
-    let s = &mut ctx.proc.sig;
-    s.wait_set = 0;
-    if let Some(info) = s.dequeue_from(set) {
+    ctx.proc.sig.wait_set = 0;
+    if let Some(info) = ctx.dequeue_signal_from(set) {
         // As on Linux, the signal is consumed even if the siginfo cannot be written.
         if !uinfo.is_null() {
             ctx.copy_out(uinfo, &info.to_bytes())?;
         }
         return Ok(info.signo as u64);
     }
-    if s.discard_ignored() {
+    if ctx.proc.sig.discard_ignored() {
         return Err(Errno::EINTR);
     }
     let me = ctx.proc.pid;

@@ -1,0 +1,264 @@
+//! `/proc/sys`: the values of the sysctl files vfs's procfs lists ([`vfs::SYSCTLS`]), and
+//! writes to them. The values belong to the uml instance ([`Sysctl`], kept in the process
+//! table): `kernel/hostname` and `kernel/domainname` are what `uname` reports and what
+//! `sethostname`/`setdomainname` set; `kernel/pid_max` bounds the pids handed out from
+//! then on; `fs/pipe-max-size` bounds `F_SETPIPE_SZ` for unprivileged callers. The other
+//! writable values are kept (a read shows what was written) without further effect.
+//! Defaults are Linux's for a machine of the instance's size (`--mem`, one CPU); the
+//! release and version strings are the host's, as `uname` reports them.
+//!
+//! Who may write is decided by procfs on open (the files' mode bits, as Linux's
+//! `sysctl_perm`: guest root may write the `0644` ones, anyone else gets `EACCES`). A write
+//! is parsed as Linux's `proc_dointvec`/`proc_dostring`: numbers separated by blanks, a
+//! trailing newline; anything else, or a number out of the file's range, is `EINVAL`.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+
+use abi::Errno;
+use vfs::FileRef;
+
+use crate::Ctx;
+
+/// Linux's `PID_MAX_LIMIT` on 64-bit machines, and the lowest `pid_max` it accepts.
+const PID_MAX_LIMIT: i64 = 4 * 1024 * 1024;
+const PID_MAX_MIN: i64 = 301;
+/// Longest host or domain name (`__NEW_UTS_LEN`).
+const UTS_LEN: usize = 64;
+const PAGE_SIZE: u64 = 4096;
+
+/// The instance's sysctl values.
+#[derive(Clone, Debug)]
+pub struct Sysctl {
+    /// `kernel/hostname`, the `uname` node name.
+    pub hostname: Vec<u8>,
+    /// `kernel/domainname`, the `uname` domain name.
+    pub domainname: Vec<u8>,
+    /// `kernel/pid_max`: pids are below it.
+    pub pid_max: i32,
+    /// `fs/pipe-max-size`: the largest pipe an unprivileged `F_SETPIPE_SZ` may ask for.
+    pub pipe_max_size: u64,
+    /// The other writable values, as last written.
+    written: BTreeMap<&'static str, String>,
+    /// `kernel/random/boot_id`: one per instance.
+    boot_id: String,
+}
+
+impl Default for Sysctl {
+    fn default() -> Sysctl {
+        let uts = crate::info::utsname();
+        Sysctl {
+            hostname: cstr(&uts.nodename).to_vec(),
+            domainname: cstr(&uts.domainname).to_vec(),
+            pid_max: 32768,
+            pipe_max_size: 1 << 20,
+            written: BTreeMap::new(),
+            boot_id: uuid(),
+        }
+    }
+}
+
+/// The bytes of a NUL-padded `utsname` field.
+pub(crate) fn cstr(f: &[u8]) -> &[u8] {
+    let n = f.iter().position(|&b| b == 0).unwrap_or(f.len());
+    &f[..n]
+}
+
+/// A random (version 4) UUID, as `kernel/random/uuid` gives.
+fn uuid() -> String {
+    let mut b = [0u8; 16];
+    if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
+        let _ = f.read_exact(&mut b);
+    }
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: Vec<String> = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        h[..4].concat(),
+        h[4..6].concat(),
+        h[6..8].concat(),
+        h[8..10].concat(),
+        h[10..].concat()
+    )
+}
+
+/// Linux's default for a file whose value does not follow the instance's state.
+/// `mem`: the instance's memory in bytes.
+fn default_value(path: &str, mem: u64) -> String {
+    let pages = mem / PAGE_SIZE;
+    match path {
+        // Linux's files_maxfiles_init: 10% of memory at 1 KiB per file, at least NR_FILE.
+        "fs/file-max" => (pages * (PAGE_SIZE / 1024) / 10).max(8192).to_string(),
+        "fs/inotify/max_queued_events" => "16384".into(),
+        "fs/inotify/max_user_instances" => "128".into(),
+        // 1% of memory, at 1 KiB per watch, within Linux's bounds.
+        "fs/inotify/max_user_watches" => (mem / 100 / 1080).clamp(8192, 1_048_576).to_string(),
+        "fs/mqueue/msg_default" | "fs/mqueue/msg_max" => "10".into(),
+        "fs/mqueue/msgsize_default" | "fs/mqueue/msgsize_max" => "8192".into(),
+        "fs/mqueue/queues_max" => "256".into(),
+        "fs/nr_open" => "1048576".into(),
+        "kernel/cap_last_cap" => "40".into(),
+        "kernel/msgmax" => "8192".into(),
+        "kernel/msgmnb" => "16384".into(),
+        "kernel/msgmni" => "32000".into(),
+        "kernel/ngroups_max" => "65536".into(),
+        "kernel/overflowgid" | "kernel/overflowuid" => "65534".into(),
+        "kernel/perf_event_paranoid" => "2".into(),
+        "kernel/sem" => "32000\t1024000000\t500\t32000".into(),
+        "kernel/shmall" | "kernel/shmmax" => "18446744073692774399".into(),
+        "kernel/shmmni" => "4096".into(),
+        "kernel/tainted" => "0".into(),
+        // Linux's set_max_threads: memory over 8 kernel stacks of 16 KiB.
+        "kernel/threads-max" => (pages / 32).clamp(20, 0x3fff_ffff).to_string(),
+        "net/core/somaxconn" => "4096".into(),
+        "vm/max_map_count" => "65530".into(),
+        "vm/mmap_min_addr" => "65536".into(),
+        "vm/overcommit_memory" => "0".into(),
+        _ => String::new(),
+    }
+}
+
+impl Sysctl {
+    /// The contents of `/proc/sys/<path>`.
+    pub(crate) fn read(&self, path: &str, mem: u64) -> Vec<u8> {
+        let uts = crate::info::utsname();
+        let text = match path {
+            "kernel/hostname" => String::from_utf8_lossy(&self.hostname).into_owned(),
+            "kernel/domainname" => String::from_utf8_lossy(&self.domainname).into_owned(),
+            "kernel/ostype" => String::from_utf8_lossy(cstr(&uts.sysname)).into_owned(),
+            "kernel/osrelease" => String::from_utf8_lossy(cstr(&uts.release)).into_owned(),
+            "kernel/version" => String::from_utf8_lossy(cstr(&uts.version)).into_owned(),
+            "kernel/pid_max" => self.pid_max.to_string(),
+            "fs/pipe-max-size" => self.pipe_max_size.to_string(),
+            "kernel/random/boot_id" => self.boot_id.clone(),
+            "kernel/random/uuid" => uuid(),
+            p => match self.written.get(p) {
+                Some(v) => v.clone(),
+                None => default_value(p, mem),
+            },
+        };
+        format!("{text}\n").into_bytes()
+    }
+
+    /// A write of `data` to `/proc/sys/<path>` (its permission was checked on open).
+    fn write(&mut self, path: &'static str, data: &[u8]) -> Result<(), Errno> {
+        match path {
+            "kernel/hostname" => self.hostname = dostring(data),
+            "kernel/domainname" => self.domainname = dostring(data),
+            "kernel/pid_max" => {
+                let [v] = dointvec::<1>(data)?;
+                if !(PID_MAX_MIN..=PID_MAX_LIMIT).contains(&v) {
+                    return Err(Errno::EINVAL);
+                }
+                self.pid_max = v as i32;
+            }
+            "fs/pipe-max-size" => {
+                let [v] = dointvec::<1>(data)?;
+                self.pipe_max_size = round_pipe_size(v).ok_or(Errno::EINVAL)?;
+            }
+            "kernel/sem" => {
+                let v = dointvec::<4>(data)?;
+                let s: Vec<String> = v.iter().map(i64::to_string).collect();
+                self.written.insert(path, s.join("\t"));
+            }
+            "vm/overcommit_memory" => {
+                let [v] = dointvec::<1>(data)?;
+                if !(0..=2).contains(&v) {
+                    return Err(Errno::EINVAL);
+                }
+                self.written.insert(path, v.to_string());
+            }
+            _ => {
+                let [v] = dointvec::<1>(data)?;
+                self.written.insert(path, v.to_string());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `proc_dostring`: the text up to a newline or NUL, at most [`UTS_LEN`] bytes.
+fn dostring(data: &[u8]) -> Vec<u8> {
+    let end = data
+        .iter()
+        .position(|&b| b == b'\n' || b == 0)
+        .unwrap_or(data.len());
+    data[..end.min(UTS_LEN)].to_vec()
+}
+
+/// `proc_dointvec` for `N` values: decimal numbers (a sign allowed) separated by blanks,
+/// optionally ended by a newline; fewer than `N` leaves the rest unchanged in Linux, which
+/// uml treats as an error only when there is none at all.
+fn dointvec<const N: usize>(data: &[u8]) -> Result<[i64; N], Errno> {
+    let text = std::str::from_utf8(data).map_err(|_| Errno::EINVAL)?;
+    let mut out = [0i64; N];
+    let mut n = 0;
+    for word in text.split_ascii_whitespace() {
+        if n == N {
+            return Err(Errno::EINVAL);
+        }
+        out[n] = match word.parse::<i64>() {
+            Ok(v) => v,
+            // Values past i64 (shmmax's default) are kept as the largest.
+            Err(_) if word.bytes().all(|b| b.is_ascii_digit()) => i64::MAX,
+            Err(_) => return Err(Errno::EINVAL),
+        };
+        n += 1;
+    }
+    if n == 0 {
+        return Err(Errno::EINVAL);
+    }
+    Ok(out)
+}
+
+/// Linux's `round_pipe_size`: at least a page, a power of two, at most 2 GiB.
+fn round_pipe_size(v: i64) -> Option<u64> {
+    let v = u64::try_from(v).ok()?;
+    if v > 1 << 31 {
+        return None;
+    }
+    Some(v.max(PAGE_SIZE).next_power_of_two())
+}
+
+/// A write of `len` bytes at `addr` to the `/proc/sys` file `file`.
+pub(crate) fn write(
+    ctx: &mut Ctx<'_>,
+    file: &FileRef,
+    addr: abi::UserAddr,
+    len: u64,
+) -> abi::SysResult {
+    let path = file.proc_sysctl().ok_or(Errno::EINVAL)?;
+    let mut data = vec![0u8; len.min(4096) as usize];
+    ctx.copy_in(addr, &mut data)?;
+    ctx.procs.sysctl.write(path, &data)?;
+    Ok(len)
+}
+
+/// `sethostname(name, len)` and `setdomainname(name, len)`: guest root only (`EPERM`),
+/// at most 64 bytes (`EINVAL`).
+pub(crate) fn set_uts_name(ctx: &mut Ctx<'_>, a: &crate::Args, host: bool) -> abi::SysResult {
+    if ctx.proc.cred.euid != 0 {
+        return Err(Errno::EPERM);
+    }
+    let len = i64::from(a.i32(1));
+    if !(0..=UTS_LEN as i64).contains(&len) {
+        return Err(Errno::EINVAL);
+    }
+    let mut name = vec![0u8; len as usize];
+    ctx.copy_in(a.addr(0), &mut name)?;
+    if host {
+        ctx.procs.sysctl.hostname = name;
+    } else {
+        ctx.procs.sysctl.domainname = name;
+    }
+    Ok(0)
+}
+
+pub(crate) fn sys_sethostname(ctx: &mut Ctx<'_>, a: &crate::Args) -> abi::SysResult {
+    set_uts_name(ctx, a, true)
+}
+
+pub(crate) fn sys_setdomainname(ctx: &mut Ctx<'_>, a: &crate::Args) -> abi::SysResult {
+    set_uts_name(ctx, a, false)
+}
