@@ -313,6 +313,8 @@ static void run_case(const struct family *fam, enum mode m) {
     pid_t sender = fork();
     if (sender == 0) {
         msleep(SIGNAL_MS);
+        /* The call is blocked by now, unless the host is loaded: then wait until it is. */
+        wait_state(me, 'S');
         if (m == M_STOP) {
             kill(me, SIGSTOP);
             wait_state(me, 'T');

@@ -347,7 +347,6 @@ impl Kernel {
         };
         proc.sig_of(tid_of(tid));
         let sched = &self.sched;
-        let waiters = |k| sched.waiters(k);
         let mut ctx = syscall::Ctx::new(
             &mut self.mm,
             &self.vfs,
@@ -355,7 +354,7 @@ impl Kernel {
             &mut self.procs,
             &mut task.regs,
             &mut task.restart_block,
-            &waiters,
+            sched,
         );
         let nr = ctx.regs.orig_rax;
         let args = ctx.regs.syscall_args();

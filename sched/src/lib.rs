@@ -256,6 +256,15 @@ impl Scheduler {
         self.tasks.get(&t).is_some_and(|s| s.stopped)
     }
 
+    /// Whether `t` is blocked: `Some(true)` in an interruptible wait, `Some(false)` in one
+    /// only its event ends (a vfork parent), `None` if it is not waiting.
+    pub fn blocked(&self, t: TaskId) -> Option<bool> {
+        self.tasks
+            .get(&t)
+            .filter(|s| !s.blocked_on.is_empty())
+            .map(|s| s.interruptible)
+    }
+
     fn make_runnable(&mut self, t: TaskId) {
         let s = self.tasks.entry(t).or_default();
         if !s.runnable && !s.stopped && s.blocked_on.is_empty() {

@@ -36,6 +36,7 @@ enum Request {
     Msg(SchedMsg),
     Waiters(WaitKey),
     IsStopped(TaskId),
+    Blocked(TaskId),
 }
 
 /// What comes back.
@@ -43,6 +44,7 @@ enum Response {
     Reply(SchedReply),
     Count(usize),
     Flag(bool),
+    Blocked(Option<bool>),
 }
 
 /// The scheduler as the kernel reaches it.
@@ -131,6 +133,21 @@ impl SchedService {
     }
 }
 
+impl SchedService {
+    /// Whether `t` is blocked, and if so interruptibly ([`Scheduler::blocked`]).
+    pub fn blocked(&self, t: TaskId) -> Option<bool> {
+        match &self.0 {
+            Where::Local(s) => s.blocked(t),
+            Where::Thread { inbox, outbox, .. } => {
+                match Self::ask(inbox, outbox, Request::Blocked(t)) {
+                    Response::Blocked(b) => b,
+                    _ => None,
+                }
+            }
+        }
+    }
+}
+
 impl Drop for SchedService {
     fn drop(&mut self) {
         if let Where::Thread { inbox, thread, .. } = &mut self.0 {
@@ -150,6 +167,7 @@ fn serve(mut sched: Scheduler, requests: Receiver<Request>, answers: Sender<Resp
             Request::Msg(m) => Response::Reply(sched.handle(m)),
             Request::Waiters(k) => Response::Count(sched.waiters(k)),
             Request::IsStopped(t) => Response::Flag(sched.is_stopped(t)),
+            Request::Blocked(t) => Response::Blocked(sched.blocked(t)),
         };
         if answers.send(resp).is_err() {
             return;

@@ -31,8 +31,8 @@ pub struct Ctx<'a> {
     pub procs: &'a mut ProcessTable,
     /// The calling thread's registers (rax is replaced by the return value afterwards).
     pub regs: &'a mut abi::structs::UserRegs,
-    /// How many tasks are blocked on a key (a view of the scheduler's wait queues).
-    pub waiters: &'a dyn Fn(WaitKey) -> usize,
+    /// The scheduler's read-only views: who waits on a key, whether a task is blocked.
+    pub sched: &'a dyn SchedView,
     /// State kept across restarts of a blocked call.
     pub restart: &'a mut RestartBlock,
     /// What the call is to wait for, if it blocks ([`Ctx::block_on`]); handed back by
@@ -42,6 +42,34 @@ pub struct Ctx<'a> {
     block_also: Vec<WaitKey>,
     /// What the call did besides its value; handed back by [`dispatch`](crate::dispatch).
     pub(crate) effects: Effects,
+}
+
+/// What handlers may ask the scheduler without a message: views of its state.
+pub trait SchedView {
+    /// How many tasks are blocked on `key`.
+    fn waiters(&self, key: WaitKey) -> usize;
+    /// Whether guest thread `tid` is blocked: `Some(true)` interruptibly, `Some(false)` in
+    /// a wait only its event ends, `None` if it is runnable or running.
+    fn blocked(&self, tid: i32) -> Option<bool>;
+}
+
+impl SchedView for sched::SchedService {
+    fn waiters(&self, key: WaitKey) -> usize {
+        sched::SchedService::waiters(self, key)
+    }
+    fn blocked(&self, tid: i32) -> Option<bool> {
+        sched::SchedService::blocked(self, sched::TaskId(tid as u32))
+    }
+}
+
+/// A count of waiters per key alone (handler tests): nobody is blocked.
+impl<F: Fn(WaitKey) -> usize> SchedView for F {
+    fn waiters(&self, key: WaitKey) -> usize {
+        self(key)
+    }
+    fn blocked(&self, _tid: i32) -> Option<bool> {
+        None
+    }
 }
 
 impl<'a> Ctx<'a> {
@@ -54,7 +82,7 @@ impl<'a> Ctx<'a> {
         procs: &'a mut ProcessTable,
         regs: &'a mut abi::structs::UserRegs,
         restart: &'a mut RestartBlock,
-        waiters: &'a dyn Fn(WaitKey) -> usize,
+        sched: &'a dyn SchedView,
     ) -> Ctx<'a> {
         Ctx {
             mm,
@@ -63,7 +91,7 @@ impl<'a> Ctx<'a> {
             proc,
             procs,
             regs,
-            waiters,
+            sched,
             restart,
             block: None,
             block_also: Vec::new(),
@@ -215,7 +243,7 @@ impl Ctx<'_> {
     /// Wakes at most `n` of the tasks blocked on `key`, first blocked first; returns how
     /// many that is.
     pub fn wake_some(&mut self, key: WaitKey, n: usize) -> usize {
-        let woken = (self.waiters)(key).min(n);
+        let woken = self.sched.waiters(key).min(n);
         if woken > 0 {
             self.effects.wake_n.push((key, woken));
         }

@@ -61,7 +61,7 @@ pub mod timers;
 pub mod tty;
 
 pub use args::Args;
-pub use ctx::Ctx;
+pub use ctx::{Ctx, SchedView};
 pub use process::{Cred, ExitStatus, ProcState, Process, ProcessTable, Thread};
 
 use abi::{Errno, Sysno};

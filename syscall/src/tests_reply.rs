@@ -59,7 +59,7 @@ impl World {
     }
 
     /// Runs one syscall; `waiters` fakes the scheduler's wait queues.
-    fn call(&mut self, nr: Sysno, args: &[u64], waiters: &dyn Fn(WaitKey) -> usize) -> Reply {
+    fn call(&mut self, nr: Sysno, args: &[u64], waiters: &dyn crate::SchedView) -> Reply {
         let mut regs = self.regs;
         regs.orig_rax = nr.raw();
         let mut a = [0u64; 6];

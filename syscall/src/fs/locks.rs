@@ -363,8 +363,8 @@ pub(crate) fn fcntl_lock(ctx: &mut Ctx<'_>, file: FileRef, cmd: i32, at: UserAdd
                 return Err(Errno::EAGAIN);
             }
             if let (false, Owner::Process(holder)) = (ofd, held.owner) {
-                let waiters = ctx.waiters;
-                let live = |(dev, ino)| waiters(WaitKey::Lock(dev, ino)) > 0;
+                let sched = ctx.sched;
+                let live = |(dev, ino)| sched.waiters(WaitKey::Lock(dev, ino)) > 0;
                 if locks.deadlock(pid, holder, live) {
                     return Err(Errno::EDEADLK);
                 }

@@ -16,7 +16,7 @@ use mm::MmService;
 use vfs::{Dentry, FileRef, ProcFile, ProcSource, Vfs};
 
 use crate::process::{ProcState, Process, ProcessTable};
-use crate::Ctx;
+use crate::{Ctx, SchedView};
 
 /// The processes as one caller sees them: itself (taken out of the table for its call)
 /// and the table. Without `mm`, files about memory cannot be generated (`ENOENT`): that
@@ -25,12 +25,33 @@ pub(crate) struct ProcView<'a> {
     caller: &'a Process,
     table: &'a ProcessTable,
     mm: Option<&'a MmService>,
+    /// Who is blocked; without it every other process shows as sleeping.
+    sched: Option<&'a dyn SchedView>,
 }
 
 impl<'a> ProcView<'a> {
     /// The view of `caller`.
     pub fn new(caller: &'a Process, table: &'a ProcessTable, mm: Option<&'a MmService>) -> Self {
-        ProcView { caller, table, mm }
+        ProcView {
+            caller,
+            table,
+            mm,
+            sched: None,
+        }
+    }
+
+    /// The view, with the scheduler's say of who is blocked.
+    pub fn with_sched(self, sched: &'a dyn SchedView) -> Self {
+        ProcView {
+            sched: Some(sched),
+            ..self
+        }
+    }
+
+    /// Whether thread `tid` waits: `Some(true)` interruptibly (`S`), `Some(false)` not
+    /// (`D`), `None` when it runs or may run (`R`; without a scheduler view: `S`).
+    pub fn blocked(&self, tid: i32) -> Option<bool> {
+        self.sched.map_or(Some(true), |s| s.blocked(tid))
     }
 
     /// The process with `pid`, the caller included.
@@ -139,7 +160,7 @@ impl ProcSource for Ctx<'_> {
 impl<'c> Ctx<'c> {
     /// The processes as the caller sees them.
     pub(crate) fn procs_view(&self) -> ProcView<'_> {
-        ProcView::new(self.proc, self.procs, Some(&*self.mm))
+        ProcView::new(self.proc, self.procs, Some(&*self.mm)).with_sched(self.sched)
     }
 
     /// A path call's start `dir`, walked by the caller (its `/proc`, its filesystem ids).

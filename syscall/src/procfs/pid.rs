@@ -64,7 +64,12 @@ fn state(v: &ProcView<'_>, p: &Process) -> (char, &'static str) {
         ProcState::Zombie(_) => ('Z', "zombie"),
         ProcState::Stopped { .. } => ('T', "stopped"),
         _ if p.pid == v.caller.pid => ('R', "running"),
-        _ => ('S', "sleeping"),
+        // The leader's state, as Linux shows for the process.
+        _ => match v.blocked(p.pid) {
+            Some(true) => ('S', "sleeping"),
+            Some(false) => ('D', "disk sleep"),
+            None => ('R', "running"),
+        },
     }
 }
 
