@@ -43,11 +43,25 @@ echo
 echo "µs per round trip (two switches), medians of $REPS."
 echo
 
+# pid and its descendant processes (not threads), one per line.
+tree() {
+	ps -e -o pid=,ppid= | awk -v root="$1" '
+		{ parent[$1] = $2 }
+		END {
+			print root
+			do {
+				grew = 0
+				for (p in parent) if (!(p in seen) && (parent[p] == root || parent[p] in seen)) {
+					seen[p] = 1; grew = 1; print p
+				}
+			} while (grew)
+		}'
+}
+
 # Sum of Pss (KiB) of pid and its descendants.
 pss_tree() {
-	local pids total=0 p kb
-	pids="$1 $(pstree -p "$1" | grep -o '([0-9]*)' | tr -d '()' | tr '\n' ' ')"
-	for p in $pids; do
+	local total=0 p kb
+	for p in $(tree "$1"); do
 		kb=$(awk '/^Pss:/ {print $2}' "/proc/$p/smaps_rollup" 2>/dev/null || echo 0)
 		total=$((total + ${kb:-0}))
 	done
@@ -60,8 +74,8 @@ for mode in per-process single; do
 	"$UML" run --mm "$mode" -- /bin/busybox sh -c 'for i in $(seq 50); do sleep 4 & done; wait' &
 	pid=$!
 	sleep 2
-	n=$(pstree -p "$pid" | grep -o '([0-9]*)' | sort -u | wc -l)
+	n=$(tree "$pid" | wc -l)
 	kb=$(pss_tree "$pid")
 	wait "$pid"
-	echo "| $mode | $n (with uml's threads) | $((kb / 1024)) |"
+	echo "| $mode | $n | $((kb / 1024)) |"
 done
