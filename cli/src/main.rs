@@ -79,6 +79,10 @@ struct RunArgs {
     /// (PTRACE_SYSEMU); the environment variable UML_TRAP sets the default.
     #[arg(long, env = "UML_TRAP", default_value = "seccomp")]
     trap: kernel::TrapKind,
+    /// The guest's user, NAME|UID[:GROUP|GID] as in the guest's /etc/passwd and /etc/group
+    /// (default: root, uml's own; files reaching the host are still written as you).
+    #[arg(short = 'u', long = "user", value_name = "USER[:GROUP]")]
+    user: Option<String>,
     /// How the host realises guest address spaces: per-process (a host process each) or
     /// single (one host process runs them all, rewritten on each switch; single-lazy leaves
     /// the pages to faults); UML_MM sets the default.
@@ -222,6 +226,7 @@ fn run(args: RunArgs) -> ExitCode {
         record: args.record,
         deploy: args.deploy,
         mm: args.mm,
+        user: args.user,
         argv: args.argv,
     };
     match kernel::Kernel::run(&cfg) {

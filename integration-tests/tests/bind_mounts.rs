@@ -264,6 +264,7 @@ fn read_only_mount_errors_come_before_permissions() {
     cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
         .arg(&uml)
         .arg("run")
+        .arg("--user=65534:65534")
         .arg("-v")
         .arg(format!("{}:/ro:ro", tmp.join("host").display()))
         .args(["--", PYTHON, "-c", &script])

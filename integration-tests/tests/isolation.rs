@@ -176,10 +176,56 @@ fn unprivileged_user() {
         let under = as_nobody(&[
             uml.as_os_str(),
             "run".as_ref(),
+            "--user=65534:65534".as_ref(),
             "--".as_ref(),
             g.as_os_str(),
         ]);
         assert_same(&format!("{} as nobody", g.display()), &native, &under);
         assert_eq!(native.status, 0, "{}", native.describe("native"));
     }
+}
+
+/// Started by an ordinary user, uml's guest is root by default (uml's root: it may change
+/// anything in the overlay, new files are its own) while what reaches the host is still done
+/// as the user: a host directory the user may not write stays unwritable.
+#[test]
+fn guest_is_root_by_default_even_unprivileged() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("not root: cannot switch to nobody");
+        return;
+    }
+    let Some(setpriv) = integration_tests::which("setpriv") else {
+        eprintln!("setpriv missing; skipping");
+        return;
+    };
+    let tmp = TempDir::new("guestroot");
+    fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    let uml = tmp.join("uml");
+    fs::copy(uml_bin(), &uml).unwrap();
+    fs::set_permissions(&uml, fs::Permissions::from_mode(0o755)).unwrap();
+    let host_dir = tmp.join("rootonly");
+    fs::create_dir(&host_dir).unwrap();
+    fs::set_permissions(&host_dir, fs::Permissions::from_mode(0o755)).unwrap();
+    let script = "id -u; id -g; echo hi > /etc/uml-x && cat /etc/uml-x; \
+                  touch /tmp/uml-y; stat -c '%u %g' /tmp/uml-y /etc/passwd; \
+                  touch /mnt/z 2>/dev/null || echo host refused; \
+                  su nobody -s /bin/sh -c 'touch /etc/uml-z' 2>/dev/null || echo nobody refused";
+    let mut cmd = Command::new(&setpriv);
+    cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .arg(&uml)
+        .arg("run")
+        .arg("-v")
+        .arg(format!("{}:/mnt", host_dir.display()))
+        .args(["--", "/bin/sh", "-c", script])
+        .current_dir(tmp.path());
+    let o = run_command(cmd, DEFAULT_TIMEOUT);
+    assert_eq!(o.status, 0, "{}", o.describe("uml as nobody"));
+    assert_eq!(
+        o.stdout_str(),
+        "0\n0\nhi\n0 0\n0 0\nhost refused\nnobody refused\n",
+        "{}",
+        o.describe("uml as nobody")
+    );
+    assert!(!host_dir.join("z").exists());
 }

@@ -78,8 +78,10 @@ pub(crate) fn boot(
         // From the first space on: a replay of mm starts from an empty one.
         mm.record();
     }
-    let uid = nix::unistd::getuid().as_raw();
-    let gid = nix::unistd::getgid().as_raw();
+    // Who the guest starts as: root unless `--user` says otherwise (uml's root; what
+    // reaches the host is still done, and checked, as the user who runs uml).
+    let user = crate::user::resolve(cfg.user.as_deref(), &cfg.root)?;
+    let (uid, gid) = (user.uid, user.gid);
     let vfs = Vfs::new(VfsConfig {
         root: cfg.root.clone(),
         rw: cfg.rw,
@@ -148,25 +150,8 @@ pub(crate) fn boot(
             kv
         })
         .collect();
-    // The guest starts as the user who started uml (ids of uml's own from here on): its
-    // real, effective and saved ids, the filesystem ones following the effective ones.
-    let cred = match (nix::unistd::getresuid(), nix::unistd::getresgid()) {
-        (Ok(u), Ok(g)) => Cred {
-            uid: u.real.as_raw(),
-            euid: u.effective.as_raw(),
-            suid: u.saved.as_raw(),
-            fsuid: u.effective.as_raw(),
-            gid: g.real.as_raw(),
-            egid: g.effective.as_raw(),
-            sgid: g.saved.as_raw(),
-            fsgid: g.effective.as_raw(),
-        },
-        _ => Cred::of(uid, gid),
-    };
-    let mut groups: Vec<u32> = nix::unistd::getgroups()
-        .map(|g| g.into_iter().map(|g| g.as_raw()).collect())
-        .unwrap_or_else(|_| vec![gid]);
-    groups.sort_unstable();
+    let cred = Cred::of(uid, gid);
+    let groups = user.groups;
     let loaded = exec::load(&mut mm, &vfs, &cwd, &path, &argv, &envp, cred, true).map_err(|e| {
         let code = match &e {
             ExecError::Open(Errno::ENOENT) | ExecError::Open(Errno::ENOTDIR) => 127,

@@ -58,6 +58,7 @@ mod signals;
 #[cfg(test)]
 mod tests;
 mod trace;
+mod user;
 
 use std::collections::HashMap;
 use std::ffi::OsString;
@@ -100,6 +101,8 @@ pub struct Config {
     pub max_pids: usize,
     /// Trap mechanism.
     pub trap: runner::TrapKind,
+    /// Who the guest starts as (`--user NAME|UID[:GROUP|GID]`; `None`: root).
+    pub user: Option<String>,
     /// How the host realises the address spaces (`--mm`).
     pub mm: mm::backend::MmKind,
     /// Record the messages that cross service boundaries to this file (`--record`).

@@ -18,21 +18,19 @@ use crate::procfs::{ProcInode, Target};
 use crate::tmpfs::{MemInode, Time};
 use crate::Arc;
 
-/// What every in-memory file system of one `Vfs` shares: the owner of new files and the
-/// inode number allocator.
+/// What every in-memory file system of one `Vfs` shares: the owner of new terminals and
+/// the inode number allocator.
 pub(crate) struct FsShared {
     pub uid: u32,
-    pub gid: u32,
     next_ino: AtomicU64,
     /// The devpts instance `/dev/ptmx` and `/dev/pts/N` open through (it owns this).
     devpts: std::sync::OnceLock<std::sync::Weak<crate::pty::Devpts>>,
 }
 
 impl FsShared {
-    pub fn new(uid: u32, gid: u32) -> Arc<FsShared> {
+    pub fn new(uid: u32) -> Arc<FsShared> {
         Arc::new(FsShared {
             uid,
-            gid,
             next_ino: AtomicU64::new(2),
             devpts: std::sync::OnceLock::new(),
         })

@@ -202,7 +202,7 @@ impl Vfs {
         if !host.is_dir() {
             return Err(VfsError::NotDir(cfg.root.clone()));
         }
-        let shared = FsShared::new(cfg.uid, cfg.gid);
+        let shared = FsShared::new(cfg.uid);
         let root = if cfg.rw {
             Dentry::new(None, b"", Inode::Host(host.clone()), S_IFDIR)
         } else {
@@ -369,7 +369,8 @@ impl Vfs {
                 Some(c) => c,
                 None => {
                     self.may_modify(&self.who(&base), &dir)?;
-                    return self.create_file(base.procs, &dir, &name, flags, mode);
+                    let owner = self.who(&base).new_owner(&dir);
+                    return self.create_file(base.procs, &dir, &name, flags, mode, owner);
                 }
             }
         } else {
@@ -414,6 +415,7 @@ impl Vfs {
         name: &[u8],
         flags: OFlags,
         mode: u32,
+        owner: (u32, u32),
     ) -> Result<FileRef, Errno> {
         match &dir.0.inode {
             Inode::Host(h) => {
@@ -431,6 +433,7 @@ impl Vfs {
                     dir,
                     name,
                     S_IFREG | (mode & 0o7777),
+                    owner,
                     MemData::File(Vec::new()),
                 )?;
                 let d = self.child(procs, dir, name)?;
@@ -476,8 +479,17 @@ impl Vfs {
         let base: At<'_> = base.into();
         let _ns = self.ns.lock();
         let (dir, name) = self.new_entry(base, path, true)?;
-        self.may_modify(&self.who(&base), &dir)?;
-        let mode = mode & 0o1777;
+        let who = self.who(&base);
+        self.may_modify(&who, &dir)?;
+        let owner = who.new_owner(&dir);
+        let mut mode = mode & 0o1777;
+        if dir
+            .stat()
+            .is_ok_and(|st| st.st_mode & abi::flags::mode::S_ISGID != 0)
+        {
+            // A set-group-ID directory's subdirectories are set-group-ID too.
+            mode |= abi::flags::mode::S_ISGID;
+        }
         match &dir.0.inode {
             Inode::Host(h) => h.mkdir(&name, mode),
             Inode::Ovl(_) => {
@@ -485,7 +497,7 @@ impl Vfs {
                     entries: Default::default(),
                     opaque: true,
                 };
-                overlay::create(&dir, &name, S_IFDIR | mode, data).map(|_| ())
+                overlay::create(&dir, &name, S_IFDIR | mode, owner, data).map(|_| ())
             }
             Inode::Proc(_) => Err(Errno::ENOENT),
         }
@@ -677,13 +689,15 @@ impl Vfs {
         }
         let _ns = self.ns.lock();
         let (dir, name) = self.new_entry(base, path, false)?;
-        self.may_modify(&self.who(&base), &dir)?;
+        let who = self.who(&base);
+        self.may_modify(&who, &dir)?;
         match &dir.0.inode {
             Inode::Host(h) => h.symlink(target, &name),
             Inode::Ovl(_) => overlay::create(
                 &dir,
                 &name,
                 tmpfs::SYMLINK_MODE,
+                who.new_owner(&dir),
                 MemData::Symlink(target.to_vec()),
             )
             .map(|_| ()),

@@ -69,7 +69,9 @@ impl Vfs {
         let base: At<'_> = base.into();
         let _ns = self.ns.lock();
         let (dir, name) = self.new_entry(base, path, false)?;
-        self.may_modify(&self.who(&base), &dir)?;
+        let who = self.who(&base);
+        self.may_modify(&who, &dir)?;
+        let owner = who.new_owner(&dir);
         if ty.privileged() && !cap_mknod {
             return Err(Errno::EPERM);
         }
@@ -84,7 +86,7 @@ impl Vfs {
                     NodeType::Regular => (S_IFREG, MemData::File(Vec::new())),
                     NodeType::Fifo => (
                         S_IFIFO,
-                        MemData::Fifo(crate::pipe::Pipe::new(self.uid, self.gid)),
+                        MemData::Fifo(crate::pipe::Pipe::new(owner.0, owner.1)),
                     ),
                     NodeType::Socket => (S_IFSOCK, MemData::Socket(None)),
                     NodeType::Char(major, minor) => {
@@ -94,7 +96,7 @@ impl Vfs {
                         (S_IFBLK, MemData::Dev(DevKind::NoDevice(major, minor)))
                     }
                 };
-                overlay::create(&dir, &name, ftype | perm, data).map(drop)
+                overlay::create(&dir, &name, ftype | perm, owner, data).map(drop)
             }
             Inode::Proc(_) => Err(Errno::ENOENT),
         }

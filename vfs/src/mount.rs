@@ -107,7 +107,8 @@ impl Vfs {
                         entries: Default::default(),
                         opaque: true,
                     };
-                    overlay::create(&cur, comp, S_IFDIR | 0o755, data).map_err(errno)?;
+                    overlay::create(&cur, comp, S_IFDIR | 0o755, (self.uid, self.gid), data)
+                        .map_err(errno)?;
                     self.child(&crate::procfs::NoProcs, &cur, comp)
                         .map_err(errno)?
                 }

@@ -195,11 +195,12 @@ pub(crate) fn readdir(d: &Dentry) -> Result<Vec<(Vec<u8>, u64, u8)>, Errno> {
 }
 
 /// Creates `name` (known not to exist) in directory `p` with `mode` (type and permission
-/// bits) and contents `data`.
+/// bits), `owner` (uid, gid) and contents `data`.
 pub(crate) fn create(
     p: &Dentry,
     name: &[u8],
     mode: u32,
+    owner: (u32, u32),
     data: MemData,
 ) -> Result<Arc<MemInode>, Errno> {
     let o = node(p)?;
@@ -212,14 +213,7 @@ pub(crate) fn create(
         },
         other => other,
     };
-    let new = MemInode::new(
-        o.fs.shared.ino(),
-        o.fs.dev,
-        mode,
-        o.fs.shared.uid,
-        o.fs.shared.gid,
-        data,
-    );
+    let new = MemInode::new(o.fs.shared.ino(), o.fs.dev, mode, owner.0, owner.1, data);
     let n2 = new.clone();
     pu.with_dir(true, move |entries, _| {
         entries.insert(name.to_vec(), MemEntry::Node(n2))

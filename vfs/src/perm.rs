@@ -53,6 +53,15 @@ impl FsCred<'_> {
         bits & mask == mask
     }
 
+    /// The owner of a file it creates in `dir`: its filesystem uid, and its filesystem gid
+    /// unless `dir` is set-group-ID (then `dir`'s group, as Linux's `inode_init_owner`).
+    pub(crate) fn new_owner(&self, dir: &crate::Dentry) -> (u32, u32) {
+        match dir.stat() {
+            Ok(st) if st.st_mode & abi::flags::mode::S_ISGID != 0 => (self.fsuid, st.st_gid),
+            _ => (self.fsuid, self.fsgid),
+        }
+    }
+
     /// Whether it owns (or has `CAP_FOWNER` over) an object with `st`.
     pub(crate) fn owns(&self, st: &Stat) -> bool {
         self.privileged() || st.st_uid == self.fsuid

@@ -41,13 +41,15 @@ impl Vfs {
             Errno::EEXIST => Errno::EADDRINUSE,
             e => e,
         })?;
-        self.may_modify(&self.who(&base), &dir)?;
+        let who = self.who(&base);
+        self.may_modify(&who, &dir)?;
         match &dir.0.inode {
             Inode::Host(_) | Inode::Proc(_) => Err(Errno::EPERM),
             Inode::Ovl(_) => overlay::create(
                 &dir,
                 &name,
                 S_IFSOCK | (mode & 0o7777),
+                who.new_owner(&dir),
                 MemData::Socket(Some(sock)),
             )
             .map(|_| ()),
