@@ -10,7 +10,9 @@ use vfs::{Dentry, FileRef, Vfs, WaitSet};
 use std::time::Instant;
 
 use crate::process::{Process, ProcessTable};
-use crate::{Block, Effects, HostWait, OnSignal, RestartBlock, WaitKey};
+use std::collections::HashMap;
+
+use crate::{Block, Effects, HostWait, OnSignal, QueueOp, RestartBlock, WaitKey, Waiter};
 
 /// End of x86-64 user space as Linux's `access_ok` sees it (`TASK_SIZE_MAX`).
 const USER_SPACE_END: u64 = 0x7fff_ffff_f000;
@@ -31,8 +33,10 @@ pub struct Ctx<'a> {
     pub procs: &'a mut ProcessTable,
     /// The calling thread's registers (rax is replaced by the return value afterwards).
     pub regs: &'a mut abi::structs::UserRegs,
-    /// How many tasks are blocked on a key (a view of the scheduler's wait queues).
-    pub waiters: &'a dyn Fn(WaitKey) -> usize,
+    /// The tasks blocked on a key, first blocked first (a view of the scheduler's wait
+    /// queues, as they were when the call began; [`Ctx::queue`] adds the call's own
+    /// changes).
+    pub waiters: &'a dyn Fn(WaitKey) -> Vec<Waiter>,
     /// State kept across restarts of a blocked call.
     pub restart: &'a mut RestartBlock,
     /// What the call is to wait for, if it blocks ([`Ctx::block_on`]); handed back by
@@ -42,6 +46,10 @@ pub struct Ctx<'a> {
     block_also: Vec<WaitKey>,
     /// What the call did besides its value; handed back by [`dispatch`](crate::dispatch).
     pub(crate) effects: Effects,
+    /// The wait queues the call looked at, with its own [`QueueOp`]s applied.
+    queues: HashMap<WaitKey, Vec<Waiter>>,
+    /// The futex bitset of the wait, if the call blocks.
+    bitset: u32,
 }
 
 impl<'a> Ctx<'a> {
@@ -54,7 +62,7 @@ impl<'a> Ctx<'a> {
         procs: &'a mut ProcessTable,
         regs: &'a mut abi::structs::UserRegs,
         restart: &'a mut RestartBlock,
-        waiters: &'a dyn Fn(WaitKey) -> usize,
+        waiters: &'a dyn Fn(WaitKey) -> Vec<Waiter>,
     ) -> Ctx<'a> {
         Ctx {
             mm,
@@ -68,6 +76,8 @@ impl<'a> Ctx<'a> {
             block: None,
             block_also: Vec::new(),
             effects: Effects::default(),
+            queues: HashMap::new(),
+            bitset: sched::MATCH_ANY,
         }
     }
 }
@@ -100,6 +110,7 @@ impl Ctx<'_> {
         self.block = Some(Block {
             keys: vec![key],
             deadline: None,
+            bitset: self.bitset,
         });
         self.restart.waited = true;
         Errno::EAGAIN
@@ -191,14 +202,75 @@ impl Ctx<'_> {
             .get_or_insert_with(|| Instant::now() + timeout)
     }
 
+    /// Sets the futex bitset of the wait the call blocks in (`FUTEX_WAIT_BITSET`): only a
+    /// wake whose bitset intersects it wakes the task.
+    pub fn wait_bitset(&mut self, bitset: u32) {
+        self.bitset = bitset;
+        if let Some(b) = self.block.as_mut() {
+            b.bitset = bitset;
+        }
+    }
+
+    /// The tasks blocked on `key`, first blocked first, as the call's own wakes and
+    /// requeues so far leave them.
+    pub fn queue(&mut self, key: WaitKey) -> &[Waiter] {
+        let waiters = self.waiters;
+        self.queues.entry(key).or_insert_with(|| waiters(key))
+    }
+
     /// Wakes at most `n` of the tasks blocked on `key`, first blocked first; returns how
     /// many that is.
     pub fn wake_some(&mut self, key: WaitKey, n: usize) -> usize {
-        let woken = (self.waiters)(key).min(n);
+        self.wake_bitset(key, n, sched::MATCH_ANY)
+    }
+
+    /// Wakes at most `n` of the tasks blocked on `key` whose bitset intersects `bitset`,
+    /// first blocked first; returns how many that is.
+    pub fn wake_bitset(&mut self, key: WaitKey, n: usize, bitset: u32) -> usize {
+        self.queue(key);
+        let Some(q) = self.queues.get_mut(&key) else {
+            return 0;
+        };
+        let mut woken = 0;
+        q.retain(|w| {
+            let wake = woken < n && w.bitset & bitset != 0;
+            woken += usize::from(wake);
+            !wake
+        });
         if woken > 0 {
-            self.effects.wake_n.push((key, woken));
+            let op = QueueOp::Wake {
+                key,
+                max: woken,
+                bitset,
+            };
+            self.effects.queue_ops.push(op);
         }
         woken
+    }
+
+    /// Moves at most `n` of the tasks blocked on `from` (first blocked first) to the end of
+    /// `to`'s queue; returns how many that is.
+    pub fn requeue(&mut self, from: WaitKey, to: WaitKey, n: usize) -> usize {
+        if from == to {
+            return self.queue(from).len().min(n);
+        }
+        self.queue(from);
+        self.queue(to);
+        let moved: Vec<Waiter> = match self.queues.get_mut(&from) {
+            Some(q) => q.drain(..n.min(q.len())).collect(),
+            None => Vec::new(),
+        };
+        let count = moved.len();
+        self.queues.entry(to).or_default().extend(moved);
+        if count > 0 {
+            let op = QueueOp::Requeue {
+                from,
+                to,
+                max: count,
+            };
+            self.effects.queue_ops.push(op);
+        }
+        count
     }
 
     /// Wakes every task blocked on `key` (they retry their syscall).
