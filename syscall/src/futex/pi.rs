@@ -101,7 +101,7 @@ pub(super) fn unlock_pi(ctx: &mut Ctx<'_>, addr: UserAddr, private: bool) -> Sys
     let new_owner = top.task.0 & FUTEX_TID_MASK;
     write_word(ctx, addr, new_owner | FUTEX_WAITERS)?;
     ctx.wake_some(waiters, 1);
-    if ctx.queue(waiters).first().is_some() {
+    if !ctx.queue(waiters).is_empty() {
         record_waiter(ctx, new_owner as i32, waiters);
     }
     Ok(0)

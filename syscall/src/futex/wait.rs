@@ -113,6 +113,13 @@ const FUTEX_OP_ADD: u32 = 1;
 const FUTEX_OP_OR: u32 = 2;
 const FUTEX_OP_ANDN: u32 = 3;
 const FUTEX_OP_XOR: u32 = 4;
+/// `FUTEX_OP_CMP_*`: how the old value compares with the operation's argument.
+const FUTEX_OP_CMP_EQ: u32 = 0;
+const FUTEX_OP_CMP_NE: u32 = 1;
+const FUTEX_OP_CMP_LT: u32 = 2;
+const FUTEX_OP_CMP_LE: u32 = 3;
+const FUTEX_OP_CMP_GT: u32 = 4;
+const FUTEX_OP_CMP_GE: u32 = 5;
 /// The operand is a shift count: the operand is `1 << oparg`.
 const FUTEX_OP_OPARG_SHIFT: u32 = 8;
 
@@ -145,12 +152,12 @@ fn atomic_op(ctx: &mut Ctx<'_>, addr: UserAddr, enc: u32) -> Result<bool, Errno>
     write_word(ctx, addr, new)?;
     let old = old as i32;
     match cmp {
-        0 => Ok(old == cmparg),
-        1 => Ok(old != cmparg),
-        2 => Ok(old < cmparg),
-        3 => Ok(old >= cmparg),
-        4 => Ok(old <= cmparg),
-        5 => Ok(old > cmparg),
+        FUTEX_OP_CMP_EQ => Ok(old == cmparg),
+        FUTEX_OP_CMP_NE => Ok(old != cmparg),
+        FUTEX_OP_CMP_LT => Ok(old < cmparg),
+        FUTEX_OP_CMP_LE => Ok(old <= cmparg),
+        FUTEX_OP_CMP_GT => Ok(old > cmparg),
+        FUTEX_OP_CMP_GE => Ok(old >= cmparg),
         _ => Err(Errno::ENOSYS),
     }
 }
