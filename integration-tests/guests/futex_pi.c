@@ -32,13 +32,17 @@ static void *trylock_thread(void *arg) {
 }
 
 static pid_t handed_to;
+static long locked, unlocked;
+static int lock_err, unlock_err;
 
+/* Results are printed by the main thread after the join (no interleaving). */
 static void *lock_thread(void *arg) {
     (void)arg;
-    long r = futex(&word, FUTEX_LOCK_PI | P, 0, NULL, NULL, 0);
+    locked = futex(&word, FUTEX_LOCK_PI | P, 0, NULL, NULL, 0);
+    lock_err = errno;
     handed_to = (pid_t)(word & FUTEX_TID_MASK) == gettid_() ? 1 : -1;
-    show("blocked lock_pi", r);
-    show("unlock after hand-over", futex(&word, FUTEX_UNLOCK_PI | P, 0, NULL, NULL, 0));
+    unlocked = futex(&word, FUTEX_UNLOCK_PI | P, 0, NULL, NULL, 0);
+    unlock_err = errno;
     return NULL;
 }
 
@@ -66,6 +70,10 @@ static void protocol(void) {
     show("wake of a PI waiter", futex(&word, FUTEX_WAKE | P, 1, NULL, NULL, 0));
     show("unlock_pi to waiter", futex(&word, FUTEX_UNLOCK_PI | P, 0, NULL, NULL, 0));
     pthread_join(t, NULL);
+    errno = lock_err;
+    show("blocked lock_pi", locked);
+    errno = unlock_err;
+    show("unlock after hand-over", unlocked);
     printf("handed to the waiter: %d\n", handed_to);
     show_word("after hand-over", me);
     /* An owner that does not exist. */

@@ -258,6 +258,9 @@ fn requeued_waiters_wait_for_the_second_key() {
         max: usize::MAX,
         bitset: MATCH_ANY,
     });
-    assert_eq!(woken, SchedReply::Woken(vec![TaskId(9), TaskId(1), TaskId(2)]));
+    assert_eq!(
+        woken,
+        SchedReply::Woken(vec![TaskId(9), TaskId(1), TaskId(2)])
+    );
     assert_eq!(s.waiters(k1), 1);
 }

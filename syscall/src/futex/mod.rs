@@ -161,7 +161,12 @@ pub(crate) fn sys_futex(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     } else {
         None
     };
-    if realtime && !matches!(cmd, FUTEX_WAIT_BITSET | FUTEX_WAIT_REQUEUE_PI | FUTEX_LOCK_PI2) {
+    if realtime
+        && !matches!(
+            cmd,
+            FUTEX_WAIT_BITSET | FUTEX_WAIT_REQUEUE_PI | FUTEX_LOCK_PI2
+        )
+    {
         return Err(Errno::ENOSYS);
     }
     // The second count of the requeue and wake-op operations shares the timeout's slot.
@@ -183,9 +188,7 @@ pub(crate) fn sys_futex(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
         FUTEX_WAKE => wait::wake(ctx, addr, private, val as i32, sched::MATCH_ANY),
         FUTEX_WAKE_BITSET => wait::wake(ctx, addr, private, val as i32, val3),
         FUTEX_REQUEUE => wait::requeue(ctx, addr, addr2, private, val as i32, val2, None),
-        FUTEX_CMP_REQUEUE => {
-            wait::requeue(ctx, addr, addr2, private, val as i32, val2, Some(val3))
-        }
+        FUTEX_CMP_REQUEUE => wait::requeue(ctx, addr, addr2, private, val as i32, val2, Some(val3)),
         FUTEX_WAKE_OP => wait::wake_op(ctx, addr, addr2, private, val as i32, val2, val3),
         FUTEX_LOCK_PI | FUTEX_LOCK_PI2 => {
             // LOCK_PI's timeout is on CLOCK_REALTIME; LOCK_PI2's on CLOCK_MONOTONIC unless

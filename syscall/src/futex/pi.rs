@@ -15,8 +15,7 @@ use std::time::Instant;
 use abi::{Errno, SysResult, UserAddr};
 
 use super::{
-    key, pi_key, read_word, task_alive, write_word, FUTEX_OWNER_DIED, FUTEX_TID_MASK,
-    FUTEX_WAITERS,
+    key, pi_key, read_word, task_alive, write_word, FUTEX_OWNER_DIED, FUTEX_TID_MASK, FUTEX_WAITERS,
 };
 use crate::{Ctx, OnSignal, WaitKey};
 

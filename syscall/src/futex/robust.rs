@@ -57,7 +57,8 @@ fn futex_death(
         return Ok(());
     }
     let new = (val & FUTEX_WAITERS) | FUTEX_OWNER_DIED;
-    mm.copy_out(space, addr, &new.to_ne_bytes()).map_err(|_| ())?;
+    mm.copy_out(space, addr, &new.to_ne_bytes())
+        .map_err(|_| ())?;
     if !pi && val & FUTEX_WAITERS != 0 {
         wake.extend(shared_key(mm, space, uaddr));
     }
@@ -91,7 +92,15 @@ fn exit_robust_list(
         }
     }
     if pending & !1 != 0 {
-        let _ = futex_death(mm, space, futex_of(pending), tid, pending & 1 != 0, true, wake);
+        let _ = futex_death(
+            mm,
+            space,
+            futex_of(pending),
+            tid,
+            pending & 1 != 0,
+            true,
+            wake,
+        );
     }
     Some(())
 }
