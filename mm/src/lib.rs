@@ -550,4 +550,6 @@ impl Mm {
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_futex;
+#[cfg(test)]
 mod tests_pagecache;

@@ -2,19 +2,24 @@
 //!
 //! What it owns: every task's scheduling state — runnable, blocked on wait keys (and whether
 //! a signal may interrupt the wait), stopped by job control — the wait queues ([`WaitKey`] →
-//! the tasks blocked on it, first blocked first), the [`timers::Timers`] (blocked tasks'
-//! deadlines and processes' `ITIMER_REAL`), and the run-queue [`Policy`] chosen at run time.
+//! the tasks blocked on it, first blocked first, each with the futex bitset of its wait, a
+//! [`Waiter`]), the [`timers::Timers`] (blocked tasks' deadlines and processes'
+//! `ITIMER_REAL`), and the run-queue [`Policy`] chosen at run time. Futex waits are keyed by
+//! [`FutexKey`], the shape of Linux's `union futex_key` (the syscall crate finds the key).
 //!
 //! Messages: the kernel sends [`SchedMsg`]s to [`Scheduler::handle`] and gets a
 //! [`SchedReply`]; both serialise (serde), so the traffic can be recorded and replayed
 //! against another policy. Time enters only through messages ([`SchedMsg::Tick`] with the
 //! current [`Ktime`]), so a unit test drives the service with a fake clock. The read-only
-//! views [`Scheduler::waiters`] and [`Scheduler::is_stopped`] answer what a syscall handler
-//! asks while it runs (how many tasks a futex wake would wake).
+//! views [`Scheduler::waiters`], [`Scheduler::queue`] and [`Scheduler::is_stopped`] answer
+//! what a syscall handler asks while it runs (which tasks a futex wake would wake, who is
+//! first in line for a PI lock).
 //!
 //! How a blocking syscall travels: the handler answers "block on these keys until this
 //! deadline"; the kernel sends [`SchedMsg::Block`]. Whoever makes a key ready sends
-//! [`SchedMsg::WakeKey`] and gets the woken tasks back ([`SchedReply::Woken`]); a signal
+//! [`SchedMsg::WakeKey`] (at most `max` of the waiters whose bitset intersects the wake's)
+//! and gets the woken tasks back ([`SchedReply::Woken`]); [`SchedMsg::Requeue`] moves
+//! waiters from one key's queue to another's (`FUTEX_CMP_REQUEUE`); a signal
 //! sends [`SchedMsg::Interrupt`]; the deadline comes with a [`SchedMsg::Tick`]. A woken task
 //! is runnable again (unless stopped) and its syscall runs again.
 //!

@@ -13,7 +13,14 @@
 //! Messages: the kernel hands a stopped task's registers to [`dispatch`], which returns an
 //! [`Outcome`]: a value for `rax`, or a change of control flow (exit). Handlers never touch
 //! the host directly: guest memory goes through [`mm`] (the [`Ctx`] copy helpers), files
-//! through [`vfs`].
+//! through [`vfs`]. What a call does besides its value comes back as [`Effects`]: keys to
+//! wake, and [`QueueOp`]s (partial, bitset-filtered wakes and requeues of the scheduler's
+//! wait queues) that futex handlers count from the queues' view ([`Ctx::queue`]).
+//!
+//! [`futex`] owns which key a futex word gets (Linux's `get_futex_key`: private, per
+//! address space, or the file page or shared anonymous frame behind a shared word), the
+//! PI word protocol, and what a thread's exit does to its robust list, PI locks and
+//! `clear_child_tid` word.
 //!
 //! Invariants: every guest pointer, length and flag is validated here and a bad one becomes
 //! the errno Linux returns, never a panic; `-errno` is produced in exactly one place,

@@ -11,7 +11,7 @@
 //! it blocked with: if the page is copied on write or unmapped meanwhile, only a wake on
 //! that key (or its deadline, or a signal) ends its wait, as on Linux.
 //!
-//! **Waiting and waking** ([`wait`]). A waiter blocks on `WaitKey::Futex(key)` with its
+//! **Waiting and waking** (`wait.rs`). A waiter blocks on `WaitKey::Futex(key)` with its
 //! bitset; the scheduler's wait queue keeps both, first blocked first. A handler wakes or
 //! requeues waiters through [`Ctx::wake_bitset`] and [`Ctx::requeue`], which reply with
 //! [`QueueOp`](crate::QueueOp)s for the kernel to apply, and counts them from the queues it
@@ -20,12 +20,12 @@
 //! deadline passed (`ETIMEDOUT`) or a signal came that interrupted nothing (the wait starts
 //! over).
 //!
-//! **PI futexes** ([`pi`]): the word holds the owner's tid, `FUTEX_WAITERS` and
+//! **PI futexes** (`pi.rs`): the word holds the owner's tid, `FUTEX_WAITERS` and
 //! `FUTEX_OWNER_DIED`; waiters block on `WaitKey::FutexPi(key)` and `FUTEX_UNLOCK_PI` hands
 //! the lock straight to the first of them. Priority inheritance itself is nominal (uml's
 //! scheduler gives real-time priorities no real-time treatment).
 //!
-//! **Exit** ([`robust`]): a thread's robust list, its PI futexes and its `clear_child_tid`
+//! **Exit** (`robust.rs`): a thread's robust list, its PI futexes and its `clear_child_tid`
 //! word are released when it exits.
 
 mod pi;
@@ -215,3 +215,6 @@ fn task_alive(ctx: &Ctx<'_>, tid: i32) -> bool {
 fn pi_key(k: FutexKey) -> WaitKey {
     WaitKey::FutexPi(k)
 }
+
+#[cfg(test)]
+mod tests;
