@@ -486,10 +486,12 @@ mod tests {
                 keys: vec![WaitKey::File(1)],
                 deadline: Some(Ktime(50)),
                 interruptible: true,
+                bitset: sched::MATCH_ANY,
             },
             SchedMsg::WakeKey {
                 key: WaitKey::File(1),
                 max: usize::MAX,
+                bitset: sched::MATCH_ANY,
             },
             SchedMsg::PickNext,
         ];

@@ -184,10 +184,17 @@ impl Kernel {
     /// Wakes the tasks blocked on `key`, at most `max` of them (first blocked first): their
     /// syscalls run again, knowing that what they waited for woke them.
     fn wake_key(&mut self, key: WaitKey, max: usize) {
-        if let SchedReply::Woken(tids) = self.sched_call(SchedMsg::WakeKey { key, max }) {
+        self.wake_bitset(key, max, sched::MATCH_ANY);
+    }
+
+    /// [`Kernel::wake_key`] for the waiters whose futex bitset intersects `bitset`.
+    fn wake_bitset(&mut self, key: WaitKey, max: usize, bitset: u32) {
+        let msg = SchedMsg::WakeKey { key, max, bitset };
+        if let SchedReply::Woken(tids) = self.sched_call(msg) {
             for tid in tids {
                 if let Some(task) = self.tasks.get_mut(&tid) {
                     task.restart_block.woken = true;
+                    task.restart_block.woken_by = Some(key);
                 }
             }
         }
@@ -390,6 +397,7 @@ impl Kernel {
             Outcome::Block(block) => {
                 task.restart = true;
                 task.restart_block.woken = false;
+                task.restart_block.woken_by = None;
                 // A signal to act on is already there (it came while the call completed a
                 // wake-up): the task is not parked, and the signal interrupts the call.
                 if !self.deliverable(tid) {
@@ -398,6 +406,7 @@ impl Kernel {
                         keys: block.keys,
                         deadline: block.deadline,
                         interruptible: true,
+                        bitset: block.bitset,
                     });
                 }
             }
@@ -434,6 +443,7 @@ impl Kernel {
                         keys: vec![WaitKey::Vfork(child)],
                         deadline: None,
                         interruptible: false,
+                        bitset: sched::MATCH_ANY,
                     });
                 }
             }
@@ -467,8 +477,13 @@ impl Kernel {
         for key in effects.wake {
             self.wake(key);
         }
-        for (key, n) in effects.wake_n {
-            self.wake_key(key, n);
+        for op in effects.queue_ops {
+            match op {
+                syscall::QueueOp::Wake { key, max, bitset } => self.wake_bitset(key, max, bitset),
+                syscall::QueueOp::Requeue { from, to, max } => {
+                    self.sched_call(SchedMsg::Requeue { from, to, max });
+                }
+            }
         }
         for (tid, nice) in effects.nice {
             self.sched_call(SchedMsg::SetNice(task_of(tid), nice));

@@ -15,6 +15,9 @@
 //!   of the same file page (`MAP_SHARED` maps them, `MAP_PRIVATE` copies them on write),
 //!   dirty tracking and write-back, coherence with `read(2)`/`write(2)` at syscall
 //!   boundaries ([`Mm::sync_file`], [`Mm::file_changed`]).
+//! - **Futex keys** ([`futex`]): which object a shared futex word lies in (a page-cache
+//!   file page, a shared anonymous frame, or memory private to its space), as Linux's
+//!   `get_futex_key` finds it.
 //! - **User access** ([`uaccess`]): the kernel reads and writes guest memory through its own
 //!   mapping of physical memory, never through the guest process (no `process_vm_readv`).
 //! - **The `/proc/mm` protocol** ([`procmm`]): each space has an [`MmFd`] into which `mm`
@@ -54,6 +57,7 @@
 pub mod backend;
 pub mod fault;
 pub mod frames;
+pub mod futex;
 pub mod layout;
 mod mremap;
 pub mod pagecache;
@@ -80,6 +84,7 @@ pub use abi::{UserAddr, PAGE_SIZE};
 use serde::{Deserialize, Serialize};
 
 use frames::Frames;
+pub use futex::FutexObject;
 pub use pagecache::FileKey;
 pub use procmm::{MmFd, MmId, MmOp};
 pub use report::VmaReport;
@@ -629,6 +634,8 @@ impl Mm {
 mod tests;
 #[cfg(test)]
 mod tests_backend;
+#[cfg(test)]
+mod tests_futex;
 #[cfg(test)]
 mod tests_pagecache;
 #[cfg(test)]

@@ -193,6 +193,15 @@ pub enum MmMsg {
         /// Length in bytes.
         len: u64,
     },
+    /// The object the futex word at `addr` lies in (its page is faulted in).
+    FutexObject {
+        /// The space.
+        id: MmId,
+        /// The word.
+        addr: u64,
+        /// The futex operation writes the word.
+        write: bool,
+    },
     /// The runner's host processes died: nothing is host-mapped any more.
     HostLost,
     /// The host ops the runner applies before a thread of a space runs (see
@@ -220,6 +229,8 @@ pub enum MmReply {
     Accessed(u64),
     /// Host ops for the runner.
     Ops(Vec<MmOp>),
+    /// The object a futex word lies in.
+    Futex(crate::FutexObject),
     /// There is no such space.
     NoSpace,
 }
@@ -432,6 +443,9 @@ impl Mm {
                 MmReply::Done
             }
             MmMsg::Msync { id, addr, len } => done(self.msync(id, UserAddr(addr), len)),
+            MmMsg::FutexObject { id, addr, write } => self
+                .futex_object(id, UserAddr(addr), write)
+                .map_or_else(MmReply::Err, MmReply::Futex),
             MmMsg::HostLost => {
                 self.host_lost();
                 MmReply::Done
@@ -854,6 +868,23 @@ impl MmService {
             addr: addr.0,
             len,
         }))
+    }
+
+    /// The object the futex word at `addr` of space `id` lies in, faulting its page in.
+    pub fn futex_object(
+        &mut self,
+        id: MmId,
+        addr: UserAddr,
+        write: bool,
+    ) -> Result<crate::FutexObject, Errno> {
+        match self.call(MmMsg::FutexObject {
+            id,
+            addr: addr.0,
+            write,
+        }) {
+            MmReply::Futex(o) => Ok(o),
+            r => Err(errno_of(&r)),
+        }
     }
 
     /// The runner's host processes died: nothing is host-mapped any more.

@@ -9,12 +9,12 @@ use std::sync::Mutex;
 use super::*;
 
 const P: u64 = PAGE_SIZE;
-const RW: Prot = Prot::READ.union(Prot::WRITE);
-const A: UserAddr = UserAddr(0x100_0000);
-const KEY: FileKey = FileKey { dev: 7, ino: 42 };
+pub(crate) const RW: Prot = Prot::READ.union(Prot::WRITE);
+pub(crate) const A: UserAddr = UserAddr(0x100_0000);
+pub(crate) const KEY: FileKey = FileKey { dev: 7, ino: 42 };
 
 /// An in-memory file with an identity.
-struct MemFile {
+pub(crate) struct MemFile {
     data: Mutex<Vec<u8>>,
     writable: bool,
 }
@@ -48,7 +48,7 @@ impl PageSource for MemFile {
 }
 
 /// A file of `pages` pages, page i filled with `b'a' + i`.
-fn file(pages: u8, writable: bool) -> Arc<MemFile> {
+pub(crate) fn file(pages: u8, writable: bool) -> Arc<MemFile> {
     let data = (0..pages)
         .flat_map(|i| std::iter::repeat(b'a' + i).take(P as usize))
         .collect();
@@ -58,7 +58,7 @@ fn file(pages: u8, writable: bool) -> Arc<MemFile> {
     })
 }
 
-fn map(mm: &mut Mm, id: MmId, f: &Arc<MemFile>, pages: u64, prot: Prot, shared: bool) {
+pub(crate) fn map(mm: &mut Mm, id: MmId, f: &Arc<MemFile>, pages: u64, prot: Prot, shared: bool) {
     let src: Arc<dyn PageSource> = f.clone();
     let share = if shared {
         MapFlags::SHARED

@@ -2,20 +2,25 @@
 //!
 //! What it owns: every task's scheduling state — runnable, blocked on wait keys (and whether
 //! a signal may interrupt the wait), stopped by job control — the wait queues ([`WaitKey`] →
-//! the tasks blocked on it, first blocked first), the [`timers::Timers`] (blocked tasks'
-//! deadlines and processes' wall-clock timers: `ITIMER_REAL` and POSIX timers, told apart by
-//! [`AlarmTimer`]), and the run-queue [`Policy`] chosen at run time.
+//! the tasks blocked on it, first blocked first, each with the futex bitset of its wait, a
+//! [`Waiter`]), the [`timers::Timers`] (blocked tasks' deadlines and processes' wall-clock
+//! timers: `ITIMER_REAL` and POSIX timers, told apart by [`AlarmTimer`]), and the run-queue
+//! [`Policy`] chosen at run time. Futex waits are keyed by [`FutexKey`], the shape of
+//! Linux's `union futex_key` (the syscall crate finds the key).
 //!
 //! Messages: the kernel sends [`SchedMsg`]s to [`Scheduler::handle`] and gets a
 //! [`SchedReply`]; both serialise (serde), so the traffic can be recorded and replayed
 //! against another policy. Time enters only through messages ([`SchedMsg::Tick`] with the
 //! current [`Ktime`]), so a unit test drives the service with a fake clock. The read-only
-//! views [`Scheduler::waiters`] and [`Scheduler::is_stopped`] answer what a syscall handler
-//! asks while it runs (how many tasks a futex wake would wake).
+//! views [`Scheduler::waiters`], [`Scheduler::queue`] and [`Scheduler::is_stopped`] answer
+//! what a syscall handler asks while it runs (which tasks a futex wake would wake, who is
+//! first in line for a PI lock).
 //!
 //! How a blocking syscall travels: the handler answers "block on these keys until this
 //! deadline"; the kernel sends [`SchedMsg::Block`]. Whoever makes a key ready sends
-//! [`SchedMsg::WakeKey`] and gets the woken tasks back ([`SchedReply::Woken`]); a signal
+//! [`SchedMsg::WakeKey`] (at most `max` of the waiters whose bitset intersects the wake's)
+//! and gets the woken tasks back ([`SchedReply::Woken`]); [`SchedMsg::Requeue`] moves
+//! waiters from one key's queue to another's (`FUTEX_CMP_REQUEUE`); a signal
 //! sends [`SchedMsg::Interrupt`]; the deadline comes with a [`SchedMsg::Tick`]. A woken task
 //! is runnable again (unless stopped) and its syscall runs again.
 //!
@@ -70,10 +75,72 @@ pub enum WaitKey {
     Signal(i32),
     /// Nothing but the syscall's own deadline (`nanosleep`) for this guest pid.
     Timeout(i32),
-    /// A futex word: (address space id, address).
-    Futex(u64, u64),
+    /// A futex word, keyed as Linux keys it ([`FutexKey`]): waiters of `FUTEX_WAIT` and
+    /// its kin, woken by `FUTEX_WAKE` and its kin.
+    Futex(FutexKey),
+    /// The same futex word, for waiters of `FUTEX_LOCK_PI` (which `FUTEX_WAKE` never wakes;
+    /// `FUTEX_UNLOCK_PI` hands the lock to the first of them).
+    FutexPi(FutexKey),
     /// A lock on this file, (`st_dev`, `st_ino`), was released or changed.
     Lock(u64, u64),
+}
+
+/// What identifies a futex word (Linux's `union futex_key`): two words are the same futex
+/// iff their keys are equal. See `syscall::futex` for which key a word gets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum FutexKey {
+    /// A `FUTEX_PRIVATE_FLAG` futex: (address space id, address).
+    Private {
+        /// The address space.
+        mm: u64,
+        /// The word's address.
+        addr: u64,
+    },
+    /// A shared futex whose word lies in memory private to one address space (Linux's
+    /// `FUT_OFF_MMSHARED` key): (address space id, address). It never matches a
+    /// [`FutexKey::Private`] key of the same word, as on Linux.
+    Mm {
+        /// The address space.
+        mm: u64,
+        /// The word's address.
+        addr: u64,
+    },
+    /// A shared futex in a file's page (a shared file mapping, memfd, tmpfs or `/dev/shm`
+    /// file, or a private read-only file mapping): the file and the word's byte offset.
+    Inode {
+        /// The file's device.
+        dev: u64,
+        /// The file's inode number.
+        ino: u64,
+        /// The word's offset in the file.
+        offset: u64,
+    },
+    /// A shared futex in shared anonymous memory: the page's frame (uml's shared anonymous
+    /// object has no identity beyond its frames, which are never copied or moved while
+    /// mapped) and the word's offset in it.
+    SharedAnon {
+        /// The frame's offset in physical memory.
+        page: u64,
+        /// The word's offset in the page.
+        offset: u64,
+    },
+}
+
+/// A futex waiter's bitset that any wake matches (Linux's `FUTEX_BITSET_MATCH_ANY`); every
+/// wait that is not a futex wait has it.
+pub const MATCH_ANY: u32 = u32::MAX;
+
+fn match_any() -> u32 {
+    MATCH_ANY
+}
+
+/// One task in a wait queue, and the bitset a wake must intersect to wake it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Waiter {
+    /// The waiting task.
+    pub task: TaskId,
+    /// Its `FUTEX_WAIT_BITSET` bitset ([`MATCH_ANY`] for any other wait).
+    pub bitset: u32,
 }
 
 /// Requests to the scheduler.
@@ -95,12 +162,29 @@ pub enum SchedMsg {
         deadline: Option<Ktime>,
         /// Whether a signal ends the wait ([`SchedMsg::Interrupt`]).
         interruptible: bool,
+        /// The futex bitset of the wait ([`MATCH_ANY`] unless `FUTEX_WAIT_BITSET`).
+        #[serde(default = "match_any")]
+        bitset: u32,
     },
-    /// Wakes at most `max` of the tasks blocked on `key`, first blocked first.
+    /// Wakes at most `max` of the tasks blocked on `key` whose bitset intersects `bitset`,
+    /// first blocked first.
     WakeKey {
         /// The key made ready.
         key: WaitKey,
         /// How many at most (`usize::MAX`: all).
+        max: usize,
+        /// Which waiters ([`MATCH_ANY`]: all).
+        #[serde(default = "match_any")]
+        bitset: u32,
+    },
+    /// Moves at most `max` of the tasks blocked on `from` (first blocked first) to the end
+    /// of `to`'s queue: they wait for `to` from now on (`FUTEX_CMP_REQUEUE`).
+    Requeue {
+        /// The key they wait for.
+        from: WaitKey,
+        /// The key they wait for afterwards.
+        to: WaitKey,
+        /// How many at most.
         max: usize,
     },
     /// A job-control stop: the task leaves the run queue until [`SchedMsg::Continue`].
@@ -173,7 +257,7 @@ struct TaskState {
 pub struct Scheduler {
     policy: Box<dyn Policy>,
     tasks: HashMap<TaskId, TaskState>,
-    waits: HashMap<WaitKey, Vec<TaskId>>,
+    waits: HashMap<WaitKey, Vec<Waiter>>,
     timers: Timers,
 }
 
@@ -211,8 +295,12 @@ impl Scheduler {
                 keys,
                 deadline,
                 interruptible,
-            } => self.block(task, keys, deadline, interruptible),
-            SchedMsg::WakeKey { key, max } => return SchedReply::Woken(self.wake_key(key, max)),
+                bitset,
+            } => self.block(task, keys, deadline, interruptible, bitset),
+            SchedMsg::WakeKey { key, max, bitset } => {
+                return SchedReply::Woken(self.wake_key(key, max, bitset))
+            }
+            SchedMsg::Requeue { from, to, max } => self.requeue(from, to, max),
             SchedMsg::Stop(t) => {
                 let s = self.tasks.entry(t).or_default();
                 s.stopped = true;
@@ -251,6 +339,12 @@ impl Scheduler {
         self.waits.get(&key).map_or(0, Vec::len)
     }
 
+    /// The tasks blocked on `key`, first blocked first, with their bitsets (a view for
+    /// futex handlers: who a wake would wake, who is first in line for a PI lock).
+    pub fn queue(&self, key: WaitKey) -> Vec<Waiter> {
+        self.waits.get(&key).cloned().unwrap_or_default()
+    }
+
     /// Whether `t` is stopped by job control.
     pub fn is_stopped(&self, t: TaskId) -> bool {
         self.tasks.get(&t).is_some_and(|s| s.stopped)
@@ -281,11 +375,19 @@ impl Scheduler {
         }
     }
 
-    fn block(&mut self, t: TaskId, keys: Vec<WaitKey>, deadline: Option<Ktime>, intr: bool) {
+    fn block(
+        &mut self,
+        t: TaskId,
+        keys: Vec<WaitKey>,
+        deadline: Option<Ktime>,
+        intr: bool,
+        bitset: u32,
+    ) {
         self.unblock(t);
         self.make_unrunnable(t);
         for &key in &keys {
-            self.waits.entry(key).or_default().push(t);
+            let w = Waiter { task: t, bitset };
+            self.waits.entry(key).or_default().push(w);
         }
         if let Some(at) = deadline {
             self.timers.arm(at, TimerEvent::Wake(t));
@@ -305,7 +407,7 @@ impl Scheduler {
         s.deadline = None;
         for key in &keys {
             if let Some(list) = self.waits.get_mut(key) {
-                list.retain(|&w| w != t);
+                list.retain(|w| w.task != t);
                 if list.is_empty() {
                     self.waits.remove(key);
                 }
@@ -314,17 +416,44 @@ impl Scheduler {
         !keys.is_empty()
     }
 
-    fn wake_key(&mut self, key: WaitKey, max: usize) -> Vec<TaskId> {
+    fn wake_key(&mut self, key: WaitKey, max: usize, bitset: u32) -> Vec<TaskId> {
         let woken: Vec<TaskId> = self
             .waits
             .get(&key)
-            .map(|l| l.iter().take(max).copied().collect())
+            .map(|l| {
+                l.iter()
+                    .filter(|w| w.bitset & bitset != 0)
+                    .take(max)
+                    .map(|w| w.task)
+                    .collect()
+            })
             .unwrap_or_default();
         for &t in &woken {
             self.unblock(t);
             self.make_runnable(t);
         }
         woken
+    }
+
+    fn requeue(&mut self, from: WaitKey, to: WaitKey, max: usize) {
+        if from == to || max == 0 {
+            return;
+        }
+        let Some(list) = self.waits.get_mut(&from) else {
+            return;
+        };
+        let moved: Vec<Waiter> = list.drain(..max.min(list.len())).collect();
+        if list.is_empty() {
+            self.waits.remove(&from);
+        }
+        for w in &moved {
+            if let Some(s) = self.tasks.get_mut(&w.task) {
+                for k in s.blocked_on.iter_mut().filter(|k| **k == from) {
+                    *k = to;
+                }
+            }
+        }
+        self.waits.entry(to).or_default().extend(moved);
     }
 
     fn tick(&mut self, now: Ktime) -> SchedReply {

@@ -8,7 +8,7 @@ use std::thread::JoinHandle;
 use crossbeam_channel::{Receiver, Sender};
 use serde::{Deserialize, Serialize};
 
-use crate::{SchedMsg, SchedReply, Scheduler, TaskId, WaitKey};
+use crate::{SchedMsg, SchedReply, Scheduler, TaskId, WaitKey, Waiter};
 
 /// How the kernel's services are deployed (`uml run --deploy`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,6 +35,7 @@ impl std::str::FromStr for Deploy {
 enum Request {
     Msg(SchedMsg),
     Waiters(WaitKey),
+    Queue(WaitKey),
     IsStopped(TaskId),
     Blocked(TaskId),
 }
@@ -43,6 +44,7 @@ enum Request {
 enum Response {
     Reply(SchedReply),
     Count(usize),
+    Queue(Vec<Waiter>),
     Flag(bool),
     Blocked(Option<bool>),
 }
@@ -119,6 +121,19 @@ impl SchedService {
         }
     }
 
+    /// The tasks blocked on `key`, first blocked first, with their bitsets.
+    pub fn queue(&self, key: WaitKey) -> Vec<Waiter> {
+        match &self.0 {
+            Where::Local(s) => s.queue(key),
+            Where::Thread { inbox, outbox, .. } => {
+                match Self::ask(inbox, outbox, Request::Queue(key)) {
+                    Response::Queue(q) => q,
+                    _ => Vec::new(),
+                }
+            }
+        }
+    }
+
     /// Whether `t` is stopped by job control.
     pub fn is_stopped(&self, t: TaskId) -> bool {
         match &self.0 {
@@ -166,6 +181,7 @@ fn serve(mut sched: Scheduler, requests: Receiver<Request>, answers: Sender<Resp
         let resp = match req {
             Request::Msg(m) => Response::Reply(sched.handle(m)),
             Request::Waiters(k) => Response::Count(sched.waiters(k)),
+            Request::Queue(k) => Response::Queue(sched.queue(k)),
             Request::IsStopped(t) => Response::Flag(sched.is_stopped(t)),
             Request::Blocked(t) => Response::Blocked(sched.blocked(t)),
         };
@@ -191,11 +207,13 @@ mod tests {
                 keys: vec![WaitKey::File(4)],
                 deadline: None,
                 interruptible: true,
+                bitset: crate::MATCH_ANY,
             },
             SchedMsg::PickNext,
             SchedMsg::WakeKey {
                 key: WaitKey::File(4),
                 max: 1,
+                bitset: crate::MATCH_ANY,
             },
             SchedMsg::PickNext,
         ];
@@ -208,6 +226,7 @@ mod tests {
         }
         let k = WaitKey::File(9);
         assert_eq!(local.waiters(k), thread.waiters(k));
+        assert_eq!(local.queue(k), thread.queue(k));
         assert_eq!(local.is_stopped(TaskId(1)), thread.is_stopped(TaskId(1)));
     }
 }

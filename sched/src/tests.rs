@@ -16,6 +16,7 @@ fn block(s: &mut Scheduler, t: TaskId, keys: &[WaitKey], deadline: Option<Ktime>
         keys: keys.to_vec(),
         deadline,
         interruptible: true,
+        bitset: MATCH_ANY,
     };
     assert_eq!(s.handle(msg), SchedReply::Ok);
 }
@@ -37,7 +38,11 @@ fn a_blocked_task_runs_again_when_its_key_is_woken() {
     assert_eq!(next(&mut s), Some(B));
     let max = usize::MAX;
     assert_eq!(
-        s.handle(SchedMsg::WakeKey { key: PIPE, max }),
+        s.handle(SchedMsg::WakeKey {
+            key: PIPE,
+            max,
+            bitset: MATCH_ANY
+        }),
         SchedReply::Woken(vec![A])
     );
     // Woken through one key, it left the others' queues too.
@@ -49,12 +54,19 @@ fn a_blocked_task_runs_again_when_its_key_is_woken() {
 #[test]
 fn wake_some_wakes_the_first_blocked_first() {
     let mut s = Scheduler::new(PolicyKind::Fair);
-    let futex = WaitKey::Futex(1, 0x1000);
+    let futex = WaitKey::Futex(FutexKey::Private {
+        mm: 1,
+        addr: 0x1000,
+    });
     for t in 1..=3 {
         s.handle(SchedMsg::Wake(TaskId(t)));
         block(&mut s, TaskId(t), &[futex], None);
     }
-    let woken = s.handle(SchedMsg::WakeKey { key: futex, max: 2 });
+    let woken = s.handle(SchedMsg::WakeKey {
+        key: futex,
+        max: 2,
+        bitset: MATCH_ANY,
+    });
     assert_eq!(woken, SchedReply::Woken(vec![TaskId(1), TaskId(2)]));
     assert_eq!(s.waiters(futex), 1);
 }
@@ -93,7 +105,11 @@ fn deadlines_wake_with_the_fake_clock() {
     assert_eq!(next(&mut s), Some(A));
     // A deadline of a wait that already ended wakes nobody.
     block(&mut s, A, &[PIPE], Some(ms(60)));
-    s.handle(SchedMsg::WakeKey { key: PIPE, max: 1 });
+    s.handle(SchedMsg::WakeKey {
+        key: PIPE,
+        max: 1,
+        bitset: MATCH_ANY,
+    });
     block(&mut s, A, &[PIPE], None);
     let fired = s.handle(SchedMsg::Tick(ms(70)));
     assert_eq!(
@@ -114,12 +130,14 @@ fn a_signal_interrupts_only_an_interruptible_wait() {
         keys: vec![WaitKey::Vfork(2)],
         deadline: None,
         interruptible: false,
+        bitset: MATCH_ANY,
     });
     s.handle(SchedMsg::Interrupt(A));
     assert_eq!(next(&mut s), None);
     s.handle(SchedMsg::WakeKey {
         key: WaitKey::Vfork(2),
         max: usize::MAX,
+        bitset: MATCH_ANY,
     });
     assert_eq!(next(&mut s), Some(A));
     block(&mut s, A, &[PIPE], None);
@@ -138,6 +156,7 @@ fn a_stopped_task_stays_out_until_continued() {
     s.handle(SchedMsg::WakeKey {
         key: PIPE,
         max: usize::MAX,
+        bitset: MATCH_ANY,
     });
     assert_eq!(next(&mut s), None);
     s.handle(SchedMsg::Continue(A));
@@ -157,6 +176,12 @@ fn messages_round_trip_through_bincode() {
             keys: vec![PIPE],
             deadline: Some(ms(5)),
             interruptible: true,
+            bitset: 0x0f,
+        },
+        SchedMsg::Requeue {
+            from: PIPE,
+            to: WaitKey::File(8),
+            max: 3,
         },
         SchedMsg::Tick(ms(9)),
         SchedMsg::SetNice(B, -3),
@@ -168,4 +193,78 @@ fn messages_round_trip_through_bincode() {
             m
         );
     }
+}
+
+fn futex(addr: u64) -> WaitKey {
+    WaitKey::Futex(FutexKey::Inode {
+        dev: 1,
+        ino: 2,
+        offset: addr,
+    })
+}
+
+fn block_bits(s: &mut Scheduler, t: TaskId, key: WaitKey, bitset: u32) {
+    s.handle(SchedMsg::Wake(t));
+    let msg = SchedMsg::Block {
+        task: t,
+        keys: vec![key],
+        deadline: None,
+        interruptible: true,
+        bitset,
+    };
+    s.handle(msg);
+}
+
+/// A bitset wake skips waiters whose bitset it does not intersect, and counts only those
+/// it wakes.
+#[test]
+fn a_bitset_wake_wakes_only_intersecting_waiters() {
+    let mut s = Scheduler::new(PolicyKind::RoundRobin);
+    let k = futex(0);
+    block_bits(&mut s, TaskId(1), k, 0b01);
+    block_bits(&mut s, TaskId(2), k, 0b10);
+    block_bits(&mut s, TaskId(3), k, 0b11);
+    let woken = s.handle(SchedMsg::WakeKey {
+        key: k,
+        max: usize::MAX,
+        bitset: 0b10,
+    });
+    assert_eq!(woken, SchedReply::Woken(vec![TaskId(2), TaskId(3)]));
+    assert_eq!(
+        s.queue(k),
+        vec![Waiter {
+            task: TaskId(1),
+            bitset: 0b01
+        }]
+    );
+}
+
+/// A requeue moves the first waiters to the other key's queue, behind its own; a wake of
+/// the second key then wakes them, and the first key no longer does.
+#[test]
+fn requeued_waiters_wait_for_the_second_key() {
+    let mut s = Scheduler::new(PolicyKind::RoundRobin);
+    let (k1, k2) = (futex(0), futex(4));
+    block_bits(&mut s, TaskId(9), k2, MATCH_ANY);
+    for t in 1..=3 {
+        block_bits(&mut s, TaskId(t), k1, MATCH_ANY);
+    }
+    s.handle(SchedMsg::Requeue {
+        from: k1,
+        to: k2,
+        max: 2,
+    });
+    assert_eq!(s.waiters(k1), 1);
+    let order: Vec<TaskId> = s.queue(k2).iter().map(|w| w.task).collect();
+    assert_eq!(order, vec![TaskId(9), TaskId(1), TaskId(2)]);
+    let woken = s.handle(SchedMsg::WakeKey {
+        key: k2,
+        max: usize::MAX,
+        bitset: MATCH_ANY,
+    });
+    assert_eq!(
+        woken,
+        SchedReply::Woken(vec![TaskId(9), TaskId(1), TaskId(2)])
+    );
+    assert_eq!(s.waiters(k1), 1);
 }

@@ -10,7 +10,9 @@ use vfs::{Dentry, FileRef, Vfs, WaitSet};
 use std::time::Instant;
 
 use crate::process::{Process, ProcessTable};
-use crate::{Block, Effects, HostWait, OnSignal, RestartBlock, WaitKey};
+use std::collections::HashMap;
+
+use crate::{Block, Effects, HostWait, OnSignal, QueueOp, RestartBlock, WaitKey, Waiter};
 
 /// End of x86-64 user space as Linux's `access_ok` sees it (`TASK_SIZE_MAX`).
 const USER_SPACE_END: u64 = 0x7fff_ffff_f000;
@@ -31,7 +33,8 @@ pub struct Ctx<'a> {
     pub procs: &'a mut ProcessTable,
     /// The calling thread's registers (rax is replaced by the return value afterwards).
     pub regs: &'a mut abi::structs::UserRegs,
-    /// The scheduler's read-only views: who waits on a key, whether a task is blocked.
+    /// The scheduler's read-only views: the tasks blocked on a key (as they were when the
+    /// call began; [`Ctx::queue`] adds the call's own changes), whether a task is blocked.
     pub sched: &'a dyn SchedView,
     /// State kept across restarts of a blocked call.
     pub restart: &'a mut RestartBlock,
@@ -42,29 +45,33 @@ pub struct Ctx<'a> {
     block_also: Vec<WaitKey>,
     /// What the call did besides its value; handed back by [`dispatch`](crate::dispatch).
     pub(crate) effects: Effects,
+    /// The wait queues the call looked at, with its own [`QueueOp`]s applied.
+    queues: HashMap<WaitKey, Vec<Waiter>>,
+    /// The futex bitset of the wait, if the call blocks.
+    bitset: u32,
 }
 
 /// What handlers may ask the scheduler without a message: views of its state.
 pub trait SchedView {
-    /// How many tasks are blocked on `key`.
-    fn waiters(&self, key: WaitKey) -> usize;
+    /// The tasks blocked on `key`, first blocked first, with their futex bitsets.
+    fn queue(&self, key: WaitKey) -> Vec<Waiter>;
     /// Whether guest thread `tid` is blocked: `Some(true)` interruptibly, `Some(false)` in
     /// a wait only its event ends, `None` if it is runnable or running.
     fn blocked(&self, tid: i32) -> Option<bool>;
 }
 
 impl SchedView for sched::SchedService {
-    fn waiters(&self, key: WaitKey) -> usize {
-        sched::SchedService::waiters(self, key)
+    fn queue(&self, key: WaitKey) -> Vec<Waiter> {
+        sched::SchedService::queue(self, key)
     }
     fn blocked(&self, tid: i32) -> Option<bool> {
         sched::SchedService::blocked(self, sched::TaskId(tid as u32))
     }
 }
 
-/// A count of waiters per key alone (handler tests): nobody is blocked.
-impl<F: Fn(WaitKey) -> usize> SchedView for F {
-    fn waiters(&self, key: WaitKey) -> usize {
+/// The wait queues alone (handler tests): nobody is blocked.
+impl<F: Fn(WaitKey) -> Vec<Waiter>> SchedView for F {
+    fn queue(&self, key: WaitKey) -> Vec<Waiter> {
         self(key)
     }
     fn blocked(&self, _tid: i32) -> Option<bool> {
@@ -96,6 +103,8 @@ impl<'a> Ctx<'a> {
             block: None,
             block_also: Vec::new(),
             effects: Effects::default(),
+            queues: HashMap::new(),
+            bitset: sched::MATCH_ANY,
         }
     }
 }
@@ -128,6 +137,7 @@ impl Ctx<'_> {
         self.block = Some(Block {
             keys: vec![key],
             deadline: None,
+            bitset: self.bitset,
         });
         self.restart.waited = true;
         Errno::EAGAIN
@@ -240,14 +250,75 @@ impl Ctx<'_> {
             .get_or_insert_with(|| Instant::now() + timeout)
     }
 
+    /// Sets the futex bitset of the wait the call blocks in (`FUTEX_WAIT_BITSET`): only a
+    /// wake whose bitset intersects it wakes the task.
+    pub fn wait_bitset(&mut self, bitset: u32) {
+        self.bitset = bitset;
+        if let Some(b) = self.block.as_mut() {
+            b.bitset = bitset;
+        }
+    }
+
+    /// The tasks blocked on `key`, first blocked first, as the call's own wakes and
+    /// requeues so far leave them.
+    pub fn queue(&mut self, key: WaitKey) -> &[Waiter] {
+        let sched = self.sched;
+        self.queues.entry(key).or_insert_with(|| sched.queue(key))
+    }
+
     /// Wakes at most `n` of the tasks blocked on `key`, first blocked first; returns how
     /// many that is.
     pub fn wake_some(&mut self, key: WaitKey, n: usize) -> usize {
-        let woken = self.sched.waiters(key).min(n);
+        self.wake_bitset(key, n, sched::MATCH_ANY)
+    }
+
+    /// Wakes at most `n` of the tasks blocked on `key` whose bitset intersects `bitset`,
+    /// first blocked first; returns how many that is.
+    pub fn wake_bitset(&mut self, key: WaitKey, n: usize, bitset: u32) -> usize {
+        self.queue(key);
+        let Some(q) = self.queues.get_mut(&key) else {
+            return 0;
+        };
+        let mut woken = 0;
+        q.retain(|w| {
+            let wake = woken < n && w.bitset & bitset != 0;
+            woken += usize::from(wake);
+            !wake
+        });
         if woken > 0 {
-            self.effects.wake_n.push((key, woken));
+            let op = QueueOp::Wake {
+                key,
+                max: woken,
+                bitset,
+            };
+            self.effects.queue_ops.push(op);
         }
         woken
+    }
+
+    /// Moves at most `n` of the tasks blocked on `from` (first blocked first) to the end of
+    /// `to`'s queue; returns how many that is.
+    pub fn requeue(&mut self, from: WaitKey, to: WaitKey, n: usize) -> usize {
+        if from == to {
+            return self.queue(from).len().min(n);
+        }
+        self.queue(from);
+        self.queue(to);
+        let moved: Vec<Waiter> = match self.queues.get_mut(&from) {
+            Some(q) => q.drain(..n.min(q.len())).collect(),
+            None => Vec::new(),
+        };
+        let count = moved.len();
+        self.queues.entry(to).or_default().extend(moved);
+        if count > 0 {
+            let op = QueueOp::Requeue {
+                from,
+                to,
+                max: count,
+            };
+            self.effects.queue_ops.push(op);
+        }
+        count
     }
 
     /// Wakes every task blocked on `key` (they retry their syscall).

@@ -16,7 +16,14 @@
 //! Messages: the kernel hands a stopped task's registers to [`dispatch`], which returns an
 //! [`Outcome`]: a value for `rax`, or a change of control flow (exit). Handlers never touch
 //! the host directly: guest memory goes through [`mm`] (the [`Ctx`] copy helpers), files
-//! through [`vfs`].
+//! through [`vfs`]. What a call does besides its value comes back as [`Effects`]: keys to
+//! wake, and [`QueueOp`]s (partial, bitset-filtered wakes and requeues of the scheduler's
+//! wait queues) that futex handlers count from the queues' view ([`Ctx::queue`]).
+//!
+//! [`futex`] owns which key a futex word gets (Linux's `get_futex_key`: private, per
+//! address space, or the file page or shared anonymous frame behind a shared word), the
+//! PI word protocol, and what a thread's exit does to its robust list, PI locks and
+//! `clear_child_tid` word.
 //!
 //! Invariants: every guest pointer, length and flag is validated here and a bad one becomes
 //! the errno Linux returns, never a panic; `-errno` is produced in exactly one place,
@@ -69,6 +76,7 @@ use abi::{Errno, Sysno};
 /// Something a blocked task waits for ([`Ctx::block_on`]); whoever changes that thing
 /// wakes it ([`Ctx::wake`]). The scheduler owns the wait queues.
 pub use sched::WaitKey;
+pub use sched::{FutexKey, Waiter};
 
 /// What a blocked syscall keeps across its restarts (Linux's restart block): cleared by the
 /// kernel when the call completes.
@@ -87,6 +95,8 @@ pub struct RestartBlock {
     /// The last wake-up came through a key the call blocked on (a futex wake, data in a
     /// pipe), not a signal or the deadline. Set by the kernel; cleared when the call runs.
     pub woken: bool,
+    /// The key whose wake-up that was (`futex_waitv` returns the index of its futex).
+    pub woken_by: Option<WaitKey>,
     /// What a signal does to the call while it is blocked ([`Ctx::on_signal`]).
     pub on_signal: OnSignal,
 }
@@ -108,6 +118,8 @@ pub enum OnSignal {
     /// that only stopped and continued the process (signal(7), "Interruption of system
     /// calls and library functions by stop signals").
     Intr,
+    /// `-ERESTARTNOINTR` (`FUTEX_LOCK_PI`): restarted after any handler, never `EINTR`.
+    RestartNoIntr,
 }
 
 /// What becomes of a blocked call that a signal interrupted ([`RestartBlock::interrupted`]).
@@ -131,7 +143,9 @@ impl RestartBlock {
             return Interrupted::Return(self.progress);
         }
         match (handler, self.on_signal) {
-            (Some(true), OnSignal::RestartSys) => Interrupted::RestartAfterHandler,
+            (Some(true), OnSignal::RestartSys) | (Some(_), OnSignal::RestartNoIntr) => {
+                Interrupted::RestartAfterHandler
+            }
             (Some(_), _) | (None, OnSignal::Intr) => Interrupted::Return(Errno::EINTR.as_return()),
             (None, _) => Interrupted::Continue,
         }
@@ -155,9 +169,8 @@ pub struct Effects {
     /// Wait keys made ready (data written to a pipe, a child exited, a signal sent): every
     /// task blocked on one is woken.
     pub wake: Vec<WaitKey>,
-    /// Partial wake-ups (a futex wake of n): at most this many of the tasks blocked on the
-    /// key, first blocked first.
-    pub wake_n: Vec<(WaitKey, usize)>,
+    /// Partial wake-ups and requeues of wait queues (futex operations), in order.
+    pub queue_ops: Vec<QueueOp>,
     /// Wall-clock timer expiries to arm: (pid, which of its timers, when). The kernel
     /// checks on expiry that the process's timer still says so.
     pub alarms: Vec<(i32, sched::AlarmTimer, sched::Ktime)>,
@@ -166,6 +179,32 @@ pub struct Effects {
     pub host_waits: Vec<HostWait>,
     /// Threads whose nice value is now this: (tid, nice), for the scheduler.
     pub nice: Vec<(i32, i32)>,
+}
+
+/// A change to one wait queue, made by a futex operation ([`Ctx::wake_bitset`],
+/// [`Ctx::requeue`]); the scheduler owns the queues.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum QueueOp {
+    /// Wakes at most `max` of the tasks blocked on `key` whose bitset intersects `bitset`,
+    /// first blocked first.
+    Wake {
+        /// The key.
+        key: WaitKey,
+        /// How many at most.
+        max: usize,
+        /// Which waiters ([`sched::MATCH_ANY`]: any).
+        bitset: u32,
+    },
+    /// Moves at most `max` of the tasks blocked on `from`, first blocked first, to the end
+    /// of `to`'s queue.
+    Requeue {
+        /// Where they wait.
+        from: WaitKey,
+        /// Where they wait afterwards.
+        to: WaitKey,
+        /// How many at most.
+        max: usize,
+    },
 }
 
 /// A host stream a blocked task waits for. A record keeps its wait id; the open file
@@ -194,6 +233,8 @@ pub struct Block {
     pub keys: Vec<WaitKey>,
     /// When it wakes anyway (a timeout).
     pub deadline: Option<sched::Ktime>,
+    /// The futex bitset of the wait ([`sched::MATCH_ANY`] for any other).
+    pub bitset: u32,
 }
 
 /// What the kernel does with the calling task after a syscall.
@@ -303,6 +344,14 @@ mod restart_tests {
                 [EINTR, EINTR, Interrupted::Continue],
             ),
             (OnSignal::Intr, [EINTR, EINTR, EINTR]),
+            (
+                OnSignal::RestartNoIntr,
+                [
+                    Interrupted::RestartAfterHandler,
+                    Interrupted::RestartAfterHandler,
+                    Interrupted::Continue,
+                ],
+            ),
         ];
         for (kind, want) in cases {
             let rb = block(kind, 0);
@@ -321,6 +370,7 @@ mod restart_tests {
             OnSignal::RestartSys,
             OnSignal::RestartNoHand,
             OnSignal::Intr,
+            OnSignal::RestartNoIntr,
         ] {
             let rb = block(kind, 65536);
             for handler in [Some(false), Some(true), None] {

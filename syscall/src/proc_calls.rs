@@ -78,6 +78,7 @@ fn do_fork(
         sig: ctx.proc.sig.new_thread(),
         cpu_ns: 0,
         sched: ctx.thread().sched.for_child(),
+        pi_state: Vec::new(),
     };
     if thread.sched.nice != 0 {
         ctx.effects.nice.push((pid, thread.sched.nice));

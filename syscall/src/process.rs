@@ -93,6 +93,9 @@ pub struct Thread {
     pub cpu_ns: u64,
     /// Nice value, policy, real-time and I/O priorities.
     pub sched: crate::priority::TaskSched,
+    /// The PI futexes it owns that others blocked on (Linux's `pi_state_list`): when it
+    /// exits, one waiter of each is woken to take the lock over.
+    pub pi_state: Vec<crate::WaitKey>,
 }
 
 impl Thread {

@@ -212,8 +212,10 @@ table! {
     // Threads and processes.
     arch_prctl => partial(task::sys_arch_prctl, "ARCH_SET/GET_FS, ARCH_SET/GET_GS");
     set_tid_address => full(task::sys_set_tid_address);
-    futex => partial(futex::sys_futex, "WAIT, WAKE, (CMP_)REQUEUE as wake-all, *_BITSET; keyed per address space");
+    futex => partial(futex::sys_futex, "every op but WAIT_REQUEUE_PI/CMP_REQUEUE_PI (ENOSYS); shared futexes keyed by file page or shared anonymous frame; priority inheritance nominal");
+    futex_waitv => full(futex::sys_futex_waitv);
     set_robust_list => full(task::sys_set_robust_list);
+    get_robust_list => full(task::sys_get_robust_list);
     rseq => error(ENOSYS, "restartable sequences are optional; glibc falls back");
     restart_syscall => error(EINTR, "a stopped sleep resumes inside uml's kernel, so there is never a call to resume; Linux's answer then");
     execve => ctl(exec_call::sys_execve);

@@ -27,6 +27,26 @@ pub(crate) fn sys_set_robust_list(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     Ok(0)
 }
 
+/// `get_robust_list(pid, head_ptr, len_ptr)`: the robust-list head of thread `pid` (0: the
+/// caller). Every thread may read another's here (uml's threads all belong to one user
+/// as far as `ptrace_may_access` would look).
+pub(crate) fn sys_get_robust_list(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    let tid = a.i32(0);
+    let (head, _) = if tid == 0 || tid == ctx.tid {
+        ctx.thread().robust_list
+    } else if let Some(t) = ctx.proc.threads.get(&tid) {
+        t.robust_list
+    } else {
+        let pid = ctx.procs.tgid_of(tid).ok_or(Errno::ESRCH)?;
+        let p = ctx.procs.get(pid).ok_or(Errno::ESRCH)?;
+        p.threads.get(&tid).ok_or(Errno::ESRCH)?.robust_list
+    };
+    // Linux stores the length it knows (the head's size) before the head pointer.
+    ctx.write_val(a.addr(2), &24u64)?;
+    ctx.write_val(a.addr(1), &head)?;
+    Ok(0)
+}
+
 /// Whether `v` is below x86-64's user address limit, as Linux requires of an FS/GS base.
 fn canonical_user(v: u64) -> bool {
     v < 0x7fff_ffff_f000

@@ -11,20 +11,23 @@ use mm::MmService;
 use vfs::{Vfs, VfsConfig};
 
 use crate::fdtable::FdTable;
-use crate::{Block, Cred, Effects, Outcome, Process, ProcessTable, Reply, RestartBlock, WaitKey};
+use crate::{
+    Block, Cred, Effects, FutexKey, Outcome, Process, ProcessTable, QueueOp, Reply, RestartBlock,
+    WaitKey, Waiter,
+};
 
 /// A one-process world: the test program itself loaded as pid 1 (its code never runs).
-struct World {
-    mm: MmService,
+pub(crate) struct World {
+    pub(crate) mm: MmService,
     vfs: Vfs,
-    proc: Process,
-    procs: ProcessTable,
-    regs: UserRegs,
-    restart: RestartBlock,
+    pub(crate) proc: Process,
+    pub(crate) procs: ProcessTable,
+    pub(crate) regs: UserRegs,
+    pub(crate) restart: RestartBlock,
 }
 
 impl World {
-    fn new() -> World {
+    pub(crate) fn new() -> World {
         let mut mm = MmService::new(mm::Mm::new(64 << 20).expect("physical memory"));
         let vfs = Vfs::new(VfsConfig {
             root: "/".into(),
@@ -54,12 +57,17 @@ impl World {
     }
 
     /// Guest scratch memory: below the initial stack pointer, on the stack's mapped pages.
-    fn scratch(&self, off: u64) -> u64 {
+    pub(crate) fn scratch(&self, off: u64) -> u64 {
         (self.regs.rsp & !0xfff) - 0x1000 + off
     }
 
     /// Runs one syscall; `waiters` fakes the scheduler's wait queues.
-    fn call(&mut self, nr: Sysno, args: &[u64], waiters: &dyn crate::SchedView) -> Reply {
+    pub(crate) fn call(
+        &mut self,
+        nr: Sysno,
+        args: &[u64],
+        waiters: &dyn crate::SchedView,
+    ) -> Reply {
         let mut regs = self.regs;
         regs.orig_rax = nr.raw();
         let mut a = [0u64; 6];
@@ -81,13 +89,13 @@ impl World {
         reply
     }
 
-    fn write(&mut self, addr: u64, bytes: &[u8]) {
+    pub(crate) fn write(&mut self, addr: u64, bytes: &[u8]) {
         self.mm
             .copy_out(self.proc.mm, abi::UserAddr(addr), bytes)
             .expect("guest write");
     }
 
-    fn read<const N: usize>(&mut self, addr: u64) -> [u8; N] {
+    pub(crate) fn read<const N: usize>(&mut self, addr: u64) -> [u8; N] {
         let mut b = [0u8; N];
         self.mm
             .copy_in(self.proc.mm, abi::UserAddr(addr), &mut b)
@@ -96,11 +104,11 @@ impl World {
     }
 }
 
-fn nobody(_: WaitKey) -> usize {
-    0
+pub(crate) fn nobody(_: WaitKey) -> Vec<Waiter> {
+    Vec::new()
 }
 
-fn returned(v: u64) -> Reply {
+pub(crate) fn returned(v: u64) -> Reply {
     Reply {
         outcome: Outcome::Return(v),
         effects: Effects::default(),
@@ -121,7 +129,7 @@ fn pipe_read_blocks_and_write_wakes() {
     );
     let buf = w.scratch(64);
     let reply = w.call(Sysno::read, &[rfd, buf, 16], &nobody);
-    let Outcome::Block(Block { keys, deadline }) = &reply.outcome else {
+    let Outcome::Block(Block { keys, deadline, .. }) = &reply.outcome else {
         panic!("read of an empty pipe: {reply:?}");
     };
     assert!(matches!(keys[..], [WaitKey::File(_)]), "{keys:?}");
@@ -148,23 +156,42 @@ fn futex_wait_and_wake_are_values() {
     w.write(word, &0u32.to_le_bytes());
     const WAIT_PRIVATE: u64 = 128;
     const WAKE_PRIVATE: u64 = 129;
-    let key = WaitKey::Futex(w.proc.mm.0, word);
+    let key = WaitKey::Futex(FutexKey::Private {
+        mm: w.proc.mm.0,
+        addr: word,
+    });
     let reply = w.call(Sysno::futex, &[word, WAIT_PRIVATE, 0, 0], &nobody);
     assert_eq!(
         reply.outcome,
         Outcome::Block(Block {
             keys: vec![key],
-            deadline: None
+            deadline: None,
+            bitset: sched::MATCH_ANY,
         })
     );
     // The word changed: EAGAIN at once.
     w.restart = RestartBlock::default();
     let again = w.call(Sysno::futex, &[word, WAIT_PRIVATE, 7, 0], &nobody);
     assert_eq!(again, returned(abi::Errno::EAGAIN.as_return()));
-    let two = |k: WaitKey| if k == key { 2 } else { 0 };
+    let waiter = |t| Waiter {
+        task: sched::TaskId(t),
+        bitset: sched::MATCH_ANY,
+    };
+    let two = |k: WaitKey| {
+        if k == key {
+            vec![waiter(2), waiter(3)]
+        } else {
+            vec![]
+        }
+    };
     let woke = w.call(Sysno::futex, &[word, WAKE_PRIVATE, 1], &two);
     assert_eq!(woke.outcome, Outcome::Return(1));
-    assert_eq!(woke.effects.wake_n, vec![(key, 1)]);
+    let wake = QueueOp::Wake {
+        key,
+        max: 1,
+        bitset: sched::MATCH_ANY,
+    };
+    assert_eq!(woke.effects.queue_ops, vec![wake]);
 }
 
 /// A sleep blocks on nothing but its deadline, on the scheduler's clock.
@@ -177,7 +204,7 @@ fn nanosleep_blocks_until_a_deadline() {
     w.write(ts, &t);
     let before = crate::time::ktime(std::time::Instant::now());
     let reply = w.call(Sysno::nanosleep, &[ts, 0], &nobody);
-    let Outcome::Block(Block { keys, deadline }) = reply.outcome else {
+    let Outcome::Block(Block { keys, deadline, .. }) = reply.outcome else {
         panic!("{reply:?}");
     };
     assert_eq!(keys, vec![WaitKey::Timeout(1)]);
@@ -192,10 +219,15 @@ fn replies_round_trip_through_bincode() {
         outcome: Outcome::Block(Block {
             keys: vec![WaitKey::File(3), WaitKey::Signal(1)],
             deadline: Some(sched::Ktime(42)),
+            bitset: 3,
         }),
         effects: Effects {
             wake: vec![WaitKey::Child(1)],
-            wake_n: vec![(WaitKey::Futex(1, 8), 1)],
+            queue_ops: vec![QueueOp::Requeue {
+                from: WaitKey::Futex(FutexKey::Mm { mm: 1, addr: 8 }),
+                to: WaitKey::FutexPi(FutexKey::SharedAnon { page: 0, offset: 4 }),
+                max: 1,
+            }],
             alarms: vec![(1, sched::AlarmTimer::ItimerReal, sched::Ktime(9))],
             host_waits: vec![crate::HostWait { id: 5, file: None }],
             nice: vec![(2, 5)],

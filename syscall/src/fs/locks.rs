@@ -364,7 +364,7 @@ pub(crate) fn fcntl_lock(ctx: &mut Ctx<'_>, file: FileRef, cmd: i32, at: UserAdd
             }
             if let (false, Owner::Process(holder)) = (ofd, held.owner) {
                 let sched = ctx.sched;
-                let live = |(dev, ino)| sched.waiters(WaitKey::Lock(dev, ino)) > 0;
+                let live = |(dev, ino)| !sched.queue(WaitKey::Lock(dev, ino)).is_empty();
                 if locks.deadlock(pid, holder, live) {
                     return Err(Errno::EDEADLK);
                 }
