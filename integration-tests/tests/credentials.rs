@@ -80,3 +80,42 @@ fn python_set_id_calls() {
     );
     assert!(out.ends_with("setuid 1\n"), "{out}");
 }
+
+/// Capability sets: what root holds, what leaving root does with and without
+/// `PR_SET_KEEPCAPS`, `setpriv` dropping bounding and inheritable capabilities,
+/// `capget`/`capset` and the `prctl` capability calls, against native. (The script starts
+/// by dropping `CAP_SYS_RESOURCE` from the bounding set: hosts that run tests in a
+/// container often lack it.)
+#[test]
+fn capabilities_keepcaps_and_setpriv() {
+    let py = "import ctypes, os\n\
+              libc = ctypes.CDLL(None, use_errno=True)\n\
+              def caps():\n    return [l.split()[1] for l in open('/proc/self/status') if l.startswith('Cap')]\n\
+              print('root', caps())\n\
+              print('keepcaps', libc.prctl(8, 1, 0, 0, 0), libc.prctl(7, 0, 0, 0, 0))\n\
+              print('bset', libc.prctl(23, 40, 0, 0, 0), libc.prctl(23, 41, 0, 0, 0), ctypes.get_errno())\n\
+              hdr = (ctypes.c_uint32 * 2)(0x20080522, 0)\n\
+              data = (ctypes.c_uint32 * 6)()\n\
+              print('capget', libc.capget(hdr, data), list(data))\n\
+              old = (ctypes.c_uint32 * 2)(1, 0)\n\
+              print('unknown version', libc.capget(old, data), ctypes.get_errno(), hex(old[0]))\n\
+              data[0] &= ~(1 << 7)\n\
+              print('drop setuid', libc.capset(hdr, data), caps())\n\
+              data[0] |= 1 << 7\n\
+              print('regain', libc.capset(hdr, data), ctypes.get_errno())\n\
+              os.setresuid(1000, 1000, 1000)\n\
+              print('kept', caps())\n\
+              print('ambient', libc.prctl(47, 2, 7, 0, 0), ctypes.get_errno())\n";
+    let script = format!(
+        "grep Cap /proc/self/status; setpriv --dump | grep -v '^Capability bounding'; \
+         setpriv --reuid=65534 --regid=65534 --clear-groups -- grep Cap /proc/self/status; \
+         setpriv --inh-caps=-all --bounding-set=-chown -- grep Cap /proc/self/status; \
+         python3 -c \"{py}\""
+    );
+    let out = same(
+        "capabilities",
+        &["setpriv", "--bounding-set=-sys_resource", "--", "/bin/sh", "-c", &script],
+        &RunOpts::default(),
+    );
+    assert!(out.contains("keepcaps 0 1\n"), "{out}");
+}

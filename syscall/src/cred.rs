@@ -3,14 +3,14 @@
 //! them with Linux's rules and errnos (`kernel/sys.c`, `kernel/groups.c`), and what `execve`
 //! of a set-user-ID or set-group-ID file does to them.
 //!
-//! Privilege: a guest whose effective uid is 0 holds `CAP_SETUID`, `CAP_SETGID` (and the
-//! other capabilities); no other does. Capability sets of their own (`capset`,
-//! `PR_SET_KEEPCAPS`) are not modelled yet. These ids are uml's own: they never become host
+//! Privilege: the set*id calls go by `CAP_SETUID` and `CAP_SETGID` in the effective
+//! capability set ([`crate::caps`]), which a uid 0 holds and loses with Linux's rules. These ids are uml's own: they never become host
 //! privileges (uml runs as the user who started it; its host file access is that user's).
 
 use abi::{Errno, SysResult};
 use vfs::FsCred;
 
+use crate::caps::{Caps, CAP_SETGID, CAP_SETUID};
 use crate::{Args, Ctx, Process};
 
 /// Most supplementary groups (`NGROUPS_MAX`).
@@ -38,6 +38,8 @@ pub struct Cred {
     pub sgid: u32,
     /// Filesystem group id.
     pub fsgid: u32,
+    /// Capability sets and securebits.
+    pub caps: Caps,
 }
 
 impl Cred {
@@ -52,12 +54,8 @@ impl Cred {
             egid: gid,
             sgid: gid,
             fsgid: gid,
+            caps: Caps::of(uid),
         }
-    }
-
-    /// Whether it holds `CAP_SETUID`/`CAP_SETGID` (and the other capabilities).
-    pub fn privileged(&self) -> bool {
-        self.euid == 0
     }
 
     /// The ids after `execve` of a file with mode `mode` owned by `owner`/`group`: a
@@ -79,6 +77,8 @@ impl Cred {
         c.fsuid = c.euid;
         c.sgid = c.egid;
         c.fsgid = c.egid;
+        let setid = c.euid != self.euid || c.egid != self.egid;
+        c.caps = c.caps.after_exec(c.uid, c.euid, setid);
         c
     }
 
@@ -125,11 +125,25 @@ impl Ids {
         }
     }
 
+    /// Sets (real, effective, saved, filesystem); a change of user ids changes the
+    /// capability sets as Linux's.
     fn set(self, c: &mut Cred, [r, e, s, fs]: [u32; 4]) {
         match self {
-            Ids::User => (c.uid, c.euid, c.suid, c.fsuid) = (r, e, s, fs),
+            Ids::User => {
+                let old = self.get(c);
+                (c.uid, c.euid, c.suid, c.fsuid) = (r, e, s, fs);
+                c.caps.after_setuid(old, [r, e, s, fs]);
+            }
             Ids::Group => (c.gid, c.egid, c.sgid, c.fsgid) = (r, e, s, fs),
         }
+    }
+
+    /// Whether `c` may set any id of this family (`CAP_SETUID` or `CAP_SETGID`).
+    fn privileged(self, c: &Cred) -> bool {
+        c.caps.has(match self {
+            Ids::User => CAP_SETUID,
+            Ids::Group => CAP_SETGID,
+        })
     }
 }
 
@@ -141,7 +155,7 @@ fn set_id(ctx: &mut Ctx<'_>, ids: Ids, id: u32) -> SysResult {
     }
     let c = &mut ctx.proc.cred;
     let [r, _, s, _] = ids.get(c);
-    let new = if c.privileged() {
+    let new = if ids.privileged(c) {
         [id, id, id, id]
     } else if id == r || id == s {
         [r, id, s, id]
@@ -157,7 +171,7 @@ fn set_id(ctx: &mut Ctx<'_>, ids: Ids, id: u32) -> SysResult {
 /// effective id when the real id is set or the effective id differs from the old real one.
 fn set_re(ctx: &mut Ctx<'_>, ids: Ids, real: u32, eff: u32) -> SysResult {
     let c = &mut ctx.proc.cred;
-    let priv_ = c.privileged();
+    let priv_ = ids.privileged(c);
     let [r, e, s, _] = ids.get(c);
     let (mut nr, mut ne, mut ns) = (r, e, s);
     if real != UNCHANGED {
@@ -184,7 +198,7 @@ fn set_res(ctx: &mut Ctx<'_>, ids: Ids, new: [u32; 3]) -> SysResult {
     let c = &mut ctx.proc.cred;
     let [r, e, s, _] = ids.get(c);
     let allowed = |id: u32| id == UNCHANGED || id == r || id == e || id == s;
-    if !c.privileged() && !new.iter().all(|&id| allowed(id)) {
+    if !ids.privileged(c) && !new.iter().all(|&id| allowed(id)) {
         return Err(Errno::EPERM);
     }
     let pick = |id: u32, old: u32| if id == UNCHANGED { old } else { id };
@@ -199,7 +213,7 @@ fn set_res(ctx: &mut Ctx<'_>, ids: Ids, new: [u32; 3]) -> SysResult {
 fn set_fs(ctx: &mut Ctx<'_>, ids: Ids, id: u32) -> SysResult {
     let c = &mut ctx.proc.cred;
     let [r, e, s, fs] = ids.get(c);
-    if id != UNCHANGED && (c.privileged() || [r, e, s, fs].contains(&id)) {
+    if id != UNCHANGED && (ids.privileged(c) || [r, e, s, fs].contains(&id)) {
         ids.set(c, [r, e, s, id]);
     }
     Ok(u64::from(fs))
@@ -257,7 +271,7 @@ pub(crate) fn sys_getresgid(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
 /// `setgroups(size, list)`: privileged only (`EPERM` first), at most `NGROUPS_MAX`
 /// (`EINVAL`); kept sorted, as Linux's `groups_sort`.
 pub(crate) fn sys_setgroups(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
-    if !ctx.proc.cred.privileged() {
+    if !ctx.proc.cred.caps.has(CAP_SETGID) {
         return Err(Errno::EPERM);
     }
     let size = a.u32(0) as usize;

@@ -31,6 +31,7 @@
 #![forbid(unsafe_code)]
 
 mod args;
+pub mod caps;
 pub mod clock;
 mod copy;
 pub mod cred;

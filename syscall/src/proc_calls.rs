@@ -562,6 +562,9 @@ mod pr {
 }
 
 pub(crate) fn sys_prctl(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    if let Some(r) = crate::caps::prctl(ctx, a.i32(0), a) {
+        return r;
+    }
     let arg = a.raw(1);
     match a.i32(0) {
         pr::SET_PDEATHSIG => {

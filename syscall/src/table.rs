@@ -4,9 +4,9 @@
 use abi::{Errno, Sysno};
 
 use crate::{
-    copy, cred, epoll, eventfd, exec_call, fs, futex, info, itimer, kill, mem, net, pidfd, poll,
-    posix_timer, priority, proc_calls, procfs, sched_calls, signal, signalfd, splice, task, time,
-    timerfd, Args, Ctx, Outcome,
+    caps, copy, cred, epoll, eventfd, exec_call, fs, futex, info, itimer, kill, mem, net, pidfd,
+    poll, posix_timer, priority, proc_calls, procfs, sched_calls, signal, signalfd, splice, task,
+    time, timerfd, Args, Ctx, Outcome,
 };
 
 /// A handler that returns a value (the common case).
@@ -254,6 +254,8 @@ table! {
     setfsuid => full(cred::sys_setfsuid);
     setfsgid => full(cred::sys_setfsgid);
     setgroups => full(cred::sys_setgroups);
+    capget => full(caps::sys_capget);
+    capset => full(caps::sys_capset);
     // System information and limits.
     uname => full(info::sys_uname);
     sethostname => full(procfs::sys::sys_sethostname);

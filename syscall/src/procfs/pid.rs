@@ -147,7 +147,6 @@ fn status(v: &ProcView<'_>, mm: &Mm, p: &Process) -> String {
     let fdsize = fds.next_power_of_two().max(64);
     let (ign, cgt) = dispositions(p);
     let pending = p.sig.pending_set();
-    let caps = if c.euid == 0 { 0x1ff_ffff_ffffu64 } else { 0 };
     let sigpending = p.rlimits[rlimit::SIGPENDING as usize].cur;
     let mut s = String::new();
     // Linux escapes a newline and a backslash in the name here (only here).
@@ -193,13 +192,14 @@ fn status(v: &ProcView<'_>, mm: &Mm, p: &Process) -> String {
     s += &format!("SigPnd:\t{:016x}\nShdPnd:\t{:016x}\n", 0, pending);
     s += &format!("SigBlk:\t{:016x}\n", p.sig.blocked);
     s += &format!("SigIgn:\t{ign:016x}\nSigCgt:\t{cgt:016x}\n");
+    let k = c.caps;
     s += &format!(
-        "CapInh:\t{:016x}\nCapPrm:\t{caps:016x}\nCapEff:\t{caps:016x}\n",
-        0
+        "CapInh:\t{:016x}\nCapPrm:\t{:016x}\nCapEff:\t{:016x}\n",
+        k.inheritable, k.permitted, k.effective
     );
     s += &format!(
         "CapBnd:\t{:016x}\nCapAmb:\t{:016x}\n",
-        0x1ff_ffff_ffffu64, 0
+        k.bounding, k.ambient
     );
     s += &format!("NoNewPrivs:\t{}\n", u8::from(p.no_new_privs));
     s += "Seccomp:\t0\nSeccomp_filters:\t0\n";
