@@ -76,6 +76,7 @@ mod pty;
 mod socket;
 mod stdio;
 mod tmpfs;
+mod xattr;
 
 use std::path::PathBuf;
 pub use std::sync::Arc;
@@ -95,6 +96,7 @@ pub use mount::BindMount;
 pub use object::{new_wait_id, FileObject, Poller, WaitSet};
 use path::{Last, Parent};
 pub use perm::FsCred;
+pub use xattr::{XATTR_CREATE, XATTR_REPLACE, XATTR_SIZE_MAX};
 pub use pipe::{PollEvents, PIPE_BUF, PIPE_CAPACITY};
 pub use procfs::{At, NoProcs, ProcFile, ProcSource, SYSCTLS};
 pub use pty::{Pty, PtyRef, SignalTarget, TtySignal};

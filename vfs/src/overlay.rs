@@ -133,6 +133,7 @@ pub(crate) fn copy_up(d: &Dentry) -> Result<Arc<MemInode>, Errno> {
             ctime: t(st.st_ctime, st.st_ctime_nsec),
             data,
             seals: None,
+            xattrs: Default::default(),
         }),
     });
     let name = d.0.name.clone();

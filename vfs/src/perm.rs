@@ -26,7 +26,7 @@ pub struct FsCred<'a> {
 
 impl FsCred<'_> {
     /// Whether it holds the file capabilities (`CAP_DAC_OVERRIDE`, `CAP_FOWNER`, ...).
-    fn privileged(&self) -> bool {
+    pub(crate) fn privileged(&self) -> bool {
         self.fsuid == 0
     }
 

@@ -142,6 +142,8 @@ pub(crate) struct MemInner {
     pub data: MemData,
     /// `F_SEAL_*` bits of a memfd (`None`: a file that cannot be sealed).
     pub seals: Option<u32>,
+    /// Extended attributes: full name (`user.x`) → value.
+    pub xattrs: std::collections::BTreeMap<Vec<u8>, Vec<u8>>,
 }
 
 /// An in-memory inode. `ino`/`dev` are synthetic for new inodes and the lower file's for
@@ -174,6 +176,7 @@ impl MemInode {
                 ctime: now,
                 data,
                 seals: None,
+            xattrs: Default::default(),
             }),
         })
     }

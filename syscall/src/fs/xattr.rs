@@ -1,10 +1,8 @@
-//! Extended attributes and file-system statistics.
-//!
-//! No file system of uml stores extended attributes yet: every file has none (`ENODATA` on
-//! get, an empty list), and setting one is `EOPNOTSUPP`, as on a file system without xattr
-//! support. The names are still read and the paths resolved, so errors come out as Linux's.
+//! Extended attributes ([`vfs::Vfs::getxattr`] and friends keep them and check who may
+//! see or change them) and file-system statistics.
 
 use abi::{Errno, SysResult, UserAddr};
+use vfs::Dentry;
 
 use super::path_arg;
 use crate::{Args, Ctx};
@@ -13,15 +11,13 @@ use crate::{Args, Ctx};
 const XATTR_NAME_MAX: usize = 255;
 
 /// Resolves the file an xattr call is about: a path (following symlinks or not) or a fd.
-fn target(ctx: &mut Ctx<'_>, a: &Args, by: By) -> Result<(), Errno> {
+fn target(ctx: &mut Ctx<'_>, a: &Args, by: By) -> Result<Dentry, Errno> {
     match by {
         By::Path(follow) => {
             let p = path_arg(ctx, a.addr(0))?;
-            ctx.vfs
-                .lookup(ctx.at(&ctx.proc.cwd), &p, follow)
-                .map(|_| ())
+            ctx.vfs.lookup(ctx.at(&ctx.proc.cwd), &p, follow)
         }
-        By::Fd => ctx.file(a.i32(0)).map(|_| ()),
+        By::Fd => ctx.file(a.i32(0))?.dentry().ok_or(Errno::EOPNOTSUPP),
     }
 }
 
@@ -48,30 +44,56 @@ fn name_arg(ctx: &mut Ctx<'_>, at: UserAddr) -> Result<Vec<u8>, Errno> {
     Ok(name)
 }
 
+/// Copies `bytes` to the caller's buffer `(addr, size)`: size 0 asks for the length only;
+/// a smaller buffer is `ERANGE`.
+fn give(ctx: &mut Ctx<'_>, a: &Args, at: usize, bytes: &[u8]) -> SysResult {
+    let size = a.raw(at + 1) as usize;
+    if size == 0 {
+        return Ok(bytes.len() as u64);
+    }
+    if size < bytes.len() {
+        return Err(Errno::ERANGE);
+    }
+    ctx.copy_out(a.addr(at), bytes)?;
+    Ok(bytes.len() as u64)
+}
+
 fn get(ctx: &mut Ctx<'_>, a: &Args, by: By) -> SysResult {
-    target(ctx, a, by)?;
-    name_arg(ctx, a.addr(1))?;
-    Err(Errno::ENODATA)
+    let d = target(ctx, a, by)?;
+    let name = name_arg(ctx, a.addr(1))?;
+    let value = ctx.vfs.getxattr(&ctx.proc.fs_cred(), &d, &name)?;
+    give(ctx, a, 2, &value)
 }
 
 fn list(ctx: &mut Ctx<'_>, a: &Args, by: By) -> SysResult {
-    target(ctx, a, by)?;
-    Ok(0)
+    let d = target(ctx, a, by)?;
+    let names = ctx.vfs.listxattr(&ctx.proc.fs_cred(), &d)?;
+    give(ctx, a, 1, &names)
 }
 
 fn set(ctx: &mut Ctx<'_>, a: &Args, by: By) -> SysResult {
-    target(ctx, a, by)?;
-    name_arg(ctx, a.addr(1))?;
-    if a.i32(4) & !3 != 0 {
+    let d = target(ctx, a, by)?;
+    let name = name_arg(ctx, a.addr(1))?;
+    let flags = a.i32(4);
+    if flags & !3 != 0 {
         return Err(Errno::EINVAL);
     }
-    Err(Errno::EOPNOTSUPP)
+    let size = a.raw(3) as usize;
+    if size > vfs::XATTR_SIZE_MAX {
+        return Err(Errno::E2BIG);
+    }
+    let mut value = vec![0u8; size];
+    ctx.copy_in(a.addr(2), &mut value)?;
+    ctx.vfs
+        .setxattr(&ctx.proc.fs_cred(), &d, &name, &value, flags)?;
+    Ok(0)
 }
 
 fn remove(ctx: &mut Ctx<'_>, a: &Args, by: By) -> SysResult {
-    target(ctx, a, by)?;
-    name_arg(ctx, a.addr(1))?;
-    Err(Errno::ENODATA)
+    let d = target(ctx, a, by)?;
+    let name = name_arg(ctx, a.addr(1))?;
+    ctx.vfs.removexattr(&ctx.proc.fs_cred(), &d, &name)?;
+    Ok(0)
 }
 
 pub(crate) fn sys_getxattr(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
