@@ -114,7 +114,14 @@ fn capabilities_keepcaps_and_setpriv() {
     );
     let out = same(
         "capabilities",
-        &["setpriv", "--bounding-set=-sys_resource", "--", "/bin/sh", "-c", &script],
+        &[
+            "setpriv",
+            "--bounding-set=-sys_resource",
+            "--",
+            "/bin/sh",
+            "-c",
+            &script,
+        ],
         &RunOpts::default(),
     );
     assert!(out.contains("keepcaps 0 1\n"), "{out}");

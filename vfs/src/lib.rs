@@ -14,7 +14,7 @@
 //! the process walking and its filesystem ids, [`FsCred`]), and a bare `&Dentry` walks as no
 //! process, whose `/proc` is empty and whose permissions are those of the user uml runs as.
 //! Permission checks (search, open, create and remove, `chmod`/`chown`/`utimensat`, exec)
-//! go by the caller's filesystem uid, gid and supplementary groups ([`perm`]). `/sys` is an empty in-memory directory. The host's `/proc` and `/sys` never show
+//! go by the caller's filesystem uid, gid and supplementary groups ([`perm`]). `/sys` is uml's own small in-memory tree ([`sysfs`]: one CPU, one memory node). The host's `/proc` and `/sys` never show
 //! through (they describe the host, and the host's `/proc/self` is the uml kernel).
 //!
 //! Invariants:
@@ -75,6 +75,7 @@ mod procfs;
 mod pty;
 mod socket;
 mod stdio;
+mod sysfs;
 mod tmpfs;
 mod xattr;
 
@@ -96,12 +97,12 @@ pub use mount::BindMount;
 pub use object::{new_wait_id, FileObject, Poller, WaitSet};
 use path::{Last, Parent};
 pub use perm::FsCred;
-pub use xattr::{XATTR_CREATE, XATTR_REPLACE, XATTR_SIZE_MAX};
 pub use pipe::{PollEvents, PIPE_BUF, PIPE_CAPACITY};
 pub use procfs::{At, NoProcs, ProcFile, ProcSource, SYSCTLS};
 pub use pty::{Pty, PtyRef, SignalTarget, TtySignal};
 pub use stdio::{wait_streams, TcsetWhen};
 use tmpfs::{DevKind, MemData, MemEntry, MemInode, Time};
+pub use xattr::{XATTR_CREATE, XATTR_REPLACE, XATTR_SIZE_MAX};
 
 /// Access and modification times to set (`None`: leave that one alone).
 pub(crate) type NewTimes = (Option<Time>, Option<Time>);
@@ -272,7 +273,7 @@ impl Vfs {
         let dev = Dentry::new_mount(root.clone(), b"dev", Inode::Ovl(dnode));
         // The host's /proc and /sys describe the host — and /proc/self is the uml kernel
         // itself (its memory, its fds): they must never show through. /proc is uml's own
-        // procfs; until uml has a sysfs, /sys is an empty in-memory directory.
+        // procfs; /sys is uml's own in-memory tree ([`sysfs`]).
         let proc = Dentry::new_mount(root.clone(), b"proc", procfs::root_inode());
         let sysfs = Arc::new(OvlFs {
             dev: mkdev(SYSFS_DEV),
@@ -280,6 +281,7 @@ impl Vfs {
         });
         let top = MemInode::new_dir(1, sysfs.dev, 0o555, 0, 0);
         top.add_links(1);
+        sysfs::populate(&top, sysfs.dev, &sysfs.shared);
         let sys = OvlNode::new(Some(top), None, sysfs);
         let sys = Dentry::new_mount(root.clone(), b"sys", Inode::Ovl(sys));
         let mounts = vec![

@@ -176,7 +176,7 @@ impl MemInode {
                 ctime: now,
                 data,
                 seals: None,
-            xattrs: Default::default(),
+                xattrs: Default::default(),
             }),
         })
     }
