@@ -554,7 +554,6 @@ mod pr {
     pub const SET_DUMPABLE: i32 = 4;
     pub const SET_NAME: i32 = 15;
     pub const GET_NAME: i32 = 16;
-    pub const CAPBSET_READ: i32 = 23;
     pub const SET_CHILD_SUBREAPER: i32 = 36;
     pub const GET_CHILD_SUBREAPER: i32 = 37;
     pub const SET_NO_NEW_PRIVS: i32 = 38;
@@ -600,8 +599,6 @@ pub(crate) fn sys_prctl(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
             ctx.copy_out(a.addr(1), &name)?;
             Ok(0)
         }
-        pr::CAPBSET_READ if arg <= 40 => Ok(1),
-        pr::CAPBSET_READ => Err(Errno::EINVAL),
         pr::SET_CHILD_SUBREAPER => {
             ctx.proc.child_subreaper = arg != 0;
             Ok(0)

@@ -121,7 +121,7 @@ table! {
     fchownat => full(fs::sys_fchownat);
     truncate => full(fs::sys_truncate);
     ftruncate => full(fs::sys_ftruncate);
-    fcntl => partial(fs::sys_fcntl, "flags, DUPFD, pipe sizes, POSIX and OFD record locks; no F_SETOWN, leases, seals");
+    fcntl => partial(fs::sys_fcntl, "flags, DUPFD, pipe sizes, POSIX and OFD record locks, memfd seals; no F_SETOWN, leases");
     dup => full(fs::sys_dup);
     dup2 => full(fs::sys_dup2);
     dup3 => full(fs::sys_dup3);
@@ -232,7 +232,7 @@ table! {
     getpgrp => full(proc_calls::sys_getpgrp);
     getsid => full(proc_calls::sys_getsid);
     setsid => full(proc_calls::sys_setsid);
-    prctl => partial(proc_calls::sys_prctl, "PDEATHSIG, DUMPABLE, NAME, CAPBSET_READ, CHILD_SUBREAPER, NO_NEW_PRIVS");
+    prctl => partial(proc_calls::sys_prctl, "PDEATHSIG, DUMPABLE, NAME, CHILD_SUBREAPER, NO_NEW_PRIVS, KEEPCAPS, CAPBSET_READ/DROP, SECUREBITS, CAP_AMBIENT; others EINVAL");
     exit => ctl(task::sys_exit);
     exit_group => ctl(task::sys_exit_group);
     getpid => full(info::sys_getpid);
