@@ -58,6 +58,7 @@ mod signals;
 #[cfg(test)]
 mod tests;
 mod trace;
+mod trace_args;
 mod user;
 
 use std::collections::HashMap;

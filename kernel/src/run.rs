@@ -366,6 +366,18 @@ impl Kernel {
         let nr = ctx.regs.orig_rax;
         let args = ctx.regs.syscall_args();
         let entry_regs = self.recorder.is_some().then_some(*ctx.regs);
+        // Arguments as they are on entry (an exec replaces the memory they are in).
+        let shown = self.trace.enabled().then(|| {
+            let view = ctx.mm.view();
+            let mmid = ctx.proc.mm;
+            let read = |addr: u64, max: usize| {
+                let mut b = vec![0; max];
+                let n = view.read_resident(mmid, addr, &mut b);
+                b.truncate(n);
+                b
+            };
+            crate::trace_args::format(&syscall::name(nr), args, &read)
+        });
         let trace = &mut self.trace;
         let reply = syscall::dispatch(&mut ctx, &mut |nr| trace.unknown(nr));
         if let (Some(rec), Some(regs)) = (self.recorder.as_mut(), entry_regs) {
@@ -379,8 +391,10 @@ impl Kernel {
             });
         }
         let syscall::Reply { outcome, effects } = reply;
-        self.trace.syscall(pid, nr, args, &outcome);
         let mmid = proc.mm;
+        if let Some(shown) = shown {
+            self.trace.syscall(pid, nr, &shown, &outcome);
+        }
         self.procs.insert(proc);
         if !matches!(outcome, Outcome::Block(_)) {
             task.restart_block = Default::default();

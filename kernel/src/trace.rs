@@ -19,17 +19,17 @@ impl Tracer {
         }
     }
 
-    /// A syscall and its outcome.
-    pub(crate) fn syscall(&mut self, pid: i32, nr: u64, args: [u64; 6], outcome: &Outcome) {
+    /// Whether syscalls are shown.
+    pub(crate) fn enabled(&self) -> bool {
+        self.enabled
+    }
+
+    /// A syscall with its arguments as shown ([`crate::trace_args::format`]) and its outcome.
+    pub(crate) fn syscall(&mut self, pid: i32, nr: u64, args: &str, outcome: &Outcome) {
         if !self.enabled {
             return;
         }
         let name = syscall::name(nr);
-        let args = args
-            .iter()
-            .map(|a| format!("{a:#x}"))
-            .collect::<Vec<_>>()
-            .join(", ");
         let result = match outcome.clone() {
             Outcome::Return(v) if (v as i64) < 0 && (v as i64) > -4096 => {
                 let e = abi::Errno::from_raw(-(v as i64) as i32);
@@ -37,7 +37,9 @@ impl Tracer {
                     format!("-1 {e:?} ({})", e.description())
                 })
             }
-            Outcome::Return(v) => format!("{v:#x}"),
+            // Addresses in hex, counts and descriptors in decimal.
+            Outcome::Return(v) if v > u64::from(u32::MAX) => format!("{v:#x}"),
+            Outcome::Return(v) => format!("{v}"),
             Outcome::Yield => "0".into(),
             Outcome::Block(b) => format!("? (blocked on {:?})", b.keys.first()),
             Outcome::Exec { .. } => "0".into(),
