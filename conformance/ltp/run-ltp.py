@@ -11,7 +11,8 @@ What it does, in order:
                 and under `uml run`, and optionally under gVisor (`runsc do`), each in a fresh
                 temporary directory (TMPDIR), with LTP_TIMEOUT_MUL and a hard kill after
                 --timeout seconds, up to -j N at a time. Under uml the test runs below a tiny
-                static PID-1 reaper (reaper.c) since the guest's first process is PID 1.
+                static PID-1 reaper (reaper.c) since the guest's first process is PID 1 (as under
+                gVisor).
                 Verdict from LTP's exit code: 0 PASS, 32 CONF (TCONF: skipped/unsupported),
                 anything else FAIL, TIMEOUT when killed; UMLCRASH when uml itself panicked or
                 died of a signal.
@@ -198,6 +199,7 @@ class Runner:
             "TMPDIR": tmp,
             "LTPROOT": self.prefix,
             "LTP_TIMEOUT_MUL": str(self.args.timeout_mul),
+            "LTP_RUNTIME_MUL": str(self.args.runtime_mul),
             "LTP_COLORIZE_OUTPUT": "0",
             "HOME": "/root",
             "LANG": "C",
@@ -219,10 +221,11 @@ class Runner:
             for k, v in env.items():
                 cmd += ["-e", f"{k}={v}"]
             return cmd + ["--", self.reaper] + argv, dict(os.environ, **env), tmp
-        # gVisor: runsc do runs the command in a sandbox over the host's root filesystem.
+        # gVisor: runsc do runs the command in a sandbox over the host's root filesystem; there
+        # too the first process is PID 1 (env execs the reaper).
         cmd = [self.args.runsc, "--rootless", "--network=none", "do", "--cwd", tmp, "env", "-i"]
         cmd += [f"{k}={v}" for k, v in env.items()]
-        return cmd + argv, dict(os.environ, **env), tmp
+        return cmd + [self.reaper] + argv, dict(os.environ, **env), tmp
 
     def run(self, name, command, mode, total):
         program = program_of(command)
@@ -407,6 +410,7 @@ def write_report(args, tests, results, summary, exp, modes):
         json.dump({"ltp_commit": open(os.path.join(bd, "ltp-commit")).read().strip()
                    if os.path.exists(os.path.join(bd, "ltp-commit")) else None,
                    "timeout": args.timeout, "timeout_mul": args.timeout_mul,
+                   "runtime_mul": args.runtime_mul,
                    "summary": summary,
                    "tests": [{"name": n, "command": c, **results.get(n, {}),
                               "expectation": exp.get(n)} for n, c in tests]}, f, indent=1)
@@ -465,19 +469,26 @@ def main():
     ap.add_argument("--skip-build", action="store_true",
                     help="use the tests already installed in BUILD_DIR")
     ap.add_argument("--build-only", action="store_true")
-    ap.add_argument("-j", "--jobs", type=int, default=2, help="parallel runs (and make -j)")
+    ap.add_argument("-j", "--jobs", type=int, default=2,
+                    help="parallel runs under uml/gVisor, and make -j (default 2); native runs "
+                         "go one at a time beside them, since LTP tests run as root on the "
+                         "host expect to be alone there")
     ap.add_argument("--timeout", type=float, default=60,
                     help="hard kill after this many seconds per run (default 60)")
     ap.add_argument("--timeout-mul", type=float, default=1, help="LTP_TIMEOUT_MUL (default 1)")
+    ap.add_argument("--runtime-mul", type=float, default=0.1,
+                    help="LTP_RUNTIME_MUL: scales the runtime of the few tests that loop for a "
+                         "set time (up to 600 s) so they fit the hard timeout (default 0.1)")
     ap.add_argument("--uml", default=os.path.join(REPO, "target", "release", "uml"))
     ap.add_argument("--gvisor", action="store_true", help="add a column for gVisor (runsc)")
     ap.add_argument("--runsc", default=shutil.which("runsc") or "runsc")
     ap.add_argument("--modes", default=None,
                     help="comma-separated subset of native,uml,gvisor (default native,uml"
                          "[,gvisor])")
-    ap.add_argument("--native-from", metavar="REPORT_JSON",
-                    help="reuse the native verdicts of an earlier report.json instead of "
-                         "running natively again")
+    ap.add_argument("--reuse", metavar="REPORT_JSON",
+                    help="take the verdicts of the modes not run this time (see --modes) from "
+                         "an earlier report.json, e.g. --modes uml --reuse old/report.json "
+                         "runs only uml and compares with the earlier native run")
     ap.add_argument("-t", "--tests", default=None,
                     help="only tests whose name matches this regular expression")
     ap.add_argument("--expectations", default=os.path.join(HERE, "expectations.txt"))
@@ -512,14 +523,13 @@ def main():
         sys.exit(f"run-ltp: {args.uml} not found; build uml (cargo build --release) or --uml")
     results = {}
     run_modes = list(modes)
-    if args.native_from:
-        old = json.load(open(args.native_from))
+    if args.reuse:
+        old = json.load(open(args.reuse))
         for t in old["tests"]:
-            if "native" in t:
-                results.setdefault(t["name"], {})["native"] = t["native"]
-        run_modes = [m for m in modes if m != "native"]
-        if "native" not in modes:
-            modes = ["native"] + modes
+            for m in MODES:
+                if m in t and m not in run_modes:
+                    results.setdefault(t["name"], {})[m] = t[m]
+        modes = [m for m in MODES if m in run_modes or any(m in r for r in results.values())]
     for m in run_modes:
         os.makedirs(os.path.join(args.build_dir, "logs", m), exist_ok=True)
     os.makedirs(os.path.join(args.build_dir, "tmp"), exist_ok=True)
@@ -533,9 +543,12 @@ def main():
     runner = Runner(args)
     jobs = [(n, c, m) for n, c in tests for m in run_modes]
     log(f"{len(tests)} tests, modes {','.join(run_modes)}: {len(jobs)} runs, -j{args.jobs}, "
-        f"timeout {args.timeout}s, LTP_TIMEOUT_MUL={args.timeout_mul}")
-    with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        futs = [pool.submit(runner.run, n, c, m, len(jobs)) for n, c, m in jobs]
+        f"timeout {args.timeout}s, LTP_TIMEOUT_MUL={args.timeout_mul}, "
+        f"LTP_RUNTIME_MUL={args.runtime_mul}")
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as native_lane, \
+            concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        futs = [(native_lane if m == "native" else pool).submit(runner.run, n, c, m, len(jobs))
+                for n, c, m in jobs]
         for fut in concurrent.futures.as_completed(futs):
             name, mode, result = fut.result()
             if result["verdict"] != "PASS":
