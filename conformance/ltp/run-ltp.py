@@ -183,6 +183,20 @@ def is_static(path):
 # Running one test
 
 
+def unmount_below(path):
+    """Lazily unmounts whatever a native test killed at its timeout left mounted below path
+    (LTP mounts loop devices under its tmpdir), deepest first, so that removing the tmpdir does
+    not walk (and empty) a mounted filesystem."""
+    prefix = path.rstrip("/") + "/"
+    try:
+        with open("/proc/self/mounts") as f:
+            points = [line.split()[1].replace("\\040", " ") for line in f]
+    except OSError:
+        return
+    for mp in sorted((m for m in points if m.startswith(prefix)), key=len, reverse=True):
+        subprocess.run(["umount", "-l", mp], stderr=subprocess.DEVNULL)
+
+
 class Runner:
     def __init__(self, args):
         self.args = args
@@ -266,6 +280,8 @@ class Runner:
                       f" in {secs:.1f}s\n")
         text = open(logpath, errors="replace").read()
         verdict = self.verdict(mode, rc, timed_out, text)
+        if mode == "native":
+            unmount_below(tmp)
         shutil.rmtree(tmp, ignore_errors=True)
         return self.finish(name, mode, {"verdict": verdict, "rc": rc, "secs": round(secs, 2)},
                            total)
@@ -316,6 +332,45 @@ def cluster_of(reason):
     return reason.split(":", 1)[0].strip() if reason else "unclassified"
 
 
+# Suggested clusters for new failures (--write-expectations): the first rule whose pattern
+# matches a TFAIL/TBROK/TCONF line of the uml log names the cluster. A human checks them.
+CLUSTER_RULES = [
+    (r"Failed to acquire device|tst_device", "block devices missing (no loop devices, mkfs/mount of a test device)"),
+    (r"Cannot parse kernel \.config", "/proc/config.gz missing (test needs kernel config options)"),
+    (r"tst_checkpoint|wasn't woken up|checkpoint", "shared futexes across processes (LTP checkpoints never wake)"),
+    (r"(msg|shm|sem)(get|ctl|op|snd|rcv|at)\b.*ENOSYS|allocate semaphore", "SysV IPC missing"),
+    (r"mq_(open|notify|unlink|timed)", "POSIX message queues missing"),
+    (r"inotify|fanotify", "inotify/fanotify missing"),
+    (r"xattr", "extended attributes missing"),
+    (r"socket\((2|10),.*EAFNOSUPPORT", "AF_INET/AF_INET6 sockets missing"),
+    (r"/proc/sys/", "/proc/sys missing"),
+    (r"__NR_cap(get|set)", "capabilities missing (capget/capset)"),
+    (r"add_key|keyctl|request_key", "keyrings missing"),
+    (r"timer_(create|settime|gettime|delete)", "POSIX timers missing"),
+    (r"set(res|re|fs)?[ug]id|setgroups|\b(ch|fch|lch)own|EPERM|owner", "credentials and ownership (set*id, chown, permission checks)"),
+    (r"unshare|setns|/proc/self/ns|namespace|chroot|pivot_root|\bmount\(|umount|fsopen|clone3?\(?.*ENOSYS", "mounts, chroot and namespaces missing"),
+    (r"clock_settime|settimeofday|adjtimex|clock_adjtime|stime", "setting the clock missing"),
+    (r"ptrace", "ptrace missing"),
+    (r"F_SETLEASE|lease", "file leases missing"),
+    (r"not supported on your arch|ENOSYS", "syscall missing (ENOSYS)"),
+]
+
+
+def suggest_cluster(logpath, verdict):
+    try:
+        lines = [l for l in open(logpath, errors="replace").read().splitlines()
+                 if re.search(r"TFAIL|TBROK|TCONF|panicked", l)]
+    except OSError:
+        lines = []
+    for pattern, cluster in CLUSTER_RULES:
+        for line in lines:
+            if re.search(pattern, line):
+                return f"{cluster}: {line.strip()[:120]}"
+    if verdict == "TIMEOUT":
+        return "hangs (killed at the timeout): " + (lines[0].strip()[:100] if lines else "")
+    return "unclassified: " + (lines[0].strip()[:120] if lines else verdict)
+
+
 def first_problem(logpath):
     """The first TFAIL/TBROK (else TCONF) line of a log: a starting point for a reason."""
     try:
@@ -329,7 +384,7 @@ def first_problem(logpath):
     return ""
 
 
-def write_expectations(path, results, old):
+def write_expectations(path, results, old, logdir):
     """Rewrites expectations.txt from this run: keeps the reason of every test still failing,
     adds new failures as `unclassified: <first failing line>`, drops tests that now pass.
     Tests not run this time keep their lines."""
@@ -339,7 +394,8 @@ def write_expectations(path, results, old):
             continue
         if r["native"]["verdict"] == "PASS" and r["uml"]["verdict"] != "PASS":
             if name not in new:
-                new[name] = "unclassified: " + r["uml"]["verdict"] + " " + r["uml"].get("why", "")
+                new[name] = suggest_cluster(os.path.join(logdir, f"{name}.log"),
+                                            r["uml"]["verdict"])
         elif name in new and r["native"]["verdict"] == "PASS":
             del new[name]
     by_cluster = {}
@@ -489,6 +545,9 @@ def main():
                     help="take the verdicts of the modes not run this time (see --modes) from "
                          "an earlier report.json, e.g. --modes uml --reuse old/report.json "
                          "runs only uml and compares with the earlier native run")
+    ap.add_argument("--report-only", action="store_true",
+                    help="run nothing: rebuild the report (and, with --write-expectations, the "
+                         "expectations) from --reuse REPORT_JSON and the logs in BUILD_DIR")
     ap.add_argument("-t", "--tests", default=None,
                     help="only tests whose name matches this regular expression")
     ap.add_argument("--expectations", default=os.path.join(HERE, "expectations.txt"))
@@ -522,7 +581,9 @@ def main():
     if "uml" in modes and not os.access(args.uml, os.X_OK):
         sys.exit(f"run-ltp: {args.uml} not found; build uml (cargo build --release) or --uml")
     results = {}
-    run_modes = list(modes)
+    run_modes = [] if args.report_only else list(modes)
+    if args.report_only and not args.reuse:
+        ap.error("--report-only needs --reuse REPORT_JSON")
     if args.reuse:
         old = json.load(open(args.reuse))
         for t in old["tests"]:
@@ -558,7 +619,8 @@ def main():
 
     exp = read_expectations(args.expectations)
     if args.write_expectations:
-        write_expectations(args.expectations, results, exp)
+        write_expectations(args.expectations, results, exp,
+                           os.path.join(args.build_dir, "logs", "uml"))
         exp = read_expectations(args.expectations)
     summary = summarize(tests, results, exp, modes)
     write_report(args, tests, results, summary, exp, modes)
