@@ -475,7 +475,14 @@ def write_report(args, tests, results, summary, exp, modes):
     lines.append("Per test:" + "".join(f"  {m:9}" for m in modes))
     for name, _ in tests:
         r = results.get(name, {})
-        lines.append(f"  {name:24}" + "".join(f" {r.get(m, {}).get('verdict', '-'):9}" for m in modes))
+        note = ""
+        if r.get("native", {}).get("verdict") == "PASS" and "uml" in r:
+            if r["uml"]["verdict"] != "PASS":
+                note = f"  [{cluster_of(exp[name])}]" if name in exp else "  REGRESSION"
+            elif name in exp:
+                note = "  now passes, remove from expectations"
+        lines.append(f"  {name:24}" + "".join(f" {r.get(m, {}).get('verdict', '-'):9}" for m in modes)
+                     + note)
     text = "\n".join(lines) + "\n"
     with open(os.path.join(bd, "report.txt"), "w") as f:
         f.write(text)
