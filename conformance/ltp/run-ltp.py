@@ -531,7 +531,7 @@ def main():
                     help="install prefix, logs and reports (default /tmp/uml-ltp)")
     ap.add_argument("--skip-build", action="store_true",
                     help="use the tests already installed in BUILD_DIR")
-    ap.add_argument("--build-only", action="store_true")
+    ap.add_argument("--build-only", action="store_true", help="build and install, run nothing")
     ap.add_argument("-j", "--jobs", type=int, default=2,
                     help="parallel runs under uml/gVisor, and make -j (default 2); native runs "
                          "go one at a time beside them, since LTP tests run as root on the "
@@ -542,9 +542,11 @@ def main():
     ap.add_argument("--runtime-mul", type=float, default=0.1,
                     help="LTP_RUNTIME_MUL: scales the runtime of the few tests that loop for a "
                          "set time (up to 600 s) so they fit the hard timeout (default 0.1)")
-    ap.add_argument("--uml", default=os.path.join(REPO, "target", "release", "uml"))
+    ap.add_argument("--uml", default=os.path.join(REPO, "target", "release", "uml"),
+                    help="the uml binary (default: this repository's target/release/uml)")
     ap.add_argument("--gvisor", action="store_true", help="add a column for gVisor (runsc)")
-    ap.add_argument("--runsc", default=shutil.which("runsc") or "runsc")
+    ap.add_argument("--runsc", default=shutil.which("runsc") or "runsc",
+                    help="the runsc binary (default: runsc on PATH)")
     ap.add_argument("--modes", default=None,
                     help="comma-separated subset of native,uml,gvisor (default native,uml"
                          "[,gvisor])")
@@ -557,7 +559,8 @@ def main():
                          "expectations) from --reuse REPORT_JSON and the logs in BUILD_DIR")
     ap.add_argument("-t", "--tests", default=None,
                     help="only tests whose name matches this regular expression")
-    ap.add_argument("--expectations", default=os.path.join(HERE, "expectations.txt"))
+    ap.add_argument("--expectations", default=os.path.join(HERE, "expectations.txt"),
+                    help="expectations file (default: expectations.txt beside this script)")
     ap.add_argument("--write-expectations", action="store_true",
                     help="rewrite the expectations file from this run")
     ap.add_argument("-v", "--verbose", action="store_true", help="print every verdict")
@@ -585,12 +588,15 @@ def main():
     modes = args.modes.split(",") if args.modes else ["native", "uml"] + (
         ["gvisor"] if args.gvisor else [])
     modes = [m for m in MODES if m in modes]
-    if "uml" in modes and not os.access(args.uml, os.X_OK):
-        sys.exit(f"run-ltp: {args.uml} not found; build uml (cargo build --release) or --uml")
     results = {}
     run_modes = [] if args.report_only else list(modes)
     if args.report_only and not args.reuse:
         ap.error("--report-only needs --reuse REPORT_JSON")
+    if "uml" in run_modes and not os.access(args.uml, os.X_OK):
+        sys.exit(f"run-ltp: {args.uml} not found; build uml (cargo build --release) or --uml")
+    if "gvisor" in run_modes and not shutil.which(args.runsc):
+        sys.exit(f"run-ltp: {args.runsc} not found; /work/shared/tools/install-anchors.sh "
+                 "installs it, or pass --runsc")
     if args.reuse:
         old = json.load(open(args.reuse))
         for t in old["tests"]:
