@@ -405,7 +405,8 @@ def write_expectations(path, results, old, logdir):
         f.write("# Tests of LTP's runtest/syscalls that pass natively but not under uml, one a line:\n"
                 "#   NAME  CLUSTER: detail\n"
                 "# Maintained by conformance/ltp/run-ltp.py (--write-expectations keeps reasons,\n"
-                "# adds new failures as 'unclassified', drops tests that now pass).\n")
+                "# adds new failures with a suggested cluster, drops tests that now pass); the\n"
+                "# clusters were checked by reading the uml logs.\n")
         for cl in sorted(by_cluster, key=lambda c: (-len(by_cluster[c]), c)):
             f.write(f"\n# {cl} ({len(by_cluster[cl])})\n")
             for name in sorted(by_cluster[cl]):
