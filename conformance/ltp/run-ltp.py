@@ -195,6 +195,11 @@ def unmount_below(path):
         return
     for mp in sorted((m for m in points if m.startswith(prefix)), key=len, reverse=True):
         subprocess.run(["umount", "-l", mp], stderr=subprocess.DEVNULL)
+    # ... and detaches the loop devices (tst_device) still backed by a file below path.
+    loops = subprocess.run(["losetup", "-a"], capture_output=True, text=True).stdout
+    for line in loops.splitlines():
+        if f"({prefix}" in line:
+            subprocess.run(["losetup", "-d", line.split(":", 1)[0]], stderr=subprocess.DEVNULL)
 
 
 class Runner:
