@@ -306,6 +306,10 @@ pub trait Runner {
     fn set_fpregs(&mut self, mm: MmId, tid: i32, xs: &XState) -> Result<(), RunnerError>;
     /// Guest thread `tid` no longer runs in `mm` (it exited or exec'd).
     fn release_thread(&mut self, mm: MmId, tid: i32);
+    /// The host process of `mm` is about to hold another guest's memory (`--mm single`):
+    /// the code that ran there last must run no instruction until the next resume. A
+    /// mechanism whose stopped guests cannot run on their own (ptrace) has nothing to do.
+    fn quiesce(&mut self, _mm: MmId) {}
     /// Destroys the host side of an address space.
     fn release(&mut self, mm: MmId);
     /// The host pid of the stub running `mm`, if it has one (for tests and diagnostics).

@@ -1296,4 +1296,12 @@ impl Runner for Seccomp {
             s.forget_thread(tid);
         }
     }
+
+    fn quiesce(&mut self, mm: MmId) {
+        // As when the kernel leaves a stub for another one: a guest that faked its report
+        // must not be running while the next guest's pages are mapped in.
+        if let Some(s) = self.stubs.get_mut(&mm) {
+            s.park();
+        }
+    }
 }

@@ -25,16 +25,28 @@ pub const HOST: MmId = MmId(u64::MAX);
 /// A runner whose guest spaces all run in one host process.
 pub struct Single {
     inner: Box<dyn Runner>,
+    /// The guest space whose code ran last in the host process.
+    last: Option<MmId>,
 }
 
 impl Single {
     /// Runs every space in one host process of `inner`'s mechanism.
     pub fn new(inner: Box<dyn Runner>) -> Single {
-        Single { inner }
+        Single { inner, last: None }
     }
 }
 
 impl Single {
+    /// Before `mm`'s ops rewrite the host process for another guest: the guest that ran
+    /// there last is quiesced (a seccomp stub is parked), so that none of its code runs
+    /// while the next guest's pages are mapped in.
+    fn enter(&mut self, mm: MmId) {
+        if self.last.is_some_and(|l| l != mm) {
+            self.inner.quiesce(HOST);
+        }
+        self.last = Some(mm);
+    }
+
     /// Starts the host process if there is none (the first, or after one died): its guest
     /// range is filled by the ops of the next resume.
     fn host(&mut self) -> Result<(), RunnerError> {
@@ -46,17 +58,19 @@ impl Single {
 }
 
 impl Runner for Single {
-    fn switch_mm(&mut self, _mm: MmId, ops: &[MmOp]) -> Result<(), RunnerError> {
+    fn switch_mm(&mut self, mm: MmId, ops: &[MmOp]) -> Result<(), RunnerError> {
+        self.enter(mm);
         self.inner.switch_mm(HOST, ops)
     }
 
     fn resume(
         &mut self,
-        _mm: MmId,
+        mm: MmId,
         ops: &[MmOp],
         tid: i32,
         regs: &mut UserRegs,
     ) -> Result<Trap, RunnerError> {
+        self.enter(mm);
         let pid = self.inner.host_pid(HOST);
         let result = self.inner.resume(HOST, ops, tid, regs);
         // A dead host process shows as a failed request (ptrace), a killed guest (seccomp)

@@ -80,6 +80,16 @@
 //!    thread's registers into the frame as for any resume and swaps the frame's FP area
 //!    when another thread resumes there, as UML switches between the threads of a process.
 //!    Host threads, host futexes and host signal masks never see guest threads.
+//! 9. **One stub for every guest (`--mm single`).** Then the guest threads of all guest
+//!    processes take turns in one stub's one guest host thread, and a switch between
+//!    processes rewrites its guest range: the first op of the switch's batch unmaps
+//!    everything below `TASK_SIZE`, the rest maps the target's pages (mm's `single`
+//!    backend). Before that batch is applied the runner parks the stub (`Runner::quiesce`,
+//!    point 4), so the guest that ran last — even one that faked its report — runs no
+//!    instruction while the next one's pages are mapped in; after it, none of its pages is
+//!    mapped. Points 1–3, 5, 6 and 8 hold unchanged (one filter, no fd, one frame); point 7's
+//!    "other guests" are now separated in time, not in space: the stub's own pages are the
+//!    only ones every guest sees, as in point 7.
 //!
 //! What stays weaker than ptrace: the guest can burn host CPU outside its time slice between
 //! a faked report and the next park or watchdog check (bounded by the timeouts), and it can
