@@ -62,6 +62,7 @@ mod dentry;
 mod fifo;
 mod file;
 mod hostfs;
+mod kconfig;
 mod ldisc;
 mod memfd;
 mod mknod;

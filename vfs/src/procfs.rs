@@ -202,6 +202,10 @@ enum Node {
     Mounts,
     Mountinfo,
     Filesystems,
+    /// `/proc/config.gz`.
+    Config,
+    /// `/proc/cmdline`.
+    Cmdline,
     FdInfo(i32),
     /// An ordinary symlink (`self`, `thread-self`, `mounts`).
     Symlink(Vec<u8>),
@@ -242,6 +246,8 @@ const DIR: u32 = S_IFDIR | 0o555;
 const LNK: u32 = S_IFLNK | 0o777;
 
 static ROOT: &[Entry] = entries! {
+    b"cmdline" => Node::Cmdline, R;
+    b"config.gz" => Node::Config, R;
     b"cpuinfo" => Node::File(ProcFile::Cpuinfo), R;
     b"filesystems" => Node::Filesystems, R;
     b"loadavg" => Node::File(ProcFile::Loadavg), R;
@@ -699,6 +705,8 @@ impl Vfs {
             Node::Mounts => self.mounts_text(false),
             Node::Mountinfo => self.mounts_text(true),
             Node::Filesystems => FILESYSTEMS.to_vec(),
+            Node::Config => crate::kconfig::config_gz(),
+            Node::Cmdline => crate::kconfig::CMDLINE.to_vec(),
             Node::FdInfo(fd) => {
                 let (file, cloexec) = procs.fd(p.pid, *fd).ok_or(Errno::ENOENT)?;
                 self.fdinfo(&file, cloexec)
