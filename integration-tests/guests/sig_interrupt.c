@@ -257,6 +257,8 @@ static enum mode cur_mode;
 static struct fx fx;
 /* The sender tells the completer its signals are sent. */
 static int note[2];
+/* The caller tells the sender it is about to make the blocking call. */
+static int ready[2];
 
 static void *completer(void *arg) {
     (void)arg;
@@ -296,7 +298,7 @@ static void run_case(const struct family *fam, enum mode m) {
     fx.fd[0] = fx.fd[1] = fx.ep = fx.go[0] = fx.go[1] = -1;
     cur = fam;
     cur_mode = m;
-    if (pipe(note)) exit(97);
+    if (pipe(note) || pipe(ready)) exit(97);
     handled = 0;
     dispose(m);
     if (fam->setup) fam->setup(&fx);
@@ -312,8 +314,10 @@ static void run_case(const struct family *fam, enum mode m) {
     pid_t me = getpid();
     pid_t sender = fork();
     if (sender == 0) {
+        /* The caller is about to make the call; once it sleeps, it sleeps in the call. */
+        char r;
+        while (read(ready[0], &r, 1) < 0 && errno == EINTR) { }
         msleep(SIGNAL_MS);
-        /* The call is blocked by now, unless the host is loaded: then wait until it is. */
         wait_state(me, 'S');
         if (m == M_STOP) {
             kill(me, SIGSTOP);
@@ -326,6 +330,7 @@ static void run_case(const struct family *fam, enum mode m) {
         _exit(0);
     }
 
+    if (write(ready[1], "r", 1) != 1) exit(97);
     errno = 0;
     long r = fam->block(&fx);
     int e = errno;
@@ -342,6 +347,7 @@ static void run_case(const struct family *fam, enum mode m) {
         if (fx.fd[i] >= 0) close(fx.fd[i]);
         if (fx.go[i] >= 0) close(fx.go[i]);
         close(note[i]);
+        close(ready[i]);
     }
     if (fx.ep >= 0) close(fx.ep);
     /* A SIGUSR2 the completion sent after an interrupted sigwaitinfo is not the next
