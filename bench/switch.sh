@@ -79,3 +79,10 @@ for mode in per-process single; do
 	wait "$pid"
 	echo "| $mode | $n | $((kb / 1024)) |"
 done
+
+# 3. The host floor of a switch, natively: unmap the range, map 17 runs back, touch 17 pages.
+cc -O2 -Wall -o "$OUT/switchfloor" "$ROOT/bench/guests/switchfloor.c"
+echo
+echo "Host floor of one switch (natively):"
+"$OUT/switchfloor" 17 0
+"$OUT/switchfloor" 17 17
