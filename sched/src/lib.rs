@@ -74,6 +74,9 @@ pub enum WaitKey {
     Futex(u64, u64),
     /// A lock on this file, (`st_dev`, `st_ino`), was released or changed.
     Lock(u64, u64),
+    /// A SysV IPC object changed: (kind, id, detail), the syscall layer's encoding
+    /// (`syscall::ipc`: a semaphore set, one semaphore's waiters, a message queue).
+    Ipc(u8, i32, u32),
 }
 
 /// Requests to the scheduler.

@@ -36,6 +36,7 @@ pub mod fdtable;
 mod fs;
 pub mod futex;
 mod info;
+pub mod ipc;
 pub mod itimer;
 pub mod kill;
 mod mem;
