@@ -101,7 +101,8 @@ int main(void) {
     /* IPC_SET. */
     ds = st(id);
     ds.shm_perm.mode = 0640;
-    printf("IPC_SET=%d mode=%o\n", shmctl(id, IPC_SET, &ds), st(id).shm_perm.mode);
+    int set = shmctl(id, IPC_SET, &ds);
+    printf("IPC_SET=%d mode=%o\n", set, st(id).shm_perm.mode);
 
     /* SHM_STAT by index. */
     struct shmid_ds ds2;

@@ -56,6 +56,8 @@ pub(crate) mod wait {
     pub const MSG: u8 = 4;
     /// Receivers waiting on a POSIX queue (detail: the low bits of its wait id).
     pub const MQ_RECV: u8 = 5;
+    /// One sender (id: its tid) waiting on a POSIX queue (detail: as `MQ_RECV`).
+    pub const MQ_SEND: u8 = 6;
 }
 
 /// The wait key of a kind of change of object `id`.

@@ -66,6 +66,18 @@ struct State {
     notify: Option<Notify>,
     /// Changes, for edge-triggered epoll.
     events: u64,
+    /// Senders waiting for room, first come first: a receiver that makes room moves the
+    /// first one's message in at once, as Linux's `pipelined_receive`.
+    senders: Vec<Sender>,
+}
+
+/// A sender waiting for room in a full queue.
+struct Sender {
+    tid: i32,
+    prio: u32,
+    msg: Vec<u8>,
+    /// A receiver moved the message in: the sender returns 0 when it runs.
+    done: bool,
 }
 
 /// One queue.
@@ -212,6 +224,7 @@ pub(crate) fn sys_mq_open(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
                     msgs: Vec::new(),
                     notify: None,
                     events: 0,
+                    senders: Vec::new(),
                 }),
             });
             ctx.procs.ipc.mq.queues.insert(name, q.clone());
@@ -267,6 +280,16 @@ fn mq_file(ctx: &Ctx<'_>, fd: i32) -> Result<(vfs::FileRef, Arc<MqQueue>, bool, 
     Ok((f, q, r, w))
 }
 
+/// Queues `msg` after the messages of priority `prio` and higher.
+fn insert(st: &mut State, prio: u32, msg: Vec<u8>) {
+    let at = st
+        .msgs
+        .iter()
+        .position(|(p, _)| *p < prio)
+        .unwrap_or(st.msgs.len());
+    st.msgs.insert(at, (prio, msg));
+}
+
 /// Waits on the queue (its wait id, and for receivers the receivers' key) until `deadline`.
 fn wait_on(ctx: &mut Ctx<'_>, q: &MqQueue, recv: bool, deadline: Option<Instant>) -> Errno {
     if deadline.is_some_and(|d| Instant::now() >= d) {
@@ -299,18 +322,33 @@ pub(crate) fn sys_mq_timedsend(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     }
     let mut msg = vec![0u8; len as usize];
     ctx.copy_in(at, &mut msg)?;
+    let tid = ctx.tid;
+    let prio = prio as u32;
     let notify = {
         let mut st = q.state.lock();
+        if let Some(i) = st.senders.iter().position(|s| s.tid == tid) {
+            if st.senders.remove(i).done {
+                return Ok(0);
+            }
+        }
         if st.msgs.len() as i64 >= st.maxmsg {
-            drop(st);
             if f.flags().contains(OFlags::NONBLOCK) {
                 return Err(Errno::EAGAIN);
             }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Err(Errno::ETIMEDOUT);
+            }
+            st.senders.push(Sender {
+                tid,
+                prio,
+                msg,
+                done: false,
+            });
+            drop(st);
+            ctx.also_block_on(&[key(wait::MQ_SEND, tid, q.id as u32)]);
             return Err(wait_on(ctx, &q, false, deadline));
         }
-        let prio = prio as u32;
-        let at = st.msgs.iter().position(|(p, _)| *p < prio).unwrap_or(st.msgs.len());
-        st.msgs.insert(at, (prio, msg));
+        insert(&mut st, prio, msg);
         st.events += 1;
         let receivers = ctx.sched.waiters(key(wait::MQ_RECV, 0, q.id as u32));
         if st.msgs.len() == 1 && receivers == 0 {
@@ -360,7 +398,20 @@ pub(crate) fn sys_mq_timedreceive(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
             return Err(wait_on(ctx, &q, true, deadline));
         }
         st.events += 1;
-        st.msgs.remove(0)
+        let got = st.msgs.remove(0);
+        // The first sender still waiting for room gets it now; senders no longer waiting
+        // (interrupted, timed out) are forgotten.
+        let sched = ctx.sched;
+        let qid = q.id as u32;
+        st.senders
+            .retain(|s| s.done || sched.waiters(key(wait::MQ_SEND, s.tid, qid)) > 0);
+        if let Some(i) = st.senders.iter().position(|s| !s.done) {
+            let msg = std::mem::take(&mut st.senders[i].msg);
+            st.senders[i].done = true;
+            let prio = st.senders[i].prio;
+            insert(&mut st, prio, msg);
+        }
+        got
     };
     ctx.wake(crate::WaitKey::File(q.id));
     if !prio_at.is_null() {
