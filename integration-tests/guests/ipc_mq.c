@@ -72,7 +72,8 @@ int main(void) {
     mq_send(q, "high-2", 6, 5);
     show_attr("full", q);
     struct pollfd pf = {q, POLLIN | POLLOUT, 0};
-    printf("poll full: %d revents=%x\n", poll(&pf, 1, 0), pf.revents);
+    int pr = poll(&pf, 1, 0);
+    printf("poll full: %d revents=%x\n", pr, pf.revents);
     struct timespec t = in_ms(100);
     EXPECT_ERR("timedsend full", mq_timedsend(q, "x", 1, 0, &t), ETIMEDOUT);
     struct mq_attr nb = {.mq_flags = O_NONBLOCK}, old;
@@ -83,7 +84,8 @@ int main(void) {
     mq_setattr(q, &nb, NULL);
     for (int i = 0; i < 4; i++) rcv("receive", q);
     pf.revents = 0;
-    printf("poll empty: %d revents=%x\n", poll(&pf, 1, 0), pf.revents);
+    pr = poll(&pf, 1, 0);
+    printf("poll empty: %d revents=%x\n", pr, pf.revents);
     t = in_ms(100);
     char buf[128];
     EXPECT_ERR("timedreceive empty", mq_timedreceive(q, buf, sizeof buf, NULL, &t), ETIMEDOUT);
@@ -164,7 +166,7 @@ int main(void) {
     mqd_t wo = mq_open(name, O_WRONLY);
     EXPECT_ERR("receive on O_WRONLY", mq_receive(wo, buf, sizeof buf, NULL), EBADF);
     struct timespec badt = {0, -1};
-    EXPECT_ERR("bad timeout", mq_timedsend(wo, "x", 1, 0, &badt), EINVAL);
+    EXPECT_ERR("malformed timeout", mq_timedsend(wo, "x", 1, 0, &badt), EINVAL);
     EXPECT_ERR("open EEXIST", mq_open(name, O_CREAT | O_EXCL | O_RDWR, 0600, NULL), EEXIST);
     EXPECT_ERR("open ENOENT", mq_open("/uml-ipc-none", O_RDWR), ENOENT);
     EXPECT_ERR("open name with slash", mq_open("/a/b", O_RDWR | O_CREAT, 0600, NULL), EACCES);

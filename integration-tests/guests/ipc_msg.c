@@ -104,16 +104,18 @@ int main(void) {
         _exit(0);
     }
     msleep(100);
-    rcv("make room", id, 0, 64, 0);
+    struct m room;
+    long got = msgrcv(id, &room, 64, 0, 0);
     wait_child();
+    printf("make room: n=%ld text=%s\n", got, room.text);
     rcv("sent after room", id, 0, 64, IPC_NOWAIT);
 
     /* Bad arguments. */
     EXPECT_ERR("mtype 0", snd(id, 0, "x", 0), EINVAL);
     struct m big = {1, ""};
     EXPECT_ERR("size > msgmax", msgsnd(id, &big, 9000, 0), EINVAL);
-    EXPECT_ERR("bad buffer", msgsnd(id, (void *)8, 4, 0), EFAULT);
-    EXPECT_ERR("bad id", snd(0x7ffffff0, 1, "x", 0), EINVAL);
+    EXPECT_ERR("unmapped buffer", msgsnd(id, (void *)8, 4, 0), EFAULT);
+    EXPECT_ERR("unknown id", snd(0x7ffffff0, 1, "x", 0), EINVAL);
     EXPECT_ERR("negative id", snd(-1, 1, "x", 0), EINVAL);
     EXPECT_ERR("msgrcv bad id", msgrcv(0x7ffffff0, &big, 8, 0, 0), EINVAL);
     EXPECT_ERR("msgctl bad cmd", msgctl(id, 99, &ds), EINVAL);
@@ -167,8 +169,9 @@ int main(void) {
         _exit(0);
     }
     msleep(100);
-    printf("IPC_RMID=%d\n", msgctl(id, IPC_RMID, NULL));
+    int rm = msgctl(id, IPC_RMID, NULL);
     wait_child();
+    printf("IPC_RMID=%d\n", rm);
     printf("IPC_RMID key=%d\n", msgctl(k, IPC_RMID, NULL));
     qstat(k, "removed");
     return 0;

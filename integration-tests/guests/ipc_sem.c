@@ -98,8 +98,9 @@ int main(void) {
     }
     wait_for_waiters(id, 2, GETZCNT, 1);
     u.val = 0;
-    printf("SETVAL 0=%d\n", semctl(id, 2, SETVAL, u));
+    int r0 = semctl(id, 2, SETVAL, u);
     wait_child();
+    printf("SETVAL 0=%d\n", r0);
     show(id, "after waits");
 
     /* All or nothing. */
@@ -203,8 +204,9 @@ int main(void) {
         _exit(0);
     }
     wait_for_waiters(k, 1, GETNCNT, 1);
-    printf("IPC_RMID=%d\n", semctl(k, 0, IPC_RMID));
+    int rm = semctl(k, 0, IPC_RMID);
     wait_child();
+    printf("IPC_RMID=%d\n", rm);
     EXPECT_ERR("GETVAL after rmid", semctl(k, 0, GETVAL), EINVAL);
     printf("IPC_RMID=%d\n", semctl(id, 0, IPC_RMID));
     return 0;
