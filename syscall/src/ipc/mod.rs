@@ -20,6 +20,8 @@ pub mod mqueue;
 pub mod msg;
 pub mod sem;
 pub mod shm;
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeMap;
 

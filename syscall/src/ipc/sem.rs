@@ -421,3 +421,33 @@ pub(crate) fn proc_file(ipc: &Ipc) -> Vec<u8> {
     }
     out.into_bytes()
 }
+
+/// What the unit tests use of this module.
+#[cfg(test)]
+pub(crate) mod tests_support {
+    use super::*;
+
+    /// A set with these values.
+    pub fn set_of(vals: &[i32]) -> SemSet {
+        SemSet {
+            perm: Perm::default(),
+            sems: vals.iter().map(|&val| Sem { val, pid: 0 }).collect(),
+            otime: 0,
+            ctime: 0,
+        }
+    }
+
+    /// The set's values.
+    pub fn values(set: &SemSet) -> Vec<i32> {
+        set.sems.iter().map(|s| s.val).collect()
+    }
+
+    /// [`try_ops`]: whether the operations were applied.
+    pub fn try_ops_for_test(
+        set: &mut SemSet,
+        adj: &mut Vec<i32>,
+        ops: &[SemBuf],
+    ) -> Result<bool, Errno> {
+        try_ops(set, adj, ops, 1).map(|t| matches!(t, Tried::Done))
+    }
+}
