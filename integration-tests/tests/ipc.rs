@@ -114,7 +114,10 @@ fn ipcs_lists_what_was_created() {
         eprintln!("skipped: util-linux ipcs is not installed");
         return;
     };
-    let out = guest(&[OsStr::new(guests::IPC_IPCS), ipcs.as_os_str()], "ipc-ipcs");
+    let out = guest(
+        &[OsStr::new(guests::IPC_IPCS), ipcs.as_os_str()],
+        "ipc-ipcs",
+    );
     contains_all(
         &out,
         &[

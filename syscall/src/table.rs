@@ -4,9 +4,9 @@
 use abi::{Errno, Sysno};
 
 use crate::{
-    copy, cred, epoll, ipc, eventfd, exec_call, fs, futex, info, itimer, kill, mem, net, pidfd, poll,
-    posix_timer, priority, proc_calls, procfs, sched_calls, signal, signalfd, splice, task, time,
-    timerfd, Args, Ctx, Outcome,
+    copy, cred, epoll, eventfd, exec_call, fs, futex, info, ipc, itimer, kill, mem, net, pidfd,
+    poll, posix_timer, priority, proc_calls, procfs, sched_calls, signal, signalfd, splice, task,
+    time, timerfd, Args, Ctx, Outcome,
 };
 
 /// A handler that returns a value (the common case).

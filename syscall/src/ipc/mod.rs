@@ -13,7 +13,7 @@
 //! Waiting: a blocked `semop`, `msgsnd` or `msgrcv` waits on [`WaitKey::Ipc`] keys of its
 //! object and runs again whenever the object changes (a retry sees the object as it is, and
 //! `EIDRM` if it was removed meanwhile); a POSIX queue is a file whose wait id its senders,
-//! receivers and pollers wait on. `/proc/sysvipc/{shm,sem,msg}` ([`proc_file`]) list the
+//! receivers and pollers wait on. `/proc/sysvipc/{shm,sem,msg}` (`proc_file`) list the
 //! objects as `ipcs` reads them.
 
 pub mod mqueue;
@@ -263,7 +263,10 @@ impl<T: Object> Ids<T> {
         if key == IPC_PRIVATE {
             return Ok(Found::Create);
         }
-        let found = self.iter().find(|(_, o)| o.perm().key == key).map(|(id, _)| id);
+        let found = self
+            .iter()
+            .find(|(_, o)| o.perm().key == key)
+            .map(|(id, _)| id);
         match found {
             None if flg & IPC_CREAT == 0 => Err(Errno::ENOENT),
             None => Ok(Found::Create),

@@ -265,11 +265,9 @@ fn read_abs_timeout(ctx: &mut Ctx<'_>, at: UserAddr) -> Result<Option<Instant>, 
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
     let left = abs.saturating_sub(now);
-    Ok(Some(
-        Instant::now()
-            .checked_add(left)
-            .unwrap_or_else(|| Instant::now() + Duration::from_secs(1 << 32)),
-    ))
+    Ok(Some(Instant::now().checked_add(left).unwrap_or_else(
+        || Instant::now() + Duration::from_secs(1 << 32),
+    )))
 }
 
 /// The queue open at `fd` (`EBADF` for another kind of file).
@@ -494,7 +492,10 @@ pub(crate) fn sys_mq_getsetattr(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
         }
     };
     if let Some(n) = new {
-        let keep = f.flags().intersection(OFlags::SETFL_MASK).difference(OFlags::NONBLOCK);
+        let keep = f
+            .flags()
+            .intersection(OFlags::SETFL_MASK)
+            .difference(OFlags::NONBLOCK);
         let nb = OFlags::from_bits_retain(n.flags as u32);
         f.set_status_flags(keep | nb);
     }

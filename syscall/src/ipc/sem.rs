@@ -99,7 +99,12 @@ enum Tried {
 
 /// Linux's `perform_atomic_semop`: applies `sops` to `set` (and the caller's undo entry
 /// `adj`) if all of them can proceed.
-fn try_ops(set: &mut SemSet, adj: &mut Vec<i32>, sops: &[SemBuf], pid: i32) -> Result<Tried, Errno> {
+fn try_ops(
+    set: &mut SemSet,
+    adj: &mut Vec<i32>,
+    sops: &[SemBuf],
+    pid: i32,
+) -> Result<Tried, Errno> {
     let mut vals: Vec<i32> = set.sems.iter().map(|s| s.val).collect();
     let mut new_adj = adj.clone();
     new_adj.resize(vals.len(), 0);
@@ -179,7 +184,8 @@ fn do_semtimedop(ctx: &mut Ctx<'_>, a: &Args, timeout: Option<Timespec>) -> SysR
     if usize::from(max) >= set.sems.len() {
         return Err(Errno::EFBIG);
     }
-    set.perm.check(ctx.proc, if alter { 0o222 } else { 0o444 })?;
+    set.perm
+        .check(ctx.proc, if alter { 0o222 } else { 0o444 })?;
     let mut adj = ipc.undo.get(&(pid, id)).cloned().unwrap_or_default();
     let set = ipc.sem.get_mut(id)?;
     match try_ops(set, &mut adj, &sops, pid)? {
@@ -272,9 +278,17 @@ pub(crate) fn sys_semctl(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
                 semmsl,
                 semopm,
                 semume: semopm,
-                semusz: if cmd == SEM_INFO { ipc.sem.len() as i32 } else { SEMUSZ },
+                semusz: if cmd == SEM_INFO {
+                    ipc.sem.len() as i32
+                } else {
+                    SEMUSZ
+                },
                 semvmx: SEMVMX,
-                semaem: if cmd == SEM_INFO { total_sems(&ipc.sem) as i32 } else { SEMAEM },
+                semaem: if cmd == SEM_INFO {
+                    total_sems(&ipc.sem) as i32
+                } else {
+                    SEMAEM
+                },
             };
             let max = ipc.sem.max_idx();
             ctx.write_val(buf, &info)?;

@@ -2,7 +2,7 @@
 //!
 //! A segment is an in-memory file of its own (shown as `/SYSV%08x (deleted)` in
 //! `/proc/PID/maps`); `shmat` maps it `MAP_SHARED` through the page cache as a file
-//! mapping ([`ShmPages`]), so every attach sees the same frames and the contents outlive
+//! mapping (`ShmPages`), so every attach sees the same frames and the contents outlive
 //! the attaches. `shm_nattch` counts the mappings of the segment in every address space, as
 //! Linux counts its VMAs: fork copies them, `shmdt`, `munmap`, exec and exit drop them. A
 //! segment removed (`IPC_RMID`) while attached is marked `SHM_DEST`, its key becomes
@@ -75,9 +75,7 @@ impl mm::PageSource for ShmPages {
         self.file.read_at(offset, dst).map_err(io_err)
     }
     fn key(&self) -> Option<FileKey> {
-        self.file
-            .inode_key()
-            .map(|(dev, ino)| FileKey { dev, ino })
+        self.file.inode_key().map(|(dev, ino)| FileKey { dev, ino })
     }
     fn write_at(&self, offset: u64, src: &[u8]) -> std::io::Result<usize> {
         self.file.write_at(offset, src).map_err(io_err)
@@ -253,9 +251,14 @@ pub(crate) fn sys_shmat(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
         writable: !rdonly,
     });
     let mapping = FileMapping { source, offset: 0 };
-    let at = ctx
-        .mm
-        .mmap(ctx.proc.mm, UserAddr(addr), size, prot, flags, Some(mapping))?;
+    let at = ctx.mm.mmap(
+        ctx.proc.mm,
+        UserAddr(addr),
+        size,
+        prot,
+        flags,
+        Some(mapping),
+    )?;
     let pid = ctx.proc.pid;
     if let Ok(seg) = ctx.procs.ipc.shm.get_mut(id) {
         seg.atime = now();
@@ -266,7 +269,7 @@ pub(crate) fn sys_shmat(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
 
 pub(crate) fn sys_shmdt(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     let addr = a.raw(0);
-    if addr % PAGE_SIZE != 0 {
+    if !addr.is_multiple_of(PAGE_SIZE) {
         return Err(Errno::EINVAL);
     }
     let report = ctx.mm.view().vma_report(ctx.proc.mm);
@@ -275,7 +278,9 @@ pub(crate) fn sys_shmdt(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
         let off = r.info.file_offset?;
         ((r.info.start - addr) / PAGE_SIZE == off / PAGE_SIZE).then(|| (a.serial, a.file.clone()))
     };
-    let mut vmas = report.iter().filter(|r| r.info.end > addr && r.info.start >= addr);
+    let mut vmas = report
+        .iter()
+        .filter(|r| r.info.end > addr && r.info.start >= addr);
     let mut unmap = Vec::new();
     let mut first = None;
     for r in vmas.by_ref() {
@@ -301,7 +306,13 @@ pub(crate) fn sys_shmdt(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
         ctx.mm.munmap(ctx.proc.mm, UserAddr(start), end - start)?;
     }
     let pid = ctx.proc.pid;
-    if let Some((_, seg)) = ctx.procs.ipc.shm.iter_mut().find(|(_, s)| s.serial == serial) {
+    if let Some((_, seg)) = ctx
+        .procs
+        .ipc
+        .shm
+        .iter_mut()
+        .find(|(_, s)| s.serial == serial)
+    {
         seg.dtime = now();
         seg.lpid = pid;
     }
@@ -390,8 +401,7 @@ pub(crate) fn sys_shmctl(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
             if !ctx.proc.cred.privileged() {
                 let euid = ctx.proc.cred.euid;
                 let memlock = ctx.proc.rlimits[abi::flags::rlimit::MEMLOCK as usize].cur;
-                if euid != seg.perm.uid && euid != seg.perm.cuid
-                    || cmd == SHM_LOCK && memlock == 0
+                if euid != seg.perm.uid && euid != seg.perm.cuid || cmd == SHM_LOCK && memlock == 0
                 {
                     return Err(Errno::EPERM);
                 }

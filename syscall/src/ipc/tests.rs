@@ -51,7 +51,10 @@ fn lookup_by_key_follows_ipcget() {
     assert!(matches!(ids.lookup(IPC_PRIVATE, 0), Ok(Found::Create)));
     assert!(matches!(ids.lookup(42, 0), Ok(Found::Existing(i)) if i == id));
     assert!(matches!(ids.lookup(42, IPC_CREAT), Ok(Found::Existing(_))));
-    assert_eq!(ids.lookup(42, IPC_CREAT | IPC_EXCL).err(), Some(Errno::EEXIST));
+    assert_eq!(
+        ids.lookup(42, IPC_CREAT | IPC_EXCL).err(),
+        Some(Errno::EEXIST)
+    );
     assert_eq!(ids.lookup(43, 0).err(), Some(Errno::ENOENT));
     assert!(matches!(ids.lookup(43, IPC_CREAT), Ok(Found::Create)));
 }
@@ -63,19 +66,42 @@ fn semop_is_all_or_nothing() {
     let mut set = set_of(&[1, 0]);
     let mut adj = Vec::new();
     let ops = [
-        SemBuf { num: 0, op: -1, flg: 0 },
-        SemBuf { num: 1, op: -1, flg: 0 },
+        SemBuf {
+            num: 0,
+            op: -1,
+            flg: 0,
+        },
+        SemBuf {
+            num: 1,
+            op: -1,
+            flg: 0,
+        },
     ];
     assert_eq!(try_ops_for_test(&mut set, &mut adj, &ops), Ok(false));
     assert_eq!(values(&set), vec![1, 0]);
     let ops = [
-        SemBuf { num: 0, op: -1, flg: SEM_UNDO },
-        SemBuf { num: 1, op: 2, flg: SEM_UNDO },
+        SemBuf {
+            num: 0,
+            op: -1,
+            flg: SEM_UNDO,
+        },
+        SemBuf {
+            num: 1,
+            op: 2,
+            flg: SEM_UNDO,
+        },
     ];
     assert_eq!(try_ops_for_test(&mut set, &mut adj, &ops), Ok(true));
     assert_eq!(values(&set), vec![0, 2]);
     assert_eq!(adj, vec![1, -2]);
-    let ops = [SemBuf { num: 1, op: 32767, flg: 0 }];
-    assert_eq!(try_ops_for_test(&mut set, &mut adj, &ops), Err(Errno::ERANGE));
+    let ops = [SemBuf {
+        num: 1,
+        op: 32767,
+        flg: 0,
+    }];
+    assert_eq!(
+        try_ops_for_test(&mut set, &mut adj, &ops),
+        Err(Errno::ERANGE)
+    );
     assert_eq!(values(&set), vec![0, 2]);
 }

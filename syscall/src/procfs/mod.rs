@@ -116,7 +116,11 @@ impl ProcSource for ProcView<'_> {
             return Ok(self.table.sysctl.read(path, mm.stats().total_bytes));
         }
         if let ProcFile::Sysvipc(which) = file {
-            let spaces = self.pids().into_iter().filter_map(|p| self.live(p)).map(|p| p.mm);
+            let spaces = self
+                .pids()
+                .into_iter()
+                .filter_map(|p| self.live(p))
+                .map(|p| p.mm);
             let attaches = crate::ipc::shm::count_attaches(mm, spaces);
             return Ok(crate::ipc::proc_file(&self.table.ipc, which, &attaches));
         }
