@@ -224,7 +224,7 @@ table! {
     msgctl => full(ipc::msg::sys_msgctl);
     mq_open => partial(ipc::mqueue::sys_mq_open, "no /dev/mqueue file system; RLIMIT_MSGQUEUE is not charged");
     mq_unlink => full(ipc::mqueue::sys_mq_unlink);
-    mq_timedsend => full(ipc::mqueue::sys_mq_timedsend);
+    mq_timedsend => partial(ipc::mqueue::sys_mq_timedsend, "a message sent while a receiver waits is queued and the receiver woken, not handed to it (Linux's pipelined_send): another receiver may take it first");
     mq_timedreceive => full(ipc::mqueue::sys_mq_timedreceive);
     mq_notify => partial(ipc::mqueue::sys_mq_notify, "SIGEV_SIGNAL and SIGEV_NONE; SIGEV_THREAD needs a netlink socket (EINVAL); a registration ends with its process, not with its close()");
     mq_getsetattr => full(ipc::mqueue::sys_mq_getsetattr);

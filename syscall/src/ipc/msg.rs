@@ -84,13 +84,16 @@ fn wait_for(ctx: &mut Ctx<'_>, id: i32) -> Errno {
 
 pub(crate) fn sys_msgsnd(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     let (id, at, size, flg) = (a.i32(0), a.addr(1), a.raw(2), a.i32(3));
-    if size > sysctl(ctx, "kernel/msgmax") || (size as i64) < 0 || id < 0 {
+    // msgmax is an int in Linux.
+    let msgmax = sysctl(ctx, "kernel/msgmax").min(i32::MAX as u64);
+    if size > msgmax || (size as i64) < 0 || id < 0 {
         return Err(Errno::EINVAL);
     }
     let mtype: i64 = ctx.read_val(at)?;
     if mtype < 1 {
         return Err(Errno::EINVAL);
     }
+    Ctx::access_ok(at, size.saturating_add(8))?;
     let mut text = vec![0u8; size as usize];
     ctx.copy_in(abi::UserAddr(at.0.wrapping_add(8)), &mut text)?;
     let pid = ctx.proc.pid;

@@ -158,6 +158,7 @@ fn do_semtimedop(ctx: &mut Ctx<'_>, a: &Args, timeout: Option<Timespec>) -> SysR
     if nsops as i64 > i64::from(semopm) {
         return Err(Errno::E2BIG);
     }
+    Ctx::access_ok(at, u64::from(nsops) * 6)?;
     let mut sops = vec![SemBuf::default(); nsops as usize];
     ctx.copy_in(at, bytemuck::cast_slice_mut(&mut sops))?;
     let deadline = match timeout {

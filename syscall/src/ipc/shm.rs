@@ -179,6 +179,11 @@ pub(crate) fn sys_shmget(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
                 // The instance has no huge pages.
                 return Err(Errno::ENOMEM);
             }
+            // Linux's overcommit heuristic refuses a segment larger than memory; uml's
+            // segment files hold their bytes, so every size past it is refused.
+            if size > ctx.mm.view().stats().total_bytes {
+                return Err(Errno::ENOMEM);
+            }
             let max = sysctl(ctx, "kernel/shmmni").min(IPCMNI as u64) as i32;
             if ctx.procs.ipc.shm.len() >= max as usize {
                 return Err(Errno::ENOSPC);
