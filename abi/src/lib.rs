@@ -12,6 +12,7 @@
 mod addr;
 mod errno;
 pub mod flags;
+pub mod ipc;
 pub mod signal;
 pub mod structs;
 mod sysno;

@@ -138,6 +138,39 @@ int main(void) {
         R("pidfd_send_signal_info", SYS_pidfd_send_signal, pidfd, 0, p, 0);
         R("waitid_pidfd_info", SYS_waitid, 3, pidfd, p, WEXITED | WNOHANG, NULL);
     }
+    /* SysV IPC and POSIX message queues. */
+    int shm = syscall(SYS_shmget, 0, 4096, 0600);
+    int sem = syscall(SYS_semget, 0, 1, 0600);
+    int msq = syscall(SYS_msgget, 0, 0600);
+    struct { long flags, maxmsg, msgsize, cur, r[4]; } mqa = {0, 2, 16, 0, {0}};
+    char mqname[64];
+    snprintf(mqname, sizeof mqname, "uml-garbage-%d", getpid());
+    int mq = syscall(SYS_mq_open, mqname, O_RDWR | O_CREAT | O_NONBLOCK, 0600, &mqa);
+    unsigned short zero_op[3] = {0, 0, 04000};
+    for (unsigned i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        void *p = (void *)bad[i].v;
+        R("shmctl_stat", SYS_shmctl, shm, 2, p);
+        R("shmctl_set", SYS_shmctl, shm, 1, p);
+        R("shmdt", SYS_shmdt, p);
+        R("semop", SYS_semop, sem, p, 1);
+        R("semtimedop", SYS_semtimedop, sem, zero_op, 1, p);
+        R("semctl_getall", SYS_semctl, sem, 0, 13, p);
+        R("semctl_stat", SYS_semctl, sem, 0, 2, p);
+        R("msgsnd", SYS_msgsnd, msq, p, 4, 04000);
+        R("msgrcv", SYS_msgrcv, msq, p, 4, 0, 04000);
+        R("msgctl_stat", SYS_msgctl, msq, 2, p);
+        R("mq_open", SYS_mq_open, p, O_RDONLY, 0, 0);
+        R("mq_timedsend", SYS_mq_timedsend, mq, p, 1, 0, 0);
+        R("mq_timedreceive", SYS_mq_timedreceive, mq, p, 16, 0, 0);
+        R("mq_getsetattr", SYS_mq_getsetattr, mq, 0, p);
+        R("mq_notify", SYS_mq_notify, mq, p);
+        R("mq_unlink", SYS_mq_unlink, p);
+    }
+    syscall(SYS_shmctl, shm, 0, 0);
+    syscall(SYS_semctl, sem, 0, 0, 0);
+    syscall(SYS_msgctl, msq, 0, 0);
+    close(mq);
+    syscall(SYS_mq_unlink, mqname);
     /* set_tid_address accepts any pointer and returns the tid. */
     for (unsigned i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         R("set_tid_address", SYS_set_tid_address, (void *)bad[i].v);

@@ -83,6 +83,9 @@ pub enum WaitKey {
     FutexPi(FutexKey),
     /// A lock on this file, (`st_dev`, `st_ino`), was released or changed.
     Lock(u64, u64),
+    /// A SysV IPC object changed: (kind, id, detail), the syscall layer's encoding
+    /// (`syscall::ipc`: a semaphore set, one semaphore's waiters, a message queue).
+    Ipc(u8, i32, u32),
 }
 
 /// What identifies a futex word (Linux's `union futex_key`): two words are the same futex

@@ -28,6 +28,14 @@ pub const CAP_SETGID: u32 = 6;
 pub const CAP_SETUID: u32 = 7;
 /// `CAP_SETPCAP`.
 pub const CAP_SETPCAP: u32 = 8;
+/// `CAP_IPC_LOCK`.
+pub const CAP_IPC_LOCK: u32 = 14;
+/// `CAP_IPC_OWNER`.
+pub const CAP_IPC_OWNER: u32 = 15;
+/// `CAP_SYS_ADMIN`.
+pub const CAP_SYS_ADMIN: u32 = 21;
+/// `CAP_SYS_RESOURCE`.
+pub const CAP_SYS_RESOURCE: u32 = 24;
 
 /// The file capabilities that follow the filesystem uid (`CAP_FS_MASK`): chown,
 /// dac_override, dac_read_search, fowner, fsetid, linux_immutable, mknod, mac_override.

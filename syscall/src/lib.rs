@@ -11,7 +11,10 @@
 //! about processes, memory and the system, and the instance's `/proc/sys` values), and the
 //! timers that send signals ([`itimer`]: `setitimer`/`alarm`; [`posix_timer`]:
 //! `timer_create`): the kernel reports time passing through [`timers`] (a scheduler alarm
-//! is due, a process ran, a signal was taken) and gets back what to wake and arm.
+//! is due, a process ran, a signal was taken) and gets back what to wake and arm, and the
+//! instance's IPC namespace ([`ipc`]: SysV shared memory, semaphores and message queues,
+//! POSIX message queues, kept in the [`ProcessTable`]; semaphore undos are applied by
+//! [`proc_calls::exit_process`]).
 //!
 //! Messages: the kernel hands a stopped task's registers to [`dispatch`], which returns an
 //! [`Outcome`]: a value for `rax`, or a change of control flow (exit). Handlers never touch
@@ -44,6 +47,7 @@ pub mod fdtable;
 mod fs;
 pub mod futex;
 mod info;
+pub mod ipc;
 pub mod itimer;
 pub mod kill;
 mod mem;

@@ -97,7 +97,11 @@ pub(crate) fn file_written(ctx: &mut Ctx<'_>, f: &vfs::FileRef, off: Option<u64>
 
 /// The open file a file mapping reads from (for `/proc/PID/maps`).
 pub(crate) fn mapped_file(src: &dyn mm::PageSource) -> Option<&vfs::FileRef> {
-    src.as_any()?.downcast_ref::<FilePages>().map(|f| &f.0)
+    let any = src.as_any()?;
+    match any.downcast_ref::<FilePages>() {
+        Some(f) => Some(&f.0),
+        None => crate::ipc::shm::attach_of(src).map(|a| &a.file),
+    }
 }
 
 /// A page source over `file`.

@@ -635,6 +635,7 @@ pub fn exit_process(
     for (dev, ino) in procs.locks.exited(proc.pid) {
         wake.push(WaitKey::Lock(dev, ino));
     }
+    wake.extend(crate::ipc::exit(&mut procs.ipc, proc.pid));
     // Orphans go to the nearest living subreaper among the ancestors, else init; zombies
     // among them are the new parent's to reap.
     let mut reaper = proc.ppid;

@@ -281,6 +281,8 @@ pub struct ProcessTable {
     pub locks: crate::fs::locks::LockTable,
     /// The instance's `/proc/sys` values (host name, `pid_max`, ...).
     pub sysctl: crate::procfs::Sysctl,
+    /// The instance's SysV IPC objects and POSIX message queues (its IPC namespace).
+    pub ipc: crate::ipc::Ipc,
 }
 
 impl ProcessTable {
@@ -293,6 +295,7 @@ impl ProcessTable {
             console_pgrp: 1,
             locks: Default::default(),
             sysctl: Default::default(),
+            ipc: Default::default(),
         }
     }
 

@@ -4,9 +4,9 @@
 use abi::{Errno, Sysno};
 
 use crate::{
-    caps, copy, cred, epoll, eventfd, exec_call, fs, futex, info, itimer, kill, mem, net, pidfd,
-    poll, posix_timer, priority, proc_calls, procfs, sched_calls, signal, signalfd, splice, task,
-    time, timerfd, Args, Ctx, Outcome,
+    caps, copy, cred, epoll, eventfd, exec_call, fs, futex, info, ipc, itimer, kill, mem, net,
+    pidfd, poll, posix_timer, priority, proc_calls, procfs, sched_calls, signal, signalfd, splice,
+    task, time, timerfd, Args, Ctx, Outcome,
 };
 
 /// A handler that returns a value (the common case).
@@ -209,6 +209,25 @@ table! {
     munlock => full(mem::sys_mlock);
     mlockall => full(mem::sys_mlockall);
     munlockall => full(mem::sys_munlockall);
+    // SysV IPC and POSIX message queues.
+    shmget => partial(ipc::shm::sys_shmget, "SHM_HUGETLB is ENOMEM (no huge pages); shm_rss counts every page of a segment");
+    shmat => partial(ipc::shm::sys_shmat, "a fork or exit does not update shm_atime/shm_dtime/shm_lpid (shmat and shmdt do)");
+    shmdt => full(ipc::shm::sys_shmdt);
+    shmctl => partial(ipc::shm::sys_shmctl, "SHM_LOCK/SHM_UNLOCK only mark the segment (memory is never swapped)");
+    semget => full(ipc::sem::sys_semget);
+    semop => partial(ipc::sem::sys_semop, "waiters retry on every change of the set: no FIFO hand-over between waiters as Linux's pending queue");
+    semtimedop => partial(ipc::sem::sys_semtimedop, "as semop");
+    semctl => full(ipc::sem::sys_semctl);
+    msgget => full(ipc::msg::sys_msgget);
+    msgsnd => partial(ipc::msg::sys_msgsnd, "waiting senders and receivers retry on every change of the queue (no pipelined hand-over to a waiting receiver)");
+    msgrcv => partial(ipc::msg::sys_msgrcv, "as msgsnd");
+    msgctl => full(ipc::msg::sys_msgctl);
+    mq_open => partial(ipc::mqueue::sys_mq_open, "no /dev/mqueue file system; RLIMIT_MSGQUEUE is not charged");
+    mq_unlink => full(ipc::mqueue::sys_mq_unlink);
+    mq_timedsend => partial(ipc::mqueue::sys_mq_timedsend, "a message sent while a receiver waits is queued and the receiver woken, not handed to it (Linux's pipelined_send): another receiver may take it first");
+    mq_timedreceive => full(ipc::mqueue::sys_mq_timedreceive);
+    mq_notify => partial(ipc::mqueue::sys_mq_notify, "SIGEV_SIGNAL and SIGEV_NONE; SIGEV_THREAD needs a netlink socket (EINVAL); a registration ends with its process, not with its close()");
+    mq_getsetattr => full(ipc::mqueue::sys_mq_getsetattr);
     // Threads and processes.
     arch_prctl => partial(task::sys_arch_prctl, "ARCH_SET/GET_FS, ARCH_SET/GET_GS");
     set_tid_address => full(task::sys_set_tid_address);

@@ -37,6 +37,8 @@ const YES: &[&str] = &[
     "HZ_250",
     "PROC_PID_CPUSET",
     "RSEQ",
+    "SYSVIPC",
+    "POSIX_MQUEUE",
 ];
 
 /// Options uml lacks (what tests commonly check).
@@ -73,8 +75,6 @@ const NO: &[&str] = &[
     "INOTIFY_USER",
     "FANOTIFY",
     "DNOTIFY",
-    "SYSVIPC",
-    "POSIX_MQUEUE",
     "CROSS_MEMORY_ATTACH",
     "FHANDLE",
     "TRACING",

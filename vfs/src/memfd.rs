@@ -34,6 +34,25 @@ impl Vfs {
     }
 }
 
+impl Vfs {
+    /// A new, empty in-memory file with no name in the tree, open read-write, shown as
+    /// `/NAME` (a SysV shared memory segment's `SYSV%08x (deleted)`); never sealable.
+    pub fn shmem_file(&self, name: &[u8]) -> FileRef {
+        let fs = &self.memfd;
+        let inode = MemInode::new(
+            fs.shared.ino(),
+            fs.dev,
+            S_IFREG | 0o777,
+            self.uid,
+            self.gid,
+            MemData::File(Vec::new()),
+        );
+        let node = OvlNode::new(Some(inode.clone()), None, fs.clone());
+        let d = Dentry::new(Some(self.root()), name, Inode::Ovl(node), S_IFREG);
+        OpenFile::new(Some(d), FileKind::Mem(inode), OFlags::RDWR)
+    }
+}
+
 /// Seals that forbid writing.
 const NO_WRITE: u32 = fcntl::F_SEAL_WRITE | fcntl::F_SEAL_FUTURE_WRITE;
 

@@ -53,6 +53,8 @@ pub enum ProcFile {
     Version,
     /// A file of `/proc/sys`, by its path under it (`kernel/pid_max`; one of [`SYSCTLS`]).
     Sysctl(&'static str),
+    /// A file of `/proc/sysvipc` (`shm`, `sem`, `msg`): the instance's SysV IPC objects.
+    Sysvipc(&'static str),
     /// `/proc/PID/status`.
     Status,
     /// `/proc/PID/stat`.
@@ -178,6 +180,8 @@ enum DirKind {
     Root,
     /// A directory of `/proc/sys`: index into [`SYSCTL_DIRS`].
     Sys(u8),
+    /// `/proc/sysvipc`.
+    Sysvipc,
     Pid,
     Task,
     Fd,
@@ -255,6 +259,7 @@ static ROOT: &[Entry] = entries! {
     b"mounts" => Node::Symlink(b"self/mounts".to_vec()), LNK;
     b"stat" => Node::File(ProcFile::SysStat), R;
     b"sys" => Node::Dir(DirKind::Sys(0)), DIR;
+    b"sysvipc" => Node::Dir(DirKind::Sysvipc), DIR;
     b"uptime" => Node::File(ProcFile::Uptime), R;
     b"version" => Node::File(ProcFile::Version), R;
 };
@@ -376,6 +381,13 @@ static PID: &[Entry] = entries! {
     b"task" => Node::Dir(DirKind::Task), DIR;
 };
 
+/// The files of `/proc/sysvipc`.
+static SYSVIPC: &[Entry] = entries! {
+    b"msg" => Node::File(ProcFile::Sysvipc("msg")), R;
+    b"sem" => Node::File(ProcFile::Sysvipc("sem")), R;
+    b"shm" => Node::File(ProcFile::Sysvipc("shm")), R;
+};
+
 /// The magic links of `/proc/PID`.
 const PID_LINKS: [&[u8]; 3] = [b"cwd", b"exe", b"root"];
 
@@ -388,6 +400,7 @@ fn fixed(dir: DirKind) -> &'static [Entry] {
     match dir {
         DirKind::Root => ROOT,
         DirKind::Pid => PID,
+        DirKind::Sysvipc => SYSVIPC,
         _ => &[],
     }
 }
@@ -400,6 +413,7 @@ fn dir_code(d: DirKind) -> u64 {
         DirKind::Fd => 4,
         DirKind::FdInfo => 5,
         DirKind::Sys(i) => 0x10 + u64::from(i),
+        DirKind::Sysvipc => 6,
     }
 }
 
@@ -616,6 +630,7 @@ pub(crate) fn lookup(
                 .ok_or(Errno::ENOENT)?;
             return Ok(mk(ProcInode::new(node, 0, mode, (0, 0), ino(0, code, i))));
         }
+        DirKind::Sysvipc => return Err(Errno::ENOENT),
     };
     let n = ino(0, code, if name == b"self" { 0x80 } else { 0x81 });
     Ok(mk(ProcInode::new(node, 0, LNK, (0, 0), n)))
@@ -945,6 +960,7 @@ fn entries(procs: &dyn ProcSource, pid: i32, kind: DirKind) -> Vec<(Vec<u8>, u64
                 .into_iter()
                 .map(|(name, _, mode, i)| (name.as_bytes().to_vec(), ino(0, code, i), dt(mode))),
         ),
+        DirKind::Sysvipc => {}
     }
     v
 }

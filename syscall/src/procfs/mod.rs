@@ -115,6 +115,15 @@ impl ProcSource for ProcView<'_> {
         if let ProcFile::Sysctl(path) = file {
             return Ok(self.table.sysctl.read(path, mm.stats().total_bytes));
         }
+        if let ProcFile::Sysvipc(which) = file {
+            let spaces = self
+                .pids()
+                .into_iter()
+                .filter_map(|p| self.live(p))
+                .map(|p| p.mm);
+            let attaches = crate::ipc::shm::count_attaches(mm, spaces);
+            return Ok(crate::ipc::proc_file(&self.table.ipc, which, &attaches));
+        }
         if pid == 0 {
             return Ok(system::contents(self, mm, file));
         }
