@@ -27,12 +27,18 @@ pub struct Single {
     inner: Box<dyn Runner>,
     /// The guest space whose code ran last in the host process.
     last: Option<MmId>,
+    /// A switch failed: the next resume reports the host process lost.
+    lost: bool,
 }
 
 impl Single {
     /// Runs every space in one host process of `inner`'s mechanism.
     pub fn new(inner: Box<dyn Runner>) -> Single {
-        Single { inner, last: None }
+        Single {
+            inner,
+            last: None,
+            lost: false,
+        }
     }
 }
 
@@ -45,6 +51,14 @@ impl Single {
             self.inner.quiesce(HOST);
         }
         self.last = Some(mm);
+    }
+
+    /// Replaces the host process after a failed switch (killed; the next message starts
+    /// another) and makes the next resume report the guest that was to run lost.
+    fn lose_host(&mut self) {
+        self.inner.release(HOST);
+        self.last = None;
+        self.lost = true;
     }
 
     /// Starts the host process if there is none (the first, or after one died): its guest
@@ -60,7 +74,13 @@ impl Single {
 impl Runner for Single {
     fn switch_mm(&mut self, mm: MmId, ops: &[MmOp]) -> Result<(), RunnerError> {
         self.enter(mm);
-        self.inner.switch_mm(HOST, ops)
+        if let Err(e) = self.inner.switch_mm(HOST, ops) {
+            // The host process's memory is not what mm thinks: the guest that was to run
+            // there is lost (its resume says so), the host process is replaced.
+            tracing::warn!("runner switch failed: {e}");
+            self.lose_host();
+        }
+        Ok(())
     }
 
     fn resume(
@@ -71,6 +91,9 @@ impl Runner for Single {
         regs: &mut UserRegs,
     ) -> Result<Trap, RunnerError> {
         self.enter(mm);
+        if std::mem::take(&mut self.lost) {
+            return Ok(Trap::Exited(HostExit::Signal(libc::SIGKILL)));
+        }
         let pid = self.inner.host_pid(HOST);
         let result = self.inner.resume(HOST, ops, tid, regs);
         // A dead host process shows as a failed request (ptrace), a killed guest (seccomp)
@@ -83,6 +106,15 @@ impl Runner for Single {
         if suspect && pid.is_some_and(gone) {
             // The next message starts another host process.
             self.inner.release(HOST);
+            self.last = None;
+            return Ok(Trap::Exited(HostExit::Signal(libc::SIGKILL)));
+        }
+        if let Err(e) = result {
+            // A failed request (a mapping the host refused) leaves the host process in an
+            // unknown state: it is replaced, and the guest that was to run is lost.
+            tracing::warn!("runner request failed: {e}");
+            self.inner.release(HOST);
+            self.last = None;
             return Ok(Trap::Exited(HostExit::Signal(libc::SIGKILL)));
         }
         result
