@@ -151,7 +151,26 @@ pub fn run_command_with_stdin(
             None if Instant::now() >= deadline => {
                 let _ = child.kill();
                 let _ = child.wait();
-                panic!("timed out after {timeout:?}: {desc}");
+                // What it printed before it hung (the readers end once nothing else holds
+                // the pipes; a descendant that still does leaves them open).
+                let t = Instant::now();
+                while !(out_t.is_finished() && err_t.is_finished())
+                    && t.elapsed() < Duration::from_secs(2)
+                {
+                    thread::sleep(Duration::from_millis(10));
+                }
+                let so_far = |h: thread::JoinHandle<Vec<u8>>| {
+                    if h.is_finished() {
+                        String::from_utf8_lossy(&h.join().unwrap_or_default()).into_owned()
+                    } else {
+                        "(still held open)".to_string()
+                    }
+                };
+                panic!(
+                    "timed out after {timeout:?}: {desc}\n--- stdout so far:\n{}\n--- stderr so far:\n{}",
+                    so_far(out_t),
+                    so_far(err_t)
+                );
             }
             None => thread::sleep(Duration::from_millis(5)),
         }
