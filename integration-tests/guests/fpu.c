@@ -1,6 +1,8 @@
-/* Keeps patterns in xmm0-15 (and ymm0-15 when AVX exists) and MXCSR across syscalls and a page
- * fault, and checks they are unchanged. Prints ok lines. */
+/* Keeps patterns in xmm0-15 (and ymm0-15 when AVX exists) and MXCSR across syscalls, a page
+ * fault and a signal handler that uses them itself, and checks they are unchanged. Prints ok
+ * lines. */
 #include "common.h"
+#include <signal.h>
 #include <stdint.h>
 #include <sys/mman.h>
 
@@ -36,6 +38,17 @@ static char *fresh_page(void) {
     char *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) { puts("bad mmap"); exit(1); }
     return p;
+}
+
+static volatile double handler_result;
+
+/* Computes in the FP registers, and leaves them changed, as handlers do. */
+static void on_usr1(int sig) {
+    volatile double x = sig;
+    for (int i = 0; i < 8; i++) x = x * 1.25 + 0.5;
+    handler_result = x;
+    __asm__ volatile("pxor %%xmm0, %%xmm0\n pcmpeqb %%xmm7, %%xmm7\n pcmpeqb %%xmm15, %%xmm15\n"
+                     "ldmxcsr %0\n" : : "m"((uint32_t){0x3f80}) : "xmm0", "xmm7", "xmm15");
 }
 
 int main(void) {
@@ -95,6 +108,27 @@ int main(void) {
         write(1, m2, sizeof m2 - 1);
         puts("ok ymm0-15 preserved");
     }
+    /* A handler runs between load and store (kill(getpid(), SIGUSR1) is delivered as the
+     * syscall returns) and changes xmm and MXCSR: rt_sigreturn brings them all back. */
+    signal(SIGUSR1, on_usr1);
+    fill();
+    long pid = getpid();
+    uint32_t mx_sig = 0x7f80, mx_sig_after = 0;
+    __asm__ volatile("stmxcsr %0" : "=m"(mx_orig));
+    __asm__ volatile("ldmxcsr %[mx]\n" ALL(LOADX) "mov $62, %%eax\n mov %[pid], %%rdi\n mov $10, %%esi\n syscall\n"
+                     ALL(STOREX) "stmxcsr %[after]\n"
+                     : [after] "=m"(mx_sig_after)
+                     : [in] "r"(in), [out] "r"(out), [pid] "r"(pid), [mx] "m"(mx_sig)
+                     : CLOBBERS);
+    __asm__ volatile("ldmxcsr %0" : : "m"(mx_orig));
+    ok = 1;
+    for (int r = 0; r < 16; r++)
+        if (memcmp(in[r], out[r], 16) != 0) { printf("bad xmm%d after a signal handler\n", r); ok = 0; }
+    if (ok) puts("ok xmm0-15 preserved across a signal handler");
+    if ((mx_sig_after & 0xffc0) == (mx_sig & 0xffc0)) puts("ok mxcsr preserved across a signal handler");
+    else printf("bad mxcsr %#x after a signal handler\n", mx_sig_after);
+    printf("handler ran: %d\n", handler_result > 0);
+
     /* Floating point still computes correctly after all that. */
     volatile double a = 1.5, b = 2.25;
     if (a * b == 3.375) puts("ok fp arithmetic");

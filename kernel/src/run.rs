@@ -235,6 +235,8 @@ impl Kernel {
             if let Some(status) = self.deliver_signals(tid)? {
                 return Ok(Some(status));
             }
+        } else {
+            self.load_fpu(tid)?;
         }
         let Some(mmid) = self.procs.get(pid).map(|p| p.mm) else {
             return Ok(None);

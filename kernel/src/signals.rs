@@ -133,16 +133,26 @@ impl Kernel {
         if !handled {
             p.sig.restore_saved_mask();
         }
-        if let Some(img) = p.sig.fpu_load.take() {
-            let mmid = p.mm;
+        self.load_fpu(tid)?;
+        Ok(None)
+    }
+
+    /// Loads the FP image left to load before `tid` returns to user mode: a handler's
+    /// initial state, or the state `rt_sigreturn` took from the signal frame.
+    pub(crate) fn load_fpu(&mut self, tid: TaskId) -> Result<(), KernelError> {
+        let pid = self.tgid(tid);
+        let Some(p) = self.procs.get_mut(pid) else {
+            return Ok(());
+        };
+        if let Some(img) = p.sig_of(crate::run::tid_of(tid)).fpu_load.take() {
             let set = RunnerMsg::SetFpregs {
-                mm: mmid,
+                mm: p.mm,
                 tid: crate::run::tid_of(tid),
                 xstate: XState::from_bytes(img),
             };
             self.runner.handle(set)?;
         }
-        Ok(None)
+        Ok(())
     }
 
     /// A job-control stop: the process's threads leave the run queue until `SIGCONT` (or a
