@@ -39,6 +39,7 @@ const YES: &[&str] = &[
     "RSEQ",
     "SYSVIPC",
     "POSIX_MQUEUE",
+    "CHECKPOINT_RESTORE",
 ];
 
 /// Options uml lacks (what tests commonly check).
@@ -56,7 +57,6 @@ const NO: &[&str] = &[
     "MEMCG",
     "AIO",
     "IO_URING",
-    "CHECKPOINT_RESTORE",
     "BSD_PROCESS_ACCT",
     "SECCOMP",
     "SECCOMP_FILTER",

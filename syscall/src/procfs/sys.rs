@@ -2,7 +2,8 @@
 //! writes to them. The values belong to the uml instance ([`Sysctl`], kept in the process
 //! table): `kernel/hostname` and `kernel/domainname` are what `uname` reports and what
 //! `sethostname`/`setdomainname` set; `kernel/pid_max` bounds the pids handed out from
-//! then on; `fs/pipe-max-size` bounds `F_SETPIPE_SZ` for unprivileged callers. The other
+//! then on; `kernel/{msg,sem,shm}_next_id` give the next SysV object of their kind its id
+//! (`CONFIG_CHECKPOINT_RESTORE`; back to -1 once used); `fs/pipe-max-size` bounds `F_SETPIPE_SZ` for unprivileged callers. The other
 //! writable values are kept (a read shows what was written) without further effect.
 //! Defaults are Linux's for a machine of the instance's size (`--mem`, one CPU); the
 //! release and version strings are the host's, as `uname` reports them.
@@ -102,6 +103,7 @@ fn default_value(path: &str, mem: u64) -> String {
         "kernel/msgmax" => "8192".into(),
         "kernel/msgmnb" => "16384".into(),
         "kernel/msgmni" => "32000".into(),
+        "kernel/msg_next_id" | "kernel/sem_next_id" | "kernel/shm_next_id" => "-1".into(),
         "kernel/ngroups_max" => "65536".into(),
         "kernel/overflowgid" | "kernel/overflowuid" => "65534".into(),
         "kernel/perf_event_paranoid" => "2".into(),
@@ -141,6 +143,20 @@ impl Sysctl {
         format!("{text}\n").into_bytes()
     }
 
+    /// The id `kernel/{msg,sem,shm}_next_id` (`path`) asks the next object of its kind to
+    /// get, if it is set (not -1).
+    pub(crate) fn next_id(&self, path: &str) -> Option<i32> {
+        self.written
+            .get(path)
+            .and_then(|v| v.parse::<i32>().ok())
+            .filter(|&v| v >= 0)
+    }
+
+    /// An object got the id `path` asked for: the file goes back to -1.
+    pub(crate) fn next_id_used(&mut self, path: &'static str) {
+        self.written.insert(path, "-1".into());
+    }
+
     /// A write of `data` to `/proc/sys/<path>` (its permission was checked on open).
     fn write(&mut self, path: &'static str, data: &[u8]) -> Result<(), Errno> {
         match path {
@@ -161,6 +177,13 @@ impl Sysctl {
                 let v = dointvec::<4>(data)?;
                 let s: Vec<String> = v.iter().map(i64::to_string).collect();
                 self.written.insert(path, s.join("\t"));
+            }
+            "kernel/msg_next_id" | "kernel/sem_next_id" | "kernel/shm_next_id" => {
+                let [v] = dointvec::<1>(data)?;
+                if !(-1..=i64::from(i32::MAX)).contains(&v) {
+                    return Err(Errno::EINVAL);
+                }
+                self.written.insert(path, v.to_string());
             }
             "vm/overcommit_memory" => {
                 let [v] = dointvec::<1>(data)?;
