@@ -236,3 +236,11 @@ fn memory_beyond_mem_is_enomem() {
         o.describe("uml --mem 64M")
     );
 }
+
+#[test]
+fn native_aio() {
+    let o = compare(&[guests::AIO], &plain());
+    assert_no_bad_lines("aio", &o);
+    assert!(o.stdout_str().ends_with("done\n"), "{}", o.describe("aio"));
+    assert_eq!(o.status, 0);
+}

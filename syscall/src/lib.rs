@@ -33,6 +33,7 @@
 //! [`dispatch`]; a host failure is not disguised as a guest errno.
 #![forbid(unsafe_code)]
 
+mod aio;
 mod args;
 pub mod caps;
 pub mod clock;

@@ -124,6 +124,7 @@ fn do_fork(
         children: Default::default(),
         itimers: Default::default(),
         posix_timers: Default::default(),
+        aio: Default::default(),
         mm,
         fds: if flags & FILES != 0 {
             p.fds.share()

@@ -35,6 +35,8 @@ pub struct Process {
     pub itimers: crate::itimer::Itimers,
     /// POSIX timers (`timer_create`).
     pub posix_timers: crate::posix_timer::PosixTimers,
+    /// Its asynchronous-I/O contexts (`io_setup`), which go with its address space.
+    pub aio: crate::aio::Contexts,
     /// Its address space.
     pub mm: MmId,
     /// Open files.
@@ -127,6 +129,7 @@ impl Process {
             children: Default::default(),
             itimers: Default::default(),
             posix_timers: Default::default(),
+            aio: Default::default(),
             mm: loaded.mm,
             fds,
             cwd,

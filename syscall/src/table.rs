@@ -4,7 +4,7 @@
 use abi::{Errno, Sysno};
 
 use crate::{
-    caps, copy, cred, epoll, eventfd, exec_call, fs, futex, info, ipc, itimer, kill, mem, net,
+    aio, caps, copy, cred, epoll, eventfd, exec_call, fs, futex, info, ipc, itimer, kill, mem, net,
     pidfd, poll, posix_timer, priority, proc_calls, procfs, sched_calls, signal, signalfd, splice,
     task, time, timerfd, Args, Ctx, Outcome,
 };
@@ -296,6 +296,12 @@ table! {
     getcpu => full(sched_calls::sys_getcpu);
     getpriority => full(priority::sys_getpriority);
     setpriority => full(priority::sys_setpriority);
+    io_setup => full(aio::sys_io_setup);
+    io_destroy => full(aio::sys_io_destroy);
+    io_submit => partial(aio::sys_io_submit, "requests complete inside io_submit; one that would block (a pipe) completes with -EAGAIN; IOCB_CMD_POLL is EINVAL");
+    io_getevents => full(aio::sys_io_getevents);
+    io_pgetevents => full(aio::sys_io_pgetevents);
+    io_cancel => partial(aio::sys_io_cancel, "every request has completed by then: EINVAL, as Linux for completed ones");
     ioprio_get => full(priority::sys_ioprio_get);
     ioprio_set => partial(priority::sys_ioprio_set, "kept and reported; uml has no I/O scheduler to apply it");
     sched_getscheduler => full(sched_calls::sys_sched_getscheduler);

@@ -40,6 +40,7 @@ const YES: &[&str] = &[
     "SYSVIPC",
     "POSIX_MQUEUE",
     "CHECKPOINT_RESTORE",
+    "AIO",
 ];
 
 /// Options uml lacks (what tests commonly check).
@@ -55,7 +56,6 @@ const NO: &[&str] = &[
     "TIME_NS",
     "CGROUPS",
     "MEMCG",
-    "AIO",
     "IO_URING",
     "BSD_PROCESS_ACCT",
     "SECCOMP",

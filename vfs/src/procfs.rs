@@ -292,6 +292,8 @@ pub const SYSCTLS: &[(&str, u32)] = &[
     ("fs/mqueue/msgsize_default", 0o644),
     ("fs/mqueue/msgsize_max", 0o644),
     ("fs/mqueue/queues_max", 0o644),
+    ("fs/aio-max-nr", 0o644),
+    ("fs/aio-nr", 0o444),
     ("fs/nr_open", 0o644),
     ("fs/pipe-max-size", 0o644),
     ("kernel/cap_last_cap", 0o444),

@@ -31,8 +31,9 @@ pub(crate) use open::{
 };
 pub(crate) use pipe::{sys_pipe, sys_pipe2};
 pub(crate) use rw::{
-    iovecs, skip, sys_lseek, sys_pread64, sys_preadv, sys_preadv2, sys_pwrite64, sys_pwritev,
-    sys_pwritev2, sys_read, sys_readv, sys_write, sys_writev,
+    aio_check, aio_transfer, check_rwf, iovecs, skip, sys_lseek, sys_pread64, sys_preadv,
+    sys_preadv2, sys_pwrite64, sys_pwritev, sys_pwritev2, sys_read, sys_readv, sys_write,
+    sys_writev,
 };
 pub(crate) use stat::{
     sys_access, sys_faccessat, sys_faccessat2, sys_fstat, sys_lstat, sys_newfstatat, sys_readlink,

@@ -344,6 +344,44 @@ fn vectored(ctx: &mut Ctx<'_>, a: &Args, dir: Dir, at: At, rwf: u32) -> abi::Sys
     transfer(ctx, &f, &v, dir, at, true, rwf & RWF_NOWAIT != 0)
 }
 
+/// An `io_submit` read or write of open file `f` (`write`: its direction): `EBADF` if
+/// `f` is not open for it, as [`file_for`].
+pub(crate) fn aio_check(f: &FileRef, write: bool) -> Result<(), Errno> {
+    let fl = f.flags();
+    let ok = if write { fl.writable() } else { fl.readable() };
+    if fl.contains(OFlags::PATH) || !ok {
+        return Err(Errno::EBADF);
+    }
+    Ok(())
+}
+
+/// `RWF_*` flags: `EOPNOTSUPP` for unknown ones.
+pub(crate) fn check_rwf(rwf: u32) -> Result<(), Errno> {
+    if rwf & !RWF_SUPPORTED != 0 {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    Ok(())
+}
+
+/// One `io_submit` transfer: `iovs` to or from `f` at `off` (at the file position for a
+/// file that cannot seek), never blocking (a pipe with nothing to read gives `EAGAIN`).
+pub(crate) fn aio_transfer(
+    ctx: &mut Ctx<'_>,
+    f: &FileRef,
+    iovs: &[IoVec],
+    write: bool,
+    off: u64,
+    rwf: u32,
+) -> abi::SysResult {
+    let dir = if write { Dir::Write } else { Dir::Read };
+    let at = match (f.is_seekable(), write && rwf & RWF_APPEND != 0) {
+        (true, false) => At::Off(off),
+        (true, true) => At::End,
+        (false, append) => At::Pos { append },
+    };
+    transfer(ctx, f, iovs, dir, at, true, true)
+}
+
 /// `readv(2)`.
 pub fn sys_readv(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
     vectored(ctx, a, Dir::Read, POS, 0)

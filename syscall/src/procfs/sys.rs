@@ -3,7 +3,8 @@
 //! table): `kernel/hostname` and `kernel/domainname` are what `uname` reports and what
 //! `sethostname`/`setdomainname` set; `kernel/pid_max` bounds the pids handed out from
 //! then on; `kernel/{msg,sem,shm}_next_id` give the next SysV object of their kind its id
-//! (`CONFIG_CHECKPOINT_RESTORE`; back to -1 once used); `fs/pipe-max-size` bounds `F_SETPIPE_SZ` for unprivileged callers. The other
+//! (`CONFIG_CHECKPOINT_RESTORE`; back to -1 once used); `fs/pipe-max-size` bounds `F_SETPIPE_SZ` for unprivileged callers;
+//! `fs/aio-max-nr` bounds `io_setup` (`fs/aio-nr` is the events of the live contexts). The other
 //! writable values are kept (a read shows what was written) without further effect.
 //! Defaults are Linux's for a machine of the instance's size (`--mem`, one CPU); the
 //! release and version strings are the host's, as `uname` reports them.
@@ -39,6 +40,8 @@ pub struct Sysctl {
     pub pid_max: i32,
     /// `fs/pipe-max-size`: the largest pipe an unprivileged `F_SETPIPE_SZ` may ask for.
     pub pipe_max_size: u64,
+    /// `fs/aio-max-nr`: the most events all `io_setup` contexts may hold together.
+    pub aio_max_nr: u64,
     /// The other writable values, as last written.
     written: BTreeMap<&'static str, String>,
     /// `kernel/random/boot_id`: one per instance.
@@ -53,6 +56,7 @@ impl Default for Sysctl {
             domainname: cstr(&uts.domainname).to_vec(),
             pid_max: 32768,
             pipe_max_size: 1 << 20,
+            aio_max_nr: 65536,
             written: BTreeMap::new(),
             boot_id: uuid(),
         }
@@ -133,6 +137,7 @@ impl Sysctl {
             "kernel/version" => String::from_utf8_lossy(cstr(&uts.version)).into_owned(),
             "kernel/pid_max" => self.pid_max.to_string(),
             "fs/pipe-max-size" => self.pipe_max_size.to_string(),
+            "fs/aio-max-nr" => self.aio_max_nr.to_string(),
             "kernel/random/boot_id" => self.boot_id.clone(),
             "kernel/random/uuid" => uuid(),
             p => match self.written.get(p) {
@@ -168,6 +173,10 @@ impl Sysctl {
                     return Err(Errno::EINVAL);
                 }
                 self.pid_max = v as i32;
+            }
+            "fs/aio-max-nr" => {
+                let [v] = dointvec::<1>(data)?;
+                self.aio_max_nr = u64::try_from(v).map_err(|_| Errno::EINVAL)?;
             }
             "fs/pipe-max-size" => {
                 let [v] = dointvec::<1>(data)?;
