@@ -21,6 +21,10 @@ pub const SOCK_RAW: u32 = 3;
 
 /// `IPPROTO_IP`.
 pub const IPPROTO_IP: i32 = 0;
+/// `IPPROTO_ICMP`.
+pub const IPPROTO_ICMP: i32 = 1;
+/// `IPPROTO_ICMPV6`.
+pub const IPPROTO_ICMPV6: i32 = 58;
 /// `IPPROTO_TCP`.
 pub const IPPROTO_TCP: i32 = 6;
 /// `IPPROTO_UDP`.
@@ -120,3 +124,20 @@ pub const TCP_USER_TIMEOUT: i32 = 18;
 pub const TCP_FASTOPEN: i32 = 23;
 /// `TCP_NOTSENT_LOWAT`.
 pub const TCP_NOTSENT_LOWAT: i32 = 25;
+
+/// `MSG_OOB`.
+pub const MSG_OOB: u32 = 0x1;
+/// `MSG_PEEK`.
+pub const MSG_PEEK: u32 = 0x2;
+/// `MSG_TRUNC`.
+pub const MSG_TRUNC: u32 = 0x20;
+/// `MSG_DONTWAIT`.
+pub const MSG_DONTWAIT: u32 = 0x40;
+/// `MSG_WAITALL`.
+pub const MSG_WAITALL: u32 = 0x100;
+/// `MSG_ERRQUEUE`.
+pub const MSG_ERRQUEUE: u32 = 0x2000;
+/// `MSG_NOSIGNAL`.
+pub const MSG_NOSIGNAL: u32 = 0x4000;
+/// `MSG_WAITFORONE` (`recvmmsg`).
+pub const MSG_WAITFORONE: u32 = 0x10000;

@@ -60,8 +60,7 @@ pub(crate) fn send(
     let connected = s.peer.is_some();
     let local = net.autobind(id)?;
     let src = source(Some(local), dst);
-    let Some(rcv) = net.lookup(Kind::Dgram, dst, to.port(), (src, local.port()), |_| true)
-    else {
+    let Some(rcv) = net.lookup(Kind::Dgram, dst, to.port(), (src, local.port()), |_| true) else {
         if connected {
             net.sock_mut(id)?.error = Some(Errno::ECONNREFUSED);
             net.wake(id);
@@ -91,7 +90,11 @@ pub(crate) fn recv(net: &mut Net, id: SockId, max: usize, peek: bool) -> Result<
     let Rx::Datagrams(q) = &mut s.rx else {
         return Err(Errno::EINVAL);
     };
-    let Some((data, from)) = (if peek { q.front().cloned() } else { q.pop_front() }) else {
+    let Some((data, from)) = (if peek {
+        q.front().cloned()
+    } else {
+        q.pop_front()
+    }) else {
         if s.shutdown & crate::RCV_SHUTDOWN != 0 {
             return Ok(Received::default());
         }

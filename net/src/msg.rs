@@ -142,6 +142,9 @@ pub struct SockInfo {
     pub peer: Option<SocketAddr>,
     /// Listening (`SO_ACCEPTCONN`).
     pub listening: bool,
+    /// Connected: a stream socket established (even if its peer has closed since), a
+    /// datagram socket with a default destination.
+    pub connected: bool,
     /// `SO_SNDBUF`.
     pub sndbuf: usize,
     /// `SO_RCVBUF`.
@@ -272,9 +275,9 @@ pub(crate) fn handle(net: &mut Net, msg: NetMsg) -> NetReply {
             Ok(NetReply::Done)
         }
         NetMsg::TakeReady => Ok(NetReply::Ready(std::mem::take(&mut net.ready))),
-        NetMsg::ProcNet { kind, family } => Ok(NetReply::Text(crate::procnet::table(
-            net, kind, family,
-        ))),
+        NetMsg::ProcNet { kind, family } => {
+            Ok(NetReply::Text(crate::procnet::table(net, kind, family)))
+        }
     };
     r.unwrap_or_else(NetReply::Err)
 }
@@ -290,6 +293,10 @@ fn info(s: &crate::Sock) -> SockInfo {
         local: s.local,
         peer: s.peer,
         listening: matches!(s.tcp, Tcp::Listen { .. }),
+        connected: match s.kind {
+            Kind::Stream => matches!(s.tcp, Tcp::Established(_)),
+            Kind::Dgram => s.peer.is_some(),
+        },
         sndbuf: s.opts.sndbuf,
         rcvbuf: s.opts.rcvbuf,
         reuseaddr: s.opts.reuseaddr,

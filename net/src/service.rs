@@ -172,4 +172,3 @@ impl NetService {
 fn unexpected(_r: &NetReply) -> Errno {
     Errno::EIO
 }
-

@@ -190,8 +190,7 @@ fn admit(net: &mut Net, listener: SockId) {
         if let Some(c) = net.socks.get_mut(&client) {
             c.tcp = Tcp::Established(Some(end));
         }
-        if let Some(Tcp::Listen { accept, .. }) = net.socks.get_mut(&listener).map(|l| &mut l.tcp)
-        {
+        if let Some(Tcp::Listen { accept, .. }) = net.socks.get_mut(&listener).map(|l| &mut l.tcp) {
             accept.push_back(end);
         }
         net.wake(client);

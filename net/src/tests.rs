@@ -123,23 +123,42 @@ fn bind_conflicts() {
     let x = sock(&net, Family::V4, Kind::Stream);
     net.bind(x, a("127.0.0.1:5000"), false).unwrap();
     let y = sock(&net, Family::V4, Kind::Stream);
-    assert_eq!(net.bind(y, a("0.0.0.0:5000"), false), Err(Errno::EADDRINUSE));
+    assert_eq!(
+        net.bind(y, a("0.0.0.0:5000"), false),
+        Err(Errno::EADDRINUSE)
+    );
     assert_eq!(net.bind(y, a("127.0.0.2:5000"), false), Ok(()));
     let z = sock(&net, Family::V6, Kind::Stream);
     assert_eq!(net.bind(z, a("[::]:5000"), false), Err(Errno::EADDRINUSE));
-    net.set_opt(z, abi::net::IPPROTO_IPV6, abi::net::IPV6_V6ONLY, 1i32.to_ne_bytes().to_vec())
-        .unwrap();
+    net.set_opt(
+        z,
+        abi::net::IPPROTO_IPV6,
+        abi::net::IPV6_V6ONLY,
+        1i32.to_ne_bytes().to_vec(),
+    )
+    .unwrap();
     assert_eq!(net.bind(z, a("[::]:5000"), false), Ok(()));
     let u = sock(&net, Family::V4, Kind::Dgram);
     assert_eq!(net.bind(u, a("127.0.0.1:5000"), false), Ok(()));
     let w = sock(&net, Family::V4, Kind::Stream);
-    assert_eq!(net.bind(w, a("192.168.1.1:5000"), false), Err(Errno::EADDRNOTAVAIL));
+    assert_eq!(
+        net.bind(w, a("192.168.1.1:5000"), false),
+        Err(Errno::EADDRNOTAVAIL)
+    );
     assert_eq!(net.bind(w, a("127.0.0.1:80"), false), Err(Errno::EACCES));
     // SO_REUSEADDR on both: a second bind is fine, a second listen is not.
-    let (p, q) = (sock(&net, Family::V4, Kind::Stream), sock(&net, Family::V4, Kind::Stream));
+    let (p, q) = (
+        sock(&net, Family::V4, Kind::Stream),
+        sock(&net, Family::V4, Kind::Stream),
+    );
     for s in [p, q] {
-        net.set_opt(s, abi::net::SOL_SOCKET, abi::net::SO_REUSEADDR, 1i32.to_ne_bytes().to_vec())
-            .unwrap();
+        net.set_opt(
+            s,
+            abi::net::SOL_SOCKET,
+            abi::net::SO_REUSEADDR,
+            1i32.to_ne_bytes().to_vec(),
+        )
+        .unwrap();
         net.bind(s, a("127.0.0.1:6000"), false).unwrap();
     }
     net.listen(p, 1).unwrap();
@@ -156,7 +175,8 @@ fn dual_stack_mapped_peer() {
     net.listen(l, 4).unwrap();
     let port = net.info(l).unwrap().local.unwrap().port();
     let c4 = sock(&net, Family::V4, Kind::Stream);
-    net.connect(c4, Some(a(&format!("127.0.0.1:{port}"))), false).unwrap();
+    net.connect(c4, Some(a(&format!("127.0.0.1:{port}"))), false)
+        .unwrap();
     let e4 = net.accept(l).unwrap();
     let peer = net.info(e4).unwrap().peer.unwrap();
     assert_eq!(peer.ip(), a("[::ffff:127.0.0.1]:1").ip());
@@ -173,10 +193,13 @@ fn udp_truncation_and_refused() {
     assert_eq!(net.send(s, b"hello world".to_vec(), Some(to)), Ok(11));
     let got = net.recv(r, 5, false).unwrap();
     assert_eq!((got.data.as_slice(), got.full_len), (&b"hello"[..], 11));
-    assert_eq!(got.from, net.info(s).unwrap().local.map(|mut l| {
-        l.set_ip(a("127.0.0.1:1").ip());
-        l
-    }));
+    assert_eq!(
+        got.from,
+        net.info(s).unwrap().local.map(|mut l| {
+            l.set_ip(a("127.0.0.1:1").ip());
+            l
+        })
+    );
     assert_eq!(net.recv(r, 5, false), Err(Errno::EAGAIN));
     let c = sock(&net, Family::V4, Kind::Dgram);
     net.connect(c, Some(a("127.0.0.1:9")), false).unwrap();
