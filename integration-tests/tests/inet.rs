@@ -219,3 +219,28 @@ print("done")
         "the host listener saw a connection"
     );
 }
+
+#[test]
+fn proc_net_lists_the_sockets() {
+    let o = python(
+        r#"
+import socket
+def rows(name):
+    with open("/proc/net/" + name) as f:
+        return [l.split() for l in f.read().splitlines()[1:]]
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen()
+u = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); u.bind(("::1", 0))
+tp = "0100007F:%04X" % s.getsockname()[1]
+up = "00000000000000000000000001000000:%04X" % u.getsockname()[1]
+print("tcp listener", any(r[1] == tp and r[3] == "0A" for r in rows("tcp")))
+print("udp6 socket", any(r[1] == up and r[3] == "07" for r in rows("udp6")))
+with open("/proc/net/dev") as f:
+    print("lo in dev", any(l.strip().startswith("lo:") for l in f))
+with open("/proc/net/if_inet6") as f:
+    print("::1 in if_inet6", any(l.startswith("0" * 31 + "1") for l in f))
+print("done")
+"#,
+    );
+    has(&o, "tcp listener True");
+    has(&o, "udp6 socket True");
+}
