@@ -129,9 +129,10 @@ pub(crate) fn source(local: Option<SocketAddr>, dst: Wire) -> Wire {
 }
 
 impl Net {
-    /// Whether binding `id` to `ip`:`port` would clash with another socket (`listening`:
-    /// as `listen` checks again).
-    fn clashes(&self, id: SockId, ip: IpAddr, port: u16, listening: bool) -> bool {
+    /// Whether binding `id` to `ip`:`port` would clash with another socket: overlapping
+    /// addresses clash unless both have `SO_REUSEPORT` (same owner), or both
+    /// `SO_REUSEADDR` and (TCP) the other does not listen.
+    fn clashes(&self, id: SockId, ip: IpAddr, port: u16) -> bool {
         let Some(me) = self.socks.get(&id) else {
             return true;
         };
@@ -151,7 +152,7 @@ impl Net {
             let reuse = me.opts.reuseaddr && o.opts.reuseaddr;
             match me.kind {
                 Kind::Dgram => !reuse,
-                Kind::Stream => !(reuse && !o_listens && !(listening && o_listens)),
+                Kind::Stream => !reuse || o_listens,
             }
         })
     }
@@ -163,7 +164,7 @@ impl Net {
         let start = u32::from(self.next_port.max(lo).min(hi) - lo);
         for i in 0..span {
             let port = lo + ((start + i) % span) as u16;
-            if !self.clashes(id, ip, port, false) {
+            if !self.clashes(id, ip, port) {
                 self.next_port = if port == hi { lo } else { port + 1 };
                 return Ok(port);
             }
@@ -211,7 +212,7 @@ impl Net {
         if addr.port() == 0 {
             let port = self.ephemeral(id, addr.ip())?;
             addr.set_port(port);
-        } else if self.clashes(id, addr.ip(), addr.port(), false) {
+        } else if self.clashes(id, addr.ip(), addr.port()) {
             return Err(Errno::EADDRINUSE);
         }
         let s = self.sock_mut(id)?;
@@ -240,7 +241,7 @@ impl Net {
         let Some(l) = self.socks.get(&id).and_then(|s| s.local) else {
             return false;
         };
-        self.clashes(id, l.ip(), l.port(), true)
+        self.clashes(id, l.ip(), l.port())
     }
 
     /// The socket of `kind` that receives for `dst`:`port` (from `src`:`sport`): its own
