@@ -28,6 +28,10 @@ pub const CAP_SETGID: u32 = 6;
 pub const CAP_SETUID: u32 = 7;
 /// `CAP_SETPCAP`.
 pub const CAP_SETPCAP: u32 = 8;
+/// `CAP_NET_BIND_SERVICE`.
+pub const CAP_NET_BIND_SERVICE: u32 = 10;
+/// `CAP_NET_RAW`.
+pub const CAP_NET_RAW: u32 = 13;
 /// `CAP_IPC_LOCK`.
 pub const CAP_IPC_LOCK: u32 = 14;
 /// `CAP_IPC_OWNER`.

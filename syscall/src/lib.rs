@@ -283,6 +283,10 @@ pub enum Outcome {
 /// `ENOSYS` and are reported once through `report_unknown`.
 pub fn dispatch(ctx: &mut Ctx<'_>, report_unknown: &mut dyn FnMut(u64)) -> Reply {
     let outcome = outcome_of(ctx, report_unknown);
+    // Sockets the network made ready (data queued, a peer closed its last descriptor).
+    for id in ctx.procs.net.take_ready() {
+        ctx.wake(WaitKey::File(id));
+    }
     Reply {
         outcome,
         effects: ctx.take_effects(),

@@ -286,6 +286,8 @@ pub struct ProcessTable {
     pub sysctl: crate::procfs::Sysctl,
     /// The instance's SysV IPC objects and POSIX message queues (its IPC namespace).
     pub ipc: crate::ipc::Ipc,
+    /// The instance's network (its loopback TCP and UDP sockets).
+    pub net: net::NetService,
 }
 
 impl ProcessTable {
@@ -299,6 +301,7 @@ impl ProcessTable {
             locks: Default::default(),
             sysctl: Default::default(),
             ipc: Default::default(),
+            net: Default::default(),
         }
     }
 

@@ -55,6 +55,8 @@ pub enum ProcFile {
     Sysctl(&'static str),
     /// A file of `/proc/sysvipc` (`shm`, `sem`, `msg`): the instance's SysV IPC objects.
     Sysvipc(&'static str),
+    /// A file of `/proc/net` (`tcp`, `udp6`, `dev` ...): the instance's network.
+    Net(&'static str),
     /// `/proc/PID/status`.
     Status,
     /// `/proc/PID/stat`.
@@ -182,6 +184,8 @@ enum DirKind {
     Sys(u8),
     /// `/proc/sysvipc`.
     Sysvipc,
+    /// `/proc/net` (a directory here; Linux's is a link to `self/net`, the same network).
+    Net,
     Pid,
     Task,
     Fd,
@@ -260,6 +264,7 @@ static ROOT: &[Entry] = entries! {
     b"stat" => Node::File(ProcFile::SysStat), R;
     b"sys" => Node::Dir(DirKind::Sys(0)), DIR;
     b"sysvipc" => Node::Dir(DirKind::Sysvipc), DIR;
+    b"net" => Node::Dir(DirKind::Net), DIR;
     b"uptime" => Node::File(ProcFile::Uptime), R;
     b"version" => Node::File(ProcFile::Version), R;
 };
@@ -393,6 +398,16 @@ static SYSVIPC: &[Entry] = entries! {
     b"shm" => Node::File(ProcFile::Sysvipc("shm")), R;
 };
 
+/// The files of `/proc/net`.
+static NET: &[Entry] = entries! {
+    b"dev" => Node::File(ProcFile::Net("dev")), R;
+    b"if_inet6" => Node::File(ProcFile::Net("if_inet6")), R;
+    b"tcp" => Node::File(ProcFile::Net("tcp")), R;
+    b"tcp6" => Node::File(ProcFile::Net("tcp6")), R;
+    b"udp" => Node::File(ProcFile::Net("udp")), R;
+    b"udp6" => Node::File(ProcFile::Net("udp6")), R;
+};
+
 /// The magic links of `/proc/PID`.
 const PID_LINKS: [&[u8]; 3] = [b"cwd", b"exe", b"root"];
 
@@ -406,6 +421,7 @@ fn fixed(dir: DirKind) -> &'static [Entry] {
         DirKind::Root => ROOT,
         DirKind::Pid => PID,
         DirKind::Sysvipc => SYSVIPC,
+        DirKind::Net => NET,
         _ => &[],
     }
 }
@@ -419,6 +435,7 @@ fn dir_code(d: DirKind) -> u64 {
         DirKind::FdInfo => 5,
         DirKind::Sys(i) => 0x10 + u64::from(i),
         DirKind::Sysvipc => 6,
+        DirKind::Net => 7,
     }
 }
 
@@ -635,7 +652,7 @@ pub(crate) fn lookup(
                 .ok_or(Errno::ENOENT)?;
             return Ok(mk(ProcInode::new(node, 0, mode, (0, 0), ino(0, code, i))));
         }
-        DirKind::Sysvipc => return Err(Errno::ENOENT),
+        DirKind::Sysvipc | DirKind::Net => return Err(Errno::ENOENT),
     };
     let n = ino(0, code, if name == b"self" { 0x80 } else { 0x81 });
     Ok(mk(ProcInode::new(node, 0, LNK, (0, 0), n)))
@@ -965,7 +982,7 @@ fn entries(procs: &dyn ProcSource, pid: i32, kind: DirKind) -> Vec<(Vec<u8>, u64
                 .into_iter()
                 .map(|(name, _, mode, i)| (name.as_bytes().to_vec(), ino(0, code, i), dt(mode))),
         ),
-        DirKind::Sysvipc => {}
+        DirKind::Sysvipc | DirKind::Net => {}
     }
     v
 }

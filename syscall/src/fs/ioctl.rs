@@ -43,7 +43,10 @@ pub fn sys_ioctl(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
         ioctl::FIONREAD => {
             let n = match crate::net::socket_of(&f) {
                 Some(s) => s.pending().min(i32::MAX as usize) as i32,
-                None => f.fionread()?,
+                None => match crate::net::inet_of(&f) {
+                    Some(s) => s.net.info(s.id)?.pending.min(i32::MAX as usize) as i32,
+                    None => f.fionread()?,
+                },
             };
             ctx.write_val(arg, &n)?;
         }

@@ -80,6 +80,9 @@ fn transfer(
     if let Some(s) = crate::net::socket_of(f) {
         return crate::net::socket_rw(ctx, f, &s, iovs, dir == Dir::Read, nowait);
     }
+    if let Some(s) = crate::net::inet_of(f) {
+        return crate::net::inet_rw(ctx, f, &s, iovs, dir == Dir::Read, nowait);
+    }
     if let (Dir::Read, Some(sfd)) = (dir, crate::signalfd::signalfd_of(f)) {
         return crate::signalfd::read(ctx, f, sfd, iovs, nowait);
     }

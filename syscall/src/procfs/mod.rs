@@ -124,6 +124,12 @@ impl ProcSource for ProcView<'_> {
         if let ProcFile::Sysctl(path) = file {
             return Ok(self.table.sysctl.read(path, mm.stats().total_bytes));
         }
+        if let ProcFile::Net(which) = file {
+            let f = net::ProcNet::ALL.iter().find(|(n, _)| *n == which);
+            return f
+                .map(|(_, f)| f.text(&self.table.net).into_bytes())
+                .ok_or(Errno::ENOENT);
+        }
         if let ProcFile::Sysvipc(which) = file {
             let spaces = self
                 .pids()
