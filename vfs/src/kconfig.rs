@@ -41,13 +41,13 @@ const YES: &[&str] = &[
     "POSIX_MQUEUE",
     "CHECKPOINT_RESTORE",
     "AIO",
+    "INET",
+    "IPV6",
 ];
 
 /// Options uml lacks (what tests commonly check).
 const NO: &[&str] = &[
     "MODULES",
-    "INET",
-    "IPV6",
     "USER_NS",
     "PID_NS",
     "NET_NS",
