@@ -40,6 +40,8 @@ pub const CAP_IPC_OWNER: u32 = 15;
 pub const CAP_SYS_ADMIN: u32 = 21;
 /// `CAP_SYS_RESOURCE`.
 pub const CAP_SYS_RESOURCE: u32 = 24;
+/// `CAP_SYS_TIME`.
+pub const CAP_SYS_TIME: u32 = 25;
 
 /// The file capabilities that follow the filesystem uid (`CAP_FS_MASK`): chown,
 /// dac_override, dac_read_search, fowner, fsetid, linux_immutable, mknod, mac_override.

@@ -61,6 +61,7 @@ pub mod proc_calls;
 pub mod process;
 mod procfs;
 mod sched_calls;
+mod settime;
 pub mod signal;
 mod signalfd;
 mod splice;

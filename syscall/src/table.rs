@@ -5,8 +5,8 @@ use abi::{Errno, Sysno};
 
 use crate::{
     aio, caps, copy, cred, epoll, eventfd, exec_call, fs, futex, info, ipc, itimer, kill, mem, net,
-    pidfd, poll, posix_timer, priority, proc_calls, procfs, sched_calls, signal, signalfd, splice,
-    task, time, timerfd, Args, Ctx, Outcome,
+    pidfd, poll, posix_timer, priority, proc_calls, procfs, sched_calls, settime, signal, signalfd,
+    splice, task, time, timerfd, Args, Ctx, Outcome,
 };
 
 /// A handler that returns a value (the common case).
@@ -304,6 +304,10 @@ table! {
     io_getevents => full(aio::sys_io_getevents);
     io_pgetevents => full(aio::sys_io_pgetevents);
     io_cancel => partial(aio::sys_io_cancel, "every request has completed by then: EINVAL, as Linux for completed ones");
+    clock_settime => partial(settime::sys_clock_settime, "sets the instance's CLOCK_REALTIME only (the host's is never changed); file times keep the host's clock");
+    settimeofday => partial(settime::sys_settimeofday, "sets the instance's CLOCK_REALTIME and time zone only");
+    adjtimex => partial(settime::sys_adjtimex, "NTP parameters kept and reported; ADJ_SETOFFSET moves the instance's clock, the frequency does not change its rate; no leap seconds");
+    clock_adjtime => partial(settime::sys_clock_adjtime, "as adjtimex, for CLOCK_REALTIME; other clocks EOPNOTSUPP");
     ioprio_get => full(priority::sys_ioprio_get);
     ioprio_set => partial(priority::sys_ioprio_set, "kept and reported; uml has no I/O scheduler to apply it");
     sched_getscheduler => full(sched_calls::sys_sched_getscheduler);
