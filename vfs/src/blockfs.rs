@@ -52,7 +52,8 @@ impl Space {
     }
 }
 
-/// Bytes (in whole blocks) and inodes the tree under `root` uses, each inode counted once.
+/// Bytes (regular files' data, in whole blocks) and inodes the tree under `root` uses,
+/// each inode counted once.
 pub(crate) fn usage(root: &Arc<MemInode>) -> (u64, u64) {
     let mut seen = HashSet::new();
     let mut stack = vec![root.clone()];
@@ -66,7 +67,6 @@ pub(crate) fn usage(root: &Arc<MemInode>) -> (u64, u64) {
         match &i.data {
             MemData::File(v) => bytes += (v.len() as u64).div_ceil(BLOCK) * BLOCK,
             MemData::Dir { entries, .. } => {
-                bytes += BLOCK;
                 stack.extend(entries.values().filter_map(|e| match e {
                     MemEntry::Node(c) => Some(c.clone()),
                     MemEntry::Whiteout => None,
@@ -78,21 +78,36 @@ pub(crate) fn usage(root: &Arc<MemInode>) -> (u64, u64) {
     (bytes, inodes)
 }
 
-/// Whether a regular file of `d`'s file system may grow from `old` to `new` bytes:
-/// `ENOSPC` past its [`Space`] (no limit: always).
-pub(crate) fn check_growth(d: Option<&Dentry>, old: u64, new: u64) -> Result<(), Errno> {
+/// How far a regular file of `d`'s file system may grow from `old` bytes towards `new`:
+/// `new` if it fits its [`Space`] (or there is none), else the end of the last whole block
+/// that fits, `ENOSPC` if none does (a write then stops short, as Linux's).
+pub(crate) fn growth_limit(d: Option<&Dentry>, old: u64, new: u64) -> Result<u64, Errno> {
     let Some(Inode::Ovl(o)) = d.map(|d| &d.0.inode) else {
-        return Ok(());
+        return Ok(new);
     };
     let Some(space) = &o.fs.space else {
-        return Ok(());
+        return Ok(new);
     };
-    let grow = new.div_ceil(BLOCK).saturating_sub(old.div_ceil(BLOCK)) * BLOCK;
-    if grow == 0 {
-        return Ok(());
+    let have = old.div_ceil(BLOCK) * BLOCK;
+    if new <= have {
+        return Ok(new);
     }
     let (used, _) = usage(&space.root);
-    if used.saturating_add(grow) > space.capacity.load(Ordering::Relaxed) {
+    let room = space.capacity.load(Ordering::Relaxed).saturating_sub(used);
+    if new - have <= room {
+        return Ok(new);
+    }
+    let end = have + room / BLOCK * BLOCK;
+    if end <= old {
+        return Err(Errno::ENOSPC);
+    }
+    Ok(end)
+}
+
+/// [`growth_limit`] for a change that must be whole (`truncate`, `fallocate`): `ENOSPC`
+/// unless all of it fits.
+pub(crate) fn check_growth(d: Option<&Dentry>, old: u64, new: u64) -> Result<(), Errno> {
+    if growth_limit(d, old, new)? < new {
         return Err(Errno::ENOSPC);
     }
     Ok(())

@@ -97,6 +97,32 @@ impl std::fmt::Debug for OpenFile {
     }
 }
 
+/// The first `n` bytes of `bufs`.
+fn clip<'b>(bufs: &'b [IoSlice<'_>], n: usize) -> Vec<IoSlice<'b>> {
+    let mut left = n;
+    let mut out = Vec::with_capacity(bufs.len());
+    for b in bufs {
+        if left == 0 {
+            break;
+        }
+        let k = b.len().min(left);
+        out.push(IoSlice::new(&b[..k]));
+        left -= k;
+    }
+    out
+}
+
+/// `bufs` without the last `cut` bytes (that do not fit the file system): `ENOSPC` if
+/// nothing is left of a non-empty write.
+fn fitting<'b>(bufs: &'b [IoSlice<'_>], cut: u64) -> Result<Vec<IoSlice<'b>>, Errno> {
+    let total = total_len(bufs);
+    let keep = total.saturating_sub(usize::try_from(cut).unwrap_or(usize::MAX));
+    if keep == 0 && total > 0 {
+        return Err(Errno::ENOSPC);
+    }
+    Ok(clip(bufs, keep))
+}
+
 fn total_len(bufs: &[IoSlice<'_>]) -> usize {
     bufs.iter().fold(0usize, |a, b| a.saturating_add(b.len()))
 }
@@ -265,7 +291,8 @@ impl OpenFile {
                 let at = if append { m.size() } else { st.pos };
                 let end = at.saturating_add(total_len(bufs) as u64);
                 m.check_write_seals(end)?;
-                crate::blockfs::check_growth(self.dentry.as_ref(), m.size(), end)?;
+                let fit = crate::blockfs::growth_limit(self.dentry.as_ref(), m.size(), end)?;
+                let bufs = &fitting(bufs, end - fit)?;
                 let (n, end) = m.write_vectored(bufs, st.pos, append)?;
                 st.pos = end;
                 Ok(n)
@@ -356,7 +383,8 @@ impl OpenFile {
                 let at = if append { m.size() } else { off };
                 let end = at.saturating_add(total_len(bufs) as u64);
                 m.check_write_seals(end)?;
-                crate::blockfs::check_growth(self.dentry.as_ref(), m.size(), end)?;
+                let fit = crate::blockfs::growth_limit(self.dentry.as_ref(), m.size(), end)?;
+                let bufs = &fitting(bufs, end - fit)?;
                 m.write_vectored(bufs, off, append).map(|(n, _)| n)
             }
             FileKind::Stream(fd) => {

@@ -916,6 +916,9 @@ impl Vfs {
         mtime: Timespec,
         who: &FsCred<'_>,
     ) -> Result<(), Errno> {
+        if mount::read_only(d) {
+            return Err(Errno::EROFS);
+        }
         let Some((a, m)) = times_for(|| d.stat(), atime, mtime, who)? else {
             return Ok(());
         };
