@@ -118,11 +118,13 @@ int main(void) {
     CHECK("bind-gone", access("b/a", F_OK) != 0);
 
     /* Unprivileged callers get EPERM. */
+    fflush(stdout);
     pid_t pid = fork();
     if (pid == 0) {
         if (setuid(65534) != 0) _exit(1);
         EXPECT_ERR("user-mount", mount("x", "b", "tmpfs", 0, NULL), EPERM);
         EXPECT_ERR("user-umount", umount("m"), EPERM);
+        fflush(stdout);
         _exit(0);
     }
     waitpid(pid, NULL, 0);
