@@ -326,7 +326,7 @@ impl LoopDevice {
     /// `EINVAL`) reads as zeros afterwards (a hole punched in the backing file).
     pub fn discard(&self, start: u64, len: u64) -> Result<(), Errno> {
         self.with_bound(|b| {
-            if start % 512 != 0 || len % 512 != 0 {
+            if !start.is_multiple_of(512) || !len.is_multiple_of(512) {
                 return Err(Errno::EINVAL);
             }
             let end = start.checked_add(len).ok_or(Errno::EINVAL)?;
