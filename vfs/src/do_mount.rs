@@ -181,6 +181,8 @@ impl Vfs {
             new = (new & !ATIME_FLAGS) | (mnt.flags() & ATIME_FLAGS);
         }
         if flags & MS_BIND == 0 {
+            let ro = flags & MS_RDONLY != 0;
+            mnt.sb.read_only.store(ro, Ordering::Relaxed);
             if let SbKind::Tmpfs(fs, _) = &mnt.sb.kind {
                 let o = parse_tmpfs(data)?;
                 if let (Some(space), Some(size)) = (&fs.space, o.size) {
@@ -290,6 +292,7 @@ impl Vfs {
             fstype,
             source,
             kind,
+            read_only: (flags & MS_RDONLY != 0).into(),
         });
         self.place(at, inode, S_IFDIR, Mnt::new(id, mnt_flags(flags), sb))
     }

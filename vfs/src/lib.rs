@@ -227,6 +227,7 @@ impl Vfs {
                 fstype,
                 source: fstype.as_bytes().to_vec(),
                 kind: mount::SbKind::Root,
+                read_only: Default::default(),
             })
         };
         let root = if cfg.rw {
@@ -294,6 +295,7 @@ impl Vfs {
                 fstype,
                 source: source.as_bytes().to_vec(),
                 kind,
+                read_only: Default::default(),
             })
         };
         use abi::flags::mount::{MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_RELATIME};
@@ -444,6 +446,11 @@ impl Vfs {
                 return Err(Errno::EISDIR);
             }
             self.check(&self.who(&base), &d, mask)?;
+            // Then the mount (Linux's `mnt_want_write`).
+            let plain = d.ftype() == S_IFREG || d.is_dir() || d.is_symlink();
+            if mask & 2 != 0 && plain && mount::read_only(&d) {
+                return Err(Errno::EROFS);
+            }
         }
         let f = match self.proc_open(base.procs, &d, flags)? {
             Some(f) => f,
@@ -876,6 +883,9 @@ impl Vfs {
             return Err(Errno::EISDIR);
         }
         self.check(&self.who(&base), &d, 2)?;
+        if mount::read_only(&d) {
+            return Err(Errno::EROFS);
+        }
         d.truncate(len)
     }
 

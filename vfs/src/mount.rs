@@ -66,6 +66,10 @@ pub(crate) struct SuperBlock {
     /// What it was mounted from (`/proc/mounts`' first field).
     pub source: Vec<u8>,
     pub kind: SbKind,
+    /// The file system itself is read-only (a new mount or a plain remount with
+    /// `MS_RDONLY`), not only a mount of it: write permission checks say `EROFS` before
+    /// anything else, as Linux's `sb_permission`.
+    pub read_only: AtomicBool,
 }
 
 /// The kinds of file systems.
@@ -144,6 +148,12 @@ pub(crate) fn guest_path(d: &Dentry) -> Vec<Vec<u8>> {
 /// Whether `d` lies on a read-only mount (its changes are `EROFS`).
 pub(crate) fn read_only(d: &Dentry) -> bool {
     has_flag(d, MS_RDONLY)
+}
+
+/// Whether `d`'s file system itself is read-only ([`SuperBlock::read_only`]).
+pub(crate) fn sb_read_only(d: &Dentry) -> bool {
+    d.mount()
+        .is_some_and(|m| m.sb.read_only.load(Ordering::Relaxed))
 }
 
 /// Whether the mount `d` lies on has per-mount flag `flag`.
@@ -225,6 +235,7 @@ impl Vfs {
             fstype: "hostfs",
             source: std::os::unix::ffi::OsStrExt::as_bytes(b.host.as_os_str()).to_vec(),
             kind: SbKind::Host,
+            read_only: AtomicBool::new(false),
         });
         let flags = if b.read_only { MS_RDONLY } else { 0 };
         let mnt = Mnt::new(self.next_mnt_id(), flags, sb);
