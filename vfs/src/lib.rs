@@ -1049,6 +1049,8 @@ mod tests;
 #[cfg(test)]
 mod tests_fifo;
 #[cfg(test)]
+mod tests_mount;
+#[cfg(test)]
 mod tests_object;
 #[cfg(test)]
 mod tests_pipe;
