@@ -165,8 +165,10 @@ table! {
     removexattr => full(fs::sys_removexattr);
     lremovexattr => full(fs::sys_lremovexattr);
     fremovexattr => full(fs::sys_fremovexattr);
-    statfs => partial(fs::sys_statfs, "one overlay-like file system sized by --mem");
-    fstatfs => partial(fs::sys_fstatfs, "one overlay-like file system sized by --mem");
+    statfs => partial(fs::sys_statfs, "the mount's type and flags; sizes of loop-device file systems and sized tmpfs, else the guest's memory");
+    fstatfs => partial(fs::sys_fstatfs, "the mount's type and flags; sizes of loop-device file systems and sized tmpfs, else the guest's memory");
+    mount => partial(fs::sys_mount, "tmpfs, proc, sysfs, bind, remount, ext2/3/4 of a loop device as an in-memory file system; no MS_MOVE");
+    umount2 => full(fs::sys_umount2);
     fadvise64 => full(fs::sys_fadvise64);
     sendfile => full(copy::sys_sendfile);
     copy_file_range => full(copy::sys_copy_file_range);

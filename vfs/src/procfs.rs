@@ -34,7 +34,7 @@ use abi::Errno;
 use crate::dentry::{Dentry, Inode};
 use crate::file::{FileKind, FileRef, OpenFile};
 use crate::tmpfs::{MemData, MemInode, Time};
-use crate::{mkdev, Arc, FsCred, Vfs, PROCFS_DEV};
+use crate::{mkdev, FsCred, Vfs, PROCFS_DEV};
 
 /// A file of `/proc` whose contents the [`ProcSource`] generates.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -782,95 +782,85 @@ impl Vfs {
         .into_bytes()
     }
 
-    /// The mounts, root first.
-    fn mount_list(&self) -> Vec<Mount> {
-        let root_type = if self.lower.is_some() {
-            "overlay"
-        } else {
-            "hostfs"
-        };
-        let mut v = vec![Mount {
-            id: 1,
-            point: b"/".to_vec(),
-            root: self.root.clone(),
-            fstype: root_type,
-            source: root_type,
-            options: "rw",
-        }];
-        for (i, (name, d)) in self.mounts.iter().enumerate() {
-            let (fstype, source, options) = match &d.0.inode {
-                Inode::Proc(_) => ("proc", "proc", "rw,nosuid,nodev,noexec,relatime"),
-                _ if name == b"dev" => ("devtmpfs", "udev", "rw,nosuid,relatime"),
-                _ if name == b"sys" => ("sysfs", "sysfs", "ro,nosuid,nodev,noexec,relatime"),
-                _ => ("tmpfs", "tmpfs", "rw"),
-            };
-            let mut point = b"/".to_vec();
-            point.extend_from_slice(name);
-            v.push(Mount {
-                id: i as u32 + 2,
-                point,
-                root: d.clone(),
-                fstype,
-                source,
-                options,
-            });
+    /// The mounts, root first: (mount point, root).
+    fn mount_list(&self) -> Vec<(Vec<u8>, Dentry)> {
+        let mut v = vec![(b"/".to_vec(), self.root.clone())];
+        for m in self.mounts.read().iter() {
+            let mut point = Vec::new();
+            for c in &m.path {
+                point.push(b'/');
+                point.extend_from_slice(c);
+            }
+            v.push((point, m.root.clone()));
         }
         v
     }
 
     /// The id of the mount `d` lies on (`mnt_id` of fdinfo and mountinfo).
-    fn mount_id(&self, d: &Dentry) -> u32 {
-        let mut cur = d.clone();
-        loop {
-            if cur.0.mount_root {
-                if let Some(m) = self
-                    .mount_list()
-                    .into_iter()
-                    .find(|m| Arc::ptr_eq(&m.root.0, &cur.0))
-                {
-                    return m.id;
-                }
-            }
-            match cur.0.parent.clone() {
-                Some(p) => cur = p,
-                None => return 1,
-            }
-        }
+    fn mount_id(&self, d: &Dentry) -> u64 {
+        d.mount().map_or(1, |m| m.id)
     }
 
     /// `/proc/PID/mounts` (`info`: `/proc/PID/mountinfo`).
     fn mounts_text(&self, info: bool) -> Vec<u8> {
-        let mut out = String::new();
-        for m in self.mount_list() {
-            let Mount {
-                id,
-                fstype: ty,
-                source: src,
-                options: opts,
-                ..
-            } = m;
-            let mp = String::from_utf8_lossy(&m.point);
+        let mut out = Vec::new();
+        for (point, root) in self.mount_list() {
+            let Some(m) = &root.0.mnt else { continue };
+            let f = m.flags();
+            use abi::flags::mount::*;
+            let mut opts = String::from(if f & MS_RDONLY != 0 { "ro" } else { "rw" });
+            for (bit, name) in [
+                (MS_NOSUID, ",nosuid"),
+                (MS_NODEV, ",nodev"),
+                (MS_NOEXEC, ",noexec"),
+                (MS_NOATIME, ",noatime"),
+                (MS_NODIRATIME, ",nodiratime"),
+                (MS_RELATIME, ",relatime"),
+                (MS_NOSYMFOLLOW, ",nosymfollow"),
+            ] {
+                if f & bit != 0 {
+                    opts += name;
+                }
+            }
+            let extra = match &m.sb.kind {
+                crate::mount::SbKind::Tmpfs(_, shown) => shown.as_str(),
+                _ => "",
+            };
+            let ty = m.sb.fstype;
+            let src = escape(&m.sb.source);
+            let mp = escape(&point);
             if info {
-                let st = m.root.stat().unwrap_or_default();
+                let st = root.stat().unwrap_or_default();
                 let (ma, mi) = abi::structs::dev_split(st.st_dev);
-                let parent = 1;
-                out += &format!("{id} {parent} {ma}:{mi} / {mp} {opts} - {ty} {src} rw\n");
+                let parent = root.0.parent.as_ref().map_or(m.id, |p| self.mount_id(p));
+                let sb_ro = if f & MS_RDONLY != 0 { "ro" } else { "rw" };
+                out.extend_from_slice(format!("{} {parent} {ma}:{mi} / ", m.id).as_bytes());
+                out.extend_from_slice(&mp);
+                out.extend_from_slice(format!(" {opts} - {ty} ").as_bytes());
+                out.extend_from_slice(&src);
+                out.extend_from_slice(format!(" {sb_ro}{extra}\n").as_bytes());
             } else {
-                out += &format!("{src} {mp} {ty} {opts} 0 0\n");
+                out.extend_from_slice(&src);
+                out.push(b' ');
+                out.extend_from_slice(&mp);
+                out.extend_from_slice(format!(" {ty} {opts}{extra} 0 0\n").as_bytes());
             }
         }
-        out.into_bytes()
+        out
     }
 }
 
-/// One mount, as `mounts` and `mountinfo` show it.
-struct Mount {
-    id: u32,
-    point: Vec<u8>,
-    root: Dentry,
-    fstype: &'static str,
-    source: &'static str,
-    options: &'static str,
+/// A path or name as `/proc/mounts` shows it: space, tab, newline and backslash as octal
+/// escapes.
+fn escape(s: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(s.len());
+    for &c in s {
+        match c {
+            b' ' | b'\t' | b'\n' | b'\\' => out.extend_from_slice(format!("\\{c:03o}").as_bytes()),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 impl OpenFile {
@@ -902,7 +892,7 @@ impl OpenFile {
 
 /// `/proc/filesystems`: the file system types uml has.
 const FILESYSTEMS: &[u8] = b"nodev\tsysfs\nnodev\ttmpfs\nnodev\tproc\nnodev\tdevtmpfs\n\
-nodev\tpipefs\nnodev\toverlay\n";
+nodev\tpipefs\nnodev\toverlay\n\text3\n\text2\n\text4\n";
 
 /// The `/dev` path of a character device, by its number.
 fn device_name(rdev: u64) -> Vec<u8> {

@@ -2,10 +2,12 @@
 //! Every handler validates its guest arguments and hands the work to [`vfs`].
 
 mod attr;
+mod blk_ioctl;
 mod dir;
 mod ioctl;
 pub mod locks;
 mod memfd;
+mod mount;
 mod open;
 mod pipe;
 mod rw;
@@ -25,6 +27,7 @@ pub(crate) use dir::{
 pub(crate) use ioctl::sys_ioctl;
 pub(crate) use locks::sys_flock;
 pub(crate) use memfd::{sys_fallocate, sys_memfd_create};
+pub(crate) use mount::{sys_fstatfs, sys_mount, sys_statfs, sys_umount2};
 pub(crate) use open::{
     dropped, sys_close, sys_close_range, sys_creat, sys_dup, sys_dup2, sys_dup3, sys_fcntl,
     sys_open, sys_openat, sys_umask,
@@ -41,9 +44,9 @@ pub(crate) use stat::{
 };
 pub(crate) use times::{sys_futimesat, sys_utime, sys_utimensat, sys_utimes};
 pub(crate) use xattr::{
-    sys_fadvise64, sys_fgetxattr, sys_flistxattr, sys_fremovexattr, sys_fsetxattr, sys_fstatfs,
-    sys_getxattr, sys_lgetxattr, sys_listxattr, sys_llistxattr, sys_lremovexattr, sys_lsetxattr,
-    sys_removexattr, sys_setxattr, sys_statfs,
+    sys_fadvise64, sys_fgetxattr, sys_flistxattr, sys_fremovexattr, sys_fsetxattr, sys_getxattr,
+    sys_lgetxattr, sys_listxattr, sys_llistxattr, sys_lremovexattr, sys_lsetxattr, sys_removexattr,
+    sys_setxattr,
 };
 
 use abi::{Errno, UserAddr};
