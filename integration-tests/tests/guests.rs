@@ -279,3 +279,15 @@ fn setting_the_clock() {
     let host = std::time::SystemTime::now();
     assert!(host >= before, "the host's clock went back");
 }
+
+#[test]
+fn unshare_files() {
+    let o = compare(&[guests::UNSHARE], &plain());
+    assert_no_bad_lines("unshare", &o);
+    assert!(
+        o.stdout_str().ends_with("done\n"),
+        "{}",
+        o.describe("unshare")
+    );
+    assert_eq!(o.status, 0);
+}

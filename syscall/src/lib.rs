@@ -73,6 +73,7 @@ pub mod time;
 mod timerfd;
 pub mod timers;
 pub mod tty;
+mod unshare;
 
 pub use args::Args;
 pub use ctx::{Ctx, SchedView};
