@@ -290,6 +290,7 @@ const SYSCTL_DIRS: &[&str] = &[
 pub const SYSCTLS: &[(&str, u32)] = &[
     ("fs/file-max", 0o644),
     ("fs/inotify/max_queued_events", 0o644),
+    ("fs/lease-break-time", 0o644),
     ("fs/inotify/max_user_instances", 0o644),
     ("fs/inotify/max_user_watches", 0o644),
     ("fs/mqueue/msg_default", 0o644),
@@ -301,7 +302,14 @@ pub const SYSCTLS: &[(&str, u32)] = &[
     ("fs/aio-nr", 0o444),
     ("fs/nr_open", 0o644),
     ("fs/pipe-max-size", 0o644),
+    ("fs/pipe-user-pages-hard", 0o644),
+    ("fs/pipe-user-pages-soft", 0o644),
+    ("fs/protected_fifos", 0o644),
+    ("fs/protected_hardlinks", 0o644),
+    ("fs/protected_regular", 0o644),
+    ("fs/protected_symlinks", 0o644),
     ("kernel/cap_last_cap", 0o444),
+    ("kernel/core_pattern", 0o644),
     ("kernel/domainname", 0o644),
     ("kernel/hostname", 0o644),
     ("kernel/msgmax", 0o644),
@@ -315,6 +323,7 @@ pub const SYSCTLS: &[(&str, u32)] = &[
     ("kernel/overflowuid", 0o644),
     ("kernel/perf_event_paranoid", 0o644),
     ("kernel/pid_max", 0o644),
+    ("kernel/printk", 0o644),
     ("kernel/random/boot_id", 0o444),
     ("kernel/random/uuid", 0o444),
     ("kernel/sem", 0o644),
@@ -330,6 +339,7 @@ pub const SYSCTLS: &[(&str, u32)] = &[
     ("vm/max_map_count", 0o644),
     ("vm/mmap_min_addr", 0o644),
     ("vm/overcommit_memory", 0o644),
+    ("vm/vfs_cache_pressure", 0o644),
 ];
 
 /// The parent directory of a `/proc/sys` path and its last name.

@@ -104,6 +104,14 @@ fn default_value(path: &str, mem: u64) -> String {
         "fs/mqueue/queues_max" => "256".into(),
         "fs/nr_open" => "1048576".into(),
         "kernel/cap_last_cap" => "40".into(),
+        "kernel/core_pattern" => "core".into(),
+        "kernel/printk" => "4\t4\t1\t7".into(),
+        "fs/lease-break-time" => "45".into(),
+        "fs/pipe-user-pages-hard" => "0".into(),
+        "fs/pipe-user-pages-soft" => "16384".into(),
+        "fs/protected_fifos" | "fs/protected_regular" => "0".into(),
+        "fs/protected_hardlinks" | "fs/protected_symlinks" => "1".into(),
+        "vm/vfs_cache_pressure" => "100".into(),
         "kernel/msgmax" => "8192".into(),
         "kernel/msgmnb" => "16384".into(),
         "kernel/msgmni" => "32000".into(),
@@ -182,7 +190,13 @@ impl Sysctl {
                 let [v] = dointvec::<1>(data)?;
                 self.pipe_max_size = round_pipe_size(v).ok_or(Errno::EINVAL)?;
             }
-            "kernel/sem" => {
+            "kernel/core_pattern" => {
+                // proc_dostring into a CORENAME_MAX_SIZE buffer.
+                let text = String::from_utf8_lossy(&data[..data.len().min(127)]);
+                let line = text.split(['\n', '\0']).next().unwrap_or_default();
+                self.written.insert(path, line.to_string());
+            }
+            "kernel/sem" | "kernel/printk" => {
                 let v = dointvec::<4>(data)?;
                 let s: Vec<String> = v.iter().map(i64::to_string).collect();
                 self.written.insert(path, s.join("\t"));
