@@ -64,6 +64,13 @@ static void capacity(void) {
     if (pipe(p)) return;
     int set = fcntl(p[0], F_SETPIPE_SZ, 5000);
     printf("F_SETPIPE_SZ(5000)=%d F_GETPIPE_SZ=%d\n", set, fcntl(p[0], F_GETPIPE_SZ));
+    /* The size is an unsigned int: past 2^31 it is EINVAL, even for root. */
+    errno = 0;
+    int r = fcntl(p[0], F_SETPIPE_SZ, (1U << 31) + 1);
+    printf("F_SETPIPE_SZ(2^31+1)=%d %s\n", r, ename(errno));
+    errno = 0;
+    r = fcntl(p[0], F_SETPIPE_SZ, (1UL << 32) + 4096);
+    printf("F_SETPIPE_SZ(2^32+4096)=%d %s\n", r, ename(errno));
     close(p[0]);
     close(p[1]);
 }

@@ -186,13 +186,16 @@ pub fn sys_fcntl(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
         }
         fcntl::F_GETPIPE_SZ => Ok(f.pipe_capacity()? as u64),
         fcntl::F_SETPIPE_SZ => {
-            // Growing past `fs/pipe-max-size` takes privilege (CAP_SYS_RESOURCE).
-            let size = arg
-                .max(4096)
-                .checked_next_power_of_two()
-                .unwrap_or(u64::MAX);
+            // Linux's `pipe_set_size`: the argument is an `unsigned int`; past 2^31 it is
+            // `EINVAL`; growing past `fs/pipe-max-size` takes CAP_SYS_RESOURCE.
+            let arg = u64::from(arg as u32);
+            if arg > 1 << 31 {
+                return Err(Errno::EINVAL);
+            }
+            let size = arg.max(4096).next_power_of_two();
             let grows = size > f.pipe_capacity()? as u64;
-            if grows && size > ctx.procs.sysctl.pipe_max_size && ctx.proc.cred.euid != 0 {
+            let privileged = ctx.proc.cred.caps.has(crate::caps::CAP_SYS_RESOURCE);
+            if grows && size > ctx.procs.sysctl.pipe_max_size && !privileged {
                 return Err(Errno::EPERM);
             }
             Ok(f.set_pipe_capacity(arg)? as u64)

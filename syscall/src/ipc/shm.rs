@@ -176,8 +176,9 @@ pub(crate) fn sys_shmget(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
                 _ => return Err(Errno::ENOSPC),
             }
             if flg & SHM_HUGETLB != 0 {
-                // The instance has no huge pages.
-                return Err(Errno::ENOMEM);
+                // The instance has no huge pages (no HUGETLBFS): no huge page size, as
+                // Linux's `hstate_sizelog` finds none.
+                return Err(Errno::EINVAL);
             }
             // Linux's overcommit heuristic refuses a segment larger than memory; uml's
             // segment files hold their bytes, so every size past it is refused.
