@@ -211,6 +211,8 @@ pub mod fcntl {
     pub const F_WRLCK: i16 = 1;
     pub const F_UNLCK: i16 = 2;
     pub const F_DUPFD_CLOEXEC: i32 = 1030;
+    pub const F_SETLEASE: i32 = 1024;
+    pub const F_GETLEASE: i32 = 1025;
     pub const F_SETPIPE_SZ: i32 = 1031;
     pub const F_GETPIPE_SZ: i32 = 1032;
     pub const F_ADD_SEALS: i32 = 1033;

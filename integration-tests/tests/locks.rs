@@ -142,3 +142,17 @@ os.waitpid(pid, 0)
         );
     }
 }
+
+/// File leases: who may take which, and another process's conflicting open breaking one
+/// (the holder is told with SIGIO, the opener waits for it to give the lease up).
+#[test]
+fn leases() {
+    let o = compare(&[guests::LEASE], &RunOpts::default());
+    assert_no_bad_lines("lease", &o);
+    assert!(
+        o.stdout_str().ends_with("done\n"),
+        "{}",
+        o.describe("lease")
+    );
+    assert_eq!(o.status, 0);
+}

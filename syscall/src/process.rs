@@ -282,6 +282,8 @@ pub struct ProcessTable {
     pub console_pgrp: i32,
     /// Every advisory file lock (`fcntl` record locks, `flock`).
     pub locks: crate::fs::locks::LockTable,
+    /// Every file lease (`F_SETLEASE`).
+    pub leases: crate::fs::lease::LeaseTable,
     /// The instance's `/proc/sys` values (host name, `pid_max`, ...).
     pub sysctl: crate::procfs::Sysctl,
     /// The instance's SysV IPC objects and POSIX message queues (its IPC namespace).
@@ -299,6 +301,7 @@ impl ProcessTable {
             max_pids,
             console_pgrp: 1,
             locks: Default::default(),
+            leases: Default::default(),
             sysctl: Default::default(),
             ipc: Default::default(),
             net: Default::default(),

@@ -5,6 +5,7 @@ mod attr;
 mod blk_ioctl;
 mod dir;
 mod ioctl;
+pub mod lease;
 pub mod locks;
 mod memfd;
 mod mount;

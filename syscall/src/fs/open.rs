@@ -18,9 +18,16 @@ pub(crate) fn dropped(ctx: &mut Ctx<'_>, old: Option<FdEntry>) {
         return;
     };
     let id = e.file.wait_id();
+    let inode = (!ctx.procs.leases.is_empty())
+        .then(|| e.file.inode_id().ok())
+        .flatten();
     super::locks::release_on_close(ctx, e.file);
     if let Some(id) = id {
         ctx.wake(WaitKey::File(id));
+    }
+    // Openers waiting for a lease to go look again (it goes with its description).
+    if let Some((dev, ino)) = inode {
+        ctx.wake(WaitKey::Lock(dev, ino));
     }
 }
 
@@ -44,6 +51,7 @@ fn do_open(ctx: &mut Ctx<'_>, dirfd: i32, path: UserAddr, flags: u32, mode: u32)
         crate::mem::file_truncated(ctx, &file);
     }
     let file = crate::tty::opened(ctx, file, flags)?;
+    super::lease::break_on_open(ctx, &file, flags)?;
     if file.is_fifo() {
         // Openers waiting for a partner look again.
         if let Some(id) = file.wait_id() {
@@ -185,6 +193,8 @@ pub fn sys_fcntl(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
             Ok(0)
         }
         fcntl::F_GETPIPE_SZ => Ok(f.pipe_capacity()? as u64),
+        fcntl::F_SETLEASE => super::lease::set(ctx, &f, arg),
+        fcntl::F_GETLEASE => super::lease::get(ctx, &f),
         fcntl::F_SETPIPE_SZ => {
             // Linux's `pipe_set_size`: the argument is an `unsigned int`; past 2^31 it is
             // `EINVAL`; growing past `fs/pipe-max-size` takes CAP_SYS_RESOURCE.
