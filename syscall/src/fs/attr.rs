@@ -34,6 +34,9 @@ pub fn sys_truncate(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
     // be): before, as it is now, and after, as the truncation left it (copied up).
     let named = |ctx: &Ctx<'_>| ctx.vfs.open(&base, &p, abi::flags::OFlags::empty(), 0).ok();
     if let Some(f) = named(ctx) {
+        if let Ok(id) = f.inode_id() {
+            super::lease::break_on_truncate(ctx, id)?;
+        }
         crate::mem::sync_file(ctx, &f);
     }
     ctx.vfs.truncate(ctx.at(&base), &p, len)?;

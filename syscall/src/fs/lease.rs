@@ -13,9 +13,12 @@
 //! non-blocking open fails with `EWOULDBLOCK` instead of waiting (the holder is still
 //! told).
 //!
+//! `truncate` by name breaks leases as an open for writing does. While a writer waits, the
+//! holder cannot downgrade to a read lease (`EAGAIN`), only give the lease up.
+//!
 //! Known gaps: the break comes after the open's own work, so `O_TRUNC` has emptied the file
 //! by the time the opener waits (Linux breaks first); `F_SETSIG` does not change the
-//! signal; a `truncate` by name does not break leases.
+//! signal.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Weak};
@@ -48,6 +51,9 @@ struct Lease {
     owner: i32,
     /// When a break began, the time it is taken away.
     breaking: Option<Instant>,
+    /// The break is for a writer: the lease may not become a read lease meanwhile (the
+    /// waiting opener counts as open for writing, as on Linux).
+    for_writer: bool,
 }
 
 /// Every lease of the guest, by file.
@@ -132,6 +138,8 @@ pub(crate) fn set(ctx: &mut Ctx<'_>, file: &FileRef, arg: u64) -> SysResult {
         _ => others.iter().any(|f| !Arc::ptr_eq(f, file)),
     };
     let leases = ctx.procs.leases.of(id);
+    let writer_waits = leases.iter().any(|l| same(l, file) && l.for_writer);
+    let conflict = conflict || (kind == F_RDLCK && writer_waits);
     let taken = leases
         .iter()
         .any(|l| !same(l, file) && (kind == F_WRLCK || l.kind == F_WRLCK));
@@ -150,6 +158,7 @@ pub(crate) fn set(ctx: &mut Ctx<'_>, file: &FileRef, arg: u64) -> SysResult {
             kind,
             owner,
             breaking: None,
+            for_writer: false,
         }),
     }
     // A downgrade may be what a waiting opener waited for.
@@ -167,6 +176,33 @@ pub(crate) fn break_on_open(ctx: &mut Ctx<'_>, file: &FileRef, flags: OFlags) ->
         return Ok(());
     };
     let writes = flags.writable() || flags.contains(OFlags::TRUNC);
+    break_leases(
+        ctx,
+        id,
+        Some(file),
+        writes,
+        flags.contains(OFlags::NONBLOCK),
+    )
+}
+
+/// `truncate` of file `id` by name: its leases are broken as by an open for writing.
+pub(crate) fn break_on_truncate(ctx: &mut Ctx<'_>, id: InodeId) -> Result<(), Errno> {
+    if ctx.procs.leases.is_empty() {
+        return Ok(());
+    }
+    break_leases(ctx, id, None, true, false)
+}
+
+/// Breaks the leases of file `id` (but `by`'s own) that an access conflicts with: a write
+/// conflicts with every lease, a read with write leases. `Err` to wait (or, `nonblock`,
+/// `EWOULDBLOCK`) while any is still there.
+fn break_leases(
+    ctx: &mut Ctx<'_>,
+    id: InodeId,
+    by: Option<&FileRef>,
+    writes: bool,
+    nonblock: bool,
+) -> Result<(), Errno> {
     let secs = crate::ipc::sysctl(ctx, "fs/lease-break-time").min(1 << 20);
     let now = Instant::now();
     let mut tell = Vec::new();
@@ -175,9 +211,10 @@ pub(crate) fn break_on_open(ctx: &mut Ctx<'_>, file: &FileRef, flags: OFlags) ->
     // A lease whose time ran out is taken away.
     leases.retain(|l| l.breaking.is_none_or(|at| at > now));
     for l in leases.iter_mut() {
-        if same(l, file) || !(writes || l.kind == F_WRLCK) {
+        if by.is_some_and(|f| same(l, f)) || !(writes || l.kind == F_WRLCK) {
             continue;
         }
+        l.for_writer |= writes;
         let at = *l.breaking.get_or_insert_with(|| {
             tell.push(l.owner);
             now + Duration::from_secs(secs)
@@ -192,7 +229,7 @@ pub(crate) fn break_on_open(ctx: &mut Ctx<'_>, file: &FileRef, flags: OFlags) ->
     let Some(deadline) = wait_until else {
         return Ok(());
     };
-    if flags.contains(OFlags::NONBLOCK) {
+    if nonblock {
         return Err(Errno::EWOULDBLOCK);
     }
     Err(ctx.block_until(WaitKey::Lock(id.0, id.1), deadline))
