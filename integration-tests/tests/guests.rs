@@ -291,3 +291,11 @@ fn unshare_files() {
     );
     assert_eq!(o.status, 0);
 }
+
+#[test]
+fn kernel_log() {
+    let o = compare(&[guests::KLOG], &plain());
+    assert_no_bad_lines("klog", &o);
+    assert!(o.stdout_str().ends_with("done\n"), "{}", o.describe("klog"));
+    assert_eq!(o.status, 0);
+}

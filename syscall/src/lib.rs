@@ -65,6 +65,7 @@ mod settime;
 pub mod signal;
 mod signalfd;
 mod splice;
+mod syslog;
 pub mod table;
 mod task;
 #[cfg(test)]

@@ -6,7 +6,7 @@ use abi::{Errno, Sysno};
 use crate::{
     aio, caps, copy, cred, epoll, eventfd, exec_call, fs, futex, info, ipc, itimer, kill, mem, net,
     pidfd, poll, posix_timer, priority, proc_calls, procfs, sched_calls, settime, signal, signalfd,
-    splice, task, time, timerfd, unshare, Args, Ctx, Outcome,
+    splice, syslog, task, time, timerfd, unshare, Args, Ctx, Outcome,
 };
 
 /// A handler that returns a value (the common case).
@@ -310,6 +310,7 @@ table! {
     settimeofday => partial(settime::sys_settimeofday, "sets the instance's CLOCK_REALTIME and time zone only");
     adjtimex => partial(settime::sys_adjtimex, "NTP parameters kept and reported; ADJ_SETOFFSET moves the instance's clock, the frequency does not change its rate; no leap seconds");
     clock_adjtime => partial(settime::sys_clock_adjtime, "as adjtimex, for CLOCK_REALTIME; other clocks EOPNOTSUPP");
+    syslog => partial(syslog::sys_syslog, "the log holds uml's boot line; nothing is logged after boot");
     unshare => partial(unshare::sys_unshare, "CLONE_FILES copies the descriptor table; the namespaces (CLONE_NEW*) are EINVAL: uml has none");
     ioprio_get => full(priority::sys_ioprio_get);
     ioprio_set => partial(priority::sys_ioprio_set, "kept and reported; uml has no I/O scheduler to apply it");

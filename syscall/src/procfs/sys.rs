@@ -42,6 +42,8 @@ pub struct Sysctl {
     pub pipe_max_size: u64,
     /// `fs/aio-max-nr`: the most events all `io_setup` contexts may hold together.
     pub aio_max_nr: u64,
+    /// The kernel log `syslog(2)` reads (`None` until first looked at: the boot line).
+    pub klog: Option<Vec<u8>>,
     /// The other writable values, as last written.
     written: BTreeMap<&'static str, String>,
     /// `kernel/random/boot_id`: one per instance.
@@ -57,6 +59,7 @@ impl Default for Sysctl {
             pid_max: 32768,
             pipe_max_size: 1 << 20,
             aio_max_nr: 65536,
+            klog: None,
             written: BTreeMap::new(),
             boot_id: uuid(),
         }
@@ -163,6 +166,17 @@ impl Sysctl {
             .get(path)
             .and_then(|v| v.parse::<i32>().ok())
             .filter(|&v| v >= 0)
+    }
+
+    /// `SYSLOG_ACTION_CONSOLE_LEVEL`: the first number of `kernel/printk` becomes `level`.
+    pub(crate) fn set_console_loglevel(&mut self, level: i32) {
+        let now = String::from_utf8_lossy(&self.read("kernel/printk", 0)).into_owned();
+        let mut v: Vec<&str> = now.split_ascii_whitespace().collect();
+        let level = level.to_string();
+        if let Some(first) = v.first_mut() {
+            *first = &level;
+        }
+        self.written.insert("kernel/printk", v.join("\t"));
     }
 
     /// An object got the id `path` asked for: the file goes back to -1.
