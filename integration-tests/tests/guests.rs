@@ -299,3 +299,20 @@ fn kernel_log() {
     assert!(o.stdout_str().ends_with("done\n"), "{}", o.describe("klog"));
     assert_eq!(o.status, 0);
 }
+
+#[test]
+fn chroot() {
+    let o = compare(&[guests::CHROOT, guests::HELLO], &plain());
+    assert_no_bad_lines("chroot", &o);
+    assert!(
+        o.stdout_str().contains("hello, world\n"),
+        "{}",
+        o.describe("chroot")
+    );
+    assert!(
+        o.stdout_str().ends_with("done\n"),
+        "{}",
+        o.describe("chroot")
+    );
+    assert_eq!(o.status, 0);
+}

@@ -36,6 +36,8 @@ pub const CAP_NET_RAW: u32 = 13;
 pub const CAP_IPC_LOCK: u32 = 14;
 /// `CAP_IPC_OWNER`.
 pub const CAP_IPC_OWNER: u32 = 15;
+/// `CAP_SYS_CHROOT`.
+pub const CAP_SYS_CHROOT: u32 = 18;
 /// `CAP_SYS_ADMIN`.
 pub const CAP_SYS_ADMIN: u32 = 21;
 /// `CAP_SYS_RESOURCE`.

@@ -59,7 +59,7 @@ fn execve_common(
         (ctx.dir_base(dirfd)?, path)
     };
     let procs = ProcView::new(ctx.proc, ctx.procs, None);
-    let at = vfs::At::new(&base, &procs, ctx.proc.fs_cred());
+    let at = vfs::At::new(&base, &procs, ctx.proc.fs_cred()).rooted(ctx.proc.root.as_ref());
     let setid = !ctx.proc.no_new_privs;
     let loaded = exec::load(
         ctx.mm,

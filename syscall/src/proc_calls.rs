@@ -139,6 +139,7 @@ fn do_fork(
             p.fds.copy()
         },
         cwd: p.cwd.clone(),
+        root: p.root.clone(),
         umask: p.umask,
         cred: p.cred,
         groups: p.groups.clone(),

@@ -43,6 +43,8 @@ pub struct Process {
     pub fds: FdTable,
     /// Current directory.
     pub cwd: Dentry,
+    /// Its root directory (`chroot`); `None`: the instance's root.
+    pub root: Option<Dentry>,
     /// File mode creation mask.
     pub umask: u32,
     /// Ids.
@@ -130,6 +132,7 @@ impl Process {
             itimers: Default::default(),
             posix_timers: Default::default(),
             aio: Default::default(),
+            root: None,
             mm: loaded.mm,
             fds,
             cwd,

@@ -91,6 +91,7 @@ table! {
     getdents64 => full(fs::sys_getdents64);
     getcwd => full(fs::sys_getcwd);
     chdir => full(fs::sys_chdir);
+    chroot => partial(fs::sys_chroot, "per process, inherited by fork; /proc/PID/root still shows the instance's root");
     fchdir => full(fs::sys_fchdir);
     mkdir => full(fs::sys_mkdir);
     mkdirat => full(fs::sys_mkdirat);

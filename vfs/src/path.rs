@@ -99,7 +99,7 @@ impl Vfs {
     ) -> Result<Dentry, Errno> {
         check_len(path)?;
         let mut cur = if path[0] == b'/' {
-            self.root.clone()
+            base.root.unwrap_or(&self.root).clone()
         } else {
             base.dir.clone()
         };
@@ -117,7 +117,10 @@ impl Vfs {
             match comp {
                 b"." => continue,
                 b".." => {
-                    cur = cur.parent_or_self();
+                    // `..` of the caller's root is the root itself.
+                    if !base.root.is_some_and(|r| cur.same_inode(r)) {
+                        cur = cur.parent_or_self();
+                    }
                     continue;
                 }
                 _ => {}
@@ -155,7 +158,7 @@ impl Vfs {
         let trimmed = &path[..end];
         if trimmed.is_empty() {
             return Ok(Parent {
-                dir: self.root.clone(),
+                dir: base.root.unwrap_or(&self.root).clone(),
                 last: Last::Root,
                 trailing_slash: true,
             });

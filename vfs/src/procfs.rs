@@ -145,6 +145,9 @@ pub struct At<'a> {
     pub procs: &'a dyn ProcSource,
     /// The caller's filesystem ids; `None`: no process.
     pub cred: Option<FsCred<'a>>,
+    /// The caller's root (`chroot`): absolute paths start there and `..` stops there;
+    /// `None`: the file system's root.
+    pub root: Option<&'a Dentry>,
 }
 
 impl<'a> At<'a> {
@@ -154,7 +157,13 @@ impl<'a> At<'a> {
             dir,
             procs,
             cred: Some(cred),
+            root: None,
         }
+    }
+
+    /// The same, for a caller whose root is `root` (`None`: the file system's).
+    pub fn rooted(self, root: Option<&'a Dentry>) -> At<'a> {
+        At { root, ..self }
     }
 
     /// Another directory, seen by the same process.
@@ -172,6 +181,7 @@ impl<'a> From<&'a Dentry> for At<'a> {
             dir,
             procs: &NoProcs,
             cred: None,
+            root: None,
         }
     }
 }

@@ -96,7 +96,7 @@ pub fn load<'b>(
         let Some((interp, arg)) = shebang(&head[..n]) else {
             let st = file.stat().map_err(ExecError::Open)?;
             let cred = cred.after_exec(st.st_mode, st.st_uid, st.st_gid, setid);
-            return load_elf(mm, vfs, &file, path, &argv, envp, cred);
+            return load_elf(mm, vfs, (&file, cwd.root), path, &argv, envp, cred);
         };
         // argv becomes: interpreter [arg] script original-argv[1..]
         let mut new_argv = vec![interp.clone()];
@@ -127,10 +127,12 @@ fn shebang(head: &[u8]) -> Option<(Vec<u8>, Option<Vec<u8>>)> {
     Some((interp, arg))
 }
 
+/// `file` is the program; `at_root` the caller's root (`chroot`), where the dynamic
+/// loader is looked up.
 fn load_elf(
     mm: &mut MmService,
     vfs: &Vfs,
-    file: &vfs::FileRef,
+    (file, at_root): (&vfs::FileRef, Option<&vfs::Dentry>),
     execfn: &[u8],
     argv: &[Vec<u8>],
     envp: &[Vec<u8>],
@@ -140,7 +142,12 @@ fn load_elf(
     // The dynamic loader, if the program names one: an ELF shared object without one.
     let interp = match &image.interp {
         Some(path) => {
-            let f = vfs.open_exec(&vfs.root(), path).map_err(ExecError::Open)?;
+            // Resolved from the caller's root, as Linux opens it.
+            let root = vfs.root();
+            let base = vfs::At::from(at_root.unwrap_or(&root));
+            let f = vfs
+                .open_exec(base.rooted(at_root), path)
+                .map_err(ExecError::Open)?;
             let i = elf::Image::parse(&f)?;
             if i.interp.is_some() || !i.is_dyn() {
                 return Err(ElfError::BadInterp.into());

@@ -25,9 +25,20 @@ pub fn sys_getdents64(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
     Ok(n as u64)
 }
 
-/// `getcwd(2)`: the length including the NUL; `ERANGE` if it does not fit.
+/// `getcwd(2)`: the length including the NUL; `ERANGE` if it does not fit. The path is
+/// from the caller's root; a directory outside it (after `chroot`) is
+/// `(unreachable)/...`, as Linux shows it.
 pub fn sys_getcwd(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
     let mut path = ctx.vfs.path_of(&ctx.proc.cwd);
+    if let Some(root) = &ctx.proc.root {
+        let r = ctx.vfs.path_of(root);
+        path = match path.strip_prefix(r.as_slice()) {
+            _ if r == b"/" => path,
+            Some([]) => b"/".to_vec(),
+            Some(rest) if rest.starts_with(b"/") => rest.to_vec(),
+            _ => [b"(unreachable)".as_slice(), &path].concat(),
+        };
+    }
     path.push(0);
     if (path.len() as u64) > a.len(1) {
         return Err(Errno::ERANGE);
@@ -46,6 +57,23 @@ pub fn sys_chdir(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
     ctx.vfs
         .access_dentry(&d, abi::flags::access::X_OK, &ctx.proc.fs_cred())?;
     ctx.proc.cwd = d;
+    Ok(0)
+}
+
+/// `chroot(2)`: the caller's root becomes the directory at `path` (searchable by the
+/// caller, `EACCES`), with `CAP_SYS_CHROOT` (`EPERM`); its working directory stays.
+pub fn sys_chroot(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
+    let p = path_arg(ctx, a.addr(0))?;
+    let d = ctx.vfs.lookup(ctx.at(&ctx.proc.cwd), &p, true)?;
+    if !d.is_dir() {
+        return Err(Errno::ENOTDIR);
+    }
+    ctx.vfs
+        .access_dentry(&d, abi::flags::access::X_OK, &ctx.proc.fs_cred())?;
+    if !ctx.proc.cred.caps.has(crate::caps::CAP_SYS_CHROOT) {
+        return Err(Errno::EPERM);
+    }
+    ctx.proc.root = Some(d);
     Ok(0)
 }
 

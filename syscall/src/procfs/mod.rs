@@ -189,7 +189,7 @@ impl<'c> Ctx<'c> {
 
     /// A path call's start `dir`, walked by the caller (its `/proc`, its filesystem ids).
     pub(crate) fn at<'b>(&'b self, dir: &'b Dentry) -> vfs::At<'b> {
-        vfs::At::new(dir, self, self.proc.fs_cred())
+        vfs::At::new(dir, self, self.proc.fs_cred()).rooted(self.proc.root.as_ref())
     }
 }
 
