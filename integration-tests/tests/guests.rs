@@ -316,3 +316,15 @@ fn chroot() {
     );
     assert_eq!(o.status, 0);
 }
+
+#[test]
+fn file_call_details() {
+    let o = compare(&[guests::FS_DETAILS], &plain());
+    assert_no_bad_lines("fs_details", &o);
+    assert!(
+        o.stdout_str().ends_with("done\n"),
+        "{}",
+        o.describe("fs_details")
+    );
+    assert_eq!(o.status, 0);
+}

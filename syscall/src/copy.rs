@@ -131,7 +131,7 @@ pub(crate) fn sys_copy_file_range(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     Ok(n as u64)
 }
 
-/// `fsync`, `fdatasync`, `syncfs`: the file must be open; the dirty page-cache pages of
+/// `fsync`, `fdatasync`: the file must be open; the dirty page-cache pages of
 /// shared mappings of it are written back; beyond that in-memory files have nothing to
 /// flush, and host files are flushed by the host as it sees fit.
 pub(crate) fn sys_fsync(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
@@ -139,6 +139,20 @@ pub(crate) fn sys_fsync(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     if f.flags().contains(OFlags::PATH) {
         return Err(Errno::EBADF);
     }
+    // Only files with storage behind them can be synced: regular files, directories and
+    // block devices; pipes, sockets, character devices and kernel objects have no `fsync`.
+    const S_IFMT: u32 = 0o170_000;
+    let kind = f.stat()?.st_mode & S_IFMT;
+    if ![0o100_000, 0o040_000, 0o060_000].contains(&kind) {
+        return Err(Errno::EINVAL);
+    }
+    crate::mem::sync_file(ctx, &f);
+    Ok(0)
+}
+
+/// `syncfs(2)`: the file system of any open file (a pipe's too).
+pub(crate) fn sys_syncfs(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    let f = ctx.file(a.i32(0))?;
     crate::mem::sync_file(ctx, &f);
     Ok(0)
 }

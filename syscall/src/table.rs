@@ -177,7 +177,7 @@ table! {
     tee => partial(splice::sys_tee, "pipes and FIFOs of the guest's own; a host pipe (stdio) is EINVAL");
     fsync => full(copy::sys_fsync);
     fdatasync => full(copy::sys_fsync);
-    syncfs => full(copy::sys_fsync);
+    syncfs => full(copy::sys_syncfs);
     sync => full(copy::sys_sync);
     fallocate => partial(fs::sys_fallocate, "in-memory files: mode 0, KEEP_SIZE, PUNCH_HOLE|KEEP_SIZE (as tmpfs)");
     flock => full(fs::sys_flock);

@@ -580,7 +580,7 @@ impl Vfs {
         if child.is_root() {
             return Err(Errno::EBUSY);
         }
-        self.may_modify(&self.who(&base), &dir)?;
+        self.may_delete(&self.who(&base), &dir, &child)?;
         match &dir.0.inode {
             Inode::Host(h) => h.unlink(&name, true),
             Inode::Ovl(_) => {
@@ -612,7 +612,7 @@ impl Vfs {
         if trailing_slash {
             return Err(Errno::ENOTDIR);
         }
-        self.may_modify(&self.who(&base), &dir)?;
+        self.may_delete(&self.who(&base), &dir, &child)?;
         match &dir.0.inode {
             Inode::Host(h) => h.unlink(&name, false),
             Inode::Ovl(_) => overlay::remove(&dir, &name),
@@ -694,8 +694,11 @@ impl Vfs {
                 return Err(Errno::ENOTEMPTY);
             }
         }
-        self.may_modify(&self.who(&old_base), &op.dir)?;
-        self.may_modify(&self.who(&new_base), &np.dir)?;
+        self.may_delete(&self.who(&old_base), &op.dir, &src)?;
+        match &tgt {
+            Some(t) => self.may_delete(&self.who(&new_base), &np.dir, t)?,
+            None => self.may_modify(&self.who(&new_base), &np.dir)?,
+        }
         match (&op.dir.0.inode, &np.dir.0.inode) {
             (Inode::Host(a), Inode::Host(b)) => a.rename(oname, b, nname, flags),
             (Inode::Proc(_), _) if tgt.is_none() => Err(Errno::ENOENT),

@@ -122,6 +122,24 @@ impl Vfs {
         self.check(who, dir, 3)
     }
 
+    /// Whether `who` may remove (or rename away) `child` from `dir`: [`Vfs::may_modify`] of
+    /// `dir`, and in a sticky directory only the owner of `child` or of `dir` (or root,
+    /// `EPERM`), as Linux's `may_delete`.
+    pub(crate) fn may_delete(
+        &self,
+        who: &FsCred<'_>,
+        dir: &Dentry,
+        child: &Dentry,
+    ) -> Result<(), Errno> {
+        self.may_modify(who, dir)?;
+        const S_ISVTX: u32 = 0o1000;
+        let dst = dir.stat()?;
+        if dst.st_mode & S_ISVTX != 0 && !who.owns(&dst) && !who.owns(&child.stat()?) {
+            return Err(Errno::EPERM);
+        }
+        Ok(())
+    }
+
     /// Whether `who` may change `d`'s metadata: `EROFS` on a read-only mount (before
     /// ownership, as Linux), else its owner or root (`EPERM`).
     pub(crate) fn owner_or_root(&self, who: &FsCred<'_>, d: &Dentry) -> Result<(), Errno> {

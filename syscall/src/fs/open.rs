@@ -51,6 +51,9 @@ fn do_open(ctx: &mut Ctx<'_>, dirfd: i32, path: UserAddr, flags: u32, mode: u32)
         crate::mem::file_truncated(ctx, &file);
     }
     let file = crate::tty::opened(ctx, file, flags)?;
+    if flags.contains(OFlags::NOATIME) {
+        noatime_allowed(ctx, &file)?;
+    }
     super::lease::break_on_open(ctx, &file, flags)?;
     if file.is_fifo() {
         // Openers waiting for a partner look again.
@@ -60,6 +63,17 @@ fn do_open(ctx: &mut Ctx<'_>, dirfd: i32, path: UserAddr, flags: u32, mode: u32)
         return fifo_opened(ctx, file, flags);
     }
     install(ctx, file, flags)
+}
+
+/// `O_NOATIME` is for the file's owner (or `CAP_FOWNER`): `EPERM` otherwise, as Linux's
+/// `inode_owner_or_capable`.
+fn noatime_allowed(ctx: &Ctx<'_>, file: &FileRef) -> Result<(), Errno> {
+    const CAP_FOWNER: u32 = 3;
+    let owner = file.stat()?.st_uid;
+    if owner != ctx.proc.cred.fsuid && !ctx.proc.cred.caps.has(CAP_FOWNER) {
+        return Err(Errno::EPERM);
+    }
+    Ok(())
 }
 
 /// A FIFO end opened: installed once a partner came (see `vfs::OpenFile::
@@ -189,7 +203,11 @@ pub fn sys_fcntl(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
         }
         fcntl::F_GETFL => Ok(u64::from(f.flags().bits())),
         fcntl::F_SETFL => {
-            f.set_status_flags(OFlags::from_bits_retain(arg as u32));
+            let new = OFlags::from_bits_retain(arg as u32);
+            if new.contains(OFlags::NOATIME) && !f.flags().contains(OFlags::NOATIME) {
+                noatime_allowed(ctx, &f)?;
+            }
+            f.set_status_flags(new);
             Ok(0)
         }
         fcntl::F_GETPIPE_SZ => Ok(f.pipe_capacity()? as u64),

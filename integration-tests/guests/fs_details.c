@@ -1,0 +1,65 @@
+/* Details of file calls: removing from a sticky directory (only the file's or the
+ * directory's owner), O_NOATIME (only the file's owner), fsync of files without storage
+ * (EINVAL), syncfs of any file. */
+#include "common.h"
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+int main(void) {
+    setvbuf(stdout, NULL, _IONBF, 0);
+    char dir[] = "/tmp/uml-sticky-XXXXXX", p[300];
+    if (!mkdtemp(dir)) return 1;
+    chmod(dir, 01777);
+    snprintf(p, sizeof p, "%s/roots", dir);
+    close(open(p, O_CREAT | O_WRONLY, 0666));
+    snprintf(p, sizeof p, "%s/rootdir", dir);
+    mkdir(p, 0777);
+    pid_t c = fork();
+    if (c == 0) {
+        if (setgid(65534) || setuid(65534)) _exit(2);
+        snprintf(p, sizeof p, "%s/roots", dir);
+        EXPECT_ERR("nobody unlinks root's file in a sticky dir", unlink(p), EPERM);
+        char to[300];
+        snprintf(to, sizeof to, "%s/moved", dir);
+        EXPECT_ERR("nobody renames root's file in a sticky dir", rename(p, to), EPERM);
+        EXPECT_ERR("nobody opens root's file O_NOATIME", open(p, O_RDONLY | O_NOATIME), EPERM);
+        int fd = open(p, O_RDONLY);
+        EXPECT_ERR("nobody sets O_NOATIME on root's file", fcntl(fd, F_SETFL, O_NOATIME), EPERM);
+        close(fd);
+        snprintf(p, sizeof p, "%s/rootdir", dir);
+        EXPECT_ERR("nobody removes root's dir in a sticky dir", rmdir(p), EPERM);
+        snprintf(p, sizeof p, "%s/mine", dir);
+        close(open(p, O_CREAT | O_WRONLY, 0644));
+        fd = open(p, O_RDONLY | O_NOATIME);
+        printf("nobody opens its own file O_NOATIME: %d\n", fd >= 0);
+        close(fd);
+        printf("nobody renames its own file: %d\n", rename(p, to));
+        printf("nobody unlinks its own file: %d\n", unlink(to));
+        _exit(0);
+    }
+    int st;
+    waitpid(c, &st, 0);
+    snprintf(p, sizeof p, "%s/roots", dir);
+    int fd = open(p, O_RDONLY | O_NOATIME);
+    printf("root opens O_NOATIME: %d\n", fd >= 0);
+    printf("fsync of a file: %d\n", fsync(fd));
+    close(fd);
+    int pp[2], sv[2];
+    pipe(pp);
+    socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+    EXPECT_ERR("fsync of a pipe", fsync(pp[0]), EINVAL);
+    EXPECT_ERR("fdatasync of a pipe", fdatasync(pp[1]), EINVAL);
+    EXPECT_ERR("fsync of a socket", fsync(sv[0]), EINVAL);
+    int null = open("/dev/null", O_WRONLY);
+    EXPECT_ERR("fsync of /dev/null", fsync(null), EINVAL);
+    printf("syncfs of a pipe: %d\n", syncfs(pp[0]));
+    fd = open(dir, O_RDONLY | O_DIRECTORY);
+    printf("fsync of a directory: %d\n", fsync(fd));
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    system(cmd);
+    printf("done\n");
+    return 0;
+}
