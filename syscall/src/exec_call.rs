@@ -75,6 +75,7 @@ fn execve_common(
     let old_mm = ctx.proc.mm;
     ctx.proc.mm = loaded.mm;
     ctx.proc.cred = loaded.cred;
+    ctx.proc.personality = crate::personality::on_exec(ctx.proc.personality, loaded.cred.secure());
     *ctx.regs = loaded.regs;
     ctx.proc.fds.unshare();
     for closed in ctx.proc.fds.close_on_exec() {

@@ -52,6 +52,7 @@ pub mod itimer;
 pub mod kill;
 mod mem;
 mod net;
+mod personality;
 mod pidfd;
 mod poll;
 pub mod posix_timer;

@@ -148,6 +148,7 @@ fn do_fork(
         no_new_privs: p.no_new_privs,
         comm: p.comm.clone(),
         ctty: p.ctty.clone(),
+        personality: p.personality,
     };
     let real_parent = child.ppid;
     ctx.procs.insert(Box::new(child));

@@ -78,6 +78,8 @@ pub struct Process {
     pub start_time: std::time::Duration,
     /// Its session's controlling terminal.
     pub ctty: Option<crate::tty::Ctty>,
+    /// Its execution domain and flags (`personality(2)`).
+    pub personality: u32,
 }
 
 /// What one thread of a process has of its own at the syscall level.
@@ -147,6 +149,7 @@ impl Process {
             pdeath_signal: 0,
             no_new_privs: false,
             ctty: Some(crate::tty::Ctty::Console),
+            personality: 0,
         }
     }
 
