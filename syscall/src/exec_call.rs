@@ -84,6 +84,7 @@ fn execve_common(
     ctx.proc.sig.reset_on_exec();
     // POSIX timers are deleted (interval timers stay).
     ctx.proc.posix_timers.clear();
+    ctx.proc.keys.on_exec();
     ctx.proc.comm = crate::Process::comm_of(&path);
     ctx.proc.exe = loaded.program;
     ctx.proc.did_exec = true;

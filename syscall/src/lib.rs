@@ -49,6 +49,7 @@ pub mod futex;
 mod info;
 pub mod ipc;
 pub mod itimer;
+mod keys;
 pub mod kill;
 mod mem;
 mod net;

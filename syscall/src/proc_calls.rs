@@ -79,6 +79,7 @@ fn do_fork(
         cpu_ns: 0,
         sched: ctx.thread().sched.for_child(),
         pi_state: Vec::new(),
+        thread_keyring: None,
     };
     if thread.sched.nice != 0 {
         ctx.effects.nice.push((pid, thread.sched.nice));
@@ -149,6 +150,7 @@ fn do_fork(
         comm: p.comm.clone(),
         ctty: p.ctty.clone(),
         personality: p.personality,
+        keys: p.keys.for_fork(),
     };
     let real_parent = child.ppid;
     ctx.procs.insert(Box::new(child));

@@ -80,6 +80,8 @@ pub struct Process {
     pub ctty: Option<crate::tty::Ctty>,
     /// Its execution domain and flags (`personality(2)`).
     pub personality: u32,
+    /// Its session and process keyrings.
+    pub keys: crate::keys::ProcessKeys,
 }
 
 /// What one thread of a process has of its own at the syscall level.
@@ -98,6 +100,8 @@ pub struct Thread {
     /// The PI futexes it owns that others blocked on (Linux's `pi_state_list`): when it
     /// exits, one waiter of each is woken to take the lock over.
     pub pi_state: Vec<crate::WaitKey>,
+    /// Its thread keyring (`KEY_SPEC_THREAD_KEYRING`).
+    pub thread_keyring: Option<i32>,
 }
 
 impl Thread {
@@ -150,6 +154,7 @@ impl Process {
             no_new_privs: false,
             ctty: Some(crate::tty::Ctty::Console),
             personality: 0,
+            keys: Default::default(),
         }
     }
 
@@ -286,6 +291,8 @@ pub struct ProcessTable {
     pub sysctl: crate::procfs::Sysctl,
     /// The instance's SysV IPC objects and POSIX message queues (its IPC namespace).
     pub ipc: crate::ipc::Ipc,
+    /// The instance's keys and keyrings.
+    pub keys: crate::keys::Keys,
 }
 
 impl ProcessTable {
@@ -299,6 +306,7 @@ impl ProcessTable {
             locks: Default::default(),
             sysctl: Default::default(),
             ipc: Default::default(),
+            keys: Default::default(),
         }
     }
 

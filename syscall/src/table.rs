@@ -4,8 +4,8 @@
 use abi::{Errno, Sysno};
 
 use crate::{
-    caps, copy, cred, epoll, eventfd, exec_call, fs, futex, info, ipc, itimer, kill, mem, net,
-    personality, pidfd, poll, posix_timer, priority, proc_calls, procfs, sched_calls, signal,
+    caps, copy, cred, epoll, eventfd, exec_call, fs, futex, info, ipc, itimer, keys, kill, mem,
+    net, personality, pidfd, poll, posix_timer, priority, proc_calls, procfs, sched_calls, signal,
     signalfd, splice, task, time, timerfd, Args, Ctx, Outcome,
 };
 
@@ -274,6 +274,10 @@ table! {
     setfsgid => full(cred::sys_setfsgid);
     setgroups => full(cred::sys_setgroups);
     capget => full(caps::sys_capget);
+    // Keys.
+    add_key => partial(keys::sys_add_key, "key types user, logon, keyring (others ENODEV); quotas of /proc/sys/kernel/keys");
+    request_key => partial(keys::sys_request_key, "searches the caller's keyrings; no upcall helper: a key to construct is negated and the call fails with ENOENT, as Linux without /sbin/request-key");
+    keyctl => partial(keys::sys_keyctl, "GET_KEYRING_ID, JOIN_SESSION_KEYRING, UPDATE, REVOKE, CHOWN, SETPERM, DESCRIBE, CLEAR, LINK, UNLINK, SEARCH, READ, SET_REQKEY_KEYRING, SET_TIMEOUT, GET_SECURITY, INVALIDATE; no authorisation keys (INSTANTIATE/NEGATE/REJECT EPERM), persistent keyrings, SESSION_TO_PARENT, DH, PKEY, watches (EOPNOTSUPP)");
     capset => full(caps::sys_capset);
     // System information and limits.
     uname => full(info::sys_uname);

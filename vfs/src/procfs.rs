@@ -55,6 +55,10 @@ pub enum ProcFile {
     Sysctl(&'static str),
     /// A file of `/proc/sysvipc` (`shm`, `sem`, `msg`): the instance's SysV IPC objects.
     Sysvipc(&'static str),
+    /// `/proc/keys`: the keys the reader may view.
+    Keys,
+    /// `/proc/key-users`: each user's keys and quota.
+    KeyUsers,
     /// `/proc/PID/status`.
     Status,
     /// `/proc/PID/stat`.
@@ -254,6 +258,8 @@ static ROOT: &[Entry] = entries! {
     b"config.gz" => Node::Config, R;
     b"cpuinfo" => Node::File(ProcFile::Cpuinfo), R;
     b"filesystems" => Node::Filesystems, R;
+    b"key-users" => Node::File(ProcFile::KeyUsers), R;
+    b"keys" => Node::File(ProcFile::Keys), R;
     b"loadavg" => Node::File(ProcFile::Loadavg), R;
     b"meminfo" => Node::File(ProcFile::Meminfo), R;
     b"mounts" => Node::Symlink(b"self/mounts".to_vec()), LNK;
@@ -271,6 +277,7 @@ const SYSCTL_DIRS: &[&str] = &[
     "fs/inotify",
     "fs/mqueue",
     "kernel",
+    "kernel/keys",
     "kernel/random",
     "net",
     "net/core",
@@ -297,6 +304,12 @@ pub const SYSCTLS: &[(&str, u32)] = &[
     ("kernel/cap_last_cap", 0o444),
     ("kernel/domainname", 0o644),
     ("kernel/hostname", 0o644),
+    ("kernel/keys/gc_delay", 0o644),
+    ("kernel/keys/maxbytes", 0o644),
+    ("kernel/keys/maxkeys", 0o644),
+    ("kernel/keys/persistent_keyring_expiry", 0o644),
+    ("kernel/keys/root_maxbytes", 0o644),
+    ("kernel/keys/root_maxkeys", 0o644),
     ("kernel/msgmax", 0o644),
     ("kernel/msgmnb", 0o644),
     ("kernel/msgmni", 0o644),

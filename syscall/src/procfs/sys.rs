@@ -99,6 +99,12 @@ fn default_value(path: &str, mem: u64) -> String {
         "fs/mqueue/queues_max" => "256".into(),
         "fs/nr_open" => "1048576".into(),
         "kernel/cap_last_cap" => "40".into(),
+        "kernel/keys/gc_delay" => "300".into(),
+        "kernel/keys/maxbytes" => "20000".into(),
+        "kernel/keys/maxkeys" => "200".into(),
+        "kernel/keys/persistent_keyring_expiry" => "259200".into(),
+        "kernel/keys/root_maxbytes" => "25000000".into(),
+        "kernel/keys/root_maxkeys" => "1000000".into(),
         "kernel/msgmax" => "8192".into(),
         "kernel/msgmnb" => "16384".into(),
         "kernel/msgmni" => "32000".into(),
@@ -139,6 +145,12 @@ impl Sysctl {
             },
         };
         format!("{text}\n").into_bytes()
+    }
+
+    /// The value of a one-number file (`kernel/keys/maxkeys`); 0 if it is none.
+    pub(crate) fn int(&self, path: &str) -> i64 {
+        let text = self.read(path, 0);
+        String::from_utf8_lossy(&text).trim().parse().unwrap_or(0)
     }
 
     /// A write of `data` to `/proc/sys/<path>` (its permission was checked on open).
