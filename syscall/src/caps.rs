@@ -32,6 +32,8 @@ pub const CAP_SETPCAP: u32 = 8;
 pub const CAP_IPC_LOCK: u32 = 14;
 /// `CAP_IPC_OWNER`.
 pub const CAP_IPC_OWNER: u32 = 15;
+/// `CAP_SYS_PTRACE`.
+pub const CAP_SYS_PTRACE: u32 = 19;
 /// `CAP_SYS_ADMIN`.
 pub const CAP_SYS_ADMIN: u32 = 21;
 /// `CAP_SYS_RESOURCE`.

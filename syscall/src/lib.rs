@@ -60,6 +60,7 @@ pub mod posix_timer;
 mod priority;
 pub mod proc_calls;
 pub mod process;
+mod process_vm;
 mod procfs;
 mod sched_calls;
 pub mod signal;

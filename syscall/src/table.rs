@@ -5,8 +5,8 @@ use abi::{Errno, Sysno};
 
 use crate::{
     caps, copy, cred, epoll, eventfd, exec_call, fs, futex, info, ipc, itimer, keys, kill, mem,
-    net, personality, pidfd, poll, posix_timer, priority, proc_calls, procfs, sched_calls, signal,
-    signalfd, splice, task, time, timerfd, Args, Ctx, Outcome,
+    net, personality, pidfd, poll, posix_timer, priority, proc_calls, process_vm, procfs,
+    sched_calls, signal, signalfd, splice, task, time, timerfd, Args, Ctx, Outcome,
 };
 
 /// A handler that returns a value (the common case).
@@ -256,6 +256,8 @@ table! {
     exit_group => ctl(task::sys_exit_group);
     getpid => full(info::sys_getpid);
     getppid => full(proc_calls::sys_getppid);
+    process_vm_readv => partial(process_vm::sys_process_vm_readv, "permission by ids and CAP_SYS_PTRACE alone (no Yama ptrace_scope, every process dumpable)");
+    process_vm_writev => partial(process_vm::sys_process_vm_writev, "as process_vm_readv");
     gettid => full(info::sys_gettid);
     getuid => full(info::sys_getuid);
     geteuid => full(info::sys_geteuid);
