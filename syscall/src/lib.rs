@@ -49,6 +49,7 @@ pub mod futex;
 mod info;
 pub mod ipc;
 pub mod itimer;
+mod kcmp;
 mod keys;
 pub mod kill;
 mod mem;

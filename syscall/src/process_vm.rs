@@ -49,14 +49,7 @@ fn process_vm_rw(ctx: &mut Ctx<'_>, a: &Args, write: bool) -> SysResult {
     if remote.iter().all(|v| v.len == 0) {
         return Ok(0);
     }
-    let tid = a.i32(0);
-    let target = if tid > 0 && ctx.proc.threads.contains_key(&tid) {
-        ctx.proc.pid
-    } else if tid > 0 {
-        ctx.procs.tgid_of(tid).ok_or(Errno::ESRCH)?
-    } else {
-        return Err(Errno::ESRCH);
-    };
+    let target = thread_group_of(ctx, a.i32(0))?;
     let t = ctx.process(target)?;
     if matches!(t.state, crate::ProcState::Zombie(_)) {
         return Err(Errno::ESRCH);
@@ -72,8 +65,19 @@ fn process_vm_rw(ctx: &mut Ctx<'_>, a: &Args, write: bool) -> SysResult {
     }
 }
 
+/// The process thread `tid` belongs to (`ESRCH`).
+pub(crate) fn thread_group_of(ctx: &Ctx<'_>, tid: i32) -> Result<i32, Errno> {
+    if tid <= 0 {
+        return Err(Errno::ESRCH);
+    }
+    if ctx.proc.threads.contains_key(&tid) {
+        return Ok(ctx.proc.pid);
+    }
+    ctx.procs.tgid_of(tid).ok_or(Errno::ESRCH)
+}
+
 /// Linux's `__ptrace_may_access` with the caller's real ids (`PTRACE_MODE_REALCREDS`).
-fn may_attach(me: &crate::Cred, them: &crate::Cred) -> bool {
+pub(crate) fn may_attach(me: &crate::Cred, them: &crate::Cred) -> bool {
     let ids_match = [them.euid, them.suid, them.uid]
         .iter()
         .all(|&u| u == me.uid)

@@ -4,8 +4,8 @@
 use abi::{Errno, Sysno};
 
 use crate::{
-    caps, copy, cred, epoll, eventfd, exec_call, fs, futex, info, ipc, itimer, keys, kill, mem,
-    net, personality, pidfd, poll, posix_timer, priority, proc_calls, process_vm, procfs,
+    caps, copy, cred, epoll, eventfd, exec_call, fs, futex, info, ipc, itimer, kcmp, keys, kill,
+    mem, net, personality, pidfd, poll, posix_timer, priority, proc_calls, process_vm, procfs,
     sched_calls, signal, signalfd, splice, task, time, timerfd, Args, Ctx, Outcome,
 };
 
@@ -256,6 +256,7 @@ table! {
     exit_group => ctl(task::sys_exit_group);
     getpid => full(info::sys_getpid);
     getppid => full(proc_calls::sys_getppid);
+    kcmp => partial(kcmp::sys_kcmp, "FILE, VM, FILES, FS, SIGHAND, IO, SYSVSEM by uml's objects: each process has its own fs (CLONE_FS copies) and no I/O context (IO always equal); EPOLL_TFD EOPNOTSUPP");
     process_vm_readv => partial(process_vm::sys_process_vm_readv, "permission by ids and CAP_SYS_PTRACE alone (no Yama ptrace_scope, every process dumpable)");
     process_vm_writev => partial(process_vm::sys_process_vm_writev, "as process_vm_readv");
     gettid => full(info::sys_gettid);
