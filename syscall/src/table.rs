@@ -171,6 +171,7 @@ table! {
     sendfile => full(copy::sys_sendfile);
     copy_file_range => full(copy::sys_copy_file_range);
     splice => full(splice::sys_splice);
+    vmsplice => partial(splice::sys_vmsplice, "copies the bytes (no page gifting); pipes made by pipe(2) only, a host pipe (stdio) is EBADF");
     tee => partial(splice::sys_tee, "pipes and FIFOs of the guest's own; a host pipe (stdio) is EINVAL");
     fsync => full(copy::sys_fsync);
     fdatasync => full(copy::sys_fsync);
