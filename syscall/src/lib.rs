@@ -67,6 +67,7 @@ mod sched_calls;
 pub mod signal;
 mod signalfd;
 mod splice;
+mod sysfs_call;
 pub mod table;
 mod task;
 #[cfg(test)]

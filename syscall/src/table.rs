@@ -6,7 +6,7 @@ use abi::{Errno, Sysno};
 use crate::{
     caps, copy, cred, epoll, eventfd, exec_call, fs, futex, info, ipc, itimer, kcmp, keys, kill,
     mem, net, personality, pidfd, poll, posix_timer, priority, proc_calls, process_vm, procfs,
-    sched_calls, signal, signalfd, splice, task, time, timerfd, Args, Ctx, Outcome,
+    sched_calls, signal, signalfd, splice, sysfs_call, task, time, timerfd, Args, Ctx, Outcome,
 };
 
 /// A handler that returns a value (the common case).
@@ -288,6 +288,7 @@ table! {
     sethostname => full(procfs::sys::sys_sethostname);
     setdomainname => full(procfs::sys::sys_setdomainname);
     sysinfo => full(info::sys_sysinfo);
+    sysfs => full(sysfs_call::sys_sysfs);
     personality => partial(personality::sys_personality, "stored, inherited and reported; UNAME26 and STICKY_TIMEOUTS act, the address-space flags (ADDR_NO_RANDOMIZE, READ_IMPLIES_EXEC, ADDR_LIMIT_*) do not");
     prlimit64 => partial(info::sys_prlimit64, "own process only; limits are recorded, NOFILE and STACK enforced");
     getrlimit => full(info::sys_getrlimit);

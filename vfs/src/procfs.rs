@@ -732,7 +732,10 @@ impl Vfs {
             Node::File(file) => procs.contents(self, p.pid, *file)?,
             Node::Mounts => self.mounts_text(false),
             Node::Mountinfo => self.mounts_text(true),
-            Node::Filesystems => FILESYSTEMS.to_vec(),
+            Node::Filesystems => FILESYSTEM_TYPES
+                .iter()
+                .flat_map(|t| format!("nodev\t{t}\n").into_bytes())
+                .collect(),
             Node::Config => crate::kconfig::config_gz(),
             Node::Cmdline => crate::kconfig::CMDLINE.to_vec(),
             Node::FdInfo(fd) => {
@@ -891,9 +894,9 @@ impl OpenFile {
     }
 }
 
-/// `/proc/filesystems`: the file system types uml has.
-const FILESYSTEMS: &[u8] = b"nodev\tsysfs\nnodev\ttmpfs\nnodev\tproc\nnodev\tdevtmpfs\n\
-nodev\tpipefs\nnodev\toverlay\n";
+/// The file system types uml has, in the order `/proc/filesystems` and `sysfs(2)` list
+/// them; none needs a block device.
+pub const FILESYSTEM_TYPES: &[&str] = &["sysfs", "tmpfs", "proc", "devtmpfs", "pipefs", "overlay"];
 
 /// The `/dev` path of a character device, by its number.
 fn device_name(rdev: u64) -> Vec<u8> {
