@@ -247,6 +247,7 @@ table! {
     waitid => full(proc_calls::sys_waitid);
     pidfd_open => partial(pidfd::sys_pidfd_open, "PIDFD_NONBLOCK; no PIDFD_THREAD");
     pidfd_send_signal => full(pidfd::sys_pidfd_send_signal);
+    pidfd_getfd => full(pidfd::sys_pidfd_getfd);
     getpgid => full(proc_calls::sys_getpgid);
     setpgid => full(proc_calls::sys_setpgid);
     getpgrp => full(proc_calls::sys_getpgrp);
