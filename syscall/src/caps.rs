@@ -38,6 +38,8 @@ pub const CAP_SYS_PTRACE: u32 = 19;
 pub const CAP_SYS_ADMIN: u32 = 21;
 /// `CAP_SYS_RESOURCE`.
 pub const CAP_SYS_RESOURCE: u32 = 24;
+/// `CAP_SYS_TTY_CONFIG`.
+pub const CAP_SYS_TTY_CONFIG: u32 = 26;
 
 /// The file capabilities that follow the filesystem uid (`CAP_FS_MASK`): chown,
 /// dac_override, dac_read_search, fowner, fsetid, linux_immutable, mknod, mac_override.

@@ -6,7 +6,8 @@ use abi::{Errno, Sysno};
 use crate::{
     caps, copy, cred, epoll, eventfd, exec_call, fs, futex, info, ipc, itimer, kcmp, keys, kill,
     mem, net, personality, pidfd, poll, posix_timer, priority, proc_calls, process_vm, procfs,
-    sched_calls, signal, signalfd, splice, sysfs_call, task, time, timerfd, Args, Ctx, Outcome,
+    sched_calls, signal, signalfd, splice, sysfs_call, task, time, timerfd, tty, Args, Ctx,
+    Outcome,
 };
 
 /// A handler that returns a value (the common case).
@@ -290,6 +291,7 @@ table! {
     setdomainname => full(procfs::sys::sys_setdomainname);
     sysinfo => full(info::sys_sysinfo);
     sysfs => full(sysfs_call::sys_sysfs);
+    vhangup => partial(tty::sys_vhangup, "checks CAP_SYS_TTY_CONFIG; does not hang the controlling terminal up");
     personality => partial(personality::sys_personality, "stored, inherited and reported; UNAME26 and STICKY_TIMEOUTS act, the address-space flags (ADDR_NO_RANDOMIZE, READ_IMPLIES_EXEC, ADDR_LIMIT_*) do not");
     prlimit64 => partial(info::sys_prlimit64, "own process only; limits are recorded, NOFILE and STACK enforced");
     getrlimit => full(info::sys_getrlimit);
@@ -337,6 +339,7 @@ table! {
     tkill => full(kill::sys_tkill);
     tgkill => full(kill::sys_tgkill);
     rt_sigqueueinfo => full(kill::sys_rt_sigqueueinfo);
+    rt_tgsigqueueinfo => full(kill::sys_rt_tgsigqueueinfo);
     alarm => full(itimer::sys_alarm);
     setitimer => partial(itimer::sys_setitimer, "ITIMER_VIRTUAL and ITIMER_PROF both count uml's measure of CPU time (guest code and its syscalls, no user/system split), checked every preemption slice (10 ms)");
     getitimer => full(itimer::sys_getitimer);
