@@ -194,7 +194,9 @@ pub(crate) fn sys_rt_sigqueueinfo(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     check_signo(signo)?;
     // As for kill, any thread's id names its process; "self" is the calling thread.
     let info = queued_info(ctx, a.addr(2), signo, pid == ctx.tid)?;
-    send_where(ctx, info, None, |q| q.pid == pid || q.threads.contains_key(&pid))
+    send_where(ctx, info, None, |q| {
+        q.pid == pid || q.threads.contains_key(&pid)
+    })
 }
 
 /// `rt_tgsigqueueinfo(tgid, tid, sig, info)`: as `rt_sigqueueinfo`, to one thread.

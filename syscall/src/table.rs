@@ -177,6 +177,7 @@ table! {
     fsync => full(copy::sys_fsync);
     fdatasync => full(copy::sys_fsync);
     syncfs => full(copy::sys_fsync);
+    sync_file_range => full(copy::sys_sync_file_range);
     sync => full(copy::sys_sync);
     fallocate => partial(fs::sys_fallocate, "in-memory files: mode 0, KEEP_SIZE, PUNCH_HOLE|KEEP_SIZE (as tmpfs)");
     flock => full(fs::sys_flock);
