@@ -36,6 +36,8 @@ pub const CAP_IPC_OWNER: u32 = 15;
 pub const CAP_SYS_PTRACE: u32 = 19;
 /// `CAP_SYS_ADMIN`.
 pub const CAP_SYS_ADMIN: u32 = 21;
+/// `CAP_SYS_BOOT`.
+pub const CAP_SYS_BOOT: u32 = 22;
 /// `CAP_SYS_RESOURCE`.
 pub const CAP_SYS_RESOURCE: u32 = 24;
 /// `CAP_SYS_TTY_CONFIG`.

@@ -63,6 +63,7 @@ pub mod proc_calls;
 pub mod process;
 mod process_vm;
 mod procfs;
+mod reboot;
 mod sched_calls;
 pub mod signal;
 mod signalfd;

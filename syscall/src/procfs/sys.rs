@@ -99,6 +99,7 @@ fn default_value(path: &str, mem: u64) -> String {
         "fs/mqueue/queues_max" => "256".into(),
         "fs/nr_open" => "1048576".into(),
         "kernel/cap_last_cap" => "40".into(),
+        "kernel/ctrl-alt-del" => "0".into(),
         "kernel/keys/gc_delay" => "300".into(),
         "kernel/keys/maxbytes" => "20000".into(),
         "kernel/keys/maxkeys" => "200".into(),
@@ -151,6 +152,11 @@ impl Sysctl {
     pub(crate) fn int(&self, path: &str) -> i64 {
         let text = self.read(path, 0);
         String::from_utf8_lossy(&text).trim().parse().unwrap_or(0)
+    }
+
+    /// Sets a one-number file (`kernel/ctrl-alt-del`, which `reboot` also sets).
+    pub(crate) fn set_int(&mut self, path: &'static str, v: i64) {
+        self.written.insert(path, v.to_string());
     }
 
     /// A write of `data` to `/proc/sys/<path>` (its permission was checked on open).
