@@ -42,6 +42,8 @@ pub const CAP_SYS_BOOT: u32 = 22;
 pub const CAP_SYS_RESOURCE: u32 = 24;
 /// `CAP_SYS_TTY_CONFIG`.
 pub const CAP_SYS_TTY_CONFIG: u32 = 26;
+/// `CAP_SYSLOG`.
+pub const CAP_SYSLOG: u32 = 34;
 
 /// The file capabilities that follow the filesystem uid (`CAP_FS_MASK`): chown,
 /// dac_override, dac_read_search, fowner, fsetid, linux_immutable, mknod, mac_override.

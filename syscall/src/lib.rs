@@ -69,6 +69,7 @@ pub mod signal;
 mod signalfd;
 mod splice;
 mod sysfs_call;
+mod syslog;
 pub mod table;
 mod task;
 #[cfg(test)]

@@ -6,8 +6,8 @@ use abi::{Errno, Sysno};
 use crate::{
     caps, copy, cred, epoll, eventfd, exec_call, fs, futex, info, ipc, itimer, kcmp, keys, kill,
     mem, net, personality, pidfd, poll, posix_timer, priority, proc_calls, process_vm, procfs,
-    reboot, sched_calls, signal, signalfd, splice, sysfs_call, task, time, timerfd, tty, Args, Ctx,
-    Outcome,
+    reboot, sched_calls, signal, signalfd, splice, sysfs_call, syslog, task, time, timerfd, tty,
+    Args, Ctx, Outcome,
 };
 
 /// A handler that returns a value (the common case).
@@ -292,6 +292,7 @@ table! {
     setdomainname => full(procfs::sys::sys_setdomainname);
     sysinfo => full(info::sys_sysinfo);
     sysfs => full(sysfs_call::sys_sysfs);
+    syslog => partial(syslog::sys_syslog, "the kernel log is always empty (READ waits for a signal); console actions and levels accepted without effect");
     reboot => partial(reboot::sys_reboot, "CAD_ON/CAD_OFF (kernel/ctrl-alt-del); restart, halt, power-off, kexec, suspend EPERM as without CAP_SYS_BOOT");
     vhangup => partial(tty::sys_vhangup, "checks CAP_SYS_TTY_CONFIG; does not hang the controlling terminal up");
     personality => partial(personality::sys_personality, "stored, inherited and reported; UNAME26 and STICKY_TIMEOUTS act, the address-space flags (ADDR_NO_RANDOMIZE, READ_IMPLIES_EXEC, ADDR_LIMIT_*) do not");

@@ -303,6 +303,7 @@ pub const SYSCTLS: &[(&str, u32)] = &[
     ("fs/pipe-max-size", 0o644),
     ("kernel/cap_last_cap", 0o444),
     ("kernel/ctrl-alt-del", 0o644),
+    ("kernel/dmesg_restrict", 0o644),
     ("kernel/domainname", 0o644),
     ("kernel/hostname", 0o644),
     ("kernel/keys/gc_delay", 0o644),

@@ -100,6 +100,7 @@ fn default_value(path: &str, mem: u64) -> String {
         "fs/nr_open" => "1048576".into(),
         "kernel/cap_last_cap" => "40".into(),
         "kernel/ctrl-alt-del" => "0".into(),
+        "kernel/dmesg_restrict" => "0".into(),
         "kernel/keys/gc_delay" => "300".into(),
         "kernel/keys/maxbytes" => "20000".into(),
         "kernel/keys/maxkeys" => "200".into(),
