@@ -1,4 +1,5 @@
 //! The key table's rules on their own: permissions, links, quotas, searches, collection.
+#![allow(clippy::unwrap_used)]
 
 use std::time::{Duration, Instant};
 
