@@ -85,6 +85,7 @@ fn execve_common(
     // POSIX timers are deleted (interval timers stay).
     ctx.proc.posix_timers.clear();
     ctx.proc.keys.on_exec();
+    ctx.proc.membarrier = 0;
     ctx.proc.comm = crate::Process::comm_of(&path);
     ctx.proc.exe = loaded.program;
     ctx.proc.did_exec = true;

@@ -53,6 +53,7 @@ mod kcmp;
 mod keys;
 pub mod kill;
 mod mem;
+mod membarrier;
 mod net;
 mod personality;
 mod pidfd;

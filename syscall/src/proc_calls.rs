@@ -151,6 +151,7 @@ fn do_fork(
         ctty: p.ctty.clone(),
         personality: p.personality,
         keys: p.keys.for_fork(),
+        membarrier: 0,
     };
     let real_parent = child.ppid;
     ctx.procs.insert(Box::new(child));

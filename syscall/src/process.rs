@@ -82,6 +82,8 @@ pub struct Process {
     pub personality: u32,
     /// Its session and process keyrings.
     pub keys: crate::keys::ProcessKeys,
+    /// The `membarrier` registrations of its address space (`MEMBARRIER_CMD_REGISTER_*`).
+    pub membarrier: i32,
 }
 
 /// What one thread of a process has of its own at the syscall level.
@@ -155,6 +157,7 @@ impl Process {
             ctty: Some(crate::tty::Ctty::Console),
             personality: 0,
             keys: Default::default(),
+            membarrier: 0,
         }
     }
 

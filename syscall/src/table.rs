@@ -5,9 +5,9 @@ use abi::{Errno, Sysno};
 
 use crate::{
     caps, copy, cred, epoll, eventfd, exec_call, fs, futex, info, ipc, itimer, kcmp, keys, kill,
-    mem, net, personality, pidfd, poll, posix_timer, priority, proc_calls, process_vm, procfs,
-    reboot, sched_calls, signal, signalfd, splice, sysfs_call, syslog, task, time, timerfd, tty,
-    Args, Ctx, Outcome,
+    mem, membarrier, net, personality, pidfd, poll, posix_timer, priority, proc_calls, process_vm,
+    procfs, reboot, sched_calls, signal, signalfd, splice, sysfs_call, syslog, task, time, timerfd,
+    tty, Args, Ctx, Outcome,
 };
 
 /// A handler that returns a value (the common case).
@@ -207,6 +207,7 @@ table! {
     msync => full(mem::sys_msync);
     mincore => full(mem::sys_mincore);
     memfd_create => partial(fs::sys_memfd_create, "no MFD_HUGETLB; seals with F_ADD_SEALS/F_GET_SEALS");
+    membarrier => partial(membarrier::sys_membarrier, "barriers are no-ops on uml's one CPU; registrations per process (not shared by CLONE_VM processes); rseq commands EINVAL");
     mlock => full(mem::sys_mlock);
     mlock2 => full(mem::sys_mlock);
     munlock => full(mem::sys_mlock);
