@@ -55,6 +55,7 @@ pub mod kill;
 mod mem;
 mod membarrier;
 mod net;
+mod page_cache_calls;
 mod personality;
 mod pidfd;
 mod poll;

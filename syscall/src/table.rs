@@ -5,9 +5,9 @@ use abi::{Errno, Sysno};
 
 use crate::{
     caps, copy, cred, epoll, eventfd, exec_call, fs, futex, info, ipc, itimer, kcmp, keys, kill,
-    mem, membarrier, net, personality, pidfd, poll, posix_timer, priority, proc_calls, process_vm,
-    procfs, reboot, sched_calls, signal, signalfd, splice, sysfs_call, syslog, task, time, timerfd,
-    tty, Args, Ctx, Outcome,
+    mem, membarrier, net, page_cache_calls, personality, pidfd, poll, posix_timer, priority,
+    proc_calls, process_vm, procfs, reboot, sched_calls, signal, signalfd, splice, sysfs_call,
+    syslog, task, time, timerfd, tty, Args, Ctx, Outcome,
 };
 
 /// A handler that returns a value (the common case).
@@ -178,6 +178,8 @@ table! {
     fdatasync => full(copy::sys_fsync);
     syncfs => full(copy::sys_fsync);
     sync_file_range => full(copy::sys_sync_file_range);
+    readahead => full(page_cache_calls::sys_readahead);
+    cachestat => partial(page_cache_calls::sys_cachestat, "every page of the file within the range counts as cached, none dirty or evicted; EPERM without write access or ownership (no permission check beyond)");
     sync => full(copy::sys_sync);
     fallocate => partial(fs::sys_fallocate, "in-memory files: mode 0, KEEP_SIZE, PUNCH_HOLE|KEEP_SIZE (as tmpfs)");
     flock => full(fs::sys_flock);
