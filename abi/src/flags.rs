@@ -517,3 +517,113 @@ pub mod kcmp {
     pub const KCMP_SYSVSEM: i32 = 6;
     pub const KCMP_EPOLL_TFD: i32 = 7;
 }
+
+/// `mount(2)` flags (`MS_*`) and `umount2(2)` flags (`MNT_*`, `UMOUNT_NOFOLLOW`).
+pub mod mount {
+    #![allow(missing_docs)]
+    pub const MS_RDONLY: u64 = 1;
+    pub const MS_NOSUID: u64 = 2;
+    pub const MS_NODEV: u64 = 4;
+    pub const MS_NOEXEC: u64 = 8;
+    pub const MS_SYNCHRONOUS: u64 = 16;
+    pub const MS_REMOUNT: u64 = 32;
+    pub const MS_MANDLOCK: u64 = 64;
+    pub const MS_DIRSYNC: u64 = 128;
+    pub const MS_NOSYMFOLLOW: u64 = 256;
+    pub const MS_NOATIME: u64 = 1024;
+    pub const MS_NODIRATIME: u64 = 2048;
+    pub const MS_BIND: u64 = 4096;
+    pub const MS_MOVE: u64 = 8192;
+    pub const MS_REC: u64 = 16384;
+    pub const MS_SILENT: u64 = 32768;
+    pub const MS_POSIXACL: u64 = 1 << 16;
+    pub const MS_UNBINDABLE: u64 = 1 << 17;
+    pub const MS_PRIVATE: u64 = 1 << 18;
+    pub const MS_SLAVE: u64 = 1 << 19;
+    pub const MS_SHARED: u64 = 1 << 20;
+    pub const MS_RELATIME: u64 = 1 << 21;
+    pub const MS_KERNMOUNT: u64 = 1 << 22;
+    pub const MS_I_VERSION: u64 = 1 << 23;
+    pub const MS_STRICTATIME: u64 = 1 << 24;
+    pub const MS_LAZYTIME: u64 = 1 << 25;
+    pub const MS_NOUSER: u64 = 1 << 31;
+    /// The old magic number in the top 16 bits of the flags (`MS_MGC_VAL`).
+    pub const MS_MGC_MSK: u64 = 0xffff_0000;
+    pub const MS_MGC_VAL: u64 = 0xc0ed_0000;
+    pub const MNT_FORCE: u32 = 1;
+    pub const MNT_DETACH: u32 = 2;
+    pub const MNT_EXPIRE: u32 = 4;
+    pub const UMOUNT_NOFOLLOW: u32 = 8;
+    /// `statfs` `f_flags` (`ST_*`).
+    pub const ST_RDONLY: u64 = 1;
+    pub const ST_NOSUID: u64 = 2;
+    pub const ST_NODEV: u64 = 4;
+    pub const ST_NOEXEC: u64 = 8;
+    pub const ST_SYNCHRONOUS: u64 = 16;
+    pub const ST_VALID: u64 = 0x20;
+    pub const ST_MANDLOCK: u64 = 64;
+    pub const ST_NOATIME: u64 = 1024;
+    pub const ST_NODIRATIME: u64 = 2048;
+    pub const ST_RELATIME: u64 = 4096;
+    pub const ST_NOSYMFOLLOW: u64 = 8192;
+}
+
+/// File system magic numbers (`f_type` of `statfs`, `<linux/magic.h>`).
+pub mod magic {
+    #![allow(missing_docs)]
+    pub const TMPFS_MAGIC: i64 = 0x0102_1994;
+    pub const EXT4_SUPER_MAGIC: i64 = 0xef53;
+    pub const PROC_SUPER_MAGIC: i64 = 0x9fa0;
+    pub const SYSFS_MAGIC: i64 = 0x6265_6572;
+    pub const OVERLAYFS_SUPER_MAGIC: i64 = 0x794c_7630;
+    pub const DEVPTS_SUPER_MAGIC: i64 = 0x1cd1;
+}
+
+/// Loop device requests (`<linux/loop.h>`) and block device requests (`<linux/fs.h>`).
+pub mod blk {
+    #![allow(missing_docs)]
+    pub const LOOP_SET_FD: u32 = 0x4C00;
+    pub const LOOP_CLR_FD: u32 = 0x4C01;
+    pub const LOOP_SET_STATUS: u32 = 0x4C02;
+    pub const LOOP_GET_STATUS: u32 = 0x4C03;
+    pub const LOOP_SET_STATUS64: u32 = 0x4C04;
+    pub const LOOP_GET_STATUS64: u32 = 0x4C05;
+    pub const LOOP_CHANGE_FD: u32 = 0x4C06;
+    pub const LOOP_SET_CAPACITY: u32 = 0x4C07;
+    pub const LOOP_SET_DIRECT_IO: u32 = 0x4C08;
+    pub const LOOP_SET_BLOCK_SIZE: u32 = 0x4C09;
+    pub const LOOP_CONFIGURE: u32 = 0x4C0A;
+    pub const LOOP_CTL_ADD: u32 = 0x4C80;
+    pub const LOOP_CTL_REMOVE: u32 = 0x4C81;
+    pub const LOOP_CTL_GET_FREE: u32 = 0x4C82;
+    /// `lo_flags`.
+    pub const LO_FLAGS_READ_ONLY: u32 = 1;
+    pub const LO_FLAGS_AUTOCLEAR: u32 = 4;
+    pub const LO_FLAGS_PARTSCAN: u32 = 8;
+    pub const LO_FLAGS_DIRECT_IO: u32 = 16;
+    /// `LO_NAME_SIZE`, `LO_KEY_SIZE`.
+    pub const LO_NAME_SIZE: usize = 64;
+    pub const LO_KEY_SIZE: usize = 32;
+    pub const BLKROSET: u32 = 0x125d;
+    pub const BLKROGET: u32 = 0x125e;
+    pub const BLKRRPART: u32 = 0x125f;
+    pub const BLKGETSIZE: u32 = 0x1260;
+    pub const BLKFLSBUF: u32 = 0x1261;
+    pub const BLKRASET: u32 = 0x1262;
+    pub const BLKRAGET: u32 = 0x1263;
+    pub const BLKSSZGET: u32 = 0x1268;
+    pub const BLKBSZGET: u32 = 0x8008_1270;
+    pub const BLKBSZSET: u32 = 0x4008_1271;
+    pub const BLKGETSIZE64: u32 = 0x8008_1272;
+    pub const BLKDISCARD: u32 = 0x1277;
+    pub const BLKIOMIN: u32 = 0x1278;
+    pub const BLKIOOPT: u32 = 0x1279;
+    pub const BLKALIGNOFF: u32 = 0x127a;
+    pub const BLKPBSZGET: u32 = 0x127b;
+    pub const BLKDISCARDZEROES: u32 = 0x127c;
+    pub const BLKZEROOUT: u32 = 0x127f;
+    pub const BLKGETDISKSEQ: u32 = 0x8008_1280;
+    /// `LOOP_MAJOR`, the loop control device's number (`MISC_MAJOR`, `LOOP_CTRL_MINOR`).
+    pub const LOOP_MAJOR: u32 = 7;
+    pub const LOOP_CTRL: (u32, u32) = (10, 237);
+}

@@ -13,6 +13,7 @@ mod addr;
 mod errno;
 pub mod flags;
 pub mod ipc;
+pub mod net;
 pub mod signal;
 pub mod structs;
 mod sysno;

@@ -77,8 +77,11 @@ fn the_instance_is_two_host_processes() {
 #[test]
 fn a_dead_runner_ends_one_process_and_the_instance_goes_on() {
     for trap in ["seccomp", "ptrace"] {
-        let script = "(sleep 2); echo \"status $?\"; echo still here | cat";
-        let child = uml_command(
+        // The subshell says when it is about to sleep; a moment later every guest process
+        // waits (the shell for the subshell, the subshell's sleep for its timer), so the
+        // first to run after the kill is the sleep, however slow the host is.
+        let script = "(echo sleeping; sleep 3); echo \"status $?\"; echo still here | cat";
+        let mut child = uml_command(
             &[busybox().to_str().unwrap(), "sh", "-c", script],
             &opts("single", trap),
         )
@@ -87,19 +90,21 @@ fn a_dead_runner_ends_one_process_and_the_instance_goes_on() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn uml");
-        std::thread::sleep(std::time::Duration::from_millis(800));
+        let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut first = String::new();
+        std::io::BufRead::read_line(&mut stdout, &mut first).unwrap();
+        assert_eq!(first, "sleeping\n", "--trap={trap}");
+        std::thread::sleep(std::time::Duration::from_millis(500));
         let runners = descendants(child.id());
         assert_eq!(runners.len(), 1, "--trap={trap}: {runners:?}");
         // SAFETY: kill(2) of the runner process we found under uml; no memory is involved.
         unsafe { libc::kill(runners[0].0 as i32, libc::SIGKILL) };
+        let mut rest = String::new();
+        std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
         let out = child.wait_with_output().unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout);
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success(), "--trap={trap}: {stdout}{stderr}");
-        assert_eq!(
-            stdout, "status 137\nstill here\n",
-            "--trap={trap}: {stderr}"
-        );
+        assert!(out.status.success(), "--trap={trap}: {rest}{stderr}");
+        assert_eq!(rest, "status 137\nstill here\n", "--trap={trap}: {stderr}");
         assert!(stderr.contains("uml: the runner process died"), "{stderr}");
     }
 }

@@ -117,3 +117,22 @@ fn pid_max_bounds_new_pids() {
         o.describe("uml")
     );
 }
+
+/// Files test suites read before they start (core dumps, the console log level, pipe and
+/// link protections, leases, the dentry cache): Linux's defaults, and writes kept (uml
+/// only: natively the writes would change the host's).
+#[test]
+fn defaults_of_files_programs_read() {
+    let bb = busybox();
+    let script = "cd /proc/sys && cat kernel/core_pattern kernel/printk fs/lease-break-time \
+                  fs/pipe-user-pages-soft fs/protected_hardlinks fs/protected_symlinks \
+                  vm/vfs_cache_pressure && echo '|/bin/catch %p' > kernel/core_pattern && \
+                  cat kernel/core_pattern && echo 7 4 1 7 > kernel/printk && cat kernel/printk";
+    let o = run_uml(&[bb.to_str().unwrap(), "sh", "-c", script], &opts());
+    assert_eq!(
+        o.stdout_str(),
+        "core\n4\t4\t1\t7\n45\n16384\n1\n1\n100\n|/bin/catch %p\n7\t4\t1\t7\n",
+        "{}",
+        o.describe("uml")
+    );
+}

@@ -107,15 +107,21 @@ impl Kernel {
                             }
                         }
                     }
-                    let fp = match p.sig.fpu_load.take() {
+                    let fp = match self.take_fpu_load(pid, tid)? {
                         Some(fp) => fp,
                         None => crate::run::fpregs(self.runner.as_mut(), mmid, tid)?.into_bytes(),
+                    };
+                    let Some(p) = self.procs.get_mut(pid) else {
+                        return Ok(None);
                     };
                     if p.sig.xstate.size == 0 {
                         if let Some(x) = XstateInfo::from_image(&fp) {
                             p.sig.xstate = x;
                         }
                     }
+                    let Some(task) = self.tasks.get_mut(&tid) else {
+                        return Ok(None);
+                    };
                     let regs = &mut task.regs;
                     if setup_rt_frame(&mut self.mm, mmid, regs, &fp, &info, &act, &mut p.sig)
                         .is_err()
@@ -141,18 +147,42 @@ impl Kernel {
     /// initial state, or the state `rt_sigreturn` took from the signal frame.
     pub(crate) fn load_fpu(&mut self, tid: TaskId) -> Result<(), KernelError> {
         let pid = self.tgid(tid);
-        let Some(p) = self.procs.get_mut(pid) else {
-            return Ok(());
-        };
-        if let Some(img) = p.sig_of(crate::run::tid_of(tid)).fpu_load.take() {
+        if let Some(img) = self.take_fpu_load(pid, tid)? {
+            let Some(mm) = self.procs.get(pid).map(|p| p.mm) else {
+                return Ok(());
+            };
             let set = RunnerMsg::SetFpregs {
-                mm: p.mm,
+                mm,
                 tid: crate::run::tid_of(tid),
                 xstate: XState::from_bytes(img),
             };
             self.runner.handle(set)?;
         }
         Ok(())
+    }
+
+    /// Takes the FP image left to load for `tid` of `pid`, in the host's XSAVE layout: an
+    /// image made before the process knew the layout (a forged `rt_sigreturn` before any
+    /// handler ran) is fitted to the layout read off the thread's own state.
+    fn take_fpu_load(&mut self, pid: i32, tid: TaskId) -> Result<Option<Vec<u8>>, KernelError> {
+        let Some(p) = self.procs.get_mut(pid) else {
+            return Ok(None);
+        };
+        let Some(img) = p.sig_of(crate::run::tid_of(tid)).fpu_load.take() else {
+            return Ok(None);
+        };
+        if p.sig.xstate.size == img.len() {
+            return Ok(Some(img));
+        }
+        let mm = p.mm;
+        let host = crate::run::fpregs(self.runner.as_mut(), mm, tid)?.into_bytes();
+        let Some(layout) = XstateInfo::from_image(&host) else {
+            return Ok(Some(img));
+        };
+        if let Some(p) = self.procs.get_mut(pid) {
+            p.sig.xstate = layout;
+        }
+        Ok(Some(syscall::signal::fit_fpstate(img, &layout)))
     }
 
     /// A job-control stop: the process's threads leave the run queue until `SIGCONT` (or a

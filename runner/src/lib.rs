@@ -41,18 +41,16 @@
 //! space (`--mm single`), rewritten on each switch by the ops mm's `single` backend sends;
 //! [`fake::ScriptedRunner`] — no host process, scripted traps, for tests.
 //!
-//! Where the trap mechanism is swapped: at this trait, not below it. The [`Runner`] trait is
-//! the seam, and each mechanism has a runner of its own, because what differs between ptrace
-//! and seccomp is mostly the stub's life, not the trap: ptrace gives each guest thread a
-//! traced host thread and reads registers with ptrace requests; seccomp runs every guest
-//! thread of a space in one untraced host thread, exchanges registers and FP state through
-//! a region shared with the stub (mapped in the kernel: `unsafe`, so it lives here), applies
-//! host ops through a mapper thread, and parks, pre-spawns and recycles stubs. The part
-//! they share — "run this thread with these registers until it stops, then read why; get
-//! and set its FP state" — is [`trap::ptrace::Tracee`] for one and `SecStub` (in
-//! [`seccomp`]) for the other; a trait over that part in `trap` would have one caller per
-//! mechanism and nothing generic over it, until a runner that works with either mechanism
-//! (the `single` runner) exists: that is when it should be introduced.
+//! Where the trap mechanism is swapped: each runner holds its guest threads as
+//! [`trap::GuestThread`]s of its mechanism — [`trap::ptrace::Tracee`] for [`PerProcess`], a
+//! stub's frame for [`seccomp::Seccomp`] (`SecThread`) — and runs them, and moves their FP
+//! state, only through that trait; `tests/stub.rs` runs each of its checks (syscall and
+//! fault traps, FP state with the host's exact XSAVE size) with both. What stays per runner is how its stubs live: ptrace gives each guest
+//! thread a traced host thread; seccomp runs every guest thread of a space in one untraced
+//! host thread, exchanges registers and FP state through a region shared with the stub
+//! (mapped in the kernel: `unsafe`, so it lives here), applies host ops through a mapper
+//! thread, and parks, pre-spawns and recycles stubs. The [`Runner`] trait over those is the
+//! seam the kernel sees.
 //!
 //! Invariants:
 //! - A stub's host address space holds only the stub image, its data page, and guest memory
@@ -78,7 +76,7 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use abi::structs::UserRegs;
 use mm::{MmId, MmOp};
 use trap::ptrace::Tracee;
-use trap::{Trap, TrapError, XState};
+use trap::{GuestThread, Trap, TrapError, XState};
 
 use stub::{Stub, StubImage};
 
@@ -491,24 +489,18 @@ impl Runner for PerProcess {
     ) -> Result<Trap, RunnerError> {
         let t = self.stub(mm, ops)?;
         t.stub.fix_segments(regs);
-        let tracee = t.thread(tid)?;
-        tracee.set_regs(regs)?;
-        let trap = tracee.run_until_trap()?;
-        if !matches!(trap, Trap::Exited(_)) {
-            *regs = tracee.get_regs()?;
-        }
-        Ok(trap)
+        Ok(t.thread(tid)?.run(regs)?)
     }
 
     fn get_fpregs(&mut self, mm: MmId, tid: i32) -> Result<XState, RunnerError> {
-        let t = self.tracee(mm, tid)?;
+        let mut t = self.tracee(mm, tid)?;
         let mut xs = XState::zeroed(self.xstate_size(t)?);
-        t.get_xstate(&mut xs)?;
+        t.get_fp(&mut xs)?;
         Ok(xs)
     }
 
     fn set_fpregs(&mut self, mm: MmId, tid: i32, xs: &XState) -> Result<(), RunnerError> {
-        self.tracee(mm, tid)?.set_xstate(xs)?;
+        self.tracee(mm, tid)?.set_fp(xs)?;
         Ok(())
     }
 

@@ -39,7 +39,7 @@ use std::time::{Duration, Instant};
 use abi::structs::UserRegs;
 use mm::{MmId, MmOp};
 use trap::seccomp::{self as sc, frame, FrameFp};
-use trap::{Trap, XState};
+use trap::{GuestThread, Trap, TrapError, XState};
 
 use crate::stub::{
     batch_entries, Stub, StubImage, ENTRY_WORDS, HOST_TASK_SIZE, STUB_DATA_FD, STUB_PHYS_FD,
@@ -1221,6 +1221,57 @@ impl Drop for Seccomp {
     }
 }
 
+/// Guest thread `tid` of a seccomp stub: the mechanism's [`GuestThread`]. Its registers
+/// and FP state live in the stub's canonical frame (the thread that ran last keeps its FP
+/// state there, the others' are set aside, see `SecStub::switch_thread`).
+struct SecThread<'a> {
+    stub: &'a mut SecStub,
+    tid: i32,
+    fsgsbase: bool,
+    xinfo: Option<Xinfo>,
+}
+
+impl GuestThread for SecThread<'_> {
+    fn run(&mut self, regs: &mut UserRegs) -> Result<Trap, TrapError> {
+        self.stub.switch_thread(self.tid);
+        self.stub.reply(regs);
+        Ok(match self.stub.wait_report(Duration::MAX) {
+            Wait::Report => self.stub.report(regs, self.fsgsbase),
+            Wait::Dead => {
+                self.stub.kill();
+                sc::killed()
+            }
+        })
+    }
+
+    fn get_fp(&mut self, xs: &mut XState) -> Result<(), TrapError> {
+        if let Some(x) = self.xinfo {
+            self.stub.switch_thread(self.tid);
+            *xs = self.stub.get_fp(x);
+        }
+        Ok(())
+    }
+
+    fn set_fp(&mut self, xs: &XState) -> Result<(), TrapError> {
+        self.stub.switch_thread(self.tid);
+        self.stub.set_fp(xs);
+        Ok(())
+    }
+}
+
+impl Seccomp {
+    /// Guest thread `tid` of `mm`'s stub, if it has one.
+    fn thread(&mut self, mm: MmId, tid: i32) -> Option<SecThread<'_>> {
+        let (fsgsbase, xinfo) = (self.fsgsbase, self.xinfo);
+        self.stubs.get_mut(&mm).map(|stub| SecThread {
+            stub,
+            tid,
+            fsgsbase,
+            xinfo,
+        })
+    }
+}
+
 impl Runner for Seccomp {
     fn switch_mm(&mut self, mm: MmId, ops: &[MmOp]) -> Result<(), RunnerError> {
         self.enter(mm, ops).map(|_| ())
@@ -1236,18 +1287,9 @@ impl Runner for Seccomp {
         if !self.enter(mm, ops)? {
             return Ok(sc::killed());
         }
-        let fsgsbase = self.fsgsbase;
-        let Some(stub) = self.stubs.get_mut(&mm) else {
-            return Ok(sc::killed());
-        };
-        stub.switch_thread(tid);
-        stub.reply(regs);
-        match stub.wait_report(Duration::MAX) {
-            Wait::Report => Ok(stub.report(regs, fsgsbase)),
-            Wait::Dead => {
-                stub.kill();
-                Ok(sc::killed())
-            }
+        match self.thread(mm, tid) {
+            Some(mut t) => Ok(t.run(regs)?),
+            None => Ok(sc::killed()),
         }
     }
 
@@ -1255,21 +1297,16 @@ impl Runner for Seccomp {
         let x = self
             .xinfo
             .ok_or(RunnerError::StubStart("no stub yet".into()))?;
-        Ok(match self.stubs.get_mut(&mm) {
-            Some(s) if !s.dead => {
-                s.switch_thread(tid);
-                s.get_fp(x)
-            }
-            _ => XState::zeroed(x.size),
-        })
+        let mut xs = XState::zeroed(x.size);
+        if let Some(mut t) = self.thread(mm, tid).filter(|t| !t.stub.dead) {
+            t.get_fp(&mut xs)?;
+        }
+        Ok(xs)
     }
 
     fn set_fpregs(&mut self, mm: MmId, tid: i32, xs: &XState) -> Result<(), RunnerError> {
-        if let Some(s) = self.stubs.get_mut(&mm) {
-            if !s.dead {
-                s.switch_thread(tid);
-                s.set_fp(xs);
-            }
+        if let Some(mut t) = self.thread(mm, tid).filter(|t| !t.stub.dead) {
+            t.set_fp(xs)?;
         }
         Ok(())
     }

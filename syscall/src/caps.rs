@@ -30,6 +30,10 @@ pub const CAP_SETGID: u32 = 6;
 pub const CAP_SETUID: u32 = 7;
 /// `CAP_SETPCAP`.
 pub const CAP_SETPCAP: u32 = 8;
+/// `CAP_NET_BIND_SERVICE`.
+pub const CAP_NET_BIND_SERVICE: u32 = 10;
+/// `CAP_NET_RAW`.
+pub const CAP_NET_RAW: u32 = 13;
 /// `CAP_IPC_LOCK`.
 pub const CAP_IPC_LOCK: u32 = 14;
 /// `CAP_IPC_OWNER`.
@@ -42,6 +46,8 @@ pub const CAP_SYS_ADMIN: u32 = 21;
 pub const CAP_SYS_BOOT: u32 = 22;
 /// `CAP_SYS_RESOURCE`.
 pub const CAP_SYS_RESOURCE: u32 = 24;
+/// `CAP_SYS_TIME`.
+pub const CAP_SYS_TIME: u32 = 25;
 /// `CAP_SYS_TTY_CONFIG`.
 pub const CAP_SYS_TTY_CONFIG: u32 = 26;
 /// `CAP_SYSLOG`.

@@ -19,7 +19,10 @@
 //!   of the host is slowed down ("slewed"), never stepped back.
 //! - Right after a refresh every clock is at or after the host's, so a sleeper woken at the
 //!   host's deadline (the kernel refreshes then) sees the deadline passed.
-//! - `REALTIME` steps backwards only when the host's did (by more than 1 ms).
+//! - `REALTIME` steps backwards only when the host's did (by more than 1 ms), or the guest
+//!   set it back: the instance's `REALTIME` is the host's plus an offset that
+//!   `clock_settime`, `settimeofday` and `adjtimex` set ([`set_realtime`]; the host's clock
+//!   is never changed).
 //! - The counter's rate is measured against each host clock over the time since the first
 //!   sample; until that is 200 µs long, or if the host's counter is not
 //!   invariant or ever goes backwards, `MODE` says so and the vDSO makes the syscall for
@@ -138,6 +141,9 @@ struct Timekeeper {
     refresh_ticks: u64,
     /// The counter's rate is measured: `MODE_TSC`.
     calibrated: bool,
+    /// The instance's `REALTIME` minus the host's, in ns: what `clock_settime`,
+    /// `settimeofday` and `adjtimex` set (the host's clock is never changed).
+    offset: i128,
 }
 
 static TIMEKEEPER: Mutex<Timekeeper> = Mutex::new(Timekeeper::new());
@@ -152,6 +158,7 @@ impl Timekeeper {
             tai_sec: 0,
             refresh_ticks: 1 << 21,
             calibrated: false,
+            offset: 0,
         }
     }
 
@@ -278,12 +285,36 @@ fn timekeeper() -> std::sync::MutexGuard<'static, Timekeeper> {
 }
 
 fn refresh_into(tk: &mut Timekeeper, mm: &mut MmService) {
-    let s = sample();
+    let mut s = sample();
+    s.ns[REALTIME] = offset_ns(s.ns[REALTIME], tk.offset);
     let page = mm
         .special(crate::exec::vdso::VVAR_NAME, &[0; PAGE_SIZE as usize])
         .ok();
     let view = mm.view();
     tk.refresh(&s, page.and_then(|p| view.special_words(&p, 0)));
+}
+
+/// Host nanoseconds `ns` moved by `offset` (never below 0).
+fn offset_ns(ns: u128, offset: i128) -> u128 {
+    (ns as i128).saturating_add(offset).max(0) as u128
+}
+
+/// The instance's `REALTIME` minus the host's, in ns.
+pub fn realtime_offset() -> i128 {
+    timekeeper().offset
+}
+
+/// Sets the instance's `REALTIME` (and `TAI` with it) to `ns` since the epoch, or moves it
+/// by `ns` (`relative`, `ADJ_SETOFFSET`); the published clocks step there at once. Other
+/// clocks do not move.
+pub fn set_realtime(mm: &mut MmService, ns: i128, relative: bool) {
+    let mut tk = timekeeper();
+    tk.offset = if relative {
+        tk.offset.saturating_add(ns)
+    } else {
+        ns - host_ns(ClockId::CLOCK_REALTIME) as i128
+    };
+    refresh_into(&mut tk, mm);
 }
 
 /// Refreshes the published clocks if the last refresh is [`REFRESH_NS`] old (or the

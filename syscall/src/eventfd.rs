@@ -103,3 +103,21 @@ pub(crate) fn sys_eventfd(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
 pub(crate) fn sys_eventfd2(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     do_eventfd(ctx, a.u32(0), a.u32(1))
 }
+
+/// Whether `f` is an eventfd.
+pub(crate) fn is_eventfd(f: &vfs::FileRef) -> bool {
+    f.object_as::<EventFd>().is_some()
+}
+
+/// Adds 1 to eventfd `f`'s counter, as the kernel's `eventfd_signal` (an asynchronous-I/O
+/// completion with `IOCB_FLAG_RESFD`): at most up to the largest value; its waiters wake.
+pub(crate) fn signal(ctx: &mut Ctx<'_>, f: &vfs::FileRef) {
+    if let Some(e) = f.object_as::<EventFd>() {
+        let mut c = e.count.lock();
+        if c.0 < MAX {
+            c.0 += 1;
+            c.1 += 1;
+        }
+        ctx.wake(crate::WaitKey::File(e.id));
+    }
+}

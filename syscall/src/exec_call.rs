@@ -86,6 +86,7 @@ fn execve_common(
     ctx.proc.posix_timers.clear();
     ctx.proc.keys.on_exec();
     ctx.proc.membarrier = 0;
+    ctx.proc.aio = Default::default();
     ctx.proc.comm = crate::Process::comm_of(&path);
     ctx.proc.exe = loaded.program;
     ctx.proc.did_exec = true;

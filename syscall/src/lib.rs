@@ -33,6 +33,7 @@
 //! [`dispatch`]; a host failure is not disguised as a guest errno.
 #![forbid(unsafe_code)]
 
+mod aio;
 mod args;
 pub mod caps;
 pub mod clock;
@@ -67,6 +68,7 @@ mod process_vm;
 mod procfs;
 mod reboot;
 mod sched_calls;
+mod settime;
 pub mod signal;
 mod signalfd;
 mod splice;
@@ -80,6 +82,7 @@ pub mod time;
 mod timerfd;
 pub mod timers;
 pub mod tty;
+mod unshare;
 
 pub use args::Args;
 pub use ctx::{Ctx, SchedView};
@@ -291,6 +294,10 @@ pub enum Outcome {
 /// `ENOSYS` and are reported once through `report_unknown`.
 pub fn dispatch(ctx: &mut Ctx<'_>, report_unknown: &mut dyn FnMut(u64)) -> Reply {
     let outcome = outcome_of(ctx, report_unknown);
+    // Sockets the network made ready (data queued, a peer closed its last descriptor).
+    for id in ctx.procs.net.take_ready() {
+        ctx.wake(WaitKey::File(id));
+    }
     Reply {
         outcome,
         effects: ctx.take_effects(),

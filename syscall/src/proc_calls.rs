@@ -8,7 +8,7 @@ use crate::process::{ExitStatus, ProcState, Process, ProcessTable};
 use crate::{Args, Ctx, Outcome, WaitKey};
 
 /// `clone` flags uml knows.
-mod clone_flags {
+pub(crate) mod clone_flags {
     pub const CSIGNAL: u64 = 0xff;
     pub const VM: u64 = 0x100;
     pub const FS: u64 = 0x200;
@@ -24,6 +24,13 @@ mod clone_flags {
     pub const CHILD_CLEARTID: u64 = 0x200000;
     pub const CHILD_SETTID: u64 = 0x1000000;
     pub const NEWUSER: u64 = 0x1000_0000;
+    pub const NEWTIME: u64 = 0x80;
+    pub const SYSVSEM: u64 = 0x40000;
+    pub const NEWCGROUP: u64 = 0x0200_0000;
+    pub const NEWUTS: u64 = 0x0400_0000;
+    pub const NEWIPC: u64 = 0x0800_0000;
+    pub const NEWPID: u64 = 0x2000_0000;
+    pub const NEWNET: u64 = 0x4000_0000;
 }
 
 /// Linux's checks of `clone` flags (`copy_process`): `EINVAL` for combinations that make no
@@ -125,6 +132,7 @@ fn do_fork(
         children: Default::default(),
         itimers: Default::default(),
         posix_timers: Default::default(),
+        aio: Default::default(),
         mm,
         fds: if flags & FILES != 0 {
             p.fds.share()
@@ -640,6 +648,8 @@ pub fn exit_process(
         wake.push(WaitKey::Lock(dev, ino));
     }
     wake.extend(crate::ipc::exit(&mut procs.ipc, proc.pid));
+    // Its sockets' peers and listeners (the network made them ready as they closed).
+    wake.extend(procs.net.take_ready().into_iter().map(WaitKey::File));
     // Orphans go to the nearest living subreaper among the ancestors, else init; zombies
     // among them are the new parent's to reap.
     let mut reaper = proc.ppid;

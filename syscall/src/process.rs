@@ -35,6 +35,8 @@ pub struct Process {
     pub itimers: crate::itimer::Itimers,
     /// POSIX timers (`timer_create`).
     pub posix_timers: crate::posix_timer::PosixTimers,
+    /// Its asynchronous-I/O contexts (`io_setup`), which go with its address space.
+    pub aio: crate::aio::Contexts,
     /// Its address space.
     pub mm: MmId,
     /// Open files.
@@ -135,6 +137,7 @@ impl Process {
             children: Default::default(),
             itimers: Default::default(),
             posix_timers: Default::default(),
+            aio: Default::default(),
             mm: loaded.mm,
             fds,
             cwd,
@@ -296,6 +299,8 @@ pub struct ProcessTable {
     pub ipc: crate::ipc::Ipc,
     /// The instance's keys and keyrings.
     pub keys: crate::keys::Keys,
+    /// The instance's network (its loopback TCP and UDP sockets).
+    pub net: net::NetService,
 }
 
 impl ProcessTable {
@@ -310,6 +315,7 @@ impl ProcessTable {
             sysctl: Default::default(),
             ipc: Default::default(),
             keys: Default::default(),
+            net: Default::default(),
         }
     }
 

@@ -21,12 +21,14 @@ pub(crate) fn sys_sysfs(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
                 Err(_) => return Err(Errno::EINVAL),
                 Ok(n) => n,
             };
-            let index = FILESYSTEM_TYPES.iter().position(|t| t.as_bytes() == name);
+            let index = FILESYSTEM_TYPES
+                .iter()
+                .position(|(t, _)| t.as_bytes() == name);
             index.map(|i| i as u64).ok_or(Errno::EINVAL)
         }
         2 => {
             // The index is an unsigned int.
-            let name = FILESYSTEM_TYPES
+            let (name, _) = FILESYSTEM_TYPES
                 .get(a.u32(1) as usize)
                 .ok_or(Errno::EINVAL)?;
             let mut out = name.as_bytes().to_vec();

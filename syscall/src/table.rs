@@ -4,10 +4,10 @@
 use abi::{Errno, Sysno};
 
 use crate::{
-    caps, copy, cred, epoll, eventfd, exec_call, fs, futex, info, ipc, itimer, kcmp, keys, kill,
-    mem, membarrier, net, page_cache_calls, personality, pidfd, poll, posix_timer, priority,
-    proc_calls, process_vm, procfs, reboot, sched_calls, signal, signalfd, splice, sysfs_call,
-    syslog, task, time, timerfd, tty, Args, Ctx, Outcome,
+    aio, caps, copy, cred, epoll, eventfd, exec_call, fs, futex, info, ipc, itimer, kcmp, keys,
+    kill, mem, membarrier, net, page_cache_calls, personality, pidfd, poll, posix_timer, priority,
+    proc_calls, process_vm, procfs, reboot, sched_calls, settime, signal, signalfd, splice,
+    sysfs_call, syslog, task, time, timerfd, tty, unshare, Args, Ctx, Outcome,
 };
 
 /// A handler that returns a value (the common case).
@@ -166,8 +166,10 @@ table! {
     removexattr => full(fs::sys_removexattr);
     lremovexattr => full(fs::sys_lremovexattr);
     fremovexattr => full(fs::sys_fremovexattr);
-    statfs => partial(fs::sys_statfs, "one overlay-like file system sized by --mem");
-    fstatfs => partial(fs::sys_fstatfs, "one overlay-like file system sized by --mem");
+    statfs => partial(fs::sys_statfs, "the mount's type and flags; sizes of loop-device file systems and sized tmpfs, else the guest's memory");
+    fstatfs => partial(fs::sys_fstatfs, "the mount's type and flags; sizes of loop-device file systems and sized tmpfs, else the guest's memory");
+    mount => partial(fs::sys_mount, "tmpfs, proc, sysfs, bind, remount, ext2/3/4 of a loop device as an in-memory file system; no MS_MOVE");
+    umount2 => full(fs::sys_umount2);
     fadvise64 => full(fs::sys_fadvise64);
     sendfile => full(copy::sys_sendfile);
     copy_file_range => full(copy::sys_copy_file_range);
@@ -183,19 +185,21 @@ table! {
     sync => full(copy::sys_sync);
     fallocate => partial(fs::sys_fallocate, "in-memory files: mode 0, KEEP_SIZE, PUNCH_HOLE|KEEP_SIZE (as tmpfs)");
     flock => full(fs::sys_flock);
-    socket => partial(net::sys_socket, "AF_UNIX stream/dgram/seqpacket (SOCK_RAW as dgram); every other family EAFNOSUPPORT (no network)");
-    socketpair => partial(net::sys_socketpair, "AF_UNIX only; other families EAFNOSUPPORT");
-    recvmsg => partial(net::sys_recvmsg, "AF_UNIX; SCM_RIGHTS, SCM_CREDENTIALS, MSG_PEEK/DONTWAIT/WAITALL/TRUNC/CMSG_CLOEXEC; no MSG_OOB or MSG_ERRQUEUE");
-    sendmsg => partial(net::sys_sendmsg, "AF_UNIX; SCM_RIGHTS, SCM_CREDENTIALS, MSG_DONTWAIT/NOSIGNAL; no MSG_OOB");
-    recvfrom => partial(net::sys_recvfrom, "AF_UNIX; as recvmsg");
-    sendto => partial(net::sys_sendto, "AF_UNIX; as sendmsg");
+    socket => partial(net::sys_socket, "AF_UNIX stream/dgram/seqpacket (SOCK_RAW as dgram); AF_INET/AF_INET6 TCP and UDP on the instance's own loopback (no raw or ICMP sockets); other families EAFNOSUPPORT");
+    socketpair => partial(net::sys_socketpair, "AF_UNIX only; AF_INET/AF_INET6 EOPNOTSUPP as on Linux; other families EAFNOSUPPORT");
+    recvmsg => partial(net::sys_recvmsg, "AF_UNIX: SCM_RIGHTS, SCM_CREDENTIALS, MSG_PEEK/DONTWAIT/WAITALL/TRUNC/CMSG_CLOEXEC; inet: the same flags, no ancillary data; no MSG_OOB or MSG_ERRQUEUE");
+    sendmsg => partial(net::sys_sendmsg, "AF_UNIX: SCM_RIGHTS, SCM_CREDENTIALS, MSG_DONTWAIT/NOSIGNAL; inet: control messages ignored; no MSG_OOB");
+    sendmmsg => partial(net::sys_sendmmsg, "only the first message may block");
+    recvmmsg => partial(net::sys_recvmmsg, "only the first message may block (as with MSG_WAITFORONE); the timeout is not applied");
+    recvfrom => partial(net::sys_recvfrom, "as recvmsg");
+    sendto => partial(net::sys_sendto, "as sendmsg");
     shutdown => full(net::sys_shutdown);
     accept4 => full(net::sys_accept4);
     accept => full(net::sys_accept);
     listen => full(net::sys_listen);
-    bind => partial(net::sys_bind, "AF_UNIX paths (a socket inode in the overlay, never on the host; EPERM with --rw) and abstract names (per uml instance)");
-    connect => partial(net::sys_connect, "AF_UNIX paths and abstract names");
-    setsockopt => partial(net::sys_setsockopt, "SOL_SOCKET: SO_SNDBUF/RCVBUF sized as Linux, SO_PASSCRED; other common options accepted without effect (SO_RCVTIMEO/SNDTIMEO do not time out)");
+    bind => partial(net::sys_bind, "AF_UNIX paths (a socket inode in the overlay, never on the host; EPERM with --rw) and abstract names (per uml instance); inet: lo's addresses, no TIME_WAIT");
+    connect => partial(net::sys_connect, "AF_UNIX paths and abstract names; inet: lo's addresses (others ENETUNREACH)");
+    setsockopt => partial(net::sys_setsockopt, "SOL_SOCKET: SO_SNDBUF/RCVBUF sized as Linux, SO_PASSCRED; inet: SO_REUSEADDR/REUSEPORT, IPV6_V6ONLY, SO_LINGER 0 act, TCP/IP options checked and kept; other common options accepted without effect (SO_RCVTIMEO/SNDTIMEO do not time out)");
     getsockopt => partial(net::sys_getsockopt, "SOL_SOCKET: SO_TYPE, SO_ERROR, SO_SNDBUF/RCVBUF, SO_PASSCRED, SO_PEERCRED, SO_ACCEPTCONN, SO_DOMAIN, SO_PROTOCOL and fixed values for the rest");
     getsockname => full(net::sys_getsockname);
     getpeername => full(net::sys_getpeername);
@@ -315,6 +319,17 @@ table! {
     getcpu => full(sched_calls::sys_getcpu);
     getpriority => full(priority::sys_getpriority);
     setpriority => full(priority::sys_setpriority);
+    io_setup => full(aio::sys_io_setup);
+    io_destroy => full(aio::sys_io_destroy);
+    io_submit => partial(aio::sys_io_submit, "requests complete inside io_submit; one that would block (a pipe) completes with -EAGAIN; IOCB_CMD_POLL is EINVAL");
+    io_getevents => full(aio::sys_io_getevents);
+    io_pgetevents => full(aio::sys_io_pgetevents);
+    io_cancel => partial(aio::sys_io_cancel, "every request has completed by then: EINVAL, as Linux for completed ones");
+    clock_settime => partial(settime::sys_clock_settime, "sets the instance's CLOCK_REALTIME only (the host's is never changed); file times keep the host's clock");
+    settimeofday => partial(settime::sys_settimeofday, "sets the instance's CLOCK_REALTIME and time zone only");
+    adjtimex => partial(settime::sys_adjtimex, "NTP parameters kept and reported; ADJ_SETOFFSET moves the instance's clock, the frequency does not change its rate; no leap seconds");
+    clock_adjtime => partial(settime::sys_clock_adjtime, "as adjtimex, for CLOCK_REALTIME; other clocks EOPNOTSUPP");
+    unshare => partial(unshare::sys_unshare, "CLONE_FILES copies the descriptor table; the namespaces (CLONE_NEW*) are EINVAL: uml has none");
     ioprio_get => full(priority::sys_ioprio_get);
     ioprio_set => partial(priority::sys_ioprio_set, "kept and reported; uml has no I/O scheduler to apply it");
     sched_getscheduler => full(sched_calls::sys_sched_getscheduler);

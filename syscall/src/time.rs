@@ -42,7 +42,8 @@ fn to_timespec(d: Duration) -> Timespec {
     }
 }
 
-/// Reads a clock of the host with the given id, for converting an absolute sleep deadline
+/// Reads a clock of the host with the given id (the wall clocks moved by the offset the
+/// guest set, [`crate::clock::realtime_offset`]), for converting an absolute sleep deadline
 /// into the host's time (the guest's clocks are never behind the host's, see
 /// [`crate::clock`], so a sleeper that wakes at the host's deadline sees it passed).
 pub(crate) fn host_clock(id: i32) -> Result<Timespec, Errno> {
@@ -58,9 +59,14 @@ pub(crate) fn host_clock(id: i32) -> Result<Timespec, Errno> {
         _ => return Err(Errno::EINVAL),
     };
     let ts = nix::time::clock_gettime(cid).map_err(|e| Errno::from_host(e as i32))?;
+    let mut ns = i128::from(ts.tv_sec()) * 1_000_000_000 + i128::from(ts.tv_nsec());
+    if matches!(id, clock::REALTIME | clock::REALTIME_COARSE | clock::TAI) {
+        // The instance's wall clock, which the guest may have set.
+        ns = (ns + crate::clock::realtime_offset()).max(0);
+    }
     Ok(Timespec {
-        tv_sec: ts.tv_sec(),
-        tv_nsec: ts.tv_nsec(),
+        tv_sec: (ns / 1_000_000_000) as i64,
+        tv_nsec: (ns % 1_000_000_000) as i64,
     })
 }
 
@@ -107,8 +113,8 @@ pub(crate) fn sys_gettimeofday(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
         ctx.write_val(a.addr(0), &tv)?;
     }
     if !a.addr(1).is_null() {
-        // struct timezone: minutes west and DST type, both zero (UTC).
-        ctx.write_val(a.addr(1), &[0i32; 2])?;
+        // struct timezone: minutes west and DST type, as settimeofday set them (UTC).
+        ctx.write_val(a.addr(1), &crate::settime::timezone())?;
     }
     Ok(0)
 }

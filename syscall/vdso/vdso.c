@@ -109,17 +109,15 @@ long __vdso_clock_gettime(int clk, struct timespec64 *ts)
 
 long __vdso_gettimeofday(struct timeval64 *tv, struct timezone32 *tz)
 {
+	/* The time zone is the kernel's (settimeofday may have set it): ask it. */
+	if (tz)
+		return syscall2(SYS_gettimeofday, (long)tv, (long)tz);
 	if (tv) {
 		struct timespec64 ts;
 		if (read_clock(CLOCK_REALTIME, &ts) != 0)
 			return syscall2(SYS_gettimeofday, (long)tv, (long)tz);
 		tv->tv_sec = ts.tv_sec;
 		tv->tv_usec = ts.tv_nsec / 1000;
-	}
-	if (tz) {
-		/* The kernel's time zone is UTC, as the syscall reports it. */
-		tz->tz_minuteswest = 0;
-		tz->tz_dsttime = 0;
 	}
 	return 0;
 }

@@ -21,12 +21,15 @@
 //! (`runner::RunnerReply::Trapped`, with the registers at the trap). [`XState`] travels in
 //! the runner's FP messages.
 //!
-//! Where the mechanism is chosen: at run time (`--trap`, `runner::TrapKind`), by picking the
-//! runner that uses it; the swap-in seam is the `runner::Runner` trait, not a trait here.
-//! Each mechanism's runner differs from the other mostly in how its stubs live (traced host
-//! threads per guest thread vs one untraced guest thread, a shared region and a mapper
-//! thread), and the runner crate docs say why a mechanism trait at this level waits for a
-//! runner that can use either mechanism.
+//! The mechanism seam: [`GuestThread`], a guest thread stopped under a mechanism — run it
+//! with given registers until it traps, read or write its FP state. [`ptrace::Tracee`]
+//! implements it here; the seccomp mechanism's thread (its stub's frame, reached through a
+//! region shared with the kernel, so `unsafe`) implements it in `runner::seccomp`. Runners
+//! drive guest threads only through this trait, and the runner crate's tests
+//! (`runner/tests/stub.rs`) run each check with both mechanisms. Which mechanism runs is chosen at run time
+//! (`--trap`, `runner::TrapKind`) by picking the runner that holds its threads: the two
+//! differ mostly in how their stubs live (traced host threads per guest thread vs one
+//! untraced guest thread, a shared region and a mapper thread), which stays in the runners.
 #![deny(unsafe_code)]
 
 pub mod ptrace;
@@ -34,9 +37,22 @@ pub mod seccomp;
 pub mod tsc;
 mod xstate;
 
+use abi::structs::UserRegs;
 use serde::{Deserialize, Serialize};
 
 pub use xstate::XState;
+
+/// A guest thread stopped under a trap mechanism: what a runner needs of the mechanism.
+/// Only called while the thread is stopped (between traps).
+pub trait GuestThread {
+    /// Runs the thread with registers `regs` until it traps; `regs` then holds its
+    /// registers at the trap (unchanged if the host process is gone).
+    fn run(&mut self, regs: &mut UserRegs) -> Result<Trap, TrapError>;
+    /// Reads its FP/XSTATE into `xs`, which has the host's XSAVE size.
+    fn get_fp(&mut self, xs: &mut XState) -> Result<(), TrapError>;
+    /// Writes its FP/XSTATE from `xs`, which has the host's XSAVE size.
+    fn set_fp(&mut self, xs: &XState) -> Result<(), TrapError>;
+}
 
 /// Why guest code stopped running.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -9,7 +9,7 @@
 use abi::structs::UserRegs;
 use nix::errno::Errno as HostErrno;
 
-use crate::{HostExit, SignalInfo, Trap, TrapError, XState};
+use crate::{GuestThread, HostExit, SignalInfo, Trap, TrapError, XState};
 
 /// `NT_X86_XSTATE`, the regset of the full XSAVE area.
 const NT_X86_XSTATE: libc::c_int = 0x202;
@@ -268,5 +268,24 @@ fn decode_status(status: libc::c_int) -> Stop {
         }
     } else {
         Stop::Other(status)
+    }
+}
+
+impl GuestThread for Tracee {
+    fn run(&mut self, regs: &mut UserRegs) -> Result<Trap, TrapError> {
+        self.set_regs(regs)?;
+        let trap = self.run_until_trap()?;
+        if !matches!(trap, Trap::Exited(_)) {
+            *regs = self.get_regs()?;
+        }
+        Ok(trap)
+    }
+
+    fn get_fp(&mut self, xs: &mut XState) -> Result<(), TrapError> {
+        self.get_xstate(xs)
+    }
+
+    fn set_fp(&mut self, xs: &XState) -> Result<(), TrapError> {
+        self.set_xstate(xs)
     }
 }

@@ -25,6 +25,8 @@ pub(crate) struct FsShared {
     next_ino: AtomicU64,
     /// The devpts instance `/dev/ptmx` and `/dev/pts/N` open through (it owns this).
     devpts: std::sync::OnceLock<std::sync::Weak<crate::pty::Devpts>>,
+    /// The loop devices `/dev/loopN` open through (the `Vfs` owns them).
+    loops: std::sync::OnceLock<std::sync::Weak<crate::loopdev::LoopDevices>>,
 }
 
 impl FsShared {
@@ -33,12 +35,23 @@ impl FsShared {
             uid,
             next_ino: AtomicU64::new(2),
             devpts: std::sync::OnceLock::new(),
+            loops: std::sync::OnceLock::new(),
         })
     }
 
     /// The devpts instance, once set up.
     pub fn devpts(&self) -> Option<Arc<crate::pty::Devpts>> {
         self.devpts.get().and_then(std::sync::Weak::upgrade)
+    }
+
+    /// The loop devices, once set up.
+    pub fn loops(&self) -> Option<Arc<crate::loopdev::LoopDevices>> {
+        self.loops.get().and_then(std::sync::Weak::upgrade)
+    }
+
+    /// Records the loop devices (once).
+    pub fn set_loops(&self, l: &Arc<crate::loopdev::LoopDevices>) {
+        let _ = self.loops.set(Arc::downgrade(l));
     }
 
     /// Records the devpts instance (once).
@@ -56,6 +69,20 @@ pub(crate) struct OvlFs {
     /// `st_dev` of inodes created in it.
     pub dev: u64,
     pub shared: Arc<FsShared>,
+    /// How much its files may hold (`None`: no limit of its own); see
+    /// [`space`](crate::blockfs::Space).
+    pub space: Option<crate::blockfs::Space>,
+}
+
+impl OvlFs {
+    /// An instance with no space limit of its own.
+    pub fn new(dev: u64, shared: Arc<FsShared>) -> OvlFs {
+        OvlFs {
+            dev,
+            shared,
+            space: None,
+        }
+    }
 }
 
 /// An overlay inode: an upper (in-memory) inode once copied up or created, the lower host
@@ -102,8 +129,8 @@ pub(crate) struct DentryInner {
     pub inode: Inode,
     /// `S_IFMT` bits (fixed for a dentry's life).
     pub ftype: u32,
-    /// The root of a mounted file system (not the guest root).
-    pub mount_root: bool,
+    /// The mount whose root this is (`None` for the guest root and every other dentry).
+    pub mnt: Option<Arc<crate::mount::Mnt>>,
 }
 
 impl std::fmt::Debug for Dentry {
@@ -119,18 +146,47 @@ impl Dentry {
             name: name.to_vec(),
             inode,
             ftype,
-            mount_root: false,
+            mnt: None,
         }))
     }
 
-    pub(crate) fn new_mount(parent: Dentry, name: &[u8], inode: Inode) -> Dentry {
+    /// The guest root, the root of mount `mnt`.
+    pub(crate) fn new_root(inode: Inode, mnt: Arc<crate::mount::Mnt>) -> Dentry {
+        Dentry(Arc::new(DentryInner {
+            parent: None,
+            name: Vec::new(),
+            inode,
+            ftype: S_IFDIR,
+            mnt: Some(mnt),
+        }))
+    }
+
+    /// The root of mount `mnt` on `name` in `parent`.
+    pub(crate) fn new_mount(
+        parent: Dentry,
+        name: &[u8],
+        inode: Inode,
+        ftype: u32,
+        mnt: Arc<crate::mount::Mnt>,
+    ) -> Dentry {
         Dentry(Arc::new(DentryInner {
             parent: Some(parent),
             name: name.to_vec(),
             inode,
-            ftype: S_IFDIR,
-            mount_root: true,
+            ftype,
+            mnt: Some(mnt),
         }))
+    }
+
+    /// The mount `self` lies on (`None`: the guest root's).
+    pub(crate) fn mount(&self) -> Option<&Arc<crate::mount::Mnt>> {
+        let mut cur = self;
+        loop {
+            if let Some(m) = &cur.0.mnt {
+                return Some(m);
+            }
+            cur = cur.0.parent.as_ref()?;
+        }
     }
 
     /// `stat` of the inode.
@@ -162,7 +218,7 @@ impl Dentry {
 
     /// The guest root or a mount root.
     pub(crate) fn is_root(&self) -> bool {
-        self.0.parent.is_none() || self.0.mount_root
+        self.0.parent.is_none() || self.0.mnt.is_some()
     }
 
     /// The parent (itself at the guest root).
@@ -295,7 +351,7 @@ impl Dentry {
         match &self.0.inode {
             Inode::Host(_) => {
                 let mut cur = self;
-                while let (Some(p), false) = (&cur.0.parent, cur.0.mount_root) {
+                while let (Some(p), None) = (&cur.0.parent, &cur.0.mnt) {
                     cur = p;
                 }
                 Arc::as_ptr(&cur.0) as usize

@@ -37,6 +37,8 @@ pub(crate) enum FileKind {
     Stream(OwnedFd),
     /// A devfs device.
     Dev(DevKind),
+    /// A loop block device.
+    Loop(Arc<crate::loopdev::LoopDevice>),
     /// `O_PATH`: no I/O.
     Path,
     /// One end of a pipe.
@@ -93,6 +95,32 @@ impl std::fmt::Debug for OpenFile {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "OpenFile({:?}, {:?})", self.dentry, self.flags())
     }
+}
+
+/// The first `n` bytes of `bufs`.
+fn clip<'b>(bufs: &'b [IoSlice<'_>], n: usize) -> Vec<IoSlice<'b>> {
+    let mut left = n;
+    let mut out = Vec::with_capacity(bufs.len());
+    for b in bufs {
+        if left == 0 {
+            break;
+        }
+        let k = b.len().min(left);
+        out.push(IoSlice::new(&b[..k]));
+        left -= k;
+    }
+    out
+}
+
+/// `bufs` without the last `cut` bytes (that do not fit the file system): `ENOSPC` if
+/// nothing is left of a non-empty write.
+fn fitting<'b>(bufs: &'b [IoSlice<'_>], cut: u64) -> Result<Vec<IoSlice<'b>>, Errno> {
+    let total = total_len(bufs);
+    let keep = total.saturating_sub(usize::try_from(cut).unwrap_or(usize::MAX));
+    if keep == 0 && total > 0 {
+        return Err(Errno::ENOSPC);
+    }
+    Ok(clip(bufs, keep))
 }
 
 fn total_len(bufs: &[IoSlice<'_>]) -> usize {
@@ -217,6 +245,12 @@ impl OpenFile {
                 stdio::read(fd, &mut bufs[..n])
             }
             FileKind::Dev(k) => dev_read(*k, bufs),
+            FileKind::Loop(l) => {
+                let mut st = self.state.lock();
+                let n = l.read(bufs, st.pos)?;
+                st.pos += n as u64;
+                Ok(n)
+            }
             FileKind::Pipe(p) => p.pipe.read(bufs),
             FileKind::PidFd(_) => Err(Errno::EINVAL),
             FileKind::Pty(p) => pty_read(p, bufs),
@@ -255,13 +289,22 @@ impl OpenFile {
             FileKind::Mem(m) => {
                 let mut st = self.state.lock();
                 let at = if append { m.size() } else { st.pos };
-                m.check_write_seals(at.saturating_add(total_len(bufs) as u64))?;
+                let end = at.saturating_add(total_len(bufs) as u64);
+                m.check_write_seals(end)?;
+                let fit = crate::blockfs::growth_limit(self.dentry.as_ref(), m.size(), end)?;
+                let bufs = &fitting(bufs, end - fit)?;
                 let (n, end) = m.write_vectored(bufs, st.pos, append)?;
                 st.pos = end;
                 Ok(n)
             }
             FileKind::Stream(fd) => stdio::write(fd, &bufs[..bufs.len().min(IOV_MAX)]),
             FileKind::Dev(k) => dev_write(*k, bufs),
+            FileKind::Loop(l) => {
+                let mut st = self.state.lock();
+                let n = l.write(bufs, st.pos)?;
+                st.pos += n as u64;
+                Ok(n)
+            }
             FileKind::Pipe(p) => p.pipe.write(bufs),
             FileKind::PidFd(_) => Err(Errno::EINVAL),
             FileKind::Pty(p) => {
@@ -294,6 +337,7 @@ impl OpenFile {
                 nix::sys::uio::preadv(fd.as_fd(), &mut bufs[..n], off as i64).map_err(nerr)
             }
             FileKind::Dev(k) => dev_read(*k, bufs),
+            FileKind::Loop(l) => l.read(bufs, off),
             FileKind::Pipe(_) | FileKind::Pty(_) | FileKind::PidFd(_) | FileKind::Object(_) => {
                 Err(Errno::ESPIPE)
             }
@@ -337,7 +381,10 @@ impl OpenFile {
             }
             FileKind::Mem(m) => {
                 let at = if append { m.size() } else { off };
-                m.check_write_seals(at.saturating_add(total_len(bufs) as u64))?;
+                let end = at.saturating_add(total_len(bufs) as u64);
+                m.check_write_seals(end)?;
+                let fit = crate::blockfs::growth_limit(self.dentry.as_ref(), m.size(), end)?;
+                let bufs = &fitting(bufs, end - fit)?;
                 m.write_vectored(bufs, off, append).map(|(n, _)| n)
             }
             FileKind::Stream(fd) => {
@@ -345,6 +392,7 @@ impl OpenFile {
                 nix::sys::uio::pwritev(fd.as_fd(), &bufs[..n], off as i64).map_err(nerr)
             }
             FileKind::Dev(k) => dev_write(*k, bufs),
+            FileKind::Loop(l) => l.write(bufs, off),
             FileKind::Pipe(_) | FileKind::Pty(_) | FileKind::PidFd(_) | FileKind::Object(_) => {
                 Err(Errno::ESPIPE)
             }
@@ -386,6 +434,7 @@ impl OpenFile {
             }
             FileKind::Host(fd) => fstat_fd(fd)?.st_size,
             FileKind::Mem(m) => m.size() as i64,
+            FileKind::Loop(l) => l.size() as i64,
         };
         let mut st = self.state.lock();
         let new = match whence {
@@ -540,6 +589,7 @@ impl OpenFile {
             }
             FileKind::Mem(m) => {
                 m.check_resize_seals(len)?;
+                crate::blockfs::check_growth(self.dentry.as_ref(), m.size(), len)?;
                 m.truncate(len)
             }
             _ => Err(Errno::EINVAL),
@@ -592,6 +642,7 @@ impl OpenFile {
                     m.check_write_seals(0)?;
                 } else {
                     m.check_resize_seals(end.max(m.size()))?;
+                    crate::blockfs::check_growth(self.dentry.as_ref(), m.size(), end)?;
                 }
                 match mode {
                     0 if end > m.size() => m.truncate(end),
@@ -799,6 +850,7 @@ impl OpenFile {
                 nix::sys::uio::preadv(fd.as_fd(), &mut bufs, off).map_err(nerr)
             }
             FileKind::Dev(k) => dev_read(*k, &mut bufs),
+            FileKind::Loop(l) => l.read(&mut bufs, off),
             FileKind::Pipe(_) | FileKind::Pty(_) | FileKind::Object(_) => Err(Errno::ESPIPE),
             FileKind::PidFd(_) => Err(Errno::EINVAL),
             FileKind::Dir => Err(Errno::EISDIR),
@@ -816,6 +868,19 @@ impl OpenFile {
             FileKind::Mem(m) => m.write_vectored(&bufs, off, false).map(|(n, _)| n),
             _ => Err(Errno::EINVAL),
         }
+    }
+
+    /// The loop device this is an open file of.
+    pub fn loop_device(&self) -> Option<&Arc<crate::loopdev::LoopDevice>> {
+        match &self.kind {
+            FileKind::Loop(l) => Some(l),
+            _ => None,
+        }
+    }
+
+    /// Whether this is `/dev/loop-control`.
+    pub fn is_loop_control(&self) -> bool {
+        matches!(self.kind, FileKind::Dev(DevKind::LoopControl))
     }
 
     /// The identity of a regular file for the page cache, `(st_dev, st_ino)` with the top
@@ -1098,6 +1163,11 @@ pub(crate) fn open_dentry(d: &Dentry, flags: OFlags) -> Result<FileRef, Errno> {
     if ft == S_IFLNK {
         return Err(Errno::ELOOP);
     }
+    // A `nodev` mount's device nodes do not open.
+    let dev_node = ft == abi::flags::mode::S_IFCHR || ft == abi::flags::mode::S_IFBLK;
+    if dev_node && crate::mount::has_flag(d, abi::flags::mount::MS_NODEV) {
+        return Err(Errno::EACCES);
+    }
     // A socket file is never opened, wherever it lives (`connect` reaches its socket).
     if ft == abi::flags::mode::S_IFSOCK {
         return Err(Errno::ENXIO);
@@ -1141,7 +1211,7 @@ pub(crate) fn open_dentry(d: &Dentry, flags: OFlags) -> Result<FileRef, Errno> {
                         return devpts(o)?.open_master(d, flags, o.fs.shared.uid)
                     }
                     Some(DevKind::PtySlave(n)) => return devpts(o)?.open_slave(n, d, flags),
-                    _ => mem_kind(u)?,
+                    _ => mem_kind(u, &o.fs.shared)?,
                 },
                 None => {
                     let l = o.lower.as_ref().ok_or(Errno::ENOENT)?;
@@ -1178,7 +1248,7 @@ fn devpts(o: &crate::dentry::OvlNode) -> Result<Arc<crate::pty::Devpts>, Errno> 
     o.fs.shared.devpts().ok_or(Errno::ENODEV)
 }
 
-fn mem_kind(u: Arc<MemInode>) -> Result<FileKind, Errno> {
+fn mem_kind(u: Arc<MemInode>, shared: &crate::dentry::FsShared) -> Result<FileKind, Errno> {
     let dev = match &u.inner.lock().data {
         MemData::Dev(k) => Some(*k),
         MemData::Dir { .. } => return Err(Errno::EISDIR),
@@ -1189,6 +1259,10 @@ fn mem_kind(u: Arc<MemInode>) -> Result<FileKind, Errno> {
     Ok(match dev {
         Some(DevKind::Console { host_fd, .. }) => FileKind::Stream(stdio::dup(host_fd)?),
         Some(DevKind::NoDevice(..)) => return Err(Errno::ENXIO),
+        Some(DevKind::Loop(n)) => {
+            let loops = shared.loops().ok_or(Errno::ENXIO)?;
+            FileKind::Loop(loops.get_or_probe(n)?)
+        }
         Some(k) => FileKind::Dev(k),
         None => FileKind::Mem(u),
     })

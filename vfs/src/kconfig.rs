@@ -39,13 +39,15 @@ const YES: &[&str] = &[
     "RSEQ",
     "SYSVIPC",
     "POSIX_MQUEUE",
+    "CHECKPOINT_RESTORE",
+    "AIO",
+    "INET",
+    "IPV6",
 ];
 
 /// Options uml lacks (what tests commonly check).
 const NO: &[&str] = &[
     "MODULES",
-    "INET",
-    "IPV6",
     "USER_NS",
     "PID_NS",
     "NET_NS",
@@ -54,9 +56,7 @@ const NO: &[&str] = &[
     "TIME_NS",
     "CGROUPS",
     "MEMCG",
-    "AIO",
     "IO_URING",
-    "CHECKPOINT_RESTORE",
     "BSD_PROCESS_ACCT",
     "SECCOMP",
     "SECCOMP_FILTER",

@@ -16,6 +16,11 @@
 //! Permission checks (search, open, create and remove, `chmod`/`chown`/`utimensat`, exec)
 //! go by the caller's filesystem uid, gid and supplementary groups ([`perm`]). `/sys` is uml's own small in-memory tree ([`sysfs`]: one CPU, one memory node). The host's `/proc` and `/sys` never show
 //! through (they describe the host, and the host's `/proc/self` is the uml kernel).
+//! The guest's own `mount(2)`/`umount2(2)` change uml's mount table ([`mount`],
+//! [`do_mount`]: tmpfs, proc, sysfs, bind mounts, remounts, per-mount flags), never the
+//! host's; `/dev/loop-control` and `/dev/loopN` are loop block devices over guest files
+//! ([`loopdev`]), and a loop device formatted by `mkfs.ext*` mounts as an in-memory file
+//! system that belongs to the device ([`blockfs`]: an emulation, its gap documented there).
 //!
 //! Invariants:
 //! - No guest path leaves the root: the kernel resolves every component itself
@@ -58,12 +63,15 @@
 //! another descriptor copies it up; getcwd of a dentry renamed since shows its old path.
 #![forbid(unsafe_code)]
 
+mod blockfs;
 mod dentry;
+mod do_mount;
 mod fifo;
 mod file;
 mod hostfs;
 mod kconfig;
 mod ldisc;
+mod loopdev;
 mod memfd;
 mod mknod;
 mod mount;
@@ -75,6 +83,7 @@ mod pipe;
 mod procfs;
 mod pty;
 mod socket;
+mod statfs;
 mod stdio;
 mod sysfs;
 mod tmpfs;
@@ -91,16 +100,20 @@ use parking_lot::Mutex;
 
 pub use dentry::Dentry;
 use dentry::{FsShared, Inode, OvlFs, OvlNode};
+pub use do_mount::MountArgs;
 pub use file::{open_object, open_pidfd, pidfd_wait_id, FileRef, OpenFile};
 use hostfs::HostNode;
+pub use loopdev::{LoopDevice, LoopInfo};
 pub use mknod::NodeType;
 pub use mount::BindMount;
+use mount::Mnt;
 pub use object::{new_wait_id, FileObject, Poller, WaitSet};
 use path::{Last, Parent};
 pub use perm::FsCred;
 pub use pipe::{PollEvents, PIPE_BUF, PIPE_CAPACITY};
 pub use procfs::{At, NoProcs, ProcFile, ProcSource, FILESYSTEM_TYPES, SYSCTLS};
 pub use pty::{Pty, PtyRef, SignalTarget, TtySignal};
+pub use statfs::StatFs;
 pub use stdio::{wait_streams, TcsetWhen};
 use tmpfs::{DevKind, MemData, MemEntry, MemInode, Time};
 pub use xattr::{XATTR_CREATE, XATTR_REPLACE, XATTR_SIZE_MAX};
@@ -155,10 +168,12 @@ pub enum VfsError {
 /// The guest's file system.
 pub struct Vfs {
     root: Dentry,
-    /// File systems mounted on top-level directories of the root (name, mount root).
-    mounts: Vec<(Vec<u8>, Dentry)>,
-    /// Host directories mounted anywhere (`-v`).
-    binds: Vec<mount::Bind>,
+    /// The mount table (see [`mount`]): every mount but the root's, in the order made.
+    mounts: parking_lot::RwLock<Vec<mount::Mount>>,
+    /// The next mount id.
+    next_mnt_id: std::sync::atomic::AtomicU64,
+    /// The loop devices.
+    loops: Arc<loopdev::LoopDevices>,
     uid: u32,
     gid: u32,
     /// Serialises namespace changes (create, remove, rename, link).
@@ -181,6 +196,11 @@ impl Drop for Vfs {
             l.clear_cache();
         }
     }
+}
+
+/// A placeholder dentry for `name` in the root: where a boot-time mount goes.
+fn root_child(root: &Dentry, name: &[u8]) -> Dentry {
+    Dentry::new(Some(root.clone()), name, procfs::root_inode(), S_IFDIR)
 }
 
 /// Synthetic `st_dev` of procfs and of the placeholder /sys.
@@ -207,17 +227,22 @@ impl Vfs {
             return Err(VfsError::NotDir(cfg.root.clone()));
         }
         let shared = FsShared::new(cfg.uid);
+        let root_sb = |fstype| {
+            Arc::new(mount::SuperBlock {
+                fstype,
+                source: fstype.as_bytes().to_vec(),
+                kind: mount::SbKind::Root,
+                read_only: Default::default(),
+            })
+        };
         let root = if cfg.rw {
-            Dentry::new(None, b"", Inode::Host(host.clone()), S_IFDIR)
+            Dentry::new_root(Inode::Host(host.clone()), Mnt::new(1, 0, root_sb("hostfs")))
         } else {
             let st = host.stat().map_err(|e| VfsError::Root {
                 path: cfg.root.clone(),
                 source: e.raw_os_error_io(),
             })?;
-            let fs = Arc::new(OvlFs {
-                dev: mkdev(OVL_DEV),
-                shared: shared.clone(),
-            });
+            let fs = Arc::new(OvlFs::new(mkdev(OVL_DEV), shared.clone()));
             let up = MemInode::new_dir(st.st_ino, st.st_dev, st.st_mode, st.st_uid, st.st_gid);
             up.inner.lock().nlink = st.st_nlink;
             let has_dev = host.lookup(b"dev").ok().flatten().is_some();
@@ -226,12 +251,9 @@ impl Vfs {
                 let _ = up.with_dir(false, |e, _| e.insert(b"dev".to_vec(), MemEntry::Node(d)));
             }
             let node = OvlNode::new(Some(up), Some(host.clone()), fs);
-            Dentry::new(None, b"", Inode::Ovl(node), S_IFDIR)
+            Dentry::new_root(Inode::Ovl(node), Mnt::new(1, 0, root_sb("overlay")))
         };
-        let devfs = Arc::new(OvlFs {
-            dev: mkdev(DEVFS_DEV),
-            shared: shared.clone(),
-        });
+        let devfs = Arc::new(OvlFs::new(mkdev(DEVFS_DEV), shared.clone()));
         let droot = MemInode::new_dir(1, devfs.dev, 0o755, 0, 0);
         let console = stdio::host_console();
         let mut devs = vec![
@@ -270,36 +292,49 @@ impl Vfs {
             e.insert(b"pts".to_vec(), MemEntry::Node(pts));
         });
         droot.add_links(2);
+        let loops = loopdev::LoopDevices::new(droot.clone(), devfs.clone());
+        shared.set_loops(&loops);
         let dnode = OvlNode::new(Some(droot), None, devfs);
-        let dev = Dentry::new_mount(root.clone(), b"dev", Inode::Ovl(dnode));
+        let sb = |fstype: &'static str, source: &str, kind| {
+            Arc::new(mount::SuperBlock {
+                fstype,
+                source: source.as_bytes().to_vec(),
+                kind,
+                read_only: Default::default(),
+            })
+        };
+        use abi::flags::mount::{MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_RELATIME};
+        let dev_mnt = Mnt::new(
+            2,
+            MS_NOSUID | MS_RELATIME,
+            sb("devtmpfs", "udev", mount::SbKind::Devtmpfs),
+        );
         // The host's /proc and /sys describe the host — and /proc/self is the uml kernel
         // itself (its memory, its fds): they must never show through. /proc is uml's own
         // procfs; /sys is uml's own in-memory tree ([`sysfs`]).
-        let proc = Dentry::new_mount(root.clone(), b"proc", procfs::root_inode());
-        let sysfs = Arc::new(OvlFs {
-            dev: mkdev(SYSFS_DEV),
-            shared: shared.clone(),
-        });
+        let proc_mnt = Mnt::new(
+            3,
+            MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RELATIME,
+            sb("proc", "proc", mount::SbKind::Proc),
+        );
+        let sys_mnt = Mnt::new(
+            4,
+            MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RELATIME,
+            sb("sysfs", "sysfs", mount::SbKind::Sysfs),
+        );
+        let sysfs = Arc::new(OvlFs::new(mkdev(SYSFS_DEV), shared.clone()));
         let top = MemInode::new_dir(1, sysfs.dev, 0o555, 0, 0);
         top.add_links(1);
         sysfs::populate(&top, sysfs.dev, &sysfs.shared);
         let sys = OvlNode::new(Some(top), None, sysfs);
-        let sys = Dentry::new_mount(root.clone(), b"sys", Inode::Ovl(sys));
-        let mounts = vec![
-            (b"dev".to_vec(), dev),
-            (b"proc".to_vec(), proc),
-            (b"sys".to_vec(), sys),
-        ];
-        let memfd = Arc::new(OvlFs {
-            dev: mkdev(MEMFD_DEV),
-            shared,
-        });
+        let memfd = Arc::new(OvlFs::new(mkdev(MEMFD_DEV), shared.clone()));
         let mut vfs = Vfs {
             memfd,
             lower: (!cfg.rw).then_some(host),
-            root,
-            mounts,
-            binds: Vec::new(),
+            root: root.clone(),
+            mounts: Default::default(),
+            next_mnt_id: std::sync::atomic::AtomicU64::new(5),
+            loops,
             uid: cfg.uid,
             gid: cfg.gid,
             ns: Mutex::new(()),
@@ -307,6 +342,20 @@ impl Vfs {
             console,
             abstract_names: Default::default(),
         };
+        vfs.add_mount(
+            &root_child(&root, b"dev"),
+            Inode::Ovl(dnode),
+            S_IFDIR,
+            dev_mnt,
+        );
+        let proc_inode = procfs::root_inode();
+        vfs.add_mount(&root_child(&root, b"proc"), proc_inode, S_IFDIR, proc_mnt);
+        vfs.add_mount(
+            &root_child(&root, b"sys"),
+            Inode::Ovl(sys),
+            S_IFDIR,
+            sys_mnt,
+        );
         for b in &cfg.binds {
             vfs.bind(b)?;
         }
@@ -402,6 +451,11 @@ impl Vfs {
                 return Err(Errno::EISDIR);
             }
             self.check(&self.who(&base), &d, mask)?;
+            // Then the mount (Linux's `mnt_want_write`).
+            let plain = d.ftype() == S_IFREG || d.is_dir() || d.is_symlink();
+            if mask & 2 != 0 && plain && mount::read_only(&d) {
+                return Err(Errno::EROFS);
+            }
         }
         let f = match self.proc_open(base.procs, &d, flags)? {
             Some(f) => f,
@@ -834,6 +888,9 @@ impl Vfs {
             return Err(Errno::EISDIR);
         }
         self.check(&self.who(&base), &d, 2)?;
+        if mount::read_only(&d) {
+            return Err(Errno::EROFS);
+        }
         d.truncate(len)
     }
 
@@ -874,6 +931,9 @@ impl Vfs {
         mtime: Timespec,
         who: &FsCred<'_>,
     ) -> Result<(), Errno> {
+        if mount::read_only(d) {
+            return Err(Errno::EROFS);
+        }
         let Some((a, m)) = times_for(|| d.stat(), atime, mtime, who)? else {
             return Ok(());
         };
@@ -919,12 +979,12 @@ impl Vfs {
         self.devpts.take_signals()
     }
 
-    /// Opens a regular file to execute: `EACCES` for directories, other non-regular files
-    /// and files with no execute permission for us.
+    /// Opens a regular file to execute: `EACCES` for directories, other non-regular files,
+    /// files on a `noexec` mount and files with no execute permission for us.
     pub fn open_exec<'b>(&self, base: impl Into<At<'b>>, path: &[u8]) -> Result<FileRef, Errno> {
         let base: At<'_> = base.into();
         let d = self.walk(base, path, true, &mut 0)?;
-        if d.ftype() != S_IFREG {
+        if d.ftype() != S_IFREG || mount::has_flag(&d, abi::flags::mount::MS_NOEXEC) {
             return Err(Errno::EACCES);
         }
         let st = d.stat()?;
@@ -988,6 +1048,8 @@ impl IoErr for Errno {
 mod tests;
 #[cfg(test)]
 mod tests_fifo;
+#[cfg(test)]
+mod tests_mount;
 #[cfg(test)]
 mod tests_object;
 #[cfg(test)]

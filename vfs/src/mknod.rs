@@ -3,7 +3,8 @@
 //! Everything is made in an in-memory file system (the overlay's upper layer, devfs), as
 //! the other new entries there. A device node opens one of uml's own devices by its number
 //! (`1:3` null, `1:5` zero, `1:7` full, `1:8` random, `1:9` urandom, `5:0` tty, `5:2` ptmx,
-//! `136:N` a pty's slave); any other number, and every block device, is `ENXIO` on open. A
+//! `136:N` a pty's slave, `10:237` the loop control device), and a block device node of
+//! major 7 the loop device of its minor; any other number is `ENXIO` on open. A
 //! host device is never reached. In a host directory (`--rw`, a read-write bind mount)
 //! only regular files are made; the other types are `EPERM`, as binding a socket there.
 
@@ -91,6 +92,9 @@ impl Vfs {
                     NodeType::Socket => (S_IFSOCK, MemData::Socket(None)),
                     NodeType::Char(major, minor) => {
                         (S_IFCHR, MemData::Dev(DevKind::of_char(major, minor)))
+                    }
+                    NodeType::Block(abi::flags::blk::LOOP_MAJOR, n) => {
+                        (S_IFBLK, MemData::Dev(DevKind::Loop(n)))
                     }
                     NodeType::Block(major, minor) => {
                         (S_IFBLK, MemData::Dev(DevKind::NoDevice(major, minor)))

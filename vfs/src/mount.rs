@@ -1,25 +1,42 @@
-//! Bind mounts: host directories mounted at guest paths (`uml run -v HOST:GUEST[:ro]`).
+//! The mount table: which file system is mounted where, with which per-mount flags.
 //!
-//! A bind mount's root is a host directory tree reached only through it: read-write (writes
-//! go to the host, under that directory only) or read-only (a cached tree, whose every
-//! change is `EROFS`). It is confined as the guest root is: lookups inside it go one
-//! component at a time with `O_NOFOLLOW` below the host directory, `..` from its root goes
-//! to the guest directory it is mounted on, and absolute symlinks restart at the guest root.
+//! Every mount is a [`Mnt`] (Linux's `struct mount`: an id, the per-mount flags and the
+//! super block it shows) whose root is a dentry made for it ([`Dentry::new_mount`]); the
+//! table ([`Vfs::mounts`]) keys each one by the canonical guest path of its mount point (a
+//! dentry's parent chain is its canonical path), so mounts nest anywhere, stack (the last
+//! one made on a path hides the others) and `..` from a mount root goes to the directory it
+//! is mounted on. A dentry lies on the mount of its nearest ancestor that is a mount root
+//! ([`Dentry::mount`]); the guest root is a mount root too (id 1, never unmounted).
 //!
-//! The mount point is a guest path, found by the names of a directory's ancestors (a
-//! dentry's parent chain is its canonical guest path), so it may be nested anywhere. A
-//! missing mount point (and its missing parents) is created in the overlay's upper layer;
-//! on a host-backed directory (`--rw`, or inside another bind mount) it must exist.
+//! At boot: the root (overlay, or the host tree with `--rw`), devfs on `/dev`, procfs on
+//! `/proc`, sysfs on `/sys`, and host directories bind-mounted at guest paths (`uml run -v
+//! HOST:GUEST[:ro]`). A host bind mount's root is a host directory tree reached only
+//! through it: read-write (writes go to the host, under that directory only) or read-only
+//! (a cached tree, whose every change is `EROFS`). It is confined as the guest root is:
+//! lookups inside it go one component at a time with `O_NOFOLLOW` below the host
+//! directory, and absolute symlinks restart at the guest root. A missing mount point (and
+//! its missing parents) is created in the overlay's upper layer; on a host-backed directory
+//! (`--rw`, or inside another bind mount) it must exist.
+//!
+//! At run time the guest's own `mount(2)` and `umount2(2)` change the table
+//! ([`do_mount`](crate::do_mount)); nothing is ever mounted on the host.
+//!
+//! Per-mount flags: `MS_RDONLY` makes every change below the mount `EROFS` ([`read_only`]),
+//! `MS_NOEXEC` makes exec `EACCES`, `MS_NODEV` makes opening a device node `EACCES`,
+//! `MS_NOSUID` makes exec ignore set-user-ID and set-group-ID bits; the others (`noatime`,
+//! `nodiratime`, `relatime`, `nosymfollow`, ...) are kept and shown but have no effect.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use abi::flags::mode::S_IFDIR;
+use abi::flags::mount::*;
 use abi::Errno;
 
-use crate::dentry::{Dentry, Inode};
+use crate::dentry::{Dentry, Inode, OvlFs};
 use crate::hostfs::HostNode;
 use crate::tmpfs::MemData;
-use crate::{overlay, Vfs, VfsError};
+use crate::{overlay, Arc, Vfs, VfsError};
 
 /// A host directory to mount in the guest.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -32,10 +49,76 @@ pub struct BindMount {
     pub read_only: bool,
 }
 
-/// A bind mount in place: the canonical guest path of its mount point, and its root.
-pub(crate) struct Bind {
-    path: Vec<Vec<u8>>,
-    root: Dentry,
+/// The per-mount flags a mount keeps (`MNT_*` of Linux, in `MS_*` bits).
+pub(crate) const MNT_FLAGS: u64 = MS_RDONLY
+    | MS_NOSUID
+    | MS_NODEV
+    | MS_NOEXEC
+    | MS_NOATIME
+    | MS_NODIRATIME
+    | MS_RELATIME
+    | MS_NOSYMFOLLOW;
+
+/// What a mounted file system is (Linux's super block, as far as uml has one).
+pub(crate) struct SuperBlock {
+    /// The type name (`/proc/mounts`' third field).
+    pub fstype: &'static str,
+    /// What it was mounted from (`/proc/mounts`' first field).
+    pub source: Vec<u8>,
+    pub kind: SbKind,
+    /// The file system itself is read-only (a new mount or a plain remount with
+    /// `MS_RDONLY`), not only a mount of it: write permission checks say `EROFS` before
+    /// anything else, as Linux's `sb_permission`.
+    pub read_only: AtomicBool,
+}
+
+/// The kinds of file systems.
+pub(crate) enum SbKind {
+    /// The root overlay (or the host tree with `--rw`).
+    Root,
+    /// A host directory (`-v`).
+    Host,
+    /// devfs at `/dev`.
+    Devtmpfs,
+    Proc,
+    Sysfs,
+    /// A tmpfs: its in-memory file system and the options shown (`size=...,mode=...`).
+    Tmpfs(Arc<OvlFs>, String),
+    /// A disk file system of a loop device ([`blockfs`](crate::blockfs)).
+    Disk(Arc<crate::blockfs::DiskFs>),
+}
+
+/// One mount (Linux's `struct mount`).
+pub(crate) struct Mnt {
+    /// The mount id (`/proc/PID/mountinfo`).
+    pub id: u64,
+    /// Per-mount flags ([`MNT_FLAGS`] bits).
+    pub flags: AtomicU64,
+    pub sb: Arc<SuperBlock>,
+    /// Set by a first `umount2(MNT_EXPIRE)`.
+    pub expiry_mark: AtomicBool,
+}
+
+impl Mnt {
+    pub fn new(id: u64, flags: u64, sb: Arc<SuperBlock>) -> Arc<Mnt> {
+        Arc::new(Mnt {
+            id,
+            flags: AtomicU64::new(flags & MNT_FLAGS),
+            sb,
+            expiry_mark: AtomicBool::new(false),
+        })
+    }
+
+    /// The per-mount flags.
+    pub fn flags(&self) -> u64 {
+        self.flags.load(Ordering::Relaxed)
+    }
+}
+
+/// A mount in the table: the canonical guest path of its mount point, and its root.
+pub(crate) struct Mount {
+    pub path: Vec<Vec<u8>>,
+    pub root: Dentry,
 }
 
 /// Whether `dir`'s canonical guest path is `comps`.
@@ -51,7 +134,7 @@ fn is_at(dir: &Dentry, comps: &[Vec<u8>]) -> bool {
 }
 
 /// The names from the guest root down to `d`.
-fn guest_path(d: &Dentry) -> Vec<Vec<u8>> {
+pub(crate) fn guest_path(d: &Dentry) -> Vec<Vec<u8>> {
     let mut names = Vec::new();
     let mut cur = d;
     while let Some(p) = &cur.0.parent {
@@ -62,22 +145,48 @@ fn guest_path(d: &Dentry) -> Vec<Vec<u8>> {
     names
 }
 
-/// Whether `d` lies on a read-only bind mount (its changes are `EROFS`).
+/// Whether `d` lies on a read-only mount (its changes are `EROFS`).
 pub(crate) fn read_only(d: &Dentry) -> bool {
-    matches!(&d.0.inode, Inode::Host(h) if h.is_cached())
+    has_flag(d, MS_RDONLY)
+}
+
+/// Whether `d`'s file system itself is read-only ([`SuperBlock::read_only`]).
+pub(crate) fn sb_read_only(d: &Dentry) -> bool {
+    d.mount()
+        .is_some_and(|m| m.sb.read_only.load(Ordering::Relaxed))
+}
+
+/// Whether the mount `d` lies on has per-mount flag `flag`.
+pub(crate) fn has_flag(d: &Dentry, flag: u64) -> bool {
+    d.mount().is_some_and(|m| m.flags() & flag != 0)
 }
 
 impl Vfs {
-    /// The root of the bind mount on `name` in `dir`, if there is one (the last one made
-    /// wins).
+    /// The root of the mount on `name` in `dir`, if there is one (the last one made wins).
     pub(crate) fn bound(&self, dir: &Dentry, name: &[u8]) -> Option<Dentry> {
-        self.binds
+        self.mounts
+            .read()
             .iter()
             .rev()
-            .find(|b| {
-                b.path.last().is_some_and(|n| n == name) && is_at(dir, &b.path[..b.path.len() - 1])
+            .find(|m| {
+                m.path.last().is_some_and(|n| n == name) && is_at(dir, &m.path[..m.path.len() - 1])
             })
-            .map(|b| b.root.clone())
+            .map(|m| m.root.clone())
+    }
+
+    /// A fresh mount id.
+    pub(crate) fn next_mnt_id(&self) -> u64 {
+        self.next_mnt_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Adds a mount of `inode` (shown as `mnt`) on directory `at` (not the guest root).
+    pub(crate) fn add_mount(&self, at: &Dentry, inode: Inode, ftype: u32, mnt: Arc<Mnt>) {
+        let parent = at.parent_or_self();
+        let root = Dentry::new_mount(parent, &at.0.name, inode, ftype, mnt);
+        self.mounts.write().push(Mount {
+            path: guest_path(at),
+            root,
+        });
     }
 
     /// Mounts `b.host` at `b.guest`, creating a missing mount point in the overlay.
@@ -119,14 +228,18 @@ impl Vfs {
             }
             cur = next;
         }
-        let Some(parent) = cur.0.parent.clone() else {
+        if cur.0.parent.is_none() {
             return Err(fail("cannot mount over /".into()));
-        };
-        let root = Dentry::new_mount(parent, &cur.0.name, Inode::Host(host));
-        self.binds.push(Bind {
-            path: guest_path(&cur),
-            root,
+        }
+        let sb = Arc::new(SuperBlock {
+            fstype: "hostfs",
+            source: std::os::unix::ffi::OsStrExt::as_bytes(b.host.as_os_str()).to_vec(),
+            kind: SbKind::Host,
+            read_only: AtomicBool::new(false),
         });
+        let flags = if b.read_only { MS_RDONLY } else { 0 };
+        let mnt = Mnt::new(self.next_mnt_id(), flags, sb);
+        self.add_mount(&cur, Inode::Host(host), S_IFDIR, mnt);
         Ok(())
     }
 }

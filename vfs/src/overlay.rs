@@ -37,7 +37,7 @@ pub(crate) fn upper(d: &Dentry) -> Option<Arc<MemInode>> {
     if cached.is_some() {
         return cached;
     }
-    if d.0.mount_root {
+    if d.0.mnt.is_some() {
         return None;
     }
     let gen = tmpfs::dir_generation();

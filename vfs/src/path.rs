@@ -62,11 +62,6 @@ impl Vfs {
         if let Some(m) = self.bound(dir, name) {
             return Ok(m);
         }
-        if dir.0.parent.is_none() {
-            if let Some((_, m)) = self.mounts.iter().find(|(n, _)| n == name) {
-                return Ok(m.clone());
-            }
-        }
         match &dir.0.inode {
             Inode::Host(h) => {
                 let c = h.lookup(name)?.ok_or(Errno::ENOENT)?;

@@ -87,6 +87,15 @@ impl Vfs {
                 None => {}
             }
         }
+        // A read-only file system refuses writes to files, directories and symlinks first
+        // (a read-only mount of a writable one only after the permission check).
+        let plain = matches!(
+            d.ftype(),
+            abi::flags::mode::S_IFREG | abi::flags::mode::S_IFDIR | abi::flags::mode::S_IFLNK
+        );
+        if mask & 2 != 0 && plain && mount::sb_read_only(d) {
+            return Err(Errno::EROFS);
+        }
         if mask == 0 || (who.privileged() && mask & 1 == 0) {
             return Ok(());
         }

@@ -34,7 +34,7 @@ use abi::Errno;
 use crate::dentry::{Dentry, Inode};
 use crate::file::{FileKind, FileRef, OpenFile};
 use crate::tmpfs::{MemData, MemInode, Time};
-use crate::{mkdev, Arc, FsCred, Vfs, PROCFS_DEV};
+use crate::{mkdev, FsCred, Vfs, PROCFS_DEV};
 
 /// A file of `/proc` whose contents the [`ProcSource`] generates.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,6 +59,8 @@ pub enum ProcFile {
     Keys,
     /// `/proc/key-users`: each user's keys and quota.
     KeyUsers,
+    /// A file of `/proc/net` (`tcp`, `udp6`, `dev` ...): the instance's network.
+    Net(&'static str),
     /// `/proc/PID/status`.
     Status,
     /// `/proc/PID/stat`.
@@ -186,6 +188,8 @@ enum DirKind {
     Sys(u8),
     /// `/proc/sysvipc`.
     Sysvipc,
+    /// `/proc/net` (a directory here; Linux's is a link to `self/net`, the same network).
+    Net,
     Pid,
     Task,
     Fd,
@@ -266,6 +270,7 @@ static ROOT: &[Entry] = entries! {
     b"stat" => Node::File(ProcFile::SysStat), R;
     b"sys" => Node::Dir(DirKind::Sys(0)), DIR;
     b"sysvipc" => Node::Dir(DirKind::Sysvipc), DIR;
+    b"net" => Node::Dir(DirKind::Net), DIR;
     b"uptime" => Node::File(ProcFile::Uptime), R;
     b"version" => Node::File(ProcFile::Version), R;
 };
@@ -292,6 +297,7 @@ const SYSCTL_DIRS: &[&str] = &[
 pub const SYSCTLS: &[(&str, u32)] = &[
     ("fs/file-max", 0o644),
     ("fs/inotify/max_queued_events", 0o644),
+    ("fs/lease-break-time", 0o644),
     ("fs/inotify/max_user_instances", 0o644),
     ("fs/inotify/max_user_watches", 0o644),
     ("fs/mqueue/msg_default", 0o644),
@@ -299,9 +305,18 @@ pub const SYSCTLS: &[(&str, u32)] = &[
     ("fs/mqueue/msgsize_default", 0o644),
     ("fs/mqueue/msgsize_max", 0o644),
     ("fs/mqueue/queues_max", 0o644),
+    ("fs/aio-max-nr", 0o644),
+    ("fs/aio-nr", 0o444),
     ("fs/nr_open", 0o644),
     ("fs/pipe-max-size", 0o644),
+    ("fs/pipe-user-pages-hard", 0o644),
+    ("fs/pipe-user-pages-soft", 0o644),
+    ("fs/protected_fifos", 0o644),
+    ("fs/protected_hardlinks", 0o644),
+    ("fs/protected_regular", 0o644),
+    ("fs/protected_symlinks", 0o644),
     ("kernel/cap_last_cap", 0o444),
+    ("kernel/core_pattern", 0o644),
     ("kernel/ctrl-alt-del", 0o644),
     ("kernel/dmesg_restrict", 0o644),
     ("kernel/domainname", 0o644),
@@ -314,6 +329,7 @@ pub const SYSCTLS: &[(&str, u32)] = &[
     ("kernel/keys/root_maxkeys", 0o644),
     ("kernel/msgmax", 0o644),
     ("kernel/msgmnb", 0o644),
+    ("kernel/msg_next_id", 0o644),
     ("kernel/msgmni", 0o644),
     ("kernel/ngroups_max", 0o444),
     ("kernel/osrelease", 0o444),
@@ -322,11 +338,14 @@ pub const SYSCTLS: &[(&str, u32)] = &[
     ("kernel/overflowuid", 0o644),
     ("kernel/perf_event_paranoid", 0o644),
     ("kernel/pid_max", 0o644),
+    ("kernel/printk", 0o644),
     ("kernel/random/boot_id", 0o444),
     ("kernel/random/uuid", 0o444),
     ("kernel/sem", 0o644),
+    ("kernel/sem_next_id", 0o644),
     ("kernel/shmall", 0o644),
     ("kernel/shmmax", 0o644),
+    ("kernel/shm_next_id", 0o644),
     ("kernel/shmmni", 0o644),
     ("kernel/tainted", 0o644),
     ("kernel/threads-max", 0o644),
@@ -335,6 +354,7 @@ pub const SYSCTLS: &[(&str, u32)] = &[
     ("vm/max_map_count", 0o644),
     ("vm/mmap_min_addr", 0o644),
     ("vm/overcommit_memory", 0o644),
+    ("vm/vfs_cache_pressure", 0o644),
 ];
 
 /// The parent directory of a `/proc/sys` path and its last name.
@@ -403,6 +423,16 @@ static SYSVIPC: &[Entry] = entries! {
     b"shm" => Node::File(ProcFile::Sysvipc("shm")), R;
 };
 
+/// The files of `/proc/net`.
+static NET: &[Entry] = entries! {
+    b"dev" => Node::File(ProcFile::Net("dev")), R;
+    b"if_inet6" => Node::File(ProcFile::Net("if_inet6")), R;
+    b"tcp" => Node::File(ProcFile::Net("tcp")), R;
+    b"tcp6" => Node::File(ProcFile::Net("tcp6")), R;
+    b"udp" => Node::File(ProcFile::Net("udp")), R;
+    b"udp6" => Node::File(ProcFile::Net("udp6")), R;
+};
+
 /// The magic links of `/proc/PID`.
 const PID_LINKS: [&[u8]; 3] = [b"cwd", b"exe", b"root"];
 
@@ -416,6 +446,7 @@ fn fixed(dir: DirKind) -> &'static [Entry] {
         DirKind::Root => ROOT,
         DirKind::Pid => PID,
         DirKind::Sysvipc => SYSVIPC,
+        DirKind::Net => NET,
         _ => &[],
     }
 }
@@ -429,6 +460,7 @@ fn dir_code(d: DirKind) -> u64 {
         DirKind::FdInfo => 5,
         DirKind::Sys(i) => 0x10 + u64::from(i),
         DirKind::Sysvipc => 6,
+        DirKind::Net => 7,
     }
 }
 
@@ -645,7 +677,7 @@ pub(crate) fn lookup(
                 .ok_or(Errno::ENOENT)?;
             return Ok(mk(ProcInode::new(node, 0, mode, (0, 0), ino(0, code, i))));
         }
-        DirKind::Sysvipc => return Err(Errno::ENOENT),
+        DirKind::Sysvipc | DirKind::Net => return Err(Errno::ENOENT),
     };
     let n = ino(0, code, if name == b"self" { 0x80 } else { 0x81 });
     Ok(mk(ProcInode::new(node, 0, LNK, (0, 0), n)))
@@ -736,7 +768,8 @@ impl Vfs {
             Node::Mountinfo => self.mounts_text(true),
             Node::Filesystems => FILESYSTEM_TYPES
                 .iter()
-                .flat_map(|t| format!("nodev\t{t}\n").into_bytes())
+                .map(|(t, dev)| format!("{}\t{t}\n", if *dev { "" } else { "nodev" }))
+                .flat_map(String::into_bytes)
                 .collect(),
             Node::Config => crate::kconfig::config_gz(),
             Node::Cmdline => crate::kconfig::CMDLINE.to_vec(),
@@ -778,95 +811,85 @@ impl Vfs {
         .into_bytes()
     }
 
-    /// The mounts, root first.
-    fn mount_list(&self) -> Vec<Mount> {
-        let root_type = if self.lower.is_some() {
-            "overlay"
-        } else {
-            "hostfs"
-        };
-        let mut v = vec![Mount {
-            id: 1,
-            point: b"/".to_vec(),
-            root: self.root.clone(),
-            fstype: root_type,
-            source: root_type,
-            options: "rw",
-        }];
-        for (i, (name, d)) in self.mounts.iter().enumerate() {
-            let (fstype, source, options) = match &d.0.inode {
-                Inode::Proc(_) => ("proc", "proc", "rw,nosuid,nodev,noexec,relatime"),
-                _ if name == b"dev" => ("devtmpfs", "udev", "rw,nosuid,relatime"),
-                _ if name == b"sys" => ("sysfs", "sysfs", "ro,nosuid,nodev,noexec,relatime"),
-                _ => ("tmpfs", "tmpfs", "rw"),
-            };
-            let mut point = b"/".to_vec();
-            point.extend_from_slice(name);
-            v.push(Mount {
-                id: i as u32 + 2,
-                point,
-                root: d.clone(),
-                fstype,
-                source,
-                options,
-            });
+    /// The mounts, root first: (mount point, root).
+    fn mount_list(&self) -> Vec<(Vec<u8>, Dentry)> {
+        let mut v = vec![(b"/".to_vec(), self.root.clone())];
+        for m in self.mounts.read().iter() {
+            let mut point = Vec::new();
+            for c in &m.path {
+                point.push(b'/');
+                point.extend_from_slice(c);
+            }
+            v.push((point, m.root.clone()));
         }
         v
     }
 
     /// The id of the mount `d` lies on (`mnt_id` of fdinfo and mountinfo).
-    fn mount_id(&self, d: &Dentry) -> u32 {
-        let mut cur = d.clone();
-        loop {
-            if cur.0.mount_root {
-                if let Some(m) = self
-                    .mount_list()
-                    .into_iter()
-                    .find(|m| Arc::ptr_eq(&m.root.0, &cur.0))
-                {
-                    return m.id;
-                }
-            }
-            match cur.0.parent.clone() {
-                Some(p) => cur = p,
-                None => return 1,
-            }
-        }
+    fn mount_id(&self, d: &Dentry) -> u64 {
+        d.mount().map_or(1, |m| m.id)
     }
 
     /// `/proc/PID/mounts` (`info`: `/proc/PID/mountinfo`).
     fn mounts_text(&self, info: bool) -> Vec<u8> {
-        let mut out = String::new();
-        for m in self.mount_list() {
-            let Mount {
-                id,
-                fstype: ty,
-                source: src,
-                options: opts,
-                ..
-            } = m;
-            let mp = String::from_utf8_lossy(&m.point);
+        let mut out = Vec::new();
+        for (point, root) in self.mount_list() {
+            let Some(m) = &root.0.mnt else { continue };
+            let f = m.flags();
+            use abi::flags::mount::*;
+            let mut opts = String::from(if f & MS_RDONLY != 0 { "ro" } else { "rw" });
+            for (bit, name) in [
+                (MS_NOSUID, ",nosuid"),
+                (MS_NODEV, ",nodev"),
+                (MS_NOEXEC, ",noexec"),
+                (MS_NOATIME, ",noatime"),
+                (MS_NODIRATIME, ",nodiratime"),
+                (MS_RELATIME, ",relatime"),
+                (MS_NOSYMFOLLOW, ",nosymfollow"),
+            ] {
+                if f & bit != 0 {
+                    opts += name;
+                }
+            }
+            let extra = match &m.sb.kind {
+                crate::mount::SbKind::Tmpfs(_, shown) => shown.as_str(),
+                _ => "",
+            };
+            let ty = m.sb.fstype;
+            let src = escape(&m.sb.source);
+            let mp = escape(&point);
             if info {
-                let st = m.root.stat().unwrap_or_default();
+                let st = root.stat().unwrap_or_default();
                 let (ma, mi) = abi::structs::dev_split(st.st_dev);
-                let parent = 1;
-                out += &format!("{id} {parent} {ma}:{mi} / {mp} {opts} - {ty} {src} rw\n");
+                let parent = root.0.parent.as_ref().map_or(m.id, |p| self.mount_id(p));
+                let sb_ro = if f & MS_RDONLY != 0 { "ro" } else { "rw" };
+                out.extend_from_slice(format!("{} {parent} {ma}:{mi} / ", m.id).as_bytes());
+                out.extend_from_slice(&mp);
+                out.extend_from_slice(format!(" {opts} - {ty} ").as_bytes());
+                out.extend_from_slice(&src);
+                out.extend_from_slice(format!(" {sb_ro}{extra}\n").as_bytes());
             } else {
-                out += &format!("{src} {mp} {ty} {opts} 0 0\n");
+                out.extend_from_slice(&src);
+                out.push(b' ');
+                out.extend_from_slice(&mp);
+                out.extend_from_slice(format!(" {ty} {opts}{extra} 0 0\n").as_bytes());
             }
         }
-        out.into_bytes()
+        out
     }
 }
 
-/// One mount, as `mounts` and `mountinfo` show it.
-struct Mount {
-    id: u32,
-    point: Vec<u8>,
-    root: Dentry,
-    fstype: &'static str,
-    source: &'static str,
-    options: &'static str,
+/// A path or name as `/proc/mounts` shows it: space, tab, newline and backslash as octal
+/// escapes.
+fn escape(s: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(s.len());
+    for &c in s {
+        match c {
+            b' ' | b'\t' | b'\n' | b'\\' => out.extend_from_slice(format!("\\{c:03o}").as_bytes()),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 impl OpenFile {
@@ -897,8 +920,18 @@ impl OpenFile {
 }
 
 /// The file system types uml has, in the order `/proc/filesystems` and `sysfs(2)` list
-/// them; none needs a block device.
-pub const FILESYSTEM_TYPES: &[&str] = &["sysfs", "tmpfs", "proc", "devtmpfs", "pipefs", "overlay"];
+/// them, and whether each needs a block device.
+pub const FILESYSTEM_TYPES: &[(&str, bool)] = &[
+    ("sysfs", false),
+    ("tmpfs", false),
+    ("proc", false),
+    ("devtmpfs", false),
+    ("pipefs", false),
+    ("overlay", false),
+    ("ext3", true),
+    ("ext2", true),
+    ("ext4", true),
+];
 
 /// The `/dev` path of a character device, by its number.
 fn device_name(rdev: u64) -> Vec<u8> {
@@ -978,7 +1011,7 @@ fn entries(procs: &dyn ProcSource, pid: i32, kind: DirKind) -> Vec<(Vec<u8>, u64
                 .into_iter()
                 .map(|(name, _, mode, i)| (name.as_bytes().to_vec(), ino(0, code, i), dt(mode))),
         ),
-        DirKind::Sysvipc => {}
+        DirKind::Sysvipc | DirKind::Net => {}
     }
     v
 }

@@ -64,7 +64,11 @@ pub(crate) enum DevKind {
         host_fd: i32,
         pts: Option<u32>,
     },
-    /// A node (`mknod`) of a number uml has no device for, and every block device node:
+    /// `/dev/loop-control`.
+    LoopControl,
+    /// The block device `/dev/loopN` ([`loopdev`](crate::loopdev)).
+    Loop(u32),
+    /// A node (`mknod`) of a number uml has no device for, and every other block device node:
     /// opening it is `ENXIO`, as a device without a driver on Linux.
     NoDevice(u32, u32),
 }
@@ -82,6 +86,8 @@ impl DevKind {
             DevKind::Ptmx => (5, 2),
             DevKind::PtySlave(n) | DevKind::Console { pts: Some(n), .. } => (136, n),
             DevKind::Console { pts: None, .. } => (5, 1),
+            DevKind::LoopControl => abi::flags::blk::LOOP_CTRL,
+            DevKind::Loop(n) => (abi::flags::blk::LOOP_MAJOR, n),
             DevKind::NoDevice(major, minor) => (major, minor),
         }
     }
@@ -98,6 +104,7 @@ impl DevKind {
             (5, 0) => DevKind::Tty,
             (5, 2) => DevKind::Ptmx,
             (136, n) => DevKind::PtySlave(n),
+            (10, 237) => DevKind::LoopControl,
             _ => DevKind::NoDevice(major, minor),
         }
     }

@@ -1,4 +1,5 @@
-//! `ioctl(2)`: the terminal and descriptor requests uml knows; `ENOTTY` otherwise.
+//! `ioctl(2)`: the terminal and descriptor requests uml knows, and the block and loop
+//! device ones ([`blk_ioctl`](super::blk_ioctl)); `ENOTTY` otherwise.
 
 use abi::flags::{ioctl, OFlags};
 use abi::Errno;
@@ -15,6 +16,12 @@ pub fn sys_ioctl(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
     let arg = a.addr(2);
     if let Some((pty, master)) = f.pty() {
         if let Some(r) = crate::tty::pty_ioctl(ctx, pty, master, a.u32(1), arg) {
+            return r;
+        }
+    }
+    let generic = matches!(a.u32(1), ioctl::FIOCLEX | ioctl::FIONCLEX | ioctl::FIONBIO);
+    if !generic {
+        if let Some(r) = super::blk_ioctl::ioctl(ctx, &f, a.u32(1), a.raw(2)) {
             return r;
         }
     }
@@ -43,7 +50,10 @@ pub fn sys_ioctl(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
         ioctl::FIONREAD => {
             let n = match crate::net::socket_of(&f) {
                 Some(s) => s.pending().min(i32::MAX as usize) as i32,
-                None => f.fionread()?,
+                None => match crate::net::inet_of(&f) {
+                    Some(s) => s.net.info(s.id)?.pending.min(i32::MAX as usize) as i32,
+                    None => f.fionread()?,
+                },
             };
             ctx.write_val(arg, &n)?;
         }

@@ -2,10 +2,12 @@
 //! Every handler validates its guest arguments and hands the work to [`vfs`].
 
 mod attr;
+mod blk_ioctl;
 mod dir;
 mod ioctl;
 pub mod locks;
 mod memfd;
+mod mount;
 mod open;
 mod pipe;
 mod rw;
@@ -25,14 +27,16 @@ pub(crate) use dir::{
 pub(crate) use ioctl::sys_ioctl;
 pub(crate) use locks::sys_flock;
 pub(crate) use memfd::{sys_fallocate, sys_memfd_create};
+pub(crate) use mount::{sys_fstatfs, sys_mount, sys_statfs, sys_umount2};
 pub(crate) use open::{
     dropped, sys_close, sys_close_range, sys_creat, sys_dup, sys_dup2, sys_dup3, sys_fcntl,
     sys_open, sys_openat, sys_umask,
 };
 pub(crate) use pipe::{sys_pipe, sys_pipe2};
 pub(crate) use rw::{
-    iovecs, skip, sys_lseek, sys_pread64, sys_preadv, sys_preadv2, sys_pwrite64, sys_pwritev,
-    sys_pwritev2, sys_read, sys_readv, sys_write, sys_writev,
+    aio_check, aio_transfer, check_rwf, iovecs, skip, sys_lseek, sys_pread64, sys_preadv,
+    sys_preadv2, sys_pwrite64, sys_pwritev, sys_pwritev2, sys_read, sys_readv, sys_write,
+    sys_writev,
 };
 pub(crate) use stat::{
     sys_access, sys_faccessat, sys_faccessat2, sys_fstat, sys_lstat, sys_newfstatat, sys_readlink,
@@ -40,9 +44,9 @@ pub(crate) use stat::{
 };
 pub(crate) use times::{sys_futimesat, sys_utime, sys_utimensat, sys_utimes};
 pub(crate) use xattr::{
-    sys_fadvise64, sys_fgetxattr, sys_flistxattr, sys_fremovexattr, sys_fsetxattr, sys_fstatfs,
-    sys_getxattr, sys_lgetxattr, sys_listxattr, sys_llistxattr, sys_lremovexattr, sys_lsetxattr,
-    sys_removexattr, sys_setxattr, sys_statfs,
+    sys_fadvise64, sys_fgetxattr, sys_flistxattr, sys_fremovexattr, sys_fsetxattr, sys_getxattr,
+    sys_lgetxattr, sys_listxattr, sys_llistxattr, sys_lremovexattr, sys_lsetxattr, sys_removexattr,
+    sys_setxattr,
 };
 
 use abi::{Errno, UserAddr};

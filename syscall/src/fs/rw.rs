@@ -80,6 +80,9 @@ fn transfer(
     if let Some(s) = crate::net::socket_of(f) {
         return crate::net::socket_rw(ctx, f, &s, iovs, dir == Dir::Read, nowait);
     }
+    if let Some(s) = crate::net::inet_of(f) {
+        return crate::net::inet_rw(ctx, f, &s, iovs, dir == Dir::Read, nowait);
+    }
     if let (Dir::Read, Some(sfd)) = (dir, crate::signalfd::signalfd_of(f)) {
         return crate::signalfd::read(ctx, f, sfd, iovs, nowait);
     }
@@ -342,6 +345,44 @@ fn vectored(ctx: &mut Ctx<'_>, a: &Args, dir: Dir, at: At, rwf: u32) -> abi::Sys
         (at, _, _) => at,
     };
     transfer(ctx, &f, &v, dir, at, true, rwf & RWF_NOWAIT != 0)
+}
+
+/// An `io_submit` read or write of open file `f` (`write`: its direction): `EBADF` if
+/// `f` is not open for it, as [`file_for`].
+pub(crate) fn aio_check(f: &FileRef, write: bool) -> Result<(), Errno> {
+    let fl = f.flags();
+    let ok = if write { fl.writable() } else { fl.readable() };
+    if fl.contains(OFlags::PATH) || !ok {
+        return Err(Errno::EBADF);
+    }
+    Ok(())
+}
+
+/// `RWF_*` flags: `EOPNOTSUPP` for unknown ones.
+pub(crate) fn check_rwf(rwf: u32) -> Result<(), Errno> {
+    if rwf & !RWF_SUPPORTED != 0 {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    Ok(())
+}
+
+/// One `io_submit` transfer: `iovs` to or from `f` at `off` (at the file position for a
+/// file that cannot seek), never blocking (a pipe with nothing to read gives `EAGAIN`).
+pub(crate) fn aio_transfer(
+    ctx: &mut Ctx<'_>,
+    f: &FileRef,
+    iovs: &[IoVec],
+    write: bool,
+    off: u64,
+    rwf: u32,
+) -> abi::SysResult {
+    let dir = if write { Dir::Write } else { Dir::Read };
+    let at = match (f.is_seekable(), write && rwf & RWF_APPEND != 0) {
+        (true, false) => At::Off(off),
+        (true, true) => At::End,
+        (false, append) => At::Pos { append },
+    };
+    transfer(ctx, f, iovs, dir, at, true, true)
 }
 
 /// `readv(2)`.

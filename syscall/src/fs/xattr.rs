@@ -133,50 +133,6 @@ pub(crate) fn sys_fremovexattr(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     remove(ctx, a, By::Fd)
 }
 
-/// `struct statfs` of x86-64 (120 bytes).
-fn statfs_bytes(ctx: &Ctx<'_>) -> [u8; 120] {
-    /// `OVERLAYFS_SUPER_MAGIC`.
-    const OVERLAYFS_MAGIC: i64 = 0x794c_7630;
-    let stats = ctx.mm.view().stats();
-    let words: [i64; 15] = [
-        OVERLAYFS_MAGIC,
-        4096,
-        (stats.total_bytes / 4096) as i64,
-        (stats.free_bytes / 4096) as i64,
-        (stats.free_bytes / 4096) as i64,
-        1 << 20,
-        1 << 19,
-        0, // f_fsid
-        255,
-        4096,
-        0x20, // ST_RELATIME
-        0,
-        0,
-        0,
-        0,
-    ];
-    let mut out = [0u8; 120];
-    for (i, w) in words.iter().enumerate() {
-        out[i * 8..i * 8 + 8].copy_from_slice(&w.to_ne_bytes());
-    }
-    out
-}
-
-pub(crate) fn sys_statfs(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
-    let p = path_arg(ctx, a.addr(0))?;
-    ctx.vfs.lookup(ctx.at(&ctx.proc.cwd), &p, true)?;
-    let st = statfs_bytes(ctx);
-    ctx.copy_out(a.addr(1), &st)?;
-    Ok(0)
-}
-
-pub(crate) fn sys_fstatfs(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
-    ctx.file(a.i32(0))?;
-    let st = statfs_bytes(ctx);
-    ctx.copy_out(a.addr(1), &st)?;
-    Ok(0)
-}
-
 pub(crate) fn sys_fadvise64(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     let f = ctx.file(a.i32(0))?;
     if f.wait_id().is_some() {

@@ -282,13 +282,22 @@ impl<T: Object> Ids<T> {
         Ok(id)
     }
 
-    /// Adds `obj` at a free index below `max` (`ENOSPC` if none): its id.
-    pub fn insert(&mut self, mut obj: T, max: i32) -> Result<i32, Errno> {
+    /// Adds `obj` at a free index below `max` (`ENOSPC` if none): its id. With `next_id`
+    /// (`/proc/sys/kernel/*_next_id`), the index is the lowest free one from the id's, and
+    /// the sequence number the id's, as Linux's `ipc_idr_alloc`.
+    pub fn insert(&mut self, mut obj: T, max: i32, next_id: Option<i32>) -> Result<i32, Errno> {
         let max = max.clamp(0, IPCMNI);
         if self.objs.len() >= max as usize {
             return Err(Errno::ENOSPC);
         }
         let free = |from: i32, to: i32| (from..to).find(|i| !self.objs.contains_key(i));
+        if let Some(id) = next_id {
+            let idx = free(id % IPCMNI, IPCMNI).ok_or(Errno::ENOSPC)?;
+            let seq = (id / IPCMNI) as u16;
+            obj.perm_mut().seq = seq;
+            self.objs.insert(idx, obj);
+            return Ok(i32::from(seq) * IPCMNI + idx);
+        }
         let idx = match free(self.last_idx + 1, max) {
             Some(i) => i,
             None => {
@@ -305,6 +314,23 @@ impl<T: Object> Ids<T> {
         self.objs.insert(idx, obj);
         Ok(i32::from(self.seq) * IPCMNI + idx)
     }
+}
+
+/// Adds a new object to its kind's `ids` (below `max`), with the id
+/// `/proc/sys/kernel/<next_id>` asks for if it is set.
+pub(crate) fn insert<T: Object>(
+    ctx: &mut crate::Ctx<'_>,
+    ids: fn(&mut Ipc) -> &mut Ids<T>,
+    next_id: &'static str,
+    obj: T,
+    max: i32,
+) -> Result<i32, Errno> {
+    let want = ctx.procs.sysctl.next_id(next_id);
+    let id = ids(&mut ctx.procs.ipc).insert(obj, max, want)?;
+    if want.is_some() {
+        ctx.procs.sysctl.next_id_used(next_id);
+    }
+    Ok(id)
 }
 
 /// The numbers of a `/proc/sys` file of the instance (`kernel/sem` has four).

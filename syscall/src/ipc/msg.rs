@@ -71,7 +71,7 @@ pub(crate) fn sys_msgget(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
                 lrpid: 0,
             };
             let max = sysctl(ctx, "kernel/msgmni").min(IPCMNI as u64) as i32;
-            Ok(ctx.procs.ipc.msg.insert(q, max)? as u64)
+            Ok(super::insert(ctx, |i| &mut i.msg, "kernel/msg_next_id", q, max)? as u64)
         }
     }
 }

@@ -83,7 +83,7 @@ pub(crate) fn sys_semget(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
                 otime: 0,
                 ctime: now(),
             };
-            Ok(ctx.procs.ipc.sem.insert(set, semmni)? as u64)
+            Ok(super::insert(ctx, |i| &mut i.sem, "kernel/sem_next_id", set, semmni)? as u64)
         }
     }
 }

@@ -202,7 +202,7 @@ pub(crate) fn sys_shmget(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
                 cpid: ctx.proc.pid,
                 lpid: 0,
             };
-            Ok(ctx.procs.ipc.shm.insert(seg, max)? as u64)
+            Ok(super::insert(ctx, |i| &mut i.shm, "kernel/shm_next_id", seg, max)? as u64)
         }
     }
 }

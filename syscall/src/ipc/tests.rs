@@ -28,14 +28,14 @@ fn obj(key: i32) -> Dummy {
 #[test]
 fn ids_are_cyclic_and_change_sequence_on_wrap() {
     let mut ids = Ids::default();
-    assert_eq!(ids.insert(obj(0), 3).unwrap(), 0);
-    assert_eq!(ids.insert(obj(0), 3).unwrap(), 1);
+    assert_eq!(ids.insert(obj(0), 3, None).unwrap(), 0);
+    assert_eq!(ids.insert(obj(0), 3, None).unwrap(), 1);
     ids.remove(0).unwrap();
     // The next index after the last one given, not the lowest free.
-    assert_eq!(ids.insert(obj(0), 3).unwrap(), 2);
+    assert_eq!(ids.insert(obj(0), 3, None).unwrap(), 2);
     // Wrapping: the lowest free index with the next sequence number.
-    assert_eq!(ids.insert(obj(0), 3).unwrap(), IPCMNI);
-    assert_eq!(ids.insert(obj(0), 3), Err(Errno::ENOSPC));
+    assert_eq!(ids.insert(obj(0), 3, None).unwrap(), IPCMNI);
+    assert_eq!(ids.insert(obj(0), 3, None), Err(Errno::ENOSPC));
     // An id of a freed slot's old sequence is unknown.
     assert_eq!(ids.get(0).err(), Some(Errno::EINVAL));
     assert!(ids.get(IPCMNI).is_ok());
@@ -47,7 +47,7 @@ fn ids_are_cyclic_and_change_sequence_on_wrap() {
 #[test]
 fn lookup_by_key_follows_ipcget() {
     let mut ids = Ids::default();
-    let id = ids.insert(obj(42), 10).unwrap();
+    let id = ids.insert(obj(42), 10, None).unwrap();
     assert!(matches!(ids.lookup(IPC_PRIVATE, 0), Ok(Found::Create)));
     assert!(matches!(ids.lookup(42, 0), Ok(Found::Existing(i)) if i == id));
     assert!(matches!(ids.lookup(42, IPC_CREAT), Ok(Found::Existing(_))));
@@ -104,4 +104,16 @@ fn semop_is_all_or_nothing() {
         Err(Errno::ERANGE)
     );
     assert_eq!(values(&set), vec![0, 2]);
+}
+
+#[test]
+fn next_id_picks_the_id_as_ipc_idr_alloc() {
+    let mut ids = Ids::default();
+    let asked = 3 * IPCMNI + 7;
+    assert_eq!(ids.insert(obj(0), 10, Some(asked)).unwrap(), asked);
+    assert!(ids.get(asked).is_ok());
+    // Taken: the lowest free index from the one asked for, with the asked sequence.
+    assert_eq!(ids.insert(obj(0), 10, Some(asked)).unwrap(), asked + 1);
+    // Without one, allocation goes on as before (cyclic from the last index it gave).
+    assert_eq!(ids.insert(obj(0), 10, None).unwrap(), 0);
 }

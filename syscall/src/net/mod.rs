@@ -1,16 +1,25 @@
-//! Sockets: `AF_UNIX` only ([`unix`]), entirely inside uml — nothing reaches a host
-//! socket. Stream, datagram and seqpacket sockets, `socketpair`, named sockets (a path
-//! bound in the guest's file system becomes a socket inode of the overlay's upper layer) and
-//! abstract names (a namespace per uml instance), descriptor and credential passing.
+//! Sockets, entirely inside uml — nothing reaches a host socket.
+//!
+//! `AF_UNIX` ([`unix`]): stream, datagram and seqpacket sockets, `socketpair`, named
+//! sockets (a path bound in the guest's file system becomes a socket inode of the overlay's
+//! upper layer) and abstract names (a namespace per uml instance), descriptor and
+//! credential passing.
+//!
+//! `AF_INET` and `AF_INET6` ([`inet`]): TCP and UDP on the instance's own loopback network,
+//! owned by the `net` crate (`ctx.procs.net`); this layer only decodes and checks the
+//! guest's arguments ([`inet_addr`], [`inet_opt`], [`inet_io`]) and parks tasks the stack
+//! cannot serve yet. Wait ids the stack made ready are woken after every syscall.
 //!
 //! Other families behave as on a Linux kernel built without them: `socket` and
-//! `socketpair` fail with `EAFNOSUPPORT` (gVisor with `--network=none` still has a
-//! loopback-only netstack, so it would create the socket; a guest of uml has no network at
-//! all, and `EAFNOSUPPORT` is what programs already handle for a missing family, e.g. IPv6
-//! on an IPv4-only kernel). The calls that take a descriptor say `EBADF` for a bad one and
-//! `ENOTSOCK` for one that is not a socket.
+//! `socketpair` fail with `EAFNOSUPPORT`. The calls that take a descriptor say `EBADF` for
+//! a bad one and `ENOTSOCK` for one that is not a socket.
 
 mod addr;
+mod inet;
+mod inet_addr;
+mod inet_io;
+mod inet_opt;
+mod mmsg;
 mod msg;
 mod opt;
 pub(crate) mod unix;
@@ -21,8 +30,12 @@ use vfs::{Arc, FileObject, FileRef};
 
 use crate::{Args, Ctx, WaitKey};
 use addr::SockAddr;
+use net::{Family, InetSocket};
 use unix::{SockType, Ucred, UnixSocket};
 
+pub(crate) use inet::inet_of;
+pub(crate) use inet_io::rw as inet_rw;
+pub(crate) use mmsg::{sys_recvmmsg, sys_sendmmsg};
 pub(crate) use msg::{socket_rw, sys_recvfrom, sys_recvmsg, sys_sendmsg, sys_sendto, sys_shutdown};
 pub(crate) use opt::{sys_getpeername, sys_getsockname, sys_getsockopt, sys_setsockopt};
 
@@ -40,6 +53,21 @@ const SOCK_CLOEXEC: u32 = OFlags::CLOEXEC.bits();
 pub(crate) fn socket_of(f: &FileRef) -> Option<Arc<UnixSocket>> {
     let any: Arc<dyn std::any::Any + Send + Sync> = f.object()?.clone();
     any.downcast::<UnixSocket>().ok()
+}
+
+/// The inet socket open at `fd`, if it is one (`EBADF` for a bad descriptor).
+fn inet_sock(ctx: &Ctx<'_>, fd: i32) -> Result<Option<(FileRef, Arc<InetSocket>)>, Errno> {
+    let f = ctx.file(fd)?;
+    Ok(inet_of(&f).map(|s| (f, s)))
+}
+
+/// The inet family of a `socket` domain.
+fn inet_family(domain: i32) -> Option<Family> {
+    match u16::try_from(domain).ok()? {
+        abi::net::AF_INET => Some(Family::V4),
+        abi::net::AF_INET6 => Some(Family::V6),
+        _ => None,
+    }
 }
 
 /// The socket open at `fd`: `EBADF`, or `ENOTSOCK` if it is not a socket.
@@ -103,6 +131,12 @@ fn install(ctx: &mut Ctx<'_>, f: FileRef, cloexec: bool) -> Result<i32, Errno> {
 
 /// `socket(2)`.
 pub(crate) fn sys_socket(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    if let Some(family) = inet_family(a.i32(0)) {
+        if a.u32(1) & !(SOCK_TYPE_MASK | SOCK_NONBLOCK | SOCK_CLOEXEC) != 0 {
+            return Err(Errno::EINVAL);
+        }
+        return inet::socket(ctx, family, a.u32(1), a.i32(2));
+    }
     let (ty, nonblock, cloexec) = sock_type(a.i32(0), a.u32(1), a.i32(2))?;
     crate::fs::check_free_fd(ctx)?;
     let s = UnixSocket::new(ty, cred(ctx));
@@ -112,6 +146,9 @@ pub(crate) fn sys_socket(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
 
 /// `socketpair(2)`.
 pub(crate) fn sys_socketpair(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    if inet_family(a.i32(0)).is_some() {
+        return Err(Errno::EOPNOTSUPP);
+    }
     let (ty, nonblock, cloexec) = sock_type(a.i32(0), a.u32(1), a.i32(2))?;
     let (x, y) = UnixSocket::pair(ty, cred(ctx));
     let (fx, fy) = (open(ctx, x, nonblock), open(ctx, y, nonblock));
@@ -155,6 +192,9 @@ fn lookup(ctx: &Ctx<'_>, name: &SockAddr, ty: SockType) -> Result<Arc<UnixSocket
 
 /// `bind(2)`.
 pub(crate) fn sys_bind(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    if let Some((_, s)) = inet_sock(ctx, a.i32(0))? {
+        return inet::bind(ctx, &s, a);
+    }
     let (_, s) = sock(ctx, a.i32(0))?;
     let name = addr::read(ctx, a.addr(1), a.i32(2))?;
     if s.is_bound() {
@@ -199,6 +239,9 @@ fn autobind(ctx: &Ctx<'_>, s: &Arc<UnixSocket>) -> Result<(), Errno> {
 
 /// `listen(2)`.
 pub(crate) fn sys_listen(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    if let Some((_, s)) = inet_sock(ctx, a.i32(0))? {
+        return inet::listen(ctx, &s, a);
+    }
     let (_, s) = sock(ctx, a.i32(0))?;
     // A negative backlog is a huge unsigned one, as Linux reads it.
     s.listen(a.u32(1) as usize, cred(ctx))?;
@@ -207,6 +250,9 @@ pub(crate) fn sys_listen(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
 
 /// `connect(2)`.
 pub(crate) fn sys_connect(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    if let Some((f, s)) = inet_sock(ctx, a.i32(0))? {
+        return inet::connect(ctx, &f, &s, a);
+    }
     let (f, s) = sock(ctx, a.i32(0))?;
     let name = addr::read(ctx, a.addr(1), a.i32(2))?;
     if s.ty == SockType::Dgram {
@@ -236,6 +282,9 @@ pub(crate) fn sys_connect(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
 fn do_accept(ctx: &mut Ctx<'_>, a: &Args, flags: u32) -> SysResult {
     if flags & !(SOCK_NONBLOCK | SOCK_CLOEXEC) != 0 {
         return Err(Errno::EINVAL);
+    }
+    if let Some((f, s)) = inet_sock(ctx, a.i32(0))? {
+        return inet::accept(ctx, &f, &s, a, flags);
     }
     let (f, s) = sock(ctx, a.i32(0))?;
     crate::fs::check_free_fd(ctx)?;

@@ -40,15 +40,15 @@ fn cmsg_align(n: usize) -> usize {
 /// `struct msghdr` (56 bytes on x86-64).
 #[derive(Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]
 #[repr(C)]
-struct MsgHdr {
-    name: u64,
-    namelen: u32,
+pub(super) struct MsgHdr {
+    pub(super) name: u64,
+    pub(super) namelen: u32,
     _pad0: u32,
-    iov: u64,
-    iovlen: u64,
-    control: u64,
-    controllen: u64,
-    flags: i32,
+    pub(super) iov: u64,
+    pub(super) iovlen: u64,
+    pub(super) control: u64,
+    pub(super) controllen: u64,
+    pub(super) flags: i32,
     _pad1: i32,
 }
 
@@ -232,6 +232,9 @@ pub(crate) fn socket_rw(
 
 /// `sendto(2)`.
 pub(crate) fn sys_sendto(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    if let Some((f, s)) = super::inet_sock(ctx, a.i32(0))? {
+        return super::inet_io::sendto(ctx, &f, &s, a);
+    }
     let (f, s) = sock(ctx, a.i32(0))?;
     let len = a.len(2).min(i32::MAX as u64);
     Ctx::access_ok(a.addr(1), len)?;
@@ -254,6 +257,9 @@ pub(crate) fn sys_sendto(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
 
 /// `recvfrom(2)`.
 pub(crate) fn sys_recvfrom(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    if let Some((f, s)) = super::inet_sock(ctx, a.i32(0))? {
+        return super::inet_io::recvfrom(ctx, &f, &s, a);
+    }
     let (f, s) = sock(ctx, a.i32(0))?;
     let len = a.len(2).min(i32::MAX as u64);
     Ctx::access_ok(a.addr(1), len)?;
@@ -337,7 +343,7 @@ fn parse_control(
 }
 
 /// Reads a `msghdr` and its iovec array.
-fn read_msghdr(ctx: &mut Ctx<'_>, at: UserAddr) -> Result<(MsgHdr, Vec<IoVec>), Errno> {
+pub(super) fn read_msghdr(ctx: &mut Ctx<'_>, at: UserAddr) -> Result<(MsgHdr, Vec<IoVec>), Errno> {
     let m: MsgHdr = ctx.read_val(at)?;
     if m.namelen > i32::MAX as u32 {
         return Err(Errno::EINVAL);
@@ -352,6 +358,9 @@ fn read_msghdr(ctx: &mut Ctx<'_>, at: UserAddr) -> Result<(MsgHdr, Vec<IoVec>), 
 
 /// `sendmsg(2)`.
 pub(crate) fn sys_sendmsg(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    if let Some((f, s)) = super::inet_sock(ctx, a.i32(0))? {
+        return super::inet_io::sendmsg(ctx, &f, &s, a.addr(1), a.u32(2));
+    }
     let (f, s) = sock(ctx, a.i32(0))?;
     let (m, iovs) = read_msghdr(ctx, a.addr(1))?;
     let to = if m.name != 0 && m.namelen != 0 {
@@ -406,6 +415,9 @@ impl ControlOut {
 
 /// `recvmsg(2)`.
 pub(crate) fn sys_recvmsg(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    if let Some((f, s)) = super::inet_sock(ctx, a.i32(0))? {
+        return super::inet_io::recvmsg(ctx, &f, &s, a.addr(1), a.u32(2));
+    }
     let (f, s) = sock(ctx, a.i32(0))?;
     let flags = a.u32(2);
     let (m, iovs) = read_msghdr(ctx, a.addr(1))?;
@@ -462,6 +474,10 @@ pub(crate) fn sys_recvmsg(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
 
 /// `shutdown(2)`.
 pub(crate) fn sys_shutdown(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    if let Some((_, s)) = super::inet_sock(ctx, a.i32(0))? {
+        let how = u8::try_from(a.i32(1)).map_err(|_| Errno::EINVAL)?;
+        return super::inet::shutdown(ctx, &s, how);
+    }
     let (_, s) = sock(ctx, a.i32(0))?;
     let how = u8::try_from(a.i32(1)).map_err(|_| Errno::EINVAL)?;
     if let Some(id) = s.shutdown(how)? {

@@ -40,6 +40,9 @@ const MIN_RCVBUF: usize = 2304;
 /// `getsockopt(2)`: the `SOL_SOCKET` options an `AF_UNIX` socket has; `EOPNOTSUPP` for
 /// other levels, `ENOPROTOOPT` for unknown options.
 pub(crate) fn sys_getsockopt(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    if let Some((_, s)) = super::inet_sock(ctx, a.i32(0))? {
+        return super::inet_opt::getsockopt(ctx, &s, a);
+    }
     let (_, s) = sock(ctx, a.i32(0))?;
     let (level, name, at, len_at) = (a.i32(1), a.i32(2), a.addr(3), a.addr(4));
     let ulen: i32 = ctx.read_val(len_at)?;
@@ -77,6 +80,9 @@ pub(crate) fn sys_getsockopt(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
 /// common options are accepted and change nothing (`SO_RCVTIMEO`/`SO_SNDTIMEO` included:
 /// blocking calls do not time out).
 pub(crate) fn sys_setsockopt(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    if let Some((_, s)) = super::inet_sock(ctx, a.i32(0))? {
+        return super::inet_opt::setsockopt(ctx, &s, a);
+    }
     let (_, s) = sock(ctx, a.i32(0))?;
     let (level, name, at, len) = (a.i32(1), a.i32(2), a.addr(3), a.i32(4));
     if level != SOL_SOCKET {
@@ -119,6 +125,9 @@ pub(crate) fn sys_setsockopt(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
 
 /// `getsockname(2)`.
 pub(crate) fn sys_getsockname(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    if let Some((_, s)) = super::inet_sock(ctx, a.i32(0))? {
+        return super::inet::getsockname(ctx, &s, a);
+    }
     let (_, s) = sock(ctx, a.i32(0))?;
     let name = s.addr();
     addr::write_name(ctx, a.addr(1), a.addr(2), name.as_deref())?;
@@ -127,6 +136,9 @@ pub(crate) fn sys_getsockname(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
 
 /// `getpeername(2)`: `ENOTCONN` without a peer.
 pub(crate) fn sys_getpeername(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    if let Some((_, s)) = super::inet_sock(ctx, a.i32(0))? {
+        return super::inet::getpeername(ctx, &s, a);
+    }
     let (_, s) = sock(ctx, a.i32(0))?;
     if s.ty != SockType::Dgram && !s.is_connected() {
         return Err(Errno::ENOTCONN);

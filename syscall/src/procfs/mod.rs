@@ -112,8 +112,23 @@ impl ProcSource for ProcView<'_> {
     fn contents(&self, vfs: &Vfs, pid: i32, file: ProcFile) -> Result<Vec<u8>, Errno> {
         let view = self.mm.ok_or(Errno::ENOENT)?.view();
         let mm = &*view;
+        if let ProcFile::Sysctl("fs/aio-nr") = file {
+            let events: u64 = self
+                .pids()
+                .into_iter()
+                .filter_map(|p| self.live(p))
+                .map(|p| p.aio.events())
+                .sum();
+            return Ok(format!("{events}\n").into_bytes());
+        }
         if let ProcFile::Sysctl(path) = file {
             return Ok(self.table.sysctl.read(path, mm.stats().total_bytes));
+        }
+        if let ProcFile::Net(which) = file {
+            let f = net::ProcNet::ALL.iter().find(|(n, _)| *n == which);
+            return f
+                .map(|(_, f)| f.text(&self.table.net).into_bytes())
+                .ok_or(Errno::ENOENT);
         }
         if let ProcFile::Sysvipc(which) = file {
             let spaces = self

@@ -2,7 +2,9 @@
 //! writes to them. The values belong to the uml instance ([`Sysctl`], kept in the process
 //! table): `kernel/hostname` and `kernel/domainname` are what `uname` reports and what
 //! `sethostname`/`setdomainname` set; `kernel/pid_max` bounds the pids handed out from
-//! then on; `fs/pipe-max-size` bounds `F_SETPIPE_SZ` for unprivileged callers. The other
+//! then on; `kernel/{msg,sem,shm}_next_id` give the next SysV object of their kind its id
+//! (`CONFIG_CHECKPOINT_RESTORE`; back to -1 once used); `fs/pipe-max-size` bounds `F_SETPIPE_SZ` for unprivileged callers;
+//! `fs/aio-max-nr` bounds `io_setup` (`fs/aio-nr` is the events of the live contexts). The other
 //! writable values are kept (a read shows what was written) without further effect.
 //! Defaults are Linux's for a machine of the instance's size (`--mem`, one CPU); the
 //! release and version strings are the host's, as `uname` reports them.
@@ -38,6 +40,8 @@ pub struct Sysctl {
     pub pid_max: i32,
     /// `fs/pipe-max-size`: the largest pipe an unprivileged `F_SETPIPE_SZ` may ask for.
     pub pipe_max_size: u64,
+    /// `fs/aio-max-nr`: the most events all `io_setup` contexts may hold together.
+    pub aio_max_nr: u64,
     /// The other writable values, as last written.
     written: BTreeMap<&'static str, String>,
     /// `kernel/random/boot_id`: one per instance.
@@ -52,6 +56,7 @@ impl Default for Sysctl {
             domainname: cstr(&uts.domainname).to_vec(),
             pid_max: 32768,
             pipe_max_size: 1 << 20,
+            aio_max_nr: 65536,
             written: BTreeMap::new(),
             boot_id: uuid(),
         }
@@ -107,9 +112,18 @@ fn default_value(path: &str, mem: u64) -> String {
         "kernel/keys/persistent_keyring_expiry" => "259200".into(),
         "kernel/keys/root_maxbytes" => "25000000".into(),
         "kernel/keys/root_maxkeys" => "1000000".into(),
+        "kernel/core_pattern" => "core".into(),
+        "kernel/printk" => "4\t4\t1\t7".into(),
+        "fs/lease-break-time" => "45".into(),
+        "fs/pipe-user-pages-hard" => "0".into(),
+        "fs/pipe-user-pages-soft" => "16384".into(),
+        "fs/protected_fifos" | "fs/protected_regular" => "0".into(),
+        "fs/protected_hardlinks" | "fs/protected_symlinks" => "1".into(),
+        "vm/vfs_cache_pressure" => "100".into(),
         "kernel/msgmax" => "8192".into(),
         "kernel/msgmnb" => "16384".into(),
         "kernel/msgmni" => "32000".into(),
+        "kernel/msg_next_id" | "kernel/sem_next_id" | "kernel/shm_next_id" => "-1".into(),
         "kernel/ngroups_max" => "65536".into(),
         "kernel/overflowgid" | "kernel/overflowuid" => "65534".into(),
         "kernel/perf_event_paranoid" => "2".into(),
@@ -139,6 +153,7 @@ impl Sysctl {
             "kernel/version" => String::from_utf8_lossy(cstr(&uts.version)).into_owned(),
             "kernel/pid_max" => self.pid_max.to_string(),
             "fs/pipe-max-size" => self.pipe_max_size.to_string(),
+            "fs/aio-max-nr" => self.aio_max_nr.to_string(),
             "kernel/random/boot_id" => self.boot_id.clone(),
             "kernel/random/uuid" => uuid(),
             p => match self.written.get(p) {
@@ -160,6 +175,20 @@ impl Sysctl {
         self.written.insert(path, v.to_string());
     }
 
+    /// The id `kernel/{msg,sem,shm}_next_id` (`path`) asks the next object of its kind to
+    /// get, if it is set (not -1).
+    pub(crate) fn next_id(&self, path: &str) -> Option<i32> {
+        self.written
+            .get(path)
+            .and_then(|v| v.parse::<i32>().ok())
+            .filter(|&v| v >= 0)
+    }
+
+    /// An object got the id `path` asked for: the file goes back to -1.
+    pub(crate) fn next_id_used(&mut self, path: &'static str) {
+        self.written.insert(path, "-1".into());
+    }
+
     /// A write of `data` to `/proc/sys/<path>` (its permission was checked on open).
     fn write(&mut self, path: &'static str, data: &[u8]) -> Result<(), Errno> {
         match path {
@@ -172,14 +201,31 @@ impl Sysctl {
                 }
                 self.pid_max = v as i32;
             }
+            "fs/aio-max-nr" => {
+                let [v] = dointvec::<1>(data)?;
+                self.aio_max_nr = u64::try_from(v).map_err(|_| Errno::EINVAL)?;
+            }
             "fs/pipe-max-size" => {
                 let [v] = dointvec::<1>(data)?;
                 self.pipe_max_size = round_pipe_size(v).ok_or(Errno::EINVAL)?;
             }
-            "kernel/sem" => {
+            "kernel/core_pattern" => {
+                // proc_dostring into a CORENAME_MAX_SIZE buffer.
+                let text = String::from_utf8_lossy(&data[..data.len().min(127)]);
+                let line = text.split(['\n', '\0']).next().unwrap_or_default();
+                self.written.insert(path, line.to_string());
+            }
+            "kernel/sem" | "kernel/printk" => {
                 let v = dointvec::<4>(data)?;
                 let s: Vec<String> = v.iter().map(i64::to_string).collect();
                 self.written.insert(path, s.join("\t"));
+            }
+            "kernel/msg_next_id" | "kernel/sem_next_id" | "kernel/shm_next_id" => {
+                let [v] = dointvec::<1>(data)?;
+                if !(-1..=i64::from(i32::MAX)).contains(&v) {
+                    return Err(Errno::EINVAL);
+                }
+                self.written.insert(path, v.to_string());
             }
             "vm/overcommit_memory" => {
                 let [v] = dointvec::<1>(data)?;

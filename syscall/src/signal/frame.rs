@@ -189,6 +189,18 @@ pub fn init_fpstate(xs: &XstateInfo) -> Vec<u8> {
     img
 }
 
+/// `img`, an image made while the host's layout was not known yet (`rt_sigreturn` before
+/// any handler ran), in the host's layout `xs`: cut or zero-padded to its size, with the
+/// host's XCR0 in `sw_reserved` and only the host's features in `XSTATE_BV` (zeroed
+/// components of those are their initial state).
+pub fn fit_fpstate(mut img: Vec<u8>, xs: &XstateInfo) -> Vec<u8> {
+    img.resize(xs.size.max(XSAVE_MIN), 0);
+    xs.put_ptrace_sw(&mut img);
+    let bv = rd64(&img, XSAVE_HDR) & xs.features;
+    wr64(&mut img, XSAVE_HDR, bv);
+    img
+}
+
 fn check_range(addr: u64, len: u64) -> Result<(), Errno> {
     crate::Ctx::access_ok(UserAddr(addr), len)
 }

@@ -40,8 +40,8 @@ mod tests;
 use std::collections::VecDeque;
 
 pub use frame::{
-    init_fpstate, restore_rt_frame, setup_rt_frame, XstateInfo, FP_XSTATE_MAGIC1, FP_XSTATE_MAGIC2,
-    RT_SIGFRAME_SIZE,
+    fit_fpstate, init_fpstate, restore_rt_frame, setup_rt_frame, XstateInfo, FP_XSTATE_MAGIC1,
+    FP_XSTATE_MAGIC2, RT_SIGFRAME_SIZE,
 };
 pub use siginfo::*;
 pub(crate) use syscalls::*;

@@ -888,3 +888,27 @@ fn bad_fp_frames() {
         Err(Errno::EFAULT)
     );
 }
+
+#[test]
+fn an_image_made_before_the_layout_was_known_is_fitted_to_the_host() {
+    let host = XstateInfo::from_image(&xstate()).expect("layout");
+    // A forged frame's legacy image, made with no known layout: 576 bytes, and a header
+    // that claims a component the host does not have (bit 8).
+    let mut early = init_fpstate(&XstateInfo::default());
+    early[512..520].copy_from_slice(&(0x3u64 | 1 << 8).to_le_bytes());
+    let fitted = fit_fpstate(early.clone(), &host);
+    assert_eq!(fitted.len(), host.size);
+    assert_eq!(fitted[..464], early[..464], "registers kept");
+    assert_eq!(r64(&fitted, 464), host.features, "host XCR0 in sw_reserved");
+    assert_eq!(
+        r64(&fitted, 512),
+        0x3,
+        "only the host's features in XSTATE_BV"
+    );
+    assert!(
+        fitted[576..].iter().all(|&b| b == 0),
+        "the rest in its initial state"
+    );
+    // A longer image is cut to the host's size.
+    assert_eq!(fit_fpstate(vec![0; host.size + 64], &host).len(), host.size);
+}

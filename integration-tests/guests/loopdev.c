@@ -1,0 +1,127 @@
+/* Loop devices: /dev/loop-control, binding an image, the block and loop requests, mkfs.ext4
+ * (the host's, run inside) and mounting the device. Prints lines that are the same natively
+ * (as root, on the host's loop devices) and under uml; device numbers are not printed. */
+#include "common.h"
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <linux/loop.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+
+#define IMAGE_SIZE (32 << 20)
+
+static int run(char *const argv[]) {
+    pid_t pid = fork();
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 1);
+        dup2(null, 2);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+int main(void) {
+    struct stat st;
+    int img = open("image", O_CREAT | O_RDWR, 0600);
+    CHECK("image", img >= 0 && ftruncate(img, IMAGE_SIZE) == 0);
+
+    int ctl = open("/dev/loop-control", O_RDWR);
+    CHECK("open-control", ctl >= 0);
+    CHECK("control-is-char",
+          fstat(ctl, &st) == 0 && S_ISCHR(st.st_mode) && major(st.st_rdev) == 10 &&
+              minor(st.st_rdev) == 237);
+    EXPECT_ERR("control-bad-request", ioctl(ctl, 0x4C8F, 0), ENOSYS);
+    EXPECT_ERR("control-remove-negative", ioctl(ctl, LOOP_CTL_REMOVE, -1), EINVAL);
+    int n = ioctl(ctl, LOOP_CTL_GET_FREE);
+    CHECK("get-free", n >= 0);
+    char dev[64];
+    snprintf(dev, sizeof dev, "/dev/loop%d", n);
+    CHECK("dev-is-block", stat(dev, &st) == 0 && S_ISBLK(st.st_mode) &&
+                              major(st.st_rdev) == 7 && (int)minor(st.st_rdev) == n);
+    int fd = open(dev, O_RDWR);
+    CHECK("open-dev", fd >= 0);
+    struct loop_info64 info;
+    EXPECT_ERR("status-unbound", ioctl(fd, LOOP_GET_STATUS64, &info), ENXIO);
+    EXPECT_ERR("clear-unbound", ioctl(fd, LOOP_CLR_FD, 0), ENXIO);
+    EXPECT_ERR("set-fd-bad-fd", ioctl(fd, LOOP_SET_FD, 9999), EBADF);
+    int dirfd = open(".", O_RDONLY | O_DIRECTORY);
+    EXPECT_ERR("set-fd-dir", ioctl(fd, LOOP_SET_FD, dirfd), EINVAL);
+    report("set-fd", ioctl(fd, LOOP_SET_FD, img));
+    EXPECT_ERR("set-fd-busy", ioctl(fd, LOOP_SET_FD, img), EBUSY);
+    EXPECT_ERR("remove-bound", ioctl(ctl, LOOP_CTL_REMOVE, n), EBUSY);
+
+    memset(&info, 0, sizeof info);
+    strcpy((char *)info.lo_file_name, "uml-image");
+    report("set-status64", ioctl(fd, LOOP_SET_STATUS64, &info));
+    memset(&info, 0, sizeof info);
+    report("get-status64", ioctl(fd, LOOP_GET_STATUS64, &info));
+    struct stat ist;
+    fstat(img, &ist);
+    printf("status name=%s number-ok=%d inode-ok=%d offset=%llu flags=%u\n",
+           (char *)info.lo_file_name, (int)info.lo_number == n, info.lo_inode == ist.st_ino,
+           (unsigned long long)info.lo_offset, info.lo_flags & LO_FLAGS_READ_ONLY);
+
+    unsigned long long size64 = 0;
+    unsigned long sectors = 0;
+    int ssz = 0;
+    unsigned int pbsz = 0;
+    report("getsize64", ioctl(fd, BLKGETSIZE64, &size64));
+    report("getsize", ioctl(fd, BLKGETSIZE, &sectors));
+    report("sszget", ioctl(fd, BLKSSZGET, &ssz));
+    report("pbszget", ioctl(fd, BLKPBSZGET, &pbsz));
+    printf("size=%llu sectors=%lu ssz=%d pbsz=%u\n", size64, sectors, ssz, pbsz);
+    EXPECT_ERR("block-size-bad", ioctl(fd, LOOP_SET_BLOCK_SIZE, 1000), EINVAL);
+    report("block-size-4096", ioctl(fd, LOOP_SET_BLOCK_SIZE, 4096));
+    report("sszget-after", ioctl(fd, BLKSSZGET, &ssz));
+    printf("ssz=%d\n", ssz);
+    report("block-size-512", ioctl(fd, LOOP_SET_BLOCK_SIZE, 512));
+
+    /* Data goes to the image, at the device's offset. */
+    char buf[512] = "hello loop";
+    CHECK("pwrite-dev", pwrite(fd, buf, 512, 4096) == 512);
+    fsync(fd);
+    char back[512] = {0};
+    CHECK("image-has-it", pread(img, back, 512, 4096) == 512 && !strcmp(back, "hello loop"));
+    CHECK("seek-end", lseek(fd, 0, SEEK_END) == IMAGE_SIZE);
+    EXPECT_ERR("write-past-end", pwrite(fd, buf, 512, IMAGE_SIZE), ENOSPC);
+    CHECK("read-past-end", pread(fd, back, 512, IMAGE_SIZE) == 0);
+    unsigned long long range[2] = {4096, 4096};
+    report("discard", ioctl(fd, BLKDISCARD, range));
+    CHECK("discarded-zero", pread(fd, back, 512, 4096) == 512 && back[0] == 0);
+    range[0] = 100;
+    EXPECT_ERR("discard-unaligned", ioctl(fd, BLKDISCARD, range), EINVAL);
+
+    /* mkfs.ext4 on the device, then mount it. */
+    char *mkfs[] = {"/sbin/mkfs.ext4", "-q", "-F", dev, NULL};
+    printf("mkfs.ext4=%d\n", run(mkfs));
+    mkdir("mnt", 0755);
+    EXPECT_ERR("mount-ext4-as-ext2", mount(dev, "mnt", "ext2", 0, NULL), EINVAL);
+    report("mount-ext4", mount(dev, "mnt", "ext4", 0, NULL));
+    struct statfs sf;
+    CHECK("statfs-ext4", statfs("mnt", &sf) == 0 && sf.f_type == 0xEF53);
+    printf("statfs bsize=%ld\n", (long)sf.f_bsize);
+    CHECK("lost+found", stat("mnt/lost+found", &st) == 0 && (st.st_mode & 07777) == 0700);
+    int f = open("mnt/kept", O_CREAT | O_WRONLY, 0644);
+    CHECK("write-ext4", f >= 0 && write(f, "kept", 4) == 4);
+    close(f);
+    report("umount-ext4", umount("mnt"));
+    report("mount-again", mount(dev, "mnt", "ext4", MS_RDONLY, NULL));
+    CHECK("file-kept", access("mnt/kept", F_OK) == 0);
+    EXPECT_ERR("ro-ext4-creat", open("mnt/new", O_CREAT | O_WRONLY, 0644), EROFS);
+    report("umount-again", umount("mnt"));
+
+    report("clear", ioctl(fd, LOOP_CLR_FD, 0));
+    close(fd);
+    fd = open(dev, O_RDONLY);
+    EXPECT_ERR("status-cleared", ioctl(fd, LOOP_GET_STATUS64, &info), ENXIO);
+    close(fd);
+    return 0;
+}

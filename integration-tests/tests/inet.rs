@@ -1,0 +1,246 @@
+//! `AF_INET` and `AF_INET6` on the instance's own loopback network: C guests and python
+//! programs (`http.server` with `urllib`, a threading `socketserver`, asyncio streams) run
+//! natively and under uml with both trap mechanisms, outputs and status compared. A
+//! listener on the host's 127.0.0.1 is out of the guest's reach.
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use integration_tests::{arg, assert_no_bad_lines, compare, guests, run_uml, Outcome, RunOpts};
+
+const TRAPS: [&str; 2] = ["--trap=ptrace", "--trap=seccomp"];
+const PYTHON: &str = "/usr/bin/python3";
+
+fn opts(trap: &str) -> RunOpts {
+    RunOpts {
+        uml_flags: vec![trap.into()],
+        timeout: Some(Duration::from_secs(120)),
+        ..RunOpts::default()
+    }
+}
+
+/// Compares `argv` natively and under uml with each trap mechanism; asserts no `bad`
+/// lines, a final `done` and status 0.
+fn run_both(argv: &[std::ffi::OsString]) -> Outcome {
+    let mut last = None;
+    for trap in TRAPS {
+        let o = compare(argv, &opts(trap));
+        let what = format!("{:?} {trap}", argv[0]);
+        assert_no_bad_lines(&what, &o);
+        assert!(
+            o.stdout_str().ends_with("done\n"),
+            "{what}: {}",
+            o.describe("native")
+        );
+        assert_eq!(o.status, 0, "{what}: {}", o.describe("native"));
+        last = Some(o);
+    }
+    last.unwrap()
+}
+
+fn has(o: &Outcome, line: &str) {
+    let out = o.stdout_str();
+    assert!(
+        out.lines().any(|l| l == line),
+        "expected line {line:?} in:\n{out}"
+    );
+}
+
+fn python(prog: &str) -> Outcome {
+    run_both(&[arg(PYTHON), arg("-c"), arg(prog)])
+}
+
+#[test]
+fn tcp_udp_options_and_bad_input() {
+    let o = run_both(&[arg(guests::NET_INET)]);
+    has(&o, "reset: recv=ECONNRESET");
+    has(&o, "epipe: second send=EPIPE");
+    has(&o, "SO_ERROR ECONNREFUSED");
+    has(&o, "dual: peer ::ffff:127.0.0.1 len=28");
+    has(&o, "recvfrom 4 '0123' from 127.0.0.1 len=16 port ok=1");
+    has(&o, "bind taken port=EADDRINUSE");
+    has(&o, "thread: accept returned -1 EINVAL");
+    has(&o, "thread: recv returned 0");
+}
+
+#[test]
+fn epoll_echo_server_with_200_clients() {
+    let o = run_both(&[arg(guests::NET_EPOLL)]);
+    has(
+        &o,
+        "accepted 200 closed 200 clients ok 20 bytes 3300 many at once 1",
+    );
+}
+
+#[test]
+fn python_http_server_and_urllib() {
+    let o = python(
+        r#"
+import http.server, threading, urllib.request
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = ("path " + self.path).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+t = threading.Thread(target=srv.serve_forever)
+t.start()
+for p in ("/a", "/b/c", "/"):
+    with urllib.request.urlopen("http://127.0.0.1:%d%s" % (srv.server_port, p), timeout=30) as r:
+        print(r.status, r.read().decode())
+with urllib.request.urlopen("http://localhost:%d/local" % srv.server_port, timeout=30) as r:
+    print("via localhost", r.status, r.read().decode())
+srv.shutdown()
+t.join()
+print("done")
+"#,
+    );
+    has(&o, "200 path /b/c");
+}
+
+#[test]
+fn python_threading_socketserver() {
+    let o = python(
+        r#"
+import socket, socketserver, threading
+class Echo(socketserver.StreamRequestHandler):
+    def handle(self):
+        for line in self.rfile:
+            self.wfile.write(line.upper())
+class S(socketserver.ThreadingTCPServer):
+    allow_reuse_address = True
+    daemon_threads = True
+srv = S(("127.0.0.1", 0), Echo)
+threading.Thread(target=srv.serve_forever, daemon=True).start()
+results = {}
+def client(i):
+    with socket.create_connection(("127.0.0.1", srv.server_address[1]), timeout=30) as c:
+        f = c.makefile("rwb")
+        for k in range(3):
+            f.write(b"client %d line %d\n" % (i, k))
+            f.flush()
+            results[(i, k)] = f.readline()
+ts = [threading.Thread(target=client, args=(i,)) for i in range(8)]
+for t in ts: t.start()
+for t in ts: t.join()
+print(len(results), results[(7, 2)])
+srv.shutdown()
+srv.server_close()
+print("done")
+"#,
+    );
+    has(&o, "24 b'CLIENT 7 LINE 2\\n'");
+}
+
+#[test]
+fn python_asyncio_streams_v4_and_v6() {
+    let o = python(
+        r#"
+import asyncio, socket
+async def handle(r, w):
+    while data := await r.readline():
+        w.write(data[:-1][::-1] + b"\n")
+        await w.drain()
+    w.close()
+async def main():
+    for host in ("127.0.0.1", "::1"):
+        srv = await asyncio.start_server(handle, host, 0)
+        port = srv.sockets[0].getsockname()[1]
+        async def one(i):
+            r, w = await asyncio.open_connection(host, port)
+            w.write(b"abc%d\n" % i)
+            await w.drain()
+            line = await r.readline()
+            w.close()
+            await w.wait_closed()
+            return line
+        got = await asyncio.gather(*(one(i) for i in range(20)))
+        print(host, len(got), got[3])
+        srv.close()
+        await srv.wait_closed()
+asyncio.run(main())
+print("done")
+"#,
+    );
+    has(&o, "::1 20 b'3cba\\n'");
+}
+
+#[test]
+fn hostname_and_localhost() {
+    let o = python(
+        r#"
+import os, socket
+print(socket.gethostname() == os.uname().nodename)
+print(sorted({a[4][0] for a in socket.getaddrinfo("localhost", 80, type=socket.SOCK_STREAM)}) != [])
+print(socket.gethostbyname("localhost"))
+print("done")
+"#,
+    );
+    has(&o, "127.0.0.1");
+    for trap in TRAPS {
+        compare(&["/bin/uname", "-n"], &opts(trap));
+    }
+}
+
+/// The guest's 127.0.0.1 is its own: a listener on the host's loopback is not reachable,
+/// and never sees a connection.
+#[test]
+fn host_loopback_is_out_of_reach() {
+    let host = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    host.set_nonblocking(true).unwrap();
+    let port = host.local_addr().unwrap().port();
+    let prog = format!(
+        r#"
+import errno, socket
+for fam, addr in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::ffff:127.0.0.1")):
+    s = socket.socket(fam)
+    try:
+        s.connect((addr, {port}))
+        print("connected")
+    except OSError as e:
+        print(errno.errorcode[e.errno])
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.sendto(b"x", ("127.0.0.1", {port}))
+print("done")
+"#
+    );
+    for trap in TRAPS {
+        let o = run_uml(&[PYTHON, "-c", &prog], &opts(trap));
+        assert_eq!(o.status, 0, "{}", o.describe("uml"));
+        assert_eq!(o.stdout_str(), "ECONNREFUSED\nECONNREFUSED\ndone\n");
+    }
+    assert_eq!(
+        host.accept().map(|_| ()).unwrap_err().kind(),
+        std::io::ErrorKind::WouldBlock,
+        "the host listener saw a connection"
+    );
+}
+
+#[test]
+fn proc_net_lists_the_sockets() {
+    let o = python(
+        r#"
+import socket
+def rows(name):
+    with open("/proc/net/" + name) as f:
+        return [l.split() for l in f.read().splitlines()[1:]]
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen()
+u = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); u.bind(("::1", 0))
+tp = "0100007F:%04X" % s.getsockname()[1]
+up = "00000000000000000000000001000000:%04X" % u.getsockname()[1]
+print("tcp listener", any(r[1] == tp and r[3] == "0A" for r in rows("tcp")))
+print("udp6 socket", any(r[1] == up and r[3] == "07" for r in rows("udp6")))
+with open("/proc/net/dev") as f:
+    print("lo in dev", any(l.strip().startswith("lo:") for l in f))
+with open("/proc/net/if_inet6") as f:
+    print("::1 in if_inet6", any(l.startswith("0" * 31 + "1") for l in f))
+print("done")
+"#,
+    );
+    has(&o, "tcp listener True");
+    has(&o, "udp6 socket True");
+}

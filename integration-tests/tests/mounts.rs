@@ -1,0 +1,67 @@
+//! `mount(2)`/`umount2(2)` and loop devices: C guests that mount in a fresh temporary
+//! directory (tmpfs, bind mounts, read-only and noexec remounts, busy and detached
+//! unmounts, errnos) and bind an image to a loop device, run `mkfs.ext4` on it and mount
+//! it, natively (as root: the host's own mounts and loop devices, each undone by the
+//! guest before it exits) and under uml, whose stdout and exit status must be identical.
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+
+use integration_tests::{assert_no_bad_lines, compare, guests, Outcome, RunOpts, TempDir};
+
+fn run_in_temp(guest: &str, tag: &str) -> Outcome {
+    let dir = TempDir::new(tag);
+    let o = compare(
+        &[guest],
+        &RunOpts {
+            cwd: Some(dir.path().to_path_buf()),
+            ..RunOpts::default()
+        },
+    );
+    assert_no_bad_lines(tag, &o);
+    assert_eq!(o.status, 0, "{}", o.stdout_str());
+    o
+}
+
+#[test]
+fn tmpfs_and_bind_mounts_as_linux() {
+    let out = run_in_temp(guests::MOUNTS, "mounts").stdout_str();
+    for want in [
+        "mount-tmpfs=ok\n",
+        "mounts m: src=uml-test rest=tmpfs rw,nosuid,relatime,size=1024k,mode=750 0 0\n",
+        "statfs bsize=4096 blocks=256 free=256 flags=0x1022\n",
+        "write-2m: short\n",
+        "umount-busy-open=EBUSY\n",
+        "umount-busy-cwd=EBUSY\n",
+        "ro-creat=EROFS\n",
+        "noexec-execve=EACCES\n",
+        "user-mount=EPERM\n",
+        "expire-first=EAGAIN\n",
+        "umount-detach-busy=ok\n",
+        "mounts m: none\n",
+    ] {
+        assert!(out.contains(want), "missing {want:?} in:\n{out}");
+    }
+}
+
+#[test]
+fn loop_device_mkfs_and_mount_as_linux() {
+    assert!(
+        Path::new("/sbin/mkfs.ext4").exists(),
+        "mkfs.ext4 is missing on this host"
+    );
+    let out = run_in_temp(guests::LOOPDEV, "loopdev").stdout_str();
+    for want in [
+        "set-fd=ok\n",
+        "status name=uml-image number-ok=1 inode-ok=1 offset=0 flags=0\n",
+        "size=33554432 sectors=65536 ssz=512 pbsz=512\n",
+        "write-past-end=ENOSPC\n",
+        "mkfs.ext4=0\n",
+        "mount-ext4=ok\n",
+        "mount-ext4-as-ext2=EINVAL\n",
+        "ro-ext4-creat=EROFS\n",
+        "status-cleared=ENXIO\n",
+    ] {
+        assert!(out.contains(want), "missing {want:?} in:\n{out}");
+    }
+}

@@ -1,0 +1,258 @@
+//! The network stack of a uml instance with `--net none`: a loopback network of its own.
+//!
+//! What it owns: every `AF_INET` and `AF_INET6` socket of the instance (by [`SockId`]) —
+//! its bound address and port, its options that change what the stack does
+//! (`SO_REUSEADDR`, `SO_REUSEPORT`, `IPV6_V6ONLY`, `SO_SNDBUF`/`SO_RCVBUF`; the others are
+//! kept as set), its connection state, its receive queue and its pending error — and so the
+//! port space, the listeners with their accept queues, the connections and the datagram
+//! queues. The only interface is `lo`: 127.0.0.0/8 and `::1`. No host socket is ever
+//! created: a guest reaches other guest sockets of the same instance and nothing else.
+//!
+//! Messages: [`NetMsg`] in, [`NetReply`] out, handled by [`Net::handle`]; both serialise
+//! (serde). [`NetService`] is what the rest of the kernel holds: typed calls that build
+//! the message and unpack the reply. Socket objects ([`InetSocket`]) are `vfs`
+//! [`FileObject`](vfs::FileObject)s holding a [`SockId`] and the service, so reads, writes
+//! and readiness go through the vfs as for pipes; closing the last descriptor sends
+//! [`NetMsg::Close`]. Nothing blocks here: an operation that cannot go on says `EAGAIN`
+//! and the syscall layer parks the task on the socket's wait id. Whatever makes another
+//! socket ready (data queued, room made, a connection queued, a peer gone) puts that
+//! socket's wait id on the ready list, which the syscall layer drains after each syscall
+//! ([`NetService::take_ready`]) and wakes — closes happen in `Drop`, which has nobody to
+//! return a value to.
+//!
+//! Why this stack: with one interface and both ends of every connection in this process,
+//! there are no packets to lose, reorder or retransmit, and no window to advertise. A TCP
+//! connection is therefore two byte queues (one per direction) with the states a program
+//! can observe (connecting while the listener's accept queue is full, established, half
+//! closed by `shutdown` or by the peer's close, reset when a socket is closed with unread
+//! data), and UDP is a queue of datagrams per socket, bounded by `SO_RCVBUF`. A user-space
+//! TCP/IP stack (smoltcp and the like) would add segmentation, checksums and timers that
+//! nothing here can observe, and cost a copy per segment. What this does not do:
+//! retransmission, congestion control, `TIME_WAIT` (a port is free as soon as its socket is
+//! closed, so a server restarted without `SO_REUSEADDR` can bind again where Linux may say
+//! `EADDRINUSE`), urgent data (`MSG_OOB`), ICMP sockets, multicast and broadcast, raw
+//! sockets, `TCP_INFO`, ancillary data (`IP_PKTINFO`, timestamps), and any interface but
+//! `lo`.
+//!
+//! Invariants: a socket's bound port is in use by it until it is closed (or, for a port
+//! picked by a failed `connect`, until the failure); two bound sockets of one protocol
+//! whose addresses overlap share a port only as `SO_REUSEADDR`/`SO_REUSEPORT` allow; a
+//! connected stream socket's peer is either gone (closed) or connected back to it; a
+//! socket is in at most one listener's queue (accept queue when its server end exists,
+//! connect queue while the accept queue is full).
+#![forbid(unsafe_code)]
+
+mod dgram;
+mod msg;
+mod ports;
+mod procnet;
+mod service;
+mod socket;
+mod stream;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, VecDeque};
+use std::net::SocketAddr;
+
+use abi::Errno;
+use serde::{Deserialize, Serialize};
+
+pub use msg::{NetMsg, NetReply, Received, SockInfo};
+pub use procnet::ProcNet;
+pub use service::NetService;
+pub use socket::InetSocket;
+
+/// A socket of the instance's network.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct SockId(pub u64);
+
+/// The address family.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Family {
+    /// `AF_INET`.
+    V4,
+    /// `AF_INET6`.
+    V6,
+}
+
+/// The protocol.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Kind {
+    /// `SOCK_STREAM`, TCP.
+    Stream,
+    /// `SOCK_DGRAM`, UDP.
+    Dgram,
+}
+
+/// `shutdown` bits (Linux's `RCV_SHUTDOWN`, `SEND_SHUTDOWN`).
+pub const RCV_SHUTDOWN: u8 = 1;
+/// See [`RCV_SHUTDOWN`].
+pub const SEND_SHUTDOWN: u8 = 2;
+/// Both.
+pub const SHUTDOWN_MASK: u8 = 3;
+
+/// `tcp_rmem[1]`: a TCP socket's initial `SO_RCVBUF`.
+pub const TCP_RCVBUF: usize = 131_072;
+/// `tcp_wmem[1]`: a TCP socket's initial `SO_SNDBUF`.
+pub const TCP_SNDBUF: usize = 16_384;
+/// `rmem_default`/`wmem_default`: a UDP socket's initial buffers.
+pub const UDP_BUF: usize = 212_992;
+/// `net.core.somaxconn`: the largest `listen` backlog.
+pub const SOMAXCONN: u32 = 4096;
+/// `net.ipv4.ip_local_port_range`.
+pub const EPHEMERAL: std::ops::RangeInclusive<u16> = 32768..=60999;
+/// What a queued datagram costs beyond its bytes (Linux counts its `skb`'s truesize).
+const DGRAM_OVERHEAD: usize = 768;
+
+/// Options that change what the stack does; the rest are kept in `other`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct Opts {
+    reuseaddr: bool,
+    reuseport: bool,
+    v6only: bool,
+    sndbuf: usize,
+    rcvbuf: usize,
+    /// `SO_LINGER` on with a zero timeout: close resets the connection.
+    linger_zero: bool,
+    /// Options with no effect here, as set: (level, name) → value.
+    other: BTreeMap<(i32, i32), Vec<u8>>,
+}
+
+/// A stream socket's connection state (Linux's `sk_state`, as far as it shows).
+#[derive(Clone, Debug)]
+enum Tcp {
+    /// Not connected (fresh, failed, or closed by a reset).
+    Closed,
+    /// Listening.
+    Listen {
+        backlog: u32,
+        /// Connections whose server end exists, oldest first.
+        accept: VecDeque<SockId>,
+        /// Clients waiting for room in `accept` (their SYN was dropped).
+        waiting: VecDeque<SockId>,
+    },
+    /// Waiting for room in this listener's accept queue.
+    SynSent(SockId),
+    /// Connected; `None` once the peer is closed.
+    Established(Option<SockId>),
+}
+
+/// What a socket's receive queue holds.
+#[derive(Debug)]
+enum Rx {
+    Bytes(VecDeque<u8>),
+    Datagrams(VecDeque<(Vec<u8>, SocketAddr)>),
+}
+
+/// One socket.
+#[derive(Debug)]
+pub(crate) struct Sock {
+    family: Family,
+    kind: Kind,
+    /// The id its waiters sleep on.
+    wait: u64,
+    /// Moves whenever its waiters are woken (edge-triggered `epoll`).
+    seq: u64,
+    /// The creator's uid (`/proc/net`, `SO_REUSEPORT` groups).
+    uid: u32,
+    /// Bound address, in the socket's family.
+    local: Option<SocketAddr>,
+    /// Whether the port was picked by the stack (released if a `connect` fails).
+    auto_port: bool,
+    /// The peer's address (connected stream, or a datagram socket's default destination).
+    peer: Option<SocketAddr>,
+    opts: Opts,
+    tcp: Tcp,
+    /// `SS_CONNECTING`: a `connect` was started and not yet reported.
+    connecting: bool,
+    /// The peer sent its last byte (`SOCK_DONE`).
+    fin: bool,
+    shutdown: u8,
+    error: Option<Errno>,
+    rx: Rx,
+    rx_bytes: usize,
+}
+
+/// The instance's network: every inet socket and the ready list.
+#[derive(Debug, Default)]
+pub struct Net {
+    socks: BTreeMap<SockId, Sock>,
+    next: u64,
+    /// Where the next ephemeral port search starts.
+    next_port: u16,
+    /// Wait ids to wake.
+    ready: Vec<u64>,
+}
+
+impl Net {
+    /// Handles one message.
+    pub fn handle(&mut self, msg: NetMsg) -> NetReply {
+        msg::handle(self, msg)
+    }
+
+    fn sock(&self, id: SockId) -> Result<&Sock, Errno> {
+        self.socks.get(&id).ok_or(Errno::EBADF)
+    }
+
+    fn sock_mut(&mut self, id: SockId) -> Result<&mut Sock, Errno> {
+        self.socks.get_mut(&id).ok_or(Errno::EBADF)
+    }
+
+    /// Wakes the waiters of `id`.
+    fn wake(&mut self, id: SockId) {
+        if let Some(s) = self.socks.get_mut(&id) {
+            s.seq += 1;
+            self.ready.push(s.wait);
+        }
+    }
+
+    /// A new socket.
+    fn create(&mut self, family: Family, kind: Kind, uid: u32, wait: u64) -> SockId {
+        self.next += 1;
+        let id = SockId(self.next);
+        let (sndbuf, rcvbuf) = match kind {
+            Kind::Stream => (TCP_SNDBUF, TCP_RCVBUF),
+            Kind::Dgram => (UDP_BUF, UDP_BUF),
+        };
+        let sock = Sock {
+            family,
+            kind,
+            wait,
+            seq: 0,
+            uid,
+            local: None,
+            auto_port: false,
+            peer: None,
+            opts: Opts {
+                reuseaddr: false,
+                reuseport: false,
+                v6only: false,
+                sndbuf,
+                rcvbuf,
+                linger_zero: false,
+                other: BTreeMap::new(),
+            },
+            tcp: Tcp::Closed,
+            connecting: false,
+            fin: false,
+            shutdown: 0,
+            error: None,
+            rx: match kind {
+                Kind::Stream => Rx::Bytes(VecDeque::new()),
+                Kind::Dgram => Rx::Datagrams(VecDeque::new()),
+            },
+            rx_bytes: 0,
+        };
+        self.socks.insert(id, sock);
+        id
+    }
+
+    /// The socket goes (its last descriptor was closed).
+    fn close(&mut self, id: SockId) {
+        if self.sock(id).is_ok_and(|s| s.kind == Kind::Stream) {
+            stream::close(self, id);
+        }
+        self.socks.remove(&id);
+    }
+}

@@ -1,0 +1,174 @@
+//! [`NetService`]: the stack as the rest of the kernel holds it — typed calls that build a
+//! [`NetMsg`], hand it to [`Net::handle`] and unpack the [`NetReply`].
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use abi::Errno;
+use parking_lot::Mutex;
+
+use crate::msg::Readiness;
+use crate::{Family, Kind, Net, NetMsg, NetReply, Received, SockId, SockInfo};
+
+/// The instance's network stack, shared by its socket objects.
+#[derive(Clone, Default)]
+pub struct NetService(Arc<Mutex<Net>>);
+
+impl std::fmt::Debug for NetService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("NetService")
+    }
+}
+
+fn unit(r: NetReply) -> Result<(), Errno> {
+    match r {
+        NetReply::Err(e) => Err(e),
+        _ => Ok(()),
+    }
+}
+
+impl NetService {
+    /// Sends one message.
+    pub fn call(&self, msg: NetMsg) -> NetReply {
+        self.0.lock().handle(msg)
+    }
+
+    /// `socket(2)`.
+    pub fn socket(&self, family: Family, kind: Kind, uid: u32, wait: u64) -> Result<SockId, Errno> {
+        match self.call(NetMsg::Socket {
+            family,
+            kind,
+            uid,
+            wait,
+        }) {
+            NetReply::Sock(id) => Ok(id),
+            NetReply::Err(e) => Err(e),
+            r => Err(unexpected(&r)),
+        }
+    }
+
+    /// `bind(2)`.
+    pub fn bind(&self, id: SockId, addr: SocketAddr, privileged: bool) -> Result<(), Errno> {
+        unit(self.call(NetMsg::Bind {
+            id,
+            addr,
+            privileged,
+        }))
+    }
+
+    /// `listen(2)`.
+    pub fn listen(&self, id: SockId, backlog: u32) -> Result<(), Errno> {
+        unit(self.call(NetMsg::Listen { id, backlog }))
+    }
+
+    /// `connect(2)` (see [`NetMsg::Connect`]).
+    pub fn connect(
+        &self,
+        id: SockId,
+        addr: Option<SocketAddr>,
+        nonblock: bool,
+    ) -> Result<(), Errno> {
+        unit(self.call(NetMsg::Connect { id, addr, nonblock }))
+    }
+
+    /// `accept(2)`: the server end of the oldest connection.
+    pub fn accept(&self, id: SockId) -> Result<SockId, Errno> {
+        match self.call(NetMsg::Accept { id }) {
+            NetReply::Sock(s) => Ok(s),
+            NetReply::Err(e) => Err(e),
+            r => Err(unexpected(&r)),
+        }
+    }
+
+    /// Sends `data` (to `to`, for a datagram).
+    pub fn send(&self, id: SockId, data: Vec<u8>, to: Option<SocketAddr>) -> Result<usize, Errno> {
+        match self.call(NetMsg::Send { id, data, to }) {
+            NetReply::Sent(n) => Ok(n),
+            NetReply::Err(e) => Err(e),
+            r => Err(unexpected(&r)),
+        }
+    }
+
+    /// Receives at most `max` bytes.
+    pub fn recv(&self, id: SockId, max: usize, peek: bool) -> Result<Received, Errno> {
+        match self.call(NetMsg::Recv { id, max, peek }) {
+            NetReply::Received(r) => Ok(r),
+            NetReply::Err(e) => Err(e),
+            r => Err(unexpected(&r)),
+        }
+    }
+
+    /// `shutdown(2)`.
+    pub fn shutdown(&self, id: SockId, how: u8) -> Result<(), Errno> {
+        unit(self.call(NetMsg::Shutdown { id, how }))
+    }
+
+    /// `setsockopt(2)` of a checked option.
+    pub fn set_opt(&self, id: SockId, level: i32, name: i32, value: Vec<u8>) -> Result<(), Errno> {
+        unit(self.call(NetMsg::SetOpt {
+            id,
+            level,
+            name,
+            value,
+        }))
+    }
+
+    /// An option's value as set, if it was.
+    pub fn get_opt(&self, id: SockId, level: i32, name: i32) -> Option<Vec<u8>> {
+        match self.call(NetMsg::GetOpt { id, level, name }) {
+            NetReply::Opt(v) => v,
+            _ => None,
+        }
+    }
+
+    /// Takes the pending error (`SO_ERROR`).
+    pub fn take_error(&self, id: SockId) -> Option<Errno> {
+        match self.call(NetMsg::TakeError { id }) {
+            NetReply::Error(e) => e,
+            _ => None,
+        }
+    }
+
+    /// What the socket is.
+    pub fn info(&self, id: SockId) -> Result<SockInfo, Errno> {
+        match self.call(NetMsg::Info { id }) {
+            NetReply::Info(i) => Ok(i),
+            NetReply::Err(e) => Err(e),
+            r => Err(unexpected(&r)),
+        }
+    }
+
+    /// Readiness.
+    pub fn poll(&self, id: SockId) -> Readiness {
+        match self.call(NetMsg::Poll { id }) {
+            NetReply::Poll(r) => r,
+            _ => Readiness::default(),
+        }
+    }
+
+    /// The socket's last descriptor was closed.
+    pub fn close(&self, id: SockId) {
+        self.call(NetMsg::Close { id });
+    }
+
+    /// The wait ids made ready since the last call (the syscall layer wakes them).
+    pub fn take_ready(&self) -> Vec<u64> {
+        match self.call(NetMsg::TakeReady) {
+            NetReply::Ready(v) => v,
+            _ => Vec::new(),
+        }
+    }
+
+    /// A table of `/proc/net`.
+    pub fn proc_net(&self, kind: Kind, family: Family) -> String {
+        match self.call(NetMsg::ProcNet { kind, family }) {
+            NetReply::Text(t) => t,
+            _ => String::new(),
+        }
+    }
+}
+
+/// A reply of the wrong kind: a bug in the stack, reported as an I/O error to the guest.
+fn unexpected(_r: &NetReply) -> Errno {
+    Errno::EIO
+}

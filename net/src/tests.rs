@@ -1,0 +1,220 @@
+//! The stack driven through its messages alone.
+#![allow(clippy::unwrap_used)]
+
+use std::net::SocketAddr;
+
+use abi::Errno;
+
+use crate::{Family, Kind, NetService, SockId};
+
+fn a(s: &str) -> SocketAddr {
+    s.parse().unwrap()
+}
+
+fn sock(net: &NetService, family: Family, kind: Kind) -> SockId {
+    net.socket(family, kind, 1000, vfs::new_wait_id()).unwrap()
+}
+
+/// A listener on `addr` and a client connected to it; returns (listener, client, server end).
+fn pair(net: &NetService, family: Family, addr: &str) -> (SockId, SockId, SockId) {
+    let l = sock(net, family, Kind::Stream);
+    net.bind(l, a(addr), false).unwrap();
+    net.listen(l, 16).unwrap();
+    let port = net.info(l).unwrap().local.unwrap().port();
+    let c = sock(net, family, Kind::Stream);
+    let mut to = a(addr);
+    to.set_port(port);
+    net.connect(c, Some(to), false).unwrap();
+    let e = net.accept(l).unwrap();
+    (l, c, e)
+}
+
+#[test]
+fn stream_echo_and_names() {
+    let net = NetService::default();
+    let (l, c, e) = pair(&net, Family::V4, "127.0.0.1:0");
+    let port = net.info(l).unwrap().local.unwrap().port();
+    assert!(crate::EPHEMERAL.contains(&port));
+    assert_eq!(net.send(c, b"hello".to_vec(), None), Ok(5));
+    let r = net.recv(e, 3, true).unwrap();
+    assert_eq!(r.data, b"hel");
+    assert_eq!(net.recv(e, 100, false).unwrap().data, b"hello");
+    assert_eq!(net.recv(e, 100, false), Err(Errno::EAGAIN));
+    let ci = net.info(c).unwrap();
+    let ei = net.info(e).unwrap();
+    assert_eq!(ci.peer, ei.local);
+    assert_eq!(ei.peer, ci.local);
+    assert!(!net.take_ready().is_empty());
+}
+
+#[test]
+fn refused_and_nonblocking() {
+    let net = NetService::default();
+    let c = sock(&net, Family::V4, Kind::Stream);
+    assert_eq!(
+        net.connect(c, Some(a("127.0.0.1:9")), false),
+        Err(Errno::ECONNREFUSED)
+    );
+    assert_eq!(
+        net.connect(c, Some(a("127.0.0.1:9")), true),
+        Err(Errno::EINPROGRESS)
+    );
+    assert_eq!(net.take_error(c), Some(Errno::ECONNREFUSED));
+    // The outcome was taken: a connect reports the abort (Linux's `sock_error ?: ECONNABORTED`).
+    assert_eq!(
+        net.connect(c, Some(a("127.0.0.1:9")), true),
+        Err(Errno::ECONNABORTED)
+    );
+    assert_eq!(
+        net.connect(c, Some(a("10.0.0.1:80")), false),
+        Err(Errno::ENETUNREACH)
+    );
+}
+
+#[test]
+fn backlog_full_waits_for_accept() {
+    let net = NetService::default();
+    let l = sock(&net, Family::V4, Kind::Stream);
+    net.bind(l, a("127.0.0.1:0"), false).unwrap();
+    net.listen(l, 0).unwrap();
+    let to = net.info(l).unwrap().local.unwrap();
+    let c1 = sock(&net, Family::V4, Kind::Stream);
+    net.connect(c1, Some(to), true).unwrap_err();
+    let c2 = sock(&net, Family::V4, Kind::Stream);
+    assert_eq!(net.connect(c2, Some(to), true), Err(Errno::EINPROGRESS));
+    assert_eq!(net.connect(c2, Some(to), true), Err(Errno::EALREADY));
+    assert!(!net.poll(c2).writable);
+    net.accept(l).unwrap();
+    assert!(net.poll(c2).writable);
+    assert_eq!(net.connect(c2, Some(to), true), Ok(()));
+    assert_eq!(net.connect(c2, Some(to), true), Err(Errno::EISCONN));
+}
+
+#[test]
+fn close_eof_epipe_and_reset() {
+    let net = NetService::default();
+    let (_l, c, e) = pair(&net, Family::V4, "127.0.0.1:0");
+    net.shutdown(c, crate::SEND_SHUTDOWN).unwrap();
+    assert_eq!(net.recv(e, 10, false).unwrap().data, b"");
+    assert_eq!(net.send(c, b"x".to_vec(), None), Err(Errno::EPIPE));
+    assert_eq!(net.send(e, b"back".to_vec(), None), Ok(4));
+    assert_eq!(net.recv(c, 10, false).unwrap().data, b"back");
+    net.close(e);
+    assert_eq!(net.recv(c, 10, false).unwrap().data, b"");
+
+    let (_l, c, e) = pair(&net, Family::V4, "127.0.0.1:0");
+    net.send(c, b"unread".to_vec(), None).unwrap();
+    net.send(e, b"last".to_vec(), None).unwrap();
+    net.close(e);
+    assert_eq!(net.recv(c, 10, false).unwrap().data, b"last");
+    assert_eq!(net.recv(c, 10, false), Err(Errno::ECONNRESET));
+    assert_eq!(net.recv(c, 10, false).unwrap().data, b"");
+
+    let (_l, c, e) = pair(&net, Family::V4, "127.0.0.1:0");
+    net.close(e);
+    assert_eq!(net.send(c, b"1".to_vec(), None), Ok(1));
+    assert_eq!(net.send(c, b"2".to_vec(), None), Err(Errno::EPIPE));
+    assert_eq!(net.send(c, b"3".to_vec(), None), Err(Errno::EPIPE));
+}
+
+#[test]
+fn bind_conflicts() {
+    let net = NetService::default();
+    let x = sock(&net, Family::V4, Kind::Stream);
+    net.bind(x, a("127.0.0.1:5000"), false).unwrap();
+    let y = sock(&net, Family::V4, Kind::Stream);
+    assert_eq!(
+        net.bind(y, a("0.0.0.0:5000"), false),
+        Err(Errno::EADDRINUSE)
+    );
+    assert_eq!(net.bind(y, a("127.0.0.2:5000"), false), Ok(()));
+    let z = sock(&net, Family::V6, Kind::Stream);
+    assert_eq!(net.bind(z, a("[::]:5000"), false), Err(Errno::EADDRINUSE));
+    net.set_opt(
+        z,
+        abi::net::IPPROTO_IPV6,
+        abi::net::IPV6_V6ONLY,
+        1i32.to_ne_bytes().to_vec(),
+    )
+    .unwrap();
+    assert_eq!(net.bind(z, a("[::]:5000"), false), Ok(()));
+    let u = sock(&net, Family::V4, Kind::Dgram);
+    assert_eq!(net.bind(u, a("127.0.0.1:5000"), false), Ok(()));
+    let w = sock(&net, Family::V4, Kind::Stream);
+    assert_eq!(
+        net.bind(w, a("192.168.1.1:5000"), false),
+        Err(Errno::EADDRNOTAVAIL)
+    );
+    assert_eq!(net.bind(w, a("127.0.0.1:80"), false), Err(Errno::EACCES));
+    // SO_REUSEADDR on both: a second bind is fine, a second listen is not.
+    let (p, q) = (
+        sock(&net, Family::V4, Kind::Stream),
+        sock(&net, Family::V4, Kind::Stream),
+    );
+    for s in [p, q] {
+        net.set_opt(
+            s,
+            abi::net::SOL_SOCKET,
+            abi::net::SO_REUSEADDR,
+            1i32.to_ne_bytes().to_vec(),
+        )
+        .unwrap();
+        net.bind(s, a("127.0.0.1:6000"), false).unwrap();
+    }
+    net.listen(p, 1).unwrap();
+    assert_eq!(net.listen(q, 1), Err(Errno::EADDRINUSE));
+}
+
+#[test]
+fn dual_stack_mapped_peer() {
+    let net = NetService::default();
+    let (_l, c, e) = pair(&net, Family::V6, "[::]:0");
+    assert_eq!(net.info(e).unwrap().peer.unwrap().ip(), a("[::1]:1").ip());
+    let l = sock(&net, Family::V6, Kind::Stream);
+    net.bind(l, a("[::]:0"), false).unwrap();
+    net.listen(l, 4).unwrap();
+    let port = net.info(l).unwrap().local.unwrap().port();
+    let c4 = sock(&net, Family::V4, Kind::Stream);
+    net.connect(c4, Some(a(&format!("127.0.0.1:{port}"))), false)
+        .unwrap();
+    let e4 = net.accept(l).unwrap();
+    let peer = net.info(e4).unwrap().peer.unwrap();
+    assert_eq!(peer.ip(), a("[::ffff:127.0.0.1]:1").ip());
+    let _ = c;
+}
+
+#[test]
+fn udp_truncation_and_refused() {
+    let net = NetService::default();
+    let r = sock(&net, Family::V4, Kind::Dgram);
+    net.bind(r, a("127.0.0.1:0"), false).unwrap();
+    let to = net.info(r).unwrap().local.unwrap();
+    let s = sock(&net, Family::V4, Kind::Dgram);
+    assert_eq!(net.send(s, b"hello world".to_vec(), Some(to)), Ok(11));
+    let got = net.recv(r, 5, false).unwrap();
+    assert_eq!((got.data.as_slice(), got.full_len), (&b"hello"[..], 11));
+    assert_eq!(
+        got.from,
+        net.info(s).unwrap().local.map(|mut l| {
+            l.set_ip(a("127.0.0.1:1").ip());
+            l
+        })
+    );
+    assert_eq!(net.recv(r, 5, false), Err(Errno::EAGAIN));
+    let c = sock(&net, Family::V4, Kind::Dgram);
+    net.connect(c, Some(a("127.0.0.1:9")), false).unwrap();
+    assert_eq!(net.send(c, b"x".to_vec(), None), Ok(1));
+    assert_eq!(net.send(c, b"x".to_vec(), None), Err(Errno::ECONNREFUSED));
+    assert_eq!(net.send(s, b"x".to_vec(), None), Err(Errno::EDESTADDRREQ));
+}
+
+#[test]
+fn messages_serialise() {
+    let m = crate::NetMsg::Connect {
+        id: SockId(3),
+        addr: Some(a("[::1]:80")),
+        nonblock: true,
+    };
+    let b = bincode::serialize(&m).unwrap();
+    assert_eq!(bincode::deserialize::<crate::NetMsg>(&b).unwrap(), m);
+}

@@ -1,0 +1,121 @@
+//! `mount(2)`, `umount2(2)`, `statfs(2)`/`fstatfs(2)`: the guest's strings and structures
+//! in and out; the mount table and what it does are `vfs`'s (`Vfs::mount`,
+//! `Vfs::umount`, `Vfs::statfs`). Mounting and unmounting need `CAP_SYS_ADMIN`.
+
+use abi::{Errno, SysResult, UserAddr};
+
+use super::path_arg;
+use crate::caps::CAP_SYS_ADMIN;
+use crate::{Args, Ctx};
+
+/// Longest string `mount` takes for a type, a source or options (a page, as Linux).
+const MOUNT_STRING_MAX: usize = 4096;
+
+/// A `mount` string: `None` for a null pointer, `EFAULT` for a bad one, `EINVAL` past a
+/// page (Linux's `strndup_user`).
+fn mount_string(ctx: &mut Ctx<'_>, addr: UserAddr) -> Result<Option<Vec<u8>>, Errno> {
+    if addr.is_null() {
+        return Ok(None);
+    }
+    match ctx.mm.read_cstr(ctx.proc.mm, addr, MOUNT_STRING_MAX) {
+        Ok(s) => Ok(Some(s)),
+        Err(Errno::ENAMETOOLONG) => Err(Errno::EINVAL),
+        Err(e) => Err(e),
+    }
+}
+
+pub(crate) fn sys_mount(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    let fstype = mount_string(ctx, a.addr(2))?;
+    let source = mount_string(ctx, a.addr(0))?;
+    let data = mount_string(ctx, a.addr(4))?;
+    let target = path_arg(ctx, a.addr(1))?;
+    let args = vfs::MountArgs {
+        source: source.as_deref(),
+        fstype: fstype.as_deref(),
+        flags: a.raw(3),
+        data: data.as_deref(),
+    };
+    let privileged = ctx.proc.cred.caps.has(CAP_SYS_ADMIN);
+    let cwd = ctx.proc.cwd.clone();
+    ctx.vfs.mount(ctx.at(&cwd), &target, &args, privileged)?;
+    Ok(0)
+}
+
+pub(crate) fn sys_umount2(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    let flags = a.u32(1);
+    let privileged = ctx.proc.cred.caps.has(CAP_SYS_ADMIN);
+    // Flags and privilege come before the path, as Linux.
+    let valid = abi::flags::mount::MNT_FORCE
+        | abi::flags::mount::MNT_DETACH
+        | abi::flags::mount::MNT_EXPIRE
+        | abi::flags::mount::UMOUNT_NOFOLLOW;
+    if flags & !valid != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if !privileged {
+        return Err(Errno::EPERM);
+    }
+    let target = path_arg(ctx, a.addr(0))?;
+    let cwd = ctx.proc.cwd.clone();
+    ctx.vfs.umount(ctx.at(&cwd), &target, flags, privileged)?;
+    Ok(0)
+}
+
+/// `struct statfs` of x86-64 (120 bytes) for `s`; sizes uml does not know are the
+/// guest's memory.
+fn statfs_bytes(ctx: &Ctx<'_>, s: &vfs::StatFs) -> [u8; 120] {
+    let stats = ctx.mm.view().stats();
+    let (blocks, bfree, bavail) = s.blocks.unwrap_or((
+        stats.total_bytes / s.bsize,
+        stats.free_bytes / s.bsize,
+        stats.free_bytes / s.bsize,
+    ));
+    let (files, ffree) = s.files.unwrap_or((1 << 20, 1 << 19));
+    let fsid = [s.fsid as u32, (s.fsid >> 32) as u32];
+    let words: [u64; 15] = [
+        s.magic as u64,
+        s.bsize,
+        blocks,
+        bfree,
+        bavail,
+        files,
+        ffree,
+        u64::from(fsid[0]) | u64::from(fsid[1]) << 32,
+        255,
+        s.bsize,
+        s.flags,
+        0,
+        0,
+        0,
+        0,
+    ];
+    let mut out = [0u8; 120];
+    for (i, w) in words.iter().enumerate() {
+        out[i * 8..i * 8 + 8].copy_from_slice(&w.to_ne_bytes());
+    }
+    out
+}
+
+pub(crate) fn sys_statfs(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    let p = path_arg(ctx, a.addr(0))?;
+    let d = ctx.vfs.lookup(ctx.at(&ctx.proc.cwd), &p, true)?;
+    let st = statfs_bytes(ctx, &ctx.vfs.statfs(&d));
+    ctx.copy_out(a.addr(1), &st)?;
+    Ok(0)
+}
+
+pub(crate) fn sys_fstatfs(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    let f = ctx.file(a.i32(0))?;
+    let s = match f.dentry() {
+        Some(d) => ctx.vfs.statfs(&d),
+        None => vfs::StatFs {
+            magic: abi::flags::magic::OVERLAYFS_SUPER_MAGIC,
+            bsize: 4096,
+            flags: abi::flags::mount::ST_VALID,
+            ..Default::default()
+        },
+    };
+    let st = statfs_bytes(ctx, &s);
+    ctx.copy_out(a.addr(1), &st)?;
+    Ok(0)
+}

@@ -1,0 +1,142 @@
+//! `AF_INET` and `AF_INET6` sockets: the guest's arguments decoded and checked, then
+//! handed to the instance's network stack (the `net` crate, `ctx.procs.net`), which owns
+//! every socket's state. Blocking as for `AF_UNIX`: a call the stack answers with `EAGAIN`
+//! parks the task on the socket's wait id (unless non-blocking) and runs again when woken.
+
+use abi::flags::OFlags;
+use abi::net::{
+    IPPROTO_ICMP, IPPROTO_IP, IPPROTO_TCP, IPPROTO_UDP, SOCK_DGRAM, SOCK_RAW, SOCK_STREAM,
+};
+use abi::{Errno, SysResult};
+use net::{Family, InetSocket, Kind};
+use vfs::{Arc, FileObject, FileRef};
+
+use super::inet_addr::{self, Purpose};
+use super::{install, SOCK_CLOEXEC, SOCK_NONBLOCK};
+use crate::caps::{CAP_NET_BIND_SERVICE, CAP_NET_RAW};
+use crate::{Args, Ctx, WaitKey};
+
+/// The inet socket behind `f`, if it is one.
+pub(crate) fn inet_of(f: &FileRef) -> Option<Arc<InetSocket>> {
+    let any: Arc<dyn std::any::Any + Send + Sync> = f.object()?.clone();
+    any.downcast::<InetSocket>().ok()
+}
+
+fn nonblocking(f: &FileRef) -> bool {
+    f.flags().contains(OFlags::NONBLOCK)
+}
+
+/// `socket(2)` for `AF_INET`/`AF_INET6`: TCP and UDP. Raw sockets need `CAP_NET_RAW`
+/// and are not there even with it; ICMP echo sockets are refused as by Linux's default
+/// `ping_group_range`.
+pub(crate) fn socket(ctx: &mut Ctx<'_>, family: Family, ty: u32, protocol: i32) -> SysResult {
+    let (kind, proto) = match (ty & super::SOCK_TYPE_MASK, protocol) {
+        (SOCK_STREAM, IPPROTO_IP | IPPROTO_TCP) => (Kind::Stream, IPPROTO_TCP),
+        (SOCK_DGRAM, IPPROTO_IP | IPPROTO_UDP) => (Kind::Dgram, IPPROTO_UDP),
+        (SOCK_DGRAM, IPPROTO_ICMP | abi::net::IPPROTO_ICMPV6) => return Err(Errno::EACCES),
+        (SOCK_STREAM | SOCK_DGRAM, _) => return Err(Errno::EPROTONOSUPPORT),
+        (SOCK_RAW, _) if !ctx.proc.cred.caps.has(CAP_NET_RAW) => return Err(Errno::EPERM),
+        (SOCK_RAW, _) => return Err(Errno::EPROTONOSUPPORT),
+        _ => return Err(Errno::ESOCKTNOSUPPORT),
+    };
+    crate::fs::check_free_fd(ctx)?;
+    let owner = (ctx.proc.cred.euid, ctx.proc.cred.egid);
+    let s = InetSocket::new(&ctx.procs.net, family, kind, proto, owner)?;
+    let f = open(ctx, Arc::new(s), ty & SOCK_NONBLOCK != 0);
+    Ok(install(ctx, f, ty & SOCK_CLOEXEC != 0)? as u64)
+}
+
+fn open(ctx: &Ctx<'_>, s: Arc<InetSocket>, nonblock: bool) -> FileRef {
+    let mut fl = OFlags::RDWR;
+    if nonblock {
+        fl |= OFlags::NONBLOCK;
+    }
+    let obj: Arc<dyn FileObject> = s;
+    ctx.vfs.open_object(obj, fl)
+}
+
+/// `bind(2)`.
+pub(crate) fn bind(ctx: &mut Ctx<'_>, s: &InetSocket, a: &Args) -> SysResult {
+    let addr = inet_addr::read(ctx, a.addr(1), a.i32(2), s.family, Purpose::Bind)?
+        .ok_or(Errno::EAFNOSUPPORT)?;
+    let privileged = ctx.proc.cred.caps.has(CAP_NET_BIND_SERVICE);
+    s.net.bind(s.id, addr, privileged)?;
+    Ok(0)
+}
+
+/// `listen(2)`.
+pub(crate) fn listen(ctx: &mut Ctx<'_>, s: &InetSocket, a: &Args) -> SysResult {
+    s.net.listen(s.id, a.u32(1))?;
+    ctx.wake(WaitKey::File(s.wait_id()));
+    Ok(0)
+}
+
+/// `connect(2)`: a blocking stream connect waits until it is accepted into the
+/// listener's queue (or refused).
+pub(crate) fn connect(ctx: &mut Ctx<'_>, f: &FileRef, s: &InetSocket, a: &Args) -> SysResult {
+    let addr = inet_addr::read(ctx, a.addr(1), a.i32(2), s.family, Purpose::Connect)?;
+    match s.net.connect(s.id, addr, nonblocking(f)) {
+        Ok(()) => Ok(0),
+        Err(Errno::EAGAIN) => Err(ctx.block_on(WaitKey::File(s.wait_id()))),
+        Err(e) => Err(e),
+    }
+}
+
+/// `accept(2)` and `accept4(2)`.
+pub(crate) fn accept(
+    ctx: &mut Ctx<'_>,
+    f: &FileRef,
+    s: &InetSocket,
+    a: &Args,
+    flags: u32,
+) -> SysResult {
+    crate::fs::check_free_fd(ctx)?;
+    let end = match s.net.accept(s.id) {
+        Ok(end) => end,
+        Err(Errno::EAGAIN) if !nonblocking(f) => {
+            return Err(ctx.block_on(WaitKey::File(s.wait_id())));
+        }
+        Err(e) => return Err(e),
+    };
+    let end = Arc::new(s.accepted(end)?);
+    if !a.addr(1).is_null() {
+        let info = s.net.info(end.id)?;
+        let name = inet_addr::bytes(info.peer, end.family);
+        super::addr::write_raw(ctx, a.addr(1), a.addr(2), &name)?;
+    }
+    let nf = open(ctx, end, flags & SOCK_NONBLOCK != 0);
+    Ok(install(ctx, nf, flags & SOCK_CLOEXEC != 0)? as u64)
+}
+
+/// `getsockname(2)`.
+pub(crate) fn getsockname(ctx: &mut Ctx<'_>, s: &InetSocket, a: &Args) -> SysResult {
+    let info = s.net.info(s.id)?;
+    let name = inet_addr::bytes(info.local, s.family);
+    super::addr::write_raw(ctx, a.addr(1), a.addr(2), &name)?;
+    Ok(0)
+}
+
+/// `getpeername(2)`: `ENOTCONN` without a peer.
+pub(crate) fn getpeername(ctx: &mut Ctx<'_>, s: &InetSocket, a: &Args) -> SysResult {
+    let info = s.net.info(s.id)?;
+    let peer = info
+        .peer
+        .filter(|_| info.connected)
+        .ok_or(Errno::ENOTCONN)?;
+    let name = inet_addr::bytes(Some(peer), s.family);
+    super::addr::write_raw(ctx, a.addr(1), a.addr(2), &name)?;
+    Ok(0)
+}
+
+/// `shutdown(2)`.
+pub(crate) fn shutdown(ctx: &mut Ctx<'_>, s: &InetSocket, how: u8) -> SysResult {
+    let bits = match how {
+        0 => net::RCV_SHUTDOWN,
+        1 => net::SEND_SHUTDOWN,
+        2 => net::SHUTDOWN_MASK,
+        _ => return Err(Errno::EINVAL),
+    };
+    let r = s.net.shutdown(s.id, bits);
+    ctx.wake(WaitKey::File(s.wait_id()));
+    r.map(|()| 0)
+}

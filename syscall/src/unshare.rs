@@ -1,0 +1,61 @@
+//! `unshare(2)`: the calling process stops sharing what it shares with others.
+//!
+//! What a process can share in uml is its descriptor table (`CLONE_FILES`), which
+//! `unshare` copies (`EMFILE` if a descriptor is at or past `/proc/sys/fs/nr_open`, as
+//! Linux's `dup_fd`). Its working directory, root and umask (`CLONE_FS`) and its SysV
+//! semaphore undo list (`CLONE_SYSVSEM`) are already its own, and `CLONE_THREAD`,
+//! `CLONE_SIGHAND` and `CLONE_VM` are accepted for a single-threaded process, as Linux
+//! accepts them. uml has no namespaces: `CLONE_NEW*` needs `CAP_SYS_ADMIN` (`EPERM`; not
+//! for `CLONE_NEWUSER`), then fails with `EINVAL`, as a kernel built without them.
+
+use abi::{Errno, SysResult};
+
+use crate::proc_calls::clone_flags::*;
+use crate::{Args, Ctx};
+
+/// The flags `unshare` knows (`check_unshare_flags`).
+const KNOWN: u64 = THREAD
+    | FS
+    | NEWNS
+    | SIGHAND
+    | VM
+    | FILES
+    | SYSVSEM
+    | NEWUTS
+    | NEWIPC
+    | NEWNET
+    | NEWUSER
+    | NEWPID
+    | NEWCGROUP
+    | NEWTIME;
+/// The namespaces.
+const NAMESPACES: u64 = NEWNS | NEWUTS | NEWIPC | NEWNET | NEWUSER | NEWPID | NEWCGROUP | NEWTIME;
+
+/// `unshare(flags)`.
+pub(crate) fn sys_unshare(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    let flags = a.raw(0);
+    if flags & !KNOWN != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if flags & (THREAD | SIGHAND | VM) != 0 && ctx.proc.threads.len() > 1 {
+        return Err(Errno::EINVAL);
+    }
+    if flags & FILES != 0 {
+        let nr_open = crate::ipc::sysctl(ctx, "fs/nr_open");
+        let highest = ctx.proc.fds.fds().max().unwrap_or(-1);
+        if highest >= 0 && highest as u64 >= nr_open {
+            return Err(Errno::EMFILE);
+        }
+    }
+    if flags & NAMESPACES != 0 {
+        if flags & NAMESPACES & !NEWUSER != 0 && !ctx.proc.cred.caps.has(crate::caps::CAP_SYS_ADMIN)
+        {
+            return Err(Errno::EPERM);
+        }
+        return Err(Errno::EINVAL);
+    }
+    if flags & FILES != 0 {
+        ctx.proc.fds.unshare();
+    }
+    Ok(0)
+}
