@@ -1,4 +1,4 @@
-//! Controlling terminals and the pty `ioctl`s.
+//! Controlling terminals, the pty `ioctl`s and `vhangup`.
 //!
 //! A process's controlling terminal ([`Ctty`]) is inherited by `fork`, dropped by `setsid`,
 //! and acquired by a session leader without one when it opens a pty slave without
