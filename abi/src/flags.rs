@@ -417,6 +417,109 @@ pub const NAME_MAX: usize = 255;
 /// Most symlinks followed in one path walk.
 pub const MAXSYMLINKS: u32 = 40;
 
+/// `personality(2)` values (`<linux/personality.h>`).
+pub mod personality {
+    #![allow(missing_docs)]
+    pub const UNAME26: u32 = 0x002_0000;
+    pub const ADDR_NO_RANDOMIZE: u32 = 0x004_0000;
+    pub const FDPIC_FUNCPTRS: u32 = 0x008_0000;
+    pub const MMAP_PAGE_ZERO: u32 = 0x010_0000;
+    pub const ADDR_COMPAT_LAYOUT: u32 = 0x020_0000;
+    pub const READ_IMPLIES_EXEC: u32 = 0x040_0000;
+    pub const ADDR_LIMIT_32BIT: u32 = 0x080_0000;
+    pub const SHORT_INODE: u32 = 0x100_0000;
+    pub const WHOLE_SECONDS: u32 = 0x200_0000;
+    pub const STICKY_TIMEOUTS: u32 = 0x400_0000;
+    pub const ADDR_LIMIT_3GB: u32 = 0x800_0000;
+    /// The flags an `execve` that changes ids clears.
+    pub const PER_CLEAR_ON_SETID: u32 =
+        READ_IMPLIES_EXEC | ADDR_NO_RANDOMIZE | ADDR_COMPAT_LAYOUT | MMAP_PAGE_ZERO;
+    /// The argument that only queries.
+    pub const QUERY: u32 = 0xffff_ffff;
+}
+
+/// Key management (`add_key(2)`, `request_key(2)`, `keyctl(2)`; `<linux/keyctl.h>`).
+pub mod key {
+    #![allow(missing_docs)]
+    pub const SPEC_THREAD_KEYRING: i32 = -1;
+    pub const SPEC_PROCESS_KEYRING: i32 = -2;
+    pub const SPEC_SESSION_KEYRING: i32 = -3;
+    pub const SPEC_USER_KEYRING: i32 = -4;
+    pub const SPEC_USER_SESSION_KEYRING: i32 = -5;
+    pub const SPEC_GROUP_KEYRING: i32 = -6;
+    pub const SPEC_REQKEY_AUTH_KEY: i32 = -7;
+    pub const SPEC_REQUESTOR_KEYRING: i32 = -8;
+
+    pub const REQKEY_DEFL_NO_CHANGE: i32 = -1;
+    pub const REQKEY_DEFL_DEFAULT: i32 = 0;
+    pub const REQKEY_DEFL_THREAD_KEYRING: i32 = 1;
+    pub const REQKEY_DEFL_PROCESS_KEYRING: i32 = 2;
+    pub const REQKEY_DEFL_SESSION_KEYRING: i32 = 3;
+    pub const REQKEY_DEFL_USER_KEYRING: i32 = 4;
+    pub const REQKEY_DEFL_USER_SESSION_KEYRING: i32 = 5;
+    pub const REQKEY_DEFL_GROUP_KEYRING: i32 = 6;
+    pub const REQKEY_DEFL_REQUESTOR_KEYRING: i32 = 7;
+
+    pub const KEYCTL_GET_KEYRING_ID: i32 = 0;
+    pub const KEYCTL_JOIN_SESSION_KEYRING: i32 = 1;
+    pub const KEYCTL_UPDATE: i32 = 2;
+    pub const KEYCTL_REVOKE: i32 = 3;
+    pub const KEYCTL_CHOWN: i32 = 4;
+    pub const KEYCTL_SETPERM: i32 = 5;
+    pub const KEYCTL_DESCRIBE: i32 = 6;
+    pub const KEYCTL_CLEAR: i32 = 7;
+    pub const KEYCTL_LINK: i32 = 8;
+    pub const KEYCTL_UNLINK: i32 = 9;
+    pub const KEYCTL_SEARCH: i32 = 10;
+    pub const KEYCTL_READ: i32 = 11;
+    pub const KEYCTL_INSTANTIATE: i32 = 12;
+    pub const KEYCTL_NEGATE: i32 = 13;
+    pub const KEYCTL_SET_REQKEY_KEYRING: i32 = 14;
+    pub const KEYCTL_SET_TIMEOUT: i32 = 15;
+    pub const KEYCTL_ASSUME_AUTHORITY: i32 = 16;
+    pub const KEYCTL_GET_SECURITY: i32 = 17;
+    pub const KEYCTL_SESSION_TO_PARENT: i32 = 18;
+    pub const KEYCTL_REJECT: i32 = 19;
+    pub const KEYCTL_INSTANTIATE_IOV: i32 = 20;
+    pub const KEYCTL_INVALIDATE: i32 = 21;
+    pub const KEYCTL_GET_PERSISTENT: i32 = 22;
+
+    /// Permission bits, per class: possessor `<< 24`, user `<< 16`, group `<< 8`, other.
+    pub const KEY_VIEW: u32 = 0x01;
+    pub const KEY_READ: u32 = 0x02;
+    pub const KEY_WRITE: u32 = 0x04;
+    pub const KEY_SEARCH: u32 = 0x08;
+    pub const KEY_LINK: u32 = 0x10;
+    pub const KEY_SETATTR: u32 = 0x20;
+    pub const KEY_ALL: u32 = 0x3f;
+    pub const KEY_POS_ALL: u32 = KEY_ALL << 24;
+    pub const KEY_USR_VIEW: u32 = KEY_VIEW << 16;
+    pub const KEY_USR_READ: u32 = KEY_READ << 16;
+    pub const KEY_USR_SEARCH: u32 = KEY_SEARCH << 16;
+    pub const KEY_USR_LINK: u32 = KEY_LINK << 16;
+    pub const KEY_USR_ALL: u32 = KEY_ALL << 16;
+    /// Every valid permission bit.
+    pub const KEY_PERM_MASK: u32 = 0x3f3f_3f3f;
+
+    /// Longest type name, with its NUL.
+    pub const TYPE_MAX: usize = 32;
+    /// Longest description, with its NUL (`KEY_MAX_DESC_SIZE`).
+    pub const MAX_DESC_SIZE: usize = 4096;
+}
+
+/// `kcmp(2)` types (`<linux/kcmp.h>`).
+pub mod kcmp {
+    #![allow(missing_docs)]
+    pub const KCMP_FILE: i32 = 0;
+    pub const KCMP_VM: i32 = 1;
+    pub const KCMP_FILES: i32 = 2;
+    pub const KCMP_FS: i32 = 3;
+    pub const KCMP_SIGHAND: i32 = 4;
+    pub const KCMP_IO: i32 = 5;
+    pub const KCMP_SYSVSEM: i32 = 6;
+    pub const KCMP_EPOLL_TFD: i32 = 7;
+}
+
 /// `mount(2)` flags (`MS_*`) and `umount2(2)` flags (`MNT_*`, `UMOUNT_NOFOLLOW`).
 pub mod mount {
     #![allow(missing_docs)]

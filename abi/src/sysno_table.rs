@@ -362,4 +362,5 @@ sysno_table! {
     process_mrelease = 448;
     futex_waitv = 449;
     set_mempolicy_home_node = 450;
+    cachestat = 451;
 }

@@ -22,6 +22,8 @@ pub const ALL: u64 = (1 << (CAP_LAST_CAP + 1)) - 1;
 
 /// `CAP_CHOWN`.
 pub const CAP_CHOWN: u32 = 0;
+/// `CAP_FOWNER`.
+pub const CAP_FOWNER: u32 = 3;
 /// `CAP_SETGID`.
 pub const CAP_SETGID: u32 = 6;
 /// `CAP_SETUID`.
@@ -38,12 +40,20 @@ pub const CAP_IPC_LOCK: u32 = 14;
 pub const CAP_IPC_OWNER: u32 = 15;
 /// `CAP_SYS_CHROOT`.
 pub const CAP_SYS_CHROOT: u32 = 18;
+/// `CAP_SYS_PTRACE`.
+pub const CAP_SYS_PTRACE: u32 = 19;
 /// `CAP_SYS_ADMIN`.
 pub const CAP_SYS_ADMIN: u32 = 21;
+/// `CAP_SYS_BOOT`.
+pub const CAP_SYS_BOOT: u32 = 22;
 /// `CAP_SYS_RESOURCE`.
 pub const CAP_SYS_RESOURCE: u32 = 24;
 /// `CAP_SYS_TIME`.
 pub const CAP_SYS_TIME: u32 = 25;
+/// `CAP_SYS_TTY_CONFIG`.
+pub const CAP_SYS_TTY_CONFIG: u32 = 26;
+/// `CAP_SYSLOG`.
+pub const CAP_SYSLOG: u32 = 34;
 
 /// The file capabilities that follow the filesystem uid (`CAP_FS_MASK`): chown,
 /// dac_override, dac_read_search, fowner, fsetid, linux_immutable, mknod, mac_override.

@@ -1,5 +1,5 @@
 //! Copies between files done by the kernel (`sendfile`, `copy_file_range`) and the calls
-//! that flush files (`fsync`, `fdatasync`, `sync`, `syncfs`).
+//! that flush files (`fsync`, `fdatasync`, `sync_file_range`, `sync`, `syncfs`).
 //!
 //! The data passes through one kernel buffer per call: the guest's memory is not involved.
 
@@ -153,6 +153,30 @@ pub(crate) fn sys_fsync(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
 /// `syncfs(2)`: the file system of any open file (a pipe's too).
 pub(crate) fn sys_syncfs(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     let f = ctx.file(a.i32(0))?;
+    crate::mem::sync_file(ctx, &f);
+    Ok(0)
+}
+
+/// `sync_file_range(fd, offset, nbytes, flags)`: Linux's checks (`EBADF`; `EINVAL` for
+/// unknown flags or a negative or overflowing range; `ESPIPE` for anything but a regular
+/// file, directory, symlink or block device), then the writeback `fsync` does.
+pub(crate) fn sys_sync_file_range(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    use abi::flags::mode::{S_IFBLK, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG};
+    /// `SYNC_FILE_RANGE_WAIT_BEFORE | WRITE | WAIT_AFTER`.
+    const VALID: u32 = 7;
+    let f = ctx.file(a.i32(0))?;
+    if f.flags().contains(OFlags::PATH) {
+        return Err(Errno::EBADF);
+    }
+    let (offset, nbytes) = (a.i64(1), a.i64(2));
+    if a.u32(3) & !VALID != 0 || offset < 0 || offset.checked_add(nbytes).is_none_or(|e| e < offset)
+    {
+        return Err(Errno::EINVAL);
+    }
+    let mode = f.stat()?.st_mode & S_IFMT;
+    if ![S_IFREG, S_IFDIR, S_IFLNK, S_IFBLK].contains(&mode) {
+        return Err(Errno::ESPIPE);
+    }
     crate::mem::sync_file(ctx, &f);
     Ok(0)
 }

@@ -75,6 +75,7 @@ fn execve_common(
     let old_mm = ctx.proc.mm;
     ctx.proc.mm = loaded.mm;
     ctx.proc.cred = loaded.cred;
+    ctx.proc.personality = crate::personality::on_exec(ctx.proc.personality, loaded.cred.secure());
     *ctx.regs = loaded.regs;
     ctx.proc.fds.unshare();
     for closed in ctx.proc.fds.close_on_exec() {
@@ -83,6 +84,8 @@ fn execve_common(
     ctx.proc.sig.reset_on_exec();
     // POSIX timers are deleted (interval timers stay).
     ctx.proc.posix_timers.clear();
+    ctx.proc.keys.on_exec();
+    ctx.proc.membarrier = 0;
     ctx.proc.aio = Default::default();
     ctx.proc.comm = crate::Process::comm_of(&path);
     ctx.proc.exe = loaded.program;

@@ -36,6 +36,11 @@ impl FdTable {
         FdTable::default()
     }
 
+    /// Which table this is: equal for handles on one table (`kcmp`'s `KCMP_FILES`).
+    pub fn identity(&self) -> usize {
+        Rc::as_ptr(&self.entries) as usize
+    }
+
     /// Another handle on this table (`CLONE_FILES`).
     pub fn share(&self) -> FdTable {
         FdTable {

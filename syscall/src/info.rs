@@ -72,6 +72,10 @@ pub(crate) fn sys_uname(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     };
     set(&mut u.nodename, &ctx.procs.sysctl.hostname);
     set(&mut u.domainname, &ctx.procs.sysctl.domainname);
+    if ctx.proc.personality & abi::flags::personality::UNAME26 != 0 {
+        let release = crate::personality::uname26_release(crate::procfs::sys::cstr(&u.release));
+        set(&mut u.release, &release);
+    }
     ctx.write_val(a.addr(0), &u)?;
     Ok(0)
 }

@@ -1,4 +1,4 @@
-//! Sending signals: `kill`, `tkill`, `tgkill`, `rt_sigqueueinfo`. (The timers that send
+//! Sending signals: `kill`, `tkill`, `tgkill`, `rt_sigqueueinfo`, `rt_tgsigqueueinfo`. (The timers that send
 //! signals are in [`crate::itimer`] and [`crate::posix_timer`].)
 
 use abi::signal::sig;
@@ -170,17 +170,44 @@ pub(crate) fn sys_tgkill(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     })
 }
 
-pub(crate) fn sys_rt_sigqueueinfo(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
-    let (pid, signo) = (a.i32(0), a.i32(1));
-    check_signo(signo)?;
+/// The siginfo a caller queues with `signo` (`rt_sigqueueinfo`, `rt_tgsigqueueinfo`), read
+/// from `at`. Only the kernel may claim to be the kernel (or the caller of `kill`) as the
+/// sender, unless the signal goes to the caller itself (`to_self`): `EPERM`.
+fn queued_info(
+    ctx: &mut Ctx<'_>,
+    at: abi::UserAddr,
+    signo: i32,
+    to_self: bool,
+) -> Result<Option<SigInfo>, Errno> {
     let mut raw = [0u8; 128];
-    ctx.copy_in(a.addr(2), &mut raw)?;
+    ctx.copy_in(at, &mut raw)?;
     let mut info = SigInfo::from_bytes(&raw);
-    // Only the kernel may claim to be the kernel (or the caller of kill) as the sender.
-    if (info.code >= 0 || info.code == abi::signal::si_code::SI_TKILL) && pid != ctx.proc.pid {
+    if (info.code >= 0 || info.code == abi::signal::si_code::SI_TKILL) && !to_self {
         return Err(Errno::EPERM);
     }
     info.signo = signo;
-    let info = (signo != 0).then_some(info);
-    send_where(ctx, info, None, |q| q.pid == pid)
+    Ok((signo != 0).then_some(info))
+}
+
+pub(crate) fn sys_rt_sigqueueinfo(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    let (pid, signo) = (a.i32(0), a.i32(1));
+    check_signo(signo)?;
+    // As for kill, any thread's id names its process; "self" is the calling thread.
+    let info = queued_info(ctx, a.addr(2), signo, pid == ctx.tid)?;
+    send_where(ctx, info, None, |q| {
+        q.pid == pid || q.threads.contains_key(&pid)
+    })
+}
+
+/// `rt_tgsigqueueinfo(tgid, tid, sig, info)`: as `rt_sigqueueinfo`, to one thread.
+pub(crate) fn sys_rt_tgsigqueueinfo(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    let (tgid, tid, signo) = (a.i32(0), a.i32(1), a.i32(2));
+    check_signo(signo)?;
+    if tgid <= 0 || tid <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    let info = queued_info(ctx, a.addr(3), signo, tid == ctx.tid)?;
+    send_where(ctx, info, Some(tid), |q| {
+        q.pid == tgid && q.threads.contains_key(&tid)
+    })
 }

@@ -14,7 +14,8 @@
 //! is due, a process ran, a signal was taken) and gets back what to wake and arm, and the
 //! instance's IPC namespace ([`ipc`]: SysV shared memory, semaphores and message queues,
 //! POSIX message queues, kept in the [`ProcessTable`]; semaphore undos are applied by
-//! [`proc_calls::exit_process`]).
+//! [`proc_calls::exit_process`]), and the instance's keys and keyrings (`keys`: `add_key`,
+//! `request_key`, `keyctl`, `/proc/keys`), also kept in the [`ProcessTable`].
 //!
 //! Messages: the kernel hands a stopped task's registers to [`dispatch`], which returns an
 //! [`Outcome`]: a value for `rax`, or a change of control flow (exit). Handlers never touch
@@ -50,21 +51,29 @@ pub mod futex;
 mod info;
 pub mod ipc;
 pub mod itimer;
+mod kcmp;
+mod keys;
 pub mod kill;
 mod mem;
+mod membarrier;
 mod net;
+mod page_cache_calls;
+mod personality;
 mod pidfd;
 mod poll;
 pub mod posix_timer;
 mod priority;
 pub mod proc_calls;
 pub mod process;
+mod process_vm;
 mod procfs;
+mod reboot;
 mod sched_calls;
 mod settime;
 pub mod signal;
 mod signalfd;
 mod splice;
+mod sysfs_call;
 mod syslog;
 pub mod table;
 mod task;

@@ -1,5 +1,5 @@
-//! Process file descriptors: `pidfd_open`, `pidfd_send_signal`, and what `poll` and
-//! `waitid(P_PIDFD)` see of them.
+//! Process file descriptors: `pidfd_open`, `pidfd_send_signal`, `pidfd_getfd`, and what
+//! `poll` and `waitid(P_PIDFD)` see of them.
 //!
 //! A pidfd names a guest process by pid ([`vfs::OpenFile::pidfd`]); it becomes readable
 //! when the process has exited (a zombie), and also hung up once it is reaped. Tasks
@@ -85,4 +85,25 @@ pub(crate) fn sys_pidfd_send_signal(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
         return crate::kill::send_where(ctx, info, None, |q| q.pgid == pid);
     }
     crate::kill::send_where(ctx, info, None, |q| q.pid == pid)
+}
+
+/// `pidfd_getfd(pidfd, targetfd, flags)`: a duplicate, close-on-exec, of the file the
+/// process of `pidfd` has open at `targetfd`; as Linux, `flags` must be 0 (`EINVAL`), the
+/// process must not be reaped (`ESRCH`) and must be open to the caller as to `ptrace`
+/// (`EPERM`); `EBADF` for a bad pidfd or target descriptor.
+pub(crate) fn sys_pidfd_getfd(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    if a.u32(2) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let (pid, _) = target(ctx, a.i32(0))?;
+    let p = ctx.process(pid)?;
+    if pid != ctx.proc.pid && !crate::process_vm::may_attach(&ctx.proc.cred, &p.cred) {
+        return Err(Errno::EPERM);
+    }
+    if matches!(p.state, ProcState::Zombie(_)) {
+        return Err(Errno::EBADF);
+    }
+    let file = p.fds.get(a.i32(1)).map_err(|_| Errno::EBADF)?;
+    let limit = ctx.proc.nofile();
+    Ok(ctx.proc.fds.install(file, true, 0, limit)? as u64)
 }

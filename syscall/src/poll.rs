@@ -233,8 +233,9 @@ pub(crate) fn sys_select(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
         timeout,
         None,
     )?;
-    // Linux's select writes back the time left.
-    if let Some(at) = deadline {
+    // Linux's select writes back the time left, unless the personality says not to.
+    let sticky = ctx.proc.personality & abi::flags::personality::STICKY_TIMEOUTS != 0;
+    if let Some(at) = deadline.filter(|_| !sticky) {
         let left = at.saturating_duration_since(Instant::now());
         let tv = Timeval {
             tv_sec: left.as_secs() as i64,

@@ -86,6 +86,7 @@ fn do_fork(
         cpu_ns: 0,
         sched: ctx.thread().sched.for_child(),
         pi_state: Vec::new(),
+        thread_keyring: None,
     };
     if thread.sched.nice != 0 {
         ctx.effects.nice.push((pid, thread.sched.nice));
@@ -157,6 +158,9 @@ fn do_fork(
         no_new_privs: p.no_new_privs,
         comm: p.comm.clone(),
         ctty: p.ctty.clone(),
+        personality: p.personality,
+        keys: p.keys.for_fork(),
+        membarrier: 0,
     };
     let real_parent = child.ppid;
     ctx.procs.insert(Box::new(child));

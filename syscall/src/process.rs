@@ -82,6 +82,12 @@ pub struct Process {
     pub start_time: std::time::Duration,
     /// Its session's controlling terminal.
     pub ctty: Option<crate::tty::Ctty>,
+    /// Its execution domain and flags (`personality(2)`).
+    pub personality: u32,
+    /// Its session and process keyrings.
+    pub keys: crate::keys::ProcessKeys,
+    /// The `membarrier` registrations of its address space (`MEMBARRIER_CMD_REGISTER_*`).
+    pub membarrier: i32,
 }
 
 /// What one thread of a process has of its own at the syscall level.
@@ -100,6 +106,8 @@ pub struct Thread {
     /// The PI futexes it owns that others blocked on (Linux's `pi_state_list`): when it
     /// exits, one waiter of each is woken to take the lock over.
     pub pi_state: Vec<crate::WaitKey>,
+    /// Its thread keyring (`KEY_SPEC_THREAD_KEYRING`).
+    pub thread_keyring: Option<i32>,
 }
 
 impl Thread {
@@ -153,6 +161,9 @@ impl Process {
             pdeath_signal: 0,
             no_new_privs: false,
             ctty: Some(crate::tty::Ctty::Console),
+            personality: 0,
+            keys: Default::default(),
+            membarrier: 0,
         }
     }
 
@@ -291,6 +302,8 @@ pub struct ProcessTable {
     pub sysctl: crate::procfs::Sysctl,
     /// The instance's SysV IPC objects and POSIX message queues (its IPC namespace).
     pub ipc: crate::ipc::Ipc,
+    /// The instance's keys and keyrings.
+    pub keys: crate::keys::Keys,
     /// The instance's network (its loopback TCP and UDP sockets).
     pub net: net::NetService,
 }
@@ -307,6 +320,7 @@ impl ProcessTable {
             leases: Default::default(),
             sysctl: Default::default(),
             ipc: Default::default(),
+            keys: Default::default(),
             net: Default::default(),
         }
     }

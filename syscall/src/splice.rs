@@ -1,17 +1,22 @@
-//! `splice` (pipe to file, file to pipe, pipe to pipe) and `tee` (pipe to pipe, without
-//! consuming).
+//! `splice` (pipe to file, file to pipe, pipe to pipe), `tee` (pipe to pipe, without
+//! consuming) and `vmsplice` (user memory to a pipe, or a pipe to user memory).
 //!
 //! The kernel moves the bytes through one buffer per call, sized to what the output pipe
 //! takes whole, so nothing read from a source is lost to a full pipe. A pipe with nothing
 //! to give or no room blocks the task unless the call is non-blocking (`SPLICE_F_NONBLOCK`,
 //! or `O_NONBLOCK` on the pipe as Linux looks at it). A host pipe passed in as stdio is a
-//! pipe for `splice` too (writes to it block in the host); `tee` takes only pipes made by
-//! `pipe(2)`, whose contents the kernel can read without consuming them.
+//! pipe for `splice` too (writes to it block in the host); `tee` and `vmsplice` take only
+//! pipes made by `pipe(2)`, whose contents the kernel can read without consuming them.
+//! `vmsplice` copies the bytes (Linux maps the user pages into the pipe; `SPLICE_F_GIFT`
+//! changes nothing here): into a pipe as much as it has room for once it has any, out of
+//! a pipe what it holds, both stopping at the first bad user page (`EFAULT` if nothing
+//! moved; bytes that could not be delivered stay in the pipe).
 
 use std::io::{IoSlice, IoSliceMut};
 
 use abi::flags::mode::{S_IFIFO, S_IFMT};
 use abi::flags::OFlags;
+use abi::structs::{IoVec, UIO_MAXIOV};
 use abi::{Errno, SysResult, UserAddr};
 use vfs::FileRef;
 
@@ -91,10 +96,14 @@ fn file_offset(file: &FileRef, given: Option<i64>) -> Result<Option<u64>, Errno>
 
 /// Wakes the tasks waiting on either end.
 fn wake_both(ctx: &mut Ctx<'_>, a: &FileRef, b: &FileRef) {
-    for f in [a, b] {
-        if let Some(id) = f.wait_id() {
-            ctx.wake(WaitKey::File(id));
-        }
+    wake_file(ctx, a);
+    wake_file(ctx, b);
+}
+
+/// Wakes the tasks waiting on `f`.
+fn wake_file(ctx: &mut Ctx<'_>, f: &FileRef) {
+    if let Some(id) = f.wait_id() {
+        ctx.wake(WaitKey::File(id));
     }
 }
 
@@ -223,4 +232,86 @@ fn tee(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     let put = dst.write(&[IoSlice::new(&buf[..n])])?;
     wake_both(ctx, &src, &dst);
     Ok(put as u64)
+}
+
+pub(crate) fn sys_vmsplice(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    let r = vmsplice(ctx, a);
+    raising_sigpipe(ctx, r)
+}
+
+fn vmsplice(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    let flags = a.u32(3);
+    if flags & !SPLICE_F_ALL != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let pipe = ctx.file(a.i32(0))?;
+    let to_pipe = pipe.flags().writable();
+    if !to_pipe && !pipe.flags().readable() {
+        return Err(Errno::EBADF);
+    }
+    let cnt = a.raw(2);
+    if cnt > UIO_MAXIOV as u64 {
+        return Err(Errno::EINVAL);
+    }
+    let iov = crate::fs::iovecs(ctx, a.addr(1), cnt as i32)?;
+    let total: u64 = iov.iter().map(|v| v.len).sum();
+    if total == 0 {
+        return Ok(0);
+    }
+    if !pipe.is_pipe() {
+        return Err(Errno::EBADF);
+    }
+    let nonblock = flags & SPLICE_F_NONBLOCK != 0 || pipe.flags().contains(OFlags::NONBLOCK);
+    let want = usize::try_from(total).unwrap_or(usize::MAX);
+    if to_pipe {
+        let room = output_room(ctx, &pipe, nonblock)?;
+        let mut buf = vec![0u8; want.min(room)];
+        let n = user_copy(ctx, &iov, &mut buf, false)?;
+        let put = pipe.write(&[IoSlice::new(&buf[..n])])?;
+        wake_file(ctx, &pipe);
+        Ok(put as u64)
+    } else {
+        if !input_ready(ctx, &pipe, nonblock)? {
+            return Ok(0);
+        }
+        let mut buf = vec![0u8; want.min(CHUNK)];
+        let held = pipe.pipe_peek(&mut buf)?;
+        let n = user_copy(ctx, &iov, &mut buf[..held], true)?;
+        let mut taken = vec![0u8; n];
+        let got = pipe.read(&mut [IoSliceMut::new(&mut taken)])?;
+        wake_file(ctx, &pipe);
+        Ok(got as u64)
+    }
+}
+
+/// Copies between `buf` and the user buffers `iov` in order (`out`: to them), as far as
+/// `buf` goes or up to the first bad page: how many bytes, `EFAULT` if none.
+fn user_copy(ctx: &mut Ctx<'_>, iov: &[IoVec], buf: &mut [u8], out: bool) -> Result<usize, Errno> {
+    const PAGE: u64 = 4096;
+    let mut done = 0usize;
+    for v in iov {
+        let mut off = 0u64;
+        while off < v.len && done < buf.len() {
+            let at = v.base + off;
+            let n = (v.len - off)
+                .min(PAGE - at % PAGE)
+                .min((buf.len() - done) as u64);
+            let piece = &mut buf[done..done + n as usize];
+            let r = if out {
+                ctx.copy_out(UserAddr(at), piece)
+            } else {
+                ctx.copy_in(UserAddr(at), piece)
+            };
+            if r.is_err() {
+                return if done == 0 {
+                    Err(Errno::EFAULT)
+                } else {
+                    Ok(done)
+                };
+            }
+            done += n as usize;
+            off += n;
+        }
+    }
+    Ok(done)
 }

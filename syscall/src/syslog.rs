@@ -1,9 +1,9 @@
 //! `syslog(2)` (`klogctl`): the kernel's log buffer.
 //!
 //! uml's kernel log holds the line it logs at boot; reads return it in `syslog`'s record
-//! form (`<level>[seconds] text`). Who may do what is Linux's with `dmesg_restrict` 0:
-//! reading everything (`SYSLOG_ACTION_READ_ALL`) and the buffer's size are for everyone,
-//! the rest needs `CAP_SYSLOG` (or `CAP_SYS_ADMIN`). `SYSLOG_ACTION_CONSOLE_LEVEL` sets the
+//! form (`<level>[seconds] text`). Who may do what is Linux's: unless
+//! `/proc/sys/kernel/dmesg_restrict` is set, reading everything (`SYSLOG_ACTION_READ_ALL`)
+//! and the buffer's size are for everyone; the rest needs `CAP_SYSLOG` (or `CAP_SYS_ADMIN`). `SYSLOG_ACTION_CONSOLE_LEVEL` sets the
 //! first number of `/proc/sys/kernel/printk`. Nothing is ever logged after boot, so a
 //! destructive read (`SYSLOG_ACTION_READ`) of the emptied log waits as Linux's does, for
 //! ever (a signal ends it).
@@ -24,8 +24,6 @@ const CONSOLE_ON: i32 = 7;
 const CONSOLE_LEVEL: i32 = 8;
 const SIZE_UNREAD: i32 = 9;
 const SIZE_BUFFER: i32 = 10;
-/// `CAP_SYSLOG`.
-const CAP_SYSLOG: u32 = 34;
 /// The size Linux's log buffer has on this machine kind (`CONFIG_LOG_BUF_SHIFT` 18).
 const LOG_BUF_LEN: u64 = 1 << 18;
 
@@ -39,9 +37,10 @@ fn boot_log() -> Vec<u8> {
 /// `syslog(type, buf, len)`.
 pub(crate) fn sys_syslog(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     let (action, buf, len) = (a.i32(0), a.addr(1), a.i32(2));
-    let open_to_all = matches!(action, READ_ALL | SIZE_BUFFER);
+    let restricted = ctx.procs.sysctl.int("kernel/dmesg_restrict") != 0
+        || !matches!(action, READ_ALL | SIZE_BUFFER);
     let caps = &ctx.proc.cred.caps;
-    if !open_to_all && !caps.has(CAP_SYSLOG) && !caps.has(crate::caps::CAP_SYS_ADMIN) {
+    if restricted && !caps.has(crate::caps::CAP_SYSLOG) && !caps.has(crate::caps::CAP_SYS_ADMIN) {
         return Err(Errno::EPERM);
     }
     let mut log = ctx.procs.sysctl.klog.get_or_insert_with(boot_log).clone();

@@ -4,9 +4,10 @@
 use abi::{Errno, Sysno};
 
 use crate::{
-    aio, caps, copy, cred, epoll, eventfd, exec_call, fs, futex, info, ipc, itimer, kill, mem, net,
-    pidfd, poll, posix_timer, priority, proc_calls, procfs, sched_calls, settime, signal, signalfd,
-    splice, syslog, task, time, timerfd, unshare, Args, Ctx, Outcome,
+    aio, caps, copy, cred, epoll, eventfd, exec_call, fs, futex, info, ipc, itimer, kcmp, keys,
+    kill, mem, membarrier, net, page_cache_calls, personality, pidfd, poll, posix_timer, priority,
+    proc_calls, process_vm, procfs, reboot, sched_calls, settime, signal, signalfd, splice,
+    sysfs_call, syslog, task, time, timerfd, tty, unshare, Args, Ctx, Outcome,
 };
 
 /// A handler that returns a value (the common case).
@@ -174,10 +175,14 @@ table! {
     sendfile => full(copy::sys_sendfile);
     copy_file_range => full(copy::sys_copy_file_range);
     splice => full(splice::sys_splice);
+    vmsplice => partial(splice::sys_vmsplice, "copies the bytes (no page gifting); pipes made by pipe(2) only, a host pipe (stdio) is EBADF");
     tee => partial(splice::sys_tee, "pipes and FIFOs of the guest's own; a host pipe (stdio) is EINVAL");
     fsync => full(copy::sys_fsync);
     fdatasync => full(copy::sys_fsync);
     syncfs => full(copy::sys_syncfs);
+    sync_file_range => full(copy::sys_sync_file_range);
+    readahead => full(page_cache_calls::sys_readahead);
+    cachestat => partial(page_cache_calls::sys_cachestat, "every page of the file within the range counts as cached, none dirty or evicted; EPERM without write access or ownership (no permission check beyond)");
     sync => full(copy::sys_sync);
     fallocate => partial(fs::sys_fallocate, "in-memory files: mode 0, KEEP_SIZE, PUNCH_HOLE|KEEP_SIZE (as tmpfs)");
     flock => full(fs::sys_flock);
@@ -209,6 +214,7 @@ table! {
     msync => full(mem::sys_msync);
     mincore => full(mem::sys_mincore);
     memfd_create => partial(fs::sys_memfd_create, "no MFD_HUGETLB; seals with F_ADD_SEALS/F_GET_SEALS");
+    membarrier => partial(membarrier::sys_membarrier, "barriers are no-ops on uml's one CPU; registrations per process (not shared by CLONE_VM processes); rseq commands EINVAL");
     mlock => full(mem::sys_mlock);
     mlock2 => full(mem::sys_mlock);
     munlock => full(mem::sys_mlock);
@@ -251,6 +257,7 @@ table! {
     waitid => full(proc_calls::sys_waitid);
     pidfd_open => partial(pidfd::sys_pidfd_open, "PIDFD_NONBLOCK; no PIDFD_THREAD");
     pidfd_send_signal => full(pidfd::sys_pidfd_send_signal);
+    pidfd_getfd => full(pidfd::sys_pidfd_getfd);
     getpgid => full(proc_calls::sys_getpgid);
     setpgid => full(proc_calls::sys_setpgid);
     getpgrp => full(proc_calls::sys_getpgrp);
@@ -261,6 +268,9 @@ table! {
     exit_group => ctl(task::sys_exit_group);
     getpid => full(info::sys_getpid);
     getppid => full(proc_calls::sys_getppid);
+    kcmp => partial(kcmp::sys_kcmp, "FILE, VM, FILES, FS, SIGHAND, IO, SYSVSEM by uml's objects: each process has its own fs (CLONE_FS copies) and no I/O context (IO always equal); EPOLL_TFD EOPNOTSUPP");
+    process_vm_readv => partial(process_vm::sys_process_vm_readv, "permission by ids and CAP_SYS_PTRACE alone (no Yama ptrace_scope, every process dumpable)");
+    process_vm_writev => partial(process_vm::sys_process_vm_writev, "as process_vm_readv");
     gettid => full(info::sys_gettid);
     getuid => full(info::sys_getuid);
     geteuid => full(info::sys_geteuid);
@@ -279,12 +289,20 @@ table! {
     setfsgid => full(cred::sys_setfsgid);
     setgroups => full(cred::sys_setgroups);
     capget => full(caps::sys_capget);
+    // Keys.
+    add_key => partial(keys::sys_add_key, "key types user, logon, keyring (others ENODEV); quotas of /proc/sys/kernel/keys");
+    request_key => partial(keys::sys_request_key, "searches the caller's keyrings; no upcall helper: a key to construct is negated and the call fails with ENOENT, as Linux without /sbin/request-key");
+    keyctl => partial(keys::sys_keyctl, "GET_KEYRING_ID, JOIN_SESSION_KEYRING, UPDATE, REVOKE, CHOWN, SETPERM, DESCRIBE, CLEAR, LINK, UNLINK, SEARCH, READ, SET_REQKEY_KEYRING, SET_TIMEOUT, GET_SECURITY, INVALIDATE; no authorisation keys (INSTANTIATE/NEGATE/REJECT EPERM), persistent keyrings, SESSION_TO_PARENT, DH, PKEY, watches (EOPNOTSUPP)");
     capset => full(caps::sys_capset);
     // System information and limits.
     uname => full(info::sys_uname);
     sethostname => full(procfs::sys::sys_sethostname);
     setdomainname => full(procfs::sys::sys_setdomainname);
     sysinfo => full(info::sys_sysinfo);
+    sysfs => full(sysfs_call::sys_sysfs);
+    reboot => partial(reboot::sys_reboot, "CAD_ON/CAD_OFF (kernel/ctrl-alt-del); restart, halt, power-off, kexec, suspend EPERM as without CAP_SYS_BOOT");
+    vhangup => partial(tty::sys_vhangup, "checks CAP_SYS_TTY_CONFIG; does not hang the controlling terminal up");
+    personality => partial(personality::sys_personality, "stored, inherited and reported; UNAME26 and STICKY_TIMEOUTS act, the address-space flags (ADDR_NO_RANDOMIZE, READ_IMPLIES_EXEC, ADDR_LIMIT_*) do not");
     prlimit64 => partial(info::sys_prlimit64, "own process only; limits are recorded, NOFILE and STACK enforced");
     getrlimit => full(info::sys_getrlimit);
     setrlimit => full(info::sys_setrlimit);
@@ -343,6 +361,7 @@ table! {
     tkill => full(kill::sys_tkill);
     tgkill => full(kill::sys_tgkill);
     rt_sigqueueinfo => full(kill::sys_rt_sigqueueinfo);
+    rt_tgsigqueueinfo => full(kill::sys_rt_tgsigqueueinfo);
     alarm => full(itimer::sys_alarm);
     setitimer => partial(itimer::sys_setitimer, "ITIMER_VIRTUAL and ITIMER_PROF both count uml's measure of CPU time (guest code and its syscalls, no user/system split), checked every preemption slice (10 ms)");
     getitimer => full(itimer::sys_getitimer);

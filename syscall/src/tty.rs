@@ -1,4 +1,4 @@
-//! Controlling terminals and the pty `ioctl`s.
+//! Controlling terminals, the pty `ioctl`s and `vhangup`.
 //!
 //! A process's controlling terminal ([`Ctty`]) is inherited by `fork`, dropped by `setsid`,
 //! and acquired by a session leader without one when it opens a pty slave without
@@ -309,5 +309,15 @@ pub(crate) fn console_sctty(ctx: &mut Ctx<'_>) -> SysResult {
     }
     ctx.procs.console_pgrp = p.pgid;
     ctx.proc.ctty = Some(Ctty::Console);
+    Ok(0)
+}
+
+/// `vhangup()`: `EPERM` without `CAP_SYS_TTY_CONFIG`; otherwise 0. uml does not hang the
+/// caller's controlling terminal up (Linux's `tty_vhangup_self`): its open files keep
+/// working and its session keeps it.
+pub(crate) fn sys_vhangup(ctx: &mut Ctx<'_>, _a: &crate::Args) -> SysResult {
+    if !ctx.proc.cred.caps.has(crate::caps::CAP_SYS_TTY_CONFIG) {
+        return Err(Errno::EPERM);
+    }
     Ok(0)
 }

@@ -111,7 +111,7 @@ pub use object::{new_wait_id, FileObject, Poller, WaitSet};
 use path::{Last, Parent};
 pub use perm::FsCred;
 pub use pipe::{PollEvents, PIPE_BUF, PIPE_CAPACITY};
-pub use procfs::{At, NoProcs, ProcFile, ProcSource, SYSCTLS};
+pub use procfs::{At, NoProcs, ProcFile, ProcSource, FILESYSTEM_TYPES, SYSCTLS};
 pub use pty::{Pty, PtyRef, SignalTarget, TtySignal};
 pub use statfs::StatFs;
 pub use stdio::{wait_streams, TcsetWhen};

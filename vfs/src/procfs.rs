@@ -55,6 +55,10 @@ pub enum ProcFile {
     Sysctl(&'static str),
     /// A file of `/proc/sysvipc` (`shm`, `sem`, `msg`): the instance's SysV IPC objects.
     Sysvipc(&'static str),
+    /// `/proc/keys`: the keys the reader may view.
+    Keys,
+    /// `/proc/key-users`: each user's keys and quota.
+    KeyUsers,
     /// A file of `/proc/net` (`tcp`, `udp6`, `dev` ...): the instance's network.
     Net(&'static str),
     /// `/proc/PID/status`.
@@ -268,6 +272,8 @@ static ROOT: &[Entry] = entries! {
     b"config.gz" => Node::Config, R;
     b"cpuinfo" => Node::File(ProcFile::Cpuinfo), R;
     b"filesystems" => Node::Filesystems, R;
+    b"key-users" => Node::File(ProcFile::KeyUsers), R;
+    b"keys" => Node::File(ProcFile::Keys), R;
     b"loadavg" => Node::File(ProcFile::Loadavg), R;
     b"meminfo" => Node::File(ProcFile::Meminfo), R;
     b"mounts" => Node::Symlink(b"self/mounts".to_vec()), LNK;
@@ -286,6 +292,7 @@ const SYSCTL_DIRS: &[&str] = &[
     "fs/inotify",
     "fs/mqueue",
     "kernel",
+    "kernel/keys",
     "kernel/random",
     "net",
     "net/core",
@@ -320,8 +327,16 @@ pub const SYSCTLS: &[(&str, u32)] = &[
     ("fs/protected_symlinks", 0o644),
     ("kernel/cap_last_cap", 0o444),
     ("kernel/core_pattern", 0o644),
+    ("kernel/ctrl-alt-del", 0o644),
+    ("kernel/dmesg_restrict", 0o644),
     ("kernel/domainname", 0o644),
     ("kernel/hostname", 0o644),
+    ("kernel/keys/gc_delay", 0o644),
+    ("kernel/keys/maxbytes", 0o644),
+    ("kernel/keys/maxkeys", 0o644),
+    ("kernel/keys/persistent_keyring_expiry", 0o644),
+    ("kernel/keys/root_maxbytes", 0o644),
+    ("kernel/keys/root_maxkeys", 0o644),
     ("kernel/msgmax", 0o644),
     ("kernel/msgmnb", 0o644),
     ("kernel/msg_next_id", 0o644),
@@ -761,7 +776,11 @@ impl Vfs {
             Node::File(file) => procs.contents(self, p.pid, *file)?,
             Node::Mounts => self.mounts_text(false),
             Node::Mountinfo => self.mounts_text(true),
-            Node::Filesystems => FILESYSTEMS.to_vec(),
+            Node::Filesystems => FILESYSTEM_TYPES
+                .iter()
+                .map(|(t, dev)| format!("{}\t{t}\n", if *dev { "" } else { "nodev" }))
+                .flat_map(String::into_bytes)
+                .collect(),
             Node::Config => crate::kconfig::config_gz(),
             Node::Cmdline => crate::kconfig::CMDLINE.to_vec(),
             Node::FdInfo(fd) => {
@@ -910,9 +929,19 @@ impl OpenFile {
     }
 }
 
-/// `/proc/filesystems`: the file system types uml has.
-const FILESYSTEMS: &[u8] = b"nodev\tsysfs\nnodev\ttmpfs\nnodev\tproc\nnodev\tdevtmpfs\n\
-nodev\tpipefs\nnodev\toverlay\n\text3\n\text2\n\text4\n";
+/// The file system types uml has, in the order `/proc/filesystems` and `sysfs(2)` list
+/// them, and whether each needs a block device.
+pub const FILESYSTEM_TYPES: &[(&str, bool)] = &[
+    ("sysfs", false),
+    ("tmpfs", false),
+    ("proc", false),
+    ("devtmpfs", false),
+    ("pipefs", false),
+    ("overlay", false),
+    ("ext3", true),
+    ("ext2", true),
+    ("ext4", true),
+];
 
 /// The `/dev` path of a character device, by its number.
 fn device_name(rdev: u64) -> Vec<u8> {

@@ -139,6 +139,14 @@ impl ProcSource for ProcView<'_> {
             let attaches = crate::ipc::shm::count_attaches(mm, spaces);
             return Ok(crate::ipc::proc_file(&self.table.ipc, which, &attaches));
         }
+        match file {
+            ProcFile::Keys => return Ok(crate::keys::proc_keys(&self.table.keys, self.caller)),
+            ProcFile::KeyUsers => {
+                let sysctl = &self.table.sysctl;
+                return Ok(crate::keys::proc_key_users(&self.table.keys, sysctl));
+            }
+            _ => {}
+        }
         if pid == 0 {
             return Ok(system::contents(self, mm, file));
         }

@@ -107,6 +107,14 @@ fn default_value(path: &str, mem: u64) -> String {
         "fs/mqueue/queues_max" => "256".into(),
         "fs/nr_open" => "1048576".into(),
         "kernel/cap_last_cap" => "40".into(),
+        "kernel/ctrl-alt-del" => "0".into(),
+        "kernel/dmesg_restrict" => "0".into(),
+        "kernel/keys/gc_delay" => "300".into(),
+        "kernel/keys/maxbytes" => "20000".into(),
+        "kernel/keys/maxkeys" => "200".into(),
+        "kernel/keys/persistent_keyring_expiry" => "259200".into(),
+        "kernel/keys/root_maxbytes" => "25000000".into(),
+        "kernel/keys/root_maxkeys" => "1000000".into(),
         "kernel/core_pattern" => "core".into(),
         "kernel/printk" => "4\t4\t1\t7".into(),
         "fs/lease-break-time" => "45".into(),
@@ -157,6 +165,17 @@ impl Sysctl {
             },
         };
         format!("{text}\n").into_bytes()
+    }
+
+    /// The value of a one-number file (`kernel/keys/maxkeys`); 0 if it is none.
+    pub(crate) fn int(&self, path: &str) -> i64 {
+        let text = self.read(path, 0);
+        String::from_utf8_lossy(&text).trim().parse().unwrap_or(0)
+    }
+
+    /// Sets a one-number file (`kernel/ctrl-alt-del`, which `reboot` also sets).
+    pub(crate) fn set_int(&mut self, path: &'static str, v: i64) {
+        self.written.insert(path, v.to_string());
     }
 
     /// The id `kernel/{msg,sem,shm}_next_id` (`path`) asks the next object of its kind to
