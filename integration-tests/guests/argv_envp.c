@@ -1,5 +1,13 @@
 #include "common.h"
 int main(int argc, char **argv) {
+    /* "exec-empty-argv": exec itself with argv NULL; Linux gives it argc 1 and an empty
+     * argv[0] (which then prints as below). */
+    if (argc == 2 && strcmp(argv[1], "exec-empty-argv") == 0) {
+        char *envp[] = {NULL};
+        syscall(SYS_execve, "/proc/self/exe", NULL, envp);
+        printf("execve: %s\n", ename(errno));
+        return 1;
+    }
     printf("argc=%d\n", argc);
     for (int i = 0; i < argc; i++) printf("argv[%d]=%s\n", i, argv[i]);
     if (argv[argc] != NULL) puts("bad argv not NULL-terminated");

@@ -55,6 +55,13 @@ fn argv_and_env_via_e_flag() {
         out.contains("env UML_TEST_B=with space=and equals\n"),
         "{out}"
     );
+    // execve with argv NULL: the program still gets argc 1 (an empty argv[0]).
+    let o = compare(&[guests::ARGV_ENVP, "exec-empty-argv"], &plain());
+    assert!(
+        o.stdout_str().starts_with("argc=1\nargv[0]=\n"),
+        "{}",
+        o.describe("argv")
+    );
 }
 
 #[test]

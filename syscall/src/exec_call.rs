@@ -46,7 +46,12 @@ fn execve_common(
         return Err(Errno::EINVAL);
     }
     let path = ctx.read_path(path)?;
-    let argv = read_strings(ctx, argv)?;
+    let mut argv = read_strings(ctx, argv)?;
+    // An empty argv gets an empty argv[0] (Linux 5.18's `bprm_stack_limits`), so the
+    // program always has argc >= 1.
+    if argv.is_empty() {
+        argv.push(Vec::new());
+    }
     let envp = read_strings(ctx, envp)?;
     let (base, path) = if path.is_empty() {
         if flags & at::EMPTY_PATH == 0 {
