@@ -258,6 +258,10 @@ pub mod access {
 pub mod ioctl {
     #![allow(missing_docs)]
     pub const TCGETS: u32 = 0x5401;
+    pub const TCGETA: u32 = 0x5405;
+    pub const TCSETA: u32 = 0x5406;
+    pub const TCSETAW: u32 = 0x5407;
+    pub const TCSETAF: u32 = 0x5408;
     pub const TCSETS: u32 = 0x5402;
     pub const TCSETSW: u32 = 0x5403;
     pub const TCSETSF: u32 = 0x5404;

@@ -475,6 +475,29 @@ static void leader_gives_up(int notty) {
     close(m);
 }
 
+/* The old termio interface (TCGETA/TCSETA) over termios, and its errnos. */
+static void termio(void) {
+    int m = posix_openpt(O_RDWR | O_NOCTTY);
+    grantpt(m);
+    unlockpt(m);
+    int s = open(ptsname(m), O_RDWR | O_NOCTTY);
+    struct termio old, t;
+    printf("TCGETA: %d\n", ioctl(s, TCGETA, &old));
+    t = old;
+    t.c_lflag &= ~ECHO;
+    t.c_cc[VINTR] = 3 + 1;
+    printf("TCSETA: %d\n", ioctl(s, TCSETA, &t));
+    struct termios full;
+    tcgetattr(s, &full);
+    printf("termios sees it: echo=%d intr=%d\n", !!(full.c_lflag & ECHO), full.c_cc[VINTR]);
+    EXPECT_ERR("TCGETA bad pointer", ioctl(s, TCGETA, (void *)8), EFAULT);
+    int fd = open("/dev/null", O_RDONLY);
+    EXPECT_ERR("TCGETA not a tty", ioctl(fd, TCGETA, &t), ENOTTY);
+    close(fd);
+    close(s);
+    close(m);
+}
+
 int main(int argc, char **argv) {
     if (argc > 1 && strcmp(argv[1], "--exit") == 0) return 0;
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -486,6 +509,7 @@ int main(int argc, char **argv) {
     job_control();
     leader_gives_up(1);
     leader_gives_up(0);
+    termio();
     printf("done\n");
     return 0;
 }

@@ -39,6 +39,23 @@ pub fn sys_ioctl(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
             };
             f.tcsets(when, &t)?;
         }
+        // The old `struct termio` (16-bit flags, 8 control characters) over the termios.
+        ioctl::TCGETA => {
+            let t = f.tcgets()?;
+            ctx.copy_out(arg, &termio_of(&t))?;
+        }
+        ioctl::TCSETA | ioctl::TCSETAW | ioctl::TCSETAF => {
+            let mut raw = [0u8; TERMIO_LEN];
+            ctx.copy_in(arg, &mut raw)?;
+            let mut t = f.tcgets()?;
+            merge_termio(&mut t, &raw);
+            let when = match a.u32(1) {
+                ioctl::TCSETA => vfs::TcsetWhen::Now,
+                ioctl::TCSETAW => vfs::TcsetWhen::Drain,
+                _ => vfs::TcsetWhen::Flush,
+            };
+            f.tcsets(when, &t)?;
+        }
         ioctl::TIOCSWINSZ => {
             let w: abi::structs::Winsize = ctx.read_val(arg)?;
             f.set_winsize(&w)?;
@@ -100,4 +117,36 @@ pub fn sys_ioctl(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
         _ => return Err(Errno::ENOTTY),
     }
     Ok(0)
+}
+
+/// The bytes of `struct termio` the kernel reads and writes: four 16-bit flag words,
+/// `c_line` and `NCC` (8) control characters.
+const TERMIO_LEN: usize = 17;
+const NCC: usize = 8;
+
+/// `t` as a `struct termio` (`kernel_termios_to_user_termio`: the low 16 bits of each flag
+/// word).
+fn termio_of(t: &abi::structs::Termios) -> [u8; TERMIO_LEN] {
+    let mut b = [0u8; TERMIO_LEN];
+    for (i, flags) in [t.c_iflag, t.c_oflag, t.c_cflag, t.c_lflag]
+        .iter()
+        .enumerate()
+    {
+        b[i * 2..i * 2 + 2].copy_from_slice(&(*flags as u16).to_le_bytes());
+    }
+    b[8] = t.c_line;
+    b[9..].copy_from_slice(&t.c_cc[..NCC]);
+    b
+}
+
+/// A `struct termio` set over `t` (`user_termio_to_kernel_termios`: the low 16 bits of each
+/// flag word, `c_line` and the first `NCC` control characters).
+fn merge_termio(t: &mut abi::structs::Termios, b: &[u8; TERMIO_LEN]) {
+    let low = |i: usize| u32::from(u16::from_le_bytes([b[i * 2], b[i * 2 + 1]]));
+    t.c_iflag = (t.c_iflag & 0xffff_0000) | low(0);
+    t.c_oflag = (t.c_oflag & 0xffff_0000) | low(1);
+    t.c_cflag = (t.c_cflag & 0xffff_0000) | low(2);
+    t.c_lflag = (t.c_lflag & 0xffff_0000) | low(3);
+    t.c_line = b[8];
+    t.c_cc[..NCC].copy_from_slice(&b[9..]);
 }
