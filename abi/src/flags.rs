@@ -211,6 +211,12 @@ pub mod fcntl {
     pub const F_WRLCK: i16 = 1;
     pub const F_UNLCK: i16 = 2;
     pub const F_DUPFD_CLOEXEC: i32 = 1030;
+    pub const F_SETOWN: i32 = 8;
+    pub const F_GETOWN: i32 = 9;
+    pub const F_SETSIG: i32 = 10;
+    pub const F_GETSIG: i32 = 11;
+    pub const F_SETOWN_EX: i32 = 15;
+    pub const F_GETOWN_EX: i32 = 16;
     pub const F_SETLEASE: i32 = 1024;
     pub const F_GETLEASE: i32 = 1025;
     pub const F_SETPIPE_SZ: i32 = 1031;

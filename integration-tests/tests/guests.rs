@@ -335,3 +335,15 @@ fn file_call_details() {
     );
     assert_eq!(o.status, 0);
 }
+
+#[test]
+fn signal_driven_io() {
+    let o = compare(&[guests::FASYNC], &plain());
+    assert_no_bad_lines("fasync", &o);
+    assert!(
+        o.stdout_str().ends_with("done\n"),
+        "{}",
+        o.describe("fasync")
+    );
+    assert_eq!(o.status, 0);
+}

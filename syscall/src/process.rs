@@ -298,6 +298,8 @@ pub struct ProcessTable {
     pub locks: crate::fs::locks::LockTable,
     /// Every file lease (`F_SETLEASE`).
     pub leases: crate::fs::lease::LeaseTable,
+    /// The owners and signals of open files (`F_SETOWN`, `F_SETSIG`).
+    pub fown: crate::fs::fown::FownTable,
     /// The instance's `/proc/sys` values (host name, `pid_max`, ...).
     pub sysctl: crate::procfs::Sysctl,
     /// The instance's SysV IPC objects and POSIX message queues (its IPC namespace).
@@ -318,6 +320,7 @@ impl ProcessTable {
             console_pgrp: 1,
             locks: Default::default(),
             leases: Default::default(),
+            fown: Default::default(),
             sysctl: Default::default(),
             ipc: Default::default(),
             keys: Default::default(),

@@ -4,6 +4,7 @@
 mod attr;
 mod blk_ioctl;
 mod dir;
+pub mod fown;
 mod ioctl;
 pub mod lease;
 pub mod locks;

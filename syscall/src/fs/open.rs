@@ -211,6 +211,12 @@ pub fn sys_fcntl(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
             Ok(0)
         }
         fcntl::F_GETPIPE_SZ => Ok(f.pipe_capacity()? as u64),
+        fcntl::F_SETOWN => super::fown::setown(ctx, &f, arg as i32),
+        fcntl::F_GETOWN => super::fown::getown(ctx, &f),
+        fcntl::F_SETOWN_EX => super::fown::setown_ex(ctx, &f, a.addr(2)),
+        fcntl::F_GETOWN_EX => super::fown::getown_ex(ctx, &f, a.addr(2)),
+        fcntl::F_SETSIG => super::fown::setsig(ctx, &f, arg),
+        fcntl::F_GETSIG => super::fown::getsig(ctx, &f),
         fcntl::F_SETLEASE => super::lease::set(ctx, &f, arg),
         fcntl::F_GETLEASE => super::lease::get(ctx, &f),
         fcntl::F_SETPIPE_SZ => {
