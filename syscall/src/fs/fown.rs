@@ -3,10 +3,11 @@
 //!
 //! An owner is a thread, a process or a process group (Linux's `f_owner`), kept per open
 //! file description. When a syscall makes a file ready (the kernel wakes the waiters of its
-//! [`vfs::OpenFile::wait_id`]), each `O_ASYNC` description of that file with an owner sends
-//! it `SIGIO`, or the `F_SETSIG` signal with `si_code` `POLL_IN` and the file's readiness.
-//! A wake-up does not tell reading from writing, so an owner may hear of the other side's
-//! readiness too (Linux sends `POLL_OUT` only when room appears).
+//! [`vfs::OpenFile::wait_id`]), each `O_ASYNC` description of that file with an owner that
+//! is now ready for its own direction (readable for one open for reading, writable for one
+//! open only for writing, or hung up) sends it `SIGIO`, or the `F_SETSIG` signal with
+//! `si_code` `POLL_IN`. Known gaps: the `si_code` is `POLL_IN` whatever the event, without
+//! `si_fd` and `si_band`; a change made outside a syscall (a host stream) sends nothing.
 
 use std::sync::{Arc, Weak};
 
@@ -151,15 +152,25 @@ pub(crate) fn notify(ctx: &mut Ctx<'_>, woken: &[WaitKey]) {
     if ctx.procs.fown.0.is_empty() {
         return;
     }
+    let poller = ctx.poller();
     let mut sends = Vec::new();
     for o in &ctx.procs.fown.0 {
         let Some(file) = o.file.upgrade() else {
             continue;
         };
-        let ready = file
+        let woke = file
             .wait_id()
             .is_some_and(|id| woken.contains(&WaitKey::File(id)));
-        if ready && o.id != 0 && file.flags().contains(abi::flags::OFlags::ASYNC) {
+        if !woke || o.id == 0 || !file.flags().contains(abi::flags::OFlags::ASYNC) {
+            continue;
+        }
+        // Only a change that left this description ready for its own direction.
+        let ev = file.poll_for(&poller);
+        let fl = file.flags();
+        let ready = (fl.readable() && ev.readable)
+            || (fl.writable() && !fl.readable() && ev.writable)
+            || ev.hangup;
+        if ready {
             sends.push((o.kind, o.id, o.sig));
         }
     }
