@@ -1,5 +1,6 @@
 /* Clocks and sleeping. Prints ok/bad lines only. */
 #include "common.h"
+#include <pthread.h>
 #include <sys/time.h>
 #include <time.h>
 
@@ -53,5 +54,13 @@ int main(void) {
     CHECK("clock_nanosleep TIMER_ABSTIME", clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &t0, NULL) == 0);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     CHECK("absolute sleep reached deadline", ns(&t1) >= ns(&t0));
+    /* CPU-time clocks by id: the process's (clock_getcpuclockid) and a thread's
+     * (pthread_getcpuclockid). */
+    clockid_t pc, tc;
+    CHECK("clock_getcpuclockid self", clock_getcpuclockid(0, &pc) == 0);
+    CHECK("clock_gettime of it", clock_gettime(pc, &a) == 0 && ns(&a) > 0);
+    CHECK("clock_getres of it", clock_getres(pc, &res) == 0);
+    CHECK("pthread_getcpuclockid self", pthread_getcpuclockid(pthread_self(), &tc) == 0);
+    CHECK("clock_gettime of the thread's", clock_gettime(tc, &b) == 0 && ns(&b) > 0);
     return 0;
 }

@@ -219,7 +219,7 @@ fn clock_now(p: &Process, c: TimerClock, wall: u64) -> u64 {
 /// The clock a timer of `clockid` measures for thread `tid` of `p`; `EOPNOTSUPP` for the
 /// clocks that have no timers (`MONOTONIC_RAW`, the coarse clocks, the alarm clocks),
 /// `EINVAL` for ids that are no clock.
-fn timer_clock(p: &Process, tid: i32, clockid: i32) -> Result<TimerClock, Errno> {
+pub(crate) fn timer_clock(p: &Process, tid: i32, clockid: i32) -> Result<TimerClock, Errno> {
     match clockid {
         clock::REALTIME | clock::MONOTONIC | clock::BOOTTIME | clock::TAI => {
             Ok(TimerClock::Wall(clockid))

@@ -75,6 +75,16 @@ fn guest_clock(ctx: &mut Ctx<'_>, id: i32) -> Result<Timespec, Errno> {
     match id {
         clock::PROCESS_CPUTIME_ID => Ok(to_timespec(Duration::from_nanos(ctx.proc.cpu_ns))),
         clock::THREAD_CPUTIME_ID => Ok(to_timespec(Duration::from_nanos(ctx.thread().cpu_ns))),
+        // A CPU-time clock by id (`clock_getcpuclockid`, `pthread_getcpuclockid`): the
+        // caller's process or one of its threads.
+        id if id < 0 => {
+            use crate::posix_timer::TimerClock;
+            let ns = match crate::posix_timer::timer_clock(ctx.proc, ctx.tid, id)? {
+                TimerClock::ThreadCpu(t) => ctx.proc.threads.get(&t).map_or(0, |t| t.cpu_ns),
+                _ => ctx.proc.cpu_ns,
+            };
+            Ok(to_timespec(Duration::from_nanos(ns)))
+        }
         id => crate::clock::now(ctx.mm, id),
     }
 }
@@ -86,7 +96,10 @@ pub(crate) fn sys_clock_gettime(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
 }
 
 pub(crate) fn sys_clock_getres(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
-    host_clock(a.i32(0))?;
+    match a.i32(0) {
+        id if id < 0 => crate::posix_timer::timer_clock(ctx.proc, ctx.tid, id).map(|_| ())?,
+        id => host_clock(id).map(|_| ())?,
+    }
     let res = match a.i32(0) {
         clock::REALTIME_COARSE | clock::MONOTONIC_COARSE => Timespec {
             tv_sec: 0,
