@@ -3,6 +3,8 @@
  * (EINVAL), syncfs of any file. */
 #include "common.h"
 #include <fcntl.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -57,6 +59,11 @@ int main(void) {
     printf("syncfs of a pipe: %d\n", syncfs(pp[0]));
     fd = open(dir, O_RDONLY | O_DIRECTORY);
     printf("fsync of a directory: %d\n", fsync(fd));
+    /* splice refuses what cannot splice before it waits for the (empty) pipe. */
+    int ep = epoll_create1(0), ev = eventfd(0, 0);
+    EXPECT_ERR("splice empty pipe to epoll", splice(pp[0], NULL, ep, NULL, 1, 0), EINVAL);
+    EXPECT_ERR("splice empty pipe to eventfd", splice(pp[0], NULL, ev, NULL, 1, 0), EINVAL);
+    EXPECT_ERR("splice directory to pipe", splice(fd, NULL, pp[1], NULL, 1, 0), EINVAL);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     system(cmd);

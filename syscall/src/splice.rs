@@ -77,6 +77,21 @@ fn in_and_out(ctx: &Ctx<'_>, fd_in: i32, fd_out: i32) -> Result<(FileRef, FileRe
     Ok((src, dst))
 }
 
+/// Whether `f` moves data through splice (Linux's `splice_read`/`splice_write`): files,
+/// devices, terminals and sockets do; directories, pidfds and kernel objects (epoll,
+/// eventfd, signalfd, timerfd, ...) do not (`EINVAL`, checked before any wait).
+fn splices(f: &FileRef) -> bool {
+    const S_IFMT: u32 = 0o170_000;
+    const S_IFDIR: u32 = 0o040_000;
+    if f.stat().is_ok_and(|st| st.st_mode & S_IFMT == S_IFDIR) {
+        return false;
+    }
+    if f.pidfd().is_some() {
+        return false;
+    }
+    f.object().is_none() || crate::net::socket_of(f).is_some() || crate::net::inet_of(f).is_some()
+}
+
 /// Reads an optional `loff_t` argument (checked for sign by the caller, as Linux's
 /// `rw_verify_area` does after the descriptor checks).
 fn offset_arg(ctx: &mut Ctx<'_>, at: UserAddr) -> Result<Option<i64>, Errno> {
@@ -156,7 +171,7 @@ fn splice(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
             Ok(put as u64)
         }
         (true, false) => {
-            if dst.flags().contains(OFlags::APPEND) {
+            if dst.flags().contains(OFlags::APPEND) || !splices(&dst) {
                 return Err(Errno::EINVAL);
             }
             let at = file_offset(&dst, off_out)?;
@@ -177,6 +192,9 @@ fn splice(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
             Ok(put as u64)
         }
         (false, true) => {
+            if !splices(&src) {
+                return Err(Errno::EINVAL);
+            }
             let at = file_offset(&src, off_in)?;
             let room = output_room(ctx, &dst, nonblock(&dst))?;
             // At most what the pipe takes whole: nothing read is lost.
