@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -64,6 +65,13 @@ int main(void) {
     EXPECT_ERR("splice empty pipe to epoll", splice(pp[0], NULL, ep, NULL, 1, 0), EINVAL);
     EXPECT_ERR("splice empty pipe to eventfd", splice(pp[0], NULL, ev, NULL, 1, 0), EINVAL);
     EXPECT_ERR("splice directory to pipe", splice(fd, NULL, pp[1], NULL, 1, 0), EINVAL);
+    /* An unknown option level of a TCP socket: set and get fail differently. */
+    int tcp = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+    socklen_t ol = sizeof one;
+    EXPECT_ERR("setsockopt level 500", setsockopt(tcp, 500, 1, &one, sizeof one), ENOPROTOOPT);
+    EXPECT_ERR("setsockopt UDP level on TCP", setsockopt(tcp, IPPROTO_UDP, 1, &one, sizeof one),
+               ENOPROTOOPT);
+    EXPECT_ERR("getsockopt level 500", getsockopt(tcp, 500, 1, &one, &ol), EOPNOTSUPP);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     system(cmd);

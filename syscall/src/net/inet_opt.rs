@@ -147,6 +147,8 @@ pub(crate) fn setsockopt(ctx: &mut Ctx<'_>, s: &InetSocket, a: &Args) -> SysResu
         (SOL_SOCKET, SO_TYPE | SO_ERROR | SO_ACCEPTCONN | SO_DOMAIN | SO_PROTOCOL) => {
             Errno::ENOPROTOOPT
         }
+        // An unknown level: `getsockopt` says EOPNOTSUPP, Linux's `ip_setsockopt` ENOPROTOOPT.
+        _ if e == Errno::EOPNOTSUPP => Errno::ENOPROTOOPT,
         _ => e,
     })?;
     // The IP level takes a single byte for an int; the others want a whole int.
