@@ -91,6 +91,10 @@ ROWS=(
 	"fork+exec+wait of bench/out/true (µs/iter)|forkexec 500 $OUT/true|forkexec"
 	"pipe ping-pong (µs/round trip)|pipepong 10000|pipepong"
 	"busybox sh, 100 pipelines (ms)|@startup pipelines100|pipelines100"
+	# Loopback TCP on 127.0.0.1 (issue 13): gVisor runs with --network=none, its loopback.
+	"TCP loopback, 64 KiB writes, 256 MiB (MB/s)|tcpstream 256|tcpstream"
+	"TCP 1-byte request/response (µs/round trip)|tcprr 10000|tcprr"
+	"TCP connect+accept+close (connections/s)|tcpconn 2000|tcpconn"
 	# Dynamically linked host programs (issue 4). Labels cannot contain a pipe
 	# character (it separates the fields); bench/README.md has the exact commands.
 	"python3 -c 'import json,os,subprocess' (ms)|@startup pystartup|pystartup"
@@ -344,7 +348,7 @@ REPORT="$OUT/results.md"
 	echo
 	echo "Notes:"
 	echo
-	echo "- Lower is better except for the MB/s rows; uml/native is the plain ratio of the two medians (for MB/s rows < 1 means uml is slower)."
+	echo "- Lower is better except for the MB/s and connections/s rows; uml/native is the plain ratio of the two medians (for those rows < 1 means uml is slower)."
 	echo "- The write/read rows use a file under /tmp. Natively that is the host's /tmp; under uml's default overlay root and under gVisor (\`runsc do\` overlay) the writes go to memory, so the rows are not a disk benchmark."
 	echo "- getppid, page-touch, open+close and read/write are timed inside the guest with clock_gettime(CLOCK_MONOTONIC) (through the vDSO, natively and under uml: no trap); start-up is wall time measured from outside and includes the runner's own set-up and tear-down."
 	echo "- Host floors, measured natively in this run by \`bench/out/hostfloor\` (a seccomp-trapped syscall through SIGSYS and rt_sigreturn with no kernel behind it; first touch of MAP_SHARED memfd pages, which back guest memory, next to private anonymous pages): ${FLOORS:-not measured}"
