@@ -42,6 +42,7 @@
 //! connect queue while the accept queue is full).
 #![forbid(unsafe_code)]
 
+mod bytes;
 mod dgram;
 mod msg;
 mod ports;
@@ -96,6 +97,12 @@ pub const SHUTDOWN_MASK: u8 = 3;
 pub const TCP_RCVBUF: usize = 131_072;
 /// `tcp_wmem[1]`: a TCP socket's initial `SO_SNDBUF`.
 pub const TCP_SNDBUF: usize = 16_384;
+/// `tcp_rmem[2]`: how far Linux's autotuning grows a TCP receive buffer on loopback. A
+/// stream whose buffers were not set lets this much wait for its reader (and
+/// [`TCP_WMEM_MAX`] more in its send buffer), so a fast writer blocks rarely.
+pub const TCP_RMEM_MAX: usize = 6_291_456;
+/// `tcp_wmem[2]`: see [`TCP_RMEM_MAX`].
+pub const TCP_WMEM_MAX: usize = 4_194_304;
 /// `rmem_default`/`wmem_default`: a UDP socket's initial buffers.
 pub const UDP_BUF: usize = 212_992;
 /// `net.core.somaxconn`: the largest `listen` backlog.
@@ -113,6 +120,9 @@ pub(crate) struct Opts {
     v6only: bool,
     sndbuf: usize,
     rcvbuf: usize,
+    /// `SO_SNDBUF` or `SO_RCVBUF` was set (Linux's `SOCK_SNDBUF_LOCK`/`SOCK_RCVBUF_LOCK`):
+    /// the stream's buffers no longer grow to [`TCP_RMEM_MAX`] and [`TCP_WMEM_MAX`].
+    buf_locked: bool,
     /// `SO_LINGER` on with a zero timeout: close resets the connection.
     linger_zero: bool,
     /// Options with no effect here, as set: (level, name) → value.
@@ -141,7 +151,7 @@ enum Tcp {
 /// What a socket's receive queue holds.
 #[derive(Debug)]
 enum Rx {
-    Bytes(VecDeque<u8>),
+    Bytes(bytes::ByteQueue),
     Datagrams(VecDeque<(Vec<u8>, SocketAddr)>),
 }
 
@@ -230,6 +240,7 @@ impl Net {
                 v6only: false,
                 sndbuf,
                 rcvbuf,
+                buf_locked: false,
                 linger_zero: false,
                 other: BTreeMap::new(),
             },
@@ -239,7 +250,7 @@ impl Net {
             shutdown: 0,
             error: None,
             rx: match kind {
-                Kind::Stream => Rx::Bytes(VecDeque::new()),
+                Kind::Stream => Rx::Bytes(bytes::ByteQueue::default()),
                 Kind::Dgram => Rx::Datagrams(VecDeque::new()),
             },
             rx_bytes: 0,

@@ -241,7 +241,7 @@ pub(crate) fn handle(net: &mut Net, msg: NetMsg) -> NetReply {
         }
         NetMsg::Accept { id } => stream::accept(net, id).map(NetReply::Sock),
         NetMsg::Send { id, data, to } => match net.sock(id).map(|s| s.kind) {
-            Ok(Kind::Stream) => stream::send(net, id, &data),
+            Ok(Kind::Stream) => stream::send(net, id, data),
             Ok(Kind::Dgram) => dgram::send(net, id, &data, to),
             Err(e) => Err(e),
         }
