@@ -244,3 +244,54 @@ print("done")
     has(&o, "tcp listener True");
     has(&o, "udp6 socket True");
 }
+
+/// The interface list as programs read it: `getifaddrs` and `if_nameindex` (glibc's
+/// NETLINK_ROUTE dumps), `if_nametoindex`, the `SIOCGIF*` ioctls and a raw NETLINK_ROUTE
+/// socket with good and bad requests, compared with Linux on the `lo` entries.
+#[test]
+fn interfaces_netlink_and_ioctls() {
+    let o = run_both(&[arg(guests::NET_IFADDRS)]);
+    has(
+        &o,
+        "ifaddr lo inet flags=0x10049 addr=127.0.0.1 mask=255.0.0.0",
+    );
+    has(&o, "nameindex 1 lo");
+    has(&o, "SIOCGIFFLAGS 0x49");
+    has(&o, "getlink 999: error=ENODEV then EAGAIN");
+}
+
+/// busybox `ip` reads links, addresses and routes over NETLINK_ROUTE; changes are
+/// refused.
+#[test]
+fn busybox_ip_shape() {
+    let bb = integration_tests::busybox();
+    let bb = bb.to_str().unwrap();
+    let ip = |args: &[&str]| {
+        let mut argv = vec![bb, "ip"];
+        argv.extend_from_slice(args);
+        run_uml(&argv, &opts("--trap=seccomp"))
+    };
+    let o = ip(&["addr"]);
+    assert_eq!(o.status, 0, "{}", o.describe("uml"));
+    let want = "1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue qlen 1000\n    \
+                link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00\n    \
+                inet 127.0.0.1/8 scope host lo\n       \
+                valid_lft forever preferred_lft forever\n    \
+                inet6 ::1/128 scope host \n       \
+                valid_lft forever preferred_lft forever\n";
+    assert_eq!(o.stdout_str(), want);
+    let o = ip(&["link"]);
+    assert_eq!(o.status, 0, "{}", o.describe("uml"));
+    assert!(o
+        .stdout_str()
+        .starts_with("1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536"));
+    let o = ip(&["route", "show", "table", "local"]);
+    assert_eq!(o.status, 0, "{}", o.describe("uml"));
+    assert!(o
+        .stdout_str()
+        .contains("local 127.0.0.1 dev lo scope host  src 127.0.0.1"));
+    let o = ip(&["-6", "route"]);
+    assert_eq!(o.stdout_str(), "::1 dev lo  metric 256 \n");
+    let o = ip(&["addr", "add", "10.0.0.1/8", "dev", "lo"]);
+    assert_ne!(o.status, 0, "{}", o.describe("uml"));
+}

@@ -8,6 +8,12 @@
 //! queues. The only interface is `lo`: 127.0.0.0/8 and `::1`. No host socket is ever
 //! created: a guest reaches other guest sockets of the same instance and nothing else.
 //!
+//! It also answers what programs ask about the network: `NETLINK_ROUTE` sockets
+//! ([`NetlinkSocket`], answered by [`rtnl`]: the link, address and route dumps of `lo`
+//! that `ip`, `getifaddrs` and `if_nameindex` read; changes refused), whose port ids it
+//! keeps, and the interface list the syscall layer's `SIOCGIF*` ioctls read
+//! ([`rtnl::interfaces`]).
+//!
 //! Messages: [`NetMsg`] in, [`NetReply`] out, handled by [`Net::handle`]; both serialise
 //! (serde). [`NetService`] is what the rest of the kernel holds: typed calls that build
 //! the message and unpack the reply. Socket objects ([`InetSocket`]) are `vfs`
@@ -25,12 +31,17 @@
 //! connection is therefore two byte queues (one per direction) with the states a program
 //! can observe (connecting while the listener's accept queue is full, established, half
 //! closed by `shutdown` or by the peer's close, reset when a socket is closed with unread
-//! data), and UDP is a queue of datagrams per socket, bounded by `SO_RCVBUF`. A user-space
+//! data), and UDP is a queue of datagrams per socket, bounded by `SO_RCVBUF`. A stream's
+//! queue keeps the buffers its sends brought (`bytes::ByteQueue`), so a byte is copied
+//! twice on its way, from the writer's memory and into the reader's, as by Linux; buffers
+//! a program did not size grow to `tcp_rmem`/`tcp_wmem`'s maximum as Linux's autotuning
+//! lets them on loopback ([`TCP_RMEM_MAX`]), so a fast writer seldom waits. A user-space
 //! TCP/IP stack (smoltcp and the like) would add segmentation, checksums and timers that
 //! nothing here can observe, and cost a copy per segment. What this does not do:
 //! retransmission, congestion control, `TIME_WAIT` (a port is free as soon as its socket is
 //! closed, so a server restarted without `SO_REUSEADDR` can bind again where Linux may say
-//! `EADDRINUSE`), urgent data (`MSG_OOB`), ICMP sockets, multicast and broadcast, raw
+//! `EADDRINUSE`), urgent data (`MSG_OOB`), netlink notifications and protocols other
+//! than `NETLINK_ROUTE`, ICMP sockets, multicast and broadcast, raw
 //! sockets, `TCP_INFO`, ancillary data (`IP_PKTINFO`, timestamps), and any interface but
 //! `lo`.
 //!
@@ -45,8 +56,10 @@
 mod bytes;
 mod dgram;
 mod msg;
+mod netlink;
 mod ports;
 mod procnet;
+pub mod rtnl;
 mod service;
 mod socket;
 mod stream;
@@ -60,6 +73,7 @@ use abi::Errno;
 use serde::{Deserialize, Serialize};
 
 pub use msg::{NetMsg, NetReply, Received, SockInfo};
+pub use netlink::{NetlinkSocket, NlReceived, NETLINK_ROUTE};
 pub use procnet::ProcNet;
 pub use service::NetService;
 pub use socket::InetSocket;
@@ -193,6 +207,10 @@ pub struct Net {
     next_port: u16,
     /// Wait ids to wake.
     ready: Vec<u64>,
+    /// Netlink port ids in use.
+    nl_ports: std::collections::BTreeSet<u32>,
+    /// Where the next netlink autobind search starts (counts down from -4096).
+    nl_rover: u32,
 }
 
 impl Net {
@@ -215,6 +233,32 @@ impl Net {
             s.seq += 1;
             self.ready.push(s.wait);
         }
+    }
+
+    /// Takes netlink port `want`, or (0) the process's id `tgid` if free, else the next
+    /// free one counting down from -4096, as Linux's `netlink_autobind`.
+    fn netlink_bind(&mut self, want: u32, tgid: u32) -> Result<u32, Errno> {
+        if want != 0 {
+            return if self.nl_ports.insert(want) {
+                Ok(want)
+            } else {
+                Err(Errno::EADDRINUSE)
+            };
+        }
+        if tgid != 0 && self.nl_ports.insert(tgid) {
+            return Ok(tgid);
+        }
+        for _ in 0..1 << 20 {
+            if self.nl_rover == 0 || self.nl_rover > (-4096i32) as u32 {
+                self.nl_rover = (-4096i32) as u32;
+            }
+            let p = self.nl_rover;
+            self.nl_rover -= 1;
+            if self.nl_ports.insert(p) {
+                return Ok(p);
+            }
+        }
+        Err(Errno::EADDRINUSE)
     }
 
     /// A new socket.

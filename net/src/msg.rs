@@ -120,6 +120,18 @@ pub enum NetMsg {
     },
     /// The wait ids made ready since the last time.
     TakeReady,
+    /// A netlink socket takes port `port` (0: one the stack picks, `tgid` first).
+    NetlinkBind {
+        /// The port wanted, or 0.
+        port: u32,
+        /// The binding process's id.
+        tgid: u32,
+    },
+    /// A netlink socket's port is free again.
+    NetlinkRelease {
+        /// The port.
+        port: u32,
+    },
     /// A table of `/proc/net` (`tcp`, `tcp6`, `udp`, `udp6`).
     ProcNet {
         /// The protocol.
@@ -212,6 +224,8 @@ pub enum NetReply {
     Ready(Vec<u64>),
     /// Text.
     Text(String),
+    /// A netlink port id.
+    Port(u32),
 }
 
 fn done(r: Result<(), Errno>) -> NetReply {
@@ -275,6 +289,11 @@ pub(crate) fn handle(net: &mut Net, msg: NetMsg) -> NetReply {
             Ok(NetReply::Done)
         }
         NetMsg::TakeReady => Ok(NetReply::Ready(std::mem::take(&mut net.ready))),
+        NetMsg::NetlinkBind { port, tgid } => net.netlink_bind(port, tgid).map(NetReply::Port),
+        NetMsg::NetlinkRelease { port } => {
+            net.nl_ports.remove(&port);
+            Ok(NetReply::Done)
+        }
         NetMsg::ProcNet { kind, family } => {
             Ok(NetReply::Text(crate::procnet::table(net, kind, family)))
         }

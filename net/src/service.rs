@@ -159,6 +159,20 @@ impl NetService {
         }
     }
 
+    /// A netlink socket takes port `port` (0: the stack picks one, `tgid` first).
+    pub fn netlink_bind(&self, port: u32, tgid: u32) -> Result<u32, Errno> {
+        match self.call(NetMsg::NetlinkBind { port, tgid }) {
+            NetReply::Port(p) => Ok(p),
+            NetReply::Err(e) => Err(e),
+            r => Err(unexpected(&r)),
+        }
+    }
+
+    /// A netlink socket's port is free again.
+    pub fn netlink_release(&self, port: u32) {
+        self.call(NetMsg::NetlinkRelease { port });
+    }
+
     /// A table of `/proc/net`.
     pub fn proc_net(&self, kind: Kind, family: Family) -> String {
         match self.call(NetMsg::ProcNet { kind, family }) {

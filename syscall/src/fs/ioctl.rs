@@ -18,6 +18,9 @@ pub fn sys_ioctl(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
             return r;
         }
     }
+    if let Some(r) = crate::net::dev_ioctl(ctx, &f, a.u32(1), arg) {
+        return r;
+    }
     match a.u32(1) {
         ioctl::TCGETS => {
             let t = f.tcgets()?;
