@@ -95,6 +95,10 @@ struct RunArgs {
     /// Record every message that crosses a service boundary to FILE (see `uml replay`).
     #[arg(long, value_name = "FILE")]
     record: Option<PathBuf>,
+    /// The guest's network: `none`, a loopback network of the instance's own; `host`, the
+    /// host's network (guest inet sockets are host sockets the kernel opens for it).
+    #[arg(long, value_name = "none|host", default_value = "none", value_parser = ["none", "host"])]
+    net: String,
     /// Most guest processes; fork fails with EAGAIN beyond it (0: no limit).
     #[arg(long, default_value_t = 4096)]
     pids: usize,
@@ -222,6 +226,7 @@ fn run(args: RunArgs) -> ExitCode {
         trace: args.trace,
         sched: args.sched,
         max_pids: args.pids,
+        net_host: args.net == "host",
         trap: args.trap,
         record: args.record,
         deploy: args.deploy,

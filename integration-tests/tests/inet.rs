@@ -295,3 +295,65 @@ fn busybox_ip_shape() {
     let o = ip(&["addr", "add", "10.0.0.1/8", "dev", "lo"]);
     assert_ne!(o.status, 0, "{}", o.describe("uml"));
 }
+
+/// `--net host`: the same C guests, on host sockets the kernel opens for the guest,
+/// compared with Linux.
+#[test]
+fn net_host_c_guests_match_linux() {
+    for guest in [guests::NET_INET, guests::NET_EPOLL] {
+        for trap in TRAPS {
+            let mut o = opts(trap);
+            o.uml_flags.push("--net=host".into());
+            let out = compare(&[arg(guest)], &o);
+            let what = format!("{guest} --net=host {trap}");
+            assert_no_bad_lines(&what, &out);
+            assert!(
+                out.stdout_str().ends_with("done\n"),
+                "{what}: {}",
+                out.describe("native")
+            );
+            assert_eq!(out.status, 0, "{what}: {}", out.describe("native"));
+        }
+    }
+}
+
+/// `--net host`: a listener on the host's 127.0.0.1, started here, is reachable from the
+/// guest (and, `host_loopback_is_out_of_reach`, not without the flag).
+#[test]
+fn net_host_reaches_the_hosts_loopback() {
+    let host = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = host.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        for _ in 0..TRAPS.len() {
+            let (mut c, _) = host.accept().unwrap();
+            let mut b = [0u8; 5];
+            c.read_exact(&mut b).unwrap();
+            c.write_all(b"host got ").unwrap();
+            c.write_all(&b).unwrap();
+        }
+    });
+    let prog = format!(
+        r#"
+import socket
+s = socket.create_connection(("127.0.0.1", {port}))
+s.sendall(b"hello")
+got = b""
+while len(got) < 14:
+    d = s.recv(100)
+    if not d:
+        break
+    got += d
+print(got.decode(), s.getpeername()[1] == {port})
+print("done")
+"#
+    );
+    for trap in TRAPS {
+        let mut o = opts(trap);
+        o.uml_flags.push("--net=host".into());
+        let out = run_uml(&[PYTHON, "-c", &prog], &o);
+        assert_eq!(out.status, 0, "{}", out.describe("uml"));
+        assert_eq!(out.stdout_str(), "host got hello True\ndone\n");
+    }
+    server.join().unwrap();
+}

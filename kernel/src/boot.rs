@@ -186,6 +186,9 @@ pub(crate) fn boot(
     let sched = sched::SchedService::new(Scheduler::new(cfg.sched), cfg.deploy)
         .map_err(|e| StartError::host("scheduler thread", e))?;
     let mut procs = ProcessTable::new(cfg.max_pids);
+    if cfg.net_host {
+        procs.net = net::NetService::host();
+    }
     procs.insert(Box::new(proc));
     let mut tasks = std::collections::HashMap::new();
     tasks.insert(INIT_TASK, Task::new(regs, 1));

@@ -100,6 +100,9 @@ pub struct Config {
     pub sched: PolicyKind,
     /// Most guest processes (0: no limit).
     pub max_pids: usize,
+    /// `--net host`: guest inet sockets are host sockets (else the instance's own
+    /// loopback network).
+    pub net_host: bool,
     /// Trap mechanism.
     pub trap: runner::TrapKind,
     /// Who the guest starts as (`--user NAME|UID[:GROUP|GID]`; `None`: root).

@@ -8,6 +8,12 @@
 //! queues. The only interface is `lo`: 127.0.0.0/8 and `::1`. No host socket is ever
 //! created: a guest reaches other guest sockets of the same instance and nothing else.
 //!
+//! With `--net host` ([`NetService::host`]) the inet sockets are host sockets instead
+//! (the `host` module): the same messages, answered by non-blocking host calls, and a
+//! socket object exposes its host descriptor ([`HostFd`]) for the kernel to watch while
+//! tasks wait for it. Netlink and `/proc/net` stay the loopback stack's (they show `lo`
+//! and no host socket).
+//!
 //! It also answers what programs ask about the network: `NETLINK_ROUTE` sockets
 //! ([`NetlinkSocket`], answered by [`rtnl`]: the link, address and route dumps of `lo`
 //! that `ip`, `getifaddrs` and `if_nameindex` read; changes refused), whose port ids it
@@ -55,6 +61,7 @@
 
 mod bytes;
 mod dgram;
+mod host;
 mod msg;
 mod netlink;
 mod ports;
@@ -72,6 +79,7 @@ use std::net::SocketAddr;
 use abi::Errno;
 use serde::{Deserialize, Serialize};
 
+pub use host::{HostFd, HostHandle};
 pub use msg::{NetMsg, NetReply, Received, SockInfo};
 pub use netlink::{NetlinkSocket, NlReceived, NETLINK_ROUTE};
 pub use procnet::ProcNet;
@@ -207,6 +215,10 @@ pub struct Net {
     next_port: u16,
     /// Wait ids to wake.
     ready: Vec<u64>,
+    /// `--net host`: inet sockets are host sockets ([`host`]).
+    host_mode: bool,
+    /// The host sockets, in host mode.
+    host_socks: BTreeMap<SockId, host::HostSock>,
     /// Netlink port ids in use.
     nl_ports: std::collections::BTreeSet<u32>,
     /// Where the next netlink autobind search starts (counts down from -4096).
@@ -216,6 +228,9 @@ pub struct Net {
 impl Net {
     /// Handles one message.
     pub fn handle(&mut self, msg: NetMsg) -> NetReply {
+        if self.host_mode {
+            return host::handle(self, msg);
+        }
         msg::handle(self, msg)
     }
 

@@ -171,6 +171,9 @@ pub struct SockInfo {
     pub pending: usize,
     /// The id its waiters sleep on.
     pub wait: u64,
+    /// Its host socket (`--net host`).
+    #[serde(skip)]
+    pub host: crate::host::HostHandle,
 }
 
 /// What one receive took.
@@ -323,6 +326,7 @@ fn info(s: &crate::Sock) -> SockInfo {
         v6only: s.opts.v6only,
         pending,
         wait: s.wait,
+        host: crate::host::HostHandle::default(),
     }
 }
 

@@ -28,6 +28,15 @@ fn unit(r: NetReply) -> Result<(), Errno> {
 }
 
 impl NetService {
+    /// The stack of `--net host`: inet sockets are host sockets.
+    pub fn host() -> NetService {
+        let net = Net {
+            host_mode: true,
+            ..Net::default()
+        };
+        NetService(Arc::new(Mutex::new(net)))
+    }
+
     /// Sends one message.
     pub fn call(&self, msg: NetMsg) -> NetReply {
         self.0.lock().handle(msg)

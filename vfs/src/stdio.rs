@@ -63,8 +63,15 @@ pub fn wait_streams(
 ) -> Vec<bool> {
     let mut fds: Vec<PollFd<'_>> = files
         .iter()
-        .filter_map(|f| f.host_stream_fd())
-        .map(|fd| PollFd::new(fd, PollFlags::POLLIN))
+        .filter_map(|f| f.host_watch_fd())
+        .map(|(fd, write)| {
+            let ev = if write {
+                PollFlags::POLLIN | PollFlags::POLLOUT
+            } else {
+                PollFlags::POLLIN
+            };
+            PollFd::new(fd, ev)
+        })
         .collect();
     fds.push(PollFd::new(wake, PollFlags::POLLIN));
     let t = match timeout {
@@ -80,7 +87,7 @@ pub fn wait_streams(
     let mut it = ready.into_iter();
     files
         .iter()
-        .map(|f| f.host_stream_fd().is_some() && it.next().unwrap_or(false))
+        .map(|f| f.host_watch_fd().is_some() && it.next().unwrap_or(false))
         .collect()
 }
 
