@@ -14,6 +14,9 @@
 //! tasks wait for it. Netlink and `/proc/net` stay the loopback stack's (they show `lo`
 //! and no host socket).
 //!
+//! Published ports (`uml run -p`) are the kernel's (`kernel::publish`): it holds the
+//! client end of each relayed connection as an ordinary socket of this stack.
+//!
 //! It also answers what programs ask about the network: `NETLINK_ROUTE` sockets
 //! ([`NetlinkSocket`], answered by [`rtnl`]: the link, address and route dumps of `lo`
 //! that `ip`, `getifaddrs` and `if_nameindex` read; changes refused), whose port ids it
