@@ -14,6 +14,7 @@ REPS=5
 BUILD=1
 INSTALL_ANCHORS=0
 ONLY_RUNNERS=""
+ONLY_ROWS=""
 TIMEOUT="${BENCH_TIMEOUT:-120}"   # seconds per guest invocation
 STARTUP_RUNS="${STARTUP_RUNS:-20}"
 STARTUP_WARMUP="${STARTUP_WARMUP:-3}"
@@ -28,6 +29,7 @@ usage: bench/run.sh [options]
   --reps N            run each workload N times, report the median (default $REPS)
   --no-build          do not run 'cargo build --release' (use existing uml binary)
   --runners a,b,...   only these runner keys (default: all; see RUNNERS in run.sh)
+  --rows g,h,...      only the rows of these guests (e.g. tcpstream,tcprr,tcpconn)
   --install-anchors   run /work/shared/tools/install-anchors.sh first (installs runsc)
   -h, --help          this text
 env: UML_BIN UML_MEM (default 1G) UML_ARGS RUNSC_ARGS BENCH_TIMEOUT (s, default 120)
@@ -43,6 +45,8 @@ while [[ $# -gt 0 ]]; do
 	--no-build) BUILD=0; shift ;;
 	--runners) ONLY_RUNNERS="$2"; shift 2 ;;
 	--runners=*) ONLY_RUNNERS="${1#*=}"; shift ;;
+	--rows) ONLY_ROWS="$2"; shift 2 ;;
+	--rows=*) ONLY_ROWS="${1#*=}"; shift ;;
 	--install-anchors) INSTALL_ANCHORS=1; shift ;;
 	-h|--help) usage; exit 0 ;;
 	*) echo "unknown option: $1" >&2; usage >&2; exit 2 ;;
@@ -64,7 +68,7 @@ RUNNERS=(
 	"umlsgl|uml (--mm=single)|$UML_BIN run --mem $UML_MEM --mm=single $UML_ARGS --|uml"
 	"umlthr|uml (threads)|$UML_BIN run --mem $UML_MEM --deploy=threads $UML_ARGS --|uml"
 	"umlrec|uml (record)|$UML_BIN run --mem $UML_MEM --record=$OUT/record.log $UML_ARGS --|uml"
-	"umlbase|uml (base)|$UML_BASE_BIN run --mem $UML_MEM $UML_ARGS --|umlbase"
+	"umlbase|uml (base)|${UML_BASE_BIN:-} run --mem $UML_MEM $UML_ARGS --|umlbase"
 	"systrap|gVisor systrap|runsc --platform=systrap --network=none --ignore-cgroups $RUNSC_ARGS do|runsc"
 	"gptrace|gVisor ptrace|runsc --platform=ptrace --network=none --ignore-cgroups $RUNSC_ARGS do|runsc"
 )
@@ -102,6 +106,18 @@ ROWS=(
 	"tar cf - /usr/include, gzip -1, wc -c (s)|targzip|targzip|2"
 	"find /usr -name '*.h', wc -l (s)|findh|findh|2"
 )
+
+if [[ -n "$ONLY_ROWS" ]]; then
+	KEPT=()
+	for row in "${ROWS[@]}"; do
+		IFS='|' read -r _ gcmd _ _ <<<"$row"
+		g="${gcmd#@startup }"
+		g="${g%% *}"
+		[[ ",$ONLY_ROWS," == *",$g,"* ]] && KEPT+=("$row")
+	done
+	[[ ${#KEPT[@]} -gt 0 ]] || { echo "--rows matched no row" >&2; exit 2; }
+	ROWS=("${KEPT[@]}")
+fi
 
 # ---------------------------------------------------------------- setup
 mkdir -p "$OUT" "$LOGS"

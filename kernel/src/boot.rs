@@ -189,8 +189,7 @@ pub(crate) fn boot(
         return Err(StartError {
             message: "-p publishes ports of the instance's own network: not with --net host".into(),
             code: 1,
-        }
-        .into());
+        });
     }
     let ports = crate::publish::Ports::listen(&cfg.publish)
         .map_err(|e| StartError::host("published port", e))?;

@@ -252,6 +252,7 @@ impl Relay {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::Publish;
 

@@ -78,6 +78,7 @@ impl ByteQueue {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::ByteQueue;
 

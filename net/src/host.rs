@@ -99,9 +99,19 @@ pub(crate) fn handle(net: &mut Net, msg: NetMsg) -> NetReply {
         NetMsg::Socket {
             family, kind, wait, ..
         } => socket(net, family, kind, wait).map(NetReply::Sock),
-        NetMsg::Bind { id, addr, .. } => net
+        NetMsg::Bind {
+            id,
+            addr,
+            privileged,
+        } => net
             .host(id)
-            .and_then(|s| rn::bind(&s.fd.fd, &addr).map_err(herr))
+            .and_then(|s| {
+                // The guest's privilege, not uml's, decides who binds a low port.
+                if !privileged && (1..1024).contains(&addr.port()) {
+                    return Err(Errno::EACCES);
+                }
+                rn::bind(&s.fd.fd, &addr).map_err(herr)
+            })
             .map(|()| NetReply::Done),
         NetMsg::Listen { id, backlog } => net.host(id).and_then(|s| {
             let b = i32::try_from(backlog.min(crate::SOMAXCONN)).unwrap_or(128);
@@ -288,7 +298,12 @@ fn accept(net: &mut Net, id: SockId) -> Result<SockId, Errno> {
     }
 }
 
+/// The most one receive takes from a host socket (a guest's huge buffer must not make the
+/// kernel allocate as much; a stream read returns less, a datagram is never longer).
+const RECV_MAX: usize = 1 << 20;
+
 fn recv(s: &mut HostSock, max: usize, peek: bool) -> Result<Received, Errno> {
+    let max = max.min(RECV_MAX);
     let mut buf = vec![0u8; max];
     let mut fl = RecvFlags::DONTWAIT;
     if peek {
@@ -388,7 +403,7 @@ fn readiness(s: &HostSock) -> Readiness {
 fn info(s: &HostSock) -> SockInfo {
     let fd = &s.fd.fd;
     let local = rn::getsockname(fd).ok().and_then(|a| sockaddr(Some(a)));
-    let peer = rn::getpeername(fd).ok().and_then(|a| sockaddr(a));
+    let peer = rn::getpeername(fd).ok().and_then(sockaddr);
     let local = local.filter(|a| a.port() != 0 || !a.ip().is_unspecified());
     let opt = |k| {
         s.other

@@ -141,7 +141,7 @@ impl Msg {
     }
 
     fn pad(&mut self) {
-        while self.0.len() % 4 != 0 {
+        while !self.0.len().is_multiple_of(4) {
             self.0.push(0);
         }
     }
@@ -540,6 +540,7 @@ fn routes(family: u8, seq: u32, port: u32) -> Vec<Vec<u8>> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
