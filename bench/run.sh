@@ -14,6 +14,7 @@ REPS=5
 BUILD=1
 INSTALL_ANCHORS=0
 ONLY_RUNNERS=""
+ONLY_ROWS=""
 TIMEOUT="${BENCH_TIMEOUT:-120}"   # seconds per guest invocation
 STARTUP_RUNS="${STARTUP_RUNS:-20}"
 STARTUP_WARMUP="${STARTUP_WARMUP:-3}"
@@ -28,6 +29,7 @@ usage: bench/run.sh [options]
   --reps N            run each workload N times, report the median (default $REPS)
   --no-build          do not run 'cargo build --release' (use existing uml binary)
   --runners a,b,...   only these runner keys (default: all; see RUNNERS in run.sh)
+  --rows g,h,...      only the rows of these guests (e.g. tcpstream,tcprr,tcpconn)
   --install-anchors   run /work/shared/tools/install-anchors.sh first (installs runsc)
   -h, --help          this text
 env: UML_BIN UML_MEM (default 1G) UML_ARGS RUNSC_ARGS BENCH_TIMEOUT (s, default 120)
@@ -43,6 +45,8 @@ while [[ $# -gt 0 ]]; do
 	--no-build) BUILD=0; shift ;;
 	--runners) ONLY_RUNNERS="$2"; shift 2 ;;
 	--runners=*) ONLY_RUNNERS="${1#*=}"; shift ;;
+	--rows) ONLY_ROWS="$2"; shift 2 ;;
+	--rows=*) ONLY_ROWS="${1#*=}"; shift ;;
 	--install-anchors) INSTALL_ANCHORS=1; shift ;;
 	-h|--help) usage; exit 0 ;;
 	*) echo "unknown option: $1" >&2; usage >&2; exit 2 ;;
@@ -64,7 +68,7 @@ RUNNERS=(
 	"umlsgl|uml (--mm=single)|$UML_BIN run --mem $UML_MEM --mm=single $UML_ARGS --|uml"
 	"umlthr|uml (threads)|$UML_BIN run --mem $UML_MEM --deploy=threads $UML_ARGS --|uml"
 	"umlrec|uml (record)|$UML_BIN run --mem $UML_MEM --record=$OUT/record.log $UML_ARGS --|uml"
-	"umlbase|uml (base)|$UML_BASE_BIN run --mem $UML_MEM $UML_ARGS --|umlbase"
+	"umlbase|uml (base)|${UML_BASE_BIN:-} run --mem $UML_MEM $UML_ARGS --|umlbase"
 	"systrap|gVisor systrap|runsc --platform=systrap --network=none --ignore-cgroups $RUNSC_ARGS do|runsc"
 	"gptrace|gVisor ptrace|runsc --platform=ptrace --network=none --ignore-cgroups $RUNSC_ARGS do|runsc"
 )
@@ -91,6 +95,10 @@ ROWS=(
 	"fork+exec+wait of bench/out/true (µs/iter)|forkexec 500 $OUT/true|forkexec"
 	"pipe ping-pong (µs/round trip)|pipepong 10000|pipepong"
 	"busybox sh, 100 pipelines (ms)|@startup pipelines100|pipelines100"
+	# Loopback TCP on 127.0.0.1 (issue 13): gVisor runs with --network=none, its loopback.
+	"TCP loopback, 64 KiB writes, 256 MiB (MB/s)|tcpstream 256|tcpstream"
+	"TCP 1-byte request/response (µs/round trip)|tcprr 10000|tcprr"
+	"TCP connect+accept+close (connections/s)|tcpconn 2000|tcpconn"
 	# Dynamically linked host programs (issue 4). Labels cannot contain a pipe
 	# character (it separates the fields); bench/README.md has the exact commands.
 	"python3 -c 'import json,os,subprocess' (ms)|@startup pystartup|pystartup"
@@ -98,6 +106,18 @@ ROWS=(
 	"tar cf - /usr/include, gzip -1, wc -c (s)|targzip|targzip|2"
 	"find /usr -name '*.h', wc -l (s)|findh|findh|2"
 )
+
+if [[ -n "$ONLY_ROWS" ]]; then
+	KEPT=()
+	for row in "${ROWS[@]}"; do
+		IFS='|' read -r _ gcmd _ _ <<<"$row"
+		g="${gcmd#@startup }"
+		g="${g%% *}"
+		[[ ",$ONLY_ROWS," == *",$g,"* ]] && KEPT+=("$row")
+	done
+	[[ ${#KEPT[@]} -gt 0 ]] || { echo "--rows matched no row" >&2; exit 2; }
+	ROWS=("${KEPT[@]}")
+fi
 
 # ---------------------------------------------------------------- setup
 mkdir -p "$OUT" "$LOGS"
@@ -344,7 +364,7 @@ REPORT="$OUT/results.md"
 	echo
 	echo "Notes:"
 	echo
-	echo "- Lower is better except for the MB/s rows; uml/native is the plain ratio of the two medians (for MB/s rows < 1 means uml is slower)."
+	echo "- Lower is better except for the MB/s and connections/s rows; uml/native is the plain ratio of the two medians (for those rows < 1 means uml is slower)."
 	echo "- The write/read rows use a file under /tmp. Natively that is the host's /tmp; under uml's default overlay root and under gVisor (\`runsc do\` overlay) the writes go to memory, so the rows are not a disk benchmark."
 	echo "- getppid, page-touch, open+close and read/write are timed inside the guest with clock_gettime(CLOCK_MONOTONIC) (through the vDSO, natively and under uml: no trap); start-up is wall time measured from outside and includes the runner's own set-up and tear-down."
 	echo "- Host floors, measured natively in this run by \`bench/out/hostfloor\` (a seccomp-trapped syscall through SIGSYS and rt_sigreturn with no kernel behind it; first touch of MAP_SHARED memfd pages, which back guest memory, next to private anonymous pages): ${FLOORS:-not measured}"

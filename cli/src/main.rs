@@ -95,6 +95,18 @@ struct RunArgs {
     /// Record every message that crosses a service boundary to FILE (see `uml replay`).
     #[arg(long, value_name = "FILE")]
     record: Option<PathBuf>,
+    /// The guest's network: `none`, a loopback network of the instance's own; `host`, the
+    /// host's network (guest inet sockets are host sockets the kernel opens for it).
+    #[arg(long, value_name = "none|host", default_value = "none", value_parser = ["none", "host"])]
+    net: String,
+    /// Publish a guest port: connections to the host's HOSTADDR:HOSTPORT (default
+    /// 127.0.0.1) go to the guest's listener on GUESTPORT (`--net none`; TCP only).
+    #[arg(
+        short = 'p',
+        long = "publish",
+        value_name = "[HOSTADDR:]HOSTPORT:GUESTPORT"
+    )]
+    publish: Vec<kernel::Publish>,
     /// Most guest processes; fork fails with EAGAIN beyond it (0: no limit).
     #[arg(long, default_value_t = 4096)]
     pids: usize,
@@ -222,6 +234,8 @@ fn run(args: RunArgs) -> ExitCode {
         trace: args.trace,
         sched: args.sched,
         max_pids: args.pids,
+        net_host: args.net == "host",
+        publish: args.publish,
         trap: args.trap,
         record: args.record,
         deploy: args.deploy,

@@ -244,3 +244,180 @@ print("done")
     has(&o, "tcp listener True");
     has(&o, "udp6 socket True");
 }
+
+/// The interface list as programs read it: `getifaddrs` and `if_nameindex` (glibc's
+/// NETLINK_ROUTE dumps), `if_nametoindex`, the `SIOCGIF*` ioctls and a raw NETLINK_ROUTE
+/// socket with good and bad requests, compared with Linux on the `lo` entries.
+#[test]
+fn interfaces_netlink_and_ioctls() {
+    let o = run_both(&[arg(guests::NET_IFADDRS)]);
+    has(
+        &o,
+        "ifaddr lo inet flags=0x10049 addr=127.0.0.1 mask=255.0.0.0",
+    );
+    has(&o, "nameindex 1 lo");
+    has(&o, "SIOCGIFFLAGS 0x49");
+    has(&o, "getlink 999: error=ENODEV then EAGAIN");
+}
+
+/// busybox `ip` reads links, addresses and routes over NETLINK_ROUTE; changes are
+/// refused.
+#[test]
+fn busybox_ip_shape() {
+    let bb = integration_tests::busybox();
+    let bb = bb.to_str().unwrap();
+    let ip = |args: &[&str]| {
+        let mut argv = vec![bb, "ip"];
+        argv.extend_from_slice(args);
+        run_uml(&argv, &opts("--trap=seccomp"))
+    };
+    let o = ip(&["addr"]);
+    assert_eq!(o.status, 0, "{}", o.describe("uml"));
+    let want = "1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue qlen 1000\n    \
+                link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00\n    \
+                inet 127.0.0.1/8 scope host lo\n       \
+                valid_lft forever preferred_lft forever\n    \
+                inet6 ::1/128 scope host \n       \
+                valid_lft forever preferred_lft forever\n";
+    assert_eq!(o.stdout_str(), want);
+    let o = ip(&["link"]);
+    assert_eq!(o.status, 0, "{}", o.describe("uml"));
+    assert!(o
+        .stdout_str()
+        .starts_with("1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536"));
+    let o = ip(&["route", "show", "table", "local"]);
+    assert_eq!(o.status, 0, "{}", o.describe("uml"));
+    assert!(o
+        .stdout_str()
+        .contains("local 127.0.0.1 dev lo scope host  src 127.0.0.1"));
+    let o = ip(&["-6", "route"]);
+    assert_eq!(o.stdout_str(), "::1 dev lo  metric 256 \n");
+    let o = ip(&["addr", "add", "10.0.0.1/8", "dev", "lo"]);
+    assert_ne!(o.status, 0, "{}", o.describe("uml"));
+}
+
+/// `--net host`: the same C guests, on host sockets the kernel opens for the guest,
+/// compared with Linux.
+#[test]
+fn net_host_c_guests_match_linux() {
+    for guest in [guests::NET_INET, guests::NET_EPOLL] {
+        for trap in TRAPS {
+            let mut o = opts(trap);
+            o.uml_flags.push("--net=host".into());
+            let out = compare(&[arg(guest)], &o);
+            let what = format!("{guest} --net=host {trap}");
+            assert_no_bad_lines(&what, &out);
+            assert!(
+                out.stdout_str().ends_with("done\n"),
+                "{what}: {}",
+                out.describe("native")
+            );
+            assert_eq!(out.status, 0, "{what}: {}", out.describe("native"));
+        }
+    }
+}
+
+/// `--net host`: a listener on the host's 127.0.0.1, started here, is reachable from the
+/// guest (and, `host_loopback_is_out_of_reach`, not without the flag).
+#[test]
+fn net_host_reaches_the_hosts_loopback() {
+    let host = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = host.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        for _ in 0..TRAPS.len() {
+            let (mut c, _) = host.accept().unwrap();
+            let mut b = [0u8; 5];
+            c.read_exact(&mut b).unwrap();
+            c.write_all(b"host got ").unwrap();
+            c.write_all(&b).unwrap();
+        }
+    });
+    let prog = format!(
+        r#"
+import socket
+s = socket.create_connection(("127.0.0.1", {port}))
+s.sendall(b"hello")
+got = b""
+while len(got) < 14:
+    d = s.recv(100)
+    if not d:
+        break
+    got += d
+print(got.decode(), s.getpeername()[1] == {port})
+print("done")
+"#
+    );
+    for trap in TRAPS {
+        let mut o = opts(trap);
+        o.uml_flags.push("--net=host".into());
+        let out = run_uml(&[PYTHON, "-c", &prog], &o);
+        assert_eq!(out.status, 0, "{}", out.describe("uml"));
+        assert_eq!(out.stdout_str(), "host got hello True\ndone\n");
+    }
+    server.join().unwrap();
+}
+
+/// `-p HOSTPORT:GUESTPORT`: a python `http.server` in the guest, on the instance's own
+/// network, answers a plain TCP client of the host's 127.0.0.1:HOSTPORT (the kernel owns
+/// the host listener and relays each connection to the guest's listener).
+#[test]
+fn published_port_reaches_a_guest_http_server() {
+    use std::io::{Read, Write};
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let prog = r#"
+import http.server
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = ("hello from the guest " + self.path).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+s = http.server.HTTPServer(("127.0.0.1", 8000), H)
+s.handle_request()
+s.handle_request()
+print("done")
+"#;
+    let mut o = opts("--trap=seccomp");
+    o.uml_flags.push(format!("-p{port}:8000"));
+    let mut child = integration_tests::uml_command(&[PYTHON, "-c", prog], &o)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    let mut served = 0;
+    while served < 2 && std::time::Instant::now() < deadline {
+        let got = std::net::TcpStream::connect(("127.0.0.1", port)).and_then(|mut c| {
+            c.set_read_timeout(Some(Duration::from_secs(30)))?;
+            write!(c, "GET /n{served} HTTP/1.0\r\nHost: x\r\n\r\n")?;
+            let mut out = String::new();
+            c.read_to_string(&mut out)?;
+            Ok(out)
+        });
+        match got {
+            Ok(out) if out.starts_with("HTTP/1.0 200") => {
+                assert!(
+                    out.ends_with(&format!("hello from the guest /n{served}")),
+                    "{out}"
+                );
+                served += 1;
+            }
+            // The guest is not listening yet: the connection is closed at once.
+            _ => std::thread::sleep(Duration::from_millis(200)),
+        }
+    }
+    if served < 2 {
+        let _ = child.kill();
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(served, 2, "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(out.status.success(), "{:?}", out.status);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "done\n");
+}

@@ -185,7 +185,18 @@ pub(crate) fn boot(
     }
     let sched = sched::SchedService::new(Scheduler::new(cfg.sched), cfg.deploy)
         .map_err(|e| StartError::host("scheduler thread", e))?;
+    if cfg.net_host && !cfg.publish.is_empty() {
+        return Err(StartError {
+            message: "-p publishes ports of the instance's own network: not with --net host".into(),
+            code: 1,
+        });
+    }
+    let ports = crate::publish::Ports::listen(&cfg.publish)
+        .map_err(|e| StartError::host("published port", e))?;
     let mut procs = ProcessTable::new(cfg.max_pids);
+    if cfg.net_host {
+        procs.net = net::NetService::host();
+    }
     procs.insert(Box::new(proc));
     let mut tasks = std::collections::HashMap::new();
     tasks.insert(INIT_TASK, Task::new(regs, 1));
@@ -212,6 +223,7 @@ pub(crate) fn boot(
         mm_users,
         host,
         host_watch: Default::default(),
+        ports,
         trace: Tracer::new(cfg.trace),
         recorder,
     };

@@ -51,6 +51,7 @@
 
 mod boot;
 mod host;
+mod publish;
 pub mod record;
 pub mod replay;
 mod run;
@@ -75,6 +76,7 @@ use vfs::Vfs;
 
 pub use boot::StartError;
 pub use mm::backend::MmKind;
+pub use publish::Publish;
 pub use runner::TrapKind;
 pub use sched::{Deploy, PolicyKind};
 pub use vfs::BindMount;
@@ -100,6 +102,11 @@ pub struct Config {
     pub sched: PolicyKind,
     /// Most guest processes (0: no limit).
     pub max_pids: usize,
+    /// `--net host`: guest inet sockets are host sockets (else the instance's own
+    /// loopback network).
+    pub net_host: bool,
+    /// Published ports (`-p`): host listeners whose connections go to guest ports.
+    pub publish: Vec<Publish>,
     /// Trap mechanism.
     pub trap: runner::TrapKind,
     /// Who the guest starts as (`--user NAME|UID[:GROUP|GID]`; `None`: root).
@@ -178,6 +185,8 @@ pub struct Kernel {
     host: host::HostSignals,
     /// Host streams blocked tasks wait for, by wait id.
     host_watch: HashMap<u64, vfs::FileRef>,
+    /// Published ports and their relayed connections.
+    ports: publish::Ports,
     trace: trace::Tracer,
     /// Where messages are recorded (`--record`).
     recorder: Option<record::Recorder>,

@@ -44,9 +44,11 @@ impl Kernel {
         loop {
             self.host_signals();
             self.tty_signals();
-            if !self.host_watch.is_empty() && self.host.last_stream_check.elapsed() >= STREAM_CHECK
+            if (!self.host_watch.is_empty() || !self.ports.is_empty())
+                && self.host.last_stream_check.elapsed() >= STREAM_CHECK
             {
                 self.check_streams(Some(std::time::Duration::ZERO));
+                self.pump_ports();
             }
             self.fire_timers();
             let SchedReply::Next(Some(tid)) = self.sched_call(SchedMsg::PickNext) else {
@@ -77,10 +79,27 @@ impl Kernel {
     /// signal. With none of these coming, every task waits for something only another task
     /// could do; as on Linux, they wait forever (until uml itself is signalled).
     fn idle(&mut self) {
+        if self.pump_ports() {
+            return;
+        }
         let timeout = self
             .next_deadline()
             .map(|at| at.saturating_duration_since(Instant::now()));
         self.check_streams(timeout);
+        self.pump_ports();
+    }
+
+    /// Runs the published ports' relays and wakes whom they made ready; whether anything
+    /// moved.
+    fn pump_ports(&mut self) -> bool {
+        if self.ports.is_empty() {
+            return false;
+        }
+        let moved = self.ports.pump(&self.procs.net);
+        for id in self.procs.net.take_ready() {
+            self.wake(WaitKey::File(id));
+        }
+        moved
     }
 
     /// When the scheduler's next timer is due.
@@ -105,7 +124,8 @@ impl Kernel {
             .map(|(id, f)| (*id, f.clone()))
             .collect();
         let files: Vec<&vfs::FileRef> = watched.iter().map(|(_, f)| f).collect();
-        let ready = vfs::wait_streams(&files, self.host.wake_fd(), timeout);
+        let extra = self.ports.fds();
+        let ready = vfs::wait_streams(&files, &extra, self.host.wake_fd(), timeout);
         for ((id, _), r) in watched.iter().zip(ready) {
             if r {
                 self.host_watch.remove(id);

@@ -8,6 +8,21 @@
 //! queues. The only interface is `lo`: 127.0.0.0/8 and `::1`. No host socket is ever
 //! created: a guest reaches other guest sockets of the same instance and nothing else.
 //!
+//! With `--net host` ([`NetService::host`]) the inet sockets are host sockets instead
+//! (the `host` module): the same messages, answered by non-blocking host calls, and a
+//! socket object exposes its host descriptor ([`HostFd`]) for the kernel to watch while
+//! tasks wait for it. Netlink and `/proc/net` stay the loopback stack's (they show `lo`
+//! and no host socket).
+//!
+//! Published ports (`uml run -p`) are the kernel's (`kernel::publish`): it holds the
+//! client end of each relayed connection as an ordinary socket of this stack.
+//!
+//! It also answers what programs ask about the network: `NETLINK_ROUTE` sockets
+//! ([`NetlinkSocket`], answered by [`rtnl`]: the link, address and route dumps of `lo`
+//! that `ip`, `getifaddrs` and `if_nameindex` read; changes refused), whose port ids it
+//! keeps, and the interface list the syscall layer's `SIOCGIF*` ioctls read
+//! ([`rtnl::interfaces`]).
+//!
 //! Messages: [`NetMsg`] in, [`NetReply`] out, handled by [`Net::handle`]; both serialise
 //! (serde). [`NetService`] is what the rest of the kernel holds: typed calls that build
 //! the message and unpack the reply. Socket objects ([`InetSocket`]) are `vfs`
@@ -25,12 +40,17 @@
 //! connection is therefore two byte queues (one per direction) with the states a program
 //! can observe (connecting while the listener's accept queue is full, established, half
 //! closed by `shutdown` or by the peer's close, reset when a socket is closed with unread
-//! data), and UDP is a queue of datagrams per socket, bounded by `SO_RCVBUF`. A user-space
+//! data), and UDP is a queue of datagrams per socket, bounded by `SO_RCVBUF`. A stream's
+//! queue keeps the buffers its sends brought (`bytes::ByteQueue`), so a byte is copied
+//! twice on its way, from the writer's memory and into the reader's, as by Linux; buffers
+//! a program did not size grow to `tcp_rmem`/`tcp_wmem`'s maximum as Linux's autotuning
+//! lets them on loopback ([`TCP_RMEM_MAX`]), so a fast writer seldom waits. A user-space
 //! TCP/IP stack (smoltcp and the like) would add segmentation, checksums and timers that
 //! nothing here can observe, and cost a copy per segment. What this does not do:
 //! retransmission, congestion control, `TIME_WAIT` (a port is free as soon as its socket is
 //! closed, so a server restarted without `SO_REUSEADDR` can bind again where Linux may say
-//! `EADDRINUSE`), urgent data (`MSG_OOB`), ICMP sockets, multicast and broadcast, raw
+//! `EADDRINUSE`), urgent data (`MSG_OOB`), netlink notifications and protocols other
+//! than `NETLINK_ROUTE`, ICMP sockets, multicast and broadcast, raw
 //! sockets, `TCP_INFO`, ancillary data (`IP_PKTINFO`, timestamps), and any interface but
 //! `lo`.
 //!
@@ -42,10 +62,14 @@
 //! connect queue while the accept queue is full).
 #![forbid(unsafe_code)]
 
+mod bytes;
 mod dgram;
+mod host;
 mod msg;
+mod netlink;
 mod ports;
 mod procnet;
+pub mod rtnl;
 mod service;
 mod socket;
 mod stream;
@@ -58,7 +82,9 @@ use std::net::SocketAddr;
 use abi::Errno;
 use serde::{Deserialize, Serialize};
 
+pub use host::{HostFd, HostHandle};
 pub use msg::{NetMsg, NetReply, Received, SockInfo};
+pub use netlink::{NetlinkSocket, NlReceived, NETLINK_ROUTE};
 pub use procnet::ProcNet;
 pub use service::NetService;
 pub use socket::InetSocket;
@@ -96,6 +122,12 @@ pub const SHUTDOWN_MASK: u8 = 3;
 pub const TCP_RCVBUF: usize = 131_072;
 /// `tcp_wmem[1]`: a TCP socket's initial `SO_SNDBUF`.
 pub const TCP_SNDBUF: usize = 16_384;
+/// `tcp_rmem[2]`: how far Linux's autotuning grows a TCP receive buffer on loopback. A
+/// stream whose buffers were not set lets this much wait for its reader (and
+/// [`TCP_WMEM_MAX`] more in its send buffer), so a fast writer blocks rarely.
+pub const TCP_RMEM_MAX: usize = 6_291_456;
+/// `tcp_wmem[2]`: see [`TCP_RMEM_MAX`].
+pub const TCP_WMEM_MAX: usize = 4_194_304;
 /// `rmem_default`/`wmem_default`: a UDP socket's initial buffers.
 pub const UDP_BUF: usize = 212_992;
 /// `net.core.somaxconn`: the largest `listen` backlog.
@@ -113,6 +145,9 @@ pub(crate) struct Opts {
     v6only: bool,
     sndbuf: usize,
     rcvbuf: usize,
+    /// `SO_SNDBUF` or `SO_RCVBUF` was set (Linux's `SOCK_SNDBUF_LOCK`/`SOCK_RCVBUF_LOCK`):
+    /// the stream's buffers no longer grow to [`TCP_RMEM_MAX`] and [`TCP_WMEM_MAX`].
+    buf_locked: bool,
     /// `SO_LINGER` on with a zero timeout: close resets the connection.
     linger_zero: bool,
     /// Options with no effect here, as set: (level, name) → value.
@@ -141,7 +176,7 @@ enum Tcp {
 /// What a socket's receive queue holds.
 #[derive(Debug)]
 enum Rx {
-    Bytes(VecDeque<u8>),
+    Bytes(bytes::ByteQueue),
     Datagrams(VecDeque<(Vec<u8>, SocketAddr)>),
 }
 
@@ -183,11 +218,22 @@ pub struct Net {
     next_port: u16,
     /// Wait ids to wake.
     ready: Vec<u64>,
+    /// `--net host`: inet sockets are host sockets ([`host`]).
+    host_mode: bool,
+    /// The host sockets, in host mode.
+    host_socks: BTreeMap<SockId, host::HostSock>,
+    /// Netlink port ids in use.
+    nl_ports: std::collections::BTreeSet<u32>,
+    /// Where the next netlink autobind search starts (counts down from -4096).
+    nl_rover: u32,
 }
 
 impl Net {
     /// Handles one message.
     pub fn handle(&mut self, msg: NetMsg) -> NetReply {
+        if self.host_mode {
+            return host::handle(self, msg);
+        }
         msg::handle(self, msg)
     }
 
@@ -205,6 +251,32 @@ impl Net {
             s.seq += 1;
             self.ready.push(s.wait);
         }
+    }
+
+    /// Takes netlink port `want`, or (0) the process's id `tgid` if free, else the next
+    /// free one counting down from -4096, as Linux's `netlink_autobind`.
+    fn netlink_bind(&mut self, want: u32, tgid: u32) -> Result<u32, Errno> {
+        if want != 0 {
+            return if self.nl_ports.insert(want) {
+                Ok(want)
+            } else {
+                Err(Errno::EADDRINUSE)
+            };
+        }
+        if tgid != 0 && self.nl_ports.insert(tgid) {
+            return Ok(tgid);
+        }
+        for _ in 0..1 << 20 {
+            if self.nl_rover == 0 || self.nl_rover > (-4096i32) as u32 {
+                self.nl_rover = (-4096i32) as u32;
+            }
+            let p = self.nl_rover;
+            self.nl_rover -= 1;
+            if self.nl_ports.insert(p) {
+                return Ok(p);
+            }
+        }
+        Err(Errno::EADDRINUSE)
     }
 
     /// A new socket.
@@ -230,6 +302,7 @@ impl Net {
                 v6only: false,
                 sndbuf,
                 rcvbuf,
+                buf_locked: false,
                 linger_zero: false,
                 other: BTreeMap::new(),
             },
@@ -239,7 +312,7 @@ impl Net {
             shutdown: 0,
             error: None,
             rx: match kind {
-                Kind::Stream => Rx::Bytes(VecDeque::new()),
+                Kind::Stream => Rx::Bytes(bytes::ByteQueue::default()),
                 Kind::Dgram => Rx::Datagrams(VecDeque::new()),
             },
             rx_bytes: 0,

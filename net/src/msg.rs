@@ -120,6 +120,18 @@ pub enum NetMsg {
     },
     /// The wait ids made ready since the last time.
     TakeReady,
+    /// A netlink socket takes port `port` (0: one the stack picks, `tgid` first).
+    NetlinkBind {
+        /// The port wanted, or 0.
+        port: u32,
+        /// The binding process's id.
+        tgid: u32,
+    },
+    /// A netlink socket's port is free again.
+    NetlinkRelease {
+        /// The port.
+        port: u32,
+    },
     /// A table of `/proc/net` (`tcp`, `tcp6`, `udp`, `udp6`).
     ProcNet {
         /// The protocol.
@@ -159,6 +171,9 @@ pub struct SockInfo {
     pub pending: usize,
     /// The id its waiters sleep on.
     pub wait: u64,
+    /// Its host socket (`--net host`).
+    #[serde(skip)]
+    pub host: crate::host::HostHandle,
 }
 
 /// What one receive took.
@@ -212,6 +227,8 @@ pub enum NetReply {
     Ready(Vec<u64>),
     /// Text.
     Text(String),
+    /// A netlink port id.
+    Port(u32),
 }
 
 fn done(r: Result<(), Errno>) -> NetReply {
@@ -241,7 +258,7 @@ pub(crate) fn handle(net: &mut Net, msg: NetMsg) -> NetReply {
         }
         NetMsg::Accept { id } => stream::accept(net, id).map(NetReply::Sock),
         NetMsg::Send { id, data, to } => match net.sock(id).map(|s| s.kind) {
-            Ok(Kind::Stream) => stream::send(net, id, &data),
+            Ok(Kind::Stream) => stream::send(net, id, data),
             Ok(Kind::Dgram) => dgram::send(net, id, &data, to),
             Err(e) => Err(e),
         }
@@ -275,6 +292,11 @@ pub(crate) fn handle(net: &mut Net, msg: NetMsg) -> NetReply {
             Ok(NetReply::Done)
         }
         NetMsg::TakeReady => Ok(NetReply::Ready(std::mem::take(&mut net.ready))),
+        NetMsg::NetlinkBind { port, tgid } => net.netlink_bind(port, tgid).map(NetReply::Port),
+        NetMsg::NetlinkRelease { port } => {
+            net.nl_ports.remove(&port);
+            Ok(NetReply::Done)
+        }
         NetMsg::ProcNet { kind, family } => {
             Ok(NetReply::Text(crate::procnet::table(net, kind, family)))
         }
@@ -304,6 +326,7 @@ fn info(s: &crate::Sock) -> SockInfo {
         v6only: s.opts.v6only,
         pending,
         wait: s.wait,
+        host: crate::host::HostHandle::default(),
     }
 }
 

@@ -291,8 +291,14 @@ impl Net {
         match (level, name) {
             (abi::net::SOL_SOCKET, abi::net::SO_REUSEADDR) => s.opts.reuseaddr = int != 0,
             (abi::net::SOL_SOCKET, abi::net::SO_REUSEPORT) => s.opts.reuseport = int != 0,
-            (abi::net::SOL_SOCKET, abi::net::SO_SNDBUF) => s.opts.sndbuf = int as usize,
-            (abi::net::SOL_SOCKET, abi::net::SO_RCVBUF) => s.opts.rcvbuf = int as usize,
+            (abi::net::SOL_SOCKET, abi::net::SO_SNDBUF) => {
+                s.opts.sndbuf = int as usize;
+                s.opts.buf_locked = true;
+            }
+            (abi::net::SOL_SOCKET, abi::net::SO_RCVBUF) => {
+                s.opts.rcvbuf = int as usize;
+                s.opts.buf_locked = true;
+            }
             (abi::net::IPPROTO_IPV6, abi::net::IPV6_V6ONLY) => {
                 if s.local.is_some() {
                     return Err(Errno::EINVAL);

@@ -28,6 +28,15 @@ fn unit(r: NetReply) -> Result<(), Errno> {
 }
 
 impl NetService {
+    /// The stack of `--net host`: inet sockets are host sockets.
+    pub fn host() -> NetService {
+        let net = Net {
+            host_mode: true,
+            ..Net::default()
+        };
+        NetService(Arc::new(Mutex::new(net)))
+    }
+
     /// Sends one message.
     pub fn call(&self, msg: NetMsg) -> NetReply {
         self.0.lock().handle(msg)
@@ -157,6 +166,20 @@ impl NetService {
             NetReply::Ready(v) => v,
             _ => Vec::new(),
         }
+    }
+
+    /// A netlink socket takes port `port` (0: the stack picks one, `tgid` first).
+    pub fn netlink_bind(&self, port: u32, tgid: u32) -> Result<u32, Errno> {
+        match self.call(NetMsg::NetlinkBind { port, tgid }) {
+            NetReply::Port(p) => Ok(p),
+            NetReply::Err(e) => Err(e),
+            r => Err(unexpected(&r)),
+        }
+    }
+
+    /// A netlink socket's port is free again.
+    pub fn netlink_release(&self, port: u32) {
+        self.call(NetMsg::NetlinkRelease { port });
     }
 
     /// A table of `/proc/net`.

@@ -29,6 +29,8 @@ pub struct InetSocket {
     wait: u64,
     uid: u32,
     gid: u32,
+    /// Its host socket (`--net host`), which the kernel watches while tasks wait.
+    host: crate::HostHandle,
 }
 
 impl InetSocket {
@@ -42,7 +44,9 @@ impl InetSocket {
     ) -> Result<InetSocket, Errno> {
         let wait = vfs::new_wait_id();
         let id = net.socket(family, kind, uid, wait)?;
+        let host = net.info(id).map(|i| i.host).unwrap_or_default();
         Ok(InetSocket {
+            host,
             id,
             net: net.clone(),
             family,
@@ -64,6 +68,7 @@ impl InetSocket {
             kind: info.kind,
             protocol: self.protocol,
             wait: info.wait,
+            host: info.host,
             uid: self.uid,
             gid: self.gid,
         })
@@ -102,6 +107,10 @@ impl FileObject for InetSocket {
 
     fn wait_id(&self) -> u64 {
         self.wait
+    }
+
+    fn host_watch(&self) -> Option<(std::os::fd::BorrowedFd<'_>, bool)> {
+        self.host.0.as_ref().map(|h| h.watch())
     }
 
     fn write_waits_for_all(&self) -> bool {

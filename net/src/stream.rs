@@ -17,16 +17,29 @@ use abi::Errno;
 use crate::ports::{destination, in_family, source, wire};
 use crate::{
     Kind, Net, Received, Rx, Sock, SockId, Tcp, RCV_SHUTDOWN, SEND_SHUTDOWN, SHUTDOWN_MASK,
-    SOMAXCONN,
+    SOMAXCONN, TCP_RMEM_MAX, TCP_WMEM_MAX,
 };
 
 /// How many bytes `s` may still queue at its peer: the peer's receive buffer plus its own
-/// send buffer, less what is queued. Unlimited when there is no peer (a write then fails
-/// for another reason).
+/// send buffer, less what is queued. Buffers nobody set are as large as Linux's
+/// autotuning lets them grow ([`TCP_RMEM_MAX`], [`TCP_WMEM_MAX`]). Unlimited when there
+/// is no peer (a write then fails for another reason).
 pub(crate) fn room(net: &Net, s: &Sock) -> usize {
+    let rcv = |p: &Sock| {
+        if p.opts.buf_locked {
+            p.opts.rcvbuf
+        } else {
+            TCP_RMEM_MAX
+        }
+    };
+    let snd = if s.opts.buf_locked {
+        s.opts.sndbuf
+    } else {
+        TCP_WMEM_MAX
+    };
     match s.tcp {
         Tcp::Established(Some(p)) => match net.socks.get(&p) {
-            Some(p) => (p.opts.rcvbuf + s.opts.sndbuf).saturating_sub(p.rx_bytes),
+            Some(p) => (rcv(p) + snd).saturating_sub(p.rx_bytes),
             None => 1,
         },
         _ => 1,
@@ -182,7 +195,7 @@ fn admit(net: &mut Net, listener: SockId) {
             fin: false,
             shutdown: 0,
             error: None,
-            rx: Rx::Bytes(VecDeque::new()),
+            rx: Rx::Bytes(crate::bytes::ByteQueue::default()),
             rx_bytes: 0,
         };
         server.opts.reuseport = false;
@@ -214,7 +227,7 @@ pub(crate) fn accept(net: &mut Net, id: SockId) -> Result<SockId, Errno> {
 }
 
 /// Sends what fits of `data` to the peer.
-pub(crate) fn send(net: &mut Net, id: SockId, data: &[u8]) -> Result<usize, Errno> {
+pub(crate) fn send(net: &mut Net, id: SockId, mut data: Vec<u8>) -> Result<usize, Errno> {
     let s = net.sock_mut(id)?;
     if let Some(e) = s.error.take() {
         return Err(e);
@@ -244,8 +257,9 @@ pub(crate) fn send(net: &mut Net, id: SockId, data: &[u8]) -> Result<usize, Errn
         return Err(Errno::EAGAIN);
     }
     let p = net.sock_mut(peer)?;
+    data.truncate(n);
     if let Rx::Bytes(q) = &mut p.rx {
-        q.extend(&data[..n]);
+        q.push(data);
     }
     p.rx_bytes += n;
     net.wake(peer);
@@ -280,11 +294,7 @@ pub(crate) fn recv(net: &mut Net, id: SockId, max: usize, peek: bool) -> Result<
         return Err(Errno::EAGAIN);
     }
     let n = max.min(q.len());
-    let data: Vec<u8> = if peek {
-        q.iter().take(n).copied().collect()
-    } else {
-        q.drain(..n).collect()
-    };
+    let data = q.read(n, !peek);
     if !peek {
         s.rx_bytes -= n;
         if let Tcp::Established(Some(p)) = s.tcp {

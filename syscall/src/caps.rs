@@ -32,6 +32,8 @@ pub const CAP_SETUID: u32 = 7;
 pub const CAP_SETPCAP: u32 = 8;
 /// `CAP_NET_BIND_SERVICE`.
 pub const CAP_NET_BIND_SERVICE: u32 = 10;
+/// `CAP_NET_ADMIN`.
+pub const CAP_NET_ADMIN: u32 = 12;
 /// `CAP_NET_RAW`.
 pub const CAP_NET_RAW: u32 = 13;
 /// `CAP_IPC_LOCK`.

@@ -127,7 +127,7 @@ table! {
     dup => full(fs::sys_dup);
     dup2 => full(fs::sys_dup2);
     dup3 => full(fs::sys_dup3);
-    ioctl => partial(fs::sys_ioctl, "terminals: TCGETS/TCSETS*, TIOCG/SWINSZ, TIOCG/SPGRP, TIOCSCTTY, TIOCNOTTY, TIOCGSID, TCFLSH, TCSBRK, TIOCOUTQ; ptys: TIOCGPTN, TIOCS/GPTLCK, TIOCGPTPEER; FIONREAD, FIOCLEX/FIONCLEX, FIONBIO; ENOTTY otherwise (no TIOCPKT, TIOCSTI)");
+    ioctl => partial(fs::sys_ioctl, "terminals: TCGETS/TCSETS*, TIOCG/SWINSZ, TIOCG/SPGRP, TIOCSCTTY, TIOCNOTTY, TIOCGSID, TCFLSH, TCSBRK, TIOCOUTQ; ptys: TIOCGPTN, TIOCS/GPTLCK, TIOCGPTPEER; FIONREAD, FIOCLEX/FIONCLEX, FIONBIO; sockets: SIOCGIFCONF/NAME/INDEX/FLAGS/MTU/METRIC/TXQLEN/HWADDR, and ADDR/NETMASK/BRDADDR/DSTADDR on AF_INET (setters EPERM/EOPNOTSUPP); ENOTTY otherwise (no TIOCPKT, TIOCSTI)");
     pipe => full(fs::sys_pipe);
     pipe2 => partial(fs::sys_pipe2, "O_DIRECT accepted without packet mode");
     preadv => full(fs::sys_preadv);
@@ -186,7 +186,7 @@ table! {
     sync => full(copy::sys_sync);
     fallocate => partial(fs::sys_fallocate, "in-memory files: mode 0, KEEP_SIZE, PUNCH_HOLE|KEEP_SIZE (as tmpfs)");
     flock => full(fs::sys_flock);
-    socket => partial(net::sys_socket, "AF_UNIX stream/dgram/seqpacket (SOCK_RAW as dgram); AF_INET/AF_INET6 TCP and UDP on the instance's own loopback (no raw or ICMP sockets); other families EAFNOSUPPORT");
+    socket => partial(net::sys_socket, "AF_UNIX stream/dgram/seqpacket (SOCK_RAW as dgram); AF_INET/AF_INET6 TCP and UDP on the instance's own loopback (no raw or ICMP sockets); AF_NETLINK NETLINK_ROUTE (link/address/route dumps of lo, link lookup; changes refused); other families EAFNOSUPPORT");
     socketpair => partial(net::sys_socketpair, "AF_UNIX only; AF_INET/AF_INET6 EOPNOTSUPP as on Linux; other families EAFNOSUPPORT");
     recvmsg => partial(net::sys_recvmsg, "AF_UNIX: SCM_RIGHTS, SCM_CREDENTIALS, MSG_PEEK/DONTWAIT/WAITALL/TRUNC/CMSG_CLOEXEC; inet: the same flags, no ancillary data; no MSG_OOB or MSG_ERRQUEUE");
     sendmsg => partial(net::sys_sendmsg, "AF_UNIX: SCM_RIGHTS, SCM_CREDENTIALS, MSG_DONTWAIT/NOSIGNAL; inet: control messages ignored; no MSG_OOB");

@@ -953,7 +953,12 @@ impl OpenFile {
     /// stream to watch, an object's own (an epoll's files, a timer's expiry).
     pub fn waits(self: &Arc<Self>, ws: &mut WaitSet) {
         match &self.kind {
-            FileKind::Object(o) => o.waits(ws),
+            FileKind::Object(o) => {
+                o.waits(ws);
+                if o.host_watch().is_some() {
+                    ws.host.push(self.clone());
+                }
+            }
             FileKind::Stream(_) => {
                 ws.ids.extend(self.wait_id());
                 ws.host.push(self.clone());
@@ -993,6 +998,15 @@ impl OpenFile {
                 any.downcast_ref::<T>()
             }
             _ => None,
+        }
+    }
+
+    /// The host descriptor the kernel waits on for this file's waiters (a host stream's,
+    /// or an object's host socket) and whether they wait to write.
+    pub fn host_watch_fd(&self) -> Option<(std::os::fd::BorrowedFd<'_>, bool)> {
+        match &self.kind {
+            FileKind::Object(o) => o.host_watch(),
+            _ => self.host_stream_fd().map(|fd| (fd, false)),
         }
     }
 

@@ -81,6 +81,12 @@ pub trait FileObject: Any + Send + Sync {
         ws.ids.push(self.wait_id());
     }
 
+    /// A host descriptor behind the object (a `--net host` socket), which the kernel
+    /// watches while tasks wait for the object, and whether they wait to write.
+    fn host_watch(&self) -> Option<(std::os::fd::BorrowedFd<'_>, bool)> {
+        None
+    }
+
     /// Whether a blocking write goes on until all of it is written (stream sockets, as
     /// pipes); otherwise one write call is one transfer (eventfd).
     fn write_waits_for_all(&self) -> bool {

@@ -53,19 +53,36 @@ pub(crate) fn poll(fd: &OwnedFd) -> PollEvents {
     }
 }
 
-/// Waits until one of the host streams `files` is readable (or hung up), `wake` is
-/// readable (the kernel's own wake-up pipe), or `timeout` passes (`None`: forever).
-/// Returns which of `files` are ready.
+/// Waits until one of the host streams `files` is readable (or hung up; writable too for
+/// a host socket whose waiters write), one of the `extra` descriptors is (readable, or
+/// writable if asked), `wake` is readable (the kernel's own wake-up pipe), or `timeout`
+/// passes (`None`: forever). Returns which of `files` are ready.
 pub fn wait_streams(
     files: &[&crate::FileRef],
+    extra: &[(BorrowedFd<'_>, bool)],
     wake: BorrowedFd<'_>,
     timeout: Option<std::time::Duration>,
 ) -> Vec<bool> {
     let mut fds: Vec<PollFd<'_>> = files
         .iter()
-        .filter_map(|f| f.host_stream_fd())
-        .map(|fd| PollFd::new(fd, PollFlags::POLLIN))
+        .filter_map(|f| f.host_watch_fd())
+        .map(|(fd, write)| {
+            let ev = if write {
+                PollFlags::POLLIN | PollFlags::POLLOUT
+            } else {
+                PollFlags::POLLIN
+            };
+            PollFd::new(fd, ev)
+        })
         .collect();
+    fds.extend(extra.iter().map(|&(fd, write)| {
+        let ev = if write {
+            PollFlags::POLLIN | PollFlags::POLLOUT
+        } else {
+            PollFlags::POLLIN
+        };
+        PollFd::new(fd, ev)
+    }));
     fds.push(PollFd::new(wake, PollFlags::POLLIN));
     let t = match timeout {
         None => PollTimeout::NONE,
@@ -80,7 +97,7 @@ pub fn wait_streams(
     let mut it = ready.into_iter();
     files
         .iter()
-        .map(|f| f.host_stream_fd().is_some() && it.next().unwrap_or(false))
+        .map(|f| f.host_watch_fd().is_some() && it.next().unwrap_or(false))
         .collect()
 }
 

@@ -19,6 +19,9 @@ pub fn sys_ioctl(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
             return r;
         }
     }
+    if let Some(r) = crate::net::dev_ioctl(ctx, &f, a.u32(1), arg) {
+        return r;
+    }
     let generic = matches!(a.u32(1), ioctl::FIOCLEX | ioctl::FIONCLEX | ioctl::FIONBIO);
     if !generic {
         if let Some(r) = super::blk_ioctl::ioctl(ctx, &f, a.u32(1), a.raw(2)) {

@@ -77,7 +77,7 @@ pub(crate) fn connect(ctx: &mut Ctx<'_>, f: &FileRef, s: &InetSocket, a: &Args) 
     let addr = inet_addr::read(ctx, a.addr(1), a.i32(2), s.family, Purpose::Connect)?;
     match s.net.connect(s.id, addr, nonblocking(f)) {
         Ok(()) => Ok(0),
-        Err(Errno::EAGAIN) => Err(ctx.block_on(WaitKey::File(s.wait_id()))),
+        Err(Errno::EAGAIN) => Err(ctx.block_on_file(f)),
         Err(e) => Err(e),
     }
 }
@@ -94,7 +94,7 @@ pub(crate) fn accept(
     let end = match s.net.accept(s.id) {
         Ok(end) => end,
         Err(Errno::EAGAIN) if !nonblocking(f) => {
-            return Err(ctx.block_on(WaitKey::File(s.wait_id())));
+            return Err(ctx.block_on_file(f));
         }
         Err(e) => return Err(e),
     };

@@ -84,12 +84,12 @@ pub(crate) fn send(
                 }
                 if (n as u64) < len {
                     ctx.restart.progress = done;
-                    return Err(ctx.block_on(WaitKey::File(s.wait_id())));
+                    return Err(ctx.block_on_file(f));
                 }
             }
             Err(Errno::EAGAIN) if !nonblock => {
                 ctx.restart.progress = done;
-                return Err(ctx.block_on(WaitKey::File(s.wait_id())));
+                return Err(ctx.block_on_file(f));
             }
             Err(_) if done > 0 => return Ok(done),
             Err(Errno::EPIPE) => {
@@ -141,7 +141,7 @@ pub(crate) fn recv(
     let msg = match s.net.recv(s.id, total.min(i32::MAX as u64) as usize, peek) {
         Ok(m) => m,
         Err(Errno::EAGAIN) if !nonblock => {
-            return Err(ctx.block_on(WaitKey::File(s.wait_id())));
+            return Err(ctx.block_on_file(f));
         }
         Err(_) if done > 0 => {
             return Ok(Got {
@@ -179,7 +179,7 @@ pub(crate) fn recv(
     let n = off as u64;
     if waitall && n > 0 && n < total {
         ctx.restart.progress = done + n;
-        return Err(ctx.block_on(WaitKey::File(s.wait_id())));
+        return Err(ctx.block_on_file(f));
     }
     let trunc = !stream && full_len > data.len();
     let ret = if trunc && flags & MSG_TRUNC != 0 {

@@ -15,12 +15,14 @@
 //! a bad one and `ENOTSOCK` for one that is not a socket.
 
 mod addr;
+mod ifioctl;
 mod inet;
 mod inet_addr;
 mod inet_io;
 mod inet_opt;
 mod mmsg;
 mod msg;
+mod netlink;
 mod opt;
 pub(crate) mod unix;
 
@@ -33,10 +35,12 @@ use addr::SockAddr;
 use net::{Family, InetSocket};
 use unix::{SockType, Ucred, UnixSocket};
 
+pub(crate) use ifioctl::dev_ioctl;
 pub(crate) use inet::inet_of;
 pub(crate) use inet_io::rw as inet_rw;
 pub(crate) use mmsg::{sys_recvmmsg, sys_sendmmsg};
 pub(crate) use msg::{socket_rw, sys_recvfrom, sys_recvmsg, sys_sendmsg, sys_sendto, sys_shutdown};
+pub(crate) use netlink::netlink_of;
 pub(crate) use opt::{sys_getpeername, sys_getsockname, sys_getsockopt, sys_setsockopt};
 
 const AF_UNIX: i32 = 1;
@@ -137,6 +141,12 @@ pub(crate) fn sys_socket(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
         }
         return inet::socket(ctx, family, a.u32(1), a.i32(2));
     }
+    if a.i32(0) == i32::from(abi::net::AF_NETLINK) {
+        if a.u32(1) & !(SOCK_TYPE_MASK | SOCK_NONBLOCK | SOCK_CLOEXEC) != 0 {
+            return Err(Errno::EINVAL);
+        }
+        return netlink::socket(ctx, a.u32(1), a.i32(2));
+    }
     let (ty, nonblock, cloexec) = sock_type(a.i32(0), a.u32(1), a.i32(2))?;
     crate::fs::check_free_fd(ctx)?;
     let s = UnixSocket::new(ty, cred(ctx));
@@ -195,6 +205,9 @@ pub(crate) fn sys_bind(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     if let Some((_, s)) = inet_sock(ctx, a.i32(0))? {
         return inet::bind(ctx, &s, a);
     }
+    if let Some((_, s)) = netlink::nl_sock(ctx, a.i32(0))? {
+        return netlink::bind(ctx, &s, a);
+    }
     let (_, s) = sock(ctx, a.i32(0))?;
     let name = addr::read(ctx, a.addr(1), a.i32(2))?;
     if s.is_bound() {
@@ -242,6 +255,9 @@ pub(crate) fn sys_listen(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     if let Some((_, s)) = inet_sock(ctx, a.i32(0))? {
         return inet::listen(ctx, &s, a);
     }
+    if netlink::nl_sock(ctx, a.i32(0))?.is_some() {
+        return Err(Errno::EOPNOTSUPP);
+    }
     let (_, s) = sock(ctx, a.i32(0))?;
     // A negative backlog is a huge unsigned one, as Linux reads it.
     s.listen(a.u32(1) as usize, cred(ctx))?;
@@ -252,6 +268,9 @@ pub(crate) fn sys_listen(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
 pub(crate) fn sys_connect(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     if let Some((f, s)) = inet_sock(ctx, a.i32(0))? {
         return inet::connect(ctx, &f, &s, a);
+    }
+    if let Some((_, s)) = netlink::nl_sock(ctx, a.i32(0))? {
+        return netlink::connect(ctx, &s, a);
     }
     let (f, s) = sock(ctx, a.i32(0))?;
     let name = addr::read(ctx, a.addr(1), a.i32(2))?;
@@ -285,6 +304,9 @@ fn do_accept(ctx: &mut Ctx<'_>, a: &Args, flags: u32) -> SysResult {
     }
     if let Some((f, s)) = inet_sock(ctx, a.i32(0))? {
         return inet::accept(ctx, &f, &s, a, flags);
+    }
+    if netlink::nl_sock(ctx, a.i32(0))?.is_some() {
+        return Err(Errno::EOPNOTSUPP);
     }
     let (f, s) = sock(ctx, a.i32(0))?;
     crate::fs::check_free_fd(ctx)?;

@@ -235,6 +235,9 @@ pub(crate) fn sys_sendto(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     if let Some((f, s)) = super::inet_sock(ctx, a.i32(0))? {
         return super::inet_io::sendto(ctx, &f, &s, a);
     }
+    if let Some((_, s)) = super::netlink::nl_sock(ctx, a.i32(0))? {
+        return super::netlink::sendto(ctx, &s, a);
+    }
     let (f, s) = sock(ctx, a.i32(0))?;
     let len = a.len(2).min(i32::MAX as u64);
     Ctx::access_ok(a.addr(1), len)?;
@@ -259,6 +262,9 @@ pub(crate) fn sys_sendto(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
 pub(crate) fn sys_recvfrom(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     if let Some((f, s)) = super::inet_sock(ctx, a.i32(0))? {
         return super::inet_io::recvfrom(ctx, &f, &s, a);
+    }
+    if let Some((f, s)) = super::netlink::nl_sock(ctx, a.i32(0))? {
+        return super::netlink::recvfrom(ctx, &f, &s, a);
     }
     let (f, s) = sock(ctx, a.i32(0))?;
     let len = a.len(2).min(i32::MAX as u64);
@@ -361,6 +367,9 @@ pub(crate) fn sys_sendmsg(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     if let Some((f, s)) = super::inet_sock(ctx, a.i32(0))? {
         return super::inet_io::sendmsg(ctx, &f, &s, a.addr(1), a.u32(2));
     }
+    if let Some((_, s)) = super::netlink::nl_sock(ctx, a.i32(0))? {
+        return super::netlink::sendmsg(ctx, &s, a);
+    }
     let (f, s) = sock(ctx, a.i32(0))?;
     let (m, iovs) = read_msghdr(ctx, a.addr(1))?;
     let to = if m.name != 0 && m.namelen != 0 {
@@ -417,6 +426,9 @@ impl ControlOut {
 pub(crate) fn sys_recvmsg(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     if let Some((f, s)) = super::inet_sock(ctx, a.i32(0))? {
         return super::inet_io::recvmsg(ctx, &f, &s, a.addr(1), a.u32(2));
+    }
+    if let Some((f, s)) = super::netlink::nl_sock(ctx, a.i32(0))? {
+        return super::netlink::recvmsg(ctx, &f, &s, a);
     }
     let (f, s) = sock(ctx, a.i32(0))?;
     let flags = a.u32(2);
@@ -477,6 +489,9 @@ pub(crate) fn sys_shutdown(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     if let Some((_, s)) = super::inet_sock(ctx, a.i32(0))? {
         let how = u8::try_from(a.i32(1)).map_err(|_| Errno::EINVAL)?;
         return super::inet::shutdown(ctx, &s, how);
+    }
+    if super::netlink::nl_sock(ctx, a.i32(0))?.is_some() {
+        return Err(Errno::EOPNOTSUPP);
     }
     let (_, s) = sock(ctx, a.i32(0))?;
     let how = u8::try_from(a.i32(1)).map_err(|_| Errno::EINVAL)?;

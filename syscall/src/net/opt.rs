@@ -43,6 +43,9 @@ pub(crate) fn sys_getsockopt(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     if let Some((_, s)) = super::inet_sock(ctx, a.i32(0))? {
         return super::inet_opt::getsockopt(ctx, &s, a);
     }
+    if let Some((_, s)) = super::netlink::nl_sock(ctx, a.i32(0))? {
+        return super::netlink::getsockopt(ctx, &s, a);
+    }
     let (_, s) = sock(ctx, a.i32(0))?;
     let (level, name, at, len_at) = (a.i32(1), a.i32(2), a.addr(3), a.addr(4));
     let ulen: i32 = ctx.read_val(len_at)?;
@@ -82,6 +85,9 @@ pub(crate) fn sys_getsockopt(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
 pub(crate) fn sys_setsockopt(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     if let Some((_, s)) = super::inet_sock(ctx, a.i32(0))? {
         return super::inet_opt::setsockopt(ctx, &s, a);
+    }
+    if let Some((_, s)) = super::netlink::nl_sock(ctx, a.i32(0))? {
+        return super::netlink::setsockopt(ctx, &s, a);
     }
     let (_, s) = sock(ctx, a.i32(0))?;
     let (level, name, at, len) = (a.i32(1), a.i32(2), a.addr(3), a.i32(4));
@@ -128,6 +134,9 @@ pub(crate) fn sys_getsockname(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     if let Some((_, s)) = super::inet_sock(ctx, a.i32(0))? {
         return super::inet::getsockname(ctx, &s, a);
     }
+    if let Some((_, s)) = super::netlink::nl_sock(ctx, a.i32(0))? {
+        return super::netlink::getsockname(ctx, &s, a);
+    }
     let (_, s) = sock(ctx, a.i32(0))?;
     let name = s.addr();
     addr::write_name(ctx, a.addr(1), a.addr(2), name.as_deref())?;
@@ -138,6 +147,9 @@ pub(crate) fn sys_getsockname(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
 pub(crate) fn sys_getpeername(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     if let Some((_, s)) = super::inet_sock(ctx, a.i32(0))? {
         return super::inet::getpeername(ctx, &s, a);
+    }
+    if let Some((_, s)) = super::netlink::nl_sock(ctx, a.i32(0))? {
+        return super::netlink::getpeername(ctx, &s, a);
     }
     let (_, s) = sock(ctx, a.i32(0))?;
     if s.ty != SockType::Dgram && !s.is_connected() {

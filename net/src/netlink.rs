@@ -1,0 +1,262 @@
+//! [`NetlinkSocket`]: an `AF_NETLINK` socket of protocol `NETLINK_ROUTE`, as a `vfs` file
+//! object. A send is answered at once by [`rtnl::answer`](crate::rtnl::answer) and the
+//! replies wait in the socket's receive queue as datagrams; a receive takes one (cut to
+//! the buffer, the rest of it dropped, as for any datagram). Port ids are the instance's
+//! (the stack keeps who holds which, [`NetService::netlink_bind`]); a socket bound to
+//! port 0, or never bound, gets its process's id or else one counting down from -4096,
+//! as Linux's autobind.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::io::{IoSlice, IoSliceMut};
+
+use abi::flags::mode::S_IFSOCK;
+use abi::structs::Stat;
+use abi::Errno;
+use parking_lot::Mutex;
+use vfs::{FileObject, PollEvents, Poller};
+
+use crate::rtnl::{self, Caller};
+use crate::NetService;
+
+/// `NETLINK_ROUTE`.
+pub const NETLINK_ROUTE: i32 = 0;
+/// The receive and send buffers' default (`rmem_default`).
+const NL_BUF: usize = 212_992;
+
+/// What can change of a netlink socket.
+#[derive(Debug, Default)]
+struct State {
+    /// Its port id; 0 until bound.
+    port: u32,
+    /// Multicast groups joined (kept; nothing is ever multicast).
+    groups: u32,
+    /// Replies not yet received.
+    queue: VecDeque<Vec<u8>>,
+    queued: usize,
+    rcvbuf: usize,
+    sndbuf: usize,
+    /// `ENOBUFS` when a reply did not fit.
+    error: Option<Errno>,
+    /// Options with no effect, as set: (level, name) → value.
+    opts: BTreeMap<(i32, i32), i32>,
+}
+
+/// An `AF_NETLINK` socket.
+pub struct NetlinkSocket {
+    /// The stack (which keeps the port ids).
+    pub net: NetService,
+    /// `NETLINK_ROUTE`.
+    pub protocol: i32,
+    /// `SOCK_RAW` or `SOCK_DGRAM`, as created.
+    pub sock_type: u32,
+    /// The creating process (its id is the first port id tried).
+    tgid: u32,
+    wait: u64,
+    uid: u32,
+    gid: u32,
+    state: Mutex<State>,
+}
+
+/// One received datagram.
+#[derive(Debug)]
+pub struct NlReceived {
+    /// The bytes copied (at most what was asked).
+    pub data: Vec<u8>,
+    /// The datagram's whole length.
+    pub full_len: usize,
+}
+
+impl NetlinkSocket {
+    /// A new socket of `protocol` (only [`NETLINK_ROUTE`]; others are
+    /// `EPROTONOSUPPORT`).
+    pub fn new(
+        net: &NetService,
+        sock_type: u32,
+        protocol: i32,
+        tgid: u32,
+        (uid, gid): (u32, u32),
+    ) -> Result<NetlinkSocket, Errno> {
+        if protocol != NETLINK_ROUTE {
+            return Err(Errno::EPROTONOSUPPORT);
+        }
+        Ok(NetlinkSocket {
+            net: net.clone(),
+            protocol,
+            sock_type,
+            tgid,
+            wait: vfs::new_wait_id(),
+            uid,
+            gid,
+            state: Mutex::new(State {
+                rcvbuf: NL_BUF,
+                sndbuf: NL_BUF,
+                ..State::default()
+            }),
+        })
+    }
+
+    /// `bind(2)` to port `port` (0: pick one) with multicast `groups`.
+    pub fn bind(&self, port: u32, groups: u32) -> Result<(), Errno> {
+        let mut st = self.state.lock();
+        if st.port != 0 {
+            if port != 0 && port != st.port {
+                return Err(Errno::EINVAL);
+            }
+        } else {
+            st.port = self.net.netlink_bind(port, self.tgid)?;
+        }
+        st.groups = groups;
+        Ok(())
+    }
+
+    /// Binds to a port the stack picks, unless bound.
+    fn autobind(&self, st: &mut State) -> Result<u32, Errno> {
+        if st.port == 0 {
+            st.port = self.net.netlink_bind(0, self.tgid)?;
+        }
+        Ok(st.port)
+    }
+
+    /// Its port id (0 if unbound) and groups, as `getsockname` shows them.
+    pub fn name(&self) -> (u32, u32) {
+        let st = self.state.lock();
+        (st.port, st.groups)
+    }
+
+    /// Sends `data` to the kernel (`net_admin`: the sender has `CAP_NET_ADMIN`); the
+    /// replies are queued. `EMSGSIZE` beyond the send buffer.
+    pub fn send(&self, data: &[u8], net_admin: bool) -> Result<usize, Errno> {
+        let mut st = self.state.lock();
+        if data.len() > st.sndbuf {
+            return Err(Errno::EMSGSIZE);
+        }
+        let port = self.autobind(&mut st)?;
+        for reply in rtnl::answer(data, Caller { port, net_admin }) {
+            if st.queued + reply.len() > st.rcvbuf {
+                st.error = Some(Errno::ENOBUFS);
+                break;
+            }
+            st.queued += reply.len();
+            st.queue.push_back(reply);
+        }
+        Ok(data.len())
+    }
+
+    /// Receives the next datagram, at most `max` bytes of it (`peek`: leave it queued).
+    /// `EAGAIN` when none is queued; a pending `ENOBUFS` first.
+    pub fn recv(&self, max: usize, peek: bool) -> Result<NlReceived, Errno> {
+        let mut st = self.state.lock();
+        if let Some(e) = st.error.take() {
+            return Err(e);
+        }
+        let d = if peek {
+            st.queue.front().cloned()
+        } else {
+            st.queue.pop_front()
+        };
+        let mut d = d.ok_or(Errno::EAGAIN)?;
+        if !peek {
+            st.queued -= d.len();
+        }
+        let full_len = d.len();
+        d.truncate(max);
+        Ok(NlReceived { data: d, full_len })
+    }
+
+    /// Bytes of the next datagram (`FIONREAD`).
+    pub fn pending(&self) -> usize {
+        self.state.lock().queue.front().map_or(0, Vec::len)
+    }
+
+    /// `SO_RCVBUF`/`SO_SNDBUF` (Linux doubles what is set, within its limits).
+    pub fn set_buf(&self, rcv: bool, v: usize) {
+        let v = v.clamp(1152, 212_992) * 2;
+        let mut st = self.state.lock();
+        if rcv {
+            st.rcvbuf = v;
+        } else {
+            st.sndbuf = v;
+        }
+    }
+
+    /// `(SO_RCVBUF, SO_SNDBUF)`.
+    pub fn bufs(&self) -> (usize, usize) {
+        let st = self.state.lock();
+        (st.rcvbuf, st.sndbuf)
+    }
+
+    /// Keeps an option with no effect here.
+    pub fn set_other(&self, level: i32, name: i32, v: i32) {
+        self.state.lock().opts.insert((level, name), v);
+    }
+
+    /// An option kept by [`set_other`](Self::set_other) (0 if never set).
+    pub fn other(&self, level: i32, name: i32) -> i32 {
+        self.state
+            .lock()
+            .opts
+            .get(&(level, name))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Takes the pending error (`SO_ERROR`).
+    pub fn take_error(&self) -> Option<Errno> {
+        self.state.lock().error.take()
+    }
+}
+
+impl Drop for NetlinkSocket {
+    fn drop(&mut self) {
+        let port = self.state.lock().port;
+        if port != 0 {
+            self.net.netlink_release(port);
+        }
+    }
+}
+
+impl FileObject for NetlinkSocket {
+    fn read(&self, bufs: &mut [IoSliceMut<'_>]) -> Result<usize, Errno> {
+        let max = vfs::object::iov_len_mut(bufs);
+        let r = self.recv(max, false)?;
+        Ok(vfs::object::scatter(bufs, &r.data))
+    }
+
+    fn write(&self, bufs: &[IoSlice<'_>]) -> Result<usize, Errno> {
+        let mut data = vec![0u8; vfs::object::iov_len(bufs)];
+        vfs::object::gather(bufs, &mut data);
+        self.send(&data, false)
+    }
+
+    fn poll(&self, _who: &Poller) -> PollEvents {
+        let st = self.state.lock();
+        PollEvents {
+            readable: !st.queue.is_empty(),
+            writable: true,
+            hangup: false,
+            error: st.error.is_some(),
+            seq: None,
+        }
+    }
+
+    fn wait_id(&self) -> u64 {
+        self.wait
+    }
+
+    fn lseek(&self) -> Result<u64, Errno> {
+        Err(Errno::ESPIPE)
+    }
+
+    fn stat(&self) -> Stat {
+        Stat {
+            st_dev: abi::structs::makedev(0, 0x08),
+            st_ino: self.wait,
+            st_nlink: 1,
+            st_mode: S_IFSOCK | 0o777,
+            st_uid: self.uid,
+            st_gid: self.gid,
+            st_blksize: 4096,
+            ..Stat::default()
+        }
+    }
+}
