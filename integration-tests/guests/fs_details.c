@@ -4,6 +4,7 @@
 #include "common.h"
 #include <fcntl.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/eventfd.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -72,6 +73,10 @@ int main(void) {
     EXPECT_ERR("setsockopt UDP level on TCP", setsockopt(tcp, IPPROTO_UDP, 1, &one, sizeof one),
                ENOPROTOOPT);
     EXPECT_ERR("getsockopt level 500", getsockopt(tcp, 500, 1, &one, &ol), EOPNOTSUPP);
+    int mark = 7, udp = socket(AF_INET, SOCK_DGRAM, 0);
+    printf("SIOCATMARK on TCP: %d mark=%d\n", ioctl(tcp, SIOCATMARK, &mark), mark);
+    EXPECT_ERR("SIOCATMARK NULL", ioctl(tcp, SIOCATMARK, NULL), EFAULT);
+    EXPECT_ERR("SIOCATMARK on UDP", ioctl(udp, SIOCATMARK, &mark), ENOTTY);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     system(cmd);

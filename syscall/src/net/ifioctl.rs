@@ -18,6 +18,8 @@ const SIOCGIFNAME: u32 = 0x8910;
 const SIOCGIFCONF: u32 = 0x8912;
 const SIOCGIFFLAGS: u32 = 0x8913;
 const SIOCSIFFLAGS: u32 = 0x8914;
+/// `SIOCATMARK`: whether the stream is at its urgent-data mark.
+const SIOCATMARK: u32 = 0x8905;
 const SIOCGIFADDR: u32 = 0x8915;
 const SIOCGIFDSTADDR: u32 = 0x8917;
 const SIOCGIFBRDADDR: u32 = 0x8919;
@@ -57,10 +59,15 @@ pub(crate) fn dev_ioctl(
         let n = s.pending().min(i32::MAX as usize) as i32;
         return Some(ctx.write_val(arg, &n).map(|()| 0));
     }
+    let inet = super::inet_of(f);
+    if cmd == SIOCATMARK {
+        // No urgent data is ever queued: never at the mark. TCP's only (others ENOTTY).
+        inet.filter(|s| s.kind == net::Kind::Stream)?;
+        return Some(ctx.write_val(arg, &0i32).map(|()| 0));
+    }
     if !(0x8910..=0x8950).contains(&cmd) {
         return None;
     }
-    let inet = super::inet_of(f);
     let is_sock = inet.is_some() || super::socket_of(f).is_some() || super::netlink_of(f).is_some();
     if !is_sock {
         return None;
@@ -90,6 +97,8 @@ fn sockaddr_in(a: std::net::Ipv4Addr) -> [u8; 16] {
 
 fn ioctl(ctx: &mut Ctx<'_>, cmd: u32, arg: UserAddr, v4: bool) -> SysResult {
     if SETTERS.contains(&cmd) {
+        // The request is read first (`EFAULT`), as Linux's `dev_ioctl` copies it in.
+        ifreq(ctx, arg)?;
         return Err(if ctx.proc.cred.caps.has(CAP_NET_ADMIN) {
             Errno::EOPNOTSUPP
         } else {
