@@ -421,3 +421,30 @@ pub fn descendants(pid: u32) -> Vec<(u32, u64)> {
 pub fn alive(pid: u32, starttime: u64) -> bool {
     matches!(proc_stat(pid), Some((state, _, start)) if start == starttime && state != 'Z' && state != 'X')
 }
+
+/// The two trap mechanisms, as `uml run` flags.
+pub const TRAPS: [&str; 2] = ["--trap=ptrace", "--trap=seccomp"];
+
+/// Compares `argv` natively and under uml with each trap mechanism (each run given
+/// `timeout`); asserts no `bad` lines, a final `done` and status 0. The last outcome.
+pub fn compare_both_traps(argv: &[OsString], timeout: Duration) -> Outcome {
+    let mut last = None;
+    for trap in TRAPS {
+        let opts = RunOpts {
+            uml_flags: vec![trap.into()],
+            timeout: Some(timeout),
+            ..RunOpts::default()
+        };
+        let o = compare(argv, &opts);
+        let what = format!("{:?} {trap}", argv[0]);
+        assert_no_bad_lines(&what, &o);
+        assert!(
+            o.stdout_str().ends_with("done\n"),
+            "{what}: {}",
+            o.describe("native")
+        );
+        assert_eq!(o.status, 0, "{what}: {}", o.describe("native"));
+        last = Some(o);
+    }
+    last.expect("two trap mechanisms")
+}

@@ -13,7 +13,7 @@ use integration_tests::{
     arg, assert_no_bad_lines, compare, guests, run_uml, Outcome, RunOpts, TempDir,
 };
 
-const TRAPS: [&str; 2] = ["--trap=ptrace", "--trap=seccomp"];
+use integration_tests::TRAPS;
 const PYTHON: &str = "/usr/bin/python3";
 
 fn opts(trap: &str) -> RunOpts {
@@ -24,23 +24,9 @@ fn opts(trap: &str) -> RunOpts {
     }
 }
 
-/// Compares `argv` natively and under uml with each trap mechanism; asserts no `bad`
-/// lines, a final `done` and status 0.
+/// [`integration_tests::compare_both_traps`] with this file's timeout.
 fn run_both(argv: &[std::ffi::OsString]) -> Outcome {
-    let mut last = None;
-    for trap in TRAPS {
-        let o = compare(argv, &opts(trap));
-        let what = format!("{:?} {trap}", argv[0]);
-        assert_no_bad_lines(&what, &o);
-        assert!(
-            o.stdout_str().ends_with("done\n"),
-            "{what}: {}",
-            o.describe("native")
-        );
-        assert_eq!(o.status, 0, "{what}: {}", o.describe("native"));
-        last = Some(o);
-    }
-    last.unwrap()
+    integration_tests::compare_both_traps(argv, Duration::from_secs(60))
 }
 
 /// A listing of `dir` with each entry's type, size and mtime, and the directory's own mtime:

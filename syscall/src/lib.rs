@@ -300,9 +300,11 @@ pub fn dispatch(ctx: &mut Ctx<'_>, report_unknown: &mut dyn FnMut(u64)) -> Reply
         ctx.wake(WaitKey::File(id));
     }
     // Signal-driven I/O: owners of O_ASYNC files made ready are told.
-    let woken = std::mem::take(&mut ctx.effects.wake);
-    fs::fown::notify(ctx, &woken);
-    ctx.effects.wake.splice(0..0, woken);
+    if fs::fown::any(ctx) {
+        let woken = std::mem::take(&mut ctx.effects.wake);
+        fs::fown::notify(ctx, &woken);
+        ctx.effects.wake.splice(0..0, woken);
+    }
     Reply {
         outcome,
         effects: ctx.take_effects(),

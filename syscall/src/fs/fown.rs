@@ -146,12 +146,15 @@ pub(crate) fn getsig(ctx: &Ctx<'_>, f: &FileRef) -> SysResult {
     Ok(ctx.procs.fown.get(f).map_or(0, |o| o.sig) as u64)
 }
 
+/// Whether any open file has an owner or a signal set (else nothing is looked at after
+/// a syscall).
+pub(crate) fn any(ctx: &Ctx<'_>) -> bool {
+    !ctx.procs.fown.0.is_empty()
+}
+
 /// After a syscall: the owners of `O_ASYNC` descriptions of the files it made ready (the
 /// `File` keys in `woken`) are sent their signal.
 pub(crate) fn notify(ctx: &mut Ctx<'_>, woken: &[WaitKey]) {
-    if ctx.procs.fown.0.is_empty() {
-        return;
-    }
     let poller = ctx.poller();
     let mut sends = Vec::new();
     for o in &ctx.procs.fown.0 {
