@@ -237,6 +237,11 @@ impl Net {
         msg::handle(self, msg)
     }
 
+    /// Whether some wait id is on the ready list.
+    fn has_ready(&self) -> bool {
+        !self.ready.is_empty()
+    }
+
     fn sock(&self, id: SockId) -> Result<&Sock, Errno> {
         self.socks.get(&id).ok_or(Errno::EBADF)
     }

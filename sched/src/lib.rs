@@ -259,7 +259,7 @@ struct TaskState {
 #[derive(Debug)]
 pub struct Scheduler {
     policy: Box<dyn Policy>,
-    tasks: HashMap<TaskId, TaskState>,
+    tasks: rustc_hash::FxHashMap<TaskId, TaskState>,
     waits: HashMap<WaitKey, Vec<Waiter>>,
     timers: Timers,
 }
@@ -274,7 +274,7 @@ impl Scheduler {
     pub fn with_policy(policy: Box<dyn Policy>) -> Scheduler {
         Scheduler {
             policy,
-            tasks: HashMap::new(),
+            tasks: Default::default(),
             waits: HashMap::new(),
             timers: Timers::default(),
         }
