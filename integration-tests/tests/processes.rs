@@ -444,3 +444,20 @@ fn host_sigint_reaches_the_foreground_group() {
     assert_eq!(rest, "caught INT\n");
     assert_eq!(status.code(), Some(3));
 }
+
+// ------------------------------------------------------------------- signal permissions
+
+/// `kill` and its relatives check who may signal whom, `/proc/PID` directories are
+/// pidfds, queued real-time signals respect `RLIMIT_SIGPENDING`, and `sigwaitinfo` takes
+/// an unblocked signal before its handler would.
+#[test]
+fn signal_permissions_queue_limit_and_sigwait() {
+    let o = run_guest(guests::SIG_PERM, &[], None, 60);
+    if !o.stdout_str().contains("not root") {
+        has(&o, "nobody kill root=EPERM");
+        has(&o, "nobody tgkill root=EPERM");
+    }
+    has(&o, "pidfd_send_signal /proc/self=ok");
+    has(&o, "tgkill rt over limit=EAGAIN");
+    has(&o, "sigwaitinfo unblocked: SIGUSR2, from child 1, code 0, handled 0");
+}

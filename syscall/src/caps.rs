@@ -24,6 +24,8 @@ pub const ALL: u64 = (1 << (CAP_LAST_CAP + 1)) - 1;
 pub const CAP_CHOWN: u32 = 0;
 /// `CAP_FOWNER`.
 pub const CAP_FOWNER: u32 = 3;
+/// `CAP_KILL`.
+pub const CAP_KILL: u32 = 5;
 /// `CAP_SETGID`.
 pub const CAP_SETGID: u32 = 6;
 /// `CAP_SETUID`.

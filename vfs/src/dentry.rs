@@ -264,6 +264,14 @@ impl Dentry {
         }
     }
 
+    /// The process whose `/proc/PID` directory this is (`None` for anything else).
+    pub(crate) fn proc_tgid(&self) -> Option<i32> {
+        match &self.0.inode {
+            Inode::Proc(p) => p.tgid_dir(),
+            _ => None,
+        }
+    }
+
     /// Where a procfs magic link leads (`None` for anything else).
     pub(crate) fn magic(&self) -> Option<&Target> {
         match &self.0.inode {

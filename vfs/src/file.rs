@@ -1034,6 +1034,12 @@ impl OpenFile {
         }
     }
 
+    /// The process whose `/proc/PID` directory this is open on (which
+    /// `pidfd_send_signal` takes as a pidfd, as Linux does).
+    pub fn proc_pid_dir(&self) -> Option<i32> {
+        self.dentry.as_ref().and_then(Dentry::proc_tgid)
+    }
+
     /// Whether it is one end of a pipe (made by `pipe(2)`, or a FIFO opened).
     pub fn is_pipe(&self) -> bool {
         matches!(self.kind, FileKind::Pipe(_))

@@ -563,6 +563,12 @@ impl ProcInode {
             _ => None,
         }
     }
+
+    /// The process whose `/proc/PID` directory this is (not a `task/TID` one).
+    pub(crate) fn tgid_dir(&self) -> Option<i32> {
+        let top = ino(self.pid, 0, 0);
+        matches!(self.node, Node::Dir(DirKind::Pid) if self.ino == top).then_some(self.pid)
+    }
 }
 
 /// The root of a procfs mount.
