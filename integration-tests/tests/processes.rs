@@ -459,5 +459,8 @@ fn signal_permissions_queue_limit_and_sigwait() {
     }
     has(&o, "pidfd_send_signal /proc/self=ok");
     has(&o, "tgkill rt over limit=EAGAIN");
-    has(&o, "sigwaitinfo unblocked: SIGUSR2, from child 1, code 0, handled 0");
+    has(
+        &o,
+        "sigwaitinfo unblocked: SIGUSR2, from child 1, code 0, handled 0",
+    );
 }

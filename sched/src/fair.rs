@@ -4,7 +4,6 @@
 //! 10% of CPU time, a factor of 1.25). A woken task starts no further behind the least-run
 //! runnable task than one slice, so a long sleeper cannot starve the others.
 
-
 use crate::policy::Policy;
 use crate::TaskId;
 

@@ -3,7 +3,6 @@
 //! `SCHED_FIFO` does on Linux: a policy for experiments, and the proof that a policy is one
 //! small file behind [`Policy`].
 
-
 use crate::policy::Policy;
 use crate::rr::RoundRobin;
 use crate::TaskId;

@@ -141,7 +141,11 @@ pub(crate) fn kill_where(
     })
     .map_err(|e| {
         // Picked, but none may be signalled.
-        let picked = || std::iter::once(&*ctx.proc).chain(ctx.procs.iter()).any(&select);
+        let picked = || {
+            std::iter::once(&*ctx.proc)
+                .chain(ctx.procs.iter())
+                .any(&select)
+        };
         if e == Errno::ESRCH && picked() {
             Errno::EPERM
         } else {
@@ -205,7 +209,9 @@ pub(crate) fn sys_tkill(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
         return Err(Errno::EINVAL);
     }
     let info = (signo != 0).then(|| SigInfo::tkill(signo, ctx.proc.pid, ctx.proc.cred.uid));
-    kill_where(ctx, signo, info, Some(tid), |q| q.threads.contains_key(&tid))
+    kill_where(ctx, signo, info, Some(tid), |q| {
+        q.threads.contains_key(&tid)
+    })
 }
 
 pub(crate) fn sys_tgkill(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {

@@ -659,7 +659,8 @@ impl SigState {
             self.unkillable = false;
         }
         let force = info.code == SI_KERNEL;
-        self.send_inner(info, force, true, QUEUE_MAX).unwrap_or(false)
+        self.send_inner(info, force, true, QUEUE_MAX)
+            .unwrap_or(false)
     }
 
     /// After [`setup_rt_frame`] failed for signal `signo` (Linux's `force_sigsegv`): a
