@@ -77,6 +77,30 @@ int main(void) {
     printf("SIOCATMARK on TCP: %d mark=%d\n", ioctl(tcp, SIOCATMARK, &mark), mark);
     EXPECT_ERR("SIOCATMARK NULL", ioctl(tcp, SIOCATMARK, NULL), EFAULT);
     EXPECT_ERR("SIOCATMARK on UDP", ioctl(udp, SIOCATMARK, &mark), ENOTTY);
+    /* RLIMIT_FSIZE: a write that crosses the limit is cut at it, one at the limit and a
+     * truncation past it fail with EFBIG and raise SIGXFSZ (blocked here: pending). */
+    sigset_t xfsz, pend;
+    sigemptyset(&xfsz);
+    sigaddset(&xfsz, SIGXFSZ);
+    sigprocmask(SIG_BLOCK, &xfsz, NULL);
+    snprintf(p, sizeof p, "%s/limited", dir);
+    int lf = open(p, O_RDWR | O_CREAT, 0600);
+    struct rlimit fsz = {100, RLIM_INFINITY}, fsz_old;
+    getrlimit(RLIMIT_FSIZE, &fsz_old);
+    setrlimit(RLIMIT_FSIZE, &fsz);
+    char big[150] = {0};
+    printf("write across the limit: %zd\n", write(lf, big, sizeof big));
+    sigpending(&pend);
+    printf("SIGXFSZ pending after a cut write: %d\n", sigismember(&pend, SIGXFSZ));
+    EXPECT_ERR("write at the limit", write(lf, big, 1), EFBIG);
+    printf("write of 0 at the limit: %zd\n", write(lf, big, 0));
+    EXPECT_ERR("ftruncate past the limit", ftruncate(lf, 101), EFBIG);
+    EXPECT_ERR("truncate past the limit", truncate(p, 200), EFBIG);
+    printf("truncate to the limit: %d\n", truncate(p, 100));
+    sigpending(&pend);
+    printf("SIGXFSZ pending: %d\n", sigismember(&pend, SIGXFSZ));
+    setrlimit(RLIMIT_FSIZE, &fsz_old);
+    close(lf);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     system(cmd);

@@ -328,6 +328,14 @@ fn chroot() {
 fn file_call_details() {
     let o = compare(&[guests::FS_DETAILS], &plain());
     assert_no_bad_lines("fs_details", &o);
+    for want in [
+        "write across the limit: 100\n",
+        "write at the limit=EFBIG\n",
+        "truncate past the limit=EFBIG\n",
+        "SIGXFSZ pending: 1\n",
+    ] {
+        assert!(o.stdout_str().contains(want), "missing {want:?}");
+    }
     assert!(
         o.stdout_str().ends_with("done\n"),
         "{}",

@@ -877,12 +877,14 @@ impl Vfs {
         d.chown(uid, gid)
     }
 
-    /// `truncate(2)`.
+    /// `truncate(2)`: `EFBIG` (after the permission checks) for a length past `max`, the
+    /// caller's `RLIMIT_FSIZE`.
     pub fn truncate<'b>(
         &self,
         base: impl Into<At<'b>>,
         path: &[u8],
         len: u64,
+        max: u64,
     ) -> Result<(), Errno> {
         let base: At<'_> = base.into();
         let _ns = self.ns.lock();
@@ -893,6 +895,9 @@ impl Vfs {
         self.check(&self.who(&base), &d, 2)?;
         if mount::read_only(&d) {
             return Err(Errno::EROFS);
+        }
+        if len > max {
+            return Err(Errno::EFBIG);
         }
         d.truncate(len)
     }

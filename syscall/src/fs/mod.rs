@@ -4,6 +4,7 @@
 mod attr;
 mod blk_ioctl;
 mod dir;
+mod fsize;
 pub mod fown;
 mod ioctl;
 pub mod lease;

@@ -93,7 +93,18 @@ fn transfer(
     let write_all = blocking && dir == Dir::Write && f.write_waits_for_all();
     let done = if write_all { ctx.restart.progress } else { 0 };
     crate::tty::check_background(ctx, f, dir == Dir::Write)?;
-    let rest = skip(iovs, done);
+    let mut rest = skip(iovs, done);
+    if dir == Dir::Write {
+        let len = rest.iter().map(|v| v.len).sum();
+        let pos = || match at {
+            At::Off(o) => o,
+            At::End | At::Pos { append: true } => f.size(),
+            At::Pos { append: false } => f.pos(),
+        };
+        if let Some(room) = super::fsize::write_room(ctx, f, pos, len)? {
+            rest = take(&rest, room);
+        }
+    }
     // A read that was waiting when its terminal hung up fails (later reads see end of file).
     if dir == Dir::Read && ctx.restart.waited && f.is_hung_up_tty() {
         return Err(Errno::EIO);
@@ -144,6 +155,17 @@ fn transfer(
         }
         (r, _) => r,
     }
+}
+
+/// The first `n` bytes of `iovs`.
+fn take(iovs: &[IoVec], mut n: u64) -> Vec<IoVec> {
+    let mut out = Vec::with_capacity(iovs.len());
+    for v in iovs {
+        let len = v.len.min(n);
+        out.push(IoVec { base: v.base, len });
+        n -= len;
+    }
+    out
 }
 
 /// `iovs` without their first `n` bytes.
