@@ -42,7 +42,11 @@ pub fn sys_truncate(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
     let max = super::fsize::max_len(ctx);
     if let Err(e) = ctx.vfs.truncate(ctx.at(&base), &p, len, max) {
         let past_limit = e == Errno::EFBIG && len > max;
-        return Err(if past_limit { super::fsize::exceeded(ctx) } else { e });
+        return Err(if past_limit {
+            super::fsize::exceeded(ctx)
+        } else {
+            e
+        });
     }
     if let Some(f) = named(ctx) {
         crate::mem::file_truncated(ctx, &f);

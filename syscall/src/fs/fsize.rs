@@ -38,7 +38,6 @@ pub(crate) fn max_len(ctx: &Ctx<'_>) -> u64 {
     limit(ctx).unwrap_or(u64::MAX)
 }
 
-
 /// How many of `len` bytes a write to `f` starting at `pos` may write (`None`: no limit
 /// applies); `EFBIG` (and `SIGXFSZ`) if `pos` is already at the limit.
 pub(crate) fn write_room(

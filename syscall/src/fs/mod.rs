@@ -4,8 +4,8 @@
 mod attr;
 mod blk_ioctl;
 mod dir;
-mod fsize;
 pub mod fown;
+mod fsize;
 mod ioctl;
 pub mod lease;
 pub mod locks;
