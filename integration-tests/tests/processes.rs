@@ -464,3 +464,18 @@ fn signal_permissions_queue_limit_and_sigwait() {
         "sigwaitinfo unblocked: SIGUSR2, from child 1, code 0, handled 0",
     );
 }
+
+// ----------------------------------------------------------------------------- ETXTBSY
+
+/// A running program cannot be opened for writing, a file open for writing cannot be run,
+/// and `execveat` takes an absolute path whatever its dirfd and refuses a symlink with
+/// `AT_SYMLINK_NOFOLLOW`.
+#[test]
+fn text_busy_and_execveat_paths() {
+    let o = run_guest(guests::TXTBSY, &[], None, 60);
+    has(&o, "open running program for writing=ETXTBSY");
+    has(&o, "truncating open of running program=ETXTBSY");
+    has(&o, "exec while open for writing: ETXTBSY");
+    has(&o, "execveat(-1, absolute): exit 4");
+    has(&o, "execveat NOFOLLOW on a symlink: ELOOP");
+}

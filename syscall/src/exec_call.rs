@@ -60,11 +60,18 @@ fn execve_common(
         // The program is the file open at `dirfd` itself.
         let dentry = ctx.file(dirfd)?.dentry().ok_or(Errno::EACCES)?;
         (ctx.vfs.root(), ctx.vfs.path_of(&dentry))
+    } else if path.starts_with(b"/") {
+        // An absolute path ignores `dirfd`, whatever it is.
+        (ctx.proc.cwd.clone(), path)
     } else {
         (ctx.dir_base(dirfd)?, path)
     };
     let procs = ProcView::new(ctx.proc, ctx.procs, None);
     let at = vfs::At::new(&base, &procs, ctx.proc.fs_cred()).rooted(ctx.proc.root.as_ref());
+    // `AT_SYMLINK_NOFOLLOW`: the program itself may not be a symlink.
+    if flags & at::SYMLINK_NOFOLLOW != 0 && ctx.vfs.lookup(at, &path, false)?.is_symlink() {
+        return Err(Errno::ELOOP);
+    }
     let setid = !ctx.proc.no_new_privs;
     let loaded = exec::load(
         ctx.mm,
@@ -77,6 +84,10 @@ fn execve_common(
         setid,
     )
     .map_err(|e| e.errno())?;
+    if let Err(e) = crate::fs::txtbsy::check_exec(ctx, loaded.program.ino) {
+        ctx.mm.destroy_space(loaded.mm);
+        return Err(e);
+    }
     let old_mm = ctx.proc.mm;
     ctx.proc.mm = loaded.mm;
     ctx.proc.cred = loaded.cred;

@@ -135,7 +135,7 @@ pub(crate) fn kill_where(
     thread: Option<i32>,
     select: impl Fn(&Process) -> bool,
 ) -> SysResult {
-    let sender = (ctx.proc.pid, ctx.proc.sid, ctx.proc.cred.clone());
+    let sender = (ctx.proc.pid, ctx.proc.sid, ctx.proc.cred);
     send_where(ctx, info, thread, |q| {
         select(q) && may_signal(&sender, q, signo)
     })

@@ -207,7 +207,7 @@ impl Dentry {
     }
 
     /// Whether it is a symlink.
-    pub(crate) fn is_symlink(&self) -> bool {
+    pub fn is_symlink(&self) -> bool {
         self.0.ftype == S_IFLNK
     }
 

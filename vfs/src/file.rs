@@ -1119,6 +1119,11 @@ impl OpenFile {
         }
     }
 
+    /// Whether it holds a regular file's data (host or in-memory).
+    pub fn is_regular(&self) -> bool {
+        matches!(self.kind, FileKind::Host(_) | FileKind::Mem(_))
+    }
+
     /// Whether the file position can be moved (not a pipe, tty or socket).
     pub fn is_seekable(&self) -> bool {
         match &self.kind {

@@ -16,6 +16,7 @@ mod pipe;
 mod rw;
 mod stat;
 mod times;
+pub(crate) mod txtbsy;
 mod xattr;
 
 pub(crate) use attr::{

@@ -45,7 +45,19 @@ fn do_open(ctx: &mut Ctx<'_>, dirfd: i32, path: UserAddr, flags: u32, mode: u32)
         0
     };
     check_free_fd(ctx)?;
+    // A program being run is not emptied: `ETXTBSY` before the open truncates it.
+    if flags.writable() && flags.contains(OFlags::TRUNC) {
+        let follow = !flags.contains(OFlags::NOFOLLOW);
+        if let Ok(st) = ctx.vfs.stat(ctx.at(&base), &path, follow) {
+            if super::txtbsy::running(ctx, (st.st_dev, st.st_ino)) {
+                return Err(Errno::ETXTBSY);
+            }
+        }
+    }
     let file = ctx.vfs.open(ctx.at(&base), &path, flags, mode)?;
+    if flags.writable() && file.is_regular() {
+        super::txtbsy::check_open(ctx, &file)?;
+    }
     if flags.contains(OFlags::TRUNC) && flags.writable() {
         // Emptied: mappings of the file lose their pages.
         crate::mem::file_truncated(ctx, &file);
