@@ -221,6 +221,8 @@ pub mod fcntl {
     pub const F_GETLEASE: i32 = 1025;
     pub const F_SETPIPE_SZ: i32 = 1031;
     pub const F_GETPIPE_SZ: i32 = 1032;
+    /// Whether this open created the file (Linux 6.12).
+    pub const F_CREATED_QUERY: i32 = 1028;
     pub const F_ADD_SEALS: i32 = 1033;
     pub const F_GET_SEALS: i32 = 1034;
     pub const F_SEAL_SEAL: u32 = 0x01;

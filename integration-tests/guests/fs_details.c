@@ -5,6 +5,8 @@
 #include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/xattr.h>
 #include <sys/eventfd.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -77,6 +79,23 @@ int main(void) {
     printf("SIOCATMARK on TCP: %d mark=%d\n", ioctl(tcp, SIOCATMARK, &mark), mark);
     EXPECT_ERR("SIOCATMARK NULL", ioctl(tcp, SIOCATMARK, NULL), EFAULT);
     EXPECT_ERR("SIOCATMARK on UDP", ioctl(udp, SIOCATMARK, &mark), ENOTTY);
+    /* An O_PATH descriptor is not for mmap or fgetxattr (EBADF, not EACCES). */
+    snprintf(p, sizeof p, "%s/opath", dir);
+    close(open(p, O_RDWR | O_CREAT, 0644));
+    int op = open(p, O_PATH);
+    EXPECT_ERR("mmap of an O_PATH fd", mmap(NULL, 4096, PROT_READ, MAP_SHARED, op, 0), EBADF);
+    char xv[16];
+    EXPECT_ERR("fgetxattr of an O_PATH fd", fgetxattr(op, "user.x", xv, sizeof xv), EBADF);
+    close(op);
+    /* F_CREATED_QUERY: whether this open created the file. */
+    snprintf(p, sizeof p, "%s/created", dir);
+    int cr = open(p, O_RDWR | O_CREAT, 0644);
+    printf("F_CREATED_QUERY after creating: %d\n", fcntl(cr, 1028, 0));
+    close(cr);
+    cr = open(p, O_RDWR | O_CREAT, 0644);
+    printf("F_CREATED_QUERY after reopening: %d\n", fcntl(cr, 1028, 0));
+    close(cr);
+
     /* RLIMIT_FSIZE: a write that crosses the limit is cut at it, one at the limit and a
      * truncation past it fail with EFBIG and raise SIGXFSZ (blocked here: pending). */
     sigset_t xfsz, pend;

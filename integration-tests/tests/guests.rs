@@ -333,6 +333,8 @@ fn file_call_details() {
         "write at the limit=EFBIG\n",
         "truncate past the limit=EFBIG\n",
         "SIGXFSZ pending: 1\n",
+        "mmap of an O_PATH fd=EBADF\n",
+        "F_CREATED_QUERY after creating: 1\nF_CREATED_QUERY after reopening: 0\n",
     ] {
         assert!(o.stdout_str().contains(want), "missing {want:?}");
     }

@@ -419,6 +419,17 @@ impl Ctx<'_> {
         self.proc.fds.get(fd)
     }
 
+    /// The file open at `fd` for a call that does I/O or asks the file itself (`mmap`,
+    /// `fgetxattr`): `EBADF` for an `O_PATH` descriptor too (Linux's `fdget` against
+    /// `fdget_raw`).
+    pub fn file_io(&self, fd: i32) -> Result<FileRef, Errno> {
+        let f = self.file(fd)?;
+        if f.flags().contains(abi::flags::OFlags::PATH) {
+            return Err(Errno::EBADF);
+        }
+        Ok(f)
+    }
+
     /// The directory a `*at` call resolves relative paths from: the cwd for `AT_FDCWD`,
     /// else the directory open at `dirfd` (`EBADF`, or `ENOTDIR` if it is not one).
     pub fn dir_base(&self, dirfd: i32) -> Result<Dentry, Errno> {

@@ -127,9 +127,9 @@ pub(crate) fn sys_mmap(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     let file = if flags.contains(MapFlags::ANONYMOUS) {
         None
     } else {
-        let file = ctx.file(fd)?;
+        let file = ctx.file_io(fd)?;
         let fl = file.flags();
-        if !fl.readable() || fl.contains(abi::flags::OFlags::PATH) {
+        if !fl.readable() {
             return Err(Errno::EACCES);
         }
         let shared = flags.bits() & MapFlags::SHARED_VALIDATE.bits() != MapFlags::PRIVATE.bits();

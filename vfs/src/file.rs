@@ -81,6 +81,8 @@ struct State {
     host_key: Option<(u64, u64)>,
     /// The listing being read (directories); taken at the first read after open or rewind.
     snapshot: Option<Vec<DirEnt>>,
+    /// The open that made it created the file (`F_CREATED_QUERY`).
+    created: bool,
 }
 
 /// An open file description.
@@ -201,6 +203,7 @@ impl OpenFile {
                 pos: 0,
                 host_key: None,
                 snapshot: None,
+                created: false,
             }),
         })
     }
@@ -1117,6 +1120,16 @@ impl OpenFile {
             }
             (None, _) => Ok(()),
         }
+    }
+
+    /// Whether the open that made this description created the file (`F_CREATED_QUERY`).
+    pub fn created(&self) -> bool {
+        self.state.lock().created
+    }
+
+    /// Marks the description as made by an open that created its file.
+    pub(crate) fn set_created(&self) {
+        self.state.lock().created = true;
     }
 
     /// Whether it holds a regular file's data (host or in-memory).

@@ -485,7 +485,9 @@ impl Vfs {
                 };
                 let _fd = h.create_file(name, acc, mode)?;
                 let d = self.child(procs, dir, name)?;
-                file::open_dentry(&d, flags.difference(OFlags::TRUNC))
+                let f = file::open_dentry(&d, flags.difference(OFlags::TRUNC))?;
+                f.set_created();
+                Ok(f)
             }
             Inode::Ovl(_) => {
                 overlay::create(
@@ -496,7 +498,9 @@ impl Vfs {
                     MemData::File(Vec::new()),
                 )?;
                 let d = self.child(procs, dir, name)?;
-                file::open_dentry(&d, flags.difference(OFlags::TRUNC))
+                let f = file::open_dentry(&d, flags.difference(OFlags::TRUNC))?;
+                f.set_created();
+                Ok(f)
             }
             // procfs never gains a name.
             Inode::Proc(_) => Err(Errno::ENOENT),

@@ -223,6 +223,7 @@ pub fn sys_fcntl(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
             Ok(0)
         }
         fcntl::F_GETPIPE_SZ => Ok(f.pipe_capacity()? as u64),
+        fcntl::F_CREATED_QUERY => Ok(u64::from(f.created())),
         fcntl::F_SETOWN => super::fown::setown(ctx, &f, arg as i32),
         fcntl::F_GETOWN => super::fown::getown(ctx, &f),
         fcntl::F_SETOWN_EX => super::fown::setown_ex(ctx, &f, a.addr(2)),
