@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sched.h>
 #include <sys/mman.h>
 #include <sys/xattr.h>
 #include <sys/eventfd.h>
@@ -87,6 +88,27 @@ int main(void) {
     char xv[16];
     EXPECT_ERR("fgetxattr of an O_PATH fd", fgetxattr(op, "user.x", xv, sizeof xv), EBADF);
     close(op);
+    /* readlinkat with an empty path reads the symlink open at dirfd (O_PATH|O_NOFOLLOW). */
+    snprintf(p, sizeof p, "%s/alink", dir);
+    symlink("some/target", p);
+    int lfd = open(p, O_PATH | O_NOFOLLOW);
+    char lt[64];
+    ssize_t ln = readlinkat(lfd, "", lt, sizeof lt);
+    printf("readlinkat of the fd itself: %zd\n", ln);
+    EXPECT_ERR("readlink of an empty path", readlink("", lt, sizeof lt), ENOENT);
+    close(lfd);
+    /* close_range(CLOSE_RANGE_UNSHARE) in a CLONE_FILES child leaves the parent's table. */
+    int shared_fd = open(dir, O_PATH);
+    pid_t cf = syscall(SYS_clone, CLONE_FILES | SIGCHLD, 0, 0, 0, 0);
+    if (cf == 0) {
+        syscall(SYS_close_range, shared_fd, shared_fd, 2 /* CLOSE_RANGE_UNSHARE */);
+        _exit(fcntl(shared_fd, F_GETFD) == -1 ? 0 : 1);
+    }
+    int cst;
+    waitpid(cf, &cst, 0);
+    printf("close_range UNSHARE: child closed %d, parent's still open %d\n", WEXITSTATUS(cst) == 0,
+           fcntl(shared_fd, F_GETFD) >= 0);
+    close(shared_fd);
     /* F_CREATED_QUERY: whether this open created the file. */
     snprintf(p, sizeof p, "%s/created", dir);
     int cr = open(p, O_RDWR | O_CREAT, 0644);

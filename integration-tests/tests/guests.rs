@@ -334,6 +334,8 @@ fn file_call_details() {
         "truncate past the limit=EFBIG\n",
         "SIGXFSZ pending: 1\n",
         "mmap of an O_PATH fd=EBADF\n",
+        "readlinkat of the fd itself: 11\n",
+        "close_range UNSHARE: child closed 1, parent's still open 1\n",
         "F_CREATED_QUERY after creating: 1\nF_CREATED_QUERY after reopening: 0\n",
     ] {
         assert!(o.stdout_str().contains(want), "missing {want:?}");

@@ -250,7 +250,7 @@ impl Dentry {
     }
 
     /// Target of a symlink (`EINVAL` otherwise).
-    pub(crate) fn readlink(&self) -> Result<Vec<u8>, Errno> {
+    pub fn readlink(&self) -> Result<Vec<u8>, Errno> {
         if !self.is_symlink() {
             return Err(Errno::EINVAL);
         }

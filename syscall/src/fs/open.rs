@@ -131,6 +131,10 @@ pub fn sys_close_range(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
     if flags & !(UNSHARE | CLOEXEC) != 0 || first > last {
         return Err(Errno::EINVAL);
     }
+    // The caller first gets a table of its own (shared with a CLONE_FILES relative).
+    if flags & UNSHARE != 0 {
+        ctx.proc.fds.unshare();
+    }
     let fds: Vec<i32> = ctx
         .proc
         .fds
