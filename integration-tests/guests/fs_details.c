@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <poll.h>
 #include <sched.h>
 #include <sys/mman.h>
 #include <sys/xattr.h>
@@ -109,6 +110,23 @@ int main(void) {
     printf("close_range UNSHARE: child closed %d, parent's still open %d\n", WEXITSTATUS(cst) == 0,
            fcntl(shared_fd, F_GETFD) >= 0);
     close(shared_fd);
+    /* poll of a regular file: POLLIN|POLLOUT only, never POLLPRI. */
+    struct pollfd pf = {.fd = open(dir, O_RDONLY), .events = POLLIN | POLLPRI | POLLOUT | POLLRDHUP};
+    poll(&pf, 1, 0);
+    printf("poll of a directory: revents=0x%x\n", pf.revents);
+    close(pf.fd);
+    /* epolls nest at most 4 below a fifth; a sixth level is ELOOP. */
+    int chain = eventfd(0, 0), lvl, nest_err = 0;
+    for (lvl = 1; lvl <= 6; lvl++) {
+        int e = epoll_create1(0);
+        struct epoll_event ee = {.events = EPOLLIN};
+        if (epoll_ctl(e, EPOLL_CTL_ADD, chain, &ee) == -1) {
+            nest_err = errno;
+            break;
+        }
+        chain = e;
+    }
+    printf("epoll nesting stops at level %d: %s\n", lvl, ename(nest_err));
     /* F_CREATED_QUERY: whether this open created the file. */
     snprintf(p, sizeof p, "%s/created", dir);
     int cr = open(p, O_RDWR | O_CREAT, 0644);

@@ -335,6 +335,8 @@ fn file_call_details() {
         "SIGXFSZ pending: 1\n",
         "mmap of an O_PATH fd=EBADF\n",
         "readlinkat of the fd itself: 11\n",
+        "poll of a directory: revents=0x5\n",
+        "epoll nesting stops at level 6: ELOOP\n",
         "close_range UNSHARE: child closed 1, parent's still open 1\n",
         "F_CREATED_QUERY after creating: 1\nF_CREATED_QUERY after reopening: 0\n",
     ] {

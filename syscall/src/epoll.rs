@@ -133,6 +133,18 @@ impl Epoll {
         out
     }
 
+    /// How many epolls deep it goes: 1, or 1 more than the deepest epoll in its list.
+    fn depth(&self) -> usize {
+        1 + self
+            .list
+            .lock()
+            .iter()
+            .filter_map(|i| i.file.upgrade())
+            .filter_map(|f| epoll_of(&f).map(Epoll::depth))
+            .max()
+            .unwrap_or(0)
+    }
+
     /// Whether the interest list, or an epoll in it (at any depth), holds `target`.
     fn reaches(&self, target: &Epoll) -> bool {
         self.list.lock().iter().any(|i| {
@@ -142,6 +154,9 @@ impl Epoll {
         })
     }
 }
+
+/// Linux's limit on how many epolls an epoll may have nested below it.
+const EP_MAX_NESTS: usize = 4;
 
 impl FileObject for Epoll {
     fn poll(&self, who: &Poller) -> PollEvents {
@@ -235,7 +250,9 @@ pub(crate) fn sys_epoll_ctl(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
             return Err(Errno::EINVAL);
         }
     }
-    if op == EPOLL_CTL_ADD && epoll_of(&tf).is_some_and(|t| t.reaches(ep)) {
+    // No cycles, and at most EP_MAX_NESTS epolls nested below the new one.
+    let too_deep = |t: &Epoll| t.reaches(ep) || t.depth() > EP_MAX_NESTS;
+    if op == EPOLL_CTL_ADD && epoll_of(&tf).is_some_and(too_deep) {
         return Err(Errno::ELOOP);
     }
     let mut list = ep.list.lock();
