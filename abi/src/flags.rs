@@ -278,6 +278,8 @@ pub mod ioctl {
     pub const TIOCGWINSZ: u32 = 0x5413;
     pub const TIOCSWINSZ: u32 = 0x5414;
     pub const FIONREAD: u32 = 0x541b;
+    /// `RNDGETENTCNT` (`/dev/random`): the entropy count, an `int`.
+    pub const RNDGETENTCNT: u32 = 0x8004_5200;
     pub const FIONBIO: u32 = 0x5421;
     pub const FIOCLEX: u32 = 0x5451;
     pub const FIONCLEX: u32 = 0x5450;

@@ -127,6 +127,16 @@ int main(void) {
         chain = e;
     }
     printf("epoll nesting stops at level %d: %s\n", lvl, ename(nest_err));
+    /* RNDGETENTCNT on /dev/urandom agrees with /proc/sys/kernel/random/entropy_avail. */
+    int ur = open("/dev/urandom", O_RDONLY), ent = -1, avail = -2;
+    ioctl(ur, 0x80045200 /* RNDGETENTCNT */, &ent);
+    FILE *ea = fopen("/proc/sys/kernel/random/entropy_avail", "r");
+    if (ea) {
+        fscanf(ea, "%d", &avail);
+        fclose(ea);
+    }
+    printf("entropy: ioctl %d, proc %d\n", ent, avail);
+    close(ur);
     /* F_CREATED_QUERY: whether this open created the file. */
     snprintf(p, sizeof p, "%s/created", dir);
     int cr = open(p, O_RDWR | O_CREAT, 0644);

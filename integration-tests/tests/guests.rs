@@ -336,6 +336,7 @@ fn file_call_details() {
         "mmap of an O_PATH fd=EBADF\n",
         "readlinkat of the fd itself: 11\n",
         "poll of a directory: revents=0x5\n",
+        "entropy: ioctl 256, proc 256\n",
         "epoll nesting stops at level 6: ELOOP\n",
         "close_range UNSHARE: child closed 1, parent's still open 1\n",
         "F_CREATED_QUERY after creating: 1\nF_CREATED_QUERY after reopening: 0\n",

@@ -1132,6 +1132,11 @@ impl OpenFile {
         self.state.lock().created = true;
     }
 
+    /// Whether it is `/dev/random` or `/dev/urandom`.
+    pub fn is_random(&self) -> bool {
+        matches!(self.kind, FileKind::Dev(DevKind::Random | DevKind::Urandom))
+    }
+
     /// Whether it holds a regular file's data (host or in-memory).
     pub fn is_regular(&self) -> bool {
         matches!(self.kind, FileKind::Host(_) | FileKind::Mem(_))

@@ -4,6 +4,9 @@
 use abi::flags::{ioctl, OFlags};
 use abi::Errno;
 
+/// `kernel/random/entropy_avail` and `RNDGETENTCNT`: the pool is always full.
+const ENTROPY_BITS: i32 = 256;
+
 use crate::{Args, Ctx};
 
 /// `ioctl(2)`.
@@ -67,6 +70,8 @@ pub fn sys_ioctl(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
             let w = f.winsize()?;
             ctx.write_val(arg, &w)?;
         }
+        // The random devices: the entropy count is always full (Linux 5.18+).
+        ioctl::RNDGETENTCNT if f.is_random() => ctx.write_val(arg, &ENTROPY_BITS)?,
         ioctl::FIONREAD => {
             let n = match crate::net::socket_of(&f) {
                 Some(s) => s.pending().min(i32::MAX as usize) as i32,
