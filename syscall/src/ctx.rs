@@ -218,7 +218,8 @@ impl Ctx<'_> {
             }
         }
         self.proc.sig.wait_set = ws.signals;
-        let mut keys = ws.ids.into_iter().map(WaitKey::File);
+        let exclusive = ws.exclusive.into_iter().map(WaitKey::FileExclusive);
+        let mut keys = ws.ids.into_iter().map(WaitKey::File).chain(exclusive);
         let first = keys.next().unwrap_or(WaitKey::Timeout(me));
         let rest: Vec<WaitKey> = keys.collect();
         self.also_block_on(&rest);
@@ -322,13 +323,19 @@ impl Ctx<'_> {
     }
 
     /// Wakes every task blocked on `key` (they retry their syscall).
+    /// A key is woken once per call, however many times the call made it ready (an
+    /// exclusive waiter of a file is woken once per wake-up).
     pub fn wake(&mut self, key: WaitKey) {
-        self.effects.wake.push(key);
+        if !self.effects.wake.contains(&key) {
+            self.effects.wake.push(key);
+        }
     }
 
     /// Wakes every task blocked on one of `keys`.
     pub fn wake_all(&mut self, keys: impl IntoIterator<Item = WaitKey>) {
-        self.effects.wake.extend(keys);
+        for key in keys {
+            self.wake(key);
+        }
     }
 
     /// Linux's `access_ok`: the range lies in user space (a kernel or non-canonical range

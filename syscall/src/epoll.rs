@@ -13,8 +13,12 @@
 //! small `maxevents` goes round all ready files. Differences: the order of several ready
 //! files is that of the interest list, not of when they became ready; an eventfd's count
 //! moves on reads as on writes, so a read that leaves it non-zero (semaphore mode) is an
-//! edge for an `EPOLLIN|EPOLLET` entry (Linux only wakes writers then); `EPOLLEXCLUSIVE`
-//! is accepted and wakes every waiter; `EPOLLWAKEUP` is ignored.
+//! edge for an `EPOLLIN|EPOLLET` entry (Linux only wakes writers then); `EPOLLWAKEUP` is
+//! ignored. An `EPOLLEXCLUSIVE` entry sleeps on [`WaitKey::FileExclusive`], of which each
+//! wake-up of the file wakes one waiter. A pipe has one wait id for both directions, so a
+//! read's wake-up (for writers, on Linux) also wakes one exclusive reader, which finds
+//! nothing and sleeps again — unless the next write came first, when it reports that
+//! write's event too (LTP's `epoll_wait16` sees two waiters take one event).
 
 use std::sync::Weak;
 use std::time::{Duration, Instant};
@@ -175,7 +179,21 @@ impl FileObject for Epoll {
         ws.ids.push(self.id);
         for i in self.list.lock().iter() {
             if let Some(f) = i.file.upgrade() {
-                f.waits(ws);
+                if i.events & EPOLLEXCLUSIVE == 0 {
+                    f.waits(ws);
+                    continue;
+                }
+                // An exclusive entry: the file's wake-ups wake one such waiter each.
+                let mut own = WaitSet::default();
+                f.waits(&mut own);
+                ws.exclusive
+                    .extend(own.ids.into_iter().chain(own.exclusive));
+                ws.host.extend(own.host);
+                ws.deadline = match (ws.deadline, own.deadline) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+                ws.signals |= own.signals;
             }
         }
     }

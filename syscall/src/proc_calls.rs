@@ -640,8 +640,10 @@ pub fn exit_process(
 ) -> ExitEffects {
     let mut wake = Vec::new();
     let mut pdeath = Vec::new();
+    // Waiters of a file retry when its description's last descriptor goes (as `close`).
     for entry in proc.fds.release() {
-        if let Some(id) = entry.file.wait_id() {
+        let last = vfs::Arc::strong_count(&entry.file) == 1;
+        if let Some(id) = entry.file.wait_id().filter(|_| last) {
             wake.push(WaitKey::File(id));
         }
     }

@@ -34,6 +34,9 @@ const ANON_INODE_DEV: (u32, u32) = (0, 0x0f);
 pub struct WaitSet {
     /// Wait ids whose wake-up may change the readiness.
     pub ids: Vec<u64>,
+    /// Wait ids waited on exclusively (`EPOLLEXCLUSIVE`): a wake-up of one of them wakes
+    /// only one of its exclusive waiters (and every ordinary one).
+    pub exclusive: Vec<u64>,
     /// Host streams the kernel is to watch (they wake their own wait id).
     pub host: Vec<FileRef>,
     /// When a file becomes ready by itself (a timer's expiry).

@@ -8,16 +8,17 @@ use super::{at_path, check_free_fd};
 use crate::fdtable::FdEntry;
 use crate::{Args, Ctx, WaitKey};
 
-/// After a descriptor left the table: tasks blocked on its file retry (the last write end
-/// of a pipe closing means end of file for its readers, the last read end `EPIPE` for its
-/// writers). Spurious when other descriptors still share the file; blocked tasks then
-/// simply block again.
-/// The process's record locks on the file go too, as on Linux.
+/// After a descriptor left the table: if it was the open file description's last, tasks
+/// blocked on its file retry (the last write end of a pipe closing means end of file for
+/// its readers, the last read end `EPIPE` for its writers); while other descriptors share
+/// the description nothing changed for them (and an `EPOLLEXCLUSIVE` waiter is not woken
+/// for nothing). The process's record locks on the file go too, as on Linux.
 pub(crate) fn dropped(ctx: &mut Ctx<'_>, old: Option<FdEntry>) {
     let Some(e) = old else {
         return;
     };
-    let id = e.file.wait_id();
+    let last = vfs::Arc::strong_count(&e.file) == 1;
+    let id = e.file.wait_id().filter(|_| last);
     let inode = (!ctx.procs.leases.is_empty())
         .then(|| e.file.inode_id().ok())
         .flatten();
