@@ -479,3 +479,10 @@ fn text_busy_and_execveat_paths() {
     has(&o, "execveat(-1, absolute): exit 4");
     has(&o, "execveat NOFOLLOW on a symlink: ELOOP");
 }
+
+/// 300 processes at once fit in the default 1 GiB guest (stacks are charged as used).
+#[test]
+fn hundreds_of_processes_at_once() {
+    let o = run_guest(guests::FORK_MANY, &["300"], None, 120);
+    has(&o, "children alive: 300");
+}
