@@ -163,6 +163,20 @@ impl NetlinkSocket {
         Ok(NlReceived { data: d, full_len })
     }
 
+    /// Queues a datagram the kernel sends this socket by itself (a message queue's
+    /// `SIGEV_THREAD` notification); dropped with `ENOBUFS` pending if it does not fit.
+    /// Returns the wait id to wake.
+    pub fn deliver(&self, msg: Vec<u8>) -> u64 {
+        let mut st = self.state.lock();
+        if st.queued + msg.len() > st.rcvbuf {
+            st.error = Some(Errno::ENOBUFS);
+        } else {
+            st.queued += msg.len();
+            st.queue.push_back(msg);
+        }
+        self.wait
+    }
+
     /// Bytes of the next datagram (`FIONREAD`).
     pub fn pending(&self) -> usize {
         self.state.lock().queue.front().map_or(0, Vec::len)
