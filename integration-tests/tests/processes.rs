@@ -486,3 +486,16 @@ fn hundreds_of_processes_at_once() {
     let o = run_guest(guests::FORK_MANY, &["300"], None, 120);
     has(&o, "children alive: 300");
 }
+
+/// `clone` of a process (not a thread) sharing memory, filesystem context, descriptors and
+/// signal handlers: the parent sees what the child changed.
+#[test]
+fn processes_sharing_fs_and_handlers() {
+    let o = run_guest(guests::CLONE_SHARE, &[], None, 60);
+    has(&o, "shared memory: 42, shared descriptor valid: 1");
+    has(
+        &o,
+        "after sharing child: cwd /tmp umask 027 handler child's",
+    );
+    has(&o, "after forked child: cwd / umask 022 handler default");
+}

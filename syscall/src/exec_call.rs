@@ -98,6 +98,9 @@ fn execve_common(
         crate::fs::dropped(ctx, Some(closed));
     }
     ctx.proc.sig.reset_on_exec();
+    // Handlers shared with other processes become the caller's own (Linux's
+    // `unshare_sighand`).
+    ctx.proc.sighand_share = ctx.procs.new_share_id();
     // POSIX timers are deleted (interval timers stay).
     ctx.proc.posix_timers.clear();
     ctx.proc.keys.on_exec();

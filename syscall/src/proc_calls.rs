@@ -34,9 +34,7 @@ pub(crate) mod clone_flags {
 }
 
 /// Linux's checks of `clone` flags (`copy_process`): `EINVAL` for combinations that make no
-/// sense, `ENOSYS` for what uml does not share between processes yet (signal handlers
-/// without `CLONE_THREAD`, namespaces, pidfds). (`CLONE_FS` without `CLONE_THREAD` copies
-/// the cwd and umask instead of sharing them.)
+/// sense, `ENOSYS` for what uml does not share between processes yet (namespaces, pidfds).
 fn check_clone_flags(flags: u64) -> Result<(), Errno> {
     use clone_flags::*;
     let both = |a: u64, b: u64| flags & a != 0 && flags & b != 0;
@@ -47,10 +45,7 @@ fn check_clone_flags(flags: u64) -> Result<(), Errno> {
         return Err(Errno::EINVAL);
     }
     let thread = flags & THREAD != 0;
-    if !thread && flags & SIGHAND != 0
-        || thread && flags & VFORK != 0
-        || flags & (PIDFD | NEWNS | NEWUSER) != 0
-    {
+    if thread && flags & VFORK != 0 || flags & (PIDFD | NEWNS | NEWUSER) != 0 {
         return Err(Errno::ENOSYS);
     }
     Ok(())
@@ -121,6 +116,16 @@ fn do_fork(
             vfork: false,
         });
     }
+    let fs_share = if flags & FS != 0 {
+        ctx.proc.fs_share
+    } else {
+        ctx.procs.new_share_id()
+    };
+    let sighand_share = if flags & SIGHAND != 0 {
+        ctx.proc.sighand_share
+    } else {
+        ctx.procs.new_share_id()
+    };
     let p = &*ctx.proc;
     let child = Process {
         pid,
@@ -161,6 +166,8 @@ fn do_fork(
         personality: p.personality,
         keys: p.keys.for_fork(),
         membarrier: 0,
+        fs_share,
+        sighand_share,
     };
     let real_parent = child.ppid;
     ctx.procs.insert(Box::new(child));

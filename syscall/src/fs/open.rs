@@ -271,5 +271,6 @@ pub fn sys_fcntl(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
 pub fn sys_umask(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
     let old = ctx.proc.umask;
     ctx.proc.umask = a.u32(0) & 0o777;
+    super::dir::share_fs(ctx);
     Ok(u64::from(old))
 }

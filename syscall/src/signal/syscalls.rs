@@ -28,6 +28,10 @@ pub(crate) fn sys_rt_sigaction(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     let mut old = ctx.proc.sig.action(signo);
     if let Some(new) = new {
         ctx.proc.sig.set_action(signo, new);
+        // Processes sharing the handlers (`CLONE_SIGHAND`) see the change.
+        for q in ctx.proc.sighand_sharers(ctx.procs) {
+            q.sig.set_action(signo, new);
+        }
     }
     if !oldact.is_null() {
         old.flags &= abi::signal::sa::UAPI_FLAGS;
