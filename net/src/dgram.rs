@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use abi::Errno;
 
 use crate::ports::{destination, in_family, source};
+use crate::anc::{controls, meta_of, Datagram};
 use crate::{Family, Kind, Net, Received, Rx, SockId, DGRAM_OVERHEAD, SEND_SHUTDOWN};
 
 /// The largest UDP payload over IPv4 (65535 less the IP and UDP headers) and IPv6.
@@ -67,21 +68,19 @@ pub(crate) fn send(
         }
         return Ok(data.len());
     };
-    let r = net.sock_mut(rcv)?;
-    let cost = data.len() + DGRAM_OVERHEAD;
-    if r.rx_bytes + cost > r.opts.rcvbuf {
-        return Ok(data.len());
-    }
-    let from = in_family(src, local.port(), r.family);
-    if let Rx::Datagrams(q) = &mut r.rx {
-        q.push_back((data.to_vec(), from));
-    }
-    r.rx_bytes += cost;
-    net.wake(rcv);
+    let meta = meta_of(net.sock(id)?, dst);
+    let from = in_family(src, local.port(), net.sock(rcv)?.family);
+    let d = Datagram {
+        data: data.to_vec(),
+        from,
+        meta,
+    };
+    net.enqueue(rcv, d);
     Ok(data.len())
 }
 
-/// Receives the next datagram, cut to `max` bytes.
+/// Receives the next datagram, cut to `max` bytes, with the control messages the socket
+/// asked for (UDP, ping and raw sockets).
 pub(crate) fn recv(net: &mut Net, id: SockId, max: usize, peek: bool) -> Result<Received, Errno> {
     let s = net.sock_mut(id)?;
     if let Some(e) = s.error.take() {
@@ -90,7 +89,7 @@ pub(crate) fn recv(net: &mut Net, id: SockId, max: usize, peek: bool) -> Result<
     let Rx::Datagrams(q) = &mut s.rx else {
         return Err(Errno::EINVAL);
     };
-    let Some((data, from)) = (if peek {
+    let Some(d) = (if peek {
         q.front().cloned()
     } else {
         q.pop_front()
@@ -101,15 +100,17 @@ pub(crate) fn recv(net: &mut Net, id: SockId, max: usize, peek: bool) -> Result<
         return Err(Errno::EAGAIN);
     };
     if !peek {
-        s.rx_bytes -= data.len() + DGRAM_OVERHEAD;
+        s.rx_bytes -= d.data.len() + DGRAM_OVERHEAD;
     }
-    let full_len = data.len();
-    let mut data = data;
+    let controls = controls(s, &d.meta);
+    let full_len = d.data.len();
+    let mut data = d.data;
     data.truncate(max);
     Ok(Received {
         data,
         full_len,
-        from: Some(from),
+        from: Some(d.from),
+        controls,
     })
 }
 

@@ -127,7 +127,7 @@ pub(crate) fn handle(net: &mut Net, msg: NetMsg) -> NetReply {
         NetMsg::Send { id, data, to } => net.host(id).and_then(|s| {
             let fl = SendFlags::NOSIGNAL | SendFlags::DONTWAIT;
             let r = match to {
-                Some(a) if s.kind == Kind::Dgram => rn::sendto(&s.fd.fd, &data, fl, &a),
+                Some(a) if s.kind.is_dgram() => rn::sendto(&s.fd.fd, &data, fl, &a),
                 _ => rn::send(&s.fd.fd, &data, fl),
             };
             let r = r.map_err(herr);
@@ -190,15 +190,21 @@ fn socket(net: &mut Net, family: Family, kind: Kind, wait: u64) -> Result<SockId
         Family::V4 => AddressFamily::INET,
         Family::V6 => AddressFamily::INET6,
     };
-    let ty = match kind {
-        Kind::Stream => SocketType::STREAM,
-        Kind::Dgram => SocketType::DGRAM,
+    let icmp = match family {
+        Family::V4 => rn::ipproto::ICMP,
+        Family::V6 => rn::ipproto::ICMPV6,
+    };
+    let (ty, proto) = match kind {
+        Kind::Stream => (SocketType::STREAM, None),
+        Kind::Dgram => (SocketType::DGRAM, None),
+        Kind::Ping => (SocketType::DGRAM, Some(icmp)),
+        Kind::Raw => (SocketType::RAW, Some(icmp)),
     };
     let fd = rn::socket_with(
         af,
         ty,
         rn::SocketFlags::NONBLOCK | rn::SocketFlags::CLOEXEC,
-        None,
+        proto,
     )
     .map_err(herr)?;
     Ok(insert(net, fd, family, kind, wait))
@@ -309,7 +315,7 @@ fn recv(s: &mut HostSock, max: usize, peek: bool) -> Result<Received, Errno> {
     if peek {
         fl |= RecvFlags::PEEK;
     }
-    if s.kind == Kind::Dgram {
+    if s.kind.is_dgram() {
         fl |= RecvFlags::TRUNC;
     }
     match rn::recvfrom(&s.fd.fd, &mut buf, fl) {
@@ -319,11 +325,12 @@ fn recv(s: &mut HostSock, max: usize, peek: bool) -> Result<Received, Errno> {
             Ok(Received {
                 data: buf,
                 full_len: n,
-                from: if s.kind == Kind::Dgram {
+                from: if s.kind.is_dgram() {
                     sockaddr(from)
                 } else {
                     None
                 },
+                controls: Vec::new(),
             })
         }
         Err(e) => {

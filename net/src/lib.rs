@@ -62,9 +62,11 @@
 //! connect queue while the accept queue is full).
 #![forbid(unsafe_code)]
 
+mod anc;
 mod bytes;
 mod dgram;
 mod host;
+mod icmp;
 mod msg;
 mod netlink;
 mod ports;
@@ -82,6 +84,7 @@ use std::net::SocketAddr;
 use abi::Errno;
 use serde::{Deserialize, Serialize};
 
+pub use anc::Control;
 pub use host::{HostFd, HostHandle};
 pub use msg::{NetMsg, NetReply, Received, SockInfo};
 pub use netlink::{NetlinkSocket, NlReceived, NETLINK_ROUTE};
@@ -109,6 +112,17 @@ pub enum Kind {
     Stream,
     /// `SOCK_DGRAM`, UDP.
     Dgram,
+    /// `SOCK_DGRAM` with `IPPROTO_ICMP` or `IPPROTO_ICMPV6`: an ICMP echo ("ping") socket.
+    Ping,
+    /// `SOCK_RAW` with `IPPROTO_ICMP` or `IPPROTO_ICMPV6`.
+    Raw,
+}
+
+impl Kind {
+    /// Whether it is a datagram protocol (all but TCP).
+    pub fn is_dgram(self) -> bool {
+        self != Kind::Stream
+    }
 }
 
 /// `shutdown` bits (Linux's `RCV_SHUTDOWN`, `SEND_SHUTDOWN`).
@@ -177,7 +191,7 @@ enum Tcp {
 #[derive(Debug)]
 enum Rx {
     Bytes(bytes::ByteQueue),
-    Datagrams(VecDeque<(Vec<u8>, SocketAddr)>),
+    Datagrams(VecDeque<anc::Datagram>),
 }
 
 /// One socket.
@@ -226,6 +240,8 @@ pub struct Net {
     nl_ports: std::collections::BTreeSet<u32>,
     /// Where the next netlink autobind search starts (counts down from -4096).
     nl_rover: u32,
+    /// The IP identification of the last packet an IPv4 raw socket saw.
+    ip_id: u16,
 }
 
 impl Net {
@@ -285,7 +301,7 @@ impl Net {
         let id = SockId(self.next);
         let (sndbuf, rcvbuf) = match kind {
             Kind::Stream => (TCP_SNDBUF, TCP_RCVBUF),
-            Kind::Dgram => (UDP_BUF, UDP_BUF),
+            _ => (UDP_BUF, UDP_BUF),
         };
         let sock = Sock {
             family,
@@ -293,7 +309,7 @@ impl Net {
             wait,
             seq: 0,
             uid,
-            local: None,
+            local: (kind == Kind::Raw).then(|| icmp::raw_name(family)),
             auto_port: false,
             peer: None,
             opts: Opts {
@@ -313,12 +329,27 @@ impl Net {
             error: None,
             rx: match kind {
                 Kind::Stream => Rx::Bytes(bytes::ByteQueue::default()),
-                Kind::Dgram => Rx::Datagrams(VecDeque::new()),
+                _ => Rx::Datagrams(VecDeque::new()),
             },
             rx_bytes: 0,
         };
         self.socks.insert(id, sock);
         id
+    }
+
+    /// Queues datagram `d` on `id` and wakes it, unless its `SO_RCVBUF` is full (then the
+    /// datagram is dropped, as Linux drops it).
+    fn enqueue(&mut self, id: SockId, d: anc::Datagram) {
+        let Ok(r) = self.sock_mut(id) else { return };
+        let cost = d.data.len() + DGRAM_OVERHEAD;
+        if r.rx_bytes + cost > r.opts.rcvbuf {
+            return;
+        }
+        if let Rx::Datagrams(q) = &mut r.rx {
+            q.push_back(d);
+        }
+        r.rx_bytes += cost;
+        self.wake(id);
     }
 
     /// The socket goes (its last descriptor was closed).

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use abi::Errno;
 use serde::{Deserialize, Serialize};
 
-use crate::{dgram, stream, Family, Kind, Net, Rx, SockId, Tcp, SHUTDOWN_MASK};
+use crate::{dgram, icmp, stream, Family, Kind, Net, Rx, SockId, Tcp, SHUTDOWN_MASK};
 
 /// A request to the network stack.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -185,6 +185,8 @@ pub struct Received {
     pub full_len: usize,
     /// The sender (datagrams).
     pub from: Option<SocketAddr>,
+    /// The control messages the socket asked for (datagrams).
+    pub controls: Vec<crate::Control>,
 }
 
 /// Readiness as `poll` reports it.
@@ -252,7 +254,7 @@ pub(crate) fn handle(net: &mut Net, msg: NetMsg) -> NetReply {
         NetMsg::Connect { id, addr, nonblock } => {
             return done(match net.sock(id).map(|s| s.kind) {
                 Ok(Kind::Stream) => stream::connect(net, id, addr, nonblock),
-                Ok(Kind::Dgram) => dgram::connect(net, id, addr),
+                Ok(_) => dgram::connect(net, id, addr),
                 Err(e) => Err(e),
             })
         }
@@ -260,18 +262,20 @@ pub(crate) fn handle(net: &mut Net, msg: NetMsg) -> NetReply {
         NetMsg::Send { id, data, to } => match net.sock(id).map(|s| s.kind) {
             Ok(Kind::Stream) => stream::send(net, id, data),
             Ok(Kind::Dgram) => dgram::send(net, id, &data, to),
+            Ok(Kind::Ping) => icmp::ping_send(net, id, data, to),
+            Ok(Kind::Raw) => icmp::raw_send(net, id, data, to),
             Err(e) => Err(e),
         }
         .map(NetReply::Sent),
         NetMsg::Recv { id, max, peek } => match net.sock(id).map(|s| s.kind) {
             Ok(Kind::Stream) => stream::recv(net, id, max, peek),
-            Ok(Kind::Dgram) => dgram::recv(net, id, max, peek),
+            Ok(_) => dgram::recv(net, id, max, peek),
             Err(e) => Err(e),
         }
         .map(NetReply::Received),
         NetMsg::Shutdown { id, how } => match net.sock(id).map(|s| s.kind) {
             Ok(Kind::Stream) => stream::shutdown(net, id, how),
-            Ok(Kind::Dgram) => dgram::shutdown(net, id, how),
+            Ok(_) => dgram::shutdown(net, id, how),
             Err(e) => Err(e),
         }
         .map(|()| NetReply::Done),
@@ -307,7 +311,7 @@ pub(crate) fn handle(net: &mut Net, msg: NetMsg) -> NetReply {
 fn info(s: &crate::Sock) -> SockInfo {
     let pending = match &s.rx {
         Rx::Bytes(b) => b.len(),
-        Rx::Datagrams(q) => q.front().map_or(0, |d| d.0.len()),
+        Rx::Datagrams(q) => q.front().map_or(0, |d| d.data.len()),
     };
     SockInfo {
         family: s.family,
@@ -317,7 +321,7 @@ fn info(s: &crate::Sock) -> SockInfo {
         listening: matches!(s.tcp, Tcp::Listen { .. }),
         connected: match s.kind {
             Kind::Stream => matches!(s.tcp, Tcp::Established(_)),
-            Kind::Dgram => s.peer.is_some(),
+            _ => s.peer.is_some(),
         },
         sndbuf: s.opts.sndbuf,
         rcvbuf: s.opts.rcvbuf,
@@ -341,7 +345,7 @@ fn poll(net: &Net, id: SockId) -> Readiness {
         ..Readiness::default()
     };
     let has_data = s.rx_bytes > 0 || matches!(&s.rx, Rx::Datagrams(q) if !q.is_empty());
-    if s.kind == Kind::Dgram {
+    if s.kind.is_dgram() {
         r.readable = has_data || s.shutdown & crate::RCV_SHUTDOWN != 0;
         r.writable = true;
         r.hangup = s.shutdown == SHUTDOWN_MASK;

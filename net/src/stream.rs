@@ -305,6 +305,7 @@ pub(crate) fn recv(net: &mut Net, id: SockId, max: usize, peek: bool) -> Result<
         full_len: data.len(),
         data,
         from: None,
+        controls: Vec::new(),
     })
 }
 

@@ -18,6 +18,7 @@ mod addr;
 mod ifioctl;
 mod inet;
 mod inet_addr;
+mod inet_anc;
 mod inet_io;
 mod inet_opt;
 mod mmsg;
