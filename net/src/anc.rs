@@ -17,7 +17,7 @@ use abi::net::{
 use serde::{Deserialize, Serialize};
 
 use crate::ports::Wire;
-use crate::{Family, Opts, Sock};
+use crate::{Family, Kind, Opts, Sock};
 
 /// `net.ipv4.ip_default_ttl` and the IPv6 default hop limit.
 pub(crate) const DEFAULT_TTL: u8 = 64;
@@ -123,7 +123,13 @@ pub(crate) fn controls(s: &Sock, m: &Meta) -> Vec<Control> {
     match m.dst {
         Wire::V4(a) => {
             if o.on(IPPROTO_IP, IP_PKTINFO) {
-                out.push(Control::PktInfo(lo, a, a));
+                // Ping sockets skip ipv4_pktinfo_prepare: no local address.
+                let spec_dst = if s.kind == Kind::Ping {
+                    Ipv4Addr::UNSPECIFIED
+                } else {
+                    a
+                };
+                out.push(Control::PktInfo(lo, spec_dst, a));
             }
             if o.on(IPPROTO_IP, IP_RECVTTL) {
                 out.push(Control::Ttl(i32::from(m.ttl)));

@@ -313,7 +313,8 @@ impl Net {
             auto_port: false,
             peer: None,
             opts: Opts {
-                reuseaddr: false,
+                // INET_PROTOSW_REUSE: ICMP sockets share their ports unless told not to.
+                reuseaddr: matches!(kind, Kind::Ping | Kind::Raw),
                 reuseport: false,
                 v6only: false,
                 sndbuf,
