@@ -71,7 +71,14 @@ fn ping_as_root() {
         return;
     }
     for target in ["127.0.0.1", "::1"] {
-        let argv = [arg(&ping), arg("-c"), arg("2"), arg("-i"), arg("0.2"), arg(target)];
+        let argv = [
+            arg(&ping),
+            arg("-c"),
+            arg("2"),
+            arg("-i"),
+            arg("0.2"),
+            arg(target),
+        ];
         let native = run_native(&argv, &opts(TRAPS[0]));
         for trap in TRAPS {
             let uml = run_uml(&argv, &opts(trap));
@@ -94,7 +101,14 @@ fn ping_unprivileged_through_an_echo_socket() {
     }
     for target in ["127.0.0.1", "::1"] {
         let native = run_native(
-            &[arg(&ping), arg("-c"), arg("2"), arg("-i"), arg("0.2"), arg(target)],
+            &[
+                arg(&ping),
+                arg("-c"),
+                arg("2"),
+                arg("-i"),
+                arg("0.2"),
+                arg(target),
+            ],
             &opts(TRAPS[0]),
         );
         let script = format!(

@@ -7,8 +7,8 @@ use std::net::SocketAddr;
 
 use abi::Errno;
 
-use crate::ports::{destination, in_family, source};
 use crate::anc::{controls, meta_of, Datagram};
+use crate::ports::{destination, in_family, source};
 use crate::{Family, Kind, Net, Received, Rx, SockId, DGRAM_OVERHEAD, SEND_SHUTDOWN};
 
 /// The largest UDP payload over IPv4 (65535 less the IP and UDP headers) and IPv6.

@@ -55,9 +55,7 @@ struct Packet {
 pub(crate) fn raw_name(family: Family) -> SocketAddr {
     match family {
         Family::V4 => SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, PROTO_ICMP)),
-        Family::V6 => {
-            SocketAddr::V6(SocketAddrV6::new(Ipv6Addr::UNSPECIFIED, PROTO_ICMPV6, 0, 0))
-        }
+        Family::V6 => SocketAddr::V6(SocketAddrV6::new(Ipv6Addr::UNSPECIFIED, PROTO_ICMPV6, 0, 0)),
     }
 }
 
@@ -293,9 +291,7 @@ fn input(net: &mut Net, p: Packet) {
         input(net, r);
     } else if ty == reply {
         let ident = u16::from_be_bytes([p.icmp[4], p.icmp[5]]);
-        let to = net.lookup(Kind::Ping, p.dst, ident, (p.src, 0), |s| {
-            s.family == family
-        });
+        let to = net.lookup(Kind::Ping, p.dst, ident, (p.src, 0), |s| s.family == family);
         if let Some(to) = to {
             let d = Datagram {
                 data: p.icmp,

@@ -320,7 +320,9 @@ impl Net {
                 // One flag pair in Linux (`SOCK_RCVTSTAMP`, `SOCK_RCVTSTAMPNS`): setting
                 // either one turns the other off.
                 let other = abi::net::SO_TIMESTAMP + abi::net::SO_TIMESTAMPNS - name;
-                s.opts.other.insert((level, other), 0i32.to_ne_bytes().to_vec());
+                s.opts
+                    .other
+                    .insert((level, other), 0i32.to_ne_bytes().to_vec());
                 s.opts.other.insert((level, name), value);
             }
             _ => {

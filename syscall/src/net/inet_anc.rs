@@ -2,8 +2,8 @@
 //! socket's options) laid out as Linux's `put_cmsg` callers lay them out.
 
 use abi::net::{
-    IPPROTO_IP, IPPROTO_IPV6, IPV6_HOPLIMIT, IPV6_PKTINFO, IPV6_TCLASS, IP_PKTINFO, IP_TOS,
-    IP_TTL, SOL_SOCKET, SO_TIMESTAMP, SO_TIMESTAMPNS,
+    IPPROTO_IP, IPPROTO_IPV6, IPV6_HOPLIMIT, IPV6_PKTINFO, IPV6_TCLASS, IP_PKTINFO, IP_TOS, IP_TTL,
+    SOL_SOCKET, SO_TIMESTAMP, SO_TIMESTAMPNS,
 };
 use abi::Errno;
 use net::Control;

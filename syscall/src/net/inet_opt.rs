@@ -80,8 +80,9 @@ fn lookup(s: &InetSocket, level: i32, name: i32) -> Result<(Shape, Vec<u8>), Err
             _ => return Err(Errno::ENOPROTOOPT),
         },
         IPPROTO_IPV6 if s.family == Family::V6 => match name {
-            IPV6_V6ONLY | IPV6_RECVPKTINFO | IPV6_RECVHOPLIMIT | IPV6_RECVTCLASS
-            | IPV6_RECVERR => (Shape::Bool, int(0)),
+            IPV6_V6ONLY | IPV6_RECVPKTINFO | IPV6_RECVHOPLIMIT | IPV6_RECVTCLASS | IPV6_RECVERR => {
+                (Shape::Bool, int(0))
+            }
             IPV6_UNICAST_HOPS => (Shape::Int(-1, 255), int(64)),
             IPV6_TCLASS => (Shape::Int(-1, 255), int(0)),
             _ => return Err(Errno::ENOPROTOOPT),

@@ -204,7 +204,9 @@ impl Sysctl {
     pub(crate) fn ping_group_range(&self) -> (u32, u32) {
         let text = self.read("net/ipv4/ping_group_range", 0);
         let text = String::from_utf8_lossy(&text);
-        let mut v = text.split_ascii_whitespace().map(|w| w.parse().unwrap_or(0));
+        let mut v = text
+            .split_ascii_whitespace()
+            .map(|w| w.parse().unwrap_or(0));
         (v.next().unwrap_or(1), v.next().unwrap_or(0))
     }
 
