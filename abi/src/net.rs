@@ -152,6 +152,8 @@ pub const TCP_QUICKACK: i32 = 12;
 pub const TCP_USER_TIMEOUT: i32 = 18;
 /// `TCP_FASTOPEN`.
 pub const TCP_FASTOPEN: i32 = 23;
+/// `TCP_INFO`.
+pub const TCP_INFO: i32 = 11;
 /// `TCP_NOTSENT_LOWAT`.
 pub const TCP_NOTSENT_LOWAT: i32 = 25;
 

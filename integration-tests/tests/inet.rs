@@ -50,6 +50,18 @@ fn tcp_udp_options_and_bad_input() {
 }
 
 #[test]
+fn control_messages_tcp_info_rdhup_and_closes_under_blocked_calls() {
+    let o = run_both(&[arg(guests::NET_INFO)]);
+    has(&o, "  level 0 type 2 len 20: ttl 33");
+    has(
+        &o,
+        "server after peer's SHUT_WR: poll in 1 out 1 rdhup 1 hup 0; epoll rdhup 1",
+    );
+    has(&o, "thread: accept returned fd 1 OK");
+    has(&o, "thread: recv returned 4 'late' OK");
+}
+
+#[test]
 fn epoll_echo_server_with_200_clients() {
     let o = run_both(&[arg(guests::NET_EPOLL)]);
     has(

@@ -163,6 +163,8 @@ pub(crate) fn handle(net: &mut Net, msg: NetMsg) -> NetReply {
         NetMsg::GetOpt { id, level, name } => net
             .host(id)
             .map(|s| NetReply::Opt(s.other.get(&(level, name)).cloned())),
+        // Not asked of the host (rustix has no TCP_INFO): not there.
+        NetMsg::TcpInfo { .. } => Err(Errno::ENOPROTOOPT),
         NetMsg::TakeError { id } => net.host(id).map(|s| {
             NetReply::Error(match sockopt::get_socket_error(&s.fd.fd) {
                 Ok(Err(e)) => Some(herr(e)),
@@ -395,7 +397,10 @@ fn seen(s: &mut HostSock) -> Readiness {
 }
 
 fn readiness(s: &HostSock) -> Readiness {
-    let mut fds = [PollFd::new(&s.fd.fd, PollFlags::IN | PollFlags::OUT)];
+    let mut fds = [PollFd::new(
+        &s.fd.fd,
+        PollFlags::IN | PollFlags::OUT | PollFlags::RDHUP,
+    )];
     let _ = poll(&mut fds, 0);
     let r = fds[0].revents();
     Readiness {
@@ -403,6 +408,7 @@ fn readiness(s: &HostSock) -> Readiness {
         writable: r.contains(PollFlags::OUT),
         hangup: r.contains(PollFlags::HUP),
         error: r.contains(PollFlags::ERR),
+        rdhup: r.contains(PollFlags::RDHUP),
         seq: 0,
     }
 }

@@ -75,6 +75,7 @@ pub mod rtnl;
 mod service;
 mod socket;
 mod stream;
+mod tcpinfo;
 #[cfg(test)]
 mod tests;
 

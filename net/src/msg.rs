@@ -98,6 +98,11 @@ pub enum NetMsg {
         /// The option.
         name: i32,
     },
+    /// `TCP_INFO`: Linux's `struct tcp_info` (a stream socket).
+    TcpInfo {
+        /// The socket.
+        id: SockId,
+    },
     /// Takes the pending error (`SO_ERROR`).
     TakeError {
         /// The socket.
@@ -200,6 +205,8 @@ pub struct Readiness {
     pub hangup: bool,
     /// `POLLERR`.
     pub error: bool,
+    /// `POLLRDHUP`.
+    pub rdhup: bool,
     /// Moves on each wake-up (edge-triggered `epoll`).
     pub seq: u64,
 }
@@ -288,6 +295,9 @@ pub(crate) fn handle(net: &mut Net, msg: NetMsg) -> NetReply {
         NetMsg::GetOpt { id, level, name } => net
             .sock(id)
             .map(|s| NetReply::Opt(s.opts.other.get(&(level, name)).cloned())),
+        NetMsg::TcpInfo { id } => net
+            .sock(id)
+            .map(|s| NetReply::Opt(Some(crate::tcpinfo::tcp_info(s)))),
         NetMsg::TakeError { id } => net.sock_mut(id).map(|s| NetReply::Error(s.error.take())),
         NetMsg::Info { id } => net.sock(id).map(|s| NetReply::Info(info(s))),
         NetMsg::Poll { id } => net.sock(id).map(|_| NetReply::Poll(poll(net, id))),
@@ -341,6 +351,7 @@ fn poll(net: &Net, id: SockId) -> Readiness {
     };
     let mut r = Readiness {
         error: s.error.is_some(),
+        rdhup: s.shutdown & crate::RCV_SHUTDOWN != 0,
         seq: s.seq,
         ..Readiness::default()
     };
@@ -352,7 +363,10 @@ fn poll(net: &Net, id: SockId) -> Readiness {
         return r;
     }
     match &s.tcp {
-        Tcp::Listen { accept, .. } => r.readable = !accept.is_empty(),
+        Tcp::Listen { accept, .. } => {
+            r.readable = !accept.is_empty();
+            r.rdhup = false;
+        }
         Tcp::SynSent(_) => {}
         tcp => {
             let closed = matches!(tcp, Tcp::Closed);

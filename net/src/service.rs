@@ -130,6 +130,15 @@ impl NetService {
         }
     }
 
+    /// `TCP_INFO` of a stream socket.
+    pub fn tcp_info(&self, id: SockId) -> Result<Vec<u8>, Errno> {
+        match self.call(NetMsg::TcpInfo { id }) {
+            NetReply::Opt(Some(v)) => Ok(v),
+            NetReply::Err(e) => Err(e),
+            r => Err(unexpected(&r)),
+        }
+    }
+
     /// Takes the pending error (`SO_ERROR`).
     pub fn take_error(&self, id: SockId) -> Option<Errno> {
         match self.call(NetMsg::TakeError { id }) {

@@ -407,10 +407,17 @@ pub(crate) fn close(net: &mut Net, id: SockId) {
 
 /// The state Linux's `/proc/net/tcp` shows (`TCP_ESTABLISHED` 1 ... `TCP_LISTEN` 10).
 pub(crate) fn state_code(s: &Sock) -> u8 {
+    let sent_fin = s.shutdown & SEND_SHUTDOWN != 0;
     match s.tcp {
-        Tcp::Established(Some(_)) => 1,
+        // ESTABLISHED, FIN_WAIT2, CLOSE_WAIT; once both ends sent their FIN, the socket is
+        // closed (a TIME_WAIT lives on without it).
+        Tcp::Established(_) => match (s.fin, sent_fin) {
+            (false, false) => 1,
+            (false, true) => 5,
+            (true, false) => 8,
+            (true, true) => 7,
+        },
         Tcp::SynSent(_) => 2,
-        Tcp::Established(None) => 8,
         Tcp::Closed => 7,
         Tcp::Listen { .. } => 10,
     }

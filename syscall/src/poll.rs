@@ -19,6 +19,7 @@ const POLLRDNORM: i16 = 0x40;
 const POLLRDBAND: i16 = 0x80;
 const POLLWRNORM: i16 = 0x100;
 const POLLWRBAND: i16 = 0x200;
+const POLLRDHUP: i16 = 0x2000;
 
 /// The events of `fd` that are ready among `events` (plus the always-reported ones); what
 /// to sleep on if none is goes into `ws`.
@@ -37,6 +38,9 @@ fn ready(ctx: &mut Ctx<'_>, fd: i32, events: i16, ws: &mut WaitSet) -> i16 {
     }
     if st.writable {
         r |= POLLOUT | POLLWRNORM | POLLWRBAND;
+    }
+    if st.rdhup {
+        r |= POLLRDHUP;
     }
     r &= events;
     if st.hangup {

@@ -42,6 +42,7 @@ fn nonblocking(f: &FileRef, flags: u32) -> bool {
 /// (`SO_RCVTIMEO`, `SO_SNDTIMEO`) runs out: `None` once it has (the call fails or returns
 /// what it moved).
 pub(crate) fn wait(ctx: &mut Ctx<'_>, f: &FileRef, s: &InetSocket, opt: i32) -> Option<Errno> {
+    ctx.restart.file = Some(f.clone());
     let tv = s.net.get_opt(s.id, SOL_SOCKET, opt).unwrap_or_default();
     let word = |i: usize| {
         tv.get(i * 8..i * 8 + 8)

@@ -125,6 +125,7 @@ pub(crate) fn getsockopt(ctx: &mut Ctx<'_>, s: &InetSocket, a: &Args) -> SysResu
         (SOL_SOCKET, SO_SNDLOWAT) => int(1),
         (SOL_SOCKET, SO_REUSEADDR) => int(i64::from(info.reuseaddr)),
         (SOL_SOCKET, SO_REUSEPORT) => int(i64::from(info.reuseport)),
+        (IPPROTO_TCP, TCP_INFO) if s.kind == Kind::Stream => s.net.tcp_info(s.id)?,
         (IPPROTO_IPV6, IPV6_V6ONLY) if s.family == Family::V6 => int(i64::from(info.v6only)),
         _ => {
             let (_, default) = lookup(s, level, name)?;
@@ -188,6 +189,10 @@ pub(crate) fn setsockopt(ctx: &mut Ctx<'_>, s: &InetSocket, a: &Args) -> SysResu
                 return Err(Errno::EINVAL);
             }
             v.to_ne_bytes().to_vec()
+        }
+        Shape::Bytes(_) if level == SOL_SOCKET => {
+            super::opt::check_timeout(name, &raw)?;
+            raw
         }
         Shape::Bytes(_) => raw,
         // Bits not given stay clear.

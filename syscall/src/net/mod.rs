@@ -60,9 +60,13 @@ pub(crate) fn socket_of(f: &FileRef) -> Option<Arc<UnixSocket>> {
     any.downcast::<UnixSocket>().ok()
 }
 
-/// The inet socket open at `fd`, if it is one (`EBADF` for a bad descriptor).
+/// The inet socket open at `fd`, if it is one (`EBADF` for a bad descriptor); for a call
+/// that blocked, the socket it blocked on even if `fd` was closed meanwhile.
 fn inet_sock(ctx: &Ctx<'_>, fd: i32) -> Result<Option<(FileRef, Arc<InetSocket>)>, Errno> {
-    let f = ctx.file(fd)?;
+    let f = match &ctx.restart.file {
+        Some(f) if ctx.restart.waited => f.clone(),
+        _ => ctx.file(fd)?,
+    };
     Ok(inet_of(&f).map(|s| (f, s)))
 }
 
