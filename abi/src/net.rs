@@ -169,6 +169,8 @@ pub const MSG_DONTWAIT: u32 = 0x40;
 pub const MSG_WAITALL: u32 = 0x100;
 /// `MSG_ERRQUEUE`.
 pub const MSG_ERRQUEUE: u32 = 0x2000;
+/// `MSG_MORE`.
+pub const MSG_MORE: u32 = 0x8000;
 /// `MSG_NOSIGNAL`.
 pub const MSG_NOSIGNAL: u32 = 0x4000;
 /// `MSG_WAITFORONE` (`recvmmsg`).

@@ -32,12 +32,15 @@ pub(crate) fn connect(net: &mut Net, id: SockId, to: Option<SocketAddr>) -> Resu
     Ok(())
 }
 
-/// Sends one datagram to `to`, or to the connected peer.
+/// Sends one datagram to `to`, or to the connected peer. With `more` (`MSG_MORE`) the
+/// bytes start or extend a pending datagram, which the next send without it ends and
+/// sends (to where its first part was for; later addresses are not looked at).
 pub(crate) fn send(
     net: &mut Net,
     id: SockId,
     data: &[u8],
     to: Option<SocketAddr>,
+    more: bool,
 ) -> Result<usize, Errno> {
     let s = net.sock_mut(id)?;
     if let Some(e) = s.error.take() {
@@ -46,12 +49,15 @@ pub(crate) fn send(
     if s.shutdown & SEND_SHUTDOWN != 0 {
         return Err(Errno::EPIPE);
     }
-    let to = to.or(s.peer).ok_or(Errno::EDESTADDRREQ)?;
+    let to = s.cork_to.or(to).or(s.peer).ok_or(Errno::EDESTADDRREQ)?;
     let max = match s.family {
         Family::V4 => MAX_V4,
         Family::V6 => MAX_V6,
     };
-    if data.len() > max {
+    if s.cork.len() + data.len() > max {
+        // The pending datagram is dropped with it.
+        s.cork.clear();
+        s.cork_to = None;
         return Err(Errno::EMSGSIZE);
     }
     if to.port() == 0 {
@@ -60,6 +66,15 @@ pub(crate) fn send(
     let dst = destination(s, to)?;
     let connected = s.peer.is_some();
     let local = net.autobind(id)?;
+    let s = net.sock_mut(id)?;
+    if more {
+        s.cork.extend_from_slice(data);
+        s.cork_to = Some(to);
+        return Ok(data.len());
+    }
+    s.cork_to = None;
+    let mut payload = std::mem::take(&mut s.cork);
+    payload.extend_from_slice(data);
     let src = source(Some(local), dst);
     let Some(rcv) = net.lookup(Kind::Dgram, dst, to.port(), (src, local.port()), |_| true) else {
         if connected {
@@ -71,7 +86,7 @@ pub(crate) fn send(
     let meta = meta_of(net.sock(id)?, dst);
     let from = in_family(src, local.port(), net.sock(rcv)?.family);
     let d = Datagram {
-        data: data.to_vec(),
+        data: payload,
         from,
         meta,
     };

@@ -124,8 +124,11 @@ pub(crate) fn handle(net: &mut Net, msg: NetMsg) -> NetReply {
             .and_then(|s| connect(s, addr, nonblock))
             .map(|()| NetReply::Done),
         NetMsg::Accept { id } => accept(net, id).map(NetReply::Sock),
-        NetMsg::Send { id, data, to } => net.host(id).and_then(|s| {
-            let fl = SendFlags::NOSIGNAL | SendFlags::DONTWAIT;
+        NetMsg::Send { id, data, to, more } => net.host(id).and_then(|s| {
+            let mut fl = SendFlags::NOSIGNAL | SendFlags::DONTWAIT;
+            if more {
+                fl |= SendFlags::MORE;
+            }
             let r = match to {
                 Some(a) if s.kind.is_dgram() => rn::sendto(&s.fd.fd, &data, fl, &a),
                 _ => rn::send(&s.fd.fd, &data, fl),

@@ -222,6 +222,11 @@ pub(crate) struct Sock {
     error: Option<Errno>,
     rx: Rx,
     rx_bytes: usize,
+    /// Bytes sent with `MSG_MORE` and held back: a stream's until a send without it (or a
+    /// segment's worth, or the end of sending), a datagram's until the send that ends it.
+    cork: Vec<u8>,
+    /// Where the corked datagram goes.
+    cork_to: Option<SocketAddr>,
 }
 
 /// The instance's network: every inet socket and the ready list.
@@ -334,6 +339,8 @@ impl Net {
                 _ => Rx::Datagrams(VecDeque::new()),
             },
             rx_bytes: 0,
+            cork: Vec::new(),
+            cork_to: None,
         };
         self.socks.insert(id, sock);
         id

@@ -59,6 +59,8 @@ pub enum NetMsg {
         data: Vec<u8>,
         /// The destination of a datagram.
         to: Option<SocketAddr>,
+        /// `MSG_MORE`: more is coming (TCP and UDP hold the bytes back).
+        more: bool,
     },
     /// Receives at most `max` bytes.
     Recv {
@@ -266,9 +268,9 @@ pub(crate) fn handle(net: &mut Net, msg: NetMsg) -> NetReply {
             })
         }
         NetMsg::Accept { id } => stream::accept(net, id).map(NetReply::Sock),
-        NetMsg::Send { id, data, to } => match net.sock(id).map(|s| s.kind) {
-            Ok(Kind::Stream) => stream::send(net, id, data),
-            Ok(Kind::Dgram) => dgram::send(net, id, &data, to),
+        NetMsg::Send { id, data, to, more } => match net.sock(id).map(|s| s.kind) {
+            Ok(Kind::Stream) => stream::send(net, id, data, more),
+            Ok(Kind::Dgram) => dgram::send(net, id, &data, to, more),
             Ok(Kind::Ping) => icmp::ping_send(net, id, data, to),
             Ok(Kind::Raw) => icmp::raw_send(net, id, data, to),
             Err(e) => Err(e),

@@ -91,7 +91,18 @@ impl NetService {
 
     /// Sends `data` (to `to`, for a datagram).
     pub fn send(&self, id: SockId, data: Vec<u8>, to: Option<SocketAddr>) -> Result<usize, Errno> {
-        match self.call(NetMsg::Send { id, data, to }) {
+        self.send_more(id, data, to, false)
+    }
+
+    /// [`NetService::send`] with `MSG_MORE` as `more` says.
+    pub fn send_more(
+        &self,
+        id: SockId,
+        data: Vec<u8>,
+        to: Option<SocketAddr>,
+        more: bool,
+    ) -> Result<usize, Errno> {
+        match self.call(NetMsg::Send { id, data, to, more }) {
             NetReply::Sent(n) => Ok(n),
             NetReply::Err(e) => Err(e),
             r => Err(unexpected(&r)),

@@ -28,11 +28,17 @@ fn nonblocking(f: &FileRef) -> bool {
     f.flags().contains(OFlags::NONBLOCK)
 }
 
-/// `socket(2)` for `AF_INET`/`AF_INET6`: TCP, UDP, ICMP echo sockets (for callers whose
-/// effective or supplementary group is in `net.ipv4.ping_group_range`, else `EACCES`, as
-/// Linux's `ping_init_sock`) and raw ICMP sockets (`CAP_NET_RAW`, else `EPERM`; raw
-/// sockets of other protocols are not there).
-pub(crate) fn socket(ctx: &mut Ctx<'_>, family: Family, ty: u32, protocol: i32) -> SysResult {
+/// The protocol `socket(2)` makes for `ty` and `protocol` in `family`, checked as Linux's
+/// `inet_create`: TCP, UDP, ICMP echo sockets (for callers whose effective or
+/// supplementary group is in `net.ipv4.ping_group_range`, else `EACCES`, as Linux's
+/// `ping_init_sock`) and raw ICMP sockets (a protocol, else `EPROTONOSUPPORT`; then
+/// `CAP_NET_RAW`, else `EPERM`; raw sockets of other protocols are not there).
+pub(crate) fn kind_of(
+    ctx: &Ctx<'_>,
+    family: Family,
+    ty: u32,
+    protocol: i32,
+) -> Result<(Kind, i32), Errno> {
     let icmp = match family {
         Family::V4 => IPPROTO_ICMP,
         Family::V6 => abi::net::IPPROTO_ICMPV6,
@@ -49,12 +55,20 @@ pub(crate) fn socket(ctx: &mut Ctx<'_>, family: Family, ty: u32, protocol: i32) 
             }
             (Kind::Ping, icmp)
         }
-        (SOCK_STREAM | SOCK_DGRAM, _) => return Err(Errno::EPROTONOSUPPORT),
+        (SOCK_STREAM | SOCK_DGRAM, _) | (SOCK_RAW, IPPROTO_IP) => {
+            return Err(Errno::EPROTONOSUPPORT)
+        }
         (SOCK_RAW, _) if !ctx.proc.cred.caps.has(CAP_NET_RAW) => return Err(Errno::EPERM),
         (SOCK_RAW, p) if p == icmp => (Kind::Raw, icmp),
         (SOCK_RAW, _) => return Err(Errno::EPROTONOSUPPORT),
         _ => return Err(Errno::ESOCKTNOSUPPORT),
     };
+    Ok((kind, proto))
+}
+
+/// `socket(2)` for `AF_INET`/`AF_INET6` ([`kind_of`]).
+pub(crate) fn socket(ctx: &mut Ctx<'_>, family: Family, ty: u32, protocol: i32) -> SysResult {
+    let (kind, proto) = kind_of(ctx, family, ty, protocol)?;
     crate::fs::check_free_fd(ctx)?;
     let owner = (ctx.proc.cred.euid, ctx.proc.cred.egid);
     let s = InetSocket::new(&ctx.procs.net, family, kind, proto, owner)?;

@@ -12,7 +12,7 @@ use abi::flags::OFlags;
 use std::time::{Duration, Instant};
 
 use abi::net::{
-    MSG_DONTWAIT, MSG_ERRQUEUE, MSG_NOSIGNAL, MSG_OOB, MSG_PEEK, MSG_TRUNC, MSG_WAITALL,
+    MSG_DONTWAIT, MSG_ERRQUEUE, MSG_MORE, MSG_NOSIGNAL, MSG_OOB, MSG_PEEK, MSG_TRUNC, MSG_WAITALL,
     SOL_SOCKET, SO_RCVTIMEO, SO_SNDTIMEO,
 };
 use abi::structs::IoVec;
@@ -111,7 +111,7 @@ pub(crate) fn send(
         let rest = skip(iovs, done);
         let data = gather(ctx, &rest, if stream { CHUNK } else { total as usize })?;
         let len = data.len() as u64;
-        let r = s.net.send(s.id, data, to);
+        let r = s.net.send_more(s.id, data, to, flags & MSG_MORE != 0);
         ctx.wake(WaitKey::File(s.wait_id()));
         match r {
             Ok(n) => {
@@ -312,7 +312,9 @@ pub(crate) fn recvfrom(
         len,
     }];
     let got = recv(ctx, f, s, &iov, a.u32(3))?;
-    if !a.addr(4).is_null() && got.from.is_some() {
+    // Linux's move_addr_to_user: the length is read (a negative one is EINVAL) even when
+    // there is no name to give (a stream).
+    if !a.addr(4).is_null() {
         write_from(ctx, s, a.addr(4), a.addr(5), got.from)?;
     }
     Ok(got.ret)
