@@ -58,27 +58,33 @@ fn same_ping(what: &str, native: &Outcome, uml: &Outcome) {
     assert_eq!(untimed(native), untimed(uml), "{what}");
 }
 
+/// Debian's `ping`, if it is there and can run natively (as root: a raw socket).
+fn ping() -> Option<std::path::PathBuf> {
+    let Some(ping) = integration_tests::which("ping") else {
+        eprintln!("no ping (iputils-ping); skipped");
+        return None;
+    };
+    if !root() {
+        eprintln!("not root: ping natively needs a raw socket; skipped");
+        return None;
+    }
+    Some(ping)
+}
+
+/// `ping -c 2 -i 0.2 TARGET`.
+fn ping_argv(ping: &std::path::Path, target: &str) -> Vec<std::ffi::OsString> {
+    let mut v = vec![arg(ping)];
+    v.extend(["-c", "2", "-i", "0.2", target].iter().map(arg));
+    v
+}
+
 /// Debian's `ping` as root (a raw socket, as it falls back to when echo sockets are not
 /// allowed), over IPv4 and IPv6, never touching a host socket.
 #[test]
 fn ping_as_root() {
-    let Some(ping) = integration_tests::which("ping") else {
-        eprintln!("no ping (iputils-ping); skipped");
-        return;
-    };
-    if !root() {
-        eprintln!("not root: ping natively needs a raw socket; skipped");
-        return;
-    }
+    let Some(ping) = ping() else { return };
     for target in ["127.0.0.1", "::1"] {
-        let argv = [
-            arg(&ping),
-            arg("-c"),
-            arg("2"),
-            arg("-i"),
-            arg("0.2"),
-            arg(target),
-        ];
+        let argv = ping_argv(&ping, target);
         let native = run_native(&argv, &opts(TRAPS[0]));
         for trap in TRAPS {
             let uml = run_uml(&argv, &opts(trap));
@@ -91,26 +97,9 @@ fn ping_as_root() {
 /// `ping_group_range` lets its group; its output is a root `ping`'s.
 #[test]
 fn ping_unprivileged_through_an_echo_socket() {
-    let Some(ping) = integration_tests::which("ping") else {
-        eprintln!("no ping (iputils-ping); skipped");
-        return;
-    };
-    if !root() {
-        eprintln!("not root: the native reference needs a raw socket; skipped");
-        return;
-    }
+    let Some(ping) = ping() else { return };
     for target in ["127.0.0.1", "::1"] {
-        let native = run_native(
-            &[
-                arg(&ping),
-                arg("-c"),
-                arg("2"),
-                arg("-i"),
-                arg("0.2"),
-                arg(target),
-            ],
-            &opts(TRAPS[0]),
-        );
+        let native = run_native(&ping_argv(&ping, target), &opts(TRAPS[0]));
         let script = format!(
             "echo 100 100 > /proc/sys/net/ipv4/ping_group_range && \
              setpriv --reuid=100 --regid=100 --clear-groups {} -c 2 -i 0.2 {target}",

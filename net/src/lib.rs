@@ -1,12 +1,15 @@
 //! The network stack of a uml instance with `--net none`: a loopback network of its own.
 //!
 //! What it owns: every `AF_INET` and `AF_INET6` socket of the instance (by [`SockId`]) —
-//! its bound address and port, its options that change what the stack does
-//! (`SO_REUSEADDR`, `SO_REUSEPORT`, `IPV6_V6ONLY`, `SO_SNDBUF`/`SO_RCVBUF`; the others are
-//! kept as set), its connection state, its receive queue and its pending error — and so the
-//! port space, the listeners with their accept queues, the connections and the datagram
-//! queues. The only interface is `lo`: 127.0.0.0/8 and `::1`. No host socket is ever
-//! created: a guest reaches other guest sockets of the same instance and nothing else.
+//! TCP, UDP, ICMP echo ("ping") and raw ICMP sockets ([`Kind`]) — its bound address and
+//! port, its options that change what the stack does (`SO_REUSEADDR`, `SO_REUSEPORT`,
+//! `IPV6_V6ONLY`, `SO_SNDBUF`/`SO_RCVBUF`, the receive options that ask for control
+//! messages, the raw sockets' ICMP filters; the others are kept as set), its connection
+//! state, its receive queue, what `MSG_MORE` held back and its pending error — and so the
+//! port space, the listeners with their accept queues, the connections, the datagram
+//! queues and the host's ICMP echo responder (`icmp`). The only interface is `lo`:
+//! 127.0.0.0/8 and `::1`. No host socket is ever created: a guest reaches other guest
+//! sockets of the same instance and nothing else.
 //!
 //! With `--net host` ([`NetService::host`]) the inet sockets are host sockets instead
 //! (the `host` module): the same messages, answered by non-blocking host calls, and a
@@ -50,9 +53,12 @@
 //! retransmission, congestion control, `TIME_WAIT` (a port is free as soon as its socket is
 //! closed, so a server restarted without `SO_REUSEADDR` can bind again where Linux may say
 //! `EADDRINUSE`), urgent data (`MSG_OOB`), netlink notifications and protocols other
-//! than `NETLINK_ROUTE`, ICMP sockets, multicast and broadcast, raw
-//! sockets, `TCP_INFO`, ancillary data (`IP_PKTINFO`, timestamps), and any interface but
-//! `lo`.
+//! than `NETLINK_ROUTE`, ICMP errors (port unreachable and the like are never generated;
+//! `IP_RECVERR` queues nothing), raw sockets of protocols other than ICMP, multicast and
+//! broadcast, segment and byte counters in `TCP_INFO` (`tcpinfo`), control messages of
+//! stream receives, and any interface but `lo`. Datagrams carry what their control
+//! messages need (`anc`): the address they were sent to, the sender's TTL and TOS, when
+//! they arrived.
 //!
 //! Invariants: a socket's bound port is in use by it until it is closed (or, for a port
 //! picked by a failed `connect`, until the failure); two bound sockets of one protocol
