@@ -109,6 +109,20 @@ static void udp_controls(void) {
     exchange("v4 ns", s, r, 512);
     exchange("v4 room for one", s, r, CMSG_SPACE(sizeof(struct timespec)) + 4);
     exchange("v4 no room", s, r, 8);
+    {
+        /* A control buffer the kernel cannot write: the data still comes. */
+        struct sockaddr_storage ss;
+        socklen_t l;
+        name_of(r, &ss, &l);
+        sendto(s, "data", 4, 0, (struct sockaddr *)&ss, l);
+        char buf[16];
+        struct iovec iov = {buf, sizeof buf};
+        struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = (void *)16, .msg_controllen = 64};
+        errno = 0;
+        long n = recvmsg(r, &m, 0);
+        printf("unwritable control buffer: %ld %s controllen %zu flags 0x%x\n", n, ename(errno),
+               (size_t)m.msg_controllen, m.msg_flags);
+    }
     close(r);
     close(s);
     int r6 = udp_bound(AF_INET6, "::1"), s6 = udp_bound(AF_INET6, "::1");

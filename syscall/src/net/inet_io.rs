@@ -366,7 +366,7 @@ pub(crate) fn recvmsg(
         m2.namelen = from.len() as u32;
     }
     let mut out = ControlOut::of(&m);
-    put_all(ctx, &mut out, &got.controls)?;
+    put_all(ctx, &mut out, &got.controls);
     m2.controllen = out.used();
     m2.flags = ((if got.trunc { MSG_TRUNC } else { 0 }) | out.ctrunc_flag()) as i32;
     ctx.write_val(at, &m2)?;
