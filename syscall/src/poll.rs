@@ -16,7 +16,6 @@ const POLLERR: i16 = 0x8;
 const POLLHUP: i16 = 0x10;
 const POLLNVAL: i16 = 0x20;
 const POLLRDNORM: i16 = 0x40;
-const POLLRDBAND: i16 = 0x80;
 const POLLWRNORM: i16 = 0x100;
 const POLLWRBAND: i16 = 0x200;
 const POLLRDHUP: i16 = 0x2000;
@@ -34,7 +33,8 @@ fn ready(ctx: &mut Ctx<'_>, fd: i32, events: i16, ws: &mut WaitSet) -> i16 {
     };
     let mut r = 0;
     if st.readable {
-        r |= POLLIN | POLLRDNORM | POLLRDBAND | POLLPRI;
+        // No POLLPRI or POLLRDBAND: no file here has urgent or priority data.
+        r |= POLLIN | POLLRDNORM;
     }
     if st.writable {
         r |= POLLOUT | POLLWRNORM | POLLWRBAND;
