@@ -52,6 +52,7 @@
 mod boot;
 mod host;
 mod publish;
+mod publish_udp;
 pub mod record;
 pub mod replay;
 mod run;

@@ -249,6 +249,7 @@ impl FileObject for NetlinkSocket {
             writable: true,
             hangup: false,
             error: st.error.is_some(),
+            rdhup: false,
             seq: None,
         }
     }

@@ -107,7 +107,18 @@ impl NetService {
 
     /// Sends `data` (to `to`, for a datagram).
     pub fn send(&self, id: SockId, data: Vec<u8>, to: Option<SocketAddr>) -> Result<usize, Errno> {
-        match self.call(NetMsg::Send { id, data, to }) {
+        self.send_more(id, data, to, false)
+    }
+
+    /// [`NetService::send`] with `MSG_MORE` as `more` says.
+    pub fn send_more(
+        &self,
+        id: SockId,
+        data: Vec<u8>,
+        to: Option<SocketAddr>,
+        more: bool,
+    ) -> Result<usize, Errno> {
+        match self.call(NetMsg::Send { id, data, to, more }) {
             NetReply::Sent(n) => Ok(n),
             NetReply::Err(e) => Err(e),
             r => Err(unexpected(&r)),
@@ -143,6 +154,15 @@ impl NetService {
         match self.call(NetMsg::GetOpt { id, level, name }) {
             NetReply::Opt(v) => v,
             _ => None,
+        }
+    }
+
+    /// `TCP_INFO` of a stream socket.
+    pub fn tcp_info(&self, id: SockId) -> Result<Vec<u8>, Errno> {
+        match self.call(NetMsg::TcpInfo { id }) {
+            NetReply::Opt(Some(v)) => Ok(v),
+            NetReply::Err(e) => Err(e),
+            r => Err(unexpected(&r)),
         }
     }
 

@@ -101,6 +101,7 @@ impl FileObject for InetSocket {
             writable: r.writable,
             hangup: r.hangup,
             error: r.error,
+            rdhup: r.rdhup,
             seq: Some(r.seq),
         }
     }

@@ -269,8 +269,8 @@ pub(crate) fn prctl(ctx: &mut Ctx<'_>, option: i32, a: &Args) -> Option<SysResul
     };
     Some(match option {
         PR_GET_KEEPCAPS => Ok(u64::from(c.securebits & SECBIT_KEEP_CAPS != 0)),
+        // Linux's cap_task_prctl does not look at the other arguments (libcap passes junk).
         PR_SET_KEEPCAPS => match arg {
-            _ if a.raw(2) | a.raw(3) | a.raw(4) != 0 => Err(Errno::EINVAL),
             0 | 1 if c.securebits & (SECBIT_KEEP_CAPS << 1) != 0 => Err(Errno::EPERM),
             0 => {
                 c.securebits &= !SECBIT_KEEP_CAPS;

@@ -201,9 +201,15 @@ impl Ctx<'_> {
     /// Parks the calling task until `file` may have changed (the pipe, stream or object
     /// it reads or writes), then restarts the syscall.
     pub fn block_on_file(&mut self, file: &FileRef) -> Errno {
+        self.block_on_file_until(file, None)
+    }
+
+    /// [`Ctx::block_on_file`], and also wakes the task at `deadline` (a socket's
+    /// `SO_RCVTIMEO`).
+    pub fn block_on_file_until(&mut self, file: &FileRef, deadline: Option<Instant>) -> Errno {
         let mut ws = WaitSet::default();
         file.waits(&mut ws);
-        self.block_on_waits(ws, None)
+        self.block_on_waits(ws, deadline)
     }
 
     /// Parks the calling task until one of the files of `ws` may have changed, one of its

@@ -38,6 +38,7 @@ const EPOLLERR: u32 = 0x8;
 const EPOLLHUP: u32 = 0x10;
 const EPOLLRDNORM: u32 = 0x40;
 const EPOLLWRNORM: u32 = 0x100;
+const EPOLLRDHUP: u32 = 0x2000;
 const EPOLLEXCLUSIVE: u32 = 1 << 28;
 const EPOLLWAKEUP: u32 = 1 << 29;
 const EPOLLONESHOT: u32 = 1 << 30;
@@ -91,6 +92,9 @@ fn mask(st: PollEvents) -> u32 {
     }
     if st.writable {
         r |= EPOLLOUT | EPOLLWRNORM;
+    }
+    if st.rdhup {
+        r |= EPOLLRDHUP;
     }
     if st.hangup {
         r |= EPOLLHUP;

@@ -103,6 +103,10 @@ pub struct RestartBlock {
     /// The FIFO end a blocking `open` holds while it waits for a partner; dropped, and so
     /// closed, when the call ends another way (a signal, the task's death).
     pub fifo_end: Option<vfs::FileRef>,
+    /// The socket a blocked inet call works on: held so that closing its descriptor in
+    /// another thread neither ends the call nor closes the socket under it (Linux's
+    /// `fdget` holds the file until the call returns).
+    pub file: Option<vfs::FileRef>,
     /// The call's deadline, fixed on first entry by calls with a relative timeout.
     pub deadline: Option<std::time::Instant>,
     /// Bytes already transferred by a blocking write that continues after blocking.

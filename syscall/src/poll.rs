@@ -17,6 +17,7 @@ const POLLHUP: i16 = 0x10;
 const POLLNVAL: i16 = 0x20;
 const POLLRDNORM: i16 = 0x40;
 const POLLWRNORM: i16 = 0x100;
+const POLLRDHUP: i16 = 0x2000;
 
 /// The events of `fd` that are ready among `events` (plus the always-reported ones); what
 /// to sleep on if none is goes into `ws`.
@@ -37,6 +38,9 @@ fn ready(ctx: &mut Ctx<'_>, fd: i32, events: i16, ws: &mut WaitSet) -> i16 {
     }
     if st.writable {
         r |= POLLOUT | POLLWRNORM;
+    }
+    if st.rdhup {
+        r |= POLLRDHUP;
     }
     r &= events;
     if st.hangup {

@@ -190,6 +190,9 @@ pub struct PollEvents {
     pub hangup: bool,
     /// `POLLERR`: a write end whose readers are all gone.
     pub error: bool,
+    /// `POLLRDHUP`: a stream socket whose peer shut down writing (or that shut down
+    /// reading).
+    pub rdhup: bool,
     /// A count that moves whenever something happens that would wake this file's waiters
     /// (data written for a reader, room made for a writer, the other end closed), for
     /// edge-triggered `epoll`; `None` for files that keep none.
@@ -203,6 +206,7 @@ impl PollEvents {
         writable: true,
         hangup: false,
         error: false,
+        rdhup: false,
         seq: None,
     };
 }

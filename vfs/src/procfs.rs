@@ -296,6 +296,7 @@ const SYSCTL_DIRS: &[&str] = &[
     "kernel/random",
     "net",
     "net/core",
+    "net/ipv4",
     "vm",
 ];
 
@@ -365,6 +366,7 @@ pub const SYSCTLS: &[(&str, u32)] = &[
     ("kernel/threads-max", 0o644),
     ("kernel/version", 0o444),
     ("net/core/somaxconn", 0o644),
+    ("net/ipv4/ping_group_range", 0o644),
     ("vm/max_map_count", 0o644),
     ("vm/mmap_min_addr", 0o644),
     ("vm/overcommit_memory", 0o644),

@@ -45,9 +45,14 @@ enum Dir {
 }
 
 /// The open file `fd` checked for a transfer: `EBADF` for `O_PATH` or the wrong access
-/// mode, `ESPIPE` for a positional transfer on a pipe or terminal.
+/// mode, `ESPIPE` for a positional transfer on a pipe or terminal. A transfer that
+/// blocked on a socket goes on with it even if `fd` was closed meanwhile
+/// ([`crate::RestartBlock::file`]).
 fn file_for(ctx: &Ctx<'_>, fd: i32, dir: Dir, at: At) -> Result<FileRef, Errno> {
-    let f = ctx.file(fd)?;
+    let f = match &ctx.restart.file {
+        Some(f) if ctx.restart.waited => f.clone(),
+        _ => ctx.file(fd)?,
+    };
     let fl = f.flags();
     if fl.contains(OFlags::PATH) {
         return Err(Errno::EBADF);

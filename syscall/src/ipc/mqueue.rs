@@ -124,6 +124,7 @@ impl FileObject for MqFile {
             writable: (st.msgs.len() as i64) < st.maxmsg,
             hangup: false,
             error: false,
+            rdhup: false,
             seq: Some(st.events),
         }
     }
