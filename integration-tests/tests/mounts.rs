@@ -1,7 +1,8 @@
-//! `mount(2)`/`umount2(2)` and loop devices: C guests that mount in a fresh temporary
-//! directory (tmpfs, bind mounts, read-only and noexec remounts, busy and detached
-//! unmounts, errnos) and bind an image to a loop device, run `mkfs.ext4` on it and mount
-//! it, natively (as root: the host's own mounts and loop devices, each undone by the
+//! `mount(2)`/`umount2(2)`, the new mount API and loop devices: C guests that mount in a
+//! fresh temporary directory (tmpfs, bind mounts, read-only and noexec remounts, busy and
+//! detached unmounts, errnos; fsopen/fsconfig/fsmount/move_mount, fspick, open_tree clones,
+//! mount_setattr, MS_MOVE, statmount/listmount and statx mount ids) and bind an image to a
+//! loop device, run `mkfs.ext4` on it and mount it, natively (as root: the host's own mounts and loop devices, each undone by the
 //! guest before it exits) and under uml, whose stdout and exit status must be identical.
 #![allow(clippy::unwrap_used)]
 
@@ -39,6 +40,30 @@ fn tmpfs_and_bind_mounts_as_linux() {
         "expire-first=EAGAIN\n",
         "umount-detach-busy=ok\n",
         "mounts m: none\n",
+    ] {
+        assert!(out.contains(want), "missing {want:?} in:\n{out}");
+    }
+}
+
+#[test]
+fn new_mount_api_as_linux() {
+    let out = run_in_temp(guests::MOUNT_API, "mount-api").stdout_str();
+    for want in [
+        "fsconfig-create=ok\n",
+        "move-attach=ok\n",
+        "attached: rw,nosuid,nodev,relatime,size=1024k,mode=750\n",
+        "attached-mount-root=1\n",
+        "picked-ro: ro,nosuid,nodev,relatime,size=1024k,mode=750\n",
+        "ok recursive-clone-has-sub\n",
+        "ok closed-clone-gone\n",
+        "setattr-top: ro,nosuid,nodev,noexec,relatime,size=1024k,mode=750\n",
+        "setattr-sub: ro,noexec,relatime\n",
+        "statmount mask=0x3b type=tmpfs root=/ point-ok=1 magic=0x1021994 sb_flags=0\n",
+        "ok statmount-ids\n",
+        "ok listmount-root\n",
+        "listmount-b=1 sub=1\n",
+        "ok ms-moved-ids\n",
+        "all-gone: none\n",
     ] {
         assert!(out.contains(want), "missing {want:?} in:\n{out}");
     }

@@ -150,13 +150,14 @@ impl Dentry {
         }))
     }
 
-    /// The guest root, the root of mount `mnt`.
-    pub(crate) fn new_root(inode: Inode, mnt: Arc<crate::mount::Mnt>) -> Dentry {
+    /// The top of a tree (the guest root, or a detached mount's root), the root of mount
+    /// `mnt`.
+    pub(crate) fn new_root(inode: Inode, ftype: u32, mnt: Arc<crate::mount::Mnt>) -> Dentry {
         Dentry(Arc::new(DentryInner {
             parent: None,
             name: Vec::new(),
             inode,
-            ftype: S_IFDIR,
+            ftype,
             mnt: Some(mnt),
         }))
     }

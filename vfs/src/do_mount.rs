@@ -113,6 +113,23 @@ fn parse_tmpfs(data: Option<&[u8]>) -> Result<TmpfsOptions, Errno> {
     Ok(o)
 }
 
+/// Whether a tmpfs takes the options of `data` (`EINVAL` otherwise).
+pub(crate) fn check_tmpfs_options(data: &[u8]) -> Result<(), Errno> {
+    parse_tmpfs(Some(data)).map(|_| ())
+}
+
+/// Applies a tmpfs's new `size=` (from `data`, a remount's options) to `sb`; nothing for
+/// other types.
+pub(crate) fn reconfigure_tmpfs(sb: &SuperBlock, data: Option<&[u8]>) -> Result<(), Errno> {
+    if let SbKind::Tmpfs(fs, _) = &sb.kind {
+        let o = parse_tmpfs(data)?;
+        if let (Some(space), Some(size)) = (&fs.space, o.size) {
+            space.capacity.store(size, Ordering::Relaxed);
+        }
+    }
+    Ok(())
+}
+
 /// `/proc/mounts` options of a tmpfs (Linux's `shmem_show_options`).
 fn tmpfs_shown(o: &TmpfsOptions, mode: u32, uid: u32, gid: u32) -> String {
     let mut s = String::new();
@@ -164,10 +181,16 @@ impl Vfs {
             if !at.is_root() || kinds != 1 || flags & !(PROPAGATION | MS_REC | MS_SILENT) != 0 {
                 return Err(Errno::EINVAL);
             }
-            return Ok(());
+            let attr = crate::MountAttr {
+                propagation: flags & PROPAGATION,
+                recursive: flags & MS_REC != 0,
+                ..Default::default()
+            };
+            drop(_ns);
+            return self.mount_setattr(&at, &attr);
         }
         if flags & MS_MOVE != 0 {
-            return Err(Errno::EINVAL);
+            return self.move_mount_path(base, &at, args.source);
         }
         self.new_mount(base, &at, args, flags)
     }
@@ -183,12 +206,7 @@ impl Vfs {
         if flags & MS_BIND == 0 {
             let ro = flags & MS_RDONLY != 0;
             mnt.sb.read_only.store(ro, Ordering::Relaxed);
-            if let SbKind::Tmpfs(fs, _) = &mnt.sb.kind {
-                let o = parse_tmpfs(data)?;
-                if let (Some(space), Some(size)) = (&fs.space, o.size) {
-                    space.capacity.store(size, Ordering::Relaxed);
-                }
-            }
+            reconfigure_tmpfs(&mnt.sb, data)?;
         }
         mnt.flags.store(new, Ordering::Relaxed);
         Ok(())
@@ -200,26 +218,36 @@ impl Vfs {
         if src.is_dir() != at.is_dir() {
             return Err(Errno::ENOTDIR);
         }
-        let inode = match &src.0.inode {
-            Inode::Host(h) => Inode::Host(h.clone()),
-            Inode::Proc(p) => Inode::Proc(p.clone()),
-            Inode::Ovl(o) => {
-                let up = overlay::copy_up(&src)?;
-                Inode::Ovl(OvlNode::new(Some(up), o.lower.clone(), o.fs.clone()))
-            }
-        };
-        let from = src.mount().ok_or(Errno::EINVAL)?;
-        let mnt = Mnt::new(self.next_mnt_id(), from.flags(), from.sb.clone());
-        self.place(at, inode, src.ftype(), mnt)
+        let mnt = self.clone_mnt(&src)?;
+        self.place(at, share_inode(&src)?, src.ftype(), mnt)
     }
 
-    /// Mounts `inode` on `at` (`EINVAL` on the guest root).
+    /// A new mount of the file system `src` lies on, with that mount's flags.
+    pub(crate) fn clone_mnt(&self, src: &Dentry) -> Result<Arc<Mnt>, Errno> {
+        let from = src.mount().ok_or(Errno::EINVAL)?;
+        let rel = crate::mount::guest_path(src);
+        let base = crate::mount::guest_path(&crate::mount::mount_root(src)).len();
+        Ok(Mnt::cloned(self.next_mnt_id(), from, &rel[base..]))
+    }
+
+    /// Mounts `inode` on `at` (`EINVAL` on the top of a tree).
     fn place(&self, at: &Dentry, inode: Inode, ftype: u32, mnt: Arc<Mnt>) -> Result<(), Errno> {
         if at.0.parent.is_none() {
             return Err(Errno::EINVAL);
         }
         self.add_mount(at, inode, ftype, mnt);
         Ok(())
+    }
+
+    /// `MS_MOVE`: the mount whose root `source` names, and the mounts on and below it, move
+    /// to `at`.
+    fn move_mount_path(&self, base: At<'_>, at: &Dentry, source: Option<&[u8]>) -> Result<(), Errno> {
+        let source = source.filter(|s| !s.is_empty()).ok_or(Errno::EINVAL)?;
+        let src = self.walk(base, source, true, &mut 0)?;
+        if src.0.mnt.is_none() || src.0.parent.is_none() {
+            return Err(Errno::EINVAL);
+        }
+        self.graft(&src, at)
     }
 
     fn new_mount(
@@ -230,13 +258,33 @@ impl Vfs {
         flags: u64,
     ) -> Result<(), Errno> {
         let fstype = args.fstype.ok_or(Errno::EINVAL)?;
+        let (sb, inode) = self.make_fs(base, fstype, args.source, args.data, flags)?;
+        if !at.is_dir() {
+            return Err(Errno::ENOTDIR);
+        }
+        // The same file system on the same mount point again (Linux's `do_add_mount`).
+        if at.0.mnt.as_ref().is_some_and(|m| m.sb.same_fs(&sb)) {
+            return Err(Errno::EBUSY);
+        }
         let id = self.next_mnt_id();
-        let source = args.source.unwrap_or(b"none").to_vec();
-        let anon_dev = abi::structs::makedev(0, 0x40 + (id as u32 & 0xfff));
+        self.place(at, inode, S_IFDIR, Mnt::new(id, mnt_flags(flags), sb))
+    }
+
+    /// A new file system of type `fstype` (`ENODEV` for a type uml lacks): its super block
+    /// and root. `flags`: the `MS_*` flags (`MS_RDONLY` makes the file system read-only).
+    pub(crate) fn make_fs(
+        &self,
+        base: At<'_>,
+        fstype: &[u8],
+        source: Option<&[u8]>,
+        data: Option<&[u8]>,
+        flags: u64,
+    ) -> Result<(Arc<SuperBlock>, Inode), Errno> {
+        let anon_dev = abi::structs::makedev(0, 0x40 + (self.next_mnt_id() as u32 & 0xfff));
         let shared = &self.memfd.shared;
         let (kind, fstype, inode): (SbKind, &'static str, Inode) = match fstype {
             b"tmpfs" => {
-                let o = parse_tmpfs(args.data)?;
+                let o = parse_tmpfs(data)?;
                 let who = self.who(&base);
                 let mode = o.mode.unwrap_or(0o1777) & 0o7777;
                 let (uid, gid) = (o.uid.unwrap_or(who.fsuid), o.gid.unwrap_or(who.fsgid));
@@ -264,7 +312,7 @@ impl Vfs {
             }
             name => {
                 let ty = DiskType::of(name).ok_or(Errno::ENODEV)?;
-                let src = args.source.filter(|s| !s.is_empty()).ok_or(Errno::EINVAL)?;
+                let src = source.filter(|s| !s.is_empty()).ok_or(Errno::EINVAL)?;
                 let dev = self.walk(base, src, true, &mut 0)?;
                 if dev.ftype() != abi::flags::mode::S_IFBLK {
                     return Err(Errno::ENOTBLK);
@@ -285,16 +333,13 @@ impl Vfs {
                 (SbKind::Disk(disk), ty.name(), Inode::Ovl(node))
             }
         };
-        if !at.is_dir() {
-            return Err(Errno::ENOTDIR);
-        }
         let sb = Arc::new(SuperBlock {
             fstype,
-            source,
+            source: source.unwrap_or(b"none").to_vec(),
             kind,
             read_only: (flags & MS_RDONLY != 0).into(),
         });
-        self.place(at, inode, S_IFDIR, Mnt::new(id, mnt_flags(flags), sb))
+        Ok((sb, inode))
     }
 
     /// `umount2(2)`; `privileged`: the caller has `CAP_SYS_ADMIN` (`EPERM` otherwise,
@@ -350,6 +395,18 @@ impl Vfs {
         }
         Ok(())
     }
+}
+
+/// A new inode of the mount root `src` names (the same file, for another mount).
+pub(crate) fn share_inode(src: &Dentry) -> Result<Inode, Errno> {
+    Ok(match &src.0.inode {
+        Inode::Host(h) => Inode::Host(h.clone()),
+        Inode::Proc(p) => Inode::Proc(p.clone()),
+        Inode::Ovl(o) => {
+            let up = overlay::copy_up(src)?;
+            Inode::Ovl(OvlNode::new(Some(up), o.lower.clone(), o.fs.clone()))
+        }
+    })
 }
 
 impl crate::tmpfs::MemInner {

@@ -67,6 +67,7 @@ mod blockfs;
 mod dentry;
 mod do_mount;
 mod fifo;
+mod fs_context;
 mod file;
 mod hostfs;
 mod kconfig;
@@ -75,6 +76,7 @@ mod loopdev;
 mod memfd;
 mod mknod;
 mod mount;
+mod mount_tree;
 pub mod object;
 mod overlay;
 mod path;
@@ -84,6 +86,7 @@ mod procfs;
 mod pty;
 mod socket;
 mod statfs;
+mod statmount;
 mod stdio;
 mod sysfs;
 mod tmpfs;
@@ -105,7 +108,10 @@ pub use file::{open_object, open_pidfd, pidfd_wait_id, FileRef, OpenFile};
 use hostfs::HostNode;
 pub use loopdev::{LoopDevice, LoopInfo};
 pub use mknod::NodeType;
-pub use mount::BindMount;
+pub use fs_context::{FsContext, FsParam};
+pub use mount::{BindMount, MNT_UNIQUE_ID_OFFSET};
+pub use mount_tree::{fsmount_flags, mount_file, MountAttr};
+pub use statmount::MountStat;
 use mount::Mnt;
 pub use object::{new_wait_id, FileObject, Poller, WaitSet};
 use path::{Last, Parent};
@@ -236,7 +242,7 @@ impl Vfs {
             })
         };
         let root = if cfg.rw {
-            Dentry::new_root(Inode::Host(host.clone()), Mnt::new(1, 0, root_sb("hostfs")))
+            Dentry::new_root(Inode::Host(host.clone()), S_IFDIR, Mnt::new(1, 0, root_sb("hostfs")))
         } else {
             let st = host.stat().map_err(|e| VfsError::Root {
                 path: cfg.root.clone(),
@@ -251,7 +257,7 @@ impl Vfs {
                 let _ = up.with_dir(false, |e, _| e.insert(b"dev".to_vec(), MemEntry::Node(d)));
             }
             let node = OvlNode::new(Some(up), Some(host.clone()), fs);
-            Dentry::new_root(Inode::Ovl(node), Mnt::new(1, 0, root_sb("overlay")))
+            Dentry::new_root(Inode::Ovl(node), S_IFDIR, Mnt::new(1, 0, root_sb("overlay")))
         };
         let devfs = Arc::new(OvlFs::new(mkdev(DEVFS_DEV), shared.clone()));
         let droot = MemInode::new_dir(1, devfs.dev, 0o755, 0, 0);

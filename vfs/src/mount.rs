@@ -28,12 +28,13 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Weak;
 
 use abi::flags::mode::S_IFDIR;
 use abi::flags::mount::*;
 use abi::Errno;
 
-use crate::dentry::{Dentry, Inode, OvlFs};
+use crate::dentry::{Dentry, DentryInner, Inode, OvlFs};
 use crate::hostfs::HostNode;
 use crate::tmpfs::MemData;
 use crate::{overlay, Arc, Vfs, VfsError};
@@ -72,6 +73,16 @@ pub(crate) struct SuperBlock {
     pub read_only: AtomicBool,
 }
 
+impl SuperBlock {
+    /// Whether both are the same file system (the disk file system of one loop device).
+    pub fn same_fs(&self, other: &SuperBlock) -> bool {
+        match (&self.kind, &other.kind) {
+            (SbKind::Disk(a), SbKind::Disk(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+}
+
 /// The kinds of file systems.
 pub(crate) enum SbKind {
     /// The root overlay (or the host tree with `--rw`).
@@ -88,13 +99,23 @@ pub(crate) enum SbKind {
     Disk(Arc<crate::blockfs::DiskFs>),
 }
 
+/// Where the unique mount ids (`statx`'s `STATX_MNT_ID_UNIQUE`, `statmount`, `listmount`)
+/// start, as Linux's `MNT_UNIQUE_ID_OFFSET`: a mount's unique id is this plus its id.
+pub const MNT_UNIQUE_ID_OFFSET: u64 = 1 << 31;
+
 /// One mount (Linux's `struct mount`).
 pub(crate) struct Mnt {
     /// The mount id (`/proc/PID/mountinfo`).
     pub id: u64,
     /// Per-mount flags ([`MNT_FLAGS`] bits).
     pub flags: AtomicU64,
+    /// The propagation type last set (`MS_SHARED`, `MS_PRIVATE`, `MS_SLAVE` or
+    /// `MS_UNBINDABLE`): kept and shown, with nothing to propagate to.
+    pub propagation: AtomicU64,
     pub sb: Arc<SuperBlock>,
+    /// Where in its file system its root is (`/` but for bind mounts and clones of a
+    /// directory below a mount's root): mountinfo's fourth field.
+    pub root: Vec<u8>,
     /// Set by a first `umount2(MNT_EXPIRE)`.
     pub expiry_mark: AtomicBool,
 }
@@ -104,7 +125,29 @@ impl Mnt {
         Arc::new(Mnt {
             id,
             flags: AtomicU64::new(flags & MNT_FLAGS),
+            propagation: AtomicU64::new(MS_PRIVATE),
             sb,
+            root: b"/".to_vec(),
+            expiry_mark: AtomicBool::new(false),
+        })
+    }
+
+    /// Mount `id` of the file system of `from`, with its flags, rooted at `rel` below
+    /// `from`'s root (a bind mount, a clone).
+    pub fn cloned(id: u64, from: &Mnt, rel: &[Vec<u8>]) -> Arc<Mnt> {
+        let mut root = from.root.clone();
+        for c in rel {
+            if root.last() != Some(&b'/') {
+                root.push(b'/');
+            }
+            root.extend_from_slice(c);
+        }
+        Arc::new(Mnt {
+            id,
+            flags: AtomicU64::new(from.flags()),
+            propagation: AtomicU64::new(MS_PRIVATE),
+            sb: from.sb.clone(),
+            root,
             expiry_mark: AtomicBool::new(false),
         })
     }
@@ -113,16 +156,47 @@ impl Mnt {
     pub fn flags(&self) -> u64 {
         self.flags.load(Ordering::Relaxed)
     }
+
+    /// The unique mount id.
+    pub fn unique_id(&self) -> u64 {
+        MNT_UNIQUE_ID_OFFSET + self.id
+    }
+
+    /// Whether changes are `EROFS`: the mount or its file system is read-only (Linux's
+    /// `mnt_is_readonly`).
+    pub fn is_read_only(&self) -> bool {
+        self.flags() & MS_RDONLY != 0 || self.sb.read_only.load(Ordering::Relaxed)
+    }
 }
 
-/// A mount in the table: the canonical guest path of its mount point, and its root.
+/// A mount in the table: the canonical path of its mount point from the top of its tree,
+/// and its root.
 pub(crate) struct Mount {
     pub path: Vec<Vec<u8>>,
     pub root: Dentry,
+    /// The detached tree ([`Vfs::open_tree`] with `AT_RECURSIVE`) it lies in: the root of
+    /// that tree's top mount, while a descriptor holds it; `None`: the guest's tree.
+    pub tree: Option<Weak<DentryInner>>,
 }
 
-/// Whether `dir`'s canonical guest path is `comps`.
-fn is_at(dir: &Dentry, comps: &[Vec<u8>]) -> bool {
+impl Mount {
+    /// The top of its tree (`guest_root` for the guest's); `None` once a detached tree is
+    /// gone.
+    pub fn top(&self, guest_root: &Dentry) -> Option<Dentry> {
+        match &self.tree {
+            None => Some(guest_root.clone()),
+            Some(w) => w.upgrade().map(Dentry),
+        }
+    }
+
+    /// Whether it lies in the tree whose top is `top`.
+    pub fn in_tree(&self, top: &Dentry, guest_root: &Dentry) -> bool {
+        self.top(guest_root).is_some_and(|t| Arc::ptr_eq(&t.0, &top.0))
+    }
+}
+
+/// Whether `dir`'s canonical path from the top `top` of its tree is `comps`.
+fn is_at(dir: &Dentry, comps: &[Vec<u8>], top: &Dentry) -> bool {
     let mut cur = dir;
     for comp in comps.iter().rev() {
         match &cur.0.parent {
@@ -130,7 +204,28 @@ fn is_at(dir: &Dentry, comps: &[Vec<u8>]) -> bool {
             _ => return false,
         }
     }
-    cur.0.parent.is_none()
+    Arc::ptr_eq(&cur.0, &top.0)
+}
+
+/// The root of the mount `d` lies on.
+pub(crate) fn mount_root(d: &Dentry) -> Dentry {
+    let mut cur = d;
+    while cur.0.mnt.is_none() {
+        match &cur.0.parent {
+            Some(p) => cur = p,
+            None => break,
+        }
+    }
+    cur.clone()
+}
+
+/// The top of the tree `d` lies in: the guest root, or the root of a detached mount.
+pub(crate) fn tree_top(d: &Dentry) -> Dentry {
+    let mut cur = d;
+    while let Some(p) = &cur.0.parent {
+        cur = p;
+    }
+    cur.clone()
 }
 
 /// The names from the guest root down to `d`.
@@ -145,9 +240,22 @@ pub(crate) fn guest_path(d: &Dentry) -> Vec<Vec<u8>> {
     names
 }
 
-/// Whether `d` lies on a read-only mount (its changes are `EROFS`).
+/// Names as an absolute path (`/` for none).
+pub(crate) fn path_bytes(names: &[Vec<u8>]) -> Vec<u8> {
+    if names.is_empty() {
+        return b"/".to_vec();
+    }
+    let mut out = Vec::new();
+    for c in names {
+        out.push(b'/');
+        out.extend_from_slice(c);
+    }
+    out
+}
+
+/// Whether `d` lies on a read-only mount or file system (its changes are `EROFS`).
 pub(crate) fn read_only(d: &Dentry) -> bool {
-    has_flag(d, MS_RDONLY)
+    d.mount().is_some_and(|m| m.is_read_only())
 }
 
 /// Whether `d`'s file system itself is read-only ([`SuperBlock::read_only`]).
@@ -169,9 +277,25 @@ impl Vfs {
             .iter()
             .rev()
             .find(|m| {
-                m.path.last().is_some_and(|n| n == name) && is_at(dir, &m.path[..m.path.len() - 1])
+                m.path.last().is_some_and(|n| n == name)
+                    && m.top(&self.root)
+                        .is_some_and(|top| is_at(dir, &m.path[..m.path.len() - 1], &top))
             })
             .map(|m| m.root.clone())
+    }
+
+    /// The mounts of the guest's tree, the root first, in the order they were made: the
+    /// names of their mount points and their roots.
+    pub(crate) fn attached(&self) -> Vec<(Vec<Vec<u8>>, Dentry)> {
+        let mut v = vec![(Vec::new(), self.root.clone())];
+        v.extend(
+            self.mounts
+                .read()
+                .iter()
+                .filter(|m| m.tree.is_none())
+                .map(|m| (m.path.clone(), m.root.clone())),
+        );
+        v
     }
 
     /// A fresh mount id.
@@ -179,14 +303,22 @@ impl Vfs {
         self.next_mnt_id.fetch_add(1, Ordering::Relaxed)
     }
 
-    /// Adds a mount of `inode` (shown as `mnt`) on directory `at` (not the guest root).
-    pub(crate) fn add_mount(&self, at: &Dentry, inode: Inode, ftype: u32, mnt: Arc<Mnt>) {
+    /// Adds a mount of `inode` (shown as `mnt`) on directory `at` (not the top of a
+    /// tree); returns its root.
+    pub(crate) fn add_mount(&self, at: &Dentry, inode: Inode, ftype: u32, mnt: Arc<Mnt>) -> Dentry {
         let parent = at.parent_or_self();
         let root = Dentry::new_mount(parent, &at.0.name, inode, ftype, mnt);
-        self.mounts.write().push(Mount {
+        let top = tree_top(at);
+        let tree = (!Arc::ptr_eq(&top.0, &self.root.0)).then(|| Arc::downgrade(&top.0));
+        let mut table = self.mounts.write();
+        // Mounts of detached trees that are gone go with them.
+        table.retain(|m| m.top(&self.root).is_some());
+        table.push(Mount {
             path: guest_path(at),
-            root,
+            root: root.clone(),
+            tree,
         });
+        root
     }
 
     /// Mounts `b.host` at `b.guest`, creating a missing mount point in the overlay.

@@ -821,18 +821,12 @@ impl Vfs {
         .into_bytes()
     }
 
-    /// The mounts, root first: (mount point, root).
+    /// The mounts of the guest's tree, root first: (mount point, root).
     fn mount_list(&self) -> Vec<(Vec<u8>, Dentry)> {
-        let mut v = vec![(b"/".to_vec(), self.root.clone())];
-        for m in self.mounts.read().iter() {
-            let mut point = Vec::new();
-            for c in &m.path {
-                point.push(b'/');
-                point.extend_from_slice(c);
-            }
-            v.push((point, m.root.clone()));
-        }
-        v
+        self.attached()
+            .into_iter()
+            .map(|(path, root)| (crate::mount::path_bytes(&path), root))
+            .collect()
     }
 
     /// The id of the mount `d` lies on (`mnt_id` of fdinfo and mountinfo).
@@ -847,7 +841,10 @@ impl Vfs {
             let Some(m) = &root.0.mnt else { continue };
             let f = m.flags();
             use abi::flags::mount::*;
-            let mut opts = String::from(if f & MS_RDONLY != 0 { "ro" } else { "rw" });
+            // `/proc/mounts` shows a read-only file system as "ro"; mountinfo shows the
+            // mount's flag and the super block's apart.
+            let ro = if info { f & MS_RDONLY != 0 } else { m.is_read_only() };
+            let mut opts = String::from(if ro { "ro" } else { "rw" });
             for (bit, name) in [
                 (MS_NOSUID, ",nosuid"),
                 (MS_NODEV, ",nodev"),
@@ -872,8 +869,14 @@ impl Vfs {
                 let st = root.stat().unwrap_or_default();
                 let (ma, mi) = abi::structs::dev_split(st.st_dev);
                 let parent = root.0.parent.as_ref().map_or(m.id, |p| self.mount_id(p));
-                let sb_ro = if f & MS_RDONLY != 0 { "ro" } else { "rw" };
-                out.extend_from_slice(format!("{} {parent} {ma}:{mi} / ", m.id).as_bytes());
+                let sb_ro = if m.sb.read_only.load(std::sync::atomic::Ordering::Relaxed) {
+                    "ro"
+                } else {
+                    "rw"
+                };
+                out.extend_from_slice(format!("{} {parent} {ma}:{mi} ", m.id).as_bytes());
+                out.extend_from_slice(&escape(&m.root));
+                out.push(b' ');
                 out.extend_from_slice(&mp);
                 out.extend_from_slice(format!(" {opts} - {ty} ").as_bytes());
                 out.extend_from_slice(&src);

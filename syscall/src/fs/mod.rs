@@ -10,10 +10,12 @@ pub mod lease;
 pub mod locks;
 mod memfd;
 mod mount;
+mod mount_api;
 mod open;
 mod pipe;
 mod rw;
 mod stat;
+mod statmount;
 mod times;
 mod xattr;
 
@@ -30,6 +32,11 @@ pub(crate) use ioctl::sys_ioctl;
 pub(crate) use locks::sys_flock;
 pub(crate) use memfd::{sys_fallocate, sys_memfd_create};
 pub(crate) use mount::{sys_fstatfs, sys_mount, sys_statfs, sys_umount2};
+pub(crate) use mount_api::{
+    sys_fsconfig, sys_fsmount, sys_fsopen, sys_fspick, sys_mount_setattr, sys_move_mount,
+    sys_open_tree, sys_open_tree_attr,
+};
+pub(crate) use statmount::{sys_listmount, sys_statmount};
 pub(crate) use open::{
     dropped, sys_close, sys_close_range, sys_creat, sys_dup, sys_dup2, sys_dup3, sys_fcntl,
     sys_open, sys_openat, sys_umask,
