@@ -109,8 +109,11 @@ int main(void) {
     CHECK("statfs-ext4", statfs("mnt", &sf) == 0 && sf.f_type == 0xEF53);
     printf("statfs bsize=%ld\n", (long)sf.f_bsize);
     CHECK("lost+found", stat("mnt/lost+found", &st) == 0 && (st.st_mode & 07777) == 0700);
+    EXPECT_ERR("mount-ext4-same-point", mount(dev, "mnt", "ext4", 0, NULL), EBUSY);
     int f = open("mnt/kept", O_CREAT | O_WRONLY, 0644);
     CHECK("write-ext4", f >= 0 && write(f, "kept", 4) == 4);
+    /* Not read-only while a file is open for writing. */
+    EXPECT_ERR("remount-ro-writer", mount(NULL, "mnt", NULL, MS_REMOUNT | MS_RDONLY, NULL), EBUSY);
     close(f);
     report("umount-ext4", umount("mnt"));
     report("mount-again", mount(dev, "mnt", "ext4", MS_RDONLY, NULL));

@@ -10,6 +10,9 @@
 #include <sys/wait.h>
 
 #define TMPFS_MAGIC 0x01021994
+#ifndef ST_NOSYMFOLLOW
+#define ST_NOSYMFOLLOW 0x2000
+#endif
 
 static char cwd[4096];
 
@@ -117,6 +120,32 @@ int main(void) {
     report("umount-bind", umount("b"));
     CHECK("bind-gone", access("b/a", F_OK) != 0);
 
+    /* Files open for writing keep a mount and its file system from becoming read-only. */
+    fd = open("m/w", O_CREAT | O_WRONLY, 0644);
+    EXPECT_ERR("remount-ro-writer", mount(NULL, "m", NULL, MS_REMOUNT | MS_RDONLY, NULL), EBUSY);
+    EXPECT_ERR("bind-remount-ro-writer",
+               mount(NULL, "m", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL), EBUSY);
+    close(fd);
+    fd = open("m/w", O_RDONLY);
+    report("remount-ro-reader", mount(NULL, "m", NULL, MS_REMOUNT | MS_RDONLY, NULL));
+    close(fd);
+    report("remount-rw-again", mount(NULL, "m", NULL, MS_REMOUNT | MS_NOEXEC, NULL));
+
+    /* nosymfollow: symlinks there are not followed, but read. */
+    symlink("f", "m/link");
+    report("remount-nosymfollow",
+           mount(NULL, "m", NULL, MS_REMOUNT | MS_NOEXEC | MS_NOSYMFOLLOW, NULL));
+    EXPECT_ERR("nosymfollow-open", open("m/link", O_RDONLY), ELOOP);
+    EXPECT_ERR("nosymfollow-stat", stat("m/link", &st), ELOOP);
+    char target[16] = "";
+    CHECK("nosymfollow-readlink", readlink("m/link", target, sizeof target) == 1);
+    CHECK("nosymfollow-lstat", lstat("m/link", &st) == 0 && S_ISLNK(st.st_mode));
+    CHECK("statfs-nosymfollow", statfs("m", &sf) == 0 && (sf.f_flags & ST_NOSYMFOLLOW));
+    report("remount-symfollow", mount(NULL, "m", NULL, MS_REMOUNT | MS_NOEXEC, NULL));
+    fd = open("m/link", O_RDONLY);
+    CHECK("symfollow-open", fd >= 0);
+    close(fd);
+
     /* Unprivileged callers get EPERM. */
     fflush(stdout);
     pid_t pid = fork();
@@ -129,10 +158,13 @@ int main(void) {
     }
     waitpid(pid, NULL, 0);
 
-    /* Stacked mounts, MNT_EXPIRE, and MNT_DETACH of a busy mount. */
+    /* Stacked mounts, MNT_EXPIRE (a use in between takes the mark away), and MNT_DETACH of
+     * a busy mount. */
     report("mount-stacked", mount("top", "m", "tmpfs", 0, NULL));
     CHECK("stacked-empty", access("m/f", F_OK) != 0);
     EXPECT_ERR("expire-first", umount2("m", MNT_EXPIRE), EAGAIN);
+    CHECK("expire-use", access("m", F_OK) == 0);
+    EXPECT_ERR("expire-after-use", umount2("m", MNT_EXPIRE), EAGAIN);
     report("expire-second", umount2("m", MNT_EXPIRE));
     CHECK("lower-back", access("m/f", F_OK) == 0);
     fd = open("m/f", O_RDONLY);

@@ -205,11 +205,10 @@ impl Vfs {
         }
         if flags & MS_BIND == 0 {
             let ro = flags & MS_RDONLY != 0;
-            mnt.sb.read_only.store(ro, Ordering::Relaxed);
+            mnt.sb.set_read_only(ro)?;
             reconfigure_tmpfs(&mnt.sb, data)?;
         }
-        mnt.flags.store(new, Ordering::Relaxed);
-        Ok(())
+        mnt.set_flags(new)
     }
 
     fn bind_mount(&self, base: At<'_>, at: &Dentry, source: Option<&[u8]>) -> Result<(), Errno> {
@@ -338,6 +337,7 @@ impl Vfs {
             source: source.unwrap_or(b"none").to_vec(),
             kind,
             read_only: (flags & MS_RDONLY != 0).into(),
+            writers: 0.into(),
         });
         Ok((sb, inode))
     }
@@ -372,7 +372,7 @@ impl Vfs {
                 return Err(Errno::EINVAL);
             }
             let mnt = d.0.mnt.as_ref().ok_or(Errno::EINVAL)?;
-            if !mnt.expiry_mark.swap(true, Ordering::Relaxed) {
+            if !mnt.expire() {
                 return Err(Errno::EAGAIN);
             }
         }

@@ -89,6 +89,8 @@ pub struct OpenFile {
     pub(crate) kind: FileKind,
     flags: Mutex<OFlags>,
     state: Mutex<State>,
+    /// A regular file opened for writing counts as a writer of its mount.
+    _writer: Option<crate::mount::MntWriter>,
 }
 
 impl std::fmt::Debug for OpenFile {
@@ -193,7 +195,13 @@ impl OpenFile {
         let flags = flags.difference(
             OFlags::CREAT | OFlags::EXCL | OFlags::NOCTTY | OFlags::TRUNC | OFlags::CLOEXEC,
         );
+        let regular = matches!(kind, FileKind::Mem(_) | FileKind::Host(_));
+        let writer = match &dentry {
+            Some(d) if regular && flags.writable() => d.mount().map(crate::mount::MntWriter::new),
+            _ => None,
+        };
         Arc::new(OpenFile {
+            _writer: writer,
             dentry,
             kind,
             flags: Mutex::new(flags),

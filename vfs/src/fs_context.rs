@@ -15,8 +15,6 @@
 //! as a remount without `MS_BIND`. Reading the descriptor says `ENODATA`: uml logs no
 //! messages there.
 
-use std::sync::atomic::Ordering;
-
 use abi::flags::mode::S_IFDIR;
 use abi::flags::mount::*;
 use abi::Errno;
@@ -227,8 +225,7 @@ impl Vfs {
         }
         let sb = st.sb.clone().ok_or(Errno::EINVAL)?;
         if st.sb_mask & MS_RDONLY != 0 {
-            sb.read_only
-                .store(st.sb_flags & MS_RDONLY != 0, Ordering::Relaxed);
+            sb.set_read_only(st.sb_flags & MS_RDONLY != 0)?;
         }
         crate::do_mount::reconfigure_tmpfs(&sb, Some(&st.options))?;
         st.options.clear();

@@ -239,6 +239,7 @@ impl Vfs {
                 source: fstype.as_bytes().to_vec(),
                 kind: mount::SbKind::Root,
                 read_only: Default::default(),
+                writers: Default::default(),
             })
         };
         let root = if cfg.rw {
@@ -307,6 +308,7 @@ impl Vfs {
                 source: source.as_bytes().to_vec(),
                 kind,
                 read_only: Default::default(),
+                writers: Default::default(),
             })
         };
         use abi::flags::mount::{MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_RELATIME};

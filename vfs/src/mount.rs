@@ -71,9 +71,41 @@ pub(crate) struct SuperBlock {
     /// `MS_RDONLY`), not only a mount of it: write permission checks say `EROFS` before
     /// anything else, as Linux's `sb_permission`.
     pub read_only: AtomicBool,
+    /// Its files open for writing, through any mount.
+    pub writers: AtomicU64,
+}
+
+/// A file open for writing on a mount (Linux's `mnt_want_write` held by a writable open
+/// file): while one exists, the mount cannot become read-only (`EBUSY`), nor its file
+/// system.
+pub(crate) struct MntWriter(Arc<Mnt>);
+
+impl MntWriter {
+    pub fn new(m: &Arc<Mnt>) -> MntWriter {
+        m.writers.fetch_add(1, Ordering::Relaxed);
+        m.sb.writers.fetch_add(1, Ordering::Relaxed);
+        MntWriter(m.clone())
+    }
+}
+
+impl Drop for MntWriter {
+    fn drop(&mut self) {
+        self.0.writers.fetch_sub(1, Ordering::Relaxed);
+        self.0.sb.writers.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl SuperBlock {
+    /// Makes the file system read-only or read-write: `EBUSY` to make it read-only while
+    /// a file is open for writing on it.
+    pub fn set_read_only(&self, ro: bool) -> Result<(), Errno> {
+        if ro && !self.read_only.load(Ordering::Relaxed) && self.writers.load(Ordering::Relaxed) > 0 {
+            return Err(Errno::EBUSY);
+        }
+        self.read_only.store(ro, Ordering::Relaxed);
+        Ok(())
+    }
+
     /// Whether both are the same file system (the disk file system of one loop device).
     pub fn same_fs(&self, other: &SuperBlock) -> bool {
         match (&self.kind, &other.kind) {
@@ -116,8 +148,13 @@ pub(crate) struct Mnt {
     /// Where in its file system its root is (`/` but for bind mounts and clones of a
     /// directory below a mount's root): mountinfo's fourth field.
     pub root: Vec<u8>,
-    /// Set by a first `umount2(MNT_EXPIRE)`.
-    pub expiry_mark: AtomicBool,
+    /// Its files open for writing ([`MntWriter`]).
+    pub writers: AtomicU64,
+    /// How many path walks entered it.
+    pub uses: AtomicU64,
+    /// Set by a first `umount2(MNT_EXPIRE)`: the value [`Mnt::uses`] will have when the
+    /// next `umount2` has walked into it, if nothing else uses it before (0: no mark).
+    pub expiry_mark: AtomicU64,
 }
 
 impl Mnt {
@@ -128,7 +165,9 @@ impl Mnt {
             propagation: AtomicU64::new(MS_PRIVATE),
             sb,
             root: b"/".to_vec(),
-            expiry_mark: AtomicBool::new(false),
+            writers: AtomicU64::new(0),
+            uses: AtomicU64::new(0),
+            expiry_mark: AtomicU64::new(0),
         })
     }
 
@@ -148,8 +187,39 @@ impl Mnt {
             propagation: AtomicU64::new(MS_PRIVATE),
             sb: from.sb.clone(),
             root,
-            expiry_mark: AtomicBool::new(false),
+            writers: AtomicU64::new(0),
+            uses: AtomicU64::new(0),
+            expiry_mark: AtomicU64::new(0),
         })
+    }
+
+    /// A path walk entered it: an expiry mark no longer holds, as Linux's `mntput`.
+    pub fn used(&self) {
+        self.uses.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// `umount2(MNT_EXPIRE)`, after its walk to the mount: whether the mark a previous call
+    /// set still holds (nothing used the mount since); marks it otherwise.
+    pub fn expire(&self) -> bool {
+        let now = self.uses.load(Ordering::Relaxed);
+        let mark = self.expiry_mark.load(Ordering::Relaxed);
+        // This call's own walk entered it once, unless it started inside.
+        if mark != 0 && (now == mark || now + 1 == mark) {
+            return true;
+        }
+        self.expiry_mark.store(now + 1, Ordering::Relaxed);
+        false
+    }
+
+    /// Sets the per-mount flags: `EBUSY` to make it read-only while a file is open for
+    /// writing on it.
+    pub fn set_flags(&self, f: u64) -> Result<(), Errno> {
+        let to_ro = f & MS_RDONLY != 0 && self.flags() & MS_RDONLY == 0;
+        if to_ro && self.writers.load(Ordering::Relaxed) > 0 {
+            return Err(Errno::EBUSY);
+        }
+        self.flags.store(f & MNT_FLAGS, Ordering::Relaxed);
+        Ok(())
     }
 
     /// The per-mount flags.
@@ -368,6 +438,7 @@ impl Vfs {
             source: std::os::unix::ffi::OsStrExt::as_bytes(b.host.as_os_str()).to_vec(),
             kind: SbKind::Host,
             read_only: AtomicBool::new(false),
+            writers: AtomicU64::new(0),
         });
         let flags = if b.read_only { MS_RDONLY } else { 0 };
         let mnt = Mnt::new(self.next_mnt_id(), flags, sb);

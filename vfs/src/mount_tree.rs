@@ -251,9 +251,16 @@ impl Vfs {
             let (_, below) = self.mounts_under(&table, d);
             mnts.extend(below.iter().filter_map(|&k| table[k].root.0.mnt.clone()));
         }
+        // Read-only needs every mount free of writers first, as Linux's
+        // `mount_setattr_prepare`.
+        let busy = |m: &Arc<Mnt>| {
+            m.flags() & MS_RDONLY == 0 && m.writers.load(std::sync::atomic::Ordering::Relaxed) > 0
+        };
+        if attr.set & MS_RDONLY != 0 && mnts.iter().any(busy) {
+            return Err(Errno::EBUSY);
+        }
         for m in mnts {
-            let f = (m.flags() & !attr.clear) | attr.set;
-            m.flags.store(f, std::sync::atomic::Ordering::Relaxed);
+            m.set_flags((m.flags() & !attr.clear) | attr.set)?;
             if attr.propagation != 0 {
                 m.propagation
                     .store(attr.propagation, std::sync::atomic::Ordering::Relaxed);
