@@ -32,6 +32,7 @@ fn tmpfs_and_bind_mounts_as_linux() {
         "mounts m: src=uml-test rest=tmpfs rw,nosuid,relatime,size=1024k,mode=750 0 0\n",
         "statfs bsize=4096 blocks=256 free=256 flags=0x1022\n",
         "write-2m: short\n",
+        "nosuid-exec euid=65534 suid=65534\n",
         "umount-busy-open=EBUSY\n",
         "umount-busy-cwd=EBUSY\n",
         "ro-creat=EROFS\n",
@@ -47,6 +48,12 @@ fn tmpfs_and_bind_mounts_as_linux() {
         "expire-after-use=EAGAIN\n",
         "umount-detach-busy=ok\n",
         "mounts m: none\n",
+        "relatime-stale-read-updates=1\n",
+        "relatime-fresh-read-keeps=1\n",
+        "strictatime-read-updates=1\n",
+        "strictatime-readdir-updates=1\n",
+        "nodiratime-readdir-keeps=1\n",
+        "noatime-read-keeps=1\n",
     ] {
         assert!(out.contains(want), "missing {want:?} in:\n{out}");
     }

@@ -246,6 +246,7 @@ impl OpenFile {
                 let mut st = self.state.lock();
                 let n = m.read_vectored(bufs, st.pos)?;
                 st.pos += n as u64;
+                self.accessed(m);
                 Ok(n)
             }
             FileKind::Stream(fd) => {
@@ -339,7 +340,11 @@ impl OpenFile {
         }
         match &self.kind {
             FileKind::Host(fd) => preadv_all(fd, bufs, off),
-            FileKind::Mem(m) => m.read_vectored(bufs, off),
+            FileKind::Mem(m) => {
+                let n = m.read_vectored(bufs, off)?;
+                self.accessed(m);
+                Ok(n)
+            }
             FileKind::Stream(fd) => {
                 let n = bufs.len().min(IOV_MAX);
                 nix::sys::uio::preadv(fd.as_fd(), &mut bufs[..n], off as i64).map_err(nerr)
@@ -580,7 +585,31 @@ impl OpenFile {
         }
         deliver(&out)?;
         *pos = i as u64;
+        if let Some(u) = overlay::upper(d) {
+            self.accessed(&u);
+        }
         Ok(out.len())
+    }
+
+    /// Its in-memory inode `u` was read: the access time moves as the mount's atime flags
+    /// say (none on a `noatime` or read-only mount, none for directories on a
+    /// `nodiratime` one, `relatime`, or every time), as Linux's `touch_atime`; not with
+    /// `O_NOATIME`.
+    fn accessed(&self, u: &MemInode) {
+        use abi::flags::mount::{MS_NOATIME, MS_NODIRATIME, MS_RELATIME};
+        let Some(mnt) = self.dentry.as_ref().and_then(|d| d.mount()) else {
+            return;
+        };
+        let f = mnt.flags();
+        let dir = matches!(self.kind, FileKind::Dir);
+        if self.flags().contains(OFlags::NOATIME)
+            || mnt.is_read_only()
+            || f & MS_NOATIME != 0
+            || (dir && f & MS_NODIRATIME != 0)
+        {
+            return;
+        }
+        u.touch_atime(f & MS_RELATIME != 0);
     }
 
     /// `ftruncate`.
@@ -713,6 +742,14 @@ impl OpenFile {
     pub fn inode_id(&self) -> Result<(u64, u64), Errno> {
         let st = self.stat()?;
         Ok((st.st_dev, st.st_ino))
+    }
+
+    /// Whether it lies on a `nosuid` mount (exec ignores its set-user-ID and set-group-ID
+    /// bits there).
+    pub fn on_nosuid_mount(&self) -> bool {
+        self.dentry
+            .as_ref()
+            .is_some_and(|d| crate::mount::has_flag(d, abi::flags::mount::MS_NOSUID))
     }
 
     /// The dentry it was opened by (`None` for stdio).

@@ -243,7 +243,7 @@ impl Vfs {
             })
         };
         let root = if cfg.rw {
-            Dentry::new_root(Inode::Host(host.clone()), S_IFDIR, Mnt::new(1, 0, root_sb("hostfs")))
+            Dentry::new_root(Inode::Host(host.clone()), S_IFDIR, Mnt::new(1, abi::flags::mount::MS_RELATIME, root_sb("hostfs")))
         } else {
             let st = host.stat().map_err(|e| VfsError::Root {
                 path: cfg.root.clone(),
@@ -258,7 +258,7 @@ impl Vfs {
                 let _ = up.with_dir(false, |e, _| e.insert(b"dev".to_vec(), MemEntry::Node(d)));
             }
             let node = OvlNode::new(Some(up), Some(host.clone()), fs);
-            Dentry::new_root(Inode::Ovl(node), S_IFDIR, Mnt::new(1, 0, root_sb("overlay")))
+            Dentry::new_root(Inode::Ovl(node), S_IFDIR, Mnt::new(1, abi::flags::mount::MS_RELATIME, root_sb("overlay")))
         };
         let devfs = Arc::new(OvlFs::new(mkdev(DEVFS_DEV), shared.clone()));
         let droot = MemInode::new_dir(1, devfs.dev, 0o755, 0, 0);
