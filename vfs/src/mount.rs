@@ -310,6 +310,16 @@ pub(crate) fn guest_path(d: &Dentry) -> Vec<Vec<u8>> {
     names
 }
 
+/// The device of the file system whose mount root is `root` (mountinfo's third field,
+/// `statmount`'s `sb_dev_*`): an in-memory file system's own (the root overlay's, which its
+/// new files show), else its root's.
+pub(crate) fn sb_dev(root: &Dentry) -> u64 {
+    match &root.0.inode {
+        Inode::Ovl(o) => o.fs.dev,
+        _ => root.stat().map_or(0, |s| s.st_dev),
+    }
+}
+
 /// Names as an absolute path (`/` for none).
 pub(crate) fn path_bytes(names: &[Vec<u8>]) -> Vec<u8> {
     if names.is_empty() {

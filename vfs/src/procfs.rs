@@ -866,8 +866,7 @@ impl Vfs {
             let src = escape(&m.sb.source);
             let mp = escape(&point);
             if info {
-                let st = root.stat().unwrap_or_default();
-                let (ma, mi) = abi::structs::dev_split(st.st_dev);
+                let (ma, mi) = abi::structs::dev_split(crate::mount::sb_dev(&root));
                 let parent = root.0.parent.as_ref().map_or(m.id, |p| self.mount_id(p));
                 let sb_ro = if m.sb.read_only.load(std::sync::atomic::Ordering::Relaxed) {
                     "ro"

@@ -15,13 +15,13 @@ use abi::flags::mount::*;
 use abi::Errno;
 
 use crate::dentry::Dentry;
-use crate::mount::{guest_path, path_bytes, Mnt, SbKind, MNT_UNIQUE_ID_OFFSET};
+use crate::mount::{guest_path, path_bytes, sb_dev, Mnt, SbKind, MNT_UNIQUE_ID_OFFSET};
 use crate::{Arc, Vfs};
 
 /// What `statmount` tells of a mount (Linux's `struct statmount`, strings as bytes).
 #[derive(Clone, Debug, Default)]
 pub struct MountStat {
-    /// `st_dev` of its root.
+    /// Its file system's device.
     pub sb_dev: u64,
     /// The file system's magic number.
     pub sb_magic: u64,
@@ -106,7 +106,6 @@ impl Vfs {
         if !reachable(&path, &caller_root) && !privileged {
             return Err(Errno::EPERM);
         }
-        let st = mroot.stat().unwrap_or_default();
         let parent = mroot.0.parent.as_ref().and_then(|p| p.mount()).unwrap_or(&m);
         let point = if reachable(&path, &caller_root) {
             path_bytes(&path[caller_root.len()..])
@@ -118,7 +117,7 @@ impl Vfs {
             _ => Vec::new(),
         };
         Ok(MountStat {
-            sb_dev: st.st_dev,
+            sb_dev: sb_dev(&mroot),
             sb_magic: self.statfs(&mroot).magic as u64,
             sb_flags: if m.sb.read_only.load(Ordering::Relaxed) {
                 MS_RDONLY as u32
