@@ -6,6 +6,8 @@
 #include "common.h"
 #include <fcntl.h>
 #include <linux/mount.h>
+#include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -348,6 +350,28 @@ int main(void) {
     EXPECT_ERR("listmount-zero-id", listmount_(0, 0, ids, 16), EINVAL);
     EXPECT_ERR("listmount-no-such", listmount_(LSMT_ROOT_ID - 1, 0, ids, 16), ENOENT);
     EXPECT_ERR("listmount-bad-buf", listmount_(id_b, 0, (void *)8, 16), EFAULT);
+
+    /* /proc/self/ns: namespace files, and the mount namespace's id. */
+    char link[64] = "", link2[64] = "";
+    readlink("/proc/self/ns/mnt", link, sizeof link - 1);
+    unsigned long long ino = 0;
+    printf("ns-mnt-link-form=%d\n", sscanf(link, "mnt:[%llu]", &ino) == 1);
+    int nsfd = open("/proc/self/ns/mnt", O_RDONLY);
+    CHECK("ns-mnt-stat", fstat(nsfd, &st) == 0 && st.st_ino == ino && S_ISREG(st.st_mode) &&
+                             (st.st_mode & 0777) == 0444 && major(st.st_dev) == 0);
+    printf("ns-type-newns=%d\n", ioctl(nsfd, 0xb703) == CLONE_NEWNS);
+    unsigned long long ns_id = 0;
+    report("ns-get-mntns-id", ioctl(nsfd, 0x8008b705, &ns_id));
+    r = statmount_(id_b, 0x40, s, sizeof big);
+    CHECK("statmount-ns-id", r == 0 && s->mask == 0x40 && s->mnt_ns_id == ns_id);
+    close(nsfd);
+    nsfd = open("/proc/self/ns/net", O_RDONLY);
+    EXPECT_ERR("ns-net-mntns-id", ioctl(nsfd, 0x8008b705, &ns_id), EINVAL);
+    close(nsfd);
+    readlink("/proc/self/ns/pid", link, sizeof link - 1);
+    readlink("/proc/self/ns/pid_for_children", link2, sizeof link2 - 1);
+    CHECK("ns-pid-for-children", !strcmp(link, link2) && !strncmp(link, "pid:[", 5));
+    EXPECT_ERR("ns-missing", access("/proc/self/ns/nope", F_OK), ENOENT);
 
     /* statx of mount roots */
     mnt_id("b/sub", &root);

@@ -76,6 +76,9 @@ fn new_mount_api_as_linux() {
         "ok statmount-ids\n",
         "ok listmount-root\n",
         "listmount-b=1 sub=1\n",
+        "ns-mnt-link-form=1\n",
+        "ok ns-mnt-stat\n",
+        "ok statmount-ns-id\n",
         "ok ms-moved-ids\n",
         "all-gone: none\n",
     ] {

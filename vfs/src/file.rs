@@ -774,6 +774,7 @@ impl OpenFile {
                 FileKind::Pipe(crate::pipe::open_end(&p.pipe, !write, write))
             }
             FileKind::Stream(fd) => FileKind::Stream(fd.try_clone().map_err(Errno::from)?),
+            FileKind::Object(o) if o.reopens() => FileKind::Object(o.clone()),
             _ => return Err(Errno::ENXIO),
         };
         Ok(OpenFile::new(None, kind, keep))

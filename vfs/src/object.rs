@@ -99,6 +99,12 @@ pub trait FileObject: Any + Send + Sync {
         Ok(0)
     }
 
+    /// Whether opening its `/proc/PID/fd` link (or a link to it) opens it again (a
+    /// namespace file); other objects are `ENXIO` there.
+    fn reopens(&self) -> bool {
+        false
+    }
+
     /// `fstat`: an anonymous inode by default.
     fn stat(&self) -> Stat {
         anon_inode_stat(self.wait_id())

@@ -204,6 +204,8 @@ enum DirKind {
     Task,
     Fd,
     FdInfo,
+    /// `/proc/PID/ns`.
+    Ns,
 }
 
 /// A magic link: followed, it leads straight to an object rather than to a path.
@@ -419,6 +421,7 @@ static PID: &[Entry] = entries! {
     b"maps" => Node::File(ProcFile::Maps), R;
     b"mountinfo" => Node::Mountinfo, R;
     b"mounts" => Node::Mounts, R;
+    b"ns" => Node::Dir(DirKind::Ns), S_IFDIR | 0o511;
     b"smaps" => Node::File(ProcFile::Smaps), R;
     b"stat" => Node::File(ProcFile::Stat), R;
     b"statm" => Node::File(ProcFile::Statm), R;
@@ -471,6 +474,7 @@ fn dir_code(d: DirKind) -> u64 {
         DirKind::Sys(i) => 0x10 + u64::from(i),
         DirKind::Sysvipc => 6,
         DirKind::Net => 7,
+        DirKind::Ns => 8,
     }
 }
 
@@ -687,6 +691,18 @@ pub(crate) fn lookup(
                 .ok_or(Errno::ENOENT)?;
             return Ok(mk(ProcInode::new(node, 0, mode, (0, 0), ino(0, code, i))));
         }
+        DirKind::Ns => {
+            let ns = crate::nsfs::NsFile::of(name).ok_or(Errno::ENOENT)?;
+            let i = crate::nsfs::NAMESPACES.iter().position(|n| n.0.as_bytes() == name);
+            let file = crate::file::open_object(ns, OFlags::empty());
+            return Ok(mk(ProcInode::new(
+                Node::Magic(Target::File(file)),
+                pid,
+                S_IFLNK | 0o777,
+                owner,
+                ino(pid, code, i.unwrap_or(0) as u64),
+            )));
+        }
         DirKind::Sysvipc | DirKind::Net => return Err(Errno::ENOENT),
     };
     let n = ino(0, code, if name == b"self" { 0x80 } else { 0x81 });
@@ -738,6 +754,9 @@ impl Vfs {
         };
         if let Some(d) = f.dentry() {
             return self.path_of(&d);
+        }
+        if let Some(ns) = f.object_as::<crate::nsfs::NsFile>() {
+            return ns.link_text();
         }
         let st = f.stat().unwrap_or_default();
         match st.st_mode & S_IFMT {
@@ -1022,6 +1041,12 @@ fn entries(procs: &dyn ProcSource, pid: i32, kind: DirKind) -> Vec<(Vec<u8>, u64
             sys_entries(d)
                 .into_iter()
                 .map(|(name, _, mode, i)| (name.as_bytes().to_vec(), ino(0, code, i), dt(mode))),
+        ),
+        DirKind::Ns => v.extend(
+            crate::nsfs::NAMESPACES
+                .iter()
+                .enumerate()
+                .map(|(i, n)| (n.0.as_bytes().to_vec(), ino(pid, code, i as u64), dtype::LNK)),
         ),
         DirKind::Sysvipc | DirKind::Net => {}
     }

@@ -22,6 +22,20 @@ pub fn sys_ioctl(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
     if let Some(r) = crate::net::dev_ioctl(ctx, &f, a.u32(1), arg) {
         return r;
     }
+    if let Some(ns) = f.object_as::<vfs::NsFile>() {
+        // Namespace files: their kind and a mount namespace's id.
+        const NS_GET_NSTYPE: u32 = 0xb703;
+        const NS_GET_MNTNS_ID: u32 = 0x8008_b705;
+        match a.u32(1) {
+            NS_GET_NSTYPE => return Ok(ns.clone_flag()),
+            NS_GET_MNTNS_ID => {
+                let id = ns.mnt_ns_id().ok_or(Errno::EINVAL)?;
+                ctx.write_val(arg, &id)?;
+                return Ok(0);
+            }
+            _ => {}
+        }
+    }
     let generic = matches!(a.u32(1), ioctl::FIOCLEX | ioctl::FIONCLEX | ioctl::FIONBIO);
     if !generic {
         if let Some(r) = super::blk_ioctl::ioctl(ctx, &f, a.u32(1), a.raw(2)) {

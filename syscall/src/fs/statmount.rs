@@ -22,8 +22,8 @@ const STRINGS: [(u64, usize); 4] = [
 
 /// A guest `struct mnt_id_req`: (mount id, param). `EFAULT`, `E2BIG` past a page or with
 /// unknown non-zero bytes at its end, `EINVAL` below the first version or for an id that
-/// is no unique id; a namespace descriptor is `EBADF` if not open and `EINVAL` otherwise,
-/// a namespace id `ENOENT` (uml has no namespace to name).
+/// is no unique id; a namespace descriptor is `EBADF` if not open and `EINVAL` if it is no
+/// mount namespace, a namespace id other than uml's one `ENOENT`.
 fn mnt_id_req(ctx: &mut Ctx<'_>, addr: UserAddr) -> Result<(u64, u64), Errno> {
     let size = ctx.read_val::<u32>(addr)? as usize;
     if size > 4096 {
@@ -45,10 +45,12 @@ fn mnt_id_req(ctx: &mut Ctx<'_>, addr: UserAddr) -> Result<(u64, u64), Errno> {
         return Err(Errno::EINVAL);
     }
     if ns_fd != 0 {
-        ctx.file(ns_fd as i32)?;
-        return Err(Errno::EINVAL);
+        let f = ctx.file(ns_fd as i32)?;
+        if f.object_as::<vfs::NsFile>().and_then(|n| n.mnt_ns_id()).is_none() {
+            return Err(Errno::EINVAL);
+        }
     }
-    if ns_id != 0 {
+    if ns_id != 0 && ns_id != vfs::MNT_NS_ID {
         return Err(Errno::ENOENT);
     }
     Ok((id, param))
@@ -94,6 +96,10 @@ pub(crate) fn sys_statmount(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     }
     if mask & STATMOUNT_PROPAGATE_FROM != 0 {
         done |= STATMOUNT_PROPAGATE_FROM;
+    }
+    if mask & STATMOUNT_MNT_NS_ID != 0 {
+        put64(&mut sm, 112, vfs::MNT_NS_ID);
+        done |= STATMOUNT_MNT_NS_ID;
     }
     // The strings, after an empty one that unset offsets point at.
     let mut strings: Vec<u8> = Vec::new();
