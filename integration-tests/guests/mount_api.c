@@ -372,6 +372,26 @@ int main(void) {
     readlink("/proc/self/ns/pid_for_children", link2, sizeof link2 - 1);
     CHECK("ns-pid-for-children", !strcmp(link, link2) && !strncmp(link, "pid:[", 5));
     EXPECT_ERR("ns-missing", access("/proc/self/ns/nope", F_OK), ENOENT);
+    int pidns = open("/proc/self/ns/pid", O_RDONLY), utsns = open("/proc/self/ns/uts", O_RDONLY);
+    int userns = open("/proc/self/ns/user", O_RDONLY);
+    EXPECT_ERR("ns-pid-parent", ioctl(pidns, 0xb702), EPERM);
+    EXPECT_ERR("ns-uts-parent", ioctl(utsns, 0xb702), EINVAL);
+    EXPECT_ERR("ns-uts-owner-uid", ioctl(utsns, 0xb704, &ns_id), EINVAL);
+    unsigned owner_uid = 77;
+    report("ns-user-owner-uid", ioctl(userns, 0xb704, &owner_uid));
+    printf("ns-user-owner-uid=%u\n", owner_uid);
+    EXPECT_ERR("ns-user-userns", ioctl(userns, 0xb701), EPERM);
+    int owner = ioctl(utsns, 0xb701);
+    char fdpath[64], ownerlink[64] = "", userlink[64] = "";
+    snprintf(fdpath, sizeof fdpath, "/proc/self/fd/%d", owner);
+    readlink(fdpath, ownerlink, sizeof ownerlink - 1);
+    readlink("/proc/self/ns/user", userlink, sizeof userlink - 1);
+    CHECK("ns-uts-userns", owner >= 0 && !strcmp(ownerlink, userlink) &&
+                               fcntl(owner, F_GETFD) == FD_CLOEXEC);
+    close(owner);
+    close(pidns);
+    close(utsns);
+    close(userns);
 
     /* statx of mount roots */
     mnt_id("b/sub", &root);

@@ -5,7 +5,8 @@
 //! opened file that inode on device 0:4, with the inode numbers Linux 6.18 gives its
 //! initial namespaces (`pid_for_children` and `time_for_children` are `pid` and `time`).
 //! The mount namespace's id (`NS_GET_MNTNS_ID`, `statmount`'s `mnt_ns_id`) is
-//! [`MNT_NS_ID`].
+//! [`MNT_NS_ID`]. Every namespace is owned by the user namespace, which, like the pid
+//! namespace, is a top one: it has no parent or owner the caller may see.
 
 use abi::structs::Stat;
 
@@ -61,6 +62,20 @@ impl NsFile {
     /// Its `CLONE_NEW*` flag.
     pub fn clone_flag(&self) -> u64 {
         self.clone_flag
+    }
+
+    /// Its kind (`mnt`, `pid`, ...).
+    pub fn kind(&self) -> &'static str {
+        self.kind
+    }
+
+    /// The user namespace that owns it (`NS_GET_USERNS`): `None` for the user namespace,
+    /// whose owner lies outside (uml's is the initial one).
+    pub fn owner(&self) -> Option<Arc<NsFile>> {
+        if self.kind == "user" {
+            return None;
+        }
+        NsFile::of(b"user")
     }
 
     /// Its id if it is the mount namespace.
