@@ -18,6 +18,9 @@
 #define __NR_listmount 458
 #endif
 #define NR_open_tree_attr 467
+#ifndef MOVE_MOUNT_BENEATH
+#define MOVE_MOUNT_BENEATH 0x200
+#endif
 /* Newer than the C library's headers. */
 #define MNT_ID_UNIQUE 0x4000U
 #define SM_SB_BASIC 0x1ULL
@@ -410,5 +413,25 @@ int main(void) {
     close(fd);
     report("umount-moved", umount("a"));
     show_mount("all-gone", "a");
+
+    /* MOVE_MOUNT_BENEATH: under the top mount, which stays on top. */
+    report("top-mount", mount("top", "c", "tmpfs", 0, NULL));
+    close(open("c/top", O_CREAT | O_WRONLY, 0644));
+    fd = fsopen_("tmpfs", 0);
+    fsconfig_(fd, FSCONFIG_CMD_CREATE, NULL, NULL, 0);
+    mfd = fsmount_(fd, 0, 0);
+    close(fd);
+    close(openat(mfd, "under", O_CREAT | O_WRONLY, 0644));
+    EXPECT_ERR("beneath-not-root",
+               move_mount_(mfd, "", AT_FDCWD, "b", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_BENEATH),
+               EINVAL);
+    report("move-beneath",
+           move_mount_(mfd, "", AT_FDCWD, "c", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_BENEATH));
+    close(mfd);
+    CHECK("beneath-top-stays", exists("c/top") && !exists("c/under"));
+    report("umount-top", umount("c"));
+    CHECK("beneath-shows", exists("c/under") && !exists("c/top"));
+    report("umount-beneath", umount("c"));
+    show_mount("beneath-gone", "c");
     return 0;
 }

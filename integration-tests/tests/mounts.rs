@@ -81,6 +81,9 @@ fn new_mount_api_as_linux() {
         "ok statmount-ns-id\n",
         "ok ms-moved-ids\n",
         "all-gone: none\n",
+        "ok beneath-top-stays\n",
+        "ok beneath-shows\n",
+        "beneath-gone: none\n",
     ] {
         assert!(out.contains(want), "missing {want:?} in:\n{out}");
     }

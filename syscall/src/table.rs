@@ -175,7 +175,7 @@ table! {
     fsconfig => partial(fs::sys_fsconfig, "binary, path and fd values are taken by no option (EINVAL) but the super block flags; CREATE_EXCL is CREATE");
     fsmount => full(fs::sys_fsmount);
     fspick => full(fs::sys_fspick);
-    move_mount => partial(fs::sys_move_mount, "MOVE_MOUNT_SET_GROUP and MOVE_MOUNT_BENEATH are EINVAL (no peer groups)");
+    move_mount => partial(fs::sys_move_mount, "MOVE_MOUNT_SET_GROUP is EINVAL (no peer groups)");
     open_tree => full(fs::sys_open_tree);
     open_tree_attr => partial(fs::sys_open_tree_attr, "as mount_setattr");
     mount_setattr => partial(fs::sys_mount_setattr, "propagation types are kept and shown, with nothing to propagate to; MOUNT_ATTR_IDMAP is EINVAL (no user namespaces)");

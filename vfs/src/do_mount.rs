@@ -246,7 +246,7 @@ impl Vfs {
         if src.0.mnt.is_none() || src.0.parent.is_none() {
             return Err(Errno::EINVAL);
         }
-        self.graft(&src, at)
+        self.graft(&src, at, false)
     }
 
     fn new_mount(

@@ -386,6 +386,18 @@ impl Vfs {
     /// Adds a mount of `inode` (shown as `mnt`) on directory `at` (not the top of a
     /// tree); returns its root.
     pub(crate) fn add_mount(&self, at: &Dentry, inode: Inode, ftype: u32, mnt: Arc<Mnt>) -> Dentry {
+        self.insert_mount(at, inode, ftype, mnt, None)
+    }
+
+    /// [`Vfs::add_mount`], made just before (beneath) the mount `beneath` if given.
+    pub(crate) fn insert_mount(
+        &self,
+        at: &Dentry,
+        inode: Inode,
+        ftype: u32,
+        mnt: Arc<Mnt>,
+        beneath: Option<&Arc<Mnt>>,
+    ) -> Dentry {
         let parent = at.parent_or_self();
         let root = Dentry::new_mount(parent, &at.0.name, inode, ftype, mnt);
         let top = tree_top(at);
@@ -393,11 +405,20 @@ impl Vfs {
         let mut table = self.mounts.write();
         // Mounts of detached trees that are gone go with them.
         table.retain(|m| m.top(&self.root).is_some());
-        table.push(Mount {
+        let entry = Mount {
             path: guest_path(at),
             root: root.clone(),
             tree,
+        };
+        let under = beneath.and_then(|b| {
+            table
+                .iter()
+                .position(|m| m.root.0.mnt.as_ref().is_some_and(|x| Arc::ptr_eq(x, b)))
         });
+        match under {
+            Some(i) => table.insert(i, entry),
+            None => table.push(entry),
+        }
         root
     }
 

@@ -184,22 +184,33 @@ impl Vfs {
     }
 
     /// `move_mount(2)`: the mount whose root is `from` (attached, or a detached mount)
-    /// goes onto `to`; `EINVAL` if `from` is no mount root or the guest root.
-    pub fn move_mount(&self, from: &Dentry, to: &Dentry) -> Result<(), Errno> {
+    /// goes onto `to`, or with `beneath` under the mount whose root `to` is; `EINVAL` if
+    /// `from` is no mount root or the guest root.
+    pub fn move_mount(&self, from: &Dentry, to: &Dentry, beneath: bool) -> Result<(), Errno> {
         if from.0.mnt.is_none() || Arc::ptr_eq(&from.0, &self.root.0) {
             return Err(Errno::EINVAL);
         }
         let _ns = self.ns.lock();
-        self.graft(from, to)
+        self.graft(from, to, beneath)
     }
 
     /// Moves the mount whose root is `src` (attached, or the top of a detached tree), with
-    /// the mounts on and below it, onto `at`, as Linux's `do_move_mount`.
-    pub(crate) fn graft(&self, src: &Dentry, at: &Dentry) -> Result<(), Errno> {
+    /// the mounts on and below it, onto `at`, as Linux's `do_move_mount`; `beneath`: under
+    /// the mount whose root `at` is (`MOVE_MOUNT_BENEATH`), which stays on top.
+    pub(crate) fn graft(&self, src: &Dentry, at: &Dentry, beneath: bool) -> Result<(), Errno> {
         let mnt = src.0.mnt.clone().ok_or(Errno::EINVAL)?;
         if at.0.parent.is_none() {
             return Err(Errno::EINVAL);
         }
+        let over = if beneath {
+            let top = at.0.mnt.clone().ok_or(Errno::EINVAL)?;
+            if Arc::ptr_eq(&top, &mnt) {
+                return Err(Errno::EINVAL);
+            }
+            Some(top)
+        } else {
+            None
+        };
         if src.is_dir() != at.is_dir() {
             return Err(Errno::EINVAL);
         }
@@ -230,11 +241,12 @@ impl Vfs {
             }
             (root, below)
         };
-        let new_root = self.add_mount(at, share_inode(&root)?, root.ftype(), mnt);
+        let over = over.as_ref();
+        let new_root = self.insert_mount(at, share_inode(&root)?, root.ftype(), mnt, over);
         for (rel, old) in below {
             let point = self.walk_names(&new_root, &rel)?;
             let m = old.0.mnt.clone().ok_or(Errno::EINVAL)?;
-            self.add_mount(&point, share_inode(&old)?, old.ftype(), m);
+            self.insert_mount(&point, share_inode(&old)?, old.ftype(), m, over);
         }
         Ok(())
     }

@@ -213,8 +213,8 @@ pub(crate) fn sys_move_mount(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     if flags & !known != 0 {
         return Err(Errno::EINVAL);
     }
-    // Peer groups and mounting beneath are not modelled.
-    if flags & (MOVE_MOUNT_SET_GROUP | MOVE_MOUNT_BENEATH) != 0 {
+    // Peer groups are not modelled.
+    if flags & MOVE_MOUNT_SET_GROUP != 0 {
         return Err(Errno::EINVAL);
     }
     let from = resolve(
@@ -231,7 +231,8 @@ pub(crate) fn sys_move_mount(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
         flags & MOVE_MOUNT_T_EMPTY_PATH != 0,
         flags & MOVE_MOUNT_T_SYMLINKS != 0,
     )?;
-    ctx.vfs.move_mount(&from, &to)?;
+    ctx.vfs
+        .move_mount(&from, &to, flags & MOVE_MOUNT_BENEATH != 0)?;
     Ok(0)
 }
 
