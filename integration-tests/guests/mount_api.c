@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 
 #ifndef __NR_statmount
 #define __NR_statmount 457
@@ -433,5 +434,43 @@ int main(void) {
     CHECK("beneath-shows", exists("c/under") && !exists("c/top"));
     report("umount-beneath", umount("c"));
     show_mount("beneath-gone", "c");
+
+    /* unshare(CLONE_NEWNS): a copy of the mount namespace, whose mounts the parent does not
+     * see and which goes with the child. */
+    int up[2], down[2];
+    pipe(up);
+    pipe(down);
+    unsigned long long parent_id = mnt_id(".", NULL);
+    fflush(stdout);
+    pid_t child = fork();
+    if (child == 0) {
+        report("unshare-newns", unshare(CLONE_NEWNS));
+        report("ns-private", mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL));
+        report("ns-mount", mount("ns", "c", "tmpfs", 0, NULL));
+        close(open("c/in-ns", O_CREAT | O_WRONLY, 0644));
+        CHECK("ns-sees-own", exists("c/in-ns"));
+        show_mount("ns-child-mounts", "c");
+        unsigned long long own = mnt_id("c", NULL);
+        CHECK("ns-copy-new-ids", mnt_id(".", NULL) != parent_id);
+        CHECK("ns-statmount-own", statmount_(own, SM_MNT_BASIC, s, sizeof big) == 0 &&
+                                      s->mnt_id == own);
+        n = listmount_(LSMT_ROOT_ID, 0, ids, 4096);
+        int has = 0;
+        for (long i = 0; i < n; i++) has |= ids[i] == own;
+        CHECK("ns-listmount-own", has);
+        fflush(stdout);
+        write(up[1], &own, sizeof own);
+        char c;
+        read(down[0], &c, 1);
+        _exit(0);
+    }
+    unsigned long long child_mnt = 0;
+    read(up[0], &child_mnt, sizeof child_mnt);
+    CHECK("ns-parent-not-seen", !exists("c/in-ns"));
+    show_mount("ns-parent-mounts", "c");
+    EXPECT_ERR("ns-parent-statmount", statmount_(child_mnt, SM_MNT_BASIC, s, sizeof big), ENOENT);
+    write(down[1], "x", 1);
+    waitpid(child, NULL, 0);
+    CHECK("ns-gone-with-child", !exists("c/in-ns"));
     return 0;
 }

@@ -1,7 +1,8 @@
 //! `mount(2)`/`umount2(2)`, the new mount API and loop devices: C guests that mount in a
 //! fresh temporary directory (tmpfs, bind mounts, read-only and noexec remounts, busy and
 //! detached unmounts, errnos; fsopen/fsconfig/fsmount/move_mount, fspick, open_tree clones,
-//! mount_setattr, MS_MOVE, statmount/listmount and statx mount ids) and bind an image to a
+//! mount_setattr, MS_MOVE, statmount/listmount and statx mount ids, /proc/self/ns,
+//! unshare(CLONE_NEWNS)) and bind an image to a
 //! loop device, run `mkfs.ext4` on it and mount it, natively (as root: the host's own mounts and loop devices, each undone by the
 //! guest before it exits) and under uml, whose stdout and exit status must be identical.
 #![allow(clippy::unwrap_used)]
@@ -84,6 +85,12 @@ fn new_mount_api_as_linux() {
         "ok beneath-top-stays\n",
         "ok beneath-shows\n",
         "beneath-gone: none\n",
+        "unshare-newns=ok\n",
+        "ok ns-sees-own\n",
+        "ok ns-listmount-own\n",
+        "ok ns-parent-not-seen\n",
+        "ns-parent-statmount=ENOENT\n",
+        "ok ns-gone-with-child\n",
     ] {
         assert!(out.contains(want), "missing {want:?} in:\n{out}");
     }

@@ -340,7 +340,7 @@ table! {
     adjtimex => partial(settime::sys_adjtimex, "NTP parameters kept and reported; ADJ_SETOFFSET moves the instance's clock, the frequency does not change its rate; no leap seconds");
     clock_adjtime => partial(settime::sys_clock_adjtime, "as adjtimex, for CLOCK_REALTIME; other clocks EOPNOTSUPP");
     syslog => partial(syslog::sys_syslog, "the log holds uml's boot line; nothing is logged after boot");
-    unshare => partial(unshare::sys_unshare, "CLONE_FILES copies the descriptor table; the namespaces (CLONE_NEW*) are EINVAL: uml has none");
+    unshare => partial(unshare::sys_unshare, "CLONE_FILES copies the descriptor table; CLONE_NEWNS copies the mount namespace; the other namespaces (CLONE_NEW*) are EINVAL: uml has none");
     ioprio_get => full(priority::sys_ioprio_get);
     ioprio_set => partial(priority::sys_ioprio_set, "kept and reported; uml has no I/O scheduler to apply it");
     sched_getscheduler => full(sched_calls::sys_sched_getscheduler);

@@ -358,6 +358,12 @@ impl Vfs {
             return Err(Errno::EPERM);
         }
         let d = self.walk(base, target, flags & UMOUNT_NOFOLLOW == 0, &mut 0)?;
+        // The topmost mount there, as Linux's `LOOKUP_MOUNTPOINT` (a walk that starts at a
+        // mount root, the caller's root, does not cross the mounts stacked on it).
+        let d = match &d.0.parent {
+            Some(p) if d.0.mnt.is_some() => self.bound(p, &d.0.name).unwrap_or(d),
+            _ => d,
+        };
         let _ns = self.ns.lock();
         let mut table = self.mounts.write();
         let Some(i) = table.iter().rposition(|m| Arc::ptr_eq(&m.root.0, &d.0)) else {

@@ -364,15 +364,16 @@ impl Vfs {
             .map(|m| m.root.clone())
     }
 
-    /// The mounts of the guest's tree, the root first, in the order they were made: the
-    /// names of their mount points and their roots.
-    pub(crate) fn attached(&self) -> Vec<(Vec<Vec<u8>>, Dentry)> {
-        let mut v = vec![(Vec::new(), self.root.clone())];
+    /// The mounts of the tree whose top is `top` (the guest's, a mount namespace's), the
+    /// top first, in the order they were made: the names of their mount points and their
+    /// roots.
+    pub(crate) fn mounts_of(&self, top: &Dentry) -> Vec<(Vec<Vec<u8>>, Dentry)> {
+        let mut v = vec![(Vec::new(), top.clone())];
         v.extend(
             self.mounts
                 .read()
                 .iter()
-                .filter(|m| m.tree.is_none())
+                .filter(|m| m.in_tree(top, &self.root))
                 .map(|m| (m.path.clone(), m.root.clone())),
         );
         v

@@ -12,8 +12,12 @@
 //! in the order they were made: files already open there keep working, and `..` from
 //! them still leads where it led before.
 //!
-//! Propagation types are kept per mount and shown (`statmount`), with nothing to
-//! propagate to: uml has one mount namespace.
+//! A mount namespace is such a tree too: `unshare(CLONE_NEWNS)` copies the caller's whole
+//! tree ([`Vfs::unshare_mounts`]) and the process's root and working directory move into
+//! the copy, which its children inherit; the mounts it makes there are seen by the
+//! processes in that namespace only, and the namespace goes when none is left in it.
+//! Propagation types are kept per mount and shown (`statmount`), with nothing propagated
+//! between namespaces (no peer groups).
 
 use abi::flags::mount::*;
 use abi::Errno;
@@ -167,11 +171,31 @@ impl Vfs {
                 .collect()
         };
         for (rel, old) in below {
-            let point = self.walk_names(&top, &rel)?;
+            // A mount whose mount point is gone from the copy stays behind.
+            let Ok(point) = self.walk_names(&top, &rel) else {
+                continue;
+            };
             let mnt = self.clone_mnt(&old)?;
             self.add_mount(&point, share_inode(&old)?, old.ftype(), mnt);
         }
         Ok(top)
+    }
+
+    /// `unshare(CLONE_NEWNS)` of a process whose root is `root` (`None`: the guest root)
+    /// and working directory `cwd`: a copy of its mount namespace (every mount of the tree
+    /// its root lies in), as a tree of its own. Returns its root and working directory in
+    /// the copy.
+    pub fn unshare_mounts(&self, root: Option<&Dentry>, cwd: &Dentry) -> Result<(Dentry, Dentry), Errno> {
+        let old_top = root.map_or_else(|| self.root.clone(), tree_top);
+        let top = self.open_tree_clone(&old_top, true)?;
+        let moved = |d: &Dentry| {
+            if !Arc::ptr_eq(&tree_top(d).0, &old_top.0) {
+                return d.clone();
+            }
+            self.walk_names(&top, &guest_path(d)).unwrap_or_else(|_| d.clone())
+        };
+        let new_root = root.map_or_else(|| top.clone(), moved);
+        Ok((new_root, moved(cwd)))
     }
 
     /// The dentry at the names `rel` below `from` (mounts crossed, no symlink followed).

@@ -793,8 +793,8 @@ impl Vfs {
             Node::Open(f) => return f.reopen(flags).map(Some),
             Node::Symlink(_) | Node::Magic(_) => return Err(Errno::ELOOP),
             Node::File(file) => procs.contents(self, p.pid, *file)?,
-            Node::Mounts => self.mounts_text(false),
-            Node::Mountinfo => self.mounts_text(true),
+            Node::Mounts => self.mounts_text(&root_of(d), false),
+            Node::Mountinfo => self.mounts_text(&root_of(d), true),
             Node::Filesystems => FILESYSTEM_TYPES
                 .iter()
                 .map(|(t, dev)| format!("{}\t{t}\n", if *dev { "" } else { "nodev" }))
@@ -840,9 +840,9 @@ impl Vfs {
         .into_bytes()
     }
 
-    /// The mounts of the guest's tree, root first: (mount point, root).
-    fn mount_list(&self) -> Vec<(Vec<u8>, Dentry)> {
-        self.attached()
+    /// The mounts of the tree whose top is `top`, the top first: (mount point, root).
+    fn mount_list(&self, top: &Dentry) -> Vec<(Vec<u8>, Dentry)> {
+        self.mounts_of(top)
             .into_iter()
             .map(|(path, root)| (crate::mount::path_bytes(&path), root))
             .collect()
@@ -853,10 +853,11 @@ impl Vfs {
         d.mount().map_or(1, |m| m.id)
     }
 
-    /// `/proc/PID/mounts` (`info`: `/proc/PID/mountinfo`).
-    fn mounts_text(&self, info: bool) -> Vec<u8> {
+    /// `/proc/PID/mounts` (`info`: `/proc/PID/mountinfo`): the mounts of the tree (the
+    /// mount namespace) whose top is `top`, the one the procfs read lies in.
+    fn mounts_text(&self, top: &Dentry, info: bool) -> Vec<u8> {
         let mut out = Vec::new();
-        for (point, root) in self.mount_list() {
+        for (point, root) in self.mount_list(top) {
             let Some(m) = &root.0.mnt else { continue };
             let f = m.flags();
             use abi::flags::mount::*;

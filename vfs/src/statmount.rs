@@ -3,8 +3,8 @@
 //!
 //! Every mount has an id (mountinfo's first field) and a unique id
 //! ([`MNT_UNIQUE_ID_OFFSET`] plus its id, so unique ids grow in the order mounts are made,
-//! as Linux's). `statmount` and `listmount` see the mounts attached to the guest's tree,
-//! not detached ones. A mount is *reachable* from a root (the caller's, or a mount's own)
+//! as Linux's). `statmount` and `listmount` see the mounts of the caller's mount
+//! namespace (the tree its root lies in), not detached ones. A mount is *reachable* from a root (the caller's, or a mount's own)
 //! if its root lies at or below that root; callers without `CAP_SYS_ADMIN` get `EPERM`
 //! for a mount (or a listing from one) they cannot reach, as Linux. uml has one mount
 //! namespace, so there are no namespace ids to ask by, and no peer groups.
@@ -15,7 +15,7 @@ use abi::flags::mount::*;
 use abi::Errno;
 
 use crate::dentry::Dentry;
-use crate::mount::{guest_path, path_bytes, sb_dev, Mnt, SbKind, MNT_UNIQUE_ID_OFFSET};
+use crate::mount::{guest_path, path_bytes, sb_dev, tree_top, Mnt, SbKind, MNT_UNIQUE_ID_OFFSET};
 use crate::{Arc, Vfs};
 
 /// What `statmount` tells of a mount (Linux's `struct statmount`, strings as bytes).
@@ -87,9 +87,16 @@ impl Vfs {
         (id, MNT_UNIQUE_ID_OFFSET + id, d.is_root())
     }
 
-    /// The guest tree's mount of unique id `id`: its mount point's names and root.
-    fn mount_by_id(&self, id: u64) -> Result<(Vec<Vec<u8>>, Dentry, Arc<Mnt>), Errno> {
-        self.attached()
+    /// The top of the caller's mount namespace, whose root is `root` (`None`: the guest
+    /// root).
+    fn ns_top(&self, root: Option<&Dentry>) -> Dentry {
+        root.map_or_else(|| self.root.clone(), tree_top)
+    }
+
+    /// The mount of unique id `id` in the tree whose top is `top`: its mount point's names
+    /// and root.
+    fn mount_by_id(&self, top: &Dentry, id: u64) -> Result<(Vec<Vec<u8>>, Dentry, Arc<Mnt>), Errno> {
+        self.mounts_of(top)
             .into_iter()
             .find_map(|(path, root)| {
                 let m = root.0.mnt.clone()?;
@@ -101,7 +108,7 @@ impl Vfs {
     /// `statmount(2)` of the mount of unique id `id`, for a caller whose root is `root`
     /// (`None`: the guest root); `privileged`: it has `CAP_SYS_ADMIN`.
     pub fn statmount(&self, id: u64, root: Option<&Dentry>, privileged: bool) -> Result<MountStat, Errno> {
-        let (path, mroot, m) = self.mount_by_id(id)?;
+        let (path, mroot, m) = self.mount_by_id(&self.ns_top(root), id)?;
         let caller_root = root.map(guest_path).unwrap_or_default();
         if !reachable(&path, &caller_root) && !privileged {
             return Err(Errno::EPERM);
@@ -152,11 +159,12 @@ impl Vfs {
         privileged: bool,
     ) -> Result<Vec<u64>, Errno> {
         let caller_root = root.map(guest_path).unwrap_or_default();
-        let all = self.attached();
+        let top = self.ns_top(root);
+        let all = self.mounts_of(&top);
         let from = if id == LSMT_ROOT {
             caller_root.clone()
         } else {
-            let (path, ..) = self.mount_by_id(id)?;
+            let (path, ..) = self.mount_by_id(&top, id)?;
             path
         };
         if !reachable(&from, &caller_root) && !privileged {
