@@ -5,24 +5,27 @@
 //! per-mount flags only; without: the flags and a tmpfs's `size=`/`mode=`), `MS_BIND` (a
 //! guest file or directory mounted again elsewhere, sharing its inode and the source
 //! mount's flags), the propagation types (`MS_SHARED`, `MS_PRIVATE`, `MS_SLAVE`,
-//! `MS_UNBINDABLE`: checked and accepted; uml has one mount namespace, so there is nothing
-//! to propagate to), and new mounts of the types uml has: `tmpfs` (an empty in-memory file
+//! `MS_UNBINDABLE`: kept per mount, with `MS_REC` for those below; nothing propagates
+//! between namespaces), `MS_MOVE` (a mount root and the mounts on and below it move,
+//! [`mount_tree`](crate::mount_tree)), and new mounts of the types uml has: `tmpfs` (an empty in-memory file
 //! system; `size=` limits its files with `ENOSPC`, `mode=`, `uid=`, `gid=` set its root,
 //! `nr_inodes=`, `huge=`, `mpol=`, `inode32`/`inode64`, `noswap` are accepted), `proc`,
 //! `sysfs`, and `ext2`/`ext3`/`ext4` from a loop device ([`blockfs`](crate::blockfs)); any
-//! other type is `ENODEV`. The per-mount flags are described in [`mount`](crate::mount).
+//! other type is `ENODEV`; the same disk file system again on its own mount root is `EBUSY`.
+//! The per-mount flags are described in [`mount`](crate::mount).
 //!
-//! `umount2` removes the mount on the target (`EINVAL` if it is no mount root): `EBUSY`
+//! `umount2` removes the mount on the target, the topmost one there (`EINVAL` if it is no
+//! mount root): `EBUSY`
 //! while it is in use (anything holds a dentry below its root: a working directory, an
 //! open file, a mount on top of one of its directories), unless `MNT_DETACH`, which
 //! removes it and the mounts below it at once (their users keep what they hold).
-//! `MNT_EXPIRE` marks first (`EAGAIN`) and unmounts at the second call; `MNT_FORCE` is
-//! accepted; `UMOUNT_NOFOLLOW` does not follow a final symlink.
+//! `MNT_EXPIRE` marks first (`EAGAIN`) and unmounts at the second call if nothing used the
+//! mount in between; `MNT_FORCE` is accepted; `UMOUNT_NOFOLLOW` does not follow a final
+//! symlink.
 //!
-//! Not implemented: `MS_MOVE` (`EINVAL`), `MS_REC` copies of the mounts below a bind
-//! mount's source (only the source's own file system is bound), `size=N%` (accepted, no
-//! limit), remounting a tmpfs below what it holds, and the `EBUSY` Linux gives when
-//! remounting read-only a file system with files open for writing.
+//! Not implemented: `MS_REC` copies of the mounts below a bind mount's source (only the
+//! source's own file system is bound; `open_tree(AT_RECURSIVE)` copies them), `size=N%`
+//! (accepted, no limit), and remounting a tmpfs below what it holds.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;

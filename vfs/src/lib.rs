@@ -17,8 +17,11 @@
 //! go by the caller's filesystem uid, gid and supplementary groups ([`perm`]). `/sys` is uml's own small in-memory tree ([`sysfs`]: one CPU, one memory node). The host's `/proc` and `/sys` never show
 //! through (they describe the host, and the host's `/proc/self` is the uml kernel).
 //! The guest's own `mount(2)`/`umount2(2)` change uml's mount table ([`mount`],
-//! [`do_mount`]: tmpfs, proc, sysfs, bind mounts, remounts, per-mount flags), never the
-//! host's; `/dev/loop-control` and `/dev/loopN` are loop block devices over guest files
+//! [`do_mount`]: tmpfs, proc, sysfs, bind mounts, moves, remounts, per-mount flags), never
+//! the host's; so do the new mount API ([`fs_context`]: `fsopen`/`fspick` contexts;
+//! [`mount_tree`]: detached mounts, `move_mount`, `open_tree`, `mount_setattr`, and mount
+//! namespaces as copies of the tree) and [`statmount`] answers `statmount`/`listmount`;
+//! `/proc/PID/ns` holds namespace files ([`nsfs`]); `/dev/loop-control` and `/dev/loopN` are loop block devices over guest files
 //! ([`loopdev`]), and a loop device formatted by `mkfs.ext*` mounts as an in-memory file
 //! system that belongs to the device ([`blockfs`]: an emulation, its gap documented there).
 //!

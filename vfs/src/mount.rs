@@ -1,12 +1,14 @@
 //! The mount table: which file system is mounted where, with which per-mount flags.
 //!
-//! Every mount is a [`Mnt`] (Linux's `struct mount`: an id, the per-mount flags and the
-//! super block it shows) whose root is a dentry made for it ([`Dentry::new_mount`]); the
-//! table ([`Vfs::mounts`]) keys each one by the canonical guest path of its mount point (a
-//! dentry's parent chain is its canonical path), so mounts nest anywhere, stack (the last
-//! one made on a path hides the others) and `..` from a mount root goes to the directory it
-//! is mounted on. A dentry lies on the mount of its nearest ancestor that is a mount root
-//! ([`Dentry::mount`]); the guest root is a mount root too (id 1, never unmounted).
+//! Every mount is a [`Mnt`] (Linux's `struct mount`: an id and a unique id, the per-mount
+//! flags, the super block it shows and where in it its root is) whose root is a dentry made
+//! for it ([`Dentry::new_mount`]); the table ([`Vfs::mounts`]) keys each one by the
+//! canonical path of its mount point from the top of its tree (a dentry's parent chain is
+//! its canonical path), so mounts nest anywhere, stack (the last one made on a path hides
+//! the others) and `..` from a mount root goes to the directory it is mounted on. A dentry
+//! lies on the mount of its nearest ancestor that is a mount root ([`Dentry::mount`]); the
+//! guest root is a mount root too (id 1, never unmounted). Trees other than the guest's
+//! (detached mounts, mount namespaces) are [`mount_tree`](crate::mount_tree)'s.
 //!
 //! At boot: the root (overlay, or the host tree with `--rw`), devfs on `/dev`, procfs on
 //! `/proc`, sysfs on `/sys`, and host directories bind-mounted at guest paths (`uml run -v
@@ -21,10 +23,13 @@
 //! At run time the guest's own `mount(2)` and `umount2(2)` change the table
 //! ([`do_mount`](crate::do_mount)); nothing is ever mounted on the host.
 //!
-//! Per-mount flags: `MS_RDONLY` makes every change below the mount `EROFS` ([`read_only`]),
-//! `MS_NOEXEC` makes exec `EACCES`, `MS_NODEV` makes opening a device node `EACCES`,
-//! `MS_NOSUID` makes exec ignore set-user-ID and set-group-ID bits; the others (`noatime`,
-//! `nodiratime`, `relatime`, `nosymfollow`, ...) are kept and shown but have no effect.
+//! Per-mount flags: `MS_RDONLY` makes every change below the mount `EROFS` ([`read_only`];
+//! so does a read-only file system), `MS_NOEXEC` makes exec `EACCES`, `MS_NODEV` makes
+//! opening a device node `EACCES`, `MS_NOSUID` makes exec ignore set-user-ID and
+//! set-group-ID bits, `MS_NOSYMFOLLOW` makes following a symlink there `ELOOP`, and the atime
+//! flags (`noatime`, `nodiratime`, `relatime`, or none: strict) decide whether reads of
+//! in-memory files and directories move their access times. A file open for writing
+//! ([`MntWriter`]) keeps its mount and file system from becoming read-only (`EBUSY`).
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
