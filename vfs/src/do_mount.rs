@@ -243,7 +243,12 @@ impl Vfs {
 
     /// `MS_MOVE`: the mount whose root `source` names, and the mounts on and below it, move
     /// to `at`.
-    fn move_mount_path(&self, base: At<'_>, at: &Dentry, source: Option<&[u8]>) -> Result<(), Errno> {
+    fn move_mount_path(
+        &self,
+        base: At<'_>,
+        at: &Dentry,
+        source: Option<&[u8]>,
+    ) -> Result<(), Errno> {
         let source = source.filter(|s| !s.is_empty()).ok_or(Errno::EINVAL)?;
         let src = self.walk(base, source, true, &mut 0)?;
         if src.0.mnt.is_none() || src.0.parent.is_none() {

@@ -1202,12 +1202,16 @@ fn host_access(flags: OFlags) -> HOFlags {
     }
 }
 
-/// Opens the object `d` names (permission and type checks done by the caller).
 /// An `O_PATH` open file of `d`.
 pub(crate) fn open_path(d: &Dentry) -> FileRef {
-    OpenFile::new(Some(d.clone()), FileKind::Path, OFlags::PATH | OFlags::LARGEFILE)
+    OpenFile::new(
+        Some(d.clone()),
+        FileKind::Path,
+        OFlags::PATH | OFlags::LARGEFILE,
+    )
 }
 
+/// Opens the object `d` names (permission and type checks done by the caller).
 pub(crate) fn open_dentry(d: &Dentry, flags: OFlags) -> Result<FileRef, Errno> {
     let flags = flags | OFlags::LARGEFILE;
     if flags.contains(OFlags::PATH) {

@@ -185,7 +185,11 @@ impl Vfs {
     /// (`EINVAL` if `d` is no mount root).
     pub fn fs_pick(&self, d: &Dentry) -> Result<Arc<FsContext>, Errno> {
         let mnt = d.0.mnt.as_ref().ok_or(Errno::EINVAL)?;
-        Ok(FsContext::new(mnt.sb.fstype, Phase::Reconf, Some(mnt.sb.clone())))
+        Ok(FsContext::new(
+            mnt.sb.fstype,
+            Phase::Reconf,
+            Some(mnt.sb.clone()),
+        ))
     }
 
     /// `FSCONFIG_CMD_CREATE`: makes the file system (`base`: the caller, who resolves the
@@ -199,7 +203,13 @@ impl Vfs {
             return Err(Errno::EPERM);
         }
         let data = (!st.options.is_empty()).then_some(&st.options[..]);
-        let made = self.make_fs(base, fc.fstype.as_bytes(), st.source.as_deref(), data, st.sb_flags);
+        let made = self.make_fs(
+            base,
+            fc.fstype.as_bytes(),
+            st.source.as_deref(),
+            data,
+            st.sb_flags,
+        );
         match made {
             Ok((sb, root)) => {
                 st.sb = Some(sb);

@@ -70,8 +70,8 @@ mod blockfs;
 mod dentry;
 mod do_mount;
 mod fifo;
-mod fs_context;
 mod file;
+mod fs_context;
 mod hostfs;
 mod kconfig;
 mod ldisc;
@@ -109,15 +109,14 @@ pub use dentry::Dentry;
 use dentry::{FsShared, Inode, OvlFs, OvlNode};
 pub use do_mount::MountArgs;
 pub use file::{open_object, open_pidfd, pidfd_wait_id, FileRef, OpenFile};
+pub use fs_context::{FsContext, FsParam};
 use hostfs::HostNode;
 pub use loopdev::{LoopDevice, LoopInfo};
 pub use mknod::NodeType;
-pub use fs_context::{FsContext, FsParam};
+use mount::Mnt;
 pub use mount::{BindMount, MNT_UNIQUE_ID_OFFSET};
 pub use mount_tree::{fsmount_flags, mount_file, MountAttr};
 pub use nsfs::{NsFile, MNT_NS_ID};
-pub use statmount::MountStat;
-use mount::Mnt;
 pub use object::{new_wait_id, FileObject, Poller, WaitSet};
 use path::{Last, Parent};
 pub use perm::FsCred;
@@ -125,6 +124,7 @@ pub use pipe::{PollEvents, PIPE_BUF, PIPE_CAPACITY};
 pub use procfs::{At, NoProcs, ProcFile, ProcSource, FILESYSTEM_TYPES, SYSCTLS};
 pub use pty::{Pty, PtyRef, SignalTarget, TtySignal};
 pub use statfs::StatFs;
+pub use statmount::MountStat;
 pub use stdio::{wait_streams, TcsetWhen};
 use tmpfs::{DevKind, MemData, MemEntry, MemInode, Time};
 pub use xattr::{XATTR_CREATE, XATTR_REPLACE, XATTR_SIZE_MAX};
@@ -248,7 +248,11 @@ impl Vfs {
             })
         };
         let root = if cfg.rw {
-            Dentry::new_root(Inode::Host(host.clone()), S_IFDIR, Mnt::new(1, abi::flags::mount::MS_RELATIME, root_sb("hostfs")))
+            Dentry::new_root(
+                Inode::Host(host.clone()),
+                S_IFDIR,
+                Mnt::new(1, abi::flags::mount::MS_RELATIME, root_sb("hostfs")),
+            )
         } else {
             let st = host.stat().map_err(|e| VfsError::Root {
                 path: cfg.root.clone(),
@@ -263,7 +267,11 @@ impl Vfs {
                 let _ = up.with_dir(false, |e, _| e.insert(b"dev".to_vec(), MemEntry::Node(d)));
             }
             let node = OvlNode::new(Some(up), Some(host.clone()), fs);
-            Dentry::new_root(Inode::Ovl(node), S_IFDIR, Mnt::new(1, abi::flags::mount::MS_RELATIME, root_sb("overlay")))
+            Dentry::new_root(
+                Inode::Ovl(node),
+                S_IFDIR,
+                Mnt::new(1, abi::flags::mount::MS_RELATIME, root_sb("overlay")),
+            )
         };
         let devfs = Arc::new(OvlFs::new(mkdev(DEVFS_DEV), shared.clone()));
         let droot = MemInode::new_dir(1, devfs.dev, 0o755, 0, 0);

@@ -104,7 +104,8 @@ impl SuperBlock {
     /// Makes the file system read-only or read-write: `EBUSY` to make it read-only while
     /// a file is open for writing on it.
     pub fn set_read_only(&self, ro: bool) -> Result<(), Errno> {
-        if ro && !self.read_only.load(Ordering::Relaxed) && self.writers.load(Ordering::Relaxed) > 0 {
+        if ro && !self.read_only.load(Ordering::Relaxed) && self.writers.load(Ordering::Relaxed) > 0
+        {
             return Err(Errno::EBUSY);
         }
         self.read_only.store(ro, Ordering::Relaxed);
@@ -266,7 +267,8 @@ impl Mount {
 
     /// Whether it lies in the tree whose top is `top`.
     pub fn in_tree(&self, top: &Dentry, guest_root: &Dentry) -> bool {
-        self.top(guest_root).is_some_and(|t| Arc::ptr_eq(&t.0, &top.0))
+        self.top(guest_root)
+            .is_some_and(|t| Arc::ptr_eq(&t.0, &top.0))
     }
 }
 

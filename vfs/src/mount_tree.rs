@@ -122,7 +122,11 @@ impl MountAttr {
 impl Vfs {
     /// Indices in `table` of the mount whose root is `root` (`None` for the top of a
     /// tree) and of the mounts on and below it, in the order they were made.
-    pub(crate) fn mounts_under(&self, table: &[Mount], root: &Dentry) -> (Option<usize>, Vec<usize>) {
+    pub(crate) fn mounts_under(
+        &self,
+        table: &[Mount],
+        root: &Dentry,
+    ) -> (Option<usize>, Vec<usize>) {
         let own = root.0.mnt.as_ref().and_then(|mnt| {
             table
                 .iter()
@@ -185,14 +189,19 @@ impl Vfs {
     /// and working directory `cwd`: a copy of its mount namespace (every mount of the tree
     /// its root lies in), as a tree of its own. Returns its root and working directory in
     /// the copy.
-    pub fn unshare_mounts(&self, root: Option<&Dentry>, cwd: &Dentry) -> Result<(Dentry, Dentry), Errno> {
+    pub fn unshare_mounts(
+        &self,
+        root: Option<&Dentry>,
+        cwd: &Dentry,
+    ) -> Result<(Dentry, Dentry), Errno> {
         let old_top = root.map_or_else(|| self.root.clone(), tree_top);
         let top = self.open_tree_clone(&old_top, true)?;
         let moved = |d: &Dentry| {
             if !Arc::ptr_eq(&tree_top(d).0, &old_top.0) {
                 return d.clone();
             }
-            self.walk_names(&top, &guest_path(d)).unwrap_or_else(|_| d.clone())
+            self.walk_names(&top, &guest_path(d))
+                .unwrap_or_else(|_| d.clone())
         };
         let new_root = root.map_or_else(|| top.clone(), moved);
         Ok((new_root, moved(cwd)))

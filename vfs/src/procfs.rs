@@ -693,7 +693,9 @@ pub(crate) fn lookup(
         }
         DirKind::Ns => {
             let ns = crate::nsfs::NsFile::of(name).ok_or(Errno::ENOENT)?;
-            let i = crate::nsfs::NAMESPACES.iter().position(|n| n.0.as_bytes() == name);
+            let i = crate::nsfs::NAMESPACES
+                .iter()
+                .position(|n| n.0.as_bytes() == name);
             let file = crate::file::open_object(ns, OFlags::empty());
             return Ok(mk(ProcInode::new(
                 Node::Magic(Target::File(file)),
@@ -863,7 +865,11 @@ impl Vfs {
             use abi::flags::mount::*;
             // `/proc/mounts` shows a read-only file system as "ro"; mountinfo shows the
             // mount's flag and the super block's apart.
-            let ro = if info { f & MS_RDONLY != 0 } else { m.is_read_only() };
+            let ro = if info {
+                f & MS_RDONLY != 0
+            } else {
+                m.is_read_only()
+            };
             let mut opts = String::from(if ro { "ro" } else { "rw" });
             for (bit, name) in [
                 (MS_NOSUID, ",nosuid"),
@@ -1043,12 +1049,13 @@ fn entries(procs: &dyn ProcSource, pid: i32, kind: DirKind) -> Vec<(Vec<u8>, u64
                 .into_iter()
                 .map(|(name, _, mode, i)| (name.as_bytes().to_vec(), ino(0, code, i), dt(mode))),
         ),
-        DirKind::Ns => v.extend(
-            crate::nsfs::NAMESPACES
-                .iter()
-                .enumerate()
-                .map(|(i, n)| (n.0.as_bytes().to_vec(), ino(pid, code, i as u64), dtype::LNK)),
-        ),
+        DirKind::Ns => v.extend(crate::nsfs::NAMESPACES.iter().enumerate().map(|(i, n)| {
+            (
+                n.0.as_bytes().to_vec(),
+                ino(pid, code, i as u64),
+                dtype::LNK,
+            )
+        })),
         DirKind::Sysvipc | DirKind::Net => {}
     }
     v

@@ -15,8 +15,8 @@ use abi::flags::mount::*;
 use abi::Errno;
 
 use crate::dentry::Dentry;
-use crate::mount::{guest_path, path_bytes, sb_dev, tree_top, Mnt, SbKind, MNT_UNIQUE_ID_OFFSET};
-use crate::{Arc, Vfs};
+use crate::mount::{guest_path, path_bytes, sb_dev, tree_top, SbKind, MNT_UNIQUE_ID_OFFSET};
+use crate::Vfs;
 
 /// What `statmount` tells of a mount (Linux's `struct statmount`, strings as bytes).
 #[derive(Clone, Debug, Default)]
@@ -95,25 +95,33 @@ impl Vfs {
 
     /// The mount of unique id `id` in the tree whose top is `top`: its mount point's names
     /// and root.
-    fn mount_by_id(&self, top: &Dentry, id: u64) -> Result<(Vec<Vec<u8>>, Dentry, Arc<Mnt>), Errno> {
+    fn mount_by_id(&self, top: &Dentry, id: u64) -> Result<(Vec<Vec<u8>>, Dentry), Errno> {
         self.mounts_of(top)
             .into_iter()
-            .find_map(|(path, root)| {
-                let m = root.0.mnt.clone()?;
-                (m.unique_id() == id).then_some((path, root, m))
-            })
+            .find(|(_, root)| root.0.mnt.as_ref().is_some_and(|m| m.unique_id() == id))
             .ok_or(Errno::ENOENT)
     }
 
     /// `statmount(2)` of the mount of unique id `id`, for a caller whose root is `root`
     /// (`None`: the guest root); `privileged`: it has `CAP_SYS_ADMIN`.
-    pub fn statmount(&self, id: u64, root: Option<&Dentry>, privileged: bool) -> Result<MountStat, Errno> {
-        let (path, mroot, m) = self.mount_by_id(&self.ns_top(root), id)?;
+    pub fn statmount(
+        &self,
+        id: u64,
+        root: Option<&Dentry>,
+        privileged: bool,
+    ) -> Result<MountStat, Errno> {
+        let (path, mroot) = self.mount_by_id(&self.ns_top(root), id)?;
+        let m = mroot.0.mnt.clone().ok_or(Errno::ENOENT)?;
         let caller_root = root.map(guest_path).unwrap_or_default();
         if !reachable(&path, &caller_root) && !privileged {
             return Err(Errno::EPERM);
         }
-        let parent = mroot.0.parent.as_ref().and_then(|p| p.mount()).unwrap_or(&m);
+        let parent = mroot
+            .0
+            .parent
+            .as_ref()
+            .and_then(|p| p.mount())
+            .unwrap_or(&m);
         let point = if reachable(&path, &caller_root) {
             path_bytes(&path[caller_root.len()..])
         } else {

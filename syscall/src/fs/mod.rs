@@ -36,7 +36,6 @@ pub(crate) use mount_api::{
     sys_fsconfig, sys_fsmount, sys_fsopen, sys_fspick, sys_mount_setattr, sys_move_mount,
     sys_open_tree, sys_open_tree_attr,
 };
-pub(crate) use statmount::{sys_listmount, sys_statmount};
 pub(crate) use open::{
     dropped, sys_close, sys_close_range, sys_creat, sys_dup, sys_dup2, sys_dup3, sys_fcntl,
     sys_open, sys_openat, sys_umask,
@@ -51,6 +50,7 @@ pub(crate) use stat::{
     sys_access, sys_faccessat, sys_faccessat2, sys_fstat, sys_lstat, sys_newfstatat, sys_readlink,
     sys_readlinkat, sys_stat, sys_statx,
 };
+pub(crate) use statmount::{sys_listmount, sys_statmount};
 pub(crate) use times::{sys_futimesat, sys_utime, sys_utimensat, sys_utimes};
 pub(crate) use xattr::{
     sys_fadvise64, sys_fgetxattr, sys_flistxattr, sys_fremovexattr, sys_fsetxattr, sys_getxattr,

@@ -271,7 +271,8 @@ fn open_tree(ctx: &mut Ctx<'_>, a: &Args, attr: Option<MountAttr>) -> SysResult 
     }
     let root = ctx.vfs.open_tree_clone(&d, recursive)?;
     if let Some(attr) = attr {
-        ctx.vfs.mount_setattr(&root, &MountAttr { recursive, ..attr })?;
+        ctx.vfs
+            .mount_setattr(&root, &MountAttr { recursive, ..attr })?;
     }
     install_mount(ctx, &root, cloexec)
 }
@@ -299,7 +300,12 @@ pub(crate) fn sys_open_tree_attr(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
 
 /// A guest `struct mount_attr` of `size` bytes (`EINVAL` below the first version, `E2BIG`
 /// past a page or with unknown non-zero bytes at its end).
-fn mount_attr(ctx: &mut Ctx<'_>, addr: UserAddr, size: usize, recursive: bool) -> Result<MountAttr, Errno> {
+fn mount_attr(
+    ctx: &mut Ctx<'_>,
+    addr: UserAddr,
+    size: usize,
+    recursive: bool,
+) -> Result<MountAttr, Errno> {
     if size > 4096 {
         return Err(Errno::E2BIG);
     }

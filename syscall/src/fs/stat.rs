@@ -2,8 +2,8 @@
 
 use abi::flags::at;
 use abi::structs::{statx_mask, Stat};
-use vfs::Dentry;
 use abi::{Errno, UserAddr};
+use vfs::Dentry;
 
 use super::{base_for, path_arg};
 use crate::{Args, Ctx};

@@ -34,7 +34,10 @@ fn mnt_id_req(ctx: &mut Ctx<'_>, addr: UserAddr) -> Result<(u64, u64), Errno> {
     }
     let mut raw = vec![0u8; size];
     ctx.copy_in(addr, &mut raw)?;
-    if raw.get(MNT_ID_REQ_SIZE_VER1..).is_some_and(|t| t.iter().any(|&b| b != 0)) {
+    if raw
+        .get(MNT_ID_REQ_SIZE_VER1..)
+        .is_some_and(|t| t.iter().any(|&b| b != 0))
+    {
         return Err(Errno::E2BIG);
     }
     raw.resize(MNT_ID_REQ_SIZE_VER1, 0);
@@ -46,7 +49,10 @@ fn mnt_id_req(ctx: &mut Ctx<'_>, addr: UserAddr) -> Result<(u64, u64), Errno> {
     }
     if ns_fd != 0 {
         let f = ctx.file(ns_fd as i32)?;
-        if f.object_as::<vfs::NsFile>().and_then(|n| n.mnt_ns_id()).is_none() {
+        if f.object_as::<vfs::NsFile>()
+            .and_then(|n| n.mnt_ns_id())
+            .is_none()
+        {
             return Err(Errno::EINVAL);
         }
     }
@@ -128,7 +134,9 @@ pub(crate) fn sys_statmount(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     let copy = bufsize.min(STATMOUNT_SIZE);
     put32(&mut sm, 0, (copy + strings.len()) as u32);
     if !strings.is_empty() {
-        let at = buf.checked_add(STATMOUNT_SIZE as u64).ok_or(Errno::EFAULT)?;
+        let at = buf
+            .checked_add(STATMOUNT_SIZE as u64)
+            .ok_or(Errno::EFAULT)?;
         ctx.copy_out(at, &strings)?;
     }
     ctx.copy_out(buf, &sm[..copy])?;
