@@ -111,6 +111,7 @@ fn loop_device_mkfs_and_mount_as_linux() {
         "mkfs.ext4=0\n",
         "mount-ext4=ok\n",
         "mount-ext4-same-point=EBUSY\n",
+        "stat-sectors-grow=1\n",
         "remount-ro-writer=EBUSY\n",
         "mount-ext4-as-ext2=EINVAL\n",
         "ro-ext4-creat=EROFS\n",

@@ -72,6 +72,8 @@ pub(crate) struct OvlFs {
     /// How much its files may hold (`None`: no limit of its own); see
     /// [`space`](crate::blockfs::Space).
     pub space: Option<crate::blockfs::Space>,
+    /// The I/O counters of the device it is the disk file system of.
+    pub io: Option<Arc<crate::blockstat::IoStat>>,
 }
 
 impl OvlFs {
@@ -81,6 +83,7 @@ impl OvlFs {
             dev,
             shared,
             space: None,
+            io: None,
         }
     }
 }

@@ -300,6 +300,7 @@ impl Vfs {
                     dev: anon_dev,
                     shared: shared.clone(),
                     space: o.size.map(|s| Space::new(s, root.clone())),
+                    io: None,
                 });
                 let shown = tmpfs_shown(&o, mode, uid, gid);
                 let node = OvlNode::new(Some(root), None, fs.clone());
@@ -395,6 +396,8 @@ impl Vfs {
             return Err(Errno::EBUSY);
         }
         let gone = table.remove(i);
+        // Unmounting writes back what is dirty.
+        crate::blockfs::synced(Some(&gone.root));
         if flags & MNT_DETACH != 0 {
             let mut k = i;
             while k < table.len() {

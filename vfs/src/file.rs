@@ -304,6 +304,7 @@ impl OpenFile {
                 let bufs = &fitting(bufs, end - fit)?;
                 let (n, end) = m.write_vectored(bufs, st.pos, append)?;
                 st.pos = end;
+                crate::blockfs::written(self.dentry.as_ref(), n);
                 Ok(n)
             }
             FileKind::Stream(fd) => stdio::write(fd, &bufs[..bufs.len().min(IOV_MAX)]),
@@ -398,7 +399,9 @@ impl OpenFile {
                 m.check_write_seals(end)?;
                 let fit = crate::blockfs::growth_limit(self.dentry.as_ref(), m.size(), end)?;
                 let bufs = &fitting(bufs, end - fit)?;
-                m.write_vectored(bufs, off, append).map(|(n, _)| n)
+                let (n, _) = m.write_vectored(bufs, off, append)?;
+                crate::blockfs::written(self.dentry.as_ref(), n);
+                Ok(n)
             }
             FileKind::Stream(fd) => {
                 let n = bufs.len().min(IOV_MAX);
@@ -742,6 +745,12 @@ impl OpenFile {
     pub fn inode_id(&self) -> Result<(u64, u64), Errno> {
         let st = self.stat()?;
         Ok((st.st_dev, st.st_ino))
+    }
+
+    /// A sync of it (`fsync`, `fdatasync`, `sync_file_range`, `syncfs`): the disk file
+    /// system it lies on writes back what is dirty ([`blockstat`](crate::blockstat)).
+    pub fn synced(&self) {
+        crate::blockfs::synced(self.dentry.as_ref());
     }
 
     /// Whether it lies on a `nosuid` mount (exec ignores its set-user-ID and set-group-ID

@@ -67,6 +67,7 @@
 #![forbid(unsafe_code)]
 
 mod blockfs;
+mod blockstat;
 mod dentry;
 mod do_mount;
 mod fifo;
