@@ -157,11 +157,7 @@ impl FileObject for FsContext {
     }
 
     fn poll(&self, _who: &Poller) -> PollEvents {
-        PollEvents {
-            readable: true,
-            writable: true,
-            ..PollEvents::default()
-        }
+        crate::object::default_pollmask()
     }
 
     fn wait_id(&self) -> u64 {

@@ -86,11 +86,7 @@ impl NsFile {
 
 impl FileObject for NsFile {
     fn poll(&self, _who: &Poller) -> PollEvents {
-        PollEvents {
-            readable: true,
-            writable: true,
-            ..PollEvents::default()
-        }
+        crate::object::default_pollmask()
     }
 
     fn wait_id(&self) -> u64 {

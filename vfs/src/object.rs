@@ -111,6 +111,16 @@ pub trait FileObject: Any + Send + Sync {
     }
 }
 
+/// Readiness of an object with no poll of its own (Linux's `DEFAULT_POLLMASK`): readable
+/// and writable.
+pub fn default_pollmask() -> PollEvents {
+    PollEvents {
+        readable: true,
+        writable: true,
+        ..PollEvents::default()
+    }
+}
+
 /// The `fstat` of an anonymous inode numbered `ino`: mode 0600 with no file type, as
 /// Linux's anon inodes.
 pub fn anon_inode_stat(ino: u64) -> Stat {

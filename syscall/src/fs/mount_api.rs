@@ -86,7 +86,12 @@ pub(crate) fn sys_fsopen(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     }
     let name = short_string(ctx, a.addr(0), 4096)?;
     let fc = ctx.vfs.fs_open(&name)?;
-    let fl = if flags & FSOPEN_CLOEXEC != 0 {
+    install_context(ctx, fc, flags & FSOPEN_CLOEXEC != 0)
+}
+
+/// Installs a descriptor of context `fc`.
+fn install_context(ctx: &mut Ctx<'_>, fc: std::sync::Arc<FsContext>, cloexec: bool) -> SysResult {
+    let fl = if cloexec {
         OFlags::CLOEXEC
     } else {
         OFlags::empty()
@@ -110,12 +115,7 @@ pub(crate) fn sys_fspick(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
         flags & FSPICK_SYMLINK_NOFOLLOW == 0,
     )?;
     let fc = ctx.vfs.fs_pick(&d)?;
-    let fl = if flags & FSPICK_CLOEXEC != 0 {
-        OFlags::CLOEXEC
-    } else {
-        OFlags::empty()
-    };
-    ctx.install_object(fc, fl)
+    install_context(ctx, fc, flags & FSPICK_CLOEXEC != 0)
 }
 
 /// `fsconfig(fd, cmd, key, value, aux)`.
@@ -306,17 +306,7 @@ fn mount_attr(
     size: usize,
     recursive: bool,
 ) -> Result<MountAttr, Errno> {
-    if size > 4096 {
-        return Err(Errno::E2BIG);
-    }
-    if size < MOUNT_ATTR_SIZE_VER0 {
-        return Err(Errno::EINVAL);
-    }
-    let mut raw = vec![0u8; size];
-    ctx.copy_in(addr, &mut raw)?;
-    if raw[MOUNT_ATTR_SIZE_VER0..].iter().any(|&b| b != 0) {
-        return Err(Errno::E2BIG);
-    }
+    let raw = ctx.copy_struct_in(addr, size, MOUNT_ATTR_SIZE_VER0, MOUNT_ATTR_SIZE_VER0)?;
     let word = |i: usize| {
         let mut w = [0u8; 8];
         w.copy_from_slice(&raw[i * 8..i * 8 + 8]);
@@ -342,12 +332,6 @@ pub(crate) fn sys_mount_setattr(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
         return Err(Errno::EINVAL);
     }
     let size = a.raw(4) as usize;
-    if size > 4096 {
-        return Err(Errno::E2BIG);
-    }
-    if size < MOUNT_ATTR_SIZE_VER0 {
-        return Err(Errno::EINVAL);
-    }
     may_mount(ctx)?;
     let attr = mount_attr(ctx, a.addr(3), size, flags & at::RECURSIVE != 0)?;
     if attr.set == 0 && attr.clear == 0 && attr.propagation == 0 {

@@ -26,21 +26,7 @@ const STRINGS: [(u64, usize); 4] = [
 /// mount namespace, a namespace id other than uml's one `ENOENT`.
 fn mnt_id_req(ctx: &mut Ctx<'_>, addr: UserAddr) -> Result<(u64, u64), Errno> {
     let size = ctx.read_val::<u32>(addr)? as usize;
-    if size > 4096 {
-        return Err(Errno::E2BIG);
-    }
-    if size < MNT_ID_REQ_SIZE_VER0 {
-        return Err(Errno::EINVAL);
-    }
-    let mut raw = vec![0u8; size];
-    ctx.copy_in(addr, &mut raw)?;
-    if raw
-        .get(MNT_ID_REQ_SIZE_VER1..)
-        .is_some_and(|t| t.iter().any(|&b| b != 0))
-    {
-        return Err(Errno::E2BIG);
-    }
-    raw.resize(MNT_ID_REQ_SIZE_VER1, 0);
+    let raw = ctx.copy_struct_in(addr, size, MNT_ID_REQ_SIZE_VER0, MNT_ID_REQ_SIZE_VER1)?;
     let word = |i: usize| u64::from_ne_bytes(raw[i..i + 8].try_into().unwrap_or_default());
     let ns_fd = u32::from_ne_bytes(raw[4..8].try_into().unwrap_or_default());
     let (id, param, ns_id) = (word(8), word(16), word(24));
