@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <linux/mount.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -472,5 +473,24 @@ int main(void) {
     write(down[1], "x", 1);
     waitpid(child, NULL, 0);
     CHECK("ns-gone-with-child", !exists("c/in-ns"));
+
+    /* clone(CLONE_NEWNS): the child starts in a copy. */
+    fflush(stdout);
+    child = syscall(SYS_clone, CLONE_NEWNS | SIGCHLD, 0, 0, 0, 0);
+    if (child == 0) {
+        mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
+        report("clone-ns-mount", mount("ns", "c", "tmpfs", 0, NULL));
+        close(open("c/in-clone", O_CREAT | O_WRONLY, 0644));
+        fflush(stdout);
+        write(up[1], "x", 1);
+        char c;
+        read(down[0], &c, 1);
+        _exit(0);
+    }
+    char c;
+    read(up[0], &c, 1);
+    CHECK("clone-ns-parent-not-seen", child > 0 && !exists("c/in-clone"));
+    write(down[1], "x", 1);
+    waitpid(child, NULL, 0);
     return 0;
 }

@@ -91,6 +91,8 @@ fn new_mount_api_as_linux() {
         "ok ns-parent-not-seen\n",
         "ns-parent-statmount=ENOENT\n",
         "ok ns-gone-with-child\n",
+        "clone-ns-mount=ok\n",
+        "ok clone-ns-parent-not-seen\n",
     ] {
         assert!(out.contains(want), "missing {want:?} in:\n{out}");
     }

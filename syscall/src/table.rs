@@ -262,7 +262,7 @@ table! {
     execveat => ctl(exec_call::sys_execveat);
     fork => ctl(proc_calls::sys_fork);
     vfork => ctl(proc_calls::sys_vfork);
-    clone => partial_ctl(proc_calls::sys_clone, "processes, vfork, CLONE_FILES, threads (CLONE_THREAD), CLONE_VM processes; CLONE_FS alone copies; CLONE_SIGHAND without CLONE_THREAD, pidfds, namespaces ENOSYS");
+    clone => partial_ctl(proc_calls::sys_clone, "processes, vfork, CLONE_FILES, threads (CLONE_THREAD), CLONE_VM processes; CLONE_FS alone copies; CLONE_NEWNS starts the child in a copy of the mount namespace; CLONE_SIGHAND without CLONE_THREAD, pidfds, user namespaces ENOSYS");
     wait4 => partial(proc_calls::sys_wait4, "rusage is zero");
     waitid => full(proc_calls::sys_waitid);
     pidfd_open => partial(pidfd::sys_pidfd_open, "PIDFD_NONBLOCK; no PIDFD_THREAD");
