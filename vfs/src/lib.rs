@@ -23,7 +23,8 @@
 //! namespaces as copies of the tree) and [`statmount`] answers `statmount`/`listmount`;
 //! `/proc/PID/ns` holds namespace files ([`nsfs`]); `/dev/loop-control` and `/dev/loopN` are loop block devices over guest files
 //! ([`loopdev`]), and a loop device formatted by `mkfs.ext*` mounts as an in-memory file
-//! system that belongs to the device ([`blockfs`]: an emulation, its gap documented there).
+//! system that belongs to the device ([`blockfs`]: an emulation, its gap documented there;
+//! what it writes back at a sync shows in `/sys/block/loopN/stat`, [`blockstat`]).
 //!
 //! Invariants:
 //! - No guest path leaves the root: the kernel resolves every component itself
