@@ -106,6 +106,23 @@ static void show_mount(const char *tag, const char *rel) {
 
 static int exists(const char *p) { return access(p, F_OK) == 0; }
 
+/* The number after optional field `key` ("shared:", "master:") of the mountinfo line of
+ * mount point `rel` in the working directory (0: none). */
+static int optional_field(const char *rel, const char *key) {
+    char want[4200], line[4400];
+    snprintf(want, sizeof want, " %s/%s ", cwd, rel);
+    FILE *f = fopen("/proc/self/mountinfo", "r");
+    int n = 0;
+    while (f && fgets(line, sizeof line, f)) {
+        char *p = strstr(line, want), *dash = strstr(line, " - ");
+        if (!p || !dash) continue;
+        char *k = strstr(p, key);
+        n = k && k < dash ? atoi(k + strlen(key)) : 0;
+    }
+    if (f) fclose(f);
+    return n;
+}
+
 int main(void) {
     if (!getcwd(cwd, sizeof cwd)) return 1;
     mkdir("a", 0755);
@@ -397,6 +414,21 @@ int main(void) {
     close(pidns);
     close(utsns);
     close(userns);
+
+    /* Peer groups: a bind of a shared mount joins its group; a slave shows its master. */
+    report("make-shared", mount(NULL, "b", NULL, MS_SHARED, NULL));
+    report("bind-shared", mount("b", "c", NULL, MS_BIND, NULL));
+    int group_b = optional_field("b", "shared:"), group_c = optional_field("c", "shared:");
+    CHECK("bind-joins-group", group_b > 0 && group_b == group_c);
+    r = statmount_(mnt_id("c", NULL), SM_MNT_BASIC, s, sizeof big);
+    CHECK("statmount-peer-group", r == 0 && s->mnt_peer_group == (unsigned long long)group_b &&
+                                      (s->mnt_propagation & MS_SHARED));
+    report("make-slave", mount(NULL, "c", NULL, MS_SLAVE, NULL));
+    CHECK("slave-master", optional_field("c", "master:") == group_b &&
+                              optional_field("c", "shared:") == 0);
+    report("umount-slave", umount("c"));
+    report("make-private", mount(NULL, "b", NULL, MS_PRIVATE, NULL));
+    printf("private-fields=%d\n", optional_field("b", "shared:"));
 
     /* statx of mount roots */
     mnt_id("b/sub", &root);

@@ -178,8 +178,8 @@ table! {
     move_mount => partial(fs::sys_move_mount, "MOVE_MOUNT_SET_GROUP is EINVAL (no peer groups)");
     open_tree => full(fs::sys_open_tree);
     open_tree_attr => partial(fs::sys_open_tree_attr, "as mount_setattr");
-    mount_setattr => partial(fs::sys_mount_setattr, "propagation types are kept and shown, with nothing to propagate to; MOUNT_ATTR_IDMAP is EINVAL (no user namespaces)");
-    statmount => partial(fs::sys_statmount, "sb and mount basics, fs type, root, mount point and options; no namespace ids, peer groups or option arrays");
+    mount_setattr => partial(fs::sys_mount_setattr, "propagation types (peer groups) are kept and shown, nothing propagates; MOUNT_ATTR_IDMAP is EINVAL (no user namespaces)");
+    statmount => partial(fs::sys_statmount, "sb and mount basics, peer groups, fs type, root, mount point, options and namespace id; propagate_from is 0 (nothing propagates); no option arrays");
     listmount => partial(fs::sys_listmount, "one mount namespace: a namespace fd or id is EINVAL/ENOENT");
     fadvise64 => full(fs::sys_fadvise64);
     sendfile => full(copy::sys_sendfile);

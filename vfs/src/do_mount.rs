@@ -5,8 +5,8 @@
 //! per-mount flags only; without: the flags and a tmpfs's `size=`/`mode=`), `MS_BIND` (a
 //! guest file or directory mounted again elsewhere, sharing its inode and the source
 //! mount's flags), the propagation types (`MS_SHARED`, `MS_PRIVATE`, `MS_SLAVE`,
-//! `MS_UNBINDABLE`: kept per mount, with `MS_REC` for those below; nothing propagates
-//! between namespaces), `MS_MOVE` (a mount root and the mounts on and below it move,
+//! `MS_UNBINDABLE`: peer groups and masters kept per mount, with `MS_REC` for those
+//! below, and shown; nothing propagates), `MS_MOVE` (a mount root and the mounts on and below it move,
 //! [`mount_tree`](crate::mount_tree)), and new mounts of the types uml has: `tmpfs` (an empty in-memory file
 //! system; `size=` limits its files with `ENOSPC`, `mode=`, `uid=`, `gid=` set its root,
 //! `nr_inodes=`, `huge=`, `mpol=`, `inode32`/`inode64`, `noswap` are accepted), `proc`,

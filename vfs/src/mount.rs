@@ -141,15 +141,89 @@ pub(crate) enum SbKind {
 /// start, as Linux's `MNT_UNIQUE_ID_OFFSET`: a mount's unique id is this plus its id.
 pub const MNT_UNIQUE_ID_OFFSET: u64 = 1 << 31;
 
+/// Peer group ids: unique for the life of the process.
+static NEXT_PEER_GROUP: AtomicU64 = AtomicU64::new(1);
+
+/// A mount's propagation, as far as uml keeps it: the peer group it is in (shared), the
+/// one it is a slave of, or unbindable, as mountinfo and `statmount` show them. Nothing
+/// propagates: a mount made under a shared mount is not made again under its peers.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Propagation {
+    pub peer_group: u64,
+    pub master: u64,
+    pub unbindable: bool,
+}
+
+impl Propagation {
+    /// `MS_SHARED`, `MS_SLAVE`, `MS_UNBINDABLE` or `MS_PRIVATE` applied (a shared mount
+    /// made a slave becomes a slave of its peer group).
+    pub fn set(&mut self, kind: u64) {
+        match kind {
+            MS_SHARED => {
+                if self.peer_group == 0 {
+                    self.peer_group = NEXT_PEER_GROUP.fetch_add(1, Ordering::Relaxed);
+                }
+                self.unbindable = false;
+            }
+            MS_SLAVE => {
+                if self.peer_group != 0 {
+                    self.master = std::mem::take(&mut self.peer_group);
+                }
+                self.unbindable = false;
+            }
+            MS_UNBINDABLE => {
+                *self = Propagation {
+                    unbindable: true,
+                    ..Propagation::default()
+                }
+            }
+            _ => *self = Propagation::default(),
+        }
+    }
+
+    /// `statmount`'s `mnt_propagation`.
+    pub fn flags(&self) -> u64 {
+        let mut f = 0;
+        if self.peer_group != 0 {
+            f |= MS_SHARED;
+        }
+        if self.master != 0 {
+            f |= MS_SLAVE;
+        }
+        if self.unbindable {
+            f |= MS_UNBINDABLE;
+        }
+        if f == 0 {
+            MS_PRIVATE
+        } else {
+            f
+        }
+    }
+
+    /// mountinfo's optional fields, each after a space.
+    pub fn fields(&self) -> String {
+        let mut s = String::new();
+        if self.peer_group != 0 {
+            s += &format!(" shared:{}", self.peer_group);
+        }
+        if self.master != 0 {
+            s += &format!(" master:{}", self.master);
+        }
+        if self.unbindable {
+            s += " unbindable";
+        }
+        s
+    }
+}
+
 /// One mount (Linux's `struct mount`).
 pub(crate) struct Mnt {
     /// The mount id (`/proc/PID/mountinfo`).
     pub id: u64,
     /// Per-mount flags ([`MNT_FLAGS`] bits).
     pub flags: AtomicU64,
-    /// The propagation type last set (`MS_SHARED`, `MS_PRIVATE`, `MS_SLAVE` or
-    /// `MS_UNBINDABLE`): kept and shown, with nothing to propagate to.
-    pub propagation: AtomicU64,
+    /// Its peer group and master ([`Propagation`]).
+    pub propagation: parking_lot::Mutex<Propagation>,
     pub sb: Arc<SuperBlock>,
     /// Where in its file system its root is (`/` but for bind mounts and clones of a
     /// directory below a mount's root): mountinfo's fourth field.
@@ -168,7 +242,7 @@ impl Mnt {
         Arc::new(Mnt {
             id,
             flags: AtomicU64::new(flags & MNT_FLAGS),
-            propagation: AtomicU64::new(MS_PRIVATE),
+            propagation: Default::default(),
             sb,
             root: b"/".to_vec(),
             writers: AtomicU64::new(0),
@@ -177,8 +251,8 @@ impl Mnt {
         })
     }
 
-    /// Mount `id` of the file system of `from`, with its flags, rooted at `rel` below
-    /// `from`'s root (a bind mount, a clone).
+    /// Mount `id` of the file system of `from`, with its flags, its peer group and master,
+    /// rooted at `rel` below `from`'s root (a bind mount, a clone).
     pub fn cloned(id: u64, from: &Mnt, rel: &[Vec<u8>]) -> Arc<Mnt> {
         let mut root = from.root.clone();
         for c in rel {
@@ -190,7 +264,10 @@ impl Mnt {
         Arc::new(Mnt {
             id,
             flags: AtomicU64::new(from.flags()),
-            propagation: AtomicU64::new(MS_PRIVATE),
+            propagation: parking_lot::Mutex::new(Propagation {
+                unbindable: false,
+                ..*from.propagation.lock()
+            }),
             sb: from.sb.clone(),
             root,
             writers: AtomicU64::new(0),
@@ -407,6 +484,13 @@ impl Vfs {
         beneath: Option<&Arc<Mnt>>,
     ) -> Dentry {
         let parent = at.parent_or_self();
+        // Under a shared mount, a mount with no peer group gets one of its own.
+        if at.mount().is_some_and(|m| m.propagation.lock().peer_group != 0) {
+            let mut p = mnt.propagation.lock();
+            if p.peer_group == 0 {
+                p.set(MS_SHARED);
+            }
+        }
         let root = Dentry::new_mount(parent, &at.0.name, inode, ftype, mnt);
         let top = tree_top(at);
         let tree = (!Arc::ptr_eq(&top.0, &self.root.0)).then(|| Arc::downgrade(&top.0));

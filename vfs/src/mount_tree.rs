@@ -16,8 +16,8 @@
 //! tree ([`Vfs::unshare_mounts`]) and the process's root and working directory move into
 //! the copy, which its children inherit; the mounts it makes there are seen by the
 //! processes in that namespace only, and the namespace goes when none is left in it.
-//! Propagation types are kept per mount and shown (`statmount`), with nothing propagated
-//! between namespaces (no peer groups).
+//! Propagation types are kept per mount (peer groups, masters: [`Propagation`](crate::mount::Propagation)) and shown,
+//! with nothing propagated between peers.
 
 use abi::flags::mount::*;
 use abi::Errno;
@@ -307,8 +307,7 @@ impl Vfs {
         for m in mnts {
             m.set_flags((m.flags() & !attr.clear) | attr.set)?;
             if attr.propagation != 0 {
-                m.propagation
-                    .store(attr.propagation, std::sync::atomic::Ordering::Relaxed);
+                m.propagation.lock().set(attr.propagation);
             }
         }
         Ok(())

@@ -903,7 +903,8 @@ impl Vfs {
                 out.extend_from_slice(&escape(&m.root));
                 out.push(b' ');
                 out.extend_from_slice(&mp);
-                out.extend_from_slice(format!(" {opts} - {ty} ").as_bytes());
+                let optional = m.propagation.lock().fields();
+                out.extend_from_slice(format!(" {opts}{optional} - {ty} ").as_bytes());
                 out.extend_from_slice(&src);
                 out.extend_from_slice(format!(" {sb_ro}{extra}\n").as_bytes());
             } else {

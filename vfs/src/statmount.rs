@@ -7,7 +7,7 @@
 //! namespace (the tree its root lies in), not detached ones. A mount is *reachable* from a root (the caller's, or a mount's own)
 //! if its root lies at or below that root; callers without `CAP_SYS_ADMIN` get `EPERM`
 //! for a mount (or a listing from one) they cannot reach, as Linux. uml has one mount
-//! namespace, so there are no namespace ids to ask by, and no peer groups.
+//! namespace, so there are no namespace ids to ask by.
 
 use std::sync::atomic::Ordering;
 
@@ -37,8 +37,12 @@ pub struct MountStat {
     pub parent_id_old: u32,
     /// `MOUNT_ATTR_*`.
     pub attr: u64,
-    /// `MS_SHARED`, `MS_PRIVATE`, `MS_SLAVE` or `MS_UNBINDABLE`.
+    /// `MS_SHARED`, `MS_PRIVATE`, `MS_SLAVE`, `MS_UNBINDABLE`.
     pub propagation: u64,
+    /// Its peer group (0: not shared).
+    pub peer_group: u64,
+    /// The peer group it is a slave of (0: none).
+    pub master: u64,
     /// The file system type.
     pub fs_type: &'static str,
     /// Where its root is in its file system.
@@ -112,6 +116,7 @@ impl Vfs {
     ) -> Result<MountStat, Errno> {
         let (path, mroot) = self.mount_by_id(&self.ns_top(root), id)?;
         let m = mroot.0.mnt.clone().ok_or(Errno::ENOENT)?;
+        let prop = *m.propagation.lock();
         let caller_root = root.map(guest_path).unwrap_or_default();
         if !reachable(&path, &caller_root) && !privileged {
             return Err(Errno::EPERM);
@@ -144,7 +149,9 @@ impl Vfs {
             id_old: m.id as u32,
             parent_id_old: parent.id as u32,
             attr: attr_of(m.flags()),
-            propagation: m.propagation.load(Ordering::Relaxed),
+            propagation: prop.flags(),
+            peer_group: prop.peer_group,
+            master: prop.master,
             fs_type: m.sb.fstype,
             root: m.root.clone(),
             point,

@@ -84,6 +84,8 @@ pub(crate) fn sys_statmount(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
         put32(&mut sm, 60, s.parent_id_old);
         put64(&mut sm, 64, s.attr);
         put64(&mut sm, 72, s.propagation);
+        put64(&mut sm, 80, s.peer_group);
+        put64(&mut sm, 88, s.master);
         done |= STATMOUNT_MNT_BASIC;
     }
     if mask & STATMOUNT_PROPAGATE_FROM != 0 {
