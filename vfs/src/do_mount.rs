@@ -5,20 +5,21 @@
 //! per-mount flags only; without: the flags and a tmpfs's `size=`/`mode=`), `MS_BIND` (a
 //! guest file or directory mounted again elsewhere, sharing its inode and the source
 //! mount's flags), the propagation types (`MS_SHARED`, `MS_PRIVATE`, `MS_SLAVE`,
-//! `MS_UNBINDABLE`: peer groups and masters kept per mount, with `MS_REC` for those
-//! below, and shown; nothing propagates), `MS_MOVE` (a mount root and the mounts on and below it move,
-//! [`mount_tree`](crate::mount_tree)), and new mounts of the types uml has: `tmpfs` (an empty in-memory file
-//! system; `size=` limits its files with `ENOSPC`, `mode=`, `uid=`, `gid=` set its root,
-//! `nr_inodes=`, `huge=`, `mpol=`, `inode32`/`inode64`, `noswap` are accepted), `proc`,
-//! `sysfs`, and `ext2`/`ext3`/`ext4` from a loop device ([`blockfs`](crate::blockfs)); any
-//! other type is `ENODEV`; the same disk file system again on its own mount root is `EBUSY`.
-//! The per-mount flags are described in [`mount`](crate::mount).
+//! `MS_UNBINDABLE`: peer groups and masters kept per mount, with `MS_REC` for those below,
+//! and shown; nothing propagates), `MS_MOVE` (a mount root and the mounts on and below it
+//! move, [`mount_tree`](crate::mount_tree)), and new mounts of the types uml has: `tmpfs`
+//! (an empty in-memory file system; `size=` limits its files with `ENOSPC`, `mode=`,
+//! `uid=`, `gid=` set its root, `nr_inodes=`, `huge=`, `mpol=`, `inode32`/`inode64`,
+//! `noswap` are accepted), `proc`, `sysfs`, and `ext2`/`ext3`/`ext4` from a loop device
+//! ([`blockfs`](crate::blockfs)); any other type is `ENODEV`; the same disk file system
+//! again on its own mount root is `EBUSY`. The per-mount flags are described in
+//! [`mount`](crate::mount).
 //!
 //! `umount2` removes the mount on the target, the topmost one there (`EINVAL` if it is no
-//! mount root): `EBUSY`
-//! while it is in use (anything holds a dentry below its root: a working directory, an
-//! open file, a mount on top of one of its directories), unless `MNT_DETACH`, which
-//! removes it and the mounts below it at once (their users keep what they hold).
+//! mount root): `EBUSY` while it is in use (anything holds a dentry below its root: a
+//! working directory, an open file, a mount on top of one of its directories), unless
+//! `MNT_DETACH`, which removes it and the mounts below it at once (their users keep what
+//! they hold).
 //! `MNT_EXPIRE` marks first (`EAGAIN`) and unmounts at the second call if nothing used the
 //! mount in between; `MNT_FORCE` is accepted; `UMOUNT_NOFOLLOW` does not follow a final
 //! symlink.
