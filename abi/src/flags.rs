@@ -148,6 +148,7 @@ pub mod at {
     pub const NO_AUTOMOUNT: u32 = 0x800;
     pub const EMPTY_PATH: u32 = 0x1000;
     pub const STATX_SYNC_TYPE: u32 = 0x6000;
+    pub const RECURSIVE: u32 = 0x8000;
 }
 
 /// `renameat2(2)` flags.
@@ -582,6 +583,58 @@ pub mod mount {
     pub const ST_NODIRATIME: u64 = 2048;
     pub const ST_RELATIME: u64 = 4096;
     pub const ST_NOSYMFOLLOW: u64 = 8192;
+    /// The new mount API (`<linux/mount.h>`).
+    pub const FSOPEN_CLOEXEC: u32 = 1;
+    pub const FSPICK_CLOEXEC: u32 = 1;
+    pub const FSPICK_SYMLINK_NOFOLLOW: u32 = 2;
+    pub const FSPICK_NO_AUTOMOUNT: u32 = 4;
+    pub const FSPICK_EMPTY_PATH: u32 = 8;
+    pub const FSMOUNT_CLOEXEC: u32 = 1;
+    pub const FSCONFIG_SET_FLAG: u32 = 0;
+    pub const FSCONFIG_SET_STRING: u32 = 1;
+    pub const FSCONFIG_SET_BINARY: u32 = 2;
+    pub const FSCONFIG_SET_PATH: u32 = 3;
+    pub const FSCONFIG_SET_PATH_EMPTY: u32 = 4;
+    pub const FSCONFIG_SET_FD: u32 = 5;
+    pub const FSCONFIG_CMD_CREATE: u32 = 6;
+    pub const FSCONFIG_CMD_RECONFIGURE: u32 = 7;
+    pub const FSCONFIG_CMD_CREATE_EXCL: u32 = 8;
+    pub const MOVE_MOUNT_F_SYMLINKS: u32 = 1;
+    pub const MOVE_MOUNT_F_AUTOMOUNTS: u32 = 2;
+    pub const MOVE_MOUNT_F_EMPTY_PATH: u32 = 4;
+    pub const MOVE_MOUNT_T_SYMLINKS: u32 = 0x10;
+    pub const MOVE_MOUNT_T_AUTOMOUNTS: u32 = 0x20;
+    pub const MOVE_MOUNT_T_EMPTY_PATH: u32 = 0x40;
+    pub const MOVE_MOUNT_SET_GROUP: u32 = 0x100;
+    pub const MOVE_MOUNT_BENEATH: u32 = 0x200;
+    pub const OPEN_TREE_CLONE: u32 = 1;
+    pub const MOUNT_ATTR_RDONLY: u64 = 1;
+    pub const MOUNT_ATTR_NOSUID: u64 = 2;
+    pub const MOUNT_ATTR_NODEV: u64 = 4;
+    pub const MOUNT_ATTR_NOEXEC: u64 = 8;
+    pub const MOUNT_ATTR__ATIME: u64 = 0x70;
+    pub const MOUNT_ATTR_RELATIME: u64 = 0;
+    pub const MOUNT_ATTR_NOATIME: u64 = 0x10;
+    pub const MOUNT_ATTR_STRICTATIME: u64 = 0x20;
+    pub const MOUNT_ATTR_NODIRATIME: u64 = 0x80;
+    pub const MOUNT_ATTR_IDMAP: u64 = 0x10_0000;
+    pub const MOUNT_ATTR_NOSYMFOLLOW: u64 = 0x20_0000;
+    /// `sizeof(struct mount_attr)`, first version.
+    pub const MOUNT_ATTR_SIZE_VER0: usize = 32;
+    /// `statmount` request bits.
+    pub const STATMOUNT_SB_BASIC: u64 = 1;
+    pub const STATMOUNT_MNT_BASIC: u64 = 2;
+    pub const STATMOUNT_PROPAGATE_FROM: u64 = 4;
+    pub const STATMOUNT_MNT_ROOT: u64 = 8;
+    pub const STATMOUNT_MNT_POINT: u64 = 0x10;
+    pub const STATMOUNT_FS_TYPE: u64 = 0x20;
+    pub const STATMOUNT_MNT_NS_ID: u64 = 0x40;
+    pub const STATMOUNT_MNT_OPTS: u64 = 0x80;
+    /// `listmount`'s "the caller's root" id.
+    pub const LSMT_ROOT: u64 = u64::MAX;
+    /// `sizeof(struct mnt_id_req)`, first and second versions.
+    pub const MNT_ID_REQ_SIZE_VER0: usize = 24;
+    pub const MNT_ID_REQ_SIZE_VER1: usize = 32;
 }
 
 /// File system magic numbers (`f_type` of `statfs`, `<linux/magic.h>`).

@@ -363,4 +363,7 @@ sysno_table! {
     futex_waitv = 449;
     set_mempolicy_home_node = 450;
     cachestat = 451;
+    statmount = 457;
+    listmount = 458;
+    open_tree_attr = 467;
 }

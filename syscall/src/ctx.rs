@@ -365,6 +365,32 @@ impl Ctx<'_> {
         self.mm.copy_out(self.proc.mm, addr, buf)
     }
 
+    /// Linux's `copy_struct_from_user` with the usual size checks: the `size` bytes at
+    /// `addr` of an extensible structure whose first version is `min` bytes (`EINVAL`
+    /// below) and whose version uml knows is `known` bytes, cut or zero-extended to
+    /// `known`; `E2BIG` past a page or if a byte past `known` is not zero.
+    pub fn copy_struct_in(
+        &mut self,
+        addr: UserAddr,
+        size: usize,
+        min: usize,
+        known: usize,
+    ) -> Result<Vec<u8>, Errno> {
+        if size > 4096 {
+            return Err(Errno::E2BIG);
+        }
+        if size < min {
+            return Err(Errno::EINVAL);
+        }
+        let mut raw = vec![0u8; size];
+        self.copy_in(addr, &mut raw)?;
+        if raw.iter().skip(known).any(|&b| b != 0) {
+            return Err(Errno::E2BIG);
+        }
+        raw.resize(known, 0);
+        Ok(raw)
+    }
+
     /// Reads a plain-old-data value (an `abi` struct) from guest memory.
     pub fn read_val<T: Pod>(&mut self, addr: UserAddr) -> Result<T, Errno> {
         let mut v = T::zeroed();

@@ -34,7 +34,7 @@ pub(crate) mod clone_flags {
 }
 
 /// Linux's checks of `clone` flags (`copy_process`): `EINVAL` for combinations that make no
-/// sense, `ENOSYS` for what uml does not share between processes yet (namespaces, pidfds).
+/// sense, `ENOSYS` for what uml does not have yet (user namespaces, pidfds).
 fn check_clone_flags(flags: u64) -> Result<(), Errno> {
     use clone_flags::*;
     let both = |a: u64, b: u64| flags & a != 0 && flags & b != 0;
@@ -45,7 +45,7 @@ fn check_clone_flags(flags: u64) -> Result<(), Errno> {
         return Err(Errno::EINVAL);
     }
     let thread = flags & THREAD != 0;
-    if thread && flags & VFORK != 0 || flags & (PIDFD | NEWNS | NEWUSER) != 0 {
+    if thread && flags & VFORK != 0 || flags & (PIDFD | NEWUSER) != 0 {
         return Err(Errno::ENOSYS);
     }
     Ok(())
@@ -63,6 +63,18 @@ fn do_fork(
 ) -> Result<Outcome, Errno> {
     use clone_flags::*;
     check_clone_flags(flags)?;
+    // `CLONE_NEWNS`: the child starts in a copy of the mount namespace.
+    let fs = if flags & NEWNS != 0 {
+        if !ctx.proc.cred.caps.has(crate::caps::CAP_SYS_ADMIN) {
+            return Err(Errno::EPERM);
+        }
+        let (root, cwd) = ctx
+            .vfs
+            .unshare_mounts(ctx.proc.root.as_ref(), &ctx.proc.cwd)?;
+        Some((Some(root), cwd))
+    } else {
+        None
+    };
     let max = ctx.procs.max_pids;
     if max != 0 && ctx.procs.count(1) >= max {
         return Err(Errno::EAGAIN);
@@ -144,8 +156,8 @@ fn do_fork(
         } else {
             p.fds.copy()
         },
-        cwd: p.cwd.clone(),
-        root: p.root.clone(),
+        cwd: fs.as_ref().map_or_else(|| p.cwd.clone(), |f| f.1.clone()),
+        root: fs.map_or_else(|| p.root.clone(), |f| f.0),
         umask: p.umask,
         cred: p.cred,
         groups: p.groups.clone(),

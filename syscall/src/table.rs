@@ -169,8 +169,18 @@ table! {
     fremovexattr => full(fs::sys_fremovexattr);
     statfs => partial(fs::sys_statfs, "the mount's type and flags; sizes of loop-device file systems and sized tmpfs, else the guest's memory");
     fstatfs => partial(fs::sys_fstatfs, "the mount's type and flags; sizes of loop-device file systems and sized tmpfs, else the guest's memory");
-    mount => partial(fs::sys_mount, "tmpfs, proc, sysfs, bind, remount, ext2/3/4 of a loop device as an in-memory file system; no MS_MOVE");
+    mount => partial(fs::sys_mount, "tmpfs, proc, sysfs, bind, remount, move, ext2/3/4 of a loop device as an in-memory file system");
     umount2 => full(fs::sys_umount2);
+    fsopen => partial(fs::sys_fsopen, "the types mount(2) has; no messages to read (ENODATA)");
+    fsconfig => partial(fs::sys_fsconfig, "binary, path and fd values are taken by no option (EINVAL) but the super block flags; CREATE_EXCL is CREATE");
+    fsmount => full(fs::sys_fsmount);
+    fspick => full(fs::sys_fspick);
+    move_mount => partial(fs::sys_move_mount, "MOVE_MOUNT_SET_GROUP is EINVAL (no peer groups)");
+    open_tree => full(fs::sys_open_tree);
+    open_tree_attr => partial(fs::sys_open_tree_attr, "as mount_setattr");
+    mount_setattr => partial(fs::sys_mount_setattr, "propagation types (peer groups) are kept and shown, nothing propagates; MOUNT_ATTR_IDMAP is EINVAL (no user namespaces)");
+    statmount => partial(fs::sys_statmount, "sb and mount basics, peer groups, fs type, root, mount point, options and namespace id; propagate_from is 0 (nothing propagates); no option arrays");
+    listmount => partial(fs::sys_listmount, "one mount namespace: a namespace fd or id is EINVAL/ENOENT");
     fadvise64 => full(fs::sys_fadvise64);
     sendfile => full(copy::sys_sendfile);
     copy_file_range => full(copy::sys_copy_file_range);
@@ -252,7 +262,7 @@ table! {
     execveat => ctl(exec_call::sys_execveat);
     fork => ctl(proc_calls::sys_fork);
     vfork => ctl(proc_calls::sys_vfork);
-    clone => partial_ctl(proc_calls::sys_clone, "processes, vfork, CLONE_FILES, threads (CLONE_THREAD), CLONE_VM processes; CLONE_FS alone copies; CLONE_SIGHAND without CLONE_THREAD, pidfds, namespaces ENOSYS");
+    clone => partial_ctl(proc_calls::sys_clone, "processes, vfork, CLONE_FILES, threads (CLONE_THREAD), CLONE_VM processes; CLONE_FS alone copies; CLONE_NEWNS starts the child in a copy of the mount namespace; CLONE_SIGHAND without CLONE_THREAD, pidfds, user namespaces ENOSYS");
     wait4 => partial(proc_calls::sys_wait4, "rusage is zero");
     waitid => full(proc_calls::sys_waitid);
     pidfd_open => partial(pidfd::sys_pidfd_open, "PIDFD_NONBLOCK; no PIDFD_THREAD");
@@ -330,7 +340,7 @@ table! {
     adjtimex => partial(settime::sys_adjtimex, "NTP parameters kept and reported; ADJ_SETOFFSET moves the instance's clock, the frequency does not change its rate; no leap seconds");
     clock_adjtime => partial(settime::sys_clock_adjtime, "as adjtimex, for CLOCK_REALTIME; other clocks EOPNOTSUPP");
     syslog => partial(syslog::sys_syslog, "the log holds uml's boot line; nothing is logged after boot");
-    unshare => partial(unshare::sys_unshare, "CLONE_FILES copies the descriptor table; the namespaces (CLONE_NEW*) are EINVAL: uml has none");
+    unshare => partial(unshare::sys_unshare, "CLONE_FILES copies the descriptor table; CLONE_NEWNS copies the mount namespace; the other namespaces (CLONE_NEW*) are EINVAL: uml has none");
     ioprio_get => full(priority::sys_ioprio_get);
     ioprio_set => partial(priority::sys_ioprio_set, "kept and reported; uml has no I/O scheduler to apply it");
     sched_getscheduler => full(sched_calls::sys_sched_getscheduler);

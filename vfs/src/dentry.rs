@@ -72,6 +72,8 @@ pub(crate) struct OvlFs {
     /// How much its files may hold (`None`: no limit of its own); see
     /// [`space`](crate::blockfs::Space).
     pub space: Option<crate::blockfs::Space>,
+    /// The I/O counters of the device it is the disk file system of.
+    pub io: Option<Arc<crate::blockstat::IoStat>>,
 }
 
 impl OvlFs {
@@ -81,6 +83,7 @@ impl OvlFs {
             dev,
             shared,
             space: None,
+            io: None,
         }
     }
 }
@@ -150,13 +153,14 @@ impl Dentry {
         }))
     }
 
-    /// The guest root, the root of mount `mnt`.
-    pub(crate) fn new_root(inode: Inode, mnt: Arc<crate::mount::Mnt>) -> Dentry {
+    /// The top of a tree (the guest root, or a detached mount's root), the root of mount
+    /// `mnt`.
+    pub(crate) fn new_root(inode: Inode, ftype: u32, mnt: Arc<crate::mount::Mnt>) -> Dentry {
         Dentry(Arc::new(DentryInner {
             parent: None,
             name: Vec::new(),
             inode,
-            ftype: S_IFDIR,
+            ftype,
             mnt: Some(mnt),
         }))
     }

@@ -91,6 +91,8 @@ pub struct OpenFile {
     pub(crate) kind: FileKind,
     flags: Mutex<OFlags>,
     state: Mutex<State>,
+    /// A regular file opened for writing counts as a writer of its mount.
+    _writer: Option<crate::mount::MntWriter>,
 }
 
 impl std::fmt::Debug for OpenFile {
@@ -195,7 +197,13 @@ impl OpenFile {
         let flags = flags.difference(
             OFlags::CREAT | OFlags::EXCL | OFlags::NOCTTY | OFlags::TRUNC | OFlags::CLOEXEC,
         );
+        let regular = matches!(kind, FileKind::Mem(_) | FileKind::Host(_));
+        let writer = match &dentry {
+            Some(d) if regular && flags.writable() => d.mount().map(crate::mount::MntWriter::new),
+            _ => None,
+        };
         Arc::new(OpenFile {
+            _writer: writer,
             dentry,
             kind,
             flags: Mutex::new(flags),
@@ -241,6 +249,7 @@ impl OpenFile {
                 let mut st = self.state.lock();
                 let n = m.read_vectored(bufs, st.pos)?;
                 st.pos += n as u64;
+                self.accessed(m);
                 Ok(n)
             }
             FileKind::Stream(fd) => {
@@ -298,6 +307,7 @@ impl OpenFile {
                 let bufs = &fitting(bufs, end - fit)?;
                 let (n, end) = m.write_vectored(bufs, st.pos, append)?;
                 st.pos = end;
+                crate::blockfs::written(self.dentry.as_ref(), n);
                 Ok(n)
             }
             FileKind::Stream(fd) => stdio::write(fd, &bufs[..bufs.len().min(IOV_MAX)]),
@@ -334,7 +344,11 @@ impl OpenFile {
         }
         match &self.kind {
             FileKind::Host(fd) => preadv_all(fd, bufs, off),
-            FileKind::Mem(m) => m.read_vectored(bufs, off),
+            FileKind::Mem(m) => {
+                let n = m.read_vectored(bufs, off)?;
+                self.accessed(m);
+                Ok(n)
+            }
             FileKind::Stream(fd) => {
                 let n = bufs.len().min(IOV_MAX);
                 nix::sys::uio::preadv(fd.as_fd(), &mut bufs[..n], off as i64).map_err(nerr)
@@ -388,7 +402,9 @@ impl OpenFile {
                 m.check_write_seals(end)?;
                 let fit = crate::blockfs::growth_limit(self.dentry.as_ref(), m.size(), end)?;
                 let bufs = &fitting(bufs, end - fit)?;
-                m.write_vectored(bufs, off, append).map(|(n, _)| n)
+                let (n, _) = m.write_vectored(bufs, off, append)?;
+                crate::blockfs::written(self.dentry.as_ref(), n);
+                Ok(n)
             }
             FileKind::Stream(fd) => {
                 let n = bufs.len().min(IOV_MAX);
@@ -575,7 +591,31 @@ impl OpenFile {
         }
         deliver(&out)?;
         *pos = i as u64;
+        if let Some(u) = overlay::upper(d) {
+            self.accessed(&u);
+        }
         Ok(out.len())
+    }
+
+    /// Its in-memory inode `u` was read: the access time moves as the mount's atime flags
+    /// say (none on a `noatime` or read-only mount, none for directories on a
+    /// `nodiratime` one, `relatime`, or every time), as Linux's `touch_atime`; not with
+    /// `O_NOATIME`.
+    fn accessed(&self, u: &MemInode) {
+        use abi::flags::mount::{MS_NOATIME, MS_NODIRATIME, MS_RELATIME};
+        let Some(mnt) = self.dentry.as_ref().and_then(|d| d.mount()) else {
+            return;
+        };
+        let f = mnt.flags();
+        let dir = matches!(self.kind, FileKind::Dir);
+        if self.flags().contains(OFlags::NOATIME)
+            || mnt.is_read_only()
+            || f & MS_NOATIME != 0
+            || (dir && f & MS_NODIRATIME != 0)
+        {
+            return;
+        }
+        u.touch_atime(f & MS_RELATIME != 0);
     }
 
     /// `ftruncate`.
@@ -710,6 +750,20 @@ impl OpenFile {
         Ok((st.st_dev, st.st_ino))
     }
 
+    /// A sync of it (`fsync`, `fdatasync`, `sync_file_range`, `syncfs`): the disk file
+    /// system it lies on writes back what is dirty ([`blockstat`](crate::blockstat)).
+    pub fn synced(&self) {
+        crate::blockfs::synced(self.dentry.as_ref());
+    }
+
+    /// Whether it lies on a `nosuid` mount (exec ignores its set-user-ID and set-group-ID
+    /// bits there).
+    pub fn on_nosuid_mount(&self) -> bool {
+        self.dentry
+            .as_ref()
+            .is_some_and(|d| crate::mount::has_flag(d, abi::flags::mount::MS_NOSUID))
+    }
+
     /// The dentry it was opened by (`None` for stdio).
     pub fn dentry(&self) -> Option<Dentry> {
         self.dentry.clone()
@@ -732,6 +786,7 @@ impl OpenFile {
                 FileKind::Pipe(crate::pipe::open_end(&p.pipe, !write, write))
             }
             FileKind::Stream(fd) => FileKind::Stream(fd.try_clone().map_err(Errno::from)?),
+            FileKind::Object(o) if o.reopens() => FileKind::Object(o.clone()),
             _ => return Err(Errno::ENXIO),
         };
         Ok(OpenFile::new(None, kind, keep))
@@ -1183,6 +1238,15 @@ fn host_access(flags: OFlags) -> HOFlags {
         1 => HOFlags::WRONLY,
         _ => HOFlags::RDWR,
     }
+}
+
+/// An `O_PATH` open file of `d`.
+pub(crate) fn open_path(d: &Dentry) -> FileRef {
+    OpenFile::new(
+        Some(d.clone()),
+        FileKind::Path,
+        OFlags::PATH | OFlags::LARGEFILE,
+    )
 }
 
 /// Opens the object `d` names (permission and type checks done by the caller).

@@ -17,10 +17,14 @@
 //! go by the caller's filesystem uid, gid and supplementary groups ([`perm`]). `/sys` is uml's own small in-memory tree ([`sysfs`]: one CPU, one memory node). The host's `/proc` and `/sys` never show
 //! through (they describe the host, and the host's `/proc/self` is the uml kernel).
 //! The guest's own `mount(2)`/`umount2(2)` change uml's mount table ([`mount`],
-//! [`do_mount`]: tmpfs, proc, sysfs, bind mounts, remounts, per-mount flags), never the
-//! host's; `/dev/loop-control` and `/dev/loopN` are loop block devices over guest files
+//! [`do_mount`]: tmpfs, proc, sysfs, bind mounts, moves, remounts, per-mount flags), never
+//! the host's; so do the new mount API ([`fs_context`]: `fsopen`/`fspick` contexts;
+//! [`mount_tree`]: detached mounts, `move_mount`, `open_tree`, `mount_setattr`, and mount
+//! namespaces as copies of the tree) and [`statmount`] answers `statmount`/`listmount`;
+//! `/proc/PID/ns` holds namespace files ([`nsfs`]); `/dev/loop-control` and `/dev/loopN` are loop block devices over guest files
 //! ([`loopdev`]), and a loop device formatted by `mkfs.ext*` mounts as an in-memory file
-//! system that belongs to the device ([`blockfs`]: an emulation, its gap documented there).
+//! system that belongs to the device ([`blockfs`]: an emulation, its gap documented there;
+//! what it writes back at a sync shows in `/sys/block/loopN/stat`, [`blockstat`]).
 //!
 //! Invariants:
 //! - No guest path leaves the root: the kernel resolves every component itself
@@ -64,10 +68,12 @@
 #![forbid(unsafe_code)]
 
 mod blockfs;
+mod blockstat;
 mod dentry;
 mod do_mount;
 mod fifo;
 mod file;
+mod fs_context;
 mod hostfs;
 mod kconfig;
 mod ldisc;
@@ -75,6 +81,8 @@ mod loopdev;
 mod memfd;
 mod mknod;
 mod mount;
+mod mount_tree;
+mod nsfs;
 pub mod object;
 mod overlay;
 mod path;
@@ -84,6 +92,7 @@ mod procfs;
 mod pty;
 mod socket;
 mod statfs;
+mod statmount;
 mod stdio;
 mod sysfs;
 mod tmpfs;
@@ -102,11 +111,14 @@ pub use dentry::Dentry;
 use dentry::{FsShared, Inode, OvlFs, OvlNode};
 pub use do_mount::MountArgs;
 pub use file::{open_object, open_pidfd, pidfd_wait_id, FileRef, OpenFile};
+pub use fs_context::{FsContext, FsParam};
 use hostfs::HostNode;
 pub use loopdev::{LoopDevice, LoopInfo};
 pub use mknod::NodeType;
-pub use mount::BindMount;
 use mount::Mnt;
+pub use mount::{BindMount, MNT_UNIQUE_ID_OFFSET};
+pub use mount_tree::{fsmount_flags, mount_file, MountAttr};
+pub use nsfs::{NsFile, MNT_NS_ID};
 pub use object::{new_wait_id, FileObject, Poller, WaitSet};
 use path::{Last, Parent};
 pub use perm::FsCred;
@@ -114,6 +126,7 @@ pub use pipe::{PollEvents, PIPE_BUF, PIPE_CAPACITY};
 pub use procfs::{At, NoProcs, ProcFile, ProcSource, FILESYSTEM_TYPES, SYSCTLS};
 pub use pty::{Pty, PtyRef, SignalTarget, TtySignal};
 pub use statfs::StatFs;
+pub use statmount::MountStat;
 pub use stdio::{wait_streams, TcsetWhen};
 use tmpfs::{DevKind, MemData, MemEntry, MemInode, Time};
 pub use xattr::{XATTR_CREATE, XATTR_REPLACE, XATTR_SIZE_MAX};
@@ -233,10 +246,15 @@ impl Vfs {
                 source: fstype.as_bytes().to_vec(),
                 kind: mount::SbKind::Root,
                 read_only: Default::default(),
+                writers: Default::default(),
             })
         };
         let root = if cfg.rw {
-            Dentry::new_root(Inode::Host(host.clone()), Mnt::new(1, 0, root_sb("hostfs")))
+            Dentry::new_root(
+                Inode::Host(host.clone()),
+                S_IFDIR,
+                Mnt::new(1, abi::flags::mount::MS_RELATIME, root_sb("hostfs")),
+            )
         } else {
             let st = host.stat().map_err(|e| VfsError::Root {
                 path: cfg.root.clone(),
@@ -251,7 +269,11 @@ impl Vfs {
                 let _ = up.with_dir(false, |e, _| e.insert(b"dev".to_vec(), MemEntry::Node(d)));
             }
             let node = OvlNode::new(Some(up), Some(host.clone()), fs);
-            Dentry::new_root(Inode::Ovl(node), Mnt::new(1, 0, root_sb("overlay")))
+            Dentry::new_root(
+                Inode::Ovl(node),
+                S_IFDIR,
+                Mnt::new(1, abi::flags::mount::MS_RELATIME, root_sb("overlay")),
+            )
         };
         let devfs = Arc::new(OvlFs::new(mkdev(DEVFS_DEV), shared.clone()));
         let droot = MemInode::new_dir(1, devfs.dev, 0o755, 0, 0);
@@ -301,6 +323,7 @@ impl Vfs {
                 source: source.as_bytes().to_vec(),
                 kind,
                 read_only: Default::default(),
+                writers: Default::default(),
             })
         };
         use abi::flags::mount::{MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_RELATIME};

@@ -102,9 +102,25 @@ pub trait FileObject: Any + Send + Sync {
         Ok(0)
     }
 
+    /// Whether opening its `/proc/PID/fd` link (or a link to it) opens it again (a
+    /// namespace file); other objects are `ENXIO` there.
+    fn reopens(&self) -> bool {
+        false
+    }
+
     /// `fstat`: an anonymous inode by default.
     fn stat(&self) -> Stat {
         anon_inode_stat(self.wait_id())
+    }
+}
+
+/// Readiness of an object with no poll of its own (Linux's `DEFAULT_POLLMASK`): readable
+/// and writable.
+pub fn default_pollmask() -> PollEvents {
+    PollEvents {
+        readable: true,
+        writable: true,
+        ..PollEvents::default()
     }
 }
 

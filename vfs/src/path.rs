@@ -6,6 +6,7 @@
 //! objects are only ever reached through `HostNode::lookup` (one component, `O_NOFOLLOW`),
 //! so nothing a guest names can resolve outside the root.
 
+use abi::flags::mount::MS_NOSYMFOLLOW;
 use abi::flags::{MAXSYMLINKS, NAME_MAX, PATH_MAX};
 use abi::Errno;
 
@@ -60,6 +61,9 @@ impl Vfs {
             return Err(Errno::ENOTDIR);
         }
         if let Some(m) = self.bound(dir, name) {
+            if let Some(mnt) = &m.0.mnt {
+                mnt.used();
+            }
             return Ok(m);
         }
         match &dir.0.inode {
@@ -128,7 +132,8 @@ impl Vfs {
             let child = self.child(base.procs, &cur, comp)?;
             if child.is_symlink() && (!last || follow || trailing) {
                 *links += 1;
-                if *links > MAXSYMLINKS {
+                // Symlinks on a `nosymfollow` mount are not followed.
+                if *links > MAXSYMLINKS || crate::mount::has_flag(&child, MS_NOSYMFOLLOW) {
                     return Err(Errno::ELOOP);
                 }
                 if let Some(t) = child.magic() {

@@ -60,7 +60,7 @@ impl Vfs {
             blocks: None,
             files: None,
             fsid,
-            flags: st_flags(mnt.flags()),
+            flags: st_flags(mnt.flags() | if mnt.is_read_only() { MS_RDONLY } else { 0 }),
         };
         match &mnt.sb.kind {
             SbKind::Root | SbKind::Host => {}

@@ -97,6 +97,7 @@ pub fn load<'b>(
         let n = file.read_at(0, &mut head).map_err(ExecError::Open)?;
         let Some((interp, arg)) = shebang(&head[..n]) else {
             let st = file.stat().map_err(ExecError::Open)?;
+            let setid = setid && !file.on_nosuid_mount();
             let cred = cred.after_exec(st.st_mode, st.st_uid, st.st_gid, setid);
             let ino = (st.st_dev, st.st_ino);
             return load_elf(mm, vfs, (&file, ino, cwd.root), path, &argv, envp, cred);
