@@ -158,6 +158,48 @@ pub mod rename {
     pub const WHITEOUT: u32 = 4;
 }
 
+/// File system events, as `inotify(7)` and `fanotify(7)` name them (Linux's `FS_*` bits,
+/// which both share), and the flags of `inotify_add_watch(2)` and `inotify_init1(2)`.
+pub mod inotify {
+    #![allow(missing_docs)]
+    pub const IN_ACCESS: u32 = 0x1;
+    pub const IN_MODIFY: u32 = 0x2;
+    pub const IN_ATTRIB: u32 = 0x4;
+    pub const IN_CLOSE_WRITE: u32 = 0x8;
+    pub const IN_CLOSE_NOWRITE: u32 = 0x10;
+    pub const IN_OPEN: u32 = 0x20;
+    pub const IN_MOVED_FROM: u32 = 0x40;
+    pub const IN_MOVED_TO: u32 = 0x80;
+    pub const IN_CREATE: u32 = 0x100;
+    pub const IN_DELETE: u32 = 0x200;
+    pub const IN_DELETE_SELF: u32 = 0x400;
+    pub const IN_MOVE_SELF: u32 = 0x800;
+    /// `FS_OPEN_EXEC` (fanotify's `FAN_OPEN_EXEC`; not an inotify event).
+    pub const FS_OPEN_EXEC: u32 = 0x1000;
+    pub const IN_UNMOUNT: u32 = 0x2000;
+    pub const IN_Q_OVERFLOW: u32 = 0x4000;
+    pub const IN_IGNORED: u32 = 0x8000;
+    /// fanotify's permission events (`FAN_OPEN_PERM`, `FAN_ACCESS_PERM`,
+    /// `FAN_OPEN_EXEC_PERM`).
+    pub const FS_OPEN_PERM: u32 = 0x1_0000;
+    pub const FS_ACCESS_PERM: u32 = 0x2_0000;
+    pub const FS_OPEN_EXEC_PERM: u32 = 0x4_0000;
+    pub const IN_ONLYDIR: u32 = 0x0100_0000;
+    pub const IN_DONT_FOLLOW: u32 = 0x0200_0000;
+    pub const IN_EXCL_UNLINK: u32 = 0x0400_0000;
+    pub const IN_MASK_CREATE: u32 = 0x1000_0000;
+    pub const IN_MASK_ADD: u32 = 0x2000_0000;
+    pub const IN_ISDIR: u32 = 0x4000_0000;
+    pub const IN_ONESHOT: u32 = 0x8000_0000;
+    pub const IN_CLOSE: u32 = IN_CLOSE_WRITE | IN_CLOSE_NOWRITE;
+    pub const IN_MOVE: u32 = IN_MOVED_FROM | IN_MOVED_TO;
+    /// Every event a watch may ask for.
+    pub const IN_ALL_EVENTS: u32 = 0xfff;
+    /// `IN_NONBLOCK` and `IN_CLOEXEC` are `O_NONBLOCK` and `O_CLOEXEC`.
+    pub const IN_NONBLOCK: u32 = 0o4000;
+    pub const IN_CLOEXEC: u32 = 0o2000000;
+}
+
 /// File type and permission bits of `st_mode`.
 pub mod mode {
     #![allow(missing_docs)]

@@ -57,6 +57,7 @@ pub mod kill;
 mod mem;
 mod membarrier;
 mod net;
+mod notify;
 mod page_cache_calls;
 mod personality;
 mod pidfd;
@@ -297,6 +298,10 @@ pub fn dispatch(ctx: &mut Ctx<'_>, report_unknown: &mut dyn FnMut(u64)) -> Reply
     let outcome = outcome_of(ctx, report_unknown);
     // Sockets the network made ready (data queued, a peer closed its last descriptor).
     for id in ctx.procs.net.take_ready() {
+        ctx.wake(WaitKey::File(id));
+    }
+    // Notification groups that file system events were queued to.
+    for id in vfs::notify::take_ready() {
         ctx.wake(WaitKey::File(id));
     }
     // Signal-driven I/O: owners of O_ASYNC files made ready are told.

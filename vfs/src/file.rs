@@ -91,6 +91,12 @@ pub struct OpenFile {
     state: Mutex<State>,
 }
 
+impl Drop for OpenFile {
+    fn drop(&mut self) {
+        crate::notify::close(self);
+    }
+}
+
 impl std::fmt::Debug for OpenFile {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "OpenFile({:?}, {:?})", self.dentry, self.flags())
@@ -226,6 +232,26 @@ impl OpenFile {
 
     /// Reads at the file position and advances it.
     pub fn read(&self, bufs: &mut [IoSliceMut<'_>]) -> Result<usize, Errno> {
+        self.accessed(self.read_here(bufs))
+    }
+
+    /// Sends `IN_ACCESS` for a read that returned data.
+    fn accessed(&self, r: Result<usize, Errno>) -> Result<usize, Errno> {
+        if matches!(r, Ok(n) if n > 0) {
+            crate::notify::access(self);
+        }
+        r
+    }
+
+    /// Sends `IN_MODIFY` for a write that moved data.
+    fn modified(&self, r: Result<usize, Errno>) -> Result<usize, Errno> {
+        if matches!(r, Ok(n) if n > 0) {
+            crate::notify::modify(self);
+        }
+        r
+    }
+
+    fn read_here(&self, bufs: &mut [IoSliceMut<'_>]) -> Result<usize, Errno> {
         self.check_read()?;
         match &self.kind {
             FileKind::Host(fd) => {
@@ -272,6 +298,10 @@ impl OpenFile {
     }
 
     fn write_mode(&self, bufs: &[IoSlice<'_>], append: bool) -> Result<usize, Errno> {
+        self.modified(self.write_here(bufs, append))
+    }
+
+    fn write_here(&self, bufs: &[IoSlice<'_>], append: bool) -> Result<usize, Errno> {
         self.check_write()?;
         let append = append || self.flags().contains(OFlags::APPEND);
         match &self.kind {
@@ -319,6 +349,10 @@ impl OpenFile {
 
     /// Reads at `off` without moving the position.
     pub fn pread(&self, bufs: &mut [IoSliceMut<'_>], off: u64) -> Result<usize, Errno> {
+        self.accessed(self.pread_here(bufs, off))
+    }
+
+    fn pread_here(&self, bufs: &mut [IoSliceMut<'_>], off: u64) -> Result<usize, Errno> {
         if matches!(
             self.kind,
             FileKind::Pipe(_) | FileKind::Pty(_) | FileKind::Object(_)
@@ -358,6 +392,10 @@ impl OpenFile {
     }
 
     fn pwrite_mode(&self, bufs: &[IoSlice<'_>], off: u64, append: bool) -> Result<usize, Errno> {
+        self.modified(self.pwrite_here(bufs, off, append))
+    }
+
+    fn pwrite_here(&self, bufs: &[IoSlice<'_>], off: u64, append: bool) -> Result<usize, Errno> {
         if matches!(
             self.kind,
             FileKind::Pipe(_) | FileKind::Pty(_) | FileKind::Object(_)
@@ -572,6 +610,8 @@ impl OpenFile {
         }
         deliver(&out)?;
         *pos = i as u64;
+        drop(st);
+        crate::notify::access(self);
         Ok(out.len())
     }
 
@@ -583,6 +623,12 @@ impl OpenFile {
         if !self.flags().writable() || len > i64::MAX as u64 {
             return Err(Errno::EINVAL);
         }
+        self.truncate_here(len)?;
+        crate::notify::modify(self);
+        Ok(())
+    }
+
+    fn truncate_here(&self, len: u64) -> Result<(), Errno> {
         match &self.kind {
             FileKind::Host(fd) | FileKind::Stream(fd) => {
                 rustix::fs::ftruncate(fd, len).map_err(herr)
@@ -600,6 +646,12 @@ impl OpenFile {
     /// `FALLOC_FL_KEEP_SIZE` and `FALLOC_FL_PUNCH_HOLE|FALLOC_FL_KEEP_SIZE` (as tmpfs);
     /// host files (`--rw`) take what the host file system takes.
     pub fn fallocate(&self, mode: u32, off: i64, len: i64) -> Result<(), Errno> {
+        self.fallocate_here(mode, off, len)?;
+        crate::notify::modify(self);
+        Ok(())
+    }
+
+    fn fallocate_here(&self, mode: u32, off: i64, len: i64) -> Result<(), Errno> {
         use abi::flags::falloc::*;
         if matches!(self.kind, FileKind::Path) {
             return Err(Errno::EBADF);
@@ -687,6 +739,11 @@ impl OpenFile {
             }
             (None, _) => Err(Errno::EPERM),
         }
+    }
+
+    /// Whether it is an `O_PATH` file (which no event is about).
+    pub(crate) fn is_path(&self) -> bool {
+        matches!(self.kind, FileKind::Path)
     }
 
     /// Status flags and access mode (`F_GETFL`).
@@ -834,6 +891,7 @@ impl OpenFile {
             FileKind::Mem(m) => rest(m.size()),
             FileKind::Pipe(p) => Ok(p.pipe.len() as i32),
             FileKind::Pty(p) => Ok(p.pty.readable_len(p.master) as i32),
+            FileKind::Object(o) => o.fionread(),
             FileKind::Path => Err(Errno::EBADF),
             _ => Err(Errno::ENOTTY),
         }

@@ -75,6 +75,7 @@ mod loopdev;
 mod memfd;
 mod mknod;
 mod mount;
+pub mod notify;
 pub mod object;
 mod overlay;
 mod path;
@@ -424,7 +425,9 @@ impl Vfs {
                 None => {
                     self.may_modify(&self.who(&base), &dir)?;
                     let owner = self.who(&base).new_owner(&dir);
-                    return self.create_file(base.procs, &dir, &name, flags, mode, owner);
+                    let f = self.create_file(base.procs, &dir, &name, flags, mode, owner)?;
+                    notify::open(&f);
+                    return Ok(f);
                 }
             }
         } else {
@@ -464,6 +467,7 @@ impl Vfs {
         if flags.contains(OFlags::TRUNC) && flags.writable() && d.ftype() == S_IFREG {
             f.truncate(0)?;
         }
+        notify::open(&f);
         Ok(f)
     }
 
@@ -484,6 +488,7 @@ impl Vfs {
                     _ => rustix::fs::OFlags::RDWR,
                 };
                 let _fd = h.create_file(name, acc, mode)?;
+                notify::create(dir, name, false, None);
                 let d = self.child(procs, dir, name)?;
                 file::open_dentry(&d, flags.difference(OFlags::TRUNC))
             }
@@ -495,6 +500,7 @@ impl Vfs {
                     owner,
                     MemData::File(Vec::new()),
                 )?;
+                notify::create(dir, name, false, None);
                 let d = self.child(procs, dir, name)?;
                 file::open_dentry(&d, flags.difference(OFlags::TRUNC))
             }
@@ -550,16 +556,18 @@ impl Vfs {
             mode |= abi::flags::mode::S_ISGID;
         }
         match &dir.0.inode {
-            Inode::Host(h) => h.mkdir(&name, mode),
+            Inode::Host(h) => h.mkdir(&name, mode)?,
             Inode::Ovl(_) => {
                 let data = MemData::Dir {
                     entries: Default::default(),
                     opaque: true,
                 };
-                overlay::create(&dir, &name, S_IFDIR | mode, owner, data).map(|_| ())
+                overlay::create(&dir, &name, S_IFDIR | mode, owner, data)?;
             }
-            Inode::Proc(_) => Err(Errno::ENOENT),
+            Inode::Proc(_) => return Err(Errno::ENOENT),
         }
+        notify::create(&dir, &name, true, None);
+        Ok(())
     }
 
     /// `rmdir(2)`.
@@ -581,16 +589,19 @@ impl Vfs {
             return Err(Errno::EBUSY);
         }
         self.may_delete(&self.who(&base), &dir, &child)?;
+        let victim = notify::victim(&child);
         match &dir.0.inode {
-            Inode::Host(h) => h.unlink(&name, true),
+            Inode::Host(h) => h.unlink(&name, true)?,
             Inode::Ovl(_) => {
                 if !child.readdir()?.is_empty() {
                     return Err(Errno::ENOTEMPTY);
                 }
-                overlay::remove(&dir, &name)
+                overlay::remove(&dir, &name)?;
             }
-            Inode::Proc(_) => Err(Errno::EPERM),
+            Inode::Proc(_) => return Err(Errno::EPERM),
         }
+        notify::delete(&dir, &name, victim);
+        Ok(())
     }
 
     /// `unlink(2)`.
@@ -613,11 +624,14 @@ impl Vfs {
             return Err(Errno::ENOTDIR);
         }
         self.may_delete(&self.who(&base), &dir, &child)?;
+        let victim = notify::victim(&child);
         match &dir.0.inode {
-            Inode::Host(h) => h.unlink(&name, false),
-            Inode::Ovl(_) => overlay::remove(&dir, &name),
-            Inode::Proc(_) => Err(Errno::EPERM),
+            Inode::Host(h) => h.unlink(&name, false)?,
+            Inode::Ovl(_) => overlay::remove(&dir, &name)?,
+            Inode::Proc(_) => return Err(Errno::EPERM),
         }
+        notify::delete(&dir, &name, victim);
+        Ok(())
     }
 
     /// `renameat2(2)`; `flags`: `RENAME_NOREPLACE`, `RENAME_EXCHANGE`.
@@ -699,12 +713,21 @@ impl Vfs {
             Some(t) => self.may_delete(&self.who(&new_base), &np.dir, t)?,
             None => self.may_modify(&self.who(&new_base), &np.dir)?,
         }
+        let moved = notify::victim(&src);
+        let other = tgt.as_ref().and_then(notify::victim);
         match (&op.dir.0.inode, &np.dir.0.inode) {
-            (Inode::Host(a), Inode::Host(b)) => a.rename(oname, b, nname, flags),
-            (Inode::Proc(_), _) if tgt.is_none() => Err(Errno::ENOENT),
-            (Inode::Proc(_), _) => Err(Errno::EPERM),
-            _ => overlay::rename(&src, &op.dir, oname, &np.dir, nname, tgt.as_ref(), exchange),
+            (Inode::Host(a), Inode::Host(b)) => a.rename(oname, b, nname, flags)?,
+            (Inode::Proc(_), _) if tgt.is_none() => return Err(Errno::ENOENT),
+            (Inode::Proc(_), _) => return Err(Errno::EPERM),
+            _ => overlay::rename(&src, &op.dir, oname, &np.dir, nname, tgt.as_ref(), exchange)?,
         }
+        if exchange {
+            notify::rename(moved, &op.dir, oname, &np.dir, nname, None);
+            notify::rename(other, &np.dir, nname, &op.dir, oname, None);
+        } else {
+            notify::rename(moved, &op.dir, oname, &np.dir, nname, other);
+        }
+        Ok(())
     }
 
     /// `linkat(2)`: `follow` = `AT_SYMLINK_FOLLOW` on `old`.
@@ -729,10 +752,12 @@ impl Vfs {
         }
         self.may_modify(&self.who(&new_base), &dir)?;
         match (&src.0.inode, &dir.0.inode) {
-            (Inode::Host(s), Inode::Host(d)) => s.link_into(d, &name),
-            (_, Inode::Proc(_)) => Err(Errno::ENOENT),
-            _ => overlay::link(&src, &dir, &name),
+            (Inode::Host(s), Inode::Host(d)) => s.link_into(d, &name)?,
+            (_, Inode::Proc(_)) => return Err(Errno::ENOENT),
+            _ => overlay::link(&src, &dir, &name)?,
         }
+        notify::create(&dir, &name, false, Some(&src));
+        Ok(())
     }
 
     /// `symlinkat(2)`: creates `path` pointing at `target`.
@@ -754,17 +779,20 @@ impl Vfs {
         let who = self.who(&base);
         self.may_modify(&who, &dir)?;
         match &dir.0.inode {
-            Inode::Host(h) => h.symlink(target, &name),
-            Inode::Ovl(_) => overlay::create(
-                &dir,
-                &name,
-                tmpfs::SYMLINK_MODE,
-                who.new_owner(&dir),
-                MemData::Symlink(target.to_vec()),
-            )
-            .map(|_| ()),
-            Inode::Proc(_) => Err(Errno::ENOENT),
+            Inode::Host(h) => h.symlink(target, &name)?,
+            Inode::Ovl(_) => {
+                overlay::create(
+                    &dir,
+                    &name,
+                    tmpfs::SYMLINK_MODE,
+                    who.new_owner(&dir),
+                    MemData::Symlink(target.to_vec()),
+                )?;
+            }
+            Inode::Proc(_) => return Err(Errno::ENOENT),
         }
+        notify::create(&dir, &name, false, None);
+        Ok(())
     }
 
     /// `readlinkat(2)`: the target (`EINVAL` if not a symlink).
@@ -994,7 +1022,9 @@ impl Vfs {
         if st.st_mode & 0o111 == 0 || !self.who(&base).permitted(&st, 1) {
             return Err(Errno::EACCES);
         }
-        file::open_dentry(&d, OFlags::empty())
+        let f = file::open_dentry(&d, OFlags::empty())?;
+        notify::open(&f);
+        Ok(f)
     }
 }
 
