@@ -402,7 +402,11 @@ impl Ctx<'_> {
         flags: abi::flags::OFlags,
     ) -> abi::SysResult {
         let file = vfs::open_object(obj, flags);
-        let cloexec = flags.contains(abi::flags::OFlags::CLOEXEC);
+        self.install_file(file, flags.contains(abi::flags::OFlags::CLOEXEC))
+    }
+
+    /// Installs an open file at the lowest free descriptor.
+    pub fn install_file(&mut self, file: FileRef, cloexec: bool) -> abi::SysResult {
         let limit = self.proc.nofile();
         Ok(self.proc.fds.install(file, cloexec, 0, limit)? as u64)
     }

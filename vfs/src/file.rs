@@ -87,6 +87,8 @@ struct State {
 pub struct OpenFile {
     pub(crate) dentry: Option<Dentry>,
     pub(crate) kind: FileKind,
+    /// Its use sends no file system events (Linux's `FMODE_NONOTIFY`).
+    nonotify: std::sync::atomic::AtomicBool,
     flags: Mutex<OFlags>,
     state: Mutex<State>,
 }
@@ -202,6 +204,7 @@ impl OpenFile {
         Arc::new(OpenFile {
             dentry,
             kind,
+            nonotify: std::sync::atomic::AtomicBool::new(false),
             flags: Mutex::new(flags),
             state: Mutex::new(State {
                 pos: 0,
@@ -741,9 +744,17 @@ impl OpenFile {
         }
     }
 
-    /// Whether it is an `O_PATH` file (which no event is about).
-    pub(crate) fn is_path(&self) -> bool {
-        matches!(self.kind, FileKind::Path)
+    /// Whether file system events are about its use: not for `O_PATH` files and files
+    /// the kernel opened for itself.
+    pub(crate) fn has_events(&self) -> bool {
+        !matches!(self.kind, FileKind::Path)
+            && !self.nonotify.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Makes its use send file system events (`true`, the default) or not.
+    pub fn set_events(&self, on: bool) {
+        self.nonotify
+            .store(!on, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Status flags and access mode (`F_GETFL`).
@@ -1344,6 +1355,9 @@ fn mem_kind(u: Arc<MemInode>, shared: &crate::dentry::FsShared) -> Result<FileKi
 /// bytes spread over `bufs`.
 fn pty_read(p: &PtyEnd, bufs: &mut [IoSliceMut<'_>]) -> Result<usize, Errno> {
     let want = bufs.iter().fold(0usize, |a, b| a.saturating_add(b.len()));
+    if want == 0 {
+        return Ok(0);
+    }
     let mut tmp = vec![0u8; want.min(crate::ldisc::OUTPUT_MAX)];
     let n = p.pty.read(p.master, &mut tmp)?;
     let mut at = 0;
@@ -1368,6 +1382,13 @@ pub(crate) fn open_stream(fd: OwnedFd, dentry: Option<Dentry>) -> Result<FileRef
 /// An open file (read-write, `O_NONBLOCK` kept from `flags`) over kernel object `obj`.
 pub fn open_object(obj: Arc<dyn FileObject>, flags: OFlags) -> FileRef {
     let keep = flags.intersection(OFlags::NONBLOCK) | OFlags::RDWR;
+    OpenFile::new(None, FileKind::Object(obj), keep)
+}
+
+/// [`open_object`] for an object that is only read (inotify, fanotify: `write` is
+/// `EBADF`).
+pub fn open_object_read_only(obj: Arc<dyn FileObject>, flags: OFlags) -> FileRef {
+    let keep = flags.intersection(OFlags::NONBLOCK);
     OpenFile::new(None, FileKind::Object(obj), keep)
 }
 

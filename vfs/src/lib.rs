@@ -102,7 +102,7 @@ use parking_lot::Mutex;
 pub use dentry::Dentry;
 use dentry::{FsShared, Inode, OvlFs, OvlNode};
 pub use do_mount::MountArgs;
-pub use file::{open_object, open_pidfd, pidfd_wait_id, FileRef, OpenFile};
+pub use file::{open_object, open_object_read_only, open_pidfd, pidfd_wait_id, FileRef, OpenFile};
 use hostfs::HostNode;
 pub use loopdev::{LoopDevice, LoopInfo};
 pub use mknod::NodeType;
@@ -389,7 +389,28 @@ impl Vfs {
         flags: OFlags,
         mode: u32,
     ) -> Result<FileRef, Errno> {
-        let base: At<'_> = base.into();
+        self.open_as(base.into(), path, flags, mode, true)
+    }
+
+    /// [`Vfs::open`] of a file the kernel opens for itself (Linux's `FMODE_NONOTIFY`): its
+    /// use sends no file system events.
+    pub fn open_nonotify<'b>(
+        &self,
+        base: impl Into<At<'b>>,
+        path: &[u8],
+        flags: OFlags,
+    ) -> Result<FileRef, Errno> {
+        self.open_as(base.into(), path, flags, 0, false)
+    }
+
+    fn open_as(
+        &self,
+        base: At<'_>,
+        path: &[u8],
+        flags: OFlags,
+        mode: u32,
+        events: bool,
+    ) -> Result<FileRef, Errno> {
         // Linux 6.4+: O_CREAT | O_DIRECTORY (and so O_CREAT | O_TMPFILE) is invalid.
         if flags.contains(OFlags::CREAT | OFlags::DIRECTORY) {
             return Err(Errno::EINVAL);
@@ -426,6 +447,7 @@ impl Vfs {
                     self.may_modify(&self.who(&base), &dir)?;
                     let owner = self.who(&base).new_owner(&dir);
                     let f = self.create_file(base.procs, &dir, &name, flags, mode, owner)?;
+                    f.set_events(events);
                     notify::open(&f);
                     return Ok(f);
                 }
@@ -464,10 +486,17 @@ impl Vfs {
             Some(f) => f,
             None => file::open_dentry(&d, flags)?,
         };
-        if flags.contains(OFlags::TRUNC) && flags.writable() && d.ftype() == S_IFREG {
-            f.truncate(0)?;
-        }
+        // Linux's fsnotify_open comes before the truncate (do_dentry_open).
+        f.set_events(events);
         notify::open(&f);
+        if flags.contains(OFlags::TRUNC) && d.ftype() == S_IFREG && !path_only {
+            if flags.writable() {
+                f.truncate(0)?;
+            } else {
+                // O_RDONLY | O_TRUNC truncates too (write permission was checked).
+                d.truncate(0)?;
+            }
+        }
         Ok(f)
     }
 

@@ -34,7 +34,8 @@ fn init(ctx: &mut Ctx<'_>, flags: u32) -> SysResult {
     }
     let max_events = limit(ctx, "max_queued_events");
     let group = Inotify::new(uid, max_events);
-    ctx.install_object(group, OFlags::from_bits_retain(flags))
+    let file = vfs::open_object_read_only(group, OFlags::from_bits_retain(flags));
+    ctx.install_file(file, flags & IN_CLOEXEC != 0)
 }
 
 /// `inotify_init()`.
@@ -51,7 +52,20 @@ pub(crate) fn sys_inotify_init1(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
 /// the path (which the caller must be able to read).
 pub(crate) fn sys_inotify_add_watch(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     let mask = a.u32(2);
-    if mask & IN_ALL_EVENTS == 0 {
+    // Linux's ALL_INOTIFY_BITS: a mask of flags only (IN_ONESHOT) makes a watch that
+    // never fires.
+    let known = IN_ALL_EVENTS
+        | IN_UNMOUNT
+        | IN_Q_OVERFLOW
+        | IN_IGNORED
+        | IN_ONLYDIR
+        | IN_DONT_FOLLOW
+        | IN_EXCL_UNLINK
+        | IN_MASK_ADD
+        | IN_MASK_CREATE
+        | IN_ISDIR
+        | IN_ONESHOT;
+    if mask & known == 0 {
         return Err(Errno::EINVAL);
     }
     if mask & IN_MASK_ADD != 0 && mask & IN_MASK_CREATE != 0 {

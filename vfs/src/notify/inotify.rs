@@ -115,7 +115,7 @@ impl Inotify {
         let st = d.stat()?;
         let key = (st.st_dev, st.st_ino);
         let mut new = None;
-        let wd = super::set_mark(self, key, mask, max_marks, || {
+        let wd = super::set_mark(self, key, d.is_dir(), mask, max_marks, || {
             let mut s = self.state.lock();
             // Linux's idr_alloc_cyclic: the next free number after the last one.
             let mut wd = s.last_wd;
@@ -261,6 +261,7 @@ impl FileObject for Inotify {
             .lock()
             .watches
             .iter()
+            .rev()
             .map(|(&wd, &k)| (wd, k))
             .collect();
         let mut out = String::new();
@@ -317,7 +318,7 @@ mod tests {
         assert!(s.push(ev(2, 2, Some(b"b"))));
         assert!(s.push(ev(1, IN_IGNORED, None)));
         assert!(s.push(ev(1, IN_IGNORED, None)));
-        assert_eq!(s.queue.len(), 5);
+        assert_eq!(s.queue.len(), 6);
         assert_eq!(s.bytes, 16 + 32 * 3 + 16 * 2);
     }
 

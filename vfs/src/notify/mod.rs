@@ -80,6 +80,8 @@ struct Mark {
     wd: i32,
     /// Events and the flags that change delivery (`IN_ONESHOT`, `IN_EXCL_UNLINK`).
     mask: u32,
+    /// The inode is a directory (`IN_UNMOUNT` says `IN_ISDIR`).
+    isdir: bool,
 }
 
 /// Whether any mark exists (the hooks' one check).
@@ -174,7 +176,8 @@ fn deliver(ev: &Delivery<'_>) {
             let Some(g) = m.group.upgrade() else {
                 return true;
             };
-            hits.push((g, m.wd));
+            let isdir = if m.isdir && ev.mask & IN_UNMOUNT != 0 { IN_ISDIR } else { 0 };
+            hits.push((g, m.wd, isdir));
             if m.mask & IN_ONESHOT != 0 {
                 gone.push((m.uid, m.group.clone(), m.wd));
                 return false;
@@ -194,8 +197,8 @@ fn deliver(ev: &Delivery<'_>) {
         // inotify never reported IN_ISDIR with these.
         mask &= !IN_ISDIR;
     }
-    for (g, wd) in hits {
-        g.queue(wd, mask, ev.cookie, ev.name);
+    for (g, wd, isdir) in hits {
+        g.queue(wd, mask | isdir, ev.cookie, ev.name);
     }
     for (_, g, wd) in gone {
         if let Some(g) = g.upgrade() {
@@ -240,7 +243,7 @@ fn on_dentry(d: &Dentry, mask: u32, only_linked: bool) {
 /// An event of an open file (its inode and its parent's marks); `IN_EXCL_UNLINK` marks
 /// skip it once the file has no name.
 fn on_file(f: &OpenFile, mask: u32) {
-    if let Some(d) = &f.dentry {
+    if let (Some(d), true) = (&f.dentry, f.has_events()) {
         on_dentry(d, mask, true);
     }
 }
@@ -248,7 +251,7 @@ fn on_file(f: &OpenFile, mask: u32) {
 /// `fsnotify_open`: a file was opened (`exec`: to run it).
 #[inline]
 pub(crate) fn open(f: &OpenFile) {
-    if active() && !f.is_path() {
+    if active() {
         on_file(f, IN_OPEN);
     }
 }
@@ -272,7 +275,7 @@ pub(crate) fn modify(f: &OpenFile) {
 /// `fsnotify_close`: the last reference to an open file went away.
 #[inline]
 pub(crate) fn close(f: &OpenFile) {
-    if active() && !f.is_path() {
+    if active() {
         let mask = if f.flags().writable() {
             IN_CLOSE_WRITE
         } else {
@@ -432,7 +435,8 @@ pub(crate) fn rename(
 }
 
 /// The file system with device `dev` was unmounted: every mark on its inodes gets
-/// `IN_UNMOUNT` and is removed.
+/// `IN_UNMOUNT` and is removed, inode by inode, the newest first (Linux's order of a
+/// super block's inodes).
 pub(crate) fn unmount(dev: u64) {
     if !active() {
         return;
@@ -444,7 +448,7 @@ pub(crate) fn unmount(dev: u64) {
         .filter(|k| k.0 == dev)
         .copied()
         .collect();
-    for key in keys {
+    for key in keys.into_iter().rev() {
         deliver(&Delivery {
             key,
             mask: IN_UNMOUNT,
@@ -452,8 +456,8 @@ pub(crate) fn unmount(dev: u64) {
             name: None,
             unlinked: false,
         });
+        remove_marks(|k| k == key);
     }
-    remove_marks(|k| k.0 == dev);
 }
 
 /// Removes every mark on the inodes `which` picks; their groups get `IN_IGNORED`.
@@ -483,6 +487,7 @@ fn remove_marks(which: impl Fn(InodeKey) -> bool) {
 fn set_mark(
     g: &Inotify,
     key: InodeKey,
+    isdir: bool,
     mask: u32,
     max_marks: usize,
     new_wd: impl FnOnce() -> i32,
@@ -514,6 +519,7 @@ fn set_mark(
         uid,
         wd,
         mask: mask & (IN_ALL_EVENTS | IN_ONESHOT | IN_EXCL_UNLINK),
+        isdir,
     });
     MARKS.fetch_add(1, Ordering::Relaxed);
     Ok(wd)
