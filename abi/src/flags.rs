@@ -200,6 +200,50 @@ pub mod inotify {
     pub const IN_CLOEXEC: u32 = 0o2000000;
 }
 
+/// `fanotify_init(2)` and `fanotify_mark(2)` flags, and fanotify's own event bits (the
+/// file events are [`inotify`]'s `FS_*` bits).
+pub mod fanotify {
+    #![allow(missing_docs)]
+    pub const FAN_CLOEXEC: u32 = 0x1;
+    pub const FAN_NONBLOCK: u32 = 0x2;
+    pub const FAN_CLASS_NOTIF: u32 = 0x0;
+    pub const FAN_CLASS_CONTENT: u32 = 0x4;
+    pub const FAN_CLASS_PRE_CONTENT: u32 = 0x8;
+    pub const FAN_ALL_CLASS_BITS: u32 = 0xc;
+    pub const FAN_UNLIMITED_QUEUE: u32 = 0x10;
+    pub const FAN_UNLIMITED_MARKS: u32 = 0x20;
+    pub const FAN_ENABLE_AUDIT: u32 = 0x40;
+    pub const FAN_REPORT_PIDFD: u32 = 0x80;
+    pub const FAN_REPORT_TID: u32 = 0x100;
+    pub const FAN_REPORT_FID: u32 = 0x200;
+    pub const FAN_REPORT_DIR_FID: u32 = 0x400;
+    pub const FAN_REPORT_NAME: u32 = 0x800;
+    pub const FAN_REPORT_TARGET_FID: u32 = 0x1000;
+    pub const FAN_MARK_ADD: u32 = 0x1;
+    pub const FAN_MARK_REMOVE: u32 = 0x2;
+    pub const FAN_MARK_DONT_FOLLOW: u32 = 0x4;
+    pub const FAN_MARK_ONLYDIR: u32 = 0x8;
+    pub const FAN_MARK_MOUNT: u32 = 0x10;
+    pub const FAN_MARK_IGNORED_MASK: u32 = 0x20;
+    pub const FAN_MARK_IGNORED_SURV_MODIFY: u32 = 0x40;
+    pub const FAN_MARK_FLUSH: u32 = 0x80;
+    pub const FAN_MARK_FILESYSTEM: u32 = 0x100;
+    pub const FAN_MARK_EVICTABLE: u32 = 0x200;
+    pub const FAN_MARK_IGNORE: u32 = 0x400;
+    /// Events on directories too.
+    pub const FAN_ONDIR: u64 = 0x4000_0000;
+    /// A directory's mark also gets its children's events.
+    pub const FAN_EVENT_ON_CHILD: u64 = 0x0800_0000;
+    pub const FAN_ALLOW: u32 = 0x1;
+    pub const FAN_DENY: u32 = 0x2;
+    pub const FAN_AUDIT: u32 = 0x10;
+    /// `fd` of an event without one (an overflow).
+    pub const FAN_NOFD: i32 = -1;
+    pub const FANOTIFY_METADATA_VERSION: u8 = 3;
+    /// `sizeof(struct fanotify_event_metadata)`.
+    pub const FAN_EVENT_METADATA_LEN: usize = 24;
+}
+
 /// File type and permission bits of `st_mode`.
 pub mod mode {
     #![allow(missing_docs)]

@@ -318,6 +318,10 @@ pub fn dispatch(ctx: &mut Ctx<'_>, report_unknown: &mut dyn FnMut(u64)) -> Reply
 
 fn outcome_of(ctx: &mut Ctx<'_>, report_unknown: &mut dyn FnMut(u64)) -> Outcome {
     let nr = ctx.regs.orig_rax;
+    // fanotify events say which process caused them.
+    if vfs::notify::fanotify_active() {
+        vfs::notify::set_current(ctx.proc.pid, ctx.tid);
+    }
     let args = Args(ctx.regs.syscall_args());
     let result = match table::lookup(nr) {
         Some(entry) => match entry.handler {

@@ -392,6 +392,14 @@ impl Vfs {
         self.open_as(base.into(), path, flags, mode, true)
     }
 
+    /// Opens what `d` names with `flags` for the kernel's own use (a fanotify event's
+    /// file): no permission check, and its use sends no events.
+    pub fn open_dentry_nonotify(&self, d: &Dentry, flags: OFlags) -> Result<FileRef, Errno> {
+        let f = file::open_dentry(d, flags)?;
+        f.set_events(false);
+        Ok(f)
+    }
+
     /// [`Vfs::open`] of a file the kernel opens for itself (Linux's `FMODE_NONOTIFY`): its
     /// use sends no file system events.
     pub fn open_nonotify<'b>(
@@ -1052,7 +1060,7 @@ impl Vfs {
             return Err(Errno::EACCES);
         }
         let f = file::open_dentry(&d, OFlags::empty())?;
-        notify::open(&f);
+        notify::open_exec(&f);
         Ok(f)
     }
 }

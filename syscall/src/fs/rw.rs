@@ -86,6 +86,9 @@ fn transfer(
     if let (Dir::Read, Some(sfd)) = (dir, crate::signalfd::signalfd_of(f)) {
         return crate::signalfd::read(ctx, f, sfd, iovs, nowait);
     }
+    if let (Dir::Read, Some(g)) = (dir, crate::notify::fanotify::fanotify_of(f)) {
+        return crate::notify::fanotify::read(ctx, f, g, iovs, nowait);
+    }
     let wait = f.wait_id();
     let blocking = wait.is_some() && !nowait && !f.flags().contains(OFlags::NONBLOCK);
     // A blocking write to a pipe goes on until all is written: what it already moved

@@ -269,18 +269,11 @@ impl FileObject for Inotify {
             let mask = super::mark_mask((dev, ino), self.id, wd).unwrap_or(0);
             out.push_str(&format!(
                 "inotify wd:{wd:x} ino:{ino:x} sdev:{:x} mask:{mask:x} ignored_mask:0\n",
-                kernel_dev(dev)
+                super::kernel_dev(dev)
             ));
         }
         out
     }
-}
-
-/// A `st_dev` in the kernel's own encoding (`MKDEV`: major above 20 bits of minor).
-fn kernel_dev(dev: u64) -> u64 {
-    let major = ((dev >> 8) & 0xfff) | ((dev >> 32) & !0xfff);
-    let minor = (dev & 0xff) | ((dev >> 12) & !0xff);
-    (major << 20) | minor
 }
 
 #[cfg(test)]
@@ -347,7 +340,7 @@ mod tests {
 
     #[test]
     fn kernel_dev_encoding() {
-        assert_eq!(kernel_dev(abi::structs::makedev(8, 1)), (8 << 20) | 1);
-        assert_eq!(kernel_dev(abi::structs::makedev(0, 0x40)), 0x40);
+        assert_eq!(super::super::kernel_dev(abi::structs::makedev(8, 1)), (8 << 20) | 1);
+        assert_eq!(super::super::kernel_dev(abi::structs::makedev(0, 0x40)), 0x40);
     }
 }

@@ -26,6 +26,7 @@
 //! close); the name a parent's event carries is the one the file was opened by, even after
 //! a rename. Writes through shared memory mappings send no events (as Linux).
 
+mod fanotify;
 mod inotify;
 
 use std::collections::BTreeMap;
@@ -37,6 +38,7 @@ use parking_lot::Mutex;
 
 use crate::{Dentry, OpenFile};
 
+pub use fanotify::{metadata as fanotify_metadata, Event as FanotifyEvent, Fanotify, Target};
 pub use inotify::Inotify;
 
 /// An inode: `(st_dev, st_ino)`.
@@ -44,11 +46,18 @@ pub type InodeKey = (u64, u64);
 
 /// How many marks exist: zero means no hook has anything to do.
 static MARKS: AtomicUsize = AtomicUsize::new(0);
+/// How many of them are fanotify marks.
+static FAN_MARKS: AtomicUsize = AtomicUsize::new(0);
+
+/// The process and thread making the current call (what fanotify events report), set by
+/// the syscall layer while fanotify marks exist.
+static CURRENT: Mutex<(i32, i32)> = Mutex::new((0, 0));
 
 /// The marks on each inode, and what each user holds.
 static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
     inodes: BTreeMap::new(),
     users: BTreeMap::new(),
+    fan: Vec::new(),
 });
 
 /// Wait ids of groups that queued events since [`take_ready`] last ran.
@@ -67,6 +76,31 @@ struct Registry {
     inodes: BTreeMap<InodeKey, Vec<Mark>>,
     /// Per user id: (inotify instances, marks).
     users: BTreeMap<u32, (usize, usize)>,
+    /// fanotify marks.
+    fan: Vec<FanMark>,
+}
+
+/// One fanotify group's mark.
+struct FanMark {
+    group: Weak<Fanotify>,
+    group_id: u64,
+    target: Target,
+    mask: u64,
+    ignored: u64,
+    /// `FAN_MARK_IGNORED_SURV_MODIFY`: a modification leaves the ignore mask alone.
+    survive_modify: bool,
+}
+
+/// Whether fanotify marks exist (the syscall layer then says who is calling,
+/// [`set_current`]).
+#[inline]
+pub fn fanotify_active() -> bool {
+    FAN_MARKS.load(Ordering::Relaxed) != 0
+}
+
+/// The process `pid` and thread `tid` make the calls from now on.
+pub fn set_current(pid: i32, tid: i32) {
+    *CURRENT.lock() = (pid, tid);
 }
 
 /// One group's interest in one inode.
@@ -217,6 +251,8 @@ fn uncount_mark(reg: &mut Registry, uid: u32) {
 /// An event on what `d` names: to its parent's marks with its name (for events on
 /// children), then to its own.
 fn on_dentry(d: &Dentry, mask: u32, only_linked: bool) {
+    // FS_OPEN_EXEC is fanotify's only.
+    let mask = mask & !FS_OPEN_EXEC;
     let Some(s) = subject(d) else { return };
     let mask = if s.isdir { mask | IN_ISDIR } else { mask };
     let unlinked = only_linked && s.unlinked;
@@ -245,7 +281,151 @@ fn on_dentry(d: &Dentry, mask: u32, only_linked: bool) {
 fn on_file(f: &OpenFile, mask: u32) {
     if let (Some(d), true) = (&f.dentry, f.has_events()) {
         on_dentry(d, mask, true);
+        if fanotify_active() {
+            fan_event(d, mask);
+        }
     }
+}
+
+/// Sends file event `mask` about `d` to the fanotify groups whose marks want it: the
+/// union of their marks' masks on the inode, its mount and file system (and its
+/// directory's with `FAN_EVENT_ON_CHILD`), less the union of their ignore masks; a
+/// directory's events only to marks with `FAN_ONDIR`.
+fn fan_event(d: &Dentry, mask: u32) {
+    use abi::flags::fanotify::{FAN_EVENT_ON_CHILD, FAN_ONDIR};
+    let Some(s) = subject(d) else { return };
+    let mnt = d.mount().map_or(1, |m| m.id);
+    let parent = parent_key(d);
+    let event = u64::from(mask);
+    let mut groups: Vec<(u64, Weak<Fanotify>, u64, u64)> = Vec::new();
+    {
+        let mut reg = REGISTRY.lock();
+        for m in reg.fan.iter_mut() {
+            let child = match m.target {
+                Target::Inode(k) if k == s.key => false,
+                Target::Inode(k) if Some(k) == parent => true,
+                Target::Mount(id) if id == mnt => false,
+                Target::Filesystem(dev) if dev == s.key.0 => false,
+                _ => continue,
+            };
+            // A directory's mark that wants nothing of its children takes no part.
+            if child && (m.mask | m.ignored) & FAN_EVENT_ON_CHILD == 0 {
+                continue;
+            }
+            if event & u64::from(IN_MODIFY) != 0 && !m.survive_modify {
+                m.ignored = 0;
+            }
+            let mut want = if !child || m.mask & FAN_EVENT_ON_CHILD != 0 {
+                m.mask & event
+            } else {
+                0
+            };
+            if s.isdir && m.mask & FAN_ONDIR == 0 {
+                want = 0;
+            }
+            let ignore = if !child || m.ignored & FAN_EVENT_ON_CHILD != 0 {
+                m.ignored & event
+            } else {
+                0
+            };
+            match groups.iter_mut().find(|g| g.0 == m.group_id) {
+                Some(g) => {
+                    g.2 |= want;
+                    g.3 |= ignore;
+                }
+                None => groups.push((m.group_id, m.group.clone(), want, ignore)),
+            }
+        }
+    }
+    let (pid, tid) = *CURRENT.lock();
+    for (_, g, want, ignore) in groups {
+        let bits = want & !ignore;
+        if bits == 0 {
+            continue;
+        }
+        if let Some(g) = g.upgrade() {
+            // A group that reports descriptors never says FAN_ONDIR.
+            let who = if g.reports_tid() { tid } else { pid };
+            g.queue(bits, s.isdir, who, d, s.key);
+        }
+    }
+}
+
+/// Adds to or removes from group `g`'s mark on `target` (see [`Fanotify::mark`]); a mark
+/// left with nothing in either mask goes.
+fn set_fan_mark(
+    g: &Fanotify,
+    target: Target,
+    add: bool,
+    mask: u64,
+    ignored: bool,
+    survive_modify: bool,
+) -> Result<(), abi::Errno> {
+    let mut reg = REGISTRY.lock();
+    let id = g.id();
+    let i = match reg.fan.iter().position(|m| m.group_id == id && m.target == target) {
+        Some(i) => i,
+        None if add => {
+            reg.fan.push(FanMark {
+                group: g.weak(),
+                group_id: id,
+                target,
+                mask: 0,
+                ignored: 0,
+                survive_modify: false,
+            });
+            MARKS.fetch_add(1, Ordering::Relaxed);
+            FAN_MARKS.fetch_add(1, Ordering::Relaxed);
+            reg.fan.len() - 1
+        }
+        None => return Err(abi::Errno::ENOENT),
+    };
+    let m = &mut reg.fan[i];
+    let bits = if ignored { &mut m.ignored } else { &mut m.mask };
+    if add {
+        *bits |= mask;
+        if ignored && survive_modify {
+            m.survive_modify = true;
+        }
+    } else {
+        *bits &= !mask;
+    }
+    if m.mask == 0 && m.ignored == 0 {
+        reg.fan.remove(i);
+        MARKS.fetch_sub(1, Ordering::Relaxed);
+        FAN_MARKS.fetch_sub(1, Ordering::Relaxed);
+    }
+    Ok(())
+}
+
+/// Group `id`'s marks, the newest first: (target, mask, ignore mask, survives
+/// modification).
+fn fan_marks_of(id: u64) -> Vec<(Target, u64, u64, bool)> {
+    let reg = REGISTRY.lock();
+    reg.fan
+        .iter()
+        .rev()
+        .filter(|m| m.group_id == id)
+        .map(|m| (m.target, m.mask, m.ignored, m.survive_modify))
+        .collect()
+}
+
+/// A `st_dev` in the kernel's own encoding (`MKDEV`: major above 20 bits of minor), as
+/// fdinfo shows it.
+fn kernel_dev(dev: u64) -> u64 {
+    let major = ((dev >> 8) & 0xfff) | ((dev >> 32) & !0xfff);
+    let minor = (dev & 0xff) | ((dev >> 12) & !0xff);
+    (major << 20) | minor
+}
+
+/// Removes group `id`'s marks on the targets `which` picks.
+fn flush_fan_marks(id: u64, which: impl Fn(Target) -> bool) {
+    let mut reg = REGISTRY.lock();
+    let before = reg.fan.len();
+    reg.fan.retain(|m| m.group_id != id || !which(m.target));
+    let gone = before - reg.fan.len();
+    MARKS.fetch_sub(gone, Ordering::Relaxed);
+    FAN_MARKS.fetch_sub(gone, Ordering::Relaxed);
 }
 
 /// `fsnotify_open`: a file was opened (`exec`: to run it).
@@ -253,6 +433,14 @@ fn on_file(f: &OpenFile, mask: u32) {
 pub(crate) fn open(f: &OpenFile) {
     if active() {
         on_file(f, IN_OPEN);
+    }
+}
+
+/// `fsnotify_open` of a file opened to be executed (`FAN_OPEN_EXEC` too).
+#[inline]
+pub(crate) fn open_exec(f: &OpenFile) {
+    if active() {
+        on_file(f, IN_OPEN | FS_OPEN_EXEC);
     }
 }
 
