@@ -59,7 +59,8 @@
 //! namespace; files that can block report a [`OpenFile::wait_id`], their readiness
 //! ([`OpenFile::poll_for`]) and what a waiter sleeps on ([`OpenFile::waits`]); socket names
 //! are socket inodes of the in-memory layer or abstract names per `Vfs`
-//! ([`Vfs::bind_socket`], [`Vfs::bind_abstract`]). Known gaps: an open file that was only read keeps reading the host file after
+//! ([`Vfs::bind_socket`], [`Vfs::bind_abstract`]). File system notification ([`notify`]:
+//! inotify and fanotify marks, and the events the operations above send them). Known gaps: an open file that was only read keeps reading the host file after
 //! another descriptor copies it up; getcwd of a dentry renamed since shows its old path.
 #![forbid(unsafe_code)]
 

@@ -205,6 +205,17 @@ impl PollEvents {
         error: false,
         seq: None,
     };
+
+    /// Readable when `ready`, never writable (a queue of events: inotify, fanotify).
+    pub fn readable_if(ready: bool) -> PollEvents {
+        PollEvents {
+            readable: ready,
+            writable: false,
+            hangup: false,
+            error: false,
+            seq: None,
+        }
+    }
 }
 
 /// Another end of an existing pipe (a reopened `/proc/PID/fd/N`, a FIFO opened): it reads,

@@ -9,14 +9,14 @@
 
 use abi::flags::fanotify::*;
 use abi::flags::inotify::{
-    IN_ACCESS, IN_CLOSE_NOWRITE, IN_CLOSE_WRITE, IN_MODIFY, IN_OPEN, FS_OPEN_EXEC,
+    FS_OPEN_EXEC, IN_ACCESS, IN_CLOSE_NOWRITE, IN_CLOSE_WRITE, IN_MODIFY, IN_OPEN,
 };
 use abi::flags::OFlags;
-use abi::{Errno, SysResult, UserAddr};
+use abi::{Errno, SysResult};
 use vfs::notify::{Fanotify, Target};
 
-use abi::structs::IoVec;
 use crate::{Args, Ctx};
+use abi::structs::IoVec;
 
 /// `fanotify_init` flags uml takes.
 const INIT_FLAGS: u32 = FAN_CLOEXEC
@@ -38,8 +38,8 @@ const EVENT_F_FLAGS: u32 = 0o3 // O_ACCMODE
     | 0o1000000; // O_NOATIME
 
 /// The events a mark may ask for.
-const EVENTS: u64 = (IN_ACCESS | IN_MODIFY | IN_CLOSE_WRITE | IN_CLOSE_NOWRITE | IN_OPEN
-    | FS_OPEN_EXEC) as u64;
+const EVENTS: u64 =
+    (IN_ACCESS | IN_MODIFY | IN_CLOSE_WRITE | IN_CLOSE_NOWRITE | IN_OPEN | FS_OPEN_EXEC) as u64;
 
 /// `fanotify_mark` flags uml takes.
 const MARK_FLAGS: u32 = FAN_MARK_ADD
@@ -65,7 +65,9 @@ pub(crate) fn sys_fanotify_init(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     if event_f_flags & !EVENT_F_FLAGS != 0 || event_f_flags & 3 == 3 {
         return Err(Errno::EINVAL);
     }
-    let group = Fanotify::new(flags, OFlags::from_bits_retain(event_f_flags));
+    // Linux's force_o_largefile on 64-bit machines.
+    let event_f_flags = OFlags::from_bits_retain(event_f_flags) | OFlags::LARGEFILE;
+    let group = Fanotify::new(flags, event_f_flags);
     let mut fl = OFlags::empty();
     if flags & FAN_NONBLOCK != 0 {
         fl |= OFlags::NONBLOCK;
@@ -167,13 +169,5 @@ pub(crate) fn read(
         };
         buf.extend_from_slice(&vfs::notify::fanotify_metadata(e, fd));
     }
-    let mut off = 0;
-    for iov in iovs {
-        let k = (iov.len as usize).min(buf.len() - off);
-        if k > 0 {
-            ctx.copy_out(UserAddr(iov.base), &buf[off..off + k])?;
-            off += k;
-        }
-    }
-    Ok(off as u64)
+    ctx.copy_out_iovs(iovs, &buf)
 }

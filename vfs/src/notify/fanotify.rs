@@ -227,13 +227,7 @@ impl FileObject for Fanotify {
     }
 
     fn poll(&self, _who: &Poller) -> PollEvents {
-        PollEvents {
-            readable: !self.state.lock().queue.is_empty(),
-            writable: true,
-            hangup: false,
-            error: false,
-            seq: None,
-        }
+        PollEvents::readable_if(!self.state.lock().queue.is_empty())
     }
 
     fn wait_id(&self) -> u64 {
@@ -254,7 +248,11 @@ impl FileObject for Fanotify {
             self.event_f_flags.bits()
         );
         for (target, mask, ignored, surv) in super::fan_marks_of(self.id) {
-            let mflags = if surv { FAN_MARK_IGNORED_SURV_MODIFY } else { 0 };
+            let mflags = if surv {
+                FAN_MARK_IGNORED_SURV_MODIFY
+            } else {
+                0
+            };
             let what = match target {
                 Target::Inode((dev, ino)) => {
                     format!("ino:{ino:x} sdev:{:x}", super::kernel_dev(dev))

@@ -236,14 +236,7 @@ impl FileObject for Inotify {
     }
 
     fn poll(&self, _who: &Poller) -> PollEvents {
-        let s = self.state.lock();
-        PollEvents {
-            readable: !s.queue.is_empty(),
-            writable: false,
-            hangup: false,
-            error: false,
-            seq: None,
-        }
+        PollEvents::readable_if(!self.state.lock().queue.is_empty())
     }
 
     fn wait_id(&self) -> u64 {
@@ -323,7 +316,10 @@ mod tests {
         assert!(s.push(ev(1, 4, None)));
         assert!(!s.push(ev(1, 8, None)));
         assert_eq!(s.queue.len(), 3);
-        assert_eq!(s.queue.back().map(|e| (e.wd, e.mask)), Some((-1, IN_Q_OVERFLOW)));
+        assert_eq!(
+            s.queue.back().map(|e| (e.wd, e.mask)),
+            Some((-1, IN_Q_OVERFLOW))
+        );
     }
 
     #[test]
@@ -340,7 +336,13 @@ mod tests {
 
     #[test]
     fn kernel_dev_encoding() {
-        assert_eq!(super::super::kernel_dev(abi::structs::makedev(8, 1)), (8 << 20) | 1);
-        assert_eq!(super::super::kernel_dev(abi::structs::makedev(0, 0x40)), 0x40);
+        assert_eq!(
+            super::super::kernel_dev(abi::structs::makedev(8, 1)),
+            (8 << 20) | 1
+        );
+        assert_eq!(
+            super::super::kernel_dev(abi::structs::makedev(0, 0x40)),
+            0x40
+        );
     }
 }

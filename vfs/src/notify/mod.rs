@@ -1,25 +1,30 @@
 //! File system notification (Linux's fsnotify): the marks notification groups put on
-//! inodes, and the events the file system's operations generate for them.
+//! inodes, mounts and file systems, and the events the file system's operations generate
+//! for them.
 //!
-//! What it owns: which inode each mark watches and for what, and the delivery of events to
-//! the groups that asked. A group is an inotify instance ([`Inotify`]); an inode is known by
-//! its `(st_dev, st_ino)` ([`InodeKey`]), so a mark watches the inode whatever name or
-//! dentry reaches it (a hard link, a fresh walk, an overlay object before and after copy-up,
-//! which keeps its number). Marks hold no dentry: they keep nothing busy (`umount` of a
-//! watched file system succeeds, and sends `IN_UNMOUNT`).
+//! What it owns: which object each mark watches and for what, and the delivery of events
+//! to the groups that asked. A group is an inotify instance ([`Inotify`]: marks on inodes)
+//! or a fanotify group ([`Fanotify`]: marks on inodes, mounts or file systems, see
+//! [`Target`]). An inode is known by its `(st_dev, st_ino)` ([`InodeKey`]), so a mark
+//! watches the inode whatever name or dentry reaches it (a hard link, a fresh walk, an
+//! overlay object before and after copy-up, which keeps its number). Marks hold no dentry:
+//! they keep nothing busy (`umount` of a watched file system succeeds, and sends
+//! `IN_UNMOUNT`).
 //!
 //! The operations call the hooks of this module where Linux's `fsnotify_*` calls are:
-//! [`open`], [`access`], [`modify`], [`close`] on open files, [`attrib`] (chmod, chown,
-//! times, xattrs, link count), [`create`], [`delete`], [`rename`] on directory entries,
-//! [`unmount`]. Every hook starts with one load of a global count of marks and returns at
-//! once when there is none, so with nobody watching an open or a close costs one branch.
-//! An event on a name goes to the marks of its inode and, for the events a directory
-//! watches on its children (access, modify, attrib, open, close), to the marks of its
-//! parent directory with the name (not across a mount root, as Linux).
+//! `open`, `access`, `modify`, `close` on open files, `attrib` (chmod, chown, times,
+//! xattrs, link count), `create`, `delete`, `rename` on directory entries, `unmount`.
+//! Every hook starts with one load of a global count of marks and returns at once when
+//! there is none, so with nobody watching an open or a close costs one branch. An event on
+//! a name goes to the marks of its inode and, for the events a directory watches on its
+//! children (access, modify, attrib, open, close), to the marks of its parent directory
+//! with the name (not across a mount root, as Linux). Files the kernel opens for itself
+//! (`OpenFile::set_events`) send none. fanotify groups get the file events (open, access,
+//! modify, close) with the process that caused them, which the syscall layer tells
+//! ([`set_current`]) while fanotify marks exist.
 //!
-//! A group made ready by an event (its queue was empty or it queued more) is told to the
-//! syscall layer through [`take_ready`], which returns the wait ids to wake; the
-//! syscall dispatcher drains it after each call.
+//! A group made ready by an event is told to the syscall layer through [`take_ready`],
+//! which returns the wait ids to wake; the syscall dispatcher drains it after each call.
 //!
 //! Known gaps: an inode is taken as gone (`IN_DELETE_SELF`, then `IN_IGNORED`) when its
 //! last name is removed, even while a descriptor keeps it open (Linux waits for the last
@@ -191,6 +196,17 @@ struct Delivery<'a> {
     unlinked: bool,
 }
 
+/// Sends `mask` to the marks on inode `key` (an event about the inode itself, no name).
+fn to_inode(key: InodeKey, mask: u32) {
+    deliver(&Delivery {
+        key,
+        mask,
+        cookie: 0,
+        name: None,
+        unlinked: false,
+    });
+}
+
 /// Sends `ev` to the marks on its inode that want it; a one-shot mark is removed after it.
 fn deliver(ev: &Delivery<'_>) {
     let mut hits = Vec::new();
@@ -210,7 +226,11 @@ fn deliver(ev: &Delivery<'_>) {
             let Some(g) = m.group.upgrade() else {
                 return true;
             };
-            let isdir = if m.isdir && ev.mask & IN_UNMOUNT != 0 { IN_ISDIR } else { 0 };
+            let isdir = if m.isdir && ev.mask & IN_UNMOUNT != 0 {
+                IN_ISDIR
+            } else {
+                0
+            };
             hits.push((g, m.wd, isdir));
             if m.mask & IN_ONESHOT != 0 {
                 gone.push((m.uid, m.group.clone(), m.wd));
@@ -363,7 +383,11 @@ fn set_fan_mark(
 ) -> Result<(), abi::Errno> {
     let mut reg = REGISTRY.lock();
     let id = g.id();
-    let i = match reg.fan.iter().position(|m| m.group_id == id && m.target == target) {
+    let i = match reg
+        .fan
+        .iter()
+        .position(|m| m.group_id == id && m.target == target)
+    {
         Some(i) => i,
         None if add => {
             reg.fan.push(FanMark {
@@ -485,13 +509,7 @@ pub(crate) fn attrib(d: &Dentry, mask: u32) {
 /// `fsnotify_link_count`: an inode gained or lost a name (its own marks only).
 fn link_count(d: &Dentry) {
     if let Some(s) = subject(d) {
-        deliver(&Delivery {
-            key: s.key,
-            mask: IN_ATTRIB | if s.isdir { IN_ISDIR } else { 0 },
-            cookie: 0,
-            name: None,
-            unlinked: false,
-        });
+        to_inode(s.key, IN_ATTRIB | if s.isdir { IN_ISDIR } else { 0 });
     }
 }
 
@@ -548,22 +566,10 @@ pub(crate) fn victim(d: &Dentry) -> Option<Victim> {
 /// last, its marks get `IN_DELETE_SELF`); whether the inode is gone.
 fn name_gone(v: &Victim, attrib: bool) -> bool {
     if attrib {
-        deliver(&Delivery {
-            key: v.subject.key,
-            mask: IN_ATTRIB,
-            cookie: 0,
-            name: None,
-            unlinked: false,
-        });
+        to_inode(v.subject.key, IN_ATTRIB);
     }
     if v.last {
-        deliver(&Delivery {
-            key: v.subject.key,
-            mask: IN_DELETE_SELF,
-            cookie: 0,
-            name: None,
-            unlinked: false,
-        });
+        to_inode(v.subject.key, IN_DELETE_SELF);
     }
     v.last
 }
@@ -599,22 +605,10 @@ pub(crate) fn rename(
     name_event(new_dir, IN_MOVED_TO, new_name, isdir, cookie);
     if let Some(r) = &replaced {
         if !r.subject.isdir {
-            deliver(&Delivery {
-                key: r.subject.key,
-                mask: IN_ATTRIB,
-                cookie: 0,
-                name: None,
-                unlinked: false,
-            });
+            to_inode(r.subject.key, IN_ATTRIB);
         }
     }
-    deliver(&Delivery {
-        key: m.subject.key,
-        mask: IN_MOVE_SELF,
-        cookie: 0,
-        name: None,
-        unlinked: false,
-    });
+    to_inode(m.subject.key, IN_MOVE_SELF);
     if let Some(r) = replaced {
         if name_gone(&r, false) {
             remove_marks(|k| k == r.subject.key);
@@ -733,11 +727,10 @@ fn remove_mark(key: InodeKey, id: u64, wd: i32) -> bool {
 /// The mask of group `id`'s mark `wd` on `key` (for fdinfo).
 fn mark_mask(key: InodeKey, id: u64, wd: i32) -> Option<u32> {
     let reg = REGISTRY.lock();
-    let m = reg.inodes.get(&key)?.iter().find(|m| m.group_id == id && m.wd == wd)?;
+    let m = reg
+        .inodes
+        .get(&key)?
+        .iter()
+        .find(|m| m.group_id == id && m.wd == wd)?;
     Some(m.mask)
-}
-
-#[cfg(test)]
-pub(crate) fn marks_now() -> usize {
-    MARKS.load(Ordering::Relaxed)
 }
