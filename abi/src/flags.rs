@@ -159,6 +159,92 @@ pub mod rename {
     pub const WHITEOUT: u32 = 4;
 }
 
+/// File system events, as `inotify(7)` and `fanotify(7)` name them (Linux's `FS_*` bits,
+/// which both share), and the flags of `inotify_add_watch(2)` and `inotify_init1(2)`.
+pub mod inotify {
+    #![allow(missing_docs)]
+    pub const IN_ACCESS: u32 = 0x1;
+    pub const IN_MODIFY: u32 = 0x2;
+    pub const IN_ATTRIB: u32 = 0x4;
+    pub const IN_CLOSE_WRITE: u32 = 0x8;
+    pub const IN_CLOSE_NOWRITE: u32 = 0x10;
+    pub const IN_OPEN: u32 = 0x20;
+    pub const IN_MOVED_FROM: u32 = 0x40;
+    pub const IN_MOVED_TO: u32 = 0x80;
+    pub const IN_CREATE: u32 = 0x100;
+    pub const IN_DELETE: u32 = 0x200;
+    pub const IN_DELETE_SELF: u32 = 0x400;
+    pub const IN_MOVE_SELF: u32 = 0x800;
+    /// `FS_OPEN_EXEC` (fanotify's `FAN_OPEN_EXEC`; not an inotify event).
+    pub const FS_OPEN_EXEC: u32 = 0x1000;
+    pub const IN_UNMOUNT: u32 = 0x2000;
+    pub const IN_Q_OVERFLOW: u32 = 0x4000;
+    pub const IN_IGNORED: u32 = 0x8000;
+    /// fanotify's permission events (`FAN_OPEN_PERM`, `FAN_ACCESS_PERM`,
+    /// `FAN_OPEN_EXEC_PERM`).
+    pub const FS_OPEN_PERM: u32 = 0x1_0000;
+    pub const FS_ACCESS_PERM: u32 = 0x2_0000;
+    pub const FS_OPEN_EXEC_PERM: u32 = 0x4_0000;
+    pub const IN_ONLYDIR: u32 = 0x0100_0000;
+    pub const IN_DONT_FOLLOW: u32 = 0x0200_0000;
+    pub const IN_EXCL_UNLINK: u32 = 0x0400_0000;
+    pub const IN_MASK_CREATE: u32 = 0x1000_0000;
+    pub const IN_MASK_ADD: u32 = 0x2000_0000;
+    pub const IN_ISDIR: u32 = 0x4000_0000;
+    pub const IN_ONESHOT: u32 = 0x8000_0000;
+    pub const IN_CLOSE: u32 = IN_CLOSE_WRITE | IN_CLOSE_NOWRITE;
+    pub const IN_MOVE: u32 = IN_MOVED_FROM | IN_MOVED_TO;
+    /// Every event a watch may ask for.
+    pub const IN_ALL_EVENTS: u32 = 0xfff;
+    /// `IN_NONBLOCK` and `IN_CLOEXEC` are `O_NONBLOCK` and `O_CLOEXEC`.
+    pub const IN_NONBLOCK: u32 = 0o4000;
+    pub const IN_CLOEXEC: u32 = 0o2000000;
+}
+
+/// `fanotify_init(2)` and `fanotify_mark(2)` flags, and fanotify's own event bits (the
+/// file events are [`inotify`]'s `FS_*` bits).
+pub mod fanotify {
+    #![allow(missing_docs)]
+    pub const FAN_CLOEXEC: u32 = 0x1;
+    pub const FAN_NONBLOCK: u32 = 0x2;
+    pub const FAN_CLASS_NOTIF: u32 = 0x0;
+    pub const FAN_CLASS_CONTENT: u32 = 0x4;
+    pub const FAN_CLASS_PRE_CONTENT: u32 = 0x8;
+    pub const FAN_ALL_CLASS_BITS: u32 = 0xc;
+    pub const FAN_UNLIMITED_QUEUE: u32 = 0x10;
+    pub const FAN_UNLIMITED_MARKS: u32 = 0x20;
+    pub const FAN_ENABLE_AUDIT: u32 = 0x40;
+    pub const FAN_REPORT_PIDFD: u32 = 0x80;
+    pub const FAN_REPORT_TID: u32 = 0x100;
+    pub const FAN_REPORT_FID: u32 = 0x200;
+    pub const FAN_REPORT_DIR_FID: u32 = 0x400;
+    pub const FAN_REPORT_NAME: u32 = 0x800;
+    pub const FAN_REPORT_TARGET_FID: u32 = 0x1000;
+    pub const FAN_MARK_ADD: u32 = 0x1;
+    pub const FAN_MARK_REMOVE: u32 = 0x2;
+    pub const FAN_MARK_DONT_FOLLOW: u32 = 0x4;
+    pub const FAN_MARK_ONLYDIR: u32 = 0x8;
+    pub const FAN_MARK_MOUNT: u32 = 0x10;
+    pub const FAN_MARK_IGNORED_MASK: u32 = 0x20;
+    pub const FAN_MARK_IGNORED_SURV_MODIFY: u32 = 0x40;
+    pub const FAN_MARK_FLUSH: u32 = 0x80;
+    pub const FAN_MARK_FILESYSTEM: u32 = 0x100;
+    pub const FAN_MARK_EVICTABLE: u32 = 0x200;
+    pub const FAN_MARK_IGNORE: u32 = 0x400;
+    /// Events on directories too.
+    pub const FAN_ONDIR: u64 = 0x4000_0000;
+    /// A directory's mark also gets its children's events.
+    pub const FAN_EVENT_ON_CHILD: u64 = 0x0800_0000;
+    pub const FAN_ALLOW: u32 = 0x1;
+    pub const FAN_DENY: u32 = 0x2;
+    pub const FAN_AUDIT: u32 = 0x10;
+    /// `fd` of an event without one (an overflow).
+    pub const FAN_NOFD: i32 = -1;
+    pub const FANOTIFY_METADATA_VERSION: u8 = 3;
+    /// `sizeof(struct fanotify_event_metadata)`.
+    pub const FAN_EVENT_METADATA_LEN: usize = 24;
+}
+
 /// File type and permission bits of `st_mode`.
 pub mod mode {
     #![allow(missing_docs)]

@@ -441,7 +441,29 @@ impl Ctx<'_> {
         flags: abi::flags::OFlags,
     ) -> abi::SysResult {
         let file = vfs::open_object(obj, flags);
-        let cloexec = flags.contains(abi::flags::OFlags::CLOEXEC);
+        self.install_file(file, flags.contains(abi::flags::OFlags::CLOEXEC))
+    }
+
+    /// Copies `data` into the guest ranges `iovs` in order, as far as they hold; how much
+    /// was copied.
+    pub fn copy_out_iovs(
+        &mut self,
+        iovs: &[abi::structs::IoVec],
+        data: &[u8],
+    ) -> Result<u64, Errno> {
+        let mut off = 0;
+        for iov in iovs {
+            let k = (iov.len as usize).min(data.len() - off);
+            if k > 0 {
+                self.copy_out(UserAddr(iov.base), &data[off..off + k])?;
+                off += k;
+            }
+        }
+        Ok(off as u64)
+    }
+
+    /// Installs an open file at the lowest free descriptor.
+    pub fn install_file(&mut self, file: FileRef, cloexec: bool) -> abi::SysResult {
         let limit = self.proc.nofile();
         Ok(self.proc.fds.install(file, cloexec, 0, limit)? as u64)
     }

@@ -57,6 +57,7 @@ pub mod kill;
 mod mem;
 mod membarrier;
 mod net;
+mod notify;
 mod page_cache_calls;
 mod personality;
 mod pidfd;
@@ -303,6 +304,10 @@ pub fn dispatch(ctx: &mut Ctx<'_>, report_unknown: &mut dyn FnMut(u64)) -> Reply
     for id in ctx.procs.net.take_ready() {
         ctx.wake(WaitKey::File(id));
     }
+    // Notification groups that file system events were queued to.
+    for id in vfs::notify::take_ready() {
+        ctx.wake(WaitKey::File(id));
+    }
     // Signal-driven I/O: owners of O_ASYNC files made ready are told.
     if fs::fown::any(ctx) {
         let woken = std::mem::take(&mut ctx.effects.wake);
@@ -317,6 +322,10 @@ pub fn dispatch(ctx: &mut Ctx<'_>, report_unknown: &mut dyn FnMut(u64)) -> Reply
 
 fn outcome_of(ctx: &mut Ctx<'_>, report_unknown: &mut dyn FnMut(u64)) -> Outcome {
     let nr = ctx.regs.orig_rax;
+    // fanotify events say which process caused them.
+    if vfs::notify::fanotify_active() {
+        vfs::notify::set_current(ctx.proc.pid, ctx.tid);
+    }
     let args = Args(ctx.regs.syscall_args());
     let result = match table::lookup(nr) {
         Some(entry) => match entry.handler {

@@ -672,6 +672,8 @@ pub fn exit_process(
     wake.extend(crate::ipc::exit(&mut procs.ipc, proc.pid));
     // Its sockets' peers and listeners (the network made them ready as they closed).
     wake.extend(procs.net.take_ready().into_iter().map(WaitKey::File));
+    // Notification groups told of its files' closing.
+    wake.extend(vfs::notify::take_ready().into_iter().map(WaitKey::File));
     // Orphans go to the nearest living subreaper among the ancestors, else init; zombies
     // among them are the new parent's to reap.
     let mut reaper = proc.ppid;

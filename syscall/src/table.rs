@@ -5,9 +5,9 @@ use abi::{Errno, Sysno};
 
 use crate::{
     aio, caps, copy, cred, epoll, eventfd, exec_call, fs, futex, info, ipc, itimer, kcmp, keys,
-    kill, mem, membarrier, net, page_cache_calls, personality, pidfd, poll, posix_timer, priority,
-    proc_calls, process_vm, procfs, reboot, sched_calls, settime, signal, signalfd, splice,
-    sysfs_call, syslog, task, time, timerfd, tty, unshare, Args, Ctx, Outcome,
+    kill, mem, membarrier, net, notify, page_cache_calls, personality, pidfd, poll, posix_timer,
+    priority, proc_calls, process_vm, procfs, reboot, sched_calls, settime, signal, signalfd,
+    splice, sysfs_call, syslog, task, time, timerfd, tty, unshare, Args, Ctx, Outcome,
 };
 
 /// A handler that returns a value (the common case).
@@ -143,6 +143,12 @@ table! {
     select => full(poll::sys_select);
     pselect6 => full(poll::sys_pselect6);
     eventfd => full(eventfd::sys_eventfd);
+    inotify_init => full(notify::inotify::sys_inotify_init);
+    inotify_init1 => full(notify::inotify::sys_inotify_init1);
+    inotify_add_watch => partial(notify::inotify::sys_inotify_add_watch, "an inode is gone when its last name is, even while open; events from the vfs calls (open, read, write, close, create, unlink, rename, attributes, unmount), none from shared-mapping writes");
+    inotify_rm_watch => full(notify::inotify::sys_inotify_rm_watch);
+    fanotify_init => partial(notify::fanotify::sys_fanotify_init, "no FAN_REPORT_*FID/NAME/PIDFD (EINVAL); CAP_SYS_ADMIN only");
+    fanotify_mark => partial(notify::fanotify::sys_fanotify_mark, "inode, mount and filesystem marks for the file events (access, modify, open, open_exec, close) with ignore masks; no permission events or FID-only events (EINVAL)");
     eventfd2 => full(eventfd::sys_eventfd2);
     epoll_create => full(epoll::sys_epoll_create);
     epoll_create1 => full(epoll::sys_epoll_create1);

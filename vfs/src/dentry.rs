@@ -7,6 +7,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use abi::flags::inotify::{IN_ACCESS, IN_ATTRIB, IN_MODIFY};
 use abi::flags::mode::{S_IFDIR, S_IFLNK, S_IFMT};
 use abi::structs::Stat;
 use abi::Errno;
@@ -286,6 +287,14 @@ impl Dentry {
 
     /// Changes the owner and/or group (copying up an overlay object).
     pub(crate) fn chown(&self, uid: Option<u32>, gid: Option<u32>) -> Result<(), Errno> {
+        self.chown_here(uid, gid)?;
+        if uid.is_some() || gid.is_some() {
+            crate::notify::attrib(self, IN_ATTRIB);
+        }
+        Ok(())
+    }
+
+    fn chown_here(&self, uid: Option<u32>, gid: Option<u32>) -> Result<(), Errno> {
         match &self.0.inode {
             Inode::Host(h) => h.chown(uid, gid),
             Inode::Ovl(_) => {
@@ -299,6 +308,12 @@ impl Dentry {
 
     /// Changes the permission bits (copying up an overlay object).
     pub(crate) fn chmod(&self, mode: u32) -> Result<(), Errno> {
+        self.chmod_here(mode)?;
+        crate::notify::attrib(self, IN_ATTRIB);
+        Ok(())
+    }
+
+    fn chmod_here(&self, mode: u32) -> Result<(), Errno> {
         match &self.0.inode {
             Inode::Host(h) => h.chmod(mode),
             Inode::Ovl(_) => {
@@ -315,6 +330,18 @@ impl Dentry {
     /// Sets (`Some`) or keeps (`None`) the access and modification times; ctime becomes
     /// now (copying an overlay object up).
     pub(crate) fn set_times(&self, atime: Option<Time>, mtime: Option<Time>) -> Result<(), Errno> {
+        self.set_times_here(atime, mtime)?;
+        // Linux's fsnotify_change: both times is a utime call.
+        let mask = match (atime, mtime) {
+            (Some(_), Some(_)) => IN_ATTRIB,
+            (Some(_), None) => IN_ACCESS,
+            (None, _) => IN_MODIFY,
+        };
+        crate::notify::attrib(self, mask);
+        Ok(())
+    }
+
+    fn set_times_here(&self, atime: Option<Time>, mtime: Option<Time>) -> Result<(), Errno> {
         match &self.0.inode {
             Inode::Host(h) => h.set_times(atime, mtime),
             Inode::Ovl(_) => {
@@ -337,11 +364,13 @@ impl Dentry {
             return Err(Errno::EINVAL);
         }
         match &self.0.inode {
-            Inode::Host(h) => h.truncate(len),
-            Inode::Ovl(_) => overlay::copy_up(self)?.truncate(len),
+            Inode::Host(h) => h.truncate(len)?,
+            Inode::Ovl(_) => overlay::copy_up(self)?.truncate(len)?,
             // Contents are generated per open file: there is nothing to cut.
-            Inode::Proc(_) => Ok(()),
+            Inode::Proc(_) => {}
         }
+        crate::notify::attrib(self, IN_MODIFY);
+        Ok(())
     }
 
     /// The entries of a directory, without `.` and `..`.

@@ -399,16 +399,34 @@ impl Vfs {
         let gone = table.remove(i);
         // Unmounting writes back what is dirty.
         crate::blockfs::synced(Some(&gone.root));
+        let mut removed = Vec::new();
         if flags & MNT_DETACH != 0 {
             let mut k = i;
             while k < table.len() {
                 let below =
                     table[k].path.len() > gone.path.len() && table[k].path.starts_with(&gone.path);
                 if below {
-                    table.remove(k);
+                    removed.push(table.remove(k).root);
                 } else {
                     k += 1;
                 }
+            }
+        }
+        removed.push(gone.root);
+        // A file system no mount shows any more is shut down: its watches end.
+        let shown = |sb: &Arc<crate::mount::SuperBlock>| {
+            std::iter::once(&self.root)
+                .chain(table.iter().map(|m| &m.root))
+                .any(|r| r.0.mnt.as_ref().is_some_and(|x| Arc::ptr_eq(&x.sb, sb)))
+        };
+        let ended: Vec<Dentry> = removed
+            .into_iter()
+            .filter(|r| r.0.mnt.as_ref().is_some_and(|m| !shown(&m.sb)))
+            .collect();
+        drop(table);
+        for root in ended {
+            if let Ok(st) = root.stat() {
+                crate::notify::unmount(st.st_dev);
             }
         }
         Ok(())

@@ -89,10 +89,18 @@ struct State {
 pub struct OpenFile {
     pub(crate) dentry: Option<Dentry>,
     pub(crate) kind: FileKind,
+    /// Its use sends no file system events (Linux's `FMODE_NONOTIFY`).
+    nonotify: std::sync::atomic::AtomicBool,
     flags: Mutex<OFlags>,
     state: Mutex<State>,
     /// A regular file opened for writing counts as a writer of its mount.
     _writer: Option<crate::mount::MntWriter>,
+}
+
+impl Drop for OpenFile {
+    fn drop(&mut self) {
+        crate::notify::close(self);
+    }
 }
 
 impl std::fmt::Debug for OpenFile {
@@ -206,6 +214,7 @@ impl OpenFile {
             _writer: writer,
             dentry,
             kind,
+            nonotify: std::sync::atomic::AtomicBool::new(false),
             flags: Mutex::new(flags),
             state: Mutex::new(State {
                 pos: 0,
@@ -237,6 +246,26 @@ impl OpenFile {
 
     /// Reads at the file position and advances it.
     pub fn read(&self, bufs: &mut [IoSliceMut<'_>]) -> Result<usize, Errno> {
+        self.read_event(self.read_here(bufs))
+    }
+
+    /// Sends `IN_ACCESS` for a read that returned data.
+    fn read_event(&self, r: Result<usize, Errno>) -> Result<usize, Errno> {
+        if matches!(r, Ok(n) if n > 0) {
+            crate::notify::access(self);
+        }
+        r
+    }
+
+    /// Sends `IN_MODIFY` for a write that moved data.
+    fn write_event(&self, r: Result<usize, Errno>) -> Result<usize, Errno> {
+        if matches!(r, Ok(n) if n > 0) {
+            crate::notify::modify(self);
+        }
+        r
+    }
+
+    fn read_here(&self, bufs: &mut [IoSliceMut<'_>]) -> Result<usize, Errno> {
         self.check_read()?;
         match &self.kind {
             FileKind::Host(fd) => {
@@ -284,6 +313,10 @@ impl OpenFile {
     }
 
     fn write_mode(&self, bufs: &[IoSlice<'_>], append: bool) -> Result<usize, Errno> {
+        self.write_event(self.write_here(bufs, append))
+    }
+
+    fn write_here(&self, bufs: &[IoSlice<'_>], append: bool) -> Result<usize, Errno> {
         self.check_write()?;
         let append = append || self.flags().contains(OFlags::APPEND);
         match &self.kind {
@@ -332,6 +365,10 @@ impl OpenFile {
 
     /// Reads at `off` without moving the position.
     pub fn pread(&self, bufs: &mut [IoSliceMut<'_>], off: u64) -> Result<usize, Errno> {
+        self.read_event(self.pread_here(bufs, off))
+    }
+
+    fn pread_here(&self, bufs: &mut [IoSliceMut<'_>], off: u64) -> Result<usize, Errno> {
         if matches!(
             self.kind,
             FileKind::Pipe(_) | FileKind::Pty(_) | FileKind::Object(_)
@@ -375,6 +412,10 @@ impl OpenFile {
     }
 
     fn pwrite_mode(&self, bufs: &[IoSlice<'_>], off: u64, append: bool) -> Result<usize, Errno> {
+        self.write_event(self.pwrite_here(bufs, off, append))
+    }
+
+    fn pwrite_here(&self, bufs: &[IoSlice<'_>], off: u64, append: bool) -> Result<usize, Errno> {
         if matches!(
             self.kind,
             FileKind::Pipe(_) | FileKind::Pty(_) | FileKind::Object(_)
@@ -591,9 +632,11 @@ impl OpenFile {
         }
         deliver(&out)?;
         *pos = i as u64;
+        drop(st);
         if let Some(u) = overlay::upper(d) {
             self.accessed(&u);
         }
+        crate::notify::access(self);
         Ok(out.len())
     }
 
@@ -626,6 +669,12 @@ impl OpenFile {
         if !self.flags().writable() || len > i64::MAX as u64 {
             return Err(Errno::EINVAL);
         }
+        self.truncate_here(len)?;
+        crate::notify::modify(self);
+        Ok(())
+    }
+
+    fn truncate_here(&self, len: u64) -> Result<(), Errno> {
         match &self.kind {
             FileKind::Host(fd) | FileKind::Stream(fd) => {
                 rustix::fs::ftruncate(fd, len).map_err(herr)
@@ -643,6 +692,12 @@ impl OpenFile {
     /// `FALLOC_FL_KEEP_SIZE` and `FALLOC_FL_PUNCH_HOLE|FALLOC_FL_KEEP_SIZE` (as tmpfs);
     /// host files (`--rw`) take what the host file system takes.
     pub fn fallocate(&self, mode: u32, off: i64, len: i64) -> Result<(), Errno> {
+        self.fallocate_here(mode, off, len)?;
+        crate::notify::modify(self);
+        Ok(())
+    }
+
+    fn fallocate_here(&self, mode: u32, off: i64, len: i64) -> Result<(), Errno> {
         use abi::flags::falloc::*;
         if matches!(self.kind, FileKind::Path) {
             return Err(Errno::EBADF);
@@ -730,6 +785,19 @@ impl OpenFile {
             }
             (None, _) => Err(Errno::EPERM),
         }
+    }
+
+    /// Whether file system events are about its use: not for `O_PATH` files and files
+    /// the kernel opened for itself.
+    pub(crate) fn has_events(&self) -> bool {
+        !matches!(self.kind, FileKind::Path)
+            && !self.nonotify.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Makes its use send file system events (`true`, the default) or not.
+    pub fn set_events(&self, on: bool) {
+        self.nonotify
+            .store(!on, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Status flags and access mode (`F_GETFL`).
@@ -892,6 +960,7 @@ impl OpenFile {
             FileKind::Mem(m) => rest(m.size()),
             FileKind::Pipe(p) => Ok(p.pipe.len() as i32),
             FileKind::Pty(p) => Ok(p.pty.readable_len(p.master) as i32),
+            FileKind::Object(o) => o.fionread(),
             FileKind::Path => Err(Errno::EBADF),
             _ => Err(Errno::ENOTTY),
         }
@@ -1379,6 +1448,9 @@ fn mem_kind(u: Arc<MemInode>, shared: &crate::dentry::FsShared) -> Result<FileKi
 /// bytes spread over `bufs`.
 fn pty_read(p: &PtyEnd, bufs: &mut [IoSliceMut<'_>]) -> Result<usize, Errno> {
     let want = bufs.iter().fold(0usize, |a, b| a.saturating_add(b.len()));
+    if want == 0 {
+        return Ok(0);
+    }
     let mut tmp = vec![0u8; want.min(crate::ldisc::OUTPUT_MAX)];
     let n = p.pty.read(p.master, &mut tmp)?;
     let mut at = 0;
@@ -1403,6 +1475,13 @@ pub(crate) fn open_stream(fd: OwnedFd, dentry: Option<Dentry>) -> Result<FileRef
 /// An open file (read-write, `O_NONBLOCK` kept from `flags`) over kernel object `obj`.
 pub fn open_object(obj: Arc<dyn FileObject>, flags: OFlags) -> FileRef {
     let keep = flags.intersection(OFlags::NONBLOCK) | OFlags::RDWR;
+    OpenFile::new(None, FileKind::Object(obj), keep)
+}
+
+/// [`open_object`] for an object that is only read (inotify, fanotify: `write` is
+/// `EBADF`).
+pub fn open_object_read_only(obj: Arc<dyn FileObject>, flags: OFlags) -> FileRef {
+    let keep = flags.intersection(OFlags::NONBLOCK);
     OpenFile::new(None, FileKind::Object(obj), keep)
 }
 

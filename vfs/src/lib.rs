@@ -63,7 +63,8 @@
 //! namespace; files that can block report a [`OpenFile::wait_id`], their readiness
 //! ([`OpenFile::poll_for`]) and what a waiter sleeps on ([`OpenFile::waits`]); socket names
 //! are socket inodes of the in-memory layer or abstract names per `Vfs`
-//! ([`Vfs::bind_socket`], [`Vfs::bind_abstract`]). Known gaps: an open file that was only read keeps reading the host file after
+//! ([`Vfs::bind_socket`], [`Vfs::bind_abstract`]). File system notification ([`notify`]:
+//! inotify and fanotify marks, and the events the operations above send them). Known gaps: an open file that was only read keeps reading the host file after
 //! another descriptor copies it up; getcwd of a dentry renamed since shows its old path.
 #![forbid(unsafe_code)]
 
@@ -83,6 +84,7 @@ mod mknod;
 mod mount;
 mod mount_tree;
 mod nsfs;
+pub mod notify;
 pub mod object;
 mod overlay;
 mod path;
@@ -110,7 +112,9 @@ use parking_lot::Mutex;
 pub use dentry::Dentry;
 use dentry::{FsShared, Inode, OvlFs, OvlNode};
 pub use do_mount::MountArgs;
-pub use file::{open_object, open_pidfd, pidfd_wait_id, FileRef, OpenFile};
+pub use file::{
+    open_object, open_object_read_only, open_pidfd, pidfd_wait_id, FileRef, OpenFile,
+};
 pub use fs_context::{FsContext, FsParam};
 use hostfs::HostNode;
 pub use loopdev::{LoopDevice, LoopInfo};
@@ -411,7 +415,36 @@ impl Vfs {
         flags: OFlags,
         mode: u32,
     ) -> Result<FileRef, Errno> {
-        let base: At<'_> = base.into();
+        self.open_as(base.into(), path, flags, mode, true)
+    }
+
+    /// Opens what `d` names with `flags` for the kernel's own use (a fanotify event's
+    /// file): no permission check, and its use sends no events.
+    pub fn open_dentry_nonotify(&self, d: &Dentry, flags: OFlags) -> Result<FileRef, Errno> {
+        let f = file::open_dentry(d, flags)?;
+        f.set_events(false);
+        Ok(f)
+    }
+
+    /// [`Vfs::open`] of a file the kernel opens for itself (Linux's `FMODE_NONOTIFY`): its
+    /// use sends no file system events.
+    pub fn open_nonotify<'b>(
+        &self,
+        base: impl Into<At<'b>>,
+        path: &[u8],
+        flags: OFlags,
+    ) -> Result<FileRef, Errno> {
+        self.open_as(base.into(), path, flags, 0, false)
+    }
+
+    fn open_as(
+        &self,
+        base: At<'_>,
+        path: &[u8],
+        flags: OFlags,
+        mode: u32,
+        events: bool,
+    ) -> Result<FileRef, Errno> {
         // Linux 6.4+: O_CREAT | O_DIRECTORY (and so O_CREAT | O_TMPFILE) is invalid.
         if flags.contains(OFlags::CREAT | OFlags::DIRECTORY) {
             return Err(Errno::EINVAL);
@@ -447,7 +480,10 @@ impl Vfs {
                 None => {
                     self.may_modify(&self.who(&base), &dir)?;
                     let owner = self.who(&base).new_owner(&dir);
-                    return self.create_file(base.procs, &dir, &name, flags, mode, owner);
+                    let f = self.create_file(base.procs, &dir, &name, flags, mode, owner)?;
+                    f.set_events(events);
+                    notify::open(&f);
+                    return Ok(f);
                 }
             }
         } else {
@@ -484,8 +520,16 @@ impl Vfs {
             Some(f) => f,
             None => file::open_dentry(&d, flags)?,
         };
-        if flags.contains(OFlags::TRUNC) && flags.writable() && d.ftype() == S_IFREG {
-            f.truncate(0)?;
+        // Linux's fsnotify_open comes before the truncate (do_dentry_open).
+        f.set_events(events);
+        notify::open(&f);
+        if flags.contains(OFlags::TRUNC) && d.ftype() == S_IFREG && !path_only {
+            if flags.writable() {
+                f.truncate(0)?;
+            } else {
+                // O_RDONLY | O_TRUNC truncates too (write permission was checked).
+                d.truncate(0)?;
+            }
         }
         Ok(f)
     }
@@ -507,6 +551,7 @@ impl Vfs {
                     _ => rustix::fs::OFlags::RDWR,
                 };
                 let _fd = h.create_file(name, acc, mode)?;
+                notify::create(dir, name, false, None);
                 let d = self.child(procs, dir, name)?;
                 let f = file::open_dentry(&d, flags.difference(OFlags::TRUNC))?;
                 f.set_created();
@@ -520,6 +565,7 @@ impl Vfs {
                     owner,
                     MemData::File(Vec::new()),
                 )?;
+                notify::create(dir, name, false, None);
                 let d = self.child(procs, dir, name)?;
                 let f = file::open_dentry(&d, flags.difference(OFlags::TRUNC))?;
                 f.set_created();
@@ -577,16 +623,18 @@ impl Vfs {
             mode |= abi::flags::mode::S_ISGID;
         }
         match &dir.0.inode {
-            Inode::Host(h) => h.mkdir(&name, mode),
+            Inode::Host(h) => h.mkdir(&name, mode)?,
             Inode::Ovl(_) => {
                 let data = MemData::Dir {
                     entries: Default::default(),
                     opaque: true,
                 };
-                overlay::create(&dir, &name, S_IFDIR | mode, owner, data).map(|_| ())
+                overlay::create(&dir, &name, S_IFDIR | mode, owner, data)?;
             }
-            Inode::Proc(_) => Err(Errno::ENOENT),
+            Inode::Proc(_) => return Err(Errno::ENOENT),
         }
+        notify::create(&dir, &name, true, None);
+        Ok(())
     }
 
     /// `rmdir(2)`.
@@ -608,16 +656,19 @@ impl Vfs {
             return Err(Errno::EBUSY);
         }
         self.may_delete(&self.who(&base), &dir, &child)?;
+        let victim = notify::victim(&child);
         match &dir.0.inode {
-            Inode::Host(h) => h.unlink(&name, true),
+            Inode::Host(h) => h.unlink(&name, true)?,
             Inode::Ovl(_) => {
                 if !child.readdir()?.is_empty() {
                     return Err(Errno::ENOTEMPTY);
                 }
-                overlay::remove(&dir, &name)
+                overlay::remove(&dir, &name)?;
             }
-            Inode::Proc(_) => Err(Errno::EPERM),
+            Inode::Proc(_) => return Err(Errno::EPERM),
         }
+        notify::delete(&dir, &name, victim);
+        Ok(())
     }
 
     /// `unlink(2)`.
@@ -640,11 +691,14 @@ impl Vfs {
             return Err(Errno::ENOTDIR);
         }
         self.may_delete(&self.who(&base), &dir, &child)?;
+        let victim = notify::victim(&child);
         match &dir.0.inode {
-            Inode::Host(h) => h.unlink(&name, false),
-            Inode::Ovl(_) => overlay::remove(&dir, &name),
-            Inode::Proc(_) => Err(Errno::EPERM),
+            Inode::Host(h) => h.unlink(&name, false)?,
+            Inode::Ovl(_) => overlay::remove(&dir, &name)?,
+            Inode::Proc(_) => return Err(Errno::EPERM),
         }
+        notify::delete(&dir, &name, victim);
+        Ok(())
     }
 
     /// `renameat2(2)`; `flags`: `RENAME_NOREPLACE`, `RENAME_EXCHANGE`.
@@ -726,12 +780,21 @@ impl Vfs {
             Some(t) => self.may_delete(&self.who(&new_base), &np.dir, t)?,
             None => self.may_modify(&self.who(&new_base), &np.dir)?,
         }
+        let moved = notify::victim(&src);
+        let other = tgt.as_ref().and_then(notify::victim);
         match (&op.dir.0.inode, &np.dir.0.inode) {
-            (Inode::Host(a), Inode::Host(b)) => a.rename(oname, b, nname, flags),
-            (Inode::Proc(_), _) if tgt.is_none() => Err(Errno::ENOENT),
-            (Inode::Proc(_), _) => Err(Errno::EPERM),
-            _ => overlay::rename(&src, &op.dir, oname, &np.dir, nname, tgt.as_ref(), exchange),
+            (Inode::Host(a), Inode::Host(b)) => a.rename(oname, b, nname, flags)?,
+            (Inode::Proc(_), _) if tgt.is_none() => return Err(Errno::ENOENT),
+            (Inode::Proc(_), _) => return Err(Errno::EPERM),
+            _ => overlay::rename(&src, &op.dir, oname, &np.dir, nname, tgt.as_ref(), exchange)?,
         }
+        if exchange {
+            notify::rename(moved, &op.dir, oname, &np.dir, nname, None);
+            notify::rename(other, &np.dir, nname, &op.dir, oname, None);
+        } else {
+            notify::rename(moved, &op.dir, oname, &np.dir, nname, other);
+        }
+        Ok(())
     }
 
     /// `linkat(2)`: `follow` = `AT_SYMLINK_FOLLOW` on `old`.
@@ -756,10 +819,12 @@ impl Vfs {
         }
         self.may_modify(&self.who(&new_base), &dir)?;
         match (&src.0.inode, &dir.0.inode) {
-            (Inode::Host(s), Inode::Host(d)) => s.link_into(d, &name),
-            (_, Inode::Proc(_)) => Err(Errno::ENOENT),
-            _ => overlay::link(&src, &dir, &name),
+            (Inode::Host(s), Inode::Host(d)) => s.link_into(d, &name)?,
+            (_, Inode::Proc(_)) => return Err(Errno::ENOENT),
+            _ => overlay::link(&src, &dir, &name)?,
         }
+        notify::create(&dir, &name, false, Some(&src));
+        Ok(())
     }
 
     /// `symlinkat(2)`: creates `path` pointing at `target`.
@@ -781,17 +846,20 @@ impl Vfs {
         let who = self.who(&base);
         self.may_modify(&who, &dir)?;
         match &dir.0.inode {
-            Inode::Host(h) => h.symlink(target, &name),
-            Inode::Ovl(_) => overlay::create(
-                &dir,
-                &name,
-                tmpfs::SYMLINK_MODE,
-                who.new_owner(&dir),
-                MemData::Symlink(target.to_vec()),
-            )
-            .map(|_| ()),
-            Inode::Proc(_) => Err(Errno::ENOENT),
+            Inode::Host(h) => h.symlink(target, &name)?,
+            Inode::Ovl(_) => {
+                overlay::create(
+                    &dir,
+                    &name,
+                    tmpfs::SYMLINK_MODE,
+                    who.new_owner(&dir),
+                    MemData::Symlink(target.to_vec()),
+                )?;
+            }
+            Inode::Proc(_) => return Err(Errno::ENOENT),
         }
+        notify::create(&dir, &name, false, None);
+        Ok(())
     }
 
     /// `readlinkat(2)`: the target (`EINVAL` if not a symlink).
@@ -1026,7 +1094,9 @@ impl Vfs {
         if st.st_mode & 0o111 == 0 || !self.who(&base).permitted(&st, 1) {
             return Err(Errno::EACCES);
         }
-        file::open_dentry(&d, OFlags::empty())
+        let f = file::open_dentry(&d, OFlags::empty())?;
+        notify::open_exec(&f);
+        Ok(f)
     }
 }
 

@@ -108,6 +108,16 @@ pub trait FileObject: Any + Send + Sync {
         false
     }
 
+    /// `FIONREAD`: bytes readable now (`ENOTTY` for objects without it).
+    fn fionread(&self) -> Result<i32, Errno> {
+        Err(Errno::ENOTTY)
+    }
+
+    /// Lines `/proc/PID/fdinfo/N` adds for the object (inotify's watches).
+    fn fdinfo(&self) -> String {
+        String::new()
+    }
+
     /// `fstat`: an anonymous inode by default.
     fn stat(&self) -> Stat {
         anon_inode_stat(self.wait_id())

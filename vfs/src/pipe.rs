@@ -209,6 +209,14 @@ impl PollEvents {
         rdhup: false,
         seq: None,
     };
+
+    /// Readable when `ready`, never writable (a queue of events: inotify, fanotify).
+    pub fn readable_if(ready: bool) -> PollEvents {
+        PollEvents {
+            readable: ready,
+            ..PollEvents::default()
+        }
+    }
 }
 
 /// Another end of an existing pipe (a reopened `/proc/PID/fd/N`, a FIFO opened): it reads,

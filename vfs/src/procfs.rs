@@ -844,8 +844,9 @@ impl Vfs {
         }
         let ino = f.stat().map_or(0, |s| s.st_ino);
         let mnt = f.dentry().map_or(0, |d| self.mount_id(&d));
+        let extra = f.object().map(|o| o.fdinfo()).unwrap_or_default();
         format!(
-            "pos:\t{}\nflags:\t0{:o}\nmnt_id:\t{}\nino:\t{}\n",
+            "pos:\t{}\nflags:\t0{:o}\nmnt_id:\t{}\nino:\t{}\n{extra}",
             f.pos(),
             flags,
             mnt,

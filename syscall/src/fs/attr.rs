@@ -32,7 +32,11 @@ pub fn sys_truncate(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
     let (base, p) = at_path(ctx, at::FDCWD, a.addr(0))?;
     // The page cache is told through the file (opened for reading, as a mapping would
     // be): before, as it is now, and after, as the truncation left it (copied up).
-    let named = |ctx: &Ctx<'_>| ctx.vfs.open(&base, &p, abi::flags::OFlags::empty(), 0).ok();
+    let named = |ctx: &Ctx<'_>| {
+        ctx.vfs
+            .open_nonotify(&base, &p, abi::flags::OFlags::empty())
+            .ok()
+    };
     if let Some(f) = named(ctx) {
         if let Ok(id) = f.inode_id() {
             super::lease::break_on_truncate(ctx, id)?;

@@ -91,6 +91,9 @@ fn transfer(
     if let (Dir::Read, Some(sfd)) = (dir, crate::signalfd::signalfd_of(f)) {
         return crate::signalfd::read(ctx, f, sfd, iovs, nowait);
     }
+    if let (Dir::Read, Some(g)) = (dir, crate::notify::fanotify::fanotify_of(f)) {
+        return crate::notify::fanotify::read(ctx, f, g, iovs, nowait);
+    }
     let wait = f.wait_id();
     let blocking = wait.is_some() && !nowait && !f.flags().contains(OFlags::NONBLOCK);
     // A blocking write to a pipe goes on until all is written: what it already moved
@@ -177,7 +180,9 @@ fn take(iovs: &[IoVec], mut n: u64) -> Vec<IoVec> {
 pub(crate) fn skip(iovs: &[IoVec], mut n: u64) -> Vec<IoVec> {
     let mut out = Vec::with_capacity(iovs.len());
     for v in iovs {
-        if n >= v.len {
+        // Nothing skipped keeps even an empty range: `read(fd, buf, 0)` reaches the file
+        // (an inotify descriptor says `EINVAL`).
+        if n > 0 && n >= v.len {
             n -= v.len;
             continue;
         }
