@@ -83,8 +83,8 @@ mod memfd;
 mod mknod;
 mod mount;
 mod mount_tree;
-mod nsfs;
 pub mod notify;
+mod nsfs;
 pub mod object;
 mod overlay;
 mod path;
@@ -112,9 +112,7 @@ use parking_lot::Mutex;
 pub use dentry::Dentry;
 use dentry::{FsShared, Inode, OvlFs, OvlNode};
 pub use do_mount::MountArgs;
-pub use file::{
-    open_object, open_object_read_only, open_pidfd, pidfd_wait_id, FileRef, OpenFile,
-};
+pub use file::{open_object, open_object_read_only, open_pidfd, pidfd_wait_id, FileRef, OpenFile};
 pub use fs_context::{FsContext, FsParam};
 use hostfs::HostNode;
 pub use loopdev::{LoopDevice, LoopInfo};

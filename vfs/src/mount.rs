@@ -485,7 +485,10 @@ impl Vfs {
     ) -> Dentry {
         let parent = at.parent_or_self();
         // Under a shared mount, a mount with no peer group gets one of its own.
-        if at.mount().is_some_and(|m| m.propagation.lock().peer_group != 0) {
+        if at
+            .mount()
+            .is_some_and(|m| m.propagation.lock().peer_group != 0)
+        {
             let mut p = mnt.propagation.lock();
             if p.peer_group == 0 {
                 p.set(MS_SHARED);
