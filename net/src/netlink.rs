@@ -9,7 +9,6 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::io::{IoSlice, IoSliceMut};
 
-use abi::flags::mode::S_IFSOCK;
 use abi::structs::Stat;
 use abi::Errno;
 use parking_lot::Mutex;
@@ -263,15 +262,6 @@ impl FileObject for NetlinkSocket {
     }
 
     fn stat(&self) -> Stat {
-        Stat {
-            st_dev: abi::structs::makedev(0, 0x08),
-            st_ino: self.wait,
-            st_nlink: 1,
-            st_mode: S_IFSOCK | 0o777,
-            st_uid: self.uid,
-            st_gid: self.gid,
-            st_blksize: 4096,
-            ..Stat::default()
-        }
+        crate::socket::sock_stat(self.wait, self.uid, self.gid)
     }
 }
