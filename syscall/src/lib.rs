@@ -104,6 +104,9 @@ pub struct RestartBlock {
     /// The FIFO end a blocking `open` holds while it waits for a partner; dropped, and so
     /// closed, when the call ends another way (a signal, the task's death).
     pub fifo_end: Option<vfs::FileRef>,
+    /// A fanotify permission decision the call waits for, with the file an `open` made
+    /// ([`notify::fanotify::permitted`]).
+    pub perm: Option<(Option<vfs::FileRef>, u64)>,
     /// The call's deadline, fixed on first entry by calls with a relative timeout.
     pub deadline: Option<std::time::Instant>,
     /// Bytes already transferred by a blocking write that continues after blocking.
