@@ -2,7 +2,8 @@
  * FAN_EVENT_ON_CHILD / FAN_ONDIR), mount and filesystem marks (on a tmpfs it mounts),
  * merging, ignore masks and their clearing by a modification, FAN_MARK_FLUSH, the event
  * files (which name the file), FAN_REPORT_TID, short and non-blocking reads, poll and a
- * blocking read woken by another process. Run in a scratch directory, as root. */
+ * blocking read woken by another process, permission events answered (allow, deny, a
+ * closed group). Run in a scratch directory, as root. */
 #include "common.h"
 #include <fcntl.h>
 #include <limits.h>
@@ -19,7 +20,8 @@ static void print_mask(unsigned long long m) {
     static const struct { unsigned long long bit; const char *name; } names[] = {
         {FAN_ACCESS, "ACCESS"}, {FAN_MODIFY, "MODIFY"}, {FAN_CLOSE_WRITE, "CLOSE_WRITE"},
         {FAN_CLOSE_NOWRITE, "CLOSE_NOWRITE"}, {FAN_OPEN, "OPEN"}, {FAN_OPEN_EXEC, "OPEN_EXEC"},
-        {FAN_Q_OVERFLOW, "Q_OVERFLOW"}, {FAN_ONDIR, "ONDIR"}};
+        {FAN_Q_OVERFLOW, "Q_OVERFLOW"}, {FAN_OPEN_PERM, "OPEN_PERM"},
+        {FAN_ACCESS_PERM, "ACCESS_PERM"}, {FAN_ONDIR, "ONDIR"}};
     int first = 1;
     for (unsigned i = 0; i < sizeof names / sizeof *names; i++)
         if (m & names[i].bit) {
@@ -238,6 +240,60 @@ int main(void) {
     close(m->fd);
     waitpid(pid, NULL, 0);
     close(fan);
+
+    /* permission events: a content-class group allows an open, denies a read and an
+     * open, and a closed group lets a waiting open through */
+    EXPECT_ERR("perm in notif class",
+               fanotify_mark(fanotify_init(FAN_CLASS_NOTIF, O_RDONLY), FAN_MARK_ADD,
+                             FAN_OPEN_PERM, AT_FDCWD, "d/f"),
+               EINVAL);
+    fan = fanotify_init(FAN_CLASS_CONTENT, O_RDONLY);
+    CHECK("mark perm", fanotify_mark(fan, FAN_MARK_ADD, FAN_OPEN_PERM | FAN_ACCESS_PERM,
+                                     AT_FDCWD, "d/f") == 0);
+    struct fanotify_response bad = {99, FAN_ALLOW};
+    EXPECT_ERR("answer unknown fd", write(fan, &bad, sizeof bad), ENOENT);
+    bad.response = 7;
+    EXPECT_ERR("answer bad response", write(fan, &bad, sizeof bad), EINVAL);
+    pid = fork();
+    if (pid == 0) {
+        int f = open("d/f", O_RDONLY);
+        char c[4];
+        errno = 0;
+        int r = read(f, c, sizeof c);
+        printf("child: open=%d read=%d errno=%s\n", f >= 0, r, ename(errno));
+        close(f);
+        errno = 0;
+        f = open("d/f", O_RDONLY);
+        printf("child: second open=%d errno=%s\n", f, ename(errno));
+        _exit(0);
+    }
+    unsigned answers[] = {FAN_ALLOW, FAN_DENY, FAN_DENY};
+    for (int i = 0; i < 3; i++) {
+        alarm(10);
+        n = read(fan, buf, sizeof buf);
+        alarm(0);
+        m = (struct fanotify_event_metadata *)buf;
+        printf("perm event: ");
+        print_mask(m->mask);
+        printf(" from child=%d\n", m->pid == pid);
+        struct fanotify_response r = {m->fd, answers[i]};
+        if (write(fan, &r, sizeof r) != sizeof r) printf("bad answer %s\n", ename(errno));
+        close(m->fd);
+    }
+    waitpid(pid, NULL, 0);
+    pid = fork();
+    if (pid == 0) {
+        close(fan); /* else the group lives on in this process */
+        int f = open("d/f", O_RDONLY);
+        printf("child: open after the group closed=%d\n", f >= 0);
+        _exit(0);
+    }
+    alarm(10);
+    n = read(fan, buf, sizeof buf);
+    alarm(0);
+    close(((struct fanotify_event_metadata *)buf)->fd);
+    close(fan);
+    waitpid(pid, NULL, 0);
     unlink("d/f");
     rmdir("d");
     printf("done\n");

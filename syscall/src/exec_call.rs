@@ -66,6 +66,12 @@ fn execve_common(
     } else {
         (ctx.dir_base(dirfd)?, path)
     };
+    // fanotify's permission events for the program (Linux's open of it).
+    if vfs::notify::fanotify_active() {
+        if let Ok(d) = ctx.vfs.lookup(ctx.at(&base), &path, true) {
+            crate::notify::fanotify::permitted_exec(ctx, &d)?;
+        }
+    }
     let procs = ProcView::new(ctx.proc, ctx.procs, None);
     let at = vfs::At::new(&base, &procs, ctx.proc.fs_cred()).rooted(ctx.proc.root.as_ref());
     // `AT_SYMLINK_NOFOLLOW`: the program itself may not be a symlink.

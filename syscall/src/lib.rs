@@ -108,6 +108,9 @@ pub struct RestartBlock {
     /// another thread neither ends the call nor closes the socket under it (Linux's
     /// `fdget` holds the file until the call returns).
     pub file: Option<vfs::FileRef>,
+    /// A fanotify permission decision the call waits for, with the file an `open` made
+    /// ([`notify::fanotify::permitted`]).
+    pub perm: Option<(Option<vfs::FileRef>, u64)>,
     /// The call's deadline, fixed on first entry by calls with a relative timeout.
     pub deadline: Option<std::time::Instant>,
     /// Bytes already transferred by a blocking write that continues after blocking.

@@ -148,7 +148,7 @@ table! {
     inotify_add_watch => partial(notify::inotify::sys_inotify_add_watch, "an inode is gone when its last name is, even while open; events from the vfs calls (open, read, write, close, create, unlink, rename, attributes, unmount), none from shared-mapping writes");
     inotify_rm_watch => full(notify::inotify::sys_inotify_rm_watch);
     fanotify_init => partial(notify::fanotify::sys_fanotify_init, "no FAN_REPORT_*FID/NAME/PIDFD (EINVAL); CAP_SYS_ADMIN only");
-    fanotify_mark => partial(notify::fanotify::sys_fanotify_mark, "inode, mount and filesystem marks for the file events (access, modify, open, open_exec, close) with ignore masks; no permission events or FID-only events (EINVAL)");
+    fanotify_mark => partial(notify::fanotify::sys_fanotify_mark, "inode, mount and filesystem marks for the file events (access, modify, open, open_exec, close) with ignore masks, FAN_OPEN_PERM/FAN_ACCESS_PERM/FAN_OPEN_EXEC_PERM; no FID-only events (EINVAL)");
     eventfd2 => full(eventfd::sys_eventfd2);
     epoll_create => full(epoll::sys_epoll_create);
     epoll_create1 => full(epoll::sys_epoll_create1);

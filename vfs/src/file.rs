@@ -1478,7 +1478,7 @@ pub fn open_object(obj: Arc<dyn FileObject>, flags: OFlags) -> FileRef {
     OpenFile::new(None, FileKind::Object(obj), keep)
 }
 
-/// [`open_object`] for an object that is only read (inotify, fanotify: `write` is
+/// [`open_object`] for an object that is only read (inotify: `write` is
 /// `EBADF`).
 pub fn open_object_read_only(obj: Arc<dyn FileObject>, flags: OFlags) -> FileRef {
     let keep = flags.intersection(OFlags::NONBLOCK);

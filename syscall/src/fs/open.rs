@@ -37,6 +37,12 @@ fn do_open(ctx: &mut Ctx<'_>, dirfd: i32, path: UserAddr, flags: u32, mode: u32)
     if let Some(end) = ctx.restart.fifo_end.take() {
         return fifo_opened(ctx, end, flags);
     }
+    // An open that waited for a fanotify permission decision.
+    if let Some((Some(file), _)) = &ctx.restart.perm {
+        let file = file.clone();
+        crate::notify::fanotify::permitted(ctx, &file, abi::flags::inotify::FS_OPEN_PERM)?;
+        return install(ctx, file, flags);
+    }
     let (base, path) = at_path(ctx, dirfd, path)?;
     let creates = flags.contains(OFlags::CREAT)
         || flags.bits() & OFlags::TMPFILE.bits() == OFlags::TMPFILE.bits();
@@ -59,6 +65,7 @@ fn do_open(ctx: &mut Ctx<'_>, dirfd: i32, path: UserAddr, flags: u32, mode: u32)
     if flags.writable() && file.is_regular() {
         super::txtbsy::check_open(ctx, &file)?;
     }
+    crate::notify::fanotify::permitted(ctx, &file, abi::flags::inotify::FS_OPEN_PERM)?;
     if flags.contains(OFlags::TRUNC) && flags.writable() {
         // Emptied: mappings of the file lose their pages.
         crate::mem::file_truncated(ctx, &file);

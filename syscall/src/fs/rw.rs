@@ -94,6 +94,9 @@ fn transfer(
     if let (Dir::Read, Some(g)) = (dir, crate::notify::fanotify::fanotify_of(f)) {
         return crate::notify::fanotify::read(ctx, f, g, iovs, nowait);
     }
+    if dir == Dir::Read && vfs::notify::fanotify_active() && f.wait_id().is_none() {
+        crate::notify::fanotify::permitted(ctx, f, abi::flags::inotify::FS_ACCESS_PERM)?;
+    }
     let wait = f.wait_id();
     let blocking = wait.is_some() && !nowait && !f.flags().contains(OFlags::NONBLOCK);
     // A blocking write to a pipe goes on until all is written: what it already moved

@@ -2,14 +2,20 @@
 //! their errnos, and the event files a read installs in the reader; the marks and the
 //! queue are [`vfs::notify`]'s.
 //!
+//! Permission events (`FAN_OPEN_PERM`, `FAN_ACCESS_PERM`, `FAN_OPEN_EXEC_PERM`; groups of
+//! the content classes): `open`, `read` and `execve` ask ([`permitted`]) and wait, keeping
+//! what they opened in the restart block, until every group asked has answered; a denial
+//! is `EPERM`.
+//!
 //! Needs `CAP_SYS_ADMIN`. Not implemented (`EINVAL`, as a kernel without them): the
 //! `FAN_REPORT_*FID`/`NAME`/`PIDFD` reports, the events only they allow (attribute,
-//! directory entry and self events), permission events (`FAN_*_PERM`), and
+//! directory entry and self events), and
 //! `FAN_MARK_EVICTABLE`/`FAN_MARK_IGNORE`.
 
 use abi::flags::fanotify::*;
 use abi::flags::inotify::{
-    FS_OPEN_EXEC, IN_ACCESS, IN_CLOSE_NOWRITE, IN_CLOSE_WRITE, IN_MODIFY, IN_OPEN,
+    FS_ACCESS_PERM, FS_OPEN_EXEC, FS_OPEN_EXEC_PERM, FS_OPEN_PERM, IN_ACCESS, IN_CLOSE_NOWRITE,
+    IN_CLOSE_WRITE, IN_MODIFY, IN_OPEN,
 };
 use abi::flags::OFlags;
 use abi::{Errno, SysResult};
@@ -40,6 +46,9 @@ const EVENT_F_FLAGS: u32 = 0o3 // O_ACCMODE
 /// The events a mark may ask for.
 const EVENTS: u64 =
     (IN_ACCESS | IN_MODIFY | IN_CLOSE_WRITE | IN_CLOSE_NOWRITE | IN_OPEN | FS_OPEN_EXEC) as u64;
+
+/// The permission events a content-class group may ask for.
+const PERM_EVENTS: u64 = (FS_OPEN_PERM | FS_ACCESS_PERM | FS_OPEN_EXEC_PERM) as u64;
 
 /// `fanotify_mark` flags uml takes.
 const MARK_FLAGS: u32 = FAN_MARK_ADD
@@ -72,7 +81,7 @@ pub(crate) fn sys_fanotify_init(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     if flags & FAN_NONBLOCK != 0 {
         fl |= OFlags::NONBLOCK;
     }
-    let file = vfs::open_object_read_only(group, fl | OFlags::RDWR);
+    let file = vfs::open_object(group, fl);
     ctx.install_file(file, flags & FAN_CLOEXEC != 0)
 }
 
@@ -92,11 +101,14 @@ pub(crate) fn sys_fanotify_mark(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     if op != FAN_MARK_FLUSH && mask == 0 {
         return Err(Errno::EINVAL);
     }
-    if mask & !(EVENTS | FAN_ONDIR | FAN_EVENT_ON_CHILD) != 0 {
+    if mask & !(EVENTS | PERM_EVENTS | FAN_ONDIR | FAN_EVENT_ON_CHILD) != 0 {
         return Err(Errno::EINVAL);
     }
     let file = ctx.file(a.i32(0))?;
     let group = file.object_as::<Fanotify>().ok_or(Errno::EINVAL)?;
+    if mask & PERM_EVENTS != 0 && group.flags() & FAN_ALL_CLASS_BITS == FAN_CLASS_NOTIF {
+        return Err(Errno::EINVAL);
+    }
     if op == FAN_MARK_FLUSH {
         if flags & !(FAN_MARK_FLUSH | FAN_MARK_MOUNT | FAN_MARK_FILESYSTEM) != 0 {
             return Err(Errno::EINVAL);
@@ -164,10 +176,55 @@ pub(crate) fn read(
                 let file = ctx
                     .vfs
                     .open_dentry_nonotify(d, ff.difference(OFlags::CLOEXEC))?;
-                ctx.install_file(file, cloexec)? as i32
+                let fd = ctx.install_file(file, cloexec)? as i32;
+                if let Some(id) = e.perm {
+                    g.awaiting(fd, id);
+                }
+                fd
             }
         };
         buf.extend_from_slice(&vfs::notify::fanotify_metadata(e, fd));
     }
     ctx.copy_out_iovs(iovs, &buf)
+}
+
+/// Whether the call may go on with `f` as far as fanotify permission event `mask`
+/// (`FS_OPEN_PERM`, `FS_ACCESS_PERM`) goes: asks the groups that want it, then (run again
+/// once they answered) `Ok` if all allowed, `EPERM` if one denied; meanwhile the call
+/// blocks, keeping `f` in its restart block.
+pub(crate) fn permitted(ctx: &mut Ctx<'_>, f: &vfs::FileRef, mask: u32) -> Result<(), Errno> {
+    decided(ctx, Some(f), || vfs::notify::ask_permission(f, mask))
+}
+
+/// [`permitted`] for the program an `execve` is about to open (`FS_OPEN_PERM`,
+/// `FS_OPEN_EXEC_PERM`).
+pub(crate) fn permitted_exec(ctx: &mut Ctx<'_>, d: &vfs::Dentry) -> Result<(), Errno> {
+    decided(ctx, None, || {
+        vfs::notify::ask_permission_for(d, FS_OPEN_PERM | FS_OPEN_EXEC_PERM)
+    })
+}
+
+/// The decision of the request the call already made, or of the one `ask` makes; while
+/// undecided the call blocks, keeping `keep`.
+fn decided(
+    ctx: &mut Ctx<'_>,
+    keep: Option<&vfs::FileRef>,
+    ask: impl FnOnce() -> Option<u64>,
+) -> Result<(), Errno> {
+    let id = match ctx.restart.perm.take() {
+        Some((_, id)) => id,
+        None => match ask() {
+            Some(id) => id,
+            None => return Ok(()),
+        },
+    };
+    match vfs::notify::permission_answer(id) {
+        Some(true) => Ok(()),
+        Some(false) => Err(Errno::EPERM),
+        None => {
+            let e = ctx.block_on(crate::WaitKey::File(id));
+            ctx.restart.perm = Some((keep.cloned(), id));
+            Err(e)
+        }
+    }
 }

@@ -6,7 +6,9 @@
 //! ([`Target`]), each with an event mask and an ignore mask. An event is merged into a
 //! recent queued one about the same file from the same process (their masks are or-ed);
 //! past the queue's limit (16384 unless `FAN_UNLIMITED_QUEUE`) one `FAN_Q_OVERFLOW` is
-//! queued. Not implemented: the `FAN_REPORT_*FID` and name records, and permission events.
+//! queued. Permission events are never merged nor dropped: each waits for the group's
+//! answer (a write naming the event's descriptor), or for the group to close, which
+//! allows it. Not implemented: the `FAN_REPORT_*FID` and name records.
 
 use std::collections::VecDeque;
 use std::io::IoSlice;
@@ -64,6 +66,9 @@ pub struct Fanotify {
 
 struct State {
     queue: VecDeque<Event>,
+    /// Permission events read and not answered yet: (the reader's descriptor of the
+    /// event's file, the request).
+    awaiting: Vec<(i32, u64)>,
     /// `None`: unlimited.
     limit: Option<usize>,
     overflowed: bool,
@@ -79,6 +84,8 @@ pub struct Event {
     pub dentry: Option<Dentry>,
     key: Option<InodeKey>,
     isdir: bool,
+    /// The permission request a permission event asks about.
+    pub perm: Option<u64>,
 }
 
 impl Fanotify {
@@ -91,6 +98,7 @@ impl Fanotify {
             event_f_flags,
             state: Mutex::new(State {
                 queue: VecDeque::new(),
+                awaiting: Vec::new(),
                 limit: (flags & FAN_UNLIMITED_QUEUE == 0).then_some(MAX_EVENTS),
                 overflowed: false,
             }),
@@ -103,6 +111,11 @@ impl Fanotify {
 
     pub(super) fn weak(&self) -> std::sync::Weak<Fanotify> {
         self.me.clone()
+    }
+
+    /// The `fanotify_init` flags.
+    pub fn flags(&self) -> u32 {
+        self.flags
     }
 
     /// Whether events carry the thread id rather than the process id.
@@ -140,9 +153,31 @@ impl Fanotify {
         });
     }
 
-    /// Queues `mask` about `d` (inode `key`, a directory if `isdir`) caused by `pid`.
-    pub(super) fn queue(&self, mask: u64, isdir: bool, pid: i32, d: &Dentry, key: InodeKey) {
+    /// Queues `mask` about `d` (inode `key`, a directory if `isdir`) caused by `pid`
+    /// (`perm`: a permission event of that request, never merged nor dropped).
+    pub(super) fn queue(
+        &self,
+        mask: u64,
+        isdir: bool,
+        pid: i32,
+        d: &Dentry,
+        key: InodeKey,
+        perm: Option<u64>,
+    ) {
         let mut s = self.state.lock();
+        if perm.is_some() {
+            s.queue.push_back(Event {
+                mask,
+                pid,
+                dentry: Some(d.clone()),
+                key: Some(key),
+                isdir,
+                perm,
+            });
+            drop(s);
+            super::ready(self.id);
+            return;
+        }
         if s.limit.is_some_and(|l| s.queue.len() >= l) {
             if !s.overflowed {
                 s.overflowed = true;
@@ -152,6 +187,7 @@ impl Fanotify {
                     dentry: None,
                     key: None,
                     isdir: false,
+                    perm: None,
                 });
                 drop(s);
                 super::ready(self.id);
@@ -164,7 +200,7 @@ impl Fanotify {
             .iter_mut()
             .skip(n.saturating_sub(MERGE_WINDOW))
             .rev()
-            .find(|e| e.key == Some(key) && e.pid == pid && e.isdir == isdir);
+            .find(|e| e.key == Some(key) && e.pid == pid && e.isdir == isdir && e.perm.is_none());
         match same {
             Some(e) => e.mask |= mask,
             None => s.queue.push_back(Event {
@@ -173,6 +209,7 @@ impl Fanotify {
                 dentry: Some(d.clone()),
                 key: Some(key),
                 isdir,
+                perm: None,
             }),
         }
         drop(s);
@@ -198,9 +235,28 @@ impl Fanotify {
     }
 }
 
+impl Fanotify {
+    /// Permission event `id` was read with its file as the reader's descriptor `fd`: the
+    /// answer (a write) names it.
+    pub fn awaiting(&self, fd: i32, id: u64) {
+        self.state.lock().awaiting.push((fd, id));
+    }
+}
+
 impl Drop for Fanotify {
+    /// The marks go; what was not answered is allowed.
     fn drop(&mut self) {
         super::flush_fan_marks(self.id, |_| true);
+        let s = self.state.get_mut();
+        let ids: Vec<u64> = s
+            .queue
+            .iter()
+            .filter_map(|e| e.perm)
+            .chain(s.awaiting.iter().map(|a| a.1))
+            .collect();
+        for id in ids {
+            super::answer(id, true);
+        }
     }
 }
 
@@ -217,13 +273,34 @@ pub fn metadata(e: &Event, fd: i32) -> [u8; FAN_EVENT_METADATA_LEN] {
 }
 
 impl FileObject for Fanotify {
-    /// Responses are for permission events, which are not implemented: no descriptor
-    /// names one.
+    /// A `struct fanotify_response` for a permission event read: `FAN_ALLOW` or
+    /// `FAN_DENY` (with `FAN_AUDIT`), for the descriptor of its file (`ENOENT` if no
+    /// event read waits on it).
     fn write(&self, bufs: &[IoSlice<'_>]) -> Result<usize, Errno> {
-        if crate::object::iov_len(bufs) < 8 {
+        let mut raw = [0u8; 8];
+        if crate::object::gather(bufs, &mut raw) < 8 {
             return Err(Errno::EINVAL);
         }
-        Err(Errno::ENOENT)
+        let fd = i32::from_ne_bytes([raw[0], raw[1], raw[2], raw[3]]);
+        let response = u32::from_ne_bytes([raw[4], raw[5], raw[6], raw[7]]);
+        let allow = match response & !FAN_AUDIT {
+            FAN_ALLOW => true,
+            FAN_DENY => false,
+            _ => return Err(Errno::EINVAL),
+        };
+        if fd < 0 {
+            return Err(Errno::EINVAL);
+        }
+        let mut s = self.state.lock();
+        let i = s
+            .awaiting
+            .iter()
+            .position(|a| a.0 == fd)
+            .ok_or(Errno::ENOENT)?;
+        let (_, id) = s.awaiting.remove(i);
+        drop(s);
+        super::answer(id, allow);
+        Ok(8)
     }
 
     fn poll(&self, _who: &Poller) -> PollEvents {

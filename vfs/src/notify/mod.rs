@@ -21,7 +21,8 @@
 //! with the name (not across a mount root, as Linux). Files the kernel opens for itself
 //! (`OpenFile::set_events`) send none. fanotify groups get the file events (open, access,
 //! modify, close) with the process that caused them, which the syscall layer tells
-//! ([`set_current`]) while fanotify marks exist.
+//! ([`set_current`]) while fanotify marks exist, and permission events the syscall layer
+//! asks for ([`ask_permission`]) and waits on ([`permission_answer`]).
 //!
 //! A group made ready by an event is told to the syscall layer through [`take_ready`],
 //! which returns the wait ids to wake; the syscall dispatcher drains it after each call.
@@ -41,7 +42,7 @@ use std::sync::Weak;
 use abi::flags::inotify::*;
 use parking_lot::Mutex;
 
-use crate::{Dentry, OpenFile};
+use crate::{Arc, Dentry, OpenFile};
 
 pub use fanotify::{metadata as fanotify_metadata, Event as FanotifyEvent, Fanotify, Target};
 pub use inotify::Inotify;
@@ -69,6 +70,10 @@ static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
 static READY: Mutex<Vec<u64>> = Mutex::new(Vec::new());
 /// Whether [`READY`] may hold anything.
 static ANY_READY: AtomicBool = AtomicBool::new(false);
+
+/// Permission decisions asked of fanotify groups: id (a wait id, woken once all answered)
+/// to (groups yet to answer, one of them denied).
+static PERMS: Mutex<BTreeMap<u64, (usize, bool)>> = Mutex::new(BTreeMap::new());
 
 /// The last rename cookie handed out.
 static COOKIE: AtomicU32 = AtomicU32::new(0);
@@ -312,8 +317,77 @@ fn on_file(f: &OpenFile, mask: u32) {
 /// directory's with `FAN_EVENT_ON_CHILD`), less the union of their ignore masks; a
 /// directory's events only to marks with `FAN_ONDIR`.
 fn fan_event(d: &Dentry, mask: u32) {
-    use abi::flags::fanotify::{FAN_EVENT_ON_CHILD, FAN_ONDIR};
     let Some(s) = subject(d) else { return };
+    let (pid, tid) = *CURRENT.lock();
+    for (g, bits) in fan_groups(d, &s, mask) {
+        // A group that reports descriptors never says FAN_ONDIR.
+        let who = if g.reports_tid() { tid } else { pid };
+        g.queue(bits, s.isdir, who, d, s.key, None);
+    }
+}
+
+/// `fsnotify_perm`: asks the fanotify groups whose marks want permission event `mask`
+/// (`FS_OPEN_PERM`, `FS_ACCESS_PERM`, `FS_OPEN_EXEC_PERM`) about `f`. The id of the
+/// decision to wait for ([`permission_answer`]; also the wait id woken once every group
+/// answered), or `None` if no group asks.
+pub fn ask_permission(f: &OpenFile, mask: u32) -> Option<u64> {
+    if !f.has_events() {
+        return None;
+    }
+    ask_permission_for(f.dentry.as_ref()?, mask)
+}
+
+/// [`ask_permission`] about what `d` names, before it is opened (`exec`).
+pub fn ask_permission_for(d: &Dentry, mask: u32) -> Option<u64> {
+    if !fanotify_active() {
+        return None;
+    }
+    let s = subject(d)?;
+    let groups = fan_groups(d, &s, mask);
+    if groups.is_empty() {
+        return None;
+    }
+    let id = crate::object::new_wait_id();
+    PERMS.lock().insert(id, (groups.len(), false));
+    let (pid, tid) = *CURRENT.lock();
+    for (g, bits) in groups {
+        let who = if g.reports_tid() { tid } else { pid };
+        g.queue(bits, s.isdir, who, d, s.key, Some(id));
+    }
+    Some(id)
+}
+
+/// The decision on permission request `id`: `None` while a group has not answered, then
+/// whether every group allowed (asked once more, a decided request is forgotten).
+pub fn permission_answer(id: u64) -> Option<bool> {
+    let mut p = PERMS.lock();
+    match p.get(&id) {
+        Some(&(0, denied)) => {
+            p.remove(&id);
+            Some(!denied)
+        }
+        Some(_) => None,
+        None => Some(true),
+    }
+}
+
+/// A group answered permission request `id` (a closed group allows).
+fn answer(id: u64, allow: bool) {
+    let mut p = PERMS.lock();
+    if let Some(e) = p.get_mut(&id) {
+        e.0 = e.0.saturating_sub(1);
+        e.1 |= !allow;
+        if e.0 == 0 {
+            drop(p);
+            ready(id);
+        }
+    }
+}
+
+/// The fanotify groups whose marks want `mask` about `d` (subject `s`), with the bits
+/// each gets.
+fn fan_groups(d: &Dentry, s: &Subject, mask: u32) -> Vec<(Arc<Fanotify>, u64)> {
+    use abi::flags::fanotify::{FAN_EVENT_ON_CHILD, FAN_ONDIR};
     let mnt = d.mount().map_or(1, |m| m.id);
     let parent = parent_key(d);
     let event = u64::from(mask);
@@ -357,18 +431,11 @@ fn fan_event(d: &Dentry, mask: u32) {
             }
         }
     }
-    let (pid, tid) = *CURRENT.lock();
-    for (_, g, want, ignore) in groups {
-        let bits = want & !ignore;
-        if bits == 0 {
-            continue;
-        }
-        if let Some(g) = g.upgrade() {
-            // A group that reports descriptors never says FAN_ONDIR.
-            let who = if g.reports_tid() { tid } else { pid };
-            g.queue(bits, s.isdir, who, d, s.key);
-        }
-    }
+    groups
+        .into_iter()
+        .filter(|g| g.2 & !g.3 != 0)
+        .filter_map(|(_, g, want, ignore)| Some((g.upgrade()?, want & !ignore)))
+        .collect()
 }
 
 /// Adds to or removes from group `g`'s mark on `target` (see [`Fanotify::mark`]); a mark
