@@ -46,7 +46,15 @@ fn describe(e: Errno) -> String {
 
 /// The guest's environment: the host's, with `-e` overrides applied.
 fn environment(cfg: &Config) -> Vec<(OsString, OsString)> {
-    let mut env: Vec<(OsString, OsString)> = std::env::vars_os().collect();
+    let host: Vec<(Vec<u8>, Vec<u8>)> = nondet::input("host environment", || {
+        std::env::vars_os()
+            .map(|(k, v)| (k.into_vec(), v.into_vec()))
+            .collect()
+    });
+    let mut env: Vec<(OsString, OsString)> = host
+        .into_iter()
+        .map(|(k, v)| (OsString::from_vec(k), OsString::from_vec(v)))
+        .collect();
     for (k, v) in &cfg.env {
         match env.iter_mut().find(|(ek, _)| ek == k) {
             Some(slot) => slot.1 = v.clone(),
@@ -111,12 +119,15 @@ pub(crate) fn boot(
                 code: 1,
             })?,
         // By default the guest starts where the user is, when that exists in its root.
-        None => std::env::current_dir()
-            .ok()
-            .filter(|_| cfg.root == std::path::Path::new("/"))
-            .and_then(|d| vfs.lookup(&root, d.as_os_str().as_bytes(), true).ok())
-            .filter(|d| d.is_dir())
-            .unwrap_or_else(|| root.clone()),
+        None => nondet::input("host working directory", || {
+            std::env::current_dir()
+                .ok()
+                .map(|d| d.into_os_string().into_vec())
+        })
+        .filter(|_| cfg.root == std::path::Path::new("/"))
+        .and_then(|d| vfs.lookup(&root, &d, true).ok())
+        .filter(|d| d.is_dir())
+        .unwrap_or_else(|| root.clone()),
     };
 
     let env = environment(cfg);
@@ -236,7 +247,9 @@ pub(crate) fn boot(
 
 /// uml's own nice value (field 19 of `/proc/self/stat`; 0 if unreadable).
 fn host_nice() -> i32 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let stat = nondet::input("host nice", || {
+        std::fs::read_to_string("/proc/self/stat").unwrap_or_default()
+    });
     // Fields after the command name (which may hold spaces) start at field 3.
     stat.rsplit_once(')')
         .and_then(|(_, rest)| rest.split_whitespace().nth(19 - 3))

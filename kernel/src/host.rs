@@ -62,7 +62,7 @@ impl HostSignals {
             pending,
             flag,
             wake_read,
-            last_stream_check: Instant::now(),
+            last_stream_check: nondet::ktime_get(),
         })
     }
 

@@ -186,7 +186,7 @@ pub struct Kernel {
     /// Signals the user sends to uml, and the pipe that wakes an idle kernel.
     host: host::HostSignals,
     /// Host streams blocked tasks wait for, by wait id.
-    host_watch: HashMap<u64, vfs::FileRef>,
+    host_watch: std::collections::BTreeMap<u64, vfs::FileRef>,
     /// Published ports and their relayed connections.
     ports: publish::Ports,
     trace: trace::Tracer,

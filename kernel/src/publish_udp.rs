@@ -63,7 +63,7 @@ impl UdpRule {
                 let _ = net.send(sock, buf[..n].to_vec(), Some(to));
             }
         }
-        let now = Instant::now();
+        let now = nondet::ktime_get();
         for (addr, c) in &mut self.clients {
             loop {
                 match net.recv(c.sock, MAX_DGRAM, false) {
@@ -91,7 +91,7 @@ impl UdpRule {
 
     /// The guest-side socket of client `from`, made if it has none.
     fn client(&mut self, net: &NetService, from: SocketAddr) -> Option<SockId> {
-        let now = Instant::now();
+        let now = nondet::ktime_get();
         if let Some(c) = self.clients.get_mut(&from) {
             c.last = now;
             return Some(c.sock);

@@ -45,7 +45,7 @@ impl Kernel {
             self.host_signals();
             self.tty_signals();
             if (!self.host_watch.is_empty() || !self.ports.is_empty())
-                && self.host.last_stream_check.elapsed() >= STREAM_CHECK
+                && nondet::elapsed(self.host.last_stream_check) >= STREAM_CHECK
             {
                 self.check_streams(Some(std::time::Duration::ZERO));
                 self.pump_ports();
@@ -56,9 +56,9 @@ impl Kernel {
                 continue;
             };
             let pid = self.tgid(tid);
-            let started = Instant::now();
+            let started = nondet::ktime_get();
             let ended = self.run_task(tid)?;
-            let ran = started.elapsed().as_nanos() as u64;
+            let ran = nondet::elapsed(started).as_nanos() as u64;
             if self.tasks.contains_key(&tid) {
                 self.sched_call(SchedMsg::Ran(tid, ran));
             }
@@ -86,7 +86,7 @@ impl Kernel {
         }
         let timeout = self
             .next_deadline()
-            .map(|at| at.saturating_duration_since(Instant::now()));
+            .map(|at| at.saturating_duration_since(nondet::ktime_get()));
         self.check_streams(timeout);
         self.pump_ports();
     }
@@ -115,7 +115,7 @@ impl Kernel {
     /// Waits up to `timeout` (`None`: forever) for watched host streams or a host signal,
     /// and wakes the tasks of the streams that are ready.
     fn check_streams(&mut self, timeout: Option<std::time::Duration>) {
-        self.host.last_stream_check = Instant::now();
+        self.host.last_stream_check = nondet::ktime_get();
         // Streams nobody waits for any more are dropped.
         let sched = &self.sched;
         self.host_watch
@@ -178,7 +178,10 @@ impl Kernel {
     }
 
     fn fire_timers(&mut self) {
-        if self.next_deadline().is_none_or(|at| at > Instant::now()) {
+        if self
+            .next_deadline()
+            .is_none_or(|at| at > nondet::ktime_get())
+        {
             return;
         }
         let now = self.clock.now();

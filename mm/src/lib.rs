@@ -550,6 +550,28 @@ impl Mm {
         (Err(Errno::ENAMETOOLONG), max as u64)
     }
 
+    /// Writes `bytes` at `addr` of space `id` whatever the protection, as a replay's
+    /// stand-in for what the guest had written there before the kernel read it: pages are
+    /// found as a read finds them (faulted in where absent); bytes past the readable prefix
+    /// are dropped.
+    pub fn poke(&mut self, id: MmId, addr: u64, bytes: &[u8]) {
+        let Some(s) = self.spaces.get_mut(&id) else {
+            return;
+        };
+        let Ok(pieces) = s.pieces(&mut self.phys, addr, bytes.len() as u64, false, false) else {
+            return;
+        };
+        let mut at = 0usize;
+        for (off, len) in pieces {
+            let n = len as usize;
+            self.phys
+                .mem
+                .bytes_mut(off, len)
+                .copy_from_slice(&bytes[at..at + n]);
+            at += n;
+        }
+    }
+
     /// Touches guest memory `[addr, addr+len)` as a kernel copy would (a replayed
     /// [`MmMsg::UserAccess`](service::MmMsg::UserAccess)): the bytes accessible from `addr`
     /// (all of them with `whole`, else the longest accessible prefix).

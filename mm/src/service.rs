@@ -15,6 +15,7 @@
 //! Read-only views (`/proc/PID/maps`, `mincore`, statistics, the vDSO data page) go through
 //! [`MmService::view`]; they change nothing and are not messages.
 
+use std::collections::VecDeque;
 use std::io::{IoSlice, IoSliceMut};
 use std::sync::Arc;
 use std::sync::Mutex as StdMutex;
@@ -528,6 +529,9 @@ pub struct MmService {
     mm: Arc<Mutex<Mm>>,
     thread: Option<MmThread>,
     log: Option<Log>,
+    /// Replaying a recorded run: what each guest-memory read of the recording returned,
+    /// in order, put in place before the same read here ([`MmService::replay_reads`]).
+    reads: Option<VecDeque<(MmId, u64, Vec<u8>)>>,
 }
 
 /// The inbox, outbox and thread of a threaded mm.
@@ -554,6 +558,7 @@ impl MmService {
             mm: Arc::new(Mutex::new(mm)),
             thread: None,
             log: None,
+            reads: None,
         }
     }
 
@@ -582,6 +587,7 @@ impl MmService {
                 thread: Some(thread),
             }),
             log: None,
+            reads: None,
         })
     }
 
@@ -610,6 +616,38 @@ impl MmService {
             .as_mut()
             .map(|l| std::mem::take(&mut l.entries))
             .unwrap_or_default()
+    }
+
+    /// Replays a recorded run: before each guest-memory read, the bytes the recording's
+    /// read at the same place in order returned (`entries` are the recording's mm log) are
+    /// written where it read them — what the guest had put there, since a replay runs no
+    /// guest code.
+    pub fn replay_reads<'a>(&mut self, entries: impl IntoIterator<Item = &'a MmEntry>) {
+        let reads = entries.into_iter().filter_map(|e| match (&e.msg, &e.data) {
+            (
+                MmMsg::UserAccess {
+                    id,
+                    addr,
+                    write: false,
+                    ..
+                },
+                Some(data),
+            ) => Some((*id, *addr, data.clone())),
+            _ => None,
+        });
+        self.reads = Some(reads.collect());
+    }
+
+    /// Replaying: puts what the guest had at `addr` before the kernel reads it there.
+    fn before_read(&mut self, id: MmId, addr: u64) {
+        let Some(reads) = self.reads.as_mut() else {
+            return;
+        };
+        if reads.front().is_some_and(|r| r.0 == id && r.1 == addr) {
+            if let Some((id, addr, bytes)) = reads.pop_front() {
+                self.mm.lock().poke(id, addr, &bytes);
+            }
+        }
     }
 
     /// Read-only views of mm (under its lock: do not hold across another request).
@@ -903,6 +941,7 @@ impl MmService {
 
     /// Copies guest memory at `addr` into `buf`; `EFAULT` if any byte is not readable.
     pub fn copy_in(&mut self, id: MmId, addr: UserAddr, buf: &mut [u8]) -> Result<(), Errno> {
+        self.before_read(id, addr.0);
         let r = self.mm.lock().copy_in(id, addr, buf);
         if self.recording() {
             let msg = access(id, addr.0, buf.len() as u64, false, true);
@@ -924,6 +963,7 @@ impl MmService {
 
     /// Reads a NUL-terminated string of at most `max` bytes before the NUL.
     pub fn read_cstr(&mut self, id: MmId, addr: UserAddr, max: usize) -> Result<Vec<u8>, Errno> {
+        self.before_read(id, addr.0);
         let (r, scanned) = self.mm.lock().read_cstr_scan(id, addr, max);
         if self.recording() {
             let msg = access(id, addr.0, scanned, false, true);
@@ -964,6 +1004,7 @@ impl MmService {
         len: u64,
         f: impl FnOnce(&[IoSlice<'_>]) -> R,
     ) -> Result<R, Errno> {
+        self.before_read(id, addr.0);
         let mut data: Option<Vec<u8>> = None;
         let recording = self.recording();
         let r = self.mm.lock().with_user_slices(id, addr, len, |s| {

@@ -97,7 +97,7 @@ pub(crate) fn meta_of(s: &Sock, dst: Wire) -> Meta {
         dst,
         ttl: ttl.filter(|&t| t >= 0).map_or(DEFAULT_TTL, |t| t as u8),
         tos: tos.filter(|&t| t >= 0).map_or(0, |t| t as u8),
-        at: SystemTime::now(),
+        at: nondet::ktime_get_real(),
     }
 }
 

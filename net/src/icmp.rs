@@ -21,7 +21,6 @@
 //! closed port is reported to its sender directly, see `dgram`).
 
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
-use std::time::SystemTime;
 
 use abi::net::{ICMP6_FILTER, ICMP_FILTER, SOL_ICMPV6, SOL_RAW};
 use abi::Errno;
@@ -237,7 +236,7 @@ fn input(net: &mut Net, p: Packet) {
         dst: p.dst,
         ttl: p.ttl,
         tos: p.tos,
-        at: SystemTime::now(),
+        at: nondet::ktime_get_real(),
     };
     let Some(&ty) = p.icmp.first() else { return };
     net.ip_id = net.ip_id.wrapping_add(1);

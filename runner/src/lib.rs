@@ -65,6 +65,7 @@
 
 pub mod fake;
 pub mod recording;
+pub mod replaying;
 pub mod seccomp;
 pub mod single;
 pub mod stub;

@@ -25,7 +25,7 @@ impl Clock {
 
     /// Now.
     pub fn now(&self) -> Ktime {
-        self.at(Instant::now())
+        self.at(nondet::ktime_get())
     }
 
     /// `at` on this clock (zero for an instant before boot).

@@ -329,7 +329,7 @@ fn getevents(ctx: &mut Ctx<'_>, a: &Args, timeout: Option<Duration>) -> SysResul
         return Err(Errno::EINVAL);
     }
     let deadline = timeout.map(|t| ctx.deadline_after(t));
-    let expired = deadline.is_some_and(|d| std::time::Instant::now() >= d);
+    let expired = deadline.is_some_and(|d| nondet::ktime_get() >= d);
     if have < min_nr as u64 && !expired {
         let me = ctx.proc.pid;
         ctx.on_signal(OnSignal::Intr);

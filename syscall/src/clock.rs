@@ -312,7 +312,7 @@ pub fn set_realtime(mm: &mut MmService, ns: i128, relative: bool) {
     tk.offset = if relative {
         tk.offset.saturating_add(ns)
     } else {
-        ns - host_ns(ClockId::CLOCK_REALTIME) as i128
+        ns - nondet::input("realtime", || host_ns(ClockId::CLOCK_REALTIME)) as i128
     };
     refresh_into(&mut tk, mm);
 }
@@ -321,9 +321,11 @@ pub fn set_realtime(mm: &mut MmService, ns: i128, relative: bool) {
 /// counter is still being calibrated): called by the kernel before it resumes a guest.
 pub fn tick(mm: &mut MmService) {
     let mut tk = timekeeper();
-    let due = tk.first.is_none()
-        || trap::tsc::rdtsc().wrapping_sub(tk.tsc_base) >= tk.refresh_ticks
-        || (tk.tsc_ok && !tk.calibrated);
+    let due = nondet::input("clock tick", || {
+        tk.first.is_none()
+            || trap::tsc::rdtsc().wrapping_sub(tk.tsc_base) >= tk.refresh_ticks
+            || (tk.tsc_ok && !tk.calibrated)
+    });
     if due {
         refresh_into(&mut tk, mm);
     }
@@ -341,12 +343,13 @@ pub fn now(mm: &mut MmService, id: i32) -> Result<Timespec, Errno> {
     let mut tk = timekeeper();
     tk.clock(id).ok_or(Errno::EINVAL)?;
     refresh_into(&mut tk, mm);
-    let line = tk.clock(id).ok_or(Errno::EINVAL)?;
-    let (sec, snsec) = split(line.base);
-    Ok(Timespec {
-        tv_sec: sec as i64,
-        tv_nsec: (snsec >> FRAC_BITS) as i64,
-    })
+    let (tv_sec, tv_nsec) = nondet::input("clock_gettime", || {
+        tk.clock(id).map_or((0, 0), |line| {
+            let (sec, snsec) = split(line.base);
+            (sec as i64, (snsec >> FRAC_BITS) as i64)
+        })
+    });
+    Ok(Timespec { tv_sec, tv_nsec })
 }
 
 #[cfg(test)]
@@ -390,12 +393,12 @@ mod tests {
         ];
         let mut last = [0u128; 4];
         let mut worst = [0u128; 4];
-        let start = std::time::Instant::now();
+        let start = nondet::ktime_get();
         let mut round = 0u32;
         while start.elapsed() < run {
             tk.refresh(&sample(), Some(&words));
             let gap = max_gap * (round * 7919 % 1000) / 1000;
-            let until = std::time::Instant::now() + gap;
+            let until = nondet::ktime_get() + gap;
             round += 1;
             loop {
                 for (k, id) in ids.iter().enumerate() {
@@ -413,7 +416,7 @@ mod tests {
                         worst[k] = worst[k].max(off);
                     }
                 }
-                if std::time::Instant::now() >= until {
+                if nondet::ktime_get() >= until {
                     break;
                 }
             }

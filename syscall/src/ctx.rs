@@ -176,7 +176,7 @@ impl Ctx<'_> {
     ) -> Option<crate::signal::SigInfo> {
         loop {
             let mut info = self.proc.sig.dequeue_from(set)?;
-            let now = crate::time::ktime(Instant::now());
+            let now = crate::time::ktime(nondet::ktime_get());
             if let Some(arm) = crate::timers::dequeued(self.proc, &mut info, now) {
                 let pid = self.proc.pid;
                 for (timer, at) in arm {
@@ -254,7 +254,7 @@ impl Ctx<'_> {
         *self
             .restart
             .deadline
-            .get_or_insert_with(|| Instant::now() + timeout)
+            .get_or_insert_with(|| nondet::ktime_get() + timeout)
     }
 
     /// Sets the futex bitset of the wait the call blocks in (`FUTEX_WAIT_BITSET`): only a

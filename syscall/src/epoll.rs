@@ -21,7 +21,7 @@
 //! write's event too (LTP's `epoll_wait16` sees two waiters take one event).
 
 use std::sync::Weak;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use abi::flags::OFlags;
 use abi::{Errno, SysResult};
@@ -323,7 +323,7 @@ fn do_wait(ctx: &mut Ctx<'_>, a: &Args, timeout: Option<Duration>, mask: Option<
     let deadline = deadline(ctx, timeout);
     set_temp_mask(ctx, mask);
     let got = ep.harvest(maxevents as usize, &ctx.poller());
-    if got.is_empty() && deadline.is_none_or(|at| Instant::now() < at) {
+    if got.is_empty() && deadline.is_none_or(|at| nondet::ktime_get() < at) {
         let mut ws = WaitSet::default();
         ep.waits(&mut ws);
         ctx.on_signal(crate::OnSignal::Intr);

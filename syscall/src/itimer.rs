@@ -14,8 +14,6 @@
 //! as Linux's `set_cpu_itimer` does, and its reload interval is kept even when the value
 //! given is zero (for `ITIMER_REAL` a zero value clears it).
 
-use std::time::Instant;
-
 use abi::signal::sig;
 use abi::structs::Timeval;
 use abi::{Errno, SysResult};
@@ -77,7 +75,7 @@ fn timeval_ns(tv: &Timeval) -> Result<u64, Errno> {
 }
 
 fn ktime_now() -> u64 {
-    crate::time::ktime(Instant::now()).0
+    crate::time::ktime(nondet::ktime_get()).0
 }
 
 impl Itimers {

@@ -103,7 +103,7 @@ fn do_poll(
         count += u64::from(revents != 0);
         entry[6..8].copy_from_slice(&revents.to_ne_bytes());
     }
-    if count == 0 && deadline.is_none_or(|at| Instant::now() < at) {
+    if count == 0 && deadline.is_none_or(|at| nondet::ktime_get() < at) {
         ctx.on_signal(crate::OnSignal::RestartNoHand);
         return Err(ctx.block_on_waits(ws, deadline));
     }
@@ -206,7 +206,7 @@ fn do_select(
             }
         }
     }
-    if count == 0 && deadline.is_none_or(|at| Instant::now() < at) {
+    if count == 0 && deadline.is_none_or(|at| nondet::ktime_get() < at) {
         ctx.on_signal(crate::OnSignal::RestartNoHand);
         return Err(ctx.block_on_waits(ws, deadline));
     }
@@ -240,7 +240,7 @@ pub(crate) fn sys_select(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     // Linux's select writes back the time left, unless the personality says not to.
     let sticky = ctx.proc.personality & abi::flags::personality::STICKY_TIMEOUTS != 0;
     if let Some(at) = deadline.filter(|_| !sticky) {
-        let left = at.saturating_duration_since(Instant::now());
+        let left = at.saturating_duration_since(nondet::ktime_get());
         let tv = Timeval {
             tv_sec: left.as_secs() as i64,
             tv_usec: i64::from(left.subsec_micros()),

@@ -204,7 +204,7 @@ impl PosixTimers {
 
 /// The kernel's monotonic clock now.
 fn ktime_now() -> u64 {
-    crate::time::ktime(std::time::Instant::now()).0
+    crate::time::ktime(nondet::ktime_get()).0
 }
 
 /// Clock `c` of process `p` now, in ns (`wall`: the kernel's monotonic clock now).

@@ -11,7 +11,7 @@ use crate::{Args, Ctx, WaitKey};
 /// When the kernel booted; the guest's monotonic and boot-time clocks count from the host's.
 fn boot() -> Instant {
     static BOOT: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
-    *BOOT.get_or_init(Instant::now)
+    *BOOT.get_or_init(nondet::ktime_get)
 }
 
 /// `at` on the kernel's monotonic clock (the scheduler's [`sched::Ktime`]), which counts
@@ -32,7 +32,7 @@ pub(crate) fn uptime() -> Timespec {
 
 /// Time since the kernel booted (the first call is the boot).
 pub fn since_boot() -> Duration {
-    boot().elapsed()
+    nondet::elapsed(boot())
 }
 
 fn to_timespec(d: Duration) -> Timespec {
@@ -58,8 +58,13 @@ pub(crate) fn host_clock(id: i32) -> Result<Timespec, Errno> {
         clock::PROCESS_CPUTIME_ID | clock::THREAD_CPUTIME_ID => return Ok(uptime()),
         _ => return Err(Errno::EINVAL),
     };
-    let ts = nix::time::clock_gettime(cid).map_err(|e| Errno::from_host(e as i32))?;
-    let mut ns = i128::from(ts.tv_sec()) * 1_000_000_000 + i128::from(ts.tv_nsec());
+    let host = nondet::input("host clock", || {
+        nix::time::clock_gettime(cid)
+            .map(|ts| (ts.tv_sec(), ts.tv_nsec()))
+            .map_err(|e| e as i32)
+    });
+    let (sec, nsec) = host.map_err(Errno::from_host)?;
+    let mut ns = i128::from(sec) * 1_000_000_000 + i128::from(nsec);
     if matches!(id, clock::REALTIME | clock::REALTIME_COARSE | clock::TAI) {
         // The instance's wall clock, which the guest may have set.
         ns = (ns + crate::clock::realtime_offset()).max(0);
@@ -163,7 +168,7 @@ pub(crate) fn read_timeout(
 /// Sleeps the calling task until `deadline` (a monotonic instant): blocks on its own
 /// timeout key, restarted until the deadline has passed.
 fn sleep_until(ctx: &mut Ctx<'_>, deadline: Instant) -> SysResult {
-    if Instant::now() >= deadline {
+    if nondet::ktime_get() >= deadline {
         // The sleeper's next look at the clock (the vDSO's) must be past the deadline.
         crate::clock::refresh(ctx.mm);
         return Ok(0);
@@ -247,7 +252,7 @@ pub fn interrupted_sleep(
     let (Some(deadline), false) = (deadline, rem == 0) else {
         return;
     };
-    let left = deadline.saturating_duration_since(Instant::now());
+    let left = deadline.saturating_duration_since(nondet::ktime_get());
     let ts = Timespec {
         tv_sec: left.as_secs() as i64,
         tv_nsec: i64::from(left.subsec_nanos()),

@@ -62,7 +62,7 @@ impl TimerState {
 
     /// `struct itimerspec`: the interval, then the time left to the next expiry.
     fn itimerspec(&mut self) -> [Timespec; 2] {
-        let now = Instant::now();
+        let now = nondet::ktime_get();
         self.expire(now);
         let left = self.next.map_or(Duration::ZERO, |at| at - now);
         [to_timespec(self.interval), to_timespec(left)]
@@ -88,7 +88,7 @@ impl FileObject for TimerFd {
             return Err(Errno::EINVAL);
         }
         let mut st = self.st.lock();
-        st.expire(Instant::now());
+        st.expire(nondet::ktime_get());
         if st.ticks == 0 {
             return Err(Errno::EAGAIN);
         }
@@ -98,7 +98,7 @@ impl FileObject for TimerFd {
 
     fn poll(&self, _who: &Poller) -> PollEvents {
         let mut st = self.st.lock();
-        st.expire(Instant::now());
+        st.expire(nondet::ktime_get());
         PollEvents {
             readable: st.ticks > 0,
             seq: Some(st.events),
@@ -158,7 +158,7 @@ pub(crate) fn sys_timerfd_settime(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     }
     let f = ctx.file(a.i32(0))?;
     let t = timer_of(&f).ok_or(Errno::EINVAL)?;
-    let now = Instant::now();
+    let now = nondet::ktime_get();
     let next = if value.is_zero() {
         None
     } else if flags & TFD_TIMER_ABSTIME != 0 {

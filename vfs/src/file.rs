@@ -527,7 +527,8 @@ impl OpenFile {
     pub fn stat(&self) -> Result<Stat, Errno> {
         match (&self.dentry, &self.kind) {
             (Some(d), _) => d.stat(),
-            (None, FileKind::Stream(fd) | FileKind::Host(fd)) => fstat_fd(fd),
+            (None, FileKind::Stream(fd)) => stdio::fstat(fd),
+            (None, FileKind::Host(fd)) => fstat_fd(fd),
             (None, FileKind::Mem(m)) => Ok(m.stat()),
             (None, FileKind::Pipe(p)) => Ok(p.pipe.stat()),
             // An anonymous inode, as Linux's pidfds before pidfs.

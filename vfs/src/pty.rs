@@ -345,7 +345,7 @@ impl Pty {
         let (min, time) = i.ld.min_time();
         let avail = i.ld.readable_len();
         let want = usize::from(min).clamp(1, out.len());
-        let now = Instant::now();
+        let now = nondet::ktime_get();
         let expired = i.read_deadline.is_some_and(|at| now >= at);
         if avail >= want || (min == 0 && time == 0) || expired {
             i.read_deadline = None;

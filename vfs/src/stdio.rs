@@ -16,10 +16,23 @@ use crate::PollEvents;
 /// `readv` on a host stream. A stream with nothing to read gives `EAGAIN` instead of
 /// blocking the kernel: the caller parks the task and the kernel waits for the host fd.
 pub(crate) fn read(fd: &OwnedFd, bufs: &mut [IoSliceMut<'_>]) -> Result<usize, Errno> {
-    if !ready(fd.as_fd(), PollFlags::POLLIN) {
-        return Err(Errno::EAGAIN);
+    let want: usize = bufs.iter().map(|b| b.len()).sum();
+    let got = nondet::input("stream read", || {
+        if !ready(fd.as_fd(), PollFlags::POLLIN) {
+            return Err(Errno::EAGAIN);
+        }
+        let mut buf = vec![0u8; want];
+        let n = nix::sys::uio::readv(fd.as_fd(), &mut [IoSliceMut::new(&mut buf)]).map_err(nerr)?;
+        buf.truncate(n);
+        Ok(buf)
+    })?;
+    let mut at = 0;
+    for b in bufs.iter_mut() {
+        let n = b.len().min(got.len() - at);
+        b[..n].copy_from_slice(&got[at..at + n]);
+        at += n;
     }
-    nix::sys::uio::readv(fd.as_fd(), bufs).map_err(nerr)
+    Ok(at)
 }
 
 /// Whether `fd` has any of `events` (or a hang-up/error) right now.
@@ -34,6 +47,21 @@ fn ready(fd: BorrowedFd<'_>, events: PollFlags) -> bool {
 
 /// Readiness of a host stream for `poll`.
 pub(crate) fn poll(fd: &OwnedFd) -> PollEvents {
+    let r = nondet::input("stream poll", || {
+        let e = poll_host(fd);
+        (e.readable, e.writable, e.hangup, e.error)
+    });
+    PollEvents {
+        readable: r.0,
+        writable: r.1,
+        hangup: r.2,
+        error: r.3,
+        rdhup: false,
+        seq: None,
+    }
+}
+
+fn poll_host(fd: &OwnedFd) -> PollEvents {
     let mut fds = [PollFd::new(
         fd.as_fd(),
         PollFlags::POLLIN | PollFlags::POLLOUT,
@@ -59,6 +87,15 @@ pub(crate) fn poll(fd: &OwnedFd) -> PollEvents {
 /// writable if asked), `wake` is readable (the kernel's own wake-up pipe), or `timeout`
 /// passes (`None`: forever). Returns which of `files` are ready.
 pub fn wait_streams(
+    files: &[&crate::FileRef],
+    extra: &[(BorrowedFd<'_>, bool)],
+    wake: BorrowedFd<'_>,
+    timeout: Option<std::time::Duration>,
+) -> Vec<bool> {
+    nondet::input("wait streams", || wait_host(files, extra, wake, timeout))
+}
+
+fn wait_host(
     files: &[&crate::FileRef],
     extra: &[(BorrowedFd<'_>, bool)],
     wake: BorrowedFd<'_>,
@@ -104,7 +141,9 @@ pub fn wait_streams(
 
 /// `writev` on a host stream.
 pub(crate) fn write(fd: &OwnedFd, bufs: &[IoSlice<'_>]) -> Result<usize, Errno> {
-    nix::sys::uio::writev(fd.as_fd(), bufs).map_err(nerr)
+    nondet::input("stream write", || {
+        nix::sys::uio::writev(fd.as_fd(), bufs).map_err(nerr)
+    })
 }
 
 /// `lseek` on a host stream (`ESPIPE` for pipes and ttys, from the host).
@@ -118,13 +157,19 @@ pub(crate) fn lseek(fd: &OwnedFd, off: i64, whence: i32) -> Result<u64, Errno> {
         4 => Whence::SeekHole,
         _ => return Err(Errno::EINVAL),
     };
-    nix::unistd::lseek(fd.as_raw_fd(), off, w)
-        .map(|o| o as u64)
-        .map_err(nerr)
+    nondet::input("stream lseek", || {
+        nix::unistd::lseek(fd.as_raw_fd(), off, w)
+            .map(|o| o as u64)
+            .map_err(nerr)
+    })
 }
 
 /// `TCGETS` on a host descriptor.
 pub(crate) fn tcgets(fd: &OwnedFd) -> Result<Termios, Errno> {
+    nondet::input_pod("stream tcgets", || tcgets_host(fd))
+}
+
+fn tcgets_host(fd: &OwnedFd) -> Result<Termios, Errno> {
     let t = nix::sys::termios::tcgetattr(fd.as_fd()).map_err(nerr)?;
     let raw: libc::termios = t.into();
     let mut cc = [0u8; 19];
@@ -155,6 +200,10 @@ pub enum TcsetWhen {
 /// `TCSETS`/`TCSETSW`/`TCSETSF` on a host descriptor: the guest's terminal is the host's,
 /// so its settings are the host terminal's (as for a program run natively).
 pub(crate) fn tcsets(fd: &OwnedFd, when: TcsetWhen, t: &Termios) -> Result<(), Errno> {
+    nondet::input("stream tcsets", || tcsets_host(fd, when, t))
+}
+
+fn tcsets_host(fd: &OwnedFd, when: TcsetWhen, t: &Termios) -> Result<(), Errno> {
     let cur = nix::sys::termios::tcgetattr(fd.as_fd()).map_err(nerr)?;
     let mut raw: libc::termios = cur.into();
     raw.c_iflag = t.c_iflag;
@@ -181,25 +230,31 @@ pub(crate) fn set_winsize(fd: &OwnedFd, w: &Winsize) -> Result<(), Errno> {
         ws_xpixel: w.ws_xpixel,
         ws_ypixel: w.ws_ypixel,
     };
-    rustix::termios::tcsetwinsize(fd, ws).map_err(herr)
+    nondet::input("stream set winsize", || {
+        rustix::termios::tcsetwinsize(fd, ws).map_err(herr)
+    })
 }
 
 /// `TIOCGWINSZ` on a host descriptor.
 pub(crate) fn winsize(fd: &OwnedFd) -> Result<Winsize, Errno> {
-    let w = rustix::termios::tcgetwinsize(fd).map_err(herr)?;
-    Ok(Winsize {
-        ws_row: w.ws_row,
-        ws_col: w.ws_col,
-        ws_xpixel: w.ws_xpixel,
-        ws_ypixel: w.ws_ypixel,
+    nondet::input_pod("stream winsize", || {
+        let w = rustix::termios::tcgetwinsize(fd).map_err(herr)?;
+        Ok(Winsize {
+            ws_row: w.ws_row,
+            ws_col: w.ws_col,
+            ws_xpixel: w.ws_xpixel,
+            ws_ypixel: w.ws_ypixel,
+        })
     })
 }
 
 /// `FIONREAD` on a host descriptor.
 pub(crate) fn fionread(fd: &OwnedFd) -> Result<i32, Errno> {
-    rustix::io::ioctl_fionread(fd)
-        .map(|n| n.min(i32::MAX as u64) as i32)
-        .map_err(herr)
+    nondet::input("stream fionread", || {
+        rustix::io::ioctl_fionread(fd)
+            .map(|n| n.min(i32::MAX as u64) as i32)
+            .map_err(herr)
+    })
 }
 
 /// A duplicate (close-on-exec) of the host's standard descriptor `fd` (0, 1 or 2; others
@@ -217,6 +272,10 @@ pub(crate) fn dup(fd: i32) -> Result<OwnedFd, Errno> {
 /// The host's terminal: the first of uml's descriptors 0, 1, 2 that is a terminal, as
 /// (descriptor, `st_rdev`, its number if it is a host pty `/dev/pts/N`).
 pub(crate) fn host_console() -> Option<(i32, u64, Option<u32>)> {
+    nondet::input("host console", host_console_now)
+}
+
+fn host_console_now() -> Option<(i32, u64, Option<u32>)> {
     (0..3).find_map(|fd| {
         let owned = dup(fd).ok()?;
         if !rustix::termios::isatty(&owned) {
@@ -234,5 +293,12 @@ pub(crate) fn host_console() -> Option<(i32, u64, Option<u32>)> {
 
 /// `st_rdev` of a host descriptor.
 pub(crate) fn rdev(fd: &OwnedFd) -> Option<u64> {
-    rustix::fs::fstat(fd).ok().map(|st| st.st_rdev)
+    nondet::input("stream rdev", || {
+        rustix::fs::fstat(fd).ok().map(|st| st.st_rdev)
+    })
+}
+
+/// `fstat` of a host stream.
+pub(crate) fn fstat(fd: &OwnedFd) -> Result<abi::structs::Stat, Errno> {
+    nondet::input_pod("stream fstat", || crate::hostfs::fstat_fd(fd))
 }

@@ -34,7 +34,7 @@ pub(crate) struct Time {
 impl Time {
     /// Now.
     pub fn now() -> Time {
-        match std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+        match nondet::ktime_get_real().duration_since(std::time::UNIX_EPOCH) {
             Ok(d) => Time {
                 sec: d.as_secs() as i64,
                 nsec: i64::from(d.subsec_nanos()),

@@ -120,7 +120,7 @@ pub fn build(
     };
     let platform_at = push(b"x86_64", &mut area, &mut p);
     let mut random = [0u8; 16];
-    getrandom(&mut random);
+    nondet::get_random_bytes(&mut random);
     p -= 16;
     let random_at = p;
     let mut with_random = random.to_vec();
@@ -180,12 +180,4 @@ pub fn build(
         ..UserRegs::default()
     };
     Ok((regs, ArgAreas { stack: sp, ..areas }))
-}
-
-/// Fills `buf` from the host's entropy source.
-fn getrandom(buf: &mut [u8]) {
-    use std::io::Read;
-    if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
-        let _ = f.read_exact(buf);
-    }
 }

@@ -204,7 +204,7 @@ fn break_leases(
     nonblock: bool,
 ) -> Result<(), Errno> {
     let secs = crate::ipc::sysctl(ctx, "fs/lease-break-time").min(1 << 20);
-    let now = Instant::now();
+    let now = nondet::ktime_get();
     let mut tell = Vec::new();
     let mut wait_until = None;
     let leases = ctx.procs.leases.of(id);

@@ -33,7 +33,7 @@ pub(super) fn lock_pi(
     let waiters = pi_key(k);
     let me = ctx.tid as u32 & FUTEX_TID_MASK;
     let woken = ctx.restart.woken;
-    let expired = || deadline.is_some_and(|at| Instant::now() >= at);
+    let expired = || deadline.is_some_and(|at| nondet::ktime_get() >= at);
     if !woken && ctx.restart.waited && expired() {
         return Err(Errno::ETIMEDOUT);
     }

@@ -24,7 +24,7 @@ pub(super) fn wait(
     // Running again after blocking: woken by a wake of this futex (0), at the deadline
     // (`ETIMEDOUT`), or by a signal that interrupted nothing (a stop and continue, or a
     // signal another thread took): then the wait starts over, as Linux's restart does.
-    let expired = || deadline.is_some_and(|at| Instant::now() >= at);
+    let expired = || deadline.is_some_and(|at| nondet::ktime_get() >= at);
     if ctx.restart.woken {
         return Ok(0);
     }

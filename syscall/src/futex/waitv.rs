@@ -71,7 +71,7 @@ pub(crate) fn sys_futex_waitv(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
         let index = keys.iter().position(|&k| Some(k) == by).unwrap_or(0);
         return Ok(index as u64);
     }
-    let expired = || deadline.is_some_and(|at| std::time::Instant::now() >= at);
+    let expired = || deadline.is_some_and(|at| nondet::ktime_get() >= at);
     if ctx.restart.waited && expired() {
         return Err(Errno::ETIMEDOUT);
     }

@@ -69,7 +69,7 @@ pub(crate) fn key(kind: u8, id: i32, detail: u32) -> WaitKey {
 
 /// Seconds since the epoch (the `*time` fields).
 pub(crate) fn now() -> i64 {
-    std::time::SystemTime::now()
+    nondet::ktime_get_real()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64)
 }

@@ -19,7 +19,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use abi::flags::OFlags;
 use abi::ipc::{MqAttr, MQ_PRIO_MAX};
@@ -282,12 +282,12 @@ fn read_abs_timeout(ctx: &mut Ctx<'_>, at: UserAddr) -> Result<Option<Instant>, 
         return Err(Errno::EINVAL);
     }
     let abs = Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32);
-    let now = SystemTime::now()
+    let now = nondet::ktime_get_real()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
     let left = abs.saturating_sub(now);
-    Ok(Some(Instant::now().checked_add(left).unwrap_or_else(
-        || Instant::now() + Duration::from_secs(1 << 32),
+    Ok(Some(nondet::ktime_get().checked_add(left).unwrap_or_else(
+        || nondet::ktime_get() + Duration::from_secs(1 << 32),
     )))
 }
 
@@ -311,7 +311,7 @@ fn insert(st: &mut State, prio: u32, msg: Vec<u8>) {
 
 /// Waits on the queue (its wait id, and for receivers the receivers' key) until `deadline`.
 fn wait_on(ctx: &mut Ctx<'_>, q: &MqQueue, recv: bool, deadline: Option<Instant>) -> Errno {
-    if deadline.is_some_and(|d| Instant::now() >= d) {
+    if deadline.is_some_and(|d| nondet::ktime_get() >= d) {
         return Errno::ETIMEDOUT;
     }
     ctx.on_signal(OnSignal::RestartSys);
@@ -354,7 +354,7 @@ pub(crate) fn sys_mq_timedsend(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
             if f.flags().contains(OFlags::NONBLOCK) {
                 return Err(Errno::EAGAIN);
             }
-            if deadline.is_some_and(|d| Instant::now() >= d) {
+            if deadline.is_some_and(|d| nondet::ktime_get() >= d) {
                 return Err(Errno::ETIMEDOUT);
             }
             st.senders.push(Sender {

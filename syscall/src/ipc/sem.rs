@@ -203,7 +203,7 @@ fn do_semtimedop(ctx: &mut Ctx<'_>, a: &Args, timeout: Option<Timespec>) -> SysR
             if nowait {
                 return Err(Errno::EAGAIN);
             }
-            let expired = deadline.is_some_and(|d| std::time::Instant::now() >= d);
+            let expired = deadline.is_some_and(|d| nondet::ktime_get() >= d);
             if expired {
                 return Err(Errno::EAGAIN);
             }

@@ -3,7 +3,7 @@
 //! and its errnos. The keyrings a special id names are made on demand as Linux's
 //! `lookup_user_key` makes them.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use abi::flags::key::*;
 use abi::{Errno, SysResult, UserAddr};
@@ -179,7 +179,7 @@ fn lookup(
     if need == Need::Unlink {
         return Ok((serial, possessed));
     }
-    let now = Instant::now();
+    let now = nondet::ktime_get();
     let who = asker(ctx);
     let key = ctx.procs.keys.get(serial)?;
     if !partial {
@@ -303,7 +303,7 @@ pub(crate) fn sys_request_key(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     };
     let ktype = KeyType::by_name(&tname).ok_or(Errno::ENOKEY)?;
     let who = asker(ctx);
-    let now = Instant::now();
+    let now = nondet::ktime_get();
     let r = match ctx
         .procs
         .keys
@@ -358,7 +358,7 @@ fn construct(ctx: &mut Ctx<'_>, ktype: KeyType, desc: &[u8], dest: Option<i32>) 
     }
     let key = keys.get_mut(k)?;
     key.negative = Some(Errno::ENOKEY);
-    key.expiry = Some(Instant::now() + Duration::from_secs(NEGATIVE_TIMEOUT_SECS));
+    key.expiry = Some(nondet::ktime_get() + Duration::from_secs(NEGATIVE_TIMEOUT_SECS));
     Err(Errno::ENOENT)
 }
 
@@ -510,7 +510,7 @@ fn keyctl(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
             let (k, _) = lookup(ctx, id, true, true, Need::Perm(KEY_SETATTR))?;
             let secs = a.u32(2);
             ctx.procs.keys.get_mut(k)?.expiry =
-                (secs != 0).then(|| Instant::now() + Duration::from_secs(u64::from(secs)));
+                (secs != 0).then(|| nondet::ktime_get() + Duration::from_secs(u64::from(secs)));
             Ok(0)
         }
         KEYCTL_GET_SECURITY => {
@@ -597,7 +597,7 @@ fn search(ctx: &mut Ctx<'_>, id: i32, tname: UserAddr, desc: UserAddr, dest: i32
     };
     let ktype = KeyType::by_name(&tname).ok_or(Errno::ENOKEY)?;
     let who = asker(ctx);
-    let now = Instant::now();
+    let now = nondet::ktime_get();
     let k = match ctx
         .procs
         .keys
@@ -630,7 +630,7 @@ fn read(ctx: &mut Ctx<'_>, id: i32, buf: UserAddr, len: u64) -> SysResult {
     if !key.ktype.readable() {
         return Err(Errno::EOPNOTSUPP);
     }
-    key.validate(Instant::now())?;
+    key.validate(nondet::ktime_get())?;
     let data = key.read();
     if buf.is_null() || len == 0 {
         return Ok(data.len() as u64);

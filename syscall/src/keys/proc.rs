@@ -14,7 +14,7 @@ use crate::Process;
 pub(crate) fn proc_keys(keys: &Keys, reader: &Process) -> Vec<u8> {
     let who = Asker::of(reader, reader.sig_thread, keys);
     let possessed = keys.possessed(&who);
-    let now = Instant::now();
+    let now = nondet::ktime_get();
     let mut out = String::new();
     for k in keys.iter() {
         let pos = possessed.contains(&k.serial);

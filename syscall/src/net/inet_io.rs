@@ -9,7 +9,7 @@
 use std::net::SocketAddr;
 
 use abi::flags::OFlags;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use abi::net::{
     MSG_DONTWAIT, MSG_ERRQUEUE, MSG_MORE, MSG_NOSIGNAL, MSG_OOB, MSG_PEEK, MSG_TRUNC, MSG_WAITALL,
@@ -55,7 +55,7 @@ pub(crate) fn wait(ctx: &mut Ctx<'_>, f: &FileRef, s: &InetSocket, opt: i32) -> 
     // A negative time is no wait at all (Linux's sock_set_timeout).
     let timeout = Duration::from_secs(sec.max(0) as u64) + Duration::from_micros(usec as u64);
     let deadline = ctx.deadline_after(if sec < 0 { Duration::ZERO } else { timeout });
-    if Instant::now() >= deadline {
+    if nondet::ktime_get() >= deadline {
         return None;
     }
     ctx.on_signal(OnSignal::Intr);

@@ -40,7 +40,7 @@ fn each(ctx: &mut Ctx<'_>, a: &Args, send: bool, deadline: Option<Instant>) -> S
             Ok(len) => {
                 ctx.write_val(UserAddr(hdr + MSG_LEN_OFF), &(len as u32))?;
                 n += 1;
-                if deadline.is_some_and(|d| Instant::now() >= d) {
+                if deadline.is_some_and(|d| nondet::ktime_get() >= d) {
                     break;
                 }
             }
@@ -70,7 +70,7 @@ pub(crate) fn sys_recvmmsg(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     let timeout = Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32);
     let deadline = ctx.deadline_after(timeout);
     let n = each(ctx, a, false, Some(deadline))?;
-    let left = deadline.saturating_duration_since(Instant::now());
+    let left = deadline.saturating_duration_since(nondet::ktime_get());
     let left = Timespec {
         tv_sec: left.as_secs() as i64,
         tv_nsec: i64::from(left.subsec_nanos()),

@@ -15,7 +15,6 @@
 //! trailing newline; anything else, or a number out of the file's range, is `EINVAL`.
 
 use std::collections::BTreeMap;
-use std::io::Read;
 
 use abi::Errno;
 use vfs::FileRef;
@@ -75,9 +74,7 @@ pub(crate) fn cstr(f: &[u8]) -> &[u8] {
 /// A random (version 4) UUID, as `kernel/random/uuid` gives.
 fn uuid() -> String {
     let mut b = [0u8; 16];
-    if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
-        let _ = f.read_exact(&mut b);
-    }
+    nondet::get_random_bytes(&mut b);
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h: Vec<String> = b.iter().map(|x| format!("{x:02x}")).collect();

@@ -35,7 +35,7 @@ pub(super) fn contents(v: &ProcView<'_>, mm: &Mm, file: ProcFile) -> Vec<u8> {
         ProcFile::SysStat => {
             let (user, idle) = (ticks(busy_ns), ticks(idle_ns));
             let cpu = format!("{user} 0 0 {idle} 0 0 0 0 0 0");
-            let btime = std::time::SystemTime::now()
+            let btime = nondet::ktime_get_real()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.saturating_sub(up).as_secs());
             format!(

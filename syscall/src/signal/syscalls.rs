@@ -144,7 +144,7 @@ pub(crate) fn sys_rt_sigtimedwait(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     let me = ctx.proc.pid;
     ctx.on_signal(crate::OnSignal::Intr);
     let deadline = timeout.map(|t| ctx.deadline_after(t));
-    if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+    if deadline.is_some_and(|d| nondet::ktime_get() >= d) {
         return Err(Errno::EAGAIN);
     }
     let blocked = ctx.proc.sig.blocked;
