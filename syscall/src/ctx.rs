@@ -364,6 +364,25 @@ impl Ctx<'_> {
         self.copy_out(addr, bytemuck::bytes_of(v))
     }
 
+    /// Reads an extensible struct of `size` bytes of which uml knows the first `known`
+    /// (Linux's `copy_struct_from_user`): `EFAULT` if any of the `size` bytes cannot be
+    /// read, `E2BIG` if one beyond `known` is not zero; a shorter struct is padded with
+    /// zeros. Callers check `size` against their own bounds first.
+    pub fn copy_struct_in(
+        &mut self,
+        addr: UserAddr,
+        size: u64,
+        known: usize,
+    ) -> Result<Vec<u8>, Errno> {
+        let mut raw = vec![0u8; size as usize];
+        self.copy_in(addr, &mut raw)?;
+        if raw.iter().skip(known).any(|&b| b != 0) {
+            return Err(Errno::E2BIG);
+        }
+        raw.resize(known, 0);
+        Ok(raw)
+    }
+
     /// Reads a NUL-terminated path: `EFAULT` for a bad pointer, `ENAMETOOLONG` past
     /// `PATH_MAX`. An empty path is returned as such (callers decide `ENOENT`).
     pub fn read_path(&mut self, addr: UserAddr) -> Result<Vec<u8>, Errno> {

@@ -215,12 +215,7 @@ pub(crate) fn sys_clone3(ctx: &mut Ctx<'_>, a: &Args) -> Result<Outcome, Errno> 
     if !(VER0..=4096).contains(&size) {
         return Err(Errno::EINVAL);
     }
-    let mut raw = vec![0u8; size as usize];
-    ctx.copy_in(a.addr(0), &mut raw)?;
-    if raw.len() > KNOWN && raw[KNOWN..].iter().any(|&b| b != 0) {
-        return Err(Errno::E2BIG);
-    }
-    raw.resize(KNOWN.max(raw.len()), 0);
+    let raw = ctx.copy_struct_in(a.addr(0), size, KNOWN)?;
     let w = |i: usize| u64::from_ne_bytes(raw[i * 8..i * 8 + 8].try_into().unwrap_or_default());
     let (flags, exit_signal, stack, stack_size, tls) = (w(0), w(4), w(5), w(6), w(7));
     if flags & clone_flags::CSIGNAL != 0 || exit_signal > abi::signal::sig::NSIG as u64 {

@@ -80,6 +80,7 @@ table! {
     pwrite64 => full(fs::sys_pwrite64);
     open => full(fs::sys_open);
     openat => full(fs::sys_openat);
+    openat2 => partial(fs::sys_openat2, "RESOLVE_CACHED treats every lookup as cached");
     close => full(fs::sys_close);
     creat => full(fs::sys_creat);
     close_range => full(fs::sys_close_range);

@@ -32,7 +32,7 @@ pub(crate) use memfd::{sys_fallocate, sys_memfd_create};
 pub(crate) use mount::{sys_fstatfs, sys_mount, sys_statfs, sys_umount2};
 pub(crate) use open::{
     dropped, sys_close, sys_close_range, sys_creat, sys_dup, sys_dup2, sys_dup3, sys_fcntl,
-    sys_open, sys_openat, sys_umask,
+    sys_open, sys_openat, sys_openat2, sys_umask,
 };
 pub(crate) use pipe::{sys_pipe, sys_pipe2};
 pub(crate) use rw::{

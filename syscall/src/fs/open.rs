@@ -1,6 +1,6 @@
-//! `open`, `openat`, `close`, the `dup` family, `fcntl` and `umask`.
+//! `open`, `openat`, `openat2`, `close`, the `dup` family, `fcntl` and `umask`.
 
-use abi::flags::{at, fcntl, OFlags};
+use abi::flags::{at, fcntl, resolve, OFlags};
 use abi::{Errno, UserAddr};
 use vfs::FileRef;
 
@@ -31,21 +31,44 @@ pub(crate) fn dropped(ctx: &mut Ctx<'_>, old: Option<FdEntry>) {
     }
 }
 
-fn do_open(ctx: &mut Ctx<'_>, dirfd: i32, path: UserAddr, flags: u32, mode: u32) -> abi::SysResult {
+/// Whether an open with `flags` may create a file (Linux's `WILL_CREATE`).
+fn creates(flags: OFlags) -> bool {
+    flags.contains(OFlags::CREAT) || flags.contains(OFlags::TMPFILE)
+}
+
+/// Opens `path` from `dirfd` with `openat2`'s `resolve` flags (0 for the other opens).
+fn do_open(
+    ctx: &mut Ctx<'_>,
+    dirfd: i32,
+    path: UserAddr,
+    flags: u32,
+    mode: u32,
+    resolve: u64,
+) -> abi::SysResult {
     let flags = OFlags::from_bits_retain(flags);
     if let Some(end) = ctx.restart.fifo_end.take() {
         return fifo_opened(ctx, end, flags);
     }
-    let (base, path) = at_path(ctx, dirfd, path)?;
-    let creates = flags.contains(OFlags::CREAT)
-        || flags.bits() & OFlags::TMPFILE.bits() == OFlags::TMPFILE.bits();
-    let mode = if creates {
+    let (base, path) = if resolve & resolve::IN_ROOT != 0 {
+        // The directory is the root even of an absolute path.
+        let path = super::path_arg(ctx, path)?;
+        (ctx.dir_base(dirfd)?, path)
+    } else {
+        at_path(ctx, dirfd, path)?
+    };
+    let mode = if creates(flags) {
         mode & 0o7777 & !ctx.proc.umask
     } else {
         0
     };
     check_free_fd(ctx)?;
-    let file = ctx.vfs.open(ctx.at(&base), &path, flags, mode)?;
+    let scoped = resolve & (resolve::BENEATH | resolve::IN_ROOT) != 0;
+    let at = vfs::At {
+        resolve,
+        root: if scoped { Some(&base) } else { ctx.proc.root.as_ref() },
+        ..ctx.at(&base)
+    };
+    let file = ctx.vfs.open(at, &path, flags, mode)?;
     if flags.contains(OFlags::TRUNC) && flags.writable() {
         // Emptied: mappings of the file lose their pages.
         crate::mem::file_truncated(ctx, &file);
@@ -95,18 +118,63 @@ fn install(ctx: &mut Ctx<'_>, file: FileRef, flags: OFlags) -> abi::SysResult {
 
 /// `open(2)`.
 pub fn sys_open(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
-    do_open(ctx, at::FDCWD, a.addr(0), a.u32(1), a.u32(2))
+    do_open(ctx, at::FDCWD, a.addr(0), a.u32(1), a.u32(2), 0)
 }
 
 /// `openat(2)`.
 pub fn sys_openat(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
-    do_open(ctx, a.i32(0), a.addr(1), a.u32(2), a.u32(3))
+    do_open(ctx, a.i32(0), a.addr(1), a.u32(2), a.u32(3), 0)
+}
+
+/// `openat2(dirfd, path, how, size)`: `openat` with a `struct open_how` (flags, mode,
+/// resolve; an extensible struct of at least 24 bytes and at most a page), checked
+/// strictly as Linux's `build_open_flags` does (unknown flags, a mode without `O_CREAT`,
+/// `O_PATH` with flags it does not take are `EINVAL`), and `RESOLVE_*` path resolution.
+/// Every lookup counts as cached: `RESOLVE_CACHED` only refuses calls that would write.
+pub fn sys_openat2(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
+    const VER0: u64 = 24;
+    let size = a.len(3);
+    if size < VER0 {
+        return Err(Errno::EINVAL);
+    }
+    if size > 4096 {
+        return Err(Errno::E2BIG);
+    }
+    let raw = ctx.copy_struct_in(a.addr(2), size, VER0 as usize)?;
+    let w = |i: usize| u64::from_ne_bytes(raw[i * 8..i * 8 + 8].try_into().unwrap_or_default());
+    let (flags, mode, resolve) = (w(0), w(1), w(2));
+    let valid = u64::from(OFlags::VALID.bits());
+    if flags & !valid != 0 || resolve & !resolve::ALL != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if resolve & resolve::BENEATH != 0 && resolve & resolve::IN_ROOT != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let oflags = OFlags::from_bits_retain(flags as u32);
+    let mode_ok = if creates(oflags) {
+        mode & !0o7777 == 0
+    } else {
+        mode == 0
+    };
+    if !mode_ok {
+        return Err(Errno::EINVAL);
+    }
+    if oflags.contains(OFlags::PATH) && !OFlags::PATH_FLAGS.contains(oflags) {
+        return Err(Errno::EINVAL);
+    }
+    if oflags.contains(OFlags::TMPFILE) && !oflags.writable() {
+        return Err(Errno::EINVAL);
+    }
+    if resolve & resolve::CACHED != 0 && (creates(oflags) || oflags.contains(OFlags::TRUNC)) {
+        return Err(Errno::EAGAIN);
+    }
+    do_open(ctx, a.i32(0), a.addr(1), flags as u32, mode as u32, resolve)
 }
 
 /// `creat(2)`: `open(path, O_CREAT|O_WRONLY|O_TRUNC, mode)`.
 pub fn sys_creat(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
     let flags = OFlags::CREAT | OFlags::WRONLY | OFlags::TRUNC;
-    do_open(ctx, at::FDCWD, a.addr(0), flags.bits(), a.u32(1))
+    do_open(ctx, at::FDCWD, a.addr(0), flags.bits(), a.u32(1), 0)
 }
 
 /// `close_range(2)`: closes (or, with `CLOSE_RANGE_CLOEXEC`, marks close-on-exec) every

@@ -1,0 +1,91 @@
+/* Newer path calls: openat2 (struct open_how checks and RESOLVE_* flags),
+ * name_to_handle_at/open_by_handle_at, fchmodat2 and ustat. */
+#include "common.h"
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/stat.h>
+
+static long openat2_(int dfd, const char *path, void *how, size_t size) {
+    return syscall(SYS_openat2, dfd, path, how, size);
+}
+
+/* openat2 of `path` from `dfd` with `flags`, `mode`, `resolve`: prints the errno, or
+ * "ok" and closes the descriptor. */
+static void o2(const char *name, int dfd, const char *path, unsigned long long flags,
+               unsigned long long mode, unsigned long long resolve) {
+    struct open_how how = {.flags = flags, .mode = mode, .resolve = resolve};
+    errno = 0;
+    long fd = openat2_(dfd, path, &how, sizeof how);
+    report(name, fd);
+    if (fd >= 0) close(fd);
+}
+
+static void test_openat2(const char *dir) {
+    char p[300];
+    int d = open(dir, O_DIRECTORY | O_RDONLY);
+    snprintf(p, sizeof p, "%s/sub", dir);
+    mkdir(p, 0755);
+    snprintf(p, sizeof p, "%s/sub/file", dir);
+    close(open(p, O_CREAT | O_WRONLY, 0644));
+    snprintf(p, sizeof p, "%s/rel", dir);
+    symlink("sub/file", p);
+    snprintf(p, sizeof p, "%s/abs", dir);
+    symlink("/proc/version", p);
+    snprintf(p, sizeof p, "%s/up", dir);
+    symlink("../", p);
+
+    o2("plain", d, "sub/file", O_RDONLY, 0, 0);
+    o2("create", d, "sub/new", O_CREAT | O_RDWR, 0600, 0);
+    o2("in-root absolute", d, "/sub/file", O_RDONLY, 0, RESOLVE_IN_ROOT);
+    o2("in-root dotdot", d, "../../sub/file", O_RDONLY, 0, RESOLVE_IN_ROOT);
+    o2("in-root absolute link", d, "abs", O_RDONLY, 0, RESOLVE_IN_ROOT);
+    o2("beneath", d, "sub/../sub/file", O_RDONLY, 0, RESOLVE_BENEATH);
+    o2("beneath dotdot", d, "sub/../../x", O_RDONLY, 0, RESOLVE_BENEATH);
+    o2("beneath absolute", d, "/proc/version", O_RDONLY, 0, RESOLVE_BENEATH);
+    o2("beneath absolute link", d, "abs", O_RDONLY, 0, RESOLVE_BENEATH);
+    o2("beneath up link", d, "up/x", O_RDONLY, 0, RESOLVE_BENEATH);
+    o2("beneath magic link", AT_FDCWD, "/proc/self/cwd", O_RDONLY, 0, RESOLVE_BENEATH);
+    o2("no-symlinks", d, "rel", O_RDONLY, 0, RESOLVE_NO_SYMLINKS);
+    o2("no-symlinks path", d, "rel", O_PATH | O_NOFOLLOW, 0, RESOLVE_NO_SYMLINKS);
+    o2("no-symlinks relative link", d, "rel", O_RDONLY, 0, RESOLVE_NO_MAGICLINKS);
+    o2("no-magiclinks", AT_FDCWD, "/proc/self/exe", O_RDONLY, 0, RESOLVE_NO_MAGICLINKS);
+    o2("no-magiclinks self", AT_FDCWD, "/proc/self/status", O_RDONLY, 0,
+       RESOLVE_NO_MAGICLINKS);
+    o2("no-xdev", AT_FDCWD, "/proc/version", O_RDONLY, 0, RESOLVE_NO_XDEV);
+    o2("no-xdev same mount", d, "sub/file", O_RDONLY, 0, RESOLVE_NO_XDEV);
+    o2("no-xdev link", d, "abs", O_RDONLY, 0, RESOLVE_NO_XDEV);
+    o2("no-xdev proc", AT_FDCWD, "/proc/self/status", O_RDONLY, 0, RESOLVE_NO_XDEV);
+    o2("cached", d, "sub/file", O_RDONLY, 0, RESOLVE_CACHED);
+    o2("cached create", d, "sub/file", O_RDONLY | O_CREAT, 0600, RESOLVE_CACHED);
+    o2("beneath+in-root", d, "sub/file", O_RDONLY, 0, RESOLVE_BENEATH | RESOLVE_IN_ROOT);
+    o2("unknown resolve", d, "sub/file", O_RDONLY, 0, 0x40);
+    o2("unknown flag", d, "sub/file", O_RDONLY | (1ULL << 40), 0, 0);
+    o2("mode without create", d, "sub/file", O_RDONLY, 0600, 0);
+    o2("bad mode", d, "sub/new", O_CREAT | O_RDWR, 0170000, 0);
+    o2("path with rdwr", d, "sub/file", O_PATH | O_RDWR, 0, 0);
+    o2("path with cloexec", d, "sub/file", O_PATH | O_CLOEXEC, 0, 0);
+    o2("bad dirfd", -1, "sub/file", O_RDONLY, 0, 0);
+    o2("null path", d, NULL, O_RDONLY, 0, 0);
+
+    struct {
+        struct open_how how;
+        unsigned long long pad;
+    } big = {{.flags = O_RDONLY}, 0};
+    report("size 32 zero pad", openat2_(d, "sub/file", &big, sizeof big));
+    big.pad = 1;
+    report("size 32 nonzero pad", openat2_(d, "sub/file", &big, sizeof big));
+    report("size 0", openat2_(d, "sub/file", &big, 0));
+    report("size 23", openat2_(d, "sub/file", &big, 23));
+    report("size 8192", openat2_(d, "sub/file", &big, 8192));
+    report("bad how", openat2_(d, "sub/file", (void *)8, 24));
+    close(d);
+}
+
+int main(void) {
+    setvbuf(stdout, NULL, _IONBF, 0);
+    char dir[] = "/tmp/uml-paths-XXXXXX";
+    if (!mkdtemp(dir)) return 1;
+    test_openat2(dir);
+    printf("done\n");
+    return 0;
+}
