@@ -4,6 +4,18 @@
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+
+#ifndef SYS_fchmodat2
+#define SYS_fchmodat2 452
+#endif
+
+struct ustat_ {
+    int f_tfree;
+    unsigned long f_tinode;
+    char f_fname[6], f_fpack[6];
+};
 
 static long openat2_(int dfd, const char *path, void *how, size_t size) {
     return syscall(SYS_openat2, dfd, path, how, size);
@@ -81,11 +93,63 @@ static void test_openat2(const char *dir) {
     close(d);
 }
 
+static void test_fchmodat2(const char *dir) {
+    char p[300];
+    struct stat st;
+    int d = open(dir, O_PATH | O_DIRECTORY);
+    snprintf(p, sizeof p, "%s/m", dir);
+    close(open(p, O_CREAT | O_WRONLY, 0640));
+    snprintf(p, sizeof p, "%s/mlink", dir);
+    symlink("m", p);
+    report("fchmodat2", syscall(SYS_fchmodat2, d, "m", 0700, 0));
+    fstatat(d, "m", &st, 0);
+    printf("mode %o\n", st.st_mode & 07777);
+    report("fchmodat2 nofollow file", syscall(SYS_fchmodat2, d, "m", 0600, AT_SYMLINK_NOFOLLOW));
+    report("fchmodat2 via link", syscall(SYS_fchmodat2, d, "mlink", 0711, 0));
+    fstatat(d, "m", &st, 0);
+    printf("mode %o\n", st.st_mode & 07777);
+    report("fchmodat2 nofollow link",
+           syscall(SYS_fchmodat2, d, "mlink", 0600, AT_SYMLINK_NOFOLLOW));
+    int f = open(p, O_PATH | O_NOFOLLOW);
+    report("fchmodat2 empty path link", syscall(SYS_fchmodat2, f, "", 0600, AT_EMPTY_PATH));
+    close(f);
+    snprintf(p, sizeof p, "%s/m", dir);
+    f = open(p, O_PATH);
+    report("fchmodat2 empty path", syscall(SYS_fchmodat2, f, "", 0604, AT_EMPTY_PATH));
+    fstatat(d, "m", &st, 0);
+    printf("mode %o\n", st.st_mode & 07777);
+    report("fchmodat2 empty without flag", syscall(SYS_fchmodat2, f, "", 0604, 0));
+    close(f);
+    report("fchmodat2 bad flags", syscall(SYS_fchmodat2, d, "m", 0600, -1));
+    report("fchmodat2 bad fd", syscall(SYS_fchmodat2, -1, "m", 0600, 0));
+    report("fchmodat2 missing", syscall(SYS_fchmodat2, d, "nope", 0600, 0));
+    pid_t c = fork();
+    if (c == 0) {
+        if (setuid(65534)) _exit(2);
+        report("fchmodat2 not owner", syscall(SYS_fchmodat2, d, "m", 0777, 0));
+        _exit(0);
+    }
+    waitpid(c, NULL, 0);
+    close(d);
+}
+
+static void test_ustat(const char *dir) {
+    struct stat st;
+    struct ustat_ u;
+    stat(dir, &st);
+    report("ustat", syscall(SYS_ustat, (unsigned)st.st_dev, &u));
+    report("ustat bad buffer", syscall(SYS_ustat, (unsigned)st.st_dev, (void *)-1));
+    report("ustat no such device", syscall(SYS_ustat, makedev(250, 250), &u));
+    report("ustat -1", syscall(SYS_ustat, -1, &u));
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
     char dir[] = "/tmp/uml-paths-XXXXXX";
     if (!mkdtemp(dir)) return 1;
     test_openat2(dir);
+    test_fchmodat2(dir);
+    test_ustat(dir);
     printf("done\n");
     return 0;
 }

@@ -16,7 +16,11 @@ fn newer_path_calls() {
         let o = compare(&[guests::FS_PATHS], &opts);
         assert_no_bad_lines("fs_paths", &o);
         let out = o.stdout_str();
-        for want in ["beneath dotdot=EXDEV\n", "no-xdev=EXDEV\n", "no-magiclinks=ELOOP\n"] {
+        for want in [
+            "beneath dotdot=EXDEV\n",
+            "no-xdev=EXDEV\n",
+            "no-magiclinks=ELOOP\n",
+        ] {
             assert!(out.contains(want), "missing {want:?}: {}", o.describe(trap));
         }
         assert!(out.ends_with("done\n"), "{}", o.describe(trap));

@@ -117,6 +117,7 @@ table! {
     chmod => full(fs::sys_chmod);
     fchmod => full(fs::sys_fchmod);
     fchmodat => full(fs::sys_fchmodat);
+    fchmodat2 => full(fs::sys_fchmodat2);
     umask => full(fs::sys_umask);
     chown => full(fs::sys_chown);
     fchown => full(fs::sys_fchown);
@@ -170,6 +171,7 @@ table! {
     fremovexattr => full(fs::sys_fremovexattr);
     statfs => partial(fs::sys_statfs, "the mount's type and flags; sizes of loop-device file systems and sized tmpfs, else the guest's memory");
     fstatfs => partial(fs::sys_fstatfs, "the mount's type and flags; sizes of loop-device file systems and sized tmpfs, else the guest's memory");
+    ustat => partial(fs::sys_ustat, "free blocks and inodes as statfs reports them");
     mount => partial(fs::sys_mount, "tmpfs, proc, sysfs, bind, remount, ext2/3/4 of a loop device as an in-memory file system; no MS_MOVE");
     umount2 => full(fs::sys_umount2);
     fadvise64 => full(fs::sys_fadvise64);

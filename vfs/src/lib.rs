@@ -834,7 +834,16 @@ impl Vfs {
         let base: At<'_> = base.into();
         let _ns = self.ns.lock();
         let d = self.walk(base, path, follow, &mut 0)?;
-        self.owner_or_root(&self.who(&base), &d)?;
+        self.chmod_dentry(&d, mode, &self.who(&base))
+    }
+
+    /// `chmod` of `d` by `who` (the owner or root): a symlink's mode cannot change
+    /// (`EOPNOTSUPP`, as Linux 6.6's `notify_change`; only `fchmodat2` reaches one).
+    pub fn chmod_dentry(&self, d: &Dentry, mode: u32, who: &FsCred<'_>) -> Result<(), Errno> {
+        if d.is_symlink() {
+            return Err(Errno::EOPNOTSUPP);
+        }
+        self.owner_or_root(who, d)?;
         d.chmod(mode & 0o7777)
     }
 

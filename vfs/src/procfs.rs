@@ -827,7 +827,7 @@ impl Vfs {
     }
 
     /// The mounts, root first: (mount point, root).
-    fn mount_list(&self) -> Vec<(Vec<u8>, Dentry)> {
+    pub(crate) fn mount_list(&self) -> Vec<(Vec<u8>, Dentry)> {
         let mut v = vec![(b"/".to_vec(), self.root.clone())];
         for m in self.mounts.read().iter() {
             let mut point = Vec::new();

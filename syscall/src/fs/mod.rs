@@ -18,8 +18,8 @@ mod times;
 mod xattr;
 
 pub(crate) use attr::{
-    sys_chmod, sys_chown, sys_fchmod, sys_fchmodat, sys_fchown, sys_fchownat, sys_ftruncate,
-    sys_lchown, sys_truncate,
+    sys_chmod, sys_chown, sys_fchmod, sys_fchmodat, sys_fchmodat2, sys_fchown, sys_fchownat,
+    sys_ftruncate, sys_lchown, sys_truncate,
 };
 pub(crate) use dir::{
     sys_chdir, sys_chroot, sys_fchdir, sys_getcwd, sys_getdents64, sys_link, sys_linkat, sys_mkdir,
@@ -29,7 +29,7 @@ pub(crate) use dir::{
 pub(crate) use ioctl::sys_ioctl;
 pub(crate) use locks::sys_flock;
 pub(crate) use memfd::{sys_fallocate, sys_memfd_create};
-pub(crate) use mount::{sys_fstatfs, sys_mount, sys_statfs, sys_umount2};
+pub(crate) use mount::{sys_fstatfs, sys_mount, sys_statfs, sys_umount2, sys_ustat};
 pub(crate) use open::{
     dropped, sys_close, sys_close_range, sys_creat, sys_dup, sys_dup2, sys_dup3, sys_fcntl,
     sys_open, sys_openat, sys_openat2, sys_umask,

@@ -65,7 +65,11 @@ fn do_open(
     let scoped = resolve & (resolve::BENEATH | resolve::IN_ROOT) != 0;
     let at = vfs::At {
         resolve,
-        root: if scoped { Some(&base) } else { ctx.proc.root.as_ref() },
+        root: if scoped {
+            Some(&base)
+        } else {
+            ctx.proc.root.as_ref()
+        },
         ..ctx.at(&base)
     };
     let file = ctx.vfs.open(at, &path, flags, mode)?;
