@@ -80,6 +80,8 @@ table! {
     pwrite64 => full(fs::sys_pwrite64);
     open => full(fs::sys_open);
     openat => full(fs::sys_openat);
+    name_to_handle_at => partial(fs::sys_name_to_handle_at, "handles are remembered for the run: decodable while uml runs, not across runs");
+    open_by_handle_at => full(fs::sys_open_by_handle_at);
     openat2 => partial(fs::sys_openat2, "RESOLVE_CACHED treats every lookup as cached");
     close => full(fs::sys_close);
     creat => full(fs::sys_creat);

@@ -21,6 +21,8 @@
 //! host's; `/dev/loop-control` and `/dev/loopN` are loop block devices over guest files
 //! ([`loopdev`]), and a loop device formatted by `mkfs.ext*` mounts as an in-memory file
 //! system that belongs to the device ([`blockfs`]: an emulation, its gap documented there).
+//! File handles (`name_to_handle_at`, `open_by_handle_at`) name inodes by number and
+//! device ([`handle`]: remembered for the run, since uml has no inode table to search).
 //!
 //! Invariants:
 //! - No guest path leaves the root: the kernel resolves every component itself
@@ -68,6 +70,7 @@ mod dentry;
 mod do_mount;
 mod fifo;
 mod file;
+mod handle;
 mod hostfs;
 mod kconfig;
 mod ldisc;
@@ -102,6 +105,7 @@ pub use dentry::Dentry;
 use dentry::{FsShared, Inode, OvlFs, OvlNode};
 pub use do_mount::MountArgs;
 pub use file::{open_object, open_pidfd, pidfd_wait_id, FileRef, OpenFile};
+pub use handle::{FILEID_INO64_GEN, HANDLE_BYTES};
 use hostfs::HostNode;
 pub use loopdev::{LoopDevice, LoopInfo};
 pub use mknod::NodeType;
@@ -188,6 +192,8 @@ pub struct Vfs {
     console: Option<(i32, u64, Option<u32>)>,
     /// Abstract socket names.
     abstract_names: socket::AbstractNames,
+    /// The file handles handed out ([`handle`]).
+    handles: handle::Handles,
 }
 
 impl Drop for Vfs {
@@ -341,6 +347,7 @@ impl Vfs {
             devpts,
             console,
             abstract_names: Default::default(),
+            handles: Default::default(),
         };
         vfs.add_mount(
             &root_child(&root, b"dev"),
@@ -430,6 +437,27 @@ impl Vfs {
         } else {
             self.walk(base, path, !nofollow, &mut 0)?
         };
+        self.open_found(base, &d, flags)
+    }
+
+    /// Opens `d` itself (`open_by_handle_at`), with `open`'s checks of `flags` for the
+    /// caller `base` describes (`O_CREAT` creates nothing: the file exists).
+    pub fn open_dentry<'b>(
+        &self,
+        base: impl Into<At<'b>>,
+        d: &Dentry,
+        flags: OFlags,
+    ) -> Result<FileRef, Errno> {
+        if flags.contains(OFlags::CREAT | OFlags::DIRECTORY) {
+            return Err(Errno::EINVAL);
+        }
+        self.open_found(base.into(), d, flags)
+    }
+
+    /// The checks and the open of an existing file `d`, found by `open`.
+    fn open_found(&self, base: At<'_>, d: &Dentry, flags: OFlags) -> Result<FileRef, Errno> {
+        let path_only = flags.contains(OFlags::PATH);
+        let creat = flags.contains(OFlags::CREAT) && !path_only;
         if d.is_symlink() && !path_only {
             return Err(Errno::ELOOP);
         }
@@ -450,16 +478,16 @@ impl Vfs {
             if d.is_dir() && (flags.writable() || flags.contains(OFlags::TRUNC)) {
                 return Err(Errno::EISDIR);
             }
-            self.check(&self.who(&base), &d, mask)?;
+            self.check(&self.who(&base), d, mask)?;
             // Then the mount (Linux's `mnt_want_write`).
             let plain = d.ftype() == S_IFREG || d.is_dir() || d.is_symlink();
-            if mask & 2 != 0 && plain && mount::read_only(&d) {
+            if mask & 2 != 0 && plain && mount::read_only(d) {
                 return Err(Errno::EROFS);
             }
         }
-        let f = match self.proc_open(base.procs, &d, flags)? {
+        let f = match self.proc_open(base.procs, d, flags)? {
             Some(f) => f,
-            None => file::open_dentry(&d, flags)?,
+            None => file::open_dentry(d, flags)?,
         };
         if flags.contains(OFlags::TRUNC) && flags.writable() && d.ftype() == S_IFREG {
             f.truncate(0)?;

@@ -841,7 +841,7 @@ impl Vfs {
     }
 
     /// The id of the mount `d` lies on (`mnt_id` of fdinfo and mountinfo).
-    fn mount_id(&self, d: &Dentry) -> u64 {
+    pub fn mount_id(&self, d: &Dentry) -> u64 {
         d.mount().map_or(1, |m| m.id)
     }
 

@@ -5,6 +5,7 @@ mod attr;
 mod blk_ioctl;
 mod dir;
 pub mod fown;
+mod handle;
 mod ioctl;
 pub mod lease;
 pub mod locks;
@@ -26,6 +27,7 @@ pub(crate) use dir::{
     sys_mkdirat, sys_mknod, sys_mknodat, sys_rename, sys_renameat, sys_renameat2, sys_rmdir,
     sys_symlink, sys_symlinkat, sys_unlink, sys_unlinkat,
 };
+pub(crate) use handle::{sys_name_to_handle_at, sys_open_by_handle_at};
 pub(crate) use ioctl::sys_ioctl;
 pub(crate) use locks::sys_flock;
 pub(crate) use memfd::{sys_fallocate, sys_memfd_create};

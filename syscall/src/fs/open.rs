@@ -114,7 +114,7 @@ fn fifo_opened(ctx: &mut Ctx<'_>, end: FileRef, flags: OFlags) -> abi::SysResult
     install(ctx, end, flags)
 }
 
-fn install(ctx: &mut Ctx<'_>, file: FileRef, flags: OFlags) -> abi::SysResult {
+pub(crate) fn install(ctx: &mut Ctx<'_>, file: FileRef, flags: OFlags) -> abi::SysResult {
     let cloexec = flags.contains(OFlags::CLOEXEC);
     let fd = ctx.proc.fds.install(file, cloexec, 0, ctx.proc.nofile())?;
     Ok(fd as u64)
