@@ -262,3 +262,54 @@ pub(crate) fn sys_mremap(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
         )?
         .0)
 }
+
+/// `remap_file_pages(start, size, prot, pgoff, flags)`: emulated as Linux has done since
+/// 3.16, by mapping the file's pages from `pgoff` over `[start, start+size)` of a shared
+/// file mapping (`MAP_SHARED|MAP_FIXED`, with the mapping's protection). The range may span
+/// contiguous VMAs of the same file and protection; anything else is `EINVAL`.
+pub(crate) fn sys_remap_file_pages(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    const MAP_NONBLOCK: u64 = 0x10000;
+    let (prot, pgoff, flags) = (a.raw(2), a.raw(3), a.raw(4));
+    let start = a.raw(0) & !(abi::PAGE_SIZE - 1);
+    let size = a.raw(1) & !(abi::PAGE_SIZE - 1);
+    let end = start.checked_add(size).filter(|&e| e > start);
+    let pages_fit = pgoff.checked_add(size / abi::PAGE_SIZE).is_some();
+    let (Some(end), true, 0) = (end, pages_fit, prot) else {
+        return Err(Errno::EINVAL);
+    };
+    let vmas = ctx.mm.view().vmas_in(ctx.proc.mm, start, end);
+    let Some((first, Some(source))) = vmas.first().cloned() else {
+        return Err(Errno::EINVAL);
+    };
+    let mut reach = first.start;
+    for (m, f) in &vmas {
+        let same_file = f
+            .as_ref()
+            .is_some_and(|f| std::sync::Arc::ptr_eq(f, &source));
+        if m.start != reach || !m.shared || m.prot != first.prot || !same_file {
+            return Err(Errno::EINVAL);
+        }
+        reach = m.end;
+    }
+    if first.start > start || reach < end {
+        return Err(Errno::EINVAL);
+    }
+    let offset = pgoff.checked_mul(abi::PAGE_SIZE).ok_or(Errno::EOVERFLOW)?;
+    if let Some(serial) = crate::ipc::shm::attach_of(&*source).map(|a| a.serial()) {
+        crate::ipc::shm::remapping(ctx, serial, start, end)?;
+    }
+    let prot = Prot::from_bits_truncate(first.prot);
+    let mflags = MapFlags::SHARED
+        | MapFlags::FIXED
+        | MapFlags::from_bits_retain((flags & MAP_NONBLOCK) as u32);
+    let file = FileMapping { source, offset };
+    ctx.mm.mmap(
+        ctx.proc.mm,
+        abi::UserAddr(start),
+        size,
+        prot,
+        mflags,
+        Some(file),
+    )?;
+    Ok(0)
+}

@@ -1,0 +1,58 @@
+/* Details of memory calls: remap_file_pages (emulated by a fixed shared mapping of the
+ * file's pages), mseal, and the errnos of madvise, mprotect, msync, mmap and mincore. */
+#include "common.h"
+#include <fcntl.h>
+#include <sys/ipc.h>
+#include <sys/mman.h>
+#include <sys/shm.h>
+#include <sys/wait.h>
+
+#define PG 4096L
+
+static void test_remap_file_pages(void) {
+    char path[] = "/tmp/uml-remap-XXXXXX";
+    int fd = mkstemp(path);
+    unlink(path);
+    char buf[PG];
+    for (int i = 0; i < 8; i++) {
+        memset(buf, 'a' + i, PG);
+        write(fd, buf, PG);
+    }
+    char *m = mmap(NULL, 4 * PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    report("remap page 0 to file page 6", remap_file_pages(m, PG, 0, 6, 0));
+    report("remap pages 2-3 to file pages 4-5", remap_file_pages(m + 2 * PG, 2 * PG, 0, 4, 0));
+    printf("  pages read %c %c %c %c\n", m[0], m[PG], m[2 * PG], m[3 * PG]);
+    m[0] = 'Z';
+    char c;
+    pread(fd, &c, 1, 6 * PG);
+    printf("  write through the remapped page reaches file page 6: %c\n", c);
+    report("remap with prot", remap_file_pages(m, PG, PROT_READ, 0, 0));
+    report("remap size 0", remap_file_pages(m, 0, 0, 0, 0));
+    report("remap beyond the mapping", remap_file_pages(m + 3 * PG, 2 * PG, 0, 0, 0));
+    report("remap unmapped", remap_file_pages((void *)0x10000, PG, 0, 0, 0));
+    report("remap wrapping pgoff", remap_file_pages(m, PG, 0, -1UL, 0));
+    munmap(m, 4 * PG);
+    char *p = mmap(NULL, 2 * PG, PROT_READ, MAP_PRIVATE, fd, 0);
+    report("remap private mapping", remap_file_pages(p, PG, 0, 1, 0));
+    munmap(p, 2 * PG);
+    char *an = mmap(NULL, 2 * PG, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    report("remap anonymous mapping", remap_file_pages(an, PG, 0, 1, 0));
+    munmap(an, 2 * PG);
+    close(fd);
+
+    /* An attach of a removed segment: remapping drops the last attach, then fails. */
+    int id = shmget(IPC_PRIVATE, PG, IPC_CREAT | 0600);
+    char *s = shmat(id, NULL, 0);
+    report("remap shm attach", remap_file_pages(s, PG, 0, 0, 0));
+    shmctl(id, IPC_RMID, NULL);
+    report("remap attach of a removed segment", remap_file_pages(s, PG, 0, 0, 0));
+    report("remap it again", remap_file_pages(s, PG, 0, 0, 0));
+    report("shmdt after", shmdt(s));
+}
+
+int main(void) {
+    setvbuf(stdout, NULL, _IONBF, 0);
+    test_remap_file_pages();
+    printf("done\n");
+    return 0;
+}
