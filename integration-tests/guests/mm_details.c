@@ -50,9 +50,56 @@ static void test_remap_file_pages(void) {
     report("shmdt after", shmdt(s));
 }
 
+static long mseal_(void *a, size_t len, unsigned long flags) {
+    return syscall(462, a, len, flags);
+}
+
+static void test_mseal(void) {
+    char *m = mmap(NULL, 8 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    report("mseal flags", mseal_(m, PG, 1));
+    report("mseal unaligned", mseal_(m + 1, PG, 0));
+    report("mseal wrapping length", mseal_(m, -PG + 2, 0));
+    report("mseal zero length", mseal_(m, 0, 0));
+    munmap(m + 6 * PG, PG);
+    report("mseal over a hole", mseal_(m + 5 * PG, 2 * PG, 0));
+    report("mseal unmapped", mseal_((void *)0x10000, PG, 0));
+    report("mseal pages 2-3", mseal_(m + 2 * PG, 2 * PG, 0));
+    report("mseal again", mseal_(m + 2 * PG, 2 * PG, 0));
+    report("mprotect sealed", mprotect(m, 4 * PG, PROT_READ));
+    report("mprotect unsealed part", mprotect(m, 2 * PG, PROT_READ));
+    report("munmap sealed", munmap(m + 3 * PG, PG));
+    report("munmap unsealed part", munmap(m + 4 * PG, PG));
+    errno = 0;
+    report("mmap fixed over sealed",
+           mmap(m + 2 * PG, PG, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) ==
+                   MAP_FAILED
+               ? -1
+               : 0);
+    errno = 0;
+    report("mremap sealed", mremap(m + 2 * PG, PG, 2 * PG, MREMAP_MAYMOVE) == MAP_FAILED ? -1 : 0);
+    char *dst = mmap(NULL, 4 * PG, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    errno = 0;
+    report("mremap fixed of a range holding a seal",
+           mremap(m, 4 * PG, 4 * PG, MREMAP_MAYMOVE | MREMAP_FIXED, dst) == MAP_FAILED ? -1 : 0);
+    report("madvise dontneed sealed writable", madvise(m + 2 * PG, PG, MADV_DONTNEED));
+    m[2 * PG] = 'x';
+    printf("  still there: %c\n", m[2 * PG]);
+    char *r = mmap(NULL, 2 * PG, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    report("mseal read-only", mseal_(r, 2 * PG, 0));
+    report("madvise dontneed sealed read-only", madvise(r, PG, MADV_DONTNEED));
+    report("madvise willneed sealed read-only", madvise(r, PG, MADV_WILLNEED));
+    pid_t c = fork();
+    if (c == 0) {
+        report("child munmap sealed", munmap(m + 2 * PG, PG));
+        _exit(0);
+    }
+    waitpid(c, NULL, 0);
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
     test_remap_file_pages();
+    test_mseal();
     printf("done\n");
     return 0;
 }

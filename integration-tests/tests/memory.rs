@@ -19,6 +19,8 @@ fn memory_call_details() {
         for want in [
             "  pages read g b e f\n",
             "remap attach of a removed segment=EINVAL\n",
+            "munmap sealed=EPERM\n",
+            "madvise dontneed sealed read-only=EPERM\n",
         ] {
             assert!(out.contains(want), "missing {want:?}: {}", o.describe(trap));
         }

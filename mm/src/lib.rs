@@ -7,7 +7,7 @@
 //! - **Frames** ([`frames`]): O(1) run allocator (free runs + bump), refcounts for sharing
 //!   and copy-on-write, and commit accounting (`--mem` is a hard limit).
 //! - **Address spaces** ([`space`]): VMAs ([`vma`]) and a page table ([`pagetable`]) per
-//!   space, with Linux's `mmap`/`munmap`/`mprotect`/`madvise`/`brk` semantics and errnos.
+//!   space, with Linux's `mmap`/`munmap`/`mprotect`/`madvise`/`mseal`/`brk` semantics and errnos.
 //! - **Faults** ([`fault`]): demand paging with fault-around, copy-on-write breaks.
 //! - **Special mappings** ([`special`]): frames the kernel provides to every space (the
 //!   vDSO and its data page), shared and never writable by guests.
@@ -42,7 +42,7 @@
 //! # Messages
 //!
 //! mm is a service ([`service`]): every request that changes a space, the frames or the page
-//! cache is a [`MmMsg`] (space lifecycle, `mmap`/`munmap`/`mremap`/`mprotect`/`madvise`/
+//! cache is a [`MmMsg`] (space lifecycle, `mmap`/`munmap`/`mremap`/`mprotect`/`madvise`/`mseal`/
 //! `brk`, faults, the page cache's file events, special mappings, taking a space's host ops)
 //! answered by a [`MmReply`] from [`Mm::handle`]. The kernel and the syscall handlers hold a
 //! [`MmService`], whose typed calls travel as those messages and which logs them with their
@@ -442,6 +442,12 @@ impl Mm {
     ) -> Result<(), Errno> {
         let s = self.spaces.get_mut(&id).ok_or(Errno::EINVAL)?;
         s.madvise(&mut self.phys, addr.0, len, advice)
+    }
+
+    /// `mseal(2)`.
+    pub fn mseal(&mut self, id: MmId, addr: UserAddr, len: u64, flags: u64) -> Result<(), Errno> {
+        let s = self.spaces.get_mut(&id).ok_or(Errno::EINVAL)?;
+        s.mseal(addr.0, len, flags)
     }
 
     /// Sets the start of the heap (by the ELF loader: the end of bss; rounded up to a page).

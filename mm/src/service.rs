@@ -107,6 +107,17 @@ pub enum MmMsg {
         /// `MADV_*`.
         advice: i32,
     },
+    /// `mseal(2)`.
+    Mseal {
+        /// The space.
+        id: MmId,
+        /// Start.
+        addr: u64,
+        /// Length in bytes.
+        len: u64,
+        /// Flags (none defined).
+        flags: u64,
+    },
     /// The ELF loader sets the start of the heap.
     SetBrkStart {
         /// The space.
@@ -386,6 +397,12 @@ impl Mm {
                 len,
                 advice,
             } => done(self.madvise(id, UserAddr(addr), len, advice)),
+            MmMsg::Mseal {
+                id,
+                addr,
+                len,
+                flags,
+            } => done(self.mseal(id, UserAddr(addr), len, flags)),
             MmMsg::SetBrkStart { id, start } => {
                 self.set_brk_start(id, UserAddr(start));
                 MmReply::Done
@@ -767,6 +784,16 @@ impl MmService {
             addr: addr.0,
             len,
             advice,
+        }))
+    }
+
+    /// `mseal(2)`.
+    pub fn mseal(&mut self, id: MmId, addr: UserAddr, len: u64, flags: u64) -> Result<(), Errno> {
+        done_of(self.call(MmMsg::Mseal {
+            id,
+            addr: addr.0,
+            len,
+            flags,
         }))
     }
 

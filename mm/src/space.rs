@@ -198,6 +198,7 @@ impl AddressSpace {
             if flags.contains(MapFlags::FIXED_NOREPLACE) && self.vmas.overlaps(addr, end) {
                 return Err(Errno::EEXIST);
             }
+            self.vmas.check_unsealed(addr, end)?;
             addr
         } else {
             let hint = addr & !(PAGE_SIZE - 1);
@@ -220,6 +221,7 @@ impl AddressSpace {
             prot: prot & (Prot::READ | Prot::WRITE | Prot::EXEC),
             shared,
             noreserve: flags.contains(MapFlags::NORESERVE),
+            sealed: false,
             backing,
         };
         if vma.charged() {
@@ -247,7 +249,27 @@ impl AddressSpace {
         if addr > TASK_SIZE || len > TASK_SIZE - addr {
             return Err(Errno::EINVAL);
         }
+        self.vmas.check_unsealed(addr, addr + len)?;
         self.unmap_range(phys, addr, addr + len);
+        Ok(())
+    }
+
+    /// `mseal(2)`: seals every VMA in `[addr, addr+len)`, which must all be mapped
+    /// (`ENOMEM`); `flags` must be 0.
+    pub fn mseal(&mut self, addr: u64, len: u64, flags: u64) -> Result<(), Errno> {
+        if flags != 0 || !aligned(addr) {
+            return Err(Errno::EINVAL);
+        }
+        let len = page_up(len).ok_or(Errno::EINVAL)?;
+        let end = addr.checked_add(len).ok_or(Errno::EINVAL)?;
+        if len == 0 {
+            return Ok(());
+        }
+        if end > TASK_SIZE || !self.vmas.covered(addr, end) {
+            return Err(Errno::ENOMEM);
+        }
+        self.vmas.for_each_in_mut(addr, end, |v| v.sealed = true);
+        self.vmas.merge_range(addr, end);
         Ok(())
     }
 
@@ -277,6 +299,7 @@ impl AddressSpace {
         if end > TASK_SIZE || !self.vmas.covered(addr, end) {
             return Err(Errno::ENOMEM);
         }
+        self.vmas.check_unsealed(addr, end)?;
         let newprot = prot & (Prot::READ | Prot::WRITE | Prot::EXEC);
         if newprot.contains(Prot::WRITE)
             && self.vmas.iter_range(addr, end).any(|v| {
@@ -377,6 +400,14 @@ impl AddressSpace {
         if len == 0 {
             return Ok(());
         }
+        // Sealed read-only private anonymous memory is not discarded (Linux's
+        // `can_madvise_modify`).
+        let discards = drop || advice == madv::DONTFORK;
+        let sealed_ro_anon =
+            |v: &Vma| v.sealed && !v.shared && !v.writable() && matches!(v.backing, Backing::Anon);
+        if discards && self.vmas.iter_range(addr, end).any(sealed_ro_anon) {
+            return Err(Errno::EPERM);
+        }
         let covered = end <= TASK_SIZE && self.vmas.covered(addr, end);
         if drop {
             let pieces: Vec<(u64, u64, bool, bool)> = self
@@ -436,6 +467,7 @@ impl AddressSpace {
                 prot: Prot::READ | Prot::WRITE,
                 shared: false,
                 noreserve: false,
+                sealed: false,
                 backing: Backing::Anon,
             };
             if !phys.try_charge(vma.pages()) {
@@ -444,6 +476,9 @@ impl AddressSpace {
             self.vmas.insert(vma);
             self.vmas.merge_range(old_top, new_top);
         } else if new_top < old_top {
+            if self.vmas.check_unsealed(new_top, old_top).is_err() {
+                return self.brk;
+            }
             self.unmap_range(phys, new_top, old_top);
         }
         self.brk = addr;

@@ -111,6 +111,7 @@ impl Mm {
             prot,
             shared: false,
             noreserve: false,
+            sealed: false,
             backing: Backing::Special {
                 pages: pages.clone(),
                 index: 0,

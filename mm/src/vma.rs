@@ -55,6 +55,10 @@ pub struct Vma {
     pub shared: bool,
     /// `MAP_NORESERVE`: not charged against the commit limit.
     pub noreserve: bool,
+    /// Sealed by `mseal(2)`: it can no longer be unmapped, moved, resized, mapped over or
+    /// have its protection changed (`EPERM`), nor, if it is read-only private anonymous
+    /// memory, be discarded by `madvise`.
+    pub sealed: bool,
     /// Backing store.
     pub backing: Backing,
 }
@@ -126,6 +130,7 @@ impl Vma {
             || self.prot != next.prot
             || self.shared != next.shared
             || self.noreserve != next.noreserve
+            || self.sealed != next.sealed
         {
             return false;
         }
@@ -172,6 +177,14 @@ impl VmaTree {
     /// Whether any VMA intersects `[start, end)`.
     pub fn overlaps(&self, start: u64, end: u64) -> bool {
         self.iter_range(start, end).next().is_some()
+    }
+
+    /// `EPERM` if a sealed VMA intersects `[start, end)` (Linux's `can_modify_mm`).
+    pub fn check_unsealed(&self, start: u64, end: u64) -> Result<(), abi::Errno> {
+        if self.iter_range(start, end).any(|v| v.sealed) {
+            return Err(abi::Errno::EPERM);
+        }
+        Ok(())
     }
 
     /// VMAs intersecting `[start, end)`, in order.
@@ -314,6 +327,7 @@ mod tests {
             prot,
             shared: false,
             noreserve: false,
+            sealed: false,
             backing: Backing::Anon,
         }
     }

@@ -159,6 +159,13 @@ pub(crate) fn sys_mprotect(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
         .map(|()| 0)
 }
 
+/// `mseal(2)`: seals the mappings of a range against change (see `mm::vma::Vma::sealed`).
+pub(crate) fn sys_mseal(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    ctx.mm
+        .mseal(ctx.proc.mm, a.addr(0), a.len(1), a.raw(2))
+        .map(|()| 0)
+}
+
 pub(crate) fn sys_madvise(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     ctx.mm
         .madvise(ctx.proc.mm, a.addr(0), a.len(1), a.i32(2))

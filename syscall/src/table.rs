@@ -217,6 +217,7 @@ table! {
     madvise => partial(mem::sys_madvise, "MADV_REMOVE on a shared file mapping drops its pages (written back) without punching a hole");
     mremap => partial(mem::sys_mremap, "MREMAP_DONTUNMAP is EINVAL");
     remap_file_pages => full(mem::sys_remap_file_pages);
+    mseal => full(mem::sys_mseal);
     msync => full(mem::sys_msync);
     mincore => full(mem::sys_mincore);
     memfd_create => partial(fs::sys_memfd_create, "no MFD_HUGETLB; seals with F_ADD_SEALS/F_GET_SEALS");
