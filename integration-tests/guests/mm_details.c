@@ -1,5 +1,6 @@
 /* Details of memory calls: remap_file_pages (emulated by a fixed shared mapping of the
- * file's pages), mseal, and the errnos of madvise, mprotect, msync, mmap and mincore. */
+ * file's pages), mseal, memory locks (VmLck, populated pages as mincore sees them), and
+ * the errnos of madvise, msync and mmap. */
 #include "common.h"
 #include <fcntl.h>
 #include <sys/ipc.h>
@@ -96,10 +97,111 @@ static void test_mseal(void) {
     waitpid(c, NULL, 0);
 }
 
+/* VmLck of /proc/self/status, in kB. */
+static long vmlck(void) {
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long v = -1;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "VmLck: %ld", &v) == 1) break;
+    fclose(f);
+    return v;
+}
+
+static int resident(char *a, int pages) {
+    unsigned char vec[64];
+    int n = 0;
+    if (mincore(a, pages * PG, vec)) return -1;
+    for (int i = 0; i < pages; i++) n += vec[i] & 1;
+    return n;
+}
+
+static void test_mlock(void) {
+    long base = vmlck();
+    char *m = mmap(NULL, 4 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    printf("untouched resident %d\n", resident(m, 4));
+    report("mlock", mlock(m + 100, 2 * PG));
+    printf("  VmLck +%ld kB, resident %d\n", vmlck() - base, resident(m, 4));
+    report("mlock again", mlock(m, PG));
+    printf("  VmLck +%ld kB\n", vmlck() - base);
+    report("madvise dontneed locked", madvise(m, PG, MADV_DONTNEED));
+    report("madvise willneed locked", madvise(m, PG, MADV_WILLNEED));
+    report("munlock", munlock(m, 4 * PG));
+    printf("  VmLck +%ld kB\n", vmlck() - base);
+    report("mlock unmapped", mlock((void *)0x10000, PG));
+    report("mlock2 bad flags", syscall(SYS_mlock2, m, PG, 2));
+    report("mlock2 onfault", syscall(SYS_mlock2, m + 3 * PG, PG, 1));
+    printf("  VmLck +%ld kB\n", vmlck() - base);
+    munmap(m, 4 * PG);
+    printf("  VmLck after munmap +%ld kB\n", vmlck() - base);
+    char *l = mmap(NULL, 3 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_LOCKED,
+                   -1, 0);
+    printf("MAP_LOCKED: VmLck +%ld kB, resident %d\n", vmlck() - base, resident(l, 3));
+    pid_t c = fork();
+    if (c == 0) {
+        printf("  child VmLck +%ld kB\n", vmlck() - base);
+        _exit(0);
+    }
+    waitpid(c, NULL, 0);
+    munmap(l, 3 * PG);
+    report("mlockall bad flags", mlockall(8));
+    report("mlockall onfault alone", mlockall(MCL_ONFAULT));
+    report("mlockall", mlockall(MCL_CURRENT | MCL_FUTURE));
+    printf("  locked some: %s\n", vmlck() > 0 ? "yes" : "no");
+    char *f = mmap(NULL, 2 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    printf("  future mapping resident %d\n", resident(f, 2));
+    report("munlockall", munlockall());
+    printf("  VmLck %ld\n", vmlck());
+    munmap(f, 2 * PG);
+
+    char path[] = "/tmp/uml-msync-XXXXXX";
+    int fd = mkstemp(path);
+    unlink(path);
+    ftruncate(fd, PG);
+    char *s = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_LOCKED, fd, 0);
+    report("msync invalidate locked", msync(s, PG, MS_INVALIDATE));
+    report("msync sync locked", msync(s, PG, MS_SYNC));
+    munmap(s, PG);
+    close(fd);
+}
+
+static void test_mmap_errnos(void) {
+    char path[] = "/tmp/uml-mmap-XXXXXX";
+    int fd = mkstemp(path);
+    ftruncate(fd, PG);
+    int wo = open(path, O_WRONLY);
+    unlink(path);
+    errno = 0;
+    report("mmap write-only file", mmap(NULL, PG, PROT_READ, MAP_PRIVATE, wo, 0) == MAP_FAILED ? -1 : 0);
+    errno = 0;
+    report("mmap write-only file, length 0", mmap(NULL, 0, PROT_READ, MAP_SHARED, wo, 0) == MAP_FAILED ? -1 : 0);
+    errno = 0;
+    report("mmap write-only file, no type", mmap(NULL, PG, PROT_READ, 0, wo, 0) == MAP_FAILED ? -1 : 0);
+    errno = 0;
+    report("mmap bad fd, length 0", mmap(NULL, 0, PROT_READ, MAP_SHARED, -1, 0) == MAP_FAILED ? -1 : 0);
+    errno = 0;
+    void *v = mmap(NULL, PG, PROT_READ, MAP_SHARED_VALIDATE | (1 << 10), fd, 0);
+    report("shared_validate unknown flag", v == MAP_FAILED ? -1 : 0);
+    errno = 0;
+    v = mmap(NULL, PG, PROT_READ, MAP_SHARED_VALIDATE | MAP_POPULATE, fd, 0);
+    report("shared_validate populate", v == MAP_FAILED ? -1 : 0);
+    if (v != MAP_FAILED) munmap(v, PG);
+    errno = 0;
+    v = mmap(NULL, PG, PROT_READ, MAP_SHARED_VALIDATE | MAP_SYNC, fd, 0);
+    report("shared_validate sync", v == MAP_FAILED ? -1 : 0);
+    errno = 0;
+    v = mmap(NULL, PG, PROT_READ, MAP_SHARED_VALIDATE | MAP_ANONYMOUS, -1, 0);
+    report("shared_validate anonymous", v == MAP_FAILED ? -1 : 0);
+    close(fd);
+    close(wo);
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
     test_remap_file_pages();
     test_mseal();
+    test_mlock();
+    test_mmap_errnos();
     printf("done\n");
     return 0;
 }

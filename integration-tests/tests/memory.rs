@@ -1,5 +1,6 @@
 //! Details of the memory calls from a C guest (`mm_details.c`): `remap_file_pages`,
-//! `mseal`, and the errnos of `madvise`, `mprotect`, `msync`, `mmap` and `mincore`; run
+//! `mseal`, memory locks (`VmLck`, populated pages), and the errnos of `madvise`, `msync`
+//! and `mmap`; run
 //! natively and under uml with both trap mechanisms, stdout and exit status must be
 //! identical.
 #![allow(clippy::unwrap_used)]
@@ -21,6 +22,10 @@ fn memory_call_details() {
             "remap attach of a removed segment=EINVAL\n",
             "munmap sealed=EPERM\n",
             "madvise dontneed sealed read-only=EPERM\n",
+            "  VmLck +12 kB, resident 3\n",
+            "MAP_LOCKED: VmLck +12 kB, resident 3\n",
+            "msync invalidate locked=EBUSY\n",
+            "shared_validate unknown flag=EOPNOTSUPP\n",
         ] {
             assert!(out.contains(want), "missing {want:?}: {}", o.describe(trap));
         }

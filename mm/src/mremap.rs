@@ -39,6 +39,7 @@ fn moved(vma: &Vma, at: u64, start: u64, end: u64) -> Vma {
         shared: vma.shared,
         noreserve: vma.noreserve,
         sealed: vma.sealed,
+        locked: vma.locked,
         backing,
     }
 }

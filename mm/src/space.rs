@@ -28,6 +28,9 @@ pub struct AddressSpace {
     /// Sequential first touch of private anonymous memory: the page just past the last
     /// window populated, and that window's size in pages.
     pub(crate) fault_seq: (u64, u64),
+    /// `mlockall(MCL_FUTURE)`: new mappings are locked (populated unless `Some(true)`,
+    /// `MCL_ONFAULT`).
+    pub lock_future: Option<bool>,
 }
 
 fn page_up(v: u64) -> Option<u64> {
@@ -48,6 +51,7 @@ impl AddressSpace {
             brk_start: 0,
             brk: 0,
             fault_seq: (0, 0),
+            lock_future: None,
         }
     }
 
@@ -222,6 +226,7 @@ impl AddressSpace {
             shared,
             noreserve: flags.contains(MapFlags::NORESERVE),
             sealed: false,
+            locked: flags.contains(MapFlags::LOCKED) || self.lock_future.is_some(),
             backing,
         };
         if vma.charged() {
@@ -235,8 +240,12 @@ impl AddressSpace {
         if vma.charged() && !phys.try_charge(vma.pages()) {
             return Err(Errno::ENOMEM);
         }
+        let populate = vma.locked && self.lock_future != Some(true);
         self.vmas.insert(vma);
         self.vmas.merge_range(start, end);
+        if populate {
+            self.populate(phys, start, end);
+        }
         Ok(start)
     }
 
@@ -384,12 +393,11 @@ impl AddressSpace {
             | madv::WILLNEED
             | madv::DONTFORK
             | madv::DOFORK
-            | madv::MERGEABLE
-            | madv::UNMERGEABLE
             | madv::HUGEPAGE
             | madv::NOHUGEPAGE
             | madv::DONTDUMP
             | madv::DODUMP => false,
+            // MADV_MERGEABLE/UNMERGEABLE among them, as in a kernel without CONFIG_KSM.
             _ => return Err(Errno::EINVAL),
         };
         if !aligned(addr) {
@@ -402,6 +410,10 @@ impl AddressSpace {
         }
         // Sealed read-only private anonymous memory is not discarded (Linux's
         // `can_madvise_modify`).
+        // Locked memory is not dropped either (`EINVAL`, Linux's `can_madv_lru_vma`).
+        if drop && self.vmas.iter_range(addr, end).any(|v| v.locked) {
+            return Err(Errno::EINVAL);
+        }
         let discards = drop || advice == madv::DONTFORK;
         let sealed_ro_anon =
             |v: &Vma| v.sealed && !v.shared && !v.writable() && matches!(v.backing, Backing::Anon);
@@ -468,6 +480,7 @@ impl AddressSpace {
                 shared: false,
                 noreserve: false,
                 sealed: false,
+                locked: false,
                 backing: Backing::Anon,
             };
             if !phys.try_charge(vma.pages()) {

@@ -112,6 +112,7 @@ impl Mm {
             shared: false,
             noreserve: false,
             sealed: false,
+            locked: false,
             backing: Backing::Special {
                 pages: pages.clone(),
                 index: 0,

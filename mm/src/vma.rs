@@ -59,6 +59,9 @@ pub struct Vma {
     /// have its protection changed (`EPERM`), nor, if it is read-only private anonymous
     /// memory, be discarded by `madvise`.
     pub sealed: bool,
+    /// Locked in memory (`VM_LOCKED`: `mlock`, `MAP_LOCKED`, `mlockall`): counted in
+    /// `VmLck`, its pages populated (unless locked on fault), never discarded by `madvise`.
+    pub locked: bool,
     /// Backing store.
     pub backing: Backing,
 }
@@ -131,6 +134,7 @@ impl Vma {
             || self.shared != next.shared
             || self.noreserve != next.noreserve
             || self.sealed != next.sealed
+            || self.locked != next.locked
         {
             return false;
         }
@@ -328,6 +332,7 @@ mod tests {
             shared: false,
             noreserve: false,
             sealed: false,
+            locked: false,
             backing: Backing::Anon,
         }
     }

@@ -223,8 +223,8 @@ table! {
     memfd_create => partial(fs::sys_memfd_create, "no MFD_HUGETLB; seals with F_ADD_SEALS/F_GET_SEALS");
     membarrier => partial(membarrier::sys_membarrier, "barriers are no-ops on uml's one CPU; registrations per process (not shared by CLONE_VM processes); rseq commands EINVAL");
     mlock => full(mem::sys_mlock);
-    mlock2 => full(mem::sys_mlock);
-    munlock => full(mem::sys_mlock);
+    mlock2 => full(mem::sys_mlock2);
+    munlock => full(mem::sys_munlock);
     mlockall => full(mem::sys_mlockall);
     munlockall => full(mem::sys_munlockall);
     // SysV IPC and POSIX message queues.
