@@ -129,6 +129,8 @@ pub mod madv {
     pub const NOHUGEPAGE: i32 = 15;
     pub const DONTDUMP: i32 = 16;
     pub const DODUMP: i32 = 17;
+    pub const GUARD_INSTALL: i32 = 102;
+    pub const GUARD_REMOVE: i32 = 103;
 }
 
 /// `msync(2)` flags.

@@ -77,10 +77,10 @@ static void test_openat2(const char *dir) {
     o2("unknown resolve", d, "sub/file", O_RDONLY, 0, 0x40);
     o2("unknown flag", d, "sub/file", O_RDONLY | (1ULL << 40), 0, 0);
     o2("mode without create", d, "sub/file", O_RDONLY, 0600, 0);
-    o2("bad mode", d, "sub/new", O_CREAT | O_RDWR, 0170000, 0);
+    o2("invalid mode", d, "sub/new", O_CREAT | O_RDWR, 0170000, 0);
     o2("path with rdwr", d, "sub/file", O_PATH | O_RDWR, 0, 0);
     o2("path with cloexec", d, "sub/file", O_PATH | O_CLOEXEC, 0, 0);
-    o2("bad dirfd", -1, "sub/file", O_RDONLY, 0, 0);
+    o2("invalid dirfd", -1, "sub/file", O_RDONLY, 0, 0);
     o2("null path", d, NULL, O_RDONLY, 0, 0);
 
     struct {
@@ -93,7 +93,7 @@ static void test_openat2(const char *dir) {
     report("size 0", openat2_(d, "sub/file", &big, 0));
     report("size 23", openat2_(d, "sub/file", &big, 23));
     report("size 8192", openat2_(d, "sub/file", &big, 8192));
-    report("bad how", openat2_(d, "sub/file", (void *)8, 24));
+    report("invalid how", openat2_(d, "sub/file", (void *)8, 24));
     close(d);
 }
 
@@ -191,17 +191,17 @@ static void test_handles(const char *dir) {
     free(handle_of("proc", AT_FDCWD, "/proc/self/status", 0));
     free(handle_of("proc fid", AT_FDCWD, "/proc/self/status", AT_HANDLE_FID));
     free(handle_of("fid connectable", d, "h", AT_HANDLE_FID | 2));
-    free(handle_of("bad flags", d, "h", -1));
+    free(handle_of("invalid flags", d, "h", -1));
     free(handle_of("empty without flag", d, "", 0));
-    free(handle_of("bad dirfd", -1, "h", 0));
+    free(handle_of("invalid dirfd", -1, "h", 0));
     free(handle_of("missing", d, "nope", 0));
     errno = 0;
-    report("bad handle pointer", syscall(SYS_name_to_handle_at, d, "h", (void *)8, &mnt, 0));
+    report("invalid handle pointer", syscall(SYS_name_to_handle_at, d, "h", (void *)8, &mnt, 0));
     struct file_handle big = {.handle_bytes = 129};
     report("handle too big", syscall(SYS_name_to_handle_at, d, "h", &big, &mnt, 0));
     struct file_handle *t = calloc(1, sizeof *t + 128);
     t->handle_bytes = 128;
-    report("bad mount id pointer", syscall(SYS_name_to_handle_at, d, "h", t, (void *)8, 0));
+    report("invalid mount id pointer", syscall(SYS_name_to_handle_at, d, "h", t, (void *)8, 0));
 
     by_handle("open rdonly", d, fh, O_RDONLY);
     by_handle("open rdwr from cwd", AT_FDCWD, fh, O_RDWR);

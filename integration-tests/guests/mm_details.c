@@ -1,11 +1,12 @@
 /* Details of memory calls: remap_file_pages (emulated by a fixed shared mapping of the
- * file's pages), mseal, memory locks (VmLck, populated pages as mincore sees them), and
- * the errnos of madvise, msync and mmap. */
+ * file's pages), mseal, memory locks (VmLck, populated pages as mincore sees them), guard
+ * pages, and the errnos of madvise, msync and mmap. */
 #include "common.h"
 #include <fcntl.h>
 #include <sys/ipc.h>
 #include <sys/mman.h>
 #include <sys/shm.h>
+#include <signal.h>
 #include <sys/wait.h>
 
 #define PG 4096L
@@ -196,12 +197,55 @@ static void test_mmap_errnos(void) {
     close(wo);
 }
 
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102
+#define MADV_GUARD_REMOVE 103
+#endif
+
+/* Whether a child touching `a` (writing if `w`) dies of SIGSEGV. */
+static const char *touch_in_child(volatile char *a, int w) {
+    pid_t c = fork();
+    if (c == 0) {
+        if (w) a[0] = 'w';
+        else (void)a[0];
+        _exit(0);
+    }
+    int st;
+    waitpid(c, &st, 0);
+    return WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV ? "SIGSEGV" : "fine";
+}
+
+static void test_guards(void) {
+    char *m = mmap(NULL, 4 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    memset(m, 'x', 4 * PG);
+    report("guard install", madvise(m + PG, 2 * PG, MADV_GUARD_INSTALL));
+    printf("  read guard: %s, write guard: %s, neighbour: %s\n", touch_in_child(m + PG, 0),
+           touch_in_child(m + 2 * PG, 1), touch_in_child(m, 1));
+    int pfd[2];
+    pipe(pfd);
+    errno = 0;
+    report("write(2) from a guard page", write(pfd[1], m + PG, 10));
+    close(pfd[0]);
+    close(pfd[1]);
+    report("guard dontneed keeps it", madvise(m + PG, PG, MADV_DONTNEED));
+    printf("  still guarded: %s\n", touch_in_child(m + PG, 0));
+    report("guard remove", madvise(m + PG, 2 * PG, MADV_GUARD_REMOVE));
+    printf("  after remove: %s, reads %d, neighbour keeps %c\n", touch_in_child(m + PG, 1),
+           m[PG], m[3 * PG]);
+    report("guard unmapped", madvise((void *)0x10000, PG, MADV_GUARD_INSTALL));
+    report("guard unaligned", madvise(m + 1, PG, MADV_GUARD_INSTALL));
+    mlock(m, PG);
+    report("guard locked", madvise(m, PG, MADV_GUARD_INSTALL));
+    munmap(m, 4 * PG);
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
     test_remap_file_pages();
     test_mseal();
     test_mlock();
     test_mmap_errnos();
+    test_guards();
     printf("done\n");
     return 0;
 }

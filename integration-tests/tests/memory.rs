@@ -1,5 +1,6 @@
 //! Details of the memory calls from a C guest (`mm_details.c`): `remap_file_pages`,
-//! `mseal`, memory locks (`VmLck`, populated pages), and the errnos of `madvise`, `msync`
+//! `mseal`, memory locks (`VmLck`, populated pages), guard pages (`MADV_GUARD_INSTALL`),
+//! and the errnos of `madvise`, `msync`
 //! and `mmap`; run
 //! natively and under uml with both trap mechanisms, stdout and exit status must be
 //! identical.
@@ -26,6 +27,7 @@ fn memory_call_details() {
             "MAP_LOCKED: VmLck +12 kB, resident 3\n",
             "msync invalidate locked=EBUSY\n",
             "shared_validate unknown flag=EOPNOTSUPP\n",
+            "  read guard: SIGSEGV, write guard: SIGSEGV, neighbour: fine\n",
         ] {
             assert!(out.contains(want), "missing {want:?}: {}", o.describe(trap));
         }

@@ -173,10 +173,10 @@ impl AddressSpace {
             return Err(SEGV_MAPERR);
         }
         let vma = self.vmas.find(addr).cloned().ok_or(SEGV_MAPERR)?;
-        if !permits(&vma, access) {
+        let vpn = addr / PAGE_SIZE;
+        if !permits(&vma, access) || self.guards.contains(&vpn) {
             return Err(SEGV_ACCERR);
         }
-        let vpn = addr / PAGE_SIZE;
         if present {
             if let Some(pte) = self.pt.get(vpn) {
                 return self.fault_present(phys, &vma, vpn, pte, access);
@@ -253,6 +253,10 @@ impl AddressSpace {
                 (lo, hi) = (vpn, vpn.saturating_add(window).min(vhi));
             }
             self.fault_seq = (hi, hi - lo);
+        }
+        if self.guards.range(lo..hi).next().is_some() {
+            // Guard pages are never populated: this page alone.
+            (lo, hi) = (vpn, vpn + 1);
         }
         if matches!(vma.backing, Backing::Special { .. }) {
             // Enter the kernel's frames; the loop below maps them.

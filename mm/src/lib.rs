@@ -347,6 +347,7 @@ impl Mm {
             child.vmas.for_each_in_mut(s, e, |v| v.locked = false);
             child.vmas.merge_range(s, e);
         }
+        child.guards = p.guards.clone();
         child.brk_start = p.brk_start;
         child.brk = p.brk;
         let mut vma: Option<vma::Vma> = None;

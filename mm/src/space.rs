@@ -31,6 +31,8 @@ pub struct AddressSpace {
     /// `mlockall(MCL_FUTURE)`: new mappings are locked (populated unless `Some(true)`,
     /// `MCL_ONFAULT`).
     pub lock_future: Option<bool>,
+    /// Guard pages (`MADV_GUARD_INSTALL`): any access is `SIGSEGV`, never populated.
+    pub guards: std::collections::BTreeSet<u64>,
 }
 
 fn page_up(v: u64) -> Option<u64> {
@@ -52,6 +54,7 @@ impl AddressSpace {
             brk: 0,
             fault_seq: (0, 0),
             lock_future: None,
+            guards: Default::default(),
         }
     }
 
@@ -120,6 +123,7 @@ impl AddressSpace {
 
     /// Removes every mapping in `[start, end)` (both page aligned).
     pub fn unmap_range(&mut self, phys: &mut Frames, start: u64, end: u64) {
+        self.remove_guards(start / PAGE_SIZE, end / PAGE_SIZE);
         for v in self.vmas.remove_range(start, end) {
             if v.charged() {
                 phys.uncharge(v.pages());
@@ -263,6 +267,62 @@ impl AddressSpace {
         Ok(())
     }
 
+    /// `MADV_GUARD_INSTALL` (`install`) and `MADV_GUARD_REMOVE` over `[addr, addr+len)`:
+    /// installing drops the pages and makes every access `SIGSEGV` (not in locked or
+    /// kernel-provided mappings: `EINVAL`); removing leaves the pages absent, to be
+    /// populated afresh. A gap in the range is `ENOMEM`, after the mapped part is done.
+    fn guard(
+        &mut self,
+        phys: &mut Frames,
+        addr: u64,
+        len: u64,
+        install: bool,
+    ) -> Result<(), Errno> {
+        if !aligned(addr) {
+            return Err(Errno::EINVAL);
+        }
+        let len = page_up(len).ok_or(Errno::EINVAL)?;
+        let end = addr.checked_add(len).ok_or(Errno::EINVAL)?;
+        if len == 0 {
+            return Ok(());
+        }
+        let pieces: Vec<(u64, u64)> = self
+            .vmas
+            .iter_range(addr, end)
+            .map(|v| (v.start.max(addr) / PAGE_SIZE, v.end.min(end) / PAGE_SIZE))
+            .collect();
+        if install {
+            let bad = |v: &Vma| v.locked || matches!(v.backing, Backing::Special { .. });
+            if self.vmas.iter_range(addr, end).any(bad) {
+                return Err(Errno::EINVAL);
+            }
+            for &(lo, hi) in &pieces {
+                self.drop_pages(phys, lo, hi);
+                self.guards.extend(lo..hi);
+            }
+            phys.flush();
+        } else {
+            for &(lo, hi) in &pieces {
+                self.remove_guards(lo, hi);
+            }
+        }
+        if end <= TASK_SIZE && self.vmas.covered(addr, end) {
+            Ok(())
+        } else {
+            Err(Errno::ENOMEM)
+        }
+    }
+
+    /// Forgets the guard pages among `[lo, hi)`.
+    fn remove_guards(&mut self, lo: u64, hi: u64) {
+        if self.guards.range(lo..hi).next().is_some() {
+            let gone: Vec<u64> = self.guards.range(lo..hi).copied().collect();
+            for g in gone {
+                self.guards.remove(&g);
+            }
+        }
+    }
+
     /// `mseal(2)`: seals every VMA in `[addr, addr+len)`, which must all be mapped
     /// (`ENOMEM`); `flags` must be 0.
     pub fn mseal(&mut self, addr: u64, len: u64, flags: u64) -> Result<(), Errno> {
@@ -385,6 +445,9 @@ impl AddressSpace {
         len: u64,
         advice: i32,
     ) -> Result<(), Errno> {
+        if matches!(advice, madv::GUARD_INSTALL | madv::GUARD_REMOVE) {
+            return self.guard(phys, addr, len, advice == madv::GUARD_INSTALL);
+        }
         let drop = match advice {
             madv::DONTNEED | madv::FREE | madv::REMOVE => true,
             madv::NORMAL
