@@ -1,6 +1,6 @@
 /* Details of memory calls: remap_file_pages (emulated by a fixed shared mapping of the
  * file's pages), mseal, memory locks (VmLck, populated pages as mincore sees them), guard
- * pages, and the errnos of madvise, msync and mmap. */
+ * pages, MAP_GROWSDOWN growth, and the errnos of madvise, msync and mmap. */
 #include "common.h"
 #include <fcntl.h>
 #include <sys/ipc.h>
@@ -239,6 +239,27 @@ static void test_guards(void) {
     munmap(m, 4 * PG);
 }
 
+static void test_growsdown(void) {
+    /* A MAP_GROWSDOWN page at the top of a free 512-page region. */
+    char *r = mmap(NULL, 512 * PG, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    munmap(r, 512 * PG);
+    char *top = mmap(r + 511 * PG, PG, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_GROWSDOWN, -1, 0);
+    printf("growsdown mapped: %s\n", top == r + 511 * PG ? "yes" : "no");
+    printf("  touch 4 pages below: %s\n", touch_in_child(top - 4 * PG, 1));
+    printf("  touch 300 pages below: %s\n", touch_in_child(top - 300 * PG, 1));
+    /* A mapping within the guard gap stops the growth. */
+    mmap(r, PG, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    printf("  touch 300 pages below with a mapping 210 pages under: %s\n",
+           touch_in_child(top - 300 * PG, 1));
+    printf("  touch 4 pages below still: %s\n", touch_in_child(top - 4 * PG, 1));
+    top[-4 * PG] = 'g';
+    unsigned char vec[8];
+    mincore(top - 4 * PG, 5 * PG, vec);
+    printf("  grown in place: %c, mincore ok\n", top[-4 * PG]);
+    munmap(r, 512 * PG);
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
     test_remap_file_pages();
@@ -246,6 +267,7 @@ int main(void) {
     test_mlock();
     test_mmap_errnos();
     test_guards();
+    test_growsdown();
     printf("done\n");
     return 0;
 }

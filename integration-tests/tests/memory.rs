@@ -1,5 +1,6 @@
 //! Details of the memory calls from a C guest (`mm_details.c`): `remap_file_pages`,
 //! `mseal`, memory locks (`VmLck`, populated pages), guard pages (`MADV_GUARD_INSTALL`),
+//! `MAP_GROWSDOWN` growth and its guard gap,
 //! and the errnos of `madvise`, `msync`
 //! and `mmap`; run
 //! natively and under uml with both trap mechanisms, stdout and exit status must be
@@ -28,6 +29,8 @@ fn memory_call_details() {
             "msync invalidate locked=EBUSY\n",
             "shared_validate unknown flag=EOPNOTSUPP\n",
             "  read guard: SIGSEGV, write guard: SIGSEGV, neighbour: fine\n",
+            "  touch 300 pages below: fine\n",
+            "  touch 300 pages below with a mapping 210 pages under: SIGSEGV\n",
         ] {
             assert!(out.contains(want), "missing {want:?}: {}", o.describe(trap));
         }

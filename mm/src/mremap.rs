@@ -40,6 +40,7 @@ fn moved(vma: &Vma, at: u64, start: u64, end: u64) -> Vma {
         noreserve: vma.noreserve,
         sealed: vma.sealed,
         locked: vma.locked,
+        growsdown: vma.growsdown,
         backing,
     }
 }

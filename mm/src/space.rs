@@ -231,6 +231,7 @@ impl AddressSpace {
             noreserve: flags.contains(MapFlags::NORESERVE),
             sealed: false,
             locked: flags.contains(MapFlags::LOCKED) || self.lock_future.is_some(),
+            growsdown: flags.contains(MapFlags::GROWSDOWN),
             backing,
         };
         if vma.charged() {
@@ -544,6 +545,7 @@ impl AddressSpace {
                 noreserve: false,
                 sealed: false,
                 locked: false,
+                growsdown: false,
                 backing: Backing::Anon,
             };
             if !phys.try_charge(vma.pages()) {

@@ -113,6 +113,7 @@ impl Mm {
             noreserve: false,
             sealed: false,
             locked: false,
+            growsdown: false,
             backing: Backing::Special {
                 pages: pages.clone(),
                 index: 0,

@@ -62,6 +62,9 @@ pub struct Vma {
     /// Locked in memory (`VM_LOCKED`: `mlock`, `MAP_LOCKED`, `mlockall`): counted in
     /// `VmLck`, its pages populated (unless locked on fault), never discarded by `madvise`.
     pub locked: bool,
+    /// `MAP_GROWSDOWN` (`VM_GROWSDOWN`): a fault below it, far enough above the mapping
+    /// under it, extends it down (see `AddressSpace::grow_down`).
+    pub growsdown: bool,
     /// Backing store.
     pub backing: Backing,
 }
@@ -135,6 +138,7 @@ impl Vma {
             || self.noreserve != next.noreserve
             || self.sealed != next.sealed
             || self.locked != next.locked
+            || self.growsdown != next.growsdown
         {
             return false;
         }
@@ -333,6 +337,7 @@ mod tests {
             noreserve: false,
             sealed: false,
             locked: false,
+            growsdown: false,
             backing: Backing::Anon,
         }
     }
