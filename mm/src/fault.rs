@@ -190,13 +190,16 @@ impl AddressSpace {
 
     /// A fault at `addr` in no mapping, just below a `MAP_GROWSDOWN` one: that mapping
     /// grows down to `addr`'s page, unless that comes within `STACK_GUARD_GAP` of an
-    /// accessible mapping under it (Linux's `expand_downwards`) or the memory is not
-    /// there. Returns the grown mapping.
+    /// accessible mapping under it (Linux's `expand_downwards`), makes it larger than the
+    /// default `RLIMIT_STACK` (8 MiB, the initial stack's size: that one never grows), or
+    /// the memory is not there. Returns the grown mapping.
     fn grow_down(&mut self, phys: &mut Frames, addr: u64) -> Option<Vma> {
         const STACK_GUARD_GAP: u64 = 256 * PAGE_SIZE;
         let page = addr & !(PAGE_SIZE - 1);
         let above = self.vmas.iter_range(page, TASK_SIZE).next()?.clone();
-        if !above.growsdown || page < crate::layout::MMAP_MIN_ADDR {
+        // No stack grows past `RLIMIT_STACK`'s default (the initial stack's size).
+        let too_big = above.end - page > crate::layout::STACK_SIZE;
+        if !above.growsdown || page < crate::layout::MMAP_MIN_ADDR || too_big {
             return None;
         }
         let below = self.vmas.iter_range(0, page).last();
