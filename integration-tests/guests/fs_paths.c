@@ -1,5 +1,6 @@
 /* Newer path calls: openat2 (struct open_how checks and RESOLVE_* flags),
- * name_to_handle_at/open_by_handle_at, fchmodat2 and ustat. */
+ * name_to_handle_at/open_by_handle_at, fchmodat2 and ustat; readlinkat of an empty path,
+ * execveat's dirfd and AT_SYMLINK_NOFOLLOW. */
 #include "common.h"
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -248,6 +249,31 @@ static void test_ustat(const char *dir) {
     report("ustat -1", syscall(SYS_ustat, -1, &u));
 }
 
+static void test_link_calls(const char *dir) {
+    char p[300], l[300], buf[64];
+    snprintf(p, sizeof p, "%s/target", dir);
+    close(open(p, O_CREAT | O_WRONLY, 0755));
+    snprintf(l, sizeof l, "%s/sym", dir);
+    symlink("target", l);
+    int lf = open(l, O_PATH | O_NOFOLLOW);
+    long n = readlinkat(lf, "", buf, sizeof buf);
+    report("readlinkat empty path on a symlink", n);
+    if (n > 0) printf("  -> %.*s\n", (int)n, buf);
+    int ff = open(p, O_PATH);
+    report("readlinkat empty path on a file", readlinkat(ff, "", buf, sizeof buf));
+    report("readlinkat empty path on cwd", readlinkat(AT_FDCWD, "", buf, sizeof buf));
+    report("readlinkat empty path, bad fd", readlinkat(-1, "", buf, sizeof buf));
+    report("readlinkat size 0", readlinkat(lf, "", buf, 0));
+    char *argv[] = {"x", NULL}, *envp[] = {NULL};
+    report("execveat absolute path, fd -1",
+           syscall(SYS_execveat, -1, "/nonexistent-uml-prog", argv, envp, 0));
+    report("execveat nofollow on a symlink, file fd",
+           syscall(SYS_execveat, ff, l, argv, envp, AT_SYMLINK_NOFOLLOW));
+    report("execveat relative path, file fd", syscall(SYS_execveat, ff, "sym", argv, envp, 0));
+    close(lf);
+    close(ff);
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
     char dir[] = "/tmp/uml-paths-XXXXXX";
@@ -256,6 +282,7 @@ int main(void) {
     test_fchmodat2(dir);
     test_ustat(dir);
     test_handles(dir);
+    test_link_calls(dir);
     printf("done\n");
     return 0;
 }

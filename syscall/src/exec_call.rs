@@ -61,10 +61,18 @@ fn execve_common(
         let dentry = ctx.file(dirfd)?.dentry().ok_or(Errno::EACCES)?;
         (ctx.vfs.root(), ctx.vfs.path_of(&dentry))
     } else {
-        (ctx.dir_base(dirfd)?, path)
+        // `dirfd` is not looked at for an absolute path.
+        (crate::fs::base_for(ctx, dirfd, &path)?, path)
     };
     let procs = ProcView::new(ctx.proc, ctx.procs, None);
     let at = vfs::At::new(&base, &procs, ctx.proc.fs_cred()).rooted(ctx.proc.root.as_ref());
+    if flags & at::SYMLINK_NOFOLLOW != 0 {
+        // A final symlink is not followed: `ELOOP`.
+        let d = ctx.vfs.lookup(at, &path, false)?;
+        if d.stat()?.st_mode & abi::flags::mode::S_IFMT == abi::flags::mode::S_IFLNK {
+            return Err(Errno::ELOOP);
+        }
+    }
     let setid = !ctx.proc.no_new_privs;
     let loaded = exec::load(
         ctx.mm,

@@ -799,6 +799,11 @@ impl Vfs {
     pub fn readlink<'b>(&self, base: impl Into<At<'b>>, path: &[u8]) -> Result<Vec<u8>, Errno> {
         let base: At<'_> = base.into();
         let d = self.walk(base, path, false, &mut 0)?;
+        self.readlink_dentry(&d)
+    }
+
+    /// The target of symlink `d` (`EINVAL` for anything else).
+    pub fn readlink_dentry(&self, d: &Dentry) -> Result<Vec<u8>, Errno> {
         match d.magic() {
             Some(t) => Ok(self.magic_text(t)),
             None => d.readlink(),

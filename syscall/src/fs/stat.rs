@@ -4,7 +4,7 @@ use abi::flags::at;
 use abi::structs::Stat;
 use abi::{Errno, UserAddr};
 
-use super::{base_for, path_arg};
+use super::base_for;
 use crate::{Args, Ctx};
 
 /// `stat` of what `dirfd` + `path` names; an empty path with `AT_EMPTY_PATH` is `dirfd`.
@@ -131,9 +131,16 @@ fn readlink_at(
     if size <= 0 {
         return Err(Errno::EINVAL);
     }
-    let p = path_arg(ctx, path)?;
-    let base = base_for(ctx, dirfd, &p)?;
-    let target = ctx.vfs.readlink(ctx.at(&base), &p)?;
+    let p = ctx.read_path(path)?;
+    let target = if p.is_empty() {
+        // The symlink `dirfd` names itself (an `O_PATH|O_NOFOLLOW` descriptor); anything
+        // else is `ENOENT`, as Linux's `do_readlinkat` says for an empty path.
+        let d = ctx.empty_path_dentry(dirfd)?;
+        ctx.vfs.readlink_dentry(&d).map_err(|_| Errno::ENOENT)?
+    } else {
+        let base = base_for(ctx, dirfd, &p)?;
+        ctx.vfs.readlink(ctx.at(&base), &p)?
+    };
     let n = target.len().min(size as usize);
     ctx.copy_out(buf, &target[..n])?;
     Ok(n as u64)
