@@ -1,11 +1,12 @@
 /* Newer path calls: openat2 (struct open_how checks and RESOLVE_* flags),
  * name_to_handle_at/open_by_handle_at, fchmodat2 and ustat; readlinkat of an empty path,
- * execveat's dirfd and AT_SYMLINK_NOFOLLOW. */
+ * execveat's dirfd and AT_SYMLINK_NOFOLLOW, close_range's CLOSE_RANGE_UNSHARE. */
 #include "common.h"
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <signal.h>
 #include <sys/wait.h>
 
 #ifndef SYS_fchmodat2
@@ -274,6 +275,26 @@ static void test_link_calls(const char *dir) {
     close(ff);
 }
 
+#include <sched.h>
+
+static int fd_for_child;
+
+static int unshare_child(void *arg) {
+    (void)arg;
+    report("child close_range unshare", syscall(SYS_close_range, fd_for_child, fd_for_child, 2));
+    report("child's fd after", fcntl(fd_for_child, F_GETFD));
+    return 0;
+}
+
+static void test_close_range_unshare(void) {
+    fd_for_child = open("/", O_PATH);
+    static char stack[64 * 1024];
+    pid_t c = clone(unshare_child, stack + sizeof stack, CLONE_FILES | SIGCHLD, NULL);
+    waitpid(c, NULL, 0);
+    report("parent's fd after", fcntl(fd_for_child, F_GETFD));
+    close(fd_for_child);
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
     char dir[] = "/tmp/uml-paths-XXXXXX";
@@ -283,6 +304,7 @@ int main(void) {
     test_ustat(dir);
     test_handles(dir);
     test_link_calls(dir);
+    test_close_range_unshare();
     printf("done\n");
     return 0;
 }

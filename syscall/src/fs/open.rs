@@ -182,14 +182,17 @@ pub fn sys_creat(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
 }
 
 /// `close_range(2)`: closes (or, with `CLOSE_RANGE_CLOEXEC`, marks close-on-exec) every
-/// descriptor in `[first, last]`. `CLOSE_RANGE_UNSHARE` changes nothing: fd tables are never
-/// shared between processes here.
+/// descriptor in `[first, last]`; with `CLOSE_RANGE_UNSHARE`, in a table of the caller's
+/// own first (one shared through `CLONE_FILES` is copied, the sharers keep theirs).
 pub fn sys_close_range(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
     const UNSHARE: u32 = 2;
     const CLOEXEC: u32 = 4;
     let (first, last, flags) = (a.u32(0), a.u32(1), a.u32(2));
     if flags & !(UNSHARE | CLOEXEC) != 0 || first > last {
         return Err(Errno::EINVAL);
+    }
+    if flags & UNSHARE != 0 {
+        ctx.proc.fds.unshare();
     }
     let fds: Vec<i32> = ctx
         .proc
