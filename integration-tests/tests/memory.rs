@@ -1,10 +1,8 @@
 //! Details of the memory calls from a C guest (`mm_details.c`): `remap_file_pages`,
 //! `mseal`, memory locks (`VmLck`, populated pages), guard pages (`MADV_GUARD_INSTALL`),
-//! `MAP_GROWSDOWN` growth and its guard gap,
-//! and the errnos of `madvise`, `msync`
-//! and `mmap`; run
-//! natively and under uml with both trap mechanisms, stdout and exit status must be
-//! identical.
+//! `MAP_GROWSDOWN` growth and its guard gap, and the errnos of `madvise`, `msync` and
+//! `mmap`; run natively and under uml with both trap mechanisms, stdout and exit status
+//! must be identical.
 #![allow(clippy::unwrap_used)]
 
 use integration_tests::{assert_no_bad_lines, compare, guests, RunOpts};

@@ -1,8 +1,8 @@
 //! Newer path calls from a C guest (`fs_paths.c`): `openat2` with its `struct open_how`
 //! checks and `RESOLVE_*` flags, file handles (`name_to_handle_at`, `open_by_handle_at`),
-//! `fchmodat2`, `ustat`, `readlinkat` of an empty path and `execveat`'s `dirfd` and
-//! `AT_SYMLINK_NOFOLLOW`, `close_range`'s `CLOSE_RANGE_UNSHARE`; run natively and under uml with both trap mechanisms, stdout
-//! and exit status must be identical.
+//! `fchmodat2`, `ustat`, `readlinkat` of an empty path, `execveat`'s `dirfd` and
+//! `AT_SYMLINK_NOFOLLOW`, and `close_range`'s `CLOSE_RANGE_UNSHARE`; run natively and
+//! under uml with both trap mechanisms, stdout and exit status must be identical.
 #![allow(clippy::unwrap_used)]
 
 use integration_tests::{assert_no_bad_lines, compare, guests, RunOpts};
