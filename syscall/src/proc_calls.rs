@@ -620,7 +620,10 @@ pub(crate) fn sys_prctl(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
             ctx.proc.no_new_privs = true;
             Ok(0)
         }
-        pr::GET_NO_NEW_PRIVS => Ok(u64::from(ctx.proc.no_new_privs)),
+        // Every other argument must be 0 (`EINVAL` otherwise).
+        pr::GET_NO_NEW_PRIVS if (1..5).all(|i| a.raw(i) == 0) => {
+            Ok(u64::from(ctx.proc.no_new_privs))
+        }
         _ => Err(Errno::EINVAL),
     }
 }
