@@ -43,6 +43,18 @@ fn aligned(v: u64) -> bool {
     v % PAGE_SIZE == 0
 }
 
+/// The end of the page-aligned range `[addr, addr+len)` a range call acts on (`mprotect`,
+/// `mseal`, guard pages): `EINVAL` for an unaligned start, `overflow` for a length that
+/// wraps, `None` for an empty range.
+fn page_range(addr: u64, len: u64, overflow: Errno) -> Result<Option<u64>, Errno> {
+    if !aligned(addr) {
+        return Err(Errno::EINVAL);
+    }
+    let len = page_up(len).ok_or(overflow)?;
+    let end = addr.checked_add(len).ok_or(overflow)?;
+    Ok((len != 0).then_some(end))
+}
+
 impl AddressSpace {
     /// An empty address space called `id`.
     pub fn new(id: crate::MmId) -> AddressSpace {
@@ -279,14 +291,9 @@ impl AddressSpace {
         len: u64,
         install: bool,
     ) -> Result<(), Errno> {
-        if !aligned(addr) {
-            return Err(Errno::EINVAL);
-        }
-        let len = page_up(len).ok_or(Errno::EINVAL)?;
-        let end = addr.checked_add(len).ok_or(Errno::EINVAL)?;
-        if len == 0 {
+        let Some(end) = page_range(addr, len, Errno::EINVAL)? else {
             return Ok(());
-        }
+        };
         let pieces: Vec<(u64, u64)> = self
             .vmas
             .iter_range(addr, end)
@@ -327,14 +334,12 @@ impl AddressSpace {
     /// `mseal(2)`: seals every VMA in `[addr, addr+len)`, which must all be mapped
     /// (`ENOMEM`); `flags` must be 0.
     pub fn mseal(&mut self, addr: u64, len: u64, flags: u64) -> Result<(), Errno> {
-        if flags != 0 || !aligned(addr) {
+        if flags != 0 {
             return Err(Errno::EINVAL);
         }
-        let len = page_up(len).ok_or(Errno::EINVAL)?;
-        let end = addr.checked_add(len).ok_or(Errno::EINVAL)?;
-        if len == 0 {
+        let Some(end) = page_range(addr, len, Errno::EINVAL)? else {
             return Ok(());
-        }
+        };
         if end > TASK_SIZE || !self.vmas.covered(addr, end) {
             return Err(Errno::ENOMEM);
         }
@@ -351,20 +356,18 @@ impl AddressSpace {
         len: u64,
         prot: Prot,
     ) -> Result<(), Errno> {
-        if !aligned(addr) {
+        // Linux's order: both grow directions, the range (an empty one is not looked at
+        // further), then the other protection bits.
+        if prot.contains(Prot::GROWSDOWN | Prot::GROWSUP) {
             return Err(Errno::EINVAL);
         }
+        let Some(end) = page_range(addr, len, Errno::ENOMEM)? else {
+            return Ok(());
+        };
         const PROT_SEM: u32 = 0x8;
         let known = Prot::READ | Prot::WRITE | Prot::EXEC | Prot::GROWSDOWN | Prot::GROWSUP;
-        if prot.bits() & !(known.bits() | PROT_SEM) != 0
-            || prot.contains(Prot::GROWSDOWN | Prot::GROWSUP)
-        {
+        if prot.bits() & !(known.bits() | PROT_SEM) != 0 {
             return Err(Errno::EINVAL);
-        }
-        let len = page_up(len).ok_or(Errno::ENOMEM)?;
-        let end = addr.checked_add(len).ok_or(Errno::ENOMEM)?;
-        if len == 0 {
-            return Ok(());
         }
         if end > TASK_SIZE || !self.vmas.covered(addr, end) {
             return Err(Errno::ENOMEM);
