@@ -175,6 +175,7 @@ pub mod at {
     pub const NO_AUTOMOUNT: u32 = 0x800;
     pub const EMPTY_PATH: u32 = 0x1000;
     pub const STATX_SYNC_TYPE: u32 = 0x6000;
+    pub const RECURSIVE: u32 = 0x8000;
 }
 
 /// `openat2(2)` path resolution flags (`struct open_how`'s `resolve`).
@@ -195,6 +196,92 @@ pub mod rename {
     pub const NOREPLACE: u32 = 1;
     pub const EXCHANGE: u32 = 2;
     pub const WHITEOUT: u32 = 4;
+}
+
+/// File system events, as `inotify(7)` and `fanotify(7)` name them (Linux's `FS_*` bits,
+/// which both share), and the flags of `inotify_add_watch(2)` and `inotify_init1(2)`.
+pub mod inotify {
+    #![allow(missing_docs)]
+    pub const IN_ACCESS: u32 = 0x1;
+    pub const IN_MODIFY: u32 = 0x2;
+    pub const IN_ATTRIB: u32 = 0x4;
+    pub const IN_CLOSE_WRITE: u32 = 0x8;
+    pub const IN_CLOSE_NOWRITE: u32 = 0x10;
+    pub const IN_OPEN: u32 = 0x20;
+    pub const IN_MOVED_FROM: u32 = 0x40;
+    pub const IN_MOVED_TO: u32 = 0x80;
+    pub const IN_CREATE: u32 = 0x100;
+    pub const IN_DELETE: u32 = 0x200;
+    pub const IN_DELETE_SELF: u32 = 0x400;
+    pub const IN_MOVE_SELF: u32 = 0x800;
+    /// `FS_OPEN_EXEC` (fanotify's `FAN_OPEN_EXEC`; not an inotify event).
+    pub const FS_OPEN_EXEC: u32 = 0x1000;
+    pub const IN_UNMOUNT: u32 = 0x2000;
+    pub const IN_Q_OVERFLOW: u32 = 0x4000;
+    pub const IN_IGNORED: u32 = 0x8000;
+    /// fanotify's permission events (`FAN_OPEN_PERM`, `FAN_ACCESS_PERM`,
+    /// `FAN_OPEN_EXEC_PERM`).
+    pub const FS_OPEN_PERM: u32 = 0x1_0000;
+    pub const FS_ACCESS_PERM: u32 = 0x2_0000;
+    pub const FS_OPEN_EXEC_PERM: u32 = 0x4_0000;
+    pub const IN_ONLYDIR: u32 = 0x0100_0000;
+    pub const IN_DONT_FOLLOW: u32 = 0x0200_0000;
+    pub const IN_EXCL_UNLINK: u32 = 0x0400_0000;
+    pub const IN_MASK_CREATE: u32 = 0x1000_0000;
+    pub const IN_MASK_ADD: u32 = 0x2000_0000;
+    pub const IN_ISDIR: u32 = 0x4000_0000;
+    pub const IN_ONESHOT: u32 = 0x8000_0000;
+    pub const IN_CLOSE: u32 = IN_CLOSE_WRITE | IN_CLOSE_NOWRITE;
+    pub const IN_MOVE: u32 = IN_MOVED_FROM | IN_MOVED_TO;
+    /// Every event a watch may ask for.
+    pub const IN_ALL_EVENTS: u32 = 0xfff;
+    /// `IN_NONBLOCK` and `IN_CLOEXEC` are `O_NONBLOCK` and `O_CLOEXEC`.
+    pub const IN_NONBLOCK: u32 = 0o4000;
+    pub const IN_CLOEXEC: u32 = 0o2000000;
+}
+
+/// `fanotify_init(2)` and `fanotify_mark(2)` flags, and fanotify's own event bits (the
+/// file events are [`inotify`]'s `FS_*` bits).
+pub mod fanotify {
+    #![allow(missing_docs)]
+    pub const FAN_CLOEXEC: u32 = 0x1;
+    pub const FAN_NONBLOCK: u32 = 0x2;
+    pub const FAN_CLASS_NOTIF: u32 = 0x0;
+    pub const FAN_CLASS_CONTENT: u32 = 0x4;
+    pub const FAN_CLASS_PRE_CONTENT: u32 = 0x8;
+    pub const FAN_ALL_CLASS_BITS: u32 = 0xc;
+    pub const FAN_UNLIMITED_QUEUE: u32 = 0x10;
+    pub const FAN_UNLIMITED_MARKS: u32 = 0x20;
+    pub const FAN_ENABLE_AUDIT: u32 = 0x40;
+    pub const FAN_REPORT_PIDFD: u32 = 0x80;
+    pub const FAN_REPORT_TID: u32 = 0x100;
+    pub const FAN_REPORT_FID: u32 = 0x200;
+    pub const FAN_REPORT_DIR_FID: u32 = 0x400;
+    pub const FAN_REPORT_NAME: u32 = 0x800;
+    pub const FAN_REPORT_TARGET_FID: u32 = 0x1000;
+    pub const FAN_MARK_ADD: u32 = 0x1;
+    pub const FAN_MARK_REMOVE: u32 = 0x2;
+    pub const FAN_MARK_DONT_FOLLOW: u32 = 0x4;
+    pub const FAN_MARK_ONLYDIR: u32 = 0x8;
+    pub const FAN_MARK_MOUNT: u32 = 0x10;
+    pub const FAN_MARK_IGNORED_MASK: u32 = 0x20;
+    pub const FAN_MARK_IGNORED_SURV_MODIFY: u32 = 0x40;
+    pub const FAN_MARK_FLUSH: u32 = 0x80;
+    pub const FAN_MARK_FILESYSTEM: u32 = 0x100;
+    pub const FAN_MARK_EVICTABLE: u32 = 0x200;
+    pub const FAN_MARK_IGNORE: u32 = 0x400;
+    /// Events on directories too.
+    pub const FAN_ONDIR: u64 = 0x4000_0000;
+    /// A directory's mark also gets its children's events.
+    pub const FAN_EVENT_ON_CHILD: u64 = 0x0800_0000;
+    pub const FAN_ALLOW: u32 = 0x1;
+    pub const FAN_DENY: u32 = 0x2;
+    pub const FAN_AUDIT: u32 = 0x10;
+    /// `fd` of an event without one (an overflow).
+    pub const FAN_NOFD: i32 = -1;
+    pub const FANOTIFY_METADATA_VERSION: u8 = 3;
+    /// `sizeof(struct fanotify_event_metadata)`.
+    pub const FAN_EVENT_METADATA_LEN: usize = 24;
 }
 
 /// File type and permission bits of `st_mode`.
@@ -260,6 +347,8 @@ pub mod fcntl {
     pub const F_GETLEASE: i32 = 1025;
     pub const F_SETPIPE_SZ: i32 = 1031;
     pub const F_GETPIPE_SZ: i32 = 1032;
+    /// Whether this open created the file (Linux 6.12).
+    pub const F_CREATED_QUERY: i32 = 1028;
     pub const F_ADD_SEALS: i32 = 1033;
     pub const F_GET_SEALS: i32 = 1034;
     pub const F_SEAL_SEAL: u32 = 0x01;
@@ -315,6 +404,8 @@ pub mod ioctl {
     pub const TIOCGWINSZ: u32 = 0x5413;
     pub const TIOCSWINSZ: u32 = 0x5414;
     pub const FIONREAD: u32 = 0x541b;
+    /// `RNDGETENTCNT` (`/dev/random`): the entropy count, an `int`.
+    pub const RNDGETENTCNT: u32 = 0x8004_5200;
     pub const FIONBIO: u32 = 0x5421;
     pub const FIOCLEX: u32 = 0x5451;
     pub const FIONCLEX: u32 = 0x5450;
@@ -617,6 +708,58 @@ pub mod mount {
     pub const ST_NODIRATIME: u64 = 2048;
     pub const ST_RELATIME: u64 = 4096;
     pub const ST_NOSYMFOLLOW: u64 = 8192;
+    /// The new mount API (`<linux/mount.h>`).
+    pub const FSOPEN_CLOEXEC: u32 = 1;
+    pub const FSPICK_CLOEXEC: u32 = 1;
+    pub const FSPICK_SYMLINK_NOFOLLOW: u32 = 2;
+    pub const FSPICK_NO_AUTOMOUNT: u32 = 4;
+    pub const FSPICK_EMPTY_PATH: u32 = 8;
+    pub const FSMOUNT_CLOEXEC: u32 = 1;
+    pub const FSCONFIG_SET_FLAG: u32 = 0;
+    pub const FSCONFIG_SET_STRING: u32 = 1;
+    pub const FSCONFIG_SET_BINARY: u32 = 2;
+    pub const FSCONFIG_SET_PATH: u32 = 3;
+    pub const FSCONFIG_SET_PATH_EMPTY: u32 = 4;
+    pub const FSCONFIG_SET_FD: u32 = 5;
+    pub const FSCONFIG_CMD_CREATE: u32 = 6;
+    pub const FSCONFIG_CMD_RECONFIGURE: u32 = 7;
+    pub const FSCONFIG_CMD_CREATE_EXCL: u32 = 8;
+    pub const MOVE_MOUNT_F_SYMLINKS: u32 = 1;
+    pub const MOVE_MOUNT_F_AUTOMOUNTS: u32 = 2;
+    pub const MOVE_MOUNT_F_EMPTY_PATH: u32 = 4;
+    pub const MOVE_MOUNT_T_SYMLINKS: u32 = 0x10;
+    pub const MOVE_MOUNT_T_AUTOMOUNTS: u32 = 0x20;
+    pub const MOVE_MOUNT_T_EMPTY_PATH: u32 = 0x40;
+    pub const MOVE_MOUNT_SET_GROUP: u32 = 0x100;
+    pub const MOVE_MOUNT_BENEATH: u32 = 0x200;
+    pub const OPEN_TREE_CLONE: u32 = 1;
+    pub const MOUNT_ATTR_RDONLY: u64 = 1;
+    pub const MOUNT_ATTR_NOSUID: u64 = 2;
+    pub const MOUNT_ATTR_NODEV: u64 = 4;
+    pub const MOUNT_ATTR_NOEXEC: u64 = 8;
+    pub const MOUNT_ATTR__ATIME: u64 = 0x70;
+    pub const MOUNT_ATTR_RELATIME: u64 = 0;
+    pub const MOUNT_ATTR_NOATIME: u64 = 0x10;
+    pub const MOUNT_ATTR_STRICTATIME: u64 = 0x20;
+    pub const MOUNT_ATTR_NODIRATIME: u64 = 0x80;
+    pub const MOUNT_ATTR_IDMAP: u64 = 0x10_0000;
+    pub const MOUNT_ATTR_NOSYMFOLLOW: u64 = 0x20_0000;
+    /// `sizeof(struct mount_attr)`, first version.
+    pub const MOUNT_ATTR_SIZE_VER0: usize = 32;
+    /// `statmount` request bits.
+    pub const STATMOUNT_SB_BASIC: u64 = 1;
+    pub const STATMOUNT_MNT_BASIC: u64 = 2;
+    pub const STATMOUNT_PROPAGATE_FROM: u64 = 4;
+    pub const STATMOUNT_MNT_ROOT: u64 = 8;
+    pub const STATMOUNT_MNT_POINT: u64 = 0x10;
+    pub const STATMOUNT_FS_TYPE: u64 = 0x20;
+    pub const STATMOUNT_MNT_NS_ID: u64 = 0x40;
+    pub const STATMOUNT_MNT_OPTS: u64 = 0x80;
+    /// `listmount`'s "the caller's root" id.
+    pub const LSMT_ROOT: u64 = u64::MAX;
+    /// `sizeof(struct mnt_id_req)`, first and second versions.
+    pub const MNT_ID_REQ_SIZE_VER0: usize = 24;
+    pub const MNT_ID_REQ_SIZE_VER1: usize = 32;
 }
 
 /// File system magic numbers (`f_type` of `statfs`, `<linux/magic.h>`).

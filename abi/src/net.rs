@@ -72,6 +72,8 @@ pub const SO_RCVTIMEO: i32 = 20;
 pub const SO_SNDTIMEO: i32 = 21;
 /// `SO_TIMESTAMP`.
 pub const SO_TIMESTAMP: i32 = 29;
+/// `SO_TIMESTAMPNS`.
+pub const SO_TIMESTAMPNS: i32 = 35;
 /// `SO_ACCEPTCONN`.
 pub const SO_ACCEPTCONN: i32 = 30;
 /// `SO_SNDBUFFORCE`.
@@ -93,6 +95,34 @@ pub const IP_RECVERR: i32 = 11;
 pub const IP_MTU_DISCOVER: i32 = 10;
 /// `IP_PKTINFO`.
 pub const IP_PKTINFO: i32 = 8;
+/// `IP_RECVTTL`.
+pub const IP_RECVTTL: i32 = 12;
+/// `IP_RECVTOS`.
+pub const IP_RECVTOS: i32 = 13;
+/// `IP_RETOPTS`.
+pub const IP_RETOPTS: i32 = 7;
+/// `IP_RECVOPTS`.
+pub const IP_RECVOPTS: i32 = 6;
+/// `IPV6_CHECKSUM` (at level `SOL_RAW` for ICMPv6 sockets).
+pub const IPV6_CHECKSUM: i32 = 7;
+/// `IPV6_RECVERR`.
+pub const IPV6_RECVERR: i32 = 25;
+/// `IPV6_PKTINFO`: the control message `IPV6_RECVPKTINFO` asks for.
+pub const IPV6_PKTINFO: i32 = 50;
+/// `IPV6_RECVHOPLIMIT`.
+pub const IPV6_RECVHOPLIMIT: i32 = 51;
+/// `IPV6_HOPLIMIT`: the control message `IPV6_RECVHOPLIMIT` asks for.
+pub const IPV6_HOPLIMIT: i32 = 52;
+/// `IPV6_RECVTCLASS`.
+pub const IPV6_RECVTCLASS: i32 = 66;
+/// `SOL_RAW`.
+pub const SOL_RAW: i32 = 255;
+/// `ICMP_FILTER` (`SOL_RAW`, raw ICMP sockets).
+pub const ICMP_FILTER: i32 = 1;
+/// `SOL_ICMPV6`.
+pub const SOL_ICMPV6: i32 = 58;
+/// `ICMP6_FILTER` (`SOL_ICMPV6`, raw ICMPv6 sockets).
+pub const ICMP6_FILTER: i32 = 1;
 /// `IPV6_UNICAST_HOPS`.
 pub const IPV6_UNICAST_HOPS: i32 = 16;
 /// `IPV6_V6ONLY`.
@@ -122,6 +152,8 @@ pub const TCP_QUICKACK: i32 = 12;
 pub const TCP_USER_TIMEOUT: i32 = 18;
 /// `TCP_FASTOPEN`.
 pub const TCP_FASTOPEN: i32 = 23;
+/// `TCP_INFO`.
+pub const TCP_INFO: i32 = 11;
 /// `TCP_NOTSENT_LOWAT`.
 pub const TCP_NOTSENT_LOWAT: i32 = 25;
 
@@ -137,6 +169,8 @@ pub const MSG_DONTWAIT: u32 = 0x40;
 pub const MSG_WAITALL: u32 = 0x100;
 /// `MSG_ERRQUEUE`.
 pub const MSG_ERRQUEUE: u32 = 0x2000;
+/// `MSG_MORE`.
+pub const MSG_MORE: u32 = 0x8000;
 /// `MSG_NOSIGNAL`.
 pub const MSG_NOSIGNAL: u32 = 0x4000;
 /// `MSG_WAITFORONE` (`recvmmsg`).

@@ -91,7 +91,8 @@ pub struct Statx {
     pub stx_rdev_minor: u32,
     pub stx_dev_major: u32,
     pub stx_dev_minor: u32,
-    pub spare2: [u64; 14],
+    pub stx_mnt_id: u64,
+    pub spare2: [u64; 13],
 }
 assert_size!(Statx, 256);
 
@@ -110,6 +111,10 @@ pub mod statx_mask {
     pub const SIZE: u32 = 0x200;
     pub const BLOCKS: u32 = 0x400;
     pub const BASIC_STATS: u32 = 0x7ff;
+    pub const MNT_ID: u32 = 0x1000;
+    pub const MNT_ID_UNIQUE: u32 = 0x4000;
+    /// `stx_attributes`: the file is the root of a mount.
+    pub const ATTR_MOUNT_ROOT: u64 = 0x2000;
 }
 
 /// Splits a Linux `dev_t` into (major, minor).

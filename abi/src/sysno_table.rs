@@ -374,4 +374,5 @@ sysno_table! {
     lsm_set_self_attr = 460;
     lsm_list_modules = 461;
     mseal = 462;
+    open_tree_attr = 467;
 }

@@ -99,12 +99,13 @@ struct RunArgs {
     /// host's network (guest inet sockets are host sockets the kernel opens for it).
     #[arg(long, value_name = "none|host", default_value = "none", value_parser = ["none", "host"])]
     net: String,
-    /// Publish a guest port: connections to the host's HOSTADDR:HOSTPORT (default
-    /// 127.0.0.1) go to the guest's listener on GUESTPORT (`--net none`; TCP only).
+    /// Publish a guest port: connections (or with /udp datagrams) to the host's
+    /// HOSTADDR:HOSTPORT (default 127.0.0.1) go to the guest's socket on GUESTPORT
+    /// (`--net none`).
     #[arg(
         short = 'p',
         long = "publish",
-        value_name = "[HOSTADDR:]HOSTPORT:GUESTPORT"
+        value_name = "[HOSTADDR:]HOSTPORT:GUESTPORT[/udp]"
     )]
     publish: Vec<kernel::Publish>,
     /// Most guest processes; fork fails with EAGAIN beyond it (0: no limit).

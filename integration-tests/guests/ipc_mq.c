@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <mqueue.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -56,6 +57,10 @@ static void show_attr(const char *what, mqd_t q) {
     printf("%s: flags=%s maxmsg=%ld msgsize=%ld curmsgs=%ld\n", what,
            a.mq_flags & O_NONBLOCK ? "NONBLOCK" : "0", a.mq_maxmsg, a.mq_msgsize, a.mq_curmsgs);
 }
+
+/* SIGEV_THREAD: glibc's helper thread runs this once the kernel's netlink message comes. */
+static volatile int thread_value;
+static void on_message(union sigval v) { thread_value = v.sival_int; }
 
 int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -154,6 +159,18 @@ int main(void) {
     EXPECT_ERR("mq_notify bad signal", mq_notify(q, &ev), EINVAL);
     ev.sigev_notify = 77;
     EXPECT_ERR("mq_notify bad notify", mq_notify(q, &ev), EINVAL);
+
+    /* SIGEV_THREAD: registered, taken back (glibc's helper is told), registered again and
+     * fired by a message. */
+    struct sigevent tev = {.sigev_notify = SIGEV_THREAD, .sigev_notify_function = on_message,
+                           .sigev_value.sival_int = 77};
+    printf("SIGEV_THREAD register=%d\n", mq_notify(q, &tev));
+    printf("SIGEV_THREAD unregister=%d\n", mq_notify(q, NULL));
+    printf("SIGEV_THREAD register again=%d\n", mq_notify(q, &tev));
+    mq_send(q, "t", 1, 0);
+    for (int i = 0; i < 500 && !thread_value; i++) usleep(10000);
+    printf("SIGEV_THREAD function ran with %d\n", thread_value);
+    mq_receive(q, buf, sizeof buf, NULL);
 
     /* Errnos. */
     EXPECT_ERR("receive small buffer", mq_receive(q, buf, 64, NULL), EMSGSIZE);

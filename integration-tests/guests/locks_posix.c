@@ -79,6 +79,16 @@ static void probe_split(void) {
     getlk("to end", fd, F_WRLCK, 5000, 1);
 }
 
+/* With two locks of one owner in the way, F_GETLK reports the one that starts first,
+ * whatever order they were set in. */
+static void probe_order(void) {
+    int fd = open_file(O_RDWR);
+    getlk("first of two", fd, F_WRLCK, 0, 0);
+    getlk("from 6", fd, F_WRLCK, 6, 0);
+    getlk("past both", fd, F_WRLCK, 15, 0);
+    close(fd);
+}
+
 static void probe_free(void) {
     int fd = open_file(O_RDWR);
     getlk("after close", fd, F_WRLCK, 0, 0);
@@ -151,6 +161,11 @@ int main(int argc, char **argv) {
     /* SEEK_CUR: the position is 50. */
     lseek(fd, 10, SEEK_SET);
     in_child(probe_split);
+
+    lk(fd, F_SETLK, F_UNLCK, SEEK_SET, 0, 0);
+    lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 10, 5);
+    lk(fd, F_SETLK, F_RDLCK, SEEK_SET, 1, 5);
+    in_child(probe_order);
 
     /* Closing any descriptor of the file drops all our locks on it. */
     lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 0, 0);

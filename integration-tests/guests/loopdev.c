@@ -14,6 +14,20 @@
 
 #define IMAGE_SIZE (32 << 20)
 
+/* Field 7 (sectors written) of /sys/block/loopN/stat; its io_ticks must be non-zero. */
+static unsigned long sectors_written(int n) {
+    char path[64];
+    unsigned long v[10] = {0};
+    snprintf(path, sizeof path, "/sys/block/loop%d/stat", n);
+    FILE *f = fopen(path, "r");
+    if (!f || fscanf(f, "%lu %lu %lu %lu %lu %lu %lu %lu %lu %lu", &v[0], &v[1], &v[2], &v[3],
+                     &v[4], &v[5], &v[6], &v[7], &v[8], &v[9]) != 10) {
+        printf("bad stat file %s\n", path);
+    }
+    if (f) fclose(f);
+    return v[6];
+}
+
 static int run(char *const argv[]) {
     pid_t pid = fork();
     if (pid == 0) {
@@ -109,8 +123,20 @@ int main(void) {
     CHECK("statfs-ext4", statfs("mnt", &sf) == 0 && sf.f_type == 0xEF53);
     printf("statfs bsize=%ld\n", (long)sf.f_bsize);
     CHECK("lost+found", stat("mnt/lost+found", &st) == 0 && (st.st_mode & 07777) == 0700);
+    EXPECT_ERR("mount-ext4-same-point", mount(dev, "mnt", "ext4", 0, NULL), EBUSY);
+    /* /sys/block/loopN/stat: a synced write shows as sectors written. */
+    unsigned long before = sectors_written(n);
+    int w = open("mnt/synced", O_CREAT | O_WRONLY, 0644);
+    static char mb[1 << 20];
+    memset(mb, 'x', sizeof mb);
+    CHECK("write-1m", write(w, mb, sizeof mb) == (long)sizeof mb);
+    CHECK("fsync", fsync(w) == 0);
+    close(w);
+    printf("stat-sectors-grow=%d\n", sectors_written(n) - before >= (1 << 20) / 512);
     int f = open("mnt/kept", O_CREAT | O_WRONLY, 0644);
     CHECK("write-ext4", f >= 0 && write(f, "kept", 4) == 4);
+    /* Not read-only while a file is open for writing. */
+    EXPECT_ERR("remount-ro-writer", mount(NULL, "mnt", NULL, MS_REMOUNT | MS_RDONLY, NULL), EBUSY);
     close(f);
     report("umount-ext4", umount("mnt"));
     report("mount-again", mount(dev, "mnt", "ext4", MS_RDONLY, NULL));

@@ -545,6 +545,35 @@ static int after_exec(int id) {
     return 0;
 }
 
+/* A 1 ns periodic timer set to an absolute time 30 s past: its first signal's overrun
+ * is capped at INT_MAX (the expiries before uml started count too). */
+static timer_t past_timer;
+static volatile sig_atomic_t past_called;
+static volatile int past_overrun;
+static void on_past(int s) {
+    (void)s;
+    if (past_called) return;
+    past_overrun = timer_getoverrun(past_timer);
+    struct itimerspec zero = {0};
+    timer_settime(past_timer, 0, &zero, NULL);
+    past_called = 1;
+}
+
+static void long_past(void) {
+    struct sigevent sev = {.sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGUSR2};
+    signal(SIGUSR2, on_past);
+    timer_create(CLOCK_REALTIME, &sev, &past_timer);
+    struct itimerspec spec = {.it_interval = {0, 1}};
+    clock_gettime(CLOCK_REALTIME, &spec.it_value);
+    spec.it_value.tv_sec -= 30;
+    timer_settime(past_timer, TIMER_ABSTIME, &spec, NULL);
+    while (!past_called)
+        ;
+    printf("overrun of a timer 30 s past: %s\n", past_overrun == 2147483647 ? "INT_MAX" : "less");
+    timer_delete(past_timer);
+    signal(SIGUSR2, SIG_DFL);
+}
+
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IONBF, 0);
     if (argc == 3 && strcmp(argv[1], "after-exec") == 0) return after_exec(atoi(argv[2]));
@@ -558,6 +587,7 @@ int main(int argc, char **argv) {
     cpu_timers();
     itimers();
     inheritance(argv[0]);
+    long_past();
     printf("done\n");
     return 0;
 }

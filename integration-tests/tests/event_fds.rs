@@ -44,6 +44,12 @@ fn epoll() {
     run_guest(&[guests::EVT_EPOLL]);
 }
 
+/// Each event on a file wakes one `EPOLLEXCLUSIVE` waiter (the output counts them).
+#[test]
+fn epoll_exclusive_wakes_one() {
+    run_guest(&[guests::EPOLL_EXCL]);
+}
+
 #[test]
 fn timerfd() {
     run_guest(&[guests::EVT_TIMERFD]);

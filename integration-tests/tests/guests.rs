@@ -328,6 +328,21 @@ fn chroot() {
 fn file_call_details() {
     let o = compare(&[guests::FS_DETAILS], &plain());
     assert_no_bad_lines("fs_details", &o);
+    for want in [
+        "write across the limit: 100\n",
+        "write at the limit=EFBIG\n",
+        "truncate past the limit=EFBIG\n",
+        "SIGXFSZ pending: 1\n",
+        "mmap of an O_PATH fd=EBADF\n",
+        "readlinkat of the fd itself: 11\n",
+        "poll of a directory: revents=0x5\n",
+        "entropy: ioctl 256, proc 256\n",
+        "epoll nesting stops at level 6: ELOOP\n",
+        "close_range UNSHARE: child closed 1, parent's still open 1\n",
+        "F_CREATED_QUERY after creating: 1\nF_CREATED_QUERY after reopening: 0\n",
+    ] {
+        assert!(o.stdout_str().contains(want), "missing {want:?}");
+    }
     assert!(
         o.stdout_str().ends_with("done\n"),
         "{}",

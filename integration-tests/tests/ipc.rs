@@ -103,6 +103,8 @@ fn posix_message_queues() {
             "notified: sig=10 code_is_mesgq=1 value=42 pid_ok=1\n",
             "registration used up: sig=0\n",
             "after registrant exited=0\n",
+            "SIGEV_THREAD register=0\nSIGEV_THREAD unregister=0\nSIGEV_THREAD register again=0\n",
+            "SIGEV_THREAD function ran with 77\n",
             "unlinked queue still works: n=1 prio=0 text=n\n",
         ],
     );

@@ -1,7 +1,9 @@
-//! `mount(2)`/`umount2(2)` and loop devices: C guests that mount in a fresh temporary
-//! directory (tmpfs, bind mounts, read-only and noexec remounts, busy and detached
-//! unmounts, errnos) and bind an image to a loop device, run `mkfs.ext4` on it and mount
-//! it, natively (as root: the host's own mounts and loop devices, each undone by the
+//! `mount(2)`/`umount2(2)`, the new mount API and loop devices: C guests that mount in a
+//! fresh temporary directory (tmpfs, bind mounts, read-only and noexec remounts, busy and
+//! detached unmounts, errnos; fsopen/fsconfig/fsmount/move_mount, fspick, open_tree clones,
+//! mount_setattr, MS_MOVE, statmount/listmount and statx mount ids, /proc/self/ns,
+//! unshare(CLONE_NEWNS)) and bind an image to a
+//! loop device, run `mkfs.ext4` on it and mount it, natively (as root: the host's own mounts and loop devices, each undone by the
 //! guest before it exits) and under uml, whose stdout and exit status must be identical.
 #![allow(clippy::unwrap_used)]
 
@@ -31,14 +33,70 @@ fn tmpfs_and_bind_mounts_as_linux() {
         "mounts m: src=uml-test rest=tmpfs rw,nosuid,relatime,size=1024k,mode=750 0 0\n",
         "statfs bsize=4096 blocks=256 free=256 flags=0x1022\n",
         "write-2m: short\n",
+        "nosuid-exec euid=65534 suid=65534\n",
         "umount-busy-open=EBUSY\n",
         "umount-busy-cwd=EBUSY\n",
         "ro-creat=EROFS\n",
         "noexec-execve=EACCES\n",
         "user-mount=EPERM\n",
+        "remount-ro-writer=EBUSY\n",
+        "bind-remount-ro-writer=EBUSY\n",
+        "remount-ro-reader=ok\n",
+        "nosymfollow-open=ELOOP\n",
+        "ok nosymfollow-readlink\n",
+        "ok statfs-nosymfollow\n",
         "expire-first=EAGAIN\n",
+        "expire-after-use=EAGAIN\n",
         "umount-detach-busy=ok\n",
         "mounts m: none\n",
+        "relatime-stale-read-updates=1\n",
+        "relatime-fresh-read-keeps=1\n",
+        "strictatime-read-updates=1\n",
+        "strictatime-readdir-updates=1\n",
+        "nodiratime-readdir-keeps=1\n",
+        "noatime-read-keeps=1\n",
+    ] {
+        assert!(out.contains(want), "missing {want:?} in:\n{out}");
+    }
+}
+
+#[test]
+fn new_mount_api_as_linux() {
+    let out = run_in_temp(guests::MOUNT_API, "mount-api").stdout_str();
+    for want in [
+        "fsconfig-create=ok\n",
+        "move-attach=ok\n",
+        "attached: rw,nosuid,nodev,relatime,size=1024k,mode=750\n",
+        "attached-mount-root=1\n",
+        "picked-ro: ro,nosuid,nodev,relatime,size=1024k,mode=750\n",
+        "ok recursive-clone-has-sub\n",
+        "ok closed-clone-gone\n",
+        "setattr-top: ro,nosuid,nodev,noexec,relatime,size=1024k,mode=750\n",
+        "setattr-sub: ro,noexec,relatime\n",
+        "statmount mask=0x3b type=tmpfs root=/ point-ok=1 magic=0x1021994 sb_flags=0\n",
+        "ok statmount-ids\n",
+        "ok listmount-root\n",
+        "listmount-b=1 sub=1\n",
+        "ns-mnt-link-form=1\n",
+        "ok ns-mnt-stat\n",
+        "ok bind-joins-group\n",
+        "ok statmount-peer-group\n",
+        "ok slave-master\n",
+        "private-fields=0\n",
+        "ok statmount-ns-id\n",
+        "ok ms-moved-ids\n",
+        "all-gone: none\n",
+        "ok beneath-top-stays\n",
+        "ok beneath-shows\n",
+        "beneath-gone: none\n",
+        "unshare-newns=ok\n",
+        "ok ns-sees-own\n",
+        "ok ns-listmount-own\n",
+        "ok ns-parent-not-seen\n",
+        "ns-parent-statmount=ENOENT\n",
+        "ok ns-gone-with-child\n",
+        "clone-ns-mount=ok\n",
+        "ok clone-ns-parent-not-seen\n",
     ] {
         assert!(out.contains(want), "missing {want:?} in:\n{out}");
     }
@@ -58,6 +116,9 @@ fn loop_device_mkfs_and_mount_as_linux() {
         "write-past-end=ENOSPC\n",
         "mkfs.ext4=0\n",
         "mount-ext4=ok\n",
+        "mount-ext4-same-point=EBUSY\n",
+        "stat-sectors-grow=1\n",
+        "remount-ro-writer=EBUSY\n",
         "mount-ext4-as-ext2=EINVAL\n",
         "ro-ext4-creat=EROFS\n",
         "status-cleared=ENXIO\n",

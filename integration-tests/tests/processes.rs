@@ -444,3 +444,58 @@ fn host_sigint_reaches_the_foreground_group() {
     assert_eq!(rest, "caught INT\n");
     assert_eq!(status.code(), Some(3));
 }
+
+// ------------------------------------------------------------------- signal permissions
+
+/// `kill` and its relatives check who may signal whom, `/proc/PID` directories are
+/// pidfds, queued real-time signals respect `RLIMIT_SIGPENDING`, and `sigwaitinfo` takes
+/// an unblocked signal before its handler would.
+#[test]
+fn signal_permissions_queue_limit_and_sigwait() {
+    let o = run_guest(guests::SIG_PERM, &[], None, 60);
+    if !o.stdout_str().contains("not root") {
+        has(&o, "nobody kill root=EPERM");
+        has(&o, "nobody tgkill root=EPERM");
+    }
+    has(&o, "pidfd_send_signal /proc/self=ok");
+    has(&o, "tgkill rt over limit=EAGAIN");
+    has(
+        &o,
+        "sigwaitinfo unblocked: SIGUSR2, from child 1, code 0, handled 0",
+    );
+}
+
+// ----------------------------------------------------------------------------- ETXTBSY
+
+/// A running program cannot be opened for writing, a file open for writing cannot be run,
+/// and `execveat` takes an absolute path whatever its dirfd and refuses a symlink with
+/// `AT_SYMLINK_NOFOLLOW`.
+#[test]
+fn text_busy_and_execveat_paths() {
+    let o = run_guest(guests::TXTBSY, &[], None, 60);
+    has(&o, "open running program for writing=ETXTBSY");
+    has(&o, "truncating open of running program=ETXTBSY");
+    has(&o, "exec while open for writing: ETXTBSY");
+    has(&o, "execveat(-1, absolute): exit 4");
+    has(&o, "execveat NOFOLLOW on a symlink: ELOOP");
+}
+
+/// 300 processes at once fit in the default 1 GiB guest (stacks are charged as used).
+#[test]
+fn hundreds_of_processes_at_once() {
+    let o = run_guest(guests::FORK_MANY, &["300"], None, 120);
+    has(&o, "children alive: 300");
+}
+
+/// `clone` of a process (not a thread) sharing memory, filesystem context, descriptors and
+/// signal handlers: the parent sees what the child changed.
+#[test]
+fn processes_sharing_fs_and_handlers() {
+    let o = run_guest(guests::CLONE_SHARE, &[], None, 60);
+    has(&o, "shared memory: 42, shared descriptor valid: 1");
+    has(
+        &o,
+        "after sharing child: cwd /tmp umask 027 handler child's",
+    );
+    has(&o, "after forked child: cwd / umask 022 handler default");
+}

@@ -7,7 +7,9 @@
 
 use std::path::Path;
 
-use integration_tests::{assert_no_bad_lines, compare, run_uml, which, Outcome, RunOpts, TempDir};
+use integration_tests::{
+    assert_no_bad_lines, compare, guests, run_uml, which, Outcome, RunOpts, TempDir,
+};
 
 const PYTHON: &str = "/usr/bin/python3";
 const SH: &str = "/bin/sh";
@@ -321,4 +323,24 @@ fn meminfo_and_uptime_are_the_guests() {
     let la: Vec<&str> = lines[2].split_whitespace().collect();
     assert_eq!(la.len(), 5, "{}", lines[2]);
     assert!(la[3].starts_with("1/"), "{}", lines[2]);
+}
+
+/// A threaded process: `/proc/PID/task` lists every thread, `/proc/TID` and
+/// `/proc/PID/task/TID` give each thread's own id and state (LTP's state waits read
+/// them), and `/proc` lists leaders only.
+#[test]
+fn threads_have_their_own_entries() {
+    let o = compare(&[guests::PROC_THREADS], &RunOpts::default());
+    assert_no_bad_lines("proc_threads", &o);
+    assert_eq!(o.status, 0, "{}", o.describe("native"));
+    let out = o.stdout_str();
+    for want in [
+        "task entries 3\n",
+        "/proc lists the thread 0\n",
+        "/proc/TID/stat: state S id is tid 1\n",
+        "task/TID/status: Pid is tid 1, Tgid is pid 1\n",
+        "/proc/self/stat: state R id is pid 1\n",
+    ] {
+        assert!(out.contains(want), "missing {want:?} in:\n{out}");
+    }
 }

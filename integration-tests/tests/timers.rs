@@ -55,6 +55,8 @@ fn check(flags: &[&str]) {
         "ITIMER_VIRTUAL zero value keeps interval: interval=0.300000 value=0.000000",
     );
     has(&o, "after delete and unblock: got=0");
+    // Expiries before uml started count as overruns too (capped at INT_MAX).
+    has(&o, "overrun of a timer 30 s past: INT_MAX");
     assert!(o.stdout_str().ends_with("done\n"));
 }
 
@@ -107,4 +109,12 @@ fn vim_starts_without_e1286() {
     let want = "drew: True\nE1286: False\nexit: 0\n";
     assert_eq!(native.stdout_str(), want, "{}", native.describe("native"));
     assert_eq!(uml.stdout_str(), want, "{}", uml.describe("uml"));
+}
+
+/// `RLIMIT_CPU`: `SIGXCPU` at the soft limit, `SIGKILL` at the hard one.
+#[test]
+fn cpu_time_limit() {
+    let o = compare(&[guests::RLIMIT_CPU], &opts(&[]));
+    assert_eq!(o.status, 0, "{}", o.describe("native"));
+    has(&o, "killed by SIGKILL, SIGXCPU seen yes");
 }

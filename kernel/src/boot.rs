@@ -198,7 +198,7 @@ pub(crate) fn boot(
         procs.net = net::NetService::host();
     }
     procs.insert(Box::new(proc));
-    let mut tasks = std::collections::HashMap::new();
+    let mut tasks = rustc_hash::FxHashMap::default();
     tasks.insert(INIT_TASK, Task::new(regs, 1));
     let mut mm_users = std::collections::HashMap::new();
     mm_users.insert(proc_mm, 1);

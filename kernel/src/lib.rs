@@ -52,6 +52,7 @@
 mod boot;
 mod host;
 mod publish;
+mod publish_udp;
 pub mod record;
 pub mod replay;
 mod run;
@@ -177,7 +178,8 @@ pub struct Kernel {
     /// The monotonic clock the scheduler's messages count in.
     clock: sched::Clock,
     procs: ProcessTable,
-    tasks: HashMap<TaskId, Task>,
+    /// Keyed by small kernel-made ids, so hashed with a fast non-keyed hash.
+    tasks: rustc_hash::FxHashMap<TaskId, Task>,
     /// How many processes use each address space (a vfork child borrows its parent's,
     /// a `CLONE_VM` child shares it).
     mm_users: HashMap<MmId, usize>,

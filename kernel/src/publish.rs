@@ -1,5 +1,5 @@
-//! Published ports (`uml run -p [HOSTADDR:]HOSTPORT:GUESTPORT`, `--net none`): the kernel
-//! owns a host TCP listener per published port; each connection it accepts becomes a
+//! Published ports (`uml run -p [HOSTADDR:]HOSTPORT:GUESTPORT[/udp]`, `--net none`; UDP in
+//! [`crate::publish_udp`]): the kernel owns a host TCP listener per published TCP port; each connection it accepts becomes a
 //! connection of the instance's loopback network to 127.0.0.1:GUESTPORT, which the
 //! guest's listener there accepts as any other. The kernel relays the bytes between the
 //! host connection and the guest-side socket it holds (the client end): what the host
@@ -19,6 +19,8 @@ use std::os::fd::{AsFd, BorrowedFd};
 use abi::Errno;
 use net::{Family, Kind, NetService, SockId};
 
+use crate::publish_udp::UdpRule;
+
 /// One `-p` rule.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Publish {
@@ -26,20 +28,22 @@ pub struct Publish {
     pub host: SocketAddr,
     /// The guest port its connections go to (on 127.0.0.1).
     pub guest_port: u16,
+    /// `/udp`: datagrams are relayed, not connections.
+    pub udp: bool,
 }
 
 impl std::str::FromStr for Publish {
     type Err = String;
 
-    /// `[HOSTADDR:]HOSTPORT:GUESTPORT[/tcp]`; HOSTADDR defaults to 127.0.0.1 (an IPv6
-    /// one in brackets). `/udp` is not published yet.
+    /// `[HOSTADDR:]HOSTPORT:GUESTPORT[/tcp|/udp]`; HOSTADDR defaults to 127.0.0.1 (an
+    /// IPv6 one in brackets).
     fn from_str(s: &str) -> Result<Publish, String> {
         let (spec, proto) = s.rsplit_once('/').unwrap_or((s, "tcp"));
-        match proto {
-            "tcp" => {}
-            "udp" => return Err(format!("{s}: publishing UDP ports is not supported yet")),
-            p => return Err(format!("{s}: unknown protocol {p:?} (tcp)")),
-        }
+        let udp = match proto {
+            "tcp" => false,
+            "udp" => true,
+            p => return Err(format!("{s}: unknown protocol {p:?} (tcp or udp)")),
+        };
         let (host, guest) = spec
             .rsplit_once(':')
             .ok_or_else(|| format!("{s}: expected [HOSTADDR:]HOSTPORT:GUESTPORT"))?;
@@ -60,7 +64,11 @@ impl std::str::FromStr for Publish {
                 SocketAddr::new(ip, port(p)?)
             }
         };
-        Ok(Publish { host, guest_port })
+        Ok(Publish {
+            host,
+            guest_port,
+            udp,
+        })
     }
 }
 
@@ -81,6 +89,7 @@ struct Relay {
 pub(crate) struct Ports {
     listeners: Vec<(TcpListener, u16)>,
     relays: Vec<Relay>,
+    udp: Vec<UdpRule>,
 }
 
 /// The most a relay moves in one step.
@@ -91,8 +100,14 @@ impl Ports {
     pub(crate) fn listen(rules: &[Publish]) -> std::io::Result<Ports> {
         let mut p = Ports::default();
         for r in rules {
-            let l = TcpListener::bind(r.host)
-                .map_err(|e| std::io::Error::new(e.kind(), format!("-p {}: {e}", r.host)))?;
+            let named =
+                |e: std::io::Error| std::io::Error::new(e.kind(), format!("-p {}: {e}", r.host));
+            if r.udp {
+                p.udp
+                    .push(UdpRule::bind(r.host, r.guest_port).map_err(named)?);
+                continue;
+            }
+            let l = TcpListener::bind(r.host).map_err(named)?;
             l.set_nonblocking(true)?;
             p.listeners.push((l, r.guest_port));
         }
@@ -100,7 +115,7 @@ impl Ports {
     }
 
     pub(crate) fn is_empty(&self) -> bool {
-        self.listeners.is_empty()
+        self.listeners.is_empty() && self.udp.is_empty()
     }
 
     /// The host descriptors to watch, and whether to watch each for writing.
@@ -116,6 +131,7 @@ impl Ports {
                 .filter(|r| !r.host_eof || !r.to_host.is_empty())
                 .map(|r| (r.host.as_fd(), !r.to_host.is_empty())),
         );
+        v.extend(self.udp.iter().map(|u| (u.fd(), false)));
         v
     }
 
@@ -133,6 +149,9 @@ impl Ports {
         }
         for r in &mut self.relays {
             moved |= r.step(net);
+        }
+        for u in &mut self.udp {
+            moved |= u.pump(net);
         }
         self.relays.retain(|r| {
             let done = r.host_eof && r.guest_eof && r.to_host.is_empty();
@@ -265,13 +284,15 @@ mod tests {
         assert_eq!(p.host, "0.0.0.0:8080".parse().unwrap());
         let p: Publish = "[::1]:8080:80".parse().unwrap();
         assert_eq!(p.host, "[::1]:8080".parse().unwrap());
+        assert!(!p.udp);
+        let p: Publish = "5353:53/udp".parse().unwrap();
+        assert_eq!((p.guest_port, p.udp), (53, true));
         for bad in [
             "80",
             "0:80",
             "8080:0",
             "x:8080:80",
             "70000:80",
-            "1:2/udp",
             "1:2/sctp",
             "",
         ] {

@@ -69,6 +69,8 @@ impl Kernel {
             if let Some(status) = ended {
                 self.trace.exited(pid, status);
                 if let Some(init_status) = self.exit_task(tid, status) {
+                    // What the guest sent to published ports' clients goes out first.
+                    self.pump_ports();
                     return Ok(init_status);
                 }
             }

@@ -293,3 +293,35 @@ fn a_blocked_read_completes_when_another_process_writes() {
         "{order:?}"
     );
 }
+
+/// The kernel's own cost per syscall, with no host process in the way (run on demand:
+/// `cargo test --release -p kernel -- --ignored kernel_side_cost --nocapture`).
+#[test]
+#[ignore]
+fn kernel_side_cost() {
+    const N: usize = 100_000;
+    let time = |name: &str, prologue: Vec<Step>, each: &dyn Fn() -> Vec<Step>| {
+        let steps: Vec<Step> = prologue
+            .into_iter()
+            .chain((0..N).flat_map(|_| each()))
+            .chain([exit_group(0)])
+            .collect();
+        // CPU time, not wall time: on a shared host it is the steadier figure.
+        let cpu = || {
+            let t = nix::time::clock_gettime(nix::time::ClockId::CLOCK_PROCESS_CPUTIME_ID).unwrap();
+            t.tv_sec() as f64 * 1e9 + t.tv_nsec() as f64
+        };
+        let t = cpu();
+        let (status, _) = run(ScriptedRunner::new().thread(1, steps));
+        assert_eq!(status.unwrap(), ExitStatus::Code(0));
+        println!("{name}: {:.0} ns of CPU", (cpu() - t) / N as f64);
+    };
+    time("getppid", vec![], &|| vec![sys(Sysno::getppid, [0; 6])]);
+    let cwd = vec![sys_with(Sysno::getcwd, |r| [r.rsp - 1024, 256, 0, 0, 0, 0])];
+    time("open+close", cwd, &|| {
+        vec![
+            sys_with(Sysno::open, |r| [r.rsp - 1024, 0, 0, 0, 0, 0]),
+            sys_with(Sysno::close, |r| [r.rax, 0, 0, 0, 0, 0]),
+        ]
+    });
+}

@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 
 use abi::Errno;
 
+use crate::anc::{controls, meta_of, Datagram};
 use crate::ports::{destination, in_family, source};
 use crate::{Family, Kind, Net, Received, Rx, SockId, DGRAM_OVERHEAD, SEND_SHUTDOWN};
 
@@ -31,12 +32,15 @@ pub(crate) fn connect(net: &mut Net, id: SockId, to: Option<SocketAddr>) -> Resu
     Ok(())
 }
 
-/// Sends one datagram to `to`, or to the connected peer.
+/// Sends one datagram to `to`, or to the connected peer. With `more` (`MSG_MORE`) the
+/// bytes start or extend a pending datagram, which the next send without it ends and
+/// sends (to where its first part was for; later addresses are not looked at).
 pub(crate) fn send(
     net: &mut Net,
     id: SockId,
     data: &[u8],
     to: Option<SocketAddr>,
+    more: bool,
 ) -> Result<usize, Errno> {
     let s = net.sock_mut(id)?;
     if let Some(e) = s.error.take() {
@@ -45,12 +49,15 @@ pub(crate) fn send(
     if s.shutdown & SEND_SHUTDOWN != 0 {
         return Err(Errno::EPIPE);
     }
-    let to = to.or(s.peer).ok_or(Errno::EDESTADDRREQ)?;
+    let to = s.cork_to.or(to).or(s.peer).ok_or(Errno::EDESTADDRREQ)?;
     let max = match s.family {
         Family::V4 => MAX_V4,
         Family::V6 => MAX_V6,
     };
-    if data.len() > max {
+    if s.cork.len() + data.len() > max {
+        // The pending datagram is dropped with it.
+        s.cork.clear();
+        s.cork_to = None;
         return Err(Errno::EMSGSIZE);
     }
     if to.port() == 0 {
@@ -59,6 +66,15 @@ pub(crate) fn send(
     let dst = destination(s, to)?;
     let connected = s.peer.is_some();
     let local = net.autobind(id)?;
+    let s = net.sock_mut(id)?;
+    if more {
+        s.cork.extend_from_slice(data);
+        s.cork_to = Some(to);
+        return Ok(data.len());
+    }
+    s.cork_to = None;
+    let mut payload = std::mem::take(&mut s.cork);
+    payload.extend_from_slice(data);
     let src = source(Some(local), dst);
     let Some(rcv) = net.lookup(Kind::Dgram, dst, to.port(), (src, local.port()), |_| true) else {
         if connected {
@@ -67,21 +83,19 @@ pub(crate) fn send(
         }
         return Ok(data.len());
     };
-    let r = net.sock_mut(rcv)?;
-    let cost = data.len() + DGRAM_OVERHEAD;
-    if r.rx_bytes + cost > r.opts.rcvbuf {
-        return Ok(data.len());
-    }
-    let from = in_family(src, local.port(), r.family);
-    if let Rx::Datagrams(q) = &mut r.rx {
-        q.push_back((data.to_vec(), from));
-    }
-    r.rx_bytes += cost;
-    net.wake(rcv);
+    let meta = meta_of(net.sock(id)?, dst);
+    let from = in_family(src, local.port(), net.sock(rcv)?.family);
+    let d = Datagram {
+        data: payload,
+        from,
+        meta,
+    };
+    net.enqueue(rcv, d);
     Ok(data.len())
 }
 
-/// Receives the next datagram, cut to `max` bytes.
+/// Receives the next datagram, cut to `max` bytes, with the control messages the socket
+/// asked for (UDP, ping and raw sockets).
 pub(crate) fn recv(net: &mut Net, id: SockId, max: usize, peek: bool) -> Result<Received, Errno> {
     let s = net.sock_mut(id)?;
     if let Some(e) = s.error.take() {
@@ -90,7 +104,7 @@ pub(crate) fn recv(net: &mut Net, id: SockId, max: usize, peek: bool) -> Result<
     let Rx::Datagrams(q) = &mut s.rx else {
         return Err(Errno::EINVAL);
     };
-    let Some((data, from)) = (if peek {
+    let Some(d) = (if peek {
         q.front().cloned()
     } else {
         q.pop_front()
@@ -101,15 +115,17 @@ pub(crate) fn recv(net: &mut Net, id: SockId, max: usize, peek: bool) -> Result<
         return Err(Errno::EAGAIN);
     };
     if !peek {
-        s.rx_bytes -= data.len() + DGRAM_OVERHEAD;
+        s.rx_bytes -= d.data.len() + DGRAM_OVERHEAD;
     }
-    let full_len = data.len();
-    let mut data = data;
+    let controls = controls(s, &d.meta);
+    let full_len = d.data.len();
+    let mut data = d.data;
     data.truncate(max);
     Ok(Received {
         data,
         full_len,
-        from: Some(from),
+        from: Some(d.from),
+        controls,
     })
 }
 

@@ -124,10 +124,13 @@ pub(crate) fn handle(net: &mut Net, msg: NetMsg) -> NetReply {
             .and_then(|s| connect(s, addr, nonblock))
             .map(|()| NetReply::Done),
         NetMsg::Accept { id } => accept(net, id).map(NetReply::Sock),
-        NetMsg::Send { id, data, to } => net.host(id).and_then(|s| {
-            let fl = SendFlags::NOSIGNAL | SendFlags::DONTWAIT;
+        NetMsg::Send { id, data, to, more } => net.host(id).and_then(|s| {
+            let mut fl = SendFlags::NOSIGNAL | SendFlags::DONTWAIT;
+            if more {
+                fl |= SendFlags::MORE;
+            }
             let r = match to {
-                Some(a) if s.kind == Kind::Dgram => rn::sendto(&s.fd.fd, &data, fl, &a),
+                Some(a) if s.kind.is_dgram() => rn::sendto(&s.fd.fd, &data, fl, &a),
                 _ => rn::send(&s.fd.fd, &data, fl),
             };
             let r = r.map_err(herr);
@@ -163,6 +166,8 @@ pub(crate) fn handle(net: &mut Net, msg: NetMsg) -> NetReply {
         NetMsg::GetOpt { id, level, name } => net
             .host(id)
             .map(|s| NetReply::Opt(s.other.get(&(level, name)).cloned())),
+        // Not asked of the host (rustix has no TCP_INFO): not there.
+        NetMsg::TcpInfo { .. } => Err(Errno::ENOPROTOOPT),
         NetMsg::TakeError { id } => net.host(id).map(|s| {
             NetReply::Error(match sockopt::get_socket_error(&s.fd.fd) {
                 Ok(Err(e)) => Some(herr(e)),
@@ -190,15 +195,21 @@ fn socket(net: &mut Net, family: Family, kind: Kind, wait: u64) -> Result<SockId
         Family::V4 => AddressFamily::INET,
         Family::V6 => AddressFamily::INET6,
     };
-    let ty = match kind {
-        Kind::Stream => SocketType::STREAM,
-        Kind::Dgram => SocketType::DGRAM,
+    let icmp = match family {
+        Family::V4 => rn::ipproto::ICMP,
+        Family::V6 => rn::ipproto::ICMPV6,
+    };
+    let (ty, proto) = match kind {
+        Kind::Stream => (SocketType::STREAM, None),
+        Kind::Dgram => (SocketType::DGRAM, None),
+        Kind::Ping => (SocketType::DGRAM, Some(icmp)),
+        Kind::Raw => (SocketType::RAW, Some(icmp)),
     };
     let fd = rn::socket_with(
         af,
         ty,
         rn::SocketFlags::NONBLOCK | rn::SocketFlags::CLOEXEC,
-        None,
+        proto,
     )
     .map_err(herr)?;
     Ok(insert(net, fd, family, kind, wait))
@@ -309,7 +320,7 @@ fn recv(s: &mut HostSock, max: usize, peek: bool) -> Result<Received, Errno> {
     if peek {
         fl |= RecvFlags::PEEK;
     }
-    if s.kind == Kind::Dgram {
+    if s.kind.is_dgram() {
         fl |= RecvFlags::TRUNC;
     }
     match rn::recvfrom(&s.fd.fd, &mut buf, fl) {
@@ -319,11 +330,12 @@ fn recv(s: &mut HostSock, max: usize, peek: bool) -> Result<Received, Errno> {
             Ok(Received {
                 data: buf,
                 full_len: n,
-                from: if s.kind == Kind::Dgram {
+                from: if s.kind.is_dgram() {
                     sockaddr(from)
                 } else {
                     None
                 },
+                controls: Vec::new(),
             })
         }
         Err(e) => {
@@ -388,7 +400,10 @@ fn seen(s: &mut HostSock) -> Readiness {
 }
 
 fn readiness(s: &HostSock) -> Readiness {
-    let mut fds = [PollFd::new(&s.fd.fd, PollFlags::IN | PollFlags::OUT)];
+    let mut fds = [PollFd::new(
+        &s.fd.fd,
+        PollFlags::IN | PollFlags::OUT | PollFlags::RDHUP,
+    )];
     let _ = poll(&mut fds, 0);
     let r = fds[0].revents();
     Readiness {
@@ -396,6 +411,7 @@ fn readiness(s: &HostSock) -> Readiness {
         writable: r.contains(PollFlags::OUT),
         hangup: r.contains(PollFlags::HUP),
         error: r.contains(PollFlags::ERR),
+        rdhup: r.contains(PollFlags::RDHUP),
         seq: 0,
     }
 }

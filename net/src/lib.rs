@@ -1,12 +1,15 @@
 //! The network stack of a uml instance with `--net none`: a loopback network of its own.
 //!
 //! What it owns: every `AF_INET` and `AF_INET6` socket of the instance (by [`SockId`]) —
-//! its bound address and port, its options that change what the stack does
-//! (`SO_REUSEADDR`, `SO_REUSEPORT`, `IPV6_V6ONLY`, `SO_SNDBUF`/`SO_RCVBUF`; the others are
-//! kept as set), its connection state, its receive queue and its pending error — and so the
-//! port space, the listeners with their accept queues, the connections and the datagram
-//! queues. The only interface is `lo`: 127.0.0.0/8 and `::1`. No host socket is ever
-//! created: a guest reaches other guest sockets of the same instance and nothing else.
+//! TCP, UDP, ICMP echo ("ping") and raw ICMP sockets ([`Kind`]) — its bound address and
+//! port, its options that change what the stack does (`SO_REUSEADDR`, `SO_REUSEPORT`,
+//! `IPV6_V6ONLY`, `SO_SNDBUF`/`SO_RCVBUF`, the receive options that ask for control
+//! messages, the raw sockets' ICMP filters; the others are kept as set), its connection
+//! state, its receive queue, what `MSG_MORE` held back and its pending error — and so the
+//! port space, the listeners with their accept queues, the connections, the datagram
+//! queues and the host's ICMP echo responder (`icmp`). The only interface is `lo`:
+//! 127.0.0.0/8 and `::1`. No host socket is ever created: a guest reaches other guest
+//! sockets of the same instance and nothing else.
 //!
 //! With `--net host` ([`NetService::host`]) the inet sockets are host sockets instead
 //! (the `host` module): the same messages, answered by non-blocking host calls, and a
@@ -50,9 +53,12 @@
 //! retransmission, congestion control, `TIME_WAIT` (a port is free as soon as its socket is
 //! closed, so a server restarted without `SO_REUSEADDR` can bind again where Linux may say
 //! `EADDRINUSE`), urgent data (`MSG_OOB`), netlink notifications and protocols other
-//! than `NETLINK_ROUTE`, ICMP sockets, multicast and broadcast, raw
-//! sockets, `TCP_INFO`, ancillary data (`IP_PKTINFO`, timestamps), and any interface but
-//! `lo`.
+//! than `NETLINK_ROUTE`, ICMP errors (port unreachable and the like are never generated;
+//! `IP_RECVERR` queues nothing), raw sockets of protocols other than ICMP, multicast and
+//! broadcast, segment and byte counters in `TCP_INFO` (`tcpinfo`), control messages of
+//! stream receives, and any interface but `lo`. Datagrams carry what their control
+//! messages need (`anc`): the address they were sent to, the sender's TTL and TOS, when
+//! they arrived.
 //!
 //! Invariants: a socket's bound port is in use by it until it is closed (or, for a port
 //! picked by a failed `connect`, until the failure); two bound sockets of one protocol
@@ -62,9 +68,11 @@
 //! connect queue while the accept queue is full).
 #![forbid(unsafe_code)]
 
+mod anc;
 mod bytes;
 mod dgram;
 mod host;
+mod icmp;
 mod msg;
 mod netlink;
 mod ports;
@@ -73,6 +81,7 @@ pub mod rtnl;
 mod service;
 mod socket;
 mod stream;
+mod tcpinfo;
 #[cfg(test)]
 mod tests;
 
@@ -82,6 +91,7 @@ use std::net::SocketAddr;
 use abi::Errno;
 use serde::{Deserialize, Serialize};
 
+pub use anc::Control;
 pub use host::{HostFd, HostHandle};
 pub use msg::{NetMsg, NetReply, Received, SockInfo};
 pub use netlink::{NetlinkSocket, NlReceived, NETLINK_ROUTE};
@@ -109,6 +119,17 @@ pub enum Kind {
     Stream,
     /// `SOCK_DGRAM`, UDP.
     Dgram,
+    /// `SOCK_DGRAM` with `IPPROTO_ICMP` or `IPPROTO_ICMPV6`: an ICMP echo ("ping") socket.
+    Ping,
+    /// `SOCK_RAW` with `IPPROTO_ICMP` or `IPPROTO_ICMPV6`.
+    Raw,
+}
+
+impl Kind {
+    /// Whether it is a datagram protocol (all but TCP).
+    pub fn is_dgram(self) -> bool {
+        self != Kind::Stream
+    }
 }
 
 /// `shutdown` bits (Linux's `RCV_SHUTDOWN`, `SEND_SHUTDOWN`).
@@ -177,7 +198,7 @@ enum Tcp {
 #[derive(Debug)]
 enum Rx {
     Bytes(bytes::ByteQueue),
-    Datagrams(VecDeque<(Vec<u8>, SocketAddr)>),
+    Datagrams(VecDeque<anc::Datagram>),
 }
 
 /// One socket.
@@ -207,6 +228,11 @@ pub(crate) struct Sock {
     error: Option<Errno>,
     rx: Rx,
     rx_bytes: usize,
+    /// Bytes sent with `MSG_MORE` and held back: a stream's until a send without it (or a
+    /// segment's worth, or the end of sending), a datagram's until the send that ends it.
+    cork: Vec<u8>,
+    /// Where the corked datagram goes.
+    cork_to: Option<SocketAddr>,
 }
 
 /// The instance's network: every inet socket and the ready list.
@@ -226,6 +252,8 @@ pub struct Net {
     nl_ports: std::collections::BTreeSet<u32>,
     /// Where the next netlink autobind search starts (counts down from -4096).
     nl_rover: u32,
+    /// The IP identification of the last packet an IPv4 raw socket saw.
+    ip_id: u16,
 }
 
 impl Net {
@@ -235,6 +263,11 @@ impl Net {
             return host::handle(self, msg);
         }
         msg::handle(self, msg)
+    }
+
+    /// Whether some wait id is on the ready list.
+    fn has_ready(&self) -> bool {
+        !self.ready.is_empty()
     }
 
     fn sock(&self, id: SockId) -> Result<&Sock, Errno> {
@@ -285,7 +318,7 @@ impl Net {
         let id = SockId(self.next);
         let (sndbuf, rcvbuf) = match kind {
             Kind::Stream => (TCP_SNDBUF, TCP_RCVBUF),
-            Kind::Dgram => (UDP_BUF, UDP_BUF),
+            _ => (UDP_BUF, UDP_BUF),
         };
         let sock = Sock {
             family,
@@ -293,11 +326,12 @@ impl Net {
             wait,
             seq: 0,
             uid,
-            local: None,
+            local: (kind == Kind::Raw).then(|| icmp::raw_name(family)),
             auto_port: false,
             peer: None,
             opts: Opts {
-                reuseaddr: false,
+                // INET_PROTOSW_REUSE: ICMP sockets share their ports unless told not to.
+                reuseaddr: matches!(kind, Kind::Ping | Kind::Raw),
                 reuseport: false,
                 v6only: false,
                 sndbuf,
@@ -313,12 +347,29 @@ impl Net {
             error: None,
             rx: match kind {
                 Kind::Stream => Rx::Bytes(bytes::ByteQueue::default()),
-                Kind::Dgram => Rx::Datagrams(VecDeque::new()),
+                _ => Rx::Datagrams(VecDeque::new()),
             },
             rx_bytes: 0,
+            cork: Vec::new(),
+            cork_to: None,
         };
         self.socks.insert(id, sock);
         id
+    }
+
+    /// Queues datagram `d` on `id` and wakes it, unless its `SO_RCVBUF` is full (then the
+    /// datagram is dropped, as Linux drops it).
+    fn enqueue(&mut self, id: SockId, d: anc::Datagram) {
+        let Ok(r) = self.sock_mut(id) else { return };
+        let cost = d.data.len() + DGRAM_OVERHEAD;
+        if r.rx_bytes + cost > r.opts.rcvbuf {
+            return;
+        }
+        if let Rx::Datagrams(q) = &mut r.rx {
+            q.push_back(d);
+        }
+        r.rx_bytes += cost;
+        self.wake(id);
     }
 
     /// The socket goes (its last descriptor was closed).

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use abi::Errno;
 use serde::{Deserialize, Serialize};
 
-use crate::{dgram, stream, Family, Kind, Net, Rx, SockId, Tcp, SHUTDOWN_MASK};
+use crate::{dgram, icmp, stream, Family, Kind, Net, Rx, SockId, Tcp, SHUTDOWN_MASK};
 
 /// A request to the network stack.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,6 +59,8 @@ pub enum NetMsg {
         data: Vec<u8>,
         /// The destination of a datagram.
         to: Option<SocketAddr>,
+        /// `MSG_MORE`: more is coming (TCP and UDP hold the bytes back).
+        more: bool,
     },
     /// Receives at most `max` bytes.
     Recv {
@@ -97,6 +99,11 @@ pub enum NetMsg {
         level: i32,
         /// The option.
         name: i32,
+    },
+    /// `TCP_INFO`: Linux's `struct tcp_info` (a stream socket).
+    TcpInfo {
+        /// The socket.
+        id: SockId,
     },
     /// Takes the pending error (`SO_ERROR`).
     TakeError {
@@ -185,6 +192,8 @@ pub struct Received {
     pub full_len: usize,
     /// The sender (datagrams).
     pub from: Option<SocketAddr>,
+    /// The control messages the socket asked for (datagrams).
+    pub controls: Vec<crate::Control>,
 }
 
 /// Readiness as `poll` reports it.
@@ -198,6 +207,8 @@ pub struct Readiness {
     pub hangup: bool,
     /// `POLLERR`.
     pub error: bool,
+    /// `POLLRDHUP`.
+    pub rdhup: bool,
     /// Moves on each wake-up (edge-triggered `epoll`).
     pub seq: u64,
 }
@@ -252,26 +263,28 @@ pub(crate) fn handle(net: &mut Net, msg: NetMsg) -> NetReply {
         NetMsg::Connect { id, addr, nonblock } => {
             return done(match net.sock(id).map(|s| s.kind) {
                 Ok(Kind::Stream) => stream::connect(net, id, addr, nonblock),
-                Ok(Kind::Dgram) => dgram::connect(net, id, addr),
+                Ok(_) => dgram::connect(net, id, addr),
                 Err(e) => Err(e),
             })
         }
         NetMsg::Accept { id } => stream::accept(net, id).map(NetReply::Sock),
-        NetMsg::Send { id, data, to } => match net.sock(id).map(|s| s.kind) {
-            Ok(Kind::Stream) => stream::send(net, id, data),
-            Ok(Kind::Dgram) => dgram::send(net, id, &data, to),
+        NetMsg::Send { id, data, to, more } => match net.sock(id).map(|s| s.kind) {
+            Ok(Kind::Stream) => stream::send(net, id, data, more),
+            Ok(Kind::Dgram) => dgram::send(net, id, &data, to, more),
+            Ok(Kind::Ping) => icmp::ping_send(net, id, data, to),
+            Ok(Kind::Raw) => icmp::raw_send(net, id, data, to),
             Err(e) => Err(e),
         }
         .map(NetReply::Sent),
         NetMsg::Recv { id, max, peek } => match net.sock(id).map(|s| s.kind) {
             Ok(Kind::Stream) => stream::recv(net, id, max, peek),
-            Ok(Kind::Dgram) => dgram::recv(net, id, max, peek),
+            Ok(_) => dgram::recv(net, id, max, peek),
             Err(e) => Err(e),
         }
         .map(NetReply::Received),
         NetMsg::Shutdown { id, how } => match net.sock(id).map(|s| s.kind) {
             Ok(Kind::Stream) => stream::shutdown(net, id, how),
-            Ok(Kind::Dgram) => dgram::shutdown(net, id, how),
+            Ok(_) => dgram::shutdown(net, id, how),
             Err(e) => Err(e),
         }
         .map(|()| NetReply::Done),
@@ -284,6 +297,9 @@ pub(crate) fn handle(net: &mut Net, msg: NetMsg) -> NetReply {
         NetMsg::GetOpt { id, level, name } => net
             .sock(id)
             .map(|s| NetReply::Opt(s.opts.other.get(&(level, name)).cloned())),
+        NetMsg::TcpInfo { id } => net
+            .sock(id)
+            .map(|s| NetReply::Opt(Some(crate::tcpinfo::tcp_info(s)))),
         NetMsg::TakeError { id } => net.sock_mut(id).map(|s| NetReply::Error(s.error.take())),
         NetMsg::Info { id } => net.sock(id).map(|s| NetReply::Info(info(s))),
         NetMsg::Poll { id } => net.sock(id).map(|_| NetReply::Poll(poll(net, id))),
@@ -307,7 +323,7 @@ pub(crate) fn handle(net: &mut Net, msg: NetMsg) -> NetReply {
 fn info(s: &crate::Sock) -> SockInfo {
     let pending = match &s.rx {
         Rx::Bytes(b) => b.len(),
-        Rx::Datagrams(q) => q.front().map_or(0, |d| d.0.len()),
+        Rx::Datagrams(q) => q.front().map_or(0, |d| d.data.len()),
     };
     SockInfo {
         family: s.family,
@@ -317,7 +333,7 @@ fn info(s: &crate::Sock) -> SockInfo {
         listening: matches!(s.tcp, Tcp::Listen { .. }),
         connected: match s.kind {
             Kind::Stream => matches!(s.tcp, Tcp::Established(_)),
-            Kind::Dgram => s.peer.is_some(),
+            _ => s.peer.is_some(),
         },
         sndbuf: s.opts.sndbuf,
         rcvbuf: s.opts.rcvbuf,
@@ -337,18 +353,22 @@ fn poll(net: &Net, id: SockId) -> Readiness {
     };
     let mut r = Readiness {
         error: s.error.is_some(),
+        rdhup: s.shutdown & crate::RCV_SHUTDOWN != 0,
         seq: s.seq,
         ..Readiness::default()
     };
     let has_data = s.rx_bytes > 0 || matches!(&s.rx, Rx::Datagrams(q) if !q.is_empty());
-    if s.kind == Kind::Dgram {
+    if s.kind.is_dgram() {
         r.readable = has_data || s.shutdown & crate::RCV_SHUTDOWN != 0;
         r.writable = true;
         r.hangup = s.shutdown == SHUTDOWN_MASK;
         return r;
     }
     match &s.tcp {
-        Tcp::Listen { accept, .. } => r.readable = !accept.is_empty(),
+        Tcp::Listen { accept, .. } => {
+            r.readable = !accept.is_empty();
+            r.rdhup = false;
+        }
         Tcp::SynSent(_) => {}
         tcp => {
             let closed = matches!(tcp, Tcp::Closed);

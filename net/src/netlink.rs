@@ -9,7 +9,6 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::io::{IoSlice, IoSliceMut};
 
-use abi::flags::mode::S_IFSOCK;
 use abi::structs::Stat;
 use abi::Errno;
 use parking_lot::Mutex;
@@ -163,6 +162,20 @@ impl NetlinkSocket {
         Ok(NlReceived { data: d, full_len })
     }
 
+    /// Queues a datagram the kernel sends this socket by itself (a message queue's
+    /// `SIGEV_THREAD` notification); dropped with `ENOBUFS` pending if it does not fit.
+    /// Returns the wait id to wake.
+    pub fn deliver(&self, msg: Vec<u8>) -> u64 {
+        let mut st = self.state.lock();
+        if st.queued + msg.len() > st.rcvbuf {
+            st.error = Some(Errno::ENOBUFS);
+        } else {
+            st.queued += msg.len();
+            st.queue.push_back(msg);
+        }
+        self.wait
+    }
+
     /// Bytes of the next datagram (`FIONREAD`).
     pub fn pending(&self) -> usize {
         self.state.lock().queue.front().map_or(0, Vec::len)
@@ -235,6 +248,7 @@ impl FileObject for NetlinkSocket {
             writable: true,
             hangup: false,
             error: st.error.is_some(),
+            rdhup: false,
             seq: None,
         }
     }
@@ -248,15 +262,6 @@ impl FileObject for NetlinkSocket {
     }
 
     fn stat(&self) -> Stat {
-        Stat {
-            st_dev: abi::structs::makedev(0, 0x08),
-            st_ino: self.wait,
-            st_nlink: 1,
-            st_mode: S_IFSOCK | 0o777,
-            st_uid: self.uid,
-            st_gid: self.gid,
-            st_blksize: 4096,
-            ..Stat::default()
-        }
+        crate::socket::sock_stat(self.wait, self.uid, self.gid)
     }
 }

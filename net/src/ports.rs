@@ -151,8 +151,8 @@ impl Net {
             }
             let reuse = me.opts.reuseaddr && o.opts.reuseaddr;
             match me.kind {
-                Kind::Dgram => !reuse,
                 Kind::Stream => !reuse || o_listens,
+                _ => !reuse,
             }
         })
     }
@@ -181,6 +181,9 @@ impl Net {
         privileged: bool,
     ) -> Result<(), Errno> {
         let s = self.sock(id)?;
+        if s.kind == Kind::Raw {
+            return crate::icmp::raw_bind(self, id, addr);
+        }
         if s.family == Family::V6 && s.opts.v6only && matches!(wire(addr.ip()), Wire::V4(_)) {
             return Err(Errno::EINVAL);
         }
@@ -195,7 +198,8 @@ impl Net {
         if s.local.is_some() {
             return Err(Errno::EINVAL);
         }
-        if addr.port() != 0 && addr.port() < PROT_SOCK && !privileged {
+        // A ping socket's port is its echo identifier: none is privileged.
+        if addr.port() != 0 && addr.port() < PROT_SOCK && !privileged && s.kind != Kind::Ping {
             return Err(Errno::EACCES);
         }
         self.bind_port(id, addr, false)
@@ -310,6 +314,15 @@ impl Net {
                     .get(4..8)
                     .map_or(0, |b| i32::from_ne_bytes([b[0], b[1], b[2], b[3]]));
                 s.opts.linger_zero = int != 0 && off == 0;
+                s.opts.other.insert((level, name), value);
+            }
+            (abi::net::SOL_SOCKET, abi::net::SO_TIMESTAMP | abi::net::SO_TIMESTAMPNS) => {
+                // One flag pair in Linux (`SOCK_RCVTSTAMP`, `SOCK_RCVTSTAMPNS`): setting
+                // either one turns the other off.
+                let other = abi::net::SO_TIMESTAMP + abi::net::SO_TIMESTAMPNS - name;
+                s.opts
+                    .other
+                    .insert((level, other), 0i32.to_ne_bytes().to_vec());
                 s.opts.other.insert((level, name), value);
             }
             _ => {

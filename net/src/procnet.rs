@@ -86,7 +86,7 @@ fn hex(a: Option<SocketAddr>, family: Family) -> String {
 pub(crate) fn table(net: &Net, kind: Kind, family: Family) -> String {
     let mut out = match kind {
         Kind::Stream => format!("{:<149}\n", "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode"),
-        Kind::Dgram => format!("{:<127}\n", "   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops"),
+        _ => format!("{:<127}\n", "   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops"),
     };
     let socks = net
         .socks
@@ -95,7 +95,7 @@ pub(crate) fn table(net: &Net, kind: Kind, family: Family) -> String {
     for (i, s) in socks.enumerate() {
         let (st, rx) = match kind {
             Kind::Stream => (stream::state_code(s), s.rx_bytes),
-            Kind::Dgram => (if s.peer.is_some() { 1 } else { 7 }, s.rx_bytes),
+            _ => (if s.peer.is_some() { 1 } else { 7 }, s.rx_bytes),
         };
         let _ = writeln!(
             out,
@@ -108,7 +108,7 @@ pub(crate) fn table(net: &Net, kind: Kind, family: Family) -> String {
             s.wait,
             match kind {
                 Kind::Stream => "100 0 0 10 0",
-                Kind::Dgram => "0",
+                _ => "0",
             }
         );
     }

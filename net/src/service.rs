@@ -2,6 +2,7 @@
 //! [`NetMsg`], hand it to [`Net::handle`] and unpack the [`NetReply`].
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use abi::Errno;
@@ -12,7 +13,16 @@ use crate::{Family, Kind, Net, NetMsg, NetReply, Received, SockId, SockInfo};
 
 /// The instance's network stack, shared by its socket objects.
 #[derive(Clone, Default)]
-pub struct NetService(Arc<Mutex<Net>>);
+pub struct NetService(Arc<Shared>);
+
+#[derive(Default)]
+struct Shared {
+    net: Mutex<Net>,
+    /// Whether the ready list is not empty (as of the end of the last message), so that
+    /// [`NetService::take_ready`], asked after every syscall, costs one load when no socket
+    /// became ready.
+    ready: AtomicBool,
+}
 
 impl std::fmt::Debug for NetService {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -34,12 +44,18 @@ impl NetService {
             host_mode: true,
             ..Net::default()
         };
-        NetService(Arc::new(Mutex::new(net)))
+        NetService(Arc::new(Shared {
+            net: Mutex::new(net),
+            ready: AtomicBool::new(false),
+        }))
     }
 
     /// Sends one message.
     pub fn call(&self, msg: NetMsg) -> NetReply {
-        self.0.lock().handle(msg)
+        let mut net = self.0.net.lock();
+        let reply = net.handle(msg);
+        self.0.ready.store(net.has_ready(), Ordering::Release);
+        reply
     }
 
     /// `socket(2)`.
@@ -91,7 +107,18 @@ impl NetService {
 
     /// Sends `data` (to `to`, for a datagram).
     pub fn send(&self, id: SockId, data: Vec<u8>, to: Option<SocketAddr>) -> Result<usize, Errno> {
-        match self.call(NetMsg::Send { id, data, to }) {
+        self.send_more(id, data, to, false)
+    }
+
+    /// [`NetService::send`] with `MSG_MORE` as `more` says.
+    pub fn send_more(
+        &self,
+        id: SockId,
+        data: Vec<u8>,
+        to: Option<SocketAddr>,
+        more: bool,
+    ) -> Result<usize, Errno> {
+        match self.call(NetMsg::Send { id, data, to, more }) {
             NetReply::Sent(n) => Ok(n),
             NetReply::Err(e) => Err(e),
             r => Err(unexpected(&r)),
@@ -130,6 +157,15 @@ impl NetService {
         }
     }
 
+    /// `TCP_INFO` of a stream socket.
+    pub fn tcp_info(&self, id: SockId) -> Result<Vec<u8>, Errno> {
+        match self.call(NetMsg::TcpInfo { id }) {
+            NetReply::Opt(Some(v)) => Ok(v),
+            NetReply::Err(e) => Err(e),
+            r => Err(unexpected(&r)),
+        }
+    }
+
     /// Takes the pending error (`SO_ERROR`).
     pub fn take_error(&self, id: SockId) -> Option<Errno> {
         match self.call(NetMsg::TakeError { id }) {
@@ -162,6 +198,9 @@ impl NetService {
 
     /// The wait ids made ready since the last call (the syscall layer wakes them).
     pub fn take_ready(&self) -> Vec<u64> {
+        if !self.0.ready.load(Ordering::Acquire) {
+            return Vec::new();
+        }
         match self.call(NetMsg::TakeReady) {
             NetReply::Ready(v) => v,
             _ => Vec::new(),

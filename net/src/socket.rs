@@ -101,6 +101,7 @@ impl FileObject for InetSocket {
             writable: r.writable,
             hangup: r.hangup,
             error: r.error,
+            rdhup: r.rdhup,
             seq: Some(r.seq),
         }
     }
@@ -122,15 +123,20 @@ impl FileObject for InetSocket {
     }
 
     fn stat(&self) -> Stat {
-        Stat {
-            st_dev: abi::structs::makedev(SOCKFS_DEV.0, SOCKFS_DEV.1),
-            st_ino: self.wait,
-            st_nlink: 1,
-            st_mode: S_IFSOCK | 0o777,
-            st_uid: self.uid,
-            st_gid: self.gid,
-            st_blksize: 4096,
-            ..Stat::default()
-        }
+        sock_stat(self.wait, self.uid, self.gid)
+    }
+}
+
+/// `fstat` of a socket: an inode of sockfs numbered by its wait id, owned by its creator.
+pub(crate) fn sock_stat(ino: u64, uid: u32, gid: u32) -> Stat {
+    Stat {
+        st_dev: abi::structs::makedev(SOCKFS_DEV.0, SOCKFS_DEV.1),
+        st_ino: ino,
+        st_nlink: 1,
+        st_mode: S_IFSOCK | 0o777,
+        st_uid: uid,
+        st_gid: gid,
+        st_blksize: 4096,
+        ..Stat::default()
     }
 }

@@ -197,6 +197,8 @@ fn admit(net: &mut Net, listener: SockId) {
             error: None,
             rx: Rx::Bytes(crate::bytes::ByteQueue::default()),
             rx_bytes: 0,
+            cork: Vec::new(),
+            cork_to: None,
         };
         server.opts.reuseport = false;
         net.socks.insert(end, server);
@@ -226,8 +228,41 @@ pub(crate) fn accept(net: &mut Net, id: SockId) -> Result<SockId, Errno> {
     Ok(end)
 }
 
-/// Sends what fits of `data` to the peer.
-pub(crate) fn send(net: &mut Net, id: SockId, mut data: Vec<u8>) -> Result<usize, Errno> {
+/// A segment's worth on `lo` (its MSS): corked bytes that reach it go at once.
+const MSS: usize = 65_483;
+
+/// Queues `data` for `peer` and wakes it.
+fn deliver(net: &mut Net, peer: SockId, data: Vec<u8>) {
+    let Some(p) = net.socks.get_mut(&peer) else {
+        return;
+    };
+    p.rx_bytes += data.len();
+    if let Rx::Bytes(q) = &mut p.rx {
+        q.push(data);
+    }
+    net.wake(peer);
+}
+
+/// Sends the bytes `id` holds back (`MSG_MORE`) to its peer.
+fn uncork(net: &mut Net, id: SockId) {
+    let Some(s) = net.socks.get_mut(&id) else {
+        return;
+    };
+    let data = std::mem::take(&mut s.cork);
+    if let (false, Tcp::Established(Some(p))) = (data.is_empty(), &s.tcp) {
+        let p = *p;
+        deliver(net, p, data);
+    }
+}
+
+/// Sends what fits of `data` to the peer; with `more` (`MSG_MORE`) it is held back until
+/// a send without it.
+pub(crate) fn send(
+    net: &mut Net,
+    id: SockId,
+    mut data: Vec<u8>,
+    more: bool,
+) -> Result<usize, Errno> {
     let s = net.sock_mut(id)?;
     if let Some(e) = s.error.take() {
         return Err(e);
@@ -252,17 +287,21 @@ pub(crate) fn send(net: &mut Net, id: SockId, mut data: Vec<u8>) -> Result<usize
     if data.is_empty() {
         return Ok(0);
     }
-    let n = data.len().min(room(net, net.sock(id)?));
+    let s = net.sock(id)?;
+    let n = data.len().min(room(net, s).saturating_sub(s.cork.len()));
     if n == 0 {
         return Err(Errno::EAGAIN);
     }
-    let p = net.sock_mut(peer)?;
     data.truncate(n);
-    if let Rx::Bytes(q) = &mut p.rx {
-        q.push(data);
+    let s = net.sock_mut(id)?;
+    if more || !s.cork.is_empty() {
+        s.cork.extend_from_slice(&data);
+        if more && s.cork.len() < MSS {
+            return Ok(n);
+        }
+        data = std::mem::take(&mut s.cork);
     }
-    p.rx_bytes += n;
-    net.wake(peer);
+    deliver(net, peer, data);
     Ok(n)
 }
 
@@ -305,6 +344,7 @@ pub(crate) fn recv(net: &mut Net, id: SockId, max: usize, peek: bool) -> Result<
         full_len: data.len(),
         data,
         from: None,
+        controls: Vec::new(),
     })
 }
 
@@ -327,6 +367,9 @@ pub(crate) fn shutdown(net: &mut Net, id: SockId, how: u8) -> Result<(), Errno> 
         Tcp::Established(peer) => {
             s.shutdown |= how;
             net.wake(id);
+            if how & SEND_SHUTDOWN != 0 {
+                uncork(net, id);
+            }
             if let Some(p) = peer.filter(|_| how & SEND_SHUTDOWN != 0) {
                 if let Some(p) = net.socks.get_mut(&p) {
                     p.fin = true;
@@ -393,7 +436,10 @@ pub(crate) fn close(net: &mut Net, id: SockId) {
         Tcp::Established(Some(p)) => {
             if s.rx_bytes > 0 || s.opts.linger_zero {
                 reset_peer(net, id, Errno::ECONNRESET);
-            } else if let Some(ps) = net.socks.get_mut(&p) {
+                return;
+            }
+            uncork(net, id);
+            if let Some(ps) = net.socks.get_mut(&p) {
                 ps.fin = true;
                 ps.shutdown |= RCV_SHUTDOWN;
                 ps.tcp = Tcp::Established(None);
@@ -406,10 +452,17 @@ pub(crate) fn close(net: &mut Net, id: SockId) {
 
 /// The state Linux's `/proc/net/tcp` shows (`TCP_ESTABLISHED` 1 ... `TCP_LISTEN` 10).
 pub(crate) fn state_code(s: &Sock) -> u8 {
+    let sent_fin = s.shutdown & SEND_SHUTDOWN != 0;
     match s.tcp {
-        Tcp::Established(Some(_)) => 1,
+        // ESTABLISHED, FIN_WAIT2, CLOSE_WAIT; once both ends sent their FIN, the socket is
+        // closed (a TIME_WAIT lives on without it).
+        Tcp::Established(_) => match (s.fin, sent_fin) {
+            (false, false) => 1,
+            (false, true) => 5,
+            (true, false) => 8,
+            (true, true) => 7,
+        },
         Tcp::SynSent(_) => 2,
-        Tcp::Established(None) => 8,
         Tcp::Closed => 7,
         Tcp::Listen { .. } => 10,
     }

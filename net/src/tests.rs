@@ -209,6 +209,30 @@ fn udp_truncation_and_refused() {
 }
 
 #[test]
+fn msg_more_holds_bytes_back() {
+    let net = NetService::default();
+    let (_l, c, e) = pair(&net, Family::V4, "127.0.0.1:0");
+    assert_eq!(net.send_more(c, b"head".to_vec(), None, true), Ok(4));
+    assert_eq!(net.recv(e, 64, false), Err(Errno::EAGAIN));
+    assert_eq!(net.send(c, b"+body".to_vec(), None), Ok(5));
+    assert_eq!(net.recv(e, 64, false).unwrap().data, b"head+body");
+    // The end of sending pushes what was held back.
+    net.send_more(c, b"tail".to_vec(), None, true).unwrap();
+    net.shutdown(c, crate::SEND_SHUTDOWN).unwrap();
+    assert_eq!(net.recv(e, 64, false).unwrap().data, b"tail");
+
+    let r = sock(&net, Family::V4, Kind::Dgram);
+    net.bind(r, a("127.0.0.1:0"), false).unwrap();
+    let to = net.info(r).unwrap().local.unwrap();
+    let s = sock(&net, Family::V4, Kind::Dgram);
+    assert_eq!(net.send_more(s, b"one".to_vec(), Some(to), true), Ok(3));
+    assert_eq!(net.recv(r, 64, false), Err(Errno::EAGAIN));
+    // Later parts go where the first went.
+    assert_eq!(net.send(s, b"-two".to_vec(), Some(a("127.0.0.1:9"))), Ok(4));
+    assert_eq!(net.recv(r, 64, false).unwrap().data, b"one-two");
+}
+
+#[test]
 fn messages_serialise() {
     let m = crate::NetMsg::Connect {
         id: SockId(3),

@@ -4,8 +4,6 @@
 //! 10% of CPU time, a factor of 1.25). A woken task starts no further behind the least-run
 //! runnable task than one slice, so a long sleeper cannot starve the others.
 
-use std::collections::HashMap;
-
 use crate::policy::Policy;
 use crate::TaskId;
 
@@ -38,7 +36,7 @@ struct Entity {
 /// The fair policy.
 #[derive(Debug, Default)]
 pub struct Fair {
-    tasks: HashMap<TaskId, Entity>,
+    tasks: rustc_hash::FxHashMap<TaskId, Entity>,
 }
 
 impl Fair {

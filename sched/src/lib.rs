@@ -67,6 +67,9 @@ pub enum WaitKey {
     /// An open file (pipe, terminal) may have become readable, writable or hung up; the id
     /// is the file's `vfs::OpenFile::wait_id`.
     File(u64),
+    /// The same file, for an exclusive waiter (`EPOLLEXCLUSIVE`): a wake-up of
+    /// [`WaitKey::File`] wakes one of these, first blocked first.
+    FileExclusive(u64),
     /// A child of this guest pid changed state.
     Child(i32),
     /// The vfork child with this pid exec'd or exited.
@@ -259,7 +262,7 @@ struct TaskState {
 #[derive(Debug)]
 pub struct Scheduler {
     policy: Box<dyn Policy>,
-    tasks: HashMap<TaskId, TaskState>,
+    tasks: rustc_hash::FxHashMap<TaskId, TaskState>,
     waits: HashMap<WaitKey, Vec<Waiter>>,
     timers: Timers,
 }
@@ -274,7 +277,7 @@ impl Scheduler {
     pub fn with_policy(policy: Box<dyn Policy>) -> Scheduler {
         Scheduler {
             policy,
-            tasks: HashMap::new(),
+            tasks: Default::default(),
             waits: HashMap::new(),
             timers: Timers::default(),
         }
@@ -420,6 +423,17 @@ impl Scheduler {
     }
 
     fn wake_key(&mut self, key: WaitKey, max: usize, bitset: u32) -> Vec<TaskId> {
+        let mut woken = self.wake_queue(key, max, bitset);
+        if let WaitKey::File(id) = key {
+            if max > 0 && self.waits.contains_key(&WaitKey::FileExclusive(id)) {
+                woken.extend(self.wake_queue(WaitKey::FileExclusive(id), 1, bitset));
+            }
+        }
+        woken
+    }
+
+    /// Wakes at most `max` of the waiters of `key` alone.
+    fn wake_queue(&mut self, key: WaitKey, max: usize, bitset: u32) -> Vec<TaskId> {
         let woken: Vec<TaskId> = self
             .waits
             .get(&key)

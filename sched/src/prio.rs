@@ -3,8 +3,6 @@
 //! `SCHED_FIFO` does on Linux: a policy for experiments, and the proof that a policy is one
 //! small file behind [`Policy`].
 
-use std::collections::HashMap;
-
 use crate::policy::Policy;
 use crate::rr::RoundRobin;
 use crate::TaskId;
@@ -13,7 +11,7 @@ use crate::TaskId;
 #[derive(Debug, Default)]
 pub struct StrictPriority {
     rr: RoundRobin,
-    nice: HashMap<TaskId, i32>,
+    nice: rustc_hash::FxHashMap<TaskId, i32>,
 }
 
 impl Policy for StrictPriority {

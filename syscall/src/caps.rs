@@ -26,6 +26,8 @@ pub const CAP_CHOWN: u32 = 0;
 pub const CAP_DAC_READ_SEARCH: u32 = 2;
 /// `CAP_FOWNER`.
 pub const CAP_FOWNER: u32 = 3;
+/// `CAP_KILL`.
+pub const CAP_KILL: u32 = 5;
 /// `CAP_SETGID`.
 pub const CAP_SETGID: u32 = 6;
 /// `CAP_SETUID`.
@@ -269,8 +271,8 @@ pub(crate) fn prctl(ctx: &mut Ctx<'_>, option: i32, a: &Args) -> Option<SysResul
     };
     Some(match option {
         PR_GET_KEEPCAPS => Ok(u64::from(c.securebits & SECBIT_KEEP_CAPS != 0)),
+        // Linux's cap_task_prctl does not look at the other arguments (libcap passes junk).
         PR_SET_KEEPCAPS => match arg {
-            _ if a.raw(2) | a.raw(3) | a.raw(4) != 0 => Err(Errno::EINVAL),
             0 | 1 if c.securebits & (SECBIT_KEEP_CAPS << 1) != 0 => Err(Errno::EPERM),
             0 => {
                 c.securebits &= !SECBIT_KEEP_CAPS;

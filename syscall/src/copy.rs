@@ -132,8 +132,9 @@ pub(crate) fn sys_copy_file_range(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
 }
 
 /// `fsync`, `fdatasync`: the file must be open; the dirty page-cache pages of
-/// shared mappings of it are written back; beyond that in-memory files have nothing to
-/// flush, and host files are flushed by the host as it sees fit.
+/// shared mappings of it are written back, and a disk file system it lies on writes back
+/// what is dirty (its device's counters move); beyond that in-memory files have nothing
+/// to flush, and host files are flushed by the host as it sees fit.
 pub(crate) fn sys_fsync(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     let f = ctx.file(a.i32(0))?;
     if f.flags().contains(OFlags::PATH) {
@@ -146,14 +147,21 @@ pub(crate) fn sys_fsync(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     if ![0o100_000, 0o040_000, 0o060_000].contains(&kind) {
         return Err(Errno::EINVAL);
     }
-    crate::mem::sync_file(ctx, &f);
+    write_back(ctx, &f);
     Ok(0)
+}
+
+/// What a sync of `f` writes back: the dirty pages of its shared mappings, and what is
+/// dirty on a disk file system it lies on.
+fn write_back(ctx: &mut Ctx<'_>, f: &vfs::FileRef) {
+    crate::mem::sync_file(ctx, f);
+    f.synced();
 }
 
 /// `syncfs(2)`: the file system of any open file (a pipe's too).
 pub(crate) fn sys_syncfs(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     let f = ctx.file(a.i32(0))?;
-    crate::mem::sync_file(ctx, &f);
+    write_back(ctx, &f);
     Ok(0)
 }
 
@@ -177,10 +185,12 @@ pub(crate) fn sys_sync_file_range(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     if ![S_IFREG, S_IFDIR, S_IFLNK, S_IFBLK].contains(&mode) {
         return Err(Errno::ESPIPE);
     }
-    crate::mem::sync_file(ctx, &f);
+    write_back(ctx, &f);
     Ok(0)
 }
 
-pub(crate) fn sys_sync(_ctx: &mut Ctx<'_>, _a: &Args) -> SysResult {
+/// `sync(2)`: the disk file systems write back what is dirty.
+pub(crate) fn sys_sync(ctx: &mut Ctx<'_>, _a: &Args) -> SysResult {
+    ctx.vfs.sync();
     Ok(0)
 }

@@ -201,9 +201,15 @@ impl Ctx<'_> {
     /// Parks the calling task until `file` may have changed (the pipe, stream or object
     /// it reads or writes), then restarts the syscall.
     pub fn block_on_file(&mut self, file: &FileRef) -> Errno {
+        self.block_on_file_until(file, None)
+    }
+
+    /// [`Ctx::block_on_file`], and also wakes the task at `deadline` (a socket's
+    /// `SO_RCVTIMEO`).
+    pub fn block_on_file_until(&mut self, file: &FileRef, deadline: Option<Instant>) -> Errno {
         let mut ws = WaitSet::default();
         file.waits(&mut ws);
-        self.block_on_waits(ws, None)
+        self.block_on_waits(ws, deadline)
     }
 
     /// Parks the calling task until one of the files of `ws` may have changed, one of its
@@ -218,7 +224,8 @@ impl Ctx<'_> {
             }
         }
         self.proc.sig.wait_set = ws.signals;
-        let mut keys = ws.ids.into_iter().map(WaitKey::File);
+        let exclusive = ws.exclusive.into_iter().map(WaitKey::FileExclusive);
+        let mut keys = ws.ids.into_iter().map(WaitKey::File).chain(exclusive);
         let first = keys.next().unwrap_or(WaitKey::Timeout(me));
         let rest: Vec<WaitKey> = keys.collect();
         self.also_block_on(&rest);
@@ -322,13 +329,19 @@ impl Ctx<'_> {
     }
 
     /// Wakes every task blocked on `key` (they retry their syscall).
+    /// A key is woken once per call, however many times the call made it ready (an
+    /// exclusive waiter of a file is woken once per wake-up).
     pub fn wake(&mut self, key: WaitKey) {
-        self.effects.wake.push(key);
+        if !self.effects.wake.contains(&key) {
+            self.effects.wake.push(key);
+        }
     }
 
     /// Wakes every task blocked on one of `keys`.
     pub fn wake_all(&mut self, keys: impl IntoIterator<Item = WaitKey>) {
-        self.effects.wake.extend(keys);
+        for key in keys {
+            self.wake(key);
+        }
     }
 
     /// Linux's `access_ok`: the range lies in user space (a kernel or non-canonical range
@@ -352,6 +365,32 @@ impl Ctx<'_> {
         self.mm.copy_out(self.proc.mm, addr, buf)
     }
 
+    /// Linux's `copy_struct_from_user` with the usual size checks: the `size` bytes at
+    /// `addr` of an extensible structure whose first version is `min` bytes (`EINVAL`
+    /// below) and whose version uml knows is `known` bytes, cut or zero-extended to
+    /// `known`; `E2BIG` past a page or if a byte past `known` is not zero.
+    pub fn copy_struct_in(
+        &mut self,
+        addr: UserAddr,
+        size: usize,
+        min: usize,
+        known: usize,
+    ) -> Result<Vec<u8>, Errno> {
+        if size > 4096 {
+            return Err(Errno::E2BIG);
+        }
+        if size < min {
+            return Err(Errno::EINVAL);
+        }
+        let mut raw = vec![0u8; size];
+        self.copy_in(addr, &mut raw)?;
+        if raw.iter().skip(known).any(|&b| b != 0) {
+            return Err(Errno::E2BIG);
+        }
+        raw.resize(known, 0);
+        Ok(raw)
+    }
+
     /// Reads a plain-old-data value (an `abi` struct) from guest memory.
     pub fn read_val<T: Pod>(&mut self, addr: UserAddr) -> Result<T, Errno> {
         let mut v = T::zeroed();
@@ -362,25 +401,6 @@ impl Ctx<'_> {
     /// Writes a plain-old-data value (an `abi` struct) to guest memory.
     pub fn write_val<T: Pod>(&mut self, addr: UserAddr, v: &T) -> Result<(), Errno> {
         self.copy_out(addr, bytemuck::bytes_of(v))
-    }
-
-    /// Reads an extensible struct of `size` bytes of which uml knows the first `known`
-    /// (Linux's `copy_struct_from_user`): `EFAULT` if any of the `size` bytes cannot be
-    /// read, `E2BIG` if one beyond `known` is not zero; a shorter struct is padded with
-    /// zeros. Callers check `size` against their own bounds first.
-    pub fn copy_struct_in(
-        &mut self,
-        addr: UserAddr,
-        size: u64,
-        known: usize,
-    ) -> Result<Vec<u8>, Errno> {
-        let mut raw = vec![0u8; size as usize];
-        self.copy_in(addr, &mut raw)?;
-        if raw.iter().skip(known).any(|&b| b != 0) {
-            return Err(Errno::E2BIG);
-        }
-        raw.resize(known, 0);
-        Ok(raw)
     }
 
     /// Reads a NUL-terminated path: `EFAULT` for a bad pointer, `ENAMETOOLONG` past
@@ -421,7 +441,29 @@ impl Ctx<'_> {
         flags: abi::flags::OFlags,
     ) -> abi::SysResult {
         let file = vfs::open_object(obj, flags);
-        let cloexec = flags.contains(abi::flags::OFlags::CLOEXEC);
+        self.install_file(file, flags.contains(abi::flags::OFlags::CLOEXEC))
+    }
+
+    /// Copies `data` into the guest ranges `iovs` in order, as far as they hold; how much
+    /// was copied.
+    pub fn copy_out_iovs(
+        &mut self,
+        iovs: &[abi::structs::IoVec],
+        data: &[u8],
+    ) -> Result<u64, Errno> {
+        let mut off = 0;
+        for iov in iovs {
+            let k = (iov.len as usize).min(data.len() - off);
+            if k > 0 {
+                self.copy_out(UserAddr(iov.base), &data[off..off + k])?;
+                off += k;
+            }
+        }
+        Ok(off as u64)
+    }
+
+    /// Installs an open file at the lowest free descriptor.
+    pub fn install_file(&mut self, file: FileRef, cloexec: bool) -> abi::SysResult {
         let limit = self.proc.nofile();
         Ok(self.proc.fds.install(file, cloexec, 0, limit)? as u64)
     }
@@ -446,6 +488,17 @@ impl Ctx<'_> {
             return Ok(self.proc.cwd.clone());
         }
         self.file(dirfd)?.dentry().ok_or(Errno::EBADF)
+    }
+
+    /// The file open at `fd` for a call that does I/O or asks the file itself (`mmap`,
+    /// `fgetxattr`): `EBADF` for an `O_PATH` descriptor too (Linux's `fdget` against
+    /// `fdget_raw`).
+    pub fn file_io(&self, fd: i32) -> Result<FileRef, Errno> {
+        let f = self.file(fd)?;
+        if f.flags().contains(abi::flags::OFlags::PATH) {
+            return Err(Errno::EBADF);
+        }
+        Ok(f)
     }
 
     /// The directory a `*at` call resolves relative paths from: the cwd for `AT_FDCWD`,

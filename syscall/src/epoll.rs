@@ -13,8 +13,12 @@
 //! small `maxevents` goes round all ready files. Differences: the order of several ready
 //! files is that of the interest list, not of when they became ready; an eventfd's count
 //! moves on reads as on writes, so a read that leaves it non-zero (semaphore mode) is an
-//! edge for an `EPOLLIN|EPOLLET` entry (Linux only wakes writers then); `EPOLLEXCLUSIVE`
-//! is accepted and wakes every waiter; `EPOLLWAKEUP` is ignored.
+//! edge for an `EPOLLIN|EPOLLET` entry (Linux only wakes writers then); `EPOLLWAKEUP` is
+//! ignored. An `EPOLLEXCLUSIVE` entry sleeps on [`WaitKey::FileExclusive`], of which each
+//! wake-up of the file wakes one waiter. A pipe has one wait id for both directions, so a
+//! read's wake-up (for writers, on Linux) also wakes one exclusive reader, which finds
+//! nothing and sleeps again — unless the next write came first, when it reports that
+//! write's event too (LTP's `epoll_wait16` sees two waiters take one event).
 
 use std::sync::Weak;
 use std::time::{Duration, Instant};
@@ -34,6 +38,7 @@ const EPOLLERR: u32 = 0x8;
 const EPOLLHUP: u32 = 0x10;
 const EPOLLRDNORM: u32 = 0x40;
 const EPOLLWRNORM: u32 = 0x100;
+const EPOLLRDHUP: u32 = 0x2000;
 const EPOLLEXCLUSIVE: u32 = 1 << 28;
 const EPOLLWAKEUP: u32 = 1 << 29;
 const EPOLLONESHOT: u32 = 1 << 30;
@@ -88,6 +93,9 @@ fn mask(st: PollEvents) -> u32 {
     if st.writable {
         r |= EPOLLOUT | EPOLLWRNORM;
     }
+    if st.rdhup {
+        r |= EPOLLRDHUP;
+    }
     if st.hangup {
         r |= EPOLLHUP;
     }
@@ -133,6 +141,18 @@ impl Epoll {
         out
     }
 
+    /// How many epolls deep it goes: 1, or 1 more than the deepest epoll in its list.
+    fn depth(&self) -> usize {
+        1 + self
+            .list
+            .lock()
+            .iter()
+            .filter_map(|i| i.file.upgrade())
+            .filter_map(|f| epoll_of(&f).map(Epoll::depth))
+            .max()
+            .unwrap_or(0)
+    }
+
     /// Whether the interest list, or an epoll in it (at any depth), holds `target`.
     fn reaches(&self, target: &Epoll) -> bool {
         self.list.lock().iter().any(|i| {
@@ -142,6 +162,9 @@ impl Epoll {
         })
     }
 }
+
+/// Linux's limit on how many epolls an epoll may have nested below it.
+const EP_MAX_NESTS: usize = 4;
 
 impl FileObject for Epoll {
     fn poll(&self, who: &Poller) -> PollEvents {
@@ -160,7 +183,21 @@ impl FileObject for Epoll {
         ws.ids.push(self.id);
         for i in self.list.lock().iter() {
             if let Some(f) = i.file.upgrade() {
-                f.waits(ws);
+                if i.events & EPOLLEXCLUSIVE == 0 {
+                    f.waits(ws);
+                    continue;
+                }
+                // An exclusive entry: the file's wake-ups wake one such waiter each.
+                let mut own = WaitSet::default();
+                f.waits(&mut own);
+                ws.exclusive
+                    .extend(own.ids.into_iter().chain(own.exclusive));
+                ws.host.extend(own.host);
+                ws.deadline = match (ws.deadline, own.deadline) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+                ws.signals |= own.signals;
             }
         }
     }
@@ -235,7 +272,9 @@ pub(crate) fn sys_epoll_ctl(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
             return Err(Errno::EINVAL);
         }
     }
-    if op == EPOLL_CTL_ADD && epoll_of(&tf).is_some_and(|t| t.reaches(ep)) {
+    // No cycles, and at most EP_MAX_NESTS epolls nested below the new one.
+    let too_deep = |t: &Epoll| t.reaches(ep) || t.depth() > EP_MAX_NESTS;
+    if op == EPOLL_CTL_ADD && epoll_of(&tf).is_some_and(too_deep) {
         return Err(Errno::ELOOP);
     }
     let mut list = ep.list.lock();

@@ -71,6 +71,7 @@ impl FileObject for EventFd {
             writable: count < MAX,
             hangup: false,
             error: false,
+            rdhup: false,
             seq: Some(events),
         }
     }

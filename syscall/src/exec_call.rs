@@ -60,18 +60,23 @@ fn execve_common(
         // The program is the file open at `dirfd` itself.
         let dentry = ctx.file(dirfd)?.dentry().ok_or(Errno::EACCES)?;
         (ctx.vfs.root(), ctx.vfs.path_of(&dentry))
+    } else if path.starts_with(b"/") {
+        // An absolute path ignores `dirfd`, whatever it is.
+        (ctx.proc.cwd.clone(), path)
     } else {
-        // `dirfd` is not looked at for an absolute path.
-        (crate::fs::base_for(ctx, dirfd, &path)?, path)
+        (ctx.dir_base(dirfd)?, path)
     };
+    // fanotify's permission events for the program (Linux's open of it).
+    if vfs::notify::fanotify_active() {
+        if let Ok(d) = ctx.vfs.lookup(ctx.at(&base), &path, true) {
+            crate::notify::fanotify::permitted_exec(ctx, &d)?;
+        }
+    }
     let procs = ProcView::new(ctx.proc, ctx.procs, None);
     let at = vfs::At::new(&base, &procs, ctx.proc.fs_cred()).rooted(ctx.proc.root.as_ref());
-    if flags & at::SYMLINK_NOFOLLOW != 0 {
-        // A final symlink is not followed: `ELOOP`.
-        let d = ctx.vfs.lookup(at, &path, false)?;
-        if d.stat()?.st_mode & abi::flags::mode::S_IFMT == abi::flags::mode::S_IFLNK {
-            return Err(Errno::ELOOP);
-        }
+    // `AT_SYMLINK_NOFOLLOW`: the program itself may not be a symlink.
+    if flags & at::SYMLINK_NOFOLLOW != 0 && ctx.vfs.lookup(at, &path, false)?.is_symlink() {
+        return Err(Errno::ELOOP);
     }
     let setid = !ctx.proc.no_new_privs;
     let loaded = exec::load(
@@ -85,6 +90,10 @@ fn execve_common(
         setid,
     )
     .map_err(|e| e.errno())?;
+    if let Err(e) = crate::fs::txtbsy::check_exec(ctx, loaded.program.ino) {
+        ctx.mm.destroy_space(loaded.mm);
+        return Err(e);
+    }
     let old_mm = ctx.proc.mm;
     ctx.proc.mm = loaded.mm;
     ctx.proc.cred = loaded.cred;
@@ -95,6 +104,9 @@ fn execve_common(
         crate::fs::dropped(ctx, Some(closed));
     }
     ctx.proc.sig.reset_on_exec();
+    // Handlers shared with other processes become the caller's own (Linux's
+    // `unshare_sighand`).
+    ctx.proc.sighand_share = ctx.procs.new_share_id();
     // POSIX timers are deleted (interval timers stay).
     ctx.proc.posix_timers.clear();
     ctx.proc.keys.on_exec();

@@ -5,8 +5,8 @@
 //!
 //! The objects are uml's: `KCMP_FILE` the open file description behind each descriptor
 //! (`EBADF`), `KCMP_VM` the address space, `KCMP_FILES` the descriptor table (shared by
-//! `CLONE_FILES`), `KCMP_FS` and `KCMP_SIGHAND` the process (uml shares them only between
-//! threads: `CLONE_FS` copies and `CLONE_SIGHAND` alone is refused), `KCMP_SYSVSEM` the
+//! `CLONE_FILES`), `KCMP_FS` and `KCMP_SIGHAND` the filesystem context and the signal
+//! handlers (shared by `CLONE_FS` and `CLONE_SIGHAND`), `KCMP_SYSVSEM` the
 //! process's semaphore undo list (none until it uses `SEM_UNDO`, and never shared),
 //! `KCMP_IO` none (uml keeps no I/O context, as a Linux task that did no block I/O).
 //! `KCMP_EPOLL_TFD` is `EOPNOTSUPP`, as Linux without epoll.
@@ -38,7 +38,11 @@ pub(crate) fn sys_kcmp(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
         }
         KCMP_VM => (Some(t1.mm.0 as usize), Some(t2.mm.0 as usize)),
         KCMP_FILES => (Some(t1.fds.identity()), Some(t2.fds.identity())),
-        KCMP_FS | KCMP_SIGHAND => (Some(p1 as usize), Some(p2 as usize)),
+        KCMP_FS => (Some(t1.fs_share as usize), Some(t2.fs_share as usize)),
+        KCMP_SIGHAND => (
+            Some(t1.sighand_share as usize),
+            Some(t2.sighand_share as usize),
+        ),
         KCMP_IO => (None, None),
         KCMP_SYSVSEM => {
             let undo = |pid: i32| {

@@ -13,6 +13,9 @@ use crate::{Args, Ctx, WaitKey};
 pub struct Sent {
     /// The target was stopped and `SIGCONT` continued it (its parent is to be told).
     pub continued: bool,
+    /// A real-time signal with a siginfo found the target's queue full
+    /// (`RLIMIT_SIGPENDING`): not sent, `EAGAIN` for the sender.
+    pub queue_full: bool,
 }
 
 /// Queues `info` for `target` (for its thread `tid` alone, else for the process) and
@@ -27,15 +30,20 @@ pub fn send_to(
     if matches!(target.state, ProcState::Zombie(_)) {
         return Sent::default();
     }
+    let limit = target.rlimits[abi::flags::rlimit::SIGPENDING as usize].cur;
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let mut sent = Sent::default();
     let woke = match tid {
-        Some(tid) => target.sig_of(tid).send_thread(info),
-        None => {
-            let sent = target.sig.send(info);
+        Some(tid) => target.sig_of(tid).try_send(info, limit, true),
+        None => target.sig.try_send(info, limit, false).map(|sent| {
             let pending = target.sig.pending_set() & crate::signal::sigmask(info.signo) != 0;
             sent || pending && target.accepts_signal(info.signo)
-        }
+        }),
     };
-    let mut sent = Sent::default();
+    let woke = woke.unwrap_or_else(|e| {
+        sent.queue_full = e == Errno::EAGAIN;
+        false
+    });
     if info.signo == sig::SIGCONT {
         if let ProcState::Stopped { .. } = target.state {
             target.state = ProcState::Continued;
@@ -79,8 +87,8 @@ fn notify_continued(ctx: &mut Ctx<'_>, child: i32, ppid: i32, uid: u32) {
     ctx.wake_all(wake);
 }
 
-/// Sends `info` to every process `select` picks (the caller included), or to thread
-/// `thread` of it; `ESRCH` if none.
+/// Sends `info` from the kernel to every process `select` picks (the caller included), or
+/// to thread `thread` of it; `ESRCH` if none.
 pub(crate) fn send_where(
     ctx: &mut Ctx<'_>,
     info: Option<SigInfo>,
@@ -88,9 +96,9 @@ pub(crate) fn send_where(
     select: impl Fn(&Process) -> bool,
 ) -> SysResult {
     let mut found = false;
+    let mut full = false;
     let mut wake = Vec::new();
     let mut continued = Vec::new();
-    let me = ctx.proc.pid;
     for p in std::iter::once(&mut *ctx.proc).chain(ctx.procs.iter_mut()) {
         if !select(p) {
             continue;
@@ -98,7 +106,9 @@ pub(crate) fn send_where(
         // A zombie still exists for kill (the signal has no effect on it).
         found = true;
         if let Some(info) = info {
-            if send_to(p, thread, info, &mut wake).continued {
+            let sent = send_to(p, thread, info, &mut wake);
+            full |= sent.queue_full;
+            if sent.continued {
                 continued.push((p.pid, p.ppid, p.cred.uid));
             }
         }
@@ -107,12 +117,55 @@ pub(crate) fn send_where(
     for (pid, ppid, uid) in continued {
         notify_continued(ctx, pid, ppid, uid);
     }
-    let _ = me;
-    if found {
-        Ok(0)
-    } else {
-        Err(Errno::ESRCH)
+    match (found, full) {
+        (false, _) => Err(Errno::ESRCH),
+        (true, true) => Err(Errno::EAGAIN),
+        (true, false) => Ok(0),
     }
+}
+
+/// Sends `info` (or, `None`, checks that it could be sent: signal 0) from the calling
+/// process, as `kill` and its relatives do: to each process `select` picks that the
+/// caller may signal ([`may_signal`]). `ESRCH` if `select` picks none, `EPERM` if the
+/// caller may signal none of them.
+pub(crate) fn kill_where(
+    ctx: &mut Ctx<'_>,
+    signo: i32,
+    info: Option<SigInfo>,
+    thread: Option<i32>,
+    select: impl Fn(&Process) -> bool,
+) -> SysResult {
+    let sender = (ctx.proc.pid, ctx.proc.sid, ctx.proc.cred);
+    send_where(ctx, info, thread, |q| {
+        select(q) && may_signal(&sender, q, signo)
+    })
+    .map_err(|e| {
+        // Picked, but none may be signalled.
+        let picked = || {
+            std::iter::once(&*ctx.proc)
+                .chain(ctx.procs.iter())
+                .any(&select)
+        };
+        if e == Errno::ESRCH && picked() {
+            Errno::EPERM
+        } else {
+            e
+        }
+    })
+}
+
+/// Linux's `check_kill_permission`: the sender (pid, session, credentials) may signal
+/// `target` if it is its own process, holds `CAP_KILL`, its real or effective uid is the
+/// target's real or saved uid, or the signal is `SIGCONT` within its session.
+fn may_signal(sender: &(i32, i32, crate::cred::Cred), target: &Process, signo: i32) -> bool {
+    let (pid, sid, cred) = sender;
+    let t = &target.cred;
+    target.pid == *pid
+        || cred.caps.has(crate::caps::CAP_KILL)
+        || [cred.uid, cred.euid]
+            .iter()
+            .any(|u| *u == t.uid || *u == t.suid)
+        || (signo == sig::SIGCONT && target.sid == *sid)
 }
 
 pub(crate) fn check_signo(signo: i32) -> Result<(), Errno> {
@@ -130,12 +183,13 @@ pub(crate) fn sys_kill(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     let (me, my_pgid) = (ctx.proc.pid, ctx.proc.pgid);
     match pid {
         // Any thread's id names its process.
-        p if p > 0 => send_where(ctx, info, None, |q| {
+        p if p > 0 => kill_where(ctx, signo, info, None, |q| {
             q.pid == p || q.threads.contains_key(&p)
         }),
-        0 => send_where(ctx, info, None, |q| q.pgid == my_pgid),
-        -1 => send_where(ctx, info, None, |q| q.pid != 1 && q.pid != me).or_else(|e| {
-            if e == Errno::ESRCH && me != 1 {
+        0 => kill_where(ctx, signo, info, None, |q| q.pgid == my_pgid),
+        // As on Linux, success once there is any process to try, permitted or not.
+        -1 => kill_where(ctx, signo, info, None, |q| q.pid != 1 && q.pid != me).or_else(|e| {
+            if e == Errno::EPERM || (e == Errno::ESRCH && me != 1) {
                 Ok(0)
             } else {
                 Err(e)
@@ -143,7 +197,7 @@ pub(crate) fn sys_kill(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
         }),
         p => {
             let g = p.checked_neg().ok_or(Errno::ESRCH)?;
-            send_where(ctx, info, None, |q| q.pgid == g)
+            kill_where(ctx, signo, info, None, |q| q.pgid == g)
         }
     }
 }
@@ -155,7 +209,9 @@ pub(crate) fn sys_tkill(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
         return Err(Errno::EINVAL);
     }
     let info = (signo != 0).then(|| SigInfo::tkill(signo, ctx.proc.pid, ctx.proc.cred.uid));
-    send_where(ctx, info, Some(tid), |q| q.threads.contains_key(&tid))
+    kill_where(ctx, signo, info, Some(tid), |q| {
+        q.threads.contains_key(&tid)
+    })
 }
 
 pub(crate) fn sys_tgkill(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
@@ -165,7 +221,7 @@ pub(crate) fn sys_tgkill(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
         return Err(Errno::EINVAL);
     }
     let info = (signo != 0).then(|| SigInfo::tkill(signo, ctx.proc.pid, ctx.proc.cred.uid));
-    send_where(ctx, info, Some(tid), |q| {
+    kill_where(ctx, signo, info, Some(tid), |q| {
         q.pid == tgid && q.threads.contains_key(&tid)
     })
 }
@@ -194,7 +250,7 @@ pub(crate) fn sys_rt_sigqueueinfo(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     check_signo(signo)?;
     // As for kill, any thread's id names its process; "self" is the calling thread.
     let info = queued_info(ctx, a.addr(2), signo, pid == ctx.tid)?;
-    send_where(ctx, info, None, |q| {
+    kill_where(ctx, signo, info, None, |q| {
         q.pid == pid || q.threads.contains_key(&pid)
     })
 }
@@ -207,7 +263,7 @@ pub(crate) fn sys_rt_tgsigqueueinfo(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
         return Err(Errno::EINVAL);
     }
     let info = queued_info(ctx, a.addr(3), signo, tid == ctx.tid)?;
-    send_where(ctx, info, Some(tid), |q| {
+    kill_where(ctx, signo, info, Some(tid), |q| {
         q.pid == tgid && q.threads.contains_key(&tid)
     })
 }

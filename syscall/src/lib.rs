@@ -57,6 +57,7 @@ pub mod kill;
 mod mem;
 mod membarrier;
 mod net;
+mod notify;
 mod page_cache_calls;
 mod personality;
 mod pidfd;
@@ -103,6 +104,13 @@ pub struct RestartBlock {
     /// The FIFO end a blocking `open` holds while it waits for a partner; dropped, and so
     /// closed, when the call ends another way (a signal, the task's death).
     pub fifo_end: Option<vfs::FileRef>,
+    /// The socket a blocked inet call works on: held so that closing its descriptor in
+    /// another thread neither ends the call nor closes the socket under it (Linux's
+    /// `fdget` holds the file until the call returns).
+    pub file: Option<vfs::FileRef>,
+    /// A fanotify permission decision the call waits for, with the file an `open` made
+    /// ([`notify::fanotify::permitted`]).
+    pub perm: Option<(Option<vfs::FileRef>, u64)>,
     /// The call's deadline, fixed on first entry by calls with a relative timeout.
     pub deadline: Option<std::time::Instant>,
     /// Bytes already transferred by a blocking write that continues after blocking.
@@ -299,6 +307,10 @@ pub fn dispatch(ctx: &mut Ctx<'_>, report_unknown: &mut dyn FnMut(u64)) -> Reply
     for id in ctx.procs.net.take_ready() {
         ctx.wake(WaitKey::File(id));
     }
+    // Notification groups that file system events were queued to.
+    for id in vfs::notify::take_ready() {
+        ctx.wake(WaitKey::File(id));
+    }
     // Signal-driven I/O: owners of O_ASYNC files made ready are told.
     if fs::fown::any(ctx) {
         let woken = std::mem::take(&mut ctx.effects.wake);
@@ -313,6 +325,10 @@ pub fn dispatch(ctx: &mut Ctx<'_>, report_unknown: &mut dyn FnMut(u64)) -> Reply
 
 fn outcome_of(ctx: &mut Ctx<'_>, report_unknown: &mut dyn FnMut(u64)) -> Outcome {
     let nr = ctx.regs.orig_rax;
+    // fanotify events say which process caused them.
+    if vfs::notify::fanotify_active() {
+        vfs::notify::set_current(ctx.proc.pid, ctx.tid);
+    }
     let args = Args(ctx.regs.syscall_args());
     let result = match table::lookup(nr) {
         Some(entry) => match entry.handler {

@@ -151,7 +151,7 @@ pub(crate) fn sys_mmap(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
         }
         None
     } else {
-        let file = ctx.file(fd)?;
+        let file = ctx.file_io(fd)?;
         // The length and the mapping type are checked before the file's access mode.
         if len == 0 || maptype == 0 {
             return Err(Errno::EINVAL);
@@ -160,7 +160,7 @@ pub(crate) fn sys_mmap(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
             return Err(Errno::EOPNOTSUPP);
         }
         let fl = file.flags();
-        if !fl.readable() || fl.contains(abi::flags::OFlags::PATH) {
+        if !fl.readable() {
             return Err(Errno::EACCES);
         }
         let shared = flags.bits() & MapFlags::SHARED_VALIDATE.bits() != MapFlags::PRIVATE.bits();

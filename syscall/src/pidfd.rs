@@ -61,7 +61,12 @@ pub(crate) fn sys_pidfd_send_signal(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     if flags & !7 != 0 || flags.count_ones() > 1 {
         return Err(Errno::EINVAL);
     }
-    let (pid, _) = target(ctx, fd)?;
+    // An open `/proc/PID` directory names its process too.
+    let file = ctx.file(fd)?;
+    let pid = file
+        .pidfd()
+        .or_else(|| file.proc_pid_dir())
+        .ok_or(Errno::EBADF)?;
     let me = ctx.proc.pid;
     let info = if info_at.is_null() {
         SigInfo::user(signo, me, ctx.proc.cred.uid)
@@ -82,9 +87,9 @@ pub(crate) fn sys_pidfd_send_signal(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     let info = (signo != 0).then_some(info);
     // The group Linux signals is the one whose id is the pid (ESRCH unless it leads one).
     if flags == PROCESS_GROUP {
-        return crate::kill::send_where(ctx, info, None, |q| q.pgid == pid);
+        return crate::kill::kill_where(ctx, signo, info, None, |q| q.pgid == pid);
     }
-    crate::kill::send_where(ctx, info, None, |q| q.pid == pid)
+    crate::kill::kill_where(ctx, signo, info, None, |q| q.pid == pid)
 }
 
 /// `pidfd_getfd(pidfd, targetfd, flags)`: a duplicate, close-on-exec, of the file the

@@ -16,9 +16,8 @@ const POLLERR: i16 = 0x8;
 const POLLHUP: i16 = 0x10;
 const POLLNVAL: i16 = 0x20;
 const POLLRDNORM: i16 = 0x40;
-const POLLRDBAND: i16 = 0x80;
 const POLLWRNORM: i16 = 0x100;
-const POLLWRBAND: i16 = 0x200;
+const POLLRDHUP: i16 = 0x2000;
 
 /// The events of `fd` that are ready among `events` (plus the always-reported ones); what
 /// to sleep on if none is goes into `ws`.
@@ -31,12 +30,17 @@ fn ready(ctx: &mut Ctx<'_>, fd: i32, events: i16, ws: &mut WaitSet) -> i16 {
         Some(pid) => crate::pidfd::poll_events(ctx, pid),
         None => file.poll_for(&ctx.poller()),
     };
+    // As Linux's files (`DEFAULT_POLLMASK`), pipes and stream sockets: no priority or
+    // band data.
     let mut r = 0;
     if st.readable {
-        r |= POLLIN | POLLRDNORM | POLLRDBAND | POLLPRI;
+        r |= POLLIN | POLLRDNORM;
     }
     if st.writable {
-        r |= POLLOUT | POLLWRNORM | POLLWRBAND;
+        r |= POLLOUT | POLLWRNORM;
+    }
+    if st.rdhup {
+        r |= POLLRDHUP;
     }
     r &= events;
     if st.hangup {

@@ -320,6 +320,9 @@ pub(crate) fn sys_timer_settime(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     let wall = ktime_now();
     let clock = ctx.proc.posix_timers.get_mut(id)?.clock;
     let now = clock_now(ctx.proc, clock, wall);
+    // Expiries of a periodic timer that fell before the kernel's time 0 (an absolute time
+    // long past): skipped, and counted as overruns.
+    let mut skipped = 0i64;
     let expires = if flags & clock::TIMER_ABSTIME == 0 {
         now.saturating_add(value).min(KTIME_MAX)
     } else if let TimerClock::Wall(c) = clock {
@@ -327,7 +330,13 @@ pub(crate) fn sys_timer_settime(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
         let ts = crate::clock::now(ctx.mm, c)?;
         let c_now = timespec_ns(&ts).unwrap_or(0);
         let ahead = i128::from(value) - i128::from(c_now);
-        (i128::from(now) + ahead).clamp(0, i128::from(KTIME_MAX)) as u64
+        let mut at = i128::from(now) + ahead;
+        if at < 0 && interval != 0 {
+            let k = (-at).unsigned_abs().div_ceil(u128::from(interval)) as i128;
+            at += k * i128::from(interval);
+            skipped = i64::try_from(k).unwrap_or(i64::MAX);
+        }
+        at.clamp(0, i128::from(KTIME_MAX)) as u64
     } else {
         value
     };
@@ -341,6 +350,7 @@ pub(crate) fn sys_timer_settime(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     if value != 0 {
         t.interval = interval;
         t.expires = expires;
+        t.overrun = t.overrun.saturating_add(skipped);
         if !t.sig_none() {
             t.status = Status::Armed;
         }

@@ -34,9 +34,7 @@ pub(crate) mod clone_flags {
 }
 
 /// Linux's checks of `clone` flags (`copy_process`): `EINVAL` for combinations that make no
-/// sense, `ENOSYS` for what uml does not share between processes yet (signal handlers
-/// without `CLONE_THREAD`, namespaces, pidfds). (`CLONE_FS` without `CLONE_THREAD` copies
-/// the cwd and umask instead of sharing them.)
+/// sense, `ENOSYS` for what uml does not have yet (user namespaces, pidfds).
 fn check_clone_flags(flags: u64) -> Result<(), Errno> {
     use clone_flags::*;
     let both = |a: u64, b: u64| flags & a != 0 && flags & b != 0;
@@ -47,10 +45,7 @@ fn check_clone_flags(flags: u64) -> Result<(), Errno> {
         return Err(Errno::EINVAL);
     }
     let thread = flags & THREAD != 0;
-    if !thread && flags & SIGHAND != 0
-        || thread && flags & VFORK != 0
-        || flags & (PIDFD | NEWNS | NEWUSER) != 0
-    {
+    if thread && flags & VFORK != 0 || flags & (PIDFD | NEWUSER) != 0 {
         return Err(Errno::ENOSYS);
     }
     Ok(())
@@ -68,6 +63,18 @@ fn do_fork(
 ) -> Result<Outcome, Errno> {
     use clone_flags::*;
     check_clone_flags(flags)?;
+    // `CLONE_NEWNS`: the child starts in a copy of the mount namespace.
+    let fs = if flags & NEWNS != 0 {
+        if !ctx.proc.cred.caps.has(crate::caps::CAP_SYS_ADMIN) {
+            return Err(Errno::EPERM);
+        }
+        let (root, cwd) = ctx
+            .vfs
+            .unshare_mounts(ctx.proc.root.as_ref(), &ctx.proc.cwd)?;
+        Some((Some(root), cwd))
+    } else {
+        None
+    };
     let max = ctx.procs.max_pids;
     if max != 0 && ctx.procs.count(1) >= max {
         return Err(Errno::EAGAIN);
@@ -121,6 +128,16 @@ fn do_fork(
             vfork: false,
         });
     }
+    let fs_share = if flags & FS != 0 {
+        ctx.proc.fs_share
+    } else {
+        ctx.procs.new_share_id()
+    };
+    let sighand_share = if flags & SIGHAND != 0 {
+        ctx.proc.sighand_share
+    } else {
+        ctx.procs.new_share_id()
+    };
     let p = &*ctx.proc;
     let child = Process {
         pid,
@@ -139,8 +156,8 @@ fn do_fork(
         } else {
             p.fds.copy()
         },
-        cwd: p.cwd.clone(),
-        root: p.root.clone(),
+        cwd: fs.as_ref().map_or_else(|| p.cwd.clone(), |f| f.1.clone()),
+        root: fs.map_or_else(|| p.root.clone(), |f| f.0),
         umask: p.umask,
         cred: p.cred,
         groups: p.groups.clone(),
@@ -161,6 +178,8 @@ fn do_fork(
         personality: p.personality,
         keys: p.keys.for_fork(),
         membarrier: 0,
+        fs_share,
+        sighand_share,
     };
     let real_parent = child.ppid;
     ctx.procs.insert(Box::new(child));
@@ -209,13 +228,9 @@ pub(crate) fn sys_clone(ctx: &mut Ctx<'_>, a: &Args) -> Result<Outcome, Errno> {
 /// cgroup), checked as Linux does. `set_tid` is `ENOSYS` (no pid namespaces).
 pub(crate) fn sys_clone3(ctx: &mut Ctx<'_>, a: &Args) -> Result<Outcome, Errno> {
     /// `CLONE_ARGS_SIZE_VER0`, and the size of the version uml knows.
-    const VER0: u64 = 64;
+    const VER0: usize = 64;
     const KNOWN: usize = 88;
-    let size = a.len(1);
-    if !(VER0..=4096).contains(&size) {
-        return Err(Errno::EINVAL);
-    }
-    let raw = ctx.copy_struct_in(a.addr(0), size, KNOWN)?;
+    let raw = ctx.copy_struct_in(a.addr(0), a.len(1) as usize, VER0, KNOWN)?;
     let w = |i: usize| u64::from_ne_bytes(raw[i * 8..i * 8 + 8].try_into().unwrap_or_default());
     let (flags, exit_signal, stack, stack_size, tls) = (w(0), w(4), w(5), w(6), w(7));
     if flags & clone_flags::CSIGNAL != 0 || exit_signal > abi::signal::sig::NSIG as u64 {
@@ -638,8 +653,10 @@ pub fn exit_process(
 ) -> ExitEffects {
     let mut wake = Vec::new();
     let mut pdeath = Vec::new();
+    // Waiters of a file retry when its description's last descriptor goes (as `close`).
     for entry in proc.fds.release() {
-        if let Some(id) = entry.file.wait_id() {
+        let last = vfs::Arc::strong_count(&entry.file) == 1;
+        if let Some(id) = entry.file.wait_id().filter(|_| last) {
             wake.push(WaitKey::File(id));
         }
     }
@@ -649,6 +666,8 @@ pub fn exit_process(
     wake.extend(crate::ipc::exit(&mut procs.ipc, proc.pid));
     // Its sockets' peers and listeners (the network made them ready as they closed).
     wake.extend(procs.net.take_ready().into_iter().map(WaitKey::File));
+    // Notification groups told of its files' closing.
+    wake.extend(vfs::notify::take_ready().into_iter().map(WaitKey::File));
     // Orphans go to the nearest living subreaper among the ancestors, else init; zombies
     // among them are the new parent's to reap.
     let mut reaper = proc.ppid;

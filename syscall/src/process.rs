@@ -88,6 +88,36 @@ pub struct Process {
     pub keys: crate::keys::ProcessKeys,
     /// The `membarrier` registrations of its address space (`MEMBARRIER_CMD_REGISTER_*`).
     pub membarrier: i32,
+    /// Which processes share its filesystem context (cwd, root, umask: `CLONE_FS` without
+    /// `CLONE_THREAD`): those with the same value ([`ProcessTable::new_share_id`]).
+    pub fs_share: u64,
+    /// Which processes share its signal handlers (`CLONE_SIGHAND` without `CLONE_THREAD`),
+    /// likewise.
+    pub sighand_share: u64,
+}
+
+impl Process {
+    /// The other processes in `procs` whose filesystem context is this one's.
+    pub fn fs_sharers<'a>(
+        &self,
+        procs: &'a mut ProcessTable,
+    ) -> impl Iterator<Item = &'a mut Process> {
+        let (me, share) = (self.pid, self.fs_share);
+        procs
+            .iter_mut()
+            .filter(move |q| q.pid != me && q.fs_share == share)
+    }
+
+    /// The other processes in `procs` whose signal handlers are this one's.
+    pub fn sighand_sharers<'a>(
+        &self,
+        procs: &'a mut ProcessTable,
+    ) -> impl Iterator<Item = &'a mut Process> {
+        let (me, share) = (self.pid, self.sighand_share);
+        procs
+            .iter_mut()
+            .filter(move |q| q.pid != me && q.sighand_share == share)
+    }
 }
 
 /// What one thread of a process has of its own at the syscall level.
@@ -164,6 +194,8 @@ impl Process {
             personality: 0,
             keys: Default::default(),
             membarrier: 0,
+            fs_share: 1,
+            sighand_share: 1,
         }
     }
 
@@ -290,6 +322,8 @@ pub struct ProcessTable {
     /// pointer, not the whole structure.
     procs: std::collections::BTreeMap<i32, Box<Process>>,
     last_pid: i32,
+    /// The last id given to a group of processes sharing a context ([`Process::fs_share`]).
+    last_share: u64,
     /// Most processes (`--pids`); 0 for no limit.
     pub max_pids: usize,
     /// The console's foreground process group (`TIOCGPGRP`/`TIOCSPGRP`; Ctrl-C goes here).
@@ -316,6 +350,7 @@ impl ProcessTable {
         ProcessTable {
             procs: Default::default(),
             last_pid: 0,
+            last_share: 1,
             max_pids,
             console_pgrp: 1,
             locks: Default::default(),
@@ -331,6 +366,13 @@ impl ProcessTable {
     /// Number of processes, including zombies and one taken out for a syscall (`extra`).
     pub fn count(&self, extra: usize) -> usize {
         self.procs.len() + extra
+    }
+
+    /// A new id for a group of processes sharing a context (never reused, unlike pids;
+    /// the first process has 1).
+    pub fn new_share_id(&mut self) -> u64 {
+        self.last_share += 1;
+        self.last_share
     }
 
     /// A free pid or tid: the next after the last one given, wrapping at `pid_max`

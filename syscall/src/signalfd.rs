@@ -10,7 +10,7 @@
 
 use abi::flags::OFlags;
 use abi::structs::IoVec;
-use abi::{Errno, SysResult, UserAddr};
+use abi::{Errno, SysResult};
 use parking_lot::Mutex;
 use vfs::object::new_wait_id;
 use vfs::{Arc, FileObject, FileRef, PollEvents, Poller, WaitSet};
@@ -148,15 +148,7 @@ pub(crate) fn read(
         }
         return Err(ctx.block_on_file(f));
     }
-    let mut off = 0;
-    for iov in iovs {
-        let k = (iov.len as usize).min(buf.len() - off);
-        if k > 0 {
-            ctx.copy_out(UserAddr(iov.base), &buf[off..off + k])?;
-            off += k;
-        }
-    }
-    Ok(off as u64)
+    ctx.copy_out_iovs(iovs, &buf)
 }
 
 fn do_signalfd(ctx: &mut Ctx<'_>, a: &Args, flags: u32) -> SysResult {

@@ -5,9 +5,9 @@ use abi::{Errno, Sysno};
 
 use crate::{
     aio, caps, copy, cred, epoll, eventfd, exec_call, fs, futex, info, ipc, itimer, kcmp, keys,
-    kill, mem, membarrier, net, page_cache_calls, personality, pidfd, poll, posix_timer, priority,
-    proc_calls, process_vm, procfs, reboot, sched_calls, settime, signal, signalfd, splice,
-    sysfs_call, syslog, task, time, timerfd, tty, unshare, Args, Ctx, Outcome,
+    kill, mem, membarrier, net, notify, page_cache_calls, personality, pidfd, poll, posix_timer,
+    priority, proc_calls, process_vm, procfs, reboot, sched_calls, settime, signal, signalfd,
+    splice, sysfs_call, syslog, task, time, timerfd, tty, unshare, Args, Ctx, Outcome,
 };
 
 /// A handler that returns a value (the common case).
@@ -147,6 +147,12 @@ table! {
     select => full(poll::sys_select);
     pselect6 => full(poll::sys_pselect6);
     eventfd => full(eventfd::sys_eventfd);
+    inotify_init => full(notify::inotify::sys_inotify_init);
+    inotify_init1 => full(notify::inotify::sys_inotify_init1);
+    inotify_add_watch => partial(notify::inotify::sys_inotify_add_watch, "an inode is gone when its last name is, even while open; events from the vfs calls (open, read, write, close, create, unlink, rename, attributes, unmount), none from shared-mapping writes");
+    inotify_rm_watch => full(notify::inotify::sys_inotify_rm_watch);
+    fanotify_init => partial(notify::fanotify::sys_fanotify_init, "no FAN_REPORT_*FID/NAME/PIDFD (EINVAL); CAP_SYS_ADMIN only");
+    fanotify_mark => partial(notify::fanotify::sys_fanotify_mark, "inode, mount and filesystem marks for the file events (access, modify, open, open_exec, close) with ignore masks, FAN_OPEN_PERM/FAN_ACCESS_PERM/FAN_OPEN_EXEC_PERM; no FID-only events (EINVAL)");
     eventfd2 => full(eventfd::sys_eventfd2);
     epoll_create => full(epoll::sys_epoll_create);
     epoll_create1 => full(epoll::sys_epoll_create1);
@@ -174,8 +180,18 @@ table! {
     statfs => partial(fs::sys_statfs, "the mount's type and flags; sizes of loop-device file systems and sized tmpfs, else the guest's memory");
     fstatfs => partial(fs::sys_fstatfs, "the mount's type and flags; sizes of loop-device file systems and sized tmpfs, else the guest's memory");
     ustat => partial(fs::sys_ustat, "free blocks and inodes as statfs reports them");
-    mount => partial(fs::sys_mount, "tmpfs, proc, sysfs, bind, remount, ext2/3/4 of a loop device as an in-memory file system; no MS_MOVE");
+    mount => partial(fs::sys_mount, "tmpfs, proc, sysfs, bind, remount, move, ext2/3/4 of a loop device as an in-memory file system");
     umount2 => full(fs::sys_umount2);
+    fsopen => partial(fs::sys_fsopen, "the types mount(2) has; no messages to read (ENODATA)");
+    fsconfig => partial(fs::sys_fsconfig, "binary, path and fd values are taken by no option (EINVAL) but the super block flags; CREATE_EXCL is CREATE");
+    fsmount => full(fs::sys_fsmount);
+    fspick => full(fs::sys_fspick);
+    move_mount => partial(fs::sys_move_mount, "MOVE_MOUNT_SET_GROUP is EINVAL (no peer groups)");
+    open_tree => full(fs::sys_open_tree);
+    open_tree_attr => partial(fs::sys_open_tree_attr, "as mount_setattr");
+    mount_setattr => partial(fs::sys_mount_setattr, "propagation types (peer groups) are kept and shown, nothing propagates; MOUNT_ATTR_IDMAP is EINVAL (no user namespaces)");
+    statmount => partial(fs::sys_statmount, "sb and mount basics, peer groups, fs type, root, mount point, options and namespace id; propagate_from is 0 (nothing propagates); no option arrays");
+    listmount => partial(fs::sys_listmount, "one mount namespace: a namespace fd or id is EINVAL/ENOENT");
     fadvise64 => full(fs::sys_fadvise64);
     sendfile => full(copy::sys_sendfile);
     copy_file_range => full(copy::sys_copy_file_range);
@@ -191,12 +207,12 @@ table! {
     sync => full(copy::sys_sync);
     fallocate => partial(fs::sys_fallocate, "in-memory files: mode 0, KEEP_SIZE, PUNCH_HOLE|KEEP_SIZE (as tmpfs)");
     flock => full(fs::sys_flock);
-    socket => partial(net::sys_socket, "AF_UNIX stream/dgram/seqpacket (SOCK_RAW as dgram); AF_INET/AF_INET6 TCP and UDP on the instance's own loopback (no raw or ICMP sockets); AF_NETLINK NETLINK_ROUTE (link/address/route dumps of lo, link lookup; changes refused); other families EAFNOSUPPORT");
-    socketpair => partial(net::sys_socketpair, "AF_UNIX only; AF_INET/AF_INET6 EOPNOTSUPP as on Linux; other families EAFNOSUPPORT");
-    recvmsg => partial(net::sys_recvmsg, "AF_UNIX: SCM_RIGHTS, SCM_CREDENTIALS, MSG_PEEK/DONTWAIT/WAITALL/TRUNC/CMSG_CLOEXEC; inet: the same flags, no ancillary data; no MSG_OOB or MSG_ERRQUEUE");
-    sendmsg => partial(net::sys_sendmsg, "AF_UNIX: SCM_RIGHTS, SCM_CREDENTIALS, MSG_DONTWAIT/NOSIGNAL; inet: control messages ignored; no MSG_OOB");
+    socket => partial(net::sys_socket, "AF_UNIX stream/dgram/seqpacket (SOCK_RAW as dgram); AF_INET/AF_INET6 TCP, UDP, ICMP echo sockets (net.ipv4.ping_group_range) and raw ICMP sockets (CAP_NET_RAW) on the instance's own loopback (no other raw protocols); AF_NETLINK NETLINK_ROUTE (link/address/route dumps of lo, link lookup; changes refused); other families EAFNOSUPPORT");
+    socketpair => partial(net::sys_socketpair, "AF_UNIX only; AF_INET/AF_INET6 checked as socket, then EOPNOTSUPP as on Linux; other families EAFNOSUPPORT");
+    recvmsg => partial(net::sys_recvmsg, "AF_UNIX: SCM_RIGHTS, SCM_CREDENTIALS, MSG_PEEK/DONTWAIT/WAITALL/TRUNC/CMSG_CLOEXEC; inet: the same flags, SO_TIMESTAMP(NS), IP_PKTINFO/RECVTTL/RECVTOS, IPV6_RECVPKTINFO/RECVHOPLIMIT/RECVTCLASS on datagrams; no MSG_OOB or MSG_ERRQUEUE");
+    sendmsg => partial(net::sys_sendmsg, "AF_UNIX: SCM_RIGHTS, SCM_CREDENTIALS, MSG_DONTWAIT/NOSIGNAL; inet: MSG_MORE holds TCP bytes back and builds one UDP datagram, control messages ignored; no MSG_OOB");
     sendmmsg => partial(net::sys_sendmmsg, "only the first message may block");
-    recvmmsg => partial(net::sys_recvmmsg, "only the first message may block (as with MSG_WAITFORONE); the timeout is not applied");
+    recvmmsg => partial(net::sys_recvmmsg, "only the first message may block (as with MSG_WAITFORONE); the timeout is checked after each message and written back");
     recvfrom => partial(net::sys_recvfrom, "as recvmsg");
     sendto => partial(net::sys_sendto, "as sendmsg");
     shutdown => full(net::sys_shutdown);
@@ -205,8 +221,8 @@ table! {
     listen => full(net::sys_listen);
     bind => partial(net::sys_bind, "AF_UNIX paths (a socket inode in the overlay, never on the host; EPERM with --rw) and abstract names (per uml instance); inet: lo's addresses, no TIME_WAIT");
     connect => partial(net::sys_connect, "AF_UNIX paths and abstract names; inet: lo's addresses (others ENETUNREACH)");
-    setsockopt => partial(net::sys_setsockopt, "SOL_SOCKET: SO_SNDBUF/RCVBUF sized as Linux, SO_PASSCRED; inet: SO_REUSEADDR/REUSEPORT, IPV6_V6ONLY, SO_LINGER 0 act, TCP/IP options checked and kept; other common options accepted without effect (SO_RCVTIMEO/SNDTIMEO do not time out)");
-    getsockopt => partial(net::sys_getsockopt, "SOL_SOCKET: SO_TYPE, SO_ERROR, SO_SNDBUF/RCVBUF, SO_PASSCRED, SO_PEERCRED, SO_ACCEPTCONN, SO_DOMAIN, SO_PROTOCOL and fixed values for the rest");
+    setsockopt => partial(net::sys_setsockopt, "SOL_SOCKET: SO_SNDBUF/RCVBUF sized as Linux, SO_PASSCRED; inet: SO_REUSEADDR/REUSEPORT, IPV6_V6ONLY, SO_LINGER 0 act, SO_RCVTIMEO/SNDTIMEO, SO_TIMESTAMP(NS), the IP/IPv6 receive options, ICMP_FILTER/ICMP6_FILTER act, TCP/IP options checked and kept; AF_UNIX: other common options accepted without effect (SO_RCVTIMEO/SNDTIMEO do not time out)");
+    getsockopt => partial(net::sys_getsockopt, "SOL_SOCKET: SO_TYPE, SO_ERROR, SO_SNDBUF/RCVBUF, SO_PASSCRED, SO_PEERCRED, SO_ACCEPTCONN, SO_DOMAIN, SO_PROTOCOL, TCP_INFO (loopback values; not with --net host) and fixed values for the rest");
     getsockname => full(net::sys_getsockname);
     getpeername => full(net::sys_getpeername);
     // Memory.
@@ -259,7 +275,7 @@ table! {
     execveat => ctl(exec_call::sys_execveat);
     fork => ctl(proc_calls::sys_fork);
     vfork => ctl(proc_calls::sys_vfork);
-    clone => partial_ctl(proc_calls::sys_clone, "processes, vfork, CLONE_FILES, threads (CLONE_THREAD), CLONE_VM processes; CLONE_FS alone copies; CLONE_SIGHAND without CLONE_THREAD, pidfds, namespaces ENOSYS");
+    clone => partial_ctl(proc_calls::sys_clone, "processes, vfork, CLONE_FILES, threads (CLONE_THREAD), CLONE_VM processes; CLONE_FS alone copies; CLONE_NEWNS starts the child in a copy of the mount namespace; CLONE_SIGHAND without CLONE_THREAD, pidfds, user namespaces ENOSYS");
     wait4 => partial(proc_calls::sys_wait4, "rusage is zero");
     waitid => full(proc_calls::sys_waitid);
     pidfd_open => partial(pidfd::sys_pidfd_open, "PIDFD_NONBLOCK; no PIDFD_THREAD");
@@ -337,7 +353,7 @@ table! {
     adjtimex => partial(settime::sys_adjtimex, "NTP parameters kept and reported; ADJ_SETOFFSET moves the instance's clock, the frequency does not change its rate; no leap seconds");
     clock_adjtime => partial(settime::sys_clock_adjtime, "as adjtimex, for CLOCK_REALTIME; other clocks EOPNOTSUPP");
     syslog => partial(syslog::sys_syslog, "the log holds uml's boot line; nothing is logged after boot");
-    unshare => partial(unshare::sys_unshare, "CLONE_FILES copies the descriptor table; the namespaces (CLONE_NEW*) are EINVAL: uml has none");
+    unshare => partial(unshare::sys_unshare, "CLONE_FILES copies the descriptor table; CLONE_NEWNS copies the mount namespace; the other namespaces (CLONE_NEW*) are EINVAL: uml has none");
     ioprio_get => full(priority::sys_ioprio_get);
     ioprio_set => partial(priority::sys_ioprio_set, "kept and reported; uml has no I/O scheduler to apply it");
     sched_getscheduler => full(sched_calls::sys_sched_getscheduler);

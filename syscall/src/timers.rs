@@ -41,7 +41,28 @@ pub fn account_cpu(p: &mut Process, tid: i32, ns: u64) -> Expired {
         kill::send_to(p, None, info, &mut out.wake);
     }
     posix_timer::cpu_due(p, &mut out);
+    cpu_limit(p, &mut out);
     out
+}
+
+/// `RLIMIT_CPU` (seconds of CPU time of the whole process), as Linux checks it: at the
+/// hard limit `SIGKILL`; at the soft limit `SIGXCPU`, and the soft limit moves one second
+/// on (up to the hard one), so the signal comes again each further second.
+fn cpu_limit(p: &mut Process, out: &mut Expired) {
+    use abi::flags::rlimit::{CPU, INFINITY};
+    let lim = p.rlimits[CPU as usize];
+    if lim.cur == INFINITY {
+        return;
+    }
+    let secs = p.cpu_ns / 1_000_000_000;
+    if lim.max != INFINITY && secs >= lim.max {
+        kill::send_to(p, None, SigInfo::kernel(sig::SIGKILL), &mut out.wake);
+    } else if secs >= lim.cur {
+        kill::send_to(p, None, SigInfo::kernel(sig::SIGXCPU), &mut out.wake);
+        if lim.cur < lim.max {
+            p.rlimits[CPU as usize].cur = lim.cur + 1;
+        }
+    }
 }
 
 /// `info` was just taken from `p`'s pending signals (to deliver it, or by `sigwaitinfo`

@@ -5,8 +5,10 @@
 //! Linux's `dup_fd`). Its working directory, root and umask (`CLONE_FS`) and its SysV
 //! semaphore undo list (`CLONE_SYSVSEM`) are already its own, and `CLONE_THREAD`,
 //! `CLONE_SIGHAND` and `CLONE_VM` are accepted for a single-threaded process, as Linux
-//! accepts them. uml has no namespaces: `CLONE_NEW*` needs `CAP_SYS_ADMIN` (`EPERM`; not
-//! for `CLONE_NEWUSER`), then fails with `EINVAL`, as a kernel built without them.
+//! accepts them. `CLONE_NEW*` needs `CAP_SYS_ADMIN` (`EPERM`; not for `CLONE_NEWUSER`).
+//! `CLONE_NEWNS` gives the process a copy of its mount namespace (`Vfs::unshare_mounts`:
+//! its root and working directory move into the copy); the other namespaces fail with
+//! `EINVAL`, as a kernel built without them.
 
 use abi::{Errno, SysResult};
 
@@ -52,7 +54,16 @@ pub(crate) fn sys_unshare(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
         {
             return Err(Errno::EPERM);
         }
-        return Err(Errno::EINVAL);
+        if flags & NAMESPACES != NEWNS {
+            return Err(Errno::EINVAL);
+        }
+    }
+    if flags & NEWNS != 0 {
+        let (root, cwd) = ctx
+            .vfs
+            .unshare_mounts(ctx.proc.root.as_ref(), &ctx.proc.cwd)?;
+        ctx.proc.root = Some(root);
+        ctx.proc.cwd = cwd;
     }
     if flags & FILES != 0 {
         ctx.proc.fds.unshare();

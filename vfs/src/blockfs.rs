@@ -104,6 +104,28 @@ pub(crate) fn growth_limit(d: Option<&Dentry>, old: u64, new: u64) -> Result<u64
     Ok(end)
 }
 
+/// The I/O counters of the device whose disk file system `d` lies on.
+fn device_io(d: Option<&Dentry>) -> Option<&Arc<crate::blockstat::IoStat>> {
+    match d.map(|d| &d.0.inode) {
+        Some(Inode::Ovl(o)) => o.fs.io.as_ref(),
+        _ => None,
+    }
+}
+
+/// `n` bytes were written to a file of `d`'s file system: dirty until a sync.
+pub(crate) fn written(d: Option<&Dentry>, n: usize) {
+    if let Some(io) = device_io(d) {
+        io.dirtied(n as u64);
+    }
+}
+
+/// A sync of `d`'s file system: what is dirty is written back to its device.
+pub(crate) fn synced(d: Option<&Dentry>) {
+    if let Some(io) = device_io(d) {
+        io.sync();
+    }
+}
+
 /// [`growth_limit`] for a change that must be whole (`truncate`, `fallocate`): `ENOSPC`
 /// unless all of it fits.
 pub(crate) fn check_growth(d: Option<&Dentry>, old: u64, new: u64) -> Result<(), Errno> {
@@ -216,6 +238,7 @@ pub(crate) fn disk_fs(
         dev,
         shared: shared.clone(),
         space: Some(Space::new(device.size(), root.clone())),
+        io: Some(device.io.clone()),
     });
     let d = Arc::new(DiskFs {
         device: device.clone(),

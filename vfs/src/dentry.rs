@@ -7,6 +7,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use abi::flags::inotify::{IN_ACCESS, IN_ATTRIB, IN_MODIFY};
 use abi::flags::mode::{S_IFDIR, S_IFLNK, S_IFMT};
 use abi::structs::Stat;
 use abi::Errno;
@@ -72,6 +73,8 @@ pub(crate) struct OvlFs {
     /// How much its files may hold (`None`: no limit of its own); see
     /// [`space`](crate::blockfs::Space).
     pub space: Option<crate::blockfs::Space>,
+    /// The I/O counters of the device it is the disk file system of.
+    pub io: Option<Arc<crate::blockstat::IoStat>>,
 }
 
 impl OvlFs {
@@ -81,6 +84,7 @@ impl OvlFs {
             dev,
             shared,
             space: None,
+            io: None,
         }
     }
 }
@@ -150,13 +154,14 @@ impl Dentry {
         }))
     }
 
-    /// The guest root, the root of mount `mnt`.
-    pub(crate) fn new_root(inode: Inode, mnt: Arc<crate::mount::Mnt>) -> Dentry {
+    /// The top of a tree (the guest root, or a detached mount's root), the root of mount
+    /// `mnt`.
+    pub(crate) fn new_root(inode: Inode, ftype: u32, mnt: Arc<crate::mount::Mnt>) -> Dentry {
         Dentry(Arc::new(DentryInner {
             parent: None,
             name: Vec::new(),
             inode,
-            ftype: S_IFDIR,
+            ftype,
             mnt: Some(mnt),
         }))
     }
@@ -207,7 +212,7 @@ impl Dentry {
     }
 
     /// Whether it is a symlink.
-    pub(crate) fn is_symlink(&self) -> bool {
+    pub fn is_symlink(&self) -> bool {
         self.0.ftype == S_IFLNK
     }
 
@@ -250,7 +255,7 @@ impl Dentry {
     }
 
     /// Target of a symlink (`EINVAL` otherwise).
-    pub(crate) fn readlink(&self) -> Result<Vec<u8>, Errno> {
+    pub fn readlink(&self) -> Result<Vec<u8>, Errno> {
         if !self.is_symlink() {
             return Err(Errno::EINVAL);
         }
@@ -264,6 +269,14 @@ impl Dentry {
         }
     }
 
+    /// The process whose `/proc/PID` directory this is (`None` for anything else).
+    pub(crate) fn proc_tgid(&self) -> Option<i32> {
+        match &self.0.inode {
+            Inode::Proc(p) => p.tgid_dir(),
+            _ => None,
+        }
+    }
+
     /// Where a procfs magic link leads (`None` for anything else).
     pub(crate) fn magic(&self) -> Option<&Target> {
         match &self.0.inode {
@@ -274,6 +287,14 @@ impl Dentry {
 
     /// Changes the owner and/or group (copying up an overlay object).
     pub(crate) fn chown(&self, uid: Option<u32>, gid: Option<u32>) -> Result<(), Errno> {
+        self.chown_here(uid, gid)?;
+        if uid.is_some() || gid.is_some() {
+            crate::notify::attrib(self, IN_ATTRIB);
+        }
+        Ok(())
+    }
+
+    fn chown_here(&self, uid: Option<u32>, gid: Option<u32>) -> Result<(), Errno> {
         match &self.0.inode {
             Inode::Host(h) => h.chown(uid, gid),
             Inode::Ovl(_) => {
@@ -287,6 +308,12 @@ impl Dentry {
 
     /// Changes the permission bits (copying up an overlay object).
     pub(crate) fn chmod(&self, mode: u32) -> Result<(), Errno> {
+        self.chmod_here(mode)?;
+        crate::notify::attrib(self, IN_ATTRIB);
+        Ok(())
+    }
+
+    fn chmod_here(&self, mode: u32) -> Result<(), Errno> {
         match &self.0.inode {
             Inode::Host(h) => h.chmod(mode),
             Inode::Ovl(_) => {
@@ -303,6 +330,18 @@ impl Dentry {
     /// Sets (`Some`) or keeps (`None`) the access and modification times; ctime becomes
     /// now (copying an overlay object up).
     pub(crate) fn set_times(&self, atime: Option<Time>, mtime: Option<Time>) -> Result<(), Errno> {
+        self.set_times_here(atime, mtime)?;
+        // Linux's fsnotify_change: both times is a utime call.
+        let mask = match (atime, mtime) {
+            (Some(_), Some(_)) => IN_ATTRIB,
+            (Some(_), None) => IN_ACCESS,
+            (None, _) => IN_MODIFY,
+        };
+        crate::notify::attrib(self, mask);
+        Ok(())
+    }
+
+    fn set_times_here(&self, atime: Option<Time>, mtime: Option<Time>) -> Result<(), Errno> {
         match &self.0.inode {
             Inode::Host(h) => h.set_times(atime, mtime),
             Inode::Ovl(_) => {
@@ -325,11 +364,13 @@ impl Dentry {
             return Err(Errno::EINVAL);
         }
         match &self.0.inode {
-            Inode::Host(h) => h.truncate(len),
-            Inode::Ovl(_) => overlay::copy_up(self)?.truncate(len),
+            Inode::Host(h) => h.truncate(len)?,
+            Inode::Ovl(_) => overlay::copy_up(self)?.truncate(len)?,
             // Contents are generated per open file: there is nothing to cut.
-            Inode::Proc(_) => Ok(()),
+            Inode::Proc(_) => {}
         }
+        crate::notify::attrib(self, IN_MODIFY);
+        Ok(())
     }
 
     /// The entries of a directory, without `.` and `..`.

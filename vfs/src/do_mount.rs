@@ -5,24 +5,28 @@
 //! per-mount flags only; without: the flags and a tmpfs's `size=`/`mode=`), `MS_BIND` (a
 //! guest file or directory mounted again elsewhere, sharing its inode and the source
 //! mount's flags), the propagation types (`MS_SHARED`, `MS_PRIVATE`, `MS_SLAVE`,
-//! `MS_UNBINDABLE`: checked and accepted; uml has one mount namespace, so there is nothing
-//! to propagate to), and new mounts of the types uml has: `tmpfs` (an empty in-memory file
-//! system; `size=` limits its files with `ENOSPC`, `mode=`, `uid=`, `gid=` set its root,
-//! `nr_inodes=`, `huge=`, `mpol=`, `inode32`/`inode64`, `noswap` are accepted), `proc`,
-//! `sysfs`, and `ext2`/`ext3`/`ext4` from a loop device ([`blockfs`](crate::blockfs)); any
-//! other type is `ENODEV`. The per-mount flags are described in [`mount`](crate::mount).
+//! `MS_UNBINDABLE`: peer groups and masters kept per mount, with `MS_REC` for those below,
+//! and shown; nothing propagates), `MS_MOVE` (a mount root and the mounts on and below it
+//! move, [`mount_tree`](crate::mount_tree)), and new mounts of the types uml has: `tmpfs`
+//! (an empty in-memory file system; `size=` limits its files with `ENOSPC`, `mode=`,
+//! `uid=`, `gid=` set its root, `nr_inodes=`, `huge=`, `mpol=`, `inode32`/`inode64`,
+//! `noswap` are accepted), `proc`, `sysfs`, and `ext2`/`ext3`/`ext4` from a loop device
+//! ([`blockfs`](crate::blockfs)); any other type is `ENODEV`; the same disk file system
+//! again on its own mount root is `EBUSY`. The per-mount flags are described in
+//! [`mount`](crate::mount).
 //!
-//! `umount2` removes the mount on the target (`EINVAL` if it is no mount root): `EBUSY`
-//! while it is in use (anything holds a dentry below its root: a working directory, an
-//! open file, a mount on top of one of its directories), unless `MNT_DETACH`, which
-//! removes it and the mounts below it at once (their users keep what they hold).
-//! `MNT_EXPIRE` marks first (`EAGAIN`) and unmounts at the second call; `MNT_FORCE` is
-//! accepted; `UMOUNT_NOFOLLOW` does not follow a final symlink.
+//! `umount2` removes the mount on the target, the topmost one there (`EINVAL` if it is no
+//! mount root): `EBUSY` while it is in use (anything holds a dentry below its root: a
+//! working directory, an open file, a mount on top of one of its directories), unless
+//! `MNT_DETACH`, which removes it and the mounts below it at once (their users keep what
+//! they hold).
+//! `MNT_EXPIRE` marks first (`EAGAIN`) and unmounts at the second call if nothing used the
+//! mount in between; `MNT_FORCE` is accepted; `UMOUNT_NOFOLLOW` does not follow a final
+//! symlink.
 //!
-//! Not implemented: `MS_MOVE` (`EINVAL`), `MS_REC` copies of the mounts below a bind
-//! mount's source (only the source's own file system is bound), `size=N%` (accepted, no
-//! limit), remounting a tmpfs below what it holds, and the `EBUSY` Linux gives when
-//! remounting read-only a file system with files open for writing.
+//! Not implemented: `MS_REC` copies of the mounts below a bind mount's source (only the
+//! source's own file system is bound; `open_tree(AT_RECURSIVE)` copies them), `size=N%`
+//! (accepted, no limit), and remounting a tmpfs below what it holds.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -113,6 +117,23 @@ fn parse_tmpfs(data: Option<&[u8]>) -> Result<TmpfsOptions, Errno> {
     Ok(o)
 }
 
+/// Whether a tmpfs takes the options of `data` (`EINVAL` otherwise).
+pub(crate) fn check_tmpfs_options(data: &[u8]) -> Result<(), Errno> {
+    parse_tmpfs(Some(data)).map(|_| ())
+}
+
+/// Applies a tmpfs's new `size=` (from `data`, a remount's options) to `sb`; nothing for
+/// other types.
+pub(crate) fn reconfigure_tmpfs(sb: &SuperBlock, data: Option<&[u8]>) -> Result<(), Errno> {
+    if let SbKind::Tmpfs(fs, _) = &sb.kind {
+        let o = parse_tmpfs(data)?;
+        if let (Some(space), Some(size)) = (&fs.space, o.size) {
+            space.capacity.store(size, Ordering::Relaxed);
+        }
+    }
+    Ok(())
+}
+
 /// `/proc/mounts` options of a tmpfs (Linux's `shmem_show_options`).
 fn tmpfs_shown(o: &TmpfsOptions, mode: u32, uid: u32, gid: u32) -> String {
     let mut s = String::new();
@@ -164,10 +185,16 @@ impl Vfs {
             if !at.is_root() || kinds != 1 || flags & !(PROPAGATION | MS_REC | MS_SILENT) != 0 {
                 return Err(Errno::EINVAL);
             }
-            return Ok(());
+            let attr = crate::MountAttr {
+                propagation: flags & PROPAGATION,
+                recursive: flags & MS_REC != 0,
+                ..Default::default()
+            };
+            drop(_ns);
+            return self.mount_setattr(&at, &attr);
         }
         if flags & MS_MOVE != 0 {
-            return Err(Errno::EINVAL);
+            return self.move_mount_path(base, &at, args.source);
         }
         self.new_mount(base, &at, args, flags)
     }
@@ -182,16 +209,10 @@ impl Vfs {
         }
         if flags & MS_BIND == 0 {
             let ro = flags & MS_RDONLY != 0;
-            mnt.sb.read_only.store(ro, Ordering::Relaxed);
-            if let SbKind::Tmpfs(fs, _) = &mnt.sb.kind {
-                let o = parse_tmpfs(data)?;
-                if let (Some(space), Some(size)) = (&fs.space, o.size) {
-                    space.capacity.store(size, Ordering::Relaxed);
-                }
-            }
+            mnt.sb.set_read_only(ro)?;
+            reconfigure_tmpfs(&mnt.sb, data)?;
         }
-        mnt.flags.store(new, Ordering::Relaxed);
-        Ok(())
+        mnt.set_flags(new)
     }
 
     fn bind_mount(&self, base: At<'_>, at: &Dentry, source: Option<&[u8]>) -> Result<(), Errno> {
@@ -200,26 +221,41 @@ impl Vfs {
         if src.is_dir() != at.is_dir() {
             return Err(Errno::ENOTDIR);
         }
-        let inode = match &src.0.inode {
-            Inode::Host(h) => Inode::Host(h.clone()),
-            Inode::Proc(p) => Inode::Proc(p.clone()),
-            Inode::Ovl(o) => {
-                let up = overlay::copy_up(&src)?;
-                Inode::Ovl(OvlNode::new(Some(up), o.lower.clone(), o.fs.clone()))
-            }
-        };
-        let from = src.mount().ok_or(Errno::EINVAL)?;
-        let mnt = Mnt::new(self.next_mnt_id(), from.flags(), from.sb.clone());
-        self.place(at, inode, src.ftype(), mnt)
+        let mnt = self.clone_mnt(&src)?;
+        self.place(at, share_inode(&src)?, src.ftype(), mnt)
     }
 
-    /// Mounts `inode` on `at` (`EINVAL` on the guest root).
+    /// A new mount of the file system `src` lies on, with that mount's flags.
+    pub(crate) fn clone_mnt(&self, src: &Dentry) -> Result<Arc<Mnt>, Errno> {
+        let from = src.mount().ok_or(Errno::EINVAL)?;
+        let rel = crate::mount::guest_path(src);
+        let base = crate::mount::guest_path(&crate::mount::mount_root(src)).len();
+        Ok(Mnt::cloned(self.next_mnt_id(), from, &rel[base..]))
+    }
+
+    /// Mounts `inode` on `at` (`EINVAL` on the top of a tree).
     fn place(&self, at: &Dentry, inode: Inode, ftype: u32, mnt: Arc<Mnt>) -> Result<(), Errno> {
         if at.0.parent.is_none() {
             return Err(Errno::EINVAL);
         }
         self.add_mount(at, inode, ftype, mnt);
         Ok(())
+    }
+
+    /// `MS_MOVE`: the mount whose root `source` names, and the mounts on and below it, move
+    /// to `at`.
+    fn move_mount_path(
+        &self,
+        base: At<'_>,
+        at: &Dentry,
+        source: Option<&[u8]>,
+    ) -> Result<(), Errno> {
+        let source = source.filter(|s| !s.is_empty()).ok_or(Errno::EINVAL)?;
+        let src = self.walk(base, source, true, &mut 0)?;
+        if src.0.mnt.is_none() || src.0.parent.is_none() {
+            return Err(Errno::EINVAL);
+        }
+        self.graft(&src, at, false)
     }
 
     fn new_mount(
@@ -230,13 +266,33 @@ impl Vfs {
         flags: u64,
     ) -> Result<(), Errno> {
         let fstype = args.fstype.ok_or(Errno::EINVAL)?;
+        let (sb, inode) = self.make_fs(base, fstype, args.source, args.data, flags)?;
+        if !at.is_dir() {
+            return Err(Errno::ENOTDIR);
+        }
+        // The same file system on the same mount point again (Linux's `do_add_mount`).
+        if at.0.mnt.as_ref().is_some_and(|m| m.sb.same_fs(&sb)) {
+            return Err(Errno::EBUSY);
+        }
         let id = self.next_mnt_id();
-        let source = args.source.unwrap_or(b"none").to_vec();
-        let anon_dev = abi::structs::makedev(0, 0x40 + (id as u32 & 0xfff));
+        self.place(at, inode, S_IFDIR, Mnt::new(id, mnt_flags(flags), sb))
+    }
+
+    /// A new file system of type `fstype` (`ENODEV` for a type uml lacks): its super block
+    /// and root. `flags`: the `MS_*` flags (`MS_RDONLY` makes the file system read-only).
+    pub(crate) fn make_fs(
+        &self,
+        base: At<'_>,
+        fstype: &[u8],
+        source: Option<&[u8]>,
+        data: Option<&[u8]>,
+        flags: u64,
+    ) -> Result<(Arc<SuperBlock>, Inode), Errno> {
+        let anon_dev = abi::structs::makedev(0, 0x40 + (self.next_mnt_id() as u32 & 0xfff));
         let shared = &self.memfd.shared;
         let (kind, fstype, inode): (SbKind, &'static str, Inode) = match fstype {
             b"tmpfs" => {
-                let o = parse_tmpfs(args.data)?;
+                let o = parse_tmpfs(data)?;
                 let who = self.who(&base);
                 let mode = o.mode.unwrap_or(0o1777) & 0o7777;
                 let (uid, gid) = (o.uid.unwrap_or(who.fsuid), o.gid.unwrap_or(who.fsgid));
@@ -245,6 +301,7 @@ impl Vfs {
                     dev: anon_dev,
                     shared: shared.clone(),
                     space: o.size.map(|s| Space::new(s, root.clone())),
+                    io: None,
                 });
                 let shown = tmpfs_shown(&o, mode, uid, gid);
                 let node = OvlNode::new(Some(root), None, fs.clone());
@@ -264,7 +321,7 @@ impl Vfs {
             }
             name => {
                 let ty = DiskType::of(name).ok_or(Errno::ENODEV)?;
-                let src = args.source.filter(|s| !s.is_empty()).ok_or(Errno::EINVAL)?;
+                let src = source.filter(|s| !s.is_empty()).ok_or(Errno::EINVAL)?;
                 let dev = self.walk(base, src, true, &mut 0)?;
                 if dev.ftype() != abi::flags::mode::S_IFBLK {
                     return Err(Errno::ENOTBLK);
@@ -285,16 +342,14 @@ impl Vfs {
                 (SbKind::Disk(disk), ty.name(), Inode::Ovl(node))
             }
         };
-        if !at.is_dir() {
-            return Err(Errno::ENOTDIR);
-        }
         let sb = Arc::new(SuperBlock {
             fstype,
-            source,
+            source: source.unwrap_or(b"none").to_vec(),
             kind,
             read_only: (flags & MS_RDONLY != 0).into(),
+            writers: 0.into(),
         });
-        self.place(at, inode, S_IFDIR, Mnt::new(id, mnt_flags(flags), sb))
+        Ok((sb, inode))
     }
 
     /// `umount2(2)`; `privileged`: the caller has `CAP_SYS_ADMIN` (`EPERM` otherwise,
@@ -313,6 +368,12 @@ impl Vfs {
             return Err(Errno::EPERM);
         }
         let d = self.walk(base, target, flags & UMOUNT_NOFOLLOW == 0, &mut 0)?;
+        // The topmost mount there, as Linux's `LOOKUP_MOUNTPOINT` (a walk that starts at a
+        // mount root, the caller's root, does not cross the mounts stacked on it).
+        let d = match &d.0.parent {
+            Some(p) if d.0.mnt.is_some() => self.bound(p, &d.0.name).unwrap_or(d),
+            _ => d,
+        };
         let _ns = self.ns.lock();
         let mut table = self.mounts.write();
         let Some(i) = table.iter().rposition(|m| Arc::ptr_eq(&m.root.0, &d.0)) else {
@@ -327,7 +388,7 @@ impl Vfs {
                 return Err(Errno::EINVAL);
             }
             let mnt = d.0.mnt.as_ref().ok_or(Errno::EINVAL)?;
-            if !mnt.expiry_mark.swap(true, Ordering::Relaxed) {
+            if !mnt.expire() {
                 return Err(Errno::EAGAIN);
             }
         }
@@ -336,20 +397,52 @@ impl Vfs {
             return Err(Errno::EBUSY);
         }
         let gone = table.remove(i);
+        // Unmounting writes back what is dirty.
+        crate::blockfs::synced(Some(&gone.root));
+        let mut removed = Vec::new();
         if flags & MNT_DETACH != 0 {
             let mut k = i;
             while k < table.len() {
                 let below =
                     table[k].path.len() > gone.path.len() && table[k].path.starts_with(&gone.path);
                 if below {
-                    table.remove(k);
+                    removed.push(table.remove(k).root);
                 } else {
                     k += 1;
                 }
             }
         }
+        removed.push(gone.root);
+        // A file system no mount shows any more is shut down: its watches end.
+        let shown = |sb: &Arc<crate::mount::SuperBlock>| {
+            std::iter::once(&self.root)
+                .chain(table.iter().map(|m| &m.root))
+                .any(|r| r.0.mnt.as_ref().is_some_and(|x| Arc::ptr_eq(&x.sb, sb)))
+        };
+        let ended: Vec<Dentry> = removed
+            .into_iter()
+            .filter(|r| r.0.mnt.as_ref().is_some_and(|m| !shown(&m.sb)))
+            .collect();
+        drop(table);
+        for root in ended {
+            if let Ok(st) = root.stat() {
+                crate::notify::unmount(st.st_dev);
+            }
+        }
         Ok(())
     }
+}
+
+/// A new inode of the mount root `src` names (the same file, for another mount).
+pub(crate) fn share_inode(src: &Dentry) -> Result<Inode, Errno> {
+    Ok(match &src.0.inode {
+        Inode::Host(h) => Inode::Host(h.clone()),
+        Inode::Proc(p) => Inode::Proc(p.clone()),
+        Inode::Ovl(o) => {
+            let up = overlay::copy_up(src)?;
+            Inode::Ovl(OvlNode::new(Some(up), o.lower.clone(), o.fs.clone()))
+        }
+    })
 }
 
 impl crate::tmpfs::MemInner {

@@ -81,14 +81,26 @@ struct State {
     host_key: Option<(u64, u64)>,
     /// The listing being read (directories); taken at the first read after open or rewind.
     snapshot: Option<Vec<DirEnt>>,
+    /// The open that made it created the file (`F_CREATED_QUERY`).
+    created: bool,
 }
 
 /// An open file description.
 pub struct OpenFile {
     pub(crate) dentry: Option<Dentry>,
     pub(crate) kind: FileKind,
+    /// Its use sends no file system events (Linux's `FMODE_NONOTIFY`).
+    nonotify: std::sync::atomic::AtomicBool,
     flags: Mutex<OFlags>,
     state: Mutex<State>,
+    /// A regular file opened for writing counts as a writer of its mount.
+    _writer: Option<crate::mount::MntWriter>,
+}
+
+impl Drop for OpenFile {
+    fn drop(&mut self) {
+        crate::notify::close(self);
+    }
 }
 
 impl std::fmt::Debug for OpenFile {
@@ -193,14 +205,22 @@ impl OpenFile {
         let flags = flags.difference(
             OFlags::CREAT | OFlags::EXCL | OFlags::NOCTTY | OFlags::TRUNC | OFlags::CLOEXEC,
         );
+        let regular = matches!(kind, FileKind::Mem(_) | FileKind::Host(_));
+        let writer = match &dentry {
+            Some(d) if regular && flags.writable() => d.mount().map(crate::mount::MntWriter::new),
+            _ => None,
+        };
         Arc::new(OpenFile {
+            _writer: writer,
             dentry,
             kind,
+            nonotify: std::sync::atomic::AtomicBool::new(false),
             flags: Mutex::new(flags),
             state: Mutex::new(State {
                 pos: 0,
                 host_key: None,
                 snapshot: None,
+                created: false,
             }),
         })
     }
@@ -226,6 +246,26 @@ impl OpenFile {
 
     /// Reads at the file position and advances it.
     pub fn read(&self, bufs: &mut [IoSliceMut<'_>]) -> Result<usize, Errno> {
+        self.read_event(self.read_here(bufs))
+    }
+
+    /// Sends `IN_ACCESS` for a read that returned data.
+    fn read_event(&self, r: Result<usize, Errno>) -> Result<usize, Errno> {
+        if matches!(r, Ok(n) if n > 0) {
+            crate::notify::access(self);
+        }
+        r
+    }
+
+    /// Sends `IN_MODIFY` for a write that moved data.
+    fn write_event(&self, r: Result<usize, Errno>) -> Result<usize, Errno> {
+        if matches!(r, Ok(n) if n > 0) {
+            crate::notify::modify(self);
+        }
+        r
+    }
+
+    fn read_here(&self, bufs: &mut [IoSliceMut<'_>]) -> Result<usize, Errno> {
         self.check_read()?;
         match &self.kind {
             FileKind::Host(fd) => {
@@ -238,6 +278,7 @@ impl OpenFile {
                 let mut st = self.state.lock();
                 let n = m.read_vectored(bufs, st.pos)?;
                 st.pos += n as u64;
+                self.accessed(m);
                 Ok(n)
             }
             FileKind::Stream(fd) => {
@@ -272,6 +313,10 @@ impl OpenFile {
     }
 
     fn write_mode(&self, bufs: &[IoSlice<'_>], append: bool) -> Result<usize, Errno> {
+        self.write_event(self.write_here(bufs, append))
+    }
+
+    fn write_here(&self, bufs: &[IoSlice<'_>], append: bool) -> Result<usize, Errno> {
         self.check_write()?;
         let append = append || self.flags().contains(OFlags::APPEND);
         match &self.kind {
@@ -295,6 +340,7 @@ impl OpenFile {
                 let bufs = &fitting(bufs, end - fit)?;
                 let (n, end) = m.write_vectored(bufs, st.pos, append)?;
                 st.pos = end;
+                crate::blockfs::written(self.dentry.as_ref(), n);
                 Ok(n)
             }
             FileKind::Stream(fd) => stdio::write(fd, &bufs[..bufs.len().min(IOV_MAX)]),
@@ -319,6 +365,10 @@ impl OpenFile {
 
     /// Reads at `off` without moving the position.
     pub fn pread(&self, bufs: &mut [IoSliceMut<'_>], off: u64) -> Result<usize, Errno> {
+        self.read_event(self.pread_here(bufs, off))
+    }
+
+    fn pread_here(&self, bufs: &mut [IoSliceMut<'_>], off: u64) -> Result<usize, Errno> {
         if matches!(
             self.kind,
             FileKind::Pipe(_) | FileKind::Pty(_) | FileKind::Object(_)
@@ -331,7 +381,11 @@ impl OpenFile {
         }
         match &self.kind {
             FileKind::Host(fd) => preadv_all(fd, bufs, off),
-            FileKind::Mem(m) => m.read_vectored(bufs, off),
+            FileKind::Mem(m) => {
+                let n = m.read_vectored(bufs, off)?;
+                self.accessed(m);
+                Ok(n)
+            }
             FileKind::Stream(fd) => {
                 let n = bufs.len().min(IOV_MAX);
                 nix::sys::uio::preadv(fd.as_fd(), &mut bufs[..n], off as i64).map_err(nerr)
@@ -358,6 +412,10 @@ impl OpenFile {
     }
 
     fn pwrite_mode(&self, bufs: &[IoSlice<'_>], off: u64, append: bool) -> Result<usize, Errno> {
+        self.write_event(self.pwrite_here(bufs, off, append))
+    }
+
+    fn pwrite_here(&self, bufs: &[IoSlice<'_>], off: u64, append: bool) -> Result<usize, Errno> {
         if matches!(
             self.kind,
             FileKind::Pipe(_) | FileKind::Pty(_) | FileKind::Object(_)
@@ -385,7 +443,9 @@ impl OpenFile {
                 m.check_write_seals(end)?;
                 let fit = crate::blockfs::growth_limit(self.dentry.as_ref(), m.size(), end)?;
                 let bufs = &fitting(bufs, end - fit)?;
-                m.write_vectored(bufs, off, append).map(|(n, _)| n)
+                let (n, _) = m.write_vectored(bufs, off, append)?;
+                crate::blockfs::written(self.dentry.as_ref(), n);
+                Ok(n)
             }
             FileKind::Stream(fd) => {
                 let n = bufs.len().min(IOV_MAX);
@@ -572,7 +632,33 @@ impl OpenFile {
         }
         deliver(&out)?;
         *pos = i as u64;
+        drop(st);
+        if let Some(u) = overlay::upper(d) {
+            self.accessed(&u);
+        }
+        crate::notify::access(self);
         Ok(out.len())
+    }
+
+    /// Its in-memory inode `u` was read: the access time moves as the mount's atime flags
+    /// say (none on a `noatime` or read-only mount, none for directories on a
+    /// `nodiratime` one, `relatime`, or every time), as Linux's `touch_atime`; not with
+    /// `O_NOATIME`.
+    fn accessed(&self, u: &MemInode) {
+        use abi::flags::mount::{MS_NOATIME, MS_NODIRATIME, MS_RELATIME};
+        let Some(mnt) = self.dentry.as_ref().and_then(|d| d.mount()) else {
+            return;
+        };
+        let f = mnt.flags();
+        let dir = matches!(self.kind, FileKind::Dir);
+        if self.flags().contains(OFlags::NOATIME)
+            || mnt.is_read_only()
+            || f & MS_NOATIME != 0
+            || (dir && f & MS_NODIRATIME != 0)
+        {
+            return;
+        }
+        u.touch_atime(f & MS_RELATIME != 0);
     }
 
     /// `ftruncate`.
@@ -583,6 +669,12 @@ impl OpenFile {
         if !self.flags().writable() || len > i64::MAX as u64 {
             return Err(Errno::EINVAL);
         }
+        self.truncate_here(len)?;
+        crate::notify::modify(self);
+        Ok(())
+    }
+
+    fn truncate_here(&self, len: u64) -> Result<(), Errno> {
         match &self.kind {
             FileKind::Host(fd) | FileKind::Stream(fd) => {
                 rustix::fs::ftruncate(fd, len).map_err(herr)
@@ -600,6 +692,12 @@ impl OpenFile {
     /// `FALLOC_FL_KEEP_SIZE` and `FALLOC_FL_PUNCH_HOLE|FALLOC_FL_KEEP_SIZE` (as tmpfs);
     /// host files (`--rw`) take what the host file system takes.
     pub fn fallocate(&self, mode: u32, off: i64, len: i64) -> Result<(), Errno> {
+        self.fallocate_here(mode, off, len)?;
+        crate::notify::modify(self);
+        Ok(())
+    }
+
+    fn fallocate_here(&self, mode: u32, off: i64, len: i64) -> Result<(), Errno> {
         use abi::flags::falloc::*;
         if matches!(self.kind, FileKind::Path) {
             return Err(Errno::EBADF);
@@ -689,6 +787,19 @@ impl OpenFile {
         }
     }
 
+    /// Whether file system events are about its use: not for `O_PATH` files and files
+    /// the kernel opened for itself.
+    pub(crate) fn has_events(&self) -> bool {
+        !matches!(self.kind, FileKind::Path)
+            && !self.nonotify.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Makes its use send file system events (`true`, the default) or not.
+    pub fn set_events(&self, on: bool) {
+        self.nonotify
+            .store(!on, std::sync::atomic::Ordering::Relaxed);
+    }
+
     /// Status flags and access mode (`F_GETFL`).
     pub fn flags(&self) -> OFlags {
         *self.flags.lock()
@@ -705,6 +816,20 @@ impl OpenFile {
     pub fn inode_id(&self) -> Result<(u64, u64), Errno> {
         let st = self.stat()?;
         Ok((st.st_dev, st.st_ino))
+    }
+
+    /// A sync of it (`fsync`, `fdatasync`, `sync_file_range`, `syncfs`): the disk file
+    /// system it lies on writes back what is dirty ([`blockstat`](crate::blockstat)).
+    pub fn synced(&self) {
+        crate::blockfs::synced(self.dentry.as_ref());
+    }
+
+    /// Whether it lies on a `nosuid` mount (exec ignores its set-user-ID and set-group-ID
+    /// bits there).
+    pub fn on_nosuid_mount(&self) -> bool {
+        self.dentry
+            .as_ref()
+            .is_some_and(|d| crate::mount::has_flag(d, abi::flags::mount::MS_NOSUID))
     }
 
     /// The dentry it was opened by (`None` for stdio).
@@ -729,6 +854,7 @@ impl OpenFile {
                 FileKind::Pipe(crate::pipe::open_end(&p.pipe, !write, write))
             }
             FileKind::Stream(fd) => FileKind::Stream(fd.try_clone().map_err(Errno::from)?),
+            FileKind::Object(o) if o.reopens() => FileKind::Object(o.clone()),
             _ => return Err(Errno::ENXIO),
         };
         Ok(OpenFile::new(None, kind, keep))
@@ -834,6 +960,7 @@ impl OpenFile {
             FileKind::Mem(m) => rest(m.size()),
             FileKind::Pipe(p) => Ok(p.pipe.len() as i32),
             FileKind::Pty(p) => Ok(p.pty.readable_len(p.master) as i32),
+            FileKind::Object(o) => o.fionread(),
             FileKind::Path => Err(Errno::EBADF),
             _ => Err(Errno::ENOTTY),
         }
@@ -1034,6 +1161,12 @@ impl OpenFile {
         }
     }
 
+    /// The process whose `/proc/PID` directory this is open on (which
+    /// `pidfd_send_signal` takes as a pidfd, as Linux does).
+    pub fn proc_pid_dir(&self) -> Option<i32> {
+        self.dentry.as_ref().and_then(Dentry::proc_tgid)
+    }
+
     /// Whether it is one end of a pipe (made by `pipe(2)`, or a FIFO opened).
     pub fn is_pipe(&self) -> bool {
         matches!(self.kind, FileKind::Pipe(_))
@@ -1113,6 +1246,26 @@ impl OpenFile {
         }
     }
 
+    /// Whether the open that made this description created the file (`F_CREATED_QUERY`).
+    pub fn created(&self) -> bool {
+        self.state.lock().created
+    }
+
+    /// Marks the description as made by an open that created its file.
+    pub(crate) fn set_created(&self) {
+        self.state.lock().created = true;
+    }
+
+    /// Whether it is `/dev/random` or `/dev/urandom`.
+    pub fn is_random(&self) -> bool {
+        matches!(self.kind, FileKind::Dev(DevKind::Random | DevKind::Urandom))
+    }
+
+    /// Whether it holds a regular file's data (host or in-memory).
+    pub fn is_regular(&self) -> bool {
+        matches!(self.kind, FileKind::Host(_) | FileKind::Mem(_))
+    }
+
     /// Whether the file position can be moved (not a pipe, tty or socket).
     pub fn is_seekable(&self) -> bool {
         match &self.kind {
@@ -1154,6 +1307,15 @@ fn host_access(flags: OFlags) -> HOFlags {
         1 => HOFlags::WRONLY,
         _ => HOFlags::RDWR,
     }
+}
+
+/// An `O_PATH` open file of `d`.
+pub(crate) fn open_path(d: &Dentry) -> FileRef {
+    OpenFile::new(
+        Some(d.clone()),
+        FileKind::Path,
+        OFlags::PATH | OFlags::LARGEFILE,
+    )
 }
 
 /// Opens the object `d` names (permission and type checks done by the caller).
@@ -1286,6 +1448,9 @@ fn mem_kind(u: Arc<MemInode>, shared: &crate::dentry::FsShared) -> Result<FileKi
 /// bytes spread over `bufs`.
 fn pty_read(p: &PtyEnd, bufs: &mut [IoSliceMut<'_>]) -> Result<usize, Errno> {
     let want = bufs.iter().fold(0usize, |a, b| a.saturating_add(b.len()));
+    if want == 0 {
+        return Ok(0);
+    }
     let mut tmp = vec![0u8; want.min(crate::ldisc::OUTPUT_MAX)];
     let n = p.pty.read(p.master, &mut tmp)?;
     let mut at = 0;
@@ -1310,6 +1475,13 @@ pub(crate) fn open_stream(fd: OwnedFd, dentry: Option<Dentry>) -> Result<FileRef
 /// An open file (read-write, `O_NONBLOCK` kept from `flags`) over kernel object `obj`.
 pub fn open_object(obj: Arc<dyn FileObject>, flags: OFlags) -> FileRef {
     let keep = flags.intersection(OFlags::NONBLOCK) | OFlags::RDWR;
+    OpenFile::new(None, FileKind::Object(obj), keep)
+}
+
+/// [`open_object`] for an object that is only read (inotify: `write` is
+/// `EBADF`).
+pub fn open_object_read_only(obj: Arc<dyn FileObject>, flags: OFlags) -> FileRef {
+    let keep = flags.intersection(OFlags::NONBLOCK);
     OpenFile::new(None, FileKind::Object(obj), keep)
 }
 

@@ -17,10 +17,14 @@
 //! go by the caller's filesystem uid, gid and supplementary groups ([`perm`]). `/sys` is uml's own small in-memory tree ([`sysfs`]: one CPU, one memory node). The host's `/proc` and `/sys` never show
 //! through (they describe the host, and the host's `/proc/self` is the uml kernel).
 //! The guest's own `mount(2)`/`umount2(2)` change uml's mount table ([`mount`],
-//! [`do_mount`]: tmpfs, proc, sysfs, bind mounts, remounts, per-mount flags), never the
-//! host's; `/dev/loop-control` and `/dev/loopN` are loop block devices over guest files
+//! [`do_mount`]: tmpfs, proc, sysfs, bind mounts, moves, remounts, per-mount flags), never
+//! the host's; so do the new mount API ([`fs_context`]: `fsopen`/`fspick` contexts;
+//! [`mount_tree`]: detached mounts, `move_mount`, `open_tree`, `mount_setattr`, and mount
+//! namespaces as copies of the tree) and [`statmount`] answers `statmount`/`listmount`;
+//! `/proc/PID/ns` holds namespace files ([`nsfs`]); `/dev/loop-control` and `/dev/loopN` are loop block devices over guest files
 //! ([`loopdev`]), and a loop device formatted by `mkfs.ext*` mounts as an in-memory file
-//! system that belongs to the device ([`blockfs`]: an emulation, its gap documented there).
+//! system that belongs to the device ([`blockfs`]: an emulation, its gap documented there;
+//! what it writes back at a sync shows in `/sys/block/loopN/stat`, [`blockstat`]).
 //! File handles (`name_to_handle_at`, `open_by_handle_at`) name inodes by number and
 //! device ([`handle`]: remembered for the run, since uml has no inode table to search).
 //!
@@ -61,15 +65,18 @@
 //! namespace; files that can block report a [`OpenFile::wait_id`], their readiness
 //! ([`OpenFile::poll_for`]) and what a waiter sleeps on ([`OpenFile::waits`]); socket names
 //! are socket inodes of the in-memory layer or abstract names per `Vfs`
-//! ([`Vfs::bind_socket`], [`Vfs::bind_abstract`]). Known gaps: an open file that was only read keeps reading the host file after
+//! ([`Vfs::bind_socket`], [`Vfs::bind_abstract`]). File system notification ([`notify`]:
+//! inotify and fanotify marks, and the events the operations above send them). Known gaps: an open file that was only read keeps reading the host file after
 //! another descriptor copies it up; getcwd of a dentry renamed since shows its old path.
 #![forbid(unsafe_code)]
 
 mod blockfs;
+mod blockstat;
 mod dentry;
 mod do_mount;
 mod fifo;
 mod file;
+mod fs_context;
 mod handle;
 mod hostfs;
 mod kconfig;
@@ -78,6 +85,9 @@ mod loopdev;
 mod memfd;
 mod mknod;
 mod mount;
+mod mount_tree;
+pub mod notify;
+mod nsfs;
 pub mod object;
 mod overlay;
 mod path;
@@ -87,6 +97,7 @@ mod procfs;
 mod pty;
 mod socket;
 mod statfs;
+mod statmount;
 mod stdio;
 mod sysfs;
 mod tmpfs;
@@ -104,13 +115,16 @@ use parking_lot::Mutex;
 pub use dentry::Dentry;
 use dentry::{FsShared, Inode, OvlFs, OvlNode};
 pub use do_mount::MountArgs;
-pub use file::{open_object, open_pidfd, pidfd_wait_id, FileRef, OpenFile};
+pub use file::{open_object, open_object_read_only, open_pidfd, pidfd_wait_id, FileRef, OpenFile};
+pub use fs_context::{FsContext, FsParam};
 pub use handle::{FILEID_INO64_GEN, HANDLE_BYTES};
 use hostfs::HostNode;
 pub use loopdev::{LoopDevice, LoopInfo};
 pub use mknod::NodeType;
-pub use mount::BindMount;
 use mount::Mnt;
+pub use mount::{BindMount, MNT_UNIQUE_ID_OFFSET};
+pub use mount_tree::{fsmount_flags, mount_file, MountAttr};
+pub use nsfs::{NsFile, MNT_NS_ID};
 pub use object::{new_wait_id, FileObject, Poller, WaitSet};
 use path::{Last, Parent};
 pub use perm::FsCred;
@@ -118,6 +132,7 @@ pub use pipe::{PollEvents, PIPE_BUF, PIPE_CAPACITY};
 pub use procfs::{At, NoProcs, ProcFile, ProcSource, FILESYSTEM_TYPES, SYSCTLS};
 pub use pty::{Pty, PtyRef, SignalTarget, TtySignal};
 pub use statfs::StatFs;
+pub use statmount::MountStat;
 pub use stdio::{wait_streams, TcsetWhen};
 use tmpfs::{DevKind, MemData, MemEntry, MemInode, Time};
 pub use xattr::{XATTR_CREATE, XATTR_REPLACE, XATTR_SIZE_MAX};
@@ -239,10 +254,15 @@ impl Vfs {
                 source: fstype.as_bytes().to_vec(),
                 kind: mount::SbKind::Root,
                 read_only: Default::default(),
+                writers: Default::default(),
             })
         };
         let root = if cfg.rw {
-            Dentry::new_root(Inode::Host(host.clone()), Mnt::new(1, 0, root_sb("hostfs")))
+            Dentry::new_root(
+                Inode::Host(host.clone()),
+                S_IFDIR,
+                Mnt::new(1, abi::flags::mount::MS_RELATIME, root_sb("hostfs")),
+            )
         } else {
             let st = host.stat().map_err(|e| VfsError::Root {
                 path: cfg.root.clone(),
@@ -257,7 +277,11 @@ impl Vfs {
                 let _ = up.with_dir(false, |e, _| e.insert(b"dev".to_vec(), MemEntry::Node(d)));
             }
             let node = OvlNode::new(Some(up), Some(host.clone()), fs);
-            Dentry::new_root(Inode::Ovl(node), Mnt::new(1, 0, root_sb("overlay")))
+            Dentry::new_root(
+                Inode::Ovl(node),
+                S_IFDIR,
+                Mnt::new(1, abi::flags::mount::MS_RELATIME, root_sb("overlay")),
+            )
         };
         let devfs = Arc::new(OvlFs::new(mkdev(DEVFS_DEV), shared.clone()));
         let droot = MemInode::new_dir(1, devfs.dev, 0o755, 0, 0);
@@ -307,6 +331,7 @@ impl Vfs {
                 source: source.as_bytes().to_vec(),
                 kind,
                 read_only: Default::default(),
+                writers: Default::default(),
             })
         };
         use abi::flags::mount::{MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_RELATIME};
@@ -395,7 +420,36 @@ impl Vfs {
         flags: OFlags,
         mode: u32,
     ) -> Result<FileRef, Errno> {
-        let base: At<'_> = base.into();
+        self.open_as(base.into(), path, flags, mode, true)
+    }
+
+    /// Opens what `d` names with `flags` for the kernel's own use (a fanotify event's
+    /// file): no permission check, and its use sends no events.
+    pub fn open_dentry_nonotify(&self, d: &Dentry, flags: OFlags) -> Result<FileRef, Errno> {
+        let f = file::open_dentry(d, flags)?;
+        f.set_events(false);
+        Ok(f)
+    }
+
+    /// [`Vfs::open`] of a file the kernel opens for itself (Linux's `FMODE_NONOTIFY`): its
+    /// use sends no file system events.
+    pub fn open_nonotify<'b>(
+        &self,
+        base: impl Into<At<'b>>,
+        path: &[u8],
+        flags: OFlags,
+    ) -> Result<FileRef, Errno> {
+        self.open_as(base.into(), path, flags, 0, false)
+    }
+
+    fn open_as(
+        &self,
+        base: At<'_>,
+        path: &[u8],
+        flags: OFlags,
+        mode: u32,
+        events: bool,
+    ) -> Result<FileRef, Errno> {
         // Linux 6.4+: O_CREAT | O_DIRECTORY (and so O_CREAT | O_TMPFILE) is invalid.
         if flags.contains(OFlags::CREAT | OFlags::DIRECTORY) {
             return Err(Errno::EINVAL);
@@ -431,13 +485,16 @@ impl Vfs {
                 None => {
                     self.may_modify(&self.who(&base), &dir)?;
                     let owner = self.who(&base).new_owner(&dir);
-                    return self.create_file(base.procs, &dir, &name, flags, mode, owner);
+                    let f = self.create_file(base.procs, &dir, &name, flags, mode, owner)?;
+                    f.set_events(events);
+                    notify::open(&f);
+                    return Ok(f);
                 }
             }
         } else {
             self.walk(base, path, !nofollow, &mut 0)?
         };
-        self.open_found(base, &d, flags)
+        self.open_found(base, &d, flags, events)
     }
 
     /// Opens `d` itself (`open_by_handle_at`), with `open`'s checks of `flags` for the
@@ -451,11 +508,18 @@ impl Vfs {
         if flags.contains(OFlags::CREAT | OFlags::DIRECTORY) {
             return Err(Errno::EINVAL);
         }
-        self.open_found(base.into(), d, flags)
+        self.open_found(base.into(), d, flags, true)
     }
 
-    /// The checks and the open of an existing file `d`, found by `open`.
-    fn open_found(&self, base: At<'_>, d: &Dentry, flags: OFlags) -> Result<FileRef, Errno> {
+    /// The checks and the open of an existing file `d`, found by `open`; with `events`,
+    /// its use sends file system events.
+    fn open_found(
+        &self,
+        base: At<'_>,
+        d: &Dentry,
+        flags: OFlags,
+        events: bool,
+    ) -> Result<FileRef, Errno> {
         let path_only = flags.contains(OFlags::PATH);
         let creat = flags.contains(OFlags::CREAT) && !path_only;
         if d.is_symlink() && !path_only {
@@ -489,8 +553,16 @@ impl Vfs {
             Some(f) => f,
             None => file::open_dentry(d, flags)?,
         };
-        if flags.contains(OFlags::TRUNC) && flags.writable() && d.ftype() == S_IFREG {
-            f.truncate(0)?;
+        // Linux's fsnotify_open comes before the truncate (do_dentry_open).
+        f.set_events(events);
+        notify::open(&f);
+        if flags.contains(OFlags::TRUNC) && d.ftype() == S_IFREG && !path_only {
+            if flags.writable() {
+                f.truncate(0)?;
+            } else {
+                // O_RDONLY | O_TRUNC truncates too (write permission was checked).
+                d.truncate(0)?;
+            }
         }
         Ok(f)
     }
@@ -512,8 +584,11 @@ impl Vfs {
                     _ => rustix::fs::OFlags::RDWR,
                 };
                 let _fd = h.create_file(name, acc, mode)?;
+                notify::create(dir, name, false, None);
                 let d = self.child(procs, dir, name)?;
-                file::open_dentry(&d, flags.difference(OFlags::TRUNC))
+                let f = file::open_dentry(&d, flags.difference(OFlags::TRUNC))?;
+                f.set_created();
+                Ok(f)
             }
             Inode::Ovl(_) => {
                 overlay::create(
@@ -523,8 +598,11 @@ impl Vfs {
                     owner,
                     MemData::File(Vec::new()),
                 )?;
+                notify::create(dir, name, false, None);
                 let d = self.child(procs, dir, name)?;
-                file::open_dentry(&d, flags.difference(OFlags::TRUNC))
+                let f = file::open_dentry(&d, flags.difference(OFlags::TRUNC))?;
+                f.set_created();
+                Ok(f)
             }
             // procfs never gains a name.
             Inode::Proc(_) => Err(Errno::ENOENT),
@@ -578,16 +656,18 @@ impl Vfs {
             mode |= abi::flags::mode::S_ISGID;
         }
         match &dir.0.inode {
-            Inode::Host(h) => h.mkdir(&name, mode),
+            Inode::Host(h) => h.mkdir(&name, mode)?,
             Inode::Ovl(_) => {
                 let data = MemData::Dir {
                     entries: Default::default(),
                     opaque: true,
                 };
-                overlay::create(&dir, &name, S_IFDIR | mode, owner, data).map(|_| ())
+                overlay::create(&dir, &name, S_IFDIR | mode, owner, data)?;
             }
-            Inode::Proc(_) => Err(Errno::ENOENT),
+            Inode::Proc(_) => return Err(Errno::ENOENT),
         }
+        notify::create(&dir, &name, true, None);
+        Ok(())
     }
 
     /// `rmdir(2)`.
@@ -609,16 +689,19 @@ impl Vfs {
             return Err(Errno::EBUSY);
         }
         self.may_delete(&self.who(&base), &dir, &child)?;
+        let victim = notify::victim(&child);
         match &dir.0.inode {
-            Inode::Host(h) => h.unlink(&name, true),
+            Inode::Host(h) => h.unlink(&name, true)?,
             Inode::Ovl(_) => {
                 if !child.readdir()?.is_empty() {
                     return Err(Errno::ENOTEMPTY);
                 }
-                overlay::remove(&dir, &name)
+                overlay::remove(&dir, &name)?;
             }
-            Inode::Proc(_) => Err(Errno::EPERM),
+            Inode::Proc(_) => return Err(Errno::EPERM),
         }
+        notify::delete(&dir, &name, victim);
+        Ok(())
     }
 
     /// `unlink(2)`.
@@ -641,11 +724,14 @@ impl Vfs {
             return Err(Errno::ENOTDIR);
         }
         self.may_delete(&self.who(&base), &dir, &child)?;
+        let victim = notify::victim(&child);
         match &dir.0.inode {
-            Inode::Host(h) => h.unlink(&name, false),
-            Inode::Ovl(_) => overlay::remove(&dir, &name),
-            Inode::Proc(_) => Err(Errno::EPERM),
+            Inode::Host(h) => h.unlink(&name, false)?,
+            Inode::Ovl(_) => overlay::remove(&dir, &name)?,
+            Inode::Proc(_) => return Err(Errno::EPERM),
         }
+        notify::delete(&dir, &name, victim);
+        Ok(())
     }
 
     /// `renameat2(2)`; `flags`: `RENAME_NOREPLACE`, `RENAME_EXCHANGE`.
@@ -727,12 +813,21 @@ impl Vfs {
             Some(t) => self.may_delete(&self.who(&new_base), &np.dir, t)?,
             None => self.may_modify(&self.who(&new_base), &np.dir)?,
         }
+        let moved = notify::victim(&src);
+        let other = tgt.as_ref().and_then(notify::victim);
         match (&op.dir.0.inode, &np.dir.0.inode) {
-            (Inode::Host(a), Inode::Host(b)) => a.rename(oname, b, nname, flags),
-            (Inode::Proc(_), _) if tgt.is_none() => Err(Errno::ENOENT),
-            (Inode::Proc(_), _) => Err(Errno::EPERM),
-            _ => overlay::rename(&src, &op.dir, oname, &np.dir, nname, tgt.as_ref(), exchange),
+            (Inode::Host(a), Inode::Host(b)) => a.rename(oname, b, nname, flags)?,
+            (Inode::Proc(_), _) if tgt.is_none() => return Err(Errno::ENOENT),
+            (Inode::Proc(_), _) => return Err(Errno::EPERM),
+            _ => overlay::rename(&src, &op.dir, oname, &np.dir, nname, tgt.as_ref(), exchange)?,
         }
+        if exchange {
+            notify::rename(moved, &op.dir, oname, &np.dir, nname, None);
+            notify::rename(other, &np.dir, nname, &op.dir, oname, None);
+        } else {
+            notify::rename(moved, &op.dir, oname, &np.dir, nname, other);
+        }
+        Ok(())
     }
 
     /// `linkat(2)`: `follow` = `AT_SYMLINK_FOLLOW` on `old`.
@@ -757,10 +852,12 @@ impl Vfs {
         }
         self.may_modify(&self.who(&new_base), &dir)?;
         match (&src.0.inode, &dir.0.inode) {
-            (Inode::Host(s), Inode::Host(d)) => s.link_into(d, &name),
-            (_, Inode::Proc(_)) => Err(Errno::ENOENT),
-            _ => overlay::link(&src, &dir, &name),
+            (Inode::Host(s), Inode::Host(d)) => s.link_into(d, &name)?,
+            (_, Inode::Proc(_)) => return Err(Errno::ENOENT),
+            _ => overlay::link(&src, &dir, &name)?,
         }
+        notify::create(&dir, &name, false, Some(&src));
+        Ok(())
     }
 
     /// `symlinkat(2)`: creates `path` pointing at `target`.
@@ -782,28 +879,26 @@ impl Vfs {
         let who = self.who(&base);
         self.may_modify(&who, &dir)?;
         match &dir.0.inode {
-            Inode::Host(h) => h.symlink(target, &name),
-            Inode::Ovl(_) => overlay::create(
-                &dir,
-                &name,
-                tmpfs::SYMLINK_MODE,
-                who.new_owner(&dir),
-                MemData::Symlink(target.to_vec()),
-            )
-            .map(|_| ()),
-            Inode::Proc(_) => Err(Errno::ENOENT),
+            Inode::Host(h) => h.symlink(target, &name)?,
+            Inode::Ovl(_) => {
+                overlay::create(
+                    &dir,
+                    &name,
+                    tmpfs::SYMLINK_MODE,
+                    who.new_owner(&dir),
+                    MemData::Symlink(target.to_vec()),
+                )?;
+            }
+            Inode::Proc(_) => return Err(Errno::ENOENT),
         }
+        notify::create(&dir, &name, false, None);
+        Ok(())
     }
 
     /// `readlinkat(2)`: the target (`EINVAL` if not a symlink).
     pub fn readlink<'b>(&self, base: impl Into<At<'b>>, path: &[u8]) -> Result<Vec<u8>, Errno> {
         let base: At<'_> = base.into();
         let d = self.walk(base, path, false, &mut 0)?;
-        self.readlink_dentry(&d)
-    }
-
-    /// The target of symlink `d` (`EINVAL` for anything else).
-    pub fn readlink_dentry(&self, d: &Dentry) -> Result<Vec<u8>, Errno> {
         match d.magic() {
             Some(t) => Ok(self.magic_text(t)),
             None => d.readlink(),
@@ -919,12 +1014,14 @@ impl Vfs {
         d.chown(uid, gid)
     }
 
-    /// `truncate(2)`.
+    /// `truncate(2)`: `EFBIG` (after the permission checks) for a length past `max`, the
+    /// caller's `RLIMIT_FSIZE`.
     pub fn truncate<'b>(
         &self,
         base: impl Into<At<'b>>,
         path: &[u8],
         len: u64,
+        max: u64,
     ) -> Result<(), Errno> {
         let base: At<'_> = base.into();
         let _ns = self.ns.lock();
@@ -935,6 +1032,9 @@ impl Vfs {
         self.check(&self.who(&base), &d, 2)?;
         if mount::read_only(&d) {
             return Err(Errno::EROFS);
+        }
+        if len > max {
+            return Err(Errno::EFBIG);
         }
         d.truncate(len)
     }
@@ -1036,7 +1136,9 @@ impl Vfs {
         if st.st_mode & 0o111 == 0 || !self.who(&base).permitted(&st, 1) {
             return Err(Errno::EACCES);
         }
-        file::open_dentry(&d, OFlags::empty())
+        let f = file::open_dentry(&d, OFlags::empty())?;
+        notify::open_exec(&f);
+        Ok(f)
     }
 }
 

@@ -17,9 +17,12 @@
 //! mounted from the device ([`blockfs`](crate::blockfs)) is kept across mounts only while
 //! the generation it was made at is current.
 //!
+//! Each device counts its I/O, which `/sys/block/loopN/stat` shows
+//! ([`blockstat`](crate::blockstat)).
+//!
 //! Not implemented: partitions (`LO_FLAGS_PARTSCAN` is kept, no `loopNpM` appears),
 //! encryption (the key is ignored, as Linux does today), direct I/O (the flag is kept),
-//! `/sys/block/loopN`, and Linux's deferred detach: `LOOP_CLR_FD` detaches at once even
+//! the rest of `/sys/block/loopN`, and Linux's deferred detach: `LOOP_CLR_FD` detaches at once even
 //! while the device is open or mounted (a mounted file system lives on in memory).
 
 use std::collections::BTreeMap;
@@ -31,6 +34,7 @@ use abi::flags::mode::S_IFBLK;
 use abi::Errno;
 use parking_lot::Mutex;
 
+use crate::blockstat::IoStat;
 use crate::dentry::OvlFs;
 use crate::tmpfs::{DevKind, MemData, MemEntry, MemInode};
 use crate::{Arc, FileRef};
@@ -46,6 +50,9 @@ pub(crate) struct LoopDevices {
     devs: Mutex<BTreeMap<u32, Arc<LoopDevice>>>,
     dev_dir: Arc<MemInode>,
     devfs: Arc<OvlFs>,
+    /// The `block` directories of the sysfs instances (and their devices), which show every
+    /// device ([`blockstat`](crate::blockstat)).
+    sys_block: Mutex<Vec<(std::sync::Weak<MemInode>, u64)>>,
 }
 
 /// The status of a bound device (`struct loop_info64`, decoded).
@@ -85,6 +92,8 @@ pub struct LoopDevice {
     generation: AtomicU64,
     /// The disk file system last mounted from it.
     pub(crate) disk: Mutex<Option<Arc<crate::blockfs::DiskFs>>>,
+    /// Its I/O counters.
+    pub(crate) io: Arc<IoStat>,
 }
 
 /// `lo_flags` `LOOP_SET_STATUS` may set and clear.
@@ -105,6 +114,7 @@ impl LoopDevice {
             bound: Mutex::new(None),
             generation: AtomicU64::new(0),
             disk: Mutex::new(None),
+            io: Arc::default(),
         })
     }
 
@@ -288,6 +298,7 @@ impl LoopDevice {
             buf[n..want].fill(0);
             at += want as u64;
         }
+        self.io.read(at - pos);
         Ok((at - pos) as usize)
     }
 
@@ -319,6 +330,7 @@ impl LoopDevice {
                 break;
             }
         }
+        self.io.write(at - pos);
         Ok((at - pos) as usize)
     }
 
@@ -366,6 +378,7 @@ impl LoopDevices {
             devs: Mutex::new(BTreeMap::new()),
             dev_dir,
             devfs,
+            sys_block: Mutex::new(Vec::new()),
         });
         l.add_node(b"loop-control".to_vec(), DevKind::LoopControl);
         for n in 0..BOOT_LOOPS {
@@ -394,7 +407,36 @@ impl LoopDevices {
         let d = LoopDevice::new(n);
         self.devs.lock().insert(n, d.clone());
         self.add_node(format!("loop{n}").into_bytes(), DevKind::Loop(n));
+        self.sys_block.lock().retain(|(w, dev)| match w.upgrade() {
+            Some(block) => {
+                self.show(&d, &block, *dev);
+                true
+            }
+            None => false,
+        });
         d
+    }
+
+    /// Shows device `d` in sysfs directory `block` (on device `dev`).
+    fn show(&self, d: &LoopDevice, block: &Arc<MemInode>, dev: u64) {
+        let name = format!("loop{}", d.number);
+        d.io.show_in(block, &name, dev, || self.devfs.shared.ino());
+    }
+
+    /// A sysfs instance's `block` directory (on device `dev`): every device shows there,
+    /// now and when made.
+    pub(crate) fn show_in_sysfs(&self, block: &Arc<MemInode>, dev: u64) {
+        for d in self.devs.lock().values() {
+            self.show(d, block, dev);
+        }
+        self.sys_block.lock().push((Arc::downgrade(block), dev));
+    }
+
+    /// `sync(2)`: every device's file system writes back what is dirty.
+    pub(crate) fn sync_all(&self) {
+        for d in self.devs.lock().values() {
+            d.io.sync();
+        }
     }
 
     /// Device `n`, made if missing (opening a node of its number).
@@ -461,11 +503,23 @@ impl LoopDevices {
                 }
             }
         });
+        for (w, _) in self.sys_block.lock().iter() {
+            if let Some(block) = w.upgrade() {
+                if block.with_dir(false, |e, _| e.remove(&name).is_some()) == Ok(true) {
+                    block.add_links(-1);
+                }
+            }
+        }
         Ok(())
     }
 }
 
 impl crate::Vfs {
+    /// `sync(2)`: the disk file systems write back what is dirty.
+    pub fn sync(&self) {
+        self.loops.sync_all();
+    }
+
     /// The `/dev/loop-control` requests: `LOOP_CTL_GET_FREE`, `LOOP_CTL_ADD`,
     /// `LOOP_CTL_REMOVE` with `arg` (`EINVAL` for another request).
     pub fn loop_control(&self, request: u32, arg: i64) -> Result<u64, Errno> {

@@ -78,10 +78,10 @@ impl Vfs {
         }
         let perm = perm & 0o7777;
         match &dir.0.inode {
-            Inode::Host(h) if ty == NodeType::Regular => h
-                .create_file(&name, rustix::fs::OFlags::RDONLY, perm)
-                .map(drop),
-            Inode::Host(_) => Err(Errno::EPERM),
+            Inode::Host(h) if ty == NodeType::Regular => {
+                h.create_file(&name, rustix::fs::OFlags::RDONLY, perm)?;
+            }
+            Inode::Host(_) => return Err(Errno::EPERM),
             Inode::Ovl(_) => {
                 let (ftype, data) = match ty {
                     NodeType::Regular => (S_IFREG, MemData::File(Vec::new())),
@@ -100,9 +100,11 @@ impl Vfs {
                         (S_IFBLK, MemData::Dev(DevKind::NoDevice(major, minor)))
                     }
                 };
-                overlay::create(&dir, &name, ftype | perm, owner, data).map(drop)
+                overlay::create(&dir, &name, ftype | perm, owner, data)?;
             }
-            Inode::Proc(_) => Err(Errno::ENOENT),
+            Inode::Proc(_) => return Err(Errno::ENOENT),
         }
+        crate::notify::create(&dir, &name, false, None);
+        Ok(())
     }
 }

@@ -34,6 +34,9 @@ const ANON_INODE_DEV: (u32, u32) = (0, 0x0f);
 pub struct WaitSet {
     /// Wait ids whose wake-up may change the readiness.
     pub ids: Vec<u64>,
+    /// Wait ids waited on exclusively (`EPOLLEXCLUSIVE`): a wake-up of one of them wakes
+    /// only one of its exclusive waiters (and every ordinary one).
+    pub exclusive: Vec<u64>,
     /// Host streams the kernel is to watch (they wake their own wait id).
     pub host: Vec<FileRef>,
     /// When a file becomes ready by itself (a timer's expiry).
@@ -99,9 +102,35 @@ pub trait FileObject: Any + Send + Sync {
         Ok(0)
     }
 
+    /// Whether opening its `/proc/PID/fd` link (or a link to it) opens it again (a
+    /// namespace file); other objects are `ENXIO` there.
+    fn reopens(&self) -> bool {
+        false
+    }
+
+    /// `FIONREAD`: bytes readable now (`ENOTTY` for objects without it).
+    fn fionread(&self) -> Result<i32, Errno> {
+        Err(Errno::ENOTTY)
+    }
+
+    /// Lines `/proc/PID/fdinfo/N` adds for the object (inotify's watches).
+    fn fdinfo(&self) -> String {
+        String::new()
+    }
+
     /// `fstat`: an anonymous inode by default.
     fn stat(&self) -> Stat {
         anon_inode_stat(self.wait_id())
+    }
+}
+
+/// Readiness of an object with no poll of its own (Linux's `DEFAULT_POLLMASK`): readable
+/// and writable.
+pub fn default_pollmask() -> PollEvents {
+    PollEvents {
+        readable: true,
+        writable: true,
+        ..PollEvents::default()
     }
 }
 

@@ -8,6 +8,7 @@
 //! ([`At::resolve`]) restrict a walk: no mount crossings, no (magic) symlinks, nothing
 //! outside the start directory.
 
+use abi::flags::mount::MS_NOSYMFOLLOW;
 use abi::flags::{resolve, MAXSYMLINKS, NAME_MAX, PATH_MAX};
 use abi::Errno;
 
@@ -80,6 +81,9 @@ impl Vfs {
             return Err(Errno::ENOTDIR);
         }
         if let Some(m) = self.bound(dir, name) {
+            if let Some(mnt) = &m.0.mnt {
+                mnt.used();
+            }
             return Ok(m);
         }
         match &dir.0.inode {
@@ -159,7 +163,12 @@ impl Vfs {
             cross(base, &cur, &child)?;
             if child.is_symlink() && (!last || follow || trailing) {
                 *links += 1;
-                if *links > MAXSYMLINKS || base.resolve & resolve::NO_SYMLINKS != 0 {
+                // Symlinks on a `nosymfollow` mount are not followed, nor any with
+                // `RESOLVE_NO_SYMLINKS`.
+                if *links > MAXSYMLINKS
+                    || base.resolve & resolve::NO_SYMLINKS != 0
+                    || crate::mount::has_flag(&child, MS_NOSYMFOLLOW)
+                {
                     return Err(Errno::ELOOP);
                 }
                 if let Some(t) = child.magic() {

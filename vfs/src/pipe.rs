@@ -190,6 +190,9 @@ pub struct PollEvents {
     pub hangup: bool,
     /// `POLLERR`: a write end whose readers are all gone.
     pub error: bool,
+    /// `POLLRDHUP`: a stream socket whose peer shut down writing (or that shut down
+    /// reading).
+    pub rdhup: bool,
     /// A count that moves whenever something happens that would wake this file's waiters
     /// (data written for a reader, room made for a writer, the other end closed), for
     /// edge-triggered `epoll`; `None` for files that keep none.
@@ -203,8 +206,17 @@ impl PollEvents {
         writable: true,
         hangup: false,
         error: false,
+        rdhup: false,
         seq: None,
     };
+
+    /// Readable when `ready`, never writable (a queue of events: inotify, fanotify).
+    pub fn readable_if(ready: bool) -> PollEvents {
+        PollEvents {
+            readable: ready,
+            ..PollEvents::default()
+        }
+    }
 }
 
 /// Another end of an existing pipe (a reopened `/proc/PID/fd/N`, a FIFO opened): it reads,

@@ -209,6 +209,8 @@ enum DirKind {
     Task,
     Fd,
     FdInfo,
+    /// `/proc/PID/ns`.
+    Ns,
 }
 
 /// A magic link: followed, it leads straight to an object rather than to a path.
@@ -301,6 +303,7 @@ const SYSCTL_DIRS: &[&str] = &[
     "kernel/random",
     "net",
     "net/core",
+    "net/ipv4",
     "vm",
 ];
 
@@ -355,7 +358,11 @@ pub const SYSCTLS: &[(&str, u32)] = &[
     ("kernel/pid_max", 0o644),
     ("kernel/printk", 0o644),
     ("kernel/random/boot_id", 0o444),
+    ("kernel/random/entropy_avail", 0o444),
+    ("kernel/random/poolsize", 0o444),
+    ("kernel/random/urandom_min_reseed_secs", 0o644),
     ("kernel/random/uuid", 0o444),
+    ("kernel/random/write_wakeup_threshold", 0o644),
     ("kernel/sem", 0o644),
     ("kernel/sem_next_id", 0o644),
     ("kernel/shmall", 0o644),
@@ -366,6 +373,7 @@ pub const SYSCTLS: &[(&str, u32)] = &[
     ("kernel/threads-max", 0o644),
     ("kernel/version", 0o444),
     ("net/core/somaxconn", 0o644),
+    ("net/ipv4/ping_group_range", 0o644),
     ("vm/max_map_count", 0o644),
     ("vm/mmap_min_addr", 0o644),
     ("vm/overcommit_memory", 0o644),
@@ -424,6 +432,7 @@ static PID: &[Entry] = entries! {
     b"maps" => Node::File(ProcFile::Maps), R;
     b"mountinfo" => Node::Mountinfo, R;
     b"mounts" => Node::Mounts, R;
+    b"ns" => Node::Dir(DirKind::Ns), S_IFDIR | 0o511;
     b"smaps" => Node::File(ProcFile::Smaps), R;
     b"stat" => Node::File(ProcFile::Stat), R;
     b"statm" => Node::File(ProcFile::Statm), R;
@@ -476,6 +485,7 @@ fn dir_code(d: DirKind) -> u64 {
         DirKind::Sys(i) => 0x10 + u64::from(i),
         DirKind::Sysvipc => 6,
         DirKind::Net => 7,
+        DirKind::Ns => 8,
     }
 }
 
@@ -567,6 +577,12 @@ impl ProcInode {
             Node::Magic(t) => Some(t),
             _ => None,
         }
+    }
+
+    /// The process whose `/proc/PID` directory this is (not a `task/TID` one).
+    pub(crate) fn tgid_dir(&self) -> Option<i32> {
+        let top = ino(self.pid, 0, 0);
+        matches!(self.node, Node::Dir(DirKind::Pid) if self.ino == top).then_some(self.pid)
     }
 }
 
@@ -692,6 +708,20 @@ pub(crate) fn lookup(
                 .ok_or(Errno::ENOENT)?;
             return Ok(mk(ProcInode::new(node, 0, mode, (0, 0), ino(0, code, i))));
         }
+        DirKind::Ns => {
+            let ns = crate::nsfs::NsFile::of(name).ok_or(Errno::ENOENT)?;
+            let i = crate::nsfs::NAMESPACES
+                .iter()
+                .position(|n| n.0.as_bytes() == name);
+            let file = crate::file::open_object(ns, OFlags::empty());
+            return Ok(mk(ProcInode::new(
+                Node::Magic(Target::File(file)),
+                pid,
+                S_IFLNK | 0o777,
+                owner,
+                ino(pid, code, i.unwrap_or(0) as u64),
+            )));
+        }
         DirKind::Sysvipc | DirKind::Net => return Err(Errno::ENOENT),
     };
     let n = ino(0, code, if name == b"self" { 0x80 } else { 0x81 });
@@ -744,6 +774,9 @@ impl Vfs {
         if let Some(d) = f.dentry() {
             return self.path_of(&d);
         }
+        if let Some(ns) = f.object_as::<crate::nsfs::NsFile>() {
+            return ns.link_text();
+        }
         let st = f.stat().unwrap_or_default();
         match st.st_mode & S_IFMT {
             S_IFIFO => format!("pipe:[{}]", st.st_ino).into_bytes(),
@@ -779,8 +812,8 @@ impl Vfs {
             Node::Open(f) => return f.reopen(flags).map(Some),
             Node::Symlink(_) | Node::Magic(_) => return Err(Errno::ELOOP),
             Node::File(file) => procs.contents(self, p.pid, *file)?,
-            Node::Mounts => self.mounts_text(false),
-            Node::Mountinfo => self.mounts_text(true),
+            Node::Mounts => self.mounts_text(&root_of(d), false),
+            Node::Mountinfo => self.mounts_text(&root_of(d), true),
             Node::Filesystems => FILESYSTEM_TYPES
                 .iter()
                 .map(|(t, dev)| format!("{}\t{t}\n", if *dev { "" } else { "nodev" }))
@@ -816,8 +849,9 @@ impl Vfs {
         }
         let ino = f.stat().map_or(0, |s| s.st_ino);
         let mnt = f.dentry().map_or(0, |d| self.mount_id(&d));
+        let extra = f.object().map(|o| o.fdinfo()).unwrap_or_default();
         format!(
-            "pos:\t{}\nflags:\t0{:o}\nmnt_id:\t{}\nino:\t{}\n",
+            "pos:\t{}\nflags:\t0{:o}\nmnt_id:\t{}\nino:\t{}\n{extra}",
             f.pos(),
             flags,
             mnt,
@@ -826,18 +860,12 @@ impl Vfs {
         .into_bytes()
     }
 
-    /// The mounts, root first: (mount point, root).
-    pub(crate) fn mount_list(&self) -> Vec<(Vec<u8>, Dentry)> {
-        let mut v = vec![(b"/".to_vec(), self.root.clone())];
-        for m in self.mounts.read().iter() {
-            let mut point = Vec::new();
-            for c in &m.path {
-                point.push(b'/');
-                point.extend_from_slice(c);
-            }
-            v.push((point, m.root.clone()));
-        }
-        v
+    /// The mounts of the tree whose top is `top`, the top first: (mount point, root).
+    fn mount_list(&self, top: &Dentry) -> Vec<(Vec<u8>, Dentry)> {
+        self.mounts_of(top)
+            .into_iter()
+            .map(|(path, root)| (crate::mount::path_bytes(&path), root))
+            .collect()
     }
 
     /// The id of the mount `d` lies on (`mnt_id` of fdinfo and mountinfo).
@@ -845,14 +873,22 @@ impl Vfs {
         d.mount().map_or(1, |m| m.id)
     }
 
-    /// `/proc/PID/mounts` (`info`: `/proc/PID/mountinfo`).
-    fn mounts_text(&self, info: bool) -> Vec<u8> {
+    /// `/proc/PID/mounts` (`info`: `/proc/PID/mountinfo`): the mounts of the tree (the
+    /// mount namespace) whose top is `top`, the one the procfs read lies in.
+    fn mounts_text(&self, top: &Dentry, info: bool) -> Vec<u8> {
         let mut out = Vec::new();
-        for (point, root) in self.mount_list() {
+        for (point, root) in self.mount_list(top) {
             let Some(m) = &root.0.mnt else { continue };
             let f = m.flags();
             use abi::flags::mount::*;
-            let mut opts = String::from(if f & MS_RDONLY != 0 { "ro" } else { "rw" });
+            // `/proc/mounts` shows a read-only file system as "ro"; mountinfo shows the
+            // mount's flag and the super block's apart.
+            let ro = if info {
+                f & MS_RDONLY != 0
+            } else {
+                m.is_read_only()
+            };
+            let mut opts = String::from(if ro { "ro" } else { "rw" });
             for (bit, name) in [
                 (MS_NOSUID, ",nosuid"),
                 (MS_NODEV, ",nodev"),
@@ -874,13 +910,19 @@ impl Vfs {
             let src = escape(&m.sb.source);
             let mp = escape(&point);
             if info {
-                let st = root.stat().unwrap_or_default();
-                let (ma, mi) = abi::structs::dev_split(st.st_dev);
+                let (ma, mi) = abi::structs::dev_split(crate::mount::sb_dev(&root));
                 let parent = root.0.parent.as_ref().map_or(m.id, |p| self.mount_id(p));
-                let sb_ro = if f & MS_RDONLY != 0 { "ro" } else { "rw" };
-                out.extend_from_slice(format!("{} {parent} {ma}:{mi} / ", m.id).as_bytes());
+                let sb_ro = if m.sb.read_only.load(std::sync::atomic::Ordering::Relaxed) {
+                    "ro"
+                } else {
+                    "rw"
+                };
+                out.extend_from_slice(format!("{} {parent} {ma}:{mi} ", m.id).as_bytes());
+                out.extend_from_slice(&escape(&m.root));
+                out.push(b' ');
                 out.extend_from_slice(&mp);
-                out.extend_from_slice(format!(" {opts} - {ty} ").as_bytes());
+                let optional = m.propagation.lock().fields();
+                out.extend_from_slice(format!(" {opts}{optional} - {ty} ").as_bytes());
                 out.extend_from_slice(&src);
                 out.extend_from_slice(format!(" {sb_ro}{extra}\n").as_bytes());
             } else {
@@ -1026,6 +1068,13 @@ fn entries(procs: &dyn ProcSource, pid: i32, kind: DirKind) -> Vec<(Vec<u8>, u64
                 .into_iter()
                 .map(|(name, _, mode, i)| (name.as_bytes().to_vec(), ino(0, code, i), dt(mode))),
         ),
+        DirKind::Ns => v.extend(crate::nsfs::NAMESPACES.iter().enumerate().map(|(i, n)| {
+            (
+                n.0.as_bytes().to_vec(),
+                ino(pid, code, i as u64),
+                dtype::LNK,
+            )
+        })),
         DirKind::Sysvipc | DirKind::Net => {}
     }
     v

@@ -390,6 +390,7 @@ impl Pty {
                 writable: i.ld.input_room() > 0,
                 hangup: i.other_closed,
                 error: false,
+                rdhup: false,
                 seq: None,
             }
         } else if i.hung_up {
@@ -398,6 +399,7 @@ impl Pty {
                 writable: true,
                 hangup: true,
                 error: true,
+                rdhup: false,
                 seq: None,
             }
         } else {
@@ -406,6 +408,7 @@ impl Pty {
                 writable: i.ld.output.len() < OUTPUT_MAX / 2,
                 hangup: false,
                 error: false,
+                rdhup: false,
                 seq: None,
             }
         }

@@ -44,16 +44,17 @@ impl Vfs {
         let who = self.who(&base);
         self.may_modify(&who, &dir)?;
         match &dir.0.inode {
-            Inode::Host(_) | Inode::Proc(_) => Err(Errno::EPERM),
+            Inode::Host(_) | Inode::Proc(_) => return Err(Errno::EPERM),
             Inode::Ovl(_) => overlay::create(
                 &dir,
                 &name,
                 S_IFSOCK | (mode & 0o7777),
                 who.new_owner(&dir),
                 MemData::Socket(Some(sock)),
-            )
-            .map(|_| ()),
-        }
+            )?,
+        };
+        crate::notify::create(&dir, &name, false, None);
+        Ok(())
     }
 
     /// `connect(2)`/`sendto(2)` to a path: the socket bound there. `ENOENT` and the other

@@ -60,7 +60,7 @@ impl Vfs {
             blocks: None,
             files: None,
             fsid,
-            flags: st_flags(mnt.flags()),
+            flags: st_flags(mnt.flags() | if mnt.is_read_only() { MS_RDONLY } else { 0 }),
         };
         match &mnt.sb.kind {
             SbKind::Root | SbKind::Host => {}
@@ -104,15 +104,16 @@ impl Vfs {
 
     /// `statfs` of the mounted file system whose device is `dev` (`ustat(2)`), `None`
     /// when none is: the device of a mount's root, or that of the in-memory inodes of an
-    /// overlay or tmpfs mount.
+    /// overlay or tmpfs mount. Every mount counts, in any namespace (Linux looks at
+    /// every super block).
     pub fn statfs_dev(&self, dev: u64) -> Option<StatFs> {
         let on = |root: &Dentry| {
             root.stat().is_ok_and(|s| s.st_dev == dev)
                 || matches!(&root.0.inode, Inode::Ovl(o) if o.fs.dev == dev)
         };
-        self.mount_list()
-            .into_iter()
-            .find(|(_, root)| on(root))
-            .map(|(_, root)| self.statfs(&root))
+        let roots: Vec<Dentry> = std::iter::once(self.root.clone())
+            .chain(self.mounts.read().iter().map(|m| m.root.clone()))
+            .collect();
+        roots.into_iter().find(on).map(|root| self.statfs(&root))
     }
 }

@@ -46,6 +46,7 @@ pub(crate) fn poll(fd: &OwnedFd) -> PollEvents {
                 writable: r.contains(PollFlags::POLLOUT),
                 hangup: r.contains(PollFlags::POLLHUP),
                 error: r.contains(PollFlags::POLLERR),
+                rdhup: false,
                 seq: None,
             }
         }

@@ -1,5 +1,6 @@
 //! uml's `/sys`: what glibc, python, util-linux and programs without systemd read about
-//! the machine, describing the one CPU uml's kernel is (its loop) and a memory node. The
+//! the machine, describing the one CPU uml's kernel is (its loop) and a memory node, and
+//! the loop devices' I/O statistics (`block/loopN/stat`, [`blockstat`](crate::blockstat)). The
 //! host's `/sys` describes the host and never shows through; this is an in-memory tree
 //! made at boot (read-only files, `0444`).
 
@@ -84,6 +85,9 @@ pub(crate) fn populate(top: &Arc<MemInode>, dev: u64, shared: &FsShared) {
     };
     for d in DIRS {
         walk(d);
+    }
+    if let Some(loops) = shared.loops() {
+        loops.show_in_sysfs(&walk("block"), dev);
     }
     for (path, text) in FILES {
         let (parent, name) = path.rsplit_once('/').unwrap_or(("", path));

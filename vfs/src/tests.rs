@@ -159,7 +159,7 @@ fn overlay_never_touches_host() {
     v.chmod(&r, b"/a/x.txt", 0o600, true).unwrap();
     v.symlink(b"x.txt", &r, b"/a/link").unwrap();
     v.link(&r, b"/a/x.txt", &r, b"/a/hard", false).unwrap();
-    v.truncate(&r, b"/a/hard", 2).unwrap();
+    v.truncate(&r, b"/a/hard", 2, u64::MAX).unwrap();
     // The guest sees its changes.
     assert_eq!(cat(&v, "/a/x.txt").unwrap(), b"ch");
     assert_eq!(cat(&v, "/a/link").unwrap(), b"ch");

@@ -1,5 +1,6 @@
 //! Unit tests of the mount table: mounting, stacking, busy and detached unmounts,
-//! read-only remounts, statfs, and loop devices as `mount`'s source.
+//! read-only remounts, statfs, loop devices as `mount`'s source and their I/O counters,
+//! mount attributes and file system contexts of the new mount API.
 #![allow(clippy::unwrap_used)]
 
 use abi::flags::mount::*;
@@ -94,4 +95,95 @@ fn read_only_remount_and_errors() {
         ..disk
     };
     assert_eq!(v.mount(a, b"/n", &loop0, true), Err(Errno::EINVAL));
+}
+
+#[test]
+fn mount_attr_checks_as_linux() {
+    use crate::{fsmount_flags, MountAttr};
+    assert_eq!(
+        fsmount_flags(MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOATIME),
+        Ok(MS_RDONLY | MS_NOATIME)
+    );
+    assert_eq!(fsmount_flags(0), Ok(MS_RELATIME));
+    assert_eq!(fsmount_flags(MOUNT_ATTR_STRICTATIME), Ok(0));
+    assert_eq!(fsmount_flags(0x30), Err(Errno::EINVAL));
+    assert_eq!(fsmount_flags(0x100), Err(Errno::EINVAL));
+    // An atime value needs the whole atime field cleared.
+    let a = MountAttr::new(MOUNT_ATTR_NOATIME, MOUNT_ATTR__ATIME, 0, false).unwrap();
+    assert_eq!((a.set, a.clear), (MS_NOATIME, MS_RELATIME | MS_NOATIME));
+    assert!(MountAttr::new(MOUNT_ATTR_NOATIME, 0, 0, false).is_err());
+    assert!(MountAttr::new(0, 0x10, 0, false).is_err());
+    assert!(MountAttr::new(0, 0, MS_SHARED | MS_SLAVE, false).is_err());
+    assert!(MountAttr::new(0, 0, MS_RDONLY, false).is_err());
+}
+
+#[test]
+fn fs_context_phases() {
+    use crate::FsParam;
+    let dir = TempDir::new("fs-context");
+    let v = vfs(dir.path(), false);
+    let root = v.root();
+    let a = At::new(&root, &NoProcs, ROOT);
+    assert!(v.fs_open(b"nosuchfs").is_err());
+    let fc = v.fs_open(b"tmpfs").unwrap();
+    fc.set_param(b"ro", FsParam::String(b"ignored")).unwrap();
+    fc.set_param(b"source", FsParam::String(b"s")).unwrap();
+    assert_eq!(
+        fc.set_param(b"source", FsParam::String(b"t")),
+        Err(Errno::EINVAL)
+    );
+    assert_eq!(fc.set_param(b"size", FsParam::Other), Err(Errno::EINVAL));
+    assert_eq!(fc.set_param(b"nosuch", FsParam::Flag), Err(Errno::EINVAL));
+    fc.set_param(b"rw", FsParam::Flag).unwrap();
+    assert_eq!(v.fsmount(&fc, 0).err(), Some(Errno::EINVAL));
+    assert_eq!(v.fs_create(&fc, a, false), Err(Errno::EPERM));
+    v.fs_create(&fc, a, true).unwrap();
+    assert_eq!(v.fs_create(&fc, a, true), Err(Errno::EBUSY));
+    let m = v.fsmount(&fc, MS_NOSUID).unwrap();
+    assert_eq!(v.fsmount(&fc, 0).err(), Some(Errno::EBUSY));
+    // The detached mount attaches where asked.
+    v.mkdir(a, b"/m", 0o755).unwrap();
+    let at = v.lookup(a, b"/m", true).unwrap();
+    v.move_mount(&m, &at, false).unwrap();
+    let s = v.statfs(&v.lookup(a, b"/m", true).unwrap());
+    assert_eq!(s.flags & ST_NOSUID, ST_NOSUID);
+    v.umount(a, b"/m", 0, true).unwrap();
+}
+
+#[test]
+fn loop_stat_counts_write_back() {
+    use crate::tmpfs::{MemData, MemInode};
+    let io = crate::blockstat::IoStat::default();
+    let block = MemInode::new_dir(1, 0, 0o755, 0, 0);
+    io.show_in(&block, "loop3", 0, || 9);
+    let stat = block
+        .with_dir(false, |e, _| match e.get(&b"loop3"[..]) {
+            Some(crate::tmpfs::MemEntry::Node(d)) => d.clone(),
+            _ => panic!("no loop3"),
+        })
+        .unwrap();
+    let file = stat
+        .with_dir(false, |e, _| match e.get(&b"stat"[..]) {
+            Some(crate::tmpfs::MemEntry::Node(f)) => f.clone(),
+            _ => panic!("no stat"),
+        })
+        .unwrap();
+    let fields = |f: &MemInode| -> Vec<u64> {
+        match &f.inner.lock().data {
+            MemData::File(t) => String::from_utf8_lossy(t)
+                .split_whitespace()
+                .map(|w| w.parse().unwrap())
+                .collect(),
+            _ => Vec::new(),
+        }
+    };
+    assert_eq!(fields(&file), vec![0; 17]);
+    io.dirtied(4096);
+    io.dirtied(1);
+    assert_eq!(fields(&file)[6], 0, "dirty until a sync");
+    io.sync();
+    let f = fields(&file);
+    assert_eq!((f[4], f[6], f[9], f[15]), (1, 9, 1, 1));
+    io.sync();
+    assert_eq!(fields(&file)[4], 1, "nothing left to write back");
 }

@@ -332,6 +332,21 @@ impl MemInode {
     }
 
     /// Sets (`Some`) or keeps (`None`) the access and modification times; ctime is now.
+    /// A read of it: its access time becomes now, or with `relatime` only if it is not
+    /// after its modification and change times or is a day old (Linux's
+    /// `relatime_need_update`).
+    pub fn touch_atime(&self, relatime: bool) {
+        let now = Time::now();
+        let mut i = self.inner.lock();
+        let key = |t: &Time| (t.sec, t.nsec);
+        let stale = key(&i.atime) <= key(&i.mtime)
+            || key(&i.atime) <= key(&i.ctime)
+            || now.sec - i.atime.sec >= 24 * 60 * 60;
+        if !relatime || stale {
+            i.atime = now;
+        }
+    }
+
     pub fn set_times(&self, atime: Option<Time>, mtime: Option<Time>) {
         let mut i = self.inner.lock();
         if let Some(t) = atime {

@@ -118,6 +118,8 @@ impl Vfs {
             return Err(Errno::ENODATA);
         }
         inner.xattrs.insert(name.to_vec(), value.to_vec());
+        drop(inner);
+        crate::notify::attrib(d, abi::flags::inotify::IN_ATTRIB);
         Ok(())
     }
 
@@ -128,6 +130,8 @@ impl Vfs {
             return Err(Errno::ENODATA);
         };
         let removed = u.inner.lock().xattrs.remove(name);
-        removed.map(drop).ok_or(Errno::ENODATA)
+        removed.ok_or(Errno::ENODATA)?;
+        crate::notify::attrib(d, abi::flags::inotify::IN_ATTRIB);
+        Ok(())
     }
 }

@@ -57,6 +57,8 @@ pub struct Loaded {
 pub struct Program {
     /// The ELF file executed.
     pub file: Dentry,
+    /// Its identity (device, inode number): no one may open it for writing meanwhile.
+    pub ino: (u64, u64),
     /// Where the strings are.
     pub areas: ArgAreas,
 }
@@ -95,8 +97,10 @@ pub fn load<'b>(
         let n = file.read_at(0, &mut head).map_err(ExecError::Open)?;
         let Some((interp, arg)) = shebang(&head[..n]) else {
             let st = file.stat().map_err(ExecError::Open)?;
+            let setid = setid && !file.on_nosuid_mount();
             let cred = cred.after_exec(st.st_mode, st.st_uid, st.st_gid, setid);
-            return load_elf(mm, vfs, (&file, cwd.root), path, &argv, envp, cred);
+            let ino = (st.st_dev, st.st_ino);
+            return load_elf(mm, vfs, (&file, ino, cwd.root), path, &argv, envp, cred);
         };
         // argv becomes: interpreter [arg] script original-argv[1..]
         let mut new_argv = vec![interp.clone()];
@@ -132,7 +136,7 @@ fn shebang(head: &[u8]) -> Option<(Vec<u8>, Option<Vec<u8>>)> {
 fn load_elf(
     mm: &mut MmService,
     vfs: &Vfs,
-    (file, at_root): (&vfs::FileRef, Option<&vfs::Dentry>),
+    (file, ino, at_root): (&vfs::FileRef, (u64, u64), Option<&vfs::Dentry>),
     execfn: &[u8],
     argv: &[Vec<u8>],
     envp: &[Vec<u8>],
@@ -181,6 +185,7 @@ fn load_elf(
             regs,
             program: Program {
                 file: file.dentry().ok_or(ExecError::Open(Errno::EACCES))?,
+                ino,
                 areas,
             },
         }),

@@ -72,12 +72,19 @@ pub fn build(
         return Err(Errno::E2BIG);
     }
     let stack_base = STACK_TOP - STACK_SIZE;
+    // Not reserved: Linux charges a stack as it grows, not for its whole rlimit, so a
+    // process's (and each fork's) commit charge is not 8 MiB of stack it never touches; its
+    // pages count as they are used.
     mm.mmap(
         id,
         UserAddr(stack_base),
         STACK_SIZE,
         Prot::READ | Prot::WRITE,
-        MapFlags::PRIVATE | MapFlags::ANONYMOUS | MapFlags::FIXED | MapFlags::GROWSDOWN,
+        MapFlags::PRIVATE
+            | MapFlags::ANONYMOUS
+            | MapFlags::FIXED
+            | MapFlags::GROWSDOWN
+            | MapFlags::NORESERVE,
         None,
     )?;
 

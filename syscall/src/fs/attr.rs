@@ -58,14 +58,26 @@ pub fn sys_truncate(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
     let (base, p) = at_path(ctx, at::FDCWD, a.addr(0))?;
     // The page cache is told through the file (opened for reading, as a mapping would
     // be): before, as it is now, and after, as the truncation left it (copied up).
-    let named = |ctx: &Ctx<'_>| ctx.vfs.open(&base, &p, abi::flags::OFlags::empty(), 0).ok();
+    let named = |ctx: &Ctx<'_>| {
+        ctx.vfs
+            .open_nonotify(&base, &p, abi::flags::OFlags::empty())
+            .ok()
+    };
     if let Some(f) = named(ctx) {
         if let Ok(id) = f.inode_id() {
             super::lease::break_on_truncate(ctx, id)?;
         }
         crate::mem::sync_file(ctx, &f);
     }
-    ctx.vfs.truncate(ctx.at(&base), &p, len)?;
+    let max = super::fsize::max_len(ctx);
+    if let Err(e) = ctx.vfs.truncate(ctx.at(&base), &p, len, max) {
+        let past_limit = e == Errno::EFBIG && len > max;
+        return Err(if past_limit {
+            super::fsize::exceeded(ctx)
+        } else {
+            e
+        });
+    }
     if let Some(f) = named(ctx) {
         crate::mem::file_truncated(ctx, &f);
     }
@@ -76,6 +88,9 @@ pub fn sys_truncate(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
 pub fn sys_ftruncate(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
     let f = ctx.file(a.i32(0))?;
     let len = u64::try_from(a.i64(1)).map_err(|_| Errno::EINVAL)?;
+    if f.flags().writable() {
+        super::fsize::check_truncate(ctx, len)?;
+    }
     crate::mem::sync_file(ctx, &f);
     f.truncate(len)?;
     crate::mem::file_truncated(ctx, &f);

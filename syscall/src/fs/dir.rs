@@ -57,6 +57,7 @@ pub fn sys_chdir(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
     ctx.vfs
         .access_dentry(&d, abi::flags::access::X_OK, &ctx.proc.fs_cred())?;
     ctx.proc.cwd = d;
+    share_fs(ctx);
     Ok(0)
 }
 
@@ -74,7 +75,18 @@ pub fn sys_chroot(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
         return Err(Errno::EPERM);
     }
     ctx.proc.root = Some(d);
+    share_fs(ctx);
     Ok(0)
+}
+
+/// The processes that share the caller's filesystem context (`CLONE_FS`) see its change.
+pub(crate) fn share_fs(ctx: &mut Ctx<'_>) {
+    let me = &*ctx.proc;
+    for q in me.fs_sharers(ctx.procs) {
+        q.cwd = me.cwd.clone();
+        q.root = me.root.clone();
+        q.umask = me.umask;
+    }
 }
 
 /// `fchdir(2)`.
@@ -87,6 +99,7 @@ pub fn sys_fchdir(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
     ctx.vfs
         .access_dentry(&d, abi::flags::access::X_OK, &ctx.proc.fs_cred())?;
     ctx.proc.cwd = d;
+    share_fs(ctx);
     Ok(0)
 }
 

@@ -4,6 +4,9 @@
 use abi::flags::{ioctl, OFlags};
 use abi::Errno;
 
+/// `kernel/random/entropy_avail` and `RNDGETENTCNT`: the pool is always full.
+const ENTROPY_BITS: i32 = 256;
+
 use crate::{Args, Ctx};
 
 /// `ioctl(2)`.
@@ -21,6 +24,35 @@ pub fn sys_ioctl(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
     }
     if let Some(r) = crate::net::dev_ioctl(ctx, &f, a.u32(1), arg) {
         return r;
+    }
+    if let Some(ns) = f.object_as::<vfs::NsFile>() {
+        // Namespace files: their owner, parent, kind, a user namespace's owner and a
+        // mount namespace's id, as Linux's `ns_ioctl` for initial namespaces.
+        const NS_GET_USERNS: u32 = 0xb701;
+        const NS_GET_PARENT: u32 = 0xb702;
+        const NS_GET_NSTYPE: u32 = 0xb703;
+        const NS_GET_OWNER_UID: u32 = 0xb704;
+        const NS_GET_MNTNS_ID: u32 = 0x8008_b705;
+        let top = matches!(ns.kind(), "user" | "pid");
+        match a.u32(1) {
+            NS_GET_USERNS => {
+                let owner = ns.owner().ok_or(Errno::EPERM)?;
+                return ctx.install_object(owner, OFlags::CLOEXEC);
+            }
+            NS_GET_PARENT => return Err(if top { Errno::EPERM } else { Errno::EINVAL }),
+            NS_GET_OWNER_UID if ns.kind() == "user" => {
+                ctx.write_val(arg, &0u32)?;
+                return Ok(0);
+            }
+            NS_GET_OWNER_UID => return Err(Errno::EINVAL),
+            NS_GET_NSTYPE => return Ok(ns.clone_flag()),
+            NS_GET_MNTNS_ID => {
+                let id = ns.mnt_ns_id().ok_or(Errno::EINVAL)?;
+                ctx.write_val(arg, &id)?;
+                return Ok(0);
+            }
+            _ => {}
+        }
     }
     let generic = matches!(a.u32(1), ioctl::FIOCLEX | ioctl::FIONCLEX | ioctl::FIONBIO);
     if !generic {
@@ -67,6 +99,8 @@ pub fn sys_ioctl(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
             let w = f.winsize()?;
             ctx.write_val(arg, &w)?;
         }
+        // The random devices: the entropy count is always full (Linux 5.18+).
+        ioctl::RNDGETENTCNT if f.is_random() => ctx.write_val(arg, &ENTROPY_BITS)?,
         ioctl::FIONREAD => {
             let n = match crate::net::socket_of(&f) {
                 Some(s) => s.pending().min(i32::MAX as usize) as i32,

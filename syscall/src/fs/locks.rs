@@ -210,12 +210,23 @@ impl LockTable {
             }
         }
         if let Some(write) = kind {
-            kept.push(Lock {
-                owner,
-                start,
-                end,
-                write,
-            });
+            // As Linux's list: an owner's locks stay together, in order of their start
+            // (which decides which conflict `F_GETLK` reports first).
+            let same = |l: &Lock| l.owner.same(&owner);
+            let at = kept
+                .iter()
+                .position(|l| same(l) && l.start > start)
+                .or_else(|| kept.iter().rposition(same).map(|i| i + 1))
+                .unwrap_or(kept.len());
+            kept.insert(
+                at,
+                Lock {
+                    owner,
+                    start,
+                    end,
+                    write,
+                },
+            );
         }
         fl.records = kept;
         self.tidy(id);

@@ -5,17 +5,21 @@ mod attr;
 mod blk_ioctl;
 mod dir;
 pub mod fown;
+mod fsize;
 mod handle;
 mod ioctl;
 pub mod lease;
 pub mod locks;
 mod memfd;
 mod mount;
+mod mount_api;
 mod open;
 mod pipe;
 mod rw;
 mod stat;
+mod statmount;
 mod times;
+pub(crate) mod txtbsy;
 mod xattr;
 
 pub(crate) use attr::{
@@ -32,6 +36,10 @@ pub(crate) use ioctl::sys_ioctl;
 pub(crate) use locks::sys_flock;
 pub(crate) use memfd::{sys_fallocate, sys_memfd_create};
 pub(crate) use mount::{sys_fstatfs, sys_mount, sys_statfs, sys_umount2, sys_ustat};
+pub(crate) use mount_api::{
+    sys_fsconfig, sys_fsmount, sys_fsopen, sys_fspick, sys_mount_setattr, sys_move_mount,
+    sys_open_tree, sys_open_tree_attr,
+};
 pub(crate) use open::{
     dropped, sys_close, sys_close_range, sys_creat, sys_dup, sys_dup2, sys_dup3, sys_fcntl,
     sys_open, sys_openat, sys_openat2, sys_umask,
@@ -46,6 +54,7 @@ pub(crate) use stat::{
     sys_access, sys_faccessat, sys_faccessat2, sys_fstat, sys_lstat, sys_newfstatat, sys_readlink,
     sys_readlinkat, sys_stat, sys_statx,
 };
+pub(crate) use statmount::{sys_listmount, sys_statmount};
 pub(crate) use times::{sys_futimesat, sys_utime, sys_utimensat, sys_utimes};
 pub(crate) use xattr::{
     sys_fadvise64, sys_fgetxattr, sys_flistxattr, sys_fremovexattr, sys_fsetxattr, sys_getxattr,

@@ -8,16 +8,17 @@ use super::{at_path, check_free_fd};
 use crate::fdtable::FdEntry;
 use crate::{Args, Ctx, WaitKey};
 
-/// After a descriptor left the table: tasks blocked on its file retry (the last write end
-/// of a pipe closing means end of file for its readers, the last read end `EPIPE` for its
-/// writers). Spurious when other descriptors still share the file; blocked tasks then
-/// simply block again.
-/// The process's record locks on the file go too, as on Linux.
+/// After a descriptor left the table: if it was the open file description's last, tasks
+/// blocked on its file retry (the last write end of a pipe closing means end of file for
+/// its readers, the last read end `EPIPE` for its writers); while other descriptors share
+/// the description nothing changed for them (and an `EPOLLEXCLUSIVE` waiter is not woken
+/// for nothing). The process's record locks on the file go too, as on Linux.
 pub(crate) fn dropped(ctx: &mut Ctx<'_>, old: Option<FdEntry>) {
     let Some(e) = old else {
         return;
     };
-    let id = e.file.wait_id();
+    let last = vfs::Arc::strong_count(&e.file) == 1;
+    let id = e.file.wait_id().filter(|_| last);
     let inode = (!ctx.procs.leases.is_empty())
         .then(|| e.file.inode_id().ok())
         .flatten();
@@ -49,6 +50,12 @@ fn do_open(
     if let Some(end) = ctx.restart.fifo_end.take() {
         return fifo_opened(ctx, end, flags);
     }
+    // An open that waited for a fanotify permission decision.
+    if let Some((Some(file), _)) = &ctx.restart.perm {
+        let file = file.clone();
+        crate::notify::fanotify::permitted(ctx, &file, abi::flags::inotify::FS_OPEN_PERM)?;
+        return install(ctx, file, flags);
+    }
     let (base, path) = if resolve & resolve::IN_ROOT != 0 {
         // The directory is the root even of an absolute path.
         let path = super::path_arg(ctx, path)?;
@@ -72,7 +79,20 @@ fn do_open(
         },
         ..ctx.at(&base)
     };
+    // A program being run is not emptied: `ETXTBSY` before the open truncates it.
+    if flags.writable() && flags.contains(OFlags::TRUNC) {
+        let follow = !flags.contains(OFlags::NOFOLLOW);
+        if let Ok(st) = ctx.vfs.stat(at, &path, follow) {
+            if super::txtbsy::running(ctx, (st.st_dev, st.st_ino)) {
+                return Err(Errno::ETXTBSY);
+            }
+        }
+    }
     let file = ctx.vfs.open(at, &path, flags, mode)?;
+    if flags.writable() && file.is_regular() {
+        super::txtbsy::check_open(ctx, &file)?;
+    }
+    crate::notify::fanotify::permitted(ctx, &file, abi::flags::inotify::FS_OPEN_PERM)?;
     if flags.contains(OFlags::TRUNC) && flags.writable() {
         // Emptied: mappings of the file lose their pages.
         crate::mem::file_truncated(ctx, &file);
@@ -136,15 +156,9 @@ pub fn sys_openat(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
 /// `O_PATH` with flags it does not take are `EINVAL`), and `RESOLVE_*` path resolution.
 /// Every lookup counts as cached: `RESOLVE_CACHED` only refuses calls that would write.
 pub fn sys_openat2(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
-    const VER0: u64 = 24;
-    let size = a.len(3);
-    if size < VER0 {
-        return Err(Errno::EINVAL);
-    }
-    if size > 4096 {
-        return Err(Errno::E2BIG);
-    }
-    let raw = ctx.copy_struct_in(a.addr(2), size, VER0 as usize)?;
+    /// `OPEN_HOW_SIZE_VER0`, the only version there is.
+    const VER0: usize = 24;
+    let raw = ctx.copy_struct_in(a.addr(2), a.len(3) as usize, VER0, VER0)?;
     let w = |i: usize| u64::from_ne_bytes(raw[i * 8..i * 8 + 8].try_into().unwrap_or_default());
     let (flags, mode, resolve) = (w(0), w(1), w(2));
     let valid = u64::from(OFlags::VALID.bits());
@@ -191,6 +205,7 @@ pub fn sys_close_range(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
     if flags & !(UNSHARE | CLOEXEC) != 0 || first > last {
         return Err(Errno::EINVAL);
     }
+    // The caller first gets a table of its own (shared with a CLONE_FILES relative).
     if flags & UNSHARE != 0 {
         ctx.proc.fds.unshare();
     }
@@ -286,6 +301,7 @@ pub fn sys_fcntl(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
             Ok(0)
         }
         fcntl::F_GETPIPE_SZ => Ok(f.pipe_capacity()? as u64),
+        fcntl::F_CREATED_QUERY => Ok(u64::from(f.created())),
         fcntl::F_SETOWN => super::fown::setown(ctx, &f, arg as i32),
         fcntl::F_GETOWN => super::fown::getown(ctx, &f),
         fcntl::F_SETOWN_EX => super::fown::setown_ex(ctx, &f, a.addr(2)),
@@ -328,5 +344,6 @@ pub fn sys_fcntl(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
 pub fn sys_umask(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
     let old = ctx.proc.umask;
     ctx.proc.umask = a.u32(0) & 0o777;
+    super::dir::share_fs(ctx);
     Ok(u64::from(old))
 }

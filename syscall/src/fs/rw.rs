@@ -45,9 +45,14 @@ enum Dir {
 }
 
 /// The open file `fd` checked for a transfer: `EBADF` for `O_PATH` or the wrong access
-/// mode, `ESPIPE` for a positional transfer on a pipe or terminal.
+/// mode, `ESPIPE` for a positional transfer on a pipe or terminal. A transfer that
+/// blocked on a socket goes on with it even if `fd` was closed meanwhile
+/// ([`crate::RestartBlock::file`]).
 fn file_for(ctx: &Ctx<'_>, fd: i32, dir: Dir, at: At) -> Result<FileRef, Errno> {
-    let f = ctx.file(fd)?;
+    let f = match &ctx.restart.file {
+        Some(f) if ctx.restart.waited => f.clone(),
+        _ => ctx.file(fd)?,
+    };
     let fl = f.flags();
     if fl.contains(OFlags::PATH) {
         return Err(Errno::EBADF);
@@ -86,6 +91,12 @@ fn transfer(
     if let (Dir::Read, Some(sfd)) = (dir, crate::signalfd::signalfd_of(f)) {
         return crate::signalfd::read(ctx, f, sfd, iovs, nowait);
     }
+    if let (Dir::Read, Some(g)) = (dir, crate::notify::fanotify::fanotify_of(f)) {
+        return crate::notify::fanotify::read(ctx, f, g, iovs, nowait);
+    }
+    if dir == Dir::Read && vfs::notify::fanotify_active() && f.wait_id().is_none() {
+        crate::notify::fanotify::permitted(ctx, f, abi::flags::inotify::FS_ACCESS_PERM)?;
+    }
     let wait = f.wait_id();
     let blocking = wait.is_some() && !nowait && !f.flags().contains(OFlags::NONBLOCK);
     // A blocking write to a pipe goes on until all is written: what it already moved
@@ -93,7 +104,18 @@ fn transfer(
     let write_all = blocking && dir == Dir::Write && f.write_waits_for_all();
     let done = if write_all { ctx.restart.progress } else { 0 };
     crate::tty::check_background(ctx, f, dir == Dir::Write)?;
-    let rest = skip(iovs, done);
+    let mut rest = skip(iovs, done);
+    if dir == Dir::Write {
+        let len = rest.iter().map(|v| v.len).sum();
+        let pos = || match at {
+            At::Off(o) => o,
+            At::End | At::Pos { append: true } => f.size(),
+            At::Pos { append: false } => f.pos(),
+        };
+        if let Some(room) = super::fsize::write_room(ctx, f, pos, len)? {
+            rest = take(&rest, room);
+        }
+    }
     // A read that was waiting when its terminal hung up fails (later reads see end of file).
     if dir == Dir::Read && ctx.restart.waited && f.is_hung_up_tty() {
         return Err(Errno::EIO);
@@ -146,11 +168,24 @@ fn transfer(
     }
 }
 
+/// The first `n` bytes of `iovs`.
+fn take(iovs: &[IoVec], mut n: u64) -> Vec<IoVec> {
+    let mut out = Vec::with_capacity(iovs.len());
+    for v in iovs {
+        let len = v.len.min(n);
+        out.push(IoVec { base: v.base, len });
+        n -= len;
+    }
+    out
+}
+
 /// `iovs` without their first `n` bytes.
 pub(crate) fn skip(iovs: &[IoVec], mut n: u64) -> Vec<IoVec> {
     let mut out = Vec::with_capacity(iovs.len());
     for v in iovs {
-        if n >= v.len {
+        // Nothing skipped keeps even an empty range: `read(fd, buf, 0)` reaches the file
+        // (an inotify descriptor says `EINVAL`).
+        if n > 0 && n >= v.len {
             n -= v.len;
             continue;
         }

@@ -1,27 +1,42 @@
 //! `stat` and friends, `statx`, `access` and `readlink`.
 
 use abi::flags::at;
-use abi::structs::Stat;
+use abi::structs::{statx_mask, Stat};
 use abi::{Errno, UserAddr};
+use vfs::Dentry;
 
 use super::base_for;
 use crate::{Args, Ctx};
 
 /// `stat` of what `dirfd` + `path` names; an empty path with `AT_EMPTY_PATH` is `dirfd`.
 fn stat_at(ctx: &mut Ctx<'_>, dirfd: i32, path: UserAddr, flags: u32) -> Result<Stat, Errno> {
+    Ok(stat_target(ctx, dirfd, path, flags)?.0)
+}
+
+/// `stat` of what `dirfd` + `path` names, and its dentry if it has one.
+fn stat_target(
+    ctx: &mut Ctx<'_>,
+    dirfd: i32,
+    path: UserAddr,
+    flags: u32,
+) -> Result<(Stat, Option<Dentry>), Errno> {
     let p = ctx.read_path(path)?;
     if p.is_empty() {
         if flags & at::EMPTY_PATH == 0 {
             return Err(Errno::ENOENT);
         }
         if dirfd == at::FDCWD {
-            return ctx.proc.cwd.stat();
+            let d = ctx.proc.cwd.clone();
+            return Ok((d.stat()?, Some(d)));
         }
-        return ctx.file(dirfd)?.stat();
+        let f = ctx.file(dirfd)?;
+        return Ok((f.stat()?, f.dentry()));
     }
     let base = base_for(ctx, dirfd, &p)?;
-    ctx.vfs
-        .stat(ctx.at(&base), &p, flags & at::SYMLINK_NOFOLLOW == 0)
+    let d = ctx
+        .vfs
+        .lookup(ctx.at(&base), &p, flags & at::SYMLINK_NOFOLLOW == 0)?;
+    Ok((d.stat()?, Some(d)))
 }
 
 /// `fstat(2)`.
@@ -56,7 +71,8 @@ pub fn sys_newfstatat(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
     Ok(0)
 }
 
-/// `statx(2)`: every basic field, whatever the mask asks.
+/// `statx(2)`: every basic field, whatever the mask asks, and the mount's id and whether
+/// the file is its root.
 pub fn sys_statx(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
     let flags = a.u32(2);
     let known = at::SYMLINK_NOFOLLOW | at::NO_AUTOMOUNT | at::EMPTY_PATH | at::STATX_SYNC_TYPE;
@@ -66,8 +82,24 @@ pub fn sys_statx(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
     if a.u32(3) & 0x8000_0000 != 0 {
         return Err(Errno::EINVAL);
     }
-    let st = stat_at(ctx, a.i32(0), a.addr(1), flags)?;
-    ctx.write_val(a.addr(4), &st.to_statx())?;
+    let (st, d) = stat_target(ctx, a.i32(0), a.addr(1), flags)?;
+    let mut sx = st.to_statx();
+    if let Some(d) = d {
+        // The mount it lies on, as Linux's `vfs_statx`.
+        let (id, unique, root) = ctx.vfs.mount_of(&d);
+        sx.stx_attributes_mask |= statx_mask::ATTR_MOUNT_ROOT;
+        if root {
+            sx.stx_attributes |= statx_mask::ATTR_MOUNT_ROOT;
+        }
+        if a.u32(3) & statx_mask::MNT_ID_UNIQUE != 0 {
+            sx.stx_mnt_id = unique;
+            sx.stx_mask |= statx_mask::MNT_ID_UNIQUE;
+        } else {
+            sx.stx_mnt_id = id;
+            sx.stx_mask |= statx_mask::MNT_ID;
+        }
+    }
+    ctx.write_val(a.addr(4), &sx)?;
     Ok(0)
 }
 
@@ -133,10 +165,16 @@ fn readlink_at(
     }
     let p = ctx.read_path(path)?;
     let target = if p.is_empty() {
-        // The symlink `dirfd` names itself (an `O_PATH|O_NOFOLLOW` descriptor); anything
-        // else is `ENOENT`, as Linux's `do_readlinkat` says for an empty path.
-        let d = ctx.empty_path_dentry(dirfd)?;
-        ctx.vfs.readlink_dentry(&d).map_err(|_| Errno::ENOENT)?
+        // The symlink open at `dirfd` itself (an `O_PATH | O_NOFOLLOW` descriptor).
+        let d = if dirfd == at::FDCWD {
+            ctx.proc.cwd.clone()
+        } else {
+            ctx.file(dirfd)?.dentry().ok_or(Errno::ENOENT)?
+        };
+        if !d.is_symlink() {
+            return Err(Errno::ENOENT);
+        }
+        d.readlink()?
     } else {
         let base = base_for(ctx, dirfd, &p)?;
         ctx.vfs.readlink(ctx.at(&base), &p)?

@@ -17,7 +17,7 @@ fn target(ctx: &mut Ctx<'_>, a: &Args, by: By) -> Result<Dentry, Errno> {
             let p = path_arg(ctx, a.addr(0))?;
             ctx.vfs.lookup(ctx.at(&ctx.proc.cwd), &p, follow)
         }
-        By::Fd => ctx.file(a.i32(0))?.dentry().ok_or(Errno::EOPNOTSUPP),
+        By::Fd => ctx.file_io(a.i32(0))?.dentry().ok_or(Errno::EOPNOTSUPP),
     }
 }
 

@@ -12,7 +12,10 @@
 //! wait as `-ERESTARTSYS` does. `mq_notify` registers one process: a message arriving in
 //! an empty queue that no receiver waits for sends it the signal (`SI_MESGQ`) and ends the
 //! registration; a registration of a process that has exited is gone (Linux drops it when
-//! the owner closes its descriptor).
+//! the owner closes its descriptor). `SIGEV_THREAD` is glibc's: the registration names a
+//! netlink socket and a 32-byte cookie, which the socket receives with its last byte
+//! `NOTIFY_WOKENUP` when the message arrives, or `NOTIFY_REMOVED` when the registration is
+//! taken back (glibc's helper thread then starts the caller's function, or ends).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -50,12 +53,29 @@ pub struct Registry {
 }
 
 /// A registration for notification: the process and its `sigevent`.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 struct Notify {
     pid: i32,
     notify: i32,
     signo: i32,
     value: u64,
+    /// `SIGEV_THREAD`: the netlink socket told, and the cookie it is sent.
+    thread: Option<(Arc<net::NetlinkSocket>, [u8; COOKIE_LEN])>,
+}
+
+/// Length of a `SIGEV_THREAD` notification's cookie, whose last byte says why it came.
+const COOKIE_LEN: usize = 32;
+const NOTIFY_WOKENUP: u8 = 1;
+const NOTIFY_REMOVED: u8 = 2;
+
+/// Sends a `SIGEV_THREAD` registration's cookie to its socket, marked `why`.
+fn notify_thread(ctx: &mut Ctx<'_>, n: &Notify, why: u8) {
+    if let Some((sock, cookie)) = &n.thread {
+        let mut msg = cookie.to_vec();
+        msg[COOKIE_LEN - 1] = why;
+        let id = sock.deliver(msg);
+        ctx.wake(crate::WaitKey::File(id));
+    }
 }
 
 struct State {
@@ -104,6 +124,7 @@ impl FileObject for MqFile {
             writable: (st.msgs.len() as i64) < st.maxmsg,
             hangup: false,
             error: false,
+            rdhup: false,
             seq: Some(st.events),
         }
     }
@@ -356,6 +377,9 @@ pub(crate) fn sys_mq_timedsend(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
         }
     };
     ctx.wake(crate::WaitKey::File(q.id));
+    if let Some(n) = notify.as_ref().filter(|n| n.notify == SIGEV_THREAD) {
+        notify_thread(ctx, n, NOTIFY_WOKENUP);
+    }
     if let Some(n) = notify.filter(|n| n.notify == SIGEV_SIGNAL && n.signo != 0) {
         let info = SigInfo {
             signo: n.signo,
@@ -428,14 +452,21 @@ pub(crate) fn sys_mq_notify(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
         match ev.notify {
             SIGEV_NONE => {}
             SIGEV_SIGNAL if (0..=abi::signal::sig::NSIG).contains(&ev.signo) => {}
-            SIGEV_THREAD => {
-                // Linux wants a netlink socket here; the instance has none.
-                ctx.file(ev.signo)?;
-                return Err(Errno::EINVAL);
-            }
+            SIGEV_THREAD => {}
             _ => return Err(Errno::EINVAL),
         }
         Some(ev)
+    };
+    // SIGEV_THREAD: `sigev_signo` is a netlink socket, `sigev_value` the cookie.
+    let thread = match ev {
+        Some(ev) if ev.notify == SIGEV_THREAD => {
+            let f = ctx.file(ev.signo)?;
+            let sock = crate::net::netlink_of(&f).ok_or(Errno::EBADF)?;
+            let mut cookie = [0u8; COOKIE_LEN];
+            ctx.copy_in(abi::UserAddr(ev.value), &mut cookie)?;
+            Some((sock, cookie))
+        }
+        _ => None,
     };
     let (_, q, _, _) = mq_file(ctx, fd)?;
     let me = ctx.proc.pid;
@@ -447,15 +478,12 @@ pub(crate) fn sys_mq_notify(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
                 .is_some_and(|p| !matches!(p.state, ProcState::Zombie(_)))
     };
     let mut st = q.state.lock();
-    if st.notify.is_some_and(|n| !live(n.pid)) {
+    if st.notify.as_ref().is_some_and(|n| !live(n.pid)) {
         st.notify = None;
     }
-    match ev {
-        None => {
-            if st.notify.is_some_and(|n| n.pid == me) {
-                st.notify = None;
-            }
-        }
+    let removed = match ev {
+        None if st.notify.as_ref().is_some_and(|n| n.pid == me) => st.notify.take(),
+        None => None,
         Some(_) if st.notify.is_some() => return Err(Errno::EBUSY),
         Some(ev) => {
             st.notify = Some(Notify {
@@ -463,8 +491,14 @@ pub(crate) fn sys_mq_notify(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
                 notify: ev.notify,
                 signo: ev.signo,
                 value: ev.value,
+                thread,
             });
+            None
         }
+    };
+    drop(st);
+    if let Some(n) = removed {
+        notify_thread(ctx, &n, NOTIFY_REMOVED);
     }
     Ok(0)
 }

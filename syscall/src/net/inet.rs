@@ -6,12 +6,14 @@
 use abi::flags::OFlags;
 use abi::net::{
     IPPROTO_ICMP, IPPROTO_IP, IPPROTO_TCP, IPPROTO_UDP, SOCK_DGRAM, SOCK_RAW, SOCK_STREAM,
+    SO_RCVTIMEO, SO_SNDTIMEO,
 };
 use abi::{Errno, SysResult};
 use net::{Family, InetSocket, Kind};
 use vfs::{Arc, FileObject, FileRef};
 
 use super::inet_addr::{self, Purpose};
+use super::inet_io::wait;
 use super::{install, SOCK_CLOEXEC, SOCK_NONBLOCK};
 use crate::caps::{CAP_NET_BIND_SERVICE, CAP_NET_RAW};
 use crate::{Args, Ctx, WaitKey};
@@ -26,19 +28,47 @@ fn nonblocking(f: &FileRef) -> bool {
     f.flags().contains(OFlags::NONBLOCK)
 }
 
-/// `socket(2)` for `AF_INET`/`AF_INET6`: TCP and UDP. Raw sockets need `CAP_NET_RAW`
-/// and are not there even with it; ICMP echo sockets are refused as by Linux's default
-/// `ping_group_range`.
-pub(crate) fn socket(ctx: &mut Ctx<'_>, family: Family, ty: u32, protocol: i32) -> SysResult {
+/// The protocol `socket(2)` makes for `ty` and `protocol` in `family`, checked as Linux's
+/// `inet_create`: TCP, UDP, ICMP echo sockets (for callers whose effective or
+/// supplementary group is in `net.ipv4.ping_group_range`, else `EACCES`, as Linux's
+/// `ping_init_sock`) and raw ICMP sockets (a protocol, else `EPROTONOSUPPORT`; then
+/// `CAP_NET_RAW`, else `EPERM`; raw sockets of other protocols are not there).
+pub(crate) fn kind_of(
+    ctx: &Ctx<'_>,
+    family: Family,
+    ty: u32,
+    protocol: i32,
+) -> Result<(Kind, i32), Errno> {
+    let icmp = match family {
+        Family::V4 => IPPROTO_ICMP,
+        Family::V6 => abi::net::IPPROTO_ICMPV6,
+    };
     let (kind, proto) = match (ty & super::SOCK_TYPE_MASK, protocol) {
         (SOCK_STREAM, IPPROTO_IP | IPPROTO_TCP) => (Kind::Stream, IPPROTO_TCP),
         (SOCK_DGRAM, IPPROTO_IP | IPPROTO_UDP) => (Kind::Dgram, IPPROTO_UDP),
-        (SOCK_DGRAM, IPPROTO_ICMP | abi::net::IPPROTO_ICMPV6) => return Err(Errno::EACCES),
-        (SOCK_STREAM | SOCK_DGRAM, _) => return Err(Errno::EPROTONOSUPPORT),
+        (SOCK_DGRAM, p) if p == icmp => {
+            let (lo, hi) = ctx.procs.sysctl.ping_group_range();
+            let cred = &ctx.proc.cred;
+            let mut groups = std::iter::once(&cred.egid).chain(&ctx.proc.groups);
+            if !groups.any(|g| (lo..=hi).contains(g)) {
+                return Err(Errno::EACCES);
+            }
+            (Kind::Ping, icmp)
+        }
+        (SOCK_STREAM | SOCK_DGRAM, _) | (SOCK_RAW, IPPROTO_IP) => {
+            return Err(Errno::EPROTONOSUPPORT)
+        }
         (SOCK_RAW, _) if !ctx.proc.cred.caps.has(CAP_NET_RAW) => return Err(Errno::EPERM),
+        (SOCK_RAW, p) if p == icmp => (Kind::Raw, icmp),
         (SOCK_RAW, _) => return Err(Errno::EPROTONOSUPPORT),
         _ => return Err(Errno::ESOCKTNOSUPPORT),
     };
+    Ok((kind, proto))
+}
+
+/// `socket(2)` for `AF_INET`/`AF_INET6` ([`kind_of`]).
+pub(crate) fn socket(ctx: &mut Ctx<'_>, family: Family, ty: u32, protocol: i32) -> SysResult {
+    let (kind, proto) = kind_of(ctx, family, ty, protocol)?;
     crate::fs::check_free_fd(ctx)?;
     let owner = (ctx.proc.cred.euid, ctx.proc.cred.egid);
     let s = InetSocket::new(&ctx.procs.net, family, kind, proto, owner)?;
@@ -77,7 +107,8 @@ pub(crate) fn connect(ctx: &mut Ctx<'_>, f: &FileRef, s: &InetSocket, a: &Args) 
     let addr = inet_addr::read(ctx, a.addr(1), a.i32(2), s.family, Purpose::Connect)?;
     match s.net.connect(s.id, addr, nonblocking(f)) {
         Ok(()) => Ok(0),
-        Err(Errno::EAGAIN) => Err(ctx.block_on_file(f)),
+        // Linux's inet_wait_for_connect: a connect that times out goes on by itself.
+        Err(Errno::EAGAIN) => Err(wait(ctx, f, s, SO_SNDTIMEO).unwrap_or(Errno::EINPROGRESS)),
         Err(e) => Err(e),
     }
 }
@@ -94,7 +125,7 @@ pub(crate) fn accept(
     let end = match s.net.accept(s.id) {
         Ok(end) => end,
         Err(Errno::EAGAIN) if !nonblocking(f) => {
-            return Err(ctx.block_on_file(f));
+            return Err(wait(ctx, f, s, SO_RCVTIMEO).unwrap_or(Errno::EAGAIN));
         }
         Err(e) => return Err(e),
     };

@@ -1,14 +1,19 @@
 //! Moving data through inet sockets: `sendto`, `sendmsg`, `recvfrom`, `recvmsg`,
 //! `read`/`write`. Blocking as for pipes: a blocking stream send, and a stream receive
-//! with `MSG_WAITALL`, keep what they already moved in the restart block. No ancillary
-//! data is given or taken (control messages of a send are ignored; a receive returns
-//! none).
+//! with `MSG_WAITALL`, keep what they already moved in the restart block; `SO_RCVTIMEO`
+//! and `SO_SNDTIMEO` bound the wait (then `EAGAIN`, or what was moved; a signal makes it
+//! `EINTR`, as Linux's `sock_intr_errno` for a finite timeout). A datagram receive
+//! returns the control messages its socket asked for ([`super::inet_anc`]); control
+//! messages of a send are ignored.
 
 use std::net::SocketAddr;
 
 use abi::flags::OFlags;
+use std::time::{Duration, Instant};
+
 use abi::net::{
-    MSG_DONTWAIT, MSG_ERRQUEUE, MSG_NOSIGNAL, MSG_OOB, MSG_PEEK, MSG_TRUNC, MSG_WAITALL,
+    MSG_DONTWAIT, MSG_ERRQUEUE, MSG_MORE, MSG_NOSIGNAL, MSG_OOB, MSG_PEEK, MSG_TRUNC, MSG_WAITALL,
+    SOL_SOCKET, SO_RCVTIMEO, SO_SNDTIMEO,
 };
 use abi::structs::IoVec;
 use abi::{Errno, SysResult, UserAddr};
@@ -16,18 +21,45 @@ use net::{InetSocket, Kind, Received};
 use vfs::{FileObject, FileRef};
 
 use super::inet_addr::{self, Purpose};
-use super::msg::{read_msghdr, MsgHdr};
+use super::inet_anc::put_all;
+use super::msg::{read_msghdr, ControlOut, MsgHdr};
 use crate::fs::skip;
-use crate::{Ctx, WaitKey};
+use crate::{Ctx, OnSignal, WaitKey};
 
 /// The most one step of a stream send copies in from the guest.
 const CHUNK: usize = 256 * 1024;
 /// The largest datagram (IPv6's UDP payload limit); longer sends are `EMSGSIZE` before
 /// anything is copied.
 const MAX_DGRAM: u64 = 65_527;
+/// The largest ICMP message a ping or raw socket sends.
+const MAX_ICMP: u64 = 0xffff;
 
 fn nonblocking(f: &FileRef, flags: u32) -> bool {
     flags & MSG_DONTWAIT != 0 || f.flags().contains(OFlags::NONBLOCK)
+}
+
+/// Parks the task on `f` until it may have changed, or until the socket's timeout `opt`
+/// (`SO_RCVTIMEO`, `SO_SNDTIMEO`) runs out: `None` once it has (the call fails or returns
+/// what it moved).
+pub(crate) fn wait(ctx: &mut Ctx<'_>, f: &FileRef, s: &InetSocket, opt: i32) -> Option<Errno> {
+    ctx.restart.file = Some(f.clone());
+    let tv = s.net.get_opt(s.id, SOL_SOCKET, opt).unwrap_or_default();
+    let word = |i: usize| {
+        tv.get(i * 8..i * 8 + 8)
+            .map_or(0, |b| i64::from_ne_bytes(b.try_into().unwrap_or([0; 8])))
+    };
+    let (sec, usec) = (word(0), word(1));
+    if sec == 0 && usec == 0 {
+        return Some(ctx.block_on_file(f));
+    }
+    // A negative time is no wait at all (Linux's sock_set_timeout).
+    let timeout = Duration::from_secs(sec.max(0) as u64) + Duration::from_micros(usec as u64);
+    let deadline = ctx.deadline_after(if sec < 0 { Duration::ZERO } else { timeout });
+    if Instant::now() >= deadline {
+        return None;
+    }
+    ctx.on_signal(OnSignal::Intr);
+    Some(ctx.block_on_file_until(f, Some(deadline)))
 }
 
 /// Copies the guest ranges `iovs` in, at most `max` bytes.
@@ -67,14 +99,19 @@ pub(crate) fn send(
         0
     };
     let total: u64 = iovs.iter().map(|v| v.len).sum();
-    if !stream && total > MAX_DGRAM {
+    let max = match s.kind {
+        Kind::Stream => u64::MAX,
+        Kind::Dgram => MAX_DGRAM,
+        Kind::Ping | Kind::Raw => MAX_ICMP,
+    };
+    if total > max {
         return Err(Errno::EMSGSIZE);
     }
     loop {
         let rest = skip(iovs, done);
         let data = gather(ctx, &rest, if stream { CHUNK } else { total as usize })?;
         let len = data.len() as u64;
-        let r = s.net.send(s.id, data, to);
+        let r = s.net.send_more(s.id, data, to, flags & MSG_MORE != 0);
         ctx.wake(WaitKey::File(s.wait_id()));
         match r {
             Ok(n) => {
@@ -84,12 +121,16 @@ pub(crate) fn send(
                 }
                 if (n as u64) < len {
                     ctx.restart.progress = done;
-                    return Err(ctx.block_on_file(f));
+                    return wait(ctx, f, s, SO_SNDTIMEO).map_or(Ok(done), Err);
                 }
             }
             Err(Errno::EAGAIN) if !nonblock => {
                 ctx.restart.progress = done;
-                return Err(ctx.block_on_file(f));
+                return match wait(ctx, f, s, SO_SNDTIMEO) {
+                    Some(e) => Err(e),
+                    None if done > 0 => Ok(done),
+                    None => Err(Errno::EAGAIN),
+                };
             }
             Err(_) if done > 0 => return Ok(done),
             Err(Errno::EPIPE) => {
@@ -111,6 +152,8 @@ pub(crate) struct Got {
     pub from: Option<SocketAddr>,
     /// A datagram was longer than the buffer.
     pub trunc: bool,
+    /// Its control messages.
+    pub controls: Vec<net::Control>,
 }
 
 /// Receives into the guest ranges `iovs`.
@@ -138,18 +181,22 @@ pub(crate) fn recv(
     let done = if waitall { ctx.restart.progress } else { 0 };
     let rest = skip(iovs, done);
     let total: u64 = rest.iter().map(|v| v.len).sum();
+    let partial = Got {
+        ret: done,
+        from: None,
+        trunc: false,
+        controls: Vec::new(),
+    };
     let msg = match s.net.recv(s.id, total.min(i32::MAX as u64) as usize, peek) {
         Ok(m) => m,
         Err(Errno::EAGAIN) if !nonblock => {
-            return Err(ctx.block_on_file(f));
+            return match wait(ctx, f, s, SO_RCVTIMEO) {
+                Some(e) => Err(e),
+                None if done > 0 => Ok(partial),
+                None => Err(Errno::EAGAIN),
+            };
         }
-        Err(_) if done > 0 => {
-            return Ok(Got {
-                ret: done,
-                from: None,
-                trunc: false,
-            })
-        }
+        Err(_) if done > 0 => return Ok(partial),
         Err(e) => return Err(e),
     };
     ctx.wake(WaitKey::File(s.wait_id()));
@@ -157,6 +204,7 @@ pub(crate) fn recv(
         data,
         full_len,
         from,
+        controls,
     } = msg;
     // A stream's MSG_TRUNC throws the bytes away instead of copying them.
     let discard = stream && flags & MSG_TRUNC != 0;
@@ -179,7 +227,13 @@ pub(crate) fn recv(
     let n = off as u64;
     if waitall && n > 0 && n < total {
         ctx.restart.progress = done + n;
-        return Err(ctx.block_on_file(f));
+        return wait(ctx, f, s, SO_RCVTIMEO).map_or(
+            Ok(Got {
+                ret: done + n,
+                ..partial
+            }),
+            Err,
+        );
     }
     let trunc = !stream && full_len > data.len();
     let ret = if trunc && flags & MSG_TRUNC != 0 {
@@ -187,7 +241,12 @@ pub(crate) fn recv(
     } else {
         done + n
     };
-    Ok(Got { ret, from, trunc })
+    Ok(Got {
+        ret,
+        from,
+        trunc,
+        controls,
+    })
 }
 
 /// `read`/`write`/`readv`/`writev` on an inet socket (`nowait`: `RWF_NOWAIT`).
@@ -253,7 +312,9 @@ pub(crate) fn recvfrom(
         len,
     }];
     let got = recv(ctx, f, s, &iov, a.u32(3))?;
-    if !a.addr(4).is_null() && got.from.is_some() {
+    // Linux's move_addr_to_user: the length is read (a negative one is EINVAL) even when
+    // there is no name to give (a stream).
+    if !a.addr(4).is_null() {
         write_from(ctx, s, a.addr(4), a.addr(5), got.from)?;
     }
     Ok(got.ret)
@@ -268,7 +329,7 @@ pub(crate) fn sendmsg(
     flags: u32,
 ) -> SysResult {
     let (m, iovs) = read_msghdr(ctx, at)?;
-    let to = if m.name != 0 && m.namelen != 0 && s.kind == Kind::Dgram {
+    let to = if m.name != 0 && m.namelen != 0 && s.kind.is_dgram() {
         inet_addr::read(
             ctx,
             UserAddr(m.name),
@@ -304,8 +365,10 @@ pub(crate) fn recvmsg(
         }
         m2.namelen = from.len() as u32;
     }
-    m2.controllen = 0;
-    m2.flags = if got.trunc { MSG_TRUNC as i32 } else { 0 };
+    let mut out = ControlOut::of(&m);
+    put_all(ctx, &mut out, &got.controls);
+    m2.controllen = out.used();
+    m2.flags = ((if got.trunc { MSG_TRUNC } else { 0 }) | out.ctrunc_flag()) as i32;
     ctx.write_val(at, &m2)?;
     Ok(got.ret)
 }

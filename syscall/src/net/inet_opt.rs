@@ -27,6 +27,9 @@ enum Shape {
     Int(i32, i32),
     /// A fixed-size struct (`struct linger`, `struct timeval`).
     Bytes(usize),
+    /// A bit mask of at most this many bytes, a shorter one taken as given (`ICMP_FILTER`,
+    /// `ICMP6_FILTER`).
+    Filter(usize),
 }
 
 /// The option at (`level`, `name`) for `s`, with its shape and default value; `Err`: the
@@ -37,7 +40,7 @@ fn lookup(s: &InetSocket, level: i32, name: i32) -> Result<(Shape, Vec<u8>), Err
     let r = match level {
         SOL_SOCKET => match name {
             SO_DEBUG | SO_REUSEADDR | SO_REUSEPORT | SO_KEEPALIVE | SO_BROADCAST | SO_DONTROUTE
-            | SO_OOBINLINE | SO_TIMESTAMP | SO_NO_CHECK => (Shape::Bool, int(0)),
+            | SO_OOBINLINE | SO_TIMESTAMP | SO_TIMESTAMPNS | SO_NO_CHECK => (Shape::Bool, int(0)),
             SO_PRIORITY => (Shape::Int(0, 6), int(0)),
             SO_RCVLOWAT => (Shape::Int(0, i32::MAX), int(1)),
             SO_LINGER => (Shape::Bytes(8), vec![0; 8]),
@@ -57,16 +60,29 @@ fn lookup(s: &InetSocket, level: i32, name: i32) -> Result<(Shape, Vec<u8>), Err
             }
             _ => return Err(Errno::ENOPROTOOPT),
         },
-        IPPROTO_UDP if !stream => return Err(Errno::ENOPROTOOPT),
+        IPPROTO_UDP if s.kind == Kind::Dgram => return Err(Errno::ENOPROTOOPT),
+        SOL_RAW if s.kind == Kind::Raw => match (s.family, name) {
+            (Family::V4, ICMP_FILTER) => (Shape::Filter(4), vec![0; 4]),
+            (Family::V6, IPV6_CHECKSUM) => (Shape::Int(-1, i32::MAX), int(2)),
+            _ => return Err(Errno::ENOPROTOOPT),
+        },
+        SOL_ICMPV6 if s.kind == Kind::Raw && s.family == Family::V6 => match name {
+            ICMP6_FILTER => (Shape::Filter(32), vec![0; 32]),
+            _ => return Err(Errno::ENOPROTOOPT),
+        },
         IPPROTO_IP => match name {
             IP_TOS => (Shape::Int(0, 255), int(0)),
             IP_TTL => (Shape::Int(-1, 255), int(64)),
-            IP_RECVERR | IP_PKTINFO => (Shape::Bool, int(0)),
+            IP_RECVERR | IP_PKTINFO | IP_RECVTTL | IP_RECVTOS | IP_RECVOPTS | IP_RETOPTS => {
+                (Shape::Bool, int(0))
+            }
             IP_MTU_DISCOVER => (Shape::Int(0, 5), int(i32::from(stream))),
             _ => return Err(Errno::ENOPROTOOPT),
         },
         IPPROTO_IPV6 if s.family == Family::V6 => match name {
-            IPV6_V6ONLY | IPV6_RECVPKTINFO => (Shape::Bool, int(0)),
+            IPV6_V6ONLY | IPV6_RECVPKTINFO | IPV6_RECVHOPLIMIT | IPV6_RECVTCLASS | IPV6_RECVERR => {
+                (Shape::Bool, int(0))
+            }
             IPV6_UNICAST_HOPS => (Shape::Int(-1, 255), int(64)),
             IPV6_TCLASS => (Shape::Int(-1, 255), int(0)),
             _ => return Err(Errno::ENOPROTOOPT),
@@ -94,7 +110,8 @@ pub(crate) fn getsockopt(ctx: &mut Ctx<'_>, s: &InetSocket, a: &Args) -> SysResu
     let val = match (level, name) {
         (SOL_SOCKET, SO_TYPE) => int(match s.kind {
             Kind::Stream => i64::from(SOCK_STREAM),
-            Kind::Dgram => i64::from(SOCK_DGRAM),
+            Kind::Dgram | Kind::Ping => i64::from(SOCK_DGRAM),
+            Kind::Raw => i64::from(SOCK_RAW),
         }),
         (SOL_SOCKET, SO_ERROR) => int(s.net.take_error(s.id).map_or(0, |e| e as i64)),
         (SOL_SOCKET, SO_SNDBUF) => int(info.sndbuf as i64),
@@ -108,6 +125,7 @@ pub(crate) fn getsockopt(ctx: &mut Ctx<'_>, s: &InetSocket, a: &Args) -> SysResu
         (SOL_SOCKET, SO_SNDLOWAT) => int(1),
         (SOL_SOCKET, SO_REUSEADDR) => int(i64::from(info.reuseaddr)),
         (SOL_SOCKET, SO_REUSEPORT) => int(i64::from(info.reuseport)),
+        (IPPROTO_TCP, TCP_INFO) if s.kind == Kind::Stream => s.net.tcp_info(s.id)?,
         (IPPROTO_IPV6, IPV6_V6ONLY) if s.family == Family::V6 => int(i64::from(info.v6only)),
         _ => {
             let (_, default) = lookup(s, level, name)?;
@@ -154,6 +172,7 @@ pub(crate) fn setsockopt(ctx: &mut Ctx<'_>, s: &InetSocket, a: &Args) -> SysResu
     // The IP level takes a single byte for an int; the others want a whole int.
     let min = match shape {
         Shape::Bytes(n) => n,
+        Shape::Filter(n) => len.min(n),
         _ if level == IPPROTO_IP => 1,
         _ => 4,
     };
@@ -171,7 +190,17 @@ pub(crate) fn setsockopt(ctx: &mut Ctx<'_>, s: &InetSocket, a: &Args) -> SysResu
             }
             v.to_ne_bytes().to_vec()
         }
+        Shape::Bytes(_) if level == SOL_SOCKET => {
+            super::opt::check_timeout(name, &raw)?;
+            raw
+        }
         Shape::Bytes(_) => raw,
+        // Bits not given stay clear.
+        Shape::Filter(n) => {
+            let mut v = raw;
+            v.resize(n, 0);
+            v
+        }
     };
     s.net.set_opt(s.id, level, name, value)?;
     Ok(0)

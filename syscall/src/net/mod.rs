@@ -18,6 +18,7 @@ mod addr;
 mod ifioctl;
 mod inet;
 mod inet_addr;
+mod inet_anc;
 mod inet_io;
 mod inet_opt;
 mod mmsg;
@@ -59,9 +60,13 @@ pub(crate) fn socket_of(f: &FileRef) -> Option<Arc<UnixSocket>> {
     any.downcast::<UnixSocket>().ok()
 }
 
-/// The inet socket open at `fd`, if it is one (`EBADF` for a bad descriptor).
+/// The inet socket open at `fd`, if it is one (`EBADF` for a bad descriptor); for a call
+/// that blocked, the socket it blocked on even if `fd` was closed meanwhile.
 fn inet_sock(ctx: &Ctx<'_>, fd: i32) -> Result<Option<(FileRef, Arc<InetSocket>)>, Errno> {
-    let f = ctx.file(fd)?;
+    let f = match &ctx.restart.file {
+        Some(f) if ctx.restart.waited => f.clone(),
+        _ => socket_file(ctx, fd)?,
+    };
     Ok(inet_of(&f).map(|s| (f, s)))
 }
 
@@ -74,9 +79,19 @@ fn inet_family(domain: i32) -> Option<Family> {
     }
 }
 
+/// The file open at `fd` for a socket call: `EBADF` for a bad descriptor or an `O_PATH`
+/// one (Linux's `fdget` does not hand those to socket calls).
+fn socket_file(ctx: &Ctx<'_>, fd: i32) -> Result<FileRef, Errno> {
+    let f = ctx.file(fd)?;
+    if f.flags().contains(OFlags::PATH) {
+        return Err(Errno::EBADF);
+    }
+    Ok(f)
+}
+
 /// The socket open at `fd`: `EBADF`, or `ENOTSOCK` if it is not a socket.
 fn sock(ctx: &Ctx<'_>, fd: i32) -> Result<(FileRef, Arc<UnixSocket>), Errno> {
-    let f = ctx.file(fd)?;
+    let f = socket_file(ctx, fd)?;
     let s = socket_of(&f).ok_or(Errno::ENOTSOCK)?;
     Ok((f, s))
 }
@@ -93,9 +108,7 @@ fn cred(ctx: &Ctx<'_>) -> Ucred {
 /// Checks `socket`/`socketpair` arguments: the `AF_UNIX` socket type, and whether the new
 /// descriptors are non-blocking and close-on-exec.
 fn sock_type(domain: i32, ty: u32, protocol: i32) -> Result<(SockType, bool, bool), Errno> {
-    if ty & !(SOCK_TYPE_MASK | SOCK_NONBLOCK | SOCK_CLOEXEC) != 0 {
-        return Err(Errno::EINVAL);
-    }
+    check_type_flags(ty)?;
     if !(0..AF_MAX).contains(&domain) {
         return Err(Errno::EAFNOSUPPORT);
     }
@@ -136,15 +149,11 @@ fn install(ctx: &mut Ctx<'_>, f: FileRef, cloexec: bool) -> Result<i32, Errno> {
 /// `socket(2)`.
 pub(crate) fn sys_socket(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     if let Some(family) = inet_family(a.i32(0)) {
-        if a.u32(1) & !(SOCK_TYPE_MASK | SOCK_NONBLOCK | SOCK_CLOEXEC) != 0 {
-            return Err(Errno::EINVAL);
-        }
+        check_type_flags(a.u32(1))?;
         return inet::socket(ctx, family, a.u32(1), a.i32(2));
     }
     if a.i32(0) == i32::from(abi::net::AF_NETLINK) {
-        if a.u32(1) & !(SOCK_TYPE_MASK | SOCK_NONBLOCK | SOCK_CLOEXEC) != 0 {
-            return Err(Errno::EINVAL);
-        }
+        check_type_flags(a.u32(1))?;
         return netlink::socket(ctx, a.u32(1), a.i32(2));
     }
     let (ty, nonblock, cloexec) = sock_type(a.i32(0), a.u32(1), a.i32(2))?;
@@ -154,9 +163,20 @@ pub(crate) fn sys_socket(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     Ok(install(ctx, f, cloexec)? as u64)
 }
 
-/// `socketpair(2)`.
+/// `EINVAL` for bits of a `socket` type that are neither the type nor a flag.
+fn check_type_flags(ty: u32) -> Result<(), Errno> {
+    if ty & !(SOCK_TYPE_MASK | SOCK_NONBLOCK | SOCK_CLOEXEC) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    Ok(())
+}
+
+/// `socketpair(2)`: inet sockets are made as by `socket` (with its errors), then have no
+/// pairs (`EOPNOTSUPP`).
 pub(crate) fn sys_socketpair(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
-    if inet_family(a.i32(0)).is_some() {
+    if let Some(family) = inet_family(a.i32(0)) {
+        check_type_flags(a.u32(1))?;
+        inet::kind_of(ctx, family, a.u32(1), a.i32(2))?;
         return Err(Errno::EOPNOTSUPP);
     }
     let (ty, nonblock, cloexec) = sock_type(a.i32(0), a.u32(1), a.i32(2))?;

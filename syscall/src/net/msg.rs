@@ -392,7 +392,7 @@ pub(crate) fn sys_sendmsg(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
 
 /// Writes control messages into the guest's buffer as Linux's `put_cmsg`: what does not
 /// fit is cut and `MSG_CTRUNC` set.
-struct ControlOut {
+pub(super) struct ControlOut {
     at: u64,
     room: usize,
     used: usize,
@@ -400,7 +400,41 @@ struct ControlOut {
 }
 
 impl ControlOut {
-    fn put(&mut self, ctx: &mut Ctx<'_>, ty: i32, data: &[u8]) -> Result<(), Errno> {
+    /// The control buffer `m` names.
+    pub(super) fn of(m: &MsgHdr) -> ControlOut {
+        let room = usize::try_from(m.controllen)
+            .unwrap_or(usize::MAX)
+            .min(i32::MAX as usize);
+        ControlOut {
+            at: m.control,
+            room: if m.control == 0 { 0 } else { room },
+            used: 0,
+            ctrunc: false,
+        }
+    }
+
+    /// Bytes written (the new `msg_controllen`).
+    pub(super) fn used(&self) -> u64 {
+        self.used as u64
+    }
+
+    /// `MSG_CTRUNC` if something was cut, else 0.
+    pub(super) fn ctrunc_flag(&self) -> u32 {
+        if self.ctrunc {
+            MSG_CTRUNC
+        } else {
+            0
+        }
+    }
+
+    /// Writes one control message of `level` and `ty`.
+    pub(super) fn put(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        level: i32,
+        ty: i32,
+        data: &[u8],
+    ) -> Result<(), Errno> {
         let room = self.room - self.used;
         if room < CMSG_HDR {
             self.ctrunc = true;
@@ -409,7 +443,7 @@ impl ControlOut {
         let clen = CMSG_HDR + data.len();
         let mut b = Vec::with_capacity(clen);
         b.extend_from_slice(&(clen as u64).to_ne_bytes());
-        b.extend_from_slice(&SOL_SOCKET.to_ne_bytes());
+        b.extend_from_slice(&level.to_ne_bytes());
         b.extend_from_slice(&ty.to_ne_bytes());
         b.extend_from_slice(data);
         if room < clen {
@@ -434,20 +468,10 @@ pub(crate) fn sys_recvmsg(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     let flags = a.u32(2);
     let (m, iovs) = read_msghdr(ctx, a.addr(1))?;
     let got = recv(ctx, &f, &s, &iovs, flags)?;
-    let mut out = ControlOut {
-        at: m.control,
-        room: usize::try_from(m.controllen)
-            .unwrap_or(usize::MAX)
-            .min(i32::MAX as usize),
-        used: 0,
-        ctrunc: false,
-    };
-    if m.control == 0 {
-        out.room = 0;
-    }
+    let mut out = ControlOut::of(&m);
     if s.passcred() {
         let c = got.msg.cred.unwrap_or(Ucred::NONE);
-        out.put(ctx, SCM_CREDENTIALS, &c.bytes())?;
+        out.put(ctx, SOL_SOCKET, SCM_CREDENTIALS, &c.bytes())?;
     }
     if !got.msg.rights.is_empty() {
         let room = out.room - out.used;
@@ -465,7 +489,7 @@ pub(crate) fn sys_recvmsg(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
         }
         if !fds.is_empty() {
             let data: Vec<u8> = fds.iter().flat_map(|fd| fd.to_ne_bytes()).collect();
-            out.put(ctx, SCM_RIGHTS, &data)?;
+            out.put(ctx, SOL_SOCKET, SCM_RIGHTS, &data)?;
         }
     }
     let mut m2 = m;
@@ -477,9 +501,8 @@ pub(crate) fn sys_recvmsg(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
         }
         m2.namelen = from.len() as u32;
     }
-    m2.controllen = out.used as u64;
-    m2.flags = ((if got.trunc { MSG_TRUNC } else { 0 }) | (if out.ctrunc { MSG_CTRUNC } else { 0 }))
-        as i32;
+    m2.controllen = out.used();
+    m2.flags = ((if got.trunc { MSG_TRUNC } else { 0 }) | out.ctrunc_flag()) as i32;
     ctx.write_val(a.addr(1), &m2)?;
     Ok(got.ret)
 }

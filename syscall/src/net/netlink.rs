@@ -42,7 +42,7 @@ pub(crate) fn nl_sock(
     ctx: &Ctx<'_>,
     fd: i32,
 ) -> Result<Option<(FileRef, Arc<NetlinkSocket>)>, Errno> {
-    let f = ctx.file(fd)?;
+    let f = super::socket_file(ctx, fd)?;
     Ok(netlink_of(&f).map(|s| (f, s)))
 }
 

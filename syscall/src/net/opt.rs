@@ -122,11 +122,28 @@ pub(crate) fn sys_setsockopt(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
             }
             let mut b = vec![0u8; need];
             ctx.copy_in(at, &mut b)?;
+            check_timeout(name, &b)?;
         }
         // Read-only ones (SO_TYPE, SO_PEERCRED …) included.
         _ => return Err(Errno::ENOPROTOOPT),
     }
     Ok(0)
+}
+
+/// Linux's `sock_set_timeout`: a `SO_RCVTIMEO`/`SO_SNDTIMEO` `struct timeval` whose
+/// microseconds are not below a second is `EDOM`.
+pub(super) fn check_timeout(name: i32, tv: &[u8]) -> Result<(), Errno> {
+    if name != SO_RCVTIMEO && name != SO_SNDTIMEO {
+        return Ok(());
+    }
+    let usec = tv
+        .get(8..16)
+        .map_or(0, |b| i64::from_ne_bytes(b.try_into().unwrap_or([0; 8])));
+    if (0..1_000_000).contains(&usec) {
+        Ok(())
+    } else {
+        Err(Errno::EDOM)
+    }
 }
 
 /// `getsockname(2)`.

@@ -648,6 +648,7 @@ impl UnixSocket {
                 writable: false,
                 hangup: false,
                 error: false,
+                rdhup: false,
                 seq: None,
             },
             Conn::Unconnected if self.ty != SockType::Dgram => PollEvents {
@@ -655,6 +656,7 @@ impl UnixSocket {
                 writable: true,
                 hangup: true,
                 error: s.error.is_some(),
+                rdhup: s.was_connected || s.shutdown & RCV_SHUTDOWN != 0,
                 seq: None,
             },
             conn => {
@@ -677,6 +679,7 @@ impl UnixSocket {
                     writable,
                     hangup: shut == SHUTDOWN_MASK,
                     error: s.error.is_some(),
+                    rdhup: shut & RCV_SHUTDOWN != 0,
                     seq: None,
                 }
             }

@@ -54,13 +54,16 @@ impl<'a> ProcView<'a> {
         self.sched.map_or(Some(true), |s| s.blocked(tid))
     }
 
-    /// The process with `pid`, the caller included.
+    /// The process with `pid`, the caller included; a thread's id names its process
+    /// (as `/proc/TID` does on Linux, though only leaders are listed).
     fn get(&self, pid: i32) -> Option<&'a Process> {
-        if pid == self.caller.pid {
-            Some(self.caller)
-        } else {
-            self.table.get(pid)
+        let has = |p: &Process| p.pid == pid || p.threads.contains_key(&pid);
+        if has(self.caller) {
+            return Some(self.caller);
         }
+        self.table
+            .get(pid)
+            .or_else(|| self.table.iter().find(|p| has(p)))
     }
 
     /// A live process (not a zombie) with `pid`.
@@ -72,7 +75,7 @@ impl<'a> ProcView<'a> {
 
 impl ProcSource for ProcView<'_> {
     fn caller(&self) -> Option<(i32, i32)> {
-        Some((self.caller.pid, self.caller.pid))
+        Some((self.caller.pid, self.caller.sig_thread))
     }
 
     fn pids(&self) -> Vec<i32> {
@@ -87,7 +90,15 @@ impl ProcSource for ProcView<'_> {
     }
 
     fn tasks(&self, pid: i32) -> Vec<i32> {
-        self.get(pid).map(|p| vec![p.pid]).unwrap_or_default()
+        let Some(p) = self.get(pid).filter(|p| p.pid == pid) else {
+            return Vec::new();
+        };
+        let mut tids: Vec<i32> = p.threads.keys().copied().collect();
+        if tids.is_empty() {
+            tids.push(p.pid);
+        }
+        tids.sort_unstable();
+        tids
     }
 
     fn cwd(&self, pid: i32) -> Option<Dentry> {
@@ -154,7 +165,7 @@ impl ProcSource for ProcView<'_> {
         Ok(match file {
             ProcFile::Maps => maps::maps(vfs, mm, p),
             ProcFile::Smaps => maps::smaps(vfs, mm, p),
-            _ => pid::contents(self, mm, p, file),
+            _ => pid::contents(self, mm, p, pid, file),
         })
     }
 }

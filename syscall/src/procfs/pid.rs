@@ -62,14 +62,14 @@ fn mem_use(mm: &Mm, p: &Process) -> MemUse {
     u
 }
 
-/// The one-letter state and its name.
-fn state(v: &ProcView<'_>, p: &Process) -> (char, &'static str) {
+/// The one-letter state and its name, of thread `tid` of `p` (for `/proc/PID`, the
+/// leader's, as Linux shows for the process).
+fn state(v: &ProcView<'_>, p: &Process, tid: i32) -> (char, &'static str) {
     match p.state {
         ProcState::Zombie(_) => ('Z', "zombie"),
         ProcState::Stopped { .. } => ('T', "stopped"),
-        _ if p.pid == v.caller.pid => ('R', "running"),
-        // The leader's state, as Linux shows for the process.
-        _ => match v.blocked(p.pid) {
+        _ if tid == v.caller.sig_thread => ('R', "running"),
+        _ => match v.blocked(tid) {
             Some(true) => ('S', "sleeping"),
             Some(false) => ('D', "disk sleep"),
             None => ('R', "running"),
@@ -113,11 +113,19 @@ fn cmdline(mm: &Mm, p: &Process) -> Vec<u8> {
     args
 }
 
-/// Contents of a file about process `p`.
-pub(super) fn contents(v: &ProcView<'_>, mm: &Mm, p: &Process, file: ProcFile) -> Vec<u8> {
+/// Contents of a file about process `p`, seen as its thread `tid` (`/proc/TID` and
+/// `/proc/PID/task/TID`; the leader for `/proc/PID`): `stat` and `status` give that
+/// thread's id and state.
+pub(super) fn contents(
+    v: &ProcView<'_>,
+    mm: &Mm,
+    p: &Process,
+    tid: i32,
+    file: ProcFile,
+) -> Vec<u8> {
     match file {
-        ProcFile::Status => status(v, mm, p).into_bytes(),
-        ProcFile::Stat => stat(v, mm, p).into_bytes(),
+        ProcFile::Status => status(v, mm, p, tid).into_bytes(),
+        ProcFile::Stat => stat(v, mm, p, tid).into_bytes(),
         ProcFile::Statm => {
             let u = mem_use(mm, p);
             let pg = |b: u64| b / PAGE_SIZE;
@@ -143,9 +151,9 @@ pub(super) fn contents(v: &ProcView<'_>, mm: &Mm, p: &Process, file: ProcFile) -
     }
 }
 
-fn status(v: &ProcView<'_>, mm: &Mm, p: &Process) -> String {
+fn status(v: &ProcView<'_>, mm: &Mm, p: &Process, tid: i32) -> String {
     let u = mem_use(mm, p);
-    let (st, st_name) = state(v, p);
+    let (st, st_name) = state(v, p, tid);
     let c = p.cred;
     let fds = p.fds.fds().last().map_or(0, |f| f as u64 + 1);
     let fdsize = fds.next_power_of_two().max(64);
@@ -160,7 +168,7 @@ fn status(v: &ProcView<'_>, mm: &Mm, p: &Process) -> String {
     s += &format!("Name:\t{name}\n");
     s += &format!("Umask:\t{:04o}\n", p.umask);
     s += &format!("State:\t{st} ({st_name})\n");
-    s += &format!("Tgid:\t{}\nNgid:\t0\nPid:\t{}\n", p.pid, p.pid);
+    s += &format!("Tgid:\t{}\nNgid:\t0\nPid:\t{tid}\n", p.pid);
     s += &format!("PPid:\t{}\nTracerPid:\t0\n", p.ppid);
     s += &format!("Uid:\t{}\t{}\t{}\t{}\n", c.uid, c.euid, c.suid, c.fsuid);
     s += &format!("Gid:\t{}\t{}\t{}\t{}\n", c.gid, c.egid, c.sgid, c.fsgid);
@@ -168,7 +176,7 @@ fn status(v: &ProcView<'_>, mm: &Mm, p: &Process) -> String {
     let groups: Vec<String> = p.groups.iter().map(u32::to_string).collect();
     let groups = groups.join(" ") + " ";
     s += &format!("FDSize:\t{fdsize}\nGroups:\t{groups}\n");
-    s += &format!("NStgid:\t{}\nNSpid:\t{}\n", p.pid, p.pid);
+    s += &format!("NStgid:\t{}\nNSpid:\t{tid}\n", p.pid);
     s += &format!("NSpgid:\t{}\nNSsid:\t{}\n", p.pgid, p.sid);
     if !matches!(p.state, ProcState::Zombie(_)) {
         for (k, b) in [
@@ -213,9 +221,9 @@ fn status(v: &ProcView<'_>, mm: &Mm, p: &Process) -> String {
     s
 }
 
-fn stat(v: &ProcView<'_>, mm: &Mm, p: &Process) -> String {
+fn stat(v: &ProcView<'_>, mm: &Mm, p: &Process, tid: i32) -> String {
     let u = mem_use(mm, p);
-    let (st, _) = state(v, p);
+    let (st, _) = state(v, p, tid);
     let ticks = |ns: u64| ns / 10_000_000;
     let start = p.start_time.as_millis() as u64 / 10;
     let (ign, cgt) = dispositions(p);
@@ -294,7 +302,7 @@ fn stat(v: &ProcView<'_>, mm: &Mm, p: &Process) -> String {
     ];
     format!(
         "{} ({}) {}\n",
-        p.pid,
+        tid,
         String::from_utf8_lossy(&p.comm),
         fields.join(" ")
     )

@@ -116,6 +116,9 @@ fn default_value(path: &str, mem: u64) -> String {
         "kernel/keys/root_maxbytes" => "25000000".into(),
         "kernel/keys/root_maxkeys" => "1000000".into(),
         "kernel/core_pattern" => "core".into(),
+        "kernel/random/entropy_avail" | "kernel/random/poolsize" => "256".into(),
+        "kernel/random/urandom_min_reseed_secs" => "60".into(),
+        "kernel/random/write_wakeup_threshold" => "256".into(),
         "kernel/printk" => "4\t4\t1\t7".into(),
         "fs/lease-break-time" => "45".into(),
         "fs/pipe-user-pages-hard" => "0".into(),
@@ -137,6 +140,8 @@ fn default_value(path: &str, mem: u64) -> String {
         // Linux's set_max_threads: memory over 8 kernel stacks of 16 KiB.
         "kernel/threads-max" => (pages / 32).clamp(20, 0x3fff_ffff).to_string(),
         "net/core/somaxconn" => "4096".into(),
+        // No group may open ICMP echo sockets.
+        "net/ipv4/ping_group_range" => "1\t0".into(),
         "vm/max_map_count" => "65530".into(),
         "vm/mmap_min_addr" => "65536".into(),
         "vm/overcommit_memory" => "0".into(),
@@ -198,6 +203,16 @@ impl Sysctl {
         self.written.insert("kernel/printk", v.join("\t"));
     }
 
+    /// `net/ipv4/ping_group_range`: the groups that may open ICMP echo sockets.
+    pub(crate) fn ping_group_range(&self) -> (u32, u32) {
+        let text = self.read("net/ipv4/ping_group_range", 0);
+        let text = String::from_utf8_lossy(&text);
+        let mut v = text
+            .split_ascii_whitespace()
+            .map(|w| w.parse().unwrap_or(0));
+        (v.next().unwrap_or(1), v.next().unwrap_or(0))
+    }
+
     /// An object got the id `path` asked for: the file goes back to -1.
     pub(crate) fn next_id_used(&mut self, path: &'static str) {
         self.written.insert(path, "-1".into());
@@ -240,6 +255,16 @@ impl Sysctl {
                     return Err(Errno::EINVAL);
                 }
                 self.written.insert(path, v.to_string());
+            }
+            "net/ipv4/ping_group_range" => {
+                // ipv4_ping_group_range: two gids; a low above the high one empties it.
+                let [lo, hi] = dointvec::<2>(data)?;
+                let gid = 0..=i64::from(i32::MAX);
+                if !gid.contains(&lo) || !gid.contains(&hi) {
+                    return Err(Errno::EINVAL);
+                }
+                let (lo, hi) = if lo <= hi { (lo, hi) } else { (1, 0) };
+                self.written.insert(path, format!("{lo}\t{hi}"));
             }
             "vm/overcommit_memory" => {
                 let [v] = dointvec::<1>(data)?;

@@ -555,21 +555,22 @@ impl SigState {
     /// or [`fatal_pending`](Self::fatal_pending). A real-time signal over the queue limit
     /// is dropped (use [`try_send`](Self::try_send) to get `EAGAIN`).
     pub fn send(&mut self, info: SigInfo) -> bool {
-        self.try_send(info).unwrap_or(false)
+        self.try_send(info, QUEUE_MAX, false).unwrap_or(false)
     }
 
-    /// As [`send`](Self::send), but `EAGAIN` when a real-time signal not from `kill`
-    /// (`si_code != SI_USER`) finds the queue full (`rt_sigqueueinfo`, timers).
-    /// `EINVAL` for a signal number outside 1..=64.
-    pub fn try_send(&mut self, info: SigInfo) -> Result<bool, Errno> {
+    /// As [`send`](Self::send) (for the current thread alone with `private`: `tkill`,
+    /// `tgkill`), with at most `limit` signals queued (the target's `RLIMIT_SIGPENDING`),
+    /// and `EAGAIN` when a real-time signal not from `kill` (`si_code != SI_USER`) finds
+    /// the queue full (`rt_sigqueueinfo`, `tgkill`, timers). `EINVAL` for a signal
+    /// number outside 1..=64.
+    pub fn try_send(&mut self, info: SigInfo, limit: usize, private: bool) -> Result<bool, Errno> {
         let force = info.code == SI_KERNEL;
-        self.send_inner(info, force, false)
+        self.send_inner(info, force, private, limit)
     }
 
     /// As [`send`](Self::send), for the current thread alone (`tkill`, `tgkill`).
     pub fn send_thread(&mut self, info: SigInfo) -> bool {
-        let force = info.code == SI_KERNEL;
-        self.send_inner(info, force, true).unwrap_or(false)
+        self.try_send(info, QUEUE_MAX, true).unwrap_or(false)
     }
 
     /// Queues a timer's signal (Linux's `posixtimer_send_sigqueue`), for the process or
@@ -593,7 +594,13 @@ impl SigState {
         Some(self.blocked & m == 0 || self.wait_set & m != 0)
     }
 
-    fn send_inner(&mut self, info: SigInfo, force: bool, private: bool) -> Result<bool, Errno> {
+    fn send_inner(
+        &mut self,
+        info: SigInfo,
+        force: bool,
+        private: bool,
+        limit: usize,
+    ) -> Result<bool, Errno> {
         let signo = info.signo;
         if !valid(signo) {
             return Err(Errno::EINVAL);
@@ -620,7 +627,7 @@ impl SigState {
             return Ok(cont);
         }
         let override_limit = signo < sig::SIGRTMIN && info.code >= 0;
-        if queued < QUEUE_MAX || override_limit {
+        if queued < limit.min(QUEUE_MAX) || override_limit {
             target.queue.push_back(info);
         } else if signo >= sig::SIGRTMIN && info.code != SI_USER {
             return Err(Errno::EAGAIN);
@@ -652,7 +659,8 @@ impl SigState {
             self.unkillable = false;
         }
         let force = info.code == SI_KERNEL;
-        self.send_inner(info, force, true).unwrap_or(false)
+        self.send_inner(info, force, true, QUEUE_MAX)
+            .unwrap_or(false)
     }
 
     /// After [`setup_rt_frame`] failed for signal `signo` (Linux's `force_sigsegv`): a

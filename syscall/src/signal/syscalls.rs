@@ -28,6 +28,10 @@ pub(crate) fn sys_rt_sigaction(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     let mut old = ctx.proc.sig.action(signo);
     if let Some(new) = new {
         ctx.proc.sig.set_action(signo, new);
+        // Processes sharing the handlers (`CLONE_SIGHAND`) see the change.
+        for q in ctx.proc.sighand_sharers(ctx.procs) {
+            q.sig.set_action(signo, new);
+        }
     }
     if !oldact.is_null() {
         old.flags &= abi::signal::sa::UAPI_FLAGS;
@@ -113,7 +117,9 @@ pub(crate) fn sys_rt_sigsuspend(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
 /// `rt_sigtimedwait(set, info, timeout, sigsetsize)`: takes a pending signal of `set`
 /// (blocked or not; `SIGKILL`/`SIGSTOP` never), writes its siginfo and returns its number.
 /// With none pending: `EAGAIN` for a zero timeout, else sleeps until one of `set` arrives
-/// (`EINTR` if another signal is to be delivered first).
+/// (`EINTR` if another signal is to be delivered first). While it sleeps, `set` is blocked
+/// too (the caller's mask is kept as a temporary mask's is), so that a signal of `set`
+/// that arrives is taken here rather than by its handler, as on Linux.
 pub(crate) fn sys_rt_sigtimedwait(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     let (uset, uinfo, uts) = (a.addr(0), a.addr(1), a.addr(2));
     if a.len(3) != SIGSET_SIZE {
@@ -122,6 +128,8 @@ pub(crate) fn sys_rt_sigtimedwait(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     let set: SigSet = ctx.read_val(uset)?;
     let timeout = crate::time::read_timeout(ctx, uts)?;
     let set = set & !UNBLOCKABLE;
+    // A restart after the sleep: the caller's own mask again.
+    ctx.proc.sig.restore_saved_mask();
     ctx.proc.sig.wait_set = 0;
     if let Some(info) = ctx.dequeue_signal_from(set) {
         // As on Linux, the signal is consumed even if the siginfo cannot be written.
@@ -135,20 +143,17 @@ pub(crate) fn sys_rt_sigtimedwait(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     }
     let me = ctx.proc.pid;
     ctx.on_signal(crate::OnSignal::Intr);
-    match timeout {
-        None => {
-            ctx.proc.sig.wait_set = set;
-            Err(ctx.block_on(WaitKey::Signal(me)))
-        }
-        Some(t) => {
-            let deadline = ctx.deadline_after(t);
-            if std::time::Instant::now() >= deadline {
-                return Err(Errno::EAGAIN);
-            }
-            ctx.proc.sig.wait_set = set;
-            Err(ctx.block_until(WaitKey::Signal(me), deadline))
-        }
+    let deadline = timeout.map(|t| ctx.deadline_after(t));
+    if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+        return Err(Errno::EAGAIN);
     }
+    let blocked = ctx.proc.sig.blocked;
+    crate::poll::set_temp_mask(ctx, Some(blocked | set));
+    ctx.proc.sig.wait_set = set;
+    Err(match deadline {
+        None => ctx.block_on(WaitKey::Signal(me)),
+        Some(d) => ctx.block_until(WaitKey::Signal(me), d),
+    })
 }
 
 /// `rt_sigreturn`: restores the registers, mask and alternate stack saved by the signal

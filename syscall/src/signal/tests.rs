@@ -295,20 +295,29 @@ fn rt_queue_limit() {
     let mut st = SigState::default();
     st.set_blocked(u64::MAX);
     for i in 0..QUEUE_MAX {
-        assert_eq!(st.try_send(SigInfo::queue(34, 1, 0, i as u64)), Ok(false));
+        assert_eq!(
+            st.try_send(SigInfo::queue(34, 1, 0, i as u64), QUEUE_MAX, false),
+            Ok(false)
+        );
     }
-    assert_eq!(st.try_send(SigInfo::queue(34, 1, 0, 0)), Err(Errno::EAGAIN));
+    assert_eq!(
+        st.try_send(SigInfo::queue(34, 1, 0, 0), QUEUE_MAX, false),
+        Err(Errno::EAGAIN)
+    );
     // kill() of an RT signal is still made pending, without siginfo; standard signals
     // always get theirs.
-    assert_eq!(st.try_send(user(50)), Ok(false));
-    assert_eq!(st.try_send(user(sig::SIGUSR1)), Ok(false));
+    assert_eq!(st.try_send(user(50), QUEUE_MAX, false), Ok(false));
+    assert_eq!(st.try_send(user(sig::SIGUSR1), QUEUE_MAX, false), Ok(false));
     assert_eq!(st.queued(), QUEUE_MAX + 1);
     assert_eq!(st.dequeue_from(sigmask(50)), Some(SigInfo::user(50, 0, 0)));
     assert_eq!(
         st.dequeue_from(sigmask(sig::SIGUSR1)),
         Some(user(sig::SIGUSR1))
     );
-    assert_eq!(st.try_send(SigInfo::queue(99, 1, 0, 0)), Err(Errno::EINVAL));
+    assert_eq!(
+        st.try_send(SigInfo::queue(99, 1, 0, 0), QUEUE_MAX, false),
+        Err(Errno::EINVAL)
+    );
 }
 
 #[test]
