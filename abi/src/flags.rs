@@ -42,6 +42,31 @@ impl OFlags {
     pub fn writable(self) -> bool {
         matches!(self.bits() & Self::ACCMODE, 1 | 2)
     }
+    /// Every flag Linux knows (`VALID_OPEN_FLAGS`): `openat2` refuses any other.
+    pub const VALID: OFlags = OFlags::WRONLY
+        .union(OFlags::RDWR)
+        .union(OFlags::CREAT)
+        .union(OFlags::EXCL)
+        .union(OFlags::NOCTTY)
+        .union(OFlags::TRUNC)
+        .union(OFlags::APPEND)
+        .union(OFlags::NONBLOCK)
+        .union(OFlags::DSYNC)
+        .union(OFlags::ASYNC)
+        .union(OFlags::DIRECT)
+        .union(OFlags::LARGEFILE)
+        .union(OFlags::DIRECTORY)
+        .union(OFlags::NOFOLLOW)
+        .union(OFlags::NOATIME)
+        .union(OFlags::CLOEXEC)
+        .union(OFlags::SYNC)
+        .union(OFlags::PATH)
+        .union(OFlags::TMPFILE);
+    /// The flags `O_PATH` may come with (`O_PATH_FLAGS`).
+    pub const PATH_FLAGS: OFlags = OFlags::DIRECTORY
+        .union(OFlags::NOFOLLOW)
+        .union(OFlags::PATH)
+        .union(OFlags::CLOEXEC);
     /// Flags `F_SETFL` may change.
     pub const SETFL_MASK: OFlags = OFlags::APPEND
         .union(OFlags::NONBLOCK)
@@ -104,6 +129,8 @@ pub mod madv {
     pub const NOHUGEPAGE: i32 = 15;
     pub const DONTDUMP: i32 = 16;
     pub const DODUMP: i32 = 17;
+    pub const GUARD_INSTALL: i32 = 102;
+    pub const GUARD_REMOVE: i32 = 103;
 }
 
 /// `msync(2)` flags.
@@ -149,6 +176,18 @@ pub mod at {
     pub const EMPTY_PATH: u32 = 0x1000;
     pub const STATX_SYNC_TYPE: u32 = 0x6000;
     pub const RECURSIVE: u32 = 0x8000;
+}
+
+/// `openat2(2)` path resolution flags (`struct open_how`'s `resolve`).
+pub mod resolve {
+    #![allow(missing_docs)]
+    pub const NO_XDEV: u64 = 0x01;
+    pub const NO_MAGICLINKS: u64 = 0x02;
+    pub const NO_SYMLINKS: u64 = 0x04;
+    pub const BENEATH: u64 = 0x08;
+    pub const IN_ROOT: u64 = 0x10;
+    pub const CACHED: u64 = 0x20;
+    pub const ALL: u64 = 0x3f;
 }
 
 /// `renameat2(2)` flags.

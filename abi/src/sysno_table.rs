@@ -363,7 +363,16 @@ sysno_table! {
     futex_waitv = 449;
     set_mempolicy_home_node = 450;
     cachestat = 451;
+    fchmodat2 = 452;
+    map_shadow_stack = 453;
+    futex_wake = 454;
+    futex_wait = 455;
+    futex_requeue = 456;
     statmount = 457;
     listmount = 458;
+    lsm_get_self_attr = 459;
+    lsm_set_self_attr = 460;
+    lsm_list_modules = 461;
+    mseal = 462;
     open_tree_attr = 467;
 }

@@ -124,6 +124,10 @@ static void bad_pointers(void) {
     CHECK("setgroups 42", setgroups(1, &g) == 0);
     EXPECT_ERR("getgroups bad pointer", syscall(SYS_getgroups, 4, 8), EFAULT);
     printf("getgroups 0 with a bad pointer: %ld\n", syscall(SYS_getgroups, 0, 8));
+    EXPECT_ERR("PR_GET_NO_NEW_PRIVS with an argument", prctl(PR_GET_NO_NEW_PRIVS, 1, 0, 0, 0),
+               EINVAL);
+    EXPECT_ERR("PR_SET_NO_NEW_PRIVS with an extra argument",
+               prctl(PR_SET_NO_NEW_PRIVS, 1, 1, 0, 0), EINVAL);
 }
 
 /* A root-owned directory with a 0600 file and a 0640 file of group 42, made as root. */

@@ -172,17 +172,55 @@ impl AddressSpace {
         if addr >= TASK_SIZE {
             return Err(SEGV_MAPERR);
         }
-        let vma = self.vmas.find(addr).cloned().ok_or(SEGV_MAPERR)?;
-        if !permits(&vma, access) {
+        let vma = match self.vmas.find(addr) {
+            Some(v) => v.clone(),
+            None => self.grow_down(phys, addr).ok_or(SEGV_MAPERR)?,
+        };
+        let vpn = addr / PAGE_SIZE;
+        if !permits(&vma, access) || self.guards.contains(&vpn) {
             return Err(SEGV_ACCERR);
         }
-        let vpn = addr / PAGE_SIZE;
         if present {
             if let Some(pte) = self.pt.get(vpn) {
                 return self.fault_present(phys, &vma, vpn, pte, access);
             }
         }
         self.fault_around(phys, &vma, vpn, access)
+    }
+
+    /// A fault at `addr` in no mapping, just below a `MAP_GROWSDOWN` one: that mapping
+    /// grows down to `addr`'s page, unless that comes within `STACK_GUARD_GAP` of an
+    /// accessible mapping under it (Linux's `expand_downwards`), makes it larger than the
+    /// default `RLIMIT_STACK` (8 MiB, the initial stack's size: that one never grows), or
+    /// the memory is not there. Returns the grown mapping.
+    fn grow_down(&mut self, phys: &mut Frames, addr: u64) -> Option<Vma> {
+        const STACK_GUARD_GAP: u64 = 256 * PAGE_SIZE;
+        let page = addr & !(PAGE_SIZE - 1);
+        let above = self.vmas.iter_range(page, TASK_SIZE).next()?.clone();
+        // No stack grows past `RLIMIT_STACK`'s default (the initial stack's size).
+        let too_big = above.end - page > crate::layout::STACK_SIZE;
+        if !above.growsdown || page < crate::layout::MMAP_MIN_ADDR || too_big {
+            return None;
+        }
+        let below = self.vmas.iter_range(0, page).last();
+        if below.is_some_and(|b| b.readable() && page - b.end < STACK_GUARD_GAP) {
+            return None;
+        }
+        // The new piece `[page, above.start)`, with `above`'s attributes.
+        let mut piece = above.clone();
+        piece.start = page;
+        piece.end = above.start;
+        match &mut piece.backing {
+            Backing::Anon => {}
+            Backing::File { offset, .. } => *offset = offset.checked_sub(above.start - page)?,
+            Backing::Special { .. } => return None,
+        }
+        if piece.charged() && !phys.try_charge(piece.pages()) {
+            return None;
+        }
+        self.vmas.insert(piece);
+        self.vmas.merge_range(page, above.end);
+        self.vmas.find(addr).cloned()
     }
 
     /// A protection fault on a page the host has mapped.
@@ -253,6 +291,10 @@ impl AddressSpace {
                 (lo, hi) = (vpn, vpn.saturating_add(window).min(vhi));
             }
             self.fault_seq = (hi, hi - lo);
+        }
+        if self.guards.range(lo..hi).next().is_some() {
+            // Guard pages are never populated: this page alone.
+            (lo, hi) = (vpn, vpn + 1);
         }
         if matches!(vma.backing, Backing::Special { .. }) {
             // Enter the kernel's frames; the loop below maps them.

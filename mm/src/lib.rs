@@ -7,7 +7,7 @@
 //! - **Frames** ([`frames`]): O(1) run allocator (free runs + bump), refcounts for sharing
 //!   and copy-on-write, and commit accounting (`--mem` is a hard limit).
 //! - **Address spaces** ([`space`]): VMAs ([`vma`]) and a page table ([`pagetable`]) per
-//!   space, with Linux's `mmap`/`munmap`/`mprotect`/`madvise`/`brk` semantics and errnos.
+//!   space, with Linux's `mmap`/`munmap`/`mprotect`/`madvise`/`mseal`/`brk` semantics and errnos.
 //! - **Faults** ([`fault`]): demand paging with fault-around, copy-on-write breaks.
 //! - **Special mappings** ([`special`]): frames the kernel provides to every space (the
 //!   vDSO and its data page), shared and never writable by guests.
@@ -42,7 +42,7 @@
 //! # Messages
 //!
 //! mm is a service ([`service`]): every request that changes a space, the frames or the page
-//! cache is a [`MmMsg`] (space lifecycle, `mmap`/`munmap`/`mremap`/`mprotect`/`madvise`/
+//! cache is a [`MmMsg`] (space lifecycle, `mmap`/`munmap`/`mremap`/`mprotect`/`madvise`/`mseal`/
 //! `brk`, faults, the page cache's file events, special mappings, taking a space's host ops)
 //! answered by a [`MmReply`] from [`Mm::handle`]. The kernel and the syscall handlers hold a
 //! [`MmService`], whose typed calls travel as those messages and which logs them with their
@@ -59,6 +59,7 @@ pub mod fault;
 pub mod frames;
 pub mod futex;
 pub mod layout;
+mod mlock;
 mod mremap;
 pub mod pagecache;
 pub mod pagetable;
@@ -202,6 +203,8 @@ pub struct MapInfo {
     pub prot: u32,
     /// `MAP_SHARED`.
     pub shared: bool,
+    /// Locked in memory (`VM_LOCKED`).
+    pub locked: bool,
     /// File offset for file mappings, `None` for anonymous memory.
     pub file_offset: Option<u64>,
     /// The name of a special mapping (`[vdso]`).
@@ -228,6 +231,7 @@ pub(crate) fn map_info(v: &vma::Vma) -> MapInfo {
         end: v.end,
         prot: v.prot.bits(),
         shared: v.shared,
+        locked: v.locked,
         file_offset: match &v.backing {
             Backing::Anon | Backing::Special { .. } => None,
             Backing::File { offset, .. } => Some(*offset),
@@ -331,7 +335,19 @@ impl Mm {
             return Err(Errno::ENOMEM);
         }
         let mut child = AddressSpace::new(child_id);
+        // Memory locks are not inherited.
         child.vmas = p.vmas.clone();
+        let locked: Vec<(u64, u64)> = child
+            .vmas
+            .iter()
+            .filter(|v| v.locked)
+            .map(|v| (v.start, v.end))
+            .collect();
+        for (s, e) in locked {
+            child.vmas.for_each_in_mut(s, e, |v| v.locked = false);
+            child.vmas.merge_range(s, e);
+        }
+        child.guards = p.guards.clone();
         child.brk_start = p.brk_start;
         child.brk = p.brk;
         let mut vma: Option<vma::Vma> = None;
@@ -442,6 +458,32 @@ impl Mm {
     ) -> Result<(), Errno> {
         let s = self.spaces.get_mut(&id).ok_or(Errno::EINVAL)?;
         s.madvise(&mut self.phys, addr.0, len, advice)
+    }
+
+    /// `mlock(2)`, `mlock2(2)` (`onfault`: `MLOCK_ONFAULT`) and, with `lock` false,
+    /// `munlock(2)`.
+    pub fn mlock(
+        &mut self,
+        id: MmId,
+        addr: UserAddr,
+        len: u64,
+        lock: bool,
+        onfault: bool,
+    ) -> Result<(), Errno> {
+        let s = self.spaces.get_mut(&id).ok_or(Errno::ENOMEM)?;
+        s.mlock(&mut self.phys, addr.0, len, lock, onfault)
+    }
+
+    /// `mlockall(2)` with `MCL_*` `flags`; 0 is `munlockall(2)`.
+    pub fn mlockall(&mut self, id: MmId, flags: i32) -> Result<(), Errno> {
+        let s = self.spaces.get_mut(&id).ok_or(Errno::EINVAL)?;
+        s.mlockall(&mut self.phys, flags)
+    }
+
+    /// `mseal(2)`.
+    pub fn mseal(&mut self, id: MmId, addr: UserAddr, len: u64, flags: u64) -> Result<(), Errno> {
+        let s = self.spaces.get_mut(&id).ok_or(Errno::EINVAL)?;
+        s.mseal(addr.0, len, flags)
     }
 
     /// Sets the start of the heap (by the ELF loader: the end of bss; rounded up to a page).

@@ -38,6 +38,9 @@ fn moved(vma: &Vma, at: u64, start: u64, end: u64) -> Vma {
         prot: vma.prot,
         shared: vma.shared,
         noreserve: vma.noreserve,
+        sealed: vma.sealed,
+        locked: vma.locked,
+        growsdown: vma.growsdown,
         backing,
     }
 }
@@ -68,11 +71,9 @@ impl AddressSpace {
             return Err(Errno::EINVAL);
         }
         let old_end = old.checked_add(old_len).ok_or(Errno::EFAULT)?;
-        let vma = self.vmas.find(old).cloned().ok_or(Errno::EFAULT)?;
-        if old_end > vma.end {
-            return Err(Errno::EFAULT);
-        }
-        if flags & FIXED != 0 {
+        // Sealed mappings neither move nor change size (checked, as Linux does, before
+        // the mapping is looked at, after a destination's own checks).
+        let dest_end = if flags & FIXED != 0 {
             let dest_end = new_addr.checked_add(new_len).ok_or(Errno::EINVAL)?;
             if new_addr % PAGE_SIZE != 0 || new_addr < MMAP_MIN_ADDR || dest_end > TASK_SIZE {
                 return Err(Errno::EINVAL);
@@ -80,6 +81,17 @@ impl AddressSpace {
             if new_addr < old_end && old < dest_end {
                 return Err(Errno::EINVAL);
             }
+            self.vmas.check_unsealed(new_addr, dest_end)?;
+            Some(dest_end)
+        } else {
+            None
+        };
+        self.vmas.check_unsealed(old, old_end)?;
+        let vma = self.vmas.find(old).cloned().ok_or(Errno::EFAULT)?;
+        if old_end > vma.end {
+            return Err(Errno::EFAULT);
+        }
+        if let Some(dest_end) = dest_end {
             self.unmap_range(phys, new_addr, dest_end);
             return self.move_range(phys, &vma, old, old_len, new_addr, new_len);
         }

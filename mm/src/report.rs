@@ -25,6 +25,29 @@ pub struct VmaReport {
 }
 
 impl Mm {
+    /// The VMAs of a space that meet `[start, end)`, in address order, with the file each
+    /// maps (`None` for anonymous and special memory).
+    pub fn vmas_in(
+        &self,
+        id: MmId,
+        start: u64,
+        end: u64,
+    ) -> Vec<(MapInfo, Option<Arc<dyn PageSource>>)> {
+        let Some(s) = self.spaces.get(&id) else {
+            return Vec::new();
+        };
+        s.vmas
+            .iter_range(start, end)
+            .map(|v| {
+                let file = match &v.backing {
+                    Backing::File { source, .. } => Some(source.clone()),
+                    Backing::Anon | Backing::Special { .. } => None,
+                };
+                (crate::map_info(v), file)
+            })
+            .collect()
+    }
+
     /// The VMAs of a space with their memory use, in address order.
     pub fn vma_report(&self, id: MmId) -> Vec<VmaReport> {
         let Some(s) = self.spaces.get(&id) else {

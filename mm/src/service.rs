@@ -108,6 +108,37 @@ pub enum MmMsg {
         /// `MADV_*`.
         advice: i32,
     },
+    /// `mlock(2)`, `mlock2(2)`, `munlock(2)`.
+    Mlock {
+        /// The space.
+        id: MmId,
+        /// Start.
+        addr: u64,
+        /// Length in bytes.
+        len: u64,
+        /// Lock (`false`: unlock).
+        lock: bool,
+        /// `MLOCK_ONFAULT`: the pages are not populated.
+        onfault: bool,
+    },
+    /// `mlockall(2)` (`MCL_*` flags), `munlockall(2)` (flags 0).
+    Mlockall {
+        /// The space.
+        id: MmId,
+        /// `MCL_*`.
+        flags: i32,
+    },
+    /// `mseal(2)`.
+    Mseal {
+        /// The space.
+        id: MmId,
+        /// Start.
+        addr: u64,
+        /// Length in bytes.
+        len: u64,
+        /// Flags (none defined).
+        flags: u64,
+    },
     /// The ELF loader sets the start of the heap.
     SetBrkStart {
         /// The space.
@@ -387,6 +418,20 @@ impl Mm {
                 len,
                 advice,
             } => done(self.madvise(id, UserAddr(addr), len, advice)),
+            MmMsg::Mlock {
+                id,
+                addr,
+                len,
+                lock,
+                onfault,
+            } => done(self.mlock(id, UserAddr(addr), len, lock, onfault)),
+            MmMsg::Mlockall { id, flags } => done(self.mlockall(id, flags)),
+            MmMsg::Mseal {
+                id,
+                addr,
+                len,
+                flags,
+            } => done(self.mseal(id, UserAddr(addr), len, flags)),
             MmMsg::SetBrkStart { id, start } => {
                 self.set_brk_start(id, UserAddr(start));
                 MmReply::Done
@@ -805,6 +850,39 @@ impl MmService {
             addr: addr.0,
             len,
             advice,
+        }))
+    }
+
+    /// `mlock(2)`, `mlock2(2)`, `munlock(2)` (`lock` false).
+    pub fn mlock(
+        &mut self,
+        id: MmId,
+        addr: UserAddr,
+        len: u64,
+        lock: bool,
+        onfault: bool,
+    ) -> Result<(), Errno> {
+        done_of(self.call(MmMsg::Mlock {
+            id,
+            addr: addr.0,
+            len,
+            lock,
+            onfault,
+        }))
+    }
+
+    /// `mlockall(2)`; flags 0 is `munlockall(2)`.
+    pub fn mlockall(&mut self, id: MmId, flags: i32) -> Result<(), Errno> {
+        done_of(self.call(MmMsg::Mlockall { id, flags }))
+    }
+
+    /// `mseal(2)`.
+    pub fn mseal(&mut self, id: MmId, addr: UserAddr, len: u64, flags: u64) -> Result<(), Errno> {
+        done_of(self.call(MmMsg::Mseal {
+            id,
+            addr: addr.0,
+            len,
+            flags,
         }))
     }
 

@@ -28,6 +28,11 @@ pub struct AddressSpace {
     /// Sequential first touch of private anonymous memory: the page just past the last
     /// window populated, and that window's size in pages.
     pub(crate) fault_seq: (u64, u64),
+    /// `mlockall(MCL_FUTURE)`: new mappings are locked (populated unless `Some(true)`,
+    /// `MCL_ONFAULT`).
+    pub lock_future: Option<bool>,
+    /// Guard pages (`MADV_GUARD_INSTALL`): any access is `SIGSEGV`, never populated.
+    pub guards: std::collections::BTreeSet<u64>,
 }
 
 fn page_up(v: u64) -> Option<u64> {
@@ -36,6 +41,18 @@ fn page_up(v: u64) -> Option<u64> {
 
 fn aligned(v: u64) -> bool {
     v % PAGE_SIZE == 0
+}
+
+/// The end of the page-aligned range `[addr, addr+len)` a range call acts on (`mprotect`,
+/// `mseal`, guard pages): `EINVAL` for an unaligned start, `overflow` for a length that
+/// wraps, `None` for an empty range.
+fn page_range(addr: u64, len: u64, overflow: Errno) -> Result<Option<u64>, Errno> {
+    if !aligned(addr) {
+        return Err(Errno::EINVAL);
+    }
+    let len = page_up(len).ok_or(overflow)?;
+    let end = addr.checked_add(len).ok_or(overflow)?;
+    Ok((len != 0).then_some(end))
 }
 
 impl AddressSpace {
@@ -48,6 +65,8 @@ impl AddressSpace {
             brk_start: 0,
             brk: 0,
             fault_seq: (0, 0),
+            lock_future: None,
+            guards: Default::default(),
         }
     }
 
@@ -116,6 +135,7 @@ impl AddressSpace {
 
     /// Removes every mapping in `[start, end)` (both page aligned).
     pub fn unmap_range(&mut self, phys: &mut Frames, start: u64, end: u64) {
+        self.remove_guards(start / PAGE_SIZE, end / PAGE_SIZE);
         for v in self.vmas.remove_range(start, end) {
             if v.charged() {
                 phys.uncharge(v.pages());
@@ -198,6 +218,7 @@ impl AddressSpace {
             if flags.contains(MapFlags::FIXED_NOREPLACE) && self.vmas.overlaps(addr, end) {
                 return Err(Errno::EEXIST);
             }
+            self.vmas.check_unsealed(addr, end)?;
             addr
         } else {
             let hint = addr & !(PAGE_SIZE - 1);
@@ -220,6 +241,9 @@ impl AddressSpace {
             prot: prot & (Prot::READ | Prot::WRITE | Prot::EXEC),
             shared,
             noreserve: flags.contains(MapFlags::NORESERVE),
+            sealed: false,
+            locked: flags.contains(MapFlags::LOCKED) || self.lock_future.is_some(),
+            growsdown: flags.contains(MapFlags::GROWSDOWN),
             backing,
         };
         if vma.charged() {
@@ -233,8 +257,12 @@ impl AddressSpace {
         if vma.charged() && !phys.try_charge(vma.pages()) {
             return Err(Errno::ENOMEM);
         }
+        let populate = vma.locked && self.lock_future != Some(true);
         self.vmas.insert(vma);
         self.vmas.merge_range(start, end);
+        if populate {
+            self.populate(phys, start, end);
+        }
         Ok(start)
     }
 
@@ -247,7 +275,76 @@ impl AddressSpace {
         if addr > TASK_SIZE || len > TASK_SIZE - addr {
             return Err(Errno::EINVAL);
         }
+        self.vmas.check_unsealed(addr, addr + len)?;
         self.unmap_range(phys, addr, addr + len);
+        Ok(())
+    }
+
+    /// `MADV_GUARD_INSTALL` (`install`) and `MADV_GUARD_REMOVE` over `[addr, addr+len)`:
+    /// installing drops the pages and makes every access `SIGSEGV` (not in locked or
+    /// kernel-provided mappings: `EINVAL`); removing leaves the pages absent, to be
+    /// populated afresh. A gap in the range is `ENOMEM`, after the mapped part is done.
+    fn guard(
+        &mut self,
+        phys: &mut Frames,
+        addr: u64,
+        len: u64,
+        install: bool,
+    ) -> Result<(), Errno> {
+        let Some(end) = page_range(addr, len, Errno::EINVAL)? else {
+            return Ok(());
+        };
+        let pieces: Vec<(u64, u64)> = self
+            .vmas
+            .iter_range(addr, end)
+            .map(|v| (v.start.max(addr) / PAGE_SIZE, v.end.min(end) / PAGE_SIZE))
+            .collect();
+        if install {
+            let bad = |v: &Vma| v.locked || matches!(v.backing, Backing::Special { .. });
+            if self.vmas.iter_range(addr, end).any(bad) {
+                return Err(Errno::EINVAL);
+            }
+            for &(lo, hi) in &pieces {
+                self.drop_pages(phys, lo, hi);
+                self.guards.extend(lo..hi);
+            }
+            phys.flush();
+        } else {
+            for &(lo, hi) in &pieces {
+                self.remove_guards(lo, hi);
+            }
+        }
+        if end <= TASK_SIZE && self.vmas.covered(addr, end) {
+            Ok(())
+        } else {
+            Err(Errno::ENOMEM)
+        }
+    }
+
+    /// Forgets the guard pages among `[lo, hi)`.
+    fn remove_guards(&mut self, lo: u64, hi: u64) {
+        if self.guards.range(lo..hi).next().is_some() {
+            let gone: Vec<u64> = self.guards.range(lo..hi).copied().collect();
+            for g in gone {
+                self.guards.remove(&g);
+            }
+        }
+    }
+
+    /// `mseal(2)`: seals every VMA in `[addr, addr+len)`, which must all be mapped
+    /// (`ENOMEM`); `flags` must be 0.
+    pub fn mseal(&mut self, addr: u64, len: u64, flags: u64) -> Result<(), Errno> {
+        if flags != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let Some(end) = page_range(addr, len, Errno::EINVAL)? else {
+            return Ok(());
+        };
+        if end > TASK_SIZE || !self.vmas.covered(addr, end) {
+            return Err(Errno::ENOMEM);
+        }
+        self.vmas.for_each_in_mut(addr, end, |v| v.sealed = true);
+        self.vmas.merge_range(addr, end);
         Ok(())
     }
 
@@ -259,24 +356,23 @@ impl AddressSpace {
         len: u64,
         prot: Prot,
     ) -> Result<(), Errno> {
-        if !aligned(addr) {
+        // Linux's order: both grow directions, the range (an empty one is not looked at
+        // further), then the other protection bits.
+        if prot.contains(Prot::GROWSDOWN | Prot::GROWSUP) {
             return Err(Errno::EINVAL);
         }
+        let Some(end) = page_range(addr, len, Errno::ENOMEM)? else {
+            return Ok(());
+        };
         const PROT_SEM: u32 = 0x8;
         let known = Prot::READ | Prot::WRITE | Prot::EXEC | Prot::GROWSDOWN | Prot::GROWSUP;
-        if prot.bits() & !(known.bits() | PROT_SEM) != 0
-            || prot.contains(Prot::GROWSDOWN | Prot::GROWSUP)
-        {
+        if prot.bits() & !(known.bits() | PROT_SEM) != 0 {
             return Err(Errno::EINVAL);
-        }
-        let len = page_up(len).ok_or(Errno::ENOMEM)?;
-        let end = addr.checked_add(len).ok_or(Errno::ENOMEM)?;
-        if len == 0 {
-            return Ok(());
         }
         if end > TASK_SIZE || !self.vmas.covered(addr, end) {
             return Err(Errno::ENOMEM);
         }
+        self.vmas.check_unsealed(addr, end)?;
         let newprot = prot & (Prot::READ | Prot::WRITE | Prot::EXEC);
         if newprot.contains(Prot::WRITE)
             && self.vmas.iter_range(addr, end).any(|v| {
@@ -353,6 +449,9 @@ impl AddressSpace {
         len: u64,
         advice: i32,
     ) -> Result<(), Errno> {
+        if matches!(advice, madv::GUARD_INSTALL | madv::GUARD_REMOVE) {
+            return self.guard(phys, addr, len, advice == madv::GUARD_INSTALL);
+        }
         let drop = match advice {
             madv::DONTNEED | madv::FREE | madv::REMOVE => true,
             madv::NORMAL
@@ -361,12 +460,11 @@ impl AddressSpace {
             | madv::WILLNEED
             | madv::DONTFORK
             | madv::DOFORK
-            | madv::MERGEABLE
-            | madv::UNMERGEABLE
             | madv::HUGEPAGE
             | madv::NOHUGEPAGE
             | madv::DONTDUMP
             | madv::DODUMP => false,
+            // MADV_MERGEABLE/UNMERGEABLE among them, as in a kernel without CONFIG_KSM.
             _ => return Err(Errno::EINVAL),
         };
         if !aligned(addr) {
@@ -376,6 +474,18 @@ impl AddressSpace {
         let end = addr.checked_add(len).ok_or(Errno::EINVAL)?;
         if len == 0 {
             return Ok(());
+        }
+        // Sealed read-only private anonymous memory is not discarded (Linux's
+        // `can_madvise_modify`).
+        // Locked memory is not dropped either (`EINVAL`, Linux's `can_madv_lru_vma`).
+        if drop && self.vmas.iter_range(addr, end).any(|v| v.locked) {
+            return Err(Errno::EINVAL);
+        }
+        let discards = drop || advice == madv::DONTFORK;
+        let sealed_ro_anon =
+            |v: &Vma| v.sealed && !v.shared && !v.writable() && matches!(v.backing, Backing::Anon);
+        if discards && self.vmas.iter_range(addr, end).any(sealed_ro_anon) {
+            return Err(Errno::EPERM);
         }
         let covered = end <= TASK_SIZE && self.vmas.covered(addr, end);
         if drop {
@@ -436,6 +546,9 @@ impl AddressSpace {
                 prot: Prot::READ | Prot::WRITE,
                 shared: false,
                 noreserve: false,
+                sealed: false,
+                locked: false,
+                growsdown: false,
                 backing: Backing::Anon,
             };
             if !phys.try_charge(vma.pages()) {
@@ -444,6 +557,9 @@ impl AddressSpace {
             self.vmas.insert(vma);
             self.vmas.merge_range(old_top, new_top);
         } else if new_top < old_top {
+            if self.vmas.check_unsealed(new_top, old_top).is_err() {
+                return self.brk;
+            }
             self.unmap_range(phys, new_top, old_top);
         }
         self.brk = addr;

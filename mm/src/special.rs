@@ -111,6 +111,9 @@ impl Mm {
             prot,
             shared: false,
             noreserve: false,
+            sealed: false,
+            locked: false,
+            growsdown: false,
             backing: Backing::Special {
                 pages: pages.clone(),
                 index: 0,

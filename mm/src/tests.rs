@@ -195,6 +195,32 @@ fn mprotect_splits_and_errnos() {
 }
 
 #[test]
+fn mseal_refuses_changes_to_sealed_mappings() {
+    let (mut mm, id) = setup();
+    let a = UserAddr(0x100_0000);
+    let at = |p: u64| UserAddr(a.0 + p * 4096);
+    mm.mmap(id, a, 4 * 4096, RW, fixed(), None).expect("mmap");
+    assert_eq!(mm.mseal(id, at(1), 4096, 1), Err(Errno::EINVAL), "flags");
+    assert_eq!(mm.mseal(id, at(3), 2 * 4096, 0), Err(Errno::ENOMEM), "hole");
+    mm.mseal(id, at(1), 2 * 4096, 0).expect("mseal");
+    assert_eq!(mm.maps(id).len(), 3, "split at the sealed range's edges");
+    assert_eq!(mm.munmap(id, a, 4 * 4096), Err(Errno::EPERM));
+    assert_eq!(mm.mprotect(id, at(2), 4096, Prot::READ), Err(Errno::EPERM));
+    assert_eq!(
+        mm.mmap(id, at(1), 4096, RW, fixed(), None),
+        Err(Errno::EPERM)
+    );
+    assert_eq!(
+        mm.mremap(id, at(1), 4096, 8192, 1, UserAddr(0)),
+        Err(Errno::EPERM)
+    );
+    // Writable memory may still be discarded; the unsealed neighbours change freely.
+    assert_eq!(mm.madvise(id, at(1), 4096, madv::DONTNEED), Ok(()));
+    assert_eq!(mm.munmap(id, at(3), 4096), Ok(()));
+    assert_eq!(mm.mprotect(id, a, 4096, Prot::READ), Ok(()));
+}
+
+#[test]
 fn fault_errors() {
     let (mut mm, id) = setup();
     assert_eq!(

@@ -36,7 +36,7 @@ impl AddressSpace {
             return Err(Errno::EFAULT);
         };
         let access = if write { Access::Write } else { Access::Read };
-        if !permits(v, access) {
+        if !permits(v, access) || self.guards.contains(&vpn) {
             return Err(Errno::EFAULT);
         }
         match self.pt.get(vpn) {

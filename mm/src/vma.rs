@@ -55,6 +55,16 @@ pub struct Vma {
     pub shared: bool,
     /// `MAP_NORESERVE`: not charged against the commit limit.
     pub noreserve: bool,
+    /// Sealed by `mseal(2)`: it can no longer be unmapped, moved, resized, mapped over or
+    /// have its protection changed (`EPERM`), nor, if it is read-only private anonymous
+    /// memory, be discarded by `madvise`.
+    pub sealed: bool,
+    /// Locked in memory (`VM_LOCKED`: `mlock`, `MAP_LOCKED`, `mlockall`): counted in
+    /// `VmLck`, its pages populated (unless locked on fault), never discarded by `madvise`.
+    pub locked: bool,
+    /// `MAP_GROWSDOWN` (`VM_GROWSDOWN`): a fault below it, far enough above the mapping
+    /// under it, extends it down (see `AddressSpace::grow_down`).
+    pub growsdown: bool,
     /// Backing store.
     pub backing: Backing,
 }
@@ -126,6 +136,9 @@ impl Vma {
             || self.prot != next.prot
             || self.shared != next.shared
             || self.noreserve != next.noreserve
+            || self.sealed != next.sealed
+            || self.locked != next.locked
+            || self.growsdown != next.growsdown
         {
             return false;
         }
@@ -172,6 +185,14 @@ impl VmaTree {
     /// Whether any VMA intersects `[start, end)`.
     pub fn overlaps(&self, start: u64, end: u64) -> bool {
         self.iter_range(start, end).next().is_some()
+    }
+
+    /// `EPERM` if a sealed VMA intersects `[start, end)` (Linux's `can_modify_mm`).
+    pub fn check_unsealed(&self, start: u64, end: u64) -> Result<(), abi::Errno> {
+        if self.iter_range(start, end).any(|v| v.sealed) {
+            return Err(abi::Errno::EPERM);
+        }
+        Ok(())
     }
 
     /// VMAs intersecting `[start, end)`, in order.
@@ -314,6 +335,9 @@ mod tests {
             prot,
             shared: false,
             noreserve: false,
+            sealed: false,
+            locked: false,
+            growsdown: false,
             backing: Backing::Anon,
         }
     }

@@ -22,6 +22,8 @@ pub const ALL: u64 = (1 << (CAP_LAST_CAP + 1)) - 1;
 
 /// `CAP_CHOWN`.
 pub const CAP_CHOWN: u32 = 0;
+/// `CAP_DAC_READ_SEARCH`.
+pub const CAP_DAC_READ_SEARCH: u32 = 2;
 /// `CAP_FOWNER`.
 pub const CAP_FOWNER: u32 = 3;
 /// `CAP_KILL`.

@@ -480,6 +480,16 @@ impl Ctx<'_> {
         self.proc.fds.get(fd)
     }
 
+    /// What an `AT_EMPTY_PATH` call with an empty path acts on: the file `dirfd` names
+    /// (any kind, `O_PATH` too), or the working directory for `AT_FDCWD`; `EBADF` for a
+    /// descriptor with no name (a pipe, a socket).
+    pub fn empty_path_dentry(&self, dirfd: i32) -> Result<Dentry, Errno> {
+        if dirfd == abi::flags::at::FDCWD {
+            return Ok(self.proc.cwd.clone());
+        }
+        self.file(dirfd)?.dentry().ok_or(Errno::EBADF)
+    }
+
     /// The file open at `fd` for a call that does I/O or asks the file itself (`mmap`,
     /// `fgetxattr`): `EBADF` for an `O_PATH` descriptor too (Linux's `fdget` against
     /// `fdget_raw`).

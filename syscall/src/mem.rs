@@ -116,6 +116,24 @@ pub(crate) fn sys_brk(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     Ok(ctx.mm.brk(ctx.proc.mm, a.addr(0)).0)
 }
 
+/// The `mmap` flags `MAP_SHARED_VALIDATE` accepts (Linux's `LEGACY_MAP_MASK`, with
+/// `MAP_FIXED_NOREPLACE`; no uml file supports `MAP_SYNC`, nor `MAP_UNINITIALIZED`'s
+/// 0x4000000 any effect).
+const LEGACY_MAP_MASK: u32 = 0x03
+    | 0x10
+    | 0x20
+    | 0x100
+    | 0x800
+    | 0x1000
+    | 0x2000
+    | 0x4000
+    | 0x8000
+    | 0x10000
+    | 0x20000
+    | 0x40000
+    | 0x100000
+    | 0x4000000;
+
 pub(crate) fn sys_mmap(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     let (addr, len) = (a.addr(0), a.len(1));
     let prot = Prot::from_bits(a.u32(2)).ok_or(Errno::EINVAL)?;
@@ -124,10 +142,23 @@ pub(crate) fn sys_mmap(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     if offset % abi::PAGE_SIZE != 0 {
         return Err(Errno::EINVAL);
     }
+    let maptype = flags.bits() & MapFlags::SHARED_VALIDATE.bits();
     let file = if flags.contains(MapFlags::ANONYMOUS) {
+        // Linux's `do_mmap` validates flags only for files: anonymous memory knows
+        // MAP_SHARED and MAP_PRIVATE alone.
+        if maptype == MapFlags::SHARED_VALIDATE.bits() {
+            return Err(Errno::EINVAL);
+        }
         None
     } else {
         let file = ctx.file_io(fd)?;
+        // The length and the mapping type are checked before the file's access mode.
+        if len == 0 || maptype == 0 {
+            return Err(Errno::EINVAL);
+        }
+        if maptype == MapFlags::SHARED_VALIDATE.bits() && flags.bits() & !LEGACY_MAP_MASK != 0 {
+            return Err(Errno::EOPNOTSUPP);
+        }
         let fl = file.flags();
         if !fl.readable() {
             return Err(Errno::EACCES);
@@ -156,6 +187,13 @@ pub(crate) fn sys_mprotect(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     let prot = Prot::from_bits(a.u32(2)).ok_or(Errno::EINVAL)?;
     ctx.mm
         .mprotect(ctx.proc.mm, a.addr(0), a.len(1), prot)
+        .map(|()| 0)
+}
+
+/// `mseal(2)`: seals the mappings of a range against change (see `mm::vma::Vma::sealed`).
+pub(crate) fn sys_mseal(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    ctx.mm
+        .mseal(ctx.proc.mm, a.addr(0), a.len(1), a.raw(2))
         .map(|()| 0)
 }
 
@@ -212,6 +250,17 @@ pub(crate) fn sys_msync(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     }
     let (addr, len) = range(a)?;
     mapped(ctx, addr, len)?;
+    // Locked pages cannot be invalidated.
+    if flags & MS_INVALIDATE != 0
+        && ctx
+            .mm
+            .view()
+            .vmas_in(ctx.proc.mm, addr, addr.saturating_add(len))
+            .iter()
+            .any(|(m, _)| m.locked)
+    {
+        return Err(Errno::EBUSY);
+    }
     // MS_ASYNC writes back at once too (the kernel has no flusher to defer to);
     // MS_INVALIDATE has nothing to do: mappings share the page cache's frames.
     ctx.mm.msync(ctx.proc.mm, abi::UserAddr(addr), len)?;
@@ -228,25 +277,42 @@ pub(crate) fn sys_mincore(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     Ok(0)
 }
 
-/// `mlock`, `munlock`: guest memory is never swapped, so locking only checks the range.
+/// `mlock(addr, len)`.
 pub(crate) fn sys_mlock(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
-    let addr = a.raw(0) & !(abi::PAGE_SIZE - 1);
-    let end = a.raw(0).checked_add(a.len(1)).ok_or(Errno::ENOMEM)?;
-    mapped(ctx, addr, end - addr).map(|()| 0)
+    ctx.mm
+        .mlock(ctx.proc.mm, a.addr(0), a.len(1), true, false)
+        .map(|()| 0)
 }
 
-/// `mlockall`, `munlockall`: flags checked, nothing else to do.
-pub(crate) fn sys_mlockall(_ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
-    // MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT (the last only with one of the others).
-    let f = a.i32(0);
-    if f == 0 || f & !7 != 0 || f == 4 {
+/// `mlock2(addr, len, flags)`: `MLOCK_ONFAULT` locks without populating.
+pub(crate) fn sys_mlock2(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    const MLOCK_ONFAULT: u32 = 1;
+    if a.u32(2) & !MLOCK_ONFAULT != 0 {
         return Err(Errno::EINVAL);
     }
-    Ok(0)
+    let onfault = a.u32(2) != 0;
+    ctx.mm
+        .mlock(ctx.proc.mm, a.addr(0), a.len(1), true, onfault)
+        .map(|()| 0)
 }
 
-pub(crate) fn sys_munlockall(_ctx: &mut Ctx<'_>, _a: &Args) -> SysResult {
-    Ok(0)
+/// `munlock(addr, len)`.
+pub(crate) fn sys_munlock(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    ctx.mm
+        .mlock(ctx.proc.mm, a.addr(0), a.len(1), false, false)
+        .map(|()| 0)
+}
+
+/// `mlockall(flags)`: 0 is `EINVAL` (it would mean `munlockall` to mm).
+pub(crate) fn sys_mlockall(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    if a.i32(0) == 0 {
+        return Err(Errno::EINVAL);
+    }
+    ctx.mm.mlockall(ctx.proc.mm, a.i32(0)).map(|()| 0)
+}
+
+pub(crate) fn sys_munlockall(ctx: &mut Ctx<'_>, _a: &Args) -> SysResult {
+    ctx.mm.mlockall(ctx.proc.mm, 0).map(|()| 0)
 }
 
 pub(crate) fn sys_mremap(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
@@ -261,4 +327,55 @@ pub(crate) fn sys_mremap(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
             a.addr(4),
         )?
         .0)
+}
+
+/// `remap_file_pages(start, size, prot, pgoff, flags)`: emulated as Linux has done since
+/// 3.16, by mapping the file's pages from `pgoff` over `[start, start+size)` of a shared
+/// file mapping (`MAP_SHARED|MAP_FIXED`, with the mapping's protection). The range may span
+/// contiguous VMAs of the same file and protection; anything else is `EINVAL`.
+pub(crate) fn sys_remap_file_pages(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    const MAP_NONBLOCK: u64 = 0x10000;
+    let (prot, pgoff, flags) = (a.raw(2), a.raw(3), a.raw(4));
+    let start = a.raw(0) & !(abi::PAGE_SIZE - 1);
+    let size = a.raw(1) & !(abi::PAGE_SIZE - 1);
+    let end = start.checked_add(size).filter(|&e| e > start);
+    let pages_fit = pgoff.checked_add(size / abi::PAGE_SIZE).is_some();
+    let (Some(end), true, 0) = (end, pages_fit, prot) else {
+        return Err(Errno::EINVAL);
+    };
+    let vmas = ctx.mm.view().vmas_in(ctx.proc.mm, start, end);
+    let Some((first, Some(source))) = vmas.first().cloned() else {
+        return Err(Errno::EINVAL);
+    };
+    let mut reach = first.start;
+    for (m, f) in &vmas {
+        let same_file = f
+            .as_ref()
+            .is_some_and(|f| std::sync::Arc::ptr_eq(f, &source));
+        if m.start != reach || !m.shared || m.prot != first.prot || !same_file {
+            return Err(Errno::EINVAL);
+        }
+        reach = m.end;
+    }
+    if first.start > start || reach < end {
+        return Err(Errno::EINVAL);
+    }
+    let offset = pgoff.checked_mul(abi::PAGE_SIZE).ok_or(Errno::EOVERFLOW)?;
+    if let Some(serial) = crate::ipc::shm::attach_of(&*source).map(|a| a.serial()) {
+        crate::ipc::shm::remapping(ctx, serial, start, end)?;
+    }
+    let prot = Prot::from_bits_truncate(first.prot);
+    let mflags = MapFlags::SHARED
+        | MapFlags::FIXED
+        | MapFlags::from_bits_retain((flags & MAP_NONBLOCK) as u32);
+    let file = FileMapping { source, offset };
+    ctx.mm.mmap(
+        ctx.proc.mm,
+        abi::UserAddr(start),
+        size,
+        prot,
+        mflags,
+        Some(file),
+    )?;
+    Ok(0)
 }

@@ -228,18 +228,9 @@ pub(crate) fn sys_clone(ctx: &mut Ctx<'_>, a: &Args) -> Result<Outcome, Errno> {
 /// cgroup), checked as Linux does. `set_tid` is `ENOSYS` (no pid namespaces).
 pub(crate) fn sys_clone3(ctx: &mut Ctx<'_>, a: &Args) -> Result<Outcome, Errno> {
     /// `CLONE_ARGS_SIZE_VER0`, and the size of the version uml knows.
-    const VER0: u64 = 64;
+    const VER0: usize = 64;
     const KNOWN: usize = 88;
-    let size = a.len(1);
-    if !(VER0..=4096).contains(&size) {
-        return Err(Errno::EINVAL);
-    }
-    let mut raw = vec![0u8; size as usize];
-    ctx.copy_in(a.addr(0), &mut raw)?;
-    if raw.len() > KNOWN && raw[KNOWN..].iter().any(|&b| b != 0) {
-        return Err(Errno::E2BIG);
-    }
-    raw.resize(KNOWN.max(raw.len()), 0);
+    let raw = ctx.copy_struct_in(a.addr(0), a.len(1) as usize, VER0, KNOWN)?;
     let w = |i: usize| u64::from_ne_bytes(raw[i * 8..i * 8 + 8].try_into().unwrap_or_default());
     let (flags, exit_signal, stack, stack_size, tls) = (w(0), w(4), w(5), w(6), w(7));
     if flags & clone_flags::CSIGNAL != 0 || exit_signal > abi::signal::sig::NSIG as u64 {
@@ -644,7 +635,10 @@ pub(crate) fn sys_prctl(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
             ctx.proc.no_new_privs = true;
             Ok(0)
         }
-        pr::GET_NO_NEW_PRIVS => Ok(u64::from(ctx.proc.no_new_privs)),
+        // Every other argument must be 0 (`EINVAL` otherwise).
+        pr::GET_NO_NEW_PRIVS if (1..5).all(|i| a.raw(i) == 0) => {
+            Ok(u64::from(ctx.proc.no_new_privs))
+        }
         _ => Err(Errno::EINVAL),
     }
 }

@@ -80,6 +80,9 @@ table! {
     pwrite64 => full(fs::sys_pwrite64);
     open => full(fs::sys_open);
     openat => full(fs::sys_openat);
+    name_to_handle_at => partial(fs::sys_name_to_handle_at, "handles are remembered for the run: decodable while uml runs, not across runs");
+    open_by_handle_at => full(fs::sys_open_by_handle_at);
+    openat2 => partial(fs::sys_openat2, "RESOLVE_CACHED treats every lookup as cached");
     close => full(fs::sys_close);
     creat => full(fs::sys_creat);
     close_range => full(fs::sys_close_range);
@@ -116,6 +119,7 @@ table! {
     chmod => full(fs::sys_chmod);
     fchmod => full(fs::sys_fchmod);
     fchmodat => full(fs::sys_fchmodat);
+    fchmodat2 => full(fs::sys_fchmodat2);
     umask => full(fs::sys_umask);
     chown => full(fs::sys_chown);
     fchown => full(fs::sys_fchown);
@@ -175,6 +179,7 @@ table! {
     fremovexattr => full(fs::sys_fremovexattr);
     statfs => partial(fs::sys_statfs, "the mount's type and flags; sizes of loop-device file systems and sized tmpfs, else the guest's memory");
     fstatfs => partial(fs::sys_fstatfs, "the mount's type and flags; sizes of loop-device file systems and sized tmpfs, else the guest's memory");
+    ustat => partial(fs::sys_ustat, "free blocks and inodes as statfs reports them");
     mount => partial(fs::sys_mount, "tmpfs, proc, sysfs, bind, remount, move, ext2/3/4 of a loop device as an in-memory file system");
     umount2 => full(fs::sys_umount2);
     fsopen => partial(fs::sys_fsopen, "the types mount(2) has; no messages to read (ENODATA)");
@@ -227,13 +232,15 @@ table! {
     mprotect => full(mem::sys_mprotect);
     madvise => partial(mem::sys_madvise, "MADV_REMOVE on a shared file mapping drops its pages (written back) without punching a hole");
     mremap => partial(mem::sys_mremap, "MREMAP_DONTUNMAP is EINVAL");
+    remap_file_pages => full(mem::sys_remap_file_pages);
+    mseal => full(mem::sys_mseal);
     msync => full(mem::sys_msync);
     mincore => full(mem::sys_mincore);
     memfd_create => partial(fs::sys_memfd_create, "no MFD_HUGETLB; seals with F_ADD_SEALS/F_GET_SEALS");
     membarrier => partial(membarrier::sys_membarrier, "barriers are no-ops on uml's one CPU; registrations per process (not shared by CLONE_VM processes); rseq commands EINVAL");
     mlock => full(mem::sys_mlock);
-    mlock2 => full(mem::sys_mlock);
-    munlock => full(mem::sys_mlock);
+    mlock2 => full(mem::sys_mlock2);
+    munlock => full(mem::sys_munlock);
     mlockall => full(mem::sys_mlockall);
     munlockall => full(mem::sys_munlockall);
     // SysV IPC and POSIX message queues.

@@ -43,6 +43,10 @@ const YES: &[&str] = &[
     "AIO",
     "INET",
     "IPV6",
+    "KEYS",
+    "BLK_DEV_LOOP",
+    "CROSS_MEMORY_ATTACH",
+    "FHANDLE",
 ];
 
 /// Options uml lacks (what tests commonly check).
@@ -65,8 +69,6 @@ const NO: &[&str] = &[
     "KSM",
     "TRANSPARENT_HUGEPAGE",
     "HUGETLBFS",
-    "KEYS",
-    "BLK_DEV_LOOP",
     "QUOTA",
     "QFMT_V2",
     "USERFAULTFD",
@@ -75,8 +77,6 @@ const NO: &[&str] = &[
     "INOTIFY_USER",
     "FANOTIFY",
     "DNOTIFY",
-    "CROSS_MEMORY_ATTACH",
-    "FHANDLE",
     "TRACING",
     "FTRACE",
     "KPROBES",

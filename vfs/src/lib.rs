@@ -25,6 +25,8 @@
 //! ([`loopdev`]), and a loop device formatted by `mkfs.ext*` mounts as an in-memory file
 //! system that belongs to the device ([`blockfs`]: an emulation, its gap documented there;
 //! what it writes back at a sync shows in `/sys/block/loopN/stat`, [`blockstat`]).
+//! File handles (`name_to_handle_at`, `open_by_handle_at`) name inodes by number and
+//! device ([`handle`]: remembered for the run, since uml has no inode table to search).
 //!
 //! Invariants:
 //! - No guest path leaves the root: the kernel resolves every component itself
@@ -75,6 +77,7 @@ mod do_mount;
 mod fifo;
 mod file;
 mod fs_context;
+mod handle;
 mod hostfs;
 mod kconfig;
 mod ldisc;
@@ -114,6 +117,7 @@ use dentry::{FsShared, Inode, OvlFs, OvlNode};
 pub use do_mount::MountArgs;
 pub use file::{open_object, open_object_read_only, open_pidfd, pidfd_wait_id, FileRef, OpenFile};
 pub use fs_context::{FsContext, FsParam};
+pub use handle::{FILEID_INO64_GEN, HANDLE_BYTES};
 use hostfs::HostNode;
 pub use loopdev::{LoopDevice, LoopInfo};
 pub use mknod::NodeType;
@@ -203,6 +207,8 @@ pub struct Vfs {
     console: Option<(i32, u64, Option<u32>)>,
     /// Abstract socket names.
     abstract_names: socket::AbstractNames,
+    /// The file handles handed out ([`handle`]).
+    handles: handle::Handles,
 }
 
 impl Drop for Vfs {
@@ -366,6 +372,7 @@ impl Vfs {
             devpts,
             console,
             abstract_names: Default::default(),
+            handles: Default::default(),
         };
         vfs.add_mount(
             &root_child(&root, b"dev"),
@@ -487,6 +494,34 @@ impl Vfs {
         } else {
             self.walk(base, path, !nofollow, &mut 0)?
         };
+        self.open_found(base, &d, flags, events)
+    }
+
+    /// Opens `d` itself (`open_by_handle_at`), with `open`'s checks of `flags` for the
+    /// caller `base` describes (`O_CREAT` creates nothing: the file exists).
+    pub fn open_dentry<'b>(
+        &self,
+        base: impl Into<At<'b>>,
+        d: &Dentry,
+        flags: OFlags,
+    ) -> Result<FileRef, Errno> {
+        if flags.contains(OFlags::CREAT | OFlags::DIRECTORY) {
+            return Err(Errno::EINVAL);
+        }
+        self.open_found(base.into(), d, flags, true)
+    }
+
+    /// The checks and the open of an existing file `d`, found by `open`; with `events`,
+    /// its use sends file system events.
+    fn open_found(
+        &self,
+        base: At<'_>,
+        d: &Dentry,
+        flags: OFlags,
+        events: bool,
+    ) -> Result<FileRef, Errno> {
+        let path_only = flags.contains(OFlags::PATH);
+        let creat = flags.contains(OFlags::CREAT) && !path_only;
         if d.is_symlink() && !path_only {
             return Err(Errno::ELOOP);
         }
@@ -507,16 +542,16 @@ impl Vfs {
             if d.is_dir() && (flags.writable() || flags.contains(OFlags::TRUNC)) {
                 return Err(Errno::EISDIR);
             }
-            self.check(&self.who(&base), &d, mask)?;
+            self.check(&self.who(&base), d, mask)?;
             // Then the mount (Linux's `mnt_want_write`).
             let plain = d.ftype() == S_IFREG || d.is_dir() || d.is_symlink();
-            if mask & 2 != 0 && plain && mount::read_only(&d) {
+            if mask & 2 != 0 && plain && mount::read_only(d) {
                 return Err(Errno::EROFS);
             }
         }
-        let f = match self.proc_open(base.procs, &d, flags)? {
+        let f = match self.proc_open(base.procs, d, flags)? {
             Some(f) => f,
-            None => file::open_dentry(&d, flags)?,
+            None => file::open_dentry(d, flags)?,
         };
         // Linux's fsnotify_open comes before the truncate (do_dentry_open).
         f.set_events(events);
@@ -927,7 +962,16 @@ impl Vfs {
         let base: At<'_> = base.into();
         let _ns = self.ns.lock();
         let d = self.walk(base, path, follow, &mut 0)?;
-        self.owner_or_root(&self.who(&base), &d)?;
+        self.chmod_dentry(&d, mode, &self.who(&base))
+    }
+
+    /// `chmod` of `d` by `who` (the owner or root): a symlink's mode cannot change
+    /// (`EOPNOTSUPP`, as Linux 6.6's `notify_change`; only `fchmodat2` reaches one).
+    pub fn chmod_dentry(&self, d: &Dentry, mode: u32, who: &FsCred<'_>) -> Result<(), Errno> {
+        if d.is_symlink() {
+            return Err(Errno::EOPNOTSUPP);
+        }
+        self.owner_or_root(who, d)?;
         d.chmod(mode & 0o7777)
     }
 

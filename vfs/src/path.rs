@@ -4,10 +4,12 @@
 //! root, at most [`MAXSYMLINKS`] links are followed in one walk (`ELOOP`), a component longer
 //! than [`NAME_MAX`] is `ENAMETOOLONG`, as is a path of [`PATH_MAX`] bytes or more. Host
 //! objects are only ever reached through `HostNode::lookup` (one component, `O_NOFOLLOW`),
-//! so nothing a guest names can resolve outside the root.
+//! so nothing a guest names can resolve outside the root. `openat2`'s `RESOLVE_*` flags
+//! ([`At::resolve`]) restrict a walk: no mount crossings, no (magic) symlinks, nothing
+//! outside the start directory.
 
 use abi::flags::mount::MS_NOSYMFOLLOW;
-use abi::flags::{MAXSYMLINKS, NAME_MAX, PATH_MAX};
+use abi::flags::{resolve, MAXSYMLINKS, NAME_MAX, PATH_MAX};
 use abi::Errno;
 
 use crate::dentry::{Dentry, Inode};
@@ -43,6 +45,24 @@ fn check_len(path: &[u8]) -> Result<(), Errno> {
         return Err(Errno::ENAMETOOLONG);
     }
     Ok(())
+}
+
+/// A step of a walk from `from` to `to`: `EXDEV` if it changes mounts under
+/// `RESOLVE_NO_XDEV`.
+fn cross(base: At<'_>, from: &Dentry, to: &Dentry) -> Result<(), Errno> {
+    if base.resolve & resolve::NO_XDEV == 0 {
+        return Ok(());
+    }
+    let same = match (from.mount(), to.mount()) {
+        (None, None) => true,
+        (Some(a), Some(b)) => std::sync::Arc::ptr_eq(a, b),
+        _ => false,
+    };
+    if same {
+        Ok(())
+    } else {
+        Err(Errno::EXDEV)
+    }
 }
 
 impl Vfs {
@@ -103,6 +123,9 @@ impl Vfs {
     ) -> Result<Dentry, Errno> {
         check_len(path)?;
         let mut cur = if path[0] == b'/' {
+            if base.resolve & resolve::BENEATH != 0 {
+                return Err(Errno::EXDEV);
+            }
             base.root.unwrap_or(&self.root).clone()
         } else {
             base.dir.clone()
@@ -121,28 +144,53 @@ impl Vfs {
             match comp {
                 b"." => continue,
                 b".." => {
-                    // `..` of the caller's root is the root itself.
-                    if !base.root.is_some_and(|r| cur.same_inode(r)) {
-                        cur = cur.parent_or_self();
+                    // `..` of the caller's root is the root itself (an escape for
+                    // `RESOLVE_BENEATH`).
+                    if base.root.is_some_and(|r| cur.same_inode(r)) {
+                        if base.resolve & resolve::BENEATH != 0 {
+                            return Err(Errno::EXDEV);
+                        }
+                    } else {
+                        let up = cur.parent_or_self();
+                        cross(base, &cur, &up)?;
+                        cur = up;
                     }
                     continue;
                 }
                 _ => {}
             }
             let child = self.child(base.procs, &cur, comp)?;
+            cross(base, &cur, &child)?;
             if child.is_symlink() && (!last || follow || trailing) {
                 *links += 1;
-                // Symlinks on a `nosymfollow` mount are not followed.
-                if *links > MAXSYMLINKS || crate::mount::has_flag(&child, MS_NOSYMFOLLOW) {
+                // Symlinks on a `nosymfollow` mount are not followed, nor any with
+                // `RESOLVE_NO_SYMLINKS`.
+                if *links > MAXSYMLINKS
+                    || base.resolve & resolve::NO_SYMLINKS != 0
+                    || crate::mount::has_flag(&child, MS_NOSYMFOLLOW)
+                {
                     return Err(Errno::ELOOP);
                 }
                 if let Some(t) = child.magic() {
-                    cur = procfs::follow(&child, t);
+                    // Linux's `nd_jump_link`: no magic links for `RESOLVE_NO_MAGICLINKS`,
+                    // nor for scoped lookups, whose root they could leave.
+                    if base.resolve & resolve::NO_MAGICLINKS != 0 {
+                        return Err(Errno::ELOOP);
+                    }
+                    if base.resolve & (resolve::BENEATH | resolve::IN_ROOT) != 0 {
+                        return Err(Errno::EXDEV);
+                    }
+                    let to = procfs::follow(&child, t);
+                    cross(base, &cur, &to)?;
+                    cur = to;
                     continue;
                 }
                 let target = child.readlink()?;
                 if target.is_empty() {
                     return Err(Errno::ENOENT);
+                }
+                if target[0] == b'/' {
+                    cross(base, &cur, base.root.unwrap_or(&self.root))?;
                 }
                 cur = self.walk(base.with(&cur), &target, true, links)?;
                 continue;
@@ -162,6 +210,9 @@ impl Vfs {
         let end = path.iter().rposition(|&c| c != b'/').map_or(0, |i| i + 1);
         let trimmed = &path[..end];
         if trimmed.is_empty() {
+            if base.resolve & resolve::BENEATH != 0 {
+                return Err(Errno::EXDEV);
+            }
             return Ok(Parent {
                 dir: base.root.unwrap_or(&self.root).clone(),
                 last: Last::Root,

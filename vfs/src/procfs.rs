@@ -152,6 +152,9 @@ pub struct At<'a> {
     /// The caller's root (`chroot`): absolute paths start there and `..` stops there;
     /// `None`: the file system's root.
     pub root: Option<&'a Dentry>,
+    /// `openat2`'s `RESOLVE_*` flags (`abi::flags::resolve`); 0 for every other call. With
+    /// `RESOLVE_BENEATH` or `RESOLVE_IN_ROOT`, `root` is the call's directory.
+    pub resolve: u64,
 }
 
 impl<'a> At<'a> {
@@ -162,6 +165,7 @@ impl<'a> At<'a> {
             procs,
             cred: Some(cred),
             root: None,
+            resolve: 0,
         }
     }
 
@@ -186,6 +190,7 @@ impl<'a> From<&'a Dentry> for At<'a> {
             procs: &NoProcs,
             cred: None,
             root: None,
+            resolve: 0,
         }
     }
 }
@@ -864,7 +869,7 @@ impl Vfs {
     }
 
     /// The id of the mount `d` lies on (`mnt_id` of fdinfo and mountinfo).
-    fn mount_id(&self, d: &Dentry) -> u64 {
+    pub fn mount_id(&self, d: &Dentry) -> u64 {
         d.mount().map_or(1, |m| m.id)
     }
 

@@ -13,7 +13,7 @@ use abi::flags::magic::*;
 use abi::flags::mount::*;
 
 use crate::blockfs::{usage, BLOCK};
-use crate::dentry::Dentry;
+use crate::dentry::{Dentry, Inode};
 use crate::mount::SbKind;
 use crate::Vfs;
 
@@ -100,5 +100,20 @@ impl Vfs {
             }
         }
         s
+    }
+
+    /// `statfs` of the mounted file system whose device is `dev` (`ustat(2)`), `None`
+    /// when none is: the device of a mount's root, or that of the in-memory inodes of an
+    /// overlay or tmpfs mount. Every mount counts, in any namespace (Linux looks at
+    /// every super block).
+    pub fn statfs_dev(&self, dev: u64) -> Option<StatFs> {
+        let on = |root: &Dentry| {
+            root.stat().is_ok_and(|s| s.st_dev == dev)
+                || matches!(&root.0.inode, Inode::Ovl(o) if o.fs.dev == dev)
+        };
+        let roots: Vec<Dentry> = std::iter::once(self.root.clone())
+            .chain(self.mounts.read().iter().map(|m| m.root.clone()))
+            .collect();
+        roots.into_iter().find(on).map(|root| self.statfs(&root))
     }
 }

@@ -1,7 +1,7 @@
-//! Attributes: `chmod`, `fchmod`, `fchmodat`, `truncate`, `ftruncate`.
+//! Attributes: `chmod`, `fchmod`, `fchmodat`, `fchmodat2`, `truncate`, `ftruncate`.
 
 use abi::flags::at;
-use abi::Errno;
+use abi::{Errno, UserAddr};
 
 use super::at_path;
 use crate::{Args, Ctx};
@@ -21,8 +21,34 @@ pub fn sys_fchmod(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
 
 /// `fchmodat(2)` (the syscall has no flags argument).
 pub fn sys_fchmodat(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
-    let (base, p) = at_path(ctx, a.i32(0), a.addr(1))?;
-    ctx.vfs.chmod(ctx.at(&base), &p, a.u32(2) & 0o7777, true)?;
+    fchmodat(ctx, a.i32(0), a.addr(1), a.u32(2), 0)
+}
+
+/// `fchmodat2(2)`: `fchmodat` with `AT_SYMLINK_NOFOLLOW` (a symlink's mode cannot change:
+/// `EOPNOTSUPP`) and `AT_EMPTY_PATH` (`dirfd` itself, an `O_PATH` one too).
+pub fn sys_fchmodat2(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
+    fchmodat(ctx, a.i32(0), a.addr(1), a.u32(2), a.u32(3))
+}
+
+fn fchmodat(
+    ctx: &mut Ctx<'_>,
+    dirfd: i32,
+    path: UserAddr,
+    mode: u32,
+    flags: u32,
+) -> abi::SysResult {
+    if flags & !(at::SYMLINK_NOFOLLOW | at::EMPTY_PATH) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let p = ctx.read_path(path)?;
+    if p.is_empty() && flags & at::EMPTY_PATH != 0 {
+        let d = ctx.empty_path_dentry(dirfd)?;
+        ctx.vfs.chmod_dentry(&d, mode, &ctx.proc.fs_cred())?;
+        return Ok(0);
+    }
+    let (base, p) = at_path(ctx, dirfd, path)?;
+    let follow = flags & at::SYMLINK_NOFOLLOW == 0;
+    ctx.vfs.chmod(ctx.at(&base), &p, mode & 0o7777, follow)?;
     Ok(0)
 }
 

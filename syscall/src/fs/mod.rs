@@ -6,6 +6,7 @@ mod blk_ioctl;
 mod dir;
 pub mod fown;
 mod fsize;
+mod handle;
 mod ioctl;
 pub mod lease;
 pub mod locks;
@@ -22,25 +23,26 @@ pub(crate) mod txtbsy;
 mod xattr;
 
 pub(crate) use attr::{
-    sys_chmod, sys_chown, sys_fchmod, sys_fchmodat, sys_fchown, sys_fchownat, sys_ftruncate,
-    sys_lchown, sys_truncate,
+    sys_chmod, sys_chown, sys_fchmod, sys_fchmodat, sys_fchmodat2, sys_fchown, sys_fchownat,
+    sys_ftruncate, sys_lchown, sys_truncate,
 };
 pub(crate) use dir::{
     sys_chdir, sys_chroot, sys_fchdir, sys_getcwd, sys_getdents64, sys_link, sys_linkat, sys_mkdir,
     sys_mkdirat, sys_mknod, sys_mknodat, sys_rename, sys_renameat, sys_renameat2, sys_rmdir,
     sys_symlink, sys_symlinkat, sys_unlink, sys_unlinkat,
 };
+pub(crate) use handle::{sys_name_to_handle_at, sys_open_by_handle_at};
 pub(crate) use ioctl::sys_ioctl;
 pub(crate) use locks::sys_flock;
 pub(crate) use memfd::{sys_fallocate, sys_memfd_create};
-pub(crate) use mount::{sys_fstatfs, sys_mount, sys_statfs, sys_umount2};
+pub(crate) use mount::{sys_fstatfs, sys_mount, sys_statfs, sys_umount2, sys_ustat};
 pub(crate) use mount_api::{
     sys_fsconfig, sys_fsmount, sys_fsopen, sys_fspick, sys_mount_setattr, sys_move_mount,
     sys_open_tree, sys_open_tree_attr,
 };
 pub(crate) use open::{
     dropped, sys_close, sys_close_range, sys_creat, sys_dup, sys_dup2, sys_dup3, sys_fcntl,
-    sys_open, sys_openat, sys_umask,
+    sys_open, sys_openat, sys_openat2, sys_umask,
 };
 pub(crate) use pipe::{sys_pipe, sys_pipe2};
 pub(crate) use rw::{

@@ -1,4 +1,4 @@
-//! `mount(2)`, `umount2(2)`, `statfs(2)`/`fstatfs(2)`: the guest's strings and structures
+//! `mount(2)`, `umount2(2)`, `statfs(2)`/`fstatfs(2)`, `ustat(2)`: the guest's strings and structures
 //! in and out; the mount table and what it does are `vfs`'s (`Vfs::mount`,
 //! `Vfs::umount`, `Vfs::statfs`). Mounting and unmounting need `CAP_SYS_ADMIN`.
 
@@ -117,5 +117,23 @@ pub(crate) fn sys_fstatfs(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     };
     let st = statfs_bytes(ctx, &s);
     ctx.copy_out(a.addr(1), &st)?;
+    Ok(0)
+}
+
+/// `ustat(dev, ubuf)`: the free blocks and inodes of the mounted file system on `dev` (a
+/// 32-bit device number); `EINVAL` when none is mounted. `struct ustat` of x86-64: an
+/// `int` of free blocks, an `unsigned long` of free inodes, two empty 6-byte names.
+pub(crate) fn sys_ustat(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    let s = ctx
+        .vfs
+        .statfs_dev(u64::from(a.u32(0)))
+        .ok_or(Errno::EINVAL)?;
+    let st = statfs_bytes(ctx, &s);
+    let word = |i: usize| u64::from_ne_bytes(st[i * 8..i * 8 + 8].try_into().unwrap_or_default());
+    let (bfree, ffree) = (word(3), word(6));
+    let mut out = [0u8; 32];
+    out[..4].copy_from_slice(&(bfree.min(i32::MAX as u64) as i32).to_ne_bytes());
+    out[8..16].copy_from_slice(&ffree.to_ne_bytes());
+    ctx.copy_out(a.addr(1), &out)?;
     Ok(0)
 }

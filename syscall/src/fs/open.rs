@@ -1,6 +1,6 @@
-//! `open`, `openat`, `close`, the `dup` family, `fcntl` and `umask`.
+//! `open`, `openat`, `openat2`, `close`, the `dup` family, `fcntl` and `umask`.
 
-use abi::flags::{at, fcntl, OFlags};
+use abi::flags::{at, fcntl, resolve, OFlags};
 use abi::{Errno, UserAddr};
 use vfs::FileRef;
 
@@ -32,7 +32,20 @@ pub(crate) fn dropped(ctx: &mut Ctx<'_>, old: Option<FdEntry>) {
     }
 }
 
-fn do_open(ctx: &mut Ctx<'_>, dirfd: i32, path: UserAddr, flags: u32, mode: u32) -> abi::SysResult {
+/// Whether an open with `flags` may create a file (Linux's `WILL_CREATE`).
+fn creates(flags: OFlags) -> bool {
+    flags.contains(OFlags::CREAT) || flags.contains(OFlags::TMPFILE)
+}
+
+/// Opens `path` from `dirfd` with `openat2`'s `resolve` flags (0 for the other opens).
+fn do_open(
+    ctx: &mut Ctx<'_>,
+    dirfd: i32,
+    path: UserAddr,
+    flags: u32,
+    mode: u32,
+    resolve: u64,
+) -> abi::SysResult {
     let flags = OFlags::from_bits_retain(flags);
     if let Some(end) = ctx.restart.fifo_end.take() {
         return fifo_opened(ctx, end, flags);
@@ -43,25 +56,39 @@ fn do_open(ctx: &mut Ctx<'_>, dirfd: i32, path: UserAddr, flags: u32, mode: u32)
         crate::notify::fanotify::permitted(ctx, &file, abi::flags::inotify::FS_OPEN_PERM)?;
         return install(ctx, file, flags);
     }
-    let (base, path) = at_path(ctx, dirfd, path)?;
-    let creates = flags.contains(OFlags::CREAT)
-        || flags.bits() & OFlags::TMPFILE.bits() == OFlags::TMPFILE.bits();
-    let mode = if creates {
+    let (base, path) = if resolve & resolve::IN_ROOT != 0 {
+        // The directory is the root even of an absolute path.
+        let path = super::path_arg(ctx, path)?;
+        (ctx.dir_base(dirfd)?, path)
+    } else {
+        at_path(ctx, dirfd, path)?
+    };
+    let mode = if creates(flags) {
         mode & 0o7777 & !ctx.proc.umask
     } else {
         0
     };
     check_free_fd(ctx)?;
+    let scoped = resolve & (resolve::BENEATH | resolve::IN_ROOT) != 0;
+    let at = vfs::At {
+        resolve,
+        root: if scoped {
+            Some(&base)
+        } else {
+            ctx.proc.root.as_ref()
+        },
+        ..ctx.at(&base)
+    };
     // A program being run is not emptied: `ETXTBSY` before the open truncates it.
     if flags.writable() && flags.contains(OFlags::TRUNC) {
         let follow = !flags.contains(OFlags::NOFOLLOW);
-        if let Ok(st) = ctx.vfs.stat(ctx.at(&base), &path, follow) {
+        if let Ok(st) = ctx.vfs.stat(at, &path, follow) {
             if super::txtbsy::running(ctx, (st.st_dev, st.st_ino)) {
                 return Err(Errno::ETXTBSY);
             }
         }
     }
-    let file = ctx.vfs.open(ctx.at(&base), &path, flags, mode)?;
+    let file = ctx.vfs.open(at, &path, flags, mode)?;
     if flags.writable() && file.is_regular() {
         super::txtbsy::check_open(ctx, &file)?;
     }
@@ -107,7 +134,7 @@ fn fifo_opened(ctx: &mut Ctx<'_>, end: FileRef, flags: OFlags) -> abi::SysResult
     install(ctx, end, flags)
 }
 
-fn install(ctx: &mut Ctx<'_>, file: FileRef, flags: OFlags) -> abi::SysResult {
+pub(crate) fn install(ctx: &mut Ctx<'_>, file: FileRef, flags: OFlags) -> abi::SysResult {
     let cloexec = flags.contains(OFlags::CLOEXEC);
     let fd = ctx.proc.fds.install(file, cloexec, 0, ctx.proc.nofile())?;
     Ok(fd as u64)
@@ -115,23 +142,62 @@ fn install(ctx: &mut Ctx<'_>, file: FileRef, flags: OFlags) -> abi::SysResult {
 
 /// `open(2)`.
 pub fn sys_open(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
-    do_open(ctx, at::FDCWD, a.addr(0), a.u32(1), a.u32(2))
+    do_open(ctx, at::FDCWD, a.addr(0), a.u32(1), a.u32(2), 0)
 }
 
 /// `openat(2)`.
 pub fn sys_openat(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
-    do_open(ctx, a.i32(0), a.addr(1), a.u32(2), a.u32(3))
+    do_open(ctx, a.i32(0), a.addr(1), a.u32(2), a.u32(3), 0)
+}
+
+/// `openat2(dirfd, path, how, size)`: `openat` with a `struct open_how` (flags, mode,
+/// resolve; an extensible struct of at least 24 bytes and at most a page), checked
+/// strictly as Linux's `build_open_flags` does (unknown flags, a mode without `O_CREAT`,
+/// `O_PATH` with flags it does not take are `EINVAL`), and `RESOLVE_*` path resolution.
+/// Every lookup counts as cached: `RESOLVE_CACHED` only refuses calls that would write.
+pub fn sys_openat2(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
+    /// `OPEN_HOW_SIZE_VER0`, the only version there is.
+    const VER0: usize = 24;
+    let raw = ctx.copy_struct_in(a.addr(2), a.len(3) as usize, VER0, VER0)?;
+    let w = |i: usize| u64::from_ne_bytes(raw[i * 8..i * 8 + 8].try_into().unwrap_or_default());
+    let (flags, mode, resolve) = (w(0), w(1), w(2));
+    let valid = u64::from(OFlags::VALID.bits());
+    if flags & !valid != 0 || resolve & !resolve::ALL != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if resolve & resolve::BENEATH != 0 && resolve & resolve::IN_ROOT != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let oflags = OFlags::from_bits_retain(flags as u32);
+    let mode_ok = if creates(oflags) {
+        mode & !0o7777 == 0
+    } else {
+        mode == 0
+    };
+    if !mode_ok {
+        return Err(Errno::EINVAL);
+    }
+    if oflags.contains(OFlags::PATH) && !OFlags::PATH_FLAGS.contains(oflags) {
+        return Err(Errno::EINVAL);
+    }
+    if oflags.contains(OFlags::TMPFILE) && !oflags.writable() {
+        return Err(Errno::EINVAL);
+    }
+    if resolve & resolve::CACHED != 0 && (creates(oflags) || oflags.contains(OFlags::TRUNC)) {
+        return Err(Errno::EAGAIN);
+    }
+    do_open(ctx, a.i32(0), a.addr(1), flags as u32, mode as u32, resolve)
 }
 
 /// `creat(2)`: `open(path, O_CREAT|O_WRONLY|O_TRUNC, mode)`.
 pub fn sys_creat(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
     let flags = OFlags::CREAT | OFlags::WRONLY | OFlags::TRUNC;
-    do_open(ctx, at::FDCWD, a.addr(0), flags.bits(), a.u32(1))
+    do_open(ctx, at::FDCWD, a.addr(0), flags.bits(), a.u32(1), 0)
 }
 
 /// `close_range(2)`: closes (or, with `CLOSE_RANGE_CLOEXEC`, marks close-on-exec) every
-/// descriptor in `[first, last]`. `CLOSE_RANGE_UNSHARE` changes nothing: fd tables are never
-/// shared between processes here.
+/// descriptor in `[first, last]`; with `CLOSE_RANGE_UNSHARE`, in a table of the caller's
+/// own first (one shared through `CLONE_FILES` is copied, the sharers keep theirs).
 pub fn sys_close_range(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
     const UNSHARE: u32 = 2;
     const CLOEXEC: u32 = 4;

@@ -125,11 +125,7 @@ fn access_at(
         if flags & at::EMPTY_PATH == 0 {
             return Err(Errno::ENOENT);
         }
-        let d = if dirfd == at::FDCWD {
-            ctx.proc.cwd.clone()
-        } else {
-            ctx.file(dirfd)?.dentry().ok_or(Errno::EBADF)?
-        };
+        let d = ctx.empty_path_dentry(dirfd)?;
         ctx.vfs.access_dentry(&d, mode, &who)?;
         return Ok(0);
     }

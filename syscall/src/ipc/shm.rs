@@ -91,6 +91,13 @@ impl mm::PageSource for ShmPages {
     }
 }
 
+impl ShmPages {
+    /// Which segment this is an attach of.
+    pub(crate) fn serial(&self) -> u64 {
+        self.serial
+    }
+}
+
 /// The attach a mapping's source is, if it is one.
 pub(crate) fn attach_of(src: &dyn mm::PageSource) -> Option<&ShmPages> {
     src.as_any()?.downcast_ref::<ShmPages>()
@@ -324,6 +331,25 @@ pub(crate) fn sys_shmdt(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     }
     reap(ctx);
     Ok(0)
+}
+
+/// `remap_file_pages` over `[start, end)` of an attach of segment `serial`: Linux maps the
+/// segment's file again, the old mapping going first; a removed segment (`IPC_RMID`) that
+/// this leaves unattached goes with it, and the new mapping then fails with `EINVAL`.
+pub(crate) fn remapping(ctx: &mut Ctx<'_>, serial: u64, start: u64, end: u64) -> Result<(), Errno> {
+    let removed = |ctx: &Ctx<'_>| {
+        let seg = ctx.procs.ipc.shm.iter().find(|(_, s)| s.serial == serial);
+        seg.map(|(_, s)| s.perm.mode & SHM_DEST != 0)
+    };
+    if removed(ctx) == Some(false) {
+        return Ok(());
+    }
+    ctx.mm.munmap(ctx.proc.mm, UserAddr(start), end - start)?;
+    reap(ctx);
+    match removed(ctx) {
+        Some(_) => Ok(()),
+        None => Err(Errno::EINVAL),
+    }
 }
 
 /// The `shmid64_ds` of a segment.

@@ -121,10 +121,10 @@ pub(super) fn smaps(vfs: &Vfs, mm: &Mm, p: &Process) -> Vec<u8> {
             "Private_Hugetlb",
             "Swap",
             "SwapPss",
-            "Locked",
         ] {
             out += &f(k, 0);
         }
+        out += &f("Locked", if r.info.locked { r.pss_bytes } else { 0 });
         out += "THPeligible:    0\n";
         out += &format!("VmFlags:{}\n", vm_flags(&r));
     }
@@ -147,6 +147,9 @@ fn vm_flags(r: &VmaReport) -> String {
     s += " mr mw me";
     if r.info.shared {
         s += " ms";
+    }
+    if r.info.locked {
+        s += " lo";
     }
     s += " ";
     s

@@ -13,6 +13,7 @@ use crate::process::{ProcState, Process};
 #[derive(Default)]
 struct MemUse {
     size: u64,
+    locked: u64,
     rss: u64,
     anon: u64,
     data: u64,
@@ -29,6 +30,9 @@ fn mem_use(mm: &Mm, p: &Process) -> MemUse {
     for r in mm.vma_report(p.mm) {
         let len = r.info.end - r.info.start;
         u.size += len;
+        if r.info.locked {
+            u.locked += len;
+        }
         u.rss += r.rss_pages * PAGE_SIZE;
         u.anon += r.anon_pages * PAGE_SIZE;
         let is_stack = r.info.start <= p.exe.areas.stack && p.exe.areas.stack < r.info.end;
@@ -178,7 +182,7 @@ fn status(v: &ProcView<'_>, mm: &Mm, p: &Process, tid: i32) -> String {
         for (k, b) in [
             ("VmPeak", u.size),
             ("VmSize", u.size),
-            ("VmLck", 0),
+            ("VmLck", u.locked),
             ("VmPin", 0),
             ("VmHWM", u.rss),
             ("VmRSS", u.rss),
