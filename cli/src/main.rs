@@ -37,8 +37,9 @@ enum Command {
 struct ReplayArgs {
     /// The log.
     log: PathBuf,
-    /// The service whose inbox is replayed: sched (syscall, mm and vfs are not replayable
-    /// yet).
+    /// The service whose inbox is replayed: sched, mm, or syscall (the whole kernel run
+    /// again on the log: every syscall's reply and every message it sends are checked);
+    /// vfs is not a message service yet.
     #[arg(long)]
     service: kernel::replay::Service,
     /// Replay against this implementation instead of the recorded one (for sched: rr, fair
@@ -187,10 +188,12 @@ fn main() -> ExitCode {
 }
 
 fn replay(args: ReplayArgs) -> ExitCode {
-    use kernel::replay::{read_log, replay, Verdict};
+    use kernel::replay::{read_log, replay, Service, Verdict};
     let shown = args.log.display();
-    let verdict =
-        read_log(&args.log).and_then(|log| replay(&log, args.service, args.with.as_deref()));
+    let verdict = read_log(&args.log).and_then(|log| match args.service {
+        Service::Syscall if args.with.is_none() => replay_syscall(&log),
+        service => replay(&log, service, args.with.as_deref()),
+    });
     match verdict {
         Ok(Verdict::Matches { messages }) => {
             println!("{shown}: {messages} messages replayed, every reply matches");
@@ -218,14 +221,27 @@ fn replay(args: ReplayArgs) -> ExitCode {
     }
 }
 
-fn run(args: RunArgs) -> ExitCode {
-    if std::env::var_os("RUST_LOG").is_some() {
-        tracing_subscriber::fmt()
-            .with_writer(std::io::stderr)
-            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-            .init();
-    }
-    let cfg = kernel::Config {
+/// Runs the kernel of the recorded run again on `log` (its options are the recorded
+/// command line's).
+fn replay_syscall(
+    log: &kernel::replay::Log,
+) -> Result<kernel::replay::Verdict, kernel::replay::ReplayError> {
+    use kernel::replay::{ReplayError, Service};
+    let Ok(Cli {
+        command: Command::Run(args),
+    }) = Cli::try_parse_from(&log.header.flags)
+    else {
+        return Err(ReplayError::NotReplayable(
+            Service::Syscall,
+            "the log's command line is not a `uml run`",
+        ));
+    };
+    kernel::replay_run::replay_syscall(&config(args), log)
+}
+
+/// The kernel's configuration for `uml run ARGS`.
+fn config(args: RunArgs) -> kernel::Config {
+    kernel::Config {
         root: args.root,
         rw: args.rw,
         binds: args.volumes,
@@ -243,7 +259,17 @@ fn run(args: RunArgs) -> ExitCode {
         mm: args.mm,
         user: args.user,
         argv: args.argv,
-    };
+    }
+}
+
+fn run(args: RunArgs) -> ExitCode {
+    if std::env::var_os("RUST_LOG").is_some() {
+        tracing_subscriber::fmt()
+            .with_writer(std::io::stderr)
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .init();
+    }
+    let cfg = config(args);
     match kernel::Kernel::run(&cfg) {
         Ok(status) => ExitCode::from(status.shell_code().clamp(0, 255) as u8),
         Err(kernel::KernelError::Start(e)) => {

@@ -32,7 +32,7 @@ pub struct StartError {
 }
 
 impl StartError {
-    fn host(what: &str, e: impl std::fmt::Display) -> StartError {
+    pub(crate) fn host(what: &str, e: impl std::fmt::Display) -> StartError {
         StartError {
             message: format!("{what}: {e}"),
             code: 1,
@@ -68,6 +68,7 @@ fn environment(cfg: &Config) -> Vec<(OsString, OsString)> {
 pub(crate) fn boot(
     cfg: &Config,
     new_runner: impl FnOnce(BorrowedFd<'_>) -> Result<Box<dyn Runner>, RunnerError>,
+    mut recorder: Option<crate::record::Recorder>,
 ) -> Result<Kernel, StartError> {
     // First, before any other thread exists: host signals are taken by one thread.
     let host =
@@ -82,9 +83,12 @@ pub(crate) fn boot(
             MmService::on_thread(mm).map_err(|e| StartError::host("mm thread", e))?
         }
     };
-    if cfg.record.is_some() {
+    if recorder.is_some() {
         // From the first space on: a replay of mm starts from an empty one.
         mm.record();
+    }
+    if let Some(c) = recorder.as_mut().and_then(|r| r.checker()) {
+        mm.replay_reads(c.mm_entries());
     }
     // Who the guest starts as: root unless `--user` says otherwise (uml's root; what
     // reaches the host is still done, and checked, as the user who runs uml).
@@ -106,7 +110,7 @@ pub(crate) fn boot(
         e => StartError::host(&format!("root {}", cfg.root.display()), e),
     })?;
     let mut runner = new_runner(mm.view().phys_fd()).map_err(|e| StartError::host("runner", e))?;
-    if cfg.record.is_some() {
+    if recorder.is_some() {
         runner = Box::new(runner::recording::Recording::new(runner));
     }
 
@@ -213,16 +217,6 @@ pub(crate) fn boot(
     tasks.insert(INIT_TASK, Task::new(regs, 1));
     let mut mm_users = std::collections::HashMap::new();
     mm_users.insert(proc_mm, 1);
-    let recorder = match &cfg.record {
-        Some(path) => {
-            let flags = std::env::args().collect();
-            let header = crate::record::Header::new(flags, cfg.sched, cfg.mem_bytes, cfg.mm);
-            let r = crate::record::Recorder::create(path, &header)
-                .map_err(|e| StartError::host(&format!("record log {}", path.display()), e))?;
-            Some(r)
-        }
-        None => None,
-    };
     let mut k = Kernel {
         mm,
         vfs,

@@ -55,6 +55,7 @@ mod publish;
 mod publish_udp;
 pub mod record;
 pub mod replay;
+pub mod replay_run;
 mod run;
 mod signals;
 #[cfg(test)]
@@ -134,6 +135,9 @@ pub enum KernelError {
     /// The record log could not be written.
     #[error("record log: {0}")]
     Record(std::io::Error),
+    /// A replay left the recorded run ([`replay_run`] reports where).
+    #[error("the replay diverged from the recorded run")]
+    Diverged,
     /// The stub running a guest disappeared.
     #[error("the stub process of pid {0} died unexpectedly ({1:?})")]
     StubDied(i32, trap::HostExit),
@@ -228,13 +232,46 @@ impl Kernel {
         cfg: &Config,
         new_runner: impl FnOnce(BorrowedFd<'_>) -> Result<Box<dyn Runner>, RunnerError>,
     ) -> Result<ExitStatus, KernelError> {
-        let mut k = boot::boot(cfg, new_runner)?;
+        let recorder = match &cfg.record {
+            Some(path) => {
+                let flags = std::env::args().collect();
+                let header = record::Header::new(flags, cfg.sched, cfg.mem_bytes, cfg.mm);
+                let r = record::Recorder::create(path, &header)
+                    .map_err(|e| StartError::host(&format!("record log {}", path.display()), e))?;
+                // The host inputs of the run are logged from its first on.
+                nondet::record();
+                Some(r)
+            }
+            None => None,
+        };
+        let status = Kernel::run_recorded(cfg, new_runner, recorder);
+        if cfg.record.is_some() {
+            nondet::live();
+        }
+        status
+    }
+
+    /// Boots and runs with `recorder` logging (or, replaying, checking) the messages.
+    fn run_recorded(
+        cfg: &Config,
+        new_runner: impl FnOnce(BorrowedFd<'_>) -> Result<Box<dyn Runner>, RunnerError>,
+        recorder: Option<record::Recorder>,
+    ) -> Result<ExitStatus, KernelError> {
+        let mut k = boot::boot(cfg, new_runner, recorder)?;
         let status = k.main_loop();
         k.flush_logs();
         if let Some(r) = k.recorder.take() {
             r.finish().map_err(KernelError::Record)?;
         }
         status
+    }
+
+    /// Replaying: whether the run left the recorded one (the main loop then stops).
+    fn diverged(&mut self) -> bool {
+        let Some(c) = self.recorder.as_mut().and_then(|r| r.checker()) else {
+            return false;
+        };
+        c.diverged() || nondet::divergence().is_some()
     }
 
     /// Writes the messages mm and the runner logged since the last flush to the record log.

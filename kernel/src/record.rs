@@ -6,7 +6,10 @@
 //! [`Entry`] stamped with the kernel clock ([`sched::Ktime`]) when the message was sent. Recorded
 //! today: every message to the scheduler and to the runner with its reply; every message to mm with its reply,
 //! what mapped files answered and the bytes each guest-memory read returned; and every
-//! syscall (the caller's registers on entry and the handler's [`syscall::Reply`]). [`crate::replay`] reads it back.
+//! syscall (the caller's registers on entry and the handler's [`syscall::Reply`]); and what
+//! the kernel read from the host meanwhile ([`Entry::Inputs`]: clocks, randomness, its
+//! streams' answers), so that the whole kernel can be run again on the log
+//! ([`crate::replay_run`]). [`crate::replay`] reads it back.
 //!
 //! With recording off the kernel pays one branch per message.
 
@@ -22,7 +25,7 @@ use serde::{Deserialize, Serialize};
 pub const MAGIC: [u8; 8] = *b"umlrec\0\0";
 
 /// The log layout this uml writes and reads; a change of [`Header`] or [`Entry`] bumps it.
-pub const FORMAT: u32 = 2;
+pub const FORMAT: u32 = 3;
 
 /// The largest frame a reader accepts (a longer length is corruption).
 pub const MAX_FRAME: u32 = 64 << 20;
@@ -118,13 +121,53 @@ pub enum Entry {
         /// The message and what came of it.
         entry: Box<mm::MmEntry>,
     },
+    /// What the kernel read from the host since the last entry of this kind: clocks,
+    /// randomness, its streams' answers ([`nondet`]).
+    Inputs(Vec<nondet::Input>),
 }
 
-/// A log being written.
+impl Entry {
+    /// Which stream of the log it belongs to (each stream is in order on its own).
+    pub fn stream(&self) -> Stream {
+        match self {
+            Entry::Sched { .. } => Stream::Sched,
+            Entry::Syscall { .. } => Stream::Syscall,
+            Entry::Runner { .. } => Stream::Runner,
+            Entry::Mm { .. } => Stream::Mm,
+            Entry::Inputs(_) => Stream::Inputs,
+        }
+    }
+}
+
+/// The streams of a log: one per service inbox, and the host inputs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Stream {
+    /// Messages to the scheduler.
+    Sched,
+    /// Syscalls.
+    Syscall,
+    /// Messages to the runner.
+    Runner,
+    /// Messages to mm.
+    Mm,
+    /// Host inputs.
+    Inputs,
+}
+
+/// Where a [`Recorder`]'s entries go.
+enum Sink {
+    /// The log file; the first write error is kept for [`Recorder::finish`].
+    File {
+        out: BufWriter<File>,
+        error: Option<std::io::Error>,
+    },
+    /// A replay: each entry is compared with the recorded one at its place in its stream.
+    Check(crate::replay_run::Checker),
+}
+
+/// A log being written, or a replay's entries being checked against a log.
 pub struct Recorder {
-    out: BufWriter<File>,
-    /// The first write error, reported when the run ends.
-    error: Option<std::io::Error>,
+    sink: Sink,
 }
 
 impl Recorder {
@@ -132,27 +175,55 @@ impl Recorder {
     pub fn create(path: &Path, header: &Header) -> std::io::Result<Recorder> {
         let mut out = BufWriter::new(File::create(path)?);
         bincode::serialize_into(&mut out, header).map_err(std::io::Error::other)?;
-        Ok(Recorder { out, error: None })
+        Ok(Recorder {
+            sink: Sink::File { out, error: None },
+        })
+    }
+
+    /// A recorder that checks a replay's entries ([`crate::replay_run`]).
+    pub(crate) fn checking(checker: crate::replay_run::Checker) -> Recorder {
+        Recorder {
+            sink: Sink::Check(checker),
+        }
+    }
+
+    /// The checker of a replay.
+    pub(crate) fn checker(&mut self) -> Option<&mut crate::replay_run::Checker> {
+        match &mut self.sink {
+            Sink::Check(c) => Some(c),
+            Sink::File { .. } => None,
+        }
+    }
+
+    /// The checker of a replay, once it ended.
+    pub(crate) fn into_checker(self) -> Option<crate::replay_run::Checker> {
+        match self.sink {
+            Sink::Check(c) => Some(c),
+            Sink::File { .. } => None,
+        }
     }
 
     /// Appends one entry as a frame (a failure is kept for [`Recorder::finish`]).
     pub fn write(&mut self, entry: &Entry) {
-        if self.error.is_some() {
-            return;
-        }
+        let (out, error) = match &mut self.sink {
+            Sink::Check(c) => return c.check(entry),
+            Sink::File { error: Some(_), .. } => return,
+            Sink::File { out, error } => (out, error),
+        };
         let framed = bincode::serialize(entry)
             .map_err(std::io::Error::other)
             .and_then(|bytes| {
-                self.out.write_all(&(bytes.len() as u32).to_le_bytes())?;
-                self.out.write_all(&checksum(&bytes).to_le_bytes())?;
-                self.out.write_all(&bytes)
+                out.write_all(&(bytes.len() as u32).to_le_bytes())?;
+                out.write_all(&checksum(&bytes).to_le_bytes())?;
+                out.write_all(&bytes)
             });
         if let Err(e) = framed {
-            self.error = Some(e);
+            *error = Some(e);
         }
     }
 
-    /// Writes the messages `mm` and the runner logged since the last call, stamped `at`.
+    /// Writes the messages `mm` and the runner logged since the last call, stamped `at`,
+    /// and the host inputs read meanwhile.
     pub fn write_logs(
         &mut self,
         mm: &mut mm::MmService,
@@ -172,13 +243,18 @@ impl Recorder {
                 reply: Box::new(reply),
             });
         }
+        let inputs = nondet::take_recorded();
+        if !inputs.is_empty() {
+            self.write(&Entry::Inputs(inputs));
+        }
     }
 
     /// Flushes the log; the first error of the whole recording, if any.
-    pub fn finish(mut self) -> std::io::Result<()> {
-        if let Some(e) = self.error.take() {
-            return Err(e);
+    pub fn finish(self) -> std::io::Result<()> {
+        match self.sink {
+            Sink::File { error: Some(e), .. } => Err(e),
+            Sink::File { mut out, .. } => out.flush(),
+            Sink::Check(_) => Ok(()),
         }
-        self.out.flush()
     }
 }

@@ -185,7 +185,7 @@ fn sched_inbox(log: &Log) -> SchedInbox {
         .iter()
         .filter_map(|e| match e {
             Entry::Sched { at, msg, reply } => Some((*at, msg.clone(), reply.clone())),
-            Entry::Syscall { .. } | Entry::Mm { .. } | Entry::Runner { .. } => None,
+            _ => None,
         })
         .collect()
 }
@@ -207,8 +207,7 @@ pub fn replay(log: &Log, service: Service, with: Option<&str>) -> Result<Verdict
         Service::Syscall => {
             return Err(ReplayError::NotReplayable(
                 service,
-                "its replies and the guest memory its handlers read are recorded, but a \
-                 fresh instance also needs the process table and files as they were",
+                "it is replayed by running the whole kernel again: see replay_run::replay_syscall",
             ))
         }
         Service::Vfs => {
@@ -235,7 +234,7 @@ pub fn replay(log: &Log, service: Service, with: Option<&str>) -> Result<Verdict
 /// At most this much of a message or reply is printed in a divergence report.
 const SHOWN: usize = 400;
 
-fn shown(v: &impl std::fmt::Debug) -> String {
+pub(crate) fn shown(v: &impl std::fmt::Debug) -> String {
     let mut s = format!("{v:?}");
     if s.len() > SHOWN {
         let mut end = SHOWN;

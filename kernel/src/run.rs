@@ -42,6 +42,9 @@ impl Kernel {
 
     pub(crate) fn main_loop(&mut self) -> Result<ExitStatus, KernelError> {
         loop {
+            if self.recorder.is_some() && self.diverged() {
+                return Err(KernelError::Diverged);
+            }
             self.host_signals();
             self.tty_signals();
             if (!self.host_watch.is_empty() || !self.ports.is_empty())

@@ -677,7 +677,14 @@ impl MmService {
                     ..
                 },
                 Some(data),
-            ) => Some((*id, *addr, data.clone())),
+            ) => {
+                // A string read logs its bytes without the NUL it stopped at.
+                let mut bytes = data.clone();
+                if let MmReply::Accessed(n) = e.reply {
+                    bytes.resize((n as usize).max(bytes.len()), 0);
+                }
+                Some((*id, *addr, bytes))
+            }
             _ => None,
         });
         self.reads = Some(reads.collect());

@@ -2,7 +2,7 @@
 //! position, the status flags and, for directories, the listing being read.
 
 use std::io::{IoSlice, IoSliceMut};
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 
 use abi::flags::mode::{S_IFDIR, S_IFIFO, S_IFLNK, S_IFREG};
 use abi::flags::OFlags;
@@ -33,8 +33,9 @@ pub(crate) enum FileKind {
     Mem(Arc<MemInode>),
     /// A directory: listed through its dentry.
     Dir,
-    /// A host descriptor passed through (stdio, tty, pipes and other special host files).
-    Stream(OwnedFd),
+    /// A host descriptor passed through (stdio, tty, pipes and other special host files),
+    /// and the id its waiters wait on.
+    Stream(OwnedFd, u64),
     /// A devfs device.
     Dev(DevKind),
     /// A loop block device.
@@ -281,7 +282,7 @@ impl OpenFile {
                 self.accessed(m);
                 Ok(n)
             }
-            FileKind::Stream(fd) => {
+            FileKind::Stream(fd, _) => {
                 let n = bufs.len().min(IOV_MAX);
                 stdio::read(fd, &mut bufs[..n])
             }
@@ -343,7 +344,7 @@ impl OpenFile {
                 crate::blockfs::written(self.dentry.as_ref(), n);
                 Ok(n)
             }
-            FileKind::Stream(fd) => stdio::write(fd, &bufs[..bufs.len().min(IOV_MAX)]),
+            FileKind::Stream(fd, _) => stdio::write(fd, &bufs[..bufs.len().min(IOV_MAX)]),
             FileKind::Dev(k) => dev_write(*k, bufs),
             FileKind::Loop(l) => {
                 let mut st = self.state.lock();
@@ -386,7 +387,7 @@ impl OpenFile {
                 self.accessed(m);
                 Ok(n)
             }
-            FileKind::Stream(fd) => {
+            FileKind::Stream(fd, _) => {
                 let n = bufs.len().min(IOV_MAX);
                 nix::sys::uio::preadv(fd.as_fd(), &mut bufs[..n], off as i64).map_err(nerr)
             }
@@ -447,7 +448,7 @@ impl OpenFile {
                 crate::blockfs::written(self.dentry.as_ref(), n);
                 Ok(n)
             }
-            FileKind::Stream(fd) => {
+            FileKind::Stream(fd, _) => {
                 let n = bufs.len().min(IOV_MAX);
                 nix::sys::uio::pwritev(fd.as_fd(), &bufs[..n], off as i64).map_err(nerr)
             }
@@ -468,7 +469,7 @@ impl OpenFile {
             FileKind::Path => return Err(Errno::EBADF),
             FileKind::Pipe(_) | FileKind::Pty(_) | FileKind::PidFd(_) => return Err(Errno::ESPIPE),
             FileKind::Object(o) => return o.lseek(),
-            FileKind::Stream(fd) => return stdio::lseek(fd, off, whence),
+            FileKind::Stream(fd, _) => return stdio::lseek(fd, off, whence),
             FileKind::Dev(_) => {
                 if !(0..=4).contains(&whence) {
                     return Err(Errno::EINVAL);
@@ -527,7 +528,7 @@ impl OpenFile {
     pub fn stat(&self) -> Result<Stat, Errno> {
         match (&self.dentry, &self.kind) {
             (Some(d), _) => d.stat(),
-            (None, FileKind::Stream(fd)) => stdio::fstat(fd),
+            (None, FileKind::Stream(fd, _)) => stdio::fstat(fd),
             (None, FileKind::Host(fd)) => fstat_fd(fd),
             (None, FileKind::Mem(m)) => Ok(m.stat()),
             (None, FileKind::Pipe(p)) => Ok(p.pipe.stat()),
@@ -677,7 +678,7 @@ impl OpenFile {
 
     fn truncate_here(&self, len: u64) -> Result<(), Errno> {
         match &self.kind {
-            FileKind::Host(fd) | FileKind::Stream(fd) => {
+            FileKind::Host(fd) | FileKind::Stream(fd, _) => {
                 rustix::fs::ftruncate(fd, len).map_err(herr)
             }
             FileKind::Mem(m) => {
@@ -854,7 +855,10 @@ impl OpenFile {
                 let write = flags.bits() & OFlags::ACCMODE == 1;
                 FileKind::Pipe(crate::pipe::open_end(&p.pipe, !write, write))
             }
-            FileKind::Stream(fd) => FileKind::Stream(fd.try_clone().map_err(Errno::from)?),
+            FileKind::Stream(fd, _) => FileKind::Stream(
+                fd.try_clone().map_err(Errno::from)?,
+                crate::object::new_wait_id(),
+            ),
             FileKind::Object(o) if o.reopens() => FileKind::Object(o.clone()),
             _ => return Err(Errno::ENXIO),
         };
@@ -863,7 +867,7 @@ impl OpenFile {
 
     fn stream(&self) -> Result<&OwnedFd, Errno> {
         match &self.kind {
-            FileKind::Stream(fd) => Ok(fd),
+            FileKind::Stream(fd, _) => Ok(fd),
             FileKind::Path => Err(Errno::EBADF),
             _ => Err(Errno::ENOTTY),
         }
@@ -931,7 +935,7 @@ impl OpenFile {
         .map_err(herr)?;
         Ok(OpenFile::new(
             self.dentry.clone(),
-            FileKind::Stream(fd),
+            FileKind::Stream(fd, crate::object::new_wait_id()),
             self.flags(),
         ))
     }
@@ -956,7 +960,7 @@ impl OpenFile {
             Ok(size.saturating_sub(pos).min(i32::MAX as u64) as i32)
         };
         match &self.kind {
-            FileKind::Stream(fd) => stdio::fionread(fd),
+            FileKind::Stream(fd, _) => stdio::fionread(fd),
             FileKind::Host(fd) => rest(fstat_fd(fd)?.st_size as u64),
             FileKind::Mem(m) => rest(m.size()),
             FileKind::Pipe(p) => Ok(p.pipe.len() as i32),
@@ -973,7 +977,7 @@ impl OpenFile {
         match &self.kind {
             FileKind::Host(fd) => preadv_all(fd, &mut bufs, off),
             FileKind::Mem(m) => m.read_vectored(&mut bufs, off),
-            FileKind::Stream(fd) => {
+            FileKind::Stream(fd, _) => {
                 let off = i64::try_from(off).map_err(|_| Errno::EINVAL)?;
                 nix::sys::uio::preadv(fd.as_fd(), &mut bufs, off).map_err(nerr)
             }
@@ -1063,7 +1067,7 @@ impl OpenFile {
             FileKind::Pty(p) => Some(p.pty.id()),
             FileKind::Object(o) => Some(o.wait_id()),
             // Host streams are told apart from pipe ids by the top bit.
-            FileKind::Stream(fd) => Some(HOST_STREAM_ID | fd.as_raw_fd() as u64),
+            FileKind::Stream(_, id) => Some(HOST_STREAM_ID | id),
             FileKind::PidFd(pid) => Some(pidfd_wait_id(*pid)),
             _ => None,
         }
@@ -1087,7 +1091,7 @@ impl OpenFile {
                     ws.host.push(self.clone());
                 }
             }
-            FileKind::Stream(_) => {
+            FileKind::Stream(..) => {
                 ws.ids.extend(self.wait_id());
                 ws.host.push(self.clone());
             }
@@ -1109,7 +1113,7 @@ impl OpenFile {
     pub fn can_poll(&self) -> bool {
         match &self.kind {
             FileKind::Pipe(_)
-            | FileKind::Stream(_)
+            | FileKind::Stream(..)
             | FileKind::Pty(_)
             | FileKind::PidFd(_)
             | FileKind::Object(_) => true,
@@ -1141,7 +1145,7 @@ impl OpenFile {
     /// The host descriptor of a host stream (stdio, `/dev/tty`), for the kernel to wait on.
     pub fn host_stream_fd(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
         match &self.kind {
-            FileKind::Stream(fd) => Some(std::os::fd::AsFd::as_fd(fd)),
+            FileKind::Stream(fd, _) => Some(std::os::fd::AsFd::as_fd(fd)),
             _ => None,
         }
     }
@@ -1208,7 +1212,7 @@ impl OpenFile {
         match &self.kind {
             FileKind::Pipe(p) => p.poll(),
             FileKind::Pty(p) => p.pty.poll(p.master),
-            FileKind::Stream(fd) => stdio::poll(fd),
+            FileKind::Stream(fd, _) => stdio::poll(fd),
             FileKind::Object(o) => o.poll(who),
             _ => PollEvents::READY,
         }
@@ -1270,7 +1274,7 @@ impl OpenFile {
     /// Whether the file position can be moved (not a pipe, tty or socket).
     pub fn is_seekable(&self) -> bool {
         match &self.kind {
-            FileKind::Stream(fd) => stdio::lseek(fd, 0, 1).is_ok(),
+            FileKind::Stream(fd, _) => stdio::lseek(fd, 0, 1).is_ok(),
             FileKind::Path
             | FileKind::Pipe(_)
             | FileKind::PidFd(_)
@@ -1372,7 +1376,7 @@ pub(crate) fn open_dentry(d: &Dentry, flags: OFlags) -> Result<FileRef, Errno> {
             if ft == S_IFREG {
                 FileKind::Host(fd)
             } else {
-                FileKind::Stream(fd)
+                FileKind::Stream(fd, crate::object::new_wait_id())
             }
         }
         Inode::Ovl(o) => {
@@ -1396,7 +1400,7 @@ pub(crate) fn open_dentry(d: &Dentry, flags: OFlags) -> Result<FileRef, Errno> {
                     if ft == S_IFREG {
                         FileKind::Host(fd)
                     } else {
-                        FileKind::Stream(fd)
+                        FileKind::Stream(fd, crate::object::new_wait_id())
                     }
                 }
             }
@@ -1434,7 +1438,9 @@ fn mem_kind(u: Arc<MemInode>, shared: &crate::dentry::FsShared) -> Result<FileKi
         MemData::File(_) => None,
     };
     Ok(match dev {
-        Some(DevKind::Console { host_fd, .. }) => FileKind::Stream(stdio::dup(host_fd)?),
+        Some(DevKind::Console { host_fd, .. }) => {
+            FileKind::Stream(stdio::dup(host_fd)?, crate::object::new_wait_id())
+        }
         Some(DevKind::NoDevice(..)) => return Err(Errno::ENXIO),
         Some(DevKind::Loop(n)) => {
             let loops = shared.loops().ok_or(Errno::ENXIO)?;
@@ -1467,10 +1473,13 @@ fn pty_read(p: &PtyEnd, bufs: &mut [IoSliceMut<'_>]) -> Result<usize, Errno> {
 /// descriptor is the console's alias in `/dev/pts`.
 pub(crate) fn open_stream(fd: OwnedFd, dentry: Option<Dentry>) -> Result<FileRef, Errno> {
     use std::os::fd::AsRawFd;
-    let fl = nix::fcntl::fcntl(fd.as_raw_fd(), nix::fcntl::FcntlArg::F_GETFL).map_err(nerr)?;
+    let fl = nondet::input("stream flags", || {
+        nix::fcntl::fcntl(fd.as_raw_fd(), nix::fcntl::FcntlArg::F_GETFL).map_err(nerr)
+    })?;
     let keep = OFlags::ACCMODE | OFlags::APPEND.bits() | OFlags::NONBLOCK.bits();
     let flags = OFlags::from_bits_retain(fl as u32 & keep) | OFlags::LARGEFILE;
-    Ok(OpenFile::new(dentry, FileKind::Stream(fd), flags))
+    let id = crate::object::new_wait_id();
+    Ok(OpenFile::new(dentry, FileKind::Stream(fd, id), flags))
 }
 
 /// An open file (read-write, `O_NONBLOCK` kept from `flags`) over kernel object `obj`.
