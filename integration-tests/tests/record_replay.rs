@@ -1,7 +1,8 @@
 //! `uml run --record FILE` and `uml replay FILE --service S [--with IMPL]`: a recorded run
 //! gives the same output as an unrecorded one, its scheduler and mm inboxes replay with every
-//! reply matching, another policy's comparison is printed, and a damaged log is one clear
-//! line.
+//! reply matching, the whole kernel runs again on it with every syscall reply matching
+//! (`--service syscall`), another policy's comparison is printed, a replay on a root that
+//! changed since reports where it diverged, and a damaged log is one clear line.
 #![allow(clippy::unwrap_used)]
 
 use std::ffi::OsString;
@@ -20,8 +21,8 @@ fn replay(log: &std::path::Path, extra: &[&str]) -> Outcome {
 
 /// Runs `argv` natively and recorded under uml (same output), then replays the log's
 /// scheduler inbox against the recorded policy (exit 0) and against `fair` (a comparison),
-/// and mm's inbox against a fresh mm (exit 0) and against the single-process backend (a
-/// comparison).
+/// mm's inbox against a fresh mm (exit 0) and against the single-process backend (a
+/// comparison), and the syscalls against the whole kernel run again (exit 0).
 fn record_and_replay(tag: &str, argv: &[OsString]) {
     let dir = TempDir::new(tag);
     let log = dir.join("run.log");
@@ -50,6 +51,13 @@ fn record_and_replay(tag: &str, argv: &[OsString]) {
         o.stdout_str().contains("address-space switches"),
         "{}",
         o.describe("replay mm --with single")
+    );
+    let o = replay(&log, &["--service", "syscall"]);
+    assert_eq!(o.status, 0, "{}", o.describe("replay syscall"));
+    assert!(
+        o.stdout_str().contains("every reply matches"),
+        "{}",
+        o.describe("replay syscall")
     );
     let o = replay(&log, &["--service", "sched", "--with", "fair"]);
     assert_eq!(o.status, 0, "{}", o.describe("replay --with fair"));
@@ -114,7 +122,7 @@ fn damaged_logs_are_one_line_errors() {
             &["--service", "sched"],
             "No such file",
         ),
-        (&log, &["--service", "syscall"], "cannot be replayed"),
+        (&log, &["--service", "vfs"], "cannot be replayed"),
         (
             &log,
             &["--service", "sched", "--with", "nope"],
@@ -128,4 +136,50 @@ fn damaged_logs_are_one_line_errors() {
         assert_eq!(err.lines().count(), 1, "{err}");
         assert!(err.contains(want), "want {want:?} in {err:?}");
     }
+}
+
+/// The syscall service replayed on a root that changed since the recording: the first
+/// syscall whose reply differs is reported (exit 1); a run that wrote host files is not
+/// replayed (its replay would write them again).
+#[test]
+fn a_changed_root_diverges() {
+    let dir = TempDir::new("rec-changed");
+    let data = dir.join("data");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::write(data.join("f"), b"abc").unwrap();
+    let log = dir.join("run.log");
+    let mut cmd = Command::new(uml_bin());
+    cmd.args(["run", "--record"])
+        .arg(&log)
+        .arg("-v")
+        .arg(format!("{}:/data:ro", data.display()))
+        .args(["--", "/bin/cat", "/data/f"]);
+    let o = run_command(cmd, DEFAULT_TIMEOUT);
+    assert_eq!((o.status, o.stdout_str()), (0, "abc".to_string()));
+    let o = replay(&log, &["--service", "syscall"]);
+    assert_eq!(o.status, 0, "{}", o.describe("replay syscall"));
+
+    std::fs::write(data.join("f"), b"abcdef").unwrap();
+    let o = replay(&log, &["--service", "syscall"]);
+    assert_eq!(o.status, 1, "{}", o.describe("replay syscall"));
+    let out = o.stdout_str();
+    assert!(
+        out.contains("diverges") && out.contains("recorded:"),
+        "{out}"
+    );
+
+    let mut cmd = Command::new(uml_bin());
+    cmd.args(["run", "--record"])
+        .arg(&log)
+        .arg("-v")
+        .arg(format!("{}:/data", data.display()))
+        .args(["--", "/bin/true"]);
+    assert_eq!(run_command(cmd, DEFAULT_TIMEOUT).status, 0);
+    let o = replay(&log, &["--service", "syscall"]);
+    assert_eq!(o.status, 2, "{}", o.describe("replay syscall"));
+    assert!(
+        o.stderr_str().contains("wrote host files"),
+        "{}",
+        o.stderr_str()
+    );
 }

@@ -64,15 +64,16 @@ enum Mode {
 
 thread_local! {
     static MODE: RefCell<Mode> = const { RefCell::new(Mode::Live) };
-    /// The zero of the monotonic values this thread records (an `Instant` has no
-    /// serialised form): its first read in the mode.
-    static EPOCH: std::cell::Cell<Option<Instant>> = const { std::cell::Cell::new(None) };
 }
+
+/// The zero of the monotonic values recorded (an `Instant` has no serialised form): the
+/// first recorded or replayed read of the process. One for the whole process, so that a
+/// run and its replay in one process (a test) see the same instants.
+static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
 
 /// From now on this thread's inputs are kept (see [`take_recorded`]).
 pub fn record() {
     MODE.with(|m| *m.borrow_mut() = Mode::Recording(Vec::new()));
-    EPOCH.with(|e| e.set(Some(Instant::now())));
 }
 
 /// From now on this thread's inputs are `inputs`, in order.
@@ -84,7 +85,6 @@ pub fn replay(inputs: Vec<Input>) {
             diverged: None,
         }
     });
-    EPOCH.with(|e| e.set(Some(Instant::now())));
 }
 
 /// Back to reading the host live (the end of a recording or replay).
@@ -177,11 +177,18 @@ pub fn input_pod<T: bytemuck::Pod, E: Serialize + DeserializeOwned>(
         .map(|b| bytemuck::try_pod_read_unaligned(&b).unwrap_or_else(|_| T::zeroed()))
 }
 
+/// The zero of the process's monotonic clock: its first use. Not an input (it reads no
+/// host value a replay would need): a recorded or replayed [`ktime_get`] counts from it.
+pub fn epoch() -> Instant {
+    *EPOCH.get_or_init(Instant::now)
+}
+
 /// The monotonic clock (Linux's `ktime_get`).
 pub fn ktime_get() -> Instant {
-    let Some(epoch) = EPOCH.with(|e| e.get()) else {
+    if MODE.with(|m| matches!(*m.borrow(), Mode::Live)) {
         return Instant::now();
-    };
+    }
+    let epoch = epoch();
     let nanos = input("ktime", || {
         Instant::now().saturating_duration_since(epoch).as_nanos() as u64
     });

@@ -8,10 +8,10 @@ use abi::{Errno, SysResult};
 
 use crate::{Args, Ctx, WaitKey};
 
-/// When the kernel booted; the guest's monotonic and boot-time clocks count from the host's.
+/// When the kernel booted (its first look at the clock); the guest's monotonic and
+/// boot-time clocks count from the host's.
 fn boot() -> Instant {
-    static BOOT: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
-    *BOOT.get_or_init(nondet::ktime_get)
+    nondet::epoch()
 }
 
 /// `at` on the kernel's monotonic clock (the scheduler's [`sched::Ktime`]), which counts
