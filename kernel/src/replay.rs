@@ -7,10 +7,9 @@
 //! between becoming runnable and being picked). A log of another format or uml version, or
 //! a truncated or corrupt one, is a [`ReplayError`], never a panic.
 //!
-//! Replayable today: `sched` and `mm` (mapped files answer as they did in the recorded run;
-//! see [`mm::replay`]). The syscall service's replies and the bytes its guest-memory reads
-//! returned are recorded, but a fresh syscall instance also needs the process table and the
-//! files as they were, which are not.
+//! Replayable here: `sched` and `mm` (mapped files answer as they did in the recorded run;
+//! see [`mm::replay`]). The syscall service is replayed by running the whole kernel again
+//! on the log ([`crate::replay_run`]); vfs is not a message service yet.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
