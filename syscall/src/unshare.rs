@@ -2,8 +2,9 @@
 //!
 //! What a process can share in uml is its descriptor table (`CLONE_FILES`), which
 //! `unshare` copies (`EMFILE` if a descriptor is at or past `/proc/sys/fs/nr_open`, as
-//! Linux's `dup_fd`). Its working directory, root and umask (`CLONE_FS`) and its SysV
-//! semaphore undo list (`CLONE_SYSVSEM`) are already its own, and `CLONE_THREAD`,
+//! Linux's `dup_fd`), and its working directory, root and umask (`CLONE_FS`, also implied
+//! by `CLONE_NEWNS`, as in Linux), which it stops sharing. Its SysV semaphore undo list
+//! (`CLONE_SYSVSEM`) is already its own, and `CLONE_THREAD`,
 //! `CLONE_SIGHAND` and `CLONE_VM` are accepted for a single-threaded process, as Linux
 //! accepts them. `CLONE_NEW*` needs `CAP_SYS_ADMIN` (`EPERM`; not for `CLONE_NEWUSER`).
 //! `CLONE_NEWNS` gives the process a copy of its mount namespace (`Vfs::unshare_mounts`:
@@ -67,6 +68,9 @@ pub(crate) fn sys_unshare(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     }
     if flags & FILES != 0 {
         ctx.proc.fds.unshare();
+    }
+    if flags & (FS | NEWNS) != 0 {
+        ctx.proc.fs_share = ctx.procs.new_share_id();
     }
     Ok(0)
 }

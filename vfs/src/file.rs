@@ -1112,11 +1112,10 @@ impl OpenFile {
     /// `file_can_poll`): not regular files, directories or the memory devices.
     pub fn can_poll(&self) -> bool {
         match &self.kind {
-            FileKind::Pipe(_)
-            | FileKind::Stream(..)
-            | FileKind::Pty(_)
-            | FileKind::PidFd(_)
-            | FileKind::Object(_) => true,
+            FileKind::Pipe(_) | FileKind::Stream(..) | FileKind::Pty(_) | FileKind::PidFd(_) => {
+                true
+            }
+            FileKind::Object(o) => o.can_poll(),
             FileKind::Dev(k) => matches!(k, DevKind::Random | DevKind::Urandom | DevKind::Tty),
             _ => false,
         }

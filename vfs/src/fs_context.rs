@@ -163,6 +163,10 @@ impl FileObject for FsContext {
     fn wait_id(&self) -> u64 {
         self.id
     }
+
+    fn can_poll(&self) -> bool {
+        false
+    }
 }
 
 impl Vfs {

@@ -78,6 +78,12 @@ pub trait FileObject: Any + Send + Sync {
     /// The id tasks blocked on this object sleep on.
     fn wait_id(&self) -> u64;
 
+    /// Whether `epoll` can watch it (Linux: whether its file has a `poll` operation; a
+    /// file system context has none, `EPERM`).
+    fn can_poll(&self) -> bool {
+        true
+    }
+
     /// Adds what a task waiting for this object's readiness sleeps on (by default its
     /// wait id).
     fn waits(&self, ws: &mut WaitSet) {
