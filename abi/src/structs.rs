@@ -92,7 +92,9 @@ pub struct Statx {
     pub stx_dev_major: u32,
     pub stx_dev_minor: u32,
     pub stx_mnt_id: u64,
-    pub spare2: [u64; 13],
+    pub stx_dio_mem_align: u32,
+    pub stx_dio_offset_align: u32,
+    pub spare3: [u64; 12],
 }
 assert_size!(Statx, 256);
 
@@ -111,10 +113,20 @@ pub mod statx_mask {
     pub const SIZE: u32 = 0x200;
     pub const BLOCKS: u32 = 0x400;
     pub const BASIC_STATS: u32 = 0x7ff;
+    pub const BTIME: u32 = 0x800;
     pub const MNT_ID: u32 = 0x1000;
+    pub const DIOALIGN: u32 = 0x2000;
     pub const MNT_ID_UNIQUE: u32 = 0x4000;
     /// `stx_attributes`: the file is the root of a mount.
     pub const ATTR_MOUNT_ROOT: u64 = 0x2000;
+    /// `stx_attributes` of inode flags (the same bits as `FS_COMPR_FL`, `FS_IMMUTABLE_FL`,
+    /// `FS_APPEND_FL`, `FS_NODUMP_FL`), and of encryption and verity.
+    pub const ATTR_COMPRESSED: u64 = 0x4;
+    pub const ATTR_IMMUTABLE: u64 = 0x10;
+    pub const ATTR_APPEND: u64 = 0x20;
+    pub const ATTR_NODUMP: u64 = 0x40;
+    pub const ATTR_ENCRYPTED: u64 = 0x800;
+    pub const ATTR_VERITY: u64 = 0x10_0000;
 }
 
 /// Splits a Linux `dev_t` into (major, minor).

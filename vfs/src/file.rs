@@ -669,6 +669,9 @@ impl OpenFile {
         if !self.flags().writable() || len > i64::MAX as u64 {
             return Err(Errno::EINVAL);
         }
+        if let Some(d) = &self.dentry {
+            crate::fileattr::check_pinned(d)?;
+        }
         self.truncate_here(len)?;
         crate::notify::modify(self);
         Ok(())
@@ -719,6 +722,13 @@ impl OpenFile {
         }
         if !self.flags().writable() {
             return Err(Errno::EBADF);
+        }
+        // Linux's `vfs_fallocate`: no immutable file, and only growing an append-only one.
+        if let Some(d) = &self.dentry {
+            crate::fileattr::check_mutable(d)?;
+            if mode & !KEEP_SIZE != 0 && crate::fileattr::append_only(d) {
+                return Err(Errno::EPERM);
+            }
         }
         match &self.kind {
             FileKind::Pipe(_) => return Err(Errno::ESPIPE),
@@ -772,13 +782,16 @@ impl OpenFile {
         }
     }
 
-    /// `fchmod(2)`.
-    pub fn chmod(&self, mode: u32) -> Result<(), Errno> {
+    /// `fchmod(2)` by `who`: see [`Vfs::chmod`](crate::Vfs::chmod).
+    pub fn chmod(&self, vfs: &crate::Vfs, mode: u32, who: &crate::FsCred<'_>) -> Result<(), Errno> {
         if matches!(self.kind, FileKind::Path) {
             return Err(Errno::EBADF);
         }
         match (&self.dentry, &self.kind) {
-            (Some(d), _) => d.chmod(mode),
+            (Some(d), _) => {
+                vfs.owner_or_root(who, d)?;
+                d.chmod(mode)
+            }
             (None, FileKind::Pipe(p)) => {
                 p.pipe.chmod(mode);
                 Ok(())
@@ -809,6 +822,11 @@ impl OpenFile {
     pub fn set_status_flags(&self, f: OFlags) {
         let mut fl = self.flags.lock();
         *fl = fl.difference(OFlags::SETFL_MASK) | f.intersection(OFlags::SETFL_MASK);
+    }
+
+    /// Whether it opens an append-only file (`F_SETFL` may not clear its `O_APPEND`).
+    pub fn append_only(&self) -> bool {
+        self.dentry.as_ref().is_some_and(crate::fileattr::append_only)
     }
 
     /// The identity of the file it opens, (`st_dev`, `st_ino`): what record locks and

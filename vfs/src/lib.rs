@@ -74,6 +74,7 @@ mod dentry;
 mod do_mount;
 mod fifo;
 mod file;
+mod fileattr;
 mod fs_context;
 mod hostfs;
 mod kconfig;
@@ -88,6 +89,7 @@ mod nsfs;
 pub mod object;
 mod overlay;
 mod path;
+mod remap;
 mod perm;
 mod pipe;
 mod procfs;
@@ -113,6 +115,7 @@ pub use dentry::Dentry;
 use dentry::{FsShared, Inode, OvlFs, OvlNode};
 pub use do_mount::MountArgs;
 pub use file::{open_object, open_object_read_only, open_pidfd, pidfd_wait_id, FileRef, OpenFile};
+pub use fileattr::StatxExtra;
 pub use fs_context::{FsContext, FsParam};
 use hostfs::HostNode;
 pub use loopdev::{LoopDevice, LoopInfo};
@@ -513,6 +516,12 @@ impl Vfs {
             if mask & 2 != 0 && plain && mount::read_only(&d) {
                 return Err(Errno::EROFS);
             }
+            // An append-only file is written only at its end (Linux's `may_open`).
+            let overwrite = (flags.writable() && !flags.contains(OFlags::APPEND))
+                || flags.contains(OFlags::TRUNC);
+            if overwrite && fileattr::append_only(&d) {
+                return Err(Errno::EPERM);
+            }
         }
         let f = match self.proc_open(base.procs, &d, flags)? {
             Some(f) => f,
@@ -808,14 +817,20 @@ impl Vfs {
         let new_base: At<'_> = new_base.into();
         let _ns = self.ns.lock();
         let src = self.walk(old_base, old, follow, &mut 0)?;
-        if src.is_dir() {
-            return Err(Errno::EPERM);
-        }
         let (dir, name) = self.new_entry(new_base, new, false)?;
+        // Linux's order: the new name's mount (`filename_create`), the same mount, the
+        // directory's permission (`may_create`), then the source (`vfs_link`).
+        if mount::read_only(&dir) {
+            return Err(Errno::EROFS);
+        }
         if src.fs_id() != dir.fs_id() {
             return Err(Errno::EXDEV);
         }
         self.may_modify(&self.who(&new_base), &dir)?;
+        if src.is_dir() {
+            return Err(Errno::EPERM);
+        }
+        fileattr::check_pinned(&src)?;
         match (&src.0.inode, &dir.0.inode) {
             (Inode::Host(s), Inode::Host(d)) => s.link_into(d, &name)?,
             (_, Inode::Proc(_)) => return Err(Errno::ENOENT),
@@ -903,6 +918,9 @@ impl Vfs {
         if mode & !7 != 0 {
             return Err(Errno::EINVAL);
         }
+        if mode & 2 != 0 {
+            fileattr::check_mutable(d)?;
+        }
         let st = d.stat()?;
         if mode != 0 && !who.permitted(&st, mode) {
             return Err(Errno::EACCES);
@@ -959,6 +977,7 @@ impl Vfs {
         if mount::read_only(d) {
             return Err(Errno::EROFS);
         }
+        fileattr::check_pinned(d)?;
         if who.fsuid != 0 {
             let st = d.stat()?;
             let gives_away = uid.is_some_and(|u| u != st.st_uid);
@@ -989,6 +1008,7 @@ impl Vfs {
         if mount::read_only(&d) {
             return Err(Errno::EROFS);
         }
+        fileattr::check_pinned(&d)?;
         if len > max {
             return Err(Errno::EFBIG);
         }
@@ -1034,6 +1054,14 @@ impl Vfs {
     ) -> Result<(), Errno> {
         if mount::read_only(d) {
             return Err(Errno::EROFS);
+        }
+        // Linux's `notify_change`: times set explicitly change neither an immutable nor an
+        // append-only file, a touch (both now) no immutable one.
+        let explicit = |t: &Timespec| t.tv_nsec != UTIME_NOW && t.tv_nsec != UTIME_OMIT;
+        if explicit(&atime) || explicit(&mtime) {
+            fileattr::check_pinned(d)?;
+        } else if atime.tv_nsec == UTIME_NOW && mtime.tv_nsec == UTIME_NOW {
+            fileattr::check_mutable(d)?;
         }
         let Some((a, m)) = times_for(|| d.stat(), atime, mtime, who)? else {
             return Ok(());

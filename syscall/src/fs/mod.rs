@@ -4,6 +4,7 @@
 mod attr;
 mod blk_ioctl;
 mod dir;
+mod file_ioctl;
 pub mod fown;
 mod fsize;
 mod ioctl;
