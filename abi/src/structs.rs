@@ -276,6 +276,10 @@ pub struct Flock {
 }
 assert_size!(Flock, 32);
 
+/// A directory record writer ([`push_dirent64`], [`push_dirent`]): appends the record of
+/// (`ino`, `off`, `dtype`, `name`) to `out` if it fits in `limit` bytes.
+pub type PushDirent = fn(&mut Vec<u8>, usize, u64, i64, u8, &[u8]) -> bool;
+
 /// Appends one `struct linux_dirent64` record to `out`, 8-byte aligned. Returns `false`
 /// (and appends nothing) if it would not fit in `limit` bytes.
 pub fn push_dirent64(
@@ -299,9 +303,43 @@ pub fn push_dirent64(
     true
 }
 
+/// Appends one old `struct linux_dirent` record (`getdents(2)`) to `out`: `d_ino`,
+/// `d_off`, `d_reclen`, the name and its NUL, the type in the record's last byte, 8-byte
+/// aligned. Returns `false` (and appends nothing) if it would not fit in `limit` bytes.
+pub fn push_dirent(
+    out: &mut Vec<u8>,
+    limit: usize,
+    ino: u64,
+    off: i64,
+    dtype: u8,
+    name: &[u8],
+) -> bool {
+    let reclen = (18 + name.len() + 2).next_multiple_of(8);
+    if out.len() + reclen > limit {
+        return false;
+    }
+    out.extend_from_slice(&ino.to_ne_bytes());
+    out.extend_from_slice(&off.to_ne_bytes());
+    out.extend_from_slice(&(reclen as u16).to_ne_bytes());
+    out.extend_from_slice(name);
+    out.resize(out.len() + reclen - 18 - name.len() - 1, 0);
+    out.push(dtype);
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn old_dirent_records_end_with_the_type() {
+        let mut v = Vec::new();
+        assert!(push_dirent(&mut v, 100, 1, 1, 4, b"."));
+        assert_eq!(v.len(), 24);
+        assert_eq!(v[23], 4);
+        assert_eq!(v[18..20], [b'.', 0]);
+        assert!(!push_dirent(&mut v, 40, 2, 2, 8, b"hello.txt"));
+    }
 
     #[test]
     fn dirent_records_are_aligned() {

@@ -3,7 +3,8 @@
 //! detached unmounts, errnos; fsopen/fsconfig/fsmount/move_mount, fspick, open_tree clones,
 //! mount_setattr, MS_MOVE, statmount/listmount and statx mount ids, /proc/self/ns,
 //! unshare(CLONE_NEWNS)), inode flags on a tmpfs (`chattr`'s immutable and append-only and
-//! what they forbid, statx attributes), and bind an image to a
+//! what they forbid, statx attributes), the old getdents(2) and copy_file_range's checks
+//! there, and bind an image to a
 //! loop device, run `mkfs.ext4` on it and mount it, natively (as root: the host's own mounts and loop devices, each undone by the
 //! guest before it exits) and under uml, whose stdout and exit status must be identical.
 #![allow(clippy::unwrap_used)]
@@ -155,6 +156,25 @@ fn inode_flags_as_linux() {
         "user-fchmod-not-owner=EPERM\n",
         "clone=EOPNOTSUPP\n",
         "clone-other-fs=EXDEV\n",
+    ] {
+        assert!(out.contains(want), "missing {want:?} in:\n{out}");
+    }
+}
+
+#[test]
+fn old_getdents_and_copy_file_range_checks_as_linux() {
+    let out = run_in_temp(guests::DIRENTS_COPY, "dirents-copy").stdout_str();
+    for want in [
+        "getdents-tiny=EINVAL\n",
+        "getdents entries=5 aligned=1 end=0: dir:4 file:8 link:10\n",
+        "getdents-removed=ENOENT\n",
+        "getdents64-removed=ENOENT\n",
+        "cfr-dir=EISDIR\n",
+        "cfr-pipe-read-end=EINVAL\n",
+        "cfr-wrap=EOVERFLOW\n",
+        "cfr-past-max=EFBIG\n",
+        "cfr-overlap=EINVAL\n",
+        "cfr-immutable=EPERM\n",
     ] {
         assert!(out.contains(want), "missing {want:?} in:\n{out}");
     }

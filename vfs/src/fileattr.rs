@@ -105,8 +105,7 @@ fn settable(keeper: Keeper, ftype: u32, old: u32, set: u32) -> Option<u32> {
                 S_IFREG => set & EXT_REG_MASK,
                 _ => set & EXT_OTHER_MASK,
             };
-            (fits == set && (old ^ set) & CASEFOLD == 0)
-                .then_some(set | (old & !EXT_MODIFIABLE))
+            (fits == set && (old ^ set) & CASEFOLD == 0).then_some(set | (old & !EXT_MODIFIABLE))
         }
     }
 }
@@ -176,10 +175,12 @@ impl Dentry {
             let i = up.inner.lock();
             (i.flags, i.btime)
         };
-        let mut mask = statx_mask::ATTR_APPEND | statx_mask::ATTR_IMMUTABLE | statx_mask::ATTR_NODUMP;
+        let mut mask =
+            statx_mask::ATTR_APPEND | statx_mask::ATTR_IMMUTABLE | statx_mask::ATTR_NODUMP;
         let mut dio_align = None;
         if let Some(f) = &o.fs.format {
-            mask |= statx_mask::ATTR_COMPRESSED | statx_mask::ATTR_ENCRYPTED | statx_mask::ATTR_VERITY;
+            mask |=
+                statx_mask::ATTR_COMPRESSED | statx_mask::ATTR_ENCRYPTED | statx_mask::ATTR_VERITY;
             if self.ftype() == S_IFREG {
                 let sector = f.logical_block;
                 dio_align = Some((sector, sector));
@@ -200,15 +201,24 @@ mod tests {
 
     #[test]
     fn tmpfs_keeps_four_flags_and_refuses_others() {
-        assert_eq!(settable(Keeper::Tmpfs, S_IFREG, 0, APPEND | NODUMP), Some(APPEND | NODUMP));
+        assert_eq!(
+            settable(Keeper::Tmpfs, S_IFREG, 0, APPEND | NODUMP),
+            Some(APPEND | NODUMP)
+        );
         assert_eq!(settable(Keeper::Tmpfs, S_IFREG, 0, COMPR), None);
     }
 
     #[test]
     fn ext_drops_unsettable_visible_flags_and_masks_by_type() {
         // FS_INDEX_FL (0x1000) is visible, not settable: dropped, kept as it was.
-        assert_eq!(settable(Keeper::Ext, S_IFDIR, 0x1000, 0x1000 | COMPR), Some(0x1000 | COMPR));
-        assert_eq!(settable(Keeper::Ext, S_IFREG, 0, IMMUTABLE), Some(IMMUTABLE));
+        assert_eq!(
+            settable(Keeper::Ext, S_IFDIR, 0x1000, 0x1000 | COMPR),
+            Some(0x1000 | COMPR)
+        );
+        assert_eq!(
+            settable(Keeper::Ext, S_IFREG, 0, IMMUTABLE),
+            Some(IMMUTABLE)
+        );
         assert_eq!(settable(Keeper::Ext, S_IFREG, 0, DIRSYNC), None);
         assert_eq!(settable(Keeper::Ext, S_IFREG, 0, 0x8000_0000), None);
     }

@@ -89,11 +89,11 @@ mod nsfs;
 pub mod object;
 mod overlay;
 mod path;
-mod remap;
 mod perm;
 mod pipe;
 mod procfs;
 mod pty;
+mod remap;
 mod socket;
 mod statfs;
 mod statmount;
@@ -133,6 +133,8 @@ pub use pty::{Pty, PtyRef, SignalTarget, TtySignal};
 pub use statfs::StatFs;
 pub use statmount::MountStat;
 pub use stdio::{wait_streams, TcsetWhen};
+/// The largest regular file the in-memory file systems hold (Linux's `s_maxbytes`).
+pub use tmpfs::MAX_FILE as MAX_FILE_SIZE;
 use tmpfs::{DevKind, MemData, MemEntry, MemInode, Time};
 pub use xattr::{XATTR_CREATE, XATTR_REPLACE, XATTR_SIZE_MAX};
 

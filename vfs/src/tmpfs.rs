@@ -22,7 +22,7 @@ pub(crate) fn dir_generation() -> u64 {
 }
 
 /// Largest file a tmpfs holds (bytes); larger writes get `EFBIG`.
-pub(crate) const MAX_FILE: u64 = 1 << 40;
+pub const MAX_FILE: u64 = 1 << 40;
 
 /// A wall-clock timestamp (seconds, nanoseconds).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -99,7 +99,10 @@ pub fn sys_statx(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
         }
         sx.stx_attributes |= extra.attributes;
         sx.stx_attributes_mask |= extra.attributes_mask;
-        if let Some((mem, offset)) = extra.dio_align.filter(|_| a.u32(3) & statx_mask::DIOALIGN != 0) {
+        if let Some((mem, offset)) = extra
+            .dio_align
+            .filter(|_| a.u32(3) & statx_mask::DIOALIGN != 0)
+        {
             sx.stx_mask |= statx_mask::DIOALIGN;
             sx.stx_dio_mem_align = mem;
             sx.stx_dio_offset_align = offset;
