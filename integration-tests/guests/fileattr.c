@@ -70,6 +70,10 @@ int main(void) {
     struct timespec ts[2] = {{1, 0}, {1, 0}};
     EXPECT_ERR("append-utimens-set", utimensat(AT_FDCWD, "t/f", ts, 0), EPERM);
     report("append-utimens-now", utimensat(AT_FDCWD, "t/f", NULL, 0));
+    struct timespec now_omit[2] = {{0, UTIME_NOW}, {0, UTIME_OMIT}};
+    EXPECT_ERR("append-utimens-now-omit", utimensat(AT_FDCWD, "t/f", now_omit, 0), EPERM);
+    struct timespec omit[2] = {{0, UTIME_OMIT}, {0, UTIME_OMIT}};
+    report("append-utimens-omit", utimensat(AT_FDCWD, "t/f", omit, 0));
     EXPECT_ERR("append-setxattr", setxattr("t/f", "user.x", "1", 1, 0), EPERM);
     report("append-access-w", access("t/f", W_OK));
 

@@ -148,6 +148,8 @@ fn inode_flags_as_linux() {
         "append-clear-o_append=EPERM\n",
         "append-unlink=EPERM\n",
         "append-utimens-now=ok\n",
+        "append-utimens-now-omit=EPERM\n",
+        "append-utimens-omit=ok\n",
         "immutable-access-w=EPERM\n",
         "immutable-fallocate=EPERM\n",
         "immutable-dir-create=EPERM\n",

@@ -1057,13 +1057,17 @@ impl Vfs {
         if mount::read_only(d) {
             return Err(Errno::EROFS);
         }
-        // Linux's `notify_change`: times set explicitly change neither an immutable nor an
-        // append-only file, a touch (both now) no immutable one.
-        let explicit = |t: &Timespec| t.tv_nsec != UTIME_NOW && t.tv_nsec != UTIME_OMIT;
-        if explicit(&atime) || explicit(&mtime) {
-            fileattr::check_pinned(d)?;
-        } else if atime.tv_nsec == UTIME_NOW && mtime.tv_nsec == UTIME_NOW {
+        // Linux's `vfs_utimes` and `notify_change`: a touch (both now) changes no immutable
+        // file, any other times (unless both are omitted) neither an immutable nor an
+        // append-only one.
+        let (now, omit) = (
+            atime.tv_nsec == UTIME_NOW && mtime.tv_nsec == UTIME_NOW,
+            atime.tv_nsec == UTIME_OMIT && mtime.tv_nsec == UTIME_OMIT,
+        );
+        if now {
             fileattr::check_mutable(d)?;
+        } else if !omit {
+            fileattr::check_pinned(d)?;
         }
         let Some((a, m)) = times_for(|| d.stat(), atime, mtime, who)? else {
             return Ok(());
