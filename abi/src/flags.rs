@@ -420,6 +420,32 @@ pub mod ioctl {
     pub const TIOCSPTLCK: u32 = 0x4004_5431;
     pub const TIOCGPTLCK: u32 = 0x8004_5439;
     pub const TIOCGPTPEER: u32 = 0x5441;
+    /// File ioctls (`<linux/fs.h>`): inode flags, clones, extent maps.
+    pub const FS_IOC_GETFLAGS: u32 = 0x8008_6601;
+    pub const FS_IOC_SETFLAGS: u32 = 0x4008_6602;
+    pub const FS_IOC_FIEMAP: u32 = 0xc020_660b;
+    pub const FICLONE: u32 = 0x4004_9409;
+    pub const FICLONERANGE: u32 = 0x4020_940d;
+    pub const FIGETBSZ: u32 = 0x2;
+}
+
+/// Inode flags (`FS_*_FL`, `FS_IOC_GETFLAGS`), as `chattr` sets them.
+pub mod fs_fl {
+    #![allow(missing_docs)]
+    pub const SECRM: u32 = 0x1;
+    pub const UNRM: u32 = 0x2;
+    pub const COMPR: u32 = 0x4;
+    pub const SYNC: u32 = 0x8;
+    pub const IMMUTABLE: u32 = 0x10;
+    pub const APPEND: u32 = 0x20;
+    pub const NODUMP: u32 = 0x40;
+    pub const NOATIME: u32 = 0x80;
+    pub const JOURNAL_DATA: u32 = 0x4000;
+    pub const NOTAIL: u32 = 0x8000;
+    pub const DIRSYNC: u32 = 0x10000;
+    pub const TOPDIR: u32 = 0x20000;
+    pub const PROJINHERIT: u32 = 0x2000_0000;
+    pub const CASEFOLD: u32 = 0x4000_0000;
 }
 
 /// `struct termios` flags and control-character indices (`<asm-generic/termbits.h>`).
@@ -805,6 +831,8 @@ pub mod blk {
     pub const BLKFLSBUF: u32 = 0x1261;
     pub const BLKRASET: u32 = 0x1262;
     pub const BLKRAGET: u32 = 0x1263;
+    pub const BLKFRASET: u32 = 0x1264;
+    pub const BLKFRAGET: u32 = 0x1265;
     pub const BLKSSZGET: u32 = 0x1268;
     pub const BLKBSZGET: u32 = 0x8008_1270;
     pub const BLKBSZSET: u32 = 0x4008_1271;

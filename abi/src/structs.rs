@@ -92,7 +92,9 @@ pub struct Statx {
     pub stx_dev_major: u32,
     pub stx_dev_minor: u32,
     pub stx_mnt_id: u64,
-    pub spare2: [u64; 13],
+    pub stx_dio_mem_align: u32,
+    pub stx_dio_offset_align: u32,
+    pub spare3: [u64; 12],
 }
 assert_size!(Statx, 256);
 
@@ -111,10 +113,20 @@ pub mod statx_mask {
     pub const SIZE: u32 = 0x200;
     pub const BLOCKS: u32 = 0x400;
     pub const BASIC_STATS: u32 = 0x7ff;
+    pub const BTIME: u32 = 0x800;
     pub const MNT_ID: u32 = 0x1000;
+    pub const DIOALIGN: u32 = 0x2000;
     pub const MNT_ID_UNIQUE: u32 = 0x4000;
     /// `stx_attributes`: the file is the root of a mount.
     pub const ATTR_MOUNT_ROOT: u64 = 0x2000;
+    /// `stx_attributes` of inode flags (the same bits as `FS_COMPR_FL`, `FS_IMMUTABLE_FL`,
+    /// `FS_APPEND_FL`, `FS_NODUMP_FL`), and of encryption and verity.
+    pub const ATTR_COMPRESSED: u64 = 0x4;
+    pub const ATTR_IMMUTABLE: u64 = 0x10;
+    pub const ATTR_APPEND: u64 = 0x20;
+    pub const ATTR_NODUMP: u64 = 0x40;
+    pub const ATTR_ENCRYPTED: u64 = 0x800;
+    pub const ATTR_VERITY: u64 = 0x10_0000;
 }
 
 /// Splits a Linux `dev_t` into (major, minor).
@@ -264,6 +276,10 @@ pub struct Flock {
 }
 assert_size!(Flock, 32);
 
+/// A directory record writer ([`push_dirent64`], [`push_dirent`]): appends the record of
+/// (`ino`, `off`, `dtype`, `name`) to `out` if it fits in `limit` bytes.
+pub type PushDirent = fn(&mut Vec<u8>, usize, u64, i64, u8, &[u8]) -> bool;
+
 /// Appends one `struct linux_dirent64` record to `out`, 8-byte aligned. Returns `false`
 /// (and appends nothing) if it would not fit in `limit` bytes.
 pub fn push_dirent64(
@@ -287,9 +303,43 @@ pub fn push_dirent64(
     true
 }
 
+/// Appends one old `struct linux_dirent` record (`getdents(2)`) to `out`: `d_ino`,
+/// `d_off`, `d_reclen`, the name and its NUL, the type in the record's last byte, 8-byte
+/// aligned. Returns `false` (and appends nothing) if it would not fit in `limit` bytes.
+pub fn push_dirent(
+    out: &mut Vec<u8>,
+    limit: usize,
+    ino: u64,
+    off: i64,
+    dtype: u8,
+    name: &[u8],
+) -> bool {
+    let reclen = (18 + name.len() + 2).next_multiple_of(8);
+    if out.len() + reclen > limit {
+        return false;
+    }
+    out.extend_from_slice(&ino.to_ne_bytes());
+    out.extend_from_slice(&off.to_ne_bytes());
+    out.extend_from_slice(&(reclen as u16).to_ne_bytes());
+    out.extend_from_slice(name);
+    out.resize(out.len() + reclen - 18 - name.len() - 1, 0);
+    out.push(dtype);
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn old_dirent_records_end_with_the_type() {
+        let mut v = Vec::new();
+        assert!(push_dirent(&mut v, 100, 1, 1, 4, b"."));
+        assert_eq!(v.len(), 24);
+        assert_eq!(v[23], 4);
+        assert_eq!(v[18..20], [b'.', 0]);
+        assert!(!push_dirent(&mut v, 40, 2, 2, 8, b"hello.txt"));
+    }
 
     #[test]
     fn dirent_records_are_aligned() {

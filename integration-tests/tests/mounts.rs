@@ -2,7 +2,9 @@
 //! fresh temporary directory (tmpfs, bind mounts, read-only and noexec remounts, busy and
 //! detached unmounts, errnos; fsopen/fsconfig/fsmount/move_mount, fspick, open_tree clones,
 //! mount_setattr, MS_MOVE, statmount/listmount and statx mount ids, /proc/self/ns,
-//! unshare(CLONE_NEWNS)) and bind an image to a
+//! unshare(CLONE_NEWNS)), inode flags on a tmpfs (`chattr`'s immutable and append-only and
+//! what they forbid, statx attributes), the old getdents(2) and copy_file_range's checks
+//! there, and bind an image to a
 //! loop device, run `mkfs.ext4` on it and mount it, natively (as root: the host's own mounts and loop devices, each undone by the
 //! guest before it exits) and under uml, whose stdout and exit status must be identical.
 #![allow(clippy::unwrap_used)]
@@ -121,7 +123,60 @@ fn loop_device_mkfs_and_mount_as_linux() {
         "remount-ro-writer=EBUSY\n",
         "mount-ext4-as-ext2=EINVAL\n",
         "ro-ext4-creat=EROFS\n",
+        "ro-ext4-link-dir=EROFS\n",
+        "ext4-statx attrs=0x44 mask=0x74 btime=1 dio=1\n",
+        "ext4-set-dirsync-file=EOPNOTSUPP\n",
+        "ext4-immutable-unlink=EPERM\n",
+        "ro-dev-write=EPERM\n",
+        "ro-dev-mount-rw=EACCES\n",
+        "ro-dev-mount-ro=ok\n",
+        "ra=4088\n",
         "status-cleared=ENXIO\n",
+    ] {
+        assert!(out.contains(want), "missing {want:?} in:\n{out}");
+    }
+}
+
+#[test]
+fn inode_flags_as_linux() {
+    let out = run_in_temp(guests::FILEATTR, "fileattr").stdout_str();
+    for want in [
+        "statx new attrs=0 mask=0x70 btime=1\n",
+        "set-compr=EOPNOTSUPP\n",
+        "statx append attrs=0x20 mask=0x70 btime=1\n",
+        "append-open-wronly=EPERM\n",
+        "append-clear-o_append=EPERM\n",
+        "append-unlink=EPERM\n",
+        "append-utimens-now=ok\n",
+        "append-utimens-now-omit=EPERM\n",
+        "append-utimens-omit=ok\n",
+        "immutable-access-w=EPERM\n",
+        "immutable-fallocate=EPERM\n",
+        "immutable-dir-create=EPERM\n",
+        "append-dir-unlink=EPERM\n",
+        "user-set-immutable=EPERM\n",
+        "user-fchmod-not-owner=EPERM\n",
+        "clone=EOPNOTSUPP\n",
+        "clone-other-fs=EXDEV\n",
+    ] {
+        assert!(out.contains(want), "missing {want:?} in:\n{out}");
+    }
+}
+
+#[test]
+fn old_getdents_and_copy_file_range_checks_as_linux() {
+    let out = run_in_temp(guests::DIRENTS_COPY, "dirents-copy").stdout_str();
+    for want in [
+        "getdents-tiny=EINVAL\n",
+        "getdents entries=5 aligned=1 end=0: dir:4 file:8 link:10\n",
+        "getdents-removed=ENOENT\n",
+        "getdents64-removed=ENOENT\n",
+        "cfr-dir=EISDIR\n",
+        "cfr-pipe-read-end=EINVAL\n",
+        "cfr-wrap=EOVERFLOW\n",
+        "cfr-past-max=EFBIG\n",
+        "cfr-overlap=EINVAL\n",
+        "cfr-immutable=EPERM\n",
     ] {
         assert!(out.contains(want), "missing {want:?} in:\n{out}");
     }

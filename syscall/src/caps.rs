@@ -28,6 +28,8 @@ pub const CAP_DAC_READ_SEARCH: u32 = 2;
 pub const CAP_FOWNER: u32 = 3;
 /// `CAP_KILL`.
 pub const CAP_KILL: u32 = 5;
+/// `CAP_LINUX_IMMUTABLE`: set and clear the immutable and append-only inode flags.
+pub const CAP_LINUX_IMMUTABLE: u32 = 9;
 /// `CAP_SETGID`.
 pub const CAP_SETGID: u32 = 6;
 /// `CAP_SETUID`.

@@ -105,23 +105,50 @@ pub(crate) fn sys_sendfile(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     Ok(n as u64)
 }
 
+/// `copy_file_range(2)`, with Linux's checks in its order (`generic_copy_file_checks`):
+/// flags, then the kinds of both files (`EISDIR`, `EINVAL` for anything not regular), their
+/// modes (`EBADF`), an immutable destination (`EPERM`), offsets that wrap (`EOVERFLOW`),
+/// the destination's size limit (`EFBIG`) and an overlap within one file (`EINVAL`).
 pub(crate) fn sys_copy_file_range(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    let opened = |ctx: &Ctx<'_>, fd: i32| match ctx.file(fd) {
+        Ok(f) if f.flags().contains(OFlags::PATH) => Err(Errno::EBADF),
+        r => r,
+    };
+    let (src, dst) = (opened(ctx, a.i32(0))?, opened(ctx, a.i32(2))?);
+    let (in_off, out_off) = (read_off(ctx, a.addr(1))?, read_off(ctx, a.addr(3))?);
     if a.u32(5) != 0 {
         return Err(Errno::EINVAL);
     }
-    let (src, dst) = (readable(ctx, a.i32(0))?, writable(ctx, a.i32(2))?);
-    if dst.flags().contains(OFlags::APPEND) {
-        return Err(Errno::EBADF);
+    let kind = |f: &FileRef| f.stat().map_or(0, |s| s.st_mode & abi::flags::mode::S_IFMT);
+    let (ki, ko) = (kind(&src), kind(&dst));
+    if ki == abi::flags::mode::S_IFDIR || ko == abi::flags::mode::S_IFDIR {
+        return Err(Errno::EISDIR);
     }
-    let is_reg = |f: &FileRef| {
-        f.stat()
-            .is_ok_and(|s| s.st_mode & abi::flags::mode::S_IFMT == abi::flags::mode::S_IFREG)
-    };
-    if !is_reg(&src) || !is_reg(&dst) {
+    if ki != abi::flags::mode::S_IFREG || ko != abi::flags::mode::S_IFREG {
         return Err(Errno::EINVAL);
     }
-    let (in_off, out_off) = (read_off(ctx, a.addr(1))?, read_off(ctx, a.addr(3))?);
-    let n = transfer(ctx, &src, in_off, &dst, out_off, a.len(4))?;
+    let (fi, fo) = (src.flags(), dst.flags());
+    if !fi.readable() || !fo.writable() || fo.contains(OFlags::APPEND) {
+        return Err(Errno::EBADF);
+    }
+    if dst.immutable() {
+        return Err(Errno::EPERM);
+    }
+    let pos_in = in_off.unwrap_or_else(|| src.pos());
+    let pos_out = out_off.unwrap_or_else(|| dst.pos());
+    let len = a.len(4);
+    if pos_in.checked_add(len).is_none() || pos_out.checked_add(len).is_none() {
+        return Err(Errno::EOVERFLOW);
+    }
+    let size_in = src.stat()?.st_size as u64;
+    let count = len.min(size_in.saturating_sub(pos_in));
+    if pos_out >= vfs::MAX_FILE_SIZE {
+        return Err(Errno::EFBIG);
+    }
+    if src.inode_id()? == dst.inode_id()? && pos_out + count > pos_in && pos_out < pos_in + count {
+        return Err(Errno::EINVAL);
+    }
+    let n = transfer(ctx, &src, in_off, &dst, out_off, count)?;
     if let Some(off) = in_off {
         ctx.write_val(a.addr(1), &(off + n as u64))?;
     }

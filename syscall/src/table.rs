@@ -92,6 +92,7 @@ table! {
     lstat => full(fs::sys_lstat);
     newfstatat => full(fs::sys_newfstatat);
     statx => full(fs::sys_statx);
+    getdents => full(fs::sys_getdents);
     getdents64 => full(fs::sys_getdents64);
     getcwd => full(fs::sys_getcwd);
     chdir => full(fs::sys_chdir);

@@ -162,6 +162,14 @@ impl DiskType {
     }
 }
 
+/// What `mkfs` made on a device: the block size (`st_blksize` of its files),
+/// and the device's logical block size (the alignment of direct I/O).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Format {
+    pub block_size: u64,
+    pub logical_block: u32,
+}
+
 /// A disk file system of a loop device, in memory (see the module doc).
 pub(crate) struct DiskFs {
     pub device: Arc<LoopDevice>,
@@ -169,8 +177,13 @@ pub(crate) struct DiskFs {
     pub generation: u64,
     pub fs: Arc<OvlFs>,
     pub root: Arc<MemInode>,
+}
+
+impl DiskFs {
     /// The block size `mkfs` chose.
-    pub block_size: u64,
+    pub fn block_size(&self) -> u64 {
+        self.fs.format.map_or(BLOCK, |f| f.block_size)
+    }
 }
 
 /// ext2/3/4 super block fields (offsets in the 1024-byte super block at byte 1024).
@@ -239,13 +252,16 @@ pub(crate) fn disk_fs(
         shared: shared.clone(),
         space: Some(Space::new(device.size(), root.clone())),
         io: Some(device.io.clone()),
+        format: Some(Format {
+            block_size,
+            logical_block: device.block_size(),
+        }),
     });
     let d = Arc::new(DiskFs {
         device: device.clone(),
         generation,
         fs,
         root,
-        block_size,
     });
     *kept = Some(d.clone());
     Ok(d)

@@ -75,6 +75,8 @@ pub(crate) struct OvlFs {
     pub space: Option<crate::blockfs::Space>,
     /// The I/O counters of the device it is the disk file system of.
     pub io: Option<Arc<crate::blockstat::IoStat>>,
+    /// The format of the device it is the disk file system of.
+    pub format: Option<crate::blockfs::Format>,
 }
 
 impl OvlFs {
@@ -85,6 +87,7 @@ impl OvlFs {
             shared,
             space: None,
             io: None,
+            format: None,
         }
     }
 }
@@ -199,7 +202,13 @@ impl Dentry {
         match &self.0.inode {
             Inode::Host(h) => h.stat(),
             Inode::Ovl(o) => match overlay::upper(self) {
-                Some(u) => Ok(u.stat()),
+                Some(u) => {
+                    let mut st = u.stat();
+                    if let Some(f) = &o.fs.format {
+                        st.st_blksize = f.block_size as i64;
+                    }
+                    Ok(st)
+                }
                 None => o.lower.as_ref().ok_or(Errno::ENOENT)?.stat(),
             },
             Inode::Proc(p) => Ok(p.stat()),

@@ -302,6 +302,7 @@ impl Vfs {
                     shared: shared.clone(),
                     space: o.size.map(|s| Space::new(s, root.clone())),
                     io: None,
+                    format: None,
                 });
                 let shown = tmpfs_shown(&o, mode, uid, gid);
                 let node = OvlNode::new(Some(root), None, fs.clone());

@@ -574,12 +574,38 @@ impl OpenFile {
         limit: usize,
         deliver: impl FnOnce(&[u8]) -> Result<(), Errno>,
     ) -> Result<usize, Errno> {
+        self.getdents_as(procs, limit, abi::structs::push_dirent64, deliver)
+    }
+
+    /// [`OpenFile::getdents64_for`] in the old `struct linux_dirent` records of
+    /// `getdents(2)`.
+    pub fn getdents_for(
+        &self,
+        procs: &dyn crate::ProcSource,
+        limit: usize,
+        deliver: impl FnOnce(&[u8]) -> Result<(), Errno>,
+    ) -> Result<usize, Errno> {
+        self.getdents_as(procs, limit, abi::structs::push_dirent, deliver)
+    }
+
+    /// The next records, each appended by `push` (`false`: it does not fit).
+    fn getdents_as(
+        &self,
+        procs: &dyn crate::ProcSource,
+        limit: usize,
+        push: abi::structs::PushDirent,
+        deliver: impl FnOnce(&[u8]) -> Result<(), Errno>,
+    ) -> Result<usize, Errno> {
         match &self.kind {
             FileKind::Path => return Err(Errno::EBADF),
             FileKind::Dir => {}
             _ => return Err(Errno::ENOTDIR),
         }
         let d = self.dentry.as_ref().ok_or(Errno::ENOTDIR)?;
+        // A removed directory lists nothing, not even `.` (Linux's `IS_DEADDIR`).
+        if d.stat()?.st_nlink == 0 {
+            return Err(Errno::ENOENT);
+        }
         let mut st = self.state.lock();
         if st.snapshot.is_none() {
             let me = d.stat()?.st_ino;
@@ -617,14 +643,7 @@ impl OpenFile {
         let mut out = Vec::new();
         let mut i = usize::try_from(*pos).unwrap_or(usize::MAX);
         while let Some(e) = snap.get(i) {
-            if !abi::structs::push_dirent64(
-                &mut out,
-                limit,
-                e.ino,
-                (i + 1) as i64,
-                e.dtype,
-                &e.name,
-            ) {
+            if !push(&mut out, limit, e.ino, (i + 1) as i64, e.dtype, &e.name) {
                 if out.is_empty() {
                     return Err(Errno::EINVAL);
                 }
@@ -670,6 +689,9 @@ impl OpenFile {
         }
         if !self.flags().writable() || len > i64::MAX as u64 {
             return Err(Errno::EINVAL);
+        }
+        if let Some(d) = &self.dentry {
+            crate::fileattr::check_pinned(d)?;
         }
         self.truncate_here(len)?;
         crate::notify::modify(self);
@@ -721,6 +743,13 @@ impl OpenFile {
         }
         if !self.flags().writable() {
             return Err(Errno::EBADF);
+        }
+        // Linux's `vfs_fallocate`: no immutable file, and only growing an append-only one.
+        if let Some(d) = &self.dentry {
+            crate::fileattr::check_mutable(d)?;
+            if mode & !KEEP_SIZE != 0 && crate::fileattr::append_only(d) {
+                return Err(Errno::EPERM);
+            }
         }
         match &self.kind {
             FileKind::Pipe(_) => return Err(Errno::ESPIPE),
@@ -774,13 +803,16 @@ impl OpenFile {
         }
     }
 
-    /// `fchmod(2)`.
-    pub fn chmod(&self, mode: u32) -> Result<(), Errno> {
+    /// `fchmod(2)` by `who`: see [`Vfs::chmod`](crate::Vfs::chmod).
+    pub fn chmod(&self, vfs: &crate::Vfs, mode: u32, who: &crate::FsCred<'_>) -> Result<(), Errno> {
         if matches!(self.kind, FileKind::Path) {
             return Err(Errno::EBADF);
         }
         match (&self.dentry, &self.kind) {
-            (Some(d), _) => d.chmod(mode),
+            (Some(d), _) => {
+                vfs.owner_or_root(who, d)?;
+                d.chmod(mode)
+            }
             (None, FileKind::Pipe(p)) => {
                 p.pipe.chmod(mode);
                 Ok(())
@@ -811,6 +843,20 @@ impl OpenFile {
     pub fn set_status_flags(&self, f: OFlags) {
         let mut fl = self.flags.lock();
         *fl = fl.difference(OFlags::SETFL_MASK) | f.intersection(OFlags::SETFL_MASK);
+    }
+
+    /// Whether it opens an append-only file (`F_SETFL` may not clear its `O_APPEND`).
+    pub fn append_only(&self) -> bool {
+        self.dentry
+            .as_ref()
+            .is_some_and(crate::fileattr::append_only)
+    }
+
+    /// Whether it opens an immutable file.
+    pub fn immutable(&self) -> bool {
+        self.dentry
+            .as_ref()
+            .is_some_and(|d| crate::fileattr::check_mutable(d).is_err())
     }
 
     /// The identity of the file it opens, (`st_dev`, `st_ino`): what record locks and

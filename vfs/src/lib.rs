@@ -76,6 +76,7 @@ mod dentry;
 mod do_mount;
 mod fifo;
 mod file;
+mod fileattr;
 mod fs_context;
 mod handle;
 mod hostfs;
@@ -95,6 +96,7 @@ mod perm;
 mod pipe;
 mod procfs;
 mod pty;
+mod remap;
 mod socket;
 mod statfs;
 mod statmount;
@@ -116,6 +118,7 @@ pub use dentry::Dentry;
 use dentry::{FsShared, Inode, OvlFs, OvlNode};
 pub use do_mount::MountArgs;
 pub use file::{open_object, open_object_read_only, open_pidfd, pidfd_wait_id, FileRef, OpenFile};
+pub use fileattr::StatxExtra;
 pub use fs_context::{FsContext, FsParam};
 pub use handle::{FILEID_INO64_GEN, HANDLE_BYTES};
 use hostfs::HostNode;
@@ -134,6 +137,8 @@ pub use pty::{Pty, PtyRef, SignalTarget, TtySignal};
 pub use statfs::StatFs;
 pub use statmount::MountStat;
 pub use stdio::{wait_streams, TcsetWhen};
+/// The largest regular file the in-memory file systems hold (Linux's `s_maxbytes`).
+pub use tmpfs::MAX_FILE as MAX_FILE_SIZE;
 use tmpfs::{DevKind, MemData, MemEntry, MemInode, Time};
 pub use xattr::{XATTR_CREATE, XATTR_REPLACE, XATTR_SIZE_MAX};
 
@@ -548,6 +553,12 @@ impl Vfs {
             if mask & 2 != 0 && plain && mount::read_only(d) {
                 return Err(Errno::EROFS);
             }
+            // An append-only file is written only at its end (Linux's `may_open`).
+            let overwrite = (flags.writable() && !flags.contains(OFlags::APPEND))
+                || flags.contains(OFlags::TRUNC);
+            if overwrite && fileattr::append_only(&d) {
+                return Err(Errno::EPERM);
+            }
         }
         let f = match self.proc_open(base.procs, d, flags)? {
             Some(f) => f,
@@ -843,14 +854,20 @@ impl Vfs {
         let new_base: At<'_> = new_base.into();
         let _ns = self.ns.lock();
         let src = self.walk(old_base, old, follow, &mut 0)?;
-        if src.is_dir() {
-            return Err(Errno::EPERM);
-        }
         let (dir, name) = self.new_entry(new_base, new, false)?;
+        // Linux's order: the new name's mount (`filename_create`), the same mount, the
+        // directory's permission (`may_create`), then the source (`vfs_link`).
+        if mount::read_only(&dir) {
+            return Err(Errno::EROFS);
+        }
         if src.fs_id() != dir.fs_id() {
             return Err(Errno::EXDEV);
         }
         self.may_modify(&self.who(&new_base), &dir)?;
+        if src.is_dir() {
+            return Err(Errno::EPERM);
+        }
+        fileattr::check_pinned(&src)?;
         match (&src.0.inode, &dir.0.inode) {
             (Inode::Host(s), Inode::Host(d)) => s.link_into(d, &name)?,
             (_, Inode::Proc(_)) => return Err(Errno::ENOENT),
@@ -938,6 +955,9 @@ impl Vfs {
         if mode & !7 != 0 {
             return Err(Errno::EINVAL);
         }
+        if mode & 2 != 0 {
+            fileattr::check_mutable(d)?;
+        }
         let st = d.stat()?;
         if mode != 0 && !who.permitted(&st, mode) {
             return Err(Errno::EACCES);
@@ -1003,6 +1023,7 @@ impl Vfs {
         if mount::read_only(d) {
             return Err(Errno::EROFS);
         }
+        fileattr::check_pinned(d)?;
         if who.fsuid != 0 {
             let st = d.stat()?;
             let gives_away = uid.is_some_and(|u| u != st.st_uid);
@@ -1033,6 +1054,7 @@ impl Vfs {
         if mount::read_only(&d) {
             return Err(Errno::EROFS);
         }
+        fileattr::check_pinned(&d)?;
         if len > max {
             return Err(Errno::EFBIG);
         }
@@ -1078,6 +1100,18 @@ impl Vfs {
     ) -> Result<(), Errno> {
         if mount::read_only(d) {
             return Err(Errno::EROFS);
+        }
+        // Linux's `vfs_utimes` and `notify_change`: a touch (both now) changes no immutable
+        // file, any other times (unless both are omitted) neither an immutable nor an
+        // append-only one.
+        let (now, omit) = (
+            atime.tv_nsec == UTIME_NOW && mtime.tv_nsec == UTIME_NOW,
+            atime.tv_nsec == UTIME_OMIT && mtime.tv_nsec == UTIME_OMIT,
+        );
+        if now {
+            fileattr::check_mutable(d)?;
+        } else if !omit {
+            fileattr::check_pinned(d)?;
         }
         let Some((a, m)) = times_for(|| d.stat(), atime, mtime, who)? else {
             return Ok(());

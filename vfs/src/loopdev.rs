@@ -4,7 +4,7 @@
 //! host) as a block device: reads, writes and discards of `/dev/loopN` at offset `o` go to
 //! the backing file at `lo_offset + o`, within `lo_sizelimit` (0: to the end of the file),
 //! a device that was bound read-only (`LO_FLAGS_READ_ONLY`: the device or the backing file
-//! was opened read-only) refuses writes with `EPERM`, and writes past the end are `ENOSPC`.
+//! was opened read-only) or made read-only by `BLKROSET` refuses writes with `EPERM`, and writes past the end are `ENOSPC`.
 //! Linux's requests are here as methods (`LOOP_SET_FD`, `LOOP_CONFIGURE`, `LOOP_CLR_FD`,
 //! `LOOP_GET_STATUS`/`LOOP_SET_STATUS`, `LOOP_SET_CAPACITY`, `LOOP_SET_BLOCK_SIZE`,
 //! `LOOP_SET_DIRECT_IO`, `LOOP_CHANGE_FD`, and the control device's `LOOP_CTL_GET_FREE`,
@@ -27,7 +27,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{IoSlice, IoSliceMut};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use abi::flags::blk::*;
 use abi::flags::mode::S_IFBLK;
@@ -94,6 +94,11 @@ pub struct LoopDevice {
     pub(crate) disk: Mutex<Option<Arc<crate::blockfs::DiskFs>>>,
     /// Its I/O counters.
     pub(crate) io: Arc<IoStat>,
+    /// The read-only policy `BLKROSET` sets (Linux's `bd_read_only`), on top of a
+    /// read-only binding.
+    ro_policy: AtomicBool,
+    /// Read-ahead in pages (`BLKRASET`/`BLKRAGET`, Linux's `ra_pages`).
+    ra_pages: AtomicU64,
 }
 
 /// `lo_flags` `LOOP_SET_STATUS` may set and clear.
@@ -102,6 +107,11 @@ const STATUS_CLEARABLE: u32 = LO_FLAGS_AUTOCLEAR;
 /// `lo_flags` `LOOP_CONFIGURE` takes.
 const CONFIGURE_SETTABLE: u32 =
     LO_FLAGS_READ_ONLY | LO_FLAGS_AUTOCLEAR | LO_FLAGS_PARTSCAN | LO_FLAGS_DIRECT_IO;
+
+/// 128 KiB of read-ahead, Linux's `VM_READAHEAD_PAGES`.
+const DEFAULT_RA_PAGES: u64 = 32;
+/// Sectors of a page, the unit of `BLKRAGET`.
+const SECTORS_PER_PAGE: u64 = 8;
 
 fn valid_block_size(n: u32) -> bool {
     (512..=4096).contains(&n) && n.is_power_of_two()
@@ -115,6 +125,8 @@ impl LoopDevice {
             generation: AtomicU64::new(0),
             disk: Mutex::new(None),
             io: Arc::default(),
+            ro_policy: AtomicBool::new(false),
+            ra_pages: AtomicU64::new(DEFAULT_RA_PAGES),
         })
     }
 
@@ -267,12 +279,34 @@ impl LoopDevice {
         self.bound.lock().as_ref().map_or(512, |b| b.block_size)
     }
 
-    /// Whether writes are refused (`BLKROGET`).
+    /// Whether writes are refused (`BLKROGET`): bound read-only, or made so by
+    /// [`LoopDevice::set_read_only`].
     pub fn read_only(&self) -> bool {
+        self.ro_policy.load(Ordering::Relaxed) || self.bound_read_only()
+    }
+
+    fn bound_read_only(&self) -> bool {
         self.bound
             .lock()
             .as_ref()
             .is_some_and(|b| b.info.flags & LO_FLAGS_READ_ONLY != 0)
+    }
+
+    /// `BLKROSET`: the device refuses writes (and read-write mounts) while `on`, bound or
+    /// not; clearing it leaves a read-only binding read-only.
+    pub fn set_read_only(&self, on: bool) {
+        self.ro_policy.store(on, Ordering::Relaxed);
+    }
+
+    /// `BLKRAGET`: the read-ahead, in 512-byte sectors.
+    pub fn read_ahead(&self) -> u64 {
+        self.ra_pages.load(Ordering::Relaxed) * SECTORS_PER_PAGE
+    }
+
+    /// `BLKRASET`: sets the read-ahead to `sectors`, rounded down to whole pages.
+    pub fn set_read_ahead(&self, sectors: u64) {
+        self.ra_pages
+            .store(sectors / SECTORS_PER_PAGE, Ordering::Relaxed);
     }
 
     /// The size in bytes (0 while unbound), a multiple of 512.
@@ -309,7 +343,7 @@ impl LoopDevice {
         let Some(b) = b.as_ref() else {
             return Err(Errno::ENXIO);
         };
-        if b.info.flags & LO_FLAGS_READ_ONLY != 0 {
+        if b.info.flags & LO_FLAGS_READ_ONLY != 0 || self.ro_policy.load(Ordering::Relaxed) {
             return Err(Errno::EPERM);
         }
         let size = b.size();
@@ -345,7 +379,7 @@ impl LoopDevice {
             if end > b.size() {
                 return Err(Errno::EINVAL);
             }
-            if b.info.flags & LO_FLAGS_READ_ONLY != 0 {
+            if b.info.flags & LO_FLAGS_READ_ONLY != 0 || self.ro_policy.load(Ordering::Relaxed) {
                 return Err(Errno::EPERM);
             }
             if len == 0 {

@@ -134,6 +134,8 @@ pub(crate) fn copy_up(d: &Dentry) -> Result<Arc<MemInode>, Errno> {
             data,
             seals: None,
             xattrs: Default::default(),
+            flags: 0,
+            btime: None,
         }),
     });
     let name = d.0.name.clone();

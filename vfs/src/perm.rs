@@ -96,6 +96,9 @@ impl Vfs {
         if mask & 2 != 0 && plain && mount::sb_read_only(d) {
             return Err(Errno::EROFS);
         }
+        if mask & 2 != 0 {
+            crate::fileattr::check_mutable(d)?;
+        }
         if mask == 0 || (who.privileged() && mask & 1 == 0) {
             return Ok(());
         }
@@ -124,7 +127,8 @@ impl Vfs {
 
     /// Whether `who` may remove (or rename away) `child` from `dir`: [`Vfs::may_modify`] of
     /// `dir`, and in a sticky directory only the owner of `child` or of `dir` (or root,
-    /// `EPERM`), as Linux's `may_delete`.
+    /// `EPERM`), as Linux's `may_delete`; nothing leaves an append-only directory, and an
+    /// immutable or append-only `child` stays (`EPERM`).
     pub(crate) fn may_delete(
         &self,
         who: &FsCred<'_>,
@@ -132,20 +136,25 @@ impl Vfs {
         child: &Dentry,
     ) -> Result<(), Errno> {
         self.may_modify(who, dir)?;
+        if crate::fileattr::append_only(dir) {
+            return Err(Errno::EPERM);
+        }
         const S_ISVTX: u32 = 0o1000;
         let dst = dir.stat()?;
         if dst.st_mode & S_ISVTX != 0 && !who.owns(&dst) && !who.owns(&child.stat()?) {
             return Err(Errno::EPERM);
         }
-        Ok(())
+        crate::fileattr::check_pinned(child)
     }
 
     /// Whether `who` may change `d`'s metadata: `EROFS` on a read-only mount (before
-    /// ownership, as Linux), else its owner or root (`EPERM`).
+    /// ownership, as Linux), `EPERM` if it is immutable or append-only, else its owner or
+    /// root (`EPERM`).
     pub(crate) fn owner_or_root(&self, who: &FsCred<'_>, d: &Dentry) -> Result<(), Errno> {
         if mount::read_only(d) {
             return Err(Errno::EROFS);
         }
+        crate::fileattr::check_pinned(d)?;
         if who.owns(&d.stat()?) {
             Ok(())
         } else {

@@ -88,11 +88,11 @@ impl Vfs {
             }
             SbKind::Disk(disk) => {
                 s.magic = EXT4_SUPER_MAGIC;
-                s.bsize = disk.block_size;
+                s.bsize = disk.block_size();
                 let size = disk.device.size();
-                let total = size / disk.block_size;
+                let total = size / disk.block_size();
                 let (used, inodes) = usage(&disk.root);
-                let free = total.saturating_sub(used.div_ceil(disk.block_size));
+                let free = total.saturating_sub(used.div_ceil(disk.block_size()));
                 s.blocks = Some((total, free, free.saturating_sub(total / 20)));
                 // Inodes 1 to 10 are reserved; the root (2) and lost+found (11) are counted.
                 let files = (size / 16384).max(16);

@@ -22,7 +22,7 @@ pub(crate) fn dir_generation() -> u64 {
 }
 
 /// Largest file a tmpfs holds (bytes); larger writes get `EFBIG`.
-pub(crate) const MAX_FILE: u64 = 1 << 40;
+pub const MAX_FILE: u64 = 1 << 40;
 
 /// A wall-clock timestamp (seconds, nanoseconds).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -151,6 +151,10 @@ pub(crate) struct MemInner {
     pub seals: Option<u32>,
     /// Extended attributes: full name (`user.x`) → value.
     pub xattrs: std::collections::BTreeMap<Vec<u8>, Vec<u8>>,
+    /// Inode flags (`FS_*_FL`, see [`fileattr`](crate::fileattr)).
+    pub flags: u32,
+    /// Birth time (`None` for a copied-up inode: its lower file's is not known).
+    pub btime: Option<Time>,
 }
 
 /// An in-memory inode. `ino`/`dev` are synthetic for new inodes and the lower file's for
@@ -184,6 +188,8 @@ impl MemInode {
                 data,
                 seals: None,
                 xattrs: Default::default(),
+                flags: 0,
+                btime: Some(now),
             }),
         })
     }

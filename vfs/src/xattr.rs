@@ -55,6 +55,9 @@ impl Vfs {
         if write && crate::mount::read_only(d) {
             return Err(Errno::EROFS);
         }
+        if write {
+            crate::fileattr::check_pinned(d)?;
+        }
         match sp {
             Space::Trusted | Space::Security if write && !who.privileged() => Err(Errno::EPERM),
             Space::Trusted if !who.privileged() => Err(Errno::ENODATA),

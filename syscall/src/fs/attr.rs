@@ -15,7 +15,8 @@ pub fn sys_chmod(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
 
 /// `fchmod(2)`.
 pub fn sys_fchmod(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
-    ctx.file(a.i32(0))?.chmod(a.u32(1) & 0o7777)?;
+    let f = ctx.file(a.i32(0))?;
+    f.chmod(ctx.vfs, a.u32(1) & 0o7777, &ctx.proc.fs_cred())?;
     Ok(0)
 }
 

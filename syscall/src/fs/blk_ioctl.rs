@@ -3,7 +3,8 @@
 //! `vfs`'s (`vfs::LoopDevice`, `Vfs::loop_control`).
 //!
 //! Block requests: `BLKGETSIZE64`, `BLKGETSIZE`, `BLKSSZGET`, `BLKPBSZGET`, `BLKBSZGET`,
-//! `BLKIOMIN`, `BLKIOOPT`, `BLKALIGNOFF`, `BLKROGET`, `BLKRAGET`, `BLKDISCARDZEROES`,
+//! `BLKIOMIN`, `BLKIOOPT`, `BLKALIGNOFF`, `BLKROGET`/`BLKROSET`, `BLKRAGET`/`BLKRASET`
+//! (and `BLKFRAGET`/`BLKFRASET`, the same value), `BLKDISCARDZEROES`,
 //! `BLKFLSBUF`, `BLKRRPART` (`EINVAL`: no partition scanning), `BLKDISCARD` and
 //! `BLKZEROOUT` (the range reads as zeros); other requests on a loop device are `EINVAL`
 //! (Linux's `lo_ioctl`), on the control device `ENOSYS` (Linux's `loop_control_ioctl`).
@@ -105,8 +106,26 @@ fn loop_ioctl(
         BLKBSZGET => ctx.write_val(arg, &4096u32)?,
         BLKIOOPT | BLKALIGNOFF | BLKDISCARDZEROES => ctx.write_val(arg, &0u32)?,
         BLKROGET => ctx.write_val(arg, &u32::from(dev.read_only()))?,
-        // 128 KiB of read-ahead, in sectors.
-        BLKRAGET => ctx.write_val(arg, &256u64)?,
+        BLKROSET => {
+            if !admin {
+                return Err(Errno::EACCES);
+            }
+            let on: i32 = ctx.read_val(arg)?;
+            dev.set_read_only(on != 0);
+        }
+        BLKRAGET | BLKFRAGET => {
+            if arg.is_null() {
+                return Err(Errno::EINVAL);
+            }
+            ctx.write_val(arg, &dev.read_ahead())?;
+        }
+        // The argument is the value itself.
+        BLKRASET | BLKFRASET => {
+            if !admin {
+                return Err(Errno::EACCES);
+            }
+            dev.set_read_ahead(arg.0);
+        }
         BLKFLSBUF => {
             if !admin {
                 return Err(Errno::EACCES);

@@ -1,4 +1,4 @@
-//! Directories and names: `getdents64`, `getcwd`, `chdir`, `mkdir`, `mknod`, `rmdir`,
+//! Directories and names: `getdents64` and `getdents`, `getcwd`, `chdir`, `mkdir`, `mknod`, `rmdir`,
 //! `unlink`, `rename`, `link`, `symlink`.
 
 use abi::flags::{at, rename};
@@ -10,6 +10,15 @@ use crate::{Args, Ctx};
 
 /// `getdents64(2)`.
 pub fn sys_getdents64(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
+    getdents(ctx, a, true)
+}
+
+/// `getdents(2)`: the old `struct linux_dirent` records.
+pub fn sys_getdents(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
+    getdents(ctx, a, false)
+}
+
+fn getdents(ctx: &mut Ctx<'_>, a: &Args, wide: bool) -> abi::SysResult {
     let f = ctx.file(a.i32(0))?;
     let count = a.u32(2) as usize;
     let addr = a.addr(1);
@@ -18,10 +27,15 @@ pub fn sys_getdents64(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
     // procfs directories list what the caller sees.
     let procs = ProcView::new(ctx.proc, ctx.procs, None);
     let (mm, space) = (&mut *ctx.mm, ctx.proc.mm);
-    let n = f.getdents64_for(&procs, count, |buf| {
+    let deliver = |buf: &[u8]| {
         Ctx::access_ok(addr, buf.len() as u64)?;
         mm.copy_out(space, addr, buf)
-    })?;
+    };
+    let n = if wide {
+        f.getdents64_for(&procs, count, deliver)?
+    } else {
+        f.getdents_for(&procs, count, deliver)?
+    };
     Ok(n as u64)
 }
 

@@ -1,5 +1,6 @@
-//! `ioctl(2)`: the terminal and descriptor requests uml knows, and the block and loop
-//! device ones ([`blk_ioctl`](super::blk_ioctl)); `ENOTTY` otherwise.
+//! `ioctl(2)`: the file requests every file takes ([`file_ioctl`](super::file_ioctl)),
+//! the terminal and descriptor requests uml knows, and the block and loop device ones
+//! ([`blk_ioctl`](super::blk_ioctl)); `ENOTTY` otherwise.
 
 use abi::flags::{ioctl, OFlags};
 use abi::Errno;
@@ -17,6 +18,9 @@ pub fn sys_ioctl(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
         return Err(Errno::EBADF);
     }
     let arg = a.addr(2);
+    if let Some(r) = super::file_ioctl::ioctl(ctx, &f, a.u32(1), a.raw(2)) {
+        return r;
+    }
     if let Some((pty, master)) = f.pty() {
         if let Some(r) = crate::tty::pty_ioctl(ctx, pty, master, a.u32(1), arg) {
             return r;

@@ -4,6 +4,7 @@
 mod attr;
 mod blk_ioctl;
 mod dir;
+mod file_ioctl;
 pub mod fown;
 mod fsize;
 mod handle;
@@ -27,9 +28,9 @@ pub(crate) use attr::{
     sys_ftruncate, sys_lchown, sys_truncate,
 };
 pub(crate) use dir::{
-    sys_chdir, sys_chroot, sys_fchdir, sys_getcwd, sys_getdents64, sys_link, sys_linkat, sys_mkdir,
-    sys_mkdirat, sys_mknod, sys_mknodat, sys_rename, sys_renameat, sys_renameat2, sys_rmdir,
-    sys_symlink, sys_symlinkat, sys_unlink, sys_unlinkat,
+    sys_chdir, sys_chroot, sys_fchdir, sys_getcwd, sys_getdents, sys_getdents64, sys_link,
+    sys_linkat, sys_mkdir, sys_mkdirat, sys_mknod, sys_mknodat, sys_rename, sys_renameat,
+    sys_renameat2, sys_rmdir, sys_symlink, sys_symlinkat, sys_unlink, sys_unlinkat,
 };
 pub(crate) use handle::{sys_name_to_handle_at, sys_open_by_handle_at};
 pub(crate) use ioctl::sys_ioctl;

@@ -297,6 +297,12 @@ pub fn sys_fcntl(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
             if new.contains(OFlags::NOATIME) && !f.flags().contains(OFlags::NOATIME) {
                 noatime_allowed(ctx, &f)?;
             }
+            if !new.contains(OFlags::APPEND)
+                && f.flags().contains(OFlags::APPEND)
+                && f.append_only()
+            {
+                return Err(Errno::EPERM);
+            }
             f.set_status_flags(new);
             Ok(0)
         }

@@ -71,8 +71,9 @@ pub fn sys_newfstatat(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
     Ok(0)
 }
 
-/// `statx(2)`: every basic field, whatever the mask asks, and the mount's id and whether
-/// the file is its root.
+/// `statx(2)`: every basic field, whatever the mask asks, the birth time, inode-flag
+/// attributes and direct I/O alignment its file system has, and the mount's id and
+/// whether the file is its root.
 pub fn sys_statx(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
     let flags = a.u32(2);
     let known = at::SYMLINK_NOFOLLOW | at::NO_AUTOMOUNT | at::EMPTY_PATH | at::STATX_SYNC_TYPE;
@@ -85,7 +86,27 @@ pub fn sys_statx(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
     let (st, d) = stat_target(ctx, a.i32(0), a.addr(1), flags)?;
     let mut sx = st.to_statx();
     if let Some(d) = d {
-        // The mount it lies on, as Linux's `vfs_statx`.
+        // What its file system adds (`->getattr`), then the mount it lies on, as Linux's
+        // `vfs_statx`.
+        let extra = d.statx_extra();
+        if let Some((sec, nsec)) = extra.btime {
+            sx.stx_mask |= statx_mask::BTIME;
+            sx.stx_btime = abi::structs::StatxTimestamp {
+                tv_sec: sec,
+                tv_nsec: nsec,
+                reserved: 0,
+            };
+        }
+        sx.stx_attributes |= extra.attributes;
+        sx.stx_attributes_mask |= extra.attributes_mask;
+        if let Some((mem, offset)) = extra
+            .dio_align
+            .filter(|_| a.u32(3) & statx_mask::DIOALIGN != 0)
+        {
+            sx.stx_mask |= statx_mask::DIOALIGN;
+            sx.stx_dio_mem_align = mem;
+            sx.stx_dio_offset_align = offset;
+        }
         let (id, unique, root) = ctx.vfs.mount_of(&d);
         sx.stx_attributes_mask |= statx_mask::ATTR_MOUNT_ROOT;
         if root {
