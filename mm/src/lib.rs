@@ -538,15 +538,7 @@ impl Mm {
     pub fn copy_out(&mut self, id: MmId, addr: UserAddr, buf: &[u8]) -> Result<(), Errno> {
         let s = self.spaces.get_mut(&id).ok_or(Errno::EFAULT)?;
         let pieces = s.pieces(&mut self.phys, addr.0, buf.len() as u64, true, true)?;
-        let mut at = 0usize;
-        for (off, len) in pieces {
-            let n = len as usize;
-            self.phys
-                .mem
-                .bytes_mut(off, len)
-                .copy_from_slice(&buf[at..at + n]);
-            at += n;
-        }
+        self.write_pieces(pieces, buf);
         Ok(())
     }
 
@@ -600,16 +592,20 @@ impl Mm {
         let Some(s) = self.spaces.get_mut(&id) else {
             return;
         };
-        let Ok(pieces) = s.pieces(&mut self.phys, addr, bytes.len() as u64, false, false) else {
-            return;
-        };
+        if let Ok(pieces) = s.pieces(&mut self.phys, addr, bytes.len() as u64, false, false) {
+            self.write_pieces(pieces, bytes);
+        }
+    }
+
+    /// Writes the start of `buf` over physical memory `pieces` (offset, length), in order.
+    fn write_pieces(&mut self, pieces: impl IntoIterator<Item = (u64, u64)>, buf: &[u8]) {
         let mut at = 0usize;
         for (off, len) in pieces {
             let n = len as usize;
             self.phys
                 .mem
                 .bytes_mut(off, len)
-                .copy_from_slice(&bytes[at..at + n]);
+                .copy_from_slice(&buf[at..at + n]);
             at += n;
         }
     }
