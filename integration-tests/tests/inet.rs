@@ -243,6 +243,62 @@ print("done")
     has(&o, "udp6 socket True");
 }
 
+/// `TIME_WAIT`: the side whose FIN went first keeps its address after the close; a `bind`
+/// there fails unless both it and the closed connection had `SO_REUSEADDR`, and
+/// `/proc/net/tcp` lists it.
+#[test]
+fn time_wait_keeps_the_port_of_the_side_that_closed_first() {
+    let o = python(
+        r#"
+import socket, errno
+def rows():
+    with open("/proc/net/tcp") as f:
+        return [l.split() for l in f.read().splitlines()[1:]]
+def tw(reuse_listener, server_first):
+    l = socket.socket()
+    if reuse_listener: l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    l.bind(("127.0.0.1", 0)); l.listen()
+    port = l.getsockname()[1]
+    c = socket.create_connection(("127.0.0.1", port)); s, _ = l.accept()
+    cport = c.getsockname()[1]
+    first, second = (s, c) if server_first else (c, s)
+    first.close(); second.recv(1); second.close(); l.close()
+    closer = port if server_first else cport
+    listed = any(r[1] == "0100007F:%04X" % closer and r[3] == "06" for r in rows())
+    # Only the closer's port: natively, the other one may be taken by an unrelated socket
+    # of the host (a connect elsewhere shares its port).
+    out = []
+    for reuse in (0, 1):
+        n = socket.socket()
+        n.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, reuse)
+        try:
+            n.bind(("127.0.0.1", closer)); r = "ok"
+        except OSError as e:
+            r = errno.errorcode[e.errno]
+        n.close()
+        out.append(r)
+    print("listener reuse", reuse_listener, "server first" if server_first else "client first",
+          "closer's port", out[0], out[1], "listed", listed)
+for rl in (0, 1):
+    for sf in (True, False):
+        tw(rl, sf)
+print("done")
+"#,
+    );
+    has(
+        &o,
+        "listener reuse 0 server first closer's port EADDRINUSE EADDRINUSE listed True",
+    );
+    has(
+        &o,
+        "listener reuse 1 server first closer's port EADDRINUSE ok listed True",
+    );
+    has(
+        &o,
+        "listener reuse 1 client first closer's port EADDRINUSE EADDRINUSE listed True",
+    );
+}
+
 /// The interface list as programs read it: `getifaddrs` and `if_nameindex` (glibc's
 /// NETLINK_ROUTE dumps), `if_nametoindex`, the `SIOCGIF*` ioctls and a raw NETLINK_ROUTE
 /// socket with good and bad requests, compared with Linux on the `lo` entries.
