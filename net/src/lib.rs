@@ -45,7 +45,8 @@
 //! closed by `shutdown` or by the peer's close, reset when a socket is closed with unread
 //! data), and UDP is a queue of datagrams per socket, bounded by `SO_RCVBUF`. A stream's
 //! queue keeps the buffers its sends brought (`bytes::ByteQueue`), so a byte is copied
-//! twice on its way, from the writer's memory and into the reader's, as by Linux; buffers
+//! twice on its way, from the writer's memory and into the reader's, as by Linux, and a
+//! buffer whose bytes were read is kept for a later send (`pool`); buffers
 //! a program did not size grow to `tcp_rmem`/`tcp_wmem`'s maximum as Linux's autotuning
 //! lets them on loopback ([`TCP_RMEM_MAX`]), so a fast writer seldom waits. A user-space
 //! TCP/IP stack (smoltcp and the like) would add segmentation, checksums and timers that
@@ -76,6 +77,7 @@ mod host;
 mod icmp;
 mod msg;
 mod netlink;
+mod pool;
 mod ports;
 mod procnet;
 pub mod rtnl;
