@@ -371,6 +371,44 @@ fn net_host_c_guests_match_linux() {
     }
 }
 
+/// `--net host`: `/proc/net/{tcp,udp6}` list the guest's host sockets as Linux lists them
+/// (state, the owner's uid, the inode the guest sees).
+#[test]
+fn net_host_proc_net_lists_the_guests_sockets() {
+    let prog = r#"
+import os, socket
+def rows(name):
+    with open("/proc/net/" + name) as f:
+        return [l.split() for l in f.read().splitlines()[1:]]
+def row(name, s, local):
+    ino = str(os.fstat(s.fileno()).st_ino)
+    r = [r for r in rows(name) if r[9] == ino]
+    if len(r) != 1:
+        return "missing"
+    r = r[0]
+    return "local %s st %s uid ok %s" % (r[1] == local, r[3], r[7] == str(os.getuid()))
+l = socket.socket(); l.bind(("127.0.0.1", 0)); l.listen()
+port = l.getsockname()[1]
+c = socket.create_connection(("127.0.0.1", port)); e, _ = l.accept()
+u = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); u.bind(("::1", 0))
+print("listener", row("tcp", l, "0100007F:%04X" % port))
+print("server end", row("tcp", e, "0100007F:%04X" % port))
+print("udp6", row("udp6", u, "00000000000000000000000001000000:%04X" % u.getsockname()[1]))
+print("done")
+"#;
+    for trap in TRAPS {
+        let mut o = opts(trap);
+        o.uml_flags.push("--net=host".into());
+        let out = compare(&[arg(PYTHON), arg("-c"), arg(prog)], &o);
+        let what = format!("/proc/net --net=host {trap}");
+        assert_no_bad_lines(&what, &out);
+        assert_eq!(out.status, 0, "{what}: {}", out.describe("native"));
+        has(&out, "listener local True st 0A uid ok True");
+        has(&out, "server end local True st 01 uid ok True");
+        has(&out, "udp6 local True st 07 uid ok True");
+    }
+}
+
 /// `--net host`: a listener on the host's 127.0.0.1, started here, is reachable from the
 /// guest (and, `host_loopback_is_out_of_reach`, not without the flag).
 #[test]

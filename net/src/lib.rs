@@ -14,8 +14,9 @@
 //! With `--net host` ([`NetService::host`]) the inet sockets are host sockets instead
 //! (the `host` module): the same messages, answered by non-blocking host calls, and a
 //! socket object exposes its host descriptor ([`HostFd`]) for the kernel to watch while
-//! tasks wait for it. Netlink and `/proc/net` stay the loopback stack's (they show `lo`
-//! and no host socket).
+//! tasks wait for it. `/proc/net/{tcp,tcp6,udp,udp6}` list the guest's host sockets (the
+//! host's rows for them); netlink and the rest of `/proc/net` stay the loopback stack's
+//! (they show `lo`).
 //!
 //! Published ports (`uml run -p`) are the kernel's (`kernel::publish`): it holds the
 //! client end of each relayed connection as an ordinary socket of this stack.

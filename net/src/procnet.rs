@@ -1,5 +1,6 @@
 //! The stack as `/proc/net` shows it: the socket tables (`tcp`, `tcp6`, `udp`, `udp6`) in
-//! Linux's format, and the one interface (`dev`, `if_inet6`).
+//! Linux's format (with `--net host`, the host's rows of the guest's host sockets), and the
+//! one interface (`dev`, `if_inet6`).
 
 use std::fmt::Write;
 use std::net::{IpAddr, SocketAddr};
@@ -88,6 +89,12 @@ pub(crate) fn table(net: &Net, kind: Kind, family: Family) -> String {
         Kind::Stream => format!("{:<149}\n", "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode"),
         _ => format!("{:<127}\n", "   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops"),
     };
+    if net.host_mode {
+        for (i, row) in crate::host::proc_rows(net, kind, family).iter().enumerate() {
+            let _ = writeln!(out, "{i:>4}: {row}");
+        }
+        return out;
+    }
     let socks = net
         .socks
         .values()
