@@ -243,6 +243,62 @@ print("done")
     has(&o, "udp6 socket True");
 }
 
+/// `TIME_WAIT`: the side whose FIN went first keeps its address after the close; a `bind`
+/// there fails unless both it and the closed connection had `SO_REUSEADDR`, and
+/// `/proc/net/tcp` lists it.
+#[test]
+fn time_wait_keeps_the_port_of_the_side_that_closed_first() {
+    let o = python(
+        r#"
+import socket, errno
+def rows():
+    with open("/proc/net/tcp") as f:
+        return [l.split() for l in f.read().splitlines()[1:]]
+def tw(reuse_listener, server_first):
+    l = socket.socket()
+    if reuse_listener: l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    l.bind(("127.0.0.1", 0)); l.listen()
+    port = l.getsockname()[1]
+    c = socket.create_connection(("127.0.0.1", port)); s, _ = l.accept()
+    cport = c.getsockname()[1]
+    first, second = (s, c) if server_first else (c, s)
+    first.close(); second.recv(1); second.close(); l.close()
+    closer = port if server_first else cport
+    listed = any(r[1] == "0100007F:%04X" % closer and r[3] == "06" for r in rows())
+    # Only the closer's port: natively, the other one may be taken by an unrelated socket
+    # of the host (a connect elsewhere shares its port).
+    out = []
+    for reuse in (0, 1):
+        n = socket.socket()
+        n.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, reuse)
+        try:
+            n.bind(("127.0.0.1", closer)); r = "ok"
+        except OSError as e:
+            r = errno.errorcode[e.errno]
+        n.close()
+        out.append(r)
+    print("listener reuse", reuse_listener, "server first" if server_first else "client first",
+          "closer's port", out[0], out[1], "listed", listed)
+for rl in (0, 1):
+    for sf in (True, False):
+        tw(rl, sf)
+print("done")
+"#,
+    );
+    has(
+        &o,
+        "listener reuse 0 server first closer's port EADDRINUSE EADDRINUSE listed True",
+    );
+    has(
+        &o,
+        "listener reuse 1 server first closer's port EADDRINUSE ok listed True",
+    );
+    has(
+        &o,
+        "listener reuse 1 client first closer's port EADDRINUSE EADDRINUSE listed True",
+    );
+}
+
 /// The interface list as programs read it: `getifaddrs` and `if_nameindex` (glibc's
 /// NETLINK_ROUTE dumps), `if_nametoindex`, the `SIOCGIF*` ioctls and a raw NETLINK_ROUTE
 /// socket with good and bad requests, compared with Linux on the `lo` entries.
@@ -312,6 +368,44 @@ fn net_host_c_guests_match_linux() {
             );
             assert_eq!(out.status, 0, "{what}: {}", out.describe("native"));
         }
+    }
+}
+
+/// `--net host`: `/proc/net/{tcp,udp6}` list the guest's host sockets as Linux lists them
+/// (state, the owner's uid, the inode the guest sees).
+#[test]
+fn net_host_proc_net_lists_the_guests_sockets() {
+    let prog = r#"
+import os, socket
+def rows(name):
+    with open("/proc/net/" + name) as f:
+        return [l.split() for l in f.read().splitlines()[1:]]
+def row(name, s, local):
+    ino = str(os.fstat(s.fileno()).st_ino)
+    r = [r for r in rows(name) if r[9] == ino]
+    if len(r) != 1:
+        return "missing"
+    r = r[0]
+    return "local %s st %s uid ok %s" % (r[1] == local, r[3], r[7] == str(os.getuid()))
+l = socket.socket(); l.bind(("127.0.0.1", 0)); l.listen()
+port = l.getsockname()[1]
+c = socket.create_connection(("127.0.0.1", port)); e, _ = l.accept()
+u = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); u.bind(("::1", 0))
+print("listener", row("tcp", l, "0100007F:%04X" % port))
+print("server end", row("tcp", e, "0100007F:%04X" % port))
+print("udp6", row("udp6", u, "00000000000000000000000001000000:%04X" % u.getsockname()[1]))
+print("done")
+"#;
+    for trap in TRAPS {
+        let mut o = opts(trap);
+        o.uml_flags.push("--net=host".into());
+        let out = compare(&[arg(PYTHON), arg("-c"), arg(prog)], &o);
+        let what = format!("/proc/net --net=host {trap}");
+        assert_no_bad_lines(&what, &out);
+        assert_eq!(out.status, 0, "{what}: {}", out.describe("native"));
+        has(&out, "listener local True st 0A uid ok True");
+        has(&out, "server end local True st 01 uid ok True");
+        has(&out, "udp6 local True st 07 uid ok True");
     }
 }
 

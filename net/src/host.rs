@@ -57,6 +57,8 @@ pub(crate) struct HostSock {
     family: Family,
     kind: Kind,
     wait: u64,
+    /// The creator's uid (`/proc/net`).
+    uid: u32,
     /// A stream connect is under way.
     connecting: bool,
     listening: bool,
@@ -97,8 +99,11 @@ impl Net {
 pub(crate) fn handle(net: &mut Net, msg: NetMsg) -> NetReply {
     let r = match msg {
         NetMsg::Socket {
-            family, kind, wait, ..
-        } => socket(net, family, kind, wait).map(NetReply::Sock),
+            family,
+            kind,
+            uid,
+            wait,
+        } => socket(net, family, kind, uid, wait).map(NetReply::Sock),
         NetMsg::Bind {
             id,
             addr,
@@ -190,7 +195,7 @@ pub(crate) fn handle(net: &mut Net, msg: NetMsg) -> NetReply {
     r.unwrap_or_else(NetReply::Err)
 }
 
-fn socket(net: &mut Net, family: Family, kind: Kind, wait: u64) -> Result<SockId, Errno> {
+fn socket(net: &mut Net, family: Family, kind: Kind, uid: u32, wait: u64) -> Result<SockId, Errno> {
     let af = match family {
         Family::V4 => AddressFamily::INET,
         Family::V6 => AddressFamily::INET6,
@@ -212,10 +217,16 @@ fn socket(net: &mut Net, family: Family, kind: Kind, wait: u64) -> Result<SockId
         proto,
     )
     .map_err(herr)?;
-    Ok(insert(net, fd, family, kind, wait))
+    Ok(insert(net, fd, family, kind, (uid, wait)))
 }
 
-fn insert(net: &mut Net, fd: OwnedFd, family: Family, kind: Kind, wait: u64) -> SockId {
+fn insert(
+    net: &mut Net,
+    fd: OwnedFd,
+    family: Family,
+    kind: Kind,
+    (uid, wait): (u32, u64),
+) -> SockId {
     net.next += 1;
     let id = SockId(net.next);
     net.host_socks.insert(
@@ -228,6 +239,7 @@ fn insert(net: &mut Net, fd: OwnedFd, family: Family, kind: Kind, wait: u64) -> 
             family,
             kind,
             wait,
+            uid,
             connecting: false,
             listening: false,
             other: Default::default(),
@@ -287,9 +299,9 @@ fn connect(s: &mut HostSock, addr: Option<SocketAddr>, nonblock: bool) -> Result
 }
 
 fn accept(net: &mut Net, id: SockId) -> Result<SockId, Errno> {
-    let (family, wait_fd) = {
+    let (family, uid, wait_fd) = {
         let s = net.host(id)?;
-        (s.family, s.fd.clone())
+        (s.family, s.uid, s.fd.clone())
     };
     match rn::accept_with(
         &wait_fd.fd,
@@ -297,7 +309,7 @@ fn accept(net: &mut Net, id: SockId) -> Result<SockId, Errno> {
     ) {
         Ok(fd) => {
             let wait = vfs::new_wait_id();
-            Ok(insert(net, fd, family, Kind::Stream, wait))
+            Ok(insert(net, fd, family, Kind::Stream, (uid, wait)))
         }
         Err(e) => {
             wait_fd.want_write.store(false, Ordering::Relaxed);
@@ -442,4 +454,49 @@ fn info(s: &HostSock) -> SockInfo {
         wait: s.wait,
         host: HostHandle(Some(s.fd.clone())),
     }
+}
+
+/// The rows of `/proc/net/{tcp,tcp6,udp,udp6}` for the guest's host sockets of `kind` and
+/// `family`: the host's own rows for them (found by the host socket's inode), with the
+/// guest's uid and socket inode in place of the host's (and no kernel pointer). The host's
+/// other sockets are not the guest's business and are left out. Each row is its fields after `sl`.
+pub(crate) fn proc_rows(net: &Net, kind: Kind, family: Family) -> Vec<String> {
+    let name = match (kind, family) {
+        (Kind::Stream, Family::V4) => "tcp",
+        (Kind::Stream, Family::V6) => "tcp6",
+        (_, Family::V4) => "udp",
+        (_, Family::V6) => "udp6",
+    };
+    let Ok(text) = std::fs::read_to_string(format!("/proc/net/{name}")) else {
+        return Vec::new();
+    };
+    let rows: Vec<Vec<&str>> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().collect())
+        .filter(|f: &Vec<&str>| f.len() > 11)
+        .collect();
+    net.host_socks
+        .values()
+        .filter(|s| s.kind == kind && s.family == family)
+        .filter_map(|s| {
+            let ino = rustix::fs::fstat(&s.fd.fd).ok()?.st_ino.to_string();
+            let f = rows.iter().find(|f| f[9] == ino)?;
+            // The host kernel's socket pointer (field 11) is not shown.
+            Some(format!(
+                "{} {} {} {} {} {} {:>5} {:>8} {} {} 0000000000000000 {}",
+                f[1],
+                f[2],
+                f[3],
+                f[4],
+                f[5],
+                f[6],
+                s.uid,
+                f[8],
+                s.wait,
+                f[10],
+                f.get(12..).unwrap_or_default().join(" ")
+            ))
+        })
+        .collect()
 }

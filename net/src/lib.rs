@@ -7,15 +7,16 @@
 //! messages, the raw sockets' ICMP filters; the others are kept as set), its connection
 //! state, its receive queue, what `MSG_MORE` held back and its pending error — and so the
 //! port space, the listeners with their accept queues, the connections, the datagram
-//! queues and the host's ICMP echo responder (`icmp`). The only interface is `lo`:
+//! queues, the connections in `TIME_WAIT` and the host's ICMP echo responder (`icmp`). The only interface is `lo`:
 //! 127.0.0.0/8 and `::1`. No host socket is ever created: a guest reaches other guest
 //! sockets of the same instance and nothing else.
 //!
 //! With `--net host` ([`NetService::host`]) the inet sockets are host sockets instead
 //! (the `host` module): the same messages, answered by non-blocking host calls, and a
 //! socket object exposes its host descriptor ([`HostFd`]) for the kernel to watch while
-//! tasks wait for it. Netlink and `/proc/net` stay the loopback stack's (they show `lo`
-//! and no host socket).
+//! tasks wait for it. `/proc/net/{tcp,tcp6,udp,udp6}` list the guest's host sockets (the
+//! host's rows for them); netlink and the rest of `/proc/net` stay the loopback stack's
+//! (they show `lo`).
 //!
 //! Published ports (`uml run -p`) are the kernel's (`kernel::publish`): it holds the
 //! client end of each relayed connection as an ordinary socket of this stack.
@@ -45,14 +46,15 @@
 //! closed by `shutdown` or by the peer's close, reset when a socket is closed with unread
 //! data), and UDP is a queue of datagrams per socket, bounded by `SO_RCVBUF`. A stream's
 //! queue keeps the buffers its sends brought (`bytes::ByteQueue`), so a byte is copied
-//! twice on its way, from the writer's memory and into the reader's, as by Linux; buffers
+//! twice on its way, from the writer's memory and into the reader's, as by Linux, and a
+//! buffer whose bytes were read is kept for a later send (`pool`); buffers
 //! a program did not size grow to `tcp_rmem`/`tcp_wmem`'s maximum as Linux's autotuning
 //! lets them on loopback ([`TCP_RMEM_MAX`]), so a fast writer seldom waits. A user-space
 //! TCP/IP stack (smoltcp and the like) would add segmentation, checksums and timers that
-//! nothing here can observe, and cost a copy per segment. What this does not do:
-//! retransmission, congestion control, `TIME_WAIT` (a port is free as soon as its socket is
-//! closed, so a server restarted without `SO_REUSEADDR` can bind again where Linux may say
-//! `EADDRINUSE`), urgent data (`MSG_OOB`), netlink notifications and protocols other
+//! nothing here can observe, and cost a copy per segment. A connection closed from one side first
+//! leaves that side's address in `TIME_WAIT` for a minute, as Linux (`timewait`), so a
+//! server restarted without `SO_REUSEADDR` gets `EADDRINUSE` there. What this does not do:
+//! retransmission, congestion control, urgent data (`MSG_OOB`), netlink notifications and protocols other
 //! than `NETLINK_ROUTE`, ICMP errors (port unreachable and the like are never generated;
 //! `IP_RECVERR` queues nothing), raw sockets of protocols other than ICMP, multicast and
 //! broadcast, segment and byte counters in `TCP_INFO` (`tcpinfo`), control messages of
@@ -61,7 +63,8 @@
 //! they arrived.
 //!
 //! Invariants: a socket's bound port is in use by it until it is closed (or, for a port
-//! picked by a failed `connect`, until the failure); two bound sockets of one protocol
+//! picked by a failed `connect`, until the failure; for a connection closed from its side
+//! first, until its `TIME_WAIT` ends); two bound sockets of one protocol
 //! whose addresses overlap share a port only as `SO_REUSEADDR`/`SO_REUSEPORT` allow; a
 //! connected stream socket's peer is either gone (closed) or connected back to it; a
 //! socket is in at most one listener's queue (accept queue when its server end exists,
@@ -75,6 +78,7 @@ mod host;
 mod icmp;
 mod msg;
 mod netlink;
+mod pool;
 mod ports;
 mod procnet;
 pub mod rtnl;
@@ -84,6 +88,7 @@ mod stream;
 mod tcpinfo;
 #[cfg(test)]
 mod tests;
+mod timewait;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
@@ -224,6 +229,9 @@ pub(crate) struct Sock {
     connecting: bool,
     /// The peer sent its last byte (`SOCK_DONE`).
     fin: bool,
+    /// It sent its FIN before the peer's: when it goes, its address lingers in
+    /// `TIME_WAIT` ([`timewait`]).
+    active_close: bool,
     shutdown: u8,
     error: Option<Errno>,
     rx: Rx,
@@ -254,6 +262,8 @@ pub struct Net {
     nl_rover: u32,
     /// The IP identification of the last packet an IPv4 raw socket saw.
     ip_id: u16,
+    /// Connections closed from this side first whose address is still taken.
+    time_wait: VecDeque<timewait::TimeWait>,
 }
 
 impl Net {
@@ -343,6 +353,7 @@ impl Net {
             tcp: Tcp::Closed,
             connecting: false,
             fin: false,
+            active_close: false,
             shutdown: 0,
             error: None,
             rx: match kind {

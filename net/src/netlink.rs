@@ -236,8 +236,8 @@ impl FileObject for NetlinkSocket {
     }
 
     fn write(&self, bufs: &[IoSlice<'_>]) -> Result<usize, Errno> {
-        let mut data = vec![0u8; vfs::object::iov_len(bufs)];
-        vfs::object::gather(bufs, &mut data);
+        let mut data = Vec::new();
+        vfs::object::append(&mut data, bufs);
         self.send(&data, false)
     }
 

@@ -131,13 +131,14 @@ pub(crate) fn source(local: Option<SocketAddr>, dst: Wire) -> Wire {
 impl Net {
     /// Whether binding `id` to `ip`:`port` would clash with another socket: overlapping
     /// addresses clash unless both have `SO_REUSEPORT` (same owner), or both
-    /// `SO_REUSEADDR` and (TCP) the other does not listen.
-    fn clashes(&self, id: SockId, ip: IpAddr, port: u16) -> bool {
+    /// `SO_REUSEADDR` and (TCP) the other does not listen. With `time_wait`, a connection
+    /// in `TIME_WAIT` there counts as a socket that does not listen (of any owner).
+    fn clashes(&self, id: SockId, ip: IpAddr, port: u16, time_wait: bool) -> bool {
         let Some(me) = self.socks.get(&id) else {
             return true;
         };
         let mine = Cover::of(ip, me.opts.v6only);
-        self.socks.iter().any(|(&oid, o)| {
+        let sockets = self.socks.iter().any(|(&oid, o)| {
             let Some(ol) = o.local else { return false };
             if oid == id || o.kind != me.kind || ol.port() != port {
                 return false;
@@ -154,17 +155,28 @@ impl Net {
                 Kind::Stream => !reuse || o_listens,
                 _ => !reuse,
             }
+        });
+        if sockets || !time_wait || me.kind != Kind::Stream {
+            return sockets;
+        }
+        let now = std::time::Instant::now();
+        self.time_wait.iter().any(|t| {
+            t.live(now)
+                && t.local.port() == port
+                && mine.overlaps(&Cover::of(t.local.ip(), t.v6only))
+                && !(me.opts.reuseaddr && t.reuseaddr)
+                && !(me.opts.reuseport && t.reuseport)
         })
     }
 
-    /// A free ephemeral port for `id` at `ip`.
-    fn ephemeral(&mut self, id: SockId, ip: IpAddr) -> Result<u16, Errno> {
+    /// A free ephemeral port for `id` at `ip` (`time_wait`: see [`Net::clashes`]).
+    fn ephemeral(&mut self, id: SockId, ip: IpAddr, time_wait: bool) -> Result<u16, Errno> {
         let (lo, hi) = (*EPHEMERAL.start(), *EPHEMERAL.end());
         let span = u32::from(hi - lo) + 1;
         let start = u32::from(self.next_port.max(lo).min(hi) - lo);
         for i in 0..span {
             let port = lo + ((start + i) % span) as u16;
-            if !self.clashes(id, ip, port) {
+            if !self.clashes(id, ip, port, time_wait) {
                 self.next_port = if port == hi { lo } else { port + 1 };
                 return Ok(port);
             }
@@ -206,7 +218,8 @@ impl Net {
     }
 
     /// Binds `id` to `addr`, picking a port if it is 0 (`auto`: for a `connect`, `listen`
-    /// or send of an unbound socket).
+    /// or send of an unbound socket, which may take a port a connection in `TIME_WAIT`
+    /// holds, as Linux's `tcp_tw_reuse` lets a connect on loopback).
     pub(crate) fn bind_port(
         &mut self,
         id: SockId,
@@ -214,9 +227,9 @@ impl Net {
         auto: bool,
     ) -> Result<(), Errno> {
         if addr.port() == 0 {
-            let port = self.ephemeral(id, addr.ip())?;
+            let port = self.ephemeral(id, addr.ip(), !auto)?;
             addr.set_port(port);
-        } else if self.clashes(id, addr.ip(), addr.port()) {
+        } else if self.clashes(id, addr.ip(), addr.port(), !auto) {
             return Err(Errno::EADDRINUSE);
         }
         let s = self.sock_mut(id)?;
@@ -242,10 +255,14 @@ impl Net {
     /// `listen` checks the port again: another listener on it clashes unless both have
     /// `SO_REUSEPORT`.
     pub(crate) fn listen_clashes(&self, id: SockId) -> bool {
-        let Some(l) = self.socks.get(&id).and_then(|s| s.local) else {
+        let Some((l, auto)) = self
+            .socks
+            .get(&id)
+            .and_then(|s| Some((s.local?, s.auto_port)))
+        else {
             return false;
         };
-        self.clashes(id, l.ip(), l.port())
+        self.clashes(id, l.ip(), l.port(), !auto)
     }
 
     /// The socket of `kind` that receives for `dst`:`port` (from `src`:`sport`): its own

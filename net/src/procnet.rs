@@ -1,5 +1,6 @@
 //! The stack as `/proc/net` shows it: the socket tables (`tcp`, `tcp6`, `udp`, `udp6`) in
-//! Linux's format, and the one interface (`dev`, `if_inet6`).
+//! Linux's format (with `--net host`, the host's rows of the guest's host sockets), and the
+//! one interface (`dev`, `if_inet6`).
 
 use std::fmt::Write;
 use std::net::{IpAddr, SocketAddr};
@@ -88,11 +89,18 @@ pub(crate) fn table(net: &Net, kind: Kind, family: Family) -> String {
         Kind::Stream => format!("{:<149}\n", "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode"),
         _ => format!("{:<127}\n", "   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops"),
     };
+    if net.host_mode {
+        for (i, row) in crate::host::proc_rows(net, kind, family).iter().enumerate() {
+            let _ = writeln!(out, "{i:>4}: {row}");
+        }
+        return out;
+    }
     let socks = net
         .socks
         .values()
         .filter(|s| s.kind == kind && s.family == family && s.local.is_some());
-    for (i, s) in socks.enumerate() {
+    let mut i = 0;
+    for s in socks {
         let (st, rx) = match kind {
             Kind::Stream => (stream::state_code(s), s.rx_bytes),
             _ => (if s.peer.is_some() { 1 } else { 7 }, s.rx_bytes),
@@ -111,6 +119,26 @@ pub(crate) fn table(net: &Net, kind: Kind, family: Family) -> String {
                 _ => "0",
             }
         );
+        i += 1;
+    }
+    if kind == Kind::Stream {
+        // Linux's `get_timewait4_sock`: the timer is the time left, in clock ticks.
+        let now = std::time::Instant::now();
+        for t in net
+            .time_wait
+            .iter()
+            .filter(|t| t.family == family && t.live(now))
+        {
+            let left = t.until.duration_since(now).as_millis() / 10;
+            let _ = writeln!(
+                out,
+                "{i:>4}: {} {} {:02X} 00000000:00000000 03:{left:08X} 00000000     0        0 0 3 0000000000000000",
+                hex(Some(t.local), family),
+                hex(t.peer, family),
+                t.state_code(net),
+            );
+            i += 1;
+        }
     }
     out
 }

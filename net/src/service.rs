@@ -22,6 +22,8 @@ struct Shared {
     /// [`NetService::take_ready`], asked after every syscall, costs one load when no socket
     /// became ready.
     ready: AtomicBool,
+    /// Payload buffers for reuse.
+    spare: Mutex<crate::pool::BufPool>,
 }
 
 impl std::fmt::Debug for NetService {
@@ -46,8 +48,18 @@ impl NetService {
         };
         NetService(Arc::new(Shared {
             net: Mutex::new(net),
-            ready: AtomicBool::new(false),
+            ..Shared::default()
         }))
+    }
+
+    /// An empty buffer for a send of `len` bytes (a reused one if there is).
+    pub fn buffer(&self, len: usize) -> Vec<u8> {
+        self.0.spare.lock().take(len)
+    }
+
+    /// A received buffer whose bytes were copied out, for reuse.
+    pub fn recycle(&self, buf: Vec<u8>) {
+        self.0.spare.lock().give(buf);
     }
 
     /// Sends one message.

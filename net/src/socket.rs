@@ -85,12 +85,14 @@ impl FileObject for InetSocket {
     fn read(&self, bufs: &mut [IoSliceMut<'_>]) -> Result<usize, Errno> {
         let max = vfs::object::iov_len_mut(bufs);
         let r = self.net.recv(self.id, max, false)?;
-        Ok(vfs::object::scatter(bufs, &r.data))
+        let n = vfs::object::scatter(bufs, &r.data);
+        self.net.recycle(r.data);
+        Ok(n)
     }
 
     fn write(&self, bufs: &[IoSlice<'_>]) -> Result<usize, Errno> {
-        let mut data = vec![0u8; vfs::object::iov_len(bufs)];
-        vfs::object::gather(bufs, &mut data);
+        let mut data = self.net.buffer(vfs::object::iov_len(bufs));
+        vfs::object::append(&mut data, bufs);
         self.net.send(self.id, data, None)
     }
 

@@ -15,6 +15,7 @@ use std::net::SocketAddr;
 use abi::Errno;
 
 use crate::ports::{destination, in_family, source, wire};
+use crate::timewait;
 use crate::{
     Kind, Net, Received, Rx, Sock, SockId, Tcp, RCV_SHUTDOWN, SEND_SHUTDOWN, SHUTDOWN_MASK,
     SOMAXCONN, TCP_RMEM_MAX, TCP_WMEM_MAX,
@@ -193,6 +194,7 @@ fn admit(net: &mut Net, listener: SockId) {
             tcp: Tcp::Established(Some(client)),
             connecting: false,
             fin: false,
+            active_close: false,
             shutdown: 0,
             error: None,
             rx: Rx::Bytes(crate::bytes::ByteQueue::default()),
@@ -365,6 +367,9 @@ pub(crate) fn shutdown(net: &mut Net, id: SockId, how: u8) -> Result<(), Errno> 
             return Err(Errno::ENOTCONN);
         }
         Tcp::Established(peer) => {
+            if how & SEND_SHUTDOWN != 0 && s.shutdown & SEND_SHUTDOWN == 0 {
+                s.active_close = !s.fin;
+            }
             s.shutdown |= how;
             net.wake(id);
             if how & SEND_SHUTDOWN != 0 {
@@ -421,11 +426,15 @@ fn reset_peer(net: &mut Net, id: SockId, err: Errno) {
 }
 
 /// The last descriptor of `id` is closed: a listener's queue is reset; a connection's peer
-/// sees end of file, or a reset if `id` had unread data (or `SO_LINGER` with no time).
+/// sees end of file, or a reset if `id` had unread data (or `SO_LINGER` with no time). A
+/// connection whose FIN went first leaves its address in `TIME_WAIT`.
 pub(crate) fn close(net: &mut Net, id: SockId) {
     let Some(s) = net.socks.get(&id) else {
         return;
     };
+    let resets = s.rx_bytes > 0 || s.opts.linger_zero;
+    let sent_fin = s.shutdown & SEND_SHUTDOWN != 0;
+    let active = if sent_fin { s.active_close } else { !s.fin };
     match s.tcp.clone() {
         Tcp::Listen { .. } => stop_listening(net, id),
         Tcp::SynSent(l) => {
@@ -434,7 +443,7 @@ pub(crate) fn close(net: &mut Net, id: SockId) {
             }
         }
         Tcp::Established(Some(p)) => {
-            if s.rx_bytes > 0 || s.opts.linger_zero {
+            if resets {
                 reset_peer(net, id, Errno::ECONNRESET);
                 return;
             }
@@ -445,8 +454,18 @@ pub(crate) fn close(net: &mut Net, id: SockId) {
                 ps.tcp = Tcp::Established(None);
                 net.wake(p);
             }
+            if active {
+                timewait::enter(net, id, Some(p));
+            }
         }
-        Tcp::Established(None) | Tcp::Closed => {}
+        Tcp::Established(None) => {
+            if resets {
+                timewait::reset_by(net, id);
+            } else if active {
+                timewait::enter(net, id, None);
+            }
+        }
+        Tcp::Closed => {}
     }
 }
 

@@ -242,3 +242,60 @@ fn messages_serialise() {
     let b = bincode::serialize(&m).unwrap();
     assert_eq!(bincode::deserialize::<crate::NetMsg>(&b).unwrap(), m);
 }
+
+#[test]
+fn time_wait_keeps_the_address_of_the_side_that_closed_first() {
+    let net = NetService::default();
+    let reuse = |s| {
+        net.set_opt(
+            s,
+            abi::net::SOL_SOCKET,
+            abi::net::SO_REUSEADDR,
+            1i32.to_ne_bytes().to_vec(),
+        )
+        .unwrap()
+    };
+    // The server end closes first: the listener's port stays taken after everything closed.
+    let (l, c, e) = pair(&net, Family::V4, "127.0.0.1:0");
+    let port = net.info(l).unwrap().local.unwrap().port();
+    let cport = net.info(c).unwrap().local.unwrap().port();
+    net.close(e);
+    net.close(c);
+    net.close(l);
+    let at = |p: u16| SocketAddr::from(([127, 0, 0, 1], p));
+    let x = sock(&net, Family::V4, Kind::Stream);
+    assert_eq!(net.bind(x, at(port), false), Err(Errno::EADDRINUSE));
+    reuse(x);
+    // SO_REUSEADDR helps only if the closed connection had it too.
+    assert_eq!(net.bind(x, at(port), false), Err(Errno::EADDRINUSE));
+    assert_eq!(net.bind(x, at(cport), false), Ok(()));
+    assert!(net.proc_net(Kind::Stream, Family::V4).contains(" 06 "));
+
+    // With SO_REUSEADDR on both, the restarted server binds; without it, it does not.
+    let l = sock(&net, Family::V4, Kind::Stream);
+    reuse(l);
+    net.bind(l, a("127.0.0.1:0"), false).unwrap();
+    net.listen(l, 4).unwrap();
+    let port = net.info(l).unwrap().local.unwrap().port();
+    let c = sock(&net, Family::V4, Kind::Stream);
+    net.connect(c, Some(at(port)), false).unwrap();
+    let e = net.accept(l).unwrap();
+    net.shutdown(e, crate::SEND_SHUTDOWN).unwrap();
+    net.close(c);
+    net.close(e);
+    net.close(l);
+    let y = sock(&net, Family::V4, Kind::Stream);
+    assert_eq!(net.bind(y, at(port), false), Err(Errno::EADDRINUSE));
+    reuse(y);
+    assert_eq!(net.bind(y, at(port), false), Ok(()));
+
+    // The side that closed second, and a connection reset by unread data, keep nothing.
+    let (l, c, e) = pair(&net, Family::V4, "127.0.0.1:0");
+    let port = net.info(l).unwrap().local.unwrap().port();
+    net.send(e, b"unread".to_vec(), None).unwrap();
+    net.close(e);
+    net.close(c);
+    net.close(l);
+    let z = sock(&net, Family::V4, Kind::Stream);
+    assert_eq!(net.bind(z, at(port), false), Ok(()));
+}

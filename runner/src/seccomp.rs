@@ -226,6 +226,9 @@ struct SecStub {
     /// Recycled: the previous address space's mappings are still there, to be removed by
     /// the first batch before the stub runs again.
     stale: bool,
+    /// The mapper was seen asleep on the request word and no batch was posted since: it can
+    /// only wait there again (it leaves its loop only for a new `REQ_SEQ`, which is ours).
+    mapper_idle: bool,
 }
 
 fn futex(word: &AtomicU32, op: i32, val: u32, timeout: usize, word2: usize, val3: u32) -> i64 {
@@ -465,6 +468,7 @@ impl SecStub {
             fp_saved: HashMap::new(),
             fp_init: Vec::new(),
             stale: false,
+            mapper_idle: false,
         };
         let rw = (libc::PROT_READ | libc::PROT_WRITE) as u64;
         let shared_fixed = (libc::MAP_SHARED | libc::MAP_FIXED) as u64;
@@ -769,12 +773,16 @@ impl SecStub {
     }
 
     /// Waits until `word` has a sleeper (a guest thread parked on STATE, or the mapper idle
-    /// on its request word). False if that does not happen in time.
-    fn wait_asleep(&mut self, off: usize) -> bool {
+    /// on its request word). False if that does not happen in time. While `hint` (a word the
+    /// sleeper sets before it sleeps; the guest can write it, so it only saves work) is
+    /// clear, this spins on it instead of asking the host: a futex call per spin takes the
+    /// lock of the futex's hash bucket that the sleeper needs to go to sleep.
+    fn wait_asleep(&mut self, off: usize, hint: Option<usize>) -> bool {
         let start = Instant::now();
         let mut n = 0u32;
         loop {
-            if waiters(self.word(off)) >= 1 {
+            let maybe = hint.is_none_or(|h| self.word(h).load(Ordering::SeqCst) != 0);
+            if maybe && waiters(self.word(off)) >= 1 {
                 return true;
             }
             n += 1;
@@ -789,6 +797,14 @@ impl SecStub {
         }
     }
 
+    /// Waits until the mapper is idle (asleep on its request word).
+    fn wait_mapper_idle(&mut self) -> bool {
+        if !self.mapper_idle {
+            self.mapper_idle = self.wait_asleep(R_REQ_SEQ, None);
+        }
+        self.mapper_idle
+    }
+
     /// Makes sure no guest instruction of this stub runs until it is resumed, and that its
     /// mapper is idle. Kills the stub if it does not comply.
     fn park(&mut self) {
@@ -799,7 +815,7 @@ impl SecStub {
         let t = stats::now();
         let _t = Defer(|| stats::since(&stats::PARK_NS, t));
         self.word(D_PARK).store(1, Ordering::SeqCst);
-        if !self.wait_asleep(R_STATE) || !self.wait_asleep(R_REQ_SEQ) {
+        if !self.wait_asleep(R_STATE, Some(D_SSLEEP)) || !self.wait_mapper_idle() {
             tracing::warn!(
                 pid = self.pid,
                 "seccomp stub does not park: killing its guest"
@@ -819,7 +835,7 @@ impl SecStub {
         for chunk in entries.chunks(MAP_MAX) {
             // The previous batch is really done (the mapper sleeps again) before its
             // entries are overwritten.
-            if !self.wait_asleep(R_REQ_SEQ) {
+            if !self.wait_mapper_idle() {
                 return Err(RunnerError::StubStart("mapper does not answer".into()));
             }
             for (i, e) in chunk.iter().enumerate() {
@@ -829,6 +845,7 @@ impl SecStub {
             }
             self.write64(R_REQ_COUNT, chunk.len() as u64);
             self.req_seq = self.req_seq.wrapping_add(1);
+            self.mapper_idle = false;
             let want = self.req_seq;
             self.word(R_REQ_SEQ).store(want, Ordering::SeqCst);
             futex_wake(self.word(R_REQ_SEQ), 1);

@@ -164,6 +164,15 @@ pub fn gather(bufs: &[IoSlice<'_>], out: &mut [u8]) -> usize {
     n
 }
 
+/// Appends the bytes of `bufs` to `out` (a new buffer need not be zeroed first, as for a
+/// [`gather`]).
+pub fn append(out: &mut Vec<u8>, bufs: &[IoSlice<'_>]) {
+    out.reserve(iov_len(bufs));
+    for b in bufs {
+        out.extend_from_slice(b);
+    }
+}
+
 /// Copies `src` into the first bytes of `bufs`; returns how many fit.
 pub fn scatter(bufs: &mut [IoSliceMut<'_>], src: &[u8]) -> usize {
     let mut n = 0;

@@ -62,9 +62,10 @@ pub(crate) fn wait(ctx: &mut Ctx<'_>, f: &FileRef, s: &InetSocket, opt: i32) -> 
     Some(ctx.block_on_file_until(f, Some(deadline)))
 }
 
-/// Copies the guest ranges `iovs` in, at most `max` bytes.
-fn gather(ctx: &mut Ctx<'_>, iovs: &[IoVec], max: usize) -> Result<Vec<u8>, Errno> {
-    let mut data = Vec::new();
+/// Copies the guest ranges `iovs` in, at most `max` bytes, into a buffer of `s`'s stack.
+fn gather(ctx: &mut Ctx<'_>, s: &InetSocket, iovs: &[IoVec], max: usize) -> Result<Vec<u8>, Errno> {
+    let total = iovs.iter().map(|v| v.len).sum::<u64>();
+    let mut data = s.net.buffer(total.min(max as u64) as usize);
     for v in iovs {
         let k = (v.len as usize).min(max - data.len());
         if k == 0 {
@@ -109,7 +110,7 @@ pub(crate) fn send(
     }
     loop {
         let rest = skip(iovs, done);
-        let data = gather(ctx, &rest, if stream { CHUNK } else { total as usize })?;
+        let data = gather(ctx, s, &rest, if stream { CHUNK } else { total as usize })?;
         let len = data.len() as u64;
         let r = s.net.send_more(s.id, data, to, flags & MSG_MORE != 0);
         ctx.wake(WaitKey::File(s.wait_id()));
@@ -224,6 +225,8 @@ pub(crate) fn recv(
         }
         off += k;
     }
+    let trunc = !stream && full_len > data.len();
+    s.net.recycle(data);
     let n = off as u64;
     if waitall && n > 0 && n < total {
         ctx.restart.progress = done + n;
@@ -235,7 +238,6 @@ pub(crate) fn recv(
             Err,
         );
     }
-    let trunc = !stream && full_len > data.len();
     let ret = if trunc && flags & MSG_TRUNC != 0 {
         full_len as u64
     } else {
