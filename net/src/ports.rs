@@ -159,7 +159,7 @@ impl Net {
         if sockets || !time_wait || me.kind != Kind::Stream {
             return sockets;
         }
-        let now = std::time::Instant::now();
+        let now = nondet::ktime_get();
         self.time_wait.iter().any(|t| {
             t.live(now)
                 && t.local.port() == port

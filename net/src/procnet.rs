@@ -123,7 +123,7 @@ pub(crate) fn table(net: &Net, kind: Kind, family: Family) -> String {
     }
     if kind == Kind::Stream {
         // Linux's `get_timewait4_sock`: the timer is the time left, in clock ticks.
-        let now = std::time::Instant::now();
+        let now = nondet::ktime_get();
         for t in net
             .time_wait
             .iter()

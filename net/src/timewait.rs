@@ -59,7 +59,7 @@ impl TimeWait {
 /// Socket `id`, whose peer is `peer_id`, goes having sent its FIN before the peer's: its
 /// address stays taken.
 pub(crate) fn enter(net: &mut Net, id: SockId, peer_id: Option<SockId>) {
-    let now = Instant::now();
+    let now = nondet::ktime_get();
     let Some(tw) = net.socks.get(&id).and_then(|s| {
         Some(TimeWait {
             family: s.family,
