@@ -311,6 +311,8 @@ pub fn dispatch(ctx: &mut Ctx<'_>, report_unknown: &mut dyn FnMut(u64)) -> Reply
     for id in vfs::notify::take_ready() {
         ctx.wake(WaitKey::File(id));
     }
+    // Directories whose dnotify requests fired tell their owners.
+    notify::dnotify::send_signals(ctx);
     // Signal-driven I/O: owners of O_ASYNC files made ready are told.
     if fs::fown::any(ctx) {
         let woken = std::mem::take(&mut ctx.effects.wake);

@@ -128,7 +128,7 @@ table! {
     fchownat => full(fs::sys_fchownat);
     truncate => full(fs::sys_truncate);
     ftruncate => full(fs::sys_ftruncate);
-    fcntl => partial(fs::sys_fcntl, "flags, DUPFD, pipe sizes, POSIX and OFD record locks, memfd seals; no F_SETOWN, leases");
+    fcntl => partial(fs::sys_fcntl, "flags, DUPFD, pipe sizes, POSIX and OFD record locks, memfd seals, owners and signals (F_SETOWN, F_SETSIG), leases, dnotify (F_NOTIFY)");
     dup => full(fs::sys_dup);
     dup2 => full(fs::sys_dup2);
     dup3 => full(fs::sys_dup3);

@@ -47,6 +47,7 @@ const YES: &[&str] = &[
     "BLK_DEV_LOOP",
     "CROSS_MEMORY_ATTACH",
     "FHANDLE",
+    "DNOTIFY",
 ];
 
 /// Options uml lacks (what tests commonly check).
@@ -76,7 +77,6 @@ const NO: &[&str] = &[
     "MANDATORY_FILE_LOCKING",
     "INOTIFY_USER",
     "FANOTIFY",
-    "DNOTIFY",
     "TRACING",
     "FTRACE",
     "KPROBES",

@@ -22,6 +22,7 @@ pub(crate) fn dropped(ctx: &mut Ctx<'_>, old: Option<FdEntry>) {
     let inode = (!ctx.procs.leases.is_empty())
         .then(|| e.file.inode_id().ok())
         .flatten();
+    vfs::notify::dnotify::flush(&e.file, ctx.proc.fds.identity());
     super::locks::release_on_close(ctx, e.file);
     if let Some(id) = id {
         ctx.wake(WaitKey::File(id));
@@ -316,6 +317,7 @@ pub fn sys_fcntl(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
         fcntl::F_GETSIG => super::fown::getsig(ctx, &f),
         fcntl::F_SETLEASE => super::lease::set(ctx, &f, arg),
         fcntl::F_GETLEASE => super::lease::get(ctx, &f),
+        fcntl::F_NOTIFY => crate::notify::dnotify::fcntl_notify(ctx, &f, fd, arg as u32),
         fcntl::F_SETPIPE_SZ => {
             // Linux's `pipe_set_size`: the argument is an `unsigned int`; past 2^31 it is
             // `EINVAL`; growing past `fs/pipe-max-size` takes CAP_SYS_RESOURCE.
