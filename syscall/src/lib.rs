@@ -34,6 +34,7 @@
 //! [`dispatch`]; a host failure is not disguised as a guest errno.
 #![forbid(unsafe_code)]
 
+mod acct;
 mod aio;
 mod args;
 pub mod caps;

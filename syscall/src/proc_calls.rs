@@ -653,6 +653,7 @@ pub fn exit_process(
 ) -> ExitEffects {
     let mut wake = Vec::new();
     let mut pdeath = Vec::new();
+    crate::acct::process_ended(procs, proc, status);
     // Waiters of a file retry when its description's last descriptor goes (as `close`).
     let table = proc.fds.identity();
     for entry in proc.fds.release() {

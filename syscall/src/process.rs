@@ -340,6 +340,8 @@ pub struct ProcessTable {
     pub ipc: crate::ipc::Ipc,
     /// The instance's keys and keyrings.
     pub keys: crate::keys::Keys,
+    /// The process accounting file (`acct`), while accounting is on.
+    pub acct: Option<vfs::FileRef>,
     /// The instance's network (its loopback TCP and UDP sockets).
     pub net: net::NetService,
 }
@@ -359,6 +361,7 @@ impl ProcessTable {
             sysctl: Default::default(),
             ipc: Default::default(),
             keys: Default::default(),
+            acct: None,
             net: Default::default(),
         }
     }

@@ -48,6 +48,8 @@ const YES: &[&str] = &[
     "CROSS_MEMORY_ATTACH",
     "FHANDLE",
     "DNOTIFY",
+    "BSD_PROCESS_ACCT",
+    "BSD_PROCESS_ACCT_V3",
 ];
 
 /// Options uml lacks (what tests commonly check).
@@ -62,7 +64,6 @@ const NO: &[&str] = &[
     "CGROUPS",
     "MEMCG",
     "IO_URING",
-    "BSD_PROCESS_ACCT",
     "SECCOMP",
     "SECCOMP_FILTER",
     "NUMA",
