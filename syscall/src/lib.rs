@@ -62,6 +62,7 @@ mod notify;
 mod page_cache_calls;
 mod personality;
 mod pidfd;
+mod pidfd_info;
 mod poll;
 pub mod posix_timer;
 mod priority;

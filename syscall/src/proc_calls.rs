@@ -654,6 +654,7 @@ pub fn exit_process(
     let mut wake = Vec::new();
     let mut pdeath = Vec::new();
     crate::acct::process_ended(procs, proc, status);
+    procs.exit_codes.insert(proc.pid, status.wait_status());
     // Waiters of a file retry when its description's last descriptor goes (as `close`).
     let table = proc.fds.identity();
     for entry in proc.fds.release() {
