@@ -85,6 +85,10 @@ int main(void) {
     report("notify_file_multishot_only", fcntl(f, F_NOTIFY, DN_MULTISHOT));
     close(f);
     EXPECT_ERR("notify_badfd", fcntl(99, F_NOTIFY, DN_CREATE), EBADF);
+    f = open(".", O_PATH);
+    EXPECT_ERR("notify_opath", fcntl(f, F_NOTIFY, DN_CREATE), EBADF);
+    EXPECT_ERR("notify_opath_remove", fcntl(f, F_NOTIFY, 0), EBADF);
+    close(f);
 
     /* Every event kind, multishot, F_SETSIG's siginfo. */
     fd_a = open("d", O_RDONLY | O_DIRECTORY);

@@ -275,6 +275,19 @@ pub fn sys_fcntl(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
     let fd = a.i32(0);
     let f = ctx.file(fd)?;
     let arg = a.raw(2);
+    // An O_PATH descriptor takes only these (Linux's `check_fcntl_cmd`).
+    let path_ok = matches!(
+        a.i32(1),
+        fcntl::F_DUPFD
+            | fcntl::F_DUPFD_CLOEXEC
+            | fcntl::F_GETFD
+            | fcntl::F_SETFD
+            | fcntl::F_GETFL
+            | fcntl::F_CREATED_QUERY
+    );
+    if f.flags().contains(OFlags::PATH) && !path_ok {
+        return Err(Errno::EBADF);
+    }
     match a.i32(1) {
         cmd @ (fcntl::F_DUPFD | fcntl::F_DUPFD_CLOEXEC) => {
             let limit = ctx.proc.nofile();
