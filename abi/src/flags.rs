@@ -345,6 +345,7 @@ pub mod fcntl {
     pub const F_GETOWN_EX: i32 = 16;
     pub const F_SETLEASE: i32 = 1024;
     pub const F_GETLEASE: i32 = 1025;
+    pub const F_NOTIFY: i32 = 1026;
     pub const F_SETPIPE_SZ: i32 = 1031;
     pub const F_GETPIPE_SZ: i32 = 1032;
     /// Whether this open created the file (Linux 6.12).

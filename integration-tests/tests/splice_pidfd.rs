@@ -1,11 +1,11 @@
 //! `splice`/`tee` through pipes and pidfds (`pidfd_open`, `pidfd_send_signal`, `poll`,
-//! `waitid(P_PIDFD)`), run natively and under uml with both trap mechanisms; stdout and
+//! `waitid(P_PIDFD)`, `PIDFD_GET_INFO`), run natively and under uml with both trap mechanisms; stdout and
 //! exit status must be identical.
 #![allow(clippy::unwrap_used)]
 
 use std::ffi::OsStr;
 
-use integration_tests::{compare, guests, RunOpts, TempDir};
+use integration_tests::{assert_no_bad_lines, compare, guests, RunOpts, TempDir};
 
 const TRAPS: [&str; 2] = ["--trap=ptrace", "--trap=seccomp"];
 
@@ -55,5 +55,15 @@ fn pidfd() {
         ] {
             assert!(out.contains(want), "missing {want:?} in:\n{out}");
         }
+    }
+}
+
+#[test]
+fn pidfd_get_info() {
+    for trap in TRAPS {
+        let o = compare(&[guests::PIDFD_INFO], &opts(trap));
+        assert_no_bad_lines("pidfd_info", &o);
+        assert!(o.stdout_str().ends_with("done\n"), "{}", o.describe(trap));
+        assert_eq!(o.status, 0, "{}", o.describe(trap));
     }
 }

@@ -34,6 +34,7 @@
 //! [`dispatch`]; a host failure is not disguised as a guest errno.
 #![forbid(unsafe_code)]
 
+mod acct;
 mod aio;
 mod args;
 pub mod caps;
@@ -61,6 +62,7 @@ mod notify;
 mod page_cache_calls;
 mod personality;
 mod pidfd;
+mod pidfd_info;
 mod poll;
 pub mod posix_timer;
 mod priority;
@@ -311,6 +313,8 @@ pub fn dispatch(ctx: &mut Ctx<'_>, report_unknown: &mut dyn FnMut(u64)) -> Reply
     for id in vfs::notify::take_ready() {
         ctx.wake(WaitKey::File(id));
     }
+    // Directories whose dnotify requests fired tell their owners.
+    notify::dnotify::send_signals(ctx);
     // Signal-driven I/O: owners of O_ASYNC files made ready are told.
     if fs::fown::any(ctx) {
         let woken = std::mem::take(&mut ctx.effects.wake);

@@ -653,8 +653,12 @@ pub fn exit_process(
 ) -> ExitEffects {
     let mut wake = Vec::new();
     let mut pdeath = Vec::new();
+    crate::acct::process_ended(procs, proc, status);
+    procs.exit_codes.insert(proc.pid, status.wait_status());
     // Waiters of a file retry when its description's last descriptor goes (as `close`).
+    let table = proc.fds.identity();
     for entry in proc.fds.release() {
+        vfs::notify::dnotify::flush(&entry.file, table);
         let last = vfs::Arc::strong_count(&entry.file) == 1;
         if let Some(id) = entry.file.wait_id().filter(|_| last) {
             wake.push(WaitKey::File(id));

@@ -340,6 +340,11 @@ pub struct ProcessTable {
     pub ipc: crate::ipc::Ipc,
     /// The instance's keys and keyrings.
     pub keys: crate::keys::Keys,
+    /// The process accounting file (`acct`), while accounting is on.
+    pub acct: Option<vfs::FileRef>,
+    /// The `wait` status of each process that ended, until its pid is given out again
+    /// (what `PIDFD_GET_INFO` reports of a reaped process).
+    pub exit_codes: std::collections::BTreeMap<i32, i32>,
     /// The instance's network (its loopback TCP and UDP sockets).
     pub net: net::NetService,
 }
@@ -359,6 +364,8 @@ impl ProcessTable {
             sysctl: Default::default(),
             ipc: Default::default(),
             keys: Default::default(),
+            acct: None,
+            exit_codes: Default::default(),
             net: Default::default(),
         }
     }
@@ -391,6 +398,7 @@ impl ProcessTable {
                 && !in_use(id)
                 && !self.procs.values().any(|p| p.threads.contains_key(&id))
             {
+                self.exit_codes.remove(&id);
                 return Some(id);
             }
         }

@@ -4,10 +4,10 @@
 use abi::{Errno, Sysno};
 
 use crate::{
-    aio, caps, copy, cred, epoll, eventfd, exec_call, fs, futex, info, ipc, itimer, kcmp, keys,
-    kill, mem, membarrier, net, notify, page_cache_calls, personality, pidfd, poll, posix_timer,
-    priority, proc_calls, process_vm, procfs, reboot, sched_calls, settime, signal, signalfd,
-    splice, sysfs_call, syslog, task, time, timerfd, tty, unshare, Args, Ctx, Outcome,
+    acct, aio, caps, copy, cred, epoll, eventfd, exec_call, fs, futex, info, ipc, itimer, kcmp,
+    keys, kill, mem, membarrier, net, notify, page_cache_calls, personality, pidfd, poll,
+    posix_timer, priority, proc_calls, process_vm, procfs, reboot, sched_calls, settime, signal,
+    signalfd, splice, sysfs_call, syslog, task, time, timerfd, tty, unshare, Args, Ctx, Outcome,
 };
 
 /// A handler that returns a value (the common case).
@@ -128,7 +128,7 @@ table! {
     fchownat => full(fs::sys_fchownat);
     truncate => full(fs::sys_truncate);
     ftruncate => full(fs::sys_ftruncate);
-    fcntl => partial(fs::sys_fcntl, "flags, DUPFD, pipe sizes, POSIX and OFD record locks, memfd seals; no F_SETOWN, leases");
+    fcntl => partial(fs::sys_fcntl, "flags, DUPFD, pipe sizes, POSIX and OFD record locks, memfd seals, owners and signals (F_SETOWN, F_SETSIG), leases, dnotify (F_NOTIFY)");
     dup => full(fs::sys_dup);
     dup2 => full(fs::sys_dup2);
     dup3 => full(fs::sys_dup3);
@@ -324,6 +324,7 @@ table! {
     setdomainname => full(procfs::sys::sys_setdomainname);
     sysinfo => full(info::sys_sysinfo);
     sysfs => full(sysfs_call::sys_sysfs);
+    acct => partial(acct::sys_acct, "acct_v3 records on each process exit; tty, memory, fault and I/O counts are 0; no suspension when the file system fills");
     reboot => partial(reboot::sys_reboot, "CAD_ON/CAD_OFF (kernel/ctrl-alt-del); restart, halt, power-off, kexec, suspend EPERM as without CAP_SYS_BOOT");
     vhangup => partial(tty::sys_vhangup, "checks CAP_SYS_TTY_CONFIG; does not hang the controlling terminal up");
     personality => partial(personality::sys_personality, "stored, inherited and reported; UNAME26 and STICKY_TIMEOUTS act, the address-space flags (ADDR_NO_RANDOMIZE, READ_IMPLIES_EXEC, ADDR_LIMIT_*) do not");

@@ -47,6 +47,9 @@ const YES: &[&str] = &[
     "BLK_DEV_LOOP",
     "CROSS_MEMORY_ATTACH",
     "FHANDLE",
+    "DNOTIFY",
+    "BSD_PROCESS_ACCT",
+    "BSD_PROCESS_ACCT_V3",
 ];
 
 /// Options uml lacks (what tests commonly check).
@@ -61,7 +64,6 @@ const NO: &[&str] = &[
     "CGROUPS",
     "MEMCG",
     "IO_URING",
-    "BSD_PROCESS_ACCT",
     "SECCOMP",
     "SECCOMP_FILTER",
     "NUMA",
@@ -76,7 +78,6 @@ const NO: &[&str] = &[
     "MANDATORY_FILE_LOCKING",
     "INOTIFY_USER",
     "FANOTIFY",
-    "DNOTIFY",
     "TRACING",
     "FTRACE",
     "KPROBES",

@@ -6,7 +6,7 @@
 //! [`vfs::OpenFile::wait_id`]), each `O_ASYNC` description of that file with an owner that
 //! is now ready for its own direction (readable for one open for reading, writable for one
 //! open only for writing, or hung up) sends it `SIGIO`, or the `F_SETSIG` signal with
-//! `si_code` `POLL_IN`. Known gaps: the `si_code` is `POLL_IN` whatever the event, without
+//! `si_code` `POLL_IN`. dnotify's requests send theirs through [`send_poll`]. Known gaps: the `si_code` is `POLL_IN` whatever the event, without
 //! `si_fd` and `si_band`; a change made outside a syscall (a host stream) sends nothing.
 
 use std::sync::{Arc, Weak};
@@ -24,6 +24,11 @@ const OWNER_PID: i32 = 1;
 const OWNER_PGRP: i32 = 2;
 /// `POLL_IN`: the `si_code` of an `F_SETSIG` signal for input.
 const POLL_IN: i32 = 1;
+/// `POLL_MSG`: the `si_code` of a dnotify signal.
+pub(crate) const POLL_MSG: i32 = 3;
+/// `POLLIN | POLLRDNORM | POLLMSG`: the `si_band` of a `POLL_MSG` signal (Linux's
+/// `band_table`).
+const BAND_MSG: i64 = 0x1 | 0x40 | 0x400;
 
 /// The owner and signal of one open file description.
 struct Fown {
@@ -186,12 +191,56 @@ pub(crate) fn notify(ctx: &mut Ctx<'_>, woken: &[WaitKey]) {
                 ..SigInfo::kernel(signo)
             }
         };
-        let _ = match kind {
-            OWNER_TID => {
-                crate::kill::send_where(ctx, Some(info), Some(id), |p| p.threads.contains_key(&id))
-            }
-            OWNER_PID => crate::kill::send_where(ctx, Some(info), None, |p| p.pid == id),
-            _ => crate::kill::send_where(ctx, Some(info), None, |p| p.pgid == id),
-        };
+        send(ctx, kind, id, info);
     }
+}
+
+/// Sends `info` to the owner `kind`/`id`.
+fn send(ctx: &mut Ctx<'_>, kind: i32, id: i32, info: SigInfo) {
+    let _ = match kind {
+        OWNER_TID => {
+            crate::kill::send_where(ctx, Some(info), Some(id), |p| p.threads.contains_key(&id))
+        }
+        OWNER_PID => crate::kill::send_where(ctx, Some(info), None, |p| p.pid == id),
+        _ => crate::kill::send_where(ctx, Some(info), None, |p| p.pgid == id),
+    };
+}
+
+/// Makes the caller's process the owner of `f` unless it has one (Linux's `__f_setown`
+/// without force).
+pub(crate) fn claim(ctx: &mut Ctx<'_>, f: &FileRef) {
+    let pid = ctx.proc.pid;
+    let o = ctx.procs.fown.of(f);
+    if o.id == 0 {
+        (o.kind, o.id) = (OWNER_PID, pid);
+    }
+}
+
+/// Linux's `send_sigio` for `reason` (a `POLL_*` code) about descriptor `fd` of `f`: its
+/// owner gets its `F_SETSIG` signal with `si_code` `reason`, `si_band` and `si_fd`, or
+/// `SIGIO`.
+pub(crate) fn send_poll(ctx: &mut Ctx<'_>, f: &FileRef, fd: i32, reason: i32) {
+    let Some(&Fown {
+        kind,
+        id,
+        sig: signo,
+        ..
+    }) = ctx.procs.fown.get(f)
+    else {
+        return;
+    };
+    if id == 0 {
+        return;
+    }
+    let info = if signo == 0 {
+        SigInfo::kernel(sig::SIGIO)
+    } else {
+        let band = if reason == POLL_MSG { BAND_MSG } else { !0 };
+        SigInfo {
+            code: reason,
+            fields: crate::signal::SigFields::Poll { band, fd },
+            ..SigInfo::kernel(signo)
+        }
+    };
+    send(ctx, kind, id, info);
 }

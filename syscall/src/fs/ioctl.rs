@@ -29,6 +29,11 @@ pub fn sys_ioctl(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
     if let Some(r) = crate::net::dev_ioctl(ctx, &f, a.u32(1), arg) {
         return r;
     }
+    if let Some(pid) = f.pidfd() {
+        if let Some(r) = crate::pidfd_info::ioctl(ctx, pid, a.u32(1), arg) {
+            return r;
+        }
+    }
     if let Some(ns) = f.object_as::<vfs::NsFile>() {
         // Namespace files: their owner, parent, kind, a user namespace's owner and a
         // mount namespace's id, as Linux's `ns_ioctl` for initial namespaces.

@@ -22,6 +22,7 @@ pub(crate) fn dropped(ctx: &mut Ctx<'_>, old: Option<FdEntry>) {
     let inode = (!ctx.procs.leases.is_empty())
         .then(|| e.file.inode_id().ok())
         .flatten();
+    vfs::notify::dnotify::flush(&e.file, ctx.proc.fds.identity());
     super::locks::release_on_close(ctx, e.file);
     if let Some(id) = id {
         ctx.wake(WaitKey::File(id));
@@ -274,6 +275,19 @@ pub fn sys_fcntl(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
     let fd = a.i32(0);
     let f = ctx.file(fd)?;
     let arg = a.raw(2);
+    // An O_PATH descriptor takes only these (Linux's `check_fcntl_cmd`).
+    let path_ok = matches!(
+        a.i32(1),
+        fcntl::F_DUPFD
+            | fcntl::F_DUPFD_CLOEXEC
+            | fcntl::F_GETFD
+            | fcntl::F_SETFD
+            | fcntl::F_GETFL
+            | fcntl::F_CREATED_QUERY
+    );
+    if f.flags().contains(OFlags::PATH) && !path_ok {
+        return Err(Errno::EBADF);
+    }
     match a.i32(1) {
         cmd @ (fcntl::F_DUPFD | fcntl::F_DUPFD_CLOEXEC) => {
             let limit = ctx.proc.nofile();
@@ -316,6 +330,7 @@ pub fn sys_fcntl(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
         fcntl::F_GETSIG => super::fown::getsig(ctx, &f),
         fcntl::F_SETLEASE => super::lease::set(ctx, &f, arg),
         fcntl::F_GETLEASE => super::lease::get(ctx, &f),
+        fcntl::F_NOTIFY => crate::notify::dnotify::fcntl_notify(ctx, &f, fd, arg as u32),
         fcntl::F_SETPIPE_SZ => {
             // Linux's `pipe_set_size`: the argument is an `unsigned int`; past 2^31 it is
             // `EINVAL`; growing past `fs/pipe-max-size` takes CAP_SYS_RESOURCE.

@@ -5,7 +5,8 @@
 //! What it owns: which object each mark watches and for what, and the delivery of events
 //! to the groups that asked. A group is an inotify instance ([`Inotify`]: marks on inodes)
 //! or a fanotify group ([`Fanotify`]: marks on inodes, mounts or file systems, see
-//! [`Target`]). An inode is known by its `(st_dev, st_ino)` ([`InodeKey`]), so a mark
+//! [`Target`]); a directory's dnotify requests ([`dnotify`]) get the events of its inode
+//! marks. An inode is known by its `(st_dev, st_ino)` ([`InodeKey`]), so a mark
 //! watches the inode whatever name or dentry reaches it (a hard link, a fresh walk, an
 //! overlay object before and after copy-up, which keeps its number). Marks hold no dentry:
 //! they keep nothing busy (`umount` of a watched file system succeeds, and sends
@@ -32,6 +33,7 @@
 //! close); the name a parent's event carries is the one the file was opened by, even after
 //! a rename. Writes through shared memory mappings send no events (as Linux).
 
+pub mod dnotify;
 mod fanotify;
 mod inotify;
 
@@ -64,6 +66,7 @@ static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
     inodes: BTreeMap::new(),
     users: BTreeMap::new(),
     fan: Vec::new(),
+    dnotify: BTreeMap::new(),
 });
 
 /// Wait ids of groups that queued events since [`take_ready`] last ran.
@@ -88,6 +91,8 @@ struct Registry {
     users: BTreeMap<u32, (usize, usize)>,
     /// fanotify marks.
     fan: Vec<FanMark>,
+    /// dnotify requests, by directory.
+    dnotify: BTreeMap<InodeKey, Vec<dnotify::Request>>,
 }
 
 /// One fanotify group's mark.
@@ -218,6 +223,7 @@ fn deliver(ev: &Delivery<'_>) {
     let mut gone = Vec::new();
     {
         let mut reg = REGISTRY.lock();
+        dnotify::deliver(&mut reg, ev.key, ev.mask);
         let Some(marks) = reg.inodes.get_mut(&ev.key) else {
             return;
         };
@@ -668,6 +674,13 @@ pub(crate) fn rename(
     let Some(m) = moved else { return };
     let cookie = COOKIE.fetch_add(1, Ordering::Relaxed).wrapping_add(1);
     let isdir = m.subject.isdir;
+    // A rename within one directory is first dnotify's DN_RENAME (Linux's FS_RENAME,
+    // which only dnotify takes from an inode mark).
+    if let (Some(a), Some(b)) = (subject(old_dir), subject(new_dir)) {
+        if a.key == b.key {
+            name_event(old_dir, dnotify::FS_DN_RENAME, old_name, isdir, 0);
+        }
+    }
     name_event(old_dir, IN_MOVED_FROM, old_name, isdir, cookie);
     name_event(new_dir, IN_MOVED_TO, new_name, isdir, cookie);
     if let Some(r) = &replaced {
