@@ -7,6 +7,9 @@
 /// Options uml has.
 const YES: &[&str] = &[
     "64BIT",
+    "INOTIFY_USER",
+    "FANOTIFY",
+    "FANOTIFY_ACCESS_PERMISSIONS",
     "X86_64",
     "MMU",
     "MULTIUSER",
@@ -76,8 +79,6 @@ const NO: &[&str] = &[
     "USERFAULTFD",
     "MEMORY_FAILURE",
     "MANDATORY_FILE_LOCKING",
-    "INOTIFY_USER",
-    "FANOTIFY",
     "TRACING",
     "FTRACE",
     "KPROBES",
