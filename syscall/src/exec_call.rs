@@ -117,11 +117,12 @@ fn execve_common(
     ctx.proc.did_exec = true;
     // The other threads are gone (the kernel ends their tasks); the caller becomes the
     // leader, with neither a tid address nor a robust list.
-    let sched = ctx.thread().sched;
+    let (sched, notsc) = (ctx.thread().sched, ctx.thread().notsc);
     ctx.proc.threads = crate::Thread::only(
         ctx.proc.pid,
         crate::Thread {
             sched,
+            notsc,
             ..Default::default()
         },
     );

@@ -138,6 +138,10 @@ pub struct Thread {
     pub pi_state: Vec<crate::WaitKey>,
     /// Its thread keyring (`KEY_SPEC_THREAD_KEYRING`).
     pub thread_keyring: Option<i32>,
+    /// `PR_SET_TSC(PR_TSC_SIGSEGV)` (Linux's `TIF_NOTSC`): reading the time-stamp counter
+    /// is to fault. Inherited over `fork`/`clone`, kept over `execve`. uml keeps and
+    /// reports the state; the host does not make `rdtsc` fault.
+    pub notsc: bool,
 }
 
 impl Thread {
@@ -321,7 +325,8 @@ pub struct ProcessTable {
     /// Boxed, so that taking a process out for a syscall and putting it back moves a
     /// pointer, not the whole structure.
     procs: std::collections::BTreeMap<i32, Box<Process>>,
-    last_pid: i32,
+    /// The last pid or tid given (`/proc/sys/kernel/ns_last_pid`).
+    pub last_pid: i32,
     /// The last id given to a group of processes sharing a context ([`Process::fs_share`]).
     last_share: u64,
     /// Most processes (`--pids`); 0 for no limit.

@@ -147,6 +147,10 @@ pub(super) fn contents(
             c
         }
         ProcFile::Limits => limits(p).into_bytes(),
+        ProcFile::TimerslackNs => {
+            let slack = p.threads.get(&tid).map_or(0, |t| t.sched.timer_slack_ns);
+            format!("{slack}\n").into_bytes()
+        }
         _ => Vec::new(),
     }
 }

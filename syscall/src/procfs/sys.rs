@@ -17,7 +17,6 @@
 use std::collections::BTreeMap;
 
 use abi::Errno;
-use vfs::FileRef;
 
 use crate::Ctx;
 
@@ -322,18 +321,23 @@ fn round_pipe_size(v: i64) -> Option<u64> {
     Some(v.max(PAGE_SIZE).next_power_of_two())
 }
 
-/// A write of `len` bytes at `addr` to the `/proc/sys` file `file`.
-pub(crate) fn write(
-    ctx: &mut Ctx<'_>,
-    file: &FileRef,
-    addr: abi::UserAddr,
-    len: u64,
-) -> abi::SysResult {
-    let path = file.proc_sysctl().ok_or(Errno::EINVAL)?;
-    let mut data = vec![0u8; len.min(4096) as usize];
-    ctx.copy_in(addr, &mut data)?;
-    ctx.procs.sysctl.write(path, &data)?;
-    Ok(len)
+/// A write of `data` to `/proc/sys/<path>`. `kernel/ns_last_pid` (anyone may open it) is
+/// for `CAP_SYS_ADMIN` or `CAP_CHECKPOINT_RESTORE` (`EPERM`), a value from 0 to `pid_max`:
+/// the next pid given is the one after it.
+pub(crate) fn write(ctx: &mut Ctx<'_>, path: &'static str, data: &[u8]) -> Result<(), Errno> {
+    if path == "kernel/ns_last_pid" {
+        let caps = ctx.proc.cred.caps;
+        if !caps.has(crate::caps::CAP_SYS_ADMIN) && !caps.has(crate::caps::CAP_CHECKPOINT_RESTORE) {
+            return Err(Errno::EPERM);
+        }
+        let [v] = dointvec::<1>(data)?;
+        if !(0..=i64::from(ctx.procs.sysctl.pid_max)).contains(&v) {
+            return Err(Errno::EINVAL);
+        }
+        ctx.procs.last_pid = v as i32;
+        return Ok(());
+    }
+    ctx.procs.sysctl.write(path, data)
 }
 
 /// `sethostname(name, len)` and `setdomainname(name, len)`: guest root only (`EPERM`),
