@@ -95,6 +95,8 @@ fn execve_common(
         return Err(e);
     }
     let old_mm = ctx.proc.mm;
+    let old_peak = ctx.mm.view().peak_resident_pages(old_mm);
+    ctx.proc.maxrss = ctx.proc.maxrss.max(old_peak);
     ctx.proc.mm = loaded.mm;
     ctx.proc.cred = loaded.cred;
     ctx.proc.personality = crate::personality::on_exec(ctx.proc.personality, loaded.cred.secure());

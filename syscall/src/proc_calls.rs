@@ -172,6 +172,8 @@ fn do_fork(
         did_exec: false,
         cpu_ns: 0,
         children_cpu_ns: 0,
+        maxrss: 0,
+        children_maxrss: 0,
         child_subreaper: false,
         pdeath_signal: 0,
         no_new_privs: p.no_new_privs,
@@ -320,6 +322,8 @@ fn do_wait(ctx: &mut Ctx<'_>, which: Which, options: u32) -> Result<Option<Found
                 if options & WNOWAIT == 0 {
                     if let Some(c) = ctx.procs.take(pid) {
                         ctx.proc.children_cpu_ns += c.cpu_ns + c.children_cpu_ns;
+                        let peak = c.maxrss.max(c.children_maxrss);
+                        ctx.proc.children_maxrss = ctx.proc.children_maxrss.max(peak);
                     }
                     ctx.proc.children.remove(&pid);
                 }

@@ -72,6 +72,12 @@ pub struct Process {
     pub cpu_ns: u64,
     /// CPU time of its reaped children (and theirs), in ns.
     pub children_cpu_ns: u64,
+    /// The peak resident set, in pages, of the address spaces it left (by `execve` or
+    /// exit; Linux's `signal->maxrss`).
+    pub maxrss: u64,
+    /// The largest peak resident set of its reaped children (and theirs), in pages
+    /// (Linux's `signal->cmaxrss`).
+    pub children_maxrss: u64,
     /// `PR_SET_NO_NEW_PRIVS`.
     pub no_new_privs: bool,
     /// The thread's name (`PR_SET_NAME`, `/proc/PID/comm`): at most 15 bytes.
@@ -191,6 +197,8 @@ impl Process {
             did_exec: true,
             cpu_ns: 0,
             children_cpu_ns: 0,
+            maxrss: 0,
+            children_maxrss: 0,
             child_subreaper: false,
             pdeath_signal: 0,
             no_new_privs: false,

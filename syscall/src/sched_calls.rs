@@ -397,17 +397,21 @@ pub(crate) fn sys_getrusage(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     const RUSAGE_SELF: i32 = 0;
     const RUSAGE_CHILDREN: i32 = -1;
     const RUSAGE_THREAD: i32 = 1;
-    let ns = match a.i32(0) {
-        RUSAGE_SELF => ctx.proc.cpu_ns,
-        RUSAGE_THREAD => ctx.thread().cpu_ns,
-        RUSAGE_CHILDREN => ctx.proc.children_cpu_ns,
+    let peak = ctx.mm.view().peak_resident_pages(ctx.proc.mm);
+    // ru_maxrss: the peak resident set, in pages here (Linux's getrusage).
+    let (ns, maxrss) = match a.i32(0) {
+        RUSAGE_SELF => (ctx.proc.cpu_ns, ctx.proc.maxrss.max(peak)),
+        RUSAGE_THREAD => (ctx.thread().cpu_ns, peak),
+        RUSAGE_CHILDREN => (ctx.proc.children_cpu_ns, ctx.proc.children_maxrss),
         _ => return Err(Errno::EINVAL),
     };
-    // struct rusage: ru_utime, ru_stime (timevals), then 14 longs. All guest time is
-    // counted as user time: the kernel's own work happens outside the guest.
+    // struct rusage: ru_utime, ru_stime (timevals), then 14 longs, ru_maxrss (KiB) first.
+    // All guest time is counted as user time: the kernel's own work happens outside the
+    // guest.
     let mut ru = [0i64; 18];
     ru[0] = (ns / 1_000_000_000) as i64;
     ru[1] = ((ns % 1_000_000_000) / 1000) as i64;
+    ru[4] = (maxrss * (abi::PAGE_SIZE / 1024)) as i64;
     ctx.write_val(a.addr(1), &ru)?;
     Ok(0)
 }
