@@ -4,7 +4,9 @@
 //! `sethostname`/`setdomainname` set; `kernel/pid_max` bounds the pids handed out from
 //! then on; `kernel/{msg,sem,shm}_next_id` give the next SysV object of their kind its id
 //! (`CONFIG_CHECKPOINT_RESTORE`; back to -1 once used); `fs/pipe-max-size` bounds `F_SETPIPE_SZ` for unprivileged callers;
-//! `fs/aio-max-nr` bounds `io_setup` (`fs/aio-nr` is the events of the live contexts). The other
+//! `fs/aio-max-nr` bounds `io_setup` (`fs/aio-nr` is the events of the live contexts);
+//! `fs/protected_{symlinks,hardlinks}` switch vfs's link protections; `kernel/ns_last_pid`
+//! is the last pid given and sets the next. The other
 //! writable values are kept (a read shows what was written) without further effect.
 //! Defaults are Linux's for a machine of the instance's size (`--mem`, one CPU); the
 //! release and version strings are the host's, as `uname` reports them.
@@ -262,9 +264,16 @@ impl Sysctl {
                 let (lo, hi) = if lo <= hi { (lo, hi) } else { (1, 0) };
                 self.written.insert(path, format!("{lo}\t{hi}"));
             }
-            "vm/overcommit_memory" => {
+            "vm/overcommit_memory" | "fs/protected_fifos" | "fs/protected_regular" => {
                 let [v] = dointvec::<1>(data)?;
                 if !(0..=2).contains(&v) {
+                    return Err(Errno::EINVAL);
+                }
+                self.written.insert(path, v.to_string());
+            }
+            "fs/protected_hardlinks" | "fs/protected_symlinks" => {
+                let [v] = dointvec::<1>(data)?;
+                if !(0..=1).contains(&v) {
                     return Err(Errno::EINVAL);
                 }
                 self.written.insert(path, v.to_string());
@@ -337,7 +346,14 @@ pub(crate) fn write(ctx: &mut Ctx<'_>, path: &'static str, data: &[u8]) -> Resul
         ctx.procs.last_pid = v as i32;
         return Ok(());
     }
-    ctx.procs.sysctl.write(path, data)
+    ctx.procs.sysctl.write(path, data)?;
+    // The file system applies the link protections.
+    match path {
+        "fs/protected_symlinks" => ctx.vfs.set_protected_symlinks(ctx.procs.sysctl.int(path) != 0),
+        "fs/protected_hardlinks" => ctx.vfs.set_protected_hardlinks(ctx.procs.sysctl.int(path) != 0),
+        _ => {}
+    }
+    Ok(())
 }
 
 /// `sethostname(name, len)` and `setdomainname(name, len)`: guest root only (`EPERM`),
