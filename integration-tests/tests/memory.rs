@@ -51,7 +51,11 @@ fn peak_resident_sets_of_self_and_children() {
         "an auto-reaped child does not count: 1\n",
         "own peak grew by 32 MiB: 1\n",
     ] {
-        assert!(out.contains(want), "missing {want:?}: {}", o.describe("uml"));
+        assert!(
+            out.contains(want),
+            "missing {want:?}: {}",
+            o.describe("uml")
+        );
     }
     assert!(out.ends_with("done\n"), "{}", o.describe("uml"));
 }

@@ -49,6 +49,10 @@ fn link_protections() {
         "protected_symlinks=2: EINVAL",
         "protected_symlinks=0, root follows: OK",
     ] {
-        assert!(text.lines().any(|l| l == line), "no {line:?}:\n{}", off.describe("uml"));
+        assert!(
+            text.lines().any(|l| l == line),
+            "no {line:?}:\n{}",
+            off.describe("uml")
+        );
     }
 }

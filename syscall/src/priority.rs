@@ -309,6 +309,7 @@ pub(crate) fn sys_ioprio_get(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -368,6 +369,9 @@ mod tests {
             ..TaskSched::default()
         };
         let c = s.for_child().unwrap();
-        assert_eq!((c.timer_slack_ns, c.default_timer_slack_ns), (70_000, 70_000));
+        assert_eq!(
+            (c.timer_slack_ns, c.default_timer_slack_ns),
+            (70_000, 70_000)
+        );
     }
 }

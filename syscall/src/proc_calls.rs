@@ -639,7 +639,11 @@ pub(crate) fn sys_prctl(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
             Ok(0)
         }
         pr::GET_TSC => {
-            let v: u32 = if ctx.thread().notsc { TSC_SIGSEGV } else { TSC_ENABLE };
+            let v: u32 = if ctx.thread().notsc {
+                TSC_SIGSEGV
+            } else {
+                TSC_ENABLE
+            };
             ctx.write_val(a.addr(1), &v)?;
             Ok(0)
         }

@@ -185,8 +185,8 @@ fn set_scheduler(ctx: &mut Ctx<'_>, tid: i32, req: Request) -> SysResult {
     if ctx.proc.cred.euid != 0 {
         let target = ctx.process(pid)?;
         let rtprio = ctx.proc.rlimits[abi::flags::rlimit::RTPRIO as usize].cur;
-        let raises_rt = is_realtime(pol)
-            && u64::from(req.priority) > rtprio.max(u64::from(cur.rt_priority));
+        let raises_rt =
+            is_realtime(pol) && u64::from(req.priority) > rtprio.max(u64::from(cur.rt_priority));
         if !may_change(ctx, target)
             || raises_rt
             || pol == policy::DEADLINE

@@ -349,8 +349,12 @@ pub(crate) fn write(ctx: &mut Ctx<'_>, path: &'static str, data: &[u8]) -> Resul
     ctx.procs.sysctl.write(path, data)?;
     // The file system applies the link protections.
     match path {
-        "fs/protected_symlinks" => ctx.vfs.set_protected_symlinks(ctx.procs.sysctl.int(path) != 0),
-        "fs/protected_hardlinks" => ctx.vfs.set_protected_hardlinks(ctx.procs.sysctl.int(path) != 0),
+        "fs/protected_symlinks" => ctx
+            .vfs
+            .set_protected_symlinks(ctx.procs.sysctl.int(path) != 0),
+        "fs/protected_hardlinks" => ctx
+            .vfs
+            .set_protected_hardlinks(ctx.procs.sysctl.int(path) != 0),
         _ => {}
     }
     Ok(())
