@@ -83,6 +83,17 @@ static void deadline(void) {
                g.policy, (unsigned long long)g.runtime, (unsigned long long)g.deadline,
                (unsigned long long)g.period, g.priority, g.nice);
         printf("getscheduler %d\n", sched_getscheduler(0));
+        char st[512] = {0};
+        FILE *f = fopen("/proc/self/stat", "r");
+        if (f && fgets(st, sizeof st, f)) {
+            long v[48] = {0};
+            int n = 3;
+            char *q = strrchr(st, ')') + 2;
+            for (char *tok = strtok(q + 2, " "); tok && n < 45; tok = strtok(NULL, " ")) v[++n] = atol(tok);
+            printf("stat of a dl task: priority=%ld nice=%ld rt_priority=%ld policy=%ld\n", v[18], v[19],
+                   v[40], v[41]);
+        }
+        if (f) fclose(f);
         EXPECT_ERR("setparam of a dl task", sched_setparam(0, &sp), EINVAL);
         printf("dl timer slack %d\n", prctl(PR_GET_TIMERSLACK));
         prctl(PR_SET_TIMERSLACK, 1234);
