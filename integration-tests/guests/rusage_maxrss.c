@@ -1,7 +1,8 @@
 /* getrusage's ru_maxrss (issue 10): a process's own peak resident set grows as it touches
  * memory; RUSAGE_CHILDREN is the largest peak of the children it waited for (and of their
  * waited-for children), 0 in a new child, and untouched by children reaped because
- * SIGCHLD is ignored. Values are compared by range, natively and under uml. */
+ * SIGCHLD is ignored. Values are compared by range (Linux's RSS counters are approximate),
+ * natively and under uml. */
 #include "common.h"
 #include <signal.h>
 #include <sys/mman.h>
@@ -41,10 +42,10 @@ int main(void) {
     printf("children maxrss at start below 16 MiB: %d\n", base < 16 * MIB);
     child_touching(64, 0);
     long c1 = maxrss(RUSAGE_CHILDREN);
-    printf("after a 64 MiB child: %d\n", c1 >= 64 * MIB && c1 < 80 * MIB);
+    printf("after a 64 MiB child: %d\n", c1 >= 60 * MIB && c1 < 90 * MIB);
     child_touching(96, 1);
     long c2 = maxrss(RUSAGE_CHILDREN);
-    printf("after a 96 MiB grandchild: %d\n", c2 >= 96 * MIB && c2 < 112 * MIB);
+    printf("after a 96 MiB grandchild: %d\n", c2 >= 90 * MIB && c2 < 128 * MIB);
     signal(SIGCHLD, SIG_IGN);
     pid_t c = fork();
     if (c == 0) {
@@ -57,7 +58,7 @@ int main(void) {
     long s0 = maxrss(RUSAGE_SELF);
     touch(32);
     long s1 = maxrss(RUSAGE_SELF);
-    printf("own peak grew by 32 MiB: %d\n", s1 - s0 >= 30 * MIB && s1 - s0 < 40 * MIB);
+    printf("own peak grew by 32 MiB: %d\n", s1 - s0 >= 24 * MIB && s1 - s0 < 48 * MIB);
     long t = maxrss(RUSAGE_THREAD);
     printf("thread's is its memory's: %d\n", t == s1);
     printf("done\n");
