@@ -125,6 +125,17 @@ int main(int argc, char **argv) {
     printf("read back: %s", readf("/proc/sys/kernel/hostname"));
     printf("sethostname: %d\n", sethostname("via-syscall", 11));
     printf("proc after sethostname: %s", readf("/proc/sys/kernel/hostname"));
+    /* The /proc/sys files take splice(2) writes. */
+    int sp[2];
+    if (pipe(sp) == 0) {
+        write(sp[1], "spliced-host\n", 13);
+        int hfd = open("/proc/sys/kernel/hostname", O_WRONLY);
+        long n = splice(sp[0], NULL, hfd, NULL, 64, 0);
+        printf("splice into hostname: %ld, now %s", n, readf("/proc/sys/kernel/hostname"));
+        close(hfd);
+        close(sp[0]);
+        close(sp[1]);
+    }
     printf("setdomainname: %d\n", setdomainname("dom.example", 11));
     uname(&u);
     printf("domain: %s / %s", u.domainname, readf("/proc/sys/kernel/domainname"));
@@ -144,6 +155,10 @@ int main(int argc, char **argv) {
     fd = open("/proc/sys/kernel/pid_max", O_RDWR);
     printf("non-root open pid_max O_RDWR: %d %s\n", fd, ename(fd < 0 ? errno : 0));
     EXPECT_ERR("non-root sethostname", sethostname("nope", 4), EPERM);
+    /* ns_last_pid: anyone may open it, only CAP_SYS_ADMIN/CAP_CHECKPOINT_RESTORE write it. */
+    fd = open("/proc/sys/kernel/ns_last_pid", O_WRONLY);
+    printf("non-root open ns_last_pid for writing: %s\n", fd < 0 ? ename(errno) : "OK");
+    if (fd >= 0) EXPECT_ERR("non-root write ns_last_pid", write(fd, "300\n", 4), EPERM);
     printf("non-root read: %s", readf("/proc/sys/kernel/hostname"));
     printf("done\n");
     return 0;

@@ -5,7 +5,7 @@
 //! under uml with both trap mechanisms, stdout and exit status must be identical.
 #![allow(clippy::unwrap_used)]
 
-use integration_tests::{assert_no_bad_lines, compare, guests, RunOpts};
+use integration_tests::{assert_no_bad_lines, compare, guests, run_uml, RunOpts, TempDir};
 
 #[test]
 fn newer_path_calls() {
@@ -26,5 +26,33 @@ fn newer_path_calls() {
         }
         assert!(out.ends_with("done\n"), "{}", o.describe(trap));
         assert_eq!(o.status, 0);
+    }
+}
+
+/// The link protections (`link_protect.c`): hard links to others' files and symlinks in
+/// sticky world-writable directories, checked against the sysctls' values natively and
+/// under uml; then under uml alone with `protected_symlinks` turned off.
+#[test]
+fn link_protections() {
+    let tmp = TempDir::new("linkprot");
+    let dir = tmp.path().to_str().unwrap();
+    let o = compare(&[guests::LINK_PROTECT, dir], &RunOpts::default());
+    assert_no_bad_lines("link_protect", &o);
+    let out = o.stdout_str();
+    assert!(out.ends_with("done\n"), "{}", o.describe("uml"));
+    for line in out.lines().filter(|l| l.contains(" says: ")) {
+        assert!(line.ends_with(": 1"), "{line}\n{}", o.describe("uml"));
+    }
+    let off = run_uml(&[guests::LINK_PROTECT, dir, "off"], &RunOpts::default());
+    let text = off.stdout_str();
+    for line in [
+        "protected_symlinks=2: EINVAL",
+        "protected_symlinks=0, root follows: OK",
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "no {line:?}:\n{}",
+            off.describe("uml")
+        );
     }
 }

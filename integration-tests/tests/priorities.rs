@@ -47,3 +47,23 @@ fn python_setpriority_and_nice() {
     let out = check("python", &["/usr/bin/python3", "-c", py], &[]);
     assert_eq!(out, "5\n7\nchild 7\n");
 }
+
+#[test]
+fn deadline_timer_slack_tsc_and_other_users_tasks() {
+    let out = check("task_attrs", &[guests::TASK_ATTRS], &[]);
+    for line in [
+        "deadline priorities 0..0",
+        "getattr 0 policy=6 runtime=10000000 deadline=30000000 period=30000000 prio=0 nice=0",
+        "dl fork=EAGAIN",
+        "child slack 70000 default 70000",
+        "write 0: 1 slack 50000",
+        "other's slack write=EPERM",
+        "fifo slack 0",
+        "grandchild tsc state 2",
+        "get_robust_list of root's=EPERM",
+        "sched_setaffinity of root's=EPERM",
+    ] {
+        assert!(out.lines().any(|l| l == line), "no {line:?} in\n{out}");
+    }
+    assert!(out.ends_with("done\n"), "{out}");
+}

@@ -47,6 +47,8 @@ fn proc_sys_reads_writes_and_permissions() {
         "uname after write: uml-test-host",
         "non-root open hostname for writing: -1 EACCES",
         "non-root sethostname=EPERM",
+        "splice into hostname: 13, now spliced-host",
+        "non-root write ns_last_pid=EPERM",
         "write osrelease as root: -13",
         "done",
     ] {
@@ -113,6 +115,23 @@ fn pid_max_bounds_new_pids() {
     assert_eq!(
         o.stdout_str(),
         "400\nmax below 400: yes\n",
+        "{}",
+        o.describe("uml")
+    );
+}
+
+/// `kernel/ns_last_pid` is the last pid given, and a write sets it: the next process gets
+/// the pid after it (uml only: natively the write would change the host's).
+#[test]
+fn ns_last_pid_sets_the_next_pid() {
+    let bb = busybox();
+    let script = "echo 500 > /proc/sys/kernel/ns_last_pid && cat /proc/sys/kernel/ns_last_pid \
+                  && sh -c 'echo $$' && echo 4000000 > /proc/sys/kernel/ns_last_pid \
+                  || echo refused";
+    let o = run_uml(&[bb.to_str().unwrap(), "sh", "-c", script], &opts());
+    assert_eq!(
+        o.stdout_str(),
+        "501\n502\nrefused\n",
         "{}",
         o.describe("uml")
     );

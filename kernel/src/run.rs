@@ -629,6 +629,8 @@ impl Kernel {
         });
         let uid = proc.cred.uid;
         let effects = exit_process(&mut self.procs, &mut proc, status);
+        let peak = self.mm.view().peak_resident_pages(proc.mm);
+        proc.maxrss = proc.maxrss.max(peak);
         self.put_mm(proc.mm);
         if task_of(pid) == INIT_TASK {
             return Some(match status {

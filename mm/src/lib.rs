@@ -688,6 +688,11 @@ impl Mm {
     pub fn resident_pages(&self, id: MmId) -> u64 {
         self.spaces.get(&id).map_or(0, |s| s.pt.len() as u64)
     }
+
+    /// The largest its resident set has been (a forked space starts at what it copied).
+    pub fn peak_resident_pages(&self, id: MmId) -> u64 {
+        self.spaces.get(&id).map_or(0, |s| s.pt.peak() as u64)
+    }
 }
 
 #[cfg(test)]

@@ -67,6 +67,8 @@ struct Leaf {
 pub struct PageTable {
     leaves: BTreeMap<u64, Box<Leaf>>,
     len: usize,
+    /// The most entries it has had at once (Linux's `hiwater_rss`).
+    peak: usize,
 }
 
 fn split(vpn: u64) -> (u64, usize) {
@@ -77,6 +79,11 @@ impl PageTable {
     /// Number of present entries.
     pub fn len(&self) -> usize {
         self.len
+    }
+
+    /// The most entries present at once since the table was made.
+    pub fn peak(&self) -> usize {
+        self.peak
     }
 
     /// Whether the table is empty.
@@ -111,6 +118,7 @@ impl PageTable {
         if old.is_none() {
             leaf.count += 1;
             self.len += 1;
+            self.peak = self.peak.max(self.len);
         }
         leaf.frames[i] = pte.frame.0;
         leaf.bits[i] = pte.bits;

@@ -54,12 +54,16 @@ pub const CAP_SYS_PTRACE: u32 = 19;
 pub const CAP_SYS_ADMIN: u32 = 21;
 /// `CAP_SYS_BOOT`.
 pub const CAP_SYS_BOOT: u32 = 22;
+/// `CAP_SYS_NICE`.
+pub const CAP_SYS_NICE: u32 = 23;
 /// `CAP_SYS_RESOURCE`.
 pub const CAP_SYS_RESOURCE: u32 = 24;
 /// `CAP_SYS_TIME`.
 pub const CAP_SYS_TIME: u32 = 25;
 /// `CAP_SYS_TTY_CONFIG`.
 pub const CAP_SYS_TTY_CONFIG: u32 = 26;
+/// `CAP_CHECKPOINT_RESTORE`.
+pub const CAP_CHECKPOINT_RESTORE: u32 = 40;
 /// `CAP_SYSLOG`.
 pub const CAP_SYSLOG: u32 = 34;
 

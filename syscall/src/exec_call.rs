@@ -95,6 +95,8 @@ fn execve_common(
         return Err(e);
     }
     let old_mm = ctx.proc.mm;
+    let old_peak = ctx.mm.view().peak_resident_pages(old_mm);
+    ctx.proc.maxrss = ctx.proc.maxrss.max(old_peak);
     ctx.proc.mm = loaded.mm;
     ctx.proc.cred = loaded.cred;
     ctx.proc.personality = crate::personality::on_exec(ctx.proc.personality, loaded.cred.secure());
@@ -117,11 +119,12 @@ fn execve_common(
     ctx.proc.did_exec = true;
     // The other threads are gone (the kernel ends their tasks); the caller becomes the
     // leader, with neither a tid address nor a robust list.
-    let sched = ctx.thread().sched;
+    let (sched, notsc) = (ctx.thread().sched, ctx.thread().notsc);
     ctx.proc.threads = crate::Thread::only(
         ctx.proc.pid,
         crate::Thread {
             sched,
+            notsc,
             ..Default::default()
         },
     );

@@ -30,11 +30,30 @@ pub mod policy {
     pub const BATCH: u32 = 3;
     /// `SCHED_IDLE`.
     pub const IDLE: u32 = 5;
+    /// `SCHED_DEADLINE`.
+    pub const DEADLINE: u32 = 6;
+}
+
+/// Linux's default timer slack of a task (`init_task.timer_slack_ns`), in nanoseconds.
+pub const DEFAULT_TIMER_SLACK_NS: u64 = 50_000;
+
+/// A `SCHED_DEADLINE` reservation: `runtime` nanoseconds of CPU every `period`, each due
+/// within `deadline` of its period's start (all 0 under the other policies).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DlParams {
+    /// `sched_runtime`.
+    pub runtime: u64,
+    /// `sched_deadline`.
+    pub deadline: u64,
+    /// `sched_period` (the deadline when 0 was asked for).
+    pub period: u64,
+    /// The deadline flags of `sched_attr` (`SCHED_FLAG_RECLAIM`, `SCHED_FLAG_DL_OVERRUN`).
+    pub flags: u64,
 }
 
 /// What one thread keeps about its scheduling, inherited over `fork`/`clone` and kept
 /// over `execve`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TaskSched {
     /// Nice value, -20..=19.
     pub nice: i32,
@@ -46,22 +65,58 @@ pub struct TaskSched {
     pub reset_on_fork: bool,
     /// I/O priority (`IOPRIO_PRIO_VALUE(class, data)`; 0: none set).
     pub ioprio: u16,
+    /// The reservation of a `SCHED_DEADLINE` thread.
+    pub dl: DlParams,
+    /// Timer slack (`PR_SET_TIMERSLACK`, `/proc/PID/timerslack_ns`): how late its timers
+    /// may fire. 0 under the real-time and deadline policies (Linux 6.7 on).
+    pub timer_slack_ns: u64,
+    /// What the timer slack goes back to when 0 is asked for: the creator's timer slack
+    /// when the thread was created.
+    pub default_timer_slack_ns: u64,
+}
+
+impl Default for TaskSched {
+    fn default() -> TaskSched {
+        TaskSched {
+            nice: 0,
+            policy: policy::OTHER,
+            rt_priority: 0,
+            reset_on_fork: false,
+            ioprio: 0,
+            dl: DlParams::default(),
+            timer_slack_ns: DEFAULT_TIMER_SLACK_NS,
+            default_timer_slack_ns: DEFAULT_TIMER_SLACK_NS,
+        }
+    }
 }
 
 impl TaskSched {
-    /// What a child created by this thread starts with.
-    pub fn for_child(&self) -> TaskSched {
-        if !self.reset_on_fork {
-            return *self;
+    /// Whether the policy is `SCHED_FIFO`, `SCHED_RR` or `SCHED_DEADLINE` (Linux's
+    /// `rt_or_dl_task_policy`).
+    pub fn rt_or_dl(&self) -> bool {
+        matches!(self.policy, policy::FIFO | policy::RR | policy::DEADLINE)
+    }
+
+    /// What a child created by this thread starts with; `EAGAIN` for a deadline thread
+    /// that does not reset on fork (Linux's `sched_fork`).
+    pub fn for_child(&self) -> Result<TaskSched, Errno> {
+        let mut c = TaskSched {
+            default_timer_slack_ns: self.timer_slack_ns,
+            ..*self
+        };
+        if self.reset_on_fork {
+            if self.rt_or_dl() {
+                c.policy = policy::OTHER;
+                c.rt_priority = 0;
+                c.dl = DlParams::default();
+            }
+            c.nice = self.nice.max(0);
+            c.reset_on_fork = false;
         }
-        let realtime = matches!(self.policy, policy::FIFO | policy::RR);
-        TaskSched {
-            nice: self.nice.max(0),
-            policy: if realtime { policy::OTHER } else { self.policy },
-            rt_priority: if realtime { 0 } else { self.rt_priority },
-            reset_on_fork: false,
-            ioprio: self.ioprio,
+        if c.policy == policy::DEADLINE {
+            return Err(Errno::EAGAIN);
         }
+        Ok(c)
     }
 }
 
@@ -129,7 +184,7 @@ pub(crate) fn sched_of(ctx: &Ctx<'_>, tid: i32) -> Result<TaskSched, Errno> {
 
 /// Whether the caller may change `target`'s priorities: the same user (its euid is the
 /// target's real or effective uid), or privileged (euid 0 stands for `CAP_SYS_NICE`).
-fn may_change(ctx: &Ctx<'_>, target: &Process) -> bool {
+pub(crate) fn may_change(ctx: &Ctx<'_>, target: &Process) -> bool {
     let euid = ctx.proc.cred.euid;
     euid == 0 || euid == target.cred.uid || euid == target.cred.euid
 }
@@ -254,6 +309,7 @@ pub(crate) fn sys_ioprio_get(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -278,12 +334,44 @@ mod tests {
             policy: policy::FIFO,
             rt_priority: 10,
             reset_on_fork: true,
-            ioprio: 0,
+            ..TaskSched::default()
         };
-        let c = s.for_child();
+        let c = s.for_child().unwrap();
         assert_eq!(
             (c.nice, c.policy, c.rt_priority, c.reset_on_fork),
             (0, 0, 0, false)
+        );
+    }
+
+    #[test]
+    fn deadline_thread_forks_only_when_reset_on_fork() {
+        let mut s = TaskSched {
+            policy: policy::DEADLINE,
+            dl: DlParams {
+                runtime: 10,
+                deadline: 30,
+                period: 30,
+                flags: 0,
+            },
+            timer_slack_ns: 0,
+            ..TaskSched::default()
+        };
+        assert_eq!(s.for_child(), Err(Errno::EAGAIN));
+        s.reset_on_fork = true;
+        let c = s.for_child().unwrap();
+        assert_eq!((c.policy, c.dl), (policy::OTHER, DlParams::default()));
+    }
+
+    #[test]
+    fn child_timer_slack_defaults_to_the_creators() {
+        let s = TaskSched {
+            timer_slack_ns: 70_000,
+            ..TaskSched::default()
+        };
+        let c = s.for_child().unwrap();
+        assert_eq!(
+            (c.timer_slack_ns, c.default_timer_slack_ns),
+            (70_000, 70_000)
         );
     }
 }

@@ -63,6 +63,7 @@ fn do_fork(
 ) -> Result<Outcome, Errno> {
     use clone_flags::*;
     check_clone_flags(flags)?;
+    let sched = ctx.thread().sched.for_child()?;
     // `CLONE_NEWNS`: the child starts in a copy of the mount namespace.
     let fs = if flags & NEWNS != 0 {
         if !ctx.proc.cred.caps.has(crate::caps::CAP_SYS_ADMIN) {
@@ -91,9 +92,10 @@ fn do_fork(
         robust_list: (0, 0),
         sig: ctx.proc.sig.new_thread(),
         cpu_ns: 0,
-        sched: ctx.thread().sched.for_child(),
+        sched,
         pi_state: Vec::new(),
         thread_keyring: None,
+        notsc: ctx.thread().notsc,
     };
     if thread.sched.nice != 0 {
         ctx.effects.nice.push((pid, thread.sched.nice));
@@ -170,6 +172,8 @@ fn do_fork(
         did_exec: false,
         cpu_ns: 0,
         children_cpu_ns: 0,
+        maxrss: 0,
+        children_maxrss: 0,
         child_subreaper: false,
         pdeath_signal: 0,
         no_new_privs: p.no_new_privs,
@@ -318,6 +322,8 @@ fn do_wait(ctx: &mut Ctx<'_>, which: Which, options: u32) -> Result<Option<Found
                 if options & WNOWAIT == 0 {
                     if let Some(c) = ctx.procs.take(pid) {
                         ctx.proc.children_cpu_ns += c.cpu_ns + c.children_cpu_ns;
+                        let peak = c.maxrss.max(c.children_maxrss);
+                        ctx.proc.children_maxrss = ctx.proc.children_maxrss.max(peak);
                     }
                     ctx.proc.children.remove(&pid);
                 }
@@ -569,6 +575,12 @@ pub struct ExitEffects {
     pub pdeath: Vec<(i32, i32)>,
 }
 
+/// `PR_TSC_ENABLE` and `PR_TSC_SIGSEGV`: whether `rdtsc` may be used.
+const TSC_ENABLE: u32 = 1;
+const TSC_SIGSEGV: u32 = 2;
+const TSC_ENABLE_ARG: u64 = TSC_ENABLE as u64;
+const TSC_SIGSEGV_ARG: u64 = TSC_SIGSEGV as u64;
+
 /// `prctl` options uml implements.
 mod pr {
     pub const SET_PDEATHSIG: i32 = 1;
@@ -577,6 +589,10 @@ mod pr {
     pub const SET_DUMPABLE: i32 = 4;
     pub const SET_NAME: i32 = 15;
     pub const GET_NAME: i32 = 16;
+    pub const GET_TSC: i32 = 25;
+    pub const SET_TSC: i32 = 26;
+    pub const SET_TIMERSLACK: i32 = 29;
+    pub const GET_TIMERSLACK: i32 = 30;
     pub const SET_CHILD_SUBREAPER: i32 = 36;
     pub const GET_CHILD_SUBREAPER: i32 = 37;
     pub const SET_NO_NEW_PRIVS: i32 = 38;
@@ -620,6 +636,36 @@ pub(crate) fn sys_prctl(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
             let mut name = [0u8; 16];
             name[..ctx.proc.comm.len()].copy_from_slice(&ctx.proc.comm);
             ctx.copy_out(a.addr(1), &name)?;
+            Ok(0)
+        }
+        pr::GET_TSC => {
+            let v: u32 = if ctx.thread().notsc {
+                TSC_SIGSEGV
+            } else {
+                TSC_ENABLE
+            };
+            ctx.write_val(a.addr(1), &v)?;
+            Ok(0)
+        }
+        pr::SET_TSC => {
+            ctx.thread().notsc = match arg {
+                TSC_ENABLE_ARG => false,
+                TSC_SIGSEGV_ARG => true,
+                _ => return Err(Errno::EINVAL),
+            };
+            Ok(0)
+        }
+        pr::GET_TIMERSLACK => Ok(ctx.thread().sched.timer_slack_ns),
+        pr::SET_TIMERSLACK => {
+            // Real-time and deadline threads have none, and keep none (Linux 6.7 on).
+            let s = &mut ctx.thread().sched;
+            if !s.rt_or_dl() {
+                s.timer_slack_ns = if arg == 0 {
+                    s.default_timer_slack_ns
+                } else {
+                    arg
+                };
+            }
             Ok(0)
         }
         pr::SET_CHILD_SUBREAPER => {

@@ -72,6 +72,12 @@ pub struct Process {
     pub cpu_ns: u64,
     /// CPU time of its reaped children (and theirs), in ns.
     pub children_cpu_ns: u64,
+    /// The peak resident set, in pages, of the address spaces it left (by `execve` or
+    /// exit; Linux's `signal->maxrss`).
+    pub maxrss: u64,
+    /// The largest peak resident set of its reaped children (and theirs), in pages
+    /// (Linux's `signal->cmaxrss`).
+    pub children_maxrss: u64,
     /// `PR_SET_NO_NEW_PRIVS`.
     pub no_new_privs: bool,
     /// The thread's name (`PR_SET_NAME`, `/proc/PID/comm`): at most 15 bytes.
@@ -138,6 +144,10 @@ pub struct Thread {
     pub pi_state: Vec<crate::WaitKey>,
     /// Its thread keyring (`KEY_SPEC_THREAD_KEYRING`).
     pub thread_keyring: Option<i32>,
+    /// `PR_SET_TSC(PR_TSC_SIGSEGV)` (Linux's `TIF_NOTSC`): reading the time-stamp counter
+    /// is to fault. Inherited over `fork`/`clone`, kept over `execve`. uml keeps and
+    /// reports the state; the host does not make `rdtsc` fault.
+    pub notsc: bool,
 }
 
 impl Thread {
@@ -187,6 +197,8 @@ impl Process {
             did_exec: true,
             cpu_ns: 0,
             children_cpu_ns: 0,
+            maxrss: 0,
+            children_maxrss: 0,
             child_subreaper: false,
             pdeath_signal: 0,
             no_new_privs: false,
@@ -321,7 +333,8 @@ pub struct ProcessTable {
     /// Boxed, so that taking a process out for a syscall and putting it back moves a
     /// pointer, not the whole structure.
     procs: std::collections::BTreeMap<i32, Box<Process>>,
-    last_pid: i32,
+    /// The last pid or tid given (`/proc/sys/kernel/ns_last_pid`).
+    pub last_pid: i32,
     /// The last id given to a group of processes sharing a context ([`Process::fs_share`]).
     last_share: u64,
     /// Most processes (`--pids`); 0 for no limit.

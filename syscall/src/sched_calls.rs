@@ -4,7 +4,7 @@
 
 use abi::{Errno, SysResult};
 
-use crate::priority::{policy, sched_of, set_nice, MAX_NICE, MIN_NICE};
+use crate::priority::{may_change, policy, sched_of, set_nice, DlParams, MAX_NICE, MIN_NICE};
 use crate::{Args, Ctx};
 
 /// The guest's CPU set: CPU 0.
@@ -34,11 +34,20 @@ pub(crate) fn sys_sched_getaffinity(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     Ok(8)
 }
 
+/// `sched_setaffinity(pid, len, mask)`: the mask must hold CPU 0 (`EINVAL`); another
+/// user's thread needs privilege (`EPERM`, Linux's `check_same_owner`).
 pub(crate) fn sys_sched_setaffinity(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
-    check_pid(ctx, a.i32(0))?;
+    let pid = a.i32(0);
     let len = a.len(1).min(8) as usize;
     let mut mask = [0u8; 8];
     ctx.copy_in(a.addr(2), &mut mask[..len])?;
+    check_pid(ctx, pid)?;
+    if pid != 0 && !ctx.proc.threads.contains_key(&pid) {
+        let tgid = ctx.procs.tgid_of(pid).unwrap_or(pid);
+        if !may_change(ctx, ctx.process(tgid)?) {
+            return Err(Errno::EPERM);
+        }
+    }
     if u64::from_le_bytes(mask) & CPU_MASK == 0 {
         return Err(Errno::EINVAL);
     }
@@ -89,23 +98,81 @@ fn is_realtime(policy: u32) -> bool {
     matches!(policy, policy::FIFO | policy::RR)
 }
 
-/// Changes thread `tid`'s policy and parameters (Linux's `__sched_setscheduler`): `nice`
-/// for the normal policies, `priority` for the real-time ones.
-fn set_scheduler(
-    ctx: &mut Ctx<'_>,
-    tid: i32,
-    pol: u32,
+/// The deadline flags `sched_attr` may carry (`SCHED_FLAG_RECLAIM`, `SCHED_FLAG_DL_OVERRUN`).
+const FLAG_DL: u64 = 0x02 | 0x04;
+/// Linux's `DL_SCALE`: a deadline runtime is at least `1 << DL_SCALE` ns.
+const DL_SCALE: u32 = 10;
+/// `kernel/sched_deadline_period_min_us` and `_max_us`, in nanoseconds.
+const DL_PERIOD_MIN: u64 = 100 * 1000;
+const DL_PERIOD_MAX: u64 = (1 << 22) * 1000;
+/// Linux's `BW_SHIFT`: bandwidths are fractions of one CPU in 20-bit fixed point.
+const BW_SHIFT: u32 = 20;
+
+/// Linux's `to_ratio`: `runtime` over `period` as a bandwidth.
+fn to_ratio(period: u64, runtime: u64) -> u64 {
+    if period == 0 {
+        return 0;
+    }
+    ((u128::from(runtime) << BW_SHIFT) / u128::from(period)) as u64
+}
+
+/// What deadline tasks may hold of the one CPU together: `kernel/sched_rt_runtime_us`
+/// over `kernel/sched_rt_period_us` (950000 of 1000000).
+fn dl_bw_cap() -> u64 {
+    to_ratio(1_000_000, 950_000)
+}
+
+/// Linux's `__checkparam_dl`: a deadline, a runtime of at least `1 << DL_SCALE` ns,
+/// runtime <= deadline <= period (a 0 period was made the deadline already), the period
+/// within the sysctl bounds, and no value with its top bit set.
+fn valid_dl(dl: &DlParams) -> bool {
+    dl.deadline != 0
+        && dl.runtime >= 1 << DL_SCALE
+        && (dl.deadline | dl.period) >> 63 == 0
+        && dl.runtime <= dl.deadline
+        && dl.deadline <= dl.period
+        && (DL_PERIOD_MIN..=DL_PERIOD_MAX).contains(&dl.period)
+}
+
+/// The bandwidth the deadline threads other than `tid` hold (Linux's `dl_b->total_bw`
+/// without it).
+fn dl_bw_of_others(ctx: &Ctx<'_>, tid: i32) -> u64 {
+    std::iter::once(&*ctx.proc)
+        .chain(ctx.procs.iter())
+        .filter(|p| !matches!(p.state, crate::process::ProcState::Zombie(_)))
+        .flat_map(|p| p.threads.iter())
+        .filter(|&(&t, th)| t != tid && th.sched.policy == policy::DEADLINE)
+        .map(|(_, th)| to_ratio(th.sched.dl.period, th.sched.dl.runtime))
+        .sum()
+}
+
+/// What a `sched_set*` call asks of a thread: the policy, its real-time priority or
+/// deadline reservation, the nice value of a normal policy (`None`: unchanged) and
+/// `SCHED_RESET_ON_FORK`.
+struct Request {
+    policy: u32,
     priority: u32,
     nice: Option<i32>,
     reset_on_fork: bool,
-) -> SysResult {
+    dl: DlParams,
+}
+
+/// Changes thread `tid`'s policy and parameters (Linux's `__sched_setscheduler`): `nice`
+/// for the normal policies, `priority` for the real-time ones, the reservation for
+/// `SCHED_DEADLINE`, which only a privileged caller may ask for and which must fit in
+/// what the other deadline threads leave of the CPU (`EBUSY`).
+fn set_scheduler(ctx: &mut Ctx<'_>, tid: i32, req: Request) -> SysResult {
+    let pol = req.policy;
     if !matches!(
         pol,
-        policy::OTHER | policy::FIFO | policy::RR | policy::BATCH | policy::IDLE
+        policy::OTHER | policy::FIFO | policy::RR | policy::BATCH | policy::IDLE | policy::DEADLINE
     ) {
         return Err(Errno::EINVAL);
     }
-    if is_realtime(pol) != (priority != 0) || priority > 99 {
+    if req.priority > 99
+        || is_realtime(pol) != (req.priority != 0)
+        || (pol == policy::DEADLINE && !valid_dl(&req.dl))
+    {
         return Err(Errno::EINVAL);
     }
     let cur = sched_of(ctx, tid)?;
@@ -118,14 +185,26 @@ fn set_scheduler(
     if ctx.proc.cred.euid != 0 {
         let target = ctx.process(pid)?;
         let rtprio = ctx.proc.rlimits[abi::flags::rlimit::RTPRIO as usize].cur;
-        let same_owner = [target.cred.uid, target.cred.euid].contains(&ctx.proc.cred.euid);
         let raises_rt =
-            is_realtime(pol) && u64::from(priority) > rtprio.max(u64::from(cur.rt_priority));
-        if !same_owner || raises_rt || (cur.reset_on_fork && !reset_on_fork) {
+            is_realtime(pol) && u64::from(req.priority) > rtprio.max(u64::from(cur.rt_priority));
+        if !may_change(ctx, target)
+            || raises_rt
+            || pol == policy::DEADLINE
+            || (cur.reset_on_fork && !req.reset_on_fork)
+        {
             return Err(Errno::EPERM);
         }
     }
-    if let Some(n) = nice {
+    let dl = if pol == policy::DEADLINE {
+        let bw = to_ratio(req.dl.period, req.dl.runtime);
+        if dl_bw_of_others(ctx, tid) + bw > dl_bw_cap() {
+            return Err(Errno::EBUSY);
+        }
+        req.dl
+    } else {
+        DlParams::default()
+    };
+    if let Some(n) = req.nice {
         let n = n.clamp(MIN_NICE, MAX_NICE);
         if n != cur.nice {
             set_nice(ctx, pid, tid, n).map_err(|_| Errno::EPERM)?;
@@ -136,9 +215,17 @@ fn set_scheduler(
         .threads
         .get_mut(&tid)
         .ok_or(Errno::ESRCH)?;
-    t.sched.policy = pol;
-    t.sched.rt_priority = priority;
-    t.sched.reset_on_fork = reset_on_fork;
+    let s = &mut t.sched;
+    s.policy = pol;
+    s.rt_priority = req.priority;
+    s.reset_on_fork = req.reset_on_fork;
+    s.dl = dl;
+    // Linux's __setscheduler_params: no timer slack for real-time and deadline threads.
+    if s.rt_or_dl() {
+        s.timer_slack_ns = 0;
+    } else if s.timer_slack_ns == 0 {
+        s.timer_slack_ns = s.default_timer_slack_ns;
+    }
     Ok(0)
 }
 
@@ -153,14 +240,27 @@ fn read_param(ctx: &mut Ctx<'_>, a: &Args, i: usize) -> Result<u32, Errno> {
 pub(crate) fn sys_sched_setscheduler(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     let priority = read_param(ctx, a, 2)?;
     let pol = a.u32(1);
-    let reset = pol & RESET_ON_FORK != 0;
-    set_scheduler(ctx, a.i32(0), pol & !RESET_ON_FORK, priority, None, reset)
+    let req = Request {
+        policy: pol & !RESET_ON_FORK,
+        priority,
+        nice: None,
+        reset_on_fork: pol & RESET_ON_FORK != 0,
+        dl: DlParams::default(),
+    };
+    set_scheduler(ctx, a.i32(0), req)
 }
 
 pub(crate) fn sys_sched_setparam(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     let priority = read_param(ctx, a, 1)?;
     let cur = sched_of(ctx, a.i32(0))?;
-    set_scheduler(ctx, a.i32(0), cur.policy, priority, None, cur.reset_on_fork)
+    let req = Request {
+        policy: cur.policy,
+        priority,
+        nice: None,
+        reset_on_fork: cur.reset_on_fork,
+        dl: DlParams::default(),
+    };
+    set_scheduler(ctx, a.i32(0), req)
 }
 
 pub(crate) fn sys_sched_getscheduler(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
@@ -218,14 +318,31 @@ pub(crate) fn sys_sched_setattr(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     };
     // The nice value applies to SCHED_OTHER and SCHED_BATCH; SCHED_IDLE keeps the one it
     // has (as Linux 6.x does).
-    let (priority, nice) = if attr.flags & FLAG_KEEP_PARAMS != 0 {
-        (cur.rt_priority, None)
+    let (priority, nice, dl) = if attr.flags & FLAG_KEEP_PARAMS != 0 {
+        (cur.rt_priority, None, cur.dl)
     } else {
         let normal = matches!(pol, policy::OTHER | policy::BATCH);
-        (attr.priority, normal.then_some(attr.nice))
+        let dl = DlParams {
+            runtime: attr.runtime,
+            deadline: attr.deadline,
+            // Linux's __setparam_dl: no period is the deadline.
+            period: if attr.period == 0 {
+                attr.deadline
+            } else {
+                attr.period
+            },
+            flags: attr.flags & FLAG_DL,
+        };
+        (attr.priority, normal.then_some(attr.nice), dl)
     };
-    let reset = attr.flags & FLAG_RESET_ON_FORK != 0;
-    set_scheduler(ctx, pid, pol, priority, nice, reset)
+    let req = Request {
+        policy: pol,
+        priority,
+        nice,
+        reset_on_fork: attr.flags & FLAG_RESET_ON_FORK != 0,
+        dl,
+    };
+    set_scheduler(ctx, pid, req)
 }
 
 /// `sched_getattr(pid, attr, size, flags)`: at most `size` bytes of the thread's
@@ -247,9 +364,12 @@ pub(crate) fn sys_sched_getattr(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
             FLAG_RESET_ON_FORK
         } else {
             0
-        },
-        nice: if is_realtime(s.policy) { 0 } else { s.nice },
+        } | s.dl.flags,
+        nice: if s.rt_or_dl() { 0 } else { s.nice },
         priority: s.rt_priority,
+        runtime: s.dl.runtime,
+        deadline: s.dl.deadline,
+        period: s.dl.period,
         util_max: 1024,
         ..SchedAttr::default()
     };
@@ -259,8 +379,8 @@ pub(crate) fn sys_sched_getattr(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
 
 pub(crate) fn sys_sched_get_priority_max(_ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     match a.i32(0) {
-        1 | 2 => Ok(99),    // SCHED_FIFO, SCHED_RR
-        0 | 3 | 5 => Ok(0), // SCHED_OTHER, SCHED_BATCH, SCHED_IDLE
+        1 | 2 => Ok(99),        // SCHED_FIFO, SCHED_RR
+        0 | 3 | 5 | 6 => Ok(0), // SCHED_OTHER, SCHED_BATCH, SCHED_IDLE, SCHED_DEADLINE
         _ => Err(Errno::EINVAL),
     }
 }
@@ -268,7 +388,7 @@ pub(crate) fn sys_sched_get_priority_max(_ctx: &mut Ctx<'_>, a: &Args) -> SysRes
 pub(crate) fn sys_sched_get_priority_min(_ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     match a.i32(0) {
         1 | 2 => Ok(1),
-        0 | 3 | 5 => Ok(0),
+        0 | 3 | 5 | 6 => Ok(0),
         _ => Err(Errno::EINVAL),
     }
 }
@@ -277,17 +397,21 @@ pub(crate) fn sys_getrusage(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     const RUSAGE_SELF: i32 = 0;
     const RUSAGE_CHILDREN: i32 = -1;
     const RUSAGE_THREAD: i32 = 1;
-    let ns = match a.i32(0) {
-        RUSAGE_SELF => ctx.proc.cpu_ns,
-        RUSAGE_THREAD => ctx.thread().cpu_ns,
-        RUSAGE_CHILDREN => ctx.proc.children_cpu_ns,
+    let peak = ctx.mm.view().peak_resident_pages(ctx.proc.mm);
+    // ru_maxrss: the peak resident set, in pages here (Linux's getrusage).
+    let (ns, maxrss) = match a.i32(0) {
+        RUSAGE_SELF => (ctx.proc.cpu_ns, ctx.proc.maxrss.max(peak)),
+        RUSAGE_THREAD => (ctx.thread().cpu_ns, peak),
+        RUSAGE_CHILDREN => (ctx.proc.children_cpu_ns, ctx.proc.children_maxrss),
         _ => return Err(Errno::EINVAL),
     };
-    // struct rusage: ru_utime, ru_stime (timevals), then 14 longs. All guest time is
-    // counted as user time: the kernel's own work happens outside the guest.
+    // struct rusage: ru_utime, ru_stime (timevals), then 14 longs, ru_maxrss (KiB) first.
+    // All guest time is counted as user time: the kernel's own work happens outside the
+    // guest.
     let mut ru = [0i64; 18];
     ru[0] = (ns / 1_000_000_000) as i64;
     ru[1] = ((ns % 1_000_000_000) / 1000) as i64;
+    ru[4] = (maxrss * (abi::PAGE_SIZE / 1024)) as i64;
     ctx.write_val(a.addr(1), &ru)?;
     Ok(0)
 }

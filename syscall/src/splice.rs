@@ -183,6 +183,11 @@ fn splice(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
             wake_both(ctx, &src, &dst);
             let data = [IoSlice::new(&buf[..n])];
             let put = match at {
+                // The /proc/sys files splice (Linux's iter_file_splice_write).
+                _ if dst.proc_sysctl().is_some() => {
+                    let seen = n.min(crate::procfs::write_limit(&dst));
+                    crate::procfs::write(ctx, &dst, &buf[..seen], n as u64)? as usize
+                }
                 Some(at) => dst.pwrite(&data, at)?,
                 None => dst.write(&data)?,
             };

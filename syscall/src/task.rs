@@ -28,8 +28,8 @@ pub(crate) fn sys_set_robust_list(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
 }
 
 /// `get_robust_list(pid, head_ptr, len_ptr)`: the robust-list head of thread `pid` (0: the
-/// caller). Every thread may read another's here (uml's threads all belong to one user
-/// as far as `ptrace_may_access` would look).
+/// caller). Another process's thread only for a caller that may ptrace it
+/// (`PTRACE_MODE_READ_REALCREDS`; `EPERM` otherwise).
 pub(crate) fn sys_get_robust_list(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     let tid = a.i32(0);
     let (head, _) = if tid == 0 || tid == ctx.tid {
@@ -39,7 +39,11 @@ pub(crate) fn sys_get_robust_list(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     } else {
         let pid = ctx.procs.tgid_of(tid).ok_or(Errno::ESRCH)?;
         let p = ctx.procs.get(pid).ok_or(Errno::ESRCH)?;
-        p.threads.get(&tid).ok_or(Errno::ESRCH)?.robust_list
+        let robust_list = p.threads.get(&tid).ok_or(Errno::ESRCH)?.robust_list;
+        if !crate::process_vm::may_attach(&ctx.proc.cred, &p.cred) {
+            return Err(Errno::EPERM);
+        }
+        robust_list
     };
     // Linux stores the length it knows (the head's size) before the head pointer.
     ctx.write_val(a.addr(2), &24u64)?;

@@ -95,6 +95,7 @@ mod path;
 mod perm;
 mod pipe;
 mod procfs;
+mod protect;
 mod pty;
 mod remap;
 mod socket;
@@ -214,6 +215,8 @@ pub struct Vfs {
     abstract_names: socket::AbstractNames,
     /// The file handles handed out ([`handle`]).
     handles: handle::Handles,
+    /// The link protections ([`protect`]).
+    protect: protect::LinkProtections,
 }
 
 impl Drop for Vfs {
@@ -378,6 +381,7 @@ impl Vfs {
             console,
             abstract_names: Default::default(),
             handles: Default::default(),
+            protect: Default::default(),
         };
         vfs.add_mount(
             &root_child(&root, b"dev"),
@@ -863,6 +867,7 @@ impl Vfs {
         if src.fs_id() != dir.fs_id() {
             return Err(Errno::EXDEV);
         }
+        self.may_linkat(&self.who(&old_base), &src)?;
         self.may_modify(&self.who(&new_base), &dir)?;
         if src.is_dir() {
             return Err(Errno::EPERM);

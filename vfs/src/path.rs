@@ -121,6 +121,20 @@ impl Vfs {
         follow: bool,
         links: &mut u32,
     ) -> Result<Dentry, Errno> {
+        self.walk_from(base, path, follow, links, true)
+    }
+
+    /// [`Vfs::walk`]; `ends` says whether the end of `path` ends the whole walk (it is not
+    /// the target of a symlink met on the way), whose final symlink the link protections
+    /// check ([`Vfs::may_follow_link`]).
+    fn walk_from(
+        &self,
+        base: At<'_>,
+        path: &[u8],
+        follow: bool,
+        links: &mut u32,
+        ends: bool,
+    ) -> Result<Dentry, Errno> {
         check_len(path)?;
         let mut cur = if path[0] == b'/' {
             if base.resolve & resolve::BENEATH != 0 {
@@ -163,10 +177,15 @@ impl Vfs {
             cross(base, &cur, &child)?;
             if child.is_symlink() && (!last || follow || trailing) {
                 *links += 1;
+                if *links > MAXSYMLINKS {
+                    return Err(Errno::ELOOP);
+                }
+                if last && ends {
+                    self.may_follow_link(&self.who(&base), &cur, &child)?;
+                }
                 // Symlinks on a `nosymfollow` mount are not followed, nor any with
                 // `RESOLVE_NO_SYMLINKS`.
-                if *links > MAXSYMLINKS
-                    || base.resolve & resolve::NO_SYMLINKS != 0
+                if base.resolve & resolve::NO_SYMLINKS != 0
                     || crate::mount::has_flag(&child, MS_NOSYMFOLLOW)
                 {
                     return Err(Errno::ELOOP);
@@ -192,7 +211,7 @@ impl Vfs {
                 if target[0] == b'/' {
                     cross(base, &cur, base.root.unwrap_or(&self.root))?;
                 }
-                cur = self.walk(base.with(&cur), &target, true, links)?;
+                cur = self.walk_from(base.with(&cur), &target, true, links, last && ends)?;
                 continue;
             }
             cur = child;

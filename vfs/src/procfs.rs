@@ -15,15 +15,17 @@
 //! - Dentries are not cached, so a name is looked up afresh by every walk: a lookup checks
 //!   that the process (and descriptor) still exists (`ENOENT` otherwise) and captures what a
 //!   magic link points to at that moment.
-//! - A file's contents are generated when it is opened (one snapshot per open file, as a
-//!   small seq file gives on Linux); a directory's listing at the first `getdents` after
-//!   opening or rewinding it (as for every directory), from the process reading it.
+//! - A file's contents are generated when it is opened for reading (one snapshot per open
+//!   file, as a small seq file gives on Linux; a reader not allowed them fails to open it);
+//!   a directory's listing at the first `getdents` after opening or rewinding it (as for
+//!   every directory), from the process reading it.
 //! - `/proc` is read-only: names are never created or removed (`ENOENT` for new names,
 //!   `EPERM` to remove), and a write to a file opened for writing fails (`EINVAL` for
 //!   per-process files, `EIO` for the others, as Linux files without a write method).
-//!   The exceptions are `comm`, through which a process renames itself, and the writable
-//!   files of `/proc/sys` ([`SYSCTLS`]): the syscall layer recognises them
-//!   ([`OpenFile::proc_comm`], [`OpenFile::proc_sysctl`]) and does those writes itself.
+//!   The exceptions are `comm`, through which a process renames itself, `timerslack_ns`,
+//!   and the writable files of `/proc/sys` ([`SYSCTLS`]): the syscall layer recognises them
+//!   ([`OpenFile::proc_pid_writable`], [`OpenFile::proc_sysctl`]) and does those writes
+//!   itself.
 //!   Who may open a `/proc/sys` file goes by its mode bits alone, as Linux's `sysctl_perm`.
 
 use abi::flags::mode::{S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK};
@@ -79,6 +81,8 @@ pub enum ProcFile {
     Comm,
     /// `/proc/PID/limits`.
     Limits,
+    /// `/proc/PID/timerslack_ns`: the task's timer slack.
+    TimerslackNs,
 }
 
 /// What procfs asks about the guest's processes. Implemented by the syscall layer over
@@ -350,6 +354,7 @@ pub const SYSCTLS: &[(&str, u32)] = &[
     ("kernel/msg_next_id", 0o644),
     ("kernel/msgmni", 0o644),
     ("kernel/ngroups_max", 0o444),
+    ("kernel/ns_last_pid", 0o666),
     ("kernel/osrelease", 0o444),
     ("kernel/ostype", 0o444),
     ("kernel/overflowgid", 0o644),
@@ -438,6 +443,7 @@ static PID: &[Entry] = entries! {
     b"statm" => Node::File(ProcFile::Statm), R;
     b"status" => Node::File(ProcFile::Status), R;
     b"task" => Node::Dir(DirKind::Task), DIR;
+    b"timerslack_ns" => Node::File(ProcFile::TimerslackNs), S_IFREG | 0o666;
 };
 
 /// The files of `/proc/sysvipc`.
@@ -811,6 +817,8 @@ impl Vfs {
             }
             Node::Open(f) => return f.reopen(flags).map(Some),
             Node::Symlink(_) | Node::Magic(_) => return Err(Errno::ELOOP),
+            // Nothing to generate for a writer (who may not be allowed to read it).
+            Node::File(_) if !flags.readable() => Vec::new(),
             Node::File(file) => procs.contents(self, p.pid, *file)?,
             Node::Mounts => self.mounts_text(&root_of(d), false),
             Node::Mountinfo => self.mounts_text(&root_of(d), true),
@@ -962,15 +970,16 @@ impl OpenFile {
         }
     }
 
-    /// The process whose name this file is, if it is a `/proc/PID/comm` (whose writes the
-    /// syscall layer handles: they rename the process).
-    pub fn proc_comm(&self) -> Option<i32> {
+    /// The writable per-process file this is and the task it is about, if it is a
+    /// `/proc/PID/comm` (whose writes rename the process) or `/proc/PID/timerslack_ns`
+    /// (whose writes set the task's timer slack): the syscall layer handles their writes.
+    pub fn proc_pid_writable(&self) -> Option<(ProcFile, i32)> {
         match proc_of(self.dentry.as_ref()?)? {
             ProcInode {
-                node: Node::File(ProcFile::Comm),
+                node: Node::File(f @ (ProcFile::Comm | ProcFile::TimerslackNs)),
                 pid,
                 ..
-            } => Some(*pid),
+            } => Some((*f, *pid)),
             _ => None,
         }
     }

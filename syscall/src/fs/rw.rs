@@ -241,11 +241,10 @@ fn one(ctx: &mut Ctx<'_>, f: &FileRef, iov: &IoVec, dir: Dir, at: At) -> abi::Sy
                 At::Pos { .. } | At::End => f.read(s),
             })??
         }
-        Dir::Write if f.proc_comm().is_some() => {
-            return crate::procfs::write_comm(ctx, f, addr, iov.len);
-        }
-        Dir::Write if f.proc_sysctl().is_some() => {
-            return crate::procfs::sys::write(ctx, f, addr, iov.len);
+        Dir::Write if crate::procfs::writes_here(f) => {
+            let mut data = vec![0u8; crate::procfs::write_limit(f).min(iov.len as usize)];
+            ctx.copy_in(addr, &mut data)?;
+            return crate::procfs::write(ctx, f, &data, iov.len);
         }
         Dir::Write => ctx.with_user_slices(addr, iov.len, |s| match at {
             At::Pos { append: false } => f.write(s),

@@ -132,6 +132,9 @@ impl ProcSource for ProcView<'_> {
                 .sum();
             return Ok(format!("{events}\n").into_bytes());
         }
+        if let ProcFile::Sysctl("kernel/ns_last_pid") = file {
+            return Ok(format!("{}\n", self.table.last_pid).into_bytes());
+        }
         if let ProcFile::Sysctl(path) = file {
             return Ok(self.table.sysctl.read(path, mm.stats().total_bytes));
         }
@@ -162,6 +165,11 @@ impl ProcSource for ProcView<'_> {
             return Ok(system::contents(self, mm, file));
         }
         let p = self.get(pid).ok_or(Errno::ESRCH)?;
+        // Another process's timer slack is for CAP_SYS_NICE only.
+        let nice_cap = self.caller.cred.caps.has(crate::caps::CAP_SYS_NICE);
+        if file == ProcFile::TimerslackNs && p.pid != self.caller.pid && !nice_cap {
+            return Err(Errno::EPERM);
+        }
         Ok(match file {
             ProcFile::Maps => maps::maps(vfs, mm, p),
             ProcFile::Smaps => maps::smaps(vfs, mm, p),
@@ -212,25 +220,85 @@ impl<'c> Ctx<'c> {
     }
 }
 
-/// A write to `/proc/PID/comm` (`file`) of `len` bytes at `addr`: as Linux, the first 15
-/// bytes become the process's name (up to a NUL; a newline stays part of it); only the
-/// process itself may rename itself (`EINVAL` for another).
-pub(crate) fn write_comm(
-    ctx: &mut Ctx<'_>,
-    file: &FileRef,
-    addr: abi::UserAddr,
-    len: u64,
-) -> abi::SysResult {
-    if file.proc_comm() != Some(ctx.proc.pid) {
+/// Whether writes to `file` are the syscall layer's: `/proc/PID/comm`,
+/// `/proc/PID/timerslack_ns` and the `/proc/sys` files.
+pub(crate) fn writes_here(file: &FileRef) -> bool {
+    file.proc_pid_writable().is_some() || file.proc_sysctl().is_some()
+}
+
+/// How many bytes of a write to such a file Linux looks at (the rest is accepted unread).
+pub(crate) fn write_limit(file: &FileRef) -> usize {
+    match file.proc_pid_writable() {
+        Some((ProcFile::Comm, _)) => 15,
+        // kstrtoull_from_user's buffer.
+        Some(_) => 23,
+        None => 4096,
+    }
+}
+
+/// A write of `len` bytes, whose first ones are `data` (at most [`write_limit`]), to a
+/// file whose writes are the syscall layer's ([`writes_here`]).
+pub(crate) fn write(ctx: &mut Ctx<'_>, file: &FileRef, data: &[u8], len: u64) -> abi::SysResult {
+    match (file.proc_pid_writable(), file.proc_sysctl()) {
+        (Some((ProcFile::Comm, pid)), _) => write_comm(ctx, pid, data),
+        (Some((_, tid)), _) => write_timerslack(ctx, tid, data),
+        (None, Some(path)) => sys::write(ctx, path, data),
+        (None, None) => return Err(Errno::EINVAL),
+    }?;
+    Ok(len)
+}
+
+/// A write to `/proc/PID/comm`: as Linux, the first 15 bytes become the process's name (up
+/// to a NUL; a newline stays part of it); only the process itself may rename itself
+/// (`EINVAL` for another).
+fn write_comm(ctx: &mut Ctx<'_>, pid: i32, data: &[u8]) -> Result<(), Errno> {
+    if pid != ctx.proc.pid {
         return Err(Errno::EINVAL);
     }
-    let mut name = vec![0u8; len.min(15) as usize];
-    ctx.copy_in(addr, &mut name)?;
+    let mut name = data[..data.len().min(15)].to_vec();
     if let Some(nul) = name.iter().position(|&b| b == 0) {
         name.truncate(nul);
     }
     ctx.proc.comm = name;
-    Ok(len)
+    Ok(())
+}
+
+/// A write to `/proc/TID/timerslack_ns`: a decimal number (`kstrtoull`: `EINVAL`,
+/// `ERANGE`) becomes thread `tid`'s timer slack, 0 its default; none for a real-time or
+/// deadline thread. Another thread's needs `CAP_SYS_NICE` (`EPERM`).
+fn write_timerslack(ctx: &mut Ctx<'_>, tid: i32, data: &[u8]) -> Result<(), Errno> {
+    let slack = parse_ull(data)?;
+    if tid != ctx.tid && !ctx.proc.cred.caps.has(crate::caps::CAP_SYS_NICE) {
+        return Err(Errno::EPERM);
+    }
+    let pid = if ctx.proc.threads.contains_key(&tid) {
+        ctx.proc.pid
+    } else {
+        ctx.procs.tgid_of(tid).ok_or(Errno::ESRCH)?
+    };
+    let t = ctx.process_mut(pid)?.threads.get_mut(&tid);
+    let s = &mut t.ok_or(Errno::ESRCH)?.sched;
+    s.timer_slack_ns = match slack {
+        _ if s.rt_or_dl() => 0,
+        0 => s.default_timer_slack_ns,
+        v => v,
+    };
+    Ok(())
+}
+
+/// Linux's `kstrtoull` in base 10: an optional `+`, digits, an optional newline; `EINVAL`
+/// for anything else, `ERANGE` past 64 bits.
+fn parse_ull(buf: &[u8]) -> Result<u64, Errno> {
+    let text = buf.strip_suffix(b"\n").unwrap_or(buf);
+    let digits = text.strip_prefix(b"+").unwrap_or(text);
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return Err(Errno::EINVAL);
+    }
+    digits.iter().try_fold(0u64, |v, &d| {
+        v.checked_mul(10)
+            .and_then(|v| v.checked_add(u64::from(d - b'0')))
+            .ok_or(Errno::ERANGE)
+    })
 }
 
 /// Formats `kb` kilobytes right-aligned as `/proc` does (`%8lu kB`).

@@ -147,6 +147,10 @@ pub(super) fn contents(
             c
         }
         ProcFile::Limits => limits(p).into_bytes(),
+        ProcFile::TimerslackNs => {
+            let slack = p.threads.get(&tid).map_or(0, |t| t.sched.timer_slack_ns);
+            format!("{slack}\n").into_bytes()
+        }
         _ => Vec::new(),
     }
 }
@@ -236,11 +240,13 @@ fn stat(v: &ProcView<'_>, mm: &Mm, p: &Process, tid: i32) -> String {
         .or_else(|| p.threads.values().next())
         .map(|t| t.sched)
         .unwrap_or_default();
-    // Linux's `prio - MAX_RT_PRIO`: 20 + nice, or -1 - the real-time priority.
+    // Linux's `prio - MAX_RT_PRIO`: 20 + nice, -1 - the real-time priority, or -101 for a
+    // deadline task (its prio is -1).
     let priority = match sched.policy {
         crate::priority::policy::FIFO | crate::priority::policy::RR => {
             -1 - sched.rt_priority as i64
         }
+        crate::priority::policy::DEADLINE => -101,
         _ => 20 + i64::from(sched.nice),
     };
     let exit_code = match p.state {

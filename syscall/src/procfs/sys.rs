@@ -4,7 +4,9 @@
 //! `sethostname`/`setdomainname` set; `kernel/pid_max` bounds the pids handed out from
 //! then on; `kernel/{msg,sem,shm}_next_id` give the next SysV object of their kind its id
 //! (`CONFIG_CHECKPOINT_RESTORE`; back to -1 once used); `fs/pipe-max-size` bounds `F_SETPIPE_SZ` for unprivileged callers;
-//! `fs/aio-max-nr` bounds `io_setup` (`fs/aio-nr` is the events of the live contexts). The other
+//! `fs/aio-max-nr` bounds `io_setup` (`fs/aio-nr` is the events of the live contexts);
+//! `fs/protected_{symlinks,hardlinks}` switch vfs's link protections; `kernel/ns_last_pid`
+//! is the last pid given and sets the next. The other
 //! writable values are kept (a read shows what was written) without further effect.
 //! Defaults are Linux's for a machine of the instance's size (`--mem`, one CPU); the
 //! release and version strings are the host's, as `uname` reports them.
@@ -17,7 +19,6 @@
 use std::collections::BTreeMap;
 
 use abi::Errno;
-use vfs::FileRef;
 
 use crate::Ctx;
 
@@ -263,9 +264,16 @@ impl Sysctl {
                 let (lo, hi) = if lo <= hi { (lo, hi) } else { (1, 0) };
                 self.written.insert(path, format!("{lo}\t{hi}"));
             }
-            "vm/overcommit_memory" => {
+            "vm/overcommit_memory" | "fs/protected_fifos" | "fs/protected_regular" => {
                 let [v] = dointvec::<1>(data)?;
                 if !(0..=2).contains(&v) {
+                    return Err(Errno::EINVAL);
+                }
+                self.written.insert(path, v.to_string());
+            }
+            "fs/protected_hardlinks" | "fs/protected_symlinks" => {
+                let [v] = dointvec::<1>(data)?;
+                if !(0..=1).contains(&v) {
                     return Err(Errno::EINVAL);
                 }
                 self.written.insert(path, v.to_string());
@@ -322,18 +330,34 @@ fn round_pipe_size(v: i64) -> Option<u64> {
     Some(v.max(PAGE_SIZE).next_power_of_two())
 }
 
-/// A write of `len` bytes at `addr` to the `/proc/sys` file `file`.
-pub(crate) fn write(
-    ctx: &mut Ctx<'_>,
-    file: &FileRef,
-    addr: abi::UserAddr,
-    len: u64,
-) -> abi::SysResult {
-    let path = file.proc_sysctl().ok_or(Errno::EINVAL)?;
-    let mut data = vec![0u8; len.min(4096) as usize];
-    ctx.copy_in(addr, &mut data)?;
-    ctx.procs.sysctl.write(path, &data)?;
-    Ok(len)
+/// A write of `data` to `/proc/sys/<path>`. `kernel/ns_last_pid` (anyone may open it) is
+/// for `CAP_SYS_ADMIN` or `CAP_CHECKPOINT_RESTORE` (`EPERM`), a value from 0 to `pid_max`:
+/// the next pid given is the one after it.
+pub(crate) fn write(ctx: &mut Ctx<'_>, path: &'static str, data: &[u8]) -> Result<(), Errno> {
+    if path == "kernel/ns_last_pid" {
+        let caps = ctx.proc.cred.caps;
+        if !caps.has(crate::caps::CAP_SYS_ADMIN) && !caps.has(crate::caps::CAP_CHECKPOINT_RESTORE) {
+            return Err(Errno::EPERM);
+        }
+        let [v] = dointvec::<1>(data)?;
+        if !(0..=i64::from(ctx.procs.sysctl.pid_max)).contains(&v) {
+            return Err(Errno::EINVAL);
+        }
+        ctx.procs.last_pid = v as i32;
+        return Ok(());
+    }
+    ctx.procs.sysctl.write(path, data)?;
+    // The file system applies the link protections.
+    match path {
+        "fs/protected_symlinks" => ctx
+            .vfs
+            .set_protected_symlinks(ctx.procs.sysctl.int(path) != 0),
+        "fs/protected_hardlinks" => ctx
+            .vfs
+            .set_protected_hardlinks(ctx.procs.sysctl.int(path) != 0),
+        _ => {}
+    }
+    Ok(())
 }
 
 /// `sethostname(name, len)` and `setdomainname(name, len)`: guest root only (`EPERM`),
