@@ -217,28 +217,25 @@ pub fn replay_syscall(cfg: &Config, log: &Log) -> Result<Verdict, ReplayError> {
         ));
     };
     let verdict = checker.verdict();
+    if matches!(verdict, Verdict::Diverged { .. }) {
+        return Ok(verdict);
+    }
     if let Some(d) = input_divergence {
-        if !matches!(verdict, Verdict::Diverged { .. }) || matches!(ended, Ok(_)) {
-            return Ok(Verdict::Diverged {
-                index: d.index,
-                message: format!("host input {} differs", d.index),
-                recorded: d
-                    .recorded
-                    .unwrap_or("nothing (the recorded run had ended)".into()),
-                produced: d.read,
-            });
-        }
+        return Ok(Verdict::Diverged {
+            index: d.index,
+            message: format!("host input {} differs", d.index),
+            recorded: d
+                .recorded
+                .unwrap_or("nothing (the recorded run had ended)".into()),
+            produced: d.read,
+        });
     }
     match ended {
-        Ok(_) | Err(KernelError::Diverged) => Ok(verdict),
-        Err(e) if matches!(verdict, Verdict::Diverged { .. }) => {
-            let _ = e;
-            Ok(verdict)
-        }
+        Ok(_) => Ok(verdict),
         Err(e) => Ok(Verdict::Diverged {
             index: 0,
             message: "the replay ended with an error".into(),
-            recorded: "the recorded run".into(),
+            recorded: "the recorded run went on".into(),
             produced: e.to_string(),
         }),
     }
