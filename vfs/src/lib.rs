@@ -560,7 +560,7 @@ impl Vfs {
             // An append-only file is written only at its end (Linux's `may_open`).
             let overwrite = (flags.writable() && !flags.contains(OFlags::APPEND))
                 || flags.contains(OFlags::TRUNC);
-            if overwrite && fileattr::append_only(&d) {
+            if overwrite && fileattr::append_only(d) {
                 return Err(Errno::EPERM);
             }
         }
