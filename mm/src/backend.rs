@@ -5,21 +5,27 @@
 //!   by the ops queued on the space's [`MmFd`](crate::MmFd) since its last run.
 //! - [`Single`]: one host process runs every space in turn, as the 2002 UML's one runner
 //!   did with `/proc/mm` and `PTRACE_SWITCH_MM`. A stock host has no switch, so a switch
-//!   rewrites the runner's guest range: everything below `TASK_SIZE` is unmapped, then the
-//!   target space's image is mapped again from its page table (eagerly: every page it had
-//!   host-mapped, in runs of contiguous physical memory) or left to faults (lazily: the page
-//!   table forgets its host mappings and each touched page faults in again). A resume in the
-//!   space that is already there only applies its queued ops.
+//!   rewrites the runner's guest range. Eagerly (`single`): the backend keeps a model of what
+//!   the host process maps ([`HostImage`]) and sends only the difference to the target's
+//!   image, built from its page table (every page it had host-mapped, in runs of contiguous
+//!   physical memory): pages the target lacks are unmapped, pages it maps otherwise are
+//!   mapped again, and pages both map alike (text and libraries shared since a fork, COW
+//!   pages neither wrote) stay, with the host's page-table entries for them. Lazily
+//!   (`single-lazy`): everything below `TASK_SIZE` is unmapped and the target's page table
+//!   forgets its host mappings, so each touched page faults in again. A resume in the space
+//!   that is already there only applies its queued ops.
 //!
 //! In both, the page table's host state is the truth about what the host maps; a queue of
 //! a space that is not in the host is dropped when the space is rebuilt.
 
 use std::collections::HashMap;
 
+use crate::frames::Frames;
+use crate::host_image::HostImage;
 use crate::layout::TASK_SIZE;
 use crate::procmm::MmFd;
 use crate::space::AddressSpace;
-use crate::{MmId, MmOp, PAGE_SIZE};
+use crate::{MmId, MmOp};
 
 /// A realisation of address spaces in the host.
 pub trait Backend: Send + Sync {
@@ -28,8 +34,12 @@ pub trait Backend: Send + Sync {
 
     /// The ops the runner applies before a thread of space `id` runs; `None` if there is no
     /// such space.
-    fn host_ops(&mut self, spaces: &mut HashMap<MmId, AddressSpace>, id: MmId)
-        -> Option<Vec<MmOp>>;
+    fn host_ops(
+        &mut self,
+        spaces: &mut HashMap<MmId, AddressSpace>,
+        phys: &Frames,
+        id: MmId,
+    ) -> Option<Vec<MmOp>>;
 
     /// Whether one host process runs every space.
     fn one_host(&self) -> bool {
@@ -63,6 +73,7 @@ impl Backend for PerProcess {
     fn host_ops(
         &mut self,
         spaces: &mut HashMap<MmId, AddressSpace>,
+        _phys: &Frames,
         id: MmId,
     ) -> Option<Vec<MmOp>> {
         Some(spaces.get_mut(&id)?.mmfd.take_pending())
@@ -76,6 +87,9 @@ pub struct Single {
     current: Option<MmId>,
     /// Map the target's pages on a switch (else leave them to faults).
     lazy: bool,
+    /// What the host process maps now, when that is known (eager switching, and the host
+    /// process neither new nor lost since the last switch).
+    image: Option<HostImage>,
     /// Switches made, and pages mapped by them.
     stats: SwitchStats,
 }
@@ -118,36 +132,38 @@ impl Backend for Single {
     fn host_ops(
         &mut self,
         spaces: &mut HashMap<MmId, AddressSpace>,
+        phys: &Frames,
         id: MmId,
     ) -> Option<Vec<MmOp>> {
         let s = spaces.get_mut(&id)?;
         if self.current == Some(id) {
-            return Some(s.mmfd.take_pending());
+            let ops = s.mmfd.take_pending();
+            if let Some(image) = &mut self.image {
+                ops.iter().for_each(|op| image.apply(op));
+            }
+            return Some(ops);
         }
         self.current = Some(id);
         s.mmfd.take_pending();
+        let mut out = MmFd::open(id);
         if self.lazy {
             s.forget_host();
-        }
-        let mut image = MmFd::open(id);
-        image.write(MmOp::Munmap {
-            addr: 0,
-            len: TASK_SIZE,
-        });
-        for (vpn, pte) in s.pt.all() {
-            let Some(prot) = pte.host() else { continue };
-            if self.lazy {
-                continue;
-            }
-            self.stats.pages += 1;
-            image.write(MmOp::Mmap {
-                addr: vpn * PAGE_SIZE,
-                len: PAGE_SIZE,
-                prot,
-                offset: pte.frame.offset(),
+            out.write(MmOp::Munmap {
+                addr: 0,
+                len: TASK_SIZE,
             });
+        } else {
+            if let Some(now) = &self.image {
+                now.lend_to(s, phys);
+            }
+            let target = HostImage::of_space(s);
+            self.stats.pages += match &self.image {
+                Some(now) => now.switch_to(&target, &mut out),
+                None => HostImage::rebuild(&target, &mut out),
+            };
+            self.image = Some(target);
         }
-        let ops = image.take_pending();
+        let ops = out.take_pending();
         self.stats.switches += 1;
         self.stats.ops += ops.len() as u64;
         Some(ops)
@@ -161,6 +177,7 @@ impl Backend for Single {
         // The next switch rebuilds from the page table; what it says is host-mapped is
         // mapped again then (eagerly) or forgotten (lazily), as on any switch.
         self.current = None;
+        self.image = None;
         if self.lazy {
             for s in spaces.values_mut() {
                 s.forget_host();

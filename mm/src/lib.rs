@@ -58,6 +58,7 @@ pub mod backend;
 pub mod fault;
 pub mod frames;
 pub mod futex;
+pub mod host_image;
 pub mod layout;
 mod mlock;
 mod mremap;
@@ -273,7 +274,7 @@ impl Mm {
     /// The host ops the runner applies before a thread of `id` runs (see [`backend`]);
     /// `None` if there is no such space.
     pub fn host_ops(&mut self, id: MmId) -> Option<Vec<MmOp>> {
-        self.backend.host_ops(&mut self.spaces, id)
+        self.backend.host_ops(&mut self.spaces, &self.phys, id)
     }
 
     /// The runner's host processes died: nothing is host-mapped any more.
