@@ -4,10 +4,12 @@
 #
 # 1. Pipe ping-pong between two processes that each keep M MiB resident (bench/guests/
 #    pipepong.c): every round trip is two switches, each rewriting the runner's guest range
-#    (single: unmap all, map the target's resident pages again; single-lazy: unmap all, the
-#    pages fault in again). Printed: µs per round trip per backend and M, medians of REPS.
+#    (single: unmap what the target lacks, map what it maps otherwise; single-lazy: unmap
+#    all, the pages fault in again). Printed: µs per round trip per backend and M, medians
+#    of REPS.
 # 2. Host memory (sum of Pss over uml and its descendants, /proc/PID/smaps_rollup) while a
 #    busybox shell runs 50 sleeping processes.
+# 3. The host floor of a switch (below).
 # Run on an idle machine; quote ratios from one run.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -80,9 +82,14 @@ for mode in per-process single; do
 	echo "| $mode | $n | $((kb / 1024)) |"
 done
 
-# 3. The host floor of a switch, natively: unmap the range, map 17 runs back, touch 17 pages.
-cc -O2 -Wall -o "$OUT/switchfloor" "$ROOT/bench/guests/switchfloor.c"
+# 3. The host floor of a switch, natively: K mapping changes made by a thread that sleeps
+#    between switches (as the runner's mapper does) while the waking thread spins, T pages
+#    touched after; the other process's turn is a 30 µs spin. K=5 is what a pipe ping-pong
+#    between a process and its fork changes per switch (`uml replay --service mm --with single`
+#    counts them for any run); K=0 is the wake-up alone.
+cc -O2 -Wall -pthread -o "$OUT/switchfloor" "$ROOT/bench/guests/switchfloor.c"
 echo
 echo "Host floor of one switch (natively):"
-"$OUT/switchfloor" 17 0
-"$OUT/switchfloor" 17 17
+for k in 0 5 17; do
+	"$OUT/switchfloor" "$k" "$k" 30
+done
