@@ -260,8 +260,44 @@ static void test_growsdown(void) {
     munmap(r, 512 * PG);
 }
 
+/* vm.max_map_count: mmap fails with ENOMEM past 65530 mappings, and so does a munmap or
+ * mprotect that would split one; unmapping a whole one makes room again. In a child, whose
+ * address space is thrown away after. */
+static void test_map_count(void) {
+    pid_t p = fork();
+    if (p == 0) {
+        char *at = (char *)0x100000000UL, *first = NULL, *last = NULL;
+        long n = 0;
+        int err = 0;
+        for (;; at += 6 * PG) {
+            char *m = mmap(at, 3 * PG, PROT_NONE,
+                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+            if (m == MAP_FAILED) {
+                err = errno;
+                break;
+            }
+            if (!first) first = m;
+            last = m;
+            n++;
+        }
+        printf("map count: stopped by %s after more than 65000: %s\n", ename(err),
+               n > 65000 && n <= 65530 ? "yes" : "no");
+        report("munmap splitting at the limit", munmap(first + PG, PG));
+        report("mprotect splitting at the limit", mprotect(first + PG, PG, PROT_READ));
+        report("mprotect of a whole mapping", mprotect(first, 3 * PG, PROT_READ));
+        report("munmap of a whole mapping", munmap(last, 3 * PG));
+        printf("  mmap again: %s\n",
+               mmap(last, 3 * PG, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == last
+                   ? "ok" : "failed");
+        _exit(0);
+    }
+    int st;
+    waitpid(p, &st, 0);
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
+    test_map_count();
     test_remap_file_pages();
     test_mseal();
     test_mlock();

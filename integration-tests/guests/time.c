@@ -1,10 +1,36 @@
 /* Clocks and sleeping. Prints ok/bad lines only. */
 #include "common.h"
 #include <pthread.h>
+#include <signal.h>
+#include <sys/mman.h>
 #include <sys/time.h>
 #include <time.h>
 
 static long long ns(const struct timespec *t) { return t->tv_sec * 1000000000LL + t->tv_nsec; }
+
+static void on_alarm(int s) { (void)s; }
+
+/* A sleep a signal handler interrupts copies the time left to `rem`: a bad `rem` makes the
+ * call EFAULT instead of EINTR. */
+static void interrupted_with_bad_rem(void) {
+    struct sigaction sa = {0};
+    sa.sa_handler = on_alarm;
+    sigaction(SIGALRM, &sa, NULL);
+    void *bad = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    struct itimerval it = {{0, 0}, {0, 50000}};
+    setitimer(ITIMER_REAL, &it, NULL);
+    EXPECT_ERR("nanosleep interrupted, read-only rem",
+               syscall(SYS_nanosleep, &(struct timespec){5, 0}, bad), EFAULT);
+    setitimer(ITIMER_REAL, &it, NULL);
+    EXPECT_ERR("clock_nanosleep interrupted, read-only rem",
+               syscall(SYS_clock_nanosleep, CLOCK_REALTIME, 0, &(struct timespec){5, 0}, bad),
+               EFAULT);
+    struct timespec rem = {0, 0};
+    setitimer(ITIMER_REAL, &it, NULL);
+    EXPECT_ERR("nanosleep interrupted", syscall(SYS_nanosleep, &(struct timespec){5, 0}, &rem),
+               EINTR);
+    CHECK("time left reported", rem.tv_sec >= 3 && rem.tv_sec < 5);
+}
 
 int main(void) {
     struct timespec a, b;
@@ -62,5 +88,10 @@ int main(void) {
     CHECK("clock_getres of it", clock_getres(pc, &res) == 0);
     CHECK("pthread_getcpuclockid self", pthread_getcpuclockid(pthread_self(), &tc) == 0);
     CHECK("clock_gettime of the thread's", clock_gettime(tc, &b) == 0 && ns(&b) > 0);
+    /* The thread CPU clock cannot be slept on: the raw call says EOPNOTSUPP. */
+    EXPECT_ERR("raw clock_nanosleep THREAD_CPUTIME",
+               syscall(SYS_clock_nanosleep, CLOCK_THREAD_CPUTIME_ID, 0, &(struct timespec){0, 1000}, NULL),
+               EOPNOTSUPP);
+    interrupted_with_bad_rem();
     return 0;
 }

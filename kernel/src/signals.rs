@@ -95,15 +95,17 @@ impl Kernel {
                                 task.regs.rip -= 2;
                             }
                             Interrupted::Return(v) => {
-                                if v == Errno::EINTR.as_return() {
+                                task.regs.rax = if v == Errno::EINTR.as_return() {
                                     syscall::time::interrupted_sleep(
                                         &mut self.mm,
                                         mmid,
                                         &task.regs,
                                         rb.deadline,
-                                    );
-                                }
-                                task.regs.rax = v;
+                                    )
+                                    .as_return()
+                                } else {
+                                    v
+                                };
                             }
                         }
                     }

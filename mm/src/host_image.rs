@@ -156,7 +156,11 @@ impl HostImage {
                 let (lo, hi) = pages_of(addr, len);
                 self.split_at(lo);
                 self.split_at(hi);
-                for r in self.runs.iter_mut().filter(|r| r.start >= lo && r.end() <= hi) {
+                for r in self
+                    .runs
+                    .iter_mut()
+                    .filter(|r| r.start >= lo && r.end() <= hi)
+                {
                     r.prot = prot;
                 }
             }

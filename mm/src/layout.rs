@@ -14,6 +14,8 @@ pub const MMAP_BASE: u64 = STACK_TOP - STACK_SIZE - (1 << 30);
 pub const ELF_ET_DYN_BASE: u64 = 0x5555_5555_4000;
 /// Lowest mappable address (`vm.mmap_min_addr`).
 pub const MMAP_MIN_ADDR: u64 = 0x10000;
+/// Mappings one address space may hold (Linux's default `vm.max_map_count`, `USHRT_MAX - 5`).
+pub const MAX_MAP_COUNT: usize = 65530;
 /// Pages populated around a not-present fault (an aligned window).
 pub const FAULT_AROUND: u64 = 64;
 /// Largest window of a private anonymous mapping touched in sequence: each fault just past

@@ -5,7 +5,7 @@ use abi::flags::{madv, MapFlags, Prot};
 use abi::Errno;
 
 use crate::frames::Frames;
-use crate::layout::{MMAP_BASE, MMAP_MIN_ADDR, TASK_SIZE};
+use crate::layout::{MAX_MAP_COUNT, MMAP_BASE, MMAP_MIN_ADDR, TASK_SIZE};
 use crate::pagetable::{PageTable, Pte};
 use crate::procmm::{MmFd, MmOp};
 use crate::vma::{charged_with, Backing, Vma, VmaTree};
@@ -172,7 +172,7 @@ impl AddressSpace {
         }
         let mut shared = maptype != MapFlags::PRIVATE.bits();
         let len = page_up(len).ok_or(Errno::ENOMEM)?;
-        if len > TASK_SIZE - MMAP_MIN_ADDR {
+        if len > TASK_SIZE - MMAP_MIN_ADDR || self.vmas.len() > MAX_MAP_COUNT {
             return Err(Errno::ENOMEM);
         }
         let file = if flags.contains(MapFlags::ANONYMOUS) {
@@ -276,6 +276,16 @@ impl AddressSpace {
             return Err(Errno::EINVAL);
         }
         self.vmas.check_unsealed(addr, addr + len)?;
+        // Unmapping the middle of a mapping makes one more: not past the limit (going
+        // past it while other changes free mappings is allowed, as in Linux).
+        if self.vmas.len() >= MAX_MAP_COUNT
+            && self
+                .vmas
+                .find(addr)
+                .is_some_and(|v| v.start < addr && addr + len < v.end)
+        {
+            return Err(Errno::ENOMEM);
+        }
         self.unmap_range(phys, addr, addr + len);
         Ok(())
     }
@@ -374,6 +384,15 @@ impl AddressSpace {
         }
         self.vmas.check_unsealed(addr, end)?;
         let newprot = prot & (Prot::READ | Prot::WRITE | Prot::EXEC);
+        // A change inside a mapping splits it: not past the limit.
+        let splits = |at: u64| {
+            self.vmas
+                .find(at)
+                .is_some_and(|v| v.start < at && v.prot != newprot)
+        };
+        if self.vmas.len() >= MAX_MAP_COUNT && (splits(addr) || splits(end)) {
+            return Err(Errno::ENOMEM);
+        }
         if newprot.contains(Prot::WRITE)
             && self.vmas.iter_range(addr, end).any(|v| {
                 matches!(v.backing, Backing::Special { .. }) || (v.shared && !v.may_write())

@@ -188,7 +188,8 @@ pub(crate) fn sys_nanosleep(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
 pub(crate) fn sys_clock_nanosleep(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     let (id, flags) = (a.i32(0), a.i32(1));
     if matches!(id, clock::THREAD_CPUTIME_ID) {
-        return Err(Errno::EINVAL);
+        // Linux's thread CPU clock has no nsleep (glibc turns this into EINVAL).
+        return Err(Errno::EOPNOTSUPP);
     }
     let now = host_clock(id)?;
     let ts: Timespec = ctx.read_val(a.addr(2))?;
@@ -235,28 +236,31 @@ pub(crate) fn sys_times(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
 
 /// A sleep interrupted by a signal handler reports the time it had left (`nanosleep`'s
 /// `rem`, `clock_nanosleep`'s for relative sleeps). Called by the kernel when it turns the
-/// blocked call into `EINTR`.
+/// blocked call into `EINTR`; returns what the call returns instead: `EFAULT` if `rem` is
+/// a bad pointer, as Linux's copy-out of the remaining time makes it.
 pub fn interrupted_sleep(
     mm: &mut mm::MmService,
     id: mm::MmId,
     regs: &abi::structs::UserRegs,
     deadline: Option<Instant>,
-) {
+) -> Errno {
     let rem = match abi::Sysno::from_raw(regs.orig_rax) {
         Some(abi::Sysno::nanosleep) => regs.rsi,
         Some(abi::Sysno::clock_nanosleep) if regs.rsi as i32 & clock::TIMER_ABSTIME == 0 => {
             regs.r10
         }
-        _ => return,
+        _ => return Errno::EINTR,
     };
     let (Some(deadline), false) = (deadline, rem == 0) else {
-        return;
+        return Errno::EINTR;
     };
     let left = deadline.saturating_duration_since(nondet::ktime_get());
     let ts = Timespec {
         tv_sec: left.as_secs() as i64,
         tv_nsec: i64::from(left.subsec_nanos()),
     };
-    // A bad pointer is the guest's problem; the call still returns EINTR.
-    let _ = mm.copy_out(id, abi::UserAddr(rem), bytemuck::bytes_of(&ts));
+    match mm.copy_out(id, abi::UserAddr(rem), bytemuck::bytes_of(&ts)) {
+        Ok(()) => Errno::EINTR,
+        Err(_) => Errno::EFAULT,
+    }
 }

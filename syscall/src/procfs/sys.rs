@@ -140,7 +140,7 @@ fn default_value(path: &str, mem: u64) -> String {
         "net/core/somaxconn" => "4096".into(),
         // No group may open ICMP echo sockets.
         "net/ipv4/ping_group_range" => "1\t0".into(),
-        "vm/max_map_count" => "65530".into(),
+        "vm/max_map_count" => mm::layout::MAX_MAP_COUNT.to_string(),
         "vm/mmap_min_addr" => "65536".into(),
         "vm/overcommit_memory" => "0".into(),
         _ => String::new(),
