@@ -4,9 +4,10 @@
 //! [`Single`] wraps the runner of a trap mechanism and gives it one address space, [`HOST`],
 //! whatever space the kernel names: every guest thread of every process runs in that one
 //! stub. What makes the stub hold the right space is in the ops that come with each
-//! message: on a switch, mm's [`Single`](mm::backend::Single) backend sends "unmap all of the
-//! guest range, then map the target's image", so after it no page of the previous space is
-//! reachable. Releasing a guest space releases nothing in the host; the stub lives until the
+//! message: on a switch, mm's [`Single`](mm::backend::Single) backend sends the difference
+//! between what the stub maps and the target's image (unmap what the target lacks, map what
+//! it maps otherwise), so after it no page of the previous space is reachable unless the
+//! target maps that very page at that address too. Releasing a guest space releases nothing in the host; the stub lives until the
 //! kernel ends, and with it the instance is exactly two host processes. If the stub dies
 //! (killed from outside, or a mapping it could not make), the trap says so for the guest
 //! thread that was to run, and the next message starts a new stub: mm rebuilds whichever

@@ -82,12 +82,14 @@
 //!    Host threads, host futexes and host signal masks never see guest threads.
 //! 9. **One stub for every guest (`--mm single`).** Then the guest threads of all guest
 //!    processes take turns in one stub's one guest host thread, and a switch between
-//!    processes rewrites its guest range: the first op of the switch's batch unmaps
-//!    everything below `TASK_SIZE`, the rest maps the target's pages (mm's `single`
-//!    backend). Before that batch is applied the runner parks the stub (`Runner::quiesce`,
-//!    point 4), so the guest that ran last — even one that faked its report — runs no
-//!    instruction while the next one's pages are mapped in; after it, none of its pages is
-//!    mapped. Points 1–3, 5, 6 and 8 hold unchanged (one filter, no fd, one frame); point 7's
+//!    processes rewrites its guest range: the switch's batch unmaps every page the target
+//!    lacks and maps every page the target maps otherwise (mm's `single` backend, from its
+//!    model of what the stub maps, which a new stub starts by unmapping everything below
+//!    `TASK_SIZE`). Before that batch is applied the runner parks the stub
+//!    (`Runner::quiesce`, point 4), so the guest that ran last — even one that faked its
+//!    report — runs no instruction while the next one's pages are mapped in; after it, none
+//!    of its pages is mapped unless the target maps the same physical page at the same
+//!    address with the same protection. Points 1–3, 5, 6 and 8 hold unchanged (one filter, no fd, one frame); point 7's
 //!    "other guests" are now separated in time, not in space: the stub's own pages are the
 //!    only ones every guest sees, as in point 7.
 //!
