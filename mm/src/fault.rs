@@ -73,7 +73,7 @@ impl AddressSpace {
         }
         let charged = vma.charged();
         if !charged {
-            phys.add_extra(1);
+            phys.extra_get(f);
         }
         Pte::new(f, !charged)
     }
@@ -150,12 +150,17 @@ impl AddressSpace {
         }
         let (f, _) = phys.alloc_run(1).ok_or(FillError::NoMemory)?;
         phys.copy_frame(pte.frame, f);
+        if pte.extra() {
+            phys.extra_put(pte.frame);
+        }
         phys.put(pte.frame);
         let mut new = pte;
         new.frame = f;
         if newly_extra {
-            phys.add_extra(1);
             new.set_extra(true);
+        }
+        if new.extra() {
+            phys.extra_get(f);
         }
         self.pt.set(vpn, new);
         Ok(new)

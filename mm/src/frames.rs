@@ -35,6 +35,9 @@ pub struct Frames {
     pending_free: Vec<u32>,
     free_count: u64,
     refs: Vec<u32>,
+    /// Per frame, the page-table entries that hold it as `extra` (a private frame of an
+    /// uncharged VMA): the frame counts once in `extra` while any does.
+    extra_refs: Vec<u32>,
     committed: u64,
     extra: u64,
     /// Frames below this were handed to [`PhysMem::prepare`] (bump allocation only).
@@ -63,6 +66,7 @@ impl Frames {
             pending_free: Vec::new(),
             free_count: u64::from(total),
             refs: vec![0; total as usize],
+            extra_refs: vec![0; total as usize],
             committed: 0,
             extra: 0,
             prepared: 0,
@@ -225,7 +229,28 @@ impl Frames {
         self.committed = self.committed.saturating_sub(pages);
     }
 
-    /// Adjusts the count of frames held by uncharged VMAs.
+    /// A page-table entry now holds `f` as `extra`: the frame counts in `extra` from the
+    /// first such entry on (entries shared since a fork count it once).
+    pub fn extra_get(&mut self, f: Frame) {
+        let r = &mut self.extra_refs[f.0 as usize];
+        *r += 1;
+        if *r == 1 {
+            self.extra += 1;
+        }
+    }
+
+    /// An entry no longer holds `f` as `extra`: the frame stops counting after the last.
+    pub fn extra_put(&mut self, f: Frame) {
+        let r = &mut self.extra_refs[f.0 as usize];
+        debug_assert!(*r > 0, "extra_put of {f:?}");
+        *r = r.saturating_sub(1);
+        if *r == 0 {
+            self.extra = self.extra.saturating_sub(1);
+        }
+    }
+
+    /// Adjusts the count of frames held by uncharged VMAs (page-cache and kernel frames,
+    /// which no entry holds as `extra`).
     pub fn add_extra(&mut self, n: i64) {
         self.extra = (self.extra as i64 + n).max(0) as u64;
     }

@@ -166,6 +166,21 @@ impl HostImage {
             }
             MmOp::CopySegments { .. } => {}
         }
+        self.merge();
+    }
+
+    /// Joins neighbouring runs that continue each other, so that equal images have equal
+    /// runs.
+    fn merge(&mut self) {
+        self.runs.dedup_by(|next, prev| {
+            let joins = prev.end() == next.start
+                && prev.prot == next.prot
+                && prev.offset + prev.pages * PAGE_SIZE == next.offset;
+            if joins {
+                prev.pages += next.pages;
+            }
+            joins
+        });
     }
 
     /// Queues on `out` the ops that turn this image into `target` (unmapping what the target

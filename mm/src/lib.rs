@@ -330,9 +330,9 @@ impl Mm {
             .filter(|v| v.charged())
             .map(|v| v.pages())
             .sum();
+        // The child shares every frame: only its commit is new.
         let ptes = p.pt.all();
-        let extra = ptes.iter().filter(|(_, pte)| pte.extra()).count() as u64;
-        if !phys.fits((charge + extra) as i64) || !phys.try_charge(charge) {
+        if !phys.fits(charge as i64) || !phys.try_charge(charge) {
             return Err(Errno::ENOMEM);
         }
         let mut child = AddressSpace::new(child_id);
@@ -363,7 +363,7 @@ impl Mm {
             phys.get(pte.frame);
             let mut cpte = pagetable::Pte::new(pte.frame, pte.extra());
             if pte.extra() {
-                phys.add_extra(1);
+                phys.extra_get(pte.frame);
             }
             cpte.set_host(None);
             child.pt.set(vpn, cpte);

@@ -118,7 +118,7 @@ impl AddressSpace {
                 continue;
             };
             if pte.extra() {
-                phys.add_extra(-1);
+                phys.extra_put(pte.frame);
             }
             phys.put(pte.frame);
             if pte.host().is_some() {
@@ -437,8 +437,10 @@ impl AddressSpace {
             for (vpn, mut pte) in self.pt.range(s / PAGE_SIZE, e / PAGE_SIZE) {
                 // Cached frames are accounted by the page cache, never by entries.
                 if was != now && !phys.cache.contains(pte.frame) {
-                    if pte.extra() == now {
-                        phys.add_extra(if now { -1 } else { 1 });
+                    match (pte.extra(), now) {
+                        (true, true) => phys.extra_put(pte.frame),
+                        (false, false) => phys.extra_get(pte.frame),
+                        _ => {}
                     }
                     pte.set_extra(!now);
                 }

@@ -786,3 +786,29 @@ fn sequential_faults_grow_the_window() {
     );
     assert_eq!(mm.resident_pages(id), 16 * FAULT_AROUND);
 }
+
+#[test]
+fn frames_shared_since_a_fork_count_once() {
+    // 3 MiB of read-only (uncharged) memory with frames of its own, in 16 MiB: twenty
+    // forks share those frames, and must not count them twenty times.
+    let (mut mm, id) = setup();
+    let ro = mm
+        .mmap(id, UserAddr(0), 3 * MIB, Prot::READ, anon(), None)
+        .expect("ro");
+    for p in 0..(3 * MIB / 4096) {
+        mm.handle_fault(id, UserAddr(ro.0 + p * 4096), Access::Read, false)
+            .expect("read fault");
+    }
+    let children: Vec<MmId> = (0..20).map(|_| mm.fork_space(id).expect("fork")).collect();
+    // A child making its copy charged stops counting it as extra only for itself.
+    mm.mprotect(children[0], ro, 3 * MIB, RW).expect("mprotect");
+    for c in children {
+        mm.destroy_space(c);
+    }
+    mm.destroy_space(id);
+    mm.phys.flush();
+    // Nothing is held any more: almost all of memory can be committed again.
+    let id = mm.create_space();
+    mm.mmap(id, UserAddr(0), 15 * MIB, RW, anon(), None)
+        .expect("15 MiB after everything went");
+}
