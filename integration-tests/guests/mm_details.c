@@ -295,9 +295,23 @@ static void test_map_count(void) {
     waitpid(p, &st, 0);
 }
 
+/* A shared mapping of /dev/zero from a read-only descriptor can never become writable; a
+ * private one can. */
+static void test_dev_zero_maywrite(void) {
+    int fd = open("/dev/zero", O_RDONLY);
+    char *sh = mmap(NULL, PG, PROT_READ, MAP_SHARED, fd, 0);
+    char *pr = mmap(NULL, PG, PROT_READ, MAP_PRIVATE, fd, 0);
+    report("/dev/zero shared read-only fd, mprotect write", mprotect(sh, PG, PROT_READ | PROT_WRITE));
+    report("/dev/zero private read-only fd, mprotect write", mprotect(pr, PG, PROT_READ | PROT_WRITE));
+    munmap(sh, PG);
+    munmap(pr, PG);
+    close(fd);
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
     test_map_count();
+    test_dev_zero_maywrite();
     test_remap_file_pages();
     test_mseal();
     test_mlock();

@@ -41,6 +41,7 @@ fn moved(vma: &Vma, at: u64, start: u64, end: u64) -> Vma {
         sealed: vma.sealed,
         locked: vma.locked,
         growsdown: vma.growsdown,
+        no_maywrite: vma.no_maywrite,
         backing,
     }
 }

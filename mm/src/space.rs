@@ -180,6 +180,7 @@ impl AddressSpace {
         } else {
             file
         };
+        let mut no_maywrite = false;
         let backing = match file {
             None => Backing::Anon,
             Some(f) => {
@@ -194,8 +195,10 @@ impl AddressSpace {
                         return Err(Errno::ENODEV);
                     }
                     // A file without a page-cache identity (a device) is only shared
-                    // read-only, which behaves as a private mapping.
+                    // read-only, which behaves as a private mapping; from a descriptor
+                    // opened read-only it can never become writable, as in Linux.
                     shared = false;
+                    no_maywrite = !f.source.writable();
                 }
                 Backing::File {
                     source: f.source,
@@ -244,6 +247,7 @@ impl AddressSpace {
             sealed: false,
             locked: flags.contains(MapFlags::LOCKED) || self.lock_future.is_some(),
             growsdown: flags.contains(MapFlags::GROWSDOWN),
+            no_maywrite,
             backing,
         };
         if vma.charged() {
@@ -394,9 +398,10 @@ impl AddressSpace {
             return Err(Errno::ENOMEM);
         }
         if newprot.contains(Prot::WRITE)
-            && self.vmas.iter_range(addr, end).any(|v| {
-                matches!(v.backing, Backing::Special { .. }) || (v.shared && !v.may_write())
-            })
+            && self
+                .vmas
+                .iter_range(addr, end)
+                .any(|v| matches!(v.backing, Backing::Special { .. }) || !v.may_write())
         {
             // The kernel's own frames (the vDSO) and a shared mapping of a file opened
             // read-only never become writable.
@@ -570,6 +575,7 @@ impl AddressSpace {
                 sealed: false,
                 locked: false,
                 growsdown: false,
+                no_maywrite: false,
                 backing: Backing::Anon,
             };
             if !phys.try_charge(vma.pages()) {

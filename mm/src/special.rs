@@ -114,6 +114,7 @@ impl Mm {
             sealed: false,
             locked: false,
             growsdown: false,
+            no_maywrite: false,
             backing: Backing::Special {
                 pages: pages.clone(),
                 index: 0,

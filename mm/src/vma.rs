@@ -65,6 +65,9 @@ pub struct Vma {
     /// `MAP_GROWSDOWN` (`VM_GROWSDOWN`): a fault below it, far enough above the mapping
     /// under it, extends it down (see `AddressSpace::grow_down`).
     pub growsdown: bool,
+    /// `VM_MAYWRITE` cleared for a mapping that is not shared: a shared mapping of a
+    /// device opened read-only, which uml maps privately (it can never be made writable).
+    pub no_maywrite: bool,
     /// Backing store.
     pub backing: Backing,
 }
@@ -110,6 +113,9 @@ impl Vma {
     /// Whether it may be made writable (`VM_MAYWRITE`): not for a shared mapping of a file
     /// opened read-only.
     pub fn may_write(&self) -> bool {
+        if self.no_maywrite {
+            return false;
+        }
         match &self.backing {
             Backing::File { source, .. } if self.shared => source.writable(),
             _ => true,
@@ -139,6 +145,7 @@ impl Vma {
             || self.sealed != next.sealed
             || self.locked != next.locked
             || self.growsdown != next.growsdown
+            || self.no_maywrite != next.no_maywrite
         {
             return false;
         }
@@ -338,6 +345,7 @@ mod tests {
             sealed: false,
             locked: false,
             growsdown: false,
+            no_maywrite: false,
             backing: Backing::Anon,
         }
     }
