@@ -15,17 +15,20 @@
 //! (the `host` module): the same messages, answered by non-blocking host calls, and a
 //! socket object exposes its host descriptor ([`HostFd`]) for the kernel to watch while
 //! tasks wait for it. `/proc/net/{tcp,tcp6,udp,udp6}` list the guest's host sockets (the
-//! host's rows for them); netlink and the rest of `/proc/net` stay the loopback stack's
-//! (they show `lo`).
+//! host's rows for them); `TCP_INFO` is the host's `struct tcp_info` of the socket; the
+//! interfaces, addresses and routes that netlink, `/proc/net/{dev,if_inet6,route}` and
+//! the `SIOCGIF*` ioctls show are the host's, read by the kernel from the host's own
+//! netlink dumps when asked and encoded again (`host_ifaces`).
 //!
 //! Published ports (`uml run -p`) are the kernel's (`kernel::publish`): it holds the
 //! client end of each relayed connection as an ordinary socket of this stack.
 //!
 //! It also answers what programs ask about the network: `NETLINK_ROUTE` sockets
-//! ([`NetlinkSocket`], answered by [`rtnl`]: the link, address and route dumps of `lo`
-//! that `ip`, `getifaddrs` and `if_nameindex` read; changes refused), whose port ids it
-//! keeps, and the interface list the syscall layer's `SIOCGIF*` ioctls read
-//! ([`rtnl::interfaces`]).
+//! ([`NetlinkSocket`], answered by [`rtnl`]: the link, address and route dumps that
+//! `ip`, `getifaddrs` and `if_nameindex` read; changes refused; multicast groups joined
+//! but never sent to, as nothing changes an interface), whose port ids it keeps, and the
+//! interface list the syscall layer's `SIOCGIF*` ioctls read ([`Interfaces`], from
+//! [`NetService::interfaces`]).
 //!
 //! Messages: [`NetMsg`] in, [`NetReply`] out, handled by [`Net::handle`]; both serialise
 //! (serde). [`NetService`] is what the rest of the kernel holds: typed calls that build
@@ -75,7 +78,9 @@ mod anc;
 mod bytes;
 mod dgram;
 mod host;
+mod host_ifaces;
 mod icmp;
+mod ifaces;
 mod msg;
 mod netlink;
 mod pool;
@@ -98,6 +103,7 @@ use serde::{Deserialize, Serialize};
 
 pub use anc::Control;
 pub use host::{HostFd, HostHandle};
+pub use ifaces::{Addr, Interfaces, Link, Route};
 pub use msg::{NetMsg, NetReply, Received, SockInfo};
 pub use netlink::{NetlinkSocket, NlReceived, NETLINK_ROUTE};
 pub use procnet::ProcNet;

@@ -21,14 +21,20 @@ use crate::NetService;
 pub const NETLINK_ROUTE: i32 = 0;
 /// The receive and send buffers' default (`rmem_default`).
 const NL_BUF: usize = 212_992;
+/// `RTNLGRP_MAX`: `NETLINK_ROUTE`'s multicast groups are 1 to this.
+pub const RTNLGRP_MAX: u32 = 39;
 
 /// What can change of a netlink socket.
 #[derive(Debug, Default)]
 struct State {
     /// Its port id; 0 until bound.
     port: u32,
-    /// Multicast groups joined (kept; nothing is ever multicast).
-    groups: u32,
+    /// Multicast groups joined: bit `n - 1` for group `n` (nothing is ever multicast:
+    /// nothing changes an interface).
+    groups: u64,
+    /// Whether it ever joined a group (Linux then sizes its group list, which
+    /// `NETLINK_LIST_MEMBERSHIPS` reports).
+    has_groups: bool,
     /// Replies not yet received.
     queue: VecDeque<Vec<u8>>,
     queued: usize,
@@ -94,18 +100,57 @@ impl NetlinkSocket {
         })
     }
 
-    /// `bind(2)` to port `port` (0: pick one) with multicast `groups`.
+    /// `bind(2)` to port `port` (0: pick one) with multicast `groups` (groups 1 to 32;
+    /// they replace those of them joined before). A bound socket may be bound again only
+    /// to its own port.
     pub fn bind(&self, port: u32, groups: u32) -> Result<(), Errno> {
         let mut st = self.state.lock();
         if st.port != 0 {
-            if port != 0 && port != st.port {
+            if port != st.port {
                 return Err(Errno::EINVAL);
             }
         } else {
             st.port = self.net.netlink_bind(port, self.tgid)?;
         }
-        st.groups = groups;
+        if groups != 0 {
+            st.has_groups = true;
+        }
+        st.groups = (st.groups & !u64::from(u32::MAX)) | u64::from(groups);
         Ok(())
+    }
+
+    /// `NETLINK_ADD_MEMBERSHIP` (`join`) or `NETLINK_DROP_MEMBERSHIP` of group `group`:
+    /// `EINVAL` outside 1 to [`RTNLGRP_MAX`].
+    pub fn membership(&self, group: u32, join: bool) -> Result<(), Errno> {
+        let mut st = self.state.lock();
+        st.has_groups = true;
+        if group == 0 || group > RTNLGRP_MAX {
+            return Err(Errno::EINVAL);
+        }
+        let bit = 1u64 << (group - 1);
+        if join {
+            st.groups |= bit;
+        } else {
+            st.groups &= !bit;
+        }
+        Ok(())
+    }
+
+    /// `NETLINK_LIST_MEMBERSHIPS`: the groups joined as 32-bit words, as many words as
+    /// the groups need (none if the socket never joined one).
+    pub fn memberships(&self) -> Vec<u32> {
+        let st = self.state.lock();
+        if !st.has_groups {
+            return Vec::new();
+        }
+        (0..RTNLGRP_MAX.div_ceil(32))
+            .map(|w| (st.groups >> (32 * w)) as u32)
+            .collect()
+    }
+
+    /// Binds to a port the stack picks, unless bound (`connect(2)`).
+    pub fn ensure_bound(&self) -> Result<(), Errno> {
+        self.autobind(&mut self.state.lock()).map(|_| ())
     }
 
     /// Binds to a port the stack picks, unless bound.
@@ -116,10 +161,10 @@ impl NetlinkSocket {
         Ok(st.port)
     }
 
-    /// Its port id (0 if unbound) and groups, as `getsockname` shows them.
+    /// Its port id (0 if unbound) and groups 1 to 32, as `getsockname` shows them.
     pub fn name(&self) -> (u32, u32) {
         let st = self.state.lock();
-        (st.port, st.groups)
+        (st.port, st.groups as u32)
     }
 
     /// Sends `data` to the kernel (`net_admin`: the sender has `CAP_NET_ADMIN`); the
@@ -130,7 +175,8 @@ impl NetlinkSocket {
             return Err(Errno::EMSGSIZE);
         }
         let port = self.autobind(&mut st)?;
-        for reply in rtnl::answer(data, Caller { port, net_admin }) {
+        let net = &self.net;
+        for reply in rtnl::answer(data, Caller { port, net_admin }, &|| net.interfaces()) {
             if st.queued + reply.len() > st.rcvbuf {
                 st.error = Some(Errno::ENOBUFS);
                 break;

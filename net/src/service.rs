@@ -233,6 +233,15 @@ impl NetService {
         self.call(NetMsg::NetlinkRelease { port });
     }
 
+    /// The interfaces, addresses and routes the instance sees: its own `lo`, or with
+    /// `--net host` the host's, read now.
+    pub fn interfaces(&self) -> crate::Interfaces {
+        match self.call(NetMsg::Interfaces) {
+            NetReply::Interfaces(i) => i,
+            _ => crate::Interfaces::loopback(),
+        }
+    }
+
     /// A table of `/proc/net`.
     pub fn proc_net(&self, kind: Kind, family: Family) -> String {
         match self.call(NetMsg::ProcNet { kind, family }) {
