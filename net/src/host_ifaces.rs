@@ -276,3 +276,95 @@ fn host_tcp_info(fd: &OwnedFd, family: Family) -> Result<Option<Vec<u8>>, Errno>
 pub(crate) fn tcp_info(fd: &OwnedFd, family: Family) -> Option<Vec<u8>> {
     nondet::input("host tcp_info", || host_tcp_info(fd, family).ok().flatten())
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::ifaces::{RTN_UNICAST, RT_SCOPE_LINK, RT_TABLE_MAIN};
+    use crate::rtnl::{answer, Caller};
+
+    /// The loopback network with an Ethernet interface, its address and a default route.
+    fn two() -> Interfaces {
+        let mut i = Interfaces::loopback();
+        let mut eth = i.links[0].clone();
+        eth.index = 4;
+        eth.name = "eth0".into();
+        eth.hw_type = 1;
+        eth.address = vec![2, 0xfc, 0, 0, 0, 1];
+        eth.broadcast = vec![0xff; 6];
+        eth.stats = (0..STATS as u64).collect();
+        i.links.push(eth);
+        let mut a = i.addrs[0].clone();
+        a.index = 4;
+        a.address = vec![192, 0, 2, 2];
+        a.local = Some(a.address.clone());
+        a.broadcast = Some(vec![192, 0, 2, 255]);
+        a.label = Some("eth0".into());
+        a.scope = 0;
+        i.addrs.insert(1, a);
+        let mut r = i.routes[0].clone();
+        r.dst = None;
+        r.dst_len = 0;
+        r.table = RT_TABLE_MAIN;
+        r.scope = RT_SCOPE_LINK;
+        r.kind = RTN_UNICAST;
+        r.prefsrc = None;
+        r.gateway = Some(vec![192, 0, 2, 1]);
+        r.oif = Some(4);
+        i.routes.insert(0, r);
+        i
+    }
+
+    /// What a dump of type `ty` answers for `i`, decoded again.
+    fn again<T>(i: &Interfaces, ty: u16, reply: u16, parse: fn(&[u8]) -> Option<T>) -> Vec<T> {
+        let mut m = Msg::new(ty, rtnl::NLM_F_REQUEST | rtnl::NLM_F_DUMP, 1, 0);
+        m.raw(&[0; 16]);
+        let who = Caller {
+            port: 1,
+            net_admin: false,
+        };
+        let copy = i.clone();
+        let out = answer(&m.finish(), who, &move || copy.clone());
+        let mut msgs = Vec::new();
+        let mut d = &out[0][..];
+        while d.len() >= 16 {
+            let len = u32_at(d, 0).unwrap() as usize;
+            msgs.push((u16_at(d, 4).unwrap(), d[16..len].to_vec()));
+            d = &d[len..];
+        }
+        decode(msgs, reply, parse)
+    }
+
+    #[test]
+    fn what_is_encoded_decodes_to_itself() {
+        for i in [Interfaces::loopback(), two()] {
+            assert_eq!(again(&i, rtnl::RTM_GETLINK, rtnl::RTM_NEWLINK, link), i.links);
+            assert_eq!(again(&i, rtnl::RTM_GETADDR, rtnl::RTM_NEWADDR, addr), i.addrs);
+            assert_eq!(again(&i, rtnl::RTM_GETROUTE, rtnl::RTM_NEWROUTE, route), i.routes);
+        }
+    }
+
+    #[test]
+    fn bad_host_answers_are_dropped() {
+        // Too short, an unknown family, an address of the wrong size, a source route.
+        assert!(link(&[0; 8]).is_none());
+        assert!(addr(&[7, 8, 0, 0, 1, 0, 0, 0]).is_none());
+        let mut a = vec![AF_INET, 8, 0, 0, 1, 0, 0, 0];
+        a.extend_from_slice(&[10, 0, rtnl::IFA_ADDRESS as u8, 0, 1, 2, 3, 4, 5, 6, 0, 0]);
+        assert!(addr(&a).is_none());
+        assert!(route(&[AF_INET, 0, 8, 0, 254, 2, 0, 1, 0, 0, 0, 0]).is_none());
+        // A link without a name; an attribute longer than the message.
+        assert!(link(&[0; 16]).is_none());
+        let mut l = vec![0u8; 16];
+        l[4] = 2;
+        l.extend_from_slice(&[200, 0, 3, 0, b'e', 0, 0, 0]);
+        assert!(link(&l).is_none());
+        // A name longer than IFNAMSIZ is cut.
+        let mut l = vec![0u8; 16];
+        l[4] = 2;
+        l.extend_from_slice(&[24, 0, 3, 0]);
+        l.extend_from_slice(&[b'x'; 20]);
+        assert_eq!(link(&l).unwrap().name.len(), IFNAMSIZ - 1);
+    }
+}

@@ -418,6 +418,7 @@ fn route(r: &Route, seq: u32, port: u32) -> Vec<u8> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::ifaces::AF_INET;
 
     const WHO: Caller = Caller {
         port: 42,

@@ -300,9 +300,6 @@ pub(crate) fn setsockopt(ctx: &mut Ctx<'_>, s: &NetlinkSocket, a: &Args) -> SysR
         n if FLAG_OPTS.contains(&n) || n == NETLINK_LISTEN_ALL_NSID => {}
         _ => return Err(Errno::ENOPROTOOPT),
     }
-    if len < 4 {
-        return Err(Errno::EINVAL);
-    }
     s.set_other(level, name, i32::from(v != 0));
     Ok(0)
 }
