@@ -9,8 +9,8 @@
 use std::time::Duration;
 
 use integration_tests::{
-    arg, assert_no_bad_lines, compare, compare_both_traps, guests, run_native, run_uml,
-    RunOpts, TRAPS,
+    arg, assert_no_bad_lines, compare, compare_both_traps, guests, run_native, run_uml, RunOpts,
+    TRAPS,
 };
 
 const IP: &str = "/usr/sbin/ip";
@@ -47,7 +47,10 @@ fn groups_garbage_and_tcp_info() {
     for trap in TRAPS {
         let out = compare(&[arg(guests::NET_IFLIST)], &host_opts(trap));
         assert_no_bad_lines(&format!("--net=host {trap}"), &out);
-        has(&out.stdout_str(), "client r=0 state=1 rtt>0=1 cwnd>0=1 opts=7 pmtu=65535");
+        has(
+            &out.stdout_str(),
+            "client r=0 state=1 rtt>0=1 cwnd>0=1 opts=7 pmtu=65535",
+        );
     }
 }
 
@@ -92,7 +95,12 @@ fn net_host_ip_matches_the_host() {
         let o = host_opts("--trap=seccomp");
         let native = run_native(&argv, &o);
         let uml = run_uml(&argv, &o);
-        assert_eq!(uml.status, native.status, "{args:?}: {}", uml.describe("uml"));
+        assert_eq!(
+            uml.status,
+            native.status,
+            "{args:?}: {}",
+            uml.describe("uml")
+        );
         assert_eq!(
             steady(uml.stdout_str()),
             steady(native.stdout_str()),
@@ -148,5 +156,8 @@ print("stderr", repr(err))
 print("done")
 "#
     );
-    compare_both_traps(&[arg(PYTHON), arg("-c"), arg(&prog)], Duration::from_secs(60));
+    compare_both_traps(
+        &[arg(PYTHON), arg("-c"), arg(&prog)],
+        Duration::from_secs(60),
+    );
 }

@@ -223,9 +223,21 @@ fn decode<T>(msgs: Vec<(u16, Vec<u8>)>, ty: u16, parse: fn(&[u8]) -> Option<T>) 
 fn read_host() -> Result<Interfaces, Errno> {
     let fd = open(None)?;
     Ok(Interfaces {
-        links: decode(dump(&fd, rtnl::RTM_GETLINK, &[0; 16])?, rtnl::RTM_NEWLINK, link),
-        addrs: decode(dump(&fd, rtnl::RTM_GETADDR, &[0; 8])?, rtnl::RTM_NEWADDR, addr),
-        routes: decode(dump(&fd, rtnl::RTM_GETROUTE, &[0; 12])?, rtnl::RTM_NEWROUTE, route),
+        links: decode(
+            dump(&fd, rtnl::RTM_GETLINK, &[0; 16])?,
+            rtnl::RTM_NEWLINK,
+            link,
+        ),
+        addrs: decode(
+            dump(&fd, rtnl::RTM_GETADDR, &[0; 8])?,
+            rtnl::RTM_NEWADDR,
+            addr,
+        ),
+        routes: decode(
+            dump(&fd, rtnl::RTM_GETROUTE, &[0; 12])?,
+            rtnl::RTM_NEWROUTE,
+            route,
+        ),
     })
 }
 
@@ -250,7 +262,11 @@ fn host_tcp_info(fd: &OwnedFd, family: Family) -> Result<Option<Vec<u8>>, Errno>
     // struct inet_diag_req_v2: family, IPPROTO_TCP, the extensions wanted, pad, every
     // state, and an empty socket id (a dump of them all).
     let mut req = vec![
-        if family == Family::V4 { AF_INET } else { AF_INET6 },
+        if family == Family::V4 {
+            AF_INET
+        } else {
+            AF_INET6
+        },
         6,
         1 << (INET_DIAG_INFO - 1),
         0,
@@ -339,9 +355,18 @@ mod tests {
     #[test]
     fn what_is_encoded_decodes_to_itself() {
         for i in [Interfaces::loopback(), two()] {
-            assert_eq!(again(&i, rtnl::RTM_GETLINK, rtnl::RTM_NEWLINK, link), i.links);
-            assert_eq!(again(&i, rtnl::RTM_GETADDR, rtnl::RTM_NEWADDR, addr), i.addrs);
-            assert_eq!(again(&i, rtnl::RTM_GETROUTE, rtnl::RTM_NEWROUTE, route), i.routes);
+            assert_eq!(
+                again(&i, rtnl::RTM_GETLINK, rtnl::RTM_NEWLINK, link),
+                i.links
+            );
+            assert_eq!(
+                again(&i, rtnl::RTM_GETADDR, rtnl::RTM_NEWADDR, addr),
+                i.addrs
+            );
+            assert_eq!(
+                again(&i, rtnl::RTM_GETROUTE, rtnl::RTM_NEWROUTE, route),
+                i.routes
+            );
         }
     }
 

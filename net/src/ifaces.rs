@@ -169,8 +169,24 @@ impl Interfaces {
             }
         };
         let routes = vec![
-            route(AF_INET, &[127, 0, 0, 0], 8, RT_TABLE_LOCAL, RT_SCOPE_HOST, RTN_LOCAL, Some(&v4)),
-            route(AF_INET, &v4, 32, RT_TABLE_LOCAL, RT_SCOPE_HOST, RTN_LOCAL, Some(&v4)),
+            route(
+                AF_INET,
+                &[127, 0, 0, 0],
+                8,
+                RT_TABLE_LOCAL,
+                RT_SCOPE_HOST,
+                RTN_LOCAL,
+                Some(&v4),
+            ),
+            route(
+                AF_INET,
+                &v4,
+                32,
+                RT_TABLE_LOCAL,
+                RT_SCOPE_HOST,
+                RTN_LOCAL,
+                Some(&v4),
+            ),
             route(
                 AF_INET,
                 &[127, 255, 255, 255],
@@ -180,8 +196,24 @@ impl Interfaces {
                 RTN_BROADCAST,
                 Some(&v4),
             ),
-            route(AF_INET6, &v6, 128, RT_TABLE_MAIN, RT_SCOPE_UNIVERSE, RTN_UNICAST, None),
-            route(AF_INET6, &v6, 128, RT_TABLE_LOCAL, RT_SCOPE_UNIVERSE, RTN_LOCAL, None),
+            route(
+                AF_INET6,
+                &v6,
+                128,
+                RT_TABLE_MAIN,
+                RT_SCOPE_UNIVERSE,
+                RTN_UNICAST,
+                None,
+            ),
+            route(
+                AF_INET6,
+                &v6,
+                128,
+                RT_TABLE_LOCAL,
+                RT_SCOPE_UNIVERSE,
+                RTN_LOCAL,
+                None,
+            ),
         ];
         Interfaces {
             links: vec![Link {
@@ -251,7 +283,10 @@ impl Interfaces {
 
     /// An IPv4 address's (local address, prefix length, broadcast).
     pub fn v4_of_addr(a: &Addr) -> Option<(Ipv4Addr, u8, Ipv4Addr)> {
-        let ip = |b: Option<&[u8]>| b.and_then(|b| <[u8; 4]>::try_from(b).ok()).map(Ipv4Addr::from);
+        let ip = |b: Option<&[u8]>| {
+            b.and_then(|b| <[u8; 4]>::try_from(b).ok())
+                .map(Ipv4Addr::from)
+        };
         let local = ip(a.local.as_deref()).or_else(|| ip(Some(&a.address)))?;
         let brd = ip(a.broadcast.as_deref()).unwrap_or(Ipv4Addr::UNSPECIFIED);
         Some((local, a.prefix, brd))

@@ -142,7 +142,9 @@ fn route(i: &Interfaces) -> String {
         .iter()
         .filter(|r| r.family == AF_INET && r.table == RT_TABLE_MAIN && shown(r.kind))
     {
-        let mask = u32::MAX.checked_shl(32 - u32::from(r.dst_len.min(32))).unwrap_or(0);
+        let mask = u32::MAX
+            .checked_shl(32 - u32::from(r.dst_len.min(32)))
+            .unwrap_or(0);
         let mut flags = RTF_UP;
         if r.gateway.is_some() {
             flags |= RTF_GATEWAY;

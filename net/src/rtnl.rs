@@ -314,7 +314,11 @@ fn link(l: &Link, flags: u16, seq: u32, port: u32) -> Vec<u8> {
     let mut qdisc = l.qdisc.as_bytes().to_vec();
     qdisc.push(0);
     // struct rtnl_link_stats (32-bit counters) and rtnl_link_stats64.
-    let stats: Vec<u8> = l.stats.iter().flat_map(|&v| (v as u32).to_ne_bytes()).collect();
+    let stats: Vec<u8> = l
+        .stats
+        .iter()
+        .flat_map(|&v| (v as u32).to_ne_bytes())
+        .collect();
     let stats64: Vec<u8> = l.stats.iter().flat_map(|&v| v.to_ne_bytes()).collect();
     m.attr(IFLA_IFNAME, &name)
         .u32_attr(IFLA_TXQLEN, l.txqlen)
@@ -449,7 +453,11 @@ mod tests {
 
     #[test]
     fn address_dump_has_both_families_then_done() {
-        let out = answer(&req(RTM_GETADDR, NLM_F_REQUEST | NLM_F_DUMP, &[0; 8]), WHO, &Interfaces::loopback);
+        let out = answer(
+            &req(RTM_GETADDR, NLM_F_REQUEST | NLM_F_DUMP, &[0; 8]),
+            WHO,
+            &Interfaces::loopback,
+        );
         assert_eq!(out.len(), 1);
         assert_eq!(
             types(&out[0]),
@@ -474,25 +482,56 @@ mod tests {
     #[test]
     fn garbage_changes_and_unknown_links() {
         // A header longer than the data, a length below the header's: nothing.
-        assert!(answer(&[255, 0, 0, 0, 18, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0], WHO, &Interfaces::loopback).is_empty());
-        assert!(answer(&[3, 0, 0, 0, 18, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0], WHO, &Interfaces::loopback).is_empty());
+        assert!(answer(
+            &[255, 0, 0, 0, 18, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+            WHO,
+            &Interfaces::loopback
+        )
+        .is_empty());
+        assert!(answer(
+            &[3, 0, 0, 0, 18, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+            WHO,
+            &Interfaces::loopback
+        )
+        .is_empty());
         assert!(answer(&[1, 2, 3], WHO, &Interfaces::loopback).is_empty());
         // Not a request: skipped.
-        assert!(answer(&req(RTM_GETLINK, NLM_F_DUMP, &[0; 16]), WHO, &Interfaces::loopback).is_empty());
+        assert!(answer(
+            &req(RTM_GETLINK, NLM_F_DUMP, &[0; 16]),
+            WHO,
+            &Interfaces::loopback
+        )
+        .is_empty());
         let err = |d: &[u8]| i32::from_ne_bytes(d[16..20].try_into().unwrap());
-        let out = answer(&req(RTM_NEWADDR, NLM_F_REQUEST, &[0; 8]), WHO, &Interfaces::loopback);
+        let out = answer(
+            &req(RTM_NEWADDR, NLM_F_REQUEST, &[0; 8]),
+            WHO,
+            &Interfaces::loopback,
+        );
         assert_eq!(err(&out[0]), -(Errno::EPERM as i32));
         let admin = Caller {
             net_admin: true,
             ..WHO
         };
-        let out = answer(&req(RTM_NEWADDR, NLM_F_REQUEST, &[0; 8]), admin, &Interfaces::loopback);
+        let out = answer(
+            &req(RTM_NEWADDR, NLM_F_REQUEST, &[0; 8]),
+            admin,
+            &Interfaces::loopback,
+        );
         assert_eq!(err(&out[0]), -(Errno::EOPNOTSUPP as i32));
         let mut body = [0u8; 16];
         body[4] = 7;
-        let out = answer(&req(RTM_GETLINK, NLM_F_REQUEST, &body), WHO, &Interfaces::loopback);
+        let out = answer(
+            &req(RTM_GETLINK, NLM_F_REQUEST, &body),
+            WHO,
+            &Interfaces::loopback,
+        );
         assert_eq!(err(&out[0]), -(Errno::ENODEV as i32));
-        let out = answer(&req(RTM_GETLINK, NLM_F_REQUEST, &[0; 3]), WHO, &Interfaces::loopback);
+        let out = answer(
+            &req(RTM_GETLINK, NLM_F_REQUEST, &[0; 3]),
+            WHO,
+            &Interfaces::loopback,
+        );
         assert_eq!(err(&out[0]), -(Errno::EINVAL as i32));
         // By name.
         let mut m = Msg::new(RTM_GETLINK, NLM_F_REQUEST | NLM_F_ACK, 1, 0);

@@ -165,7 +165,9 @@ fn ioctl(ctx: &mut Ctx<'_>, cmd: u32, arg: UserAddr, v4: bool) -> SysResult {
         }
         SIOCGIFADDR | SIOCGIFDSTADDR => data[..16].copy_from_slice(&sockaddr_in(v4_addr()?.0)),
         SIOCGIFNETMASK => {
-            let bits = u32::MAX.checked_shl(32 - u32::from(v4_addr()?.1.min(32))).unwrap_or(0);
+            let bits = u32::MAX
+                .checked_shl(32 - u32::from(v4_addr()?.1.min(32)))
+                .unwrap_or(0);
             data[..16].copy_from_slice(&sockaddr_in(bits.into()));
         }
         SIOCGIFBRDADDR => data[..16].copy_from_slice(&sockaddr_in(v4_addr()?.2)),
