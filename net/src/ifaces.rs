@@ -150,71 +150,36 @@ impl Interfaces {
     pub fn loopback() -> Interfaces {
         let v4 = Ipv4Addr::LOCALHOST.octets().to_vec();
         let v6 = std::net::Ipv6Addr::LOCALHOST.octets().to_vec();
-        let route = |family, dst: &[u8], dst_len, table, scope, kind, prefsrc: Option<&Vec<u8>>| {
-            let v6 = family == AF_INET6;
-            Route {
-                family,
-                dst_len,
-                table,
-                protocol: RTPROT_KERNEL,
-                scope,
-                kind,
-                flags: 0,
-                dst: Some(dst.to_vec()),
-                gateway: None,
-                prefsrc: prefsrc.cloned(),
-                oif: Some(1),
-                priority: v6.then_some(if table == RT_TABLE_MAIN { 256 } else { 0 }),
-                pref: v6.then_some(0),
-            }
-        };
-        let routes = vec![
-            route(
-                AF_INET,
-                &[127, 0, 0, 0],
-                8,
-                RT_TABLE_LOCAL,
-                RT_SCOPE_HOST,
-                RTN_LOCAL,
-                Some(&v4),
-            ),
-            route(
-                AF_INET,
-                &v4,
-                32,
-                RT_TABLE_LOCAL,
-                RT_SCOPE_HOST,
-                RTN_LOCAL,
-                Some(&v4),
-            ),
-            route(
-                AF_INET,
-                &[127, 255, 255, 255],
-                32,
-                RT_TABLE_LOCAL,
-                RT_SCOPE_LINK,
-                RTN_BROADCAST,
-                Some(&v4),
-            ),
-            route(
-                AF_INET6,
-                &v6,
-                128,
-                RT_TABLE_MAIN,
-                RT_SCOPE_UNIVERSE,
-                RTN_UNICAST,
-                None,
-            ),
-            route(
-                AF_INET6,
-                &v6,
-                128,
-                RT_TABLE_LOCAL,
-                RT_SCOPE_UNIVERSE,
-                RTN_LOCAL,
-                None,
-            ),
+        // (family, destination, its prefix length, table, scope, kind)
+        #[rustfmt::skip]
+        let table = [
+            (AF_INET, vec![127, 0, 0, 0], 8, RT_TABLE_LOCAL, RT_SCOPE_HOST, RTN_LOCAL),
+            (AF_INET, v4.clone(), 32, RT_TABLE_LOCAL, RT_SCOPE_HOST, RTN_LOCAL),
+            (AF_INET, vec![127, 255, 255, 255], 32, RT_TABLE_LOCAL, RT_SCOPE_LINK, RTN_BROADCAST),
+            (AF_INET6, v6.clone(), 128, RT_TABLE_MAIN, RT_SCOPE_UNIVERSE, RTN_UNICAST),
+            (AF_INET6, v6.clone(), 128, RT_TABLE_LOCAL, RT_SCOPE_UNIVERSE, RTN_LOCAL),
         ];
+        let routes = table
+            .into_iter()
+            .map(|(family, dst, dst_len, table, scope, kind)| {
+                let v6 = family == AF_INET6;
+                Route {
+                    family,
+                    dst_len,
+                    table,
+                    protocol: RTPROT_KERNEL,
+                    scope,
+                    kind,
+                    flags: 0,
+                    dst: Some(dst),
+                    gateway: None,
+                    prefsrc: (!v6).then(|| v4.clone()),
+                    oif: Some(1),
+                    priority: v6.then_some(if table == RT_TABLE_MAIN { 256 } else { 0 }),
+                    pref: v6.then_some(0),
+                }
+            })
+            .collect();
         Interfaces {
             links: vec![Link {
                 index: 1,
