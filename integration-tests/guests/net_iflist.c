@@ -158,6 +158,9 @@ static void routes(void) {
                 else if (a->rta_type == RTA_TABLE)
                     table = *(int *)RTA_DATA(a);
             }
+            /* The main and local tables (a test may add routes elsewhere meanwhile). */
+            if (table != RT_TABLE_MAIN && table != RT_TABLE_LOCAL)
+                continue;
             KEEP("route %d table=%d type=%d scope=%d %s/%d via %s dev %s seq=%u", r->rtm_family,
                  table, r->rtm_type, r->rtm_scope, dst, r->rtm_dst_len, gw, dev, h->nlmsg_seq);
         }

@@ -161,3 +161,95 @@ print("done")
         Duration::from_secs(60),
     );
 }
+
+/// A route of the host's that nothing uses (a table of its own), added and deleted while a
+/// guest listens; `false` when this host may not change its routes.
+fn change_host_route() -> bool {
+    let ip = |verb: &str| {
+        std::process::Command::new(IP)
+            .args([
+                "route",
+                verb,
+                "10.254.254.0/24",
+                "dev",
+                "lo",
+                "table",
+                "4242",
+            ])
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    ip("add") && ip("del")
+}
+
+/// Runs `cmd` (a program that prints "bound" once it listens, then the events it saw),
+/// changes a host route once it is bound; its output.
+fn events_seen(mut cmd: std::process::Command) -> String {
+    use std::io::{BufRead, Read};
+    let mut child = cmd.stdout(std::process::Stdio::piped()).spawn().unwrap();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    out.read_line(&mut first).unwrap();
+    assert_eq!(first, "bound\n");
+    assert!(change_host_route());
+    let mut rest = String::new();
+    out.read_to_string(&mut rest).unwrap();
+    child.wait().unwrap();
+    rest
+}
+
+/// `--net host`: a netlink socket bound to the route group gets the host's route events,
+/// as on the host (without the host's sequence numbers and port ids).
+#[test]
+fn net_host_relays_the_hosts_route_events() {
+    if !std::path::Path::new(IP).exists() || !change_host_route() {
+        return;
+    }
+    let prog = r#"
+import socket, struct
+s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE)
+s.bind((0, 0x40))  # RTMGRP_IPV4_ROUTE
+s.settimeout(20)
+print("bound", flush=True)
+seen = []
+while len(seen) < 2:
+    try:
+        d = s.recv(65536)
+    except socket.timeout:
+        print("timeout")
+        break
+    off = 0
+    while off + 16 <= len(d):
+        ln, ty = struct.unpack_from("IH", d, off)
+        if ty in (24, 25):
+            dl, table, a, dst = d[off + 17], None, off + 28, None
+            while a + 4 <= off + ln:
+                al, at = struct.unpack_from("HH", d, a)
+                if al < 4:
+                    break
+                if at == 1:
+                    dst = socket.inet_ntoa(d[a + 4:a + 8])
+                if at == 15:
+                    table = struct.unpack_from("I", d, a + 4)[0]
+                a += (al + 3) & ~3
+            if table == 4242:
+                seen.append("%s %s/%d" % ("new" if ty == 24 else "del", dst, dl))
+        off += (ln + 3) & ~3
+print("\n".join(seen))
+print("done")
+"#;
+    let native = events_seen({
+        let mut c = std::process::Command::new(PYTHON);
+        c.args(["-c", prog]);
+        c
+    });
+    assert_eq!(native, "new 10.254.254.0/24\ndel 10.254.254.0/24\ndone\n");
+    for trap in TRAPS {
+        let uml = events_seen(integration_tests::uml_command(
+            &[PYTHON, "-c", prog],
+            &host_opts(trap),
+        ));
+        assert_eq!(uml, native, "--net=host {trap}");
+    }
+}

@@ -1,14 +1,15 @@
 //! What `--net host` reads of the host's network besides its sockets: the interfaces,
-//! addresses and routes ([`read`], from the host's own `NETLINK_ROUTE` dumps) and a host
+//! addresses and routes ([`read`], from the host's own `NETLINK_ROUTE` dumps), a host
 //! socket's `struct tcp_info` ([`tcp_info`], from a `NETLINK_SOCK_DIAG` dump, as `ss -i`
-//! reads it). The kernel opens its own netlink socket for each read and closes it; the
-//! guest never holds it. The host's answers are decoded field by field and kept only as an
+//! reads it), and the host's link, address and route events for a guest netlink socket
+//! that joined multicast groups ([`Subscription`]). The kernel opens its own netlink
+//! sockets for these; the guest never holds one. The host's answers are decoded field by field and kept only as an
 //! [`Interfaces`] (every length checked, addresses of their family's size, names cut to
 //! `IFNAMSIZ`; other attributes dropped) or the bytes of a `struct tcp_info` cut or padded
 //! to the size this kernel reports; the guest's answers are encoded again from those.
 //! Both reads are inputs of the `nondet` funnel.
 
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::time::Duration;
 
 use abi::Errno;
@@ -32,13 +33,12 @@ fn herr(e: rustix::io::Errno) -> Errno {
 
 /// A netlink socket of the kernel's own (`None`: `NETLINK_ROUTE`).
 fn open(protocol: Option<rn::Protocol>) -> Result<OwnedFd, Errno> {
-    let fd = rn::socket_with(
-        AddressFamily::NETLINK,
-        SocketType::RAW,
-        SocketFlags::CLOEXEC,
-        protocol,
-    )
-    .map_err(herr)?;
+    open_with(protocol, SocketFlags::CLOEXEC)
+}
+
+fn open_with(protocol: Option<rn::Protocol>, flags: SocketFlags) -> Result<OwnedFd, Errno> {
+    let fd =
+        rn::socket_with(AddressFamily::NETLINK, SocketType::RAW, flags, protocol).map_err(herr)?;
     rn::sockopt::set_socket_timeout(&fd, rn::sockopt::Timeout::Recv, Some(TIMEOUT))
         .map_err(herr)?;
     Ok(fd)
@@ -291,6 +291,97 @@ fn host_tcp_info(fd: &OwnedFd, family: Family) -> Result<Option<Vec<u8>>, Errno>
 /// list it (a socket never bound or connected is in none of its tables).
 pub(crate) fn tcp_info(fd: &OwnedFd, family: Family) -> Option<Vec<u8>> {
     nondet::input("host tcp_info", || host_tcp_info(fd, family).ok().flatten())
+}
+
+/// `NLM_F_REPLACE`, `NLM_F_EXCL`, `NLM_F_CREATE`, `NLM_F_APPEND`: what an event's flags
+/// may say of the change.
+const EVENT_FLAGS: u16 = 0xf00;
+
+/// The guest's form of one event the host multicast: decoded and encoded again, with no
+/// sequence number or port (the host's say which host process made the change). `None`
+/// for anything but a link, address or route event.
+fn event(ty: u16, flags: u16, body: &[u8]) -> Option<Vec<u8>> {
+    let flags = flags & EVENT_FLAGS;
+    match ty {
+        rtnl::RTM_NEWLINK | rtnl::RTM_DELLINK => {
+            link(body).map(|l| rtnl::link(ty, &l, flags, 0, 0))
+        }
+        rtnl::RTM_NEWADDR | rtnl::RTM_DELADDR => {
+            addr(body).map(|a| rtnl::addr(ty, &a, flags, 0, 0))
+        }
+        rtnl::RTM_NEWROUTE | rtnl::RTM_DELROUTE => {
+            route(body).map(|r| rtnl::route(ty, &r, flags, 0, 0))
+        }
+        _ => None,
+    }
+}
+
+/// A host `NETLINK_ROUTE` socket of the kernel's, subscribed to the groups a guest
+/// netlink socket joined (groups 1 to 32: those `bind` names), whose events the guest
+/// socket receives ([`Subscription::events`]). Its descriptor is what the kernel watches
+/// while the guest waits.
+#[derive(Debug)]
+pub struct Subscription(OwnedFd);
+
+impl Subscription {
+    /// A socket subscribed to nothing yet.
+    pub(crate) fn new() -> Result<Subscription, Errno> {
+        open_with(None, SocketFlags::CLOEXEC | SocketFlags::NONBLOCK).map(Subscription)
+    }
+
+    /// Subscribes to `groups` (bit `n - 1` for group `n`) instead of what it was.
+    pub(crate) fn set_groups(&self, groups: u32) -> Result<(), Errno> {
+        use nix::sys::socket::{bind, getsockname, NetlinkAddr};
+        let raw = self.0.as_raw_fd();
+        // Bound once (port 0: the host picks one), then again to the same port.
+        let port = getsockname::<NetlinkAddr>(raw).map_or(0, |a| a.pid());
+        bind(raw, &NetlinkAddr::new(port, groups)).map_err(|e| Errno::from_host(e as i32))
+    }
+
+    /// The descriptor to watch.
+    pub(crate) fn fd(&self) -> &OwnedFd {
+        &self.0
+    }
+
+    /// Whether an event is waiting on the host.
+    pub(crate) fn pending(&self) -> bool {
+        nondet::input("host netlink poll", || {
+            let mut fds = [rustix::event::PollFd::new(
+                &self.0,
+                rustix::event::PollFlags::IN,
+            )];
+            rustix::event::poll(&mut fds, 0).is_ok_and(|n| n > 0)
+        })
+    }
+
+    /// The events the host has sent since the last call, each a datagram in the guest's
+    /// form, and whether the host dropped some (its socket's buffer ran over: `ENOBUFS`).
+    pub(crate) fn events(&self) -> (Vec<Vec<u8>>, bool) {
+        nondet::input("host netlink events", || {
+            let mut out = Vec::new();
+            let mut buf = vec![0u8; 1 << 16];
+            loop {
+                let n = match rn::recv(&self.0, &mut buf, RecvFlags::DONTWAIT) {
+                    Ok(0) => return (out, false),
+                    Ok(n) => n.min(buf.len()),
+                    Err(e) => return (out, e == rustix::io::Errno::NOBUFS),
+                };
+                let mut d = &buf[..n];
+                while d.len() >= rtnl::NLMSG_HDRLEN {
+                    let (Some(len), Some(t), Some(fl)) = (u32_at(d, 0), u16_at(d, 4), u16_at(d, 6))
+                    else {
+                        break;
+                    };
+                    let len = len as usize;
+                    if len < rtnl::NLMSG_HDRLEN || len > d.len() {
+                        break;
+                    }
+                    out.extend(event(t, fl, &d[rtnl::NLMSG_HDRLEN..len]));
+                    d = &d[len.next_multiple_of(4).min(d.len())..];
+                }
+            }
+        })
+    }
 }
 
 #[cfg(test)]

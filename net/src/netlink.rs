@@ -5,15 +5,24 @@
 //! (the stack keeps who holds which, [`NetService::netlink_bind`]); a socket bound to
 //! port 0, or never bound, gets its process's id or else one counting down from -4096,
 //! as Linux's autobind.
+//!
+//! Multicast groups: joined by `bind` and `NETLINK_ADD_MEMBERSHIP` as on Linux. Nothing
+//! in the instance ever changes an interface, so the loopback stack sends no event; with
+//! `--net host` a socket that joined groups 1 to 32 receives the host's link, address
+//! and route events for them, relayed through a host socket of the kernel's
+//! ([`Subscription`]) that the kernel watches while the guest waits.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::io::{IoSlice, IoSliceMut};
+use std::os::fd::AsFd;
+use std::sync::OnceLock;
 
 use abi::structs::Stat;
 use abi::Errno;
 use parking_lot::Mutex;
 use vfs::{FileObject, PollEvents, Poller};
 
+use crate::host_ifaces::Subscription;
 use crate::rtnl::{self, Caller};
 use crate::NetService;
 
@@ -60,6 +69,8 @@ pub struct NetlinkSocket {
     uid: u32,
     gid: u32,
     state: Mutex<State>,
+    /// `--net host`: the host's events for the groups joined, once one was.
+    host_events: OnceLock<Subscription>,
 }
 
 /// One received datagram.
@@ -97,6 +108,7 @@ impl NetlinkSocket {
                 sndbuf: NL_BUF,
                 ..State::default()
             }),
+            host_events: OnceLock::new(),
         })
     }
 
@@ -116,7 +128,49 @@ impl NetlinkSocket {
             st.has_groups = true;
         }
         st.groups = (st.groups & !u64::from(u32::MAX)) | u64::from(groups);
-        Ok(())
+        self.subscribe(&st)
+    }
+
+    /// With `--net host`, has the host send this socket's groups' events.
+    fn subscribe(&self, st: &State) -> Result<(), Errno> {
+        let groups = st.groups as u32;
+        if !self.net.is_host() || groups == 0 && self.host_events.get().is_none() {
+            return Ok(());
+        }
+        let sub = match self.host_events.get() {
+            Some(s) => s,
+            None => {
+                let s = Subscription::new()?;
+                self.host_events.get_or_init(|| s)
+            }
+        };
+        sub.set_groups(groups)
+    }
+
+    /// Moves the host's events waiting for this socket to its queue.
+    fn take_host_events(&self, st: &mut State) {
+        let Some(sub) = self.host_events.get() else {
+            return;
+        };
+        let (events, overrun) = sub.events();
+        for e in events {
+            Self::queue(st, e);
+        }
+        if overrun {
+            st.error = Some(Errno::ENOBUFS);
+        }
+    }
+
+    /// Queues a datagram for the socket; dropped with `ENOBUFS` pending if it does not fit
+    /// (then `false`).
+    fn queue(st: &mut State, msg: Vec<u8>) -> bool {
+        if st.queued + msg.len() > st.rcvbuf {
+            st.error = Some(Errno::ENOBUFS);
+            return false;
+        }
+        st.queued += msg.len();
+        st.queue.push_back(msg);
+        true
     }
 
     /// `NETLINK_ADD_MEMBERSHIP` (`join`) or `NETLINK_DROP_MEMBERSHIP` of group `group`:
@@ -133,7 +187,7 @@ impl NetlinkSocket {
         } else {
             st.groups &= !bit;
         }
-        Ok(())
+        self.subscribe(&st)
     }
 
     /// `NETLINK_LIST_MEMBERSHIPS`: the groups joined as 32-bit words, as many words as
@@ -177,12 +231,9 @@ impl NetlinkSocket {
         let port = self.autobind(&mut st)?;
         let net = &self.net;
         for reply in rtnl::answer(data, Caller { port, net_admin }, &|| net.interfaces()) {
-            if st.queued + reply.len() > st.rcvbuf {
-                st.error = Some(Errno::ENOBUFS);
+            if !Self::queue(&mut st, reply) {
                 break;
             }
-            st.queued += reply.len();
-            st.queue.push_back(reply);
         }
         Ok(data.len())
     }
@@ -191,6 +242,9 @@ impl NetlinkSocket {
     /// `EAGAIN` when none is queued; a pending `ENOBUFS` first.
     pub fn recv(&self, max: usize, peek: bool) -> Result<NlReceived, Errno> {
         let mut st = self.state.lock();
+        if st.queue.is_empty() {
+            self.take_host_events(&mut st);
+        }
         if let Some(e) = st.error.take() {
             return Err(e);
         }
@@ -212,19 +266,17 @@ impl NetlinkSocket {
     /// `SIGEV_THREAD` notification); dropped with `ENOBUFS` pending if it does not fit.
     /// Returns the wait id to wake.
     pub fn deliver(&self, msg: Vec<u8>) -> u64 {
-        let mut st = self.state.lock();
-        if st.queued + msg.len() > st.rcvbuf {
-            st.error = Some(Errno::ENOBUFS);
-        } else {
-            st.queued += msg.len();
-            st.queue.push_back(msg);
-        }
+        Self::queue(&mut self.state.lock(), msg);
         self.wait
     }
 
     /// Bytes of the next datagram (`FIONREAD`).
     pub fn pending(&self) -> usize {
-        self.state.lock().queue.front().map_or(0, Vec::len)
+        let mut st = self.state.lock();
+        if st.queue.is_empty() {
+            self.take_host_events(&mut st);
+        }
+        st.queue.front().map_or(0, Vec::len)
     }
 
     /// `SO_RCVBUF`/`SO_SNDBUF` (Linux doubles what is set, within its limits).
@@ -289,8 +341,9 @@ impl FileObject for NetlinkSocket {
 
     fn poll(&self, _who: &Poller) -> PollEvents {
         let st = self.state.lock();
+        let host = || self.host_events.get().is_some_and(Subscription::pending);
         PollEvents {
-            readable: !st.queue.is_empty(),
+            readable: !st.queue.is_empty() || host(),
             writable: true,
             hangup: false,
             error: st.error.is_some(),
@@ -301,6 +354,10 @@ impl FileObject for NetlinkSocket {
 
     fn wait_id(&self) -> u64 {
         self.wait
+    }
+
+    fn host_watch(&self) -> Option<(std::os::fd::BorrowedFd<'_>, bool)> {
+        self.host_events.get().map(|s| (s.fd().as_fd(), false))
     }
 
     fn lseek(&self) -> Result<u64, Errno> {

@@ -24,14 +24,20 @@ pub const NLMSG_DONE: u16 = 3;
 const NLMSG_MIN_TYPE: u16 = 0x10;
 /// `RTM_NEWLINK`.
 pub const RTM_NEWLINK: u16 = 16;
+/// `RTM_DELLINK`.
+pub const RTM_DELLINK: u16 = 17;
 /// `RTM_GETLINK`.
 pub const RTM_GETLINK: u16 = 18;
 /// `RTM_NEWADDR`.
 pub const RTM_NEWADDR: u16 = 20;
+/// `RTM_DELADDR`.
+pub const RTM_DELADDR: u16 = 21;
 /// `RTM_GETADDR`.
 pub const RTM_GETADDR: u16 = 22;
 /// `RTM_NEWROUTE`.
 pub const RTM_NEWROUTE: u16 = 24;
+/// `RTM_DELROUTE`.
+pub const RTM_DELROUTE: u16 = 25;
 /// `RTM_GETROUTE`.
 pub const RTM_GETROUTE: u16 = 26;
 /// `RTM_MAX` (the last of Linux's rtnetlink types, rounded up to a group of four).
@@ -223,7 +229,7 @@ fn request<'a>(
             ifaces()
                 .links
                 .iter()
-                .map(|l| link(l, flags, h.seq, who.port))
+                .map(|l| link(RTM_NEWLINK, l, flags, h.seq, who.port))
                 .collect(),
         )),
         RTM_GETLINK => {
@@ -240,14 +246,14 @@ fn request<'a>(
                 (i, _) => all.by_index(i),
             };
             let l = found.ok_or(Errno::ENODEV)?;
-            Ok(Reply::One(link(l, 0, h.seq, who.port)))
+            Ok(Reply::One(link(RTM_NEWLINK, l, 0, h.seq, who.port)))
         }
         RTM_GETADDR if dumping => Ok(Reply::Dump(
             ifaces()
                 .addrs
                 .iter()
                 .filter(|a| wanted(a.family))
-                .map(|a| addr(a, flags, h.seq, who.port))
+                .map(|a| addr(RTM_NEWADDR, a, flags, h.seq, who.port))
                 .collect(),
         )),
         RTM_GETROUTE if dumping => Ok(Reply::Dump(
@@ -255,7 +261,7 @@ fn request<'a>(
                 .routes
                 .iter()
                 .filter(|r| wanted(r.family))
-                .map(|r| route(r, h.seq, who.port))
+                .map(|r| route(RTM_NEWROUTE, r, flags, h.seq, who.port))
                 .collect(),
         )),
         _ => Err(Errno::EOPNOTSUPP),
@@ -300,9 +306,9 @@ pub(crate) const IFLA_STATS64: u16 = 23;
 const IFLA_MIN_MTU: u16 = 50;
 const IFLA_MAX_MTU: u16 = 51;
 
-/// `RTM_NEWLINK` for `l`.
-fn link(l: &Link, flags: u16, seq: u32, port: u32) -> Vec<u8> {
-    let mut m = Msg::new(RTM_NEWLINK, flags, seq, port);
+/// A message of type `ty` (`RTM_NEWLINK`, `RTM_DELLINK`) for `l`.
+pub(crate) fn link(ty: u16, l: &Link, flags: u16, seq: u32, port: u32) -> Vec<u8> {
+    let mut m = Msg::new(ty, flags, seq, port);
     // struct ifinfomsg
     m.raw(&[AF_UNSPEC, 0])
         .raw(&l.hw_type.to_ne_bytes())
@@ -347,9 +353,9 @@ pub(crate) const IFA_BROADCAST: u16 = 4;
 pub(crate) const IFA_CACHEINFO: u16 = 6;
 pub(crate) const IFA_FLAGS: u16 = 8;
 
-/// `RTM_NEWADDR` for `a`.
-fn addr(a: &Addr, flags: u16, seq: u32, port: u32) -> Vec<u8> {
-    let mut m = Msg::new(RTM_NEWADDR, flags, seq, port);
+/// A message of type `ty` (`RTM_NEWADDR`, `RTM_DELADDR`) for `a`.
+pub(crate) fn addr(ty: u16, a: &Addr, flags: u16, seq: u32, port: u32) -> Vec<u8> {
+    let mut m = Msg::new(ty, flags, seq, port);
     // struct ifaddrmsg: the flags' low byte only.
     m.raw(&[a.family, a.prefix, a.flags as u8, a.scope])
         .raw(&a.index.to_ne_bytes());
@@ -381,9 +387,9 @@ pub(crate) const RTA_PREF: u16 = 20;
 /// `RT_TABLE_COMPAT`: `rtm_table` of a table whose id does not fit in a byte.
 const RT_TABLE_COMPAT: u8 = 252;
 
-/// `RTM_NEWROUTE` for `r`.
-fn route(r: &Route, seq: u32, port: u32) -> Vec<u8> {
-    let mut m = Msg::new(RTM_NEWROUTE, NLM_F_MULTI, seq, port);
+/// A message of type `ty` (`RTM_NEWROUTE`, `RTM_DELROUTE`) for `r`.
+pub(crate) fn route(ty: u16, r: &Route, flags: u16, seq: u32, port: u32) -> Vec<u8> {
+    let mut m = Msg::new(ty, flags, seq, port);
     // struct rtmsg
     m.raw(&[
         r.family,

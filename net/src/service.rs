@@ -24,6 +24,8 @@ struct Shared {
     ready: AtomicBool,
     /// Payload buffers for reuse.
     spare: Mutex<crate::pool::BufPool>,
+    /// `--net host`.
+    host_mode: bool,
 }
 
 impl std::fmt::Debug for NetService {
@@ -48,8 +50,14 @@ impl NetService {
         };
         NetService(Arc::new(Shared {
             net: Mutex::new(net),
+            host_mode: true,
             ..Shared::default()
         }))
+    }
+
+    /// Whether it is `--net host`'s stack.
+    pub fn is_host(&self) -> bool {
+        self.0.host_mode
     }
 
     /// An empty buffer for a send of `len` bytes (a reused one if there is).

@@ -1,8 +1,9 @@
 //! `AF_NETLINK` sockets: `NETLINK_ROUTE` only (the `net` crate's `NetlinkSocket` and its
 //! `rtnl` answers). This layer decodes and checks the guest's arguments: `struct
 //! sockaddr_nl` (12 bytes, `nl_family` `AF_NETLINK`), message buffers, options. A
-//! receive on an empty queue blocks until a signal (nothing but the socket's own sends
-//! ever fills it), or says `EAGAIN` when non-blocking.
+//! receive on an empty queue blocks until a datagram comes (with `--net host`, an event
+//! of the host's for the groups joined; a message queue's notification) or a signal, or
+//! says `EAGAIN` when non-blocking.
 
 use abi::flags::OFlags;
 use abi::net::{
@@ -184,7 +185,7 @@ fn recv(
         Err(Errno::EAGAIN)
             if flags & MSG_DONTWAIT == 0 && !f.flags().contains(OFlags::NONBLOCK) =>
         {
-            return Err(ctx.block_on(WaitKey::File(s.wait_id())));
+            return Err(ctx.block_on_file(f));
         }
         Err(e) => return Err(e),
     };
