@@ -57,10 +57,10 @@
 //! nothing here can observe, and cost a copy per segment. A connection closed from one side first
 //! leaves that side's address in `TIME_WAIT` for a minute, as Linux (`timewait`), so a
 //! server restarted without `SO_REUSEADDR` gets `EADDRINUSE` there. What this does not do:
-//! retransmission, congestion control, urgent data (`MSG_OOB`), netlink notifications (a
-//! socket joins groups as on Linux, but no interface of the instance ever changes —
-//! changes are refused — and with `--net host` the host's changes are not relayed), netlink
-//! protocols other than `NETLINK_ROUTE`, ICMP errors (port unreachable and the like are never generated;
+//! retransmission, congestion control, urgent data (`MSG_OOB`), netlink notifications of
+//! the loopback network (a socket joins groups as on Linux, but no interface of the
+//! instance ever changes: changes are refused; with `--net host` the host's events are
+//! relayed, `netlink`), netlink protocols other than `NETLINK_ROUTE`, ICMP errors (port unreachable and the like are never generated;
 //! `IP_RECVERR` queues nothing), raw sockets of protocols other than ICMP, multicast and
 //! broadcast, segment and byte counters in `TCP_INFO` (`tcpinfo`), control messages of
 //! stream receives, and (`--net none`) any interface but `lo`. Datagrams carry what their control

@@ -38,8 +38,7 @@ pub const RTNLGRP_MAX: u32 = 39;
 struct State {
     /// Its port id; 0 until bound.
     port: u32,
-    /// Multicast groups joined: bit `n - 1` for group `n` (nothing is ever multicast:
-    /// nothing changes an interface).
+    /// Multicast groups joined: bit `n - 1` for group `n`.
     groups: u64,
     /// Whether it ever joined a group (Linux then sizes its group list, which
     /// `NETLINK_LIST_MEMBERSHIPS` reports).

@@ -3,8 +3,9 @@
 //! `getifaddrs` and `if_nameindex` ask for, answered from the instance's
 //! [`Interfaces`] (its own `lo`, or the host's with `--net host`). Changes
 //! (`RTM_NEWLINK`, `RTM_NEWADDR`, ...) are refused: `EPERM` without `CAP_NET_ADMIN`,
-//! `EOPNOTSUPP` with it. Nothing in the instance changes an interface, so nothing is
-//! ever multicast to the groups a socket joins (`netlink`).
+//! `EOPNOTSUPP` with it. Nothing in the instance changes an interface, so the loopback
+//! stack multicasts nothing to the groups a socket joins; with `--net host` the host's
+//! events are relayed (`netlink`, encoded again by this module's encoders).
 //!
 //! [`answer`] takes the bytes of one `sendmsg` and returns the replies as Linux frames
 //! them: each a datagram of messages, a dump ending with `NLMSG_DONE`. Malformed input
