@@ -18,7 +18,8 @@
 //! host's rows for them); `TCP_INFO` is the host's `struct tcp_info` of the socket; the
 //! interfaces, addresses and routes that netlink, `/proc/net/{dev,if_inet6,route}` and
 //! the `SIOCGIF*` ioctls show are the host's, read by the kernel from the host's own
-//! netlink dumps when asked and encoded again (`host_ifaces`).
+//! netlink dumps when asked and encoded again, and a netlink socket that joined groups
+//! receives the host's events for them (`host_ifaces`).
 //!
 //! Published ports (`uml run -p`) are the kernel's (`kernel::publish`): it holds the
 //! client end of each relayed connection as an ordinary socket of this stack.
