@@ -430,6 +430,7 @@ mod tests {
         let who = Caller {
             port: 1,
             net_admin: false,
+            dump_max: 1 << 20,
         };
         let copy = i.clone();
         let out = answer(&m.finish(), who, &move || copy.clone());

@@ -50,6 +50,8 @@ struct State {
     sndbuf: usize,
     /// `ENOBUFS` when a reply did not fit.
     error: Option<Errno>,
+    /// The largest buffer it was read with (how much of a dump a datagram carries).
+    max_recvmsg_len: usize,
     /// Options with no effect, as set: (level, name) → value.
     opts: BTreeMap<(i32, i32), i32>,
 }
@@ -229,7 +231,12 @@ impl NetlinkSocket {
         }
         let port = self.autobind(&mut st)?;
         let net = &self.net;
-        for reply in rtnl::answer(data, Caller { port, net_admin }, &|| net.interfaces()) {
+        let who = Caller {
+            port,
+            net_admin,
+            dump_max: rtnl::dump_max(st.max_recvmsg_len),
+        };
+        for reply in rtnl::answer(data, who, &|| net.interfaces()) {
             if !Self::queue(&mut st, reply) {
                 break;
             }
@@ -241,6 +248,7 @@ impl NetlinkSocket {
     /// `EAGAIN` when none is queued; a pending `ENOBUFS` first.
     pub fn recv(&self, max: usize, peek: bool) -> Result<NlReceived, Errno> {
         let mut st = self.state.lock();
+        st.max_recvmsg_len = st.max_recvmsg_len.max(max);
         if st.queue.is_empty() {
             self.take_host_events(&mut st);
         }

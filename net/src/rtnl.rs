@@ -128,6 +128,17 @@ pub struct Caller {
     pub port: u32,
     /// `CAP_NET_ADMIN`.
     pub net_admin: bool,
+    /// The most bytes of a dump's datagram (see [`dump_max`]).
+    pub dump_max: usize,
+}
+
+/// `NLMSG_GOODSIZE`: a page less what the kernel keeps of it.
+pub const NLMSG_GOODSIZE: usize = 4096 - 320;
+
+/// How much of a dump one datagram carries, given the largest receive buffer the socket
+/// has been read with (Linux's `max_recvmsg_len`, at most 32 KiB less overhead).
+pub fn dump_max(max_recvmsg_len: usize) -> usize {
+    max_recvmsg_len.min(32768 - 320).max(NLMSG_GOODSIZE)
 }
 
 /// The replies to the bytes of one send: datagrams to queue on the sender's socket.
@@ -152,7 +163,7 @@ pub fn answer(data: &[u8], who: Caller, ifaces: &dyn Fn() -> Interfaces) -> Vec<
         let msg = &b[..len];
         if flags & NLM_F_REQUEST != 0 {
             match request(h, &msg[NLMSG_HDRLEN..], who, &ifaces) {
-                Ok(Reply::Dump(msgs)) => out.push(dump(msgs, h, who)),
+                Ok(Reply::Dump(msgs)) => out.extend(dump(msgs, h, who)),
                 Ok(Reply::One(m)) => {
                     out.push(m);
                     if flags & NLM_F_ACK != 0 {
@@ -180,12 +191,23 @@ enum Reply {
 }
 
 /// One datagram: the dump's messages, then `NLMSG_DONE`.
-fn dump(msgs: Vec<Vec<u8>>, h: Hdr, who: Caller) -> Vec<u8> {
-    let mut d: Vec<u8> = msgs.concat();
+/// The datagrams of a dump: its messages, as many as fit in `who.dump_max` bytes each
+/// (at least one), then `NLMSG_DONE` (in the last one if it fits), as Linux's
+/// `netlink_dump` fills one buffer at a time.
+fn dump(msgs: Vec<Vec<u8>>, h: Hdr, who: Caller) -> Vec<Vec<u8>> {
     let mut done = Msg::new(NLMSG_DONE, NLM_F_MULTI, h.seq, who.port);
     done.raw(&0i32.to_ne_bytes());
-    d.extend_from_slice(&done.finish());
-    d
+    let mut out: Vec<Vec<u8>> = vec![Vec::new()];
+    for m in msgs.into_iter().chain([done.finish()]) {
+        let last = out
+            .last_mut()
+            .filter(|d| d.is_empty() || d.len() + m.len() <= who.dump_max);
+        match last {
+            Some(d) => d.extend_from_slice(&m),
+            None => out.push(m),
+        }
+    }
+    out
 }
 
 /// `NLMSG_ERROR` with `err` (0: an acknowledgement, which carries only the request's
@@ -434,6 +456,7 @@ mod tests {
     const WHO: Caller = Caller {
         port: 42,
         net_admin: false,
+        dump_max: NLMSG_GOODSIZE,
     };
 
     fn req(ty: u16, flags: u16, body: &[u8]) -> Vec<u8> {
@@ -546,5 +569,33 @@ mod tests {
         let out = answer(&m.finish(), WHO, &Interfaces::loopback);
         assert_eq!(types(&out[0]), vec![(RTM_NEWLINK, 1, 42)]);
         assert_eq!(err(&out[1]), 0);
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod dump_tests {
+    use super::*;
+
+    #[test]
+    fn a_long_dump_is_cut_into_datagrams_done_last() {
+        let h = Hdr {
+            ty: RTM_GETLINK,
+            flags: NLM_F_REQUEST | NLM_F_DUMP,
+            seq: 3,
+        };
+        let who = Caller {
+            port: 9,
+            net_admin: false,
+            dump_max: 1000,
+        };
+        let out = dump(vec![vec![0; 400]; 5], h, who);
+        assert_eq!(
+            out.iter().map(Vec::len).collect::<Vec<_>>(),
+            vec![800, 800, 420]
+        );
+        assert_eq!(u16_at(&out[2], 404), Some(NLMSG_DONE));
+        assert_eq!(dump_max(0), NLMSG_GOODSIZE);
+        assert_eq!(dump_max(1 << 20), 32768 - 320);
     }
 }

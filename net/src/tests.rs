@@ -312,7 +312,10 @@ fn netlink_groups_as_linux_keeps_them() {
     s.membership(1, false).unwrap();
     assert_eq!(s.memberships(), vec![0x10, 1]);
     assert_eq!(s.membership(0, true), Err(Errno::EINVAL));
-    assert_eq!(s.membership(crate::netlink::RTNLGRP_MAX + 1, true), Err(Errno::EINVAL));
+    assert_eq!(
+        s.membership(crate::netlink::RTNLGRP_MAX + 1, true),
+        Err(Errno::EINVAL)
+    );
     // Rebinding: only to its own port; its groups 1 to 32 are replaced.
     assert_eq!(s.bind(0, 0), Err(Errno::EINVAL));
     s.bind(77, 0x2).unwrap();
