@@ -138,7 +138,7 @@ pub const NLMSG_GOODSIZE: usize = 4096 - 320;
 /// How much of a dump one datagram carries, given the largest receive buffer the socket
 /// has been read with (Linux's `max_recvmsg_len`, at most 32 KiB less overhead).
 pub fn dump_max(max_recvmsg_len: usize) -> usize {
-    max_recvmsg_len.min(32768 - 320).max(NLMSG_GOODSIZE)
+    max_recvmsg_len.clamp(NLMSG_GOODSIZE, 32768 - 320)
 }
 
 /// The replies to the bytes of one send: datagrams to queue on the sender's socket.
