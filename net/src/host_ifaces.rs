@@ -115,6 +115,8 @@ fn link(body: &[u8]) -> Option<Link> {
         address: Vec::new(),
         broadcast: Vec::new(),
         stats: vec![0; STATS],
+        link: None,
+        master: None,
     };
     for (t, p) in attrs(body.get(16..)?) {
         match t {
@@ -123,6 +125,8 @@ fn link(body: &[u8]) -> Option<Link> {
             rtnl::IFLA_TXQLEN => l.txqlen = u32_of(p)?,
             rtnl::IFLA_OPERSTATE => l.operstate = *p.first()?,
             rtnl::IFLA_QDISC => l.qdisc = string(p, IFNAMSIZ - 1),
+            rtnl::IFLA_LINK => l.link = Some(u32_of(p)?),
+            rtnl::IFLA_MASTER => l.master = Some(u32_of(p)?),
             rtnl::IFLA_ADDRESS => l.address = p[..p.len().min(MAX_ADDR_LEN)].to_vec(),
             rtnl::IFLA_BROADCAST => l.broadcast = p[..p.len().min(MAX_ADDR_LEN)].to_vec(),
             rtnl::IFLA_STATS64 => {
@@ -401,6 +405,8 @@ mod tests {
         eth.address = vec![2, 0xfc, 0, 0, 0, 1];
         eth.broadcast = vec![0xff; 6];
         eth.stats = (0..STATS as u64).collect();
+        eth.link = Some(9);
+        eth.master = Some(3);
         i.links.push(eth);
         let mut a = i.addrs[0].clone();
         a.index = 4;

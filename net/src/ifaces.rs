@@ -72,6 +72,10 @@ pub struct Link {
     pub broadcast: Vec<u8>,
     /// `struct rtnl_link_stats64`'s first [`STATS`] counters.
     pub stats: Vec<u64>,
+    /// `IFLA_LINK`: the interface it is stacked on, or its peer's index (a veth's).
+    pub link: Option<u32>,
+    /// `IFLA_MASTER`: the bridge or bond it is enslaved to.
+    pub master: Option<u32>,
 }
 
 /// An address of an interface (what `RTM_NEWADDR` says of it).
@@ -193,6 +197,8 @@ impl Interfaces {
                 address: vec![0; 6],
                 broadcast: vec![0; 6],
                 stats: vec![0; STATS],
+                link: None,
+                master: None,
             }],
             addrs: vec![
                 Addr {

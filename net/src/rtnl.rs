@@ -315,8 +315,10 @@ pub(crate) const IFLA_ADDRESS: u16 = 1;
 pub(crate) const IFLA_BROADCAST: u16 = 2;
 pub(crate) const IFLA_IFNAME: u16 = 3;
 pub(crate) const IFLA_MTU: u16 = 4;
+pub(crate) const IFLA_LINK: u16 = 5;
 pub(crate) const IFLA_QDISC: u16 = 6;
 const IFLA_STATS: u16 = 7;
+pub(crate) const IFLA_MASTER: u16 = 10;
 pub(crate) const IFLA_TXQLEN: u16 = 13;
 pub(crate) const IFLA_OPERSTATE: u16 = 16;
 const IFLA_LINKMODE: u16 = 17;
@@ -366,6 +368,12 @@ pub(crate) fn link(ty: u16, l: &Link, flags: u16, seq: u32, port: u32) -> Vec<u8
         .attr(IFLA_BROADCAST, &l.broadcast)
         .attr(IFLA_STATS, &stats)
         .attr(IFLA_STATS64, &stats64);
+    if let Some(i) = l.link {
+        m.u32_attr(IFLA_LINK, i);
+    }
+    if let Some(i) = l.master {
+        m.u32_attr(IFLA_MASTER, i);
+    }
     m.finish()
 }
 
