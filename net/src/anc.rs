@@ -112,7 +112,8 @@ pub(crate) fn controls(s: &Sock, m: &Meta) -> Vec<Control> {
     } else if o.on(SOL_SOCKET, SO_TIMESTAMP) {
         out.push(Control::Timestamp(secs, i64::from(since.subsec_micros())));
     }
-    let lo = crate::rtnl::LO.index;
+    // `lo`'s index: every datagram of the loopback stack arrives there.
+    let lo = 1;
     if s.family == Family::V6 && o.on(IPPROTO_IPV6, IPV6_RECVPKTINFO) {
         let addr = match m.dst {
             Wire::V4(a) => a.to_ipv6_mapped(),

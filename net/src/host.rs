@@ -171,8 +171,13 @@ pub(crate) fn handle(net: &mut Net, msg: NetMsg) -> NetReply {
         NetMsg::GetOpt { id, level, name } => net
             .host(id)
             .map(|s| NetReply::Opt(s.other.get(&(level, name)).cloned())),
-        // Not asked of the host (rustix has no TCP_INFO): not there.
-        NetMsg::TcpInfo { .. } => Err(Errno::ENOPROTOOPT),
+        NetMsg::TcpInfo { id } => net.host(id).map(|s| {
+            NetReply::Opt(Some(
+                crate::host_ifaces::tcp_info(&s.fd.fd, s.family)
+                    .unwrap_or_else(crate::tcpinfo::unconnected),
+            ))
+        }),
+        NetMsg::Interfaces => Ok(NetReply::Interfaces(crate::host_ifaces::read())),
         NetMsg::TakeError { id } => net.host(id).map(|s| {
             NetReply::Error(match sockopt::get_socket_error(&s.fd.fd) {
                 Ok(Err(e)) => Some(herr(e)),

@@ -15,17 +15,21 @@
 //! (the `host` module): the same messages, answered by non-blocking host calls, and a
 //! socket object exposes its host descriptor ([`HostFd`]) for the kernel to watch while
 //! tasks wait for it. `/proc/net/{tcp,tcp6,udp,udp6}` list the guest's host sockets (the
-//! host's rows for them); netlink and the rest of `/proc/net` stay the loopback stack's
-//! (they show `lo`).
+//! host's rows for them); `TCP_INFO` is the host's `struct tcp_info` of the socket; the
+//! interfaces, addresses and routes that netlink, `/proc/net/{dev,if_inet6,route}` and
+//! the `SIOCGIF*` ioctls show are the host's, read by the kernel from the host's own
+//! netlink dumps when asked and encoded again, and a netlink socket that joined groups
+//! receives the host's events for them (`host_ifaces`).
 //!
 //! Published ports (`uml run -p`) are the kernel's (`kernel::publish`): it holds the
 //! client end of each relayed connection as an ordinary socket of this stack.
 //!
 //! It also answers what programs ask about the network: `NETLINK_ROUTE` sockets
-//! ([`NetlinkSocket`], answered by [`rtnl`]: the link, address and route dumps of `lo`
-//! that `ip`, `getifaddrs` and `if_nameindex` read; changes refused), whose port ids it
-//! keeps, and the interface list the syscall layer's `SIOCGIF*` ioctls read
-//! ([`rtnl::interfaces`]).
+//! ([`NetlinkSocket`], answered by [`rtnl`]: the link, address and route dumps that
+//! `ip`, `getifaddrs` and `if_nameindex` read; changes refused; multicast groups joined
+//! but never sent to, as nothing changes an interface), whose port ids it keeps, and the
+//! interface list the syscall layer's `SIOCGIF*` ioctls read ([`Interfaces`], from
+//! [`NetService::interfaces`]).
 //!
 //! Messages: [`NetMsg`] in, [`NetReply`] out, handled by [`Net::handle`]; both serialise
 //! (serde). [`NetService`] is what the rest of the kernel holds: typed calls that build
@@ -54,11 +58,13 @@
 //! nothing here can observe, and cost a copy per segment. A connection closed from one side first
 //! leaves that side's address in `TIME_WAIT` for a minute, as Linux (`timewait`), so a
 //! server restarted without `SO_REUSEADDR` gets `EADDRINUSE` there. What this does not do:
-//! retransmission, congestion control, urgent data (`MSG_OOB`), netlink notifications and protocols other
-//! than `NETLINK_ROUTE`, ICMP errors (port unreachable and the like are never generated;
+//! retransmission, congestion control, urgent data (`MSG_OOB`), netlink notifications of
+//! the loopback network (a socket joins groups as on Linux, but no interface of the
+//! instance ever changes: changes are refused; with `--net host` the host's events are
+//! relayed, `netlink`), netlink protocols other than `NETLINK_ROUTE`, ICMP errors (port unreachable and the like are never generated;
 //! `IP_RECVERR` queues nothing), raw sockets of protocols other than ICMP, multicast and
 //! broadcast, segment and byte counters in `TCP_INFO` (`tcpinfo`), control messages of
-//! stream receives, and any interface but `lo`. Datagrams carry what their control
+//! stream receives, and (`--net none`) any interface but `lo`. Datagrams carry what their control
 //! messages need (`anc`): the address they were sent to, the sender's TTL and TOS, when
 //! they arrived.
 //!
@@ -75,7 +81,9 @@ mod anc;
 mod bytes;
 mod dgram;
 mod host;
+mod host_ifaces;
 mod icmp;
+mod ifaces;
 mod msg;
 mod netlink;
 mod pool;
@@ -98,6 +106,7 @@ use serde::{Deserialize, Serialize};
 
 pub use anc::Control;
 pub use host::{HostFd, HostHandle};
+pub use ifaces::{Addr, Interfaces, Link, Route};
 pub use msg::{NetMsg, NetReply, Received, SockInfo};
 pub use netlink::{NetlinkSocket, NlReceived, NETLINK_ROUTE};
 pub use procnet::ProcNet;

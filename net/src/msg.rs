@@ -146,6 +146,8 @@ pub enum NetMsg {
         /// The family.
         family: Family,
     },
+    /// The interfaces, addresses and routes the instance sees.
+    Interfaces,
 }
 
 /// What a socket is.
@@ -240,6 +242,8 @@ pub enum NetReply {
     Text(String),
     /// A netlink port id.
     Port(u32),
+    /// The interfaces, addresses and routes.
+    Interfaces(crate::Interfaces),
 }
 
 fn done(r: Result<(), Errno>) -> NetReply {
@@ -316,6 +320,7 @@ pub(crate) fn handle(net: &mut Net, msg: NetMsg) -> NetReply {
         NetMsg::ProcNet { kind, family } => {
             Ok(NetReply::Text(crate::procnet::table(net, kind, family)))
         }
+        NetMsg::Interfaces => Ok(NetReply::Interfaces(crate::Interfaces::loopback())),
     };
     r.unwrap_or_else(NetReply::Err)
 }

@@ -24,6 +24,8 @@ struct Shared {
     ready: AtomicBool,
     /// Payload buffers for reuse.
     spare: Mutex<crate::pool::BufPool>,
+    /// `--net host`.
+    host_mode: bool,
 }
 
 impl std::fmt::Debug for NetService {
@@ -48,8 +50,14 @@ impl NetService {
         };
         NetService(Arc::new(Shared {
             net: Mutex::new(net),
+            host_mode: true,
             ..Shared::default()
         }))
+    }
+
+    /// Whether it is `--net host`'s stack.
+    pub fn is_host(&self) -> bool {
+        self.0.host_mode
     }
 
     /// An empty buffer for a send of `len` bytes (a reused one if there is).
@@ -231,6 +239,15 @@ impl NetService {
     /// A netlink socket's port is free again.
     pub fn netlink_release(&self, port: u32) {
         self.call(NetMsg::NetlinkRelease { port });
+    }
+
+    /// The interfaces, addresses and routes the instance sees: its own `lo`, or with
+    /// `--net host` the host's, read now.
+    pub fn interfaces(&self) -> crate::Interfaces {
+        match self.call(NetMsg::Interfaces) {
+            NetReply::Interfaces(i) => i,
+            _ => crate::Interfaces::loopback(),
+        }
     }
 
     /// A table of `/proc/net`.

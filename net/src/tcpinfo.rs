@@ -2,7 +2,9 @@
 //! the values a loopback connection of Linux shows (window scaling, timestamps and SACK
 //! on; an MSS of 32768 over `lo`'s 65536-byte MTU; a 200 ms RTO; a few microseconds of
 //! round trip) and the socket's real state, listen backlog and accept queue. Counters of
-//! segments and bytes are not kept (they read 0).
+//! segments and bytes are not kept (they read 0). With `--net host` the host's own
+//! `struct tcp_info` of the host socket is given (`host_ifaces::tcp_info`), or
+//! [`unconnected`]'s for a socket the host does not list.
 
 use crate::stream::state_code;
 use crate::{Sock, Tcp};
@@ -30,16 +32,37 @@ fn put64(b: &mut [u8], at: usize, v: u64) {
     b[at..at + 8].copy_from_slice(&v.to_ne_bytes());
 }
 
-/// The `struct tcp_info` of `s`.
-pub(crate) fn tcp_info(s: &Sock) -> Vec<u8> {
+/// What every `struct tcp_info` starts with: the state, `tcpi_snd_cwnd`,
+/// `tcpi_reordering`, `tcpi_pacing_rate`, `tcpi_max_pacing_rate`.
+fn base(state: u8) -> Vec<u8> {
     let mut b = vec![0u8; TCP_INFO_LEN];
-    let state = state_code(s);
     b[0] = state;
-    // tcpi_snd_cwnd, tcpi_reordering, tcpi_pacing_rate, tcpi_max_pacing_rate.
     put32(&mut b, 80, 10);
     put32(&mut b, 88, 3);
     put64(&mut b, 104, u64::MAX);
     put64(&mut b, 112, u64::MAX);
+    b
+}
+
+/// The `struct tcp_info` of a socket never connected (nor listening): `tcpi_rto` 1 s,
+/// `tcpi_snd_mss` 536, `tcpi_rttvar` 250 ms, no `tcpi_min_rtt`, as Linux's fresh socket.
+pub(crate) fn unconnected() -> Vec<u8> {
+    let mut b = base(TCP_CLOSE);
+    put32(&mut b, 76, INFINITE_SSTHRESH);
+    put32(&mut b, 8, 1_000_000);
+    put32(&mut b, 16, 536);
+    put32(&mut b, 72, 250_000);
+    put32(&mut b, 152, u32::MAX);
+    b
+}
+
+/// The `struct tcp_info` of `s`.
+pub(crate) fn tcp_info(s: &Sock) -> Vec<u8> {
+    let state = state_code(s);
+    if state == TCP_CLOSE && s.peer.is_none() {
+        return unconnected();
+    }
+    let mut b = base(state);
     if let Tcp::Listen {
         backlog, accept, ..
     } = &s.tcp
@@ -52,14 +75,6 @@ pub(crate) fn tcp_info(s: &Sock) -> Vec<u8> {
     }
     // tcpi_snd_ssthresh.
     put32(&mut b, 76, INFINITE_SSTHRESH);
-    if state == TCP_CLOSE && s.peer.is_none() {
-        // Never connected: tcpi_rto 1 s, tcpi_snd_mss 536, tcpi_rttvar 250 ms, no min_rtt.
-        put32(&mut b, 8, 1_000_000);
-        put32(&mut b, 16, 536);
-        put32(&mut b, 72, 250_000);
-        put32(&mut b, 152, u32::MAX);
-        return b;
-    }
     b[5] = OPTIONS;
     b[6] = WSCALE;
     for (at, v) in [

@@ -299,3 +299,27 @@ fn time_wait_keeps_the_address_of_the_side_that_closed_first() {
     let z = sock(&net, Family::V4, Kind::Stream);
     assert_eq!(net.bind(z, at(port), false), Ok(()));
 }
+
+#[test]
+fn netlink_groups_as_linux_keeps_them() {
+    let net = NetService::default();
+    let s = crate::NetlinkSocket::new(&net, 3, crate::NETLINK_ROUTE, 77, (0, 0)).unwrap();
+    // Never joined: no words listed.
+    assert!(s.memberships().is_empty());
+    s.bind(0, 0x11).unwrap();
+    assert_eq!(s.name(), (77, 0x11));
+    s.membership(33, true).unwrap();
+    s.membership(1, false).unwrap();
+    assert_eq!(s.memberships(), vec![0x10, 1]);
+    assert_eq!(s.membership(0, true), Err(Errno::EINVAL));
+    assert_eq!(
+        s.membership(crate::netlink::RTNLGRP_MAX + 1, true),
+        Err(Errno::EINVAL)
+    );
+    // Rebinding: only to its own port; its groups 1 to 32 are replaced.
+    assert_eq!(s.bind(0, 0), Err(Errno::EINVAL));
+    s.bind(77, 0x2).unwrap();
+    assert_eq!(s.memberships(), vec![0x2, 1]);
+    // The loopback stack sends no event.
+    assert_eq!(s.recv(100, false).unwrap_err(), Errno::EAGAIN);
+}

@@ -38,6 +38,8 @@ pub const CAP_SETUID: u32 = 7;
 pub const CAP_SETPCAP: u32 = 8;
 /// `CAP_NET_BIND_SERVICE`.
 pub const CAP_NET_BIND_SERVICE: u32 = 10;
+/// `CAP_NET_BROADCAST`.
+pub const CAP_NET_BROADCAST: u32 = 11;
 /// `CAP_NET_ADMIN`.
 pub const CAP_NET_ADMIN: u32 = 12;
 /// `CAP_NET_RAW`.

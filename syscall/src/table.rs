@@ -208,7 +208,7 @@ table! {
     sync => full(copy::sys_sync);
     fallocate => partial(fs::sys_fallocate, "in-memory files: mode 0, KEEP_SIZE, PUNCH_HOLE|KEEP_SIZE (as tmpfs)");
     flock => full(fs::sys_flock);
-    socket => partial(net::sys_socket, "AF_UNIX stream/dgram/seqpacket (SOCK_RAW as dgram); AF_INET/AF_INET6 TCP, UDP, ICMP echo sockets (net.ipv4.ping_group_range) and raw ICMP sockets (CAP_NET_RAW) on the instance's own loopback (no other raw protocols); AF_NETLINK NETLINK_ROUTE (link/address/route dumps of lo, link lookup; changes refused); other families EAFNOSUPPORT");
+    socket => partial(net::sys_socket, "AF_UNIX stream/dgram/seqpacket (SOCK_RAW as dgram); AF_INET/AF_INET6 TCP, UDP, ICMP echo sockets (net.ipv4.ping_group_range) and raw ICMP sockets (CAP_NET_RAW) on the instance's own loopback (no other raw protocols); AF_NETLINK NETLINK_ROUTE (link/address/route dumps of lo, or of the host with --net host; link lookup; groups joined: no events of lo, the host's relayed with --net host; changes refused); other families EAFNOSUPPORT");
     socketpair => partial(net::sys_socketpair, "AF_UNIX only; AF_INET/AF_INET6 checked as socket, then EOPNOTSUPP as on Linux; other families EAFNOSUPPORT");
     recvmsg => partial(net::sys_recvmsg, "AF_UNIX: SCM_RIGHTS, SCM_CREDENTIALS, MSG_PEEK/DONTWAIT/WAITALL/TRUNC/CMSG_CLOEXEC; inet: the same flags, SO_TIMESTAMP(NS), IP_PKTINFO/RECVTTL/RECVTOS, IPV6_RECVPKTINFO/RECVHOPLIMIT/RECVTCLASS on datagrams; no MSG_OOB or MSG_ERRQUEUE");
     sendmsg => partial(net::sys_sendmsg, "AF_UNIX: SCM_RIGHTS, SCM_CREDENTIALS, MSG_DONTWAIT/NOSIGNAL; inet: MSG_MORE holds TCP bytes back and builds one UDP datagram, control messages ignored; no MSG_OOB");
@@ -223,7 +223,7 @@ table! {
     bind => partial(net::sys_bind, "AF_UNIX paths (a socket inode in the overlay, never on the host; EPERM with --rw) and abstract names (per uml instance); inet: lo's addresses, no TIME_WAIT");
     connect => partial(net::sys_connect, "AF_UNIX paths and abstract names; inet: lo's addresses (others ENETUNREACH)");
     setsockopt => partial(net::sys_setsockopt, "SOL_SOCKET: SO_SNDBUF/RCVBUF sized as Linux, SO_PASSCRED; inet: SO_REUSEADDR/REUSEPORT, IPV6_V6ONLY, SO_LINGER 0 act, SO_RCVTIMEO/SNDTIMEO, SO_TIMESTAMP(NS), the IP/IPv6 receive options, ICMP_FILTER/ICMP6_FILTER act, TCP/IP options checked and kept; AF_UNIX: other common options accepted without effect (SO_RCVTIMEO/SNDTIMEO do not time out)");
-    getsockopt => partial(net::sys_getsockopt, "SOL_SOCKET: SO_TYPE, SO_ERROR, SO_SNDBUF/RCVBUF, SO_PASSCRED, SO_PEERCRED, SO_ACCEPTCONN, SO_DOMAIN, SO_PROTOCOL, TCP_INFO (loopback values; not with --net host) and fixed values for the rest");
+    getsockopt => partial(net::sys_getsockopt, "SOL_SOCKET: SO_TYPE, SO_ERROR, SO_SNDBUF/RCVBUF, SO_PASSCRED, SO_PEERCRED, SO_ACCEPTCONN, SO_DOMAIN, SO_PROTOCOL, TCP_INFO (loopback values; the host's with --net host) and fixed values for the rest");
     getsockname => full(net::sys_getsockname);
     getpeername => full(net::sys_getpeername);
     // Memory.

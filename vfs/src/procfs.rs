@@ -457,6 +457,7 @@ static SYSVIPC: &[Entry] = entries! {
 static NET: &[Entry] = entries! {
     b"dev" => Node::File(ProcFile::Net("dev")), R;
     b"if_inet6" => Node::File(ProcFile::Net("if_inet6")), R;
+    b"route" => Node::File(ProcFile::Net("route")), R;
     b"tcp" => Node::File(ProcFile::Net("tcp")), R;
     b"tcp6" => Node::File(ProcFile::Net("tcp6")), R;
     b"udp" => Node::File(ProcFile::Net("udp")), R;

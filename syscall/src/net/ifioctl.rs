@@ -1,14 +1,15 @@
 //! The interface `ioctl`s a socket answers (Linux's `dev_ioctl`, `dev_ifconf` and
-//! `devinet_ioctl`), from the stack's interface list (`net::rtnl`): `SIOCGIFCONF`,
+//! `devinet_ioctl`), from the interfaces the stack shows ([`net::Interfaces`]: `lo`, or
+//! the host's with `--net host`): `SIOCGIFCONF`,
 //! `SIOCGIFNAME`, `SIOCGIFINDEX`, `SIOCGIFFLAGS`, `SIOCGIFMTU`, `SIOCGIFMETRIC`,
 //! `SIOCGIFTXQLEN`, `SIOCGIFHWADDR` on any socket; `SIOCGIFADDR`, `SIOCGIFNETMASK`,
-//! `SIOCGIFBRDADDR`, `SIOCGIFDSTADDR` on an `AF_INET` one. Setting anything is `EPERM`
+//! `SIOCGIFBRDADDR`, `SIOCGIFDSTADDR` on an `AF_INET` one (`EADDRNOTAVAIL` for an
+//! interface without an IPv4 address). Setting anything is `EPERM`
 //! without `CAP_NET_ADMIN` and `EOPNOTSUPP` with it. An unknown interface is `ENODEV`.
 //! Also `FIONREAD` of a netlink socket.
 
 use abi::{Errno, SysResult, UserAddr};
-use net::rtnl::{self, Iface};
-use net::Family;
+use net::{Family, Interfaces, Link};
 use vfs::FileRef;
 
 use crate::caps::CAP_NET_ADMIN;
@@ -77,7 +78,11 @@ pub(crate) fn dev_ioctl(
 }
 
 /// The `ifreq` at `arg`: its bytes, and the interface it names.
-fn ifreq(ctx: &mut Ctx<'_>, arg: UserAddr) -> Result<([u8; IFREQ], Option<Iface>), Errno> {
+fn ifreq(
+    ctx: &mut Ctx<'_>,
+    arg: UserAddr,
+    all: &Interfaces,
+) -> Result<([u8; IFREQ], Option<Link>), Errno> {
     let mut r = [0u8; IFREQ];
     ctx.copy_in(arg, &mut r).map_err(|_| Errno::EFAULT)?;
     r[IFNAMSIZ - 1] = 0;
@@ -85,7 +90,7 @@ fn ifreq(ctx: &mut Ctx<'_>, arg: UserAddr) -> Result<([u8; IFREQ], Option<Iface>
     // "lo:alias" names an address label of lo.
     let name = &r[..end];
     let base = name.split(|&c| c == b':').next().unwrap_or(name);
-    Ok((r, rtnl::by_name(base)))
+    Ok((r, all.by_name(base).cloned()))
 }
 
 fn sockaddr_in(a: std::net::Ipv4Addr) -> [u8; 16] {
@@ -96,9 +101,10 @@ fn sockaddr_in(a: std::net::Ipv4Addr) -> [u8; 16] {
 }
 
 fn ioctl(ctx: &mut Ctx<'_>, cmd: u32, arg: UserAddr, v4: bool) -> SysResult {
+    let all = ctx.procs.net.interfaces();
     if SETTERS.contains(&cmd) {
         // The request is read first (`EFAULT`), as Linux's `dev_ioctl` copies it in.
-        ifreq(ctx, arg)?;
+        ifreq(ctx, arg, &all)?;
         return Err(if ctx.proc.cred.caps.has(CAP_NET_ADMIN) {
             Errno::EOPNOTSUPP
         } else {
@@ -106,11 +112,11 @@ fn ioctl(ctx: &mut Ctx<'_>, cmd: u32, arg: UserAddr, v4: bool) -> SysResult {
         });
     }
     match cmd {
-        SIOCGIFCONF => return ifconf(ctx, arg),
+        SIOCGIFCONF => return ifconf(ctx, arg, &all),
         SIOCGIFNAME => {
-            let (mut r, _) = ifreq(ctx, arg)?;
+            let (mut r, _) = ifreq(ctx, arg, &all)?;
             let index = u32::from_ne_bytes([r[16], r[17], r[18], r[19]]);
-            let i = rtnl::by_index(index).ok_or(Errno::ENODEV)?;
+            let i = all.by_index(index).ok_or(Errno::ENODEV)?;
             r[..IFNAMSIZ].fill(0);
             r[..i.name.len()].copy_from_slice(i.name.as_bytes());
             ctx.copy_out(arg, &r)?;
@@ -118,7 +124,7 @@ fn ioctl(ctx: &mut Ctx<'_>, cmd: u32, arg: UserAddr, v4: bool) -> SysResult {
         }
         _ => {}
     }
-    let (mut r, iface) = ifreq(ctx, arg)?;
+    let (mut r, iface) = ifreq(ctx, arg, &all)?;
     let addr_cmd = matches!(
         cmd,
         SIOCGIFADDR | SIOCGIFNETMASK | SIOCGIFBRDADDR | SIOCGIFDSTADDR
@@ -140,6 +146,7 @@ fn ioctl(ctx: &mut Ctx<'_>, cmd: u32, arg: UserAddr, v4: bool) -> SysResult {
         return Err(Errno::ENOTTY);
     }
     let i = iface.ok_or(Errno::ENODEV)?;
+    let v4_addr = || all.v4_of(i.index).ok_or(Errno::EADDRNOTAVAIL);
     let data = &mut r[16..];
     data.fill(0);
     let int = |v: u32| v.to_ne_bytes();
@@ -149,43 +156,57 @@ fn ioctl(ctx: &mut Ctx<'_>, cmd: u32, arg: UserAddr, v4: bool) -> SysResult {
         SIOCGIFMTU => data[..4].copy_from_slice(&int(i.mtu)),
         SIOCGIFINDEX => data[..4].copy_from_slice(&int(i.index)),
         SIOCGIFMETRIC => {}
-        SIOCGIFTXQLEN => data[..4].copy_from_slice(&int(1000)),
-        SIOCGIFHWADDR => data[..2].copy_from_slice(&rtnl::ARPHRD_LOOPBACK.to_ne_bytes()),
-        SIOCGIFADDR | SIOCGIFDSTADDR => data[..16].copy_from_slice(&sockaddr_in(i.v4.0)),
+        SIOCGIFTXQLEN => data[..4].copy_from_slice(&int(i.txqlen)),
+        SIOCGIFHWADDR => {
+            // struct sockaddr: the hardware type, then as much of the address as fits.
+            data[..2].copy_from_slice(&i.hw_type.to_ne_bytes());
+            let k = i.address.len().min(14);
+            data[2..2 + k].copy_from_slice(&i.address[..k]);
+        }
+        SIOCGIFADDR | SIOCGIFDSTADDR => data[..16].copy_from_slice(&sockaddr_in(v4_addr()?.0)),
         SIOCGIFNETMASK => {
-            let bits = u32::MAX.checked_shl(32 - u32::from(i.v4.1)).unwrap_or(0);
+            let bits = u32::MAX
+                .checked_shl(32 - u32::from(v4_addr()?.1.min(32)))
+                .unwrap_or(0);
             data[..16].copy_from_slice(&sockaddr_in(bits.into()));
         }
-        // lo has no broadcast address.
-        SIOCGIFBRDADDR => {
-            data[..16].copy_from_slice(&sockaddr_in(std::net::Ipv4Addr::UNSPECIFIED));
-        }
+        SIOCGIFBRDADDR => data[..16].copy_from_slice(&sockaddr_in(v4_addr()?.2)),
         _ => return Err(Errno::ENOTTY),
     }
     ctx.copy_out(arg, &r)?;
     Ok(0)
 }
 
-/// `SIOCGIFCONF`: an `ifreq` with the IPv4 address of each interface that has one, as
-/// many as fit in `ifc_len`; a null buffer asks only for the length needed.
-fn ifconf(ctx: &mut Ctx<'_>, arg: UserAddr) -> SysResult {
+/// `SIOCGIFCONF`: an `ifreq` with each IPv4 address and its label, as many as fit in
+/// `ifc_len`; a null buffer asks only for the length needed.
+fn ifconf(ctx: &mut Ctx<'_>, arg: UserAddr, all: &Interfaces) -> SysResult {
     // struct ifconf { int ifc_len; (pad) ; union { char *ifc_buf; ... } }
     let len: i32 = ctx.read_val(arg)?;
     let buf: u64 = ctx.read_val(UserAddr(arg.0.checked_add(8).ok_or(Errno::EFAULT)?))?;
-    let all = rtnl::interfaces();
+    let addrs: Vec<_> = all.v4_addrs().collect();
     if buf == 0 {
-        ctx.write_val(arg, &((all.len() * IFREQ) as i32))?;
+        ctx.write_val(arg, &((addrs.len() * IFREQ) as i32))?;
         return Ok(0);
     }
     let room = usize::try_from(len).unwrap_or(0);
     let mut done = 0usize;
-    for i in all {
+    for a in addrs {
         if room - done < IFREQ {
             break;
         }
+        let Some((ip, _, _)) = Interfaces::v4_of_addr(a) else {
+            continue;
+        };
+        let name = a
+            .label
+            .as_deref()
+            .or_else(|| all.by_index(a.index).map(|l| l.name.as_str()))
+            .unwrap_or_default()
+            .as_bytes();
         let mut r = [0u8; IFREQ];
-        r[..i.name.len()].copy_from_slice(i.name.as_bytes());
-        r[16..32].copy_from_slice(&sockaddr_in(i.v4.0));
+        let k = name.len().min(IFNAMSIZ - 1);
+        r[..k].copy_from_slice(&name[..k]);
+        r[16..32].copy_from_slice(&sockaddr_in(ip));
         let at = buf.checked_add(done as u64).ok_or(Errno::EFAULT)?;
         ctx.copy_out(UserAddr(at), &r)?;
         done += IFREQ;

@@ -1,8 +1,9 @@
 //! `AF_NETLINK` sockets: `NETLINK_ROUTE` only (the `net` crate's `NetlinkSocket` and its
 //! `rtnl` answers). This layer decodes and checks the guest's arguments: `struct
 //! sockaddr_nl` (12 bytes, `nl_family` `AF_NETLINK`), message buffers, options. A
-//! receive on an empty queue blocks until a signal (nothing but the socket's own sends
-//! ever fills it), or says `EAGAIN` when non-blocking.
+//! receive on an empty queue blocks until a datagram comes (with `--net host`, an event
+//! of the host's for the groups joined; a message queue's notification) or a signal, or
+//! says `EAGAIN` when non-blocking.
 
 use abi::flags::OFlags;
 use abi::net::{
@@ -16,13 +17,22 @@ use vfs::{Arc, FileObject, FileRef};
 
 use super::msg::read_msghdr;
 use super::{install, SOCK_CLOEXEC, SOCK_NONBLOCK};
-use crate::caps::CAP_NET_ADMIN;
+use crate::caps::{CAP_NET_ADMIN, CAP_NET_BROADCAST};
 use crate::{Args, Ctx, WaitKey};
 
 /// `SOL_NETLINK`.
 const SOL_NETLINK: i32 = 270;
-/// `NETLINK_ADD_MEMBERSHIP` .. `NETLINK_GET_STRICT_CHK`: the options Linux knows.
-const NETLINK_OPTS: std::ops::RangeInclusive<i32> = 1..=12;
+/// `NETLINK_ADD_MEMBERSHIP`, `NETLINK_DROP_MEMBERSHIP`.
+const NETLINK_ADD_MEMBERSHIP: i32 = 1;
+const NETLINK_DROP_MEMBERSHIP: i32 = 2;
+/// `NETLINK_LISTEN_ALL_NSID` (`CAP_NET_BROADCAST`).
+const NETLINK_LISTEN_ALL_NSID: i32 = 8;
+/// `NETLINK_LIST_MEMBERSHIPS` (read only).
+const NETLINK_LIST_MEMBERSHIPS: i32 = 9;
+/// The on/off options both set and read: `NETLINK_PKTINFO`, `NETLINK_BROADCAST_ERROR`,
+/// `NETLINK_NO_ENOBUFS`, `NETLINK_CAP_ACK`, `NETLINK_EXT_ACK`, `NETLINK_GET_STRICT_CHK`
+/// (the memory-mapped rings, 6 and 7, are gone from Linux: `ENOPROTOOPT`).
+const FLAG_OPTS: [i32; 6] = [3, 4, 5, 10, 11, 12];
 /// `SO_RCVBUFFORCE`, `SO_SNDBUFFORCE`.
 const SO_SNDBUFFORCE: i32 = 32;
 const SO_RCVBUFFORCE: i32 = 33;
@@ -114,7 +124,7 @@ pub(crate) fn connect(ctx: &mut Ctx<'_>, s: &NetlinkSocket, a: &Args) -> SysResu
     if port != 0 {
         return Err(Errno::ECONNREFUSED);
     }
-    s.bind(0, s.name().1)?;
+    s.ensure_bound()?;
     Ok(0)
 }
 
@@ -175,7 +185,7 @@ fn recv(
         Err(Errno::EAGAIN)
             if flags & MSG_DONTWAIT == 0 && !f.flags().contains(OFlags::NONBLOCK) =>
         {
-            return Err(ctx.block_on(WaitKey::File(s.wait_id())));
+            return Err(ctx.block_on_file(f));
         }
         Err(e) => return Err(e),
     };
@@ -258,26 +268,40 @@ pub(crate) fn recvmsg(ctx: &mut Ctx<'_>, f: &FileRef, s: &NetlinkSocket, a: &Arg
     Ok(ret)
 }
 
-/// `setsockopt(2)`: buffer sizes, and the `SOL_NETLINK` options (kept, no effect).
+/// `setsockopt(2)`: buffer sizes, multicast groups, and the other `SOL_NETLINK` options
+/// (kept, no effect), as Linux's `netlink_setsockopt` checks them.
 pub(crate) fn setsockopt(ctx: &mut Ctx<'_>, s: &NetlinkSocket, a: &Args) -> SysResult {
     let (level, name, at, len) = (a.i32(1), a.i32(2), a.addr(3), a.i32(4));
-    let known = match level {
-        SOL_SOCKET => true,
-        SOL_NETLINK => NETLINK_OPTS.contains(&name),
+    match level {
+        SOL_SOCKET => {
+            if len < 4 {
+                return Err(Errno::EINVAL);
+            }
+            let v: i32 = ctx.read_val(at)?;
+            match name {
+                SO_RCVBUF | SO_RCVBUFFORCE => s.set_buf(true, v.max(0) as usize),
+                SO_SNDBUF | SO_SNDBUFFORCE => s.set_buf(false, v.max(0) as usize),
+                _ => s.set_other(level, name, v),
+            }
+            return Ok(0);
+        }
+        SOL_NETLINK => {}
         _ => return Err(Errno::ENOPROTOOPT),
-    };
-    if !known {
-        return Err(Errno::ENOPROTOOPT);
     }
-    if len < 4 {
-        return Err(Errno::EINVAL);
+    // The value is read when there is one (a short one reads as 0).
+    let v: i32 = if len >= 4 { ctx.read_val(at)? } else { 0 };
+    match name {
+        NETLINK_ADD_MEMBERSHIP | NETLINK_DROP_MEMBERSHIP => {
+            s.membership(v as u32, name == NETLINK_ADD_MEMBERSHIP)?;
+            return Ok(0);
+        }
+        NETLINK_LISTEN_ALL_NSID if !ctx.proc.cred.caps.has(CAP_NET_BROADCAST) => {
+            return Err(Errno::EPERM)
+        }
+        n if FLAG_OPTS.contains(&n) || n == NETLINK_LISTEN_ALL_NSID => {}
+        _ => return Err(Errno::ENOPROTOOPT),
     }
-    let v: i32 = ctx.read_val(at)?;
-    match (level, name) {
-        (SOL_SOCKET, SO_RCVBUF | SO_RCVBUFFORCE) => s.set_buf(true, v.max(0) as usize),
-        (SOL_SOCKET, SO_SNDBUF | SO_SNDBUFFORCE) => s.set_buf(false, v.max(0) as usize),
-        _ => s.set_other(level, name, v),
-    }
+    s.set_other(level, name, i32::from(v != 0));
     Ok(0)
 }
 
@@ -288,6 +312,15 @@ pub(crate) fn getsockopt(ctx: &mut Ctx<'_>, s: &NetlinkSocket, a: &Args) -> SysR
     if ulen < 0 {
         return Err(Errno::EINVAL);
     }
+    if (level, name) == (SOL_NETLINK, NETLINK_LIST_MEMBERSHIPS) {
+        // Whole words while they fit; the length is what all of them take.
+        let words = s.memberships();
+        for (k, w) in words.iter().enumerate().take(ulen as usize / 4) {
+            ctx.write_val(UserAddr(at.0.wrapping_add(4 * k as u64)), w)?;
+        }
+        ctx.write_val(len_at, &(4 * words.len() as i32))?;
+        return Ok(0);
+    }
     let (rcv, snd) = s.bufs();
     let v: i32 = match (level, name) {
         (SOL_SOCKET, SO_TYPE) => s.sock_type as i32,
@@ -297,7 +330,7 @@ pub(crate) fn getsockopt(ctx: &mut Ctx<'_>, s: &NetlinkSocket, a: &Args) -> SysR
         (SOL_SOCKET, SO_RCVBUF) => rcv as i32,
         (SOL_SOCKET, SO_SNDBUF) => snd as i32,
         (SOL_SOCKET, _) => s.other(level, name),
-        (SOL_NETLINK, n) if NETLINK_OPTS.contains(&n) => {
+        (SOL_NETLINK, n) if FLAG_OPTS.contains(&n) => {
             if ulen < 4 {
                 return Err(Errno::EINVAL);
             }
