@@ -31,6 +31,7 @@ deb_installed busybox-static || missing+=(busybox-static)
 command -v musl-gcc >/dev/null 2>&1 || missing+=(musl-tools)
 command -v setpriv >/dev/null 2>&1 || missing+=(util-linux)
 command -v make >/dev/null 2>&1 || missing+=(make)
+[ -x /usr/sbin/ip ] || missing+=(iproute2)
 
 if [ "${#missing[@]}" -gt 0 ]; then
     if command -v apt-get >/dev/null 2>&1; then
