@@ -54,6 +54,7 @@
 mod boot;
 mod host;
 mod publish;
+mod ptrace;
 mod publish_udp;
 pub mod record;
 pub mod replay;

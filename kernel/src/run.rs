@@ -245,14 +245,18 @@ impl Kernel {
     /// Whether thread `tid` has a signal to act on before it returns to user mode.
     fn deliverable(&mut self, tid: TaskId) -> bool {
         let pid = self.tgid(tid);
-        self.procs
-            .get_mut(pid)
-            .is_some_and(|p| p.sig_of(tid_of(tid)).has_deliverable())
+        self.procs.get_mut(pid).is_some_and(|p| {
+            p.sig_of(tid_of(tid)).has_deliverable()
+                || p.ptrace.as_ref().is_some_and(|t| t.injects(tid_of(tid)))
+        })
     }
 
     /// Runs `tid` until it traps and handles the trap; `Some` when its process has ended.
     fn run_task(&mut self, tid: TaskId) -> Result<Option<syscall::ExitStatus>, KernelError> {
         let pid = self.tgid(tid);
+        if self.ptrace_before_run(tid) {
+            return Ok(None);
+        }
         // A call woken by what it waited for completes first (a futex wake is not lost to
         // a signal that came meanwhile); signals are delivered when it returns.
         let completing = self
@@ -275,6 +279,7 @@ impl Kernel {
         let Some(task) = self.tasks.get_mut(&tid) else {
             return Ok(None);
         };
+        let restarted = task.restart;
         let trap = if std::mem::take(&mut task.restart) {
             Trap::Syscall
         } else {
@@ -308,7 +313,7 @@ impl Kernel {
             trap
         };
         match trap {
-            Trap::Syscall => self.syscall(tid),
+            Trap::Syscall => self.syscall(tid, !restarted),
             Trap::Fault {
                 addr,
                 present,
@@ -373,9 +378,16 @@ impl Kernel {
         }
     }
 
-    /// Dispatches the syscall `tid` stopped at.
-    fn syscall(&mut self, tid: TaskId) -> Result<Option<syscall::ExitStatus>, KernelError> {
+    /// Dispatches the syscall `tid` stopped at (`fresh`: trapped now, not restarted).
+    fn syscall(
+        &mut self,
+        tid: TaskId,
+        fresh: bool,
+    ) -> Result<Option<syscall::ExitStatus>, KernelError> {
         let pid = self.tgid(tid);
+        if self.ptrace_syscall_entry(tid, fresh) {
+            return Ok(None);
+        }
         let Some(task) = self.tasks.get_mut(&tid) else {
             return Ok(None);
         };
@@ -432,6 +444,10 @@ impl Kernel {
         let mut ended = None;
         let mut exec_from = None;
         let mut exit_thread = None;
+        let completed = matches!(
+            outcome,
+            Outcome::Return(_) | Outcome::Yield | Outcome::Exec { .. } | Outcome::Fork { .. }
+        );
         match outcome {
             Outcome::Return(v) => task.regs.rax = v,
             Outcome::Yield => {
@@ -500,6 +516,10 @@ impl Kernel {
             *self.mm_users.entry(mmid).or_insert(0) += 1;
             self.wake(WaitKey::Vfork(pid));
         }
+        if completed {
+            let after = if exec_from.is_some() { task_of(pid) } else { tid };
+            self.ptrace_syscall_exit(after);
+        }
         if let Some(code) = exit_thread {
             if self.exit_thread(tid) {
                 ended = Some(syscall::ExitStatus::Exited(code));
@@ -531,6 +551,11 @@ impl Kernel {
         }
         for (tid, nice) in effects.nice {
             self.sched_call(SchedMsg::SetNice(task_of(tid), nice));
+        }
+        for pid in effects.resume {
+            for tid in self.thread_tasks(pid) {
+                self.maybe_continue(tid);
+            }
         }
     }
 
@@ -638,7 +663,9 @@ impl Kernel {
                 syscall::ExitStatus::Signaled(s, _) => ExitStatus::Signal(s),
             });
         }
-        let auto_reap = self.procs.get(proc.ppid).is_none_or(reaps_automatically);
+        // A traced process stays a zombie for its tracer's `wait`.
+        let auto_reap =
+            proc.ptrace.is_none() && self.procs.get(proc.ppid).is_none_or(reaps_automatically);
         if auto_reap {
             if let Some(parent) = self.procs.get_mut(proc.ppid) {
                 parent.children.remove(&pid);

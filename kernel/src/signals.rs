@@ -11,6 +11,7 @@ use syscall::signal::{setup_rt_frame, DefaultAction, Disposition, SigInfo, TrapI
 use syscall::{ExitStatus, Interrupted, ProcState, WaitKey};
 use trap::XState;
 
+use crate::ptrace::NextSignal;
 use crate::{Kernel, KernelError};
 
 impl Kernel {
@@ -50,11 +51,14 @@ impl Kernel {
                 return Ok(None);
             };
             p.sig_of(crate::run::tid_of(tid));
-            if !p.sig.has_deliverable() {
-                break;
-            }
-            let Some((mut info, disp)) = p.sig.dequeue() else {
-                break;
+            let (mut info, disp) = match self.next_signal(tid) {
+                NextSignal::Nothing => break,
+                NextSignal::Stopped => return Ok(None),
+                NextSignal::Skip => continue,
+                NextSignal::Deliver(info, disp) => (info, disp),
+            };
+            let Some(p) = self.procs.get_mut(pid) else {
+                return Ok(None);
             };
             let now = self.clock.now();
             let Some(arm) = syscall::timers::dequeued(p, &mut info, now) else {
@@ -81,7 +85,7 @@ impl Kernel {
                     return Ok(Some(ExitStatus::Signaled(info.signo, core)));
                 }
                 Disposition::Default(DefaultAction::Stop) => {
-                    self.stop_process(pid, info.signo);
+                    self.stop_process(pid, tid, info.signo);
                     return Ok(None);
                 }
                 Disposition::Default(DefaultAction::Continue | DefaultAction::Ignore) => {}
@@ -189,7 +193,11 @@ impl Kernel {
     /// fatal signal); its parent is told. Each thread's blocked call is interrupted as the
     /// stop's wake-up interrupts it on Linux: most carry on after the continue, some fail
     /// with `EINTR`, and a write that moved data returns how much.
-    fn stop_process(&mut self, pid: i32, signo: i32) {
+    ///
+    /// The threads' registers wait in `stopped_regs` (for a tracer that attaches). In a
+    /// traced process, the stop is the tracer's to see as a ptrace stop of `by`, the
+    /// thread that took the signal.
+    fn stop_process(&mut self, pid: i32, by: TaskId, signo: i32) {
         let Some(p) = self.procs.get_mut(pid) else {
             return;
         };
@@ -198,6 +206,16 @@ impl Kernel {
             reported: false,
         };
         let (ppid, uid) = (p.ppid, p.cred.uid);
+        let tracer = p.ptrace.as_mut().map(|t| {
+            let code = signo | if t.seized { syscall::ptrace::event::STOP << 8 } else { 0 };
+            t.stop = Some(syscall::ptrace::Stop {
+                tid: crate::run::tid_of(by),
+                kind: syscall::ptrace::StopKind::Group,
+                code,
+                reported: false,
+            });
+            t.tracer
+        });
         for tid in self.thread_tasks(pid) {
             self.sched_call(SchedMsg::Stop(tid));
             if let Some(t) = self.tasks.get_mut(&tid) {
@@ -208,7 +226,18 @@ impl Kernel {
                     t.restart_block = Default::default();
                     t.regs.rax = v;
                 }
+                let regs = t.regs;
+                if let Some(th) = self
+                    .procs
+                    .get_mut(pid)
+                    .and_then(|p| p.threads.get_mut(&crate::run::tid_of(tid)))
+                {
+                    th.stopped_regs = Some(regs);
+                }
             }
+        }
+        if let Some(tracer) = tracer.filter(|&t| t != ppid) {
+            self.notify_tracer(tracer, pid, uid, si_code::CLD_TRAPPED, signo);
         }
         let nocldstop = self
             .procs
@@ -231,7 +260,13 @@ impl Kernel {
         let Some(p) = self.tasks.get(&tid).and_then(|t| self.procs.get(t.tgid)) else {
             return;
         };
-        if !matches!(p.state, ProcState::Stopped { .. }) || p.sig.fatal_pending() {
+        let go = if self.ptrace_stopped(tid) {
+            // Only SIGKILL ends a ptrace stop without the tracer.
+            p.sig.pending_set() & syscall::signal::sigmask(sig::SIGKILL) != 0
+        } else {
+            !matches!(p.state, ProcState::Stopped { .. }) || p.sig.fatal_pending()
+        };
+        if go {
             self.sched_call(SchedMsg::Continue(tid));
         }
     }

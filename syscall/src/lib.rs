@@ -70,6 +70,7 @@ pub mod proc_calls;
 pub mod process;
 mod process_vm;
 mod procfs;
+pub mod ptrace;
 mod reboot;
 mod sched_calls;
 mod settime;
@@ -207,6 +208,9 @@ pub struct Effects {
     pub host_waits: Vec<HostWait>,
     /// Threads whose nice value is now this: (tid, nice), for the scheduler.
     pub nice: Vec<(i32, i32)>,
+    /// Traced processes whose ptrace stop ended (`PTRACE_CONT`, `PTRACE_DETACH`): their
+    /// stopped threads run again unless the process is job-stopped.
+    pub resume: Vec<i32>,
 }
 
 /// A change to one wait queue, made by a futex operation ([`Ctx::wake_bitset`],

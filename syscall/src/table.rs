@@ -6,7 +6,7 @@ use abi::{Errno, Sysno};
 use crate::{
     acct, aio, caps, copy, cred, epoll, eventfd, exec_call, fs, futex, info, ipc, itimer, kcmp,
     keys, kill, mem, membarrier, net, notify, page_cache_calls, personality, pidfd, poll,
-    posix_timer, priority, proc_calls, process_vm, procfs, reboot, sched_calls, settime, signal,
+    posix_timer, priority, proc_calls, process_vm, procfs, ptrace, reboot, sched_calls, settime, signal,
     signalfd, splice, sysfs_call, syslog, task, time, timerfd, tty, unshare, Args, Ctx, Outcome,
 };
 
@@ -293,6 +293,7 @@ table! {
     getpid => full(info::sys_getpid);
     getppid => full(proc_calls::sys_getppid);
     kcmp => partial(kcmp::sys_kcmp, "FILE, VM, FILES, FS, SIGHAND, IO, SYSVSEM by uml's objects: each process has its own fs (CLONE_FS copies) and no I/O context (IO always equal); EPOLL_TFD EOPNOTSUPP");
+    ptrace => partial(ptrace::calls::sys_ptrace, "guest tracer and tracee, tracing per process (one thread of a tracee in a ptrace stop at a time; new threads are not reported); stops at signals, syscalls, exec, fork/vfork/clone, PTRACE_INTERRUPT; memory, struct user, registers, FP/XSAVE state, siginfo, options; debug registers kept and checked but not armed; PTRACE_SINGLESTEP, PTRACE_LISTEN, TRACEEXIT/VFORKDONE events, POKETEXT into read-only mappings EIO");
     process_vm_readv => partial(process_vm::sys_process_vm_readv, "permission by ids and CAP_SYS_PTRACE alone (no Yama ptrace_scope, every process dumpable)");
     process_vm_writev => partial(process_vm::sys_process_vm_writev, "as process_vm_readv");
     gettid => full(info::sys_gettid);
