@@ -7,9 +7,9 @@
 use abi::signal::{sa, si_code, sig};
 use abi::Errno;
 use sched::{SchedMsg, TaskId};
-use syscall::ptrace::{event, StopKind};
-use syscall::signal::{sigmask, Disposition, SigFields, SigInfo};
-use syscall::WaitKey;
+use syscall::ptrace::{event, trap_info, StopKind};
+use syscall::signal::{sigmask, Disposition, SigInfo};
+use syscall::{OnSignal, WaitKey};
 
 use crate::run::tid_of;
 use crate::Kernel;
@@ -157,7 +157,7 @@ impl Kernel {
         let Some(t) = p.ptrace.as_mut() else {
             return false;
         };
-        let next = if std::mem::take(&mut t.interrupt) {
+        let next = if std::mem::take(&mut t.interrupt) || std::mem::take(&mut t.listening) {
             Some((StopKind::Event, sig::SIGTRAP | (event::STOP << 8), None))
         } else {
             let i = t.pending.iter().position(|s| s.tid == me);
@@ -167,13 +167,7 @@ impl Kernel {
         let Some((kind, code, msg)) = next else {
             return false;
         };
-        // Linux's `ptrace_do_notify`: the siginfo of a trap stop.
-        let info = SigInfo {
-            signo: sig::SIGTRAP,
-            errno: 0,
-            code,
-            fields: SigFields::Kill { pid, uid },
-        };
+        let info = trap_info(sig::SIGTRAP, code, pid, uid);
         self.ptrace_stop(tid, kind, code, info, msg);
         true
     }
@@ -201,12 +195,7 @@ impl Kernel {
         task.regs.rax = Errno::ENOSYS.as_return();
         task.restart = true;
         let uid = self.procs.get(pid).map_or(0, |p| p.cred.uid);
-        let info = SigInfo {
-            signo: sig::SIGTRAP,
-            errno: 0,
-            code,
-            fields: SigFields::Kill { pid, uid },
-        };
+        let info = trap_info(sig::SIGTRAP, code, pid, uid);
         self.ptrace_stop(tid, StopKind::SyscallEntry, code, info, None);
         true
     }
@@ -228,6 +217,71 @@ impl Kernel {
             code: t.syscall_code(),
             msg: None,
         });
+    }
+
+    /// A signal interrupts the blocked syscall of `tid`: if its entry was reported, the
+    /// tracer sees its exit first, with the `-ERESTART*` code (or `-EINTR`) Linux's call
+    /// returns to the signal code. Returns whether it stopped.
+    pub(crate) fn ptrace_interrupted_syscall(&mut self, tid: TaskId) -> bool {
+        let pid = self.tgid(tid);
+        let Some(task) = self.tasks.get_mut(&tid).filter(|t| t.restart) else {
+            return false;
+        };
+        let Some(t) = self.procs.get_mut(pid).and_then(|p| p.ptrace.as_mut()) else {
+            return false;
+        };
+        if !t.traces_syscalls() || !std::mem::take(&mut t.in_syscall) {
+            return false;
+        }
+        let code = t.syscall_code();
+        let rb = &task.restart_block;
+        task.regs.rax = if rb.progress > 0 {
+            rb.progress
+        } else {
+            let errno: u64 = match rb.on_signal {
+                OnSignal::RestartSys => 512,
+                OnSignal::RestartNoIntr => 513,
+                OnSignal::RestartNoHand => 514,
+                OnSignal::Intr => Errno::EINTR as u64,
+            };
+            errno.wrapping_neg()
+        };
+        let uid = self.procs.get(pid).map_or(0, |p| p.cred.uid);
+        let info = trap_info(sig::SIGTRAP, code, pid, uid);
+        self.ptrace_stop(tid, StopKind::SyscallExit, code, info, None);
+        true
+    }
+
+    /// The process of `tid` is to end with `status`: under `PTRACE_O_TRACEEXIT` it first
+    /// stops with `PTRACE_EVENT_EXIT` (the wait status as the event message), unless it
+    /// was killed by `SIGKILL` or already reported it. Returns whether it stopped.
+    pub(crate) fn ptrace_exit_stop(&mut self, tid: TaskId, status: syscall::ExitStatus) -> bool {
+        let pid = self.tgid(tid);
+        let Some(p) = self.procs.get_mut(pid) else {
+            return false;
+        };
+        let uid = p.cred.uid;
+        let Some(t) = p.ptrace.as_mut() else {
+            return false;
+        };
+        if t.options & syscall::ptrace::opt::TRACEEXIT == 0
+            || t.exiting.is_some()
+            || status == syscall::ExitStatus::Signaled(sig::SIGKILL, false)
+        {
+            return false;
+        }
+        t.exiting = Some(status);
+        let code = sig::SIGTRAP | (event::EXIT << 8);
+        let info = trap_info(sig::SIGTRAP, code, pid, uid);
+        let msg = Some(status.wait_status() as u64);
+        self.ptrace_stop(tid, StopKind::Event, code, info, msg);
+        true
+    }
+
+    /// The status a process that reported `PTRACE_EVENT_EXIT` ends with, now it runs on.
+    pub(crate) fn ptrace_exiting(&self, tid: TaskId) -> Option<syscall::ExitStatus> {
+        let p = self.procs.get(self.tgid(tid))?;
+        p.ptrace.as_ref()?.exiting
     }
 
     /// Whether thread `tid` is in a ptrace stop that only `SIGKILL` ends.

@@ -69,7 +69,7 @@ impl Kernel {
                 let expired = syscall::timers::account_cpu(p, tid_of(tid), ran);
                 self.timers_expired(pid, expired);
             }
-            if let Some(status) = ended {
+            if let Some(status) = ended.filter(|&st| !self.ptrace_exit_stop(tid, st)) {
                 self.trace.exited(pid, status);
                 if let Some(init_status) = self.exit_task(tid, status) {
                     // What the guest sent to published ports' clients goes out first.
@@ -254,6 +254,9 @@ impl Kernel {
     /// Runs `tid` until it traps and handles the trap; `Some` when its process has ended.
     fn run_task(&mut self, tid: TaskId) -> Result<Option<syscall::ExitStatus>, KernelError> {
         let pid = self.tgid(tid);
+        if let Some(status) = self.ptrace_exiting(tid) {
+            return Ok(Some(status));
+        }
         if self.ptrace_before_run(tid) {
             return Ok(None);
         }
@@ -264,6 +267,9 @@ impl Kernel {
             .get(&tid)
             .is_some_and(|t| t.restart && t.restart_block.woken);
         if !completing && self.deliverable(tid) {
+            if self.ptrace_interrupted_syscall(tid) {
+                return Ok(None);
+            }
             if let Some(status) = self.deliver_signals(tid)? {
                 return Ok(Some(status));
             }

@@ -214,6 +214,7 @@ impl Kernel {
                 code,
                 reported: false,
             });
+            t.siginfo = Some(syscall::ptrace::trap_info(signo, code, pid, uid));
             t.tracer
         });
         for tid in self.thread_tasks(pid) {

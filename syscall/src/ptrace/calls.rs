@@ -40,6 +40,7 @@ mod req {
     pub const SETREGSET: u64 = 0x4205;
     pub const SEIZE: u64 = 0x4206;
     pub const INTERRUPT: u64 = 0x4207;
+    pub const LISTEN: u64 = 0x4208;
 }
 
 /// `NT_*` register sets.
@@ -179,6 +180,18 @@ pub(crate) fn sys_ptrace(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
             }
             Ok(0)
         }
+        req::LISTEN => {
+            let t = tracee_mut(ctx, tgid)?;
+            match t.stop {
+                Some(s) if t.seized && s.code >> 8 == super::event::STOP => {
+                    t.stop = None;
+                    t.listening = true;
+                    ctx.effects.resume.push(tgid);
+                    Ok(0)
+                }
+                _ => Err(Errno::EIO),
+            }
+        }
         // Single-stepping needs the trap flag in uml's own stub; not implemented.
         req::SINGLESTEP => Err(Errno::EIO),
         _ => Err(Errno::EIO),
@@ -236,6 +249,7 @@ fn attach(ctx: &mut Ctx<'_>, tgid: i32, seize: bool, addr: UserAddr, data: u64) 
                 code,
                 reported: false,
             });
+            t.siginfo = Some(super::trap_info(s, code, tgid, cred.uid));
         }
     }
     ctx.proc.tracees.insert(tgid);

@@ -37,6 +37,7 @@ pub mod opt {
     pub const TRACEVFORK: u32 = 4;
     pub const TRACECLONE: u32 = 8;
     pub const TRACEEXEC: u32 = 0x10;
+    pub const TRACEEXIT: u32 = 0x40;
     pub const EXITKILL: u32 = 1 << 20;
     /// Every option Linux accepts (`PTRACE_O_MASK`).
     pub const MASK: u32 = 0xff | EXITKILL | (1 << 21);
@@ -49,6 +50,7 @@ pub mod event {
     pub const VFORK: i32 = 2;
     pub const CLONE: i32 = 3;
     pub const EXEC: i32 = 4;
+    pub const EXIT: i32 = 6;
     pub const STOP: i32 = 128;
 }
 
@@ -132,6 +134,12 @@ pub struct Tracee {
     pub in_syscall: bool,
     /// `PTRACE_INTERRUPT` asked for a stop.
     pub interrupt: bool,
+    /// `PTRACE_LISTEN`: out of its ptrace stop but still job-stopped; it traps again
+    /// (`PTRACE_EVENT_STOP` with `SIGTRAP`) once it is continued.
+    pub listening: bool,
+    /// It is exiting with this status and reported `PTRACE_EVENT_EXIT`: it ends when
+    /// resumed.
+    pub exiting: Option<crate::ExitStatus>,
     /// The debug registers (`u_debugreg`).
     pub debugreg: user::DebugRegs,
 }
@@ -186,6 +194,17 @@ impl Tracee {
     /// Whether thread `tid` is in a ptrace stop.
     pub fn stopped(&self, tid: i32) -> bool {
         self.stop.is_some_and(|s| s.tid == tid)
+    }
+}
+
+/// The siginfo of a trap stop (`ptrace_do_notify`): `signo`, with the stop's code as
+/// `si_code`, from the tracee itself.
+pub fn trap_info(signo: i32, code: i32, pid: i32, uid: u32) -> SigInfo {
+    SigInfo {
+        signo,
+        errno: 0,
+        code,
+        fields: crate::signal::SigFields::Kill { pid, uid },
     }
 }
 
@@ -262,6 +281,7 @@ pub(crate) fn tracee_exits(p: &mut Process) -> Option<i32> {
     t.pending.clear();
     t.inject = None;
     t.interrupt = false;
+    t.listening = false;
     (t.tracer != p.ppid).then_some(t.tracer)
 }
 
