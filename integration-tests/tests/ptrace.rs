@@ -72,7 +72,10 @@ fn strace_follows_children() {
             .filter(|l| l.starts_with("write(1, \"hello, world\\n\", 13)") && l.ends_with("= 13"))
             .count();
         assert_eq!(writes, 2, "{trap}:\n{out}");
-        let exits = out.lines().filter(|l| l.starts_with("exit_group(0)")).count();
+        let exits = out
+            .lines()
+            .filter(|l| l.starts_with("exit_group(0)"))
+            .count();
         assert_eq!(exits, 3, "{trap}:\n{out}");
     }
 }

@@ -53,8 +53,8 @@
 
 mod boot;
 mod host;
-mod publish;
 mod ptrace;
+mod publish;
 mod publish_udp;
 pub mod record;
 pub mod replay;

@@ -523,7 +523,11 @@ impl Kernel {
             self.wake(WaitKey::Vfork(pid));
         }
         if completed {
-            let after = if exec_from.is_some() { task_of(pid) } else { tid };
+            let after = if exec_from.is_some() {
+                task_of(pid)
+            } else {
+                tid
+            };
             self.ptrace_syscall_exit(after);
         }
         if let Some(code) = exit_thread {

@@ -207,7 +207,12 @@ impl Kernel {
         };
         let (ppid, uid) = (p.ppid, p.cred.uid);
         let tracer = p.ptrace.as_mut().map(|t| {
-            let code = signo | if t.seized { syscall::ptrace::event::STOP << 8 } else { 0 };
+            let code = signo
+                | if t.seized {
+                    syscall::ptrace::event::STOP << 8
+                } else {
+                    0
+                };
             t.stop = Some(syscall::ptrace::Stop {
                 tid: crate::run::tid_of(by),
                 kind: syscall::ptrace::StopKind::Group,

@@ -6,8 +6,9 @@ use abi::{Errno, Sysno};
 use crate::{
     acct, aio, caps, copy, cred, epoll, eventfd, exec_call, fs, futex, info, ipc, itimer, kcmp,
     keys, kill, mem, membarrier, net, notify, page_cache_calls, personality, pidfd, poll,
-    posix_timer, priority, proc_calls, process_vm, procfs, ptrace, reboot, sched_calls, settime, signal,
-    signalfd, splice, sysfs_call, syslog, task, time, timerfd, tty, unshare, Args, Ctx, Outcome,
+    posix_timer, priority, proc_calls, process_vm, procfs, ptrace, reboot, sched_calls, settime,
+    signal, signalfd, splice, sysfs_call, syslog, task, time, timerfd, tty, unshare, Args, Ctx,
+    Outcome,
 };
 
 /// A handler that returns a value (the common case).

@@ -8,7 +8,7 @@ use abi::structs::UserRegs;
 use abi::{Errno, SysResult, UserAddr};
 
 use super::user::{self, DEBUGREG_OFFSET, REGS_SIZE, USER_SIZE};
-use super::{link, unlink, Resume, StopKind, Stop, Tracee};
+use super::{link, unlink, Resume, Stop, StopKind, Tracee};
 use crate::process::ProcState;
 use crate::signal::{SigInfo, SIGINFO_SIZE};
 use crate::{Args, Ctx, WaitKey};
@@ -62,7 +62,12 @@ pub(crate) fn sys_ptrace(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     if request == req::ATTACH || request == req::SEIZE {
         return attach(ctx, tgid, request == req::SEIZE, addr, data);
     }
-    check_attach(ctx, tgid, pid, matches!(request, req::KILL | req::INTERRUPT))?;
+    check_attach(
+        ctx,
+        tgid,
+        pid,
+        matches!(request, req::KILL | req::INTERRUPT),
+    )?;
     match request {
         req::PEEKTEXT | req::PEEKDATA => {
             let mm = ctx.process(tgid)?.mm;
@@ -131,7 +136,9 @@ pub(crate) fn sys_ptrace(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
             ctx.copy_in(UserAddr(data), &mut fx)?;
             set_fxsave(ctx, tgid, pid, &fx)
         }
-        req::GETREGSET | req::SETREGSET => regset(ctx, tgid, pid, request == req::SETREGSET, addr.0, data),
+        req::GETREGSET | req::SETREGSET => {
+            regset(ctx, tgid, pid, request == req::SETREGSET, addr.0, data)
+        }
         req::GETSIGINFO => {
             let info = tracee(ctx, tgid)?.siginfo.ok_or(Errno::EINVAL)?;
             ctx.copy_out(UserAddr(data), &info.to_bytes())?;
@@ -241,7 +248,11 @@ fn attach(ctx: &mut Ctx<'_>, tgid: i32, seize: bool, addr: UserAddr, data: u64) 
         crate::kill::send_to(p, None, SigInfo::kernel(sig::SIGSTOP), &mut wake);
     }
     if let ProcState::Stopped { sig: s, .. } = p.state {
-        let code = if seize { s | (super::event::STOP << 8) } else { s };
+        let code = if seize {
+            s | (super::event::STOP << 8)
+        } else {
+            s
+        };
         if let Some(t) = p.ptrace.as_mut() {
             t.stop = Some(Stop {
                 tid: tgid,
@@ -403,7 +414,9 @@ fn regset(ctx: &mut Ctx<'_>, tgid: i32, tid: i32, set: bool, which: u64, iov: u6
 /// no compacted format (`xcomp_bv` 0), no reserved bytes set, no state component the
 /// host does not have (`EINVAL`).
 fn check_xstate_header(img: &[u8]) -> Result<(), Errno> {
-    let hdr = img.get(FXSAVE_SIZE..FXSAVE_SIZE + 64).ok_or(Errno::EINVAL)?;
+    let hdr = img
+        .get(FXSAVE_SIZE..FXSAVE_SIZE + 64)
+        .ok_or(Errno::EINVAL)?;
     let word = |i: usize| u64::from_ne_bytes(hdr[i * 8..i * 8 + 8].try_into().unwrap_or_default());
     let features = crate::signal::XstateInfo::from_image(img).map_or(0, |x| x.features);
     if word(1) != 0 || (2..8).any(|i| word(i) != 0) || word(0) & !features != 0 {

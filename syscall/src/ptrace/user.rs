@@ -135,6 +135,7 @@ pub fn put_reg(regs: &mut UserRegs, off: u64, v: u64) -> Result<(), Errno> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -159,8 +160,10 @@ mod tests {
 
     #[test]
     fn putreg_rules() {
-        let mut r = UserRegs::default();
-        r.cs = 0x33;
+        let mut r = UserRegs {
+            cs: 0x33,
+            ..Default::default()
+        };
         put_reg(&mut r, 17 * 8, 0).unwrap_err();
         put_reg(&mut r, 17 * 8, 0x10).unwrap_err();
         put_reg(&mut r, 17 * 8, 0x2b).unwrap();
