@@ -15,7 +15,9 @@
 //! instance's IPC namespace ([`ipc`]: SysV shared memory, semaphores and message queues,
 //! POSIX message queues, kept in the [`ProcessTable`]; semaphore undos are applied by
 //! [`proc_calls::exit_process`]), and the instance's keys and keyrings (`keys`: `add_key`,
-//! `request_key`, `keyctl`, `/proc/keys`), also kept in the [`ProcessTable`].
+//! `request_key`, `keyctl`, `/proc/keys`), also kept in the [`ProcessTable`], and guest
+//! ptrace ([`ptrace`]: the link between tracer and tracee, their stops as values, the
+//! requests; the kernel enters the stops).
 //!
 //! Messages: the kernel hands a stopped task's registers to [`dispatch`], which returns an
 //! [`Outcome`]: a value for `rax`, or a change of control flow (exit). Handlers never touch
