@@ -79,3 +79,30 @@ fn strace_follows_children() {
         assert_eq!(exits, 3, "{trap}:\n{out}");
     }
 }
+
+/// `strace -f` follows the threads of a process (`PTRACE_EVENT_CLONE`, each thread's
+/// exit reported to the tracer): the same attach and exit lines as natively, pids aside.
+#[test]
+fn strace_follows_threads() {
+    if !std::path::Path::new("/usr/bin/strace").exists() {
+        eprintln!("skipped: /usr/bin/strace is not installed");
+        return;
+    }
+    let cmd = format!(
+        "strace -f -e trace=none {} 2>&1 | sed -E 's/[0-9]+/N/g; s/ +/ /g' | sort | uniq -c",
+        guests::PTRACE_THREADS
+    );
+    for trap in TRAPS {
+        let o = compare(&["sh", "-c", &cmd], &opts(trap));
+        assert_eq!(o.status, 0, "{}", o.describe(trap));
+        let out = o.stdout_str();
+        assert!(
+            out.contains(" 3 strace: Process N attached\n"),
+            "{trap}:\n{out}"
+        );
+        assert!(
+            out.contains(" 3 [pid N] +++ exited with N +++\n"),
+            "{trap}:\n{out}"
+        );
+    }
+}

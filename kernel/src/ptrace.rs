@@ -37,13 +37,10 @@ impl Kernel {
             return NextSignal::Nothing;
         };
         p.sig_of(tid_of(tid));
-        let injected = p.ptrace.as_mut().and_then(|t| match t.inject {
-            Some((t2, info)) if t2 == tid_of(tid) => {
-                t.inject = None;
-                Some(info)
-            }
-            _ => None,
-        });
+        let injected = p
+            .ptrace
+            .as_mut()
+            .and_then(|t| t.inject.remove(&tid_of(tid)));
         if let Some(info) = injected {
             if p.sig.blocked & sigmask(info.signo) != 0 {
                 p.sig.send_thread(info);
@@ -60,7 +57,8 @@ impl Kernel {
         let Some(info) = p.sig.take_deliverable() else {
             return NextSignal::Nothing;
         };
-        if p.ptrace.is_some() && info.signo != sig::SIGKILL {
+        let traced = p.ptrace.as_ref().is_some_and(|t| t.traces(tid_of(tid)));
+        if traced && info.signo != sig::SIGKILL {
             self.ptrace_stop(tid, StopKind::Signal, info.signo, info, None);
             return NextSignal::Stopped;
         }
@@ -103,13 +101,7 @@ impl Kernel {
         let Some(t) = p.ptrace.as_mut() else {
             return;
         };
-        t.stop = Some(syscall::ptrace::Stop {
-            tid: tid_of(tid),
-            kind,
-            code,
-            reported: false,
-        });
-        t.siginfo = Some(info);
+        t.enter(tid_of(tid), kind, code, info);
         if let Some(m) = msg {
             t.event_msg = m;
         }
@@ -119,7 +111,7 @@ impl Kernel {
             th.stopped_fp = fp;
         }
         self.sched_call(SchedMsg::Stop(tid));
-        self.notify_tracer(tracer, pid, uid, si_code::CLD_TRAPPED, code & 0x7f);
+        self.notify_tracer(tracer, tid_of(tid), uid, si_code::CLD_TRAPPED, code & 0x7f);
     }
 
     /// Tells `tracer` that its tracee `pid` stopped (`do_notify_parent_cldstop`).
@@ -157,7 +149,7 @@ impl Kernel {
         let Some(t) = p.ptrace.as_mut() else {
             return false;
         };
-        let next = if std::mem::take(&mut t.interrupt) || std::mem::take(&mut t.listening) {
+        let next = if t.interrupt.remove(&me) || t.listening.remove(&me) {
             Some((StopKind::Event, sig::SIGTRAP | (event::STOP << 8), None))
         } else {
             let i = t.pending.iter().position(|s| s.tid == me);
@@ -181,13 +173,14 @@ impl Kernel {
         let Some(t) = self.procs.get_mut(pid).and_then(|p| p.ptrace.as_mut()) else {
             return false;
         };
+        let me = tid_of(tid);
         if fresh {
-            t.in_syscall = false;
+            t.in_syscall.remove(&me);
         }
-        if !fresh || !t.traces_syscalls() {
+        if !fresh || !t.traces_syscalls() || !t.traces(me) {
             return false;
         }
-        t.in_syscall = true;
+        t.in_syscall.insert(me);
         let code = t.syscall_code();
         let Some(task) = self.tasks.get_mut(&tid) else {
             return false;
@@ -208,7 +201,7 @@ impl Kernel {
         let Some(t) = self.procs.get_mut(pid).and_then(|p| p.ptrace.as_mut()) else {
             return;
         };
-        if !std::mem::take(&mut t.in_syscall) || !t.traces_syscalls() {
+        if !t.in_syscall.remove(&tid_of(after)) || !t.traces_syscalls() {
             return;
         }
         t.pending.push_back(syscall::ptrace::PendingStop {
@@ -230,7 +223,7 @@ impl Kernel {
         let Some(t) = self.procs.get_mut(pid).and_then(|p| p.ptrace.as_mut()) else {
             return false;
         };
-        if !t.traces_syscalls() || !std::mem::take(&mut t.in_syscall) {
+        if !t.traces_syscalls() || !t.in_syscall.remove(&tid_of(tid)) {
             return false;
         }
         let code = t.syscall_code();
@@ -252,10 +245,16 @@ impl Kernel {
         true
     }
 
-    /// The process of `tid` is to end with `status`: under `PTRACE_O_TRACEEXIT` it first
-    /// stops with `PTRACE_EVENT_EXIT` (the wait status as the event message), unless it
-    /// was killed by `SIGKILL` or already reported it. Returns whether it stopped.
-    pub(crate) fn ptrace_exit_stop(&mut self, tid: TaskId, status: syscall::ExitStatus) -> bool {
+    /// Thread `tid` (with `group`, its whole process) is to end with `status`: under
+    /// `PTRACE_O_TRACEEXIT` it first stops with `PTRACE_EVENT_EXIT` (the wait status as
+    /// the event message), unless it was killed by `SIGKILL` or already reported it.
+    /// Returns whether it stopped.
+    pub(crate) fn ptrace_exit_stop(
+        &mut self,
+        tid: TaskId,
+        status: syscall::ExitStatus,
+        group: bool,
+    ) -> bool {
         let pid = self.tgid(tid);
         let Some(p) = self.procs.get_mut(pid) else {
             return false;
@@ -265,12 +264,13 @@ impl Kernel {
             return false;
         };
         if t.options & syscall::ptrace::opt::TRACEEXIT == 0
-            || t.exiting.is_some()
+            || !t.traces(tid_of(tid))
+            || t.exiting.contains_key(&tid_of(tid))
             || status == syscall::ExitStatus::Signaled(sig::SIGKILL, false)
         {
             return false;
         }
-        t.exiting = Some(status);
+        t.exiting.insert(tid_of(tid), (status, group));
         let code = sig::SIGTRAP | (event::EXIT << 8);
         let info = trap_info(sig::SIGTRAP, code, pid, uid);
         let msg = Some(status.wait_status() as u64);
@@ -278,10 +278,43 @@ impl Kernel {
         true
     }
 
-    /// The status a process that reported `PTRACE_EVENT_EXIT` ends with, now it runs on.
-    pub(crate) fn ptrace_exiting(&self, tid: TaskId) -> Option<syscall::ExitStatus> {
+    /// The status a thread that reported `PTRACE_EVENT_EXIT` ends with, now it runs on,
+    /// and whether its whole process ends.
+    pub(crate) fn ptrace_exiting(&self, tid: TaskId) -> Option<(syscall::ExitStatus, bool)> {
         let p = self.procs.get(self.tgid(tid))?;
-        p.ptrace.as_ref()?.exiting
+        p.ptrace.as_ref()?.exiting.get(&tid_of(tid)).copied()
+    }
+
+    /// Traced threads `tids` of `pid` ended with `status`: the tracer's `wait` is to see
+    /// each (told by `SIGCHLD`).
+    pub(crate) fn ptrace_threads_exited(
+        &mut self,
+        pid: i32,
+        tids: &[i32],
+        status: syscall::ExitStatus,
+    ) {
+        let Some(p) = self.procs.get_mut(pid) else {
+            return;
+        };
+        let uid = p.cred.uid;
+        let Some(t) = p.ptrace.as_mut() else {
+            return;
+        };
+        let mut any = false;
+        for &tid in tids.iter().filter(|&&tid| tid != pid) {
+            if t.traces(tid) {
+                t.exited.push_back((tid, status));
+                any = true;
+            }
+        }
+        let tracer = t.tracer;
+        if any {
+            let (code, st) = match status {
+                syscall::ExitStatus::Exited(c) => (si_code::CLD_EXITED, c),
+                syscall::ExitStatus::Signaled(s, _) => (si_code::CLD_KILLED, s),
+            };
+            self.notify_tracer(tracer, pid, uid, code, st);
+        }
     }
 
     /// Whether thread `tid` is in a ptrace stop that only `SIGKILL` ends.

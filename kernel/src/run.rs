@@ -69,7 +69,7 @@ impl Kernel {
                 let expired = syscall::timers::account_cpu(p, tid_of(tid), ran);
                 self.timers_expired(pid, expired);
             }
-            if let Some(status) = ended.filter(|&st| !self.ptrace_exit_stop(tid, st)) {
+            if let Some(status) = ended.filter(|&st| !self.ptrace_exit_stop(tid, st, true)) {
                 self.trace.exited(pid, status);
                 if let Some(init_status) = self.exit_task(tid, status) {
                     // What the guest sent to published ports' clients goes out first.
@@ -254,8 +254,11 @@ impl Kernel {
     /// Runs `tid` until it traps and handles the trap; `Some` when its process has ended.
     fn run_task(&mut self, tid: TaskId) -> Result<Option<syscall::ExitStatus>, KernelError> {
         let pid = self.tgid(tid);
-        if let Some(status) = self.ptrace_exiting(tid) {
-            return Ok(Some(status));
+        if let Some((status, group)) = self.ptrace_exiting(tid) {
+            if group || self.exit_thread(tid, status) {
+                return Ok(Some(status));
+            }
+            return Ok(None);
         }
         if self.ptrace_before_run(tid) {
             return Ok(None);
@@ -531,8 +534,9 @@ impl Kernel {
             self.ptrace_syscall_exit(after);
         }
         if let Some(code) = exit_thread {
-            if self.exit_thread(tid) {
-                ended = Some(syscall::ExitStatus::Exited(code));
+            let status = syscall::ExitStatus::Exited(code);
+            if !self.ptrace_exit_stop(tid, status, false) && self.exit_thread(tid, status) {
+                ended = Some(status);
             }
         }
         Ok(ended)
@@ -624,7 +628,7 @@ impl Kernel {
     /// Thread `tid` calls `exit`. Returns whether it was the last thread of its process
     /// (which then exits); otherwise only the thread is gone (a leader that leaves first
     /// keeps the process, and its pid, until the last thread exits).
-    fn exit_thread(&mut self, tid: TaskId) -> bool {
+    fn exit_thread(&mut self, tid: TaskId, status: syscall::ExitStatus) -> bool {
         let pid = self.tgid(tid);
         let Some(p) = self.procs.get_mut(pid) else {
             return true;
@@ -635,6 +639,7 @@ impl Kernel {
         let thread = p.threads.remove(&tid_of(tid)).unwrap_or_default();
         let mm = p.mm;
         self.release_thread(tid, mm, &thread);
+        self.ptrace_threads_exited(pid, &[tid_of(tid)], status);
         false
     }
 
@@ -654,6 +659,8 @@ impl Kernel {
     fn exit_task(&mut self, tid: TaskId, status: syscall::ExitStatus) -> Option<ExitStatus> {
         let pid = self.tgid(tid);
         self.forget_task(tid);
+        let tids: Vec<i32> = self.procs.get(pid)?.threads.keys().copied().collect();
+        self.ptrace_threads_exited(pid, &tids, status);
         let mut proc = self.procs.take(pid)?;
         for (t, thread) in std::mem::take(&mut proc.threads) {
             self.release_thread(task_of(t), proc.mm, &thread);

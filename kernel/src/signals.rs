@@ -85,7 +85,7 @@ impl Kernel {
                     return Ok(Some(ExitStatus::Signaled(info.signo, core)));
                 }
                 Disposition::Default(DefaultAction::Stop) => {
-                    self.stop_process(pid, tid, info.signo);
+                    self.stop_process(pid, info.signo);
                     return Ok(None);
                 }
                 Disposition::Default(DefaultAction::Continue | DefaultAction::Ignore) => {}
@@ -195,9 +195,9 @@ impl Kernel {
     /// with `EINTR`, and a write that moved data returns how much.
     ///
     /// The threads' registers wait in `stopped_regs` (for a tracer that attaches). In a
-    /// traced process, the stop is the tracer's to see as a ptrace stop of `by`, the
-    /// thread that took the signal.
-    fn stop_process(&mut self, pid: i32, by: TaskId, signo: i32) {
+    /// traced process, each traced thread's part of the stop is the tracer's to see as a
+    /// ptrace stop.
+    fn stop_process(&mut self, pid: i32, signo: i32) {
         let Some(p) = self.procs.get_mut(pid) else {
             return;
         };
@@ -206,20 +206,20 @@ impl Kernel {
             reported: false,
         };
         let (ppid, uid) = (p.ppid, p.cred.uid);
+        let threads: Vec<i32> = p.threads.keys().copied().collect();
         let tracer = p.ptrace.as_mut().map(|t| {
-            let code = signo
-                | if t.seized {
-                    syscall::ptrace::event::STOP << 8
-                } else {
-                    0
-                };
-            t.stop = Some(syscall::ptrace::Stop {
-                tid: crate::run::tid_of(by),
-                kind: syscall::ptrace::StopKind::Group,
-                code,
-                reported: false,
-            });
-            t.siginfo = Some(syscall::ptrace::trap_info(signo, code, pid, uid));
+            let event_stop = if t.seized {
+                syscall::ptrace::event::STOP << 8
+            } else {
+                0
+            };
+            let code = signo | event_stop;
+            let info = syscall::ptrace::trap_info(signo, code, pid, uid);
+            for tid in threads {
+                if t.traces(tid) {
+                    t.enter(tid, syscall::ptrace::StopKind::Group, code, info);
+                }
+            }
             t.tracer
         });
         for tid in self.thread_tasks(pid) {

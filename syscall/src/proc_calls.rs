@@ -126,6 +126,7 @@ fn do_fork(
     }
     if flags & THREAD != 0 {
         ctx.proc.threads.insert(pid, thread);
+        crate::ptrace::new_thread(ctx.proc, ctx.tid, pid, flags & UNTRACED == 0);
         return Ok(Outcome::Fork {
             child: pid,
             thread: true,
@@ -311,8 +312,8 @@ pub(crate) struct Found {
 }
 
 impl Found {
-    /// A process that ended with `st`.
-    fn exited(pid: i32, uid: u32, st: ExitStatus) -> Found {
+    /// A process (or traced thread) that ended with `st`.
+    pub(crate) fn exited(pid: i32, uid: u32, st: ExitStatus) -> Found {
         let (code, si_status) = match st {
             ExitStatus::Exited(c) => (1, c),
             ExitStatus::Signaled(s, core) => (if core { 3 } else { 2 }, s),

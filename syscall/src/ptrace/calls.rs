@@ -8,7 +8,7 @@ use abi::structs::UserRegs;
 use abi::{Errno, SysResult, UserAddr};
 
 use super::user::{self, DEBUGREG_OFFSET, REGS_SIZE, USER_SIZE};
-use super::{link, unlink, Resume, Stop, StopKind, Tracee};
+use super::{link, unlink, Resume, StopKind, Tracee};
 use crate::process::ProcState;
 use crate::signal::{SigInfo, SIGINFO_SIZE};
 use crate::{Args, Ctx, WaitKey};
@@ -60,7 +60,7 @@ pub(crate) fn sys_ptrace(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     }
     let tgid = crate::process_vm::thread_group_of(ctx, pid)?;
     if request == req::ATTACH || request == req::SEIZE {
-        return attach(ctx, tgid, request == req::SEIZE, addr, data);
+        return attach(ctx, tgid, pid, request == req::SEIZE, addr, data);
     }
     check_attach(
         ctx,
@@ -140,7 +140,8 @@ pub(crate) fn sys_ptrace(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
             regset(ctx, tgid, pid, request == req::SETREGSET, addr.0, data)
         }
         req::GETSIGINFO => {
-            let info = tracee(ctx, tgid)?.siginfo.ok_or(Errno::EINVAL)?;
+            let stop = tracee(ctx, tgid)?.stops.get(&pid).ok_or(Errno::EINVAL)?;
+            let info = stop.siginfo;
             ctx.copy_out(UserAddr(data), &info.to_bytes())?;
             Ok(0)
         }
@@ -148,8 +149,8 @@ pub(crate) fn sys_ptrace(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
             let mut b = [0u8; SIGINFO_SIZE];
             ctx.copy_in(UserAddr(data), &mut b)?;
             let t = tracee_mut(ctx, tgid)?;
-            let old = t.siginfo.as_mut().ok_or(Errno::EINVAL)?;
-            *old = SigInfo::from_bytes(&b);
+            let stop = t.stops.get_mut(&pid).ok_or(Errno::EINVAL)?;
+            stop.siginfo = SigInfo::from_bytes(&b);
             Ok(0)
         }
         req::GETEVENTMSG => {
@@ -164,9 +165,9 @@ pub(crate) fn sys_ptrace(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
             tracee_mut(ctx, tgid)?.options = data as u32;
             Ok(0)
         }
-        req::CONT => resume(ctx, tgid, Resume::Cont, data),
-        req::SYSCALL => resume(ctx, tgid, Resume::Syscall, data),
-        req::DETACH => detach(ctx, tgid, data),
+        req::CONT => resume(ctx, tgid, pid, Resume::Cont, data),
+        req::SYSCALL => resume(ctx, tgid, pid, Resume::Syscall, data),
+        req::DETACH => detach(ctx, tgid, pid, data),
         req::KILL => {
             let (me, uid) = (ctx.proc.pid, ctx.proc.cred.uid);
             let p = ctx.process_mut(tgid)?;
@@ -181,18 +182,18 @@ pub(crate) fn sys_ptrace(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
             if !t.seized {
                 return Err(Errno::EIO);
             }
-            if t.stop.is_none() {
-                t.interrupt = true;
+            if !t.stopped(pid) {
+                t.interrupt.insert(pid);
                 ctx.wake(WaitKey::Signal(tgid));
             }
             Ok(0)
         }
         req::LISTEN => {
             let t = tracee_mut(ctx, tgid)?;
-            match t.stop {
+            match t.stops.get(&pid) {
                 Some(s) if t.seized && s.code >> 8 == super::event::STOP => {
-                    t.stop = None;
-                    t.listening = true;
+                    t.stops.remove(&pid);
+                    t.listening.insert(pid);
                     ctx.effects.resume.push(tgid);
                     Ok(0)
                 }
@@ -221,7 +222,14 @@ fn traceme(ctx: &mut Ctx<'_>) -> SysResult {
 /// the ids or `CAP_SYS_PTRACE` must allow it, not a process already traced or exiting
 /// (`EPERM`). `ATTACH` sends `SIGSTOP`; a job-stopped process is in a tracing stop at
 /// once.
-fn attach(ctx: &mut Ctx<'_>, tgid: i32, seize: bool, addr: UserAddr, data: u64) -> SysResult {
+fn attach(
+    ctx: &mut Ctx<'_>,
+    tgid: i32,
+    tid: i32,
+    seize: bool,
+    addr: UserAddr,
+    data: u64,
+) -> SysResult {
     let options = if seize {
         if !addr.is_null() || data & !u64::from(super::opt::MASK) != 0 {
             return Err(Errno::EIO);
@@ -253,14 +261,9 @@ fn attach(ctx: &mut Ctx<'_>, tgid: i32, seize: bool, addr: UserAddr, data: u64) 
         } else {
             s
         };
+        let info = super::trap_info(s, code, tgid, cred.uid);
         if let Some(t) = p.ptrace.as_mut() {
-            t.stop = Some(Stop {
-                tid: tgid,
-                kind: StopKind::Group,
-                code,
-                reported: false,
-            });
-            t.siginfo = Some(super::trap_info(s, code, tgid, cred.uid));
+            t.enter(tid, StopKind::Group, code, info);
         }
     }
     ctx.proc.tracees.insert(tgid);
@@ -429,7 +432,7 @@ fn check_xstate_header(img: &[u8]) -> Result<(), Errno> {
 /// beyond 64). At a signal-delivery stop that signal is delivered instead of the one
 /// reported (0: none); at a syscall stop it is sent; at an event or group stop it is
 /// ignored, as Linux does.
-fn resume(ctx: &mut Ctx<'_>, tgid: i32, how: Resume, data: u64) -> SysResult {
+fn resume(ctx: &mut Ctx<'_>, tgid: i32, tid: i32, how: Resume, data: u64) -> SysResult {
     let signo = valid_signal(data)?;
     let (me, uid) = (ctx.proc.pid, ctx.proc.cred.uid);
     let p = ctx.process_mut(tgid)?;
@@ -437,17 +440,16 @@ fn resume(ctx: &mut Ctx<'_>, tgid: i32, how: Resume, data: u64) -> SysResult {
         return Err(Errno::ESRCH);
     };
     t.resume = how;
-    let Some(stop) = t.stop.take() else {
+    let Some(stop) = t.stops.remove(&tid) else {
         return Ok(0);
     };
     let mut wake = Vec::new();
     match stop.kind {
         StopKind::Signal if signo != 0 => {
-            let info = t
-                .siginfo
+            let info = Some(stop.siginfo)
                 .filter(|i| i.signo == signo)
                 .unwrap_or_else(|| SigInfo::user(signo, me, uid));
-            t.inject = Some((stop.tid, info));
+            t.inject.insert(tid, info);
         }
         StopKind::SyscallEntry | StopKind::SyscallExit if signo != 0 => {
             crate::kill::send_to(p, Some(stop.tid), SigInfo::kernel(signo), &mut wake);
@@ -466,19 +468,18 @@ fn resume(ctx: &mut Ctx<'_>, tgid: i32, how: Resume, data: u64) -> SysResult {
 
 /// `PTRACE_DETACH`: the tracee is unlinked and runs on with signal `data` (a process
 /// job-stopped before stays stopped).
-fn detach(ctx: &mut Ctx<'_>, tgid: i32, data: u64) -> SysResult {
+fn detach(ctx: &mut Ctx<'_>, tgid: i32, tid: i32, data: u64) -> SysResult {
     let signo = valid_signal(data)?;
     let p = ctx.process_mut(tgid)?;
     let Some(t) = unlink(p) else {
         return Err(Errno::ESRCH);
     };
     let mut wake = Vec::new();
-    if let (Some(stop), true) = (t.stop, signo != 0) {
-        let info = t
-            .siginfo
+    if let (Some(stop), true) = (t.stops.get(&tid), signo != 0) {
+        let info = Some(stop.siginfo)
             .filter(|i| i.signo == signo)
             .unwrap_or_else(|| SigInfo::kernel(signo));
-        crate::kill::send_to(p, Some(stop.tid), info, &mut wake);
+        crate::kill::send_to(p, Some(tid), info, &mut wake);
     }
     ctx.proc.tracees.remove(&tgid);
     ctx.wake_all(wake);

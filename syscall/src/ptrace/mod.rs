@@ -6,8 +6,9 @@
 //! What it owns: the tracing link ([`Tracee`] on the traced process, [`Process::tracees`]
 //! on the tracer), the stops a tracee is in or is to enter ([`Stop`], [`PendingStop`]),
 //! what a resume injects, the requests ([`calls`]) and `struct user` with the debug
-//! registers ([`user`]). Tracing is per process: every thread of a traced process is
-//! traced by the same tracer, and one thread at a time is in a ptrace stop.
+//! registers ([`user`]). A process has one tracer; its threads stop, are reported and
+//! resumed each on its own (by tid), except that a thread created without
+//! `PTRACE_O_TRACECLONE` is not traced ([`Tracee::untraced`]).
 //!
 //! Stops are values: a handler that wants its caller to stop later (a fork or exec
 //! event) queues a [`PendingStop`]; the kernel enters stops (a signal about to be
@@ -21,7 +22,7 @@
 pub(crate) mod calls;
 pub(crate) mod user;
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use abi::signal::sig;
 
@@ -70,7 +71,7 @@ pub enum StopKind {
     Event,
 }
 
-/// The ptrace stop a tracee is in.
+/// The ptrace stop a tracee's thread is in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Stop {
     /// The stopped thread.
@@ -82,6 +83,9 @@ pub struct Stop {
     pub code: i32,
     /// Whether the tracer's `wait` has seen it.
     pub reported: bool,
+    /// Its siginfo (`PTRACE_GETSIGINFO`/`SETSIGINFO`): the signal of a signal-delivery
+    /// stop, `SIGTRAP` with the code of the others.
+    pub siginfo: SigInfo,
 }
 
 /// A stop for a thread to enter before it runs on (an event a syscall raised, a
@@ -117,29 +121,33 @@ pub struct Tracee {
     pub options: u32,
     /// Attached by `PTRACE_SEIZE` (no `SIGSTOP` at attach; `PTRACE_INTERRUPT` works).
     pub seized: bool,
-    /// The stop it is in.
-    pub stop: Option<Stop>,
-    /// Stops to enter before the thread runs on, in order.
+    /// The ptrace stops its threads are in, by tid.
+    pub stops: BTreeMap<i32, Stop>,
+    /// Stops to enter before a thread runs on, in order.
     pub pending: VecDeque<PendingStop>,
     /// How it was last resumed.
     pub resume: Resume,
-    /// The siginfo of the last stop (`PTRACE_GETSIGINFO`/`SETSIGINFO`).
-    pub siginfo: Option<SigInfo>,
-    /// The signal to deliver, without reporting it again, when thread `.0` runs on (the
-    /// tracer's choice at the end of a signal-delivery stop).
-    pub inject: Option<(i32, SigInfo)>,
+    /// The signal to deliver, without reporting it again, when a thread runs on (the
+    /// tracer's choice at the end of its signal-delivery stop), by tid.
+    pub inject: BTreeMap<i32, SigInfo>,
     /// `PTRACE_GETEVENTMSG`.
     pub event_msg: u64,
-    /// Its syscall-entry stop was reported and the exit is still to come.
-    pub in_syscall: bool,
-    /// `PTRACE_INTERRUPT` asked for a stop.
-    pub interrupt: bool,
-    /// `PTRACE_LISTEN`: out of its ptrace stop but still job-stopped; it traps again
-    /// (`PTRACE_EVENT_STOP` with `SIGTRAP`) once it is continued.
-    pub listening: bool,
-    /// It is exiting with this status and reported `PTRACE_EVENT_EXIT`: it ends when
-    /// resumed.
-    pub exiting: Option<crate::ExitStatus>,
+    /// Threads whose syscall-entry stop was reported, the exit still to come.
+    pub in_syscall: BTreeSet<i32>,
+    /// Threads `PTRACE_INTERRUPT` asked to stop.
+    pub interrupt: BTreeSet<i32>,
+    /// Threads out of their ptrace stop by `PTRACE_LISTEN` but still job-stopped: each
+    /// traps again (`PTRACE_EVENT_STOP` with `SIGTRAP`) once it is continued.
+    pub listening: BTreeSet<i32>,
+    /// Threads created without `PTRACE_O_TRACECLONE`: not traced (no stops; their
+    /// signals are delivered as in an untraced process).
+    pub untraced: BTreeSet<i32>,
+    /// Threads exiting with this status (`true`: the whole process) that reported
+    /// `PTRACE_EVENT_EXIT`: each ends when resumed.
+    pub exiting: BTreeMap<i32, (crate::ExitStatus, bool)>,
+    /// Threads that ended, for the tracer's `wait` to see (as Linux's tracer sees each
+    /// traced thread's exit).
+    pub exited: VecDeque<(i32, crate::ExitStatus)>,
     /// The debug registers (`u_debugreg`).
     pub debugreg: user::DebugRegs,
 }
@@ -188,12 +196,29 @@ impl Tracee {
 
     /// Whether thread `tid` has a signal from the tracer to take before it runs on.
     pub fn injects(&self, tid: i32) -> bool {
-        self.inject.is_some_and(|(t, _)| t == tid)
+        self.inject.contains_key(&tid)
     }
 
     /// Whether thread `tid` is in a ptrace stop.
     pub fn stopped(&self, tid: i32) -> bool {
-        self.stop.is_some_and(|s| s.tid == tid)
+        self.stops.contains_key(&tid)
+    }
+
+    /// Whether thread `tid` is traced.
+    pub fn traces(&self, tid: i32) -> bool {
+        !self.untraced.contains(&tid)
+    }
+
+    /// Records that thread `tid` entered a stop.
+    pub fn enter(&mut self, tid: i32, kind: StopKind, code: i32, siginfo: SigInfo) {
+        let stop = Stop {
+            tid,
+            kind,
+            code,
+            reported: false,
+            siginfo,
+        };
+        self.stops.insert(tid, stop);
     }
 }
 
@@ -277,12 +302,36 @@ pub(crate) fn exec_event(p: &mut Process, old_tid: i32) {
 /// notify instead of the parent.
 pub(crate) fn tracee_exits(p: &mut Process) -> Option<i32> {
     let t = p.ptrace.as_mut()?;
-    t.stop = None;
+    t.stops.clear();
     t.pending.clear();
-    t.inject = None;
-    t.interrupt = false;
-    t.listening = false;
+    t.inject.clear();
+    t.interrupt.clear();
+    t.listening.clear();
     (t.tracer != p.ppid).then_some(t.tracer)
+}
+
+/// A new thread `tid` of traced `p`, made by thread `by`: with `PTRACE_O_TRACECLONE` (and
+/// unless `CLONE_UNTRACED`: `traceable` false) the creator reports `PTRACE_EVENT_CLONE`
+/// and the thread is traced from a `SIGSTOP` (seized: a `PTRACE_EVENT_STOP`); without, it
+/// is not traced.
+pub(crate) fn new_thread(p: &mut Process, by: i32, tid: i32, traceable: bool) {
+    let Some(t) = p.ptrace.as_mut() else {
+        return;
+    };
+    if !traceable || !t.queue_event(by, opt::TRACECLONE, event::CLONE, tid as u64) {
+        t.untraced.insert(tid);
+        return;
+    }
+    if t.seized {
+        t.pending.push_back(PendingStop {
+            tid,
+            kind: StopKind::Event,
+            code: sig::SIGTRAP | (event::STOP << 8),
+            msg: None,
+        });
+    } else {
+        crate::kill::send_to(p, Some(tid), SigInfo::kernel(sig::SIGSTOP), &mut Vec::new());
+    }
 }
 
 /// What becomes of a process's tracees when it exits (`exit_ptrace`): each is unlinked;
@@ -309,12 +358,20 @@ pub(crate) fn tracer_exits(procs: &mut ProcessTable, tracer: &mut Process) -> Ve
     wake
 }
 
-/// The unreported ptrace stop of `p`, for its tracer's `wait` (marked reported unless
-/// `nowait`): status `code << 8 | 0x7f`, `CLD_TRAPPED`.
+/// An unreported ptrace stop of `p`, for its tracer's `wait` (marked reported unless
+/// `nowait`): status `code << 8 | 0x7f`, `CLD_TRAPPED`, from the stopped thread's tid.
 pub(crate) fn wait_stop(p: &mut Process, nowait: bool) -> Option<crate::proc_calls::Found> {
-    let stop = p.ptrace.as_mut()?.stop.as_mut().filter(|s| !s.reported)?;
+    let uid = p.cred.uid;
+    let t = p.ptrace.as_mut()?;
+    if let Some(&(tid, st)) = t.exited.front() {
+        if !nowait {
+            t.exited.pop_front();
+        }
+        return Some(crate::proc_calls::Found::exited(tid, uid, st));
+    }
+    let stop = t.stops.values_mut().find(|s| !s.reported)?;
     stop.reported |= !nowait;
-    let code = stop.code;
+    let (code, tid) = (stop.code, stop.tid);
     if let ProcState::Stopped { sig: s, .. } = p.state {
         p.state = ProcState::Stopped {
             sig: s,
@@ -322,7 +379,7 @@ pub(crate) fn wait_stop(p: &mut Process, nowait: bool) -> Option<crate::proc_cal
         };
     }
     Some(crate::proc_calls::Found {
-        pid: p.pid,
+        pid: tid,
         uid: p.cred.uid,
         status: (code << 8) | 0x7f,
         code: abi::signal::si_code::CLD_TRAPPED,
