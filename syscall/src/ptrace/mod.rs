@@ -20,6 +20,8 @@
 //! never reach the host: hardware breakpoints and single-stepping are not implemented.
 
 pub(crate) mod calls;
+#[cfg(test)]
+mod tests;
 pub(crate) mod user;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
