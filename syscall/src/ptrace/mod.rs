@@ -285,14 +285,25 @@ pub(crate) fn fork_child(
     Some(tracer)
 }
 
-/// After `execve` by thread `old_tid` of traced `p` (now its leader): `PTRACE_EVENT_EXEC`
-/// if the tracer asked for it, else (attached by `PTRACE_ATTACH` or `TRACEME`) a
-/// `SIGTRAP`.
+/// After `execve` by thread `old_tid` of traced `p` (now its leader, its other threads
+/// gone): `PTRACE_EVENT_EXEC` if the tracer asked for it, else (attached by
+/// `PTRACE_ATTACH` or `TRACEME`) a `SIGTRAP`.
 pub(crate) fn exec_event(p: &mut Process, old_tid: i32) {
     let (pid, uid) = (p.pid, p.cred.uid);
     let Some(t) = p.ptrace.as_mut() else {
         return;
     };
+    if t.in_syscall.remove(&old_tid) {
+        t.in_syscall.insert(pid);
+    }
+    let gone = |tid: &i32| *tid != pid;
+    t.stops.retain(|tid, _| !gone(tid));
+    t.inject.retain(|tid, _| !gone(tid));
+    t.in_syscall.retain(|tid| !gone(tid));
+    t.interrupt.retain(|tid| !gone(tid));
+    t.listening.retain(|tid| !gone(tid));
+    t.untraced.clear();
+    t.pending.retain(|s| !gone(&s.tid));
     if !t.queue_event(pid, opt::TRACEEXEC, event::EXEC, old_tid as u64) && !t.seized {
         let info = SigInfo::user(sig::SIGTRAP, pid, uid);
         crate::kill::send_to(p, Some(pid), info, &mut Vec::new());
