@@ -294,7 +294,7 @@ table! {
     getpid => full(info::sys_getpid);
     getppid => full(proc_calls::sys_getppid);
     kcmp => partial(kcmp::sys_kcmp, "FILE, VM, FILES, FS, SIGHAND, IO, SYSVSEM by uml's objects: each process has its own fs (CLONE_FS copies) and no I/O context (IO always equal); EPOLL_TFD EOPNOTSUPP");
-    ptrace => partial(ptrace::calls::sys_ptrace, "guest tracer and tracee; tracing per process (one thread of a tracee in a ptrace stop at a time; new threads are not reported); debug registers kept and checked but never armed; PTRACE_SINGLESTEP, the VFORK_DONE event, POKETEXT into read-only mappings EIO");
+    ptrace => partial(ptrace::calls::sys_ptrace, "guest tracer and tracee; one tracer per process (its threads stop and resume each on its own; attaching to one thread attaches its whole process); debug registers kept and checked but never armed; PTRACE_SINGLESTEP, the VFORK_DONE event, POKETEXT into read-only mappings EIO");
     process_vm_readv => partial(process_vm::sys_process_vm_readv, "permission by ids and CAP_SYS_PTRACE alone (no Yama ptrace_scope, every process dumpable)");
     process_vm_writev => partial(process_vm::sys_process_vm_writev, "as process_vm_readv");
     gettid => full(info::sys_gettid);
