@@ -213,6 +213,28 @@ static void attach_running(void) {
     describe("attached", st);
 }
 
+/* PTRACE_ATTACH to a job-stopped process: it is in a tracing stop at once (requests
+ * work without a wait), and after PTRACE_DETACH it is job-stopped again until SIGCONT. */
+static void attach_stopped(void) {
+    pid_t pid = fork();
+    if (pid == 0) {
+        raise(SIGSTOP);
+        _exit(5);
+    }
+    int st = 0;
+    waitpid(pid, &st, WUNTRACED);
+    describe("job-stopped", st);
+    report("attach", ptrace(PTRACE_ATTACH, pid, 0, 0));
+    struct user_fpregs_struct fp;
+    report("getfpregs", ptrace(PTRACE_GETFPREGS, pid, 0, &fp));
+    printf("mxcsr mask nonzero: %d\n", fp.mxcr_mask != 0);
+    report("pokeuser dr7", ptrace(PTRACE_POKEUSER, pid, (void *)offsetof(struct user, u_debugreg[7]), (void *)1));
+    report("detach", ptrace(PTRACE_DETACH, pid, 0, 0));
+    kill(pid, SIGCONT);
+    st = wait_for(pid, "continued");
+    describe("job-stopped", st);
+}
+
 static void fork_events(void) {
     pid_t pid = fork();
     if (pid == 0) {
@@ -253,6 +275,7 @@ int main(int argc, char **argv) {
     if (argc > 1 && strcmp(argv[1], "tracee") == 0) return tracee_main();
     traceme_exec(argv[0]);
     attach_running();
+    attach_stopped();
     fork_events();
     printf("done\n");
     return 0;

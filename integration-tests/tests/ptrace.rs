@@ -39,6 +39,7 @@ fn tracer_and_tracees() {
             "tracee: detached, got 10, TracerPid 0\n",
             "tracee: exited 7\n",
             "attached: stopped sig=19 event=0\nsetoptions sysgood=ok\ndetach=ok\nattached: killed by 15\n",
+            "attach=ok\ngetfpregs=ok\nmxcsr mask nonzero: 1\npokeuser dr7=ok\ndetach=ok\njob-stopped: exited 5\n",
             "child: stopped sig=5 event=1\ngeteventmsg=ok\ngrandchild: stopped sig=19",
             "grandchild (tracer's wait): exited 3\n",
             "child: exited 13\n",

@@ -79,21 +79,10 @@ impl Kernel {
         msg: Option<u64>,
     ) {
         let pid = self.tgid(tid);
-        let Some((regs, saved_fp)) = self.tasks.get(&tid).map(|t| (t.regs, t.saved_fp.clone()))
-        else {
+        let Some(regs) = self.tasks.get(&tid).map(|t| t.regs) else {
             return;
         };
-        let Some(p) = self.procs.get_mut(pid) else {
-            return;
-        };
-        let mm = p.mm;
-        let fp = match (p.sig_of(tid_of(tid)).fpu_load.clone(), saved_fp) {
-            (Some(img), _) => Some(img),
-            (None, Some(x)) => Some(x.into_bytes()),
-            (None, None) => crate::run::fpregs(self.runner.as_mut(), mm, tid)
-                .ok()
-                .map(|x| x.into_bytes()),
-        };
+        let fp = self.fp_snapshot(tid);
         let Some(p) = self.procs.get_mut(pid) else {
             return;
         };
@@ -112,6 +101,21 @@ impl Kernel {
         }
         self.sched_call(SchedMsg::Stop(tid));
         self.notify_tracer(tracer, tid_of(tid), uid, si_code::CLD_TRAPPED, code & 0x7f);
+    }
+
+    /// The FP state thread `tid` runs on next (an image left to load, a new thread's
+    /// inherited state, else the host's), for a tracer to read while it is stopped.
+    pub(crate) fn fp_snapshot(&mut self, tid: TaskId) -> Option<Vec<u8>> {
+        let saved = self.tasks.get(&tid)?.saved_fp.clone();
+        let p = self.procs.get_mut(self.tgid(tid))?;
+        let mm = p.mm;
+        match (p.sig_of(tid_of(tid)).fpu_load.clone(), saved) {
+            (Some(img), _) => Some(img),
+            (None, Some(x)) => Some(x.into_bytes()),
+            (None, None) => crate::run::fpregs(self.runner.as_mut(), mm, tid)
+                .ok()
+                .map(|x| x.into_bytes()),
+        }
     }
 
     /// Tells `tracer` that its tracee `pid` stopped (`do_notify_parent_cldstop`).

@@ -194,7 +194,8 @@ impl Kernel {
     /// stop's wake-up interrupts it on Linux: most carry on after the continue, some fail
     /// with `EINTR`, and a write that moved data returns how much.
     ///
-    /// The threads' registers wait in `stopped_regs` (for a tracer that attaches). In a
+    /// The threads' registers and FP state wait in `stopped_regs` and `stopped_fp` (for a
+    /// tracer that attaches). In a
     /// traced process, each traced thread's part of the stop is the tracer's to see as a
     /// ptrace stop.
     fn stop_process(&mut self, pid: i32, signo: i32) {
@@ -233,12 +234,14 @@ impl Kernel {
                     t.regs.rax = v;
                 }
                 let regs = t.regs;
+                let fp = self.fp_snapshot(tid);
                 if let Some(th) = self
                     .procs
                     .get_mut(pid)
                     .and_then(|p| p.threads.get_mut(&crate::run::tid_of(tid)))
                 {
                     th.stopped_regs = Some(regs);
+                    th.stopped_fp = fp;
                 }
             }
         }

@@ -155,7 +155,7 @@ pub struct Thread {
     /// Its registers while it is stopped (job control or ptrace): what a tracer reads and
     /// changes; the kernel puts them back when it runs again.
     pub stopped_regs: Option<abi::structs::UserRegs>,
-    /// Its FP state (XSAVE image) while it is in a ptrace stop, for the tracer.
+    /// Its FP state (XSAVE image) while it is stopped, for a tracer.
     pub stopped_fp: Option<Vec<u8>>,
 }
 
