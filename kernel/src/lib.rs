@@ -7,6 +7,7 @@
 //! loop {
 //!     fire expired timers                 // sleeps end, ITIMER_REAL
 //!     task = sched.next()                 // who runs, and so which address space
+//!     enter owed ptrace stops             // a traced task stops for its tracer
 //!     deliver pending signals             // frames, default actions, EINTR/restart
 //!     trap = restart ? Syscall            // a woken blocked syscall runs again
 //!          : runner.handle(Resume {       // apply the space's host ops, run until a trap
@@ -53,6 +54,7 @@
 
 mod boot;
 mod host;
+mod ptrace;
 mod publish;
 mod publish_udp;
 pub mod record;

@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 pub const MAGIC: [u8; 8] = *b"umlrec\0\0";
 
 /// The log layout this uml writes and reads; a change of [`Header`] or [`Entry`] bumps it.
-pub const FORMAT: u32 = 3;
+pub const FORMAT: u32 = 4;
 
 /// The largest frame a reader accepts (a longer length is corruption).
 pub const MAX_FRAME: u32 = 64 << 20;

@@ -69,7 +69,7 @@ impl Kernel {
                 let expired = syscall::timers::account_cpu(p, tid_of(tid), ran);
                 self.timers_expired(pid, expired);
             }
-            if let Some(status) = ended {
+            if let Some(status) = ended.filter(|&st| !self.ptrace_exit_stop(tid, st, true)) {
                 self.trace.exited(pid, status);
                 if let Some(init_status) = self.exit_task(tid, status) {
                     // What the guest sent to published ports' clients goes out first.
@@ -245,14 +245,24 @@ impl Kernel {
     /// Whether thread `tid` has a signal to act on before it returns to user mode.
     fn deliverable(&mut self, tid: TaskId) -> bool {
         let pid = self.tgid(tid);
-        self.procs
-            .get_mut(pid)
-            .is_some_and(|p| p.sig_of(tid_of(tid)).has_deliverable())
+        self.procs.get_mut(pid).is_some_and(|p| {
+            p.sig_of(tid_of(tid)).has_deliverable()
+                || p.ptrace.as_ref().is_some_and(|t| t.injects(tid_of(tid)))
+        })
     }
 
     /// Runs `tid` until it traps and handles the trap; `Some` when its process has ended.
     fn run_task(&mut self, tid: TaskId) -> Result<Option<syscall::ExitStatus>, KernelError> {
         let pid = self.tgid(tid);
+        if let Some((status, group)) = self.ptrace_exiting(tid) {
+            if group || self.exit_thread(tid, status) {
+                return Ok(Some(status));
+            }
+            return Ok(None);
+        }
+        if self.ptrace_before_run(tid) {
+            return Ok(None);
+        }
         // A call woken by what it waited for completes first (a futex wake is not lost to
         // a signal that came meanwhile); signals are delivered when it returns.
         let completing = self
@@ -260,6 +270,9 @@ impl Kernel {
             .get(&tid)
             .is_some_and(|t| t.restart && t.restart_block.woken);
         if !completing && self.deliverable(tid) {
+            if self.ptrace_interrupted_syscall(tid) {
+                return Ok(None);
+            }
             if let Some(status) = self.deliver_signals(tid)? {
                 return Ok(Some(status));
             }
@@ -275,6 +288,7 @@ impl Kernel {
         let Some(task) = self.tasks.get_mut(&tid) else {
             return Ok(None);
         };
+        let restarted = task.restart;
         let trap = if std::mem::take(&mut task.restart) {
             Trap::Syscall
         } else {
@@ -308,7 +322,7 @@ impl Kernel {
             trap
         };
         match trap {
-            Trap::Syscall => self.syscall(tid),
+            Trap::Syscall => self.syscall(tid, !restarted),
             Trap::Fault {
                 addr,
                 present,
@@ -373,9 +387,16 @@ impl Kernel {
         }
     }
 
-    /// Dispatches the syscall `tid` stopped at.
-    fn syscall(&mut self, tid: TaskId) -> Result<Option<syscall::ExitStatus>, KernelError> {
+    /// Dispatches the syscall `tid` stopped at (`fresh`: trapped now, not restarted).
+    fn syscall(
+        &mut self,
+        tid: TaskId,
+        fresh: bool,
+    ) -> Result<Option<syscall::ExitStatus>, KernelError> {
         let pid = self.tgid(tid);
+        if self.ptrace_syscall_entry(tid, fresh) {
+            return Ok(None);
+        }
         let Some(task) = self.tasks.get_mut(&tid) else {
             return Ok(None);
         };
@@ -432,6 +453,10 @@ impl Kernel {
         let mut ended = None;
         let mut exec_from = None;
         let mut exit_thread = None;
+        let completed = matches!(
+            outcome,
+            Outcome::Return(_) | Outcome::Yield | Outcome::Exec { .. } | Outcome::Fork { .. }
+        );
         match outcome {
             Outcome::Return(v) => task.regs.rax = v,
             Outcome::Yield => {
@@ -500,9 +525,18 @@ impl Kernel {
             *self.mm_users.entry(mmid).or_insert(0) += 1;
             self.wake(WaitKey::Vfork(pid));
         }
+        if completed {
+            let after = if exec_from.is_some() {
+                task_of(pid)
+            } else {
+                tid
+            };
+            self.ptrace_syscall_exit(after);
+        }
         if let Some(code) = exit_thread {
-            if self.exit_thread(tid) {
-                ended = Some(syscall::ExitStatus::Exited(code));
+            let status = syscall::ExitStatus::Exited(code);
+            if !self.ptrace_exit_stop(tid, status, false) && self.exit_thread(tid, status) {
+                ended = Some(status);
             }
         }
         Ok(ended)
@@ -531,6 +565,11 @@ impl Kernel {
         }
         for (tid, nice) in effects.nice {
             self.sched_call(SchedMsg::SetNice(task_of(tid), nice));
+        }
+        for pid in effects.resume {
+            for tid in self.thread_tasks(pid) {
+                self.maybe_continue(tid);
+            }
         }
     }
 
@@ -589,7 +628,7 @@ impl Kernel {
     /// Thread `tid` calls `exit`. Returns whether it was the last thread of its process
     /// (which then exits); otherwise only the thread is gone (a leader that leaves first
     /// keeps the process, and its pid, until the last thread exits).
-    fn exit_thread(&mut self, tid: TaskId) -> bool {
+    fn exit_thread(&mut self, tid: TaskId, status: syscall::ExitStatus) -> bool {
         let pid = self.tgid(tid);
         let Some(p) = self.procs.get_mut(pid) else {
             return true;
@@ -600,6 +639,7 @@ impl Kernel {
         let thread = p.threads.remove(&tid_of(tid)).unwrap_or_default();
         let mm = p.mm;
         self.release_thread(tid, mm, &thread);
+        self.ptrace_threads_exited(pid, &[tid_of(tid)], status);
         false
     }
 
@@ -619,6 +659,8 @@ impl Kernel {
     fn exit_task(&mut self, tid: TaskId, status: syscall::ExitStatus) -> Option<ExitStatus> {
         let pid = self.tgid(tid);
         self.forget_task(tid);
+        let tids: Vec<i32> = self.procs.get(pid)?.threads.keys().copied().collect();
+        self.ptrace_threads_exited(pid, &tids, status);
         let mut proc = self.procs.take(pid)?;
         for (t, thread) in std::mem::take(&mut proc.threads) {
             self.release_thread(task_of(t), proc.mm, &thread);
@@ -638,7 +680,9 @@ impl Kernel {
                 syscall::ExitStatus::Signaled(s, _) => ExitStatus::Signal(s),
             });
         }
-        let auto_reap = self.procs.get(proc.ppid).is_none_or(reaps_automatically);
+        // A traced process stays a zombie for its tracer's `wait`.
+        let auto_reap =
+            proc.ptrace.is_none() && self.procs.get(proc.ppid).is_none_or(reaps_automatically);
         if auto_reap {
             if let Some(parent) = self.procs.get_mut(proc.ppid) {
                 parent.children.remove(&pid);

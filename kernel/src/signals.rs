@@ -11,6 +11,7 @@ use syscall::signal::{setup_rt_frame, DefaultAction, Disposition, SigInfo, TrapI
 use syscall::{ExitStatus, Interrupted, ProcState, WaitKey};
 use trap::XState;
 
+use crate::ptrace::NextSignal;
 use crate::{Kernel, KernelError};
 
 impl Kernel {
@@ -50,11 +51,14 @@ impl Kernel {
                 return Ok(None);
             };
             p.sig_of(crate::run::tid_of(tid));
-            if !p.sig.has_deliverable() {
-                break;
-            }
-            let Some((mut info, disp)) = p.sig.dequeue() else {
-                break;
+            let (mut info, disp) = match self.next_signal(tid) {
+                NextSignal::Nothing => break,
+                NextSignal::Stopped => return Ok(None),
+                NextSignal::Skip => continue,
+                NextSignal::Deliver(info, disp) => (info, disp),
+            };
+            let Some(p) = self.procs.get_mut(pid) else {
+                return Ok(None);
             };
             let now = self.clock.now();
             let Some(arm) = syscall::timers::dequeued(p, &mut info, now) else {
@@ -191,6 +195,11 @@ impl Kernel {
     /// fatal signal); its parent is told. Each thread's blocked call is interrupted as the
     /// stop's wake-up interrupts it on Linux: most carry on after the continue, some fail
     /// with `EINTR`, and a write that moved data returns how much.
+    ///
+    /// The threads' registers and FP state wait in `stopped_regs` and `stopped_fp` (for a
+    /// tracer that attaches). In a
+    /// traced process, each traced thread's part of the stop is the tracer's to see as a
+    /// ptrace stop.
     fn stop_process(&mut self, pid: i32, signo: i32) {
         let Some(p) = self.procs.get_mut(pid) else {
             return;
@@ -200,6 +209,22 @@ impl Kernel {
             reported: false,
         };
         let (ppid, uid) = (p.ppid, p.cred.uid);
+        let threads: Vec<i32> = p.threads.keys().copied().collect();
+        let tracer = p.ptrace.as_mut().map(|t| {
+            let event_stop = if t.seized {
+                syscall::ptrace::event::STOP << 8
+            } else {
+                0
+            };
+            let code = signo | event_stop;
+            let info = syscall::ptrace::trap_info(signo, code, pid, uid);
+            for tid in threads {
+                if t.traces(tid) {
+                    t.enter(tid, syscall::ptrace::StopKind::Group, code, info);
+                }
+            }
+            t.tracer
+        });
         for tid in self.thread_tasks(pid) {
             self.sched_call(SchedMsg::Stop(tid));
             if let Some(t) = self.tasks.get_mut(&tid) {
@@ -210,7 +235,20 @@ impl Kernel {
                     t.restart_block = Default::default();
                     t.regs.rax = v;
                 }
+                let regs = t.regs;
+                let fp = self.fp_snapshot(tid);
+                if let Some(th) = self
+                    .procs
+                    .get_mut(pid)
+                    .and_then(|p| p.threads.get_mut(&crate::run::tid_of(tid)))
+                {
+                    th.stopped_regs = Some(regs);
+                    th.stopped_fp = fp;
+                }
             }
+        }
+        if let Some(tracer) = tracer.filter(|&t| t != ppid) {
+            self.notify_tracer(tracer, pid, uid, si_code::CLD_TRAPPED, signo);
         }
         let nocldstop = self
             .procs
@@ -233,7 +271,13 @@ impl Kernel {
         let Some(p) = self.tasks.get(&tid).and_then(|t| self.procs.get(t.tgid)) else {
             return;
         };
-        if !matches!(p.state, ProcState::Stopped { .. }) || p.sig.fatal_pending() {
+        let go = if self.ptrace_stopped(tid) {
+            // Only SIGKILL ends a ptrace stop without the tracer.
+            p.sig.pending_set() & syscall::signal::sigmask(sig::SIGKILL) != 0
+        } else {
+            !matches!(p.state, ProcState::Stopped { .. }) || p.sig.fatal_pending()
+        };
+        if go {
             self.sched_call(SchedMsg::Continue(tid));
         }
     }

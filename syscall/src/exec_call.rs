@@ -129,6 +129,7 @@ fn execve_common(
         },
     );
     ctx.proc.sig_thread = ctx.proc.pid;
+    crate::ptrace::exec_event(ctx.proc, ctx.tid);
     Ok(Outcome::Exec { old_mm })
 }
 

@@ -15,7 +15,9 @@
 //! instance's IPC namespace ([`ipc`]: SysV shared memory, semaphores and message queues,
 //! POSIX message queues, kept in the [`ProcessTable`]; semaphore undos are applied by
 //! [`proc_calls::exit_process`]), and the instance's keys and keyrings (`keys`: `add_key`,
-//! `request_key`, `keyctl`, `/proc/keys`), also kept in the [`ProcessTable`].
+//! `request_key`, `keyctl`, `/proc/keys`), also kept in the [`ProcessTable`], and guest
+//! ptrace ([`ptrace`]: the link between tracer and tracee, their stops as values, the
+//! requests; the kernel enters the stops).
 //!
 //! Messages: the kernel hands a stopped task's registers to [`dispatch`], which returns an
 //! [`Outcome`]: a value for `rax`, or a change of control flow (exit). Handlers never touch
@@ -70,6 +72,7 @@ pub mod proc_calls;
 pub mod process;
 mod process_vm;
 mod procfs;
+pub mod ptrace;
 mod reboot;
 mod sched_calls;
 mod settime;
@@ -207,6 +210,9 @@ pub struct Effects {
     pub host_waits: Vec<HostWait>,
     /// Threads whose nice value is now this: (tid, nice), for the scheduler.
     pub nice: Vec<(i32, i32)>,
+    /// Traced processes whose ptrace stop ended (`PTRACE_CONT`, `PTRACE_DETACH`): their
+    /// stopped threads run again unless the process is job-stopped.
+    pub resume: Vec<i32>,
 }
 
 /// A change to one wait queue, made by a futex operation ([`Ctx::wake_bitset`],

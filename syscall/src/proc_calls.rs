@@ -20,6 +20,7 @@ pub(crate) mod clone_flags {
     pub const THREAD: u64 = 0x10000;
     pub const NEWNS: u64 = 0x20000;
     pub const SETTLS: u64 = 0x80000;
+    pub const UNTRACED: u64 = 0x0080_0000;
     pub const PARENT_SETTID: u64 = 0x100000;
     pub const CHILD_CLEARTID: u64 = 0x200000;
     pub const CHILD_SETTID: u64 = 0x1000000;
@@ -96,6 +97,8 @@ fn do_fork(
         pi_state: Vec::new(),
         thread_keyring: None,
         notsc: ctx.thread().notsc,
+        stopped_regs: None,
+        stopped_fp: None,
     };
     if thread.sched.nice != 0 {
         ctx.effects.nice.push((pid, thread.sched.nice));
@@ -123,6 +126,7 @@ fn do_fork(
     }
     if flags & THREAD != 0 {
         ctx.proc.threads.insert(pid, thread);
+        crate::ptrace::new_thread(ctx.proc, ctx.tid, pid, flags & UNTRACED == 0);
         return Ok(Outcome::Fork {
             child: pid,
             thread: true,
@@ -184,7 +188,24 @@ fn do_fork(
         membarrier: 0,
         fs_share,
         sighand_share,
+        ptrace: None,
+        tracees: Default::default(),
     };
+    let mut child = child;
+    let ev = if flags & VFORK != 0 {
+        crate::ptrace::event::VFORK
+    } else if (flags & CSIGNAL) as i32 != sig::SIGCHLD {
+        crate::ptrace::event::CLONE
+    } else {
+        crate::ptrace::event::FORK
+    };
+    if flags & UNTRACED == 0 {
+        if let Some(tracer) = crate::ptrace::fork_child(ctx.proc, ctx.tid, &mut child, ev) {
+            if let Some(t) = ctx.procs.get_mut(tracer) {
+                t.tracees.insert(pid);
+            }
+        }
+    }
     let real_parent = child.ppid;
     ctx.procs.insert(Box::new(child));
     if real_parent == ctx.proc.pid {
@@ -279,25 +300,46 @@ enum Which {
 }
 
 /// What a wait found.
-struct Found {
-    pid: i32,
-    uid: u32,
+pub(crate) struct Found {
+    pub(crate) pid: i32,
+    pub(crate) uid: u32,
     /// The `wait` status word.
-    status: i32,
+    pub(crate) status: i32,
     /// `si_code` for `waitid`.
-    code: i32,
+    pub(crate) code: i32,
     /// Exit code or signal number for `waitid`'s `si_status`.
-    si_status: i32,
+    pub(crate) si_status: i32,
 }
 
-/// The core of `wait4`/`waitid`: finds a child in a reportable state, reaping it unless
-/// `WNOWAIT`. `Ok(None)` when children exist but none is ready.
+impl Found {
+    /// A process (or traced thread) that ended with `st`.
+    pub(crate) fn exited(pid: i32, uid: u32, st: ExitStatus) -> Found {
+        let (code, si_status) = match st {
+            ExitStatus::Exited(c) => (1, c),
+            ExitStatus::Signaled(s, core) => (if core { 3 } else { 2 }, s),
+        };
+        Found {
+            pid,
+            uid,
+            status: st.wait_status(),
+            code,
+            si_status,
+        }
+    }
+}
+
+/// The core of `wait4`/`waitid`: finds a child or tracee in a reportable state, reaping
+/// it unless `WNOWAIT`. `Ok(None)` when children or tracees exist but none is ready. A
+/// tracee's ptrace stops are reported to its tracer without `WSTOPPED`, and its exit to
+/// the tracer first (`wait_consider_task`).
 fn do_wait(ctx: &mut Ctx<'_>, which: Which, options: u32) -> Result<Option<Found>, Errno> {
     use wopt::*;
     let me = ctx.proc.pid;
     let mut any = false;
-    let kids: Vec<i32> = ctx.proc.children.iter().copied().collect();
+    let mut kids: Vec<i32> = ctx.proc.children.iter().copied().collect();
+    kids.extend(ctx.proc.tracees.difference(&ctx.proc.children));
     for pid in kids {
+        let my_child = ctx.proc.children.contains(&pid);
         let Some(child) = ctx.procs.get_mut(pid) else {
             continue;
         };
@@ -313,12 +355,24 @@ fn do_wait(ctx: &mut Ctx<'_>, which: Which, options: u32) -> Result<Option<Found
         }
         any = true;
         let uid = child.cred.uid;
+        let traced_by_me = crate::ptrace::tracer_of(child) == Some(me);
+        if traced_by_me {
+            if let Some(found) = crate::ptrace::wait_stop(child, options & WNOWAIT != 0) {
+                return Ok(Some(found));
+            }
+        } else if child.ptrace.is_some() && matches!(child.state, ProcState::Zombie(_)) {
+            // Its tracer sees its exit first.
+            continue;
+        }
         match child.state {
+            ProcState::Zombie(st) if options & WEXITED != 0 && !my_child => {
+                if options & WNOWAIT == 0 {
+                    crate::ptrace::release_zombie(ctx, pid);
+                }
+                return Ok(Some(Found::exited(pid, uid, st)));
+            }
+            ProcState::Stopped { .. } | ProcState::Continued if traced_by_me => {}
             ProcState::Zombie(st) if options & WEXITED != 0 => {
-                let (code, si_status) = match st {
-                    ExitStatus::Exited(c) => (1, c),
-                    ExitStatus::Signaled(s, core) => (if core { 3 } else { 2 }, s),
-                };
                 if options & WNOWAIT == 0 {
                     if let Some(c) = ctx.procs.take(pid) {
                         ctx.proc.children_cpu_ns += c.cpu_ns + c.children_cpu_ns;
@@ -326,14 +380,9 @@ fn do_wait(ctx: &mut Ctx<'_>, which: Which, options: u32) -> Result<Option<Found
                         ctx.proc.children_maxrss = ctx.proc.children_maxrss.max(peak);
                     }
                     ctx.proc.children.remove(&pid);
+                    ctx.proc.tracees.remove(&pid);
                 }
-                return Ok(Some(Found {
-                    pid,
-                    uid,
-                    status: st.wait_status(),
-                    code,
-                    si_status,
-                }));
+                return Ok(Some(Found::exited(pid, uid, st)));
             }
             ProcState::Stopped {
                 sig: s,
@@ -700,6 +749,7 @@ pub fn exit_process(
     let mut wake = Vec::new();
     let mut pdeath = Vec::new();
     crate::acct::process_ended(procs, proc, status);
+    wake.extend(crate::ptrace::tracer_exits(procs, proc));
     procs.exit_codes.insert(proc.pid, status.wait_status());
     // Waiters of a file retry when its description's last descriptor goes (as `close`).
     let table = proc.fds.identity();
@@ -749,7 +799,13 @@ pub fn exit_process(
     proc.state = ProcState::Zombie(status);
     proc.itimers = Default::default();
     proc.posix_timers.clear();
-    let notify = (proc.exit_signal != 0).then_some((proc.ppid, proc.exit_signal, status));
+    let notify = match crate::ptrace::tracee_exits(proc) {
+        Some(tracer) => {
+            wake.push(WaitKey::Child(tracer));
+            Some((tracer, sig::SIGCHLD, status))
+        }
+        None => (proc.exit_signal != 0).then_some((proc.ppid, proc.exit_signal, status)),
+    };
     ExitEffects {
         wake,
         notify,

@@ -100,6 +100,10 @@ pub struct Process {
     /// Which processes share its signal handlers (`CLONE_SIGHAND` without `CLONE_THREAD`),
     /// likewise.
     pub sighand_share: u64,
+    /// Its tracer's link to it, while it is traced (`ptrace`).
+    pub ptrace: Option<Box<crate::ptrace::Tracee>>,
+    /// The processes it traces.
+    pub tracees: std::collections::BTreeSet<i32>,
 }
 
 impl Process {
@@ -148,6 +152,11 @@ pub struct Thread {
     /// is to fault. Inherited over `fork`/`clone`, kept over `execve`. uml keeps and
     /// reports the state; the host does not make `rdtsc` fault.
     pub notsc: bool,
+    /// Its registers while it is stopped (job control or ptrace): what a tracer reads and
+    /// changes; the kernel puts them back when it runs again.
+    pub stopped_regs: Option<abi::structs::UserRegs>,
+    /// Its FP state (XSAVE image) while it is stopped, for a tracer.
+    pub stopped_fp: Option<Vec<u8>>,
 }
 
 impl Thread {
@@ -208,6 +217,8 @@ impl Process {
             membarrier: 0,
             fs_share: 1,
             sighand_share: 1,
+            ptrace: None,
+            tracees: Default::default(),
         }
     }
 

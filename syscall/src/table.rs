@@ -6,8 +6,9 @@ use abi::{Errno, Sysno};
 use crate::{
     acct, aio, caps, copy, cred, epoll, eventfd, exec_call, fs, futex, info, ipc, itimer, kcmp,
     keys, kill, mem, membarrier, net, notify, page_cache_calls, personality, pidfd, poll,
-    posix_timer, priority, proc_calls, process_vm, procfs, reboot, sched_calls, settime, signal,
-    signalfd, splice, sysfs_call, syslog, task, time, timerfd, tty, unshare, Args, Ctx, Outcome,
+    posix_timer, priority, proc_calls, process_vm, procfs, ptrace, reboot, sched_calls, settime,
+    signal, signalfd, splice, sysfs_call, syslog, task, time, timerfd, tty, unshare, Args, Ctx,
+    Outcome,
 };
 
 /// A handler that returns a value (the common case).
@@ -293,6 +294,7 @@ table! {
     getpid => full(info::sys_getpid);
     getppid => full(proc_calls::sys_getppid);
     kcmp => partial(kcmp::sys_kcmp, "FILE, VM, FILES, FS, SIGHAND, IO, SYSVSEM by uml's objects: each process has its own fs (CLONE_FS copies) and no I/O context (IO always equal); EPOLL_TFD EOPNOTSUPP");
+    ptrace => partial(ptrace::calls::sys_ptrace, "guest tracer and tracee; one tracer per process (its threads stop and resume each on its own; attaching to one thread attaches its whole process); debug registers kept and checked but never armed; PTRACE_SINGLESTEP, the VFORK_DONE event, POKETEXT into read-only mappings EIO");
     process_vm_readv => partial(process_vm::sys_process_vm_readv, "permission by ids and CAP_SYS_PTRACE alone (no Yama ptrace_scope, every process dumpable)");
     process_vm_writev => partial(process_vm::sys_process_vm_writev, "as process_vm_readv");
     gettid => full(info::sys_gettid);

@@ -231,6 +231,7 @@ fn replies_round_trip_through_bincode() {
             alarms: vec![(1, sched::AlarmTimer::ItimerReal, sched::Ktime(9))],
             host_waits: vec![crate::HostWait { id: 5, file: None }],
             nice: vec![(2, 5)],
+            resume: vec![4],
         },
     };
     let bytes = bincode::serialize(&reply).expect("serialize");

@@ -67,6 +67,7 @@ fn mem_use(mm: &Mm, p: &Process) -> MemUse {
 fn state(v: &ProcView<'_>, p: &Process, tid: i32) -> (char, &'static str) {
     match p.state {
         ProcState::Zombie(_) => ('Z', "zombie"),
+        _ if p.ptrace.as_ref().is_some_and(|t| t.stopped(tid)) => ('t', "tracing stop"),
         ProcState::Stopped { .. } => ('T', "stopped"),
         _ if tid == v.caller.sig_thread => ('R', "running"),
         _ => match v.blocked(tid) {
@@ -173,7 +174,8 @@ fn status(v: &ProcView<'_>, mm: &Mm, p: &Process, tid: i32) -> String {
     s += &format!("Umask:\t{:04o}\n", p.umask);
     s += &format!("State:\t{st} ({st_name})\n");
     s += &format!("Tgid:\t{}\nNgid:\t0\nPid:\t{tid}\n", p.pid);
-    s += &format!("PPid:\t{}\nTracerPid:\t0\n", p.ppid);
+    let tracer = crate::ptrace::tracer_of(p).unwrap_or(0);
+    s += &format!("PPid:\t{}\nTracerPid:\t{tracer}\n", p.ppid);
     s += &format!("Uid:\t{}\t{}\t{}\t{}\n", c.uid, c.euid, c.suid, c.fsuid);
     s += &format!("Gid:\t{}\t{}\t{}\t{}\n", c.gid, c.egid, c.sgid, c.fsgid);
     // Space-separated, and a trailing space even when there are none (as Linux).

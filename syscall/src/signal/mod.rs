@@ -273,6 +273,9 @@ pub struct SigState {
     /// [`setup_rt_frame`]) or the state `rt_sigreturn` restored. While it is `Some`, it,
     /// not the host's, is the task's current FP state (e.g. for a second frame).
     pub fpu_load: Option<Vec<u8>>,
+    /// The process is traced (`ptrace`): no signal is discarded at generation for being
+    /// ignored, since the tracer is to see it (Linux's `sig_ignored`).
+    pub traced: bool,
 }
 
 impl Default for SigState {
@@ -289,6 +292,7 @@ impl Default for SigState {
             xstate: XstateInfo::default(),
             unkillable: false,
             fpu_load: None,
+            traced: false,
         }
     }
 }
@@ -381,6 +385,7 @@ impl SigState {
             xstate: self.xstate,
             unkillable: false,
             fpu_load: None,
+            traced: false,
         }
     }
 
@@ -536,6 +541,9 @@ impl SigState {
         let only = sigmask(signo) & UNBLOCKABLE != 0;
         if self.unkillable && self.action(signo).handler == SIG_DFL && !(force && only) {
             return true;
+        }
+        if self.traced && signo != sig::SIGKILL {
+            return false;
         }
         self.handler_ignored(signo)
     }
@@ -695,28 +703,43 @@ impl SigState {
     /// the process group is orphaned, as Linux does.
     pub fn dequeue(&mut self) -> Option<(SigInfo, Disposition)> {
         loop {
-            let info = self.take_next(!self.blocked)?;
-            let signo = info.signo;
-            let idx = (signo - 1) as usize;
-            let act = self.actions[idx];
-            if act.handler == SIG_IGN {
-                continue;
+            let info = self.take_deliverable()?;
+            if let Some(disp) = self.disposition(&info) {
+                return Some((info, disp));
             }
-            if act.handler != SIG_DFL {
-                if act.flags & sa::RESETHAND != 0 {
-                    self.actions[idx].handler = SIG_DFL;
-                }
-                return Some((info, Disposition::Handler(act)));
-            }
-            let m = sigmask(signo);
-            if m & KERNEL_IGNORE_MASK != 0 {
-                continue;
-            }
-            if self.unkillable && m & UNBLOCKABLE == 0 {
-                continue;
-            }
-            return Some((info, Disposition::Default(default_action(signo))));
         }
+    }
+
+    /// The next unblocked pending signal, removed with its siginfo, whatever its
+    /// disposition: what a traced process reports to its tracer before acting on it.
+    pub fn take_deliverable(&mut self) -> Option<SigInfo> {
+        self.take_next(!self.blocked)
+    }
+
+    /// What delivering `info` does (the second half of [`dequeue`](Self::dequeue)):
+    /// `None` if it is ignored. A handled signal with `SA_RESETHAND` has its action reset
+    /// to `SIG_DFL` here.
+    pub fn disposition(&mut self, info: &SigInfo) -> Option<Disposition> {
+        let signo = info.signo;
+        if !valid(signo) {
+            return None;
+        }
+        let idx = (signo - 1) as usize;
+        let act = self.actions[idx];
+        if act.handler == SIG_IGN {
+            return None;
+        }
+        if act.handler != SIG_DFL {
+            if act.flags & sa::RESETHAND != 0 {
+                self.actions[idx].handler = SIG_DFL;
+            }
+            return Some(Disposition::Handler(act));
+        }
+        let m = sigmask(signo);
+        if m & KERNEL_IGNORE_MASK != 0 || self.unkillable && m & UNBLOCKABLE == 0 {
+            return None;
+        }
+        Some(Disposition::Default(default_action(signo)))
     }
 
     /// Takes a pending signal of `set`, blocked or not, without looking at its disposition
