@@ -206,7 +206,7 @@ table! {
     readahead => full(page_cache_calls::sys_readahead);
     cachestat => partial(page_cache_calls::sys_cachestat, "every page of the file within the range counts as cached, none dirty or evicted; EPERM without write access or ownership (no permission check beyond)");
     sync => full(copy::sys_sync);
-    fallocate => partial(fs::sys_fallocate, "in-memory files: mode 0, KEEP_SIZE, PUNCH_HOLE|KEEP_SIZE (as tmpfs)");
+    fallocate => partial(fs::sys_fallocate, "in-memory files: tmpfs's modes (allocate, PUNCH_HOLE), ext4's on loop-mounted ext4 (ZERO_RANGE, COLLAPSE_RANGE, INSERT_RANGE too); UNSHARE_RANGE and WRITE_ZEROES are EOPNOTSUPP");
     flock => full(fs::sys_flock);
     socket => partial(net::sys_socket, "AF_UNIX stream/dgram/seqpacket (SOCK_RAW as dgram); AF_INET/AF_INET6 TCP, UDP, ICMP echo sockets (net.ipv4.ping_group_range) and raw ICMP sockets (CAP_NET_RAW) on the instance's own loopback (no other raw protocols); AF_NETLINK NETLINK_ROUTE (link/address/route dumps of lo, link lookup; changes refused); other families EAFNOSUPPORT");
     socketpair => partial(net::sys_socketpair, "AF_UNIX only; AF_INET/AF_INET6 checked as socket, then EOPNOTSUPP as on Linux; other families EAFNOSUPPORT");

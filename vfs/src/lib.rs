@@ -57,7 +57,8 @@
 //! the host's `st_ino`/`st_dev`; in-memory inodes get synthetic numbers on a synthetic
 //! device, except copied-up ones, which keep the host's. New files belong to the configured
 //! uid/gid. File kinds: regular files, directories, symlinks, FIFOs, socket inodes and
-//! device nodes; [`Vfs::mknod`] makes the last four kinds (and regular files) in the
+//! device nodes; in-memory regular files are sparse ([`sparse`]: holes take no memory,
+//! `fallocate` as each file system takes it, [`falloc`]); [`Vfs::mknod`] makes the last four kinds (and regular files) in the
 //! in-memory layers, device nodes opening uml's own devices by number ([`mknod`]). A FIFO
 //! is an inode holding one pipe that every open attaches an end to, with Linux's open rules
 //! ([`fifo`]); FIFOs and devices of the host are never opened. Pipes ([`Vfs::pipe`]) and kernel objects ([`object`]: eventfd, epoll, timerfd,
@@ -76,6 +77,7 @@ mod dentry;
 mod do_mount;
 mod fifo;
 mod file;
+mod falloc;
 mod fileattr;
 mod fs_context;
 mod handle;
@@ -103,6 +105,7 @@ mod statfs;
 mod statmount;
 mod stdio;
 mod sysfs;
+mod sparse;
 mod tmpfs;
 mod xattr;
 
@@ -605,14 +608,8 @@ impl Vfs {
                 f.set_created();
                 Ok(f)
             }
-            Inode::Ovl(_) => {
-                overlay::create(
-                    dir,
-                    name,
-                    S_IFREG | (mode & 0o7777),
-                    owner,
-                    MemData::File(Vec::new()),
-                )?;
+            Inode::Ovl(o) => {
+                overlay::create(dir, name, S_IFREG | (mode & 0o7777), owner, o.fs.new_file())?;
                 notify::create(dir, name, false, None);
                 let d = self.child(procs, dir, name)?;
                 let f = file::open_dentry(&d, flags.difference(OFlags::TRUNC))?;
@@ -1244,3 +1241,5 @@ mod tests_pipe;
 mod tests_procfs;
 #[cfg(test)]
 mod tests_pty;
+#[cfg(test)]
+mod tests_sparse;

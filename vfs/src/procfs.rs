@@ -35,6 +35,7 @@ use abi::Errno;
 
 use crate::dentry::{Dentry, Inode};
 use crate::file::{FileKind, FileRef, OpenFile};
+use crate::sparse::FileData;
 use crate::tmpfs::{MemData, MemInode, Time};
 use crate::{mkdev, FsCred, Vfs, PROCFS_DEV};
 
@@ -840,7 +841,7 @@ impl Vfs {
             R,
             p.uid,
             p.gid,
-            MemData::File(data),
+            MemData::File(FileData::from_bytes(&data)),
         );
         Ok(Some(OpenFile::new(
             Some(d.clone()),
