@@ -5,6 +5,8 @@
 #include "common.h"
 #include <fcntl.h>
 #include <linux/falloc.h>
+#include <linux/fiemap.h>
+#include <linux/fs.h>
 #include <linux/loop.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -44,6 +46,37 @@ static long bfree(const char *path) {
     struct statfs sf;
     statfs(path, &sf);
     return (long)sf.f_bfree;
+}
+
+/* FS_IOC_FIEMAP of the whole file: its extents in blocks of `bs`, with their LAST and
+ * UNWRITTEN flags; then the count alone (fm_extent_count 0) and a bad flag (EBADR). */
+static void fiemap_show(const char *name, int fd, long bs) {
+    struct {
+        struct fiemap f;
+        struct fiemap_extent e[4];
+    } m;
+    memset(&m, 0, sizeof m);
+    m.f.fm_length = ~0ULL;
+    m.f.fm_extent_count = 4;
+    m.f.fm_flags = FIEMAP_FLAG_SYNC;
+    if (ioctl(fd, FS_IOC_FIEMAP, &m) < 0) {
+        printf("%s fiemap=%s\n", name, ename(errno));
+        return;
+    }
+    printf("%s fiemap n=%u:", name, m.f.fm_mapped_extents);
+    for (unsigned i = 0; i < m.f.fm_mapped_extents && i < 4; i++)
+        printf(" %llu+%llu/%#x%s", (unsigned long long)(m.e[i].fe_logical / bs),
+               (unsigned long long)(m.e[i].fe_length / bs),
+               m.e[i].fe_flags & (FIEMAP_EXTENT_LAST | FIEMAP_EXTENT_UNWRITTEN),
+               m.e[i].fe_physical ? "" : " phys=0");
+    memset(&m, 0, sizeof m);
+    m.f.fm_length = ~0ULL;
+    int r = ioctl(fd, FS_IOC_FIEMAP, &m);
+    printf(" count=%d/%u", r, m.f.fm_mapped_extents);
+    m.f.fm_flags = ~0u;
+    errno = 0;
+    r = ioctl(fd, FS_IOC_FIEMAP, &m);
+    printf(" bad-flags=%d %s %#x\n", r, ename(errno), m.f.fm_flags);
 }
 
 static void tmpfs_part(void) {
@@ -93,6 +126,7 @@ static void tmpfs_part(void) {
     printf("alloc-keep size=%lld blocks=%ld\n", size(fd), blocks(fd));
     falloc("alloc", fd, 0, 0, 8192);
     printf("alloc size=%lld blocks=%ld\n", size(fd), blocks(fd));
+    fiemap_show("tmpfs", fd, 4096);
     seeks("alloc@0", fd, 0);
     CHECK("write-alloc", pwrite(fd, "d", 1, 4096) == 1);
     seeks("written@0", fd, 0);
@@ -171,6 +205,7 @@ static void disk_part(const char *dev, const char *type) {
     seeks("inserted@bs", fd, bs);
     falloc("d-alloc-keep", fd, FALLOC_FL_KEEP_SIZE, 4 * bs, 2 * bs);
     edges("alloc-keep", fd, bs);
+    fiemap_show(type, fd, bs);
     close(fd);
     unlink("d/f");
     report("umount-disk", umount("d"));

@@ -1,7 +1,7 @@
 //! Sparse in-memory files: holes that take no space, `fallocate`'s modes (allocation,
 //! punching holes, and ext4's zero, collapse and insert ranges), `SEEK_DATA`/`SEEK_HOLE`,
 //! space freed by a punched hole on a full size-limited tmpfs, a shared mapping seeing a
-//! punched hole; on a tmpfs with `size=` and on ext4 and ext2 file systems `mkfs` made on a
+//! punched hole, `FS_IOC_FIEMAP` block maps; on a tmpfs with `size=` and on ext4 and ext2 file systems `mkfs` made on a
 //! loop device. A C guest run as root in a fresh directory, natively and under uml: stdout
 //! and exit status must be identical.
 #![allow(clippy::unwrap_used)]
@@ -39,6 +39,9 @@ fn sparse_files_as_linux() {
         "collapsed: a0 0c size=2048 blocks=2\n",
         "inserted: a0 00 00 0c size=4096 blocks=2\n",
         "d-alloc-keep=EOPNOTSUPP\n",
+        "tmpfs fiemap=EOPNOTSUPP\n",
+        "ext4 fiemap n=3: 0+1/0 3+1/0 4+2/0x801 count=0/3 bad-flags=-1 EBADR 0xfffffff8\n",
+        "ext2 fiemap n=2: 0+1/0 2+1/0x1 count=0/2 bad-flags=-1 EBADR 0xfffffff8\n",
     ] {
         assert!(out.contains(want), "missing {want:?} in:\n{out}");
     }

@@ -1,6 +1,7 @@
-//! `fallocate(2)` on in-memory files, past the checks every file system shares (those are
-//! [`OpenFile::fallocate`](crate::OpenFile::fallocate)'s): which modes each file system
-//! takes, and what they do to the file's sparse data ([`sparse`](crate::sparse)).
+//! The blocks of in-memory files: `fallocate(2)` past the checks every file system shares
+//! (those are [`OpenFile::fallocate`]'s): which modes each file system takes, and what they
+//! do to the file's sparse data ([`sparse`](crate::sparse)); and the block map
+//! `FS_IOC_FIEMAP` reads ([`OpenFile::fiemap`]).
 //!
 //! - tmpfs, the overlay's upper layer and memfds take what Linux's tmpfs takes: allocation
 //!   (with or without `FALLOC_FL_KEEP_SIZE`) and `FALLOC_FL_PUNCH_HOLE`.
@@ -11,12 +12,57 @@
 //!
 //! Allocation is whole or nothing: `ENOSPC` if the blocks it needs do not fit the file
 //! system's size.
+//!
+//! Block maps: only files of a disk file system have one (tmpfs has none: `EOPNOTSUPP`).
+//! Their blocks have no place on the device, so an extent's physical offset is synthetic:
+//! its logical offset one block further (never 0, which would mean "unknown").
 
 use abi::flags::falloc::{COLLAPSE_RANGE, INSERT_RANGE, KEEP_SIZE, PUNCH_HOLE, ZERO_RANGE};
 use abi::Errno;
 
 use crate::dentry::{Dentry, Inode};
+use crate::file::{FileKind, OpenFile};
 use crate::tmpfs::{MemInode, MAX_FILE};
+
+/// One run of a file's allocated blocks (`struct fiemap_extent`'s fields).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Extent {
+    /// Offset in the file.
+    pub logical: u64,
+    /// Offset on the device (synthetic, see the module doc).
+    pub physical: u64,
+    /// Bytes (whole blocks).
+    pub length: u64,
+    /// Allocated but never written (`FIEMAP_EXTENT_UNWRITTEN`).
+    pub unwritten: bool,
+}
+
+impl OpenFile {
+    /// The block map of `[start, end)` of the file (`FS_IOC_FIEMAP`, past
+    /// `fiemap_prep`'s checks): the runs of allocated blocks there, clipped to it in whole
+    /// blocks; `EOPNOTSUPP` but for a regular file of a disk file system (see the module
+    /// doc).
+    pub fn fiemap(&self, start: u64, end: u64) -> Result<Vec<Extent>, Errno> {
+        let on_disk = match self.dentry.as_ref().map(|d| &d.0.inode) {
+            Some(Inode::Ovl(o)) => o.fs.format.is_some(),
+            _ => false,
+        };
+        let (FileKind::Mem(m), true) = (&self.kind, on_disk) else {
+            return Err(Errno::EOPNOTSUPP);
+        };
+        m.with_file(false, |f| {
+            f.extents(start, end)
+                .into_iter()
+                .map(|(logical, length, unwritten)| Extent {
+                    logical,
+                    physical: logical + f.block_size(),
+                    length,
+                    unwritten,
+                })
+                .collect()
+        })
+    }
+}
 
 /// `fallocate(m, mode, off, len)` of the in-memory file `m` (at `d`), `off + len` at most
 /// [`MAX_FILE`].

@@ -278,11 +278,13 @@ impl FileData {
         }
     }
 
-    /// The runs of allocated blocks from `off` on, in order: (start, length, unwritten),
-    /// adjacent blocks of the same kind merged (a block map for `FS_IOC_FIEMAP`).
-    pub fn extents(&self, off: u64) -> Vec<(u64, u64, bool)> {
+    /// The runs of allocated blocks among those `[off, end)` touches, in order: (start,
+    /// length, unwritten), adjacent blocks of the same kind merged (a block map for
+    /// `FS_IOC_FIEMAP`).
+    pub fn extents(&self, off: u64, end: u64) -> Vec<(u64, u64, bool)> {
         let mut out: Vec<(u64, u64, bool)> = Vec::new();
-        for (&k, v) in self.blocks.range(off / self.block..) {
+        let (first, last) = self.span(off, end);
+        for (&k, v) in self.blocks.range(first..last) {
             let unwritten = matches!(v, Block::Unwritten);
             let start = k * self.block;
             match out.last_mut() {
