@@ -132,7 +132,7 @@ table! {
     dup => full(fs::sys_dup);
     dup2 => full(fs::sys_dup2);
     dup3 => full(fs::sys_dup3);
-    ioctl => partial(fs::sys_ioctl, "terminals: TCGETS/TCSETS*, TIOCG/SWINSZ, TIOCG/SPGRP, TIOCSCTTY, TIOCNOTTY, TIOCGSID, TCFLSH, TCSBRK, TIOCOUTQ; ptys: TIOCGPTN, TIOCS/GPTLCK, TIOCGPTPEER; FIONREAD, FIOCLEX/FIONCLEX, FIONBIO; sockets: SIOCGIFCONF/NAME/INDEX/FLAGS/MTU/METRIC/TXQLEN/HWADDR, and ADDR/NETMASK/BRDADDR/DSTADDR on AF_INET (setters EPERM/EOPNOTSUPP); ENOTTY otherwise (no TIOCPKT, TIOCSTI)");
+    ioctl => partial(fs::sys_ioctl, "terminals: TCGETS/TCSETS*, TIOCG/SWINSZ, TIOCG/SPGRP, TIOCSCTTY, TIOCNOTTY, TIOCGSID, TCFLSH, TCSBRK, TIOCOUTQ; ptys: TIOCGPTN, TIOCS/GPTLCK, TIOCGPTPEER; FIONREAD, FIOCLEX/FIONCLEX, FIONBIO; files: FS_IOC_GETFLAGS/SETFLAGS, FS_IOC_FIEMAP (files of loop-mounted ext2/3/4; EOPNOTSUPP elsewhere); sockets: SIOCGIFCONF/NAME/INDEX/FLAGS/MTU/METRIC/TXQLEN/HWADDR, and ADDR/NETMASK/BRDADDR/DSTADDR on AF_INET (setters EPERM/EOPNOTSUPP); ENOTTY otherwise (no TIOCPKT, TIOCSTI)");
     pipe => full(fs::sys_pipe);
     pipe2 => partial(fs::sys_pipe2, "O_DIRECT accepted without packet mode");
     preadv => full(fs::sys_preadv);

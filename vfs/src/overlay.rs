@@ -137,6 +137,7 @@ pub(crate) fn copy_up(d: &Dentry) -> Result<Arc<MemInode>, Errno> {
             xattrs: Default::default(),
             flags: 0,
             btime: None,
+            linkable: false,
         }),
     });
     let name = d.0.name.clone();
@@ -350,6 +351,14 @@ fn remove_entry_keep(p: &Dentry, name: &[u8], n: &MemInode) -> Result<(), Errno>
 /// Hard-links `old` as `name` in `p`.
 pub(crate) fn link(old: &Dentry, p: &Dentry, name: &[u8]) -> Result<(), Errno> {
     let u = copy_up(old)?;
+    {
+        // Linux's `vfs_link`: a file with no link takes one only if it is an `O_TMPFILE`
+        // file made linkable, and only once.
+        let mut i = u.inner.lock();
+        if i.nlink == 0 && !std::mem::take(&mut i.linkable) {
+            return Err(Errno::ENOENT);
+        }
+    }
     let pu = copy_up(p)?;
     let u2 = u.clone();
     pu.with_dir(true, |entries, _| {

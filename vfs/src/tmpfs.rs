@@ -156,6 +156,9 @@ pub(crate) struct MemInner {
     pub flags: u32,
     /// Birth time (`None` for a copied-up inode: its lower file's is not known).
     pub btime: Option<Time>,
+    /// With no link, `linkat` may still give it one (an `O_TMPFILE` file opened without
+    /// `O_EXCL`; Linux's `I_LINKABLE`).
+    pub linkable: bool,
 }
 
 /// An in-memory inode. `ino`/`dev` are synthetic for new inodes and the lower file's for
@@ -191,6 +194,7 @@ impl MemInode {
                 xattrs: Default::default(),
                 flags: 0,
                 btime: Some(now),
+                linkable: false,
             }),
         })
     }
