@@ -1,5 +1,6 @@
-//! What `/proc/PID/{maps,smaps,statm,status}` and `/proc/PID/cmdline` read of an address
-//! space: its VMAs with their memory use, and resident guest memory read without faulting.
+//! What `/proc/PID/{maps,smaps,statm,status,pagemap}` and `/proc/PID/cmdline` read of an
+//! address space: its VMAs with their memory use, its present pages, and resident guest
+//! memory read without faulting.
 
 use std::sync::Arc;
 
@@ -24,7 +25,47 @@ pub struct VmaReport {
     pub anon_pages: u64,
 }
 
+/// `/proc/PID/pagemap` entry bits (Linux's `PM_*`).
+const PM_PRESENT: u64 = 1 << 63;
+/// A page of a file or of shared memory (not an anonymous page).
+const PM_FILE: u64 = 1 << 61;
+/// Mapped by this space only.
+const PM_MMAP_EXCLUSIVE: u64 = 1 << 56;
+const PM_PFRAME_MASK: u64 = (1 << 55) - 1;
+
 impl Mm {
+    /// The `/proc/PID/pagemap` entries of a space's present pages, as (page number, entry)
+    /// in page order: present, file or shared memory (a page-cache frame, or any page of a
+    /// shared mapping), mapped by this space alone, and the frame number if `show_pfn`
+    /// (Linux shows it to `CAP_SYS_ADMIN` only, 0 to others). Pages without a frame have
+    /// entry 0, as Linux's without swap or soft-dirty tracking.
+    pub fn pagemap(&self, id: MmId, show_pfn: bool) -> Vec<(u64, u64)> {
+        let Some(s) = self.spaces.get(&id) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for v in s.vmas.iter() {
+            for (vpn, pte) in s.pt.range(v.start / PAGE_SIZE, v.end / PAGE_SIZE) {
+                let cached = v
+                    .file_key()
+                    .is_some_and(|k| self.phys.cache.lookup(k, v.pgoff(vpn)) == Some(pte.frame));
+                let mut e = PM_PRESENT;
+                if v.shared || cached {
+                    e |= PM_FILE;
+                }
+                // The page cache holds a reference of its own.
+                if self.phys.refcount(pte.frame) - u32::from(cached) <= 1 {
+                    e |= PM_MMAP_EXCLUSIVE;
+                }
+                if show_pfn {
+                    e |= pte.frame.0 as u64 & PM_PFRAME_MASK;
+                }
+                out.push((vpn, e));
+            }
+        }
+        out
+    }
+
     /// The VMAs of a space that meet `[start, end)`, in address order, with the file each
     /// maps (`None` for anonymous and special memory).
     pub fn vmas_in(

@@ -18,7 +18,10 @@
 //! - A file's contents are generated when it is opened for reading (one snapshot per open
 //!   file, as a small seq file gives on Linux; a reader not allowed them fails to open it);
 //!   a directory's listing at the first `getdents` after opening or rewinding it (as for
-//!   every directory), from the process reading it.
+//!   every directory), from the process reading it. `/proc/PID/pagemap` is a sparse
+//!   snapshot (8 bytes a page of the address space, only present pages' entries stored);
+//!   unlike Linux's it does not refuse reads of a size or at an offset that is not a
+//!   multiple of 8.
 //! - `/proc` is read-only: names are never created or removed (`ENOENT` for new names,
 //!   `EPERM` to remove), and a write to a file opened for writing fails (`EINVAL` for
 //!   per-process files, `EIO` for the others, as Linux files without a write method).
@@ -74,6 +77,8 @@ pub enum ProcFile {
     Maps,
     /// `/proc/PID/smaps`.
     Smaps,
+    /// `/proc/PID/pagemap` (binary; see [`ProcSource::pagemap`]).
+    Pagemap,
     /// `/proc/PID/cmdline`.
     Cmdline,
     /// `/proc/PID/environ`.
@@ -108,6 +113,10 @@ pub trait ProcSource {
     fn fd(&self, pid: i32, fd: i32) -> Option<(FileRef, bool)>;
     /// The contents of `file` about process `pid` (0 for the system-wide files).
     fn contents(&self, vfs: &Vfs, pid: i32, file: ProcFile) -> Result<Vec<u8>, Errno>;
+    /// `/proc/PID/pagemap` of process `pid`: how many pages its address space has, and the
+    /// 64-bit entry of each page that has one (Linux's `PM_*` bits; every other entry is
+    /// 0), in page order.
+    fn pagemap(&self, pid: i32) -> Result<(u64, Vec<(u64, u64)>), Errno>;
 }
 
 /// The walker that is no process: its `/proc` is empty.
@@ -139,6 +148,9 @@ impl ProcSource for NoProcs {
         None
     }
     fn contents(&self, _vfs: &Vfs, _pid: i32, _file: ProcFile) -> Result<Vec<u8>, Errno> {
+        Err(Errno::ENOENT)
+    }
+    fn pagemap(&self, _pid: i32) -> Result<(u64, Vec<(u64, u64)>), Errno> {
         Err(Errno::ENOENT)
     }
 }
@@ -439,6 +451,7 @@ static PID: &[Entry] = entries! {
     b"mountinfo" => Node::Mountinfo, R;
     b"mounts" => Node::Mounts, R;
     b"ns" => Node::Dir(DirKind::Ns), S_IFDIR | 0o511;
+    b"pagemap" => Node::File(ProcFile::Pagemap), S_IFREG | 0o400;
     b"smaps" => Node::File(ProcFile::Smaps), R;
     b"stat" => Node::File(ProcFile::Stat), R;
     b"statm" => Node::File(ProcFile::Statm), R;
@@ -810,6 +823,16 @@ impl Vfs {
             return Ok(None);
         }
         let data = match &p.node {
+            // A file of 8 bytes a page of the address space, sparse: holes read as 0.
+            Node::File(ProcFile::Pagemap) if flags.readable() => {
+                let (pages, entries) = procs.pagemap(p.pid)?;
+                let mut data = FileData::new(crate::blockfs::BLOCK);
+                for (page, entry) in entries {
+                    data.write(&[std::io::IoSlice::new(&entry.to_ne_bytes())], page * 8, 8)?;
+                }
+                data.set_len(pages * 8);
+                return Ok(Some(self.proc_file(d, p, data, flags)));
+            }
             Node::Dir(_) => {
                 if flags.writable() {
                     return Err(Errno::EISDIR);
@@ -835,19 +858,13 @@ impl Vfs {
                 self.fdinfo(&file, cloexec)
             }
         };
-        let m = MemInode::new(
-            p.ino,
-            mkdev(PROCFS_DEV),
-            R,
-            p.uid,
-            p.gid,
-            MemData::File(FileData::from_bytes(&data)),
-        );
-        Ok(Some(OpenFile::new(
-            Some(d.clone()),
-            FileKind::Mem(m),
-            flags,
-        )))
+        Ok(Some(self.proc_file(d, p, FileData::from_bytes(&data), flags)))
+    }
+
+    /// An open procfs file `d` (of node `p`) holding `data`.
+    fn proc_file(&self, d: &Dentry, p: &ProcInode, data: FileData, flags: OFlags) -> FileRef {
+        let m = MemInode::new(p.ino, mkdev(PROCFS_DEV), R, p.uid, p.gid, MemData::File(data));
+        OpenFile::new(Some(d.clone()), FileKind::Mem(m), flags)
     }
 
     /// `/proc/PID/fdinfo/N`.
