@@ -97,7 +97,7 @@ pub(crate) fn fallocate(
         }
         COLLAPSE_RANGE | INSERT_RANGE => {
             let block = m.with_file(false, |f| f.block_size())?;
-            if (off | len) % block != 0 {
+            if !(off | len).is_multiple_of(block) {
                 return Err(Errno::EINVAL);
             }
             if op == COLLAPSE_RANGE {

@@ -505,9 +505,9 @@ impl OpenFile {
             // As Linux's, a negative offset is past the end (`ENXIO`); in-memory files
             // know their holes, other files are data up to their end.
             seek::DATA | seek::HOLE => match &self.kind {
-                FileKind::Mem(m) if off >= 0 => m.with_file(false, |f| {
-                    f.seek(off as u64, whence == seek::HOLE)
-                })?? as i64,
+                FileKind::Mem(m) if off >= 0 => {
+                    m.with_file(false, |f| f.seek(off as u64, whence == seek::HOLE))?? as i64
+                }
                 _ if off < 0 || off >= size => return Err(Errno::ENXIO),
                 _ if whence == seek::DATA => off,
                 _ => size,

@@ -115,8 +115,10 @@ pub trait ProcSource {
     fn contents(&self, vfs: &Vfs, pid: i32, file: ProcFile) -> Result<Vec<u8>, Errno>;
     /// `/proc/PID/pagemap` of process `pid`: how many pages its address space has, and the
     /// 64-bit entry of each page that has one (Linux's `PM_*` bits; every other entry is
-    /// 0), in page order.
-    fn pagemap(&self, pid: i32) -> Result<(u64, Vec<(u64, u64)>), Errno>;
+    /// 0), in page order (`ENOENT` from a walker that knows no memory).
+    fn pagemap(&self, _pid: i32) -> Result<(u64, Vec<(u64, u64)>), Errno> {
+        Err(Errno::ENOENT)
+    }
 }
 
 /// The walker that is no process: its `/proc` is empty.
@@ -148,9 +150,6 @@ impl ProcSource for NoProcs {
         None
     }
     fn contents(&self, _vfs: &Vfs, _pid: i32, _file: ProcFile) -> Result<Vec<u8>, Errno> {
-        Err(Errno::ENOENT)
-    }
-    fn pagemap(&self, _pid: i32) -> Result<(u64, Vec<(u64, u64)>), Errno> {
         Err(Errno::ENOENT)
     }
 }
@@ -858,12 +857,24 @@ impl Vfs {
                 self.fdinfo(&file, cloexec)
             }
         };
-        Ok(Some(self.proc_file(d, p, FileData::from_bytes(&data), flags)))
+        Ok(Some(self.proc_file(
+            d,
+            p,
+            FileData::from_bytes(&data),
+            flags,
+        )))
     }
 
     /// An open procfs file `d` (of node `p`) holding `data`.
     fn proc_file(&self, d: &Dentry, p: &ProcInode, data: FileData, flags: OFlags) -> FileRef {
-        let m = MemInode::new(p.ino, mkdev(PROCFS_DEV), R, p.uid, p.gid, MemData::File(data));
+        let m = MemInode::new(
+            p.ino,
+            mkdev(PROCFS_DEV),
+            R,
+            p.uid,
+            p.gid,
+            MemData::File(data),
+        );
         OpenFile::new(Some(d.clone()), FileKind::Mem(m), flags)
     }
 

@@ -237,7 +237,8 @@ impl FileData {
         let (first, n) = (off / self.block, len / self.block);
         let mut tail = self.blocks.split_off(&first);
         let moved = tail.split_off(&(first + n));
-        self.blocks.extend(moved.into_iter().map(|(k, v)| (k - n, v)));
+        self.blocks
+            .extend(moved.into_iter().map(|(k, v)| (k - n, v)));
         self.size -= len;
     }
 
@@ -246,7 +247,8 @@ impl FileData {
     pub fn insert(&mut self, off: u64, len: u64) {
         let (first, n) = (off / self.block, len / self.block);
         let moved = self.blocks.split_off(&first);
-        self.blocks.extend(moved.into_iter().map(|(k, v)| (k + n, v)));
+        self.blocks
+            .extend(moved.into_iter().map(|(k, v)| (k + n, v)));
         self.size += len;
     }
 

@@ -175,9 +175,9 @@ fn loop_stat_counts_write_back() {
                 f.read(&mut [std::io::IoSliceMut::new(&mut t)], 0);
                 t
             })
-                .split_whitespace()
-                .map(|w| w.parse().unwrap())
-                .collect(),
+            .split_whitespace()
+            .map(|w| w.parse().unwrap())
+            .collect(),
             _ => Vec::new(),
         }
     };

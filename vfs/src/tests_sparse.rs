@@ -7,7 +7,10 @@ use abi::Errno;
 use crate::sparse::FileData;
 
 fn write(f: &mut FileData, off: u64, bytes: &[u8]) {
-    assert_eq!(f.write(&[IoSlice::new(bytes)], off, u64::MAX), Ok(bytes.len()));
+    assert_eq!(
+        f.write(&[IoSlice::new(bytes)], off, u64::MAX),
+        Ok(bytes.len())
+    );
 }
 
 fn read(f: &FileData, off: u64, n: usize) -> Vec<u8> {

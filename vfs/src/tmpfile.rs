@@ -53,7 +53,12 @@ impl Vfs {
         }
         let name = format!("#{} (deleted)", inode.ino);
         let node = OvlNode::new(Some(inode), None, o.fs.clone());
-        let d = Dentry::new(Some(dir.clone()), name.as_bytes(), Inode::Ovl(node), S_IFREG);
+        let d = Dentry::new(
+            Some(dir.clone()),
+            name.as_bytes(),
+            Inode::Ovl(node),
+            S_IFREG,
+        );
         let f = file::open_dentry(&d, flags.difference(OFlags::TMPFILE | OFlags::EXCL))?;
         f.set_events(events);
         notify::open(&f);

@@ -388,7 +388,11 @@ impl MemInode {
 
     /// Runs `f` on the data of this regular file (`EINVAL` for other kinds); with
     /// `modify`, its modification and change times become now.
-    pub fn with_file<R>(&self, modify: bool, f: impl FnOnce(&mut FileData) -> R) -> Result<R, Errno> {
+    pub fn with_file<R>(
+        &self,
+        modify: bool,
+        f: impl FnOnce(&mut FileData) -> R,
+    ) -> Result<R, Errno> {
         let mut i = self.inner.lock();
         let MemData::File(data) = &mut i.data else {
             return Err(Errno::EINVAL);

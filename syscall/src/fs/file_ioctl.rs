@@ -104,7 +104,15 @@ fn fiemap(ctx: &mut Ctx<'_>, f: &FileRef, arg: UserAddr) -> SysResult {
         if i + 1 == extents.len() {
             fe_flags |= EXTENT_LAST;
         }
-        let v = [e.logical, e.physical, e.length, 0, 0, u64::from(fe_flags), 0];
+        let v = [
+            e.logical,
+            e.physical,
+            e.length,
+            0,
+            0,
+            u64::from(fe_flags),
+            0,
+        ];
         ctx.write_val(UserAddr(base + i as u64 * EXTENT_SIZE), &v)?;
     }
     flags &= FLAG_SYNC | FLAG_XATTR;
