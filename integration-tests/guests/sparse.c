@@ -136,20 +136,6 @@ static void tmpfs_part(void) {
     report("umount-tmpfs", umount("t"));
 }
 
-static int run(char *const argv[]) {
-    pid_t pid = fork();
-    if (pid == 0) {
-        int null = open("/dev/null", O_WRONLY);
-        dup2(null, 1);
-        dup2(null, 2);
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    int status = 0;
-    waitpid(pid, &status, 0);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-}
-
 /* The file `d/f` holding blocks of 'a', 'b', 'c' (bs bytes each). */
 static int three_blocks(const char *path, long bs) {
     int fd = open(path, O_CREAT | O_RDWR | O_TRUNC, 0644);
@@ -180,7 +166,7 @@ static void disk_part(const char *dev, const char *type) {
     char mkfs_path[64];
     snprintf(mkfs_path, sizeof mkfs_path, "/sbin/mkfs.%s", type);
     char *mkfs[] = {mkfs_path, "-q", "-F", "-b", "1024", (char *)dev, NULL};
-    printf("mkfs.%s=%d\n", type, run(mkfs));
+    printf("mkfs.%s=%d\n", type, run_quiet(mkfs));
     mkdir("d", 0755);
     report("mount-disk", mount(dev, "d", type, 0, NULL));
     long bs = 1024;
