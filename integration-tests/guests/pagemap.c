@@ -1,5 +1,6 @@
 /* /proc/self/pagemap: present pages of anonymous, shared and file mappings, MAP_POPULATE,
- * the exclusive bit across fork, and frame numbers shown to root only. Prints each entry's
+ * the exclusive bit across fork, and frame numbers shown to root only; /proc/kpageflags'
+ * dirty bit of a shared file page before and after msync. Prints each entry's
  * flag bits (55-63) and whether a frame number shows; the same natively and under uml. */
 #include "common.h"
 #include <fcntl.h>
@@ -14,6 +15,16 @@ static uint64_t entry(void *addr) {
     if (pread(fd, &e, 8, (uintptr_t)addr / 4096 * 8) != 8) printf("bad pagemap read\n");
     close(fd);
     return e;
+}
+
+/* KPF_DIRTY of the frame behind `addr`, from /proc/kpageflags (-1: no frame shown). */
+static int dirty(void *addr) {
+    uint64_t pfn = entry(addr) & ((1ULL << 55) - 1), flags = 0;
+    if (!pfn) return -1;
+    int fd = open("/proc/kpageflags", O_RDONLY);
+    if (pread(fd, &flags, 8, pfn * 8) != 8) printf("bad kpageflags read\n");
+    close(fd);
+    return (flags >> 4) & 1;
 }
 
 static void show(const char *name, char *base, int pages) {
@@ -49,6 +60,18 @@ int main(void) {
     show("file", f, 2);
     close(fd);
     unlink("pagemap-file");
+    /* A store through a shared file mapping dirties the page; msync cleans it. */
+    fd = open("pagemap-dirty", O_CREAT | O_RDWR | O_TRUNC, 0600);
+    static char page[4096];
+    CHECK("dirty-file", write(fd, page, sizeof page) == sizeof page && fsync(fd) == 0);
+    char *m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    m[8] = 'B';
+    int before = dirty(m);
+    report("msync", msync(m, 4096, MS_SYNC));
+    printf("kpageflags dirty=%d after-msync=%d\n", before, dirty(m));
+    munmap(m, 4096);
+    close(fd);
+    unlink("pagemap-dirty");
 
     fflush(stdout);
     pid_t pid = fork();

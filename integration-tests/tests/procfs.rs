@@ -347,7 +347,7 @@ fn threads_have_their_own_entries() {
 
 /// `/proc/self/pagemap`: present, file/shared and exclusive bits of anonymous, shared,
 /// populated and file pages, the exclusive bit lost to fork, and frame numbers shown to
-/// root only.
+/// root only; `/proc/kpageflags`' dirty bit of a shared file page, cleared by `msync`.
 #[test]
 fn pagemap_as_linux() {
     let dir = TempDir::new("pagemap");
@@ -368,6 +368,7 @@ fn pagemap_as_linux() {
         "populate: 0x102+pfn 0x102+pfn 0x102+pfn\n",
         "child-after-fork: 0x100+pfn\n",
         "unprivileged: 0x102\n",
+        "kpageflags dirty=1 after-msync=0\n",
     ] {
         assert!(out.contains(want), "missing {want:?} in:\n{out}");
     }

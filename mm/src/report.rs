@@ -1,6 +1,6 @@
 //! What `/proc/PID/{maps,smaps,statm,status,pagemap}` and `/proc/PID/cmdline` read of an
 //! address space: its VMAs with their memory use, its present pages, and resident guest
-//! memory read without faulting.
+//! memory read without faulting; and `/proc/kpageflags` of physical memory.
 
 use std::sync::Arc;
 
@@ -33,7 +33,29 @@ const PM_FILE: u64 = 1 << 61;
 const PM_MMAP_EXCLUSIVE: u64 = 1 << 56;
 const PM_PFRAME_MASK: u64 = (1 << 55) - 1;
 
+/// `/proc/kpageflags` bits (Linux's `KPF_*`).
+const KPF_UPTODATE: u64 = 1 << 3;
+const KPF_DIRTY: u64 = 1 << 4;
+
 impl Mm {
+    /// `/proc/kpageflags`: how many frames physical memory has, and the flags of each
+    /// frame that has some, as (frame number, flags) in frame order. uml knows the page
+    /// cache's frames (up to date, and dirty until written back); every other frame reads
+    /// as 0.
+    pub fn kpageflags(&self) -> (u64, Vec<(u64, u64)>) {
+        let flags = self
+            .phys
+            .cache
+            .frames()
+            .into_iter()
+            .map(|(f, dirty)| {
+                let d = if dirty { KPF_DIRTY } else { 0 };
+                (u64::from(f.0), KPF_UPTODATE | d)
+            })
+            .collect();
+        (self.phys.total(), flags)
+    }
+
     /// The `/proc/PID/pagemap` entries of a space's present pages, as (page number, entry)
     /// in page order: present, file or shared memory (a page-cache frame, or any page of a
     /// shared mapping), mapped by this space alone, and the frame number if `show_pfn`

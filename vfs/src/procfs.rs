@@ -18,10 +18,10 @@
 //! - A file's contents are generated when it is opened for reading (one snapshot per open
 //!   file, as a small seq file gives on Linux; a reader not allowed them fails to open it);
 //!   a directory's listing at the first `getdents` after opening or rewinding it (as for
-//!   every directory), from the process reading it. `/proc/PID/pagemap` is a sparse
-//!   snapshot (8 bytes a page of the address space, only present pages' entries stored);
-//!   unlike Linux's it does not refuse reads of a size or at an offset that is not a
-//!   multiple of 8.
+//!   every directory), from the process reading it. `/proc/PID/pagemap` and
+//!   `/proc/kpageflags` are sparse snapshots (8 bytes an entry, only non-zero entries
+//!   stored); unlike Linux's they do not refuse reads of a size or at an offset that is
+//!   not a multiple of 8.
 //! - `/proc` is read-only: names are never created or removed (`ENOENT` for new names,
 //!   `EPERM` to remove), and a write to a file opened for writing fails (`EINVAL` for
 //!   per-process files, `EIO` for the others, as Linux files without a write method).
@@ -77,8 +77,10 @@ pub enum ProcFile {
     Maps,
     /// `/proc/PID/smaps`.
     Smaps,
-    /// `/proc/PID/pagemap` (binary; see [`ProcSource::pagemap`]).
+    /// `/proc/PID/pagemap` (binary; see [`ProcSource::entries`]).
     Pagemap,
+    /// `/proc/kpageflags` (binary; see [`ProcSource::entries`]).
+    Kpageflags,
     /// `/proc/PID/cmdline`.
     Cmdline,
     /// `/proc/PID/environ`.
@@ -113,10 +115,12 @@ pub trait ProcSource {
     fn fd(&self, pid: i32, fd: i32) -> Option<(FileRef, bool)>;
     /// The contents of `file` about process `pid` (0 for the system-wide files).
     fn contents(&self, vfs: &Vfs, pid: i32, file: ProcFile) -> Result<Vec<u8>, Errno>;
-    /// `/proc/PID/pagemap` of process `pid`: how many pages its address space has, and the
-    /// 64-bit entry of each page that has one (Linux's `PM_*` bits; every other entry is
-    /// 0), in page order (`ENOENT` from a walker that knows no memory).
-    fn pagemap(&self, _pid: i32) -> Result<(u64, Vec<(u64, u64)>), Errno> {
+    /// A binary file of 64-bit entries, mostly 0: how many entries it has, and the index
+    /// and value of each other one, in order. `/proc/PID/pagemap` of process `pid` (an
+    /// entry a page of its address space, Linux's `PM_*` bits) and `/proc/kpageflags` (an
+    /// entry a frame of physical memory, `KPF_*` bits). `ENOENT` from a walker that knows
+    /// no memory.
+    fn entries(&self, _pid: i32, _file: ProcFile) -> Result<(u64, Vec<(u64, u64)>), Errno> {
         Err(Errno::ENOENT)
     }
 }
@@ -297,6 +301,7 @@ static ROOT: &[Entry] = entries! {
     b"filesystems" => Node::Filesystems, R;
     b"key-users" => Node::File(ProcFile::KeyUsers), R;
     b"keys" => Node::File(ProcFile::Keys), R;
+    b"kpageflags" => Node::File(ProcFile::Kpageflags), S_IFREG | 0o400;
     b"loadavg" => Node::File(ProcFile::Loadavg), R;
     b"meminfo" => Node::File(ProcFile::Meminfo), R;
     b"mounts" => Node::Symlink(b"self/mounts".to_vec()), LNK;
@@ -822,14 +827,14 @@ impl Vfs {
             return Ok(None);
         }
         let data = match &p.node {
-            // A file of 8 bytes a page of the address space, sparse: holes read as 0.
-            Node::File(ProcFile::Pagemap) if flags.readable() => {
-                let (pages, entries) = procs.pagemap(p.pid)?;
+            // Files of 8 bytes an entry, sparse: holes read as 0.
+            Node::File(file @ (ProcFile::Pagemap | ProcFile::Kpageflags)) if flags.readable() => {
+                let (len, entries) = procs.entries(p.pid, *file)?;
                 let mut data = FileData::new(crate::blockfs::BLOCK);
-                for (page, entry) in entries {
-                    data.write(&[std::io::IoSlice::new(&entry.to_ne_bytes())], page * 8, 8)?;
+                for (i, entry) in entries {
+                    data.write(&[std::io::IoSlice::new(&entry.to_ne_bytes())], i * 8, 8)?;
                 }
-                data.set_len(pages * 8);
+                data.set_len(len * 8);
                 return Ok(Some(self.proc_file(d, p, data, flags)));
             }
             Node::Dir(_) => {

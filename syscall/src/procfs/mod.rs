@@ -120,9 +120,12 @@ impl ProcSource for ProcView<'_> {
         Some((e.file.clone(), e.cloexec))
     }
 
-    /// Frame numbers for `CAP_SYS_ADMIN` only, as Linux's.
-    fn pagemap(&self, pid: i32) -> Result<(u64, Vec<(u64, u64)>), Errno> {
+    /// `pagemap` shows frame numbers to `CAP_SYS_ADMIN` only, as Linux's.
+    fn entries(&self, pid: i32, file: ProcFile) -> Result<(u64, Vec<(u64, u64)>), Errno> {
         let view = self.mm.ok_or(Errno::ENOENT)?.view();
+        if file == ProcFile::Kpageflags {
+            return Ok(view.kpageflags());
+        }
         let p = self.get(pid).ok_or(Errno::ESRCH)?;
         let show_pfn = self.caller.cred.caps.has(crate::caps::CAP_SYS_ADMIN);
         let pages = mm::layout::TASK_SIZE / mm::PAGE_SIZE;
@@ -215,8 +218,8 @@ impl ProcSource for Ctx<'_> {
     fn contents(&self, vfs: &Vfs, pid: i32, file: ProcFile) -> Result<Vec<u8>, Errno> {
         self.procs_view().contents(vfs, pid, file)
     }
-    fn pagemap(&self, pid: i32) -> Result<(u64, Vec<(u64, u64)>), Errno> {
-        self.procs_view().pagemap(pid)
+    fn entries(&self, pid: i32, file: ProcFile) -> Result<(u64, Vec<(u64, u64)>), Errno> {
+        self.procs_view().entries(pid, file)
     }
 }
 
