@@ -154,6 +154,18 @@ pub mod falloc {
     pub const WRITE_ZEROES: u32 = 0x80;
 }
 
+/// `FS_IOC_FIEMAP` request flags (`FIEMAP_FLAG_*`) and extent flags (`FIEMAP_EXTENT_*`).
+pub mod fiemap {
+    #![allow(missing_docs)]
+    pub const FLAG_SYNC: u32 = 0x1;
+    pub const FLAG_XATTR: u32 = 0x2;
+    pub const FLAG_CACHE: u32 = 0x4;
+    pub const EXTENT_LAST: u32 = 0x1;
+    pub const EXTENT_UNWRITTEN: u32 = 0x800;
+    /// Bytes of `struct fiemap_extent`.
+    pub const EXTENT_SIZE: u64 = 56;
+}
+
 /// `memfd_create(2)` flags (`MFD_*`; bits 26-31 carry a huge page size).
 pub mod mfd {
     #![allow(missing_docs)]

@@ -1,11 +1,13 @@
 /* Shared helpers for the guest programs. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* Name of an errno value ("OK" for 0). */
@@ -43,4 +45,20 @@ static inline void report(const char *name, long ret) {
 static inline void no_core(void) {
     struct rlimit r = {0, 0};
     setrlimit(RLIMIT_CORE, &r);
+}
+
+/* Runs argv[0] (a path) with stdout and stderr to /dev/null; its exit status, 127 if it
+ * could not be run, 128 if it was killed. */
+static inline int run_quiet(char *const argv[]) {
+    pid_t pid = fork();
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 1);
+        dup2(null, 2);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 }

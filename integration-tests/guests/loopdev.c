@@ -28,20 +28,6 @@ static unsigned long sectors_written(int n) {
     return v[6];
 }
 
-static int run(char *const argv[]) {
-    pid_t pid = fork();
-    if (pid == 0) {
-        int null = open("/dev/null", O_WRONLY);
-        dup2(null, 1);
-        dup2(null, 2);
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    int status = 0;
-    waitpid(pid, &status, 0);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-}
-
 int main(void) {
     struct stat st;
     int img = open("image", O_CREAT | O_RDWR, 0600);
@@ -115,7 +101,7 @@ int main(void) {
 
     /* mkfs.ext4 on the device, then mount it. */
     char *mkfs[] = {"/sbin/mkfs.ext4", "-q", "-F", dev, NULL};
-    printf("mkfs.ext4=%d\n", run(mkfs));
+    printf("mkfs.ext4=%d\n", run_quiet(mkfs));
     mkdir("mnt", 0755);
     EXPECT_ERR("mount-ext4-as-ext2", mount(dev, "mnt", "ext2", 0, NULL), EINVAL);
     report("mount-ext4", mount(dev, "mnt", "ext4", 0, NULL));

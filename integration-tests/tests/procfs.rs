@@ -344,3 +344,32 @@ fn threads_have_their_own_entries() {
         assert!(out.contains(want), "missing {want:?} in:\n{out}");
     }
 }
+
+/// `/proc/self/pagemap`: present, file/shared and exclusive bits of anonymous, shared,
+/// populated and file pages, the exclusive bit lost to fork, and frame numbers shown to
+/// root only; `/proc/kpageflags`' dirty bit of a shared file page, cleared by `msync`.
+#[test]
+fn pagemap_as_linux() {
+    let dir = TempDir::new("pagemap");
+    let o = compare(
+        &[guests::PAGEMAP],
+        &RunOpts {
+            cwd: Some(dir.path().to_path_buf()),
+            ..RunOpts::default()
+        },
+    );
+    assert_no_bad_lines("pagemap", &o);
+    assert_eq!(o.status, 0, "{}", o.stdout_str());
+    let out = o.stdout_str();
+    for want in [
+        "anon: 0x102+pfn 0x102+pfn\n",
+        "untouched: 0 0\n",
+        "shared-anon: 0x142+pfn\n",
+        "populate: 0x102+pfn 0x102+pfn 0x102+pfn\n",
+        "child-after-fork: 0x100+pfn\n",
+        "unprivileged: 0x102\n",
+        "kpageflags dirty=1 after-msync=0\n",
+    ] {
+        assert!(out.contains(want), "missing {want:?} in:\n{out}");
+    }
+}

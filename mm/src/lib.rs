@@ -400,8 +400,9 @@ impl Mm {
     }
 
     /// `mmap(2)`. `file` is ignored with `MAP_ANONYMOUS`; without it and without a file the
-    /// mapping is anonymous. `MAP_POPULATE`, `MAP_GROWSDOWN`, `MAP_LOCKED` are accepted and
-    /// ignored (pages are faulted in on demand).
+    /// mapping is anonymous. `MAP_LOCKED` and `MAP_POPULATE` give the pages frames
+    /// at once, as a read would (Linux breaks copy-on-write of a private writable mapping
+    /// there too); `MAP_GROWSDOWN` is accepted.
     pub fn mmap(
         &mut self,
         id: MmId,

@@ -104,6 +104,17 @@ impl PageCache {
         self.files.get(&key)?.pages.get(&pgoff).map(|p| p.frame)
     }
 
+    /// Every cached frame with whether it is dirty, in frame order.
+    pub fn frames(&self) -> Vec<(Frame, bool)> {
+        let mut v: Vec<(Frame, bool)> = self
+            .owner
+            .keys()
+            .map(|&f| (f, self.dirty(f).unwrap_or(false)))
+            .collect();
+        v.sort_unstable_by_key(|(f, _)| f.0);
+        v
+    }
+
     /// `Some(dirty)` if `f` is a cached frame.
     pub fn dirty(&self, f: Frame) -> Option<bool> {
         let (k, off) = self.owner.get(&f)?;

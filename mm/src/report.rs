@@ -1,5 +1,6 @@
-//! What `/proc/PID/{maps,smaps,statm,status}` and `/proc/PID/cmdline` read of an address
-//! space: its VMAs with their memory use, and resident guest memory read without faulting.
+//! What `/proc/PID/{maps,smaps,statm,status,pagemap}` and `/proc/PID/cmdline` read of an
+//! address space: its VMAs with their memory use, its present pages, and resident guest
+//! memory read without faulting; and `/proc/kpageflags` of physical memory.
 
 use std::sync::Arc;
 
@@ -24,7 +25,69 @@ pub struct VmaReport {
     pub anon_pages: u64,
 }
 
+/// `/proc/PID/pagemap` entry bits (Linux's `PM_*`).
+const PM_PRESENT: u64 = 1 << 63;
+/// A page of a file or of shared memory (not an anonymous page).
+const PM_FILE: u64 = 1 << 61;
+/// Mapped by this space only.
+const PM_MMAP_EXCLUSIVE: u64 = 1 << 56;
+const PM_PFRAME_MASK: u64 = (1 << 55) - 1;
+
+/// `/proc/kpageflags` bits (Linux's `KPF_*`).
+const KPF_UPTODATE: u64 = 1 << 3;
+const KPF_DIRTY: u64 = 1 << 4;
+
 impl Mm {
+    /// `/proc/kpageflags`: how many frames physical memory has, and the flags of each
+    /// frame that has some, as (frame number, flags) in frame order. uml knows the page
+    /// cache's frames (up to date, and dirty until written back); every other frame reads
+    /// as 0.
+    pub fn kpageflags(&self) -> (u64, Vec<(u64, u64)>) {
+        let flags = self
+            .phys
+            .cache
+            .frames()
+            .into_iter()
+            .map(|(f, dirty)| {
+                let d = if dirty { KPF_DIRTY } else { 0 };
+                (u64::from(f.0), KPF_UPTODATE | d)
+            })
+            .collect();
+        (self.phys.total(), flags)
+    }
+
+    /// The `/proc/PID/pagemap` entries of a space's present pages, as (page number, entry)
+    /// in page order: present, file or shared memory (a page-cache frame, or any page of a
+    /// shared mapping), mapped by this space alone, and the frame number if `show_pfn`
+    /// (Linux shows it to `CAP_SYS_ADMIN` only, 0 to others). Pages without a frame have
+    /// entry 0, as Linux's without swap or soft-dirty tracking.
+    pub fn pagemap(&self, id: MmId, show_pfn: bool) -> Vec<(u64, u64)> {
+        let Some(s) = self.spaces.get(&id) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for v in s.vmas.iter() {
+            for (vpn, pte) in s.pt.range(v.start / PAGE_SIZE, v.end / PAGE_SIZE) {
+                let cached = v
+                    .file_key()
+                    .is_some_and(|k| self.phys.cache.lookup(k, v.pgoff(vpn)) == Some(pte.frame));
+                let mut e = PM_PRESENT;
+                if v.shared || cached {
+                    e |= PM_FILE;
+                }
+                // The page cache holds a reference of its own.
+                if self.phys.refcount(pte.frame) - u32::from(cached) <= 1 {
+                    e |= PM_MMAP_EXCLUSIVE;
+                }
+                if show_pfn {
+                    e |= pte.frame.0 as u64 & PM_PFRAME_MASK;
+                }
+                out.push((vpn, e));
+            }
+        }
+        out
+    }
+
     /// The VMAs of a space that meet `[start, end)`, in address order, with the file each
     /// maps (`None` for anonymous and special memory).
     pub fn vmas_in(

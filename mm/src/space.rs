@@ -261,7 +261,10 @@ impl AddressSpace {
         if vma.charged() && !phys.try_charge(vma.pages()) {
             return Err(Errno::ENOMEM);
         }
-        let populate = vma.locked && self.lock_future != Some(true);
+        // Locked memory (unless `MCL_ONFAULT`) and `MAP_POPULATE` (unless `MAP_NONBLOCK`, as
+        // Linux's `do_mmap`) get their pages now.
+        let populate = vma.locked && self.lock_future != Some(true)
+            || flags.contains(MapFlags::POPULATE) && !flags.contains(MapFlags::NONBLOCK);
         self.vmas.insert(vma);
         self.vmas.merge_range(start, end);
         if populate {

@@ -133,7 +133,7 @@ table! {
     dup => full(fs::sys_dup);
     dup2 => full(fs::sys_dup2);
     dup3 => full(fs::sys_dup3);
-    ioctl => partial(fs::sys_ioctl, "terminals: TCGETS/TCSETS*, TIOCG/SWINSZ, TIOCG/SPGRP, TIOCSCTTY, TIOCNOTTY, TIOCGSID, TCFLSH, TCSBRK, TIOCOUTQ; ptys: TIOCGPTN, TIOCS/GPTLCK, TIOCGPTPEER; FIONREAD, FIOCLEX/FIONCLEX, FIONBIO; sockets: SIOCGIFCONF/NAME/INDEX/FLAGS/MTU/METRIC/TXQLEN/HWADDR, and ADDR/NETMASK/BRDADDR/DSTADDR on AF_INET (setters EPERM/EOPNOTSUPP); ENOTTY otherwise (no TIOCPKT, TIOCSTI)");
+    ioctl => partial(fs::sys_ioctl, "terminals: TCGETS/TCSETS*, TIOCG/SWINSZ, TIOCG/SPGRP, TIOCSCTTY, TIOCNOTTY, TIOCGSID, TCFLSH, TCSBRK, TIOCOUTQ; ptys: TIOCGPTN, TIOCS/GPTLCK, TIOCGPTPEER; FIONREAD, FIOCLEX/FIONCLEX, FIONBIO; files: FS_IOC_GETFLAGS/SETFLAGS, FS_IOC_FIEMAP (files of loop-mounted ext2/3/4; EOPNOTSUPP elsewhere); sockets: SIOCGIFCONF/NAME/INDEX/FLAGS/MTU/METRIC/TXQLEN/HWADDR, and ADDR/NETMASK/BRDADDR/DSTADDR on AF_INET (setters EPERM/EOPNOTSUPP); ENOTTY otherwise (no TIOCPKT, TIOCSTI)");
     pipe => full(fs::sys_pipe);
     pipe2 => partial(fs::sys_pipe2, "O_DIRECT accepted without packet mode");
     preadv => full(fs::sys_preadv);
@@ -207,7 +207,7 @@ table! {
     readahead => full(page_cache_calls::sys_readahead);
     cachestat => partial(page_cache_calls::sys_cachestat, "every page of the file within the range counts as cached, none dirty or evicted; EPERM without write access or ownership (no permission check beyond)");
     sync => full(copy::sys_sync);
-    fallocate => partial(fs::sys_fallocate, "in-memory files: mode 0, KEEP_SIZE, PUNCH_HOLE|KEEP_SIZE (as tmpfs)");
+    fallocate => partial(fs::sys_fallocate, "in-memory files: tmpfs's modes (allocate, PUNCH_HOLE), ext4's on loop-mounted ext4 (ZERO_RANGE, COLLAPSE_RANGE, INSERT_RANGE too); UNSHARE_RANGE and WRITE_ZEROES are EOPNOTSUPP");
     flock => full(fs::sys_flock);
     socket => partial(net::sys_socket, "AF_UNIX stream/dgram/seqpacket (SOCK_RAW as dgram); AF_INET/AF_INET6 TCP, UDP, ICMP echo sockets (net.ipv4.ping_group_range) and raw ICMP sockets (CAP_NET_RAW) on the instance's own loopback (no other raw protocols); AF_NETLINK NETLINK_ROUTE (link/address/route dumps of lo, or of the host with --net host; link lookup; groups joined: no events of lo, the host's relayed with --net host; changes refused); other families EAFNOSUPPORT");
     socketpair => partial(net::sys_socketpair, "AF_UNIX only; AF_INET/AF_INET6 checked as socket, then EOPNOTSUPP as on Linux; other families EAFNOSUPPORT");

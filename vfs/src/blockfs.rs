@@ -18,9 +18,11 @@
 //!   blocks (`debugfs`, `dumpe2fs` of a mounted device, `fsck`) see what `mkfs` wrote.
 //! - `statfs` reports the type's magic (`EXT4_SUPER_MAGIC`), the block size `mkfs` chose,
 //!   the device's size in blocks, and blocks and inodes used as the in-memory files take
-//!   them; writes that do not fit in the device's size are `ENOSPC` ([`Space`]). Nothing
-//!   of ext4's own behaviour (journaling, extents, ioctls, quota, xattr limits, inode
-//!   numbering) is emulated: files behave as tmpfs files.
+//!   them (files are sparse, in blocks of that size: [`sparse`](crate::sparse)); writes
+//!   that do not fit in the device's size are `ENOSPC` ([`Space`]). Of ext4's own
+//!   behaviour only `fallocate`'s modes are ([`falloc`](crate::falloc)); journaling,
+//!   extents, ioctls, quota, xattr limits and inode numbering are not: files otherwise
+//!   behave as tmpfs files.
 //!
 //! A tmpfs mounted with `size=` has a [`Space`] too.
 
@@ -65,7 +67,7 @@ pub(crate) fn usage(root: &Arc<MemInode>) -> (u64, u64) {
         inodes += 1;
         let i = n.inner.lock();
         match &i.data {
-            MemData::File(v) => bytes += (v.len() as u64).div_ceil(BLOCK) * BLOCK,
+            MemData::File(f) => bytes += f.allocated(),
             MemData::Dir { entries, .. } => {
                 stack.extend(entries.values().filter_map(|e| match e {
                     MemEntry::Node(c) => Some(c.clone()),
@@ -78,30 +80,54 @@ pub(crate) fn usage(root: &Arc<MemInode>) -> (u64, u64) {
     (bytes, inodes)
 }
 
-/// How far a regular file of `d`'s file system may grow from `old` bytes towards `new`:
-/// `new` if it fits its [`Space`] (or there is none), else the end of the last whole block
-/// that fits, `ENOSPC` if none does (a write then stops short, as Linux's).
-pub(crate) fn growth_limit(d: Option<&Dentry>, old: u64, new: u64) -> Result<u64, Errno> {
+/// The bytes `d`'s file system has free (`None`: it has no [`Space`] of its own).
+fn room(d: Option<&Dentry>) -> Option<u64> {
     let Some(Inode::Ovl(o)) = d.map(|d| &d.0.inode) else {
-        return Ok(new);
+        return None;
     };
-    let Some(space) = &o.fs.space else {
-        return Ok(new);
-    };
-    let have = old.div_ceil(BLOCK) * BLOCK;
-    if new <= have {
-        return Ok(new);
-    }
+    let space = o.fs.space.as_ref()?;
     let (used, _) = usage(&space.root);
-    let room = space.capacity.load(Ordering::Relaxed).saturating_sub(used);
-    if new - have <= room {
-        return Ok(new);
-    }
-    let end = have + room / BLOCK * BLOCK;
-    if end <= old {
+    Some(space.capacity.load(Ordering::Relaxed).saturating_sub(used))
+}
+
+/// How much of a write of `[off, end)` to the regular file `m` of `d`'s file system fits:
+/// `end` if the blocks it would allocate fit its [`Space`] (or there is none), else the
+/// end of the last block that does, `ENOSPC` if not even the first does (a write then
+/// stops short, as Linux's).
+pub(crate) fn write_limit(
+    d: Option<&Dentry>,
+    m: &MemInode,
+    off: u64,
+    end: u64,
+) -> Result<u64, Errno> {
+    let Some(room) = room(d) else {
+        return Ok(end);
+    };
+    let fit = m.with_file(false, |f| f.fitting_end(off, end, room / f.block_size()))?;
+    if fit <= off && end > off {
         return Err(Errno::ENOSPC);
     }
-    Ok(end)
+    Ok(fit)
+}
+
+/// Most bytes one `fallocate` may allocate on a file system with no [`Space`] of its own
+/// (its blocks are kernel memory even unwritten).
+const UNSIZED_ALLOCATION: u64 = 1 << 32;
+
+/// `ENOSPC` unless all the blocks that allocating `[off, end)` of the regular file `m`
+/// needs fit `d`'s file system (`fallocate` is whole or nothing).
+pub(crate) fn check_allocation(
+    d: Option<&Dentry>,
+    m: &MemInode,
+    off: u64,
+    end: u64,
+) -> Result<(), Errno> {
+    let room = room(d).unwrap_or(UNSIZED_ALLOCATION);
+    let need = m.with_file(false, |f| f.absent_blocks(off, end) * f.block_size())?;
+    if need > room {
+        return Err(Errno::ENOSPC);
+    }
+    Ok(())
 }
 
 /// The I/O counters of the device whose disk file system `d` lies on.
@@ -124,15 +150,6 @@ pub(crate) fn synced(d: Option<&Dentry>) {
     if let Some(io) = device_io(d) {
         io.sync();
     }
-}
-
-/// [`growth_limit`] for a change that must be whole (`truncate`, `fallocate`): `ENOSPC`
-/// unless all of it fits.
-pub(crate) fn check_growth(d: Option<&Dentry>, old: u64, new: u64) -> Result<(), Errno> {
-    if growth_limit(d, old, new)? < new {
-        return Err(Errno::ENOSPC);
-    }
-    Ok(())
 }
 
 /// A disk file system type uml can mount from a loop device.
@@ -162,12 +179,15 @@ impl DiskType {
     }
 }
 
-/// What `mkfs` made on a device: the block size (`st_blksize` of its files),
-/// and the device's logical block size (the alignment of direct I/O).
+/// What `mkfs` made on a device: the block size (`st_blksize` of its files, and the
+/// block of their sparse data), the device's logical block size (the alignment of direct
+/// I/O), and whether files are extent-mapped (ext4's `extents` feature: without it, as
+/// ext2 and ext3 files under Linux's ext4 driver, `fallocate` can only punch holes).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Format {
     pub block_size: u64,
     pub logical_block: u32,
+    pub extents: bool,
 }
 
 /// A disk file system of a loop device, in memory (see the module doc).
@@ -182,7 +202,7 @@ pub(crate) struct DiskFs {
 impl DiskFs {
     /// The block size `mkfs` chose.
     pub fn block_size(&self) -> u64 {
-        self.fs.format.map_or(BLOCK, |f| f.block_size)
+        self.fs.block_size()
     }
 }
 
@@ -192,6 +212,7 @@ const EXT_LOG_BLOCK_SIZE_AT: usize = 24;
 const EXT_FEATURE_COMPAT_AT: usize = 92;
 const EXT_FEATURE_INCOMPAT_AT: usize = 96;
 const EXT_COMPAT_HAS_JOURNAL: u32 = 0x4;
+const EXT_INCOMPAT_EXTENTS: u32 = 0x40;
 /// Incompatible features the ext2 driver knows (`FILETYPE`, `META_BG`).
 const EXT2_INCOMPAT: u32 = 0x2 | 0x10;
 /// ... and ext3's (`RECOVER`, `JOURNAL_DEV` too).
@@ -201,9 +222,9 @@ fn le32(b: &[u8], at: usize) -> u32 {
     u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
 }
 
-/// The block size of the `ty` file system on `device` (`EINVAL` if it holds none that
-/// type's driver would mount).
-fn probe(device: &LoopDevice, ty: DiskType) -> Result<u64, Errno> {
+/// The block size of the `ty` file system on `device` and whether it has extents
+/// (`EINVAL` if it holds none that type's driver would mount).
+fn probe(device: &LoopDevice, ty: DiskType) -> Result<(u64, bool), Errno> {
     let mut sb = [0u8; 1024];
     let n = device.read(&mut [std::io::IoSliceMut::new(&mut sb)], 1024)?;
     if n < sb.len() || u16::from_le_bytes([sb[EXT_MAGIC_AT], sb[EXT_MAGIC_AT + 1]]) != 0xef53 {
@@ -220,7 +241,7 @@ fn probe(device: &LoopDevice, ty: DiskType) -> Result<u64, Errno> {
     if !ok || log > 6 {
         return Err(Errno::EINVAL);
     }
-    Ok(1024 << log)
+    Ok((1024 << log, incompat & EXT_INCOMPAT_EXTENTS != 0))
 }
 
 /// The file system of type `ty` on `device` to mount: the one mounted before if the device
@@ -233,7 +254,7 @@ pub(crate) fn disk_fs(
     if !device.is_bound() {
         return Err(Errno::EINVAL);
     }
-    let block_size = probe(device, ty)?;
+    let (block_size, extents) = probe(device, ty)?;
     let generation = device.generation();
     let mut kept = device.disk.lock();
     if let Some(d) = kept.as_ref().filter(|d| d.generation == generation) {
@@ -255,6 +276,7 @@ pub(crate) fn disk_fs(
         format: Some(Format {
             block_size,
             logical_block: device.block_size(),
+            extents,
         }),
     });
     let d = Arc::new(DiskFs {

@@ -18,6 +18,7 @@ use std::sync::Weak;
 use abi::flags::mode::S_IFREG;
 use parking_lot::Mutex;
 
+use crate::sparse::FileData;
 use crate::tmpfs::{MemData, MemEntry, MemInode};
 use crate::Arc;
 
@@ -86,7 +87,7 @@ impl IoStat {
         };
         self.files.lock().retain(|w| match w.upgrade() {
             Some(file) => {
-                file.inner.lock().data = MemData::File(text.clone());
+                file.inner.lock().data = MemData::File(FileData::from_bytes(&text));
                 true
             }
             None => false,
@@ -97,7 +98,7 @@ impl IoStat {
     /// device `dev`, inode numbers from `ino`).
     pub fn show_in(&self, block: &Arc<MemInode>, name: &str, dev: u64, ino: impl Fn() -> u64) {
         let dir = MemInode::new_dir(ino(), dev, 0o755, 0, 0);
-        let data = MemData::File(text(&self.counters.lock()));
+        let data = MemData::File(FileData::from_bytes(&text(&self.counters.lock())));
         let file = MemInode::new(ino(), dev, S_IFREG | 0o444, 0, 0, data);
         let _ = dir.with_dir(false, |e, _| {
             e.insert(b"stat".to_vec(), MemEntry::Node(file.clone()))

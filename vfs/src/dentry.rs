@@ -90,6 +90,16 @@ impl OvlFs {
             format: None,
         }
     }
+
+    /// The block size of its files: its disk format's, else a page.
+    pub fn block_size(&self) -> u64 {
+        self.format.map_or(crate::blockfs::BLOCK, |f| f.block_size)
+    }
+
+    /// The data of a new, empty regular file of it.
+    pub fn new_file(&self) -> crate::tmpfs::MemData {
+        crate::tmpfs::MemData::File(crate::sparse::FileData::new(self.block_size()))
+    }
 }
 
 /// An overlay inode: an upper (in-memory) inode once copied up or created, the lower host

@@ -337,7 +337,7 @@ impl OpenFile {
                 let at = if append { m.size() } else { st.pos };
                 let end = at.saturating_add(total_len(bufs) as u64);
                 m.check_write_seals(end)?;
-                let fit = crate::blockfs::growth_limit(self.dentry.as_ref(), m.size(), end)?;
+                let fit = crate::blockfs::write_limit(self.dentry.as_ref(), m, at, end)?;
                 let bufs = &fitting(bufs, end - fit)?;
                 let (n, end) = m.write_vectored(bufs, st.pos, append)?;
                 st.pos = end;
@@ -442,7 +442,7 @@ impl OpenFile {
                 let at = if append { m.size() } else { off };
                 let end = at.saturating_add(total_len(bufs) as u64);
                 m.check_write_seals(end)?;
-                let fit = crate::blockfs::growth_limit(self.dentry.as_ref(), m.size(), end)?;
+                let fit = crate::blockfs::write_limit(self.dentry.as_ref(), m, at, end)?;
                 let bufs = &fitting(bufs, end - fit)?;
                 let (n, _) = m.write_vectored(bufs, off, append)?;
                 crate::blockfs::written(self.dentry.as_ref(), n);
@@ -502,19 +502,16 @@ impl OpenFile {
             seek::SET => off,
             seek::CUR => (st.pos as i64).checked_add(off).ok_or(Errno::EINVAL)?,
             seek::END => size.checked_add(off).ok_or(Errno::EINVAL)?,
-            seek::DATA | seek::HOLE => {
-                if off < 0 {
-                    return Err(Errno::EINVAL);
+            // As Linux's, a negative offset is past the end (`ENXIO`); in-memory files
+            // know their holes, other files are data up to their end.
+            seek::DATA | seek::HOLE => match &self.kind {
+                FileKind::Mem(m) if off >= 0 => {
+                    m.with_file(false, |f| f.seek(off as u64, whence == seek::HOLE))?? as i64
                 }
-                if off >= size {
-                    return Err(Errno::ENXIO);
-                }
-                if whence == seek::DATA {
-                    off
-                } else {
-                    size
-                }
-            }
+                _ if off < 0 || off >= size => return Err(Errno::ENXIO),
+                _ if whence == seek::DATA => off,
+                _ => size,
+            },
             _ => return Err(Errno::EINVAL),
         };
         if new < 0 {
@@ -705,16 +702,15 @@ impl OpenFile {
             }
             FileKind::Mem(m) => {
                 m.check_resize_seals(len)?;
-                crate::blockfs::check_growth(self.dentry.as_ref(), m.size(), len)?;
                 m.truncate(len)
             }
             _ => Err(Errno::EINVAL),
         }
     }
 
-    /// `fallocate(2)`, with Linux's checks in its order. In-memory files take mode 0,
-    /// `FALLOC_FL_KEEP_SIZE` and `FALLOC_FL_PUNCH_HOLE|FALLOC_FL_KEEP_SIZE` (as tmpfs);
-    /// host files (`--rw`) take what the host file system takes.
+    /// `fallocate(2)`, with Linux's checks in its order. In-memory files take what their
+    /// file system takes ([`falloc`](crate::falloc)); host files (`--rw`) what the host
+    /// file system takes.
     pub fn fallocate(&self, mode: u32, off: i64, len: i64) -> Result<(), Errno> {
         self.fallocate_here(mode, off, len)?;
         crate::notify::modify(self);
@@ -767,21 +763,7 @@ impl OpenFile {
                 if end > crate::tmpfs::MAX_FILE {
                     return Err(Errno::EFBIG);
                 }
-                if mode & PUNCH_HOLE != 0 {
-                    m.check_write_seals(0)?;
-                } else {
-                    m.check_resize_seals(end.max(m.size()))?;
-                    crate::blockfs::check_growth(self.dentry.as_ref(), m.size(), end)?;
-                }
-                match mode {
-                    0 if end > m.size() => m.truncate(end),
-                    0 | KEEP_SIZE => Ok(()),
-                    _ if mode == PUNCH_HOLE | KEEP_SIZE => {
-                        m.zero_range(off as u64, end);
-                        Ok(())
-                    }
-                    _ => Err(Errno::EOPNOTSUPP),
-                }
+                crate::falloc::fallocate(self.dentry.as_ref(), m, mode, off as u64, len as u64)
             }
             _ => Err(Errno::ENODEV),
         }

@@ -57,7 +57,9 @@
 //! the host's `st_ino`/`st_dev`; in-memory inodes get synthetic numbers on a synthetic
 //! device, except copied-up ones, which keep the host's. New files belong to the configured
 //! uid/gid. File kinds: regular files, directories, symlinks, FIFOs, socket inodes and
-//! device nodes; [`Vfs::mknod`] makes the last four kinds (and regular files) in the
+//! device nodes; in-memory regular files are sparse ([`sparse`]: holes take no memory,
+//! `fallocate` as each file system takes it, [`falloc`]), and `O_TMPFILE` makes unnamed ones
+//! ([`tmpfile`]); [`Vfs::mknod`] makes the last four kinds (and regular files) in the
 //! in-memory layers, device nodes opening uml's own devices by number ([`mknod`]). A FIFO
 //! is an inode holding one pipe that every open attaches an end to, with Linux's open rules
 //! ([`fifo`]); FIFOs and devices of the host are never opened. Pipes ([`Vfs::pipe`]) and kernel objects ([`object`]: eventfd, epoll, timerfd,
@@ -74,6 +76,7 @@ mod blockfs;
 mod blockstat;
 mod dentry;
 mod do_mount;
+mod falloc;
 mod fifo;
 mod file;
 mod fileattr;
@@ -99,10 +102,12 @@ mod protect;
 mod pty;
 mod remap;
 mod socket;
+mod sparse;
 mod statfs;
 mod statmount;
 mod stdio;
 mod sysfs;
+mod tmpfile;
 mod tmpfs;
 mod xattr;
 
@@ -118,6 +123,7 @@ use parking_lot::Mutex;
 pub use dentry::Dentry;
 use dentry::{FsShared, Inode, OvlFs, OvlNode};
 pub use do_mount::MountArgs;
+pub use falloc::Extent;
 pub use file::{open_object, open_object_read_only, open_pidfd, pidfd_wait_id, FileRef, OpenFile};
 pub use fileattr::StatxExtra;
 pub use fs_context::{FsContext, FsParam};
@@ -464,7 +470,14 @@ impl Vfs {
             return Err(Errno::EINVAL);
         }
         if flags.bits() & (OFlags::TMPFILE.bits() & !OFlags::DIRECTORY.bits()) != 0 {
-            return Err(Errno::EOPNOTSUPP);
+            // Linux's `build_open_flags`: `O_DIRECTORY` without `O_CREAT`, for writing.
+            if !flags.contains(OFlags::DIRECTORY)
+                || flags.contains(OFlags::CREAT)
+                || !flags.writable()
+            {
+                return Err(Errno::EINVAL);
+            }
+            return self.open_tmpfile(base, path, flags, mode, events);
         }
         let path_only = flags.contains(OFlags::PATH);
         let nofollow = flags.contains(OFlags::NOFOLLOW);
@@ -605,14 +618,8 @@ impl Vfs {
                 f.set_created();
                 Ok(f)
             }
-            Inode::Ovl(_) => {
-                overlay::create(
-                    dir,
-                    name,
-                    S_IFREG | (mode & 0o7777),
-                    owner,
-                    MemData::File(Vec::new()),
-                )?;
+            Inode::Ovl(o) => {
+                overlay::create(dir, name, S_IFREG | (mode & 0o7777), owner, o.fs.new_file())?;
                 notify::create(dir, name, false, None);
                 let d = self.child(procs, dir, name)?;
                 let f = file::open_dentry(&d, flags.difference(OFlags::TRUNC))?;
@@ -855,9 +862,31 @@ impl Vfs {
         follow: bool,
     ) -> Result<(), Errno> {
         let old_base: At<'_> = old_base.into();
-        let new_base: At<'_> = new_base.into();
         let _ns = self.ns.lock();
         let src = self.walk(old_base, old, follow, &mut 0)?;
+        self.link_locked(&src, old_base, new_base.into(), new)
+    }
+
+    /// `linkat(2)` with `AT_EMPTY_PATH` and an empty old path: a new name for `src`, the
+    /// file `old_base`'s caller holds open.
+    pub fn link_dentry<'b>(
+        &self,
+        src: &Dentry,
+        old_base: impl Into<At<'b>>,
+        new_base: impl Into<At<'b>>,
+        new: &[u8],
+    ) -> Result<(), Errno> {
+        let _ns = self.ns.lock();
+        self.link_locked(src, old_base.into(), new_base.into(), new)
+    }
+
+    fn link_locked(
+        &self,
+        src: &Dentry,
+        old_base: At<'_>,
+        new_base: At<'_>,
+        new: &[u8],
+    ) -> Result<(), Errno> {
         let (dir, name) = self.new_entry(new_base, new, false)?;
         // Linux's order: the new name's mount (`filename_create`), the same mount, the
         // directory's permission (`may_create`), then the source (`vfs_link`).
@@ -867,18 +896,18 @@ impl Vfs {
         if src.fs_id() != dir.fs_id() {
             return Err(Errno::EXDEV);
         }
-        self.may_linkat(&self.who(&old_base), &src)?;
+        self.may_linkat(&self.who(&old_base), src)?;
         self.may_modify(&self.who(&new_base), &dir)?;
         if src.is_dir() {
             return Err(Errno::EPERM);
         }
-        fileattr::check_pinned(&src)?;
+        fileattr::check_pinned(src)?;
         match (&src.0.inode, &dir.0.inode) {
             (Inode::Host(s), Inode::Host(d)) => s.link_into(d, &name)?,
             (_, Inode::Proc(_)) => return Err(Errno::ENOENT),
-            _ => overlay::link(&src, &dir, &name)?,
+            _ => overlay::link(src, &dir, &name)?,
         }
-        notify::create(&dir, &name, false, Some(&src));
+        notify::create(&dir, &name, false, Some(src));
         Ok(())
     }
 
@@ -1244,3 +1273,5 @@ mod tests_pipe;
 mod tests_procfs;
 #[cfg(test)]
 mod tests_pty;
+#[cfg(test)]
+mod tests_sparse;

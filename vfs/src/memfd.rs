@@ -22,7 +22,7 @@ impl Vfs {
             S_IFREG | 0o777,
             self.uid,
             self.gid,
-            MemData::File(Vec::new()),
+            fs.new_file(),
         );
         inode.inner.lock().seals = Some(if sealing { 0 } else { fcntl::F_SEAL_SEAL });
         let mut shown = b"memfd:".to_vec();
@@ -45,7 +45,7 @@ impl Vfs {
             S_IFREG | 0o777,
             self.uid,
             self.gid,
-            MemData::File(Vec::new()),
+            fs.new_file(),
         );
         let node = OvlNode::new(Some(inode.clone()), None, fs.clone());
         let d = Dentry::new(Some(self.root()), name, Inode::Ovl(node), S_IFREG);
@@ -68,7 +68,7 @@ impl MemInode {
         let i = self.inner.lock();
         let seals = i.seals.unwrap_or(0);
         let size = match &i.data {
-            MemData::File(v) => v.len() as u64,
+            MemData::File(f) => f.len(),
             _ => 0,
         };
         if seals & NO_WRITE != 0 || seals & fcntl::F_SEAL_GROW != 0 && end > size {
@@ -82,7 +82,7 @@ impl MemInode {
         let i = self.inner.lock();
         let seals = i.seals.unwrap_or(0);
         let size = match &i.data {
-            MemData::File(v) => v.len() as u64,
+            MemData::File(f) => f.len(),
             _ => 0,
         };
         if len < size && seals & fcntl::F_SEAL_SHRINK != 0

@@ -82,9 +82,9 @@ impl Vfs {
                 h.create_file(&name, rustix::fs::OFlags::RDONLY, perm)?;
             }
             Inode::Host(_) => return Err(Errno::EPERM),
-            Inode::Ovl(_) => {
+            Inode::Ovl(o) => {
                 let (ftype, data) = match ty {
-                    NodeType::Regular => (S_IFREG, MemData::File(Vec::new())),
+                    NodeType::Regular => (S_IFREG, o.fs.new_file()),
                     NodeType::Fifo => (
                         S_IFIFO,
                         MemData::Fifo(crate::pipe::Pipe::new(owner.0, owner.1)),

@@ -17,6 +17,7 @@ use parking_lot::Mutex;
 use rustix::fs::OFlags as HOFlags;
 
 use crate::dentry::{Dentry, Inode, OvlNode};
+use crate::sparse::FileData;
 use crate::tmpfs::{self, MemData, MemEntry, MemInner, MemInode, Time};
 use crate::Arc;
 
@@ -113,11 +114,11 @@ pub(crate) fn copy_up(d: &Dentry) -> Result<Arc<MemInode>, Errno> {
             let fd = lower.open(HOFlags::RDONLY)?;
             let mut v = Vec::with_capacity(st.st_size.max(0) as usize);
             std::fs::File::from(fd).read_to_end(&mut v)?;
-            MemData::File(v)
+            MemData::File(FileData::from_bytes(&v))
         }
         // The guest's own FIFO from now on: the host's is never opened.
         S_IFIFO => MemData::Fifo(crate::pipe::Pipe::new(st.st_uid, st.st_gid)),
-        _ => MemData::File(Vec::new()),
+        _ => o.fs.new_file(),
     };
     let t = |s: i64, ns: i64| Time { sec: s, nsec: ns };
     let new = Arc::new(MemInode {
@@ -136,6 +137,7 @@ pub(crate) fn copy_up(d: &Dentry) -> Result<Arc<MemInode>, Errno> {
             xattrs: Default::default(),
             flags: 0,
             btime: None,
+            linkable: false,
         }),
     });
     let name = d.0.name.clone();
@@ -349,6 +351,14 @@ fn remove_entry_keep(p: &Dentry, name: &[u8], n: &MemInode) -> Result<(), Errno>
 /// Hard-links `old` as `name` in `p`.
 pub(crate) fn link(old: &Dentry, p: &Dentry, name: &[u8]) -> Result<(), Errno> {
     let u = copy_up(old)?;
+    {
+        // Linux's `vfs_link`: a file with no link takes one only if it is an `O_TMPFILE`
+        // file made linkable, and only once.
+        let mut i = u.inner.lock();
+        if i.nlink == 0 && !std::mem::take(&mut i.linkable) {
+            return Err(Errno::ENOENT);
+        }
+    }
     let pu = copy_up(p)?;
     let u2 = u.clone();
     pu.with_dir(true, |entries, _| {

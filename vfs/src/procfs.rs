@@ -18,7 +18,10 @@
 //! - A file's contents are generated when it is opened for reading (one snapshot per open
 //!   file, as a small seq file gives on Linux; a reader not allowed them fails to open it);
 //!   a directory's listing at the first `getdents` after opening or rewinding it (as for
-//!   every directory), from the process reading it.
+//!   every directory), from the process reading it. `/proc/PID/pagemap` and
+//!   `/proc/kpageflags` are sparse snapshots (8 bytes an entry, only non-zero entries
+//!   stored); unlike Linux's they do not refuse reads of a size or at an offset that is
+//!   not a multiple of 8.
 //! - `/proc` is read-only: names are never created or removed (`ENOENT` for new names,
 //!   `EPERM` to remove), and a write to a file opened for writing fails (`EINVAL` for
 //!   per-process files, `EIO` for the others, as Linux files without a write method).
@@ -35,6 +38,7 @@ use abi::Errno;
 
 use crate::dentry::{Dentry, Inode};
 use crate::file::{FileKind, FileRef, OpenFile};
+use crate::sparse::FileData;
 use crate::tmpfs::{MemData, MemInode, Time};
 use crate::{mkdev, FsCred, Vfs, PROCFS_DEV};
 
@@ -73,6 +77,10 @@ pub enum ProcFile {
     Maps,
     /// `/proc/PID/smaps`.
     Smaps,
+    /// `/proc/PID/pagemap` (binary; see [`ProcSource::entries`]).
+    Pagemap,
+    /// `/proc/kpageflags` (binary; see [`ProcSource::entries`]).
+    Kpageflags,
     /// `/proc/PID/cmdline`.
     Cmdline,
     /// `/proc/PID/environ`.
@@ -107,6 +115,14 @@ pub trait ProcSource {
     fn fd(&self, pid: i32, fd: i32) -> Option<(FileRef, bool)>;
     /// The contents of `file` about process `pid` (0 for the system-wide files).
     fn contents(&self, vfs: &Vfs, pid: i32, file: ProcFile) -> Result<Vec<u8>, Errno>;
+    /// A binary file of 64-bit entries, mostly 0: how many entries it has, and the index
+    /// and value of each other one, in order. `/proc/PID/pagemap` of process `pid` (an
+    /// entry a page of its address space, Linux's `PM_*` bits) and `/proc/kpageflags` (an
+    /// entry a frame of physical memory, `KPF_*` bits). `ENOENT` from a walker that knows
+    /// no memory.
+    fn entries(&self, _pid: i32, _file: ProcFile) -> Result<(u64, Vec<(u64, u64)>), Errno> {
+        Err(Errno::ENOENT)
+    }
 }
 
 /// The walker that is no process: its `/proc` is empty.
@@ -285,6 +301,7 @@ static ROOT: &[Entry] = entries! {
     b"filesystems" => Node::Filesystems, R;
     b"key-users" => Node::File(ProcFile::KeyUsers), R;
     b"keys" => Node::File(ProcFile::Keys), R;
+    b"kpageflags" => Node::File(ProcFile::Kpageflags), S_IFREG | 0o400;
     b"loadavg" => Node::File(ProcFile::Loadavg), R;
     b"meminfo" => Node::File(ProcFile::Meminfo), R;
     b"mounts" => Node::Symlink(b"self/mounts".to_vec()), LNK;
@@ -438,6 +455,7 @@ static PID: &[Entry] = entries! {
     b"mountinfo" => Node::Mountinfo, R;
     b"mounts" => Node::Mounts, R;
     b"ns" => Node::Dir(DirKind::Ns), S_IFDIR | 0o511;
+    b"pagemap" => Node::File(ProcFile::Pagemap), S_IFREG | 0o400;
     b"smaps" => Node::File(ProcFile::Smaps), R;
     b"stat" => Node::File(ProcFile::Stat), R;
     b"statm" => Node::File(ProcFile::Statm), R;
@@ -810,6 +828,16 @@ impl Vfs {
             return Ok(None);
         }
         let data = match &p.node {
+            // Files of 8 bytes an entry, sparse: holes read as 0.
+            Node::File(file @ (ProcFile::Pagemap | ProcFile::Kpageflags)) if flags.readable() => {
+                let (len, entries) = procs.entries(p.pid, *file)?;
+                let mut data = FileData::new(crate::blockfs::BLOCK);
+                for (i, entry) in entries {
+                    data.write(&[std::io::IoSlice::new(&entry.to_ne_bytes())], i * 8, 8)?;
+                }
+                data.set_len(len * 8);
+                return Ok(Some(self.proc_file(d, p, data, flags)));
+            }
             Node::Dir(_) => {
                 if flags.writable() {
                     return Err(Errno::EISDIR);
@@ -835,6 +863,16 @@ impl Vfs {
                 self.fdinfo(&file, cloexec)
             }
         };
+        Ok(Some(self.proc_file(
+            d,
+            p,
+            FileData::from_bytes(&data),
+            flags,
+        )))
+    }
+
+    /// An open procfs file `d` (of node `p`) holding `data`.
+    fn proc_file(&self, d: &Dentry, p: &ProcInode, data: FileData, flags: OFlags) -> FileRef {
         let m = MemInode::new(
             p.ino,
             mkdev(PROCFS_DEV),
@@ -843,11 +881,7 @@ impl Vfs {
             p.gid,
             MemData::File(data),
         );
-        Ok(Some(OpenFile::new(
-            Some(d.clone()),
-            FileKind::Mem(m),
-            flags,
-        )))
+        OpenFile::new(Some(d.clone()), FileKind::Mem(m), flags)
     }
 
     /// `/proc/PID/fdinfo/N`.

@@ -7,6 +7,7 @@
 use abi::flags::mode::S_IFREG;
 
 use crate::dentry::FsShared;
+use crate::sparse::FileData;
 use crate::tmpfs::{MemData, MemEntry, MemInode};
 use crate::Arc;
 
@@ -92,7 +93,7 @@ pub(crate) fn populate(top: &Arc<MemInode>, dev: u64, shared: &FsShared) {
     for (path, text) in FILES {
         let (parent, name) = path.rsplit_once('/').unwrap_or(("", path));
         let d = walk(parent);
-        let data = MemData::File(text.as_bytes().to_vec());
+        let data = MemData::File(FileData::from_bytes(text.as_bytes()));
         let f = MemInode::new(shared.ino(), dev, S_IFREG | 0o444, 0, 0, data);
         let _ = d.with_dir(false, |e, _| {
             e.insert(name.as_bytes().to_vec(), MemEntry::Node(f))

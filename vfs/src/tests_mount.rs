@@ -170,10 +170,14 @@ fn loop_stat_counts_write_back() {
         .unwrap();
     let fields = |f: &MemInode| -> Vec<u64> {
         match &f.inner.lock().data {
-            MemData::File(t) => String::from_utf8_lossy(t)
-                .split_whitespace()
-                .map(|w| w.parse().unwrap())
-                .collect(),
+            MemData::File(f) => String::from_utf8_lossy(&{
+                let mut t = vec![0; f.len() as usize];
+                f.read(&mut [std::io::IoSliceMut::new(&mut t)], 0);
+                t
+            })
+            .split_whitespace()
+            .map(|w| w.parse().unwrap())
+            .collect(),
             _ => Vec::new(),
         }
     };

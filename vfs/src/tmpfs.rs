@@ -9,6 +9,7 @@ use abi::structs::Stat;
 use abi::Errno;
 use parking_lot::Mutex;
 
+use crate::sparse::FileData;
 use crate::Arc;
 
 /// Bumped after every change to the entries of any in-memory directory (through
@@ -121,7 +122,7 @@ pub(crate) enum MemEntry {
 
 /// What an in-memory inode holds.
 pub(crate) enum MemData {
-    File(Vec<u8>),
+    File(FileData),
     /// `opaque`: the lower layer's directory of the same path does not show through.
     Dir {
         entries: BTreeMap<Vec<u8>, MemEntry>,
@@ -155,6 +156,9 @@ pub(crate) struct MemInner {
     pub flags: u32,
     /// Birth time (`None` for a copied-up inode: its lower file's is not known).
     pub btime: Option<Time>,
+    /// With no link, `linkat` may still give it one (an `O_TMPFILE` file opened without
+    /// `O_EXCL`; Linux's `I_LINKABLE`).
+    pub linkable: bool,
 }
 
 /// An in-memory inode. `ino`/`dev` are synthetic for new inodes and the lower file's for
@@ -190,6 +194,7 @@ impl MemInode {
                 xattrs: Default::default(),
                 flags: 0,
                 btime: Some(now),
+                linkable: false,
             }),
         })
     }
@@ -212,7 +217,7 @@ impl MemInode {
     pub fn stat(&self) -> Stat {
         let i = self.inner.lock();
         let size = match &i.data {
-            MemData::File(v) => v.len() as u64,
+            MemData::File(f) => f.len(),
             MemData::Symlink(t) => t.len() as u64,
             MemData::Dir { .. } => 4096,
             MemData::Dev(_) | MemData::Socket(_) | MemData::Fifo(_) => 0,
@@ -224,10 +229,10 @@ impl MemInode {
             }
             _ => 0,
         };
-        let blocks = match &i.data {
-            MemData::File(_) => size.div_ceil(512),
-            MemData::Dir { .. } => 8,
-            _ => 0,
+        let (blocks, blksize) = match &i.data {
+            MemData::File(f) => (f.allocated() / 512, f.block_size()),
+            MemData::Dir { .. } => (8, 4096),
+            _ => (0, 4096),
         };
         Stat {
             st_dev: self.dev,
@@ -238,7 +243,7 @@ impl MemInode {
             st_gid: i.gid,
             st_rdev: rdev,
             st_size: size as i64,
-            st_blksize: 4096,
+            st_blksize: blksize as i64,
             st_blocks: blocks as i64,
             st_atime: i.atime.sec,
             st_atime_nsec: i.atime.nsec,
@@ -364,14 +369,14 @@ impl MemInode {
         i.ctime = Time::now();
     }
 
-    /// Truncates or extends a regular file.
+    /// Truncates or extends a regular file (growing it adds a hole).
     pub fn truncate(&self, len: u64) -> Result<(), Errno> {
         if len > MAX_FILE {
             return Err(Errno::EFBIG);
         }
         let mut i = self.inner.lock();
         match &mut i.data {
-            MemData::File(v) => grow(v, len as usize, Errno::EFBIG)?,
+            MemData::File(f) => f.set_len(len),
             MemData::Dir { .. } => return Err(Errno::EISDIR),
             _ => return Err(Errno::EINVAL),
         }
@@ -381,46 +386,40 @@ impl MemInode {
         Ok(())
     }
 
-    /// Zeroes the bytes of `[off, end)` that lie inside the file (a punched hole).
-    pub fn zero_range(&self, off: u64, end: u64) {
+    /// Runs `f` on the data of this regular file (`EINVAL` for other kinds); with
+    /// `modify`, its modification and change times become now.
+    pub fn with_file<R>(
+        &self,
+        modify: bool,
+        f: impl FnOnce(&mut FileData) -> R,
+    ) -> Result<R, Errno> {
         let mut i = self.inner.lock();
-        if let MemData::File(v) = &mut i.data {
-            let len = v.len() as u64;
-            if off < len {
-                v[off as usize..end.min(len) as usize].fill(0);
-            }
+        let MemData::File(data) = &mut i.data else {
+            return Err(Errno::EINVAL);
+        };
+        let r = f(data);
+        if modify {
+            let now = Time::now();
+            i.mtime = now;
+            i.ctime = now;
         }
-        let now = Time::now();
-        i.mtime = now;
-        i.ctime = now;
+        Ok(r)
     }
 
     /// File size (regular files).
     pub fn size(&self) -> u64 {
         match &self.inner.lock().data {
-            MemData::File(v) => v.len() as u64,
+            MemData::File(f) => f.len(),
             _ => 0,
         }
     }
 
     /// Reads at `off` into `bufs`; short at end of file.
     pub fn read_vectored(&self, bufs: &mut [IoSliceMut<'_>], off: u64) -> Result<usize, Errno> {
-        let i = self.inner.lock();
-        let MemData::File(v) = &i.data else {
-            return Err(Errno::EINVAL);
-        };
-        let mut pos = usize::try_from(off).unwrap_or(usize::MAX).min(v.len());
-        let mut done = 0;
-        for b in bufs.iter_mut() {
-            if pos >= v.len() {
-                break;
-            }
-            let n = b.len().min(v.len() - pos);
-            b[..n].copy_from_slice(&v[pos..pos + n]);
-            pos += n;
-            done += n;
+        match &self.inner.lock().data {
+            MemData::File(f) => Ok(f.read(bufs, off)),
+            _ => Err(Errno::EINVAL),
         }
-        Ok(done)
     }
 
     /// Writes `bufs` at `off` (or at the end if `append`); returns (bytes, end offset).
@@ -431,10 +430,10 @@ impl MemInode {
         append: bool,
     ) -> Result<(usize, u64), Errno> {
         let mut i = self.inner.lock();
-        let MemData::File(v) = &mut i.data else {
+        let MemData::File(f) = &mut i.data else {
             return Err(Errno::EINVAL);
         };
-        let start = if append { v.len() as u64 } else { off };
+        let start = if append { f.len() } else { off };
         let total: u64 = bufs.iter().map(|b| b.len() as u64).sum();
         if total == 0 {
             return Ok((0, start));
@@ -442,34 +441,12 @@ impl MemInode {
         if start >= MAX_FILE {
             return Err(Errno::EFBIG);
         }
-        let total = total.min(MAX_FILE - start);
-        let end = (start + total) as usize;
-        if v.len() < end {
-            grow(v, end, Errno::ENOSPC)?;
-        }
-        let mut pos = start as usize;
-        for b in bufs {
-            if pos >= end {
-                break;
-            }
-            let n = b.len().min(end - pos);
-            v[pos..pos + n].copy_from_slice(&b[..n]);
-            pos += n;
-        }
+        let n = f.write(bufs, start, MAX_FILE - start)?;
         let now = Time::now();
         i.mtime = now;
         i.ctime = now;
-        Ok((total as usize, end as u64))
+        Ok((n, start + n as u64))
     }
-}
-
-/// Resizes `v` to `len`, failing with `err` rather than aborting when memory runs out.
-fn grow(v: &mut Vec<u8>, len: usize, err: Errno) -> Result<(), Errno> {
-    if len > v.len() {
-        v.try_reserve(len - v.len()).map_err(|_| err)?;
-    }
-    v.resize(len, 0);
-    Ok(())
 }
 
 /// Mode bits of a new symlink.

@@ -236,6 +236,21 @@ fn link_at(
     if flags & !(at::SYMLINK_FOLLOW | at::EMPTY_PATH) != 0 {
         return Err(Errno::EINVAL);
     }
+    // `AT_EMPTY_PATH` with an empty old path names the file `olddirfd` holds (an
+    // `O_TMPFILE` file, say), for `CAP_DAC_READ_SEARCH` only (`ENOENT` otherwise, as Linux).
+    if flags & at::EMPTY_PATH != 0 && ctx.read_path(old)?.is_empty() {
+        if !ctx.proc.cred.caps.has(crate::caps::CAP_DAC_READ_SEARCH) {
+            return Err(Errno::ENOENT);
+        }
+        let src = match olddirfd {
+            at::FDCWD => ctx.dir_base(olddirfd)?,
+            fd => ctx.file(fd)?.dentry().ok_or(Errno::ENOENT)?,
+        };
+        let (nbase, np) = at_path(ctx, newdirfd, new)?;
+        ctx.vfs
+            .link_dentry(&src, ctx.at(&src), ctx.at(&nbase), &np)?;
+        return Ok(0);
+    }
     let (obase, op) = at_path(ctx, olddirfd, old)?;
     let (nbase, np) = at_path(ctx, newdirfd, new)?;
     ctx.vfs.link(

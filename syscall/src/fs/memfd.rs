@@ -29,15 +29,18 @@ pub fn sys_memfd_create(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
     Ok(fd as u64)
 }
 
-/// `fallocate(2)`: see [`vfs::OpenFile::fallocate`]; mappings of the file see a punched
-/// hole at once.
+/// `fallocate(2)`: see [`vfs::OpenFile::fallocate`]; mappings of the file see a punched or
+/// zeroed range at once, and the moved tail of a collapsed or inserted range.
 pub fn sys_fallocate(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
     let f = ctx.file(a.i32(0))?;
     let (mode, off, len) = (a.u32(1), a.i64(2), a.i64(3));
     crate::mem::sync_file(ctx, &f);
     f.fallocate(mode, off, len)?;
-    if mode & falloc::PUNCH_HOLE != 0 {
-        let start = off as u64;
+    let start = off as u64;
+    if mode & (falloc::COLLAPSE_RANGE | falloc::INSERT_RANGE) != 0 {
+        crate::mem::file_changed(ctx, &f, start..u64::MAX);
+        crate::mem::file_truncated(ctx, &f);
+    } else if mode & (falloc::PUNCH_HOLE | falloc::ZERO_RANGE) != 0 {
         crate::mem::file_changed(ctx, &f, start..start.saturating_add(len as u64));
     }
     Ok(0)

@@ -181,9 +181,6 @@ pub fn sys_openat2(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
     if oflags.contains(OFlags::PATH) && !OFlags::PATH_FLAGS.contains(oflags) {
         return Err(Errno::EINVAL);
     }
-    if oflags.contains(OFlags::TMPFILE) && !oflags.writable() {
-        return Err(Errno::EINVAL);
-    }
     if resolve & resolve::CACHED != 0 && (creates(oflags) || oflags.contains(OFlags::TRUNC)) {
         return Err(Errno::EAGAIN);
     }

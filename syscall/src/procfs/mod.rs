@@ -120,6 +120,18 @@ impl ProcSource for ProcView<'_> {
         Some((e.file.clone(), e.cloexec))
     }
 
+    /// `pagemap` shows frame numbers to `CAP_SYS_ADMIN` only, as Linux's.
+    fn entries(&self, pid: i32, file: ProcFile) -> Result<(u64, Vec<(u64, u64)>), Errno> {
+        let view = self.mm.ok_or(Errno::ENOENT)?.view();
+        if file == ProcFile::Kpageflags {
+            return Ok(view.kpageflags());
+        }
+        let p = self.get(pid).ok_or(Errno::ESRCH)?;
+        let show_pfn = self.caller.cred.caps.has(crate::caps::CAP_SYS_ADMIN);
+        let pages = mm::layout::TASK_SIZE / mm::PAGE_SIZE;
+        Ok((pages, view.pagemap(p.mm, show_pfn)))
+    }
+
     fn contents(&self, vfs: &Vfs, pid: i32, file: ProcFile) -> Result<Vec<u8>, Errno> {
         let view = self.mm.ok_or(Errno::ENOENT)?.view();
         let mm = &*view;
@@ -205,6 +217,9 @@ impl ProcSource for Ctx<'_> {
     }
     fn contents(&self, vfs: &Vfs, pid: i32, file: ProcFile) -> Result<Vec<u8>, Errno> {
         self.procs_view().contents(vfs, pid, file)
+    }
+    fn entries(&self, pid: i32, file: ProcFile) -> Result<(u64, Vec<(u64, u64)>), Errno> {
+        self.procs_view().entries(pid, file)
     }
 }
 

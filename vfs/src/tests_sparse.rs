@@ -1,0 +1,104 @@
+//! Unit tests of sparse in-memory file data ([`crate::sparse`]).
+
+use std::io::{IoSlice, IoSliceMut};
+
+use abi::Errno;
+
+use crate::sparse::FileData;
+
+fn write(f: &mut FileData, off: u64, bytes: &[u8]) {
+    assert_eq!(
+        f.write(&[IoSlice::new(bytes)], off, u64::MAX),
+        Ok(bytes.len())
+    );
+}
+
+fn read(f: &FileData, off: u64, n: usize) -> Vec<u8> {
+    let mut v = vec![0xaa; n];
+    let got = f.read(&mut [IoSliceMut::new(&mut v)], off);
+    v.truncate(got);
+    v
+}
+
+#[test]
+fn a_far_write_allocates_one_block_and_reads_zeros_before_it() {
+    let mut f = FileData::new(1024);
+    write(&mut f, 5 << 30, b"xyz");
+    assert_eq!(f.len(), (5 << 30) + 3);
+    assert_eq!(f.allocated(), 1024);
+    assert_eq!(read(&f, (5 << 30) - 2, 8), b"\0\0xyz");
+    assert_eq!(f.seek(0, false), Ok(5 << 30));
+    assert_eq!(f.seek(0, true), Ok(0));
+    assert_eq!(f.seek(5 << 30, true), Ok((5 << 30) + 3));
+    assert_eq!(f.seek((5 << 30) + 3, false), Err(Errno::ENXIO));
+}
+
+#[test]
+fn punch_frees_whole_blocks_and_zeroes_partial_ones() {
+    let mut f = FileData::new(1024);
+    write(&mut f, 0, &[7; 4096]);
+    f.punch(1000, 3000);
+    assert_eq!(f.allocated(), 3072);
+    assert_eq!(read(&f, 998, 4), [7, 7, 0, 0]);
+    assert_eq!(read(&f, 2998, 4), [0, 0, 7, 7]);
+    assert_eq!(f.seek(0, true), Ok(1024));
+    assert_eq!(f.seek(1024, false), Ok(2048));
+    assert_eq!(f.len(), 4096);
+}
+
+#[test]
+fn allocated_blocks_read_as_zeros_and_are_data_to_seek() {
+    let mut f = FileData::new(4096);
+    f.allocate(4096, 12288, true);
+    assert_eq!((f.len(), f.allocated()), (0, 8192));
+    f.allocate(4096, 8192, false);
+    assert_eq!(f.len(), 8192);
+    assert_eq!(f.seek(0, false), Ok(4096));
+    assert_eq!(f.seek(4096, true), Ok(8192));
+    assert_eq!(read(&f, 4095, 2), [0, 0]);
+    write(&mut f, 4096, b"a");
+    assert_eq!(read(&f, 4096, 2), [b'a', 0]);
+    assert_eq!(f.allocated(), 8192);
+}
+
+#[test]
+fn zero_range_allocates_and_collapse_and_insert_move_blocks() {
+    let mut f = FileData::new(1024);
+    write(&mut f, 0, &[1; 1024]);
+    write(&mut f, 2048, &[3; 1024]);
+    f.zero_range(1023, 2050, false);
+    assert_eq!(f.allocated(), 3072);
+    assert_eq!(read(&f, 1022, 2), [1, 0]);
+    assert_eq!(read(&f, 2049, 2), [0, 3]);
+    f.collapse(1024, 1024);
+    assert_eq!(f.len(), 2048);
+    assert_eq!(read(&f, 1025, 2), [0, 3]);
+    f.insert(1024, 2048);
+    assert_eq!(f.len(), 4096);
+    assert_eq!(f.allocated(), 2048);
+    assert_eq!(read(&f, 3072, 3), [0, 0, 3]);
+    assert_eq!(f.seek(1024, false), Ok(3072));
+    assert_eq!(f.seek(0, true), Ok(1024));
+}
+
+#[test]
+fn shrinking_frees_blocks_and_zeroes_the_tail() {
+    let mut f = FileData::new(4096);
+    write(&mut f, 0, &[9; 10000]);
+    f.set_len(5000);
+    assert_eq!(f.allocated(), 8192);
+    f.set_len(9000);
+    assert_eq!(read(&f, 4999, 3), [9, 0, 0]);
+    assert_eq!(f.seek(5000, true), Ok(8192));
+}
+
+#[test]
+fn the_space_a_write_needs_counts_only_absent_blocks() {
+    let mut f = FileData::new(1024);
+    write(&mut f, 1024, b"x");
+    assert_eq!(f.absent_blocks(0, 4096), 3);
+    assert_eq!(f.fitting_end(0, 4096, 1), 2048);
+    assert_eq!(f.fitting_end(1500, 4096, 0), 2048);
+    assert_eq!(f.fitting_end(0, 4096, 3), 4096);
+    assert_eq!(f.write(&[IoSlice::new(b"abcdef")], 10, 2), Ok(2));
+}
