@@ -13,7 +13,9 @@
 //!   pages neither wrote) stay, with the host's page-table entries for them. Lazily
 //!   (`single-lazy`): everything below `TASK_SIZE` is unmapped and the target's page table
 //!   forgets its host mappings, so each touched page faults in again. A resume in the space
-//!   that is already there only applies its queued ops.
+//!   that is already there only applies its queued ops, and a space nothing changed since
+//!   it was left (no op queued for it) is switched to from the image it had then, without
+//!   reading its page table: a switch costs what differs, not what is resident.
 //!
 //! In both, the page table's host state is the truth about what the host maps; a queue of
 //! a space that is not in the host is dropped when the space is rebuilt.
@@ -90,6 +92,10 @@ pub struct Single {
     /// What the host process maps now, when that is known (eager switching, and the host
     /// process neither new nor lost since the last switch).
     image: Option<HostImage>,
+    /// The image of each space as the host process held it when the space was left: still
+    /// its image on the next switch to it if nothing changed its host side meanwhile (no
+    /// op was queued for it), which saves reading its page table again.
+    left: HashMap<MmId, HostImage>,
     /// Switches made, and pages mapped by them.
     stats: SwitchStats,
 }
@@ -143,9 +149,14 @@ impl Backend for Single {
             }
             return Some(ops);
         }
-        self.current = Some(id);
+        let unchanged = s.mmfd.pending().is_empty();
         s.mmfd.take_pending();
         let mut out = MmFd::open(id);
+        let now = self.image.take();
+        if let (Some(prev), Some(img)) = (self.current.replace(id), &now) {
+            self.left.insert(prev, img.clone());
+        }
+        let cached = self.left.remove(&id).filter(|_| unchanged);
         if self.lazy {
             s.forget_host();
             out.write(MmOp::Munmap {
@@ -153,15 +164,20 @@ impl Backend for Single {
                 len: TASK_SIZE,
             });
         } else {
-            if let Some(now) = &self.image {
-                now.lend_to(s, phys);
-            }
-            let target = HostImage::of_space(s);
-            self.stats.pages += match &self.image {
+            let target = cached.unwrap_or_else(|| {
+                if let Some(now) = &now {
+                    now.lend_to(s, phys);
+                }
+                HostImage::of_space(s)
+            });
+            self.stats.pages += match &now {
                 Some(now) => now.switch_to(&target, &mut out),
                 None => HostImage::rebuild(&target, &mut out),
             };
             self.image = Some(target);
+        }
+        if self.left.len() > spaces.len() {
+            self.left.retain(|id, _| spaces.contains_key(id));
         }
         let ops = out.take_pending();
         self.stats.switches += 1;
@@ -178,6 +194,7 @@ impl Backend for Single {
         // mapped again then (eagerly) or forgotten (lazily), as on any switch.
         self.current = None;
         self.image = None;
+        self.left.clear();
         if self.lazy {
             for s in spaces.values_mut() {
                 s.forget_host();
