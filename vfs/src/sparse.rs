@@ -108,6 +108,8 @@ impl FileData {
     pub fn read(&self, bufs: &mut [IoSliceMut<'_>], off: u64) -> usize {
         let mut pos = off.min(self.size);
         let mut done = 0;
+        // One walk of the map for the whole read: its blocks come in order.
+        let mut blocks = self.blocks.range(pos / self.block..).peekable();
         for buf in bufs.iter_mut() {
             let mut at = 0;
             while at < buf.len() && pos < self.size {
@@ -116,8 +118,9 @@ impl FileData {
                     .min(self.block as usize - inb)
                     .min((self.size - pos) as usize);
                 let dst = &mut buf[at..at + n];
-                match self.blocks.get(&b) {
-                    Some(Block::Data(d)) => dst.copy_from_slice(&d[inb..inb + n]),
+                while blocks.next_if(|(&k, _)| k < b).is_some() {}
+                match blocks.peek() {
+                    Some((&k, Block::Data(d))) if k == b => dst.copy_from_slice(&d[inb..inb + n]),
                     _ => dst.fill(0),
                 }
                 at += n;
