@@ -37,9 +37,9 @@ enum Command {
 struct ReplayArgs {
     /// The log.
     log: PathBuf,
-    /// The service whose inbox is replayed: sched, mm, or syscall (the whole kernel run
-    /// again on the log: every syscall's reply and every message it sends are checked);
-    /// vfs is not a message service yet.
+    /// The service whose inbox is replayed: sched, mm, or syscall and vfs (the whole kernel
+    /// run again on the log: every syscall's reply and every message it sends, vfs's
+    /// included, are checked).
     #[arg(long)]
     service: kernel::replay::Service,
     /// Replay against this implementation instead of the recorded one (for sched: rr, fair
@@ -191,7 +191,7 @@ fn replay(args: ReplayArgs) -> ExitCode {
     use kernel::replay::{read_log, replay, Service, Verdict};
     let shown = args.log.display();
     let verdict = read_log(&args.log).and_then(|log| match args.service {
-        Service::Syscall if args.with.is_none() => replay_syscall(&log),
+        Service::Syscall | Service::Vfs if args.with.is_none() => replay_kernel(&log, args.service),
         service => replay(&log, service, args.with.as_deref()),
     });
     match verdict {
@@ -222,21 +222,22 @@ fn replay(args: ReplayArgs) -> ExitCode {
 }
 
 /// Runs the kernel of the recorded run again on `log` (its options are the recorded
-/// command line's).
-fn replay_syscall(
+/// command line's), checking `service`'s messages with the others.
+fn replay_kernel(
     log: &kernel::replay::Log,
+    service: kernel::replay::Service,
 ) -> Result<kernel::replay::Verdict, kernel::replay::ReplayError> {
-    use kernel::replay::{ReplayError, Service};
+    use kernel::replay::ReplayError;
     let Ok(Cli {
         command: Command::Run(args),
     }) = Cli::try_parse_from(&log.header.flags)
     else {
         return Err(ReplayError::NotReplayable(
-            Service::Syscall,
+            service,
             "the log's command line is not a `uml run`",
         ));
     };
-    kernel::replay_run::replay_syscall(&config(args), log)
+    kernel::replay_run::replay_kernel(&config(args), log, service)
 }
 
 /// The kernel's configuration for `uml run ARGS`.

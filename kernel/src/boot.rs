@@ -11,7 +11,7 @@ use sched::{SchedMsg, Scheduler, TaskId};
 use syscall::exec::{self, ElfError, ExecError};
 use syscall::fdtable::FdTable;
 use syscall::{Cred, Process, ProcessTable};
-use vfs::{Vfs, VfsConfig};
+use vfs::{Vfs, VfsConfig, VfsService};
 
 use crate::{trace::Tracer, Config, Kernel, Task};
 
@@ -109,6 +109,11 @@ pub(crate) fn boot(
         },
         e => StartError::host(&format!("root {}", cfg.root.display()), e),
     })?;
+    let mut vfs = VfsService::new(vfs);
+    if recorder.is_some() {
+        // From boot on: the lookups that find the program are messages too.
+        vfs.record();
+    }
     let mut runner = new_runner(mm.view().phys_fd()).map_err(|e| StartError::host("runner", e))?;
     if recorder.is_some() {
         runner = Box::new(runner::recording::Recording::new(runner));

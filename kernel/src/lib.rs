@@ -78,7 +78,7 @@ use mm::{MmId, MmService};
 use runner::{Runner, RunnerError};
 use sched::TaskId;
 use syscall::ProcessTable;
-use vfs::Vfs;
+use vfs::VfsService;
 
 pub use boot::StartError;
 pub use mm::backend::MmKind;
@@ -179,7 +179,7 @@ impl Task {
 /// The booted kernel.
 pub struct Kernel {
     mm: MmService,
-    vfs: Vfs,
+    vfs: VfsService,
     runner: Box<dyn Runner>,
     /// The scheduler service: run queue, wait queues, timers.
     sched: sched::SchedService,
@@ -278,10 +278,15 @@ impl Kernel {
         c.diverged() || nondet::divergence().is_some()
     }
 
-    /// Writes the messages mm and the runner logged since the last flush to the record log.
+    /// Writes the messages mm, vfs and the runner logged since the last flush to the record log.
     fn flush_logs(&mut self) {
         if let Some(rec) = self.recorder.as_mut() {
-            rec.write_logs(&mut self.mm, self.runner.as_mut(), self.clock.now());
+            rec.write_logs(
+                &mut self.mm,
+                &self.vfs,
+                self.runner.as_mut(),
+                self.clock.now(),
+            );
         }
     }
 

@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 pub const MAGIC: [u8; 8] = *b"umlrec\0\0";
 
 /// The log layout this uml writes and reads; a change of [`Header`] or [`Entry`] bumps it.
-pub const FORMAT: u32 = 4;
+pub const FORMAT: u32 = 5;
 
 /// The largest frame a reader accepts (a longer length is corruption).
 pub const MAX_FRAME: u32 = 64 << 20;
@@ -121,6 +121,13 @@ pub enum Entry {
         /// The message and what came of it.
         entry: Box<mm::MmEntry>,
     },
+    /// A path call to vfs with its reply ([`vfs::service`]).
+    Vfs {
+        /// When (the kernel clock).
+        at: Ktime,
+        /// The message and its reply.
+        entry: Box<vfs::service::VfsEntry>,
+    },
     /// What the kernel read from the host since the last entry of this kind: clocks,
     /// randomness, its streams' answers ([`nondet`]).
     Inputs(Vec<nondet::Input>),
@@ -134,6 +141,7 @@ impl Entry {
             Entry::Syscall { .. } => Stream::Syscall,
             Entry::Runner { .. } => Stream::Runner,
             Entry::Mm { .. } => Stream::Mm,
+            Entry::Vfs { .. } => Stream::Vfs,
             Entry::Inputs(_) => Stream::Inputs,
         }
     }
@@ -150,6 +158,8 @@ pub enum Stream {
     Runner,
     /// Messages to mm.
     Mm,
+    /// Messages to vfs.
+    Vfs,
     /// Host inputs.
     Inputs,
 }
@@ -227,9 +237,16 @@ impl Recorder {
     pub fn write_logs(
         &mut self,
         mm: &mut mm::MmService,
+        vfs: &vfs::VfsService,
         runner: &mut dyn runner::Runner,
         at: Ktime,
     ) {
+        for entry in vfs.take_log() {
+            self.write(&Entry::Vfs {
+                at,
+                entry: Box::new(entry),
+            });
+        }
         for entry in mm.take_log() {
             self.write(&Entry::Mm {
                 at,

@@ -8,8 +8,9 @@
 //! a truncated or corrupt one, is a [`ReplayError`], never a panic.
 //!
 //! Replayable here: `sched` and `mm` (mapped files answer as they did in the recorded run;
-//! see [`mm::replay`]). The syscall service is replayed by running the whole kernel again
-//! on the log ([`crate::replay_run`]); vfs is not a message service yet.
+//! see [`mm::replay`]). The syscall service and vfs are replayed by running the whole
+//! kernel again on the log ([`crate::replay_run`]): their state depends on the rest of the
+//! kernel's (syscall) and on direct writes to open files (vfs).
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
@@ -203,16 +204,10 @@ pub fn replay(log: &Log, service: Service, with: Option<&str>) -> Result<Verdict
                 .map_err(|_| ReplayError::BadWith(with.to_string(), service))?;
             return compare_mm(log, kind).map(Verdict::Compared);
         }
-        Service::Syscall => {
+        Service::Syscall | Service::Vfs => {
             return Err(ReplayError::NotReplayable(
                 service,
-                "it is replayed by running the whole kernel again: see replay_run::replay_syscall",
-            ))
-        }
-        Service::Vfs => {
-            return Err(ReplayError::NotReplayable(
-                service,
-                "it does not speak messages yet",
+                "it is replayed by running the whole kernel again: see replay_run::replay_kernel",
             ))
         }
     }

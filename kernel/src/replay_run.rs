@@ -93,8 +93,8 @@ impl Checker {
     }
 
     /// The verdict once the replay ended: the first difference, else the first recorded
-    /// entry the replay never sent, else a match.
-    fn verdict(mut self) -> Verdict {
+    /// entry the replay never sent, else a match (counting the messages of `counted`).
+    fn verdict(mut self, counted: Stream) -> Verdict {
         if let Some(d) = self.diverged.take() {
             return d;
         }
@@ -105,7 +105,7 @@ impl Checker {
             }
         }
         Verdict::Matches {
-            messages: self.seen.get(&Stream::Syscall).copied().unwrap_or(0),
+            messages: self.seen.get(&counted).copied().unwrap_or(0),
         }
     }
 }
@@ -129,6 +129,7 @@ fn parts(e: &Entry) -> (String, String) {
         Entry::Sched { at, msg, reply } => (format!("at {at:?}: {}", shown(msg)), shown(reply)),
         Entry::Runner { msg, reply, .. } => (shown(msg), shown(reply)),
         Entry::Mm { entry, .. } => (shown(&entry.msg), shown(&(&entry.reply, &entry.io))),
+        Entry::Vfs { entry, .. } => (shown(&entry.msg), shown(&entry.reply)),
         Entry::Inputs(i) => (String::from("host inputs"), shown(i)),
     }
 }
@@ -170,9 +171,20 @@ fn divergence(
 }
 
 /// Runs the kernel of `cfg` (the recorded run's options) again on `log`, checking every
-/// message against the recorded one.
-pub fn replay_syscall(cfg: &Config, log: &Log) -> Result<Verdict, ReplayError> {
-    let service = Service::Syscall;
+/// message against the recorded one; the verdict counts the messages of `service`, the
+/// syscall service or vfs (whose state is made by the syscalls' direct writes to open
+/// files as much as by its messages, see [`vfs::service`]).
+pub fn replay_kernel(cfg: &Config, log: &Log, service: Service) -> Result<Verdict, ReplayError> {
+    let counted = match service {
+        Service::Syscall => Stream::Syscall,
+        Service::Vfs => Stream::Vfs,
+        _ => {
+            return Err(ReplayError::NotReplayable(
+                service,
+                "it is replayed on its own, not by running the kernel again",
+            ))
+        }
+    };
     if cfg.net_host || !cfg.publish.is_empty() {
         return Err(ReplayError::NotReplayable(
             service,
@@ -216,7 +228,7 @@ pub fn replay_syscall(cfg: &Config, log: &Log) -> Result<Verdict, ReplayError> {
             "the kernel could not boot as the recorded one did",
         ));
     };
-    let verdict = checker.verdict();
+    let verdict = checker.verdict(counted);
     if matches!(verdict, Verdict::Diverged { .. }) {
         return Ok(verdict);
     }
@@ -301,7 +313,7 @@ mod tests {
             record: None,
             ..cfg
         };
-        let v = replay_syscall(&cfg, &log).unwrap();
+        let v = replay_kernel(&cfg, &log, Service::Syscall).unwrap();
         assert_eq!(v, Verdict::Matches { messages: 4 });
 
         let first = log.entries.iter_mut().find_map(|e| match e {
@@ -309,7 +321,7 @@ mod tests {
             _ => None,
         });
         first.unwrap().outcome = syscall::Outcome::Return(12345);
-        match replay_syscall(&cfg, &log).unwrap() {
+        match replay_kernel(&cfg, &log, Service::Syscall).unwrap() {
             Verdict::Diverged {
                 index, recorded, ..
             } => assert!(index == 0 && recorded.contains("12345"), "{recorded}"),

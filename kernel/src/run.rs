@@ -432,7 +432,12 @@ impl Kernel {
         let trace = &mut self.trace;
         let reply = syscall::dispatch(&mut ctx, &mut |nr| trace.unknown(nr));
         if let (Some(rec), Some(regs)) = (self.recorder.as_mut(), entry_regs) {
-            rec.write_logs(&mut self.mm, self.runner.as_mut(), self.clock.now());
+            rec.write_logs(
+                &mut self.mm,
+                &self.vfs,
+                self.runner.as_mut(),
+                self.clock.now(),
+            );
             rec.write(&crate::record::Entry::Syscall {
                 at: self.clock.now(),
                 pid,

@@ -5,7 +5,7 @@ use std::io::{IoSlice, IoSliceMut};
 use abi::{Errno, UserAddr};
 use bytemuck::Pod;
 use mm::MmService;
-use vfs::{Dentry, FileRef, Vfs, WaitSet};
+use vfs::{Dentry, FileRef, VfsService, WaitSet};
 
 use std::time::Instant;
 
@@ -24,7 +24,7 @@ pub struct Ctx<'a> {
     /// Physical memory and address spaces.
     pub mm: &'a mut MmService,
     /// The file system.
-    pub vfs: &'a Vfs,
+    pub vfs: &'a VfsService,
     /// The calling process.
     pub proc: &'a mut Process,
     /// The calling thread's id (a key of `proc.threads`; `proc.sig` holds its signal state).
@@ -84,7 +84,7 @@ impl<'a> Ctx<'a> {
     /// [`Process::sig_of`], so that `proc.sig` is its signal state).
     pub fn new(
         mm: &'a mut MmService,
-        vfs: &'a Vfs,
+        vfs: &'a VfsService,
         proc: &'a mut Process,
         procs: &'a mut ProcessTable,
         regs: &'a mut abi::structs::UserRegs,

@@ -8,7 +8,7 @@ use std::os::unix::ffi::OsStrExt;
 use abi::structs::UserRegs;
 use abi::Sysno;
 use mm::MmService;
-use vfs::{Vfs, VfsConfig};
+use vfs::{Vfs, VfsConfig, VfsService};
 
 use crate::fdtable::FdTable;
 use crate::{
@@ -19,7 +19,7 @@ use crate::{
 /// A one-process world: the test program itself loaded as pid 1 (its code never runs).
 pub(crate) struct World {
     pub(crate) mm: MmService,
-    vfs: Vfs,
+    vfs: VfsService,
     pub(crate) proc: Process,
     pub(crate) procs: ProcessTable,
     pub(crate) regs: UserRegs,
@@ -29,14 +29,16 @@ pub(crate) struct World {
 impl World {
     pub(crate) fn new() -> World {
         let mut mm = MmService::new(mm::Mm::new(64 << 20).expect("physical memory"));
-        let vfs = Vfs::new(VfsConfig {
-            root: "/".into(),
-            rw: false,
-            uid: 0,
-            gid: 0,
-            binds: Vec::new(),
-        })
-        .expect("vfs");
+        let vfs = VfsService::new(
+            Vfs::new(VfsConfig {
+                root: "/".into(),
+                rw: false,
+                uid: 0,
+                gid: 0,
+                binds: Vec::new(),
+            })
+            .expect("vfs"),
+        );
         let exe = std::env::current_exe().expect("test binary");
         let path = exe.as_os_str().as_bytes().to_vec();
         let cwd = vfs.root();

@@ -51,6 +51,11 @@
 //! - Host file data moves straight between the host file and the caller's slices
 //!   (`preadv`/`pwritev`), with no bounce buffer.
 //!
+//! Messages: the kernel holds a [`VfsService`] ([`service`]), whose path calls (`lookup`,
+//! `open`, `stat`, `mkdir`, `rename`, …) are [`service::VfsMsg`]s answered by
+//! [`service::VfsReply`]s, logged when recording; everything else goes to the [`Vfs`] it
+//! serves.
+//!
 //! API: [`Vfs`] (built from a [`VfsConfig`]) resolves paths to [`Dentry`]s and does the
 //! path-based calls (`open`, `mkdir`, `rename`, …); [`OpenFile`] (shared as [`FileRef`]) is
 //! an open file description with its position and status flags. Metadata: host objects keep
@@ -101,6 +106,7 @@ mod procfs;
 mod protect;
 mod pty;
 mod remap;
+pub mod service;
 mod socket;
 mod sparse;
 mod statfs;
@@ -141,6 +147,7 @@ pub use perm::FsCred;
 pub use pipe::{PollEvents, PIPE_BUF, PIPE_CAPACITY};
 pub use procfs::{At, NoProcs, ProcFile, ProcSource, FILESYSTEM_TYPES, SYSCTLS};
 pub use pty::{Pty, PtyRef, SignalTarget, TtySignal};
+pub use service::VfsService;
 pub use statfs::StatFs;
 pub use statmount::MountStat;
 pub use stdio::{wait_streams, TcsetWhen};
@@ -1273,5 +1280,7 @@ mod tests_pipe;
 mod tests_procfs;
 #[cfg(test)]
 mod tests_pty;
+#[cfg(test)]
+mod tests_service;
 #[cfg(test)]
 mod tests_sparse;

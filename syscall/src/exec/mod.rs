@@ -9,7 +9,7 @@ pub mod vdso;
 use abi::structs::UserRegs;
 use abi::Errno;
 use mm::{MmId, MmService};
-use vfs::{At, Dentry, Vfs};
+use vfs::{At, Dentry, VfsService};
 
 pub use elf::ElfError;
 pub use stack::ArgAreas;
@@ -80,7 +80,7 @@ const BINPRM_BUF_SIZE: usize = 256;
 #[allow(clippy::too_many_arguments)]
 pub fn load<'b>(
     mm: &mut MmService,
-    vfs: &Vfs,
+    vfs: &VfsService,
     cwd: impl Into<At<'b>>,
     path: &[u8],
     argv: &[Vec<u8>],
@@ -135,7 +135,7 @@ fn shebang(head: &[u8]) -> Option<(Vec<u8>, Option<Vec<u8>>)> {
 /// loader is looked up.
 fn load_elf(
     mm: &mut MmService,
-    vfs: &Vfs,
+    vfs: &VfsService,
     (file, ino, at_root): (&vfs::FileRef, (u64, u64), Option<&vfs::Dentry>),
     execfn: &[u8],
     argv: &[Vec<u8>],
@@ -199,7 +199,7 @@ fn load_elf(
 /// Finds `cmd` the way `execvp` does: a name with a `/` is used as it is; otherwise each
 /// directory of `path_var` (`PATH`) is tried in order for an executable regular file.
 pub fn find_command(
-    vfs: &Vfs,
+    vfs: &VfsService,
     cwd: &Dentry,
     cmd: &[u8],
     path_var: &[u8],
