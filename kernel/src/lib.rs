@@ -10,8 +10,8 @@
 //!     enter owed ptrace stops             // a traced task stops for its tracer
 //!     deliver pending signals             // frames, default actions, EINTR/restart
 //!     trap = restart ? Syscall            // a woken blocked syscall runs again
-//!          : runner.handle(Resume {       // apply the space's host ops, run until a trap
-//!                ops: mm.host_ops(space), ..})
+//!          : runner.send_resume(space,    // apply the space's host ops, run until a trap
+//!                mm.host_ops(space), ..)
 //!     match trap {
 //!         Syscall => syscall::dispatch    // value | block | fork | exec | exit
 //!         Fault   => mm.handle_fault      // resolved | guest SIGSEGV
@@ -28,7 +28,9 @@
 //! the host ops mm's backend gives for its address space (the /proc/mm protocol: what was
 //! queued since it last ran, or with `--mm single` a rewrite of the runner's guest range
 //! when another space was there), and the reply is the `Trap` with the
-//! registers at the trap, which the kernel keeps as the task's; a syscall's result goes into
+//! registers at the trap, which the kernel keeps as the task's (`Runner::send_resume` sends
+//! it with the registers read and written in place, the task's own, rather than copied into
+//! the message and out of the reply on every trap); a syscall's result goes into
 //! them (`rax`) and so back to the runner with the next `Resume`. FP state travels in
 //! `GetFpregs`/`SetFpregs`, ends of threads and spaces in `ReleaseThread`/`Release`.
 //! Syscall handlers answer with a `syscall::Reply` — the outcome (a value, block on

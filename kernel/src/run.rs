@@ -311,15 +311,8 @@ impl Kernel {
             } else {
                 ops
             };
-            let resume = RunnerMsg::Resume {
-                mm: mmid,
-                ops,
-                tid: tid_of(tid),
-                regs: task.regs,
-            };
-            let (trap, regs) = self.runner.handle(resume)?.trapped()?;
-            task.regs = regs;
-            trap
+            self.runner
+                .send_resume(mmid, ops, tid_of(tid), &mut task.regs)?
         };
         match trap {
             Trap::Syscall => self.syscall(tid, !restarted),
@@ -493,7 +486,7 @@ impl Kernel {
             } => {
                 task.regs.rax = child as u64;
                 let ctid = task_of(child);
-                let mut new = Task::new(regs, if thread { pid } else { child });
+                let mut new = Task::new(*regs, if thread { pid } else { child });
                 // A thread or child starts with its creator's FP state (MXCSR and the x87
                 // control word included).
                 new.saved_fp = Some(fpregs(self.runner.as_mut(), mmid, tid)?);

@@ -176,6 +176,24 @@ impl Runner for ScriptedRunner {
         dispatch(self, msg)
     }
 
+    fn send_resume(
+        &mut self,
+        mm: MmId,
+        ops: Vec<MmOp>,
+        tid: i32,
+        regs: &mut UserRegs,
+    ) -> Result<Trap, RunnerError> {
+        let msg = RunnerMsg::Resume {
+            mm,
+            ops,
+            tid,
+            regs: *regs,
+        };
+        let (trap, r) = self.handle(msg)?.trapped()?;
+        *regs = r;
+        Ok(trap)
+    }
+
     fn switch_mm(&mut self, _mm: MmId, _ops: &[MmOp]) -> Result<(), RunnerError> {
         Ok(())
     }

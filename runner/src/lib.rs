@@ -273,7 +273,8 @@ impl RunnerReply {
 }
 
 /// The runner interface: run guest code of a given address space until it traps. Each
-/// mechanism implements the operations; callers send messages through [`Runner::handle`].
+/// mechanism implements the operations; callers send messages through [`Runner::handle`]
+/// (and `Resume` through [`Runner::send_resume`]).
 pub trait Runner {
     /// Carries out `msg`: the one entry point the kernel uses, so that its runner traffic
     /// is a stream of [`RunnerMsg`]s and [`RunnerReply`]s. A runner may override it to
@@ -281,6 +282,20 @@ pub trait Runner {
     /// [`dispatch`].
     fn handle(&mut self, msg: RunnerMsg) -> Result<RunnerReply, RunnerError> {
         dispatch(self, msg)
+    }
+    /// Sends the [`RunnerMsg::Resume`] message with the task's registers in place: they are
+    /// read and written where the caller keeps them instead of travelling into the message
+    /// and back in the reply (the hot path: one per trap). The same as `handle(Resume {..})`
+    /// followed by taking the registers from [`RunnerReply::Trapped`]; a runner that
+    /// observes its inbox in [`Runner::handle`] overrides it to observe this one too.
+    fn send_resume(
+        &mut self,
+        mm: MmId,
+        ops: Vec<MmOp>,
+        tid: i32,
+        regs: &mut UserRegs,
+    ) -> Result<Trap, RunnerError> {
+        self.resume(mm, &ops, tid, regs)
     }
     /// The messages handled since the last call, with their replies, for a runner that
     /// logs them ([`recording::Recording`]); others log nothing.

@@ -294,8 +294,8 @@ pub enum Outcome {
         /// Whether it is a thread of the calling process (`CLONE_THREAD`); it starts with
         /// the caller's FP state.
         thread: bool,
-        /// The child's registers.
-        regs: abi::structs::UserRegs,
+        /// The child's registers (boxed: the outcome of every other call stays small).
+        regs: Box<abi::structs::UserRegs>,
         /// Whether the parent waits for the child (`CLONE_VFORK`).
         vfork: bool,
     },

@@ -130,7 +130,7 @@ fn do_fork(
         return Ok(Outcome::Fork {
             child: pid,
             thread: true,
-            regs,
+            regs: Box::new(regs),
             vfork: false,
         });
     }
@@ -216,7 +216,7 @@ fn do_fork(
     Ok(Outcome::Fork {
         child: pid,
         thread: false,
-        regs,
+        regs: Box::new(regs),
         vfork: flags & VFORK != 0,
     })
 }
