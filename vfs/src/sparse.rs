@@ -30,10 +30,13 @@ pub(crate) struct FileData {
     blocks: BTreeMap<u64, Block>,
 }
 
-/// A zeroed block of `n` bytes, `ENOSPC` rather than an abort when memory runs out.
-fn zeroed(n: u64) -> Result<Box<[u8]>, Errno> {
+/// A new block of `n` bytes holding `src` at `at`, zeros around it: a block a write covers
+/// whole (the common case) is written once, not zeroed first.
+fn filled(n: u64, at: usize, src: &[u8]) -> Result<Box<[u8]>, Errno> {
     let mut v = Vec::new();
     v.try_reserve_exact(n as usize).map_err(|_| Errno::ENOSPC)?;
+    v.resize(at, 0);
+    v.extend_from_slice(src);
     v.resize(n as usize, 0);
     Ok(v.into_boxed_slice())
 }
@@ -146,17 +149,14 @@ impl FileData {
                 let n = (buf.len() - at)
                     .min(self.block as usize - inb)
                     .min((stop - pos) as usize);
-                let block = match self.blocks.get_mut(&b) {
-                    Some(Block::Data(d)) => d,
+                let src = &buf[at..at + n];
+                match self.blocks.get_mut(&b) {
+                    Some(Block::Data(d)) => d[inb..inb + n].copy_from_slice(src),
                     _ => {
-                        self.blocks.insert(b, Block::Data(zeroed(self.block)?));
-                        match self.blocks.get_mut(&b) {
-                            Some(Block::Data(d)) => d,
-                            _ => unreachable!("just inserted"),
-                        }
+                        let data = filled(self.block, inb, src)?;
+                        self.blocks.insert(b, Block::Data(data));
                     }
-                };
-                block[inb..inb + n].copy_from_slice(&buf[at..at + n]);
+                }
                 at += n;
                 pos += n as u64;
                 self.size = self.size.max(pos);
