@@ -78,6 +78,7 @@
 #![forbid(unsafe_code)]
 
 mod blockfs;
+mod blockmap;
 mod blockstat;
 mod dentry;
 mod do_mount;

@@ -1,6 +1,7 @@
 //! The data of an in-memory regular file: its size and a sparse map of blocks.
 //!
-//! A block of the file is one of three things, as on Linux's tmpfs and ext4:
+//! The blocks are kept in a [`BlockMap`] (runs of consecutive blocks). A block of the file
+//! is one of three things, as on Linux's tmpfs and ext4:
 //! - **absent**, a hole: it reads as zeros and takes neither memory nor space of its file
 //!   system (a write far past the end, `ftruncate` growing a file, `FALLOC_FL_PUNCH_HOLE`,
 //!   `FALLOC_FL_COLLAPSE_RANGE`/`INSERT_RANGE` moving them);
@@ -13,7 +14,7 @@
 //! The block size is the file system's: a page for tmpfs, the overlay's upper layer and
 //! memfds, the `mkfs` block size for a disk file system ([`blockfs`](crate::blockfs)).
 
-use std::collections::BTreeMap;
+use crate::blockmap::BlockMap;
 use std::io::{IoSlice, IoSliceMut};
 
 use abi::Errno;
@@ -27,7 +28,7 @@ enum Block {
 pub(crate) struct FileData {
     size: u64,
     block: u64,
-    blocks: BTreeMap<u64, Block>,
+    blocks: BlockMap<Block>,
 }
 
 /// A new block of `n` bytes holding `src` at `at`, zeros around it: a block a write covers
@@ -47,7 +48,7 @@ impl FileData {
         FileData {
             size: 0,
             block,
-            blocks: BTreeMap::new(),
+            blocks: BlockMap::new(),
         }
     }
 
@@ -85,7 +86,7 @@ impl FileData {
             return 0;
         }
         let (first, last) = self.span(off, end);
-        last - first - self.blocks.range(first..last).count() as u64
+        last - first - self.blocks.range(first, last).count() as u64
     }
 
     /// The end of the longest prefix of `[off, end)` whose absent blocks number at most
@@ -97,7 +98,7 @@ impl FileData {
         let (first, last) = self.span(off, end);
         let mut left = room;
         for b in first..last {
-            if !self.blocks.contains_key(&b) {
+            if !self.blocks.contains(b) {
                 if left == 0 {
                     return (b * self.block).max(off);
                 }
@@ -109,32 +110,36 @@ impl FileData {
 
     /// Reads at `off` into `bufs`; short at the end of the file. Holes read as zeros.
     pub fn read(&self, bufs: &mut [IoSliceMut<'_>], off: u64) -> usize {
-        let mut pos = off.min(self.size);
-        let mut done = 0;
+        let size = self.size;
+        let start = off.min(size);
+        let mut pos = start;
+        // The block size is a power of two: shifts and masks, not divisions, per block.
+        let shift = self.block.trailing_zeros();
+        let mask = self.block - 1;
         // One walk of the map for the whole read: its blocks come in order.
-        let mut blocks = self.blocks.range(pos / self.block..).peekable();
-        for buf in bufs.iter_mut() {
-            let mut at = 0;
-            while at < buf.len() && pos < self.size {
-                let (b, inb) = (pos / self.block, (pos % self.block) as usize);
-                let n = (buf.len() - at)
-                    .min(self.block as usize - inb)
-                    .min((self.size - pos) as usize);
-                let dst = &mut buf[at..at + n];
-                while blocks.next_if(|(&k, _)| k < b).is_some() {}
-                match blocks.peek() {
-                    Some((&k, Block::Data(d))) if k == b => dst.copy_from_slice(&d[inb..inb + n]),
-                    _ => dst.fill(0),
+        let mut blocks = self.blocks.range(pos >> shift, u64::MAX).peekable();
+        'bufs: for buf in bufs.iter_mut() {
+            let mut dst: &mut [u8] = buf;
+            while !dst.is_empty() {
+                if pos >= size {
+                    break 'bufs;
                 }
-                at += n;
+                let (b, inb) = (pos >> shift, (pos & mask) as usize);
+                let n = dst
+                    .len()
+                    .min(self.block as usize - inb)
+                    .min((size - pos) as usize);
+                let (head, tail) = std::mem::take(&mut dst).split_at_mut(n);
+                while blocks.next_if(|&(k, _)| k < b).is_some() {}
+                match blocks.peek() {
+                    Some(&(k, Block::Data(d))) if k == b => head.copy_from_slice(&d[inb..inb + n]),
+                    _ => head.fill(0),
+                }
+                dst = tail;
                 pos += n as u64;
-                done += n;
-            }
-            if pos >= self.size {
-                break;
             }
         }
-        done
+        (pos - start) as usize
     }
 
     /// Writes at most `max` bytes of `bufs` at `off`, allocating the blocks it touches;
@@ -150,7 +155,7 @@ impl FileData {
                     .min(self.block as usize - inb)
                     .min((stop - pos) as usize);
                 let src = &buf[at..at + n];
-                match self.blocks.get_mut(&b) {
+                match self.blocks.get_mut(b) {
                     Some(Block::Data(d)) => d[inb..inb + n].copy_from_slice(src),
                     _ => {
                         let data = filled(self.block, inb, src)?;
@@ -169,7 +174,7 @@ impl FileData {
     /// the new end and zeroes the tail of the last one.
     pub fn set_len(&mut self, len: u64) {
         if len < self.size {
-            self.blocks.split_off(&len.div_ceil(self.block));
+            self.blocks.split_off(len.div_ceil(self.block));
             self.zero_partial(len, len.div_ceil(self.block) * self.block);
         }
         self.size = len;
@@ -181,7 +186,7 @@ impl FileData {
             return;
         }
         let b = off / self.block;
-        if let Some(Block::Data(d)) = self.blocks.get_mut(&b) {
+        if let Some(Block::Data(d)) = self.blocks.get_mut(b) {
             let base = b * self.block;
             d[(off - base) as usize..(end - base) as usize].fill(0);
         }
@@ -207,7 +212,7 @@ impl FileData {
     pub fn allocate(&mut self, off: u64, end: u64, keep_size: bool) {
         let (first, last) = self.span(off, end);
         for b in first..last {
-            self.blocks.entry(b).or_insert(Block::Unwritten);
+            self.blocks.insert_absent(b, Block::Unwritten);
         }
         if !keep_size {
             self.size = self.size.max(end);
@@ -218,9 +223,9 @@ impl FileData {
     /// partial ones zeroed; the size stays.
     pub fn punch(&mut self, off: u64, end: u64) {
         let (first, last) = self.zero_edges(off, end);
-        let keys: Vec<u64> = self.blocks.range(first..last).map(|(&k, _)| k).collect();
+        let keys: Vec<u64> = self.blocks.range(first, last).map(|(k, _)| k).collect();
         for k in keys {
-            self.blocks.remove(&k);
+            self.blocks.remove(k);
         }
     }
 
@@ -238,10 +243,10 @@ impl FileData {
     /// before the end of the file (the caller checks): the bytes after it move down.
     pub fn collapse(&mut self, off: u64, len: u64) {
         let (first, n) = (off / self.block, len / self.block);
-        let mut tail = self.blocks.split_off(&first);
-        let moved = tail.split_off(&(first + n));
-        self.blocks
-            .extend(moved.into_iter().map(|(k, v)| (k - n, v)));
+        let mut tail = self.blocks.split_off(first);
+        for (k, v) in tail.split_off(first + n).into_blocks() {
+            self.blocks.insert(k - n, v);
+        }
         self.size -= len;
     }
 
@@ -249,9 +254,9 @@ impl FileData {
     /// the file (the caller checks): the bytes from `off` move up past a hole.
     pub fn insert(&mut self, off: u64, len: u64) {
         let (first, n) = (off / self.block, len / self.block);
-        let moved = self.blocks.split_off(&first);
-        self.blocks
-            .extend(moved.into_iter().map(|(k, v)| (k + n, v)));
+        for (k, v) in self.blocks.split_off(first).into_blocks() {
+            self.blocks.insert(k + n, v);
+        }
         self.size += len;
     }
 
@@ -265,7 +270,7 @@ impl FileData {
         let first = off / self.block;
         let found = if hole {
             let mut b = first;
-            for &k in self.blocks.range(first..).map(|(k, _)| k) {
+            for k in self.blocks.range(first, u64::MAX).map(|(k, _)| k) {
                 if k != b {
                     break;
                 }
@@ -273,7 +278,7 @@ impl FileData {
             }
             Some(b)
         } else {
-            self.blocks.range(first..).next().map(|(&k, _)| k)
+            self.blocks.range(first, u64::MAX).next().map(|(k, _)| k)
         };
         match found {
             Some(b) if b * self.block < self.size || hole => {
@@ -289,7 +294,7 @@ impl FileData {
     pub fn extents(&self, off: u64, end: u64) -> Vec<(u64, u64, bool)> {
         let mut out: Vec<(u64, u64, bool)> = Vec::new();
         let (first, last) = self.span(off, end);
-        for (&k, v) in self.blocks.range(first..last) {
+        for (k, v) in self.blocks.range(first, last) {
             let unwritten = matches!(v, Block::Unwritten);
             let start = k * self.block;
             match out.last_mut() {

@@ -102,3 +102,49 @@ fn the_space_a_write_needs_counts_only_absent_blocks() {
     assert_eq!(f.fitting_end(0, 4096, 3), 4096);
     assert_eq!(f.write(&[IoSlice::new(b"abcdef")], 10, 2), Ok(2));
 }
+
+/// The block map answers as an ordered map of block numbers would, through inserts,
+/// removals and splits that cross its runs.
+#[test]
+fn block_map_is_an_ordered_map() {
+    use crate::blockmap::BlockMap;
+    use std::collections::BTreeMap;
+    let mut m: BlockMap<u64> = BlockMap::new();
+    let mut model: BTreeMap<u64, u64> = BTreeMap::new();
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut rand = move |n: u64| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x % n
+    };
+    for step in 0..4000 {
+        let b = rand(200);
+        match rand(5) {
+            0 | 1 => assert_eq!(m.insert(b, step), model.insert(b, step)),
+            2 => assert_eq!(m.remove(b), model.remove(&b)),
+            3 => {
+                m.insert_absent(b, step);
+                model.entry(b).or_insert(step);
+            }
+            _ => {
+                let (lo, hi) = (rand(220), rand(220));
+                let got: Vec<(u64, u64)> = m.range(lo, hi).map(|(k, v)| (k, *v)).collect();
+                let want: Vec<(u64, u64)> =
+                    model.range(lo..hi.max(lo)).map(|(k, v)| (*k, *v)).collect();
+                assert_eq!(got, want, "range {lo}..{hi}");
+            }
+        }
+        assert_eq!(m.len(), model.len());
+        assert_eq!(m.contains(b), model.contains_key(&b));
+    }
+    let at = 37;
+    let tail = m.split_off(at);
+    let model_tail = model.split_off(&at);
+    assert_eq!(m.len(), model.len());
+    assert_eq!(tail.len(), model_tail.len());
+    let got: Vec<(u64, u64)> = tail.into_blocks().collect();
+    assert_eq!(got, model_tail.into_iter().collect::<Vec<_>>());
+    let got: Vec<(u64, u64)> = m.range(0, u64::MAX).map(|(k, v)| (k, *v)).collect();
+    assert_eq!(got, model.into_iter().collect::<Vec<_>>());
+}
