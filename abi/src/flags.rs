@@ -458,8 +458,23 @@ pub mod fs_fl {
     pub const NOTAIL: u32 = 0x8000;
     pub const DIRSYNC: u32 = 0x10000;
     pub const TOPDIR: u32 = 0x20000;
+    pub const DAX: u32 = 0x0200_0000;
     pub const PROJINHERIT: u32 = 0x2000_0000;
     pub const CASEFOLD: u32 = 0x4000_0000;
+    /// `FS_XFLAG_*` (`struct fsxattr`, `struct file_attr`).
+    pub const XFLAG_IMMUTABLE: u64 = 0x8;
+    pub const XFLAG_APPEND: u64 = 0x10;
+    pub const XFLAG_SYNC: u64 = 0x20;
+    pub const XFLAG_NOATIME: u64 = 0x40;
+    pub const XFLAG_NODUMP: u64 = 0x80;
+    pub const XFLAG_PROJINHERIT: u64 = 0x200;
+    pub const XFLAG_EXTSIZE: u64 = 0x800;
+    pub const XFLAG_EXTSZINHERIT: u64 = 0x1000;
+    pub const XFLAG_DAX: u64 = 0x8000;
+    pub const XFLAG_COWEXTSIZE: u64 = 0x10000;
+    pub const XFLAG_HASATTR: u64 = 0x8000_0000;
+    /// Every defined `FS_XFLAG_*` (`FS_XFLAGS_MASK`).
+    pub const XFLAGS_MASK: u64 = 0x1_fffb | XFLAG_HASATTR;
 }
 
 /// `struct termios` flags and control-character indices (`<asm-generic/termbits.h>`).

@@ -237,6 +237,8 @@ table! {
     remap_file_pages => full(mem::sys_remap_file_pages);
     mseal => full(mem::sys_mseal);
     lsm_list_modules => full(lsm::sys_lsm_list_modules);
+    file_getattr => partial(fs::sys_file_getattr, "the flags every file system shares (FS_XFLAG_IMMUTABLE, APPEND, SYNC, NOATIME, NODUMP, DAX, PROJINHERIT); no extent size hints, extent counts or project ids (uml has no XFS)");
+    file_setattr => partial(fs::sys_file_setattr, "as file_getattr: tmpfs refuses the rest, ext2/3/4 a project id (EOPNOTSUPP)");
     landlock_create_ruleset => full(landlock::sys_landlock_create_ruleset);
     landlock_add_rule => partial(landlock::sys_landlock_add_rule, "TCP port rules; no UDP rights (ABI 7)");
     landlock_restrict_self => partial(landlock::sys_landlock_restrict_self, "the domain is the process's (uml's credentials are per process), not one thread's; no audit logging");

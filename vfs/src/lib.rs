@@ -127,7 +127,7 @@ use dentry::{FsShared, Inode, OvlFs, OvlNode};
 pub use do_mount::MountArgs;
 pub use falloc::Extent;
 pub use file::{open_object, open_object_read_only, open_pidfd, pidfd_wait_id, FileRef, OpenFile};
-pub use fileattr::StatxExtra;
+pub use fileattr::{FileAttr, StatxExtra};
 pub use fs_context::{FsContext, FsParam};
 pub use handle::{FILEID_INO64_GEN, HANDLE_BYTES};
 use hostfs::HostNode;
