@@ -299,6 +299,13 @@ impl Dentry {
                 dio_align = Some((sector, sector));
             }
         }
+        // A block device node: its queue's (Linux's `bdev_statx`).
+        let node = up.inner.lock().data_dev();
+        if let Some(crate::tmpfs::DevKind::Loop(n)) = node {
+            if let Some(dev) = o.fs.shared.loops().and_then(|l| l.get(n)) {
+                dio_align = Some((crate::loopsysfs::DMA_ALIGNMENT + 1, dev.block_size()));
+            }
+        }
         StatxExtra {
             btime: btime.map(|t| (t.sec, t.nsec as u32)),
             attributes: u64::from(flags) & mask,

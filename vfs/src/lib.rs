@@ -87,6 +87,7 @@ mod kconfig;
 pub mod landlock;
 mod ldisc;
 mod loopdev;
+mod loopsysfs;
 mod memfd;
 mod mknod;
 mod mount;
@@ -1184,21 +1185,7 @@ impl Vfs {
 
     /// Absolute guest path of a dentry; `/` for the root.
     pub fn path_of(&self, d: &Dentry) -> Vec<u8> {
-        let mut names = Vec::new();
-        let mut cur = d.clone();
-        while let Some(p) = cur.0.parent.clone() {
-            names.push(cur.0.name.clone());
-            cur = p;
-        }
-        if names.is_empty() {
-            return b"/".to_vec();
-        }
-        let mut out = Vec::new();
-        for n in names.iter().rev() {
-            out.push(b'/');
-            out.extend_from_slice(n);
-        }
-        out
+        d.path()
     }
 
     /// An open file bound to (a duplicate of) the host's descriptor `host_fd` (0, 1 or 2),
