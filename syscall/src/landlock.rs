@@ -45,9 +45,13 @@ impl FileObject for Ruleset {
     }
 }
 
-/// The ruleset behind `fd`: `EBADF` for no descriptor, `EBADFD` for another kind.
+/// The ruleset behind `fd`: `EBADF` for no descriptor (an `O_PATH` one is none here),
+/// `EBADFD` for another kind.
 fn ruleset(ctx: &Ctx<'_>, fd: i32) -> Result<vfs::FileRef, Errno> {
     let f = ctx.file(fd)?;
+    if f.flags().contains(abi::flags::OFlags::PATH) {
+        return Err(Errno::EBADF);
+    }
     if f.object_as::<Ruleset>().is_none() {
         return Err(Errno::EBADFD);
     }
