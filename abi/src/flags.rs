@@ -420,6 +420,7 @@ pub mod ioctl {
     /// `RNDGETENTCNT` (`/dev/random`): the entropy count, an `int`.
     pub const RNDGETENTCNT: u32 = 0x8004_5200;
     pub const FIONBIO: u32 = 0x5421;
+    pub const FIOASYNC: u32 = 0x5452;
     pub const FIOCLEX: u32 = 0x5451;
     pub const FIONCLEX: u32 = 0x5450;
     pub const TCSBRK: u32 = 0x5409;
@@ -457,8 +458,23 @@ pub mod fs_fl {
     pub const NOTAIL: u32 = 0x8000;
     pub const DIRSYNC: u32 = 0x10000;
     pub const TOPDIR: u32 = 0x20000;
+    pub const DAX: u32 = 0x0200_0000;
     pub const PROJINHERIT: u32 = 0x2000_0000;
     pub const CASEFOLD: u32 = 0x4000_0000;
+    /// `FS_XFLAG_*` (`struct fsxattr`, `struct file_attr`).
+    pub const XFLAG_IMMUTABLE: u64 = 0x8;
+    pub const XFLAG_APPEND: u64 = 0x10;
+    pub const XFLAG_SYNC: u64 = 0x20;
+    pub const XFLAG_NOATIME: u64 = 0x40;
+    pub const XFLAG_NODUMP: u64 = 0x80;
+    pub const XFLAG_PROJINHERIT: u64 = 0x200;
+    pub const XFLAG_EXTSIZE: u64 = 0x800;
+    pub const XFLAG_EXTSZINHERIT: u64 = 0x1000;
+    pub const XFLAG_DAX: u64 = 0x8000;
+    pub const XFLAG_COWEXTSIZE: u64 = 0x10000;
+    pub const XFLAG_HASATTR: u64 = 0x8000_0000;
+    /// Every defined `FS_XFLAG_*` (`FS_XFLAGS_MASK`).
+    pub const XFLAGS_MASK: u64 = 0x1_fffb | XFLAG_HASATTR;
 }
 
 /// `struct termios` flags and control-character indices (`<asm-generic/termbits.h>`).
@@ -861,4 +877,52 @@ pub mod blk {
     /// `LOOP_MAJOR`, the loop control device's number (`MISC_MAJOR`, `LOOP_CTRL_MINOR`).
     pub const LOOP_MAJOR: u32 = 7;
     pub const LOOP_CTRL: (u32, u32) = (10, 237);
+}
+
+/// Landlock (`<linux/landlock.h>`): access rights, rule types and flags.
+pub mod landlock {
+    #![allow(missing_docs)]
+    /// The ABI version `landlock_create_ruleset(NULL, 0, VERSION)` reports.
+    pub const ABI_VERSION: u64 = 7;
+    pub const CREATE_RULESET_VERSION: u32 = 1 << 0;
+    pub const CREATE_RULESET_ERRATA: u32 = 1 << 1;
+    pub const RULE_PATH_BENEATH: u32 = 1;
+    pub const RULE_NET_PORT: u32 = 2;
+    pub const ACCESS_FS_EXECUTE: u64 = 1 << 0;
+    pub const ACCESS_FS_WRITE_FILE: u64 = 1 << 1;
+    pub const ACCESS_FS_READ_FILE: u64 = 1 << 2;
+    pub const ACCESS_FS_READ_DIR: u64 = 1 << 3;
+    pub const ACCESS_FS_REMOVE_DIR: u64 = 1 << 4;
+    pub const ACCESS_FS_REMOVE_FILE: u64 = 1 << 5;
+    pub const ACCESS_FS_MAKE_CHAR: u64 = 1 << 6;
+    pub const ACCESS_FS_MAKE_DIR: u64 = 1 << 7;
+    pub const ACCESS_FS_MAKE_REG: u64 = 1 << 8;
+    pub const ACCESS_FS_MAKE_SOCK: u64 = 1 << 9;
+    pub const ACCESS_FS_MAKE_FIFO: u64 = 1 << 10;
+    pub const ACCESS_FS_MAKE_BLOCK: u64 = 1 << 11;
+    pub const ACCESS_FS_MAKE_SYM: u64 = 1 << 12;
+    pub const ACCESS_FS_REFER: u64 = 1 << 13;
+    pub const ACCESS_FS_TRUNCATE: u64 = 1 << 14;
+    pub const ACCESS_FS_IOCTL_DEV: u64 = 1 << 15;
+    /// Every filesystem right of this ABI.
+    pub const MASK_ACCESS_FS: u64 = (1 << 16) - 1;
+    /// The rights a rule on a file (not a directory) may grant.
+    pub const ACCESS_FILE: u64 = ACCESS_FS_EXECUTE
+        | ACCESS_FS_WRITE_FILE
+        | ACCESS_FS_READ_FILE
+        | ACCESS_FS_TRUNCATE
+        | ACCESS_FS_IOCTL_DEV;
+    pub const ACCESS_NET_BIND_TCP: u64 = 1 << 0;
+    pub const ACCESS_NET_CONNECT_TCP: u64 = 1 << 1;
+    pub const MASK_ACCESS_NET: u64 = (1 << 2) - 1;
+    pub const SCOPE_ABSTRACT_UNIX_SOCKET: u64 = 1 << 0;
+    pub const SCOPE_SIGNAL: u64 = 1 << 1;
+    pub const MASK_SCOPE: u64 = (1 << 2) - 1;
+    /// `landlock_restrict_self` flags (ABI 7: audit logging, which uml has none of).
+    pub const RESTRICT_SELF_LOG_SAME_EXEC_OFF: u32 = 1 << 0;
+    pub const RESTRICT_SELF_LOG_NEW_EXEC_ON: u32 = 1 << 1;
+    pub const RESTRICT_SELF_LOG_SUBDOMAINS_OFF: u32 = 1 << 2;
+    pub const MASK_RESTRICT_SELF: u32 = (1 << 3) - 1;
+    /// Most layers a thread's domain stacks (`LANDLOCK_MAX_NUM_LAYERS`).
+    pub const MAX_NUM_LAYERS: usize = 16;
 }

@@ -375,4 +375,6 @@ sysno_table! {
     lsm_list_modules = 461;
     mseal = 462;
     open_tree_attr = 467;
+    file_getattr = 468;
+    file_setattr = 469;
 }

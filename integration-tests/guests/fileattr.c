@@ -34,6 +34,58 @@ static void show_statx(const char *name, const char *path) {
            (unsigned long long)sx.stx_attributes_mask & flags, btime_ok);
 }
 
+/* struct file_attr (FILE_ATTR_SIZE_VER0 = 24 bytes). */
+struct fattr {
+    unsigned long long xflags;
+    unsigned extsize, nextents, projid, cowextsize;
+};
+
+static long getattr_(int dfd, const char *p, struct fattr *a, size_t n, unsigned fl) {
+    return syscall(468, dfd, p, a, n, fl);
+}
+
+static long setattr_(int dfd, const char *p, struct fattr *a, size_t n, unsigned fl) {
+    return syscall(469, dfd, p, a, n, fl);
+}
+
+static void file_attr_calls(void) {
+    int fd = open("t/fa", O_CREAT | O_RDWR, 0644);
+    struct fattr a = {0};
+    unsigned char big[32];
+    memset(big, 0xff, sizeof big);
+    report("fa-get", getattr_(AT_FDCWD, "t/fa", &a, sizeof a, 0));
+    printf("fa-xflags-new=%#llx projid=%u\n", a.xflags, a.projid);
+    a.xflags = 0x80 | 0x40; /* NODUMP | NOATIME */
+    report("fa-set-nodump-noatime", setattr_(AT_FDCWD, "t/fa", &a, sizeof a, 0));
+    memset(&a, 0xff, sizeof a);
+    long r = getattr_(fd, "", &a, sizeof a, AT_EMPTY_PATH);
+    printf("fa-get-empty-path=%ld xflags=%#llx flags=%#x\n", r, a.xflags, getflags(fd));
+    r = getattr_(fd, NULL, (struct fattr *)big, sizeof big, AT_EMPTY_PATH);
+    printf("fa-get-big=%ld tail=%d\n", r, big[24] | big[31]);
+    a = (struct fattr){.xflags = 0x8};
+    report("fa-set-immutable", setattr_(AT_FDCWD, "t/fa", &a, sizeof a, 0));
+    EXPECT_ERR("fa-immutable-write", open("t/fa", O_WRONLY), EPERM);
+    a = (struct fattr){0};
+    report("fa-clear", setattr_(AT_FDCWD, "t/fa", &a, sizeof a, 0));
+    printf("fa-flags-cleared=%#x\n", getflags(fd));
+    a = (struct fattr){.projid = 5};
+    EXPECT_ERR("fa-set-projid", setattr_(AT_FDCWD, "t/fa", &a, sizeof a, 0), EOPNOTSUPP);
+    a = (struct fattr){.xflags = 0x800, .extsize = 65536};
+    EXPECT_ERR("fa-set-extsize", setattr_(AT_FDCWD, "t/fa", &a, sizeof a, 0), EOPNOTSUPP);
+    a = (struct fattr){.xflags = 0x4};
+    EXPECT_ERR("fa-set-unknown", setattr_(AT_FDCWD, "t/fa", &a, sizeof a, 0), EINVAL);
+    a = (struct fattr){0};
+    EXPECT_ERR("fa-small", getattr_(AT_FDCWD, "t/fa", &a, 23, 0), EINVAL);
+    EXPECT_ERR("fa-too-big", getattr_(AT_FDCWD, "t/fa", &a, 4097, 0), E2BIG);
+    EXPECT_ERR("fa-bad-flags", setattr_(AT_FDCWD, "t/fa", &a, sizeof a, 0x2), EINVAL);
+    EXPECT_ERR("fa-null-path", getattr_(AT_FDCWD, NULL, &a, sizeof a, 0), EFAULT);
+    EXPECT_ERR("fa-file-dirfd", getattr_(fd, "fa", &a, sizeof a, 0), ENOTDIR);
+    EXPECT_ERR("fa-missing", getattr_(AT_FDCWD, "t/none", &a, sizeof a, 0), ENOENT);
+    EXPECT_ERR("fa-null-attr", setattr_(AT_FDCWD, "t/fa", NULL, sizeof a, 0), EFAULT);
+    close(fd);
+    unlink("t/fa");
+}
+
 int main(void) {
     mkdir("t", 0755);
     if (mount("tmpfs", "t", "tmpfs", 0, NULL) != 0) {
@@ -124,6 +176,9 @@ int main(void) {
     EXPECT_ERR("user-fchmod-not-owner", fchmod(other, 0600), EPERM);
     report("user-fchmod-owner", fchmod(fd, 0600));
     CHECK("seteuid-back", seteuid(0) == 0 && setegid(0) == 0);
+
+    /* file_getattr/file_setattr: the same flags as FS_XFLAG_*; tmpfs keeps no XFS ones. */
+    file_attr_calls();
 
     /* FICLONE: tmpfs shares no extents. */
     int ro = open("t/other", O_RDONLY);

@@ -3,7 +3,7 @@
 //! detached unmounts, errnos; fsopen/fsconfig/fsmount/move_mount, fspick, open_tree clones,
 //! mount_setattr, MS_MOVE, statmount/listmount and statx mount ids, /proc/self/ns,
 //! unshare(CLONE_NEWNS)), inode flags on a tmpfs (`chattr`'s immutable and append-only and
-//! what they forbid, statx attributes), the old getdents(2) and copy_file_range's checks
+//! what they forbid, statx attributes, `file_getattr`/`file_setattr`), the old getdents(2) and copy_file_range's checks
 //! there, and bind an image to a
 //! loop device, run `mkfs.ext4` on it and mount it, natively (as root: the host's own mounts and loop devices, each undone by the
 //! guest before it exits) and under uml, whose stdout and exit status must be identical.
@@ -158,6 +158,11 @@ fn inode_flags_as_linux() {
         "user-fchmod-not-owner=EPERM\n",
         "clone=EOPNOTSUPP\n",
         "clone-other-fs=EXDEV\n",
+        "fa-get-empty-path=0 xflags=0xc0 flags=0xc0\n",
+        "fa-immutable-write=EPERM\n",
+        "fa-set-projid=EOPNOTSUPP\n",
+        "fa-set-unknown=EINVAL\n",
+        "fa-file-dirfd=ENOTDIR\n",
     ] {
         assert!(out.contains(want), "missing {want:?} in:\n{out}");
     }

@@ -95,6 +95,7 @@ impl Process {
             fsuid: self.cred.fsuid,
             fsgid: self.cred.fsgid,
             groups: &self.groups,
+            landlock: self.landlock.as_deref(),
         }
     }
 
@@ -105,6 +106,7 @@ impl Process {
             fsuid: self.cred.uid,
             fsgid: self.cred.gid,
             groups: &self.groups,
+            landlock: self.landlock.as_deref(),
         }
     }
 }

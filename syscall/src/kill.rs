@@ -136,8 +136,11 @@ pub(crate) fn kill_where(
     select: impl Fn(&Process) -> bool,
 ) -> SysResult {
     let sender = (ctx.proc.pid, ctx.proc.sid, ctx.proc.cred);
+    let domain = ctx.proc.landlock.clone();
     send_where(ctx, info, thread, |q| {
-        select(q) && may_signal(&sender, q, signo)
+        select(q)
+            && may_signal(&sender, q, signo)
+            && crate::landlock::may_signal(domain.as_deref(), q)
     })
     .map_err(|e| {
         // Picked, but none may be signalled.

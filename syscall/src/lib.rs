@@ -57,6 +57,8 @@ pub mod itimer;
 mod kcmp;
 mod keys;
 pub mod kill;
+mod landlock;
+mod lsm;
 mod mem;
 mod membarrier;
 mod net;

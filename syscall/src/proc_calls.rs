@@ -181,6 +181,7 @@ fn do_fork(
         child_subreaper: false,
         pdeath_signal: 0,
         no_new_privs: p.no_new_privs,
+        landlock: p.landlock.clone(),
         comm: p.comm.clone(),
         ctty: p.ctty.clone(),
         personality: p.personality,

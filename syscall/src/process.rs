@@ -80,6 +80,8 @@ pub struct Process {
     pub children_maxrss: u64,
     /// `PR_SET_NO_NEW_PRIVS`.
     pub no_new_privs: bool,
+    /// Its Landlock domain (`landlock_restrict_self`; kept across `fork` and `execve`).
+    pub landlock: Option<std::sync::Arc<vfs::landlock::Domain>>,
     /// The thread's name (`PR_SET_NAME`, `/proc/PID/comm`): at most 15 bytes.
     pub comm: Vec<u8>,
     /// The program it runs (`/proc/PID/exe`, `cmdline`, `environ`).
@@ -211,6 +213,7 @@ impl Process {
             child_subreaper: false,
             pdeath_signal: 0,
             no_new_privs: false,
+            landlock: None,
             ctty: Some(crate::tty::Ctty::Console),
             personality: 0,
             keys: Default::default(),

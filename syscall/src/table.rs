@@ -5,10 +5,10 @@ use abi::{Errno, Sysno};
 
 use crate::{
     acct, aio, caps, copy, cred, epoll, eventfd, exec_call, fs, futex, info, ipc, itimer, kcmp,
-    keys, kill, mem, membarrier, net, notify, page_cache_calls, personality, pidfd, poll,
-    posix_timer, priority, proc_calls, process_vm, procfs, ptrace, reboot, sched_calls, settime,
-    signal, signalfd, splice, sysfs_call, syslog, task, time, timerfd, tty, unshare, Args, Ctx,
-    Outcome,
+    keys, kill, landlock, lsm, mem, membarrier, net, notify, page_cache_calls, personality, pidfd,
+    poll, posix_timer, priority, proc_calls, process_vm, procfs, ptrace, reboot, sched_calls,
+    settime, signal, signalfd, splice, sysfs_call, syslog, task, time, timerfd, tty, unshare, Args,
+    Ctx, Outcome,
 };
 
 /// A handler that returns a value (the common case).
@@ -133,7 +133,7 @@ table! {
     dup => full(fs::sys_dup);
     dup2 => full(fs::sys_dup2);
     dup3 => full(fs::sys_dup3);
-    ioctl => partial(fs::sys_ioctl, "terminals: TCGETS/TCSETS*, TIOCG/SWINSZ, TIOCG/SPGRP, TIOCSCTTY, TIOCNOTTY, TIOCGSID, TCFLSH, TCSBRK, TIOCOUTQ; ptys: TIOCGPTN, TIOCS/GPTLCK, TIOCGPTPEER; FIONREAD, FIOCLEX/FIONCLEX, FIONBIO; files: FS_IOC_GETFLAGS/SETFLAGS, FS_IOC_FIEMAP (files of loop-mounted ext2/3/4; EOPNOTSUPP elsewhere); sockets: SIOCGIFCONF/NAME/INDEX/FLAGS/MTU/METRIC/TXQLEN/HWADDR, and ADDR/NETMASK/BRDADDR/DSTADDR on AF_INET (setters EPERM/EOPNOTSUPP); ENOTTY otherwise (no TIOCPKT, TIOCSTI)");
+    ioctl => partial(fs::sys_ioctl, "terminals: TCGETS/TCSETS*, TIOCG/SWINSZ, TIOCG/SPGRP, TIOCSCTTY, TIOCNOTTY, TIOCGSID, TCFLSH, TCSBRK, TIOCOUTQ; ptys: TIOCGPTN, TIOCS/GPTLCK, TIOCGPTPEER; FIONREAD, FIOCLEX/FIONCLEX, FIONBIO, FIOASYNC (sets O_ASYNC on any file); files: FS_IOC_GETFLAGS/SETFLAGS, FS_IOC_FIEMAP (files of loop-mounted ext2/3/4; EOPNOTSUPP elsewhere); sockets: SIOCGIFCONF/NAME/INDEX/FLAGS/MTU/METRIC/TXQLEN/HWADDR, and ADDR/NETMASK/BRDADDR/DSTADDR on AF_INET (setters EPERM/EOPNOTSUPP); ENOTTY otherwise (no TIOCPKT, TIOCSTI)");
     pipe => full(fs::sys_pipe);
     pipe2 => partial(fs::sys_pipe2, "O_DIRECT accepted without packet mode");
     preadv => full(fs::sys_preadv);
@@ -236,6 +236,12 @@ table! {
     mremap => partial(mem::sys_mremap, "MREMAP_DONTUNMAP is EINVAL");
     remap_file_pages => full(mem::sys_remap_file_pages);
     mseal => full(mem::sys_mseal);
+    lsm_list_modules => full(lsm::sys_lsm_list_modules);
+    file_getattr => partial(fs::sys_file_getattr, "the flags every file system shares (FS_XFLAG_IMMUTABLE, APPEND, SYNC, NOATIME, NODUMP, DAX, PROJINHERIT); no extent size hints, extent counts or project ids (uml has no XFS)");
+    file_setattr => partial(fs::sys_file_setattr, "as file_getattr: tmpfs refuses the rest, ext2/3/4 a project id (EOPNOTSUPP)");
+    landlock_create_ruleset => full(landlock::sys_landlock_create_ruleset);
+    landlock_add_rule => partial(landlock::sys_landlock_add_rule, "TCP port rules; no UDP rights (ABI 7)");
+    landlock_restrict_self => partial(landlock::sys_landlock_restrict_self, "the domain is the process's (uml's credentials are per process), not one thread's; no audit logging");
     msync => full(mem::sys_msync);
     mincore => full(mem::sys_mincore);
     memfd_create => partial(fs::sys_memfd_create, "no MFD_HUGETLB; seals with F_ADD_SEALS/F_GET_SEALS");

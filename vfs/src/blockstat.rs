@@ -94,22 +94,14 @@ impl IoStat {
         });
     }
 
-    /// Adds `block/loopN/stat` (`name`: `loopN`) to the sysfs directory `block` (on
-    /// device `dev`, inode numbers from `ino`).
-    pub fn show_in(&self, block: &Arc<MemInode>, name: &str, dev: u64, ino: impl Fn() -> u64) {
-        let dir = MemInode::new_dir(ino(), dev, 0o755, 0, 0);
+    /// Adds `stat` to the device's sysfs directory `dir` (on device `dev`, inode numbers
+    /// from `ino`).
+    pub fn show_in(&self, dir: &Arc<MemInode>, dev: u64, ino: &dyn Fn() -> u64) {
         let data = MemData::File(FileData::from_bytes(&text(&self.counters.lock())));
         let file = MemInode::new(ino(), dev, S_IFREG | 0o444, 0, 0, data);
         let _ = dir.with_dir(false, |e, _| {
             e.insert(b"stat".to_vec(), MemEntry::Node(file.clone()))
         });
-        let added = block.with_dir(false, |e, _| {
-            e.insert(name.as_bytes().to_vec(), MemEntry::Node(dir))
-                .is_none()
-        });
-        if added == Ok(true) {
-            block.add_links(1);
-        }
         self.files.lock().push(Arc::downgrade(&file));
     }
 }

@@ -245,6 +245,25 @@ impl Dentry {
         self.0.parent.is_none() || self.0.mnt.is_some()
     }
 
+    /// Its absolute guest path; `/` for the root.
+    pub(crate) fn path(&self) -> Vec<u8> {
+        let mut names = Vec::new();
+        let mut cur = self.clone();
+        while let Some(p) = cur.0.parent.clone() {
+            names.push(cur.0.name.clone());
+            cur = p;
+        }
+        if names.is_empty() {
+            return b"/".to_vec();
+        }
+        let mut out = Vec::new();
+        for n in names.iter().rev() {
+            out.push(b'/');
+            out.extend_from_slice(n);
+        }
+        out
+    }
+
     /// The parent (itself at the guest root).
     pub(crate) fn parent_or_self(&self) -> Dentry {
         self.0.parent.clone().unwrap_or_else(|| self.clone())

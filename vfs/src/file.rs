@@ -84,6 +84,8 @@ struct State {
     snapshot: Option<Vec<DirEnt>>,
     /// The open that made it created the file (`F_CREATED_QUERY`).
     created: bool,
+    /// The Landlock rights (truncate, device ioctls) its opener's domain denied it.
+    landlock_denied: u64,
 }
 
 /// An open file description.
@@ -222,6 +224,7 @@ impl OpenFile {
                 host_key: None,
                 snapshot: None,
                 created: false,
+                landlock_denied: 0,
             }),
         })
     }
@@ -1286,6 +1289,20 @@ impl OpenFile {
     /// Marks the description as made by an open that created its file.
     pub(crate) fn set_created(&self) {
         self.state.lock().created = true;
+    }
+
+    /// Records the Landlock rights its opener's domain denied it.
+    pub(crate) fn set_landlock_denied(&self, denied: u64) {
+        self.state.lock().landlock_denied = denied;
+    }
+
+    /// `EACCES` if its opener's Landlock domain denied it `access`
+    /// (`LANDLOCK_ACCESS_FS_TRUNCATE`, `LANDLOCK_ACCESS_FS_IOCTL_DEV`).
+    pub fn landlock_check(&self, access: u64) -> Result<(), Errno> {
+        if self.state.lock().landlock_denied & access != 0 {
+            return Err(Errno::EACCES);
+        }
+        Ok(())
     }
 
     /// Whether it is `/dev/random` or `/dev/urandom`.

@@ -21,6 +21,11 @@
 //!   is not truncated, linked, removed or renamed and keeps its metadata (`EPERM`); an
 //!   append-only directory loses no entries.
 //!
+//! `file_getattr`/`file_setattr` see the same flags as `FS_XFLAG_*` ([`FileAttr`], Linux's
+//! `fileattr_fill_flags`/`fileattr_fill_xflags`): only the flags every file system shares
+//! map; what only XFS keeps (extent size hints, project ids) is refused by tmpfs and, for a
+//! project id, by ext4 without quotas (`EOPNOTSUPP`).
+//!
 //! Not done: new inodes inheriting flags from their directory.
 //!
 //! [`blockfs`]: crate::blockfs
@@ -110,11 +115,68 @@ fn settable(keeper: Keeper, ftype: u32, old: u32, set: u32) -> Option<u32> {
     }
 }
 
+/// The inode flags that have an `FS_XFLAG_*` twin (`FS_COMMON_FL`), with it.
+const COMMON: [(u32, u64); 7] = [
+    (SYNC, XFLAG_SYNC),
+    (IMMUTABLE, XFLAG_IMMUTABLE),
+    (APPEND, XFLAG_APPEND),
+    (NODUMP, XFLAG_NODUMP),
+    (NOATIME, XFLAG_NOATIME),
+    (DAX, XFLAG_DAX),
+    (PROJINHERIT, XFLAG_PROJINHERIT),
+];
+
+/// `struct file_attr` (`file_getattr`, `file_setattr`): extended flags, extent size hint,
+/// extent count, project id, copy-on-write extent size hint.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FileAttr {
+    /// `FS_XFLAG_*`.
+    pub xflags: u64,
+    /// Extent size hint.
+    pub extsize: u32,
+    /// Extents in use (reported only).
+    pub nextents: u32,
+    /// Project id.
+    pub projid: u32,
+    /// Copy-on-write extent size hint.
+    pub cowextsize: u32,
+}
+
+impl FileAttr {
+    /// Its `FS_XFLAG_*` as inode flags.
+    fn flags(&self) -> u32 {
+        COMMON
+            .iter()
+            .filter(|(_, x)| self.xflags & x != 0)
+            .fold(0, |a, (f, _)| a | f)
+    }
+
+    /// Whether it asks for more than the flags every file system shares (Linux's
+    /// `fileattr_has_fsx`).
+    fn has_fsx(&self) -> bool {
+        let common = COMMON.iter().fold(0, |a, (_, x)| a | x);
+        self.xflags & !common != 0 || self.extsize != 0 || self.projid != 0 || self.cowextsize != 0
+    }
+}
+
 impl Dentry {
     /// `FS_IOC_GETFLAGS`: its inode flags (`ENOTTY` if its file system keeps none).
     pub fn inode_flags(&self) -> Result<u32, Errno> {
         keeper(self).ok_or(Errno::ENOTTY)?;
         Ok(flags_of(self))
+    }
+
+    /// `file_getattr`: its flags as `FS_XFLAG_*` (`ENOTTY` if its file system keeps none).
+    pub fn file_attr(&self) -> Result<FileAttr, Errno> {
+        let flags = self.inode_flags()?;
+        let xflags = COMMON
+            .iter()
+            .filter(|(f, _)| flags & f != 0)
+            .fold(0, |a, (_, x)| a | x);
+        Ok(FileAttr {
+            xflags,
+            ..FileAttr::default()
+        })
     }
 }
 
@@ -127,12 +189,63 @@ impl Vfs {
         d: &Dentry,
         flags: u32,
     ) -> Result<(), Errno> {
+        self.set_flags_checked(who, linux_immutable, d, flags, None)
+    }
+
+    /// `file_setattr` by `who`: the flags every file system shares from `fa.xflags`, the
+    /// others kept (Linux's `vfs_fileattr_set`); `EINVAL` for unknown flags, for a DAX or
+    /// extent size hint flag on an inode that cannot have it.
+    pub fn set_file_attr(
+        &self,
+        who: &FsCred<'_>,
+        linux_immutable: bool,
+        d: &Dentry,
+        fa: &FileAttr,
+    ) -> Result<(), Errno> {
+        let mut fa = *fa;
+        fa.xflags &= !XFLAG_HASATTR;
+        let reg_or_dir = matches!(d.ftype(), S_IFREG | S_IFDIR);
+        if (fa.xflags & XFLAG_EXTSIZE != 0 && d.ftype() != S_IFREG)
+            || (fa.xflags & XFLAG_EXTSZINHERIT != 0 && d.ftype() != S_IFDIR)
+            || (fa.xflags & XFLAG_COWEXTSIZE != 0 && !reg_or_dir)
+            || (fa.xflags & XFLAG_DAX != 0 && !reg_or_dir)
+        {
+            return Err(Errno::EINVAL);
+        }
+        if fa.extsize == 0 {
+            fa.xflags &= !(XFLAG_EXTSIZE | XFLAG_EXTSZINHERIT);
+        }
+        if fa.cowextsize == 0 {
+            fa.xflags &= !XFLAG_COWEXTSIZE;
+        }
+        let shared = COMMON.iter().fold(0, |a, (f, _)| a | f);
+        let flags = fa.flags() | (flags_of(d) & !shared);
+        self.set_flags_checked(who, linux_immutable, d, flags, Some(&fa))
+    }
+
+    /// Sets `d`'s flags to `flags`, asked by `file_setattr` with `fsx`.
+    fn set_flags_checked(
+        &self,
+        who: &FsCred<'_>,
+        linux_immutable: bool,
+        d: &Dentry,
+        flags: u32,
+        fsx: Option<&FileAttr>,
+    ) -> Result<(), Errno> {
         if mount::read_only(d) {
             return Err(Errno::EROFS);
         }
         let keeper = keeper(d).ok_or(Errno::ENOTTY)?;
         if !who.owns(&d.stat()?) {
             return Err(Errno::EPERM);
+        }
+        let refused = fsx.is_some_and(|fa| match keeper {
+            Keeper::Tmpfs => fa.has_fsx(),
+            // No project quotas: only the default project id.
+            Keeper::Ext => fa.projid != 0,
+        });
+        if refused {
+            return Err(Errno::EOPNOTSUPP);
         }
         let old = flags_of(d);
         let new = settable(keeper, d.ftype(), old, flags).ok_or(Errno::EOPNOTSUPP)?;
@@ -184,6 +297,13 @@ impl Dentry {
             if self.ftype() == S_IFREG {
                 let sector = f.logical_block;
                 dio_align = Some((sector, sector));
+            }
+        }
+        // A block device node: its queue's (Linux's `bdev_statx`).
+        let node = up.inner.lock().data_dev();
+        if let Some(crate::tmpfs::DevKind::Loop(n)) = node {
+            if let Some(dev) = o.fs.shared.loops().and_then(|l| l.get(n)) {
+                dio_align = Some((crate::loopsysfs::DMA_ALIGNMENT + 1, dev.block_size()));
             }
         }
         StatxExtra {

@@ -7,6 +7,8 @@
 /// Options uml has.
 const YES: &[&str] = &[
     "64BIT",
+    "SECURITY",
+    "SECURITY_LANDLOCK",
     "INOTIFY_USER",
     "FANOTIFY",
     "FANOTIFY_ACCESS_PERMISSIONS",
@@ -84,7 +86,6 @@ const NO: &[&str] = &[
     "KPROBES",
     "PERF_EVENTS",
     "BPF_SYSCALL",
-    "SECURITY",
     "TLS",
     "PREEMPT_RT",
     "DEBUG_KERNEL",
@@ -96,7 +97,7 @@ fn text() -> String {
     for o in YES {
         s += &format!("CONFIG_{o}=y\n");
     }
-    s += "CONFIG_HZ=250\nCONFIG_LSM=\"\"\n";
+    s += "CONFIG_HZ=250\nCONFIG_LSM=\"landlock\"\n";
     for o in NO {
         s += &format!("# CONFIG_{o} is not set\n");
     }

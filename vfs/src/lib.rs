@@ -90,8 +90,10 @@ mod fs_context;
 mod handle;
 mod hostfs;
 mod kconfig;
+pub mod landlock;
 mod ldisc;
 mod loopdev;
+mod loopsysfs;
 mod memfd;
 mod mknod;
 mod mount;
@@ -121,6 +123,7 @@ mod xattr;
 use std::path::PathBuf;
 pub use std::sync::Arc;
 
+use abi::flags::landlock as ll;
 use abi::flags::mode::{S_IFDIR, S_IFMT, S_IFREG};
 use abi::flags::OFlags;
 use abi::structs::{Stat, Timespec};
@@ -132,7 +135,7 @@ use dentry::{FsShared, Inode, OvlFs, OvlNode};
 pub use do_mount::MountArgs;
 pub use falloc::Extent;
 pub use file::{open_object, open_object_read_only, open_pidfd, pidfd_wait_id, FileRef, OpenFile};
-pub use fileattr::StatxExtra;
+pub use fileattr::{FileAttr, StatxExtra};
 pub use fs_context::{FsContext, FsParam};
 pub use handle::{FILEID_INO64_GEN, HANDLE_BYTES};
 use hostfs::HostNode;
@@ -513,7 +516,10 @@ impl Vfs {
                 }
                 Some(c) => c,
                 None => {
-                    self.may_modify(&self.who(&base), &dir)?;
+                    let who = self.who(&base);
+                    let open = landlock::open_access(S_IFREG, flags, false);
+                    who.landlock_check(&dir, ll::ACCESS_FS_MAKE_REG | open)?;
+                    self.may_modify(&who, &dir)?;
                     let owner = self.who(&base).new_owner(&dir);
                     let f = self.create_file(base.procs, &dir, &name, flags, mode, owner)?;
                     f.set_events(events);
@@ -585,10 +591,18 @@ impl Vfs {
                 return Err(Errno::EPERM);
             }
         }
+        let denied = if path_only {
+            0
+        } else {
+            self.who(&base).landlock_open(d, flags, false)?
+        };
         let f = match self.proc_open(base.procs, d, flags)? {
             Some(f) => f,
             None => file::open_dentry(d, flags)?,
         };
+        if denied != 0 {
+            f.set_landlock_denied(denied);
+        }
         // Linux's fsnotify_open comes before the truncate (do_dentry_open).
         f.set_events(events);
         notify::open(&f);
@@ -675,6 +689,7 @@ impl Vfs {
         let _ns = self.ns.lock();
         let (dir, name) = self.new_entry(base, path, true)?;
         let who = self.who(&base);
+        who.landlock_check(&dir, ll::ACCESS_FS_MAKE_DIR)?;
         self.may_modify(&who, &dir)?;
         let owner = who.new_owner(&dir);
         let mut mode = mode & 0o1777;
@@ -718,7 +733,9 @@ impl Vfs {
         if child.is_root() {
             return Err(Errno::EBUSY);
         }
-        self.may_delete(&self.who(&base), &dir, &child)?;
+        let who = self.who(&base);
+        who.landlock_check(&dir, ll::ACCESS_FS_REMOVE_DIR)?;
+        self.may_delete(&who, &dir, &child)?;
         let victim = notify::victim(&child);
         match &dir.0.inode {
             Inode::Host(h) => h.unlink(&name, true)?,
@@ -753,7 +770,9 @@ impl Vfs {
         if trailing_slash {
             return Err(Errno::ENOTDIR);
         }
-        self.may_delete(&self.who(&base), &dir, &child)?;
+        let who = self.who(&base);
+        who.landlock_check(&dir, ll::ACCESS_FS_REMOVE_FILE)?;
+        self.may_delete(&who, &dir, &child)?;
         let victim = notify::victim(&child);
         match &dir.0.inode {
             Inode::Host(h) => h.unlink(&name, false)?,
@@ -838,6 +857,12 @@ impl Vfs {
                 return Err(Errno::ENOTEMPTY);
             }
         }
+        self.who(&old_base).landlock_refer(
+            (&op.dir, &src),
+            (&np.dir, tgt.as_ref()),
+            exchange,
+            true,
+        )?;
         self.may_delete(&self.who(&old_base), &op.dir, &src)?;
         match &tgt {
             Some(t) => self.may_delete(&self.who(&new_base), &np.dir, t)?,
@@ -905,6 +930,9 @@ impl Vfs {
             return Err(Errno::EXDEV);
         }
         self.may_linkat(&self.who(&old_base), src)?;
+        let parent = src.parent_or_self();
+        self.who(&new_base)
+            .landlock_refer((&parent, src), (&dir, None), false, false)?;
         self.may_modify(&self.who(&new_base), &dir)?;
         if src.is_dir() {
             return Err(Errno::EPERM);
@@ -936,6 +964,7 @@ impl Vfs {
         let _ns = self.ns.lock();
         let (dir, name) = self.new_entry(base, path, false)?;
         let who = self.who(&base);
+        who.landlock_check(&dir, ll::ACCESS_FS_MAKE_SYM)?;
         self.may_modify(&who, &dir)?;
         match &dir.0.inode {
             Inode::Host(h) => h.symlink(target, &name)?,
@@ -1097,6 +1126,7 @@ impl Vfs {
             return Err(Errno::EROFS);
         }
         fileattr::check_pinned(&d)?;
+        self.who(&base).landlock_check(&d, ll::ACCESS_FS_TRUNCATE)?;
         if len > max {
             return Err(Errno::EFBIG);
         }
@@ -1163,21 +1193,7 @@ impl Vfs {
 
     /// Absolute guest path of a dentry; `/` for the root.
     pub fn path_of(&self, d: &Dentry) -> Vec<u8> {
-        let mut names = Vec::new();
-        let mut cur = d.clone();
-        while let Some(p) = cur.0.parent.clone() {
-            names.push(cur.0.name.clone());
-            cur = p;
-        }
-        if names.is_empty() {
-            return b"/".to_vec();
-        }
-        let mut out = Vec::new();
-        for n in names.iter().rev() {
-            out.push(b'/');
-            out.extend_from_slice(n);
-        }
-        out
+        d.path()
     }
 
     /// An open file bound to (a duplicate of) the host's descriptor `host_fd` (0, 1 or 2),
@@ -1212,6 +1228,7 @@ impl Vfs {
         if st.st_mode & 0o111 == 0 || !self.who(&base).permitted(&st, 1) {
             return Err(Errno::EACCES);
         }
+        self.who(&base).landlock_open(&d, OFlags::empty(), true)?;
         let f = file::open_dentry(&d, OFlags::empty())?;
         notify::open_exec(&f);
         Ok(f)

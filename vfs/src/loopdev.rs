@@ -18,11 +18,12 @@
 //! the generation it was made at is current.
 //!
 //! Each device counts its I/O, which `/sys/block/loopN/stat` shows
-//! ([`blockstat`](crate::blockstat)).
+//! ([`blockstat`](crate::blockstat)); the rest of `/sys/block/loopN` is
+//! [`loopsysfs`](crate::loopsysfs)'s.
 //!
 //! Not implemented: partitions (`LO_FLAGS_PARTSCAN` is kept, no `loopNpM` appears),
 //! encryption (the key is ignored, as Linux does today), direct I/O (the flag is kept),
-//! the rest of `/sys/block/loopN`, and Linux's deferred detach: `LOOP_CLR_FD` detaches at once even
+//! and Linux's deferred detach: `LOOP_CLR_FD` detaches at once even
 //! while the device is open or mounted (a mounted file system lives on in memory).
 
 use std::collections::BTreeMap;
@@ -99,6 +100,8 @@ pub struct LoopDevice {
     ro_policy: AtomicBool,
     /// Read-ahead in pages (`BLKRASET`/`BLKRAGET`, Linux's `ra_pages`).
     ra_pages: AtomicU64,
+    /// Its `/sys/block/loopN` directories.
+    sysfs: crate::loopsysfs::SysfsDirs,
 }
 
 /// `lo_flags` `LOOP_SET_STATUS` may set and clear.
@@ -127,6 +130,7 @@ impl LoopDevice {
             io: Arc::default(),
             ro_policy: AtomicBool::new(false),
             ra_pages: AtomicU64::new(DEFAULT_RA_PAGES),
+            sysfs: Default::default(),
         })
     }
 
@@ -182,13 +186,18 @@ impl LoopDevice {
             info,
             block_size: if block_size == 0 { 512 } else { block_size },
         });
+        drop(b);
         self.generation.fetch_add(1, Ordering::AcqRel);
+        self.sysfs.refresh(self);
         Ok(())
     }
 
     /// `LOOP_CLR_FD`: unbinds (`ENXIO` if not bound).
     pub fn clear(&self) -> Result<(), Errno> {
-        self.bound.lock().take().map(drop).ok_or(Errno::ENXIO)
+        let old = self.bound.lock().take();
+        old.map(drop).ok_or(Errno::ENXIO)?;
+        self.sysfs.refresh(self);
+        Ok(())
     }
 
     /// Whether a backing file is bound.
@@ -196,13 +205,23 @@ impl LoopDevice {
         self.bound.lock().is_some()
     }
 
+    /// `f` on the binding (`ENXIO` if not bound); sysfs shows what it changed.
     fn with_bound<R>(&self, f: impl FnOnce(&mut Bound) -> Result<R, Errno>) -> Result<R, Errno> {
-        f(self.bound.lock().as_mut().ok_or(Errno::ENXIO)?)
+        let r = f(self.bound.lock().as_mut().ok_or(Errno::ENXIO)?)?;
+        self.sysfs.refresh(self);
+        Ok(r)
+    }
+
+    /// The path of the backing file (`loop/backing_file`).
+    pub(crate) fn backing_path(&self) -> Option<Vec<u8>> {
+        let d = self.bound.lock().as_ref()?.backing.dentry()?;
+        Some(d.path())
     }
 
     /// `LOOP_GET_STATUS64` (`ENXIO` if not bound).
     pub fn status(&self) -> Result<LoopInfo, Errno> {
-        self.with_bound(|b| Ok(b.info.clone()))
+        let b = self.bound.lock();
+        Ok(b.as_ref().ok_or(Errno::ENXIO)?.info.clone())
     }
 
     /// `LOOP_SET_STATUS64`: takes the offset, size limit, names and the flags Linux lets
@@ -296,6 +315,7 @@ impl LoopDevice {
     /// not; clearing it leaves a read-only binding read-only.
     pub fn set_read_only(&self, on: bool) {
         self.ro_policy.store(on, Ordering::Relaxed);
+        self.sysfs.refresh(self);
     }
 
     /// `BLKRAGET`: the read-ahead, in 512-byte sectors.
@@ -454,7 +474,10 @@ impl LoopDevices {
     /// Shows device `d` in sysfs directory `block` (on device `dev`).
     fn show(&self, d: &LoopDevice, block: &Arc<MemInode>, dev: u64) {
         let name = format!("loop{}", d.number);
-        d.io.show_in(block, &name, dev, || self.devfs.shared.ino());
+        let shared = self.devfs.shared.clone();
+        let ino = Arc::new(move || shared.ino());
+        let dir = d.sysfs.show_in(d, block, &name, dev, ino.clone());
+        d.io.show_in(&dir, dev, &*ino);
     }
 
     /// A sysfs instance's `block` directory (on device `dev`): every device shows there,
@@ -471,6 +494,11 @@ impl LoopDevices {
         for d in self.devs.lock().values() {
             d.io.sync();
         }
+    }
+
+    /// Device `n`, if it exists.
+    pub(crate) fn get(&self, n: u32) -> Option<Arc<LoopDevice>> {
+        self.devs.lock().get(&n).cloned()
     }
 
     /// Device `n`, made if missing (opening a node of its number).

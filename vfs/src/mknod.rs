@@ -31,6 +31,17 @@ pub enum NodeType {
 }
 
 impl NodeType {
+    /// Its `S_IFMT` bits.
+    fn ftype(&self) -> u32 {
+        match self {
+            NodeType::Regular => S_IFREG,
+            NodeType::Fifo => S_IFIFO,
+            NodeType::Socket => S_IFSOCK,
+            NodeType::Char(..) => S_IFCHR,
+            NodeType::Block(..) => S_IFBLK,
+        }
+    }
+
     /// The node `mknod`'s `mode` and `dev` (Linux's 32-bit encoding) ask for: Linux's
     /// `may_mknod`, checked before the path: `EPERM` for a directory, `EINVAL` for a type
     /// that is none of the above.
@@ -71,6 +82,7 @@ impl Vfs {
         let _ns = self.ns.lock();
         let (dir, name) = self.new_entry(base, path, false)?;
         let who = self.who(&base);
+        who.landlock_check(&dir, crate::landlock::make_access(ty.ftype()))?;
         self.may_modify(&who, &dir)?;
         let owner = who.new_owner(&dir);
         if ty.privileged() && !cap_mknod {

@@ -22,6 +22,8 @@ pub struct FsCred<'a> {
     pub fsgid: u32,
     /// Supplementary groups, sorted.
     pub groups: &'a [u32],
+    /// Its Landlock domain (`None`: not restricted).
+    pub landlock: Option<&'a crate::landlock::Domain>,
 }
 
 impl FsCred<'_> {
@@ -75,6 +77,7 @@ impl Vfs {
             fsuid: self.uid,
             fsgid: self.gid,
             groups: &[],
+            landlock: None,
         })
     }
 
@@ -183,6 +186,7 @@ mod tests {
             fsuid: 1000,
             fsgid: 100,
             groups: &[4, 27],
+            landlock: None,
         };
         let f = |uid, gid| stat(0o100_640, uid, gid);
         assert!(who.permitted(&f(1000, 0), 6));
@@ -201,6 +205,7 @@ mod tests {
             fsuid: 0,
             fsgid: 0,
             groups: &[],
+            landlock: None,
         };
         assert!(root.permitted(&stat(0o100_000, 5, 5), 6));
         assert!(!root.permitted(&stat(0o100_644, 5, 5), 1));

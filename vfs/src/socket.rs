@@ -42,6 +42,7 @@ impl Vfs {
             e => e,
         })?;
         let who = self.who(&base);
+        who.landlock_check(&dir, abi::flags::landlock::ACCESS_FS_MAKE_SOCK)?;
         self.may_modify(&who, &dir)?;
         match &dir.0.inode {
             Inode::Host(_) | Inode::Proc(_) => return Err(Errno::EPERM),

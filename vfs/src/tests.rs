@@ -53,6 +53,7 @@ pub(super) const ROOT: FsCred<'static> = FsCred {
     fsuid: 0,
     fsgid: 0,
     groups: &[],
+    landlock: None,
 };
 
 pub(super) fn vfs(root: &Path, rw: bool) -> Vfs {
@@ -618,6 +619,7 @@ fn permissions_go_by_the_callers_filesystem_ids_and_groups() {
         fsuid: 1000,
         fsgid: 1000,
         groups: &[],
+        landlock: None,
     };
     let in_42 = FsCred {
         groups: &[7, 42],

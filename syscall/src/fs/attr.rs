@@ -90,6 +90,7 @@ pub fn sys_ftruncate(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
     let f = ctx.file(a.i32(0))?;
     let len = u64::try_from(a.i64(1)).map_err(|_| Errno::EINVAL)?;
     if f.flags().writable() {
+        f.landlock_check(abi::flags::landlock::ACCESS_FS_TRUNCATE)?;
         super::fsize::check_truncate(ctx, len)?;
     }
     crate::mem::sync_file(ctx, &f);

@@ -18,6 +18,15 @@ pub fn sys_ioctl(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
         return Err(Errno::EBADF);
     }
     let arg = a.addr(2);
+    // Landlock: a device opened under a domain without LANDLOCK_ACCESS_FS_IOCTL_DEV
+    // takes only the requests of every file (Linux's `is_masked_device_ioctl`).
+    let masked = matches!(
+        a.u32(1),
+        ioctl::FIOCLEX | ioctl::FIONCLEX | ioctl::FIONBIO | ioctl::FIOASYNC | ioctl::FS_IOC_FIEMAP
+    );
+    if !masked {
+        f.landlock_check(abi::flags::landlock::ACCESS_FS_IOCTL_DEV)?;
+    }
     if let Some(r) = super::file_ioctl::ioctl(ctx, &f, a.u32(1), a.raw(2)) {
         return r;
     }
@@ -63,7 +72,10 @@ pub fn sys_ioctl(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
             _ => {}
         }
     }
-    let generic = matches!(a.u32(1), ioctl::FIOCLEX | ioctl::FIONCLEX | ioctl::FIONBIO);
+    let generic = matches!(
+        a.u32(1),
+        ioctl::FIOCLEX | ioctl::FIONCLEX | ioctl::FIONBIO | ioctl::FIOASYNC
+    );
     if !generic {
         if let Some(r) = super::blk_ioctl::ioctl(ctx, &f, a.u32(1), a.raw(2)) {
             return r;
@@ -150,13 +162,18 @@ pub fn sys_ioctl(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
         }
         ioctl::FIOCLEX => ctx.proc.fds.set_cloexec(fd, true)?,
         ioctl::FIONCLEX => ctx.proc.fds.set_cloexec(fd, false)?,
-        ioctl::FIONBIO => {
+        ioctl::FIONBIO | ioctl::FIOASYNC => {
             let on: i32 = ctx.read_val(arg)?;
+            let bit = if a.u32(1) == ioctl::FIONBIO {
+                OFlags::NONBLOCK
+            } else {
+                OFlags::ASYNC
+            };
             let fl = f.flags();
             let fl = if on != 0 {
-                fl | OFlags::NONBLOCK
+                fl | bit
             } else {
-                fl.difference(OFlags::NONBLOCK)
+                fl.difference(bit)
             };
             f.set_status_flags(fl);
         }

@@ -4,6 +4,7 @@
 mod attr;
 mod blk_ioctl;
 mod dir;
+mod file_attr;
 mod file_ioctl;
 pub mod fown;
 mod fsize;
@@ -32,6 +33,7 @@ pub(crate) use dir::{
     sys_linkat, sys_mkdir, sys_mkdirat, sys_mknod, sys_mknodat, sys_rename, sys_renameat,
     sys_renameat2, sys_rmdir, sys_symlink, sys_symlinkat, sys_unlink, sys_unlinkat,
 };
+pub(crate) use file_attr::{sys_file_getattr, sys_file_setattr};
 pub(crate) use handle::{sys_name_to_handle_at, sys_open_by_handle_at};
 pub(crate) use ioctl::sys_ioctl;
 pub(crate) use locks::sys_flock;

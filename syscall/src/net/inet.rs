@@ -3,6 +3,7 @@
 //! every socket's state. Blocking as for `AF_UNIX`: a call the stack answers with `EAGAIN`
 //! parks the task on the socket's wait id (unless non-blocking) and runs again when woken.
 
+use abi::flags::landlock as ll;
 use abi::flags::OFlags;
 use abi::net::{
     IPPROTO_ICMP, IPPROTO_IP, IPPROTO_TCP, IPPROTO_UDP, SOCK_DGRAM, SOCK_RAW, SOCK_STREAM,
@@ -89,6 +90,9 @@ fn open(ctx: &Ctx<'_>, s: Arc<InetSocket>, nonblock: bool) -> FileRef {
 pub(crate) fn bind(ctx: &mut Ctx<'_>, s: &InetSocket, a: &Args) -> SysResult {
     let addr = inet_addr::read(ctx, a.addr(1), a.i32(2), s.family, Purpose::Bind)?
         .ok_or(Errno::EAFNOSUPPORT)?;
+    if s.kind == Kind::Stream {
+        crate::landlock::port_check(ctx.proc, ll::ACCESS_NET_BIND_TCP, addr.port())?;
+    }
     let privileged = ctx.proc.cred.caps.has(CAP_NET_BIND_SERVICE);
     s.net.bind(s.id, addr, privileged)?;
     Ok(0)
@@ -105,6 +109,9 @@ pub(crate) fn listen(ctx: &mut Ctx<'_>, s: &InetSocket, a: &Args) -> SysResult {
 /// listener's queue (or refused).
 pub(crate) fn connect(ctx: &mut Ctx<'_>, f: &FileRef, s: &InetSocket, a: &Args) -> SysResult {
     let addr = inet_addr::read(ctx, a.addr(1), a.i32(2), s.family, Purpose::Connect)?;
+    if let (Kind::Stream, Some(to)) = (s.kind, addr) {
+        crate::landlock::port_check(ctx.proc, ll::ACCESS_NET_CONNECT_TCP, to.port())?;
+    }
     match s.net.connect(s.id, addr, nonblocking(f)) {
         Ok(()) => Ok(0),
         // Linux's inet_wait_for_connect: a connect that times out goes on by itself.

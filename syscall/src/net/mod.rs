@@ -158,7 +158,7 @@ pub(crate) fn sys_socket(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     }
     let (ty, nonblock, cloexec) = sock_type(a.i32(0), a.u32(1), a.i32(2))?;
     crate::fs::check_free_fd(ctx)?;
-    let s = UnixSocket::new(ty, cred(ctx));
+    let s = UnixSocket::new(ty, (cred(ctx), ctx.proc.landlock.clone()));
     let f = open(ctx, s, nonblock);
     Ok(install(ctx, f, cloexec)? as u64)
 }
@@ -180,7 +180,7 @@ pub(crate) fn sys_socketpair(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
         return Err(Errno::EOPNOTSUPP);
     }
     let (ty, nonblock, cloexec) = sock_type(a.i32(0), a.u32(1), a.i32(2))?;
-    let (x, y) = UnixSocket::pair(ty, cred(ctx));
+    let (x, y) = UnixSocket::pair(ty, (cred(ctx), ctx.proc.landlock.clone()));
     let (fx, fy) = (open(ctx, x, nonblock), open(ctx, y, nonblock));
     let a0 = install(ctx, fx, cloexec)?;
     let a1 = match install(ctx, fy, cloexec) {
@@ -216,6 +216,14 @@ fn lookup(ctx: &Ctx<'_>, name: &SockAddr, ty: SockType) -> Result<Arc<UnixSocket
         .map_err(|_| Errno::ECONNREFUSED)?;
     if s.ty != ty {
         return Err(wrong_type);
+    }
+    if let (SockAddr::Abstract(_), Some(dom)) = (name, &ctx.proc.landlock) {
+        if !dom.reaches(
+            s.landlock.as_deref(),
+            abi::flags::landlock::SCOPE_ABSTRACT_UNIX_SOCKET,
+        ) {
+            return Err(Errno::EPERM);
+        }
     }
     Ok(s)
 }

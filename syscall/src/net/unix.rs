@@ -139,6 +139,8 @@ pub(crate) struct UnixSocket {
     /// The creator's credentials (the owner in `fstat`, the sender for plain `write`s
     /// reaching the socket through the vfs).
     owner: Ucred,
+    /// The creator's Landlock domain (what `LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET` compares).
+    pub landlock: Option<Arc<vfs::landlock::Domain>>,
     state: Mutex<State>,
 }
 
@@ -167,12 +169,16 @@ pub(crate) struct RecvOpts {
     pub peek: bool,
 }
 
+/// Who creates a socket: its credentials and its Landlock domain.
+pub(crate) type Creator = (Ucred, Option<Arc<vfs::landlock::Domain>>);
+
 impl UnixSocket {
-    fn build(ty: SockType, owner: Ucred, wait: u64) -> Arc<UnixSocket> {
+    fn build(ty: SockType, (owner, landlock): Creator, wait: u64) -> Arc<UnixSocket> {
         Arc::new(UnixSocket {
             ty,
             ino: vfs::new_wait_id(),
             owner,
+            landlock,
             state: Mutex::new(State {
                 addr: None,
                 conn: Conn::Unconnected,
@@ -192,15 +198,16 @@ impl UnixSocket {
     }
 
     /// A new unconnected socket created by `owner`.
-    pub fn new(ty: SockType, owner: Ucred) -> Arc<UnixSocket> {
+    pub fn new(ty: SockType, owner: Creator) -> Arc<UnixSocket> {
         UnixSocket::build(ty, owner, vfs::new_wait_id())
     }
 
     /// `socketpair`: two sockets connected to each other, sharing one wait id.
-    pub fn pair(ty: SockType, owner: Ucred) -> (Arc<UnixSocket>, Arc<UnixSocket>) {
+    pub fn pair(ty: SockType, creator: Creator) -> (Arc<UnixSocket>, Arc<UnixSocket>) {
         let wait = vfs::new_wait_id();
-        let a = UnixSocket::build(ty, owner, wait);
-        let b = UnixSocket::build(ty, owner, wait);
+        let owner = creator.0;
+        let a = UnixSocket::build(ty, creator.clone(), wait);
+        let b = UnixSocket::build(ty, creator, wait);
         for (x, y) in [(&a, &b), (&b, &a)] {
             let mut s = x.state.lock();
             s.conn = Conn::Connected(Arc::downgrade(y));
@@ -312,7 +319,7 @@ impl UnixSocket {
             return Err(Errno::EAGAIN);
         }
         let mut me = self.state.lock();
-        let end = UnixSocket::build(self.ty, server.owner, me.wait);
+        let end = UnixSocket::build(self.ty, (server.owner, server.landlock.clone()), me.wait);
         {
             let mut e = end.state.lock();
             e.addr = srv_addr;
