@@ -322,6 +322,7 @@ pub(crate) fn open_access(ftype: u32, flags: OFlags, exec: bool) -> u64 {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

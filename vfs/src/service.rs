@@ -42,6 +42,9 @@ pub struct AtMsg {
     pub caller: Option<(i32, i32)>,
     /// The caller's filesystem uid, gid and supplementary groups, if a process calls.
     pub cred: Option<(u32, u32, Vec<u32>)>,
+    /// Whether the caller is restricted by a Landlock domain (its rules are objects of
+    /// the run, not values: [`VfsService::handle`] runs a message unrestricted).
+    pub landlocked: bool,
     /// `openat2`'s `RESOLVE_*` flags.
     pub resolve: u64,
 }
@@ -273,7 +276,7 @@ impl VfsService {
     }
 
     /// Handles one message on its own: its directories are walked from the root, as no
-    /// process (`/proc` is empty) with the message's ids. This is how the service is driven
+    /// process (`/proc` is empty) with the message's ids and no Landlock domain. This is how the service is driven
     /// by messages alone (its unit tests); the kernel calls the typed methods below, which
     /// are the same calls.
     pub fn handle(&self, msg: &VfsMsg) -> VfsReply {
@@ -295,6 +298,7 @@ impl VfsService {
                 fsuid: *fsuid,
                 fsgid: *fsgid,
                 groups,
+                landlock: None,
             });
             a.procs = &NoProcs;
             a.resolve = at.resolve;
@@ -407,6 +411,7 @@ impl VfsService {
             root: base.root.map(|r| self.vfs.path_of(r)),
             caller: base.procs.caller(),
             cred: base.cred.map(|c| (c.fsuid, c.fsgid, c.groups.to_vec())),
+            landlocked: base.cred.is_some_and(|c| c.landlock.is_some()),
             resolve: base.resolve,
         }
     }

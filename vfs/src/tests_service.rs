@@ -91,6 +91,7 @@ fn a_bad_message_is_an_errno() {
         root: None,
         caller: None,
         cred: None,
+        landlocked: false,
         resolve: 0,
     };
     let mkdir = VfsMsg::Mkdir {
