@@ -35,12 +35,13 @@
 //! `GetFpregs`/`SetFpregs`, ends of threads and spaces in `ReleaseThread`/`Release`.
 //! Syscall handlers answer with a `syscall::Reply` — the outcome (a value, block on
 //! these keys until then, fork, exec, exit) and its effects (wake these keys, arm that alarm)
-//! — which the kernel carries out. `uml run --record FILE` writes the messages to the
-//! scheduler, mm and the runner with their replies, the syscalls' replies, and the host
-//! inputs the kernel read ([`nondet`]), to a log ([`record`]); `uml replay` feeds a log's
-//! scheduler or mm inbox to a fresh instance, or compares another policy or backend
-//! ([`replay`]), or runs the whole kernel again on it to check every syscall's reply
-//! ([`replay_run`]).
+//! — which the kernel carries out. The file namespace is `vfs::VfsService`, whose path
+//! calls (lookup, open, stat, mkdir, rename, …) are `vfs::service::VfsMsg`s. `uml run
+//! --record FILE` writes the messages to the scheduler, mm, vfs and the runner with their
+//! replies, the syscalls' replies, and the host inputs the kernel read ([`nondet`]), to a
+//! log ([`record`]); `uml replay` feeds a log's scheduler or mm inbox to a fresh instance,
+//! or compares another policy or backend ([`replay`]), or runs the whole kernel again on it
+//! to check every syscall's and vfs message's reply ([`replay_run`]).
 //!
 //! Tests: [`Kernel::run_with`] boots with any runner; the unit tests drive the main loop
 //! with `runner::fake::ScriptedRunner`, which plays scripted traps per guest thread and
