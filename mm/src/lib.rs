@@ -544,6 +544,32 @@ impl Mm {
         Ok(())
     }
 
+    /// Copies between `buf` and the longest accessible prefix of `[addr, addr+len)` in space
+    /// `id` as ptrace and `/proc/PID/mem` do (forced: see `AddressSpace::user_frame_as`):
+    /// into guest memory with `write`, else out of it; the bytes moved, `EFAULT` if none.
+    pub fn access_forced(
+        &mut self,
+        id: MmId,
+        addr: u64,
+        buf: &mut [u8],
+        write: bool,
+    ) -> Result<usize, Errno> {
+        let s = self.spaces.get_mut(&id).ok_or(Errno::EFAULT)?;
+        let pieces = s.pieces_as(&mut self.phys, addr, buf.len() as u64, write, false, true)?;
+        let done: u64 = pieces.iter().map(|p| p.1).sum();
+        if write {
+            self.write_pieces(pieces, buf);
+        } else {
+            let mut at = 0usize;
+            for (off, len) in pieces {
+                let n = len as usize;
+                buf[at..at + n].copy_from_slice(self.phys.mem.bytes(off, len));
+                at += n;
+            }
+        }
+        Ok(done as usize)
+    }
+
     /// Reads a NUL-terminated string (without the NUL) of at most `max` bytes before the
     /// NUL: `ENAMETOOLONG` if there is no NUL within `max` bytes, `EFAULT` if unreadable.
     pub fn read_cstr(&mut self, id: MmId, addr: UserAddr, max: usize) -> Result<Vec<u8>, Errno> {
@@ -622,9 +648,10 @@ impl Mm {
         len: u64,
         write: bool,
         whole: bool,
+        force: bool,
     ) -> Result<u64, Errno> {
         let s = self.spaces.get_mut(&id).ok_or(Errno::EFAULT)?;
-        let pieces = s.pieces(&mut self.phys, addr, len, write, whole)?;
+        let pieces = s.pieces_as(&mut self.phys, addr, len, write, whole, force)?;
         Ok(pieces.iter().map(|p| p.1).sum())
     }
 

@@ -177,6 +177,8 @@ pub enum MmMsg {
         write: bool,
         /// All or nothing.
         whole: bool,
+        /// Forced as ptrace's and `/proc/PID/mem`'s accesses are (`FOLL_FORCE`).
+        force: bool,
     },
     /// The special mapping `name` is made from `content` (once; later requests find it).
     Special {
@@ -452,7 +454,8 @@ impl Mm {
                 len,
                 write,
                 whole,
-            } => match self.touch(id, addr, len, write, whole) {
+                force,
+            } => match self.touch(id, addr, len, write, whole, force) {
                 Ok(n) => MmReply::Accessed(n),
                 Err(e) => MmReply::Err(e),
             },
@@ -1046,6 +1049,42 @@ impl MmService {
         r
     }
 
+    /// Copies between `buf` and space `id` at `addr` as ptrace and `/proc/PID/mem` do
+    /// (forced, the longest accessible prefix): into guest memory with `write`. The bytes
+    /// moved; `EFAULT` if none.
+    pub fn access_forced(
+        &mut self,
+        id: MmId,
+        addr: u64,
+        buf: &mut [u8],
+        write: bool,
+    ) -> Result<usize, Errno> {
+        if !write {
+            self.before_read(id, addr);
+        }
+        let r = self.mm.lock().access_forced(id, addr, buf, write);
+        if self.recording() {
+            let msg = MmMsg::UserAccess {
+                id,
+                addr,
+                len: buf.len() as u64,
+                write,
+                whole: false,
+                force: true,
+            };
+            let reply = match &r {
+                Ok(n) => MmReply::Accessed(*n as u64),
+                Err(e) => MmReply::Err(*e),
+            };
+            let data = match &r {
+                Ok(n) if !write => Some(&buf[..*n]),
+                _ => None,
+            };
+            self.log_access(msg, reply, data);
+        }
+        r
+    }
+
     /// Reads a NUL-terminated string of at most `max` bytes before the NUL.
     pub fn read_cstr(&mut self, id: MmId, addr: UserAddr, max: usize) -> Result<Vec<u8>, Errno> {
         self.before_read(id, addr.0);
@@ -1114,6 +1153,7 @@ fn access(id: MmId, addr: u64, len: u64, write: bool, whole: bool) -> MmMsg {
         len,
         write,
         whole,
+        force: false,
     }
 }
 

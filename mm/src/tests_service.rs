@@ -211,6 +211,7 @@ fn messages_from_a_bad_log_are_errors_not_panics() {
             len: u64::MAX,
             write: true,
             whole: true,
+            force: true,
         },
     ] {
         assert_ne!(mm.handle(msg), MmReply::Done);

@@ -22,6 +22,21 @@ impl AddressSpace {
         write: bool,
         vma: &mut Option<Vma>,
     ) -> Result<Frame, Errno> {
+        self.user_frame_as(phys, vpn, write, false, vma)
+    }
+
+    /// [`user_frame`](Self::user_frame); with `force`, as Linux's `FOLL_FORCE` (ptrace's
+    /// and `/proc/PID/mem`'s accesses): the protection is overridden, a read of any mapped
+    /// page, a write of a private one that may be made writable (it breaks copy-on-write:
+    /// a file's page becomes a private copy, and the mapping stays as protected as it was).
+    fn user_frame_as(
+        &mut self,
+        phys: &mut Frames,
+        vpn: u64,
+        write: bool,
+        force: bool,
+        vma: &mut Option<Vma>,
+    ) -> Result<Frame, Errno> {
         let addr = vpn.checked_mul(PAGE_SIZE).ok_or(Errno::EFAULT)?;
         if addr >= TASK_SIZE {
             return Err(Errno::EFAULT);
@@ -36,7 +51,8 @@ impl AddressSpace {
             return Err(Errno::EFAULT);
         };
         let access = if write { Access::Write } else { Access::Read };
-        if !permits(v, access) || self.guards.contains(&vpn) {
+        let forced = force && (!write || (!v.shared && v.may_write()));
+        if !(permits(v, access) || forced) || self.guards.contains(&vpn) {
             return Err(Errno::EFAULT);
         }
         match self.pt.get(vpn) {
@@ -79,6 +95,19 @@ impl AddressSpace {
         write: bool,
         all: bool,
     ) -> Result<Vec<(u64, u64)>, Errno> {
+        self.pieces_as(phys, addr, len, write, all, false)
+    }
+
+    /// [`pieces`](Self::pieces), forced with `force` (see [`user_frame_as`](Self::user_frame_as)).
+    pub fn pieces_as(
+        &mut self,
+        phys: &mut Frames,
+        addr: u64,
+        len: u64,
+        write: bool,
+        all: bool,
+        force: bool,
+    ) -> Result<Vec<(u64, u64)>, Errno> {
         let mut out: Vec<(u64, u64)> = Vec::new();
         let end = addr.saturating_add(len);
         let mut at = addr;
@@ -86,7 +115,7 @@ impl AddressSpace {
         while at < end {
             let in_page = at % PAGE_SIZE;
             let n = (PAGE_SIZE - in_page).min(end - at);
-            let f = match self.user_frame(phys, at / PAGE_SIZE, write, &mut vma) {
+            let f = match self.user_frame_as(phys, at / PAGE_SIZE, write, force, &mut vma) {
                 Ok(f) => f,
                 Err(e) => {
                     if all || out.is_empty() {

@@ -79,6 +79,9 @@ pub enum ProcFile {
     Smaps,
     /// `/proc/PID/pagemap` (binary; see [`ProcSource::entries`]).
     Pagemap,
+    /// `/proc/PID/mem`: the process's memory at file offset = address; its reads and writes
+    /// are the syscall layer's ([`OpenFile::proc_mem`]).
+    Mem,
     /// `/proc/kpageflags` (binary; see [`ProcSource::entries`]).
     Kpageflags,
     /// `/proc/PID/cmdline`.
@@ -452,6 +455,7 @@ static PID: &[Entry] = entries! {
     b"fdinfo" => Node::Dir(DirKind::FdInfo), DIR;
     b"limits" => Node::File(ProcFile::Limits), R;
     b"maps" => Node::File(ProcFile::Maps), R;
+    b"mem" => Node::File(ProcFile::Mem), S_IFREG | 0o600;
     b"mountinfo" => Node::Mountinfo, R;
     b"mounts" => Node::Mounts, R;
     b"ns" => Node::Dir(DirKind::Ns), S_IFDIR | 0o511;
@@ -838,6 +842,12 @@ impl Vfs {
                 data.set_len(len * 8);
                 return Ok(Some(self.proc_file(d, p, data, flags)));
             }
+            // Nothing in the file itself: its offsets are addresses of the process.
+            Node::File(ProcFile::Mem) => {
+                procs.owner(p.pid).ok_or(Errno::ESRCH)?;
+                let data = FileData::new(crate::blockfs::BLOCK);
+                return Ok(Some(self.proc_file(d, p, data, flags)));
+            }
             Node::Dir(_) => {
                 if flags.writable() {
                     return Err(Errno::EISDIR);
@@ -1001,6 +1011,18 @@ impl OpenFile {
                 node: Node::File(ProcFile::Sysctl(path)),
                 ..
             } => Some(path),
+            _ => None,
+        }
+    }
+
+    /// The process whose memory this is, if it is open on a `/proc/PID/mem`.
+    pub fn proc_mem(&self) -> Option<i32> {
+        match proc_of(self.dentry.as_ref()?)? {
+            ProcInode {
+                node: Node::File(ProcFile::Mem),
+                pid,
+                ..
+            } => Some(*pid),
             _ => None,
         }
     }

@@ -230,6 +230,17 @@ fn direct(
 
 fn one(ctx: &mut Ctx<'_>, f: &FileRef, iov: &IoVec, dir: Dir, at: At) -> abi::SysResult {
     let addr = UserAddr(iov.base);
+    if let Some(pid) = f.proc_mem() {
+        let off = match at {
+            At::Off(off) => off,
+            At::Pos { .. } | At::End => f.pos(),
+        };
+        let n = crate::procfs::mem::transfer(ctx, pid, addr, iov.len, off, dir == Dir::Write)?;
+        if let At::Pos { .. } = at {
+            f.lseek(off.wrapping_add(n) as i64, abi::flags::seek::SET)?;
+        }
+        return Ok(n);
+    }
     let n = match dir {
         Dir::Read => {
             let len = match at {

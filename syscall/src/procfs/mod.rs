@@ -5,6 +5,7 @@
 //! of the host's processes or of the uml kernel.
 
 mod maps;
+pub(crate) mod mem;
 mod pid;
 pub(crate) mod sys;
 mod system;

@@ -69,20 +69,26 @@ pub(crate) fn sys_ptrace(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
         matches!(request, req::KILL | req::INTERRUPT),
     )?;
     match request {
+        // Forced, as Linux's `ptrace_access_vm`: a debugger reads unreadable pages and
+        // plants breakpoints in read-only text (a private copy of the page).
         req::PEEKTEXT | req::PEEKDATA => {
             let mm = ctx.process(tgid)?.mm;
             let mut w = [0u8; 8];
-            ctx.mm.copy_in(mm, addr, &mut w).map_err(|_| Errno::EIO)?;
+            match ctx.mm.access_forced(mm, addr.0, &mut w, false) {
+                Ok(8) => {}
+                _ => return Err(Errno::EIO),
+            }
             ctx.copy_out(UserAddr(data), &w)?;
             Ok(0)
         }
         req::POKETEXT | req::POKEDATA => {
             let mm = ctx.process(tgid)?.mm;
             Ctx::access_ok(addr, 8).map_err(|_| Errno::EIO)?;
-            ctx.mm
-                .copy_out(mm, addr, &data.to_ne_bytes())
-                .map_err(|_| Errno::EIO)?;
-            Ok(0)
+            let mut w = data.to_ne_bytes();
+            match ctx.mm.access_forced(mm, addr.0, &mut w, true) {
+                Ok(8) => Ok(0),
+                _ => Err(Errno::EIO),
+            }
         }
         req::PEEKUSR => {
             let off = addr.0;
