@@ -27,7 +27,10 @@ impl Policy for StrictPriority {
         self.rr.requeue(t);
     }
 
-    fn ran(&mut self, _t: TaskId, _ns: u64) {}
+    fn ran(&mut self, t: TaskId, ns: u64) {
+        // Tasks of equal nice take turns by the slice.
+        self.rr.ran(t, ns);
+    }
 
     fn pick(&self) -> Option<TaskId> {
         // The first of the lowest nice: min_by_key keeps the first of equal keys.
