@@ -61,6 +61,7 @@ mod mem;
 mod membarrier;
 mod net;
 mod notify;
+pub mod ns;
 mod page_cache_calls;
 mod personality;
 mod pidfd;
@@ -291,6 +292,9 @@ pub enum Outcome {
     Fork {
         /// The new task's tid (a new process's pid, or a new thread of the caller's).
         child: i32,
+        /// Its id as the caller sees it (in the caller's pid namespace): the caller's
+        /// return value.
+        seen: i32,
         /// Whether it is a thread of the calling process (`CLONE_THREAD`); it starts with
         /// the caller's FP state.
         thread: bool,
@@ -339,6 +343,7 @@ fn outcome_of(ctx: &mut Ctx<'_>, report_unknown: &mut dyn FnMut(u64)) -> Outcome
     if vfs::notify::fanotify_active() {
         vfs::notify::set_current(ctx.proc.pid, ctx.tid);
     }
+    ctx.procs.enter_ns(&ctx.proc.ns);
     let args = Args(ctx.regs.syscall_args());
     let result = match table::lookup(nr) {
         Some(entry) => match entry.handler {
