@@ -480,11 +480,12 @@ impl Kernel {
             Outcome::Exec { old_mm } => exec_from = Some(old_mm),
             Outcome::Fork {
                 child,
+                seen,
                 thread,
                 regs,
                 vfork,
             } => {
-                task.regs.rax = child as u64;
+                task.regs.rax = seen as u64;
                 let ctid = task_of(child);
                 let mut new = Task::new(*regs, if thread { pid } else { child });
                 // A thread or child starts with its creator's FP state (MXCSR and the x87
@@ -689,14 +690,16 @@ impl Kernel {
             debug_assert!(matches!(proc.state, ProcState::Zombie(_)));
             self.procs.insert(proc);
         }
+        // The parent's wait is woken before its SIGCHLD comes, so that it completes (as
+        // Linux's `do_wait` finds the zombie before it looks for a signal).
+        for key in effects.wake {
+            self.wake(key);
+        }
         if let Some((ppid, signo, st)) = effects.notify {
             self.notify_parent(ppid, pid, uid, signo, st);
         }
         for (child, signo) in effects.pdeath {
             self.send_signal(child, syscall::signal::SigInfo::kernel(signo));
-        }
-        for key in effects.wake {
-            self.wake(key);
         }
         None
     }

@@ -43,7 +43,7 @@ impl Tracer {
             Outcome::Yield => "0".into(),
             Outcome::Block(b) => format!("? (blocked on {:?})", b.keys.first()),
             Outcome::Exec { .. } => "0".into(),
-            Outcome::Fork { child, .. } => format!("{child}"),
+            Outcome::Fork { seen, .. } => format!("{seen}"),
             Outcome::ExitThread(c) | Outcome::ExitGroup(c) => format!("? (exit {c})"),
         };
         eprintln!("[{pid}] {name}({args}) = {result}");

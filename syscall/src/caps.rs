@@ -97,6 +97,9 @@ pub struct Caps {
     pub ambient: u64,
     /// `SECBIT_*`.
     pub securebits: u32,
+    /// The sets hold in a user namespace below the initial one (`CLONE_NEWUSER`): every
+    /// object of uml belongs to the initial one, so [`Caps::has`] is false there.
+    pub in_child_user_ns: bool,
 }
 
 impl Caps {
@@ -110,12 +113,27 @@ impl Caps {
             bounding: ALL,
             ambient: 0,
             securebits: 0,
+            in_child_user_ns: false,
         }
     }
 
-    /// Whether `cap` is effective.
+    /// Whether `cap` is effective in the initial user namespace (Linux's `capable`).
     pub fn has(&self, cap: u32) -> bool {
+        !self.in_child_user_ns && self.has_in_own_ns(cap)
+    }
+
+    /// Whether `cap` is effective in the process's own user namespace (Linux's
+    /// `ns_capable` on what that namespace owns).
+    pub fn has_in_own_ns(&self, cap: u32) -> bool {
         cap <= CAP_LAST_CAP && self.effective & (1 << cap) != 0
+    }
+
+    /// The process entered a user namespace it made: it holds every capability there.
+    pub fn enter_child_user_ns(&mut self) {
+        self.permitted = ALL;
+        self.effective = ALL;
+        self.bounding = ALL;
+        self.in_child_user_ns = true;
     }
 
     /// After the user ids went from `old` (real, effective, saved, filesystem) to `new`

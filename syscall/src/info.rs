@@ -9,11 +9,11 @@ use abi::{Errno, SysResult};
 use crate::{Args, Ctx};
 
 pub(crate) fn sys_getpid(ctx: &mut Ctx<'_>, _a: &Args) -> SysResult {
-    Ok(ctx.proc.pid as u64)
+    Ok(ctx.pid_seen(ctx.proc.pid) as u64)
 }
 
 pub(crate) fn sys_gettid(ctx: &mut Ctx<'_>, _a: &Args) -> SysResult {
-    Ok(ctx.tid as u64)
+    Ok(ctx.pid_seen(ctx.tid) as u64)
 }
 
 pub(crate) fn sys_getuid(ctx: &mut Ctx<'_>, _a: &Args) -> SysResult {

@@ -186,9 +186,12 @@ pub(crate) fn sys_kill(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     let (me, my_pgid) = (ctx.proc.pid, ctx.proc.pgid);
     match pid {
         // Any thread's id names its process.
-        p if p > 0 => kill_where(ctx, signo, info, None, |q| {
-            q.pid == p || q.threads.contains_key(&p)
-        }),
+        p if p > 0 => {
+            let p = ctx.pid_named(p)?;
+            kill_where(ctx, signo, info, None, |q| {
+                q.pid == p || q.threads.contains_key(&p)
+            })
+        }
         0 => kill_where(ctx, signo, info, None, |q| q.pgid == my_pgid),
         // As on Linux, success once there is any process to try, permitted or not.
         -1 => kill_where(ctx, signo, info, None, |q| q.pid != 1 && q.pid != me).or_else(|e| {
@@ -199,7 +202,7 @@ pub(crate) fn sys_kill(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
             }
         }),
         p => {
-            let g = p.checked_neg().ok_or(Errno::ESRCH)?;
+            let g = ctx.pid_named(p.checked_neg().ok_or(Errno::ESRCH)?)?;
             kill_where(ctx, signo, info, None, |q| q.pgid == g)
         }
     }
@@ -212,6 +215,7 @@ pub(crate) fn sys_tkill(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
         return Err(Errno::EINVAL);
     }
     let info = (signo != 0).then(|| SigInfo::tkill(signo, ctx.proc.pid, ctx.proc.cred.uid));
+    let tid = ctx.pid_named(tid)?;
     kill_where(ctx, signo, info, Some(tid), |q| {
         q.threads.contains_key(&tid)
     })
@@ -224,6 +228,7 @@ pub(crate) fn sys_tgkill(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
         return Err(Errno::EINVAL);
     }
     let info = (signo != 0).then(|| SigInfo::tkill(signo, ctx.proc.pid, ctx.proc.cred.uid));
+    let (tgid, tid) = (ctx.pid_named(tgid)?, ctx.pid_named(tid)?);
     kill_where(ctx, signo, info, Some(tid), |q| {
         q.pid == tgid && q.threads.contains_key(&tid)
     })

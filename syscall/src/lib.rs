@@ -17,7 +17,8 @@
 //! [`proc_calls::exit_process`]), and the instance's keys and keyrings (`keys`: `add_key`,
 //! `request_key`, `keyctl`, `/proc/keys`), also kept in the [`ProcessTable`], and guest
 //! ptrace ([`ptrace`]: the link between tracer and tracee, their stops as values, the
-//! requests; the kernel enters the stops).
+//! requests; the kernel enters the stops), and namespaces ([`ns`]: which ones each process
+//! is in, the pid, user, UTS, IPC and cgroup namespaces made at run time, `setns`).
 //!
 //! Messages: the kernel hands a stopped task's registers to [`dispatch`], which returns an
 //! [`Outcome`]: a value for `rax`, or a change of control flow (exit). Handlers never touch
@@ -63,6 +64,7 @@ mod mem;
 mod membarrier;
 mod net;
 mod notify;
+pub mod ns;
 mod page_cache_calls;
 mod personality;
 mod pidfd;
@@ -293,6 +295,9 @@ pub enum Outcome {
     Fork {
         /// The new task's tid (a new process's pid, or a new thread of the caller's).
         child: i32,
+        /// Its id as the caller sees it (in the caller's pid namespace): the caller's
+        /// return value.
+        seen: i32,
         /// Whether it is a thread of the calling process (`CLONE_THREAD`); it starts with
         /// the caller's FP state.
         thread: bool,
@@ -341,6 +346,7 @@ fn outcome_of(ctx: &mut Ctx<'_>, report_unknown: &mut dyn FnMut(u64)) -> Outcome
     if vfs::notify::fanotify_active() {
         vfs::notify::set_current(ctx.proc.pid, ctx.tid);
     }
+    ctx.procs.enter_ns(&ctx.proc.ns);
     let args = Args(ctx.regs.syscall_args());
     let result = match table::lookup(nr) {
         Some(entry) => match entry.handler {

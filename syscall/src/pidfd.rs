@@ -45,6 +45,7 @@ pub(crate) fn sys_pidfd_open(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     if flags & !OFlags::NONBLOCK.bits() != 0 || pid <= 0 {
         return Err(Errno::EINVAL);
     }
+    let pid = ctx.pid_named(pid)?;
     if pid != ctx.proc.pid && ctx.procs.get(pid).is_none() {
         return Err(Errno::ESRCH);
     }

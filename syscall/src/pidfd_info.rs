@@ -8,7 +8,7 @@
 //! caller's `mask` asks for the optional parts; the answer's `mask` says what it holds. A
 //! reaped process has only its exit left: without `PIDFD_INFO_EXIT` in the request that is
 //! `ESRCH`. The answer is cut to the caller's size, or zero-filled past the kernel's.
-//! Known gaps: no cgroup id (uml has no cgroups) and no core dump information.
+//! A process outside the caller's pid namespace is `EREMOTE`. Known gaps: no cgroup id (uml has no cgroups) and no core dump information.
 
 use abi::{Errno, SysResult, UserAddr};
 
@@ -49,6 +49,11 @@ fn get_info(ctx: &mut Ctx<'_>, pid: i32, usize_: usize, arg: UserAddr) -> SysRes
         return Err(Errno::EINVAL);
     }
     let asked: u64 = ctx.read_val(arg)?;
+    // A process outside the caller's pid namespace is another's to ask about, reaped or
+    // not (`EREMOTE` since Linux 6.18.14).
+    if ctx.pid_seen(pid) == 0 {
+        return Err(Errno::EREMOTE);
+    }
     let mut mask = 0u64;
     let mut info = [0u8; SIZE];
     let put = |info: &mut [u8; SIZE], at: usize, v: u32| {
@@ -62,7 +67,7 @@ fn get_info(ctx: &mut Ctx<'_>, pid: i32, usize_: usize, arg: UserAddr) -> SysRes
     match proc {
         Some(p) => {
             let c = &p.cred;
-            let ids = [p.pid, p.pid, p.ppid];
+            let ids = [p.pid, p.pid, p.ppid].map(|id| ctx.pid_seen(id));
             for (i, v) in ids.iter().enumerate() {
                 put(&mut info, 16 + 4 * i, *v as u32);
             }

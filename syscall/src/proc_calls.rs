@@ -35,8 +35,8 @@ pub(crate) mod clone_flags {
 }
 
 /// Linux's checks of `clone` flags (`copy_process`): `EINVAL` for combinations that make no
-/// sense, `ENOSYS` for what uml does not have yet (user namespaces, pidfds).
-fn check_clone_flags(flags: u64) -> Result<(), Errno> {
+/// sense, `ENOSYS` for what uml does not have yet (a `CLONE_VFORK` thread).
+fn check_clone_flags(ctx: &Ctx<'_>, flags: u64) -> Result<(), Errno> {
     use clone_flags::*;
     let both = |a: u64, b: u64| flags & a != 0 && flags & b != 0;
     if both(NEWNS, FS) || both(NEWUSER, FS) {
@@ -45,11 +45,27 @@ fn check_clone_flags(flags: u64) -> Result<(), Errno> {
     if flags & THREAD != 0 && flags & SIGHAND == 0 || flags & SIGHAND != 0 && flags & VM == 0 {
         return Err(Errno::EINVAL);
     }
-    let thread = flags & THREAD != 0;
-    if thread && flags & VFORK != 0 || flags & (PIDFD | NEWUSER) != 0 {
+    // A thread stays in its process's pid and user namespaces, and has no pidfd.
+    let ns = ctx.proc.ns;
+    let other_pid_ns = ns.pid_for_children != ns.pid || flags & NEWPID != 0;
+    if flags & THREAD != 0 && (other_pid_ns || flags & (NEWUSER | PIDFD) != 0) {
+        return Err(Errno::EINVAL);
+    }
+    if flags & THREAD != 0 && flags & VFORK != 0 {
         return Err(Errno::ENOSYS);
     }
     Ok(())
+}
+
+/// Where `clone` writes what it gives back: the parent's and child's tid words and the
+/// pidfd's word (`CLONE_PIDFD`), and the numbers the child asks for (`clone3`'s
+/// `set_tid`, innermost pid namespace first).
+#[derive(Default)]
+struct CloneOut {
+    ptid: UserAddr,
+    ctid: UserAddr,
+    pidfd: UserAddr,
+    set_tid: Vec<i32>,
 }
 
 /// Creates a child of the calling process, or a thread of it (`CLONE_THREAD`). `flags` are
@@ -58,18 +74,36 @@ fn do_fork(
     ctx: &mut Ctx<'_>,
     flags: u64,
     stack: u64,
-    ptid: UserAddr,
-    ctid: UserAddr,
+    out: CloneOut,
     tls: u64,
 ) -> Result<Outcome, Errno> {
     use clone_flags::*;
-    check_clone_flags(flags)?;
+    check_clone_flags(ctx, flags)?;
+    let CloneOut {
+        ptid,
+        ctid,
+        pidfd,
+        set_tid,
+    } = out;
     let sched = ctx.thread().sched.for_child()?;
+    crate::ns::may_make(ctx, flags)?;
+    let ns = if flags & crate::ns::ALL & !NEWNS != 0 {
+        crate::ns::new_namespaces(ctx, flags, true)?
+    } else {
+        ctx.proc.ns.for_child()
+    };
+    // The pid namespace the new task is in: its process's for a thread.
+    let pid_ns = if flags & THREAD != 0 {
+        ctx.proc.ns.pid
+    } else {
+        ns.pid
+    };
+    check_set_tid(ctx, pid_ns, &set_tid)?;
+    if ns.time != ctx.proc.ns.time {
+        crate::ns::time::enter(ctx, ns.time)?;
+    }
     // `CLONE_NEWNS`: the child starts in a copy of the mount namespace.
     let fs = if flags & NEWNS != 0 {
-        if !ctx.proc.cred.caps.has(crate::caps::CAP_SYS_ADMIN) {
-            return Err(Errno::EPERM);
-        }
         let (root, cwd) = ctx
             .vfs
             .unshare_mounts(ctx.proc.root.as_ref(), &ctx.proc.cwd)?;
@@ -83,7 +117,27 @@ fn do_fork(
     }
     let parent_pid = ctx.proc.pid;
     let mine = |id: i32| id == parent_pid || ctx.proc.threads.contains_key(&id);
-    let pid = ctx.procs.alloc_pid(mine).ok_or(Errno::EAGAIN)?;
+    let pid = match set_tid
+        .len()
+        .checked_sub(1)
+        .map(|top| (top, crate::ns::pid::level(&ctx.procs.ns, pid_ns)))
+    {
+        // A number asked for in the initial namespace too.
+        Some((top, level)) if top as u32 == level => {
+            let want = set_tid[top];
+            let busy = mine(want) || ctx.procs.tgid_of(want).is_some();
+            if busy {
+                return Err(Errno::EEXIST);
+            }
+            ctx.procs.claim_pid(want);
+            want
+        }
+        _ => ctx.procs.alloc_pid(mine).ok_or(Errno::EAGAIN)?,
+    };
+    let pid_max = ctx.procs.sysctl.pid_max;
+    crate::ns::pid::assign(&mut ctx.procs.ns, pid_ns, pid, &set_tid, pid_max);
+    let seen = crate::ns::pid::pid_in(&ctx.procs.ns, ctx.proc.ns.pid, pid);
+    let own = crate::ns::pid::pid_in(&ctx.procs.ns, pid_ns, pid);
     let thread = crate::process::Thread {
         clear_child_tid: if flags & CHILD_CLEARTID != 0 {
             ctid.0
@@ -112,7 +166,12 @@ fn do_fork(
         regs.fs_base = tls;
     }
     if flags & PARENT_SETTID != 0 {
-        ctx.copy_out(ptid, &pid.to_ne_bytes())?;
+        ctx.copy_out(ptid, &seen.to_ne_bytes())?;
+    }
+    if flags & PIDFD != 0 {
+        ctx.copy_out(pidfd, &0i32.to_ne_bytes())?;
+        let fd = ctx.install_file(vfs::open_pidfd(pid, abi::flags::OFlags::empty()), true)?;
+        ctx.copy_out(pidfd, &(fd as i32).to_ne_bytes())?;
     }
     let mm = if flags & VM != 0 {
         ctx.proc.mm
@@ -122,13 +181,14 @@ fn do_fork(
     if flags & CHILD_SETTID != 0 {
         // Written in the child's memory (a copy-on-write break in the child's space).
         Ctx::access_ok(ctid, 4)?;
-        ctx.mm.copy_out(mm, ctid, &pid.to_ne_bytes())?;
+        ctx.mm.copy_out(mm, ctid, &own.to_ne_bytes())?;
     }
     if flags & THREAD != 0 {
         ctx.proc.threads.insert(pid, thread);
         crate::ptrace::new_thread(ctx.proc, ctx.tid, pid, flags & UNTRACED == 0);
         return Ok(Outcome::Fork {
             child: pid,
+            seen,
             thread: true,
             regs: Box::new(regs),
             vfork: false,
@@ -191,8 +251,12 @@ fn do_fork(
         sighand_share,
         ptrace: None,
         tracees: Default::default(),
+        ns,
     };
     let mut child = child;
+    if flags & NEWUSER != 0 {
+        child.cred.caps.enter_child_user_ns();
+    }
     let ev = if flags & VFORK != 0 {
         crate::ptrace::event::VFORK
     } else if (flags & CSIGNAL) as i32 != sig::SIGCHLD {
@@ -216,42 +280,78 @@ fn do_fork(
     }
     Ok(Outcome::Fork {
         child: pid,
+        seen,
         thread: false,
         regs: Box::new(regs),
         vfork: flags & VFORK != 0,
     })
 }
 
+/// `clone3`'s `set_tid` for a task in pid namespace `pid_ns`, as Linux checks it: at most
+/// one number a level of `pid_ns` (`EINVAL`), each in `1..pid_max` (`EINVAL`), free where
+/// it is asked for (`EEXIST`), and `CAP_SYS_ADMIN` in the user namespace owning each
+/// namespace one is asked in (`EPERM`).
+fn check_set_tid(ctx: &Ctx<'_>, pid_ns: u64, set_tid: &[i32]) -> Result<(), Errno> {
+    use crate::ns::pid;
+    let spaces = &ctx.procs.ns;
+    if set_tid.len() as u32 > pid::level(spaces, pid_ns) + 1 {
+        return Err(Errno::EINVAL);
+    }
+    let pid_max = ctx.procs.sysctl.pid_max;
+    let mut ns = pid_ns;
+    for (i, &want) in set_tid.iter().enumerate() {
+        if want <= 0 || want >= pid_max {
+            return Err(Errno::EINVAL);
+        }
+        // A new namespace's first process is its 1.
+        let fresh = ns != 0 && pid::last_pid(spaces, ns) == Some(0);
+        if i == 0 && fresh && want != 1 {
+            return Err(Errno::EINVAL);
+        }
+        let owner = spaces.owner(ns);
+        let capable = ctx.proc.cred.caps.has_in_own_ns(crate::caps::CAP_SYS_ADMIN)
+            && spaces.is_within(owner, ctx.proc.ns.user)
+            && (owner != 0 || ctx.proc.cred.caps.has(crate::caps::CAP_SYS_ADMIN));
+        if !capable {
+            return Err(Errno::EPERM);
+        }
+        if ns != 0 && pid::taken(spaces, ns, want) {
+            return Err(Errno::EEXIST);
+        }
+        ns = spaces.parent(ns);
+    }
+    Ok(())
+}
+
 pub(crate) fn sys_fork(ctx: &mut Ctx<'_>, _a: &Args) -> Result<Outcome, Errno> {
-    do_fork(
-        ctx,
-        sig::SIGCHLD as u64,
-        0,
-        UserAddr::NULL,
-        UserAddr::NULL,
-        0,
-    )
+    do_fork(ctx, sig::SIGCHLD as u64, 0, CloneOut::default(), 0)
 }
 
 pub(crate) fn sys_vfork(ctx: &mut Ctx<'_>, _a: &Args) -> Result<Outcome, Errno> {
-    do_fork(
-        ctx,
-        clone_flags::VM | clone_flags::VFORK | sig::SIGCHLD as u64,
-        0,
-        UserAddr::NULL,
-        UserAddr::NULL,
-        0,
-    )
+    let flags = clone_flags::VM | clone_flags::VFORK | sig::SIGCHLD as u64;
+    do_fork(ctx, flags, 0, CloneOut::default(), 0)
 }
 
 pub(crate) fn sys_clone(ctx: &mut Ctx<'_>, a: &Args) -> Result<Outcome, Errno> {
-    // x86-64 order: flags, stack, parent_tid, child_tid, tls.
-    do_fork(ctx, a.raw(0), a.raw(1), a.addr(2), a.addr(3), a.raw(4))
+    // x86-64 order: flags, stack, parent_tid, child_tid, tls; `CLONE_PIDFD` writes the
+    // pidfd where the parent's tid would go, so not both.
+    let flags = a.raw(0);
+    let both = clone_flags::PIDFD | clone_flags::PARENT_SETTID;
+    if flags & both == both {
+        return Err(Errno::EINVAL);
+    }
+    let out = CloneOut {
+        ptid: a.addr(2),
+        ctid: a.addr(3),
+        pidfd: a.addr(2),
+        set_tid: Vec::new(),
+    };
+    do_fork(ctx, flags, a.raw(1), out, a.raw(4))
 }
 
 /// `clone3(args, size)`: the same as `clone` from a `struct clone_args` (flags, pidfd,
 /// child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size,
-/// cgroup), checked as Linux does. `set_tid` is `ENOSYS` (no pid namespaces).
+/// cgroup), checked as Linux does.
 pub(crate) fn sys_clone3(ctx: &mut Ctx<'_>, a: &Args) -> Result<Outcome, Errno> {
     /// `CLONE_ARGS_SIZE_VER0`, and the size of the version uml knows.
     const VER0: usize = 64;
@@ -265,19 +365,27 @@ pub(crate) fn sys_clone3(ctx: &mut Ctx<'_>, a: &Args) -> Result<Outcome, Errno> 
     if (stack == 0) != (stack_size == 0) {
         return Err(Errno::EINVAL);
     }
-    if w(8) != 0 || w(9) != 0 {
-        return Err(Errno::ENOSYS);
+    let (set_tid_at, set_tid_size) = (UserAddr(w(8)), w(9));
+    if set_tid_size > u64::from(crate::ns::pid::MAX_LEVEL)
+        || set_tid_at.is_null() != (set_tid_size == 0)
+    {
+        return Err(Errno::EINVAL);
     }
+    let mut raw_tids = vec![0u8; set_tid_size as usize * 4];
+    ctx.copy_in(set_tid_at, &mut raw_tids)?;
+    let set_tid = raw_tids
+        .chunks(4)
+        .map(|c| i32::from_ne_bytes(c.try_into().unwrap_or_default()))
+        .collect();
     // The stack grows down from the end of the area given.
     let sp = stack.checked_add(stack_size).ok_or(Errno::EINVAL)?;
-    do_fork(
-        ctx,
-        flags | exit_signal,
-        sp,
-        UserAddr(w(3)),
-        UserAddr(w(2)),
-        tls,
-    )
+    let out = CloneOut {
+        ptid: UserAddr(w(3)),
+        ctid: UserAddr(w(2)),
+        pidfd: UserAddr(w(1)),
+        set_tid,
+    };
+    do_fork(ctx, flags | exit_signal, sp, out, tls)
 }
 
 /// `wait` option bits.
@@ -432,11 +540,13 @@ pub(crate) fn sys_wait4(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     if options & !(WNOHANG | WSTOPPED | WCONTINUED | WNOTHREAD | WALL | WCLONE) != 0 {
         return Err(Errno::EINVAL);
     }
+    // A number not in the caller's pid namespace names no child (0 is no pid).
+    let named = |p: i32| ctx.pid_named(p).unwrap_or(0);
     let which = match pid {
         -1 => Which::Any,
         0 => Which::Pgid(ctx.proc.pgid),
-        p if p < 0 => Which::Pgid(p.checked_neg().ok_or(Errno::ESRCH)?),
-        p => Which::Pid(p),
+        p if p < 0 => Which::Pgid(named(p.checked_neg().ok_or(Errno::ESRCH)?)),
+        p => Which::Pid(named(p)),
     };
     match do_wait(ctx, which, options | WEXITED)? {
         Some(found) => {
@@ -447,7 +557,7 @@ pub(crate) fn sys_wait4(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
                 // struct rusage: CPU time and counters are not accounted yet.
                 ctx.write_val(rusage, &[0u64; 18])?;
             }
-            Ok(found.pid as u64)
+            Ok(ctx.pid_seen(found.pid) as u64)
         }
         None if options & WNOHANG != 0 => Ok(0),
         None => {
@@ -465,7 +575,7 @@ pub(crate) fn sys_waitid(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
                 let mut info = [0u8; 128];
                 info[0..4].copy_from_slice(&sig::SIGCHLD.to_ne_bytes());
                 info[8..12].copy_from_slice(&f.code.to_ne_bytes());
-                info[16..20].copy_from_slice(&f.pid.to_ne_bytes());
+                info[16..20].copy_from_slice(&ctx.pid_seen(f.pid).to_ne_bytes());
                 info[20..24].copy_from_slice(&f.uid.to_ne_bytes());
                 info[24..28].copy_from_slice(&f.si_status.to_ne_bytes());
                 ctx.copy_out(infop, &info)?;
@@ -504,15 +614,16 @@ fn waitid_found(ctx: &mut Ctx<'_>, a: &Args) -> Result<Option<Found>, Errno> {
         return Err(Errno::EINVAL);
     }
     let mut nonblock = false;
+    let named = |p: i32| ctx.pid_named(p).unwrap_or(0);
     let which = match idtype {
         P_ALL => Which::Any,
-        P_PID if id > 0 => Which::Pid(id),
+        P_PID if id > 0 => Which::Pid(named(id)),
         P_PIDFD if id >= 0 => {
             let (pid, nb) = crate::pidfd::target(ctx, id)?;
             nonblock = nb;
             Which::Pid(pid)
         }
-        P_PGID if id >= 0 => Which::Pgid(if id == 0 { ctx.proc.pgid } else { id }),
+        P_PGID if id >= 0 => Which::Pgid(if id == 0 { ctx.proc.pgid } else { named(id) }),
         _ => return Err(Errno::EINVAL),
     };
     match do_wait(ctx, which, options)? {
@@ -528,32 +639,38 @@ fn waitid_found(ctx: &mut Ctx<'_>, a: &Args) -> Result<Option<Found>, Errno> {
 }
 
 pub(crate) fn sys_getppid(ctx: &mut Ctx<'_>, _a: &Args) -> SysResult {
-    Ok(ctx.proc.ppid as u64)
+    Ok(ctx.pid_seen(ctx.proc.ppid) as u64)
 }
 
 pub(crate) fn sys_getpgid(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
-    match a.i32(0) {
-        0 => Ok(ctx.proc.pgid as u64),
-        p if p == ctx.proc.pid => Ok(ctx.proc.pgid as u64),
+    let pgid = match a.i32(0) {
+        0 => ctx.proc.pgid,
+        p if ctx.pid_named(p) == Ok(ctx.proc.pid) => ctx.proc.pgid,
         p => ctx
             .procs
-            .get(p)
+            .get(ctx.pid_named(p)?)
             .filter(|q| !matches!(q.state, ProcState::Zombie(_)))
-            .map(|q| q.pgid as u64)
-            .ok_or(Errno::ESRCH),
-    }
+            .map(|q| q.pgid)
+            .ok_or(Errno::ESRCH)?,
+    };
+    Ok(ctx.pid_seen(pgid) as u64)
 }
 
 pub(crate) fn sys_getpgrp(ctx: &mut Ctx<'_>, _a: &Args) -> SysResult {
-    Ok(ctx.proc.pgid as u64)
+    Ok(ctx.pid_seen(ctx.proc.pgid) as u64)
 }
 
 pub(crate) fn sys_getsid(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
-    match a.i32(0) {
-        0 => Ok(ctx.proc.sid as u64),
-        p if p == ctx.proc.pid => Ok(ctx.proc.sid as u64),
-        p => ctx.procs.get(p).map(|q| q.sid as u64).ok_or(Errno::ESRCH),
-    }
+    let sid = match a.i32(0) {
+        0 => ctx.proc.sid,
+        p if ctx.pid_named(p) == Ok(ctx.proc.pid) => ctx.proc.sid,
+        p => ctx
+            .procs
+            .get(ctx.pid_named(p)?)
+            .map(|q| q.sid)
+            .ok_or(Errno::ESRCH)?,
+    };
+    Ok(ctx.pid_seen(sid) as u64)
 }
 
 pub(crate) fn sys_setsid(ctx: &mut Ctx<'_>, _a: &Args) -> SysResult {
@@ -621,7 +738,9 @@ pub struct ExitEffects {
     pub wake: Vec<WaitKey>,
     /// Processes to send `SIGCHLD`-style notifications to: (pid, exit signal, status).
     pub notify: Option<(i32, i32, ExitStatus)>,
-    /// Children that asked for a signal when this parent dies: (pid, signal).
+    /// Signals the kernel sends: to children that asked for one when this parent dies,
+    /// and `SIGKILL` to every other process of the pid namespace whose init this was:
+    /// (pid, signal).
     pub pdeath: Vec<(i32, i32)>,
 }
 
@@ -749,6 +868,7 @@ pub fn exit_process(
 ) -> ExitEffects {
     let mut wake = Vec::new();
     let mut pdeath = Vec::new();
+    procs.enter_ns(&proc.ns);
     crate::acct::process_ended(procs, proc, status);
     wake.extend(crate::ptrace::tracer_exits(procs, proc));
     procs.exit_codes.insert(proc.pid, status.wait_status());
@@ -769,8 +889,19 @@ pub fn exit_process(
     wake.extend(procs.net.take_ready().into_iter().map(WaitKey::File));
     // Notification groups told of its files' closing.
     wake.extend(vfs::notify::take_ready().into_iter().map(WaitKey::File));
-    // Orphans go to the nearest living subreaper among the ancestors, else init; zombies
-    // among them are the new parent's to reap.
+    // Orphans go to the nearest living subreaper among the ancestors, else the init of
+    // their pid namespace; zombies among them are the new parent's to reap. When that
+    // init is the one ending, every other process of its namespace is killed, and its
+    // orphans go to the init of the namespace above.
+    let spaces = &procs.ns;
+    let my_ns = proc.ns.pid;
+    let ends_ns = my_ns != 0 && crate::ns::pid::pid_in(spaces, my_ns, proc.pid) == 1;
+    let init_ns = if ends_ns { spaces.parent(my_ns) } else { my_ns };
+    let init = crate::ns::pid::reaper(spaces, init_ns).unwrap_or(1);
+    if ends_ns {
+        let doomed = procs.iter().filter(|q| spaces.is_within(q.ns.pid, my_ns));
+        pdeath.extend(doomed.map(|q| (q.pid, sig::SIGKILL)));
+    }
     let mut reaper = proc.ppid;
     while let Some(a) = procs.get(reaper) {
         if a.child_subreaper && !matches!(a.state, ProcState::Zombie(_)) || a.ppid == 0 {
@@ -779,7 +910,7 @@ pub fn exit_process(
         reaper = a.ppid;
     }
     if procs.get(reaper).is_none_or(|a| !a.child_subreaper) {
-        reaper = 1;
+        reaper = init;
     }
     for child in std::mem::take(&mut proc.children) {
         if let Some(c) = procs.get_mut(child) {

@@ -106,6 +106,8 @@ pub struct Process {
     pub ptrace: Option<Box<crate::ptrace::Tracee>>,
     /// The processes it traces.
     pub tracees: std::collections::BTreeSet<i32>,
+    /// The namespaces it is in.
+    pub ns: crate::ns::NsSet,
 }
 
 impl Process {
@@ -222,6 +224,7 @@ impl Process {
             sighand_share: 1,
             ptrace: None,
             tracees: Default::default(),
+            ns: Default::default(),
         }
     }
 
@@ -374,6 +377,8 @@ pub struct ProcessTable {
     pub exit_codes: std::collections::BTreeMap<i32, i32>,
     /// The instance's network (its loopback TCP and UDP sockets).
     pub net: net::NetService,
+    /// The namespaces made at run time.
+    pub ns: crate::ns::Namespaces,
 }
 
 impl ProcessTable {
@@ -394,6 +399,7 @@ impl ProcessTable {
             acct: None,
             exit_codes: Default::default(),
             net: Default::default(),
+            ns: Default::default(),
         }
     }
 
@@ -426,10 +432,18 @@ impl ProcessTable {
                 && !self.procs.values().any(|p| p.threads.contains_key(&id))
             {
                 self.exit_codes.remove(&id);
+                crate::ns::pid::forget(&mut self.ns, id);
                 return Some(id);
             }
         }
         None
+    }
+
+    /// Gives out pid `id`, free (`clone3`'s `set_tid`), as the last one.
+    pub fn claim_pid(&mut self, id: i32) {
+        self.last_pid = id;
+        self.exit_codes.remove(&id);
+        crate::ns::pid::forget(&mut self.ns, id);
     }
 
     /// The process (thread group) that thread `tid` belongs to.
@@ -470,6 +484,52 @@ impl ProcessTable {
     /// All processes in the table.
     pub fn iter(&self) -> impl Iterator<Item = &Process> {
         self.procs.values().map(|p| &**p)
+    }
+
+    /// Brings the UTS and IPC namespaces of `set` into the table (their names in
+    /// `sysctl`, their objects in `ipc`), parking those there before.
+    pub fn enter_ns(&mut self, set: &crate::ns::NsSet) {
+        use crate::ns::{Data, Ns};
+        let ns = &mut self.ns;
+        if set.uts != ns.uts_in_table {
+            let s = &mut self.sysctl;
+            let here = (
+                std::mem::take(&mut s.hostname),
+                std::mem::take(&mut s.domainname),
+            );
+            if let Some(Ns {
+                data: Data::Uts(h, d),
+                ..
+            }) = ns.get_mut(set.uts)
+            {
+                (s.hostname, s.domainname) = (std::mem::take(h), std::mem::take(d));
+            }
+            match ns.get_mut(ns.uts_in_table) {
+                Some(Ns { data, .. }) => *data = Data::Uts(here.0, here.1),
+                None => ns.initial_uts = here,
+            }
+            if set.uts == 0 {
+                (s.hostname, s.domainname) = std::mem::take(&mut ns.initial_uts);
+            }
+            ns.uts_in_table = set.uts;
+        }
+        if set.ipc != ns.ipc_in_table {
+            let here = Box::new(std::mem::take(&mut self.ipc));
+            if let Some(Ns {
+                data: Data::Ipc(i), ..
+            }) = ns.get_mut(set.ipc)
+            {
+                self.ipc = std::mem::take(&mut **i);
+            }
+            match ns.get_mut(ns.ipc_in_table) {
+                Some(Ns { data, .. }) => *data = Data::Ipc(here),
+                None => ns.initial_ipc = Some(here),
+            }
+            if set.ipc == 0 {
+                self.ipc = ns.initial_ipc.take().map(|b| *b).unwrap_or_default();
+            }
+            ns.ipc_in_table = set.ipc;
+        }
     }
 
     /// All processes in the table, writable.

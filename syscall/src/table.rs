@@ -5,10 +5,10 @@ use abi::{Errno, Sysno};
 
 use crate::{
     acct, aio, caps, copy, cred, epoll, eventfd, exec_call, fs, futex, info, ipc, itimer, kcmp,
-    keys, kill, landlock, lsm, mem, membarrier, net, notify, page_cache_calls, personality, pidfd,
-    poll, posix_timer, priority, proc_calls, process_vm, procfs, ptrace, reboot, sched_calls,
-    settime, signal, signalfd, splice, sysfs_call, syslog, task, time, timerfd, tty, unshare, Args,
-    Ctx, Outcome,
+    keys, kill, landlock, lsm, mem, membarrier, net, notify, ns, page_cache_calls, personality,
+    pidfd, poll, posix_timer, priority, proc_calls, process_vm, procfs, ptrace, reboot,
+    sched_calls, settime, signal, signalfd, splice, sysfs_call, syslog, task, time, timerfd, tty,
+    unshare, Args, Ctx, Outcome,
 };
 
 /// A handler that returns a value (the common case).
@@ -363,7 +363,8 @@ table! {
     adjtimex => partial(settime::sys_adjtimex, "NTP parameters kept and reported; ADJ_SETOFFSET moves the instance's clock, the frequency does not change its rate; no leap seconds");
     clock_adjtime => partial(settime::sys_clock_adjtime, "as adjtimex, for CLOCK_REALTIME; other clocks EOPNOTSUPP");
     syslog => partial(syslog::sys_syslog, "the log holds uml's boot line; nothing is logged after boot");
-    unshare => partial(unshare::sys_unshare, "CLONE_FILES copies the descriptor table; CLONE_NEWNS copies the mount namespace; the other namespaces (CLONE_NEW*) are EINVAL: uml has none");
+    unshare => partial(unshare::sys_unshare, "CLONE_FILES copies the descriptor table; CLONE_NEWNS copies the mount namespace; pid, user, time, UTS, IPC and cgroup namespaces are made; CLONE_NEWNET is EINVAL (no network namespaces)");
+    setns => partial(ns::sys_setns, "pid, user, time, UTS, IPC and cgroup namespaces; mount and network ones: only the initial ones have files");
     ioprio_get => full(priority::sys_ioprio_get);
     ioprio_set => partial(priority::sys_ioprio_set, "kept and reported; uml has no I/O scheduler to apply it");
     sched_getscheduler => full(sched_calls::sys_sched_getscheduler);

@@ -15,7 +15,7 @@ pub(crate) fn sys_exit_group(_ctx: &mut Ctx<'_>, a: &Args) -> Result<Outcome, Er
 
 pub(crate) fn sys_set_tid_address(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     ctx.thread().clear_child_tid = a.raw(0);
-    Ok(ctx.tid as u64)
+    Ok(ctx.pid_seen(ctx.tid) as u64)
 }
 
 pub(crate) fn sys_set_robust_list(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {

@@ -8,8 +8,11 @@
 //! `CLONE_SIGHAND` and `CLONE_VM` are accepted for a single-threaded process, as Linux
 //! accepts them. `CLONE_NEW*` needs `CAP_SYS_ADMIN` (`EPERM`; not for `CLONE_NEWUSER`).
 //! `CLONE_NEWNS` gives the process a copy of its mount namespace (`Vfs::unshare_mounts`:
-//! its root and working directory move into the copy); the other namespaces fail with
-//! `EINVAL`, as a kernel built without them.
+//! its root and working directory move into the copy); a new user, UTS, IPC or cgroup
+//! namespace is the process's own at once, a new pid or time namespace is where its
+//! children go ([`crate::ns::new_namespaces`]); `CLONE_NEWNET` fails with `EINVAL`, as a
+//! kernel built without network namespaces. `CLONE_NEWUSER` implies `CLONE_FS` and needs
+//! a single-threaded process (`EINVAL`), as on Linux.
 
 use abi::{Errno, SysResult};
 
@@ -31,8 +34,6 @@ const KNOWN: u64 = THREAD
     | NEWPID
     | NEWCGROUP
     | NEWTIME;
-/// The namespaces.
-const NAMESPACES: u64 = NEWNS | NEWUTS | NEWIPC | NEWNET | NEWUSER | NEWPID | NEWCGROUP | NEWTIME;
 
 /// `unshare(flags)`.
 pub(crate) fn sys_unshare(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
@@ -40,7 +41,7 @@ pub(crate) fn sys_unshare(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     if flags & !KNOWN != 0 {
         return Err(Errno::EINVAL);
     }
-    if flags & (THREAD | SIGHAND | VM) != 0 && ctx.proc.threads.len() > 1 {
+    if flags & (THREAD | SIGHAND | VM | NEWUSER) != 0 && ctx.proc.threads.len() > 1 {
         return Err(Errno::EINVAL);
     }
     if flags & FILES != 0 {
@@ -50,14 +51,9 @@ pub(crate) fn sys_unshare(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
             return Err(Errno::EMFILE);
         }
     }
-    if flags & NAMESPACES != 0 {
-        if flags & NAMESPACES & !NEWUSER != 0 && !ctx.proc.cred.caps.has(crate::caps::CAP_SYS_ADMIN)
-        {
-            return Err(Errno::EPERM);
-        }
-        if flags & NAMESPACES != NEWNS {
-            return Err(Errno::EINVAL);
-        }
+    crate::ns::may_make(ctx, flags)?;
+    if flags & crate::ns::ALL & !NEWNS != 0 {
+        ctx.proc.ns = crate::ns::new_namespaces(ctx, flags, false)?;
     }
     if flags & NEWNS != 0 {
         let (root, cwd) = ctx
@@ -69,7 +65,7 @@ pub(crate) fn sys_unshare(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     if flags & FILES != 0 {
         ctx.proc.fds.unshare();
     }
-    if flags & (FS | NEWNS) != 0 {
+    if flags & (FS | NEWNS | NEWUSER) != 0 {
         ctx.proc.fs_share = ctx.procs.new_share_id();
     }
     Ok(0)

@@ -15,6 +15,11 @@ const YES: &[&str] = &[
     "X86_64",
     "MMU",
     "MULTIUSER",
+    "NAMESPACES",
+    "USER_NS",
+    "PID_NS",
+    "UTS_NS",
+    "IPC_NS",
     "SYSFS",
     "PROC_FS",
     "PROC_SYSCTL",
@@ -60,11 +65,7 @@ const YES: &[&str] = &[
 /// Options uml lacks (what tests commonly check).
 const NO: &[&str] = &[
     "MODULES",
-    "USER_NS",
-    "PID_NS",
     "NET_NS",
-    "UTS_NS",
-    "IPC_NS",
     "TIME_NS",
     "CGROUPS",
     "MEMCG",

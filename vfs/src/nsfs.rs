@@ -1,12 +1,16 @@
 //! Namespace files (Linux's nsfs): what the links of `/proc/PID/ns` lead to.
 //!
-//! uml has one namespace of each kind, shared by every process, so each link of every
-//! process leads to the same object: `readlink` shows `KIND:[INODE]` and `stat` of the
-//! opened file that inode on device 0:4, with the inode numbers Linux 6.18 gives its
-//! initial namespaces (`pid_for_children` and `time_for_children` are `pid` and `time`).
+//! A namespace file names one namespace by its id in the syscall layer's registry (0: the
+//! initial namespace of its kind, which every process starts in): `readlink` shows
+//! `KIND:[INODE]` and `stat` of the opened file that inode on device 0:4, with the inode
+//! numbers Linux 6.18 gives its initial namespaces, and for the others Linux's dynamic ones
+//! (`0xF0000000` on; `pid_for_children` and `time_for_children` are of kind `pid` and
+//! `time`). Which namespace a process's link leads to is the [`ProcSource`]'s answer
+//! (`ProcSource::ns`); what a namespace's parent and owner are is the registry's.
 //! The mount namespace's id (`NS_GET_MNTNS_ID`, `statmount`'s `mnt_ns_id`) is
-//! [`MNT_NS_ID`]. Every namespace is owned by the user namespace, which, like the pid
-//! namespace, is a top one: it has no parent or owner the caller may see.
+//! [`MNT_NS_ID`].
+//!
+//! [`ProcSource`]: crate::ProcSource
 
 use abi::structs::Stat;
 
@@ -34,24 +38,41 @@ pub(crate) const NAMESPACES: [(&str, &str, u64, u64); 10] = [
 /// Device of namespace files (Linux's nsfs, 0:4).
 const NSFS_DEV: u64 = 4;
 
+/// The first inode number of the namespaces made at run time (Linux's
+/// `PROC_DYNAMIC_FIRST`).
+const DYNAMIC_FIRST: u64 = 0xF000_0000;
+
 /// A namespace, as an open file.
 pub struct NsFile {
     id: u64,
     kind: &'static str,
     ino: u64,
     clone_flag: u64,
+    ns: u64,
 }
 
 impl NsFile {
-    /// The namespace a `/proc/PID/ns` link of this name leads to.
-    pub(crate) fn of(name: &[u8]) -> Option<Arc<NsFile>> {
+    /// The initial namespace a `/proc/PID/ns` link of this name leads to.
+    pub fn of(name: &[u8]) -> Option<Arc<NsFile>> {
+        NsFile::new(name, 0)
+    }
+
+    /// Namespace `ns` (the registry's id; 0: the initial one) of the kind a
+    /// `/proc/PID/ns` link of this name leads to.
+    pub fn new(name: &[u8], ns: u64) -> Option<Arc<NsFile>> {
         let &(_, kind, ino, clone_flag) = NAMESPACES.iter().find(|n| n.0.as_bytes() == name)?;
         Some(Arc::new(NsFile {
             id: new_wait_id(),
             kind,
-            ino,
+            ino: if ns == 0 { ino } else { DYNAMIC_FIRST + ns },
             clone_flag,
+            ns,
         }))
+    }
+
+    /// The namespace's id in the registry (0: the initial one).
+    pub fn ns(&self) -> u64 {
+        self.ns
     }
 
     /// What `readlink` of a link to it shows.
@@ -67,15 +88,6 @@ impl NsFile {
     /// Its kind (`mnt`, `pid`, ...).
     pub fn kind(&self) -> &'static str {
         self.kind
-    }
-
-    /// The user namespace that owns it (`NS_GET_USERNS`): `None` for the user namespace,
-    /// whose owner lies outside (uml's is the initial one).
-    pub fn owner(&self) -> Option<Arc<NsFile>> {
-        if self.kind == "user" {
-            return None;
-        }
-        NsFile::of(b"user")
     }
 
     /// Its id if it is the mount namespace.

@@ -126,6 +126,11 @@ pub trait ProcSource {
     fn entries(&self, _pid: i32, _file: ProcFile) -> Result<(u64, Vec<(u64, u64)>), Errno> {
         Err(Errno::ENOENT)
     }
+    /// The namespace link `name` of `/proc/PID/ns` of process `pid` leads to (by default
+    /// the initial one of its kind).
+    fn ns(&self, _pid: i32, name: &[u8]) -> Option<crate::Arc<crate::NsFile>> {
+        crate::NsFile::of(name)
+    }
 }
 
 /// The walker that is no process: its `/proc` is empty.
@@ -738,7 +743,7 @@ pub(crate) fn lookup(
             return Ok(mk(ProcInode::new(node, 0, mode, (0, 0), ino(0, code, i))));
         }
         DirKind::Ns => {
-            let ns = crate::nsfs::NsFile::of(name).ok_or(Errno::ENOENT)?;
+            let ns = procs.ns(pid, name).ok_or(Errno::ENOENT)?;
             let i = crate::nsfs::NAMESPACES
                 .iter()
                 .position(|n| n.0.as_bytes() == name);

@@ -44,32 +44,8 @@ pub fn sys_ioctl(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
         }
     }
     if let Some(ns) = f.object_as::<vfs::NsFile>() {
-        // Namespace files: their owner, parent, kind, a user namespace's owner and a
-        // mount namespace's id, as Linux's `ns_ioctl` for initial namespaces.
-        const NS_GET_USERNS: u32 = 0xb701;
-        const NS_GET_PARENT: u32 = 0xb702;
-        const NS_GET_NSTYPE: u32 = 0xb703;
-        const NS_GET_OWNER_UID: u32 = 0xb704;
-        const NS_GET_MNTNS_ID: u32 = 0x8008_b705;
-        let top = matches!(ns.kind(), "user" | "pid");
-        match a.u32(1) {
-            NS_GET_USERNS => {
-                let owner = ns.owner().ok_or(Errno::EPERM)?;
-                return ctx.install_object(owner, OFlags::CLOEXEC);
-            }
-            NS_GET_PARENT => return Err(if top { Errno::EPERM } else { Errno::EINVAL }),
-            NS_GET_OWNER_UID if ns.kind() == "user" => {
-                ctx.write_val(arg, &0u32)?;
-                return Ok(0);
-            }
-            NS_GET_OWNER_UID => return Err(Errno::EINVAL),
-            NS_GET_NSTYPE => return Ok(ns.clone_flag()),
-            NS_GET_MNTNS_ID => {
-                let id = ns.mnt_ns_id().ok_or(Errno::EINVAL)?;
-                ctx.write_val(arg, &id)?;
-                return Ok(0);
-            }
-            _ => {}
+        if let Some(r) = crate::ns::ioctl(ctx, ns, a.u32(1), arg) {
+            return r;
         }
     }
     let generic = matches!(

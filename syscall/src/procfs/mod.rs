@@ -55,6 +55,11 @@ impl<'a> ProcView<'a> {
         self.sched.map_or(Some(true), |s| s.blocked(tid))
     }
 
+    /// The namespaces made at run time.
+    pub fn namespaces(&self) -> &'a crate::ns::Namespaces {
+        &self.table.ns
+    }
+
     /// The process with `pid`, the caller included; a thread's id names its process
     /// (as `/proc/TID` does on Linux, though only leaders are listed).
     fn get(&self, pid: i32) -> Option<&'a Process> {
@@ -106,6 +111,10 @@ impl ProcSource for ProcView<'_> {
         self.live(pid).map(|p| p.cwd.clone())
     }
 
+    fn ns(&self, pid: i32, name: &[u8]) -> Option<vfs::Arc<vfs::NsFile>> {
+        vfs::NsFile::new(name, self.get(pid)?.ns.by_link(name))
+    }
+
     fn exe(&self, pid: i32) -> Option<Dentry> {
         self.live(pid).map(|p| p.exe.file.clone())
     }
@@ -146,7 +155,9 @@ impl ProcSource for ProcView<'_> {
             return Ok(format!("{events}\n").into_bytes());
         }
         if let ProcFile::Sysctl("kernel/ns_last_pid") = file {
-            return Ok(format!("{}\n", self.table.last_pid).into_bytes());
+            let ns = &self.table.ns;
+            let last = crate::ns::pid::last_pid(ns, self.caller.ns.pid_for_children);
+            return Ok(format!("{}\n", last.unwrap_or(self.table.last_pid)).into_bytes());
         }
         if let ProcFile::Sysctl(path) = file {
             return Ok(self.table.sysctl.read(path, mm.stats().total_bytes));
@@ -221,6 +232,9 @@ impl ProcSource for Ctx<'_> {
     }
     fn entries(&self, pid: i32, file: ProcFile) -> Result<(u64, Vec<(u64, u64)>), Errno> {
         self.procs_view().entries(pid, file)
+    }
+    fn ns(&self, pid: i32, name: &[u8]) -> Option<vfs::Arc<vfs::NsFile>> {
+        self.procs_view().ns(pid, name)
     }
 }
 

@@ -182,7 +182,11 @@ fn status(v: &ProcView<'_>, mm: &Mm, p: &Process, tid: i32) -> String {
     let groups: Vec<String> = p.groups.iter().map(u32::to_string).collect();
     let groups = groups.join(" ") + " ";
     s += &format!("FDSize:\t{fdsize}\nGroups:\t{groups}\n");
-    s += &format!("NStgid:\t{}\nNSpid:\t{tid}\n", p.pid);
+    let chain = |id: i32| {
+        let v = crate::ns::pid::chain(v.namespaces(), p.ns.pid, id);
+        v.iter().map(i32::to_string).collect::<Vec<_>>().join("\t")
+    };
+    s += &format!("NStgid:\t{}\nNSpid:\t{}\n", chain(p.pid), chain(tid));
     s += &format!("NSpgid:\t{}\nNSsid:\t{}\n", p.pgid, p.sid);
     if !matches!(p.state, ProcState::Zombie(_)) {
         for (k, b) in [
