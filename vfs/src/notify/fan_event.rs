@@ -39,7 +39,7 @@ pub(super) struct FanCtx<'a> {
     /// The directory of a directory entry event, or the parent of a child's event.
     pub dir: Option<InodeKey>,
     /// The name in `dir`.
-    pub name: &'a [u8],
+    pub name: std::borrow::Cow<'a, [u8]>,
     /// A rename's new directory and name.
     pub new: Option<(InodeKey, &'a [u8])>,
     /// The file's path (file events): mount marks see the event, and groups that report
@@ -210,7 +210,7 @@ fn fids(fid_mode: u32, ev: &FanCtx<'_>, mask: u64, kinds: u8) -> Option<Fids> {
     };
     let child = if report_child && id != dirid { id } else { None };
     id = dirid;
-    let mut name = ev.name;
+    let mut name: &[u8] = &ev.name;
     let named;
     if fid_mode & FAN_REPORT_NAME == 0 {
         named = child.is_some();

@@ -332,10 +332,29 @@ fn fan_ctx<'a>(d: &'a Dentry, s: &Subject, mask: u32, path: bool) -> FanCtx<'a> 
         subject: Some(s.key),
         isdir: s.isdir,
         dir,
-        name: if dir.is_some() { &d.0.name } else { b"" },
+        name: match dir {
+            Some(_) if !s.isdir => current_name(d, s.key),
+            _ => std::borrow::Cow::Borrowed(b""),
+        },
         new: None,
         dentry: path.then_some(d),
         mnt: path.then(|| d.mount().map_or(1, |m| m.id)),
+    }
+}
+
+/// The name `d` has in its directory now: the one it was reached by, unless a rename
+/// changed it since (then the entry naming the same inode).
+fn current_name(d: &Dentry, key: InodeKey) -> std::borrow::Cow<'_, [u8]> {
+    let entries = d.0.parent.as_ref().and_then(|p| p.readdir().ok());
+    let Some(entries) = entries else {
+        return std::borrow::Cow::Borrowed(&d.0.name);
+    };
+    if entries.iter().any(|e| e.0 == d.0.name && e.1 == key.1) {
+        return std::borrow::Cow::Borrowed(&d.0.name);
+    }
+    match entries.into_iter().find(|e| e.1 == key.1) {
+        Some(e) => std::borrow::Cow::Owned(e.0),
+        None => std::borrow::Cow::Borrowed(&d.0.name),
     }
 }
 
@@ -355,7 +374,7 @@ fn fan_self(s: &Subject, mask: u32) {
             subject: Some(s.key),
             isdir: s.isdir,
             dir: None,
-            name: b"",
+            name: std::borrow::Cow::Borrowed(b""),
             new: None,
             dentry: None,
             mnt: None,
@@ -389,7 +408,7 @@ fn fan_dirent(
         subject: child,
         isdir,
         dir: Some(d.key),
-        name,
+        name: std::borrow::Cow::Borrowed(name),
         new,
         dentry: None,
         mnt: None,
