@@ -22,7 +22,7 @@ use abi::flags::inotify::{
 };
 use abi::flags::OFlags;
 use abi::{Errno, SysResult};
-use vfs::notify::{Fanotify, Target};
+use vfs::notify::{Fanotify, Ignore, Target};
 
 use crate::{Args, Ctx};
 use abi::structs::IoVec;
@@ -236,7 +236,11 @@ pub(crate) fn sys_fanotify_mark(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
         target,
         op == FAN_MARK_ADD,
         mask,
-        ignore != 0,
+        match ignore {
+            0 => Ignore::No,
+            FAN_MARK_IGNORE => Ignore::WithFlags,
+            _ => Ignore::Legacy,
+        },
         flags & FAN_MARK_IGNORED_SURV_MODIFY != 0,
     )?;
     Ok(0)
@@ -270,6 +274,7 @@ pub(crate) fn read(
     let mut buf = Vec::new();
     for e in &events {
         let fd = match &e.dentry {
+            None if g.flags() & FAN_REPORT_FD_ERROR != 0 => -(Errno::EBADF as i32),
             None => FAN_NOFD,
             Some(d) => match ctx.vfs.open_dentry_nonotify(d, ff.difference(OFlags::CLOEXEC)) {
                 Ok(file) => {
@@ -289,17 +294,20 @@ pub(crate) fn read(
         } else {
             e.pid
         };
-        let pidfd = g.reports_pidfd(e).then(|| event_pidfd(ctx, pid));
+        let pidfd = g
+            .reports_pidfd(e)
+            .then(|| event_pidfd(ctx, pid, g.flags() & FAN_REPORT_FD_ERROR != 0));
         buf.extend_from_slice(&g.record(e, fd, pid, pidfd));
     }
     ctx.copy_out_iovs(iovs, &buf)
 }
 
-/// A pidfd of process `pid` for an event's record: `FAN_NOPIDFD` once it is reaped.
-fn event_pidfd(ctx: &mut Ctx<'_>, pid: i32) -> i32 {
+/// A pidfd of process `pid` for an event's record: once it is reaped `FAN_NOPIDFD`, or
+/// `-ESRCH` with `FAN_REPORT_FD_ERROR` (`errors`).
+fn event_pidfd(ctx: &mut Ctx<'_>, pid: i32, errors: bool) -> i32 {
     let alive = pid > 0 && (pid == ctx.proc.pid || ctx.procs.get(pid).is_some());
     if !alive {
-        return FAN_NOPIDFD;
+        return if errors { -(Errno::ESRCH as i32) } else { FAN_NOPIDFD };
     }
     let file = vfs::open_pidfd(pid, OFlags::empty());
     ctx.install_file(file, true).map_or(FAN_EPIDFD, |fd| fd as i32)

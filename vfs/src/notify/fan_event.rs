@@ -39,7 +39,13 @@ pub(super) struct FanCtx<'a> {
     /// The directory of a directory entry event, or the parent of a child's event.
     pub dir: Option<InodeKey>,
     /// The name in `dir`.
-    pub name: std::borrow::Cow<'a, [u8]>,
+    pub name: &'a [u8],
+    /// An open file's name, which a rename may have changed since: looked up (in `dir`)
+    /// only for a group that reports names.
+    pub renamed: Option<&'a Dentry>,
+    /// The directory a directory entry event's subject, not known, can be looked up in
+    /// by `name` (only for a group that reports it).
+    pub lookup_in: Option<&'a Dentry>,
     /// A rename's new directory and name.
     pub new: Option<(InodeKey, &'a [u8])>,
     /// The file's path (file events): mount marks see the event, and groups that report
@@ -102,25 +108,16 @@ pub(super) fn groups(ev: &FanCtx<'_>) -> Vec<(Arc<Fanotify>, u64, u8)> {
             }
             let child = kinds == ON_PARENT;
             // A directory's mark that wants nothing of its children takes no part.
-            if child && (m.mask | m.ignored) & FAN_EVENT_ON_CHILD == 0 {
+            if child && (m.mask | m.ignored) & FAN_EVENT_ON_CHILD == 0 && !m.ignore_flags {
                 continue;
             }
             if ev.mask & u64::from(IN_MODIFY) != 0 && !m.survive_modify {
                 m.ignored = 0;
             }
-            let mut want = if !child || m.mask & FAN_EVENT_ON_CHILD != 0 {
-                m.mask & ev.mask
-            } else {
-                0
-            };
-            if ev.isdir && m.mask & FAN_ONDIR == 0 {
-                want = 0;
-            }
-            let ignore = if !child || m.ignored & FAN_EVENT_ON_CHILD != 0 {
-                m.ignored & ev.mask
-            } else {
-                0
-            };
+            let ignore = effective_ignore(m, ev.isdir, child) & ev.mask;
+            let applies = !(child && m.mask & FAN_EVENT_ON_CHILD == 0)
+                && !(ev.isdir && m.mask & FAN_ONDIR == 0);
+            let want = if applies { m.mask & ev.mask } else { 0 };
             let matched = if want != 0 { kinds } else { 0 };
             match found.iter_mut().find(|g| g.0 == m.group_id) {
                 Some(g) => {
@@ -138,6 +135,24 @@ pub(super) fn groups(ev: &FanCtx<'_>) -> Vec<(Arc<Fanotify>, u64, u8)> {
         .filter_map(|(_, g, want, ignore, kinds)| Some((g.upgrade()?, want & !ignore, kinds)))
         .filter(|(g, _, _)| wants_event(g.fid_mode(), ev))
         .collect()
+}
+
+/// The events mark `m`'s ignore mask ignores on a directory (`isdir`) or on a child of
+/// the marked directory (`child`) (`fsnotify_effective_ignore_mask`).
+fn effective_ignore(m: &super::FanMark, isdir: bool, child: bool) -> u64 {
+    if m.ignored == 0 || (!isdir && !child) {
+        return m.ignored;
+    }
+    let flags = if m.ignore_flags {
+        m.ignored
+    } else {
+        // Always on directories; on children when the mark watches them.
+        FAN_ONDIR | (m.mask & FAN_EVENT_ON_CHILD)
+    };
+    if (isdir && flags & FAN_ONDIR == 0) || (child && flags & FAN_EVENT_ON_CHILD == 0) {
+        return 0;
+    }
+    m.ignored & !(FAN_ONDIR | FAN_EVENT_ON_CHILD)
 }
 
 /// Whether a group of `fid_mode` can report `ev` at all: one that reports descriptors
@@ -190,10 +205,14 @@ pub(super) fn event(
 fn fids(fid_mode: u32, ev: &FanCtx<'_>, mask: u64, kinds: u8) -> Option<Fids> {
     let dirent = mask & DIRENT != 0;
     let ondir = mask & FAN_ONDIR != 0;
+    let subject = match (ev.subject, ev.lookup_in) {
+        (None, Some(d)) if fid_mode & FAN_REPORT_TARGET_FID != 0 => super::child_key(d, ev.name),
+        (s, _) => s,
+    };
     let mut id = if dirent && fid_mode & FAN_REPORT_TARGET_FID == 0 {
         ev.dir
     } else {
-        ev.subject
+        subject
     };
     let mut dirid = if dirent || !ev.isdir {
         ev.dir
@@ -210,7 +229,14 @@ fn fids(fid_mode: u32, ev: &FanCtx<'_>, mask: u64, kinds: u8) -> Option<Fids> {
     };
     let child = if report_child && id != dirid { id } else { None };
     id = dirid;
-    let mut name: &[u8] = &ev.name;
+    let current;
+    let mut name: &[u8] = match (ev.renamed, subject) {
+        (Some(d), Some(k)) if fid_mode & FAN_REPORT_NAME != 0 => {
+            current = super::current_name(d, k);
+            &current
+        }
+        _ => ev.name,
+    };
     let named;
     if fid_mode & FAN_REPORT_NAME == 0 {
         named = child.is_some();

@@ -53,6 +53,19 @@ impl Target {
     }
 }
 
+/// Which mask a `fanotify_mark` changes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ignore {
+    /// The event mask.
+    No,
+    /// The ignore mask, as `FAN_MARK_IGNORED_MASK`: it applies to directories always,
+    /// and to children when the mark watches them.
+    Legacy,
+    /// The ignore mask, as `FAN_MARK_IGNORE`: to directories and children only with
+    /// `FAN_ONDIR` and `FAN_EVENT_ON_CHILD` in it.
+    WithFlags,
+}
+
 /// A fanotify group.
 pub struct Fanotify {
     me: std::sync::Weak<Fanotify>,
@@ -166,18 +179,18 @@ impl Fanotify {
     }
 
     /// `fanotify_mark` with `FAN_MARK_ADD` (`add`) or `FAN_MARK_REMOVE`: `mask` to the
-    /// event mask, or with `FAN_MARK_IGNORED_MASK` (`ignored`) to the ignore mask
-    /// (`survive_modify`: `FAN_MARK_IGNORED_SURV_MODIFY`). Removing from a mark that does
-    /// not exist is `ENOENT`.
+    /// event mask, or to the ignore mask (`ignore`; `survive_modify`:
+    /// `FAN_MARK_IGNORED_SURV_MODIFY`). Removing from a mark that does not exist is
+    /// `ENOENT`.
     pub fn mark(
         &self,
         target: Target,
         add: bool,
         mask: u64,
-        ignored: bool,
+        ignore: Ignore,
         survive_modify: bool,
     ) -> Result<(), Errno> {
-        super::set_fan_mark(self, target, add, mask, ignored, survive_modify)
+        super::set_fan_mark(self, target, add, mask, ignore, survive_modify)
     }
 
     /// `FAN_MARK_FLUSH`: removes the group's marks of that kind (mounts, file systems or

@@ -48,7 +48,7 @@ use parking_lot::Mutex;
 
 use crate::{Dentry, OpenFile};
 
-pub use fanotify::{Event as FanotifyEvent, Fanotify, Target, FAN_UNPRIV};
+pub use fanotify::{Event as FanotifyEvent, Fanotify, Ignore, Target, FAN_UNPRIV};
 use fan_event::FanCtx;
 pub use inotify::Inotify;
 
@@ -107,6 +107,8 @@ struct FanMark {
     ignored: u64,
     /// `FAN_MARK_IGNORED_SURV_MODIFY`: a modification leaves the ignore mask alone.
     survive_modify: bool,
+    /// The ignore mask was set with `FAN_MARK_IGNORE` (its event flags count).
+    ignore_flags: bool,
 }
 
 /// Whether fanotify marks exist (the syscall layer then says who is calling,
@@ -332,10 +334,9 @@ fn fan_ctx<'a>(d: &'a Dentry, s: &Subject, mask: u32, path: bool) -> FanCtx<'a> 
         subject: Some(s.key),
         isdir: s.isdir,
         dir,
-        name: match dir {
-            Some(_) if !s.isdir => current_name(d, s.key),
-            _ => std::borrow::Cow::Borrowed(b""),
-        },
+        name: if dir.is_some() { &d.0.name } else { b"" },
+        renamed: (dir.is_some() && !s.isdir).then_some(d),
+        lookup_in: None,
         new: None,
         dentry: path.then_some(d),
         mnt: path.then(|| d.mount().map_or(1, |m| m.id)),
@@ -344,7 +345,7 @@ fn fan_ctx<'a>(d: &'a Dentry, s: &Subject, mask: u32, path: bool) -> FanCtx<'a> 
 
 /// The name `d` has in its directory now: the one it was reached by, unless a rename
 /// changed it since (then the entry naming the same inode).
-fn current_name(d: &Dentry, key: InodeKey) -> std::borrow::Cow<'_, [u8]> {
+pub(super) fn current_name(d: &Dentry, key: InodeKey) -> std::borrow::Cow<'_, [u8]> {
     let entries = d.0.parent.as_ref().and_then(|p| p.readdir().ok());
     let Some(entries) = entries else {
         return std::borrow::Cow::Borrowed(&d.0.name);
@@ -374,7 +375,9 @@ fn fan_self(s: &Subject, mask: u32) {
             subject: Some(s.key),
             isdir: s.isdir,
             dir: None,
-            name: std::borrow::Cow::Borrowed(b""),
+            name: b"",
+            renamed: None,
+            lookup_in: None,
             new: None,
             dentry: None,
             mnt: None,
@@ -408,7 +411,9 @@ fn fan_dirent(
         subject: child,
         isdir,
         dir: Some(d.key),
-        name: std::borrow::Cow::Borrowed(name),
+        name,
+        renamed: None,
+        lookup_in: child.is_none().then_some(dir),
         new,
         dentry: None,
         mnt: None,
@@ -481,9 +486,10 @@ fn set_fan_mark(
     target: Target,
     add: bool,
     mask: u64,
-    ignored: bool,
+    ignore: Ignore,
     survive_modify: bool,
 ) -> Result<(), abi::Errno> {
+    let ignored = ignore != Ignore::No;
     let mut reg = REGISTRY.lock();
     let id = g.id();
     let i = match reg
@@ -500,6 +506,7 @@ fn set_fan_mark(
                 mask: 0,
                 ignored: 0,
                 survive_modify: false,
+                ignore_flags: false,
             });
             MARKS.fetch_add(1, Ordering::Relaxed);
             FAN_MARKS.fetch_add(1, Ordering::Relaxed);
@@ -513,6 +520,9 @@ fn set_fan_mark(
         *bits |= mask;
         if ignored && survive_modify {
             m.survive_modify = true;
+        }
+        if ignore == Ignore::WithFlags {
+            m.ignore_flags = true;
         }
     } else {
         *bits &= !mask;
@@ -630,14 +640,14 @@ pub(crate) fn create(dir: &Dentry, name: &[u8], isdir: bool, link: Option<&Dentr
         }
         name_event(dir, IN_CREATE, name, isdir, 0);
         if fanotify_active() {
-            let child = link.and_then(subject).map(|s| s.key).or_else(|| child_key(dir, name));
+            let child = link.and_then(subject).map(|s| s.key);
             fan_dirent(dir, FAN_CREATE, name, child, isdir, None);
         }
     }
 }
 
 /// The inode `name` in `dir` names, read from the directory.
-fn child_key(dir: &Dentry, name: &[u8]) -> Option<InodeKey> {
+pub(super) fn child_key(dir: &Dentry, name: &[u8]) -> Option<InodeKey> {
     let dev = dir.stat().ok()?.st_dev;
     let ino = dir.readdir().ok()?.into_iter().find(|e| e.0 == name)?.1;
     Some((dev, ino))
