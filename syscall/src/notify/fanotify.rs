@@ -95,17 +95,15 @@ const MARK_FLAGS: u32 = FAN_MARK_ADD
 
 /// `fanotify_init(flags, event_f_flags)`.
 pub(crate) fn sys_fanotify_init(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
-    let mut flags = a.u32(0);
+    let flags = a.u32(0);
     let event_f_flags = a.u32(1);
-    if !ctx.proc.cred.caps.has(crate::caps::CAP_SYS_ADMIN) {
-        if flags & ADMIN_INIT_FLAGS != 0 || flags & FAN_REPORT_FID_BITS == 0 {
-            return Err(Errno::EPERM);
-        }
-        flags |= vfs::notify::FAN_UNPRIV;
+    let unpriv = !ctx.proc.cred.caps.has(crate::caps::CAP_SYS_ADMIN);
+    if unpriv && (flags & ADMIN_INIT_FLAGS != 0 || flags & FAN_REPORT_FID_BITS == 0) {
+        return Err(Errno::EPERM);
     }
     let fid_mode = flags & FAN_REPORT_FID_BITS;
     let class = flags & FAN_ALL_CLASS_BITS;
-    if flags & !(INIT_FLAGS | vfs::notify::FAN_UNPRIV) != 0
+    if flags & !INIT_FLAGS != 0
         || class == FAN_ALL_CLASS_BITS
         || flags & (FAN_REPORT_PIDFD | FAN_REPORT_TID) == FAN_REPORT_PIDFD | FAN_REPORT_TID
     {
@@ -125,7 +123,8 @@ pub(crate) fn sys_fanotify_init(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     }
     // Linux's force_o_largefile on 64-bit machines.
     let event_f_flags = OFlags::from_bits_retain(event_f_flags) | OFlags::LARGEFILE;
-    let group = Fanotify::new(flags, event_f_flags);
+    let unpriv = if unpriv { vfs::notify::FAN_UNPRIV } else { 0 };
+    let group = Fanotify::new(flags | unpriv, event_f_flags);
     let mut fl = OFlags::empty();
     if flags & FAN_NONBLOCK != 0 {
         fl |= OFlags::NONBLOCK;
