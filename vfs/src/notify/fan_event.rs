@@ -115,8 +115,8 @@ pub(super) fn groups(ev: &FanCtx<'_>) -> Vec<(Arc<Fanotify>, u64, u8)> {
                 m.ignored = 0;
             }
             let ignore = effective_ignore(m, ev.isdir, child) & ev.mask;
-            let applies = !(child && m.mask & FAN_EVENT_ON_CHILD == 0)
-                && !(ev.isdir && m.mask & FAN_ONDIR == 0);
+            let applies = (!child || m.mask & FAN_EVENT_ON_CHILD != 0)
+                && (!ev.isdir || m.mask & FAN_ONDIR != 0);
             let want = if applies { m.mask & ev.mask } else { 0 };
             let matched = if want != 0 { kinds } else { 0 };
             match found.iter_mut().find(|g| g.0 == m.group_id) {
