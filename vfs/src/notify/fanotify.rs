@@ -8,7 +8,10 @@
 //! past the queue's limit (16384 unless `FAN_UNLIMITED_QUEUE`) one `FAN_Q_OVERFLOW` is
 //! queued. Permission events are never merged nor dropped: each waits for the group's
 //! answer (a write naming the event's descriptor), or for the group to close, which
-//! allows it. Not implemented: the `FAN_REPORT_*FID` and name records.
+//! allows it. A group that reports file identifiers (`FAN_REPORT_FID`, `DIR_FID`,
+//! `NAME`, `TARGET_FID`) gets no descriptors: its events carry `fanotify_event_info_fid`
+//! records ([`Fids`]: the file system id and handle `statfs` and `name_to_handle_at`
+//! give, with a name), and merge when they name the same objects.
 
 use std::collections::VecDeque;
 use std::io::IoSlice;

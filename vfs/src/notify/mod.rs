@@ -30,8 +30,9 @@
 //!
 //! Known gaps: an inode is taken as gone (`IN_DELETE_SELF`, then `IN_IGNORED`) when its
 //! last name is removed, even while a descriptor keeps it open (Linux waits for the last
-//! close); the name a parent's event carries is the one the file was opened by, even after
-//! a rename. Writes through shared memory mappings send no events (as Linux).
+//! close); the name a parent's inotify event carries is the one the file was opened by,
+//! even after a rename (fanotify's name records look the current name up in the
+//! directory the file was opened in). Writes through shared memory mappings send no events (as Linux).
 
 pub mod dnotify;
 mod fan_event;
