@@ -271,6 +271,10 @@ pub mod fanotify {
     pub const FAN_REPORT_DIR_FID: u32 = 0x400;
     pub const FAN_REPORT_NAME: u32 = 0x800;
     pub const FAN_REPORT_TARGET_FID: u32 = 0x1000;
+    pub const FAN_REPORT_FD_ERROR: u32 = 0x2000;
+    /// The file-identifier reports (`FANOTIFY_FID_BITS`).
+    pub const FAN_REPORT_FID_BITS: u32 =
+        FAN_REPORT_FID | FAN_REPORT_DIR_FID | FAN_REPORT_NAME | FAN_REPORT_TARGET_FID;
     pub const FAN_MARK_ADD: u32 = 0x1;
     pub const FAN_MARK_REMOVE: u32 = 0x2;
     pub const FAN_MARK_DONT_FOLLOW: u32 = 0x4;
@@ -282,6 +286,16 @@ pub mod fanotify {
     pub const FAN_MARK_FILESYSTEM: u32 = 0x100;
     pub const FAN_MARK_EVICTABLE: u32 = 0x200;
     pub const FAN_MARK_IGNORE: u32 = 0x400;
+    pub const FAN_ATTRIB: u64 = 0x4;
+    pub const FAN_MOVED_FROM: u64 = 0x40;
+    pub const FAN_MOVED_TO: u64 = 0x80;
+    pub const FAN_CREATE: u64 = 0x100;
+    pub const FAN_DELETE: u64 = 0x200;
+    pub const FAN_DELETE_SELF: u64 = 0x400;
+    pub const FAN_MOVE_SELF: u64 = 0x800;
+    pub const FAN_FS_ERROR: u64 = 0x8000;
+    /// A rename, with the old and the new directory and name.
+    pub const FAN_RENAME: u64 = 0x1000_0000;
     /// Events on directories too.
     pub const FAN_ONDIR: u64 = 0x4000_0000;
     /// A directory's mark also gets its children's events.
@@ -294,6 +308,16 @@ pub mod fanotify {
     pub const FANOTIFY_METADATA_VERSION: u8 = 3;
     /// `sizeof(struct fanotify_event_metadata)`.
     pub const FAN_EVENT_METADATA_LEN: usize = 24;
+    pub const FAN_EVENT_INFO_TYPE_FID: u8 = 1;
+    pub const FAN_EVENT_INFO_TYPE_DFID_NAME: u8 = 2;
+    pub const FAN_EVENT_INFO_TYPE_DFID: u8 = 3;
+    pub const FAN_EVENT_INFO_TYPE_PIDFD: u8 = 4;
+    pub const FAN_EVENT_INFO_TYPE_OLD_DFID_NAME: u8 = 10;
+    pub const FAN_EVENT_INFO_TYPE_NEW_DFID_NAME: u8 = 12;
+    /// `pidfd` of an event whose process is gone.
+    pub const FAN_NOPIDFD: i32 = -1;
+    /// `pidfd` of an event whose process could not be reported.
+    pub const FAN_EPIDFD: i32 = -2;
 }
 
 /// File type and permission bits of `st_mode`.

@@ -2,7 +2,7 @@
 //! on the host tree under uml's overlay, on a tmpfs and through a bind mount; the calls'
 //! errnos and flags; coalescing, overflow, short reads, readiness and blocking reads) and
 //! fanotify (inode, directory, mount and filesystem marks, ignore masks, merging, event
-//! files) and dnotify (`F_NOTIFY` signals for each event, one-shot and multishot requests,
+//! files; groups reporting file identifiers, names and directory entry events) and dnotify (`F_NOTIFY` signals for each event, one-shot and multishot requests,
 //! their removal) run natively (as root: they mount, and undo their mounts) and under uml with
 //! both trap mechanisms; stdout and exit status must be identical.
 #![allow(clippy::unwrap_used)]
@@ -38,6 +38,11 @@ fn inotify_as_linux() {
 #[test]
 fn fanotify_as_linux() {
     run_in_temp(guests::NOTIFY_FANOTIFY, "fanotify");
+}
+
+#[test]
+fn fanotify_fid_as_linux() {
+    run_in_temp(guests::NOTIFY_FANOTIFY_FID, "fanotify-fid");
 }
 
 #[test]

@@ -393,6 +393,9 @@ impl Vfs {
                 return Err(Errno::EAGAIN);
             }
         }
+        if let Some(mnt) = &d.0.mnt {
+            self.forget_handles(mnt);
+        }
         // Held by the table and by `d`: anything more is a user below the root.
         if Arc::strong_count(&d.0) > 2 && flags & MNT_DETACH == 0 {
             return Err(Errno::EBUSY);

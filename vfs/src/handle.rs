@@ -29,18 +29,22 @@ const MAX_HANDLES: usize = 1 << 16;
 #[derive(Default)]
 pub(crate) struct Handles(parking_lot::Mutex<HashMap<(u64, u32), Dentry>>);
 
+/// The bytes of the handle (of type [`FILEID_INO64_GEN`]) of inode `(st_dev, st_ino)`.
+pub(crate) fn handle_bytes((dev, ino): (u64, u64)) -> [u8; HANDLE_BYTES] {
+    let mut b = [0u8; HANDLE_BYTES];
+    b[..8].copy_from_slice(&ino.to_ne_bytes());
+    b[8..].copy_from_slice(&(dev as u32).to_ne_bytes());
+    b
+}
+
 impl Vfs {
     /// The handle of `d`: its type and bytes. `EOPNOTSUPP` for files that cannot be
     /// exported (procfs, sysfs) unless only an identifier is asked for (`fid`).
     pub fn encode_handle(&self, d: &Dentry, fid: bool) -> Result<(i32, Vec<u8>), Errno> {
-        let exportable = d
-            .mount()
-            .is_some_and(|m| !matches!(m.sb.kind, SbKind::Proc | SbKind::Sysfs));
-        if !exportable && !fid {
-            return Err(Errno::EOPNOTSUPP);
-        }
+        self.can_encode_handle(d, fid)?;
         let st = d.stat()?;
         let key = (st.st_ino, st.st_dev as u32);
+        let bytes = handle_bytes((st.st_dev, st.st_ino));
         if !fid {
             let mut h = self.handles.0.lock();
             if h.len() >= MAX_HANDLES && !h.contains_key(&key) {
@@ -48,9 +52,27 @@ impl Vfs {
             }
             h.insert(key, d.clone());
         }
-        let mut bytes = st.st_ino.to_ne_bytes().to_vec();
-        bytes.extend_from_slice(&key.1.to_ne_bytes());
-        Ok((FILEID_INO64_GEN, bytes))
+        Ok((FILEID_INO64_GEN, bytes.to_vec()))
+    }
+
+    /// Whether [`Vfs::encode_handle`] of `d` would succeed (`EOPNOTSUPP` if not).
+    pub fn can_encode_handle(&self, d: &Dentry, fid: bool) -> Result<(), Errno> {
+        let exportable = d
+            .mount()
+            .is_some_and(|m| !matches!(m.sb.kind, SbKind::Proc | SbKind::Sysfs));
+        if !exportable && !fid {
+            return Err(Errno::EOPNOTSUPP);
+        }
+        Ok(())
+    }
+
+    /// Forgets the handles of inodes on mount `mnt` (it is being unmounted: they keep
+    /// nothing busy, and go stale).
+    pub(crate) fn forget_handles(&self, mnt: &Arc<crate::mount::Mnt>) {
+        self.handles
+            .0
+            .lock()
+            .retain(|_, d| !d.mount().is_some_and(|m| Arc::ptr_eq(m, mnt)));
     }
 
     /// The inode a handle of type `kind` names, on the file system `on` lies on.

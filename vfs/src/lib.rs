@@ -450,8 +450,12 @@ impl Vfs {
     }
 
     /// Opens what `d` names with `flags` for the kernel's own use (a fanotify event's
-    /// file): no permission check, and its use sends no events.
+    /// file): no permission check (a write on a read-only mount is `EROFS`), and its use
+    /// sends no events.
     pub fn open_dentry_nonotify(&self, d: &Dentry, flags: OFlags) -> Result<FileRef, Errno> {
+        if flags.writable() && mount::read_only(d) {
+            return Err(Errno::EROFS);
+        }
         let f = file::open_dentry(d, flags)?;
         f.set_events(false);
         Ok(f)

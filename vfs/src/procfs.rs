@@ -907,7 +907,12 @@ impl Vfs {
         }
         let ino = f.stat().map_or(0, |s| s.st_ino);
         let mnt = f.dentry().map_or(0, |d| self.mount_id(&d));
-        let extra = f.object().map(|o| o.fdinfo()).unwrap_or_default();
+        let mut extra = f.object().map(|o| o.fdinfo()).unwrap_or_default();
+        if let Some(pid) = f.pidfd() {
+            // A pidfd's process (its pid in the reader's namespace, Linux's `Pid` and
+            // `NSpid`).
+            extra.push_str(&format!("Pid:\t{pid}\nNSpid:\t{pid}\n"));
+        }
         format!(
             "pos:\t{}\nflags:\t0{:o}\nmnt_id:\t{}\nino:\t{}\n{extra}",
             f.pos(),

@@ -7,10 +7,13 @@
 //! what they opened in the restart block, until every group asked has answered; a denial
 //! is `EPERM`.
 //!
-//! Needs `CAP_SYS_ADMIN`. Not implemented (`EINVAL`, as a kernel without them): the
-//! `FAN_REPORT_*FID`/`NAME`/`PIDFD` reports, the events only they allow (attribute,
-//! directory entry and self events), and
-//! `FAN_MARK_EVICTABLE`/`FAN_MARK_IGNORE`.
+//! Groups that report file identifiers (`FAN_REPORT_FID`, `FAN_REPORT_DIR_FID`,
+//! `FAN_REPORT_NAME`, `FAN_REPORT_TARGET_FID`) may watch the events that have no file to
+//! open (attribute, directory entry and self events); their events carry no descriptor.
+//! Without `CAP_SYS_ADMIN` a group must report file identifiers and gets only inode marks
+//! on what the caller may read. `FAN_MARK_IGNORE` is taken as an ignore mask. Not
+//! implemented (`EINVAL`, as a kernel without them): `FAN_MARK_EVICTABLE`, pre-content
+//! events, `FAN_FS_ERROR` (uml's file systems meet no errors to report).
 
 use abi::flags::fanotify::*;
 use abi::flags::inotify::{
@@ -19,7 +22,7 @@ use abi::flags::inotify::{
 };
 use abi::flags::OFlags;
 use abi::{Errno, SysResult};
-use vfs::notify::{Fanotify, Target};
+use vfs::notify::{Fanotify, Ignore, Target};
 
 use crate::{Args, Ctx};
 use abi::structs::IoVec;
@@ -31,7 +34,19 @@ const INIT_FLAGS: u32 = FAN_CLOEXEC
     | FAN_UNLIMITED_QUEUE
     | FAN_UNLIMITED_MARKS
     | FAN_ENABLE_AUDIT
-    | FAN_REPORT_TID;
+    | FAN_REPORT_TID
+    | FAN_REPORT_PIDFD
+    | FAN_REPORT_FD_ERROR
+    | FAN_REPORT_FID_BITS;
+
+/// `fanotify_init` flags that need `CAP_SYS_ADMIN` (`FANOTIFY_ADMIN_INIT_FLAGS`).
+const ADMIN_INIT_FLAGS: u32 = FAN_CLASS_CONTENT
+    | FAN_CLASS_PRE_CONTENT
+    | FAN_REPORT_TID
+    | FAN_REPORT_PIDFD
+    | FAN_REPORT_FD_ERROR
+    | FAN_UNLIMITED_QUEUE
+    | FAN_UNLIMITED_MARKS;
 
 /// `event_f_flags` Linux accepts (`FANOTIFY_INIT_ALL_EVENT_F_BITS`).
 const EVENT_F_FLAGS: u32 = 0o3 // O_ACCMODE
@@ -43,9 +58,25 @@ const EVENT_F_FLAGS: u32 = 0o3 // O_ACCMODE
     | 0o100000 // O_LARGEFILE
     | 0o1000000; // O_NOATIME
 
-/// The events a mark may ask for.
+/// The events of a file, which a group reporting descriptors may ask for
+/// (`FANOTIFY_PATH_EVENTS`).
 const EVENTS: u64 =
     (IN_ACCESS | IN_MODIFY | IN_CLOSE_WRITE | IN_CLOSE_NOWRITE | IN_OPEN | FS_OPEN_EXEC) as u64;
+
+/// The events only a group reporting file identifiers may ask for, not of a mount
+/// (`FANOTIFY_INODE_EVENTS`).
+const INODE_EVENTS: u64 = FAN_ATTRIB
+    | FAN_MOVED_FROM
+    | FAN_MOVED_TO
+    | FAN_CREATE
+    | FAN_DELETE
+    | FAN_DELETE_SELF
+    | FAN_MOVE_SELF
+    | FAN_RENAME;
+
+/// The events that make sense on a directory only (`FANOTIFY_DIRONLY_EVENT_FLAGS`).
+const DIRONLY: u64 =
+    FAN_MOVED_FROM | FAN_MOVED_TO | FAN_CREATE | FAN_DELETE | FAN_RENAME | FAN_EVENT_ON_CHILD | FAN_ONDIR;
 
 /// The permission events a content-class group may ask for.
 const PERM_EVENTS: u64 = (FS_OPEN_PERM | FS_ACCESS_PERM | FS_OPEN_EXEC_PERM) as u64;
@@ -59,24 +90,41 @@ const MARK_FLAGS: u32 = FAN_MARK_ADD
     | FAN_MARK_IGNORED_MASK
     | FAN_MARK_IGNORED_SURV_MODIFY
     | FAN_MARK_FLUSH
-    | FAN_MARK_FILESYSTEM;
+    | FAN_MARK_FILESYSTEM
+    | FAN_MARK_IGNORE;
 
 /// `fanotify_init(flags, event_f_flags)`.
 pub(crate) fn sys_fanotify_init(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     let flags = a.u32(0);
     let event_f_flags = a.u32(1);
-    if !ctx.proc.cred.caps.has(crate::caps::CAP_SYS_ADMIN) {
+    let unpriv = !ctx.proc.cred.caps.has(crate::caps::CAP_SYS_ADMIN);
+    if unpriv && (flags & ADMIN_INIT_FLAGS != 0 || flags & FAN_REPORT_FID_BITS == 0) {
         return Err(Errno::EPERM);
     }
-    if flags & !INIT_FLAGS != 0 || flags & FAN_ALL_CLASS_BITS == FAN_ALL_CLASS_BITS {
+    let fid_mode = flags & FAN_REPORT_FID_BITS;
+    let class = flags & FAN_ALL_CLASS_BITS;
+    if flags & !INIT_FLAGS != 0
+        || class == FAN_ALL_CLASS_BITS
+        || flags & (FAN_REPORT_PIDFD | FAN_REPORT_TID) == FAN_REPORT_PIDFD | FAN_REPORT_TID
+    {
         return Err(Errno::EINVAL);
     }
     if event_f_flags & !EVENT_F_FLAGS != 0 || event_f_flags & 3 == 3 {
         return Err(Errno::EINVAL);
     }
+    // File identifiers only in notification groups; a name only with its directory;
+    // the target's identifier only with the name and the file's.
+    if (fid_mode != 0 && class != FAN_CLASS_NOTIF)
+        || (fid_mode & FAN_REPORT_NAME != 0 && fid_mode & FAN_REPORT_DIR_FID == 0)
+        || (fid_mode & FAN_REPORT_TARGET_FID != 0
+            && fid_mode & (FAN_REPORT_NAME | FAN_REPORT_FID) != FAN_REPORT_NAME | FAN_REPORT_FID)
+    {
+        return Err(Errno::EINVAL);
+    }
     // Linux's force_o_largefile on 64-bit machines.
     let event_f_flags = OFlags::from_bits_retain(event_f_flags) | OFlags::LARGEFILE;
-    let group = Fanotify::new(flags, event_f_flags);
+    let unpriv = if unpriv { vfs::notify::FAN_UNPRIV } else { 0 };
+    let group = Fanotify::new(flags | unpriv, event_f_flags);
     let mut fl = OFlags::empty();
     if flags & FAN_NONBLOCK != 0 {
         fl |= OFlags::NONBLOCK;
@@ -88,7 +136,7 @@ pub(crate) fn sys_fanotify_init(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
 /// `fanotify_mark(fd, flags, mask, dirfd, pathname)`.
 pub(crate) fn sys_fanotify_mark(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     let flags = a.u32(1);
-    let mask = a.raw(2);
+    let mut mask = a.raw(2);
     let mount = flags & FAN_MARK_MOUNT != 0;
     let filesystem = flags & FAN_MARK_FILESYSTEM != 0;
     if mask >> 32 != 0 || (mount && filesystem) || flags & !MARK_FLAGS != 0 {
@@ -101,18 +149,39 @@ pub(crate) fn sys_fanotify_mark(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     if op != FAN_MARK_FLUSH && mask == 0 {
         return Err(Errno::EINVAL);
     }
-    if mask & !(EVENTS | PERM_EVENTS | FAN_ONDIR | FAN_EVENT_ON_CHILD) != 0 {
+    if op == FAN_MARK_FLUSH && flags & !(FAN_MARK_FLUSH | FAN_MARK_MOUNT | FAN_MARK_FILESYSTEM) != 0 {
         return Err(Errno::EINVAL);
+    }
+    if mask & !(EVENTS | INODE_EVENTS | PERM_EVENTS | FAN_ONDIR | FAN_EVENT_ON_CHILD) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let ignore = flags & (FAN_MARK_IGNORE | FAN_MARK_IGNORED_MASK);
+    if ignore == FAN_MARK_IGNORE | FAN_MARK_IGNORED_MASK {
+        return Err(Errno::EINVAL);
+    }
+    // The event flags mean nothing in an old-style ignore mask.
+    if ignore == FAN_MARK_IGNORED_MASK {
+        mask &= !(FAN_ONDIR | FAN_EVENT_ON_CHILD);
     }
     let file = ctx.file(a.i32(0))?;
     let group = file.object_as::<Fanotify>().ok_or(Errno::EINVAL)?;
-    if mask & PERM_EVENTS != 0 && group.flags() & FAN_ALL_CLASS_BITS == FAN_CLASS_NOTIF {
+    let inode_mark = !mount && !filesystem;
+    if !inode_mark
+        && (group.unprivileged() || !ctx.proc.cred.caps.has(crate::caps::CAP_SYS_ADMIN))
+    {
+        return Err(Errno::EPERM);
+    }
+    let fid_mode = group.fid_mode();
+    if (mask & PERM_EVENTS != 0 && group.flags() & FAN_ALL_CLASS_BITS == FAN_CLASS_NOTIF)
+        || (mask & INODE_EVENTS != 0 && (fid_mode == 0 || mount))
+        || (mask & FAN_RENAME != 0 && fid_mode & FAN_REPORT_NAME == 0)
+        || (!inode_mark
+            && ignore == FAN_MARK_IGNORE
+            && flags & FAN_MARK_IGNORED_SURV_MODIFY == 0)
+    {
         return Err(Errno::EINVAL);
     }
     if op == FAN_MARK_FLUSH {
-        if flags & !(FAN_MARK_FLUSH | FAN_MARK_MOUNT | FAN_MARK_FILESYSTEM) != 0 {
-            return Err(Errno::EINVAL);
-        }
         group.flush(mount, filesystem);
         return Ok(0);
     }
@@ -121,7 +190,11 @@ pub(crate) fn sys_fanotify_mark(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
         if dirfd == abi::flags::at::FDCWD {
             ctx.proc.cwd.clone()
         } else {
-            ctx.file(dirfd)?.dentry().ok_or(Errno::EBADF)?
+            // What has no path (a pipe) lies on an internal file system: no mount or
+            // file system of it can be watched.
+            let f = ctx.file(dirfd)?;
+            f.dentry()
+                .ok_or(if inode_mark { Errno::EBADF } else { Errno::EINVAL })?
         }
     } else {
         let path = crate::fs::path_arg(ctx, a.addr(4))?;
@@ -129,15 +202,44 @@ pub(crate) fn sys_fanotify_mark(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
         ctx.vfs
             .lookup(ctx.at(&base), &path, flags & FAN_MARK_DONT_FOLLOW == 0)?
     };
-    if flags & FAN_MARK_ONLYDIR != 0 && !d.is_dir() {
+    let is_dir = d.is_dir();
+    if flags & FAN_MARK_ONLYDIR != 0 && !is_dir {
         return Err(Errno::ENOTDIR);
+    }
+    if group.unprivileged() {
+        ctx.vfs.access_dentry(&d, 4, &ctx.proc.fs_cred())?;
+    }
+    if op == FAN_MARK_ADD {
+        // The new interfaces refuse directory events on a file.
+        let strict = fid_mode & FAN_REPORT_TARGET_FID != 0
+            || mask & FAN_RENAME != 0
+            || ignore == FAN_MARK_IGNORE;
+        if strict && inode_mark && !is_dir && mask & DIRONLY != 0 {
+            return Err(Errno::ENOTDIR);
+        }
+    }
+    if fid_mode != 0 {
+        // Identifiers must be encodable, and for a mount or file system decodable.
+        ctx.vfs.can_encode_handle(&d, inode_mark)?;
+    }
+    // FAN_MARK_IGNORE of a mount, a file system or a directory must survive changes.
+    if op == FAN_MARK_ADD
+        && ignore == FAN_MARK_IGNORE
+        && flags & FAN_MARK_IGNORED_SURV_MODIFY == 0
+        && (!inode_mark || is_dir)
+    {
+        return Err(if inode_mark { Errno::EISDIR } else { Errno::EINVAL });
     }
     let target = Target::of(&d, mount, filesystem)?;
     group.mark(
         target,
         op == FAN_MARK_ADD,
         mask,
-        flags & FAN_MARK_IGNORED_MASK != 0,
+        match ignore {
+            0 => Ignore::No,
+            FAN_MARK_IGNORE => Ignore::WithFlags,
+            _ => Ignore::Legacy,
+        },
         flags & FAN_MARK_IGNORED_SURV_MODIFY != 0,
     )?;
     Ok(0)
@@ -171,21 +273,43 @@ pub(crate) fn read(
     let mut buf = Vec::new();
     for e in &events {
         let fd = match &e.dentry {
+            None if g.flags() & FAN_REPORT_FD_ERROR != 0 => -(Errno::EBADF as i32),
             None => FAN_NOFD,
-            Some(d) => {
-                let file = ctx
-                    .vfs
-                    .open_dentry_nonotify(d, ff.difference(OFlags::CLOEXEC))?;
-                let fd = ctx.install_file(file, cloexec)? as i32;
-                if let Some(id) = e.perm {
-                    g.awaiting(fd, id);
+            Some(d) => match ctx.vfs.open_dentry_nonotify(d, ff.difference(OFlags::CLOEXEC)) {
+                Ok(file) => {
+                    let fd = ctx.install_file(file, cloexec)? as i32;
+                    if let Some(id) = e.perm {
+                        g.awaiting(fd, id);
+                    }
+                    fd
                 }
-                fd
-            }
+                Err(err) if g.flags() & FAN_REPORT_FD_ERROR != 0 => -(err as i32),
+                Err(err) => return Err(err),
+            },
         };
-        buf.extend_from_slice(&vfs::notify::fanotify_metadata(e, fd));
+        // An unprivileged group names no process but the reader's.
+        let pid = if g.unprivileged() && e.pid != ctx.proc.pid {
+            0
+        } else {
+            e.pid
+        };
+        let pidfd = g
+            .reports_pidfd(e)
+            .then(|| event_pidfd(ctx, pid, g.flags() & FAN_REPORT_FD_ERROR != 0));
+        buf.extend_from_slice(&g.record(e, fd, pid, pidfd));
     }
     ctx.copy_out_iovs(iovs, &buf)
+}
+
+/// A pidfd of process `pid` for an event's record: once it is reaped `FAN_NOPIDFD`, or
+/// `-ESRCH` with `FAN_REPORT_FD_ERROR` (`errors`).
+fn event_pidfd(ctx: &mut Ctx<'_>, pid: i32, errors: bool) -> i32 {
+    let alive = pid > 0 && (pid == ctx.proc.pid || ctx.procs.get(pid).is_some());
+    if !alive {
+        return if errors { -(Errno::ESRCH as i32) } else { FAN_NOPIDFD };
+    }
+    let file = vfs::open_pidfd(pid, OFlags::empty());
+    ctx.install_file(file, true).map_or(FAN_EPIDFD, |fd| fd as i32)
 }
 
 /// Whether the call may go on with `f` as far as fanotify permission event `mask`

@@ -30,10 +30,12 @@
 //!
 //! Known gaps: an inode is taken as gone (`IN_DELETE_SELF`, then `IN_IGNORED`) when its
 //! last name is removed, even while a descriptor keeps it open (Linux waits for the last
-//! close); the name a parent's event carries is the one the file was opened by, even after
-//! a rename. Writes through shared memory mappings send no events (as Linux).
+//! close); the name a parent's inotify event carries is the one the file was opened by,
+//! even after a rename (fanotify's name records look the current name up in the
+//! directory the file was opened in). Writes through shared memory mappings send no events (as Linux).
 
 pub mod dnotify;
+mod fan_event;
 mod fanotify;
 mod inotify;
 
@@ -41,12 +43,14 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::Weak;
 
+use abi::flags::fanotify::{FAN_CREATE, FAN_DELETE, FAN_MOVED_FROM, FAN_MOVED_TO, FAN_RENAME};
 use abi::flags::inotify::*;
 use parking_lot::Mutex;
 
-use crate::{Arc, Dentry, OpenFile};
+use crate::{Dentry, OpenFile};
 
-pub use fanotify::{metadata as fanotify_metadata, Event as FanotifyEvent, Fanotify, Target};
+pub use fanotify::{Event as FanotifyEvent, Fanotify, Ignore, Target, FAN_UNPRIV};
+use fan_event::FanCtx;
 pub use inotify::Inotify;
 
 /// An inode: `(st_dev, st_ino)`.
@@ -104,6 +108,8 @@ struct FanMark {
     ignored: u64,
     /// `FAN_MARK_IGNORED_SURV_MODIFY`: a modification leaves the ignore mask alone.
     survive_modify: bool,
+    /// The ignore mask was set with `FAN_MARK_IGNORE` (its event flags count).
+    ignore_flags: bool,
 }
 
 /// Whether fanotify marks exist (the syscall layer then says who is calling,
@@ -313,23 +319,106 @@ fn on_file(f: &OpenFile, mask: u32) {
     if let (Some(d), true) = (&f.dentry, f.has_events()) {
         on_dentry(d, mask, true);
         if fanotify_active() {
-            fan_event(d, mask);
+            fan_event(d, mask, true);
         }
     }
 }
 
-/// Sends file event `mask` about `d` to the fanotify groups whose marks want it: the
-/// union of their marks' masks on the inode, its mount and file system (and its
-/// directory's with `FAN_EVENT_ON_CHILD`), less the union of their ignore masks; a
-/// directory's events only to marks with `FAN_ONDIR`.
-fn fan_event(d: &Dentry, mask: u32) {
-    let Some(s) = subject(d) else { return };
-    let (pid, tid) = *CURRENT.lock();
-    for (g, bits) in fan_groups(d, &s, mask) {
-        // A group that reports descriptors never says FAN_ONDIR.
-        let who = if g.reports_tid() { tid } else { pid };
-        g.queue(bits, s.isdir, who, d, s.key, None);
+/// The fanotify view of event `mask` (`IN_*`/`FS_*` bits) about what `d` names: with
+/// its parent and name for an event a parent may see on its child, with its path if
+/// `path` (a file event).
+fn fan_ctx<'a>(d: &'a Dentry, s: &Subject, mask: u32, path: bool) -> FanCtx<'a> {
+    let on_child = mask & !(ON_CHILD | FS_OPEN_EXEC | FS_OPEN_PERM | FS_ACCESS_PERM | FS_OPEN_EXEC_PERM) == 0;
+    let dir = if on_child { parent_key(d) } else { None };
+    FanCtx {
+        mask: u64::from(mask),
+        subject: Some(s.key),
+        isdir: s.isdir,
+        dir,
+        name: if dir.is_some() { &d.0.name } else { b"" },
+        renamed: (dir.is_some() && !s.isdir).then_some(d),
+        lookup_in: None,
+        new: None,
+        dentry: path.then_some(d),
+        mnt: path.then(|| d.mount().map_or(1, |m| m.id)),
     }
+}
+
+/// The name `d` has in its directory now: the one it was reached by, unless a rename
+/// changed it since (then the entry naming the same inode).
+pub(super) fn current_name(d: &Dentry, key: InodeKey) -> std::borrow::Cow<'_, [u8]> {
+    let entries = d.0.parent.as_ref().and_then(|p| p.readdir().ok());
+    let Some(entries) = entries else {
+        return std::borrow::Cow::Borrowed(&d.0.name);
+    };
+    if entries.iter().any(|e| e.0 == d.0.name && e.1 == key.1) {
+        return std::borrow::Cow::Borrowed(&d.0.name);
+    }
+    match entries.into_iter().find(|e| e.1 == key.1) {
+        Some(e) => std::borrow::Cow::Owned(e.0),
+        None => std::borrow::Cow::Borrowed(&d.0.name),
+    }
+}
+
+/// Sends event `mask` about `d` to the fanotify groups whose marks want it (`path`: a
+/// file event, which has a path).
+fn fan_event(d: &Dentry, mask: u32, path: bool) {
+    let Some(s) = subject(d) else { return };
+    fan_event::send(&fan_ctx(d, &s, mask, path));
+}
+
+/// Sends self event `mask` (`IN_ATTRIB` of a link count, `IN_DELETE_SELF`,
+/// `IN_MOVE_SELF`) about inode `s` to the fanotify groups that want it.
+fn fan_self(s: &Subject, mask: u32) {
+    if fanotify_active() {
+        fan_event::send(&FanCtx {
+            mask: u64::from(mask),
+            subject: Some(s.key),
+            isdir: s.isdir,
+            dir: None,
+            name: b"",
+            renamed: None,
+            lookup_in: None,
+            new: None,
+            dentry: None,
+            mnt: None,
+        });
+    }
+}
+
+/// Sends directory entry event `mask` about `name` in `dir` (naming `child`, a directory
+/// if `isdir`; `new`: a rename's new directory and name) to the fanotify groups.
+fn fan_dirent(
+    dir: &Dentry,
+    mask: u64,
+    name: &[u8],
+    child: Option<InodeKey>,
+    isdir: bool,
+    new: Option<(&Dentry, &[u8])>,
+) {
+    if !fanotify_active() {
+        return;
+    }
+    let Some(d) = subject(dir) else { return };
+    let new = match new {
+        Some((nd, n)) => match subject(nd) {
+            Some(s) => Some((s.key, n)),
+            None => return,
+        },
+        None => None,
+    };
+    fan_event::send(&FanCtx {
+        mask,
+        subject: child,
+        isdir,
+        dir: Some(d.key),
+        name,
+        renamed: None,
+        lookup_in: child.is_none().then_some(dir),
+        new,
+        dentry: None,
+        mnt: None,
+    });
 }
 
 /// `fsnotify_perm`: asks the fanotify groups whose marks want permission event `mask`
@@ -349,16 +438,17 @@ pub fn ask_permission_for(d: &Dentry, mask: u32) -> Option<u64> {
         return None;
     }
     let s = subject(d)?;
-    let groups = fan_groups(d, &s, mask);
+    let ev = fan_ctx(d, &s, mask, true);
+    let groups = fan_event::groups(&ev);
     if groups.is_empty() {
         return None;
     }
     let id = crate::object::new_wait_id();
     PERMS.lock().insert(id, (groups.len(), false));
     let (pid, tid) = *CURRENT.lock();
-    for (g, bits) in groups {
+    for (g, bits, kinds) in groups {
         let who = if g.reports_tid() { tid } else { pid };
-        g.queue(bits, s.isdir, who, d, s.key, Some(id));
+        g.queue(fan_event::event(&g, &ev, bits, kinds, who, Some(id)));
     }
     Some(id)
 }
@@ -390,60 +480,6 @@ fn answer(id: u64, allow: bool) {
     }
 }
 
-/// The fanotify groups whose marks want `mask` about `d` (subject `s`), with the bits
-/// each gets.
-fn fan_groups(d: &Dentry, s: &Subject, mask: u32) -> Vec<(Arc<Fanotify>, u64)> {
-    use abi::flags::fanotify::{FAN_EVENT_ON_CHILD, FAN_ONDIR};
-    let mnt = d.mount().map_or(1, |m| m.id);
-    let parent = parent_key(d);
-    let event = u64::from(mask);
-    let mut groups: Vec<(u64, Weak<Fanotify>, u64, u64)> = Vec::new();
-    {
-        let mut reg = REGISTRY.lock();
-        for m in reg.fan.iter_mut() {
-            let child = match m.target {
-                Target::Inode(k) if k == s.key => false,
-                Target::Inode(k) if Some(k) == parent => true,
-                Target::Mount(id) if id == mnt => false,
-                Target::Filesystem(dev) if dev == s.key.0 => false,
-                _ => continue,
-            };
-            // A directory's mark that wants nothing of its children takes no part.
-            if child && (m.mask | m.ignored) & FAN_EVENT_ON_CHILD == 0 {
-                continue;
-            }
-            if event & u64::from(IN_MODIFY) != 0 && !m.survive_modify {
-                m.ignored = 0;
-            }
-            let mut want = if !child || m.mask & FAN_EVENT_ON_CHILD != 0 {
-                m.mask & event
-            } else {
-                0
-            };
-            if s.isdir && m.mask & FAN_ONDIR == 0 {
-                want = 0;
-            }
-            let ignore = if !child || m.ignored & FAN_EVENT_ON_CHILD != 0 {
-                m.ignored & event
-            } else {
-                0
-            };
-            match groups.iter_mut().find(|g| g.0 == m.group_id) {
-                Some(g) => {
-                    g.2 |= want;
-                    g.3 |= ignore;
-                }
-                None => groups.push((m.group_id, m.group.clone(), want, ignore)),
-            }
-        }
-    }
-    groups
-        .into_iter()
-        .filter(|g| g.2 & !g.3 != 0)
-        .filter_map(|(_, g, want, ignore)| Some((g.upgrade()?, want & !ignore)))
-        .collect()
-}
-
 /// Adds to or removes from group `g`'s mark on `target` (see [`Fanotify::mark`]); a mark
 /// left with nothing in either mask goes.
 fn set_fan_mark(
@@ -451,9 +487,10 @@ fn set_fan_mark(
     target: Target,
     add: bool,
     mask: u64,
-    ignored: bool,
+    ignore: Ignore,
     survive_modify: bool,
 ) -> Result<(), abi::Errno> {
+    let ignored = ignore != Ignore::No;
     let mut reg = REGISTRY.lock();
     let id = g.id();
     let i = match reg
@@ -470,6 +507,7 @@ fn set_fan_mark(
                 mask: 0,
                 ignored: 0,
                 survive_modify: false,
+                ignore_flags: false,
             });
             MARKS.fetch_add(1, Ordering::Relaxed);
             FAN_MARKS.fetch_add(1, Ordering::Relaxed);
@@ -483,6 +521,9 @@ fn set_fan_mark(
         *bits |= mask;
         if ignored && survive_modify {
             m.survive_modify = true;
+        }
+        if ignore == Ignore::WithFlags {
+            m.ignore_flags = true;
         }
     } else {
         *bits &= !mask;
@@ -576,6 +617,9 @@ pub(crate) fn close(f: &OpenFile) {
 pub(crate) fn attrib(d: &Dentry, mask: u32) {
     if active() {
         on_dentry(d, mask, false);
+        if fanotify_active() {
+            fan_event(d, mask, false);
+        }
     }
 }
 
@@ -583,6 +627,7 @@ pub(crate) fn attrib(d: &Dentry, mask: u32) {
 fn link_count(d: &Dentry) {
     if let Some(s) = subject(d) {
         to_inode(s.key, IN_ATTRIB | if s.isdir { IN_ISDIR } else { 0 });
+        fan_self(&s, IN_ATTRIB);
     }
 }
 
@@ -595,7 +640,18 @@ pub(crate) fn create(dir: &Dentry, name: &[u8], isdir: bool, link: Option<&Dentr
             link_count(l);
         }
         name_event(dir, IN_CREATE, name, isdir, 0);
+        if fanotify_active() {
+            let child = link.and_then(subject).map(|s| s.key);
+            fan_dirent(dir, FAN_CREATE, name, child, isdir, None);
+        }
     }
+}
+
+/// The inode `name` in `dir` names, read from the directory.
+pub(super) fn child_key(dir: &Dentry, name: &[u8]) -> Option<InodeKey> {
+    let dev = dir.stat().ok()?.st_dev;
+    let ino = dir.readdir().ok()?.into_iter().find(|e| e.0 == name)?.1;
+    Some((dev, ino))
 }
 
 fn name_event(dir: &Dentry, mask: u32, name: &[u8], isdir: bool, cookie: u32) {
@@ -640,9 +696,11 @@ pub(crate) fn victim(d: &Dentry) -> Option<Victim> {
 fn name_gone(v: &Victim, attrib: bool) -> bool {
     if attrib {
         to_inode(v.subject.key, IN_ATTRIB);
+        fan_self(&v.subject, IN_ATTRIB);
     }
     if v.last {
         to_inode(v.subject.key, IN_DELETE_SELF);
+        fan_self(&v.subject, IN_DELETE_SELF);
     }
     v.last
 }
@@ -654,6 +712,7 @@ pub(crate) fn delete(dir: &Dentry, name: &[u8], v: Option<Victim>) {
     if let Some(v) = v {
         let gone = name_gone(&v, !v.subject.isdir);
         name_event(dir, IN_DELETE, name, v.subject.isdir, 0);
+        fan_dirent(dir, FAN_DELETE, name, Some(v.subject.key), v.subject.isdir, None);
         if gone {
             remove_marks(|k| k == v.subject.key);
         }
@@ -681,14 +740,20 @@ pub(crate) fn rename(
             name_event(old_dir, dnotify::FS_DN_RENAME, old_name, isdir, 0);
         }
     }
+    let key = Some(m.subject.key);
+    fan_dirent(old_dir, FAN_RENAME, old_name, key, isdir, Some((new_dir, new_name)));
     name_event(old_dir, IN_MOVED_FROM, old_name, isdir, cookie);
+    fan_dirent(old_dir, FAN_MOVED_FROM, old_name, key, isdir, None);
     name_event(new_dir, IN_MOVED_TO, new_name, isdir, cookie);
+    fan_dirent(new_dir, FAN_MOVED_TO, new_name, key, isdir, None);
     if let Some(r) = &replaced {
         if !r.subject.isdir {
             to_inode(r.subject.key, IN_ATTRIB);
+            fan_self(&r.subject, IN_ATTRIB);
         }
     }
     to_inode(m.subject.key, IN_MOVE_SELF);
+    fan_self(&m.subject, IN_MOVE_SELF);
     if let Some(r) = replaced {
         if name_gone(&r, false) {
             remove_marks(|k| k == r.subject.key);
