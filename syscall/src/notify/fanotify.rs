@@ -75,8 +75,13 @@ const INODE_EVENTS: u64 = FAN_ATTRIB
     | FAN_RENAME;
 
 /// The events that make sense on a directory only (`FANOTIFY_DIRONLY_EVENT_FLAGS`).
-const DIRONLY: u64 =
-    FAN_MOVED_FROM | FAN_MOVED_TO | FAN_CREATE | FAN_DELETE | FAN_RENAME | FAN_EVENT_ON_CHILD | FAN_ONDIR;
+const DIRONLY: u64 = FAN_MOVED_FROM
+    | FAN_MOVED_TO
+    | FAN_CREATE
+    | FAN_DELETE
+    | FAN_RENAME
+    | FAN_EVENT_ON_CHILD
+    | FAN_ONDIR;
 
 /// The permission events a content-class group may ask for.
 const PERM_EVENTS: u64 = (FS_OPEN_PERM | FS_ACCESS_PERM | FS_OPEN_EXEC_PERM) as u64;
@@ -149,7 +154,8 @@ pub(crate) fn sys_fanotify_mark(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     if op != FAN_MARK_FLUSH && mask == 0 {
         return Err(Errno::EINVAL);
     }
-    if op == FAN_MARK_FLUSH && flags & !(FAN_MARK_FLUSH | FAN_MARK_MOUNT | FAN_MARK_FILESYSTEM) != 0 {
+    if op == FAN_MARK_FLUSH && flags & !(FAN_MARK_FLUSH | FAN_MARK_MOUNT | FAN_MARK_FILESYSTEM) != 0
+    {
         return Err(Errno::EINVAL);
     }
     if mask & !(EVENTS | INODE_EVENTS | PERM_EVENTS | FAN_ONDIR | FAN_EVENT_ON_CHILD) != 0 {
@@ -166,8 +172,7 @@ pub(crate) fn sys_fanotify_mark(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     let file = ctx.file(a.i32(0))?;
     let group = file.object_as::<Fanotify>().ok_or(Errno::EINVAL)?;
     let inode_mark = !mount && !filesystem;
-    if !inode_mark
-        && (group.unprivileged() || !ctx.proc.cred.caps.has(crate::caps::CAP_SYS_ADMIN))
+    if !inode_mark && (group.unprivileged() || !ctx.proc.cred.caps.has(crate::caps::CAP_SYS_ADMIN))
     {
         return Err(Errno::EPERM);
     }
@@ -175,9 +180,7 @@ pub(crate) fn sys_fanotify_mark(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     if (mask & PERM_EVENTS != 0 && group.flags() & FAN_ALL_CLASS_BITS == FAN_CLASS_NOTIF)
         || (mask & INODE_EVENTS != 0 && (fid_mode == 0 || mount))
         || (mask & FAN_RENAME != 0 && fid_mode & FAN_REPORT_NAME == 0)
-        || (!inode_mark
-            && ignore == FAN_MARK_IGNORE
-            && flags & FAN_MARK_IGNORED_SURV_MODIFY == 0)
+        || (!inode_mark && ignore == FAN_MARK_IGNORE && flags & FAN_MARK_IGNORED_SURV_MODIFY == 0)
     {
         return Err(Errno::EINVAL);
     }
@@ -193,8 +196,11 @@ pub(crate) fn sys_fanotify_mark(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
             // What has no path (a pipe) lies on an internal file system: no mount or
             // file system of it can be watched.
             let f = ctx.file(dirfd)?;
-            f.dentry()
-                .ok_or(if inode_mark { Errno::EBADF } else { Errno::EINVAL })?
+            f.dentry().ok_or(if inode_mark {
+                Errno::EBADF
+            } else {
+                Errno::EINVAL
+            })?
         }
     } else {
         let path = crate::fs::path_arg(ctx, a.addr(4))?;
@@ -228,7 +234,11 @@ pub(crate) fn sys_fanotify_mark(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
         && flags & FAN_MARK_IGNORED_SURV_MODIFY == 0
         && (!inode_mark || is_dir)
     {
-        return Err(if inode_mark { Errno::EISDIR } else { Errno::EINVAL });
+        return Err(if inode_mark {
+            Errno::EISDIR
+        } else {
+            Errno::EINVAL
+        });
     }
     let target = Target::of(&d, mount, filesystem)?;
     group.mark(
@@ -275,7 +285,10 @@ pub(crate) fn read(
         let fd = match &e.dentry {
             None if g.flags() & FAN_REPORT_FD_ERROR != 0 => -(Errno::EBADF as i32),
             None => FAN_NOFD,
-            Some(d) => match ctx.vfs.open_dentry_nonotify(d, ff.difference(OFlags::CLOEXEC)) {
+            Some(d) => match ctx
+                .vfs
+                .open_dentry_nonotify(d, ff.difference(OFlags::CLOEXEC))
+            {
                 Ok(file) => {
                     let fd = ctx.install_file(file, cloexec)? as i32;
                     if let Some(id) = e.perm {
@@ -306,10 +319,15 @@ pub(crate) fn read(
 fn event_pidfd(ctx: &mut Ctx<'_>, pid: i32, errors: bool) -> i32 {
     let alive = pid > 0 && (pid == ctx.proc.pid || ctx.procs.get(pid).is_some());
     if !alive {
-        return if errors { -(Errno::ESRCH as i32) } else { FAN_NOPIDFD };
+        return if errors {
+            -(Errno::ESRCH as i32)
+        } else {
+            FAN_NOPIDFD
+        };
     }
     let file = vfs::open_pidfd(pid, OFlags::empty());
-    ctx.install_file(file, true).map_or(FAN_EPIDFD, |fd| fd as i32)
+    ctx.install_file(file, true)
+        .map_or(FAN_EPIDFD, |fd| fd as i32)
 }
 
 /// Whether the call may go on with `f` as far as fanotify permission event `mask`

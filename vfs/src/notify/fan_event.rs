@@ -15,8 +15,8 @@ use abi::flags::fanotify::*;
 use abi::flags::inotify::*;
 
 use super::fanotify::{Event, Fids};
-use super::{InodeKey, REGISTRY};
 use super::{Fanotify, Target};
+use super::{InodeKey, REGISTRY};
 use crate::{Arc, Dentry};
 
 /// The directory entry events (`ALL_FSNOTIFY_DIRENT_EVENTS`).
@@ -227,7 +227,11 @@ fn fids(fid_mode: u32, ev: &FanCtx<'_>, mask: u64, kinds: u8) -> Option<Fids> {
     } else {
         fid_mode & FAN_REPORT_FID != 0 && !ondir
     };
-    let child = if report_child && id != dirid { id } else { None };
+    let child = if report_child && id != dirid {
+        id
+    } else {
+        None
+    };
     id = dirid;
     let current;
     let mut name: &[u8] = match (ev.renamed, subject) {

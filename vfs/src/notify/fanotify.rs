@@ -254,7 +254,8 @@ impl Fanotify {
 
     /// The length of `e`'s record in this group.
     fn event_len(&self, e: &Event) -> usize {
-        let pidfd = if self.flags & FAN_REPORT_PIDFD != 0 && e.mask & u64::from(IN_Q_OVERFLOW) == 0 {
+        let pidfd = if self.flags & FAN_REPORT_PIDFD != 0 && e.mask & u64::from(IN_Q_OVERFLOW) == 0
+        {
             PIDFD_INFO_LEN
         } else {
             0
@@ -374,7 +375,8 @@ fn fid_record(out: &mut Vec<u8>, kind: u8, key: InodeKey, name: &[u8]) {
 fn fid_records(fid_mode: u32, e: &Event) -> Vec<u8> {
     let mut out = Vec::new();
     let Some(fids) = &e.fids else { return out };
-    let dirent = e.mask & (FAN_CREATE | FAN_DELETE | FAN_MOVED_FROM | FAN_MOVED_TO | FAN_RENAME) != 0;
+    let dirent =
+        e.mask & (FAN_CREATE | FAN_DELETE | FAN_MOVED_FROM | FAN_MOVED_TO | FAN_RENAME) != 0;
     let ondir = e.mask & FAN_ONDIR != 0;
     let object = match fids {
         Fids::Object(k) => Some(*k),
@@ -455,7 +457,13 @@ impl FileObject for Fanotify {
     }
 
     fn fionread(&self) -> Result<i32, Errno> {
-        let n: usize = self.state.lock().queue.iter().map(|e| self.event_len(e)).sum();
+        let n: usize = self
+            .state
+            .lock()
+            .queue
+            .iter()
+            .map(|e| self.event_len(e))
+            .sum();
         Ok(n.min(i32::MAX as usize) as i32)
     }
 

@@ -49,8 +49,8 @@ use parking_lot::Mutex;
 
 use crate::{Dentry, OpenFile};
 
-pub use fanotify::{Event as FanotifyEvent, Fanotify, Ignore, Target, FAN_UNPRIV};
 use fan_event::FanCtx;
+pub use fanotify::{Event as FanotifyEvent, Fanotify, Ignore, Target, FAN_UNPRIV};
 pub use inotify::Inotify;
 
 /// An inode: `(st_dev, st_ino)`.
@@ -328,7 +328,8 @@ fn on_file(f: &OpenFile, mask: u32) {
 /// its parent and name for an event a parent may see on its child, with its path if
 /// `path` (a file event).
 fn fan_ctx<'a>(d: &'a Dentry, s: &Subject, mask: u32, path: bool) -> FanCtx<'a> {
-    let on_child = mask & !(ON_CHILD | FS_OPEN_EXEC | FS_OPEN_PERM | FS_ACCESS_PERM | FS_OPEN_EXEC_PERM) == 0;
+    let on_child =
+        mask & !(ON_CHILD | FS_OPEN_EXEC | FS_OPEN_PERM | FS_ACCESS_PERM | FS_OPEN_EXEC_PERM) == 0;
     let dir = if on_child { parent_key(d) } else { None };
     FanCtx {
         mask: u64::from(mask),
@@ -712,7 +713,14 @@ pub(crate) fn delete(dir: &Dentry, name: &[u8], v: Option<Victim>) {
     if let Some(v) = v {
         let gone = name_gone(&v, !v.subject.isdir);
         name_event(dir, IN_DELETE, name, v.subject.isdir, 0);
-        fan_dirent(dir, FAN_DELETE, name, Some(v.subject.key), v.subject.isdir, None);
+        fan_dirent(
+            dir,
+            FAN_DELETE,
+            name,
+            Some(v.subject.key),
+            v.subject.isdir,
+            None,
+        );
         if gone {
             remove_marks(|k| k == v.subject.key);
         }
@@ -741,7 +749,14 @@ pub(crate) fn rename(
         }
     }
     let key = Some(m.subject.key);
-    fan_dirent(old_dir, FAN_RENAME, old_name, key, isdir, Some((new_dir, new_name)));
+    fan_dirent(
+        old_dir,
+        FAN_RENAME,
+        old_name,
+        key,
+        isdir,
+        Some((new_dir, new_name)),
+    );
     name_event(old_dir, IN_MOVED_FROM, old_name, isdir, cookie);
     fan_dirent(old_dir, FAN_MOVED_FROM, old_name, key, isdir, None);
     name_event(new_dir, IN_MOVED_TO, new_name, isdir, cookie);
