@@ -28,12 +28,12 @@ fn one_cpu_as_glibc_python_and_lscpu_see_it() {
 #[test]
 fn kernel_config_says_what_uml_has() {
     let script = "gzip -t /proc/config.gz && echo ok; \
-                  zcat /proc/config.gz | grep -E '^(CONFIG_EVENTFD=|CONFIG_HZ=|CONFIG_INET=|# CONFIG_USER_NS )'; \
+                  zcat /proc/config.gz | grep -E '^(CONFIG_EVENTFD=|CONFIG_HZ=|CONFIG_INET=|CONFIG_USER_NS=|# CONFIG_NET_NS )'; \
                   cat /proc/cmdline";
     let o = run_uml(&["/bin/sh", "-c", script], &RunOpts::default());
     assert_eq!(o.status, 0, "{}", o.describe("uml"));
     assert_eq!(
         o.stdout_str(),
-        "ok\nCONFIG_EVENTFD=y\nCONFIG_INET=y\nCONFIG_HZ=250\n# CONFIG_USER_NS is not set\numl\n"
+        "ok\nCONFIG_USER_NS=y\nCONFIG_EVENTFD=y\nCONFIG_INET=y\nCONFIG_HZ=250\n# CONFIG_NET_NS is not set\numl\n"
     );
 }
