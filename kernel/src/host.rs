@@ -68,7 +68,8 @@ impl HostSignals {
 
     /// The signals received since the last call (cheap when there are none).
     pub(crate) fn take(&self) -> Vec<i32> {
-        if !self.flag.swap(false, Ordering::Acquire) {
+        // A plain load first: the common case (no signal) takes no locked instruction.
+        if !self.flag.load(Ordering::Relaxed) || !self.flag.swap(false, Ordering::Acquire) {
             return Vec::new();
         }
         let mut buf = [0u8; 64];

@@ -147,7 +147,7 @@ fn active() -> bool {
 
 /// Wait ids of the groups that got events since the last call (cheap when none did).
 pub fn take_ready() -> Vec<u64> {
-    if !ANY_READY.swap(false, Ordering::Acquire) {
+    if !ANY_READY.load(Ordering::Relaxed) || !ANY_READY.swap(false, Ordering::Acquire) {
         return Vec::new();
     }
     std::mem::take(&mut *READY.lock())
