@@ -69,6 +69,16 @@ fn mnt_flags(flags: u64) -> u64 {
     f
 }
 
+/// Whether something may be mounted on `at`: not on a procfs magic link (`ENOENT`), which
+/// a mount point reached through a magic link to an `O_PATH` descriptor of one would be
+/// (Linux's `cant_mount`).
+pub(crate) fn mountable(at: &Dentry) -> Result<(), Errno> {
+    match at.magic() {
+        Some(_) => Err(Errno::ENOENT),
+        None => Ok(()),
+    }
+}
+
 /// A tmpfs's options.
 struct TmpfsOptions {
     size: Option<u64>,
@@ -238,6 +248,7 @@ impl Vfs {
         if at.0.parent.is_none() {
             return Err(Errno::EINVAL);
         }
+        mountable(at)?;
         self.add_mount(at, inode, ftype, mnt);
         Ok(())
     }
