@@ -12,7 +12,9 @@
 //! `uid=`, `gid=` set its root, `nr_inodes=`, `huge=`, `mpol=`, `inode32`/`inode64`,
 //! `noswap` are accepted), `proc`, `sysfs`, and `ext2`/`ext3`/`ext4` from a loop device
 //! ([`blockfs`](crate::blockfs)); any other type is `ENODEV`; the same disk file system
-//! again on its own mount root is `EBUSY`. The per-mount flags are described in
+//! again on its own mount root is `EBUSY`. Nothing is mounted on a procfs magic link
+//! (`ENOENT`), which a target reached through a magic link to an `O_PATH` descriptor of one
+//! is. The per-mount flags are described in
 //! [`mount`](crate::mount).
 //!
 //! `umount2` removes the mount on the target, the topmost one there (`EINVAL` if it is no

@@ -57,7 +57,12 @@ fn shared(d: &Dentry) -> bool {
 impl Vfs {
     /// `pivot_root(new_root, put_old)` of a process whose root is `base.root` (`None`:
     /// the guest root), paths resolved from `base`. The caller checked `CAP_SYS_ADMIN`.
-    pub fn pivot_root(&self, base: At<'_>, new_root: &[u8], put_old: &[u8]) -> Result<Pivot, Errno> {
+    pub fn pivot_root(
+        &self,
+        base: At<'_>,
+        new_root: &[u8],
+        put_old: &[u8],
+    ) -> Result<Pivot, Errno> {
         let new = self.walk(base, new_root, true, &mut 0)?;
         if !new.is_dir() {
             return Err(Errno::ENOTDIR);
@@ -117,7 +122,8 @@ impl Vfs {
             };
             let (r_base, n_base) = (table[r].path.len(), table[n].path.len());
             let mine = |k: &usize| *k == n || under_n.contains(k);
-            let rel = |k: usize, base: usize| (table[k].path[base..].to_vec(), table[k].root.clone());
+            let rel =
+                |k: usize, base: usize| (table[k].path[base..].to_vec(), table[k].root.clone());
             let news: Moved = std::iter::once(n)
                 .chain(under_n.iter().copied())
                 .map(|k| rel(k, n_base))

@@ -71,9 +71,7 @@ pub(crate) fn sys_pivot_root(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     let new_root = path_arg(ctx, a.addr(0))?;
     let put_old = path_arg(ctx, a.addr(1))?;
     let cwd = ctx.proc.cwd.clone();
-    let pivot = ctx
-        .vfs
-        .pivot_root(ctx.at(&cwd), &new_root, &put_old)?;
+    let pivot = ctx.vfs.pivot_root(ctx.at(&cwd), &new_root, &put_old)?;
     let procs = std::iter::once(&mut *ctx.proc).chain(ctx.procs.iter_mut());
     for p in procs {
         if let Some(r) = p.root.as_ref().and_then(|r| pivot.moved(r)) {
