@@ -2,7 +2,8 @@
 //! fresh temporary directory (tmpfs, bind mounts, read-only and noexec remounts, busy and
 //! detached unmounts, errnos; fsopen/fsconfig/fsmount/move_mount, fspick, open_tree clones,
 //! mount_setattr, MS_MOVE, statmount/listmount and statx mount ids, /proc/self/ns,
-//! unshare(CLONE_NEWNS)), inode flags on a tmpfs (`chattr`'s immutable and append-only and
+//! unshare(CLONE_NEWNS), pivot_root in a new mount namespace and no mount on a /proc magic
+//! link), inode flags on a tmpfs (`chattr`'s immutable and append-only and
 //! what they forbid, statx attributes, `file_getattr`/`file_setattr`), the old getdents(2) and copy_file_range's checks
 //! there, and bind an image to a
 //! loop device, run `mkfs.ext4` on it and mount it, natively (as root: the host's own mounts and loop devices, each undone by the
@@ -99,6 +100,32 @@ fn new_mount_api_as_linux() {
         "ok ns-gone-with-child\n",
         "clone-ns-mount=ok\n",
         "ok clone-ns-parent-not-seen\n",
+    ] {
+        assert!(out.contains(want), "missing {want:?} in:\n{out}");
+    }
+}
+
+#[test]
+fn pivot_root_in_a_mount_namespace_as_linux() {
+    let out = run_in_temp(guests::PIVOT_ROOT, "pivot-root").stdout_str();
+    for want in [
+        "new-on-root-mount=EBUSY\n",
+        "put-old-on-root-mount=EBUSY\n",
+        "put-old-not-under-new=EINVAL\n",
+        "put-old-file=ENOTDIR\n",
+        "new-not-mount-root=EINVAL\n",
+        "put-old-shared=EINVAL\n",
+        "unprivileged-bad-path=EPERM\n",
+        "pivot=ok\n",
+        "ok new-root\n",
+        "ok cwd-moved\n",
+        "ok old-root-at-put-old\n",
+        "ok sibling-sees-new-root\n",
+        "ok old-gone\n",
+        "pivot-dot-dot=ok\n",
+        "ok dot-new-root\n",
+        "mount-on-magic-link=ENOENT\n",
+        "magic-exit=0\n",
     ] {
         assert!(out.contains(want), "missing {want:?} in:\n{out}");
     }

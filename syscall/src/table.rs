@@ -184,6 +184,7 @@ table! {
     ustat => partial(fs::sys_ustat, "free blocks and inodes as statfs reports them");
     mount => partial(fs::sys_mount, "tmpfs, proc, sysfs, bind, remount, move, ext2/3/4 of a loop device as an in-memory file system");
     umount2 => full(fs::sys_umount2);
+    pivot_root => partial(fs::sys_pivot_root, "EINVAL when the caller's root is the top of its mount tree (uml's guest root is, as Linux's rootfs): pivot from a mount chrooted into");
     fsopen => partial(fs::sys_fsopen, "the types mount(2) has; no messages to read (ENODATA)");
     fsconfig => partial(fs::sys_fsconfig, "binary, path and fd values are taken by no option (EINVAL) but the super block flags; CREATE_EXCL is CREATE");
     fsmount => full(fs::sys_fsmount);

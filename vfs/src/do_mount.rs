@@ -12,7 +12,9 @@
 //! `uid=`, `gid=` set its root, `nr_inodes=`, `huge=`, `mpol=`, `inode32`/`inode64`,
 //! `noswap` are accepted), `proc`, `sysfs`, and `ext2`/`ext3`/`ext4` from a loop device
 //! ([`blockfs`](crate::blockfs)); any other type is `ENODEV`; the same disk file system
-//! again on its own mount root is `EBUSY`. The per-mount flags are described in
+//! again on its own mount root is `EBUSY`. Nothing is mounted on a procfs magic link
+//! (`ENOENT`), which a target reached through a magic link to an `O_PATH` descriptor of one
+//! is. The per-mount flags are described in
 //! [`mount`](crate::mount).
 //!
 //! `umount2` removes the mount on the target, the topmost one there (`EINVAL` if it is no
@@ -67,6 +69,16 @@ fn mnt_flags(flags: u64) -> u64 {
         f &= !(MS_RELATIME | MS_NOATIME);
     }
     f
+}
+
+/// Whether something may be mounted on `at`: not on a procfs magic link (`ENOENT`), which
+/// a mount point reached through a magic link to an `O_PATH` descriptor of one would be
+/// (Linux's `cant_mount`).
+pub(crate) fn mountable(at: &Dentry) -> Result<(), Errno> {
+    match at.magic() {
+        Some(_) => Err(Errno::ENOENT),
+        None => Ok(()),
+    }
 }
 
 /// A tmpfs's options.
@@ -238,6 +250,7 @@ impl Vfs {
         if at.0.parent.is_none() {
             return Err(Errno::EINVAL);
         }
+        mountable(at)?;
         self.add_mount(at, inode, ftype, mnt);
         Ok(())
     }

@@ -20,7 +20,7 @@
 //! [`do_mount`]: tmpfs, proc, sysfs, bind mounts, moves, remounts, per-mount flags), never
 //! the host's; so do the new mount API ([`fs_context`]: `fsopen`/`fspick` contexts;
 //! [`mount_tree`]: detached mounts, `move_mount`, `open_tree`, `mount_setattr`, and mount
-//! namespaces as copies of the tree) and [`statmount`] answers `statmount`/`listmount`;
+//! namespaces as copies of the tree; [`pivot_root`]) and [`statmount`] answers `statmount`/`listmount`;
 //! `/proc/PID/ns` holds namespace files ([`nsfs`]); `/dev/loop-control` and `/dev/loopN` are loop block devices over guest files
 //! ([`loopdev`]), and a loop device formatted by `mkfs.ext*` mounts as an in-memory file
 //! system that belongs to the device ([`blockfs`]: an emulation, its gap documented there;
@@ -105,6 +105,7 @@ mod overlay;
 mod path;
 mod perm;
 mod pipe;
+mod pivot_root;
 mod procfs;
 mod protect;
 mod pty;
@@ -149,6 +150,7 @@ pub use object::{new_wait_id, FileObject, Poller, WaitSet};
 use path::{Last, Parent};
 pub use perm::FsCred;
 pub use pipe::{PollEvents, PIPE_BUF, PIPE_CAPACITY};
+pub use pivot_root::Pivot;
 pub use procfs::{At, NoProcs, ProcFile, ProcSource, FILESYSTEM_TYPES, SYSCTLS};
 pub use pty::{Pty, PtyRef, SignalTarget, TtySignal};
 pub use service::VfsService;

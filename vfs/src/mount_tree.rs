@@ -235,6 +235,7 @@ impl Vfs {
         if at.0.parent.is_none() {
             return Err(Errno::EINVAL);
         }
+        crate::do_mount::mountable(at)?;
         let over = if beneath {
             let top = at.0.mnt.clone().ok_or(Errno::EINVAL)?;
             if Arc::ptr_eq(&top, &mnt) {

@@ -38,7 +38,9 @@ pub(crate) use handle::{sys_name_to_handle_at, sys_open_by_handle_at};
 pub(crate) use ioctl::sys_ioctl;
 pub(crate) use locks::sys_flock;
 pub(crate) use memfd::{sys_fallocate, sys_memfd_create};
-pub(crate) use mount::{sys_fstatfs, sys_mount, sys_statfs, sys_umount2, sys_ustat};
+pub(crate) use mount::{
+    sys_fstatfs, sys_mount, sys_pivot_root, sys_statfs, sys_umount2, sys_ustat,
+};
 pub(crate) use mount_api::{
     sys_fsconfig, sys_fsmount, sys_fsopen, sys_fspick, sys_mount_setattr, sys_move_mount,
     sys_open_tree, sys_open_tree_attr,

@@ -1,4 +1,4 @@
-//! `mount(2)`, `umount2(2)`, `statfs(2)`/`fstatfs(2)`, `ustat(2)`: the guest's strings and structures
+//! `mount(2)`, `umount2(2)`, `pivot_root(2)`, `statfs(2)`/`fstatfs(2)`, `ustat(2)`: the guest's strings and structures
 //! in and out; the mount table and what it does are `vfs`'s (`Vfs::mount`,
 //! `Vfs::umount`, `Vfs::statfs`). Mounting and unmounting need `CAP_SYS_ADMIN`.
 
@@ -58,6 +58,29 @@ pub(crate) fn sys_umount2(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     let target = path_arg(ctx, a.addr(0))?;
     let cwd = ctx.proc.cwd.clone();
     ctx.vfs.umount(ctx.at(&cwd), &target, flags, privileged)?;
+    Ok(0)
+}
+
+/// `pivot_root(2)`: the mounts change in `Vfs::pivot_root`; then every process whose root
+/// or working directory was the old root has the new one (Linux's `chroot_fs_refs`).
+pub(crate) fn sys_pivot_root(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    // Privilege comes before the paths, as Linux's `may_mount`.
+    if !ctx.proc.cred.caps.has(CAP_SYS_ADMIN) {
+        return Err(Errno::EPERM);
+    }
+    let new_root = path_arg(ctx, a.addr(0))?;
+    let put_old = path_arg(ctx, a.addr(1))?;
+    let cwd = ctx.proc.cwd.clone();
+    let pivot = ctx.vfs.pivot_root(ctx.at(&cwd), &new_root, &put_old)?;
+    let procs = std::iter::once(&mut *ctx.proc).chain(ctx.procs.iter_mut());
+    for p in procs {
+        if let Some(r) = p.root.as_ref().and_then(|r| pivot.moved(r)) {
+            p.root = Some(r);
+        }
+        if let Some(c) = pivot.moved(&p.cwd) {
+            p.cwd = c;
+        }
+    }
     Ok(0)
 }
 
