@@ -9,7 +9,7 @@ use std::process::Command;
 /// Word indices of the data page, and the values the C code needs, in one list.
 const VVAR_LAYOUT: &[(&str, u64, &str)] = &[
     ("SEQ", 0, "Sequence count: odd while the kernel writes."),
-    ("MODE", 1, "`MODE_TSC` when counter-based clocks are published, else 0."),
+    ("MODE", 1, "`MODE_TSC` when counter-based clocks are published, `MODE_SYSCALL` when none are, else 0 (only the coarse ones)."),
     ("TSC_BASE", 2, "The counter value the clocks' bases were taken at."),
     ("SHIFT", 3, "Fraction bits of `SNSEC` and of each clock's `MULT`."),
     ("COARSE_RES", 4, "Resolution of the coarse clocks, in nanoseconds."),
@@ -20,6 +20,7 @@ const VVAR_LAYOUT: &[(&str, u64, &str)] = &[
     ("SNSEC", 1, "A clock's word: nanoseconds at `TSC_BASE`, shifted left by `SHIFT`."),
     ("MULT", 2, "A clock's word: nanoseconds per counter tick, shifted left by `SHIFT` (0: a coarse clock)."),
     ("MODE_TSC", 1, "`MODE`'s value when the counter may be used."),
+    ("MODE_SYSCALL", 2, "`MODE`'s value in a time namespace's page: every clock is the syscall's."),
 ];
 
 const EXPORTS: &[&str] = &[

@@ -1,8 +1,9 @@
 //! Namespaces: a pid namespace (its first process is its pid 1, its parent sees it by its
 //! outer pid and waits for it), `setns` into UTS and IPC namespaces by `/proc/PID/ns`
-//! files and pidfds, `ioctl_ns`; run natively (as root) and under uml, stdout and exit
-//! status must be identical. Natively namespaces need privilege: where the machine
-//! refuses them (the guest prints `skip: ...`), the test only says so.
+//! files and pidfds, `ioctl_ns`, a time namespace (its offsets file, the clocks a child in
+//! it reads); run natively (as root) and under uml, stdout and exit status must be
+//! identical. Natively namespaces need privilege: where the machine refuses them (the
+//! guest prints `skip: ...`), the test only says so.
 #![allow(clippy::unwrap_used)]
 
 use integration_tests::{assert_no_bad_lines, assert_same, guests, run_native, run_uml, RunOpts};
@@ -50,6 +51,31 @@ fn setns_uts_ipc() {
         "parent: hostname kept=1\n",
         "setns(pidfd): 0 hostname=pidfdns\n",
         "setns back: 0 hostname kept=1\n",
+    ] {
+        assert!(out.contains(want), "missing {want:?} in:\n{out}");
+    }
+}
+
+#[test]
+fn time_namespace() {
+    let Some(out) = run("time") else { return };
+    for want in [
+        "children's ns differs=1\n",
+        "monotonic           0         0\nboottime            0         0\n",
+        "wrong clock: EINVAL\nnsec too big: EINVAL\nshort: EINVAL\nbelow zero: ERANGE\nset: ok\n",
+        "monotonic        1000         0\nboottime           -2 500000000\n",
+        "child in children's ns=1\n",
+        "child vdso monotonic ok\n",
+        "child syscall monotonic ok\n",
+        "child coarse monotonic ok\n",
+        "child raw monotonic ok\n",
+        "child boottime ok\n",
+        "child sysinfo uptime ok\n",
+        "child abs sleep: 0 slept enough=1 short=1\n",
+        "child setns back: 0\n",
+        "child back monotonic ok\n",
+        "parent monotonic ok\n",
+        "after entry: EACCES\n",
     ] {
         assert!(out.contains(want), "missing {want:?} in:\n{out}");
     }

@@ -90,9 +90,21 @@ fn execve_common(
         setid,
     )
     .map_err(|e| e.errno())?;
-    if let Err(e) = crate::fs::txtbsy::check_exec(ctx, loaded.program.ino) {
+    // The program runs in the time namespace its process's children go to (Linux's
+    // `exec_task_namespaces`), whose vDSO data page it gets.
+    let time_ns = ctx.proc.ns.time_for_children;
+    let checked =
+        crate::fs::txtbsy::check_exec(ctx, loaded.program.ino).and_then(|_| match time_ns {
+            0 => Ok(()),
+            _ => crate::exec::vdso::map_vvar(ctx.mm, loaded.mm, true),
+        });
+    if let Err(e) = checked {
         ctx.mm.destroy_space(loaded.mm);
         return Err(e);
+    }
+    if time_ns != ctx.proc.ns.time {
+        crate::ns::time::enter(ctx, time_ns)?;
+        ctx.proc.ns.time = time_ns;
     }
     let old_mm = ctx.proc.mm;
     let old_peak = ctx.mm.view().peak_resident_pages(old_mm);

@@ -83,7 +83,11 @@ pub(crate) fn sys_uname(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
 pub(crate) fn sys_sysinfo(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     let stats = ctx.mm.view().stats();
     let info = Sysinfo {
-        uptime: crate::time::uptime().tv_sec,
+        // Whole seconds, rounded up (Linux's `do_sysinfo`).
+        uptime: {
+            let up = crate::time::uptime_in(&ctx.procs.ns, ctx.proc.ns.time);
+            up.tv_sec + i64::from(up.tv_nsec != 0)
+        },
         totalram: stats.total_bytes,
         freeram: stats.free_bytes,
         procs: ctx.procs.count(1) as u16,

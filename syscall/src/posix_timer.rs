@@ -328,6 +328,7 @@ pub(crate) fn sys_timer_settime(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     } else if let TimerClock::Wall(c) = clock {
         // The guest's clock `c` now, against which the absolute value counts.
         let ts = crate::clock::now(ctx.mm, c)?;
+        let ts = crate::ns::time::shift(ts, ctx.time_offset(c));
         let c_now = timespec_ns(&ts).unwrap_or(0);
         let ahead = i128::from(value) - i128::from(c_now);
         let mut at = i128::from(now) + ahead;

@@ -87,11 +87,16 @@ fn do_fork(
     } = out;
     let sched = ctx.thread().sched.for_child()?;
     crate::ns::may_make(ctx, flags)?;
-    let ns = if flags & crate::ns::ALL & !NEWNS != 0 {
+    let mut ns = if flags & crate::ns::ALL & !NEWNS != 0 {
         crate::ns::new_namespaces(ctx, flags, true)?
     } else {
         ctx.proc.ns.for_child()
     };
+    if flags & VM != 0 {
+        // A child sharing its parent's memory (and vDSO data page) stays in its time
+        // namespace, as on Linux.
+        ns.time = ctx.proc.ns.time;
+    }
     // The pid namespace the new task is in: its process's for a thread.
     let pid_ns = if flags & THREAD != 0 {
         ctx.proc.ns.pid
@@ -178,6 +183,9 @@ fn do_fork(
     } else {
         ctx.mm.fork_space(ctx.proc.mm)?
     };
+    if ns.time != ctx.proc.ns.time {
+        crate::exec::vdso::map_vvar(ctx.mm, mm, ns.time != 0)?;
+    }
     if flags & CHILD_SETTID != 0 {
         // Written in the child's memory (a copy-on-write break in the child's space).
         Ctx::access_ok(ctid, 4)?;

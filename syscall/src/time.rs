@@ -30,6 +30,15 @@ pub(crate) fn uptime() -> Timespec {
     to_timespec(since_boot())
 }
 
+/// Time since the kernel booted as a process in time namespace `ns` sees it (moved by its
+/// `CLOCK_BOOTTIME` offset): `sysinfo`'s and `/proc/uptime`'s.
+pub(crate) fn uptime_in(spaces: &crate::ns::Namespaces, ns: u64) -> Timespec {
+    crate::ns::time::shift(
+        uptime(),
+        crate::ns::time::offset(spaces, ns, clock::BOOTTIME),
+    )
+}
+
 /// Time since the kernel booted (the first call is the boot).
 pub fn since_boot() -> Duration {
     nondet::elapsed(boot())
@@ -90,7 +99,10 @@ fn guest_clock(ctx: &mut Ctx<'_>, id: i32) -> Result<Timespec, Errno> {
             };
             Ok(to_timespec(Duration::from_nanos(ns)))
         }
-        id => crate::clock::now(ctx.mm, id),
+        id => {
+            let ts = crate::clock::now(ctx.mm, id)?;
+            Ok(crate::ns::time::shift(ts, ctx.time_offset(id)))
+        }
     }
 }
 
@@ -153,6 +165,11 @@ pub(crate) fn valid(ts: &Timespec) -> Result<Duration, Errno> {
     Ok(Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32))
 }
 
+/// A clock's time as the duration since its zero (none if before it).
+pub(crate) fn since_zero(ts: &Timespec) -> Duration {
+    valid(ts).unwrap_or(Duration::ZERO)
+}
+
 /// A timeout argument: a guest `timespec` pointer, NULL meaning none.
 pub(crate) fn read_timeout(
     ctx: &mut Ctx<'_>,
@@ -191,11 +208,12 @@ pub(crate) fn sys_clock_nanosleep(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
         // Linux's thread CPU clock has no nsleep (glibc turns this into EINVAL).
         return Err(Errno::EOPNOTSUPP);
     }
-    let now = host_clock(id)?;
+    // An absolute deadline is a time of the caller's time namespace.
+    let now = crate::ns::time::shift(host_clock(id)?, ctx.time_offset(id));
     let ts: Timespec = ctx.read_val(a.addr(2))?;
     let d = valid(&ts)?;
     let rel = if flags & clock::TIMER_ABSTIME != 0 {
-        let now = Duration::new(now.tv_sec.max(0) as u64, now.tv_nsec as u32);
+        let now = since_zero(&now);
         d.saturating_sub(now)
     } else {
         d

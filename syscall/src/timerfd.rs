@@ -162,8 +162,9 @@ pub(crate) fn sys_timerfd_settime(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     let next = if value.is_zero() {
         None
     } else if flags & TFD_TIMER_ABSTIME != 0 {
-        let clock_now = host_clock(t.clock)?;
-        let clock_now = Duration::new(clock_now.tv_sec as u64, clock_now.tv_nsec as u32);
+        // A time of the caller's time namespace.
+        let clock_now = crate::ns::time::shift(host_clock(t.clock)?, ctx.time_offset(t.clock));
+        let clock_now = crate::time::since_zero(&clock_now);
         Some(match value.checked_sub(clock_now) {
             Some(ahead) => now + ahead,
             None => now.checked_sub(clock_now - value).unwrap_or(now),

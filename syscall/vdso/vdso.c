@@ -2,7 +2,9 @@
  * uml's vDSO: the time calls glibc looks up by name and version (LINUX_2.6), answered from
  * the kernel's data page ([vvar], mapped read-only one page below this image) without a
  * trap when the kernel publishes a TSC time base; anything else is the real syscall, made
- * from here (so it traps like any guest syscall).
+ * from here (so it traps like any guest syscall). A process in a time namespace other than
+ * the initial one has a data page of its own whose MODE is VVAR_MODE_SYSCALL: every call
+ * is the syscall there (which applies the namespace's offsets).
  *
  * The data page is an array of 64-bit words whose indices (VVAR_*) come from build.rs, the
  * one place that also gives them to the kernel. The kernel updates it under a sequence
@@ -73,7 +75,8 @@ static int read_clock(u32 clk, struct timespec64 *ts)
 		}
 		barrier();
 		u64 mult = c[VVAR_MULT];
-		if (!coarse && vvar_page[VVAR_MODE] != VVAR_MODE_TSC)
+		u64 mode = vvar_page[VVAR_MODE];
+		if (mode == VVAR_MODE_SYSCALL || (!coarse && mode != VVAR_MODE_TSC))
 			return -1;
 		u64 base = vvar_page[VVAR_TSC_BASE];
 		u64 cycles = coarse ? base : rdtsc_ordered();
@@ -134,7 +137,7 @@ long __vdso_time(long *t)
 
 long __vdso_clock_getres(int clk, struct timespec64 *res)
 {
-	if (!served(clk))
+	if (!served(clk) || vvar_page[VVAR_MODE] == VVAR_MODE_SYSCALL)
 		return syscall2(SYS_clock_getres, clk, (long)res);
 	if (res) {
 		res->tv_sec = 0;

@@ -60,13 +60,13 @@ const YES: &[&str] = &[
     "DNOTIFY",
     "BSD_PROCESS_ACCT",
     "BSD_PROCESS_ACCT_V3",
+    "TIME_NS",
 ];
 
 /// Options uml lacks (what tests commonly check).
 const NO: &[&str] = &[
     "MODULES",
     "NET_NS",
-    "TIME_NS",
     "CGROUPS",
     "MEMCG",
     "IO_URING",

@@ -26,7 +26,7 @@
 //!   `EPERM` to remove), and a write to a file opened for writing fails (`EINVAL` for
 //!   per-process files, `EIO` for the others, as Linux files without a write method).
 //!   The exceptions are `comm`, through which a process renames itself, `timerslack_ns`,
-//!   and the writable files of `/proc/sys` ([`SYSCTLS`]): the syscall layer recognises them
+//!   `timens_offsets`, and the writable files of `/proc/sys` ([`SYSCTLS`]): the syscall layer recognises them
 //!   ([`OpenFile::proc_pid_writable`], [`OpenFile::proc_sysctl`]) and does those writes
 //!   itself.
 //!   Who may open a `/proc/sys` file goes by its mode bits alone, as Linux's `sysctl_perm`.
@@ -94,6 +94,9 @@ pub enum ProcFile {
     Limits,
     /// `/proc/PID/timerslack_ns`: the task's timer slack.
     TimerslackNs,
+    /// `/proc/PID/timens_offsets`: the clock offsets of the time namespace the process's
+    /// children go to.
+    TimensOffsets,
 }
 
 /// What procfs asks about the guest's processes. Implemented by the syscall layer over
@@ -470,6 +473,7 @@ static PID: &[Entry] = entries! {
     b"statm" => Node::File(ProcFile::Statm), R;
     b"status" => Node::File(ProcFile::Status), R;
     b"task" => Node::Dir(DirKind::Task), DIR;
+    b"timens_offsets" => Node::File(ProcFile::TimensOffsets), S_IFREG | 0o644;
     b"timerslack_ns" => Node::File(ProcFile::TimerslackNs), S_IFREG | 0o666;
 };
 
@@ -1038,12 +1042,14 @@ impl OpenFile {
     }
 
     /// The writable per-process file this is and the task it is about, if it is a
-    /// `/proc/PID/comm` (whose writes rename the process) or `/proc/PID/timerslack_ns`
-    /// (whose writes set the task's timer slack): the syscall layer handles their writes.
+    /// `/proc/PID/comm` (whose writes rename the process), `/proc/PID/timerslack_ns`
+    /// (whose writes set the task's timer slack) or `/proc/PID/timens_offsets` (whose
+    /// writes set a time namespace's offsets): the syscall layer handles their writes.
     pub fn proc_pid_writable(&self) -> Option<(ProcFile, i32)> {
         match proc_of(self.dentry.as_ref()?)? {
             ProcInode {
-                node: Node::File(f @ (ProcFile::Comm | ProcFile::TimerslackNs)),
+                node:
+                    Node::File(f @ (ProcFile::Comm | ProcFile::TimerslackNs | ProcFile::TimensOffsets)),
                 pid,
                 ..
             } => Some((*f, *pid)),

@@ -5,6 +5,11 @@
 //! read+exec right above it, at a fixed place in the gap between the mmap area (which ends
 //! at `MMAP_BASE`) and the stack, and passes the vDSO's address as `AT_SYSINFO_EHDR`.
 //! A fork inherits both with the rest of the address space.
+//!
+//! A process in a time namespace other than the initial one has `[vvar]` replaced by a
+//! page that tells the vDSO to make the syscall for every clock ([`TIMENS_VVAR_NAME`],
+//! [`map_vvar`]; Linux's "timens" data page), so that it never reads the initial
+//! namespace's clocks.
 
 use abi::flags::Prot;
 use abi::{Errno, UserAddr, PAGE_SIZE};
@@ -16,6 +21,9 @@ include!(concat!(env!("OUT_DIR"), "/vdso_layout.rs"));
 pub const VVAR_NAME: &str = "[vvar]";
 /// The vDSO's name in the maps view.
 pub const VDSO_NAME: &str = "[vdso]";
+/// The data page of the processes in a time namespace other than the initial one: its
+/// `MODE` is `MODE_SYSCALL`, and it never changes.
+pub const TIMENS_VVAR_NAME: &str = "[vvar timens]";
 /// Where `[vvar]` goes; the vDSO starts one page above (its code finds the page there).
 pub const VVAR_ADDR: u64 = mm::layout::MMAP_BASE;
 
@@ -29,4 +37,18 @@ pub fn map(mm: &mut MmService, id: MmId) -> Result<u64, Errno> {
     mm.map_special(id, UserAddr(vdso_addr), &vdso, Prot::READ | Prot::EXEC)?;
     crate::clock::refresh(mm);
     Ok(vdso_addr)
+}
+
+/// Maps the data page of a process in the initial time namespace (`timens` false) or in
+/// another one over the `[vvar]` of address space `id` (at exec, fork and `setns`).
+pub fn map_vvar(mm: &mut MmService, id: MmId, timens: bool) -> Result<(), Errno> {
+    let page = if timens {
+        let mut content = [0u8; PAGE_SIZE as usize];
+        let mode = vvar::MODE_SYSCALL as u64;
+        content[vvar::MODE * 8..][..8].copy_from_slice(&mode.to_ne_bytes());
+        mm.special(TIMENS_VVAR_NAME, &content)?
+    } else {
+        mm.special(VVAR_NAME, &[0; PAGE_SIZE as usize])?
+    };
+    mm.map_special(id, UserAddr(VVAR_ADDR), &page, Prot::READ)
 }

@@ -11,7 +11,8 @@ use crate::{Args, Ctx};
 /// `setns(fd, nstype)`: the caller enters the namespace `fd` names (a `/proc/PID/ns`
 /// file: `nstype` 0 or its kind), or those of kinds `nstype` of the process a pidfd names.
 /// A pid (time) namespace becomes where the caller's children go (and, for time, the
-/// caller's own); it must be the caller's or below it (`EINVAL`). `CAP_SYS_ADMIN` in the
+/// caller's own: `EUSERS` for a multithreaded caller); it must be the caller's or below it
+/// (`EINVAL`). `CAP_SYS_ADMIN` in the
 /// caller's user namespace is needed (`EPERM`). Mount and network namespaces: only the
 /// initial ones have files, and entering them changes nothing.
 pub(crate) fn sys_setns(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
@@ -64,8 +65,14 @@ pub(crate) fn sys_setns(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
         }
     }
     if kinds & NEWTIME != 0 {
+        if ctx.proc.threads.len() > 1 {
+            return Err(Errno::EUSERS);
+        }
         crate::ns::time::enter(ctx, next.time_for_children)?;
         next.time = next.time_for_children;
+        if next.time != mine.time {
+            crate::exec::vdso::map_vvar(ctx.mm, ctx.proc.mm, next.time != 0)?;
+        }
     }
     ctx.proc.ns = next;
     Ok(0)

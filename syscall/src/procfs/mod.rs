@@ -251,7 +251,7 @@ impl<'c> Ctx<'c> {
 }
 
 /// Whether writes to `file` are the syscall layer's: `/proc/PID/comm`,
-/// `/proc/PID/timerslack_ns` and the `/proc/sys` files.
+/// `/proc/PID/timerslack_ns`, `/proc/PID/timens_offsets` and the `/proc/sys` files.
 pub(crate) fn writes_here(file: &FileRef) -> bool {
     file.proc_pid_writable().is_some() || file.proc_sysctl().is_some()
 }
@@ -260,6 +260,7 @@ pub(crate) fn writes_here(file: &FileRef) -> bool {
 pub(crate) fn write_limit(file: &FileRef) -> usize {
     match file.proc_pid_writable() {
         Some((ProcFile::Comm, _)) => 15,
+        Some((ProcFile::TimensOffsets, _)) => 4096,
         // kstrtoull_from_user's buffer.
         Some(_) => 23,
         None => 4096,
@@ -271,6 +272,7 @@ pub(crate) fn write_limit(file: &FileRef) -> usize {
 pub(crate) fn write(ctx: &mut Ctx<'_>, file: &FileRef, data: &[u8], len: u64) -> abi::SysResult {
     match (file.proc_pid_writable(), file.proc_sysctl()) {
         (Some((ProcFile::Comm, pid)), _) => write_comm(ctx, pid, data),
+        (Some((ProcFile::TimensOffsets, pid)), _) => crate::ns::time::write_offsets(ctx, pid, data),
         (Some((_, tid)), _) => write_timerslack(ctx, tid, data),
         (None, Some(path)) => sys::write(ctx, path, data),
         (None, None) => return Err(Errno::EINVAL),

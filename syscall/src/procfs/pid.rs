@@ -148,6 +148,9 @@ pub(super) fn contents(
             c
         }
         ProcFile::Limits => limits(p).into_bytes(),
+        ProcFile::TimensOffsets => {
+            crate::ns::time::offsets_file(&v.table.ns, p.ns.time_for_children)
+        }
         ProcFile::TimerslackNs => {
             let slack = p.threads.get(&tid).map_or(0, |t| t.sched.timer_slack_ns);
             format!("{slack}\n").into_bytes()

@@ -44,13 +44,16 @@ pub(super) fn contents(v: &ProcView<'_>, mm: &Mm, file: ProcFile) -> Vec<u8> {
                 v.pids().len()
             )
         }
-        ProcFile::Uptime => format!(
-            "{}.{:02} {}.{:02}\n",
-            up.as_secs(),
-            up.subsec_millis() / 10,
-            idle_ns / 1_000_000_000,
-            (idle_ns / 10_000_000) % 100
-        ),
+        ProcFile::Uptime => {
+            let up = crate::time::uptime_in(&v.table.ns, v.caller.ns.time);
+            format!(
+                "{}.{:02} {}.{:02}\n",
+                up.tv_sec,
+                up.tv_nsec / 10_000_000,
+                idle_ns / 1_000_000_000,
+                (idle_ns / 10_000_000) % 100
+            )
+        }
         ProcFile::Loadavg => {
             let pids = v.pids();
             let last = pids.iter().max().copied().unwrap_or(0);
