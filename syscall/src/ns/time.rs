@@ -168,6 +168,7 @@ pub(crate) fn write_offsets(ctx: &mut Ctx<'_>, pid: i32, data: &[u8]) -> Result<
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
