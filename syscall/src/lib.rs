@@ -79,6 +79,7 @@ mod settime;
 pub mod signal;
 mod signalfd;
 mod splice;
+pub mod swap;
 mod sysfs_call;
 mod syslog;
 pub mod table;

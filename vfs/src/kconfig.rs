@@ -53,6 +53,7 @@ const YES: &[&str] = &[
     "DNOTIFY",
     "BSD_PROCESS_ACCT",
     "BSD_PROCESS_ACCT_V3",
+    "SWAP",
 ];
 
 /// Options uml lacks (what tests commonly check).
@@ -70,7 +71,6 @@ const NO: &[&str] = &[
     "SECCOMP",
     "SECCOMP_FILTER",
     "NUMA",
-    "SWAP",
     "KSM",
     "TRANSPARENT_HUGEPAGE",
     "HUGETLBFS",

@@ -81,6 +81,8 @@ pub enum ProcFile {
     Pagemap,
     /// `/proc/kpageflags` (binary; see [`ProcSource::entries`]).
     Kpageflags,
+    /// `/proc/swaps`.
+    Swaps,
     /// `/proc/PID/cmdline`.
     Cmdline,
     /// `/proc/PID/environ`.
@@ -306,6 +308,7 @@ static ROOT: &[Entry] = entries! {
     b"meminfo" => Node::File(ProcFile::Meminfo), R;
     b"mounts" => Node::Symlink(b"self/mounts".to_vec()), LNK;
     b"stat" => Node::File(ProcFile::SysStat), R;
+    b"swaps" => Node::File(ProcFile::Swaps), R;
     b"sys" => Node::Dir(DirKind::Sys(0)), DIR;
     b"sysvipc" => Node::Dir(DirKind::Sysvipc), DIR;
     b"net" => Node::Dir(DirKind::Net), DIR;
