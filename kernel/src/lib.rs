@@ -67,6 +67,7 @@ mod tests;
 mod trace;
 mod trace_args;
 mod user;
+mod userfault;
 
 use std::collections::HashMap;
 use std::ffi::OsString;

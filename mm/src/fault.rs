@@ -63,7 +63,7 @@ impl AddressSpace {
     /// The entry for page `vpn` of `vma` over the fresh frame `f` (refcount 1): a file page
     /// that can be cached enters the page cache (which keeps that reference) and the entry
     /// takes another; otherwise the entry owns the frame.
-    fn adopt(phys: &mut Frames, vma: &Vma, vpn: u64, f: Frame) -> Pte {
+    pub(crate) fn adopt(phys: &mut Frames, vma: &Vma, vpn: u64, f: Frame) -> Pte {
         if let (Some((k, o)), Backing::File { source, .. }) =
             (Self::cache_slot(vma, vpn), &vma.backing)
         {
@@ -185,6 +185,15 @@ impl AddressSpace {
         if !permits(&vma, access) || self.guards.contains(&vpn) {
             return Err(SEGV_ACCERR);
         }
+        if self.poisoned.contains(&vpn) {
+            return Err(FaultError::Poisoned);
+        }
+        if let Some(e) = vma
+            .uffd
+            .and_then(|r| self.userfault_of(phys, &vma, vpn, access, r))
+        {
+            return Err(e);
+        }
         if present {
             if let Some(pte) = self.pt.get(vpn) {
                 return self.fault_present(phys, &vma, vpn, pte, access);
@@ -297,8 +306,9 @@ impl AddressSpace {
             }
             self.fault_seq = (hi, hi - lo);
         }
-        if self.guards.range(lo..hi).next().is_some() {
-            // Guard pages are never populated: this page alone.
+        if self.guards.range(lo..hi).next().is_some() || vma.uffd.is_some() {
+            // Guard pages are never populated, nor pages a userfaultfd handler fills:
+            // this page alone.
             (lo, hi) = (vpn, vpn + 1);
         }
         if matches!(vma.backing, Backing::Special { .. }) {

@@ -73,6 +73,7 @@ pub mod service;
 pub mod space;
 pub mod special;
 pub mod uaccess;
+pub mod userfault;
 pub mod vma;
 
 use std::collections::HashMap;
@@ -180,6 +181,16 @@ pub enum FaultError {
     Bus,
     /// Physical memory is exhausted.
     OutOfMemory,
+    /// A poisoned page (`UFFDIO_POISON`): SIGBUS (`BUS_MCEERR_AR`).
+    Poisoned,
+    /// The fault is a userfaultfd context's to resolve: the kernel reports it and parks
+    /// the thread, which retries the access when woken.
+    Userfault {
+        /// The context.
+        ctx: u64,
+        /// `UFFD_PAGEFAULT_FLAG_*` bits.
+        flags: u32,
+    },
 }
 
 /// Physical memory usage.
@@ -486,6 +497,12 @@ impl Mm {
     pub fn mseal(&mut self, id: MmId, addr: UserAddr, len: u64, flags: u64) -> Result<(), Errno> {
         let s = self.spaces.get_mut(&id).ok_or(Errno::EINVAL)?;
         s.mseal(addr.0, len, flags)
+    }
+
+    /// A userfaultfd request on space `id` (see [`userfault`]): bytes done, or 0.
+    pub fn userfault(&mut self, id: MmId, op: userfault::UffdOp) -> Result<u64, Errno> {
+        let s = self.spaces.get_mut(&id).ok_or(Errno::ESRCH)?;
+        s.userfault(&mut self.phys, op)
     }
 
     /// Sets the start of the heap (by the ELF loader: the end of bss; rounded up to a page).

@@ -33,6 +33,8 @@ pub struct AddressSpace {
     pub lock_future: Option<bool>,
     /// Guard pages (`MADV_GUARD_INSTALL`): any access is `SIGSEGV`, never populated.
     pub guards: std::collections::BTreeSet<u64>,
+    /// Poisoned pages (`UFFDIO_POISON`): any access is `SIGBUS`.
+    pub poisoned: std::collections::BTreeSet<u64>,
 }
 
 fn page_up(v: u64) -> Option<u64> {
@@ -67,6 +69,7 @@ impl AddressSpace {
             fault_seq: (0, 0),
             lock_future: None,
             guards: Default::default(),
+            poisoned: Default::default(),
         }
     }
 
@@ -136,6 +139,7 @@ impl AddressSpace {
     /// Removes every mapping in `[start, end)` (both page aligned).
     pub fn unmap_range(&mut self, phys: &mut Frames, start: u64, end: u64) {
         self.remove_guards(start / PAGE_SIZE, end / PAGE_SIZE);
+        self.remove_poison(start / PAGE_SIZE, end / PAGE_SIZE);
         for v in self.vmas.remove_range(start, end) {
             if v.charged() {
                 phys.uncharge(v.pages());
@@ -248,6 +252,7 @@ impl AddressSpace {
             locked: flags.contains(MapFlags::LOCKED) || self.lock_future.is_some(),
             growsdown: flags.contains(MapFlags::GROWSDOWN),
             no_maywrite,
+            uffd: None,
             backing,
         };
         if vma.charged() {
@@ -579,6 +584,7 @@ impl AddressSpace {
                 locked: false,
                 growsdown: false,
                 no_maywrite: false,
+                uffd: None,
                 backing: Backing::Anon,
             };
             if !phys.try_charge(vma.pages()) {

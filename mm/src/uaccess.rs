@@ -36,7 +36,7 @@ impl AddressSpace {
             return Err(Errno::EFAULT);
         };
         let access = if write { Access::Write } else { Access::Read };
-        if !permits(v, access) || self.guards.contains(&vpn) {
+        if !permits(v, access) || self.guards.contains(&vpn) || self.poisoned.contains(&vpn) {
             return Err(Errno::EFAULT);
         }
         match self.pt.get(vpn) {
@@ -51,6 +51,13 @@ impl AddressSpace {
                 Ok(new.frame)
             }
             Some(pte) => Ok(pte.frame),
+            // A page a userfaultfd handler would fill: the kernel does not wait for it.
+            None if v
+                .uffd
+                .is_some_and(|r| self.userfault_of(phys, v, vpn, access, r).is_some()) =>
+            {
+                Err(Errno::EFAULT)
+            }
             None => {
                 let v = v.clone();
                 let mut pte = self

@@ -91,6 +91,7 @@ mod timerfd;
 pub mod timers;
 pub mod tty;
 mod unshare;
+pub mod userfaultfd;
 
 pub use args::Args;
 pub use ctx::{Ctx, SchedView};

@@ -368,6 +368,8 @@ pub struct ProcessTable {
     pub acct: Option<vfs::FileRef>,
     /// The swap areas (`swapon`).
     pub swaps: crate::swap::Swaps,
+    /// The userfaultfd contexts alive.
+    pub userfaultfds: crate::userfaultfd::Registry,
     /// The `wait` status of each process that ended, until its pid is given out again
     /// (what `PIDFD_GET_INFO` reports of a reaped process).
     pub exit_codes: std::collections::BTreeMap<i32, i32>,
@@ -392,6 +394,7 @@ impl ProcessTable {
             keys: Default::default(),
             acct: None,
             swaps: Default::default(),
+            userfaultfds: Default::default(),
             exit_codes: Default::default(),
             net: Default::default(),
         }

@@ -54,6 +54,7 @@ const YES: &[&str] = &[
     "BSD_PROCESS_ACCT",
     "BSD_PROCESS_ACCT_V3",
     "SWAP",
+    "USERFAULTFD",
 ];
 
 /// Options uml lacks (what tests commonly check).
@@ -76,7 +77,6 @@ const NO: &[&str] = &[
     "HUGETLBFS",
     "QUOTA",
     "QFMT_V2",
-    "USERFAULTFD",
     "MEMORY_FAILURE",
     "MANDATORY_FILE_LOCKING",
     "TRACING",
