@@ -347,10 +347,6 @@ impl Kernel {
                         let info = SigInfo::fault(sig::SIGSEGV, si_code, addr);
                         self.force_fault(tid, info, TrapInfo::page_fault(addr, present, false));
                     }
-                    Err(mm::FaultError::Poisoned) => {
-                        let info = SigInfo::fault(sig::SIGBUS, si_code::BUS_MCEERR_AR, addr);
-                        self.force_fault(tid, info, TrapInfo::page_fault(addr, present, false));
-                    }
                     Err(mm::FaultError::Userfault { ctx, flags }) => {
                         self.userfault(tid, mmid, (addr, present), ctx, flags);
                     }

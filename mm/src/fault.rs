@@ -186,7 +186,7 @@ impl AddressSpace {
             return Err(SEGV_ACCERR);
         }
         if self.poisoned.contains(&vpn) {
-            return Err(FaultError::Poisoned);
+            return Err(FaultError::Bus);
         }
         if let Some(e) = vma
             .uffd

@@ -181,8 +181,6 @@ pub enum FaultError {
     Bus,
     /// Physical memory is exhausted.
     OutOfMemory,
-    /// A poisoned page (`UFFDIO_POISON`): SIGBUS (`BUS_MCEERR_AR`).
-    Poisoned,
     /// The fault is a userfaultfd context's to resolve: the kernel reports it and parks
     /// the thread, which retries the access when woken.
     Userfault {

@@ -10,7 +10,7 @@
 //! shared anonymous memory, and shared mappings of cached files (standing for shmem; `MINOR`
 //! needs one of these or shared anonymous memory). Faults in a registered range never
 //! fault around (each page is the handler's to fill). A poisoned page (`UFFDIO_POISON`)
-//! gives `SIGBUS` on access until it is unmapped.
+//! gives `SIGBUS` (`BUS_ADRERR`, as Linux 6.18) on access until it is unmapped.
 
 use abi::Errno;
 use serde::{Deserialize, Serialize};

@@ -274,10 +274,14 @@ pub fn fault_raised(registry: &Registry, ctx: u64, tid: i32, addr: u64, flags: u
 }
 
 /// The requests of a userfaultfd, and `/dev/userfaultfd`'s `USERFAULTFD_IOC_NEW` (its
-/// argument the flags, no capability needed); `None` when `f` is neither.
+/// argument the flags, no capability needed; any other request there is `EINVAL`); `None`
+/// when `f` is neither.
 pub(crate) fn ioctl(ctx: &mut Ctx<'_>, f: &FileRef, req: u32, arg: UserAddr) -> Option<SysResult> {
-    if f.is_userfaultfd_dev() && req == USERFAULTFD_IOC_NEW {
-        return Some(create(ctx, arg.0 as u32));
+    if f.is_userfaultfd_dev() {
+        return Some(match req {
+            USERFAULTFD_IOC_NEW => create(ctx, arg.0 as u32),
+            _ => Err(Errno::EINVAL),
+        });
     }
     let c = f.object_as::<Userfaultfd>()?;
     if req != UFFDIO_API && c.state.lock().features.is_none() {
