@@ -137,6 +137,46 @@ static void errnos(void) {
     close(u2);
 }
 
+/* Write protection: a store to a protected page waits until the handler lifts it. */
+static char *wp_page;
+static volatile int wp_seen_unchanged;
+static void *wp_handler(void *arg) {
+    int u = *(int *)arg;
+    struct pollfd p = {.fd = u, .events = POLLIN};
+    struct uffd_msg m;
+    if (poll(&p, 1, 10000) != 1 || read(u, &m, sizeof m) != sizeof m) printf("bad wp read\n");
+    printf("wp fault: flags=%#llx page=%d\n", (unsigned long long)m.arg.pagefault.flags,
+           (char *)(uintptr_t)m.arg.pagefault.address == wp_page);
+    wp_seen_unchanged = wp_page[5] == 'a';
+    struct uffdio_writeprotect w = {.range = {.start = (uintptr_t)wp_page, .len = PAGE}};
+    report("unprotect", ioctl(u, UFFDIO_WRITEPROTECT, &w));
+    return NULL;
+}
+
+static void wp_part(void) {
+    int u = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+    struct uffdio_api api = {.api = UFFD_API, .features = UFFD_FEATURE_PAGEFAULT_FLAG_WP};
+    report("api wp", ioctl(u, UFFDIO_API, &api));
+    wp_page = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    memset(wp_page, 'a', PAGE);
+    struct uffdio_register r = {.range = {.start = (uintptr_t)wp_page, .len = PAGE},
+                                .mode = UFFDIO_REGISTER_MODE_WP};
+    report("register wp", ioctl(u, UFFDIO_REGISTER, &r));
+    printf("wp range ioctls=%#llx\n", (unsigned long long)r.ioctls);
+    struct uffdio_writeprotect w = {.range = {.start = (uintptr_t)wp_page, .len = PAGE},
+                                    .mode = UFFDIO_WRITEPROTECT_MODE_WP};
+    report("protect", ioctl(u, UFFDIO_WRITEPROTECT, &w));
+    w.mode = UFFDIO_WRITEPROTECT_MODE_WP | UFFDIO_WRITEPROTECT_MODE_DONTWAKE;
+    EXPECT_ERR("protect dontwake", ioctl(u, UFFDIO_WRITEPROTECT, &w), EINVAL);
+    printf("protected page reads %c\n", wp_page[7]);
+    pthread_t t;
+    pthread_create(&t, NULL, wp_handler, &u);
+    wp_page[5] = 'W';
+    pthread_join(t, NULL);
+    printf("store waited: %d, now %c\n", wp_seen_unchanged, wp_page[5]);
+    close(u);
+}
+
 /* UFFD_FEATURE_SIGBUS: a missing page is SIGBUS, no message. And UFFDIO_POISON. */
 static void sigbus_part(void) {
     int u = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
@@ -207,6 +247,7 @@ int main(void) {
     printf("unregistered page reads %d\n", area[3 * PAGE + 7]);
     close(uffd);
 
+    wp_part();
     sigbus_part();
 
     int dev = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);

@@ -1,7 +1,8 @@
 //! userfaultfd: a thread reads another thread's page faults from the descriptor and
 //! resolves them (`UFFDIO_COPY`, `ZEROPAGE`, `MOVE`) while the faulting thread waits
 //! outside any syscall; a signal to the waiting thread runs its handler and the access is
-//! retried; `UFFD_FEATURE_SIGBUS`, `UFFDIO_POISON`, unregistering, closing,
+//! retried; write protection (a store waits until the handler lifts it);
+//! `UFFD_FEATURE_SIGBUS`, `UFFDIO_POISON`, unregistering, closing,
 //! `/dev/userfaultfd`, and the errnos of bad requests. A C guest run natively and under
 //! uml with both trap mechanisms: stdout and exit status must be identical. Under ptrace
 //! uml does not learn whether a fault was a write, so there the guest leaves
@@ -37,6 +38,8 @@ fn userfaultfd_as_linux() {
         "copy over a page=EEXIST\n",
         "range ioctls=0x13c\n",
         "poisoned: code=2\n",
+        "wp fault: flags=0x3 page=1\n",
+        "store waited: 1, now W\n",
         "unregistered page reads 0\n",
     ] {
         assert!(out.contains(want), "missing {want:?} in:\n{out}");

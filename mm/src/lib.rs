@@ -345,19 +345,24 @@ impl Mm {
             return Err(Errno::ENOMEM);
         }
         let mut child = AddressSpace::new(child_id);
-        // Memory locks are not inherited.
+        // Memory locks are not inherited, nor userfaultfd registrations (uml has no
+        // `UFFD_FEATURE_EVENT_FORK`).
         child.vmas = p.vmas.clone();
         let locked: Vec<(u64, u64)> = child
             .vmas
             .iter()
-            .filter(|v| v.locked)
+            .filter(|v| v.locked || v.uffd.is_some())
             .map(|v| (v.start, v.end))
             .collect();
         for (s, e) in locked {
-            child.vmas.for_each_in_mut(s, e, |v| v.locked = false);
+            child.vmas.for_each_in_mut(s, e, |v| {
+                v.locked = false;
+                v.uffd = None;
+            });
             child.vmas.merge_range(s, e);
         }
         child.guards = p.guards.clone();
+        child.poisoned = p.poisoned.clone();
         child.brk_start = p.brk_start;
         child.brk = p.brk;
         let mut vma: Option<vma::Vma> = None;

@@ -85,15 +85,17 @@ impl AddressSpace {
     }
 
     /// The protection page `pte` of `vma` must have in the host: the VMA's, minus write for
-    /// a private frame shared copy-on-write and for a clean page-cache page of a shared
-    /// mapping (so that the first store marks it dirty).
+    /// a private frame shared copy-on-write, for a clean page-cache page of a shared
+    /// mapping (so that the first store marks it dirty) and for a page a userfaultfd
+    /// write-protected.
     pub fn effective_prot(vma: &Vma, phys: &Frames, pte: Pte) -> u32 {
         let mut p = vma.prot.bits() & RWX;
-        let write_protect = if vma.shared {
-            phys.cache.dirty(pte.frame) == Some(false)
-        } else {
-            phys.refcount(pte.frame) > 1
-        };
+        let write_protect = pte.uffd_wp()
+            || if vma.shared {
+                phys.cache.dirty(pte.frame) == Some(false)
+            } else {
+                phys.refcount(pte.frame) > 1
+            };
         if write_protect {
             p &= !Prot::WRITE.bits();
         }

@@ -39,6 +39,12 @@ impl AddressSpace {
         if !permits(v, access) || self.guards.contains(&vpn) || self.poisoned.contains(&vpn) {
             return Err(Errno::EFAULT);
         }
+        // A page a userfaultfd handler would fill or unprotect: the kernel does not wait.
+        if v.uffd
+            .is_some_and(|r| self.userfault_of(phys, v, vpn, access, r).is_some())
+        {
+            return Err(Errno::EFAULT);
+        }
         match self.pt.get(vpn) {
             Some(pte) if write => {
                 let mut new = self
@@ -51,13 +57,6 @@ impl AddressSpace {
                 Ok(new.frame)
             }
             Some(pte) => Ok(pte.frame),
-            // A page a userfaultfd handler would fill: the kernel does not wait for it.
-            None if v
-                .uffd
-                .is_some_and(|r| self.userfault_of(phys, v, vpn, access, r).is_some()) =>
-            {
-                Err(Errno::EFAULT)
-            }
             None => {
                 let v = v.clone();
                 let mut pte = self

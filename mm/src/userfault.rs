@@ -1,14 +1,15 @@
 //! userfaultfd's side in mm: which VMAs a userfaultfd context handles the faults of
 //! (`UFFDIO_REGISTER`, `UFFDIO_UNREGISTER`), which faults become its (a missing page in a
-//! `MISSING` range, a cached page not yet mapped in a `MINOR` range: [`FaultError::Userfault`],
-//! for the kernel to report and park the faulting thread), and the ioctls that resolve them
-//! by filling pages (`UFFDIO_COPY`, `UFFDIO_ZEROPAGE`, `UFFDIO_MOVE`, `UFFDIO_CONTINUE`,
-//! `UFFDIO_POISON`). A context is a number the syscall layer gives out; mm keeps no other
+//! `MISSING` range, a cached page not yet mapped in a `MINOR` range, a store to a page it
+//! write-protected in a `WP` range: [`FaultError::Userfault`], for the kernel to report and
+//! park the faulting thread), and the ioctls that resolve them by filling pages
+//! (`UFFDIO_COPY`, `UFFDIO_ZEROPAGE`, `UFFDIO_MOVE`, `UFFDIO_CONTINUE`, `UFFDIO_POISON`) or
+//! lifting write protection (`UFFDIO_WRITEPROTECT`, which also sets it). A context is a number the syscall layer gives out; mm keeps no other
 //! state of it.
 //!
 //! Which mappings can be registered follows Linux's `vma_can_userfault`: private and
 //! shared anonymous memory, and shared mappings of cached files (standing for shmem; `MINOR`
-//! needs one of these or shared anonymous memory). Faults in a registered range never
+//! needs one of these or shared anonymous memory; `WP` private anonymous memory). Faults in a registered range never
 //! fault around (each page is the handler's to fill). A poisoned page (`UFFDIO_POISON`)
 //! gives `SIGBUS` (`BUS_ADRERR`, as Linux 6.18) on access until it is unmapped.
 
@@ -31,6 +32,8 @@ pub const MODE_WP: u32 = 2;
 pub const MODE_MINOR: u32 = 4;
 /// `UFFD_PAGEFAULT_FLAG_*` of a reported fault.
 pub const FLAG_WRITE: u32 = 1;
+/// The store was to a write-protected page (`UFFD_PAGEFAULT_FLAG_WP`).
+pub const FLAG_WP: u32 = 2;
 /// The fault was on a cached page not mapped yet (`UFFD_PAGEFAULT_FLAG_MINOR`).
 pub const FLAG_MINOR: u32 = 4;
 
@@ -71,7 +74,7 @@ pub enum UffdOp {
         /// The context.
         ctx: u64,
     },
-    /// `UFFDIO_COPY`: `data` (whole pages) at `dst`.
+    /// `UFFDIO_COPY`: `data` (whole pages) at `dst`, write-protected with `wp`.
     Copy {
         /// The context.
         ctx: u64,
@@ -79,6 +82,8 @@ pub enum UffdOp {
         dst: u64,
         /// The pages' bytes.
         data: Vec<u8>,
+        /// `UFFDIO_COPY_MODE_WP` (the range must be registered for it: `EINVAL`).
+        wp: bool,
     },
     /// `UFFDIO_ZEROPAGE`: zero pages at `[dst, dst+len)`.
     Zeropage {
@@ -110,6 +115,18 @@ pub enum UffdOp {
         dst: u64,
         /// Length.
         len: u64,
+    },
+    /// `UFFDIO_WRITEPROTECT`: the present pages of `[start, start+len)` write-protected
+    /// (`wp`) or not.
+    Writeprotect {
+        /// The context.
+        ctx: u64,
+        /// Start.
+        start: u64,
+        /// Length.
+        len: u64,
+        /// Protect (else unprotect).
+        wp: bool,
     },
     /// `UFFDIO_POISON`: `[dst, dst+len)` poisoned.
     Poison {
@@ -150,10 +167,10 @@ fn in_file(phys: &Frames, vma: &Vma, vpn: u64) -> bool {
         || off * PAGE_SIZE < source.size()
 }
 
-/// Linux's `vma_can_userfault`.
+/// Linux's `vma_can_userfault` (write protection on private anonymous memory only).
 fn can_userfault(v: &Vma, modes: u32) -> bool {
     let anon = !v.shared && matches!(v.backing, Backing::Anon);
-    if modes & MODE_MINOR != 0 && !shmem(v) {
+    if modes & MODE_MINOR != 0 && !shmem(v) || modes & MODE_WP != 0 && !anon {
         return false;
     }
     anon || shmem(v)
@@ -185,12 +202,20 @@ impl AddressSpace {
                 }
                 Ok(0)
             }
-            UffdOp::Copy { ctx, dst, data } => {
+            UffdOp::Copy { ctx, dst, data, wp } => {
                 let len = data.len() as u64;
-                self.fill(phys, ctx, dst, len, false, |phys, vma, vpn, i| {
+                let no_wp = |v: &Vma| v.uffd.is_none_or(|r| r.modes & MODE_WP == 0);
+                if wp && self.vmas.find(dst).is_some_and(no_wp) {
+                    return Err(Errno::EINVAL);
+                }
+                let done = self.fill(phys, ctx, dst, len, false, |phys, vma, vpn, i| {
                     let page = &data[(i * PAGE_SIZE) as usize..][..PAGE_SIZE as usize];
                     Self::new_page(phys, vma, vpn, Some(page))
-                })
+                })?;
+                if wp && done > 0 {
+                    self.writeprotect(phys, ctx, dst, done, true)?;
+                }
+                Ok(done)
             }
             UffdOp::Zeropage { ctx, dst, len } => {
                 self.fill(phys, ctx, dst, len, false, |phys, vma, vpn, _| {
@@ -244,6 +269,12 @@ impl AddressSpace {
                 len,
                 allow_holes,
             } => self.move_pages(phys, ctx, dst, src, len, allow_holes),
+            UffdOp::Writeprotect {
+                ctx,
+                start,
+                len,
+                wp,
+            } => self.writeprotect(phys, ctx, start, len, wp),
         };
         phys.flush();
         r
@@ -394,8 +425,47 @@ impl AddressSpace {
         Ok(len)
     }
 
+    /// `UFFDIO_WRITEPROTECT`: every VMA of the range must be registered for write
+    /// protection with `ctx` (`ENOENT`); the present pages' host mappings follow.
+    fn writeprotect(
+        &mut self,
+        phys: &mut Frames,
+        ctx: u64,
+        start: u64,
+        len: u64,
+        wp: bool,
+    ) -> Result<u64, Errno> {
+        let end = range_end(start, len)?;
+        let ours = |v: &Vma| {
+            v.uffd
+                .is_some_and(|r| r.ctx == ctx && r.modes & MODE_WP != 0)
+        };
+        if !self.vmas.covered(start, end) || !self.vmas.iter_range(start, end).all(ours) {
+            return Err(Errno::ENOENT);
+        }
+        for (vpn, mut pte) in self.pt.range(start / PAGE_SIZE, end / PAGE_SIZE) {
+            if pte.uffd_wp() == wp {
+                continue;
+            }
+            pte.set_uffd_wp(wp);
+            self.pt.set(vpn, pte);
+            if pte.host().is_some() {
+                let vma = self
+                    .vmas
+                    .find(vpn * PAGE_SIZE)
+                    .cloned()
+                    .ok_or(Errno::ENOENT)?;
+                let want = Self::effective_prot(&vma, phys, pte);
+                self.host_map(vpn, &mut pte, want);
+            }
+        }
+        Ok(0)
+    }
+
     /// Whether a fault at page `vpn` of `vma` (registered `reg`) with `access` goes to the
-    /// userfaultfd context, and with which `FLAG_*` bits.
+    /// userfaultfd context, and with which `FLAG_*` bits: a missing or minor fault, or a
+    /// store to a write-protected page (an access of unknown kind to a page the host maps
+    /// read-only for that reason is one).
     pub(crate) fn userfault_of(
         &self,
         phys: &Frames,
@@ -404,8 +474,18 @@ impl AddressSpace {
         access: Access,
         reg: Registration,
     ) -> Option<FaultError> {
-        if self.pt.get(vpn).is_some() || !permits(vma, access) {
+        if !permits(vma, access) {
             return None;
+        }
+        if let Some(pte) = self.pt.get(vpn) {
+            let store =
+                access == Access::Write || access == Access::Unknown && pte.host().is_some();
+            return (pte.uffd_wp() && store && reg.modes & MODE_WP != 0).then_some(
+                FaultError::Userfault {
+                    ctx: reg.ctx,
+                    flags: FLAG_WP | FLAG_WRITE,
+                },
+            );
         }
         let write = if access == Access::Write {
             FLAG_WRITE

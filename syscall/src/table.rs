@@ -326,7 +326,7 @@ table! {
     setdomainname => full(procfs::sys::sys_setdomainname);
     sysinfo => full(info::sys_sysinfo);
     sysfs => full(sysfs_call::sys_sysfs);
-    userfaultfd => partial(userfaultfd::sys_userfaultfd, "missing and minor faults (UFFDIO_COPY/ZEROPAGE/MOVE/CONTINUE/POISON/WAKE); no write-protect mode, no events; a syscall touching a registered missing page gets EFAULT instead of waiting");
+    userfaultfd => partial(userfaultfd::sys_userfaultfd, "missing, minor and write-protect faults (UFFDIO_COPY/ZEROPAGE/MOVE/CONTINUE/POISON/WRITEPROTECT/WAKE); write protection of private anonymous memory only, no events, no write flag under --trap=ptrace; a syscall touching a registered missing page gets EFAULT instead of waiting");
     swapon => partial(swap::sys_swapon, "areas are kept and listed in /proc/swaps, never used (guest memory is never swapped out); an active swap file is not made immutable, a mounted loop device is not refused");
     swapoff => full(swap::sys_swapoff);
     acct => partial(acct::sys_acct, "acct_v3 records on each process exit; tty, memory, fault and I/O counts are 0; no suspension when the file system fills");

@@ -14,14 +14,17 @@
 //! instruction is retried after it, as on Linux.
 //!
 //! Ioctls: `UFFDIO_API` (once; `EINVAL` before it for everything else), `UFFDIO_REGISTER`
-//! (`MISSING` and `MINOR` modes) and `UNREGISTER`, `UFFDIO_WAKE`, `UFFDIO_COPY`,
-//! `UFFDIO_ZEROPAGE`, `UFFDIO_MOVE`, `UFFDIO_CONTINUE`, `UFFDIO_POISON`; each wakes the
-//! faults of its range unless told `DONTWAKE`, and a partial fill is `EAGAIN` with the count
-//! written back. Features: `MISSING_SHMEM`, `MINOR_SHMEM`, `SIGBUS` (no messages: the fault
-//! is `SIGBUS`), `THREAD_ID`, `EXACT_ADDRESS`, `POISON`, `MOVE`.
+//! (`MISSING`, `MINOR` and `WP` modes) and `UNREGISTER`, `UFFDIO_WAKE`, `UFFDIO_COPY`,
+//! `UFFDIO_ZEROPAGE`, `UFFDIO_MOVE`, `UFFDIO_CONTINUE`, `UFFDIO_POISON`,
+//! `UFFDIO_WRITEPROTECT`; each wakes the faults of its range unless told `DONTWAKE`, and a
+//! partial fill is `EAGAIN` with the count written back. Features: `PAGEFAULT_FLAG_WP`,
+//! `MISSING_SHMEM`, `MINOR_SHMEM`, `SIGBUS` (no messages: the fault is `SIGBUS`),
+//! `THREAD_ID`, `EXACT_ADDRESS`, `POISON`, `MOVE`.
 //!
-//! Known gaps: no write-protect mode (`UFFDIO_REGISTER_MODE_WP`, `UFFDIO_WRITEPROTECT`) and
-//! no events (fork, remap, remove, unmap); the kernel's own accesses to guest memory (a
+//! Known gaps: write protection of private anonymous memory only, of present pages only
+//! (no `WP_UNPOPULATED` markers); no events (fork, remap, remove, unmap); under
+//! `--trap=ptrace` uml does not learn whether a fault was a write, so a missing-page
+//! fault never has `UFFD_PAGEFAULT_FLAG_WRITE`; the kernel's own accesses to guest memory (a
 //! syscall's buffer in a registered range) do not wait for the handler but fail with
 //! `EFAULT`, as for a context made with `UFFD_USER_MODE_ONLY`; `vm.unprivileged_userfaultfd`
 //! is 0 (without `CAP_SYS_PTRACE`, `userfaultfd` needs `UFFD_USER_MODE_ONLY`).
@@ -50,6 +53,7 @@ const EVENT_PAGEFAULT: u8 = 0x12;
 /// `sizeof(struct uffd_msg)`.
 const MSG_SIZE: usize = 32;
 /// `UFFD_FEATURE_*` uml has.
+const FEATURE_PAGEFAULT_FLAG_WP: u64 = 1 << 0;
 const FEATURE_MISSING_SHMEM: u64 = 1 << 5;
 const FEATURE_SIGBUS: u64 = 1 << 7;
 const FEATURE_THREAD_ID: u64 = 1 << 8;
@@ -57,7 +61,8 @@ const FEATURE_MINOR_SHMEM: u64 = 1 << 10;
 const FEATURE_EXACT_ADDRESS: u64 = 1 << 11;
 const FEATURE_POISON: u64 = 1 << 14;
 const FEATURE_MOVE: u64 = 1 << 16;
-const FEATURES: u64 = FEATURE_MISSING_SHMEM
+const FEATURES: u64 = FEATURE_PAGEFAULT_FLAG_WP
+    | FEATURE_MISSING_SHMEM
     | FEATURE_SIGBUS
     | FEATURE_THREAD_ID
     | FEATURE_MINOR_SHMEM
@@ -71,16 +76,18 @@ const NR_WAKE: u32 = 0x02;
 const NR_COPY: u32 = 0x03;
 const NR_ZEROPAGE: u32 = 0x04;
 const NR_MOVE: u32 = 0x05;
+const NR_WRITEPROTECT: u32 = 0x06;
 const NR_CONTINUE: u32 = 0x07;
 const NR_POISON: u32 = 0x08;
 const NR_API: u32 = 0x3f;
 /// `UFFD_API_IOCTLS`.
 const API_IOCTLS: u64 = 1 << NR_REGISTER | 1 << NR_UNREGISTER | 1 << NR_API;
-/// `UFFD_API_RANGE_IOCTLS` (less `WRITEPROTECT`, which uml lacks).
+/// `UFFD_API_RANGE_IOCTLS`.
 const RANGE_IOCTLS: u64 = 1 << NR_WAKE
     | 1 << NR_COPY
     | 1 << NR_ZEROPAGE
     | 1 << NR_MOVE
+    | 1 << NR_WRITEPROTECT
     | 1 << NR_CONTINUE
     | 1 << NR_POISON;
 /// `_IOWR(0xAA, nr, size)` and `_IOR`.
@@ -97,6 +104,7 @@ const UFFDIO_WAKE: u32 = ior(NR_WAKE, 16);
 const UFFDIO_COPY: u32 = iowr(NR_COPY, 40);
 const UFFDIO_ZEROPAGE: u32 = iowr(NR_ZEROPAGE, 32);
 const UFFDIO_MOVE: u32 = iowr(NR_MOVE, 40);
+const UFFDIO_WRITEPROTECT: u32 = iowr(NR_WRITEPROTECT, 24);
 const UFFDIO_CONTINUE: u32 = iowr(NR_CONTINUE, 32);
 const UFFDIO_POISON: u32 = iowr(NR_POISON, 32);
 /// `USERFAULTFD_IOC_NEW` (`_IO(0xAA, 0)`), on `/dev/userfaultfd`.
@@ -105,6 +113,9 @@ const USERFAULTFD_IOC_NEW: u32 = 0xaa00;
 const MODE_DONTWAKE: u64 = 1;
 /// `UFFDIO_COPY_MODE_WP`, `UFFDIO_CONTINUE_MODE_WP`.
 const MODE_WP: u64 = 2;
+/// `UFFDIO_WRITEPROTECT_MODE_WP` and `_DONTWAKE`.
+const WRITEPROTECT_MODE_WP: u64 = 1;
+const WRITEPROTECT_MODE_DONTWAKE: u64 = 2;
 /// `UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES`.
 const MOVE_ALLOW_SRC_HOLES: u64 = 2;
 /// The largest copy read in one go (the rest is `EAGAIN` with the count, as a partial
@@ -313,6 +324,7 @@ pub(crate) fn ioctl(ctx: &mut Ctx<'_>, f: &FileRef, req: u32, arg: UserAddr) -> 
         UFFDIO_COPY => copy(ctx, c, arg),
         UFFDIO_ZEROPAGE | UFFDIO_CONTINUE | UFFDIO_POISON => fill(ctx, c, req, arg),
         UFFDIO_MOVE => move_pages(ctx, c, arg),
+        UFFDIO_WRITEPROTECT => writeprotect(ctx, c, arg),
         _ => return None,
     })
 }
@@ -345,7 +357,8 @@ fn check_range(start: u64, len: u64) -> Result<(), Errno> {
 /// range then takes (written back).
 fn register(ctx: &mut Ctx<'_>, c: &Userfaultfd, arg: UserAddr) -> SysResult {
     let [start, len, mode, _]: [u64; 4] = ctx.read_val(arg)?;
-    if mode == 0 || mode & !u64::from(MODE_MISSING | MODE_MINOR) != 0 {
+    let modes = u64::from(MODE_MISSING | MODE_MINOR | mm::userfault::MODE_WP);
+    if mode == 0 || mode & !modes != 0 {
         return Err(Errno::EINVAL);
     }
     check_range(start, len)?;
@@ -359,6 +372,9 @@ fn register(ctx: &mut Ctx<'_>, c: &Userfaultfd, arg: UserAddr) -> SysResult {
     let mut ioctls = RANGE_IOCTLS;
     if mode & u64::from(MODE_MINOR) == 0 {
         ioctls &= !(1 << NR_CONTINUE);
+    }
+    if mode & u64::from(mm::userfault::MODE_WP) == 0 {
+        ioctls &= !(1 << NR_WRITEPROTECT);
     }
     ctx.write_val(UserAddr(arg.0 + 24), &ioctls)?;
     Ok(0)
@@ -409,10 +425,6 @@ fn copy(ctx: &mut Ctx<'_>, c: &Userfaultfd, arg: UserAddr) -> SysResult {
     if src.checked_add(len).is_none() || mode & !(MODE_DONTWAKE | MODE_WP) != 0 {
         return Err(Errno::EINVAL);
     }
-    if mode & MODE_WP != 0 {
-        // No range is registered for write protection.
-        return Err(Errno::EINVAL);
-    }
     let n = len.min(MAX_COPY);
     let mut data = vec![0u8; n as usize];
     ctx.copy_in(UserAddr(src), &mut data)?;
@@ -420,6 +432,7 @@ fn copy(ctx: &mut Ctx<'_>, c: &Userfaultfd, arg: UserAddr) -> SysResult {
         ctx: c.id,
         dst,
         data,
+        wp: mode & MODE_WP != 0,
     };
     let r = ctx.mm.userfault(c.mm, op);
     filled(
@@ -474,6 +487,29 @@ fn fill(ctx: &mut Ctx<'_>, c: &Userfaultfd, req: u32, arg: UserAddr) -> SysResul
         len,
         mode & MODE_DONTWAKE != 0,
     )
+}
+
+/// `UFFDIO_WRITEPROTECT`: the range and `mode`; lifting the protection wakes the range's
+/// faults unless `DONTWAKE` (which protecting may not be told: `EINVAL`).
+fn writeprotect(ctx: &mut Ctx<'_>, c: &Userfaultfd, arg: UserAddr) -> SysResult {
+    let [start, len, mode]: [u64; 3] = ctx.read_val(arg)?;
+    check_range(start, len)?;
+    let both = WRITEPROTECT_MODE_WP | WRITEPROTECT_MODE_DONTWAKE;
+    if mode & !both != 0 || mode & both == both {
+        return Err(Errno::EINVAL);
+    }
+    let wp = mode & WRITEPROTECT_MODE_WP != 0;
+    let op = UffdOp::Writeprotect {
+        ctx: c.id,
+        start,
+        len,
+        wp,
+    };
+    ctx.mm.userfault(c.mm, op)?;
+    if !wp && mode & WRITEPROTECT_MODE_DONTWAKE == 0 {
+        wake(ctx, c, start, len);
+    }
+    Ok(0)
 }
 
 /// `UFFDIO_MOVE`: `dst`, `src`, `len`, `mode`, then the count.

@@ -55,6 +55,8 @@ const YES: &[&str] = &[
     "BSD_PROCESS_ACCT_V3",
     "SWAP",
     "USERFAULTFD",
+    "HAVE_ARCH_USERFAULTFD_WP",
+    "HAVE_ARCH_USERFAULTFD_MINOR",
 ];
 
 /// Options uml lacks (what tests commonly check).
