@@ -5,8 +5,7 @@
  * natively and under uml, and undoes its swap areas, mounts and loop device before it
  * exits. */
 #include "common.h"
-#include <linux/loop.h>
-#include <sys/ioctl.h>
+#include "loop_image.h"
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/swap.h>
@@ -73,14 +72,8 @@ static unsigned long long total_swap(void) {
 }
 
 int main(void) {
-    int img = open("image", O_CREAT | O_RDWR, 0600);
-    CHECK("image", img >= 0 && ftruncate(img, 32 << 20) == 0);
-    int ctl = open("/dev/loop-control", O_RDWR);
-    int n = ioctl(ctl, LOOP_CTL_GET_FREE);
     char dev[64];
-    snprintf(dev, sizeof dev, "/dev/loop%d", n);
-    int lfd = open(dev, O_RDWR);
-    report("set-fd", ioctl(lfd, LOOP_SET_FD, img));
+    int lfd = loop_image("image", 32, dev, sizeof dev);
     /* 4 KiB blocks: extents page-aligned, so every page after the header counts. */
     char *mkfs[] = {"/sbin/mkfs.ext4", "-q", "-F", "-b", "4096", dev, NULL};
     printf("mkfs=%d\n", run_quiet(mkfs));

@@ -391,23 +391,21 @@ fn wake(ctx: &mut Ctx<'_>, c: &Userfaultfd, start: u64, len: u64) {
     ctx.wake(WaitKey::File(c.id));
 }
 
-/// The end of a filling ioctl that did `done` bytes of `len` at `dst` (or failed):
-/// the count goes to the structure's field at `count_at`, the range's faults wake unless
-/// `dontwake`; a partial fill is `EAGAIN`.
-#[allow(clippy::too_many_arguments)]
-fn filled(
+/// Carries out the filling `op` over `[dst, dst+len)` on the context's space: the bytes
+/// done (or the error) go to the structure's count at `count_at`, the range's faults wake
+/// unless `mode` says `DONTWAKE`; a partial fill is `EAGAIN`.
+fn fill_range(
     ctx: &mut Ctx<'_>,
     c: &Userfaultfd,
+    op: UffdOp,
     count_at: UserAddr,
-    r: Result<u64, Errno>,
-    dst: u64,
-    len: u64,
-    dontwake: bool,
+    (dst, len, mode): (u64, u64, u64),
 ) -> SysResult {
+    let r = ctx.mm.userfault(c.mm, op);
     let shown = r.map_or_else(|e| -(e as i64), |n| n as i64);
     ctx.write_val(count_at, &shown)?;
     let done = r?;
-    if !dontwake {
+    if mode & MODE_DONTWAKE == 0 {
         wake(ctx, c, dst, done);
     }
     if done == len {
@@ -434,16 +432,7 @@ fn copy(ctx: &mut Ctx<'_>, c: &Userfaultfd, arg: UserAddr) -> SysResult {
         data,
         wp: mode & MODE_WP != 0,
     };
-    let r = ctx.mm.userfault(c.mm, op);
-    filled(
-        ctx,
-        c,
-        UserAddr(arg.0 + 32),
-        r,
-        dst,
-        len,
-        mode & MODE_DONTWAKE != 0,
-    )
+    fill_range(ctx, c, op, UserAddr(arg.0 + 32), (dst, len, mode))
 }
 
 /// `UFFDIO_ZEROPAGE`, `UFFDIO_CONTINUE`, `UFFDIO_POISON`: the range, `mode`, then the
@@ -477,16 +466,7 @@ fn fill(ctx: &mut Ctx<'_>, c: &Userfaultfd, req: u32, arg: UserAddr) -> SysResul
             len,
         },
     };
-    let r = ctx.mm.userfault(c.mm, op);
-    filled(
-        ctx,
-        c,
-        UserAddr(arg.0 + 24),
-        r,
-        dst,
-        len,
-        mode & MODE_DONTWAKE != 0,
-    )
+    fill_range(ctx, c, op, UserAddr(arg.0 + 24), (dst, len, mode))
 }
 
 /// `UFFDIO_WRITEPROTECT`: the range and `mode`; lifting the protection wakes the range's
@@ -527,16 +507,7 @@ fn move_pages(ctx: &mut Ctx<'_>, c: &Userfaultfd, arg: UserAddr) -> SysResult {
         len,
         allow_holes: mode & MOVE_ALLOW_SRC_HOLES != 0,
     };
-    let r = ctx.mm.userfault(c.mm, op);
-    filled(
-        ctx,
-        c,
-        UserAddr(arg.0 + 32),
-        r,
-        dst,
-        len,
-        mode & MODE_DONTWAKE != 0,
-    )
+    fill_range(ctx, c, op, UserAddr(arg.0 + 32), (dst, len, mode))
 }
 
 #[cfg(test)]
