@@ -9,6 +9,9 @@
 //! - **Address spaces** ([`space`]): VMAs ([`vma`]) and a page table ([`pagetable`]) per
 //!   space, with Linux's `mmap`/`munmap`/`mprotect`/`madvise`/`mseal`/`brk` semantics and errnos.
 //! - **Faults** ([`fault`]): demand paging with fault-around, copy-on-write breaks.
+//! - **userfaultfd ranges** ([`userfault`]): which VMAs a userfaultfd context registered,
+//!   which faults are its to resolve ([`FaultError::Userfault`]: the kernel parks the
+//!   thread), and the ioctls that fill, move, poison or write-protect pages for it.
 //! - **Special mappings** ([`special`]): frames the kernel provides to every space (the
 //!   vDSO and its data page), shared and never writable by guests.
 //! - **The page cache** ([`pagecache`]): frames holding file pages, shared by every mapping
@@ -30,7 +33,7 @@
 //! - Every guest address is below [`layout::TASK_SIZE`]; the runner's stub lives above.
 //! - After the queued ops are applied, a page is host-mapped iff its page-table entry says so,
 //!   with exactly the recorded protection, and that protection never exceeds the VMA's
-//!   (minus write for copy-on-write frames). The host therefore never lets the guest touch a
+//!   (minus write for copy-on-write frames and userfaultfd write-protected pages). The host therefore never lets the guest touch a
 //!   page it may not.
 //! - Free frames read as zero (they are punched out of the memfd when freed).
 //! - Committed pages (private writable VMAs, brk) plus frames held by uncharged VMAs and by
