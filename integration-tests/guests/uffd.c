@@ -177,6 +177,47 @@ static void wp_part(void) {
     close(u);
 }
 
+/* A thread parked on a fault while its process exits, is killed, closes the context (the
+ * thread then goes on with a zero page) or execs. */
+static char *life_page;
+static void *toucher(void *a) {
+    (void)a;
+    volatile char c = life_page[0];
+    (void)c;
+    return NULL;
+}
+
+static void lifecycle_part(void) {
+    for (int how = 0; how < 4; how++) {
+        pid_t p = fork();
+        if (p == 0) {
+            int u = syscall(SYS_userfaultfd, O_CLOEXEC);
+            struct uffdio_api api = {.api = UFFD_API};
+            ioctl(u, UFFDIO_API, &api);
+            life_page = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            struct uffdio_register r = {.range = {.start = (uintptr_t)life_page, .len = PAGE},
+                                        .mode = UFFDIO_REGISTER_MODE_MISSING};
+            ioctl(u, UFFDIO_REGISTER, &r);
+            pthread_t t;
+            pthread_create(&t, NULL, toucher, NULL);
+            usleep(100000);
+            if (how == 0) _exit(3);
+            if (how == 1) kill(getpid(), SIGKILL);
+            if (how == 2) {
+                close(u);
+                pthread_join(t, NULL);
+                _exit(4);
+            }
+            execl("/bin/sh", "sh", "-c", "exit 5", (char *)NULL);
+            _exit(99);
+        }
+        int st;
+        waitpid(p, &st, 0);
+        printf("parked thread, case %d: exited=%d code=%d signaled=%d sig=%d\n", how,
+               WIFEXITED(st), WEXITSTATUS(st), WIFSIGNALED(st), WTERMSIG(st));
+    }
+}
+
 /* UFFD_FEATURE_SIGBUS: a missing page is SIGBUS, no message. And UFFDIO_POISON. */
 static void sigbus_part(void) {
     int u = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
@@ -248,6 +289,7 @@ int main(void) {
     close(uffd);
 
     wp_part();
+    lifecycle_part();
     sigbus_part();
 
     int dev = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);

@@ -1,7 +1,8 @@
 //! userfaultfd: a thread reads another thread's page faults from the descriptor and
 //! resolves them (`UFFDIO_COPY`, `ZEROPAGE`, `MOVE`) while the faulting thread waits
 //! outside any syscall; a signal to the waiting thread runs its handler and the access is
-//! retried; write protection (a store waits until the handler lifts it);
+//! retried; write protection (a store waits until the handler lifts it); a process whose
+//! thread waits on a fault exits, is killed, closes the context or execs;
 //! `UFFD_FEATURE_SIGBUS`, `UFFDIO_POISON`, unregistering, closing,
 //! `/dev/userfaultfd`, and the errnos of bad requests. A C guest run natively and under
 //! uml with both trap mechanisms: stdout and exit status must be identical. Under ptrace
@@ -40,6 +41,8 @@ fn userfaultfd_as_linux() {
         "poisoned: code=2\n",
         "wp fault: flags=0x3 page=1\n",
         "store waited: 1, now W\n",
+        "parked thread, case 1: exited=0 code=0 signaled=1 sig=9\n",
+        "parked thread, case 3: exited=1 code=5 signaled=0 sig=0\n",
         "unregistered page reads 0\n",
     ] {
         assert!(out.contains(want), "missing {want:?} in:\n{out}");
