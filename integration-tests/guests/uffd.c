@@ -135,6 +135,13 @@ static void errnos(void) {
     EXPECT_ERR("before api", ioctl(u2, UFFDIO_UNREGISTER, &rr), EINVAL);
     EXPECT_ERR("unknown flags", syscall(SYS_userfaultfd, 0x100), EINVAL);
     close(u2);
+    /* Without CAP_SYS_PTRACE (vm.unprivileged_userfaultfd 0): user-mode faults only. */
+    CHECK("seteuid", seteuid(65534) == 0);
+    EXPECT_ERR("unprivileged", syscall(SYS_userfaultfd, O_CLOEXEC), EPERM);
+    int u4 = syscall(SYS_userfaultfd, O_CLOEXEC | UFFD_USER_MODE_ONLY);
+    CHECK("unprivileged user-mode only", u4 >= 0);
+    close(u4);
+    CHECK("seteuid back", seteuid(0) == 0);
 }
 
 /* Write protection: a store to a protected page waits until the handler lifts it. */

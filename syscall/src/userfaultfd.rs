@@ -26,8 +26,7 @@
 //! `--trap=ptrace` uml does not learn whether a fault was a write, so a missing-page
 //! fault never has `UFFD_PAGEFAULT_FLAG_WRITE`; the kernel's own accesses to guest memory (a
 //! syscall's buffer in a registered range) do not wait for the handler but fail with
-//! `EFAULT`, as for a context made with `UFFD_USER_MODE_ONLY`; `vm.unprivileged_userfaultfd`
-//! is 0 (without `CAP_SYS_PTRACE`, `userfaultfd` needs `UFFD_USER_MODE_ONLY`).
+//! `EFAULT`, as for a context made with `UFFD_USER_MODE_ONLY`.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::io::IoSliceMut;
@@ -237,11 +236,13 @@ pub(crate) fn create(ctx: &mut Ctx<'_>, flags: u32) -> SysResult {
     ctx.install_object(obj, flags)
 }
 
-/// `userfaultfd(flags)`: kernel faults may be handled only with `CAP_SYS_PTRACE` (Linux's
-/// default `vm.unprivileged_userfaultfd` 0); `UFFD_USER_MODE_ONLY` needs nothing.
+/// `userfaultfd(flags)`: a context that handles the kernel's faults too (no
+/// `UFFD_USER_MODE_ONLY`) needs `CAP_SYS_PTRACE` unless `vm.unprivileged_userfaultfd` is 1
+/// (`EPERM`).
 pub(crate) fn sys_userfaultfd(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     let flags = a.u32(0);
-    if flags & USER_MODE_ONLY == 0 && !ctx.proc.cred.caps.has(CAP_SYS_PTRACE) {
+    let anyone = ctx.procs.sysctl.int("vm/unprivileged_userfaultfd") == 1;
+    if flags & USER_MODE_ONLY == 0 && !anyone && !ctx.proc.cred.caps.has(CAP_SYS_PTRACE) {
         return Err(Errno::EPERM);
     }
     create(ctx, flags)

@@ -402,6 +402,7 @@ pub const SYSCTLS: &[(&str, u32)] = &[
     ("vm/max_map_count", 0o644),
     ("vm/mmap_min_addr", 0o644),
     ("vm/overcommit_memory", 0o644),
+    ("vm/unprivileged_userfaultfd", 0o644),
     ("vm/vfs_cache_pressure", 0o644),
 ];
 
