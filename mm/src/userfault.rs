@@ -139,8 +139,8 @@ pub enum UffdOp {
     },
 }
 
-/// Linux's `validate_range`: page aligned, not empty, below `TASK_SIZE`; the end.
-fn range_end(start: u64, len: u64) -> Result<u64, Errno> {
+/// Linux's `validate_range`: page aligned, not empty, below `TASK_SIZE` (`EINVAL`); the end.
+pub fn range_end(start: u64, len: u64) -> Result<u64, Errno> {
     let end = start.checked_add(len).ok_or(Errno::EINVAL)?;
     if start % PAGE_SIZE != 0 || len % PAGE_SIZE != 0 || len == 0 || end > TASK_SIZE {
         return Err(Errno::EINVAL);
@@ -204,7 +204,7 @@ impl AddressSpace {
             }
             UffdOp::Copy { ctx, dst, data, wp } => {
                 let len = data.len() as u64;
-                let no_wp = |v: &Vma| v.uffd.is_none_or(|r| r.modes & MODE_WP == 0);
+                let no_wp = |v: &Vma| !v.uffd.is_some_and(|r| r.modes & MODE_WP != 0);
                 if wp && self.vmas.find(dst).is_some_and(no_wp) {
                     return Err(Errno::EINVAL);
                 }
@@ -251,14 +251,20 @@ impl AddressSpace {
                 self.registered(ctx, dst, end)?;
                 let (lo, hi) = (dst / PAGE_SIZE, end / PAGE_SIZE);
                 for vpn in lo..hi {
-                    if self.pt.get(vpn).is_some() || self.poisoned.contains(&vpn) {
-                        return if vpn == lo {
-                            Err(Errno::EEXIST)
-                        } else {
-                            Ok((vpn - lo) * PAGE_SIZE)
-                        };
-                    }
-                    self.poisoned.insert(vpn);
+                    // A marker costs the kernel memory, as a page-table entry does Linux:
+                    // no more of them than there are frames (`ENOMEM`).
+                    let r = if self.pt.get(vpn).is_some() || self.poisoned.contains(&vpn) {
+                        Err(Errno::EEXIST)
+                    } else if self.poisoned.len() as u64 >= phys.total() {
+                        Err(Errno::ENOMEM)
+                    } else {
+                        Ok(())
+                    };
+                    match r {
+                        Ok(()) => self.poisoned.insert(vpn),
+                        Err(e) if vpn == lo => return Err(e),
+                        Err(_) => return Ok((vpn - lo) * PAGE_SIZE),
+                    };
                 }
                 Ok(len)
             }
@@ -317,7 +323,7 @@ impl AddressSpace {
     /// as Linux's `uffd_mfill_lock`).
     fn registered(&self, ctx: u64, start: u64, end: u64) -> Result<Vma, Errno> {
         let v = self.vmas.find(start).ok_or(Errno::ENOENT)?;
-        if end > v.end || v.uffd.is_none_or(|r| r.ctx != ctx) {
+        if end > v.end || !v.uffd.is_some_and(|r| r.ctx == ctx) {
             return Err(Errno::ENOENT);
         }
         Ok(v.clone())
@@ -398,7 +404,23 @@ impl AddressSpace {
             return Err(Errno::EINVAL);
         }
         let (slo, dlo) = (src / PAGE_SIZE, dst / PAGE_SIZE);
-        for i in 0..len / PAGE_SIZE {
+        let n = len / PAGE_SIZE;
+        // With holes allowed, only the pages present on either side matter (a huge range
+        // of holes is no work); without, the first hole ends the move.
+        let at: Box<dyn Iterator<Item = u64>> = if allow_holes {
+            let present = |lo: u64| {
+                self.pt
+                    .range(lo, lo + n)
+                    .into_iter()
+                    .map(move |(v, _)| v - lo)
+            };
+            let offsets: std::collections::BTreeSet<u64> =
+                present(slo).chain(present(dlo)).collect();
+            Box::new(offsets.into_iter())
+        } else {
+            Box::new(0..n)
+        };
+        for i in at {
             let r = match (self.pt.get(slo + i), self.pt.get(dlo + i)) {
                 (_, Some(_)) => Err(Errno::EEXIST),
                 (None, None) if allow_holes => continue,
@@ -510,5 +532,79 @@ impl AddressSpace {
         for p in gone {
             self.poisoned.remove(&p);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use abi::flags::{MapFlags, Prot};
+    use abi::{Errno, UserAddr};
+
+    use super::*;
+    use crate::Mm;
+
+    const HUGE: u64 = 1 << 40;
+
+    fn huge(mm: &mut Mm, id: crate::MmId) -> u64 {
+        let flags = MapFlags::PRIVATE | MapFlags::ANONYMOUS | MapFlags::NORESERVE;
+        mm.mmap(id, UserAddr(0), HUGE, Prot::READ | Prot::WRITE, flags, None)
+            .unwrap()
+            .0
+    }
+
+    #[test]
+    fn huge_ranges_cost_what_is_there() {
+        let mut mm = Mm::new(16 << 20).unwrap();
+        let id = mm.create_space();
+        let (dst, src) = (huge(&mut mm, id), huge(&mut mm, id));
+        let reg = |start, len, modes| UffdOp::Register {
+            ctx: 1,
+            start,
+            len,
+            modes,
+        };
+        mm.userfault(id, reg(dst, HUGE, MODE_MISSING)).unwrap();
+        mm.copy_out(id, UserAddr(src + 4096), b"moved").unwrap();
+        let mv = |allow_holes| UffdOp::Move {
+            ctx: 1,
+            dst,
+            src,
+            len: HUGE,
+            allow_holes,
+        };
+        assert_eq!(mm.userfault(id, mv(false)), Err(Errno::ENOENT));
+        assert_eq!(mm.userfault(id, mv(true)), Ok(HUGE));
+        let mut b = [0u8; 5];
+        mm.copy_in(id, UserAddr(src + 4096), &mut b).unwrap();
+        assert_eq!(&b, &[0; 5], "the source page left");
+        let poison = UffdOp::Poison {
+            ctx: 1,
+            dst: dst + 8192,
+            len: HUGE - 8192,
+        };
+        let done = mm.userfault(id, poison).unwrap();
+        assert!(
+            done < HUGE && done <= (16 << 20),
+            "markers are bounded: {done}"
+        );
+        // Not registered, unaligned, empty: ENOENT, EINVAL.
+        let zero = |dst, len| UffdOp::Zeropage { ctx: 1, dst, len };
+        assert_eq!(mm.userfault(id, zero(src, 4096)), Err(Errno::ENOENT));
+        assert_eq!(mm.userfault(id, zero(dst + 1, 4096)), Err(Errno::EINVAL));
+        assert_eq!(mm.userfault(id, zero(dst, 0)), Err(Errno::EINVAL));
+        assert_eq!(mm.userfault(id, zero(dst + 4096, 4096)), Err(Errno::EEXIST));
+        assert_eq!(mm.userfault(id, zero(dst, 2 * 4096)), Ok(4096), "partial");
+        assert_eq!(
+            mm.userfault(id, reg(dst, 4096, MODE_MINOR)),
+            Err(Errno::EINVAL)
+        );
+        let other = UffdOp::Register {
+            ctx: 2,
+            start: dst,
+            len: 4096,
+            modes: MODE_MISSING,
+        };
+        assert_eq!(mm.userfault(id, other), Err(Errno::EBUSY));
     }
 }

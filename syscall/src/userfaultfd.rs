@@ -344,14 +344,9 @@ fn api(ctx: &mut Ctx<'_>, c: &Userfaultfd, arg: UserAddr) -> SysResult {
     Ok(0)
 }
 
-/// Linux's `validate_range` on the ioctl side.
+/// Linux's `validate_range` on the ioctl side (`EINVAL`).
 fn check_range(start: u64, len: u64) -> Result<(), Errno> {
-    let page = mm::PAGE_SIZE;
-    let end = start.checked_add(len).ok_or(Errno::EINVAL)?;
-    if start % page != 0 || len % page != 0 || len == 0 || end > mm::layout::TASK_SIZE {
-        return Err(Errno::EINVAL);
-    }
-    Ok(())
+    mm::userfault::range_end(start, len).map(|_| ())
 }
 
 /// `UFFDIO_REGISTER`: `struct uffdio_register` is the range, the mode, and the ioctls the
