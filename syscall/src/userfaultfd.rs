@@ -508,6 +508,7 @@ fn move_pages(ctx: &mut Ctx<'_>, c: &Userfaultfd, arg: UserAddr) -> SysResult {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]
