@@ -14,7 +14,8 @@
 //!                ops: mm.host_ops(space), ..})
 //!     match trap {
 //!         Syscall => syscall::dispatch    // value | block | fork | exec | exit
-//!         Fault   => mm.handle_fault      // resolved | guest SIGSEGV
+//!         Fault   => mm.handle_fault      // resolved | guest SIGSEGV/SIGBUS | a
+//!                                         // userfaultfd's: parked until resolved
 //!         Interrupted => preempt          // the time slice ran out
 //!         Signal / Exited => default actions, host errors
 //!     }

@@ -17,7 +17,9 @@
 //! [`proc_calls::exit_process`]), and the instance's keys and keyrings (`keys`: `add_key`,
 //! `request_key`, `keyctl`, `/proc/keys`), also kept in the [`ProcessTable`], and guest
 //! ptrace ([`ptrace`]: the link between tracer and tracee, their stops as values, the
-//! requests; the kernel enters the stops).
+//! requests; the kernel enters the stops), userfaultfd contexts ([`userfaultfd`]: their
+//! messages and ioctls; the kernel parks a faulting thread through
+//! [`userfaultfd::fault_raised`]) and swap areas ([`swap`]).
 //!
 //! Messages: the kernel hands a stopped task's registers to [`dispatch`], which returns an
 //! [`Outcome`]: a value for `rax`, or a change of control flow (exit). Handlers never touch
