@@ -99,6 +99,20 @@ int main(void) {
     EXPECT_ERR("swapon dir", swapon_("d", 0), EISDIR);
     EXPECT_ERR("swapon bad flags", swapon_("d/sw2", 0x80000), EINVAL);
     EXPECT_ERR("swapoff not on", swapoff_("d/sw2"), EINVAL);
+    /* An active swap file is not written, shrunk or reallocated; growing it is fine. */
+    int sfd = open("d/sw1", O_RDWR);
+    EXPECT_ERR("write swap file", write(sfd, "x", 1), ETXTBSY);
+    EXPECT_ERR("write nothing to swap file", write(sfd, "x", 0), ETXTBSY);
+    EXPECT_ERR("shrink swap file", ftruncate(sfd, 4096), ETXTBSY);
+    EXPECT_ERR("truncate swap file", truncate("d/sw1", 8192), ETXTBSY);
+    EXPECT_ERR("fallocate swap file", fallocate(sfd, 0, 0, 4096), ETXTBSY);
+    int other = open("d/plain", O_RDWR);
+    EXPECT_ERR("copy into swap file", copy_file_range(other, NULL, sfd, NULL, 10, 0), ETXTBSY);
+    EXPECT_ERR("copy out of swap file", copy_file_range(sfd, NULL, other, NULL, 10, 0), ETXTBSY);
+    char rb[10];
+    printf("read swap file: %zd\n", read(sfd, rb, sizeof rb));
+    close(other);
+    close(sfd);
 
     report("swapon sw2", swapon_("d/sw2", 0));
     show("sw2", 0);

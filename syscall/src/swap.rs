@@ -19,9 +19,10 @@
 //! next of -2, -3, ..., which a `swapoff` moves up again. `swapoff(path)`: `CAP_SYS_ADMIN`, the open, then `EINVAL` when the file is no
 //! swap area.
 //!
-//! Known gaps: a swap file is not made immutable (Linux refuses writes and truncation
-//! with `ETXTBSY` while it is active), and a mounted loop device is not refused (`EBUSY`
-//! on Linux).
+//! An active swap file is Linux's `IS_SWAPFILE`: writes, `copy_file_range` into or out of
+//! it, `fallocate` and shrinking truncations are `ETXTBSY` ([`check_inactive`]).
+//!
+//! Known gap: a mounted loop device is not refused (`EBUSY` on Linux).
 
 use abi::flags::OFlags;
 use abi::{Errno, SysResult};
@@ -104,6 +105,18 @@ impl Swaps {
             );
         }
         out
+    }
+}
+
+/// `ETXTBSY` if `f` is an active swap area.
+pub(crate) fn check_inactive(ctx: &Ctx<'_>, f: &FileRef) -> Result<(), Errno> {
+    let areas = &ctx.procs.swaps.areas;
+    if areas.is_empty() {
+        return Ok(());
+    }
+    match f.inode_id() {
+        Ok(key) if areas.iter().any(|a| a.key == key) => Err(Errno::ETXTBSY),
+        _ => Ok(()),
     }
 }
 
