@@ -327,7 +327,7 @@ table! {
     sysinfo => full(info::sys_sysinfo);
     sysfs => full(sysfs_call::sys_sysfs);
     userfaultfd => partial(userfaultfd::sys_userfaultfd, "missing, minor and write-protect faults (UFFDIO_COPY/ZEROPAGE/MOVE/CONTINUE/POISON/WRITEPROTECT/WAKE); write protection of private anonymous memory only, no events, no write flag under --trap=ptrace; a syscall touching a registered missing page gets EFAULT instead of waiting");
-    swapon => partial(swap::sys_swapon, "areas are kept and listed in /proc/swaps, never used (guest memory is never swapped out); an active swap file is not made immutable, a mounted loop device is not refused");
+    swapon => partial(swap::sys_swapon, "areas are kept and listed in /proc/swaps, never used (guest memory is never swapped out); a mounted loop device is not refused");
     swapoff => full(swap::sys_swapoff);
     acct => partial(acct::sys_acct, "acct_v3 records on each process exit; tty, memory, fault and I/O counts are 0; no suspension when the file system fills");
     reboot => partial(reboot::sys_reboot, "CAD_ON/CAD_OFF (kernel/ctrl-alt-del); restart, halt, power-off, kexec, suspend EPERM as without CAP_SYS_BOOT");
