@@ -139,6 +139,17 @@ int main(void) {
     EXPECT_ERR("swapon tmpfs", swapon_("t/sw", 0), EINVAL);
     report("umount tmpfs", umount("t"));
 
+    /* A loop device as a swap partition. */
+    char dev2[64];
+    int lfd2 = loop_image("image2", 1, dev2, sizeof dev2);
+    printf("mkswap partition=%d\n", mkswap(dev2));
+    report("swapon partition", swapon_(dev2, 0));
+    show(strrchr(dev2, '/') + 1, 0);
+    EXPECT_ERR("swapon partition again", swapon_(dev2, 0), EBUSY);
+    report("swapoff partition", swapoff_(dev2));
+    report("clear partition", ioctl(lfd2, LOOP_CLR_FD, 0));
+    close(lfd2);
+
     report("umount", umount("d"));
     report("clear", ioctl(lfd, LOOP_CLR_FD, 0));
     close(lfd);

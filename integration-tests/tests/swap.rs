@@ -1,5 +1,5 @@
 //! Swap areas: `swapon`/`swapoff` of files `mkswap` made on an ext4 file system of a loop
-//! device, `/proc/swaps`, `sysinfo`'s swap total, default and preferred priorities, and
+//! device and of a loop device, `/proc/swaps`, `sysinfo`'s swap total, default and preferred priorities, and
 //! Linux's errnos. A C guest run as root in a fresh directory, natively and under uml: stdout
 //! and exit status must be identical (uml keeps the areas without ever swapping to them).
 #![allow(clippy::unwrap_used)]
@@ -36,6 +36,7 @@ fn swap_areas_as_linux() {
         "swapon unprivileged=EPERM\n",
         "totalswap back: 1\n",
         "swapon tmpfs=EINVAL\n",
+        "swapon partition again=EBUSY\n",
     ] {
         assert!(out.contains(want), "missing {want:?} in:\n{out}");
     }
