@@ -1,6 +1,6 @@
 //! Swap areas: `swapon`/`swapoff` of files `mkswap` made on an ext4 file system of a loop
-//! device and of a loop device, `/proc/swaps`, `sysinfo`'s swap total, default and preferred priorities, and
-//! Linux's errnos. A C guest run as root in a fresh directory, natively and under uml: stdout
+//! device and of a loop device itself, `/proc/swaps`, `sysinfo`'s swap total, default and
+//! preferred priorities, an active swap file's `ETXTBSY`, and Linux's errnos. A C guest run as root in a fresh directory, natively and under uml: stdout
 //! and exit status must be identical (uml keeps the areas without ever swapping to them).
 #![allow(clippy::unwrap_used)]
 
