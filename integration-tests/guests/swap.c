@@ -1,9 +1,9 @@
 /* Swap areas: swapon/swapoff of files mkswap made on an ext4 of a loop device and of a loop
  * device itself, their lines in /proc/swaps, ETXTBSY for an active swap file, sysinfo's
  * swap total, priorities, and the errnos Linux gives (no header, a file shorter than its
- * header says, tmpfs, a directory, already on, not on, bad flags, no CAP_SYS_ADMIN). Run as root in a fresh directory; prints lines that are the same
- * natively and under uml, and undoes its swap areas, mounts and loop device before it
- * exits. */
+ * header says, tmpfs, a directory, already on, not on, bad flags, no CAP_SYS_ADMIN). Run
+ * as root in a fresh directory; prints lines that are the same natively and under uml, and
+ * undoes its swap areas, mounts and loop devices before it exits. */
 #include "common.h"
 #include "loop_image.h"
 #include <sys/mount.h>
