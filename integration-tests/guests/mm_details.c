@@ -135,6 +135,14 @@ static void test_mlock(void) {
     printf("  VmLck +%ld kB\n", vmlck() - base);
     munmap(m, 4 * PG);
     printf("  VmLck after munmap +%ld kB\n", vmlck() - base);
+    /* Shared anonymous memory gets the touched pages only, locked on fault or not. */
+    char *sh = mmap(NULL, 8 * PG, PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    memset(sh, 0, 3 * PG);
+    report("mlock2 onfault shared", syscall(SYS_mlock2, sh, 8 * PG, 1));
+    printf("  VmLck +%ld kB, resident %d\n", vmlck() - base, resident(sh, 8));
+    sh[6 * PG] = 1;
+    printf("  touched one more: resident %d\n", resident(sh, 8));
+    munmap(sh, 8 * PG);
     char *l = mmap(NULL, 3 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_LOCKED,
                    -1, 0);
     printf("MAP_LOCKED: VmLck +%ld kB, resident %d\n", vmlck() - base, resident(l, 3));

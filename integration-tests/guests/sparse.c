@@ -3,11 +3,11 @@
  * a fresh directory; prints lines that are the same natively and under uml, and undoes its
  * mounts and loop device before it exits. */
 #include "common.h"
+#include "loop_image.h"
 #include <fcntl.h>
 #include <linux/falloc.h>
 #include <linux/fiemap.h>
 #include <linux/fs.h>
-#include <linux/loop.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
@@ -200,14 +200,8 @@ static void disk_part(const char *dev, const char *type) {
 int main(void) {
     tmpfs_part();
 
-    int img = open("image", O_CREAT | O_RDWR, 0600);
-    CHECK("image", img >= 0 && ftruncate(img, 16 << 20) == 0);
-    int ctl = open("/dev/loop-control", O_RDWR);
-    int n = ioctl(ctl, LOOP_CTL_GET_FREE);
     char dev[64];
-    snprintf(dev, sizeof dev, "/dev/loop%d", n);
-    int fd = open(dev, O_RDWR);
-    report("set-fd", ioctl(fd, LOOP_SET_FD, img));
+    int fd = loop_image("image", 16, dev, sizeof dev);
     disk_part(dev, "ext4");
     disk_part(dev, "ext2");
     report("clear", ioctl(fd, LOOP_CLR_FD, 0));

@@ -1,5 +1,6 @@
 //! Details of the memory calls from a C guest (`mm_details.c`): `remap_file_pages`,
-//! `mseal`, memory locks (`VmLck`, populated pages), guard pages (`MADV_GUARD_INSTALL`),
+//! `mseal`, memory locks (`VmLck`, populated pages; shared anonymous memory populated where
+//! touched only), guard pages (`MADV_GUARD_INSTALL`),
 //! `MAP_GROWSDOWN` growth and its guard gap, and the errnos of `madvise`, `msync` and
 //! `mmap`; run natively and under uml with both trap mechanisms, stdout and exit status
 //! must be identical. Also `getrusage`'s peak resident sets (`rusage_maxrss.c`).
@@ -24,6 +25,7 @@ fn memory_call_details() {
             "madvise dontneed sealed read-only=EPERM\n",
             "  VmLck +12 kB, resident 3\n",
             "MAP_LOCKED: VmLck +12 kB, resident 3\n",
+            "  VmLck +32 kB, resident 3\n  touched one more: resident 4\n",
             "msync invalidate locked=EBUSY\n",
             "shared_validate unknown flag=EOPNOTSUPP\n",
             "  read guard: SIGSEGV, write guard: SIGSEGV, neighbour: fine\n",

@@ -14,7 +14,8 @@
 //!                mm.host_ops(space), ..)
 //!     match trap {
 //!         Syscall => syscall::dispatch    // value | block | fork | exec | exit
-//!         Fault   => mm.handle_fault      // resolved | guest SIGSEGV
+//!         Fault   => mm.handle_fault      // resolved | guest SIGSEGV/SIGBUS | a
+//!                                         // userfaultfd's: parked until resolved
 //!         Interrupted => preempt          // the time slice ran out
 //!         Signal / Exited => default actions, host errors
 //!     }
@@ -70,6 +71,7 @@ mod tests;
 mod trace;
 mod trace_args;
 mod user;
+mod userfault;
 
 use std::collections::HashMap;
 use std::ffi::OsString;

@@ -243,7 +243,7 @@ impl Kernel {
     }
 
     /// Whether thread `tid` has a signal to act on before it returns to user mode.
-    fn deliverable(&mut self, tid: TaskId) -> bool {
+    pub(crate) fn deliverable(&mut self, tid: TaskId) -> bool {
         let pid = self.tgid(tid);
         self.procs.get_mut(pid).is_some_and(|p| {
             p.sig_of(tid_of(tid)).has_deliverable()
@@ -339,6 +339,9 @@ impl Kernel {
                     Err(mm::FaultError::Segv { si_code }) => {
                         let info = SigInfo::fault(sig::SIGSEGV, si_code, addr);
                         self.force_fault(tid, info, TrapInfo::page_fault(addr, present, false));
+                    }
+                    Err(mm::FaultError::Userfault { ctx, flags }) => {
+                        self.userfault(tid, mmid, (addr, present), ctx, flags);
                     }
                 }
                 Ok(None)

@@ -63,7 +63,7 @@ impl AddressSpace {
     /// The entry for page `vpn` of `vma` over the fresh frame `f` (refcount 1): a file page
     /// that can be cached enters the page cache (which keeps that reference) and the entry
     /// takes another; otherwise the entry owns the frame.
-    fn adopt(phys: &mut Frames, vma: &Vma, vpn: u64, f: Frame) -> Pte {
+    pub(crate) fn adopt(phys: &mut Frames, vma: &Vma, vpn: u64, f: Frame) -> Pte {
         if let (Some((k, o)), Backing::File { source, .. }) =
             (Self::cache_slot(vma, vpn), &vma.backing)
         {
@@ -185,6 +185,15 @@ impl AddressSpace {
         if !permits(&vma, access) || self.guards.contains(&vpn) {
             return Err(SEGV_ACCERR);
         }
+        if self.poisoned.contains(&vpn) {
+            return Err(FaultError::Bus);
+        }
+        if let Some(e) = vma
+            .uffd
+            .and_then(|r| self.userfault_of(phys, &vma, vpn, access, r))
+        {
+            return Err(e);
+        }
         if present {
             if let Some(pte) = self.pt.get(vpn) {
                 return self.fault_present(phys, &vma, vpn, pte, access);
@@ -277,7 +286,8 @@ impl AddressSpace {
     /// A not-present fault: populate the aligned window of `FAULT_AROUND` pages around
     /// `vpn` within the VMA (file pages from the page cache where it has them), or, for a
     /// private anonymous VMA touched in sequence, a window from `vpn` twice as large as the
-    /// last (see [`FAULT_AROUND_MAX`]). Only the faulting page must succeed.
+    /// last (see [`FAULT_AROUND_MAX`]); shared anonymous memory, guard pages and userfaultfd
+    /// ranges get the faulting page alone. Only the faulting page must succeed.
     fn fault_around(
         &mut self,
         phys: &mut Frames,
@@ -297,8 +307,12 @@ impl AddressSpace {
             }
             self.fault_seq = (hi, hi - lo);
         }
-        if self.guards.range(lo..hi).next().is_some() {
-            // Guard pages are never populated: this page alone.
+        let shared_anon = vma.shared && matches!(vma.backing, Backing::Anon);
+        if self.guards.range(lo..hi).next().is_some() || vma.uffd.is_some() || shared_anon {
+            // Guard pages are never populated, nor pages a userfaultfd handler fills; shared
+            // anonymous memory (Linux's shmem) gets a page where it is touched, never its
+            // neighbours (as `mincore` and `VmLck` of an `MLOCK_ONFAULT` range show): this
+            // page alone.
             (lo, hi) = (vpn, vpn + 1);
         }
         if matches!(vma.backing, Backing::Special { .. }) {

@@ -9,6 +9,9 @@
 //! - **Address spaces** ([`space`]): VMAs ([`vma`]) and a page table ([`pagetable`]) per
 //!   space, with Linux's `mmap`/`munmap`/`mprotect`/`madvise`/`mseal`/`brk` semantics and errnos.
 //! - **Faults** ([`fault`]): demand paging with fault-around, copy-on-write breaks.
+//! - **userfaultfd ranges** ([`userfault`]): which VMAs a userfaultfd context registered,
+//!   which faults are its to resolve ([`FaultError::Userfault`]: the kernel parks the
+//!   thread), and the ioctls that fill, move, poison or write-protect pages for it.
 //! - **Special mappings** ([`special`]): frames the kernel provides to every space (the
 //!   vDSO and its data page), shared and never writable by guests.
 //! - **The page cache** ([`pagecache`]): frames holding file pages, shared by every mapping
@@ -30,7 +33,7 @@
 //! - Every guest address is below [`layout::TASK_SIZE`]; the runner's stub lives above.
 //! - After the queued ops are applied, a page is host-mapped iff its page-table entry says so,
 //!   with exactly the recorded protection, and that protection never exceeds the VMA's
-//!   (minus write for copy-on-write frames). The host therefore never lets the guest touch a
+//!   (minus write for copy-on-write frames and userfaultfd write-protected pages). The host therefore never lets the guest touch a
 //!   page it may not.
 //! - Free frames read as zero (they are punched out of the memfd when freed).
 //! - Committed pages (private writable VMAs, brk) plus frames held by uncharged VMAs and by
@@ -73,6 +76,7 @@ pub mod service;
 pub mod space;
 pub mod special;
 pub mod uaccess;
+pub mod userfault;
 pub mod vma;
 
 use std::collections::HashMap;
@@ -180,6 +184,14 @@ pub enum FaultError {
     Bus,
     /// Physical memory is exhausted.
     OutOfMemory,
+    /// The fault is a userfaultfd context's to resolve: the kernel reports it and parks
+    /// the thread, which retries the access when woken.
+    Userfault {
+        /// The context.
+        ctx: u64,
+        /// `UFFD_PAGEFAULT_FLAG_*` bits.
+        flags: u32,
+    },
 }
 
 /// Physical memory usage.
@@ -336,19 +348,24 @@ impl Mm {
             return Err(Errno::ENOMEM);
         }
         let mut child = AddressSpace::new(child_id);
-        // Memory locks are not inherited.
+        // Memory locks are not inherited, nor userfaultfd registrations (uml has no
+        // `UFFD_FEATURE_EVENT_FORK`).
         child.vmas = p.vmas.clone();
         let locked: Vec<(u64, u64)> = child
             .vmas
             .iter()
-            .filter(|v| v.locked)
+            .filter(|v| v.locked || v.uffd.is_some())
             .map(|v| (v.start, v.end))
             .collect();
         for (s, e) in locked {
-            child.vmas.for_each_in_mut(s, e, |v| v.locked = false);
+            child.vmas.for_each_in_mut(s, e, |v| {
+                v.locked = false;
+                v.uffd = None;
+            });
             child.vmas.merge_range(s, e);
         }
         child.guards = p.guards.clone();
+        child.poisoned = p.poisoned.clone();
         child.brk_start = p.brk_start;
         child.brk = p.brk;
         let mut vma: Option<vma::Vma> = None;
@@ -486,6 +503,12 @@ impl Mm {
     pub fn mseal(&mut self, id: MmId, addr: UserAddr, len: u64, flags: u64) -> Result<(), Errno> {
         let s = self.spaces.get_mut(&id).ok_or(Errno::EINVAL)?;
         s.mseal(addr.0, len, flags)
+    }
+
+    /// A userfaultfd request on space `id` (see [`userfault`]): bytes done, or 0.
+    pub fn userfault(&mut self, id: MmId, op: userfault::UffdOp) -> Result<u64, Errno> {
+        let s = self.spaces.get_mut(&id).ok_or(Errno::ESRCH)?;
+        s.userfault(&mut self.phys, op)
     }
 
     /// Sets the start of the heap (by the ELF loader: the end of bss; rounded up to a page).

@@ -1,6 +1,9 @@
 //! `mremap(2)`: growing, shrinking and moving a mapping. Moving keeps the frames: page
 //! table entries change address, the host mapping of the old range is removed and the new
-//! one is made on the next fault.
+//! one is made on the next fault. `MREMAP_DONTUNMAP` moves the pages and leaves the old
+//! mapping in place, empty (unlocked; anonymous pages read as zero, file pages are read
+//! again). A moved range is no longer registered with a userfaultfd (uml has no
+//! `UFFD_FEATURE_EVENT_REMAP` to follow it).
 
 use abi::Errno;
 
@@ -42,6 +45,7 @@ fn moved(vma: &Vma, at: u64, start: u64, end: u64) -> Vma {
         locked: vma.locked,
         growsdown: vma.growsdown,
         no_maywrite: vma.no_maywrite,
+        uffd: vma.uffd,
         backing,
     }
 }
@@ -62,13 +66,13 @@ impl AddressSpace {
         {
             return Err(Errno::EINVAL);
         }
-        // Keeping the old range mapped (DONTUNMAP) is not supported.
-        if flags & DONTUNMAP != 0 || old % PAGE_SIZE != 0 {
+        if old % PAGE_SIZE != 0 {
             return Err(Errno::EINVAL);
         }
         let old_len = page_up(old_len).ok_or(Errno::EINVAL)?;
         let new_len = page_up(new_len).ok_or(Errno::EINVAL)?;
-        if new_len == 0 || old_len == 0 {
+        let dontunmap = flags & DONTUNMAP != 0;
+        if new_len == 0 || old_len == 0 || dontunmap && old_len != new_len {
             return Err(Errno::EINVAL);
         }
         let old_end = old.checked_add(old_len).ok_or(Errno::EFAULT)?;
@@ -92,18 +96,25 @@ impl AddressSpace {
         if old_end > vma.end {
             return Err(Errno::EFAULT);
         }
+        if dontunmap && matches!(vma.backing, Backing::Special { .. }) {
+            return Err(Errno::EINVAL);
+        }
         if let Some(dest_end) = dest_end {
             self.unmap_range(phys, new_addr, dest_end);
-            return self.move_range(phys, &vma, old, old_len, new_addr, new_len);
+            return self.move_range(phys, &vma, old, old_len, new_addr, new_len, dontunmap);
         }
-        if new_len <= old_len {
+        if !dontunmap && new_len <= old_len {
             if new_len < old_len {
                 self.unmap_range(phys, old + new_len, old_end);
             }
             return Ok(old);
         }
         let grow_end = old.checked_add(new_len).ok_or(Errno::ENOMEM)?;
-        if old_end == vma.end && grow_end <= TASK_SIZE && !self.vmas.overlaps(old_end, grow_end) {
+        if !dontunmap
+            && old_end == vma.end
+            && grow_end <= TASK_SIZE
+            && !self.vmas.overlaps(old_end, grow_end)
+        {
             let piece = moved(&vma, old_end, old_end, grow_end);
             if piece.charged() && !phys.try_charge(piece.pages()) {
                 return Err(Errno::ENOMEM);
@@ -120,10 +131,12 @@ impl AddressSpace {
             .find_gap_topdown(MMAP_MIN_ADDR, MMAP_BASE, new_len)
             .or_else(|| self.vmas.find_gap_topdown(MMAP_BASE, TASK_SIZE, new_len))
             .ok_or(Errno::ENOMEM)?;
-        self.move_range(phys, &vma, old, old_len, dest, new_len)
+        self.move_range(phys, &vma, old, old_len, dest, new_len, dontunmap)
     }
 
-    /// Moves `[old, old+old_len)` of `vma` to a free `[dest, dest+new_len)`.
+    /// Moves `[old, old+old_len)` of `vma` to a free `[dest, dest+new_len)`; with
+    /// `dontunmap` the old range stays mapped, empty and unlocked.
+    #[allow(clippy::too_many_arguments)]
     fn move_range(
         &mut self,
         phys: &mut Frames,
@@ -132,8 +145,10 @@ impl AddressSpace {
         old_len: u64,
         dest: u64,
         new_len: u64,
+        dontunmap: bool,
     ) -> Result<u64, Errno> {
-        let target = moved(vma, old, dest, dest + new_len);
+        let mut target = moved(vma, old, dest, dest + new_len);
+        target.uffd = None;
         if target.charged() && !phys.try_charge(target.pages()) {
             return Err(Errno::ENOMEM);
         }
@@ -150,7 +165,13 @@ impl AddressSpace {
             addr: old,
             len: old_len,
         });
-        self.unmap_range(phys, old, old + old_len);
+        if dontunmap {
+            self.vmas
+                .for_each_in_mut(old, old + old_len, |v| v.locked = false);
+            self.vmas.merge_range(old, old + old_len);
+        } else {
+            self.unmap_range(phys, old, old + old_len);
+        }
         self.vmas.insert(target);
         self.vmas.merge_range(dest, dest + new_len);
         Ok(dest)

@@ -12,6 +12,7 @@ const NO_FRAME: u32 = u32::MAX;
 
 const HOST_MAPPED: u8 = 0x80;
 const EXTRA: u8 = 0x40;
+const UFFD_WP: u8 = 0x20;
 const PROT_MASK: u8 = 0x7;
 
 /// A page-table entry: the frame backing a guest page, and how the page is mapped in the
@@ -37,9 +38,22 @@ impl Pte {
     }
     /// Records the host mapping state.
     pub fn set_host(&mut self, prot: Option<u32>) {
-        self.bits &= EXTRA;
+        self.bits &= EXTRA | UFFD_WP;
         if let Some(p) = prot {
             self.bits |= HOST_MAPPED | (p as u8 & PROT_MASK);
+        }
+    }
+    /// Whether a userfaultfd write-protected it (`UFFDIO_WRITEPROTECT`): a store is the
+    /// context's fault, and the host maps it read-only.
+    pub fn uffd_wp(self) -> bool {
+        self.bits & UFFD_WP != 0
+    }
+    /// Sets or clears the userfaultfd write protection.
+    pub fn set_uffd_wp(&mut self, wp: bool) {
+        if wp {
+            self.bits |= UFFD_WP
+        } else {
+            self.bits &= !UFFD_WP
         }
     }
     /// Whether the frame is counted as `extra` (held by an uncharged VMA).

@@ -139,6 +139,13 @@ pub enum MmMsg {
         /// Flags (none defined).
         flags: u64,
     },
+    /// A userfaultfd request ([`crate::userfault::UffdOp`]).
+    Userfault {
+        /// The space.
+        id: MmId,
+        /// The request.
+        op: crate::userfault::UffdOp,
+    },
     /// The ELF loader sets the start of the heap.
     SetBrkStart {
         /// The space.
@@ -434,6 +441,9 @@ impl Mm {
                 len,
                 flags,
             } => done(self.mseal(id, UserAddr(addr), len, flags)),
+            MmMsg::Userfault { id, op } => self
+                .userfault(id, op)
+                .map_or_else(MmReply::Err, MmReply::Addr),
             MmMsg::SetBrkStart { id, start } => {
                 self.set_brk_start(id, UserAddr(start));
                 MmReply::Done
@@ -894,6 +904,11 @@ impl MmService {
             len,
             flags,
         }))
+    }
+
+    /// A userfaultfd request: bytes done, or 0.
+    pub fn userfault(&mut self, id: MmId, op: crate::userfault::UffdOp) -> Result<u64, Errno> {
+        addr_of(self.call(MmMsg::Userfault { id, op })).map(|a| a.0)
     }
 
     /// Sets the start of the heap.

@@ -33,6 +33,8 @@ pub struct AddressSpace {
     pub lock_future: Option<bool>,
     /// Guard pages (`MADV_GUARD_INSTALL`): any access is `SIGSEGV`, never populated.
     pub guards: std::collections::BTreeSet<u64>,
+    /// Poisoned pages (`UFFDIO_POISON`): any access is `SIGBUS`.
+    pub poisoned: std::collections::BTreeSet<u64>,
 }
 
 fn page_up(v: u64) -> Option<u64> {
@@ -67,6 +69,7 @@ impl AddressSpace {
             fault_seq: (0, 0),
             lock_future: None,
             guards: Default::default(),
+            poisoned: Default::default(),
         }
     }
 
@@ -82,15 +85,17 @@ impl AddressSpace {
     }
 
     /// The protection page `pte` of `vma` must have in the host: the VMA's, minus write for
-    /// a private frame shared copy-on-write and for a clean page-cache page of a shared
-    /// mapping (so that the first store marks it dirty).
+    /// a private frame shared copy-on-write, for a clean page-cache page of a shared
+    /// mapping (so that the first store marks it dirty) and for a page a userfaultfd
+    /// write-protected.
     pub fn effective_prot(vma: &Vma, phys: &Frames, pte: Pte) -> u32 {
         let mut p = vma.prot.bits() & RWX;
-        let write_protect = if vma.shared {
-            phys.cache.dirty(pte.frame) == Some(false)
-        } else {
-            phys.refcount(pte.frame) > 1
-        };
+        let write_protect = pte.uffd_wp()
+            || if vma.shared {
+                phys.cache.dirty(pte.frame) == Some(false)
+            } else {
+                phys.refcount(pte.frame) > 1
+            };
         if write_protect {
             p &= !Prot::WRITE.bits();
         }
@@ -136,6 +141,7 @@ impl AddressSpace {
     /// Removes every mapping in `[start, end)` (both page aligned).
     pub fn unmap_range(&mut self, phys: &mut Frames, start: u64, end: u64) {
         self.remove_guards(start / PAGE_SIZE, end / PAGE_SIZE);
+        self.remove_poison(start / PAGE_SIZE, end / PAGE_SIZE);
         for v in self.vmas.remove_range(start, end) {
             if v.charged() {
                 phys.uncharge(v.pages());
@@ -248,6 +254,7 @@ impl AddressSpace {
             locked: flags.contains(MapFlags::LOCKED) || self.lock_future.is_some(),
             growsdown: flags.contains(MapFlags::GROWSDOWN),
             no_maywrite,
+            uffd: None,
             backing,
         };
         if vma.charged() {
@@ -579,6 +586,7 @@ impl AddressSpace {
                 locked: false,
                 growsdown: false,
                 no_maywrite: false,
+                uffd: None,
                 backing: Backing::Anon,
             };
             if !phys.try_charge(vma.pages()) {

@@ -115,6 +115,7 @@ impl Mm {
             locked: false,
             growsdown: false,
             no_maywrite: false,
+            uffd: None,
             backing: Backing::Special {
                 pages: pages.clone(),
                 index: 0,

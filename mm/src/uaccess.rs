@@ -52,7 +52,16 @@ impl AddressSpace {
         };
         let access = if write { Access::Write } else { Access::Read };
         let forced = force && (!write || (!v.shared && v.may_write()));
-        if !(permits(v, access) || forced) || self.guards.contains(&vpn) {
+        if !(permits(v, access) || forced)
+            || self.guards.contains(&vpn)
+            || self.poisoned.contains(&vpn)
+        {
+            return Err(Errno::EFAULT);
+        }
+        // A page a userfaultfd handler would fill or unprotect: the kernel does not wait.
+        if v.uffd
+            .is_some_and(|r| self.userfault_of(phys, v, vpn, access, r).is_some())
+        {
             return Err(Errno::EFAULT);
         }
         match self.pt.get(vpn) {

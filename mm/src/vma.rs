@@ -68,6 +68,8 @@ pub struct Vma {
     /// `VM_MAYWRITE` cleared for a mapping that is not shared: a shared mapping of a
     /// device opened read-only, which uml maps privately (it can never be made writable).
     pub no_maywrite: bool,
+    /// Registered with a userfaultfd (`UFFDIO_REGISTER`): its faults go to that context.
+    pub uffd: Option<crate::userfault::Registration>,
     /// Backing store.
     pub backing: Backing,
 }
@@ -146,6 +148,7 @@ impl Vma {
             || self.locked != next.locked
             || self.growsdown != next.growsdown
             || self.no_maywrite != next.no_maywrite
+            || self.uffd != next.uffd
         {
             return false;
         }
@@ -346,6 +349,7 @@ mod tests {
             locked: false,
             growsdown: false,
             no_maywrite: false,
+            uffd: None,
             backing: Backing::Anon,
         }
     }

@@ -134,6 +134,8 @@ pub(crate) fn sys_copy_file_range(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     if dst.immutable() {
         return Err(Errno::EPERM);
     }
+    crate::swap::check_inactive(ctx, &src)?;
+    crate::swap::check_inactive(ctx, &dst)?;
     let pos_in = in_off.unwrap_or_else(|| src.pos());
     let pos_out = out_off.unwrap_or_else(|| dst.pos());
     let len = a.len(4);

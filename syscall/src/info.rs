@@ -90,6 +90,8 @@ pub(crate) fn sys_sysinfo(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
         },
         totalram: stats.total_bytes,
         freeram: stats.free_bytes,
+        totalswap: ctx.procs.swaps.total_bytes(),
+        freeswap: ctx.procs.swaps.total_bytes(),
         procs: ctx.procs.count(1) as u16,
         mem_unit: 1,
         ..Sysinfo::default()

@@ -17,8 +17,10 @@
 //! [`proc_calls::exit_process`]), and the instance's keys and keyrings (`keys`: `add_key`,
 //! `request_key`, `keyctl`, `/proc/keys`), also kept in the [`ProcessTable`], and guest
 //! ptrace ([`ptrace`]: the link between tracer and tracee, their stops as values, the
-//! requests; the kernel enters the stops), and namespaces ([`ns`]: which ones each process
-//! is in, the pid, user, UTS, IPC and cgroup namespaces made at run time, `setns`).
+//! requests; the kernel enters the stops), namespaces ([`ns`]: which ones each process
+//! is in, the pid, user, UTS, IPC, cgroup and time namespaces made at run time, `setns`),
+//! userfaultfd contexts ([`userfaultfd`]: their messages and ioctls; the kernel parks a
+//! faulting thread through [`userfaultfd::fault_raised`]) and swap areas ([`swap`]).
 //!
 //! Messages: the kernel hands a stopped task's registers to [`dispatch`], which returns an
 //! [`Outcome`]: a value for `rax`, or a change of control flow (exit). Handlers never touch
@@ -83,6 +85,7 @@ mod settime;
 pub mod signal;
 mod signalfd;
 mod splice;
+pub mod swap;
 mod sysfs_call;
 mod syslog;
 pub mod table;
@@ -94,6 +97,7 @@ mod timerfd;
 pub mod timers;
 pub mod tty;
 mod unshare;
+pub mod userfaultfd;
 
 pub use args::Args;
 pub use ctx::{Ctx, SchedView};

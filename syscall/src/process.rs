@@ -372,6 +372,10 @@ pub struct ProcessTable {
     pub keys: crate::keys::Keys,
     /// The process accounting file (`acct`), while accounting is on.
     pub acct: Option<vfs::FileRef>,
+    /// The swap areas (`swapon`).
+    pub swaps: crate::swap::Swaps,
+    /// The userfaultfd contexts alive.
+    pub userfaultfds: crate::userfaultfd::Registry,
     /// The `wait` status of each process that ended, until its pid is given out again
     /// (what `PIDFD_GET_INFO` reports of a reaped process).
     pub exit_codes: std::collections::BTreeMap<i32, i32>,
@@ -397,6 +401,8 @@ impl ProcessTable {
             ipc: Default::default(),
             keys: Default::default(),
             acct: None,
+            swaps: Default::default(),
+            userfaultfds: Default::default(),
             exit_codes: Default::default(),
             net: Default::default(),
             ns: Default::default(),

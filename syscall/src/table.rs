@@ -7,8 +7,8 @@ use crate::{
     acct, aio, caps, copy, cred, epoll, eventfd, exec_call, fs, futex, info, ipc, itimer, kcmp,
     keys, kill, landlock, lsm, mem, membarrier, net, notify, ns, page_cache_calls, personality,
     pidfd, poll, posix_timer, priority, proc_calls, process_vm, procfs, ptrace, reboot,
-    sched_calls, settime, signal, signalfd, splice, sysfs_call, syslog, task, time, timerfd, tty,
-    unshare, Args, Ctx, Outcome,
+    sched_calls, settime, signal, signalfd, splice, swap, sysfs_call, syslog, task, time, timerfd,
+    tty, unshare, userfaultfd, Args, Ctx, Outcome,
 };
 
 /// A handler that returns a value (the common case).
@@ -333,6 +333,9 @@ table! {
     setdomainname => full(procfs::sys::sys_setdomainname);
     sysinfo => full(info::sys_sysinfo);
     sysfs => full(sysfs_call::sys_sysfs);
+    userfaultfd => partial(userfaultfd::sys_userfaultfd, "missing, minor and write-protect faults (UFFDIO_COPY/ZEROPAGE/MOVE/CONTINUE/POISON/WRITEPROTECT/WAKE); write protection of private anonymous memory only, no events, no write flag under --trap=ptrace; a syscall touching a registered missing page gets EFAULT instead of waiting");
+    swapon => partial(swap::sys_swapon, "areas are kept and listed in /proc/swaps, never used (guest memory is never swapped out); a mounted loop device is not refused");
+    swapoff => full(swap::sys_swapoff);
     acct => partial(acct::sys_acct, "acct_v3 records on each process exit; tty, memory, fault and I/O counts are 0; no suspension when the file system fills");
     reboot => partial(reboot::sys_reboot, "CAD_ON/CAD_OFF (kernel/ctrl-alt-del); restart, halt, power-off, kexec, suspend EPERM as without CAP_SYS_BOOT");
     vhangup => partial(tty::sys_vhangup, "checks CAP_SYS_TTY_CONFIG; does not hang the controlling terminal up");

@@ -1041,6 +1041,11 @@ impl OpenFile {
         }
     }
 
+    /// Whether this is `/dev/userfaultfd`.
+    pub fn is_userfaultfd_dev(&self) -> bool {
+        matches!(self.kind, FileKind::Dev(DevKind::Userfaultfd))
+    }
+
     /// Whether this is `/dev/loop-control`.
     pub fn is_loop_control(&self) -> bool {
         matches!(self.kind, FileKind::Dev(DevKind::LoopControl))

@@ -61,6 +61,10 @@ const YES: &[&str] = &[
     "BSD_PROCESS_ACCT",
     "BSD_PROCESS_ACCT_V3",
     "TIME_NS",
+    "SWAP",
+    "USERFAULTFD",
+    "HAVE_ARCH_USERFAULTFD_WP",
+    "HAVE_ARCH_USERFAULTFD_MINOR",
 ];
 
 /// Options uml lacks (what tests commonly check).
@@ -73,13 +77,11 @@ const NO: &[&str] = &[
     "SECCOMP",
     "SECCOMP_FILTER",
     "NUMA",
-    "SWAP",
     "KSM",
     "TRANSPARENT_HUGEPAGE",
     "HUGETLBFS",
     "QUOTA",
     "QFMT_V2",
-    "USERFAULTFD",
     "MEMORY_FAILURE",
     "MANDATORY_FILE_LOCKING",
     "TRACING",

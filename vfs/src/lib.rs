@@ -321,6 +321,7 @@ impl Vfs {
             (b"urandom", DevKind::Urandom),
             (b"tty", DevKind::Tty),
             (b"ptmx", DevKind::Ptmx),
+            (b"userfaultfd", DevKind::Userfaultfd),
         ];
         if let Some((host_fd, _, _)) = console {
             devs.push((b"console", DevKind::Console { host_fd, pts: None }));

@@ -84,6 +84,8 @@ pub enum ProcFile {
     Mem,
     /// `/proc/kpageflags` (binary; see [`ProcSource::entries`]).
     Kpageflags,
+    /// `/proc/swaps`.
+    Swaps,
     /// `/proc/PID/cmdline`.
     Cmdline,
     /// `/proc/PID/environ`.
@@ -317,6 +319,7 @@ static ROOT: &[Entry] = entries! {
     b"meminfo" => Node::File(ProcFile::Meminfo), R;
     b"mounts" => Node::Symlink(b"self/mounts".to_vec()), LNK;
     b"stat" => Node::File(ProcFile::SysStat), R;
+    b"swaps" => Node::File(ProcFile::Swaps), R;
     b"sys" => Node::Dir(DirKind::Sys(0)), DIR;
     b"sysvipc" => Node::Dir(DirKind::Sysvipc), DIR;
     b"net" => Node::Dir(DirKind::Net), DIR;
@@ -410,6 +413,7 @@ pub const SYSCTLS: &[(&str, u32)] = &[
     ("vm/max_map_count", 0o644),
     ("vm/mmap_min_addr", 0o644),
     ("vm/overcommit_memory", 0o644),
+    ("vm/unprivileged_userfaultfd", 0o644),
     ("vm/vfs_cache_pressure", 0o644),
 ];
 

@@ -69,6 +69,8 @@ pub(crate) enum DevKind {
     LoopControl,
     /// The block device `/dev/loopN` ([`loopdev`](crate::loopdev)).
     Loop(u32),
+    /// `/dev/userfaultfd`: `USERFAULTFD_IOC_NEW` makes a userfaultfd (the syscall layer's).
+    Userfaultfd,
     /// A node (`mknod`) of a number uml has no device for, and every other block device node:
     /// opening it is `ENXIO`, as a device without a driver on Linux.
     NoDevice(u32, u32),
@@ -89,6 +91,8 @@ impl DevKind {
             DevKind::Console { pts: None, .. } => (5, 1),
             DevKind::LoopControl => abi::flags::blk::LOOP_CTRL,
             DevKind::Loop(n) => (abi::flags::blk::LOOP_MAJOR, n),
+            // A misc device with a dynamic minor: the one Linux 6.18 gives it on x86-64.
+            DevKind::Userfaultfd => (10, 257),
             DevKind::NoDevice(major, minor) => (major, minor),
         }
     }
@@ -106,6 +110,7 @@ impl DevKind {
             (5, 2) => DevKind::Ptmx,
             (136, n) => DevKind::PtySlave(n),
             (10, 237) => DevKind::LoopControl,
+            (10, 257) => DevKind::Userfaultfd,
             _ => DevKind::NoDevice(major, minor),
         }
     }
@@ -210,7 +215,13 @@ impl MemInode {
 
     /// A device node.
     pub fn new_dev(ino: u64, dev: u64, kind: DevKind) -> Arc<MemInode> {
-        MemInode::new(ino, dev, S_IFCHR | 0o666, 0, 0, MemData::Dev(kind))
+        // `/dev/userfaultfd` is root's alone, as udev leaves it.
+        let perm = if kind == DevKind::Userfaultfd {
+            0o600
+        } else {
+            0o666
+        };
+        MemInode::new(ino, dev, S_IFCHR | perm, 0, 0, MemData::Dev(kind))
     }
 
     /// `stat` of this inode.

@@ -65,6 +65,9 @@ pub fn sys_truncate(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
             .ok()
     };
     if let Some(f) = named(ctx) {
+        if len < f.size() {
+            crate::swap::check_inactive(ctx, &f)?;
+        }
         if let Ok(id) = f.inode_id() {
             super::lease::break_on_truncate(ctx, id)?;
         }
@@ -94,6 +97,9 @@ pub fn sys_ftruncate(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
         super::fsize::check_truncate(ctx, len)?;
     }
     crate::mem::sync_file(ctx, &f);
+    if f.flags().writable() && len < f.size() {
+        crate::swap::check_inactive(ctx, &f)?;
+    }
     f.truncate(len)?;
     crate::mem::file_truncated(ctx, &f);
     Ok(0)

@@ -38,6 +38,9 @@ pub fn sys_ioctl(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
     if let Some(r) = crate::net::dev_ioctl(ctx, &f, a.u32(1), arg) {
         return r;
     }
+    if let Some(r) = crate::userfaultfd::ioctl(ctx, &f, a.u32(1), arg) {
+        return r;
+    }
     if let Some(pid) = f.pidfd() {
         if let Some(r) = crate::pidfd_info::ioctl(ctx, pid, a.u32(1), arg) {
             return r;

@@ -35,6 +35,9 @@ pub fn sys_fallocate(ctx: &mut Ctx<'_>, a: &Args) -> abi::SysResult {
     let f = ctx.file(a.i32(0))?;
     let (mode, off, len) = (a.u32(1), a.i64(2), a.i64(3));
     crate::mem::sync_file(ctx, &f);
+    if f.flags().writable() {
+        crate::swap::check_inactive(ctx, &f)?;
+    }
     f.fallocate(mode, off, len)?;
     let start = off as u64;
     if mode & (falloc::COLLAPSE_RANGE | falloc::INSERT_RANGE) != 0 {

@@ -102,6 +102,9 @@ fn transfer(
     // A blocking write to a pipe goes on until all is written: what it already moved
     // before blocking is skipped on restart.
     let write_all = blocking && dir == Dir::Write && f.write_waits_for_all();
+    if dir == Dir::Write {
+        crate::swap::check_inactive(ctx, f)?;
+    }
     let done = if write_all { ctx.restart.progress } else { 0 };
     crate::tty::check_background(ctx, f, dir == Dir::Write)?;
     let mut rest = skip(iovs, done);

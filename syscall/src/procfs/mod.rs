@@ -178,6 +178,7 @@ impl ProcSource for ProcView<'_> {
             return Ok(crate::ipc::proc_file(&self.table.ipc, which, &attaches));
         }
         match file {
+            ProcFile::Swaps => return Ok(self.table.swaps.proc_swaps(vfs)),
             ProcFile::Keys => return Ok(crate::keys::proc_keys(&self.table.keys, self.caller)),
             ProcFile::KeyUsers => {
                 let sysctl = &self.table.sysctl;

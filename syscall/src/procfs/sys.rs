@@ -142,7 +142,7 @@ fn default_value(path: &str, mem: u64) -> String {
         "net/ipv4/ping_group_range" => "1\t0".into(),
         "vm/max_map_count" => mm::layout::MAX_MAP_COUNT.to_string(),
         "vm/mmap_min_addr" => "65536".into(),
-        "vm/overcommit_memory" => "0".into(),
+        "vm/overcommit_memory" | "vm/unprivileged_userfaultfd" => "0".into(),
         _ => String::new(),
     }
 }
@@ -271,7 +271,7 @@ impl Sysctl {
                 }
                 self.written.insert(path, v.to_string());
             }
-            "fs/protected_hardlinks" | "fs/protected_symlinks" => {
+            "fs/protected_hardlinks" | "fs/protected_symlinks" | "vm/unprivileged_userfaultfd" => {
                 let [v] = dointvec::<1>(data)?;
                 if !(0..=1).contains(&v) {
                     return Err(Errno::EINVAL);

@@ -31,7 +31,7 @@ pub(super) fn contents(v: &ProcView<'_>, mm: &Mm, file: ProcFile) -> Vec<u8> {
     let idle_ns = (up.as_nanos() as u64).saturating_sub(busy_ns);
     let text = match file {
         ProcFile::Cpuinfo => cpuinfo(),
-        ProcFile::Meminfo => meminfo(mm),
+        ProcFile::Meminfo => meminfo(mm, v.table.swaps.total_bytes()),
         ProcFile::SysStat => {
             let (user, idle) = (ticks(busy_ns), ticks(idle_ns));
             let cpu = format!("{user} 0 0 {idle} 0 0 0 0 0 0");
@@ -96,8 +96,9 @@ fn cpuinfo() -> String {
     .clone()
 }
 
-/// `/proc/meminfo`: total is physical memory (`--mem`), free is its free frames.
-fn meminfo(mm: &Mm) -> String {
+/// `/proc/meminfo`: total is physical memory (`--mem`), free is its free frames; swap is
+/// the swap areas' size, all of it free.
+fn meminfo(mm: &Mm, swap: u64) -> String {
     let s = mm.stats();
     let used = s.total_bytes - s.free_bytes;
     let line = |k: &str, b: u64| format!("{:<16}{:>8} kB\n", format!("{k}:"), b / 1024);
@@ -111,8 +112,8 @@ fn meminfo(mm: &Mm) -> String {
         ("SwapCached", 0),
         ("Active", used),
         ("Inactive", 0),
-        ("SwapTotal", 0),
-        ("SwapFree", 0),
+        ("SwapTotal", swap),
+        ("SwapFree", swap),
         ("Dirty", 0),
         ("Writeback", 0),
         ("AnonPages", used),
