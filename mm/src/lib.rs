@@ -550,12 +550,7 @@ impl Mm {
     pub fn copy_in(&mut self, id: MmId, addr: UserAddr, buf: &mut [u8]) -> Result<(), Errno> {
         let s = self.spaces.get_mut(&id).ok_or(Errno::EFAULT)?;
         let pieces = s.pieces(&mut self.phys, addr.0, buf.len() as u64, false, true)?;
-        let mut at = 0usize;
-        for (off, len) in pieces {
-            let n = len as usize;
-            buf[at..at + n].copy_from_slice(self.phys.mem.bytes(off, len));
-            at += n;
-        }
+        self.read_pieces(pieces, buf);
         Ok(())
     }
 
@@ -583,12 +578,7 @@ impl Mm {
         if write {
             self.write_pieces(pieces, buf);
         } else {
-            let mut at = 0usize;
-            for (off, len) in pieces {
-                let n = len as usize;
-                buf[at..at + n].copy_from_slice(self.phys.mem.bytes(off, len));
-                at += n;
-            }
+            self.read_pieces(pieces, buf);
         }
         Ok(done as usize)
     }
@@ -645,6 +635,16 @@ impl Mm {
         };
         if let Ok(pieces) = s.pieces(&mut self.phys, addr, bytes.len() as u64, false, false) {
             self.write_pieces(pieces, bytes);
+        }
+    }
+
+    /// Reads physical memory `pieces` (offset, length), in order, into the start of `buf`.
+    fn read_pieces(&self, pieces: impl IntoIterator<Item = (u64, u64)>, buf: &mut [u8]) {
+        let mut at = 0usize;
+        for (off, len) in pieces {
+            let n = len as usize;
+            buf[at..at + n].copy_from_slice(self.phys.mem.bytes(off, len));
+            at += n;
         }
     }
 
