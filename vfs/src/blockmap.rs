@@ -5,26 +5,35 @@
 //! map with its blocks side by side in an array. A sequential read or write then walks the
 //! map once per run rather than once per block: with one map entry per block, the walk's
 //! cache misses on the map's nodes cost a 64 KiB read of a large file more than copying its
-//! bytes. A run is kept while one of its blocks exists, so a lone block costs one run's
-//! slots (a few hundred bytes), never its data.
+//! bytes. A run is kept while one of its blocks exists; its slots go as far as its last
+//! block that was made, so a file of one block (most small files) has a run of one slot.
 
 use std::collections::BTreeMap;
 
 /// Blocks per run.
 const RUN: u64 = 16;
 
-/// A run of blocks: slot `i` is block `RUN * run + i`.
+/// A run of blocks: slot `i` is block `RUN * run + i` (at most [`RUN`] slots; a missing
+/// slot is a missing block).
 struct Run<T> {
-    slots: [Option<T>; RUN as usize],
+    slots: Vec<Option<T>>,
     used: usize,
 }
 
 impl<T> Run<T> {
     fn new() -> Run<T> {
         Run {
-            slots: std::array::from_fn(|_| None),
+            slots: Vec::new(),
             used: 0,
         }
+    }
+
+    /// Slot `i`, made if missing.
+    fn slot(&mut self, i: usize) -> &mut Option<T> {
+        if self.slots.len() <= i {
+            self.slots.resize_with(i + 1, || None);
+        }
+        &mut self.slots[i]
     }
 }
 
@@ -50,20 +59,24 @@ impl<T> BlockMap<T> {
 
     /// Block `b`, if it exists.
     pub fn get_mut(&mut self, b: u64) -> Option<&mut T> {
-        self.runs.get_mut(&(b / RUN))?.slots[(b % RUN) as usize].as_mut()
+        self.runs
+            .get_mut(&(b / RUN))?
+            .slots
+            .get_mut((b % RUN) as usize)?
+            .as_mut()
     }
 
     /// Whether block `b` exists.
     pub fn contains(&self, b: u64) -> bool {
         self.runs
             .get(&(b / RUN))
-            .is_some_and(|r| r.slots[(b % RUN) as usize].is_some())
+            .is_some_and(|r| r.slots.get((b % RUN) as usize).is_some_and(Option::is_some))
     }
 
     /// Makes block `b` `v`; the block it replaces.
     pub fn insert(&mut self, b: u64, v: T) -> Option<T> {
         let run = self.runs.entry(b / RUN).or_insert_with(Run::new);
-        let old = run.slots[(b % RUN) as usize].replace(v);
+        let old = run.slot((b % RUN) as usize).replace(v);
         if old.is_none() {
             run.used += 1;
             self.len += 1;
@@ -74,7 +87,7 @@ impl<T> BlockMap<T> {
     /// Makes block `b` `v` unless it exists.
     pub fn insert_absent(&mut self, b: u64, v: T) {
         let run = self.runs.entry(b / RUN).or_insert_with(Run::new);
-        let slot = &mut run.slots[(b % RUN) as usize];
+        let slot = run.slot((b % RUN) as usize);
         if slot.is_none() {
             *slot = Some(v);
             run.used += 1;
@@ -85,7 +98,7 @@ impl<T> BlockMap<T> {
     /// Removes block `b`; the block it was.
     pub fn remove(&mut self, b: u64) -> Option<T> {
         let run = self.runs.get_mut(&(b / RUN))?;
-        let old = run.slots[(b % RUN) as usize].take()?;
+        let old = run.slots.get_mut((b % RUN) as usize)?.take()?;
         run.used -= 1;
         self.len -= 1;
         if run.used == 0 {
@@ -119,8 +132,8 @@ impl<T> BlockMap<T> {
         if let Some(run) = tail.runs.get_mut(&(b / RUN)) {
             let mut head = Run::new();
             for i in 0..(b % RUN) as usize {
-                if let Some(v) = run.slots[i].take() {
-                    head.slots[i] = Some(v);
+                if let Some(v) = run.slots.get_mut(i).and_then(Option::take) {
+                    *head.slot(i) = Some(v);
                     head.used += 1;
                     run.used -= 1;
                 }

@@ -236,6 +236,8 @@ pub struct Vfs {
     handles: handle::Handles,
     /// The link protections ([`protect`]).
     protect: protect::LinkProtections,
+    /// The boot `/sys` until it is first reached ([`sysfs::Pending`]).
+    sysfs: sysfs::Pending,
 }
 
 impl Drop for Vfs {
@@ -384,7 +386,8 @@ impl Vfs {
         let sysfs = Arc::new(OvlFs::new(mkdev(SYSFS_DEV), shared.clone()));
         let top = MemInode::new_dir(1, sysfs.dev, 0o555, 0, 0);
         top.add_links(1);
-        sysfs::populate(&top, sysfs.dev, &sysfs.shared);
+        // Filled when a walk first reaches it: most programs never look.
+        let sysfs_pending = sysfs::Pending::new(&top, &sysfs);
         let sys = OvlNode::new(Some(top), None, sysfs);
         let memfd = Arc::new(OvlFs::new(mkdev(MEMFD_DEV), shared.clone()));
         let mut vfs = Vfs {
@@ -402,6 +405,7 @@ impl Vfs {
             abstract_names: Default::default(),
             handles: Default::default(),
             protect: Default::default(),
+            sysfs: sysfs_pending,
         };
         vfs.add_mount(
             &root_child(&root, b"dev"),

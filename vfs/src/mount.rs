@@ -436,7 +436,8 @@ pub(crate) fn has_flag(d: &Dentry, flag: u64) -> bool {
 impl Vfs {
     /// The root of the mount on `name` in `dir`, if there is one (the last one made wins).
     pub(crate) fn bound(&self, dir: &Dentry, name: &[u8]) -> Option<Dentry> {
-        self.mounts
+        let root = self
+            .mounts
             .read()
             .iter()
             .rev()
@@ -445,7 +446,14 @@ impl Vfs {
                     && m.top(&self.root)
                         .is_some_and(|top| is_at(dir, &m.path[..m.path.len() - 1], &top))
             })
-            .map(|m| m.root.clone())
+            .map(|m| m.root.clone())?;
+        if root
+            .mount()
+            .is_some_and(|m| matches!(m.sb.kind, SbKind::Sysfs))
+        {
+            self.sysfs.fill();
+        }
+        Some(root)
     }
 
     /// The mounts of the tree whose top is `top` (the guest's, a mount namespace's), the

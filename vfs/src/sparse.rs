@@ -9,7 +9,10 @@
 //!   so it reads as zeros and takes no memory, but counts as used space and as data for
 //!   `SEEK_DATA`/`SEEK_HOLE` (as tmpfs's fallocated pages, and ext4's unwritten extents
 //!   whose pages are cached; `FS_IOC_FIEMAP` tells them apart);
-//! - **data**: written bytes.
+//! - **data**: written bytes. A block holding the end of the file keeps only the bytes
+//!   written to it: what lies past them reads as zeros (a kernel-made file of a few bytes,
+//!   as those of sysfs, takes a few bytes, not a page); a later write past them makes it
+//!   whole.
 //!
 //! The block size is the file system's: a page for tmpfs, the overlay's upper layer and
 //! memfds, the `mkfs` block size for a disk file system ([`blockfs`](crate::blockfs)).
@@ -31,14 +34,18 @@ pub(crate) struct FileData {
     blocks: BlockMap<Block>,
 }
 
-/// A new block of `n` bytes holding `src` at `at`, zeros around it: a block a write covers
-/// whole (the common case) is written once, not zeroed first.
-fn filled(n: u64, at: usize, src: &[u8]) -> Result<Box<[u8]>, Errno> {
+/// A new block of `n` bytes holding `old` at 0 and `src` at `at`, zeros around them: a
+/// block a write covers whole (the common case) is written once, not zeroed first.
+fn filled(n: usize, old: &[u8], at: usize, src: &[u8]) -> Result<Box<[u8]>, Errno> {
     let mut v = Vec::new();
-    v.try_reserve_exact(n as usize).map_err(|_| Errno::ENOSPC)?;
+    v.try_reserve_exact(n).map_err(|_| Errno::ENOSPC)?;
+    v.extend_from_slice(&old[..old.len().min(at)]);
     v.resize(at, 0);
     v.extend_from_slice(src);
-    v.resize(n as usize, 0);
+    if let Some(rest) = old.get(v.len()..) {
+        v.extend_from_slice(rest);
+    }
+    v.resize(n, 0);
     Ok(v.into_boxed_slice())
 }
 
@@ -132,7 +139,13 @@ impl FileData {
                 let (head, tail) = std::mem::take(&mut dst).split_at_mut(n);
                 while blocks.next_if(|&(k, _)| k < b).is_some() {}
                 match blocks.peek() {
-                    Some(&(k, Block::Data(d))) if k == b => head.copy_from_slice(&d[inb..inb + n]),
+                    Some(&(k, Block::Data(d))) if k == b => {
+                        // A short block reads as zeros past its bytes.
+                        let have = d.len().saturating_sub(inb).min(n);
+                        let (data, zeros) = head.split_at_mut(have);
+                        data.copy_from_slice(d.get(inb..inb + have).unwrap_or_default());
+                        zeros.fill(0);
+                    }
                     _ => head.fill(0),
                 }
                 dst = tail;
@@ -155,10 +168,21 @@ impl FileData {
                     .min(self.block as usize - inb)
                     .min((stop - pos) as usize);
                 let src = &buf[at..at + n];
+                // A block ending the file takes only the bytes up to the write's end.
+                let full = self.block as usize;
+                let len = if pos + n as u64 >= self.size {
+                    inb + n
+                } else {
+                    full
+                };
                 match self.blocks.get_mut(b) {
-                    Some(Block::Data(d)) => d[inb..inb + n].copy_from_slice(src),
+                    Some(Block::Data(d)) if d.len() >= inb + n => {
+                        d[inb..inb + n].copy_from_slice(src)
+                    }
+                    // A short block a write goes past is made whole.
+                    Some(Block::Data(d)) => *d = filled(full, d, inb, src)?,
                     _ => {
-                        let data = filled(self.block, inb, src)?;
+                        let data = filled(len, &[], inb, src)?;
                         self.blocks.insert(b, Block::Data(data));
                     }
                 }
@@ -188,7 +212,10 @@ impl FileData {
         let b = off / self.block;
         if let Some(Block::Data(d)) = self.blocks.get_mut(b) {
             let base = b * self.block;
-            d[(off - base) as usize..(end - base) as usize].fill(0);
+            // A short block is zero past its bytes already.
+            let len = d.len() as u64;
+            let (from, to) = ((off - base).min(len), (end - base).min(len));
+            d[from as usize..to as usize].fill(0);
         }
     }
 

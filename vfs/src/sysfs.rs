@@ -2,11 +2,18 @@
 //! the machine, describing the one CPU uml's kernel is (its loop) and a memory node, and
 //! the loop devices' I/O statistics (`block/loopN/stat`, [`blockstat`](crate::blockstat)). The
 //! host's `/sys` describes the host and never shows through; this is an in-memory tree
-//! made at boot (read-only files, `0444`).
+//! (read-only files, `0444`). The boot one is made when a path walk first crosses into
+//! it ([`Pending`]), not at boot: most programs never look, and its loop devices' files
+//! are a good part of what booting would cost; a `mount -t sysfs` makes its tree at once.
 
 use abi::flags::mode::S_IFREG;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use parking_lot::Mutex;
+
 use crate::dentry::FsShared;
+use crate::dentry::OvlFs;
 use crate::sparse::FileData;
 use crate::tmpfs::{MemData, MemEntry, MemInode};
 use crate::Arc;
@@ -61,6 +68,36 @@ const DIRS: &[&str] = &[
     "module",
     "power",
 ];
+
+/// A `/sys` tree not made yet: its top directory and file system.
+pub(crate) struct Pending {
+    /// Whether [`Pending::fill`] has work left (one load on the walk's hot path).
+    pending: AtomicBool,
+    tree: Mutex<Option<(Arc<MemInode>, Arc<OvlFs>)>>,
+}
+
+impl Pending {
+    /// The tree of `top` on `fs`, to be filled.
+    pub fn new(top: &Arc<MemInode>, fs: &Arc<OvlFs>) -> Pending {
+        Pending {
+            pending: AtomicBool::new(true),
+            tree: Mutex::new(Some((top.clone(), fs.clone()))),
+        }
+    }
+
+    /// Makes the tree unless it is made: a walk that reaches it finds it whole (a second
+    /// walker waits for the first to finish).
+    pub fn fill(&self) {
+        if !self.pending.load(Ordering::Acquire) {
+            return;
+        }
+        let mut tree = self.tree.lock();
+        if let Some((top, fs)) = tree.take() {
+            populate(&top, fs.dev, &fs.shared);
+        }
+        self.pending.store(false, Ordering::Release);
+    }
+}
 
 /// Fills `/sys` (`top`, on device `dev`).
 pub(crate) fn populate(top: &Arc<MemInode>, dev: u64, shared: &FsShared) {

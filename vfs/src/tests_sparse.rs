@@ -148,3 +148,29 @@ fn block_map_is_an_ordered_map() {
     let got: Vec<(u64, u64)> = m.range(0, u64::MAX).map(|(k, v)| (k, *v)).collect();
     assert_eq!(got, model.into_iter().collect::<Vec<_>>());
 }
+
+#[test]
+fn a_short_last_block_reads_zeros_past_its_bytes_and_grows_on_later_writes() {
+    let mut f = FileData::new(1024);
+    write(&mut f, 0, b"hello");
+    assert_eq!(read(&f, 0, 2048), b"hello");
+    // Growing the file past a short block: the rest reads as zeros.
+    f.set_len(1030);
+    assert_eq!(read(&f, 3, 4), b"lo\0\0");
+    assert_eq!(read(&f, 1020, 20), [0; 10]);
+    // A write past its bytes, inside the block and then across its end.
+    write(&mut f, 100, b"ab");
+    write(&mut f, 1022, b"cdef");
+    assert_eq!(read(&f, 98, 6), b"\0\0ab\0\0");
+    assert_eq!(read(&f, 1020, 10), b"\0\0cdef\0\0\0\0");
+    assert_eq!(&read(&f, 0, 5), b"hello");
+    // Shrinking into a short block and growing again zeroes what was cut.
+    let mut g = FileData::new(1024);
+    write(&mut g, 0, b"0123456789");
+    g.set_len(4);
+    g.set_len(10);
+    assert_eq!(read(&g, 0, 10), b"0123\0\0\0\0\0\0");
+    g.punch(2, 3);
+    assert_eq!(read(&g, 0, 4), b"01\x003");
+    assert_eq!(g.allocated(), 1024);
+}
