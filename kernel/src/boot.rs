@@ -109,7 +109,12 @@ pub(crate) fn boot(
         },
         e => StartError::host(&format!("root {}", cfg.root.display()), e),
     })?;
-    let mut vfs = VfsService::new(vfs);
+    let mut vfs = match cfg.deploy {
+        sched::Deploy::Loop => VfsService::new(vfs),
+        sched::Deploy::Threads => {
+            VfsService::on_thread(vfs).map_err(|e| StartError::host("vfs thread", e))?
+        }
+    };
     if recorder.is_some() {
         // From boot on: the lookups that find the program are messages too.
         vfs.record();

@@ -79,7 +79,7 @@ impl Layer {
 }
 
 /// A process's Landlock domain: its stacked layers, oldest first.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Domain {
     layers: Vec<Arc<Layer>>,
 }

@@ -3,11 +3,20 @@
 //! The kernel holds a [`VfsService`], not a bare [`Vfs`]. The calls that walk a path and
 //! read or change the namespace (`lookup`, `open`, `stat`, `access`, `readlink`, `mkdir`,
 //! `mknod`, `symlink`, `link`, `rename`, `unlink`, `rmdir`, `chmod`, `chown`, `truncate`,
-//! `utimens`) are its messages: each is a value (the start directory and root as guest
-//! paths, the caller's ids, the path and arguments) and so is its reply (an errno, or what
-//! the call produced: a file's identity, mode and size, a link's target). When recording,
-//! every message is logged with its reply ([`VfsService::take_log`]); otherwise a call is
-//! the direct call it was, at no cost but one test of a flag.
+//! `utimens`) are its messages: each typed method makes a [`VfsMsg`] and one function
+//! ([`exec`]) carries every message out. A message names its start directories by a type
+//! parameter: the caller's borrowed [`At`] in a call on the kernel's loop (no copy), the
+//! directories themselves ([`AtObj`]) on the way to a vfs on a thread of its own
+//! ([`VfsService::on_thread`], `--deploy threads`), and values ([`AtMsg`]: guest paths and
+//! the caller's ids) when recorded or handled alone ([`VfsService::handle`]). Replies are
+//! values too (an errno, or what the call produced: a file's identity, mode and size, a
+//! link's target). When recording, every message is logged with its reply
+//! ([`VfsService::take_log`]).
+//!
+//! On its own thread, vfs answers each message while the caller waits; what a walk of
+//! `/proc` asks of the process table (owned by the caller) travels back as queries the
+//! caller answers meanwhile ([`thread`]). Open files, dentries and the namespace's other
+//! objects are shared between the threads, as a `struct file` is between CPUs.
 //!
 //! What is not a message: the data of open files, which moves between guest memory and a
 //! file's pages through the [`FileRef`] an `open` returned, as Linux's `read`/`write` go
@@ -19,6 +28,8 @@
 //! run again on the log (`uml replay --service vfs`), where every message the new vfs gets
 //! is checked against the recorded one, reply included.
 
+mod thread;
+
 use std::ops::Deref;
 
 use parking_lot::Mutex;
@@ -29,7 +40,8 @@ use abi::flags::OFlags;
 use abi::structs::{Stat, Timespec};
 use abi::Errno;
 
-use crate::{At, Dentry, FileRef, FsCred, NoProcs, NodeType, Vfs};
+use crate::landlock::Domain;
+use crate::{Arc, At, Dentry, FileRef, FsCred, NoProcs, NodeType, ProcSource, Vfs};
 
 /// Where a path call starts and who makes it, as a value.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,44 +62,37 @@ pub struct AtMsg {
 }
 
 /// A request to vfs. Its fields are the arguments of the [`Vfs`] method of the same name,
-/// `at` (`old_at`, `new_at`) the start directory the path is relative to.
+/// `at` (`old_at`, `new_at`) the start directory the path is relative to, named as `A`
+/// says (see the module doc; recorded messages are `VfsMsg<AtMsg>`).
 #[allow(missing_docs)]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum VfsMsg {
+pub enum VfsMsg<A = AtMsg> {
     /// Resolve a path (`follow`: a final symlink too).
-    Lookup {
-        at: AtMsg,
-        path: Vec<u8>,
-        follow: bool,
-    },
+    Lookup { at: A, path: Vec<u8>, follow: bool },
     /// `open(2)` with these flags and (umask-masked) mode.
     Open {
-        at: AtMsg,
+        at: A,
         path: Vec<u8>,
         flags: u32,
         mode: u32,
     },
     /// `stat`/`lstat`.
-    Stat {
-        at: AtMsg,
-        path: Vec<u8>,
-        follow: bool,
-    },
+    Stat { at: A, path: Vec<u8>, follow: bool },
     /// `faccessat`.
     Access {
-        at: AtMsg,
+        at: A,
         path: Vec<u8>,
         mode: u32,
         follow: bool,
     },
     /// `readlinkat`.
-    Readlink { at: AtMsg, path: Vec<u8> },
+    Readlink { at: A, path: Vec<u8> },
     /// `mkdirat`.
-    Mkdir { at: AtMsg, path: Vec<u8>, mode: u32 },
+    Mkdir { at: A, path: Vec<u8>, mode: u32 },
     /// `mknodat`: the file type (`S_IF*`), device number, permission bits, and whether
     /// the caller may make devices.
     Mknod {
-        at: AtMsg,
+        at: A,
         path: Vec<u8>,
         kind: u32,
         dev: (u32, u32),
@@ -97,39 +102,39 @@ pub enum VfsMsg {
     /// `symlinkat`.
     Symlink {
         target: Vec<u8>,
-        at: AtMsg,
+        at: A,
         path: Vec<u8>,
     },
     /// `linkat`.
     Link {
-        old_at: AtMsg,
+        old_at: A,
         old: Vec<u8>,
-        new_at: AtMsg,
+        new_at: A,
         new: Vec<u8>,
         follow: bool,
     },
     /// `renameat2`.
     Rename {
-        old_at: AtMsg,
+        old_at: A,
         old: Vec<u8>,
-        new_at: AtMsg,
+        new_at: A,
         new: Vec<u8>,
         flags: u32,
     },
     /// `unlinkat`.
-    Unlink { at: AtMsg, path: Vec<u8> },
+    Unlink { at: A, path: Vec<u8> },
     /// `unlinkat(AT_REMOVEDIR)`.
-    Rmdir { at: AtMsg, path: Vec<u8> },
+    Rmdir { at: A, path: Vec<u8> },
     /// `fchmodat`.
     Chmod {
-        at: AtMsg,
+        at: A,
         path: Vec<u8>,
         mode: u32,
         follow: bool,
     },
     /// `fchownat` (`None`: unchanged).
     Chown {
-        at: AtMsg,
+        at: A,
         path: Vec<u8>,
         uid: Option<u32>,
         gid: Option<u32>,
@@ -137,14 +142,14 @@ pub enum VfsMsg {
     },
     /// `truncate` (`max`: the caller's `RLIMIT_FSIZE`).
     Truncate {
-        at: AtMsg,
+        at: A,
         path: Vec<u8>,
         len: u64,
         max: u64,
     },
     /// `utimensat` on a path: (seconds, nanoseconds) of atime and mtime.
     Utimens {
-        at: AtMsg,
+        at: A,
         path: Vec<u8>,
         atime: (i64, i64),
         mtime: (i64, i64),
@@ -206,7 +211,9 @@ pub struct VfsEntry {
 
 /// The vfs the kernel holds: see the module doc.
 pub struct VfsService {
-    vfs: Vfs,
+    /// Where messages are carried out when vfs has a thread of its own.
+    thread: Option<thread::VfsThread>,
+    vfs: Arc<Vfs>,
     recording: bool,
     log: Mutex<Vec<VfsEntry>>,
 }
@@ -252,14 +259,363 @@ fn ts(t: Timespec) -> (i64, i64) {
     (t.tv_sec, t.tv_nsec)
 }
 
+/// A start directory and its caller as objects: how a message names them on its way to a
+/// vfs on another thread (the caller's process table stays behind: see [`thread`]).
+pub(crate) struct AtObj {
+    dir: Dentry,
+    root: Option<Dentry>,
+    /// Filesystem uid and gid, supplementary groups, Landlock domain.
+    cred: Option<(u32, u32, Vec<u32>, Option<Domain>)>,
+    resolve: u64,
+}
+
+impl AtObj {
+    /// `at`'s directories and caller, owned.
+    fn of(at: &At<'_>) -> AtObj {
+        AtObj {
+            dir: at.dir.clone(),
+            root: at.root.cloned(),
+            cred: at.cred.map(|c| {
+                let landlock = c.landlock.cloned();
+                (c.fsuid, c.fsgid, c.groups.to_vec(), landlock)
+            }),
+            resolve: at.resolve,
+        }
+    }
+}
+
+/// How a message names its start directories, as the [`At`] a [`Vfs`] call takes.
+pub(crate) trait AsAt {
+    /// The start directory, its `/proc` showing `procs` unless it knows its own.
+    fn as_at<'s>(&'s self, procs: &'s dyn ProcSource) -> At<'s>;
+}
+
+impl AsAt for At<'_> {
+    fn as_at<'s>(&'s self, _procs: &'s dyn ProcSource) -> At<'s> {
+        *self
+    }
+}
+
+impl AsAt for AtObj {
+    fn as_at<'s>(&'s self, procs: &'s dyn ProcSource) -> At<'s> {
+        let mut at = At::from(&self.dir).rooted(self.root.as_ref());
+        at.procs = procs;
+        at.cred = self
+            .cred
+            .as_ref()
+            .map(|(fsuid, fsgid, groups, landlock)| FsCred {
+                fsuid: *fsuid,
+                fsgid: *fsgid,
+                groups,
+                landlock: landlock.as_ref(),
+            });
+        at.resolve = self.resolve;
+        at
+    }
+}
+
+impl<A> VfsMsg<A> {
+    /// The same message with its start directories named by what `f` makes of them (in
+    /// order: `old_at` before `new_at`), or `f`'s first error.
+    pub(crate) fn try_map_at<B, E>(
+        &self,
+        mut f: impl FnMut(&A) -> Result<B, E>,
+    ) -> Result<VfsMsg<B>, E> {
+        use VfsMsg::*;
+        let p = |p: &Vec<u8>| p.clone();
+        Ok(match self {
+            Lookup { at, path, follow } => Lookup {
+                at: f(at)?,
+                path: p(path),
+                follow: *follow,
+            },
+            Open {
+                at,
+                path,
+                flags,
+                mode,
+            } => Open {
+                at: f(at)?,
+                path: p(path),
+                flags: *flags,
+                mode: *mode,
+            },
+            Stat { at, path, follow } => Stat {
+                at: f(at)?,
+                path: p(path),
+                follow: *follow,
+            },
+            Access {
+                at,
+                path,
+                mode,
+                follow,
+            } => Access {
+                at: f(at)?,
+                path: p(path),
+                mode: *mode,
+                follow: *follow,
+            },
+            Readlink { at, path } => Readlink {
+                at: f(at)?,
+                path: p(path),
+            },
+            Mkdir { at, path, mode } => Mkdir {
+                at: f(at)?,
+                path: p(path),
+                mode: *mode,
+            },
+            Mknod {
+                at,
+                path,
+                kind,
+                dev,
+                perm,
+                cap,
+            } => Mknod {
+                at: f(at)?,
+                path: p(path),
+                kind: *kind,
+                dev: *dev,
+                perm: *perm,
+                cap: *cap,
+            },
+            Symlink { target, at, path } => Symlink {
+                target: p(target),
+                at: f(at)?,
+                path: p(path),
+            },
+            Link {
+                old_at,
+                old,
+                new_at,
+                new,
+                follow,
+            } => Link {
+                old_at: f(old_at)?,
+                old: p(old),
+                new_at: f(new_at)?,
+                new: p(new),
+                follow: *follow,
+            },
+            Rename {
+                old_at,
+                old,
+                new_at,
+                new,
+                flags,
+            } => Rename {
+                old_at: f(old_at)?,
+                old: p(old),
+                new_at: f(new_at)?,
+                new: p(new),
+                flags: *flags,
+            },
+            Unlink { at, path } => Unlink {
+                at: f(at)?,
+                path: p(path),
+            },
+            Rmdir { at, path } => Rmdir {
+                at: f(at)?,
+                path: p(path),
+            },
+            Chmod {
+                at,
+                path,
+                mode,
+                follow,
+            } => Chmod {
+                at: f(at)?,
+                path: p(path),
+                mode: *mode,
+                follow: *follow,
+            },
+            Chown {
+                at,
+                path,
+                uid,
+                gid,
+                follow,
+            } => Chown {
+                at: f(at)?,
+                path: p(path),
+                uid: *uid,
+                gid: *gid,
+                follow: *follow,
+            },
+            Truncate { at, path, len, max } => Truncate {
+                at: f(at)?,
+                path: p(path),
+                len: *len,
+                max: *max,
+            },
+            Utimens {
+                at,
+                path,
+                atime,
+                mtime,
+                follow,
+            } => Utimens {
+                at: f(at)?,
+                path: p(path),
+                atime: *atime,
+                mtime: *mtime,
+                follow: *follow,
+            },
+        })
+    }
+
+    /// [`VfsMsg::try_map_at`] with an `f` that cannot fail.
+    pub(crate) fn map_at<B>(&self, mut f: impl FnMut(&A) -> B) -> VfsMsg<B> {
+        match self.try_map_at(|a| Ok::<B, std::convert::Infallible>(f(a))) {
+            Ok(m) => m,
+            Err(never) => match never {},
+        }
+    }
+}
+
+/// What a path call gives back, before it is told as a [`VfsReply`].
+pub(crate) enum Out {
+    Dentry(Result<Dentry, Errno>),
+    File(Result<FileRef, Errno>),
+    Stat(Result<Stat, Errno>),
+    Done(Result<(), Errno>),
+    Target(Result<Vec<u8>, Errno>),
+}
+
+impl Out {
+    /// The reply that tells it.
+    fn reply(&self) -> VfsReply {
+        match self {
+            Out::Dentry(r) => errno_or(r, |d| node(&d.stat())),
+            Out::File(r) => errno_or(r, |f| node(&f.stat())),
+            Out::Stat(r) => node(r),
+            Out::Done(r) => done(r),
+            Out::Target(r) => errno_or(r, |t| VfsReply::Target(t.clone())),
+        }
+    }
+}
+
+/// A typed method's result, taken out of the [`Out`] its message gave.
+trait FromOut: Sized {
+    fn from_out(out: Out) -> Result<Self, Errno>;
+}
+
+macro_rules! from_out {
+    ($($t:ty => $v:ident),*) => {$(
+        impl FromOut for $t {
+            fn from_out(out: Out) -> Result<$t, Errno> {
+                match out {
+                    Out::$v(r) => r,
+                    // exec gives each message's one kind of result.
+                    _ => unreachable!(concat!("a vfs call for a ", stringify!($v), " gave another result")),
+                }
+            }
+        }
+    )*};
+}
+
+from_out!(Dentry => Dentry, FileRef => File, Stat => Stat, () => Done, Vec<u8> => Target);
+
+/// Carries out `msg` on `vfs`: the one place a message becomes a call. A start directory
+/// that knows no process table of its own shows `/proc` as `procs` answers.
+pub(crate) fn exec<A: AsAt>(vfs: &Vfs, msg: &VfsMsg<A>, procs: &dyn ProcSource) -> Out {
+    let t = |(tv_sec, tv_nsec): (i64, i64)| Timespec { tv_sec, tv_nsec };
+    match msg {
+        VfsMsg::Lookup { at, path, follow } => {
+            Out::Dentry(vfs.lookup(at.as_at(procs), path, *follow))
+        }
+        VfsMsg::Open {
+            at,
+            path,
+            flags,
+            mode,
+        } => {
+            let flags = OFlags::from_bits_retain(*flags);
+            Out::File(vfs.open(at.as_at(procs), path, flags, *mode))
+        }
+        VfsMsg::Stat { at, path, follow } => Out::Stat(vfs.stat(at.as_at(procs), path, *follow)),
+        VfsMsg::Access {
+            at,
+            path,
+            mode,
+            follow,
+        } => Out::Done(vfs.access(at.as_at(procs), path, *mode, *follow)),
+        VfsMsg::Readlink { at, path } => Out::Target(vfs.readlink(at.as_at(procs), path)),
+        VfsMsg::Mkdir { at, path, mode } => Out::Done(vfs.mkdir(at.as_at(procs), path, *mode)),
+        VfsMsg::Mknod {
+            at,
+            path,
+            kind,
+            dev,
+            perm,
+            cap,
+        } => Out::Done(match node_type(*kind, *dev) {
+            Some(ty) => vfs.mknod(at.as_at(procs), path, ty, *perm, *cap),
+            None => Err(Errno::EINVAL),
+        }),
+        VfsMsg::Symlink { target, at, path } => {
+            Out::Done(vfs.symlink(target, at.as_at(procs), path))
+        }
+        VfsMsg::Link {
+            old_at,
+            old,
+            new_at,
+            new,
+            follow,
+        } => Out::Done(vfs.link(old_at.as_at(procs), old, new_at.as_at(procs), new, *follow)),
+        VfsMsg::Rename {
+            old_at,
+            old,
+            new_at,
+            new,
+            flags,
+        } => Out::Done(vfs.rename(old_at.as_at(procs), old, new_at.as_at(procs), new, *flags)),
+        VfsMsg::Unlink { at, path } => Out::Done(vfs.unlink(at.as_at(procs), path)),
+        VfsMsg::Rmdir { at, path } => Out::Done(vfs.rmdir(at.as_at(procs), path)),
+        VfsMsg::Chmod {
+            at,
+            path,
+            mode,
+            follow,
+        } => Out::Done(vfs.chmod(at.as_at(procs), path, *mode, *follow)),
+        VfsMsg::Chown {
+            at,
+            path,
+            uid,
+            gid,
+            follow,
+        } => Out::Done(vfs.chown(at.as_at(procs), path, *uid, *gid, *follow)),
+        VfsMsg::Truncate { at, path, len, max } => {
+            Out::Done(vfs.truncate(at.as_at(procs), path, *len, *max))
+        }
+        VfsMsg::Utimens {
+            at,
+            path,
+            atime,
+            mtime,
+            follow,
+        } => Out::Done(vfs.utimens(at.as_at(procs), path, t(*atime), t(*mtime), *follow)),
+    }
+}
+
 impl VfsService {
-    /// Serves `vfs`.
+    /// Serves `vfs` on the caller's loop.
     pub fn new(vfs: Vfs) -> VfsService {
         VfsService {
-            vfs,
+            thread: None,
+            vfs: Arc::new(vfs),
             recording: false,
             log: Mutex::new(Vec::new()),
         }
+    }
+
+    /// Serves `vfs` on a thread of its own (a thread that cannot be started is a host
+    /// failure).
+    pub fn on_thread(vfs: Vfs) -> std::io::Result<VfsService> {
+        let mut s = VfsService::new(vfs);
+        s.thread = Some(thread::VfsThread::start(s.vfs.clone())?);
+        Ok(s)
     }
 
     /// From now on every message is logged.
@@ -276,131 +632,30 @@ impl VfsService {
     }
 
     /// Handles one message on its own: its directories are walked from the root, as no
-    /// process (`/proc` is empty) with the message's ids and no Landlock domain. This is how the service is driven
-    /// by messages alone (its unit tests); the kernel calls the typed methods below, which
-    /// are the same calls.
+    /// process (`/proc` is empty) with the message's ids and no Landlock domain. This is
+    /// how the service is driven by messages alone (its unit tests); the kernel calls the
+    /// typed methods below, whose messages [`exec`] carries out alike.
     pub fn handle(&self, msg: &VfsMsg) -> VfsReply {
         let root = self.vfs.root();
-        let dir = |at: &AtMsg| self.vfs.lookup(&root, &at.dir, true);
-        // The same directory, the caller's root and ids from `at`.
-        let with = |at: &AtMsg, f: &mut dyn FnMut(At<'_>) -> VfsReply| -> VfsReply {
-            let d = match dir(at) {
-                Ok(d) => d,
-                Err(e) => return VfsReply::Err(e as i32),
-            };
-            let chroot = match at.root.as_ref().map(|r| self.vfs.lookup(&root, r, true)) {
-                Some(Err(e)) => return VfsReply::Err(e as i32),
-                Some(Ok(r)) => Some(r),
+        let resolve = |at: &AtMsg| -> Result<AtObj, Errno> {
+            let dir = self.vfs.lookup(&root, &at.dir, true)?;
+            let chroot = match &at.root {
+                Some(r) => Some(self.vfs.lookup(&root, r, true)?),
                 None => None,
             };
-            let mut a = At::from(&d).rooted(chroot.as_ref());
-            a.cred = at.cred.as_ref().map(|(fsuid, fsgid, groups)| FsCred {
-                fsuid: *fsuid,
-                fsgid: *fsgid,
-                groups,
-                landlock: None,
-            });
-            a.procs = &NoProcs;
-            a.resolve = at.resolve;
-            f(a)
+            Ok(AtObj {
+                dir,
+                root: chroot,
+                cred: at
+                    .cred
+                    .clone()
+                    .map(|(uid, gid, groups)| (uid, gid, groups, None)),
+                resolve: at.resolve,
+            })
         };
-        let t = |(tv_sec, tv_nsec): (i64, i64)| Timespec { tv_sec, tv_nsec };
-        match msg {
-            VfsMsg::Lookup { at, path, follow } => with(at, &mut |a| {
-                errno_or(&self.vfs.lookup(a, path, *follow), |d| node(&d.stat()))
-            }),
-            VfsMsg::Open {
-                at,
-                path,
-                flags,
-                mode,
-            } => with(at, &mut |a| {
-                let flags = OFlags::from_bits_retain(*flags);
-                errno_or(&self.vfs.open(a, path, flags, *mode), |f| node(&f.stat()))
-            }),
-            VfsMsg::Stat { at, path, follow } => {
-                with(at, &mut |a| node(&self.vfs.stat(a, path, *follow)))
-            }
-            VfsMsg::Access {
-                at,
-                path,
-                mode,
-                follow,
-            } => with(at, &mut |a| done(&self.vfs.access(a, path, *mode, *follow))),
-            VfsMsg::Readlink { at, path } => with(at, &mut |a| {
-                errno_or(&self.vfs.readlink(a, path), |t| VfsReply::Target(t.clone()))
-            }),
-            VfsMsg::Mkdir { at, path, mode } => {
-                with(at, &mut |a| done(&self.vfs.mkdir(a, path, *mode)))
-            }
-            VfsMsg::Mknod {
-                at,
-                path,
-                kind,
-                dev,
-                perm,
-                cap,
-            } => with(at, &mut |a| {
-                let ty = match node_type(*kind, *dev) {
-                    Some(ty) => ty,
-                    None => return VfsReply::Err(Errno::EINVAL as i32),
-                };
-                done(&self.vfs.mknod(a, path, ty, *perm, *cap))
-            }),
-            VfsMsg::Symlink { target, at, path } => {
-                with(at, &mut |a| done(&self.vfs.symlink(target, a, path)))
-            }
-            VfsMsg::Link {
-                old_at,
-                old,
-                new_at,
-                new,
-                follow,
-            } => with(old_at, &mut |o| {
-                with(new_at, &mut |n| {
-                    done(&self.vfs.link(o, old, n, new, *follow))
-                })
-            }),
-            VfsMsg::Rename {
-                old_at,
-                old,
-                new_at,
-                new,
-                flags,
-            } => with(old_at, &mut |o| {
-                with(new_at, &mut |n| {
-                    done(&self.vfs.rename(o, old, n, new, *flags))
-                })
-            }),
-            VfsMsg::Unlink { at, path } => with(at, &mut |a| done(&self.vfs.unlink(a, path))),
-            VfsMsg::Rmdir { at, path } => with(at, &mut |a| done(&self.vfs.rmdir(a, path))),
-            VfsMsg::Chmod {
-                at,
-                path,
-                mode,
-                follow,
-            } => with(at, &mut |a| done(&self.vfs.chmod(a, path, *mode, *follow))),
-            VfsMsg::Chown {
-                at,
-                path,
-                uid,
-                gid,
-                follow,
-            } => with(at, &mut |a| {
-                done(&self.vfs.chown(a, path, *uid, *gid, *follow))
-            }),
-            VfsMsg::Truncate { at, path, len, max } => {
-                with(at, &mut |a| done(&self.vfs.truncate(a, path, *len, *max)))
-            }
-            VfsMsg::Utimens {
-                at,
-                path,
-                atime,
-                mtime,
-                follow,
-            } => with(at, &mut |a| {
-                done(&self.vfs.utimens(a, path, t(*atime), t(*mtime), *follow))
-            }),
+        match msg.try_map_at(resolve) {
+            Ok(msg) => exec(&self.vfs, &msg, &NoProcs).reply(),
+            Err(e) => VfsReply::Err(e as i32),
         }
     }
 
@@ -416,22 +671,19 @@ impl VfsService {
         }
     }
 
-    /// Runs `op`, logging `msg` with the reply `reply` makes of its result when recording.
-    fn call<R>(
-        &self,
-        msg: impl FnOnce() -> VfsMsg,
-        op: impl FnOnce() -> R,
-        reply: impl FnOnce(&R) -> VfsReply,
-    ) -> R {
-        if !self.recording {
-            return op();
+    /// Carries out `msg` where vfs runs, logging it with its reply when recording.
+    fn call<T: FromOut>(&self, msg: VfsMsg<At<'_>>) -> Result<T, Errno> {
+        // The value is taken before the call: it may move or remove its directory.
+        let value = self.recording.then(|| msg.map_at(|a| self.at(a)));
+        let out = match &self.thread {
+            Some(t) => t.call(&self.vfs, &msg),
+            None => exec(&self.vfs, &msg, &NoProcs),
+        };
+        if let Some(msg) = value {
+            let reply = out.reply();
+            self.log.lock().push(VfsEntry { msg, reply });
         }
-        // The message is taken before the call: it may move or remove its directory.
-        let msg = msg();
-        let r = op();
-        let reply = reply(&r);
-        self.log.lock().push(VfsEntry { msg, reply });
-        r
+        T::from_out(out)
     }
 
     /// See [`Vfs::lookup`].
@@ -441,16 +693,8 @@ impl VfsService {
         path: &[u8],
         follow: bool,
     ) -> Result<Dentry, Errno> {
-        let base = base.into();
-        self.call(
-            || VfsMsg::Lookup {
-                at: self.at(&base),
-                path: path.to_vec(),
-                follow,
-            },
-            || self.vfs.lookup(base, path, follow),
-            |r| errno_or(r, |d| node(&d.stat())),
-        )
+        let (at, path) = (base.into(), path.to_vec());
+        self.call(VfsMsg::Lookup { at, path, follow })
     }
 
     /// See [`Vfs::open`].
@@ -461,17 +705,13 @@ impl VfsService {
         flags: OFlags,
         mode: u32,
     ) -> Result<FileRef, Errno> {
-        let base = base.into();
-        self.call(
-            || VfsMsg::Open {
-                at: self.at(&base),
-                path: path.to_vec(),
-                flags: flags.bits(),
-                mode,
-            },
-            || self.vfs.open(base, path, flags, mode),
-            |r| errno_or(r, |f| node(&f.stat())),
-        )
+        let (at, path, flags) = (base.into(), path.to_vec(), flags.bits());
+        self.call(VfsMsg::Open {
+            at,
+            path,
+            flags,
+            mode,
+        })
     }
 
     /// See [`Vfs::stat`].
@@ -481,16 +721,8 @@ impl VfsService {
         path: &[u8],
         follow: bool,
     ) -> Result<Stat, Errno> {
-        let base = base.into();
-        self.call(
-            || VfsMsg::Stat {
-                at: self.at(&base),
-                path: path.to_vec(),
-                follow,
-            },
-            || self.vfs.stat(base, path, follow),
-            node,
-        )
+        let (at, path) = (base.into(), path.to_vec());
+        self.call(VfsMsg::Stat { at, path, follow })
     }
 
     /// See [`Vfs::access`].
@@ -501,44 +733,25 @@ impl VfsService {
         mode: u32,
         follow: bool,
     ) -> Result<(), Errno> {
-        let base = base.into();
-        self.call(
-            || VfsMsg::Access {
-                at: self.at(&base),
-                path: path.to_vec(),
-                mode,
-                follow,
-            },
-            || self.vfs.access(base, path, mode, follow),
-            done,
-        )
+        let (at, path) = (base.into(), path.to_vec());
+        self.call(VfsMsg::Access {
+            at,
+            path,
+            mode,
+            follow,
+        })
     }
 
     /// See [`Vfs::readlink`].
     pub fn readlink<'b>(&self, base: impl Into<At<'b>>, path: &[u8]) -> Result<Vec<u8>, Errno> {
-        let base = base.into();
-        self.call(
-            || VfsMsg::Readlink {
-                at: self.at(&base),
-                path: path.to_vec(),
-            },
-            || self.vfs.readlink(base, path),
-            |r| errno_or(r, |t| VfsReply::Target(t.clone())),
-        )
+        let (at, path) = (base.into(), path.to_vec());
+        self.call(VfsMsg::Readlink { at, path })
     }
 
     /// See [`Vfs::mkdir`].
     pub fn mkdir<'b>(&self, base: impl Into<At<'b>>, path: &[u8], mode: u32) -> Result<(), Errno> {
-        let base = base.into();
-        self.call(
-            || VfsMsg::Mkdir {
-                at: self.at(&base),
-                path: path.to_vec(),
-                mode,
-            },
-            || self.vfs.mkdir(base, path, mode),
-            done,
-        )
+        let (at, path) = (base.into(), path.to_vec());
+        self.call(VfsMsg::Mkdir { at, path, mode })
     }
 
     /// See [`Vfs::mknod`].
@@ -550,7 +763,6 @@ impl VfsService {
         perm: u32,
         cap_mknod: bool,
     ) -> Result<(), Errno> {
-        let base = base.into();
         let (kind, dev) = match ty {
             NodeType::Regular => (S_IFREG, (0, 0)),
             NodeType::Fifo => (S_IFIFO, (0, 0)),
@@ -558,18 +770,15 @@ impl VfsService {
             NodeType::Char(ma, mi) => (S_IFCHR, (ma, mi)),
             NodeType::Block(ma, mi) => (S_IFBLK, (ma, mi)),
         };
-        self.call(
-            || VfsMsg::Mknod {
-                at: self.at(&base),
-                path: path.to_vec(),
-                kind,
-                dev,
-                perm,
-                cap: cap_mknod,
-            },
-            || self.vfs.mknod(base, path, ty, perm, cap_mknod),
-            done,
-        )
+        let (at, path) = (base.into(), path.to_vec());
+        self.call(VfsMsg::Mknod {
+            at,
+            path,
+            kind,
+            dev,
+            perm,
+            cap: cap_mknod,
+        })
     }
 
     /// See [`Vfs::symlink`].
@@ -579,16 +788,8 @@ impl VfsService {
         base: impl Into<At<'b>>,
         path: &[u8],
     ) -> Result<(), Errno> {
-        let base = base.into();
-        self.call(
-            || VfsMsg::Symlink {
-                target: target.to_vec(),
-                at: self.at(&base),
-                path: path.to_vec(),
-            },
-            || self.vfs.symlink(target, base, path),
-            done,
-        )
+        let (target, at, path) = (target.to_vec(), base.into(), path.to_vec());
+        self.call(VfsMsg::Symlink { target, at, path })
     }
 
     /// See [`Vfs::link`].
@@ -600,18 +801,15 @@ impl VfsService {
         new: &[u8],
         follow: bool,
     ) -> Result<(), Errno> {
-        let (old_base, new_base) = (old_base.into(), new_base.into());
-        self.call(
-            || VfsMsg::Link {
-                old_at: self.at(&old_base),
-                old: old.to_vec(),
-                new_at: self.at(&new_base),
-                new: new.to_vec(),
-                follow,
-            },
-            || self.vfs.link(old_base, old, new_base, new, follow),
-            done,
-        )
+        let (old_at, new_at) = (old_base.into(), new_base.into());
+        let (old, new) = (old.to_vec(), new.to_vec());
+        self.call(VfsMsg::Link {
+            old_at,
+            old,
+            new_at,
+            new,
+            follow,
+        })
     }
 
     /// See [`Vfs::rename`].
@@ -623,44 +821,27 @@ impl VfsService {
         new: &[u8],
         flags: u32,
     ) -> Result<(), Errno> {
-        let (old_base, new_base) = (old_base.into(), new_base.into());
-        self.call(
-            || VfsMsg::Rename {
-                old_at: self.at(&old_base),
-                old: old.to_vec(),
-                new_at: self.at(&new_base),
-                new: new.to_vec(),
-                flags,
-            },
-            || self.vfs.rename(old_base, old, new_base, new, flags),
-            done,
-        )
+        let (old_at, new_at) = (old_base.into(), new_base.into());
+        let (old, new) = (old.to_vec(), new.to_vec());
+        self.call(VfsMsg::Rename {
+            old_at,
+            old,
+            new_at,
+            new,
+            flags,
+        })
     }
 
     /// See [`Vfs::unlink`].
     pub fn unlink<'b>(&self, base: impl Into<At<'b>>, path: &[u8]) -> Result<(), Errno> {
-        let base = base.into();
-        self.call(
-            || VfsMsg::Unlink {
-                at: self.at(&base),
-                path: path.to_vec(),
-            },
-            || self.vfs.unlink(base, path),
-            done,
-        )
+        let (at, path) = (base.into(), path.to_vec());
+        self.call(VfsMsg::Unlink { at, path })
     }
 
     /// See [`Vfs::rmdir`].
     pub fn rmdir<'b>(&self, base: impl Into<At<'b>>, path: &[u8]) -> Result<(), Errno> {
-        let base = base.into();
-        self.call(
-            || VfsMsg::Rmdir {
-                at: self.at(&base),
-                path: path.to_vec(),
-            },
-            || self.vfs.rmdir(base, path),
-            done,
-        )
+        let (at, path) = (base.into(), path.to_vec());
+        self.call(VfsMsg::Rmdir { at, path })
     }
 
     /// See [`Vfs::chmod`].
@@ -671,17 +852,13 @@ impl VfsService {
         mode: u32,
         follow: bool,
     ) -> Result<(), Errno> {
-        let base = base.into();
-        self.call(
-            || VfsMsg::Chmod {
-                at: self.at(&base),
-                path: path.to_vec(),
-                mode,
-                follow,
-            },
-            || self.vfs.chmod(base, path, mode, follow),
-            done,
-        )
+        let (at, path) = (base.into(), path.to_vec());
+        self.call(VfsMsg::Chmod {
+            at,
+            path,
+            mode,
+            follow,
+        })
     }
 
     /// See [`Vfs::chown`].
@@ -693,18 +870,14 @@ impl VfsService {
         gid: Option<u32>,
         follow: bool,
     ) -> Result<(), Errno> {
-        let base = base.into();
-        self.call(
-            || VfsMsg::Chown {
-                at: self.at(&base),
-                path: path.to_vec(),
-                uid,
-                gid,
-                follow,
-            },
-            || self.vfs.chown(base, path, uid, gid, follow),
-            done,
-        )
+        let (at, path) = (base.into(), path.to_vec());
+        self.call(VfsMsg::Chown {
+            at,
+            path,
+            uid,
+            gid,
+            follow,
+        })
     }
 
     /// See [`Vfs::truncate`].
@@ -715,17 +888,8 @@ impl VfsService {
         len: u64,
         max: u64,
     ) -> Result<(), Errno> {
-        let base = base.into();
-        self.call(
-            || VfsMsg::Truncate {
-                at: self.at(&base),
-                path: path.to_vec(),
-                len,
-                max,
-            },
-            || self.vfs.truncate(base, path, len, max),
-            done,
-        )
+        let (at, path) = (base.into(), path.to_vec());
+        self.call(VfsMsg::Truncate { at, path, len, max })
     }
 
     /// See [`Vfs::utimens`].
@@ -737,17 +901,13 @@ impl VfsService {
         mtime: Timespec,
         follow: bool,
     ) -> Result<(), Errno> {
-        let base = base.into();
-        self.call(
-            || VfsMsg::Utimens {
-                at: self.at(&base),
-                path: path.to_vec(),
-                atime: ts(atime),
-                mtime: ts(mtime),
-                follow,
-            },
-            || self.vfs.utimens(base, path, atime, mtime, follow),
-            done,
-        )
+        let (at, path) = (base.into(), path.to_vec());
+        self.call(VfsMsg::Utimens {
+            at,
+            path,
+            atime: ts(atime),
+            mtime: ts(mtime),
+            follow,
+        })
     }
 }

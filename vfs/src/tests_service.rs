@@ -1,6 +1,7 @@
 //! Unit tests of vfs as a service: the typed calls log their messages and replies while
-//! recording (and nothing otherwise), and a fresh vfs over the same root, driven by those
-//! messages alone, gives every recorded reply.
+//! recording (and nothing otherwise), a fresh vfs over the same root, driven by those
+//! messages alone, gives every recorded reply, and a vfs on a thread of its own answers as
+//! one on the caller's loop, its walks of `/proc` asking the caller's process table.
 #![allow(clippy::unwrap_used)]
 
 use abi::flags::OFlags;
@@ -8,7 +9,7 @@ use abi::Errno;
 
 use crate::service::{VfsMsg, VfsReply};
 use crate::tests::{vfs, TempDir, ROOT};
-use crate::{At, NoProcs, NodeType, VfsService};
+use crate::{At, Dentry, FileRef, NoProcs, NodeType, ProcFile, ProcSource, Vfs, VfsService};
 
 /// A session of path calls by guest root, relative to `/` or to `/d`.
 fn session(s: &VfsService) {
@@ -112,4 +113,73 @@ fn a_bad_message_is_an_errno() {
         cap: true,
     };
     assert_eq!(s.handle(&mknod), VfsReply::Err(Errno::EINVAL as i32));
+}
+
+#[test]
+fn a_vfs_on_its_own_thread_answers_as_one_on_the_loop() {
+    let t = TempDir::new("svc-thread");
+    let mut on_loop = VfsService::new(vfs(t.path(), false));
+    let mut threaded = VfsService::on_thread(vfs(t.path(), false)).unwrap();
+    on_loop.record();
+    threaded.record();
+    session(&on_loop);
+    session(&threaded);
+    let log = threaded.take_log();
+    assert_eq!(log.len(), 19);
+    assert_eq!(log, on_loop.take_log());
+}
+
+/// One process, 7, whose working directory is `cwd` and whose `status` is a line.
+struct OneProcess {
+    cwd: Dentry,
+}
+
+impl ProcSource for OneProcess {
+    fn caller(&self) -> Option<(i32, i32)> {
+        Some((7, 7))
+    }
+    fn pids(&self) -> Vec<i32> {
+        vec![7]
+    }
+    fn owner(&self, pid: i32) -> Option<(u32, u32)> {
+        (pid == 7).then_some((0, 0))
+    }
+    fn tasks(&self, pid: i32) -> Vec<i32> {
+        vec![pid]
+    }
+    fn cwd(&self, pid: i32) -> Option<Dentry> {
+        (pid == 7).then(|| self.cwd.clone())
+    }
+    fn exe(&self, _pid: i32) -> Option<Dentry> {
+        None
+    }
+    fn fds(&self, _pid: i32) -> Vec<i32> {
+        Vec::new()
+    }
+    fn fd(&self, _pid: i32, _fd: i32) -> Option<(FileRef, bool)> {
+        None
+    }
+    fn contents(&self, _vfs: &Vfs, pid: i32, file: ProcFile) -> Result<Vec<u8>, Errno> {
+        Ok(format!("{pid} {file:?}\n").into_bytes())
+    }
+}
+
+#[test]
+fn proc_walks_on_a_vfs_thread_ask_the_callers_process_table() {
+    let t = TempDir::new("svc-thread-proc");
+    std::fs::create_dir(t.path().join("work")).unwrap();
+    let s = VfsService::on_thread(vfs(t.path(), false)).unwrap();
+    let root = s.root();
+    let cwd = s.lookup(&root, b"/work", true).unwrap();
+    let procs = OneProcess { cwd: cwd.clone() };
+    let at = At::new(&root, &procs, ROOT);
+    assert_eq!(s.readlink(at, b"/proc/self").unwrap(), b"7");
+    let found = s.lookup(at, b"/proc/self/cwd", true).unwrap();
+    assert_eq!(found.stat().unwrap().st_ino, cwd.stat().unwrap().st_ino);
+    assert_eq!(s.readlink(at, b"/proc/7/cwd").unwrap(), b"/work");
+    assert_eq!(s.stat(at, b"/proc/8", true), Err(Errno::ENOENT));
+    let status = s.open(at, b"/proc/7/status", OFlags::empty(), 0).unwrap();
+    let mut buf = [0u8; 64];
+    let n = status.read_at(0, &mut buf).unwrap();
+    assert!(buf[..n].starts_with(b"7 "), "{:?}", &buf[..n]);
 }
