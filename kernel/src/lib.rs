@@ -37,7 +37,8 @@
 //! Syscall handlers answer with a `syscall::Reply` — the outcome (a value, block on
 //! these keys until then, fork, exec, exit) and its effects (wake these keys, arm that alarm)
 //! — which the kernel carries out. The file namespace is `vfs::VfsService`, whose path
-//! calls (lookup, open, stat, mkdir, rename, …) are `vfs::service::VfsMsg`s. `uml run
+//! calls (lookup, open, stat, mkdir, rename, …) are `vfs::service::VfsMsg`s (under `--deploy
+//! threads` sent to vfs's own thread, as mm's and the scheduler's messages are). `uml run
 //! --record FILE` writes the messages to the scheduler, mm, vfs and the runner with their
 //! replies, the syscalls' replies, and the host inputs the kernel read ([`nondet`]), to a
 //! log ([`record`]); `uml replay` feeds a log's scheduler or mm inbox to a fresh instance,
