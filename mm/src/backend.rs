@@ -26,8 +26,7 @@ use crate::frames::Frames;
 use crate::host_image::HostImage;
 use crate::layout::TASK_SIZE;
 use crate::procmm::MmFd;
-use crate::space::AddressSpace;
-use crate::{MmId, MmOp};
+use crate::{MmId, MmOp, Spaces};
 
 /// A realisation of address spaces in the host.
 pub trait Backend: Send + Sync {
@@ -36,12 +35,7 @@ pub trait Backend: Send + Sync {
 
     /// The ops the runner applies before a thread of space `id` runs; `None` if there is no
     /// such space.
-    fn host_ops(
-        &mut self,
-        spaces: &mut HashMap<MmId, AddressSpace>,
-        phys: &Frames,
-        id: MmId,
-    ) -> Option<Vec<MmOp>>;
+    fn host_ops(&mut self, spaces: &mut Spaces, phys: &Frames, id: MmId) -> Option<Vec<MmOp>>;
 
     /// Whether one host process runs every space.
     fn one_host(&self) -> bool {
@@ -50,7 +44,7 @@ pub trait Backend: Send + Sync {
 
     /// The host side of every space was lost (the runner's host process died): nothing is
     /// host-mapped any more.
-    fn host_lost(&mut self, spaces: &mut HashMap<MmId, AddressSpace>) {
+    fn host_lost(&mut self, spaces: &mut Spaces) {
         for s in spaces.values_mut() {
             s.mmfd.take_pending();
             s.forget_host();
@@ -72,12 +66,7 @@ impl Backend for PerProcess {
         "per-process"
     }
 
-    fn host_ops(
-        &mut self,
-        spaces: &mut HashMap<MmId, AddressSpace>,
-        _phys: &Frames,
-        id: MmId,
-    ) -> Option<Vec<MmOp>> {
+    fn host_ops(&mut self, spaces: &mut Spaces, _phys: &Frames, id: MmId) -> Option<Vec<MmOp>> {
         Some(spaces.get_mut(&id)?.mmfd.take_pending())
     }
 }
@@ -135,12 +124,7 @@ impl Backend for Single {
         }
     }
 
-    fn host_ops(
-        &mut self,
-        spaces: &mut HashMap<MmId, AddressSpace>,
-        phys: &Frames,
-        id: MmId,
-    ) -> Option<Vec<MmOp>> {
+    fn host_ops(&mut self, spaces: &mut Spaces, phys: &Frames, id: MmId) -> Option<Vec<MmOp>> {
         let s = spaces.get_mut(&id)?;
         if self.current == Some(id) {
             let ops = s.mmfd.take_pending();
@@ -189,7 +173,7 @@ impl Backend for Single {
         true
     }
 
-    fn host_lost(&mut self, spaces: &mut HashMap<MmId, AddressSpace>) {
+    fn host_lost(&mut self, spaces: &mut Spaces) {
         // The next switch rebuilds from the page table; what it says is host-mapped is
         // mapped again then (eagerly) or forgotten (lazily), as on any switch.
         self.current = None;

@@ -79,7 +79,6 @@ pub mod uaccess;
 pub mod userfault;
 pub mod vma;
 
-use std::collections::HashMap;
 use std::io::{IoSlice, IoSliceMut};
 use std::os::fd::BorrowedFd;
 use std::sync::Arc;
@@ -225,10 +224,13 @@ pub struct MapInfo {
     pub name: Option<&'static str>,
 }
 
+/// The address spaces by id (a fast hash: ids are the kernel's own, not the guest's).
+pub type Spaces = rustc_hash::FxHashMap<MmId, AddressSpace>;
+
 /// The memory manager: physical memory and every guest address space.
 pub struct Mm {
     phys: Frames,
-    spaces: HashMap<MmId, AddressSpace>,
+    spaces: Spaces,
     specials: Vec<Arc<special::SpecialPages>>,
     /// How the host realises the spaces.
     backend: Box<dyn backend::Backend>,
@@ -266,7 +268,7 @@ impl Mm {
             .ok_or(MmError::InvalidSize(mem_bytes))?;
         Ok(Mm {
             phys: Frames::new(bytes / PAGE_SIZE)?,
-            spaces: HashMap::new(),
+            spaces: Spaces::default(),
             specials: Vec::new(),
             backend: Box::new(backend::PerProcess),
             next_id: 1,

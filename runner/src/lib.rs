@@ -70,7 +70,7 @@ pub mod seccomp;
 pub mod single;
 pub mod stub;
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::io::Write;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
@@ -370,7 +370,7 @@ pub fn dispatch<R: Runner + ?Sized>(
 struct Threaded {
     stub: Stub,
     /// The host thread of each guest thread that ran here.
-    threads: HashMap<i32, Tracee>,
+    threads: FxHashMap<i32, Tracee>,
     /// Host threads no guest thread uses (the stub's first thread, until one does).
     idle: Vec<Tracee>,
 }
@@ -380,7 +380,7 @@ impl Threaded {
         let idle = vec![stub.tracee()];
         Threaded {
             stub,
-            threads: HashMap::new(),
+            threads: FxHashMap::default(),
             idle,
         }
     }
@@ -439,7 +439,7 @@ impl Threaded {
 pub struct PerProcess {
     image: StubImage,
     phys: OwnedFd,
-    stubs: HashMap<MmId, Threaded>,
+    stubs: FxHashMap<MmId, Threaded>,
     xstate_size: Option<usize>,
     pid_log: Option<std::fs::File>,
 }
@@ -451,7 +451,7 @@ impl PerProcess {
         Ok(PerProcess {
             image: StubImage::new()?,
             phys,
-            stubs: HashMap::new(),
+            stubs: FxHashMap::default(),
             xstate_size: None,
             pid_log,
         })

@@ -30,7 +30,7 @@
 //! busy host only feeds other tasks. `UML_SECCOMP_STATS=1` prints counters at exit.
 #![allow(unsafe_code)]
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::io::Write;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -220,7 +220,7 @@ struct SecStub {
     /// The guest thread whose FP state the frame holds (the last one to run here).
     tid: Option<i32>,
     /// The frame FP areas of the other guest threads of this address space.
-    fp_saved: HashMap<i32, Vec<u8>>,
+    fp_saved: FxHashMap<i32, Vec<u8>>,
     /// The FP area of the ready report (the host's initial FP state), for a recycled stub.
     fp_init: Vec<u8>,
     /// Recycled: the previous address space's mappings are still there, to be removed by
@@ -465,7 +465,7 @@ impl SecStub {
             picked: None,
             spin: spin_budget_stub().max(u64::from(YIELD_EVERY) + 1),
             tid: None,
-            fp_saved: HashMap::new(),
+            fp_saved: FxHashMap::default(),
             fp_init: Vec::new(),
             stale: false,
             mapper_idle: false,
@@ -1146,7 +1146,7 @@ impl Spawner {
 /// The seccomp runner (`--trap=seccomp`): one stub host process per guest address space.
 pub struct Seccomp {
     spawner: Spawner,
-    stubs: HashMap<MmId, SecStub>,
+    stubs: FxHashMap<MmId, SecStub>,
     /// Stubs whose address space is gone, recycled for the next ones (at most
     /// [`POOL_MAX`]): a fork+exec+exit takes no new stub at all.
     pool: Vec<SecStub>,
@@ -1166,7 +1166,7 @@ impl Seccomp {
         }
         Ok(Seccomp {
             spawner: Spawner::start(StubImage::new()?, phys)?,
-            stubs: HashMap::new(),
+            stubs: FxHashMap::default(),
             pool: Vec::new(),
             current: None,
             xinfo: None,
