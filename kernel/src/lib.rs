@@ -229,9 +229,8 @@ impl ExitStatus {
 impl Kernel {
     /// Boots and runs `cfg.argv` until the first process ends.
     pub fn run(cfg: &Config) -> Result<ExitStatus, KernelError> {
-        Kernel::run_with(cfg, |phys| {
-            runner::new_runner(cfg.trap, phys, cfg.mm.is_single())
-        })
+        let (trap, single) = (cfg.trap, cfg.mm.is_single());
+        Kernel::run_with(cfg, move |phys| runner::new_runner(trap, phys, single))
     }
 
     /// Boots and runs `cfg.argv` until the first process ends, with the runner `new_runner`
@@ -239,7 +238,7 @@ impl Kernel {
     /// [`runner::fake::ScriptedRunner`], which plays scripted traps: the kernel's tests).
     pub fn run_with(
         cfg: &Config,
-        new_runner: impl FnOnce(BorrowedFd<'_>) -> Result<Box<dyn Runner>, RunnerError>,
+        new_runner: impl FnOnce(BorrowedFd<'_>) -> Result<Box<dyn Runner>, RunnerError> + Send + 'static,
     ) -> Result<ExitStatus, KernelError> {
         let recorder = match &cfg.record {
             Some(path) => {
@@ -263,7 +262,7 @@ impl Kernel {
     /// Boots and runs with `recorder` logging (or, replaying, checking) the messages.
     fn run_recorded(
         cfg: &Config,
-        new_runner: impl FnOnce(BorrowedFd<'_>) -> Result<Box<dyn Runner>, RunnerError>,
+        new_runner: impl FnOnce(BorrowedFd<'_>) -> Result<Box<dyn Runner>, RunnerError> + Send + 'static,
         recorder: Option<record::Recorder>,
     ) -> Result<ExitStatus, KernelError> {
         let mut k = boot::boot(cfg, new_runner, recorder)?;
