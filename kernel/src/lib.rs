@@ -33,7 +33,11 @@
 //! it with the registers read and written in place, the task's own, rather than copied into
 //! the message and out of the reply on every trap); a syscall's result goes into
 //! them (`rax`) and so back to the runner with the next `Resume`. FP state travels in
-//! `GetFpregs`/`SetFpregs`, ends of threads and spaces in `ReleaseThread`/`Release`.
+//! `GetFpregs`/`SetFpregs`, ends of threads and spaces in `ReleaseThread`/`Release`. With
+//! `--deploy threads` ([`Config::deploy`]) mm, the scheduler and the runner each run on a
+//! thread of its own and get the same messages through channels; the runner
+//! (`runner::threaded::OnThread`) is made on its thread, which with ptrace is the stubs'
+//! tracer.
 //! Syscall handlers answer with a `syscall::Reply` — the outcome (a value, block on
 //! these keys until then, fork, exec, exit) and its effects (wake these keys, arm that alarm)
 //! — which the kernel carries out. The file namespace is `vfs::VfsService`, whose path

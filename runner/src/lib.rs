@@ -22,7 +22,8 @@
 //! `ReleaseThread`/`Release` end a guest thread's or an address space's host side.
 //! [`dispatch`] turns a message into the [`Runner`] operation (what `handle` does by
 //! default); [`recording::Recording`] wraps another runner and logs both directions for
-//! `uml run --record`.
+//! `uml run --record`; [`threaded::OnThread`] (`uml run --deploy threads`) makes another
+//! runner on a thread of its own and hands it each message through a channel.
 //!
 //! Guest threads (named by their tid) of one address space run in that space's stub. The
 //! kernel runs one guest thread at a time, so a runner may give each its own host thread or
@@ -59,7 +60,8 @@
 //! - Stubs die with the kernel: `PR_SET_PDEATHSIG(SIGKILL)` and (ptrace) `PTRACE_O_EXITKILL`.
 //!   Seccomp stubs have no fd at all in their guest thread; physical memory is held by
 //!   their mapper thread's own fd table.
-//! - All ptrace requests are made from the thread that created the stubs (the kernel loop).
+//! - All ptrace requests are made from the thread that created the stubs (the kernel loop,
+//!   or the runner's own thread under [`threaded::OnThread`]).
 //! - A failure here is a host error ([`RunnerError`]), never a guest errno.
 #![deny(unsafe_code)]
 
@@ -75,15 +77,7 @@ macro_rules! operations_as_messages {
             tid: i32,
             regs: &mut ::abi::structs::UserRegs,
         ) -> Result<::trap::Trap, $crate::RunnerError> {
-            let msg = $crate::RunnerMsg::Resume {
-                mm,
-                ops,
-                tid,
-                regs: *regs,
-            };
-            let (trap, r) = self.handle(msg)?.trapped()?;
-            *regs = r;
-            Ok(trap)
+            $crate::resume_through_handle(self, mm, ops, tid, regs)
         }
 
         fn switch_mm(
@@ -463,6 +457,26 @@ pub fn dispatch<R: Runner + ?Sized>(
             RunnerReply::Done
         }
     })
+}
+
+/// [`Runner::send_resume`] for a runner that observes its inbox: `Resume` sent to
+/// [`Runner::handle`] with a copy of `regs`, which the reply's registers then replace.
+pub(crate) fn resume_through_handle<R: Runner + ?Sized>(
+    runner: &mut R,
+    mm: MmId,
+    ops: Vec<MmOp>,
+    tid: i32,
+    regs: &mut UserRegs,
+) -> Result<Trap, RunnerError> {
+    let msg = RunnerMsg::Resume {
+        mm,
+        ops,
+        tid,
+        regs: *regs,
+    };
+    let (trap, r) = runner.handle(msg)?.trapped()?;
+    *regs = r;
+    Ok(trap)
 }
 
 /// A ptrace stub and its host threads.
