@@ -67,7 +67,7 @@ fn environment(cfg: &Config) -> Vec<(OsString, OsString)> {
 /// Boots `cfg` with the runner `new_runner` makes over physical memory.
 pub(crate) fn boot(
     cfg: &Config,
-    new_runner: impl FnOnce(BorrowedFd<'_>) -> Result<Box<dyn Runner>, RunnerError>,
+    new_runner: impl FnOnce(BorrowedFd<'_>) -> Result<Box<dyn Runner>, RunnerError> + Send + 'static,
     mut recorder: Option<crate::record::Recorder>,
 ) -> Result<Kernel, StartError> {
     // First, before any other thread exists: host signals are taken by one thread.
@@ -119,7 +119,14 @@ pub(crate) fn boot(
         // From boot on: the lookups that find the program are messages too.
         vfs.record();
     }
-    let mut runner = new_runner(mm.view().phys_fd()).map_err(|e| StartError::host("runner", e))?;
+    let mut runner = match cfg.deploy {
+        sched::Deploy::Loop => new_runner(mm.view().phys_fd()),
+        sched::Deploy::Threads => {
+            runner::threaded::OnThread::start(mm.view().phys_fd(), new_runner)
+                .map(|r| Box::new(r) as Box<dyn Runner>)
+        }
+    }
+    .map_err(|e| StartError::host("runner", e))?;
     if recorder.is_some() {
         runner = Box::new(runner::recording::Recording::new(runner));
     }

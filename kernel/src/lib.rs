@@ -33,7 +33,11 @@
 //! it with the registers read and written in place, the task's own, rather than copied into
 //! the message and out of the reply on every trap); a syscall's result goes into
 //! them (`rax`) and so back to the runner with the next `Resume`. FP state travels in
-//! `GetFpregs`/`SetFpregs`, ends of threads and spaces in `ReleaseThread`/`Release`.
+//! `GetFpregs`/`SetFpregs`, ends of threads and spaces in `ReleaseThread`/`Release`. With
+//! `--deploy threads` ([`Config::deploy`]) mm, the scheduler and the runner each run on a
+//! thread of its own and get the same messages through channels; the runner
+//! (`runner::threaded::OnThread`) is made on its thread, which with ptrace is the stubs'
+//! tracer.
 //! Syscall handlers answer with a `syscall::Reply` — the outcome (a value, block on
 //! these keys until then, fork, exec, exit) and its effects (wake these keys, arm that alarm)
 //! — which the kernel carries out. The file namespace is `vfs::VfsService`, whose path
@@ -230,9 +234,8 @@ impl ExitStatus {
 impl Kernel {
     /// Boots and runs `cfg.argv` until the first process ends.
     pub fn run(cfg: &Config) -> Result<ExitStatus, KernelError> {
-        Kernel::run_with(cfg, |phys| {
-            runner::new_runner(cfg.trap, phys, cfg.mm.is_single())
-        })
+        let (trap, single) = (cfg.trap, cfg.mm.is_single());
+        Kernel::run_with(cfg, move |phys| runner::new_runner(trap, phys, single))
     }
 
     /// Boots and runs `cfg.argv` until the first process ends, with the runner `new_runner`
@@ -240,7 +243,7 @@ impl Kernel {
     /// [`runner::fake::ScriptedRunner`], which plays scripted traps: the kernel's tests).
     pub fn run_with(
         cfg: &Config,
-        new_runner: impl FnOnce(BorrowedFd<'_>) -> Result<Box<dyn Runner>, RunnerError>,
+        new_runner: impl FnOnce(BorrowedFd<'_>) -> Result<Box<dyn Runner>, RunnerError> + Send + 'static,
     ) -> Result<ExitStatus, KernelError> {
         let recorder = match &cfg.record {
             Some(path) => {
@@ -264,7 +267,7 @@ impl Kernel {
     /// Boots and runs with `recorder` logging (or, replaying, checking) the messages.
     fn run_recorded(
         cfg: &Config,
-        new_runner: impl FnOnce(BorrowedFd<'_>) -> Result<Box<dyn Runner>, RunnerError>,
+        new_runner: impl FnOnce(BorrowedFd<'_>) -> Result<Box<dyn Runner>, RunnerError> + Send + 'static,
         recorder: Option<record::Recorder>,
     ) -> Result<ExitStatus, KernelError> {
         let mut k = boot::boot(cfg, new_runner, recorder)?;

@@ -183,15 +183,7 @@ impl Runner for ScriptedRunner {
         tid: i32,
         regs: &mut UserRegs,
     ) -> Result<Trap, RunnerError> {
-        let msg = RunnerMsg::Resume {
-            mm,
-            ops,
-            tid,
-            regs: *regs,
-        };
-        let (trap, r) = self.handle(msg)?.trapped()?;
-        *regs = r;
-        Ok(trap)
+        crate::resume_through_handle(self, mm, ops, tid, regs)
     }
 
     fn switch_mm(&mut self, _mm: MmId, _ops: &[MmOp]) -> Result<(), RunnerError> {

@@ -22,7 +22,8 @@
 //! `ReleaseThread`/`Release` end a guest thread's or an address space's host side.
 //! [`dispatch`] turns a message into the [`Runner`] operation (what `handle` does by
 //! default); [`recording::Recording`] wraps another runner and logs both directions for
-//! `uml run --record`.
+//! `uml run --record`; [`threaded::OnThread`] (`uml run --deploy threads`) makes another
+//! runner on a thread of its own and hands it each message through a channel.
 //!
 //! Guest threads (named by their tid) of one address space run in that space's stub. The
 //! kernel runs one guest thread at a time, so a runner may give each its own host thread or
@@ -59,9 +60,84 @@
 //! - Stubs die with the kernel: `PR_SET_PDEATHSIG(SIGKILL)` and (ptrace) `PTRACE_O_EXITKILL`.
 //!   Seccomp stubs have no fd at all in their guest thread; physical memory is held by
 //!   their mapper thread's own fd table.
-//! - All ptrace requests are made from the thread that created the stubs (the kernel loop).
+//! - All ptrace requests are made from the thread that created the stubs (the kernel loop,
+//!   or the runner's own thread under [`threaded::OnThread`]).
 //! - A failure here is a host error ([`RunnerError`]), never a guest errno.
 #![deny(unsafe_code)]
+
+/// The operations of [`Runner`] for a runner that only passes messages on through its own
+/// [`Runner::handle`] ([`recording::Recording`], [`threaded::OnThread`]): each operation
+/// becomes its [`RunnerMsg`], and a reply of the wrong kind is a [`RunnerError::Reply`].
+macro_rules! operations_as_messages {
+    () => {
+        fn send_resume(
+            &mut self,
+            mm: ::mm::MmId,
+            ops: Vec<::mm::MmOp>,
+            tid: i32,
+            regs: &mut ::abi::structs::UserRegs,
+        ) -> Result<::trap::Trap, $crate::RunnerError> {
+            $crate::resume_through_handle(self, mm, ops, tid, regs)
+        }
+
+        fn switch_mm(
+            &mut self,
+            mm: ::mm::MmId,
+            ops: &[::mm::MmOp],
+        ) -> Result<(), $crate::RunnerError> {
+            let msg = $crate::RunnerMsg::SwitchMm {
+                mm,
+                ops: ops.to_vec(),
+            };
+            self.handle(msg).map(drop)
+        }
+
+        fn resume(
+            &mut self,
+            mm: ::mm::MmId,
+            ops: &[::mm::MmOp],
+            tid: i32,
+            regs: &mut ::abi::structs::UserRegs,
+        ) -> Result<::trap::Trap, $crate::RunnerError> {
+            self.send_resume(mm, ops.to_vec(), tid, regs)
+        }
+
+        fn get_fpregs(
+            &mut self,
+            mm: ::mm::MmId,
+            tid: i32,
+        ) -> Result<::trap::XState, $crate::RunnerError> {
+            self.handle($crate::RunnerMsg::GetFpregs { mm, tid })?
+                .fpregs()
+        }
+
+        fn set_fpregs(
+            &mut self,
+            mm: ::mm::MmId,
+            tid: i32,
+            xs: &::trap::XState,
+        ) -> Result<(), $crate::RunnerError> {
+            let msg = $crate::RunnerMsg::SetFpregs {
+                mm,
+                tid,
+                xstate: xs.clone(),
+            };
+            self.handle(msg).map(drop)
+        }
+
+        fn release_thread(&mut self, mm: ::mm::MmId, tid: i32) {
+            if let Err(e) = self.handle($crate::RunnerMsg::ReleaseThread { mm, tid }) {
+                ::tracing::warn!("runner release: {e}");
+            }
+        }
+
+        fn release(&mut self, mm: ::mm::MmId) {
+            if let Err(e) = self.handle($crate::RunnerMsg::Release { mm }) {
+                ::tracing::warn!("runner release: {e}");
+            }
+        }
+    };
+}
 
 pub mod fake;
 pub mod recording;
@@ -69,6 +145,7 @@ pub mod replaying;
 pub mod seccomp;
 pub mod single;
 pub mod stub;
+pub mod threaded;
 
 use rustc_hash::FxHashMap;
 use std::io::Write;
@@ -100,6 +177,9 @@ pub enum RunnerError {
     /// A stub did not start as expected.
     #[error("stub start: {0}")]
     StubStart(String),
+    /// The runner's thread ([`threaded::OnThread`]) ended or answered out of turn.
+    #[error("runner thread: {0}")]
+    Thread(&'static str),
     /// A runner answered a message with a reply of another kind.
     #[error("unexpected runner reply {0:?}")]
     Reply(Box<RunnerReply>),
@@ -137,15 +217,28 @@ impl std::str::FromStr for TrapKind {
     }
 }
 
+impl RunnerError {
+    /// A host call that failed with `e`.
+    pub(crate) fn io(what: &'static str, e: std::io::Error) -> RunnerError {
+        RunnerError::Host {
+            what,
+            errno: nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(0)),
+        }
+    }
+}
+
+/// A descriptor of physical memory of the runner's own.
+pub(crate) fn own_phys(phys: BorrowedFd<'_>) -> Result<OwnedFd, RunnerError> {
+    phys.try_clone_to_owned()
+        .map_err(|e| RunnerError::io("dup physical memory fd", e))
+}
+
 /// What every runner keeps: its own descriptor of physical memory, and the stub-pid log the
 /// isolation tests read (`UML_DEBUG_STUB_PIDS_FILE`, a debugging aid).
 pub(crate) fn runner_resources(
     phys: BorrowedFd<'_>,
 ) -> Result<(OwnedFd, Option<std::fs::File>), RunnerError> {
-    let phys = phys.try_clone_to_owned().map_err(|e| RunnerError::Host {
-        what: "dup physical memory fd",
-        errno: nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(0)),
-    })?;
+    let phys = own_phys(phys)?;
     let pid_log = std::env::var_os("UML_DEBUG_STUB_PIDS_FILE").and_then(|p| {
         std::fs::OpenOptions::new()
             .create(true)
@@ -364,6 +457,26 @@ pub fn dispatch<R: Runner + ?Sized>(
             RunnerReply::Done
         }
     })
+}
+
+/// [`Runner::send_resume`] for a runner that observes its inbox: `Resume` sent to
+/// [`Runner::handle`] with a copy of `regs`, which the reply's registers then replace.
+pub(crate) fn resume_through_handle<R: Runner + ?Sized>(
+    runner: &mut R,
+    mm: MmId,
+    ops: Vec<MmOp>,
+    tid: i32,
+    regs: &mut UserRegs,
+) -> Result<Trap, RunnerError> {
+    let msg = RunnerMsg::Resume {
+        mm,
+        ops,
+        tid,
+        regs: *regs,
+    };
+    let (trap, r) = runner.handle(msg)?.trapped()?;
+    *regs = r;
+    Ok(trap)
 }
 
 /// A ptrace stub and its host threads.
