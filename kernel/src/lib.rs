@@ -34,8 +34,9 @@
 //! the message and out of the reply on every trap); a syscall's result goes into
 //! them (`rax`) and so back to the runner with the next `Resume`. FP state travels in
 //! `GetFpregs`/`SetFpregs`, ends of threads and spaces in `ReleaseThread`/`Release`. With
-//! `--deploy threads` ([`Config::deploy`]) mm, the scheduler and the runner each run on a
-//! thread of its own and get the same messages through channels; the runner
+//! `--deploy threads` ([`Config::deploy`]) mm, the scheduler, vfs and the runner each run on
+//! a thread of its own and get the same messages through channels (the loop keeps the
+//! syscall handlers, which borrow the process table it owns); the runner
 //! (`runner::threaded::OnThread`) is made on its thread, which with ptrace is the stubs'
 //! tracer.
 //! Syscall handlers answer with a `syscall::Reply` — the outcome (a value, block on
