@@ -28,9 +28,13 @@ impl<T> Run<T> {
         }
     }
 
-    /// Slot `i`, made if missing.
+    /// Slot `i`, made if missing: a run past its first block (a file of more than one
+    /// block) gets room for all its slots at once.
     fn slot(&mut self, i: usize) -> &mut Option<T> {
         if self.slots.len() <= i {
+            if i > 0 {
+                self.slots.reserve_exact(RUN as usize - self.slots.len());
+            }
             self.slots.resize_with(i + 1, || None);
         }
         &mut self.slots[i]
