@@ -61,7 +61,7 @@ def rss_kib(pid):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--uml", default=os.path.join(ROOT, "target/release/uml"))
+    ap.add_argument("--uml", default=os.path.join(ROOT, "target/x86_64-unknown-linux-gnu/release/uml"))
     ap.add_argument("--interval-ms", type=float, default=2.0)
     ap.add_argument("cmd", nargs=argparse.REMAINDER)
     a = ap.parse_args()

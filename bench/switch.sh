@@ -13,7 +13,7 @@
 # Run on an idle machine; quote ratios from one run.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-UML="${UML_BIN:-$ROOT/target/release/uml}"
+UML="${UML_BIN:-$ROOT/target/x86_64-unknown-linux-gnu/release/uml}"
 OUT="$ROOT/bench/out"
 REPS="${REPS:-5}"
 ROUNDS="${ROUNDS:-2000}"

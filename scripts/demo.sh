@@ -13,7 +13,7 @@ fi
 cargo build --release
 
 set -x
-"${CARGO_TARGET_DIR:-target}"/release/uml run -- busybox uname -a
-"${CARGO_TARGET_DIR:-target}"/release/uml run -- busybox ls -la /
-"${CARGO_TARGET_DIR:-target}"/release/uml run -- busybox sh -c 'for f in /etc/*.conf; do echo "$f"; done | busybox wc -l; busybox echo "written in the sandbox" > /etc/uml-demo && busybox cat /etc/uml-demo'
+"${CARGO_TARGET_DIR:-target}"/x86_64-unknown-linux-gnu/release/uml run -- busybox uname -a
+"${CARGO_TARGET_DIR:-target}"/x86_64-unknown-linux-gnu/release/uml run -- busybox ls -la /
+"${CARGO_TARGET_DIR:-target}"/x86_64-unknown-linux-gnu/release/uml run -- busybox sh -c 'for f in /etc/*.conf; do echo "$f"; done | busybox wc -l; busybox echo "written in the sandbox" > /etc/uml-demo && busybox cat /etc/uml-demo'
 test ! -e /etc/uml-demo && echo "the host's /etc is unchanged"

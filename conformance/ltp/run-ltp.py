@@ -548,8 +548,8 @@ def main():
     ap.add_argument("--runtime-mul", type=float, default=0.1,
                     help="LTP_RUNTIME_MUL: scales the runtime of the few tests that loop for a "
                          "set time (up to 600 s) so they fit the hard timeout (default 0.1)")
-    ap.add_argument("--uml", default=os.path.join(REPO, "target", "release", "uml"),
-                    help="the uml binary (default: this repository's target/release/uml)")
+    ap.add_argument("--uml", default=os.path.join(REPO, "target", "x86_64-unknown-linux-gnu", "release", "uml"),
+                    help="the uml binary (default: this repository's target/x86_64-unknown-linux-gnu/release/uml)")
     ap.add_argument("--gvisor", action="store_true", help="add a column for gVisor (runsc)")
     ap.add_argument("--runsc", default=shutil.which("runsc") or "runsc",
                     help="the runsc binary (default: runsc on PATH)")

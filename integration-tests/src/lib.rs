@@ -79,7 +79,7 @@ pub fn script(name: &str) -> PathBuf {
 }
 
 /// Locates the `uml` binary: `$UML_BIN`, else `uml` next to the test executable's profile
-/// directory (same target dir and profile as the tests), else `<workspace>/target/release/uml`.
+/// directory (same target dir and profile as the tests), else `<workspace>/target/x86_64-unknown-linux-gnu/release/uml`.
 pub fn uml_bin() -> PathBuf {
     if let Some(p) = std::env::var_os("UML_BIN") {
         return PathBuf::from(p);
@@ -93,7 +93,7 @@ pub fn uml_bin() -> PathBuf {
             }
         }
     }
-    let fallback = workspace_root().join("target/release/uml");
+    let fallback = workspace_root().join("target/x86_64-unknown-linux-gnu/release/uml");
     assert!(
         fallback.is_file(),
         "uml binary not found at {} (run `cargo build --release` or set UML_BIN)",
