@@ -243,45 +243,53 @@ for line in "${RUNNERS[@]}"; do
 done
 
 # ---------------------------------------------------------------- measure
+# Row by row, and within a row rep by rep, the runners take turns: every runner's reps of a
+# row are spread over the same minutes, so a machine whose speed drifts (shared, nested
+# virtualisation) shifts them alike instead of skewing whichever runner ran last.
 T_START=$(date +%s)
-for r in "${RKEYS[@]}"; do
-	[[ ${RSTATE[$r]} == ok ]] || continue
-	declare -A DONE=()
-	for row in "${ROWS[@]}"; do
-		IFS='|' read -r label gcmd rkey maxreps <<<"$row"
-		gcmd="${gcmd//@RUNNER@/$r}"
-		reps=$REPS
-		[[ -n "$maxreps" && "$maxreps" -lt "$reps" ]] && reps=$maxreps
-		[[ -n "${DONE[$gcmd]:-}" ]] && continue
-		DONE[$gcmd]=1
-		read -r -a words <<<"$gcmd"
-		tag="$r-${words[0]}"
-		[[ "${words[0]}" == @startup ]] && tag="$r-startup"
-		RUN_ERR="$LOGS/$tag.err"
-		: >"$RUN_ERR"
-		# keys produced by this guest command
-		keys=()
-		for row2 in "${ROWS[@]}"; do
-			IFS='|' read -r _ g2 k2 _ <<<"$row2"
-			[[ "${g2//@RUNNER@/$r}" == "$gcmd" ]] && keys+=("$k2")
-		done
-		if [[ "${words[0]}" == @startup ]]; then
-			log "$r: start-up of ${words[1]} ($STARTUP_RUNS runs)"
-			if v=$(startup_ms "$r" "${words[1]}"); then
+declare -A DONE=() BROKEN=()
+for row in "${ROWS[@]}"; do
+	IFS='|' read -r label gcmd0 rkey maxreps <<<"$row"
+	[[ -n "${DONE[$gcmd0]:-}" ]] && continue
+	DONE[$gcmd0]=1
+	reps=$REPS
+	[[ -n "$maxreps" && "$maxreps" -lt "$reps" ]] && reps=$maxreps
+	read -r -a words0 <<<"$gcmd0"
+	# keys produced by this guest command
+	keys=()
+	for row2 in "${ROWS[@]}"; do
+		IFS='|' read -r _ g2 k2 _ <<<"$row2"
+		[[ "$g2" == "$gcmd0" ]] && keys+=("$k2")
+	done
+	if [[ "${words0[0]}" == @startup ]]; then
+		for r in "${RKEYS[@]}"; do
+			[[ ${RSTATE[$r]} == ok ]] || continue
+			RUN_ERR="$LOGS/$r-startup.err"
+			: >"$RUN_ERR"
+			log "$r: start-up of ${words0[1]} ($STARTUP_RUNS runs)"
+			if v=$(startup_ms "$r" "${words0[1]}"); then
 				VALS["$r|$rkey"]="$v"
 			else
 				STATE["$r|$rkey"]=fail
 				log "$r: start-up failed (see $RUN_ERR)"
 			fi
-			continue
-		fi
-		log "$r: ${words[0]} x$reps"
-		for ((i = 1; i <= reps; i++)); do
+		done
+		continue
+	fi
+	log "${words0[0]} x$reps, the runners in turn"
+	for ((i = 1; i <= reps; i++)); do
+		for r in "${RKEYS[@]}"; do
+			[[ ${RSTATE[$r]} == ok && -z "${BROKEN[$r]:-}" ]] || continue
+			read -r -a words <<<"${gcmd0//@RUNNER@/$r}"
+			tag="$r-${words[0]}"
+			RUN_ERR="$LOGS/$tag.err"
+			((i == 1)) && : >"$RUN_ERR"
 			RUN_OUT="$LOGS/$tag.$i.out"
 			if ! run_guest "$r" "$OUT/${words[0]}" "${words[@]:1}"; then
 				log "$r: ${words[0]} rep $i failed (see $RUN_ERR)"
 				for k in "${keys[@]}"; do STATE["$r|$k"]=fail; done
-				break
+				BROKEN[$r]=1
+				continue
 			fi
 			for k in "${keys[@]}"; do
 				v=$(awk -v k="$k" '$1 == "result" && $2 == k { print $3; exit }' "$RUN_OUT")
@@ -294,7 +302,7 @@ for r in "${RKEYS[@]}"; do
 			done
 		done
 	done
-	unset DONE
+	BROKEN=()
 done
 T_END=$(date +%s)
 
