@@ -63,94 +63,86 @@ pub struct AtMsg {
 
 /// A request to vfs. Its fields are the arguments of the [`Vfs`] method of the same name,
 /// `at` (`old_at`, `new_at`) the start directory the path is relative to, named as `A`
-/// says (see the module doc; recorded messages are `VfsMsg<AtMsg>`).
+/// says, and the paths as `P` holds them: borrowed in a call on the loop, owned elsewhere
+/// (see the module doc; recorded messages are `VfsMsg<AtMsg, Vec<u8>>`).
 #[allow(missing_docs)]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum VfsMsg<A = AtMsg> {
+pub enum VfsMsg<A = AtMsg, P = Vec<u8>> {
     /// Resolve a path (`follow`: a final symlink too).
-    Lookup { at: A, path: Vec<u8>, follow: bool },
+    Lookup { at: A, path: P, follow: bool },
     /// `open(2)` with these flags and (umask-masked) mode.
     Open {
         at: A,
-        path: Vec<u8>,
+        path: P,
         flags: u32,
         mode: u32,
     },
     /// `stat`/`lstat`.
-    Stat { at: A, path: Vec<u8>, follow: bool },
+    Stat { at: A, path: P, follow: bool },
     /// `faccessat`.
     Access {
         at: A,
-        path: Vec<u8>,
+        path: P,
         mode: u32,
         follow: bool,
     },
     /// `readlinkat`.
-    Readlink { at: A, path: Vec<u8> },
+    Readlink { at: A, path: P },
     /// `mkdirat`.
-    Mkdir { at: A, path: Vec<u8>, mode: u32 },
+    Mkdir { at: A, path: P, mode: u32 },
     /// `mknodat`: the file type (`S_IF*`), device number, permission bits, and whether
     /// the caller may make devices.
     Mknod {
         at: A,
-        path: Vec<u8>,
+        path: P,
         kind: u32,
         dev: (u32, u32),
         perm: u32,
         cap: bool,
     },
     /// `symlinkat`.
-    Symlink {
-        target: Vec<u8>,
-        at: A,
-        path: Vec<u8>,
-    },
+    Symlink { target: P, at: A, path: P },
     /// `linkat`.
     Link {
         old_at: A,
-        old: Vec<u8>,
+        old: P,
         new_at: A,
-        new: Vec<u8>,
+        new: P,
         follow: bool,
     },
     /// `renameat2`.
     Rename {
         old_at: A,
-        old: Vec<u8>,
+        old: P,
         new_at: A,
-        new: Vec<u8>,
+        new: P,
         flags: u32,
     },
     /// `unlinkat`.
-    Unlink { at: A, path: Vec<u8> },
+    Unlink { at: A, path: P },
     /// `unlinkat(AT_REMOVEDIR)`.
-    Rmdir { at: A, path: Vec<u8> },
+    Rmdir { at: A, path: P },
     /// `fchmodat`.
     Chmod {
         at: A,
-        path: Vec<u8>,
+        path: P,
         mode: u32,
         follow: bool,
     },
     /// `fchownat` (`None`: unchanged).
     Chown {
         at: A,
-        path: Vec<u8>,
+        path: P,
         uid: Option<u32>,
         gid: Option<u32>,
         follow: bool,
     },
     /// `truncate` (`max`: the caller's `RLIMIT_FSIZE`).
-    Truncate {
-        at: A,
-        path: Vec<u8>,
-        len: u64,
-        max: u64,
-    },
+    Truncate { at: A, path: P, len: u64, max: u64 },
     /// `utimensat` on a path: (seconds, nanoseconds) of atime and mtime.
     Utimens {
         at: A,
-        path: Vec<u8>,
+        path: P,
         atime: (i64, i64),
         mtime: (i64, i64),
         follow: bool,
@@ -314,15 +306,15 @@ impl AsAt for AtObj {
     }
 }
 
-impl<A> VfsMsg<A> {
+impl<A, P: AsRef<[u8]>> VfsMsg<A, P> {
     /// The same message with its start directories named by what `f` makes of them (in
-    /// order: `old_at` before `new_at`), or `f`'s first error.
+    /// order: `old_at` before `new_at`) and its paths owned, or `f`'s first error.
     pub(crate) fn try_map_at<B, E>(
         &self,
         mut f: impl FnMut(&A) -> Result<B, E>,
     ) -> Result<VfsMsg<B>, E> {
         use VfsMsg::*;
-        let p = |p: &Vec<u8>| p.clone();
+        let p = |p: &P| p.as_ref().to_vec();
         Ok(match self {
             Lookup { at, path, follow } => Lookup {
                 at: f(at)?,
@@ -519,11 +511,15 @@ from_out!(Dentry => Dentry, FileRef => File, Stat => Stat, () => Done, Vec<u8> =
 
 /// Carries out `msg` on `vfs`: the one place a message becomes a call. A start directory
 /// that knows no process table of its own shows `/proc` as `procs` answers.
-pub(crate) fn exec<A: AsAt>(vfs: &Vfs, msg: &VfsMsg<A>, procs: &dyn ProcSource) -> Out {
+pub(crate) fn exec<A: AsAt, P: AsRef<[u8]>>(
+    vfs: &Vfs,
+    msg: &VfsMsg<A, P>,
+    procs: &dyn ProcSource,
+) -> Out {
     let t = |(tv_sec, tv_nsec): (i64, i64)| Timespec { tv_sec, tv_nsec };
     match msg {
         VfsMsg::Lookup { at, path, follow } => {
-            Out::Dentry(vfs.lookup(at.as_at(procs), path, *follow))
+            Out::Dentry(vfs.lookup(at.as_at(procs), path.as_ref(), *follow))
         }
         VfsMsg::Open {
             at,
@@ -532,17 +528,21 @@ pub(crate) fn exec<A: AsAt>(vfs: &Vfs, msg: &VfsMsg<A>, procs: &dyn ProcSource) 
             mode,
         } => {
             let flags = OFlags::from_bits_retain(*flags);
-            Out::File(vfs.open(at.as_at(procs), path, flags, *mode))
+            Out::File(vfs.open(at.as_at(procs), path.as_ref(), flags, *mode))
         }
-        VfsMsg::Stat { at, path, follow } => Out::Stat(vfs.stat(at.as_at(procs), path, *follow)),
+        VfsMsg::Stat { at, path, follow } => {
+            Out::Stat(vfs.stat(at.as_at(procs), path.as_ref(), *follow))
+        }
         VfsMsg::Access {
             at,
             path,
             mode,
             follow,
-        } => Out::Done(vfs.access(at.as_at(procs), path, *mode, *follow)),
-        VfsMsg::Readlink { at, path } => Out::Target(vfs.readlink(at.as_at(procs), path)),
-        VfsMsg::Mkdir { at, path, mode } => Out::Done(vfs.mkdir(at.as_at(procs), path, *mode)),
+        } => Out::Done(vfs.access(at.as_at(procs), path.as_ref(), *mode, *follow)),
+        VfsMsg::Readlink { at, path } => Out::Target(vfs.readlink(at.as_at(procs), path.as_ref())),
+        VfsMsg::Mkdir { at, path, mode } => {
+            Out::Done(vfs.mkdir(at.as_at(procs), path.as_ref(), *mode))
+        }
         VfsMsg::Mknod {
             at,
             path,
@@ -551,11 +551,11 @@ pub(crate) fn exec<A: AsAt>(vfs: &Vfs, msg: &VfsMsg<A>, procs: &dyn ProcSource) 
             perm,
             cap,
         } => Out::Done(match node_type(*kind, *dev) {
-            Some(ty) => vfs.mknod(at.as_at(procs), path, ty, *perm, *cap),
+            Some(ty) => vfs.mknod(at.as_at(procs), path.as_ref(), ty, *perm, *cap),
             None => Err(Errno::EINVAL),
         }),
         VfsMsg::Symlink { target, at, path } => {
-            Out::Done(vfs.symlink(target, at.as_at(procs), path))
+            Out::Done(vfs.symlink(target.as_ref(), at.as_at(procs), path.as_ref()))
         }
         VfsMsg::Link {
             old_at,
@@ -563,31 +563,43 @@ pub(crate) fn exec<A: AsAt>(vfs: &Vfs, msg: &VfsMsg<A>, procs: &dyn ProcSource) 
             new_at,
             new,
             follow,
-        } => Out::Done(vfs.link(old_at.as_at(procs), old, new_at.as_at(procs), new, *follow)),
+        } => Out::Done(vfs.link(
+            old_at.as_at(procs),
+            old.as_ref(),
+            new_at.as_at(procs),
+            new.as_ref(),
+            *follow,
+        )),
         VfsMsg::Rename {
             old_at,
             old,
             new_at,
             new,
             flags,
-        } => Out::Done(vfs.rename(old_at.as_at(procs), old, new_at.as_at(procs), new, *flags)),
-        VfsMsg::Unlink { at, path } => Out::Done(vfs.unlink(at.as_at(procs), path)),
-        VfsMsg::Rmdir { at, path } => Out::Done(vfs.rmdir(at.as_at(procs), path)),
+        } => Out::Done(vfs.rename(
+            old_at.as_at(procs),
+            old.as_ref(),
+            new_at.as_at(procs),
+            new.as_ref(),
+            *flags,
+        )),
+        VfsMsg::Unlink { at, path } => Out::Done(vfs.unlink(at.as_at(procs), path.as_ref())),
+        VfsMsg::Rmdir { at, path } => Out::Done(vfs.rmdir(at.as_at(procs), path.as_ref())),
         VfsMsg::Chmod {
             at,
             path,
             mode,
             follow,
-        } => Out::Done(vfs.chmod(at.as_at(procs), path, *mode, *follow)),
+        } => Out::Done(vfs.chmod(at.as_at(procs), path.as_ref(), *mode, *follow)),
         VfsMsg::Chown {
             at,
             path,
             uid,
             gid,
             follow,
-        } => Out::Done(vfs.chown(at.as_at(procs), path, *uid, *gid, *follow)),
+        } => Out::Done(vfs.chown(at.as_at(procs), path.as_ref(), *uid, *gid, *follow)),
         VfsMsg::Truncate { at, path, len, max } => {
-            Out::Done(vfs.truncate(at.as_at(procs), path, *len, *max))
+            Out::Done(vfs.truncate(at.as_at(procs), path.as_ref(), *len, *max))
         }
         VfsMsg::Utimens {
             at,
@@ -595,7 +607,13 @@ pub(crate) fn exec<A: AsAt>(vfs: &Vfs, msg: &VfsMsg<A>, procs: &dyn ProcSource) 
             atime,
             mtime,
             follow,
-        } => Out::Done(vfs.utimens(at.as_at(procs), path, t(*atime), t(*mtime), *follow)),
+        } => Out::Done(vfs.utimens(
+            at.as_at(procs),
+            path.as_ref(),
+            t(*atime),
+            t(*mtime),
+            *follow,
+        )),
     }
 }
 
@@ -672,7 +690,7 @@ impl VfsService {
     }
 
     /// Carries out `msg` where vfs runs, logging it with its reply when recording.
-    fn call<T: FromOut>(&self, msg: VfsMsg<At<'_>>) -> Result<T, Errno> {
+    fn call<T: FromOut>(&self, msg: VfsMsg<At<'_>, &[u8]>) -> Result<T, Errno> {
         // The value is taken before the call: it may move or remove its directory.
         let value = self.recording.then(|| msg.map_at(|a| self.at(a)));
         let out = match &self.thread {
@@ -693,7 +711,7 @@ impl VfsService {
         path: &[u8],
         follow: bool,
     ) -> Result<Dentry, Errno> {
-        let (at, path) = (base.into(), path.to_vec());
+        let at = base.into();
         self.call(VfsMsg::Lookup { at, path, follow })
     }
 
@@ -705,7 +723,7 @@ impl VfsService {
         flags: OFlags,
         mode: u32,
     ) -> Result<FileRef, Errno> {
-        let (at, path, flags) = (base.into(), path.to_vec(), flags.bits());
+        let (at, flags) = (base.into(), flags.bits());
         self.call(VfsMsg::Open {
             at,
             path,
@@ -721,7 +739,7 @@ impl VfsService {
         path: &[u8],
         follow: bool,
     ) -> Result<Stat, Errno> {
-        let (at, path) = (base.into(), path.to_vec());
+        let at = base.into();
         self.call(VfsMsg::Stat { at, path, follow })
     }
 
@@ -733,7 +751,7 @@ impl VfsService {
         mode: u32,
         follow: bool,
     ) -> Result<(), Errno> {
-        let (at, path) = (base.into(), path.to_vec());
+        let at = base.into();
         self.call(VfsMsg::Access {
             at,
             path,
@@ -744,13 +762,13 @@ impl VfsService {
 
     /// See [`Vfs::readlink`].
     pub fn readlink<'b>(&self, base: impl Into<At<'b>>, path: &[u8]) -> Result<Vec<u8>, Errno> {
-        let (at, path) = (base.into(), path.to_vec());
+        let at = base.into();
         self.call(VfsMsg::Readlink { at, path })
     }
 
     /// See [`Vfs::mkdir`].
     pub fn mkdir<'b>(&self, base: impl Into<At<'b>>, path: &[u8], mode: u32) -> Result<(), Errno> {
-        let (at, path) = (base.into(), path.to_vec());
+        let at = base.into();
         self.call(VfsMsg::Mkdir { at, path, mode })
     }
 
@@ -770,7 +788,7 @@ impl VfsService {
             NodeType::Char(ma, mi) => (S_IFCHR, (ma, mi)),
             NodeType::Block(ma, mi) => (S_IFBLK, (ma, mi)),
         };
-        let (at, path) = (base.into(), path.to_vec());
+        let at = base.into();
         self.call(VfsMsg::Mknod {
             at,
             path,
@@ -788,7 +806,7 @@ impl VfsService {
         base: impl Into<At<'b>>,
         path: &[u8],
     ) -> Result<(), Errno> {
-        let (target, at, path) = (target.to_vec(), base.into(), path.to_vec());
+        let at = base.into();
         self.call(VfsMsg::Symlink { target, at, path })
     }
 
@@ -802,7 +820,6 @@ impl VfsService {
         follow: bool,
     ) -> Result<(), Errno> {
         let (old_at, new_at) = (old_base.into(), new_base.into());
-        let (old, new) = (old.to_vec(), new.to_vec());
         self.call(VfsMsg::Link {
             old_at,
             old,
@@ -822,7 +839,6 @@ impl VfsService {
         flags: u32,
     ) -> Result<(), Errno> {
         let (old_at, new_at) = (old_base.into(), new_base.into());
-        let (old, new) = (old.to_vec(), new.to_vec());
         self.call(VfsMsg::Rename {
             old_at,
             old,
@@ -834,13 +850,13 @@ impl VfsService {
 
     /// See [`Vfs::unlink`].
     pub fn unlink<'b>(&self, base: impl Into<At<'b>>, path: &[u8]) -> Result<(), Errno> {
-        let (at, path) = (base.into(), path.to_vec());
+        let at = base.into();
         self.call(VfsMsg::Unlink { at, path })
     }
 
     /// See [`Vfs::rmdir`].
     pub fn rmdir<'b>(&self, base: impl Into<At<'b>>, path: &[u8]) -> Result<(), Errno> {
-        let (at, path) = (base.into(), path.to_vec());
+        let at = base.into();
         self.call(VfsMsg::Rmdir { at, path })
     }
 
@@ -852,7 +868,7 @@ impl VfsService {
         mode: u32,
         follow: bool,
     ) -> Result<(), Errno> {
-        let (at, path) = (base.into(), path.to_vec());
+        let at = base.into();
         self.call(VfsMsg::Chmod {
             at,
             path,
@@ -870,7 +886,7 @@ impl VfsService {
         gid: Option<u32>,
         follow: bool,
     ) -> Result<(), Errno> {
-        let (at, path) = (base.into(), path.to_vec());
+        let at = base.into();
         self.call(VfsMsg::Chown {
             at,
             path,
@@ -888,7 +904,7 @@ impl VfsService {
         len: u64,
         max: u64,
     ) -> Result<(), Errno> {
-        let (at, path) = (base.into(), path.to_vec());
+        let at = base.into();
         self.call(VfsMsg::Truncate { at, path, len, max })
     }
 
@@ -901,7 +917,7 @@ impl VfsService {
         mtime: Timespec,
         follow: bool,
     ) -> Result<(), Errno> {
-        let (at, path) = (base.into(), path.to_vec());
+        let at = base.into();
         self.call(VfsMsg::Utimens {
             at,
             path,

@@ -197,7 +197,7 @@ impl VfsThread {
     /// Sends `msg` to the thread and waits for what it gives, answering its questions
     /// about `/proc` meanwhile from the message's own process table (`vfs`: the same vfs,
     /// for the files that table generates).
-    pub fn call(&self, vfs: &Vfs, msg: &VfsMsg<At<'_>>) -> Out {
+    pub fn call(&self, vfs: &Vfs, msg: &VfsMsg<At<'_>, &[u8]>) -> Out {
         let mut procs: Option<&dyn ProcSource> = None;
         let sent = msg.map_at(|a| {
             procs.get_or_insert(a.procs);
