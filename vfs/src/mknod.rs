@@ -32,13 +32,21 @@ pub enum NodeType {
 
 impl NodeType {
     /// Its `S_IFMT` bits.
-    fn ftype(&self) -> u32 {
+    pub(crate) fn ftype(&self) -> u32 {
         match self {
             NodeType::Regular => S_IFREG,
             NodeType::Fifo => S_IFIFO,
             NodeType::Socket => S_IFSOCK,
             NodeType::Char(..) => S_IFCHR,
             NodeType::Block(..) => S_IFBLK,
+        }
+    }
+
+    /// Its device number (major, minor); `(0, 0)` for what is no device.
+    pub(crate) fn dev(&self) -> (u32, u32) {
+        match *self {
+            NodeType::Char(major, minor) | NodeType::Block(major, minor) => (major, minor),
+            _ => (0, 0),
         }
     }
 

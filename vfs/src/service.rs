@@ -781,13 +781,7 @@ impl VfsService {
         perm: u32,
         cap_mknod: bool,
     ) -> Result<(), Errno> {
-        let (kind, dev) = match ty {
-            NodeType::Regular => (S_IFREG, (0, 0)),
-            NodeType::Fifo => (S_IFIFO, (0, 0)),
-            NodeType::Socket => (S_IFSOCK, (0, 0)),
-            NodeType::Char(ma, mi) => (S_IFCHR, (ma, mi)),
-            NodeType::Block(ma, mi) => (S_IFBLK, (ma, mi)),
-        };
+        let (kind, dev) = (ty.ftype(), ty.dev());
         let at = base.into();
         self.call(VfsMsg::Mknod {
             at,
