@@ -11,10 +11,20 @@
 #![allow(clippy::unwrap_used)]
 
 use std::path::Path;
+use std::sync::Mutex;
 
 use integration_tests::{assert_no_bad_lines, compare, guests, Outcome, RunOpts, TempDir};
 
+/// The native runs share the host's mount namespace: one that copies it (`unshare` or
+/// `clone(CLONE_NEWNS)`) while another has a filesystem mounted keeps that superblock alive
+/// after its owner unmounts it, so the owner's next mount of the same device reports EBUSY
+/// and its loop device's clear is deferred. The guests here take turns.
+static HOST_MOUNTS: Mutex<()> = Mutex::new(());
+
 fn run_in_temp(guest: &str, tag: &str) -> Outcome {
+    let _turn = HOST_MOUNTS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let dir = TempDir::new(tag);
     let o = compare(
         &[guest],
