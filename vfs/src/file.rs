@@ -27,8 +27,9 @@ pub type FileRef = Arc<OpenFile>;
 
 /// What an open file reads and writes.
 pub(crate) enum FileKind {
-    /// A regular host file: positional vectored I/O at our own position.
-    Host(OwnedFd),
+    /// A regular host file: positional vectored I/O at our own position (so the opens of a
+    /// read-only tree's file for reading share one descriptor).
+    Host(Arc<OwnedFd>),
     /// A regular in-memory file.
     Mem(Arc<MemInode>),
     /// A directory: listed through its dentry.
@@ -700,9 +701,8 @@ impl OpenFile {
 
     fn truncate_here(&self, len: u64) -> Result<(), Errno> {
         match &self.kind {
-            FileKind::Host(fd) | FileKind::Stream(fd, _) => {
-                rustix::fs::ftruncate(fd, len).map_err(herr)
-            }
+            FileKind::Host(fd) => rustix::fs::ftruncate(fd, len).map_err(herr),
+            FileKind::Stream(fd, _) => rustix::fs::ftruncate(fd, len).map_err(herr),
             FileKind::Mem(m) => {
                 m.check_resize_seals(len)?;
                 m.truncate(len)
@@ -1420,14 +1420,11 @@ pub(crate) fn open_dentry(d: &Dentry, flags: OFlags) -> Result<FileRef, Errno> {
         }
     }
     let kind = match &d.0.inode {
-        Inode::Host(h) => {
-            let fd = h.open(host_access(flags))?;
-            if ft == S_IFREG {
-                FileKind::Host(fd)
-            } else {
-                FileKind::Stream(fd, crate::object::new_wait_id())
-            }
-        }
+        Inode::Host(h) => match host_access(flags) {
+            HOFlags::RDONLY if ft == S_IFREG => FileKind::Host(h.reader()?),
+            access if ft == S_IFREG => FileKind::Host(Arc::new(h.open(access)?)),
+            access => FileKind::Stream(h.open(access)?, crate::object::new_wait_id()),
+        },
         Inode::Ovl(o) => {
             let up = if flags.writable() {
                 Some(overlay::copy_up(d)?)
@@ -1445,11 +1442,10 @@ pub(crate) fn open_dentry(d: &Dentry, flags: OFlags) -> Result<FileRef, Errno> {
                 },
                 None => {
                     let l = o.lower.as_ref().ok_or(Errno::ENOENT)?;
-                    let fd = l.open(HOFlags::RDONLY)?;
                     if ft == S_IFREG {
-                        FileKind::Host(fd)
+                        FileKind::Host(l.reader()?)
                     } else {
-                        FileKind::Stream(fd, crate::object::new_wait_id())
+                        FileKind::Stream(l.open(HOFlags::RDONLY)?, crate::object::new_wait_id())
                     }
                 }
             }

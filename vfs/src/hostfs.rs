@@ -33,6 +33,12 @@ pub(crate) fn nerr(e: nix::errno::Errno) -> Errno {
 /// (Tiny under test, so that the tests go through closing and reopening.)
 const MAX_OPEN_DIRS: usize = if cfg!(test) { 3 } else { 256 };
 
+/// Regular files a cached tree keeps a read descriptor of at most, shared by every open of
+/// the file for reading: a program that opens the same file again (a shared library at each
+/// exec, a configuration file) costs no host `open`, `fstat` and `close`. Past this, the
+/// oldest are dropped (open files keep theirs).
+const MAX_OPEN_FILES: usize = if cfg!(test) { 2 } else { 128 };
+
 /// Nodes (and listing entries) a cached tree remembers at most: past this, the whole
 /// cache is dropped and refilled as lookups come (nodes still in use live on).
 const MAX_CACHED: usize = if cfg!(test) { 40 } else { 200_000 };
@@ -50,7 +56,9 @@ const DIRENT_BUF: usize = 64 * 1024;
 /// that do not exist) and its listing, a symlink its target. Cached directories open
 /// their `O_PATH` descriptor on demand (at most [`MAX_OPEN_DIRS`] at a time); other
 /// cached objects hold none and are reopened by parent descriptor and name, each open
-/// checking `st_dev`/`st_ino` are still the ones looked up. The cache holds at most
+/// checking `st_dev`/`st_ino` are still the ones looked up; a regular file opened for
+/// reading keeps that descriptor for the next opens (at most [`MAX_OPEN_FILES`] at a time:
+/// I/O through it is positional, so the opens share it). The cache holds at most
 /// [`MAX_CACHED`] nodes and listing entries; a cached node refers to its parent weakly
 /// (the parent's children map owns it, so there are no reference cycles): a parent stays
 /// alive as long as the cache or a dentry (through the parent dentry's lower node) uses it.
@@ -92,7 +100,7 @@ pub(crate) type HostDirEnt = (Vec<u8>, u64, u8);
 struct Cached {
     /// `stat` when looked up.
     stat: Stat,
-    /// Directories: `O_PATH` descriptor, while open.
+    /// Directories: `O_PATH` descriptor; regular files: read-only descriptor; while held.
     fd: Mutex<Option<Arc<OwnedFd>>>,
     /// Directories: children looked up so far (`None`: no such name).
     children: Mutex<Children>,
@@ -107,6 +115,8 @@ struct Cached {
 struct Tree {
     /// The directories holding a descriptor, oldest first.
     open_dirs: Mutex<VecDeque<Weak<HostNode>>>,
+    /// The regular files holding a descriptor, oldest first.
+    open_files: Mutex<VecDeque<Weak<HostNode>>>,
     /// Nodes and listing entries cached since the cache was last emptied.
     cached: AtomicUsize,
     /// The tree's root.
@@ -185,6 +195,7 @@ impl HostNode {
         let kind = if cached {
             let tree = Arc::new(Tree {
                 open_dirs: Mutex::new(VecDeque::new()),
+                open_files: Mutex::new(VecDeque::new()),
                 cached: AtomicUsize::new(0),
                 root: OnceLock::new(),
             });
@@ -303,23 +314,41 @@ impl HostNode {
             Mode::empty(),
         )
         .map_err(herr)?;
-        let st = fstat_fd(&fd)?;
+        self.check_same(&fd)?;
+        Ok(self.hold(c, fd, &c.tree.open_dirs, MAX_OPEN_DIRS))
+    }
+
+    /// Fails with `ESTALE` unless `fd` is the object this node was looked up as.
+    fn check_same(&self, fd: &OwnedFd) -> Result<(), Errno> {
+        let st = fstat_fd(fd)?;
         if st.st_ino != self.ino || st.st_dev != self.dev {
             return Err(Errno::ESTALE);
         }
+        Ok(())
+    }
+
+    /// Keeps `fd` in this cached node's slot (unless another thread filled it first: then
+    /// that one is kept and returned), dropping the oldest held by `queue` past `max`.
+    fn hold(
+        self: &Arc<Self>,
+        c: &Cached,
+        fd: OwnedFd,
+        queue: &Mutex<VecDeque<Weak<HostNode>>>,
+        max: usize,
+    ) -> Arc<OwnedFd> {
         let fd = {
             let mut slot = c.fd.lock();
             if let Some(other) = &*slot {
-                return Ok(other.clone());
+                return other.clone();
             }
             let fd = Arc::new(fd);
             *slot = Some(fd.clone());
             fd
         };
         let evict = {
-            let mut q = c.tree.open_dirs.lock();
+            let mut q = queue.lock();
             q.push_back(Arc::downgrade(self));
-            if q.len() > MAX_OPEN_DIRS {
+            if q.len() > max {
                 q.pop_front()
             } else {
                 None
@@ -327,11 +356,11 @@ impl HostNode {
         };
         if let Some(old) = evict.and_then(|w| w.upgrade()) {
             if let NodeKind::Cached(oc) = &old.kind {
-                // Operations under way keep their own reference to the descriptor.
+                // Operations under way and open files keep their own reference.
                 *oc.fd.lock() = None;
             }
         }
-        Ok(fd)
+        fd
     }
 
     /// Current `stat` (the one looked up, in a cached tree).
@@ -396,11 +425,22 @@ impl HostNode {
             Mode::empty(),
         )
         .map_err(herr)?;
-        let st = fstat_fd(&fd)?;
-        if st.st_ino != self.ino || st.st_dev != self.dev {
-            return Err(Errno::ESTALE);
-        }
+        self.check_same(&fd)?;
         Ok(fd)
+    }
+
+    /// A descriptor to read this regular file through at explicit offsets only (`pread`):
+    /// in a cached tree, the one its opens share; otherwise a fresh `O_RDONLY` open.
+    pub fn reader(self: &Arc<Self>) -> Result<Arc<OwnedFd>, Errno> {
+        let c = match &self.kind {
+            NodeKind::Cached(c) if self.ftype == S_IFREG => c,
+            _ => return self.open(HOFlags::RDONLY).map(Arc::new),
+        };
+        if let Some(fd) = c.fd.lock().clone() {
+            return Ok(fd);
+        }
+        let fd = self.open(HOFlags::RDONLY)?;
+        Ok(self.hold(c, fd, &c.tree.open_files, MAX_OPEN_FILES))
     }
 
     /// The entries of this directory (without `.` and `..`): name, inode number, `d_type`.

@@ -502,6 +502,51 @@ fn lower_cache_survives_eviction_and_reset() {
     }
 }
 
+/// The host descriptor a regular host file reads through.
+fn host_fd(f: &FileRef) -> std::os::fd::RawFd {
+    use std::os::fd::AsRawFd;
+    match &f.kind {
+        crate::file::FileKind::Host(fd) => fd.as_raw_fd(),
+        _ => panic!("not a host file"),
+    }
+}
+
+/// Opens of a lower file for reading share one host descriptor, each at its own position;
+/// an open file keeps reading after the cache dropped its descriptor for newer ones; a
+/// copy-up reads the whole file whatever was read before, and an open of the lower file
+/// made before the copy-up still reads the lower file, as on Linux's overlayfs.
+#[test]
+fn lower_file_opens_share_a_read_descriptor() {
+    let t = tree("shared-read");
+    let v = vfs(t.path(), false);
+    let open = |p: &str| v.open(&v.root(), p.as_bytes(), OFlags::empty(), 0).unwrap();
+    let first = open("/a/x.txt");
+    let second = open("/a/x.txt");
+    assert_eq!(host_fd(&first), host_fd(&second));
+    let mut two = [0u8; 2];
+    assert_eq!(first.read(&mut [IoSliceMut::new(&mut two)]).unwrap(), 2);
+    assert_eq!(read_all(&second), b"hello");
+    assert_eq!(read_all(&first), b"llo");
+    // Two newer files take the cache's two places: x.txt's open files read on, and its
+    // next open gets a descriptor of its own.
+    let (y, top) = (open("/a/b/y"), open("/top.txt"));
+    let third = open("/a/x.txt");
+    assert_ne!(host_fd(&third), host_fd(&first));
+    assert_eq!(host_fd(&open("/top.txt")), host_fd(&top));
+    assert_eq!(
+        (read_all(&y), read_all(&top)),
+        (b"yy".to_vec(), b"top".to_vec())
+    );
+    assert_eq!(read_all(&third), b"hello");
+    // Copy-up after reads through the shared descriptor.
+    write_file(&v, "/a/x.txt", b"HE", OFlags::empty()).unwrap();
+    assert_eq!(cat(&v, "/a/x.txt").unwrap(), b"HEllo");
+    let mut all = [0u8; 8];
+    let n = third.pread(&mut [IoSliceMut::new(&mut all)], 0).unwrap();
+    assert_eq!(&all[..n], b"hello");
+    assert_eq!(std::fs::read(t.path().join("a/x.txt")).unwrap(), b"hello");
+}
+
 fn deep_path(root: &Path, i: usize) -> PathBuf {
     let mut p = root.to_path_buf();
     for j in 0..=i {
