@@ -1419,12 +1419,12 @@ pub(crate) fn open_dentry(d: &Dentry, flags: OFlags) -> Result<FileRef, Errno> {
             });
         }
     }
+    // From here on a host object is a regular file (the others were refused above).
     let kind = match &d.0.inode {
-        Inode::Host(h) => match host_access(flags) {
-            HOFlags::RDONLY if ft == S_IFREG => FileKind::Host(h.reader()?),
-            access if ft == S_IFREG => FileKind::Host(Arc::new(h.open(access)?)),
-            access => FileKind::Stream(h.open(access)?, crate::object::new_wait_id()),
-        },
+        Inode::Host(h) => FileKind::Host(match host_access(flags) {
+            HOFlags::RDONLY => h.reader()?,
+            access => Arc::new(h.open(access)?),
+        }),
         Inode::Ovl(o) => {
             let up = if flags.writable() {
                 Some(overlay::copy_up(d)?)
@@ -1440,14 +1440,7 @@ pub(crate) fn open_dentry(d: &Dentry, flags: OFlags) -> Result<FileRef, Errno> {
                     Some(DevKind::PtySlave(n)) => return devpts(o)?.open_slave(n, d, flags),
                     _ => mem_kind(u, &o.fs.shared)?,
                 },
-                None => {
-                    let l = o.lower.as_ref().ok_or(Errno::ENOENT)?;
-                    if ft == S_IFREG {
-                        FileKind::Host(l.reader()?)
-                    } else {
-                        FileKind::Stream(l.open(HOFlags::RDONLY)?, crate::object::new_wait_id())
-                    }
-                }
+                None => FileKind::Host(o.lower.as_ref().ok_or(Errno::ENOENT)?.reader()?),
             }
         }
         // Opened through `Vfs::proc_open`, which knows the processes.
