@@ -56,6 +56,14 @@ done
 
 log() { echo "[bench] $*" >&2; }
 
+# The native TCP rows leave what the host learnt of the loopback path (reordering, cwnd)
+# in its TCP metrics cache, which later native runs start from (the test suite's
+# TCP_INFO comparison among them): forget it when the bench ends, when allowed to.
+forget_tcp_metrics() {
+	ip tcp_metrics flush all >/dev/null 2>&1 || true
+}
+trap forget_tcp_metrics EXIT
+
 # ---------------------------------------------------------------- runners
 # One line per column: key | column label | command prefix | requirement.
 # The prefix is word-split and prepended to the guest command line.
